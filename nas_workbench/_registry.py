@@ -1,0 +1,64 @@
+"""A small name → factory registry with "did you mean" errors, shared by spaces, strategies and proxies."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
+
+from nas_workbench.exceptions import UnknownNameError
+
+T = TypeVar("T")
+
+
+def unknown_name_message(kind: str, name: object, available: list[str]) -> str:
+    """Format the standard error for a bad registry name: the value, the allowed set, a suggestion."""
+    message = f"Unknown {kind} {name!r}. Available: {', '.join(available)}."
+    close = difflib.get_close_matches(str(name), available, n=1)
+    if close:
+        message += f" Did you mean {close[0]!r}?"
+    return message
+
+
+class Registry(Generic[T]):
+    """Maps names to objects (usually factories), in registration order.
+
+    Args:
+        kind: What the registry holds, in words, for error messages ("search space").
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._items: dict[str, T] = {}
+
+    def register(self, name: str) -> Callable[[T], T]:
+        """Decorator that registers its target under ``name``."""
+
+        def decorate(item: T) -> T:
+            self.add(name, item)
+            return item
+
+        return decorate
+
+    def add(self, name: str, item: T) -> None:
+        """Register ``item`` under ``name``; names are unique."""
+        if name in self._items:
+            raise ValueError(f"{self.kind} {name!r} is already registered")
+        self._items[name] = item
+
+    def get(self, name: str) -> T:
+        """Return the item registered as ``name`` or raise `UnknownNameError` with a suggestion."""
+        try:
+            return self._items[name]
+        except (KeyError, TypeError):
+            raise UnknownNameError(unknown_name_message(self.kind, name, self.names())) from None
+
+    def names(self) -> list[str]:
+        """The registered names, sorted."""
+        return sorted(self._items)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())

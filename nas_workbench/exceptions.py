@@ -1,0 +1,53 @@
+"""The exception hierarchy: every error the library raises on purpose derives from `NasWorkbenchError`.
+
+Callers (the CLI, the widgets) catch `NasWorkbenchError` to show a clear message instead of a traceback.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "InfeasibleBudgetError",
+    "MissingDependencyError",
+    "NasWorkbenchError",
+    "ProfilingError",
+    "SpaceError",
+    "UnknownNameError",
+]
+
+
+class NasWorkbenchError(Exception):
+    """Base class of every error raised on purpose by nas_workbench."""
+
+
+class ConfigError(NasWorkbenchError, ValueError):
+    """A configuration value is invalid. The message names the field, the value and what is allowed."""
+
+    def __init__(self, field: str, value: object, allowed: str) -> None:
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+        super().__init__(f"{field}: {value!r} is not allowed; {allowed}")
+
+
+class UnknownNameError(NasWorkbenchError, KeyError):
+    """A registry was asked for a name it does not hold (a space, strategy, proxy, op...)."""
+
+    def __str__(self) -> str:  # KeyError would quote the whole message
+        return str(self.args[0])
+
+
+class SpaceError(NasWorkbenchError, ValueError):
+    """An architecture does not belong to its search space, or a space's options are invalid."""
+
+
+class ProfilingError(NasWorkbenchError, RuntimeError):
+    """A hardware measurement cannot be made (unknown or unavailable device, failed run)."""
+
+
+class InfeasibleBudgetError(NasWorkbenchError, ValueError):
+    """No architecture of the space can meet the budget; the message names the tightest achievable value."""
+
+
+class MissingDependencyError(NasWorkbenchError, ImportError):
+    """An optional dependency is missing; the message names the extra that installs it."""

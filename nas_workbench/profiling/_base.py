@@ -1,0 +1,137 @@
+"""Result types of hardware profiling: every number carries its unit, how it was obtained and where.
+
+`Measurement.method` is one of:
+- ``"measured"``: run on the device (latency timed, memory from the allocator, energy from counters);
+- ``"counted"``: exact, by inspection of the network (parameters, FLOPs via torch.utils.flop_counter);
+- ``"estimated"``: predicted by a proxy (lookup table, analytic model); ``source`` names which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+__all__ = ["METRICS", "DeviceInfo", "Measurement", "MetricInfo", "Profile"]
+
+Method = Literal["measured", "counted", "estimated"]
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """What a hardware metric is: its unit, a label for people, and which way is better."""
+
+    unit: str
+    label: str
+    direction: Literal["minimize", "maximize"] = "minimize"
+
+
+#: The hardware metrics a `Profile` can hold, cheapest to obtain first (the order budgets are checked in).
+METRICS: Mapping[str, MetricInfo] = {
+    "params": MetricInfo("count", "Parameters"),
+    "flops": MetricInfo("FLOPs", "FLOPs (multiply-add = 2)"),
+    "macs": MetricInfo("MACs", "Multiply-accumulates"),
+    "latency_ms": MetricInfo("ms", "Latency"),
+    "peak_memory_mb": MetricInfo("MB", "Peak memory"),
+    "energy_mj": MetricInfo("mJ", "Energy per inference"),
+}
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """A fingerprint of where a measurement was made; measurements from different fingerprints differ."""
+
+    device: str
+    name: str
+    torch_version: str
+    threads: int
+    cores: int | None = None
+    driver: str | None = None
+
+    @property
+    def key(self) -> str:
+        """A compact string that changes whenever the hardware or software that measures changes."""
+        parts = [self.device, self.name, f"torch{self.torch_version}", f"t{self.threads}"]
+        if self.driver:
+            parts.append(f"drv{self.driver}")
+        return "|".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One hardware figure.
+
+    Attributes:
+        value: The number, in ``unit``.
+        unit: "ms", "MB", "mJ", "FLOPs", "MACs" or "count".
+        method: "measured", "counted" or "estimated" (see the module docstring).
+        source: What produced it, e.g. "torch.utils.flop_counter", "cpu timer", "lookup table", "rapl".
+        detail: Supporting figures (p90, spread, repeats, batch size, breakdowns, notes).
+    """
+
+    value: float
+    unit: str
+    method: Method
+    source: str
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "value": self.value,
+            "unit": self.unit,
+            "method": self.method,
+            "source": self.source,
+            "detail": dict(self.detail),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Measurement:
+        return cls(
+            value=float(data["value"]),
+            unit=data["unit"],
+            method=data["method"],
+            source=data["source"],
+            detail=dict(data.get("detail", {})),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.value:.4g} {self.unit} ({self.method}, {self.source})"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The hardware figures of one network on one device, by metric name (see `METRICS`)."""
+
+    measurements: Mapping[str, Measurement]
+    device: DeviceInfo
+    batch_size: int = 1
+
+    def __getitem__(self, metric: str) -> Measurement:
+        return self.measurements[metric]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.measurements)
+
+    def __contains__(self, metric: object) -> bool:
+        return metric in self.measurements
+
+    def values(self) -> dict[str, float]:
+        """Just the numbers, by metric name."""
+        return {name: m.value for name, m in self.measurements.items()}
+
+    def __getattr__(self, metric: str) -> float:
+        # prof.latency_ms etc. read the value, as in DESIGN.md's public API.
+        measurements = self.__dict__.get("measurements", {})
+        if metric in measurements:
+            return measurements[metric].value
+        raise AttributeError(metric)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "batch_size": self.batch_size,
+            "device": self.device.to_dict(),
+            "metrics": {name: m.to_dict() for name, m in self.measurements.items()},
+        }

@@ -1,0 +1,155 @@
+"""`Task`: the data a search trains and evaluates on, as train / validation / test tensors.
+
+The default task is scikit-learn's digits (1,797 8x8 grey images, 10 classes), which ships inside
+scikit-learn, so nothing is downloaded. Users bring numpy arrays, a torch ``Dataset`` or a ``DataLoader``.
+Architectures are chosen on the validation split; the test split is only reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from nas_workbench.exceptions import ConfigError
+
+__all__ = ["Task", "load_task", "make_task"]
+
+
+@dataclass(frozen=True, eq=False)
+class Task:
+    """A classification task held in memory as float32 images and int64 labels.
+
+    Attributes:
+        name: A label for reports ("digits", "arrays", ...).
+        input_shape: One example's shape, (C, H, W).
+        num_classes: Number of classes; labels are 0..num_classes-1.
+        x_train, y_train, x_valid, y_valid, x_test, y_test: The splits.
+    """
+
+    name: str
+    input_shape: tuple[int, ...]
+    num_classes: int
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_valid: torch.Tensor
+    y_valid: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+
+    def __repr__(self) -> str:
+        return (
+            f"Task({self.name!r}, input_shape={self.input_shape}, num_classes={self.num_classes}, "
+            f"train={len(self.y_train)}, valid={len(self.y_valid)}, test={len(self.y_test)})"
+        )
+
+
+def _split_indices(labels: np.ndarray, fractions: Sequence[float], seed: int) -> list[np.ndarray]:
+    """Stratified split of ``range(len(labels))`` into parts of the given fractions."""
+    rng = np.random.default_rng(seed)
+    parts: list[list[int]] = [[] for _ in fractions]
+    bounds = np.cumsum(fractions)[:-1]
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        cuts = np.round(bounds * len(members)).astype(int)
+        for part, chunk in zip(parts, np.split(members, cuts), strict=True):
+            part.extend(chunk.tolist())
+    return [rng.permutation(np.asarray(part, dtype=np.int64)) for part in parts]
+
+
+def make_task(
+    x: Any,
+    y: Any,
+    name: str = "arrays",
+    input_shape: Sequence[int] | None = None,
+    num_classes: int | None = None,
+    split: Sequence[float] = (0.6, 0.2, 0.2),
+    seed: int = 0,
+    standardize: bool = True,
+) -> Task:
+    """Build a `Task` from arrays of examples and integer labels, split stratified into train/valid/test.
+
+    Args:
+        x: Examples, shape (N, C, H, W), (N, H, W) (one channel added) or (N, D) (reshaped to ``input_shape``).
+        y: Integer class labels, shape (N,).
+        input_shape: Shape of one example when ``x`` is flat.
+        num_classes: Defaults to ``max(y) + 1``.
+        split: Fractions of train, validation and test; they must sum to 1.
+        seed: Seed of the split.
+        standardize: Scale inputs to zero mean and unit variance using the training split's statistics.
+    """
+    x_arr = np.asarray(x, dtype=np.float32)
+    y_arr = np.asarray(y)
+    if y_arr.ndim != 1 or len(y_arr) != len(x_arr):
+        raise ConfigError("dataset.y", f"shape {y_arr.shape}", f"labels of shape ({len(x_arr)},) to match x")
+    if not np.issubdtype(y_arr.dtype, np.integer):
+        raise ConfigError("dataset.y", f"dtype {y_arr.dtype}", "integer class labels 0..num_classes-1")
+    if len(x_arr) < 10:
+        raise ConfigError("dataset.x", f"{len(x_arr)} examples", "at least 10 examples")
+    if input_shape is not None:
+        try:
+            x_arr = x_arr.reshape(len(x_arr), *input_shape)
+        except ValueError:
+            raise ConfigError("dataset.input_shape", tuple(input_shape), f"a shape that holds {x_arr[0].size} values") from None
+    elif x_arr.ndim == 3:
+        x_arr = x_arr[:, None]
+    if x_arr.ndim != 4:
+        raise ConfigError("dataset.x", f"shape {x_arr.shape}", "(N, C, H, W), (N, H, W), or (N, D) with input_shape")
+    classes = int(y_arr.max()) + 1 if num_classes is None else num_classes
+    if y_arr.min() < 0 or y_arr.max() >= classes:
+        raise ConfigError("dataset.y", f"labels in [{y_arr.min()}, {y_arr.max()}]", f"labels in [0, {classes - 1}]")
+    if len(split) != 3 or abs(sum(split) - 1.0) > 1e-6 or min(split) <= 0:
+        raise ConfigError("dataset.split", tuple(split), "three positive fractions (train, valid, test) summing to 1")
+    train, valid, test = _split_indices(y_arr, split, seed)
+    if standardize:
+        mean, std = x_arr[train].mean(), x_arr[train].std() + 1e-8
+        x_arr = (x_arr - mean) / std
+
+    def tensors(index: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.from_numpy(np.ascontiguousarray(x_arr[index])), torch.from_numpy(y_arr[index].astype(np.int64))
+
+    return Task(name, tuple(x_arr.shape[1:]), classes, *tensors(train), *tensors(valid), *tensors(test))
+
+
+def _load_digits(seed: int) -> Task:
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    return make_task(digits.images, digits.target, name="digits", seed=seed)
+
+
+def _from_torch(data: Dataset | DataLoader, seed: int) -> Task:
+    dataset = data.dataset if isinstance(data, DataLoader) else data
+    xs, ys = [], []
+    for index in range(len(dataset)):  # type: ignore[arg-type]
+        example, label = dataset[index]
+        xs.append(torch.as_tensor(example, dtype=torch.float32).numpy())
+        ys.append(int(label))
+    return make_task(np.stack(xs), np.asarray(ys), name=type(dataset).__name__, seed=seed, standardize=False)
+
+
+def load_task(dataset: Any = "digits", seed: int = 0) -> Task:
+    """Resolve what a config names as its dataset into a `Task`.
+
+    Accepts ``"digits"``, a `Task`, a pair ``(x, y)`` of arrays, a dict with ``x`` and ``y`` (and any
+    `make_task` argument), a map-style torch ``Dataset`` or a ``DataLoader`` over one.
+    """
+    if isinstance(dataset, Task):
+        return dataset
+    if isinstance(dataset, str):
+        if dataset == "digits":
+            return _load_digits(seed)
+        raise ConfigError("dataset", dataset, "'digits', arrays (x, y), a torch Dataset or DataLoader, or a Task")
+    if isinstance(dataset, dict) and {"x", "y"} <= set(dataset):
+        return make_task(**{"seed": seed, **dataset})
+    if isinstance(dataset, tuple) and len(dataset) == 2:
+        return make_task(dataset[0], dataset[1], seed=seed)
+    if isinstance(dataset, Dataset | DataLoader):
+        return _from_torch(dataset, seed)
+    raise ConfigError(
+        "dataset", type(dataset).__name__, "'digits', arrays (x, y), a torch Dataset or DataLoader, or a Task"
+    )
