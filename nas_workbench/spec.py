@@ -28,7 +28,9 @@ def _freeze(value: Any) -> Any:
         return tuple(_freeze(v) for v in value)
     if value is None or isinstance(value, str | int | float | bool):
         return value
-    raise SpaceError(f"spec values must be JSON scalars, lists or mappings, not {type(value).__name__}: {value!r}")
+    raise SpaceError(
+        f"spec values must be JSON scalars, lists or mappings, not {type(value).__name__}: {value!r}"
+    )
 
 
 def _thaw(value: Any) -> Any:
@@ -115,9 +117,7 @@ class ArchSpec:
         """Rebuild a spec from `to_dict` output; unknown keys are an error."""
         unknown = set(data) - {"space", "options", "choices"}
         if unknown or "space" not in data:
-            raise SpaceError(
-                f"an ArchSpec dict has keys 'space', 'options', 'choices'; got {sorted(data)!r}"
-            )
+            raise SpaceError(f"an ArchSpec dict has keys 'space', 'options', 'choices'; got {sorted(data)!r}")
         return cls(space=data["space"], choices=data.get("choices", {}), options=data.get("options", {}))
 
     @classmethod
@@ -138,3 +138,9 @@ class ArchSpec:
 
     def __str__(self) -> str:
         return f"{self.space}:{self.id}"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """Jupyter's rich display: a diagram in JupyterLab (NAS Workbench extension), else a table."""
+        from nas_workbench._mime import mimebundle
+
+        return mimebundle(self, include, exclude)

@@ -74,7 +74,8 @@ def make_task(
     """Build a `Task` from arrays of examples and integer labels, split stratified into train/valid/test.
 
     Args:
-        x: Examples, shape (N, C, H, W), (N, H, W) (one channel added) or (N, D) (reshaped to ``input_shape``).
+        x: Examples, shape (N, C, H, W), (N, H, W) (a channel is added) or (N, D) (reshaped to
+            ``input_shape``).
         y: Integer class labels, shape (N,).
         input_shape: Shape of one example when ``x`` is flat.
         num_classes: Defaults to ``max(y) + 1``.
@@ -94,23 +95,33 @@ def make_task(
         try:
             x_arr = x_arr.reshape(len(x_arr), *input_shape)
         except ValueError:
-            raise ConfigError("dataset.input_shape", tuple(input_shape), f"a shape that holds {x_arr[0].size} values") from None
+            raise ConfigError(
+                "dataset.input_shape", tuple(input_shape), f"a shape that holds {x_arr[0].size} values"
+            ) from None
     elif x_arr.ndim == 3:
         x_arr = x_arr[:, None]
     if x_arr.ndim != 4:
-        raise ConfigError("dataset.x", f"shape {x_arr.shape}", "(N, C, H, W), (N, H, W), or (N, D) with input_shape")
+        raise ConfigError(
+            "dataset.x", f"shape {x_arr.shape}", "(N, C, H, W), (N, H, W), or (N, D) with input_shape"
+        )
     classes = int(y_arr.max()) + 1 if num_classes is None else num_classes
     if y_arr.min() < 0 or y_arr.max() >= classes:
-        raise ConfigError("dataset.y", f"labels in [{y_arr.min()}, {y_arr.max()}]", f"labels in [0, {classes - 1}]")
+        raise ConfigError(
+            "dataset.y", f"labels in [{y_arr.min()}, {y_arr.max()}]", f"labels in [0, {classes - 1}]"
+        )
     if len(split) != 3 or abs(sum(split) - 1.0) > 1e-6 or min(split) <= 0:
-        raise ConfigError("dataset.split", tuple(split), "three positive fractions (train, valid, test) summing to 1")
+        raise ConfigError(
+            "dataset.split", tuple(split), "three positive fractions (train, valid, test) summing to 1"
+        )
     train, valid, test = _split_indices(y_arr, split, seed)
     if standardize:
         mean, std = x_arr[train].mean(), x_arr[train].std() + 1e-8
         x_arr = (x_arr - mean) / std
 
     def tensors(index: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        return torch.from_numpy(np.ascontiguousarray(x_arr[index])), torch.from_numpy(y_arr[index].astype(np.int64))
+        return torch.from_numpy(np.ascontiguousarray(x_arr[index])), torch.from_numpy(
+            y_arr[index].astype(np.int64)
+        )
 
     return Task(name, tuple(x_arr.shape[1:]), classes, *tensors(train), *tensors(valid), *tensors(test))
 
@@ -143,7 +154,9 @@ def load_task(dataset: Any = "digits", seed: int = 0) -> Task:
     if isinstance(dataset, str):
         if dataset == "digits":
             return _load_digits(seed)
-        raise ConfigError("dataset", dataset, "'digits', arrays (x, y), a torch Dataset or DataLoader, or a Task")
+        raise ConfigError(
+            "dataset", dataset, "'digits', arrays (x, y), a torch Dataset or DataLoader, or a Task"
+        )
     if isinstance(dataset, dict) and {"x", "y"} <= set(dataset):
         return make_task(**{"seed": seed, **dataset})
     if isinstance(dataset, tuple) and len(dataset) == 2:

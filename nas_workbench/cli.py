@@ -1,0 +1,323 @@
+"""The ``nas-workbench`` command line: run searches from config files, profile, inspect studies.
+
+Every command turns bad input into a one-line error naming the field (exit status 2), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from nas_workbench.config import DEFAULT_RUNS_DIR, Fidelity, SearchConfig, default_storage
+from nas_workbench.engine import events as ev
+from nas_workbench.engine.records import TrialResult, pareto_front, study_meta, trial_results
+from nas_workbench.exceptions import NasWorkbenchError
+
+__all__ = ["DEMO_CONFIG", "main"]
+
+logger = logging.getLogger("nas_workbench")
+
+#: The demo: an accuracy-vs-latency search on digits under a measured latency budget, sized for 2 CPU cores.
+DEMO_CONFIG = SearchConfig(
+    space="chain",
+    strategy="tpe",
+    objectives=["accuracy", "latency_ms"],
+    budget={"latency_ms": 0.5},
+    fidelity=Fidelity(epochs=8),
+    n_trials=30,
+    timeout=150,
+    study_name="demo",
+)
+
+
+# -- output helpers ------------------------------------------------------------------------------------
+def _fmt(result: TrialResult, metric: str, digits: int = 4) -> str:
+    value = result.value(metric)
+    if value is None:
+        return "-"
+    if metric in ("params", "flops", "macs"):
+        return f"{value / 1e3:.1f}k" if value < 1e6 else f"{value / 1e6:.2f}M"
+    return f"{value:.{digits}g}"
+
+
+def format_pareto_table(results: list[TrialResult], objectives: list[str], directions: list[str],
+                        budget: dict[str, float]) -> str:  # fmt: skip
+    """The Pareto front as a text table: accuracy against measured hardware figures, budget marks."""
+    front = pareto_front(results, directions)
+    method = next((r.metrics["latency_ms"]["method"] for r in front if "latency_ms" in r.metrics), "")
+    columns = [
+        ("trial", lambda r: str(r.number)),
+        ("budget", lambda r: "ok" if r.feasible else "OVER"),
+        ("val acc", lambda r: _fmt(r, "accuracy")),
+        ("test acc", lambda r: _fmt(r, "test_accuracy")),
+        (f"latency ms ({method})" if method else "latency ms", lambda r: _fmt(r, "latency_ms")),
+        ("peak MB", lambda r: _fmt(r, "peak_memory_mb")),
+        ("params", lambda r: _fmt(r, "params")),
+        ("FLOPs", lambda r: _fmt(r, "flops")),
+        ("architecture", lambda r: r.summary or r.arch),
+    ]
+    rows = [[get(r) for _, get in columns] for r in front]
+    widths = [
+        max(len(name), *(len(row[i]) for row in rows)) if rows else len(name)
+        for i, (name, _) in enumerate(columns)
+    ]
+    lines = ["  ".join(name.ljust(w) for (name, _), w in zip(columns, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    counts = {s: sum(r.status == s for r in results) for s in ("ok", "infeasible", "pruned", "failed")}
+    limits = ", ".join(f"{k} <= {v:g}" for k, v in budget.items()) or "none"
+    lines.append(
+        f"{len(front)} on the Pareto front of {len(results)} trials ({counts['ok']} trained, "
+        f"{counts['infeasible']} over budget and not trained, {counts['pruned']} pruned, "
+        f"{counts['failed']} failed); budget: {limits}"
+    )
+    return "\n".join(lines)
+
+
+class _Progress:
+    """A tqdm progress bar fed by engine events: trials done, best feasible score so far, ETA."""
+
+    def __init__(self, total: int, objective: str, maximize: bool) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, unit="trial", dynamic_ncols=True, file=sys.stderr)
+        self.objective, self.maximize = objective, maximize
+        self.best: float | None = None
+        self.counts = {"ok": 0, "infeasible": 0, "pruned": 0, "failed": 0}
+
+    def __call__(self, event: ev.Event) -> None:
+        if isinstance(event, ev.RunStarted):
+            self.bar.update(event.trials_before)
+        elif isinstance(event, ev.TrialFinished):
+            self.counts[event.status] = self.counts.get(event.status, 0) + 1
+            score = event.metrics.get(self.objective, {}).get("value")
+            if event.status == "ok" and score is not None:
+                better = max if self.maximize else min
+                self.best = score if self.best is None else better(self.best, score)
+            best = "-" if self.best is None else f"{self.best:.4f}"
+            self.bar.set_postfix_str(f"best {self.objective} {best}, over budget {self.counts['infeasible']}")
+            self.bar.update(1)
+        elif isinstance(event, ev.RunFinished):
+            self.bar.close()
+
+
+class _JsonlLog:
+    """Appends every event as one JSON line (the search's log)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = path.open("a", encoding="utf-8")
+
+    def __call__(self, event: ev.Event) -> None:
+        self.file.write(json.dumps(event.to_dict(), default=str) + "\n")
+        self.file.flush()
+        if isinstance(event, ev.RunFinished):
+            self.file.close()
+
+
+# -- commands ------------------------------------------------------------------------------------------
+def _run_search(config: SearchConfig, report: Path | None) -> int:
+    from nas_workbench.engine import SearchRun
+    from nas_workbench.viz import write_report
+
+    run = SearchRun(config)
+    runs_dir = Path(DEFAULT_RUNS_DIR)
+    print(f"Search space {config.space!r}: {run.space.size():,} architectures; strategy {config.strategy!r}; "
+          f"{config.n_trials} trials; budget {config.budget or 'none'}", file=sys.stderr)  # fmt: skip
+    print(f"Study {run.study_name!r} in {run.storage_url}", file=sys.stderr)
+    run.subscribe(_Progress(config.n_trials, config.objectives[0], config.directions[0] == "maximize"))
+    run.subscribe(_JsonlLog(runs_dir / f"{run.study_name}.events.jsonl"))
+    try:
+        run.run()
+    except KeyboardInterrupt:
+        print(f"\nStopped. Resume with the same command (study {run.study_name!r}).", file=sys.stderr)
+        return 130
+    results = run.results()
+    print(format_pareto_table(results, config.objectives, config.directions, config.budget))
+    path = write_report(run.study, report or runs_dir / f"{run.study_name}.html")
+    print(f"Report: {path}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    config = DEMO_CONFIG.replace(
+        n_trials=args.trials or DEMO_CONFIG.n_trials,
+        storage=args.storage,
+        study_name=args.study or DEMO_CONFIG.study_name,
+    )
+    if args.fresh:
+        _delete_study(config.resolved_storage(), config.resolved_study_name())
+    status = _run_search(config, args.report)
+    if status == 0:
+        _demo_verdict(config)
+    return status
+
+
+def _demo_verdict(config: SearchConfig) -> None:
+    """Say plainly whether the demo met its goal: >= 97% test accuracy within the latency budget."""
+    import optuna
+
+    study = optuna.load_study(study_name=config.resolved_study_name(), storage=config.resolved_storage())
+    feasible = [r for r in trial_results(study) if r.status == "ok" and r.feasible]
+    if not feasible:
+        print("No architecture met the budget.")
+        return
+    best = max(feasible, key=lambda r: r.value("accuracy") or 0.0)
+    test = best.value("test_accuracy") or 0.0
+    verdict = "meets" if test >= 0.97 else "misses"
+    print(f"Best within budget: trial {best.number}, validation {best.value('accuracy'):.4f}, "
+          f"test {test:.4f}, latency {best.value('latency_ms'):.3f} ms <= {config.budget['latency_ms']} ms: "
+          f"{verdict} the 97% test-accuracy goal.")  # fmt: skip
+
+
+def _delete_study(storage: str, study_name: str) -> None:
+    import optuna
+
+    from nas_workbench.engine import open_storage
+
+    with contextlib.suppress(KeyError):  # nothing to delete
+        optuna.delete_study(study_name=study_name, storage=open_storage(storage))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = SearchConfig.from_file(args.config)
+    overrides = {
+        k: v
+        for k, v in {"storage": args.storage, "study_name": args.study, "n_trials": args.trials}.items()
+        if v
+    }
+    return _run_search(config.replace(**overrides) if overrides else config, args.report)
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    import optuna
+
+    from nas_workbench.engine import open_storage
+
+    storage = args.storage or default_storage()
+    try:
+        study = optuna.load_study(study_name=args.study, storage=open_storage(storage))
+    except KeyError:
+        names = [s.study_name for s in optuna.get_all_study_summaries(open_storage(storage))]
+        raise NasWorkbenchError(
+            f"no study {args.study!r} in {storage}; studies there: {names or 'none'}"
+        ) from None
+    meta = study_meta(study)
+    objectives = [o["metric"] for o in meta.get("objectives", [])] or ["accuracy"]
+    directions = [o["direction"] for o in meta.get("objectives", [])] or ["maximize"]
+    results = trial_results(study)
+    if args.json:
+        front = pareto_front(results, directions)
+        print(
+            json.dumps({"study": args.study, "meta": meta, "pareto": [r.to_dict() for r in front]}, indent=2)
+        )
+    else:
+        print(format_pareto_table(results, objectives, directions, meta.get("budget", {})))
+    if args.report:
+        from nas_workbench.viz import write_report
+
+        print(f"Report: {write_report(study, args.report)}")
+    return 0
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    from nas_workbench import spaces
+    from nas_workbench.profiling import profile
+
+    space = spaces.get(args.space)
+    spec = space.parse(args.arch) if args.arch else space.random(args.seed)
+    shape = _parse_shape(args.input_shape)
+    model = space.build(spec, shape, args.num_classes)
+    result = profile(model, shape, device=args.device, method=args.method, batch_size=args.batch_size,
+                     threads=args.threads)  # fmt: skip
+    payload = {"space": args.space, "arch": space.format(spec), **result.to_dict()}
+    if args.json:
+        print(json.dumps(payload, indent=2))
+    else:
+        print(f"{args.space}: {space.format(spec)}")
+        for name, measurement in result.measurements.items():
+            print(f"  {name:<16} {measurement}")
+    return 0
+
+
+def _parse_shape(text: str) -> tuple[int, ...]:
+    from nas_workbench.exceptions import ConfigError
+
+    try:
+        shape = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise ConfigError(
+            "--input-shape", text, "comma-separated positive integers such as 3,32,32"
+        ) from None
+    if len(shape) != 3 or min(shape) < 1:
+        raise ConfigError("--input-shape", text, "three positive integers C,H,W such as 3,32,32")
+    return shape
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nas-workbench", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, help=help, description=help)
+        command.set_defaults(func=func)
+        return command
+
+    def add_search_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--storage", help="Optuna storage URL (default: SQLite in runs/)")
+        command.add_argument("--study", help="study name (reuse it to resume)")
+        command.add_argument("--trials", type=int, help="number of trials")
+        command.add_argument("--report", type=Path, help="where to write the HTML report")
+
+    demo = add(
+        "demo", cmd_demo, "a hardware-budgeted search on the digits data (about 2-3 minutes on 2 cores)"
+    )
+    add_search_options(demo)
+    demo.add_argument("--fresh", action="store_true", help="delete an earlier demo study first")
+    run = add("run", cmd_run, "run the search a YAML or JSON config file describes (resumes its study)")
+    run.add_argument("config", type=Path)
+    add_search_options(run)
+    show = add("show", cmd_show, "print a stored study's Pareto table")
+    show.add_argument("study")
+    show.add_argument("--storage", help="Optuna storage URL (default: SQLite in runs/)")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.add_argument("--report", type=Path, help="also write an HTML report here")
+    prof = add(
+        "profile", cmd_profile, "profile one architecture: params, FLOPs, MACs, latency, memory, energy"
+    )
+    prof.add_argument("--space", default="nb201")
+    prof.add_argument("--arch", help="the architecture in the space's notation (default: a random one)")
+    prof.add_argument("--seed", type=int, default=0, help="seed of the random architecture")
+    prof.add_argument("--input-shape", default="3,32,32")
+    prof.add_argument("--num-classes", type=int, default=10)
+    prof.add_argument("--method", choices=["measured", "proxy"], default="measured")
+    prof.add_argument("--device", default="cpu")
+    prof.add_argument("--batch-size", type=int, default=1)
+    prof.add_argument("--threads", type=int)
+    prof.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``nas-workbench`` console script; returns the exit status."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
+    )
+    try:
+        result: Any = args.func(args)
+    except NasWorkbenchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,307 @@
+"""`SearchConfig`: every setting of a search, in one plain data class.
+
+The widgets, the CLI (a YAML or JSON file) and Python code all produce a `SearchConfig`; nothing else
+carries search settings. `validate()` checks every field and raises `ConfigError` naming the field, the
+value and what is allowed, so a bad setting never reaches the engine.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from nas_workbench._registry import unknown_name_message
+from nas_workbench.exceptions import ConfigError
+from nas_workbench.profiling._base import METRICS
+
+__all__ = ["DEFAULT_RUNS_DIR", "OBJECTIVE_METRICS", "Fidelity", "SearchConfig", "default_storage"]
+
+#: Where searches keep their SQLite storage, reports and logs unless told otherwise.
+DEFAULT_RUNS_DIR = "runs"
+
+#: Metrics a search can optimise, with their direction: accuracy and the hardware metrics.
+OBJECTIVE_METRICS: Mapping[str, str] = {
+    "accuracy": "maximize",
+    **{k: v.direction for k, v in METRICS.items()},
+}
+
+
+def default_storage(runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_DIR) -> str:
+    """The default Optuna storage: a SQLite file in the project-local runs folder."""
+    return f"sqlite:///{Path(runs_dir) / 'nas_workbench.db'}"
+
+
+def _check_number(name: str, value: Any, low: float, high: float = math.inf, integer: bool = False) -> None:
+    kind = "an integer" if integer else "a number"
+    ok_type = isinstance(value, int) if integer else isinstance(value, int | float)
+    if isinstance(value, bool) or not ok_type or not (low <= value <= high) or value != value:
+        upper = "" if high == math.inf else f" and <= {high}"
+        raise ConfigError(name, value, f"{kind} >= {low}{upper}")
+
+
+def _from_mapping(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
+    """Build dataclass ``cls`` from ``data``, rejecting unknown keys with a suggestion."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(prefix.rstrip(".") or "config", data, "a mapping of settings")
+    names = [f.name for f in fields(cls)]
+    for key in data:
+        if key not in names:
+            raise ConfigError(f"{prefix}{key}", data[key], unknown_name_message("setting", key, names))
+    return cls(**data)
+
+
+@dataclass
+class Fidelity:
+    """How much training each candidate gets: the low-fidelity knobs of performance estimation.
+
+    Attributes:
+        epochs: Training epochs per trial.
+        subset: Fraction of the training split used (stratification is not kept; 1.0 = all).
+        batch_size: Training mini-batch size.
+        learning_rate: Peak learning rate of AdamW, annealed by a cosine schedule.
+        weight_decay: AdamW weight decay.
+        width_multiplier: Scales every channel count of the built network (< 1 trains faster).
+        resolution: Resize inputs to this square side (None keeps the data's own).
+    """
+
+    epochs: int = 8
+    subset: float = 1.0
+    batch_size: int = 64
+    learning_rate: float = 0.01
+    weight_decay: float = 1e-4
+    width_multiplier: float = 1.0
+    resolution: int | None = None
+
+    def validate(self) -> None:
+        """Raise `ConfigError` for an out-of-range knob."""
+        _check_number("fidelity.epochs", self.epochs, 1, 10_000, integer=True)
+        _check_number("fidelity.subset", self.subset, 1e-6, 1.0)
+        _check_number("fidelity.batch_size", self.batch_size, 1, 1_000_000, integer=True)
+        _check_number("fidelity.learning_rate", self.learning_rate, 1e-12, 10.0)
+        _check_number("fidelity.weight_decay", self.weight_decay, 0.0, 1.0)
+        _check_number("fidelity.width_multiplier", self.width_multiplier, 0.01, 16.0)
+        if self.resolution is not None:
+            _check_number("fidelity.resolution", self.resolution, 1, 4096, integer=True)
+
+
+@dataclass
+class SearchConfig:
+    """Everything a search needs. Defaults give a quick accuracy-vs-latency search on digits.
+
+    Attributes:
+        space: Registered search space name (see `nas_workbench.spaces.list()`).
+        space_options: Options of the space (e.g. ``{"num_cells": 3}`` for "nb201").
+        strategy: Registered strategy name (see `nas_workbench.strategies.list()`).
+        strategy_options: Options of the strategy (e.g. ``{"population_size": 20}`` for "evolution").
+        objectives: Metrics to optimise; accuracy is maximised, hardware metrics minimised.
+        budget: Upper limits per hardware metric, in the metric's unit (``{"latency_ms": 1.0}``).
+        dataset: "digits" (default), or data from Python: ``(x, y)`` arrays, a torch Dataset/DataLoader,
+            a `Task`. Only the name "digits" can come from a config file.
+        fidelity: Training per trial (epochs, subset, ...), see `Fidelity`.
+        pruner: Early stopping on the per-epoch accuracy: "none", "median", "successive_halving", "hyperband".
+        pruner_options: Options of the pruner.
+        n_trials: Trials the study should hold when the search ends (a resumed study runs the remainder).
+        timeout: Wall-clock limit in seconds for this run (None: no limit).
+        seed: Seed of the sampler, the data split and every network's initialisation.
+        device: Where networks train and are measured: "cpu", "cuda", "cuda:1", "mps".
+        latency_batch_size: Batch size at which latency, memory and energy are profiled.
+        profiling_method: "measured" (run on the device) or "proxy" (estimate latency without running).
+        threads: Torch CPU threads for training and measurement (None: torch's default).
+        profile_metrics: Hardware metrics recorded for every trial besides the objectives and the budget's;
+            None records params, FLOPs, MACs, latency and peak memory.
+        initial_architectures: Architectures to try first, in the space's notation (prior knowledge).
+        fixed_choices: Decisions fixed to a value for the whole search (``{"stage1.depth": 2}``).
+        storage: Optuna storage URL; None puts a SQLite file in ``runs/``.
+        study_name: Name of the study; reuse it with the same storage to resume. None: derived from
+            space, strategy and seed.
+        trial_timeout: Seconds one trial may train before it is stopped and recorded as failed.
+    """
+
+    space: str = "chain"
+    space_options: dict[str, Any] = field(default_factory=dict)
+    strategy: str = "tpe"
+    strategy_options: dict[str, Any] = field(default_factory=dict)
+    objectives: list[str] = field(default_factory=lambda: ["accuracy", "latency_ms"])
+    budget: dict[str, float] = field(default_factory=dict)
+    dataset: Any = "digits"
+    fidelity: Fidelity = field(default_factory=Fidelity)
+    pruner: str = "none"
+    pruner_options: dict[str, Any] = field(default_factory=dict)
+    n_trials: int = 30
+    timeout: float | None = None
+    seed: int = 0
+    device: str = "cpu"
+    latency_batch_size: int = 1
+    profiling_method: str = "measured"
+    threads: int | None = None
+    profile_metrics: list[str] | None = None
+    initial_architectures: list[str] = field(default_factory=list)
+    fixed_choices: dict[str, Any] = field(default_factory=dict)
+    storage: str | None = None
+    study_name: str | None = None
+    trial_timeout: float | None = None
+
+    # -- construction ----------------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SearchConfig:
+        """Build and validate a config from plain data (as read from YAML/JSON); unknown keys are errors."""
+        values = dict(data) if isinstance(data, Mapping) else data
+        if isinstance(values, dict) and isinstance(values.get("fidelity"), Mapping):
+            values["fidelity"] = _from_mapping(Fidelity, values["fidelity"], "fidelity.")
+        config: SearchConfig = _from_mapping(cls, values, "")
+        return config.validate()
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> SearchConfig:
+        """Read a YAML (.yaml/.yml) or JSON config file."""
+        path = Path(path)
+        try:
+            text = path.read_text()
+        except OSError as error:
+            raise ConfigError(
+                "config file", str(path), f"a readable YAML or JSON file ({error.strerror})"
+            ) from None
+        if path.suffix in {".yaml", ".yml"}:
+            import yaml
+
+            try:
+                data = yaml.safe_load(text)
+            except yaml.YAMLError as error:
+                raise ConfigError("config file", str(path), f"valid YAML ({error})") from None
+        else:
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as error:
+                raise ConfigError("config file", str(path), f"valid JSON ({error})") from None
+        return cls.from_dict(data or {})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, JSON-able settings (a dataset given as data is recorded by its description)."""
+        data = asdict(replace(self, dataset="digits"))
+        data["dataset"] = (
+            self.dataset if isinstance(self.dataset, str) else f"<{type(self.dataset).__name__}>"
+        )
+        return data
+
+    def replace(self, **changes: Any) -> SearchConfig:
+        """A copy with ``changes`` applied (validated)."""
+        return replace(self, **changes).validate()
+
+    # -- derived ---------------------------------------------------------------------------------------
+    @property
+    def directions(self) -> list[str]:
+        """Optuna study directions, one per objective."""
+        return [OBJECTIVE_METRICS[name] for name in self.objectives]
+
+    def resolved_storage(self) -> str:
+        """The storage URL, the default SQLite file when none was given."""
+        return self.storage or default_storage()
+
+    def resolved_study_name(self) -> str:
+        """The study name, derived from space, strategy and seed when none was given."""
+        return self.study_name or f"{self.space}-{self.strategy}-seed{self.seed}"
+
+    # -- validation ------------------------------------------------------------------------------------
+    def validate(self) -> SearchConfig:
+        """Check every field; return self, or raise `ConfigError` naming the first bad field."""
+        from nas_workbench import spaces, strategies
+
+        for name in ("space", "strategy", "pruner", "device", "profiling_method"):
+            if not isinstance(getattr(self, name), str):
+                raise ConfigError(name, getattr(self, name), "a string")
+        if self.space not in spaces.list():
+            raise ConfigError(
+                "space", self.space, unknown_name_message("search space", self.space, spaces.list())
+            )
+        if self.strategy not in strategies.list():
+            raise ConfigError(
+                "strategy", self.strategy, unknown_name_message("strategy", self.strategy, strategies.list())
+            )
+        for name in ("space_options", "strategy_options", "budget", "pruner_options", "fixed_choices"):
+            if not isinstance(getattr(self, name), dict):
+                raise ConfigError(name, getattr(self, name), "a mapping")
+        self._validate_objectives()
+        self._validate_budget()
+        if not isinstance(self.fidelity, Fidelity):
+            raise ConfigError("fidelity", self.fidelity, "a Fidelity or a mapping of its settings")
+        self.fidelity.validate()
+        pruners = ["none", "median", "successive_halving", "hyperband"]
+        if self.pruner not in pruners:
+            raise ConfigError("pruner", self.pruner, unknown_name_message("pruner", self.pruner, pruners))
+        _check_number("n_trials", self.n_trials, 1, 10_000_000, integer=True)
+        if self.timeout is not None:
+            _check_number("timeout", self.timeout, 1e-3)
+        if self.trial_timeout is not None:
+            _check_number("trial_timeout", self.trial_timeout, 1e-3)
+        _check_number("seed", self.seed, 0, 2**32 - 1, integer=True)
+        _check_number("latency_batch_size", self.latency_batch_size, 1, 65_536, integer=True)
+        if self.threads is not None:
+            _check_number("threads", self.threads, 1, 1024, integer=True)
+        if self.profiling_method not in ("measured", "proxy"):
+            raise ConfigError("profiling_method", self.profiling_method, "'measured' or 'proxy'")
+        if self.profile_metrics is not None:
+            if not isinstance(self.profile_metrics, list):
+                raise ConfigError(
+                    "profile_metrics", self.profile_metrics, f"a list of metrics from {list(METRICS)}"
+                )
+            for name in self.profile_metrics:
+                if name not in METRICS:
+                    raise ConfigError(
+                        "profile_metrics", name, unknown_name_message("metric", name, list(METRICS))
+                    )
+        self._validate_device()
+        if not isinstance(self.initial_architectures, list) or not all(
+            isinstance(a, str) for a in self.initial_architectures
+        ):
+            raise ConfigError("initial_architectures", self.initial_architectures, "a list of strings")
+        if self.storage is not None:
+            self._validate_storage()
+        if self.study_name is not None and (
+            not isinstance(self.study_name, str) or not self.study_name.strip()
+        ):
+            raise ConfigError("study_name", self.study_name, "a non-empty string")
+        if isinstance(self.dataset, str) and self.dataset != "digits":
+            raise ConfigError("dataset", self.dataset, "'digits', or data passed from Python")
+        return self
+
+    def _validate_objectives(self) -> None:
+        allowed = list(OBJECTIVE_METRICS)
+        if not isinstance(self.objectives, list) or not self.objectives:
+            raise ConfigError("objectives", self.objectives, f"a non-empty list of metrics from {allowed}")
+        for name in self.objectives:
+            if name not in OBJECTIVE_METRICS:
+                raise ConfigError("objectives", name, unknown_name_message("objective", name, allowed))
+        if len(set(self.objectives)) != len(self.objectives):
+            raise ConfigError("objectives", self.objectives, "each metric at most once")
+
+    def _validate_budget(self) -> None:
+        allowed = list(METRICS)
+        for name, limit in self.budget.items():
+            if name not in METRICS:
+                raise ConfigError("budget", name, unknown_name_message("budget metric", name, allowed))
+            _check_number(f"budget.{name}", limit, 0.0)
+            if limit == 0:
+                raise ConfigError(f"budget.{name}", limit, f"a positive limit in {METRICS[name].unit}")
+
+    def _validate_device(self) -> None:
+        device = self.device
+        kind, _, index = device.partition(":")
+        if (
+            kind not in ("cpu", "cuda", "mps")
+            or (index and not index.isdigit())
+            or (kind != "cuda" and index)
+        ):
+            raise ConfigError("device", device, "'cpu', 'cuda', 'cuda:N' or 'mps'")
+
+    def _validate_storage(self) -> None:
+        url = self.storage
+        if not isinstance(url, str):
+            raise ConfigError("storage", url, "an Optuna storage URL such as 'sqlite:///runs/nas.db'")
+        schemes = ("sqlite:///", "postgresql://", "postgresql+psycopg2://", "mysql://", "mysql+pymysql://")
+        if not url.startswith(schemes):
+            raise ConfigError("storage", url, "an Optuna RDB URL starting with one of " + ", ".join(schemes))

@@ -1,0 +1,44 @@
+"""Hardware budgets: which limits a profiled network breaks, and the constraint values Optuna learns from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from nas_workbench.profiling import METRICS, Measurement
+
+__all__ = ["CHEAP_METRICS", "DEFAULT_METRICS", "constraint_values", "metrics_to_profile", "violations"]
+
+#: Metrics counted by inspecting the network, without running it: checked first, so a network over a
+#: parameter or FLOPs budget is rejected before any measurement.
+CHEAP_METRICS = ("params", "flops", "macs")
+
+#: Metrics recorded for every trial unless the config says otherwise.
+DEFAULT_METRICS = ("params", "flops", "macs", "latency_ms", "peak_memory_mb")
+
+
+def violations(measurements: Mapping[str, Measurement], budget: Mapping[str, float]) -> list[str]:
+    """Budget metrics whose measured value exceeds the limit (metrics not yet measured are skipped)."""
+    return [
+        name for name, limit in budget.items() if name in measurements and measurements[name].value > limit
+    ]
+
+
+def constraint_values(
+    measurements: Mapping[str, Measurement], budget: Mapping[str, float]
+) -> dict[str, float]:
+    """``value - limit`` per budget metric (feasible when <= 0), relative to the limit so metrics of
+    different units weigh alike; a metric left unmeasured (because a cheaper one already failed) is 0."""
+    return {
+        name: (measurements[name].value - limit) / limit if name in measurements else 0.0
+        for name, limit in budget.items()
+    }
+
+
+def metrics_to_profile(
+    objectives: Iterable[str], budget: Mapping[str, float], extra: Iterable[str] | None = None
+) -> list[str]:
+    """Hardware metrics a trial needs, cheapest first: objectives, budget metrics and ``extra``
+    (None: the figures every table shows: params, FLOPs, MACs, latency and peak memory)."""
+    shown = DEFAULT_METRICS if extra is None else tuple(extra)
+    wanted = set(shown) | set(objectives) | set(budget)
+    return [name for name in METRICS if name in wanted]

@@ -1,0 +1,107 @@
+"""Events the engine emits while a search runs: frozen, JSON-able, consumed by the CLI, the log and the UI.
+
+The engine knows nothing of its consumers. Subscribers are called on the search thread, in order; a
+subscriber that touches a UI must hand the event over to the UI's own thread (see `nas_workbench.ui`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+__all__ = [
+    "Event",
+    "RunFinished",
+    "RunStarted",
+    "TrialFinished",
+    "TrialProfiled",
+    "TrialReported",
+    "TrialStarted",
+]
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of all events; ``kind`` names the event type in logs."""
+
+    kind: ClassVar[str] = "event"
+    study_name: str
+    time: float = field(default_factory=time.time, kw_only=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form, with ``kind`` added."""
+        return {"kind": self.kind, **asdict(self)}
+
+
+@dataclass(frozen=True)
+class RunStarted(Event):
+    """A search run began (or resumed: ``trials_before`` trials were already finished)."""
+
+    kind: ClassVar[str] = "run_started"
+    storage: str
+    n_trials: int
+    trials_before: int
+    objectives: list[str]
+    directions: list[str]
+    budget: dict[str, float]
+    config: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TrialStarted(Event):
+    """A trial chose its architecture."""
+
+    kind: ClassVar[str] = "trial_started"
+    number: int
+    spec: dict[str, Any]
+    arch: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class TrialProfiled(Event):
+    """A trial's hardware figures are known; ``violations`` names the budget metrics it exceeds."""
+
+    kind: ClassVar[str] = "trial_profiled"
+    number: int
+    metrics: dict[str, dict[str, Any]]
+    violations: list[str]
+
+
+@dataclass(frozen=True)
+class TrialReported(Event):
+    """A trial finished one training epoch with this validation accuracy."""
+
+    kind: ClassVar[str] = "trial_reported"
+    number: int
+    epoch: int
+    accuracy: float
+
+
+@dataclass(frozen=True)
+class TrialFinished(Event):
+    """A trial ended: ``status`` is "ok", "infeasible", "pruned" or "failed" (``reason`` says why)."""
+
+    kind: ClassVar[str] = "trial_finished"
+    number: int
+    status: str
+    values: list[float] | None
+    metrics: dict[str, dict[str, Any]]
+    spec: dict[str, Any]
+    arch: str
+    summary: str
+    reason: str | None
+    duration_s: float
+    worker: str
+
+
+@dataclass(frozen=True)
+class RunFinished(Event):
+    """A search run ended: ``reason`` is "completed", "stopped", "timeout" or "error"."""
+
+    kind: ClassVar[str] = "run_finished"
+    reason: str
+    trials_done: int
+    elapsed_s: float
+    error: str | None = None

@@ -1,0 +1,176 @@
+"""What the engine stores in an Optuna study, and how to read it back.
+
+Everything a search knows lives in its Optuna storage, so any process (a resumed kernel, the CLI's
+``show``, the Jupyter server extension) can read a study without the run that wrote it.
+
+Study user attribute ``nas_workbench``: ``{"version", "config", "objectives": [{"metric", "direction"}],
+"budget", "n_trials", "space", "strategy"}``.
+
+Trial user attributes: ``spec`` (ArchSpec dict), ``arch`` (the space's notation), ``summary`` (one line),
+``status`` ("ok", "infeasible", "pruned", "failed"), ``reason``, ``metrics`` (name → Measurement dict,
+including ``accuracy`` and ``test_accuracy``), ``device``, ``timings``, ``worker``. Trial constraints
+(`FrozenTrial.constraints`) hold ``(value - limit) / limit`` per budget metric: feasible when all <= 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from nas_workbench.engine.events import TrialFinished
+
+__all__ = ["STUDY_ATTR", "TrialResult", "pareto_front", "study_meta", "trial_results"]
+
+STUDY_ATTR = "nas_workbench"
+
+_STATE_STATUS = {
+    TrialState.PRUNED: "pruned",
+    TrialState.FAIL: "failed",
+    TrialState.RUNNING: "running",
+    TrialState.WAITING: "waiting",
+}
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    """One trial as stored: its architecture, figures and outcome.
+
+    Attributes:
+        number: The Optuna trial number.
+        status: "ok", "infeasible", "pruned", "failed", "running" or "waiting".
+        spec: The ArchSpec as a dict.
+        arch: The architecture in its space's notation.
+        summary: One-line description.
+        metrics: Metric name → {"value", "unit", "method", "source", "detail"}.
+        values: The objective values (None unless the trial completed).
+        feasible: Whether every budget constraint holds.
+        reason: Why it is infeasible, pruned or failed.
+        duration_s: Wall time of the trial.
+        datetime_complete: When it finished (epoch seconds), for history plots.
+        intermediate: Validation accuracy per epoch.
+        worker: "host:pid" of the process that ran it.
+    """
+
+    number: int
+    status: str
+    spec: Mapping[str, Any]
+    arch: str
+    summary: str
+    metrics: Mapping[str, Mapping[str, Any]]
+    values: tuple[float, ...] | None
+    feasible: bool
+    reason: str | None
+    duration_s: float | None
+    datetime_complete: float | None
+    intermediate: Mapping[int, float]
+    worker: str | None
+
+    @classmethod
+    def from_frozen(cls, trial: FrozenTrial) -> TrialResult:
+        attrs = trial.user_attrs
+        if trial.state == TrialState.COMPLETE:
+            status = attrs.get("status", "ok")
+        else:
+            status = _STATE_STATUS[trial.state]
+        reason = attrs.get("reason") or trial.system_attrs.get("fail_reason")
+        duration = trial.duration.total_seconds() if trial.duration is not None else None
+        finished = trial.datetime_complete.timestamp() if trial.datetime_complete else None
+        constraints = trial.constraints  # Optuna 5: {name: value - limit}
+        return cls(
+            number=trial.number,
+            status=status,
+            spec=attrs.get("spec", {}),
+            arch=attrs.get("arch", ""),
+            summary=attrs.get("summary", ""),
+            metrics=attrs.get("metrics", {}),
+            values=tuple(trial.values) if trial.values is not None else None,
+            feasible=all(c <= 0 for c in constraints.values()) and status != "infeasible",
+            reason=reason,
+            duration_s=duration,
+            datetime_complete=finished,
+            intermediate=dict(trial.intermediate_values),
+            worker=attrs.get("worker"),
+        )
+
+    @classmethod
+    def from_event(cls, event: TrialFinished) -> TrialResult:
+        """The same record, built from a live `TrialFinished` event instead of the storage."""
+        return cls(
+            number=event.number,
+            status=event.status,
+            spec=event.spec,
+            arch=event.arch,
+            summary=event.summary,
+            metrics=event.metrics,
+            values=tuple(event.values) if event.values is not None else None,
+            feasible=event.status != "infeasible",
+            reason=event.reason,
+            duration_s=event.duration_s,
+            datetime_complete=event.time,
+            intermediate={},
+            worker=event.worker,
+        )
+
+    def value(self, metric: str) -> float | None:
+        """The value of ``metric`` (None when it was not measured)."""
+        entry = self.metrics.get(metric)
+        return None if entry is None else float(entry["value"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "status": self.status,
+            "spec": dict(self.spec),
+            "arch": self.arch,
+            "summary": self.summary,
+            "metrics": {k: dict(v) for k, v in self.metrics.items()},
+            "values": list(self.values) if self.values is not None else None,
+            "feasible": self.feasible,
+            "reason": self.reason,
+            "duration_s": self.duration_s,
+            "worker": self.worker,
+        }
+
+
+def study_meta(study: optuna.Study) -> dict[str, Any]:
+    """The workbench's record of a study's settings (empty for a study it did not create)."""
+    return dict(study.user_attrs.get(STUDY_ATTR, {}))
+
+
+def trial_results(study: optuna.Study, states: Iterable[TrialState] | None = None) -> list[TrialResult]:
+    """All trials of ``study`` as `TrialResult`s, in trial-number order."""
+    trials = study.get_trials(deepcopy=False, states=tuple(states) if states is not None else None)
+    return [TrialResult.from_frozen(t) for t in trials]
+
+
+def pareto_front(results: Iterable[TrialResult], directions: Sequence[str]) -> list[TrialResult]:
+    """The feasible, completed trials no other such trial dominates, best first objective first.
+
+    Points are visited in lexicographic order (best first), so a point's dominators are always visited
+    before it and each point is compared with the front only: O(n x front size), fine for 10,000 trials.
+    One trial is kept per distinct point (the earliest), so ties do not repeat rows.
+
+    Args:
+        results: Trials to choose from.
+        directions: "maximize" / "minimize" per objective, in the order of `TrialResult.values`.
+    """
+    signs = np.array([1.0 if d == "maximize" else -1.0 for d in directions])
+    candidates = [r for r in results if r.status == "ok" and r.feasible and r.values is not None]
+    if not candidates:
+        return []
+    points = np.array([r.values for r in candidates], dtype=float) * signs  # now: larger is better
+    order = np.lexsort(tuple(-points[:, k] for k in reversed(range(points.shape[1]))))
+    front: list[int] = []
+    for index in order:
+        point = points[index]
+        if front:
+            kept = points[front]
+            if np.any(np.all(kept >= point, axis=1)):  # dominated, or equal to a kept point
+                continue
+        front.append(int(index))
+    return [candidates[i] for i in front]

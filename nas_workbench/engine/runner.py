@@ -1,0 +1,472 @@
+"""`SearchRun`: one search, from a `SearchConfig` to an Optuna study, in the background or in the foreground.
+
+Per trial: the strategy (an Optuna sampler) answers the space's questions → an `ArchSpec`; the space builds
+the network; it is profiled cheapest first and, over budget, recorded as infeasible without training (the
+sampler still learns from its constraints); otherwise it is trained at the configured fidelity (or handed
+to the user's ``evaluate``) and its objective values are told to the study. Every step is an event.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import optuna
+import torch
+from optuna.trial import FrozenTrial, TrialState
+
+from nas_workbench import __version__, spaces, strategies
+from nas_workbench.config import SearchConfig
+from nas_workbench.engine import events as ev
+from nas_workbench.engine.budget import CHEAP_METRICS, constraint_values, metrics_to_profile, violations
+from nas_workbench.engine.records import STUDY_ATTR, TrialResult, pareto_front, trial_results
+from nas_workbench.exceptions import ConfigError, NasWorkbenchError
+from nas_workbench.profiling import DeviceInfo, Measurement, profile
+from nas_workbench.spec import ArchSpec
+from nas_workbench.task import Task, load_task
+
+__all__ = ["Evaluate", "SearchRun", "open_storage", "search"]
+
+logger = logging.getLogger("nas_workbench")
+
+#: A user's evaluation: (spec, built model) → metrics, at least "accuracy" when it is an objective.
+Evaluate = Callable[[ArchSpec, torch.nn.Module], Mapping[str, float]]
+Subscriber = Callable[[ev.Event], None]
+
+_FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
+
+class TrialTimeoutError(NasWorkbenchError, TimeoutError):
+    """A trial trained longer than ``trial_timeout``."""
+
+
+def open_storage(url: str) -> optuna.storages.BaseStorage:
+    """Open an Optuna RDB storage with heartbeats, creating a SQLite file's folder when needed.
+
+    Heartbeats let a later run notice a trial whose process died (a killed kernel) and fail it instead
+    of leaving it RUNNING forever.
+    """
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna 5 but long-standing
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(url, heartbeat_interval=5, grace_period=20)
+    except Exception as error:  # SQLAlchemy raises many kinds; all mean the same thing here
+        raise ConfigError(
+            "storage", url, f"a reachable Optuna storage ({type(error).__name__}: {error})"
+        ) from None
+
+
+class SearchRun:
+    """A search: its config, space, study and event stream.
+
+    Use `run()` to search in the calling thread, or `start()` to search in a background thread (the
+    notebook stays usable) and `stop()` / `wait()` to end it. A new `SearchRun` with the same storage and
+    study name resumes the study up to ``n_trials``.
+
+    Args:
+        config: The search settings (validated here).
+        evaluate: Optional user evaluation replacing the built-in trainer.
+    """
+
+    def __init__(self, config: SearchConfig, evaluate: Evaluate | None = None) -> None:
+        self.config = config.validate()
+        self.space = spaces.get(config.space, **config.space_options)
+        self.evaluate = evaluate
+        self.storage_url = config.resolved_storage()
+        self.study_name = config.resolved_study_name()
+        self.worker = f"{socket.gethostname()}:{os.getpid()}"
+        self._subscribers: list[Subscriber] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._task: Task | None = None
+        self._profile_cache: dict[str, tuple[dict[str, Measurement], DeviceInfo]] = {}
+        self.error: BaseException | None = None
+        self.study = self._open_study()
+
+    # -- set-up ----------------------------------------------------------------------------------------
+    def _open_study(self) -> optuna.Study:
+        config = self.config
+        sampler = strategies.make_sampler(
+            config.strategy,
+            seed=config.seed,
+            space=self.space,
+            directions=tuple(config.directions),
+            constraints=bool(config.budget),
+            **config.strategy_options,
+        )
+        if config.fixed_choices:
+            sampler = optuna.samplers.PartialFixedSampler(config.fixed_choices, sampler)
+        study = optuna.create_study(
+            storage=open_storage(self.storage_url),
+            study_name=self.study_name,
+            directions=config.directions,
+            sampler=sampler,
+            load_if_exists=True,
+        )
+        meta = study.user_attrs.get(STUDY_ATTR)
+        if meta is None:
+            study.set_user_attr(STUDY_ATTR, self._study_meta())
+            for text in config.initial_architectures:
+                study.enqueue_trial(dict(self.space.parse(text).choices), skip_if_exists=True)
+        elif meta.get("objectives") != self._study_meta()["objectives"] or meta.get("space") != config.space:
+            raise ConfigError(
+                "study_name",
+                self.study_name,
+                f"a new name: the stored study searches {meta.get('space')!r} for "
+                f"{[o['metric'] for o in meta.get('objectives', [])]}; "
+                "resume it with the same space and objectives",
+            )
+        return study
+
+    def _study_meta(self) -> dict[str, Any]:
+        config = self.config
+        return {
+            "version": __version__,
+            "config": config.to_dict(),
+            "objectives": [
+                {"metric": m, "direction": d}
+                for m, d in zip(config.objectives, config.directions, strict=True)
+            ],
+            "budget": dict(config.budget),
+            "n_trials": config.n_trials,
+            "space": config.space,
+            "strategy": config.strategy,
+        }
+
+    @property
+    def task(self) -> Task:
+        """The data, loaded on first use."""
+        if self._task is None:
+            self._task = load_task(self.config.dataset, seed=self.config.seed)
+        return self._task
+
+    # -- events ----------------------------------------------------------------------------------------
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Call ``callback(event)`` for every event, on the search thread; returns an unsubscribe function."""
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback)
+
+    def _emit(self, event: ev.Event) -> None:
+        for callback in list(self._subscribers):
+            try:
+                callback(event)
+            except Exception:  # a broken display must not break the search
+                logger.exception("event subscriber %r failed on %s", callback, event.kind)
+
+    # -- control ---------------------------------------------------------------------------------------
+    def run(self) -> SearchRun:
+        """Search in the calling thread until ``n_trials`` trials are done, the timeout, or `stop()`."""
+        self._stop.clear()
+        self._search()
+        if self.error is not None:
+            raise self.error
+        return self
+
+    def start(self) -> SearchRun:
+        """Search in a background thread and return at once."""
+        if self.running:
+            raise NasWorkbenchError("this search is already running")
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._search, name=f"nas-search-{self.study_name}", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self, wait: bool = False) -> None:
+        """Ask the search to end after the trial in progress (``wait``: block until it has)."""
+        self._stop.set()
+        if wait:
+            self.wait()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until a background search ends; True when it has."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return not self.running
+
+    @property
+    def running(self) -> bool:
+        """Whether a background search is in progress."""
+        return self._thread is not None and self._thread.is_alive()
+
+    # -- results ---------------------------------------------------------------------------------------
+    def results(self) -> list[TrialResult]:
+        """Every trial of the study so far, read from the storage."""
+        return trial_results(self.study)
+
+    def pareto(self) -> list[TrialResult]:
+        """The feasible, non-dominated trials (for one objective: the best ones)."""
+        return pareto_front(self.results(), self.config.directions)
+
+    def trials_done(self) -> int:
+        """Finished trials (complete, pruned or failed) in the study."""
+        return len(self.study.get_trials(deepcopy=False, states=_FINISHED))
+
+    # -- the search ------------------------------------------------------------------------------------
+    def _search(self) -> None:
+        config = self.config
+        started = time.time()
+        before = self.trials_done()
+        self.error = None
+        self._emit(
+            ev.RunStarted(
+                self.study_name,
+                storage=self.storage_url,
+                n_trials=config.n_trials,
+                trials_before=before,
+                objectives=list(config.objectives),
+                directions=config.directions,
+                budget=dict(config.budget),
+                config=config.to_dict(),
+            )
+        )
+        reason = "completed"
+        try:
+            if config.threads is not None:
+                torch.set_num_threads(config.threads)
+            remaining = config.n_trials - before
+            if remaining > 0:
+                self.task  # noqa: B018 - load the data before the first trial's clock starts
+                self.study.optimize(
+                    self._objective,
+                    n_trials=remaining,
+                    timeout=config.timeout,
+                    catch=(Exception,),
+                    callbacks=[self._after_trial, optuna.study.MaxTrialsCallback(config.n_trials, _FINISHED)],
+                )
+            if self.trials_done() < config.n_trials:
+                reason = "stopped" if self._stop.is_set() else "timeout"
+        except BaseException as error:  # report, then let run()/wait() callers see it
+            self.error = error
+            reason = "error"
+            logger.error("search %s ended with an error: %s", self.study_name, error)
+        self._emit(
+            ev.RunFinished(
+                self.study_name,
+                reason=reason,
+                trials_done=self.trials_done(),
+                elapsed_s=time.time() - started,
+                error=None if self.error is None else f"{type(self.error).__name__}: {self.error}",
+            )
+        )
+
+    def _after_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        result = TrialResult.from_frozen(trial)
+        self._emit(
+            ev.TrialFinished(
+                self.study_name,
+                number=result.number,
+                status=result.status,
+                values=list(result.values) if result.values is not None else None,
+                metrics={k: dict(v) for k, v in result.metrics.items()},
+                spec=dict(result.spec),
+                arch=result.arch,
+                summary=result.summary,
+                reason=result.reason,
+                duration_s=result.duration_s or 0.0,
+                worker=result.worker or self.worker,
+            )
+        )
+        if self._stop.is_set():
+            study.stop()
+
+    def _objective(self, trial: optuna.Trial) -> list[float]:
+        try:
+            return self._evaluate_trial(trial)
+        except optuna.TrialPruned:
+            raise
+        except Exception as error:
+            trial.set_user_attr("status", "failed")
+            trial.set_user_attr("reason", f"{type(error).__name__}: {error}")
+            logger.warning("trial %d failed: %s: %s", trial.number, type(error).__name__, error)
+            raise
+
+    def _evaluate_trial(self, trial: optuna.Trial) -> list[float]:
+        config, space, task = self.config, self.space, self.task
+        started = time.perf_counter()
+        spec = space.sample(trial)
+        arch, summary = space.format(spec), space.summary(spec)
+        for key, value in {
+            "spec": spec.to_dict(),
+            "arch": arch,
+            "summary": summary,
+            "worker": self.worker,
+        }.items():
+            trial.set_user_attr(key, value)
+        self._emit(
+            ev.TrialStarted(
+                self.study_name, number=trial.number, spec=spec.to_dict(), arch=arch, summary=summary
+            )
+        )
+
+        torch.manual_seed(config.seed * 1_000_003 + trial.number)
+        input_shape = self._input_shape(task)
+        model = space.build(
+            spec, input_shape, task.num_classes, width_multiplier=config.fidelity.width_multiplier
+        )
+
+        measurements, device = self._profile(spec, model, input_shape)
+        trial.set_user_attr("device", device.to_dict())
+        over = violations(measurements, config.budget)
+        profiled = time.perf_counter()
+        for name, value in constraint_values(measurements, config.budget).items():
+            trial.set_constraint(name, value)
+        self._emit(
+            ev.TrialProfiled(
+                self.study_name,
+                number=trial.number,
+                metrics={k: m.to_dict() for k, m in measurements.items()},
+                violations=over,
+            )
+        )
+
+        trial.set_user_attr("metrics", {k: m.to_dict() for k, m in measurements.items()})
+        if over:
+            trial.set_user_attr("status", "infeasible")
+            trial.set_user_attr(
+                "reason",
+                "over budget: "
+                + ", ".join(
+                    f"{n} {measurements[n].value:.4g} > {config.budget[n]:g} {measurements[n].unit}"
+                    for n in over
+                ),
+            )
+            scores: dict[str, float] = {"accuracy": 0.0}  # not trained: the worst accuracy
+        else:
+            scores = self._score(trial, spec, model, measurements)
+        measurements.update(
+            {
+                name: _score_measurement(name, value, self.evaluate is not None)
+                for name, value in scores.items()
+            }
+        )
+        trial.set_user_attr("metrics", {k: m.to_dict() for k, m in measurements.items()})
+        trial.set_user_attr(
+            "timings", {"profile_s": profiled - started, "evaluate_s": time.perf_counter() - profiled}
+        )
+        trial.set_user_attr("status", "infeasible" if over else "ok")
+        return [self._objective_value(name, measurements) for name in config.objectives]
+
+    def _input_shape(self, task: Task) -> tuple[int, ...]:
+        resolution = self.config.fidelity.resolution
+        if resolution is None:
+            return task.input_shape
+        return (task.input_shape[0], resolution, resolution)
+
+    def _profile(
+        self, spec: ArchSpec, model: torch.nn.Module, input_shape: tuple[int, ...]
+    ) -> tuple[dict[str, Measurement], DeviceInfo]:
+        """Profile cheapest first; a network already over a counted budget is not measured further,
+        except for metrics that are objectives. Complete profiles are cached per architecture."""
+        config = self.config
+        if spec.id in self._profile_cache:
+            measurements, device = self._profile_cache[spec.id]
+            return dict(measurements), device
+        wanted = metrics_to_profile(config.objectives, config.budget, config.profile_metrics)
+        kwargs = {
+            "input_shape": input_shape,
+            "device": config.device,
+            "method": config.profiling_method,
+            "batch_size": config.latency_batch_size,
+            "threads": config.threads,
+        }
+        counted = profile(model, metrics=[m for m in wanted if m in CHEAP_METRICS], **kwargs)
+        measurements, device = dict(counted.measurements), counted.device
+        rest = [m for m in wanted if m not in CHEAP_METRICS]
+        if violations(measurements, config.budget):
+            rest = [m for m in rest if m in config.objectives]
+        if rest:
+            measured = profile(model, metrics=rest, **kwargs)
+            measurements.update(measured.measurements)
+            device = measured.device
+        if set(wanted) <= set(measurements):
+            self._profile_cache[spec.id] = (dict(measurements), device)
+        return measurements, device
+
+    def _score(
+        self,
+        trial: optuna.Trial,
+        spec: ArchSpec,
+        model: torch.nn.Module,
+        measurements: dict[str, Measurement],
+    ) -> dict[str, float]:
+        """Accuracy (and anything else the evaluation gives) of a feasible network; a pruned trial keeps
+        its hardware figures and last accuracy in ``metrics`` so plots can show it."""
+        if self.evaluate is not None:
+            scores = {k: float(v) for k, v in dict(self.evaluate(spec, model)).items()}
+            if "accuracy" in self.config.objectives and "accuracy" not in scores:
+                raise ConfigError("evaluate", sorted(scores), "a mapping with an 'accuracy' entry")
+            return scores
+        from nas_workbench.estimation.trainer import train
+
+        result = train(
+            model,
+            self.task,
+            self.config.fidelity,
+            seed=self.config.seed * 1_000_003 + trial.number,
+            device=self.config.device,
+            on_epoch=self._epoch_callback(trial),
+        )
+        if result.stopped_early:
+            trial.set_user_attr("status", "pruned")
+            trial.set_user_attr(
+                "reason", f"stopped early at epoch {result.epochs} (accuracy {result.accuracy:.4f})"
+            )
+            pruned_at = {**measurements, "accuracy": _score_measurement("accuracy", result.accuracy, False)}
+            trial.set_user_attr("metrics", {k: m.to_dict() for k, m in pruned_at.items()})
+            raise optuna.TrialPruned(f"pruned at epoch {result.epochs}")
+        return {"accuracy": result.accuracy, "test_accuracy": result.test_accuracy}
+
+    def _epoch_callback(self, trial: optuna.Trial) -> Callable[[int, float], bool]:
+        """Report each epoch, enforce the trial timeout, and ask the pruner whether to stop."""
+        from nas_workbench.engine.pruning import make_pruner
+
+        pruner = make_pruner(self.config.pruner, **self.config.pruner_options)
+        deadline = None if self.config.trial_timeout is None else time.monotonic() + self.config.trial_timeout
+
+        def on_epoch(epoch: int, accuracy: float) -> bool:
+            self._emit(ev.TrialReported(self.study_name, number=trial.number, epoch=epoch, accuracy=accuracy))
+            if deadline is not None and time.monotonic() > deadline:
+                raise TrialTimeoutError(
+                    f"trial exceeded trial_timeout={self.config.trial_timeout:g} s at epoch {epoch}"
+                )
+            return pruner is not None and pruner.report(trial, epoch, accuracy)
+
+        return on_epoch
+
+    @staticmethod
+    def _objective_value(name: str, measurements: Mapping[str, Measurement]) -> float:
+        if name not in measurements:
+            raise NasWorkbenchError(f"objective {name!r} was not measured")
+        value = measurements[name].value
+        if value != value:  # NaN: Optuna would fail the trial with a vaguer message
+            raise FloatingPointError(f"objective {name!r} is NaN")
+        return value
+
+
+def _score_measurement(name: str, value: float, user: bool) -> Measurement:
+    """Wrap an evaluation score (accuracy or a user metric) as a labelled `Measurement`."""
+    unit = "fraction" if name.endswith("accuracy") else ""
+    source = (
+        "user evaluate()"
+        if user
+        else "trainer (validation split)"
+        if name == "accuracy"
+        else "trainer (test split)"
+    )
+    return Measurement(value=float(value), unit=unit, method="measured", source=source)
+
+
+def search(config: SearchConfig, evaluate: Evaluate | None = None) -> SearchRun:
+    """Create a `SearchRun`, not started: ``run()`` blocks, ``start()`` runs in the background."""
+    return SearchRun(config, evaluate=evaluate)

@@ -1,0 +1,90 @@
+"""A standalone HTML report of a study: settings, trade-off plots, history and the Pareto table.
+
+BokehJS is inlined so the file opens anywhere, offline (clusters often have no internet).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+from typing import Any
+
+import optuna
+from bokeh.embed import file_html
+from bokeh.layouts import column
+from bokeh.models import Div
+from bokeh.resources import INLINE
+
+from nas_workbench.engine.records import TrialResult, pareto_front, study_meta, trial_results
+from nas_workbench.viz._state import TrialTable, metric_label
+from nas_workbench.viz.figures import history_figure, make_sources, metric_axis_label, tradeoff_figure
+
+__all__ = ["pareto_table_html", "report_layout", "write_report"]
+
+_TABLE_METRICS = ("accuracy", "test_accuracy", "latency_ms", "peak_memory_mb", "params", "flops", "energy_mj")
+
+
+def pareto_table_html(front: list[TrialResult]) -> str:
+    """The Pareto-front trials as an HTML table, every figure with its unit and method."""
+    head = "".join(f"<th>{html.escape(metric_axis_label(m))}</th>" for m in _TABLE_METRICS)
+    rows = []
+    for r in front:
+        cells = "".join(f"<td>{html.escape(metric_label(r.metrics.get(m)))}</td>" for m in _TABLE_METRICS)
+        rows.append(f"<tr><td>{r.number}</td><td><code>{html.escape(r.arch)}</code></td>{cells}</tr>")
+    return (
+        '<table class="nas-pareto" border="1" style="border-collapse:collapse;font-size:12px">'
+        f"<tr><th>Trial</th><th>Architecture</th>{head}</tr>{''.join(rows)}</table>"
+    )
+
+
+def report_layout(study: optuna.Study) -> Any:
+    """The report's Bokeh layout for ``study``."""
+    meta = study_meta(study)
+    objectives = [o["metric"] for o in meta.get("objectives", [])] or ["accuracy"]
+    directions = [o["direction"] for o in meta.get("objectives", [])] or ["maximize"]
+    budget: dict[str, float] = meta.get("budget", {})
+    results = trial_results(study)
+    table = TrialTable(objectives, directions)
+    table.extend(results)
+    trials, front = make_sources(table)
+    hardware = [m for m in objectives if m != "accuracy"] or list(budget)[:1] or ["latency_ms"]
+    counts = {s: sum(r.status == s for r in table.results) for s in ("ok", "infeasible", "pruned", "failed")}
+    config = meta.get("config", {})
+
+    def esc(value: object) -> str:
+        return html.escape(str(value))
+
+    goals = ", ".join(f"{m} ({d})" for m, d in zip(objectives, directions, strict=True))
+    summary = (
+        f"<h2>NAS Workbench report: {esc(study.study_name)}</h2>"
+        f"<p>Space <b>{esc(meta.get('space'))}</b>, strategy <b>{esc(meta.get('strategy'))}</b>, "
+        f"objectives {esc(goals)}, budget {esc(budget or 'none')}, "
+        f"device {esc(config.get('device', '?'))}.</p>"
+        f"<p>{len(table.results)} trials: {counts['ok']} trained, {counts['infeasible']} over budget "
+        f"(not trained), {counts['pruned']} stopped early, {counts['failed']} failed.</p>"
+    )
+    # A hardware metric that is not an objective still gets a plot; the front only exists on objectives.
+    plots = [
+        tradeoff_figure(trials, front if m in objectives else None, x=m, budget=budget.get(m))
+        for m in hardware
+    ]
+    plots.append(history_figure(trials, objectives[0]))
+    front_rows = pareto_front(results, directions)
+    return column(
+        Div(text=summary, sizing_mode="stretch_width"),
+        *plots,
+        Div(
+            text="<h3>Pareto front (feasible, non-dominated)</h3>" + pareto_table_html(front_rows),
+            sizing_mode="stretch_width",
+        ),
+        sizing_mode="stretch_width",
+    )
+
+
+def write_report(study: optuna.Study, path: str | os.PathLike[str]) -> Path:
+    """Write the standalone HTML report of ``study`` to ``path`` and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(file_html(report_layout(study), INLINE, title=f"NAS Workbench: {study.study_name}"))
+    return path

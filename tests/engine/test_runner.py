@@ -1,0 +1,182 @@
+"""The engine end to end on a tiny space: budgets, failures, stop/resume, events, storage records."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import optuna
+import pytest
+
+import nas_workbench as nw
+from nas_workbench.engine import events as ev
+from nas_workbench.exceptions import ConfigError
+
+#: 20 architectures: one stage of depth 1-2, conv or dwsep, two widths.
+TINY = {
+    "num_stages": 1,
+    "max_depth": 2,
+    "ops": ("conv", "dwsep"),
+    "kernel_sizes": (3,),
+    "widths": (8,),
+    "strides": (1,),
+    "width_ratios": (0.5, 1.0),
+    "stem_channels": 8,
+}
+FAST_PROFILE = ["params", "flops", "macs"]
+
+
+def config(storage: str, tiny_task, **changes) -> nw.SearchConfig:
+    settings = {
+        "space": "chain",
+        "space_options": TINY,
+        "strategy": "random",
+        "objectives": ["accuracy", "params"],
+        "dataset": tiny_task,
+        "fidelity": nw.Fidelity(epochs=2, batch_size=32),
+        "n_trials": 6,
+        "storage": storage,
+        "study_name": "t",
+        "profile_metrics": FAST_PROFILE,
+        **changes,
+    }
+    return nw.SearchConfig(**settings)
+
+
+def score(spec, model) -> dict[str, float]:
+    """A deterministic, cheap evaluation: more parameters score higher."""
+    return {"accuracy": 1 - 1 / (1 + sum(p.numel() for p in model.parameters()) / 1000)}
+
+
+def test_search_trains_records_and_emits_events(storage, tiny_task):
+    run = nw.search(config(storage, tiny_task, n_trials=3))
+    seen: list[ev.Event] = []
+    run.subscribe(seen.append)
+    run.run()
+    results = run.results()
+    assert [r.status for r in results] == ["ok"] * 3
+    for r in results:
+        assert 0.0 <= r.value("accuracy") <= 1.0 and 0.0 <= r.value("test_accuracy") <= 1.0
+        assert r.metrics["params"]["method"] == "counted" and r.metrics["params"]["unit"] == "count"
+        assert r.metrics["accuracy"]["source"].startswith("trainer")
+        assert nw.spaces.get("chain", **TINY).parse(r.arch).to_dict() == r.spec
+        assert r.values == (r.value("accuracy"), r.value("params"))
+    kinds = [e.kind for e in seen]
+    assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
+    assert kinds.count("trial_started") == kinds.count("trial_finished") == 3
+    assert kinds.count("trial_reported") == 3 * 2  # one per epoch
+    assert seen[-1].reason == "completed" and seen[-1].trials_done == 3
+    for event in seen:
+        assert event.to_dict()["kind"] == event.kind  # JSON-able with its kind
+    stored = optuna.load_study(study_name="t", storage=storage)
+    meta = stored.user_attrs["nas_workbench"]
+    assert meta["space"] == "chain" and meta["objectives"][1] == {"metric": "params", "direction": "minimize"}
+    assert stored.trials[0].user_attrs["device"]["device"] == "cpu"
+
+
+def test_over_budget_is_infeasible_and_spends_no_training(storage, tiny_task):
+    calls = []
+
+    def evaluate(spec, model):
+        calls.append(spec)
+        return score(spec, model)
+
+    run = nw.search(config(storage, tiny_task, budget={"params": 1.0}), evaluate=evaluate)
+    run.run()
+    results = run.results()
+    assert calls == []  # every network has more than one parameter: none was evaluated
+    assert {r.status for r in results} == {"infeasible"}
+    assert all(not r.feasible and "params" in r.reason for r in results)
+    assert all(t.constraints["params"] > 0 for t in run.study.trials)
+    assert run.pareto() == []
+
+
+def test_budget_splits_feasible_and_infeasible(storage, tiny_task):
+    space = nw.spaces.get("chain", **TINY)
+    sizes = sorted({sum(p.numel() for p in space.build(s, (1, 8, 8), 2).parameters()) for s in nw.spaces.enumerate_specs(space)})
+    limit = sizes[len(sizes) // 2]
+    run = nw.search(config(storage, tiny_task, budget={"params": limit}, n_trials=12), evaluate=score)
+    run.run()
+    for r in run.results():
+        assert r.feasible == (r.value("params") <= limit)
+        assert r.status == ("ok" if r.feasible else "infeasible")
+    front = run.pareto()
+    assert front and all(r.feasible and r.status == "ok" for r in front)
+
+
+def test_failing_trials_are_recorded_and_the_search_goes_on(storage, tiny_task):
+    def flaky(spec, model):
+        if spec.choices["stage1.depth"] == 2:
+            raise RuntimeError("out of luck")
+        return {"accuracy": math.nan} if spec.choices["stage1.block0.op"] == "conv" else score(spec, model)
+
+    run = nw.search(config(storage, tiny_task, n_trials=12, seed=1), evaluate=flaky)
+    run.run()
+    results = run.results()
+    assert len(results) == 12
+    failed = [r for r in results if r.status == "failed"]
+    assert failed and {r.reason.split(":")[0] for r in failed} <= {"RuntimeError", "FloatingPointError"}
+    assert any("out of luck" in r.reason for r in failed)
+    assert any(r.status == "ok" for r in results)
+
+
+def test_stop_then_resume_completes_without_loss_or_duplicates(storage, tiny_task):
+    first = nw.search(config(storage, tiny_task, n_trials=8), evaluate=score)
+    finished = threading.Event()
+
+    def stop_after_three(event):
+        if isinstance(event, ev.TrialFinished) and event.number == 2:
+            first.stop()
+        if isinstance(event, ev.RunFinished):
+            finished.set()
+
+    first.subscribe(stop_after_three)
+    first.start()
+    assert first.wait(timeout=120) and finished.is_set()
+    assert first.trials_done() == 3  # stopped at the trial boundary
+
+    second = nw.search(config(storage, tiny_task, n_trials=8), evaluate=score)
+    reasons = []
+    second.subscribe(lambda e: reasons.append(e.trials_before) if isinstance(e, ev.RunStarted) else None)
+    second.run()
+    numbers = [r.number for r in second.results()]
+    assert reasons == [3] and numbers == list(range(8))
+    assert all(r.status == "ok" for r in second.results())
+
+
+def test_start_returns_at_once_and_the_caller_stays_free(storage, tiny_task):
+    run = nw.search(config(storage, tiny_task, n_trials=4))
+    run.start()
+    assert run.running  # the caller got control back while trials run
+    with pytest.raises(nw.NasWorkbenchError, match="already running"):
+        run.start()
+    assert run.wait(timeout=120)
+    assert run.trials_done() == 4
+
+
+def test_same_seed_gives_same_architectures(tmp_path, tiny_task):
+    archs = []
+    for index in range(2):
+        run = nw.search(config(f"sqlite:///{tmp_path / f'{index}.db'}", tiny_task, seed=7), evaluate=score)
+        archs.append([r.arch for r in run.run().results()])
+    assert archs[0] == archs[1]
+
+
+def test_initial_architectures_are_tried_first(storage, tiny_task):
+    space = nw.spaces.get("chain", **TINY)
+    seeds = [space.format(space.random(s)) for s in (11, 12)]
+    run = nw.search(config(storage, tiny_task, initial_architectures=seeds, n_trials=3), evaluate=score)
+    results = run.run().results()
+    assert [r.arch for r in results[:2]] == seeds
+
+
+def test_resuming_with_other_objectives_is_refused(storage, tiny_task):
+    nw.search(config(storage, tiny_task, n_trials=1), evaluate=score).run()
+    with pytest.raises(ConfigError, match="study_name"):
+        nw.search(config(storage, tiny_task, objectives=["accuracy", "flops"]))
+
+
+def test_evaluate_without_accuracy_fails_the_trial_clearly(storage, tiny_task):
+    run = nw.search(config(storage, tiny_task, n_trials=1), evaluate=lambda spec, model: {"score": 1.0})
+    (result,) = run.run().results()
+    assert result.status == "failed" and "'accuracy'" in result.reason

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from nas_workbench.config import Fidelity, SearchConfig
+from nas_workbench.exceptions import ConfigError
+
+
+def test_defaults_validate_and_round_trip_through_dict():
+    config = SearchConfig().validate()
+    assert config.directions == ["maximize", "minimize"]
+    again = SearchConfig.from_dict(json.loads(json.dumps(config.to_dict())))
+    assert again == config
+
+
+@pytest.mark.parametrize(
+    "changes, field, hint",
+    [
+        ({"space": "chian"}, "space", "Did you mean 'chain'"),
+        ({"strategy": "tpee"}, "strategy", "Did you mean 'tpe'"),
+        ({"objectives": ["acc"]}, "objectives", "Did you mean 'accuracy'"),
+        ({"objectives": []}, "objectives", "non-empty"),
+        ({"budget": {"latency": 1.0}}, "budget", "Did you mean 'latency_ms'"),
+        ({"budget": {"latency_ms": -1}}, "budget.latency_ms", ">= 0"),
+        ({"budget": {"latency_ms": 0}}, "budget.latency_ms", "positive"),
+        ({"budget": {"latency_ms": "fast"}}, "budget.latency_ms", "a number"),
+        ({"n_trials": 0}, "n_trials", "integer >= 1"),
+        ({"n_trials": 2.5}, "n_trials", "integer"),
+        ({"n_trials": True}, "n_trials", "integer"),
+        ({"device": "tpu"}, "device", "'cpu', 'cuda'"),
+        ({"storage": "redis://x"}, "storage", "sqlite:///"),
+        ({"pruner": "medain"}, "pruner", "Did you mean 'median'"),
+        ({"fidelity": Fidelity(epochs=0)}, "fidelity.epochs", ">= 1"),
+        ({"fidelity": Fidelity(subset=1.5)}, "fidelity.subset", "<= 1.0"),
+        ({"timeout": -5}, "timeout", "number"),
+        ({"dataset": "mnist"}, "dataset", "'digits'"),
+        ({"study_name": "  "}, "study_name", "non-empty"),
+    ],
+)
+def test_bad_values_name_field_value_and_what_is_allowed(changes, field, hint):
+    with pytest.raises(ConfigError) as info:
+        SearchConfig(**changes).validate()
+    assert info.value.field == field
+    assert hint in str(info.value)
+
+
+def test_unknown_keys_get_a_suggestion():
+    with pytest.raises(ConfigError, match="Did you mean 'n_trials'") as info:
+        SearchConfig.from_dict({"n_trial": 5})
+    assert info.value.field == "n_trial"
+    with pytest.raises(ConfigError, match="fidelity.epoch"):
+        SearchConfig.from_dict({"fidelity": {"epoch": 3}})
+
+
+def test_yaml_and_json_files(tmp_path):
+    (tmp_path / "c.yaml").write_text("space: nb201\nbudget:\n  latency_ms: 2\nfidelity:\n  epochs: 2\n")
+    config = SearchConfig.from_file(tmp_path / "c.yaml")
+    assert config.space == "nb201" and config.budget == {"latency_ms": 2} and config.fidelity.epochs == 2
+    (tmp_path / "c.json").write_text('{"n_trials": 3}')
+    assert SearchConfig.from_file(tmp_path / "c.json").n_trials == 3
+    (tmp_path / "bad.yaml").write_text("space: [unclosed")
+    with pytest.raises(ConfigError, match="valid YAML"):
+        SearchConfig.from_file(tmp_path / "bad.yaml")
+    with pytest.raises(ConfigError, match="readable"):
+        SearchConfig.from_file(tmp_path / "missing.yaml")
+    (tmp_path / "list.yaml").write_text("- 1\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        SearchConfig.from_file(tmp_path / "list.yaml")
+
+
+def test_default_storage_and_study_name():
+    config = SearchConfig(space="nb201", strategy="random", seed=3)
+    assert config.resolved_storage() == "sqlite:///runs/nas_workbench.db"
+    assert config.resolved_study_name() == "nb201-random-seed3"

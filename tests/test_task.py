@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from nas_workbench.exceptions import ConfigError
+from nas_workbench.task import load_task, make_task
+
+
+def test_digits_is_embedded_split_and_standardised():
+    task = load_task("digits", seed=0)
+    assert task.input_shape == (1, 8, 8) and task.num_classes == 10
+    sizes = len(task.y_train), len(task.y_valid), len(task.y_test)
+    assert sum(sizes) == 1797 and sizes[0] > sizes[1] > 0
+    assert abs(float(task.x_train.mean())) < 1e-3
+    # stratified: every class in every split
+    for labels in (task.y_train, task.y_valid, task.y_test):
+        assert set(labels.tolist()) == set(range(10))
+
+
+def test_split_is_seeded():
+    a, b, c = load_task("digits", seed=1), load_task("digits", seed=1), load_task("digits", seed=2)
+    assert torch.equal(a.y_test, b.y_test) and not torch.equal(a.y_test, c.y_test)
+
+
+def test_arrays_flat_with_input_shape_and_torch_dataset():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(50, 12)), rng.integers(0, 3, size=50)
+    task = make_task(x, y, input_shape=(3, 2, 2))
+    assert task.input_shape == (3, 2, 2) and task.num_classes == 3
+    dataset = TensorDataset(torch.randn(40, 1, 4, 4), torch.arange(40) % 2)
+    assert load_task(dataset).input_shape == (1, 4, 4)
+    assert load_task(DataLoader(dataset, batch_size=8)).num_classes == 2
+
+
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"x": np.zeros((20, 4, 4)), "y": np.zeros(19, dtype=int)}, "dataset.y"),
+        ({"x": np.zeros((20, 4, 4)), "y": np.zeros(20)}, "dataset.y"),
+        ({"x": np.zeros((5, 4, 4)), "y": np.zeros(5, dtype=int)}, "dataset.x"),
+        ({"x": np.zeros((20, 4)), "y": np.zeros(20, dtype=int)}, "dataset.x"),
+        ({"x": np.zeros((20, 4)), "y": np.zeros(20, dtype=int), "input_shape": (3, 3)}, "dataset.input_shape"),
+        ({"x": np.zeros((20, 4, 4)), "y": np.zeros(20, dtype=int), "split": (0.5, 0.5)}, "dataset.split"),
+    ],
+)
+def test_bad_arrays_name_the_field(kwargs, field):
+    with pytest.raises(ConfigError) as info:
+        make_task(**kwargs)
+    assert info.value.field == field
+
+
+def test_unknown_dataset_name():
+    with pytest.raises(ConfigError, match="'digits'"):
+        load_task("cifar10")
