@@ -311,6 +311,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
     )
+    import optuna
+
+    # The progress bar says what Optuna's per-trial INFO lines would, without burying it.
+    optuna.logging.set_verbosity(optuna.logging.INFO if args.verbose else optuna.logging.WARNING)
     try:
         result: Any = args.func(args)
     except NasWorkbenchError as error:

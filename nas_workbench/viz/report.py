@@ -31,7 +31,8 @@ def pareto_table_html(front: list[TrialResult]) -> str:
     rows = []
     for r in front:
         cells = "".join(f"<td>{html.escape(metric_label(r.metrics.get(m)))}</td>" for m in _TABLE_METRICS)
-        rows.append(f"<tr><td>{r.number}</td><td><code>{html.escape(r.arch)}</code></td>{cells}</tr>")
+        name = f'<code title="{html.escape(r.arch)}">{html.escape(r.summary or r.arch)}</code>'
+        rows.append(f"<tr><td>{r.number}</td><td>{name}</td>{cells}</tr>")
     return (
         '<table class="nas-pareto" border="1" style="border-collapse:collapse;font-size:12px">'
         f"<tr><th>Trial</th><th>Architecture</th>{head}</tr>{''.join(rows)}</table>"

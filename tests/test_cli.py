@@ -1,0 +1,88 @@
+"""The command line, run in-process through `main(argv)` as a user would type it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from nas_workbench.cli import main
+
+TINY = {
+    "num_stages": 1,
+    "max_depth": 2,
+    "ops": ["conv", "dwsep"],
+    "kernel_sizes": [3],
+    "widths": [8],
+    "strides": [1],
+    "width_ratios": [0.5, 1.0],
+    "stem_channels": 8,
+}
+
+
+def test_run_show_and_report_from_a_yaml_config(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = {
+        "space": "chain",
+        "space_options": TINY,
+        "strategy": "random",
+        "objectives": ["accuracy", "latency_ms"],
+        "budget": {"latency_ms": 1000.0},
+        "fidelity": {"epochs": 1, "subset": 0.2},
+        "n_trials": 2,
+        "study_name": "cli",
+    }
+    (tmp_path / "search.yaml").write_text(yaml.safe_dump(config))
+    assert main(["run", "search.yaml"]) == 0
+    out = capsys.readouterr().out
+    assert "on the Pareto front of 2 trials" in out and "latency ms (measured)" in out
+    report = tmp_path / "runs" / "cli.html"
+    assert report.exists() and "Pareto front" in report.read_text()
+    assert (tmp_path / "runs" / "cli.events.jsonl").read_text().count('"kind": "trial_finished"') == 2
+
+    assert main(["show", "cli", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["meta"]["space"] == "chain" and shown["pareto"]
+    assert all(row["metrics"]["latency_ms"]["unit"] == "ms" for row in shown["pareto"])
+
+
+def test_profile_prints_json_for_an_nb201_string(capsys):
+    arch = "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|skip_connect~0|skip_connect~1|nor_conv_1x1~2|"
+    status = main(
+        [
+            "profile",
+            "--space",
+            "nb201",
+            "--arch",
+            arch,
+            "--input-shape",
+            "3,32,32",
+            "--num-classes",
+            "10",
+            "--json",
+        ]
+    )
+    assert status == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["arch"] == arch
+    metrics = payload["metrics"]
+    assert metrics["flops"]["value"] == 2 * metrics["macs"]["value"] > 0
+    assert metrics["latency_ms"]["method"] == "measured" and metrics["latency_ms"]["unit"] == "ms"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["profile", "--space", "chian"], "Did you mean 'chain'"),
+        (["profile", "--space", "nb201", "--arch", "|bogus~0|"], "nb201"),
+        (["profile", "--input-shape", "3,32"], "--input-shape"),
+        (["run", "missing.yaml"], "config file"),
+        (["show", "nope", "--storage", "sqlite:///:memory:"], "no study 'nope'"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_exit_2(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
