@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from nas_workbench._registry import Registry
@@ -44,7 +45,7 @@ def get(name: str, **options: Any) -> SearchSpace:
     return _REGISTRY.get(name)(**options)
 
 
-def list() -> list[str]:  # noqa: A001 - the public API name in DESIGN.md
+def list() -> builtins.list[str]:  # the public API name in DESIGN.md, shadowing the builtin here
     """Names of the registered spaces."""
     return _REGISTRY.names()
 

@@ -14,12 +14,13 @@ import json
 import random
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
+from random import Random  # annotations in SearchSpace, where the method `random` shadows the module
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from torch import nn
 
 from nas_workbench.exceptions import ConfigError, SpaceError
-from nas_workbench.spec import ArchSpec
+from nas_workbench.spec import ArchSpec, FrozenDict
 
 __all__ = ["RandomSuggester", "ReplaySuggester", "SearchSpace", "Suggester", "enumerate_specs"]
 
@@ -101,13 +102,18 @@ class SearchSpace(ABC):
                 options[unknown[0]],
                 f"the {self.name!r} space has options {sorted(self.default_options)}",
             )
-        merged = {**self.default_options, **options}
+        # Frozen as in `ArchSpec.options` (lists become tuples), so a spec's options compare equal to these.
+        merged = dict(FrozenDict({**self.default_options, **options}))
         self.validate_options(merged)
         self.options: dict[str, Any] = merged
 
     # -- to implement ----------------------------------------------------------------------------------
     def validate_options(self, options: dict[str, Any]) -> None:  # noqa: B027 - optional hook
-        """Raise `ConfigError` (field ``space_options.<key>``) for an invalid option value."""
+        """Raise `ConfigError` (field ``space_options.<key>``) for an invalid option value.
+
+        ``options`` holds every option (defaults merged in, sequences as tuples) and becomes
+        ``self.options``; a space may fill in values derived from others here (a default per stage).
+        """
 
     @abstractmethod
     def define(self, suggester: Suggester) -> dict[str, Choice]:
@@ -148,14 +154,16 @@ class SearchSpace(ABC):
         if spec.space != self.name:
             raise SpaceError(f"the architecture belongs to space {spec.space!r}, not {self.name!r}")
         if dict(spec.options) != self.options:
-            raise SpaceError(f"the architecture was made with options {dict(spec.options)}, not {self.options}")
+            raise SpaceError(
+                f"the architecture was made with options {dict(spec.options)}, not {self.options}"
+            )
         replay = ReplaySuggester(spec.choices, strict=True)
         self.define(replay)
         if replay.unused:
             raise SpaceError(f"the architecture has choices the space does not ask for: {replay.unused}")
         return spec
 
-    def mutate(self, spec: ArchSpec, rng: random.Random) -> ArchSpec:
+    def mutate(self, spec: ArchSpec, rng: Random) -> ArchSpec:
         """Change one decision of ``spec`` to a different value, keeping the rest.
 
         Decisions that the change makes newly necessary (a deeper stage's extra blocks) are drawn at random;
@@ -165,7 +173,9 @@ class SearchSpace(ABC):
         for _ in range(100):
             target = rng.choice(names)
             other = _DifferentAt(target, spec.choices[target], RandomSuggester(rng))
-            child = self.sample(ReplaySuggester({k: v for k, v in spec.choices.items() if k != target}, other))
+            child = self.sample(
+                ReplaySuggester({k: v for k, v in spec.choices.items() if k != target}, other)
+            )
             if child != spec:
                 return child
         raise SpaceError(f"no decision of {spec} can change: the space has a single architecture")

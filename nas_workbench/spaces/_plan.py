@@ -1,0 +1,98 @@
+"""Layer plans: the one list of layers a space both builds (`build_plan`) and shows (`describe_plan`).
+
+Building and describing from the same plan keeps the table a UI shows true to the network that is trained.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from torch import nn
+
+from nas_workbench.exceptions import SpaceError
+from nas_workbench.spaces.blocks import ClassifierHead
+from nas_workbench.spaces.ops import Activation, ConvBN
+
+__all__ = ["Layer", "build_plan", "describe_plan", "head_layer", "scale", "stem_layer"]
+
+
+def scale(channels: int, width_multiplier: float) -> int:
+    """``channels`` times ``width_multiplier``, rounded, at least 1."""
+    return max(1, round(channels * width_multiplier))
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer of a network's plan.
+
+    Attributes:
+        name: The layer's name in tables ("stage1.block0"); its module name with "." as "_".
+        make: Builds the layer's module.
+        channels_in: Input channels (None when the input is not known, in a description).
+        channels_out: Output channels (for the head: classes, None when not known).
+        stride: Spatial stride; the output is ``ceil(size / stride)``. None: global pooling (the head).
+        details: Space-specific columns for tables (op, kernel, ...), in order.
+    """
+
+    name: str
+    make: Callable[[], nn.Module]
+    channels_in: int | None
+    channels_out: int | None
+    stride: int | None = 1
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+def stem_layer(input_channels: int | None, width: int, relu: Activation) -> Layer:
+    """A 3x3 convolution and BN from the input to ``width`` channels (input channels None: describe only)."""
+
+    def make() -> nn.Module:
+        if input_channels is None:
+            raise SpaceError("building a network needs the input's channel count")
+        return ConvBN(input_channels, width, 1, 3, relu=relu)
+
+    return Layer("stem", make, input_channels, width, details={"op": "conv", "kernel": 3})
+
+
+def head_layer(width: int, num_classes: int | None, preact: bool) -> Layer:
+    """The `ClassifierHead` (classes None: describe only)."""
+
+    def make() -> nn.Module:
+        if num_classes is None:
+            raise SpaceError("building a network needs the number of classes")
+        return ClassifierHead(width, num_classes, preact=preact)
+
+    op = "bn+relu+pool+linear" if preact else "pool+linear"
+    return Layer("head", make, width, num_classes, stride=None, details={"op": op})
+
+
+def build_plan(plan: Sequence[Layer]) -> nn.Sequential:
+    """The network of ``plan``: its layers' modules in order."""
+    return nn.Sequential(OrderedDict((layer.name.replace(".", "_"), layer.make()) for layer in plan))
+
+
+def describe_plan(plan: Sequence[Layer], input_shape: Sequence[int] | None = None) -> list[dict[str, Any]]:
+    """One row per layer: name, details, channels, stride and, given ``input_shape`` (C, H, W), output shape.
+
+    Every row has the same columns: a detail that a layer lacks (the stem's expansion) is None.
+    """
+    columns = list(dict.fromkeys(key for layer in plan for key in layer.details))
+    spatial = list(input_shape[1:]) if input_shape is not None else None  # (H, W) as the layers go
+    rows = []
+    for layer in plan:
+        row = {
+            "block": layer.name,
+            **{column: layer.details.get(column) for column in columns},
+            "channels_in": layer.channels_in,
+            "channels_out": layer.channels_out,
+            "stride": layer.stride,
+        }
+        if spatial is not None:
+            stride = layer.stride
+            spatial = [] if stride is None else [math.ceil(size / stride) for size in spatial]
+            row["output_shape"] = [layer.channels_out, *spatial]
+        rows.append(row)
+    return rows
