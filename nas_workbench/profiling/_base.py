@@ -52,12 +52,26 @@ class DeviceInfo:
     def key(self) -> str:
         """A compact string that changes whenever the hardware or software that measures changes."""
         parts = [self.device, self.name, f"torch{self.torch_version}", f"t{self.threads}"]
+        if self.cores is not None:
+            parts.append(f"c{self.cores}")
         if self.driver:
             parts.append(f"drv{self.driver}")
         return "|".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DeviceInfo:
+        """Rebuild a fingerprint from `to_dict` output (as stored with trials and lookup tables)."""
+        return cls(
+            device=data["device"],
+            name=data["name"],
+            torch_version=data["torch_version"],
+            threads=int(data["threads"]),
+            cores=data.get("cores"),
+            driver=data.get("driver"),
+        )
 
 
 @dataclass(frozen=True)
@@ -98,7 +112,9 @@ class Measurement:
         )
 
     def __str__(self) -> str:
-        return f"{self.value:.4g} {self.unit} ({self.method}, {self.source})"
+        text = f"{self.value:.4g} {self.unit} ({self.method}, {self.source})"
+        note = self.detail.get("note")
+        return f"{text}: {note}" if note else text
 
 
 @dataclass(frozen=True)
@@ -135,3 +151,12 @@ class Profile:
             "device": self.device.to_dict(),
             "metrics": {name: m.to_dict() for name, m in self.measurements.items()},
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Profile:
+        """Rebuild a profile from `to_dict` output."""
+        return cls(
+            measurements={name: Measurement.from_dict(m) for name, m in data["metrics"].items()},
+            device=DeviceInfo.from_dict(data["device"]),
+            batch_size=int(data.get("batch_size", 1)),
+        )

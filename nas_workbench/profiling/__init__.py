@@ -1,0 +1,42 @@
+"""Hardware profiling: measured latency, memory and energy on the target device, and calibrated proxies.
+
+>>> import nas_workbench as nw
+>>> prof = nw.profile(model, input_shape=(3, 32, 32), device="cpu", method="measured")
+>>> prof["latency_ms"]    # Measurement(value, unit="ms", method="measured", source="cpu wall clock", ...)
+>>> prof.latency_ms       # just the number
+
+Every figure says what it is: ``counted`` (parameters, FLOPs, MACs), ``measured`` on this device, or
+``estimated`` by a named proxy (the per-device lookup table for latency, analytic models for memory and
+energy). Measurements on one machine are serialised by a file lock (`measurement_lock`); training that
+should not overlap them runs inside `shared_use`.
+"""
+
+from __future__ import annotations
+
+from nas_workbench.profiling._base import METRICS, DeviceInfo, Measurement, MetricInfo, Profile
+from nas_workbench.profiling._device import device_info
+from nas_workbench.profiling._profile import PROFILE_OPTIONS, profile
+from nas_workbench.profiling.calibrate import CalibrationResult, calibrate
+from nas_workbench.profiling.latency import TimingOptions, measure_latency
+from nas_workbench.profiling.lock import measurement_lock, shared_use
+from nas_workbench.profiling.lut import Correction, LookupTable, predict_latency
+
+__all__ = [
+    "METRICS",
+    "PROFILE_OPTIONS",
+    "CalibrationResult",
+    "Correction",
+    "DeviceInfo",
+    "LookupTable",
+    "Measurement",
+    "MetricInfo",
+    "Profile",
+    "TimingOptions",
+    "calibrate",
+    "device_info",
+    "measure_latency",
+    "measurement_lock",
+    "predict_latency",
+    "profile",
+    "shared_use",
+]

@@ -1,0 +1,163 @@
+"""`profile`: every hardware figure of one network on one device, each labelled with how it was obtained."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from nas_workbench.exceptions import ConfigError
+from nas_workbench.profiling._base import METRICS, Measurement, Profile
+from nas_workbench.profiling._device import device_info, resolve_device, use_threads
+from nas_workbench.profiling._trace import trace
+from nas_workbench.profiling.energy import estimate_energy, measure_energy
+from nas_workbench.profiling.flops import counted_measurements
+from nas_workbench.profiling.latency import TimingOptions, measure_latency
+from nas_workbench.profiling.lock import measurement_lock
+from nas_workbench.profiling.lut import LookupTable, predict_latency
+from nas_workbench.profiling.memory import estimate_peak_memory, measure_peak_memory
+
+__all__ = ["PROFILE_OPTIONS", "profile"]
+
+METHODS = ("measured", "proxy")
+
+#: Keyword options of `profile` beyond the timing options of `TimingOptions`.
+PROFILE_OPTIONS = {
+    "memory_mode": "'inference' (default) or 'training' (forward, backward and an optimiser step)",
+    "optimizer": "the optimiser whose state training memory counts: 'adam' (default), 'adamw', 'sgd'",
+    "energy_seconds": "how long to run inferences while reading the energy counter",
+    "space": "the search space the network comes from (picks the lookup table's correction)",
+    "lut": "a LookupTable to predict latency with (default: this device's, from the cache)",
+    "lut_dir": "the directory of lookup tables (default: the profiling cache)",
+}
+
+
+def _check_metrics(metrics: Iterable[str] | None) -> list[str]:
+    if metrics is None:
+        return list(METRICS)
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    wanted = list(metrics)
+    for name in wanted:
+        if name not in METRICS:
+            raise ConfigError("metrics", name, f"choose from {', '.join(METRICS)}")
+    return [name for name in METRICS if name in wanted]  # cheapest first
+
+
+def _check_shape(input_shape: Sequence[int]) -> tuple[int, ...]:
+    shape = tuple(input_shape)
+    if not shape or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape):
+        raise ConfigError(
+            "input_shape", input_shape, "a sequence of positive whole numbers, e.g. (3, 32, 32)"
+        )
+    return shape
+
+
+@contextlib.contextmanager
+def _placed(model: nn.Module, device: torch.device) -> Iterator[nn.Module]:
+    """The model on ``device`` in eval mode for the block; its device and mode are restored afterwards."""
+    before = next((p.device for p in model.parameters()), None)
+    was_training = model.training
+    if before is not None and before != device:
+        model.to(device)
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+        if before is not None and before != device:
+            model.to(before)
+
+
+def profile(
+    model: nn.Module,
+    input_shape: Sequence[int],
+    device: str | torch.device = "cpu",
+    method: Literal["measured", "proxy"] = "measured",
+    batch_size: int = 1,
+    metrics: Iterable[str] | None = None,
+    threads: int | None = None,
+    **opts: Any,
+) -> Profile:
+    """Profile ``model`` on ``device``: the metrics of `METRICS`, each with unit, method and source.
+
+    Parameters, FLOPs and MACs are always counted exactly, from one untimed pass (see `trace`). With
+    ``method="measured"`` latency, peak memory and energy are measured on the device (energy falls back to
+    an estimate, with a note, where no counter is readable). With ``method="proxy"`` nothing is timed:
+    latency comes from the device's lookup table, memory and energy from analytic models, all labelled
+    ``estimated``. Measurements hold the machine's measurement lock, so parallel trials never measure at
+    the same time.
+
+    Args:
+        model: The network; moved to ``device`` and put in eval mode for profiling, then restored.
+        input_shape: One input without the batch dimension, e.g. (3, 32, 32).
+        device: "cpu", "cuda", "cuda:N" or "mps".
+        method: "measured" or "proxy".
+        batch_size: The batch every figure is for (latency and energy are per forward pass of the batch).
+        metrics: Names from `METRICS` to compute (default: all), e.g. ``["params", "flops"]`` to check a
+            budget cheaply before measuring.
+        threads: Torch intra-op threads for the measurement (default: torch's current setting); recorded
+            in the device fingerprint.
+        **opts: Timing options (the fields of `TimingOptions`: ``warmup_s``, ``min_repeats``,
+            ``max_repeats``, ``rel_ci``, ``max_time_s``, ``min_block_s``, ``clock``) and those of
+            `PROFILE_OPTIONS`.
+
+    Raises:
+        ConfigError: An unknown metric, method, option or a bad shape or batch size.
+        ProfilingError: The device is not available on this machine.
+    """
+    if method not in METHODS:
+        raise ConfigError("method", method, "'measured' or 'proxy'")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError("batch_size", batch_size, "a whole number of at least 1")
+    unknown = sorted(set(opts) - set(TimingOptions.fields()) - set(PROFILE_OPTIONS))
+    if unknown:
+        allowed = ", ".join([*TimingOptions.fields(), *PROFILE_OPTIONS])
+        raise ConfigError(unknown[0], opts[unknown[0]], f"profile options are {allowed}")
+    wanted = _check_metrics(metrics)
+    shape = _check_shape(input_shape)
+    dev = resolve_device(device)
+    info = device_info(dev, threads)
+    timing = TimingOptions(**{k: v for k, v in opts.items() if k in TimingOptions.fields()})
+    memory_mode, optimizer = opts.get("memory_mode", "inference"), opts.get("optimizer", "adam")
+
+    out: dict[str, Measurement] = {}
+    with _placed(model, dev), use_threads(info.threads):  # everything at the fingerprint's thread count
+        result = trace(model, shape, batch_size)
+        counted = counted_measurements(result, batch_size)
+        out.update({name: counted[name] for name in wanted if name in counted})
+        runs = [name for name in wanted if name not in counted]
+        if method == "proxy":
+            if "latency_ms" in runs:
+                table = opts.get("lut") or LookupTable.for_device(dev, info.threads, _lut_dir(opts))
+                out["latency_ms"] = predict_latency(
+                    model, shape, dev, batch_size, table=table, space=opts.get("space"), result=result
+                )
+            if "peak_memory_mb" in runs:
+                out["peak_memory_mb"] = estimate_peak_memory(result, batch_size, memory_mode, optimizer)
+            if "energy_mj" in runs:
+                out["energy_mj"] = estimate_energy(result, dev, batch_size)
+        elif runs:
+            with measurement_lock():  # once for all: no other trial measures between our metrics
+                if "latency_ms" in runs:
+                    out["latency_ms"] = measure_latency(model, shape, dev, batch_size, info.threads, timing)
+                if "peak_memory_mb" in runs:
+                    out["peak_memory_mb"] = measure_peak_memory(
+                        model, shape, result, dev, batch_size, info.threads, memory_mode, optimizer
+                    )
+                if "energy_mj" in runs:
+                    out["energy_mj"] = measure_energy(
+                        model, shape, result, dev, batch_size, info.threads, opts.get("energy_seconds")
+                    )
+    return Profile(
+        measurements={name: out[name] for name in METRICS if name in out}, device=info, batch_size=batch_size
+    )
+
+
+def _lut_dir(opts: dict[str, Any]) -> Path | None:
+    directory = opts.get("lut_dir")
+    return Path(directory) if directory is not None else None

@@ -1,0 +1,285 @@
+"""Measured latency: warm up, then time blocks of calls until the median is known well enough.
+
+The stopping rule: after at least ``min_repeats`` timed blocks, stop as soon as the 95% confidence interval
+of the median (from order statistics, so no assumption about the distribution) is narrower than
+``rel_ci`` of the median on either side; stop anyway at ``max_repeats`` blocks or after ``max_time_s``
+seconds of timing (the warm-up lasts ``warmup_s`` more). The median resists the occasional stall of a
+shared machine (a descheduled thread-pool worker costs milliseconds); the p90 shows it.
+
+Fast calls are grouped in blocks of at least ``min_block_s`` so the timer's resolution and overhead do not
+count; each sample is a block's time divided by its calls (the approach of ``torch.utils.benchmark``'s
+``blocked_autorange``). Blocks stay short so that a stall spoils few samples.
+
+On CUDA, blocks are timed with CUDA events after a synchronisation; on MPS, with the wall clock between
+synchronisations; on CPU, with the torch thread count set for the duration and one of two clocks:
+
+- ``"wall"``: ``time.perf_counter``. Other processes on the machine (a shared VM, parallel workers) steal
+  cores and inflate it.
+- ``"cpu"``: the calling thread's CPU time (``time.thread_time``). With one intra-op thread all the work
+  of an eager forward pass runs on the calling thread, so this is the latency the network would have on an
+  idle core, and time spent descheduled does not count. It is meaningless with several threads.
+
+``clock="auto"`` (the default) uses CPU time for single-threaded CPU measurements and the wall clock
+otherwise; the detail records which. Garbage collection is paused while timing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import math
+import os
+import statistics
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from nas_workbench.exceptions import ConfigError
+from nas_workbench.profiling._base import METRICS, Measurement
+from nas_workbench.profiling._device import resolve_device, use_threads
+from nas_workbench.profiling._trace import input_dtype
+from nas_workbench.profiling.lock import measurement_lock
+
+__all__ = ["TimingOptions", "TimingResult", "measure_latency", "time_callable"]
+
+
+@dataclass(frozen=True)
+class TimingOptions:
+    """How long and how carefully to time (see the module docstring for the stopping rule).
+
+    Attributes:
+        warmup_s: Seconds of untimed calls first (at least three calls), to start thread pools, fill caches
+            and pick kernels.
+        min_repeats: Fewest timed blocks.
+        max_repeats: Most timed blocks.
+        rel_ci: Stop when the median's 95% confidence interval is within this fraction of it on either side.
+        max_time_s: Stop after this many seconds of timing (after the warm-up), whatever the precision.
+        min_block_s: Group calls so that each timed block lasts at least this long.
+        clock: "auto", "wall" or "cpu" (see the module docstring).
+    """
+
+    warmup_s: float = 0.02
+    min_repeats: int = 10
+    max_repeats: int = 1000
+    rel_ci: float = 0.01
+    max_time_s: float = 0.5
+    min_block_s: float = 1e-4
+    clock: Literal["auto", "wall", "cpu"] = "auto"
+
+    def __post_init__(self) -> None:
+        if self.clock not in ("auto", "wall", "cpu"):
+            raise ConfigError("clock", self.clock, "'auto', 'wall' or 'cpu'")
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name == "clock":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ConfigError(item.name, value, "a non-negative number")
+        if self.min_repeats < 1 or self.max_repeats < self.min_repeats:
+            raise ConfigError(
+                "max_repeats", self.max_repeats, f"at least min_repeats ({self.min_repeats}) and 1"
+            )
+
+    @classmethod
+    def fields(cls) -> list[str]:
+        """The option names, for validating keyword arguments."""
+        return [item.name for item in fields(cls)]
+
+
+@dataclass
+class TimingResult:
+    """The samples of one timing: seconds per call, one sample a block of ``number`` calls."""
+
+    samples: list[float] = field(default_factory=list)
+    number: int = 1
+    warmup_calls: int = 0
+    stopped: str = ""
+    elapsed_s: float = 0.0
+    clock: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    def quantile(self, q: float) -> float:
+        """The ``q`` quantile of the samples (linear interpolation)."""
+        ordered = sorted(self.samples)
+        position = q * (len(ordered) - 1)
+        low = math.floor(position)
+        high = min(low + 1, len(ordered) - 1)
+        return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+    def median_ci(self) -> tuple[float, float]:
+        """A distribution-free 95% confidence interval of the median, from order statistics."""
+        ordered = sorted(self.samples)
+        n = len(ordered)
+        half = 0.98 * math.sqrt(n)  # 1.96 * sqrt(n) / 2
+        low = max(0, math.floor(n / 2 - half))
+        high = min(n - 1, math.ceil(n / 2 + half) - 1)
+        return ordered[low], ordered[high]
+
+    def rel_ci(self) -> float:
+        """The half-width of `median_ci` relative to the median."""
+        if len(self.samples) < 3:
+            return math.inf
+        low, high = self.median_ci()
+        return (high - low) / 2 / self.median if self.median > 0 else math.inf
+
+    def summary_ms(self) -> dict[str, Any]:
+        """Median, p90, spread and stopping figures, in milliseconds, for a `Measurement.detail`."""
+        median = self.median
+        q1, q3 = self.quantile(0.25), self.quantile(0.75)
+        return {
+            "median_ms": median * 1e3,
+            "p90_ms": self.quantile(0.9) * 1e3,
+            "min_ms": min(self.samples) * 1e3,
+            "iqr_ms": (q3 - q1) * 1e3,
+            "spread": (q3 - q1) / median if median > 0 else 0.0,
+            "ci95_rel": self.rel_ci(),
+            "repeats": len(self.samples),
+            "calls_per_repeat": self.number,
+            "warmup_calls": self.warmup_calls,
+            "stopped": self.stopped,
+            "elapsed_s": round(self.elapsed_s, 4),
+            "clock": self.clock,
+        }
+
+
+def resolve_clock(device: torch.device, clock: str, threads: int) -> str:
+    """The clock of a measurement: "cuda events", "mps wall clock", "cpu wall clock" or "cpu thread time"."""
+    if device.type != "cpu":
+        return "cuda events" if device.type == "cuda" else f"{device.type} wall clock"
+    if clock == "cpu" and threads != 1:
+        raise ConfigError(
+            "clock", clock, f"'cpu' needs threads=1 (CPU time of {threads} threads is not latency)"
+        )
+    return "cpu thread time" if clock == "cpu" or (clock == "auto" and threads == 1) else "cpu wall clock"
+
+
+def _block_timer(device: torch.device, clock: str) -> Callable[[Callable[[], Any], int], float]:
+    """A function that runs ``fn`` ``number`` times on ``device`` and returns the seconds it took."""
+    if device.type == "cuda":
+
+        def time_cuda(fn: Callable[[], Any], number: int) -> float:
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            torch.cuda.synchronize(device)
+            start.record()
+            for _ in range(number):
+                fn()
+            end.record()
+            end.synchronize()
+            return start.elapsed_time(end) / 1e3
+
+        return time_cuda
+    sync = torch.mps.synchronize if device.type == "mps" else (lambda: None)
+    now = time.thread_time if clock == "cpu thread time" else time.perf_counter
+
+    def time_host(fn: Callable[[], Any], number: int) -> float:
+        sync()
+        start = now()
+        for _ in range(number):
+            fn()
+        sync()
+        return now() - start
+
+    return time_host
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def time_callable(fn: Callable[[], Any], device: torch.device, options: TimingOptions) -> TimingResult:
+    """Time ``fn`` (which runs on ``device``) with warm-up, blocks and the stopping rule of ``options``."""
+    result = TimingResult(clock=resolve_clock(device, options.clock, torch.get_num_threads()))
+    timer = _block_timer(device, result.clock)
+    on_device = torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext()
+    start = time.perf_counter()
+    with _gc_paused(), on_device:
+        fastest = math.inf
+        while result.warmup_calls < 3 or time.perf_counter() - start < options.warmup_s:
+            fastest = min(fastest, timer(fn, 1))
+            result.warmup_calls += 1
+        result.number = max(1, math.ceil(options.min_block_s / max(fastest, 1e-9)))
+        timed_from = time.perf_counter()
+        while not result.stopped:
+            result.samples.append(timer(fn, result.number) / result.number)
+            n = len(result.samples)
+            if n >= options.min_repeats and result.rel_ci() <= options.rel_ci:
+                result.stopped = "stable"
+            elif n >= options.max_repeats:
+                result.stopped = "max repeats"
+            elif time.perf_counter() - timed_from >= options.max_time_s and n >= min(3, options.min_repeats):
+                result.stopped = "time cap"
+    result.elapsed_s = time.perf_counter() - start
+    return result
+
+
+def busy_machine() -> dict[str, Any]:
+    """The load average, and a note when more processes wanted the CPUs than there are cores.
+
+    Other processes (another user, a parallel build) slow measurements down in a way no lock can prevent;
+    the note makes a figure measured on a busy machine say so.
+    """
+    if not hasattr(os, "getloadavg"):  # pragma: no cover - Windows
+        return {}
+    load = os.getloadavg()[0]
+    cores = os.cpu_count() or 1
+    detail: dict[str, Any] = {"load_average": round(load, 2)}
+    if load > cores + 0.5:
+        detail["note"] = f"busy machine (load {load:.1f} on {cores} cores): the figure may be inflated"
+    return detail
+
+
+def example_input(
+    model: nn.Module, input_shape: Sequence[int], batch_size: int, device: torch.device
+) -> torch.Tensor:
+    """A random input batch for ``model`` on ``device``, of the dtype its parameters have."""
+    generator = torch.Generator().manual_seed(0)
+    return torch.randn((batch_size, *input_shape), generator=generator, dtype=input_dtype(model)).to(device)
+
+
+def measure_latency(
+    model: nn.Module,
+    input_shape: Sequence[int],
+    device: str | torch.device = "cpu",
+    batch_size: int = 1,
+    threads: int | None = None,
+    options: TimingOptions | None = None,
+) -> Measurement:
+    """Time one forward pass of ``model`` (already on ``device``, in eval mode) at ``batch_size``.
+
+    The measurement holds the machine's measurement lock, so it never overlaps another measurement or a
+    training marked with `shared_use`. The value is the median in milliseconds; the detail has p90, spread
+    (interquartile range over the median), the stopping reason, the clock and the thread count.
+    """
+    dev = resolve_device(device)
+    options = options or TimingOptions()
+    x = example_input(model, input_shape, batch_size, dev)
+
+    def forward() -> None:
+        model(x)
+
+    with measurement_lock() as lock, use_threads(threads) as used, torch.inference_mode():
+        result = time_callable(forward, dev, options)
+    summary = result.summary_ms()
+    detail: dict[str, Any] = {
+        **summary,
+        "batch_size": batch_size,
+        "threads": used,
+        "options": asdict(options),
+        **lock.detail(),
+        **busy_machine(),
+    }
+    return Measurement(summary["median_ms"], METRICS["latency_ms"].unit, "measured", result.clock, detail)

@@ -1,0 +1,141 @@
+"""A machine-wide lock that keeps hardware measurements apart from each other and from training.
+
+Latency, memory and energy figures are skewed when another trial trains or measures at the same time, in
+this process or another. Measurements take the lock *exclusively*; training (or any other heavy work that
+should not overlap a measurement) takes it *shared* through `shared_use`, so many trainings run together
+but a measurement waits until none runs, and runs alone.
+
+It is a readers-writer lock on two files with ``fcntl.flock``, which works across processes and, because
+every acquisition opens its own file descriptor, across threads of one process too. A measurement first
+takes a turnstile that new shared users also pass through, so a stream of trainings cannot starve it.
+A thread that already holds the exclusive lock may take it again (profiling one network takes it once for
+all its measurements). On systems without ``fcntl`` (Windows) it falls back to a lock within this process
+only, and says so (``lock_scope``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from nas_workbench.exceptions import ProfilingError
+from nas_workbench.profiling.cache import cache_dir
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["LockInfo", "file_lock", "measurement_lock", "shared_use"]
+
+_PROCESS_LOCK = threading.RLock()
+_HELD = threading.local()  # per thread: how deep it is inside measurement_lock / shared_use
+
+
+@dataclass
+class LockInfo:
+    """How a measurement held the lock: its scope ("machine" or "process") and the seconds spent waiting."""
+
+    scope: str
+    wait_s: float = 0.0
+
+    def detail(self) -> dict[str, object]:
+        """The entries a `Measurement.detail` records about the lock."""
+        return {"exclusive": True, "lock_scope": self.scope, "lock_wait_s": round(self.wait_s, 4)}
+
+
+def _lock_paths(directory: Path | None) -> tuple[Path, Path]:
+    root = directory if directory is not None else cache_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    return root / "measure.lock", root / "measure.turnstile"
+
+
+@contextlib.contextmanager
+def _flock(path: Path, mode: int) -> Iterator[None]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, mode)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if missing) for the block: one writer at a time.
+
+    For short critical sections such as read-merge-write of a cache file; it does not count as a
+    measurement.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fcntl is None:  # pragma: no cover - Windows
+        with _PROCESS_LOCK:
+            yield
+        return
+    with _flock(path, fcntl.LOCK_EX):
+        yield
+
+
+@contextlib.contextmanager
+def measurement_lock(directory: Path | None = None) -> Iterator[LockInfo]:
+    """Hold the machine's measurement lock exclusively for the block (waiting for others first).
+
+    Args:
+        directory: Where the lock files live; the profiling cache directory by default. Workers that should
+            not overlap must use the same directory.
+    """
+    start = time.perf_counter()
+    if getattr(_HELD, "shared", 0):
+        raise ProfilingError("cannot measure inside shared_use(): the measurement would wait for itself")
+    scope = "machine" if fcntl is not None else "process"
+    if getattr(_HELD, "exclusive", 0):  # re-entry: this thread already measures alone
+        yield LockInfo(scope)
+        return
+    _HELD.exclusive = 1
+    try:
+        if fcntl is None:  # pragma: no cover - Windows
+            with _PROCESS_LOCK:
+                yield LockInfo(scope, time.perf_counter() - start)
+            return
+        main, turnstile = _lock_paths(directory)
+        with _flock(turnstile, fcntl.LOCK_EX), _flock(main, fcntl.LOCK_EX):
+            yield LockInfo(scope, time.perf_counter() - start)
+    finally:
+        _HELD.exclusive = 0
+
+
+@contextlib.contextmanager
+def shared_use(directory: Path | None = None) -> Iterator[None]:
+    """Mark the block (a training run, say) as work that measurements must not overlap.
+
+    Many shared users may hold it together; `measurement_lock` waits until all have left.
+    """
+    depth = getattr(_HELD, "shared", 0)
+    if depth or getattr(_HELD, "exclusive", 0):  # nested, or inside a measurement: already apart
+        _HELD.shared = depth + 1
+        try:
+            yield
+        finally:
+            _HELD.shared = depth
+        return
+    _HELD.shared = 1
+    try:
+        if fcntl is None:  # pragma: no cover - Windows
+            with _PROCESS_LOCK:
+                yield
+            return
+        main, turnstile = _lock_paths(directory)
+        with _flock(turnstile, fcntl.LOCK_EX):
+            pass  # wait here while a measurement is queued or running
+        with _flock(main, fcntl.LOCK_SH):
+            yield
+    finally:
+        _HELD.shared = 0

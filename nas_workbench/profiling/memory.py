@@ -1,0 +1,184 @@
+"""Peak memory: measured from the allocator, beside an analytic breakdown.
+
+Both figures mean the same thing: the most bytes held at once by the network's parameters, buffers, input
+batch and the tensors made while running it (for ``mode="training"``: one forward pass, backward pass and
+optimiser step, so gradients and optimiser state count too). Megabytes are SI (10^6 bytes); the detail also
+gives bytes.
+
+- CUDA: the caching allocator's peak (``torch.cuda.max_memory_allocated``) over the run.
+- CPU: torch's profiler with ``profile_memory=True``, which sees every allocation and free of the CPU
+  allocator, including an operator's scratch buffers; the peak of its running total.
+- Analytic (``method="estimated"``, also in every measurement's detail): parameters, buffers and input by
+  size; inference activations from the shape-only trace, outputs alive from their creation until Python
+  drops them; training adds every operator output (kept for the backward pass), gradients and optimiser
+  state.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from nas_workbench.exceptions import ConfigError
+from nas_workbench.profiling._base import METRICS, Measurement
+from nas_workbench.profiling._device import resolve_device, use_threads
+from nas_workbench.profiling._trace import Trace, input_dtype
+from nas_workbench.profiling.lock import measurement_lock
+
+__all__ = ["OPTIMIZER_STATES", "estimate_peak_memory", "measure_peak_memory", "memory_breakdown"]
+
+Mode = Literal["inference", "training"]
+
+#: Optimiser state per parameter, in parameter-sized tensors.
+OPTIMIZER_STATES = {"adam": 2, "adamw": 2, "sgd": 1, "sgd-nomomentum": 0}
+
+_MB = 1e6
+
+
+def _check(mode: str, optimizer: str) -> None:
+    if mode not in ("inference", "training"):
+        raise ConfigError("memory_mode", mode, "'inference' or 'training'")
+    if optimizer not in OPTIMIZER_STATES:
+        raise ConfigError("optimizer", optimizer, f"one of {', '.join(OPTIMIZER_STATES)}")
+
+
+def memory_breakdown(result: Trace, mode: Mode = "inference", optimizer: str = "adam") -> dict[str, int]:
+    """The analytic peak, by part, in bytes: parameters, buffers, input, activations (and, for training,
+    gradients and optimiser state) and their ``total``."""
+    _check(mode, optimizer)
+    parts = {
+        "parameters": result.param_bytes,
+        "buffers": result.buffer_bytes,
+        "input": result.input_bytes,
+        "activations": result.peak_live_bytes if mode == "inference" else result.activation_bytes,
+    }
+    if mode == "training":
+        parts["gradients"] = result.param_bytes
+        parts["optimizer_state"] = OPTIMIZER_STATES[optimizer] * result.param_bytes
+    parts["total"] = sum(parts.values())
+    return parts
+
+
+def estimate_peak_memory(
+    result: Trace, batch_size: int, mode: Mode = "inference", optimizer: str = "adam"
+) -> Measurement:
+    """The analytic peak memory of a traced network, labelled as an estimate."""
+    parts = memory_breakdown(result, mode, optimizer)
+    detail: dict[str, Any] = {
+        "mode": mode,
+        "batch_size": batch_size,
+        "breakdown_bytes": parts,
+        "unit_bytes": int(_MB),
+    }
+    if mode == "training":
+        detail["optimizer"] = optimizer
+    return Measurement(parts["total"] / _MB, METRICS["peak_memory_mb"].unit, "estimated", "analytic", detail)
+
+
+def _run_once(model: nn.Module, x: torch.Tensor, mode: Mode, optimizer: str) -> None:
+    if mode == "inference":
+        with torch.inference_mode():
+            model(x)
+        return
+    opt: torch.optim.Optimizer
+    params = list(model.parameters())
+    if optimizer in ("adam", "adamw"):
+        opt = (torch.optim.Adam if optimizer == "adam" else torch.optim.AdamW)(params, foreach=False)
+    else:
+        opt = torch.optim.SGD(params, lr=0.01, momentum=0.9 if optimizer == "sgd" else 0.0, foreach=False)
+    out = model(x)
+    loss = sum(t.float().sum() for t in (out if isinstance(out, tuple | list) else [out]))
+    loss.backward()
+    opt.step()
+
+
+def _cpu_run_peak(model: nn.Module, x: torch.Tensor, mode: Mode, optimizer: str) -> int:
+    """Bytes allocated at the peak of one run above what was allocated before it, from the profiler."""
+    from torch._C._profiler import _EventType
+    from torch.profiler import ProfilerActivity, profile
+
+    # Kineto prints "profiler_start/stop" lines on stderr at its default level; a user's setting wins.
+    os.environ.setdefault("KINETO_LOG_LEVEL", "6")
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        _run_once(model, x, mode, optimizer)
+    events: list[tuple[int, int, int]] = []
+    stack = list(prof.profiler.kineto_results.experimental_event_tree())
+    while stack:
+        node = stack.pop()
+        stack.extend(node.children)
+        if node.tag == _EventType.Allocation and node.extra_fields.device.type == "cpu":
+            fields = node.extra_fields
+            events.append((node.start_time_ns, fields.alloc_size, fields.total_allocated))
+    if not events:
+        return 0
+    events.sort()
+    before = events[0][2] - events[0][1]
+    return max(total for _, _, total in events) - before
+
+
+def _cuda_run_peak(
+    model: nn.Module, x: torch.Tensor, mode: Mode, optimizer: str, device: torch.device
+) -> int:
+    torch.cuda.synchronize(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    before = torch.cuda.memory_allocated(device)
+    _run_once(model, x, mode, optimizer)
+    torch.cuda.synchronize(device)
+    return torch.cuda.max_memory_allocated(device) - before
+
+
+def measure_peak_memory(
+    model: nn.Module,
+    input_shape: Sequence[int],
+    result: Trace,
+    device: str | torch.device = "cpu",
+    batch_size: int = 1,
+    threads: int | None = None,
+    mode: Mode = "inference",
+    optimizer: str = "adam",
+) -> Measurement:
+    """Measure the peak memory of one run of ``model`` (on ``device``) at ``batch_size``.
+
+    ``result`` is the network's trace, for the resident part (parameters, buffers, input) and the analytic
+    breakdown kept beside the measured figure. Training runs on a copy, so the model's weights are untouched.
+    On MPS, which has no peak counter, this returns the analytic estimate with a note.
+    """
+    _check(mode, optimizer)
+    dev = resolve_device(device)
+    if dev.type == "mps":
+        estimate = estimate_peak_memory(result, batch_size, mode, optimizer)
+        note = "MPS has no peak-memory counter; analytic estimate instead"
+        return Measurement(
+            estimate.value, estimate.unit, "estimated", "analytic", {**estimate.detail, "note": note}
+        )
+    x = torch.randn((batch_size, *input_shape), dtype=input_dtype(model)).to(dev)
+    subject = model
+    if mode == "training":
+        subject = copy.deepcopy(model).train()
+    with measurement_lock() as lock, use_threads(threads):
+        _run_once(subject, x, mode, optimizer)  # warm-up: lazy initialisation, allocator caches
+        if dev.type == "cuda":
+            run_peak, source = _cuda_run_peak(subject, x, mode, optimizer, dev), "cuda allocator peak"
+        else:
+            run_peak, source = _cpu_run_peak(subject, x, mode, optimizer), "torch.profiler memory events"
+    resident = result.param_bytes + result.buffer_bytes + result.input_bytes
+    detail: dict[str, Any] = {
+        "mode": mode,
+        "batch_size": batch_size,
+        "bytes": resident + run_peak,
+        "resident_bytes": resident,
+        "run_peak_bytes": run_peak,
+        "unit_bytes": int(_MB),
+        "analytic_breakdown_bytes": memory_breakdown(result, mode, optimizer),
+        **lock.detail(),
+    }
+    if mode == "training":
+        detail["optimizer"] = optimizer
+    return Measurement(
+        (resident + run_peak) / _MB, METRICS["peak_memory_mb"].unit, "measured", source, detail
+    )

@@ -1,0 +1,65 @@
+"""The measurement lock: exclusive across processes and threads; shared use (training) keeps it waiting."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from nas_workbench.exceptions import ProfilingError
+from nas_workbench.profiling import measure_latency, measurement_lock, shared_use
+
+# A plain Python process (no nas_workbench) that tries to take the lock file without waiting.
+PROBE = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+try:
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+except BlockingIOError:
+    sys.exit(3)
+"""
+
+
+def _probe(path) -> int:
+    return subprocess.run([sys.executable, "-c", PROBE, str(path)], timeout=60).returncode
+
+
+def test_another_process_cannot_measure_meanwhile(tmp_path):
+    with measurement_lock(tmp_path) as info:
+        assert info.scope == "machine"
+        assert _probe(tmp_path / "measure.lock") == 3  # held: the other process would wait
+    assert _probe(tmp_path / "measure.lock") == 0  # released
+
+
+def test_training_keeps_measurements_waiting(tmp_path):
+    measured = threading.Event()
+
+    def measure() -> None:
+        with measurement_lock(tmp_path):
+            measured.set()
+
+    with shared_use(tmp_path), shared_use(tmp_path):  # nested shared use is fine
+        thread = threading.Thread(target=measure)
+        thread.start()
+        thread.join(timeout=0.3)
+        assert not measured.is_set()
+    thread.join(timeout=60)
+    assert measured.is_set()
+
+
+def test_measuring_inside_shared_use_is_refused(tmp_path):
+    with (
+        shared_use(tmp_path),
+        pytest.raises(ProfilingError, match="shared_use"),
+        measurement_lock(tmp_path),
+    ):
+        pass
+
+
+def test_measurements_say_they_were_exclusive(small_cnn, quick):
+    latency = measure_latency(small_cnn.eval(), (1, 8, 8), threads=1, options=quick)
+    assert latency.detail["exclusive"] is True
+    assert latency.detail["lock_scope"] == "machine"
+    assert latency.detail["lock_wait_s"] >= 0

@@ -1,0 +1,75 @@
+"""Peak memory: measured from the allocator beside a labelled analytic breakdown."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from nas_workbench.exceptions import ConfigError
+from nas_workbench.profiling._trace import trace
+from nas_workbench.profiling.memory import estimate_peak_memory, measure_peak_memory, memory_breakdown
+
+
+def _wide() -> nn.Module:
+    """A network whose middle activation (64 x 32 x 32 floats = 262,144 bytes) dwarfs its weights."""
+    return nn.Sequential(
+        nn.Conv2d(1, 64, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten()
+    ).eval()
+
+
+def test_measured_peak_sees_the_largest_activation():
+    model = _wide()
+    result = trace(model, (1, 32, 32))
+    peak = measure_peak_memory(model, (1, 32, 32), result, threads=1)
+    assert peak.method == "measured" and peak.source == "torch.profiler memory events" and peak.unit == "MB"
+    assert peak.detail["run_peak_bytes"] >= 64 * 32 * 32 * 4
+    assert peak.detail["resident_bytes"] == result.param_bytes + result.buffer_bytes + result.input_bytes
+    assert peak.value == pytest.approx(peak.detail["bytes"] / 1e6)
+    assert peak.detail["analytic_breakdown_bytes"]["total"] > 0
+
+
+def test_analytic_breakdown_parts():
+    model = _wide()
+    result = trace(model, (1, 32, 32), batch_size=4)
+    inference = memory_breakdown(result)
+    training = memory_breakdown(result, "training", "adam")
+    assert inference["parameters"] == sum(p.numel() * 4 for p in model.parameters())
+    assert inference["input"] == 4 * 32 * 32 * 4
+    assert inference["activations"] >= 4 * 64 * 32 * 32 * 4
+    assert training["gradients"] == inference["parameters"]
+    assert training["optimizer_state"] == 2 * inference["parameters"]
+    assert memory_breakdown(result, "training", "sgd")["optimizer_state"] == inference["parameters"]
+    assert training["total"] == sum(v for k, v in training.items() if k != "total")
+    estimate = estimate_peak_memory(result, 4)
+    assert estimate.method == "estimated" and estimate.source == "analytic"
+    assert estimate.value == pytest.approx(inference["total"] / 1e6)
+
+
+def test_training_peak_is_measured_on_a_copy():
+    model = _wide()
+    weights = [p.detach().clone() for p in model.parameters()]
+    result = trace(model, (1, 32, 32))
+    training = measure_peak_memory(model, (1, 32, 32), result, threads=1, mode="training", optimizer="adam")
+    inference = measure_peak_memory(model, (1, 32, 32), result, threads=1)
+    assert training.detail["mode"] == "training" and training.detail["optimizer"] == "adam"
+    assert training.value > inference.value  # gradients and optimiser state on top
+    assert all(torch.equal(a, b) for a, b in zip(weights, model.parameters(), strict=True))
+
+
+def test_bad_mode_is_a_config_error():
+    result = trace(_wide(), (1, 8, 8))
+    with pytest.raises(ConfigError, match="memory_mode"):
+        memory_breakdown(result, "serving")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="optimizer"):
+        memory_breakdown(result, "training", "lion")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_peak_comes_from_the_allocator():
+    model = _wide().cuda()
+    result = trace(model, (1, 32, 32))
+    peak = measure_peak_memory(model, (1, 32, 32), result, device="cuda")
+    assert peak.source == "cuda allocator peak"
+    assert peak.detail["run_peak_bytes"] >= 64 * 32 * 32 * 4
