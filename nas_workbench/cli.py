@@ -195,6 +195,39 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _run_search(config.replace(**overrides) if overrides else config, args.report)
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    import signal
+
+    from nas_workbench.engine.storage import masked_url
+    from nas_workbench.engine.workers import load_callable, load_dataset, run_worker
+
+    evaluate = load_callable(args.evaluate, "--evaluate") if args.evaluate else None
+    dataset = load_dataset(args.dataset) if args.dataset else None
+    config = SearchConfig.from_file(args.config) if args.config else None
+    mine: list[int] = []
+
+    def started(run: Any) -> None:
+        signal.signal(signal.SIGTERM, lambda *_: run.stop())  # a scheduler's stop: finish the trial first
+        print(f"worker {run.worker}: study {run.study_name!r} in {masked_url(run.storage_url)}, "
+              f"{run.trials_done()}/{run.config.n_trials} trials done", file=sys.stderr)  # fmt: skip
+
+    def log(event: ev.Event) -> None:
+        if isinstance(event, ev.TrialFinished):
+            mine.append(event.number)
+            why = f" ({event.reason})" if event.reason and event.status != "ok" else ""
+            print(f"trial {event.number}: {event.status} in {event.duration_s:.1f} s{why}", file=sys.stderr)
+
+    try:
+        run = run_worker(args.storage, args.study, config=config, evaluate=evaluate, dataset=dataset,
+                         subscribe=log, started=started)  # fmt: skip
+    except KeyboardInterrupt:
+        print("\nInterrupted; the trial in progress is recorded as failed.", file=sys.stderr)
+        return 130
+    print(f"worker {run.worker}: ran {len(mine)} trials; the study has {run.trials_done()}/"
+          f"{run.config.n_trials} done", file=sys.stderr)  # fmt: skip
+    return 0
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     import optuna
 
@@ -235,7 +268,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     shape = _parse_shape(args.input_shape)
     model = space.build(spec, shape, args.num_classes)
     result = profile(model, shape, device=args.device, method=args.method, batch_size=args.batch_size,
-                     threads=args.threads)  # fmt: skip
+                     threads=args.threads, space=args.space)  # fmt: skip
     payload = {"space": args.space, "arch": space.format(spec), **result.to_dict()}
     if args.json:
         print(json.dumps(payload, indent=2))
@@ -284,6 +317,18 @@ def _parser() -> argparse.ArgumentParser:
     run = add("run", cmd_run, "run the search a YAML or JSON config file describes (resumes its study)")
     run.add_argument("config", type=Path)
     add_search_options(run)
+    worker = add("worker", cmd_worker, "run trials of a shared study (start any number, on any machines)")
+    worker.add_argument(
+        "--storage", required=True, help="the study's storage URL, e.g. postgresql://user@host/db"
+    )
+    worker.add_argument("--study", required=True, help="the study's name")
+    worker.add_argument(
+        "--config", type=Path, help="create the study from this config file if it does not exist"
+    )
+    worker.add_argument("--evaluate", help="module:function evaluating each network instead of training it")
+    worker.add_argument(
+        "--dataset", help="module:function returning the data, or a .pt file with a saved Task"
+    )
     show = add("show", cmd_show, "print a stored study's Pareto table")
     show.add_argument("study")
     show.add_argument("--storage", help="Optuna storage URL (default: SQLite in runs/)")
@@ -302,6 +347,9 @@ def _parser() -> argparse.ArgumentParser:
     prof.add_argument("--batch-size", type=int, default=1)
     prof.add_argument("--threads", type=int)
     prof.add_argument("--json", action="store_true", help="print JSON")
+    from nas_workbench.profiling.calibrate import add_calibrate_arguments, calibrate_command
+
+    add_calibrate_arguments(add("calibrate", calibrate_command, "build this device's latency lookup table"))
     return parser
 
 

@@ -7,9 +7,6 @@ import pytest
 
 from nas_workbench.task import Task, make_task
 
-# jp_fetch, jp_serverapp...: a real Jupyter server for the server extension's tests (tests/server/)
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
-
 
 @pytest.fixture(scope="session")
 def tiny_task() -> Task:

@@ -44,3 +44,11 @@ def test_non_json_values_are_rejected():
 def test_frozen_dict_equals_plain_dict():
     assert FrozenDict({"a": 1}) == {"a": 1}
     assert FrozenDict({"a": {"b": [1]}}).to_dict() == {"a": {"b": [1]}}
+
+
+def test_public_names_resolve_lazily():
+    import nas_workbench as nw
+
+    assert set(nw.__all__) == {*nw._EXPORTS, *nw._SUBMODULES, "__version__"}
+    for name in nw.__all__:
+        assert getattr(nw, name) is not None

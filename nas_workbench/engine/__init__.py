@@ -1,8 +1,16 @@
-"""The search engine: runs a `SearchConfig` as an Optuna study and emits events."""
+"""The search engine: runs a `SearchConfig` as an Optuna study and emits events.
+
+`SearchRun` (which needs torch) is imported on first use, so reading stored studies — records, events,
+storage — stays light for the Jupyter server extension.
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from nas_workbench.engine.events import (
+    ArchitectureWeights,
     Event,
     RunFinished,
     RunStarted,
@@ -12,14 +20,16 @@ from nas_workbench.engine.events import (
     TrialStarted,
 )
 from nas_workbench.engine.records import TrialResult, pareto_front, study_meta, trial_results
-from nas_workbench.engine.runner import Evaluate, SearchRun, open_storage, search
+from nas_workbench.engine.storage import StorageUnavailableError, open_storage
 
 __all__ = [
+    "ArchitectureWeights",
     "Evaluate",
     "Event",
     "RunFinished",
     "RunStarted",
     "SearchRun",
+    "StorageUnavailableError",
     "TrialFinished",
     "TrialProfiled",
     "TrialReported",
@@ -31,3 +41,14 @@ __all__ = [
     "study_meta",
     "trial_results",
 ]
+
+_LAZY = {"Evaluate", "SearchRun", "search"}
+
+if TYPE_CHECKING:
+    from nas_workbench.engine.runner import Evaluate, SearchRun, search
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module("nas_workbench.engine.runner"), name)
+    raise AttributeError(f"module 'nas_workbench.engine' has no attribute {name!r}")

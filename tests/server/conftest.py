@@ -1,0 +1,124 @@
+"""Real Optuna studies in temporary SQLite files, written the way the engine writes them, and a Jupyter
+server (pytest-jupyter) with the extension enabled and a runs folder in its root."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+# pytest-jupyter's fixtures (jp_fetch, jp_serverapp, ...) and its async-test hooks, for this folder only:
+# as a global plugin its autouse fixtures would run (and change the environment) for every test.
+from pytest_jupyter.jupyter_server import *  # noqa: F403
+
+from nas_workbench import spaces
+from nas_workbench.profiling import Measurement
+
+OBJECTIVES = [
+    {"metric": "accuracy", "direction": "maximize"},
+    {"metric": "latency_ms", "direction": "minimize"},
+]
+BUDGET = {"latency_ms": 2.0}
+
+
+#: One trial to write: ("ok" | "infeasible" | "pruned", accuracy, latency_ms), or ("failed",) or
+#: ("running",), which have no figures.
+Trial = tuple[str, float, float] | tuple[str]
+
+
+def _metrics(accuracy: float, latency_ms: float) -> dict[str, Any]:
+    metrics = {
+        "params": Measurement(12345, "count", "counted", "torch"),
+        "latency_ms": Measurement(latency_ms, "ms", "measured", "torch.utils.benchmark"),
+        "accuracy": Measurement(accuracy, "fraction", "measured", "trainer (validation split)"),
+    }
+    return {name: m.to_dict() for name, m in metrics.items()}
+
+
+def _write_study(url: str, name: str, trials: Sequence[Trial], n_trials: int) -> None:
+    """Create study ``name`` in ``url`` with ``trials``, recorded as the engine records them."""
+    study = optuna.create_study(storage=url, study_name=name, directions=[o["direction"] for o in OBJECTIVES])
+    study.set_user_attr(
+        "nas_workbench",
+        {
+            "version": "0.1.0",
+            "config": {"space": "chain", "strategy": "tpe", "n_trials": n_trials},
+            "objectives": OBJECTIVES,
+            "budget": BUDGET,
+            "n_trials": n_trials,
+            "space": "chain",
+            "strategy": "tpe",
+        },
+    )
+    search_space = spaces.get("chain")
+    for seed, (status, *figures) in enumerate(trials):
+        trial = study.ask()
+        spec = search_space.random(seed)
+        trial.set_user_attr("spec", spec.to_dict())
+        trial.set_user_attr("arch", search_space.format(spec))
+        trial.set_user_attr("summary", search_space.summary(spec))
+        trial.set_user_attr("worker", "test:1")
+        trial.set_user_attr("device", {"kind": "cpu", "name": "test CPU"})
+        if status == "running":
+            continue
+        trial.set_user_attr("status", status)
+        if status == "failed":
+            trial.set_user_attr("reason", "RuntimeError: out of memory")
+            study.tell(trial, state=TrialState.FAIL)
+            continue
+        accuracy, latency_ms = figures
+        trial.set_user_attr("metrics", _metrics(accuracy, latency_ms))
+        trial.set_constraint("latency_ms", (latency_ms - BUDGET["latency_ms"]) / BUDGET["latency_ms"])
+        if status == "pruned":
+            study.tell(trial, state=TrialState.PRUNED)
+        else:
+            study.tell(trial, [accuracy, latency_ms])
+
+
+@pytest.fixture
+def write_study() -> Callable[[str, str, Sequence[Trial], int], None]:
+    """``write_study(url, name, trials, n_trials)`` creates a study as the engine records one."""
+    return _write_study
+
+
+@pytest.fixture(scope="session")
+def alpha_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A storage with a finished study "alpha": its front is (0.9, 1.8) and (0.8, 1.0); (0.7, 1.5) is
+    dominated; the infeasible (0.95, 2.5) is off the front however accurate. Written once, copied per test."""
+    path = tmp_path_factory.mktemp("alpha") / "nas_workbench.db"
+    trials = [
+        ("ok", 0.9, 1.8),
+        ("ok", 0.8, 1.0),
+        ("ok", 0.7, 1.5),
+        ("infeasible", 0.95, 2.5),
+        ("pruned", 0.3, 1.2),
+    ]
+    _write_study(f"sqlite:///{path}", "alpha", trials, n_trials=5)
+    return path
+
+
+@pytest.fixture
+def runs_db(jp_root_dir: Path, alpha_db: Path) -> str:
+    """The default storage of searches started in the server root (runs/nas_workbench.db), with "alpha"."""
+    (jp_root_dir / "runs").mkdir()
+    shutil.copyfile(alpha_db, jp_root_dir / "runs" / "nas_workbench.db")
+    return f"sqlite:///{jp_root_dir / 'runs' / 'nas_workbench.db'}"
+
+
+@pytest.fixture
+def extra_storages() -> list[str]:
+    """Storage URLs configured besides the runs folder (tests override this)."""
+    return []
+
+
+@pytest.fixture
+def jp_server_config(runs_db: str, extra_storages: list[str]) -> dict[str, Any]:
+    return {
+        "ServerApp": {"jpserver_extensions": {"nas_workbench.server": True}},
+        "NasWorkbenchServer": {"storages": extra_storages},
+    }
