@@ -1,17 +1,18 @@
 # Two commands a fresh machine needs (see README): `make demo` and `make test`.
 # The set-up is shared: a virtual environment in .venv with CPU torch 2.13.0 (pinned by constraints.txt,
-# so no resolver ever pulls a multi-GB CUDA build) and the package with its dev extras.
+# so no resolver ever pulls a multi-GB CUDA build) and the package with its dev extras. Installing the
+# package builds the JupyterLab extension with npm (hatch-jupyter-builder) when it is not built yet.
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-slow lint bench clean
+.PHONY: setup demo test test-slow test-ext chromium lint wheel-check clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt labextension/package-lock.json
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q -c constraints.txt torch==2.13.0
 	$(PIP) install -q -c constraints.txt -e ".[dev]"
@@ -20,7 +21,16 @@ $(STAMP): pyproject.toml constraints.txt
 demo: setup
 	$(VENV)/bin/nas-workbench demo --fresh
 
-test: setup
+# Browser tests drive Debian's chromium (never a downloaded browser); install it when missing and root.
+chromium:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; } || \
+	  echo "chromium is missing: browser tests will be skipped (and fail in CI)"
+
+test-ext: setup
+	cd labextension && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm test
+
+test: setup chromium test-ext
 	$(PY) -m pytest -m "not slow"
 
 test-slow: setup
@@ -28,7 +38,12 @@ test-slow: setup
 
 lint: setup
 	$(VENV)/bin/ruff check nas_workbench tests benchmarks
-	$(VENV)/bin/ruff format --check nas_workbench tests benchmarks
+	cd labextension && npm run lint
+
+# The wheel carries the prebuilt extension and the server extension's config (no npm step for users).
+wheel-check: setup
+	rm -rf dist && $(PIP) wheel . --no-deps -w dist -q
+	$(PY) .ci/check_wheel.py dist
 
 clean:
-	rm -rf $(VENV) build dist runs .pytest_cache
+	rm -rf $(VENV) build dist runs .pytest_cache labextension/node_modules labextension/lib nas_workbench/labextension

@@ -20,7 +20,7 @@ def test_defaults_validate_and_round_trip_through_dict():
     [
         ({"space": "chian"}, "space", "Did you mean 'chain'"),
         ({"strategy": "tpee"}, "strategy", "Did you mean 'tpe'"),
-        ({"objectives": ["acc"]}, "objectives", "Did you mean 'accuracy'"),
+        ({"objectives": ["accuracyy"]}, "objectives", "Did you mean 'accuracy'"),
         ({"objectives": []}, "objectives", "non-empty"),
         ({"budget": {"latency": 1.0}}, "budget", "Did you mean 'latency_ms'"),
         ({"budget": {"latency_ms": -1}}, "budget.latency_ms", ">= 0"),

@@ -1,0 +1,128 @@
+"""Differentiable architecture search ("dnas"): a supernet, architecture weights, a hardware-aware loss.
+
+DARTS (Liu et al., ICLR 2019) made search continuous: every decision becomes a softmax over its choices,
+mixing all candidate ops in one supernet, and the architecture logits descend the validation loss while
+the network weights descend the training loss (first-order alternating updates). FBNet and ProxylessNAS
+added hardware: the expected latency under the architecture weights, read from a per-device lookup table,
+is differentiable, so a penalty or a latency target steers the search. Here:
+
+- supernets for the cell spaces (`CellSupernet`: a mixed op on every edge) and the chain space
+  (`ChainSupernet`: per block op, kernel, expansion and width, per stage depth), softmax or Gumbel-softmax;
+- `cost_model`: expected latency (lookup table), FLOPs, MACs or parameters as a function of the weights;
+- the search loop (`search.run_search`), run by `nas_workbench.search` when ``strategy="dnas"``: every epoch
+  logs the derived architecture as a trial of the study (profiled, its accuracy a weight-sharing estimate),
+  and the final one is retrained standalone and logged as a full trial.
+
+Spaces whose decisions change the network's structure (the multi-branch space) have no such relaxation;
+`build_supernet` says so and names the strategies that fit.
+
+>>> supernet = build_supernet(nw.spaces.get("nb201", num_cells=1), input_shape=(1, 8, 8), num_classes=10)
+>>> supernet.derive()                      # the argmax architecture, a valid ArchSpec of the space
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from nas_workbench.exceptions import ConfigError
+from nas_workbench.spaces import SearchSpace
+from nas_workbench.spaces.cell import CellSpace
+from nas_workbench.spaces.chain import ChainSpace
+from nas_workbench.strategies._base import SamplerContext, Strategy, register
+from nas_workbench.strategies.dnas.cell import CellSupernet
+from nas_workbench.strategies.dnas.chain import ChainSupernet
+from nas_workbench.strategies.dnas.cost import COST_METRICS, CostModel, HardwarePenalty, cost_model
+from nas_workbench.strategies.dnas.options import OPTIONS, DnasOptions
+from nas_workbench.strategies.dnas.sampler import SupernetSampler
+from nas_workbench.strategies.dnas.supernet import Decision, MixedOp, Supernet
+
+__all__ = [
+    "COST_METRICS",
+    "CellSupernet",
+    "ChainSupernet",
+    "CostModel",
+    "Decision",
+    "DnasOptions",
+    "HardwarePenalty",
+    "MixedOp",
+    "Supernet",
+    "SupernetSampler",
+    "build_supernet",
+    "cost_model",
+    "register_supernet",
+    "supernet_class",
+]
+
+#: Builds a space's supernet from (space, input_shape, num_classes, fixed, width_multiplier): a subclass.
+SupernetFactory = Callable[[Any, Sequence[int], int, "Mapping[str, Any] | None", float], Supernet]
+
+_SUPERNETS: dict[type[SearchSpace], SupernetFactory] = {CellSpace: CellSupernet, ChainSpace: ChainSupernet}
+
+
+def register_supernet(space_class: type[SearchSpace], supernet_class: SupernetFactory) -> None:
+    """Make ``supernet_class`` the relaxation of ``space_class`` (and its subclasses) for "dnas"."""
+    _SUPERNETS[space_class] = supernet_class
+
+
+def supernet_class(space: SearchSpace) -> SupernetFactory:
+    """The supernet class that relaxes ``space``, or a `ConfigError` saying why there is none."""
+    if space.relaxable:
+        for cls in type(space).__mro__:
+            if cls in _SUPERNETS:
+                return _SUPERNETS[cls]
+    from nas_workbench import spaces, strategies
+
+    relaxable = [name for name in spaces.list() if spaces.get(name).relaxable]
+    sampling = [name for name in strategies.list() if not strategies.get(name).relaxation]
+    why = (
+        "it is relaxable but no supernet is registered for it (strategies.dnas.register_supernet)"
+        if space.relaxable
+        else "its decisions change the network's structure (how many modules a block has and how their "
+        "outputs are joined) instead of choosing among modules of one shape, so no supernet can mix them"
+    )
+    raise ConfigError(
+        "strategy",
+        "dnas",
+        f"the {space.name!r} space has no continuous relaxation: {why}. Strategies that fit it sample "
+        f"architectures: {', '.join(sampling)} ('dnas' fits the {', '.join(relaxable)} spaces)",
+    )
+
+
+def build_supernet(
+    space: SearchSpace,
+    input_shape: Sequence[int],
+    num_classes: int,
+    fixed: Mapping[str, Any] | None = None,
+    width_multiplier: float = 1.0,
+) -> Supernet:
+    """The supernet of ``space`` for inputs of ``input_shape`` (C, H, W) and ``num_classes``.
+
+    Args:
+        fixed: Decisions fixed to one choice (``SearchConfig.fixed_choices``), never searched.
+        width_multiplier: Scales every channel count, as for the networks built for trials.
+    """
+    return supernet_class(space)(space, input_shape, num_classes, fixed, width_multiplier)
+
+
+def _sampler(context: SamplerContext, **options: Any) -> SupernetSampler:
+    DnasOptions(**options)._check()
+    if context.space is not None:
+        supernet_class(context.space)
+    return SupernetSampler()
+
+
+register(
+    Strategy(
+        "dnas",
+        _sampler,
+        "differentiable search (DARTS; FBNet-style hardware loss): one supernet holds every choice, "
+        "architecture weights and network weights descend alternately on separate splits, and the expected "
+        "latency or FLOPs under the weights is penalised or held to a target; a whole search costs a few "
+        "trainings. Needs a space with a continuous relaxation (cell, nb201, chain); each epoch's derived "
+        "architecture is logged as a trial (weight-sharing accuracy), the final one retrained.",
+        OPTIONS,
+        multi_objective=True,
+        relaxation=True,
+    )
+)

@@ -1,0 +1,97 @@
+"""The supernet of the cell spaces ("cell", "nb201"): DARTS, a mixed op on every edge of every cell.
+
+Every cell of the skeleton is a `nas_workbench.spaces.blocks.Cell` whose edge ``i → j`` is a `MixedOp` of
+all candidate ops (``make_op(name, C, C, 1)`` for each of the space's op names); all cells share one weight
+vector per edge, as NAS-Bench-201's architectures repeat one cell. The skeleton (stem, reduction blocks,
+head) comes from `CellSpace.build_network`, so it is the standalone network's, module for module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from nas_workbench.spaces.blocks import Cell
+from nas_workbench.spaces.cell import CellSpace
+from nas_workbench.spaces.ops import make_op
+from nas_workbench.spec import ArchSpec
+from nas_workbench.strategies.dnas.supernet import CostFunction, Decision, MixedOp, Supernet, Weights
+
+__all__ = ["CellSupernet"]
+
+
+class CellSupernet(Supernet):
+    """Cells of mixed ops in the space's skeleton.
+
+    Args:
+        space: A `CellSpace` ("cell" or "nb201").
+        input_shape: One input's shape (C, H, W).
+        num_classes: Classes of the classifier.
+        fixed: Decisions fixed to one op (``{"node1.from0": "nor_conv_3x3"}``).
+        width_multiplier: Scales every channel count.
+    """
+
+    space: CellSpace
+
+    def __init__(
+        self,
+        space: CellSpace,
+        input_shape: Sequence[int],
+        num_classes: int,
+        fixed: Mapping[str, Any] | None = None,
+        width_multiplier: float = 1.0,
+    ) -> None:
+        decisions = [Decision(space.decision_name(i, j), space.op_names) for i, j in space.edges]
+        super().__init__(space, decisions, input_shape, num_classes, fixed, width_multiplier)
+
+        def make_cell(C: int) -> nn.Module:
+            edges = {
+                (i, j): MixedOp(
+                    [make_op(op, C, C, 1) for op in space.op_names], space.decision_name(i, j), self._board
+                )
+                for i, j in space.edges
+            }
+            return Cell(space.num_nodes, edges)
+
+        self.net = space.build_network(make_cell, input_shape, num_classes, width_multiplier)
+
+    def _forward(self, x: torch.Tensor, weights: Weights) -> torch.Tensor:
+        return self.net(x)  # the mixed ops read ``weights`` from the board
+
+    def _mixed_ops(self) -> dict[str, MixedOp]:
+        return {name: m for name, m in self.named_modules() if isinstance(m, MixedOp)}
+
+    def module_map(self, spec: ArchSpec) -> dict[str, str]:
+        mapping = {"net.": ""}
+        for name, mixed in self._mixed_ops().items():
+            op = spec.choices[mixed.decision]
+            if op != "none":  # the standalone cell leaves "none" edges out
+                index = self.decisions[mixed.decision].index(op)
+                mapping[f"{name}.candidates.{index}."] = f"{name.removeprefix('net.')}."
+        return mapping
+
+    def candidates(self) -> dict[str, nn.Module]:
+        return {
+            f"{name}.candidates.{k}": op
+            for name, mixed in self._mixed_ops().items()
+            for k, op in enumerate(mixed.candidates)
+        }
+
+    def cost_function(self, costs: Mapping[str, float]) -> CostFunction:
+        # All cells share the edge weights, so the costs of one decision's choices add up across cells.
+        per_choice = {name: torch.zeros(len(d.choices)) for name, d in self.decisions.items()}
+        for name, mixed in self._mixed_ops().items():
+            per_choice[mixed.decision] += torch.tensor(
+                [costs[f"{name}.candidates.{k}"] for k in range(len(mixed.candidates))], dtype=torch.float32
+            )
+
+        def expected(weights: Weights) -> torch.Tensor:
+            return sum(
+                ((weights[name] * c.to(weights[name].device)).sum() for name, c in per_choice.items()),
+                torch.zeros((), device=self.device),
+            )
+
+        return expected

@@ -1,0 +1,203 @@
+"""Hardware cost of a supernet as a differentiable function of its architecture weights.
+
+Every candidate module (an op on an edge, a block variant at a pair of widths, a head) is traced once, at
+the input shape it sees inside the supernet, with the profiler's shape-only trace. Its cost is then a
+constant: counted FLOPs, MACs or parameters, or its latency on the target device from the per-device
+lookup table (`nas_workbench.profiling.LookupTable`, FBNet's method). The expected cost of the supernet is
+the weight-averaged sum of those constants (`Supernet.cost_function`) plus the cost of what every
+architecture shares (stem, reductions, head), found as the difference between whole networks and their
+own candidates. Under one-hot weights the expected cost is the cost of that network:
+
+- counted metrics exactly (FLOPs count only convolutions and matrix products, which live in candidates
+  or in the shared part);
+- latency up to what the lookup table sees outside candidates and that varies with the architecture
+  (the additions joining a cell's edges, residual additions), a few operators.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from nas_workbench.exceptions import ConfigError
+from nas_workbench.profiling import METRICS, LookupTable
+from nas_workbench.profiling._trace import Trace, trace
+from nas_workbench.strategies.dnas.supernet import CostFunction, Supernet, Weights
+
+__all__ = ["COST_METRICS", "CostModel", "HardwarePenalty", "cost_model"]
+
+#: Metrics whose cost adds up over a network's modules, so a supernet can take their expectation.
+COST_METRICS = ("latency_ms", "flops", "macs", "params")
+
+
+@dataclass
+class CostModel:
+    """The expected value of one hardware metric under the architecture weights.
+
+    Attributes:
+        metric: The metric ("latency_ms", "flops", ...), in its `METRICS` unit.
+        shared: The cost every architecture pays (stem, reductions, head, ...).
+        function: The architecture-dependent part, a differentiable function of the weights.
+        source: Where the per-candidate costs come from.
+        detail: How the model was made (batch size, lookup table, reference network).
+    """
+
+    metric: str
+    shared: float
+    function: CostFunction
+    source: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def expected(self, weights: Weights) -> torch.Tensor:
+        """The expected cost (a scalar tensor, differentiable in ``weights``)."""
+        return self.function(weights) + self.shared
+
+    @property
+    def unit(self) -> str:
+        return METRICS[self.metric].unit
+
+
+def cost_model(
+    supernet: Supernet,
+    metric: str,
+    batch_size: int = 1,
+    table: LookupTable | None = None,
+    references: int = 4,
+) -> CostModel:
+    """Measure the per-candidate cost of ``supernet`` in ``metric`` and return its expected-cost model.
+
+    Args:
+        supernet: The supernet.
+        metric: One of `COST_METRICS`.
+        batch_size: Batch size the costs are for (the search's ``latency_batch_size``).
+        table: The lookup table of the target device, for "latency_ms" (missing operators are timed now
+            and saved); by default the table of this machine's CPU.
+        references: Random architectures whose whole-network cost, less their candidates', gives the
+            shared part (averaged; for latency the spread, ``detail["shared_spread"]``, shows how much the
+            operators outside candidates vary between architectures).
+    """
+    if metric not in COST_METRICS:
+        raise ConfigError(
+            "strategy_options.penalty", metric, f"metrics that add up over modules: {COST_METRICS}"
+        )
+    space = supernet.space
+    traces = _trace_candidates(supernet, supernet.candidates(), batch_size)
+    specs = [space.random(seed) for seed in range(references)]
+    wholes = [
+        trace(
+            space.build(s, supernet.input_shape, supernet.num_classes, supernet.width_multiplier),
+            supernet.input_shape,
+            batch_size,
+        )
+        for s in specs
+    ]
+    detail: dict[str, Any] = {"batch_size": batch_size, "references": len(specs)}
+    if metric == "latency_ms":
+        table = table or LookupTable.for_device("cpu")
+        if table.fill([op for t in (*traces.values(), *wholes) for op in t.ops]):
+            table.save()
+        name, correction = table.correction((batch_size, *supernet.input_shape), space.name)
+        # A network's prediction is scale * Σ entries + per_op * operators + offset (lut.Correction): the
+        # first two split over candidates, the offset stays with the shared part.
+        costs = {
+            key: correction.scale * table.table_ms(t.ops) + correction.per_op_ms * len(t.ops)
+            for key, t in traces.items()
+        }
+        whole_costs = [table.predict(t, space.name)[0] for t in wholes]
+        source = "lookup table"
+        detail.update({"table": str(table.path) if table.path else None, "correction": name})
+    else:
+        costs = {key: _counted(metric, t) for key, t in traces.items()}
+        whole_costs = [_counted(metric, t) for t in wholes]
+        source = "nn.Module.parameters" if metric == "params" else "torch.utils.flop_counter"
+    function = supernet.cost_function(costs)
+    with torch.no_grad():
+        shared = [
+            whole - float(function(supernet.one_hot(s))) for whole, s in zip(whole_costs, specs, strict=True)
+        ]
+    detail["shared_spread"] = max(shared) - min(shared)
+    return CostModel(metric, sum(shared) / len(shared), function, source, detail)
+
+
+def _counted(metric: str, result: Trace) -> float:
+    if metric == "params":
+        return float(result.params)
+    return float(result.flops) / (2 if metric == "macs" else 1)
+
+
+def _trace_candidates(
+    supernet: Supernet, candidates: Mapping[str, nn.Module], batch_size: int
+) -> dict[str, Trace]:
+    """A shape-only trace of every candidate at its input shape; structurally equal candidates (same
+    modules, same input and output shapes, as in the repeated cells of a stage) are traced once."""
+    shapes: dict[str, tuple[Sequence[int], Sequence[int]]] = {}
+
+    def recorder(name: str) -> Any:
+        def hook(module: nn.Module, args: tuple[Any, ...], output: torch.Tensor) -> None:
+            shapes[name] = (tuple(args[0].shape[1:]), tuple(output.shape[1:]))
+
+        return hook
+
+    handles = [module.register_forward_hook(recorder(name)) for name, module in candidates.items()]
+    was_training = supernet.training
+    try:
+        supernet.eval()
+        with torch.no_grad():
+            supernet(torch.zeros((1, *supernet.input_shape), device=supernet.device))
+    finally:
+        supernet.train(was_training)
+        for handle in handles:
+            handle.remove()
+    traces: dict[str, Trace] = {}
+    seen: dict[tuple[str, Sequence[int], Sequence[int]], Trace] = {}
+    for name, module in candidates.items():
+        key = (repr(module), *shapes[name])
+        if key not in seen:
+            seen[key] = trace(module, shapes[name][0], batch_size)
+        traces[name] = seen[key]
+    return traces
+
+
+class HardwarePenalty:
+    """The hardware term of the architecture loss: ``λ · Σ_metrics term(E)`` over the penalised metrics.
+
+    A metric with a target costs ``max(0, E / target - 1)``: nothing while the expected cost is within the
+    target, and a pull back in proportion to the overshoot (FBNet-style steering to "at most X ms"). A metric
+    without one costs ``E / E₀``, its expectation relative to the start, so that ``λ`` is unit-free.
+
+    Args:
+        models: The cost model of each penalised metric.
+        weight: λ.
+        targets: Target per metric (metrics absent here are weighted).
+        start: The weights the search starts from, which fix ``E₀``.
+    """
+
+    def __init__(
+        self,
+        models: Mapping[str, CostModel],
+        weight: float,
+        targets: Mapping[str, float],
+        start: Weights,
+    ) -> None:
+        self.models, self.weight, self.targets = dict(models), weight, dict(targets)
+        with torch.no_grad():
+            self.start = {
+                metric: max(float(model.expected(start)), 1e-12) for metric, model in self.models.items()
+            }
+
+    def expected(self, weights: Weights) -> dict[str, torch.Tensor]:
+        """The expected cost of each penalised metric under ``weights``."""
+        return {metric: model.expected(weights) for metric, model in self.models.items()}
+
+    def __call__(self, weights: Weights) -> torch.Tensor:
+        total = torch.zeros(())
+        for metric, value in self.expected(weights).items():
+            if metric in self.targets:
+                total = total + torch.relu(value / self.targets[metric] - 1)
+            else:
+                total = total + value / self.start[metric]
+        return self.weight * total

@@ -1,0 +1,148 @@
+"""The options of the "dnas" strategy (``SearchConfig.strategy_options``), their defaults and checks.
+
+One dataclass is the single source: its fields' metadata are the registry's option docs
+(``nas-workbench strategies``), and `DnasOptions.from_config` checks a config's options and resolves what
+depends on the rest of the config (the penalty follows the budget and the objectives by default).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import TYPE_CHECKING, Any
+
+from nas_workbench._registry import unknown_name_message
+from nas_workbench.exceptions import ConfigError
+from nas_workbench.strategies._base import Option, check_float, check_int
+from nas_workbench.strategies.dnas.cost import COST_METRICS
+
+if TYPE_CHECKING:
+    from nas_workbench.config import SearchConfig
+
+__all__ = ["OPTIONS", "DnasOptions"]
+
+
+def _option(default: Any, doc: str) -> Any:
+    return field(default=default, metadata={"doc": doc})
+
+
+@dataclass(frozen=True)
+class DnasOptions:
+    """Settings of a differentiable search (see each field's ``doc`` metadata, or `OPTIONS`).
+
+    The number of search epochs is not an option: as for every strategy, ``n_trials`` is what the study
+    holds when the search ends, one trial per epoch and one for the retrained architecture, so a search
+    runs ``n_trials - 1`` epochs (``n_trials`` without retraining; at least one).
+    """
+
+    warmup_epochs: int = _option(0, "first epochs train only the network weights, architecture weights wait")
+    arch_learning_rate: float = _option(3e-3, "Adam learning rate of the architecture logits")
+    arch_weight_decay: float = _option(1e-3, "weight decay of the architecture logits")
+    weight_learning_rate: float | None = _option(
+        None, "AdamW learning rate of the supernet's weights (None: fidelity.learning_rate)"
+    )
+    arch_split: float = _option(
+        0.5,
+        "fraction of the training split that updates the architecture logits; the rest trains the "
+        "weights (the two splits of the bilevel problem)",
+    )
+    gumbel: bool = _option(
+        False, "mix ops with Gumbel-softmax samples (FBNet, SNAS) instead of the plain softmax (DARTS)"
+    )
+    temperature: float = _option(5.0, "Gumbel-softmax temperature of the first epoch")
+    final_temperature: float = _option(
+        0.5, "Gumbel-softmax temperature of the last epoch (annealed geometrically)"
+    )
+    penalty: tuple[str, ...] | None = _option(
+        None,
+        "metrics whose expected value under the architecture weights is penalised, from "
+        f"{list(COST_METRICS)} "
+        "(None: those of the budget, else the hardware objectives among them)",
+    )
+    penalty_weight: float = _option(1.0, "λ: the penalty's weight against the cross-entropy")
+    targets: Mapping[str, float] | None = _option(
+        None,
+        "a target per penalised metric, e.g. {'latency_ms': 2.0}: the penalty is λ·max(0, E/target - 1) "
+        "(None: the budget's limits); a metric without a target costs λ·E/E₀ (E₀: its value at the start)",
+    )
+    retrain: bool = _option(
+        True, "retrain the final architecture standalone at the configured fidelity, logged as a full trial"
+    )
+
+    def __post_init__(self) -> None:
+        if isinstance(self.penalty, list):  # from YAML or JSON
+            object.__setattr__(self, "penalty", tuple(self.penalty))
+
+    @classmethod
+    def from_config(cls, config: SearchConfig) -> DnasOptions:
+        """Check ``config.strategy_options`` and resolve the penalty and its targets from the config."""
+        options = dict(config.strategy_options)
+        for key, value in options.items():
+            if key not in OPTIONS:
+                raise ConfigError(
+                    f"strategy_options.{key}",
+                    value,
+                    unknown_name_message("option of strategy 'dnas'", key, [*OPTIONS]),
+                )
+        self = cls(**options)
+        self._check()
+        return self._resolve(config)
+
+    def _check(self) -> None:
+        check_int("warmup_epochs", self.warmup_epochs, 0)
+        check_float("arch_learning_rate", self.arch_learning_rate, 0.0, 10.0)
+        check_float("arch_weight_decay", self.arch_weight_decay, 0.0, 1.0)
+        if self.weight_learning_rate is not None:
+            check_float("weight_learning_rate", self.weight_learning_rate, 1e-12, 10.0)
+        check_float("arch_split", self.arch_split, 0.05, 0.95)
+        for key in ("gumbel", "retrain"):
+            if not isinstance(getattr(self, key), bool):
+                raise ConfigError(f"strategy_options.{key}", getattr(self, key), "true or false")
+        check_float("temperature", self.temperature, 1e-3, 1e3)
+        check_float("final_temperature", self.final_temperature, 1e-3, 1e3)
+        check_float("penalty_weight", self.penalty_weight, 0.0, 1e6)
+        if self.penalty is not None and (
+            not isinstance(self.penalty, tuple) or not all(m in COST_METRICS for m in self.penalty)
+        ):
+            raise ConfigError(
+                "strategy_options.penalty", self.penalty, f"None or a list from {list(COST_METRICS)}"
+            )
+        if self.targets is not None:
+            if not isinstance(self.targets, Mapping):
+                raise ConfigError("strategy_options.targets", self.targets, "a mapping of metric to target")
+            for metric, target in self.targets.items():
+                if metric not in COST_METRICS:
+                    raise ConfigError(
+                        "strategy_options.targets",
+                        metric,
+                        unknown_name_message("penalty metric", metric, [*COST_METRICS]),
+                    )
+                check_float(f"targets.{metric}", target, 1e-12, float("inf"))
+            if self.penalty is not None:
+                _check_targets(self.targets, self.penalty)
+
+    def _resolve(self, config: SearchConfig) -> DnasOptions:
+        penalty = self.penalty
+        if penalty is None:
+            penalty = tuple(m for m in config.budget if m in COST_METRICS) or tuple(
+                m for m in config.objectives if m in COST_METRICS
+            )
+        targets = (
+            dict(self.targets)
+            if self.targets is not None
+            else {m: float(v) for m, v in config.budget.items() if m in penalty}
+        )
+        _check_targets(targets, penalty)
+        return replace(self, penalty=penalty, targets=targets)
+
+
+def _check_targets(targets: Mapping[str, float], penalty: tuple[str, ...]) -> None:
+    for metric in targets:
+        if metric not in penalty:
+            raise ConfigError(
+                "strategy_options.targets", metric, f"targets of penalised metrics only: {list(penalty)}"
+            )
+
+
+#: The registry's view of the options: default and doc of each.
+OPTIONS: dict[str, Option] = {f.name: Option(f.default, f.metadata["doc"]) for f in fields(DnasOptions)}

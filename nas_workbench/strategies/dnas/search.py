@@ -1,0 +1,459 @@
+"""The differentiable search loop, which `SearchRun` runs instead of sampling when the strategy is "dnas".
+
+One supernet trains by alternating first-order updates (DARTS): a step of the architecture logits on a
+batch of the architecture split (cross-entropy plus the hardware penalty), then a step of the network
+weights on a batch of the weight split (cross-entropy alone). The two splits divide the task's training
+split, so the validation split stays what every trial's accuracy is measured on.
+
+After each epoch the derived architecture becomes a trial of the run's study: enqueued, claimed through
+the engine's scheduler (heartbeats, the plan of ``n_trials``), profiled like any trial, and scored by the
+supernet: the standalone network with the supernet's weights, batch-norm statistics re-estimated for that
+path, labelled as a weight-sharing estimate. The trial keeps the architecture weights (``arch_weights``)
+and the epoch's figures (``dnas``), and an `ArchitectureWeights` event carries them to the plots. The final
+architecture is then enqueued once more and trained standalone by the engine's own trial, at the
+configured fidelity: a full trial. So a study of ``n_trials`` holds ``n_trials - 1`` search epochs and the
+retrained architecture.
+
+A search is not resumed mid-way (the supernet is not stored): a study that already holds a retrained
+"dnas" architecture is complete; otherwise a new run searches afresh for the trials left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import optuna
+import torch
+import torch.nn.functional as F
+from optuna.trial import TrialState
+from torch import nn
+
+from nas_workbench.engine import events as ev
+from nas_workbench.engine.budget import constraint_values, violations
+from nas_workbench.engine.scheduler import plan, run_trials
+from nas_workbench.estimation.trainer import evaluate_accuracy, prepare_inputs
+from nas_workbench.exceptions import NasWorkbenchError
+from nas_workbench.profiling import METRICS, LookupTable, Measurement
+from nas_workbench.spec import ArchSpec
+from nas_workbench.strategies.dnas import build_supernet
+from nas_workbench.strategies.dnas.cost import HardwarePenalty, cost_model
+from nas_workbench.strategies.dnas.options import DnasOptions
+from nas_workbench.strategies.dnas.supernet import Supernet
+
+if TYPE_CHECKING:
+    from nas_workbench.engine.runner import SearchRun
+
+__all__ = ["DNAS_ATTR", "WEIGHTS_ATTR", "recalibrate_batch_norm", "run_search"]
+
+logger = logging.getLogger("nas_workbench")
+
+#: Trial user attribute: ``{"phase": "search" | "retrain", "epoch", "expected", "targets", losses...}``.
+DNAS_ATTR = "dnas"
+#: Trial user attribute of search trials: ``{decision: {choice: probability}}``.
+WEIGHTS_ATTR = "arch_weights"
+#: Training examples that re-estimate batch-norm statistics before a weight-sharing evaluation.
+BN_CALIBRATION_EXAMPLES = 512
+#: Source label of weight-sharing accuracies.
+WEIGHT_SHARING = "supernet (weight sharing)"
+#: Gradient-norm clip of the network weights (DARTS uses 5).
+GRAD_CLIP = 5.0
+
+Objective = Callable[[optuna.Trial], Sequence[float]]
+
+
+def run_search(run: SearchRun) -> str:
+    """Run the differentiable search of ``run``; return why it ended: "completed", "stopped" or "timeout"."""
+    return _DnasSearch(run).search()
+
+
+@dataclass
+class _Data:
+    """The weight split, the architecture split (both of the training split) and the validation split."""
+
+    x_weights: torch.Tensor
+    y_weights: torch.Tensor
+    x_arch: torch.Tensor
+    y_arch: torch.Tensor
+    x_valid: torch.Tensor
+    y_valid: torch.Tensor
+
+
+class _DnasSearch:
+    def __init__(self, run: SearchRun) -> None:
+        self.run = run
+        self.config = run.config
+        self.options = DnasOptions.from_config(run.config)
+        self.device = torch.device(run.config.device)
+        self.deadline = None if run.config.timeout is None else time.monotonic() + run.config.timeout
+        task, resolution = run.task, run.config.fidelity.resolution
+        self.input_shape = (
+            task.input_shape if resolution is None else (task.input_shape[0], resolution, resolution)
+        )
+        self.num_classes = task.num_classes
+
+    # -- the run ---------------------------------------------------------------------------------------
+    def search(self) -> str:
+        run, config, options = self.run, self.config, self.options
+        if self._retrained_before():
+            return "completed"
+        self._run_waiting(run._objective)  # architectures to try first, trained like any trial
+        trials_left = config.n_trials - run.trials_done()
+        if trials_left <= 0:
+            return "completed"
+        epochs = max(1, trials_left - options.retrain)
+
+        torch.manual_seed(config.seed)
+        supernet = build_supernet(
+            run.space,
+            self.input_shape,
+            self.num_classes,
+            config.fixed_choices,
+            config.fidelity.width_multiplier,
+        ).to(self.device)
+        penalty = self._penalty(supernet)
+        data = self._splits()
+        weight_step, arch_optimizer = self._optimizers(
+            supernet, epochs * math.ceil(len(data.y_weights) / config.fidelity.batch_size)
+        )
+        generator = torch.Generator().manual_seed(config.seed)
+        logger.info("dnas: %d epochs, supernet of %d decisions", epochs, len(supernet.decisions))
+        spec = supernet.derive()
+        for epoch in range(1, epochs + 1):
+            temperature = self._temperature(epoch, epochs) if options.gumbel else None
+            losses = self._epoch(
+                supernet,
+                penalty,
+                data,
+                weight_step,
+                arch_optimizer if epoch > options.warmup_epochs else None,
+                temperature,
+                generator,
+            )
+            if losses is None:
+                return self._end_reason()
+            spec = supernet.derive()
+            self._log_search_trial(
+                supernet, penalty, spec, epoch, {**losses, "temperature": temperature}, data
+            )
+        if not options.retrain:
+            return "completed"
+        if self._must_end():
+            return self._end_reason()
+        self._retrain(spec, epochs, penalty, supernet)
+        return "stopped" if run._stop.is_set() else "completed"
+
+    def _must_end(self) -> bool:
+        """Whether the run was stopped or ran out of time."""
+        return self.run._stop.is_set() or (self.deadline is not None and time.monotonic() > self.deadline)
+
+    def _end_reason(self) -> str:
+        return "stopped" if self.run._stop.is_set() else "timeout"
+
+    # -- set-up ----------------------------------------------------------------------------------------
+    def _penalty(self, supernet: Supernet) -> HardwarePenalty:
+        options, config = self.options, self.config
+        metrics, targets = options.penalty or (), options.targets or {}  # resolved: never None here
+        table = LookupTable.for_device(config.device, config.threads) if "latency_ms" in metrics else None
+        models = {
+            metric: cost_model(supernet, metric, config.latency_batch_size, table) for metric in metrics
+        }
+        return HardwarePenalty(models, options.penalty_weight, targets, supernet.probabilities())
+
+    def _optimizers(
+        self, supernet: Supernet, steps: int
+    ) -> tuple[
+        tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler], torch.optim.Optimizer | None
+    ]:
+        """AdamW with a cosine schedule over ``steps`` for the weights (as the trainer's), Adam for the
+        architecture logits (DARTS: betas 0.5, 0.999); None when every decision is fixed."""
+        fidelity, options = self.config.fidelity, self.options
+        weights = torch.optim.AdamW(
+            supernet.weight_parameters(),
+            lr=options.weight_learning_rate or fidelity.learning_rate,
+            weight_decay=fidelity.weight_decay,
+        )
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(weights, T_max=steps)
+        logits = supernet.arch_parameters()
+        arch = (
+            torch.optim.Adam(
+                logits,
+                lr=options.arch_learning_rate,
+                betas=(0.5, 0.999),
+                weight_decay=options.arch_weight_decay,
+            )
+            if logits
+            else None
+        )
+        return (weights, schedule), arch
+
+    def _splits(self) -> _Data:
+        task, fidelity = self.run.task, self.config.fidelity
+        generator = torch.Generator().manual_seed(self.config.seed)
+        x, y = task.x_train, task.y_train
+        if fidelity.subset < 1.0:
+            keep = torch.randperm(len(y), generator=generator)[: max(2, round(fidelity.subset * len(y)))]
+            x, y = x[keep], y[keep]
+        x = prepare_inputs(x, fidelity)
+        order = torch.randperm(len(y), generator=generator)
+        n_arch = min(len(y) - 1, max(1, round(self.options.arch_split * len(y))))
+        arch, weights = order[:n_arch], order[n_arch:]
+        return _Data(
+            x[weights].to(self.device),
+            y[weights].to(self.device),
+            x[arch].to(self.device),
+            y[arch].to(self.device),
+            prepare_inputs(task.x_valid, fidelity),
+            task.y_valid,
+        )
+
+    def _temperature(self, epoch: int, epochs: int) -> float:
+        """The Gumbel-softmax temperature, geometric from `temperature` down to `final_temperature`."""
+        start, end = self.options.temperature, self.options.final_temperature
+        return start * (end / start) ** ((epoch - 1) / max(epochs - 1, 1))
+
+    # -- one epoch -------------------------------------------------------------------------------------
+    def _epoch(
+        self,
+        supernet: Supernet,
+        penalty: HardwarePenalty,
+        data: _Data,
+        weight_step: tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler],
+        arch_optimizer: torch.optim.Optimizer | None,
+        temperature: float | None,
+        generator: torch.Generator,
+    ) -> dict[str, float] | None:
+        """One pass over the weight split, each weight step after an architecture step (unless warming
+        up); the mean losses, or None when the run was stopped or timed out."""
+        batch_size = self.config.fidelity.batch_size
+        weight_optimizer, schedule = weight_step
+        order_w = torch.randperm(len(data.y_weights), generator=generator).to(self.device)
+        order_a = torch.randperm(len(data.y_arch), generator=generator).to(self.device)
+        gumbel, tau = temperature is not None, temperature or 1.0
+        weight_parameters = supernet.weight_parameters()
+        supernet.train()
+        totals = {"train_loss": 0.0, "arch_loss": 0.0, "penalty": 0.0}
+        steps = 0
+        for step, start in enumerate(range(0, len(order_w), batch_size)):
+            if self._must_end():
+                return None
+            if arch_optimizer is not None:
+                batch = order_a[(step * batch_size) % len(order_a) :][:batch_size]
+                with _frozen(weight_parameters):  # no gradients for the weights: a third less work
+                    hardware = penalty(supernet.probabilities())  # the expectation, not a Gumbel sample
+                    logits = supernet(data.x_arch[batch], supernet.mixing_weights(gumbel, tau))
+                    loss = F.cross_entropy(logits, data.y_arch[batch]) + hardware
+                    arch_optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                arch_optimizer.step()
+                totals["arch_loss"] += loss.item()
+                totals["penalty"] += hardware.item()
+            batch = order_w[start : start + batch_size]
+            with torch.no_grad():
+                weights = supernet.mixing_weights(gumbel, tau)
+            loss = F.cross_entropy(supernet(data.x_weights[batch], weights), data.y_weights[batch])
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"the supernet's training loss became {loss.item()}")
+            weight_optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(weight_parameters, GRAD_CLIP)
+            weight_optimizer.step()
+            schedule.step()
+            totals["train_loss"] += loss.item()
+            steps += 1
+        return {key: value / max(steps, 1) for key, value in totals.items()}
+
+    # -- trials ----------------------------------------------------------------------------------------
+    def _log_search_trial(
+        self,
+        supernet: Supernet,
+        penalty: HardwarePenalty,
+        spec: ArchSpec,
+        epoch: int,
+        figures: dict[str, Any],
+        data: _Data,
+    ) -> None:
+        """Log ``spec`` as a trial of the study: run like any trial, but scored by the supernet."""
+        expected = _expected(penalty, supernet)
+        table = supernet.table()
+        attrs = {
+            DNAS_ATTR: {
+                "phase": "search",
+                "epoch": epoch,
+                "expected": expected,
+                "targets": penalty.targets,
+                **figures,
+            },
+            WEIGHTS_ATTR: table,
+        }
+
+        def objective(trial: optuna.Trial) -> list[float]:
+            try:
+                return self._search_trial(trial, supernet, spec, epoch, table, expected, data)
+            except Exception as error:
+                trial.set_user_attr("status", "failed")
+                trial.set_user_attr("reason", f"{type(error).__name__}: {error}")
+                logger.warning(
+                    "dnas epoch %d: trial %d failed: %s: %s", epoch, trial.number, type(error).__name__, error
+                )
+                raise
+
+        self.run.study.enqueue_trial(dict(spec.choices), user_attrs=attrs)
+        self._run_waiting(objective)
+
+    def _search_trial(
+        self,
+        trial: optuna.Trial,
+        supernet: Supernet,
+        spec: ArchSpec,
+        epoch: int,
+        table: dict[str, dict[str, float]],
+        expected: dict[str, float],
+        data: _Data,
+    ) -> list[float]:
+        """`SearchRun`'s trial steps (attributes, events, profile, budget) with a weight-sharing score."""
+        run, config = self.run, self.config
+        started = time.perf_counter()
+        asked = run.space.sample(trial)  # the enqueued choices become the trial's parameters
+        if asked != spec:
+            raise NasWorkbenchError(
+                f"trial {trial.number} took another enqueued architecture ({asked}); does another process "
+                f"enqueue trials into study {run.study_name!r}?"
+            )
+        arch, summary = run.space.format(spec), run.space.summary(spec)
+        for key, value in {
+            "spec": spec.to_dict(),
+            "arch": arch,
+            "summary": summary,
+            "worker": run.worker,
+        }.items():
+            trial.set_user_attr(key, value)
+        run._emit(
+            ev.ArchitectureWeights(
+                run.study_name, epoch=epoch, number=trial.number, arch=arch, weights=table, expected=expected
+            )
+        )
+        run._emit(
+            ev.TrialStarted(
+                run.study_name, number=trial.number, spec=spec.to_dict(), arch=arch, summary=summary
+            )
+        )
+        model = run.space.build(spec, self.input_shape, self.num_classes, config.fidelity.width_multiplier)
+        measurements, device = run._profile(spec, model, self.input_shape)
+        trial.set_user_attr("device", device.to_dict())
+        over = violations(measurements, config.budget)
+        for name, excess in constraint_values(measurements, config.budget).items():
+            trial.set_constraint(name, excess)
+        metrics = {k: m.to_dict() for k, m in measurements.items()}
+        run._emit(ev.TrialProfiled(run.study_name, number=trial.number, metrics=metrics, violations=over))
+        profiled = time.perf_counter()
+        measurements["accuracy"] = self._weight_sharing_accuracy(supernet, spec, epoch, data)
+        trial.set_user_attr("metrics", {k: m.to_dict() for k, m in measurements.items()})
+        trial.set_user_attr(
+            "timings", {"profile_s": profiled - started, "evaluate_s": time.perf_counter() - profiled}
+        )
+        trial.set_user_attr("status", "infeasible" if over else "ok")
+        if over:
+            trial.set_user_attr(
+                "reason",
+                "over budget: "
+                + ", ".join(
+                    f"{n} {measurements[n].value:.4g} > {config.budget[n]:g} {measurements[n].unit}"
+                    for n in over
+                ),
+            )
+        logger.info(
+            "dnas epoch %d: %s, weight-sharing accuracy %.4f, expected %s",
+            epoch,
+            arch,
+            measurements["accuracy"].value,
+            ", ".join(f"{m} {v:.4g} {METRICS[m].unit}" for m, v in expected.items()) or "-",
+        )
+        return [run._objective_value(name, measurements) for name in config.objectives]
+
+    def _weight_sharing_accuracy(
+        self, supernet: Supernet, spec: ArchSpec, epoch: int, data: _Data
+    ) -> Measurement:
+        """Validation accuracy of ``spec`` with the supernet's weights (its one-hot path, extracted)."""
+        model = supernet.extract(spec)
+        examples = data.x_weights[:BN_CALIBRATION_EXAMPLES]
+        recalibrate_batch_norm(model, examples, self.config.fidelity.batch_size)
+        accuracy = evaluate_accuracy(model, data.x_valid, data.y_valid, device=str(self.device))
+        detail = {
+            "epoch": epoch,
+            "split": "validation",
+            "batch_norm": f"statistics re-estimated on {len(examples)} training examples",
+        }
+        return Measurement(accuracy, "fraction", "estimated", WEIGHT_SHARING, detail)
+
+    def _retrain(self, spec: ArchSpec, epochs: int, penalty: HardwarePenalty, supernet: Supernet) -> None:
+        """Train the final architecture standalone as the engine's own trial (a full trial)."""
+        info = {
+            "phase": "retrain",
+            "epoch": epochs,
+            "expected": _expected(penalty, supernet),
+            "targets": penalty.targets,
+        }
+        self.run.study.enqueue_trial(dict(spec.choices), user_attrs={DNAS_ATTR: info})
+        self._run_waiting(self.run._objective)
+
+    def _run_waiting(self, objective: Objective) -> None:
+        """Run the study's waiting trials through the engine's scheduler (heartbeats, failures, events)."""
+        run = self.run
+        trials = run.study.get_trials(deepcopy=False)
+        if not any(t.state == TrialState.WAITING for t in trials):
+            return
+        run_trials(
+            run.study,
+            run.storage,
+            objective,
+            len(plan(trials, len(trials))),  # the plan ends with the waiting trials: nothing is added
+            heartbeat_interval=self.config.heartbeat_interval,
+            stop=run._stop,
+            after_trial=run._trial_finished,
+        )
+
+    def _retrained_before(self) -> bool:
+        return any(
+            t.user_attrs.get(DNAS_ATTR, {}).get("phase") == "retrain"
+            for t in self.run.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        )
+
+
+@contextlib.contextmanager
+def _frozen(parameters: Sequence[nn.Parameter]) -> Iterator[None]:
+    """Stop gradients to ``parameters`` for the block."""
+    for parameter in parameters:
+        parameter.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for parameter in parameters:
+            parameter.requires_grad_(True)
+
+
+def _expected(penalty: HardwarePenalty, supernet: Supernet) -> dict[str, float]:
+    with torch.no_grad():
+        return {metric: float(value) for metric, value in penalty.expected(supernet.probabilities()).items()}
+
+
+@torch.no_grad()
+def recalibrate_batch_norm(model: nn.Module, x: torch.Tensor, batch_size: int) -> None:
+    """Re-estimate ``model``'s batch-norm statistics on ``x``, then leave it in eval mode.
+
+    A path taken out of a supernet carries running statistics of the supernet's mixed features, not of
+    its own; a few batches in train mode with a cumulative average (``momentum=None``) replace them.
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None
+    model.train()
+    for start in range(0, len(x), batch_size):
+        model(x[start : start + batch_size])
+    model.eval()

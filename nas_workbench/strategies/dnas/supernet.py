@@ -1,0 +1,278 @@
+"""The supernet interface: architecture weights over a space's decisions, mixed ops, derivation, export.
+
+A supernet holds every candidate of every decision at once and mixes their outputs with weights from
+continuous architecture parameters (one logit vector ``alpha`` per decision, DARTS). Its decisions are the
+space's own, by name and choice, so
+
+- the weights of a decision are a softmax (or Gumbel-softmax sample) over that decision's choices;
+- deriving an architecture replays the space's questions and answers each with its highest weight, which
+  makes every derived spec one of the space's (`derive`);
+- with one-hot weights the supernet computes exactly the standalone network of that architecture, and
+  `extract` hands that network over with the supernet's trained weights.
+
+Subclasses (`nas_workbench.strategies.dnas.cell`, `.chain`) build the modules and say how weights combine
+(`forward`), which candidate module becomes which layer of the standalone network (`module_map`) and how a
+per-candidate cost adds up to an expected cost (`expected_cost`).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nas_workbench.exceptions import ConfigError
+from nas_workbench.spaces import SearchSpace
+from nas_workbench.spec import ArchSpec
+
+__all__ = ["CostFunction", "Decision", "MixedOp", "Supernet", "Weights"]
+
+#: Architecture weights (or probabilities) by decision name: a 1-D tensor over the decision's choices.
+Weights = Mapping[str, torch.Tensor]
+#: Weights → an expected cost (a scalar tensor), see `Supernet.cost_function`.
+CostFunction = Callable[[Weights], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One decision of the space the supernet relaxes: its name and its choices, in order."""
+
+    name: str
+    choices: tuple[Any, ...]
+
+    def index(self, choice: Any) -> int:
+        """The position of ``choice`` among `choices`."""
+        return self.choices.index(choice)
+
+
+class _WeightBoard:
+    """Where a supernet posts the weights of the current forward pass for its mixed ops to read.
+
+    Mixed ops sit inside the space's own blocks (a `nas_workbench.spaces.blocks.Cell` calls each edge with
+    one argument), so they cannot receive weights as an argument. A plain object, not a module, so that
+    it creates no cycle in the module tree.
+    """
+
+    def __init__(self) -> None:
+        self.weights: Weights = {}
+
+
+class MixedOp(nn.Module):
+    """All candidate ops of one decision, summed with that decision's weights: ``Σ_k w_k op_k(x)``.
+
+    With one-hot weights the sum is the chosen op's output exactly (the others add ``0 · op_k(x) = 0``).
+    """
+
+    def __init__(self, candidates: Sequence[nn.Module], decision: str, board: _WeightBoard) -> None:
+        super().__init__()
+        self.candidates = nn.ModuleList(candidates)
+        self.decision = decision
+        self._board = board
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return mix(self.candidates, self._board.weights[self.decision], x)
+
+
+def mix(candidates: nn.ModuleList, weights: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``Σ_k weights[k] · candidates[k](x)``."""
+    total = weights[0] * candidates[0](x)
+    for weight, candidate in zip(weights[1:], candidates[1:], strict=True):
+        total = total + weight * candidate(x)
+    return total
+
+
+class Supernet(nn.Module, ABC):
+    """A continuous relaxation of a search space.
+
+    Args:
+        space: The space relaxed; its decisions are the supernet's.
+        decisions: Every decision any architecture may ask, with its choices.
+        input_shape: One input's shape (C, H, W).
+        num_classes: Classes of the classifier.
+        fixed: Decisions fixed to one choice (``SearchConfig.fixed_choices``): their weights are a constant
+            one-hot, never trained (as are the weights of decisions with a single choice).
+        width_multiplier: Scales every channel count, as for the networks built for trials.
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        decisions: Sequence[Decision],
+        input_shape: Sequence[int],
+        num_classes: int,
+        fixed: Mapping[str, Any] | None = None,
+        width_multiplier: float = 1.0,
+    ) -> None:
+        super().__init__()
+        self.space = space
+        self.input_shape = tuple(input_shape)
+        self.num_classes = num_classes
+        self.width_multiplier = width_multiplier
+        self.decisions = {d.name: d for d in decisions}
+        self.fixed = dict(fixed or {})
+        for name, value in self.fixed.items():
+            if name not in self.decisions:
+                raise ConfigError(
+                    f"fixed_choices.{name}",
+                    value,
+                    f"decisions of the {space.name!r} space: {sorted(self.decisions)}",
+                )
+            if value not in self.decisions[name].choices:
+                raise ConfigError(
+                    f"fixed_choices.{name}", value, f"one of {list(self.decisions[name].choices)}"
+                )
+        for name, decision in self.decisions.items():  # one choice: nothing to search
+            if len(decision.choices) == 1:
+                self.fixed.setdefault(name, decision.choices[0])
+        self.searched = [name for name in self.decisions if name not in self.fixed]
+        # Zero logits: every choice equally likely at the start (DARTS initialises at 1e-3 scale noise;
+        # exact ties are broken by choice order in `derive`).
+        self.alphas = nn.ParameterList(
+            nn.Parameter(torch.zeros(len(self.decisions[name].choices))) for name in self.searched
+        )
+        self._board = _WeightBoard()
+
+    # -- parameters ------------------------------------------------------------------------------------
+    def arch_parameters(self) -> list[nn.Parameter]:
+        """The architecture logits (the upper level of the bilevel problem)."""
+        return list(self.alphas)
+
+    def weight_parameters(self) -> list[nn.Parameter]:
+        """The network weights (the lower level)."""
+        arch = {id(p) for p in self.alphas}
+        return [p for p in self.parameters() if id(p) not in arch]
+
+    def logits(self) -> dict[str, torch.Tensor]:
+        """The architecture logits by decision name (fixed decisions are absent)."""
+        return dict(zip(self.searched, self.alphas, strict=True))
+
+    # -- weights ---------------------------------------------------------------------------------------
+    def probabilities(self) -> dict[str, torch.Tensor]:
+        """Softmax of each decision's logits; a fixed decision is one-hot on its choice."""
+        logits = self.logits()
+        return {
+            name: logits[name].softmax(-1) if name in logits else self._one_hot(name, self.fixed[name])
+            for name in self.decisions
+        }
+
+    def mixing_weights(self, gumbel: bool = False, temperature: float = 1.0) -> dict[str, torch.Tensor]:
+        """The weights of one forward pass: the softmax, or a Gumbel-softmax sample at ``temperature``.
+
+        The Gumbel-softmax (FBNet, SNAS) draws a relaxed one-hot sample per pass, so the network trains on
+        near-discrete architectures while gradients still reach every logit.
+        """
+        if not gumbel:
+            return self.probabilities()
+        logits = self.logits()
+        return {
+            name: F.gumbel_softmax(logits[name], tau=temperature)
+            if name in logits
+            else self._one_hot(name, self.fixed[name])
+            for name in self.decisions
+        }
+
+    def one_hot(self, spec: ArchSpec) -> dict[str, torch.Tensor]:
+        """One-hot weights selecting ``spec`` (a decision ``spec`` lacks: its first choice)."""
+        self.space.validate(spec)
+        return {
+            name: self._one_hot(name, spec.choices.get(name, decision.choices[0]))
+            for name, decision in self.decisions.items()
+        }
+
+    def _one_hot(self, name: str, choice: Any) -> torch.Tensor:
+        decision = self.decisions[name]
+        weights = torch.zeros(len(decision.choices), device=self.device)
+        weights[decision.index(choice)] = 1.0
+        return weights
+
+    def forward(self, x: torch.Tensor, weights: Weights | None = None) -> torch.Tensor:
+        """Logits of the supernet for inputs ``x`` under ``weights`` (default: the current softmax)."""
+        weights = self.probabilities() if weights is None else weights
+        self._board.weights = weights
+        try:
+            return self._forward(x, weights)
+        finally:
+            self._board.weights = {}
+
+    # -- derivation ------------------------------------------------------------------------------------
+    def derive(self, probabilities: Mapping[str, torch.Tensor] | None = None) -> ArchSpec:
+        """The discrete architecture: the space's questions answered by the highest weight each.
+
+        The space asks its own questions (a stage of depth 2 asks about two blocks), so the result is
+        always a valid spec of the space; ties go to the earlier choice.
+        """
+        probs = self.probabilities() if probabilities is None else probabilities
+        table = {name: probs[name].detach().cpu().tolist() for name in self.decisions}
+        return self.space.spec(self.space.define(_ArgmaxSuggester(self.decisions, table)))
+
+    def table(self) -> dict[str, dict[str, float]]:
+        """The current probabilities as plain data, ``{decision: {choice: p}}`` (for events and plots)."""
+        return {
+            name: dict(zip(map(str, self.decisions[name].choices), p.detach().cpu().tolist(), strict=True))
+            for name, p in self.probabilities().items()
+        }
+
+    # -- the standalone network ------------------------------------------------------------------------
+    def export_state(self, spec: ArchSpec) -> dict[str, torch.Tensor]:
+        """The state dict of ``spec``'s standalone network (`SearchSpace.build`), from the supernet's weights.
+
+        Keys under a candidate that ``spec`` does not choose are dropped; the others are renamed by the
+        longest matching prefix of `module_map`.
+        """
+        self.space.validate(spec)
+        mapping = self.module_map(spec)
+        state: dict[str, torch.Tensor] = {}
+        for key, value in self.state_dict().items():
+            source = max((p for p in mapping if key.startswith(p)), key=len, default=None)
+            if source is None or ".candidates." in key[len(source) :]:
+                continue
+            state[mapping[source] + key[len(source) :]] = value
+        return state
+
+    def extract(self, spec: ArchSpec) -> nn.Module:
+        """``spec``'s standalone network carrying the supernet's weights: it computes what the supernet
+        computes under `one_hot` weights (in eval mode, and in train mode on the same batch)."""
+        model = self.space.build(spec, self.input_shape, self.num_classes, self.width_multiplier)
+        model.load_state_dict(self.export_state(spec))
+        return model.to(self.device)
+
+    @property
+    def device(self) -> torch.device:
+        """Where the supernet's parameters are."""
+        return next(self.parameters()).device
+
+    # -- to implement ----------------------------------------------------------------------------------
+    @abstractmethod
+    def _forward(self, x: torch.Tensor, weights: Weights) -> torch.Tensor:
+        """The forward pass under ``weights`` (also posted on the board for `MixedOp`s)."""
+
+    @abstractmethod
+    def module_map(self, spec: ArchSpec) -> dict[str, str]:
+        """State-dict key prefixes: supernet module → standalone module, for the modules ``spec`` uses."""
+
+    @abstractmethod
+    def candidates(self) -> dict[str, nn.Module]:
+        """Every module whose cost depends on the architecture, by its name in `named_modules`."""
+
+    @abstractmethod
+    def cost_function(self, costs: Mapping[str, float]) -> CostFunction:
+        """A function of the weights: the expected total of ``costs`` (one per `candidates` name), with
+        decisions independent. Differentiable; exact for one-hot weights, where it is the sum of the costs
+        of the candidates the architecture uses."""
+
+
+class _ArgmaxSuggester:
+    """Answers each question with the choice of highest probability among those offered."""
+
+    def __init__(self, decisions: Mapping[str, Decision], table: Mapping[str, list[float]]) -> None:
+        self.decisions, self.table = decisions, table
+
+    def suggest_categorical(self, name: str, choices: Sequence[Any]) -> Any:
+        decision = self.decisions[name]
+        probs = self.table[name]
+        return max(choices, key=lambda c: (probs[decision.index(c)], -decision.index(c)))

@@ -1,0 +1,238 @@
+"""Figures of a differentiable search: the architecture weights per epoch (a heat map of α per decision and
+choice) beside the derived architecture's accuracy and latency per epoch. Pure Bokeh, like `figures`.
+
+`DnasHistory` turns a "dnas" run into columns, from live events (`ArchitectureWeights`, then the
+`TrialFinished` of the trial that logs the epoch's architecture) or from a stored study (the trials'
+``dnas`` and ``arch_weights`` attributes). The heat map holds every epoch's rows and shows one epoch at a
+time through a `GroupFilter` that its slider moves, so a saved report keeps every epoch without a server.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import optuna
+from bokeh.layouts import column
+from bokeh.models import (
+    CDSView,
+    ColumnDataSource,
+    CustomJS,
+    FactorRange,
+    GroupFilter,
+    HoverTool,
+    LinearAxis,
+    Range1d,
+)
+from bokeh.models.widgets import Slider
+from bokeh.plotting import figure
+from bokeh.transform import linear_cmap
+
+from nas_workbench.engine.events import ArchitectureWeights, TrialFinished
+from nas_workbench.engine.records import TrialResult, trial_results
+from nas_workbench.strategies.dnas.search import DNAS_ATTR, WEIGHTS_ATTR
+
+__all__ = ["DnasHistory", "alpha_heatmap", "dnas_layout", "epoch_figure", "history_layout"]
+
+_ALPHA_COLUMNS = ("epoch", "decision", "choice", "slot", "probability", "label")
+_EPOCH_COLUMNS = ("epoch", "number", "arch", "accuracy", "latency_ms", "expected_latency_ms")
+
+
+class DnasHistory:
+    """The columns of the α heat map (one row per epoch, decision and choice) and of the epoch figure
+    (one row per epoch: the derived architecture's weight-sharing accuracy and profiled latency)."""
+
+    def __init__(self) -> None:
+        self.alpha: dict[str, list[Any]] = {name: [] for name in _ALPHA_COLUMNS}
+        self.epochs: dict[str, list[Any]] = {name: [] for name in _EPOCH_COLUMNS}
+        self.decisions: list[str] = []
+        self.slots: list[str] = []
+        self.targets: dict[str, float] = {}
+        self._pending: dict[int, dict[str, Any]] = {}
+
+    # -- filling ---------------------------------------------------------------------------------------
+    def add_weights(
+        self,
+        epoch: int,
+        number: int,
+        arch: str,
+        weights: Mapping[str, Mapping[str, float]],
+        expected: Mapping[str, float],
+    ) -> dict[str, list[Any]]:
+        """Record one epoch's weights; return the heat-map rows added (the shape ``stream()`` takes)."""
+        added: dict[str, list[Any]] = {name: [] for name in _ALPHA_COLUMNS}
+        shared = (
+            len({tuple(choices) for choices in weights.values()}) == 1
+        )  # a cell space: same ops everywhere
+        for decision, choices in weights.items():
+            if decision not in self.decisions:
+                self.decisions.append(decision)
+            for index, (choice, p) in enumerate(choices.items()):
+                slot = choice if shared else f"choice {index + 1}"
+                if slot not in self.slots:
+                    self.slots.append(slot)
+                row = (str(epoch), decision, choice, slot, float(p), f"{choice}\n{p:.2f}")
+                for name, value in zip(_ALPHA_COLUMNS, row, strict=True):
+                    added[name].append(value)
+                    self.alpha[name].append(value)
+        self._pending[number] = {"epoch": epoch, "arch": arch, "expected": dict(expected)}
+        return added
+
+    def add_result(self, result: TrialResult) -> dict[str, list[Any]] | None:
+        """Record the trial that logged an epoch's architecture; return its epoch row (None for others)."""
+        pending = self._pending.pop(result.number, None)
+        if pending is None:
+            return None
+        row = {
+            "epoch": pending["epoch"],
+            "number": result.number,
+            "arch": pending["arch"],
+            "accuracy": _value(result, "accuracy"),
+            "latency_ms": _value(result, "latency_ms"),
+            "expected_latency_ms": pending["expected"].get("latency_ms", math.nan),
+        }
+        for name, value in row.items():
+            self.epochs[name].append(value)
+        return {name: [value] for name, value in row.items()}
+
+    def on_event(self, event: Any) -> tuple[dict[str, list[Any]] | None, dict[str, list[Any]] | None]:
+        """Feed a live event; returns (heat-map rows, epoch row) to stream, each None when nothing changed."""
+        if isinstance(event, ArchitectureWeights):
+            return self.add_weights(
+                event.epoch, event.number, event.arch, event.weights, event.expected
+            ), None
+        if isinstance(event, TrialFinished):
+            return None, self.add_result(TrialResult.from_event(event))
+        return None, None
+
+    @classmethod
+    def from_study(cls, study: optuna.Study) -> DnasHistory:
+        """The history of a stored "dnas" study (empty for other studies)."""
+        history = cls()
+        for trial in study.get_trials(deepcopy=False):
+            info = trial.user_attrs.get(DNAS_ATTR, {})
+            if info.get("phase") == "search" and WEIGHTS_ATTR in trial.user_attrs:
+                history.targets.update(info.get("targets", {}))
+                history.add_weights(
+                    info["epoch"],
+                    trial.number,
+                    trial.user_attrs.get("arch", ""),
+                    trial.user_attrs[WEIGHTS_ATTR],
+                    info.get("expected", {}),
+                )
+        for result in trial_results(study):
+            history.add_result(result)
+        return history
+
+    @property
+    def last_epoch(self) -> int:
+        return max((int(e) for e in self.alpha["epoch"]), default=0)
+
+
+def _value(result: TrialResult, metric: str) -> float:
+    value = result.value(metric)
+    return math.nan if value is None else value
+
+
+def alpha_heatmap(source: ColumnDataSource, history: DnasHistory) -> tuple[figure, Slider]:
+    """The heat map of the architecture weights of one epoch, and the slider that picks the epoch.
+
+    Args:
+        source: Heat-map rows (`DnasHistory.alpha`), all epochs; more may be streamed in.
+        history: Gives the decisions (rows, first at the top) and choice slots (columns).
+    """
+    epoch = history.last_epoch
+    view = CDSView(filter=GroupFilter(column_name="epoch", group=str(epoch)))
+    fig = figure(
+        title=f"Architecture weights, epoch {epoch}",
+        x_range=FactorRange(factors=list(history.slots)),
+        y_range=FactorRange(factors=list(reversed(history.decisions))),
+        height=max(220, 26 * len(history.decisions) + 90),
+        sizing_mode="stretch_width",
+        tools="hover,save",
+        tooltips=[("decision", "@decision"), ("choice", "@choice"), ("weight", "@probability{0.000}")],
+        toolbar_location="right",
+        name="nas_alpha_heatmap",
+    )
+    fig.rect(
+        x="slot", y="decision", width=0.96, height=0.92, source=source, view=view, line_color=None,
+        fill_color=linear_cmap("probability", "Viridis256", 0.0, 1.0), name="nas_alpha_cells",
+    )  # fmt: skip
+    fig.text(
+        x="slot", y="decision", text="label", source=source, view=view, text_align="center",
+        text_baseline="middle", text_font_size="8pt", text_color="white",
+    )  # fmt: skip
+    fig.xaxis.major_label_orientation = 0.6
+    fig.grid.visible = False
+    slider = Slider(
+        start=1, end=max(epoch, 2), value=max(epoch, 1), step=1, title="Epoch", name="nas_alpha_epoch"
+    )
+    slider.js_on_change(
+        "value",
+        CustomJS(
+            args={"view": view, "source": source, "fig": fig},
+            code="view.filter.group = String(cb_obj.value); fig.title.text = 'Architecture weights, epoch ' "
+            "+ cb_obj.value; source.change.emit();",
+        ),
+    )
+    return fig, slider
+
+
+def epoch_figure(source: ColumnDataSource, targets: Mapping[str, float] | None = None) -> figure:
+    """The derived architecture per epoch: weight-sharing accuracy (left axis), profiled latency and the
+    expected latency under the weights (right axis), with the latency target as a dashed line.
+
+    Args:
+        source: Epoch rows (`DnasHistory.epochs`).
+        targets: Penalty targets; a "latency_ms" target is drawn.
+    """
+    fig = figure(
+        title="Derived architecture per epoch",
+        x_axis_label="Epoch",
+        y_axis_label="Validation accuracy (weight sharing)",
+        y_range=Range1d(start=0, end=1),
+        height=300,
+        sizing_mode="stretch_width",
+        tools="pan,box_zoom,reset,save",
+        name="nas_dnas_epochs",
+    )
+    accuracy = fig.line("epoch", "accuracy", source=source, line_width=2, legend_label="accuracy")
+    fig.scatter("epoch", "accuracy", source=source, size=7)
+    latencies = [
+        v for name in ("latency_ms", "expected_latency_ms") for v in source.data.get(name, []) if v == v
+    ]
+    top = max([*latencies, *(targets or {}).values(), 1e-3]) * 1.2
+    fig.extra_y_ranges = {"latency": Range1d(start=0, end=top)}
+    fig.add_layout(LinearAxis(y_range_name="latency", axis_label="Latency (ms)"), "right")
+    fig.line(
+        "epoch", "latency_ms", source=source, y_range_name="latency", color="#d62728", line_width=2,
+        legend_label="latency (profiled)",
+    )  # fmt: skip
+    fig.line(
+        "epoch", "expected_latency_ms", source=source, y_range_name="latency", color="#d62728",
+        line_dash="dotted", legend_label="expected latency (weights)",
+    )  # fmt: skip
+    if targets and "latency_ms" in targets:
+        fig.line(
+            x=[min(source.data.get("epoch", [1]) or [1]), max(source.data.get("epoch", [1]) or [1])],
+            y=[targets["latency_ms"]] * 2, y_range_name="latency", color="#d62728", line_dash="dashed",
+            legend_label="latency target",
+        )  # fmt: skip
+    fig.add_tools(HoverTool(renderers=[accuracy], tooltips=[("epoch", "@epoch"), ("architecture", "@arch")]))
+    fig.legend.location = "bottom_left"
+    fig.legend.click_policy = "hide"
+    return fig
+
+
+def dnas_layout(study: optuna.Study) -> Any | None:
+    """The heat map with its slider beside the epoch figure for a stored "dnas" study; None for others."""
+    history = DnasHistory.from_study(study)
+    return history_layout(history) if history.decisions else None
+
+
+def history_layout(history: DnasHistory) -> Any:
+    """The heat map with its slider beside the epoch figure, for the epochs ``history`` holds so far."""
+    heatmap, slider = alpha_heatmap(ColumnDataSource(history.alpha, name="nas_alpha"), history)
+    epochs = epoch_figure(ColumnDataSource(history.epochs, name="nas_dnas_epochs"), history.targets)
+    return column(slider, heatmap, epochs, sizing_mode="stretch_width")

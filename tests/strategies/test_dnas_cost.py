@@ -1,0 +1,116 @@
+"""The expected hardware cost of a supernet: exact under one-hot weights, differentiable, and a penalty
+that pulls it down or holds it to a target."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import nas_workbench as nw
+from nas_workbench.profiling import LookupTable, profile
+from nas_workbench.strategies.dnas import CostModel, HardwarePenalty, Supernet, build_supernet, cost_model
+
+INPUT = (1, 8, 8)
+SPACES = {
+    "nb201": ("nb201", {"num_cells": 2, "stem_channels": 4}),
+    "chain": (
+        "chain",
+        {
+            "num_stages": 2,
+            "max_depth": 2,
+            "stem_channels": 4,
+            "widths": (4, 8),
+            "kernel_sizes": (3, 5),
+            "expansions": (1, 2),
+        },
+    ),
+}
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("NAS_WORKBENCH_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture(scope="module", params=SPACES)
+def supernet(request: pytest.FixtureRequest) -> Supernet:
+    name, options = SPACES[request.param]
+    torch.manual_seed(0)
+    return build_supernet(nw.spaces.get(name, **options), INPUT, 10)
+
+
+@pytest.mark.parametrize("metric", ["flops", "macs", "params"])
+def test_expected_counted_cost_under_one_hot_weights_is_the_networks_own(
+    supernet: Supernet, metric: str
+) -> None:
+    model = cost_model(supernet, metric)
+    for seed in range(5):
+        spec = supernet.space.random(seed)
+        network = supernet.space.build(spec, INPUT, 10)
+        counted = profile(network, input_shape=INPUT, metrics=[metric])[metric].value
+        assert float(model.expected(supernet.one_hot(spec))) == pytest.approx(counted, rel=1e-6)
+
+
+def test_expected_latency_under_one_hot_weights_is_close_to_the_lookup_table_prediction(
+    supernet: Supernet,
+) -> None:
+    torch.set_num_threads(1)
+    table = LookupTable.for_device("cpu", threads=1)
+    model = cost_model(supernet, "latency_ms", table=table)
+    assert model.source == "lookup table" and model.unit == "ms"
+    for seed in range(3):
+        spec = supernet.space.random(seed)
+        network = supernet.space.build(spec, INPUT, 10)
+        predicted = profile(network, input_shape=INPUT, metrics=["latency_ms"], method="proxy", threads=1)
+        # The only difference: the additions joining a cell's edges and residual additions, counted once
+        # in the shared part although their number varies with the architecture.
+        assert float(model.expected(supernet.one_hot(spec))) == pytest.approx(predicted.latency_ms, rel=0.1)
+
+
+def test_expected_cost_is_differentiable_in_every_architecture_weight(supernet: Supernet) -> None:
+    model = cost_model(supernet, "flops")
+    model.expected(supernet.probabilities()).backward()
+    for name, alpha in supernet.logits().items():
+        assert alpha.grad is not None and alpha.grad.abs().sum() > 0, name
+    supernet.zero_grad()
+
+
+def _descend(supernet: Supernet, penalty: HardwarePenalty, steps: int = 30) -> None:
+    optimizer = torch.optim.Adam(supernet.arch_parameters(), lr=0.1)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        penalty(supernet.probabilities()).backward()
+        optimizer.step()
+
+
+def _fresh(supernet: Supernet) -> tuple[Supernet, CostModel]:
+    with torch.no_grad():
+        for alpha in supernet.arch_parameters():
+            alpha.zero_()
+    return supernet, cost_model(supernet, "flops")
+
+
+def test_a_weighted_penalty_lowers_the_expected_cost(supernet: Supernet) -> None:
+    supernet, model = _fresh(supernet)
+    start = model.expected(supernet.probabilities()).item()
+    _descend(
+        supernet, HardwarePenalty({"flops": model}, weight=1.0, targets={}, start=supernet.probabilities())
+    )
+    assert model.expected(supernet.probabilities()).item() < 0.8 * start
+
+
+def test_a_target_penalty_pulls_down_to_the_target_and_no_further(supernet: Supernet) -> None:
+    supernet, model = _fresh(supernet)
+    start = model.expected(supernet.probabilities()).item()
+    target = 0.9 * start
+    penalty = HardwarePenalty(
+        {"flops": model}, weight=1.0, targets={"flops": target}, start=supernet.probabilities()
+    )
+    assert penalty(supernet.probabilities()).item() > 0  # over the target: a pull
+    _descend(supernet, penalty)
+    assert model.expected(supernet.probabilities()).item() <= target
+    supernet.zero_grad()
+    value = penalty(supernet.probabilities())
+    value.backward()
+    assert value.item() == 0.0  # within the target: no pull at all
+    assert all(alpha.grad is None or not alpha.grad.any() for alpha in supernet.arch_parameters())
