@@ -2,18 +2,20 @@
 CLI's HTML report and the exported report notebook.
 
 A `TrialTable` grows one row per finished trial (from live events or from a stored study) and keeps
-the best-so-far curve incrementally, so streaming a row costs O(1).
+the best-so-far curve incrementally, so streaming a row costs O(1). A study of many thousands of trials
+is shown through `TrialTable.sample`: every Pareto-front trial and every improvement of the best-so-far
+curve, and an even spread of the others, so plots stay fast and both the front and the curve stay exact.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from nas_workbench.engine.records import TrialResult, pareto_front
 from nas_workbench.profiling import METRICS
 
-__all__ = ["STATUS_STYLE", "TrialTable", "front_columns", "metric_label"]
+__all__ = ["STATUS_STYLE", "TrialTable", "front_columns", "metric_label", "tradeoff_metrics"]
 
 #: How each trial outcome is drawn: (colour, marker). Distinct in colour and shape for colour-blind users.
 STATUS_STYLE: dict[str, tuple[str, str]] = {
@@ -27,7 +29,7 @@ STATUS_STYLE: dict[str, tuple[str, str]] = {
 METRIC_COLUMNS = ("accuracy", "test_accuracy", *METRICS)
 
 
-def metric_label(entry: dict[str, Any] | None) -> str:
+def metric_label(entry: Mapping[str, Any] | None) -> str:
     """``"0.412 ms (measured, cpu timer)"``: a value with its unit and method, for tooltips and tables."""
     if not entry:
         return "n/a"
@@ -48,22 +50,44 @@ class TrialTable:
         self.directions = list(directions)
         self.results: list[TrialResult] = []
         self.columns: dict[str, list[Any]] = {name: [] for name in self.column_names()}
+        #: Row of each trial number.
+        self.rows_by_number: dict[int, int] = {}
+        #: Rows where the best-so-far value changed (the curve's corners).
+        self.improvements: list[int] = []
         self._best: float | None = None
 
     @staticmethod
     def column_names() -> list[str]:
         labels = [f"{m}_label" for m in METRIC_COLUMNS]
-        return ["number", "status", "feasible", "color", "marker", "arch", "summary", "reason", "duration_s",
-                "finished", "best_so_far", *METRIC_COLUMNS, *labels]  # fmt: skip
+        return [
+            "number",
+            "status",
+            "feasible",
+            "color",
+            "marker",
+            "arch",
+            "summary",
+            "reason",
+            "duration_s",
+            "finished",
+            "best_so_far",
+            "failed_at",
+            *METRIC_COLUMNS,
+            *labels,
+        ]
 
     def row(self, result: TrialResult) -> dict[str, list[Any]]:
         """Append ``result`` and return its row as one-element lists (the shape ``stream()`` takes)."""
+        self.rows_by_number[result.number] = len(self.results)
         self.results.append(result)
         color, marker = STATUS_STYLE.get(result.status, STATUS_STYLE["failed"])
         score = result.value(self.objectives[0]) if result.status == "ok" and result.feasible else None
         if score is not None:
             better = max if self.directions[0] == "maximize" else min
-            self._best = score if self._best is None else better(self._best, score)
+            best = score if self._best is None else better(self._best, score)
+            if best != self._best:
+                self.improvements.append(len(self.results) - 1)
+            self._best = best
         row: dict[str, Any] = {
             "number": result.number,
             "status": result.status,
@@ -81,19 +105,46 @@ class TrialTable:
             value = result.value(name)
             row[name] = float("nan") if value is None else value
             row[f"{name}_label"] = metric_label(result.metrics.get(name))
+        # a trial that failed before it was scored has no accuracy to plot: it is drawn at 0 instead
+        row["failed_at"] = (
+            0.0 if result.status == "failed" and result.value("accuracy") is None else float("nan")
+        )
         for name, value in row.items():
             self.columns[name].append(value)
         return {name: [value] for name, value in row.items()}
 
     def extend(self, results: Iterable[TrialResult]) -> None:
-        """Append many finished trials (e.g. loaded from storage), in trial-number order."""
-        for result in sorted(results, key=lambda r: r.number):
-            if result.status not in ("running", "waiting"):
-                self.row(result)
+        """Append many finished trials (e.g. loaded from storage) in the order they finished, as live
+        events would have brought them, so the best-so-far curve is right against time too."""
+        finished = [r for r in results if r.status not in ("running", "waiting")]
+        for result in sorted(finished, key=lambda r: (r.datetime_complete or 0.0, r.number)):
+            self.row(result)
 
     def front(self) -> dict[str, list[Any]]:
         """Columns of the current Pareto front (see `front_columns`)."""
         return front_columns(self.results, self.objectives, self.directions)
+
+    def result(self, number: int) -> TrialResult:
+        """The trial with this number (KeyError when it is not in the table)."""
+        return self.results[self.rows_by_number[number]]
+
+    def sample(self, limit: int) -> dict[str, list[Any]]:
+        """The columns of at most about ``limit`` rows, for plotting a large study.
+
+        Kept: every Pareto-front trial and every improvement of the best-so-far curve (so the front and
+        the curve are exact), then an even spread of the other rows up to ``limit``. Rows keep their
+        order. With ``limit`` rows or fewer, all columns are returned as they are.
+        """
+        total = len(self.results)
+        if total <= limit:
+            return {name: list(values) for name, values in self.columns.items()}
+        front = pareto_front(self.results, self.directions)
+        keep = {self.rows_by_number[r.number] for r in front} | set(self.improvements)
+        spare = max(limit - len(keep), 0)
+        if spare:
+            keep.update(range(0, total, max(1, -(-total // spare))))
+        rows = sorted(keep)
+        return {name: [values[i] for i in rows] for name, values in self.columns.items()}
 
 
 def front_columns(
@@ -109,3 +160,22 @@ def front_columns(
             value = result.value(name)
             columns[name].append(float("nan") if value is None else value)
     return columns
+
+
+def tradeoff_metrics(objectives: Sequence[str], budget: Iterable[str], recorded: Iterable[str]) -> list[str]:
+    """The hardware metrics that get an accuracy trade-off plot, most important first.
+
+    Hardware objectives first, then budget metrics, then latency, memory and energy when they are
+    recorded; when none of those applies, the first recorded metric (a search on parameters alone).
+
+    Args:
+        objectives: The search's objectives.
+        budget: Metrics with a limit.
+        recorded: Metrics every trial records (see `nas_workbench.engine.budget.metrics_to_profile`).
+    """
+    recorded = [m for m in METRICS if m in set(recorded)]
+    shown = [m for m in objectives if m in METRICS]
+    shown += [m for m in budget if m in METRICS]
+    shown += [m for m in ("latency_ms", "peak_memory_mb", "energy_mj") if m in recorded]
+    unique = list(dict.fromkeys(shown))
+    return unique or recorded[:1]

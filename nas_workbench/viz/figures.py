@@ -7,14 +7,21 @@ browser can find them.
 
 from __future__ import annotations
 
-from bokeh.models import ColumnDataSource, HoverTool, Label, Span
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bokeh.models import ColumnDataSource, HoverTool
+from bokeh.models.annotations import Label, Span
 from bokeh.plotting import figure
 
 from nas_workbench.config import OBJECTIVE_METRICS
 from nas_workbench.profiling import METRICS
-from nas_workbench.viz._state import METRIC_COLUMNS, TrialTable
+from nas_workbench.viz._state import METRIC_COLUMNS, STATUS_STYLE, TrialTable, tradeoff_metrics
 
-__all__ = ["history_figure", "make_sources", "metric_axis_label", "tradeoff_figure"]
+__all__ = ["history_figure", "make_sources", "metric_axis_label", "study_figures", "tradeoff_figure"]
+
+#: Rows a trials source holds at most when it is filled from a stored study (see `TrialTable.sample`).
+MAX_POINTS = 2_000
 
 
 def metric_axis_label(metric: str) -> str:
@@ -27,11 +34,33 @@ def metric_axis_label(metric: str) -> str:
     return f"{info.label} ({info.unit})"
 
 
-def make_sources(table: TrialTable) -> tuple[ColumnDataSource, ColumnDataSource]:
-    """The trials source and the Pareto-front source, filled from ``table``."""
-    trials = ColumnDataSource(data={k: list(v) for k, v in table.columns.items()}, name="nas_trials")
+def make_sources(
+    table: TrialTable, max_points: int = MAX_POINTS
+) -> tuple[ColumnDataSource, ColumnDataSource]:
+    """The trials source (at most about ``max_points`` rows, see `TrialTable.sample`) and the full
+    Pareto-front source, filled from ``table``."""
+    trials = ColumnDataSource(data=table.sample(max_points), name="nas_trials")
     front = ColumnDataSource(data=table.front(), name="nas_front")
     return trials, front
+
+
+def _failed(fig: figure, x: str, y: str, trials: ColumnDataSource) -> list[Any]:
+    """Trials that failed before they were scored, drawn at accuracy 0 (when ``y`` is accuracy)."""
+    if y != "accuracy":
+        return []
+    color, marker = STATUS_STYLE["failed"]
+    return [
+        fig.scatter(
+            x=x,
+            y="failed_at",
+            source=trials,
+            color=color,
+            marker=marker,
+            size=8,
+            alpha=0.8,
+            legend_label="failed (no score)",
+        )
+    ]
 
 
 def _tooltips() -> list[tuple[str, str]]:
@@ -48,6 +77,7 @@ def tradeoff_figure(
     y: str = "accuracy",
     budget: float | None = None,
     title: str | None = None,
+    front_order: str | None = "descending",
 ) -> figure:
     """Accuracy against a hardware metric: every trial by status, the Pareto front and the budget line.
 
@@ -58,6 +88,10 @@ def tradeoff_figure(
         y: Score on the y axis.
         budget: Draw the limit of ``x`` as a dashed vertical line.
         title: Figure title (default: "<y> vs <x>").
+        front_order: How ``x`` runs along the front source's rows, "ascending" or "descending"
+            (`front_columns` sorts by the first objective), so the front is drawn as the staircase that
+            bounds the dominated region; None draws its points without the line, as for a front of
+            three objectives, which is no staircase in two of them.
     """
     fig = figure(
         title=title or f"{metric_axis_label(y)} vs {metric_axis_label(x)}",
@@ -69,16 +103,34 @@ def tradeoff_figure(
         name=f"nas_tradeoff_{x}",
     )
     scatter = fig.scatter(
-        x=x, y=y, source=trials, color="color", marker="marker", size=9, alpha=0.75, legend_field="status",
+        x=x,
+        y=y,
+        source=trials,
+        color="color",
+        marker="marker",
+        size=9,
+        alpha=0.75,
+        legend_field="status",
         name="nas_trials_scatter",
-    )  # fmt: skip
-    fig.add_tools(HoverTool(renderers=[scatter], tooltips=_tooltips()))
+    )
+    fig.add_tools(HoverTool(renderers=[scatter, *_failed(fig, x, y, trials)], tooltips=_tooltips()))
     if front is not None:
-        mode = "after" if OBJECTIVE_METRICS.get(x, "minimize") == "minimize" else "before"
-        fig.step(
-            x=x, y=y, source=front, mode=mode, line_width=2, color="#2ca02c", legend_label="Pareto front"
+        if front_order is not None:
+            # minimised x, maximised y: the staircase holds each point's y up to the next larger x
+            rising = (front_order == "ascending") == (OBJECTIVE_METRICS.get(x, "minimize") == "minimize")
+            fig.step(
+                x=x, y=y, source=front, mode="after" if rising else "before", line_width=2, color="#2ca02c"
+            )
+        fig.scatter(
+            x=x,
+            y=y,
+            source=front,
+            size=12,
+            fill_alpha=0,
+            line_color="#2ca02c",
+            line_width=2,
+            legend_label="Pareto front",
         )
-        fig.scatter(x=x, y=y, source=front, size=12, fill_alpha=0, line_color="#2ca02c", line_width=2)
     if budget is not None:
         fig.add_layout(Span(location=budget, dimension="height", line_dash="dashed", line_color="#d62728"))
         fig.add_layout(
@@ -96,23 +148,78 @@ def tradeoff_figure(
     return fig
 
 
-def history_figure(trials: ColumnDataSource, metric: str = "accuracy") -> figure:
-    """Every trial's score against its number, with the best-so-far curve."""
+def history_figure(trials: ColumnDataSource, metric: str = "accuracy", x: str = "number") -> figure:
+    """Every trial's score with the best-so-far curve, against the trial number or the time it finished.
+
+    Args:
+        trials: Source from `make_sources`.
+        metric: The score plotted (the first objective).
+        x: "number" (trial number) or "finished" (wall-clock time the trial ended).
+    """
+    by_time = x == "finished"
     fig = figure(
-        title="Optimisation history",
-        x_axis_label="Trial",
+        title="Best so far against time" if by_time else "Optimisation history",
+        x_axis_label="Time finished" if by_time else "Trial",
+        x_axis_type="datetime" if by_time else "linear",
         y_axis_label=metric_axis_label(metric),
         height=300,
         sizing_mode="stretch_width",
-        tools="pan,box_zoom,wheel_zoom,reset,save",
-        name="nas_history",
+        tools="pan,box_zoom,wheel_zoom,reset,save,tap",
+        name=f"nas_history_{x}",
     )
-    points = fig.scatter(
-        x="number", y=metric, source=trials, color="color", marker="marker", size=7, alpha=0.7
-    )
-    fig.add_tools(HoverTool(renderers=[points], tooltips=_tooltips()))
-    fig.line(
-        x="number", y="best_so_far", source=trials, line_width=2, color="#2ca02c", legend_label="best so far"
+    points = fig.scatter(x=x, y=metric, source=trials, color="color", marker="marker", size=7, alpha=0.7)
+    fig.add_tools(HoverTool(renderers=[points, *_failed(fig, x, metric, trials)], tooltips=_tooltips()))
+    fig.step(
+        x=x,
+        y="best_so_far",
+        source=trials,
+        mode="after",
+        line_width=2,
+        color="#2ca02c",
+        legend_label="best so far",
     )
     fig.legend.location = "bottom_right"
     return fig
+
+
+def study_figures(
+    trials: ColumnDataSource,
+    front: ColumnDataSource,
+    objectives: Sequence[str],
+    budget: Mapping[str, float],
+    recorded: Sequence[str],
+) -> list[figure]:
+    """Every figure of a study, on shared sources (selecting a point selects it in all of them).
+
+    One accuracy trade-off plot per hardware metric of `tradeoff_metrics` (the Pareto front on the
+    objectives, the budget line where there is a limit), then the history against trial number and
+    against time.
+
+    Args:
+        trials: Trials source from `make_sources`.
+        front: Pareto-front source from `make_sources`.
+        objectives: The search's objectives (the first drives the history).
+        budget: Metric → limit.
+        recorded: Hardware metrics every trial records.
+    """
+    two = len(objectives) == 2 and "accuracy" in objectives
+    plots = [
+        tradeoff_figure(
+            trials,
+            front if metric in objectives else None,
+            x=metric,
+            budget=budget.get(metric),
+            front_order=_front_order(metric, objectives) if two else None,
+        )
+        for metric in tradeoff_metrics(objectives, budget, recorded)
+    ]
+    first = objectives[0] if objectives else "accuracy"
+    return [*plots, history_figure(trials, first), history_figure(trials, first, x="finished")]
+
+
+def _front_order(metric: str, objectives: Sequence[str]) -> str:
+    """How ``metric`` runs along a two-objective front sorted best first by ``objectives[0]``: the first
+    objective worsens from row to row, so on a front the other one improves."""
+    minimised = OBJECTIVE_METRICS.get(metric, "minimize") == "minimize"
+    worsening = metric == objectives[0]
+    return "ascending" if worsening == minimised else "descending"

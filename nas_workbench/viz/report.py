@@ -16,9 +16,11 @@ from bokeh.layouts import column
 from bokeh.models import Div
 from bokeh.resources import INLINE
 
+from nas_workbench.engine.budget import metrics_to_profile
 from nas_workbench.engine.records import TrialResult, pareto_front, study_meta, trial_results
 from nas_workbench.viz._state import TrialTable, metric_label
-from nas_workbench.viz.figures import history_figure, make_sources, metric_axis_label, tradeoff_figure
+from nas_workbench.viz.alpha import dnas_layout
+from nas_workbench.viz.figures import make_sources, metric_axis_label, study_figures
 
 __all__ = ["pareto_table_html", "report_layout", "write_report"]
 
@@ -49,7 +51,6 @@ def report_layout(study: optuna.Study) -> Any:
     table = TrialTable(objectives, directions)
     table.extend(results)
     trials, front = make_sources(table)
-    hardware = [m for m in objectives if m != "accuracy"] or list(budget)[:1] or ["latency_ms"]
     counts = {s: sum(r.status == s for r in table.results) for s in ("ok", "infeasible", "pruned", "failed")}
     config = meta.get("config", {})
 
@@ -65,12 +66,11 @@ def report_layout(study: optuna.Study) -> Any:
         f"<p>{len(table.results)} trials: {counts['ok']} trained, {counts['infeasible']} over budget "
         f"(not trained), {counts['pruned']} stopped early, {counts['failed']} failed.</p>"
     )
-    # A hardware metric that is not an objective still gets a plot; the front only exists on objectives.
-    plots = [
-        tradeoff_figure(trials, front if m in objectives else None, x=m, budget=budget.get(m))
-        for m in hardware
-    ]
-    plots.append(history_figure(trials, objectives[0]))
+    recorded = metrics_to_profile(objectives, budget, config.get("profile_metrics"))
+    plots = study_figures(trials, front, objectives, budget, recorded)
+    weights = dnas_layout(study)  # a gradient-based search: its architecture weights per epoch
+    if weights is not None:
+        plots.append(weights)
     front_rows = pareto_front(results, directions)
     return column(
         Div(text=summary, sizing_mode="stretch_width"),

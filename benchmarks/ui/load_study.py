@@ -1,0 +1,164 @@
+"""Opening a large stored study in the workbench: time to plots, what the kernel is blocked for, what the
+browser receives.
+
+A synthetic study of ``--trials`` finished trials (recorded as the engine records them; written once to
+``benchmarks/results/``, which takes minutes, and reused) is opened with ``Workbench.load``. Measured: the
+time the call blocks the cell, the time until its plots show, the longest the kernel's loop was busy
+meanwhile (the rest is read in a background thread), and the size of the plot's document. Baseline in
+the same run: reading the study in the cell (what blocks a kernel that reads synchronously), and the
+document with every trial instead of the sample (the full Pareto front and best-so-far curve are in
+both).
+
+    python benchmarks/ui/load_study.py [--trials 10000] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+import optuna
+from bokeh.embed import json_item
+from bokeh.layouts import gridplot
+from optuna.trial import TrialState, create_trial
+
+import nas_workbench as nw
+from nas_workbench.engine.records import STUDY_ATTR, trial_results
+from nas_workbench.viz import TrialTable, make_sources, study_figures
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from stream import LoopWatch
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+
+
+def make_study(path: Path, trials: int) -> None:
+    """A finished chain-space study of ``trials`` trials, about a fifth over a 2 ms latency budget."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = f"sqlite:///{path}"
+    config = nw.SearchConfig(n_trials=trials, budget={"latency_ms": 2.0})
+    study = optuna.create_study(storage=storage, study_name="big", directions=config.directions)
+    study.set_user_attr(
+        STUDY_ATTR,
+        {
+            "version": nw.__version__,
+            "config": config.to_dict(),
+            "budget": config.budget,
+            "n_trials": trials,
+            "objectives": [
+                {"metric": m, "direction": d}
+                for m, d in zip(config.objectives, config.directions, strict=True)
+            ],
+            "space": "chain",
+            "strategy": "tpe",
+        },
+    )
+    space, rng = nw.spaces.get("chain"), random.Random(0)
+
+    def entry(value: float, unit: str, method: str) -> dict:
+        return {"value": value, "unit": unit, "method": method, "source": "benchmark", "detail": None}
+
+    batch = []
+    for number in range(trials):
+        spec = space.random(number)
+        accuracy, latency = rng.random(), rng.random() * 2.5
+        metrics = {
+            "accuracy": entry(accuracy, "fraction", "measured"),
+            "latency_ms": entry(latency, "ms", "measured"),
+            "params": entry(rng.randint(1_000, 100_000), "count", "counted"),
+        }
+        attrs = {
+            "spec": spec.to_dict(),
+            "arch": space.format(spec),
+            "summary": space.summary(spec),
+            "metrics": metrics,
+            "status": "ok" if latency <= 2.0 else "infeasible",
+            "worker": "bench:1",
+        }
+        batch.append(
+            create_trial(
+                state=TrialState.COMPLETE,
+                values=[accuracy, latency],
+                user_attrs=attrs,
+                system_attrs={"constraints": [(latency - 2.0) / 2.0]},
+            )
+        )
+    study.add_trials(batch)
+
+
+async def open_in_workbench(url: str) -> dict[str, float]:
+    started = time.perf_counter()
+    workbench = nw.Workbench.load("big", storage=url)
+    returned = time.perf_counter() - started
+    watch = LoopWatch(asyncio.get_running_loop())  # from here on the kernel could run other cells
+    while workbench.plots.points == 0:
+        await asyncio.sleep(0.01)
+    shown = time.perf_counter() - started
+    bundle = json.dumps(workbench.plots.widget.render_bundle)
+    return {
+        "cell_blocked_s": returned,
+        "plots_shown_s": shown,
+        "longest_stall_after_s": watch.stop(),
+        "points_drawn": workbench.plots.points,
+        "front": len(workbench.plots.front.data["number"]),
+        "document_mb": len(bundle) / 1e6,
+    }
+
+
+def read_in_the_cell(url: str) -> dict[str, float]:
+    """Baseline: everything on the kernel's thread, every trial in the document."""
+    started = time.perf_counter()
+    study = optuna.load_study(study_name="big", storage=url)
+    table = TrialTable(["accuracy", "latency_ms"], ["maximize", "minimize"])
+    table.extend(trial_results(study))
+    trials, front = make_sources(table, max_points=len(table.results))
+    blocked = time.perf_counter() - started
+    recorded = ["latency_ms", "peak_memory_mb"]
+    figures = study_figures(trials, front, table.objectives, {"latency_ms": 2.0}, recorded)
+    document = json.dumps(json_item(gridplot(list(figures), ncols=2)))
+    return {
+        "cell_blocked_s": blocked,
+        "points_drawn": len(trials.data["number"]),
+        "document_mb": len(document) / 1e6,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=10_000)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    path = RESULTS / f"ui_study_{args.trials}.db"
+    if not path.exists():
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        print(
+            f"writing the {args.trials}-trial study to {path} once (Optuna writes ~30 trials/s)...",
+            flush=True,
+        )
+        make_study(path, args.trials)
+    url = f"sqlite:///{path}"
+    ours = asyncio.run(open_in_workbench(url))
+    baseline = read_in_the_cell(url)
+    print(f"{args.trials:,} trials from SQLite")
+    print(
+        f"  Workbench.load: the cell returns after {ours['cell_blocked_s']:.2f} s, plots show after "
+        f"{ours['plots_shown_s']:.1f} s, the loop is never busy longer than "
+        f"{ours['longest_stall_after_s']:.2f} s meanwhile; {ours['points_drawn']:,} points drawn "
+        f"(full front of {ours['front']}), document {ours['document_mb']:.2f} MB"
+    )
+    print(
+        f"  read in the cell: kernel blocked {baseline['cell_blocked_s']:.1f} s; "
+        f"{baseline['points_drawn']:,} points, document {baseline['document_mb']:.2f} MB"
+    )
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"workbench": ours, "read_in_cell": baseline}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

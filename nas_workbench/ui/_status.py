@@ -1,0 +1,46 @@
+"""The progress line under the Start button: trials done, time left, and the best result so far."""
+
+from __future__ import annotations
+
+from nas_workbench.viz import TrialTable, metric_axis_label
+
+__all__ = ["best_text", "eta_seconds", "format_duration", "progress_text"]
+
+
+def format_duration(seconds: float) -> str:
+    """``"45 s"``, ``"3 min 20 s"``, ``"2 h 05 min"``."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def eta_seconds(done_in_run: int, elapsed_s: float, remaining: int) -> float | None:
+    """Time left at this run's pace so far (None before its first trial ends)."""
+    if done_in_run <= 0 or remaining < 0:
+        return None
+    return elapsed_s / done_in_run * remaining
+
+
+def best_text(table: TrialTable) -> str:
+    """``"best validation accuracy 0.9342 (trial 7)"``, or "" when no trial qualifies yet."""
+    if not table.improvements:
+        return ""
+    row = table.improvements[-1]
+    metric = table.objectives[0]
+    value = table.columns["best_so_far"][row]
+    return f"best {metric_axis_label(metric).lower()} {value:.4g} (trial {table.results[row].number})"
+
+
+def progress_text(done: int, total: int, eta_s: float | None, best: str) -> str:
+    """``"12 / 30 trials · about 1 min 20 s left · best ..."`` (no time left when ``eta_s`` is None)."""
+    parts = [f"{done:,} / {total:,} trials"]
+    if done < total and eta_s is not None:
+        parts.append(f"about {format_duration(eta_s)} left")
+    if best:
+        parts.append(best)
+    return " · ".join(parts)

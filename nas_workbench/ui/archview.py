@@ -1,0 +1,138 @@
+"""The selected architecture: its layer table or cell graph, its profile, and export buttons.
+
+Shown when the user taps a point of a plot. The drawing comes from `nas_workbench.viz.arch`; exporting
+is the workbench's job (it knows the study and the data), reached through ``on_export``.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+import ipywidgets as W
+from bokeh.models import ColumnDataSource
+
+from nas_workbench import spaces
+from nas_workbench.engine.records import TrialResult
+from nas_workbench.exceptions import NasWorkbenchError
+from nas_workbench.export import FORMATS
+from nas_workbench.spec import ArchSpec
+from nas_workbench.ui._bokeh import PlotModel
+from nas_workbench.viz.arch import (
+    cell_graph_data,
+    cell_graph_figure,
+    is_cell_graph,
+    layer_table_html,
+    profile_table_html,
+)
+
+__all__ = ["EXPORT_LABELS", "ArchPanel"]
+
+#: Export buttons: format → label.
+EXPORT_LABELS = {
+    "spec": "JSON spec",
+    "state_dict": "State dict",
+    "torchscript": "TorchScript",
+    "onnx": "ONNX",
+    "notebook": "Report notebook",
+}
+
+#: Called as ``on_export(format, trial, train, folder)``.
+ExportCallback = Callable[[str, TrialResult, bool, str], None]
+
+
+class ArchPanel:
+    """The selected trial's architecture, profile and exports.
+
+    Args:
+        on_export: Runs an export the user asked for.
+        folder: Where exports go by default.
+    """
+
+    def __init__(self, on_export: ExportCallback, folder: str = "runs/exports") -> None:
+        assert set(EXPORT_LABELS) == set(FORMATS)
+        self.on_export = on_export
+        self.result: TrialResult | None = None
+        self.title = W.HTML()
+        self.layers = W.HTML(layout=W.Layout(overflow="auto", max_width="60%"))
+        self.profile = W.HTML(layout=W.Layout(margin="0 0 0 16px"))
+        self.folder = W.Text(value=folder, description="export to", layout=W.Layout(width="340px"))
+        self.train = W.Checkbox(
+            value=True,
+            description="train first (the study's fidelity)",
+            indent=False,
+            tooltip="without it, weights are saved freshly initialised",
+        )
+        self.buttons = {
+            fmt: W.Button(description=label, tooltip=f"export as {label}")
+            for fmt, label in EXPORT_LABELS.items()
+        }
+        for fmt, button in self.buttons.items():
+            button.on_click(lambda _, fmt=fmt: self._export(fmt))
+        self.message = W.HTML()
+        self._nodes = ColumnDataSource(data={"x": [], "y": [], "label": []})
+        self._edges: ColumnDataSource | None = None
+        self.graph: PlotModel | None = None
+        self.drawing = W.Box()
+        self.widget = W.VBox(
+            [
+                self.title,
+                W.HBox([self.drawing, self.profile], layout=W.Layout(align_items="flex-start")),
+                W.HBox([self.folder, self.train]),
+                W.HBox(list(self.buttons.values())),
+                self.message,
+            ],
+            layout=W.Layout(display="none", border="1px solid #ddd", padding="6px", margin="6px 0"),
+        )
+
+    def show(self, result: TrialResult | None) -> None:
+        """Show ``result`` (None hides the panel)."""
+        self.result = result
+        self.message.value = ""
+        if result is None:
+            self.widget.layout.display = "none"
+            return
+        self.widget.layout.display = ""
+        why = f" — {html.escape(result.reason)}" if result.reason else ""
+        self.title.value = (
+            f"<b>Trial {result.number}</b> ({html.escape(result.status)}{why})<br>"
+            f"<code>{html.escape(result.summary or result.arch)}</code>"
+        )
+        self.profile.value = profile_table_html(result.metrics)
+        self._draw(result)
+
+    def _draw(self, result: TrialResult) -> None:
+        try:
+            spec = ArchSpec.from_dict(result.spec)
+            rows = spaces.get(spec.space, **spec.options).describe(spec)
+        except (NasWorkbenchError, KeyError, TypeError) as error:  # a spec of a space not registered here
+            self.layers.value = f"<i>No description of this architecture: {html.escape(str(error))}</i>"
+            self.drawing.children = [self.layers]
+            return
+        if is_cell_graph(rows):
+            nodes, edges = cell_graph_data(rows)
+            if self.graph is None:
+                self._edges = ColumnDataSource(data=edges)
+                self._nodes.data = nodes
+                self.graph = PlotModel(cell_graph_figure(self._nodes, self._edges, title="Cell (repeated)"))
+            else:
+                assert self._edges is not None
+                self._nodes.data, self._edges.data = nodes, edges
+            self.drawing.children = [self.graph]
+        else:
+            self.layers.value = layer_table_html(rows)
+            self.drawing.children = [self.layers]
+
+    def show_message(self, text: str, error: bool = False) -> None:
+        """A line under the buttons: an export's result."""
+        color = "#b00020" if error else "#1b5e20"
+        self.message.value = f'<span style="color:{color}">{html.escape(text)}</span>'
+
+    def set_busy(self, busy: bool) -> None:
+        """Disable the export buttons while an export runs."""
+        for button in self.buttons.values():
+            button.disabled = busy
+
+    def _export(self, fmt: str) -> None:
+        if self.result is not None:
+            self.on_export(fmt, self.result, self.train.value, self.folder.value.strip() or ".")

@@ -1,0 +1,127 @@
+"""The live plots: the study's figures (built by `nas_workbench.viz`) in one jupyter_bokeh ``BokehModel``.
+
+All figures share one trials source and one Pareto-front source in one Bokeh document, so selecting a
+point in one plot selects it in all. Rows arrive in batches (`add`); each batch is one
+``ColumnDataSource.stream()`` call, which jupyter_bokeh sends to the browser as one patch, and the front
+is replaced only when it changed. Methods here must run on the kernel's thread (see `Coalescer`).
+
+Streamed rows are patches: the widget's saved state still holds the document as first rendered, so
+`refresh` re-renders it from the current data (at the end of a run), and a saved notebook shows the
+final plots.
+
+A gradient-based ("dnas") search also gets the heat map of its architecture weights, one epoch at a
+time, in a second ``BokehModel`` (`nas_workbench.viz.alpha`), redrawn after each epoch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import ipywidgets as W
+from bokeh.layouts import gridplot
+from bokeh.models import ColumnDataSource
+
+from nas_workbench.engine.events import Event
+from nas_workbench.engine.records import TrialResult
+from nas_workbench.ui._bokeh import PlotModel
+from nas_workbench.viz import DnasHistory, TrialTable, make_sources, study_figures
+from nas_workbench.viz.alpha import history_layout
+
+__all__ = ["PlotPanel"]
+
+
+class PlotPanel:
+    """The figures of one study, and the table of trials behind them.
+
+    Args:
+        on_select: Called with the selected trial when the user taps a point (None: selection cleared).
+    """
+
+    def __init__(self, on_select: Callable[[TrialResult | None], None] | None = None) -> None:
+        self.on_select = on_select
+        self.table = TrialTable(["accuracy"], ["maximize"])
+        self.widget: PlotModel | None = None
+        self.trials: ColumnDataSource
+        self.front: ColumnDataSource
+        self.dnas: DnasHistory | None = None
+        self.dnas_widget: PlotModel | None = None
+        #: What the workbench places: the study's figures, then the architecture weights of a "dnas" search.
+        self.box = W.VBox()
+        self._front_numbers: list[int] = []
+
+    def reset(self, table: TrialTable, budget: Mapping[str, float], recorded: Sequence[str]) -> None:
+        """Show ``table`` (a new search, or a study loaded from storage) in new figures, sent whole: one
+        message, which is also the widget's saved state."""
+        self.table = table
+        self.trials, self.front = make_sources(table)
+        self._front_numbers = list(self.front.data["number"])
+        figures = study_figures(self.trials, self.front, table.objectives, budget, recorded)
+        children: list[Any] = list(figures)
+        self.layout = gridplot(children, ncols=2, sizing_mode="stretch_width", merge_tools=False)
+        self.trials.selected.on_change("indices", self._selected)
+        if self.widget is None:
+            self.widget = PlotModel(self.layout)
+        else:
+            self.widget.update_from_model(self.layout)
+        self._place()
+
+    def show_dnas(self, history: DnasHistory | None) -> None:
+        """Show the architecture weights of a "dnas" search's ``history`` (maybe empty); None hides them."""
+        self.dnas = history
+        self._draw_dnas()
+
+    def add_dnas(self, events: Sequence[Event]) -> None:
+        """Feed a "dnas" search's events (weights, finished trials); redraw once if an epoch was added."""
+        if self.dnas is None:
+            return
+        changed = False
+        for event in events:
+            weights, epoch = self.dnas.on_event(event)
+            changed = changed or weights is not None or epoch is not None
+        if changed:
+            self._draw_dnas()
+
+    def _draw_dnas(self) -> None:
+        if self.dnas is None or not self.dnas.decisions:
+            self.dnas_widget = None
+        elif self.dnas_widget is None:
+            self.dnas_widget = PlotModel(history_layout(self.dnas))
+        else:
+            self.dnas_widget.update_from_model(history_layout(self.dnas))
+        self._place()
+
+    def _place(self) -> None:
+        self.box.children = [w for w in (self.widget, self.dnas_widget) if w is not None]
+
+    def add(self, results: Sequence[TrialResult]) -> None:
+        """Append finished trials: one ``stream`` for all of them, a new front only when it changed."""
+        rows = [self.table.row(result) for result in results]
+        if not rows:
+            return
+        self.trials.stream({name: [row[name][0] for row in rows] for name in rows[0]})
+        self._replace_front(self.table.front())
+
+    def _replace_front(self, front: dict[str, list[Any]]) -> None:
+        if front["number"] != self._front_numbers:
+            self._front_numbers = list(front["number"])
+            self.front.data = front
+
+    def refresh(self) -> None:
+        """Re-render the widget from the current data, so the notebook's saved widget state holds it."""
+        if self.widget is not None:
+            self.widget.update_from_model(self.layout)
+
+    @property
+    def points(self) -> int:
+        """Rows in the trials source (what the browser draws)."""
+        return len(self.trials.data["number"]) if self.widget is not None else 0
+
+    def _selected(self, attr: str, old: list[int], new: list[int]) -> None:
+        if self.on_select is None:
+            return
+        if not new:
+            self.on_select(None)
+            return
+        number = self.trials.data["number"][new[-1]]
+        self.on_select(self.table.result(int(number)))

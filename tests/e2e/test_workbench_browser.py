@@ -1,0 +1,160 @@
+"""The workbench in a real browser: JupyterLab 4 and Notebook 7 on localhost, a notebook run in Debian's
+Chromium, driven by Playwright.
+
+Checks what only a browser shows: the form and the Bokeh plot render (BokehJS served by the Jupyter
+server, no internet), the plot gains points while a search runs, Stop stops it, and the saved notebook
+shows the final plot when opened again, without a kernel having run it. Screenshots go to
+``test-artifacts/``. Needs the system Chromium (``apt-get install chromium``); in CI (``CI=true``) a
+missing browser fails the test, elsewhere it skips.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from nbformat import v4
+
+from nas_workbench.testing.jupyter import (
+    CHROMIUM_ARGS,
+    FRONTENDS,
+    JupyterServer,
+    chromium_path,
+    jupyter_server,
+    open_notebook,
+    plot_points,
+    run_all_cells,
+    wait_plot_points,
+)
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+N_TRIALS = 60
+
+NOTEBOOK_SOURCE = f"""\
+import time
+import numpy as np
+import nas_workbench as nw
+
+rng = np.random.default_rng(0)
+x = rng.normal(size=(120, 1, 8, 8)).astype(np.float32)
+y = (x[:, :, :, :4].mean(axis=(1, 2, 3)) > 0).astype(np.int64)
+tiny = nw.make_task(x, y, name="tiny")
+
+
+def score(spec, model):
+    time.sleep(0.15)  # a trial takes a moment, so the browser sees the plot grow
+    return {{"accuracy": 1 - 1 / (1 + sum(p.numel() for p in model.parameters()) / 1000)}}
+
+
+config = nw.SearchConfig(
+    space="chain",
+    space_options={{"num_stages": 1, "max_depth": 2, "ops": ["conv", "dwsep"], "kernel_sizes": [3],
+                   "widths": [8], "strides": [1], "width_ratios": [0.5, 1.0], "stem_channels": 8}},
+    strategy="random", objectives=["accuracy", "params"], dataset=tiny, n_trials={N_TRIALS},
+    storage="sqlite:///e2e.db", study_name="e2e", profile_metrics=["params", "flops", "macs"],
+)
+nw.Workbench(config, evaluate=score)
+"""
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    path = chromium_path()
+    if path is None:
+        reason = "Debian's chromium is not installed (apt-get install -y chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}: the browser tests must run in CI")
+        pytest.skip(reason)
+    return path
+
+
+@pytest.fixture(scope="module", params=list(FRONTENDS))
+def server(
+    request: pytest.FixtureRequest, chromium: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
+    """JupyterLab 4 or Notebook 7 with a notebook that shows the workbench."""
+    if request.param == "notebook":
+        pytest.importorskip("notebook", reason="Notebook 7 is not installed (pip install notebook)")
+    root = tmp_path_factory.mktemp(request.param)
+    notebook = v4.new_notebook(cells=[v4.new_code_cell(NOTEBOOK_SOURCE)])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, root / "e2e.ipynb")
+    with jupyter_server(root, request.param) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: str) -> Iterator[Any]:
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as pw:
+        launched = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A browser tab (conftest.py screenshots it on failure); its console log goes to test-artifacts/."""
+    tab = browser.new_page(viewport={"width": 1400, "height": 1600})
+    console: list[str] = []
+    tab.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+    yield tab
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / f"{request.node.name}-console.txt").write_text("\n".join(console))
+    tab.close()
+
+
+#: What the first test leaves for the second: the number of points when the search stopped, per server.
+STOPPED: dict[str, int] = {}
+
+
+def test_the_plot_grows_while_searching_and_stop_works(server: JupyterServer, page):
+    ARTIFACTS.mkdir(exist_ok=True)
+    open_notebook(page, server, "e2e.ipynb")
+    run_all_cells(page)
+    workbench = page.locator(".nas-workbench")
+    workbench.wait_for(timeout=45_000)
+    assert workbench.locator(".lm-TabBar-tab", has_text="Search space").count() == 1  # the form rendered
+    assert wait_plot_points(page, ">= 0") == 0  # BokehJS loaded from the server; the plot is there, empty
+    assert workbench.locator("canvas").count() > 0  # drawn (Playwright sees into Bokeh's shadow roots)
+
+    workbench.locator("button.widget-button", has_text="Start").click()
+    first = wait_plot_points(page, "> 0")
+    grown = wait_plot_points(page, f"> {first}")
+    assert first < grown < N_TRIALS  # points arrive while the search runs
+    page.screenshot(path=str(ARTIFACTS / f"workbench-{server.frontend}-running.png"))
+
+    workbench.locator("button.widget-button", has_text="Stop").click()
+    workbench.locator(".widget-html", has_text="Stopped after").wait_for(timeout=30_000)
+    stopped = plot_points(page)
+    time.sleep(1.5)
+    assert plot_points(page) == stopped < N_TRIALS  # nothing more comes after Stop
+    page.screenshot(path=str(ARTIFACTS / f"workbench-{server.frontend}-stopped.png"))
+    page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:save'); }")
+    page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=15_000)
+    STOPPED[server.frontend] = stopped
+
+
+def test_the_saved_notebook_shows_the_final_plot_and_stays_small(server: JupyterServer, page):
+    if server.frontend not in STOPPED:
+        pytest.skip("needs the notebook saved by the previous test")
+    saved = server.root / "e2e.ipynb"
+    assert saved.stat().st_size < 1_000_000  # a loader and widget state, no megabytes of inlined BokehJS
+    text = saved.read_text()
+    assert "nas-workbench/bokehjs" in text and "Bokeh.require" not in text
+    shutil.copyfile(saved, server.root / "reopened.ipynb")  # never run: only its saved state can show plots
+    open_notebook(page, server, "reopened.ipynb")
+    page.locator(".nas-workbench").wait_for(timeout=30_000)
+    assert (
+        wait_plot_points(page, f"=== {STOPPED[server.frontend]}", timeout_ms=30_000)
+        == STOPPED[server.frontend]
+    )
+    page.screenshot(path=str(ARTIFACTS / f"workbench-{server.frontend}-reopened.png"))

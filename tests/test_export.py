@@ -1,0 +1,160 @@
+"""Exports of an architecture and its study: every file rebuilds the same network and names its spec."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import numpy as np
+import onnx
+import pytest
+import torch
+from onnx.reference import ReferenceEvaluator
+
+import nas_workbench as nw
+from nas_workbench import export
+
+TINY = {
+    "num_stages": 1,
+    "max_depth": 2,
+    "ops": ["conv", "dwsep"],
+    "kernel_sizes": [3],
+    "widths": [8],
+    "strides": [1],
+    "width_ratios": [0.5, 1.0],
+    "stem_channels": 8,
+}
+SHAPE, CLASSES = (1, 8, 8), 2
+
+
+@pytest.fixture(scope="module")
+def spec() -> nw.ArchSpec:
+    space = nw.spaces.get("chain", **TINY)
+    return space.spec(
+        {
+            "stage1.depth": 2,
+            "stage1.block0.op": "conv",
+            "stage1.block0.kernel": 3,
+            "stage1.block0.width": 8,
+            "stage1.block1.op": "dwsep",
+            "stage1.block1.kernel": 3,
+            "stage1.block1.width": 4,
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def trained(spec, tiny_task) -> torch.nn.Module:
+    return export.train_model(spec, tiny_task, nw.Fidelity(epochs=1, batch_size=32))
+
+
+@pytest.fixture(scope="module")
+def study(tiny_task, tmp_path_factory):
+    """A finished 3-trial study on the tiny task."""
+    storage = f"sqlite:///{tmp_path_factory.mktemp('export') / 'study.db'}"
+    config = nw.SearchConfig(
+        space="chain",
+        space_options=TINY,
+        strategy="random",
+        objectives=["accuracy", "params"],
+        dataset=tiny_task,
+        n_trials=3,
+        storage=storage,
+        study_name="exp",
+        profile_metrics=["params", "flops", "macs"],
+    )
+
+    def score(spec, model):  # more parameters score higher: a front of several trials
+        return {"accuracy": 1 - 1 / (1 + sum(p.numel() for p in model.parameters()) / 1000)}
+
+    return nw.search(config, evaluate=score).run().study
+
+
+def x() -> torch.Tensor:
+    return torch.randn(3, *SHAPE, generator=torch.Generator().manual_seed(0))
+
+
+def test_spec_round_trips(spec, tmp_path):
+    path = export.export_spec(spec, tmp_path / "a" / "spec.json")
+    assert nw.ArchSpec.from_json(path.read_text()) == spec
+
+
+def test_state_dict_rebuilds_the_trained_network(spec, trained, tmp_path):
+    path = export.export_state_dict(spec, tmp_path / "w.pt", SHAPE, CLASSES, model=trained)
+    data = torch.load(path, weights_only=True)  # a plain, safe-to-load file
+    assert data["spec"] == spec.to_dict() and data["trained"] is True
+    rebuilt_spec, rebuilt = export.load_state_dict(path)
+    assert rebuilt_spec == spec
+    torch.testing.assert_close(rebuilt(x()), trained(x()))
+
+
+def test_without_a_model_the_weights_are_the_seeded_initialisation(spec, tmp_path):
+    path = export.export_state_dict(spec, tmp_path / "w.pt", SHAPE, CLASSES)
+    assert torch.load(path, weights_only=True)["trained"] is False
+    _, rebuilt = export.load_state_dict(path)
+    torch.testing.assert_close(rebuilt(x()), export.build_model(spec, SHAPE, CLASSES)(x()))
+
+
+def test_torchscript_runs_without_the_package_and_carries_the_spec(spec, trained, tmp_path):
+    path = export.export_torchscript(spec, tmp_path / "m.torchscript.pt", SHAPE, CLASSES, model=trained)
+    extra = {"spec.json": ""}
+    loaded = torch.jit.load(str(path), _extra_files=extra)
+    assert nw.ArchSpec.from_json(extra["spec.json"]) == spec
+    torch.testing.assert_close(loaded(x()), trained(x()))
+
+
+def test_onnx_matches_torch_for_any_batch_and_carries_the_spec(spec, trained, tmp_path):
+    path = export.export_onnx(spec, tmp_path / "m.onnx", SHAPE, CLASSES, model=trained)
+    model = onnx.load(str(path))
+    onnx.checker.check_model(model)
+    props = {p.key: p.value for p in model.metadata_props}
+    assert nw.ArchSpec.from_json(props["nas_workbench.spec"]) == spec
+    session = ReferenceEvaluator(model)
+    for batch in (1, 3):
+        inputs = x()[:batch]
+        (logits,) = session.run(None, {"input": inputs.numpy()})
+        np.testing.assert_allclose(logits, trained(inputs).detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_export_trial_writes_each_format_from_a_study(study, tiny_task, tmp_path):
+    best = export.export_trial(study, None, "spec", tmp_path / "best.json")
+    front = nw.engine.pareto_front(nw.engine.trial_results(study), ["maximize", "minimize"])
+    assert nw.ArchSpec.from_json(best.read_text()).to_dict() == front[0].spec
+    weights = export.export_trial(study, 1, "state_dict", tmp_path / "w.pt", task=tiny_task)
+    spec, _ = export.load_state_dict(weights)
+    assert spec.to_dict() == study.trials[1].user_attrs["spec"]
+    with pytest.raises(nw.ConfigError, match="task"):  # the study searched data from Python: it must be given
+        export.export_trial(study, 1, "state_dict", tmp_path / "w2.pt")
+    with pytest.raises(nw.ConfigError, match="Did you mean 'onnx'"):
+        export.export_trial(study, 1, "onx", tmp_path / "x")
+    with pytest.raises(nw.ConfigError, match="trial"):
+        export.export_trial(study, 99, "spec", tmp_path / "x.json")
+
+
+def test_the_report_notebook_has_config_plots_pareto_table_and_rebuild_code(study, tmp_path):
+    path = export.export_report_notebook(study, tmp_path / "report.ipynb", trial=2)
+    notebook = nbformat.read(path, as_version=4)
+    nbformat.validate(notebook)
+    sources = [cell.source for cell in notebook.cells]
+    text = "\n".join(sources)
+    assert "```yaml" in text and "space: chain" in text  # the configuration
+    assert 'nw.Workbench.load("exp"' in text  # the plots
+    table = next(s for s in sources if s.startswith("## Pareto front"))
+    front = nw.engine.pareto_front(nw.engine.trial_results(study), ["maximize", "minimize"])
+    assert table.count("\n| ") == 1 + len(front)  # the header, then one row per front trial
+    assert "(counted," in table  # figures with their method
+    rebuild = sources[-1]
+    assert json.dumps(nw.ArchSpec.from_dict(study.trials[2].user_attrs["spec"]).to_json()) in rebuild
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            compile(cell.source, "cell", "exec")
+    assert "task = ...  #" in rebuild  # data from Python: the reader supplies it
+    namespace = {}
+    exec(
+        rebuild.replace(
+            "task = ...", "task = nw.make_task(np.zeros((20, 1, 8, 8), np.float32), np.arange(20) % 2)"
+        ),
+        {"np": np},
+        namespace,
+    )
+    assert isinstance(namespace["model"], torch.nn.Module)

@@ -1,0 +1,90 @@
+"""Helpers for driving the workbench from Python: a tiny chain space, a cheap evaluation, and an event
+loop to run in (the workbench hands updates to the loop it was built on, as in a kernel)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import nas_workbench as nw
+
+#: 20 architectures: one stage of depth 1-2, conv or dwsep, two widths.
+TINY = {
+    "num_stages": 1,
+    "max_depth": 2,
+    "ops": ["conv", "dwsep"],
+    "kernel_sizes": [3],
+    "widths": [8],
+    "strides": [1],
+    "width_ratios": [0.5, 1.0],
+    "stem_channels": 8,
+}
+FAST_PROFILE = ["params", "flops", "macs"]
+
+
+def _score(spec: Any, model: Any) -> dict[str, float]:
+    return {"accuracy": 1 - 1 / (1 + sum(p.numel() for p in model.parameters()) / 1000)}
+
+
+async def _wait_for(condition: Callable[[], bool], timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {condition}")
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh SQLite storage, in memory-backed /dev/shm where there is one: SQLite's fsyncs on a slow
+    disk otherwise dominate these searches' time."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        folder = Path(tempfile.mkdtemp(prefix="nas-ui-", dir=shm))
+        yield f"sqlite:///{folder / 'study.db'}"
+        shutil.rmtree(folder, ignore_errors=True)
+    else:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'study.db'}"
+
+
+@pytest.fixture
+def score() -> Callable[[Any, Any], dict[str, float]]:
+    """A deterministic, cheap evaluation instead of training: more parameters score higher."""
+    return _score
+
+
+@pytest.fixture
+def wait_for() -> Callable[..., Any]:
+    """``await wait_for(condition)``: let the loop run (it applies the workbench's updates) until
+    ``condition()`` holds (an AssertionError after ``timeout`` seconds)."""
+    return _wait_for
+
+
+@pytest.fixture
+def make_config(storage: str, tiny_task: Any) -> Callable[..., nw.SearchConfig]:
+    """``make_config(**changes)``: a 5-trial search of the tiny space on the tiny task."""
+
+    def make(**changes: Any) -> nw.SearchConfig:
+        settings: dict[str, Any] = {
+            "space": "chain",
+            "space_options": TINY,
+            "strategy": "random",
+            "objectives": ["accuracy", "params"],
+            "dataset": tiny_task,
+            "n_trials": 5,
+            "storage": storage,
+            "study_name": "ui",
+            "profile_metrics": FAST_PROFILE,
+            **changes,
+        }
+        return nw.SearchConfig(**settings)
+
+    return make

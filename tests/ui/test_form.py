@@ -1,0 +1,137 @@
+"""The configuration form: every setting has a field, configs survive a round trip, help follows edits."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+
+import numpy as np
+import pytest
+
+import nas_workbench as nw
+from nas_workbench.profiling import METRICS
+from nas_workbench.ui._fields import same_value
+from nas_workbench.ui.form import ConfigForm
+
+
+def text(widget) -> str:
+    return html.unescape(widget.value)
+
+
+def test_every_setting_has_a_field():
+    form = ConfigForm()
+    settings = {f.name for f in dataclasses.fields(nw.SearchConfig)} - {"budget", "fidelity"}
+    keys = set(form.fields)
+    assert settings <= keys
+    assert {f"fidelity.{f.name}" for f in dataclasses.fields(nw.Fidelity)} <= keys
+    assert {f"budget.{m}" for m in METRICS} <= keys
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        nw.SearchConfig(),
+        nw.SearchConfig(
+            space="chain",
+            space_options={"num_stages": 1, "widths": [8], "strides": [1], "ops": ["conv", "dwsep"]},
+            strategy="evolution",
+            strategy_options={"population_size": 12},
+            objectives=["accuracy", "latency_ms", "peak_memory_mb"],
+            budget={"latency_ms": 0.75, "params": 25_000},
+            fidelity=nw.Fidelity(epochs=3, subset=0.5, batch_size=32, learning_rate=0.003, resolution=16),
+            pruner="median",
+            n_trials=120,
+            timeout=600.0,
+            trial_timeout=30.0,
+            seed=7,
+            threads=2,
+            latency_batch_size=8,
+            profiling_method="proxy",
+            profile_metrics=["params", "latency_ms"],
+            fixed_choices={"stage1.depth": 1},
+            storage="sqlite:///elsewhere/nas.db",
+            study_name="round-trip",
+        ),
+        nw.SearchConfig(
+            space="nb201", space_options={"num_cells": 2}, strategy="random", budget={"flops": 1e12}
+        ),
+    ],
+    ids=["defaults", "everything", "cell"],
+)
+def test_a_config_survives_the_round_trip(config):
+    form = ConfigForm(config)
+    back = form.read()
+    for f in dataclasses.fields(nw.SearchConfig):
+        if f.name == "space_options":  # the form keeps only options that differ from the defaults
+            assert (
+                nw.spaces.get(back.space, **back.space_options).options
+                == nw.spaces.get(config.space, **config.space_options).options
+            )
+        else:
+            assert same_value(getattr(back, f.name), getattr(config, f.name)), f.name
+
+
+def test_space_size_follows_the_options():
+    form = ConfigForm(
+        nw.SearchConfig(space="chain", space_options={"num_stages": 1, "widths": [8], "strides": [1]})
+    )
+    before = nw.spaces.get("chain", num_stages=1, widths=[8], strides=[1]).size()
+    assert f"{before:,}" in text(form.space_size)
+    form.space_options.fields["max_depth"].widget.value = 1
+    after = nw.spaces.get("chain", num_stages=1, widths=[8], strides=[1], max_depth=1).size()
+    assert after < before and f"{after:,}" in text(form.space_size)
+    form.fields["space"].widget.value = "nb201"
+    assert set(form.space_options.fields) == {"num_cells", "stem_channels"}
+    assert "15,625" in text(form.space_size)
+
+
+def test_strategy_help_and_the_advisor():
+    small = {"num_stages": 1, "max_depth": 1, "widths": [8], "strides": [1]}
+    form = ConfigForm(nw.SearchConfig(space="chain", space_options=small, strategy="random", n_trials=100))
+    assert "random" in text(form.strategy_help)
+    advice = nw.strategies.advise(nw.spaces.get("chain", **small), ["accuracy", "latency_ms"], {}, 100)
+    assert advice.strategy != "random" and advice.reason in text(form.advice)
+    form.use_advice.click()
+    assert form.fields["strategy"].widget.value == advice.strategy
+    assert "agrees" in text(form.advice) and form.use_advice.layout.display == "none"
+    form.fields["strategy"].widget.value = "evolution"
+    assert "population_size" in form.strategy_options.fields
+
+
+def test_budget_sliders_carry_units_and_any_limit():
+    form = ConfigForm(nw.SearchConfig(budget={"latency_ms": 12345.0}))
+    field = form.fields["budget.latency_ms"]
+    assert "(ms)" in field.box.children[0].children[0].description
+    assert field.read() == pytest.approx(12345.0)  # beyond the usual range: the slider widens
+    assert form.fields["budget.params"].read() is None and form.fields["budget.params"].widget.disabled
+
+
+def test_datasets_come_from_the_namespace():
+    x, y = np.zeros((10, 1, 4, 4), np.float32), np.arange(10) % 2
+    namespace = {"pair": (x, y), "_hidden": (x, y), "not_data": 3}
+    form = ConfigForm(namespace=namespace)
+    labels = [label for label, _ in form.fields["dataset"].widget.options]
+    assert labels[0].startswith("digits") and any(label.startswith("pair:") for label in labels)
+    assert not any("hidden" in label or "not_data" in label for label in labels)
+    form.fields["dataset"].widget.value = "pair"
+    assert form.read().dataset is namespace["pair"]
+    given = nw.make_task(x, y)
+    form.write(nw.SearchConfig(dataset=given))
+    assert form.read().dataset is given  # data given in code, not in the namespace, is kept
+
+
+def test_errors_clear_once_fixed():
+    form = ConfigForm()
+    form.fields["pruner_options"].widget.value = "[1, 2"
+    assert form.validate() is None and "pruner_options" in text(form.fields["pruner_options"].error)
+    assert form.tabs.selected_index == 1
+    form.fields["pruner_options"].widget.value = ""
+    assert form.validate() is not None and form.fields["pruner_options"].error.layout.display == "none"
+
+
+def test_fields_freeze_while_a_search_runs():
+    form = ConfigForm()
+    form.set_disabled(True)
+    assert form.fields["n_trials"].widget.disabled and form.space_options.fields["num_stages"].widget.disabled
+    form.set_disabled(False)
+    assert not form.fields["n_trials"].widget.disabled

@@ -1,0 +1,54 @@
+"""What the browser sends back about the plots: selections reach the kernel, echoed data does not."""
+
+from __future__ import annotations
+
+from bokeh.models import ColumnDataSource
+from bokeh.plotting import figure
+
+from nas_workbench.ui._bokeh import PlotModel
+
+
+def _model() -> tuple[PlotModel, ColumnDataSource]:
+    source = ColumnDataSource({"x": [1, 2], "y": [1, 2]})
+    fig = figure(tools="tap")
+    fig.scatter("x", "y", source=source)
+    return PlotModel(fig), source
+
+
+def test_rows_the_kernel_streamed_are_not_appended_again_when_the_browser_echoes_them():
+    model, source = _model()
+    source.stream({"x": [3], "y": [3]})
+    # what jupyter_bokeh's view sends after applying that patch (recorded from Chromium)
+    echo = {
+        "kind": "ColumnsStreamed",
+        "model": {"id": source.id},
+        "attr": "data",
+        "data": {"type": "map", "entries": [["x", [3]], ["y", [3]]]},
+        "rollover": None,
+        "event": "jsevent",
+    }
+    model._sync_model(model, echo, [])
+    replaced = {
+        "kind": "ModelChanged",
+        "model": {"id": source.id},
+        "attr": "data",
+        "new": {"type": "map", "entries": [["x", [9]], ["y", [9]]]},
+        "event": "jsevent",
+    }
+    model._sync_model(model, replaced, [])
+    assert source.data["x"] == [1, 2, 3]
+
+
+def test_a_selection_in_the_browser_reaches_the_kernel():
+    model, source = _model()
+    seen = []
+    source.selected.on_change("indices", lambda attr, old, new: seen.append(new))
+    tap = {
+        "kind": "ModelChanged",
+        "model": {"id": source.selected.id},
+        "attr": "indices",
+        "new": [1],
+        "event": "jsevent",
+    }
+    model._sync_model(model, tap, [])
+    assert source.selected.indices == [1] and seen and seen[-1] == [1]

@@ -1,0 +1,324 @@
+"""The workbench driven from Python, as a user drives it: fields set, buttons pressed, plots watched.
+
+Each test runs in an asyncio loop, like a kernel: the search thread's events reach the widgets through
+that loop, so the tests await the loop while the search runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import threading
+import time
+
+from bokeh.document import Document
+
+import nas_workbench as nw
+from nas_workbench.engine import events as ev
+from nas_workbench.ui._bokehjs import LOAD_MIME_TYPE
+
+
+def saved_points(workbench: nw.Workbench) -> int:
+    """Rows of the trials source in the widget's synced state (what a saved notebook shows)."""
+    (doc_json,) = workbench.plots.widget.render_bundle["docs_json"].values()
+    document = Document.from_json(doc_json)
+    return len(document.select_one({"name": "nas_trials"}).data["number"])
+
+
+def test_start_streams_trials_into_the_plots(make_config, score, wait_for):
+    async def main():
+        workbench = nw.Workbench(make_config(n_trials=1), evaluate=score)
+        workbench.form.fields["n_trials"].widget.value = 5  # set in the form, as a user would
+        lengths: list[int] = []
+        workbench.start_button.click()  # fresh plots; the trials come later, through the loop
+        workbench.plots.trials.on_change(
+            "data", lambda attr, old, new: lengths.append(workbench.plots.points)
+        )
+        assert workbench.searching and workbench.start_button.disabled  # the loop is free at once
+        assert workbench.form.fields["n_trials"].widget.disabled  # settings frozen while it runs
+        await wait_for(lambda: not workbench.searching and "complete" in workbench.message.value)
+        return workbench, lengths
+
+    workbench, lengths = asyncio.run(main())
+    assert workbench.plots.points == 5 and lengths[-1] == 5
+    assert lengths == sorted(lengths) and len(set(lengths)) > 1  # streamed as trials finished, not at the end
+    assert len(workbench.plots.front.data["number"]) >= 1
+    assert workbench.progress.value == 5 and "5 / 5 trials" in workbench.progress_label.value
+    assert "best validation accuracy" in workbench.progress_label.value
+    assert not workbench.start_button.disabled and workbench.stop_button.disabled
+    assert saved_points(workbench) == 5  # refreshed at the end: the saved notebook shows the final plot
+
+
+def test_stop_ends_within_one_trial_and_resume_completes(make_config, score, wait_for):
+    def slow(spec, model):
+        time.sleep(0.2)
+        return score(spec, model)
+
+    async def main():
+        workbench = nw.Workbench(make_config(n_trials=6), evaluate=slow)
+        workbench.start_button.click()
+        await wait_for(lambda: workbench.plots.points >= 1)
+        at_stop = workbench.run.trials_done()
+        workbench.stop_button.click()
+        assert workbench.stop_button.disabled and "Stopping" in workbench.status.value
+        await wait_for(lambda: not workbench.searching and "Stopped after" in workbench.message.value)
+        stopped = workbench.run.trials_done()
+        assert at_stop <= stopped <= at_stop + 1 < 6  # the trial in progress finishes, no more
+        assert workbench.plots.points == stopped
+
+        workbench.resume_button.click()
+        await wait_for(lambda: "complete" in workbench.message.value and not workbench.searching)
+        return workbench
+
+    workbench = asyncio.run(main())
+    numbers = workbench.plots.trials.data["number"]
+    assert sorted(numbers) == list(range(6))  # resumed without losing or repeating a trial
+
+
+def test_invalid_input_shows_a_message_under_its_field(make_config):
+    async def main():
+        workbench = nw.Workbench(make_config())
+        form = workbench.form
+        form.fields["fixed_choices"].widget.value = "{not json"
+        error = form.fields["fixed_choices"].error
+        assert "fixed_choices" in error.value and error.layout.display == ""
+        assert form.tabs.selected_index == 0  # the tab holding the field is opened
+        workbench.start_button.click()
+        assert workbench.run is None and not workbench.searching  # nothing started
+
+        form.fields["fixed_choices"].widget.value = ""
+        assert error.layout.display == "none"
+        form.fields["objectives"].widget.value = []
+        assert "objectives" in form.fields["objectives"].error.value and form.tabs.selected_index == 2
+        form.fields["objectives"].widget.value = ["accuracy", "params"]
+
+        form.space_options.fields["widths"].widget.value = "8, 16"  # one stage, two widths
+        assert "space_options.widths" in form.space_options.fields["widths"].error.value
+        workbench.start_button.click()
+        assert workbench.run is None
+        return workbench
+
+    asyncio.run(main())
+
+
+def test_an_existing_study_is_not_started_afresh(make_config, score, wait_for):
+    async def main():
+        nw.search(make_config(n_trials=2), evaluate=score).run()
+        workbench = nw.Workbench(make_config(n_trials=2), evaluate=score)
+        workbench.start_button.click()
+        assert "already holds 2 trials" in workbench.message.value and "Resume" in workbench.message.value
+        assert not workbench.searching
+        workbench.resume_button.click()  # complete already: says so and shows the stored trials
+        assert "already has 2 of 2 trials" in workbench.message.value
+        await wait_for(lambda: workbench.plots.points == 2)
+
+    asyncio.run(main())
+
+
+def test_a_search_error_is_a_message_not_a_traceback(make_config, wait_for):
+    def broken(spec, model):
+        raise RuntimeError("evaluation exploded")
+
+    async def main():
+        workbench = nw.Workbench(make_config(n_trials=2), evaluate=broken)
+        workbench.start_button.click()
+        await wait_for(lambda: not workbench.searching and workbench.plots.points == 2)
+        return workbench
+
+    workbench = asyncio.run(main())
+    assert set(workbench.plots.trials.data["status"]) == {"failed"}
+    assert "evaluation exploded" in workbench.plots.trials.data["reason"][0]
+
+
+def test_load_shows_a_stored_study_and_follows_it_while_another_process_runs_it(make_config, score, wait_for):
+    config = make_config(n_trials=6, strategy="tpe")
+    first = nw.search(config, evaluate=score)
+    first.subscribe(lambda e: first.stop() if isinstance(e, ev.TrialFinished) and e.number == 2 else None)
+    first.run()  # 3 of 6 trials: an unfinished study
+
+    async def main():
+        workbench = nw.Workbench.load("ui", storage=config.storage)
+        assert workbench.form.fields["strategy"].widget.value == "tpe"
+        assert workbench.form.fields["objectives"].widget.value == ["accuracy", "params"]
+        await wait_for(lambda: workbench.plots.points == 3)
+        assert workbench.watcher is not None and workbench.watcher.watching  # 3 of 6: not complete
+        workbench.watcher.min_interval = workbench.watcher.interval = 0.2
+        other = threading.Thread(target=lambda: nw.search(config, evaluate=score).run())  # "another process"
+        other.start()
+        await wait_for(lambda: workbench.plots.points == 6)
+        other.join()
+        await wait_for(lambda: not workbench.watcher.watching)  # complete: it stops reading
+        return workbench
+
+    workbench = asyncio.run(main())
+    assert sorted(workbench.plots.trials.data["number"]) == list(range(6))
+    assert "6 / 6 trials" in workbench.progress_label.value
+
+
+def test_load_of_a_missing_study_says_so(storage):
+    async def main():
+        return nw.Workbench.load("nowhere", storage=storage)
+
+    workbench = asyncio.run(main())
+    assert "no study 'nowhere'" in html.unescape(workbench.message.value)
+    assert workbench.form.fields["study_name"].widget.value == "nowhere"
+
+
+def test_selecting_a_point_shows_the_architecture_and_exports_it(make_config, score, wait_for, tmp_path):
+    async def main():
+        workbench = nw.Workbench(make_config(n_trials=3), evaluate=score)
+        workbench.start_button.click()
+        await wait_for(lambda: not workbench.searching and workbench.plots.points == 3)
+        workbench.plots.trials.selected.indices = [1]  # what a tap in the browser syncs back
+        number = workbench.plots.trials.data["number"][1]
+        assert f"Trial {number}" in workbench.arch.title.value
+        assert workbench.arch.widget.layout.display == ""
+        assert "<th>block</th>" in workbench.arch.layers.value  # a chain space: a layer table
+        assert "Parameters" in workbench.arch.profile.value and "counted" in workbench.arch.profile.value
+        workbench.arch.folder.value = str(tmp_path)
+        workbench.arch.buttons["spec"].click()
+        await wait_for(
+            lambda: "Wrote" in workbench.arch.message.value or "failed" in workbench.arch.message.value
+        )
+        return workbench, number
+
+    workbench, number = asyncio.run(main())
+    (written,) = tmp_path.glob("*.json")
+    spec = nw.ArchSpec.from_json(written.read_text())
+    assert spec.to_dict() == workbench.plots.table.result(number).spec
+
+
+def test_a_cell_space_shows_its_cell_graph(storage, tiny_task, score, wait_for):
+    config = nw.SearchConfig(
+        space="nb201",
+        space_options={"num_cells": 1, "stem_channels": 4},
+        strategy="random",
+        objectives=["accuracy", "params"],
+        dataset=tiny_task,
+        n_trials=2,
+        storage=storage,
+        study_name="cell",
+        profile_metrics=["params", "flops", "macs"],
+    )
+
+    async def main():
+        workbench = nw.Workbench(config, evaluate=score)
+        workbench.start_button.click()
+        await wait_for(lambda: not workbench.searching and workbench.plots.points == 2)
+        workbench.plots.trials.selected.indices = [0]
+        return workbench
+
+    workbench = asyncio.run(main())
+    assert workbench.arch.drawing.children == (workbench.arch.graph,)
+    edges = workbench.arch.graph._model.select_one({"name": "nas_cell_edges"}).data
+    assert len(edges["op"]) == 6  # NAS-Bench-201: 6 edges between 4 nodes
+
+
+def test_display_loads_bokehjs_then_shows_the_widget(make_config):
+    async def main():
+        return nw.Workbench(make_config())
+
+    workbench = asyncio.run(main())
+    published = []
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.display_pub.publish = lambda data, metadata=None, **kwargs: published.append(data)
+    try:
+        shell.display_formatter.format(workbench)  # what IPython calls for a cell's last value
+        from IPython.display import display
+
+        display(workbench)
+    finally:
+        InteractiveShell.clear_instance()
+    assert LOAD_MIME_TYPE in published[0]
+    widget_view = published[1]["application/vnd.jupyter.widget-view+json"]
+    assert widget_view["model_id"] == workbench.model_id
+    assert len(json.dumps(published[0])) < 4_000  # the notebook keeps a loader, not BokehJS
+
+
+def test_importing_the_package_does_not_import_the_widgets():
+    import subprocess
+    import sys
+
+    code = "import sys, nas_workbench; print('ipywidgets' in sys.modules, 'jupyter_bokeh' in sys.modules)"
+    assert subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split() == [
+        "False",
+        "False",
+    ]
+
+
+def test_events_are_applied_on_the_loops_thread(make_config, score, wait_for):
+    """The search thread's events are applied on the loop's thread, coalesced."""
+    seen_threads: set[int] = set()
+
+    async def main():
+        workbench = nw.Workbench(make_config(n_trials=5), evaluate=score)
+        apply = workbench._apply
+        batches: list[int] = []
+
+        def spy(batch):
+            seen_threads.add(threading.get_ident())
+            batches.append(sum(isinstance(item, ev.TrialFinished) for _, item in batch))
+            apply(batch)
+
+        workbench._coalescer = None
+        workbench._apply = spy
+        workbench.start_button.click()
+        await wait_for(lambda: not workbench.searching and "complete" in workbench.message.value)
+        return batches
+
+    batches = asyncio.run(main())
+    assert seen_threads == {threading.get_ident()}  # only the loop's (here, the main) thread
+    assert sum(batches) == 5
+
+
+def test_a_differentiable_search_shows_its_architecture_weights(
+    storage, tiny_task, wait_for, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("NAS_WORKBENCH_CACHE", str(tmp_path / "cache"))
+    config = nw.SearchConfig(
+        space="nb201",
+        space_options={"num_cells": 1, "stem_channels": 4},
+        strategy="dnas",
+        strategy_options={"penalty": ["latency_ms"]},
+        objectives=["accuracy", "params"],
+        profile_metrics=["latency_ms"],
+        profiling_method="proxy",
+        dataset=tiny_task,
+        fidelity=nw.Fidelity(epochs=1, batch_size=16),
+        n_trials=3,
+        storage=storage,
+        study_name="dnas",
+        threads=1,
+    )
+
+    async def main():
+        workbench = nw.Workbench(config)
+        workbench.start_button.click()
+        await wait_for(lambda: not workbench.searching and "complete" in workbench.message.value)
+        return workbench
+
+    workbench = asyncio.run(main())
+    plots = workbench.plots
+    assert plots.dnas_widget is not None and plots.box.children == (plots.widget, plots.dnas_widget)
+    alpha = plots.dnas_widget._model.select_one({"name": "nas_alpha"}).data
+    assert set(alpha["epoch"]) == {"1", "2"}  # both search epochs arrived live
+
+
+def test_a_missing_extra_is_named(monkeypatch):
+    import sys
+
+    for name in [m for m in sys.modules if m == "nas_workbench.ui" or m.startswith("nas_workbench.ui.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "jupyter_bokeh", None)  # as if it were not installed
+    monkeypatch.delattr(nw, "Workbench", raising=False)  # the package caches names once imported
+    try:
+        nw.Workbench  # noqa: B018
+    except nw.MissingDependencyError as error:
+        assert "jupyter_bokeh" in str(error) and "nas-workbench[notebook]" in str(error)
+    else:
+        raise AssertionError("no MissingDependencyError")

@@ -1,0 +1,131 @@
+"""The figures of a study: which plots a search gets, large studies sampled without losing the front."""
+
+from __future__ import annotations
+
+import math
+import random
+
+from bokeh.models import ColumnDataSource, Span
+
+from nas_workbench.engine.records import TrialResult, pareto_front
+from nas_workbench.viz import TrialTable, make_sources, study_figures, tradeoff_metrics
+
+
+def result(
+    number: int, status: str, accuracy: float, latency: float, finished: float | None = None
+) -> TrialResult:
+    metrics = {
+        "accuracy": {"value": accuracy, "unit": "fraction", "method": "measured", "source": "trainer"},
+        "latency_ms": {"value": latency, "unit": "ms", "method": "measured", "source": "cpu timer"},
+        "peak_memory_mb": {"value": latency * 3, "unit": "MB", "method": "measured", "source": "allocator"},
+    }
+    values = (accuracy, latency) if status in ("ok", "infeasible") else None
+    return TrialResult(
+        number,
+        status,
+        {},
+        f"a{number}",
+        f"arch {number}",
+        metrics,
+        values,
+        status != "infeasible",
+        None,
+        1.0,
+        finished if finished is not None else 1000.0 + number,
+        {},
+        "w",
+    )
+
+
+def test_tradeoff_metrics_put_objectives_and_budget_first():
+    assert tradeoff_metrics(["accuracy", "latency_ms"], {}, ["params", "latency_ms", "peak_memory_mb"]) == [
+        "latency_ms",
+        "peak_memory_mb",
+    ]
+    assert tradeoff_metrics(["accuracy"], {"params": 1e4}, ["params", "energy_mj"]) == ["params", "energy_mj"]
+    assert tradeoff_metrics(["accuracy"], {}, ["params", "flops"]) == ["params"]  # nothing else: the first
+
+
+def test_study_figures_share_sources_and_draw_the_budget():
+    table = TrialTable(["accuracy", "latency_ms"], ["maximize", "minimize"])
+    table.extend(
+        [result(0, "ok", 0.8, 1.0), result(1, "infeasible", 0.9, 3.0), result(2, "pruned", 0.5, 0.5)]
+    )
+    trials, front = make_sources(table)
+    figures = study_figures(
+        trials, front, table.objectives, {"latency_ms": 2.0}, ["latency_ms", "peak_memory_mb"]
+    )
+    names = [f.name for f in figures]
+    assert names == [
+        "nas_tradeoff_latency_ms",
+        "nas_tradeoff_peak_memory_mb",
+        "nas_history_number",
+        "nas_history_finished",
+    ]
+    for fig in figures:
+        assert all(r.data_source in (trials, front) for r in fig.renderers)
+    spans = [s for s in figures[0].center if isinstance(s, Span)]
+    assert [s.location for s in spans] == [2.0]
+    assert figures[3].xaxis[0].__class__.__name__ == "DatetimeAxis"
+    assert {m for m in trials.data["marker"]} == {"circle", "x", "triangle"}  # statuses look different
+
+
+def test_best_so_far_follows_finishing_order():
+    table = TrialTable(["accuracy", "latency_ms"], ["maximize", "minimize"])
+    # trial 1 finished before trial 0 (two workers): the curve follows time
+    table.extend([result(0, "ok", 0.9, 1.0, finished=20.0), result(1, "ok", 0.7, 1.0, finished=10.0)])
+    assert table.columns["number"] == [1, 0]
+    assert table.columns["best_so_far"] == [0.7, 0.9]
+
+
+def test_sampling_keeps_the_front_and_the_best_so_far_curve():
+    rng = random.Random(0)
+    results = [
+        result(i, rng.choice(["ok", "ok", "infeasible", "pruned"]), rng.random(), rng.random() * 3)
+        for i in range(5000)
+    ]
+    table = TrialTable(["accuracy", "latency_ms"], ["maximize", "minimize"])
+    table.extend(results)
+    sample = table.sample(500)
+    kept = set(sample["number"])
+    assert len(kept) <= 600
+    assert {r.number for r in pareto_front(results, ["maximize", "minimize"])} <= kept
+    assert {table.results[i].number for i in table.improvements} <= kept
+    curve = [b for b in sample["best_so_far"] if not math.isnan(b)]
+    assert curve == sorted(curve) and curve[-1] == max(
+        r.value("accuracy") for r in results if r.status == "ok"
+    )
+    assert sample["number"] == sorted(sample["number"], key=lambda n: table.rows_by_number[n])  # in order
+    trials, front = make_sources(table, max_points=500)
+    assert len(trials.data["number"]) == len(sample["number"]) and isinstance(front, ColumnDataSource)
+    assert len(front.data["number"]) == len(pareto_front(results, ["maximize", "minimize"]))  # never sampled
+
+
+def test_the_front_is_drawn_as_the_staircase_bounding_the_dominated_region():
+    from bokeh.models import Step
+
+    def step_mode(objectives):
+        table = TrialTable(objectives, ["maximize" if o == "accuracy" else "minimize" for o in objectives])
+        table.extend([result(0, "ok", 0.9, 2.0), result(1, "ok", 0.7, 1.0)])
+        trials, front = make_sources(table)
+        (fig, *_) = study_figures(trials, front, objectives, {}, ["latency_ms"])
+        (step,) = [r.glyph for r in fig.renderers if isinstance(r.glyph, Step)]
+        xs = front.data["latency_ms"]
+        return step.mode, xs
+
+    # accuracy first: rows run from the most accurate (slowest) down; the line steps before each point
+    assert step_mode(["accuracy", "latency_ms"]) == ("before", [2.0, 1.0])
+    assert step_mode(["latency_ms", "accuracy"]) == ("after", [1.0, 2.0])
+
+
+def test_failed_trials_without_a_score_are_still_drawn():
+    table = TrialTable(["accuracy", "latency_ms"], ["maximize", "minimize"])
+    latency = {"latency_ms": {"value": 1.5, "unit": "ms", "method": "measured", "source": "timer"}}
+    failed = TrialResult(3, "failed", {}, "a3", "arch 3", latency, None, True, "boom", 1.0, 1003.0, {}, "w")
+    table.extend([result(0, "ok", 0.8, 1.0), failed])
+    assert math.isnan(table.columns["accuracy"][1])  # the data stays honest: no accuracy
+    assert table.columns["failed_at"][1] == 0.0 and math.isnan(table.columns["failed_at"][0])  # only failed
+    trials, front = make_sources(table)
+    figures = study_figures(trials, front, table.objectives, {}, ["latency_ms"])
+    for fig in (figures[0], figures[2]):  # accuracy vs latency, history
+        assert any(getattr(r.glyph, "y", None) == "failed_at" for r in fig.renderers)
