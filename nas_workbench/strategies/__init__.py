@@ -1,0 +1,46 @@
+"""Search strategies: every one an Optuna sampler, made by name.
+
+>>> import nas_workbench as nw
+>>> nw.strategies.list()
+['dnas', 'evolution', 'gp', 'grid', 'nsga2', 'random', 'rl', 'tpe']
+>>> sampler = nw.strategies.make_sampler("evolution", seed=0, population_size=20)
+>>> print(nw.strategies.describe("grid"))  # doctest: +ELLIPSIS
+grid: tries every architecture of a small space once...
+
+`advise` recommends one for a space, objectives and budget, with a reason; `warm_start` seeds a study with
+the finished trials of an earlier one.
+"""
+
+from __future__ import annotations
+
+from nas_workbench.strategies import _optuna, dnas, evolution, rl  # noqa: F401 - register the built-in strategies
+from nas_workbench.strategies._base import (
+    Option,
+    SamplerContext,
+    Strategy,
+    describe,
+    get,
+    list,
+    make_sampler,
+    register,
+)
+from nas_workbench.strategies.advisor import Advice, advise
+from nas_workbench.strategies.evolution import RegularizedEvolutionSampler
+from nas_workbench.strategies.prior import warm_start
+from nas_workbench.strategies.rl import ReinforceSampler
+
+__all__ = [
+    "Advice",
+    "Option",
+    "RegularizedEvolutionSampler",
+    "ReinforceSampler",
+    "SamplerContext",
+    "Strategy",
+    "advise",
+    "describe",
+    "get",
+    "list",
+    "make_sampler",
+    "register",
+    "warm_start",
+]

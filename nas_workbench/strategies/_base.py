@@ -1,0 +1,177 @@
+"""The strategy registry: a name → sampler factory with documented options, and `make_sampler`.
+
+Every strategy is an Optuna sampler, so every strategy runs through the same engine, writes to the same
+study and learns from the same history (a resumed study, several workers on one storage). A strategy is
+registered with a one-sentence summary and its options (default and meaning); `make_sampler` rejects
+unknown options with a "did you mean" and passes the study's context (seed, space, directions, whether
+trials carry constraints) to the factory.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from nas_workbench._registry import Registry, unknown_name_message
+from nas_workbench.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from optuna.samplers import BaseSampler
+
+    from nas_workbench.spaces import SearchSpace
+
+__all__ = ["Option", "SamplerContext", "Strategy", "describe", "list", "make_sampler", "register"]
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of a strategy: its default and what it does (shown by ``nas-workbench strategies``)."""
+
+    default: Any
+    doc: str
+
+
+@dataclass(frozen=True)
+class SamplerContext:
+    """What a factory knows about the study its sampler will serve.
+
+    Attributes:
+        seed: Seed of every random draw (None: fresh randomness).
+        space: The search space, for strategies that enumerate or mutate architectures.
+        directions: The study's directions, one per objective ("maximize" / "minimize").
+        constraints: Whether trials carry constraints (``Trial.set_constraint``; feasible when all <= 0).
+    """
+
+    seed: int | None = None
+    space: SearchSpace | None = None
+    directions: tuple[str, ...] = ("maximize",)
+    constraints: bool = False
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """A registered search strategy.
+
+    Attributes:
+        name: The registry name.
+        factory: ``factory(context, **options) -> BaseSampler``; options arrive complete (defaults filled).
+        summary: One sentence: what the strategy does and when it shines.
+        options: Option name → `Option`.
+        multi_objective: Whether it searches several objectives at once (else it refuses them).
+        relaxation: Whether it searches a continuous relaxation (a supernet), so it needs a space that
+            is `relaxable` (gradient-based strategies; the factory refuses other spaces, saying why).
+    """
+
+    name: str
+    factory: Callable[..., BaseSampler]
+    summary: str
+    options: Mapping[str, Option] = field(default_factory=dict)
+    multi_objective: bool = True
+    relaxation: bool = False
+
+
+_REGISTRY: Registry[Strategy] = Registry("strategy")
+
+
+def register(strategy: Strategy) -> Strategy:
+    """Make ``strategy`` available to `make_sampler` under its name."""
+    _REGISTRY.add(strategy.name, strategy)
+    return strategy
+
+
+def list() -> builtins.list[str]:  # the public API name in DESIGN.md, like spaces.list
+    """Names of the registered strategies."""
+    return _REGISTRY.names()
+
+
+def get(name: str) -> Strategy:
+    """The registered `Strategy` called ``name`` (`UnknownNameError` with a suggestion otherwise)."""
+    return _REGISTRY.get(name)
+
+
+def describe(name: str) -> str:
+    """One paragraph about strategy ``name``: its summary, then each option with its default."""
+    strategy = _REGISTRY.get(name)
+    text = f"{strategy.name}: {strategy.summary}"
+    if not strategy.multi_objective:
+        text += " Single-objective only."
+    if strategy.options:
+        text += " Options: " + "; ".join(
+            f"{key} (default {option.default!r}): {option.doc}" for key, option in strategy.options.items()
+        )
+        text += "."
+    return text
+
+
+def make_sampler(
+    name: str,
+    *,
+    seed: int | None = None,
+    space: SearchSpace | None = None,
+    directions: Sequence[str] = ("maximize",),
+    constraints: bool = False,
+    **options: Any,
+) -> BaseSampler:
+    """Build the Optuna sampler of strategy ``name``.
+
+    Args:
+        name: A registered strategy (see `list`).
+        seed: Seed of every random draw; the same seed and history give the same architectures.
+        space: The search space (needed by "grid" to check its size; "evolution" uses its mutation).
+        directions: The study's directions; strategies that cannot handle several refuse them here.
+        constraints: Whether trials carry constraints through ``Trial.set_constraint``.
+        **options: The strategy's options (see `describe`); unknown ones are a `ConfigError`.
+
+    Returns:
+        A fresh `optuna.samplers.BaseSampler`.
+    """
+    strategy = _REGISTRY.get(name)
+    for key, value in options.items():
+        if key not in strategy.options:
+            raise ConfigError(
+                f"strategy_options.{key}",
+                value,
+                unknown_name_message(f"option of strategy {name!r}", key, [*strategy.options]),
+            )
+    directions = tuple(directions)
+    if len(directions) > 1 and not strategy.multi_objective:
+        several = [n for n in list() if _REGISTRY.get(n).multi_objective]
+        raise ConfigError(
+            "strategy",
+            name,
+            f"a strategy for {len(directions)} objectives ({', '.join(several)}); {name!r} optimises one",
+        )
+    merged = {key: option.default for key, option in strategy.options.items()} | options
+    context = SamplerContext(seed=seed, space=space, directions=directions, constraints=constraints)
+    return strategy.factory(context, **merged)
+
+
+def check_int(option: str, value: Any, low: int, high: int | None = None) -> int:
+    """Return ``value`` if it is an integer in [low, high], else raise `ConfigError` naming the option."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < low
+        or (high is not None and value > high)
+    ):
+        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ConfigError(f"strategy_options.{option}", value, f"an integer {bound}")
+    return value
+
+
+def check_float(option: str, value: Any, low: float, high: float) -> float:
+    """Return ``value`` as a float if it lies in [low, high], else raise `ConfigError` naming the option."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise ConfigError(f"strategy_options.{option}", value, f"a number in [{low}, {high}]")
+    return float(value)
+
+
+def check_choice(option: str, value: Any, allowed: Sequence[str]) -> str:
+    """Return ``value`` if it is one of ``allowed``, else raise `ConfigError` with a suggestion."""
+    if value not in allowed:
+        raise ConfigError(
+            f"strategy_options.{option}", value, unknown_name_message(option, value, [*allowed])
+        )
+    return value

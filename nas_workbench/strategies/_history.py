@@ -1,0 +1,161 @@
+"""What the workbench's own samplers share: reading the study's history, and answering a trial's questions.
+
+Evolution and REINFORCE decide a whole architecture when a trial asks its first question, then answer
+each define-by-run question from that plan. They keep nothing that the study does not hold: the plan of a
+trial is a function of the seed, the trial number and the finished trials, so they work on a resumed
+study and with several workers on one storage, and parallel workers never repeat each other's draws.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import threading
+from abc import abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import optuna
+from optuna.distributions import BaseDistribution, CategoricalDistribution
+from optuna.samplers import BaseSampler
+from optuna.study import StudyDirection
+from optuna.trial import FrozenTrial, TrialState
+
+from nas_workbench.exceptions import SpaceError
+from nas_workbench.spec import ArchSpec, FrozenDict
+
+__all__ = [
+    "Plan",
+    "PlannedSampler",
+    "completed_trials",
+    "dominates",
+    "feasible",
+    "parent_spec",
+    "violation",
+]
+
+
+def violation(trial: FrozenTrial) -> float:
+    """Total amount by which ``trial`` breaks its constraints (0 when it is feasible or has none)."""
+    return sum(value for value in trial.constraints.values() if value > 0)
+
+
+def feasible(trial: FrozenTrial) -> bool:
+    """Whether every constraint of ``trial`` holds (value <= 0)."""
+    return violation(trial) == 0
+
+
+def dominates(a: Sequence[float], b: Sequence[float], directions: Sequence[StudyDirection]) -> bool:
+    """Whether values ``a`` are at least as good as ``b`` in every objective and better in one."""
+    signs = [1.0 if d == StudyDirection.MAXIMIZE else -1.0 for d in directions]
+    at_least = all(s * x >= s * y for s, x, y in zip(signs, a, b, strict=True))
+    return at_least and any(s * x > s * y for s, x, y in zip(signs, a, b, strict=True))
+
+
+def completed_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """The study's complete trials in the order they finished (pruned and failed ones are left out:
+    their values do not measure a fully evaluated architecture)."""
+    trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    return sorted(trials, key=lambda t: (t.datetime_complete or t.datetime_start, t.number))
+
+
+def parent_spec(trial: FrozenTrial, space: Any) -> ArchSpec | None:
+    """The architecture of a finished ``trial`` in ``space``: the engine's ``spec`` user attribute, else
+    the trial's parameters; None when neither belongs to the space (a warm start from another space)."""
+    stored = trial.user_attrs.get("spec")
+    candidates = []
+    if isinstance(stored, Mapping):
+        with contextlib.suppress(SpaceError):  # not a spec: fall back on the parameters
+            candidates.append(ArchSpec.from_dict(stored))
+    candidates.append(ArchSpec(space.name, FrozenDict(trial.params), FrozenDict(space.options)))
+    for spec in candidates:
+        try:
+            return space.validate(spec)
+        except SpaceError:
+            continue
+    return None
+
+
+class Plan:
+    """The answers a sampler chose for one trial; questions it has no valid answer for are drawn at random.
+
+    Args:
+        answers: Decision name → value.
+        rng: The trial's random generator.
+    """
+
+    def __init__(self, answers: Mapping[str, Any], rng: random.Random) -> None:
+        self.answers = dict(answers)
+        self.rng = rng
+
+    def answer(self, name: str, choices: Sequence[Any]) -> Any:
+        """The value for question ``name`` with these ``choices``."""
+        if name in self.answers and self.answers[name] in choices:
+            return self.answers[name]
+        return self.rng.choice(list(choices))
+
+
+class PlannedSampler(BaseSampler):
+    """An Optuna sampler that plans each trial's categorical decisions when the trial asks its first one.
+
+    Subclasses implement `plan`. Non-categorical parameters (a learning rate added by hand) are drawn by
+    Optuna's `RandomSampler`. There is no relative search space: define-by-run spaces ask their questions
+    one at a time, and the plan answers them in whatever order they come.
+
+    Args:
+        seed: Seed of every draw; None draws a fresh one.
+    """
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._seed = random.SystemRandom().randrange(2**63) if seed is None else seed
+        self._independent = optuna.samplers.RandomSampler(seed=seed)
+        self._plans: dict[int, Plan] = {}
+        self._lock = threading.RLock()
+
+    def trial_rng(self, trial: FrozenTrial) -> random.Random:
+        """A generator of its own for each trial: a function of the seed and the trial number only."""
+        return random.Random(f"{type(self).__name__}:{self._seed}:{trial.number}")
+
+    @abstractmethod
+    def plan(self, study: optuna.Study, trial: FrozenTrial, rng: random.Random) -> Plan:
+        """Decide the architecture of ``trial`` from the study's history."""
+
+    def answer(self, plan: Plan, name: str, choices: Sequence[Any]) -> Any:
+        """Answer one question from ``plan`` (REINFORCE overrides this to sample from its policy)."""
+        return plan.answer(name, choices)
+
+    # -- the Optuna sampler protocol ----------------------------------------------------------------------
+    def infer_relative_search_space(
+        self, study: optuna.Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        return {}
+
+    def sample_relative(
+        self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        return {}
+
+    def sample_independent(
+        self,
+        study: optuna.Study,
+        trial: FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        if not isinstance(param_distribution, CategoricalDistribution):
+            return self._independent.sample_independent(study, trial, param_name, param_distribution)
+        with self._lock:
+            plan = self._plans.get(trial._trial_id)
+            if plan is None:
+                plan = self._plans[trial._trial_id] = self.plan(study, trial, self.trial_rng(trial))
+            return self.answer(plan, param_name, param_distribution.choices)
+
+    def after_trial(
+        self,
+        study: optuna.Study,
+        trial: FrozenTrial,
+        state: TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        with self._lock:
+            self._plans.pop(trial._trial_id, None)

@@ -1,0 +1,143 @@
+"""Strategies that are Optuna's own samplers: random, grid, tpe, gp and nsga2.
+
+Optuna 5 samplers read constraints from ``FrozenTrial.constraints`` (set by the engine with
+``Trial.set_constraint``), so none of them needs a ``constraints_func``: TPE, GP and NSGA-II are
+constraint-aware as built here.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import optuna
+from optuna.samplers import BaseSampler
+
+from nas_workbench.exceptions import ConfigError
+from nas_workbench.strategies._base import (
+    Option,
+    SamplerContext,
+    Strategy,
+    check_float,
+    check_int,
+    register,
+)
+
+
+def _random(context: SamplerContext) -> BaseSampler:
+    return optuna.samplers.RandomSampler(seed=context.seed)
+
+
+def _grid(context: SamplerContext, max_size: int) -> BaseSampler:
+    check_int("max_size", max_size, 1)
+    space = context.space
+    if space is not None and (size := space.size()) > max_size:
+        raise ConfigError(
+            "strategy",
+            "grid",
+            f"a space of at most {max_size:,} architectures (strategy_options.max_size); the "
+            f"{space.name!r} space has {size:,}: use 'random', 'tpe' or 'evolution', or raise max_size",
+        )
+    # BruteForceSampler walks define-by-run (conditional) spaces; a strict walk covers every leaf. It is
+    # flagged experimental since Optuna 3.1 without change; the warning would only repeat on every search.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.BruteForceSampler(seed=context.seed, avoid_premature_stop=True)
+
+
+def _tpe(
+    context: SamplerContext, n_startup_trials: int, n_ei_candidates: int, multivariate: bool, group: bool
+) -> BaseSampler:
+    check_int("n_startup_trials", n_startup_trials, 0)
+    check_int("n_ei_candidates", n_ei_candidates, 1)
+    with warnings.catch_warnings():
+        # ``group`` is flagged experimental, yet it is what TPE offers for conditional spaces; the
+        # warning would only repeat on every search.
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(
+            seed=context.seed,
+            n_startup_trials=n_startup_trials,
+            n_ei_candidates=n_ei_candidates,
+            multivariate=bool(multivariate),
+            group=bool(group) and bool(multivariate),
+        )
+
+
+def _gp(context: SamplerContext, n_startup_trials: int) -> BaseSampler:
+    check_int("n_startup_trials", n_startup_trials, 1)
+    return optuna.samplers.GPSampler(
+        seed=context.seed, n_startup_trials=n_startup_trials, warn_independent_sampling=False
+    )
+
+
+def _nsga2(
+    context: SamplerContext, population_size: int, crossover_prob: float, mutation_prob: float | None
+) -> BaseSampler:
+    check_int("population_size", population_size, 2)
+    check_float("crossover_prob", crossover_prob, 0.0, 1.0)
+    if mutation_prob is not None:
+        check_float("mutation_prob", mutation_prob, 0.0, 1.0)
+    return optuna.samplers.NSGAIISampler(
+        seed=context.seed,
+        population_size=population_size,
+        crossover_prob=crossover_prob,
+        mutation_prob=mutation_prob,
+    )
+
+
+register(
+    Strategy(
+        "random",
+        _random,
+        "uniform random sampling of every decision; the baseline every other strategy must beat.",
+    )
+)
+register(
+    Strategy(
+        "grid",
+        _grid,
+        "tries every architecture of a small space once, in a seeded random order (Optuna's "
+        "BruteForceSampler, which follows conditional decisions), then stops the search.",
+        {"max_size": Option(10_000, "largest space it agrees to enumerate")},
+    )
+)
+register(
+    Strategy(
+        "tpe",
+        _tpe,
+        "Bayesian optimisation with a multivariate tree-structured Parzen estimator (Optuna's TPESampler): "
+        "strong from a few dozen trials, constraint-aware (c-TPE), single- or multi-objective (MOTPE).",
+        {
+            "n_startup_trials": Option(10, "random trials before the model is used"),
+            "n_ei_candidates": Option(24, "candidates drawn per decision to pick the most promising"),
+            "multivariate": Option(True, "model the decisions jointly rather than one by one"),
+            "group": Option(
+                True, "model each set of decisions asked together separately (conditional spaces)"
+            ),
+        },
+    )
+)
+register(
+    Strategy(
+        "gp",
+        _gp,
+        "Bayesian optimisation with a Gaussian process and expected improvement (Optuna's GPSampler): "
+        "the most sample-efficient for small budgets, constraint-aware, single- or multi-objective; "
+        "its cost per trial grows with the number of trials.",
+        {"n_startup_trials": Option(10, "random trials before the model is used")},
+    )
+)
+register(
+    Strategy(
+        "nsga2",
+        _nsga2,
+        "multi-objective evolution (NSGA-II: non-dominated sorting and crowding distance) with "
+        "constrained domination, for accuracy-vs-latency/memory Pareto fronts; needs several generations.",
+        {
+            "population_size": Option(50, "architectures per generation"),
+            "crossover_prob": Option(0.9, "probability that a child is a crossover of two parents"),
+            "mutation_prob": Option(
+                None, "per-decision mutation probability (None: 1 / number of decisions)"
+            ),
+        },
+    )
+)

@@ -1,0 +1,259 @@
+"""REINFORCE over the space's decisions (after Zoph & Le, "Neural Architecture Search with Reinforcement
+Learning", ICLR 2017) as an Optuna sampler.
+
+A controller gives a probability distribution over the choices of each decision. Each new trial samples
+its architecture from the controller, question by question (a define-by-run space asks only the questions
+its earlier answers make relevant). Before planning a trial the sampler learns from every trial that
+completed since it last looked, in completion order: one policy-gradient step
+``-(R - b) / s * log p(architecture)`` per trial, where ``b`` is a moving average of the rewards (the
+baseline) and ``s`` a moving average of their distance to it (so the learning rate does not depend on the
+scale of the objective). An infeasible trial (a constraint > 0) counts as one such distance below the
+baseline. Because it learns from the study's history, a resumed study or several workers on one storage
+keep improving one policy.
+
+Two controllers: "factorized" (independent logits per decision, as in NAS-Bench-201's REINFORCE
+baseline) and "lstm" (Zoph & Le's recurrent controller: each decision sees the ones before it).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from typing import Any
+
+import optuna
+import torch
+import torch.nn.functional as F
+from optuna.distributions import CategoricalDistribution
+from optuna.trial import FrozenTrial
+from torch import nn
+
+from nas_workbench.exceptions import ConfigError
+from nas_workbench.strategies._base import (
+    Option,
+    SamplerContext,
+    Strategy,
+    check_choice,
+    check_float,
+    check_int,
+    register,
+)
+from nas_workbench.strategies._history import Plan, PlannedSampler, completed_trials, feasible
+
+__all__ = ["ReinforceSampler"]
+
+CONTROLLERS = ("factorized", "lstm")
+
+
+def _key(name: str, choices: Sequence[Any]) -> str:
+    """A decision's identity: its name and its choices (a conditional space may reuse a name)."""
+    return f"{name}|{tuple(choices)!r}"
+
+
+class _Controller(nn.Module):
+    """Logits for each decision given the decisions made before it in the same architecture.
+
+    Decisions are met while the space is asked, so their parameters are created on first sight;
+    `grow` returns the new ones for the optimiser.
+    """
+
+    def __init__(self, kind: str, hidden_size: int, seed: int) -> None:
+        super().__init__()
+        self.kind = kind
+        self.hidden_size = hidden_size
+        # Its own generator: parameters created later (new decisions) must not depend on, nor disturb,
+        # the global random state that training uses.
+        self._generator = torch.Generator().manual_seed(seed)
+        self._index: dict[str, int] = {}
+        # Per decision (by index): factorized, its logits (n,); lstm, the head (n, hidden) + (n,) mapping the
+        # hidden state to logits and the embeddings (n, hidden) of its choices, the next step's input.
+        self.logits = nn.ParameterList()
+        self.head_weights = nn.ParameterList()
+        self.embeddings = nn.ParameterList()
+        if kind == "lstm":
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                self.cell = nn.LSTMCell(hidden_size, hidden_size)
+            self.start = nn.Parameter(torch.zeros(1, hidden_size))
+
+    def grow(self, key: str, n_choices: int) -> list[nn.Parameter]:
+        """Create the parameters of decision ``key`` if it is new; return them (else an empty list)."""
+        if key in self._index:
+            return []
+        self._index[key] = len(self._index)
+        # Zero logits and zero heads: the policy starts uniform over every decision.
+        new = [nn.Parameter(torch.zeros(n_choices))]
+        if self.kind == "lstm":
+            new += [
+                nn.Parameter(torch.zeros(n_choices, self.hidden_size)),
+                nn.Parameter(torch.randn(n_choices, self.hidden_size, generator=self._generator)),
+            ]
+            self.head_weights.append(new[1])
+            self.embeddings.append(new[2])
+        self.logits.append(new[0])  # the bias of the lstm's head
+        return new
+
+    def begin(self) -> Any:
+        """The state before the first decision of an architecture."""
+        if self.kind == "factorized":
+            return None
+        zeros = torch.zeros(1, self.hidden_size)
+        return (self.start, zeros, zeros)
+
+    def decision_logits(self, state: Any, key: str) -> tuple[torch.Tensor, Any]:
+        """Logits over the choices of ``key`` and the state after reading them."""
+        index = self._index[key]
+        if self.kind == "factorized":
+            return self.logits[index], state
+        x, h, c = state
+        h, c = self.cell(x, (h, c))
+        return F.linear(h, self.head_weights[index], self.logits[index])[0], (None, h, c)
+
+    def advance(self, state: Any, key: str, action: int) -> Any:
+        """The state after choosing ``action`` for ``key``."""
+        if self.kind == "factorized":
+            return None
+        _, h, c = state
+        return (self.embeddings[self._index[key]][action : action + 1], h, c)
+
+
+class _PolicyPlan(Plan):
+    """A trial's controller state while its questions are answered."""
+
+    def __init__(self, rng: random.Random, state: Any) -> None:
+        super().__init__({}, rng)
+        self.state = state
+
+
+class ReinforceSampler(PlannedSampler):
+    """REINFORCE with a moving-average baseline; a single-objective strategy.
+
+    Args:
+        controller: "factorized" or "lstm".
+        learning_rate: Adam step size of the controller.
+        baseline_decay: Weight of the past in the moving-average baseline (0.9 after Zoph & Le).
+        hidden_size: Width of the LSTM controller.
+        seed: Seed of the controller's initialisation and of every draw.
+    """
+
+    def __init__(
+        self,
+        controller: str = "factorized",
+        learning_rate: float = 0.1,
+        baseline_decay: float = 0.9,
+        hidden_size: int = 32,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__(seed)
+        check_choice("controller", controller, CONTROLLERS)
+        self.learning_rate = check_float("learning_rate", learning_rate, 1e-9, 10.0)
+        self.baseline_decay = check_float("baseline_decay", baseline_decay, 0.0, 0.999999)
+        check_int("hidden_size", hidden_size, 1)
+        self.controller = _Controller(controller, hidden_size, seed=self._seed % 2**63)
+        self.optimizer: torch.optim.Adam | None = None  # made when the first decisions are seen
+        self._learned: set[int] = set()
+        self.baseline: float | None = None
+        self.spread = 0.0
+
+    # -- learning ------------------------------------------------------------------------------------------
+    def plan(self, study: optuna.Study, trial: FrozenTrial, rng: random.Random) -> Plan:
+        if len(study.directions) > 1:
+            raise ConfigError(
+                "strategy", "rl", "a single-objective study: REINFORCE needs one reward (use nsga2 or tpe)"
+            )
+        sign = 1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1.0
+        for done in completed_trials(study):
+            if done.number not in self._learned:
+                self._learned.add(done.number)
+                self._learn(done, sign)
+        return _PolicyPlan(rng, self.controller.begin())
+
+    def _advantage(self, trial: FrozenTrial, sign: float) -> float | None:
+        """The trial's reward relative to the baseline, in units of the usual spread; updates both."""
+        if not feasible(trial):
+            return -1.0
+        if trial.value is None or not math.isfinite(trial.value):
+            return None
+        reward = sign * trial.value
+        if self.baseline is None:
+            self.baseline = reward
+            return None
+        advantage = reward - self.baseline
+        decay = self.baseline_decay
+        self.spread = decay * self.spread + (1 - decay) * abs(advantage) if self.spread else abs(advantage)
+        self.baseline = decay * self.baseline + (1 - decay) * reward
+        return advantage / self.spread if self.spread > 0 else 0.0
+
+    def _learn(self, trial: FrozenTrial, sign: float) -> None:
+        decisions = [
+            (_key(name, dist.choices), dist.choices.index(trial.params[name]), len(dist.choices))
+            for name, dist in trial.distributions.items()
+            if isinstance(dist, CategoricalDistribution) and trial.params[name] in dist.choices
+        ]
+        advantage = self._advantage(trial, sign)
+        if not decisions or not advantage:
+            return
+        for key, _, n in decisions:
+            self._grow(key, n)
+        state = self.controller.begin()
+        log_prob = torch.zeros(())
+        for key, action, _ in decisions:
+            logits, state = self.controller.decision_logits(state, key)
+            log_prob = log_prob + torch.log_softmax(logits, dim=0)[action]
+            state = self.controller.advance(state, key, action)
+        assert self.optimizer is not None
+        self.optimizer.zero_grad()
+        (-advantage * log_prob).backward()
+        self.optimizer.step()
+
+    def _grow(self, key: str, n_choices: int) -> None:
+        new = self.controller.grow(key, n_choices)
+        if not new:
+            return
+        if self.optimizer is None:
+            self.optimizer = torch.optim.Adam(self.controller.parameters(), lr=self.learning_rate)
+        else:
+            self.optimizer.add_param_group({"params": new})
+
+    # -- sampling ------------------------------------------------------------------------------------------
+    def answer(self, plan: Plan, name: str, choices: Sequence[Any]) -> Any:
+        assert isinstance(plan, _PolicyPlan)
+        key = _key(name, choices)
+        self._grow(key, len(choices))
+        with torch.no_grad():
+            logits, plan.state = self.controller.decision_logits(plan.state, key)
+            weights = torch.softmax(logits, dim=0).tolist()
+        action = plan.rng.choices(range(len(choices)), weights=weights)[0]
+        with torch.no_grad():
+            plan.state = self.controller.advance(plan.state, key, action)
+        return choices[action]
+
+
+def _factory(
+    context: SamplerContext, controller: str, learning_rate: float, baseline_decay: float, hidden_size: int
+) -> ReinforceSampler:
+    return ReinforceSampler(
+        controller=controller,
+        learning_rate=learning_rate,
+        baseline_decay=baseline_decay,
+        hidden_size=hidden_size,
+        seed=context.seed,
+    )
+
+
+register(
+    Strategy(
+        "rl",
+        _factory,
+        "REINFORCE after Zoph & Le 2017: a controller (factorised or LSTM) samples each decision and "
+        "learns from completed trials with a moving-average baseline; infeasible trials are penalised.",
+        {
+            "controller": Option("factorized", "'factorized' (logits per decision) or 'lstm' (Zoph & Le)"),
+            "learning_rate": Option(0.1, "Adam step size of the controller"),
+            "baseline_decay": Option(0.9, "weight of the past in the moving-average baseline"),
+            "hidden_size": Option(32, "width of the LSTM controller"),
+        },
+        multi_objective=False,
+    )
+)

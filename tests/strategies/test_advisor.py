@@ -1,0 +1,51 @@
+"""The strategy advisor picks a registered strategy that fits the search, with a one-sentence reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from nas_workbench import spaces, strategies
+from nas_workbench.strategies import advise
+from nas_workbench.testing.samplers import ToySpace
+
+NB201 = spaces.get("nb201")
+
+
+@pytest.mark.parametrize(
+    ("space", "objectives", "budget", "n_trials", "expected"),
+    [
+        (ToySpace(), ["accuracy"], None, 5000, "grid"),  # 3,768 architectures: enumerate them
+        (NB201, ["accuracy"], None, 20, "gp"),
+        (NB201, ["accuracy"], {"latency_ms": 2.0}, 80, "tpe"),
+        (NB201, ["accuracy"], None, 300, "evolution"),
+        (NB201, ["accuracy", "latency_ms"], None, 60, "tpe"),
+        (NB201, ["accuracy", "latency_ms"], None, 400, "nsga2"),
+        (spaces.get("multi_branch"), ["accuracy"], None, 300, "evolution"),  # huge but not relaxable
+    ],
+)
+def test_recommendations(space, objectives, budget, n_trials, expected) -> None:
+    advice = advise(space, objectives, budget, n_trials, None)
+    assert advice.strategy == expected, advice
+    assert advice.strategy in strategies.list()
+    assert advice.reason.endswith(".") and advice.reason.count(". ") == 0  # one sentence
+
+
+def test_a_huge_relaxable_space_goes_to_the_gradient_based_strategy() -> None:
+    gradient = [n for n in strategies.list() if strategies.get(n).relaxation]
+    if not gradient:
+        pytest.skip("no gradient-based strategy is registered")
+    advice = advise(spaces.get("chain"), ["accuracy", "latency_ms"], {"latency_ms": 1.0}, 50, None)
+    assert advice.strategy == gradient[0]
+    assert "relaxation" in advice.reason
+
+
+def test_the_reason_names_the_budget_and_an_unknown_trial_count() -> None:
+    advice = advise(NB201, ["accuracy"], {"latency_ms": 2.0}, None, 600)
+    assert "latency_ms" in advice.reason and "600 s" in advice.reason
+    assert str(advice).startswith(f"{advice.strategy}: ")
+
+
+def test_never_recommends_a_strategy_that_refuses_the_objectives() -> None:
+    for n_trials in (10, 50, 100, 200, 1000, None):
+        advice = advise(NB201, ["accuracy", "latency_ms"], None, n_trials, None)
+        assert strategies.get(advice.strategy).multi_objective
