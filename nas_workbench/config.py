@@ -7,19 +7,35 @@ value and what is allowed, so a bad setting never reaches the engine.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from nas_workbench._registry import unknown_name_message
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.profiling._base import METRICS
 
 __all__ = ["DEFAULT_RUNS_DIR", "OBJECTIVE_METRICS", "Fidelity", "SearchConfig", "default_storage"]
+
+#: Storage URL schemes the engine opens (SQLAlchemy driver names).
+_STORAGE_DRIVERS = (
+    "sqlite",
+    "postgresql",
+    "postgresql+psycopg2",
+    "postgresql+psycopg",
+    "mysql",
+    "mysql+pymysql",
+    "mysql+mysqldb",
+)
+T = TypeVar("T")
+
+#: Optuna keeps study names in a VARCHAR(512) column.
+_MAX_STUDY_NAME = 512
 
 #: Where searches keep their SQLite storage, reports and logs unless told otherwise.
 DEFAULT_RUNS_DIR = "runs"
@@ -44,13 +60,37 @@ def _check_number(name: str, value: Any, low: float, high: float = math.inf, int
         raise ConfigError(name, value, f"{kind} >= {low}{upper}")
 
 
+def _built(name: str, value: Any, build: Callable[[], T], allowed: str = "valid options") -> T:
+    """``build()``, turning a component's unexpected complaint about its options into a `ConfigError`."""
+    try:
+        return build()
+    except ConfigError:
+        raise
+    except Exception as error:
+        raise ConfigError(name, value, f"{allowed} ({type(error).__name__}: {error})") from None
+
+
+class _Recorder:
+    """A suggester that answers fixed decisions as fixed, others with choice ``pick``, and records each
+    question's choices in ``questions``."""
+
+    def __init__(self, fixed: Mapping[str, Any], pick: int, questions: dict[str, tuple[Any, ...]]) -> None:
+        self.fixed, self.pick, self.questions = fixed, pick, questions
+
+    def suggest_categorical(self, name: str, choices: Any) -> Any:
+        options = tuple(choices)
+        self.questions[name] = options
+        value = self.fixed.get(name)
+        return value if value in options else options[self.pick]
+
+
 def _from_mapping(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
     """Build dataclass ``cls`` from ``data``, rejecting unknown keys with a suggestion."""
     if not isinstance(data, Mapping):
         raise ConfigError(prefix.rstrip(".") or "config", data, "a mapping of settings")
     names = [f.name for f in fields(cls)]
     for key in data:
-        if key not in names:
+        if not isinstance(key, str) or key not in names:
             raise ConfigError(f"{prefix}{key}", data[key], unknown_name_message("setting", key, names))
     return cls(**data)
 
@@ -119,7 +159,13 @@ class SearchConfig:
         storage: Optuna storage URL; None puts a SQLite file in ``runs/``.
         study_name: Name of the study; reuse it with the same storage to resume. None: derived from
             space, strategy and seed.
-        trial_timeout: Seconds one trial may train before it is stopped and recorded as failed.
+        trial_timeout: Seconds one trial may train before it is stopped and recorded as failed (training
+            stops at the next epoch; a user ``evaluate`` that runs longer is recorded as failed).
+        retries: How many times a trial whose process died (killed, crashed, cut off from the storage)
+            is re-run with the same architecture; 0 records it as failed. A retry replaces the dead
+            attempt in the count of ``n_trials``.
+        heartbeat_interval: Seconds between a running trial's heartbeats; a trial silent for four
+            intervals belongs to a dead process and is failed (then retried) by any process of the study.
     """
 
     space: str = "chain"
@@ -145,6 +191,8 @@ class SearchConfig:
     storage: str | None = None
     study_name: str | None = None
     trial_timeout: float | None = None
+    retries: int = 1
+    heartbeat_interval: float = 5.0
 
     # -- construction ----------------------------------------------------------------------------------
     @classmethod
@@ -154,6 +202,10 @@ class SearchConfig:
         if isinstance(values, dict) and isinstance(values.get("fidelity"), Mapping):
             values["fidelity"] = _from_mapping(Fidelity, values["fidelity"], "fidelity.")
         config: SearchConfig = _from_mapping(cls, values, "")
+        if not isinstance(config.dataset, str):  # data comes from Python, never from a file
+            raise ConfigError(
+                "dataset", config.dataset, "'digits' (other data can only be passed from Python)"
+            )
         return config.validate()
 
     @classmethod
@@ -223,8 +275,9 @@ class SearchConfig:
                 "strategy", self.strategy, unknown_name_message("strategy", self.strategy, strategies.list())
             )
         for name in ("space_options", "strategy_options", "budget", "pruner_options", "fixed_choices"):
-            if not isinstance(getattr(self, name), dict):
-                raise ConfigError(name, getattr(self, name), "a mapping")
+            value = getattr(self, name)
+            if not isinstance(value, dict) or not all(isinstance(key, str) for key in value):
+                raise ConfigError(name, value, "a mapping with string keys")
         self._validate_objectives()
         self._validate_budget()
         if not isinstance(self.fidelity, Fidelity):
@@ -234,6 +287,8 @@ class SearchConfig:
         if self.pruner not in pruners:
             raise ConfigError("pruner", self.pruner, unknown_name_message("pruner", self.pruner, pruners))
         _check_number("n_trials", self.n_trials, 1, 10_000_000, integer=True)
+        _check_number("retries", self.retries, 0, 100, integer=True)
+        _check_number("heartbeat_interval", self.heartbeat_interval, 0.1, 3600.0)
         if self.timeout is not None:
             _check_number("timeout", self.timeout, 1e-3)
         if self.trial_timeout is not None:
@@ -250,7 +305,7 @@ class SearchConfig:
                     "profile_metrics", self.profile_metrics, f"a list of metrics from {list(METRICS)}"
                 )
             for name in self.profile_metrics:
-                if name not in METRICS:
+                if not isinstance(name, str) or name not in METRICS:
                     raise ConfigError(
                         "profile_metrics", name, unknown_name_message("metric", name, list(METRICS))
                     )
@@ -262,19 +317,74 @@ class SearchConfig:
         if self.storage is not None:
             self._validate_storage()
         if self.study_name is not None and (
-            not isinstance(self.study_name, str) or not self.study_name.strip()
+            not isinstance(self.study_name, str)
+            or not self.study_name.strip()
+            or len(self.study_name) > _MAX_STUDY_NAME
         ):
-            raise ConfigError("study_name", self.study_name, "a non-empty string")
+            raise ConfigError(
+                "study_name", self.study_name, f"a non-empty string of at most {_MAX_STUDY_NAME} characters"
+            )
         if isinstance(self.dataset, str) and self.dataset != "digits":
             raise ConfigError("dataset", self.dataset, "'digits', or data passed from Python")
+        self._validate_components()
         return self
+
+    def _validate_components(self) -> None:
+        """Build the space, the pruner and the sampler once, so that their own checks of their options
+        run now (an empty space, an unknown strategy option) rather than when the search starts."""
+        from nas_workbench import spaces, strategies
+        from nas_workbench.engine.pruning import make_pruner
+
+        space = _built(
+            "space_options", self.space_options, lambda: spaces.get(self.space, **self.space_options)
+        )
+        if space.size() < 1:
+            raise ConfigError(
+                "space_options", self.space_options, "options that leave at least one architecture"
+            )
+        for text in self.initial_architectures:
+            _built(
+                "initial_architectures",
+                text,
+                functools.partial(space.parse, text),
+                "an architecture of the space",
+            )
+        self._validate_fixed_choices(space)
+        _built("pruner_options", self.pruner_options, lambda: make_pruner(self.pruner, **self.pruner_options))
+        _built(
+            "strategy_options",
+            self.strategy_options,
+            lambda: strategies.make_sampler(
+                self.strategy,
+                seed=self.seed,
+                space=space,
+                directions=tuple(self.directions),
+                constraints=bool(self.budget),
+                **self.strategy_options,
+            ),
+        )
+
+    def _validate_fixed_choices(self, space: Any) -> None:
+        """Each fixed decision must be one the space asks, fixed to one of its choices. Decisions asked only
+        in some architectures (a deeper stage's blocks) are found by walking the space twice: once taking
+        every first choice, once every last."""
+        questions: dict[str, tuple[Any, ...]] = {}
+        for pick in (0, -1):
+            space.define(_Recorder(self.fixed_choices, pick, questions))
+        for name, value in self.fixed_choices.items():
+            if name not in questions:
+                raise ConfigError(
+                    f"fixed_choices.{name}", value, unknown_name_message("decision", name, sorted(questions))
+                )
+            if value not in questions[name]:
+                raise ConfigError(f"fixed_choices.{name}", value, f"one of {list(questions[name])}")
 
     def _validate_objectives(self) -> None:
         allowed = list(OBJECTIVE_METRICS)
         if not isinstance(self.objectives, list) or not self.objectives:
             raise ConfigError("objectives", self.objectives, f"a non-empty list of metrics from {allowed}")
         for name in self.objectives:
-            if name not in OBJECTIVE_METRICS:
+            if not isinstance(name, str) or name not in OBJECTIVE_METRICS:
                 raise ConfigError("objectives", name, unknown_name_message("objective", name, allowed))
         if len(set(self.objectives)) != len(self.objectives):
             raise ConfigError("objectives", self.objectives, "each metric at most once")
@@ -289,6 +399,8 @@ class SearchConfig:
                 raise ConfigError(f"budget.{name}", limit, f"a positive limit in {METRICS[name].unit}")
 
     def _validate_device(self) -> None:
+        """The device's form; whether this machine has it is checked where trials run (a study may be
+        created on a machine without the GPU its workers use)."""
         device = self.device
         kind, _, index = device.partition(":")
         if (
@@ -299,9 +411,24 @@ class SearchConfig:
             raise ConfigError("device", device, "'cpu', 'cuda', 'cuda:N' or 'mps'")
 
     def _validate_storage(self) -> None:
+        from sqlalchemy.engine import make_url
+
         url = self.storage
+        example = "an Optuna storage URL such as 'sqlite:///runs/nas.db' or 'postgresql://user@host/db'"
         if not isinstance(url, str):
-            raise ConfigError("storage", url, "an Optuna storage URL such as 'sqlite:///runs/nas.db'")
-        schemes = ("sqlite:///", "postgresql://", "postgresql+psycopg2://", "mysql://", "mysql+pymysql://")
-        if not url.startswith(schemes):
-            raise ConfigError("storage", url, "an Optuna RDB URL starting with one of " + ", ".join(schemes))
+            raise ConfigError("storage", url, example)
+        try:
+            parsed = make_url(url)
+            port = parsed.port  # parsing the port is lazy: a malformed one raises here
+        except Exception:
+            raise ConfigError("storage", url, example) from None
+        shown = parsed.render_as_string(hide_password=True)  # errors end up in logs: no passwords
+        if parsed.drivername not in _STORAGE_DRIVERS:
+            raise ConfigError("storage", shown, f"{example}; drivers: {', '.join(_STORAGE_DRIVERS)}")
+        if parsed.get_backend_name() == "sqlite":
+            if not parsed.database or parsed.database == ":memory:" or parsed.host:
+                raise ConfigError(
+                    "storage", shown, "a SQLite file shared by every process, 'sqlite:///path/to/file.db'"
+                )
+        elif not parsed.database or (port is not None and not 0 < port < 65536):
+            raise ConfigError("storage", shown, f"{example}, with a database name and a valid port")

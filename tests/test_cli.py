@@ -78,7 +78,7 @@ def test_profile_prints_json_for_an_nb201_string(capsys):
         (["profile", "--space", "nb201", "--arch", "|bogus~0|"], "nb201"),
         (["profile", "--input-shape", "3,32"], "--input-shape"),
         (["run", "missing.yaml"], "config file"),
-        (["show", "nope", "--storage", "sqlite:///:memory:"], "no study 'nope'"),
+        (["show", "nope", "--storage", "sqlite:///empty.db"], "no study 'nope'"),
     ],
 )
 def test_bad_input_is_one_clear_line_and_exit_2(argv, message, capsys, tmp_path, monkeypatch):

@@ -21,11 +21,13 @@ from nas_workbench.engine.events import (
 )
 from nas_workbench.engine.records import TrialResult, pareto_front, study_meta, trial_results
 from nas_workbench.engine.storage import StorageUnavailableError, open_storage
+from nas_workbench.engine.workers import LocalWorkers, run_worker
 
 __all__ = [
     "ArchitectureWeights",
     "Evaluate",
     "Event",
+    "LocalWorkers",
     "RunFinished",
     "RunStarted",
     "SearchRun",
@@ -37,6 +39,7 @@ __all__ = [
     "TrialStarted",
     "open_storage",
     "pareto_front",
+    "run_worker",
     "search",
     "study_meta",
     "trial_results",

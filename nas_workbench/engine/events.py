@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
 __all__ = [
+    "ArchitectureWeights",
     "Event",
     "RunFinished",
     "RunStarted",
@@ -94,6 +95,22 @@ class TrialFinished(Event):
     reason: str | None
     duration_s: float
     worker: str
+
+
+@dataclass(frozen=True)
+class ArchitectureWeights(Event):
+    """A gradient-based search ended an epoch; trial ``number`` logs the architecture it derived (``arch``).
+
+    ``weights`` maps each decision to its choices' probabilities under the architecture weights (what the
+    alpha heat map shows); ``expected`` holds the expected hardware cost under them, per penalised metric.
+    """
+
+    kind: ClassVar[str] = "architecture_weights"
+    epoch: int
+    number: int
+    arch: str
+    weights: dict[str, dict[str, float]]
+    expected: dict[str, float]
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,11 @@ class TrialResult:
         else:
             status = _STATE_STATUS[trial.state]
         reason = attrs.get("reason") or trial.system_attrs.get("fail_reason")
+        if reason is None and trial.state == TrialState.FAIL:  # failed by another process's heartbeat check
+            worker = attrs.get("worker")
+            reason = (
+                f"its worker{f' {worker}' if worker else ''} stopped mid-trial (killed, crashed or cut off)"
+            )
         duration = trial.duration.total_seconds() if trial.duration is not None else None
         finished = trial.datetime_complete.timestamp() if trial.datetime_complete else None
         constraints = trial.constraints  # Optuna 5: {name: value - limit}

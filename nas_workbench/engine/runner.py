@@ -4,18 +4,21 @@ Per trial: the strategy (an Optuna sampler) answers the space's questions → an
 the network; it is profiled cheapest first and, over budget, recorded as infeasible without training (the
 sampler still learns from its constraints); otherwise it is trained at the configured fidelity (or handed
 to the user's ``evaluate``) and its objective values are told to the study. Every step is an event.
+
+Trials are claimed from the study's plan (`nas_workbench.engine.scheduler`), so any number of processes
+(this one, `nas-workbench worker` anywhere) can share one study without losing or repeating trials.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import socket
 import threading
 import time
-import warnings
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import optuna
@@ -26,13 +29,17 @@ from nas_workbench import __version__, spaces, strategies
 from nas_workbench.config import SearchConfig
 from nas_workbench.engine import events as ev
 from nas_workbench.engine.budget import CHEAP_METRICS, constraint_values, metrics_to_profile, violations
+from nas_workbench.engine.feasibility import COUNTED_METRICS, check_budget
 from nas_workbench.engine.records import STUDY_ATTR, TrialResult, pareto_front, trial_results
-from nas_workbench.exceptions import ConfigError, NasWorkbenchError
-from nas_workbench.profiling import DeviceInfo, Measurement, profile
+from nas_workbench.engine.scheduler import run_trials, trials_done
+from nas_workbench.engine.storage import open_storage
+from nas_workbench.exceptions import ConfigError, NasWorkbenchError, ProfilingError
+from nas_workbench.profiling import DeviceInfo, Measurement, profile, shared_use
+from nas_workbench.profiling._device import resolve_device
 from nas_workbench.spec import ArchSpec
 from nas_workbench.task import Task, load_task
 
-__all__ = ["Evaluate", "SearchRun", "open_storage", "search"]
+__all__ = ["Evaluate", "SearchRun", "search"]
 
 logger = logging.getLogger("nas_workbench")
 
@@ -40,29 +47,15 @@ logger = logging.getLogger("nas_workbench")
 Evaluate = Callable[[ArchSpec, torch.nn.Module], Mapping[str, float]]
 Subscriber = Callable[[ev.Event], None]
 
-_FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+#: Profiles kept in memory, most recently used first: the architectures a sampler revisits.
+_PROFILE_CACHE_SIZE = 1024
+
+#: Trial states `SearchRun.results` shows: all but the plan's waiting trials, which are not trials yet.
+_SHOWN = tuple(state for state in TrialState if state != TrialState.WAITING)
 
 
 class TrialTimeoutError(NasWorkbenchError, TimeoutError):
     """A trial trained longer than ``trial_timeout``."""
-
-
-def open_storage(url: str) -> optuna.storages.BaseStorage:
-    """Open an Optuna RDB storage with heartbeats, creating a SQLite file's folder when needed.
-
-    Heartbeats let a later run notice a trial whose process died (a killed kernel) and fail it instead
-    of leaving it RUNNING forever.
-    """
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna 5 but long-standing
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(url, heartbeat_interval=5, grace_period=20)
-    except Exception as error:  # SQLAlchemy raises many kinds; all mean the same thing here
-        raise ConfigError(
-            "storage", url, f"a reachable Optuna storage ({type(error).__name__}: {error})"
-        ) from None
 
 
 class SearchRun:
@@ -70,7 +63,9 @@ class SearchRun:
 
     Use `run()` to search in the calling thread, or `start()` to search in a background thread (the
     notebook stays usable) and `stop()` / `wait()` to end it. A new `SearchRun` with the same storage and
-    study name resumes the study up to ``n_trials``.
+    study name resumes the study up to ``n_trials``. With ``workers=N`` both run the trials in N local
+    worker processes instead, and ``workers=0`` only follows workers started elsewhere (a cluster job);
+    every worker's trials arrive as this run's events (`nas_workbench.engine.workers`).
 
     Args:
         config: The search settings (validated here).
@@ -83,12 +78,16 @@ class SearchRun:
         self.evaluate = evaluate
         self.storage_url = config.resolved_storage()
         self.study_name = config.resolved_study_name()
+        self.storage = open_storage(
+            self.storage_url, heartbeat_interval=config.heartbeat_interval, retries=config.retries
+        )
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
         self._subscribers: list[Subscriber] = []
         self._stop = threading.Event()
+        self._workers: int | None = None
         self._thread: threading.Thread | None = None
         self._task: Task | None = None
-        self._profile_cache: dict[str, tuple[dict[str, Measurement], DeviceInfo]] = {}
+        self._profile_cache: OrderedDict[str, tuple[dict[str, Measurement], DeviceInfo]] = OrderedDict()
         self.error: BaseException | None = None
         self.study = self._open_study()
 
@@ -105,8 +104,12 @@ class SearchRun:
         )
         if config.fixed_choices:
             sampler = optuna.samplers.PartialFixedSampler(config.fixed_choices, sampler)
+        try:
+            self.storage.get_study_id_from_name(self.study_name)
+        except KeyError:  # a new study: refuse a budget nothing can meet before creating it
+            self._check_budget()
         study = optuna.create_study(
-            storage=open_storage(self.storage_url),
+            storage=self.storage,
             study_name=self.study_name,
             directions=config.directions,
             sampler=sampler,
@@ -114,9 +117,11 @@ class SearchRun:
         )
         meta = study.user_attrs.get(STUDY_ATTR)
         if meta is None:
-            study.set_user_attr(STUDY_ATTR, self._study_meta())
+            # The architectures to try first open the plan; the record comes last, since workers wait
+            # for it before they claim trials.
             for text in config.initial_architectures:
                 study.enqueue_trial(dict(self.space.parse(text).choices), skip_if_exists=True)
+            study.set_user_attr(STUDY_ATTR, self._study_meta())
         elif meta.get("objectives") != self._study_meta()["objectives"] or meta.get("space") != config.space:
             raise ConfigError(
                 "study_name",
@@ -125,7 +130,24 @@ class SearchRun:
                 f"{[o['metric'] for o in meta.get('objectives', [])]}; "
                 "resume it with the same space and objectives",
             )
+        elif meta.get("n_trials") != config.n_trials:  # a resume may plan more (or fewer) trials
+            study.set_user_attr(STUDY_ATTR, {**meta, "n_trials": config.n_trials})
         return study
+
+    def _check_budget(self) -> None:
+        """Raise `InfeasibleBudgetError` when no architecture meets a counted budget (params, FLOPs)."""
+        config = self.config
+        if not set(config.budget) & set(COUNTED_METRICS):
+            return
+        check_budget(
+            self.space,
+            config.budget,
+            self._input_shape(self.task),
+            self.task.num_classes,
+            width_multiplier=config.fidelity.width_multiplier,
+            batch_size=config.latency_batch_size,
+            fixed_choices=config.fixed_choices,
+        )
 
     def _study_meta(self) -> dict[str, Any]:
         config = self.config
@@ -163,19 +185,26 @@ class SearchRun:
                 logger.exception("event subscriber %r failed on %s", callback, event.kind)
 
     # -- control ---------------------------------------------------------------------------------------
-    def run(self) -> SearchRun:
-        """Search in the calling thread until ``n_trials`` trials are done, the timeout, or `stop()`."""
+    def run(self, workers: int | None = None) -> SearchRun:
+        """Search in the calling thread until ``n_trials`` trials are done, the timeout, or `stop()`.
+
+        Args:
+            workers: None: trials run in this process. N: in N local worker processes. 0: in workers
+                started elsewhere on the same storage; this run reports their trials.
+        """
         self._stop.clear()
+        self._workers = workers
         self._search()
         if self.error is not None:
             raise self.error
         return self
 
-    def start(self) -> SearchRun:
-        """Search in a background thread and return at once."""
+    def start(self, workers: int | None = None) -> SearchRun:
+        """Search in a background thread and return at once (``workers``: as for `run`)."""
         if self.running:
             raise NasWorkbenchError("this search is already running")
         self._stop.clear()
+        self._workers = workers
         self._thread = threading.Thread(
             target=self._search, name=f"nas-search-{self.study_name}", daemon=True
         )
@@ -201,16 +230,17 @@ class SearchRun:
 
     # -- results ---------------------------------------------------------------------------------------
     def results(self) -> list[TrialResult]:
-        """Every trial of the study so far, read from the storage."""
-        return trial_results(self.study)
+        """Every trial of the study so far (by every process), read from the storage."""
+        return trial_results(self.study, states=_SHOWN)
 
     def pareto(self) -> list[TrialResult]:
         """The feasible, non-dominated trials (for one objective: the best ones)."""
         return pareto_front(self.results(), self.config.directions)
 
     def trials_done(self) -> int:
-        """Finished trials (complete, pruned or failed) in the study."""
-        return len(self.study.get_trials(deepcopy=False, states=_FINISHED))
+        """Finished trials (complete, pruned or failed) that count towards ``n_trials``: attempts whose
+        worker died and that were retried do not (see `nas_workbench.engine.scheduler`)."""
+        return trials_done(self.study.get_trials(deepcopy=False), self.config.n_trials)
 
     # -- the search ------------------------------------------------------------------------------------
     def _search(self) -> None:
@@ -232,35 +262,66 @@ class SearchRun:
         )
         reason = "completed"
         try:
+            if self._workers != 0:  # trials run on this machine
+                try:
+                    resolve_device(config.device)
+                except ProfilingError as error:  # checked here: the study may come from another machine
+                    raise ConfigError(
+                        "device", config.device, f"a device this machine has ({error})"
+                    ) from None
             if config.threads is not None:
                 torch.set_num_threads(config.threads)
             remaining = config.n_trials - before
-            if remaining > 0:
-                self.task  # noqa: B018 - load the data before the first trial's clock starts
-                self.study.optimize(
+            gradient = strategies.get(config.strategy).relaxation
+            if gradient:  # a gradient-based strategy trains a supernet and picks every architecture itself
+                from nas_workbench.strategies.dnas.search import run_search
+
+                reason = run_search(self)
+            elif self._workers is not None:
+                from nas_workbench.engine.workers import supervise
+
+                supervise(self, self._workers, stop=self._stop, on_trial=self._trial_finished)
+            else:
+                if remaining > 0:
+                    self.task  # noqa: B018 - load the data before the first trial's clock starts
+                run_trials(  # also waits for other processes' trials, to retry any whose process dies
+                    self.study,
+                    self.storage,
                     self._objective,
-                    n_trials=remaining,
+                    config.n_trials,
+                    heartbeat_interval=config.heartbeat_interval,
+                    stop=self._stop,
                     timeout=config.timeout,
-                    catch=(Exception,),
-                    callbacks=[self._after_trial, optuna.study.MaxTrialsCallback(config.n_trials, _FINISHED)],
+                    after_trial=self._trial_finished,
                 )
-            if self.trials_done() < config.n_trials:
+            if not gradient and self.trials_done() < config.n_trials:
                 reason = "stopped" if self._stop.is_set() else "timeout"
         except BaseException as error:  # report, then let run()/wait() callers see it
             self.error = error
             reason = "error"
             logger.error("search %s ended with an error: %s", self.study_name, error)
+        try:
+            done = self.trials_done()
+        except NasWorkbenchError:  # the storage is gone (the error says so): report what was known
+            done = before
         self._emit(
             ev.RunFinished(
                 self.study_name,
                 reason=reason,
-                trials_done=self.trials_done(),
+                trials_done=done,
                 elapsed_s=time.time() - started,
                 error=None if self.error is None else f"{type(self.error).__name__}: {self.error}",
             )
         )
 
     def _after_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        """`_trial_finished` as an Optuna ``optimize`` callback, which also ends ``optimize`` on `stop()`."""
+        self._trial_finished(trial)
+        if self._stop.is_set():
+            study.stop()
+
+    def _trial_finished(self, trial: FrozenTrial) -> None:
+        _release_memory()
         result = TrialResult.from_frozen(trial)
         self._emit(
             ev.TrialFinished(
@@ -277,8 +338,6 @@ class SearchRun:
                 worker=result.worker or self.worker,
             )
         )
-        if self._stop.is_set():
-            study.stop()
 
     def _objective(self, trial: optuna.Trial) -> list[float]:
         try:
@@ -370,6 +429,7 @@ class SearchRun:
         except for metrics that are objectives. Complete profiles are cached per architecture."""
         config = self.config
         if spec.id in self._profile_cache:
+            self._profile_cache.move_to_end(spec.id)
             measurements, device = self._profile_cache[spec.id]
             return dict(measurements), device
         wanted = metrics_to_profile(config.objectives, config.budget, config.profile_metrics)
@@ -391,6 +451,8 @@ class SearchRun:
             device = measured.device
         if set(wanted) <= set(measurements):
             self._profile_cache[spec.id] = (dict(measurements), device)
+            if len(self._profile_cache) > _PROFILE_CACHE_SIZE:  # a long search must not grow
+                self._profile_cache.popitem(last=False)
         return measurements, device
 
     def _score(
@@ -403,20 +465,27 @@ class SearchRun:
         """Accuracy (and anything else the evaluation gives) of a feasible network; a pruned trial keeps
         its hardware figures and last accuracy in ``metrics`` so plots can show it."""
         if self.evaluate is not None:
-            scores = {k: float(v) for k, v in dict(self.evaluate(spec, model)).items()}
+            limit = self.config.trial_timeout
+            with shared_use():  # another process's latency measurement waits until this is done
+                started = time.monotonic()
+                scores = {k: float(v) for k, v in dict(self.evaluate(spec, model)).items()}
+                took = time.monotonic() - started
+            if limit is not None and took > limit:
+                raise TrialTimeoutError(f"evaluate took {took:.1f} s, over trial_timeout={limit:g} s")
             if "accuracy" in self.config.objectives and "accuracy" not in scores:
                 raise ConfigError("evaluate", sorted(scores), "a mapping with an 'accuracy' entry")
             return scores
         from nas_workbench.estimation.trainer import train
 
-        result = train(
-            model,
-            self.task,
-            self.config.fidelity,
-            seed=self.config.seed * 1_000_003 + trial.number,
-            device=self.config.device,
-            on_epoch=self._epoch_callback(trial),
-        )
+        with shared_use():  # another process's latency measurement waits until this is done
+            result = train(
+                model,
+                self.task,
+                self.config.fidelity,
+                seed=self.config.seed * 1_000_003 + trial.number,
+                device=self.config.device,
+                on_epoch=self._epoch_callback(trial),
+            )
         if result.stopped_early:
             trial.set_user_attr("status", "pruned")
             trial.set_user_attr(
@@ -452,6 +521,13 @@ class SearchRun:
         if value != value:  # NaN: Optuna would fail the trial with a vaguer message
             raise FloatingPointError(f"objective {name!r} is NaN")
         return value
+
+
+def _release_memory() -> None:
+    """Return a finished trial's GPU memory to the device (its tensors are gone; the cache is not)."""
+    if torch.cuda.is_initialized():
+        gc.collect()  # tensors held by reference cycles (a failed trial's traceback) go first
+        torch.cuda.empty_cache()
 
 
 def _score_measurement(name: str, value: float, user: bool) -> Measurement:

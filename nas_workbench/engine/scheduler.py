@@ -1,0 +1,182 @@
+"""Sharing one study's trials among any number of processes: exactly ``n_trials``, none lost or run twice.
+
+**The plan.** A study's plan is its first ``n_trials`` trials by number, leaving out attempts that were
+replaced by a retry. Trial numbers are given out atomically by the storage, so every process agrees on the
+plan whatever it raced with. A process works by *claiming* a WAITING trial of the plan (one atomic state
+change, WAITING → RUNNING: the one Optuna's ``enqueue_trial`` relies on); when the plan has no waiting
+trial and fewer than ``n_trials`` trials, it adds a waiting one (``enqueue_trial``) and tries again. Two
+processes that add one at the same moment leave a spare beyond the plan, which nobody claims (a later,
+larger ``n_trials`` uses it); architectures to try first are simply the plan's first waiting trials.
+So workers on any number of machines finish with exactly ``n_trials`` counted trials, and resuming
+(a kernel restart, a new worker) needs nothing but the same storage and study name.
+
+**Dead processes.** A claimed trial's heartbeat is recorded *before* it turns RUNNING and then every
+``heartbeat_interval`` seconds, so a process killed at any moment leaves a trial whose heartbeat goes
+stale. Every process of the study fails stale trials (Optuna's ``fail_stale_trials``) before each claim
+and while it waits for the others, and the storage's callback re-runs the trial's architecture as a new
+waiting trial when ``retries`` allows (see `nas_workbench.engine.storage`).
+
+**How a retried trial counts.** The retry *replaces* the dead attempt: the dead one stays in the study,
+failed (its reason says its worker stopped), but no longer counts towards ``n_trials``, and its retry takes
+its place in the plan. Without retries (or once they are used up) the dead attempt counts as a failed
+trial. A process whose plan has nothing left to claim waits while trials of the plan are running (their
+process may die and their retry needs a taker), then returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+
+import optuna
+from optuna.storages import RDBStorage, fail_stale_trials
+from optuna.trial import FrozenTrial, TrialState
+
+__all__ = ["FINISHED", "claim", "plan", "replaced", "run_trials", "trials_done"]
+
+logger = logging.getLogger("nas_workbench")
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
+Objective = Callable[[optuna.Trial], Sequence[float]]
+
+
+def replaced(trials: Iterable[FrozenTrial]) -> set[int]:
+    """Numbers of the attempts that a retry replaced (their worker died and the trial was re-run)."""
+    return {number for t in trials for number in t.system_attrs.get("retry_history", ())}
+
+
+def plan(trials: Sequence[FrozenTrial], n_trials: int) -> list[FrozenTrial]:
+    """The trials that count towards ``n_trials``: the first ones by number, replaced attempts left out."""
+    gone = replaced(trials)
+    return [t for t in sorted(trials, key=lambda t: t.number) if t.number not in gone][:n_trials]
+
+
+def trials_done(trials: Sequence[FrozenTrial], n_trials: int) -> int:
+    """Finished trials (complete, pruned or failed) of the plan."""
+    return sum(t.state in FINISHED for t in plan(trials, n_trials))
+
+
+def _fail_stale(study: optuna.Study) -> None:
+    with warnings.catch_warnings():  # "experimental" since Optuna 2.9, used by its own optimize loop
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        fail_stale_trials(study)
+
+
+def claim(study: optuna.Study, storage: RDBStorage, n_trials: int) -> tuple[optuna.Trial, int] | None:
+    """Claim a waiting trial of the plan for this process, adding one when the plan has room.
+
+    Returns:
+        The claimed trial (RUNNING, heartbeat recorded) and its storage id, or None when the plan has
+        nothing left to claim.
+    """
+    study_id = storage.get_study_id_from_name(study.study_name)
+    while True:
+        planned = plan(study.get_trials(deepcopy=False), n_trials)
+        for frozen in planned:
+            if frozen.state != TrialState.WAITING:
+                continue
+            trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, frozen.number)
+            storage.record_heartbeat(trial_id)  # first, so that dying right after the claim leaves a trace
+            try:
+                if storage.set_trial_state_values(trial_id, TrialState.RUNNING):
+                    # What `Study.ask` does after popping a waiting trial; ask itself would create a trial
+                    # beyond the plan when another process takes the last waiting one first.
+                    return optuna.trial.Trial(study, trial_id), trial_id
+            except optuna.exceptions.UpdateFinishedTrialError:
+                pass  # another process claimed and finished it meanwhile
+        if len(planned) >= n_trials:
+            return None
+        study.enqueue_trial({})
+
+
+class _Heartbeat:
+    """Records a trial's heartbeat every ``interval`` seconds while the block runs."""
+
+    def __init__(self, storage: RDBStorage, trial_id: int, interval: float) -> None:
+        self.storage, self.trial_id, self.interval = storage, trial_id, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"nas-heartbeat-{trial_id}", daemon=True)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.storage.record_heartbeat(self.trial_id)
+            except Exception as error:  # already retried for the storage's window: the trial may go stale
+                logger.warning("trial heartbeat failed: %s", error)
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.interval)  # a beat stuck retrying a lost storage is left behind
+
+
+def _run_one(
+    study: optuna.Study, storage: RDBStorage, claimed: tuple[optuna.Trial, int], objective: Objective,
+    interval: float,
+) -> FrozenTrial:  # fmt: skip
+    """Run ``objective`` on a claimed trial and tell the study its outcome, as `Study.optimize` would."""
+    trial, trial_id = claimed
+    values: Sequence[float] | None = None
+    state: TrialState | None = None
+    with _Heartbeat(storage, trial_id, interval):
+        try:
+            values = objective(trial)
+        except optuna.TrialPruned:
+            state = TrialState.PRUNED
+        except Exception:  # the objective recorded why; the search goes on
+            state = TrialState.FAIL
+        except BaseException:  # KeyboardInterrupt, SystemExit: record the trial, then stop
+            study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+            raise
+    frozen = study.tell(trial, values, state=state, skip_if_finished=True)
+    if frozen.state == TrialState.FAIL and state is None and values is not None:
+        logger.warning("trial %d failed: %s", trial.number, frozen.system_attrs.get("fail_reason", values))
+    return frozen
+
+
+def run_trials(
+    study: optuna.Study,
+    storage: RDBStorage,
+    objective: Objective,
+    n_trials: int,
+    *,
+    heartbeat_interval: float,
+    stop: threading.Event,
+    timeout: float | None = None,
+    after_trial: Callable[[FrozenTrial], None] | None = None,
+) -> None:
+    """Claim and run trials of the plan until none is left, ``stop`` is set or ``timeout`` passes.
+
+    Stops only at trial boundaries. While the plan has nothing to claim but trials of other processes are
+    running, waits for them (failing any whose process died, so their retries can be claimed here).
+
+    Args:
+        study: The study, opened on ``storage``.
+        storage: The storage the study was opened on (the uncached RDB storage, for the atomic claim).
+        objective: Returns the trial's objective values, raises `optuna.TrialPruned` or fails.
+        n_trials: The size of the plan.
+        heartbeat_interval: Seconds between heartbeats (and between checks while waiting).
+        stop: Set by another thread to end the loop at the next trial boundary.
+        timeout: Seconds after which no new trial is claimed.
+        after_trial: Called with each finished trial.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
+        _fail_stale(study)
+        claimed = claim(study, storage, n_trials)
+        if claimed is None:
+            planned = plan(study.get_trials(deepcopy=False), n_trials)
+            if not any(t.state == TrialState.RUNNING for t in planned):
+                return
+            stop.wait(min(heartbeat_interval, 1.0))
+            continue
+        frozen = _run_one(study, storage, claimed, objective, heartbeat_interval)
+        if after_trial is not None:
+            after_trial(frozen)

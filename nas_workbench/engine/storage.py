@@ -1,0 +1,291 @@
+"""Opening a search's Optuna storage: heartbeats that expose dead workers, and retries that ride out a
+dropped database connection.
+
+Every process of a search (the notebook, `nas-workbench worker` on any machine) opens the storage here:
+
+- **Heartbeats.** A running trial records a heartbeat every ``heartbeat_interval`` seconds; a trial whose
+  heartbeat is older than `grace_period` (4 intervals) belongs to a dead process (killed, crashed, cut off)
+  and any process of the study fails it, re-running its architecture when ``retries`` allows (Optuna's
+  `RetryHeartbeatStaleTrialCallback`). See `nas_workbench.engine.scheduler` for how retries count.
+- **Retries.** A call that fails because the connection dropped (a restarted or unreachable database
+  server) or the SQLite file is locked by another process is retried with exponential backoff for up to
+  ``retry_s`` seconds (60 by default) before `StorageUnavailableError` ends the run with a clear message.
+  The first connection gets a shorter window (``connect_s``), so a wrong URL is reported in seconds.
+- **Drivers.** ``postgresql://`` URLs use psycopg 3 when it is installed and psycopg2 (the ``postgres``
+  extra) otherwise; PostgreSQL connections are checked before use (``pool_pre_ping``) and time out after
+  10 s instead of hanging on an unreachable host.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import logging
+import random
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import optuna
+import sqlalchemy
+import sqlalchemy.exc as sa_exc
+from optuna.storages import BaseStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
+from sqlalchemy.engine import make_url
+
+from nas_workbench.exceptions import NasWorkbenchError
+
+__all__ = [
+    "CONNECT_WINDOW_S",
+    "RETRY_WINDOW_S",
+    "ResilientRDBStorage",
+    "StorageUnavailableError",
+    "grace_period",
+    "masked_url",
+    "normalize_url",
+    "open_storage",
+]
+
+logger = logging.getLogger("nas_workbench")
+
+#: Seconds a dropped connection is retried (with backoff) before a run gives up.
+RETRY_WINDOW_S = 60.0
+#: Seconds the first connection is retried: long enough for a database that is starting, short enough
+#: that a wrong URL is reported at once.
+CONNECT_WINDOW_S = 5.0
+
+T = TypeVar("T")
+
+
+class StorageUnavailableError(NasWorkbenchError, ConnectionError):
+    """The storage could not be reached, or stayed unreachable longer than the retry window."""
+
+
+def grace_period(heartbeat_interval: float) -> float:
+    """Seconds without a heartbeat after which a running trial's process counts as dead."""
+    return 4 * heartbeat_interval
+
+
+def masked_url(url: str) -> str:
+    """``url`` with its password hidden, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy can parse: nothing to hide that we can find
+        return url
+
+
+def normalize_url(url: str) -> str:
+    """Pick an installed PostgreSQL driver for a driverless ``postgresql://`` URL.
+
+    SQLAlchemy 2.1 maps ``postgresql://`` to psycopg 3; the ``postgres`` extra installs psycopg2. A URL
+    that names its driver (``postgresql+psycopg2://``) is left alone.
+    """
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return url
+    if (
+        parsed.drivername == "postgresql"
+        and importlib.util.find_spec("psycopg") is None
+        and importlib.util.find_spec("psycopg2") is not None
+    ):
+        return parsed.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
+    return url
+
+
+def _transient(error: BaseException) -> bool:
+    """Whether ``error`` is a lost or busy connection (worth retrying) rather than a bad request."""
+    cause: BaseException | None = error
+    if isinstance(error, optuna.exceptions.StorageInternalError):
+        cause = error.__cause__
+    if isinstance(cause, sa_exc.OperationalError | sa_exc.InterfaceError):
+        return True
+    return isinstance(cause, sa_exc.DBAPIError) and bool(cause.connection_invalidated)
+
+
+def _reason(error: BaseException) -> str:
+    """The database driver's own one-line message, without SQLAlchemy's SQL echo and links."""
+    cause = error.__cause__ if isinstance(error, optuna.exceptions.StorageInternalError) else error
+    original = getattr(cause, "orig", None) or cause
+    lines = [line.strip() for line in str(original).splitlines() if line.strip()]
+    return f"{type(original).__name__}: {lines[0] if lines else ''}"
+
+
+def _with_retry(call: Callable[[], T], window_s: float, what: str, url: str) -> T:
+    """Run ``call``, retrying transient storage errors with jittered exponential backoff for ``window_s``."""
+    start = time.monotonic()
+    attempt = 0
+    while True:
+        try:
+            result = call()
+        except Exception as error:
+            if not _transient(error):
+                raise
+            waited = time.monotonic() - start
+            if waited >= window_s:
+                raise StorageUnavailableError(
+                    f"storage {masked_url(url)} unreachable for {waited:.0f} s ({what}): {_reason(error)}"
+                ) from error
+            if attempt == 0:
+                logger.warning("storage %s: %s; retrying for up to %.0f s", masked_url(url), _reason(error),
+                               window_s)  # fmt: skip
+            delay = min(0.05 * 2**attempt, 5.0) * random.uniform(0.5, 1.5)
+            time.sleep(min(delay, max(window_s - waited, 0.01)))
+            attempt += 1
+        else:
+            if attempt:
+                logger.warning("storage %s reachable again after %d retries", masked_url(url), attempt)
+            return result
+
+
+class ResilientRDBStorage(RDBStorage):
+    """An `optuna.storages.RDBStorage` whose calls retry transient connection errors with backoff.
+
+    Each storage method is wrapped once (calls it makes to its own methods are not retried twice). Retrying
+    is safe because Optuna's writes are idempotent or guarded: a state change the database applied before
+    the connection dropped is refused on retry (the trial is already in that state or finished), and the
+    engine treats such refusals as "someone else did it".
+
+    Args:
+        url: The SQLAlchemy URL.
+        retry_s: Seconds to keep retrying a call.
+        **kwargs: Passed to `RDBStorage` (heartbeat settings, engine arguments).
+    """
+
+    def __init__(self, url: str, retry_s: float = RETRY_WINDOW_S, **kwargs: Any) -> None:
+        self.retry_s = retry_s
+        self._depth = threading.local()
+        super().__init__(url, **kwargs)
+        self._tune_sqlite()
+
+    def __getstate__(self) -> dict[Any, Any]:
+        state = super().__getstate__()
+        state.pop("_depth", None)
+        return state
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        self._depth = threading.local()
+        super().__setstate__(state)
+        self._tune_sqlite()
+
+    def _tune_sqlite(self) -> None:
+        """Make SQLite safe for several processes, and fast.
+
+        - Every transaction takes the write lock when it begins (``BEGIN IMMEDIATE``). Python's sqlite3
+          driver only begins a transaction at the first write, so Optuna's read-then-update of a trial's
+          state (claiming a WAITING trial) would not be atomic across processes: two could claim one trial.
+          Others now wait (busy timeout) instead. This is SQLAlchemy's documented recipe for pysqlite.
+        - Write-ahead logging with ``synchronous=NORMAL``: a commit no longer waits for the disk (30 ms on
+          a slow one), and the file stays consistent whatever process is killed, even on power loss (the
+          last commits may then be lost). WAL needs a local disk: across machines, use PostgreSQL.
+        """
+        if self.engine.dialect.name != "sqlite":
+            return
+
+        def on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # the driver stops emitting its own BEGIN
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
+            dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+        def on_begin(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        sqlalchemy.event.listen(self.engine, "connect", on_connect)
+        sqlalchemy.event.listen(self.engine, "begin", on_begin)
+        self.engine.dispose()  # connections opened before the listeners would not have them
+
+
+def _retrying(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def wrapper(self: ResilientRDBStorage, *args: Any, **kwargs: Any) -> Any:
+        depth = getattr(self._depth, "value", 0)
+        if depth:  # an inner call of a retried call: the outer one retries the whole
+            return method(self, *args, **kwargs)
+        self._depth.value = 1
+        try:
+            return _with_retry(lambda: method(self, *args, **kwargs), self.retry_s, name, self.url)
+        finally:
+            self._depth.value = 0
+
+    return wrapper
+
+
+# Every storage operation Optuna's studies and trials use, present and future (the public methods of its
+# storage interface), and the private ones its trial cache (`_CachedStorage`, which wraps every RDB storage)
+# and its heartbeat check call on the database.
+_PRIVATE_CALLS = {
+    "_create_new_trial",
+    "_get_best_trial_id",
+    "_get_stale_trial_ids",
+    "_get_trials",
+    "_set_trial_param",
+}
+for _name in sorted(
+    {n for n in vars(BaseStorage) if not n.startswith("_")} | {"record_heartbeat"} | _PRIVATE_CALLS
+):
+    if callable(getattr(RDBStorage, _name, None)):
+        setattr(ResilientRDBStorage, _name, _retrying(_name, getattr(RDBStorage, _name)))
+
+
+def _engine_kwargs(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        # Wait for another process's write instead of failing at once (the retry covers longer waits).
+        return {"connect_args": {"timeout": 10}}
+    if url.startswith("postgresql"):
+        return {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
+    return {}
+
+
+def open_storage(
+    url: str,
+    heartbeat_interval: float = 5.0,
+    retries: int = 0,
+    retry_s: float = RETRY_WINDOW_S,
+    connect_s: float = CONNECT_WINDOW_S,
+) -> ResilientRDBStorage:
+    """Open the Optuna RDB storage at ``url`` with heartbeats and connection retries.
+
+    Creates a SQLite file's folder when needed.
+
+    Args:
+        url: A SQLAlchemy URL (``sqlite:///runs/nas.db``, ``postgresql://user@host/db``).
+        heartbeat_interval: Seconds between a running trial's heartbeats.
+        retries: How many times a trial whose process died is re-run (0: it stays failed).
+        retry_s: How long a dropped connection is retried during the run.
+        connect_s: How long the first connection is retried.
+
+    Raises:
+        StorageUnavailableError: The storage cannot be reached or opened; the message says why.
+    """
+    url = normalize_url(url)
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():  # heartbeats and retries are "experimental" in Optuna 5 but long-standing
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        callback = RetryHeartbeatStaleTrialCallback(max_retry=retries) if retries > 0 else None
+
+        def connect() -> ResilientRDBStorage:
+            return ResilientRDBStorage(
+                url,
+                retry_s=retry_s,
+                heartbeat_interval=heartbeat_interval,  # Optuna's annotation says int; a float works
+                grace_period=grace_period(heartbeat_interval),
+                heartbeat_stale_trial_callback=callback,
+                engine_kwargs=_engine_kwargs(url),
+            )
+
+        try:
+            return _with_retry(connect, connect_s, "connecting", url)
+        except StorageUnavailableError:
+            raise
+        except (
+            ImportError,
+            sa_exc.SQLAlchemyError,
+            optuna.exceptions.StorageInternalError,
+            ValueError,
+        ) as error:
+            raise StorageUnavailableError(
+                f"cannot open storage {masked_url(url)}: {_reason(error)}"
+            ) from None

@@ -1,0 +1,138 @@
+"""Workers on the real PostgreSQL server (127.0.0.1:5432, database ``test``): sharing a study, a worker
+killed mid-trial, the database restarted mid-search.
+
+Each test uses its own study names and deletes them. Without a reachable server these tests skip, except
+under CI (``CI=true``), where they fail: `.ci/run` starts the server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import optuna
+import pytest
+import sqlalchemy
+from optuna.trial import TrialState
+
+import nas_workbench as nw
+from nas_workbench.engine.storage import normalize_url
+from tests.engine.conftest import cheap_config, check_exactly_once, log_of, opened, running_trial_of, wait_for
+
+pytestmark = pytest.mark.postgres
+
+POSTGRES_URL = os.environ.get("NAS_WORKBENCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _reachable(url: str) -> str | None:
+    """None when the server answers, else why not."""
+    engine = sqlalchemy.create_engine(normalize_url(url), connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect():
+            return None
+    except Exception as error:
+        return f"{type(error).__name__}: {str(error).splitlines()[0]}"
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def postgres() -> str:
+    """The server's URL; skips (fails under CI) when it is down."""
+    problem = _reachable(POSTGRES_URL)
+    if problem is not None:
+        message = f"PostgreSQL at {POSTGRES_URL} is unreachable ({problem}); .ci/run starts it"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def study_name(postgres) -> Iterator[str]:
+    """A study name no other test uses; the study is deleted afterwards."""
+    name = f"pytest-{uuid.uuid4().hex[:12]}"
+    yield name
+    with contextlib.suppress(KeyError):
+        optuna.delete_study(study_name=name, storage=opened(postgres))
+
+
+def _cluster_command(action: str) -> list[str]:
+    version = sorted(p.name for p in Path("/etc/postgresql").iterdir())[-1]
+    return ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action]
+
+
+def test_postgres_workers_share_a_study_without_loss_or_duplicates(postgres, study_name, workers, eval_log):
+    nw.search(cheap_config(postgres, study_name, n_trials=20))
+    processes = [workers(postgres, study_name) for _ in range(2)]
+    for process in processes:
+        assert process.wait(timeout=300) == 0, log_of(process)
+    study = optuna.load_study(study_name=study_name, storage=opened(postgres))
+    check_exactly_once(study, 20, eval_log())
+    assert len(study.trials) in range(20, 22)  # at most one spare per racing worker, never claimed
+
+
+@pytest.mark.slow
+def test_postgres_four_workers_run_a_hundred_trials_each_without_loss_or_duplicates(
+    postgres, study_name, workers, eval_log
+):
+    nw.search(cheap_config(postgres, study_name, n_trials=400))
+    processes = [workers(postgres, study_name) for _ in range(4)]
+    for process in processes:
+        assert process.wait(timeout=900) == 0, log_of(process)
+    study = optuna.load_study(study_name=study_name, storage=opened(postgres))
+    check_exactly_once(study, 400, eval_log())
+    assert {t.state for t in study.trials[:400]} == {TrialState.COMPLETE}
+    per_worker = {}
+    for trial in study.trials[:400]:
+        per_worker[trial.user_attrs["worker"]] = per_worker.get(trial.user_attrs["worker"], 0) + 1
+    assert len(per_worker) == 4  # every worker took part
+
+
+def test_postgres_worker_killed_mid_trial_is_failed_and_retried_by_another(
+    postgres, study_name, workers, eval_log
+):
+    nw.search(cheap_config(postgres, study_name, n_trials=12))
+    victim = workers(postgres, study_name, "score_then_hang")  # completes two trials, then hangs
+    wait_for(lambda: running_trial_of(postgres, study_name, victim.pid) is not None and len(eval_log()) >= 3,
+             120, "the victim to be stuck in its third trial")  # fmt: skip
+    dead = running_trial_of(postgres, study_name, victim.pid)
+    survivor = workers(postgres, study_name)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    assert survivor.wait(timeout=300) == 0, log_of(survivor)  # it waited for the dead trial and retried it
+
+    study = optuna.load_study(study_name=study_name, storage=opened(postgres))
+    check_exactly_once(study, 12, eval_log(), hung=1)
+    assert study.trials[dead.number].state == TrialState.FAIL
+    (retry,) = [t for t in study.trials if t.system_attrs.get("failed_trial") == dead.number]
+    assert retry.state == TrialState.COMPLETE and retry.params == dead.params
+    assert retry.user_attrs["worker"].endswith(f":{survivor.pid}")
+
+
+def test_postgres_restarted_mid_search_is_ridden_out(postgres, study_name, workers, eval_log):
+    if shutil.which("pg_ctlcluster") is None or not Path("/etc/postgresql").is_dir():
+        pytest.skip("needs the local Debian PostgreSQL cluster (pg_ctlcluster) to restart it")
+    nw.search(cheap_config(postgres, study_name, n_trials=16))
+    processes = [workers(postgres, study_name, "sleepy") for _ in range(2)]
+    wait_for(lambda: len(eval_log()) >= 4, 120, "the workers to finish a few trials")
+    try:
+        subprocess.run(_cluster_command("stop"), check=True, capture_output=True, timeout=60)
+        time.sleep(
+            3
+        )  # down long enough for both workers to notice: each calls the storage many times a second
+    finally:
+        subprocess.run(_cluster_command("start"), capture_output=True, timeout=60)
+        wait_for(lambda: _reachable(postgres) is None, 60, "PostgreSQL to accept connections again")
+    for process in processes:
+        assert process.wait(timeout=300) == 0, log_of(process)
+    assert any("retrying" in log_of(p) and "reachable again" in log_of(p) for p in processes)
+    study = optuna.load_study(study_name=study_name, storage=opened(postgres))
+    check_exactly_once(study, 16, eval_log())
