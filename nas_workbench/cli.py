@@ -29,7 +29,7 @@ DEMO_CONFIG = SearchConfig(
     threads=1,  # tiny networks: a second thread costs more in hand-offs than it gains
     strategy="tpe",
     objectives=["accuracy", "latency_ms"],
-    budget={"latency_ms": 0.5},
+    budget={"latency_ms": 1.0},
     fidelity=Fidelity(epochs=8),
     n_trials=30,
     timeout=150,
@@ -156,23 +156,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _delete_study(config.resolved_storage(), config.resolved_study_name())
     status = _run_search(config, args.report)
     if status == 0:
-        _demo_verdict(config)
+        study = _load_study(config.resolved_study_name(), config.resolved_storage())
+        _demo_verdict(trial_results(study), config)
     return status
 
 
-def _demo_verdict(config: SearchConfig) -> None:
-    """Say plainly whether the demo met its goal: >= 97% test accuracy within the latency budget."""
-    import optuna
+def _demo_verdict(results: list[TrialResult], config: SearchConfig) -> None:
+    """Say plainly whether the demo met its goal: >= 97% test accuracy within the latency budget.
 
-    study = optuna.load_study(study_name=config.resolved_study_name(), storage=config.resolved_storage())
-    feasible = [r for r in trial_results(study) if r.status == "ok" and r.feasible]
-    if not feasible:
+    The architecture judged is the one the search would hand over: the most accurate on the validation
+    split among the feasible Pareto front (ties go to the faster one); its test accuracy is only reported.
+    """
+    front = pareto_front(results, config.directions)
+    if not front:
         print("No architecture met the budget.")
         return
-    best = max(feasible, key=lambda r: r.value("accuracy") or 0.0)
+    best = front[0]
     test = best.value("test_accuracy") or 0.0
     verdict = "meets" if test >= 0.97 else "misses"
-    print(f"Best within budget: trial {best.number}, validation {best.value('accuracy'):.4f}, "
+    print(f"Chosen within budget: trial {best.number}, validation {best.value('accuracy'):.4f}, "
           f"test {test:.4f}, latency {best.value('latency_ms'):.3f} ms <= {config.budget['latency_ms']} ms: "
           f"{verdict} the 97% test-accuracy goal.")  # fmt: skip
 

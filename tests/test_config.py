@@ -50,7 +50,7 @@ def test_unknown_keys_get_a_suggestion():
     with pytest.raises(ConfigError, match="Did you mean 'n_trials'") as info:
         SearchConfig.from_dict({"n_trial": 5})
     assert info.value.field == "n_trial"
-    with pytest.raises(ConfigError, match="fidelity.epoch"):
+    with pytest.raises(ConfigError, match=r"fidelity\.epoch"):
         SearchConfig.from_dict({"fidelity": {"epoch": 3}})
 
 

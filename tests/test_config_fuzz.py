@@ -163,10 +163,16 @@ def smallest_params():
 def test_a_valid_config_either_searches_to_the_end_or_is_refused_up_front(
     tmp_path, smallest_params, limit, device
 ):
+    storage = f"sqlite:///{tmp_path / 'fuzz.db'}"
     config = SearchConfig.from_dict(
-        {**VALID, "budget": {"params": limit}, "device": device, "storage": f"sqlite:///{tmp_path / 'fuzz.db'}",
-         "study_name": uuid.uuid4().hex}
-    )  # fmt: skip
+        {
+            **VALID,
+            "budget": {"params": limit},
+            "device": device,
+            "storage": storage,
+            "study_name": uuid.uuid4().hex,
+        }
+    )
     try:
         run = nw.search(config, evaluate=score)
     except InfeasibleBudgetError as error:
