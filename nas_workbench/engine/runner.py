@@ -439,6 +439,7 @@ class SearchRun:
             "method": config.profiling_method,
             "batch_size": config.latency_batch_size,
             "threads": config.threads,
+            "space": spec.space,  # the lookup table keeps a fitted correction per space
         }
         counted = profile(model, metrics=[m for m in wanted if m in CHEAP_METRICS], **kwargs)
         measurements, device = dict(counted.measurements), counted.device

@@ -1,12 +1,13 @@
 """The strategy advisor: which strategy suits a search, and why, in one sentence.
 
-The rules follow what the NAS benchmarks agree on: enumerate a space no larger than the budget; use a
-gradient-based strategy when the space has a continuous relaxation and is far too large to sample (on
-NAS-Bench-201, DARTS-style search collapses while sampling strategies do well); for several
-objectives, multi-objective TPE for small budgets and NSGA-II once it can run several generations; for
-one objective, Bayesian optimisation for small budgets (a Gaussian process for the smallest, TPE above)
-and regularised evolution for long searches, where it is the strongest simple baseline (NAS-Bench-101,
-NAS-Bench-201).
+The rules follow ``benchmarks/strategies/nb201_tabular.py`` (NAS-Bench-201, CIFAR-10, 20 seeds): enumerate
+a space no larger than the budget; use a gradient-based strategy only when the space has a continuous
+relaxation and is far too large to sample (on NAS-Bench-201 itself DARTS-style search is known to
+collapse, while sampling does well); for one objective, a Gaussian process up to 40 trials (best there:
+94.11 ± 0.28 test accuracy after 40 queries, TPE 93.96, random 93.45) and TPE beyond (best after 100 and
+300 queries: 94.31 ± 0.14 and 94.37, the optimum, ahead of regularised evolution at 94.21 and 94.32); for
+several objectives, multi-objective TPE (the largest hypervolume of accuracy vs FLOPs after 100 and 300
+queries) until NSGA-II ties it, by about 1,000 trials, at an eighth of its time per trial.
 """
 
 from __future__ import annotations
@@ -29,10 +30,8 @@ RELAXATION_MIN_RATIO = 1000
 DEFAULT_TRIALS = 100
 #: At most this many trials, a Gaussian process is the most sample-efficient model.
 GP_MAX_TRIALS = 40
-#: From this many trials on, regularised evolution overtakes model-based search on NAS spaces.
-EVOLUTION_MIN_TRIALS = 150
-#: NSGA-II needs about this many generations of its population to beat multi-objective TPE.
-NSGA2_MIN_GENERATIONS = 4
+#: From this many trials on, NSGA-II matches multi-objective TPE for a fraction of its cost per trial.
+NSGA2_MIN_TRIALS = 1000
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,9 @@ def advise(
     """
     size = space.size()
     several = len(objectives) > 1
-    limits = f" while it learns where the {', '.join(budget)} budget binds" if budget else ""
+    limits = (
+        f", and it learns from over-budget trials where the {', '.join(budget)} limit binds" if budget else ""
+    )
     trials = f"{n_trials} trials" if n_trials is not None else _unknown_trials(timeout)
 
     if n_trials is not None and size <= n_trials:
@@ -89,33 +90,28 @@ def advise(
             "of a few trainings.",
         )
     if several:
-        population = _base.get("nsga2").options["population_size"].default
-        if n_trials is not None and n_trials >= NSGA2_MIN_GENERATIONS * population:
+        if n_trials is not None and n_trials >= NSGA2_MIN_TRIALS:
+            population = _base.get("nsga2").options["population_size"].default
             return Advice(
                 "nsga2",
-                f"{trials} give NSGA-II {n_trials // population} generations of {population} to spread a "
-                f"Pareto front over {' vs '.join(objectives)}{limits}.",
+                f"{trials} give NSGA-II {n_trials // population} generations of {population}, enough to "
+                f"match TPE's Pareto front at a fraction of its time per trial{limits}.",
             )
         return Advice(
             "tpe",
-            f"with {trials} for {len(objectives)} objectives, multi-objective TPE models the Pareto front "
-            f"from the first few dozen trials, before NSGA-II would finish its first generations{limits}.",
+            f"with {trials} for {len(objectives)} objectives, multi-objective TPE spreads the widest Pareto "
+            f"front (the largest hypervolume on NAS-Bench-201 up to 300 queries){limits}.",
         )
     if n_trials is not None and n_trials <= GP_MAX_TRIALS:
         return Advice(
             "gp",
-            f"{trials} is a small budget: a Gaussian process makes the most of each trial{limits}.",
-        )
-    if n_trials is not None and n_trials >= EVOLUTION_MIN_TRIALS:
-        return Advice(
-            "evolution",
-            f"{trials} over {size:,} architectures is a long search, where regularised evolution is "
-            f"the most reliable strategy on NAS benchmarks{limits}.",
+            f"{trials} is a small budget, where a Gaussian process makes the most of each trial (the best "
+            f"strategy on NAS-Bench-201 up to 40 queries){limits}.",
         )
     return Advice(
         "tpe",
-        f"with {trials}, multivariate TPE learns which decisions matter from a few dozen trials and keeps "
-        f"improving{limits or ' as trials accumulate'}.",
+        f"with {trials}, multivariate TPE learns which decisions matter and finds the best architectures "
+        f"(the best strategy on NAS-Bench-201 after 100 and 300 queries){limits}.",
     )
 
 
