@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import optuna
+import torch
 
 import nas_workbench as nw
 from nas_workbench.profiling import profile
@@ -31,25 +32,29 @@ def cheap_score(spec: nw.ArchSpec) -> float:
 
 
 def plain_optuna(space_name: str, trials: int, storage: str) -> float:
+    torch.set_num_threads(1)
     space = nw.spaces.get(space_name)
     task = nw.load_task("digits")
 
     def objective(trial: optuna.Trial) -> tuple[float, float]:
         spec = space.sample(trial)
         model = space.build(spec, task.input_shape, task.num_classes)
-        prof = profile(model, task.input_shape, metrics=["params", "flops", "macs", "latency_ms", "peak_memory_mb"])
+        prof = profile(
+            model, task.input_shape, metrics=["params", "flops", "macs", "latency_ms", "peak_memory_mb"]
+        )
         return cheap_score(spec), prof["latency_ms"].value
 
-    study = optuna.create_study(
-        storage=storage, directions=["maximize", "minimize"], sampler=optuna.samplers.TPESampler(seed=0)
-    )
+    sampler = nw.strategies.make_sampler("tpe", seed=0, space=space, directions=("maximize", "minimize"))
+    study = optuna.create_study(storage=storage, directions=["maximize", "minimize"], sampler=sampler)
     started = time.perf_counter()
     study.optimize(objective, n_trials=trials)
     return (time.perf_counter() - started) / trials
 
 
 def workbench(space_name: str, trials: int, storage: str) -> float:
-    config = nw.SearchConfig(space=space_name, strategy="tpe", n_trials=trials, storage=storage, study_name="bench")
+    config = nw.SearchConfig(
+        space=space_name, strategy="tpe", n_trials=trials, storage=storage, study_name="bench", threads=1
+    )
     run = nw.search(config, evaluate=lambda spec, model: {"accuracy": cheap_score(spec)})
     run.task  # noqa: B018 - load data outside the timed region, as plain_optuna does
     started = time.perf_counter()

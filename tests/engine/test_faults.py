@@ -94,7 +94,10 @@ def test_without_retries_a_dead_workers_trial_counts_as_failed(storage):
     assert dead.number == abandoned[0].number and "stopped mid-trial" in dead.reason
 
 
-def test_local_worker_processes_share_one_sqlite_file_and_every_trial_reaches_the_run(tmp_path, eval_log):
+def test_local_worker_processes_share_one_sqlite_file_and_every_trial_reaches_the_run(
+    tmp_path, eval_log, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # the workers' logs go to ./runs
     path = tmp_path / "study.db"
     run = nw.search(cheap_config(f"sqlite:///{path}", "shared", n_trials=16), evaluate=score)
     finished = []
