@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -21,3 +23,10 @@ def tiny_task() -> Task:
 def storage(tmp_path) -> str:
     """A fresh SQLite storage URL in the test's temporary folder."""
     return f"sqlite:///{tmp_path / 'study.db'}"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Lookup tables and the measurement lock file live in a folder of this test run, so tests neither
+    reuse a developer's tables nor wait on the lock of a benchmark running beside them."""
+    os.environ["NAS_WORKBENCH_CACHE"] = str(tmp_path_factory.mktemp("nas_workbench_cache"))
