@@ -273,6 +273,23 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_strategies(args: argparse.Namespace) -> int:
+    from nas_workbench import strategies
+
+    print("\n\n".join(strategies.describe(name) for name in strategies.list()))
+    return 0
+
+
+def cmd_advise(args: argparse.Namespace) -> int:
+    from nas_workbench import spaces
+    from nas_workbench.strategies.advisor import advise
+
+    config = SearchConfig.from_file(args.config)
+    space = spaces.get(config.space, **config.space_options)
+    print(advise(space, config.objectives, config.budget, config.n_trials, config.timeout))
+    return 0
+
+
 def cmd_profile(args: argparse.Namespace) -> int:
     from nas_workbench import spaces
     from nas_workbench.profiling import profile
@@ -357,6 +374,9 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", default="spec", help="spec, state_dict, torchscript, onnx or notebook")
     export.add_argument("--output", "-o", type=Path, required=True, help="the file to write")
     export.add_argument("--train", action="store_true", help="train at the study's fidelity before saving")
+    add("strategies", cmd_strategies, "list the search strategies and their options")
+    advise = add("advise", cmd_advise, "recommend a strategy for the search a config file describes")
+    advise.add_argument("config", type=Path)
     prof = add(
         "profile", cmd_profile, "profile one architecture: params, FLOPs, MACs, latency, memory, energy"
     )

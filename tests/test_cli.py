@@ -86,3 +86,15 @@ def test_bad_input_is_one_clear_line_and_exit_2(argv, message, capsys, tmp_path,
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_strategies_lists_every_registered_strategy_and_advise_reads_a_config(tmp_path, capsys):
+    import nas_workbench as nw
+
+    assert main(["strategies"]) == 0
+    listing = capsys.readouterr().out
+    assert all(f"{name}:" in listing for name in nw.strategies.list())
+    (tmp_path / "c.yaml").write_text("space: nb201\nn_trials: 100\nbudget: {latency_ms: 2}\n")
+    assert main(["advise", str(tmp_path / "c.yaml")]) == 0
+    strategy, _, reason = capsys.readouterr().out.partition(": ")
+    assert strategy in nw.strategies.list() and reason.strip()
