@@ -27,8 +27,12 @@ def saved_points(workbench: nw.Workbench) -> int:
 
 
 def test_start_streams_trials_into_the_plots(make_config, score, wait_for):
+    def paced(spec, model):
+        time.sleep(0.4)  # longer than the plots' coalescing interval, so trials arrive in several batches
+        return score(spec, model)
+
     async def main():
-        workbench = nw.Workbench(make_config(n_trials=1), evaluate=score)
+        workbench = nw.Workbench(make_config(n_trials=1), evaluate=paced)
         workbench.form.fields["n_trials"].widget.value = 5  # set in the form, as a user would
         lengths: list[int] = []
         workbench.start_button.click()  # fresh plots; the trials come later, through the loop
