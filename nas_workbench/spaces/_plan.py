@@ -6,6 +6,7 @@ Building and describing from the same plan keeps the table a UI shows true to th
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,8 +15,10 @@ from typing import Any
 from torch import nn
 
 from nas_workbench.exceptions import SpaceError
+from nas_workbench.spaces._base import SearchSpace
 from nas_workbench.spaces.blocks import ClassifierHead
 from nas_workbench.spaces.ops import Activation, ConvBN
+from nas_workbench.spec import ArchSpec
 
 __all__ = ["Layer", "build_plan", "describe_plan", "head_layer", "scale", "stem_layer"]
 
@@ -96,3 +99,35 @@ def describe_plan(plan: Sequence[Layer], input_shape: Sequence[int] | None = Non
             row["output_shape"] = [layer.channels_out, *spatial]
         rows.append(row)
     return rows
+
+
+class PlannedSpace(SearchSpace):
+    """A space whose networks are a sequence of layers: `plan` lays them out once, and both the network
+    (`build`) and its layer table (`describe`) are read off that plan, so the two always agree."""
+
+    @abstractmethod
+    def plan(
+        self,
+        spec: ArchSpec,
+        input_channels: int | None,
+        num_classes: int | None,
+        width_multiplier: float = 1.0,
+    ) -> list[Layer]:
+        """The layers of ``spec``'s network; channel counts unknown (None) only for `describe`."""
+
+    def build(
+        self,
+        spec: ArchSpec,
+        input_shape: Sequence[int],
+        num_classes: int,
+        width_multiplier: float = 1.0,
+    ) -> nn.Module:
+        return build_plan(self.plan(self.validate(spec), input_shape[0], num_classes, width_multiplier))
+
+    def describe(
+        self, spec: ArchSpec, input_shape: Sequence[int] | None = None, num_classes: int | None = None
+    ) -> list[dict[str, Any]]:
+        """A layer table, one row per layer, with each layer's output shape when ``input_shape`` (C, H, W)
+        is given."""
+        channels = input_shape[0] if input_shape is not None else None
+        return describe_plan(self.plan(self.validate(spec), channels, num_classes), input_shape)

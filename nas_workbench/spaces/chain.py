@@ -19,9 +19,9 @@ from typing import Any, ClassVar
 
 from torch import nn
 
-from nas_workbench.spaces._base import Choice, SearchSpace, Suggester
+from nas_workbench.spaces._base import Choice, Suggester
 from nas_workbench.spaces._options import check_choices, check_int, check_names, is_int, resolve_per_stage
-from nas_workbench.spaces._plan import Layer, build_plan, describe_plan, head_layer, scale, stem_layer
+from nas_workbench.spaces._plan import Layer, PlannedSpace, head_layer, scale, stem_layer
 from nas_workbench.spaces.blocks import Residual
 from nas_workbench.spaces.ops import ConvBN, DepthwiseSeparable, MBConv
 from nas_workbench.spec import ArchSpec
@@ -36,7 +36,7 @@ CHAIN_BLOCKS = {
 }
 
 
-class ChainSpace(SearchSpace):
+class ChainSpace(PlannedSpace):
     """Chain-structured networks: stages of blocks, each block's op, kernel, width and expansion searched.
 
     Options:
@@ -141,23 +141,6 @@ class ChainSpace(SearchSpace):
                 width = out
         plan.append(head_layer(width, num_classes, preact=False))
         return plan
-
-    def build(
-        self,
-        spec: ArchSpec,
-        input_shape: Sequence[int],
-        num_classes: int,
-        width_multiplier: float = 1.0,
-    ) -> nn.Module:
-        return build_plan(self.plan(self.validate(spec), input_shape[0], num_classes, width_multiplier))
-
-    def describe(
-        self, spec: ArchSpec, input_shape: Sequence[int] | None = None, num_classes: int | None = None
-    ) -> list[dict[str, Any]]:
-        """A layer table: block, op, kernel, expansion, residual, channels in/out, stride, and the output
-        shape of each layer when ``input_shape`` (C, H, W) is given."""
-        channels = input_shape[0] if input_shape is not None else None
-        return describe_plan(self.plan(self.validate(spec), channels, num_classes), input_shape)
 
     def summary(self, spec: ArchSpec) -> str:
         """Stages of ``op kernel [e expansion] : width`` blocks: ``conv3:16 mbconv5e6:16 | dwsep3:32``."""

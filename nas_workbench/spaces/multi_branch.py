@@ -23,9 +23,9 @@ from typing import Any, ClassVar
 
 from torch import nn
 
-from nas_workbench.spaces._base import Choice, SearchSpace, Suggester
+from nas_workbench.spaces._base import Choice, Suggester
 from nas_workbench.spaces._options import check_int, check_names, is_int, resolve_per_stage
-from nas_workbench.spaces._plan import Layer, build_plan, describe_plan, head_layer, scale, stem_layer
+from nas_workbench.spaces._plan import Layer, PlannedSpace, head_layer, scale, stem_layer
 from nas_workbench.spaces.blocks import MultiBranch, Residual, shortcut
 from nas_workbench.spaces.ops import OPS, make_op
 from nas_workbench.spec import ArchSpec
@@ -36,7 +36,7 @@ __all__ = ["COMBINES", "MultiBranchSpace"]
 COMBINES = ("sum", "concat")
 
 
-class MultiBranchSpace(SearchSpace):
+class MultiBranchSpace(PlannedSpace):
     """Networks of multi-branch blocks with optional residual skips.
 
     Options:
@@ -137,23 +137,6 @@ class MultiBranchSpace(SearchSpace):
             width = out
         plan.append(head_layer(width, num_classes, preact=True))
         return plan
-
-    def build(
-        self,
-        spec: ArchSpec,
-        input_shape: Sequence[int],
-        num_classes: int,
-        width_multiplier: float = 1.0,
-    ) -> nn.Module:
-        return build_plan(self.plan(self.validate(spec), input_shape[0], num_classes, width_multiplier))
-
-    def describe(
-        self, spec: ArchSpec, input_shape: Sequence[int] | None = None, num_classes: int | None = None
-    ) -> list[dict[str, Any]]:
-        """A layer table: block, branch ops, branch count, combine, skip, channels in/out, stride, and the
-        output shape of each layer when ``input_shape`` (C, H, W) is given."""
-        channels = input_shape[0] if input_shape is not None else None
-        return describe_plan(self.plan(self.validate(spec), channels, num_classes), input_shape)
 
     def summary(self, spec: ArchSpec) -> str:
         """Blocks as ``op+op/combine`` and ``+skip``: ``nor_conv_3x3+max_pool_3x3/concat+skip | ...``."""
