@@ -27,7 +27,11 @@ def test_json_round_trip_and_id_changes_with_content():
 
 @pytest.mark.parametrize(
     "text, message",
-    [("not json", "not a JSON ArchSpec"), ("[1]", "expected an object"), ('{"space": "x", "extra": 1}', "keys")],
+    [
+        ("not json", "not a JSON ArchSpec"),
+        ("[1]", "expected an object"),
+        ('{"space": "x", "extra": 1}', "keys"),
+    ],
 )
 def test_malformed_json_names_the_problem(text, message):
     with pytest.raises(SpaceError, match=message):

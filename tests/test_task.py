@@ -42,7 +42,10 @@ def test_arrays_flat_with_input_shape_and_torch_dataset():
         ({"x": np.zeros((20, 4, 4)), "y": np.zeros(20)}, "dataset.y"),
         ({"x": np.zeros((5, 4, 4)), "y": np.zeros(5, dtype=int)}, "dataset.x"),
         ({"x": np.zeros((20, 4)), "y": np.zeros(20, dtype=int)}, "dataset.x"),
-        ({"x": np.zeros((20, 4)), "y": np.zeros(20, dtype=int), "input_shape": (3, 3)}, "dataset.input_shape"),
+        (
+            {"x": np.zeros((20, 4)), "y": np.zeros(20, dtype=int), "input_shape": (3, 3)},
+            "dataset.input_shape",
+        ),
         ({"x": np.zeros((20, 4, 4)), "y": np.zeros(20, dtype=int), "split": (0.5, 0.5)}, "dataset.split"),
     ],
 )
