@@ -179,9 +179,12 @@ def main() -> int:
             "queries": queries,
             "at": {q: {"mean": statistics.mean(v), "std": statistics.stdev(v)} for q, v in at.items() if v},
             "ms_per_trial": per_trial_ms,
-            "mean_curve": [statistics.mean(r["score"][i] for r in runs) for i in range(queries)],
-            "mean_curve_train_s": [statistics.mean(r["train_s"][i] for r in runs) for i in range(queries)],
-            "mean_curve_wall_s": [statistics.mean(r["wall_s"][i] for r in runs) for i in range(queries)],
+            **{
+                f"mean_curve{suffix}": [
+                    round(statistics.mean(r[key][i] for r in runs), 4) for i in range(queries)
+                ]
+                for key, suffix in (("score", ""), ("train_s", "_train_s"), ("wall_s", "_wall_s"))
+            },
         }
         row = f"{name:<10}" + "".join(f"{summary(at[q], digits):>18}" for q in checkpoints)
         paper = None if args.pareto else PAPER.get(name)

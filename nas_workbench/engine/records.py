@@ -23,6 +23,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from nas_workbench.engine.events import TrialFinished
+from nas_workbench.engine.pruning import learning_curve
 
 __all__ = ["STUDY_ATTR", "TrialResult", "pareto_front", "study_meta", "trial_results"]
 
@@ -98,7 +99,7 @@ class TrialResult:
             reason=reason,
             duration_s=duration,
             datetime_complete=finished,
-            intermediate=dict(trial.intermediate_values),
+            intermediate=learning_curve(trial),  # multi-objective curves are not in intermediate_values
             worker=attrs.get("worker"),
         )
 

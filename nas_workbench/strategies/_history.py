@@ -13,7 +13,7 @@ import random
 import threading
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution
@@ -23,6 +23,9 @@ from optuna.trial import FrozenTrial, TrialState
 
 from nas_workbench.exceptions import SpaceError
 from nas_workbench.spec import ArchSpec, FrozenDict
+
+if TYPE_CHECKING:
+    from nas_workbench.spaces import SearchSpace
 
 __all__ = [
     "Plan",
@@ -59,7 +62,7 @@ def completed_trials(study: optuna.Study) -> list[FrozenTrial]:
     return sorted(trials, key=lambda t: (t.datetime_complete or t.datetime_start, t.number))
 
 
-def parent_spec(trial: FrozenTrial, space: Any) -> ArchSpec | None:
+def parent_spec(trial: FrozenTrial, space: SearchSpace) -> ArchSpec | None:
     """The architecture of a finished ``trial`` in ``space``: the engine's ``spec`` user attribute, else
     the trial's parameters; None when neither belongs to the space (a warm start from another space)."""
     stored = trial.user_attrs.get("spec")
