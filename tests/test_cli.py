@@ -8,17 +8,9 @@ import pytest
 import yaml
 
 from nas_workbench.cli import main
+from nas_workbench.testing.workers import TINY_CHAIN
 
-TINY = {
-    "num_stages": 1,
-    "max_depth": 2,
-    "ops": ["conv", "dwsep"],
-    "kernel_sizes": [3],
-    "widths": [8],
-    "strides": [1],
-    "width_ratios": [0.5, 1.0],
-    "stem_channels": 8,
-}
+TINY = {**TINY_CHAIN, "max_depth": 2}  # 20 architectures: depth 1-2, conv or dwsep, two widths
 
 
 def test_run_show_and_report_from_a_yaml_config(tmp_path, capsys, monkeypatch):

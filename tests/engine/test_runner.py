@@ -11,18 +11,9 @@ import pytest
 import nas_workbench as nw
 from nas_workbench.engine import events as ev
 from nas_workbench.exceptions import ConfigError
+from nas_workbench.testing.workers import TINY_CHAIN
 
-#: 20 architectures: one stage of depth 1-2, conv or dwsep, two widths.
-TINY = {
-    "num_stages": 1,
-    "max_depth": 2,
-    "ops": ("conv", "dwsep"),
-    "kernel_sizes": (3,),
-    "widths": (8,),
-    "strides": (1,),
-    "width_ratios": (0.5, 1.0),
-    "stem_channels": 8,
-}
+TINY = {**TINY_CHAIN, "max_depth": 2}  # 20 architectures: depth 1-2, conv or dwsep, two widths
 FAST_PROFILE = ["params", "flops", "macs"]
 
 

@@ -15,18 +15,9 @@ from typing import Any
 import pytest
 
 import nas_workbench as nw
+from nas_workbench.testing.workers import TINY_CHAIN
 
-#: 20 architectures: one stage of depth 1-2, conv or dwsep, two widths.
-TINY = {
-    "num_stages": 1,
-    "max_depth": 2,
-    "ops": ["conv", "dwsep"],
-    "kernel_sizes": [3],
-    "widths": [8],
-    "strides": [1],
-    "width_ratios": [0.5, 1.0],
-    "stem_channels": 8,
-}
+TINY = {**TINY_CHAIN, "max_depth": 2}  # 20 architectures: depth 1-2, conv or dwsep, two widths
 FAST_PROFILE = ["params", "flops", "macs"]
 
 
