@@ -22,6 +22,7 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from nas_workbench.engine._bulk_read import read_trials
 from nas_workbench.engine.events import TrialFinished
 from nas_workbench.engine.pruning import learning_curve
 
@@ -150,8 +151,7 @@ def study_meta(study: optuna.Study) -> dict[str, Any]:
 
 def trial_results(study: optuna.Study, states: Iterable[TrialState] | None = None) -> list[TrialResult]:
     """All trials of ``study`` as `TrialResult`s, in trial-number order."""
-    trials = study.get_trials(deepcopy=False, states=tuple(states) if states is not None else None)
-    return [TrialResult.from_frozen(t) for t in trials]
+    return [TrialResult.from_frozen(t) for t in read_trials(study, states)]
 
 
 def pareto_front(results: Iterable[TrialResult], directions: Sequence[str]) -> list[TrialResult]:

@@ -7,61 +7,28 @@ under CI (``CI=true``), where they fail: `.ci/run` starts the server.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
 import signal
 import subprocess
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import optuna
 import pytest
-import sqlalchemy
 from optuna.trial import TrialState
 
 import nas_workbench as nw
-from nas_workbench.engine.storage import normalize_url
-from tests.engine.conftest import cheap_config, check_exactly_once, log_of, opened, running_trial_of, wait_for
+from tests.engine.conftest import (
+    cheap_config,
+    check_exactly_once,
+    log_of,
+    opened,
+    reachable,
+    running_trial_of,
+    wait_for,
+)
 
 pytestmark = pytest.mark.postgres
-
-POSTGRES_URL = os.environ.get("NAS_WORKBENCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def _reachable(url: str) -> str | None:
-    """None when the server answers, else why not."""
-    engine = sqlalchemy.create_engine(normalize_url(url), connect_args={"connect_timeout": 3})
-    try:
-        with engine.connect():
-            return None
-    except Exception as error:
-        return f"{type(error).__name__}: {str(error).splitlines()[0]}"
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def postgres() -> str:
-    """The server's URL; skips (fails under CI) when it is down."""
-    problem = _reachable(POSTGRES_URL)
-    if problem is not None:
-        message = f"PostgreSQL at {POSTGRES_URL} is unreachable ({problem}); .ci/run starts it"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return POSTGRES_URL
-
-
-@pytest.fixture
-def study_name(postgres) -> Iterator[str]:
-    """A study name no other test uses; the study is deleted afterwards."""
-    name = f"pytest-{uuid.uuid4().hex[:12]}"
-    yield name
-    with contextlib.suppress(KeyError):
-        optuna.delete_study(study_name=name, storage=opened(postgres))
 
 
 def _cluster_command(action: str) -> list[str]:
@@ -130,7 +97,7 @@ def test_postgres_restarted_mid_search_is_ridden_out(postgres, study_name, worke
         )  # down long enough for both workers to notice: each calls the storage many times a second
     finally:
         subprocess.run(_cluster_command("start"), capture_output=True, timeout=60)
-        wait_for(lambda: _reachable(postgres) is None, 60, "PostgreSQL to accept connections again")
+        wait_for(lambda: reachable(postgres) is None, 60, "PostgreSQL to accept connections again")
     for process in processes:
         assert process.wait(timeout=300) == 0, log_of(process)
     assert any("retrying" in log_of(p) and "reachable again" in log_of(p) for p in processes)

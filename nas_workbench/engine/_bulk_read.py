@@ -1,0 +1,160 @@
+"""Read every trial of a study from an RDB storage in a few flat queries.
+
+`optuna.Study.get_trials` builds one SQLAlchemy ORM object per trial, parameter, value and attribute and
+decodes each parameter's distribution JSON again for every trial: about 8 s for a 10,000-trial study of
+this engine on a 2-core machine, most of the time it takes to open such a study. This module reads the
+same tables with plain SQLAlchemy Core selects in one transaction (so the trials and their attributes
+are one snapshot even while workers write) and builds the same `FrozenTrial`s, decoding each distinct
+distribution once.
+
+It reads Optuna's own table definitions (``optuna.storages._rdb.models``), so it follows Optuna's schema
+as long as the columns keep their names; anything unexpected (another storage class, a schema change)
+falls back to `Study.get_trials`, and the tests compare both readers on a real study.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Container, Iterable
+from functools import lru_cache
+from typing import Any
+
+import optuna
+import sqlalchemy
+from optuna.distributions import BaseDistribution, json_to_distribution
+from optuna.storages import RDBStorage
+from optuna.trial import FrozenTrial, TrialState
+
+__all__ = ["read_trials"]
+
+logger = logging.getLogger("nas_workbench")
+
+
+def read_trials(study: optuna.Study, states: Iterable[TrialState] | None = None) -> list[FrozenTrial]:
+    """The trials of ``study`` (only those in ``states`` if given), in trial-number order.
+
+    Equal to ``study.get_trials(deepcopy=False, states=states)``, several times faster on RDB storages.
+    """
+    wanted = tuple(states) if states is not None else None
+    storage = getattr(study._storage, "_backend", study._storage)  # Optuna wraps RDB storages in a cache
+    if isinstance(storage, RDBStorage):
+        try:
+            return _read_rdb(storage, study._study_id, wanted)
+        except sqlalchemy.exc.SQLAlchemyError:
+            logger.warning(
+                "bulk read of study %r failed; reading it through Optuna", study.study_name, exc_info=True
+            )
+    return study.get_trials(deepcopy=False, states=wanted)
+
+
+@lru_cache(maxsize=4096)
+def _distribution(distribution_json: str) -> BaseDistribution:
+    return json_to_distribution(distribution_json)
+
+
+def _read_rdb(storage: RDBStorage, study_id: int, states: Container[TrialState] | None) -> list[FrozenTrial]:
+    from optuna.storages._rdb import models
+
+    trials_table = models.TrialModel.__table__
+    in_study = trials_table.c.study_id == study_id
+    if states is not None:
+        in_study = in_study & trials_table.c.state.in_(list(states))
+
+    def rows_of(model: Any, *columns: str) -> sqlalchemy.Select:
+        table = model.__table__
+        return (
+            sqlalchemy.select(*(table.c[name] for name in columns))
+            .join(trials_table, table.c.trial_id == trials_table.c.trial_id)
+            .where(in_study)
+        )
+
+    connection_options = {}
+    if storage.engine.dialect.name == "postgresql":  # one snapshot for all the selects below
+        connection_options["isolation_level"] = "REPEATABLE READ"
+    with storage.engine.connect().execution_options(**connection_options) as connection, connection.begin():
+        trials = connection.execute(
+            sqlalchemy.select(
+                trials_table.c.trial_id,
+                trials_table.c.number,
+                trials_table.c.state,
+                trials_table.c.datetime_start,
+                trials_table.c.datetime_complete,
+            )
+            .where(in_study)
+            .order_by(trials_table.c.trial_id)
+        ).all()
+        values = connection.execute(
+            rows_of(models.TrialValueModel, "trial_id", "objective", "value", "value_type")
+        )
+        user_attrs = connection.execute(
+            rows_of(models.TrialUserAttributeModel, "trial_id", "key", "value_json")
+        )
+        system_attrs = connection.execute(
+            rows_of(models.TrialSystemAttributeModel, "trial_id", "key", "value_json")
+        )
+        intermediate = connection.execute(
+            rows_of(
+                models.TrialIntermediateValueModel,
+                "trial_id",
+                "step",
+                "intermediate_value",
+                "intermediate_value_type",
+            )
+        )
+        params = connection.execute(
+            rows_of(
+                models.TrialParamModel,
+                "trial_id",
+                "param_id",
+                "param_name",
+                "param_value",
+                "distribution_json",
+            ).order_by(models.TrialParamModel.__table__.c.param_id)
+        )
+        values_of: dict[int, dict[int, float]] = defaultdict(dict)
+        for trial_id, objective, value, value_type in values:
+            values_of[trial_id][objective] = models.TrialValueModel.stored_repr_to_value(value, value_type)
+        user_attrs_of = _attributes(user_attrs)
+        system_attrs_of = _attributes(system_attrs)
+        intermediate_of: dict[int, dict[int, float]] = defaultdict(dict)
+        for trial_id, step, value, value_type in intermediate:
+            intermediate_of[trial_id][step] = (
+                models.TrialIntermediateValueModel.stored_repr_to_intermediate_value(value, value_type)
+            )
+        params_of: dict[int, dict[str, Any]] = defaultdict(dict)
+        distributions_of: dict[int, dict[str, BaseDistribution]] = defaultdict(dict)
+        for trial_id, _, name, internal, distribution_json in params:
+            distribution = _distribution(distribution_json)
+            params_of[trial_id][name] = distribution.to_external_repr(internal)
+            distributions_of[trial_id][name] = distribution
+
+    return [
+        FrozenTrial(
+            number=number,
+            state=state,
+            value=None,
+            values=_in_order(values_of[trial_id]) if trial_id in values_of else None,
+            datetime_start=started,
+            datetime_complete=completed,
+            params=params_of.get(trial_id, {}),
+            distributions=distributions_of.get(trial_id, {}),
+            user_attrs=user_attrs_of.get(trial_id, {}),
+            system_attrs=system_attrs_of.get(trial_id, {}),
+            intermediate_values=intermediate_of.get(trial_id, {}),
+            trial_id=trial_id,
+        )
+        for trial_id, number, state, started, completed in trials
+    ]
+
+
+def _in_order(values: dict[int, float]) -> list[float]:
+    return [values[objective] for objective in range(len(values))]
+
+
+def _attributes(rows: Iterable[tuple[int, str, str]]) -> dict[int, dict[str, Any]]:
+    by_trial: dict[int, dict[str, Any]] = defaultdict(dict)
+    for trial_id, key, value_json in rows:
+        by_trial[trial_id][key] = json.loads(value_json)
+    return by_trial
