@@ -37,6 +37,7 @@ _EXPORTS = {
     "load_task": "nas_workbench.task",
     "make_task": "nas_workbench.task",
     "Workbench": "nas_workbench.ui",
+    "show": "nas_workbench.ui",
 }
 _SUBMODULES = ("spaces", "strategies", "estimation", "profiling", "engine", "viz", "export", "testing")
 
@@ -65,6 +66,7 @@ __all__ = [
     "profile",
     "profiling",
     "search",
+    "show",
     "spaces",
     "strategies",
     "testing",
@@ -88,7 +90,7 @@ if TYPE_CHECKING:
     from nas_workbench.profiling import Profile, profile
     from nas_workbench.spec import ArchSpec
     from nas_workbench.task import Task, load_task, make_task
-    from nas_workbench.ui import Workbench
+    from nas_workbench.ui import Workbench, show
 
 
 def __getattr__(name: str) -> Any:

@@ -3,6 +3,7 @@
 >>> import nas_workbench as nw
 >>> nw.Workbench()                                    # configure and start a search
 >>> nw.Workbench.load("chain-tpe-seed0")              # open a stored study, running or finished
+>>> nw.show(nw.viz.tradeoff_figure(...))              # any Bokeh figure, BokehJS from the server
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ except ImportError as error:
         f"The notebook workbench needs {error.name}: pip install 'nas-workbench[notebook]'"
     ) from None
 
+from nas_workbench.ui._show import show
 from nas_workbench.ui.workbench import Workbench
 
-__all__ = ["Workbench"]
+__all__ = ["Workbench", "show"]
