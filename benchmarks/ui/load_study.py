@@ -130,7 +130,13 @@ def read_in_the_cell(url: str) -> dict[str, float]:
 
 
 def read_speed(url: str) -> dict[str, float]:
-    """Reading the trials alone: Optuna's ``get_trials`` against the engine's bulk read, best of 3 each."""
+    """Reading the trials alone: Optuna's ``get_trials`` against the engine's bulk read, best of 3 each.
+
+    Optuna's read goes to a bare `RDBStorage`: a `Study` wraps its storage in a cache of finished trials
+    after the first read, which would time a dictionary look-up instead of the storage.
+    """
+    storage = optuna.storages.RDBStorage(url)
+    study_id = storage.get_study_id_from_name("big")
     study = optuna.load_study(study_name="big", storage=url)
 
     def best_of_3(read) -> float:
@@ -141,7 +147,7 @@ def read_speed(url: str) -> dict[str, float]:
             times.append(time.perf_counter() - started)
         return min(times)
 
-    optuna_s = best_of_3(lambda: study.get_trials(deepcopy=False))
+    optuna_s = best_of_3(lambda: storage.get_all_trials(study_id, deepcopy=False))
     bulk_s = best_of_3(lambda: read_trials(study))
     return {"optuna_get_trials_s": optuna_s, "bulk_read_s": bulk_s, "speedup": optuna_s / bulk_s}
 
