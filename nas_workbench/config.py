@@ -37,6 +37,10 @@ T = TypeVar("T")
 #: Optuna keeps study names in a VARCHAR(512) column.
 _MAX_STUDY_NAME = 512
 
+#: The settings of ``SearchConfig.warm_start``, and how many architectures it takes by default.
+_WARM_START_KEYS = ("study_name", "storage", "top_k")
+_WARM_START_TOP_K = 5
+
 #: Where searches keep their SQLite storage, reports and logs unless told otherwise.
 DEFAULT_RUNS_DIR = "runs"
 
@@ -156,6 +160,11 @@ class SearchConfig:
             None records params, FLOPs, MACs, latency and peak memory.
         initial_architectures: Architectures to try first, in the space's notation (prior knowledge).
         fixed_choices: Decisions fixed to a value for the whole search (``{"stage1.depth": 2}``).
+        warm_start: Start from the best architectures of an earlier study (prior knowledge):
+            ``{"study_name": "chain-tpe-seed0", "storage": ..., "top_k": 5}``. Its ``top_k`` best distinct
+            architectures of this space (default 5; ranked by its own objectives, feasible trials only) are
+            tried first, after ``initial_architectures``, and evaluated again under this search's settings;
+            ``storage`` defaults to this search's. Applied when the study is created; empty: none.
         storage: Optuna storage URL; None puts a SQLite file in ``runs/``.
         study_name: Name of the study; reuse it with the same storage to resume. None: derived from
             space, strategy and seed.
@@ -188,6 +197,7 @@ class SearchConfig:
     profile_metrics: list[str] | None = None
     initial_architectures: list[str] = field(default_factory=list)
     fixed_choices: dict[str, Any] = field(default_factory=dict)
+    warm_start: dict[str, Any] = field(default_factory=dict)
     storage: str | None = None
     study_name: str | None = None
     trial_timeout: float | None = None
@@ -258,6 +268,16 @@ class SearchConfig:
         """The study name, derived from space, strategy and seed when none was given."""
         return self.study_name or f"{self.space}-{self.strategy}-seed{self.seed}"
 
+    def resolved_warm_start(self) -> dict[str, Any] | None:
+        """The warm start with its defaults filled in (``storage``: this search's, ``top_k``: 5), or None."""
+        if not self.warm_start:
+            return None
+        return {
+            "study_name": self.warm_start["study_name"],
+            "storage": self.warm_start.get("storage") or self.resolved_storage(),
+            "top_k": self.warm_start.get("top_k", _WARM_START_TOP_K),
+        }
+
     # -- validation ------------------------------------------------------------------------------------
     def validate(self) -> SearchConfig:
         """Check every field; return self, or raise `ConfigError` naming the first bad field."""
@@ -274,7 +294,15 @@ class SearchConfig:
             raise ConfigError(
                 "strategy", self.strategy, unknown_name_message("strategy", self.strategy, strategies.list())
             )
-        for name in ("space_options", "strategy_options", "budget", "pruner_options", "fixed_choices"):
+        mappings = (
+            "space_options",
+            "strategy_options",
+            "budget",
+            "pruner_options",
+            "fixed_choices",
+            "warm_start",
+        )
+        for name in mappings:
             value = getattr(self, name)
             if not isinstance(value, dict) or not all(isinstance(key, str) for key in value):
                 raise ConfigError(name, value, "a mapping with string keys")
@@ -315,7 +343,7 @@ class SearchConfig:
         ):
             raise ConfigError("initial_architectures", self.initial_architectures, "a list of strings")
         if self.storage is not None:
-            self._validate_storage()
+            self._validate_storage("storage", self.storage)
         if self.study_name is not None and (
             not isinstance(self.study_name, str)
             or not self.study_name.strip()
@@ -326,6 +354,7 @@ class SearchConfig:
             )
         if isinstance(self.dataset, str) and self.dataset != "digits":
             raise ConfigError("dataset", self.dataset, "'digits', or data passed from Python")
+        self._validate_warm_start()
         self._validate_components()
         return self
 
@@ -379,6 +408,38 @@ class SearchConfig:
             if value not in questions[name]:
                 raise ConfigError(f"fixed_choices.{name}", value, f"one of {list(questions[name])}")
 
+    def _validate_warm_start(self) -> None:
+        """The warm start's form. Whether its study exists is checked when a search creates its own study,
+        which opens the storage anyway (`nas_workbench.engine.warm_start`)."""
+        from nas_workbench import strategies
+
+        settings = self.warm_start
+        if not settings:
+            return
+        for key, value in settings.items():
+            if key not in _WARM_START_KEYS:
+                raise ConfigError(
+                    f"warm_start.{key}", value, unknown_name_message("setting", key, list(_WARM_START_KEYS))
+                )
+        name = settings.get("study_name")
+        if not isinstance(name, str) or not name.strip() or len(name) > _MAX_STUDY_NAME:
+            raise ConfigError(
+                "warm_start.study_name", name, "the name of the earlier study (a non-empty string)"
+            )
+        if settings.get("storage") is not None:
+            self._validate_storage("warm_start.storage", settings["storage"])
+        _check_number("warm_start.top_k", settings.get("top_k", _WARM_START_TOP_K), 1, 100_000, integer=True)
+        if strategies.get(self.strategy).relaxation:
+            raise ConfigError(
+                "warm_start",
+                settings,
+                f"no warm start with strategy {self.strategy!r}, which derives every architecture from its "
+                "supernet; use a sampling strategy",
+            )
+        own = (self.resolved_storage(), self.resolved_study_name())
+        if (settings.get("storage") or self.resolved_storage(), name) == own:
+            raise ConfigError("warm_start.study_name", name, "an earlier study, not this search's own")
+
     def _validate_objectives(self) -> None:
         allowed = list(OBJECTIVE_METRICS)
         if not isinstance(self.objectives, list) or not self.objectives:
@@ -410,25 +471,26 @@ class SearchConfig:
         ):
             raise ConfigError("device", device, "'cpu', 'cuda', 'cuda:N' or 'mps'")
 
-    def _validate_storage(self) -> None:
+    @staticmethod
+    def _validate_storage(name: str, url: Any) -> None:
+        """Raise `ConfigError` for setting ``name`` unless ``url`` is a storage URL the engine opens."""
         from sqlalchemy.engine import make_url
 
-        url = self.storage
         example = "an Optuna storage URL such as 'sqlite:///runs/nas.db' or 'postgresql://user@host/db'"
         if not isinstance(url, str):
-            raise ConfigError("storage", url, example)
+            raise ConfigError(name, url, example)
         try:
             parsed = make_url(url)
             port = parsed.port  # parsing the port is lazy: a malformed one raises here
         except Exception:
-            raise ConfigError("storage", url, example) from None
+            raise ConfigError(name, url, example) from None
         shown = parsed.render_as_string(hide_password=True)  # errors end up in logs: no passwords
         if parsed.drivername not in _STORAGE_DRIVERS:
-            raise ConfigError("storage", shown, f"{example}; drivers: {', '.join(_STORAGE_DRIVERS)}")
+            raise ConfigError(name, shown, f"{example}; drivers: {', '.join(_STORAGE_DRIVERS)}")
         if parsed.get_backend_name() == "sqlite":
             if not parsed.database or parsed.database == ":memory:" or parsed.host:
                 raise ConfigError(
-                    "storage", shown, "a SQLite file shared by every process, 'sqlite:///path/to/file.db'"
+                    name, shown, "a SQLite file shared by every process, 'sqlite:///path/to/file.db'"
                 )
         elif not parsed.database or (port is not None and not 0 < port < 65536):
-            raise ConfigError("storage", shown, f"{example}, with a database name and a valid port")
+            raise ConfigError(name, shown, f"{example}, with a database name and a valid port")

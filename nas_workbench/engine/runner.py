@@ -17,6 +17,7 @@ import os
 import socket
 import threading
 import time
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -33,6 +34,7 @@ from nas_workbench.engine.feasibility import COUNTED_METRICS, check_budget
 from nas_workbench.engine.records import STUDY_ATTR, TrialResult, pareto_front, trial_results
 from nas_workbench.engine.scheduler import run_trials, trials_done
 from nas_workbench.engine.storage import open_storage
+from nas_workbench.engine.warm_start import warm_start_architectures
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError, ProfilingError
 from nas_workbench.profiling import DeviceInfo, Measurement, profile, shared_use
 from nas_workbench.profiling._device import resolve_device
@@ -103,11 +105,15 @@ class SearchRun:
             **config.strategy_options,
         )
         if config.fixed_choices:
-            sampler = optuna.samplers.PartialFixedSampler(config.fixed_choices, sampler)
+            with warnings.catch_warnings():  # "experimental" since Optuna 2.4, unchanged: noise per search
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                sampler = optuna.samplers.PartialFixedSampler(config.fixed_choices, sampler)
+        seeds = [self.space.parse(text) for text in config.initial_architectures]
         try:
             self.storage.get_study_id_from_name(self.study_name)
-        except KeyError:  # a new study: refuse a budget nothing can meet before creating it
+        except KeyError:  # a new study: refuse an unmeetable budget or a bad warm start before creating it
             self._check_budget()
+            seeds += warm_start_architectures(config, self.space, self.storage)
         study = optuna.create_study(
             storage=self.storage,
             study_name=self.study_name,
@@ -117,10 +123,10 @@ class SearchRun:
         )
         meta = study.user_attrs.get(STUDY_ATTR)
         if meta is None:
-            # The architectures to try first open the plan; the record comes last, since workers wait
-            # for it before they claim trials.
-            for text in config.initial_architectures:
-                study.enqueue_trial(dict(self.space.parse(text).choices), skip_if_exists=True)
+            # The architectures to try first (given, then the warm start's) open the plan; the record
+            # comes last, since workers wait for it before they claim trials.
+            for spec in seeds:
+                study.enqueue_trial(dict(spec.choices), skip_if_exists=True)
             study.set_user_attr(STUDY_ATTR, self._study_meta())
         elif meta.get("objectives") != self._study_meta()["objectives"] or meta.get("space") != config.space:
             raise ConfigError(
@@ -273,6 +279,7 @@ class SearchRun:
                 torch.set_num_threads(config.threads)
             remaining = config.n_trials - before
             gradient = strategies.get(config.strategy).relaxation
+            exhausted = False  # the strategy ended the search: a grid that tried every architecture
             if gradient:  # a gradient-based strategy trains a supernet and picks every architecture itself
                 from nas_workbench.strategies.dnas.search import run_search
 
@@ -284,7 +291,8 @@ class SearchRun:
             else:
                 if remaining > 0:
                     self.task  # noqa: B018 - load the data before the first trial's clock starts
-                run_trials(  # also waits for other processes' trials, to retry any whose process dies
+                # also waits for other processes' trials, to retry any whose process dies
+                exhausted = run_trials(
                     self.study,
                     self.storage,
                     self._objective,
@@ -294,7 +302,7 @@ class SearchRun:
                     timeout=config.timeout,
                     after_trial=self._trial_finished,
                 )
-            if not gradient and self.trials_done() < config.n_trials:
+            if not gradient and not exhausted and self.trials_done() < config.n_trials:
                 reason = "stopped" if self._stop.is_set() else "timeout"
         except BaseException as error:  # report, then let run()/wait() callers see it
             self.error = error

@@ -21,6 +21,10 @@ failed (its reason says its worker stopped), but no longer counts towards ``n_tr
 its place in the plan. Without retries (or once they are used up) the dead attempt counts as a failed
 trial. A process whose plan has nothing left to claim waits while trials of the plan are running (their
 process may die and their retry needs a taker), then returns.
+
+**A study that stops itself.** As in Optuna's own loop, a sampler or callback may end the search with
+``Study.stop()`` at a trial boundary: the "grid" strategy's BruteForceSampler does once every architecture
+has been tried. `run_trials` then returns True, however many trials the plan still has room for.
 """
 
 from __future__ import annotations
@@ -135,7 +139,13 @@ def _run_one(
         except BaseException:  # KeyboardInterrupt, SystemExit: record the trial, then stop
             study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
             raise
-    frozen = study.tell(trial, values, state=state, skip_if_finished=True)
+    # Optuna lets samplers call Study.stop() only inside its optimize loop, which these flags are; the
+    # loop of `run_trials` plays that part (Optuna 5: the attributes `Study.optimize` sets and reads).
+    study._thread_local.in_optimize_loop = True
+    try:
+        frozen = study.tell(trial, values, state=state, skip_if_finished=True)
+    finally:
+        study._thread_local.in_optimize_loop = False
     if frozen.state == TrialState.FAIL and state is None and values is not None:
         logger.warning("trial %d failed: %s", trial.number, frozen.system_attrs.get("fail_reason", values))
     return frozen
@@ -151,8 +161,9 @@ def run_trials(
     stop: threading.Event,
     timeout: float | None = None,
     after_trial: Callable[[FrozenTrial], None] | None = None,
-) -> None:
-    """Claim and run trials of the plan until none is left, ``stop`` is set or ``timeout`` passes.
+) -> bool:
+    """Claim and run trials of the plan until none is left, ``stop`` is set, ``timeout`` passes or the
+    study stops itself (``Study.stop()``, see the module's docs).
 
     Stops only at trial boundaries. While the plan has nothing to claim but trials of other processes are
     running, waits for them (failing any whose process died, so their retries can be claimed here).
@@ -166,17 +177,24 @@ def run_trials(
         stop: Set by another thread to end the loop at the next trial boundary.
         timeout: Seconds after which no new trial is claimed.
         after_trial: Called with each finished trial.
+
+    Returns:
+        True when the study stopped itself (a "grid" search that has tried every architecture).
     """
     deadline = None if timeout is None else time.monotonic() + timeout
+    study._stop_flag = False
     while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
         _fail_stale(study)
         claimed = claim(study, storage, n_trials)
         if claimed is None:
             planned = plan(study.get_trials(deepcopy=False), n_trials)
             if not any(t.state == TrialState.RUNNING for t in planned):
-                return
+                return False
             stop.wait(min(heartbeat_interval, 1.0))
             continue
         frozen = _run_one(study, storage, claimed, objective, heartbeat_interval)
         if after_trial is not None:
             after_trial(frozen)
+        if study._stop_flag:
+            return True
+    return False

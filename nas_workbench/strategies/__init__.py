@@ -8,7 +8,7 @@
 grid: tries every architecture of a small space once...
 
 `advise` recommends one for a space, objectives and budget, with a reason; `warm_start` seeds a study with
-the finished trials of an earlier one.
+the finished trials of an earlier one, and `best_architectures` picks an earlier study's best.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from nas_workbench.strategies._base import (
 )
 from nas_workbench.strategies.advisor import Advice, advise
 from nas_workbench.strategies.evolution import RegularizedEvolutionSampler
-from nas_workbench.strategies.prior import warm_start
+from nas_workbench.strategies.prior import best_architectures, warm_start
 from nas_workbench.strategies.rl import ReinforceSampler
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "SamplerContext",
     "Strategy",
     "advise",
+    "best_architectures",
     "describe",
     "get",
     "list",

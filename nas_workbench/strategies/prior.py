@@ -1,6 +1,12 @@
 """Prior knowledge for a search: warm-starting from an earlier study.
 
-(The other two kinds go through Optuna directly: known-good architectures are enqueued with
+Two ways: `best_architectures` picks an earlier study's best architectures, which a search tries first
+(``SearchConfig.warm_start`` enqueues them, evaluated again under the new search's settings), and
+`warm_start` copies an earlier study's finished trials into a new one, so that a sampler learns from them
+without evaluating them again (for Python users driving Optuna themselves: copied trials would count
+towards the engine's ``n_trials``).
+
+(The other kinds go through Optuna directly: known-good architectures are enqueued with
 ``study.enqueue_trial(spec.choices)``, and fixed decisions wrap the sampler in Optuna's
 ``PartialFixedSampler``; `nas_workbench.search` does both from ``initial_architectures`` and
 ``fixed_choices``.)
@@ -8,18 +14,79 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import optuna
+from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
 from nas_workbench.exceptions import ConfigError
-from nas_workbench.strategies._history import parent_spec
+from nas_workbench.strategies._history import feasible, parent_spec
 
 if TYPE_CHECKING:
     from nas_workbench.spaces import SearchSpace
+    from nas_workbench.spec import ArchSpec
 
-__all__ = ["warm_start"]
+__all__ = ["best_architectures", "warm_start"]
+
+
+def best_architectures(
+    source: optuna.Study, space: SearchSpace, top_k: int, fixed_choices: Mapping[str, Any] | None = None
+) -> list[ArchSpec]:
+    """The ``top_k`` best distinct architectures of ``source`` that belong to ``space``, best first.
+
+    Best as the source's own objectives rank them, among its complete, feasible trials: for one objective
+    by value; for several, front by front of non-dominated trials (its Pareto front first), each front in
+    the order of its first objective. Trials over budget (never trained), pruned or failed ones, other
+    spaces' and those that contradict ``fixed_choices`` are left out; an architecture evaluated several
+    times counts at its best.
+
+    Args:
+        source: The earlier study.
+        space: The space searched now.
+        top_k: How many architectures to return at most.
+        fixed_choices: Decisions the new search fixes; architectures with other values are left out.
+    """
+    fixed = dict(fixed_choices or {})
+    candidates: list[tuple[ArchSpec, list[float]]] = []
+    for trial in source.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        spec = parent_spec(trial, space) if feasible(trial) else None
+        if spec is not None and all(spec.choices.get(name, value) == value for name, value in fixed.items()):
+            candidates.append((spec, trial.values))
+    if not candidates:
+        return []
+    signs = np.array([1.0 if d == StudyDirection.MAXIMIZE else -1.0 for d in source.directions])
+    points = np.array([values for _, values in candidates], dtype=float) * signs  # larger is better
+    chosen: dict[str, ArchSpec] = {}
+    for front in _fronts(points):
+        for index in front:
+            spec = candidates[index][0]
+            chosen.setdefault(spec.id, spec)
+            if len(chosen) == top_k:
+                return list(chosen.values())
+    return list(chosen.values())
+
+
+def _fronts(points: np.ndarray) -> Iterator[list[int]]:
+    """Indices of ``points`` (rows; larger is better in every column) front by front of non-domination,
+    each front in lexicographic order, best first.
+
+    In lexicographic order a point's dominators all come before it, and a dominator left out of a front is
+    itself dominated by a member of that front, so each point is compared with the front being built only.
+    """
+    left = list(np.lexsort(tuple(-points[:, k] for k in reversed(range(points.shape[1])))))
+    while left:
+        front: list[int] = []
+        rest: list[int] = []
+        for index in left:
+            kept = points[front]
+            point = points[index]
+            dominated = np.any(np.all(kept >= point, axis=1) & np.any(kept > point, axis=1))
+            (rest if dominated else front).append(int(index))
+        yield front
+        left = rest
 
 
 def warm_start(study: optuna.Study, source: optuna.Study, space: SearchSpace) -> int:

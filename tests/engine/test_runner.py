@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
+import warnings
 
 import optuna
 import pytest
@@ -182,3 +183,24 @@ def test_evaluate_without_accuracy_fails_the_trial_clearly(storage, tiny_task):
     run = nw.search(config(storage, tiny_task, n_trials=1), evaluate=lambda spec, model: {"score": 1.0})
     (result,) = run.run().results()
     assert result.status == "failed" and "'accuracy'" in result.reason
+
+
+@pytest.mark.parametrize("n_trials", [20, 25])  # the space holds exactly 20; a plan with room to spare
+def test_grid_tries_every_architecture_once_then_completes(storage, tiny_task, n_trials):
+    events: list[ev.Event] = []
+    run = nw.search(config(storage, tiny_task, strategy="grid", n_trials=n_trials), evaluate=score)
+    run.subscribe(events.append)
+    results = run.run().results()  # the sampler's Study.stop() ends the search instead of failing it
+    assert nw.spaces.get("chain", **TINY).size() == 20
+    assert len(results) == len({r.arch for r in results}) == 20
+    assert all(r.status == "ok" for r in results)
+    (finished,) = [e for e in events if isinstance(e, ev.RunFinished)]
+    assert finished.reason == "completed" and finished.error is None
+
+
+def test_fixed_choices_raise_no_experimental_warning(storage, tiny_task):
+    with warnings.catch_warnings():  # Optuna flags PartialFixedSampler experimental; users need not hear it
+        warnings.simplefilter("error", optuna.exceptions.ExperimentalWarning)
+        fixed = config(storage, tiny_task, fixed_choices={"stage1.depth": 1}, n_trials=2)
+        results = nw.search(fixed, evaluate=score).run().results()
+    assert [r.spec["choices"]["stage1.depth"] for r in results] == [1, 1]

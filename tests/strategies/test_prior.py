@@ -1,4 +1,5 @@
-"""Warm-starting a study from an earlier one: what is copied, what is refused, and that samplers use it."""
+"""Warm-starting a study from an earlier one: what is copied, what is refused, that samplers use it, and
+which architectures count as its best."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 from nas_workbench import strategies
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.strategies.evolution import PARENT_ATTR
-from nas_workbench.testing.samplers import ToySpace, run_study, toy_accuracy
+from nas_workbench.testing.samplers import TOY_BUDGET, ToySpace, run_study, toy_accuracy, toy_cost
 
 SPACE = ToySpace()
 
@@ -45,3 +46,27 @@ def test_refuses_a_study_of_other_directions() -> None:
     source = optuna.create_study(directions=["maximize", "minimize"])
     with pytest.raises(ConfigError, match="same directions"):
         strategies.warm_start(optuna.create_study(direction="maximize"), source, SPACE)
+
+
+def test_best_architectures_rank_feasible_trials_front_by_front_and_honour_fixed_choices() -> None:
+    source = run_study(
+        strategies.make_sampler("random", seed=1),
+        SPACE,
+        lambda s: [toy_accuracy(s), toy_cost(s)],
+        60,
+        directions=("maximize", "minimize"),
+        constraint=lambda s: toy_cost(s) - TOY_BUDGET,
+    )
+    feasible = [t for t in source.trials if t.constraints["budget"] <= 0]
+    distinct = {SPACE.sample(t).id for t in feasible}
+    assert 4 < len(distinct) < len({SPACE.sample(t).id for t in source.trials})  # some are over budget
+
+    best = strategies.best_architectures(source, SPACE, top_k=len(distinct) + 5)
+    assert len(best) == len(distinct) == len({s.id for s in best})  # every feasible one, once; no other
+    points = [(toy_accuracy(s), -toy_cost(s)) for s in best]  # larger is better in both
+    front = [p for p in points if not any(q != p and q[0] >= p[0] and q[1] >= p[1] for q in points)]
+    assert points[: len(front)] == sorted(front, reverse=True)  # the Pareto front first, best accuracy first
+    assert strategies.best_architectures(source, SPACE, top_k=2) == best[:2]
+
+    narrowed = strategies.best_architectures(source, SPACE, top_k=100, fixed_choices={"head": "mlp"})
+    assert {s.id for s in narrowed} == {s.id for s in best if s.choices["head"] == "mlp"}  # ranked among them
