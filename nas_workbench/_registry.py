@@ -20,6 +20,12 @@ def unknown_name_message(kind: str, name: object, available: list[str]) -> str:
     return message
 
 
+def _same_definition(old: object, new: object) -> bool:
+    """Whether ``new`` is ``old`` defined again: a class or function of the same module and qualified name."""
+    names = ("__module__", "__qualname__")
+    return all(getattr(old, n, None) is not None and getattr(old, n) == getattr(new, n, None) for n in names)
+
+
 class Registry(Generic[T]):
     """Maps names to objects (usually factories), in registration order.
 
@@ -41,8 +47,12 @@ class Registry(Generic[T]):
         return decorate
 
     def add(self, name: str, item: T) -> None:
-        """Register ``item`` under ``name``; names are unique."""
-        if name in self._items:
+        """Register ``item`` under ``name``; names are unique.
+
+        A redefinition of the registered item (the same module and qualified name: a notebook cell run
+        again after an edit, a reloaded module) replaces it; any other item under a taken name is an error.
+        """
+        if name in self._items and not _same_definition(self._items[name], item):
             raise ValueError(f"{self.kind} {name!r} is already registered")
         self._items[name] = item
 

@@ -112,6 +112,23 @@ def test_registering_a_taken_name_is_an_error(registry: None) -> None:
         nw.spaces.register(Clash)
 
 
+def test_registering_a_redefinition_replaces_it(registry: None) -> None:
+    """A notebook cell that defines and registers a space can be edited and run again."""
+
+    def define(widths: tuple[int, ...]) -> type[SearchSpace]:
+        class Redefined(StackSpace):  # the same module and qualified name each time, as a re-run cell
+            name = "test_redefined"
+            default_options: ClassVar[Mapping[str, Any]] = {"widths": widths}
+
+        return Redefined
+
+    first, second = define((4,)), define((4, 8))
+    nw.spaces.register(first)
+    nw.spaces.register(second)
+    assert type(nw.spaces.get("test_redefined")) is second
+    assert nw.spaces.get("test_redefined").size() == 6
+
+
 def test_unknown_space_suggests_the_closest_name() -> None:
     with pytest.raises(UnknownNameError, match=r"Unknown search space 'chian'.*Did you mean 'chain'"):
         nw.spaces.get("chian")
