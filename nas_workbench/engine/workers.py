@@ -230,6 +230,7 @@ class LocalWorkers:
         self.evaluate, self.dataset, self.device = evaluate, dataset, device
         self.log_dir = Path(log_dir if log_dir is not None else DEFAULT_RUNS_DIR)
         self.processes: list[subprocess.Popen[bytes]] = []
+        self._stopping = False
 
     def command(self) -> list[str]:
         """The command line each worker runs."""
@@ -269,6 +270,7 @@ class LocalWorkers:
 
     def stop(self) -> None:
         """Ask every worker to finish its trial and exit (SIGTERM)."""
+        self._stopping = True
         for process in self.processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
@@ -289,11 +291,15 @@ class LocalWorkers:
         return [process.poll() for process in self.processes]
 
     def failures(self) -> list[str]:
-        """One line per worker that exited with an error: its exit code and the last line of its log."""
+        """One line per worker that exited with an error: its exit code and the last line of its log.
+
+        A worker `stop` reached while it was still starting, before it handles SIGTERM, ends by the
+        signal: asked to stop, it did not fail.
+        """
         lines = []
         for index, process in enumerate(self.processes):
             code = process.poll()
-            if code not in (None, 0):
+            if code not in (None, 0) and not (self._stopping and code == -signal.SIGTERM):
                 tail = self.log_path(index).read_text(errors="replace").strip().splitlines()[-1:] or [""]
                 lines.append(f"worker {index} (pid {process.pid}) exited with {code}: {tail[0]}")
         return lines

@@ -3,7 +3,8 @@
 `ConfigForm.read()` turns the fields into a validated `SearchConfig` or shows what is wrong under the
 field concerned (and opens its tab); `ConfigForm.write(config)` shows a config. Around the fields the
 form shows what helps to choose: the space's size as its options change, what the strategy does and
-which one the advisor recommends for this space, objectives and budget.
+which one the advisor recommends for this space, objectives and budget. The Run tab also holds where the
+trials run (`WorkersChoice`), a run option that is not part of the config.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from nas_workbench.exceptions import ConfigError, NasWorkbenchError
 from nas_workbench.profiling import METRICS
 from nas_workbench.strategies.advisor import advise
 from nas_workbench.ui._fields import DESCRIPTION_WIDTH, Field, OptionsEditor, json_field, option_field
+from nas_workbench.ui._workers import WorkersChoice
 from nas_workbench.ui.data import DatasetChoices
 
 __all__ = ["BUDGET_RANGES", "ConfigForm", "available_devices"]
@@ -151,10 +153,12 @@ class ConfigForm:
         self.use_advice = W.Button(description="Use advice", layout=W.Layout(display="none"))
         self.use_advice.on_click(lambda _: self._take_advice())
         self._advised: str | None = None
+        self.workers = WorkersChoice(self._changed)
         tabs = [self._space_tab(), self._strategy_tab(), self._goals_tab(), self._data_tab(), self._run_tab()]
         children = [self._tab(index, items) for index, items in enumerate(tabs)]
         run = children[-1]
         run.children = (*run.children, *self._tab(len(tabs) - 1, list(self._other_fields())).children)
+        self._tab_of[self.workers.count.key] = _TABS.index("Run")
         self.tabs = W.Tab(children=children)
         for index, title in enumerate(_TABS):
             self.tabs.set_title(index, title)
@@ -186,6 +190,7 @@ class ConfigForm:
             Field("space_options", W.Label(), options.read, options.write, shown=options.box),
             json_field("fixed_choices", "fixed choices", {}, "decisions fixed for the whole search"),
             _lines("initial_architectures", "initial architectures", "one per line, in the space's notation"),
+            json_field("warm_start", "warm start", {}, "an earlier study's best first: study_name, top_k"),
         ]
 
     def _strategy_tab(self) -> list[Field | W.Widget]:
@@ -331,6 +336,7 @@ class ConfigForm:
             _optional_number("trial_timeout", "trial timeout (s)", "training limit per trial; 0: none"),
             _text("storage", "storage", default_storage()),
             _text("study_name", "study name", "space-strategy-seed"),
+            self.workers.box,
         ]
 
     def _other_fields(self) -> list[Field]:
@@ -385,10 +391,13 @@ class ConfigForm:
         return config.validate()
 
     def validate(self) -> SearchConfig | None:
-        """`read` the config, showing any error under its field (or above the buttons); None on error."""
+        """`read` the config and check the workers choice, showing any error under its field (or above the
+        buttons); None on error."""
         self.show_error(None)
         try:
-            return self.read()
+            config = self.read()
+            self.workers.read()
+            return config
         except ConfigError as error:
             self.show_error(error)
         except NasWorkbenchError as error:  # not about one field: a space or strategy refusing the whole
@@ -414,6 +423,7 @@ class ConfigForm:
             *self.fields.values(),
             *self.space_options.fields.values(),
             *self.strategy_options.fields.values(),
+            self.workers.count,
         ]
 
     def _field_for(self, key: str) -> Field | None:
@@ -430,6 +440,7 @@ class ConfigForm:
         for field in self._all_fields():
             field.widget.disabled = disabled
         self.use_advice.disabled = disabled
+        self.workers.set_disabled(disabled)
 
     # -- live feedback ---------------------------------------------------------------------------------
     def _space_changed(self, name: str) -> None:
@@ -451,6 +462,7 @@ class ConfigForm:
         if self._quiet:
             return
         config = self.validate()
+        self.workers.explain(config)
         self._update_size()
         self._update_advice(config)
 

@@ -31,12 +31,14 @@ from nas_workbench.engine import events as ev
 from nas_workbench.engine.budget import metrics_to_profile
 from nas_workbench.engine.records import TrialResult, study_meta, trial_results
 from nas_workbench.engine.runner import Evaluate, SearchRun, open_storage, search
+from nas_workbench.engine.workers import callable_name
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
 from nas_workbench.export import FORMATS, export_trial
 from nas_workbench.ui._bokehjs import loader_bundle
 from nas_workbench.ui._dispatch import Coalescer
 from nas_workbench.ui._status import best_text, eta_seconds, progress_text
 from nas_workbench.ui._watch import StudyWatcher
+from nas_workbench.ui._workers import WorkerTally
 from nas_workbench.ui.archview import ArchPanel
 from nas_workbench.ui.form import ConfigForm
 from nas_workbench.ui.plots import PlotPanel
@@ -104,6 +106,9 @@ class Workbench(W.VBox):
         config: Settings shown in the form at first (default: `SearchConfig()`).
         evaluate: Optional evaluation replacing training, passed to `nas_workbench.search`.
         namespace: Where the dataset field looks for data (default: the kernel's variables).
+        workers: Where Start and Resume run the trials at first (the Run tab's "workers" choice), as
+            ``SearchRun.start(workers=...)`` takes it: None in this kernel, N in N local worker
+            processes, 0 in workers started elsewhere, which the workbench follows.
     """
 
     #: Seconds between two updates of the plots while trials stream in, up to `points_per_interval`
@@ -119,6 +124,7 @@ class Workbench(W.VBox):
         *,
         evaluate: Evaluate | None = None,
         namespace: Mapping[str, Any] | None = None,
+        workers: int | None = None,
     ) -> None:
         self.evaluate = evaluate
         self.run: SearchRun | None = None
@@ -131,8 +137,10 @@ class Workbench(W.VBox):
         self._total = 0
         self._run_started = 0.0
         self._run_done = 0
+        self._tally: WorkerTally | None = None  # the workers of a run with workers, for the status line
 
         self.form = ConfigForm(config, namespace)
+        self.form.workers.write(workers)
         self.start_button = W.Button(
             description="Start",
             icon="play",
@@ -194,11 +202,13 @@ class Workbench(W.VBox):
         *,
         evaluate: Evaluate | None = None,
         namespace: Mapping[str, Any] | None = None,
+        workers: int | None = None,
     ) -> Workbench:
         """A workbench showing study ``study_name`` of ``storage`` (default: ``runs/nas_workbench.db``).
 
         Its settings fill the form and its trials the plots (read in the background, with a progress
-        indicator); a study still running elsewhere keeps updating. Resume continues it here.
+        indicator); a study still running elsewhere keeps updating. Resume continues it here (``workers``:
+        where, as for `Workbench`).
         """
         url = storage or default_storage()
         problem = None
@@ -215,7 +225,10 @@ class Workbench(W.VBox):
             study, config = None, None
             problem = str(error)
         workbench = cls(
-            config or SearchConfig(storage=url, study_name=study_name), evaluate=evaluate, namespace=namespace
+            config or SearchConfig(storage=url, study_name=study_name),
+            evaluate=evaluate,
+            namespace=namespace,
+            workers=workers,
         )
         if problem is not None:
             workbench._say(problem, error=True)
@@ -255,9 +268,10 @@ class Workbench(W.VBox):
     @_guarded
     def start(self) -> None:
         """Start a new search with the form's settings (as the Start button does)."""
-        run = self._new_run()
-        if run is None:
+        new = self._new_run()
+        if new is None:
             return
+        run, workers = new
         done = run.trials_done()
         if done:
             raise NasWorkbenchError(
@@ -268,14 +282,15 @@ class Workbench(W.VBox):
         self.plots.reset(TrialTable(config.objectives, config.directions), config.budget, _recorded(config))
         self.plots.show_dnas(DnasHistory() if config.strategy == "dnas" else None)
         self.arch.show(None)
-        self._launch(run)
+        self._launch(run, workers)
 
     @_guarded
     def resume(self) -> None:
         """Continue the study named in the form up to its number of trials (as the Resume button does)."""
-        run = self._new_run()
-        if run is None:
+        new = self._new_run()
+        if new is None:
             return
+        run, workers = new
         done, target = run.trials_done(), run.config.n_trials
         if done >= target:
             self._open(run.study, run.config)
@@ -284,7 +299,7 @@ class Workbench(W.VBox):
                 "(Run tab) to search further."
             )
         self._set_running(True)
-        self._open(run.study, run.config, then=lambda: self._launch(run))
+        self._open(run.study, run.config, then=lambda: self._launch(run, workers))
 
     @_guarded
     def stop(self) -> None:
@@ -294,20 +309,25 @@ class Workbench(W.VBox):
             self.stop_button.disabled = True
             self.status.value = "<i>Stopping after the trial in progress…</i>"
 
-    def _new_run(self) -> SearchRun | None:
+    def _new_run(self) -> tuple[SearchRun, int | None] | None:
+        """The run the form describes and its ``workers`` (None when a setting is wrong, shown there)."""
         config = self.form.validate()
         if config is None:
             return None
+        workers = self.form.workers.for_run(config)
+        if workers is not None and self.evaluate is not None:  # before the study exists: say what to do
+            callable_name(self.evaluate, "evaluate")
         if self._loop is None:
             self._loop = _running_loop()
         if self._loop is None:
             raise NasWorkbenchError("The workbench needs a running event loop: use it in a Jupyter notebook.")
         self._say("")
         self.status.value = f"<i>Opening study {html.escape(config.resolved_study_name())}…</i>"
-        return search(config, evaluate=self.evaluate)
+        return search(config, evaluate=self.evaluate), workers
 
-    def _launch(self, run: SearchRun) -> None:
-        """Subscribe to ``run``'s events and start it in its background thread."""
+    def _launch(self, run: SearchRun, workers: int | None) -> None:
+        """Subscribe to ``run``'s events and start it in its background thread (``workers``: as
+        `SearchRun.start` takes it)."""
         self._stop_watching()
         if self._unsubscribe is not None:
             self._unsubscribe()
@@ -315,8 +335,9 @@ class Workbench(W.VBox):
         session, put = self._session, self._poster()
         self._unsubscribe = run.subscribe(lambda event: put((session, event)))
         self.run, self.study = run, run.study
+        self._tally = None if workers is None else WorkerTally(workers, run.storage_url, run.study_name)
         self._set_running(True)
-        run.start()
+        run.start(workers=workers)
 
     def _export(self, fmt: str, result: TrialResult, train: bool, folder: str) -> None:
         """Write one export in a background thread (training may take a while); report on the loop."""
@@ -373,6 +394,9 @@ class Workbench(W.VBox):
                 results.append(TrialResult.from_event(item))
                 dnas.append(item)
                 self._run_done += 1
+                if self._tally is not None:
+                    self._tally.add(item.number, item.worker)
+                    self.status.value = self._tally.status()
             elif isinstance(item, ev.ArchitectureWeights):
                 dnas.append(item)
             elif isinstance(item, list):
@@ -380,6 +404,8 @@ class Workbench(W.VBox):
             elif isinstance(item, ev.RunStarted):
                 self._total, self._run_started, self._run_done = item.n_trials, item.time, 0
                 self.progress.max = max(1, item.n_trials)
+                if self._tally is not None:
+                    self.status.value = self._tally.status()
             elif isinstance(item, ev.TrialStarted):
                 self.status.value = f"Trial {item.number}: <code>{html.escape(item.summary)}</code>"
             elif isinstance(item, ev.TrialReported):
@@ -461,10 +487,11 @@ class Workbench(W.VBox):
             "stopped": f"Stopped after {event.trials_done} of {total} trials: Resume continues the study.",
             "timeout": f"Time limit reached after {event.trials_done} of {total} trials: Resume continues.",
         }
+        workers = "" if self._tally is None else " " + self._tally.summary(event.reason)
         if event.reason == "error":
-            self._say(f"The search stopped on an error: {event.error}", error=True)
+            self._say(f"The search stopped on an error: {event.error}{workers}", error=True)
         else:
-            self._say(texts.get(event.reason, f"Search ended ({event.reason})."))
+            self._say(texts.get(event.reason, f"Search ended ({event.reason}).") + workers)
         self.status.value = ""
         if self._unsubscribe is not None:
             self._unsubscribe()
