@@ -11,8 +11,8 @@ Every process of a search (the notebook, `nas-workbench worker` on any machine) 
   server) or the SQLite file is locked by another process is retried with exponential backoff for up to
   ``retry_s`` seconds (60 by default) before `StorageUnavailableError` ends the run with a clear message.
   The first connection gets a shorter window (``connect_s``), so a wrong URL is reported in seconds.
-- **Drivers.** ``postgresql://`` URLs use psycopg 3 when it is installed and psycopg2 (the ``postgres``
-  extra) otherwise; PostgreSQL connections are checked before use (``pool_pre_ping``) and time out after
+- **Drivers.** ``postgresql://`` URLs use psycopg 3 (the ``postgres`` extra) when it is installed and
+  psycopg2 otherwise; PostgreSQL connections are checked before use (``pool_pre_ping``) and time out after
   10 s instead of hanging on an unreachable host.
 """
 
@@ -79,8 +79,9 @@ def masked_url(url: str) -> str:
 def normalize_url(url: str) -> str:
     """Pick an installed PostgreSQL driver for a driverless ``postgresql://`` URL.
 
-    SQLAlchemy 2.1 maps ``postgresql://`` to psycopg 3; the ``postgres`` extra installs psycopg2. A URL
-    that names its driver (``postgresql+psycopg2://``) is left alone.
+    SQLAlchemy 2.1 maps ``postgresql://`` to psycopg 3, which the ``postgres`` extra installs, so plain
+    Optuna reads the same URLs; a machine that only has psycopg2 gets it named here. A URL that names its
+    driver (``postgresql+psycopg2://``) is left alone.
     """
     try:
         parsed = make_url(url)
