@@ -16,12 +16,11 @@ from nas_workbench.ui._bokehjs import loader_bundle
 __all__ = ["show"]
 
 
-def show(obj: Model) -> PlotModel:
+def show(obj: Model) -> None:
     """Display ``obj`` (a Bokeh figure or layout, e.g. from `nas_workbench.viz`) in the notebook.
 
-    Returns:
-        The widget that holds it; later changes to the figure's data sources (``source.stream``) from
-        the kernel's thread update the plot in place.
+    Later changes to the figure's data sources (``source.stream``) from the kernel's thread update the
+    plot in place. Returns nothing, so that ``nw.show(fig)`` as a cell's last line displays it once.
     """
     if not isinstance(obj, Model):
         raise TypeError(
@@ -30,7 +29,5 @@ def show(obj: Model) -> PlotModel:
         )
     from IPython.display import display
 
-    widget = PlotModel(obj)
     display(loader_bundle(("bokeh", "bokeh-widgets")), raw=True)
-    display(widget)
-    return widget
+    display(PlotModel(obj))

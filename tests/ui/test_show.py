@@ -8,7 +8,6 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 import nas_workbench as nw
-from nas_workbench.ui._bokeh import PlotModel
 from nas_workbench.ui._bokehjs import LOAD_MIME_TYPE
 
 
@@ -17,12 +16,12 @@ def test_shows_the_loader_then_the_figure_as_a_widget() -> None:
     plot = figure()
     source = plot.scatter([1, 2], [3, 4]).data_source
     with capture_output() as captured:
-        widget = nw.show(plot)
+        returned = nw.show(plot)
+    assert returned is None  # as a cell's last line, nothing is displayed a second time
     loader, shown = captured.outputs
     assert LOAD_MIME_TYPE in loader.data and "nas-workbench/bokehjs" in loader.data[LOAD_MIME_TYPE]
     assert "application/vnd.jupyter.widget-view+json" in shown.data
-    assert isinstance(widget, PlotModel) and widget._model is plot
-    assert widget.render_bundle["docs_json"]
+    assert shown.data["text/plain"].startswith("PlotModel(render_bundle=")
     assert source.data["x"] == [1, 2]
 
 
