@@ -58,8 +58,7 @@ def _failed(fig: figure, x: str, y: str, trials: ColumnDataSource) -> list[Any]:
             marker=marker,
             size=8,
             alpha=0.8,
-            legend_label="failed (no score)",
-        )
+        )  # no legend item of its own: the status legend lists "failed" when there are failures
     ]
 
 
@@ -132,6 +131,10 @@ def tradeoff_figure(
             legend_label="Pareto front",
         )
     if budget is not None:
+        # an invisible point at the budget keeps the line in view when every trial is far below it; the
+        # y range follows the trials only
+        fig.y_range.renderers = list(fig.renderers)
+        fig.scatter(x=[budget], y=[0], alpha=0, name="nas_budget_anchor")
         fig.add_layout(Span(location=budget, dimension="height", line_dash="dashed", line_color="#d62728"))
         fig.add_layout(
             Label(

@@ -63,7 +63,8 @@ def test_study_figures_share_sources_and_draw_the_budget():
         "nas_history_finished",
     ]
     for fig in figures:
-        assert all(r.data_source in (trials, front) for r in fig.renderers)
+        plotted = [r for r in fig.renderers if r.name != "nas_budget_anchor"]
+        assert all(r.data_source in (trials, front) for r in plotted)
     spans = [s for s in figures[0].center if isinstance(s, Span)]
     assert [s.location for s in spans] == [2.0]
     assert figures[3].xaxis[0].__class__.__name__ == "DatetimeAxis"
@@ -116,6 +117,17 @@ def test_the_front_is_drawn_as_the_staircase_bounding_the_dominated_region():
     # accuracy first: rows run from the most accurate (slowest) down; the line steps before each point
     assert step_mode(["accuracy", "latency_ms"]) == ("before", [2.0, 1.0])
     assert step_mode(["latency_ms", "accuracy"]) == ("after", [1.0, 2.0])
+
+
+def test_the_budget_line_stays_in_view_when_every_trial_is_far_below_it():
+    table = TrialTable(["accuracy", "latency_ms"], ["maximize", "minimize"])
+    table.extend([result(0, "ok", 0.8, 0.1), result(1, "ok", 0.9, 0.2)])
+    trials, front = make_sources(table)
+    fig = study_figures(trials, front, table.objectives, {"latency_ms": 5.0}, ["latency_ms"])[0]
+    (anchor,) = [r for r in fig.renderers if r.name == "nas_budget_anchor"]
+    assert anchor.data_source.data["x"] == [5.0] and anchor.glyph.fill_alpha == 0
+    assert not fig.x_range.renderers  # unset: the x range spans every renderer, the anchor too
+    assert anchor not in fig.y_range.renderers and len(fig.y_range.renderers) >= 2  # y: the trials only
 
 
 def test_failed_trials_without_a_score_are_still_drawn():
