@@ -4,12 +4,19 @@ For each search space, a few random architectures are built and traced; every op
 once (the lookup table), then each whole network is measured, and the linear correction that maps table
 sums to measured latency is fitted per space and over all spaces. ``nas-workbench calibrate`` runs it with
 a progress bar; ``profile(..., method="proxy")`` then predicts in milliseconds without timing networks.
+
+Networks are measured in several rounds, one over all of them after another, and each is fitted on the
+median of its rounds. A burst of load from other processes slows every network measured meanwhile by the
+same factor, which a fit on one round takes for the device's and carries into every later prediction
+(on a shared 2-core VM, one such burst during a 10-second calibration made a space's predictions 16%
+too high in the median); with rounds spread over time it spoils at most one measurement of each network.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -34,7 +41,7 @@ __all__ = [
     "fit_quality",
 ]
 
-#: ``progress(stage, done, total)``: stage is e.g. "operators" or "networks nb201".
+#: ``progress(stage, done, total)``: stage is "operators" (timing the table) or "networks" (measuring).
 Progress = Callable[[str, int, int], None]
 
 
@@ -73,6 +80,7 @@ class CalibrationResult:
     path: Path
     fits: dict[str, FitQuality] = field(default_factory=dict)
     operators_timed: int = 0
+    rounds: int = 1
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -81,6 +89,7 @@ class CalibrationResult:
             "fingerprint": self.table.device.to_dict(),
             "entries": len(self.table.entries),
             "operators_timed": self.operators_timed,
+            "rounds": self.rounds,
             "seconds": round(self.seconds, 2),
             "corrections": {name: asdict(c) for name, c in self.table.corrections.items()},
             "fits": {name: asdict(q) for name, q in self.fits.items()},
@@ -94,6 +103,7 @@ def calibrate(
     input_shape: Sequence[int] = (3, 32, 32),
     num_classes: int = 10,
     networks: int = 20,
+    rounds: int = 3,
     batch_size: int = 1,
     seed: int = 0,
     directory: Path | None = None,
@@ -111,6 +121,7 @@ def calibrate(
             operator latencies depend on it.
         num_classes: Classifier outputs of the built networks.
         networks: Random architectures measured per space (at least 3).
+        rounds: Times each network is measured, in rounds over all of them; the median is fitted.
         batch_size: Batch size the table and corrections are for.
         seed: Seed of the random architectures.
         directory: Where tables live (default: the profiling cache).
@@ -122,6 +133,8 @@ def calibrate(
 
     if isinstance(networks, bool) or not isinstance(networks, int) or networks < 3:
         raise ConfigError("networks", networks, "a whole number of at least 3 (the correction has 3 terms)")
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+        raise ConfigError("rounds", rounds, "a whole number of at least 1")
     start = time.perf_counter()
     names = list(spaces) if spaces else registry.list()
     table = LookupTable.for_device(device, threads, directory)
@@ -139,22 +152,24 @@ def calibrate(
     timed = table.fill(all_ops, op_timing, report)
     table.save()
 
-    rows: dict[str, tuple[list[float], list[int], list[float]]] = {}
-    for name, pairs in built.items():
-        sums, counts, measured = [], [], []
-        for done, (model, result) in enumerate(pairs, 1):
-            latency = measure_latency(model, shape, device, batch_size, table.device.threads, timing)
+    networks_built = [(name, model, result) for name, pairs in built.items() for model, result in pairs]
+    latencies: list[list[float]] = [[] for _ in networks_built]
+    total = rounds * len(networks_built)
+    for done in range(total):  # round after round over every network (see the module docstring)
+        _, model, _ = networks_built[done % len(networks_built)]
+        latency = measure_latency(model, shape, device, batch_size, table.device.threads, timing)
+        latencies[done % len(networks_built)].append(latency.value)
+        if progress is not None:
+            progress("networks", done + 1, total)
+
+    rows: dict[str, tuple[list[float], list[int], list[float]]] = {name: ([], [], []) for name in built}
+    rows["all"] = ([], [], [])
+    for (name, _, result), values in zip(networks_built, latencies, strict=True):
+        for key in (name, "all"):
+            sums, counts, measured = rows[key]
             sums.append(table.table_ms(result.ops))
             counts.append(len(result.ops))
-            measured.append(latency.value)
-            if progress is not None:
-                progress(f"networks {name}", done, len(pairs))
-        rows[name] = (sums, counts, measured)
-
-    rows["all"] = ([], [], [])
-    for name in names:
-        for target, values in zip(rows["all"], rows[name], strict=True):
-            target.extend(values)  # type: ignore[attr-defined]
+            measured.append(statistics.median(values))
     fits: dict[str, FitQuality] = {}
     for name, (sums, counts, measured) in rows.items():
         correction = Correction.fit(sums, counts, measured)
@@ -163,7 +178,7 @@ def calibrate(
         predicted = [correction.apply(s, c) for s, c in zip(sums, counts, strict=True)]
         fits[name] = fit_quality(predicted, measured)
     path = table.save()
-    return CalibrationResult(table, path, fits, timed, time.perf_counter() - start)
+    return CalibrationResult(table, path, fits, timed, rounds, time.perf_counter() - start)
 
 
 # -- command line ----------------------------------------------------------------------------------------
@@ -175,6 +190,7 @@ def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input-shape", default="3,32,32", help="C,H,W of the inputs (default: 3,32,32)")
     parser.add_argument("--num-classes", type=int, default=10)
     parser.add_argument("--networks", type=int, default=20, help="random networks measured per space")
+    parser.add_argument("--rounds", type=int, default=3, help="times each network is measured (median)")
     parser.add_argument("--batch-size", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -211,6 +227,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
         input_shape=_shape(args.input_shape),
         num_classes=args.num_classes,
         networks=args.networks,
+        rounds=args.rounds,
         batch_size=args.batch_size,
         seed=args.seed,
         progress=progress,

@@ -9,9 +9,19 @@ its operators' entries, passed through a linear correction fitted against real m
 The operators are the ATen operators a shape-only trace of the network calls (see `_trace`), so every
 network decomposes without knowing its modules: convolutions, norms, activations, pooling, and the
 additions and concatenations between them. Eager PyTorch runs them one by one without fusion, so the sum
-of their timings ranks networks well; but inside a network each operator runs slower than alone (colder
-data and instruction caches, Python and module-call overhead between operators: 1.3-2x on a small x86
-VM), which the fitted correction accounts for. Corrections are per search space and input shape.
+of their timings ranks networks well; inside a network each operator runs a little slower than alone
+(colder instruction caches, Python and module-call overhead between operators: fitted scales of about
+1.0-1.15 on a small x86 VM), which the fitted correction accounts for. Corrections are per search space
+and input shape.
+
+Operators are timed alone on fresh data each call, and networks are measured on a fresh input each call
+(`latency.measure_latency`): both, as in use, never let the processor's branch predictors learn the data
+(max pooling runs 2-3x faster on an input it has just seen). Timing either on one repeated input breaks
+the linear law for networks rich in such operators: max-pool-heavy multi-branch networks measured on a
+repeated input were over-predicted by 10-38%. With both on fresh data, one scale for all operator kinds
+fits: separate scales per kind (convolutions, pooling, the rest, or each ATen operator, fitted by
+non-negative least squares) predicted no better out of sample (benchmarks/profiling/README.md), with
+more coefficients to fit on the same 20 calibration networks.
 
 Tables live in the profiling cache, one JSON file per device fingerprint (device, model, cores, torch
 version, thread count, driver): change any of them and a new, empty table is filled instead of reusing
@@ -57,7 +67,9 @@ OP_TIMING = TimingOptions(
 ROTATE_BYTES = 8_000_000
 MAX_COPIES = 256
 
-_FORMAT = 2
+#: Version of the table file; tables of another version are ignored and rebuilt. 3: corrections fitted
+#: against networks measured on fresh inputs (2's were fitted on one repeated input).
+_FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -192,10 +204,12 @@ class LookupTable:
         """Measure on this table's device every operator of ``ops`` without an entry; return how many.
 
         Each runs on fresh tensors of the recorded layouts (random floats, zero integers), alone, under the
-        machine's measurement lock and the fingerprint's thread count. Calls cycle through enough copies
-        of the arguments to overflow the processor's caches (``ROTATE_BYTES``), since inside a network an
-        operator meets data the previous ones wrote, not data it read a microsecond ago; timing one hot set
-        of arguments underestimates it. ``progress(done, total)`` is called after each operator.
+        machine's measurement lock and the fingerprint's thread count. Calls cycle through enough distinct
+        copies of the arguments to overflow the processor's caches (``ROTATE_BYTES``, at most
+        ``MAX_COPIES``), since inside a network an operator meets data the previous ones wrote, not data it
+        read a microsecond ago, and new data in every forward pass: timing one hot set of arguments
+        underestimates it, data-dependent kernels (max pooling) by 2-3x. ``progress(done, total)`` is
+        called after each operator.
         """
         todo = self.missing(ops)
         if not todo:

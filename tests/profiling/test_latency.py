@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
 from nas_workbench.exceptions import ConfigError
-from nas_workbench.profiling import TimingOptions, measure_latency
-from nas_workbench.profiling.latency import TimingResult, time_callable
+from nas_workbench.profiling import TimingOptions, latency, measure_latency
+from nas_workbench.profiling.latency import INPUT_COPIES, TimingResult, time_callable
 
 CPU = torch.device("cpu")
 
@@ -68,3 +69,29 @@ def test_timing_options_are_checked(field):
     with pytest.raises(ConfigError) as error:
         TimingOptions(**{field: -1})
     assert error.value.field == field
+
+
+class _Recorder(nn.Module):
+    """Remembers every input it was called with."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[bytes] = set()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.seen.add(x.numpy().tobytes())
+        return x
+
+
+def test_each_call_gets_a_fresh_input(quick):
+    model = _Recorder()
+    measured = measure_latency(model, (2, 3), threads=1, options=quick)
+    assert measured.detail["inputs"] == INPUT_COPIES and len(model.seen) == INPUT_COPIES
+
+
+def test_large_inputs_get_fewer_copies(monkeypatch, quick):
+    one_batch = 4 * 2 * 3 * 4  # batch 4 of 2x3 float32
+    monkeypatch.setattr(latency, "INPUT_BYTES", 3 * one_batch + 1)
+    model = _Recorder()
+    measured = measure_latency(model, (2, 3), batch_size=4, threads=1, options=quick)
+    assert measured.detail["inputs"] == len(model.seen) == 3

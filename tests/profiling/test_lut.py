@@ -9,9 +9,11 @@ import torch
 from torch import nn
 
 import nas_workbench as nw
+from nas_workbench.exceptions import ConfigError
 from nas_workbench.profiling import Correction, LookupTable, TimingOptions, device_info, predict_latency
 from nas_workbench.profiling._trace import trace
 from nas_workbench.profiling.calibrate import calibrate
+from nas_workbench.profiling.lut import _FORMAT
 
 FAST_OPS = TimingOptions(warmup_s=0.0, min_repeats=1, max_repeats=1, min_block_s=0.0)
 
@@ -64,6 +66,28 @@ def test_prediction_is_exact_for_a_network_of_one_tabled_operator(tmp_path):
     assert corrected.detail["operators_timed_now"] == 0
 
 
+def test_a_table_of_an_older_format_is_rebuilt_not_reused(tmp_path):
+    table = LookupTable.for_device("cpu", 1, tmp_path)
+    table.entries["a"] = 1.0
+    table.corrections["all@1x3x8x8"] = Correction(scale=2.0, samples=3)
+    stored = json.loads(table.save().read_text())
+    assert stored["format"] == _FORMAT
+    table.path.write_text(json.dumps({**stored, "format": _FORMAT - 1}))
+    again = LookupTable.for_device("cpu", 1, tmp_path)
+    assert again.entries == {} and again.corrections == {}
+
+
+def test_table_and_measurement_agree_on_a_data_dependent_operator(tmp_path):
+    # Max pooling compares data: on one repeated input the branch predictors learn it and it runs 2-3x
+    # faster than on new data. The table and the measurement must both time it on new data.
+    model = nn.Sequential(nn.MaxPool2d(3, 1, 1)).eval()
+    table = LookupTable.for_device("cpu", 1, tmp_path)
+    predicted = predict_latency(model, (8, 32, 32), table=table)
+    measured = nw.profile(model, (8, 32, 32), metrics=["latency_ms"], threads=1)["latency_ms"]
+    assert predicted.detail["correction"] == "none"  # the plain table entry
+    assert measured.value == pytest.approx(predicted.value, rel=0.3)
+
+
 def test_correction_fit_recovers_a_linear_law():
     sums, ops = [1.0, 2.0, 3.0, 5.0, 8.0], [10, 40, 20, 50, 30]
     measured = [1.5 * s + 0.01 * n + 0.2 for s, n in zip(sums, ops, strict=True)]
@@ -97,19 +121,22 @@ def test_every_space_decomposes_into_tabled_operators(tmp_path, space_name):
 
 
 def test_calibrate_fills_the_table_and_fits_corrections(tmp_path):
-    stages: set[str] = set()
+    calls: dict[str, list[tuple[int, int]]] = {}
     result = calibrate(
         threads=1,
         spaces=["chain"],
         input_shape=(3, 8, 8),
         networks=3,
+        rounds=2,
         directory=tmp_path,
         timing=TimingOptions(warmup_s=0.0, min_repeats=3, max_repeats=5, max_time_s=0.02),
         op_timing=FAST_OPS,
-        progress=lambda stage, done, total: stages.add(stage),
+        progress=lambda stage, done, total: calls.setdefault(stage, []).append((done, total)),
     )
-    assert stages == {"operators", "networks chain"}
+    assert set(calls) == {"operators", "networks"}
+    assert calls["networks"] == [(done, 6) for done in range(1, 7)]  # 3 networks, each measured twice
     assert set(result.fits) == {"chain", "all"} and result.fits["chain"].networks == 3
+    assert result.rounds == result.to_dict()["rounds"] == 2
     stored = LookupTable.for_device("cpu", 1, tmp_path)
     assert set(stored.corrections) == {"chain@1x3x8x8", "all@1x3x8x8"}
     assert len(stored.entries) == len(result.table.entries) == result.operators_timed
@@ -123,3 +150,10 @@ def test_calibrate_fills_the_table_and_fits_corrections(tmp_path):
         space.build(space.random(0), (3, 9, 9), 10), (3, 9, 9), threads=1, table=stored
     )
     assert other_shape.detail["correction"] == "none"  # calibrated for 8x8 inputs only
+
+
+@pytest.mark.parametrize(("field", "value"), [("networks", 2), ("rounds", 0), ("rounds", 1.5)])
+def test_calibrate_rejects_bad_counts(tmp_path, field, value):
+    with pytest.raises(ConfigError) as error:
+        calibrate(threads=1, spaces=["chain"], directory=tmp_path, **{field: value})
+    assert error.value.field == field
