@@ -13,10 +13,12 @@ The functions work from Python and are what the workbench's buttons and ``nas-wo
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +165,33 @@ def export_torchscript(
     return path
 
 
+def _not_torchvision_notice(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith("torchvision is not installed")
+
+
+@contextlib.contextmanager
+def _quiet_onnx_exporter() -> Iterator[None]:
+    """Silence the two notices torch's ONNX exporter gives on every export that say nothing about ours.
+
+    - Its op registry logs "torchvision is not installed. Skipping torchvision::<op>" for each of four
+      torchvision ops when torchvision is absent (it is no dependency: the networks use none of them);
+      a filter on that one logger drops exactly these records, its other warnings still show.
+    - ``ExportedProgram.run_decompositions`` deep-copies pytree specs, which re-creates ``LeafSpec``s and
+      so trips torch's own FutureWarning "`isinstance(treespec, LeafSpec)` is deprecated" (torch
+      internals, not a call of ours).
+    """
+    registry = logging.getLogger("torch.onnx._internal.exporter._registration")
+    registry.addFilter(_not_torchvision_notice)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated", category=FutureWarning
+            )
+            yield
+    finally:
+        registry.removeFilter(_not_torchvision_notice)
+
+
 def export_onnx(
     spec: SpecLike,
     path: str | os.PathLike[str],
@@ -181,15 +210,16 @@ def export_onnx(
     spec = _spec(spec)
     path = _target(path)
     network = _model(spec, input_shape, num_classes, model)
-    program = torch.onnx.export(
-        network,
-        (torch.zeros(2, *input_shape),),
-        input_names=["input"],
-        output_names=["logits"],
-        dynamic_shapes=({0: torch.export.Dim("batch")},),
-        dynamo=True,
-        verbose=False,
-    )
+    with _quiet_onnx_exporter():  # the torch.export-based exporter, torch's default and recommended one
+        program = torch.onnx.export(
+            network,
+            (torch.zeros(2, *input_shape),),
+            input_names=["input"],
+            output_names=["logits"],
+            dynamic_shapes=({0: torch.export.Dim("batch")},),
+            dynamo=True,
+            verbose=False,
+        )
     assert program is not None
     proto = program.model_proto
     onnx.helper.set_model_props(proto, {"nas_workbench.spec": spec.to_json()})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import nbformat
 import numpy as np
@@ -114,6 +115,24 @@ def test_onnx_matches_torch_for_any_batch_and_carries_the_spec(spec, trained, tm
         inputs = x()[:batch]
         (logits,) = session.run(None, {"input": inputs.numpy()})
         np.testing.assert_allclose(logits, trained(inputs).detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_onnx_export_prints_no_warnings(spec, tmp_path, recwarn, capfd):
+    """torch's exporter warns about absent torchvision ops (by logging) and its own pytree deprecation."""
+    records: list[logging.LogRecord] = []
+    collect = logging.Handler(logging.WARNING)
+    collect.emit = records.append  # type: ignore[method-assign]
+    onnx_logger = logging.getLogger("torch.onnx")  # torch's loggers do not propagate to the root
+    onnx_logger.addHandler(collect)
+    try:
+        export.export_onnx(spec, tmp_path / "m.onnx", SHAPE, CLASSES)
+    finally:
+        onnx_logger.removeHandler(collect)
+    assert [r.getMessage() for r in records] == []
+    assert [f"{w.category.__name__}: {w.message}" for w in recwarn] == []
+    out, err = capfd.readouterr()
+    assert "torchvision" not in out + err and "Warning" not in out + err
+    assert onnx.load(str(tmp_path / "m.onnx")).graph.input[0].name == "input"
 
 
 def test_export_trial_writes_each_format_from_a_study(study, tiny_task, tmp_path):

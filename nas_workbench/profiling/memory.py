@@ -12,6 +12,13 @@ gives bytes.
   size; inference activations from the shape-only trace, outputs alive from their creation until Python
   drops them; training adds every operator output (kept for the backward pass), gradients and optimiser
   state.
+
+Kineto, the engine under torch's profiler, registers its client on the thread that loads torch and prints
+"External init callback must run in same thread as registerClient" on stderr (from C, past Python's
+warnings and logging) when its one-time initialisation later runs on another thread. The search measures
+on a background thread, so this module initialises Kineto as it is imported (`_init_kineto`): the engine,
+the UI and ``nas_workbench.profiling`` import it on the caller's thread, in a notebook the one that
+loaded torch.
 """
 
 from __future__ import annotations
@@ -97,13 +104,31 @@ def _run_once(model: nn.Module, x: torch.Tensor, mode: Mode, optimizer: str) -> 
     opt.step()
 
 
+def _init_kineto() -> None:
+    """Run Kineto's one-time initialisation on this thread, with an empty profiler session.
+
+    Kineto initialises on the first profiler session in the process; run first on a thread other than the
+    one that loaded torch (the search's), it prints an error line on stderr. The autograd profiler starts
+    Kineto without `torch.profiler.profile`'s import of torch._dynamo (a second), so this costs about a
+    millisecond. Skipped in torch builds without Kineto and while a profiler is already running here.
+    """
+    if not torch.autograd.kineto_available() or torch.autograd._profiler_enabled():
+        return
+    # Kineto reads its level as it initialises, and prints "profiler_start/stop" lines on stderr at its
+    # default; a user's setting wins.
+    os.environ.setdefault("KINETO_LOG_LEVEL", "6")
+    with torch.autograd.profiler.profile(use_kineto=True, use_cpu=True):
+        pass
+
+
+_init_kineto()
+
+
 def _cpu_run_peak(model: nn.Module, x: torch.Tensor, mode: Mode, optimizer: str) -> int:
     """Bytes allocated at the peak of one run above what was allocated before it, from the profiler."""
     from torch._C._profiler import _EventType
     from torch.profiler import ProfilerActivity, profile
 
-    # Kineto prints "profiler_start/stop" lines on stderr at its default level; a user's setting wins.
-    os.environ.setdefault("KINETO_LOG_LEVEL", "6")
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         _run_once(model, x, mode, optimizer)
     events: list[tuple[int, int, int]] = []

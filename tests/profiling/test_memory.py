@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 import torch
 from torch import nn
@@ -27,6 +31,37 @@ def test_measured_peak_sees_the_largest_activation():
     assert peak.detail["resident_bytes"] == result.param_bytes + result.buffer_bytes + result.input_bytes
     assert peak.value == pytest.approx(peak.detail["bytes"] / 1e6)
     assert peak.detail["analytic_breakdown_bytes"]["total"] > 0
+
+
+#: Measures peak memory on a background thread, as the search thread does; the engine and the UI import the
+#: profiling package on the thread that starts the search, as this script does on its main thread.
+THREADED_PROBE = """
+import json, threading
+from torch import nn
+import nas_workbench as nw
+
+profile = nw.profile
+model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(512, 2)).eval()
+out = {}
+worker = threading.Thread(
+    target=lambda: out.update(p=profile(model, input_shape=(1, 8, 8), metrics=["peak_memory_mb"], threads=1))
+)
+worker.start()
+worker.join()
+m = out["p"]["peak_memory_mb"]
+print(json.dumps({"method": m.method, "source": m.source, "run_peak_bytes": m.detail["run_peak_bytes"]}))
+"""
+
+
+def test_measuring_on_a_background_thread_prints_nothing_from_kineto():
+    done = subprocess.run(
+        [sys.executable, "-c", THREADED_PROBE], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert "External init callback" not in done.stderr
+    assert "profiler_start" not in done.stderr
+    measured = json.loads(done.stdout)
+    assert measured["method"] == "measured" and measured["source"] == "torch.profiler memory events"
+    assert measured["run_peak_bytes"] >= 8 * 8 * 8 * 4  # the conv's output
 
 
 def test_analytic_breakdown_parts():
