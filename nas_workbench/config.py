@@ -388,7 +388,6 @@ class SearchConfig:
                 seed=self.seed,
                 space=space,
                 directions=tuple(self.directions),
-                constraints=bool(self.budget),
                 **self.strategy_options,
             ),
         )

@@ -101,7 +101,6 @@ class SearchRun:
             seed=config.seed,
             space=self.space,
             directions=tuple(config.directions),
-            constraints=bool(config.budget),
             **config.strategy_options,
         )
         if config.fixed_choices:

@@ -3,8 +3,9 @@
 Every strategy is an Optuna sampler, so every strategy runs through the same engine, writes to the same
 study and learns from the same history (a resumed study, several workers on one storage). A strategy is
 registered with a one-sentence summary and its options (default and meaning); `make_sampler` rejects
-unknown options with a "did you mean" and passes the study's context (seed, space, directions, whether
-trials carry constraints) to the factory.
+unknown options with a "did you mean" and passes the study's context (seed, space, directions) to the
+factory. Budgets need no option: the engine sets each trial's constraints (``Trial.set_constraint``) and
+Optuna 5's samplers read them from the trials.
 """
 
 from __future__ import annotations
@@ -41,13 +42,11 @@ class SamplerContext:
         seed: Seed of every random draw (None: fresh randomness).
         space: The search space, for strategies that enumerate or mutate architectures.
         directions: The study's directions, one per objective ("maximize" / "minimize").
-        constraints: Whether trials carry constraints (``Trial.set_constraint``; feasible when all <= 0).
     """
 
     seed: int | None = None
     space: SearchSpace | None = None
     directions: tuple[str, ...] = ("maximize",)
-    constraints: bool = False
 
 
 @dataclass(frozen=True)
@@ -111,7 +110,6 @@ def make_sampler(
     seed: int | None = None,
     space: SearchSpace | None = None,
     directions: Sequence[str] = ("maximize",),
-    constraints: bool = False,
     **options: Any,
 ) -> BaseSampler:
     """Build the Optuna sampler of strategy ``name``.
@@ -121,7 +119,6 @@ def make_sampler(
         seed: Seed of every random draw; the same seed and history give the same architectures.
         space: The search space (needed by "grid" to check its size; "evolution" uses its mutation).
         directions: The study's directions; strategies that cannot handle several refuse them here.
-        constraints: Whether trials carry constraints through ``Trial.set_constraint``.
         **options: The strategy's options (see `describe`); unknown ones are a `ConfigError`.
 
     Returns:
@@ -144,7 +141,7 @@ def make_sampler(
             f"a strategy for {len(directions)} objectives ({', '.join(several)}); {name!r} optimises one",
         )
     merged = {key: option.default for key, option in strategy.options.items()} | options
-    context = SamplerContext(seed=seed, space=space, directions=directions, constraints=constraints)
+    context = SamplerContext(seed=seed, space=space, directions=directions)
     return strategy.factory(context, **merged)
 
 

@@ -228,7 +228,7 @@ def check_constraints(name: str, n_trials: int = 30, seeds: Sequence[int] = (0, 
     late_infeasible, late_total = 0, 0
     for seed in seeds:
         study = run_study(
-            _sampler(name, seed, space, constraints=True),
+            _sampler(name, seed, space),
             space,
             lambda s: [toy_accuracy(s)],
             n_trials,

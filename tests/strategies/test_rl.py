@@ -46,7 +46,7 @@ def test_infeasible_trials_are_penalised() -> None:
         count = 0
         for seed in range(3):
             study = run_study(
-                strategies.make_sampler("rl", seed=seed, constraints=told),
+                strategies.make_sampler("rl", seed=seed),
                 SPACE,
                 lambda s: [toy_accuracy(s)],
                 60,
