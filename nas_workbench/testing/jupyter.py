@@ -100,8 +100,15 @@ def _free_port() -> int:
 
 
 @contextmanager
-def jupyter_server(root: Path, frontend: str = "lab", timeout: float = 60.0) -> Iterator[JupyterServer]:
-    """Run a JupyterLab ("lab") or Notebook 7 ("notebook") server on ``root`` until the block ends."""
+def jupyter_server(
+    root: Path, frontend: str = "lab", timeout: float = 60.0, jupyter_path: Path | None = None
+) -> Iterator[JupyterServer]:
+    """Run a JupyterLab ("lab") or Notebook 7 ("notebook") server on ``root`` until the block ends.
+
+    Args:
+        jupyter_path: A Jupyter data folder searched before the installed ones (``JUPYTER_PATH``), e.g.
+            one whose ``labextensions/`` holds a fresh build of the extension under test.
+    """
     module, app = FRONTENDS[frontend]
     with tempfile.TemporaryDirectory(prefix="nas-jupyter-") as home_name:
         home = Path(home_name)
@@ -118,6 +125,10 @@ def jupyter_server(root: Path, frontend: str = "lab", timeout: float = 60.0) -> 
             "JUPYTER_DATA_DIR": str(home / "data"),
             "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
         }
+        if jupyter_path is not None:
+            env["JUPYTER_PATH"] = os.pathsep.join(
+                filter(None, [str(jupyter_path), os.environ.get("JUPYTER_PATH")])
+            )
         command = [
             sys.executable,
             "-m",

@@ -8,24 +8,18 @@ fails. A failing test leaves a screenshot in ``test-artifacts/``.
 
 from __future__ import annotations
 
-import json
-import os
-import secrets
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
 from optuna.trial import TrialState
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 import nas_workbench as nw
+from nas_workbench.testing.jupyter import JupyterServer, jupyter_server
 
 pytestmark = pytest.mark.browser
 
@@ -33,122 +27,34 @@ REPO = Path(__file__).resolve().parents[2]
 BUILT = REPO / "nas_workbench" / "labextension"
 STUDY = "e2e-search"
 TIMEOUT_MS = 20_000
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 @pytest.fixture(scope="module")
-def chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        message = (
-            "Chromium is missing: apt-get install -y chromium (the browser test drives /usr/bin/chromium)"
-        )
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
-
-
-def _jupyter_path(home: Path) -> Path:
-    """A Jupyter data folder holding the extension the repository built (ahead of an installed copy)."""
+def lab(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
+    """JupyterLab with the extension this repository built, ahead of any installed copy."""
     if not (BUILT / "package.json").exists():
         pytest.fail("the JupyterLab extension is not built: cd labextension && npm ci && npm run build")
-    data = home / "data"
-    (data / "labextensions").mkdir(parents=True)
-    (data / "labextensions" / "nas-workbench").symlink_to(BUILT, target_is_directory=True)
-    return data
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """A JupyterLab server on a free port with the built extension; yields its URL (with token) and root."""
     home = tmp_path_factory.mktemp("jupyter")
-    root = home / "root"
-    root.mkdir()
-    config = home / "config"
-    config.mkdir()
-    (config / "jupyter_server_config.json").write_text(
-        json.dumps({"ServerApp": {"jpserver_extensions": {"nas_workbench.server": True}}})
-    )
-    settings = home / "settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    (settings / "notification.jupyterlab-settings").write_text(
-        '{"fetchNews": "false", "checkForUpdates": false}'
-    )
-    port, token = _free_port(), secrets.token_hex(16)
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(config),
-        "JUPYTER_PATH": str(_jupyter_path(home)),
-        "JUPYTER_DATA_DIR": str(home / "user-data"),
-        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "jupyterlab",
-        "--allow-root",
-        "--no-browser",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        f"--ServerApp.token={token}",
-        f"--ServerApp.root_dir={root}",
-        f"--LabApp.user_settings_dir={home / 'settings'}",
-        f"--LabApp.workspaces_dir={home / 'workspaces'}",
-    ]
-    log = (home / "server.log").open("w")
-    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
-                    break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"JupyterLab did not start:\n{(home / 'server.log').read_text()[-3000:]}")
-                time.sleep(0.25)
-        yield f"{base}/lab?token={token}", root
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+    (home / "data" / "labextensions").mkdir(parents=True)
+    (home / "data" / "labextensions" / "nas-workbench").symlink_to(BUILT, target_is_directory=True)
+    (home / "root").mkdir()
+    with jupyter_server(home / "root", "lab", jupyter_path=home / "data") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
-def page(chromium: str, lab: tuple[str, Path]) -> Iterator[object]:
-    url, _ = lab
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.set_default_timeout(TIMEOUT_MS)
-        expect.set_options(timeout=TIMEOUT_MS)
-        page.goto(url)
-        page.wait_for_selector(".jp-LauncherCard")
-        yield page
-        browser.close()
+def page(browser: Any, lab: JupyterServer) -> Iterator[Any]:
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.set_default_timeout(TIMEOUT_MS)
+    expect.set_options(timeout=TIMEOUT_MS)
+    page.goto(f"{lab.url}/lab?token={lab.token}")
+    page.wait_for_selector(".jp-LauncherCard")
+    yield page
+    page.close()
 
 
 def test_new_nas_search_from_the_launcher_creates_the_template_notebook(page, lab):
-    _, root = lab
+    root = lab.root
     page.click('.jp-LauncherCard[data-category="NAS Workbench"]:has-text("New NAS search")')
     page.wait_for_selector('.lm-TabBar-tab.jp-mod-current:has-text("nas_search.ipynb")')
     page.locator(".jp-NotebookPanel:visible .jp-Cell").nth(2).wait_for()
@@ -162,7 +68,7 @@ def test_new_nas_search_from_the_launcher_creates_the_template_notebook(page, la
 
 
 def test_panel_follows_a_real_search_and_shows_its_details(page, lab):
-    _, root = lab
+    root = lab.root
     # a real search in the background: 3 trials of one epoch on a third of digits
     config = nw.SearchConfig(
         space="chain",

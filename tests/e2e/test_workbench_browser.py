@@ -10,7 +10,6 @@ missing browser fails the test, elsewhere it skips.
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -22,10 +21,8 @@ import pytest
 from nbformat import v4
 
 from nas_workbench.testing.jupyter import (
-    CHROMIUM_ARGS,
     FRONTENDS,
     JupyterServer,
-    chromium_path,
     jupyter_server,
     open_notebook,
     plot_points,
@@ -65,17 +62,6 @@ nw.Workbench(config, evaluate=score)
 """
 
 
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    path = chromium_path()
-    if path is None:
-        reason = "Debian's chromium is not installed (apt-get install -y chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}: the browser tests must run in CI")
-        pytest.skip(reason)
-    return path
-
-
 @pytest.fixture(scope="module", params=list(FRONTENDS))
 def server(
     request: pytest.FixtureRequest, chromium: str, tmp_path_factory: pytest.TempPathFactory
@@ -89,15 +75,6 @@ def server(
     nbformat.write(notebook, root / "e2e.ipynb")
     with jupyter_server(root, request.param) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: str) -> Iterator[Any]:
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
