@@ -21,9 +21,15 @@ def unknown_name_message(kind: str, name: object, available: list[str]) -> str:
 
 
 def _same_definition(old: object, new: object) -> bool:
-    """Whether ``new`` is ``old`` defined again: a class or function of the same module and qualified name."""
-    names = ("__module__", "__qualname__")
-    return all(getattr(old, n, None) is not None and getattr(old, n) == getattr(new, n, None) for n in names)
+    """Whether ``new`` is ``old`` defined again: a named class or function of the same module and qualified
+    name. Lambdas all share one qualified name, so two of them are never the same definition."""
+    qualname = getattr(old, "__qualname__", None)
+    return (
+        isinstance(qualname, str)
+        and "<lambda>" not in qualname
+        and qualname == getattr(new, "__qualname__", None)
+        and getattr(old, "__module__", None) == getattr(new, "__module__", None)
+    )
 
 
 class Registry(Generic[T]):
@@ -31,10 +37,13 @@ class Registry(Generic[T]):
 
     Args:
         kind: What the registry holds, in words, for error messages ("search space").
+        definition: The class or function that defines an item, to recognise a redefinition (default: the
+            item itself; a registry of records passes the function inside them).
     """
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, definition: Callable[[T], object] | None = None) -> None:
         self.kind = kind
+        self._definition: Callable[[T], object] = definition or (lambda item: item)
         self._items: dict[str, T] = {}
 
     def register(self, name: str) -> Callable[[T], T]:
@@ -50,9 +59,12 @@ class Registry(Generic[T]):
         """Register ``item`` under ``name``; names are unique.
 
         A redefinition of the registered item (the same module and qualified name: a notebook cell run
-        again after an edit, a reloaded module) replaces it; any other item under a taken name is an error.
+        again after an edit, a reloaded module, a class made again by the same function) replaces it; any
+        other item under a taken name is an error.
         """
-        if name in self._items and not _same_definition(self._items[name], item):
+        if name in self._items and not _same_definition(
+            self._definition(self._items[name]), self._definition(item)
+        ):
             raise ValueError(f"{self.kind} {name!r} is already registered")
         self._items[name] = item
 

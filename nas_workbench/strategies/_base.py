@@ -71,7 +71,7 @@ class Strategy:
     relaxation: bool = False
 
 
-_REGISTRY: Registry[Strategy] = Registry("strategy")
+_REGISTRY: Registry[Strategy] = Registry("strategy", definition=lambda strategy: strategy.factory)
 
 
 def register(strategy: Strategy) -> Strategy:
