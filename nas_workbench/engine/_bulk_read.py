@@ -3,13 +3,18 @@
 `optuna.Study.get_trials` builds one SQLAlchemy ORM object per trial, parameter, value and attribute and
 decodes each parameter's distribution JSON again for every trial: about 8 s for a 10,000-trial study of
 this engine on a 2-core machine, most of the time it takes to open such a study. This module reads the
-same tables with plain SQLAlchemy Core selects in one transaction (so the trials and their attributes
-are one snapshot even while workers write) and builds the same `FrozenTrial`s, decoding each distinct
-distribution once.
+same tables with plain SQLAlchemy Core selects in one transaction and builds the same `FrozenTrial`s,
+decoding each distinct distribution once.
 
-It reads Optuna's own table definitions (``optuna.storages._rdb.models``), so it follows Optuna's schema
-as long as the columns keep their names; anything unexpected (another storage class, a schema change)
-falls back to `Study.get_trials`, and the tests compare both readers on a real study.
+The selects see one snapshot even while workers write: on PostgreSQL the transaction is REPEATABLE READ;
+on SQLite the engine's storage (`nas_workbench.engine.storage`) runs in WAL mode, where a transaction
+reads one snapshot, and begins it without the write lock (`storage.READ_ONLY`). On a plain Optuna SQLite
+storage each select may see later commits; rows of trials the first select did not see are dropped.
+
+It reads Optuna's own table definitions (``optuna.storages._rdb.models``, private), so it follows
+Optuna's schema as long as the columns keep their names. Anything unexpected (another storage class, a
+SQL error, a renamed column or a moved module) falls back to `Study.get_trials` with a warning, and the
+tests compare both readers on a real study.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from optuna.distributions import BaseDistribution, json_to_distribution
 from optuna.storages import RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
+from nas_workbench.engine.storage import READ_ONLY
+
 __all__ = ["read_trials"]
 
 logger = logging.getLogger("nas_workbench")
@@ -41,8 +48,8 @@ def read_trials(study: optuna.Study, states: Iterable[TrialState] | None = None)
     storage = getattr(study._storage, "_backend", study._storage)  # Optuna wraps RDB storages in a cache
     if isinstance(storage, RDBStorage):
         try:
-            return _read_rdb(storage, study._study_id, wanted)
-        except sqlalchemy.exc.SQLAlchemyError:
+            return _read_rdb(storage, study._study_id, wanted)  # Study has no public id accessor
+        except (sqlalchemy.exc.SQLAlchemyError, ImportError, AttributeError, KeyError):
             logger.warning(
                 "bulk read of study %r failed; reading it through Optuna", study.study_name, exc_info=True
             )
@@ -70,7 +77,7 @@ def _read_rdb(storage: RDBStorage, study_id: int, states: Container[TrialState] 
             .where(in_study)
         )
 
-    connection_options = {}
+    connection_options: dict[str, Any] = {READ_ONLY: True}
     if storage.engine.dialect.name == "postgresql":  # one snapshot for all the selects below
         connection_options["isolation_level"] = "REPEATABLE READ"
     with storage.engine.connect().execution_options(**connection_options) as connection, connection.begin():

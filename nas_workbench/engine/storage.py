@@ -39,6 +39,7 @@ from nas_workbench.exceptions import NasWorkbenchError
 
 __all__ = [
     "CONNECT_WINDOW_S",
+    "READ_ONLY",
     "RETRY_WINDOW_S",
     "ResilientRDBStorage",
     "StorageUnavailableError",
@@ -55,6 +56,10 @@ RETRY_WINDOW_S = 60.0
 #: Seconds the first connection is retried: long enough for a database that is starting, short enough
 #: that a wrong URL is reported at once.
 CONNECT_WINDOW_S = 5.0
+
+#: Execution option of a connection that only reads: on SQLite its transactions begin without taking the
+#: write lock (``BEGIN``, not ``BEGIN IMMEDIATE``), so a long read never holds up the workers' writes.
+READ_ONLY = "nas_workbench_read_only"
 
 T = TypeVar("T")
 
@@ -191,7 +196,9 @@ class ResilientRDBStorage(RDBStorage):
             dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
         def on_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # a read-only transaction (READ_ONLY option) takes no write lock: WAL gives it a snapshot
+            read_only = connection.get_execution_options().get(READ_ONLY, False)
+            connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         sqlalchemy.event.listen(self.engine, "connect", on_connect)
         sqlalchemy.event.listen(self.engine, "begin", on_begin)

@@ -18,12 +18,13 @@ Kineto, the engine under torch's profiler, registers its client on the thread th
 warnings and logging) when its one-time initialisation later runs on another thread. The search measures
 on a background thread, so this module initialises Kineto as it is imported (`_init_kineto`): the engine,
 the UI and ``nas_workbench.profiling`` import it on the caller's thread, in a notebook the one that
-loaded torch.
+loaded torch. Importing it therefore sets ``KINETO_LOG_LEVEL`` for the process (unless already set).
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 import os
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -38,6 +39,8 @@ from nas_workbench.profiling._trace import Trace, input_dtype
 from nas_workbench.profiling.lock import measurement_lock
 
 __all__ = ["OPTIMIZER_STATES", "estimate_peak_memory", "measure_peak_memory", "memory_breakdown"]
+
+logger = logging.getLogger("nas_workbench")
 
 Mode = Literal["inference", "training"]
 
@@ -112,13 +115,17 @@ def _init_kineto() -> None:
     Kineto without `torch.profiler.profile`'s import of torch._dynamo (a second), so this costs about a
     millisecond. Skipped in torch builds without Kineto and while a profiler is already running here.
     """
+    # torch has no public "is a profiler running" check; starting a second one would raise
     if not torch.autograd.kineto_available() or torch.autograd._profiler_enabled():
         return
     # Kineto reads its level as it initialises, and prints "profiler_start/stop" lines on stderr at its
     # default; a user's setting wins.
     os.environ.setdefault("KINETO_LOG_LEVEL", "6")
-    with torch.autograd.profiler.profile(use_kineto=True, use_cpu=True):
-        pass
+    try:
+        with torch.autograd.profiler.profile(use_kineto=True, use_cpu=True):
+            pass
+    except RuntimeError:  # a broken Kineto build: measuring will say so; importing must not fail
+        logger.debug("could not start Kineto at import", exc_info=True)
 
 
 _init_kineto()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import optuna
 import pytest
+import sqlalchemy
 from optuna.trial import TrialState
 
 import nas_workbench as nw
@@ -82,3 +83,17 @@ def test_other_storages_are_read_through_optuna() -> None:
     study = optuna.create_study()
     study.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=3)
     assert _same(read_trials(study), study.get_trials(deepcopy=False))
+
+
+def test_reading_takes_no_write_lock_on_sqlite(storage: str) -> None:
+    """The engine's SQLite storage begins writes with BEGIN IMMEDIATE (the write lock); the bulk read,
+    which can last a second on a large study, must not hold up the workers' writes that long."""
+    study = _mixed_study(storage)
+    engine = study._storage._backend.engine
+    statements: list[str] = []
+    sqlalchemy.event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    read_trials(study)
+    begins = [s for s in statements if s.startswith("BEGIN")]
+    assert begins == ["BEGIN"]
+    study.set_user_attr("written", True)  # and writing still takes the write lock
+    assert "BEGIN IMMEDIATE" in statements
