@@ -13,12 +13,11 @@ The functions work from Python and are what the workbench's buttons and ``nas-wo
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -155,13 +154,8 @@ def export_torchscript(
     spec = _spec(spec)
     path = _target(path)
     network = _model(spec, input_shape, num_classes, model)
-    with warnings.catch_warnings():  # torch 2.9+ deprecates TorchScript; this export exists for its users
-        warnings.filterwarnings(
-            "ignore", message=r".*torch\.jit\..* is deprecated", category=DeprecationWarning
-        )
-        warnings.filterwarnings("ignore", message=r".*torch\.jit\..* is deprecated", category=FutureWarning)
-        traced = torch.jit.trace(network, torch.zeros(1, *input_shape))
-        torch.jit.save(traced, str(path), _extra_files={"spec.json": spec.to_json()})
+    traced = torch.jit.trace(network, torch.zeros(1, *input_shape))
+    torch.jit.save(traced, str(path), _extra_files={"spec.json": spec.to_json()})
     return path
 
 
@@ -169,27 +163,30 @@ def _not_torchvision_notice(record: logging.LogRecord) -> bool:
     return not record.getMessage().startswith("torchvision is not installed")
 
 
-@contextlib.contextmanager
-def _quiet_onnx_exporter() -> Iterator[None]:
-    """Silence the two notices torch's ONNX exporter gives on every export that say nothing about ours.
+def _silence_known_exporter_notices() -> None:
+    """Filter the notices torch's exporters give on every export that say nothing about ours, once, as
+    this module is imported. Installed for good rather than around each export: exports run on the
+    workbench's worker thread, and ``warnings.catch_warnings`` swaps process-wide state that other
+    threads see. Each filter matches one message of torch's only.
 
-    - Its op registry logs "torchvision is not installed. Skipping torchvision::<op>" for each of four
-      torchvision ops when torchvision is absent (it is no dependency: the networks use none of them);
-      a filter on that one logger drops exactly these records, its other warnings still show.
+    - TorchScript is deprecated since torch 2.9 ("torch.jit.* is deprecated"); this export exists for
+      its users.
+    - The ONNX exporter's op registry logs "torchvision is not installed. Skipping torchvision::<op>" for
+      each of four torchvision ops when torchvision is absent (it is no dependency: the networks use none
+      of them); a filter on that one logger drops exactly these records, its other warnings still show.
     - ``ExportedProgram.run_decompositions`` deep-copies pytree specs, which re-creates ``LeafSpec``s and
       so trips torch's own FutureWarning "`isinstance(treespec, LeafSpec)` is deprecated" (torch
       internals, not a call of ours).
     """
-    registry = logging.getLogger("torch.onnx._internal.exporter._registration")
-    registry.addFilter(_not_torchvision_notice)
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings(
-                "ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated", category=FutureWarning
-            )
-            yield
-    finally:
-        registry.removeFilter(_not_torchvision_notice)
+    for category in (DeprecationWarning, FutureWarning):
+        warnings.filterwarnings("ignore", message=r".*torch\.jit\..* is deprecated", category=category)
+    warnings.filterwarnings(
+        "ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated", category=FutureWarning
+    )
+    logging.getLogger("torch.onnx._internal.exporter._registration").addFilter(_not_torchvision_notice)
+
+
+_silence_known_exporter_notices()
 
 
 def export_onnx(
@@ -210,16 +207,15 @@ def export_onnx(
     spec = _spec(spec)
     path = _target(path)
     network = _model(spec, input_shape, num_classes, model)
-    with _quiet_onnx_exporter():  # the torch.export-based exporter, torch's default and recommended one
-        program = torch.onnx.export(
-            network,
-            (torch.zeros(2, *input_shape),),
-            input_names=["input"],
-            output_names=["logits"],
-            dynamic_shapes=({0: torch.export.Dim("batch")},),
-            dynamo=True,
-            verbose=False,
-        )
+    program = torch.onnx.export(  # the torch.export-based exporter, torch's default and recommended one
+        network,
+        (torch.zeros(2, *input_shape),),
+        input_names=["input"],
+        output_names=["logits"],
+        dynamic_shapes=({0: torch.export.Dim("batch")},),
+        dynamo=True,
+        verbose=False,
+    )
     assert program is not None
     proto = program.model_proto
     onnx.helper.set_model_props(proto, {"nas_workbench.spec": spec.to_json()})
