@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from nas_workbench._registry import unknown_name_message
 from nas_workbench.config import SearchConfig
 from nas_workbench.engine.records import study_meta
-from nas_workbench.engine.storage import masked_url, open_storage
+from nas_workbench.engine.storage import ResilientRDBStorage, masked_url, open_storage
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.spaces import SearchSpace
 from nas_workbench.spec import ArchSpec
@@ -45,16 +45,27 @@ def warm_start_architectures(
     settings = config.resolved_warm_start()
     if settings is None:
         return []
-    url, name = settings["storage"], settings["study_name"]
-    if url != config.resolved_storage():
-        storage = _open(url)
+    url, name, top_k = settings["storage"], settings["study_name"], settings["top_k"]
+    if url == config.resolved_storage():
+        return _best_of(config, space, storage, url, name, top_k)
+    other = _open(url)
+    try:
+        return _best_of(config, space, other, url, name, top_k)
+    finally:
+        other.engine.dispose()  # its connections would otherwise stay open as long as the kernel
+
+
+def _best_of(
+    config: SearchConfig, space: SearchSpace, storage: BaseStorage, url: str, name: str, top_k: int
+) -> list[ArchSpec]:
+    """`warm_start_architectures` on the storage that holds the earlier study."""
     names = sorted(study.study_name for study in storage.get_all_studies())
     if name not in names:
         where = f"study in {masked_url(url)}"
         allowed = unknown_name_message(where, name, names) if names else f"a {where}, which holds none"
         raise ConfigError("warm_start.study_name", name, allowed)
     source = optuna.load_study(study_name=name, storage=storage)
-    specs = best_architectures(source, space, settings["top_k"], config.fixed_choices)
+    specs = best_architectures(source, space, top_k, config.fixed_choices)
     if not specs:
         finished = len(source.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
         searched = study_meta(source).get("space")
@@ -70,7 +81,7 @@ def warm_start_architectures(
     return specs
 
 
-def _open(url: str) -> BaseStorage:
+def _open(url: str) -> ResilientRDBStorage:
     """The earlier study's storage; a SQLite file must exist (opening would create an empty one)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").expanduser().is_file():
