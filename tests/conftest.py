@@ -1,4 +1,5 @@
-"""Shared fixtures: a tiny task and a throw-away SQLite storage keep unit tests fast and isolated."""
+"""Shared fixtures: a tiny task and a throw-away SQLite storage keep unit tests fast and isolated; the
+real PostgreSQL server for the tests that need one."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import os
 
 import numpy as np
 import pytest
+import sqlalchemy
 
+from nas_workbench.engine.storage import normalize_url
 from nas_workbench.task import Task, make_task
 
 
@@ -30,3 +33,30 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Lookup tables and the measurement lock file live in a folder of this test run, so tests neither
     reuse a developer's tables nor wait on the lock of a benchmark running beside them."""
     os.environ["NAS_WORKBENCH_CACHE"] = str(tmp_path_factory.mktemp("nas_workbench_cache"))
+
+
+POSTGRES_URL = os.environ.get("NAS_WORKBENCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def reachable(url: str) -> str | None:
+    """None when the database server at ``url`` answers, else why not."""
+    engine = sqlalchemy.create_engine(normalize_url(url), connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect():
+            return None
+    except Exception as error:
+        return f"{type(error).__name__}: {str(error).splitlines()[0]}"
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def postgres() -> str:
+    """The server's URL; skips (fails under CI) when it is down."""
+    problem = reachable(POSTGRES_URL)
+    if problem is not None:
+        message = f"PostgreSQL at {POSTGRES_URL} is unreachable ({problem}); .ci/run starts it"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return POSTGRES_URL

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import signal
 import subprocess
 import sys
@@ -14,11 +13,10 @@ from collections.abc import Callable, Iterator
 
 import optuna
 import pytest
-import sqlalchemy
 from optuna.trial import TrialState
 
 import nas_workbench as nw
-from nas_workbench.engine.storage import normalize_url, open_storage
+from nas_workbench.engine.storage import open_storage
 from nas_workbench.testing.workers import TINY_CHAIN
 
 EVALUATE = "nas_workbench.testing.workers:"
@@ -115,33 +113,6 @@ def check_exactly_once(study: optuna.Study, n_trials: int, evaluations: list[str
     assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL) for t in planned)
     completed = [t for t in planned if t.state == TrialState.COMPLETE]
     assert len(evaluations) == len(completed) + hung
-
-
-POSTGRES_URL = os.environ.get("NAS_WORKBENCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def reachable(url: str) -> str | None:
-    """None when the database server at ``url`` answers, else why not."""
-    engine = sqlalchemy.create_engine(normalize_url(url), connect_args={"connect_timeout": 3})
-    try:
-        with engine.connect():
-            return None
-    except Exception as error:
-        return f"{type(error).__name__}: {str(error).splitlines()[0]}"
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def postgres() -> str:
-    """The server's URL; skips (fails under CI) when it is down."""
-    problem = reachable(POSTGRES_URL)
-    if problem is not None:
-        message = f"PostgreSQL at {POSTGRES_URL} is unreachable ({problem}); .ci/run starts it"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return POSTGRES_URL
 
 
 @pytest.fixture

@@ -18,12 +18,12 @@ import pytest
 from optuna.trial import TrialState
 
 import nas_workbench as nw
+from tests.conftest import reachable
 from tests.engine.conftest import (
     cheap_config,
     check_exactly_once,
     log_of,
     opened,
-    reachable,
     running_trial_of,
     wait_for,
 )
