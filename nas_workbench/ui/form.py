@@ -190,7 +190,9 @@ class ConfigForm:
             Field("space_options", W.Label(), options.read, options.write, shown=options.box),
             json_field("fixed_choices", "fixed choices", {}, "decisions fixed for the whole search"),
             _lines("initial_architectures", "initial architectures", "one per line, in the space's notation"),
-            json_field("warm_start", "warm start", {}, "an earlier study's best first: study_name, top_k"),
+            json_field(
+                "warm_start", "warm start", {}, "an earlier study's best first: study_name, storage, top_k"
+            ),
         ]
 
     def _strategy_tab(self) -> list[Field | W.Widget]:

@@ -132,7 +132,7 @@ def tradeoff_figure(
         )
     if budget is not None:
         # an invisible point at the budget keeps the line in view when every trial is far below it; the
-        # y range follows the trials only
+        # y range follows the renderers drawn so far only (glyphs added later do not move it)
         fig.y_range.renderers = list(fig.renderers)
         fig.scatter(x=[budget], y=[0], alpha=0, name="nas_budget_anchor")
         fig.add_layout(Span(location=budget, dimension="height", line_dash="dashed", line_color="#d62728"))
