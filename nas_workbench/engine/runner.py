@@ -20,6 +20,7 @@ import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -91,6 +92,9 @@ class SearchRun:
         self._task: Task | None = None
         self._profile_cache: OrderedDict[str, tuple[dict[str, Measurement], DeviceInfo]] = OrderedDict()
         self.error: BaseException | None = None
+        #: Where the local worker processes of the search in progress (or the last one) write their logs:
+        #: set once they start, empty while trials run in this process or in workers started elsewhere.
+        self.worker_logs: list[Path] = []
         self.study = self._open_study()
 
     # -- set-up ----------------------------------------------------------------------------------------
@@ -198,7 +202,7 @@ class SearchRun:
                 started elsewhere on the same storage; this run reports their trials.
         """
         self._stop.clear()
-        self._workers = workers
+        self._workers, self.worker_logs = workers, []
         self._search()
         if self.error is not None:
             raise self.error
@@ -209,7 +213,7 @@ class SearchRun:
         if self.running:
             raise NasWorkbenchError("this search is already running")
         self._stop.clear()
-        self._workers = workers
+        self._workers, self.worker_logs = workers, []
         self._thread = threading.Thread(
             target=self._search, name=f"nas-search-{self.study_name}", daemon=True
         )
@@ -284,9 +288,11 @@ class SearchRun:
 
                 reason = run_search(self)
             elif self._workers is not None:
-                from nas_workbench.engine.workers import supervise
+                from nas_workbench.engine.workers import start_local_workers, supervise
 
-                supervise(self, self._workers, stop=self._stop, on_trial=self._trial_finished)
+                pool = start_local_workers(self, self._workers) if self._workers else None
+                self.worker_logs = pool.log_paths if pool is not None else []
+                exhausted = supervise(self, pool, stop=self._stop, on_trial=self._trial_finished)
             else:
                 if remaining > 0:
                     self.task  # noqa: B018 - load the data before the first trial's clock starts
@@ -320,12 +326,6 @@ class SearchRun:
                 error=None if self.error is None else f"{type(self.error).__name__}: {self.error}",
             )
         )
-
-    def _after_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        """`_trial_finished` as an Optuna ``optimize`` callback, which also ends ``optimize`` on `stop()`."""
-        self._trial_finished(trial)
-        if self._stop.is_set():
-            study.stop()
 
     def _trial_finished(self, trial: FrozenTrial) -> None:
         _release_memory()

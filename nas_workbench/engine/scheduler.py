@@ -24,28 +24,45 @@ process may die and their retry needs a taker), then returns.
 
 **A study that stops itself.** As in Optuna's own loop, a sampler or callback may end the search with
 ``Study.stop()`` at a trial boundary: the "grid" strategy's BruteForceSampler does once every architecture
-has been tried. `run_trials` then returns True, however many trials the plan still has room for.
+has been tried. `run_trials` then returns True, however many trials the plan still has room for, and
+records it in the study (system attribute `EXHAUSTED_ATTR`, read by `stopped_itself`), so that a process
+watching workers elsewhere (`nas_workbench.engine.workers.supervise`) knows the plan is done too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import optuna
-from optuna.storages import RDBStorage, fail_stale_trials
+from optuna.storages import BaseStorage, RDBStorage, fail_stale_trials
 from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["FINISHED", "claim", "plan", "replaced", "run_trials", "trials_done"]
+from nas_workbench.exceptions import NasWorkbenchError
+
+__all__ = [
+    "EXHAUSTED_ATTR",
+    "FINISHED",
+    "claim",
+    "plan",
+    "replaced",
+    "run_trials",
+    "stopped_itself",
+    "trials_done",
+]
 
 logger = logging.getLogger("nas_workbench")
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 Objective = Callable[[optuna.Trial], Sequence[float]]
+
+#: The study system attribute set (True) once a process's trial made the study stop itself.
+EXHAUSTED_ATTR = "nas_workbench.exhausted"
 
 
 def replaced(trials: Iterable[FrozenTrial]) -> set[int]:
@@ -62,6 +79,42 @@ def plan(trials: Sequence[FrozenTrial], n_trials: int) -> list[FrozenTrial]:
 def trials_done(trials: Sequence[FrozenTrial], n_trials: int) -> int:
     """Finished trials (complete, pruned or failed) of the plan."""
     return sum(t.state in FINISHED for t in plan(trials, n_trials))
+
+
+def stopped_itself(storage: BaseStorage, study_name: str) -> bool:
+    """Whether a process of study ``study_name`` saw it stop itself (a "grid" search that has tried every
+    architecture): read from ``storage`` on each call, so it sees other processes' records."""
+    study_id = storage.get_study_id_from_name(study_name)
+    return bool(storage.get_study_system_attrs(study_id).get(EXHAUSTED_ATTR, False))
+
+
+def _check_optuna_internals(study: optuna.Study) -> None:
+    """Fail loudly when this Optuna lacks the private attributes its optimize loop keeps, which
+    `run_trials` sets and reads in its place (a renamed one would silently never see ``Study.stop()``).
+
+    Raises:
+        NasWorkbenchError: The attributes are missing; the message names the Optuna version.
+    """
+    missing = [name for name in ("_stop_flag", "_thread_local") if not hasattr(study, name)]
+    if "_thread_local" not in missing and not hasattr(study._thread_local, "in_optimize_loop"):
+        missing.append("_thread_local.in_optimize_loop")
+    if missing:
+        raise NasWorkbenchError(
+            f"optuna {optuna.__version__} has no Study.{', Study.'.join(missing)}, which nas-workbench sets "
+            "to let a sampler stop the search (Study.stop()) as in Optuna's optimize loop; it is tested "
+            "with Optuna 5: install optuna>=5,<6"
+        )
+
+
+@contextlib.contextmanager
+def _optimize_loop(study: optuna.Study) -> Iterator[None]:
+    """Within the block, the study counts as inside its optimize loop, the only place Optuna lets a
+    sampler or callback call ``Study.stop()`` (the attribute `Study.optimize` sets for the same span)."""
+    study._thread_local.in_optimize_loop = True
+    try:
+        yield
+    finally:
+        study._thread_local.in_optimize_loop = False
 
 
 def _fail_stale(study: optuna.Study) -> None:
@@ -137,15 +190,11 @@ def _run_one(
         except Exception:  # the objective recorded why; the search goes on
             state = TrialState.FAIL
         except BaseException:  # KeyboardInterrupt, SystemExit: record the trial, then stop
-            study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+            with _optimize_loop(study):  # the trial may complete a grid, whose sampler then stops the study
+                study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
             raise
-    # Optuna lets samplers call Study.stop() only inside its optimize loop, which these flags are; the
-    # loop of `run_trials` plays that part (Optuna 5: the attributes `Study.optimize` sets and reads).
-    study._thread_local.in_optimize_loop = True
-    try:
+    with _optimize_loop(study):  # the loop of `run_trials` plays the part of Optuna's
         frozen = study.tell(trial, values, state=state, skip_if_finished=True)
-    finally:
-        study._thread_local.in_optimize_loop = False
     if frozen.state == TrialState.FAIL and state is None and values is not None:
         logger.warning("trial %d failed: %s", trial.number, frozen.system_attrs.get("fail_reason", values))
     return frozen
@@ -179,8 +228,13 @@ def run_trials(
         after_trial: Called with each finished trial.
 
     Returns:
-        True when the study stopped itself (a "grid" search that has tried every architecture).
+        True when the study stopped itself (a "grid" search that has tried every architecture); the
+        study then records it (`stopped_itself`).
+
+    Raises:
+        NasWorkbenchError: This Optuna lacks the internals its optimize loop keeps (see the message).
     """
+    _check_optuna_internals(study)
     deadline = None if timeout is None else time.monotonic() + timeout
     study._stop_flag = False
     while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
@@ -196,5 +250,8 @@ def run_trials(
         if after_trial is not None:
             after_trial(frozen)
         if study._stop_flag:
+            storage.set_study_system_attr(
+                storage.get_study_id_from_name(study.study_name), EXHAUSTED_ATTR, True
+            )
             return True
     return False

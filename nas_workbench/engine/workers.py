@@ -36,7 +36,7 @@ import torch
 
 from nas_workbench.config import DEFAULT_RUNS_DIR, SearchConfig
 from nas_workbench.engine.records import STUDY_ATTR
-from nas_workbench.engine.scheduler import FINISHED, plan
+from nas_workbench.engine.scheduler import FINISHED, plan, stopped_itself
 from nas_workbench.engine.storage import masked_url, open_storage
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
 from nas_workbench.task import Task
@@ -51,6 +51,7 @@ __all__ = [
     "load_callable",
     "load_dataset",
     "run_worker",
+    "start_local_workers",
     "supervise",
 ]
 
@@ -243,7 +244,13 @@ class LocalWorkers:
         return command
 
     def log_path(self, index: int) -> Path:
+        """Where worker ``index`` writes its log."""
         return self.log_dir / f"{self.study_name}-worker{index}.log"
+
+    @property
+    def log_paths(self) -> list[Path]:
+        """Where the workers write their logs, in order."""
+        return [self.log_path(index) for index in range(self.n)]
 
     def start(self) -> LocalWorkers:
         """Start the processes and return at once."""
@@ -330,29 +337,39 @@ def _data_file(run: SearchRun) -> str | None:
     return str(path)
 
 
+def start_local_workers(run: SearchRun, workers: int) -> LocalWorkers:
+    """Start ``workers`` local processes on ``run``'s study, with its evaluation, data and device.
+
+    Raises:
+        ConfigError: A bad number of workers, or an evaluation the processes cannot import by name.
+    """
+    evaluate = callable_name(run.evaluate, "evaluate") if run.evaluate is not None else None
+    return LocalWorkers(
+        run.storage_url, run.study_name, workers, evaluate=evaluate, dataset=_data_file(run),
+        device=run.config.device,
+    ).start()  # fmt: skip
+
+
 def supervise(
     run: SearchRun,
-    workers: int,
+    pool: LocalWorkers | None,
     *,
     stop: threading.Event,
     on_trial: Callable[[optuna.trial.FrozenTrial], None],
-) -> None:
-    """Run ``run``'s search in ``workers`` local processes (0: in processes started elsewhere) and pass
-    every trial they finish to ``on_trial``, once, until the study's plan is done or ``stop`` is set (then
-    local workers finish their trials and exit).
+) -> bool:
+    """Follow ``run``'s search by the local workers of ``pool`` (None: by processes started elsewhere) and
+    pass every trial they finish to ``on_trial``, once, until the study's plan is done, the study stopped
+    itself or ``stop`` is set (then local workers finish their trials and exit).
+
+    Returns:
+        True when the study stopped itself (a "grid" search that has tried every architecture), however
+        many trials its plan has room for.
 
     Raises:
         NasWorkbenchError: A worker process failed; the message has its exit code and last log line.
     """
     config = run.config
     seen = {t.number for t in run.study.get_trials(deepcopy=False, states=FINISHED)}
-    evaluate = callable_name(run.evaluate, "evaluate") if run.evaluate is not None else None
-    pool = None
-    if workers:
-        pool = LocalWorkers(
-            run.storage_url, run.study_name, workers, evaluate=evaluate, dataset=_data_file(run),
-            device=config.device,
-        ).start()  # fmt: skip
 
     def report_new() -> list[optuna.trial.FrozenTrial]:
         trials = run.study.get_trials(deepcopy=False)
@@ -366,7 +383,8 @@ def supervise(
     try:
         while True:
             trials = report_new()
-            ending = stop.is_set() or (deadline is not None and time.monotonic() > deadline)
+            exhausted = stopped_itself(run.storage, run.study_name)
+            ending = exhausted or stop.is_set() or (deadline is not None and time.monotonic() > deadline)
             if pool is not None:
                 if not pool.running:
                     break
@@ -384,3 +402,4 @@ def supervise(
     failures = pool.failures() if pool is not None else []
     if failures:
         raise NasWorkbenchError("local workers failed: " + "; ".join(failures))
+    return stopped_itself(run.storage, run.study_name)  # the last worker may have recorded it on its way out

@@ -13,17 +13,21 @@ from __future__ import annotations
 
 import html
 import os
+import shlex
 from collections import Counter
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import ipywidgets as W
 
 from nas_workbench import strategies
 from nas_workbench.config import SearchConfig
 from nas_workbench.engine.storage import masked_url
-from nas_workbench.engine.workers import LocalWorkers
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.ui._fields import DESCRIPTION_WIDTH, Field
+
+if TYPE_CHECKING:
+    from nas_workbench.engine.runner import SearchRun
 
 __all__ = ["WorkerTally", "WorkersChoice"]
 
@@ -144,9 +148,9 @@ class WorkersChoice:
                     "machines use a PostgreSQL storage."
                 )
         else:
-            command = (
-                f"nas-workbench worker --storage {masked_url(config.resolved_storage())} "
-                f"--study {config.resolved_study_name()}"
+            command = (  # quoted: a study name may hold spaces, a URL shell characters
+                f"nas-workbench worker --storage {shlex.quote(masked_url(config.resolved_storage()))} "
+                f"--study {shlex.quote(config.resolved_study_name())}"
             )
             text = (
                 "Nothing runs here: start workers on any machine that reaches the storage, e.g. "
@@ -171,18 +175,20 @@ class WorkerTally:
     """The workers of one run and the trials each has finished: the status line while they search.
 
     Args:
+        run: The run, started (or about to be) with ``workers``.
         workers: The run's ``workers``: N local processes, or 0 for workers started elsewhere.
-        storage: The run's storage URL.
-        study_name: The run's study.
     """
 
-    def __init__(self, workers: int, storage: str, study_name: str) -> None:
-        self.workers = workers
+    def __init__(self, run: SearchRun, workers: int) -> None:
+        self.run, self.workers = run, workers
         self.trials: Counter[str] = Counter()
         self.last: tuple[int, str] | None = None
-        local = LocalWorkers(storage, study_name, workers) if workers else None
-        #: Where the local workers write their logs (none for workers started elsewhere).
-        self.logs = [str(local.log_path(index)) for index in range(workers)] if local is not None else []
+
+    @property
+    def logs(self) -> list[str]:
+        """Where the run's local workers write their logs (none until they start, none for workers
+        started elsewhere): the paths the run's own pool uses."""
+        return [str(path) for path in self.run.worker_logs]
 
     def add(self, number: int, worker: str) -> None:
         """Count trial ``number``, finished by ``worker`` ("host:pid")."""
@@ -202,9 +208,12 @@ class WorkerTally:
 
     def status(self) -> str:
         """The status line (HTML): who runs the trials, how many have finished some, the last one."""
-        if self.workers:
-            shown = self.logs if len(self.logs) <= 2 else [self.logs[0], "…", self.logs[-1]]
+        logs = self.logs
+        if self.workers and logs:
+            shown = logs if len(logs) <= 2 else [logs[0], "…", logs[-1]]
             text = f"{self.workers} local worker processes run the trials (logs: {', '.join(shown)})"
+        elif self.workers:
+            text = f"Starting {self.workers} local worker processes"
         else:
             text = "Following workers started elsewhere"
         if self.last is None:
@@ -218,8 +227,8 @@ class WorkerTally:
         """A sentence for the end of the run (``reason`` as in `RunFinished`)."""
         done = self._done()
         text = f"{done[:1].upper()}{done[1:]}."
-        if reason == "error" and self.logs:
-            text += f" Their logs: {', '.join(self.logs)}."
+        if reason == "error" and (logs := self.logs):
+            text += f" Their logs: {', '.join(logs)}."
         if reason == "stopped" and not self.workers:
             text += " The workers started elsewhere go on; Resume follows them again."
         return text

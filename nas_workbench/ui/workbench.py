@@ -335,7 +335,7 @@ class Workbench(W.VBox):
         session, put = self._session, self._poster()
         self._unsubscribe = run.subscribe(lambda event: put((session, event)))
         self.run, self.study = run, run.study
-        self._tally = None if workers is None else WorkerTally(workers, run.storage_url, run.study_name)
+        self._tally = None if workers is None else WorkerTally(run, workers)
         self._set_running(True)
         run.start(workers=workers)
 

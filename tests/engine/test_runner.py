@@ -5,13 +5,16 @@ from __future__ import annotations
 import math
 import threading
 import warnings
+from pathlib import Path
 
 import optuna
 import pytest
 
 import nas_workbench as nw
 from nas_workbench.engine import events as ev
+from nas_workbench.engine.scheduler import stopped_itself
 from nas_workbench.exceptions import ConfigError
+from nas_workbench.testing import workers as testing_workers
 from nas_workbench.testing.workers import TINY_CHAIN
 
 TINY = {**TINY_CHAIN, "max_depth": 2}  # 20 architectures: depth 1-2, conv or dwsep, two widths
@@ -185,17 +188,37 @@ def test_evaluate_without_accuracy_fails_the_trial_clearly(storage, tiny_task):
     assert result.status == "failed" and "'accuracy'" in result.reason
 
 
-@pytest.mark.parametrize("n_trials", [20, 25])  # the space holds exactly 20; a plan with room to spare
-def test_grid_tries_every_architecture_once_then_completes(storage, tiny_task, n_trials):
+@pytest.mark.parametrize(
+    "n_trials, processes",  # the space holds exactly 20; a plan with room to spare, which workers never fill
+    [(20, None), (25, None), (25, 2), (25, 0)],
+    ids=["in-process-20", "in-process-25", "local-workers-2", "external-worker"],
+)
+def test_grid_tries_every_architecture_once_then_completes(
+    storage, tiny_task, n_trials, processes, workers, monkeypatch, tmp_path
+):
+    monkeypatch.chdir(tmp_path)  # local workers' logs go to ./runs
+    changes = {} if processes is None else {"dataset": "digits", "timeout": 120}  # data workers rebuild
     events: list[ev.Event] = []
-    run = nw.search(config(storage, tiny_task, strategy="grid", n_trials=n_trials), evaluate=score)
+    grid = config(storage, tiny_task, strategy="grid", n_trials=n_trials, **changes)
+    run = nw.search(grid, evaluate=testing_workers.score)  # importable by worker processes
     run.subscribe(events.append)
-    results = run.run().results()  # the sampler's Study.stop() ends the search instead of failing it
+    external = workers(storage, "t") if processes == 0 else None  # "a cluster job" on the same study
+    results = run.run(workers=processes).results()  # the sampler's Study.stop() ends the search
     assert nw.spaces.get("chain", **TINY).size() == 20
-    assert len(results) == len({r.arch for r in results}) == 20
+    assert len({r.arch for r in results}) == 20  # every architecture of the space
+    if processes is None:
+        assert len(results) == 20  # in one process, every architecture exactly once
+    else:  # processes sampling at one moment may pick one architecture twice, as Optuna's n_jobs may
+        assert len(results) < n_trials  # the grid ended the search, not the plan's size
     assert all(r.status == "ok" for r in results)
     (finished,) = [e for e in events if isinstance(e, ev.RunFinished)]
     assert finished.reason == "completed" and finished.error is None
+    assert stopped_itself(run.storage, "t")  # recorded in the study, for every process watching it
+    if external is not None:
+        assert external.wait(60) == 0  # the worker saw the grid done and exited by itself
+    if processes:
+        assert run.worker_logs == [Path("runs") / f"t-worker{i}.log" for i in range(processes)]
+        assert all(path.read_text() for path in run.worker_logs)  # the paths the processes wrote to
 
 
 def test_fixed_choices_raise_no_experimental_warning(storage, tiny_task):

@@ -65,6 +65,13 @@ def test_the_choice_reads_as_start_takes_it_and_explains_itself():
     assert choice.for_run(nw.SearchConfig()) == 3
 
 
+def test_the_worker_command_to_copy_is_quoted_for_the_shell():
+    form = ConfigForm(nw.SearchConfig(storage="sqlite:///runs/my runs/nas.db", study_name="my study"))
+    form.workers.mode.value = "external"
+    command = "nas-workbench worker --storage 'sqlite:///runs/my runs/nas.db' --study 'my study'"
+    assert command in text(form.workers.note)
+
+
 def test_a_bad_number_of_workers_is_shown_under_it_and_nothing_starts(make_config, start_calls):
     async def main():
         workbench = nw.Workbench(make_config(), workers=2)
@@ -168,6 +175,7 @@ def test_two_local_workers_search_and_every_trial_reaches_the_plots(
     assert len(evaluations.read_text().splitlines()) == n_trials  # each trial evaluated once
     logs = [Path("runs") / f"ui-worker{index}.log" for index in range(2)]
     assert all("ran" in log.read_text() for log in logs)  # two processes ran and exited normally
+    assert workbench.run.worker_logs == logs  # the status shows the paths the run's own processes used
     assert any("2 local worker processes run the trials (logs: runs/ui-worker0.log" in s for s in statuses)
     assert any(
         f"trials finished by {len(workers)} of the 2 local worker processes so far" in s for s in statuses
