@@ -6,7 +6,14 @@ from collections.abc import Iterable, Mapping
 
 from nas_workbench.profiling import METRICS, Measurement
 
-__all__ = ["CHEAP_METRICS", "DEFAULT_METRICS", "constraint_values", "metrics_to_profile", "violations"]
+__all__ = [
+    "CHEAP_METRICS",
+    "DEFAULT_METRICS",
+    "constraint_values",
+    "metrics_to_profile",
+    "over_budget_reason",
+    "violations",
+]
 
 #: Metrics counted by inspecting the network, without running it: checked first, so a network over a
 #: parameter or FLOPs budget is rejected before any measurement.
@@ -21,6 +28,15 @@ def violations(measurements: Mapping[str, Measurement], budget: Mapping[str, flo
     return [
         name for name, limit in budget.items() if name in measurements and measurements[name].value > limit
     ]
+
+
+def over_budget_reason(
+    measurements: Mapping[str, Measurement], budget: Mapping[str, float], over: Iterable[str]
+) -> str:
+    """The recorded reason of an infeasible trial: each broken limit with the value that broke it."""
+    return "over budget: " + ", ".join(
+        f"{n} {measurements[n].value:.4g} > {budget[n]:g} {measurements[n].unit}" for n in over
+    )
 
 
 def constraint_values(

@@ -30,7 +30,13 @@ from optuna.trial import FrozenTrial, TrialState
 from nas_workbench import __version__, spaces, strategies
 from nas_workbench.config import SearchConfig
 from nas_workbench.engine import events as ev
-from nas_workbench.engine.budget import CHEAP_METRICS, constraint_values, metrics_to_profile, violations
+from nas_workbench.engine.budget import (
+    CHEAP_METRICS,
+    constraint_values,
+    metrics_to_profile,
+    over_budget_reason,
+    violations,
+)
 from nas_workbench.engine.feasibility import COUNTED_METRICS, check_budget
 from nas_workbench.engine.records import STUDY_ATTR, TrialResult, pareto_front, trial_results
 from nas_workbench.engine.scheduler import run_trials, trials_done
@@ -399,14 +405,7 @@ class SearchRun:
         trial.set_user_attr("metrics", {k: m.to_dict() for k, m in measurements.items()})
         if over:
             trial.set_user_attr("status", "infeasible")
-            trial.set_user_attr(
-                "reason",
-                "over budget: "
-                + ", ".join(
-                    f"{n} {measurements[n].value:.4g} > {config.budget[n]:g} {measurements[n].unit}"
-                    for n in over
-                ),
-            )
+            trial.set_user_attr("reason", over_budget_reason(measurements, config.budget, over))
             scores: dict[str, float] = {"accuracy": 0.0}  # not trained: the worst accuracy
         else:
             scores = self._score(trial, spec, model, measurements)

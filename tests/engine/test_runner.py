@@ -84,7 +84,9 @@ def test_over_budget_is_infeasible_and_spends_no_training(storage, tiny_task):
     run = nw.search(config(storage, tiny_task, budget={"params": smallest}, n_trials=8), evaluate=evaluate)
     results = run.run().results()
     infeasible = [r for r in results if r.status == "infeasible"]
-    assert infeasible and all(not r.feasible and "params" in r.reason for r in infeasible)
+    assert infeasible and all(not r.feasible for r in infeasible)
+    for result in infeasible:  # the reason names the metric, its value, the limit and the unit
+        assert result.reason == f"over budget: params {result.value('params'):.4g} > {smallest:g} count"
     assert all(
         t.constraints["params"] > 0 for t in run.study.trials if t.user_attrs["status"] == "infeasible"
     )

@@ -35,7 +35,7 @@ from optuna.trial import TrialState
 from torch import nn
 
 from nas_workbench.engine import events as ev
-from nas_workbench.engine.budget import constraint_values, violations
+from nas_workbench.engine.budget import constraint_values, over_budget_reason, violations
 from nas_workbench.engine.scheduler import plan, run_trials
 from nas_workbench.estimation.trainer import evaluate_accuracy, prepare_inputs
 from nas_workbench.exceptions import NasWorkbenchError
@@ -359,14 +359,7 @@ class _DnasSearch:
         )
         trial.set_user_attr("status", "infeasible" if over else "ok")
         if over:
-            trial.set_user_attr(
-                "reason",
-                "over budget: "
-                + ", ".join(
-                    f"{n} {measurements[n].value:.4g} > {config.budget[n]:g} {measurements[n].unit}"
-                    for n in over
-                ),
-            )
+            trial.set_user_attr("reason", over_budget_reason(measurements, config.budget, over))
         logger.info(
             "dnas epoch %d: %s, weight-sharing accuracy %.4f, expected %s",
             epoch,
