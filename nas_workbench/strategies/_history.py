@@ -98,7 +98,22 @@ class Plan:
         return self.rng.choice(list(choices))
 
 
-class PlannedSampler(BaseSampler):
+class IndependentSampler(BaseSampler):
+    """An Optuna sampler with no relative search space: define-by-run spaces ask their questions one at a
+    time (`sample_independent`), so there is nothing to sample jointly before the trial starts."""
+
+    def infer_relative_search_space(
+        self, study: optuna.Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        return {}
+
+    def sample_relative(
+        self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        return {}
+
+
+class PlannedSampler(IndependentSampler):
     """An Optuna sampler that plans each trial's categorical decisions when the trial asks its first one.
 
     Subclasses implement `plan`. Non-categorical parameters (a learning rate added by hand) are drawn by
@@ -128,16 +143,6 @@ class PlannedSampler(BaseSampler):
         return plan.answer(name, choices)
 
     # -- the Optuna sampler protocol ----------------------------------------------------------------------
-    def infer_relative_search_space(
-        self, study: optuna.Study, trial: FrozenTrial
-    ) -> dict[str, BaseDistribution]:
-        return {}
-
-    def sample_relative(
-        self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
-    ) -> dict[str, Any]:
-        return {}
-
     def sample_independent(
         self,
         study: optuna.Study,

@@ -15,22 +15,13 @@ from optuna.distributions import BaseDistribution
 from optuna.trial import FrozenTrial
 
 from nas_workbench.exceptions import NasWorkbenchError
+from nas_workbench.strategies._history import IndependentSampler
 
 __all__ = ["SupernetSampler"]
 
 
-class SupernetSampler(optuna.samplers.BaseSampler):
+class SupernetSampler(IndependentSampler):
     """The sampler a "dnas" study is created with; every one of its trials is enqueued by the search."""
-
-    def infer_relative_search_space(
-        self, study: optuna.Study, trial: FrozenTrial
-    ) -> dict[str, BaseDistribution]:
-        return {}
-
-    def sample_relative(
-        self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
-    ) -> dict[str, Any]:
-        return {}
 
     def sample_independent(
         self, study: optuna.Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
