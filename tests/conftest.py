@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import sqlalchemy
 
+import nas_workbench as nw
 from nas_workbench.engine.storage import normalize_url
 from nas_workbench.task import Task, make_task
 
@@ -60,3 +61,23 @@ def postgres() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return POSTGRES_URL
+
+
+def tiny_dnas_config(task: Task, storage: str, **changes) -> nw.SearchConfig:
+    """A "dnas" search of a one-cell NAS-Bench-201 supernet with a latency penalty, in seconds."""
+    settings = {
+        "space": "nb201",
+        "space_options": {"num_cells": 1, "stem_channels": 4},
+        "strategy": "dnas",
+        "strategy_options": {"penalty": ["latency_ms"]},
+        "objectives": ["accuracy", "params"],
+        "profile_metrics": ["latency_ms"],
+        "profiling_method": "proxy",
+        "dataset": task,
+        "fidelity": nw.Fidelity(epochs=1, batch_size=16),
+        "n_trials": 3,
+        "storage": storage,
+        "threads": 1,
+        **changes,
+    }
+    return nw.SearchConfig(**settings)

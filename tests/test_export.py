@@ -15,17 +15,9 @@ from onnx.reference import ReferenceEvaluator
 
 import nas_workbench as nw
 from nas_workbench import export
+from nas_workbench.testing.workers import TINY_CHAIN
 
-TINY = {
-    "num_stages": 1,
-    "max_depth": 2,
-    "ops": ["conv", "dwsep"],
-    "kernel_sizes": [3],
-    "widths": [8],
-    "strides": [1],
-    "width_ratios": [0.5, 1.0],
-    "stem_channels": 8,
-}
+TINY = {**TINY_CHAIN, "max_depth": 2}
 SHAPE, CLASSES = (1, 8, 8), 2
 
 

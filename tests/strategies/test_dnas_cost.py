@@ -9,21 +9,12 @@ import torch
 import nas_workbench as nw
 from nas_workbench.profiling import LookupTable, profile
 from nas_workbench.strategies.dnas import CostModel, HardwarePenalty, Supernet, build_supernet, cost_model
+from tests.strategies.conftest import DNAS_CHAIN
 
 INPUT = (1, 8, 8)
 SPACES = {
     "nb201": ("nb201", {"num_cells": 2, "stem_channels": 4}),
-    "chain": (
-        "chain",
-        {
-            "num_stages": 2,
-            "max_depth": 2,
-            "stem_channels": 4,
-            "widths": (4, 8),
-            "kernel_sizes": (3, 5),
-            "expansions": (1, 2),
-        },
-    ),
+    "chain": ("chain", DNAS_CHAIN),
 }
 
 

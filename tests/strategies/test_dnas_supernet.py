@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import nas_workbench as nw
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.strategies.dnas import CellSupernet, ChainSupernet, Supernet, build_supernet
+from tests.strategies.conftest import DNAS_CHAIN
 
 INPUT = (1, 8, 8)
 
@@ -22,17 +23,7 @@ SPACES = {
         "cell",
         {"num_cells": 2, "stem_channels": 4, "num_nodes": 3, "ops": ("none", "sep_conv_3x3", "max_pool_3x3")},
     ),
-    "chain": (
-        "chain",
-        {
-            "num_stages": 2,
-            "max_depth": 2,
-            "stem_channels": 4,
-            "widths": (4, 8),
-            "kernel_sizes": (3, 5),
-            "expansions": (1, 2),
-        },
-    ),
+    "chain": ("chain", DNAS_CHAIN),
     "chain_strided": (
         "chain",
         {

@@ -17,6 +17,7 @@ from bokeh.document import Document
 import nas_workbench as nw
 from nas_workbench.engine import events as ev
 from nas_workbench.ui._bokehjs import LOAD_MIME_TYPE
+from tests.conftest import tiny_dnas_config
 
 
 def saved_points(workbench: nw.Workbench) -> int:
@@ -284,21 +285,7 @@ def test_a_differentiable_search_shows_its_architecture_weights(
     storage, tiny_task, wait_for, monkeypatch, tmp_path
 ):
     monkeypatch.setenv("NAS_WORKBENCH_CACHE", str(tmp_path / "cache"))
-    config = nw.SearchConfig(
-        space="nb201",
-        space_options={"num_cells": 1, "stem_channels": 4},
-        strategy="dnas",
-        strategy_options={"penalty": ["latency_ms"]},
-        objectives=["accuracy", "params"],
-        profile_metrics=["latency_ms"],
-        profiling_method="proxy",
-        dataset=tiny_task,
-        fidelity=nw.Fidelity(epochs=1, batch_size=16),
-        n_trials=3,
-        storage=storage,
-        study_name="dnas",
-        threads=1,
-    )
+    config = tiny_dnas_config(tiny_task, storage, study_name="dnas")
 
     async def main():
         workbench = nw.Workbench(config)

@@ -13,6 +13,7 @@ from bokeh.resources import INLINE
 import nas_workbench as nw
 from nas_workbench.engine import events as ev
 from nas_workbench.viz.alpha import DnasHistory, alpha_heatmap, dnas_layout, epoch_figure
+from tests.conftest import tiny_dnas_config
 
 
 @pytest.fixture(scope="module")
@@ -20,20 +21,7 @@ def searched(tiny_task, tmp_path_factory) -> tuple[nw.SearchRun, DnasHistory]:
     """A tiny "dnas" search, and the history its live events built."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NAS_WORKBENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
-        config = nw.SearchConfig(
-            space="nb201",
-            space_options={"num_cells": 1, "stem_channels": 4},
-            strategy="dnas",
-            strategy_options={"penalty": ["latency_ms"]},
-            objectives=["accuracy", "params"],
-            profile_metrics=["latency_ms"],
-            profiling_method="proxy",
-            dataset=tiny_task,
-            fidelity=nw.Fidelity(epochs=1, batch_size=16),
-            n_trials=3,
-            storage=f"sqlite:///{tmp_path_factory.mktemp('db') / 'dnas.db'}",
-            threads=1,
-        )
+        config = tiny_dnas_config(tiny_task, f"sqlite:///{tmp_path_factory.mktemp('db') / 'dnas.db'}")
         run = nw.search(config)
         live = DnasHistory()
         run.subscribe(live.on_event)
