@@ -36,12 +36,19 @@ def _cluster_command(action: str) -> list[str]:
     return ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action]
 
 
-def test_postgres_workers_share_a_study_without_loss_or_duplicates(postgres, study_name, workers, eval_log):
-    nw.search(cheap_config(postgres, study_name, n_trials=20))
-    processes = [workers(postgres, study_name) for _ in range(2)]
+def _run_workers(
+    postgres, study_name, workers, n_trials: int, n_workers: int, timeout: float
+) -> optuna.Study:
+    """Create the study, let ``n_workers`` worker processes run it to the end, and return it."""
+    nw.search(cheap_config(postgres, study_name, n_trials=n_trials))
+    processes = [workers(postgres, study_name) for _ in range(n_workers)]
     for process in processes:
-        assert process.wait(timeout=300) == 0, log_of(process)
-    study = optuna.load_study(study_name=study_name, storage=opened(postgres))
+        assert process.wait(timeout=timeout) == 0, log_of(process)
+    return optuna.load_study(study_name=study_name, storage=opened(postgres))
+
+
+def test_postgres_workers_share_a_study_without_loss_or_duplicates(postgres, study_name, workers, eval_log):
+    study = _run_workers(postgres, study_name, workers, n_trials=20, n_workers=2, timeout=300)
     check_exactly_once(study, 20, eval_log())
     assert len(study.trials) in range(20, 22)  # at most one spare per racing worker, never claimed
 
@@ -50,11 +57,7 @@ def test_postgres_workers_share_a_study_without_loss_or_duplicates(postgres, stu
 def test_postgres_four_workers_run_a_hundred_trials_each_without_loss_or_duplicates(
     postgres, study_name, workers, eval_log
 ):
-    nw.search(cheap_config(postgres, study_name, n_trials=400))
-    processes = [workers(postgres, study_name) for _ in range(4)]
-    for process in processes:
-        assert process.wait(timeout=900) == 0, log_of(process)
-    study = optuna.load_study(study_name=study_name, storage=opened(postgres))
+    study = _run_workers(postgres, study_name, workers, n_trials=400, n_workers=4, timeout=900)
     check_exactly_once(study, 400, eval_log())
     assert {t.state for t in study.trials[:400]} == {TrialState.COMPLETE}
     per_worker = {}

@@ -32,10 +32,12 @@ TUTORIALS = [
 ]
 FAST_SETTING = "NAS_WORKBENCH_TUTORIAL_FAST"
 KERNEL = "nas-workbench-tutorials"
+#: The tutorial that runs workers on the tests' PostgreSQL server.
+NEEDS_POSTGRES = "07-scaling-out.ipynb"
 
 
 def _params() -> list:
-    marks = {"07-scaling-out.ipynb": [pytest.mark.postgres]}
+    marks = {NEEDS_POSTGRES: [pytest.mark.postgres]}
     return [
         pytest.param(name, marks=marks.get(name, []), id=name.removesuffix(".ipynb")) for name in TUTORIALS
     ]
@@ -85,7 +87,7 @@ def kernel_name(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def setting(name: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """What a notebook reads from the environment: tutorial 07 the PostgreSQL server of the tests (so it
     skips with them when the server is down, outside CI)."""
-    if name == "07-scaling-out.ipynb":
+    if name == NEEDS_POSTGRES:
         monkeypatch.setenv("NAS_WORKBENCH_POSTGRES_URL", request.getfixturevalue("postgres"))
 
 
