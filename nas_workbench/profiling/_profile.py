@@ -33,6 +33,9 @@ PROFILE_OPTIONS = {
     "space": "the search space the network comes from (picks the lookup table's correction)",
     "lut": "a LookupTable to predict latency with (default: this device's, from the cache)",
     "lut_dir": "the directory of lookup tables (default: the profiling cache)",
+    "auto_calibrate": "True (default): calibrate the lookup table when it has no fitted correction for this "
+    "input and space; False: warn once and label the prediction uncalibrated",
+    "calibration_progress": "progress(stage, done, total) during an automatic calibration (default: logs)",
 }
 
 
@@ -135,7 +138,15 @@ def profile(
             if "latency_ms" in runs:
                 table = opts.get("lut") or LookupTable.for_device(dev, info.threads, _lut_dir(opts))
                 out["latency_ms"] = predict_latency(
-                    model, shape, dev, batch_size, table=table, space=opts.get("space"), result=result
+                    model,
+                    shape,
+                    dev,
+                    batch_size,
+                    table=table,
+                    space=opts.get("space"),
+                    result=result,
+                    auto_calibrate=opts.get("auto_calibrate", True),
+                    progress=opts.get("calibration_progress"),
                 )
             if "peak_memory_mb" in runs:
                 out["peak_memory_mb"] = estimate_peak_memory(result, batch_size, memory_mode, optimizer)

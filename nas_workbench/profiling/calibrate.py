@@ -6,69 +6,59 @@ sums to measured latency is fitted per space and over all spaces. ``nas-workbenc
 a progress bar; ``profile(..., method="proxy")`` then predicts in milliseconds without timing networks.
 
 Networks are measured in several rounds, one over all of them after another, and each is fitted on the
-median of its rounds. A burst of load from other processes slows every network measured meanwhile by the
-same factor, which a fit on one round takes for the device's and carries into every later prediction
-(on a shared 2-core VM, one such burst during a 10-second calibration made a space's predictions 16%
-too high in the median); with rounds spread over time it spoils at most one measurement of each network.
+minimum of its rounds (each round's figure is itself the minimum of many blocks, `latency`). A burst of load
+from other processes slows every network measured meanwhile by the same factor, which a fit on one round
+takes for the device's and carries into every later prediction (on a shared 2-core VM, one such burst during
+a 10-second calibration made a space's predictions 16% too high in the median); with rounds spread over time
+it spoils at most one measurement of each network.
+
+Fits are guarded (`correction`): one that ignores the table or predicts worse than the plain sum out of
+sample is refused for a simpler one, with a log line; the quality of the fit used is printed and stored.
+A prediction that finds no fitted correction calibrates automatically, on fewer networks
+(`auto_calibrate`), so no prediction is silently uncalibrated.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.profiling._device import use_threads
 from nas_workbench.profiling._trace import Trace, trace
-from nas_workbench.profiling.latency import TimingOptions, measure_latency
-from nas_workbench.profiling.lut import OP_TIMING, Correction, LookupTable
+from nas_workbench.profiling.correction import Correction, Drift, FitQuality, fit_quality
+from nas_workbench.profiling.latency import TimingOptions, load_average, measure_latency
+from nas_workbench.profiling.lut import OP_TIMING, LookupTable
 
 __all__ = [
     "CalibrationResult",
     "FitQuality",
     "add_calibrate_arguments",
+    "auto_calibrate",
     "calibrate",
     "calibrate_command",
     "fit_quality",
+    "progress_bars",
 ]
+
+logger = logging.getLogger("nas_workbench")
+
+#: The automatic calibration of a first prediction: fewer networks, rounds and timing than `calibrate`'s
+#: defaults, to take well under a minute on 2 cores.
+AUTO_NETWORKS = 8
+AUTO_ROUNDS = 2
+AUTO_TIMING = TimingOptions(max_time_s=0.15)
 
 #: ``progress(stage, done, total)``: stage is "operators" (timing the table) or "networks" (measuring).
 Progress = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True)
-class FitQuality:
-    """How well a correction reproduces the measured latencies it was fitted on."""
-
-    networks: int
-    spearman: float
-    within_10pct: float
-    median_abs_error_pct: float
-
-    def __str__(self) -> str:
-        return (
-            f"{self.networks} networks, Spearman {self.spearman:.3f}, "
-            f"{100 * self.within_10pct:.0f}% within ±10%, median error {self.median_abs_error_pct:.1f}%"
-        )
-
-
-def fit_quality(predicted: Sequence[float], measured: Sequence[float]) -> FitQuality:
-    """Rank correlation and relative error of ``predicted`` against ``measured`` latencies."""
-    from scipy.stats import spearmanr
-
-    pred, meas = np.asarray(predicted, dtype=float), np.asarray(measured, dtype=float)
-    error = np.abs(pred - meas) / meas
-    rho = float(spearmanr(pred, meas).statistic) if len(meas) > 2 else float("nan")
-    return FitQuality(len(meas), rho, float(np.mean(error <= 0.10)), float(100 * np.median(error)))
 
 
 @dataclass
@@ -110,6 +100,7 @@ def calibrate(
     timing: TimingOptions | None = None,
     op_timing: TimingOptions = OP_TIMING,
     progress: Progress | None = None,
+    table: LookupTable | None = None,
 ) -> CalibrationResult:
     """Build this device's lookup table and fit its corrections on ``networks`` random networks per space.
 
@@ -128,6 +119,7 @@ def calibrate(
         timing: Options for measuring whole networks.
         op_timing: Options for timing each operator of the table.
         progress: Called as ``progress(stage, done, total)`` while operators and networks are measured.
+        table: The table to fill and fit (default: the one of ``device`` at ``threads`` in ``directory``).
     """
     from nas_workbench import spaces as registry
 
@@ -137,7 +129,7 @@ def calibrate(
         raise ConfigError("rounds", rounds, "a whole number of at least 1")
     start = time.perf_counter()
     names = list(spaces) if spaces else registry.list()
-    table = LookupTable.for_device(device, threads, directory)
+    table = table or LookupTable.for_device(device, threads, directory)
     shape = tuple(input_shape)
     built: dict[str, list[tuple[torch.nn.Module, Trace]]] = {}
     with use_threads(table.device.threads):
@@ -157,7 +149,7 @@ def calibrate(
     total = rounds * len(networks_built)
     for done in range(total):  # round after round over every network (see the module docstring)
         _, model, _ = networks_built[done % len(networks_built)]
-        latency = measure_latency(model, shape, device, batch_size, table.device.threads, timing)
+        latency = measure_latency(model, shape, table.device.device, batch_size, table.device.threads, timing)
         latencies[done % len(networks_built)].append(latency.value)
         if progress is not None:
             progress("networks", done + 1, total)
@@ -169,16 +161,79 @@ def calibrate(
             sums, counts, measured = rows[key]
             sums.append(table.table_ms(result.ops))
             counts.append(len(result.ops))
-            measured.append(statistics.median(values))
+            measured.append(min(values))
     fits: dict[str, FitQuality] = {}
     for name, (sums, counts, measured) in rows.items():
-        correction = Correction.fit(sums, counts, measured)
         key = table.correction_name(None if name == "all" else name, (batch_size, *shape))
+        correction = Correction.fit(sums, counts, measured, name=key)
         table.corrections[key] = correction
+        table.drift[key] = Drift(1.0, load_average())  # fitted just now: no drift yet, at this load
         predicted = [correction.apply(s, c) for s, c in zip(sums, counts, strict=True)]
         fits[name] = fit_quality(predicted, measured)
     path = table.save()
     return CalibrationResult(table, path, fits, timed, rounds, time.perf_counter() - start)
+
+
+def auto_calibrate(
+    table: LookupTable,
+    input_shape: Sequence[int],
+    batch_size: int = 1,
+    space: str | None = None,
+    progress: Progress | None = None,
+) -> CalibrationResult:
+    """Calibrate ``table`` quickly for networks of ``space`` (default: every space) on ``input_shape``
+    (C, H, W), because a prediction found no fitted correction: `AUTO_NETWORKS` networks in all (at least
+    3 per space), `AUTO_ROUNDS` rounds, short timings. Logs what it does, and reports to ``progress``."""
+    from nas_workbench import spaces as registry
+
+    names = [space] if space else registry.list()
+    per_space = max(3, AUTO_NETWORKS // len(names))
+    where = f"{table.device.key}, input {'x'.join(str(n) for n in input_shape)}, {space or 'all spaces'}"
+    logger.warning(
+        "no fitted lookup-table correction for %s: calibrating now on %d networks (run "
+        "`nas-workbench calibrate` for a fuller calibration)",
+        where,
+        per_space * len(names),
+    )
+    report = progress or _log_progress
+    result = calibrate(
+        table.device.device,
+        table.device.threads,
+        names,
+        input_shape,
+        networks=per_space,
+        rounds=AUTO_ROUNDS,
+        batch_size=batch_size,
+        timing=AUTO_TIMING,
+        progress=report,
+        table=table,
+    )
+    for name, quality in result.fits.items():
+        logger.info("automatic calibration, %s: %s", name, quality)
+    return result
+
+
+def _log_progress(stage: str, done: int, total: int) -> None:
+    """Progress as log lines (a quarter at a time), where no progress bar is shown."""
+    if done == total or done % max(1, total // 4) == 0:
+        logger.info("calibrating: %s %d/%d", stage, done, total)
+
+
+def progress_bars() -> Progress:
+    """A ``progress(stage, done, total)`` that draws one tqdm bar per stage on stderr."""
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None or bar.total != total:
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit="op" if stage == "operators" else "net")
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return progress
 
 
 # -- command line ----------------------------------------------------------------------------------------
@@ -207,19 +262,8 @@ def _shape(text: str) -> tuple[int, ...]:
 
 
 def calibrate_command(args: argparse.Namespace) -> int:
-    """``nas-workbench calibrate``: build this device's lookup table, with a progress bar on stderr."""
-    from tqdm import tqdm
-
-    bars: dict[str, tqdm] = {}
-
-    def progress(stage: str, done: int, total: int) -> None:
-        bar = bars.get(stage)
-        if bar is None:
-            bar = bars[stage] = tqdm(total=total, desc=stage, unit="op" if stage == "operators" else "net")
-        bar.update(done - bar.n)
-        if done >= total:
-            bar.close()
-
+    """``nas-workbench calibrate``: build this device's lookup table, with a progress bar on stderr, and
+    print each correction with the fit used and its quality."""
     result = calibrate(
         device=args.device,
         threads=args.threads,
@@ -230,7 +274,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
         rounds=args.rounds,
         batch_size=args.batch_size,
         seed=args.seed,
-        progress=progress,
+        progress=progress_bars(),
     )
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
@@ -242,7 +286,16 @@ def calibrate_command(args: argparse.Namespace) -> int:
     for name, quality in result.fits.items():
         c = result.table.corrections[result.table.correction_name(None if name == "all" else name, shape)]
         print(
-            f"  {name:<13} {quality}  [ms = {c.scale:.3f} x table + {1e3 * c.per_op_ms:.2f} us x ops"
-            f" + {c.offset_ms:.3f}]"
+            f"  {name:<13} {quality}  [{c.kind} fit: ms = {c.scale:.3f} x table + {1e3 * c.per_op_ms:.2f} us"
+            f" x ops + {c.offset_ms:.3f}]"
         )
+        loo = c.quality
+        print(
+            f"  {'':<13} out of sample (leave-one-out): Spearman {loo['loo_spearman']:.3f}, "
+            f"{100 * loo['loo_within_10pct']:.0f}% within ±10%, "
+            f"median error {loo['loo_median_error_pct']:.1f}% "
+            f"(plain sum: {loo['plain_loo_median_error_pct']:.1f}%)"
+        )
+        if c.note:
+            print(f"  {'':<13} {c.note}")
     return 0

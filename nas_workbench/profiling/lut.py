@@ -36,12 +36,11 @@ import itertools
 import logging
 import math
 import re
+import warnings
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -50,6 +49,7 @@ from nas_workbench.profiling._base import METRICS, DeviceInfo, Measurement
 from nas_workbench.profiling._device import device_info, resolve_device, use_threads
 from nas_workbench.profiling._trace import OpCall, Trace, trace
 from nas_workbench.profiling.cache import cache_dir, read_json, write_json_atomic
+from nas_workbench.profiling.correction import Correction, Drift
 from nas_workbench.profiling.latency import TimingOptions, time_callable
 from nas_workbench.profiling.lock import file_lock, measurement_lock
 
@@ -68,37 +68,10 @@ ROTATE_BYTES = 8_000_000
 MAX_COPIES = 256
 
 #: Version of the table file; tables of another version are ignored and rebuilt. 3: corrections fitted
-#: against networks measured on fresh inputs (2's were fitted on one repeated input).
-_FORMAT = 3
-
-
-@dataclass(frozen=True)
-class Correction:
-    """``predicted_ms = scale * table_sum_ms + per_op_ms * operators + offset_ms``, with fit statistics."""
-
-    scale: float = 1.0
-    per_op_ms: float = 0.0
-    offset_ms: float = 0.0
-    samples: int = 0
-
-    def apply(self, table_ms: float, operators: int) -> float:
-        return self.scale * table_ms + self.per_op_ms * operators + self.offset_ms
-
-    @classmethod
-    def fit(
-        cls, table_ms: Sequence[float], operators: Sequence[int], measured_ms: Sequence[float]
-    ) -> Correction:
-        """Least squares on relative error (rows weighted by 1 / measured), coefficients kept non-negative."""
-        from scipy.optimize import nnls
-
-        measured = np.asarray(measured_ms, dtype=float)
-        if len(measured) < 3:
-            raise ProfilingError(
-                f"fitting a correction needs at least 3 measured networks, got {len(measured)}"
-            )
-        design = np.column_stack([table_ms, operators, np.ones_like(measured)]) / measured[:, None]
-        coef, _ = nnls(design, np.ones_like(measured))
-        return cls(float(coef[0]), float(coef[1]), float(coef[2]), len(measured))
+#: against networks measured on fresh inputs (2's were fitted on one repeated input). 4: entries and
+#: networks timed by their minimum (3's by the median), corrections guarded against degenerate fits and
+#: stored with their quality, drift factors.
+_FORMAT = 4
 
 
 def _rotating_call(op: OpCall, device: torch.device) -> Callable[[], Any]:
@@ -131,10 +104,13 @@ class LookupTable:
         entries: dict[str, float] | None = None,
         corrections: dict[str, Correction] | None = None,
         path: Path | None = None,
+        drift: dict[str, Drift] | None = None,
     ) -> None:
         self.device = device
         self.entries: dict[str, float] = dict(entries or {})
         self.corrections: dict[str, Correction] = dict(corrections or {})
+        #: The drift factor of each correction (by its name), from `drift.refresh_drift`.
+        self.drift: dict[str, Drift] = dict(drift or {})
         self.path = path
 
     # -- storage -------------------------------------------------------------------------------------
@@ -163,6 +139,8 @@ class LookupTable:
             self.entries.setdefault(key, float(ms))
         for name, fields in data.get("corrections", {}).items():
             self.corrections.setdefault(name, Correction(**fields))
+        for name, fields in data.get("drift", {}).items():
+            self.drift.setdefault(name, Drift(**fields))
 
     def save(self) -> Path:
         """Write the table (merged with entries other processes saved meanwhile) and return its path."""
@@ -173,6 +151,7 @@ class LookupTable:
             on_disk._merge(read_json(self.path))
             merged = {**on_disk.entries, **self.entries}
             corrections = {**on_disk.corrections, **self.corrections}
+            drift = {**on_disk.drift, **self.drift}
             write_json_atomic(
                 self.path,
                 {
@@ -180,10 +159,11 @@ class LookupTable:
                     "key": self.device.key,
                     "fingerprint": self.device.to_dict(),
                     "entries": merged,
-                    "corrections": {name: asdict(c) for name, c in corrections.items()},
+                    "corrections": {name: c.to_dict() for name, c in corrections.items()},
+                    "drift": {name: d.to_dict() for name, d in drift.items()},
                 },
             )
-        self.entries, self.corrections = merged, corrections
+        self.entries, self.corrections, self.drift = merged, corrections, drift
         return self.path
 
     # -- measuring -----------------------------------------------------------------------------------
@@ -203,7 +183,8 @@ class LookupTable:
     ) -> int:
         """Measure on this table's device every operator of ``ops`` without an entry; return how many.
 
-        Each runs on fresh tensors of the recorded layouts (random floats, zero integers), alone, under the
+        Each is timed like a network (the minimum of many short blocks, `latency.time_callable`) on fresh
+        tensors of the recorded layouts (random floats, zero integers), alone, under the
         machine's measurement lock and the fingerprint's thread count. Calls cycle through enough distinct
         copies of the arguments to overflow the processor's caches (``ROTATE_BYTES``, at most
         ``MAX_COPIES``), since inside a network an operator meets data the previous ones wrote, not data it
@@ -222,7 +203,7 @@ class LookupTable:
                     result = time_callable(_rotating_call(op, dev), dev, options)
                 except Exception as error:
                     raise ProfilingError(f"cannot time operator {op.key} on {dev}: {error}") from error
-                self.entries[op.key] = result.median * 1e3
+                self.entries[op.key] = result.estimate * 1e3
                 if progress is not None:
                     progress(done, len(todo))
         return len(todo)
@@ -251,24 +232,66 @@ class LookupTable:
             key = self.correction_name(name, input_shape)
             if key in self.corrections:
                 return key, self.corrections[key]
-        return "none", Correction()
+        return "none", Correction(kind="none")
 
     def predict(self, result: Trace, space: str | None = None) -> tuple[float, dict[str, Any]]:
-        """The predicted latency (ms) of a traced network and how it was obtained."""
+        """The predicted latency (ms) of a traced network and how it was obtained: the table sum, through
+        the fitted correction, times the drift factor last measured for that correction."""
         raw = self.table_ms(result.ops)
         name, correction = self.correction(result.input_shape, space)
-        detail = {
+        drift = self.drift.get(name)
+        factor = drift.factor if drift is not None else 1.0
+        detail: dict[str, Any] = {
             "table_ms": raw,
             "operators": len(result.ops),
             "distinct_operators": len({op.key for op in result.ops}),
             "correction": name,
-            "coefficients": asdict(correction),
+            "calibrated": name != "none",
+            "fit": correction.kind,
+            "coefficients": {k: getattr(correction, k) for k in COEFFICIENTS},
+            "drift_factor": factor,
             "table": str(self.path) if self.path else None,
             "fingerprint": self.device.key,
         }
+        if drift is not None:
+            detail["drift_load_average"] = drift.load_average
         if name == "none":
-            detail["note"] = "uncalibrated: plain sum of operator latencies (run `nas-workbench calibrate`)"
-        return correction.apply(raw, len(result.ops)), detail
+            hint = calibrate_hint(self, result, space)
+            detail["note"] = f"uncalibrated: plain sum of operator latencies (run `{hint}`)"
+        return factor * correction.apply(raw, len(result.ops)), detail
+
+
+def calibrate_hint(table: LookupTable, result: Trace, space: str | None) -> str:
+    """The command that calibrates ``table`` for networks like ``result`` of ``space``."""
+    batch, *shape = result.input_shape
+    device = table.device
+    parts = ["nas-workbench calibrate", f"--device {device.device}", f"--threads {device.threads}"]
+    parts += [f"--input-shape {','.join(str(n) for n in shape)}", f"--batch-size {batch}"]
+    if space:
+        parts.append(f"--spaces {space}")
+    return " ".join(parts)
+
+
+#: The fitted fields of a correction, as a prediction's detail reports them.
+COEFFICIENTS = ("scale", "per_op_ms", "offset_ms", "samples")
+
+#: (fingerprint, correction name) pairs already warned about as uncalibrated, in this process.
+_warned: set[tuple[str, str]] = set()
+
+
+def _warn_uncalibrated(table: LookupTable, result: Trace, space: str | None) -> None:
+    """Warn once per table fingerprint and correction that predictions are the plain, uncalibrated sum."""
+    key = (table.device.key, table.correction_name(space, result.input_shape))
+    if key in _warned:
+        return
+    _warned.add(key)
+    warnings.warn(
+        f"the lookup table of {table.device.key} has no fitted correction for {key[1]}: latency "
+        f"predictions are the plain sum of operator latencies, often far from measured. "
+        f"Run `{calibrate_hint(table, result, space)}`.",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 def predict_latency(
@@ -280,6 +303,8 @@ def predict_latency(
     table: LookupTable | None = None,
     space: str | None = None,
     result: Trace | None = None,
+    auto_calibrate: bool = True,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> Measurement:
     """Predict the latency of ``model`` on ``device`` from the lookup table, without timing the network.
 
@@ -287,13 +312,33 @@ def predict_latency(
     of network costs a little measuring and later ones none. The result is labelled ``estimated`` with
     source ``lookup table``.
 
+    No prediction is silently uncalibrated: the first one for a device, input shape and space without a
+    fitted correction calibrates the table first (`calibrate.auto_calibrate`: a small calibration, about
+    half a minute on 2 cores, with ``progress`` called or log lines); with ``auto_calibrate=False`` it
+    warns once with the command to run instead, and the figure's source is "uncalibrated lookup table".
+    When a drift factor was measured for the correction (at the start of a search) and the load average
+    has changed markedly since, the reference networks are re-timed first (`drift.refresh_drift`).
+
     Args:
         table: The table to use; by default the one of ``device`` at ``threads`` from the cache.
         space: The search space the network comes from, to pick its fitted correction.
         result: The network's trace at ``batch_size``, if already made.
+        auto_calibrate: Calibrate when there is no fitted correction (else warn once).
+        progress: ``progress(stage, done, total)`` during an automatic calibration.
     """
+    from nas_workbench.profiling.calibrate import auto_calibrate as calibrate_now
+    from nas_workbench.profiling.drift import refresh_drift
+
     table = table or LookupTable.for_device(device, threads)
     result = result or trace(model, input_shape, batch_size)
+    if table.correction(result.input_shape, space)[0] == "none":
+        if auto_calibrate:
+            calibrate_now(table, tuple(input_shape), batch_size, space, progress)
+        else:
+            _warn_uncalibrated(table, result, space)
+    name = table.correction(result.input_shape, space)[0]
+    if name in table.drift:
+        refresh_drift(table, tuple(input_shape), batch_size, space, force=False)
     measured_now = table.fill(result.ops)
     if measured_now:
         table.save()
@@ -301,4 +346,5 @@ def predict_latency(
     detail.update(
         {"batch_size": batch_size, "threads": table.device.threads, "operators_timed_now": measured_now}
     )
-    return Measurement(value, METRICS["latency_ms"].unit, "estimated", "lookup table", detail)
+    source = "lookup table" if detail["calibrated"] else "uncalibrated lookup table"
+    return Measurement(value, METRICS["latency_ms"].unit, "estimated", source, detail)

@@ -1,6 +1,9 @@
-"""The stopping rule, the clocks and the thread count of latency measurements."""
+"""The statistic, the stability rule, the clocks and the thread count of latency measurements."""
 
 from __future__ import annotations
+
+import itertools
+import time
 
 import pytest
 import torch
@@ -13,13 +16,52 @@ from nas_workbench.profiling.latency import INPUT_COPIES, TimingResult, time_cal
 CPU = torch.device("cpu")
 
 
-def test_median_confidence_interval_from_order_statistics():
-    result = TimingResult(samples=[float(v) for v in range(1, 101)])  # 1..100
-    assert result.median == 50.5
-    low, high = result.median_ci()
-    assert (low, high) == (41.0, 60.0)  # ranks n/2 -/+ 0.98 sqrt(n)
-    assert result.rel_ci() == pytest.approx((60 - 41) / 2 / 50.5)
-    assert result.quantile(0.9) == pytest.approx(90.1)
+def _spin(seconds: float) -> None:
+    """Keep the processor busy for ``seconds`` of wall-clock time."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def test_the_estimate_is_the_minimum_and_stalls_do_not_move_it():
+    samples = [1.0, 1.02, 50.0, 1.01, 80.0, 1.0, 1.03, 60.0] * 3  # a stall in 3 of every 8 blocks
+    result = TimingResult(samples=samples, stopped="stable")
+    summary = result.summary_ms(rel_ci=0.02)
+    assert result.estimate == summary["min_ms"] / 1e3 == 1.0
+    assert summary["p10_ms"] <= summary["median_ms"] <= summary["p90_ms"]
+    assert summary["median_gap"] == pytest.approx(result.median / 1.0 - 1)
+    assert summary["stable"] is True and "unstable_reason" not in summary
+    assert summary["cv"] > 1  # the interference shows in the spread, not in the estimate
+
+
+def test_halves_that_disagree_make_an_unstable_result():
+    result = TimingResult(samples=[1.0] * 10 + [1.1] * 10, stopped="time cap", elapsed_s=0.5)
+    assert result.disagreement() == pytest.approx(0.1)
+    summary = result.summary_ms(rel_ci=0.02)
+    assert summary["stable"] is False and "disagree by 10.0%" in summary["unstable_reason"]
+    assert result.summary_ms(rel_ci=0.2)["stable"] is True
+
+
+def test_stalled_blocks_are_ignored_on_the_wall_clock():
+    calls = itertools.count()
+
+    def sometimes_descheduled() -> None:  # two calls in three wait 10 ms, like a descheduled worker
+        _spin(2e-4)
+        if next(calls) % 3:
+            time.sleep(0.01)
+
+    options = TimingOptions(warmup_s=0.0, min_repeats=12, max_repeats=12, min_block_s=0.0, clock="wall")
+    result = time_callable(sometimes_descheduled, CPU, options)
+    assert result.median > 0.01  # what the median-based figure reported
+    assert 2e-4 <= result.estimate < 0.005
+
+
+def test_a_timing_that_keeps_drifting_runs_to_the_cap_and_is_unstable():
+    calls = itertools.count()
+    options = TimingOptions(warmup_s=0.0, min_repeats=4, max_repeats=10_000, min_block_s=0.0, max_time_s=0.1)
+    result = time_callable(lambda: _spin(1e-4 * (1.1 ** min(next(calls), 40))), CPU, options)
+    assert result.stopped == "time cap"
+    assert result.summary_ms(options.rel_ci)["stable"] is False
 
 
 def test_stops_when_stable():
@@ -39,6 +81,8 @@ def test_stops_at_the_time_cap():
     result = time_callable(lambda: sum(range(100)), CPU, options)
     assert result.stopped == "time cap" and len(result.samples) == 3
     assert result.warmup_calls >= 3
+    summary = result.summary_ms(options.rel_ci)
+    assert summary["stable"] is False and "only 3 timed blocks" in summary["unstable_reason"]
 
 
 def test_fast_calls_are_grouped_in_blocks():

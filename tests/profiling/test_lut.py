@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import pytest
 import torch
@@ -42,7 +43,8 @@ def test_a_new_fingerprint_gets_a_new_table_not_the_old_one(tmp_path, monkeypatc
     other_torch = LookupTable.for_device("cpu", 1, tmp_path)
     for rebuilt in (other_threads, other_torch):
         assert rebuilt.entries == {} and rebuilt.path != table.path
-        prediction = predict_latency(model, (2, 6, 6), table=rebuilt)
+        with warnings.catch_warnings(record=True):  # uncalibrated, on purpose
+            prediction = predict_latency(model, (2, 6, 6), table=rebuilt, auto_calibrate=False)
         assert prediction.detail["operators_timed_now"] == 1  # measured again for this fingerprint
     assert json.loads(table.path.read_text())["key"] == table.device.key  # the old table is untouched
 
@@ -55,10 +57,12 @@ def test_prediction_is_exact_for_a_network_of_one_tabled_operator(tmp_path):
     [(key, entry)] = table.entries.items()
     assert key.startswith("aten.convolution.default(float32[1, 2, 6, 6], float32[4, 2, 3, 3]")
 
-    plain = predict_latency(model, (2, 6, 6), table=table)
+    with warnings.catch_warnings(record=True):  # uncalibrated, on purpose
+        plain = predict_latency(model, (2, 6, 6), table=table, auto_calibrate=False)
     assert plain.value == entry
-    assert plain.method == "estimated" and plain.source == "lookup table" and plain.unit == "ms"
-    assert plain.detail["correction"] == "none" and "calibrate" in plain.detail["note"]
+    assert plain.method == "estimated" and plain.source == "uncalibrated lookup table" and plain.unit == "ms"
+    assert plain.detail["correction"] == "none" and plain.detail["calibrated"] is False
+    assert "nas-workbench calibrate" in plain.detail["note"]
 
     table.corrections["all@1x2x6x6"] = Correction(scale=1.25, per_op_ms=0.01, offset_ms=0.002, samples=3)
     corrected = predict_latency(model, (2, 6, 6), table=table)
@@ -82,7 +86,8 @@ def test_table_and_measurement_agree_on_a_data_dependent_operator(tmp_path):
     # faster than on new data. The table and the measurement must both time it on new data.
     model = nn.Sequential(nn.MaxPool2d(3, 1, 1)).eval()
     table = LookupTable.for_device("cpu", 1, tmp_path)
-    predicted = predict_latency(model, (8, 32, 32), table=table)
+    with warnings.catch_warnings(record=True):  # uncalibrated, on purpose
+        predicted = predict_latency(model, (8, 32, 32), table=table, auto_calibrate=False)
     measured = nw.profile(model, (8, 32, 32), metrics=["latency_ms"], threads=1)["latency_ms"]
     assert predicted.detail["correction"] == "none"  # the plain table entry
     # on a repeated input the measurement was 0.39x the table's figure; a shared machine moves either
@@ -94,6 +99,7 @@ def test_correction_fit_recovers_a_linear_law():
     sums, ops = [1.0, 2.0, 3.0, 5.0, 8.0], [10, 40, 20, 50, 30]
     measured = [1.5 * s + 0.01 * n + 0.2 for s, n in zip(sums, ops, strict=True)]
     fit = Correction.fit(sums, ops, measured)
+    assert fit.kind == "linear" and not fit.note
     assert (fit.scale, fit.per_op_ms, fit.offset_ms) == pytest.approx((1.5, 0.01, 0.2), rel=1e-6)
 
 
@@ -148,9 +154,14 @@ def test_calibrate_fills_the_table_and_fits_corrections(tmp_path):
     assert (
         prediction.detail["correction"] == "chain@1x3x8x8" and prediction.detail["operators_timed_now"] == 0
     )
-    other_shape = predict_latency(
-        space.build(space.random(0), (3, 9, 9), 10), (3, 9, 9), threads=1, table=stored
-    )
+    with warnings.catch_warnings(record=True):  # uncalibrated, on purpose
+        other_shape = predict_latency(
+            space.build(space.random(0), (3, 9, 9), 10),
+            (3, 9, 9),
+            threads=1,
+            table=stored,
+            auto_calibrate=False,
+        )
     assert other_shape.detail["correction"] == "none"  # calibrated for 8x8 inputs only
 
 
