@@ -18,6 +18,7 @@ from nas_workbench.config import DEFAULT_RUNS_DIR, Fidelity, SearchConfig, defau
 from nas_workbench.engine import events as ev
 from nas_workbench.engine.records import TrialResult, pareto_front, study_meta, trial_results
 from nas_workbench.exceptions import NasWorkbenchError
+from nas_workbench.profiling._base import caveats
 
 __all__ = ["DEMO_CONFIG", "main"]
 
@@ -46,7 +47,8 @@ def _fmt(result: TrialResult, metric: str, digits: int = 4) -> str:
         return "-"
     if metric in ("params", "flops", "macs"):
         return f"{value / 1e3:.1f}k" if value < 1e6 else f"{value / 1e6:.2f}M"
-    return f"{value:.{digits}g}"
+    marks = caveats(result.metrics.get(metric, {}).get("detail"))  # "unstable", "uncalibrated"
+    return f"{value:.{digits}g}" + "".join(f" ({mark})" for mark in marks)
 
 
 def format_pareto_table(results: list[TrialResult], objectives: list[str], directions: list[str],

@@ -45,6 +45,7 @@ from nas_workbench.engine.warm_start import warm_start_architectures
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError, ProfilingError
 from nas_workbench.profiling import DeviceInfo, Measurement, profile, shared_use
 from nas_workbench.profiling._device import resolve_device
+from nas_workbench.profiling.drift import prepare_predictor
 from nas_workbench.spec import ArchSpec
 from nas_workbench.task import Task, load_task
 
@@ -288,6 +289,12 @@ class SearchRun:
                 torch.set_num_threads(config.threads)
             remaining = config.n_trials - before
             gradient = strategies.get(config.strategy).relaxation
+            wanted = metrics_to_profile(config.objectives, config.budget, config.profile_metrics)
+            predicts = config.profiling_method == "proxy" and "latency_ms" in wanted
+            if predicts and not gradient and self._workers != 0:
+                # the lookup table calibrated (automatically if need be) and its drift re-timed
+                shape, batch = self._input_shape(self.task), config.latency_batch_size
+                prepare_predictor(config.device, config.threads, shape, batch, config.space)
             exhausted = False  # the strategy ended the search: a grid that tried every architecture
             if gradient:  # a gradient-based strategy trains a supernet and picks every architecture itself
                 from nas_workbench.strategies.dnas.search import run_search

@@ -7,13 +7,16 @@
 
 Every figure says what it is: ``counted`` (parameters, FLOPs, MACs), ``measured`` on this device, or
 ``estimated`` by a named proxy (the per-device lookup table for latency, analytic models for memory and
-energy). Measurements on one machine are serialised by a file lock (`measurement_lock`); training that
+energy). Measured latency is the minimum of many short timed blocks, which other processes cannot move
+(`latency`); a figure that stayed unstable, or a prediction without a fitted correction, says so
+(`caveats`: "unstable", "uncalibrated"), and the workbench's tables and plots show the mark.
+Measurements on one machine are serialised by a file lock (`measurement_lock`); training that
 should not overlap them runs inside `shared_use`.
 """
 
 from __future__ import annotations
 
-from nas_workbench.profiling._base import METRICS, DeviceInfo, Measurement, MetricInfo, Profile
+from nas_workbench.profiling._base import METRICS, DeviceInfo, Measurement, MetricInfo, Profile, caveats
 from nas_workbench.profiling._device import device_info
 from nas_workbench.profiling._profile import PROFILE_OPTIONS, profile
 from nas_workbench.profiling.calibrate import CalibrationResult, calibrate
@@ -33,6 +36,7 @@ __all__ = [
     "Profile",
     "TimingOptions",
     "calibrate",
+    "caveats",
     "device_info",
     "measure_latency",
     "measurement_lock",

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-__all__ = ["METRICS", "DeviceInfo", "Measurement", "MetricInfo", "Profile"]
+__all__ = ["METRICS", "DeviceInfo", "Measurement", "MetricInfo", "Profile", "caveats"]
 
 Method = Literal["measured", "counted", "estimated"]
 
@@ -74,6 +74,19 @@ class DeviceInfo:
         )
 
 
+def caveats(detail: Mapping[str, Any] | None) -> list[str]:
+    """What a figure's ``detail`` says to distrust about it, as words to show next to it: "unstable" (a
+    measurement whose independent estimates disagreed, `latency`), "uncalibrated" (a lookup-table
+    prediction without a fitted correction, `lut`)."""
+    detail = detail or {}
+    marks = []
+    if detail.get("stable") is False:
+        marks.append("unstable")
+    if detail.get("calibrated") is False:
+        marks.append("uncalibrated")
+    return marks
+
+
 @dataclass(frozen=True)
 class Measurement:
     """One hardware figure.
@@ -110,6 +123,11 @@ class Measurement:
             source=data["source"],
             detail=dict(data.get("detail", {})),
         )
+
+    @property
+    def caveats(self) -> list[str]:
+        """"unstable", "uncalibrated": what to distrust about this figure (see `caveats`)."""
+        return caveats(self.detail)
 
     def __str__(self) -> str:
         text = f"{self.value:.4g} {self.unit} ({self.method}, {self.source})"

@@ -32,8 +32,8 @@ __all__ = ["MIN_SCALE", "Correction", "Drift", "FitQuality", "fit_quality"]
 
 logger = logging.getLogger("nas_workbench")
 
-#: A fitted scale below this means the fit ignores the table (fitted scales are about 1.0-1.15).
-MIN_SCALE = 0.5
+#: A fitted scale below this is "near zero": the fit ignores the table (fitted scales are about 1.0-1.15).
+MIN_SCALE = 0.2
 #: The least share of a prediction the table term must make up (median over the calibration networks).
 MIN_TABLE_SHARE = 0.5
 

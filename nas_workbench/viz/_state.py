@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from nas_workbench.engine.records import TrialResult, pareto_front
-from nas_workbench.profiling import METRICS
+from nas_workbench.profiling import METRICS, caveats
 
 __all__ = ["STATUS_STYLE", "TrialTable", "front_columns", "metric_label", "tradeoff_metrics"]
 
@@ -30,11 +30,13 @@ METRIC_COLUMNS = ("accuracy", "test_accuracy", *METRICS)
 
 
 def metric_label(entry: Mapping[str, Any] | None) -> str:
-    """``"0.412 ms (measured, cpu timer)"``: a value with its unit and method, for tooltips and tables."""
+    """``"0.412 ms (measured, cpu timer)"``: a value with its unit and method, for tooltips and tables;
+    ``"0.412 ms (measured, cpu timer, unstable)"`` for a figure its detail marks (`profiling.caveats`)."""
     if not entry:
         return "n/a"
     unit = f" {entry['unit']}" if entry.get("unit") and entry["unit"] != "fraction" else ""
-    return f"{entry['value']:.4g}{unit} ({entry['method']}, {entry['source']})"
+    marks = "".join(f", {mark}" for mark in caveats(entry.get("detail")))  # "unstable", "uncalibrated"
+    return f"{entry['value']:.4g}{unit} ({entry['method']}, {entry['source']}{marks})"
 
 
 class TrialTable:

@@ -1,0 +1,107 @@
+"""No silent uncalibrated predictions (auto-calibration or a warning, once), and the drift rescale that keeps
+a table's predictions true to the machine's current load."""
+
+from __future__ import annotations
+
+import importlib
+import time
+import warnings
+
+import pytest
+
+import nas_workbench as nw
+from nas_workbench.profiling import Correction, LookupTable, TimingOptions, lut, predict_latency
+from nas_workbench.profiling.correction import Drift
+from nas_workbench.profiling.drift import prepare_predictor, refresh_drift
+from nas_workbench.profiling.latency import load_average
+
+SHAPE = (3, 8, 8)
+QUICK = TimingOptions(warmup_s=0.0, min_repeats=3, max_repeats=5, max_time_s=0.02)
+
+
+@pytest.fixture(autouse=True)
+def _small_auto_calibration(monkeypatch):
+    """Automatic calibrations of 3 networks, timed briefly: these tests check that they happen."""
+    module = importlib.import_module("nas_workbench.profiling.calibrate")  # not the function of that name
+    monkeypatch.setattr(module, "AUTO_NETWORKS", 3)
+    monkeypatch.setattr(module, "AUTO_TIMING", QUICK)
+
+
+def _chain(seed: int = 5):
+    space = nw.spaces.get("chain")
+    return space.build(space.random(seed), SHAPE, 10).eval()
+
+
+def test_the_first_uncalibrated_prediction_calibrates(tmp_path):
+    table = LookupTable.for_device("cpu", 1, tmp_path)
+    stages: set[str] = set()
+    prediction = predict_latency(
+        _chain(), SHAPE, threads=1, table=table, space="chain", progress=lambda s, d, t: stages.add(s)
+    )
+    assert stages == {"operators", "networks"}
+    assert prediction.source == "lookup table" and prediction.detail["calibrated"] is True
+    assert prediction.detail["correction"] == "chain@1x3x8x8"
+    stored = LookupTable.for_device("cpu", 1, tmp_path).corrections["chain@1x3x8x8"]
+    assert stored.kind in ("linear", "scale", "plain") and stored.samples == 3 and stored.quality
+
+
+def test_without_auto_calibration_it_warns_once_and_labels_the_figure(tmp_path, monkeypatch):
+    monkeypatch.setattr(lut, "_warned", set())
+    table = LookupTable.for_device("cpu", 1, tmp_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first, second = (
+            predict_latency(_chain(seed), SHAPE, table=table, space="chain", auto_calibrate=False)
+            for seed in (1, 2)
+        )
+    [warning] = caught
+    command = (
+        "nas-workbench calibrate --device cpu --threads 1 --input-shape 3,8,8 --batch-size 1 --spaces chain"
+    )
+    assert command in str(warning.message)
+    for figure in (first, second):
+        assert figure.source == "uncalibrated lookup table" and figure.detail["calibrated"] is False
+    assert table.corrections == {}
+
+
+def _table_with_a_halving_correction(tmp_path) -> tuple[LookupTable, str]:
+    """A table whose correction predicts half the table sum: as if calibrated on a machine twice as fast."""
+    table = LookupTable.for_device("cpu", 1, tmp_path)
+    name = table.correction_name("chain", (1, *SHAPE))
+    table.corrections[name] = Correction(scale=0.5)
+    return table, name
+
+
+def test_drift_rescales_predictions_by_the_references_measured_over_predicted(tmp_path):
+    table, name = _table_with_a_halving_correction(tmp_path)
+    before = predict_latency(_chain(), SHAPE, table=table, space="chain")
+    drift = refresh_drift(table, SHAPE, space="chain", timing=QUICK)
+    assert drift is not None and drift.factor == sorted(drift.ratios)[1]  # the median of 3 references
+    assert drift.factor > 1  # the references run slower than half their table sum
+    after = predict_latency(_chain(), SHAPE, table=table, space="chain")
+    assert after.value == pytest.approx(drift.factor * before.value)
+    assert after.detail["drift_factor"] == drift.factor and before.detail["drift_factor"] == 1.0
+    assert LookupTable.for_device("cpu", 1, tmp_path).drift[name].factor == drift.factor  # other workers
+
+
+def test_drift_is_retimed_when_the_load_moves_not_otherwise(tmp_path):
+    table, name = _table_with_a_halving_correction(tmp_path)
+    load = load_average()
+    steady = table.drift[name] = Drift(1.5, load, time.time() - 3600)
+    assert refresh_drift(table, SHAPE, space="chain", force=False, timing=QUICK) is steady
+    table.drift[name] = Drift(1.5, load + 3, time.time() - 3600)  # the load moved a lot, long ago
+    moved = refresh_drift(table, SHAPE, space="chain", force=False, timing=QUICK)
+    assert moved is not None and moved.factor != 1.5 and moved.timed_at > time.time() - 60
+
+
+def test_no_drift_without_a_fitted_correction(tmp_path):
+    assert refresh_drift(LookupTable.for_device("cpu", 1, tmp_path), SHAPE, space="chain") is None
+
+
+def test_a_search_start_calibrates_then_retimes(monkeypatch):
+    first = prepare_predictor("cpu", 1, SHAPE, space="chain")
+    name = first.correction_name("chain", (1, *SHAPE))
+    assert name in first.corrections and first.drift[name].factor == 1.0  # calibrated just now
+    monkeypatch.setattr("nas_workbench.profiling.drift.DRIFT_TIMING", QUICK)
+    second = prepare_predictor("cpu", 1, SHAPE, space="chain")
+    assert second.drift[name].timed_at > first.drift[name].timed_at

@@ -1,0 +1,56 @@
+"""A latency figure that stayed unstable, or was predicted by an uncalibrated table, is marked where people
+read it: the trial tooltips (the label columns) and the CLI's Pareto table."""
+
+from __future__ import annotations
+
+from nas_workbench.cli import format_pareto_table
+from nas_workbench.engine.records import TrialResult
+from nas_workbench.viz import TrialTable
+from nas_workbench.viz._state import metric_label
+
+
+def _trial(number: int, latency_detail: dict) -> TrialResult:
+    metrics = {
+        "accuracy": {
+            "value": 0.8 + number / 100,
+            "unit": "fraction",
+            "method": "measured",
+            "source": "trainer",
+        },
+        "latency_ms": {
+            "value": 1.0 + number,
+            "unit": "ms",
+            "method": "measured",
+            "source": "cpu thread time",
+            "detail": latency_detail,
+        },
+    }
+    values = (0.8 + number / 100, 1.0 + number)
+    return TrialResult(
+        number, "ok", {}, f"a{number}", f"arch {number}", metrics, values, True, None, 1.0, 1.0, {}, "w"
+    )
+
+
+UNSTABLE = {"stable": False, "unstable_reason": "two halves of the timing disagree by 9.0%"}
+
+
+def test_tooltips_mark_unstable_and_uncalibrated_figures():
+    table = TrialTable(["accuracy", "latency_ms"], ["maximize", "minimize"])
+    steady, shaky = _trial(0, {"stable": True}), _trial(1, UNSTABLE)
+    table.extend([steady, shaky])
+    assert table.columns["latency_ms_label"] == [
+        "1 ms (measured, cpu thread time)",
+        "2 ms (measured, cpu thread time, unstable)",
+    ]
+    uncalibrated = {"value": 0.5, "unit": "ms", "method": "estimated", "source": "uncalibrated lookup table"}
+    assert metric_label({**uncalibrated, "detail": {"calibrated": False}}).endswith(", uncalibrated)")
+
+
+def test_the_pareto_table_marks_an_unstable_latency():
+    results = [
+        _trial(0, {"stable": True}),
+        _trial(1, UNSTABLE),
+    ]  # the faster one less accurate: both on the front
+    text = format_pareto_table(results, ["accuracy", "latency_ms"], ["maximize", "minimize"], {})
+    rows = {line.split()[0]: line for line in text.splitlines()[2:4]}
+    assert "(unstable)" not in rows["0"] and "2 (unstable)" in rows["1"]
