@@ -37,8 +37,8 @@ REFERENCE_NETWORKS = 3
 LOAD_CHANGE = 1.0
 #: ... at most this often.
 MIN_INTERVAL_S = 60.0
-#: How each reference network is timed: briefly (a few tenths of a second).
-DRIFT_TIMING = TimingOptions(max_time_s=0.15)
+#: How each reference network is timed: briefly (at most half a second each).
+DRIFT_TIMING = TimingOptions(max_time_s=0.5)
 
 
 def reference_networks(

@@ -101,7 +101,7 @@ class TimingOptions:
     min_repeats: int = 10
     max_repeats: int = 1000
     rel_ci: float = 0.02
-    max_time_s: float = 0.5
+    max_time_s: float = 1.0
     min_block_s: float = 1e-4
     clock: Literal["auto", "wall", "cpu"] = "auto"
 
