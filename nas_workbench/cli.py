@@ -297,13 +297,15 @@ def cmd_advise(args: argparse.Namespace) -> int:
 def cmd_profile(args: argparse.Namespace) -> int:
     from nas_workbench import spaces
     from nas_workbench.profiling import profile
+    from nas_workbench.profiling.calibrate import progress_bars
 
     space = spaces.get(args.space)
     spec = space.parse(args.arch) if args.arch else space.random(args.seed)
     shape = _parse_shape(args.input_shape)
     model = space.build(spec, shape, args.num_classes)
     result = profile(model, shape, device=args.device, method=args.method, batch_size=args.batch_size,
-                     threads=args.threads, space=args.space)  # fmt: skip
+                     threads=args.threads, space=args.space,
+                     calibration_progress=progress_bars())  # fmt: skip  # a first prediction calibrates
     payload = {"space": args.space, "arch": space.format(spec), **result.to_dict()}
     if args.json:
         print(json.dumps(payload, indent=2))

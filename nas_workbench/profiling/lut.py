@@ -23,10 +23,18 @@ fits: separate scales per kind (convolutions, pooling, the rest, or each ATen op
 non-negative least squares) predicted no better out of sample (benchmarks/profiling/README.md), with
 more coefficients to fit on the same 20 calibration networks.
 
+Operators are timed like networks: the minimum of many short blocks (`latency`), so the table and the
+measurements it is fitted against resist other processes' load alike.
+
 Tables live in the profiling cache, one JSON file per device fingerprint (device, model, cores, torch
 version, thread count, driver): change any of them and a new, empty table is filled instead of reusing
 stale timings. Corrections are fitted by `calibrate` (``nas-workbench calibrate``), per search space and
-overall; an uncalibrated table predicts the plain sum and says so.
+overall, guarded against degenerate fits (`correction`), and stored with their quality. A prediction
+that finds no fitted correction calibrates the table first (or, with ``auto_calibrate=False``, warns once
+and is labelled "uncalibrated lookup table"). Each correction also has a drift factor (`drift`): the
+reference networks' measured / predicted latency, re-timed at the start of every search and when the
+load changes, by which predictions are multiplied, so a table calibrated on a quiet machine still
+predicts on a busy one and the other way round.
 """
 
 from __future__ import annotations

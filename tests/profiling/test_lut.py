@@ -170,3 +170,19 @@ def test_calibrate_rejects_bad_counts(tmp_path, field, value):
     with pytest.raises(ConfigError) as error:
         calibrate(threads=1, spaces=["chain"], directory=tmp_path, **{field: value})
     assert error.value.field == field
+
+
+def test_calibrate_command_prints_and_stores_the_fit_used_and_its_quality(tmp_path, monkeypatch, capsys):
+    from nas_workbench.cli import main
+
+    monkeypatch.setenv("NAS_WORKBENCH_CACHE", str(tmp_path))
+    argv = ["calibrate", "--spaces", "chain", "--input-shape", "1,8,8", "--networks", "4", "--rounds", "1"]
+    assert main([*argv, "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert " fit: ms = " in out and "out of sample (leave-one-out): Spearman" in out
+    [path] = (tmp_path / "lut").glob("*.json")
+    stored = json.loads(path.read_text())
+    assert stored["format"] == _FORMAT
+    correction = stored["corrections"]["chain@1x1x8x8"]
+    assert correction["kind"] in ("linear", "scale", "plain") and correction["samples"] == 4
+    assert {"spearman", "within_10pct", "loo_median_error_pct"} <= set(correction["quality"])
