@@ -151,7 +151,8 @@ class LookupTable:
             self.drift.setdefault(name, Drift(**fields))
 
     def save(self) -> Path:
-        """Write the table (merged with entries other processes saved meanwhile) and return its path."""
+        """Write the table (merged with entries other processes saved meanwhile, and with their drift factors
+        where timed later than ours) and return its path."""
         if self.path is None:
             self.path = self.path_for(self.device)
         with file_lock(self.path.with_suffix(".lock")):
@@ -159,7 +160,8 @@ class LookupTable:
             on_disk._merge(read_json(self.path))
             merged = {**on_disk.entries, **self.entries}
             corrections = {**on_disk.corrections, **self.corrections}
-            drift = {**on_disk.drift, **self.drift}
+            drift = {**on_disk.drift, **self.drift}  # per correction, the one timed last
+            drift.update({k: d for k, d in on_disk.drift.items() if d.timed_at > drift[k].timed_at})
             write_json_atomic(
                 self.path,
                 {

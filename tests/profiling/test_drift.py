@@ -105,3 +105,12 @@ def test_a_search_start_calibrates_then_retimes(monkeypatch):
     monkeypatch.setattr("nas_workbench.profiling.drift.DRIFT_TIMING", QUICK)
     second = prepare_predictor("cpu", 1, SHAPE, space="chain")
     assert second.drift[name].timed_at > first.drift[name].timed_at
+
+
+def test_saving_keeps_the_drift_timed_last(tmp_path):
+    stale, fresh = (LookupTable.for_device("cpu", 1, tmp_path) for _ in range(2))
+    stale.drift["chain@1x3x8x8"] = Drift(1.1, 2.0, timed_at=100.0)
+    fresh.drift["chain@1x3x8x8"] = Drift(1.4, 5.0, timed_at=200.0)
+    fresh.save()
+    stale.save()  # a worker that loaded the table earlier saves new operator entries
+    assert LookupTable.for_device("cpu", 1, tmp_path).drift["chain@1x3x8x8"].factor == 1.4
