@@ -126,7 +126,7 @@ class Measurement:
 
     @property
     def caveats(self) -> list[str]:
-        """"unstable", "uncalibrated": what to distrust about this figure (see `caveats`)."""
+        """What to distrust about this figure: "unstable", "uncalibrated" (see `caveats`)."""
         return caveats(self.detail)
 
     def __str__(self) -> str:
