@@ -18,8 +18,8 @@ with ``detail["stable"] = False`` and the reason, and the workbench's tables and
 
 **Detail.** Besides the estimate (``value``; also ``min_ms``) each measurement reports its spread (p10,
 median, p90, interquartile range) and the interference seen: the load average, the coefficient of
-variation of the blocks, and the gap between median and minimum (``median_gap``: 0.05 on a quiet core,
-0.3-2.7 on this busy one).
+variation of the blocks, and the gap between median and minimum (``median_gap``, the median over the
+minimum less one: 0.14-0.75 in benchmarks/profiling/repeatability.py at load 5-8 with a core kept busy).
 
 Fast calls are grouped in blocks of at least ``min_block_s`` so the timer's resolution and overhead do not
 count; each sample is a block's time divided by its calls (the approach of ``torch.utils.benchmark``'s
