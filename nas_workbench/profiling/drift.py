@@ -1,20 +1,21 @@
 """Drift: keep a lookup table's predictions true to the machine as it is now, not as it was at calibration.
 
-A machine's speed changes with what else runs on it: one core kept busy by another process slows the
-other core's work through shared caches, memory bandwidth and the host's scheduling, so a table
-calibrated on a quiet machine predicts too low on a busy one, and the other way round. A few reference
-networks of the search space (`REFERENCE_NETWORKS`, the first random architectures of the space, cheap
-to time) are re-timed and predicted, and the median of measured / predicted becomes the correction's
-drift factor (`correction.Drift`), by which every later prediction is multiplied. This happens at the
-start of every search that predicts latency from the table (`prepare_predictor`, called by the engine)
-and again, from `lut.predict_latency`, when the load average has moved by more than `LOAD_CHANGE` since
-(at most every `MIN_INTERVAL_S` seconds). The factor is saved in the table file, so worker processes
-use it too.
+A machine's speed changes with what else runs on it: one core kept busy by another process slows the other
+core's work through shared caches, memory bandwidth and the host's scheduling, so a table calibrated on a
+quiet machine predicts too low on a busy one, and the other way round. A few reference networks of the
+search space (`REFERENCE_NETWORKS`, the first random architectures of the space, cheap to time) are re-timed
+(in `DRIFT_ROUNDS` rounds, each one's minimum) and predicted, and the median of measured / predicted becomes
+the correction's drift factor (`correction.Drift`), by which every later prediction is multiplied. This
+happens at the start of every search that predicts latency from the table (`prepare_predictor`, called by
+the engine) and again, from `lut.predict_latency`, when the load average has moved by more than
+`LOAD_CHANGE` since (at most every `MIN_INTERVAL_S` seconds). The factor is saved in the table file, so
+worker processes use it too.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import statistics
 import time
 from collections.abc import Sequence
@@ -37,8 +38,10 @@ REFERENCE_NETWORKS = 3
 LOAD_CHANGE = 1.0
 #: ... at most this often.
 MIN_INTERVAL_S = 60.0
-#: How each reference network is timed: briefly (at most half a second each).
+#: How each reference network is timed: briefly (at most half a second each), in this many rounds over
+#: all of them (each one's minimum counts), as calibration measures.
 DRIFT_TIMING = TimingOptions(max_time_s=0.5)
+DRIFT_ROUNDS = 2
 
 
 def reference_networks(
@@ -73,15 +76,20 @@ def refresh_drift(
     known, load = table.drift.get(name), load_average()
     if not force and known is not None and not _load_moved(known, load):
         return known
-    ratios = []
     threads = table.device.threads
     with use_threads(threads):
-        for model in reference_networks(space, shape):
-            result = trace(model, shape, batch_size)
-            table.fill(result.ops)
-            predicted = correction.apply(table.table_ms(result.ops), len(result.ops))
-            measured = measure_latency(model, shape, table.device.device, batch_size, threads, timing)
-            ratios.append(measured.value / predicted)
+        models = reference_networks(space, shape)
+        traces = [trace(model, shape, batch_size) for model in models]
+        table.fill(op for result in traces for op in result.ops)
+        measured = [math.inf] * len(models)
+        for _ in range(DRIFT_ROUNDS):  # round after round, so a burst of load spoils one round at most
+            for i, model in enumerate(models):
+                again = measure_latency(model, shape, table.device.device, batch_size, threads, timing)
+                measured[i] = min(measured[i], again.value)
+    ratios = [
+        ms / correction.apply(table.table_ms(result.ops), len(result.ops))
+        for ms, result in zip(measured, traces, strict=True)
+    ]
     drift = Drift(statistics.median(ratios), load, time.time(), ratios)
     table.drift[name] = drift
     table.save()
