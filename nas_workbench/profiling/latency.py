@@ -6,9 +6,10 @@ contention) only ever adds time, so on a busy machine the low end of the distrib
 network costs and the rest measures the machine's load. Measured here (2-core VM, 1 thread, thread CPU
 time, one core kept busy by another process and three other users; 5 networks timed in 6 rounds of 60
 blocks): the coefficient of variation across rounds was 2-13% for the minimum, 4-18% for p10, 11-18% for
-the median; with the wall clock the median was 1.2-3.7x the minimum. The median of a round moves with
-the load of that moment (12-65% between rounds at load 4-5), the minimum by about 1%. The minimum of
-``n`` blocks falls slowly as ``n`` grows, so the count of blocks is bounded by the options.
+the median; with the wall clock the median was 1.2-3.7x the minimum (benchmarks/profiling/README.md).
+An earlier measurement at load 4-5 (8 chain networks, 5 rounds of 200 runs) found the same order: the
+median of a round varied 12-65% between rounds, the minimum 0.4-1%. The minimum of ``n`` blocks falls
+slowly as ``n`` grows, so the count of blocks is bounded by the options.
 
 **The stopping rule.** After at least ``min_repeats`` blocks, the samples are split in time into two
 halves, each giving an independent estimate (its minimum); timing stops as soon as the two agree within
@@ -192,7 +193,7 @@ class TimingResult:
             "spread": (q3 - q1) / median if median > 0 else 0.0,
             "cv": statistics.pstdev(self.samples) / mean if mean > 0 else 0.0,
             "median_gap": median / low - 1 if low > 0 else 0.0,
-            "halves_disagree": self.disagreement(),
+            "halves_disagree": gap if math.isfinite(gap := self.disagreement()) else None,
             "stable": reason is None,
             "repeats": len(self.samples),
             "calls_per_repeat": self.number,
