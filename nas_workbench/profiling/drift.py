@@ -4,18 +4,17 @@ A machine's speed changes with what else runs on it: one core kept busy by anoth
 core's work through shared caches, memory bandwidth and the host's scheduling, so a table calibrated on a
 quiet machine predicts too low on a busy one, and the other way round. A few reference networks of the
 search space (`REFERENCE_NETWORKS`, the first random architectures of the space, cheap to time) are re-timed
-(in `DRIFT_ROUNDS` rounds, each one's minimum) and predicted, and the median of measured / predicted becomes
-the correction's drift factor (`correction.Drift`), by which every later prediction is multiplied. This
-happens at the start of every search that predicts latency from the table (`prepare_predictor`, called by
-the engine) and again, from `lut.predict_latency`, when the load average has moved by more than
-`LOAD_CHANGE` since (at most every `MIN_INTERVAL_S` seconds). The factor is saved in the table file, so
-worker processes use it too.
+(in `DRIFT_ROUNDS` rounds, each one's minimum; not used when the rounds disagree) and predicted, and the
+median of measured / predicted becomes the correction's drift factor (`correction.Drift`), by which every
+later prediction is multiplied. This happens at the start of every search that predicts latency from the
+table (`prepare_predictor`, called by the engine) and again, from `lut.predict_latency`, when the load
+average has moved by more than `LOAD_CHANGE` since (at most every `MIN_INTERVAL_S` seconds). The factor is
+saved in the table file, so worker processes use it too.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import statistics
 import time
 from collections.abc import Sequence
@@ -42,6 +41,9 @@ MIN_INTERVAL_S = 60.0
 #: all of them (each one's minimum counts), as calibration measures.
 DRIFT_TIMING = TimingOptions(max_time_s=0.5)
 DRIFT_ROUNDS = 2
+#: The rounds' factors must agree within this fraction, else the machine changed while timing them and the
+#: factor is not updated (a burst of load once set one to 1.77 and put every prediction 75% too high).
+ROUNDS_AGREE = 0.05
 
 
 def reference_networks(
@@ -68,7 +70,8 @@ def refresh_drift(
     """Re-time the reference networks and store the drift factor of the correction networks of ``space``
     on ``input_shape`` (C, H, W) use; return it. Without ``force``, only when the load average moved by
     more than `LOAD_CHANGE` since the last one (and `MIN_INTERVAL_S` passed); else return the stored
-    factor. None when the table has no fitted correction for them (there is nothing to rescale)."""
+    factor. When the rounds disagree by more than `ROUNDS_AGREE`, the stored factor is kept and returned
+    (None if there is none). None when the table has no fitted correction for them (nothing to rescale)."""
     shape = tuple(input_shape)
     name, correction = table.correction((batch_size, *shape), space)
     if name == "none":
@@ -81,15 +84,29 @@ def refresh_drift(
         models = reference_networks(space, shape)
         traces = [trace(model, shape, batch_size) for model in models]
         table.fill(op for result in traces for op in result.ops)
-        measured = [math.inf] * len(models)
-        for _ in range(DRIFT_ROUNDS):  # round after round, so a burst of load spoils one round at most
-            for i, model in enumerate(models):
-                again = measure_latency(model, shape, table.device.device, batch_size, threads, timing)
-                measured[i] = min(measured[i], again.value)
-    ratios = [
-        ms / correction.apply(table.table_ms(result.ops), len(result.ops))
-        for ms, result in zip(measured, traces, strict=True)
-    ]
+        predicted = [correction.apply(table.table_ms(t.ops), len(t.ops)) for t in traces]
+        rounds = [  # round after round, so a burst of load spoils one round at most
+            [
+                measure_latency(model, shape, table.device.device, batch_size, threads, timing).value / p
+                for model, p in zip(models, predicted, strict=True)
+            ]
+            for _ in range(DRIFT_ROUNDS)
+        ]
+    ratios = [min(each) for each in zip(*rounds, strict=True)]
+    per_round = [statistics.median(r) for r in rounds]
+    disagreement = max(per_round) / min(per_round) - 1
+    if disagreement > ROUNDS_AGREE:  # the machine changed while timing: the figure is not to be trusted
+        kept = known.factor if known is not None else 1.0
+        logger.warning(
+            "lookup table %s, correction %s: the drift references' rounds disagree by %.0f%% (load %s); "
+            "the drift factor stays %.3f",
+            table.device.key,
+            name,
+            100 * disagreement,
+            f"{load:.1f}" if load is not None else "unknown",
+            kept,
+        )
+        return known
     drift = Drift(statistics.median(ratios), load, time.time(), ratios)
     table.drift[name] = drift
     table.save()

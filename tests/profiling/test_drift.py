@@ -4,6 +4,7 @@ a table's predictions true to the machine's current load."""
 from __future__ import annotations
 
 import importlib
+import math
 import time
 import warnings
 
@@ -17,6 +18,12 @@ from nas_workbench.profiling.latency import load_average
 
 SHAPE = (3, 8, 8)
 QUICK = TimingOptions(warmup_s=0.0, min_repeats=3, max_repeats=5, max_time_s=0.02)
+
+
+@pytest.fixture(autouse=True)
+def _rounds_always_agree(monkeypatch):
+    """The tests of the rescale take whatever the references measured (the rule is tested on its own)."""
+    monkeypatch.setattr("nas_workbench.profiling.drift.ROUNDS_AGREE", math.inf)
 
 
 @pytest.fixture(autouse=True)
@@ -114,3 +121,12 @@ def test_saving_keeps_the_drift_timed_last(tmp_path):
     fresh.save()
     stale.save()  # a worker that loaded the table earlier saves new operator entries
     assert LookupTable.for_device("cpu", 1, tmp_path).drift["chain@1x3x8x8"].factor == 1.4
+
+
+def test_a_drift_whose_rounds_disagree_is_not_used(tmp_path, monkeypatch):
+    table, name = _table_with_a_halving_correction(tmp_path)
+    monkeypatch.setattr("nas_workbench.profiling.drift.ROUNDS_AGREE", -1.0)  # any two rounds "disagree"
+    assert refresh_drift(table, SHAPE, space="chain", timing=QUICK) is None and name not in table.drift
+    known = table.drift[name] = Drift(1.3, load_average(), time.time() - 3600)
+    assert refresh_drift(table, SHAPE, space="chain", timing=QUICK) is known
+    assert predict_latency(_chain(), SHAPE, table=table, space="chain").detail["drift_factor"] == 1.3
