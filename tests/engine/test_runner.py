@@ -230,3 +230,18 @@ def test_fixed_choices_raise_no_experimental_warning(storage, tiny_task):
         fixed = config(storage, tiny_task, fixed_choices={"stage1.depth": 1}, n_trials=2)
         results = nw.search(fixed, evaluate=score).run().results()
     assert [r.spec["choices"]["stage1.depth"] for r in results] == [1, 1]
+
+
+def test_a_proxy_search_starts_with_a_calibrated_table_and_fresh_drift(tmp_path, tiny_task, monkeypatch):
+    monkeypatch.setenv("NAS_WORKBENCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr("nas_workbench.profiling.drift.ROUNDS_AGREE", math.inf)  # a busy machine's rounds
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    cfg = config(storage, tiny_task, objectives=["accuracy", "latency_ms"], profile_metrics=["latency_ms"],
+                 profiling_method="proxy", n_trials=1, threads=1)  # fmt: skip
+    [trial] = nw.search(cfg).run().results()
+    table = nw.profiling.LookupTable.for_device("cpu", 1)
+    name = table.correction_name("chain", (1, *tiny_task.input_shape))
+    assert name in table.corrections and table.drift[name].ratios == []  # calibrated at the start
+    assert trial.metrics["latency_ms"]["detail"]["calibrated"] is True
+    nw.search(cfg.replace(study_name="again")).run()  # the next search re-times the drift references
+    assert len(nw.profiling.LookupTable.for_device("cpu", 1).drift[name].ratios) == 3
