@@ -11,6 +11,7 @@ Trials are claimed from the study's plan (`nas_workbench.engine.scheduler`), so 
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import logging
 import os
@@ -37,14 +38,16 @@ from nas_workbench.engine.budget import (
     over_budget_reason,
     violations,
 )
-from nas_workbench.engine.feasibility import COUNTED_METRICS, check_budget
+from nas_workbench.engine.feasibility import CHECKED_METRICS, architecture_value, check_budget
 from nas_workbench.engine.records import STUDY_ATTR, TrialResult, pareto_front, trial_results
+from nas_workbench.engine.relative import ResolvedBudget, resolve_budget
 from nas_workbench.engine.scheduler import run_trials, trials_done
 from nas_workbench.engine.storage import open_storage
 from nas_workbench.engine.warm_start import warm_start_architectures
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError, ProfilingError
 from nas_workbench.profiling import DeviceInfo, Measurement, profile, shared_use
 from nas_workbench.profiling._device import resolve_device
+from nas_workbench.relative_budget import parse_relative_budget
 from nas_workbench.spec import ArchSpec
 from nas_workbench.task import Task, load_task
 
@@ -61,6 +64,9 @@ _PROFILE_CACHE_SIZE = 1024
 
 #: Trial states `SearchRun.results` shows: all but the plan's waiting trials, which are not trials yet.
 _SHOWN = tuple(state for state in TrialState if state != TrialState.WAITING)
+
+#: Settings of the study's record a resume may change.
+_RESUMABLE = ("n_trials", "budget", "budget_resolved")
 
 
 class TrialTimeoutError(NasWorkbenchError, TimeoutError):
@@ -83,6 +89,10 @@ class SearchRun:
 
     def __init__(self, config: SearchConfig, evaluate: Evaluate | None = None) -> None:
         self.config = config.validate()
+        #: The config as given: ``config`` holds the same with relative limits resolved to absolute ones.
+        self.given_config = self.config
+        #: Relative budget limits and what they resolved to on this device (stored with the study).
+        self.resolved_budget: dict[str, ResolvedBudget] = {}
         self.space = spaces.get(config.space, **config.space_options)
         self.evaluate = evaluate
         self.storage_url = config.resolved_storage()
@@ -105,6 +115,16 @@ class SearchRun:
 
     # -- set-up ----------------------------------------------------------------------------------------
     def _open_study(self) -> optuna.Study:
+        try:
+            study_id = self.storage.get_study_id_from_name(self.study_name)
+        except KeyError:  # a new study: resolve relative limits on this device and refuse unmeetable ones
+            self._resolve_budget({})
+            self._check_budget()
+            new = True
+        else:  # a resumed study keeps the limits it was resolved to
+            stored = self.storage.get_study_user_attrs(study_id).get(STUDY_ATTR, {})
+            self._resolve_budget(stored.get("budget_resolved", {}))
+            new = False
         config = self.config
         sampler = strategies.make_sampler(
             config.strategy,
@@ -118,10 +138,7 @@ class SearchRun:
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 sampler = optuna.samplers.PartialFixedSampler(config.fixed_choices, sampler)
         seeds = [self.space.parse(text) for text in config.initial_architectures]
-        try:
-            self.storage.get_study_id_from_name(self.study_name)
-        except KeyError:  # a new study: refuse an unmeetable budget or a bad warm start before creating it
-            self._check_budget()
+        if new:  # a bad warm start is refused before the study exists
             seeds += warm_start_architectures(config, self.space, self.storage)
         study = optuna.create_study(
             storage=self.storage,
@@ -145,35 +162,71 @@ class SearchRun:
                 f"{[o['metric'] for o in meta.get('objectives', [])]}; "
                 "resume it with the same space and objectives",
             )
-        elif meta.get("n_trials") != config.n_trials:  # a resume may plan more (or fewer) trials
-            study.set_user_attr(STUDY_ATTR, {**meta, "n_trials": config.n_trials})
+        else:  # a resume may plan more (or fewer) trials, or change a limit
+            current = self._study_meta()
+            changed = {k: current[k] for k in _RESUMABLE if meta.get(k) != current[k]}
+            if changed:
+                study.set_user_attr(STUDY_ATTR, {**meta, **changed})
         return study
 
-    def _check_budget(self) -> None:
-        """Raise `InfeasibleBudgetError` when no architecture meets a counted budget (params, FLOPs)."""
+    def _resolve_budget(self, stored: Mapping[str, Mapping[str, Any]]) -> None:
+        """Turn relative limits ("p30", "1.5x fastest") into absolute ones in ``self.config``: the values
+        ``stored`` with the study when their relative form is unchanged (a resume), else resolved now on
+        this device (`nas_workbench.engine.relative`)."""
+        relative = {m: text for m, text in self.config.budget.items() if isinstance(text, str)}
+        for metric, text in relative.items():
+            spec = parse_relative_budget(f"budget.{metric}", text).text
+            previous = stored.get(metric)
+            if previous is not None and previous.get("spec") == spec:
+                self.resolved_budget[metric] = ResolvedBudget.from_dict(previous)
+            else:
+                self.resolved_budget[metric] = resolve_budget(
+                    self.space, metric, text, self._value_of(metric), device=self.config.device,
+                    fixed_choices=self.config.fixed_choices,
+                )  # fmt: skip
+        if relative:
+            absolute = {m: self.resolved_budget[m].value if m in relative else v
+                        for m, v in self.config.budget.items()}  # fmt: skip
+            self.config = dataclasses.replace(self.config, budget=absolute)
+
+    def _value_of(self, metric: str) -> Callable[[ArchSpec], float]:
+        """``metric`` of an architecture as this search records it (see `architecture_value`)."""
+        return architecture_value(self.space, metric, *self._networks(), **self._measured_as())
+
+    def _networks(self) -> tuple[tuple[int, ...], int]:
+        """The input shape and number of classes of the networks the search builds."""
+        return self._input_shape(self.task), self.task.num_classes
+
+    def _measured_as(self) -> dict[str, Any]:
+        """How the search builds and profiles networks, as `architecture_value` and `check_budget` take it."""
         config = self.config
-        if not set(config.budget) & set(COUNTED_METRICS):
-            return
-        check_budget(
-            self.space,
-            config.budget,
-            self._input_shape(self.task),
-            self.task.num_classes,
-            width_multiplier=config.fidelity.width_multiplier,
-            batch_size=config.latency_batch_size,
-            fixed_choices=config.fixed_choices,
-        )
+        return {
+            "width_multiplier": config.fidelity.width_multiplier,
+            "batch_size": config.latency_batch_size,
+            "device": config.device,
+            "method": config.profiling_method,
+            "threads": config.threads,
+        }
+
+    def _check_budget(self) -> None:
+        """Raise `InfeasibleBudgetError` when no architecture meets a budget limit (params, FLOPs, MACs,
+        latency, peak memory): see `nas_workbench.engine.feasibility`."""
+        config = self.config
+        if set(config.budget) & set(CHECKED_METRICS):
+            check_budget(self.space, config.budget, *self._networks(), fixed_choices=config.fixed_choices,
+                         **self._measured_as())  # fmt: skip
 
     def _study_meta(self) -> dict[str, Any]:
         config = self.config
         return {
             "version": __version__,
-            "config": config.to_dict(),
+            "config": self.given_config.to_dict(),
             "objectives": [
                 {"metric": m, "direction": d}
                 for m, d in zip(config.objectives, config.directions, strict=True)
             ],
             "budget": dict(config.budget),
+            "budget_resolved": {m: r.to_dict() for m, r in self.resolved_budget.items()},
             "n_trials": config.n_trials,
             "space": config.space,
             "strategy": config.strategy,
@@ -403,24 +456,26 @@ class SearchRun:
         )
 
         trial.set_user_attr("metrics", {k: m.to_dict() for k, m in measurements.items()})
+        told = measurements  # what the study is told; the recorded metrics never hold a placeholder
         if over:
             trial.set_user_attr("status", "infeasible")
             trial.set_user_attr("reason", over_budget_reason(measurements, config.budget, over))
-            scores: dict[str, float] = {"accuracy": 0.0}  # not trained: the worst accuracy
+            # not trained: the study is told the worst accuracy, the record keeps no accuracy at all
+            told = {**measurements, "accuracy": _score_measurement("accuracy", 0.0, False)}
         else:
             scores = self._score(trial, spec, model, measurements)
-        measurements.update(
-            {
-                name: _score_measurement(name, value, self.evaluate is not None)
-                for name, value in scores.items()
-            }
-        )
-        trial.set_user_attr("metrics", {k: m.to_dict() for k, m in measurements.items()})
+            measurements.update(
+                {
+                    name: _score_measurement(name, value, self.evaluate is not None)
+                    for name, value in scores.items()
+                }
+            )
+            trial.set_user_attr("metrics", {k: m.to_dict() for k, m in measurements.items()})
         trial.set_user_attr(
             "timings", {"profile_s": profiled - started, "evaluate_s": time.perf_counter() - profiled}
         )
         trial.set_user_attr("status", "infeasible" if over else "ok")
-        return [self._objective_value(name, measurements) for name in config.objectives]
+        return [self._objective_value(name, told) for name in config.objectives]
 
     def _input_shape(self, task: Task) -> tuple[int, ...]:
         resolution = self.config.fidelity.resolution
