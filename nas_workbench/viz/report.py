@@ -67,7 +67,8 @@ def report_layout(study: optuna.Study) -> Any:
         f"(not trained), {counts['pruned']} stopped early, {counts['failed']} failed.</p>"
     )
     recorded = metrics_to_profile(objectives, budget, config.get("profile_metrics"))
-    plots = study_figures(trials, front, objectives, budget, recorded)
+    notes = {m: f"{r['spec']} on {r['device']}" for m, r in meta.get("budget_resolved", {}).items()}
+    plots = study_figures(trials, front, objectives, budget, recorded, notes)
     weights = dnas_layout(study)  # a gradient-based search: its architecture weights per epoch
     if weights is not None:
         plots.append(weights)
