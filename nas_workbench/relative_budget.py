@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from nas_workbench.exceptions import ConfigError
 
-__all__ = ["GRAMMAR", "RELATIVE_METRICS", "RelativeBudget", "parse_relative_budget"]
+__all__ = ["GRAMMAR", "RELATIVE_METRICS", "RelativeBudget", "budget_value", "parse_relative_budget"]
 
 #: Budget metrics a relative limit may be given for: those that depend on the device.
 RELATIVE_METRICS = ("latency_ms", "peak_memory_mb")
@@ -79,3 +79,12 @@ def parse_relative_budget(field: str, text: str) -> RelativeBudget:
             return RelativeBudget(text=f"{f:g}x {reference.lower()}", factor=f)
         return RelativeBudget(text=f"{f:g}x {reference}", factor=f, reference=reference)
     raise ConfigError(field, text, GRAMMAR)
+
+
+def budget_value(text: str) -> float | str:
+    """A limit typed as text (the command line, a text box): a number, or the text of a relative limit,
+    which the config then validates (its error names the grammar)."""
+    try:
+        return float(text)
+    except ValueError:
+        return text.strip()

@@ -11,7 +11,6 @@ Trials are claimed from the study's plan (`nas_workbench.engine.scheduler`), so 
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import logging
 import os
@@ -38,16 +37,16 @@ from nas_workbench.engine.budget import (
     over_budget_reason,
     violations,
 )
-from nas_workbench.engine.feasibility import CHECKED_METRICS, architecture_value, check_budget
+from nas_workbench.engine.feasibility import CHECKED_METRICS
+from nas_workbench.engine.preflight import Networks, absolute, resolve_limits
 from nas_workbench.engine.records import STUDY_ATTR, TrialResult, pareto_front, trial_results
-from nas_workbench.engine.relative import ResolvedBudget, resolve_budget
+from nas_workbench.engine.relative import ResolvedBudget
 from nas_workbench.engine.scheduler import run_trials, trials_done
 from nas_workbench.engine.storage import open_storage
 from nas_workbench.engine.warm_start import warm_start_architectures
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError, ProfilingError
 from nas_workbench.profiling import DeviceInfo, Measurement, profile, shared_use
 from nas_workbench.profiling._device import resolve_device
-from nas_workbench.relative_budget import parse_relative_budget
 from nas_workbench.spec import ArchSpec
 from nas_workbench.task import Task, load_task
 
@@ -118,12 +117,11 @@ class SearchRun:
         try:
             study_id = self.storage.get_study_id_from_name(self.study_name)
         except KeyError:  # a new study: resolve relative limits on this device and refuse unmeetable ones
-            self._resolve_budget({})
-            self._check_budget()
+            self._settle_budget({}, check=True)
             new = True
         else:  # a resumed study keeps the limits it was resolved to
             stored = self.storage.get_study_user_attrs(study_id).get(STUDY_ATTR, {})
-            self._resolve_budget(stored.get("budget_resolved", {}))
+            self._settle_budget(stored.get("budget_resolved", {}), check=False)
             new = False
         config = self.config
         sampler = strategies.make_sampler(
@@ -169,52 +167,18 @@ class SearchRun:
                 study.set_user_attr(STUDY_ATTR, {**meta, **changed})
         return study
 
-    def _resolve_budget(self, stored: Mapping[str, Mapping[str, Any]]) -> None:
-        """Turn relative limits ("p30", "1.5x fastest") into absolute ones in ``self.config``: the values
-        ``stored`` with the study when their relative form is unchanged (a resume), else resolved now on
-        this device (`nas_workbench.engine.relative`)."""
-        relative = {m: text for m, text in self.config.budget.items() if isinstance(text, str)}
-        for metric, text in relative.items():
-            spec = parse_relative_budget(f"budget.{metric}", text).text
-            previous = stored.get(metric)
-            if previous is not None and previous.get("spec") == spec:
-                self.resolved_budget[metric] = ResolvedBudget.from_dict(previous)
-            else:
-                self.resolved_budget[metric] = resolve_budget(
-                    self.space, metric, text, self._value_of(metric), device=self.config.device,
-                    fixed_choices=self.config.fixed_choices,
-                )  # fmt: skip
-        if relative:
-            absolute = {m: self.resolved_budget[m].value if m in relative else v
-                        for m, v in self.config.budget.items()}  # fmt: skip
-            self.config = dataclasses.replace(self.config, budget=absolute)
+    def _settle_budget(self, stored: Mapping[str, Mapping[str, Any]], check: bool) -> None:
+        """Turn relative limits ("p30", "1.5x fastest") into absolute ones in ``self.config`` (those
+        ``stored`` with a resumed study, else resolved on this device), then, with ``check``, raise
+        `InfeasibleBudgetError` when no architecture meets a limit (`nas_workbench.engine.preflight`)."""
+        self.resolved_budget = resolve_limits(self.config, self.space, self._networks, stored)
+        self.config = absolute(self.config, self.resolved_budget)
+        if check and set(self.config.budget) & set(CHECKED_METRICS):
+            self._networks().check(self.space, self.config.budget, self.config.fixed_choices)
 
-    def _value_of(self, metric: str) -> Callable[[ArchSpec], float]:
-        """``metric`` of an architecture as this search records it (see `architecture_value`)."""
-        return architecture_value(self.space, metric, *self._networks(), **self._measured_as())
-
-    def _networks(self) -> tuple[tuple[int, ...], int]:
-        """The input shape and number of classes of the networks the search builds."""
-        return self._input_shape(self.task), self.task.num_classes
-
-    def _measured_as(self) -> dict[str, Any]:
-        """How the search builds and profiles networks, as `architecture_value` and `check_budget` take it."""
-        config = self.config
-        return {
-            "width_multiplier": config.fidelity.width_multiplier,
-            "batch_size": config.latency_batch_size,
-            "device": config.device,
-            "method": config.profiling_method,
-            "threads": config.threads,
-        }
-
-    def _check_budget(self) -> None:
-        """Raise `InfeasibleBudgetError` when no architecture meets a budget limit (params, FLOPs, MACs,
-        latency, peak memory): see `nas_workbench.engine.feasibility`."""
-        config = self.config
-        if set(config.budget) & set(CHECKED_METRICS):
-            check_budget(self.space, config.budget, *self._networks(), fixed_choices=config.fixed_choices,
-                         **self._measured_as())  # fmt: skip
+    def _networks(self) -> Networks:
+        """How this search builds and profiles networks (loads the data on first use)."""
+        return Networks.of(self.config, self.task)
 
     def _study_meta(self) -> dict[str, Any]:
         config = self.config
@@ -435,7 +399,7 @@ class SearchRun:
         )
 
         torch.manual_seed(config.seed * 1_000_003 + trial.number)
-        input_shape = self._input_shape(task)
+        input_shape = self._networks().input_shape
         model = space.build(
             spec, input_shape, task.num_classes, width_multiplier=config.fidelity.width_multiplier
         )
@@ -476,12 +440,6 @@ class SearchRun:
         )
         trial.set_user_attr("status", "infeasible" if over else "ok")
         return [self._objective_value(name, told) for name in config.objectives]
-
-    def _input_shape(self, task: Task) -> tuple[int, ...]:
-        resolution = self.config.fidelity.resolution
-        if resolution is None:
-            return task.input_shape
-        return (task.input_shape[0], resolution, resolution)
 
     def _profile(
         self, spec: ArchSpec, model: torch.nn.Module, input_shape: tuple[int, ...]
