@@ -22,6 +22,7 @@ __all__ = [
     "TrialTable",
     "front_columns",
     "metric_label",
+    "stored_budget",
     "tradeoff_metrics",
 ]
 
@@ -206,3 +207,10 @@ def tradeoff_metrics(objectives: Sequence[str], budget: Iterable[str], recorded:
     shown += [m for m in ("latency_ms", "peak_memory_mb", "energy_mj") if m in recorded]
     unique = list(dict.fromkeys(shown))
     return unique or recorded[:1]
+
+
+def stored_budget(meta: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, str]]:
+    """A study's absolute limits (from its record, `nas_workbench.engine.records.study_meta`) and, for
+    the limits given relative to the device, their relative form ("p30 on this CPU") for the budget line."""
+    notes = {m: f"{r['spec']} on {r['device']}" for m, r in meta.get("budget_resolved", {}).items()}
+    return dict(meta.get("budget", {})), notes
