@@ -163,3 +163,26 @@ def test_the_budget_line_names_a_relative_limit():
     assert " budget 0.421 ms (p30 on this CPU)" in [a.text for a in fig.center if isinstance(a, Label)]
     unresolved = study_figures(trials, front, table.objectives, {"latency_ms": "p30"}, ["latency_ms"])[0]
     assert not [s for s in unresolved.center if isinstance(s, Span)]  # no line before the limit is known
+
+
+def test_an_older_studys_placeholder_accuracy_of_an_untrained_trial_is_dropped(storage):
+    import optuna
+
+    from nas_workbench.engine.records import trial_results
+
+    study = optuna.create_study(storage=storage, directions=["maximize", "minimize"])
+    placeholder = {
+        "value": 0.0,
+        "unit": "fraction",
+        "method": "measured",
+        "source": "trainer (validation split)",
+    }
+    latency = {"value": 2.0, "unit": "ms", "method": "measured", "source": "cpu timer"}
+    for status, accuracy in (("infeasible", placeholder), ("ok", {**placeholder, "value": 0.9})):
+        trial = study.ask()
+        trial.set_user_attr("status", status)
+        trial.set_user_attr("metrics", {"accuracy": accuracy, "latency_ms": latency})
+        study.tell(trial, [accuracy["value"], 2.0])
+    over, ok = trial_results(study)
+    assert over.value("accuracy") is None and over.value("latency_ms") == 2.0  # as an older engine stored it
+    assert ok.value("accuracy") == 0.9
