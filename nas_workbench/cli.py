@@ -27,15 +27,16 @@ logger = logging.getLogger("nas_workbench")
 
 #: The demo: an accuracy-vs-latency search on digits under a latency budget relative to this machine, sized
 #: for 2 CPU cores. Networks of this space take 0.1-0.5 ms per digit on a quiet 2-core EPYC VM and several
-#: times that on a busy or slow one, so no fixed limit suits every machine: "p50" is the median latency of
-#: a sample of the space measured here when the demo starts, which rules out about half of the networks,
-#: so the search has to trade accuracy for speed while enough of the space stays open to reach 97%.
+#: times that on a busy or slow one, so no fixed limit suits every machine: "p60" is the 60th percentile of
+#: the latency of a sample of the space measured here when the demo starts. It rules out the slowest 40% of
+#: the networks, so the search has to trade accuracy for speed, while enough of the space stays open to
+#: reach 97% within the demo's time (at "p50" the best candidates sit at the limit and may miss it).
 DEMO_CONFIG = SearchConfig(
     space="chain",
     threads=1,  # tiny networks: a second thread costs more in hand-offs than it gains
     strategy="tpe",
     objectives=["accuracy", "latency_ms"],
-    budget={"latency_ms": "p50"},
+    budget={"latency_ms": "p60"},
     fidelity=Fidelity(epochs=8),
     n_trials=30,
     timeout=150,
@@ -390,7 +391,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--budget",
         help="latency budget: milliseconds (0.4), or relative to this machine: a percentile of the space's "
-        "latency here (p50, the default) or a factor of the fastest network (1.5x fastest)",
+        "latency here (p60, the default) or a factor of the fastest network (1.5x fastest)",
     )
     run = add("run", cmd_run, "run the search a YAML or JSON config file describes (resumes its study)")
     run.add_argument("config", type=Path)
