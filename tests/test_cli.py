@@ -142,3 +142,16 @@ def test_the_demo_budget_is_relative_and_resolves_on_this_machine(storage):
     resolved = run.resolved_budget["latency_ms"]
     assert resolved.spec == DEMO_CONFIG.budget["latency_ms"] and resolved.value > 0
     assert run.config.budget["latency_ms"] == resolved.value
+
+
+def test_a_demo_where_nothing_fits_says_why_and_what_to_change(storage, tiny_task, capsys):
+    import nas_workbench as nw
+    from nas_workbench.cli import _demo_verdict
+
+    config = nw.SearchConfig(space="chain", space_options=TINY_CHAIN, dataset=tiny_task, threads=1,
+                             budget={"latency_ms": "p50"}, storage=storage, study_name="nothing")  # fmt: skip
+    run = nw.search(config)
+    assert _demo_verdict([], run) == 1  # no trial fitted: exit status 1, never silence
+    out = capsys.readouterr().out
+    assert out.startswith("No architecture met the budget of ") and "ms (p50 on this CPU)" in out
+    assert "--budget p70" in out and "2x fastest" in out
