@@ -219,7 +219,8 @@ def check_budget(
         shown = f"{tightest:.4g}" if metric in DEVICE_METRICS else f"{tightest:g}"
         raise InfeasibleBudgetError(
             f"budget.{metric}: no architecture of the {space.name!r} space fits {limit:g} {unit}; the "
-            f"tightest achievable value is {shown} {unit}{how} ({space.format(spec)}). Raise "
+            f"tightest achievable value is {shown} {unit}{how}: {space.summary(spec)}, in the space's "
+            f"notation {space.format(spec)}. Raise "
             f"budget.{metric} to at least {shown}, state it relative to this device (e.g. 'p30' or "
             f"'1.5x fastest'), or choose space options that allow smaller networks."
             if metric in DEVICE_METRICS

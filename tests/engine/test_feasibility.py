@@ -70,7 +70,9 @@ def test_a_latency_budget_below_the_fastest_architecture_is_refused_with_the_tig
         nw.search(config, evaluate=score)
     message = str(info.value)
     match = re.search(
-        r"tightest achievable value is ([0-9.e+-]+) ms \(measured on cpu, confirmed\) \((.+?)\)\.", message
+        r"tightest achievable value is ([0-9.e+-]+) ms \(measured on cpu, confirmed\): .+?, in the space's "
+        r"notation (.+?)\. Raise",
+        message,
     )
     assert message.startswith("budget.latency_ms") and "fits 1e-06 ms" in message and match, message
     assert float(match.group(1)) > 1e-6
