@@ -10,6 +10,7 @@ import contextlib
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,25 +20,37 @@ from nas_workbench.engine import events as ev
 from nas_workbench.engine.records import TrialResult, pareto_front, study_meta, trial_results
 from nas_workbench.exceptions import NasWorkbenchError
 from nas_workbench.profiling._base import caveats
+from nas_workbench.relative_budget import budget_value
 
 __all__ = ["DEMO_CONFIG", "main"]
 
 logger = logging.getLogger("nas_workbench")
 
-#: The demo: an accuracy-vs-latency search on digits under a measured latency budget, sized for 2 CPU cores.
+#: The demo: an accuracy-vs-latency search on digits under a latency budget relative to this machine, sized
+#: for 2 CPU cores. Networks of this space take 0.1-0.5 ms per digit on a quiet 2-core EPYC VM and several
+#: times that on a busy or slow one, so no fixed limit suits every machine: "p60" is the 60th percentile of
+#: the latency of a sample of the space measured here when the demo starts. It rules out the slowest 40% of
+#: the networks, so the search has to trade accuracy for speed, while enough of the space stays open to
+#: reach 97% within the demo's time (at "p50" the best candidates sit at the limit and may miss it).
 DEMO_CONFIG = SearchConfig(
     space="chain",
     threads=1,  # tiny networks: a second thread costs more in hand-offs than it gains
     strategy="tpe",
     objectives=["accuracy", "latency_ms"],
-    # random networks of this space take 0.1-0.5 ms per digit at one thread on a 2-core EPYC VM: the
-    # budget rules out about half of them, so the search has to trade accuracy for speed
-    budget={"latency_ms": 0.3},
+    budget={"latency_ms": "p60"},
     fidelity=Fidelity(epochs=8),
     n_trials=30,
     timeout=150,
     study_name="demo",
 )
+
+#: The demo's time from the start of the command to its verdict: the search gets what the set-up leaves.
+DEMO_TIME_S = 140.0
+
+#: The least time a search is given, however long its set-up took.
+_MIN_SEARCH_S = 30.0
+
+_STARTED = time.monotonic()  # when the command started (this module is imported first)
 
 
 # -- output helpers ------------------------------------------------------------------------------------
@@ -127,14 +140,29 @@ class _JsonlLog:
 
 
 # -- commands ------------------------------------------------------------------------------------------
-def _run_search(config: SearchConfig, report: Path | None) -> int:
+def _run_search(config: SearchConfig, report: Path | None, deadline: float | None = None) -> tuple[int, Any]:
+    """Run the search ``config`` describes with a progress bar; the exit status and the `SearchRun`.
+
+    ``deadline`` (a `time.monotonic` time): end the search by then, counting the set-up (loading the data,
+    resolving and checking the budget) against it, so that a command ends on time on a slow machine too.
+    """
     from nas_workbench.engine import SearchRun
     from nas_workbench.viz import write_report
 
+    relative = {m: v for m, v in config.budget.items() if isinstance(v, str)}
+    if relative:
+        print(f"Resolving the budget {relative} on this machine (a resumed study keeps its stored limit)...",
+              file=sys.stderr)  # fmt: skip
     run = SearchRun(config)
+    if deadline is not None:
+        left = max(_MIN_SEARCH_S, deadline - time.monotonic())
+        run.config = run.config.replace(timeout=min(left, config.timeout or left))
     runs_dir = Path(DEFAULT_RUNS_DIR)
+    for metric, resolved in run.resolved_budget.items():
+        print(f"Budget {metric} {resolved.spec!r} = {resolved.label()}: {resolved.detail}", file=sys.stderr)
+    limits = run.config.budget
     print(f"Search space {config.space!r}: {run.space.size():,} architectures; strategy {config.strategy!r}; "
-          f"{config.n_trials} trials; budget {config.budget or 'none'}", file=sys.stderr)  # fmt: skip
+          f"{config.n_trials} trials; budget {limits or 'none'}", file=sys.stderr)  # fmt: skip
     print(f"Study {run.study_name!r} in {run.storage_url}", file=sys.stderr)
     run.subscribe(_Progress(config.n_trials, config.objectives[0], config.directions[0] == "maximize"))
     run.subscribe(_JsonlLog(runs_dir / f"{run.study_name}.events.jsonl"))
@@ -142,45 +170,58 @@ def _run_search(config: SearchConfig, report: Path | None) -> int:
         run.run()
     except KeyboardInterrupt:
         print(f"\nStopped. Resume with the same command (study {run.study_name!r}).", file=sys.stderr)
-        return 130
+        return 130, run
     results = run.results()
-    print(format_pareto_table(results, config.objectives, config.directions, config.budget))
+    print(format_pareto_table(results, config.objectives, config.directions, limits))
     path = write_report(run.study, report or runs_dir / f"{run.study_name}.html")
     print(f"Report: {path}")
-    return 0
+    return 0, run
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    budget = DEMO_CONFIG.budget if args.budget is None else {"latency_ms": budget_value(args.budget)}
     config = DEMO_CONFIG.replace(
         n_trials=args.trials or DEMO_CONFIG.n_trials,
         storage=args.storage,
         study_name=args.study or DEMO_CONFIG.study_name,
+        budget=budget,
     )
     if args.fresh:
         _delete_study(config.resolved_storage(), config.resolved_study_name())
-    status = _run_search(config, args.report)
+    status, run = _run_search(config, args.report, deadline=_STARTED + DEMO_TIME_S)
     if status == 0:
-        study = _load_study(config.resolved_study_name(), config.resolved_storage())
-        _demo_verdict(trial_results(study), config)
+        status = _demo_verdict(run.results(), run)
     return status
 
 
-def _demo_verdict(results: list[TrialResult], config: SearchConfig) -> None:
-    """Say plainly whether the demo met its goal: >= 97% test accuracy within the latency budget.
+def _demo_verdict(results: list[TrialResult], run: Any) -> int:
+    """Say plainly whether the demo met its goal: >= 97% test accuracy within the latency budget; when no
+    architecture fitted, say why and what to change. Returns the exit status (1: nothing fitted).
 
     The architecture judged is the one the search would hand over: the most accurate on the validation
     split among the feasible Pareto front (ties go to the faster one); its test accuracy is only reported.
     """
+    config = run.config
+    limit = config.budget["latency_ms"]
+    resolved = run.resolved_budget.get("latency_ms")
+    shown = resolved.label() if resolved is not None else f"{limit:.4g} ms"
     front = pareto_front(results, config.directions)
     if not front:
-        print("No architecture met the budget.")
-        return
+        measured = [r.value("latency_ms") for r in results if r.value("latency_ms") is not None]
+        fastest = f"; the fastest measured {min(measured):.3g} ms" if measured else ""
+        over = sum(r.status == "infeasible" for r in results)
+        print(f"No architecture met the budget of {shown}: {over} of {len(results)} trials were over it"
+              f"{fastest}. This machine may be slower or busier than when the budget was set: rerun with a "
+              f"looser budget, e.g. `nas-workbench demo --fresh --budget p70` (70th percentile of the space "
+              f"here) or `--budget 2x fastest`, or a number of milliseconds.")  # fmt: skip
+        return 1
     best = front[0]
     test = best.value("test_accuracy") or 0.0
     verdict = "meets" if test >= 0.97 else "misses"
     print(f"Chosen within budget: trial {best.number}, validation {best.value('accuracy'):.4f}, "
-          f"test {test:.4f}, latency {best.value('latency_ms'):.3f} ms <= {config.budget['latency_ms']} ms: "
+          f"test {test:.4f}, latency {best.value('latency_ms'):.3f} ms <= {shown}: "
           f"{verdict} the 97% test-accuracy goal.")  # fmt: skip
+    return 0
 
 
 def _delete_study(storage: str, study_name: str) -> None:
@@ -199,7 +240,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         for k, v in {"storage": args.storage, "study_name": args.study, "n_trials": args.trials}.items()
         if v
     }
-    return _run_search(config.replace(**overrides) if overrides else config, args.report)
+    return _run_search(config.replace(**overrides) if overrides else config, args.report)[0]
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -351,6 +392,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_search_options(demo)
     demo.add_argument("--fresh", action="store_true", help="delete an earlier demo study first")
+    demo.add_argument(
+        "--budget",
+        help="latency budget: milliseconds (0.4), or relative to this machine: a percentile of the space's "
+        "latency here (p60, the default) or a factor of the fastest network (1.5x fastest)",
+    )
     run = add("run", cmd_run, "run the search a YAML or JSON config file describes (resumes its study)")
     run.add_argument("config", type=Path)
     add_search_options(run)

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from nas_workbench._registry import unknown_name_message
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.profiling._base import METRICS
+from nas_workbench.relative_budget import GRAMMAR, RELATIVE_METRICS, parse_relative_budget
 
 __all__ = ["DEFAULT_RUNS_DIR", "OBJECTIVE_METRICS", "Fidelity", "SearchConfig", "default_storage"]
 
@@ -143,7 +144,10 @@ class SearchConfig:
         strategy: Registered strategy name (see `nas_workbench.strategies.list()`).
         strategy_options: Options of the strategy (e.g. ``{"population_size": 20}`` for "evolution").
         objectives: Metrics to optimise; accuracy is maximised, hardware metrics minimised.
-        budget: Upper limits per hardware metric, in the metric's unit (``{"latency_ms": 1.0}``).
+        budget: Upper limits per hardware metric, in the metric's unit (``{"latency_ms": 1.0}``); latency
+            and peak memory also take a limit relative to this device, resolved when the study is created
+            and stored with it: ``"p30"``, ``"1.5x fastest"``, ``"2x <arch>"``
+            (see `nas_workbench.relative_budget`).
         dataset: "digits" (default), or data from Python: ``(x, y)`` arrays, a torch Dataset/DataLoader,
             a `Task`. Only the name "digits" can come from a config file.
         fidelity: Training per trial (epochs, subset, ...), see `Fidelity`.
@@ -182,7 +186,7 @@ class SearchConfig:
     strategy: str = "tpe"
     strategy_options: dict[str, Any] = field(default_factory=dict)
     objectives: list[str] = field(default_factory=lambda: ["accuracy", "latency_ms"])
-    budget: dict[str, float] = field(default_factory=dict)
+    budget: dict[str, float | str] = field(default_factory=dict)
     dataset: Any = "digits"
     fidelity: Fidelity = field(default_factory=Fidelity)
     pruner: str = "none"
@@ -379,6 +383,15 @@ class SearchConfig:
                 "an architecture of the space",
             )
         self._validate_fixed_choices(space)
+        for metric, limit in self.budget.items():
+            reference = parse_relative_budget(metric, limit).reference if isinstance(limit, str) else None
+            if reference is not None:
+                _built(
+                    f"budget.{metric}",
+                    limit,
+                    functools.partial(space.parse, reference),
+                    f"a reference architecture of the space; {GRAMMAR}",
+                )
         _built("pruner_options", self.pruner_options, lambda: make_pruner(self.pruner, **self.pruner_options))
         _built(
             "strategy_options",
@@ -454,6 +467,16 @@ class SearchConfig:
         for name, limit in self.budget.items():
             if name not in METRICS:
                 raise ConfigError("budget", name, unknown_name_message("budget metric", name, allowed))
+            if isinstance(limit, str):
+                if name not in RELATIVE_METRICS:
+                    raise ConfigError(
+                        f"budget.{name}",
+                        limit,
+                        f"a number in {METRICS[name].unit} (counted metrics are the "
+                        f"same on every machine; relative limits are for {', '.join(RELATIVE_METRICS)})",
+                    )
+                parse_relative_budget(f"budget.{name}", limit)
+                continue
             _check_number(f"budget.{name}", limit, 0.0)
             if limit == 0:
                 raise ConfigError(f"budget.{name}", limit, f"a positive limit in {METRICS[name].unit}")

@@ -71,6 +71,8 @@ def test_profile_prints_json_for_an_nb201_string(capsys):
         (["profile", "--input-shape", "3,32"], "--input-shape"),
         (["run", "missing.yaml"], "config file"),
         (["show", "nope", "--storage", "sqlite:///empty.db"], "no study 'nope'"),
+        (["demo", "--budget", "p300", "--storage", "sqlite:///d.db"], "budget.latency_ms: 'p300'"),
+        (["demo", "--budget", "fast", "--storage", "sqlite:///d.db"], "'Fx fastest'"),
     ],
 )
 def test_bad_input_is_one_clear_line_and_exit_2(argv, message, capsys, tmp_path, monkeypatch):
@@ -90,3 +92,66 @@ def test_strategies_lists_every_registered_strategy_and_advise_reads_a_config(tm
     assert main(["advise", str(tmp_path / "c.yaml")]) == 0
     strategy, _, reason = capsys.readouterr().out.partition(": ")
     assert strategy in nw.strategies.list() and reason.strip()
+
+
+def tiny_yaml(tmp_path, budget) -> str:
+    config = {
+        "space": "chain",
+        "space_options": TINY_CHAIN,
+        "strategy": "random",
+        "objectives": ["accuracy", "latency_ms"],
+        "budget": budget,
+        "threads": 1,
+        "fidelity": {"epochs": 1, "subset": 0.2},
+        "n_trials": 2,
+        "study_name": "relative",
+    }
+    (tmp_path / "search.yaml").write_text(yaml.safe_dump(config))
+    return "search.yaml"
+
+
+def test_an_unreachable_latency_budget_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", tiny_yaml(tmp_path, {"latency_ms": 1e-6})]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("error: budget.latency_ms: no architecture of the 'chain' space fits 1e-06 ms")
+    assert "tightest achievable value is" in line
+
+
+def test_a_relative_budget_is_printed_resolved_and_kept_on_resume(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", tiny_yaml(tmp_path, {"latency_ms": "p50"})]) == 0
+    err = capsys.readouterr().err
+    (line,) = [line for line in err.splitlines() if line.startswith("Budget latency_ms 'p50' = ")]
+    value = float(line.split(" = ")[1].split()[0])
+    assert "ms (p50 on this CPU): percentile 50 of " in line
+    assert main(["run", "search.yaml", "--trials", "3"]) == 0  # a resume: the stored limit, printed again
+    again = [line for line in capsys.readouterr().err.splitlines() if line.startswith("Budget latency_ms")]
+    assert again == [line]
+    assert main(["show", "relative", "--json"]) == 0
+    meta = json.loads(capsys.readouterr().out)["meta"]
+    assert meta["budget"]["latency_ms"] == pytest.approx(value, rel=1e-3)
+
+
+def test_the_demo_budget_is_relative_and_resolves_on_this_machine(storage):
+    from nas_workbench.cli import DEMO_CONFIG
+    from nas_workbench.engine import SearchRun
+
+    assert isinstance(DEMO_CONFIG.budget["latency_ms"], str)  # any machine, fast or slow
+    run = SearchRun(DEMO_CONFIG.replace(storage=storage, study_name="demo-budget"))
+    resolved = run.resolved_budget["latency_ms"]
+    assert resolved.spec == DEMO_CONFIG.budget["latency_ms"] and resolved.value > 0
+    assert run.config.budget["latency_ms"] == resolved.value
+
+
+def test_a_demo_where_nothing_fits_says_why_and_what_to_change(storage, tiny_task, capsys):
+    import nas_workbench as nw
+    from nas_workbench.cli import _demo_verdict
+
+    config = nw.SearchConfig(space="chain", space_options=TINY_CHAIN, dataset=tiny_task, threads=1,
+                             budget={"latency_ms": "p50"}, storage=storage, study_name="nothing")  # fmt: skip
+    run = nw.search(config)
+    assert _demo_verdict([], run) == 1  # no trial fitted: exit status 1, never silence
+    out = capsys.readouterr().out
+    assert out.startswith("No architecture met the budget of ") and "ms (p50 on this CPU)" in out
+    assert "--budget p70" in out and "2x fastest" in out

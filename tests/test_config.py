@@ -25,7 +25,12 @@ def test_defaults_validate_and_round_trip_through_dict():
         ({"budget": {"latency": 1.0}}, "budget", "Did you mean 'latency_ms'"),
         ({"budget": {"latency_ms": -1}}, "budget.latency_ms", ">= 0"),
         ({"budget": {"latency_ms": 0}}, "budget.latency_ms", "positive"),
-        ({"budget": {"latency_ms": "fast"}}, "budget.latency_ms", "a number"),
+        (
+            {"budget": {"latency_ms": "fast"}},
+            "budget.latency_ms",
+            "an absolute limit in the metric's unit, or a limit relative",
+        ),
+        ({"budget": {"params": "p30"}}, "budget.params", "a number in count"),
         ({"n_trials": 0}, "n_trials", "integer >= 1"),
         ({"n_trials": 2.5}, "n_trials", "integer"),
         ({"n_trials": True}, "n_trials", "integer"),

@@ -9,28 +9,49 @@ costs a few network builds. When none fits, the local minimum it converges to is
 achievable value: exact for spaces where every decision shrinks the network independently of the others
 (fewer blocks, narrower layers, cheaper ops: the built-in spaces), an achievable value in any case.
 
-Latency, memory and energy depend on the device and are not checked here.
+Latency and peak memory depend on the device: the same descent runs on their profiled value (measured,
+or predicted by the lookup table when the search profiles by proxy), and the candidate it ends on is
+measured again before a budget is refused. Each step costs a measurement (a fraction of a second for the
+small networks of a search on CPU), so the descent has a longer time limit there. Energy is not checked.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from nas_workbench.exceptions import InfeasibleBudgetError
-from nas_workbench.profiling import METRICS
+from nas_workbench.profiling import METRICS, profile
 from nas_workbench.profiling.flops import count
 from nas_workbench.spaces import SearchSpace
 from nas_workbench.spec import ArchSpec
 
-__all__ = ["COUNTED_METRICS", "check_budget", "smallest"]
+__all__ = [
+    "CHECKED_METRICS",
+    "COUNTED_METRICS",
+    "DEVICE_METRICS",
+    "architecture_value",
+    "check_budget",
+    "complete_choices",
+    "smallest",
+]
 
 logger = logging.getLogger("nas_workbench")
 
 #: Budget metrics decided by the architecture alone.
 COUNTED_METRICS = ("params", "flops", "macs")
+
+#: Budget metrics that depend on the device: checked on profiled values, each costing a measurement.
+DEVICE_METRICS = ("latency_ms", "peak_memory_mb")
+
+#: Every budget metric checked before a search, cheapest first.
+CHECKED_METRICS = (*COUNTED_METRICS, *DEVICE_METRICS)
+
+#: Seconds the descent may take per metric: a count costs a network build, a measurement about a second.
+_TIME_LIMIT_S = {**dict.fromkeys(COUNTED_METRICS, 20.0), **dict.fromkeys(DEVICE_METRICS, 90.0)}
 
 
 class _Completer:
@@ -47,35 +68,16 @@ class _Completer:
         return answer if answer in options else options[0]
 
 
-def _complete(space: SearchSpace, answers: Mapping[str, Any]) -> tuple[ArchSpec, dict[str, tuple[Any, ...]]]:
+def complete_choices(
+    space: SearchSpace, answers: Mapping[str, Any]
+) -> tuple[ArchSpec, dict[str, tuple[Any, ...]]]:
+    """The architecture ``space`` builds from ``answers`` (first choices where absent), and every question
+    it asked with its options."""
     completer = _Completer(answers)
     return space.sample(completer), completer.asked
 
 
-class _Counter:
-    """The counted value of ``metric`` for architectures, built as the search builds them, cached by id."""
-
-    def __init__(self, space: SearchSpace, metric: str, input_shape: Sequence[int], num_classes: int,
-                 width_multiplier: float, batch_size: int) -> None:  # fmt: skip
-        self.space, self.metric = space, metric
-        self.input_shape, self.num_classes = tuple(input_shape), num_classes
-        self.width_multiplier, self.batch_size = width_multiplier, batch_size
-        self.cache: dict[str, float] = {}
-
-    def __call__(self, spec: ArchSpec) -> float:
-        if spec.id not in self.cache:
-            model = self.space.build(
-                spec, self.input_shape, self.num_classes, width_multiplier=self.width_multiplier
-            )
-            if self.metric == "params":  # what the profiler counts, without tracing a forward pass
-                value = float(sum(p.numel() for p in model.parameters()))
-            else:
-                value = count(model, self.input_shape, self.batch_size)[self.metric].value
-            self.cache[spec.id] = value
-        return self.cache[spec.id]
-
-
-def smallest(
+def architecture_value(
     space: SearchSpace,
     metric: str,
     input_shape: Sequence[int],
@@ -83,19 +85,41 @@ def smallest(
     *,
     width_multiplier: float = 1.0,
     batch_size: int = 1,
+    device: str = "cpu",
+    method: str = "measured",
+    threads: int | None = None,
+) -> Callable[[ArchSpec], float]:
+    """The value of ``metric`` for an architecture, as the search would record it: counted for params,
+    FLOPs and MACs; profiled on ``device`` with ``method`` ("measured" or the lookup-table "proxy") for
+    latency, memory and energy. Networks are built as the search builds them (the fidelity's width)."""
+    shape = tuple(input_shape)
+
+    def value(spec: ArchSpec) -> float:
+        model = space.build(spec, shape, num_classes, width_multiplier=width_multiplier)
+        if metric == "params":  # what the profiler counts, without tracing a forward pass
+            return float(sum(p.numel() for p in model.parameters()))
+        if metric in COUNTED_METRICS:
+            return count(model, shape, batch_size)[metric].value
+        measured = profile(model, shape, device=device, method=method, batch_size=batch_size,
+                           metrics=[metric], threads=threads, space=space.name)  # fmt: skip
+        return measured[metric].value
+
+    return value
+
+
+def smallest(
+    space: SearchSpace,
+    value: Callable[[ArchSpec], float],
+    *,
     fixed_choices: Mapping[str, Any] | None = None,
     target: float | None = None,
     time_limit_s: float = 20.0,
 ) -> tuple[ArchSpec, float, bool]:
-    """Search ``space`` for its architecture with the least ``metric`` (a counted metric).
+    """Search ``space`` for its architecture with the least ``value`` (see `architecture_value`).
 
     Args:
         space: The search space.
-        metric: "params", "flops" or "macs".
-        input_shape: One input's shape (C, H, W), as the search builds networks.
-        num_classes: Outputs of the classifier.
-        width_multiplier: The fidelity's width multiplier (the search profiles scaled networks).
-        batch_size: Batch size FLOPs and MACs are counted at.
+        value: Architecture → the value to minimise; called once per distinct architecture.
         fixed_choices: Decisions fixed for the whole search.
         target: Stop as soon as an architecture reaches this value or less.
         time_limit_s: Give up after this long.
@@ -105,8 +129,14 @@ def smallest(
         stopped at ``target`` or ran out of time).
     """
     fixed = dict(fixed_choices or {})
-    value_of = _Counter(space, metric, input_shape, num_classes, width_multiplier, batch_size)
-    current, asked = _complete(space, fixed)
+    cache: dict[str, float] = {}
+
+    def value_of(spec: ArchSpec) -> float:
+        if spec.id not in cache:
+            cache[spec.id] = value(spec)
+        return cache[spec.id]
+
+    current, asked = complete_choices(space, fixed)
     best = value_of(current)
     deadline = time.monotonic() + time_limit_s
     improved = True
@@ -122,10 +152,12 @@ def smallest(
                     return current, best, False
                 if option == current.choices.get(name):
                     continue
-                candidate, candidate_asked = _complete(space, {**current.choices, name: option, **fixed})
-                value = value_of(candidate)
-                if value < best:
-                    current, asked, best, improved = candidate, candidate_asked, value, True
+                candidate, candidate_asked = complete_choices(
+                    space, {**current.choices, name: option, **fixed}
+                )
+                candidate_value = value_of(candidate)
+                if candidate_value < best:
+                    current, asked, best, improved = candidate, candidate_asked, candidate_value, True
     return current, best, True
 
 
@@ -138,30 +170,61 @@ def check_budget(
     width_multiplier: float = 1.0,
     batch_size: int = 1,
     fixed_choices: Mapping[str, Any] | None = None,
+    device: str = "cpu",
+    method: str = "measured",
+    threads: int | None = None,
 ) -> None:
-    """Raise `InfeasibleBudgetError` when no architecture of ``space`` meets a counted budget limit.
+    """Raise `InfeasibleBudgetError` when no architecture of ``space`` meets a budget limit.
 
-    The message names the budget field, the tightest achievable value and its architecture. A check that
-    runs out of time is skipped (logged), never reported as infeasible.
+    Counted limits (params, FLOPs, MACs) are checked on counts; latency and peak memory on the values
+    the search will judge trials by (``method`` on ``device``), the descent's best candidate confirmed by
+    measuring it again, since the least of many noisy measurements is an optimistic one. The message names
+    the budget field, the tightest achievable value and its architecture. A check that runs out of time
+    is skipped (logged), never reported as infeasible.
     """
-    for metric in COUNTED_METRICS:
+    settings = {
+        "width_multiplier": width_multiplier,
+        "batch_size": batch_size,
+        "device": device,
+        "threads": threads,
+    }
+    for metric in CHECKED_METRICS:
         if metric not in budget:
             continue
         limit = budget[metric]
-        spec, value, converged = smallest(
-            space, metric, input_shape, num_classes, width_multiplier=width_multiplier,
-            batch_size=batch_size, fixed_choices=fixed_choices, target=limit,
-        )  # fmt: skip
-        if value <= limit:
-            continue
+        value = functools.partial(architecture_value, space, metric, input_shape, num_classes, **settings)
+        spec, tightest, converged = smallest(
+            space,
+            value(method=method),
+            fixed_choices=fixed_choices,
+            target=limit,
+            time_limit_s=_TIME_LIMIT_S[metric],
+        )
         unit = METRICS[metric].unit
-        if not converged:
+        if tightest > limit and not converged:
             logger.info(
                 "budget.%s: no architecture found at or under %g %s in time; not checked", metric, limit, unit
             )
             continue
+        how = ""
+        if tightest > limit and metric in DEVICE_METRICS:
+            measured = value(method="measured")(spec)
+            if method == "measured":
+                tightest = measured
+                how = f" (measured on {device}, confirmed)"
+            else:
+                how = f" (predicted by the lookup table; measured on {device}: {measured:.4g} {unit})"
+        if tightest <= limit:
+            continue
+        shown = f"{tightest:.4g}" if metric in DEVICE_METRICS else f"{tightest:g}"
         raise InfeasibleBudgetError(
             f"budget.{metric}: no architecture of the {space.name!r} space fits {limit:g} {unit}; the "
-            f"tightest achievable value is {value:g} {unit} ({space.summary(spec)}). Raise "
-            f"budget.{metric} to at least {value:g}, or choose space options that allow smaller networks."
+            f"tightest achievable value is {shown} {unit}{how}: {space.summary(spec)}, in the space's "
+            f"notation {space.format(spec)}. Raise "
+            f"budget.{metric} to at least {shown}, state it relative to this device (e.g. 'p30' or "
+            f"'1.5x fastest'), or choose space options that allow smaller networks."
+            if metric in DEVICE_METRICS
+            else f"budget.{metric}: no architecture of the {space.name!r} space fits {limit:g} {unit}; the "
+            f"tightest achievable value is {shown} {unit} ({space.summary(spec)}). Raise "
+            f"budget.{metric} to at least {shown}, or choose space options that allow smaller networks."
         )

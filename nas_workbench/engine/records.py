@@ -94,7 +94,7 @@ class TrialResult:
             spec=attrs.get("spec", {}),
             arch=attrs.get("arch", ""),
             summary=attrs.get("summary", ""),
-            metrics=attrs.get("metrics", {}),
+            metrics=_without_placeholder(status, attrs.get("metrics", {})),
             values=tuple(trial.values) if trial.values is not None else None,
             feasible=all(c <= 0 for c in constraints.values()) and status != "infeasible",
             reason=reason,
@@ -142,6 +142,20 @@ class TrialResult:
             "duration_s": self.duration_s,
             "worker": self.worker,
         }
+
+
+#: Sources of the accuracy that studies written by earlier versions recorded for trials over budget, which
+#: were never trained: 0.0 from one of these is that placeholder, not a score.
+_PLACEHOLDER_SOURCES = ("trainer (validation split)", "user evaluate()")
+
+
+def _without_placeholder(status: str, metrics: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``metrics`` without the placeholder accuracy an older engine recorded for an untrained trial over
+    budget (the engine now records none), so no result, front or plot shows it as a score."""
+    entry = metrics.get("accuracy")
+    if status == "infeasible" and entry and entry["value"] == 0.0 and entry["source"] in _PLACEHOLDER_SOURCES:
+        return {k: v for k, v in metrics.items() if k != "accuracy"}
+    return metrics
 
 
 def study_meta(study: optuna.Study) -> dict[str, Any]:

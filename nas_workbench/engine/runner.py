@@ -37,8 +37,10 @@ from nas_workbench.engine.budget import (
     over_budget_reason,
     violations,
 )
-from nas_workbench.engine.feasibility import COUNTED_METRICS, check_budget
+from nas_workbench.engine.feasibility import CHECKED_METRICS
+from nas_workbench.engine.preflight import Networks, absolute, resolve_limits
 from nas_workbench.engine.records import STUDY_ATTR, TrialResult, pareto_front, trial_results
+from nas_workbench.engine.relative import ResolvedBudget
 from nas_workbench.engine.scheduler import run_trials, trials_done
 from nas_workbench.engine.storage import open_storage
 from nas_workbench.engine.warm_start import warm_start_architectures
@@ -63,6 +65,9 @@ _PROFILE_CACHE_SIZE = 1024
 #: Trial states `SearchRun.results` shows: all but the plan's waiting trials, which are not trials yet.
 _SHOWN = tuple(state for state in TrialState if state != TrialState.WAITING)
 
+#: Settings of the study's record a resume may change.
+_RESUMABLE = ("n_trials", "budget", "budget_resolved")
+
 
 class TrialTimeoutError(NasWorkbenchError, TimeoutError):
     """A trial trained longer than ``trial_timeout``."""
@@ -84,6 +89,10 @@ class SearchRun:
 
     def __init__(self, config: SearchConfig, evaluate: Evaluate | None = None) -> None:
         self.config = config.validate()
+        #: The config as given: ``config`` holds the same with relative limits resolved to absolute ones.
+        self.given_config = self.config
+        #: Relative budget limits and what they resolved to on this device (stored with the study).
+        self.resolved_budget: dict[str, ResolvedBudget] = {}
         self.space = spaces.get(config.space, **config.space_options)
         self.evaluate = evaluate
         self.storage_url = config.resolved_storage()
@@ -106,6 +115,15 @@ class SearchRun:
 
     # -- set-up ----------------------------------------------------------------------------------------
     def _open_study(self) -> optuna.Study:
+        try:
+            study_id = self.storage.get_study_id_from_name(self.study_name)
+        except KeyError:  # a new study: resolve relative limits on this device and refuse unmeetable ones
+            self._settle_budget({}, check=True)
+            new = True
+        else:  # a resumed study keeps the limits it was resolved to
+            stored = self.storage.get_study_user_attrs(study_id).get(STUDY_ATTR, {})
+            self._settle_budget(stored.get("budget_resolved", {}), check=False)
+            new = False
         config = self.config
         sampler = strategies.make_sampler(
             config.strategy,
@@ -119,10 +137,7 @@ class SearchRun:
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 sampler = optuna.samplers.PartialFixedSampler(config.fixed_choices, sampler)
         seeds = [self.space.parse(text) for text in config.initial_architectures]
-        try:
-            self.storage.get_study_id_from_name(self.study_name)
-        except KeyError:  # a new study: refuse an unmeetable budget or a bad warm start before creating it
-            self._check_budget()
+        if new:  # a bad warm start is refused before the study exists
             seeds += warm_start_architectures(config, self.space, self.storage)
         study = optuna.create_study(
             storage=self.storage,
@@ -146,35 +161,37 @@ class SearchRun:
                 f"{[o['metric'] for o in meta.get('objectives', [])]}; "
                 "resume it with the same space and objectives",
             )
-        elif meta.get("n_trials") != config.n_trials:  # a resume may plan more (or fewer) trials
-            study.set_user_attr(STUDY_ATTR, {**meta, "n_trials": config.n_trials})
+        else:  # a resume may plan more (or fewer) trials, or change a limit
+            current = self._study_meta()
+            changed = {k: current[k] for k in _RESUMABLE if meta.get(k) != current[k]}
+            if changed:
+                study.set_user_attr(STUDY_ATTR, {**meta, **changed})
         return study
 
-    def _check_budget(self) -> None:
-        """Raise `InfeasibleBudgetError` when no architecture meets a counted budget (params, FLOPs)."""
-        config = self.config
-        if not set(config.budget) & set(COUNTED_METRICS):
-            return
-        check_budget(
-            self.space,
-            config.budget,
-            self._input_shape(self.task),
-            self.task.num_classes,
-            width_multiplier=config.fidelity.width_multiplier,
-            batch_size=config.latency_batch_size,
-            fixed_choices=config.fixed_choices,
-        )
+    def _settle_budget(self, stored: Mapping[str, Mapping[str, Any]], check: bool) -> None:
+        """Turn relative limits ("p30", "1.5x fastest") into absolute ones in ``self.config`` (those
+        ``stored`` with a resumed study, else resolved on this device), then, with ``check``, raise
+        `InfeasibleBudgetError` when no architecture meets a limit (`nas_workbench.engine.preflight`)."""
+        self.resolved_budget = resolve_limits(self.config, self.space, self._networks, stored)
+        self.config = absolute(self.config, self.resolved_budget)
+        if check and set(self.config.budget) & set(CHECKED_METRICS):
+            self._networks().check(self.space, self.config.budget, self.config.fixed_choices)
+
+    def _networks(self) -> Networks:
+        """How this search builds and profiles networks (loads the data on first use)."""
+        return Networks.of(self.config, self.task)
 
     def _study_meta(self) -> dict[str, Any]:
         config = self.config
         return {
             "version": __version__,
-            "config": config.to_dict(),
+            "config": self.given_config.to_dict(),
             "objectives": [
                 {"metric": m, "direction": d}
                 for m, d in zip(config.objectives, config.directions, strict=True)
             ],
             "budget": dict(config.budget),
+            "budget_resolved": {m: r.to_dict() for m, r in self.resolved_budget.items()},
             "n_trials": config.n_trials,
             "space": config.space,
             "strategy": config.strategy,
@@ -389,7 +406,7 @@ class SearchRun:
         )
 
         torch.manual_seed(config.seed * 1_000_003 + trial.number)
-        input_shape = self._input_shape(task)
+        input_shape = self._networks().input_shape
         model = space.build(
             spec, input_shape, task.num_classes, width_multiplier=config.fidelity.width_multiplier
         )
@@ -410,30 +427,26 @@ class SearchRun:
         )
 
         trial.set_user_attr("metrics", {k: m.to_dict() for k, m in measurements.items()})
+        told = measurements  # what the study is told; the recorded metrics never hold a placeholder
         if over:
             trial.set_user_attr("status", "infeasible")
             trial.set_user_attr("reason", over_budget_reason(measurements, config.budget, over))
-            scores: dict[str, float] = {"accuracy": 0.0}  # not trained: the worst accuracy
+            # not trained: the study is told the worst accuracy, the record keeps no accuracy at all
+            told = {**measurements, "accuracy": _score_measurement("accuracy", 0.0, False)}
         else:
             scores = self._score(trial, spec, model, measurements)
-        measurements.update(
-            {
-                name: _score_measurement(name, value, self.evaluate is not None)
-                for name, value in scores.items()
-            }
-        )
-        trial.set_user_attr("metrics", {k: m.to_dict() for k, m in measurements.items()})
+            measurements.update(
+                {
+                    name: _score_measurement(name, value, self.evaluate is not None)
+                    for name, value in scores.items()
+                }
+            )
+            trial.set_user_attr("metrics", {k: m.to_dict() for k, m in measurements.items()})
         trial.set_user_attr(
             "timings", {"profile_s": profiled - started, "evaluate_s": time.perf_counter() - profiled}
         )
         trial.set_user_attr("status", "infeasible" if over else "ok")
-        return [self._objective_value(name, measurements) for name in config.objectives]
-
-    def _input_shape(self, task: Task) -> tuple[int, ...]:
-        resolution = self.config.fidelity.resolution
-        if resolution is None:
-            return task.input_shape
-        return (task.input_shape[0], resolution, resolution)
+        return [self._objective_value(name, told) for name in config.objectives]
 
     def _profile(
         self, spec: ArchSpec, model: torch.nn.Module, input_shape: tuple[int, ...]

@@ -13,6 +13,7 @@ import dataclasses
 import html
 import logging
 import math
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import fields as dataclass_fields
 from typing import Any
@@ -22,8 +23,10 @@ import ipywidgets as W
 from nas_workbench import spaces, strategies
 from nas_workbench.config import OBJECTIVE_METRICS, Fidelity, SearchConfig, default_storage
 from nas_workbench.engine.budget import DEFAULT_METRICS
+from nas_workbench.engine.preflight import budget_report
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
 from nas_workbench.profiling import METRICS
+from nas_workbench.relative_budget import GRAMMAR, RELATIVE_METRICS, budget_value
 from nas_workbench.strategies.advisor import advise
 from nas_workbench.ui._fields import DESCRIPTION_WIDTH, Field, OptionsEditor, json_field, option_field
 from nas_workbench.ui._workers import WorkersChoice
@@ -154,6 +157,16 @@ class ConfigForm:
         self.use_advice.on_click(lambda _: self._take_advice())
         self._advised: str | None = None
         self.workers = WorkersChoice(self._changed)
+        #: The budget check: a button, its progress or error, and its answer under each limit it checks.
+        self.budget_check = W.Button(
+            description="Check budget",
+            icon="search",
+            tooltip="find the fastest (smallest) network of the space on this device, resolve relative "
+            "limits, and say whether the latency and memory limits can be met",
+        )
+        self.budget_check.on_click(lambda _: self.check_budget())
+        self.budget_status = W.HTML()
+        self.budget_checks: dict[str, W.HTML] = {}
         tabs = [self._space_tab(), self._strategy_tab(), self._goals_tab(), self._data_tab(), self._run_tab()]
         children = [self._tab(index, items) for index, items in enumerate(tabs)]
         run = children[-1]
@@ -220,6 +233,7 @@ class ConfigForm:
             _tags("objectives", "objectives", list(OBJECTIVE_METRICS)),
             W.HTML("<b>Hardware budget</b> (limits per network; over budget = infeasible, not trained)"),
             *[self._budget_field(metric) for metric in METRICS],
+            W.HBox([self.budget_check, self.budget_status]),
             Field("device", device, lambda: device.value, self._write_device),
             _value(
                 "profiling_method",
@@ -241,7 +255,9 @@ class ConfigForm:
         ]
 
     def _budget_field(self, metric: str) -> Field:
-        """A limit: a checkbox to set one, a logarithmic slider for its value, in the metric's unit."""
+        """A limit: a checkbox to set one, a logarithmic slider for its value, in the metric's unit; for
+        latency and memory also a box for a limit relative to this device ("p30", "1.5x fastest"), which
+        wins over the slider when filled, and a line under the field for the budget check's answer."""
         info = METRICS[metric]
         low, high = BUDGET_RANGES[metric]
         label = f"{info.label} ({info.unit})"
@@ -257,21 +273,83 @@ class ConfigForm:
             continuous_update=False,
             layout=W.Layout(width="420px"),
         )
-        enabled.observe(lambda change: setattr(slider, "disabled", not change["new"]), names="value")
-        enabled.observe(lambda _: self._changed(), names="value")
+        relative = W.Text(
+            placeholder="or relative: p30, 1.5x fastest",
+            tooltip=GRAMMAR,
+            disabled=True,
+            continuous_update=False,
+            layout=W.Layout(width="200px", display="" if metric in RELATIVE_METRICS else "none"),
+        )
+        checked = _note()
+        self.budget_checks[metric] = checked
 
-        def write(limit: float | None) -> None:
+        def edited(change: Mapping[str, Any]) -> None:
+            checked.value = ""  # the check's answer was for the limit before this edit
+            if change["owner"] is enabled:
+                slider.disabled = relative.disabled = not change["new"]
+                self._changed()
+
+        for widget in (enabled, slider, relative):
+            widget.observe(edited, names="value")
+        relative.observe(lambda _: self._changed(), names="value")
+
+        def read() -> float | str | None:
+            if not enabled.value:
+                return None
+            return budget_value(relative.value) if relative.value.strip() else slider.value
+
+        def write(limit: float | str | None) -> None:
             enabled.value = limit is not None
-            if limit is not None and limit > 0:  # widen the slider to show any limit exactly
+            relative.value = limit if isinstance(limit, str) else ""
+            if isinstance(limit, int | float) and limit > 0:  # widen the slider to show any limit exactly
                 exponent = math.log10(limit)
                 slider.min = min(slider.min, math.floor(exponent))
                 slider.max = max(slider.max, math.ceil(exponent))
                 slider.value = limit
 
-        shown = W.HBox([enabled, slider, W.Label(info.unit)])
-        return Field(
-            f"budget.{metric}", slider, lambda: slider.value if enabled.value else None, write, shown
-        )
+        shown = W.VBox([W.HBox([enabled, slider, W.Label(info.unit), relative]), checked])
+        return Field(f"budget.{metric}", slider, read, write, shown)
+
+    def check_budget(self, background: bool = True) -> threading.Thread | None:
+        """Show under the latency and memory limits what they mean on this device: a relative limit's
+        value, the tightest achievable value, or why no architecture can meet the limit (as the Check
+        button does). It loads the data and profiles networks (seconds to a minute), so by default it
+        runs in a thread, off the keystroke path; returns that thread (None when nothing is checked)."""
+        config = self.validate()
+        checked = [m for m in RELATIVE_METRICS if config is not None and m in config.budget]
+        if config is None or not checked:
+            self.budget_status.value = "" if config is None else "<i>no latency or memory limit to check</i>"
+            return None
+        self.budget_check.disabled = True
+        self.budget_status.value = "<i>checking the budget on this device…</i>"
+
+        def work() -> None:
+            try:
+                lines = budget_report(config)
+                for metric, line in lines.items():
+                    color = "#b00020" if line.startswith("unreachable") else "#2c662d"
+                    self.budget_checks[
+                        metric
+                    ].value = f'<span style="color:{color}">{html.escape(line)}</span>'
+                self.budget_status.value = ""
+            except NasWorkbenchError as error:
+                self.budget_status.value = (
+                    f'<span style="color:#b00020">&#9888; {html.escape(str(error))}</span>'
+                )
+            except Exception as error:  # a thread's failure must show, not vanish
+                logger.exception("budget check failed")
+                self.budget_status.value = (
+                    f"budget check failed: {html.escape(type(error).__name__)}: {error}"
+                )
+            finally:
+                self.budget_check.disabled = False
+
+        if not background:
+            work()
+            return None
+        thread = threading.Thread(target=work, name="nas-budget-check", daemon=True)
+        thread.start()
+        return thread
 
     def _data_tab(self) -> list[Field | W.Widget]:
         datasets = self.datasets

@@ -50,13 +50,19 @@ class PlotPanel:
         self.box = W.VBox()
         self._front_numbers: list[int] = []
 
-    def reset(self, table: TrialTable, budget: Mapping[str, float], recorded: Sequence[str]) -> None:
+    def reset(
+        self,
+        table: TrialTable,
+        budget: Mapping[str, float],
+        recorded: Sequence[str],
+        budget_notes: Mapping[str, str] | None = None,
+    ) -> None:
         """Show ``table`` (a new search, or a study loaded from storage) in new figures, sent whole: one
         message, which is also the widget's saved state."""
         self.table = table
         self.trials, self.front = make_sources(table)
         self._front_numbers = list(self.front.data["number"])
-        figures = study_figures(self.trials, self.front, table.objectives, budget, recorded)
+        figures = study_figures(self.trials, self.front, table.objectives, budget, recorded, budget_notes)
         children: list[Any] = list(figures)
         self.layout = gridplot(children, ncols=2, sizing_mode="stretch_width", merge_tools=False)
         self.trials.selected.on_change("indices", self._selected)

@@ -43,6 +43,7 @@ from nas_workbench.ui.archview import ArchPanel
 from nas_workbench.ui.form import ConfigForm
 from nas_workbench.ui.plots import PlotPanel
 from nas_workbench.viz import DnasHistory, TrialTable
+from nas_workbench.viz._state import stored_budget
 
 __all__ = ["Workbench"]
 
@@ -278,8 +279,11 @@ class Workbench(W.VBox):
                 f"Study {run.study_name!r} already holds {done} trials in {run.storage_url}: press Resume to "
                 "continue it, or choose another study name (Run tab) to start afresh."
             )
-        config = run.config
-        self.plots.reset(TrialTable(config.objectives, config.directions), config.budget, _recorded(config))
+        config = run.config  # relative limits resolved on this device
+        notes = {m: r.note for m, r in run.resolved_budget.items()}
+        self.plots.reset(
+            TrialTable(config.objectives, config.directions), config.budget, _recorded(config), notes
+        )
         self.plots.show_dnas(DnasHistory() if config.strategy == "dnas" else None)
         self.arch.show(None)
         self._launch(run, workers)
@@ -452,7 +456,10 @@ class Workbench(W.VBox):
 
     def _show_loaded(self, item: _Loaded) -> None:
         config = item.config
-        self.plots.reset(item.table, config.budget, _recorded(config))
+        budget, notes = (
+            stored_budget(study_meta(self.study)) if self.study is not None else (config.budget, {})
+        )
+        self.plots.reset(item.table, budget, _recorded(config), notes)
         self.plots.show_dnas(item.dnas)
         self._total = config.n_trials
         self.progress.bar_style = ""

@@ -15,7 +15,16 @@ from typing import Any
 from nas_workbench.engine.records import TrialResult, pareto_front
 from nas_workbench.profiling import METRICS, caveats
 
-__all__ = ["STATUS_STYLE", "TrialTable", "front_columns", "metric_label", "tradeoff_metrics"]
+__all__ = [
+    "STATUS_LEGEND",
+    "STATUS_STYLE",
+    "UNSCORED_AT",
+    "TrialTable",
+    "front_columns",
+    "metric_label",
+    "stored_budget",
+    "tradeoff_metrics",
+]
 
 #: How each trial outcome is drawn: (colour, marker). Distinct in colour and shape for colour-blind users.
 STATUS_STYLE: dict[str, tuple[str, str]] = {
@@ -25,8 +34,19 @@ STATUS_STYLE: dict[str, tuple[str, str]] = {
     "failed": ("#7f7f7f", "square"),
 }
 
+#: How each trial outcome is named in the legends.
+STATUS_LEGEND = {
+    "ok": "trained",
+    "infeasible": "over budget, not trained",
+    "pruned": "stopped early",
+    "failed": "failed",
+}
+
 #: Metric columns every row has (NaN when not measured).
 METRIC_COLUMNS = ("accuracy", "test_accuracy", *METRICS)
+
+#: Where a trial without a score is drawn in the band under the accuracy axis (fraction of its height).
+UNSCORED_AT = 0.5
 
 
 def metric_label(entry: Mapping[str, Any] | None) -> str:
@@ -67,13 +87,14 @@ class TrialTable:
             "feasible",
             "color",
             "marker",
+            "legend",
             "arch",
             "summary",
             "reason",
             "duration_s",
             "finished",
             "best_so_far",
-            "failed_at",
+            "unscored_at",
             *METRIC_COLUMNS,
             *labels,
         ]
@@ -96,6 +117,7 @@ class TrialTable:
             "feasible": result.feasible,
             "color": color,
             "marker": marker,
+            "legend": STATUS_LEGEND.get(result.status, result.status),
             "arch": result.arch,
             "summary": result.summary,
             "reason": result.reason or "",
@@ -107,10 +129,16 @@ class TrialTable:
             value = result.value(name)
             row[name] = float("nan") if value is None else value
             row[f"{name}_label"] = metric_label(result.metrics.get(name))
-        # a trial that failed before it was scored has no accuracy to plot: it is drawn at 0 instead
-        row["failed_at"] = (
-            0.0 if result.status == "failed" and result.value("accuracy") is None else float("nan")
-        )
+        # a trial over budget (not trained) or failed before it was scored has no accuracy: it is drawn in
+        # a band under the accuracy axis, at its measured cost, never at a made-up accuracy
+        unscored = result.value("accuracy") is None and result.status in ("infeasible", "failed")
+        row["unscored_at"] = UNSCORED_AT if unscored else float("nan")
+        if unscored:
+            why = (
+                "over budget: not trained" if result.status == "infeasible" else "failed before it was scored"
+            )
+            for name in ("accuracy", "test_accuracy"):
+                row[f"{name}_label"] = f"none ({why})"
         for name, value in row.items():
             self.columns[name].append(value)
         return {name: [value] for name, value in row.items()}
@@ -181,3 +209,10 @@ def tradeoff_metrics(objectives: Sequence[str], budget: Iterable[str], recorded:
     shown += [m for m in ("latency_ms", "peak_memory_mb", "energy_mj") if m in recorded]
     unique = list(dict.fromkeys(shown))
     return unique or recorded[:1]
+
+
+def stored_budget(meta: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, str]]:
+    """A study's absolute limits (from its record, `nas_workbench.engine.records.study_meta`) and, for
+    the limits given relative to the device, their relative form ("p30 on this CPU") for the budget line."""
+    notes = {m: f"{r['spec']} on {r['device']}" for m, r in meta.get("budget_resolved", {}).items()}
+    return dict(meta.get("budget", {})), notes

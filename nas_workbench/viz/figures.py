@@ -10,18 +10,28 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bokeh.models import ColumnDataSource, HoverTool
+from bokeh.models import ColumnDataSource, HoverTool, Range1d
 from bokeh.models.annotations import Label, Span
 from bokeh.plotting import figure
 
 from nas_workbench.config import OBJECTIVE_METRICS
 from nas_workbench.profiling import METRICS
-from nas_workbench.viz._state import METRIC_COLUMNS, STATUS_STYLE, TrialTable, tradeoff_metrics
+from nas_workbench.viz._state import METRIC_COLUMNS, TrialTable, tradeoff_metrics
 
-__all__ = ["history_figure", "make_sources", "metric_axis_label", "study_figures", "tradeoff_figure"]
+__all__ = [
+    "budget_label",
+    "history_figure",
+    "make_sources",
+    "metric_axis_label",
+    "study_figures",
+    "tradeoff_figure",
+]
 
 #: Rows a trials source holds at most when it is filled from a stored study (see `TrialTable.sample`).
 MAX_POINTS = 2_000
+
+#: The extra y range of the band where trials without a score are drawn.
+_BAND = "nas_unscored"
 
 
 def metric_axis_label(metric: str) -> str:
@@ -44,22 +54,28 @@ def make_sources(
     return trials, front
 
 
-def _failed(fig: figure, x: str, y: str, trials: ColumnDataSource) -> list[Any]:
-    """Trials that failed before they were scored, drawn at accuracy 0 (when ``y`` is accuracy)."""
-    if y != "accuracy":
+def _unscored(fig: figure, x: str, y: str, trials: ColumnDataSource) -> list[Any]:
+    """Trials without a score (over budget and not trained, or failed first), drawn at their measured
+    ``x`` in a band along the bottom of an accuracy plot (a range of its own, so they never stretch or sit
+    on the accuracy axis), with a label saying what the band holds."""
+    if y not in ("accuracy", "test_accuracy"):
         return []
-    color, marker = STATUS_STYLE["failed"]
-    return [
-        fig.scatter(
-            x=x,
-            y="failed_at",
-            source=trials,
-            color=color,
-            marker=marker,
-            size=8,
-            alpha=0.8,
-        )  # no legend item of its own: the status legend lists "failed" when there are failures
-    ]
+    fig.y_range.renderers = [r for r in fig.renderers if r.y_range_name == "default"]  # not the band
+    fig.extra_y_ranges = {**fig.extra_y_ranges, _BAND: Range1d(0, 20)}  # the band: the bottom 5%
+    band = fig.scatter(x=x, y="unscored_at", source=trials, color="color", marker="marker", size=8,
+                       alpha=0.8, y_range_name=_BAND, name="nas_unscored")  # fmt: skip
+    fig.add_layout(
+        Label(
+            x=4,
+            x_units="screen",
+            y=1.0,
+            y_range_name=_BAND,
+            text="no accuracy: over budget (not trained) or failed",
+            text_color="#555555",
+            text_font_size="8pt",
+        )
+    )
+    return [band]
 
 
 def _tooltips() -> list[tuple[str, str]]:
@@ -77,6 +93,7 @@ def tradeoff_figure(
     budget: float | None = None,
     title: str | None = None,
     front_order: str | None = "descending",
+    budget_note: str | None = None,
 ) -> figure:
     """Accuracy against a hardware metric: every trial by status, the Pareto front and the budget line.
 
@@ -91,6 +108,7 @@ def tradeoff_figure(
             (`front_columns` sorts by the first objective), so the front is drawn as the staircase that
             bounds the dominated region; None draws its points without the line, as for a front of
             three objectives, which is no staircase in two of them.
+        budget_note: How a relative limit was given, e.g. "p30 on this CPU", shown on the budget line.
     """
     fig = figure(
         title=title or f"{metric_axis_label(y)} vs {metric_axis_label(x)}",
@@ -109,10 +127,10 @@ def tradeoff_figure(
         marker="marker",
         size=9,
         alpha=0.75,
-        legend_field="status",
+        legend_field="legend",
         name="nas_trials_scatter",
     )
-    fig.add_tools(HoverTool(renderers=[scatter, *_failed(fig, x, y, trials)], tooltips=_tooltips()))
+    fig.add_tools(HoverTool(renderers=[scatter, *_unscored(fig, x, y, trials)], tooltips=_tooltips()))
     if front is not None:
         if front_order is not None:
             # minimised x, maximised y: the staircase holds each point's y up to the next larger x
@@ -133,7 +151,7 @@ def tradeoff_figure(
     if budget is not None:
         # an invisible point at the budget keeps the line in view when every trial is far below it; the
         # y range follows the renderers drawn so far only (glyphs added later do not move it)
-        fig.y_range.renderers = list(fig.renderers)
+        fig.y_range.renderers = [r for r in fig.renderers if r.y_range_name == "default"]
         fig.scatter(x=[budget], y=[0], alpha=0, name="nas_budget_anchor")
         fig.add_layout(Span(location=budget, dimension="height", line_dash="dashed", line_color="#d62728"))
         fig.add_layout(
@@ -141,7 +159,7 @@ def tradeoff_figure(
                 x=budget,
                 y=8,
                 y_units="screen",
-                text=f" budget {budget:g}",
+                text=budget_label(x, budget, budget_note),
                 text_color="#d62728",
                 text_font_size="9pt",
             )
@@ -149,6 +167,13 @@ def tradeoff_figure(
     fig.legend.location = "bottom_right"
     fig.legend.click_policy = "hide"
     return fig
+
+
+def budget_label(metric: str, limit: float, note: str | None = None) -> str:
+    """``" budget 0.42 ms (p30 on this CPU)"``: the text on a budget line, with the unit and, for a limit
+    given relative to the device, its relative form."""
+    unit = METRICS[metric].unit if metric in METRICS else ""
+    return f" budget {limit:.3g}{f' {unit}' if unit else ''}{f' ({note})' if note else ''}"
 
 
 def history_figure(trials: ColumnDataSource, metric: str = "accuracy", x: str = "number") -> figure:
@@ -171,7 +196,7 @@ def history_figure(trials: ColumnDataSource, metric: str = "accuracy", x: str = 
         name=f"nas_history_{x}",
     )
     points = fig.scatter(x=x, y=metric, source=trials, color="color", marker="marker", size=7, alpha=0.7)
-    fig.add_tools(HoverTool(renderers=[points, *_failed(fig, x, metric, trials)], tooltips=_tooltips()))
+    fig.add_tools(HoverTool(renderers=[points, *_unscored(fig, x, metric, trials)], tooltips=_tooltips()))
     fig.step(
         x=x,
         y="best_so_far",
@@ -191,6 +216,7 @@ def study_figures(
     objectives: Sequence[str],
     budget: Mapping[str, float],
     recorded: Sequence[str],
+    budget_notes: Mapping[str, str] | None = None,
 ) -> list[figure]:
     """Every figure of a study, on shared sources (selecting a point selects it in all of them).
 
@@ -204,15 +230,19 @@ def study_figures(
         objectives: The search's objectives (the first drives the history).
         budget: Metric → limit.
         recorded: Hardware metrics every trial records.
+        budget_notes: Metric → how its limit was given relative to the device ("p30 on this CPU").
     """
+    notes = budget_notes or {}
+    limits = {m: v for m, v in budget.items() if isinstance(v, int | float)}  # relative: not resolved yet
     two = len(objectives) == 2 and "accuracy" in objectives
     plots = [
         tradeoff_figure(
             trials,
             front if metric in objectives else None,
             x=metric,
-            budget=budget.get(metric),
+            budget=limits.get(metric),
             front_order=_front_order(metric, objectives) if two else None,
+            budget_note=notes.get(metric),
         )
         for metric in tradeoff_metrics(objectives, budget, recorded)
     ]

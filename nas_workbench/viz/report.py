@@ -18,7 +18,7 @@ from bokeh.resources import INLINE
 
 from nas_workbench.engine.budget import metrics_to_profile
 from nas_workbench.engine.records import TrialResult, pareto_front, study_meta, trial_results
-from nas_workbench.viz._state import TrialTable, metric_label
+from nas_workbench.viz._state import TrialTable, metric_label, stored_budget
 from nas_workbench.viz.alpha import dnas_layout
 from nas_workbench.viz.figures import make_sources, metric_axis_label, study_figures
 
@@ -46,7 +46,7 @@ def report_layout(study: optuna.Study) -> Any:
     meta = study_meta(study)
     objectives = [o["metric"] for o in meta.get("objectives", [])] or ["accuracy"]
     directions = [o["direction"] for o in meta.get("objectives", [])] or ["maximize"]
-    budget: dict[str, float] = meta.get("budget", {})
+    budget, notes = stored_budget(meta)
     results = trial_results(study)
     table = TrialTable(objectives, directions)
     table.extend(results)
@@ -67,7 +67,7 @@ def report_layout(study: optuna.Study) -> Any:
         f"(not trained), {counts['pruned']} stopped early, {counts['failed']} failed.</p>"
     )
     recorded = metrics_to_profile(objectives, budget, config.get("profile_metrics"))
-    plots = study_figures(trials, front, objectives, budget, recorded)
+    plots = study_figures(trials, front, objectives, budget, recorded, notes)
     weights = dnas_layout(study)  # a gradient-based search: its architecture weights per epoch
     if weights is not None:
         plots.append(weights)

@@ -16,6 +16,8 @@ from nas_workbench.engine.scheduler import stopped_itself
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.testing import workers as testing_workers
 from nas_workbench.testing.workers import TINY_CHAIN
+from nas_workbench.viz import TrialTable
+from nas_workbench.viz._state import UNSCORED_AT
 
 TINY = {**TINY_CHAIN, "max_depth": 2}  # 20 architectures: depth 1-2, conv or dwsep, two widths
 FAST_PROFILE = ["params", "flops", "macs"]
@@ -92,6 +94,13 @@ def test_over_budget_is_infeasible_and_spends_no_training(storage, tiny_task):
     )
     ok = {nw.ArchSpec.from_dict(r.spec).id for r in results if r.status == "ok"}
     assert set(evaluated) == ok  # only networks within the budget were evaluated
+    # not trained: no accuracy anywhere a user looks (results, plot data), whatever the study is told
+    assert all(r.value("accuracy") is None for r in infeasible)
+    table = TrialTable(run.config.objectives, run.config.directions)
+    table.extend(results)
+    rows = [table.rows_by_number[r.number] for r in infeasible]
+    assert all(math.isnan(table.columns["accuracy"][i]) for i in rows)
+    assert all(table.columns["unscored_at"][i] == UNSCORED_AT for i in rows)
 
 
 def test_budget_splits_feasible_and_infeasible(storage, tiny_task):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import re
 
 import numpy as np
 import pytest
@@ -55,8 +56,9 @@ def test_every_setting_has_a_field():
         nw.SearchConfig(
             space="nb201", space_options={"num_cells": 2}, strategy="random", budget={"flops": 1e12}
         ),
+        nw.SearchConfig(budget={"latency_ms": "1.5x fastest", "peak_memory_mb": 2.0}),
     ],
-    ids=["defaults", "everything", "cell"],
+    ids=["defaults", "everything", "cell", "relative"],
 )
 def test_a_config_survives_the_round_trip(config):
     form = ConfigForm(config)
@@ -101,7 +103,8 @@ def test_strategy_help_and_the_advisor():
 def test_budget_sliders_carry_units_and_any_limit():
     form = ConfigForm(nw.SearchConfig(budget={"latency_ms": 12345.0}))
     field = form.fields["budget.latency_ms"]
-    assert "(ms)" in field.box.children[0].children[0].description
+    (row, _answer) = field.box.children[0].children
+    assert "(ms)" in row.children[0].description
     assert field.read() == pytest.approx(12345.0)  # beyond the usual range: the slider widens
     assert form.fields["budget.params"].read() is None and form.fields["budget.params"].widget.disabled
 
@@ -135,3 +138,33 @@ def test_fields_freeze_while_a_search_runs():
     assert form.fields["n_trials"].widget.disabled and form.space_options.fields["num_stages"].widget.disabled
     form.set_disabled(False)
     assert not form.fields["n_trials"].widget.disabled
+
+
+def test_a_relative_limit_is_typed_in_its_box_and_a_bad_one_is_shown_under_the_field():
+    form = ConfigForm()
+    field = form.fields["budget.latency_ms"]
+    (row, _answer) = field.box.children[0].children
+    enabled, relative = row.children[0], row.children[-1]
+    enabled.value = True
+    relative.value = "p30"
+    assert form.read().budget == {"latency_ms": "p30"}
+    relative.value = "0.25"
+    assert form.read().budget == {"latency_ms": 0.25}  # a number typed in the box is a number
+    relative.value = "p300"
+    assert form.validate() is None and "'pQ'" in text(field.error)
+
+
+def test_the_budget_check_shows_the_tightest_value_or_the_refusal_under_each_limit():
+    tiny = {"num_stages": 1, "max_depth": 1, "ops": ["conv", "dwsep"], "kernel_sizes": [3], "widths": [8],
+            "strides": [1], "width_ratios": [0.5, 1.0], "stem_channels": 8}  # fmt: skip
+    form = ConfigForm(
+        nw.SearchConfig(space_options=tiny, threads=1, budget={"latency_ms": 1e-6, "peak_memory_mb": "p50"})
+    )
+    assert form.check_budget(background=False) is None
+    latency, memory = (
+        re.sub("<[^>]+>", "", text(form.budget_checks[m])) for m in ("latency_ms", "peak_memory_mb")
+    )
+    assert latency.startswith("unreachable: budget.latency_ms") and "tightest achievable value is" in latency
+    assert memory.startswith("reachable: ") and "MB (p50 on this CPU)" in memory and "tightest" in memory
+    form.fields["budget.latency_ms"].widget.value = 2.0  # an edit clears the answer about the old limit
+    assert text(form.budget_checks["latency_ms"]) == ""

@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 import random
 
-from bokeh.models import ColumnDataSource, Span
+from bokeh.models import ColumnDataSource, Label, Span
 
 from nas_workbench.engine.records import TrialResult, pareto_front
 from nas_workbench.viz import TrialTable, make_sources, study_figures, tradeoff_metrics
+from nas_workbench.viz._state import UNSCORED_AT
 
 
 def result(
@@ -67,6 +68,8 @@ def test_study_figures_share_sources_and_draw_the_budget():
         assert all(r.data_source in (trials, front) for r in plotted)
     spans = [s for s in figures[0].center if isinstance(s, Span)]
     assert [s.location for s in spans] == [2.0]
+    (label,) = [a for a in figures[0].center if isinstance(a, Label) and a.text.startswith(" budget")]
+    assert label.text == " budget 2 ms"  # with its unit
     assert figures[3].xaxis[0].__class__.__name__ == "DatetimeAxis"
     assert {m for m in trials.data["marker"]} == {"circle", "x", "triangle"}  # statuses look different
 
@@ -130,14 +133,56 @@ def test_the_budget_line_stays_in_view_when_every_trial_is_far_below_it():
     assert anchor not in fig.y_range.renderers and len(fig.y_range.renderers) >= 2  # y: the trials only
 
 
-def test_failed_trials_without_a_score_are_still_drawn():
+def test_trials_without_a_score_are_drawn_in_a_band_never_at_a_made_up_accuracy():
     table = TrialTable(["accuracy", "latency_ms"], ["maximize", "minimize"])
     latency = {"latency_ms": {"value": 1.5, "unit": "ms", "method": "measured", "source": "timer"}}
     failed = TrialResult(3, "failed", {}, "a3", "arch 3", latency, None, True, "boom", 1.0, 1003.0, {}, "w")
-    table.extend([result(0, "ok", 0.8, 1.0), failed])
-    assert math.isnan(table.columns["accuracy"][1])  # the data stays honest: no accuracy
-    assert table.columns["failed_at"][1] == 0.0 and math.isnan(table.columns["failed_at"][0])  # only failed
+    over = TrialResult(4, "infeasible", {}, "a4", "arch 4", latency, (0.0, 1.5), False,
+                       "over budget: latency_ms 1.5 > 1 ms", 1.0, 1004.0, {}, "w")  # fmt: skip
+    table.extend([result(0, "ok", 0.8, 1.0), failed, over])
+    assert all(math.isnan(a) for a in table.columns["accuracy"][1:])  # the data stays honest: no accuracy
+    assert table.columns["unscored_at"][1:] == [UNSCORED_AT] * 2 and math.isnan(
+        table.columns["unscored_at"][0]
+    )
+    assert table.columns["accuracy_label"][2] == "none (over budget: not trained)"
+    assert table.columns["legend"] == ["trained", "failed", "over budget, not trained"]
     trials, front = make_sources(table)
-    figures = study_figures(trials, front, table.objectives, {}, ["latency_ms"])
+    figures = study_figures(trials, front, table.objectives, {"latency_ms": 1.0}, ["latency_ms"])
     for fig in (figures[0], figures[2]):  # accuracy vs latency, history
-        assert any(getattr(r.glyph, "y", None) == "failed_at" for r in fig.renderers)
+        (band,) = [r for r in fig.renderers if r.name == "nas_unscored"]
+        assert band.glyph.y == "unscored_at" and band.y_range_name in fig.extra_y_ranges
+        assert band not in fig.y_range.renderers  # the band never stretches the accuracy axis
+
+
+def test_the_budget_line_names_a_relative_limit():
+    table = TrialTable(["accuracy", "latency_ms"], ["maximize", "minimize"])
+    table.extend([result(0, "ok", 0.8, 1.0)])
+    trials, front = make_sources(table)
+    fig = study_figures(trials, front, table.objectives, {"latency_ms": 0.4213}, ["latency_ms"],
+                        {"latency_ms": "p30 on this CPU"})[0]  # fmt: skip
+    assert " budget 0.421 ms (p30 on this CPU)" in [a.text for a in fig.center if isinstance(a, Label)]
+    unresolved = study_figures(trials, front, table.objectives, {"latency_ms": "p30"}, ["latency_ms"])[0]
+    assert not [s for s in unresolved.center if isinstance(s, Span)]  # no line before the limit is known
+
+
+def test_an_older_studys_placeholder_accuracy_of_an_untrained_trial_is_dropped(storage):
+    import optuna
+
+    from nas_workbench.engine.records import trial_results
+
+    study = optuna.create_study(storage=storage, directions=["maximize", "minimize"])
+    placeholder = {
+        "value": 0.0,
+        "unit": "fraction",
+        "method": "measured",
+        "source": "trainer (validation split)",
+    }
+    latency = {"value": 2.0, "unit": "ms", "method": "measured", "source": "cpu timer"}
+    for status, accuracy in (("infeasible", placeholder), ("ok", {**placeholder, "value": 0.9})):
+        trial = study.ask()
+        trial.set_user_attr("status", status)
+        trial.set_user_attr("metrics", {"accuracy": accuracy, "latency_ms": latency})
+        study.tell(trial, [accuracy["value"], 2.0])
+    over, ok = trial_results(study)
+    assert over.value("accuracy") is None and over.value("latency_ms") == 2.0  # as an older engine stored it
+    assert ok.value("accuracy") == 0.9

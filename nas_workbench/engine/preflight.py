@@ -1,0 +1,128 @@
+"""What a search settles about its budget before it starts, for `SearchRun` and the widget's budget check.
+
+Relative limits ("p30", "1.5x fastest") are resolved on this device (`nas_workbench.engine.relative`) and
+every limit is checked against the space (`nas_workbench.engine.feasibility`), with networks built and
+profiled exactly as the search will build and profile them (`Networks`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from nas_workbench import spaces
+from nas_workbench.config import SearchConfig
+from nas_workbench.engine.feasibility import CHECKED_METRICS, architecture_value, check_budget, smallest
+from nas_workbench.engine.relative import ResolvedBudget, device_phrase, resolve_budget
+from nas_workbench.exceptions import InfeasibleBudgetError
+from nas_workbench.profiling import METRICS
+from nas_workbench.relative_budget import parse_relative_budget
+from nas_workbench.spaces import SearchSpace
+from nas_workbench.spec import ArchSpec
+from nas_workbench.task import Task, load_task
+
+__all__ = ["Networks", "absolute", "budget_report", "resolve_limits"]
+
+
+@dataclass(frozen=True)
+class Networks:
+    """How a search builds and profiles its networks: input, classes, width, batch, device, method."""
+
+    input_shape: tuple[int, ...]
+    num_classes: int
+    width_multiplier: float
+    batch_size: int
+    device: str
+    method: str
+    threads: int | None
+
+    @classmethod
+    def of(cls, config: SearchConfig, task: Task) -> Networks:
+        """The networks of a search with ``config`` on ``task`` (its fidelity's resolution and width)."""
+        resolution = config.fidelity.resolution
+        shape = task.input_shape if resolution is None else (task.input_shape[0], resolution, resolution)
+        return cls(
+            input_shape=tuple(shape),
+            num_classes=task.num_classes,
+            width_multiplier=config.fidelity.width_multiplier,
+            batch_size=config.latency_batch_size,
+            device=config.device,
+            method=config.profiling_method,
+            threads=config.threads,
+        )
+
+    def settings(self) -> dict[str, Any]:
+        """The keyword arguments of `architecture_value` and `check_budget` after the shape and classes."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in ("input_shape", "num_classes")}
+
+    def value(self, space: SearchSpace, metric: str) -> Callable[[ArchSpec], float]:
+        """``metric`` of an architecture as the search records it."""
+        return architecture_value(space, metric, self.input_shape, self.num_classes, **self.settings())
+
+    def check(self, space: SearchSpace, budget: Mapping[str, float], fixed: Mapping[str, Any]) -> None:
+        """Raise `InfeasibleBudgetError` when no architecture meets a limit of ``budget``."""
+        if set(budget) & set(CHECKED_METRICS):
+            check_budget(space, budget, self.input_shape, self.num_classes, fixed_choices=fixed,
+                         **self.settings())  # fmt: skip
+
+
+def resolve_limits(
+    config: SearchConfig,
+    space: SearchSpace,
+    networks: Callable[[], Networks],
+    stored: Mapping[str, Mapping[str, Any]],
+) -> dict[str, ResolvedBudget]:
+    """The relative limits of ``config`` resolved: as ``stored`` with the study when their relative form
+    is unchanged (a resume), else on this device now (``networks`` is called only then)."""
+    resolved = {}
+    for metric, text in config.budget.items():
+        if not isinstance(text, str):
+            continue
+        previous = stored.get(metric)
+        if previous is not None and previous.get("spec") == parse_relative_budget(metric, text).text:
+            resolved[metric] = ResolvedBudget.from_dict(previous)
+        else:
+            value = networks().value(space, metric)
+            resolved[metric] = resolve_budget(
+                space, metric, text, value, device=config.device, fixed_choices=config.fixed_choices
+            )
+    return resolved
+
+
+def absolute(config: SearchConfig, resolved: Mapping[str, ResolvedBudget]) -> SearchConfig:
+    """``config`` with its relative limits replaced by the values they ``resolved`` to."""
+    budget = {m: resolved[m].value if m in resolved else v for m, v in config.budget.items()}
+    return dataclasses.replace(config, budget=budget)
+
+
+def budget_report(config: SearchConfig) -> dict[str, str]:
+    """Per latency or memory limit of ``config``: what it means on this device, in a line for the widget.
+
+    A relative limit is resolved; then the tightest achievable value is found (the fastest or smallest
+    architecture) and the limit is accepted or refused with it, as a search would refuse it when it
+    starts. Loads the data and profiles networks: seconds to a minute, so call it off the UI thread.
+    """
+    space = spaces.get(config.space, **config.space_options)
+    networks = Networks.of(config, load_task(config.dataset, seed=config.seed))
+    resolved = resolve_limits(config, space, lambda: networks, {})
+    limits = absolute(config, resolved).budget
+    lines = {}
+    for metric in ("latency_ms", "peak_memory_mb"):
+        if metric not in limits:
+            continue
+        unit, limit = METRICS[metric].unit, float(limits[metric])
+        given = f"{resolved[metric].label()}" if metric in resolved else f"{limit:.4g} {unit}"
+        try:
+            networks.check(space, {metric: limit}, config.fixed_choices)
+        except InfeasibleBudgetError as error:
+            lines[metric] = f"unreachable: {error}"
+            continue
+        _, tightest, _ = smallest(space, networks.value(space, metric), fixed_choices=config.fixed_choices,
+                                  time_limit_s=60.0)  # fmt: skip
+        lines[metric] = (
+            f"reachable: {given}; the tightest achievable on {device_phrase(config.device)} is about "
+            f"{tightest:.3g} {unit}"
+        )
+    return lines

@@ -1,0 +1,95 @@
+"""Budgets relative to the machine: the grammar, resolution on this device, storage with the study, resume."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+
+import nas_workbench as nw
+from nas_workbench.engine.feasibility import architecture_value
+from nas_workbench.engine.records import STUDY_ATTR
+from nas_workbench.exceptions import ConfigError
+from nas_workbench.relative_budget import parse_relative_budget
+from nas_workbench.testing.workers import TINY_CHAIN, score
+from tests.engine.conftest import cheap_config
+
+
+@pytest.mark.parametrize(
+    ("text", "quantile", "factor", "reference"),
+    [
+        ("p30", 30.0, None, None),
+        ("P5", 5.0, None, None),
+        ("p100", 100.0, None, None),
+        ("1.5x fastest", None, 1.5, None),
+        ("2 x  Smallest", None, 2.0, None),
+        ("2x conv3x3-w8 | ", None, 2.0, "conv3x3-w8 |"),
+    ],
+)
+def test_the_grammar(text, quantile, factor, reference):
+    parsed = parse_relative_budget("budget.latency_ms", text)
+    assert (parsed.quantile, parsed.factor, parsed.reference) == (quantile, factor, reference)
+
+
+@pytest.mark.parametrize("text", ["p0", "p101", "fast", "x fastest", "0x fastest", "1.5", "p30%", "1.5x"])
+def test_bad_relative_limits_name_the_field_the_value_and_the_grammar(text):
+    with pytest.raises(ConfigError) as info:
+        nw.SearchConfig(budget={"latency_ms": text}).validate()
+    assert info.value.field == "budget.latency_ms" and info.value.value == text
+    assert "'pQ'" in info.value.allowed and "'Fx fastest'" in info.value.allowed
+
+
+def test_counted_metrics_take_no_relative_limit():
+    with pytest.raises(ConfigError) as info:
+        nw.SearchConfig(budget={"params": "p30"}).validate()
+    assert info.value.field == "budget.params" and "same on every machine" in info.value.allowed
+
+
+def test_a_reference_outside_the_space_is_refused():
+    with pytest.raises(ConfigError) as info:
+        nw.SearchConfig(budget={"latency_ms": "2x not-an-architecture"}).validate()
+    assert info.value.field == "budget.latency_ms" and "reference architecture" in info.value.allowed
+
+
+def test_a_relative_budget_resolves_is_stored_and_survives_resume(storage, tiny_task):
+    config = cheap_config(
+        storage, "relative", dataset=tiny_task, threads=1, n_trials=2, budget={"latency_ms": "p50"}
+    )
+    run = nw.search(config, evaluate=score)
+    limit = run.config.budget["latency_ms"]
+    space = nw.spaces.get("chain", **TINY_CHAIN)
+    latency = architecture_value(space, "latency_ms", (1, 8, 8), 2, threads=1)
+    values = [latency(spec) for spec in nw.spaces.enumerate_specs(space)]
+    assert min(values) / 3 < limit < max(values) * 3  # a median of this space's latencies, give or take noise
+    meta = run.study.user_attrs[STUDY_ATTR]
+    assert meta["budget"] == {"latency_ms": limit}
+    assert meta["config"]["budget"] == {"latency_ms": "p50"}  # the relative form, as given
+    stored = meta["budget_resolved"]["latency_ms"]
+    assert (stored["spec"], stored["value"], stored["unit"], stored["device"]) == (
+        "p50",
+        limit,
+        "ms",
+        "this CPU",
+    )
+    run.run()
+    assert run.trials_done() == 2
+
+    # A resume uses the stored value, never a new resolution: mark it, and resume with more trials.
+    marked = {**meta, "budget_resolved": {"latency_ms": {**stored, "value": 123.0}}}
+    optuna.load_study(study_name="relative", storage=storage).set_user_attr(STUDY_ATTR, marked)
+    resumed = nw.search(config.replace(n_trials=3), evaluate=score).run()
+    assert resumed.config.budget["latency_ms"] == 123.0 and resumed.trials_done() == 3
+    assert resumed.results()[-1].status == "ok"  # judged by the stored limit: 123 ms fits any of them
+
+
+def test_a_factor_of_the_fastest_is_at_least_that_factor_of_some_architecture(storage, tiny_task):
+    config = cheap_config(
+        storage, "fastest", dataset=tiny_task, threads=1, budget={"peak_memory_mb": "1.5x smallest"}
+    )
+    run = nw.search(config, evaluate=score)
+    resolved = run.resolved_budget["peak_memory_mb"]
+    space = nw.spaces.get("chain", **TINY_CHAIN)
+    memory = architecture_value(space, "peak_memory_mb", (1, 8, 8), 2, threads=1)
+    floor = min(memory(spec) for spec in nw.spaces.enumerate_specs(space))
+    assert resolved.value == pytest.approx(1.5 * floor, rel=0.05)
+    assert resolved.label().endswith("MB (1.5x smallest on this CPU)")
+    assert space.parse(resolved.reference)  # the fastest architecture found, in the space's notation
