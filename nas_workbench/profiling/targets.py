@@ -325,13 +325,24 @@ def load_device(name: str, directory: Path | None = None) -> DeviceProfile:
     """The saved profile called ``name``; an unknown name is a `ConfigError` with a suggestion."""
     data = read_json(_path(name, directory))
     if data is None or data.get("format") != _FORMAT:
+        saved = list_devices(directory)
+        known = (
+            unknown_name_message("device profile", name, saved) if saved else "no device profile is saved."
+        )
         raise ConfigError(
             "target_device",
             name,
-            unknown_name_message("device profile", name, list_devices(directory))
-            + " Fit one with `nas-workbench device fit` or nw.profiling.fit_device.",
+            f"{known} Fit one with `nas-workbench device fit` or nw.profiling.fit_device.",
         )
-    return DeviceProfile.from_dict(data)
+    try:
+        return DeviceProfile.from_dict(data)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ConfigError(
+            "target_device",
+            name,
+            f"a readable profile ({_path(name, directory)} is damaged: {type(error).__name__} {error}); "
+            "fit it again",
+        ) from None
 
 
 def fit_device(
