@@ -59,6 +59,7 @@ __all__ = [
     "DeviceProfile",
     "FeatureModel",
     "arch_features",
+    "choice_counts",
     "fit_device",
     "list_devices",
     "load_device",
@@ -85,7 +86,8 @@ def _kind(decision: str) -> str:
     return re.sub(r"\d+", "", decision)
 
 
-def _counts(spec: ArchSpec) -> dict[str, float]:
+def choice_counts(spec: ArchSpec) -> dict[str, float]:
+    """How many decisions of each kind took each choice: ``{"node.from=nor_conv_3x3": 2.0, ...}``."""
     counts: dict[str, float] = {}
     for decision, value in spec.choices.items():
         key = f"{_kind(decision)}={value}"
@@ -98,7 +100,7 @@ def arch_features(
 ) -> dict[str, float]:
     """The features a profile predicts from: choice counts by decision kind and, with ``prior``, the
     network's FLOPs in millions (counted from a shape-only trace of the built network)."""
-    features = _counts(spec)
+    features = choice_counts(spec)
     if prior:
         from nas_workbench.profiling._trace import trace
 
@@ -433,7 +435,7 @@ def propose(space: Any, n: int = 10, seed: int = 0, pool: int = 2000) -> list[st
         if len(candidates) >= pool:
             break
     specs = list(candidates.values())
-    rows = [_counts(s) for s in specs]
+    rows = [choice_counts(s) for s in specs]
     columns = sorted({c for row in rows for c in row})
     X = np.array([[row.get(c, 0.0) for c in columns] for row in rows])
     X = np.column_stack([np.ones(len(X)), X - X.mean(axis=0)])
