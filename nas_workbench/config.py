@@ -485,7 +485,10 @@ class SearchConfig:
             return
         if not isinstance(self.target_device, str):
             raise ConfigError("target_device", self.target_device, "the name of a saved device profile")
-        profile = load_device(self.target_device)
+        try:
+            profile = load_device(self.target_device)
+        except ConfigError as error:  # a malformed name is reported on this setting too
+            raise ConfigError("target_device", self.target_device, error.allowed) from None
         if profile.space != space.name or FrozenDict(profile.space_options) != FrozenDict(space.options):
             raise ConfigError(
                 "target_device",
