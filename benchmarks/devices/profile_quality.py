@@ -167,7 +167,7 @@ def _goal(ten: dict | None, ceil: tuple[float, float] | None) -> str:
 def print_table(results: list[dict], sizes: list[int]) -> None:
     """Spearman / within ±10% per device and number of measurements, the ceiling and HELP beside them."""
     head = ["device"] + [f"{n} random" for n in sizes] + [f"{n} proposed" for n in sizes]
-    head += ["10 random, counts only", "ceiling (12k cells)", "HELP (10)", "goal met (10 random)"]
+    head += ["5 / 10 random, counts only", "ceiling (12k cells)", "HELP (10)", "goal met (10 random)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for entry in results:
         p, ceil = entry["profiles"], entry["ceiling"]
@@ -175,7 +175,9 @@ def print_table(results: list[dict], sizes: list[int]) -> None:
         values += [_cell(p, f"{n}/random/flops") for n in sizes] + [
             _cell(p, f"{n}/propose/flops") for n in sizes
         ]
-        values.append(_cell(p, "10/random/counts") if "10/random/counts" in p else "-")
+        values.append(
+            " ; ".join(_cell(p, f"{n}/random/counts") for n in (5, 10) if f"{n}/random/counts" in p)
+        )
         values.append("-" if ceil is None else f"{ceil[0]:.3f} / {100 * ceil[1]:.0f}%")
         values.append("-" if entry["help_spearman_10"] is None else f"{entry['help_spearman_10']:.3f}")
         values.append(_goal(p.get("10/random/flops"), ceil))

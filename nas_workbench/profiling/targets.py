@@ -22,8 +22,9 @@ benchmarks/devices/profile_quality.py):
 - The prior: the network's FLOPs, counted from a shape-only trace (`_trace`) of the network built for
   the profile's input shape. It is unpenalised, so with very few measurements the fit is "latency grows
   with compute"; the count coefficients are ridge-penalised and only move as far as the data demands.
-  On NAS-Bench-201 the prior raised Spearman from 5 measurements by 0.02-0.15 on every device and
-  changed little from 10. The local lookup table's latency would be another prior, but it costs timing
+  From 5 random NAS-Bench-201 cells it raised Spearman by 0.07-0.08 on the Pixel 2, Pixel 3 and
+  Raspberry Pi 4 and 0.02 on the Gold 6226, cost 0.01 on Eyeriss and the Titan RTX, and changed
+  nothing from 10 or 20. The local lookup table's latency would be another prior, but it costs timing
   operators on this machine and, on a cell space, is a linear function of the same counts: it adds a
   direction, not information, so FLOPs (counted, free) stand in for it.
 - The penalty is chosen by leave-one-out (closed form for ridge) on the relative error. From
@@ -34,6 +35,14 @@ benchmarks/devices/profile_quality.py):
   With 5 measurements reweighting hurt (Eyeriss: Spearman 0.93 -> 0.85), so it waits. Fitting more
   flexible models (one coefficient per decision and choice, with a second penalty) chose badly from
   10 measurements: its leave-one-out choice between penalties had more variance than it gained.
+
+What it misses: phone and Raspberry Pi compilers drop operators whose output never reaches the network's
+output (an edge into a node with no way on to the output) and fold a network whose output does not depend
+on its input; choice counts cannot see which operators survive, so there Spearman stays near 0.90 where a
+model fitted on 12,000 cells reaches 0.98. Features that count only the operators on a path to the output
+(a data-flow pass over the trace) would close part of that gap; in a study on the published tables they
+lifted Spearman from 10 measurements to about 0.93 on the Pixel 3 and Raspberry Pi 4, but choosing
+between them and the plain counts by leave-one-out cost the Pixel 2 (0.85 -> 0.76-0.81).
 
 The uncertainty comes from the same leave-one-out predictions: the ratio measured / predicted at the 10th
 and 90th percentiles gives an 80% interval, and the median relative error, Spearman and share within
