@@ -419,7 +419,16 @@ def fit_device(
             raise ConfigError(f"latency_ms[{index}]", float(value), "a positive number of milliseconds")
     if len({s.id for s in specs}) != len(specs):
         raise ConfigError("archs", "duplicates", "each architecture once (average repeated measurements)")
-    rows = [arch_features(s, space, input_shape, num_classes, prior) for s in specs]
+    try:
+        rows = [arch_features(s, space, input_shape, num_classes, prior) for s in specs]
+    except NasWorkbenchError:
+        raise
+    except Exception as error:  # the networks cannot be built or traced for this input
+        raise ConfigError(
+            "input_shape",
+            tuple(input_shape),
+            f"an input the space's networks can be built for ({type(error).__name__}: {error})",
+        ) from None
     model = FeatureModel.fit(rows, y)
     profile = DeviceProfile(
         name=name,

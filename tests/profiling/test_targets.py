@@ -105,6 +105,8 @@ def test_bad_measurements_are_config_errors_naming_the_entry(space):
         nw.profiling.fit_device("d", space, [archs[0], *archs[:3]], [1.0, 2.0, 3.0, 4.0])
     with pytest.raises(ConfigError, match="device name"):
         nw.profiling.fit_device("../etc", space, archs, [1.0, 2.0, 3.0, 4.0])
+    with pytest.raises(ConfigError, match=r"input_shape: \(0, 32, 32\)"):
+        nw.profiling.fit_device("d", space, archs, [1.0, 2.0, 3.0, 4.0], input_shape=(0, 32, 32))
 
 
 @pytest.mark.parametrize(
