@@ -413,10 +413,15 @@ def fit_device(
             raise ConfigError(
                 f"archs[{index}]", arch, f"an architecture of {space.name!r} ({error})"
             ) from None
+    for index, value in enumerate(latency_ms):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float | np.number)
+            or not math.isfinite(value)
+            or value <= 0
+        ):
+            raise ConfigError(f"latency_ms[{index}]", value, "a positive number of milliseconds")
     y = np.array(latency_ms, dtype=float)
-    for index, value in enumerate(y):
-        if not math.isfinite(value) or value <= 0:
-            raise ConfigError(f"latency_ms[{index}]", float(value), "a positive number of milliseconds")
     if len({s.id for s in specs}) != len(specs):
         raise ConfigError("archs", "duplicates", "each architecture once (average repeated measurements)")
     try:

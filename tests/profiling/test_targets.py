@@ -97,6 +97,8 @@ def test_bad_measurements_are_config_errors_naming_the_entry(space):
     archs = nw.profiling.propose(space, 4, seed=0)
     with pytest.raises(ConfigError, match=r"latency_ms\[2\]"):
         nw.profiling.fit_device("d", space, archs, [1.0, 2.0, -1.0, 3.0])
+    with pytest.raises(ConfigError, match=r"latency_ms\[0\]: 'fast'"):
+        nw.profiling.fit_device("d", space, archs, ["fast", 2.0, 1.0, 3.0])
     with pytest.raises(ConfigError, match="at least 3"):
         nw.profiling.fit_device("d", space, archs[:2], [1.0, 2.0])
     with pytest.raises(ConfigError, match=r"archs\[1\]"):
