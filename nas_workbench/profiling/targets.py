@@ -34,7 +34,8 @@ benchmarks/devices/profile_quality.py):
   bent the whole fit (Pixel 3 and Raspberry Pi 4 from 10 measurements: +5-7 points within ±10%).
   With 5 measurements reweighting hurt (Eyeriss: Spearman 0.93 -> 0.85), so it waits. Fitting more
   flexible models (one coefficient per decision and choice, with a second penalty) chose badly from
-  10 measurements: its leave-one-out choice between penalties had more variance than it gained.
+  10 measurements: its leave-one-out choice between penalties had more variance than it gained; fitting
+  log-latency (costs that multiply) was worse on every device, most within ±10% (latencies add up).
 
 What it misses: phone and Raspberry Pi compilers drop operators whose output never reaches the network's
 output (an edge into a node with no way on to the output) and fold a network whose output does not depend
