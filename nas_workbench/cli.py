@@ -357,6 +357,53 @@ def cmd_profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_device(args: argparse.Namespace) -> int:
+    """``nas-workbench device propose|fit|show|list``: latency profiles of devices the workbench cannot
+    run on (`nas_workbench.profiling.targets`)."""
+    from nas_workbench import spaces
+    from nas_workbench.profiling import targets
+
+    if args.action == "list":
+        for name in targets.list_devices():
+            device = targets.load_device(name)
+            print(f"{name}: {device.space}, {len(device.measurements)} measurements")
+        return 0
+    if args.action == "show":
+        device = targets.load_device(args.name)
+        if args.json:
+            print(json.dumps(device.to_dict(), indent=2))
+            return 0
+        q = device.quality
+        spearman = "-" if q["spearman"] is None else f"{q['spearman']:.3f}"
+        lines = [
+            f"{device.name}: latency of {device.space!r} networks at input {list(device.input_shape)}, "
+            f"{device.source}",
+            f"  cross-validated (leave-one-out): Spearman {spearman}, within ±10% "
+            f"{100 * q['within_10pct']:.0f}%, median error {100 * q['median_rel_error']:.1f}%",
+            f"  80% of the measurements lie within x{q['ratio_p10']:.2f} to x{q['ratio_p90']:.2f} "
+            "of their prediction",
+        ]
+        print("\n".join(lines))
+        return 0
+    space = spaces.get(args.space)
+    if args.action == "propose":
+        archs = targets.propose(space, args.n, args.seed)
+        if args.output:
+            targets.write_proposal(args.output, archs)
+            print(f"wrote {len(archs)} architectures to {args.output}: measure each on the device and fill "
+                  f"in latency_ms, then `nas-workbench device fit NAME --space {args.space} {args.output}`",
+                  file=sys.stderr)  # fmt: skip
+        else:
+            print("\n".join(archs))
+        return 0
+    archs, latency = targets.read_measurements(args.csv, space)
+    device = targets.fit_device(args.name, space, archs, latency, input_shape=_parse_shape(args.input_shape),
+                                num_classes=args.num_classes, prior=not args.no_prior)  # fmt: skip
+    print(f"saved device profile {device.name!r} ({device.source}); "
+          f"`nas-workbench device show {device.name}` for its quality")  # fmt: skip
+    return 0
+
+
 def _parse_shape(text: str) -> tuple[int, ...]:
     from nas_workbench.exceptions import ConfigError
 
@@ -442,6 +489,24 @@ def _parser() -> argparse.ArgumentParser:
     prof.add_argument("--batch-size", type=int, default=1)
     prof.add_argument("--threads", type=int)
     prof.add_argument("--json", action="store_true", help="print JSON")
+    device = add("device", cmd_device, "latency profiles of devices the workbench cannot run on")
+    actions = device.add_subparsers(dest="action", required=True)
+    propose = actions.add_parser("propose", help="architectures to measure on the device (a CSV to fill in)")
+    propose.add_argument("--space", default="nb201")
+    propose.add_argument("-n", type=int, default=10, help="how many (10 is a good start)")
+    propose.add_argument("--seed", type=int, default=0)
+    propose.add_argument("-o", "--output", type=Path, help="write a CSV with columns arch,latency_ms")
+    fit = actions.add_parser("fit", help="fit a device profile from a CSV of measured latencies")
+    fit.add_argument("name", help="the device's name, as target_device names it")
+    fit.add_argument("csv", type=Path, help="columns arch (the space's notation), latency_ms")
+    fit.add_argument("--space", default="nb201")
+    fit.add_argument("--input-shape", default="3,32,32", help="the input the latencies were measured at")
+    fit.add_argument("--num-classes", type=int, default=10)
+    fit.add_argument("--no-prior", action="store_true", help="fit on choice counts only, without FLOPs")
+    show = actions.add_parser("show", help="a device profile's cross-validated quality")
+    show.add_argument("name")
+    show.add_argument("--json", action="store_true", help="print the profile as JSON")
+    actions.add_parser("list", help="the saved device profiles")
     from nas_workbench.profiling.calibrate import add_calibrate_arguments, calibrate_command
 
     add_calibrate_arguments(add("calibrate", calibrate_command, "build this device's latency lookup table"))

@@ -159,6 +159,10 @@ class SearchConfig:
         device: Where networks train and are measured: "cpu", "cuda", "cuda:1", "mps".
         latency_batch_size: Batch size at which latency, memory and energy are profiled.
         profiling_method: "measured" (run on the device) or "proxy" (estimate latency without running).
+        target_device: The saved device profile latency comes from (``"pixel2"``; see
+            `nas_workbench.profiling.fit_device`), for a device the workbench cannot run on: latency in
+            the objectives and the budget is then predicted for it, labelled ``predicted``, not measured
+            here. None: this machine.
         threads: Torch CPU threads for training and measurement (None: torch's default).
         profile_metrics: Hardware metrics recorded for every trial besides the objectives and the budget's;
             None records params, FLOPs, MACs, latency and peak memory.
@@ -197,6 +201,7 @@ class SearchConfig:
     device: str = "cpu"
     latency_batch_size: int = 1
     profiling_method: str = "measured"
+    target_device: str | None = None
     threads: int | None = None
     profile_metrics: list[str] | None = None
     initial_architectures: list[str] = field(default_factory=list)
@@ -392,6 +397,7 @@ class SearchConfig:
                     functools.partial(space.parse, reference),
                     f"a reference architecture of the space; {GRAMMAR}",
                 )
+        self._validate_target_device(space)
         _built("pruner_options", self.pruner_options, lambda: make_pruner(self.pruner, **self.pruner_options))
         _built(
             "strategy_options",
@@ -492,6 +498,27 @@ class SearchConfig:
             or (kind != "cuda" and index)
         ):
             raise ConfigError("device", device, "'cpu', 'cuda', 'cuda:N' or 'mps'")
+
+    def _validate_target_device(self, space: Any) -> None:
+        """A saved device profile of this search's space and options (its name suggested when misspelt)."""
+        from nas_workbench.profiling.targets import load_device
+        from nas_workbench.spec import FrozenDict
+
+        if self.target_device is None:
+            return
+        if not isinstance(self.target_device, str):
+            raise ConfigError("target_device", self.target_device, "the name of a saved device profile")
+        try:
+            profile = load_device(self.target_device)
+        except ConfigError as error:  # a malformed name is reported on this setting too
+            raise ConfigError("target_device", self.target_device, error.allowed) from None
+        if profile.space != space.name or FrozenDict(profile.space_options) != FrozenDict(space.options):
+            raise ConfigError(
+                "target_device",
+                self.target_device,
+                f"a profile fitted on this search's space {space.name!r} with options {space.options} "
+                f"(it was fitted on {profile.space!r} with {profile.space_options})",
+            )
 
     @staticmethod
     def _validate_storage(name: str, url: Any) -> None:

@@ -48,6 +48,7 @@ from nas_workbench.exceptions import ConfigError, NasWorkbenchError, ProfilingEr
 from nas_workbench.profiling import DeviceInfo, Measurement, profile, shared_use
 from nas_workbench.profiling._device import resolve_device
 from nas_workbench.profiling.drift import prepare_predictor
+from nas_workbench.profiling.targets import load_device
 from nas_workbench.spec import ArchSpec
 from nas_workbench.task import Task, load_task
 
@@ -107,6 +108,8 @@ class SearchRun:
         self._thread: threading.Thread | None = None
         self._task: Task | None = None
         self._profile_cache: OrderedDict[str, tuple[dict[str, Measurement], DeviceInfo]] = OrderedDict()
+        #: Where latency comes from when the search targets another device (``target_device``).
+        self.target_device = load_device(config.target_device) if config.target_device else None
         self.error: BaseException | None = None
         #: Where the local worker processes of the search in progress (or the last one) write their logs:
         #: set once they start, empty while trials run in this process or in workers started elsewhere.
@@ -174,8 +177,10 @@ class SearchRun:
         `InfeasibleBudgetError` when no architecture meets a limit (`nas_workbench.engine.preflight`)."""
         self.resolved_budget = resolve_limits(self.config, self.space, self._networks, stored)
         self.config = absolute(self.config, self.resolved_budget)
-        if check and set(self.config.budget) & set(CHECKED_METRICS):
-            self._networks().check(self.space, self.config.budget, self.config.fixed_choices)
+        # This machine's latency says nothing of a target device's: its profile judges latency per trial.
+        local = {m: v for m, v in self.config.budget.items() if not (m == "latency_ms" and self.target_device)}
+        if check and set(local) & set(CHECKED_METRICS):
+            self._networks().check(self.space, local, self.config.fixed_choices)
 
     def _networks(self) -> Networks:
         """How this search builds and profiles networks (loads the data on first use)."""
@@ -469,7 +474,9 @@ class SearchRun:
         }
         counted = profile(model, metrics=[m for m in wanted if m in CHEAP_METRICS], **kwargs)
         measurements, device = dict(counted.measurements), counted.device
-        rest = [m for m in wanted if m not in CHEAP_METRICS]
+        if self.target_device is not None and "latency_ms" in wanted:  # predicted for it, not measured here
+            measurements["latency_ms"] = self.target_device.predict(spec)
+        rest = [m for m in wanted if m not in CHEAP_METRICS and m not in measurements]
         if violations(measurements, config.budget):
             rest = [m for m in rest if m in config.objectives]
         if rest:

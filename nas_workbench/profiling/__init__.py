@@ -7,11 +7,12 @@
 
 Every figure says what it is: ``counted`` (parameters, FLOPs, MACs), ``measured`` on this device, or
 ``estimated`` by a named proxy (the per-device lookup table for latency, analytic models for memory and
-energy). Measured latency is the minimum of many short timed blocks, which other processes cannot move
-(`latency`); a figure that stayed unstable, or a prediction without a fitted correction, says so
-(`caveats`: "unstable", "uncalibrated"), and the workbench's tables and plots show the mark.
-Measurements on one machine are serialised by a file lock (`measurement_lock`); training that
-should not overlap them runs inside `shared_use`.
+energy), or ``predicted`` for a device the workbench cannot run on, by a profile fitted to a few
+architectures measured there (`fit_device`). Measured latency is the minimum of many short timed blocks,
+which other processes cannot move (`latency`); a figure that stayed unstable, or a prediction without a
+fitted correction, says so (`caveats`: "unstable", "uncalibrated"), and the workbench's tables and plots
+show the mark. Measurements on one machine are serialised by a file lock (`measurement_lock`); training
+that should not overlap them runs inside `shared_use`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ from nas_workbench.profiling.calibrate import CalibrationResult, calibrate
 from nas_workbench.profiling.latency import TimingOptions, measure_latency
 from nas_workbench.profiling.lock import measurement_lock, shared_use
 from nas_workbench.profiling.lut import Correction, LookupTable, predict_latency
+from nas_workbench.profiling.targets import (
+    DeviceProfile,
+    fit_device,
+    list_devices,
+    load_device,
+    propose,
+)
 
 __all__ = [
     "METRICS",
@@ -30,6 +38,7 @@ __all__ = [
     "CalibrationResult",
     "Correction",
     "DeviceInfo",
+    "DeviceProfile",
     "LookupTable",
     "Measurement",
     "MetricInfo",
@@ -38,9 +47,13 @@ __all__ = [
     "calibrate",
     "caveats",
     "device_info",
+    "fit_device",
+    "list_devices",
+    "load_device",
     "measure_latency",
     "measurement_lock",
     "predict_latency",
     "profile",
+    "propose",
     "shared_use",
 ]

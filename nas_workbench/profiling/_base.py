@@ -3,7 +3,9 @@
 `Measurement.method` is one of:
 - ``"measured"``: run on the device (latency timed, memory from the allocator, energy from counters);
 - ``"counted"``: exact, by inspection of the network (parameters, FLOPs via torch.utils.flop_counter);
-- ``"estimated"``: predicted by a proxy (lookup table, analytic model); ``source`` names which.
+- ``"estimated"``: predicted by a proxy (lookup table, analytic model); ``source`` names which;
+- ``"predicted"``: latency on another device, from a profile fitted to measurements made there
+  (`targets.DeviceProfile`); ``source`` says which device and from how many measurements.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any, Literal
 
 __all__ = ["METRICS", "DeviceInfo", "Measurement", "MetricInfo", "Profile", "caveats"]
 
-Method = Literal["measured", "counted", "estimated"]
+Method = Literal["measured", "counted", "estimated", "predicted"]
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ class Measurement:
     Attributes:
         value: The number, in ``unit``.
         unit: "ms", "MB", "mJ", "FLOPs", "MACs" or "count".
-        method: "measured", "counted" or "estimated" (see the module docstring).
+        method: "measured", "counted", "estimated" or "predicted" (see the module docstring).
         source: What produced it, e.g. "torch.utils.flop_counter", "cpu timer", "lookup table", "rapl".
         detail: Supporting figures (p90, spread, repeats, batch size, breakdowns, notes).
     """

@@ -127,6 +127,26 @@ def _lines(key: str, description: str, placeholder: str) -> Field:
     )
 
 
+def _target_device_field() -> Field:
+    """The saved device profile latency is predicted for (``target_device``), or this machine."""
+    from nas_workbench.profiling.targets import list_devices
+
+    here = ("this machine (measured)", None)
+    box = W.Dropdown(
+        options=[here, *((f"{name} (predicted)", name) for name in list_devices())],
+        description="latency for",
+        tooltip="a device profile from `nas-workbench device fit`, or this machine",
+        style=_STYLE,
+    )
+
+    def write(name: str | None) -> None:
+        if name not in [value for _, value in box.options]:
+            box.options = [*box.options, (f"{name} (not saved here)", name)]
+        box.value = name
+
+    return Field("target_device", box, lambda: box.value, write)
+
+
 def _note() -> W.HTML:
     """A line of help, aligned with the fields' inputs."""
     return W.HTML(layout=W.Layout(margin=f"0 0 4px {DESCRIPTION_WIDTH}"))
@@ -235,6 +255,7 @@ class ConfigForm:
             *[self._budget_field(metric) for metric in METRICS],
             W.HBox([self.budget_check, self.budget_status]),
             Field("device", device, lambda: device.value, self._write_device),
+            _target_device_field(),
             _value(
                 "profiling_method",
                 W.ToggleButtons,

@@ -1,0 +1,189 @@
+"""How well a device profile fitted from 5, 10 or 20 measured cells predicts the latency of all the others.
+
+NAS-Bench-201's published latencies of all 15,625 cells (HW-NAS-Bench and HELP, ``nb201_latency.csv``)
+stand in for a user's device: a profile is fitted (`nas_workbench.profiling.targets.FeatureModel`, the
+model `fit_device` fits) on n cells — drawn at random (10 draws, averaged) or chosen by `propose` (10
+seeds, averaged) — and evaluated on every other cell: Spearman's rank correlation and the share of
+predictions within ±10% of the measurement. Beside it: the ceiling, gradient boosting on the 30
+edge-operation indicators fitted on 12,000 cells of the same device and evaluated on the rest (set by the
+device's measurement noise), and HELP's published Spearman from 10 measurements (NeurIPS 2021).
+
+Features are the product's: `choice_counts` of each cell and its FLOPs counted by the product's trace of
+the network built for CIFAR-10 (3x32x32, 10 classes). An NB201 network's FLOPs depend only on its numbers
+of 3x3 and 1x1 convolutions (every edge of a stage has the same shapes), so they are traced once per such
+pair (28 networks) and checked against a full trace of a few random cells.
+
+    python benchmarks/devices/profile_quality.py /work/shared/data/nb201
+    python benchmarks/devices/profile_quality.py /work/shared/data/nb201 --json profile_quality.json
+
+Without the folder it prints why and exits 0 (skipped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy.stats import spearmanr
+
+import nas_workbench as nw
+from nas_workbench.profiling.targets import FeatureModel, arch_features, choice_counts
+
+#: Devices of the issue: name -> (column of nb201_latency.csv, HELP's published Spearman from 10 samples).
+DEVICES = {
+    "Pixel 2": ("help_pixel2_ms", 0.802),
+    "Pixel 3": ("hwnb_pixel3_ms", None),
+    "Raspberry Pi 4": ("hwnb_raspi4_ms", 0.890),
+    "FPGA": ("hwnb_fpga_ms", 0.985),
+    "Eyeriss": ("hwnb_eyeriss_ms", 0.940),
+    "Intel Gold 6226": ("help_gold_6226_ms", 0.989),
+    "Titan RTX (batch 1)": ("help_titan_rtx_1_ms", 0.987),
+}
+SHAPE, CLASSES = (3, 32, 32), 10
+CEILING_TRAIN = 12_000
+
+
+def score(predicted: np.ndarray, measured: np.ndarray) -> tuple[float, float]:
+    """Spearman and the share within ±10%."""
+    return float(spearmanr(predicted, measured).statistic), float(
+        np.mean(np.abs(predicted / measured - 1) <= 0.1)
+    )
+
+
+def features(space, specs) -> list[dict[str, float]]:
+    """The product's features of every cell, FLOPs traced once per (3x3, 1x1) convolution count."""
+    flops: dict[tuple[int, int], float] = {}
+    rows = []
+    for spec in specs:
+        ops = list(spec.choices.values())
+        key = (ops.count("nor_conv_3x3"), ops.count("nor_conv_1x1"))
+        if key not in flops:
+            flops[key] = arch_features(spec, space, SHAPE, CLASSES)["flops_M"]
+        rows.append({**choice_counts(spec), "flops_M": flops[key]})
+    for spec in random.Random(0).sample(specs, 3):  # the shortcut is exact
+        index = specs.index(spec)
+        assert arch_features(spec, space, SHAPE, CLASSES) == rows[index], space.format(spec)
+    return rows
+
+
+def indicators(specs) -> np.ndarray:
+    """The 30 edge-operation indicators (6 edges x 5 ops) the ceiling model sees."""
+    names = sorted(specs[0].choices)
+    ops = list(nw.spaces.cell.NB201_OPS)
+    out = np.zeros((len(specs), len(names) * len(ops)))
+    for row, spec in enumerate(specs):
+        for e, name in enumerate(names):
+            out[row, e * len(ops) + ops.index(spec.choices[name])] = 1
+    return out
+
+
+def evaluate(rows, y, chosen: list[int], prior: bool) -> tuple[float, float]:
+    mask = np.ones(len(y), dtype=bool)
+    mask[chosen] = False
+    fit_rows = [rows[i] for i in chosen]
+    if not prior:
+        fit_rows = [{k: v for k, v in r.items() if k != "flops_M"} for r in fit_rows]
+    model = FeatureModel.fit(fit_rows, y[chosen])
+    rest = [r for r, keep in zip(rows, mask, strict=True) if keep]
+    return score(model.predict(rest), y[mask])
+
+
+def ceiling(x: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
+    try:
+        from sklearn.ensemble import HistGradientBoostingRegressor
+    except ImportError:
+        return None
+    order = np.random.default_rng(0).permutation(len(y))
+    train, test = order[:CEILING_TRAIN], order[CEILING_TRAIN:]
+    model = HistGradientBoostingRegressor(max_iter=300, random_state=0).fit(x[train], y[train])
+    return score(model.predict(x[test]), y[test])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("nb201_dir", type=Path, help="folder holding nb201_latency.csv")
+    parser.add_argument("--sizes", default="5,10,20", help="numbers of measurements (default 5,10,20)")
+    parser.add_argument("--draws", type=int, default=10, help="random draws per size (default 10)")
+    parser.add_argument("--json", type=Path, help="write the results here")
+    args = parser.parse_args()
+    table = args.nb201_dir / "nb201_latency.csv"
+    if not table.exists():
+        print(f"{table} not found: benchmark skipped", file=sys.stderr)
+        return 0
+    torch.set_num_threads(1)
+    started = time.time()
+    with table.open() as f:
+        data = list(csv.DictReader(f))
+    space = nw.spaces.get("nb201")
+    specs = [space.parse(r["arch"]) for r in data]
+    index = {space.format(s): i for i, s in enumerate(specs)}
+    rows = features(space, specs)
+    x = indicators(specs)
+    sizes = [int(n) for n in args.sizes.split(",")]
+    proposals = {n: [[index[a] for a in nw.profiling.propose(space, n, seed)] for seed in range(args.draws)]
+                 for n in sizes}  # fmt: skip
+    results = []
+    for device, (column, help_spearman) in DEVICES.items():
+        y = np.array([float(r[column]) for r in data])
+        entry = {"device": device, "column": column, "help_spearman_10": help_spearman,
+                 "ceiling": ceiling(x, y), "profiles": {}}  # fmt: skip
+        for n in sizes:
+            draws = [random.Random(seed).sample(range(len(y)), n) for seed in range(args.draws)]
+            for choice, chosen_sets in (("random", draws), ("propose", proposals[n])):
+                for prior in (True, False):
+                    scores = np.array([evaluate(rows, y, chosen, prior) for chosen in chosen_sets])
+                    entry["profiles"][f"{n}/{choice}/{'flops' if prior else 'counts'}"] = {
+                        "spearman": float(scores[:, 0].mean()),
+                        "spearman_min": float(scores[:, 0].min()),
+                        "within_10pct": float(scores[:, 1].mean()),
+                    }
+        results.append(entry)
+        print(f"{device}: done ({time.time() - started:.0f} s)", file=sys.stderr)
+    print_table(results, sizes)
+    if args.json:
+        args.json.write_text(json.dumps({"sizes": sizes, "draws": args.draws, "results": results}, indent=1))
+    return 0
+
+
+def _cell(profiles: dict, key: str) -> str:
+    return f"{profiles[key]['spearman']:.3f} / {100 * profiles[key]['within_10pct']:.0f}%"
+
+
+def _goal(ten: dict | None, ceil: tuple[float, float] | None) -> str:
+    """Whether 10 random measurements reach Spearman within 0.02 and ±10% within 10 points of the ceiling."""
+    if ten is None or ceil is None:
+        return "-"
+    gap_s, gap_w = ten["spearman"] - ceil[0], 100 * (ten["within_10pct"] - ceil[1])
+    return "yes" if gap_s >= -0.02 and gap_w >= -10 else f"no ({gap_s:+.3f}, {gap_w:+.0f} points)"
+
+
+def print_table(results: list[dict], sizes: list[int]) -> None:
+    """Spearman / within ±10% per device and number of measurements, the ceiling and HELP beside them."""
+    head = ["device"] + [f"{n} random" for n in sizes] + [f"{n} proposed" for n in sizes]
+    head += ["5 / 10 random, counts only", "ceiling (12k cells)", "HELP (10)", "goal met (10 random)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for entry in results:
+        p, ceil = entry["profiles"], entry["ceiling"]
+        values = [entry["device"]]
+        values += [_cell(p, f"{n}/random/flops") for n in sizes] + [
+            _cell(p, f"{n}/propose/flops") for n in sizes
+        ]
+        values.append(
+            " ; ".join(_cell(p, f"{n}/random/counts") for n in (5, 10) if f"{n}/random/counts" in p)
+        )
+        values.append("-" if ceil is None else f"{ceil[0]:.3f} / {100 * ceil[1]:.0f}%")
+        values.append("-" if entry["help_spearman_10"] is None else f"{entry['help_spearman_10']:.3f}")
+        values.append(_goal(p.get("10/random/flops"), ceil))
+        lines.append("| " + " | ".join(values) + " |")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""A search whose latency budget names a device the workbench cannot run on: config, engine and CLI."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+import nas_workbench as nw
+from nas_workbench.cli import main
+from nas_workbench.exceptions import ConfigError
+from nas_workbench.testing.workers import TINY_CHAIN
+
+TINY = {**TINY_CHAIN, "max_depth": 2}  # 20 architectures: depth 1-2, conv or dwsep, two widths
+
+
+def device_ms(spec) -> float:
+    """A synthetic device where every block costs 2 ms, a plain convolution 3 ms more."""
+    blocks = [k for k in spec.choices if k.endswith(".op")]
+    return 1.0 + sum(2.0 + (3.0 if spec.choices[k] == "conv" else 0.0) for k in blocks)
+
+
+@pytest.fixture(autouse=True)
+def _own_profiles(tmp_path, monkeypatch):
+    """Each test sees only the device profiles it saves."""
+    monkeypatch.setenv("NAS_WORKBENCH_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def tiny_device(tiny_task):
+    """A profile of the tiny chain space on the synthetic device, fitted on the tiny task's input."""
+    space = nw.spaces.get("chain", **TINY)
+    archs = nw.profiling.propose(space, 8, seed=0)
+    latency = [device_ms(space.parse(a)) for a in archs]
+    shape, classes = tiny_task.input_shape, tiny_task.num_classes
+    return nw.profiling.fit_device("tinyphone", space, archs, latency, input_shape=shape, num_classes=classes)
+
+
+def test_a_budget_on_a_named_device_rules_out_what_it_predicts_too_slow(storage, tiny_task, tiny_device):
+    limit = 6.5  # one dwsep block (3 ms) or two (5 ms) or one conv block (6 ms) fit; nothing with two convs
+    config = nw.SearchConfig(
+        space="chain",
+        space_options=TINY,
+        strategy="random",
+        objectives=["accuracy", "latency_ms"],
+        budget={"latency_ms": limit},
+        target_device="tinyphone",
+        dataset=tiny_task,
+        fidelity=nw.Fidelity(epochs=1, batch_size=32),
+        n_trials=8,
+        storage=storage,
+        study_name="phone",
+        profile_metrics=["params"],
+    )
+    run = nw.search(config, evaluate=lambda spec, model: {"accuracy": 0.5})
+    run.run()
+    results = run.results()
+    assert len(results) == 8
+    space = run.space
+    for r in results:
+        latency = r.metrics["latency_ms"]
+        assert latency["method"] == "predicted"
+        assert latency["source"] == "predicted for tinyphone from 8 measurements"
+        truth = device_ms(space.parse(r.arch))
+        assert latency["value"] == pytest.approx(truth, rel=0.05)
+        assert r.status == ("ok" if latency["value"] <= limit else "infeasible")
+    assert {r.status for r in results} == {"ok", "infeasible"}
+    stored = nw.engine.records.trial_results(run.study)
+    assert all(r.metrics["latency_ms"]["method"] == "predicted" for r in stored)
+
+
+def test_target_device_is_validated_with_a_suggestion(tiny_device):
+    base = nw.SearchConfig(space="chain", space_options=TINY)
+    assert base.replace(target_device="tinyphone").target_device == "tinyphone"
+    with pytest.raises(ConfigError, match=r"target_device: 'tinyfone'.*Did you mean 'tinyphone'"):
+        base.replace(target_device="tinyfone")
+    with pytest.raises(ConfigError, match="target_device: 3"):
+        base.replace(target_device=3)
+    with pytest.raises(ConfigError, match="fitted on this search's space 'nb201'"):
+        nw.SearchConfig(space="nb201", target_device="tinyphone").validate()
+    loaded = nw.SearchConfig.from_dict(
+        {"space": "chain", "space_options": TINY, "target_device": "tinyphone"}
+    )
+    assert loaded.to_dict()["target_device"] == "tinyphone"
+
+
+def test_device_commands_propose_fit_show_and_list(tmp_path, capsys):
+    space = nw.spaces.get("nb201")
+    csv = tmp_path / "archs.csv"
+    assert main(["device", "propose", "--space", "nb201", "-n", "5", "-o", str(csv)]) == 0
+    rows = csv.read_text().splitlines()
+    assert rows[0] == "arch,latency_ms" and len(rows) == 6
+    ops = {"none": 0, "skip_connect": 0.1, "nor_conv_1x1": 1, "nor_conv_3x3": 2, "avg_pool_3x3": 0.5}
+    filled = [f"{a.rstrip(',')},{3 + sum(ops[o] for o in space.parse(a.rstrip(',')).choices.values())}"
+              for a in rows[1:]]  # fmt: skip
+    csv.write_text("\n".join([rows[0], *filled]) + "\n")
+    capsys.readouterr()
+    assert main(["device", "fit", "pi4", "--space", "nb201", "--no-prior", str(csv)]) == 0
+    assert "saved device profile 'pi4'" in capsys.readouterr().out
+    assert main(["device", "show", "pi4"]) == 0
+    out = capsys.readouterr().out
+    assert "predicted for pi4 from 5 measurements" in out and "Spearman" in out and "within ±10%" in out
+    assert main(["device", "list"]) == 0
+    assert capsys.readouterr().out == "pi4: nb201, 5 measurements\n"
+
+    csv.write_text("\n".join([rows[0], *filled, filled[1]]) + "\n")
+    assert main(["device", "fit", "pi4", "--space", "nb201", str(csv)]) == 2
+    assert "archs.csv line 7 arch" in capsys.readouterr().err
+    assert main(["device", "show", "pi5"]) == 2
+    assert "Did you mean 'pi4'" in capsys.readouterr().err
+
+
+def test_a_run_config_names_the_device_in_yaml(tmp_path, tiny_device, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    config = {
+        "space": "chain",
+        "space_options": TINY,
+        "strategy": "random",
+        "target_device": "tinyphone",
+        "budget": {"latency_ms": 8.0},
+        "fidelity": {"epochs": 1, "subset": 0.2},
+        "profile_metrics": ["params"],
+        "n_trials": 2,
+        "study_name": "phone",
+    }
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(config))
+    assert main(["run", "c.yaml"]) == 0
+    assert "latency ms (predicted)" in capsys.readouterr().out
+
+
+def test_the_form_offers_the_saved_profiles_and_reads_the_choice(tiny_device):
+    from nas_workbench.ui.form import ConfigForm
+
+    config = nw.SearchConfig(space="chain", space_options=TINY, target_device="tinyphone")
+    form = ConfigForm(config)
+    box = form.fields["target_device"].widget
+    assert [value for _, value in box.options] == [None, "tinyphone"] and box.value == "tinyphone"
+    assert form.read().target_device == "tinyphone"
+    box.value = None
+    assert form.read().target_device is None
