@@ -9,7 +9,8 @@ mistakes "too slow" for "bad". Here feasibility is learnt separately:
   decisions (a cell's latency, FLOPs or memory is close to a sum of per-decision costs), fitted on every
   trial that has constraints, running ones included (they were profiled). Its leave-one-out residuals say
   how far to trust it: an architecture is *far over budget* when its predicted constraint exceeds
-  ``z`` leave-one-out standard deviations, so a model fitted on few or noisy trials rejects little.
+  ``z`` leave-one-out standard deviations, and a model that predicts held-out trials no better than
+  half-way from a constant (leave-one-out R² < 0.5) rejects nothing.
 - `FeasibilityFilter`: draws up to ``candidates`` proposals from a strategy and keeps the first that is
   not far over budget (else the one predicted least over). Evolution and REINFORCE use it when they plan
   a trial; `BudgetAwareSampler` wraps Optuna's samplers (TPE, GP, NSGA-II) with it.
@@ -48,6 +49,8 @@ __all__ = [
 ]
 
 _MISSING = object()
+#: Leave-one-out R² a constraint's model needs before it rejects anything.
+MIN_SKILL = 0.5
 #: Ridge penalty of the per-constraint regressions (features are 0/1 indicators).
 RIDGE = 1.0
 
@@ -92,6 +95,8 @@ class FeasibilityModel:
         names: The constraint names, in column order of ``coefficients``.
         coefficients: (1 + features, constraints): intercept then one weight per (decision, choice).
         spread: Per constraint, the root mean square of the leave-one-out residuals.
+        skill: Per constraint, the leave-one-out R² (1 - spread² / variance): how much better than a
+            constant the model predicts held-out trials. Below `MIN_SKILL`, a constraint rejects nothing.
         n_trials: How many trials it was fitted on.
     """
 
@@ -99,6 +104,7 @@ class FeasibilityModel:
     names: tuple[str, ...]
     coefficients: np.ndarray
     spread: np.ndarray
+    skill: np.ndarray
     n_trials: int
 
     @classmethod
@@ -115,7 +121,8 @@ class FeasibilityModel:
             for name, dist in t.distributions.items():
                 if isinstance(dist, CategoricalDistribution) and len(dist.choices) > 1:
                     decisions.setdefault(name, tuple(dist.choices))
-        model = cls(decisions, names, np.zeros((0, len(names))), np.zeros(len(names)), len(trials))
+        empty = np.zeros(len(names))
+        model = cls(decisions, names, np.zeros((0, len(names))), empty, empty, len(trials))
         x = np.stack([model.features(t.params) for t in trials])
         y = np.array([[t.constraints[n] for n in names] for t in trials])
         penalty = RIDGE * np.eye(x.shape[1])
@@ -125,7 +132,8 @@ class FeasibilityModel:
         leverage = np.einsum("ij,jk,ik->i", x, inverse, x)
         residuals = (y - x @ coefficients) / np.maximum(1.0 - leverage, 1e-3)[:, None]
         spread = np.sqrt(np.mean(residuals**2, axis=0))
-        return cls(decisions, names, coefficients, spread, len(trials))
+        skill = 1.0 - spread**2 / np.maximum(np.var(y, axis=0), 1e-12)
+        return cls(decisions, names, coefficients, spread, skill, len(trials))
 
     def features(self, params: Mapping[str, Any]) -> np.ndarray:
         """Intercept, then per decision the one-hot of its choice (all zero when the architecture does
@@ -143,9 +151,10 @@ class FeasibilityModel:
 
     def excess(self, params: Mapping[str, Any], z: float) -> float:
         """How far the prediction lies beyond ``z`` leave-one-out deviations over the limit, summed over
-        the constraints (0: plausibly feasible)."""
+        the constraints the model predicts with skill (0: plausibly feasible, or not predictable)."""
         predicted = self.features(params) @ self.coefficients
-        return float(np.sum(np.maximum(predicted - z * self.spread, 0.0)))
+        over = np.maximum(predicted - z * self.spread, 0.0)
+        return float(np.sum(over[self.skill >= MIN_SKILL]))
 
 
 class FeasibilityFilter:
