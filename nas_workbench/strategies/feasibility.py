@@ -170,13 +170,13 @@ class FeasibilityFilter:
         self.candidates = check_int("feasibility_candidates", candidates, 1)
         self.z = check_float("feasibility_z", z, 0.0, 100.0)
         self.min_trials = check_int("feasibility_min_trials", min_trials, 2)
-        self._cache: tuple[tuple[int, ...], FeasibilityModel | None] | None = None
+        self._cache: tuple[tuple[Any, ...], FeasibilityModel | None] | None = None
 
     def model(self, study: Study, trial: FrozenTrial) -> FeasibilityModel | None:
         """The model fitted on the study's profiled trials; None before ``min_trials`` or without
         constraints. Refitted only when new trials have constraints."""
         trials = constrained_trials(study, exclude=trial.number)
-        key = tuple(t.number for t in trials)
+        key = (study.study_name, *(t.number for t in trials))
         if self._cache is None or self._cache[0] != key:
             fitted = FeasibilityModel.fit(trials) if len(trials) >= self.min_trials else None
             self._cache = (key, fitted)
