@@ -5,7 +5,8 @@ study and learns from the same history (a resumed study, several workers on one 
 registered with a one-sentence summary and its options (default and meaning); `make_sampler` rejects
 unknown options with a "did you mean" and passes the study's context (seed, space, directions) to the
 factory. Budgets need no option: the engine sets each trial's constraints (``Trial.set_constraint``) and
-Optuna 5's samplers read them from the trials.
+Optuna 5's samplers read them from the trials; the learning strategies also fit a feasibility model on
+them and keep their proposals out of the region it predicts far over budget (`feasibility`).
 """
 
 from __future__ import annotations

@@ -2,12 +2,14 @@
 
 Optuna 5 samplers read constraints from ``FrozenTrial.constraints`` (set by the engine with
 ``Trial.set_constraint``), so none of them needs a ``constraints_func``: TPE, GP and NSGA-II are
-constraint-aware as built here.
+constraint-aware as built here. Each is also wrapped in a `BudgetAwareSampler`, which learns feasibility
+from the constraints and keeps their proposals out of the region predicted far over budget.
 """
 
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import optuna
 from optuna.samplers import BaseSampler
@@ -21,6 +23,8 @@ from nas_workbench.strategies._base import (
     check_int,
     register,
 )
+from nas_workbench.strategies.feasibility import OPTIONS as FEASIBILITY_OPTIONS
+from nas_workbench.strategies.feasibility import BudgetAwareSampler, make_filter
 
 
 def _random(context: SamplerContext) -> BaseSampler:
@@ -45,7 +49,12 @@ def _grid(context: SamplerContext, max_size: int) -> BaseSampler:
 
 
 def _tpe(
-    context: SamplerContext, n_startup_trials: int, n_ei_candidates: int, multivariate: bool, group: bool
+    context: SamplerContext,
+    n_startup_trials: int,
+    n_ei_candidates: int,
+    multivariate: bool,
+    group: bool,
+    **feasibility: Any,
 ) -> BaseSampler:
     check_int("n_startup_trials", n_startup_trials, 0)
     check_int("n_ei_candidates", n_ei_candidates, 1)
@@ -53,35 +62,42 @@ def _tpe(
         # ``group`` is flagged experimental, yet it is what TPE offers for conditional spaces; the
         # warning would only repeat on every search.
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.samplers.TPESampler(
+        tpe = optuna.samplers.TPESampler(
             seed=context.seed,
             n_startup_trials=n_startup_trials,
             n_ei_candidates=n_ei_candidates,
             multivariate=bool(multivariate),
             group=bool(group) and bool(multivariate),
         )
+    return BudgetAwareSampler(tpe, make_filter(**feasibility), context.space, context.seed)
 
 
-def _gp(context: SamplerContext, n_startup_trials: int) -> BaseSampler:
+def _gp(context: SamplerContext, n_startup_trials: int, **feasibility: Any) -> BaseSampler:
     check_int("n_startup_trials", n_startup_trials, 1)
-    return optuna.samplers.GPSampler(
+    gp = optuna.samplers.GPSampler(
         seed=context.seed, n_startup_trials=n_startup_trials, warn_independent_sampling=False
     )
+    return BudgetAwareSampler(gp, make_filter(**feasibility), context.space, context.seed)
 
 
 def _nsga2(
-    context: SamplerContext, population_size: int, crossover_prob: float, mutation_prob: float | None
+    context: SamplerContext,
+    population_size: int,
+    crossover_prob: float,
+    mutation_prob: float | None,
+    **feasibility: Any,
 ) -> BaseSampler:
     check_int("population_size", population_size, 2)
     check_float("crossover_prob", crossover_prob, 0.0, 1.0)
     if mutation_prob is not None:
         check_float("mutation_prob", mutation_prob, 0.0, 1.0)
-    return optuna.samplers.NSGAIISampler(
+    nsga2 = optuna.samplers.NSGAIISampler(
         seed=context.seed,
         population_size=population_size,
         crossover_prob=crossover_prob,
         mutation_prob=mutation_prob,
     )
+    return BudgetAwareSampler(nsga2, make_filter(**feasibility), context.space, context.seed)
 
 
 register(
@@ -113,6 +129,7 @@ register(
             "group": Option(
                 True, "model each set of decisions asked together separately (conditional spaces)"
             ),
+            **FEASIBILITY_OPTIONS,
         },
     )
 )
@@ -123,7 +140,7 @@ register(
         "Bayesian optimisation with a Gaussian process and expected improvement (Optuna's GPSampler): "
         "the most sample-efficient for small budgets, constraint-aware, single- or multi-objective; "
         "its cost per trial grows with the number of trials.",
-        {"n_startup_trials": Option(10, "random trials before the model is used")},
+        {"n_startup_trials": Option(10, "random trials before the model is used"), **FEASIBILITY_OPTIONS},
     )
 )
 register(
@@ -138,6 +155,7 @@ register(
             "mutation_prob": Option(
                 None, "per-decision mutation probability (None: 1 / number of decisions)"
             ),
+            **FEASIBILITY_OPTIONS,
         },
     )
 )

@@ -5,9 +5,10 @@ The population is the P most recently completed trials of the study, so the olde
 a child joins: an architecture survives by having good descendants, not by one lucky evaluation. Each
 new trial is a child: S members are drawn from the population, the best is the parent, and the child is
 the parent changed by the space's own mutation operator (one decision changed). Until the population is
-full, trials are random. Only completed trials are members: failed ones have no value, and pruned ones
-were not trained to the end, so their values do not compare. Each child records its parent's trial
-number in the system attribute ``evolution:parent``.
+full, trials are random. With a budget, a child (or random trial) predicted far over budget by the
+`FeasibilityFilter` is mutated (drawn) again. Only completed trials are members: failed ones have no
+value, and pruned ones were not trained to the end, so their values do not compare. Each child records
+its parent's trial number in the system attribute ``evolution:parent``.
 
 "Best" in a tournament is constraint-aware and works for several objectives: a feasible member beats an
 infeasible one, infeasible members compare by total violation, and among feasible members the winner is
@@ -33,6 +34,8 @@ from nas_workbench.strategies._history import (
     parent_spec,
     violation,
 )
+from nas_workbench.strategies.feasibility import OPTIONS as FEASIBILITY_OPTIONS
+from nas_workbench.strategies.feasibility import FeasibilityFilter, make_filter
 
 if TYPE_CHECKING:
     from nas_workbench.spaces import SearchSpace
@@ -52,6 +55,7 @@ class RegularizedEvolutionSampler(PlannedSampler):
         space: The search space whose `mutate` makes children; without one, a child changes one
             categorical parameter of its parent (any define-by-run Optuna objective works).
         seed: Seed of every draw.
+        feasibility: Keeps children out of the region predicted far over budget (default settings).
     """
 
     def __init__(
@@ -60,19 +64,25 @@ class RegularizedEvolutionSampler(PlannedSampler):
         tournament_size: int = 5,
         space: SearchSpace | None = None,
         seed: int | None = None,
+        feasibility: FeasibilityFilter | None = None,
     ) -> None:
         super().__init__(seed)
         self.population_size = check_int("population_size", population_size, 2)
         self.tournament_size = check_int("tournament_size", tournament_size, 1, population_size)
         self.space = space
+        self.feasibility = feasibility or FeasibilityFilter()
 
     def plan(self, study: optuna.Study, trial: FrozenTrial, rng: random.Random) -> Plan:
+        model = self.feasibility.model(study, trial)
         population = completed_trials(study)[-self.population_size :]
         if len(population) < self.population_size:
-            return Plan({}, rng)
+            if self.space is None or model is None:
+                return Plan({}, rng)
+            space = self.space
+            return Plan(self.feasibility.choose(model, lambda: dict(space.random(rng).choices)), rng)
         parent = select_parent(rng.sample(population, self.tournament_size), study.directions, rng)
         study._storage.set_trial_system_attr(trial._trial_id, PARENT_ATTR, parent.number)
-        return Plan(self._mutate(parent, rng), rng)
+        return Plan(self.feasibility.choose(model, lambda: self._mutate(parent, rng)), rng)
 
     def _mutate(self, parent: FrozenTrial, rng: random.Random) -> dict[str, Any]:
         if self.space is not None and (spec := parent_spec(parent, self.space)) is not None:
@@ -106,13 +116,14 @@ def mutate_params(parent: FrozenTrial, rng: random.Random) -> dict[str, Any]:
 
 
 def _factory(
-    context: SamplerContext, population_size: int, tournament_size: int
+    context: SamplerContext, population_size: int, tournament_size: int, **feasibility: Any
 ) -> RegularizedEvolutionSampler:
     return RegularizedEvolutionSampler(
         population_size=population_size,
         tournament_size=tournament_size,
         space=context.space,
         seed=context.seed,
+        feasibility=make_filter(**feasibility),
     )
 
 
@@ -126,6 +137,7 @@ register(
         {
             "population_size": Option(20, "P: the most recent completed trials that form the population"),
             "tournament_size": Option(5, "S: members drawn per tournament (larger is greedier)"),
+            **FEASIBILITY_OPTIONS,
         },
     )
 )

@@ -8,8 +8,9 @@ completed since it last looked, in completion order: one policy-gradient step
 ``-(R - b) / s * log p(architecture)`` per trial, where ``b`` is a moving average of the rewards (the
 baseline) and ``s`` a moving average of their distance to it (so the learning rate does not depend on the
 scale of the objective). An infeasible trial (a constraint > 0) counts as one such distance below the
-baseline. Because it learns from the study's history, a resumed study or several workers on one storage
-keep improving one policy.
+baseline. With a budget, an architecture the `FeasibilityFilter` predicts far over budget is rejected
+and drawn again from the policy before the trial starts. Because it learns from the study's history, a
+resumed study or several workers on one storage keep improving one policy.
 
 Two controllers: "factorized" (independent logits per decision, as in NAS-Bench-201's REINFORCE
 baseline) and "lstm" (Zoph & Le's recurrent controller: each decision sees the ones before it).
@@ -19,8 +20,8 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import optuna
 import torch
@@ -40,6 +41,11 @@ from nas_workbench.strategies._base import (
     register,
 )
 from nas_workbench.strategies._history import Plan, PlannedSampler, completed_trials, feasible
+from nas_workbench.strategies.feasibility import OPTIONS as FEASIBILITY_OPTIONS
+from nas_workbench.strategies.feasibility import FeasibilityFilter, make_filter
+
+if TYPE_CHECKING:
+    from nas_workbench.spaces import SearchSpace
 
 __all__ = ["ReinforceSampler"]
 
@@ -119,11 +125,30 @@ class _Controller(nn.Module):
 
 
 class _PolicyPlan(Plan):
-    """A trial's controller state while its questions are answered."""
+    """A trial's controller state while its questions are answered, and the answers drawn ahead."""
 
-    def __init__(self, rng: random.Random, state: Any) -> None:
-        super().__init__({}, rng)
+    def __init__(self, rng: random.Random, state: Any, answers: dict[str, Any] | None = None) -> None:
+        super().__init__(answers or {}, rng)
         self.state = state
+
+
+class _Drawn(dict):
+    """An architecture drawn ahead from the policy, with the controller state after its last decision."""
+
+    def __init__(self, answers: Mapping[str, Any], state: Any) -> None:
+        super().__init__(answers)
+        self.state = state
+
+
+class _PolicySuggester:
+    """A suggester for `SearchSpace.define` that draws each decision from the policy."""
+
+    def __init__(self, sampler: ReinforceSampler, plan: _PolicyPlan) -> None:
+        self.sampler = sampler
+        self.plan = plan
+
+    def suggest_categorical(self, name: str, choices: Sequence[Any]) -> Any:
+        return self.sampler._sample(self.plan, name, choices)
 
 
 class ReinforceSampler(PlannedSampler):
@@ -135,6 +160,9 @@ class ReinforceSampler(PlannedSampler):
         baseline_decay: Weight of the past in the moving-average baseline (0.9 after Zoph & Le).
         hidden_size: Width of the LSTM controller.
         seed: Seed of the controller's initialisation and of every draw.
+        feasibility: Rejects architectures predicted far over budget before a trial starts (default
+            settings).
+        space: The search space, to draw an architecture ahead as it asks its questions.
     """
 
     def __init__(
@@ -144,8 +172,12 @@ class ReinforceSampler(PlannedSampler):
         baseline_decay: float = 0.9,
         hidden_size: int = 32,
         seed: int | None = None,
+        feasibility: FeasibilityFilter | None = None,
+        space: SearchSpace | None = None,
     ) -> None:
         super().__init__(seed)
+        self.feasibility = feasibility or FeasibilityFilter()
+        self.space = space
         check_choice("controller", controller, CONTROLLERS)
         self.learning_rate = check_float("learning_rate", learning_rate, 1e-9, 10.0)
         self.baseline_decay = check_float("baseline_decay", baseline_decay, 0.0, 0.999999)
@@ -167,7 +199,24 @@ class ReinforceSampler(PlannedSampler):
             if done.number not in self._learned:
                 self._learned.add(done.number)
                 self._learn(done, sign)
-        return _PolicyPlan(rng, self.controller.begin())
+        model = self.feasibility.model(study, trial)
+        if model is None:
+            return _PolicyPlan(rng, self.controller.begin())
+        # Draw the architecture ahead, so that one predicted far over budget is rejected (drawn again)
+        # before the trial starts; questions the draw did not foresee are drawn when asked.
+        drawn = self.feasibility.choose(model, lambda: self._draw(model.decisions, rng))
+        assert isinstance(drawn, _Drawn)
+        return _PolicyPlan(rng, drawn.state, drawn)
+
+    def _draw(self, decisions: Mapping[str, Sequence[Any]], rng: random.Random) -> _Drawn:
+        """One architecture drawn from the policy: the space's questions as it asks them, else (no space)
+        every decision seen so far."""
+        plan = _PolicyPlan(rng, self.controller.begin())
+        if self.space is not None:
+            answers = self.space.define(_PolicySuggester(self, plan))
+        else:
+            answers = {name: self._sample(plan, name, choices) for name, choices in decisions.items()}
+        return _Drawn(answers, plan.state)
 
     def _advantage(self, trial: FrozenTrial, sign: float) -> float | None:
         """The trial's reward relative to the baseline, in units of the usual spread; updates both."""
@@ -219,6 +268,12 @@ class ReinforceSampler(PlannedSampler):
     # -- sampling ------------------------------------------------------------------------------------------
     def answer(self, plan: Plan, name: str, choices: Sequence[Any]) -> Any:
         assert isinstance(plan, _PolicyPlan)
+        if name in plan.answers and plan.answers[name] in choices:
+            return plan.answers[name]
+        return self._sample(plan, name, choices)
+
+    def _sample(self, plan: _PolicyPlan, name: str, choices: Sequence[Any]) -> Any:
+        """Draw decision ``name`` from the policy, advancing the plan's controller state."""
         key = _key(name, choices)
         self._grow(key, len(choices))
         with torch.no_grad():
@@ -231,7 +286,12 @@ class ReinforceSampler(PlannedSampler):
 
 
 def _factory(
-    context: SamplerContext, controller: str, learning_rate: float, baseline_decay: float, hidden_size: int
+    context: SamplerContext,
+    controller: str,
+    learning_rate: float,
+    baseline_decay: float,
+    hidden_size: int,
+    **feasibility: Any,
 ) -> ReinforceSampler:
     return ReinforceSampler(
         controller=controller,
@@ -239,6 +299,8 @@ def _factory(
         baseline_decay=baseline_decay,
         hidden_size=hidden_size,
         seed=context.seed,
+        feasibility=make_filter(**feasibility),
+        space=context.space,
     )
 
 
@@ -253,6 +315,7 @@ register(
             "learning_rate": Option(0.1, "Adam step size of the controller"),
             "baseline_decay": Option(0.9, "weight of the past in the moving-average baseline"),
             "hidden_size": Option(32, "width of the LSTM controller"),
+            **FEASIBILITY_OPTIONS,
         },
         multi_objective=False,
     )

@@ -8,6 +8,7 @@ import pytest
 from nas_workbench import strategies
 from nas_workbench.exceptions import ConfigError, UnknownNameError
 from nas_workbench.spaces import get as get_space
+from nas_workbench.strategies.feasibility import BudgetAwareSampler
 from nas_workbench.testing.samplers import ToySpace
 
 
@@ -47,7 +48,10 @@ def test_options_reach_the_sampler() -> None:
     sampler = strategies.make_sampler("evolution", seed=3, population_size=7, tournament_size=3)
     assert isinstance(sampler, strategies.RegularizedEvolutionSampler)
     assert (sampler.population_size, sampler.tournament_size) == (7, 3)
-    assert isinstance(strategies.make_sampler("nsga2", population_size=12), optuna.samplers.NSGAIISampler)
+    nsga2 = strategies.make_sampler("nsga2", population_size=12, feasibility_candidates=5)
+    assert isinstance(nsga2, BudgetAwareSampler) and nsga2.feasibility.candidates == 5
+    assert isinstance(nsga2.sampler, optuna.samplers.NSGAIISampler)
+    assert nsga2.sampler._population_size == 12
 
 
 def test_grid_refuses_a_space_larger_than_its_limit_and_says_what_to_do() -> None:

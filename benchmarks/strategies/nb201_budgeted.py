@@ -1,0 +1,217 @@
+"""Search under a device latency budget on NAS-Bench-201 CIFAR-10: every strategy, random as the baseline.
+
+Each sampler is driven exactly as the engine drives it, with plain Optuna (a table lookup needs no
+engine), so the figures hold for a sampler used alone: ``study.ask()``, the "nb201" space samples the
+architecture, its measured latency on the device (``nb201_latency.csv``) is set as the trial's constraint
+``latency_ms`` with the engine's formula (`nas_workbench.engine.budget.constraint_values`: (latency -
+budget) / budget), and the study is told the validation accuracy, or 0.0 for an over-budget cell (what
+the engine tells for an infeasible trial, which it does not train).
+
+Budgets sit at the 5th, 10th and 30th percentile of each device's latency over all 15,625 cells, on
+Pixel 2 (HELP), Pixel 3, Raspberry Pi 4, FPGA and Eyeriss (HW-NAS-Bench). NAS-Bench-201's protocol
+(`nb201_tabular`): choose by validation accuracy (``c10_valid_val_200ep``), report test accuracy
+(``c10_test_200ep``). The figure is the **regret** in points: the test accuracy of the best-validation
+feasible cell of the whole table minus that of the best-validation feasible cell the search queried
+(0 is the exact constrained optimum; a search that queried no feasible cell scores the whole reference
+accuracy). Also in the same run, for scale: **flops-greedy**, the best-validation cell among the 25
+feasible cells with the most FLOPs (``nb201_cost_derived.csv``), which needs the latencies of all cells.
+
+    python benchmarks/strategies/nb201_budgeted.py /work/shared/data/nb201 --seeds 10 \\
+        --json benchmarks/results/strategies_nb201_budgeted.json
+    python benchmarks/strategies/nb201_budgeted.py /work/shared/data/nb201 --seeds 3 --strategies random,tpe
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import optuna
+import torch
+
+import nas_workbench as nw
+from nas_workbench.engine.budget import constraint_values
+from nas_workbench.profiling import Measurement
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from nb201_tabular import load_table, mean_std  # the sibling benchmark's NB201 protocol
+
+#: Device name → latency column of ``nb201_latency.csv``.
+DEVICES = {
+    "pixel2": "help_pixel2_ms",
+    "pixel3": "hwnb_pixel3_ms",
+    "raspi4": "hwnb_raspi4_ms",
+    "fpga": "hwnb_fpga_ms",
+    "eyeriss": "hwnb_eyeriss_ms",
+}
+PERCENTILES = (5, 10, 30)
+#: The budget's metric, as a `SearchConfig.budget` names it.
+METRIC = "latency_ms"
+GREEDY_CELLS = 25
+
+
+def load_latencies(folder: Path, space: nw.spaces.SearchSpace) -> dict[str, dict[str, float]]:
+    """The space's notation of each architecture → device name → latency (ms)."""
+    with (folder / "nb201_latency.csv").open() as f:
+        return {
+            space.format(space.parse(row["arch"])): {d: float(row[c]) for d, c in DEVICES.items()}
+            for row in csv.DictReader(f)
+        }
+
+
+def reference(cells: dict[str, dict[str, float]]) -> float:
+    """Test accuracy of the best-validation cell among ``cells`` (the table's rows)."""
+    return max(cells.values(), key=lambda row: row["valid"])["test"]
+
+
+def flops_greedy(feasible: dict[str, dict[str, float]]) -> float:
+    """Test accuracy of the best-validation cell among the `GREEDY_CELLS` feasible cells with most FLOPs."""
+    largest = sorted(feasible, key=lambda arch: -feasible[arch]["mflops"])[:GREEDY_CELLS]
+    return reference({arch: feasible[arch] for arch in largest})
+
+
+def run_one(
+    name: str,
+    seed: int,
+    trials: int,
+    space: nw.spaces.SearchSpace,
+    table: dict[str, dict[str, float]],
+    latency: dict[str, float],
+    budget_ms: float,
+) -> dict[str, float]:
+    """One budgeted search; the test accuracy of its choice (None when it found no feasible cell), the
+    share of its trials that were feasible, and its CPU seconds per trial."""
+    sampler = nw.strategies.make_sampler(name, seed=seed, space=space)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    chosen: dict[str, float] | None = None
+    n_feasible = 0
+    started = time.process_time()
+    for _ in range(trials):
+        trial = study.ask()
+        spec = space.sample(trial)
+        arch = space.format(spec)
+        trial.set_user_attr("spec", spec.to_dict())
+        measured = {METRIC: Measurement(latency[arch], "ms", "measured", "nb201_latency.csv")}
+        for key, value in constraint_values(measured, {METRIC: budget_ms}).items():
+            trial.set_constraint(key, value)
+        row = table[arch]
+        if latency[arch] <= budget_ms:
+            n_feasible += 1
+            if chosen is None or row["valid"] > chosen["valid"]:
+                chosen = row
+            study.tell(trial, row["valid"])
+        else:
+            study.tell(trial, 0.0)  # the engine's value for a trial over budget, left untrained
+    return {
+        "test": chosen["test"] if chosen is not None else None,
+        "feasible_share": n_feasible / trials,
+        "cpu_s_per_trial": (time.process_time() - started) / trials,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("nb201_dir", type=Path, help="folder holding nb201.csv, nb201_latency.csv, costs")
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--trials", type=int, default=100)
+    parser.add_argument(
+        "--strategies", default=None, help="comma-separated (default: every sampling strategy but grid)"
+    )
+    parser.add_argument(
+        "--devices", default=",".join(DEVICES), help="comma-separated, of " + ",".join(DEVICES)
+    )
+    parser.add_argument("--percentiles", default=",".join(map(str, PERCENTILES)))
+    parser.add_argument("--json", type=Path, help="write every figure here")
+    args = parser.parse_args()
+
+    needed = ["nb201.csv", "nb201_latency.csv", "nb201_cost_derived.csv"]
+    if missing := [name for name in needed if not (args.nb201_dir / name).exists()]:
+        print(f"{', '.join(missing)} not found in {args.nb201_dir}: nothing to benchmark", file=sys.stderr)
+        return 2
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    torch.set_num_threads(1)  # GP's model fitting uses torch; the machine's cores are shared
+    space = nw.spaces.get("nb201")
+    table = load_table(args.nb201_dir, space)
+    latencies = load_latencies(args.nb201_dir, space)
+    names = (
+        args.strategies.split(",")
+        if args.strategies
+        else [n for n in nw.strategies.list() if n != "grid" and not nw.strategies.get(n).relaxation]
+    )
+    names = ["random", *[n for n in names if n != "random"]]  # the baseline first, in the same run
+    devices = args.devices.split(",")
+    percentiles = [float(p) for p in args.percentiles.split(",")]
+
+    print(
+        f"NAS-Bench-201 CIFAR-10 under a latency budget: mean regret (points of test accuracy) of the "
+        f"best-validation feasible choice after {args.trials} trials, {args.seeds} seeds"
+    )
+    header = f"{'device':<8}{'pct':>4}{'budget ms':>10}{'feasible':>9}" + "".join(f"{n:>11}" for n in names)
+    print(header + f"{'flops-greedy':>13}")
+    results = []
+    for device in devices:
+        column = {arch: lat[device] for arch, lat in latencies.items()}
+        for percentile in percentiles:
+            budget_ms = float(np.percentile(list(column.values()), percentile))
+            feasible = {arch: table[arch] for arch, lat in column.items() if lat <= budget_ms}
+            best = reference(feasible)
+            case = {
+                "device": device,
+                "column": DEVICES[device],
+                "percentile": percentile,
+                "budget_ms": budget_ms,
+                "feasible_cells": len(feasible),
+                "reference_test": best,
+                "flops_greedy_regret": best - flops_greedy(feasible),
+                "strategies": {},
+            }
+            for name in names:
+                runs = [
+                    run_one(name, seed, args.trials, space, table, column, budget_ms)
+                    for seed in range(args.seeds)
+                ]
+                regrets = [best - (r["test"] if r["test"] is not None else 0.0) for r in runs]
+                case["strategies"][name] = {
+                    "regret": mean_std(regrets),
+                    "regrets": regrets,
+                    "no_feasible_runs": sum(r["test"] is None for r in runs),
+                    "feasible_share": statistics.mean(r["feasible_share"] for r in runs),
+                    "cpu_ms_per_trial": 1000 * statistics.mean(r["cpu_s_per_trial"] for r in runs),
+                }
+            results.append(case)
+            row = f"{device:<8}{percentile:>4g}{budget_ms:>10.2f}{len(feasible) / len(column):>9.1%}"
+            row += "".join(f"{case['strategies'][n]['regret']['mean']:>11.2f}" for n in names)
+            print(row + f"{case['flops_greedy_regret']:>13.2f}", flush=True)
+    print(
+        "mean share of feasible trials: "
+        + ", ".join(
+            f"{n} {statistics.mean(c['strategies'][n]['feasible_share'] for c in results):.0%}" for n in names
+        )
+    )
+    print(
+        "CPU ms per trial: "
+        + ", ".join(
+            f"{n} {statistics.mean(c['strategies'][n]['cpu_ms_per_trial'] for c in results):.1f}"
+            for n in names
+        )
+    )
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        settings = {"seeds": args.seeds, "trials": args.trials, "default_strategy": _default_strategy()}
+        args.json.write_text(json.dumps({**settings, "cases": results}, indent=1))
+    return 0
+
+
+def _default_strategy() -> str:
+    """The strategy a `SearchConfig` uses when none is named."""
+    return nw.SearchConfig.__dataclass_fields__["strategy"].default
+
+
+if __name__ == "__main__":
+    sys.exit(main())

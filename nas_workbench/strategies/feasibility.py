@@ -1,0 +1,296 @@
+"""Budget-aware sampling: a feasibility model learnt from the trials' constraints keeps proposals inside.
+
+The engine sets each trial's constraints (``Trial.set_constraint``: (value - limit) / limit per budget
+metric, feasible when <= 0) as soon as the network is profiled, before it is trained. A sampler that learns
+feasibility only from the objective (an over-budget trial is told accuracy 0) wastes trials over budget and
+mistakes "too slow" for "bad". Here feasibility is learnt separately:
+
+- `FeasibilityModel`: one ridge regression per constraint on the one-hot of the trial's categorical
+  decisions (a cell's latency, FLOPs or memory is close to a sum of per-decision costs), fitted on every
+  trial that has constraints, running ones included (they were profiled). Its leave-one-out residuals say
+  how far to trust it: an architecture is *far over budget* when its predicted constraint exceeds
+  ``z`` leave-one-out standard deviations, and a model that predicts held-out trials no better than
+  half-way from a constant (leave-one-out R² < 0.5) rejects nothing.
+- `FeasibilityFilter`: draws up to ``candidates`` proposals from a strategy and keeps the first that is
+  not far over budget (else the one predicted least over). Evolution and REINFORCE use it when they plan
+  a trial; `BudgetAwareSampler` wraps Optuna's samplers (TPE, GP, NSGA-II) with it.
+
+Infeasible trials stay in the study (the strategies still read them); with no constraints in the study,
+nothing changes.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from optuna.distributions import BaseDistribution, CategoricalDistribution
+from optuna.samplers import BaseSampler
+from optuna.search_space import IntersectionSearchSpace
+from optuna.study import Study
+from optuna.trial import FrozenTrial, TrialState
+
+from nas_workbench.strategies._base import Option, check_float, check_int
+
+if TYPE_CHECKING:
+    from nas_workbench.spaces import SearchSpace
+
+__all__ = [
+    "OPTIONS",
+    "BudgetAwareSampler",
+    "FeasibilityFilter",
+    "FeasibilityModel",
+    "constrained_trials",
+    "make_filter",
+]
+
+_MISSING = object()
+#: Leave-one-out R² a constraint's model needs before it rejects anything.
+MIN_SKILL = 0.5
+#: Ridge penalty of the per-constraint regressions (features are 0/1 indicators).
+RIDGE = 1.0
+
+
+class _Completion:
+    """A suggester for `SearchSpace.define`: the wrapped sampler's answer where it gave one, else uniform."""
+
+    def __init__(self, answers: Mapping[str, Any], rng: random.Random) -> None:
+        self.answers = answers
+        self.rng = rng
+
+    def suggest_categorical(self, name: str, choices: Sequence[Any]) -> Any:
+        if name in self.answers and self.answers[name] in choices:
+            return self.answers[name]
+        return self.rng.choice(list(choices))
+
+
+def _consistent(study: Study) -> dict[str, BaseDistribution]:
+    """Every decision of the study's finished trials that always had the same distribution."""
+    seen: dict[str, BaseDistribution | None] = {}
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
+        for name, dist in trial.distributions.items():
+            seen[name] = dist if seen.get(name, dist) == dist else None
+    return {name: dist for name, dist in seen.items() if dist is not None}
+
+
+def constrained_trials(study: Study, exclude: int | None = None) -> list[FrozenTrial]:
+    """Trials of ``study`` whose constraints are set (profiled), in number order, but trial ``exclude``."""
+    return [
+        t
+        for t in study.get_trials(deepcopy=False)
+        if t.constraints and t.number != exclude and t.state != TrialState.WAITING
+    ]
+
+
+@dataclass(frozen=True)
+class FeasibilityModel:
+    """Predicted constraint values of an architecture from its categorical decisions.
+
+    Attributes:
+        decisions: Decision name → its choices, in feature order.
+        names: The constraint names, in column order of ``coefficients``.
+        coefficients: (1 + features, constraints): intercept then one weight per (decision, choice).
+        spread: Per constraint, the root mean square of the leave-one-out residuals.
+        skill: Per constraint, the leave-one-out R² (1 - spread² / variance): how much better than a
+            constant the model predicts held-out trials. Below `MIN_SKILL`, a constraint rejects nothing.
+        n_trials: How many trials it was fitted on.
+    """
+
+    decisions: Mapping[str, tuple[Any, ...]]
+    names: tuple[str, ...]
+    coefficients: np.ndarray
+    spread: np.ndarray
+    skill: np.ndarray
+    n_trials: int
+
+    @classmethod
+    def fit(cls, trials: Sequence[FrozenTrial]) -> FeasibilityModel | None:
+        """Fit on ``trials`` that have constraints; None when there are none or they share no constraint."""
+        trials = [t for t in trials if t.constraints]
+        if not trials:
+            return None
+        names = tuple(sorted(set.intersection(*(set(t.constraints) for t in trials))))
+        if not names:
+            return None
+        decisions: dict[str, tuple[Any, ...]] = {}
+        for t in trials:
+            for name, dist in t.distributions.items():
+                if isinstance(dist, CategoricalDistribution) and len(dist.choices) > 1:
+                    decisions.setdefault(name, tuple(dist.choices))
+        empty = np.zeros(len(names))
+        model = cls(decisions, names, np.zeros((0, len(names))), empty, empty, len(trials))
+        x = np.stack([model.features(t.params) for t in trials])
+        y = np.array([[t.constraints[n] for n in names] for t in trials])
+        penalty = RIDGE * np.eye(x.shape[1])
+        penalty[0, 0] = 1e-6  # the intercept is (almost) free
+        inverse = np.linalg.pinv(x.T @ x + penalty)
+        coefficients = inverse @ x.T @ y
+        leverage = np.einsum("ij,jk,ik->i", x, inverse, x)
+        residuals = (y - x @ coefficients) / np.maximum(1.0 - leverage, 1e-3)[:, None]
+        spread = np.sqrt(np.mean(residuals**2, axis=0))
+        skill = 1.0 - spread**2 / np.maximum(np.var(y, axis=0), 1e-12)
+        return cls(decisions, names, coefficients, spread, skill, len(trials))
+
+    def features(self, params: Mapping[str, Any]) -> np.ndarray:
+        """Intercept, then per decision the one-hot of its choice (all zero when the architecture does
+        not have that decision: a conditional space did not ask it)."""
+        parts = [np.ones(1)]
+        for name, choices in self.decisions.items():
+            value = params.get(name, _MISSING)
+            parts.append(np.asarray([value is not _MISSING and c == value for c in choices], dtype=float))
+        return np.concatenate(parts)
+
+    def predict(self, params: Mapping[str, Any]) -> dict[str, float]:
+        """Predicted constraint values (<= 0: feasible) of the architecture with these decisions."""
+        values = self.features(params) @ self.coefficients
+        return dict(zip(self.names, (float(v) for v in values), strict=True))
+
+    def excess(self, params: Mapping[str, Any], z: float) -> float:
+        """How far the prediction lies beyond ``z`` leave-one-out deviations over the limit, summed over
+        the constraints the model predicts with skill (0: plausibly feasible, or not predictable)."""
+        predicted = self.features(params) @ self.coefficients
+        over = np.maximum(predicted - z * self.spread, 0.0)
+        return float(np.sum(over[self.skill >= MIN_SKILL]))
+
+
+class FeasibilityFilter:
+    """Keeps a strategy's proposals out of the region the feasibility model calls far over budget.
+
+    Args:
+        candidates: Most proposals drawn per trial.
+        z: Leave-one-out deviations of slack before a prediction over the limit counts as "far over".
+        min_trials: Trials with constraints needed before the model is used at all.
+    """
+
+    def __init__(self, candidates: int = 20, z: float = 0.5, min_trials: int = 10) -> None:
+        self.candidates = check_int("feasibility_candidates", candidates, 1)
+        self.z = check_float("feasibility_z", z, 0.0, 100.0)
+        self.min_trials = check_int("feasibility_min_trials", min_trials, 2)
+        self._cache: tuple[tuple[Any, ...], FeasibilityModel | None] | None = None
+
+    def model(self, study: Study, trial: FrozenTrial) -> FeasibilityModel | None:
+        """The model fitted on the study's profiled trials; None before ``min_trials`` or without
+        constraints. Refitted only when new trials have constraints."""
+        trials = constrained_trials(study, exclude=trial.number)
+        key = (study.study_name, *(t.number for t in trials))
+        if self._cache is None or self._cache[0] != key:
+            fitted = FeasibilityModel.fit(trials) if len(trials) >= self.min_trials else None
+            self._cache = (key, fitted)
+        return self._cache[1]
+
+    def choose(
+        self, model: FeasibilityModel | None, propose: Callable[[], Mapping[str, Any]]
+    ) -> Mapping[str, Any]:
+        """The first of up to ``candidates`` calls of ``propose`` not far over budget; else the proposal
+        predicted least over. Without a model, the first proposal."""
+        best, best_excess = None, math.inf
+        for _ in range(self.candidates if model is not None else 1):
+            params = propose()
+            if model is None:
+                return params
+            excess = model.excess(params, self.z)
+            if excess == 0.0:
+                return params
+            if excess < best_excess:
+                best, best_excess = params, excess
+        assert best is not None
+        return best
+
+
+class BudgetAwareSampler(BaseSampler):
+    """An Optuna sampler whose proposals are kept inside the learnt feasible region (`FeasibilityFilter`).
+
+    Each trial's architecture is drawn whole: the wrapped sampler's relative sample (TPE's multivariate
+    model, GP's acquisition, NSGA-II's crossover), with the decisions it leaves to independent (random)
+    sampling drawn uniformly here, as they would be. With the search space, the draw follows its
+    define-by-run questions (a conditional decision is drawn only when the architecture asks it); without
+    it, the decisions every trial asked are drawn. Up to ``candidates`` such draws, the first not far over
+    budget is kept. Before the model is trusted, or in a study without constraints, it is the wrapped
+    sampler unchanged.
+
+    Args:
+        sampler: The wrapped sampler (it still sees every trial, the infeasible ones included).
+        feasibility: The filter and its settings.
+        space: The search space, to draw conditional decisions as an architecture asks them.
+        seed: Seed of the uniform draws.
+    """
+
+    def __init__(
+        self,
+        sampler: BaseSampler,
+        feasibility: FeasibilityFilter,
+        space: SearchSpace | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.sampler = sampler
+        self.feasibility = feasibility
+        self.space = space
+        self._rng = random.Random(seed)
+        self._always = IntersectionSearchSpace(include_pruned=True)
+        self._inner_space: dict[str, BaseDistribution] = {}
+
+    def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        self._inner_space = self.sampler.infer_relative_search_space(study, trial)
+        decisions = self._always.calculate(study) if self.space is None else _consistent(study)
+        categorical = {
+            name: dist
+            for name, dist in decisions.items()
+            if isinstance(dist, CategoricalDistribution) and len(dist.choices) > 1
+        }
+        return categorical | self._inner_space
+
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        inner_space = {k: v for k, v in search_space.items() if k in self._inner_space}
+        model = self.feasibility.model(study, trial)
+        if model is None:
+            return self.sampler.sample_relative(study, trial, inner_space)
+
+        def propose() -> dict[str, Any]:
+            inner = self.sampler.sample_relative(study, trial, inner_space)
+            if self.space is not None:
+                return dict(self.space.define(_Completion(inner, self._rng)))
+            params = dict(inner)
+            for name, dist in search_space.items():
+                if isinstance(dist, CategoricalDistribution):
+                    params.setdefault(name, self._rng.choice(dist.choices))
+            return params
+
+        chosen = self.feasibility.choose(model, propose)
+        return {name: value for name, value in chosen.items() if name in search_space}
+
+    def sample_independent(
+        self, study: Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
+    ) -> Any:
+        return self.sampler.sample_independent(study, trial, param_name, param_distribution)
+
+    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        self.sampler.before_trial(study, trial)
+
+    def after_trial(
+        self, study: Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None
+    ) -> None:
+        self.sampler.after_trial(study, trial, state, values)
+
+    def reseed_rng(self) -> None:
+        self.sampler.reseed_rng()
+        self._rng.seed()
+
+
+#: The options of every budget-aware strategy (the `FeasibilityFilter`'s settings).
+OPTIONS = {
+    "feasibility_candidates": Option(20, "proposals drawn per trial to find one not far over budget"),
+    "feasibility_z": Option(
+        0.5, "leave-one-out deviations over the limit before a predicted cost counts as far over budget"
+    ),
+}
+
+
+def make_filter(feasibility_candidates: int, feasibility_z: float) -> FeasibilityFilter:
+    """The `FeasibilityFilter` of a strategy's `OPTIONS`."""
+    return FeasibilityFilter(candidates=feasibility_candidates, z=feasibility_z)

@@ -1,0 +1,141 @@
+"""The feasibility model (nas_workbench.strategies.feasibility) and each strategy's use of constraints as
+constraints, on the toy space: cost rises with accuracy, so the best architecture is over budget and the
+best feasible one is known by enumeration."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import optuna
+import pytest
+from optuna.distributions import CategoricalDistribution
+from optuna.trial import FrozenTrial, create_trial
+
+from nas_workbench import strategies
+from nas_workbench.spaces._base import enumerate_specs
+from nas_workbench.spec import ArchSpec
+from nas_workbench.strategies.feasibility import BudgetAwareSampler, FeasibilityFilter, FeasibilityModel
+from nas_workbench.testing.samplers import ToySpace, quick_options, run_study, toy_accuracy, toy_cost
+
+#: A budget of 40 on the toy cost (total hidden width, 8 to 96): random sampling draws about 60% feasible
+#: architectures (shallow ones are likelier), and the unconstrained optimum (three 32-wide layers) is out.
+BUDGET = 40.0
+LEARNING = [name for name in strategies.list() if name not in ("random", "grid", "dnas")]
+
+
+def relative(cost: float) -> float:
+    """The engine's constraint value for ``cost`` under `BUDGET`."""
+    return (cost - BUDGET) / BUDGET
+
+
+def toy_trial(spec: ArchSpec, constraint: float | None) -> FrozenTrial:
+    """A finished trial of ``spec`` (on `ToySpace`) with the constraint value ``constraint``."""
+    distributions: dict[str, CategoricalDistribution] = {}
+
+    class Replay:  # answers the space's questions from the spec, noting each question's choices
+        def suggest_categorical(self, name: str, choices: list) -> object:
+            distributions[name] = CategoricalDistribution(choices)
+            return spec.choices[name]
+
+    params = ToySpace().define(Replay())
+    constraints = {} if constraint is None else {"budget": constraint}
+    return create_trial(params=params, distributions=distributions, value=0.0, constraints=constraints)
+
+
+def random_specs(n: int, seed: int) -> list[ArchSpec]:
+    rng = random.Random(seed)
+    return [ToySpace().random(rng) for _ in range(n)]
+
+
+def test_the_model_learns_an_additive_cost_and_trusts_itself() -> None:
+    model = FeasibilityModel.fit([toy_trial(s, relative(toy_cost(s))) for s in random_specs(40, 0)])
+    assert model is not None and model.names == ("budget",) and model.n_trials == 40
+    held_out = random_specs(300, 1)
+    predicted = np.array([model.predict(s.choices)["budget"] for s in held_out])
+    actual = np.array([relative(toy_cost(s)) for s in held_out])
+    # The toy cost is a sum of per-decision costs (absent layers cost nothing): the one-hot model fits it
+    # up to the ridge penalty's shrinkage, and its leave-one-out spread says so.
+    errors = np.abs(predicted - actual)
+    assert errors.max() < 0.25 and errors.mean() < 0.06
+    assert model.spread[0] < 0.1 and model.skill[0] > 0.9
+    assert np.mean((predicted <= 0) == (actual <= 0)) > 0.95
+    far = [s for s in held_out if toy_cost(s) >= 2 * BUDGET]
+    assert far and all(model.excess(s.choices, z=1.0) > 0 for s in far)
+
+
+def test_a_model_of_noise_does_not_trust_itself() -> None:
+    rng = random.Random(0)
+    model = FeasibilityModel.fit([toy_trial(s, rng.uniform(-1, 1)) for s in random_specs(40, 0)])
+    assert model is not None and model.spread[0] > 0.4 and model.skill[0] < 0.5
+    # a cost it cannot predict is no reason to refuse an architecture
+    assert all(model.excess(s.choices, z=0.0) == 0 for s in random_specs(300, 1))
+
+
+def test_no_model_without_constraints() -> None:
+    assert FeasibilityModel.fit([toy_trial(s, None) for s in random_specs(20, 0)]) is None
+    assert FeasibilityModel.fit([]) is None
+
+
+def test_the_filter_keeps_the_first_plausible_proposal_else_the_least_over() -> None:
+    model = FeasibilityModel.fit([toy_trial(s, relative(toy_cost(s))) for s in random_specs(40, 0)])
+    cheap, costly = (
+        {"depth": 1, "layer0.width": 8},
+        {"depth": 3, **{f"layer{i}.width": 32 for i in range(3)}},
+    )
+    middle = {"depth": 2, "layer0.width": 32, "layer1.width": 32}
+    proposals = iter([costly, middle, cheap, costly])
+    assert FeasibilityFilter(candidates=5).choose(model, lambda: next(proposals)) == cheap
+    only_over = iter([costly, middle, costly])
+    assert FeasibilityFilter(candidates=3).choose(model, lambda: next(only_over)) == middle
+    assert FeasibilityFilter().choose(None, lambda: costly) == costly  # no model: the strategy's own choice
+    with pytest.raises(Exception, match="feasibility_candidates"):
+        FeasibilityFilter(candidates=0)
+
+
+def test_without_a_budget_a_wrapped_sampler_is_the_sampler_itself() -> None:
+    space = ToySpace()
+    wrapped = strategies.make_sampler("tpe", seed=0, space=space, **quick_options("tpe"))
+    assert isinstance(wrapped, BudgetAwareSampler)
+    bare = strategies.make_sampler("tpe", seed=0, space=space, **quick_options("tpe")).sampler
+
+    def choices(sampler: optuna.samplers.BaseSampler) -> list[dict]:
+        study = run_study(sampler, space, lambda s: [toy_accuracy(s)], 20)
+        return [t.params for t in study.trials]
+
+    assert choices(wrapped) == choices(bare)
+
+
+def _feasible_share(name: str, seeds: range, n_trials: int) -> tuple[float, float]:
+    """Share of feasible trials over ``seeds``, and the mean best feasible toy accuracy found."""
+    space = ToySpace()
+    shares, bests = [], []
+    for seed in seeds:
+        sampler = strategies.make_sampler(name, seed=seed, space=space, **quick_options(name))
+        study = run_study(
+            sampler,
+            space,
+            # what the engine tells: the accuracy of a feasible network, 0 for one over budget
+            lambda s: [toy_accuracy(s) if toy_cost(s) <= BUDGET else 0.0],
+            n_trials,
+            constraint=lambda s: relative(toy_cost(s)),
+        )
+        assert len(study.trials) == n_trials  # infeasible trials stay in the study
+        feasible = [t for t in study.trials if t.constraints["budget"] <= 0]
+        shares.append(len(feasible) / n_trials)
+        bests.append(max((t.value for t in feasible), default=0.0))
+    return float(np.mean(shares)), float(np.mean(bests))
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n == "gp" else n for n in LEARNING]
+)
+def test_each_strategy_spends_its_trials_inside_the_budget(name: str) -> None:
+    space = ToySpace()
+    optimum = max(toy_accuracy(s) for s in enumerate_specs(space) if toy_cost(s) <= BUDGET)
+    seeds, n_trials = range(3), 40
+    random_share, random_best = _feasible_share("random", seeds, n_trials)
+    share, best = _feasible_share(name, seeds, n_trials)
+    assert share > random_share + 0.1, f"{name}: {share:.0%} feasible trials, random {random_share:.0%}"
+    # and the trials inside the budget are not wasted: a better feasible architecture than random finds
+    assert random_best < best <= optimum, f"{name}: {best:.3f}, random {random_best:.3f}, best {optimum:.3f}"
