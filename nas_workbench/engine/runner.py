@@ -178,7 +178,8 @@ class SearchRun:
         self.resolved_budget = resolve_limits(self.config, self.space, self._networks, stored)
         self.config = absolute(self.config, self.resolved_budget)
         # This machine's latency says nothing of a target device's: its profile judges latency per trial.
-        local = {m: v for m, v in self.config.budget.items() if not (m == "latency_ms" and self.target_device)}
+        budget = self.config.budget
+        local = {m: v for m, v in budget.items() if not (m == "latency_ms" and self.target_device)}
         if check and set(local) & set(CHECKED_METRICS):
             self._networks().check(self.space, local, self.config.fixed_choices)
 
