@@ -316,7 +316,7 @@ class SearchRun:
             predicts = config.profiling_method == "proxy" and "latency_ms" in wanted
             if predicts and not gradient and self._workers != 0:
                 # the lookup table calibrated (automatically if need be) and its drift re-timed
-                shape, batch = self._input_shape(self.task), config.latency_batch_size
+                shape, batch = self._networks().input_shape, config.latency_batch_size
                 prepare_predictor(config.device, config.threads, shape, batch, config.space)
             exhausted = False  # the strategy ended the search: a grid that tried every architecture
             if gradient:  # a gradient-based strategy trains a supernet and picks every architecture itself
