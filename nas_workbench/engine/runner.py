@@ -313,7 +313,9 @@ class SearchRun:
             remaining = config.n_trials - before
             gradient = strategies.get(config.strategy).relaxation
             wanted = metrics_to_profile(config.objectives, config.budget, config.profile_metrics)
-            predicts = config.profiling_method == "proxy" and "latency_ms" in wanted
+            # a target device's profile predicts latency: this machine's lookup table is not used
+            local_latency = "latency_ms" in wanted and not self.target_device
+            predicts = config.profiling_method == "proxy" and local_latency
             if predicts and not gradient and self._workers != 0:
                 # the lookup table calibrated (automatically if need be) and its drift re-timed
                 shape, batch = self._networks().input_shape, config.latency_batch_size
