@@ -17,7 +17,8 @@ from typing import Any
 
 from nas_workbench.config import DEFAULT_RUNS_DIR, Fidelity, SearchConfig, default_storage
 from nas_workbench.engine import events as ev
-from nas_workbench.engine.records import TrialResult, pareto_front, study_meta, trial_results
+from nas_workbench.engine.records import TrialResult, pareto_front, trial_results
+from nas_workbench.engine.study_record import record_of
 from nas_workbench.exceptions import NasWorkbenchError
 from nas_workbench.profiling._base import caveats
 from nas_workbench.relative_budget import budget_value
@@ -300,17 +301,17 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     study = _load_study(args.study, args.storage)
-    meta = study_meta(study)
-    objectives = [o["metric"] for o in meta.get("objectives", [])] or ["accuracy"]
-    directions = [o["direction"] for o in meta.get("objectives", [])] or ["maximize"]
+    record = record_of(study)
+    objectives, directions = list(record.objectives), list(record.directions)
     results = trial_results(study)
     if args.json:
         front = pareto_front(results, directions)
+        meta = record.to_dict()
         print(
             json.dumps({"study": args.study, "meta": meta, "pareto": [r.to_dict() for r in front]}, indent=2)
         )
     else:
-        print(format_pareto_table(results, objectives, directions, meta.get("budget", {})))
+        print(format_pareto_table(results, objectives, directions, record.budget))
     if args.report:
         from nas_workbench.viz import write_report
 

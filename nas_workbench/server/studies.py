@@ -1,8 +1,9 @@
 """Summaries and details of the workbench's studies, read from an Optuna storage for the side panel.
 
-The records themselves are read by `nas_workbench.engine.records` (the engine's own reader of what it
-stores); this module only condenses them into the JSON the panel shows: one row per study, and the
-details of one study (its Pareto front and best architecture with its profile). The engine and the
+The records themselves are read by `nas_workbench.engine.study_record` and `nas_workbench.engine.records`
+(the engine's own readers of what it stores); this module only condenses them into the JSON the panel
+shows: one row per study, and the details of one study (its Pareto front and best architecture with its
+profile). The engine and the
 spaces are imported on the first request, not when the Jupyter server loads the extension: they load torch.
 """
 
@@ -12,18 +13,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import optuna
-from optuna.study import StudyDirection
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
 
+from nas_workbench.engine.study_record import StudyRecord, dead_worker_grace_s, progress, record_of
 from nas_workbench.exceptions import NasWorkbenchError
 
 if TYPE_CHECKING:  # what BaseStorage.get_all_studies returns; Optuna 5 does not re-export it
     from optuna.study._frozen import FrozenStudy
 
 __all__ = ["StudyNotFoundError", "list_studies", "study_details"]
-
-
-_FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
 class StudyNotFoundError(NasWorkbenchError, LookupError):
@@ -43,7 +41,7 @@ def study_details(storage: optuna.storages.BaseStorage, name: str) -> dict[str, 
         raise StudyNotFoundError(f"no study named {name!r} in this storage")
     trials = _trials(storage, study)
     row, results, front = _summary(storage, study, trials)
-    meta = _meta(study)
+    record = record_of(study)
     best = _best(front)
     if best is not None:
         best["device"] = next(t for t in trials if t.number == best["number"]).user_attrs.get("device")
@@ -53,8 +51,8 @@ def study_details(storage: optuna.storages.BaseStorage, name: str) -> dict[str, 
         counts[result.status] = counts.get(result.status, 0) + 1
     return {
         **row,
-        "budget": meta.get("budget", {}),
-        "config": meta.get("config", {}),
+        "budget": dict(record.budget),
+        "config": dict(record.config),
         "counts": counts,
         "pareto": [r.to_dict() for r in front],
         "best": best,
@@ -75,47 +73,28 @@ def _trials(storage: optuna.storages.BaseStorage, study: FrozenStudy) -> list[Fr
     return storage.get_all_trials(storage.get_study_id_from_name(study.study_name), deepcopy=False)
 
 
-def _meta(study: FrozenStudy) -> dict[str, Any]:
-    from nas_workbench.engine.records import STUDY_ATTR
-
-    meta = study.user_attrs.get(STUDY_ATTR)
-    return meta if isinstance(meta, dict) else {}
-
-
-def _objectives(study: FrozenStudy, meta: dict[str, Any]) -> list[dict[str, str]]:
-    """The workbench's objectives, or ones named after Optuna's directions for a foreign study."""
-    objectives = meta.get("objectives")
-    if isinstance(objectives, list) and len(objectives) == len(study.directions):
-        return [{"metric": str(o.get("metric")), "direction": str(o.get("direction"))} for o in objectives]
-    return [
-        {"metric": f"objective {i}", "direction": "maximize" if d == StudyDirection.MAXIMIZE else "minimize"}
-        for i, d in enumerate(study.directions)
-    ]
-
-
 def _summary(
     storage: optuna.storages.BaseStorage, study: FrozenStudy, trials: Sequence[FrozenTrial]
 ) -> tuple[dict[str, Any], list[Any], list[Any]]:
     """The panel's row for one study, with the trial records and Pareto front it was made from."""
     from nas_workbench.engine.records import TrialResult, pareto_front
 
-    meta = _meta(study)
-    objectives = _objectives(study, meta)
+    record = record_of(study)
+    objectives = [
+        {"metric": m, "direction": d} for m, d in zip(record.objectives, record.directions, strict=True)
+    ]
     results = [TrialResult.from_frozen(t) for t in trials]
-    front = pareto_front(results, [o["direction"] for o in objectives])
-    done = sum(t.state in _FINISHED for t in trials)
-    total = meta.get("n_trials") if isinstance(meta.get("n_trials"), int) else None
-    dead = _dead_trials(storage, study)
-    running = sum(t.state == TrialState.RUNNING and t.number not in dead for t in trials)
+    front = pareto_front(results, record.directions)
+    state = progress(trials, record, _dead_trials(storage, study, record))
     feasible = [r for r in results if r.status == "ok" and r.feasible]
     accuracies = [v for v in (r.value("accuracy") for r in feasible) if v is not None]
     row = {
         "name": study.study_name,
-        "space": meta.get("space"),
-        "strategy": meta.get("strategy"),
+        "space": record.space,
+        "strategy": record.strategy,
         "objectives": objectives,
-        "status": _status(trials, done, total, running, dead),
-        "trials": {"done": done, "total": total, "running": running},
+        "status": state.status,
+        "trials": {"done": state.done, "total": state.total, "running": state.running},
         "best_accuracy": max(accuracies, default=None),
         "pareto_size": len(front),
         "feasible": {
@@ -127,31 +106,20 @@ def _summary(
     return row, results, front
 
 
-def _dead_trials(storage: optuna.storages.BaseStorage, study: FrozenStudy) -> set[int]:
+def _dead_trials(storage: optuna.storages.BaseStorage, study: FrozenStudy, record: StudyRecord) -> set[int]:
     """Numbers of RUNNING trials whose worker stopped beating (a killed kernel): the search died.
 
-    Optuna exposes staleness only through its heartbeat interface (the engine's storages beat), and
-    only a storage opened with a heartbeat interval answers; others have no dead trials to report.
+    A trial is dead once its heartbeat has been silent for `dead_worker_grace_s` of the study's own
+    heartbeat interval (from its record), so a study that beats once an hour is not called dead early.
+    Only a database storage answers; others have no dead trials to report.
     """
-    if not isinstance(storage, optuna.storages.RDBStorage) or storage.heartbeat_interval is None:
+    if not isinstance(storage, optuna.storages.RDBStorage):
         return set()
-    study_id = storage.get_study_id_from_name(study.study_name)
-    return {storage.get_trial_number_from_id(i) for i in storage._get_stale_trial_ids(study_id)}
+    from nas_workbench.engine._bulk_read import silent_trials
 
-
-def _status(trials: Sequence[FrozenTrial], done: int, total: int | None, running: int, dead: set[int]) -> str:
-    """running: a live trial. failed: the worker died, or the last trial failed and ended the search.
-    finished: every planned trial is done. stopped: fewer trials than planned and nothing running."""
-    if running:
-        return "running"
-    if dead:
-        return "failed"
-    if total is not None and done >= total:
-        return "finished"
-    finished = [t for t in trials if t.state in _FINISHED]
-    if finished and finished[-1].state == TrialState.FAIL:
-        return "failed"
-    return "finished" if total is None and finished else "stopped"
+    interval = record.config.get("heartbeat_interval")
+    grace = dead_worker_grace_s(float(interval) if isinstance(interval, int | float) else 5.0)
+    return silent_trials(storage, storage.get_study_id_from_name(study.study_name), grace)
 
 
 def _last_update(trials: Sequence[FrozenTrial]) -> float | None:

@@ -29,8 +29,9 @@ import optuna
 from nas_workbench.config import SearchConfig, default_storage
 from nas_workbench.engine import events as ev
 from nas_workbench.engine.budget import metrics_to_profile
-from nas_workbench.engine.records import TrialResult, study_meta, trial_results
+from nas_workbench.engine.records import TrialResult, trial_results
 from nas_workbench.engine.runner import Evaluate, SearchRun, open_storage, search
+from nas_workbench.engine.study_record import record_of
 from nas_workbench.engine.workers import callable_name
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
 from nas_workbench.export import FORMATS, export_trial
@@ -215,7 +216,7 @@ class Workbench(W.VBox):
         problem = None
         try:
             study = optuna.load_study(study_name=study_name, storage=open_storage(url))
-            config = _stored_config(study, url)
+            config = record_of(study).search_config(url, study_name)
         except KeyError:
             study, config = None, None
             problem = (
@@ -457,7 +458,7 @@ class Workbench(W.VBox):
     def _show_loaded(self, item: _Loaded) -> None:
         config = item.config
         budget, notes = (
-            stored_budget(study_meta(self.study)) if self.study is not None else (config.budget, {})
+            stored_budget(record_of(self.study)) if self.study is not None else (config.budget, {})
         )
         self.plots.reset(item.table, budget, _recorded(config), notes)
         self.plots.show_dnas(item.dnas)
@@ -562,16 +563,3 @@ class _Exported:
 
 def _recorded(config: SearchConfig) -> list[str]:
     return metrics_to_profile(config.objectives, config.budget, config.profile_metrics)
-
-
-def _stored_config(study: optuna.Study, url: str) -> SearchConfig:
-    """The config a study was created with, pointing at ``url`` (data from Python reads as digits)."""
-    meta = study_meta(study)
-    if not meta.get("config"):
-        raise NasWorkbenchError(
-            f"Study {study.study_name!r} was not created by NAS Workbench (no settings stored)."
-        )
-    data = {**meta["config"], "storage": url, "study_name": study.study_name}
-    if not isinstance(data.get("dataset"), str) or data["dataset"] != "digits":
-        data["dataset"] = "digits"  # the data came from Python: the user picks it in the form to resume
-    return SearchConfig.from_dict(data)
