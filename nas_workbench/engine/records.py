@@ -120,6 +120,22 @@ class TrialResult:
             worker=event.worker,
         )
 
+    def finished_event(self, study_name: str, worker: str) -> TrialFinished:
+        """The `TrialFinished` event of this trial (``worker``: when the record names none)."""
+        return TrialFinished(
+            study_name,
+            number=self.number,
+            status=self.status,
+            values=list(self.values) if self.values is not None else None,
+            metrics={k: dict(v) for k, v in self.metrics.items()},
+            spec=dict(self.spec),
+            arch=self.arch,
+            summary=self.summary,
+            reason=self.reason,
+            duration_s=self.duration_s or 0.0,
+            worker=self.worker or worker,
+        )
+
     def value(self, metric: str) -> float | None:
         """The value of ``metric`` (None when it was not measured)."""
         entry = self.metrics.get(metric)

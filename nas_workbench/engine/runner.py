@@ -31,10 +31,9 @@ from optuna.trial import FrozenTrial, TrialState
 from nas_workbench import __version__, spaces, strategies
 from nas_workbench.config import SearchConfig
 from nas_workbench.engine import events as ev
-from nas_workbench.engine.budget import metrics_to_profile
 from nas_workbench.engine.feasibility import CHECKED_METRICS
 from nas_workbench.engine.pipeline import Scorer, TrialPipeline
-from nas_workbench.engine.preflight import Networks, absolute, resolve_limits
+from nas_workbench.engine.preflight import Networks, absolute, prepare_machine, resolve_limits
 from nas_workbench.engine.producers import LocalProcesses, RunContext, TrialProducer, producer_for
 from nas_workbench.engine.records import TrialResult, pareto_front, trial_results
 from nas_workbench.engine.relative import ResolvedBudget
@@ -49,9 +48,7 @@ from nas_workbench.engine.study_record import (
     write_record,
 )
 from nas_workbench.engine.warm_start import warm_start_architectures
-from nas_workbench.exceptions import ConfigError, NasWorkbenchError, ProfilingError
-from nas_workbench.profiling._device import resolve_device
-from nas_workbench.profiling.drift import prepare_predictor
+from nas_workbench.exceptions import ConfigError, NasWorkbenchError
 from nas_workbench.profiling.targets import load_device
 from nas_workbench.task import Task, load_task
 
@@ -321,24 +318,9 @@ class SearchRun:
             config=self.config, space=self.space, study=self.study, storage=self.storage,
             storage_url=self.storage_url, study_name=self.study_name, stop=self._stop, emit=self._emit,
             trial_finished=self._trial_finished, task=lambda: self.task, pipeline=lambda: self.pipeline,
-            scorer=self._scorer, evaluate=self.evaluate, prepare_here=self._prepare_here,
+            scorer=self._scorer, evaluate=self.evaluate,
+            prepare_here=lambda: prepare_machine(self.config, self._networks, self.target_device),
         )  # fmt: skip
-
-    def _prepare_here(self) -> None:
-        """Check that this machine has the search's device, and ready the latency predictor it uses."""
-        config = self.config
-        try:
-            resolve_device(config.device)
-        except ProfilingError as error:  # checked here: the study may come from another machine
-            raise ConfigError("device", config.device, f"a device this machine has ({error})") from None
-        if config.threads is not None:
-            torch.set_num_threads(config.threads)
-        wanted = metrics_to_profile(config.objectives, config.budget, config.profile_metrics)
-        # a target device's profile predicts latency: this machine's lookup table is not used
-        if config.profiling_method == "proxy" and "latency_ms" in wanted and not self.target_device:
-            # the lookup table calibrated (automatically if need be) and its drift re-timed
-            shape, batch = self._networks().input_shape, config.latency_batch_size
-            prepare_predictor(config.device, config.threads, shape, batch, config.space)
 
     def _search(self) -> None:
         config = self.config
@@ -383,22 +365,7 @@ class SearchRun:
 
     def _trial_finished(self, trial: FrozenTrial) -> None:
         _release_memory()
-        result = TrialResult.from_frozen(trial)
-        self._emit(
-            ev.TrialFinished(
-                self.study_name,
-                number=result.number,
-                status=result.status,
-                values=list(result.values) if result.values is not None else None,
-                metrics={k: dict(v) for k, v in result.metrics.items()},
-                spec=dict(result.spec),
-                arch=result.arch,
-                summary=result.summary,
-                reason=result.reason,
-                duration_s=result.duration_s or 0.0,
-                worker=result.worker or self.worker,
-            )
-        )
+        self._emit(TrialResult.from_frozen(trial).finished_event(self.study_name, self.worker))
 
 
 def _release_memory() -> None:

@@ -291,9 +291,18 @@ class _DnasSearch:
             },
             WEIGHTS_ATTR: table,
         }
-        scorer = WeightSharingScorer(self.run, supernet, spec, epoch, data, table, expected)
-        self.run.study.enqueue_trial(dict(spec.choices), user_attrs=attrs)
-        self._run_waiting(self.pipeline.objective(scorer))
+        run = self.run
+        run.study.enqueue_trial(dict(spec.choices), user_attrs=attrs)
+        waiting = run.study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+        run.emit(
+            ev.ArchitectureWeights(
+                run.study_name, epoch=epoch, number=waiting[-1].number, arch=run.space.format(spec),
+                weights=table, expected=expected,
+            )
+        )  # fmt: skip
+        self._run_waiting(
+            self.pipeline.objective(WeightSharingScorer(run, supernet, spec, epoch, data, expected))
+        )
 
     def _retrain(self, spec: ArchSpec, epochs: int, penalty: HardwarePenalty, supernet: Supernet) -> None:
         """Train the final architecture standalone as the engine's own trial (a full trial)."""
@@ -333,11 +342,10 @@ class WeightSharingScorer:
         spec: ArchSpec,
         epoch: int,
         data: _Data,
-        table: dict[str, dict[str, float]],
         expected: dict[str, float],
     ) -> None:
         self.run, self.supernet, self.spec, self.epoch, self.data = run, supernet, spec, epoch, data
-        self.table, self.expected = table, expected
+        self.expected = expected
 
     def score(
         self, trial: optuna.Trial, spec: ArchSpec, model: nn.Module, measurements: Mapping[str, Measurement]
@@ -349,12 +357,6 @@ class WeightSharingScorer:
                 f"trial {trial.number} took another enqueued architecture ({spec}); does another process "
                 f"enqueue trials into study {run.study_name!r}?"
             )
-        run.emit(
-            ev.ArchitectureWeights(
-                run.study_name, epoch=self.epoch, number=trial.number, arch=arch,
-                weights=self.table, expected=self.expected,
-            )
-        )  # fmt: skip
         extracted = self.supernet.extract(spec)
         examples = self.data.x_weights[:BN_CALIBRATION_EXAMPLES]
         recalibrate_batch_norm(extracted, examples, run.config.fidelity.batch_size)
