@@ -243,11 +243,13 @@ def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's setting)")
     parser.add_argument("--spaces", help="comma-separated search spaces (default: all)")
     parser.add_argument("--input-shape", default="3,32,32", help="C,H,W of the inputs (default: 3,32,32)")
-    parser.add_argument("--num-classes", type=int, default=10)
+    parser.add_argument("--num-classes", type=int, default=10, help="classifier outputs (default: 10)")
     parser.add_argument("--networks", type=int, default=20, help="random networks measured per space")
     parser.add_argument("--rounds", type=int, default=3, help="times each network is measured (median)")
-    parser.add_argument("--batch-size", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--batch-size", type=int, default=1, help="batch size of the measurements (default: 1)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random networks (default: 0)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
