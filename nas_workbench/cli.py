@@ -13,14 +13,17 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from nas_workbench.cli_calibrate import add_calibrate_arguments, calibrate_command
 from nas_workbench.config import DEFAULT_RUNS_DIR, Fidelity, SearchConfig, default_storage
 from nas_workbench.engine import events as ev
-from nas_workbench.engine.records import TrialResult, pareto_front, study_meta, trial_results
 from nas_workbench.exceptions import NasWorkbenchError
-from nas_workbench.profiling._base import caveats
+from nas_workbench.metrics import caveats
 from nas_workbench.relative_budget import budget_value
+
+if TYPE_CHECKING:  # the stored-study readers import Optuna: only the commands that read studies load them
+    from nas_workbench.engine.records import TrialResult
 
 __all__ = ["DEMO_CONFIG", "main"]
 
@@ -67,6 +70,8 @@ def _fmt(result: TrialResult, metric: str, digits: int = 4) -> str:
 def format_pareto_table(results: list[TrialResult], objectives: list[str], directions: list[str],
                         budget: dict[str, float]) -> str:  # fmt: skip
     """The Pareto front as a text table: accuracy against measured hardware figures, budget marks."""
+    from nas_workbench.engine.records import pareto_front
+
     front = pareto_front(results, directions)
     method = next((r.metrics["latency_ms"]["method"] for r in front if "latency_ms" in r.metrics), "")
     columns = [
@@ -201,6 +206,8 @@ def _demo_verdict(results: list[TrialResult], run: Any) -> int:
     The architecture judged is the one the search would hand over: the most accurate on the validation
     split among the feasible Pareto front (ties go to the faster one); its test accuracy is only reported.
     """
+    from nas_workbench.engine.records import pareto_front
+
     config = run.config
     limit = config.budget["latency_ms"]
     resolved = run.resolved_budget.get("latency_ms")
@@ -299,6 +306,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from nas_workbench.engine.records import pareto_front, study_meta, trial_results
+
     study = _load_study(args.study, args.storage)
     meta = study_meta(study)
     objectives = [o["metric"] for o in meta.get("objectives", [])] or ["accuracy"]
@@ -337,8 +346,8 @@ def cmd_advise(args: argparse.Namespace) -> int:
 
 def cmd_profile(args: argparse.Namespace) -> int:
     from nas_workbench import spaces
+    from nas_workbench.cli_calibrate import progress_bars
     from nas_workbench.profiling import profile
-    from nas_workbench.profiling.calibrate import progress_bars
 
     space = spaces.get(args.space)
     spec = space.parse(args.arch) if args.arch else space.random(args.seed)
@@ -507,8 +516,6 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("name")
     show.add_argument("--json", action="store_true", help="print the profile as JSON")
     actions.add_parser("list", help="the saved device profiles")
-    from nas_workbench.profiling.calibrate import add_calibrate_arguments, calibrate_command
-
     add_calibrate_arguments(add("calibrate", calibrate_command, "build this device's latency lookup table"))
     return parser
 

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from nas_workbench._registry import unknown_name_message
 from nas_workbench.exceptions import ConfigError
-from nas_workbench.profiling._base import METRICS
+from nas_workbench.metrics import METRICS
 from nas_workbench.relative_budget import GRAMMAR, RELATIVE_METRICS, parse_relative_budget
 
 __all__ = ["DEFAULT_RUNS_DIR", "OBJECTIVE_METRICS", "Fidelity", "SearchConfig", "default_storage"]
