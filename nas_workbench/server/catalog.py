@@ -23,6 +23,7 @@ import optuna
 import sqlalchemy
 
 from nas_workbench.exceptions import NasWorkbenchError
+from nas_workbench.server.studies import StudySummaries
 
 __all__ = ["Storage", "StorageCatalog", "StorageError", "UnknownStorageError"]
 
@@ -88,7 +89,7 @@ class StorageCatalog:
         self.root_dir = root_dir.resolve()
         self.runs_dir = (self.root_dir / runs_dir).resolve()
         self._configured = [self._describe(url) for url in urls]
-        self._opened: dict[str, optuna.storages.RDBStorage] = {}
+        self._opened: dict[str, StudySummaries] = {}
         self._lock = threading.Lock()
 
     def _describe(self, url: str) -> Storage:
@@ -124,8 +125,9 @@ class StorageCatalog:
                 return storage
         raise UnknownStorageError(f"unknown storage {storage_id!r}: the server was not configured with it")
 
-    def open(self, storage: Storage) -> optuna.storages.RDBStorage | None:
-        """The Optuna storage behind ``storage``; None for a SQLite file that does not exist yet.
+    def open(self, storage: Storage) -> StudySummaries | None:
+        """The summaries of the Optuna storage behind ``storage`` (one per URL, kept for the server's
+        life, so listings reuse what earlier ones read); None for a SQLite file that does not exist yet.
 
         Opening never writes: a SQLite file must already hold Optuna's tables (an unrelated ``.db`` file
         in the runs folder is a `StorageError`, not a database to migrate), and table creation is off.
@@ -140,11 +142,13 @@ class StorageCatalog:
                 try:
                     with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna 5, and needed
                         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                        opened = optuna.storages.RDBStorage(
-                            storage.url,
-                            skip_table_creation=True,
-                            heartbeat_interval=5,
-                            grace_period=HEARTBEAT_GRACE_S,
+                        opened = StudySummaries(
+                            optuna.storages.RDBStorage(
+                                storage.url,
+                                skip_table_creation=True,
+                                heartbeat_interval=5,
+                                grace_period=HEARTBEAT_GRACE_S,
+                            )
                         )
                 except Exception as error:  # SQLAlchemy and drivers raise many kinds; all mean "unreadable"
                     raise StorageError(
