@@ -152,7 +152,7 @@ def alpha_heatmap(source: ColumnDataSource, history: DnasHistory) -> tuple[figur
         sizing_mode="stretch_width",
         tools="hover,save",
         tooltips=[("decision", "@decision"), ("choice", "@choice"), ("weight", "@probability{0.000}")],
-        toolbar_location="right",
+        toolbar_location=None,  # hover works without; the workbench shows one toolbar, its plots'
         name="nas_alpha_heatmap",
     )
     fig.rect(
@@ -195,6 +195,7 @@ def epoch_figure(source: ColumnDataSource, targets: Mapping[str, float] | None =
         height=300,
         sizing_mode="stretch_width",
         tools="pan,box_zoom,reset,save",
+        toolbar_location=None,  # the workbench shows one toolbar, its plots'
         name="nas_dnas_epochs",
     )
     accuracy = fig.line("epoch", "accuracy", source=source, line_width=2, legend_label="accuracy")
