@@ -21,7 +21,7 @@ from nas_workbench.config_validation import (
     validate_fidelity,
 )
 from nas_workbench.exceptions import ConfigError
-from nas_workbench.profiling._base import METRICS
+from nas_workbench.metrics import METRICS
 
 __all__ = ["DEFAULT_RUNS_DIR", "OBJECTIVE_METRICS", "Fidelity", "SearchConfig", "default_storage"]
 

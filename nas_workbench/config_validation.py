@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from nas_workbench._registry import unknown_name_message
 from nas_workbench.exceptions import ConfigError, ConfigErrors
-from nas_workbench.profiling._base import METRICS
+from nas_workbench.metrics import METRICS
 from nas_workbench.relative_budget import RELATIVE_METRICS, parse_relative_budget
 
 if TYPE_CHECKING:

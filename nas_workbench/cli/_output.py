@@ -8,7 +8,7 @@ from pathlib import Path
 
 from nas_workbench.engine import events as ev
 from nas_workbench.engine.records import TrialResult, pareto_front
-from nas_workbench.profiling._base import caveats
+from nas_workbench.metrics import caveats
 
 __all__ = ["JsonlLog", "Progress", "format_pareto_table"]
 

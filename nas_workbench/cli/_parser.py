@@ -188,12 +188,12 @@ def _add_hardware_commands(add: _Adder) -> None:
     show.add_argument("name", help="the device profile's name")
     show.add_argument("--json", action="store_true", help="print the profile as JSON")
     actions.add_parser("list", help="the saved device profiles")
-    from nas_workbench.profiling.calibrate import add_calibrate_arguments
+    from nas_workbench.cli.calibrate import add_calibrate_arguments
 
     add_calibrate_arguments(
         add(
             "calibrate",
-            "nas_workbench.profiling.calibrate:calibrate_command",
+            "nas_workbench.cli.calibrate:calibrate_command",
             "build this device's latency lookup table",
         )
     )

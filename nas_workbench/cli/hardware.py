@@ -14,8 +14,8 @@ __all__ = ["cmd_device", "cmd_profile"]
 def cmd_profile(args: argparse.Namespace) -> int:
     """``nas-workbench profile``: params, FLOPs, MACs, latency, memory and energy of one architecture."""
     from nas_workbench import spaces
+    from nas_workbench.cli.calibrate import progress_bars
     from nas_workbench.profiling import profile
-    from nas_workbench.profiling.calibrate import progress_bars
 
     space = spaces.get(args.space)
     spec = space.parse(args.arch) if args.arch is not None else space.random(args.seed)
