@@ -1,14 +1,15 @@
 """The search engine: runs a `SearchConfig` as an Optuna study and emits events.
 
-`SearchRun` and the workers (which need torch) are imported on first use, so reading stored studies —
-records, events, storage — stays light for the Jupyter server extension.
+The events (plain dataclasses) are imported with the package; every other name on first use, so reading
+stored studies — records, storage — stays light for the Jupyter server extension and the CLI, and only
+`SearchRun` and the workers load torch.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from nas_workbench._lazy import lazy_attributes
 from nas_workbench.engine.events import (
     ArchitectureWeights,
     Event,
@@ -19,9 +20,18 @@ from nas_workbench.engine.events import (
     TrialReported,
     TrialStarted,
 )
-from nas_workbench.engine.records import TrialResult, pareto_front, trial_results
-from nas_workbench.engine.storage import StorageUnavailableError, open_storage
-from nas_workbench.engine.study_record import DataIdentity, StudyRecord, read_record, record_of
+
+#: Public name → the module that defines it, imported on first use.
+_EXPORTS = {
+    **dict.fromkeys(["TrialResult", "pareto_front", "trial_results"], "nas_workbench.engine.records"),
+    **dict.fromkeys(
+        ["DataIdentity", "StudyRecord", "read_record", "record_of"], "nas_workbench.engine.study_record"
+    ),
+    **dict.fromkeys(["StorageUnavailableError", "open_storage"], "nas_workbench.engine.storage"),
+    "LocalWorkers": "nas_workbench.engine.local_workers",
+    "run_worker": "nas_workbench.engine.workers",
+    **dict.fromkeys(["Evaluate", "SearchRun", "search"], "nas_workbench.engine.runner"),
+}
 
 __all__ = [
     "ArchitectureWeights",
@@ -48,21 +58,12 @@ __all__ = [
     "trial_results",
 ]
 
-_LAZY = {
-    "Evaluate": "nas_workbench.engine.runner",
-    "SearchRun": "nas_workbench.engine.runner",
-    "search": "nas_workbench.engine.runner",
-    "LocalWorkers": "nas_workbench.engine.local_workers",
-    "run_worker": "nas_workbench.engine.workers",
-}
-
 if TYPE_CHECKING:
     from nas_workbench.engine.local_workers import LocalWorkers
+    from nas_workbench.engine.records import TrialResult, pareto_front, trial_results
     from nas_workbench.engine.runner import Evaluate, SearchRun, search
+    from nas_workbench.engine.storage import StorageUnavailableError, open_storage
+    from nas_workbench.engine.study_record import DataIdentity, StudyRecord, read_record, record_of
     from nas_workbench.engine.workers import run_worker
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'nas_workbench.engine' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _EXPORTS)

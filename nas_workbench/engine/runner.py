@@ -49,6 +49,7 @@ from nas_workbench.engine.study_record import (
 )
 from nas_workbench.engine.warm_start import warm_start_architectures
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
+from nas_workbench.profiling import prepare_profiler
 from nas_workbench.profiling.targets import load_device
 from nas_workbench.task import Task, load_task
 
@@ -260,6 +261,7 @@ class SearchRun:
             raise NasWorkbenchError("this search is already running")
         self._stop.clear()
         self._running_producer = self._choose_producer(workers)
+        prepare_profiler()  # Kineto must initialise here, on the caller's thread, not the search's
         self._thread = threading.Thread(
             target=self._search, name=f"nas-search-{self.study_name}", daemon=True
         )

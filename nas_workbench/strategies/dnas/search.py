@@ -38,6 +38,7 @@ from torch import nn
 
 from nas_workbench.engine import events as ev
 from nas_workbench.engine.producers import RunContext
+from nas_workbench.engine.records import DNAS_ATTR, WEIGHTS_ATTR
 from nas_workbench.engine.scheduler import plan
 from nas_workbench.estimation.trainer import evaluate_accuracy, prepare_inputs
 from nas_workbench.exceptions import NasWorkbenchError
@@ -48,14 +49,10 @@ from nas_workbench.strategies.dnas.cost import HardwarePenalty, cost_model
 from nas_workbench.strategies.dnas.options import DnasOptions
 from nas_workbench.strategies.dnas.supernet import Supernet
 
-__all__ = ["DNAS_ATTR", "WEIGHTS_ATTR", "SupernetProducer", "WeightSharingScorer", "recalibrate_batch_norm"]
+__all__ = ["SupernetProducer", "WeightSharingScorer", "recalibrate_batch_norm"]
 
 logger = logging.getLogger("nas_workbench")
 
-#: Trial user attribute: ``{"phase": "search" | "retrain", "epoch", "expected", "targets", losses...}``.
-DNAS_ATTR = "dnas"
-#: Trial user attribute of search trials: ``{decision: {choice: probability}}``.
-WEIGHTS_ATTR = "arch_weights"
 #: Training examples that re-estimate batch-norm statistics before a weight-sharing evaluation.
 BN_CALIBRATION_EXAMPLES = 512
 #: Source label of weight-sharing accuracies.
