@@ -21,16 +21,11 @@ from nas_workbench.profiling._base import METRICS, DeviceInfo, Measurement, Metr
 from nas_workbench.profiling._device import device_info
 from nas_workbench.profiling._profile import PROFILE_OPTIONS, profile
 from nas_workbench.profiling.calibrate import CalibrationResult, calibrate
+from nas_workbench.profiling.device_model import propose
 from nas_workbench.profiling.latency import TimingOptions, measure_latency
 from nas_workbench.profiling.lock import measurement_lock, shared_use
 from nas_workbench.profiling.lut import Correction, LookupTable, predict_latency
-from nas_workbench.profiling.targets import (
-    DeviceProfile,
-    fit_device,
-    list_devices,
-    load_device,
-    propose,
-)
+from nas_workbench.profiling.targets import DeviceProfile, fit_device, list_devices, load_device
 
 __all__ = [
     "METRICS",
