@@ -29,7 +29,7 @@ import numpy as np
 
 from nas_workbench._registry import unknown_name_message
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
-from nas_workbench.profiling._base import METRICS, Measurement
+from nas_workbench.metrics import METRICS, Measurement
 from nas_workbench.profiling.cache import cache_dir, read_json, write_json_atomic
 from nas_workbench.profiling.device_csv import read_measurements, write_proposal
 from nas_workbench.profiling.device_model import (
