@@ -35,7 +35,7 @@ from nas_workbench.server.catalog import (
     StorageError,
     UnknownStorageError,
 )
-from nas_workbench.server.studies import StudyNotFoundError, list_studies, study_details
+from nas_workbench.server.studies import StudyNotFoundError, StudySummaries
 
 __all__ = ["ApiError", "routes"]
 
@@ -148,8 +148,8 @@ class _Handler(APIHandler):
         except sqlalchemy.exc.SQLAlchemyError as error:  # e.g. a database server that went away
             raise ApiError(503, f"the storage cannot be read: {type(error).__name__}: {error}") from None
 
-    async def open(self, storage: Storage) -> Any:
-        """The Optuna storage behind ``storage`` (503 when unreadable, 404 when the file is not there)."""
+    async def open(self, storage: Storage) -> StudySummaries:
+        """The studies of ``storage`` (503 when unreadable, 404 when the file is not there)."""
         opened = await self.read(self.catalog.open, storage)
         if opened is None:
             raise ApiError(404, f"the storage {storage.label} has no studies yet")
@@ -165,7 +165,7 @@ class StudiesHandler(_Handler):
             error = None
             try:
                 opened = await self.read(self.catalog.open, storage)
-                rows = [] if opened is None else await self.read(list_studies, opened)
+                rows = [] if opened is None else await self.read(opened.rows)
             except ApiError as failure:  # one unreadable storage: say so, list the others
                 error, rows = failure.message, []
             storages.append({"id": storage.id, "label": storage.label, "error": error})
@@ -178,7 +178,7 @@ class StudyHandler(_Handler):
     @authorized
     async def get(self, storage_id: str, study: str) -> None:
         storage, name = self.storage(storage_id), self.study_name(study)
-        details = await self.read(study_details, await self.open(storage), name)
+        details = await self.read((await self.open(storage)).details, name)
         self.finish(json.dumps({"storage": storage.id, "storage_label": storage.label, **details}))
 
 
@@ -188,7 +188,7 @@ class StudyNotebookHandler(_Handler):
     async def post(self, storage_id: str, study: str) -> None:
         storage, name = self.storage(storage_id), self.study_name(study)
         directory = await self.directory()
-        await self.read(study_details, await self.open(storage), name)  # 404 for a study that is not there
+        await self.read((await self.open(storage)).details, name)  # 404 for a study that is not there
         root = Path(getattr(self.contents_manager, "root_dir", self.catalog.root_dir))
         url = notebooks.notebook_storage_url(storage, root / directory)
         notebook = notebooks.study_notebook(name, url, storage.label, self.kernelspec())

@@ -1,64 +1,203 @@
 """Summaries and details of the workbench's studies, read from an Optuna storage for the side panel.
 
-The records themselves are read by `nas_workbench.engine.records` (the engine's own reader of what it
-stores); this module only condenses them into the JSON the panel shows: one row per study, and the
-details of one study (its Pareto front and best architecture with its profile). The engine and the
-spaces are imported on the first request, not when the Jupyter server loads the extension: they load torch.
+The panel polls the listing every 2 s while a search runs, so a listing must cost the same at 10 and at
+100,000 trials. `StudySummaries` keeps a `StudyTally` per study and asks the database one aggregate
+question per listing (trials per study and state, with the highest trial id and the latest start and
+completion): a study whose answer did not change is served from its tally; one that changed reads only
+the trials that finished since (completed at or after the latest completion it had seen, checked against
+the count of finished trials). RUNNING trials are counted, never read. One lock per study: concurrent
+listings wait for the reader instead of decoding the same trials again.
+
+The trial records are decoded by `nas_workbench.engine.records` (the engine's own reader of what it
+stores). The engine and the spaces are imported on the first request, not when the Jupyter server loads
+the extension: they load torch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import optuna
+import sqlalchemy
+from optuna.storages import RDBStorage
 from optuna.study import StudyDirection
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import TrialState
 
 from nas_workbench.exceptions import NasWorkbenchError
 
 if TYPE_CHECKING:  # what BaseStorage.get_all_studies returns; Optuna 5 does not re-export it
     from optuna.study._frozen import FrozenStudy
 
-__all__ = ["StudyNotFoundError", "list_studies", "study_details"]
+    from nas_workbench.server.tally import StudyTally
 
-
-_FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+__all__ = ["StudyNotFoundError", "StudySummaries"]
 
 
 class StudyNotFoundError(NasWorkbenchError, LookupError):
     """The storage holds no study of that name."""
 
 
-def list_studies(storage: optuna.storages.BaseStorage) -> list[dict[str, Any]]:
-    """One summary row per study in ``storage``, most recently updated first."""
-    rows = [_summary(storage, study, _trials(storage, study))[0] for study in storage.get_all_studies()]
-    return sorted(rows, key=lambda row: row["last_update"] or 0.0, reverse=True)
+@dataclass(frozen=True)
+class _StateCount:
+    """The aggregate of one study's trials in one state (a change in any field means new trials)."""
+
+    count: int
+    last_id: int
+    last_start: datetime.datetime | None
+    last_complete: datetime.datetime | None
 
 
-def study_details(storage: optuna.storages.BaseStorage, name: str) -> dict[str, Any]:
-    """The summary of study ``name`` plus its settings, Pareto front and best architecture."""
-    study = next((s for s in storage.get_all_studies() if s.study_name == name), None)
-    if study is None:
-        raise StudyNotFoundError(f"no study named {name!r} in this storage")
-    trials = _trials(storage, study)
-    row, results, front = _summary(storage, study, trials)
-    meta = _meta(study)
-    best = _best(front)
-    if best is not None:
-        best["device"] = next(t for t in trials if t.number == best["number"]).user_attrs.get("device")
-        best["architecture"] = _architecture(best["spec"])
-    counts: dict[str, int] = {}
-    for result in results:
-        counts[result.status] = counts.get(result.status, 0) + 1
-    return {
-        **row,
-        "budget": meta.get("budget", {}),
-        "config": meta.get("config", {}),
-        "counts": counts,
-        "pareto": [r.to_dict() for r in front],
-        "best": best,
-    }
+#: A study's trials by state: the cheap change check of its tally.
+_Counts = dict[TrialState, _StateCount]
+
+
+@dataclass
+class _Cached:
+    counts: _Counts
+    tally: StudyTally
+
+
+class StudySummaries:
+    """The side panel's view of one storage: a row per study and one study's details, kept current.
+
+    Args:
+        storage: An Optuna RDB storage (the server opens every storage as one).
+    """
+
+    def __init__(self, storage: RDBStorage) -> None:
+        self.storage = storage
+        self._cached: dict[int, _Cached] = {}
+        self._locks: dict[int, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One summary row per study, most recently updated first."""
+        counts = self._counts()
+        rows = [self._row(study, counts.get(study._study_id, {})) for study in self.storage.get_all_studies()]
+        return sorted(rows, key=lambda row: row["last_update"] or 0.0, reverse=True)
+
+    def details(self, name: str) -> dict[str, Any]:
+        """The summary of study ``name`` plus its settings, Pareto front and best architecture."""
+        study = next((s for s in self.storage.get_all_studies() if s.study_name == name), None)
+        if study is None:
+            raise StudyNotFoundError(f"no study named {name!r} in this storage")
+        counts = self._counts(study._study_id).get(study._study_id, {})
+        row = self._row(study, counts)
+        tally = self._cached[study._study_id].tally
+        meta = _meta(study)
+        best = _best(tally.front)
+        if best is not None:
+            best["device"] = tally.front_trials[best["number"]].user_attrs.get("device")
+            best["architecture"] = _architecture(best["spec"])
+        unfinished = {_STATUS[s]: c.count for s, c in counts.items() if s in _STATUS and c.count}
+        return {
+            **row,
+            "budget": meta.get("budget", {}),
+            "config": meta.get("config", {}),
+            "counts": {**tally.statuses, **unfinished},
+            "pareto": [r.to_dict() for r in tally.front],
+            "best": best,
+        }
+
+    def _counts(self, study_id: int | None = None) -> dict[int, _Counts]:
+        """Trials per study and state in one aggregate query (of one study when ``study_id`` is given)."""
+        from optuna.storages._rdb import models
+
+        trials = models.TrialModel.__table__.c
+        query = sqlalchemy.select(
+            trials.study_id,
+            trials.state,
+            sqlalchemy.func.count(),
+            sqlalchemy.func.max(trials.trial_id),
+            sqlalchemy.func.max(trials.datetime_start),
+            sqlalchemy.func.max(trials.datetime_complete),
+        ).group_by(trials.study_id, trials.state)
+        if study_id is not None:
+            query = query.where(trials.study_id == study_id)
+        counts: dict[int, _Counts] = {}
+        with self.storage.engine.connect() as connection:
+            for study, state, count, last_id, started, completed in connection.execute(query):
+                counts.setdefault(study, {})[state] = _StateCount(count, last_id, started, completed)
+        return counts
+
+    def _row(self, study: FrozenStudy, counts: _Counts) -> dict[str, Any]:
+        """The panel's row for one study, its tally brought up to date first."""
+        tally = self._tally(study, counts)
+        meta = _meta(study)
+        done = sum(c.count for s, c in counts.items() if s in _FINISHED)
+        total = meta.get("n_trials") if isinstance(meta.get("n_trials"), int) else None
+        running_count = counts[TrialState.RUNNING].count if TrialState.RUNNING in counts else 0
+        dead = len(self.storage._get_stale_trial_ids(study._study_id)) if running_count else 0
+        running = running_count - dead
+        last_failed = tally.last is not None and tally.last[1] == TrialState.FAIL
+        return {
+            "name": study.study_name,
+            "space": meta.get("space"),
+            "strategy": meta.get("strategy"),
+            "objectives": _objectives(study, meta),
+            "status": _status(done, total, running, dead, last_failed),
+            "trials": {"done": done, "total": total, "running": running},
+            "best_accuracy": tally.best_accuracy,
+            "pareto_size": len(tally.front),
+            "feasible": {"count": tally.feasible, "evaluated": tally.evaluated},
+            "last_update": _last_update(counts.values()),
+        }
+
+    def _tally(self, study: FrozenStudy, counts: _Counts) -> StudyTally:
+        """The study's tally, with the trials finished since ``counts`` last changed added."""
+        study_id = study._study_id
+        with self._guard:
+            lock = self._locks.setdefault(study_id, threading.Lock())
+        with lock:  # one reader per study: a concurrent listing waits, then finds the tally current
+            cached = self._cached.get(study_id)
+            if cached is not None and cached.counts == counts:
+                return cached.tally
+            if cached is None:
+                from nas_workbench.server.tally import StudyTally
+
+                directions = [o["direction"] for o in _objectives(study, _meta(study))]
+                cached = _Cached({}, StudyTally(directions))
+            self._add_finished(study_id, cached, counts)
+            cached.counts = counts
+            self._cached[study_id] = cached
+            return cached.tally
+
+    def _add_finished(self, study_id: int, cached: _Cached, counts: _Counts) -> None:
+        """Read and add the trials finished since the tally's counts; all unseen finished ones if that
+        misses some (a worker whose clock is behind records earlier completion times)."""
+        from optuna.storages._rdb import models
+
+        from nas_workbench.engine._bulk_read import read_rdb_trials
+
+        trials = models.TrialModel.__table__.c
+        finished = sqlalchemy.select(trials.trial_id).where(
+            trials.study_id == study_id, trials.state.in_(_FINISHED)
+        )
+        seen = [c.last_complete for s, c in cached.counts.items() if s in _FINISHED and c.last_complete]
+        if seen:
+            finished_since = finished.where(
+                sqlalchemy.or_(trials.datetime_complete >= max(seen), trials.datetime_complete.is_(None))
+            )
+        else:
+            finished_since = finished
+        expected = sum(c.count for s, c in counts.items() if s in _FINISHED)
+        for query in (finished_since, finished):
+            with self.storage.engine.connect() as connection:
+                ids = set(connection.execute(query).scalars()) - cached.tally.trial_ids
+            if ids:
+                cached.tally.add(read_rdb_trials(self.storage, study_id, _FINISHED, ids))
+            if len(cached.tally.trial_ids) >= expected:
+                return
+
+
+#: The final states of an Optuna trial (a trial in one never changes again).
+_FINISHED = [state for state in TrialState if state.is_finished()]
+
+#: The workbench status of an unfinished trial.
+_STATUS = {TrialState.RUNNING: "running", TrialState.WAITING: "waiting"}
 
 
 def _architecture(spec: dict[str, Any]) -> dict[str, Any] | None:
@@ -69,10 +208,6 @@ def _architecture(spec: dict[str, Any]) -> dict[str, Any] | None:
         return arch_payload(spec) if spec else None
     except NasWorkbenchError:
         return None
-
-
-def _trials(storage: optuna.storages.BaseStorage, study: FrozenStudy) -> list[FrozenTrial]:
-    return storage.get_all_trials(storage.get_study_id_from_name(study.study_name), deepcopy=False)
 
 
 def _meta(study: FrozenStudy) -> dict[str, Any]:
@@ -93,53 +228,7 @@ def _objectives(study: FrozenStudy, meta: dict[str, Any]) -> list[dict[str, str]
     ]
 
 
-def _summary(
-    storage: optuna.storages.BaseStorage, study: FrozenStudy, trials: Sequence[FrozenTrial]
-) -> tuple[dict[str, Any], list[Any], list[Any]]:
-    """The panel's row for one study, with the trial records and Pareto front it was made from."""
-    from nas_workbench.engine.records import TrialResult, pareto_front
-
-    meta = _meta(study)
-    objectives = _objectives(study, meta)
-    results = [TrialResult.from_frozen(t) for t in trials]
-    front = pareto_front(results, [o["direction"] for o in objectives])
-    done = sum(t.state in _FINISHED for t in trials)
-    total = meta.get("n_trials") if isinstance(meta.get("n_trials"), int) else None
-    dead = _dead_trials(storage, study)
-    running = sum(t.state == TrialState.RUNNING and t.number not in dead for t in trials)
-    feasible = [r for r in results if r.status == "ok" and r.feasible]
-    accuracies = [v for v in (r.value("accuracy") for r in feasible) if v is not None]
-    row = {
-        "name": study.study_name,
-        "space": meta.get("space"),
-        "strategy": meta.get("strategy"),
-        "objectives": objectives,
-        "status": _status(trials, done, total, running, dead),
-        "trials": {"done": done, "total": total, "running": running},
-        "best_accuracy": max(accuracies, default=None),
-        "pareto_size": len(front),
-        "feasible": {
-            "count": len(feasible),
-            "evaluated": sum(r.status in ("ok", "infeasible") for r in results),
-        },
-        "last_update": _last_update(trials),
-    }
-    return row, results, front
-
-
-def _dead_trials(storage: optuna.storages.BaseStorage, study: FrozenStudy) -> set[int]:
-    """Numbers of RUNNING trials whose worker stopped beating (a killed kernel): the search died.
-
-    Optuna exposes staleness only through its heartbeat interface (the engine's storages beat), and
-    only a storage opened with a heartbeat interval answers; others have no dead trials to report.
-    """
-    if not isinstance(storage, optuna.storages.RDBStorage) or storage.heartbeat_interval is None:
-        return set()
-    study_id = storage.get_study_id_from_name(study.study_name)
-    return {storage.get_trial_number_from_id(i) for i in storage._get_stale_trial_ids(study_id)}
-
-
-def _status(trials: Sequence[FrozenTrial], done: int, total: int | None, running: int, dead: set[int]) -> str:
+def _status(done: int, total: int | None, running: int, dead: int, last_failed: bool) -> str:
     """running: a live trial. failed: the worker died, or the last trial failed and ended the search.
     finished: every planned trial is done. stopped: fewer trials than planned and nothing running."""
     if running:
@@ -148,16 +237,15 @@ def _status(trials: Sequence[FrozenTrial], done: int, total: int | None, running
         return "failed"
     if total is not None and done >= total:
         return "finished"
-    finished = [t for t in trials if t.state in _FINISHED]
-    if finished and finished[-1].state == TrialState.FAIL:
+    if last_failed:
         return "failed"
-    return "finished" if total is None and finished else "stopped"
+    return "finished" if total is None and done else "stopped"
 
 
-def _last_update(trials: Sequence[FrozenTrial]) -> float | None:
-    """Epoch seconds of the latest trial start or completion (Optuna stores local naive datetimes)."""
-    stamps = [d for t in trials for d in (t.datetime_start, t.datetime_complete) if d is not None]
-    return max(stamps).timestamp() if stamps else None
+def _last_update(counts: Iterable[_StateCount]) -> float | None:
+    """Epoch seconds of the latest trial start or completion (Optuna stores naive UTC datetimes)."""
+    stamps = [d for c in counts for d in (c.last_start, c.last_complete) if d is not None]
+    return max(stamps).replace(tzinfo=datetime.timezone.utc).timestamp() if stamps else None
 
 
 def _best(front: Sequence[Any]) -> dict[str, Any] | None:

@@ -79,12 +79,13 @@ def chromium_path() -> str | None:
 
 @dataclass(frozen=True)
 class JupyterServer:
-    """A running server: its base URL, token, root folder and front end ("lab" or "notebook")."""
+    """A running server: its base URL, token, root folder, front end ("lab" or "notebook") and process id."""
 
     url: str
     token: str
     root: Path
     frontend: str
+    pid: int
 
     def notebook_url(self, name: str) -> str:
         """The URL that opens notebook ``name`` alone (JupyterLab: in a fresh workspace of its own)."""
@@ -163,7 +164,7 @@ def jupyter_server(
                                 f"Jupyter did not start:\n{log_path.read_text()[-3000:]}"
                             ) from None
                         time.sleep(0.25)
-                yield JupyterServer(url, token, root, frontend)
+                yield JupyterServer(url, token, root, frontend, server.pid)
             finally:
                 server.terminate()  # shuts its kernels down too
                 try:

@@ -101,8 +101,9 @@ class DatasetChoices:
         if isinstance(dataset, str):
             self.widget.value = DIGITS  # the only name a config can hold; validation reports others
             return
-        for name, value in self.namespace.items():
-            if value is dataset and describe_dataset(value) is not None:
+        for name, value in list(self.namespace.items()):
+            # never IPython's output aliases (``_``, ``__``, ``_3``): they are not offered as choices
+            if value is dataset and not name.startswith("_") and describe_dataset(value) is not None:
                 self.refresh()
                 self.widget.value = name
                 return

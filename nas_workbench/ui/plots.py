@@ -27,6 +27,7 @@ from nas_workbench.engine.records import TrialResult
 from nas_workbench.ui._bokeh import PlotModel
 from nas_workbench.viz import DnasHistory, TrialTable, make_sources, study_figures
 from nas_workbench.viz.alpha import history_layout
+from nas_workbench.viz.figures import fit_tradeoff_axes
 
 __all__ = ["PlotPanel"]
 
@@ -49,6 +50,9 @@ class PlotPanel:
         #: What the workbench places: the study's figures, then the architecture weights of a "dnas" search.
         self.box = W.VBox()
         self._front_numbers: list[int] = []
+        self._figures: list[Any] = []
+        self._budget: dict[str, Any] = {}
+        self._shown: tuple[Mapping[str, Any], Sequence[str], Mapping[str, str] | None] = ({}, [], None)
 
     def reset(
         self,
@@ -59,18 +63,27 @@ class PlotPanel:
     ) -> None:
         """Show ``table`` (a new search, or a study loaded from storage) in new figures, sent whole: one
         message, which is also the widget's saved state."""
+        self._shown = (budget, recorded, budget_notes)
         self.table = table
         self.trials, self.front = make_sources(table)
         self._front_numbers = list(self.front.data["number"])
         figures = study_figures(self.trials, self.front, table.objectives, budget, recorded, budget_notes)
         children: list[Any] = list(figures)
-        self.layout = gridplot(children, ncols=2, sizing_mode="stretch_width", merge_tools=False)
+        self._figures = children
+        self._budget = dict(budget)
+        self.layout = gridplot(  # one toolbar for every plot, without Bokeh's logo
+            children, ncols=2, sizing_mode="stretch_width", merge_tools=True, toolbar_options={"logo": None}
+        )
         self.trials.selected.on_change("indices", self._selected)
         if self.widget is None:
             self.widget = PlotModel(self.layout)
         else:
             self.widget.update_from_model(self.layout)
         self._place()
+
+    def _rebuild(self) -> None:
+        """Build the figures again for the same table (an axis turns logarithmic)."""
+        self.reset(self.table, *self._shown)
 
     def show_dnas(self, history: DnasHistory | None) -> None:
         """Show the architecture weights of a "dnas" search's ``history`` (maybe empty); None hides them."""
@@ -107,6 +120,8 @@ class PlotPanel:
             return
         self.trials.stream({name: [row[name][0] for row in rows] for name in rows[0]})
         self._replace_front(self.table.front())
+        if fit_tradeoff_axes(self._figures, self.trials, self._budget):  # the data now spans decades
+            self._rebuild()
 
     def _replace_front(self, front: dict[str, list[Any]]) -> None:
         if front["number"] != self._front_numbers:

@@ -127,6 +127,10 @@ class Workbench(W.VBox):
         namespace: Mapping[str, Any] | None = None,
         workers: int | None = None,
     ) -> None:
+        # Optuna's INFO lines ("Trial 3 finished with values ...") come from the search thread and land
+        # in whichever cell runs as red stderr blocks; the workbench shows every trial itself
+        if optuna.logging.get_verbosity() == optuna.logging.INFO:
+            optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.evaluate = evaluate
         self.run: SearchRun | None = None
         self.study: optuna.Study | None = None
@@ -164,7 +168,7 @@ class Workbench(W.VBox):
         self.stop_button.on_click(lambda _: self.stop())
         self.resume_button.on_click(lambda _: self.resume())
         self.progress = W.IntProgress(value=0, min=0, max=1, layout=W.Layout(width="260px"))
-        self.progress_label = W.HTML()
+        self.progress_label = W.HTML(layout=W.Layout(flex="0 0 auto"))
         self.status = W.HTML()
         self.message = W.HTML()
         self.plots = PlotPanel(on_select=self._select)
@@ -447,7 +451,8 @@ class Workbench(W.VBox):
             eta = eta_seconds(self._run_done, time.time() - self._run_started, total - done)
         self.progress.max, self.progress.value = max(1, total), done
         self.progress.bar_style = "success" if done >= total else ""
-        self.progress_label.value = progress_text(done, total, eta, best_text(table))
+        text = html.escape(progress_text(done, total, eta, best_text(table)))
+        self.progress_label.value = f'<span style="white-space:nowrap">{text}</span>'  # one line
 
     def _show_loading(self, item: _Loading) -> None:
         self.progress.max, self.progress.value, self.progress.bar_style = 3, item.step, "info"

@@ -30,8 +30,7 @@ from bokeh.plotting import figure
 from bokeh.transform import linear_cmap
 
 from nas_workbench.engine.events import ArchitectureWeights, TrialFinished
-from nas_workbench.engine.records import TrialResult, trial_results
-from nas_workbench.strategies.dnas.search import DNAS_ATTR, WEIGHTS_ATTR
+from nas_workbench.engine.records import DNAS_ATTR, WEIGHTS_ATTR, TrialResult, trial_results
 
 __all__ = ["DnasHistory", "alpha_heatmap", "dnas_layout", "epoch_figure", "history_layout"]
 
@@ -152,7 +151,7 @@ def alpha_heatmap(source: ColumnDataSource, history: DnasHistory) -> tuple[figur
         sizing_mode="stretch_width",
         tools="hover,save",
         tooltips=[("decision", "@decision"), ("choice", "@choice"), ("weight", "@probability{0.000}")],
-        toolbar_location="right",
+        toolbar_location=None,  # hover works without; the workbench shows one toolbar, its plots'
         name="nas_alpha_heatmap",
     )
     fig.rect(
@@ -195,6 +194,7 @@ def epoch_figure(source: ColumnDataSource, targets: Mapping[str, float] | None =
         height=300,
         sizing_mode="stretch_width",
         tools="pan,box_zoom,reset,save",
+        toolbar_location=None,  # the workbench shows one toolbar, its plots'
         name="nas_dnas_epochs",
     )
     accuracy = fig.line("epoch", "accuracy", source=source, line_width=2, legend_label="accuracy")

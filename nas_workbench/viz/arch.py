@@ -135,6 +135,7 @@ def cell_graph_figure(
         height=260,
         width=520,
         tools="pan,wheel_zoom,reset,save",
+        toolbar_location=None,  # the workbench shows one toolbar, its plots'
         x_axis_type=None,
         y_axis_type=None,
         match_aspect=True,

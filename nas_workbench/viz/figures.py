@@ -11,15 +11,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bokeh.models import ColumnDataSource, HoverTool, Range1d
-from bokeh.models.annotations import Label, Span
+from bokeh.models.annotations import Label, Legend, Span
 from bokeh.plotting import figure
 
 from nas_workbench.config import OBJECTIVE_METRICS
 from nas_workbench.profiling import METRICS
 from nas_workbench.viz._state import METRIC_COLUMNS, TrialTable, tradeoff_metrics
+from nas_workbench.viz.ranges import edge_columns, fit_axis
 
 __all__ = [
     "budget_label",
+    "fit_tradeoff_axes",
     "history_figure",
     "make_sources",
     "metric_axis_label",
@@ -78,11 +80,43 @@ def _unscored(fig: figure, x: str, y: str, trials: ColumnDataSource) -> list[Any
     return [band]
 
 
+#: Metrics a trial's tooltip shows: no test accuracy, which would invite choosing a model on the test
+#: split (the architecture panel shows it for the one model chosen).
+TOOLTIP_METRICS = tuple(m for m in METRIC_COLUMNS if m != "test_accuracy")
+
+#: Columns the arrows of outliers at an axis edge keep from the trials source.
+_EDGE_COPY = ("number", "status", "summary", "color", "accuracy", "unscored_at")
+
+
 def _tooltips() -> list[tuple[str, str]]:
     rows = [("trial", "@number (@status)"), ("architecture", "@summary")]
-    rows += [(metric_axis_label(m), f"@{{{m}_label}}") for m in METRIC_COLUMNS]
+    rows += [(metric_axis_label(m), f"@{{{m}_label}}") for m in TOOLTIP_METRICS]
     rows.append(("note", "@reason"))
     return rows
+
+
+def _plain(fig: figure) -> figure:
+    """No Bokeh logo, and the legend beside the plot, where it hides no point (the band of trials
+    without a score runs along the bottom)."""
+    fig.toolbar.logo = None
+    if fig.legend:
+        legend: Legend = fig.legend[0]
+        fig.center = [item for item in fig.center if item is not legend]
+        legend.location = "top_left"
+        fig.add_layout(legend, "right")
+    return fig
+
+
+def _edge_marks(fig: figure, x: str, unit: str) -> None:
+    """Arrows at the x axis's edge for the outliers `fit_tradeoff_axes` finds, with their true value."""
+    source = ColumnDataSource(edge_columns(None, [], {}, _EDGE_COPY), name=f"nas_edge_{x}")
+    common = {"source": source, "marker": "triangle", "angle": "angle", "size": 11, "color": "color"}
+    marks = [fig.scatter(x="edge", y="accuracy", name="nas_edge_marks", **common)]
+    if _BAND in fig.extra_y_ranges:
+        marks.append(fig.scatter(x="edge", y="unscored_at", y_range_name=_BAND, **common))
+    tooltips = [("trial", "@number (@status)"), ("architecture", "@summary"),
+                (f"{metric_axis_label(x)}, off the axis", f"@value{{0.[000]}} {unit}")]  # fmt: skip
+    fig.add_tools(HoverTool(renderers=marks, tooltips=tooltips))
 
 
 def tradeoff_figure(
@@ -94,6 +128,7 @@ def tradeoff_figure(
     title: str | None = None,
     front_order: str | None = "descending",
     budget_note: str | None = None,
+    x_log: bool = False,
 ) -> figure:
     """Accuracy against a hardware metric: every trial by status, the Pareto front and the budget line.
 
@@ -109,11 +144,13 @@ def tradeoff_figure(
             bounds the dominated region; None draws its points without the line, as for a front of
             three objectives, which is no staircase in two of them.
         budget_note: How a relative limit was given, e.g. "p30 on this CPU", shown on the budget line.
+        x_log: A logarithmic x axis (for values spanning decades, see `nas_workbench.viz.ranges`).
     """
     fig = figure(
         title=title or f"{metric_axis_label(y)} vs {metric_axis_label(x)}",
         x_axis_label=metric_axis_label(x),
         y_axis_label=metric_axis_label(y),
+        x_axis_type="log" if x_log else "linear",
         height=340,
         sizing_mode="stretch_width",
         tools="pan,box_zoom,wheel_zoom,reset,save,tap",
@@ -164,16 +201,49 @@ def tradeoff_figure(
                 text_font_size="9pt",
             )
         )
-    fig.legend.location = "bottom_right"
+    _edge_marks(fig, x, METRICS[x].unit if x in METRICS else "")
     fig.legend.click_policy = "hide"
-    return fig
+    return _plain(fig)
+
+
+def _readable(value: float) -> str:
+    """``0.42``, ``2``, ``150k``, ``3.2M``, ``1.5G``: a limit as people write it."""
+    for factor, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= factor * 10 or (abs(value) >= factor and factor >= 1e6):
+            return f"{value / factor:.3g}{suffix}"
+    return f"{value:.3g}"
 
 
 def budget_label(metric: str, limit: float, note: str | None = None) -> str:
-    """``" budget 0.42 ms (p30 on this CPU)"``: the text on a budget line, with the unit and, for a limit
-    given relative to the device, its relative form."""
-    unit = METRICS[metric].unit if metric in METRICS else ""
-    return f" budget {limit:.3g}{f' {unit}' if unit else ''}{f' ({note})' if note else ''}"
+    """``" budget 0.42 ms (p30 on this CPU)"``, ``" budget 150k parameters"``: the text on a budget line,
+    with the unit (a count is named by what it counts) and, for a limit given relative to the device,
+    its relative form."""
+    info = METRICS.get(metric)
+    unit = "" if info is None else "parameters" if info.unit == "count" else info.unit
+    return f" budget {_readable(limit)}{f' {unit}' if unit else ''}{f' ({note})' if note else ''}"
+
+
+def fit_tradeoff_axes(figures: Sequence[figure], trials: ColumnDataSource, budget: Mapping[str, Any]) -> bool:
+    """Fit the x axis of each trade-off figure to its trials (see `nas_workbench.viz.ranges`), the
+    outliers drawn as arrows at the edge. Call it after the trials change. Returns whether a figure's
+    log or linear scale no longer suits its data (the caller builds the figures again)."""
+    rescale = False
+    for fig in figures:
+        edges = fig.select_one({"name": f"nas_edge_{fig.name.removeprefix('nas_tradeoff_')}"})
+        if edges is None:
+            continue
+        metric = fig.name.removeprefix("nas_tradeoff_")
+        values = trials.data.get(metric, [])
+        limit = budget.get(metric)
+        fit = fit_axis(values, [limit] if isinstance(limit, int | float) else [])
+        if fit is not None and fit.log != (fig.x_scale.__class__.__name__ == "LogScale"):
+            rescale = True
+        if fit is not None and (fig.x_range.start, fig.x_range.end) != (fit.start, fit.end):
+            fig.x_range.start, fig.x_range.end = fit.start, fit.end
+        columns = edge_columns(fit, values, trials.data, _EDGE_COPY)
+        if columns["number"] != list(edges.data["number"]):
+            edges.data = columns
+    return rescale
 
 
 def history_figure(trials: ColumnDataSource, metric: str = "accuracy", x: str = "number") -> figure:
@@ -206,8 +276,7 @@ def history_figure(trials: ColumnDataSource, metric: str = "accuracy", x: str = 
         color="#2ca02c",
         legend_label="best so far",
     )
-    fig.legend.location = "bottom_right"
-    return fig
+    return _plain(fig)
 
 
 def study_figures(
@@ -235,17 +304,22 @@ def study_figures(
     notes = budget_notes or {}
     limits = {m: v for m, v in budget.items() if isinstance(v, int | float)}  # relative: not resolved yet
     two = len(objectives) == 2 and "accuracy" in objectives
-    plots = [
-        tradeoff_figure(
-            trials,
-            front if metric in objectives else None,
-            x=metric,
-            budget=limits.get(metric),
-            front_order=_front_order(metric, objectives) if two else None,
-            budget_note=notes.get(metric),
+    plots = []
+    for metric in tradeoff_metrics(objectives, budget, recorded):
+        limit = limits.get(metric)
+        fit = fit_axis(trials.data.get(metric, []), [] if limit is None else [limit])
+        plots.append(
+            tradeoff_figure(
+                trials,
+                front if metric in objectives else None,
+                x=metric,
+                budget=limit,
+                front_order=_front_order(metric, objectives) if two else None,
+                budget_note=notes.get(metric),
+                x_log=fit is not None and fit.log,
+            )
         )
-        for metric in tradeoff_metrics(objectives, budget, recorded)
-    ]
+    fit_tradeoff_axes(plots, trials, limits)
     first = objectives[0] if objectives else "accuracy"
     return [*plots, history_figure(trials, first), history_figure(trials, first, x="finished")]
 

@@ -55,10 +55,15 @@ def _write_study(url: str, name: str, trials: Sequence[Trial], n_trials: int) ->
             "strategy": "tpe",
         },
     )
+    _add_trials(study, trials)
+
+
+def _add_trials(study: optuna.Study, trials: Sequence[Trial]) -> None:
+    """Run ``trials`` in ``study`` one after the other, recorded as the engine records them."""
     search_space = spaces.get("chain")
-    for seed, (status, *figures) in enumerate(trials):
+    for status, *figures in trials:
         trial = study.ask()
-        spec = search_space.random(seed)
+        spec = search_space.random(trial.number)
         trial.set_user_attr("spec", spec.to_dict())
         trial.set_user_attr("arch", search_space.format(spec))
         trial.set_user_attr("summary", search_space.summary(spec))
@@ -84,6 +89,12 @@ def _write_study(url: str, name: str, trials: Sequence[Trial], n_trials: int) ->
 def write_study() -> Callable[[str, str, Sequence[Trial], int], None]:
     """``write_study(url, name, trials, n_trials)`` creates a study as the engine records one."""
     return _write_study
+
+
+@pytest.fixture
+def add_trials() -> Callable[[optuna.Study, Sequence[Trial]], None]:
+    """``add_trials(study, trials)`` runs more trials in a study, recorded as the engine records them."""
+    return _add_trials
 
 
 @pytest.fixture(scope="session")
@@ -117,8 +128,16 @@ def extra_storages() -> list[str]:
 
 
 @pytest.fixture
-def jp_server_config(runs_db: str, extra_storages: list[str]) -> dict[str, Any]:
+def server_settings() -> dict[str, Any]:
+    """Other `NasWorkbenchServer` settings (tests override this)."""
+    return {}
+
+
+@pytest.fixture
+def jp_server_config(
+    runs_db: str, extra_storages: list[str], server_settings: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "ServerApp": {"jpserver_extensions": {"nas_workbench.server": True}},
-        "NasWorkbenchServer": {"storages": extra_storages},
+        "NasWorkbenchServer": {"storages": extra_storages, **server_settings},
     }

@@ -123,6 +123,19 @@ def test_datasets_come_from_the_namespace():
     assert form.read().dataset is given  # data given in code, not in the namespace, is kept
 
 
+def test_data_shown_as_a_cell_result_is_chosen_by_its_name_not_by_ipythons_aliases():
+    # a cell ending in ``task`` makes IPython store it as ``_``, ``__`` and ``_7`` too, before ``task``
+    # in the namespace; the dropdown offers none of those (issue 14.1: a TraitError traceback)
+    x, y = np.zeros((10, 1, 4, 4), np.float32), np.arange(10) % 2
+    task = nw.make_task(x, y, name="mine")
+    namespace = {"_": task, "__": task, "_7": task, "task": task}
+    form = ConfigForm(nw.SearchConfig(dataset=task), namespace=namespace)
+    assert form.fields["dataset"].widget.value == "task" and form.read().dataset is task
+    alias_only = ConfigForm(nw.SearchConfig(dataset=task), namespace={"_": task, "_7": task})
+    assert alias_only.read().dataset is task  # shown as given in code
+    assert "given in code" in alias_only.fields["dataset"].widget.label
+
+
 def test_errors_clear_once_fixed():
     form = ConfigForm()
     form.fields["pruner_options"].widget.value = "[1, 2"

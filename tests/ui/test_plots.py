@@ -52,3 +52,16 @@ def test_a_selection_in_the_browser_reaches_the_kernel():
     }
     model._sync_model(model, tap, [])
     assert source.selected.indices == [1] and seen and seen[-1] == [1]
+
+
+def test_the_workbench_plots_have_one_toolbar_and_no_bokeh_logo():
+    from nas_workbench.ui.plots import PlotPanel
+    from nas_workbench.viz import TrialTable
+
+    panel = PlotPanel()
+    panel.reset(
+        TrialTable(["accuracy", "latency_ms"], ["maximize", "minimize"]), {}, ["latency_ms", "params"]
+    )
+    figures = list(panel.layout.select({"type": figure}))
+    assert len(figures) >= 3 and all(f.toolbar_location is None for f in figures)  # merged into one
+    assert panel.layout.toolbar.logo is None and all(f.toolbar.logo is None for f in figures)
