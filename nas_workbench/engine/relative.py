@@ -26,7 +26,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import bootstrap
 
 from nas_workbench.engine.feasibility import complete_choices, smallest
 from nas_workbench.profiling import METRICS
@@ -114,6 +113,8 @@ def device_phrase(device: str) -> str:
 def percentile_interval(values: list[float], q: float) -> tuple[float, float]:
     """The `INTERVAL_CONFIDENCE` bootstrap interval (percentile method, fixed seed) of the ``q``-th
     percentile of ``values``; the value itself twice when all values are equal or there is only one."""
+    from scipy.stats import bootstrap  # slow to import, and needed only here
+
     if len(values) < 2 or min(values) == max(values):
         return (float(values[0]), float(values[0]))
     result = bootstrap(
