@@ -6,6 +6,8 @@ the studies of the storages it is configured with, in ``jupyter_server_config.py
 
     c.NasWorkbenchServer.runs_dir = "runs"              # every *.db file in it (the default storage's folder)
     c.NasWorkbenchServer.storages = ["postgresql://nas@db.example.org/nas"]
+    c.NasWorkbenchServer.scan_depth = 3                 # Optuna SQLite files this deep under the root
+                                                        # (e.g. sqlite:///mine.db beside a notebook); -1: none
 
 and nothing else: the browser can only name those storages.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from traitlets import List, Unicode
+from traitlets import Float, Int, List, Unicode
 from traitlets.config import Configurable
 
 __all__ = ["NasWorkbenchServer"]
@@ -36,6 +38,21 @@ class NasWorkbenchServer(Configurable):
         "runs/nas_workbench.db). Relative to the server's root directory.",
     ).tag(config=True)
 
+    scan_depth = Int(
+        3,
+        help="Folder levels below the server's root searched for Optuna SQLite files (*.db, *.sqlite, "
+        "*.sqlite3 with SQLite's header and Optuna's tables; hidden folders are skipped). 0: the root only; "
+        "-1: no search.",
+    ).tag(config=True)
+
+    scan_limit = Int(
+        20_000, help="Directory entries looked at per search for SQLite files; the search stops there."
+    ).tag(config=True)
+
+    scan_interval = Float(
+        10.0, help="Seconds a search's result is reused before the root is searched again."
+    ).tag(config=True)
+
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
     return [{"module": "nas_workbench.server"}]
@@ -45,10 +62,17 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     """Register the REST handlers (with the storages configured for ``serverapp``) and BokehJS."""
     from nas_workbench.server.bokehjs import bokehjs_routes
     from nas_workbench.server.catalog import StorageCatalog
+    from nas_workbench.server.discovery import StudyFileFinder
     from nas_workbench.server.handlers import routes
 
     settings = NasWorkbenchServer(parent=serverapp)
-    catalog = StorageCatalog(settings.storages, Path(settings.runs_dir), Path(serverapp.root_dir))
+    root = Path(serverapp.root_dir)
+    finder = (
+        StudyFileFinder(root, settings.scan_depth, settings.scan_limit, settings.scan_interval)
+        if settings.scan_depth >= 0
+        else None
+    )
+    catalog = StorageCatalog(settings.storages, Path(settings.runs_dir), root, finder)
     serverapp.web_app.add_handlers(".*$", routes(serverapp.base_url, catalog))
     serverapp.web_app.add_handlers(".*$", bokehjs_routes(serverapp.base_url))  # plots render offline
     serverapp.log.info("NAS Workbench: listing studies of %d storage(s)", len(catalog.storages()))

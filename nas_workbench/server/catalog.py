@@ -1,9 +1,10 @@
-"""The storages the server may read: the configured URLs plus every SQLite file in the runs folder.
+"""The storages the server may read: the configured URLs, every SQLite file in the runs folder, and the
+Optuna SQLite files found under the server's root (`nas_workbench.server.discovery`).
 
 The browser never sends a path or a URL. It names a storage by the opaque id the server gave it (a hash
-of the URL), and the catalog maps that id back to a URL it was configured with or found in the runs
-folder. Anything else is an `UnknownStorageError`. URLs, which may carry passwords, never leave the
-server: the browser gets a label with the password masked.
+of the URL), and the catalog maps that id back to a URL it was configured with or found itself. Anything
+else is an `UnknownStorageError`. URLs, which may carry passwords, never leave the server: the browser
+gets a label with the password masked.
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import sqlite3
 import threading
 import warnings
 from collections.abc import Iterable
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import optuna
 import sqlalchemy
 
 from nas_workbench.exceptions import NasWorkbenchError
+from nas_workbench.server.discovery import StudyFileFinder, sqlite_storage_problem
 from nas_workbench.server.studies import StudySummaries
 
 __all__ = ["Storage", "StorageCatalog", "StorageError", "UnknownStorageError"]
@@ -83,11 +83,16 @@ class StorageCatalog:
         runs_dir: The folder whose ``*.db`` files are storages too (scanned on every listing, so a new
             search shows up without a restart).
         root_dir: The server's root directory, for labels and relative paths.
+        finder: Finds Optuna SQLite files under the root (None: only the configured ones and the runs
+            folder are listed).
     """
 
-    def __init__(self, urls: Iterable[str], runs_dir: Path, root_dir: Path) -> None:
+    def __init__(
+        self, urls: Iterable[str], runs_dir: Path, root_dir: Path, finder: StudyFileFinder | None = None
+    ) -> None:
         self.root_dir = root_dir.resolve()
         self.runs_dir = (self.root_dir / runs_dir).resolve()
+        self.finder = finder
         self._configured = [self._describe(url) for url in urls]
         self._opened: dict[str, StudySummaries] = {}
         self._lock = threading.Lock()
@@ -111,8 +116,12 @@ class StorageCatalog:
         return path.relative_to(self.root_dir).as_posix() if path.is_relative_to(self.root_dir) else str(path)
 
     def storages(self) -> list[Storage]:
-        """The configured storages, then the runs folder's SQLite files in name order, without repeats."""
-        found = [self._describe(f"sqlite:///{p}") for p in sorted(self.runs_dir.glob("*.db")) if p.is_file()]
+        """The configured storages, the runs folder's SQLite files in name order, then the study files
+        found under the root in path order, without repeats."""
+        runs = [p for p in sorted(self.runs_dir.glob("*.db")) if p.is_file()]
+        found = [
+            self._describe(f"sqlite:///{p}") for p in [*runs, *(self.finder.files() if self.finder else [])]
+        ]
         unique: dict[str, Storage] = {}
         for storage in [*self._configured, *found]:
             unique.setdefault(storage.id, storage)
@@ -160,12 +169,6 @@ class StorageCatalog:
 
 def _check_optuna_sqlite(path: Path, label: str) -> None:
     """Raise `StorageError` unless ``path`` is a SQLite database with Optuna's tables (read-only check)."""
-    try:
-        with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as connection:
-            tables = {
-                row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
-            }
-    except sqlite3.Error as error:
-        raise StorageError(f"{label}: not a readable SQLite database ({error})") from None
-    if not {"studies", "trials", "version_info"} <= tables:
-        raise StorageError(f"{label}: not an Optuna storage (it has no Optuna tables)")
+    problem = sqlite_storage_problem(path)
+    if problem is not None:
+        raise StorageError(f"{label}: {problem}")

@@ -128,8 +128,16 @@ def extra_storages() -> list[str]:
 
 
 @pytest.fixture
-def jp_server_config(runs_db: str, extra_storages: list[str]) -> dict[str, Any]:
+def server_settings() -> dict[str, Any]:
+    """Other `NasWorkbenchServer` settings (tests override this)."""
+    return {}
+
+
+@pytest.fixture
+def jp_server_config(
+    runs_db: str, extra_storages: list[str], server_settings: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "ServerApp": {"jpserver_extensions": {"nas_workbench.server": True}},
-        "NasWorkbenchServer": {"storages": extra_storages},
+        "NasWorkbenchServer": {"storages": extra_storages, **server_settings},
     }

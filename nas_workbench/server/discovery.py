@@ -1,0 +1,139 @@
+"""Finding Optuna SQLite files under the server's root, such as ``sqlite:///mine.db`` beside a notebook.
+
+A search started in a notebook writes its storage relative to the notebook's folder, which may be
+anywhere under the root. `StudyFileFinder` walks the root breadth-first to a bounded depth and a bounded
+number of directory entries, skipping hidden folders (``.git``, ``.venv``, checkpoints), symbolic links
+and package folders, and remembers the result for a few seconds, so a side panel that polls does not
+walk a large tree on every call. A file is a study file only if its name ends like a database, its first
+16 bytes are SQLite's header and it holds Optuna's tables, read in a read-only connection: nothing else
+is ever opened as a database, and no file is created or changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections import deque
+from contextlib import closing
+from pathlib import Path
+
+__all__ = ["StudyFileFinder", "sqlite_storage_problem"]
+
+logger = logging.getLogger("nas_workbench")
+
+#: The first 16 bytes of every SQLite 3 database file.
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+#: Names a storage file may end with (``sqlite:///runs/nas_workbench.db`` is the default).
+SUFFIXES = (".db", ".sqlite", ".sqlite3")
+
+#: Folders never searched, besides hidden ones: installed packages and caches hold no studies.
+SKIPPED = frozenset({"node_modules", "__pycache__", "site-packages"})
+
+#: The tables every Optuna RDB storage has.
+OPTUNA_TABLES = frozenset({"studies", "trials", "version_info"})
+
+
+def sqlite_storage_problem(path: Path) -> str | None:
+    """Why ``path`` is not an Optuna SQLite storage (None when it is), checked without writing to it:
+    the header is read first, and only a SQLite file is opened, in a read-only connection."""
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except OSError as error:
+        return f"cannot be read ({error.strerror or error})"
+    if header != SQLITE_HEADER:
+        return "not a SQLite database (no SQLite header)"
+    try:
+        with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as connection:
+            tables = {
+                row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
+    except sqlite3.Error as error:
+        return f"not a readable SQLite database ({error})"
+    if OPTUNA_TABLES - tables:
+        return "not an Optuna storage (it has no Optuna tables)"
+    return None
+
+
+class StudyFileFinder:
+    """The Optuna SQLite files under a folder, found within bounds and remembered for a while.
+
+    Args:
+        root: The folder to search (the server's root directory).
+        depth: Folder levels below ``root`` searched (0: ``root`` itself only).
+        max_entries: Directory entries looked at per walk; the walk stops there (a root holding a
+            dataset of many files must not stall the panel).
+        interval_s: Seconds a walk's result is reused before the next walk.
+    """
+
+    def __init__(
+        self, root: Path, depth: int = 3, max_entries: int = 20_000, interval_s: float = 10.0
+    ) -> None:
+        self.root = root.resolve()
+        self.depth = depth
+        self.max_entries = max_entries
+        self.interval_s = interval_s
+        self._found: list[Path] = []
+        self._walked_at: float | None = None
+        self._verdicts: dict[
+            Path, tuple[tuple[int, int], bool]
+        ] = {}  # path -> ((mtime, size), is study file)
+        self._lock = threading.Lock()
+
+    def files(self) -> list[Path]:
+        """The study files found, in path order (walked again once ``interval_s`` has passed)."""
+        with self._lock:
+            now = time.monotonic()
+            if self._walked_at is None or now - self._walked_at >= self.interval_s:
+                candidates = self._candidates()
+                self._found = sorted(path for path in candidates if self._is_study_file(path))
+                self._verdicts = {path: self._verdicts[path] for path in candidates if path in self._verdicts}
+                self._walked_at = now
+            return list(self._found)
+
+    def _candidates(self) -> list[Path]:
+        """Regular files named like databases within the bounds, breadth-first."""
+        found: list[Path] = []
+        queue: deque[tuple[Path, int]] = deque([(self.root, 0)])
+        seen = 0
+        while queue:
+            folder, level = queue.popleft()
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:  # unreadable or vanished: nothing to list there
+                continue
+            for entry in sorted(entries, key=lambda e: e.name):
+                seen += 1
+                if seen > self.max_entries:
+                    logger.info(
+                        "looked for study files in %d entries under %s and stopped there "
+                        "(NasWorkbenchServer.scan_limit)",
+                        self.max_entries,
+                        self.root,
+                    )
+                    return found
+                if entry.name.startswith(".") or entry.is_symlink():
+                    continue
+                if entry.is_dir():
+                    if level < self.depth and entry.name not in SKIPPED:
+                        queue.append((Path(entry.path), level + 1))
+                elif entry.name.endswith(SUFFIXES) and entry.is_file():
+                    found.append(Path(entry.path))
+        return found
+
+    def _is_study_file(self, path: Path) -> bool:
+        """Whether ``path`` is an Optuna storage, re-checked only when its size or time changed."""
+        try:
+            stat = path.stat()
+        except OSError:
+            return False
+        key = (stat.st_mtime_ns, stat.st_size)
+        known = self._verdicts.get(path)
+        if known is None or known[0] != key:
+            known = (key, stat.st_size > 0 and sqlite_storage_problem(path) is None)
+            self._verdicts[path] = known
+        return known[1]

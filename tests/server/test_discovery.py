@@ -1,0 +1,103 @@
+"""Study files found under the server's root: beside notebooks, bounded, and nothing else opened or made."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nas_workbench.server.discovery import StudyFileFinder, sqlite_storage_problem
+
+API = "nas-workbench/api"
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """Every file under ``root`` with the hash of its content."""
+    return {
+        str(p.relative_to(root)): hashlib.sha1(p.read_bytes()).hexdigest()
+        for p in root.rglob("*")
+        if p.is_file()
+    }
+
+
+def foreign_sqlite(path: Path) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE notes (text TEXT)")
+
+
+@pytest.fixture
+def server_settings() -> dict[str, Any]:
+    return {"scan_interval": 0.0}  # every listing searches again
+
+
+async def test_studies_beside_notebooks_are_listed_and_nothing_else_is_opened(
+    jp_fetch, jp_root_dir, write_study
+):
+    write_study(f"sqlite:///{jp_root_dir / 'mine.db'}", "mine", [("ok", 0.5, 1.0)], n_trials=1)
+    (jp_root_dir / "project" / "exp").mkdir(parents=True)
+    write_study(f"sqlite:///{jp_root_dir / 'project' / 'exp' / 'run.sqlite3'}", "deep", [("ok", 0.6, 1.0)], 1)
+    foreign_sqlite(jp_root_dir / "project" / "notes.db")
+    (jp_root_dir / "project" / "data.db").write_text("not a database")
+    (jp_root_dir / "project" / "empty.sqlite").touch()
+    (jp_root_dir / ".hidden").mkdir()
+    write_study(f"sqlite:///{jp_root_dir / '.hidden' / 'secret.db'}", "hidden", [("ok", 0.7, 1.0)], 1)
+    too_deep = jp_root_dir / "a" / "b" / "c" / "d"
+    too_deep.mkdir(parents=True)
+    write_study(f"sqlite:///{too_deep / 'deep.db'}", "too-deep", [("ok", 0.8, 1.0)], 1)
+    before = snapshot(jp_root_dir)
+
+    listing = json.loads((await jp_fetch(API, "studies")).body)
+
+    labels = [s["label"] for s in listing["storages"]]
+    assert labels == ["runs/nas_workbench.db", "mine.db", "project/exp/run.sqlite3"]
+    assert all(s["error"] is None for s in listing["storages"])
+    assert sorted(s["name"] for s in listing["studies"]) == ["alpha", "deep", "mine"]
+    assert snapshot(jp_root_dir) == before  # nothing created, nothing changed
+
+    storage = listing["storages"][1]["id"]
+    details = json.loads((await jp_fetch(API, "studies", storage, "mine")).body)
+    assert details["storage_label"] == "mine.db" and details["trials"]["done"] == 1
+
+
+async def test_a_study_file_written_later_is_found_by_a_later_listing(jp_fetch, jp_root_dir, write_study):
+    first = json.loads((await jp_fetch(API, "studies")).body)
+    assert [s["label"] for s in first["storages"]] == ["runs/nas_workbench.db"]
+    write_study(f"sqlite:///{jp_root_dir / 'later.db'}", "later", [("ok", 0.5, 1.0)], n_trials=1)
+    second = json.loads((await jp_fetch(API, "studies")).body)
+    assert "later" in [s["name"] for s in second["studies"]]
+
+
+@pytest.mark.parametrize("server_settings", [{"scan_depth": -1}])
+async def test_the_search_can_be_turned_off(jp_fetch, jp_root_dir, write_study):
+    write_study(f"sqlite:///{jp_root_dir / 'mine.db'}", "mine", [("ok", 0.5, 1.0)], n_trials=1)
+    listing = json.loads((await jp_fetch(API, "studies")).body)
+    assert [s["label"] for s in listing["storages"]] == ["runs/nas_workbench.db"]
+
+
+def test_only_sqlite_files_with_optunas_tables_are_study_files(tmp_path, write_study):
+    write_study(f"sqlite:///{tmp_path / 'study.db'}", "s", [("ok", 0.5, 1.0)], n_trials=1)
+    foreign_sqlite(tmp_path / "notes.db")
+    (tmp_path / "text.db").write_text("SQLite format 2, not really")
+    (tmp_path / "truncated.db").write_bytes(b"SQLite format 3\x00" + b"\x00" * 10)
+    assert sqlite_storage_problem(tmp_path / "study.db") is None
+    assert "no Optuna tables" in sqlite_storage_problem(tmp_path / "notes.db")
+    assert "no SQLite header" in sqlite_storage_problem(tmp_path / "text.db")
+    assert "not a readable SQLite database" in sqlite_storage_problem(tmp_path / "truncated.db")
+    assert "cannot be read" in sqlite_storage_problem(tmp_path / "missing.db")
+
+
+def test_the_walk_stops_at_its_entry_limit_and_is_reused_until_its_interval_passes(tmp_path, write_study):
+    for index in range(30):
+        (tmp_path / f"file{index:02}.txt").touch()
+    write_study(f"sqlite:///{tmp_path / 'zz.db'}", "s", [("ok", 0.5, 1.0)], n_trials=1)  # sorted last
+    assert StudyFileFinder(tmp_path, max_entries=10).files() == []
+    finder = StudyFileFinder(tmp_path, max_entries=100, interval_s=3600)
+    assert finder.files() == [tmp_path / "zz.db"]
+    write_study(f"sqlite:///{tmp_path / 'aa.db'}", "s", [("ok", 0.5, 1.0)], n_trials=1)
+    assert finder.files() == [tmp_path / "zz.db"]  # remembered
+    finder.interval_s = 0
+    assert finder.files() == [tmp_path / "aa.db", tmp_path / "zz.db"]
