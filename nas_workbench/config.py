@@ -183,6 +183,9 @@ class SearchConfig:
             attempt in the count of ``n_trials``.
         heartbeat_interval: Seconds between a running trial's heartbeats; a trial silent for four
             intervals belongs to a dead process and is failed (then retried) by any process of the study.
+        repeats: Train an architecture the study already holds when the sampler proposes it again (to
+            measure noise). False: the repeat reuses the stored result, with no profiling or training
+            (`nas_workbench.engine.repeats`).
     """
 
     space: str = "chain"
@@ -212,6 +215,7 @@ class SearchConfig:
     trial_timeout: float | None = None
     retries: int = 1
     heartbeat_interval: float = 5.0
+    repeats: bool = False
 
     # -- construction ----------------------------------------------------------------------------------
     @classmethod
@@ -326,6 +330,8 @@ class SearchConfig:
         _check_number("n_trials", self.n_trials, 1, 10_000_000, integer=True)
         _check_number("retries", self.retries, 0, 100, integer=True)
         _check_number("heartbeat_interval", self.heartbeat_interval, 0.1, 3600.0)
+        if not isinstance(self.repeats, bool):
+            raise ConfigError("repeats", self.repeats, "true or false")
         if self.timeout is not None:
             _check_number("timeout", self.timeout, 1e-3)
         if self.trial_timeout is not None:
