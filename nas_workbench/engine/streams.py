@@ -8,7 +8,7 @@ began): distinct per worker and per resume, the same for the same seed, worker c
 
 Local workers get their index and the run's history from the run that starts them (environment variables
 below), so they agree on the history however late each one starts. A worker started by hand or by a
-scheduler should set ``NAS_WORKBENCH_WORKER_INDEX`` (e.g. to ``$SLURM_PROCID``): without it, it counts
+scheduler should set ``NAS_WORKBENCH_WORKER_INDEX`` (e.g. to ``$SLURM_ARRAY_TASK_ID``): without it, it counts
 as worker 0, and workers started together on one history share a stream (`nas_workbench.engine.repeats`
 then keeps them from training the same architecture twice, but their trials are repeats, not new ones).
 """
