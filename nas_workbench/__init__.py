@@ -11,8 +11,9 @@ extension listing studies, the CLI's ``--help`` — do not pay for importing tor
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from nas_workbench._lazy import lazy_attributes
 
 __version__ = "0.1.0"
 
@@ -31,7 +32,7 @@ _EXPORTS = {
     "SearchRun": "nas_workbench.engine.runner",
     "search": "nas_workbench.engine.runner",
     "TrialResult": "nas_workbench.engine.records",
-    "Profile": "nas_workbench.profiling",
+    "Profile": "nas_workbench.metrics",
     "profile": "nas_workbench.profiling",
     "Task": "nas_workbench.task",
     "load_task": "nas_workbench.task",
@@ -87,20 +88,14 @@ if TYPE_CHECKING:
         SpaceError,
         UnknownNameError,
     )
-    from nas_workbench.profiling import Profile, profile
+    from nas_workbench.metrics import Profile
+    from nas_workbench.profiling import profile
     from nas_workbench.spec import ArchSpec
     from nas_workbench.task import Task, load_task, make_task
     from nas_workbench.ui import Workbench, show
 
 
-def __getattr__(name: str) -> Any:
-    if name in _SUBMODULES:
-        return importlib.import_module(f"nas_workbench.{name}")
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value  # later look-ups skip this function
-        return value
-    raise AttributeError(f"module 'nas_workbench' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _EXPORTS, _SUBMODULES)
 
 
 def __dir__() -> list[str]:

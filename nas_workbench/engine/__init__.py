@@ -1,14 +1,15 @@
 """The search engine: runs a `SearchConfig` as an Optuna study and emits events.
 
-`SearchRun` (which needs torch) is imported on first use, so reading stored studies — records, events,
-storage — stays light for the Jupyter server extension.
+The events (plain dataclasses) are imported with the package; every other name on first use, so reading
+stored studies — records, storage — stays light for the Jupyter server extension and the CLI, and only
+`SearchRun` and the workers load torch.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from nas_workbench._lazy import lazy_attributes
 from nas_workbench.engine.events import (
     ArchitectureWeights,
     Event,
@@ -19,9 +20,16 @@ from nas_workbench.engine.events import (
     TrialReported,
     TrialStarted,
 )
-from nas_workbench.engine.records import TrialResult, pareto_front, study_meta, trial_results
-from nas_workbench.engine.storage import StorageUnavailableError, open_storage
-from nas_workbench.engine.workers import LocalWorkers, run_worker
+
+#: Public name → the module that defines it, imported on first use.
+_EXPORTS = {
+    **dict.fromkeys(
+        ["TrialResult", "pareto_front", "study_meta", "trial_results"], "nas_workbench.engine.records"
+    ),
+    **dict.fromkeys(["StorageUnavailableError", "open_storage"], "nas_workbench.engine.storage"),
+    **dict.fromkeys(["LocalWorkers", "run_worker"], "nas_workbench.engine.workers"),
+    **dict.fromkeys(["Evaluate", "SearchRun", "search"], "nas_workbench.engine.runner"),
+}
 
 __all__ = [
     "ArchitectureWeights",
@@ -45,13 +53,10 @@ __all__ = [
     "trial_results",
 ]
 
-_LAZY = {"Evaluate", "SearchRun", "search"}
-
 if TYPE_CHECKING:
+    from nas_workbench.engine.records import TrialResult, pareto_front, study_meta, trial_results
     from nas_workbench.engine.runner import Evaluate, SearchRun, search
+    from nas_workbench.engine.storage import StorageUnavailableError, open_storage
+    from nas_workbench.engine.workers import LocalWorkers, run_worker
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module("nas_workbench.engine.runner"), name)
-    raise AttributeError(f"module 'nas_workbench.engine' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _EXPORTS)

@@ -26,9 +26,22 @@ from nas_workbench.engine._bulk_read import read_trials
 from nas_workbench.engine.events import TrialFinished
 from nas_workbench.engine.pruning import learning_curve
 
-__all__ = ["STUDY_ATTR", "TrialResult", "pareto_front", "study_meta", "trial_results"]
+__all__ = [
+    "DNAS_ATTR",
+    "STUDY_ATTR",
+    "WEIGHTS_ATTR",
+    "TrialResult",
+    "pareto_front",
+    "study_meta",
+    "trial_results",
+]
 
 STUDY_ATTR = "nas_workbench"
+#: Trial user attribute of a differentiable search's trials:
+#: ``{"phase": "search" | "retrain", "epoch", "expected", "targets", losses...}``.
+DNAS_ATTR = "dnas"
+#: Trial user attribute of a differentiable search's search trials: ``{decision: {choice: probability}}``.
+WEIGHTS_ATTR = "arch_weights"
 
 _STATE_STATUS = {
     TrialState.PRUNED: "pruned",

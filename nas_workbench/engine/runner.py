@@ -47,7 +47,7 @@ from nas_workbench.engine.storage import open_storage
 from nas_workbench.engine.streams import sampler_seed, stream_position
 from nas_workbench.engine.warm_start import warm_start_architectures
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError, ProfilingError
-from nas_workbench.profiling import DeviceInfo, Measurement, profile, shared_use
+from nas_workbench.profiling import DeviceInfo, Measurement, prepare_profiler, profile, shared_use
 from nas_workbench.profiling._device import resolve_device
 from nas_workbench.profiling.drift import prepare_predictor
 from nas_workbench.profiling.targets import load_device
@@ -249,6 +249,7 @@ class SearchRun:
             raise NasWorkbenchError("this search is already running")
         self._stop.clear()
         self._workers, self.worker_logs = workers, []
+        prepare_profiler()  # Kineto must initialise here, on the caller's thread, not the search's
         self._thread = threading.Thread(
             target=self._search, name=f"nas-search-{self.study_name}", daemon=True
         )

@@ -17,20 +17,35 @@ that should not overlap them runs inside `shared_use`.
 
 from __future__ import annotations
 
-from nas_workbench.profiling._base import METRICS, DeviceInfo, Measurement, MetricInfo, Profile, caveats
-from nas_workbench.profiling._device import device_info
-from nas_workbench.profiling._profile import PROFILE_OPTIONS, profile
-from nas_workbench.profiling.calibrate import CalibrationResult, calibrate
-from nas_workbench.profiling.latency import TimingOptions, measure_latency
-from nas_workbench.profiling.lock import measurement_lock, shared_use
-from nas_workbench.profiling.lut import Correction, LookupTable, predict_latency
-from nas_workbench.profiling.targets import (
-    DeviceProfile,
-    fit_device,
-    list_devices,
-    load_device,
-    propose,
-)
+from typing import TYPE_CHECKING
+
+from nas_workbench._lazy import lazy_attributes
+
+#: Public name → the module that defines it; imported on first use, so reading metric metadata or stored
+#: profiles through this package loads no torch (and the memory profiler's Kineto session is prepared only
+#: where a search starts, `memory.prepare_profiler`).
+_EXPORTS = {
+    **dict.fromkeys(
+        ["METRICS", "DeviceInfo", "Measurement", "MetricInfo", "Profile", "caveats"], "nas_workbench.metrics"
+    ),
+    "device_info": "nas_workbench.profiling._device",
+    "PROFILE_OPTIONS": "nas_workbench.profiling._profile",
+    "profile": "nas_workbench.profiling._profile",
+    "CalibrationResult": "nas_workbench.profiling.calibrate",
+    "calibrate": "nas_workbench.profiling.calibrate",
+    "TimingOptions": "nas_workbench.profiling.latency",
+    "measure_latency": "nas_workbench.profiling.latency",
+    "measurement_lock": "nas_workbench.profiling.lock",
+    "prepare_profiler": "nas_workbench.profiling.memory",
+    "shared_use": "nas_workbench.profiling.lock",
+    "Correction": "nas_workbench.profiling.lut",
+    "LookupTable": "nas_workbench.profiling.lut",
+    "predict_latency": "nas_workbench.profiling.lut",
+    **dict.fromkeys(
+        ["DeviceProfile", "fit_device", "list_devices", "load_device"], "nas_workbench.profiling.targets"
+    ),
+    "propose": "nas_workbench.profiling.device_model",
+}
 
 __all__ = [
     "METRICS",
@@ -53,7 +68,23 @@ __all__ = [
     "measure_latency",
     "measurement_lock",
     "predict_latency",
+    "prepare_profiler",
     "profile",
     "propose",
     "shared_use",
 ]
+
+if TYPE_CHECKING:
+    from nas_workbench.metrics import METRICS, DeviceInfo, Measurement, MetricInfo, Profile, caveats
+    from nas_workbench.profiling._device import device_info
+    from nas_workbench.profiling._profile import PROFILE_OPTIONS, profile
+    from nas_workbench.profiling.calibrate import CalibrationResult, calibrate
+    from nas_workbench.profiling.device_model import propose
+    from nas_workbench.profiling.latency import TimingOptions, measure_latency
+    from nas_workbench.profiling.lock import measurement_lock, shared_use
+    from nas_workbench.profiling.lut import Correction, LookupTable, predict_latency
+    from nas_workbench.profiling.memory import prepare_profiler
+    from nas_workbench.profiling.targets import DeviceProfile, fit_device, list_devices, load_device
+
+
+__getattr__ = lazy_attributes(__name__, _EXPORTS)

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import torch
 
 from nas_workbench.exceptions import ConfigError, ProfilingError
-from nas_workbench.profiling._base import DeviceInfo
+from nas_workbench.metrics import DeviceInfo
 
 __all__ = ["device_info", "resolve_device", "use_threads"]
 

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from nas_workbench.exceptions import ConfigError
-from nas_workbench.profiling._base import METRICS, Measurement, Profile
+from nas_workbench.metrics import METRICS, Measurement, Profile
 from nas_workbench.profiling._device import device_info, resolve_device, use_threads
 from nas_workbench.profiling._trace import trace
 from nas_workbench.profiling.energy import estimate_energy, measure_energy

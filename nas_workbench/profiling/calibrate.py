@@ -20,8 +20,6 @@ A prediction that finds no fitted correction calibrates automatically, on fewer 
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -41,12 +39,9 @@ from nas_workbench.profiling.lut import OP_TIMING, LookupTable
 __all__ = [
     "CalibrationResult",
     "FitQuality",
-    "add_calibrate_arguments",
     "auto_calibrate",
     "calibrate",
-    "calibrate_command",
     "fit_quality",
-    "progress_bars",
 ]
 
 logger = logging.getLogger("nas_workbench")
@@ -217,85 +212,3 @@ def _log_progress(stage: str, done: int, total: int) -> None:
     """Progress as log lines (a quarter at a time), where no progress bar is shown."""
     if done == total or done % max(1, total // 4) == 0:
         logger.info("calibrating: %s %d/%d", stage, done, total)
-
-
-def progress_bars() -> Progress:
-    """A ``progress(stage, done, total)`` that draws one tqdm bar per stage on stderr."""
-    from tqdm import tqdm
-
-    bars: dict[str, tqdm] = {}
-
-    def progress(stage: str, done: int, total: int) -> None:
-        bar = bars.get(stage)
-        if bar is None or bar.total != total:
-            bar = bars[stage] = tqdm(total=total, desc=stage, unit="op" if stage == "operators" else "net")
-        bar.update(done - bar.n)
-        if done >= total:
-            bar.close()
-
-    return progress
-
-
-# -- command line ----------------------------------------------------------------------------------------
-def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``nas-workbench calibrate``."""
-    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default: cpu)")
-    parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's setting)")
-    parser.add_argument("--spaces", help="comma-separated search spaces (default: all)")
-    parser.add_argument("--input-shape", default="3,32,32", help="C,H,W of the inputs (default: 3,32,32)")
-    parser.add_argument("--num-classes", type=int, default=10)
-    parser.add_argument("--networks", type=int, default=20, help="random networks measured per space")
-    parser.add_argument("--rounds", type=int, default=3, help="times each network is measured (median)")
-    parser.add_argument("--batch-size", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-
-
-def _shape(text: str) -> tuple[int, ...]:
-    try:
-        shape = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        shape = ()
-    if not shape or min(shape) < 1:
-        raise ConfigError("--input-shape", text, "comma-separated positive integers such as 3,32,32")
-    return shape
-
-
-def calibrate_command(args: argparse.Namespace) -> int:
-    """``nas-workbench calibrate``: build this device's lookup table, with a progress bar on stderr, and
-    print each correction with the fit used and its quality."""
-    result = calibrate(
-        device=args.device,
-        threads=args.threads,
-        spaces=args.spaces.split(",") if args.spaces else None,
-        input_shape=_shape(args.input_shape),
-        num_classes=args.num_classes,
-        networks=args.networks,
-        rounds=args.rounds,
-        batch_size=args.batch_size,
-        seed=args.seed,
-        progress=progress_bars(),
-    )
-    if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
-        return 0
-    print(f"Lookup table for {result.table.device.key}: {result.path}")
-    entries, timed = len(result.table.entries), result.operators_timed
-    print(f"{entries} operator entries ({timed} timed now) in {result.seconds:.1f} s")
-    shape = (args.batch_size, *_shape(args.input_shape))
-    for name, quality in result.fits.items():
-        c = result.table.corrections[result.table.correction_name(None if name == "all" else name, shape)]
-        print(
-            f"  {name:<13} {quality}  [{c.kind} fit: ms = {c.scale:.3f} x table + {1e3 * c.per_op_ms:.2f} us"
-            f" x ops + {c.offset_ms:.3f}]"
-        )
-        loo = c.quality
-        print(
-            f"  {'':<13} out of sample (leave-one-out): Spearman {loo['loo_spearman']:.3f}, "
-            f"{100 * loo['loo_within_10pct']:.0f}% within ±10%, "
-            f"median error {loo['loo_median_error_pct']:.1f}% "
-            f"(plain sum: {loo['plain_loo_median_error_pct']:.1f}%)"
-        )
-        if c.note:
-            print(f"  {'':<13} {c.note}")
-    return 0

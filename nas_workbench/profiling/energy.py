@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from nas_workbench.profiling._base import METRICS, Measurement
+from nas_workbench.metrics import METRICS, Measurement
 from nas_workbench.profiling._device import resolve_device, use_threads
 from nas_workbench.profiling._trace import Trace
 from nas_workbench.profiling.latency import example_input

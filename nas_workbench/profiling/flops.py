@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from torch import nn
 
-from nas_workbench.profiling._base import METRICS, Measurement
+from nas_workbench.metrics import METRICS, Measurement
 from nas_workbench.profiling._trace import Trace, trace
 
 __all__ = ["count", "counted_measurements"]

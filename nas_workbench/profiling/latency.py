@@ -68,7 +68,7 @@ import torch
 from torch import nn
 
 from nas_workbench.exceptions import ConfigError
-from nas_workbench.profiling._base import METRICS, Measurement
+from nas_workbench.metrics import METRICS, Measurement
 from nas_workbench.profiling._device import resolve_device, use_threads
 from nas_workbench.profiling._trace import input_dtype
 from nas_workbench.profiling.lock import measurement_lock

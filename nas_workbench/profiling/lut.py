@@ -53,7 +53,7 @@ import torch
 from torch import nn
 
 from nas_workbench.exceptions import ProfilingError
-from nas_workbench.profiling._base import METRICS, DeviceInfo, Measurement
+from nas_workbench.metrics import METRICS, DeviceInfo, Measurement
 from nas_workbench.profiling._device import device_info, resolve_device, use_threads
 from nas_workbench.profiling._trace import OpCall, Trace, trace
 from nas_workbench.profiling.cache import cache_dir, read_json, write_json_atomic

@@ -15,15 +15,16 @@ gives bytes.
 
 Kineto, the engine under torch's profiler, registers its client on the thread that loads torch and prints
 "External init callback must run in same thread as registerClient" on stderr (from C, past Python's
-warnings and logging) when its one-time initialisation later runs on another thread. The search measures
-on a background thread, so this module initialises Kineto as it is imported (`_init_kineto`): the engine,
-the UI and ``nas_workbench.profiling`` import it on the caller's thread, in a notebook the one that
-loaded torch. Importing it therefore sets ``KINETO_LOG_LEVEL`` for the process (unless already set).
+warnings and logging) when its one-time initialisation later runs on another thread. A background search
+measures on its own thread, so `SearchRun.start` calls `prepare_profiler` first, on the caller's thread (in
+a notebook, the one that loaded torch). Importing this module starts nothing; code of one's own that
+measures memory on a new thread calls `prepare_profiler` before starting it.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import os
 from collections.abc import Sequence
@@ -33,12 +34,18 @@ import torch
 from torch import nn
 
 from nas_workbench.exceptions import ConfigError
-from nas_workbench.profiling._base import METRICS, Measurement
+from nas_workbench.metrics import METRICS, Measurement
 from nas_workbench.profiling._device import resolve_device, use_threads
 from nas_workbench.profiling._trace import Trace, input_dtype
 from nas_workbench.profiling.lock import measurement_lock
 
-__all__ = ["OPTIMIZER_STATES", "estimate_peak_memory", "measure_peak_memory", "memory_breakdown"]
+__all__ = [
+    "OPTIMIZER_STATES",
+    "estimate_peak_memory",
+    "measure_peak_memory",
+    "memory_breakdown",
+    "prepare_profiler",
+]
 
 logger = logging.getLogger("nas_workbench")
 
@@ -107,13 +114,16 @@ def _run_once(model: nn.Module, x: torch.Tensor, mode: Mode, optimizer: str) -> 
     opt.step()
 
 
-def _init_kineto() -> None:
+@functools.cache  # once per process: Kineto initialises once
+def prepare_profiler() -> None:
     """Run Kineto's one-time initialisation on this thread, with an empty profiler session.
 
     Kineto initialises on the first profiler session in the process; run first on a thread other than the
     one that loaded torch (the search's), it prints an error line on stderr. The autograd profiler starts
     Kineto without `torch.profiler.profile`'s import of torch._dynamo (a second), so this costs about a
     millisecond. Skipped in torch builds without Kineto and while a profiler is already running here.
+    Sets ``KINETO_LOG_LEVEL`` for the process (unless already set). Measuring memory calls it too, so
+    the level holds wherever Kineto starts.
     """
     # torch has no public "is a profiler running" check; starting a second one would raise
     if not torch.autograd.kineto_available() or torch.autograd._profiler_enabled():
@@ -124,11 +134,8 @@ def _init_kineto() -> None:
     try:
         with torch.autograd.profiler.profile(use_kineto=True, use_cpu=True):
             pass
-    except RuntimeError:  # a broken Kineto build: measuring will say so; importing must not fail
-        logger.debug("could not start Kineto at import", exc_info=True)
-
-
-_init_kineto()
+    except RuntimeError:  # a broken Kineto build: measuring will say so; starting a search must not fail
+        logger.debug("could not start Kineto", exc_info=True)
 
 
 def _cpu_run_peak(model: nn.Module, x: torch.Tensor, mode: Mode, optimizer: str) -> int:
@@ -136,6 +143,7 @@ def _cpu_run_peak(model: nn.Module, x: torch.Tensor, mode: Mode, optimizer: str)
     from torch._C._profiler import _EventType
     from torch.profiler import ProfilerActivity, profile
 
+    prepare_profiler()
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         _run_once(model, x, mode, optimizer)
     events: list[tuple[int, int, int]] = []

@@ -23,13 +23,9 @@ from jupyter_server.base.handlers import FileFindHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
+from nas_workbench._bokehjs_route import BUNDLES, URL_PREFIX
+
 __all__ = ["BUNDLES", "URL_PREFIX", "BokehJSHandler", "bokehjs_routes"]
-
-#: Path of the BokehJS files under the server's base URL.
-URL_PREFIX = "nas-workbench/bokehjs"
-
-#: The BokehJS bundles that may be requested (the minified files of the bokeh package, nothing else).
-BUNDLES = ("bokeh", "bokeh-gl", "bokeh-widgets", "bokeh-tables", "bokeh-mathjax")
 
 _FILE = "|".join(re.escape(name) for name in BUNDLES)
 

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 
 import bokeh
 
+from nas_workbench._bokehjs_route import BUNDLES, URL_PREFIX
+
 __all__ = ["LOAD_MIME_TYPE", "loader_bundle", "loader_script"]
 
 #: The MIME type jupyter_bokeh's JupyterLab extension executes to load BokehJS.
@@ -64,8 +66,6 @@ _SCRIPT = """(function () {
 
 def loader_script(bundles: Sequence[str] = ("bokeh",)) -> str:
     """The JavaScript that loads ``bundles`` of this kernel's BokehJS version from the Jupyter server."""
-    from nas_workbench.server.bokehjs import BUNDLES, URL_PREFIX
-
     unknown = sorted(set(bundles) - set(BUNDLES))
     if unknown:
         raise ValueError(f"unknown BokehJS bundles {unknown}; the server serves {list(BUNDLES)}")

@@ -30,8 +30,7 @@ from bokeh.plotting import figure
 from bokeh.transform import linear_cmap
 
 from nas_workbench.engine.events import ArchitectureWeights, TrialFinished
-from nas_workbench.engine.records import TrialResult, trial_results
-from nas_workbench.strategies.dnas.search import DNAS_ATTR, WEIGHTS_ATTR
+from nas_workbench.engine.records import DNAS_ATTR, WEIGHTS_ATTR, TrialResult, trial_results
 
 __all__ = ["DnasHistory", "alpha_heatmap", "dnas_layout", "epoch_figure", "history_layout"]
 

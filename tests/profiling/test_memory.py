@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -33,14 +34,15 @@ def test_measured_peak_sees_the_largest_activation():
     assert peak.detail["analytic_breakdown_bytes"]["total"] > 0
 
 
-#: Measures peak memory on a background thread, as the search thread does; the engine and the UI import the
-#: profiling package on the thread that starts the search, as this script does on its main thread.
+#: Measures peak memory on a background thread, as the search thread does, after preparing the profiler on
+#: the main thread, as `SearchRun.start` does on the thread that starts the search.
 THREADED_PROBE = """
 import json, threading
 from torch import nn
 import nas_workbench as nw
 
 profile = nw.profile
+nw.profiling.prepare_profiler()
 model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(512, 2)).eval()
 out = {}
 worker = threading.Thread(
@@ -62,6 +64,20 @@ def test_measuring_on_a_background_thread_prints_nothing_from_kineto():
     measured = json.loads(done.stdout)
     assert measured["method"] == "measured" and measured["source"] == "torch.profiler memory events"
     assert measured["run_peak_bytes"] >= 8 * 8 * 8 * 4  # the conv's output
+
+
+def test_importing_the_profilers_starts_no_profiler_session():
+    probe = (
+        "import os, torch, nas_workbench.profiling.memory, nas_workbench.profiling._profile; "
+        "print(torch.autograd.kineto_available(), 'KINETO_LOG_LEVEL' in os.environ)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "KINETO_LOG_LEVEL"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True, env=env
+    )
+    kineto, level_set = done.stdout.split()
+    assert kineto == "True"  # else this test could not fail
+    assert level_set == "False"  # prepare_profiler sets it as it starts the session
 
 
 def test_analytic_breakdown_parts():

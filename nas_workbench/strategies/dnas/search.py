@@ -36,6 +36,7 @@ from torch import nn
 
 from nas_workbench.engine import events as ev
 from nas_workbench.engine.budget import constraint_values, over_budget_reason, violations
+from nas_workbench.engine.records import DNAS_ATTR, WEIGHTS_ATTR
 from nas_workbench.engine.scheduler import plan, run_trials
 from nas_workbench.estimation.trainer import evaluate_accuracy, prepare_inputs
 from nas_workbench.exceptions import NasWorkbenchError
@@ -49,14 +50,10 @@ from nas_workbench.strategies.dnas.supernet import Supernet
 if TYPE_CHECKING:
     from nas_workbench.engine.runner import SearchRun
 
-__all__ = ["DNAS_ATTR", "WEIGHTS_ATTR", "recalibrate_batch_norm", "run_search"]
+__all__ = ["recalibrate_batch_norm", "run_search"]
 
 logger = logging.getLogger("nas_workbench")
 
-#: Trial user attribute: ``{"phase": "search" | "retrain", "epoch", "expected", "targets", losses...}``.
-DNAS_ATTR = "dnas"
-#: Trial user attribute of search trials: ``{decision: {choice: probability}}``.
-WEIGHTS_ATTR = "arch_weights"
 #: Training examples that re-estimate batch-norm statistics before a weight-sharing evaluation.
 BN_CALIBRATION_EXAMPLES = 512
 #: Source label of weight-sharing accuracies.

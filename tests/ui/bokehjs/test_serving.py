@@ -10,7 +10,7 @@ import pytest
 from bokeh.util.paths import bokehjs_path
 from tornado.httpclient import HTTPClientError
 
-from nas_workbench.server.bokehjs import URL_PREFIX
+from nas_workbench._bokehjs_route import URL_PREFIX
 from nas_workbench.ui._bokehjs import LOAD_MIME_TYPE, loader_bundle, loader_script
 
 

@@ -1,4 +1,9 @@
-"""Result types of hardware profiling: every number carries its unit, how it was obtained and where.
+"""What hardware figures are and how they are recorded: every number carries its unit, how it was
+obtained and where.
+
+This module imports neither torch nor Optuna: the config, the stored-study readers, the CLI and the server
+extension read metric metadata (`METRICS`) and stored profiles without paying for the profilers that make
+them (`nas_workbench.profiling`).
 
 `Measurement.method` is one of:
 - ``"measured"``: run on the device (latency timed, memory from the allocator, energy from counters);
