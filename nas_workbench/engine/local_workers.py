@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from nas_workbench.config import DEFAULT_RUNS_DIR
+from nas_workbench.engine.streams import HISTORY_ENV, WORKER_INDEX_ENV
 from nas_workbench.exceptions import ConfigError
 
 __all__ = ["LocalWorkers"]
@@ -34,6 +35,8 @@ class LocalWorkers:
         dataset: ``"module:function"`` or a ``.pt`` file with the data, for data given from Python.
         device: The study's device (to spread CUDA workers over GPUs).
         log_dir: Where the logs go (default: the runs folder).
+        history: Trials done when the search's run began: with its index, what each worker's sampler
+            stream is derived from (`nas_workbench.engine.streams`).
     """
 
     def __init__(
@@ -46,12 +49,14 @@ class LocalWorkers:
         dataset: str | None = None,
         device: str = "cpu",
         log_dir: str | os.PathLike[str] | None = None,
+        history: int = 0,
     ) -> None:
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ConfigError("workers", n, "a whole number of worker processes >= 1")
         self.storage, self.study_name, self.n = storage, study_name, n
         self.evaluate, self.dataset, self.device = evaluate, dataset, device
         self.log_dir = Path(log_dir if log_dir is not None else DEFAULT_RUNS_DIR)
+        self.history = history
         self.processes: list[subprocess.Popen[bytes]] = []
         self._stopping = False
 
@@ -83,7 +88,9 @@ class LocalWorkers:
         gpus = (
             torch.cuda.device_count() if self.device.startswith("cuda") and torch.cuda.is_available() else 0
         )
+        env[HISTORY_ENV] = str(self.history)
         for index in range(self.n):
+            env[WORKER_INDEX_ENV] = str(index)
             if gpus > 1 and self.device == "cuda":
                 env["CUDA_VISIBLE_DEVICES"] = str(index % gpus)
             with self.log_path(index).open("ab") as log:

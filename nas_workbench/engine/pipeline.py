@@ -8,9 +8,10 @@ at the configured fidelity, handed to the user's ``evaluate``, estimated with a 
 Per trial: the study's sampler answers the space's questions → an `ArchSpec`; the space builds the
 network; it is profiled cheapest first (counted figures, then measured ones) and, over budget, recorded as
 infeasible without being scored (the study is told the worst accuracy, so its sampler learns from the
-constraints as well); otherwise the scorer's figures join the profile and the objective values are told to
-the study. Every step is an event; the trial's user attributes are those `nas_workbench.engine.records`
-reads back.
+constraints as well); an architecture the study already holds is not built again but told its stored
+result (`nas_workbench.engine.repeats`, unless ``SearchConfig.repeats``); otherwise the scorer's figures
+join the profile and the objective values are told to the study. Every step is an event; the trial's
+user attributes are those `nas_workbench.engine.records` reads back.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from nas_workbench.engine.budget import (
     violations,
 )
 from nas_workbench.engine.preflight import Networks
+from nas_workbench.engine.repeats import RepeatIndex
 from nas_workbench.exceptions import NasWorkbenchError
 from nas_workbench.profiling import DeviceInfo, Measurement, profile
 from nas_workbench.profiling.targets import DeviceProfile
@@ -97,14 +99,21 @@ class TrialPipeline:
         self.emit, self.study_name, self.worker = emit, study_name, worker
         self.target_device = target_device
         self._profiles: OrderedDict[str, tuple[dict[str, Measurement], DeviceInfo]] = OrderedDict()
+        self._repeats = RepeatIndex()
 
-    def objective(self, scorer: Scorer) -> Callable[[optuna.Trial], list[float]]:
+    def objective(self, scorer: Scorer, reuse: bool = True) -> Callable[[optuna.Trial], list[float]]:
         """An Optuna objective that runs a trial through the pipeline, scored by ``scorer``; a trial that
-        fails records why before the error goes on to the scheduler."""
+        fails records why before the error goes on to the scheduler.
+
+        Args:
+            scorer: How a network within budget is scored.
+            reuse: Tell a repeated architecture its stored result instead of scoring it again (unless the
+                config asks for repeats); False where each score is new (a supernet's, epoch by epoch).
+        """
 
         def run(trial: optuna.Trial) -> list[float]:
             try:
-                return self.run_trial(trial, scorer)
+                return self.run_trial(trial, scorer, reuse=reuse and not self.config.repeats)
             except optuna.TrialPruned:
                 raise
             except Exception as error:
@@ -115,8 +124,9 @@ class TrialPipeline:
 
         return run
 
-    def run_trial(self, trial: optuna.Trial, scorer: Scorer) -> list[float]:
-        """Sample, build, profile, score ``trial``; its objective values, to be told to the study."""
+    def run_trial(self, trial: optuna.Trial, scorer: Scorer, reuse: bool = True) -> list[float]:
+        """Sample, build, profile, score ``trial``; its objective values, to be told to the study
+        (``reuse``: those of an earlier trial of the same architecture, if the study holds one)."""
         config, space = self.config, self.space
         started = time.perf_counter()
         spec = space.sample(trial)
@@ -130,6 +140,9 @@ class TrialPipeline:
             trial.set_user_attr(key, value)
         self.emit(ev.TrialStarted(self.study_name, number=trial.number, spec=spec.to_dict(), arch=arch,
                                   summary=summary))  # fmt: skip
+        reused = self._repeats.reuse(trial, spec) if reuse else None
+        if reused is not None:  # an architecture the study holds: its result, no training
+            return reused
 
         torch.manual_seed(config.seed * 1_000_003 + trial.number)
         networks = self.networks

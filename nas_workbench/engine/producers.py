@@ -145,7 +145,7 @@ class LocalProcesses:
         evaluate = callable_name(run.evaluate, "evaluate") if run.evaluate is not None else None
         pool = LocalWorkers(
             run.storage_url, run.study_name, self.n, evaluate=evaluate, dataset=_data_file(run),
-            device=run.config.device,
+            device=run.config.device, history=run.trials_done(),  # sampler streams of their own
         ).start()  # fmt: skip
         self.log_paths = pool.log_paths
         return follow(run, pool)

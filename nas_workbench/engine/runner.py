@@ -37,9 +37,10 @@ from nas_workbench.engine.preflight import Networks, absolute, prepare_machine, 
 from nas_workbench.engine.producers import LocalProcesses, RunContext, TrialProducer, producer_for
 from nas_workbench.engine.records import TrialResult, pareto_front, trial_results
 from nas_workbench.engine.relative import ResolvedBudget
-from nas_workbench.engine.scheduler import trials_done
+from nas_workbench.engine.scheduler import FINISHED, trials_done
 from nas_workbench.engine.scorers import Evaluate, EvaluateScorer, TrainingScorer, TrialTimeoutError
 from nas_workbench.engine.storage import open_storage
+from nas_workbench.engine.streams import sampler_seed, stream_position
 from nas_workbench.engine.study_record import (
     DataIdentity,
     StudyRecord,
@@ -131,9 +132,11 @@ class SearchRun:
             self._settle_budget(stored.budget_resolved if stored is not None else {}, check=False)
             new = False
         config = self.config
+        # a stream of its own per worker and per resume (`nas_workbench.engine.streams`)
+        worker, history = stream_position(0 if new else self.storage.get_n_trials(study_id, FINISHED))
         sampler = strategies.make_sampler(
             config.strategy,
-            seed=config.seed,
+            seed=sampler_seed(config.seed, worker, history),
             space=self.space,
             directions=tuple(config.directions),
             **config.strategy_options,

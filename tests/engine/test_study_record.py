@@ -22,10 +22,12 @@ from nas_workbench.task import load_task, make_task
 
 PACKAGE = Path(nas_workbench.__file__).parent
 
-#: User attributes of anything but a trial (a trial's are the pipeline's and `records`'), or a storage's
-#: study user attributes: only the record module may touch a study's.
+#: A study's user attributes (studies are named ``study``, ``*_study``, ``source``...; trials' attributes
+#: are the pipeline's and `records`'), a storage's study attributes, or the record's key: only the record
+#: module may touch them.
 _STUDY_ATTRS = re.compile(
-    r"\b(?!(?:trial|t|frozen)\.)\w+\.(?:set_user_attr|user_attrs)\b|get_study_user_attrs|set_study_user_attr"
+    r"\b(?:\w*study\w*|source)\.(?:set_user_attr|user_attrs)\b"
+    r"|get_study_user_attrs|set_study_user_attr|RECORD_ATTR|user_attrs\.get\(\"nas_workbench\""
 )
 
 
@@ -45,7 +47,9 @@ def test_the_scan_finds_a_study_attribute_write() -> None:
     assert _STUDY_ATTRS.search("storage.get_study_user_attrs(study_id)")
     assert _STUDY_ATTRS.search("meta = run.study.user_attrs")
     assert not _STUDY_ATTRS.search('trial.set_user_attr("spec", {})')
+    assert _STUDY_ATTRS.search('meta = frozen.user_attrs.get("nas_workbench")')
     assert not _STUDY_ATTRS.search("attrs = t.user_attrs")
+    assert not _STUDY_ATTRS.search("if key in original.user_attrs:")
 
 
 def _record(**changes: object) -> StudyRecord:

@@ -298,7 +298,9 @@ class _DnasSearch:
             )
         )  # fmt: skip
         self._run_waiting(
-            self.pipeline.objective(WeightSharingScorer(run, supernet, spec, epoch, data, expected))
+            self.pipeline.objective(
+                WeightSharingScorer(run, supernet, spec, epoch, data, expected), reuse=False
+            )
         )
 
     def _retrain(self, spec: ArchSpec, epochs: int, penalty: HardwarePenalty, supernet: Supernet) -> None:
@@ -310,7 +312,7 @@ class _DnasSearch:
             "targets": penalty.targets,
         }
         self.run.study.enqueue_trial(dict(spec.choices), user_attrs={DNAS_ATTR: info})
-        self._run_waiting(self.pipeline.objective(self.run.scorer()))
+        self._run_waiting(self.pipeline.objective(self.run.scorer(), reuse=False))  # trained, not estimated
 
     def _run_waiting(self, objective: Objective) -> None:
         """Run the study's waiting trials through the engine's scheduler (heartbeats, failures, events)."""
