@@ -48,6 +48,7 @@ from nas_workbench.engine.study_record import (
     read_stored_record,
     write_record,
 )
+from nas_workbench.engine.user_evaluate import check_evaluate
 from nas_workbench.engine.warm_start import warm_start_architectures
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
 from nas_workbench.profiling import prepare_profiler
@@ -62,9 +63,6 @@ Subscriber = Callable[[ev.Event], None]
 
 #: Trial states `SearchRun.results` shows: all but the plan's waiting trials, which are not trials yet.
 _SHOWN = tuple(state for state in TrialState if state != TrialState.WAITING)
-
-#: Settings of the study's record a resume may change.
-_RESUMABLE = ("n_trials", "budget", "budget_resolved")
 
 
 class SearchRun:
@@ -100,7 +98,7 @@ class SearchRun:
         #: Relative budget limits and what they resolved to on this device (stored with the study).
         self.resolved_budget: dict[str, ResolvedBudget] = {}
         self.space = spaces.get(config.space, **config.space_options)
-        self.evaluate = evaluate
+        self.evaluate = check_evaluate(evaluate)
         self.data = data
         self.producer = producer
         self.storage_url = config.resolved_storage()
@@ -172,12 +170,9 @@ class SearchRun:
         else:
             if stored.data is not None and current.data is not None:
                 stored.data.check_same(current.data, self.study_name)
-            # a resume may plan more (or fewer) trials, or change a limit
-            changed = {
-                k: getattr(current, k) for k in _RESUMABLE if getattr(stored, k) != getattr(current, k)
-            }
-            if changed or stored.data is None:
-                write_record(study, stored.with_changes(**changed, data=current.data))
+            resumed = stored.resumed_as(current)
+            if resumed != stored:
+                write_record(study, resumed)
         return study
 
     def _record(self) -> StudyRecord:

@@ -15,7 +15,8 @@ import torch
 from nas_workbench.config import SearchConfig
 from nas_workbench.engine import events as ev
 from nas_workbench.engine.pipeline import Emit, score_measurement
-from nas_workbench.exceptions import ConfigError, NasWorkbenchError
+from nas_workbench.engine.user_evaluate import checked_scores
+from nas_workbench.exceptions import NasWorkbenchError
 from nas_workbench.profiling import Measurement, shared_use
 from nas_workbench.spec import ArchSpec
 from nas_workbench.task import Task
@@ -50,12 +51,10 @@ class EvaluateScorer:
         limit = self.config.trial_timeout
         with shared_use():  # another process's latency measurement waits until this is done
             started = time.monotonic()
-            scores = {k: float(v) for k, v in dict(self.evaluate(spec, model)).items()}
+            scores = checked_scores(self.evaluate(spec, model), self.config.objectives)
             took = time.monotonic() - started
         if limit is not None and took > limit:
             raise TrialTimeoutError(f"evaluate took {took:.1f} s, over trial_timeout={limit:g} s")
-        if "accuracy" in self.config.objectives and "accuracy" not in scores:
-            raise ConfigError("evaluate", sorted(scores), "a mapping with an 'accuracy' entry")
         return {name: score_measurement(name, value, _USER) for name, value in scores.items()}
 
 

@@ -54,6 +54,9 @@ __all__ = [
 #: The study user attribute that holds the record.
 RECORD_ATTR = "nas_workbench"
 
+#: Settings of the record a resume may change.
+_RESUMABLE = ("n_trials", "budget", "budget_resolved")
+
 #: Seconds a workbench process waits for a study that is being created to record its settings.
 RECORD_WAIT_S = 30.0
 
@@ -235,6 +238,14 @@ class StudyRecord:
         if not isinstance(settings.get("dataset"), str) or settings["dataset"].startswith("<"):
             settings["dataset"] = "digits"  # earlier versions recorded data from Python as "<tuple>"
         return SearchConfig.from_dict(settings)
+
+    def resumed_as(self, current: StudyRecord) -> StudyRecord:
+        """This record as a resume with ``current`` settings leaves it: a resume may plan more (or fewer)
+        trials or change a limit, and records the identity of its data if the study had none."""
+        changed = {k: getattr(current, k) for k in _RESUMABLE if getattr(self, k) != getattr(current, k)}
+        if self.data is None and current.data is not None:
+            changed["data"] = current.data
+        return self.with_changes(**changed) if changed else self
 
     def with_changes(self, **changes: Any) -> StudyRecord:
         """A copy with ``changes`` (a resume may plan more trials or change a limit)."""
