@@ -8,6 +8,7 @@ from __future__ import annotations
 __all__ = [
     "CompatibilityError",
     "ConfigError",
+    "ConfigErrors",
     "InfeasibleBudgetError",
     "MissingDependencyError",
     "NasWorkbenchError",
@@ -29,6 +30,17 @@ class ConfigError(NasWorkbenchError, ValueError):
         self.value = value
         self.allowed = allowed
         super().__init__(f"{field}: {value!r} is not allowed; {allowed}")
+
+
+class ConfigErrors(ConfigError):
+    """Several configuration values are invalid: every one is reported at once, one per line, so that a
+    user fixes a config file in one pass. ``field``, ``value`` and ``allowed`` are the first error's."""
+
+    def __init__(self, errors: list[ConfigError]) -> None:
+        self.errors = [e for error in errors for e in getattr(error, "errors", [error])]
+        first = self.errors[0]
+        self.field, self.value, self.allowed = first.field, first.value, first.allowed
+        Exception.__init__(self, "\n".join(str(error) for error in self.errors))
 
 
 class UnknownNameError(NasWorkbenchError, KeyError):

@@ -70,7 +70,7 @@ def test_profile_prints_json_for_an_nb201_string(capsys):
         (["profile", "--space", "nb201", "--arch", "|bogus~0|"], "nb201"),
         (["profile", "--input-shape", "3,32"], "--input-shape"),
         (["run", "missing.yaml"], "config file"),
-        (["show", "nope", "--storage", "sqlite:///empty.db"], "no study 'nope'"),
+        (["show", "nope", "--storage", "sqlite:///empty.db"], "no SQLite storage at empty.db"),
         (["demo", "--budget", "p300", "--storage", "sqlite:///d.db"], "budget.latency_ms: 'p300'"),
         (["demo", "--budget", "fast", "--storage", "sqlite:///d.db"], "'Fx fastest'"),
     ],
@@ -130,7 +130,7 @@ def test_a_relative_budget_is_printed_resolved_and_kept_on_resume(tmp_path, caps
     assert again == [line]
     assert main(["show", "relative", "--json"]) == 0
     meta = json.loads(capsys.readouterr().out)["meta"]
-    assert meta["budget"]["latency_ms"] == pytest.approx(value, rel=1e-3)
+    assert meta["budget"]["latency_ms"] == pytest.approx(value, rel=5e-3)  # printed to 3 significant digits
 
 
 def test_the_demo_budget_is_relative_and_resolves_on_this_machine(storage):
@@ -146,7 +146,7 @@ def test_the_demo_budget_is_relative_and_resolves_on_this_machine(storage):
 
 def test_a_demo_where_nothing_fits_says_why_and_what_to_change(storage, tiny_task, capsys):
     import nas_workbench as nw
-    from nas_workbench.cli import _demo_verdict
+    from nas_workbench.cli.search import _demo_verdict
 
     config = nw.SearchConfig(space="chain", space_options=TINY_CHAIN, dataset=tiny_task, threads=1,
                              budget={"latency_ms": "p50"}, storage=storage, study_name="nothing")  # fmt: skip

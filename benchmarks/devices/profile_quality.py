@@ -1,7 +1,7 @@
 """How well a device profile fitted from 5, 10 or 20 measured cells predicts the latency of all the others.
 
 NAS-Bench-201's published latencies of all 15,625 cells (HW-NAS-Bench and HELP, ``nb201_latency.csv``)
-stand in for a user's device: a profile is fitted (`nas_workbench.profiling.targets.FeatureModel`, the
+stand in for a user's device: a profile is fitted (`nas_workbench.profiling.device_model.FeatureModel`, the
 model `fit_device` fits) on n cells — drawn at random (10 draws, averaged) or chosen by `propose` (10
 seeds, averaged) — and evaluated on every other cell: Spearman's rank correlation and the share of
 predictions within ±10% of the measurement. Beside it: the ceiling, gradient boosting on the 30
@@ -34,7 +34,7 @@ import torch
 from scipy.stats import spearmanr
 
 import nas_workbench as nw
-from nas_workbench.profiling.targets import FeatureModel, arch_features, choice_counts
+from nas_workbench.profiling.device_model import FeatureModel, arch_features, choice_counts
 
 #: Devices of the issue: name -> (column of nb201_latency.csv, HELP's published Spearman from 10 samples).
 DEVICES = {

@@ -255,12 +255,27 @@ def _engine_kwargs(url: str) -> dict[str, Any]:
     return {}
 
 
+def _prepare_sqlite_file(path: Path, create: bool) -> None:
+    """Create the folder of a new SQLite file, or refuse a missing file when nothing may be created."""
+    if not create and not path.is_file():
+        raise StorageUnavailableError(
+            f"no SQLite storage at {path}: the file does not exist (nothing was created)"
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StorageUnavailableError(
+            f"cannot create the folder of the SQLite storage {path}: {error.strerror}"
+        ) from None
+
+
 def open_storage(
     url: str,
     heartbeat_interval: float = 5.0,
     retries: int = 0,
     retry_s: float = RETRY_WINDOW_S,
     connect_s: float = CONNECT_WINDOW_S,
+    create: bool = True,
 ) -> ResilientRDBStorage:
     """Open the Optuna RDB storage at ``url`` with heartbeats and connection retries.
 
@@ -272,13 +287,15 @@ def open_storage(
         retries: How many times a trial whose process died is re-run (0: it stays failed).
         retry_s: How long a dropped connection is retried during the run.
         connect_s: How long the first connection is retried.
+        create: Create a SQLite file (and its folder) that does not exist yet; False refuses a missing
+            file, for readers that must not leave an empty database behind a mistyped path.
 
     Raises:
         StorageUnavailableError: The storage cannot be reached or opened; the message says why.
     """
     url = normalize_url(url)
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        _prepare_sqlite_file(Path(url.removeprefix("sqlite:///")).expanduser(), create)
     with warnings.catch_warnings():  # heartbeats and retries are "experimental" in Optuna 5 but long-standing
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         callback = RetryHeartbeatStaleTrialCallback(max_retry=retries) if retries > 0 else None

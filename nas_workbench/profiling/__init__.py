@@ -42,9 +42,9 @@ _EXPORTS = {
     "LookupTable": "nas_workbench.profiling.lut",
     "predict_latency": "nas_workbench.profiling.lut",
     **dict.fromkeys(
-        ["DeviceProfile", "fit_device", "list_devices", "load_device", "propose"],
-        "nas_workbench.profiling.targets",
+        ["DeviceProfile", "fit_device", "list_devices", "load_device"], "nas_workbench.profiling.targets"
     ),
+    "propose": "nas_workbench.profiling.device_model",
 }
 
 __all__ = [
@@ -79,17 +79,12 @@ if TYPE_CHECKING:
     from nas_workbench.profiling._device import device_info
     from nas_workbench.profiling._profile import PROFILE_OPTIONS, profile
     from nas_workbench.profiling.calibrate import CalibrationResult, calibrate
+    from nas_workbench.profiling.device_model import propose
     from nas_workbench.profiling.latency import TimingOptions, measure_latency
     from nas_workbench.profiling.lock import measurement_lock, shared_use
     from nas_workbench.profiling.lut import Correction, LookupTable, predict_latency
     from nas_workbench.profiling.memory import prepare_profiler
-    from nas_workbench.profiling.targets import (
-        DeviceProfile,
-        fit_device,
-        list_devices,
-        load_device,
-        propose,
-    )
+    from nas_workbench.profiling.targets import DeviceProfile, fit_device, list_devices, load_device
 
 
 __getattr__ = lazy_attributes(__name__, _EXPORTS)

@@ -32,7 +32,7 @@ from nas_workbench import _compat
 from nas_workbench.metrics import METRICS, Measurement
 from nas_workbench.profiling._device import resolve_device, use_threads
 from nas_workbench.profiling._trace import Trace
-from nas_workbench.profiling.latency import example_input
+from nas_workbench.profiling.latency import example_inputs
 from nas_workbench.profiling.lock import measurement_lock
 
 __all__ = [
@@ -174,7 +174,7 @@ def measure_energy(
             {**estimate.detail, "note": reason},
         )
     seconds = min_seconds if min_seconds is not None else (1.0 if dev.type == "cuda" else 0.3)
-    x = example_input(model, input_shape, batch_size, dev)
+    x = example_inputs(model, input_shape, batch_size, dev)[0]
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     try:
         with measurement_lock() as lock, use_threads(threads), torch.inference_mode():

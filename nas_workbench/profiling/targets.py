@@ -11,54 +11,17 @@ named by ``SearchConfig.target_device``.
 >>> print(profile.predict("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|nor_conv_1x1~2|"))
 13.2 ms (predicted, predicted for pixel2 from 10 measurements): ±14% typical (leave-one-out)
 
-The model (chosen by measurement on NAS-Bench-201's published latencies of 7 devices, see
-benchmarks/devices/profile_quality.py):
-
-    latency_ms = intercept + s * FLOPs + sum over (decision kind, choice) of b * count
-
-- The architecture's counts: how many decisions of each kind (the decision name without its numbers,
-  ``node3.from1`` -> ``node.from``) took each choice. They exist in every space, user-defined included,
-  and carry the network's structure: a latency is a sum over the operators the choices put in.
-- The prior: the network's FLOPs, counted from a shape-only trace (`_trace`) of the network built for
-  the profile's input shape. It is unpenalised, so with very few measurements the fit is "latency grows
-  with compute"; the count coefficients are ridge-penalised and only move as far as the data demands.
-  From 5 random NAS-Bench-201 cells it raised Spearman by 0.07-0.08 on the Pixel 2, Pixel 3 and
-  Raspberry Pi 4 and 0.02 on the Gold 6226, cost 0.01 on Eyeriss and the Titan RTX, and changed
-  nothing from 10 or 20. The local lookup table's latency would be another prior, but it costs timing
-  operators on this machine and, on a cell space, is a linear function of the same counts: it adds a
-  direction, not information, so FLOPs (counted, free) stand in for it.
-- The penalty is chosen by leave-one-out (closed form for ridge) on the relative error. From
-  `ROBUST_FROM` (8) measurements on, two rounds of reweighting let a measurement that its
-  leave-one-out prediction misses by more than 30% count for less: on phones and the Raspberry Pi a
-  cell whose output does not depend on its input is compiled away (~0 ms), and one such cell among 10
-  bent the whole fit (Pixel 3 and Raspberry Pi 4 from 10 measurements: +5-7 points within ±10%).
-  With 5 measurements reweighting hurt (Eyeriss: Spearman 0.93 -> 0.85), so it waits. Fitting more
-  flexible models (one coefficient per decision and choice, with a second penalty) chose badly from
-  10 measurements: its leave-one-out choice between penalties had more variance than it gained; fitting
-  log-latency (costs that multiply) was worse on every device, most within ±10% (latencies add up).
-
-What it misses: phone and Raspberry Pi compilers drop operators whose output never reaches the network's
-output (an edge into a node with no way on to the output) and fold a network whose output does not depend
-on its input; choice counts cannot see which operators survive, so there Spearman stays near 0.90 where a
-model fitted on 12,000 cells reaches 0.98. Features that count only the operators on a path to the output
-(a data-flow pass over the trace) would close part of that gap; in a study on the published tables they
-lifted Spearman from 10 measurements to about 0.93 on the Pixel 3 and Raspberry Pi 4, but choosing
-between them and the plain counts by leave-one-out cost the Pixel 2 (0.85 -> 0.76-0.81).
-
-The uncertainty comes from the same leave-one-out predictions: the ratio measured / predicted at the 10th
-and 90th percentiles gives an 80% interval, and the median relative error, Spearman and share within
-±10% across the measurements are kept as the profile's quality (``nas-workbench device show``).
+The latency model and the choice of what to measure are in `device_model`; reading measurements
+from a CSV file is in `device_csv`.
 """
 
 from __future__ import annotations
 
-import csv
 import logging
 import math
-import random
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +31,14 @@ from nas_workbench._registry import unknown_name_message
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
 from nas_workbench.metrics import METRICS, Measurement
 from nas_workbench.profiling.cache import cache_dir, read_json, write_json_atomic
+from nas_workbench.profiling.device_csv import read_measurements, write_proposal
+from nas_workbench.profiling.device_model import (
+    MIN_MEASUREMENTS,
+    FeatureModel,
+    arch_features,
+    choice_counts,
+    propose,
+)
 from nas_workbench.spec import ArchSpec
 
 __all__ = [
@@ -87,46 +58,8 @@ logger = logging.getLogger("nas_workbench")
 
 #: Version of the profile file format.
 _FORMAT = 1
-#: Fewest measurements a profile is fitted from (leave-one-out needs a few left).
-MIN_MEASUREMENTS = 3
-#: Ridge penalties tried on the count coefficients, per measurement (features are standardised).
-_PENALTIES = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)
-#: From this many measurements on, measurements far off the fit are down-weighted (two reweighting
-#: rounds); with fewer, each carries too much of the fit to be called an outlier.
-ROBUST_FROM = 8
-#: Leave-one-out relative error beyond which a measurement's weight falls (as (0.3 / error)^2).
-_ROBUST_ERROR = 0.3
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _DEFAULT_SHAPE = (3, 32, 32)
-
-
-# -- features ------------------------------------------------------------------------------------------
-def _kind(decision: str) -> str:
-    """A decision's kind: its name without numbers (``stage2.block1.kernel`` -> ``stage.block.kernel``)."""
-    return re.sub(r"\d+", "", decision)
-
-
-def choice_counts(spec: ArchSpec) -> dict[str, float]:
-    """How many decisions of each kind took each choice: ``{"node.from=nor_conv_3x3": 2.0, ...}``."""
-    counts: dict[str, float] = {}
-    for decision, value in spec.choices.items():
-        key = f"{_kind(decision)}={value}"
-        counts[key] = counts.get(key, 0.0) + 1.0
-    return counts
-
-
-def arch_features(
-    spec: ArchSpec, space: Any, input_shape: Sequence[int], num_classes: int, prior: bool = True
-) -> dict[str, float]:
-    """The features a profile predicts from: choice counts by decision kind and, with ``prior``, the
-    network's FLOPs in millions (counted from a shape-only trace of the built network)."""
-    features = choice_counts(spec)
-    if prior:
-        from nas_workbench.profiling._trace import trace
-
-        model = space.build(spec, tuple(input_shape), num_classes)
-        features["flops_M"] = trace(model, tuple(input_shape)).flops / 1e6
-    return features
 
 
 def _as_spec(space: Any, arch: ArchSpec | str | Mapping[str, Any]) -> ArchSpec:
@@ -135,97 +68,6 @@ def _as_spec(space: Any, arch: ArchSpec | str | Mapping[str, Any]) -> ArchSpec:
     if isinstance(arch, str):
         return space.parse(arch)
     return space.spec(arch)
-
-
-# -- the model -----------------------------------------------------------------------------------------
-def _ridge(
-    design: np.ndarray, y: np.ndarray, penalties: np.ndarray, weights: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted ridge coefficients (intercept first, unpenalised) and the leave-one-out predictions, in
-    closed form: the LOO residual is the residual over 1 - the hat matrix's diagonal."""
-    X = np.column_stack([np.ones(len(y)), design])
-    weighted = X * weights[:, None]
-    inverse = np.linalg.pinv(X.T @ weighted + np.diag(np.r_[0.0, penalties]))
-    coef = inverse @ weighted.T @ y
-    leverage = np.einsum("ij,jk,ik->i", X, inverse, weighted)
-    residual = y - X @ coef
-    loo = y - residual / np.maximum(1.0 - leverage, 1e-3)
-    return coef, loo
-
-
-def _loss(error: np.ndarray, weights: np.ndarray) -> float:
-    """Weighted mean relative error of leave-one-out predictions, each capped at 100% (one outlier cannot
-    rule)."""
-    return float(np.sum(weights * np.minimum(error, 1.0)) / np.sum(weights))
-
-
-def _spearman(a: np.ndarray, b: np.ndarray) -> float | None:
-    from scipy.stats import spearmanr
-
-    if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
-        return None
-    return float(spearmanr(a, b).statistic)
-
-
-@dataclass(frozen=True)
-class FeatureModel:
-    """``latency_ms = intercept + coef . (features / scale)``: the fitted model, and its leave-one-out
-    quality (``median_rel_error``, ``spearman``, ``within_10pct``, ``ratio_p10`` / ``ratio_p90`` of
-    measured over predicted, the chosen ``penalty``)."""
-
-    columns: list[str]
-    scale: list[float]
-    intercept: float
-    coef: list[float]
-    floor_ms: float
-    quality: dict[str, Any]
-
-    @classmethod
-    def fit(cls, rows: Sequence[Mapping[str, float]], latency_ms: Sequence[float]) -> FeatureModel:
-        """Ridge on standardised features, FLOPs unpenalised, the penalty chosen by leave-one-out."""
-        y = np.asarray(latency_ms, dtype=float)
-        columns = sorted({c for row in rows for c in row}, key=lambda c: (c != "flops_M", c))
-        X = np.array([[row.get(c, 0.0) for c in columns] for row in rows])
-        spread = X.std(axis=0)
-        keep = spread > 0
-        columns = [c for c, k in zip(columns, keep, strict=True) if k]
-        scale = spread[keep]
-        X = X[:, keep] / scale
-        free = np.array([c == "flops_M" for c in columns], dtype=bool)
-        floor = 0.05 * float(y.min())
-        weights = np.ones(len(y))
-        for _ in range(1 + 2 * (len(y) >= ROBUST_FROM)):
-            best: tuple[float, float, np.ndarray, np.ndarray] | None = None
-            for penalty in _PENALTIES:
-                coef, loo = _ridge(X, y, np.where(free, 0.0, penalty * len(y)), weights)
-                loo = np.maximum(loo, floor)
-                loss = _loss(np.abs(loo / y - 1.0), weights)
-                if best is None or loss < best[0]:
-                    best = (loss, penalty, coef, loo)
-            assert best is not None
-            _, penalty, coef, loo = best
-            error = np.abs(loo / y - 1.0)  # Huber-like: beyond 30% off, a measurement counts for less
-            weights = np.minimum(1.0, _ROBUST_ERROR / np.maximum(error, 1e-12)) ** 2
-        ratio = y / loo
-        quality = {
-            "median_rel_error": float(np.median(error)),
-            "spearman": _spearman(loo, y),
-            "within_10pct": float(np.mean(error <= 0.10)),
-            "ratio_p10": float(np.percentile(ratio, 10)),
-            "ratio_p90": float(np.percentile(ratio, 90)),
-            "penalty": penalty,
-        }
-        return cls(
-            columns, [float(v) for v in scale], float(coef[0]), [float(v) for v in coef[1:]], floor, quality
-        )
-
-    def predict(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
-        """Predicted latencies (ms) of feature rows; never below 5% of the fastest measurement."""
-        X = np.array([[row.get(c, 0.0) for c in self.columns] for row in rows]).reshape(len(rows), -1)
-        return np.maximum(self.intercept + (X / np.array(self.scale)) @ np.array(self.coef), self.floor_ms)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
@@ -451,102 +293,3 @@ def fit_device(
         path = profile.save()
         logger.info("device profile %r saved to %s", name, path)
     return profile
-
-
-# -- what to measure -----------------------------------------------------------------------------------
-def propose(space: Any, n: int = 10, seed: int = 0, pool: int = 2000) -> list[str]:
-    """``n`` architectures to measure on a new device, in the space's notation: small, diverse, informative.
-
-    From a pool of random architectures, a greedy D-optimal design over the choice counts (the features
-    a profile fits): each pick maximises the determinant of the (slightly regularised) information
-    matrix, so the set spans every choice and its combinations as evenly as ``n`` allows, and the
-    count coefficients are as well determined as they can be. Ties go to the first drawn.
-    """
-    from nas_workbench import spaces
-
-    space = spaces.get(space) if isinstance(space, str) else space
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ConfigError("n", n, "a positive number of architectures")
-    rng = random.Random(seed)
-    candidates: dict[str, ArchSpec] = {}
-    for _ in range(pool * 3):
-        spec = space.random(rng)
-        candidates.setdefault(spec.id, spec)
-        if len(candidates) >= pool:
-            break
-    specs = list(candidates.values())
-    rows = [choice_counts(s) for s in specs]
-    columns = sorted({c for row in rows for c in row})
-    X = np.array([[row.get(c, 0.0) for c in columns] for row in rows])
-    X = np.column_stack([np.ones(len(X)), X - X.mean(axis=0)])
-    info = 1e-3 * np.eye(X.shape[1])
-    chosen: list[int] = []
-    for _ in range(min(n, len(specs))):
-        inverse = np.linalg.inv(info)
-        gain = np.einsum("ij,jk,ik->i", X, inverse, X)  # det(M + xx') = det(M) (1 + x' M^-1 x)
-        gain[chosen] = -np.inf
-        pick = int(np.argmax(gain))
-        chosen.append(pick)
-        info += np.outer(X[pick], X[pick])
-    return [space.format(specs[i]) for i in chosen]
-
-
-# -- measurements from a file --------------------------------------------------------------------------
-def read_measurements(path: str | Path, space: Any) -> tuple[list[ArchSpec], list[float]]:
-    """The ``arch,latency_ms`` rows of a CSV file, checked: every bad row is a `ConfigError` naming its
-    line and what is wrong (missing value, not an architecture of ``space``, not a positive number, an
-    architecture given twice)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as error:
-        raise ConfigError("CSV file", str(path), f"a readable file ({error.strerror})") from None
-    reader = csv.DictReader(text.splitlines())
-    header = [h.strip() for h in reader.fieldnames or []]
-    if "arch" not in header or "latency_ms" not in header:
-        raise ConfigError("CSV file", str(path), f"a header with columns arch,latency_ms (found {header})")
-    specs: list[ArchSpec] = []
-    values: list[float] = []
-    seen: dict[str, int] = {}
-    for line, raw in enumerate(reader, start=2):
-        row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if isinstance(v, str | None)}
-        where = f"{path.name} line {line}"
-        if not any(row.values()):
-            continue
-        if not row.get("arch"):
-            raise ConfigError(f"{where} arch", "", "an architecture in the space's notation (missing)")
-        if not row.get("latency_ms"):
-            raise ConfigError(f"{where} latency_ms", "", "a latency in milliseconds (missing)")
-        try:
-            spec = space.parse(row["arch"])
-        except NasWorkbenchError as error:
-            raise ConfigError(
-                f"{where} arch", row["arch"], f"an architecture of {space.name!r}: {error}"
-            ) from None
-        try:
-            value = float(row["latency_ms"])
-        except ValueError:
-            value = math.nan
-        if not math.isfinite(value) or value <= 0:
-            raise ConfigError(f"{where} latency_ms", row["latency_ms"], "a positive number of milliseconds")
-        if spec.id in seen:
-            raise ConfigError(
-                f"{where} arch", row["arch"], f"each architecture once (also on line {seen[spec.id]})"
-            )
-        seen[spec.id] = line
-        specs.append(spec)
-        values.append(value)
-    if len(specs) < MIN_MEASUREMENTS:
-        raise ConfigError(
-            "CSV file", str(path), f"at least {MIN_MEASUREMENTS} measured rows, found {len(specs)}"
-        )
-    return specs, values
-
-
-def write_proposal(path: str | Path, archs: Iterable[str]) -> None:
-    """A CSV to fill in: one row per architecture to measure, the ``latency_ms`` column left empty."""
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["arch", "latency_ms"])
-        for arch in archs:
-            writer.writerow([arch, ""])

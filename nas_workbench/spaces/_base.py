@@ -192,8 +192,11 @@ class SearchSpace(ABC):
         """Read an architecture in this space's notation (by default, the JSON of its choices or spec)."""
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise SpaceError(f"not an architecture of {self.name!r}: {error}") from None
+        except json.JSONDecodeError:
+            raise SpaceError(
+                f"{text!r} is not an architecture of {self.name!r}: its notation is a JSON object of choices "
+                f"such as {self.format(self.random(0))}"
+            ) from None
         if isinstance(data, dict) and "space" in data:
             return self.validate(ArchSpec.from_dict(data))
         if not isinstance(data, dict):

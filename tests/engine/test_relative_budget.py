@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import optuna
 import pytest
 
 import nas_workbench as nw
 from nas_workbench.engine.feasibility import architecture_value
 from nas_workbench.engine.records import STUDY_ATTR
+from nas_workbench.engine.relative import ResolvedBudget, resolve_budget
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.relative_budget import parse_relative_budget
 from nas_workbench.testing.workers import TINY_CHAIN, score
@@ -93,3 +96,15 @@ def test_a_factor_of_the_fastest_is_at_least_that_factor_of_some_architecture(st
     assert resolved.value == pytest.approx(1.5 * floor, rel=0.05)
     assert resolved.label().endswith("MB (1.5x smallest on this CPU)")
     assert space.parse(resolved.reference)  # the fastest architecture found, in the space's notation
+
+
+def test_a_resolved_quantile_reports_the_spread_of_its_sample():
+    space = nw.spaces.get("chain")
+    params = architecture_value(space, "params", (1, 8, 8), 2)
+    resolved = resolve_budget(space, "latency_ms", "p60", params, sample_size=24)
+    low, high = resolved.interval
+    assert low < resolved.value < high  # 24 different networks: a percentile that could move
+    assert "24 random architectures" in resolved.detail and "90% bootstrap interval" in resolved.detail
+    assert ResolvedBudget.from_dict(json.loads(json.dumps(resolved.to_dict()))) == resolved
+    stored_before = {k: v for k, v in resolved.to_dict().items() if k != "interval"}  # an older study's
+    assert ResolvedBudget.from_dict(stored_before).interval is None

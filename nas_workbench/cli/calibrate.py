@@ -10,7 +10,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
-from nas_workbench.exceptions import ConfigError
+from nas_workbench.cli._arguments import integer_at_least, parse_shape
 
 if TYPE_CHECKING:
     from nas_workbench.profiling.calibrate import Progress
@@ -38,25 +38,30 @@ def progress_bars() -> Progress:
 def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``nas-workbench calibrate``."""
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default: cpu)")
-    parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's setting)")
+    parser.add_argument(
+        "--threads", type=integer_at_least(1), help="torch intra-op threads (default: torch's setting)"
+    )
     parser.add_argument("--spaces", help="comma-separated search spaces (default: all)")
     parser.add_argument("--input-shape", default="3,32,32", help="C,H,W of the inputs (default: 3,32,32)")
-    parser.add_argument("--num-classes", type=int, default=10)
-    parser.add_argument("--networks", type=int, default=20, help="random networks measured per space")
-    parser.add_argument("--rounds", type=int, default=3, help="times each network is measured (median)")
-    parser.add_argument("--batch-size", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--num-classes", type=integer_at_least(1), default=10, help="classifier outputs (default: 10)"
+    )
+    parser.add_argument(
+        "--networks", type=integer_at_least(1), default=20, help="random networks measured per space"
+    )
+    parser.add_argument(
+        "--rounds", type=integer_at_least(1), default=3, help="times each network is measured (median)"
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=integer_at_least(1),
+        default=1,
+        help="batch size of the measurements (default: 1)",
+    )
+    parser.add_argument(
+        "--seed", type=integer_at_least(0), default=0, help="seed of the random networks (default: 0)"
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
-
-
-def _shape(text: str) -> tuple[int, ...]:
-    try:
-        shape = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        shape = ()
-    if not shape or min(shape) < 1:
-        raise ConfigError("--input-shape", text, "comma-separated positive integers such as 3,32,32")
-    return shape
 
 
 def calibrate_command(args: argparse.Namespace) -> int:
@@ -68,7 +73,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
         device=args.device,
         threads=args.threads,
         spaces=args.spaces.split(",") if args.spaces else None,
-        input_shape=_shape(args.input_shape),
+        input_shape=parse_shape(args.input_shape),
         num_classes=args.num_classes,
         networks=args.networks,
         rounds=args.rounds,
@@ -82,7 +87,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
     print(f"Lookup table for {result.table.device.key}: {result.path}")
     entries, timed = len(result.table.entries), result.operators_timed
     print(f"{entries} operator entries ({timed} timed now) in {result.seconds:.1f} s")
-    shape = (args.batch_size, *_shape(args.input_shape))
+    shape = (args.batch_size, *parse_shape(args.input_shape))
     for name, quality in result.fits.items():
         c = result.table.corrections[result.table.correction_name(None if name == "all" else name, shape)]
         print(

@@ -1,0 +1,64 @@
+"""Checks of command-line values, made where the value is read so that a bad one stops the command before
+it does any work: numbers in range (0 is never silently "unset"), shapes, output paths that can be written."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from nas_workbench.exceptions import ConfigError
+
+__all__ = ["check_writable", "integer_at_least", "parse_shape"]
+
+
+def integer_at_least(low: int) -> Callable[[str], int]:
+    """An argparse ``type``: an integer >= ``low``, refused by argparse (exit 2, one line) otherwise."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} is not allowed; an integer >= {low}")
+        return value
+
+    parse.__name__ = f"integer >= {low}"  # argparse names the type in its own messages
+    return parse
+
+
+def parse_shape(text: str, option: str = "--input-shape") -> tuple[int, int, int]:
+    """``"C,H,W"`` as three positive integers."""
+    try:
+        shape = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise ConfigError(option, text, "comma-separated positive integers such as 3,32,32") from None
+    if len(shape) != 3 or min(shape) < 1:
+        raise ConfigError(option, text, "three positive integers C,H,W such as 3,32,32")
+    return shape[0], shape[1], shape[2]
+
+
+def check_writable(option: str, path: Path | None) -> None:
+    """Refuse an output path that cannot be written, before a search or a training spends time on it.
+
+    Missing folders are fine when they can be created (the writer creates them).
+    """
+    if path is None:
+        return
+    if path.is_dir():
+        raise ConfigError(option, str(path), "a file path (this is a folder)")
+    folder = path.absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:  # a real probe: permission bits do not tell for root, /proc or a read-only mount
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise ConfigError(
+            option, str(path), f"a file in a folder this user can write ({folder}: {error.strerror})"
+        ) from None
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ConfigError(option, str(path), "a file this user can write")

@@ -1,0 +1,98 @@
+"""What the command line prints during and after a search: the Pareto table, progress bar, event log."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from nas_workbench.engine import events as ev
+from nas_workbench.engine.records import TrialResult, pareto_front
+from nas_workbench.metrics import caveats
+
+__all__ = ["JsonlLog", "Progress", "format_pareto_table"]
+
+
+def _fmt(result: TrialResult, metric: str, digits: int = 4) -> str:
+    value = result.value(metric)
+    if value is None:
+        return "-"
+    if metric in ("params", "flops", "macs"):
+        return f"{value / 1e3:.1f}k" if value < 1e6 else f"{value / 1e6:.2f}M"
+    marks = caveats(result.metrics.get(metric, {}).get("detail"))  # "unstable", "uncalibrated"
+    return f"{value:.{digits}g}" + "".join(f" ({mark})" for mark in marks)
+
+
+def format_pareto_table(results: list[TrialResult], objectives: list[str], directions: list[str],
+                        budget: dict[str, float]) -> str:  # fmt: skip
+    """The Pareto front as a text table: accuracy against measured hardware figures, budget marks."""
+    front = pareto_front(results, directions)
+    method = next((r.metrics["latency_ms"]["method"] for r in front if "latency_ms" in r.metrics), "")
+    columns = [
+        ("trial", lambda r: str(r.number)),
+        ("budget", lambda r: "ok" if r.feasible else "OVER"),
+        ("val acc", lambda r: _fmt(r, "accuracy")),
+        ("test acc", lambda r: _fmt(r, "test_accuracy")),
+        (f"latency ms ({method})" if method else "latency ms", lambda r: _fmt(r, "latency_ms")),
+        ("peak MB", lambda r: _fmt(r, "peak_memory_mb")),
+        ("params", lambda r: _fmt(r, "params")),
+        ("FLOPs", lambda r: _fmt(r, "flops")),
+        ("architecture", lambda r: r.summary or r.arch),
+    ]
+    rows = [[get(r) for _, get in columns] for r in front]
+    widths = [
+        max(len(name), *(len(row[i]) for row in rows)) if rows else len(name)
+        for i, (name, _) in enumerate(columns)
+    ]
+    lines = ["  ".join(name.ljust(w) for (name, _), w in zip(columns, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    counts = {s: sum(r.status == s for r in results) for s in ("ok", "infeasible", "pruned", "failed")}
+    limits = ", ".join(f"{k} <= {v:g}" for k, v in budget.items()) or "none"
+    lines.append(
+        f"{len(front)} on the Pareto front of {len(results)} trials ({counts['ok']} trained, "
+        f"{counts['infeasible']} over budget and not trained, {counts['pruned']} pruned, "
+        f"{counts['failed']} failed); budget: {limits}"
+    )
+    return "\n".join(lines)
+
+
+class Progress:
+    """A tqdm progress bar fed by engine events: trials done, best feasible score so far, ETA."""
+
+    def __init__(self, total: int, objective: str, maximize: bool) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, unit="trial", dynamic_ncols=True, file=sys.stderr)
+        self.objective, self.maximize = objective, maximize
+        self.best: float | None = None
+        self.counts = {"ok": 0, "infeasible": 0, "pruned": 0, "failed": 0}
+
+    def __call__(self, event: ev.Event) -> None:
+        if isinstance(event, ev.RunStarted):
+            self.bar.update(event.trials_before)
+        elif isinstance(event, ev.TrialFinished):
+            self.counts[event.status] = self.counts.get(event.status, 0) + 1
+            score = event.metrics.get(self.objective, {}).get("value")
+            if event.status == "ok" and score is not None:
+                better = max if self.maximize else min
+                self.best = score if self.best is None else better(self.best, score)
+            best = "-" if self.best is None else f"{self.best:.4f}"
+            self.bar.set_postfix_str(f"best {self.objective} {best}, over budget {self.counts['infeasible']}")
+            self.bar.update(1)
+        elif isinstance(event, ev.RunFinished):
+            self.bar.close()
+
+
+class JsonlLog:
+    """Appends every event as one JSON line (the search's log)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = path.open("a", encoding="utf-8")
+
+    def __call__(self, event: ev.Event) -> None:
+        self.file.write(json.dumps(event.to_dict(), default=str) + "\n")
+        self.file.flush()
+        if isinstance(event, ev.RunFinished):
+            self.file.close()

@@ -1,0 +1,225 @@
+"""The ``nas-workbench`` argument parser: every command, every option with a help text.
+
+Commands are named as ``"module:function"`` of this package and imported only when run, so that ``--help``
+and a mistyped command answer without importing torch. An unknown command gets a "did you mean".
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import re
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import NoReturn
+
+from nas_workbench.cli._arguments import integer_at_least
+
+__all__ = ["build_parser"]
+
+DESCRIPTION = (
+    "Hardware-budgeted neural architecture search: run searches from config files, profile architectures, "
+    "inspect and export stored studies. Bad input ends in one line naming the setting (exit status 2)."
+)
+_STORAGE_HELP = "Optuna storage URL (default: sqlite:///runs/nas_workbench.db in this folder)"
+_positive = integer_at_least(1)
+_non_negative = integer_at_least(0)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose "invalid choice" error suggests the closest command."""
+
+    def error(self, message: str) -> NoReturn:
+        wrong = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if wrong:
+            close = difflib.get_close_matches(wrong[1], re.findall(r"'([^']*)'", wrong[2]), n=1)
+            if close:
+                message += f"; did you mean {close[0]!r}?"
+        super().error(message)
+
+
+def _version() -> str:
+    try:
+        return version("nas-workbench")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def _add_config_argument(command: argparse.ArgumentParser) -> None:
+    command.add_argument("config", type=Path, help="the config file: SearchConfig's fields as YAML or JSON")
+
+
+def _add_search_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--storage", help=_STORAGE_HELP)
+    command.add_argument("--study", help="study name (run again with the same name to resume)")
+    command.add_argument("--trials", type=_positive, help="trials the study should hold at the end")
+    command.add_argument(
+        "--report", type=Path, help="where to write the HTML report (default: runs/STUDY.html)"
+    )
+
+
+def _add_search_commands(add: _Adder) -> None:
+    demo = add(
+        "demo",
+        "nas_workbench.cli.search:cmd_demo",
+        "a hardware-budgeted search on the digits data (2-3 minutes on 2 cores)",
+    )
+    _add_search_options(demo)
+    demo.add_argument("--fresh", action="store_true", help="delete an earlier demo study first")
+    demo.add_argument(
+        "--budget",
+        help="latency budget: milliseconds (0.4), or relative to this machine: a percentile of the space's "
+        "latency here (p60, the default) or a factor of the fastest network (1.5x fastest)",
+    )
+    run = add(
+        "run",
+        "nas_workbench.cli.search:cmd_run",
+        "run the search a YAML or JSON config file describes (resumes its study)",
+    )
+    _add_config_argument(run)
+    _add_search_options(run)
+    worker = add(
+        "worker",
+        "nas_workbench.cli.search:cmd_worker",
+        "run trials of a shared study (start any number, on any machines)",
+    )
+    worker.add_argument(
+        "--storage", required=True, help="the study's storage URL, e.g. postgresql://user@host/db"
+    )
+    worker.add_argument("--study", required=True, help="the study's name")
+    worker.add_argument(
+        "--config", type=Path, help="create the study from this config file if it does not exist"
+    )
+    worker.add_argument(
+        "--evaluate",
+        help="module:function evaluating each network instead of training it (importable from here)",
+    )
+    worker.add_argument(
+        "--dataset", help="module:function returning the data, or a .pt file with a saved Task"
+    )
+
+
+def _add_study_command(add: _Adder, name: str, help: str) -> argparse.ArgumentParser:
+    """A command reading one stored study: its name and storage."""
+    command = add(name, f"nas_workbench.cli.studies:cmd_{name}", help)
+    command.add_argument("study", help="the study's name")
+    command.add_argument("--storage", help=_STORAGE_HELP)
+    return command
+
+
+def _add_study_commands(add: _Adder) -> None:
+    show = _add_study_command(add, "show", "print a stored study's Pareto table (never creates a storage)")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.add_argument("--report", type=Path, help="also write an HTML report here")
+    export = _add_study_command(
+        add, "export", "export a trial: JSON spec, weights, TorchScript, ONNX or notebook"
+    )
+    export.add_argument("--trial", type=_non_negative, help="trial number (default: the best feasible trial)")
+    export.add_argument(
+        "--format",
+        default="spec",
+        choices=["spec", "state_dict", "torchscript", "onnx", "notebook"],
+        help="what to write (default: spec)",
+    )
+    export.add_argument("--output", "-o", type=Path, required=True, help="the file to write")
+    export.add_argument("--train", action="store_true", help="train at the study's fidelity before saving")
+
+
+def _add_catalog_commands(add: _Adder) -> None:
+    add("spaces", "nas_workbench.cli.catalog:cmd_spaces", "list the search spaces and their sizes")
+    add(
+        "strategies",
+        "nas_workbench.cli.catalog:cmd_strategies",
+        "list the search strategies and their options",
+    )
+    _add_config_argument(
+        add(
+            "advise",
+            "nas_workbench.cli.catalog:cmd_advise",
+            "recommend a strategy for a config file's search",
+        )
+    )
+
+
+def _add_hardware_commands(add: _Adder) -> None:
+    prof = add(
+        "profile",
+        "nas_workbench.cli.hardware:cmd_profile",
+        "profile one architecture: params, FLOPs, MACs, latency, memory",
+    )
+    prof.add_argument("--space", default="nb201", help="the search space (default: nb201; see `spaces`)")
+    prof.add_argument("--arch", help="the architecture in the space's notation (default: a random one)")
+    prof.add_argument(
+        "--seed", type=_non_negative, default=0, help="seed of the random architecture (default: 0)"
+    )
+    prof.add_argument("--input-shape", default="3,32,32", help="C,H,W of one input (default: 3,32,32)")
+    prof.add_argument("--num-classes", type=_positive, default=10, help="classifier outputs (default: 10)")
+    prof.add_argument(
+        "--method",
+        choices=["measured", "proxy"],
+        default="measured",
+        help="measured: time it on the device; proxy: predict it from the lookup table (default: measured)",
+    )
+    prof.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default: cpu)")
+    prof.add_argument(
+        "--batch-size", type=_positive, default=1, help="batch size of the measurement (default: 1)"
+    )
+    prof.add_argument("--threads", type=_positive, help="torch CPU threads (default: torch's setting)")
+    prof.add_argument("--json", action="store_true", help="print JSON")
+    device = add(
+        "device",
+        "nas_workbench.cli.hardware:cmd_device",
+        "latency profiles of devices the workbench cannot run on",
+    )
+    actions = device.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=_Parser)
+    propose = actions.add_parser("propose", help="architectures to measure on the device (a CSV to fill in)")
+    propose.add_argument("--space", default="nb201", help="the search space (default: nb201)")
+    propose.add_argument("-n", type=_positive, default=10, help="how many (default: 10, a good start)")
+    propose.add_argument("--seed", type=_non_negative, default=0, help="seed of the proposal (default: 0)")
+    propose.add_argument("-o", "--output", type=Path, help="write a CSV with columns arch,latency_ms")
+    fit = actions.add_parser("fit", help="fit a device profile from a CSV of measured latencies")
+    fit.add_argument("name", help="the device's name, as target_device names it")
+    fit.add_argument("csv", type=Path, help="columns arch (the space's notation), latency_ms")
+    fit.add_argument("--space", default="nb201", help="the search space (default: nb201)")
+    fit.add_argument("--input-shape", default="3,32,32", help="the input the latencies were measured at")
+    fit.add_argument("--num-classes", type=_positive, default=10, help="classifier outputs (default: 10)")
+    fit.add_argument("--no-prior", action="store_true", help="fit on choice counts only, without FLOPs")
+    show = actions.add_parser("show", help="a device profile's cross-validated quality")
+    show.add_argument("name", help="the device profile's name")
+    show.add_argument("--json", action="store_true", help="print the profile as JSON")
+    actions.add_parser("list", help="the saved device profiles")
+    from nas_workbench.cli.calibrate import add_calibrate_arguments
+
+    add_calibrate_arguments(
+        add(
+            "calibrate",
+            "nas_workbench.cli.calibrate:calibrate_command",
+            "build this device's latency lookup table",
+        )
+    )
+
+
+class _Adder:
+    """Adds a command to the parser's subcommands, naming the function that runs it."""
+
+    def __init__(self, sub: argparse._SubParsersAction) -> None:
+        self.sub = sub
+
+    def __call__(self, name: str, function: str, help: str) -> argparse.ArgumentParser:
+        command = self.sub.add_parser(name, help=help, description=help)
+        command.set_defaults(function=function)
+        return command
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every command; each parsed command carries ``function``, the ``"module:name"`` to run."""
+    parser = _Parser(prog="nas-workbench", description=DESCRIPTION)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    add = _Adder(sub)
+    _add_search_commands(add)
+    _add_study_commands(add)
+    _add_catalog_commands(add)
+    _add_hardware_commands(add)
+    return parser

@@ -1,0 +1,65 @@
+"""The commands that read stored studies: ``show`` and ``export``. They never create a storage or a study:
+a mistyped SQLite path is an error, not a new empty database."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from nas_workbench.cli._arguments import check_writable
+from nas_workbench.cli._output import format_pareto_table
+from nas_workbench.config import default_storage
+from nas_workbench.engine.records import pareto_front, study_meta, trial_results
+from nas_workbench.exceptions import NasWorkbenchError
+
+__all__ = ["cmd_export", "cmd_show", "load_study"]
+
+
+def load_study(name: str, storage: str | None) -> Any:
+    """Open a stored study without creating anything, or say which studies the storage does hold."""
+    import optuna
+
+    from nas_workbench.config_validation import check_storage_url
+    from nas_workbench.engine import open_storage
+
+    url = storage if storage is not None else default_storage()
+    check_storage_url("--storage", url)
+    opened = open_storage(url, create=False)
+    try:
+        return optuna.load_study(study_name=name, storage=opened)
+    except KeyError:
+        names = [s.study_name for s in optuna.get_all_study_summaries(opened)]
+        raise NasWorkbenchError(f"no study {name!r} in {url}; studies there: {names or 'none'}") from None
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """``nas-workbench export STUDY -o FILE``: one trial as a spec, weights, TorchScript, ONNX or notebook."""
+    from nas_workbench.export import export_trial
+
+    check_writable("--output", args.output)
+    study = load_study(args.study, args.storage)
+    print(f"Wrote {export_trial(study, args.trial, args.format, args.output, train=args.train)}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """``nas-workbench show STUDY``: the Pareto table (or JSON) of a stored study, optionally a report."""
+    check_writable("--report", args.report)
+    study = load_study(args.study, args.storage)
+    meta = study_meta(study)
+    objectives = [o["metric"] for o in meta.get("objectives", [])] or ["accuracy"]
+    directions = [o["direction"] for o in meta.get("objectives", [])] or ["maximize"]
+    results = trial_results(study)
+    if args.json:
+        front = pareto_front(results, directions)
+        print(
+            json.dumps({"study": args.study, "meta": meta, "pareto": [r.to_dict() for r in front]}, indent=2)
+        )
+    else:
+        print(format_pareto_table(results, objectives, directions, meta.get("budget", {})))
+    if args.report:
+        from nas_workbench.viz import write_report
+
+        print(f"Report: {write_report(study, args.report)}")
+    return 0
