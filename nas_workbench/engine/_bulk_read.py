@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Collection, Container, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -93,7 +93,7 @@ def _distribution(distribution_json: str) -> BaseDistribution:
 def _read_rdb(
     storage: RDBStorage,
     study_id: int,
-    states: Container[TrialState] | None,
+    states: Collection[TrialState] | None,
     trial_ids: Sequence[int] | None = None,
 ) -> list[FrozenTrial]:
     models = _compat.rdb_models()
