@@ -7,17 +7,22 @@ constraints, gets its records (metrics, status, device) with ``repeat_of`` namin
 no profiling or training. It counts towards ``n_trials`` like any trial, so a space smaller than
 ``n_trials`` ends the search instead of asking again forever, and the sampler learns from it as from the
 original. A repeat of a pruned trial is pruned at once. A failed trial is not reused: its failure may
-have been transient. ``SearchConfig.repeats = True`` trains every proposal (to measure noise).
+have been transient. Two workers that draw one architecture at the same moment: the later trial waits for
+the earlier one and reuses its result (only later trials wait, so no two wait on each other; an earlier
+trial whose worker died is failed by the heartbeat check, and the later one then trains).
+``SearchConfig.repeats = True`` trains every proposal (to measure noise).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from nas_workbench.engine.scheduler import fail_dead_trials
 from nas_workbench.exceptions import NasWorkbenchError
 from nas_workbench.spec import ArchSpec
 
@@ -28,6 +33,9 @@ logger = logging.getLogger("nas_workbench")
 #: The trial records a repeat takes from its original (``spec``, ``arch``, ``summary`` and ``worker`` are
 #: its own already).
 COPIED = ("metrics", "status", "reason", "device", "timings")
+
+#: Seconds between looks at a running twin's state.
+TWIN_POLL_S = 0.2
 
 
 class RepeatIndex:
@@ -53,6 +61,7 @@ class RepeatIndex:
     def reuse(self, trial: optuna.Trial, spec: ArchSpec) -> list[float] | None:
         """The stored objective values when ``trial`` repeats a completed trial (its records copied onto
         ``trial``); None for a new architecture. Raises `optuna.TrialPruned` for a repeat of a pruned one."""
+        _wait_for_earlier_twin(trial.study, spec, trial.number)
         original = self.original(trial.study, spec)
         if original is None or original.number == trial.number:
             return None
@@ -67,6 +76,17 @@ class RepeatIndex:
             trial.set_user_attr("reason", f"a repeat of trial {original.number}, which was pruned")
             raise optuna.TrialPruned(f"a repeat of trial {original.number}")
         return list(original.values)
+
+
+def _wait_for_earlier_twin(study: optuna.Study, spec: ArchSpec, number: int) -> None:
+    """Return once no trial numbered below ``number`` with architecture ``spec`` is running, failing the
+    trials of dead workers meanwhile (this process may be the only one left to notice)."""
+    while any(
+        t.number < number and _architecture_id(t) == spec.id
+        for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    ):
+        time.sleep(TWIN_POLL_S)
+        fail_dead_trials(study)
 
 
 def _architecture_id(trial: FrozenTrial) -> str | None:

@@ -45,6 +45,7 @@ from nas_workbench.engine.repeats import RepeatIndex
 from nas_workbench.engine.scheduler import FINISHED, run_trials, trials_done
 from nas_workbench.engine.storage import open_storage
 from nas_workbench.engine.streams import sampler_seed, stream_position
+from nas_workbench.engine.user_evaluate import check_evaluate, checked_scores
 from nas_workbench.engine.warm_start import warm_start_architectures
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError, ProfilingError
 from nas_workbench.profiling import DeviceInfo, Measurement, prepare_profiler, profile, shared_use
@@ -97,7 +98,7 @@ class SearchRun:
         #: Relative budget limits and what they resolved to on this device (stored with the study).
         self.resolved_budget: dict[str, ResolvedBudget] = {}
         self.space = spaces.get(config.space, **config.space_options)
-        self.evaluate = evaluate
+        self.evaluate = check_evaluate(evaluate)
         self.storage_url = config.resolved_storage()
         self.study_name = config.resolved_study_name()
         self.storage = open_storage(
@@ -515,12 +516,10 @@ class SearchRun:
             limit = self.config.trial_timeout
             with shared_use():  # another process's latency measurement waits until this is done
                 started = time.monotonic()
-                scores = {k: float(v) for k, v in dict(self.evaluate(spec, model)).items()}
+                scores = checked_scores(self.evaluate(spec, model), self.config.objectives)
                 took = time.monotonic() - started
             if limit is not None and took > limit:
                 raise TrialTimeoutError(f"evaluate took {took:.1f} s, over trial_timeout={limit:g} s")
-            if "accuracy" in self.config.objectives and "accuracy" not in scores:
-                raise ConfigError("evaluate", sorted(scores), "a mapping with an 'accuracy' entry")
             return scores
         from nas_workbench.estimation.trainer import train
 

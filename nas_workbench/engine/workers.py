@@ -106,6 +106,10 @@ def load_dataset(reference: str) -> Any:
             return torch.load(reference, weights_only=False)  # our own Task file, written by `_data_file`
         except OSError as error:
             raise ConfigError("--dataset", reference, f"a readable file ({error.strerror})") from None
+        except Exception as error:  # truncated or not written by torch.save: unpickling fails many ways
+            raise ConfigError(
+                "--dataset", reference, f"a file written by torch.save ({type(error).__name__}: {error})"
+            ) from None
     return load_callable(reference, "--dataset")()
 
 

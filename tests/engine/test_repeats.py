@@ -11,7 +11,7 @@ import pytest
 
 import nas_workbench as nw
 from nas_workbench.engine.streams import HISTORY_ENV, WORKER_INDEX_ENV, sampler_seed, stream_position
-from nas_workbench.testing.workers import TINY_CHAIN, score
+from nas_workbench.testing.workers import TINY_CHAIN, score, sleepy
 from tests.engine.conftest import cheap_config
 
 
@@ -94,3 +94,14 @@ def _no_inherited_stream(monkeypatch):
     """This process is not a worker, whatever the environment it was started from."""
     monkeypatch.delenv(WORKER_INDEX_ENV, raising=False)
     monkeypatch.delenv(HISTORY_ENV, raising=False)
+
+
+def test_two_workers_drawing_one_architecture_at_once_train_it_once(storage, eval_log, monkeypatch, tmp_path):
+    """A space of 4 and trials of 0.3 s: the workers often hold the same architecture at the same time."""
+    monkeypatch.chdir(tmp_path)
+    config = cheap_config(storage, "crowded", n_trials=12, dataset="digits", timeout=300)
+    results = nw.search(config, evaluate=sleepy).run(workers=2).results()
+    assert len(results) == 12 and all(r.status == "ok" for r in results)
+    counts = evaluated(eval_log)
+    assert set(counts.values()) == {1} and len(counts) == len({r.arch for r in results})
+    assert len(repeat_of(storage, "crowded")) == 12 - len(counts)
