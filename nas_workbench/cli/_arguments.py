@@ -11,7 +11,7 @@ from pathlib import Path
 
 from nas_workbench.exceptions import ConfigError
 
-__all__ = ["check_writable", "integer_at_least", "parse_shape"]
+__all__ = ["check_study_options", "check_writable", "integer_at_least", "parse_shape"]
 
 
 def integer_at_least(low: int, high: int = 2**32 - 1) -> Callable[[str], int]:
@@ -69,3 +69,14 @@ def check_writable(option: str, path: Path | None) -> None:
         ) from None
     if path.exists() and not os.access(path, os.W_OK):
         raise ConfigError(option, str(path), "a file this user can write")
+
+
+def check_study_options(storage: str | None, study: str) -> None:
+    """``--storage`` (when given) and the study's name, both reported when both are wrong: a name with
+    control characters would otherwise reach the database's own error."""
+    from nas_workbench.config_validation import check_storage_url, check_study_name, collect_errors
+
+    collect_errors(
+        lambda: storage is None or check_storage_url("--storage", storage),
+        lambda: check_study_name("study", study),
+    )

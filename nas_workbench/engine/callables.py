@@ -6,7 +6,7 @@ defined in a notebook cannot cross a process boundary, so it is refused here wit
 
 from __future__ import annotations
 
-import importlib
+import pkgutil
 from collections.abc import Callable
 from typing import Any
 
@@ -21,10 +21,8 @@ def load_callable(reference: str, field: str) -> Callable[..., Any]:
     if not module_name or not name:
         raise ConfigError(field, reference, "'module:function', e.g. 'my_project.evaluation:evaluate'")
     try:
-        target: Any = importlib.import_module(module_name)
-        for part in name.split("."):
-            target = getattr(target, part)
-    except (ImportError, AttributeError) as error:
+        target: Any = pkgutil.resolve_name(reference)
+    except (ImportError, AttributeError, ValueError) as error:
         raise ConfigError(
             field, reference, f"a function importable here ({type(error).__name__}: {error})"
         ) from None

@@ -12,8 +12,8 @@ The study's settings are read by `nas_workbench.engine.study_record` and the tri
 `nas_workbench.engine.records` (the engine's own readers of what it stores). A retried attempt counts
 once, as the engine counts it (`nas_workbench.engine.scheduler.plan`), and a worker counts as dead when
 its trial's heartbeat was silent for longer than the study's own heartbeat interval allows
-(`nas_workbench.engine.study_record.dead_worker_grace_s`). The engine and the spaces are imported on the
-first request, not when the Jupyter server loads the extension: they load torch.
+(`nas_workbench.engine.study_record.dead_worker_grace_s`). The engine and the spaces are imported on the first
+request, not when the Jupyter server loads the extension: they load torch.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import sqlalchemy
 from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 
+from nas_workbench import _compat
 from nas_workbench.engine._bulk_read import silent_trials
 from nas_workbench.engine.study_record import StudyRecord, dead_worker_grace_s, record_of
 from nas_workbench.exceptions import NasWorkbenchError
@@ -81,7 +82,7 @@ class StudySummaries:
         """One summary row per study, most recently updated first."""
         counts, retries = self._counts(), self._retries()
         rows = [
-            self._row(study, counts.get(study._study_id, {}), retries.get(study._study_id, 0))
+            self._row(study, counts.get(_compat.study_id(study), {}), retries.get(_compat.study_id(study), 0))
             for study in self.storage.get_all_studies()
         ]
         return sorted(rows, key=lambda row: row["last_update"] or 0.0, reverse=True)
@@ -91,9 +92,10 @@ class StudySummaries:
         study = next((s for s in self.storage.get_all_studies() if s.study_name == name), None)
         if study is None:
             raise StudyNotFoundError(f"no study named {name!r} in this storage")
-        counts = self._counts(study._study_id).get(study._study_id, {})
-        row = self._row(study, counts, self._retries(study._study_id).get(study._study_id, 0))
-        tally = self._cached[study._study_id].tally
+        study_id = _compat.study_id(study)
+        counts = self._counts(study_id).get(study_id, {})
+        row = self._row(study, counts, self._retries(study_id).get(study_id, 0))
+        tally = self._cached[study_id].tally
         record = record_of(study)
         best = _best(tally.front)
         if best is not None:
@@ -111,8 +113,7 @@ class StudySummaries:
 
     def _counts(self, study_id: int | None = None) -> dict[int, _Counts]:
         """Trials per study and state in one aggregate query (of one study when ``study_id`` is given)."""
-        from optuna.storages._rdb import models
-
+        models = _compat.rdb_models()
         trials = models.TrialModel.__table__.c
         query = sqlalchemy.select(
             trials.study_id,
@@ -133,18 +134,16 @@ class StudySummaries:
     def _retries(self, study_id: int | None = None) -> dict[int, int]:
         """Per study, how many attempts a retry replaced (each retry carries Optuna's ``retry_history``):
         they do not count towards ``n_trials``."""
-        from optuna.storages._rdb import models
-
-        trials = models.TrialModel.__table__.c
-        attrs = models.TrialSystemAttributeModel.__table__.c
+        models = _compat.rdb_models()
+        trials, attrs = models.TrialModel.__table__, models.TrialSystemAttributeModel.__table__
         query = (
-            sqlalchemy.select(trials.study_id, sqlalchemy.func.count())
-            .join_from(models.TrialModel.__table__, models.TrialSystemAttributeModel.__table__)
-            .where(attrs.key == "retry_history")
-            .group_by(trials.study_id)
+            sqlalchemy.select(trials.c.study_id, sqlalchemy.func.count())
+            .join_from(trials, attrs, attrs.c.trial_id == trials.c.trial_id)
+            .where(attrs.c.key == "retry_history")
+            .group_by(trials.c.study_id)
         )
         if study_id is not None:
-            query = query.where(trials.study_id == study_id)
+            query = query.where(trials.c.study_id == study_id)
         with self.storage.engine.connect() as connection:
             return {study: count for study, count in connection.execute(query)}
 
@@ -180,11 +179,11 @@ class StudySummaries:
         own heartbeat interval, so a study that beats once an hour is not called dead early."""
         interval = record.config.get("heartbeat_interval")
         grace = dead_worker_grace_s(float(interval) if isinstance(interval, int | float) else 5.0)
-        return silent_trials(self.storage, study._study_id, grace)
+        return silent_trials(self.storage, _compat.study_id(study), grace)
 
     def _tally(self, study: FrozenStudy, counts: _Counts) -> StudyTally:
         """The study's tally, with the trials finished since ``counts`` last changed added."""
-        study_id = study._study_id
+        study_id = _compat.study_id(study)
         with self._guard:
             lock = self._locks.setdefault(study_id, threading.Lock())
         with lock:  # one reader per study: a concurrent listing waits, then finds the tally current
@@ -203,8 +202,7 @@ class StudySummaries:
     def _add_finished(self, study_id: int, cached: _Cached, counts: _Counts) -> None:
         """Read and add the trials finished since the tally's counts; all unseen finished ones if that
         misses some (a worker whose clock is behind records earlier completion times)."""
-        from optuna.storages._rdb import models
-
+        models = _compat.rdb_models()
         from nas_workbench.engine._bulk_read import read_rdb_trials
 
         trials = models.TrialModel.__table__.c
