@@ -126,6 +126,9 @@ class SearchConfig:
             attempt in the count of ``n_trials``.
         heartbeat_interval: Seconds between a running trial's heartbeats; a trial silent for four
             intervals belongs to a dead process and is failed (then retried) by any process of the study.
+        repeats: Train an architecture the study already holds when the sampler proposes it again (to
+            measure noise). False: the repeat reuses the stored result, with no profiling or training
+            (`nas_workbench.engine.repeats`).
     """
 
     space: str = "chain"
@@ -155,6 +158,7 @@ class SearchConfig:
     trial_timeout: float | None = None
     retries: int = 1
     heartbeat_interval: float = 5.0
+    repeats: bool = False
 
     # -- construction ----------------------------------------------------------------------------------
     @classmethod

@@ -202,7 +202,13 @@ def _plain_checks(config: SearchConfig) -> list[Callable[[], object]]:
         lambda: config.study_name is None or check_study_name("study_name", config.study_name),
         functools.partial(_check_dataset, config.dataset),
         functools.partial(_check_warm_start, config),
+        functools.partial(_check_flag, "repeats", config.repeats),
     ]
+
+
+def _check_flag(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(name, value, "true or false")
 
 
 def _check_registered(name: str, value: Any, kind: str) -> None:

@@ -7,7 +7,7 @@ import argparse
 import json
 from typing import Any
 
-from nas_workbench.cli._arguments import check_writable
+from nas_workbench.cli._arguments import check_study_options, check_writable
 from nas_workbench.cli._output import format_pareto_table
 from nas_workbench.config import default_storage
 from nas_workbench.engine.records import pareto_front, study_meta, trial_results
@@ -20,11 +20,10 @@ def load_study(name: str, storage: str | None) -> Any:
     """Open a stored study without creating anything, or say which studies the storage does hold."""
     import optuna
 
-    from nas_workbench.config_validation import check_storage_url
     from nas_workbench.engine import open_storage
 
+    check_study_options(storage, name)
     url = storage if storage is not None else default_storage()
-    check_storage_url("--storage", url)
     opened = open_storage(url, create=False)
     try:
         return optuna.load_study(study_name=name, storage=opened)

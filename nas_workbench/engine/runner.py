@@ -41,8 +41,11 @@ from nas_workbench.engine.feasibility import CHECKED_METRICS
 from nas_workbench.engine.preflight import Networks, absolute, resolve_limits
 from nas_workbench.engine.records import STUDY_ATTR, TrialResult, pareto_front, trial_results
 from nas_workbench.engine.relative import ResolvedBudget
-from nas_workbench.engine.scheduler import run_trials, trials_done
+from nas_workbench.engine.repeats import RepeatIndex
+from nas_workbench.engine.scheduler import FINISHED, run_trials, trials_done
 from nas_workbench.engine.storage import open_storage
+from nas_workbench.engine.streams import sampler_seed, stream_position
+from nas_workbench.engine.user_evaluate import check_evaluate, checked_scores
 from nas_workbench.engine.warm_start import warm_start_architectures
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError, ProfilingError
 from nas_workbench.profiling import DeviceInfo, Measurement, prepare_profiler, profile, shared_use
@@ -95,7 +98,7 @@ class SearchRun:
         #: Relative budget limits and what they resolved to on this device (stored with the study).
         self.resolved_budget: dict[str, ResolvedBudget] = {}
         self.space = spaces.get(config.space, **config.space_options)
-        self.evaluate = evaluate
+        self.evaluate = check_evaluate(evaluate)
         self.storage_url = config.resolved_storage()
         self.study_name = config.resolved_study_name()
         self.storage = open_storage(
@@ -114,6 +117,7 @@ class SearchRun:
         #: Where the local worker processes of the search in progress (or the last one) write their logs:
         #: set once they start, empty while trials run in this process or in workers started elsewhere.
         self.worker_logs: list[Path] = []
+        self._repeats = RepeatIndex()
         self.study = self._open_study()
 
     # -- set-up ----------------------------------------------------------------------------------------
@@ -128,9 +132,11 @@ class SearchRun:
             self._settle_budget(stored.get("budget_resolved", {}), check=False)
             new = False
         config = self.config
+        # a stream of its own per worker and per resume (`nas_workbench.engine.streams`)
+        worker, history = stream_position(0 if new else self.storage.get_n_trials(study_id, FINISHED))
         sampler = strategies.make_sampler(
             config.strategy,
-            seed=config.seed,
+            seed=sampler_seed(config.seed, worker, history),
             space=self.space,
             directions=tuple(config.directions),
             **config.strategy_options,
@@ -329,7 +335,7 @@ class SearchRun:
             elif self._workers is not None:
                 from nas_workbench.engine.workers import start_local_workers, supervise
 
-                pool = start_local_workers(self, self._workers) if self._workers else None
+                pool = start_local_workers(self, self._workers, before) if self._workers else None
                 self.worker_logs = pool.log_paths if pool is not None else []
                 exhausted = supervise(self, pool, stop=self._stop, on_trial=self._trial_finished)
             else:
@@ -413,6 +419,10 @@ class SearchRun:
                 self.study_name, number=trial.number, spec=spec.to_dict(), arch=arch, summary=summary
             )
         )
+
+        reused = None if config.repeats else self._repeats.reuse(trial, spec)
+        if reused is not None:  # an architecture the study holds: its result, no training
+            return reused
 
         torch.manual_seed(config.seed * 1_000_003 + trial.number)
         input_shape = self._networks().input_shape
@@ -506,12 +516,10 @@ class SearchRun:
             limit = self.config.trial_timeout
             with shared_use():  # another process's latency measurement waits until this is done
                 started = time.monotonic()
-                scores = {k: float(v) for k, v in dict(self.evaluate(spec, model)).items()}
+                scores = checked_scores(self.evaluate(spec, model), self.config.objectives)
                 took = time.monotonic() - started
             if limit is not None and took > limit:
                 raise TrialTimeoutError(f"evaluate took {took:.1f} s, over trial_timeout={limit:g} s")
-            if "accuracy" in self.config.objectives and "accuracy" not in scores:
-                raise ConfigError("evaluate", sorted(scores), "a mapping with an 'accuracy' entry")
             return scores
         from nas_workbench.estimation.trainer import train
 

@@ -48,6 +48,7 @@ __all__ = [
     "EXHAUSTED_ATTR",
     "FINISHED",
     "claim",
+    "fail_dead_trials",
     "plan",
     "replaced",
     "run_trials",
@@ -117,7 +118,8 @@ def _optimize_loop(study: optuna.Study) -> Iterator[None]:
         study._thread_local.in_optimize_loop = False
 
 
-def _fail_stale(study: optuna.Study) -> None:
+def fail_dead_trials(study: optuna.Study) -> None:
+    """Fail the running trials of ``study`` whose process stopped beating (retried as `retries` allows)."""
     with warnings.catch_warnings():  # "experimental" since Optuna 2.9, used by its own optimize loop
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         fail_stale_trials(study)
@@ -238,7 +240,7 @@ def run_trials(
     deadline = None if timeout is None else time.monotonic() + timeout
     study._stop_flag = False
     while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
-        _fail_stale(study)
+        fail_dead_trials(study)
         claimed = claim(study, storage, n_trials)
         if claimed is None:
             planned = plan(study.get_trials(deepcopy=False), n_trials)

@@ -38,6 +38,7 @@ from nas_workbench.config import DEFAULT_RUNS_DIR, SearchConfig
 from nas_workbench.engine.records import STUDY_ATTR
 from nas_workbench.engine.scheduler import FINISHED, plan, stopped_itself
 from nas_workbench.engine.storage import masked_url, open_storage
+from nas_workbench.engine.streams import HISTORY_ENV, WORKER_INDEX_ENV
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
 from nas_workbench.task import Task
 
@@ -107,6 +108,10 @@ def load_dataset(reference: str) -> Any:
             return torch.load(reference, weights_only=False)  # our own Task file, written by `_data_file`
         except OSError as error:
             raise ConfigError("--dataset", reference, f"a readable file ({error.strerror})") from None
+        except Exception as error:  # truncated or not written by torch.save: unpickling fails many ways
+            raise ConfigError(
+                "--dataset", reference, f"a file written by torch.save ({type(error).__name__}: {error})"
+            ) from None
     return load_callable(reference, "--dataset")()
 
 
@@ -212,6 +217,8 @@ class LocalWorkers:
         dataset: ``"module:function"`` or a ``.pt`` file with the data, for data given from Python.
         device: The study's device (to spread CUDA workers over GPUs).
         log_dir: Where the logs go (default: the runs folder).
+        history: Trials done when the search's run began: with its index, what each worker's sampler
+            stream is derived from (`nas_workbench.engine.streams`).
     """
 
     def __init__(
@@ -224,12 +231,14 @@ class LocalWorkers:
         dataset: str | None = None,
         device: str = "cpu",
         log_dir: str | os.PathLike[str] | None = None,
+        history: int = 0,
     ) -> None:
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ConfigError("workers", n, "a whole number of worker processes >= 1")
         self.storage, self.study_name, self.n = storage, study_name, n
         self.evaluate, self.dataset, self.device = evaluate, dataset, device
         self.log_dir = Path(log_dir if log_dir is not None else DEFAULT_RUNS_DIR)
+        self.history = history
         self.processes: list[subprocess.Popen[bytes]] = []
         self._stopping = False
 
@@ -261,7 +270,9 @@ class LocalWorkers:
         gpus = (
             torch.cuda.device_count() if self.device.startswith("cuda") and torch.cuda.is_available() else 0
         )
+        env[HISTORY_ENV] = str(self.history)
         for index in range(self.n):
+            env[WORKER_INDEX_ENV] = str(index)
             if gpus > 1 and self.device == "cuda":
                 env["CUDA_VISIBLE_DEVICES"] = str(index % gpus)
             with self.log_path(index).open("ab") as log:
@@ -337,8 +348,9 @@ def _data_file(run: SearchRun) -> str | None:
     return str(path)
 
 
-def start_local_workers(run: SearchRun, workers: int) -> LocalWorkers:
-    """Start ``workers`` local processes on ``run``'s study, with its evaluation, data and device.
+def start_local_workers(run: SearchRun, workers: int, history: int = 0) -> LocalWorkers:
+    """Start ``workers`` local processes on ``run``'s study, with its evaluation, data and device, and
+    sampler streams of their own (``history``: the trials done when the run began).
 
     Raises:
         ConfigError: A bad number of workers, or an evaluation the processes cannot import by name.
@@ -346,7 +358,7 @@ def start_local_workers(run: SearchRun, workers: int) -> LocalWorkers:
     evaluate = callable_name(run.evaluate, "evaluate") if run.evaluate is not None else None
     return LocalWorkers(
         run.storage_url, run.study_name, workers, evaluate=evaluate, dataset=_data_file(run),
-        device=run.config.device,
+        device=run.config.device, history=history,
     ).start()  # fmt: skip
 
 
