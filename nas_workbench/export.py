@@ -25,7 +25,7 @@ import optuna
 import torch
 from torch import nn
 
-from nas_workbench import spaces
+from nas_workbench import _compat, spaces
 from nas_workbench.config import Fidelity, SearchConfig
 from nas_workbench.engine.records import TrialResult, pareto_front, study_meta, trial_results
 from nas_workbench.exceptions import ConfigError, MissingDependencyError, NasWorkbenchError
@@ -403,7 +403,7 @@ def export_report_notebook(
 
 
 def _storage_url(study: optuna.Study) -> str:
-    storage = getattr(study._storage, "_backend", study._storage)  # Optuna wraps RDB storages in a cache
+    storage = _compat.uncached_storage(study)  # Optuna wraps RDB storages in a cache
     url = getattr(storage, "url", None)
     if not isinstance(url, str):
         raise ConfigError(

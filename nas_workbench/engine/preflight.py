@@ -108,7 +108,7 @@ def budget_report(config: SearchConfig) -> dict[str, str]:
     networks = Networks.of(config, load_task(config.dataset, seed=config.seed))
     resolved = resolve_limits(config, space, lambda: networks, {})
     limits = absolute(config, resolved).budget
-    lines = {}
+    lines: dict[str, str] = {}
     for metric in ("latency_ms", "peak_memory_mb"):
         if metric not in limits:
             continue

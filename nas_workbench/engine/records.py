@@ -22,6 +22,7 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from nas_workbench import _compat
 from nas_workbench.engine._bulk_read import read_trials
 from nas_workbench.engine.events import TrialFinished
 from nas_workbench.engine.pruning import learning_curve
@@ -184,9 +185,8 @@ def trial_results(study: optuna.Study, states: Iterable[TrialState] | None = Non
 def pareto_front(results: Iterable[TrialResult], directions: Sequence[str]) -> list[TrialResult]:
     """The feasible, completed trials no other such trial dominates, best first objective first.
 
-    Points are visited in lexicographic order (best first), so a point's dominators are always visited
-    before it and each point is compared with the front only: O(n x front size), fine for 10,000 trials.
-    One trial is kept per distinct point (the earliest), so ties do not repeat rows.
+    The front is Optuna's (its non-dominated sort); one trial is kept per distinct point (the earliest),
+    so ties do not repeat rows.
 
     Args:
         results: Trials to choose from.
@@ -197,13 +197,10 @@ def pareto_front(results: Iterable[TrialResult], directions: Sequence[str]) -> l
     if not candidates:
         return []
     points = np.array([r.values for r in candidates], dtype=float) * signs  # now: larger is better
-    order = np.lexsort(tuple(-points[:, k] for k in reversed(range(points.shape[1]))))
-    front: list[int] = []
+    on_front = _compat.nondomination_ranks(-points, first_only=True) == 0
+    order = np.lexsort(tuple(-points[:, k] for k in reversed(range(points.shape[1]))))  # best first, stable
+    front: dict[tuple[float, ...], TrialResult] = {}
     for index in order:
-        point = points[index]
-        if front:
-            kept = points[front]
-            if np.any(np.all(kept >= point, axis=1)):  # dominated, or equal to a kept point
-                continue
-        front.append(int(index))
-    return [candidates[i] for i in front]
+        if on_front[index]:
+            front.setdefault(tuple(points[index]), candidates[index])
+    return list(front.values())

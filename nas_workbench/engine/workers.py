@@ -19,9 +19,9 @@ watches, while workers started elsewhere (a Slurm array, a Kubernetes Job) do th
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import os
+import pkgutil
 import signal
 import subprocess
 import sys
@@ -69,10 +69,8 @@ def load_callable(reference: str, field: str) -> Callable[..., Any]:
     if not module_name or not name:
         raise ConfigError(field, reference, "'module:function', e.g. 'my_project.evaluation:evaluate'")
     try:
-        target: Any = importlib.import_module(module_name)
-        for part in name.split("."):
-            target = getattr(target, part)
-    except (ImportError, AttributeError) as error:
+        target: Any = pkgutil.resolve_name(reference)
+    except (ImportError, AttributeError, ValueError) as error:
         raise ConfigError(
             field, reference, f"a function importable here ({type(error).__name__}: {error})"
         ) from None

@@ -126,14 +126,18 @@ class StudyFileFinder:
         return found
 
     def _is_study_file(self, path: Path) -> bool:
-        """Whether ``path`` is an Optuna storage, re-checked only when its size or time changed."""
-        try:
-            stat = path.stat()
-        except OSError:
-            return False
-        key = (stat.st_mtime_ns, stat.st_size)
+        """Whether ``path`` is an Optuna storage, re-checked only when it or its write-ahead log changed
+        (in WAL mode, Optuna's tables may exist in the log only, the file itself unchanged)."""
+        stamps = []
+        for part in (path, path.with_name(path.name + "-wal")):
+            try:
+                stat = part.stat()
+            except OSError:  # no log (or the file vanished, then the check below says so)
+                continue
+            stamps += [stat.st_mtime_ns, stat.st_size]
+        key = tuple(stamps)
         known = self._verdicts.get(path)
         if known is None or known[0] != key:
-            known = (key, stat.st_size > 0 and sqlite_storage_problem(path) is None)
+            known = (key, bool(stamps) and sqlite_storage_problem(path) is None)
             self._verdicts[path] = known
         return known[1]

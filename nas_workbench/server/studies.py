@@ -26,6 +26,7 @@ from optuna.storages import RDBStorage
 from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
+from nas_workbench import _compat
 from nas_workbench.exceptions import NasWorkbenchError
 
 if TYPE_CHECKING:  # what BaseStorage.get_all_studies returns; Optuna 5 does not re-export it
@@ -76,7 +77,8 @@ class StudySummaries:
     def rows(self) -> list[dict[str, Any]]:
         """One summary row per study, most recently updated first."""
         counts = self._counts()
-        rows = [self._row(study, counts.get(study._study_id, {})) for study in self.storage.get_all_studies()]
+        studies = self.storage.get_all_studies()
+        rows = [self._row(study, counts.get(_compat.study_id(study), {})) for study in studies]
         return sorted(rows, key=lambda row: row["last_update"] or 0.0, reverse=True)
 
     def details(self, name: str) -> dict[str, Any]:
@@ -84,9 +86,9 @@ class StudySummaries:
         study = next((s for s in self.storage.get_all_studies() if s.study_name == name), None)
         if study is None:
             raise StudyNotFoundError(f"no study named {name!r} in this storage")
-        counts = self._counts(study._study_id).get(study._study_id, {})
+        counts = self._counts(_compat.study_id(study)).get(_compat.study_id(study), {})
         row = self._row(study, counts)
-        tally = self._cached[study._study_id].tally
+        tally = self._cached[_compat.study_id(study)].tally
         meta = _meta(study)
         best = _best(tally.front)
         if best is not None:
@@ -104,8 +106,7 @@ class StudySummaries:
 
     def _counts(self, study_id: int | None = None) -> dict[int, _Counts]:
         """Trials per study and state in one aggregate query (of one study when ``study_id`` is given)."""
-        from optuna.storages._rdb import models
-
+        models = _compat.rdb_models()
         trials = models.TrialModel.__table__.c
         query = sqlalchemy.select(
             trials.study_id,
@@ -130,7 +131,7 @@ class StudySummaries:
         done = sum(c.count for s, c in counts.items() if s in _FINISHED)
         total = meta.get("n_trials") if isinstance(meta.get("n_trials"), int) else None
         running_count = counts[TrialState.RUNNING].count if TrialState.RUNNING in counts else 0
-        dead = len(self.storage._get_stale_trial_ids(study._study_id)) if running_count else 0
+        dead = len(_compat.stale_trial_ids(self.storage, _compat.study_id(study))) if running_count else 0
         running = running_count - dead
         last_failed = tally.last is not None and tally.last[1] == TrialState.FAIL
         return {
@@ -148,7 +149,7 @@ class StudySummaries:
 
     def _tally(self, study: FrozenStudy, counts: _Counts) -> StudyTally:
         """The study's tally, with the trials finished since ``counts`` last changed added."""
-        study_id = study._study_id
+        study_id = _compat.study_id(study)
         with self._guard:
             lock = self._locks.setdefault(study_id, threading.Lock())
         with lock:  # one reader per study: a concurrent listing waits, then finds the tally current
@@ -168,8 +169,7 @@ class StudySummaries:
     def _add_finished(self, study_id: int, cached: _Cached, counts: _Counts) -> None:
         """Read and add the trials finished since the tally's counts; all unseen finished ones if that
         misses some (a worker whose clock is behind records earlier completion times)."""
-        from optuna.storages._rdb import models
-
+        models = _compat.rdb_models()
         from nas_workbench.engine._bulk_read import read_rdb_trials
 
         trials = models.TrialModel.__table__.c

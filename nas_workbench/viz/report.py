@@ -13,7 +13,7 @@ from typing import Any
 import optuna
 from bokeh.embed import file_html
 from bokeh.layouts import column
-from bokeh.models import Div
+from bokeh.models.widgets.markups import Div
 from bokeh.resources import INLINE
 
 from nas_workbench.engine.budget import metrics_to_profile
