@@ -26,7 +26,7 @@ process may die and their retry needs a taker), then returns.
 ``Study.stop()`` at a trial boundary: the "grid" strategy's BruteForceSampler does once every architecture
 has been tried. `run_trials` then returns True, however many trials the plan still has room for, and
 records it in the study (system attribute `EXHAUSTED_ATTR`, read by `stopped_itself`), so that a process
-watching workers elsewhere (`nas_workbench.engine.workers.supervise`) knows the plan is done too.
+watching workers elsewhere (`nas_workbench.engine.producers.follow`) knows the plan is done too.
 """
 
 from __future__ import annotations
