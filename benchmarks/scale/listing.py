@@ -37,7 +37,7 @@ from optuna.storages._rdb import models
 from optuna.trial import TrialState, create_trial
 
 import nas_workbench as nw
-from nas_workbench.engine.records import STUDY_ATTR
+from nas_workbench.engine.study_record import StudyRecord, write_record
 from nas_workbench.testing.jupyter import jupyter_server
 
 BUDGET_MS = 2.0
@@ -80,11 +80,11 @@ def engine_like_trial(
 def write_study(url: str, name: str, trials: int, seed: int) -> optuna.Study:
     config = nw.SearchConfig(n_trials=trials, budget={"latency_ms": BUDGET_MS})
     study = optuna.create_study(storage=url, study_name=name, directions=config.directions)
-    objectives = [
-        {"metric": m, "direction": d} for m, d in zip(config.objectives, config.directions, strict=True)
-    ]
-    meta = {"config": config.to_dict(), "budget": config.budget, "n_trials": trials, "objectives": objectives}
-    study.set_user_attr(STUDY_ATTR, {**meta, "version": nw.__version__, "space": "chain", "strategy": "tpe"})
+    record = StudyRecord(
+        config=config.to_dict(), objectives=tuple(config.objectives), directions=tuple(config.directions),
+        n_trials=trials, budget=config.budget, space="chain", strategy="tpe", version=nw.__version__,
+    )  # fmt: skip
+    write_record(study, record)
     space, rng = nw.spaces.get("chain"), random.Random(seed)
     study.add_trials([engine_like_trial(space, rng, number) for number in range(trials)])
     return study

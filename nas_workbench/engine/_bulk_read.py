@@ -200,3 +200,24 @@ def _attributes(rows: Iterable[tuple[int, str, str]]) -> dict[int, dict[str, Any
     for trial_id, key, value_json in rows:
         by_trial[trial_id][key] = json.loads(value_json)
     return by_trial
+
+
+def silent_trials(storage: RDBStorage, study_id: int, grace_s: float) -> set[int]:
+    """Numbers of the study's RUNNING trials whose heartbeat is older than ``grace_s`` seconds by the
+    database's clock (Optuna's own check, ``RDBStorage._get_stale_trial_ids``, is tied to the grace period
+    the storage was opened with, one for every study it holds)."""
+    from datetime import timedelta
+
+    models = _compat.rdb_models()
+    trials, beats = models.TrialModel.__table__, models.TrialHeartbeatModel.__table__
+    with storage.engine.connect().execution_options(**{READ_ONLY: True}) as connection:
+        now = connection.execute(sqlalchemy.select(sqlalchemy.func.now())).scalar()
+        rows = connection.execute(
+            sqlalchemy.select(trials.c.number, beats.c.heartbeat)
+            .join(beats, beats.c.trial_id == trials.c.trial_id)
+            .where(trials.c.study_id == study_id, trials.c.state == TrialState.RUNNING)
+        ).all()
+    if now is None:
+        return set()
+    now = now.replace(tzinfo=None)  # PostgreSQL answers with a time zone, the heartbeats have none
+    return {number for number, beat in rows if now - beat.replace(tzinfo=None) > timedelta(seconds=grace_s)}

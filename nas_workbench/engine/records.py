@@ -3,8 +3,7 @@
 Everything a search knows lives in its Optuna storage, so any process (a resumed kernel, the CLI's
 ``show``, the Jupyter server extension) can read a study without the run that wrote it.
 
-Study user attribute ``nas_workbench``: ``{"version", "config", "objectives": [{"metric", "direction"}],
-"budget", "n_trials", "space", "strategy"}``.
+The study's own settings are its record, read and written only by `nas_workbench.engine.study_record`.
 
 Trial user attributes: ``spec`` (ArchSpec dict), ``arch`` (the space's notation), ``summary`` (one line),
 ``status`` ("ok", "infeasible", "pruned", "failed"), ``reason``, ``metrics`` (name → Measurement dict,
@@ -27,17 +26,8 @@ from nas_workbench.engine._bulk_read import read_trials
 from nas_workbench.engine.events import TrialFinished
 from nas_workbench.engine.pruning import learning_curve
 
-__all__ = [
-    "DNAS_ATTR",
-    "STUDY_ATTR",
-    "WEIGHTS_ATTR",
-    "TrialResult",
-    "pareto_front",
-    "study_meta",
-    "trial_results",
-]
+__all__ = ["DNAS_ATTR", "WEIGHTS_ATTR", "TrialResult", "pareto_front", "trial_results"]
 
-STUDY_ATTR = "nas_workbench"
 #: Trial user attribute of a differentiable search's trials:
 #: ``{"phase": "search" | "retrain", "epoch", "expected", "targets", losses...}``.
 DNAS_ATTR = "dnas"
@@ -137,6 +127,22 @@ class TrialResult:
             worker=event.worker,
         )
 
+    def finished_event(self, study_name: str, worker: str) -> TrialFinished:
+        """The `TrialFinished` event of this trial (``worker``: when the record names none)."""
+        return TrialFinished(
+            study_name,
+            number=self.number,
+            status=self.status,
+            values=list(self.values) if self.values is not None else None,
+            metrics={k: dict(v) for k, v in self.metrics.items()},
+            spec=dict(self.spec),
+            arch=self.arch,
+            summary=self.summary,
+            reason=self.reason,
+            duration_s=self.duration_s or 0.0,
+            worker=self.worker or worker,
+        )
+
     def value(self, metric: str) -> float | None:
         """The value of ``metric`` (None when it was not measured)."""
         entry = self.metrics.get(metric)
@@ -170,11 +176,6 @@ def _without_placeholder(status: str, metrics: Mapping[str, Any]) -> Mapping[str
     if status == "infeasible" and entry and entry["value"] == 0.0 and entry["source"] in _PLACEHOLDER_SOURCES:
         return {k: v for k, v in metrics.items() if k != "accuracy"}
     return metrics
-
-
-def study_meta(study: optuna.Study) -> dict[str, Any]:
-    """The workbench's record of a study's settings (empty for a study it did not create)."""
-    return dict(study.user_attrs.get(STUDY_ATTR, {}))
 
 
 def trial_results(study: optuna.Study, states: Iterable[TrialState] | None = None) -> list[TrialResult]:
