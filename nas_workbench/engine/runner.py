@@ -133,6 +133,7 @@ class SearchRun:
             seed=config.seed,
             space=self.space,
             directions=tuple(config.directions),
+            costs=self._counted_costs,
             **config.strategy_options,
         )
         if config.fixed_choices:
@@ -182,6 +183,15 @@ class SearchRun:
         local = {m: v for m, v in budget.items() if not (m == "latency_ms" and self.target_device)}
         if check and set(local) & set(CHECKED_METRICS):
             self._networks().check(self.space, local, self.config.fixed_choices)
+
+    def _counted_costs(self, spec: ArchSpec) -> dict[str, float]:
+        """What the strategy may know of a candidate before it is trained or timed, to predict whether it
+        fits the budget: its parameter count (one network build, no forward pass) and, when the search
+        targets another device, the latency that device's profile predicts (what the trial is judged by)."""
+        costs = {"params": self._networks().value(self.space, "params")(spec)}
+        if self.target_device is not None:
+            costs["latency_ms"] = self.target_device.predict(spec).value
+        return costs
 
     def _networks(self) -> Networks:
         """How this search builds and profiles networks (loads the data on first use)."""
