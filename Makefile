@@ -43,9 +43,15 @@ test: setup chromium test-ext
 test-slow: setup
 	$(PY) -m pytest -m slow
 
+# Lint: ruff (rules and formatting), the import contracts of pyproject.toml (the layering and the torch-free
+# core, `lint-imports`), mypy on the package less the modules [tool.mypy] still excludes, and the
+# extension's prettier check.
 lint: setup
 	$(VENV)/bin/ruff check nas_workbench tests benchmarks
-	cd labextension && npm run lint
+	$(VENV)/bin/ruff format --check nas_workbench tests benchmarks
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy nas_workbench
+	cd labextension && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run lint
 
 # The wheel carries the prebuilt extension and the server extension's config (no npm step for users).
 wheel-check: setup

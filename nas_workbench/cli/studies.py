@@ -10,7 +10,8 @@ from typing import Any
 from nas_workbench.cli._arguments import check_study_options, check_writable
 from nas_workbench.cli._output import format_pareto_table
 from nas_workbench.config import default_storage
-from nas_workbench.engine.records import pareto_front, study_meta, trial_results
+from nas_workbench.engine.records import pareto_front, trial_results
+from nas_workbench.engine.study_record import record_of
 from nas_workbench.exceptions import NasWorkbenchError
 
 __all__ = ["cmd_export", "cmd_show", "load_study"]
@@ -46,17 +47,17 @@ def cmd_show(args: argparse.Namespace) -> int:
     """``nas-workbench show STUDY``: the Pareto table (or JSON) of a stored study, optionally a report."""
     check_writable("--report", args.report)
     study = load_study(args.study, args.storage)
-    meta = study_meta(study)
-    objectives = [o["metric"] for o in meta.get("objectives", [])] or ["accuracy"]
-    directions = [o["direction"] for o in meta.get("objectives", [])] or ["maximize"]
+    record = record_of(study)
+    objectives, directions = list(record.objectives), list(record.directions)
     results = trial_results(study)
     if args.json:
         front = pareto_front(results, directions)
+        meta = record.to_dict()
         print(
             json.dumps({"study": args.study, "meta": meta, "pareto": [r.to_dict() for r in front]}, indent=2)
         )
     else:
-        print(format_pareto_table(results, objectives, directions, meta.get("budget", {})))
+        print(format_pareto_table(results, objectives, directions, record.budget))
     if args.report:
         from nas_workbench.viz import write_report
 

@@ -26,23 +26,22 @@ process may die and their retry needs a taker), then returns.
 ``Study.stop()`` at a trial boundary: the "grid" strategy's BruteForceSampler does once every architecture
 has been tried. `run_trials` then returns True, however many trials the plan still has room for, and
 records it in the study (system attribute `EXHAUSTED_ATTR`, read by `stopped_itself`), so that a process
-watching workers elsewhere (`nas_workbench.engine.workers.supervise`) knows the plan is done too.
+watching workers elsewhere (`nas_workbench.engine.producers.follow`) knows the plan is done too.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import optuna
 from optuna.storages import BaseStorage, RDBStorage, fail_stale_trials
 from optuna.trial import FrozenTrial, TrialState
 
-from nas_workbench.exceptions import NasWorkbenchError
+from nas_workbench._compat import clear_stop, inside_optimize_loop, stop_requested
 
 __all__ = [
     "EXHAUSTED_ATTR",
@@ -87,35 +86,6 @@ def stopped_itself(storage: BaseStorage, study_name: str) -> bool:
     architecture): read from ``storage`` on each call, so it sees other processes' records."""
     study_id = storage.get_study_id_from_name(study_name)
     return bool(storage.get_study_system_attrs(study_id).get(EXHAUSTED_ATTR, False))
-
-
-def _check_optuna_internals(study: optuna.Study) -> None:
-    """Fail loudly when this Optuna lacks the private attributes its optimize loop keeps, which
-    `run_trials` sets and reads in its place (a renamed one would silently never see ``Study.stop()``).
-
-    Raises:
-        NasWorkbenchError: The attributes are missing; the message names the Optuna version.
-    """
-    missing = [name for name in ("_stop_flag", "_thread_local") if not hasattr(study, name)]
-    if "_thread_local" not in missing and not hasattr(study._thread_local, "in_optimize_loop"):
-        missing.append("_thread_local.in_optimize_loop")
-    if missing:
-        raise NasWorkbenchError(
-            f"optuna {optuna.__version__} has no Study.{', Study.'.join(missing)}, which nas-workbench sets "
-            "to let a sampler stop the search (Study.stop()) as in Optuna's optimize loop; it is tested "
-            "with Optuna 5: install optuna>=5,<6"
-        )
-
-
-@contextlib.contextmanager
-def _optimize_loop(study: optuna.Study) -> Iterator[None]:
-    """Within the block, the study counts as inside its optimize loop, the only place Optuna lets a
-    sampler or callback call ``Study.stop()`` (the attribute `Study.optimize` sets for the same span)."""
-    study._thread_local.in_optimize_loop = True
-    try:
-        yield
-    finally:
-        study._thread_local.in_optimize_loop = False
 
 
 def fail_dead_trials(study: optuna.Study) -> None:
@@ -192,10 +162,10 @@ def _run_one(
         except Exception:  # the objective recorded why; the search goes on
             state = TrialState.FAIL
         except BaseException:  # KeyboardInterrupt, SystemExit: record the trial, then stop
-            with _optimize_loop(study):  # the trial may complete a grid, whose sampler then stops the study
+            with inside_optimize_loop(study):  # a trial may complete a grid, whose sampler stops the study
                 study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
             raise
-    with _optimize_loop(study):  # the loop of `run_trials` plays the part of Optuna's
+    with inside_optimize_loop(study):  # the loop of `run_trials` plays the part of Optuna's
         frozen = study.tell(trial, values, state=state, skip_if_finished=True)
     if frozen.state == TrialState.FAIL and state is None and values is not None:
         logger.warning("trial %d failed: %s", trial.number, frozen.system_attrs.get("fail_reason", values))
@@ -234,11 +204,10 @@ def run_trials(
         study then records it (`stopped_itself`).
 
     Raises:
-        NasWorkbenchError: This Optuna lacks the internals its optimize loop keeps (see the message).
+        CompatibilityError: This Optuna is outside the versions whose optimize-loop internals were checked.
     """
-    _check_optuna_internals(study)
     deadline = None if timeout is None else time.monotonic() + timeout
-    study._stop_flag = False
+    clear_stop(study)
     while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
         fail_dead_trials(study)
         claimed = claim(study, storage, n_trials)
@@ -251,7 +220,7 @@ def run_trials(
         frozen = _run_one(study, storage, claimed, objective, heartbeat_interval)
         if after_trial is not None:
             after_trial(frozen)
-        if study._stop_flag:
+        if stop_requested(study):
             storage.set_study_system_attr(
                 storage.get_study_id_from_name(study.study_name), EXHAUSTED_ATTR, True
             )

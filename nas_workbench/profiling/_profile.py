@@ -106,8 +106,8 @@ def profile(
         threads: Torch intra-op threads for the measurement (default: torch's current setting); recorded
             in the device fingerprint.
         **opts: Timing options (the fields of `TimingOptions`: ``warmup_s``, ``min_repeats``,
-            ``max_repeats``, ``rel_ci``, ``max_time_s``, ``min_block_s``, ``clock``) and those of
-            `PROFILE_OPTIONS`.
+            ``max_repeats``, ``rel_ci``, ``max_time_s``, ``min_block_s``, ``clock``, ``reference``) and
+            those of `PROFILE_OPTIONS`.
 
     Raises:
         ConfigError: An unknown metric, method, option or a bad shape or batch size.

@@ -28,6 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from nas_workbench import _compat
 from nas_workbench.metrics import METRICS, Measurement
 from nas_workbench.profiling._device import resolve_device, use_threads
 from nas_workbench.profiling._trace import Trace
@@ -107,7 +108,7 @@ def nvml_counter(device: torch.device) -> tuple[EnergyCounter | None, str]:
         return None, f"NVML did not start: {error}"
     try:
         # NVML numbers all GPUs; torch's own mapping honours CUDA_VISIBLE_DEVICES (as torch.cuda.power_draw).
-        handle = pynvml.nvmlDeviceGetHandleByIndex(torch.cuda._get_nvml_device_index(device))
+        handle = pynvml.nvmlDeviceGetHandleByIndex(_compat.nvml_device_index(device))
         pynvml.nvmlDeviceGetTotalEnergyConsumption(handle)
     except (pynvml.NVMLError, RuntimeError) as error:
         pynvml.nvmlShutdown()

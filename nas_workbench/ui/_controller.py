@@ -17,8 +17,9 @@ import optuna
 from sqlalchemy.engine import make_url
 
 from nas_workbench.config import SearchConfig
-from nas_workbench.engine.records import study_meta, trial_results
+from nas_workbench.engine.records import trial_results
 from nas_workbench.engine.runner import open_storage
+from nas_workbench.engine.study_record import record_of
 from nas_workbench.exceptions import NasWorkbenchError
 from nas_workbench.export import export_trial
 from nas_workbench.ui._model import Exported, Failure, Loaded, Loading
@@ -31,7 +32,6 @@ __all__ = [
     "may_hold_studies",
     "open_stored",
     "read_in_background",
-    "stored_config",
 ]
 
 logger = logging.getLogger("nas_workbench")
@@ -135,7 +135,7 @@ def open_stored(study_name: str, url: str) -> tuple[optuna.Study | None, SearchC
     why it cannot be shown."""
     try:
         study = optuna.load_study(study_name=study_name, storage=open_storage(url))
-        return study, stored_config(study, url), None
+        return study, record_of(study).search_config(url, study_name), None
     except KeyError:
         problem = (
             f"There is no study {study_name!r} in {url}: check the study name and storage (Run tab), "
@@ -144,16 +144,3 @@ def open_stored(study_name: str, url: str) -> tuple[optuna.Study | None, SearchC
         return None, None, problem
     except NasWorkbenchError as error:
         return None, None, str(error)
-
-
-def stored_config(study: optuna.Study, url: str) -> SearchConfig:
-    """The config a study was created with, pointing at ``url`` (data from Python reads as digits)."""
-    meta = study_meta(study)
-    if not meta.get("config"):
-        raise NasWorkbenchError(
-            f"Study {study.study_name!r} was not created by NAS Workbench (no settings stored)."
-        )
-    data = {**meta["config"], "storage": url, "study_name": study.study_name}
-    if not isinstance(data.get("dataset"), str) or data["dataset"] != "digits":
-        data["dataset"] = "digits"  # the data came from Python: the user picks it in the form to resume
-    return SearchConfig.from_dict(data)

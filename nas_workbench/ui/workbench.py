@@ -23,9 +23,10 @@ import optuna
 
 from nas_workbench.config import SearchConfig, default_storage
 from nas_workbench.engine.budget import metrics_to_profile
-from nas_workbench.engine.records import TrialResult, study_meta
+from nas_workbench.engine.callables import callable_name
+from nas_workbench.engine.records import TrialResult
 from nas_workbench.engine.runner import Evaluate, SearchRun, search
-from nas_workbench.engine.workers import callable_name
+from nas_workbench.engine.study_record import record_of
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
 from nas_workbench.export import FORMATS
 from nas_workbench.ui._bokehjs import loader_bundle
@@ -309,7 +310,7 @@ class Workbench(W.VBox):
     def _show_loaded(self, item: Loaded) -> None:
         config, study = item.config, item.study
         self.study = study
-        budget, notes = stored_budget(study_meta(study))
+        budget, notes = stored_budget(record_of(study))
         self.plots.reset(item.table, budget, _recorded(config), notes)
         self.plots.show_dnas(item.dnas)
         self._show_progress()
