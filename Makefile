@@ -1,7 +1,14 @@
 # Two commands a fresh machine needs (see README): `make demo` and `make test`.
-# The set-up is shared: a virtual environment in .venv with CPU torch 2.13.0 (pinned by constraints.txt,
-# so no resolver ever pulls a multi-GB CUDA build) and the package with its dev extras. Installing the
-# package builds the JupyterLab extension with npm (hatch-jupyter-builder) when it is not built yet.
+# The set-up is shared: a virtual environment in .venv with torch 2.13.0 (pinned by constraints.txt) from
+# TORCH_INDEX, then the package with its dev extras. Installing the package builds the JupyterLab
+# extension with npm (hatch-jupyter-builder) when it is not built yet.
+
+# Where torch comes from: PyTorch's CPU-only wheel index by default (about 200 MB instead of the multi-GB
+# CUDA build that the plain PyPI wheel pulls on Linux). It is added to pip's other sources, and its
+# "2.13.0+cpu" outranks PyPI's "2.13.0"; a machine without internet uses a CPU wheel pip finds locally.
+# GPU users: `make setup TORCH_INDEX=https://download.pytorch.org/whl/cu128` (a CUDA build), or
+# `make setup TORCH_INDEX=` to use pip's own sources only (a torch 2.13.0 already in .venv is kept).
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -14,7 +21,7 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt labextension/package-lock.json
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PIP) install -q -c constraints.txt torch==2.13.0
+	$(PIP) install -q -c constraints.txt torch==2.13.0 $(if $(TORCH_INDEX),--retries 1 --extra-index-url $(TORCH_INDEX))
 	$(PIP) install -q -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
@@ -36,9 +43,15 @@ test: setup chromium test-ext
 test-slow: setup
 	$(PY) -m pytest -m slow
 
+# Lint: ruff (rules and formatting), the import contracts of pyproject.toml (the layering and the torch-free
+# core, `lint-imports`), mypy on the package less the modules [tool.mypy] still excludes, and the
+# extension's prettier check.
 lint: setup
 	$(VENV)/bin/ruff check nas_workbench tests benchmarks
-	cd labextension && npm run lint
+	$(VENV)/bin/ruff format --check nas_workbench tests benchmarks
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy nas_workbench
+	cd labextension && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run lint
 
 # The wheel carries the prebuilt extension and the server extension's config (no npm step for users).
 wheel-check: setup

@@ -23,10 +23,27 @@ from nas_workbench.config_validation import (
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.metrics import METRICS
 
-__all__ = ["DEFAULT_RUNS_DIR", "OBJECTIVE_METRICS", "Fidelity", "SearchConfig", "default_storage"]
+__all__ = [
+    "DEFAULT_RUNS_DIR",
+    "FORM_TABS",
+    "OBJECTIVE_METRICS",
+    "Fidelity",
+    "SearchConfig",
+    "default_storage",
+]
 
 #: Where searches keep their SQLite storage, reports and logs unless told otherwise.
 DEFAULT_RUNS_DIR = "runs"
+
+#: The tabs of a form, in order; each setting's ``metadata["tab"]`` is one of them.
+FORM_TABS = ("Search space", "Strategy", "Objectives & budget", "Data & training", "Run")
+
+
+def _shown(tab: str, label: str, help: str = "") -> dict[str, str]:
+    """The metadata of a setting that a form is generated from: the tab it belongs to (one of
+    `FORM_TABS`), its label and a one-line help."""
+    return {"tab": tab, "label": label, "help": help}
+
 
 #: Metrics a search can optimise, with their direction: accuracy and the hardware metrics.
 OBJECTIVE_METRICS: Mapping[str, str] = {
@@ -64,13 +81,19 @@ class Fidelity:
         resolution: Resize inputs to this square side (None keeps the data's own).
     """
 
-    epochs: int = 8
-    subset: float = 1.0
-    batch_size: int = 64
-    learning_rate: float = 0.01
-    weight_decay: float = 1e-4
-    width_multiplier: float = 1.0
-    resolution: int | None = None
+    epochs: int = field(default=8, metadata=_shown("Data & training", "epochs"))
+    subset: float = field(
+        default=1.0, metadata=_shown("Data & training", "training subset", "fraction of the training split")
+    )
+    batch_size: int = field(default=64, metadata=_shown("Data & training", "batch size"))
+    learning_rate: float = field(default=0.01, metadata=_shown("Data & training", "learning rate"))
+    weight_decay: float = field(default=1e-4, metadata=_shown("Data & training", "weight decay"))
+    width_multiplier: float = field(
+        default=1.0, metadata=_shown("Data & training", "width multiplier", "< 1 trains faster")
+    )
+    resolution: int | None = field(
+        default=None, metadata=_shown("Data & training", "resolution", "resize inputs to this side; 0: keep")
+    )
 
     def validate(self) -> None:
         """Raise `ConfigError` for an out-of-range knob."""
@@ -126,35 +149,84 @@ class SearchConfig:
             attempt in the count of ``n_trials``.
         heartbeat_interval: Seconds between a running trial's heartbeats; a trial silent for four
             intervals belongs to a dead process and is failed (then retried) by any process of the study.
+        repeats: Train an architecture the study already holds when the sampler proposes it again (to
+            measure noise). False: the repeat reuses the stored result, with no profiling or training
+            (`nas_workbench.engine.repeats`).
     """
 
-    space: str = "chain"
-    space_options: dict[str, Any] = field(default_factory=dict)
-    strategy: str = "tpe"
-    strategy_options: dict[str, Any] = field(default_factory=dict)
-    objectives: list[str] = field(default_factory=lambda: ["accuracy", "latency_ms"])
-    budget: dict[str, float | str] = field(default_factory=dict)
-    dataset: Any = "digits"
-    fidelity: Fidelity = field(default_factory=Fidelity)
-    pruner: str = "none"
-    pruner_options: dict[str, Any] = field(default_factory=dict)
-    n_trials: int = 30
-    timeout: float | None = None
-    seed: int = 0
-    device: str = "cpu"
-    latency_batch_size: int = 1
-    profiling_method: str = "measured"
-    target_device: str | None = None
-    threads: int | None = None
-    profile_metrics: list[str] | None = None
-    initial_architectures: list[str] = field(default_factory=list)
-    fixed_choices: dict[str, Any] = field(default_factory=dict)
-    warm_start: dict[str, Any] = field(default_factory=dict)
-    storage: str | None = None
-    study_name: str | None = None
-    trial_timeout: float | None = None
-    retries: int = 1
-    heartbeat_interval: float = 5.0
+    space: str = field(default="chain", metadata=_shown("Search space", "space"))
+    space_options: dict[str, Any] = field(
+        default_factory=dict, metadata=_shown("Search space", "space options")
+    )
+    strategy: str = field(default="tpe", metadata=_shown("Strategy", "strategy"))
+    strategy_options: dict[str, Any] = field(
+        default_factory=dict, metadata=_shown("Strategy", "strategy options")
+    )
+    objectives: list[str] = field(
+        default_factory=lambda: ["accuracy", "latency_ms"],
+        metadata=_shown("Objectives & budget", "objectives"),
+    )
+    budget: dict[str, float | str] = field(
+        default_factory=dict, metadata=_shown("Objectives & budget", "budget")
+    )
+    dataset: Any = field(default="digits", metadata=_shown("Data & training", "dataset"))
+    fidelity: Fidelity = field(default_factory=Fidelity, metadata=_shown("Data & training", "fidelity"))
+    pruner: str = field(
+        default="none",
+        metadata=_shown("Strategy", "pruner", "early stopping of trials on their per-epoch accuracy"),
+    )
+    pruner_options: dict[str, Any] = field(
+        default_factory=dict, metadata=_shown("Strategy", "pruner options")
+    )
+    n_trials: int = field(default=30, metadata=_shown("Run", "trials"))
+    timeout: float | None = field(
+        default=None, metadata=_shown("Run", "timeout (s)", "wall-clock limit of a run; 0: none")
+    )
+    seed: int = field(default=0, metadata=_shown("Data & training", "seed"))
+    device: str = field(
+        default="cpu",
+        metadata=_shown("Objectives & budget", "device", "where networks train and are measured"),
+    )
+    latency_batch_size: int = field(default=1, metadata=_shown("Objectives & budget", "latency batch size"))
+    profiling_method: str = field(default="measured", metadata=_shown("Objectives & budget", "profiling"))
+    target_device: str | None = field(
+        default=None,
+        metadata=_shown("Objectives & budget", "latency for", "a device profile, or this machine"),
+    )
+    threads: int | None = field(
+        default=None, metadata=_shown("Objectives & budget", "CPU threads", "0: torch's default")
+    )
+    profile_metrics: list[str] | None = field(
+        default=None, metadata=_shown("Objectives & budget", "metrics recorded")
+    )
+    initial_architectures: list[str] = field(
+        default_factory=list,
+        metadata=_shown("Search space", "initial architectures", "one per line, in the space's notation"),
+    )
+    fixed_choices: dict[str, Any] = field(
+        default_factory=dict,
+        metadata=_shown("Search space", "fixed choices", "decisions fixed for the whole search"),
+    )
+    warm_start: dict[str, Any] = field(
+        default_factory=dict,
+        metadata=_shown(
+            "Search space", "warm start", "an earlier study's best first: study_name, storage, top_k"
+        ),
+    )
+    storage: str | None = field(default=None, metadata=_shown("Run", "storage"))
+    study_name: str | None = field(default=None, metadata=_shown("Run", "study name"))
+    trial_timeout: float | None = field(
+        default=None, metadata=_shown("Run", "trial timeout (s)", "training limit per trial; 0: none")
+    )
+    retries: int = field(
+        default=1, metadata=_shown("Run", "retries", "re-runs of a trial whose process died")
+    )
+    heartbeat_interval: float = field(
+        default=5.0, metadata=_shown("Run", "heartbeat (s)", "a trial silent for 4 of these is dead")
+    )
+    repeats: bool = field(
+        default=False, metadata=_shown("Run", "repeats", "train a repeated architecture again")
+    )
 
     # -- construction ----------------------------------------------------------------------------------
     @classmethod

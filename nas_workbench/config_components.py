@@ -19,7 +19,7 @@ from nas_workbench.relative_budget import GRAMMAR, parse_relative_budget
 if TYPE_CHECKING:
     from nas_workbench.config import SearchConfig
 
-__all__ = ["validate_components"]
+__all__ = ["check_pruner", "validate_components"]
 
 T = TypeVar("T")
 
@@ -52,7 +52,6 @@ def validate_components(config: SearchConfig) -> None:
     """Build the space, the pruner and the sampler once, so that their own checks of their options
     run now (an empty space, an unknown strategy option) rather than when the search starts."""
     from nas_workbench import spaces, strategies
-    from nas_workbench.engine.pruning import make_pruner
 
     space = _built(
         "space_options", config.space_options, lambda: spaces.get(config.space, **config.space_options)
@@ -90,11 +89,7 @@ def validate_components(config: SearchConfig) -> None:
             if reference is not None
         ),
         functools.partial(_check_target_device, config.target_device, space),
-        lambda: _built(
-            "pruner_options",
-            config.pruner_options,
-            lambda: make_pruner(config.pruner, **config.pruner_options),
-        ),
+        functools.partial(check_pruner, config),
         lambda: _built(
             "strategy_options",
             config.strategy_options,
@@ -106,6 +101,15 @@ def validate_components(config: SearchConfig) -> None:
                 **config.strategy_options,
             ),
         ),
+    )
+
+
+def check_pruner(config: SearchConfig) -> None:
+    """Build the pruner once, so that its own checks of its options run now."""
+    from nas_workbench.engine.pruning import make_pruner
+
+    _built(
+        "pruner_options", config.pruner_options, lambda: make_pruner(config.pruner, **config.pruner_options)
     )
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "collect_errors",
     "validate_config",
     "validate_fidelity",
+    "validate_setting",
 ]
 
 #: Optuna keeps study names in a VARCHAR(512) column.
@@ -165,6 +166,52 @@ def validate_config(config: SearchConfig) -> None:
     validate_components(config)
 
 
+#: Settings the built components check (the space and the sampler), and those only the pruner checks.
+_COMPONENT_SETTINGS = frozenset(
+    {
+        "space",
+        "space_options",
+        "initial_architectures",
+        "fixed_choices",
+        "budget",
+        "target_device",
+        "strategy",
+        "strategy_options",
+        "seed",
+        "objectives",
+    }
+)
+_PRUNER_SETTINGS = frozenset({"pruner", "pruner_options"})
+
+
+def validate_setting(config: SearchConfig, name: str) -> None:
+    """Check the one setting ``name`` of ``config`` ("n_trials", "fidelity.epochs", "budget.latency_ms"),
+    as a form does after each edit: its own checks, and the components it affects only (the pruner for
+    the pruner's settings, the space and the sampler for theirs; nothing for a timeout or a study name),
+    so a keystroke never builds what it cannot change. Raises the errors about ``name``; errors about
+    other settings are left to their own edits (and to `validate_config` at Start)."""
+    from nas_workbench.config_components import check_pruner, validate_components
+
+    def about(error: ConfigError) -> bool:
+        field = error.field
+        return field == name or field.startswith(f"{name}.") or name.startswith(f"{field}.")
+
+    def errors_of(*checks: Callable[[], object]) -> list[ConfigError]:
+        collector = _Collector()
+        for check in checks:
+            with collector.check():
+                check()
+        return [e for error in collector.errors for e in getattr(error, "errors", [error])]
+
+    errors = errors_of(*_plain_checks(config))
+    root = name.split(".")[0]
+    if not errors and root in _PRUNER_SETTINGS:
+        errors = errors_of(functools.partial(check_pruner, config))
+    elif not errors and root in _COMPONENT_SETTINGS:
+        errors = errors_of(functools.partial(validate_components, config))
+    collect_errors(found=[error for error in errors if about(error)])
+
+
 def _plain_checks(config: SearchConfig) -> list[Callable[[], object]]:
     """The checks that need no component built, each independent of the others."""
     optional_numbers = [
@@ -202,7 +249,13 @@ def _plain_checks(config: SearchConfig) -> list[Callable[[], object]]:
         lambda: config.study_name is None or check_study_name("study_name", config.study_name),
         functools.partial(_check_dataset, config.dataset),
         functools.partial(_check_warm_start, config),
+        functools.partial(_check_flag, "repeats", config.repeats),
     ]
+
+
+def _check_flag(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(name, value, "true or false")
 
 
 def _check_registered(name: str, value: Any, kind: str) -> None:

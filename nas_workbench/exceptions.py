@@ -6,6 +6,7 @@ Callers (the CLI, the widgets) catch `NasWorkbenchError` to show a clear message
 from __future__ import annotations
 
 __all__ = [
+    "CompatibilityError",
     "ConfigError",
     "ConfigErrors",
     "InfeasibleBudgetError",
@@ -63,3 +64,8 @@ class InfeasibleBudgetError(NasWorkbenchError, ValueError):
 
 class MissingDependencyError(NasWorkbenchError, ImportError):
     """An optional dependency is missing; the message names the extra that installs it."""
+
+
+class CompatibilityError(NasWorkbenchError, RuntimeError):
+    """An installed library is outside the versions whose private API the workbench was checked on
+    (`nas_workbench._compat`); the message names the library, its version and the range that works."""

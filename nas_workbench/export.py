@@ -25,9 +25,11 @@ import optuna
 import torch
 from torch import nn
 
-from nas_workbench import spaces
+from nas_workbench import _compat, spaces
 from nas_workbench.config import Fidelity, SearchConfig
-from nas_workbench.engine.records import TrialResult, pareto_front, study_meta, trial_results
+from nas_workbench.engine.records import TrialResult, pareto_front, trial_results
+from nas_workbench.engine.storage import PASSWORD_NOTE, url_without_password
+from nas_workbench.engine.study_record import DataIdentity, StudyRecord, record_of
 from nas_workbench.exceptions import ConfigError, MissingDependencyError, NasWorkbenchError
 from nas_workbench.spec import ArchSpec
 from nas_workbench.task import Task, load_task
@@ -225,21 +227,27 @@ def export_onnx(
 
 # -- a study's trial -------------------------------------------------------------------------------------
 def _study_task(study: optuna.Study, task: Task | None) -> tuple[Task, SearchConfig | None]:
-    """The data ``study`` searched on (its config names only "digits"; other data must be passed)."""
-    config = study_meta(study).get("config") or {}
-    dataset = config.get("dataset", "digits")
-    if task is not None:
-        return task, _stored_config(config)
-    if dataset != "digits":
-        raise ConfigError(
-            "task", None, f"the Task the study searched on (its data came from Python: {dataset}); pass task="
-        )
-    return load_task("digits", seed=int(config.get("seed", 0))), _stored_config(config)
+    """The data ``study`` searched on: ``task`` when it is that data (its recorded identity), else the
+    digits the study names; data from Python must be passed."""
+    record = record_of(study)
+    dataset = record.config.get("dataset", "digits")
+    if task is None:
+        if dataset != "digits" or (record.data is not None and record.data.name != "digits"):
+            searched = record.data.describe() if record.data is not None else dataset
+            raise ConfigError(
+                "task",
+                None,
+                f"the Task the study searched on (its data came from Python: {searched}); pass task=",
+            )
+        task = load_task("digits", seed=int(record.config.get("seed", 0)))
+    if record.data is not None:
+        record.data.check_same(DataIdentity.of(task), study.study_name)
+    return task, _stored_config(record, study)
 
 
-def _stored_config(config: Mapping[str, Any]) -> SearchConfig | None:
+def _stored_config(record: StudyRecord, study: optuna.Study) -> SearchConfig | None:
     try:
-        return SearchConfig.from_dict({**config, "dataset": "digits"})
+        return record.search_config(storage="sqlite://", study_name=study.study_name)
     except NasWorkbenchError:  # written by another version: use the defaults
         return None
 
@@ -248,9 +256,7 @@ def _trial(study: optuna.Study, number: int | None) -> TrialResult:
     """Trial ``number`` of ``study``, or its best (the first of the Pareto front) when None."""
     results = trial_results(study)
     if number is None:
-        directions = [o["direction"] for o in study_meta(study).get("objectives", [])] or [
-            d.name.lower() for d in study.directions
-        ]
+        directions = list(record_of(study).directions)
         front = pareto_front(results, directions)
         if not front:
             raise NasWorkbenchError(f"study {study.study_name!r} has no feasible, completed trial to export")
@@ -353,21 +359,20 @@ def export_report_notebook(
         ) from None
     import yaml
 
-    meta = study_meta(study)
-    objectives = [o["metric"] for o in meta.get("objectives", [])] or ["accuracy"]
-    directions = [o["direction"] for o in meta.get("objectives", [])] or ["maximize"]
+    record = record_of(study)
+    objectives, directions = list(record.objectives), list(record.directions)
     results = trial_results(study)
     front = pareto_front(results, directions)
     chosen = _trial(study, trial)
-    url = storage or _storage_url(study)
+    url = url_without_password(storage or _storage_url(study))  # no password leaves the process
     counts = {s: sum(r.status == s for r in results) for s in ("ok", "infeasible", "pruned", "failed")}
-    config = meta.get("config", {})
+    config = record.config
     cells = [
         v4.new_markdown_cell(
             f"# NAS report: `{study.study_name}`\n\n"
-            f"Space **{meta.get('space', '?')}**, strategy **{meta.get('strategy', '?')}**, objectives "
+            f"Space **{record.space or '?'}**, strategy **{record.strategy or '?'}**, objectives "
             + ", ".join(f"{m} ({d})" for m, d in zip(objectives, directions, strict=True))
-            + f", budget {meta.get('budget') or 'none'}.\n\n"
+            + f", budget {dict(record.budget) or 'none'}.\n\n"
             f"{len(results)} trials: {counts['ok']} trained, {counts['infeasible']} over budget "
             "(not trained), "
             f"{counts['pruned']} stopped early, {counts['failed']} failed."
@@ -377,6 +382,7 @@ def export_report_notebook(
         ),
         v4.new_markdown_cell(
             "## Plots\n\nRun the next cell: the study's plots, with a table of the chosen point."
+            + ("" if url.startswith("sqlite") else f" {PASSWORD_NOTE}")
         ),
         v4.new_code_cell(
             "import nas_workbench as nw\n\n"
@@ -403,7 +409,7 @@ def export_report_notebook(
 
 
 def _storage_url(study: optuna.Study) -> str:
-    storage = getattr(study._storage, "_backend", study._storage)  # Optuna wraps RDB storages in a cache
+    storage = _compat.uncached_storage(study)  # Optuna wraps RDB storages in a cache
     url = getattr(storage, "url", None)
     if not isinstance(url, str):
         raise ConfigError(

@@ -19,6 +19,9 @@ from nas_workbench.exceptions import ConfigError
 
 __all__ = ["Task", "load_task", "make_task"]
 
+#: The shapes `make_task` takes for its examples.
+_X_SHAPES = "(N, C, H, W), (N, H, W), or (N, D) with input_shape"
+
 
 @dataclass(frozen=True, eq=False)
 class Task:
@@ -83,14 +86,19 @@ def make_task(
         seed: Seed of the split.
         standardize: Scale inputs to zero mean and unit variance using the training split's statistics.
     """
-    x_arr = np.asarray(x, dtype=np.float32)
-    y_arr = np.asarray(y)
+    x_arr = _numeric(x, "dataset.x", f"numbers in an array of one shape: {_X_SHAPES}")
+    y_arr = _numeric(y, "dataset.y", "integer class labels 0..num_classes-1, shape (N,)", dtype=None)
+    if x_arr.ndim < 2:
+        raise ConfigError("dataset.x", f"shape {x_arr.shape}", _X_SHAPES)
     if y_arr.ndim != 1 or len(y_arr) != len(x_arr):
         raise ConfigError("dataset.y", f"shape {y_arr.shape}", f"labels of shape ({len(x_arr)},) to match x")
     if not np.issubdtype(y_arr.dtype, np.integer):
         raise ConfigError("dataset.y", f"dtype {y_arr.dtype}", "integer class labels 0..num_classes-1")
     if len(x_arr) < 10:
         raise ConfigError("dataset.x", f"{len(x_arr)} examples", "at least 10 examples")
+    if not np.isfinite(x_arr).all():
+        bad = int((~np.isfinite(x_arr)).reshape(len(x_arr), -1).any(axis=1).sum())
+        raise ConfigError("dataset.x", f"{bad} examples with NaN or infinite values", "finite numbers only")
     if input_shape is not None:
         try:
             x_arr = x_arr.reshape(len(x_arr), *input_shape)
@@ -101,9 +109,7 @@ def make_task(
     elif x_arr.ndim == 3:
         x_arr = x_arr[:, None]
     if x_arr.ndim != 4:
-        raise ConfigError(
-            "dataset.x", f"shape {x_arr.shape}", "(N, C, H, W), (N, H, W), or (N, D) with input_shape"
-        )
+        raise ConfigError("dataset.x", f"shape {x_arr.shape}", _X_SHAPES)
     classes = int(y_arr.max()) + 1 if num_classes is None else num_classes
     if y_arr.min() < 0 or y_arr.max() >= classes:
         raise ConfigError(
@@ -113,7 +119,17 @@ def make_task(
         raise ConfigError(
             "dataset.split", tuple(split), "three positive fractions (train, valid, test) summing to 1"
         )
+    if len(np.unique(y_arr)) < 2:
+        raise ConfigError("dataset.y", f"only class {y_arr[0]}", "labels of at least two classes")
     train, valid, test = _split_indices(y_arr, split, seed)
+    for part, index in (("train", train), ("validation", valid), ("test", test)):
+        if len(index) == 0:
+            raise ConfigError(
+                "dataset.split",
+                tuple(split),
+                f"fractions that leave examples in every split (the {part} split of {len(y_arr)} examples "
+                f"in {len(np.unique(y_arr))} classes is empty: give more examples or a larger fraction)",
+            )
     if standardize:
         mean, std = x_arr[train].mean(), x_arr[train].std() + 1e-8
         x_arr = (x_arr - mean) / std
@@ -124,6 +140,17 @@ def make_task(
         )
 
     return Task(name, tuple(x_arr.shape[1:]), classes, *tensors(train), *tensors(valid), *tensors(test))
+
+
+def _numeric(values: Any, field: str, allowed: str, dtype: Any = np.float32) -> np.ndarray:
+    """``values`` as a numeric array, or a `ConfigError` on ``field`` for ragged lists, strings or objects."""
+    try:
+        array = np.asarray(values, dtype=dtype)
+    except (ValueError, TypeError) as error:
+        raise ConfigError(field, type(values).__name__, f"{allowed} ({str(error).splitlines()[0]})") from None
+    if not (np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.bool_)):
+        raise ConfigError(field, f"dtype {array.dtype}", allowed)
+    return array
 
 
 def _load_digits(seed: int) -> Task:

@@ -68,6 +68,8 @@ def test_every_option_of_every_command_has_a_help_text_and_the_description_is_pl
         (["run", "c.yaml", "--storage", "sqlite:////proc/x/y.db"], "cannot create the folder"),
         (["run", "c.yaml", "--report", "/proc/x/r.html"], "--report: '/proc/x/r.html'"),
         (["export", "s", "-o", "/proc/x/spec.json"], "--output: '/proc/x/spec.json'"),
+        (["worker", "--storage", "sqlite:///w.db", "--study", "a\x01b"], "study: 'a\\x01b'"),
+        (["show", "a\nb"], "study: 'a\\nb'"),
     ],
 )
 def test_bad_values_are_refused_before_any_work(argv, message, capsys, tmp_path, monkeypatch):
@@ -113,3 +115,12 @@ def test_spaces_lists_every_space_with_its_size(capsys):
         f"{nw.spaces.get(name).size():,} architectures" in line
         for name, line in zip(nw.spaces.list(), lines, strict=True)
     )
+
+
+def test_a_worker_imports_evaluate_from_a_module_in_its_own_folder(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "my_eval.py").write_text("def evaluate(spec, model):\n    return {'accuracy': 0.5}\n")
+    err = run_refused(
+        ["worker", "--storage", "sqlite:///w.db", "--study", "none", "--evaluate", "my_eval:evaluate"], capsys
+    )
+    assert "--evaluate" not in err and "no study 'none'" in err  # imported; the study is what is missing

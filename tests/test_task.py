@@ -58,3 +58,31 @@ def test_bad_arrays_name_the_field(kwargs, field):
 def test_unknown_dataset_name():
     with pytest.raises(ConfigError, match="'digits'"):
         load_task("cifar10")
+
+
+@pytest.mark.parametrize(
+    "x, y, field, hint",
+    [
+        (np.full((20, 4), np.nan), np.arange(20) % 2, "dataset.x", "finite numbers only"),
+        (np.full((20, 4), np.inf), np.arange(20) % 2, "dataset.x", "finite numbers only"),
+        (np.zeros((10, 4)), np.arange(10), "dataset.split", "the validation split of 10 examples"),
+        (np.zeros((20, 4)), np.zeros(20, dtype=int), "dataset.y", "at least two classes"),
+        ([[1.0, 2.0], [3.0]] * 10, np.arange(20) % 2, "dataset.x", "numbers in an array of one shape"),
+        (np.array([["a"] * 4] * 20), np.arange(20) % 2, "dataset.x", "numbers in an array of one shape"),
+        (None, np.arange(20) % 2, "dataset.x", "(N, C, H, W)"),
+    ],
+)
+def test_data_a_search_cannot_learn_from_is_refused_naming_why(x, y, field, hint):
+    with pytest.raises(ConfigError) as info:
+        make_task(x, y, input_shape=(1, 2, 2) if x is not None else None)
+    assert info.value.field == field and hint in str(info.value)
+
+
+def test_profiling_with_the_wrong_channel_count_names_the_input_shape():
+    import nas_workbench as nw
+
+    space = nw.spaces.get("nb201")
+    model = space.build(space.random(0), (3, 16, 16), 10)
+    with pytest.raises(ConfigError) as info:
+        nw.profile(model, input_shape=(1, 16, 16), metrics=["params"])
+    assert info.value.field == "input_shape" and "an input shape this network runs on" in str(info.value)

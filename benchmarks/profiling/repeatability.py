@@ -5,10 +5,13 @@ Ten random networks (seeds 0-9, the search spaces in turn): each is profiled ``-
 core kept busy, ``--busy``). In the same run each is timed ``--repeats`` times with
 ``torch.utils.benchmark.Timer.blocked_autorange``, whose median's CV is the comparison, and the
 workbench's figure (the minimum of its blocks) is compared with that timer's median and minimum. Also:
-how many profiles were marked unstable, the median gap between a profile's median block and its minimum
-(the interference it saw), and the seconds per profile.
+how many profiles were marked unstable, how many attempts the reference workload had dropped as taken
+while the machine ran slow (retries) and its largest slowdown in a profile's last attempt, the median gap
+between a profile's median block and its minimum (the interference it saw), and the seconds per profile.
+``--no-reference`` times without the reference workload, for a before/after comparison.
 
-    python benchmarks/profiling/repeatability.py [--repeats 10] [--networks 10] [--busy] [--json out.json]
+    python benchmarks/profiling/repeatability.py [--repeats 10] [--networks 10] [--busy] [--no-reference]
+        [--json out.json]
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ def cv(values: list[float]) -> float:
 def run(
     name: str, model: nn.Module, shape: tuple[int, ...], repeats: int, threads: int, timing: dict
 ) -> dict:
-    values, seconds, unstable, gaps = [], [], 0, []
+    values, seconds, unstable, gaps, retries, slowdowns = [], [], 0, [], 0, []
     for _ in range(repeats):
         t0 = time.perf_counter()
         latency = profile(model, shape, metrics=["latency_ms"], threads=threads, **timing)["latency_ms"]
@@ -53,6 +56,8 @@ def run(
         values.append(latency.value)
         unstable += latency.detail["stable"] is False
         gaps.append(latency.detail["median_gap"])
+        retries += latency.detail.get("retries", 0)
+        slowdowns.append(latency.detail.get("reference_slowdown") or 1.0)
     x = torch.randn(1, *shape)
     bench_medians, bench_mins = [], []
     with torch.inference_mode():
@@ -69,6 +74,8 @@ def run(
         "cv": cv(values),
         "latency_ms": statistics.median(values),
         "unstable": unstable,
+        "retries": retries,
+        "worst_reference_slowdown": max(slowdowns),
         "median_gap": statistics.median(gaps),
         "seconds_per_profile": statistics.median(seconds),
         "torch_benchmark_median_ms": reference,
@@ -89,10 +96,12 @@ def main() -> None:
     parser.add_argument("--max-time-s", type=float, help="the timing cap (default: TimingOptions')")
     parser.add_argument("--input-shape", default="3,32,32")
     parser.add_argument("--busy", action="store_true", help="keep one core busy in another process meanwhile")
+    parser.add_argument("--no-reference", action="store_true", help="time without the reference workload")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     shape = tuple(int(v) for v in args.input_shape.split(","))
-    timing = {"clock": args.clock} | ({"max_time_s": args.max_time_s} if args.max_time_s else {})
+    timing = {"clock": args.clock, "reference": not args.no_reference}
+    timing |= {"max_time_s": args.max_time_s} if args.max_time_s else {}
     with busy_core(args.busy):
         started = load()
         results = [
@@ -101,7 +110,8 @@ def main() -> None:
         ]
         ended = load()
     header = (
-        f"{'network':<20} {'ms':>7} {'CV':>6} {'unstable':>8} {'gap':>5} {'t.bench med ms':>14} {'CV':>6} "
+        f"{'network':<20} {'ms':>7} {'CV':>6} {'unstable':>8} {'retries':>7} {'slow':>5} {'gap':>5} "
+        f"{'t.bench med ms':>14} {'CV':>6} "
         f"{'t.bench min CV':>14} {'Δ med':>6} {'Δ min':>6} {'s/profile':>9}"
     )
     print(header)
@@ -109,7 +119,8 @@ def main() -> None:
     for r in results:
         print(
             f"{r['network']:<20} {r['latency_ms']:>7.3f} {100 * r['cv']:>5.1f}% {r['unstable']:>8} "
-            f"{r['median_gap']:>5.2f} {r['torch_benchmark_median_ms']:>14.3f} "
+            f"{r['retries']:>7} {r['worst_reference_slowdown']:>5.2f} {r['median_gap']:>5.2f} "
+            f"{r['torch_benchmark_median_ms']:>14.3f} "
             f"{100 * r['torch_benchmark_median_cv']:>5.1f}% {100 * r['torch_benchmark_min_cv']:>13.1f}% "
             f"{100 * r['vs_torch_median']:>+5.0f}% {100 * r['vs_torch_min']:>+5.0f}% "
             f"{r['seconds_per_profile']:>9.2f}"
@@ -118,10 +129,12 @@ def main() -> None:
     print(
         f"worst CV {100 * worst:.1f}% (goal ≤ 3%), torch.utils.benchmark median worst CV "
         f"{100 * max(r['torch_benchmark_median_cv'] for r in results):.1f}%; clock {results[0]['clock']}, "
-        f"threads {args.threads}, busy core {'yes' if args.busy else 'no'}, load {started} -> {ended}"
+        f"threads {args.threads}, busy core {'yes' if args.busy else 'no'}, reference workload "
+        f"{'no' if args.no_reference else 'yes'}, load {started} -> {ended}"
     )
     if args.json:
         summary = {"busy": args.busy, "threads": args.threads, "load_start": started, "load_end": ended}
+        summary["reference"] = not args.no_reference
         args.json.write_text(json.dumps({**summary, "networks": results}, indent=1))
 
 

@@ -6,6 +6,7 @@ as the panel polls: the first call (which reads every trial once), then ``--call
 new, then ``--growing`` calls each after one more trial finished in the big study (written between
 calls, untimed), and the server's resident memory after the first call and after the unchanged calls.
 Goals (issue 18): at most 0.5 s per call after the first, memory growth under 50 MB over 100 calls.
+Then ``nas-workbench show`` on the big study, in a fresh process: wall time, CPU time, peak memory.
 
 The big study is 100 engine-like trials written through Optuna, copied in SQL to its size (writing
 10,000 trials through Optuna takes minutes here): its copies repeat the first 100 trials' figures.
@@ -21,8 +22,11 @@ import argparse
 import json
 import os
 import random
+import resource
 import sqlite3
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -33,7 +37,7 @@ from optuna.storages._rdb import models
 from optuna.trial import TrialState, create_trial
 
 import nas_workbench as nw
-from nas_workbench.engine.records import STUDY_ATTR
+from nas_workbench.engine.study_record import StudyRecord, write_record
 from nas_workbench.testing.jupyter import jupyter_server
 
 BUDGET_MS = 2.0
@@ -76,11 +80,11 @@ def engine_like_trial(
 def write_study(url: str, name: str, trials: int, seed: int) -> optuna.Study:
     config = nw.SearchConfig(n_trials=trials, budget={"latency_ms": BUDGET_MS})
     study = optuna.create_study(storage=url, study_name=name, directions=config.directions)
-    objectives = [
-        {"metric": m, "direction": d} for m, d in zip(config.objectives, config.directions, strict=True)
-    ]
-    meta = {"config": config.to_dict(), "budget": config.budget, "n_trials": trials, "objectives": objectives}
-    study.set_user_attr(STUDY_ATTR, {**meta, "version": nw.__version__, "space": "chain", "strategy": "tpe"})
+    record = StudyRecord(
+        config=config.to_dict(), objectives=tuple(config.objectives), directions=tuple(config.directions),
+        n_trials=trials, budget=config.budget, space="chain", strategy="tpe", version=nw.__version__,
+    )  # fmt: skip
+    write_record(study, record)
     space, rng = nw.spaces.get("chain"), random.Random(seed)
     study.add_trials([engine_like_trial(space, rng, number) for number in range(trials)])
     return study
@@ -133,6 +137,22 @@ def list_studies(url: str, token: str) -> tuple[float, dict]:
     return time.perf_counter() - started, body
 
 
+def time_show(url: str) -> dict[str, float]:
+    """`nas-workbench show big` in a fresh process: wall time, CPU time (its own and its children's)
+    and peak resident memory."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "nas_workbench", "show", "big", "--storage", url],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return {"wall_s": wall, "cpu_s": cpu, "max_rss_mb": after.ru_maxrss / 1024}
+
+
 def summary(times: list[float]) -> dict[str, float]:
     ordered = sorted(times)
     return {
@@ -179,6 +199,7 @@ def main() -> None:
                 growing.append(seconds)
             done = {s["name"]: s["trials"]["done"] for s in body["studies"]}
             assert done["big"] == args.big + args.growing, done
+        show = time_show(url)
 
     figures = {
         "studies": f"1 x {args.big} + 9 x 100 trials",
@@ -191,6 +212,7 @@ def main() -> None:
             f"after_{args.calls}_calls": after_calls_mb,
         },
         "growth_over_calls_mb": after_calls_mb - after_first_mb,
+        "show_big": show,
         "load": Path("/proc/loadavg").read_text().split()[:3],
     }
     print(f"listing {figures['studies']} (load {' '.join(figures['load'])})")
@@ -204,6 +226,10 @@ def main() -> None:
     print(
         f"server RSS: {idle_mb:.0f} MB idle, {after_first_mb:.0f} MB after the first call, "
         f"{after_calls_mb:.0f} MB after {args.calls} more ({figures['growth_over_calls_mb']:+.1f} MB)"
+    )
+    print(
+        f"nas-workbench show big: {show['wall_s']:.1f} s wall, {show['cpu_s']:.1f} s CPU, "
+        f"{show['max_rss_mb']:.0f} MB peak"
     )
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))

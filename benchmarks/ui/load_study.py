@@ -29,7 +29,8 @@ from optuna.trial import TrialState, create_trial
 
 import nas_workbench as nw
 from nas_workbench.engine._bulk_read import read_trials
-from nas_workbench.engine.records import STUDY_ATTR, trial_results
+from nas_workbench.engine.records import trial_results
+from nas_workbench.engine.study_record import StudyRecord, write_record
 from nas_workbench.viz import TrialTable, make_sources, study_figures
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -44,20 +45,18 @@ def make_study(path: Path, trials: int) -> None:
     storage = f"sqlite:///{path}"
     config = nw.SearchConfig(n_trials=trials, budget={"latency_ms": 2.0})
     study = optuna.create_study(storage=storage, study_name="big", directions=config.directions)
-    study.set_user_attr(
-        STUDY_ATTR,
-        {
-            "version": nw.__version__,
-            "config": config.to_dict(),
-            "budget": config.budget,
-            "n_trials": trials,
-            "objectives": [
-                {"metric": m, "direction": d}
-                for m, d in zip(config.objectives, config.directions, strict=True)
-            ],
-            "space": "chain",
-            "strategy": "tpe",
-        },
+    write_record(
+        study,
+        StudyRecord(
+            config=config.to_dict(),
+            objectives=tuple(config.objectives),
+            directions=tuple(config.directions),
+            n_trials=trials,
+            budget=config.budget,
+            space="chain",
+            strategy="tpe",
+            version=nw.__version__,
+        ),
     )
     space, rng = nw.spaces.get("chain"), random.Random(0)
 

@@ -11,23 +11,30 @@ from pathlib import Path
 
 from nas_workbench.exceptions import ConfigError
 
-__all__ = ["check_writable", "integer_at_least", "parse_shape"]
+__all__ = ["check_study_options", "check_writable", "integer_at_least", "parse_shape"]
 
 
-def integer_at_least(low: int) -> Callable[[str], int]:
-    """An argparse ``type``: an integer >= ``low``, refused by argparse (exit 2, one line) otherwise."""
+def integer_at_least(low: int, high: int = 2**32 - 1) -> Callable[[str], int]:
+    """An argparse ``type``: an integer in [low, high], refused by argparse (exit 2, one line) otherwise.
+
+    The upper bound keeps a slip of the keyboard (a batch of 10**20) from allocating the machine away.
+    """
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"{value} is not allowed; an integer >= {low}")
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not allowed; an integer >= {low} and <= {high}")
         return value
 
-    parse.__name__ = f"integer >= {low}"  # argparse names the type in its own messages
+    parse.__name__ = f"integer in [{low}, {high}]"  # argparse names the type in its own messages
     return parse
+
+
+#: The largest side or channel count of an input shape given on the command line.
+MAX_SIDE = 4096
 
 
 def parse_shape(text: str, option: str = "--input-shape") -> tuple[int, int, int]:
@@ -36,8 +43,8 @@ def parse_shape(text: str, option: str = "--input-shape") -> tuple[int, int, int
         shape = tuple(int(part) for part in text.split(","))
     except ValueError:
         raise ConfigError(option, text, "comma-separated positive integers such as 3,32,32") from None
-    if len(shape) != 3 or min(shape) < 1:
-        raise ConfigError(option, text, "three positive integers C,H,W such as 3,32,32")
+    if len(shape) != 3 or min(shape) < 1 or max(shape) > MAX_SIDE:
+        raise ConfigError(option, text, f"three integers C,H,W from 1 to {MAX_SIDE} such as 3,32,32")
     return shape[0], shape[1], shape[2]
 
 
@@ -62,3 +69,14 @@ def check_writable(option: str, path: Path | None) -> None:
         ) from None
     if path.exists() and not os.access(path, os.W_OK):
         raise ConfigError(option, str(path), "a file this user can write")
+
+
+def check_study_options(storage: str | None, study: str) -> None:
+    """``--storage`` (when given) and the study's name, both reported when both are wrong: a name with
+    control characters would otherwise reach the database's own error."""
+    from nas_workbench.config_validation import check_storage_url, check_study_name, collect_errors
+
+    collect_errors(
+        lambda: storage is None or check_storage_url("--storage", storage),
+        lambda: check_study_name("study", study),
+    )

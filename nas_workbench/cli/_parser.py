@@ -22,8 +22,9 @@ DESCRIPTION = (
     "inspect and export stored studies. Bad input ends in one line naming the setting (exit status 2)."
 )
 _STORAGE_HELP = "Optuna storage URL (default: sqlite:///runs/nas_workbench.db in this folder)"
-_positive = integer_at_least(1)
 _non_negative = integer_at_least(0)
+_batch = integer_at_least(1, 65_536)  # as the config's latency_batch_size
+_classes = integer_at_least(1, 1_000_000)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -52,7 +53,9 @@ def _add_config_argument(command: argparse.ArgumentParser) -> None:
 def _add_search_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--storage", help=_STORAGE_HELP)
     command.add_argument("--study", help="study name (run again with the same name to resume)")
-    command.add_argument("--trials", type=_positive, help="trials the study should hold at the end")
+    command.add_argument(
+        "--trials", type=integer_at_least(1, 10_000_000), help="trials the study should hold at the end"
+    )
     command.add_argument(
         "--report", type=Path, help="where to write the HTML report (default: runs/STUDY.html)"
     )
@@ -153,7 +156,7 @@ def _add_hardware_commands(add: _Adder) -> None:
         "--seed", type=_non_negative, default=0, help="seed of the random architecture (default: 0)"
     )
     prof.add_argument("--input-shape", default="3,32,32", help="C,H,W of one input (default: 3,32,32)")
-    prof.add_argument("--num-classes", type=_positive, default=10, help="classifier outputs (default: 10)")
+    prof.add_argument("--num-classes", type=_classes, default=10, help="classifier outputs (default: 10)")
     prof.add_argument(
         "--method",
         choices=["measured", "proxy"],
@@ -162,9 +165,11 @@ def _add_hardware_commands(add: _Adder) -> None:
     )
     prof.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default: cpu)")
     prof.add_argument(
-        "--batch-size", type=_positive, default=1, help="batch size of the measurement (default: 1)"
+        "--batch-size", type=_batch, default=1, help="batch size of the measurement (default: 1)"
     )
-    prof.add_argument("--threads", type=_positive, help="torch CPU threads (default: torch's setting)")
+    prof.add_argument(
+        "--threads", type=integer_at_least(1, 1024), help="torch CPU threads (default: torch's setting)"
+    )
     prof.add_argument("--json", action="store_true", help="print JSON")
     device = add(
         "device",
@@ -174,7 +179,9 @@ def _add_hardware_commands(add: _Adder) -> None:
     actions = device.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=_Parser)
     propose = actions.add_parser("propose", help="architectures to measure on the device (a CSV to fill in)")
     propose.add_argument("--space", default="nb201", help="the search space (default: nb201)")
-    propose.add_argument("-n", type=_positive, default=10, help="how many (default: 10, a good start)")
+    propose.add_argument(
+        "-n", type=integer_at_least(1, 10_000), default=10, help="how many (default: 10, a good start)"
+    )
     propose.add_argument("--seed", type=_non_negative, default=0, help="seed of the proposal (default: 0)")
     propose.add_argument("-o", "--output", type=Path, help="write a CSV with columns arch,latency_ms")
     fit = actions.add_parser("fit", help="fit a device profile from a CSV of measured latencies")
@@ -182,7 +189,7 @@ def _add_hardware_commands(add: _Adder) -> None:
     fit.add_argument("csv", type=Path, help="columns arch (the space's notation), latency_ms")
     fit.add_argument("--space", default="nb201", help="the search space (default: nb201)")
     fit.add_argument("--input-shape", default="3,32,32", help="the input the latencies were measured at")
-    fit.add_argument("--num-classes", type=_positive, default=10, help="classifier outputs (default: 10)")
+    fit.add_argument("--num-classes", type=_classes, default=10, help="classifier outputs (default: 10)")
     fit.add_argument("--no-prior", action="store_true", help="fit on choice counts only, without FLOPs")
     show = actions.add_parser("show", help="a device profile's cross-validated quality")
     show.add_argument("name", help="the device profile's name")

@@ -39,22 +39,25 @@ def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``nas-workbench calibrate``."""
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default: cpu)")
     parser.add_argument(
-        "--threads", type=integer_at_least(1), help="torch intra-op threads (default: torch's setting)"
+        "--threads", type=integer_at_least(1, 1024), help="torch intra-op threads (default: torch's setting)"
     )
     parser.add_argument("--spaces", help="comma-separated search spaces (default: all)")
     parser.add_argument("--input-shape", default="3,32,32", help="C,H,W of the inputs (default: 3,32,32)")
     parser.add_argument(
-        "--num-classes", type=integer_at_least(1), default=10, help="classifier outputs (default: 10)"
+        "--num-classes",
+        type=integer_at_least(1, 1_000_000),
+        default=10,
+        help="classifier outputs (default: 10)",
     )
     parser.add_argument(
-        "--networks", type=integer_at_least(1), default=20, help="random networks measured per space"
+        "--networks", type=integer_at_least(1, 10_000), default=20, help="random networks measured per space"
     )
     parser.add_argument(
-        "--rounds", type=integer_at_least(1), default=3, help="times each network is measured (median)"
+        "--rounds", type=integer_at_least(1, 1_000), default=3, help="times each network is measured (median)"
     )
     parser.add_argument(
         "--batch-size",
-        type=integer_at_least(1),
+        type=integer_at_least(1, 65_536),
         default=1,
         help="batch size of the measurements (default: 1)",
     )

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from nas_workbench.cli._arguments import check_writable
+from nas_workbench.cli._arguments import check_study_options, check_writable
 from nas_workbench.cli._output import JsonlLog, Progress, format_pareto_table
 from nas_workbench.config import DEFAULT_RUNS_DIR, Fidelity, SearchConfig
 from nas_workbench.engine import events as ev
@@ -156,6 +156,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from nas_workbench.engine.storage import masked_url
     from nas_workbench.engine.workers import load_callable, load_dataset, run_worker
 
+    check_study_options(args.storage, args.study)
     if os.getcwd() not in sys.path:  # as `python -m` does: --evaluate and --dataset may name a module here
         sys.path.insert(0, os.getcwd())
     evaluate = load_callable(args.evaluate, "--evaluate") if args.evaluate is not None else None

@@ -7,10 +7,11 @@ import argparse
 import json
 from typing import Any
 
-from nas_workbench.cli._arguments import check_writable
+from nas_workbench.cli._arguments import check_study_options, check_writable
 from nas_workbench.cli._output import format_pareto_table
 from nas_workbench.config import default_storage
-from nas_workbench.engine.records import pareto_front, study_meta, trial_results
+from nas_workbench.engine.records import pareto_front, trial_results
+from nas_workbench.engine.study_record import record_of
 from nas_workbench.exceptions import NasWorkbenchError
 
 __all__ = ["cmd_export", "cmd_show", "load_study"]
@@ -20,11 +21,10 @@ def load_study(name: str, storage: str | None) -> Any:
     """Open a stored study without creating anything, or say which studies the storage does hold."""
     import optuna
 
-    from nas_workbench.config_validation import check_storage_url
     from nas_workbench.engine import open_storage
 
+    check_study_options(storage, name)
     url = storage if storage is not None else default_storage()
-    check_storage_url("--storage", url)
     opened = open_storage(url, create=False)
     try:
         return optuna.load_study(study_name=name, storage=opened)
@@ -47,17 +47,17 @@ def cmd_show(args: argparse.Namespace) -> int:
     """``nas-workbench show STUDY``: the Pareto table (or JSON) of a stored study, optionally a report."""
     check_writable("--report", args.report)
     study = load_study(args.study, args.storage)
-    meta = study_meta(study)
-    objectives = [o["metric"] for o in meta.get("objectives", [])] or ["accuracy"]
-    directions = [o["direction"] for o in meta.get("objectives", [])] or ["maximize"]
+    record = record_of(study)
+    objectives, directions = list(record.objectives), list(record.directions)
     results = trial_results(study)
     if args.json:
         front = pareto_front(results, directions)
+        meta = record.to_dict()
         print(
             json.dumps({"study": args.study, "meta": meta, "pareto": [r.to_dict() for r in front]}, indent=2)
         )
     else:
-        print(format_pareto_table(results, objectives, directions, meta.get("budget", {})))
+        print(format_pareto_table(results, objectives, directions, record.budget))
     if args.report:
         from nas_workbench.viz import write_report
 

@@ -23,16 +23,19 @@ from nas_workbench.engine.events import (
 
 #: Public name → the module that defines it, imported on first use.
 _EXPORTS = {
+    **dict.fromkeys(["TrialResult", "pareto_front", "trial_results"], "nas_workbench.engine.records"),
     **dict.fromkeys(
-        ["TrialResult", "pareto_front", "study_meta", "trial_results"], "nas_workbench.engine.records"
+        ["DataIdentity", "StudyRecord", "read_record", "record_of"], "nas_workbench.engine.study_record"
     ),
     **dict.fromkeys(["StorageUnavailableError", "open_storage"], "nas_workbench.engine.storage"),
-    **dict.fromkeys(["LocalWorkers", "run_worker"], "nas_workbench.engine.workers"),
+    "LocalWorkers": "nas_workbench.engine.local_workers",
+    "run_worker": "nas_workbench.engine.workers",
     **dict.fromkeys(["Evaluate", "SearchRun", "search"], "nas_workbench.engine.runner"),
 }
 
 __all__ = [
     "ArchitectureWeights",
+    "DataIdentity",
     "Evaluate",
     "Event",
     "LocalWorkers",
@@ -40,6 +43,7 @@ __all__ = [
     "RunStarted",
     "SearchRun",
     "StorageUnavailableError",
+    "StudyRecord",
     "TrialFinished",
     "TrialProfiled",
     "TrialReported",
@@ -47,16 +51,19 @@ __all__ = [
     "TrialStarted",
     "open_storage",
     "pareto_front",
+    "read_record",
+    "record_of",
     "run_worker",
     "search",
-    "study_meta",
     "trial_results",
 ]
 
 if TYPE_CHECKING:
-    from nas_workbench.engine.records import TrialResult, pareto_front, study_meta, trial_results
+    from nas_workbench.engine.local_workers import LocalWorkers
+    from nas_workbench.engine.records import TrialResult, pareto_front, trial_results
     from nas_workbench.engine.runner import Evaluate, SearchRun, search
     from nas_workbench.engine.storage import StorageUnavailableError, open_storage
-    from nas_workbench.engine.workers import LocalWorkers, run_worker
+    from nas_workbench.engine.study_record import DataIdentity, StudyRecord, read_record, record_of
+    from nas_workbench.engine.workers import run_worker
 
 __getattr__ = lazy_attributes(__name__, _EXPORTS)

@@ -11,7 +11,8 @@ on SQLite the engine's storage (`nas_workbench.engine.storage`) runs in WAL mode
 reads one snapshot, and begins it without the write lock (`storage.READ_ONLY`). On a plain Optuna SQLite
 storage each select may see later commits; rows of trials the first select did not see are dropped.
 
-It reads Optuna's own table definitions (``optuna.storages._rdb.models``, private), so it follows
+It reads Optuna's own table definitions (``optuna.storages._rdb.models``, private, through
+`nas_workbench._compat`), so it follows
 Optuna's schema as long as the columns keep their names. Anything unexpected (another storage class, a
 SQL error, a renamed column or a moved module) falls back to `Study.get_trials` with a warning, and the
 tests compare both readers on a real study.
@@ -22,7 +23,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Collection, Container, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -32,6 +33,7 @@ from optuna.distributions import BaseDistribution, json_to_distribution
 from optuna.storages import RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
+from nas_workbench import _compat
 from nas_workbench.engine.storage import READ_ONLY
 
 __all__ = ["read_rdb_trials", "read_trials"]
@@ -45,10 +47,10 @@ def read_trials(study: optuna.Study, states: Iterable[TrialState] | None = None)
     Equal to ``study.get_trials(deepcopy=False, states=states)``, several times faster on RDB storages.
     """
     wanted = tuple(states) if states is not None else None
-    storage = getattr(study._storage, "_backend", study._storage)  # Optuna wraps RDB storages in a cache
+    storage = _compat.uncached_storage(study)  # Optuna wraps RDB storages in a cache
     if isinstance(storage, RDBStorage):
         try:
-            return _read_rdb(storage, study._study_id, wanted)  # Study has no public id accessor
+            return _read_rdb(storage, _compat.study_id(study), wanted)
         except (sqlalchemy.exc.SQLAlchemyError, ImportError, AttributeError, KeyError):
             logger.warning(
                 "bulk read of study %r failed; reading it through Optuna", study.study_name, exc_info=True
@@ -91,11 +93,10 @@ def _distribution(distribution_json: str) -> BaseDistribution:
 def _read_rdb(
     storage: RDBStorage,
     study_id: int,
-    states: Container[TrialState] | None,
+    states: Collection[TrialState] | None,
     trial_ids: Sequence[int] | None = None,
 ) -> list[FrozenTrial]:
-    from optuna.storages._rdb import models
-
+    models = _compat.rdb_models()
     trials_table = models.TrialModel.__table__
     in_study = trials_table.c.study_id == study_id
     if states is not None:
@@ -199,3 +200,24 @@ def _attributes(rows: Iterable[tuple[int, str, str]]) -> dict[int, dict[str, Any
     for trial_id, key, value_json in rows:
         by_trial[trial_id][key] = json.loads(value_json)
     return by_trial
+
+
+def silent_trials(storage: RDBStorage, study_id: int, grace_s: float) -> set[int]:
+    """Numbers of the study's RUNNING trials whose heartbeat is older than ``grace_s`` seconds by the
+    database's clock (Optuna's own check, ``RDBStorage._get_stale_trial_ids``, is tied to the grace period
+    the storage was opened with, one for every study it holds)."""
+    from datetime import timedelta
+
+    models = _compat.rdb_models()
+    trials, beats = models.TrialModel.__table__, models.TrialHeartbeatModel.__table__
+    with storage.engine.connect().execution_options(**{READ_ONLY: True}) as connection:
+        now = connection.execute(sqlalchemy.select(sqlalchemy.func.now())).scalar()
+        rows = connection.execute(
+            sqlalchemy.select(trials.c.number, beats.c.heartbeat)
+            .join(beats, beats.c.trial_id == trials.c.trial_id)
+            .where(trials.c.study_id == study_id, trials.c.state == TrialState.RUNNING)
+        ).all()
+    if now is None:
+        return set()
+    now = now.replace(tzinfo=None)  # PostgreSQL answers with a time zone, the heartbeats have none
+    return {number for number, beat in rows if now - beat.replace(tzinfo=None) > timedelta(seconds=grace_s)}

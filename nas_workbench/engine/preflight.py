@@ -14,16 +14,20 @@ from typing import Any
 
 from nas_workbench import spaces
 from nas_workbench.config import SearchConfig
+from nas_workbench.engine.budget import metrics_to_profile
 from nas_workbench.engine.feasibility import CHECKED_METRICS, architecture_value, check_budget, smallest
 from nas_workbench.engine.relative import ResolvedBudget, device_phrase, resolve_budget
-from nas_workbench.exceptions import InfeasibleBudgetError
+from nas_workbench.exceptions import ConfigError, InfeasibleBudgetError, ProfilingError
 from nas_workbench.profiling import METRICS
+from nas_workbench.profiling._device import resolve_device
+from nas_workbench.profiling.drift import prepare_predictor
+from nas_workbench.profiling.targets import DeviceProfile
 from nas_workbench.relative_budget import parse_relative_budget
 from nas_workbench.spaces import SearchSpace
 from nas_workbench.spec import ArchSpec
 from nas_workbench.task import Task, load_task
 
-__all__ = ["Networks", "absolute", "budget_report", "resolve_limits"]
+__all__ = ["Networks", "absolute", "budget_report", "prepare_machine", "resolve_limits"]
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,26 @@ def resolve_limits(
     return resolved
 
 
+def prepare_machine(
+    config: SearchConfig, networks: Callable[[], Networks], target_device: DeviceProfile | None
+) -> None:
+    """Ready this machine to run trials of ``config``: check it has the device (the study may come from
+    another machine), set torch's threads, and calibrate the latency lookup table (automatically if need
+    be, its drift re-timed) when latency is predicted here rather than from ``target_device``'s profile."""
+    import torch
+
+    try:
+        resolve_device(config.device)
+    except ProfilingError as error:
+        raise ConfigError("device", config.device, f"a device this machine has ({error})") from None
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    wanted = metrics_to_profile(config.objectives, config.budget, config.profile_metrics)
+    if config.profiling_method == "proxy" and "latency_ms" in wanted and target_device is None:
+        shape = networks().input_shape
+        prepare_predictor(config.device, config.threads, shape, config.latency_batch_size, config.space)
+
+
 def absolute(config: SearchConfig, resolved: Mapping[str, ResolvedBudget]) -> SearchConfig:
     """``config`` with its relative limits replaced by the values they ``resolved`` to."""
     budget = {m: resolved[m].value if m in resolved else v for m, v in config.budget.items()}
@@ -108,7 +132,7 @@ def budget_report(config: SearchConfig) -> dict[str, str]:
     networks = Networks.of(config, load_task(config.dataset, seed=config.seed))
     resolved = resolve_limits(config, space, lambda: networks, {})
     limits = absolute(config, resolved).budget
-    lines = {}
+    lines: dict[str, str] = {}
     for metric in ("latency_ms", "peak_memory_mb"):
         if metric not in limits:
             continue

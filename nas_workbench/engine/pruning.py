@@ -18,12 +18,13 @@ from __future__ import annotations
 import copy
 import inspect
 from collections.abc import Container
-from typing import Any, cast
+from typing import Any
 
 import optuna
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
+from nas_workbench import _compat
 from nas_workbench._registry import Registry, unknown_name_message
 from nas_workbench.exceptions import ConfigError
 
@@ -70,12 +71,12 @@ class EpochPruner:
         if study.directions == [StudyDirection.MAXIMIZE]:
             trial.report(accuracy, epoch)
         else:
-            study._storage.set_trial_system_attr(
-                trial._trial_id, f"{CURVE_ATTR}{int(epoch)}", float(accuracy)
+            _compat.storage_of(study).set_trial_system_attr(
+                _compat.trial_id(trial), f"{CURVE_ATTR}{int(epoch)}", float(accuracy)
             )
-        storage = cast("optuna.storages.BaseStorage", _AccuracyView(study._storage))  # duck-typed view
-        view = optuna.Study(study.study_name, storage=storage, sampler=study.sampler)
-        return self.pruner.prune(view, view._storage.get_trial(trial._trial_id))
+        view = _AccuracyView(_compat.storage_of(study))
+        seen = _compat.study_over_view(study, view)
+        return self.pruner.prune(seen, view.get_trial(_compat.trial_id(trial)))
 
     def __repr__(self) -> str:
         return f"EpochPruner({type(self.pruner).__name__})"

@@ -3,8 +3,7 @@
 Everything a search knows lives in its Optuna storage, so any process (a resumed kernel, the CLI's
 ``show``, the Jupyter server extension) can read a study without the run that wrote it.
 
-Study user attribute ``nas_workbench``: ``{"version", "config", "objectives": [{"metric", "direction"}],
-"budget", "n_trials", "space", "strategy"}``.
+The study's own settings are its record, read and written only by `nas_workbench.engine.study_record`.
 
 Trial user attributes: ``spec`` (ArchSpec dict), ``arch`` (the space's notation), ``summary`` (one line),
 ``status`` ("ok", "infeasible", "pruned", "failed"), ``reason``, ``metrics`` (name → Measurement dict,
@@ -22,21 +21,13 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from nas_workbench import _compat
 from nas_workbench.engine._bulk_read import read_trials
 from nas_workbench.engine.events import TrialFinished
 from nas_workbench.engine.pruning import learning_curve
 
-__all__ = [
-    "DNAS_ATTR",
-    "STUDY_ATTR",
-    "WEIGHTS_ATTR",
-    "TrialResult",
-    "pareto_front",
-    "study_meta",
-    "trial_results",
-]
+__all__ = ["DNAS_ATTR", "WEIGHTS_ATTR", "TrialResult", "pareto_front", "trial_results"]
 
-STUDY_ATTR = "nas_workbench"
 #: Trial user attribute of a differentiable search's trials:
 #: ``{"phase": "search" | "retrain", "epoch", "expected", "targets", losses...}``.
 DNAS_ATTR = "dnas"
@@ -136,6 +127,22 @@ class TrialResult:
             worker=event.worker,
         )
 
+    def finished_event(self, study_name: str, worker: str) -> TrialFinished:
+        """The `TrialFinished` event of this trial (``worker``: when the record names none)."""
+        return TrialFinished(
+            study_name,
+            number=self.number,
+            status=self.status,
+            values=list(self.values) if self.values is not None else None,
+            metrics={k: dict(v) for k, v in self.metrics.items()},
+            spec=dict(self.spec),
+            arch=self.arch,
+            summary=self.summary,
+            reason=self.reason,
+            duration_s=self.duration_s or 0.0,
+            worker=self.worker or worker,
+        )
+
     def value(self, metric: str) -> float | None:
         """The value of ``metric`` (None when it was not measured)."""
         entry = self.metrics.get(metric)
@@ -171,11 +178,6 @@ def _without_placeholder(status: str, metrics: Mapping[str, Any]) -> Mapping[str
     return metrics
 
 
-def study_meta(study: optuna.Study) -> dict[str, Any]:
-    """The workbench's record of a study's settings (empty for a study it did not create)."""
-    return dict(study.user_attrs.get(STUDY_ATTR, {}))
-
-
 def trial_results(study: optuna.Study, states: Iterable[TrialState] | None = None) -> list[TrialResult]:
     """All trials of ``study`` as `TrialResult`s, in trial-number order."""
     return [TrialResult.from_frozen(t) for t in read_trials(study, states)]
@@ -184,9 +186,8 @@ def trial_results(study: optuna.Study, states: Iterable[TrialState] | None = Non
 def pareto_front(results: Iterable[TrialResult], directions: Sequence[str]) -> list[TrialResult]:
     """The feasible, completed trials no other such trial dominates, best first objective first.
 
-    Points are visited in lexicographic order (best first), so a point's dominators are always visited
-    before it and each point is compared with the front only: O(n x front size), fine for 10,000 trials.
-    One trial is kept per distinct point (the earliest), so ties do not repeat rows.
+    The front is Optuna's (its non-dominated sort); one trial is kept per distinct point (the earliest),
+    so ties do not repeat rows.
 
     Args:
         results: Trials to choose from.
@@ -197,13 +198,10 @@ def pareto_front(results: Iterable[TrialResult], directions: Sequence[str]) -> l
     if not candidates:
         return []
     points = np.array([r.values for r in candidates], dtype=float) * signs  # now: larger is better
-    order = np.lexsort(tuple(-points[:, k] for k in reversed(range(points.shape[1]))))
-    front: list[int] = []
+    on_front = _compat.nondomination_ranks(-points, first_only=True) == 0
+    order = np.lexsort(tuple(-points[:, k] for k in reversed(range(points.shape[1]))))  # best first, stable
+    front: dict[tuple[float, ...], TrialResult] = {}
     for index in order:
-        point = points[index]
-        if front:
-            kept = points[front]
-            if np.any(np.all(kept >= point, axis=1)):  # dominated, or equal to a kept point
-                continue
-        front.append(int(index))
-    return [candidates[i] for i in front]
+        if on_front[index]:
+            front.setdefault(tuple(points[index]), candidates[index])
+    return list(front.values())

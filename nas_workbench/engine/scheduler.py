@@ -26,28 +26,28 @@ process may die and their retry needs a taker), then returns.
 ``Study.stop()`` at a trial boundary: the "grid" strategy's BruteForceSampler does once every architecture
 has been tried. `run_trials` then returns True, however many trials the plan still has room for, and
 records it in the study (system attribute `EXHAUSTED_ATTR`, read by `stopped_itself`), so that a process
-watching workers elsewhere (`nas_workbench.engine.workers.supervise`) knows the plan is done too.
+watching workers elsewhere (`nas_workbench.engine.producers.follow`) knows the plan is done too.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import optuna
 from optuna.storages import BaseStorage, RDBStorage, fail_stale_trials
 from optuna.trial import FrozenTrial, TrialState
 
-from nas_workbench.exceptions import NasWorkbenchError
+from nas_workbench._compat import clear_stop, inside_optimize_loop, start_waiting_trial, stop_requested
 
 __all__ = [
     "EXHAUSTED_ATTR",
     "FINISHED",
     "claim",
+    "fail_dead_trials",
     "plan",
     "replaced",
     "run_trials",
@@ -88,36 +88,8 @@ def stopped_itself(storage: BaseStorage, study_name: str) -> bool:
     return bool(storage.get_study_system_attrs(study_id).get(EXHAUSTED_ATTR, False))
 
 
-def _check_optuna_internals(study: optuna.Study) -> None:
-    """Fail loudly when this Optuna lacks the private attributes its optimize loop keeps, which
-    `run_trials` sets and reads in its place (a renamed one would silently never see ``Study.stop()``).
-
-    Raises:
-        NasWorkbenchError: The attributes are missing; the message names the Optuna version.
-    """
-    missing = [name for name in ("_stop_flag", "_thread_local") if not hasattr(study, name)]
-    if "_thread_local" not in missing and not hasattr(study._thread_local, "in_optimize_loop"):
-        missing.append("_thread_local.in_optimize_loop")
-    if missing:
-        raise NasWorkbenchError(
-            f"optuna {optuna.__version__} has no Study.{', Study.'.join(missing)}, which nas-workbench sets "
-            "to let a sampler stop the search (Study.stop()) as in Optuna's optimize loop; it is tested "
-            "with Optuna 5: install optuna>=5,<6"
-        )
-
-
-@contextlib.contextmanager
-def _optimize_loop(study: optuna.Study) -> Iterator[None]:
-    """Within the block, the study counts as inside its optimize loop, the only place Optuna lets a
-    sampler or callback call ``Study.stop()`` (the attribute `Study.optimize` sets for the same span)."""
-    study._thread_local.in_optimize_loop = True
-    try:
-        yield
-    finally:
-        study._thread_local.in_optimize_loop = False
-
-
-def _fail_stale(study: optuna.Study) -> None:
+def fail_dead_trials(study: optuna.Study) -> None:
+    """Fail the running trials of ``study`` whose process stopped beating (retried as `retries` allows)."""
     with warnings.catch_warnings():  # "experimental" since Optuna 2.9, used by its own optimize loop
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         fail_stale_trials(study)
@@ -138,13 +110,11 @@ def claim(study: optuna.Study, storage: RDBStorage, n_trials: int) -> tuple[optu
                 continue
             trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, frozen.number)
             storage.record_heartbeat(trial_id)  # first, so that dying right after the claim leaves a trace
-            try:
-                if storage.set_trial_state_values(trial_id, TrialState.RUNNING):
-                    # What `Study.ask` does after popping a waiting trial; ask itself would create a trial
-                    # beyond the plan when another process takes the last waiting one first.
-                    return optuna.trial.Trial(study, trial_id), trial_id
-            except optuna.exceptions.UpdateFinishedTrialError:
-                pass  # another process claimed and finished it meanwhile
+            # `Study.ask` itself would create a trial beyond the plan when another process takes the last
+            # waiting one first
+            trial = start_waiting_trial(study, storage, trial_id)
+            if trial is not None:
+                return trial, trial_id
         if len(planned) >= n_trials:
             return None
         study.enqueue_trial({})
@@ -190,10 +160,10 @@ def _run_one(
         except Exception:  # the objective recorded why; the search goes on
             state = TrialState.FAIL
         except BaseException:  # KeyboardInterrupt, SystemExit: record the trial, then stop
-            with _optimize_loop(study):  # the trial may complete a grid, whose sampler then stops the study
+            with inside_optimize_loop(study):  # a trial may complete a grid, whose sampler stops the study
                 study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
             raise
-    with _optimize_loop(study):  # the loop of `run_trials` plays the part of Optuna's
+    with inside_optimize_loop(study):  # the loop of `run_trials` plays the part of Optuna's
         frozen = study.tell(trial, values, state=state, skip_if_finished=True)
     if frozen.state == TrialState.FAIL and state is None and values is not None:
         logger.warning("trial %d failed: %s", trial.number, frozen.system_attrs.get("fail_reason", values))
@@ -232,13 +202,12 @@ def run_trials(
         study then records it (`stopped_itself`).
 
     Raises:
-        NasWorkbenchError: This Optuna lacks the internals its optimize loop keeps (see the message).
+        CompatibilityError: This Optuna is outside the versions whose optimize-loop internals were checked.
     """
-    _check_optuna_internals(study)
     deadline = None if timeout is None else time.monotonic() + timeout
-    study._stop_flag = False
+    clear_stop(study)
     while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
-        _fail_stale(study)
+        fail_dead_trials(study)
         claimed = claim(study, storage, n_trials)
         if claimed is None:
             planned = plan(study.get_trials(deepcopy=False), n_trials)
@@ -249,7 +218,7 @@ def run_trials(
         frozen = _run_one(study, storage, claimed, objective, heartbeat_interval)
         if after_trial is not None:
             after_trial(frozen)
-        if study._stop_flag:
+        if stop_requested(study):
             storage.set_study_system_attr(
                 storage.get_study_id_from_name(study.study_name), EXHAUSTED_ATTR, True
             )

@@ -21,9 +21,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import logging
-import random
 import threading
-import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -32,13 +30,16 @@ from typing import Any, TypeVar
 import optuna
 import sqlalchemy
 import sqlalchemy.exc as sa_exc
+import tenacity
 from optuna.storages import BaseStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
+from nas_workbench._compat import RDB_PRIVATE_CALLS
 from nas_workbench.exceptions import NasWorkbenchError
 
 __all__ = [
     "CONNECT_WINDOW_S",
+    "PASSWORD_NOTE",
     "READ_ONLY",
     "RETRY_WINDOW_S",
     "ResilientRDBStorage",
@@ -47,6 +48,7 @@ __all__ = [
     "masked_url",
     "normalize_url",
     "open_storage",
+    "url_without_password",
 ]
 
 logger = logging.getLogger("nas_workbench")
@@ -79,6 +81,28 @@ def masked_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # not a URL SQLAlchemy can parse: nothing to hide that we can find
         return url
+
+
+def url_without_password(url: str) -> str:
+    """``url`` with no password at all, for URLs written where others read them (a notebook, a report):
+    the database driver then finds the password where libpq looks for it (``PGPASSWORD``, ``~/.pgpass``)."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # not a URL SQLAlchemy can parse: nothing to remove that we can find
+        return url
+    if not parsed.password:
+        return url
+    bare = URL.create(  # URL.set(password=None) leaves the password as it was
+        parsed.drivername, parsed.username, None, parsed.host, parsed.port, parsed.database, parsed.query
+    )
+    return bare.render_as_string(hide_password=False)
+
+
+#: What a notebook that opens a database server says about the password it does not carry.
+PASSWORD_NOTE = (
+    "The storage's password is not written here: the database driver reads it from the `PGPASSWORD` "
+    "environment variable or from `~/.pgpass` (libpq's password file) of the kernel's machine."
+)
 
 
 def normalize_url(url: str) -> str:
@@ -120,30 +144,46 @@ def _reason(error: BaseException) -> str:
 
 
 def _with_retry(call: Callable[[], T], window_s: float, what: str, url: str) -> T:
-    """Run ``call``, retrying transient storage errors with jittered exponential backoff for ``window_s``."""
-    start = time.monotonic()
-    attempt = 0
-    while True:
-        try:
-            result = call()
-        except Exception as error:
-            if not _transient(error):
-                raise
-            waited = time.monotonic() - start
-            if waited >= window_s:
-                raise StorageUnavailableError(
-                    f"storage {masked_url(url)} unreachable for {waited:.0f} s ({what}): {_reason(error)}"
-                ) from error
-            if attempt == 0:
-                logger.warning("storage %s: %s; retrying for up to %.0f s", masked_url(url), _reason(error),
-                               window_s)  # fmt: skip
-            delay = min(0.05 * 2**attempt, 5.0) * random.uniform(0.5, 1.5)
-            time.sleep(min(delay, max(window_s - waited, 0.01)))
-            attempt += 1
-        else:
-            if attempt:
-                logger.warning("storage %s reachable again after %d retries", masked_url(url), attempt)
-            return result
+    """Run ``call``, retrying transient storage errors with jittered exponential backoff for ``window_s``.
+
+    Raises:
+        StorageUnavailableError: Still failing when the window ran out; says for how long and why.
+    """
+    backoff = tenacity.wait_random_exponential(multiplier=0.1, max=5.0)  # "full jitter": many workers
+
+    def failure(state: tenacity.RetryCallState) -> BaseException:  # retried: the attempt raised
+        assert state.outcome is not None
+        error = state.outcome.exception()
+        assert error is not None
+        return error
+
+    def wait(state: tenacity.RetryCallState) -> float:  # the last attempt falls at the window's end
+        return min(backoff(state), max(window_s - (state.seconds_since_start or 0.0), 0.01))
+
+    def log_first(state: tenacity.RetryCallState) -> None:
+        if state.attempt_number == 1:
+            reason = _reason(failure(state))
+            logger.warning("storage %s: %s; retrying for up to %.0f s", masked_url(url), reason, window_s)
+
+    def give_up(state: tenacity.RetryCallState) -> T:
+        error = failure(state)
+        raise StorageUnavailableError(
+            f"storage {masked_url(url)} unreachable for {state.seconds_since_start or 0.0:.0f} s ({what}): "
+            f"{_reason(error)}"
+        ) from error
+
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception(_transient),
+        stop=tenacity.stop_after_delay(window_s),
+        wait=wait,
+        before_sleep=log_first,
+        retry_error_callback=give_up,
+    )
+    result = retrying(call)
+    retries = retrying.statistics.get("attempt_number", 1) - 1
+    if retries:
+        logger.warning("storage %s reachable again after %d retries", masked_url(url), retries)
+    return result
 
 
 class ResilientRDBStorage(RDBStorage):
@@ -223,15 +263,8 @@ def _retrying(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
 # Every storage operation Optuna's studies and trials use, present and future (the public methods of its
 # storage interface), and the private ones its trial cache (`_CachedStorage`, which wraps every RDB storage)
 # and its heartbeat check call on the database.
-_PRIVATE_CALLS = {
-    "_create_new_trial",
-    "_get_best_trial_id",
-    "_get_stale_trial_ids",
-    "_get_trials",
-    "_set_trial_param",
-}
 for _name in sorted(
-    {n for n in vars(BaseStorage) if not n.startswith("_")} | {"record_heartbeat"} | _PRIVATE_CALLS
+    {n for n in vars(BaseStorage) if not n.startswith("_")} | {"record_heartbeat"} | RDB_PRIVATE_CALLS
 ):
     if callable(getattr(RDBStorage, _name, None)):
         setattr(ResilientRDBStorage, _name, _retrying(_name, getattr(RDBStorage, _name)))

@@ -18,8 +18,8 @@ from sqlalchemy.engine import make_url
 
 from nas_workbench._registry import unknown_name_message
 from nas_workbench.config import SearchConfig
-from nas_workbench.engine.records import study_meta
 from nas_workbench.engine.storage import ResilientRDBStorage, masked_url, open_storage
+from nas_workbench.engine.study_record import record_of
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.spaces import SearchSpace
 from nas_workbench.spec import ArchSpec
@@ -68,7 +68,7 @@ def _best_of(
     specs = best_architectures(source, space, top_k, config.fixed_choices)
     if not specs:
         finished = len(source.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
-        searched = study_meta(source).get("space")
+        searched = record_of(source).space
         raise ConfigError(
             "warm_start.study_name",
             name,

@@ -10,7 +10,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from nas_workbench.exceptions import ConfigError
+from nas_workbench.exceptions import ConfigError, NasWorkbenchError
 from nas_workbench.metrics import METRICS, Measurement, Profile
 from nas_workbench.profiling._device import device_info, resolve_device, use_threads
 from nas_workbench.profiling._trace import trace
@@ -106,8 +106,8 @@ def profile(
         threads: Torch intra-op threads for the measurement (default: torch's current setting); recorded
             in the device fingerprint.
         **opts: Timing options (the fields of `TimingOptions`: ``warmup_s``, ``min_repeats``,
-            ``max_repeats``, ``rel_ci``, ``max_time_s``, ``min_block_s``, ``clock``) and those of
-            `PROFILE_OPTIONS`.
+            ``max_repeats``, ``rel_ci``, ``max_time_s``, ``min_block_s``, ``clock``, ``reference``) and
+            those of `PROFILE_OPTIONS`.
 
     Raises:
         ConfigError: An unknown metric, method, option or a bad shape or batch size.
@@ -130,7 +130,7 @@ def profile(
 
     out: dict[str, Measurement] = {}
     with _placed(model, dev), use_threads(info.threads):  # everything at the fingerprint's thread count
-        result = trace(model, shape, batch_size)
+        result = _first_pass(model, shape, batch_size)
         counted = counted_measurements(result, batch_size)
         out.update({name: counted[name] for name in wanted if name in counted})
         runs = [name for name in wanted if name not in counted]
@@ -167,6 +167,20 @@ def profile(
     return Profile(
         measurements={name: out[name] for name in METRICS if name in out}, device=info, batch_size=batch_size
     )
+
+
+def _first_pass(model: nn.Module, shape: tuple[int, ...], batch_size: int) -> Any:
+    """`trace`, where a network that cannot run on the input (a wrong channel count or size) is refused as
+    a bad ``input_shape`` naming torch's complaint, not torch's traceback from deep inside the network."""
+    try:
+        return trace(model, shape, batch_size)
+    except NasWorkbenchError:
+        raise
+    except (RuntimeError, ValueError, TypeError, IndexError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ConfigError(
+            "input_shape", shape, f"an input shape this network runs on (torch: {reason})"
+        ) from None
 
 
 def _lut_dir(opts: dict[str, Any]) -> Path | None:

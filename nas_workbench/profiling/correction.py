@@ -54,7 +54,9 @@ class FitQuality:
         )
 
 
-def fit_quality(predicted: Sequence[float], measured: Sequence[float]) -> FitQuality:
+def fit_quality(
+    predicted: Sequence[float] | np.ndarray, measured: Sequence[float] | np.ndarray
+) -> FitQuality:
     """Rank correlation and relative error of ``predicted`` against ``measured`` latencies."""
     from scipy.stats import spearmanr
 

@@ -28,10 +28,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from nas_workbench import _compat
 from nas_workbench.metrics import METRICS, Measurement
 from nas_workbench.profiling._device import resolve_device, use_threads
 from nas_workbench.profiling._trace import Trace
-from nas_workbench.profiling.latency import example_input
+from nas_workbench.profiling.latency import example_inputs
 from nas_workbench.profiling.lock import measurement_lock
 
 __all__ = [
@@ -107,7 +108,7 @@ def nvml_counter(device: torch.device) -> tuple[EnergyCounter | None, str]:
         return None, f"NVML did not start: {error}"
     try:
         # NVML numbers all GPUs; torch's own mapping honours CUDA_VISIBLE_DEVICES (as torch.cuda.power_draw).
-        handle = pynvml.nvmlDeviceGetHandleByIndex(torch.cuda._get_nvml_device_index(device))
+        handle = pynvml.nvmlDeviceGetHandleByIndex(_compat.nvml_device_index(device))
         pynvml.nvmlDeviceGetTotalEnergyConsumption(handle)
     except (pynvml.NVMLError, RuntimeError) as error:
         pynvml.nvmlShutdown()
@@ -173,7 +174,7 @@ def measure_energy(
             {**estimate.detail, "note": reason},
         )
     seconds = min_seconds if min_seconds is not None else (1.0 if dev.type == "cuda" else 0.3)
-    x = example_input(model, input_shape, batch_size, dev)
+    x = example_inputs(model, input_shape, batch_size, dev)[0]
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     try:
         with measurement_lock() as lock, use_threads(threads), torch.inference_mode():

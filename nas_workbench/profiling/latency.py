@@ -8,8 +8,7 @@ time, one core kept busy by another process and three other users; 5 networks ti
 blocks): the coefficient of variation across rounds was 2-13% for the minimum, 4-18% for p10, 11-18% for
 the median; with the wall clock the median was 1.2-3.7x the minimum (benchmarks/profiling/README.md).
 An earlier measurement at load 4-5 (8 chain networks, 5 rounds of 200 runs) found the same order: the
-median of a round varied 12-65% between rounds, the minimum 0.4-1%. The minimum of ``n`` blocks falls
-slowly as ``n`` grows, so the count of blocks is bounded by the options.
+median of a round varied 12-65% between rounds, the minimum 0.4-1%.
 
 **The stopping rule.** After at least ``min_repeats`` blocks, the samples are split in time into two
 halves, each giving an independent estimate (its minimum); timing stops as soon as the two agree within
@@ -17,38 +16,37 @@ halves, each giving an independent estimate (its minimum); timing stops as soon 
 up to ``max_repeats`` blocks or ``max_time_s`` seconds; a result that is still unstable then is reported
 with ``detail["stable"] = False`` and the reason, and the workbench's tables and plots mark it.
 
+**The reference workload.** Halves agree just as well when the whole machine ran slow for the whole
+timing. So a network's blocks are interleaved with readings of a small reference workload whose quiet
+time on this device is known (`reference.Canary`, with ``reference=True``, the default of
+`measure_latency` and the lookup table): while every reading of an attempt ran more than 10% slow, the
+attempt is dropped and the timing starts again, within the same cap; a result whose last attempt never
+saw the machine at its quiet speed is unstable, and its detail gives the reference's slowdown.
+
 **Detail.** Besides the estimate (``value``; also ``min_ms``) each measurement reports its spread (p10,
 median, p90, interquartile range) and the interference seen: the load average, the coefficient of
-variation of the blocks, and the gap between median and minimum (``median_gap``, the median over the
-minimum less one: 0.14-0.75 in benchmarks/profiling/repeatability.py at load 5-8 with a core kept busy).
+variation of the blocks, the gap between median and minimum (``median_gap``) and the reference's readings.
 
-Fast calls are grouped in blocks of at least ``min_block_s`` so the timer's resolution and overhead do not
-count; each sample is a block's time divided by its calls (the approach of ``torch.utils.benchmark``'s
-``blocked_autorange``). Blocks stay short so that a stall spoils few samples.
+Fast calls are grouped in blocks of at least ``min_block_s`` (as ``torch.utils.benchmark``'s
+``blocked_autorange`` does); each sample is a block's time over its calls. Short blocks: a stall spoils few.
 
 On CUDA, blocks are timed with CUDA events after a synchronisation; on MPS, with the wall clock between
 synchronisations; on CPU, with the torch thread count set for the duration and one of two clocks:
 
-- ``"wall"``: ``time.perf_counter``. Other processes on the machine (a shared VM, parallel workers) steal
-  cores and inflate it. With several intra-op threads a block waits for its slowest worker, so one
-  descheduled worker stalls the whole block: a network of 0.85 ms measured 83 ms when the median of the
-  blocks was reported and most blocks had stalled. The minimum ignores stalled blocks: only a block in
-  which no worker was descheduled counts, so a stall can no longer move the figure by orders of
-  magnitude, only make it unstable.
+- ``"wall"``: ``time.perf_counter``. Other processes steal cores and inflate it; with several intra-op
+  threads one descheduled worker stalls the whole block (a network of 0.85 ms measured 83 ms by the
+  median of such blocks). The minimum counts only a block in which no worker was descheduled.
 - ``"cpu"``: the calling thread's CPU time (``time.thread_time``). With one intra-op thread all the work
-  of an eager forward pass runs on the calling thread, so this is the latency the network would have on an
-  idle core, and time spent descheduled does not count. It is meaningless with several threads.
+  of an eager forward pass runs on the calling thread, so time spent descheduled does not count. It is
+  meaningless with several threads.
 
 ``clock="auto"`` (the default) uses CPU time for single-threaded CPU measurements and the wall clock
 otherwise; the detail records which. Garbage collection is paused while timing. The robust default is
-therefore one thread (as the demo and the benchmarks use) with the thread-time clock; with several
-threads the minimum of the wall-clock blocks keeps stalls out.
+one thread (as the demo and the benchmarks use) with the thread-time clock.
 
 A network is timed on a new input each call, cycling through `INPUT_COPIES` distinct random batches:
-fed one input over and over, a processor's branch predictors learn the data-dependent comparisons of
-kernels such as max pooling, which then run 2-3x faster than on data they have not seen (on a small x86
-VM a 3x3 max pool over 8x32x32 floats took 60 us on a repeated input, 155 us on new ones), so a network
-would be timed faster than it runs in use. Sixteen distinct inputs are enough to defeat that learning.
+fed one input over and over, branch predictors learn data-dependent kernels such as max pooling, which
+then run 2-3x faster (a 3x3 max pool over 8x32x32 floats: 60 us on a repeated input, 155 us on new ones).
 """
 
 from __future__ import annotations
@@ -72,6 +70,7 @@ from nas_workbench.metrics import METRICS, Measurement
 from nas_workbench.profiling._device import resolve_device, use_threads
 from nas_workbench.profiling._trace import input_dtype
 from nas_workbench.profiling.lock import measurement_lock
+from nas_workbench.profiling.reference import SLOW_TOLERANCE, Canary
 
 __all__ = ["INPUT_COPIES", "TimingOptions", "TimingResult", "measure_latency", "time_callable"]
 
@@ -96,6 +95,8 @@ class TimingOptions:
         max_time_s: Stop after this many seconds of timing (after the warm-up), whatever the precision.
         min_block_s: Group calls so that each timed block lasts at least this long.
         clock: "auto", "wall" or "cpu" (see the module docstring).
+        reference: Interleave readings of the reference workload and retry a timing taken while the
+            machine ran slow (see the module docstring).
     """
 
     warmup_s: float = 0.02
@@ -105,13 +106,16 @@ class TimingOptions:
     max_time_s: float = 1.0
     min_block_s: float = 1e-4
     clock: Literal["auto", "wall", "cpu"] = "auto"
+    reference: bool = True
 
     def __post_init__(self) -> None:
         if self.clock not in ("auto", "wall", "cpu"):
             raise ConfigError("clock", self.clock, "'auto', 'wall' or 'cpu'")
+        if not isinstance(self.reference, bool):
+            raise ConfigError("reference", self.reference, "True or False")
         for item in fields(self):
             value = getattr(self, item.name)
-            if item.name == "clock":
+            if item.name in ("clock", "reference"):
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise ConfigError(item.name, value, "a non-negative number")
@@ -128,9 +132,13 @@ class TimingOptions:
 
 @dataclass
 class TimingResult:
-    """The samples of one timing: seconds per call, one sample a block of ``number`` calls, in time order."""
+    """The samples of one timing: seconds per call, one sample a block of ``number`` calls, in time order;
+    the current attempt's from ``attempt_start`` (earlier ones were taken while the machine ran slow), and
+    the reference workload's readings (``canary``) when it was read."""
 
     samples: list[float] = field(default_factory=list)
+    attempt_start: int = 0
+    canary: Canary | None = None
     number: int = 1
     warmup_calls: int = 0
     stopped: str = ""
@@ -156,17 +164,25 @@ class TimingResult:
 
     def disagreement(self) -> float:
         """How far apart two independent estimates are, relative to the estimate: the minima of the first
-        and the second half of the samples (in time order). Infinite with fewer than 4 samples."""
-        n = len(self.samples)
+        and the second half of the current attempt's samples (in time order). Infinite with fewer than 4."""
+        current = self.samples[self.attempt_start :]
+        n = len(current)
         if n < 4 or self.estimate <= 0:
             return math.inf
-        first, second = min(self.samples[: n // 2]), min(self.samples[n // 2 :])
+        first, second = min(current[: n // 2]), min(current[n // 2 :])
         return abs(first - second) / self.estimate
 
     def unstable_reason(self, rel_ci: float) -> str | None:
         """Why this result is not stable at tolerance ``rel_ci``, or None when it is."""
         if len(self.samples) < 4:
             return f"only {len(self.samples)} timed blocks before the {self.stopped}: too few to check"
+        if self.canary is not None and (slowdown := self.canary.slowdown(last=True)) is None:
+            return f"only {len(self.canary.readings)} reference readings before the {self.stopped}: too few"
+        if self.canary is not None and slowdown is not None and slowdown > 1 + SLOW_TOLERANCE:
+            return (
+                f"the machine ran slow: the reference workload took {slowdown:.2f}x its quiet time throughout"
+                f" the last attempt ({self.canary.retries} retries in {self.elapsed_s:.2f} s)"
+            )
         gap = self.disagreement()
         if gap > rel_ci:
             return (
@@ -201,6 +217,7 @@ class TimingResult:
             "stopped": self.stopped,
             "elapsed_s": round(self.elapsed_s, 4),
             "clock": self.clock,
+            **(self.canary.summary_ms() if self.canary is not None else {}),
         }
         if reason is not None:
             summary["unstable_reason"] = reason
@@ -258,10 +275,18 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def time_callable(fn: Callable[[], Any], device: torch.device, options: TimingOptions) -> TimingResult:
-    """Time ``fn`` (which runs on ``device``) with warm-up, blocks and the stopping rule of ``options``."""
-    result = TimingResult(clock=resolve_clock(device, options.clock, torch.get_num_threads()))
+def time_callable(
+    fn: Callable[[], Any], device: torch.device, options: TimingOptions, canary: Canary | None = None
+) -> TimingResult:
+    """Time ``fn`` (which runs on ``device``) with warm-up, blocks and the stopping rule of ``options``,
+    interleaved with readings of ``canary`` (by default this device's reference workload when
+    ``options.reference``; see the module docstring)."""
+    threads = torch.get_num_threads()
+    result = TimingResult(clock=resolve_clock(device, options.clock, threads))
     timer = _block_timer(device, result.clock)
+    if canary is None and options.reference:
+        canary = Canary.for_device(device, result.clock, threads)
+    result.canary = canary
     on_device = torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext()
     start = time.perf_counter()
     with _gc_paused(), on_device:
@@ -270,17 +295,31 @@ def time_callable(fn: Callable[[], Any], device: torch.device, options: TimingOp
             fastest = min(fastest, timer(fn, 1))
             result.warmup_calls += 1
         result.number = max(1, math.ceil(options.min_block_s / max(fastest, 1e-9)))
-        timed_from = time.perf_counter()
+        if canary is not None:
+            canary.calibrate(timer)
+        timed_from, timed_s = time.perf_counter(), 0.0
         while not result.stopped:
             result.samples.append(timer(fn, result.number) / result.number)
-            n = len(result.samples)
-            if n >= options.min_repeats and result.disagreement() <= options.rel_ci:
+            timed_s += result.samples[-1] * result.number
+            if canary is not None:
+                canary.between_blocks(timer, timed_s)
+            n, attempt = len(result.samples), len(result.samples) - result.attempt_start
+            if attempt >= options.min_repeats and canary is not None and canary.slowed():
+                result.attempt_start = n  # every reading ran slow: start again (module docstring)
+                canary.retry()
+            elif (
+                attempt >= options.min_repeats
+                and (canary is None or canary.clean())
+                and result.disagreement() <= options.rel_ci
+            ):
                 result.stopped = "stable"
             elif n >= options.max_repeats:
                 result.stopped = "max repeats"
             elif time.perf_counter() - timed_from >= options.max_time_s and n >= min(3, options.min_repeats):
                 result.stopped = "time cap"
     result.elapsed_s = time.perf_counter() - start
+    if canary is not None:
+        canary.learn()
     return result
 
 
@@ -315,13 +354,6 @@ def example_inputs(
     generator = torch.Generator().manual_seed(0)
     shape, dtype = (batch_size, *input_shape), input_dtype(model)
     return [torch.randn(shape, generator=generator, dtype=dtype).to(device) for _ in range(count)]
-
-
-def example_input(
-    model: nn.Module, input_shape: Sequence[int], batch_size: int, device: torch.device
-) -> torch.Tensor:
-    """A random input batch for ``model`` on ``device``, of the dtype its parameters have."""
-    return example_inputs(model, input_shape, batch_size, device)[0]
 
 
 def measure_latency(

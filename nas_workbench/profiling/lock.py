@@ -11,6 +11,12 @@ takes a turnstile that new shared users also pass through, so a stream of traini
 A thread that already holds the exclusive lock may take it again (profiling one network takes it once for
 all its measurements). On systems without ``fcntl`` (Windows) it falls back to a lock within this process
 only, and says so (``lock_scope``).
+
+Why not ``fasteners.InterProcessReaderWriterLock``: it locks with POSIX record locks (``fcntl.lockf``),
+which belong to the process, so a thread measuring would not wait for a thread of the same process that
+trains (the engine runs both in one process), and its inter-process locks are not meant to be shared by
+threads. It also lets a stream of readers starve a writer (no turnstile) and cannot
+be re-entered by the thread that holds it. ``flock`` on a descriptor per acquisition gives all three.
 """
 
 from __future__ import annotations

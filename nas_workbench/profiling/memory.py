@@ -33,6 +33,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+from nas_workbench import _compat
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.metrics import METRICS, Measurement
 from nas_workbench.profiling._device import resolve_device, use_threads
@@ -126,7 +127,7 @@ def prepare_profiler() -> None:
     the level holds wherever Kineto starts.
     """
     # torch has no public "is a profiler running" check; starting a second one would raise
-    if not torch.autograd.kineto_available() or torch.autograd._profiler_enabled():
+    if not torch.autograd.kineto_available() or _compat.profiler_running():
         return
     # Kineto reads its level as it initialises, and prints "profiler_start/stop" lines on stderr at its
     # default; a user's setting wins.
@@ -140,20 +141,12 @@ def prepare_profiler() -> None:
 
 def _cpu_run_peak(model: nn.Module, x: torch.Tensor, mode: Mode, optimizer: str) -> int:
     """Bytes allocated at the peak of one run above what was allocated before it, from the profiler."""
-    from torch._C._profiler import _EventType
     from torch.profiler import ProfilerActivity, profile
 
     prepare_profiler()
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         _run_once(model, x, mode, optimizer)
-    events: list[tuple[int, int, int]] = []
-    stack = list(prof.profiler.kineto_results.experimental_event_tree())
-    while stack:
-        node = stack.pop()
-        stack.extend(node.children)
-        if node.tag == _EventType.Allocation and node.extra_fields.device.type == "cpu":
-            fields = node.extra_fields
-            events.append((node.start_time_ns, fields.alloc_size, fields.total_allocated))
+    events = _compat.cpu_allocations(prof)
     if not events:
         return 0
     events.sort()

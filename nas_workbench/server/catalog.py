@@ -13,7 +13,6 @@ import hashlib
 import logging
 import re
 import threading
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,10 +30,6 @@ logger = logging.getLogger("nas_workbench")
 
 #: The form of a storage id: the first 12 hex digits of the SHA-1 of its URL.
 STORAGE_ID = re.compile(r"[0-9a-f]{12}")
-
-#: Seconds a RUNNING trial's heartbeat may be silent before its worker counts as dead. The engine beats
-#: every 5 s and Optuna fails a trial after 20 s; a viewer waits longer, so it never calls a live run dead.
-HEARTBEAT_GRACE_S = 60
 
 
 class UnknownStorageError(NasWorkbenchError, LookupError):
@@ -148,17 +143,8 @@ class StorageCatalog:
         with self._lock:
             opened = self._opened.get(storage.url)
             if opened is None:
-                try:
-                    with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna 5, and needed
-                        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                        opened = StudySummaries(
-                            optuna.storages.RDBStorage(
-                                storage.url,
-                                skip_table_creation=True,
-                                heartbeat_interval=5,
-                                grace_period=HEARTBEAT_GRACE_S,
-                            )
-                        )
+                try:  # a dead worker is judged by each study's own heartbeat interval (`server.studies`)
+                    opened = StudySummaries(optuna.storages.RDBStorage(storage.url, skip_table_creation=True))
                 except Exception as error:  # SQLAlchemy and drivers raise many kinds; all mean "unreadable"
                     raise StorageError(
                         f"{storage.label}: cannot open ({type(error).__name__}: {error})"

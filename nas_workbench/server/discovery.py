@@ -79,9 +79,8 @@ class StudyFileFinder:
         self.interval_s = interval_s
         self._found: list[Path] = []
         self._walked_at: float | None = None
-        self._verdicts: dict[
-            Path, tuple[tuple[int, int], bool]
-        ] = {}  # path -> ((mtime, size), is study file)
+        #: path -> (times and sizes of the file and its write-ahead log, whether it is a study file)
+        self._verdicts: dict[Path, tuple[tuple[int, ...], bool]] = {}
         self._lock = threading.Lock()
 
     def files(self) -> list[Path]:
@@ -126,14 +125,18 @@ class StudyFileFinder:
         return found
 
     def _is_study_file(self, path: Path) -> bool:
-        """Whether ``path`` is an Optuna storage, re-checked only when its size or time changed."""
-        try:
-            stat = path.stat()
-        except OSError:
-            return False
-        key = (stat.st_mtime_ns, stat.st_size)
+        """Whether ``path`` is an Optuna storage, re-checked only when it or its write-ahead log changed
+        (in WAL mode, Optuna's tables may exist in the log only, the file itself unchanged)."""
+        stamps = []
+        for part in (path, path.with_name(path.name + "-wal")):
+            try:
+                stat = part.stat()
+            except OSError:  # no log (or the file vanished, then the check below says so)
+                continue
+            stamps += [stat.st_mtime_ns, stat.st_size]
+        key = tuple(stamps)
         known = self._verdicts.get(path)
         if known is None or known[0] != key:
-            known = (key, stat.st_size > 0 and sqlite_storage_problem(path) is None)
+            known = (key, bool(stamps) and sqlite_storage_problem(path) is None)
             self._verdicts[path] = known
         return known[1]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import unicodedata
 from collections.abc import Callable
 from http.client import responses
 from pathlib import Path
@@ -27,6 +26,8 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
+from nas_workbench.config_validation import check_study_name
+from nas_workbench.exceptions import ConfigError
 from nas_workbench.server import notebooks
 from nas_workbench.server.catalog import (
     STORAGE_ID,
@@ -40,9 +41,6 @@ from nas_workbench.server.studies import StudyNotFoundError, StudySummaries
 __all__ = ["ApiError", "routes"]
 
 T = TypeVar("T")
-
-#: Optuna's limit on the length of a study name.
-MAX_STUDY_NAME = 512
 
 
 class ApiError(web.HTTPError):
@@ -87,17 +85,11 @@ class _Handler(APIHandler):
 
     @staticmethod
     def study_name(name: str) -> str:
-        """``name`` if it can be an Optuna study name (400 otherwise)."""
-        if (
-            name in ("", ".", "..")  # browsers resolve "." and ".." path segments away
-            or len(name) > MAX_STUDY_NAME
-            or any(unicodedata.category(c) == "Cc" for c in name)
-        ):
-            raise ApiError(
-                400,
-                f"malformed study name {_shown(name)}: "
-                f"1 to {MAX_STUDY_NAME} characters, no control characters, not '.' or '..'",
-            )
+        """``name`` if it can be a study name, by the config's rule (400 otherwise)."""
+        try:
+            check_study_name("study", name)
+        except ConfigError as error:
+            raise ApiError(400, f"malformed study name {_shown(name)}: {error.allowed}") from None
         return name
 
     def body(self) -> dict[str, Any]:

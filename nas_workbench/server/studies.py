@@ -8,9 +8,12 @@ the trials that finished since (completed at or after the latest completion it h
 the count of finished trials). RUNNING trials are counted, never read. One lock per study: concurrent
 listings wait for the reader instead of decoding the same trials again.
 
-The trial records are decoded by `nas_workbench.engine.records` (the engine's own reader of what it
-stores). The engine and the spaces are imported on the first request, not when the Jupyter server loads
-the extension: they load torch.
+The study's settings are read by `nas_workbench.engine.study_record` and the trial records decoded by
+`nas_workbench.engine.records` (the engine's own readers of what it stores). A retried attempt counts
+once, as the engine counts it (`nas_workbench.engine.scheduler.plan`), and a worker counts as dead when
+its trial's heartbeat was silent for longer than the study's own heartbeat interval allows
+(`nas_workbench.engine.study_record.dead_worker_grace_s`). The engine and the spaces are imported on the first
+request, not when the Jupyter server loads the extension: they load torch.
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy
 from optuna.storages import RDBStorage
-from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
+from nas_workbench import _compat
+from nas_workbench.engine._bulk_read import silent_trials
+from nas_workbench.engine.study_record import StudyRecord, dead_worker_grace_s, record_of
 from nas_workbench.exceptions import NasWorkbenchError
 
 if TYPE_CHECKING:  # what BaseStorage.get_all_studies returns; Optuna 5 does not re-export it
@@ -48,6 +53,7 @@ class _StateCount:
     last_id: int
     last_start: datetime.datetime | None
     last_complete: datetime.datetime | None
+    first_start: datetime.datetime | None
 
 
 #: A study's trials by state: the cheap change check of its tally.
@@ -75,8 +81,11 @@ class StudySummaries:
 
     def rows(self) -> list[dict[str, Any]]:
         """One summary row per study, most recently updated first."""
-        counts = self._counts()
-        rows = [self._row(study, counts.get(study._study_id, {})) for study in self.storage.get_all_studies()]
+        counts, retries = self._counts(), self._retries()
+        rows = [
+            self._row(study, counts.get(_compat.study_id(study), {}), retries.get(_compat.study_id(study), 0))
+            for study in self.storage.get_all_studies()
+        ]
         return sorted(rows, key=lambda row: row["last_update"] or 0.0, reverse=True)
 
     def details(self, name: str) -> dict[str, Any]:
@@ -84,10 +93,11 @@ class StudySummaries:
         study = next((s for s in self.storage.get_all_studies() if s.study_name == name), None)
         if study is None:
             raise StudyNotFoundError(f"no study named {name!r} in this storage")
-        counts = self._counts(study._study_id).get(study._study_id, {})
-        row = self._row(study, counts)
-        tally = self._cached[study._study_id].tally
-        meta = _meta(study)
+        study_id = _compat.study_id(study)
+        counts = self._counts(study_id).get(study_id, {})
+        row = self._row(study, counts, self._retries(study_id).get(study_id, 0))
+        tally = self._cached[study_id].tally
+        record = record_of(study)
         best = _best(tally.front)
         if best is not None:
             best["device"] = tally.front_trials[best["number"]].user_attrs.get("device")
@@ -95,8 +105,8 @@ class StudySummaries:
         unfinished = {_STATUS[s]: c.count for s, c in counts.items() if s in _STATUS and c.count}
         return {
             **row,
-            "budget": meta.get("budget", {}),
-            "config": meta.get("config", {}),
+            "budget": dict(record.budget),
+            "config": dict(record.config),
             "counts": {**tally.statuses, **unfinished},
             "pareto": [r.to_dict() for r in tally.front],
             "best": best,
@@ -104,8 +114,7 @@ class StudySummaries:
 
     def _counts(self, study_id: int | None = None) -> dict[int, _Counts]:
         """Trials per study and state in one aggregate query (of one study when ``study_id`` is given)."""
-        from optuna.storages._rdb import models
-
+        models = _compat.rdb_models()
         trials = models.TrialModel.__table__.c
         query = sqlalchemy.select(
             trials.study_id,
@@ -114,30 +123,51 @@ class StudySummaries:
             sqlalchemy.func.max(trials.trial_id),
             sqlalchemy.func.max(trials.datetime_start),
             sqlalchemy.func.max(trials.datetime_complete),
+            sqlalchemy.func.min(trials.datetime_start),
         ).group_by(trials.study_id, trials.state)
         if study_id is not None:
             query = query.where(trials.study_id == study_id)
         counts: dict[int, _Counts] = {}
         with self.storage.engine.connect() as connection:
-            for study, state, count, last_id, started, completed in connection.execute(query):
-                counts.setdefault(study, {})[state] = _StateCount(count, last_id, started, completed)
+            for study, state, *aggregates in connection.execute(query):
+                counts.setdefault(study, {})[state] = _StateCount(*aggregates)
         return counts
 
-    def _row(self, study: FrozenStudy, counts: _Counts) -> dict[str, Any]:
+    def _retries(self, study_id: int | None = None) -> dict[int, int]:
+        """Per study, how many attempts a retry replaced (each retry carries Optuna's ``retry_history``):
+        they do not count towards ``n_trials``."""
+        models = _compat.rdb_models()
+        trials, attrs = models.TrialModel.__table__, models.TrialSystemAttributeModel.__table__
+        query = (
+            sqlalchemy.select(trials.c.study_id, sqlalchemy.func.count())
+            .join_from(trials, attrs, attrs.c.trial_id == trials.c.trial_id)
+            .where(attrs.c.key == "retry_history")
+            .group_by(trials.c.study_id)
+        )
+        if study_id is not None:
+            query = query.where(trials.c.study_id == study_id)
+        with self.storage.engine.connect() as connection:
+            return {study: count for study, count in connection.execute(query)}
+
+    def _row(self, study: FrozenStudy, counts: _Counts, retries: int) -> dict[str, Any]:
         """The panel's row for one study, its tally brought up to date first."""
         tally = self._tally(study, counts)
-        meta = _meta(study)
-        done = sum(c.count for s, c in counts.items() if s in _FINISHED)
-        total = meta.get("n_trials") if isinstance(meta.get("n_trials"), int) else None
+        record = record_of(study)
+        total = record.n_trials or None
+        finished = sum(c.count for s, c in counts.items() if s in _FINISHED) - retries
+        done = finished if total is None else min(finished, total)
         running_count = counts[TrialState.RUNNING].count if TrialState.RUNNING in counts else 0
-        dead = len(self.storage._get_stale_trial_ids(study._study_id)) if running_count else 0
+        dead = len(self._dead(study, record)) if running_count else 0
         running = running_count - dead
         last_failed = tally.last is not None and tally.last[1] == TrialState.FAIL
         return {
             "name": study.study_name,
-            "space": meta.get("space"),
-            "strategy": meta.get("strategy"),
-            "objectives": _objectives(study, meta),
+            "space": record.space,
+            "strategy": record.strategy,
+            "objectives": [
+                {"metric": m, "direction": d}
+                for m, d in zip(record.objectives, record.directions, strict=True)
+            ],
             "status": _status(done, total, running, dead, last_failed),
             "trials": {"done": done, "total": total, "running": running},
             "best_accuracy": tally.best_accuracy,
@@ -146,20 +176,26 @@ class StudySummaries:
             "last_update": _last_update(counts.values()),
         }
 
+    def _dead(self, study: FrozenStudy, record: StudyRecord) -> set[int]:
+        """Numbers of RUNNING trials whose worker stopped beating (a killed kernel), judged by the study's
+        own heartbeat interval, so a study that beats once an hour is not called dead early."""
+        interval = record.config.get("heartbeat_interval")
+        grace = dead_worker_grace_s(float(interval) if isinstance(interval, int | float) else 5.0)
+        return silent_trials(self.storage, _compat.study_id(study), grace)
+
     def _tally(self, study: FrozenStudy, counts: _Counts) -> StudyTally:
         """The study's tally, with the trials finished since ``counts`` last changed added."""
-        study_id = study._study_id
+        study_id = _compat.study_id(study)
         with self._guard:
             lock = self._locks.setdefault(study_id, threading.Lock())
         with lock:  # one reader per study: a concurrent listing waits, then finds the tally current
             cached = self._cached.get(study_id)
             if cached is not None and cached.counts == counts:
                 return cached.tally
-            if cached is None:
+            if cached is None or _recreated(cached.counts, counts):
                 from nas_workbench.server.tally import StudyTally
 
-                directions = [o["direction"] for o in _objectives(study, _meta(study))]
-                cached = _Cached({}, StudyTally(directions))
+                cached = _Cached({}, StudyTally(list(record_of(study).directions)))
             self._add_finished(study_id, cached, counts)
             cached.counts = counts
             self._cached[study_id] = cached
@@ -168,8 +204,7 @@ class StudySummaries:
     def _add_finished(self, study_id: int, cached: _Cached, counts: _Counts) -> None:
         """Read and add the trials finished since the tally's counts; all unseen finished ones if that
         misses some (a worker whose clock is behind records earlier completion times)."""
-        from optuna.storages._rdb import models
-
+        models = _compat.rdb_models()
         from nas_workbench.engine._bulk_read import read_rdb_trials
 
         trials = models.TrialModel.__table__.c
@@ -210,22 +245,17 @@ def _architecture(spec: dict[str, Any]) -> dict[str, Any] | None:
         return None
 
 
-def _meta(study: FrozenStudy) -> dict[str, Any]:
-    from nas_workbench.engine.records import STUDY_ATTR
+def _recreated(before: _Counts, now: _Counts) -> bool:
+    """Whether the study was deleted and created again under its id (SQLite gives a deleted study's id,
+    and its trials' ids, to the next ones): fewer finished trials, or another first start."""
 
-    meta = study.user_attrs.get(STUDY_ATTR)
-    return meta if isinstance(meta, dict) else {}
+    def finished(counts: _Counts) -> int:
+        return sum(c.count for s, c in counts.items() if s.is_finished())
 
+    def first(counts: _Counts) -> datetime.datetime | None:
+        return min((c.first_start for c in counts.values() if c.first_start is not None), default=None)
 
-def _objectives(study: FrozenStudy, meta: dict[str, Any]) -> list[dict[str, str]]:
-    """The workbench's objectives, or ones named after Optuna's directions for a foreign study."""
-    objectives = meta.get("objectives")
-    if isinstance(objectives, list) and len(objectives) == len(study.directions):
-        return [{"metric": str(o.get("metric")), "direction": str(o.get("direction"))} for o in objectives]
-    return [
-        {"metric": f"objective {i}", "direction": "maximize" if d == StudyDirection.MAXIMIZE else "minimize"}
-        for i, d in enumerate(study.directions)
-    ]
+    return finished(now) < finished(before) or first(before) not in (None, first(now))
 
 
 def _status(done: int, total: int | None, running: int, dead: int, last_failed: bool) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from optuna.trial import FrozenTrial, TrialState
 
+from nas_workbench import _compat
 from nas_workbench.engine.records import TrialResult, pareto_front
 
 __all__ = ["StudyTally"]
@@ -50,9 +51,9 @@ class StudyTally:
         """Fold in the finished trials of ``trials`` not added before (others are ignored)."""
         candidates: dict[int, tuple[TrialResult, FrozenTrial]] = {}
         for trial in trials:
-            if not trial.state.is_finished() or trial._trial_id in self.trial_ids:
+            if not trial.state.is_finished() or _compat.trial_id(trial) in self.trial_ids:
                 continue
-            self.trial_ids.add(trial._trial_id)
+            self.trial_ids.add(_compat.trial_id(trial))
             result = TrialResult.from_frozen(trial)
             self.statuses[result.status] += 1
             self.evaluated += result.status in ("ok", "infeasible")

@@ -68,6 +68,9 @@ class Strategy:
         multi_objective: Whether it searches several objectives at once (else it refuses them).
         relaxation: Whether it searches a continuous relaxation (a supernet), so it needs a space that
             is `relaxable` (gradient-based strategies; the factory refuses other spaces, saying why).
+        producer: ``"module:Class"`` of the `nas_workbench.engine.producers.TrialProducer` that produces
+            the strategy's trials itself (a supernet search), built with no arguments when a search
+            starts; None: the engine's producers run trials sampled by the strategy's sampler.
     """
 
     name: str
@@ -76,6 +79,7 @@ class Strategy:
     options: Mapping[str, Option] = field(default_factory=dict)
     multi_objective: bool = True
     relaxation: bool = False
+    producer: str | None = None
 
 
 _REGISTRY: Registry[Strategy] = Registry("strategy", definition=lambda strategy: strategy.factory)

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution
 from optuna.samplers import BaseSampler
-from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
+from nas_workbench import _compat
 from nas_workbench.exceptions import SpaceError
 from nas_workbench.spec import ArchSpec, FrozenDict
 
@@ -31,7 +31,6 @@ __all__ = [
     "Plan",
     "PlannedSampler",
     "completed_trials",
-    "dominates",
     "feasible",
     "parent_spec",
     "violation",
@@ -46,13 +45,6 @@ def violation(trial: FrozenTrial) -> float:
 def feasible(trial: FrozenTrial) -> bool:
     """Whether every constraint of ``trial`` holds (value <= 0)."""
     return violation(trial) == 0
-
-
-def dominates(a: Sequence[float], b: Sequence[float], directions: Sequence[StudyDirection]) -> bool:
-    """Whether values ``a`` are at least as good as ``b`` in every objective and better in one."""
-    signs = [1.0 if d == StudyDirection.MAXIMIZE else -1.0 for d in directions]
-    at_least = all(s * x >= s * y for s, x, y in zip(signs, a, b, strict=True))
-    return at_least and any(s * x > s * y for s, x, y in zip(signs, a, b, strict=True))
 
 
 def completed_trials(study: optuna.Study) -> list[FrozenTrial]:
@@ -153,9 +145,9 @@ class PlannedSampler(IndependentSampler):
         if not isinstance(param_distribution, CategoricalDistribution):
             return self._independent.sample_independent(study, trial, param_name, param_distribution)
         with self._lock:
-            plan = self._plans.get(trial._trial_id)
+            plan = self._plans.get(_compat.trial_id(trial))
             if plan is None:
-                plan = self._plans[trial._trial_id] = self.plan(study, trial, self.trial_rng(trial))
+                plan = self._plans[_compat.trial_id(trial)] = self.plan(study, trial, self.trial_rng(trial))
             return self.answer(plan, param_name, param_distribution.choices)
 
     def after_trial(
@@ -166,4 +158,4 @@ class PlannedSampler(IndependentSampler):
         values: Sequence[float] | None,
     ) -> None:
         with self._lock:
-            self._plans.pop(trial._trial_id, None)
+            self._plans.pop(_compat.trial_id(trial), None)

@@ -20,16 +20,17 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import optuna
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import FrozenTrial
 
+from nas_workbench import _compat
 from nas_workbench.strategies._base import Option, SamplerContext, Strategy, check_int, register
 from nas_workbench.strategies._history import (
     Plan,
     PlannedSampler,
     completed_trials,
-    dominates,
     feasible,
     parent_spec,
     violation,
@@ -81,7 +82,7 @@ class RegularizedEvolutionSampler(PlannedSampler):
             space = self.space
             return Plan(self.feasibility.choose(model, lambda: dict(space.random(rng).choices)), rng)
         parent = select_parent(rng.sample(population, self.tournament_size), study.directions, rng)
-        study._storage.set_trial_system_attr(trial._trial_id, PARENT_ATTR, parent.number)
+        _compat.storage_of(study).set_trial_system_attr(_compat.trial_id(trial), PARENT_ATTR, parent.number)
         uniform = None if self.space is None else (lambda: dict(self.space.random(rng).choices))
         return Plan(self.feasibility.choose(model, lambda: self._mutate(parent, rng), uniform), rng)
 
@@ -98,8 +99,9 @@ def select_parent(
     candidates = [t for t in members if feasible(t)]
     if not candidates:
         return min(members, key=lambda t: (violation(t), t.number))
-    front = [t for t in candidates if not any(dominates(o.values, t.values, directions) for o in candidates)]
-    return rng.choice(front)
+    signs = np.array([1.0 if d == optuna.study.StudyDirection.MAXIMIZE else -1.0 for d in directions])
+    ranks = _compat.nondomination_ranks(-signs * np.array([t.values for t in candidates], dtype=float), True)
+    return rng.choice([t for t, rank in zip(candidates, ranks, strict=True) if rank == 0])
 
 
 def mutate_params(parent: FrozenTrial, rng: random.Random) -> dict[str, Any]:

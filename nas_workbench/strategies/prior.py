@@ -22,6 +22,7 @@ import optuna
 from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
+from nas_workbench import _compat
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.strategies._history import feasible, parent_spec
 
@@ -70,23 +71,12 @@ def best_architectures(
 
 
 def _fronts(points: np.ndarray) -> Iterator[list[int]]:
-    """Indices of ``points`` (rows; larger is better in every column) front by front of non-domination,
-    each front in lexicographic order, best first.
-
-    In lexicographic order a point's dominators all come before it, and a dominator left out of a front is
-    itself dominated by a member of that front, so each point is compared with the front being built only.
-    """
-    left = list(np.lexsort(tuple(-points[:, k] for k in reversed(range(points.shape[1])))))
-    while left:
-        front: list[int] = []
-        rest: list[int] = []
-        for index in left:
-            kept = points[front]
-            point = points[index]
-            dominated = np.any(np.all(kept >= point, axis=1) & np.any(kept > point, axis=1))
-            (rest if dominated else front).append(int(index))
-        yield front
-        left = rest
+    """Indices of ``points`` (rows; larger is better in every column) front by front of non-domination
+    (Optuna's non-dominated sort), each front in lexicographic order, best first."""
+    ranks = _compat.nondomination_ranks(-points)
+    order = np.lexsort(tuple(-points[:, k] for k in reversed(range(points.shape[1]))))
+    for rank in range(int(ranks.max()) + 1):
+        yield [int(index) for index in order if ranks[index] == rank]
 
 
 def warm_start(study: optuna.Study, source: optuna.Study, space: SearchSpace) -> int:

@@ -9,22 +9,22 @@ everything else the user does in the browser (selecting points) still reaches th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from jupyter_bokeh import BokehModel
+from nas_workbench._compat import bokeh_model_dropping
 
 __all__ = ["PlotModel"]
 
 _DATA_EVENTS = frozenset({"ColumnsStreamed", "ColumnsPatched", "ColumnDataChanged"})
 
 
-class PlotModel(BokehModel):
-    """A ``BokehModel`` that ignores data changes coming from the browser (see the module docstring)."""
+def _is_data_change_from_browser(content: Mapping[str, Any]) -> bool:
+    kind = content.get("kind")
+    return content.get("event") == "jsevent" and (
+        kind in _DATA_EVENTS or (kind == "ModelChanged" and content.get("attr") == "data")
+    )
 
-    def _sync_model(self, model: BokehModel, content: dict[str, Any], buffers: list[Any]) -> None:
-        kind = content.get("kind")
-        if content.get("event") == "jsevent" and (
-            kind in _DATA_EVENTS or (kind == "ModelChanged" and content.get("attr") == "data")
-        ):
-            return
-        super()._sync_model(model, content, buffers)
+
+class PlotModel(bokeh_model_dropping(_is_data_change_from_browser)):  # type: ignore[misc]
+    """A ``BokehModel`` that ignores data changes coming from the browser (see the module docstring)."""

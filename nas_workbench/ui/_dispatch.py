@@ -19,11 +19,19 @@ import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-__all__ = ["Coalescer"]
+__all__ = ["Coalescer", "running_loop"]
 
 logger = logging.getLogger("nas_workbench")
 
 T = TypeVar("T")
+
+
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop running in this thread (the kernel's, in a notebook cell), or None."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 class Coalescer(Generic[T]):

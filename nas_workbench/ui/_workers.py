@@ -114,10 +114,10 @@ class WorkersChoice:
         self.mode.value = "here" if workers is None else "local" if workers else "external"
 
     def for_run(self, config: SearchConfig) -> int | None:
-        """The ``workers`` to start a search of ``config`` with: `read`, except for a gradient-based
-        strategy, which trains one supernet in this process (as `SearchRun` does whatever it is given)."""
+        """The ``workers`` to start a search of ``config`` with: `read`, except for a strategy that produces
+        its own trials (a supernet search, in this process), as `SearchRun` does whatever it is given."""
         workers = self.read()
-        return None if strategies.get(config.strategy).relaxation else workers
+        return None if strategies.get(config.strategy).producer else workers
 
     def explain(self, config: SearchConfig | None) -> None:
         """Say under the control what the choice does with ``config`` (None: the form is invalid)."""
@@ -128,10 +128,10 @@ class WorkersChoice:
         if config is None:
             self.note.value = ""
             return
-        if strategies.get(config.strategy).relaxation:
+        if strategies.get(config.strategy).producer:
             self.note.value = (
-                f"<i>The {html.escape(config.strategy)} strategy trains one supernet in this kernel: "
-                "the trials run here whatever this setting.</i>"
+                f"<i>The {html.escape(config.strategy)} strategy produces its own trials in this kernel "
+                "(it trains one supernet): they run here whatever this setting.</i>"
             )
             return
         sqlite = config.resolved_storage().startswith("sqlite")

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from nas_workbench.engine.records import TrialResult, pareto_front
+from nas_workbench.engine.study_record import StudyRecord
 from nas_workbench.profiling import METRICS, caveats
 
 __all__ = [
@@ -211,8 +212,8 @@ def tradeoff_metrics(objectives: Sequence[str], budget: Iterable[str], recorded:
     return unique or recorded[:1]
 
 
-def stored_budget(meta: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, str]]:
-    """A study's absolute limits (from its record, `nas_workbench.engine.records.study_meta`) and, for
-    the limits given relative to the device, their relative form ("p30 on this CPU") for the budget line."""
-    notes = {m: f"{r['spec']} on {r['device']}" for m, r in meta.get("budget_resolved", {}).items()}
-    return dict(meta.get("budget", {})), notes
+def stored_budget(record: StudyRecord) -> tuple[dict[str, float], dict[str, str]]:
+    """A study's absolute limits (from its record, `nas_workbench.engine.study_record`) and, for the
+    limits given relative to the device, their relative form ("p30 on this CPU") for the budget line."""
+    notes = {m: f"{r['spec']} on {r['device']}" for m, r in record.budget_resolved.items()}
+    return dict(record.budget), notes

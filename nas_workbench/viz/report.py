@@ -13,11 +13,12 @@ from typing import Any
 import optuna
 from bokeh.embed import file_html
 from bokeh.layouts import column
-from bokeh.models import Div
+from bokeh.models.widgets.markups import Div
 from bokeh.resources import INLINE
 
 from nas_workbench.engine.budget import metrics_to_profile
-from nas_workbench.engine.records import TrialResult, pareto_front, study_meta, trial_results
+from nas_workbench.engine.records import TrialResult, pareto_front, trial_results
+from nas_workbench.engine.study_record import record_of
 from nas_workbench.viz._state import TrialTable, metric_label, stored_budget
 from nas_workbench.viz.alpha import dnas_layout
 from nas_workbench.viz.figures import make_sources, metric_axis_label, study_figures
@@ -43,16 +44,15 @@ def pareto_table_html(front: list[TrialResult]) -> str:
 
 def report_layout(study: optuna.Study) -> Any:
     """The report's Bokeh layout for ``study``."""
-    meta = study_meta(study)
-    objectives = [o["metric"] for o in meta.get("objectives", [])] or ["accuracy"]
-    directions = [o["direction"] for o in meta.get("objectives", [])] or ["maximize"]
-    budget, notes = stored_budget(meta)
+    record = record_of(study)
+    objectives, directions = list(record.objectives), list(record.directions)
+    budget, notes = stored_budget(record)
     results = trial_results(study)
     table = TrialTable(objectives, directions)
     table.extend(results)
     trials, front = make_sources(table)
     counts = {s: sum(r.status == s for r in table.results) for s in ("ok", "infeasible", "pruned", "failed")}
-    config = meta.get("config", {})
+    config = record.config
 
     def esc(value: object) -> str:
         return html.escape(str(value))
@@ -60,7 +60,7 @@ def report_layout(study: optuna.Study) -> Any:
     goals = ", ".join(f"{m} ({d})" for m, d in zip(objectives, directions, strict=True))
     summary = (
         f"<h2>NAS Workbench report: {esc(study.study_name)}</h2>"
-        f"<p>Space <b>{esc(meta.get('space'))}</b>, strategy <b>{esc(meta.get('strategy'))}</b>, "
+        f"<p>Space <b>{esc(record.space)}</b>, strategy <b>{esc(record.strategy)}</b>, "
         f"objectives {esc(goals)}, budget {esc(budget or 'none')}, "
         f"device {esc(config.get('device', '?'))}.</p>"
         f"<p>{len(table.results)} trials: {counts['ok']} trained, {counts['infeasible']} over budget "

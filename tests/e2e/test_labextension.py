@@ -20,6 +20,7 @@ from playwright.sync_api import expect
 
 import nas_workbench as nw
 from nas_workbench.testing.jupyter import JupyterServer, jupyter_server
+from nas_workbench.testing.workers import score
 
 pytestmark = pytest.mark.browser
 
@@ -111,3 +112,35 @@ def test_panel_follows_a_real_search_and_shows_its_details(page, lab):
         f'import nas_workbench as nw\nwb = nw.Workbench.load("{STUDY}", '
         'storage="sqlite:///runs/nas_workbench.db")\nwb'
     )
+
+
+def test_panel_lists_a_study_stored_beside_a_notebook(page, lab):
+    """``sqlite:///mine.db`` written from a notebook in a sub-folder, outside the runs folder."""
+    folder = lab.root / "project"
+    folder.mkdir()
+    storage = f"sqlite:///{folder / 'mine.db'}"
+    config = nw.SearchConfig(
+        space="chain",
+        strategy="random",
+        objectives=["accuracy", "params"],
+        profile_metrics=["params"],
+        n_trials=2,
+        storage=storage,
+        study_name="beside",
+    )
+    nw.search(config, evaluate=score).run()
+    tab = page.locator('.lm-TabBar-tab[data-id="nas-workbench-panel"]')
+    if "lm-mod-current" not in (tab.get_attribute("class") or ""):
+        tab.click()
+    back = page.get_by_role("button", name="← Studies")
+    if back.is_visible():  # the panel still shows the details of a study of an earlier test
+        back.click()
+    row = page.locator('.nasw-StudyRow[data-study="beside"]')
+    deadline = time.monotonic() + 30  # the server searches the root again every 10 s at most
+    while not row.count():
+        assert time.monotonic() < deadline, "the study beside the notebook was not listed"
+        page.get_by_title("Refresh the studies").click()
+        page.wait_for_timeout(1000)
+    expect(row).to_contain_text("2/2 trials")
+    row.click()
+    expect(page.locator(".nasw-Details")).to_contain_text("project/mine.db")

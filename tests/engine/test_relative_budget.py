@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import optuna
 import pytest
 
 import nas_workbench as nw
 from nas_workbench.engine.feasibility import architecture_value
-from nas_workbench.engine.records import STUDY_ATTR
+from nas_workbench.engine.relative import ResolvedBudget, resolve_budget
+from nas_workbench.engine.study_record import read_record, write_record
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.relative_budget import parse_relative_budget
 from nas_workbench.testing.workers import TINY_CHAIN, score
@@ -60,10 +63,10 @@ def test_a_relative_budget_resolves_is_stored_and_survives_resume(storage, tiny_
     latency = architecture_value(space, "latency_ms", (1, 8, 8), 2, threads=1)
     values = [latency(spec) for spec in nw.spaces.enumerate_specs(space)]
     assert min(values) / 3 < limit < max(values) * 3  # a median of this space's latencies, give or take noise
-    meta = run.study.user_attrs[STUDY_ATTR]
-    assert meta["budget"] == {"latency_ms": limit}
-    assert meta["config"]["budget"] == {"latency_ms": "p50"}  # the relative form, as given
-    stored = meta["budget_resolved"]["latency_ms"]
+    record = read_record(run.study)
+    assert record.budget == {"latency_ms": limit}
+    assert record.config["budget"] == {"latency_ms": "p50"}  # the relative form, as given
+    stored = record.budget_resolved["latency_ms"]
     assert (stored["spec"], stored["value"], stored["unit"], stored["device"]) == (
         "p50",
         limit,
@@ -74,8 +77,8 @@ def test_a_relative_budget_resolves_is_stored_and_survives_resume(storage, tiny_
     assert run.trials_done() == 2
 
     # A resume uses the stored value, never a new resolution: mark it, and resume with more trials.
-    marked = {**meta, "budget_resolved": {"latency_ms": {**stored, "value": 123.0}}}
-    optuna.load_study(study_name="relative", storage=storage).set_user_attr(STUDY_ATTR, marked)
+    marked = record.with_changes(budget_resolved={"latency_ms": {**stored, "value": 123.0}})
+    write_record(optuna.load_study(study_name="relative", storage=storage), marked)
     resumed = nw.search(config.replace(n_trials=3), evaluate=score).run()
     assert resumed.config.budget["latency_ms"] == 123.0 and resumed.trials_done() == 3
     assert resumed.results()[-1].status == "ok"  # judged by the stored limit: 123 ms fits any of them
@@ -93,3 +96,15 @@ def test_a_factor_of_the_fastest_is_at_least_that_factor_of_some_architecture(st
     assert resolved.value == pytest.approx(1.5 * floor, rel=0.05)
     assert resolved.label().endswith("MB (1.5x smallest on this CPU)")
     assert space.parse(resolved.reference)  # the fastest architecture found, in the space's notation
+
+
+def test_a_resolved_quantile_reports_the_spread_of_its_sample():
+    space = nw.spaces.get("chain")
+    params = architecture_value(space, "params", (1, 8, 8), 2)
+    resolved = resolve_budget(space, "latency_ms", "p60", params, sample_size=24)
+    low, high = resolved.interval
+    assert low < resolved.value < high  # 24 different networks: a percentile that could move
+    assert "24 random architectures" in resolved.detail and "90% bootstrap interval" in resolved.detail
+    assert ResolvedBudget.from_dict(json.loads(json.dumps(resolved.to_dict()))) == resolved
+    stored_before = {k: v for k, v in resolved.to_dict().items() if k != "interval"}  # an older study's
+    assert ResolvedBudget.from_dict(stored_before).interval is None

@@ -23,6 +23,12 @@ def _spin(seconds: float) -> None:
         pass
 
 
+def _synthetic(**fields: float) -> TimingOptions:
+    """Options for timing a synthetic function: no warm-up and no reference readings, so that only the
+    stopping rule under test decides (the reference workload has tests of its own)."""
+    return TimingOptions(warmup_s=0.0, reference=False, **fields)
+
+
 def test_the_estimate_is_the_minimum_and_stalls_do_not_move_it():
     samples = [1.0, 1.02, 50.0, 1.01, 80.0, 1.0, 1.03, 60.0] * 3  # a stall in 3 of every 8 blocks
     result = TimingResult(samples=samples, stopped="stable")
@@ -50,7 +56,7 @@ def test_stalled_blocks_are_ignored_on_the_wall_clock():
         if next(calls) % 3:
             time.sleep(0.01)
 
-    options = TimingOptions(warmup_s=0.0, min_repeats=12, max_repeats=12, min_block_s=0.0, clock="wall")
+    options = _synthetic(min_repeats=12, max_repeats=12, min_block_s=0.0, clock="wall")
     result = time_callable(sometimes_descheduled, CPU, options)
     assert result.median > 0.01  # what the median-based figure reported
     assert 2e-4 <= result.estimate < 0.005
@@ -58,26 +64,26 @@ def test_stalled_blocks_are_ignored_on_the_wall_clock():
 
 def test_a_timing_that_keeps_drifting_runs_to_the_cap_and_is_unstable():
     calls = itertools.count()
-    options = TimingOptions(warmup_s=0.0, min_repeats=4, max_repeats=10_000, min_block_s=0.0, max_time_s=0.1)
+    options = _synthetic(min_repeats=4, max_repeats=10_000, min_block_s=0.0, max_time_s=0.1)
     result = time_callable(lambda: _spin(1e-4 * (1.1 ** min(next(calls), 40))), CPU, options)
     assert result.stopped == "time cap"
     assert result.summary_ms(options.rel_ci)["stable"] is False
 
 
 def test_stops_when_stable():
-    options = TimingOptions(warmup_s=0.0, min_repeats=4, max_repeats=10_000, rel_ci=1e9, max_time_s=60)
+    options = _synthetic(min_repeats=4, max_repeats=10_000, rel_ci=1e9, max_time_s=60)
     result = time_callable(lambda: None, CPU, options)
     assert result.stopped == "stable" and len(result.samples) == 4
 
 
 def test_stops_at_max_repeats():
-    options = TimingOptions(warmup_s=0.0, min_repeats=6, max_repeats=6, rel_ci=0.0, max_time_s=60)
+    options = _synthetic(min_repeats=6, max_repeats=6, rel_ci=0.0, max_time_s=60)
     result = time_callable(lambda: sum(range(100)), CPU, options)
     assert len(result.samples) == 6 and result.stopped in ("max repeats", "stable")
 
 
 def test_stops_at_the_time_cap():
-    options = TimingOptions(warmup_s=0.0, min_repeats=100, max_repeats=10_000, rel_ci=0.0, max_time_s=0.0)
+    options = _synthetic(min_repeats=100, max_repeats=10_000, rel_ci=0.0, max_time_s=0.0)
     result = time_callable(lambda: sum(range(100)), CPU, options)
     assert result.stopped == "time cap" and len(result.samples) == 3
     assert result.warmup_calls >= 3
@@ -86,7 +92,7 @@ def test_stops_at_the_time_cap():
 
 
 def test_fast_calls_are_grouped_in_blocks():
-    options = TimingOptions(warmup_s=0.0, min_repeats=3, max_repeats=3, min_block_s=1e-3)
+    options = _synthetic(min_repeats=3, max_repeats=3, min_block_s=1e-3)
     result = time_callable(lambda: None, CPU, options)
     assert result.number > 1  # a no-op is far shorter than a millisecond
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -101,3 +102,20 @@ def test_the_walk_stops_at_its_entry_limit_and_is_reused_until_its_interval_pass
     assert finder.files() == [tmp_path / "zz.db"]  # remembered
     finder.interval_s = 0
     assert finder.files() == [tmp_path / "aa.db", tmp_path / "zz.db"]
+
+
+def test_tables_written_to_the_write_ahead_log_only_are_seen(tmp_path):
+    """In WAL mode a new table may live in the log while the file itself stays as it was."""
+    path = tmp_path / "growing.db"
+    finder = StudyFileFinder(tmp_path, interval_s=0)
+    with closing(sqlite3.connect(path)) as db:  # held open: nothing is checkpointed into the file
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("CREATE TABLE notes (text TEXT)")
+        db.commit()
+        assert finder.files() == []
+        before = path.stat().st_mtime_ns, path.stat().st_size
+        for table in ("studies", "trials", "version_info"):
+            db.execute(f"CREATE TABLE {table} (id INTEGER)")
+        db.commit()
+        assert (path.stat().st_mtime_ns, path.stat().st_size) == before
+        assert finder.files() == [path]

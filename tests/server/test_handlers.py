@@ -242,7 +242,7 @@ async def test_unknown_and_malformed_study_names_are_refused(jp_fetch, http_serv
     refused = [
         ("nope", 404, "no study named 'nope'"),
         ("bad%0Aname", 400, "malformed study name"),
-        ("x" * 600, 400, "1 to 512 characters"),
+        ("x" * 600, 400, "at most 512 characters"),
     ]
     for study, code, words in refused:
         with pytest.raises(HTTPClientError) as failure:

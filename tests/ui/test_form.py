@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import nas_workbench as nw
+from nas_workbench.config import FORM_TABS
 from nas_workbench.profiling import METRICS
 from nas_workbench.ui._fields import same_value
 from nas_workbench.ui.form import ConfigForm
@@ -181,3 +182,44 @@ def test_the_budget_check_shows_the_tightest_value_or_the_refusal_under_each_lim
     assert memory.startswith("reachable: ") and "MB (p50 on this CPU)" in memory and "tightest" in memory
     form.fields["budget.latency_ms"].widget.value = 2.0  # an edit clears the answer about the old limit
     assert text(form.budget_checks["latency_ms"]) == ""
+
+
+def test_the_form_is_generated_from_the_settings_metadata():
+    form = ConfigForm()
+    for setting in dataclasses.fields(nw.SearchConfig):
+        if setting.name in ("budget", "fidelity"):  # shown as a field per metric / per knob
+            continue
+        assert form._tab_of[setting.name] == FORM_TABS.index(setting.metadata["tab"]), setting.name
+    assert form.fields["n_trials"].widget.description == "trials"
+    assert form.fields["fidelity.width_multiplier"].widget.description == "width multiplier"
+    assert form.tabs.titles == FORM_TABS
+
+
+def test_an_edit_validates_only_the_setting_that_changed(monkeypatch):
+    from nas_workbench.engine import pruning
+
+    form = ConfigForm()
+    built: list[str] = []
+    for module, name in [(nw.spaces, "get"), (nw.strategies, "make_sampler"), (pruning, "make_pruner")]:
+        real = getattr(module, name)
+        monkeypatch.setattr(
+            module, name, lambda *a, _real=real, _name=name, **k: built.append(_name) or _real(*a, **k)
+        )
+    for typed in ("t", "ty", "typ", "typed"):  # keystrokes in settings no component checks
+        form.fields["study_name"].widget.value = typed
+        form.fields["storage"].widget.value = f"sqlite:///{typed}.db"
+    form.fields["trial_timeout"].widget.value = 30.0
+    form.fields["fidelity.epochs"].widget.value = 3
+    assert built == []
+    form.fields["pruner_options"].widget.value = '{"n_startup_trials": 2}'
+    form.fields["pruner"].widget.value = "median"
+    assert set(built) == {"make_pruner"}  # the pruner alone
+    built.clear()
+    form.fields["n_trials"].widget.value = 0  # wrong: reported, and the advice (which uses it) not asked
+    assert "n_trials" in text(form.fields["n_trials"].error) and built == []
+    form.fields["timeout"].widget.value = -1.0  # a second bad setting: each shows under its own field
+    assert "n_trials" in text(form.fields["n_trials"].error) and "timeout" in text(
+        form.fields["timeout"].error
+    )
+    form.fields["n_trials"].widget.value = 7
+    assert text(form.fields["n_trials"].error) == "" and "timeout" in text(form.fields["timeout"].error)

@@ -11,6 +11,7 @@ import html
 import json
 import threading
 import time
+from pathlib import Path
 
 from bokeh.document import Document
 
@@ -119,6 +120,34 @@ def test_an_existing_study_is_not_started_afresh(make_config, score, wait_for):
         await wait_for(lambda: workbench.plots.points == 2)
 
     asyncio.run(main())
+
+
+def test_a_workbench_on_a_stored_study_shows_its_trials_at_once_and_offers_resume(
+    make_config, score, wait_for
+):
+    # the notebook re-run after a kernel restart (issue 14.3): the storage holds 3 of 5 trials
+    nw.search(make_config(n_trials=3), evaluate=score).run()
+
+    async def main():
+        workbench = nw.Workbench(make_config(n_trials=5), evaluate=score)
+        await wait_for(lambda: workbench.plots.points == 3)  # no button pressed
+        assert "holds 3 of 5 trials: Resume continues it" in workbench.message.value
+        assert "3 / 5 trials" in workbench.progress_label.value
+        workbench.resume_button.click()
+        await wait_for(lambda: "complete" in workbench.message.value and not workbench.searching)
+        return workbench
+
+    workbench = asyncio.run(main())
+    assert sorted(workbench.plots.trials.data["number"]) == list(range(5))
+
+
+def test_a_workbench_on_a_new_study_creates_no_storage(make_config, storage):
+    async def main():
+        return nw.Workbench(make_config())
+
+    workbench = asyncio.run(main())
+    assert workbench.plots.points == 0 and not workbench.message.value
+    assert not Path(storage.removeprefix("sqlite:///")).exists()  # nothing written before Start
 
 
 def test_a_search_error_is_a_message_not_a_traceback(make_config, wait_for):

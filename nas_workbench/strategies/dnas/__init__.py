@@ -9,9 +9,10 @@ is differentiable, so a penalty or a latency target steers the search. Here:
 - supernets for the cell spaces (`CellSupernet`: a mixed op on every edge) and the chain space
   (`ChainSupernet`: per block op, kernel, expansion and width, per stage depth), softmax or Gumbel-softmax;
 - `cost_model`: expected latency (lookup table), FLOPs, MACs or parameters as a function of the weights;
-- the search loop (`search.run_search`), run by `nas_workbench.search` when ``strategy="dnas"``: every epoch
-  logs the derived architecture as a trial of the study (profiled, its accuracy a weight-sharing estimate),
-  and the final one is retrained standalone and logged as a full trial.
+- the search loop (`search.SupernetProducer`), the strategy's own trial producer, which `nas_workbench.search`
+  runs when ``strategy="dnas"``: every epoch logs the derived architecture as a trial of the study
+  (profiled, its accuracy a weight-sharing estimate), and the final one is retrained standalone and logged
+  as a full trial.
 
 Spaces whose decisions change the network's structure (the multi-branch space) have no such relaxation;
 `build_supernet` says so and names the strategies that fit.
@@ -124,5 +125,6 @@ register(
         OPTIONS,
         multi_objective=True,
         relaxation=True,
+        producer="nas_workbench.strategies.dnas.search:SupernetProducer",
     )
 )

@@ -1,4 +1,5 @@
-"""The differentiable search loop, which `SearchRun` runs instead of sampling when the strategy is "dnas".
+"""The differentiable search loop: the "dnas" strategy's trial producer, which `SearchRun` runs instead of
+sampling trials (`nas_workbench.engine.producers`).
 
 One supernet trains by alternating first-order updates (DARTS): a step of the architecture logits on a
 batch of the architecture split (cross-entropy plus the hardware penalty), then a step of the network
@@ -6,9 +7,10 @@ weights on a batch of the weight split (cross-entropy alone). The two splits div
 split, so the validation split stays what every trial's accuracy is measured on.
 
 After each epoch the derived architecture becomes a trial of the run's study: enqueued, claimed through
-the engine's scheduler (heartbeats, the plan of ``n_trials``), profiled like any trial, and scored by the
-supernet: the standalone network with the supernet's weights, batch-norm statistics re-estimated for that
-path, labelled as a weight-sharing estimate. The trial keeps the architecture weights (``arch_weights``)
+the engine's scheduler (heartbeats, the plan of ``n_trials``), run through the engine's trial pipeline
+like any trial, and scored by the supernet (`WeightSharingScorer`): the standalone network with the
+supernet's weights, batch-norm statistics re-estimated for that path, labelled as a weight-sharing
+estimate. The trial keeps the architecture weights (``arch_weights``)
 and the epoch's figures (``dnas``), and an `ArchitectureWeights` event carries them to the plots. The final
 architecture is then enqueued once more and trained standalone by the engine's own trial, at the
 configured fidelity: a full trial. So a study of ``n_trials`` holds ``n_trials - 1`` search epochs and the
@@ -24,9 +26,9 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import optuna
 import torch
@@ -35,9 +37,9 @@ from optuna.trial import TrialState
 from torch import nn
 
 from nas_workbench.engine import events as ev
-from nas_workbench.engine.budget import constraint_values, over_budget_reason, violations
+from nas_workbench.engine.producers import RunContext
 from nas_workbench.engine.records import DNAS_ATTR, WEIGHTS_ATTR
-from nas_workbench.engine.scheduler import plan, run_trials
+from nas_workbench.engine.scheduler import plan
 from nas_workbench.estimation.trainer import evaluate_accuracy, prepare_inputs
 from nas_workbench.exceptions import NasWorkbenchError
 from nas_workbench.profiling import METRICS, LookupTable, Measurement
@@ -47,10 +49,7 @@ from nas_workbench.strategies.dnas.cost import HardwarePenalty, cost_model
 from nas_workbench.strategies.dnas.options import DnasOptions
 from nas_workbench.strategies.dnas.supernet import Supernet
 
-if TYPE_CHECKING:
-    from nas_workbench.engine.runner import SearchRun
-
-__all__ = ["recalibrate_batch_norm", "run_search"]
+__all__ = ["SupernetProducer", "WeightSharingScorer", "recalibrate_batch_norm"]
 
 logger = logging.getLogger("nas_workbench")
 
@@ -64,9 +63,15 @@ GRAD_CLIP = 5.0
 Objective = Callable[[optuna.Trial], Sequence[float]]
 
 
-def run_search(run: SearchRun) -> str:
-    """Run the differentiable search of ``run``; return why it ended: "completed", "stopped" or "timeout"."""
-    return _DnasSearch(run).search()
+class SupernetProducer:
+    """Produces a "dnas" study's trials: the architectures a supernet derives epoch by epoch, then the
+    final one retrained (`nas_workbench.engine.producers.TrialProducer`)."""
+
+    def produce(self, run: RunContext) -> bool:
+        """Run the differentiable search of ``run``; True when it is complete, False when stopped or out
+        of time."""
+        run.prepare_here()
+        return _DnasSearch(run).search()
 
 
 @dataclass
@@ -82,27 +87,25 @@ class _Data:
 
 
 class _DnasSearch:
-    def __init__(self, run: SearchRun) -> None:
+    def __init__(self, run: RunContext) -> None:
         self.run = run
         self.config = run.config
         self.options = DnasOptions.from_config(run.config)
         self.device = torch.device(run.config.device)
         self.deadline = None if run.config.timeout is None else time.monotonic() + run.config.timeout
-        task, resolution = run.task, run.config.fidelity.resolution
-        self.input_shape = (
-            task.input_shape if resolution is None else (task.input_shape[0], resolution, resolution)
-        )
-        self.num_classes = task.num_classes
+        self.pipeline = run.pipeline()
+        self.input_shape = self.pipeline.networks.input_shape
+        self.num_classes = self.pipeline.networks.num_classes
 
     # -- the run ---------------------------------------------------------------------------------------
-    def search(self) -> str:
+    def search(self) -> bool:
         run, config, options = self.run, self.config, self.options
         if self._retrained_before():
-            return "completed"
-        self._run_waiting(run._objective)  # architectures to try first, trained like any trial
+            return True
+        self._run_waiting(self.pipeline.objective(run.scorer()))  # architectures to try first, trained
         trials_left = config.n_trials - run.trials_done()
         if trials_left <= 0:
-            return "completed"
+            return True
         epochs = max(1, trials_left - options.retrain)
 
         torch.manual_seed(config.seed)
@@ -133,24 +136,21 @@ class _DnasSearch:
                 generator,
             )
             if losses is None:
-                return self._end_reason()
+                return False
             spec = supernet.derive()
             self._log_search_trial(
                 supernet, penalty, spec, epoch, {**losses, "temperature": temperature}, data
             )
         if not options.retrain:
-            return "completed"
+            return True
         if self._must_end():
-            return self._end_reason()
+            return False
         self._retrain(spec, epochs, penalty, supernet)
-        return "stopped" if run._stop.is_set() else "completed"
+        return not run.stop.is_set()
 
     def _must_end(self) -> bool:
         """Whether the run was stopped or ran out of time."""
-        return self.run._stop.is_set() or (self.deadline is not None and time.monotonic() > self.deadline)
-
-    def _end_reason(self) -> str:
-        return "stopped" if self.run._stop.is_set() else "timeout"
+        return self.run.stop.is_set() or (self.deadline is not None and time.monotonic() > self.deadline)
 
     # -- set-up ----------------------------------------------------------------------------------------
     def _penalty(self, supernet: Supernet) -> HardwarePenalty:
@@ -190,7 +190,7 @@ class _DnasSearch:
         return (weights, schedule), arch
 
     def _splits(self) -> _Data:
-        task, fidelity = self.run.task, self.config.fidelity
+        task, fidelity = self.run.task(), self.config.fidelity
         generator = torch.Generator().manual_seed(self.config.seed)
         x, y = task.x_train, task.y_train
         if fidelity.subset < 1.0:
@@ -288,98 +288,20 @@ class _DnasSearch:
             },
             WEIGHTS_ATTR: table,
         }
-
-        def objective(trial: optuna.Trial) -> list[float]:
-            try:
-                return self._search_trial(trial, supernet, spec, epoch, table, expected, data)
-            except Exception as error:
-                trial.set_user_attr("status", "failed")
-                trial.set_user_attr("reason", f"{type(error).__name__}: {error}")
-                logger.warning(
-                    "dnas epoch %d: trial %d failed: %s: %s", epoch, trial.number, type(error).__name__, error
-                )
-                raise
-
-        self.run.study.enqueue_trial(dict(spec.choices), user_attrs=attrs)
-        self._run_waiting(objective)
-
-    def _search_trial(
-        self,
-        trial: optuna.Trial,
-        supernet: Supernet,
-        spec: ArchSpec,
-        epoch: int,
-        table: dict[str, dict[str, float]],
-        expected: dict[str, float],
-        data: _Data,
-    ) -> list[float]:
-        """`SearchRun`'s trial steps (attributes, events, profile, budget) with a weight-sharing score."""
-        run, config = self.run, self.config
-        started = time.perf_counter()
-        asked = run.space.sample(trial)  # the enqueued choices become the trial's parameters
-        if asked != spec:
-            raise NasWorkbenchError(
-                f"trial {trial.number} took another enqueued architecture ({asked}); does another process "
-                f"enqueue trials into study {run.study_name!r}?"
-            )
-        arch, summary = run.space.format(spec), run.space.summary(spec)
-        for key, value in {
-            "spec": spec.to_dict(),
-            "arch": arch,
-            "summary": summary,
-            "worker": run.worker,
-        }.items():
-            trial.set_user_attr(key, value)
-        run._emit(
+        run = self.run
+        run.study.enqueue_trial(dict(spec.choices), user_attrs=attrs)
+        waiting = run.study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+        run.emit(
             ev.ArchitectureWeights(
-                run.study_name, epoch=epoch, number=trial.number, arch=arch, weights=table, expected=expected
+                run.study_name, epoch=epoch, number=waiting[-1].number, arch=run.space.format(spec),
+                weights=table, expected=expected,
+            )
+        )  # fmt: skip
+        self._run_waiting(
+            self.pipeline.objective(
+                WeightSharingScorer(run, supernet, spec, epoch, data, expected), reuse=False
             )
         )
-        run._emit(
-            ev.TrialStarted(
-                run.study_name, number=trial.number, spec=spec.to_dict(), arch=arch, summary=summary
-            )
-        )
-        model = run.space.build(spec, self.input_shape, self.num_classes, config.fidelity.width_multiplier)
-        measurements, device = run._profile(spec, model, self.input_shape)
-        trial.set_user_attr("device", device.to_dict())
-        over = violations(measurements, config.budget)
-        for name, excess in constraint_values(measurements, config.budget).items():
-            trial.set_constraint(name, excess)
-        metrics = {k: m.to_dict() for k, m in measurements.items()}
-        run._emit(ev.TrialProfiled(run.study_name, number=trial.number, metrics=metrics, violations=over))
-        profiled = time.perf_counter()
-        measurements["accuracy"] = self._weight_sharing_accuracy(supernet, spec, epoch, data)
-        trial.set_user_attr("metrics", {k: m.to_dict() for k, m in measurements.items()})
-        trial.set_user_attr(
-            "timings", {"profile_s": profiled - started, "evaluate_s": time.perf_counter() - profiled}
-        )
-        trial.set_user_attr("status", "infeasible" if over else "ok")
-        if over:
-            trial.set_user_attr("reason", over_budget_reason(measurements, config.budget, over))
-        logger.info(
-            "dnas epoch %d: %s, weight-sharing accuracy %.4f, expected %s",
-            epoch,
-            arch,
-            measurements["accuracy"].value,
-            ", ".join(f"{m} {v:.4g} {METRICS[m].unit}" for m, v in expected.items()) or "-",
-        )
-        return [run._objective_value(name, measurements) for name in config.objectives]
-
-    def _weight_sharing_accuracy(
-        self, supernet: Supernet, spec: ArchSpec, epoch: int, data: _Data
-    ) -> Measurement:
-        """Validation accuracy of ``spec`` with the supernet's weights (its one-hot path, extracted)."""
-        model = supernet.extract(spec)
-        examples = data.x_weights[:BN_CALIBRATION_EXAMPLES]
-        recalibrate_batch_norm(model, examples, self.config.fidelity.batch_size)
-        accuracy = evaluate_accuracy(model, data.x_valid, data.y_valid, device=str(self.device))
-        detail = {
-            "epoch": epoch,
-            "split": "validation",
-            "batch_norm": f"statistics re-estimated on {len(examples)} training examples",
-        }
-        return Measurement(accuracy, "fraction", "estimated", WEIGHT_SHARING, detail)
 
     def _retrain(self, spec: ArchSpec, epochs: int, penalty: HardwarePenalty, supernet: Supernet) -> None:
         """Train the final architecture standalone as the engine's own trial (a full trial)."""
@@ -390,29 +312,69 @@ class _DnasSearch:
             "targets": penalty.targets,
         }
         self.run.study.enqueue_trial(dict(spec.choices), user_attrs={DNAS_ATTR: info})
-        self._run_waiting(self.run._objective)
+        self._run_waiting(self.pipeline.objective(self.run.scorer(), reuse=False))  # trained, not estimated
 
     def _run_waiting(self, objective: Objective) -> None:
         """Run the study's waiting trials through the engine's scheduler (heartbeats, failures, events)."""
-        run = self.run
-        trials = run.study.get_trials(deepcopy=False)
-        if not any(t.state == TrialState.WAITING for t in trials):
-            return
-        run_trials(
-            run.study,
-            run.storage,
-            objective,
-            len(plan(trials, len(trials))),  # the plan ends with the waiting trials: nothing is added
-            heartbeat_interval=self.config.heartbeat_interval,
-            stop=run._stop,
-            after_trial=run._trial_finished,
-        )
+        trials = self.run.study.get_trials(deepcopy=False)
+        if any(t.state == TrialState.WAITING for t in trials):
+            # the plan ends with the waiting trials: nothing is added
+            self.run.run_trials(objective, len(plan(trials, len(trials))))
 
     def _retrained_before(self) -> bool:
         return any(
             t.user_attrs.get(DNAS_ATTR, {}).get("phase") == "retrain"
             for t in self.run.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         )
+
+
+class WeightSharingScorer:
+    """Scores an epoch's derived architecture with the supernet's weights (its one-hot path, extracted,
+    batch-norm statistics re-estimated): cheap, so architectures over budget are scored too."""
+
+    scores_infeasible = True
+
+    def __init__(
+        self,
+        run: RunContext,
+        supernet: Supernet,
+        spec: ArchSpec,
+        epoch: int,
+        data: _Data,
+        expected: dict[str, float],
+    ) -> None:
+        self.run, self.supernet, self.spec, self.epoch, self.data = run, supernet, spec, epoch, data
+        self.expected = expected
+
+    def score(
+        self, trial: optuna.Trial, spec: ArchSpec, model: nn.Module, measurements: Mapping[str, Measurement]
+    ) -> dict[str, Measurement]:
+        run = self.run
+        arch = run.space.format(spec)
+        if spec != self.spec:
+            raise NasWorkbenchError(
+                f"trial {trial.number} took another enqueued architecture ({spec}); does another process "
+                f"enqueue trials into study {run.study_name!r}?"
+            )
+        extracted = self.supernet.extract(spec)
+        examples = self.data.x_weights[:BN_CALIBRATION_EXAMPLES]
+        recalibrate_batch_norm(extracted, examples, run.config.fidelity.batch_size)
+        accuracy = evaluate_accuracy(
+            extracted, self.data.x_valid, self.data.y_valid, device=run.config.device
+        )
+        detail = {
+            "epoch": self.epoch,
+            "split": "validation",
+            "batch_norm": f"statistics re-estimated on {len(examples)} training examples",
+        }
+        logger.info(
+            "dnas epoch %d: %s, weight-sharing accuracy %.4f, expected %s",
+            self.epoch,
+            arch,
+            accuracy,
+            ", ".join(f"{m} {v:.4g} {METRICS[m].unit}" for m, v in self.expected.items()) or "-",
+        )
+        return {"accuracy": Measurement(accuracy, "fraction", "estimated", WEIGHT_SHARING, detail)}
 
 
 @contextlib.contextmanager

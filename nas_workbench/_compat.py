@@ -1,0 +1,224 @@
+"""Every use of another library's private API, in one place, each guarded by the versions it was checked on.
+
+Optuna, torch and jupyter_bokeh lack a public way to do a few things the workbench needs: run Optuna's
+trial loop ourselves (its stop flag and "inside the optimize loop" marker), read its storage in bulk (its
+ORM table definitions, a study's id, the storage under its trial cache, the stale-trial query), sort points
+by non-domination as its NSGA-II does, read allocation events from torch's profiler, and filter the
+messages jupyter_bokeh applies from the browser. Each helper here names the private API it touches and
+checks, the first time, that the installed library is in `CHECKED`, the range its tests ran on; outside it
+the helper raises `CompatibilityError` saying which library, which version and what to install, instead of
+misbehaving silently on a renamed attribute. Nothing else in the package touches those names.
+
+Importing this module imports none of the three libraries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib.metadata
+from collections.abc import Callable, Iterator, Mapping
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, cast
+
+from packaging.version import Version
+
+from nas_workbench.exceptions import CompatibilityError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import optuna
+    from optuna.storages import BaseStorage
+    from optuna.trial import FrozenTrial
+
+#: Distribution name → the versions ``[lowest, first unsupported)`` whose private API this module was
+#: checked on. Tested here with Optuna 5.1, torch 2.13 and jupyter_bokeh 4.1; the lower bounds are the
+#: package's own requirements (pyproject.toml), the upper ones the next release not yet checked.
+CHECKED: Mapping[str, tuple[str, str]] = {
+    "optuna": ("5.0", "6"),
+    "torch": ("2.2", "2.14"),
+    "jupyter_bokeh": ("4.0", "5"),
+}
+
+
+def check_version(library: str, installed: str, checked: tuple[str, str]) -> None:
+    """Raise `CompatibilityError` unless ``installed`` lies in ``checked`` (``[lowest, first unsupported)``).
+
+    Args:
+        library: The distribution's name, for the message.
+        installed: Its installed version.
+        checked: The range whose private API was checked.
+    """
+    low, high = checked
+    if not Version(low) <= Version(installed) < Version(high):
+        raise CompatibilityError(
+            f"nas-workbench uses private parts of {library} that were checked on {library}>={low},<{high}, "
+            f"but {library} {installed} is installed: install '{library}>={low},<{high}'"
+        )
+
+
+@functools.cache
+def require(library: str) -> None:
+    """Check once that the installed ``library`` is in its `CHECKED` range (see `check_version`)."""
+    check_version(library, importlib.metadata.version(library), CHECKED[library])
+
+
+# -- Optuna --------------------------------------------------------------------------------------------
+#: Private storage methods that Optuna's trial cache (`_CachedStorage`) and heartbeat check call on an RDB
+#: storage, besides the public ones of `BaseStorage`: a storage that retries calls wraps these too.
+RDB_PRIVATE_CALLS = frozenset(
+    {"_create_new_trial", "_get_best_trial_id", "_get_stale_trial_ids", "_get_trials", "_set_trial_param"}
+)
+
+
+def study_id(study: Any) -> int:
+    """The storage id of an `optuna.Study` or `FrozenStudy` (``_study_id``: Optuna has no public accessor)."""
+    require("optuna")
+    return int(study._study_id)
+
+
+def trial_id(trial: optuna.Trial | FrozenTrial) -> int:
+    """The storage id of a trial, running or finished (``_trial_id``: Optuna has no public accessor)."""
+    require("optuna")
+    return int(trial._trial_id)
+
+
+def storage_of(study: optuna.Study) -> BaseStorage:
+    """The storage a study reads and writes through (``Study._storage``, the trial cache for RDB)."""
+    require("optuna")
+    return study._storage
+
+
+def uncached_storage(study: optuna.Study) -> BaseStorage:
+    """The storage under Optuna's trial cache (``_CachedStorage._backend``), or the study's storage."""
+    storage = storage_of(study)
+    return getattr(storage, "_backend", storage)
+
+
+def rdb_models() -> ModuleType:
+    """Optuna's ORM table definitions (``optuna.storages._rdb.models``), for reading its tables in bulk."""
+    require("optuna")
+    from optuna.storages._rdb import models
+
+    return models
+
+
+def stale_trial_ids(storage: BaseStorage, study_id: int) -> list[int]:
+    """Running trials of the study whose heartbeat stopped (``RDBStorage._get_stale_trial_ids``)."""
+    require("optuna")
+    return list(storage._get_stale_trial_ids(study_id))  # type: ignore[attr-defined]
+
+
+def clear_stop(study: optuna.Study) -> None:
+    """Forget an earlier ``Study.stop()``, as `Study.optimize` does when it starts (``_stop_flag``)."""
+    require("optuna")
+    study._stop_flag = False
+
+
+def stop_requested(study: optuna.Study) -> bool:
+    """Whether a sampler or callback called ``Study.stop()`` since `clear_stop` (``_stop_flag``)."""
+    require("optuna")
+    return bool(study._stop_flag)
+
+
+@contextlib.contextmanager
+def inside_optimize_loop(study: optuna.Study) -> Iterator[None]:
+    """Within the block, the study counts as inside its optimize loop, the only place Optuna lets a sampler
+    or callback call ``Study.stop()`` (``_thread_local.in_optimize_loop``, set by `Study.optimize`)."""
+    require("optuna")
+    study._thread_local.in_optimize_loop = True
+    try:
+        yield
+    finally:
+        study._thread_local.in_optimize_loop = False
+
+
+def study_over_view(study: optuna.Study, view: Any) -> optuna.Study:
+    """``study`` read through ``view``, a duck-typed stand-in for its storage that delegates what it does
+    not change (as the pruner's view of accuracy curves): Optuna's `Study` reads its storage only through
+    the `BaseStorage` methods, which the view answers, though it is no `BaseStorage`."""
+    require("optuna")
+    import optuna
+
+    return optuna.Study(study.study_name, storage=cast("BaseStorage", view), sampler=study.sampler)
+
+
+def start_waiting_trial(study: optuna.Study, storage: BaseStorage, trial_id: int) -> optuna.Trial | None:
+    """Claim the WAITING trial ``trial_id`` of ``study`` for this process, as `Study.ask` does after popping
+    it from the queue (the state change is atomic in an RDB storage, then ``Trial(study, trial_id)``, whose
+    constructor Optuna advises users not to call). None when another process claimed or finished it first."""
+    require("optuna")
+    import optuna
+
+    try:
+        if storage.set_trial_state_values(trial_id, optuna.trial.TrialState.RUNNING):
+            return optuna.trial.Trial(study, trial_id)
+    except optuna.exceptions.UpdateFinishedTrialError:
+        pass  # another process claimed and finished it meanwhile
+    return None
+
+
+def nondomination_ranks(loss_values: np.ndarray, first_only: bool = False) -> np.ndarray:
+    """The non-domination rank of each row of ``loss_values`` (smaller is better in every column): 0 for
+    the Pareto front, 1 for the front of the rest, and so on; equal rows share a rank. Optuna's fast
+    non-dominated sort, as its NSGA-II sampler uses it (``optuna.study._multi_objective``).
+
+    Args:
+        first_only: Only tell the Pareto front (rank 0) from the rest (a rank above 0), which is faster.
+    """
+    require("optuna")
+    from optuna.study._multi_objective import _fast_non_domination_rank
+
+    return _fast_non_domination_rank(loss_values, n_below=1 if first_only else None)
+
+
+# -- torch ---------------------------------------------------------------------------------------------
+def profiler_running() -> bool:
+    """Whether a torch profiler session is running on this thread (``torch.autograd._profiler_enabled``;
+    starting a second one would raise)."""
+    require("torch")
+    import torch
+
+    return bool(torch.autograd._profiler_enabled())
+
+
+def cpu_allocations(prof: Any) -> list[tuple[int, int, int]]:
+    """``(start time ns, bytes allocated, total allocated after)`` of every CPU allocation a finished
+    ``torch.profiler.profile(profile_memory=True)`` session saw, in no particular order (Kineto's
+    ``experimental_event_tree`` and ``torch._C._profiler._EventType``)."""
+    require("torch")
+    from torch._C._profiler import _EventType
+
+    events = []
+    stack = list(prof.profiler.kineto_results.experimental_event_tree())
+    while stack:
+        node = stack.pop()
+        stack.extend(node.children)
+        if node.tag == _EventType.Allocation and node.extra_fields.device.type == "cpu":
+            fields = node.extra_fields
+            events.append((node.start_time_ns, fields.alloc_size, fields.total_allocated))
+    return events
+
+
+def nvml_device_index(device: Any) -> int:
+    """NVML's number of a CUDA ``device``, honouring ``CUDA_VISIBLE_DEVICES`` as torch's own power readings
+    do (``torch.cuda._get_nvml_device_index``)."""
+    require("torch")
+    import torch
+
+    return int(torch.cuda._get_nvml_device_index(device))
+
+
+# -- jupyter_bokeh -------------------------------------------------------------------------------------
+def bokeh_model_dropping(drop: Callable[[Mapping[str, Any]], bool]) -> type:
+    """A subclass of ``jupyter_bokeh.BokehModel`` that ignores the browser messages for which
+    ``drop(content)`` is true (it overrides ``BokehModel._sync_model``, the handler of every message)."""
+    require("jupyter_bokeh")
+    from jupyter_bokeh import BokehModel
+
+    class _DroppingBokehModel(BokehModel):
+        def _sync_model(self, model: Any, content: dict[str, Any], buffers: list[Any]) -> None:
+            if not drop(content):
+                super()._sync_model(model, content, buffers)
+
+    return _DroppingBokehModel

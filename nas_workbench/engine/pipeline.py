@@ -1,0 +1,228 @@
+"""The trial pipeline: sample → build → profile under budget → score → tell, one trial at a time.
+
+Whatever produces the trials (this process, worker processes, a supernet: `nas_workbench.engine.producers`)
+runs each through the same `TrialPipeline`, so every trial of every study is recorded the same way. Only
+the last step differs between searches: a `Scorer` says how a network within budget is scored (trained
+at the configured fidelity, handed to the user's ``evaluate``, estimated with a supernet's weights).
+
+Per trial: the study's sampler answers the space's questions → an `ArchSpec`; the space builds the
+network; it is profiled cheapest first (counted figures, then measured ones) and, over budget, recorded as
+infeasible without being scored (the study is told the worst accuracy, so its sampler learns from the
+constraints as well); an architecture the study already holds is not built again but told its stored
+result (`nas_workbench.engine.repeats`, unless ``SearchConfig.repeats``); otherwise the scorer's figures
+join the profile and the objective values are told to the study. Every step is an event; the trial's
+user attributes are those `nas_workbench.engine.records` reads back.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+import optuna
+import torch
+
+from nas_workbench.config import SearchConfig
+from nas_workbench.engine import events as ev
+from nas_workbench.engine.budget import (
+    CHEAP_METRICS,
+    constraint_values,
+    metrics_to_profile,
+    over_budget_reason,
+    violations,
+)
+from nas_workbench.engine.preflight import Networks
+from nas_workbench.engine.repeats import RepeatIndex
+from nas_workbench.exceptions import NasWorkbenchError
+from nas_workbench.profiling import DeviceInfo, Measurement, profile
+from nas_workbench.profiling.targets import DeviceProfile
+from nas_workbench.spaces import SearchSpace
+from nas_workbench.spec import ArchSpec
+
+__all__ = ["Scorer", "TrialPipeline", "score_measurement"]
+
+logger = logging.getLogger("nas_workbench")
+
+#: Profiles kept in memory, most recently used first: the architectures a sampler revisits.
+PROFILE_CACHE_SIZE = 1024
+
+Emit = Callable[[ev.Event], None]
+
+
+class Scorer(Protocol):
+    """How a network within budget is scored: the last step of a trial, the one searches differ in."""
+
+    #: Whether networks over budget are scored too (a cheap estimate such as a supernet's), rather than
+    #: recorded without a score and told the worst accuracy.
+    scores_infeasible: bool
+
+    def score(
+        self,
+        trial: optuna.Trial,
+        spec: ArchSpec,
+        model: torch.nn.Module,
+        measurements: Mapping[str, Measurement],
+    ) -> Mapping[str, Measurement]:
+        """The figures of ``model`` (at least "accuracy" when it is an objective), labelled; raise
+        `optuna.TrialPruned` to stop a trial early (after recording what it reached)."""
+        ...
+
+
+class TrialPipeline:
+    """Runs trials of one search: every producer's trials pass through it.
+
+    Args:
+        config: The search's settings, relative limits resolved.
+        space: The search space.
+        networks: How the search's networks are built and profiled (input shape, classes, ...).
+        emit: Where the trial's events go.
+        study_name: The study's name, carried by every event.
+        worker: ``"host:pid"`` of this process, recorded with every trial.
+        target_device: The device profile latency is predicted from (None: this machine's figures).
+    """
+
+    def __init__(
+        self,
+        config: SearchConfig,
+        space: SearchSpace,
+        networks: Networks,
+        emit: Emit,
+        *,
+        study_name: str,
+        worker: str,
+        target_device: DeviceProfile | None = None,
+    ) -> None:
+        self.config, self.space, self.networks = config, space, networks
+        self.emit, self.study_name, self.worker = emit, study_name, worker
+        self.target_device = target_device
+        self._profiles: OrderedDict[str, tuple[dict[str, Measurement], DeviceInfo]] = OrderedDict()
+        self._repeats = RepeatIndex()
+
+    def objective(self, scorer: Scorer, reuse: bool = True) -> Callable[[optuna.Trial], list[float]]:
+        """An Optuna objective that runs a trial through the pipeline, scored by ``scorer``; a trial that
+        fails records why before the error goes on to the scheduler.
+
+        Args:
+            scorer: How a network within budget is scored.
+            reuse: Tell a repeated architecture its stored result instead of scoring it again (unless the
+                config asks for repeats); False where each score is new (a supernet's, epoch by epoch).
+        """
+
+        def run(trial: optuna.Trial) -> list[float]:
+            try:
+                return self.run_trial(trial, scorer, reuse=reuse and not self.config.repeats)
+            except optuna.TrialPruned:
+                raise
+            except Exception as error:
+                trial.set_user_attr("status", "failed")
+                trial.set_user_attr("reason", f"{type(error).__name__}: {error}")
+                logger.warning("trial %d failed: %s: %s", trial.number, type(error).__name__, error)
+                raise
+
+        return run
+
+    def run_trial(self, trial: optuna.Trial, scorer: Scorer, reuse: bool = True) -> list[float]:
+        """Sample, build, profile, score ``trial``; its objective values, to be told to the study
+        (``reuse``: those of an earlier trial of the same architecture, if the study holds one)."""
+        config, space = self.config, self.space
+        started = time.perf_counter()
+        spec = space.sample(trial)
+        arch, summary = space.format(spec), space.summary(spec)
+        for key, value in {
+            "spec": spec.to_dict(),
+            "arch": arch,
+            "summary": summary,
+            "worker": self.worker,
+        }.items():
+            trial.set_user_attr(key, value)
+        self.emit(ev.TrialStarted(self.study_name, number=trial.number, spec=spec.to_dict(), arch=arch,
+                                  summary=summary))  # fmt: skip
+        reused = self._repeats.reuse(trial, spec) if reuse else None
+        if reused is not None:  # an architecture the study holds: its result, no training
+            return reused
+
+        torch.manual_seed(config.seed * 1_000_003 + trial.number)
+        networks = self.networks
+        model = space.build(spec, networks.input_shape, networks.num_classes,
+                            width_multiplier=networks.width_multiplier)  # fmt: skip
+
+        measurements, device = self.profile(spec, model)
+        trial.set_user_attr("device", device.to_dict())
+        over = violations(measurements, config.budget)
+        profiled = time.perf_counter()
+        for name, value in constraint_values(measurements, config.budget).items():
+            trial.set_constraint(name, value)
+        metrics = {k: m.to_dict() for k, m in measurements.items()}
+        self.emit(ev.TrialProfiled(self.study_name, number=trial.number, metrics=metrics, violations=over))
+        trial.set_user_attr("metrics", metrics)
+
+        told = measurements  # what the study is told; the recorded metrics never hold a placeholder
+        if over and not scorer.scores_infeasible:
+            # not scored: the study is told the worst accuracy, the record keeps no accuracy at all
+            told = {
+                **measurements,
+                "accuracy": score_measurement("accuracy", 0.0, "trainer (validation split)"),
+            }
+        else:
+            measurements.update(scorer.score(trial, spec, model, measurements))
+            trial.set_user_attr("metrics", {k: m.to_dict() for k, m in measurements.items()})
+        if over:
+            trial.set_user_attr("reason", over_budget_reason(measurements, config.budget, over))
+        trial.set_user_attr(
+            "timings", {"profile_s": profiled - started, "evaluate_s": time.perf_counter() - profiled}
+        )
+        trial.set_user_attr("status", "infeasible" if over else "ok")
+        return [objective_value(name, told) for name in config.objectives]
+
+    def profile(self, spec: ArchSpec, model: torch.nn.Module) -> tuple[dict[str, Measurement], DeviceInfo]:
+        """Profile cheapest first; a network already over a counted budget is not measured further,
+        except for metrics that are objectives. Complete profiles are cached per architecture."""
+        config = self.config
+        if spec.id in self._profiles:
+            self._profiles.move_to_end(spec.id)
+            measurements, device = self._profiles[spec.id]
+            return dict(measurements), device
+        wanted = metrics_to_profile(config.objectives, config.budget, config.profile_metrics)
+        kwargs = {
+            "input_shape": self.networks.input_shape,
+            "device": config.device,
+            "method": config.profiling_method,
+            "batch_size": config.latency_batch_size,
+            "threads": config.threads,
+            "space": spec.space,  # the lookup table keeps a fitted correction per space
+        }
+        counted = profile(model, metrics=[m for m in wanted if m in CHEAP_METRICS], **kwargs)
+        measurements, device = dict(counted.measurements), counted.device
+        if self.target_device is not None and "latency_ms" in wanted:  # predicted for it, not measured here
+            measurements["latency_ms"] = self.target_device.predict(spec)
+        rest = [m for m in wanted if m not in CHEAP_METRICS and m not in measurements]
+        if violations(measurements, config.budget):
+            rest = [m for m in rest if m in config.objectives]
+        if rest:
+            measured = profile(model, metrics=rest, **kwargs)
+            measurements.update(measured.measurements)
+            device = measured.device
+        if set(wanted) <= set(measurements):
+            self._profiles[spec.id] = (dict(measurements), device)
+            if len(self._profiles) > PROFILE_CACHE_SIZE:  # a long search must not grow
+                self._profiles.popitem(last=False)
+        return measurements, device
+
+
+def objective_value(name: str, measurements: Mapping[str, Measurement]) -> float:
+    """The value of objective ``name`` among ``measurements`` (an error when missing or NaN)."""
+    if name not in measurements:
+        raise NasWorkbenchError(f"objective {name!r} was not measured")
+    value = measurements[name].value
+    if value != value:  # NaN: Optuna would fail the trial with a vaguer message
+        raise FloatingPointError(f"objective {name!r} is NaN")
+    return value
+
+
+def score_measurement(name: str, value: float, source: str) -> Measurement:
+    """A score (accuracy or a user metric) as a labelled `Measurement`: a fraction for accuracies."""
+    unit = "fraction" if name.endswith("accuracy") else ""
+    return Measurement(value=float(value), unit=unit, method="measured", source=source)

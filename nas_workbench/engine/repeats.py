@@ -1,0 +1,100 @@
+"""A repeated architecture is not trained again in a study: its stored result is reused.
+
+A sampler may propose an architecture the study already holds: in a small space, in the start-up trials
+of a resumed search, or from two workers. Following Optuna's pattern for duplicated samples (its FAQ,
+"How to ignore duplicated samples"), the repeat is told the stored trial's objective values and
+constraints, gets its records (metrics, status, device) with ``repeat_of`` naming the original, and costs
+no profiling or training. It counts towards ``n_trials`` like any trial, so a space smaller than
+``n_trials`` ends the search instead of asking again forever, and the sampler learns from it as from the
+original. A repeat of a pruned trial is pruned at once. A failed trial is not reused: its failure may
+have been transient. Two workers that draw one architecture at the same moment: the later trial waits for
+the earlier one and reuses its result (only later trials wait, so no two wait on each other; an earlier
+trial whose worker died is failed by the heartbeat check, and the later one then trains).
+``SearchConfig.repeats = True`` trains every proposal (to measure noise).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from nas_workbench.engine.scheduler import fail_dead_trials
+from nas_workbench.exceptions import NasWorkbenchError
+from nas_workbench.spec import ArchSpec
+
+__all__ = ["RepeatIndex"]
+
+logger = logging.getLogger("nas_workbench")
+
+#: The trial records a repeat takes from its original (``spec``, ``arch``, ``summary`` and ``worker`` are
+#: its own already).
+COPIED = ("metrics", "status", "reason", "device", "timings")
+
+#: Seconds between looks at a running twin's state.
+TWIN_POLL_S = 0.2
+
+
+class RepeatIndex:
+    """The finished trials of one study by architecture id, read incrementally: each look-up reads the
+    trials finished since the last one (Optuna's study caches finished trials in this process)."""
+
+    def __init__(self) -> None:
+        self._by_architecture: dict[str, FrozenTrial] = {}
+        self._seen: set[int] = set()
+
+    def original(self, study: optuna.Study, spec: ArchSpec) -> FrozenTrial | None:
+        """The earliest completed or pruned trial of ``study`` with architecture ``spec``, if any."""
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
+            if trial.number in self._seen:
+                continue
+            self._seen.add(trial.number)
+            architecture = _architecture_id(trial)
+            known = self._by_architecture.get(architecture) if architecture else None
+            if architecture and (known is None or trial.number < known.number):
+                self._by_architecture[architecture] = trial
+        return self._by_architecture.get(spec.id)
+
+    def reuse(self, trial: optuna.Trial, spec: ArchSpec) -> list[float] | None:
+        """The stored objective values when ``trial`` repeats a completed trial (its records copied onto
+        ``trial``); None for a new architecture. Raises `optuna.TrialPruned` for a repeat of a pruned one."""
+        _wait_for_earlier_twin(trial.study, spec, trial.number)
+        original = self.original(trial.study, spec)
+        if original is None or original.number == trial.number:
+            return None
+        trial.set_user_attr("repeat_of", original.number)
+        for key in COPIED:
+            if key in original.user_attrs:
+                trial.set_user_attr(key, original.user_attrs[key])
+        for name, value in original.constraints.items():
+            trial.set_constraint(name, value)
+        logger.info("trial %d repeats trial %d: its result is reused", trial.number, original.number)
+        if original.state == TrialState.PRUNED:
+            trial.set_user_attr("reason", f"a repeat of trial {original.number}, which was pruned")
+            raise optuna.TrialPruned(f"a repeat of trial {original.number}")
+        return list(original.values)
+
+
+def _wait_for_earlier_twin(study: optuna.Study, spec: ArchSpec, number: int) -> None:
+    """Return once no trial numbered below ``number`` with architecture ``spec`` is running, failing the
+    trials of dead workers meanwhile (this process may be the only one left to notice)."""
+    while any(
+        t.number < number and _architecture_id(t) == spec.id
+        for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    ):
+        time.sleep(TWIN_POLL_S)
+        fail_dead_trials(study)
+
+
+def _architecture_id(trial: FrozenTrial) -> str | None:
+    """The id of the architecture a trial recorded (None for a trial with no valid record)."""
+    stored: Any = trial.user_attrs.get("spec")
+    if not isinstance(stored, dict):
+        return None
+    try:
+        return ArchSpec.from_dict(stored).id
+    except (NasWorkbenchError, TypeError, ValueError):
+        return None

@@ -1,0 +1,128 @@
+"""The engine's own scorers (`nas_workbench.engine.pipeline.Scorer`): training, or the user's ``evaluate``.
+
+A gradient-based strategy brings its own (a supernet's weight-sharing estimate, in
+`nas_workbench.strategies.dnas.search`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+
+import optuna
+import torch
+
+from nas_workbench.config import SearchConfig
+from nas_workbench.engine import events as ev
+from nas_workbench.engine.pipeline import Emit, score_measurement
+from nas_workbench.engine.user_evaluate import checked_scores
+from nas_workbench.exceptions import NasWorkbenchError
+from nas_workbench.profiling import Measurement, shared_use
+from nas_workbench.spec import ArchSpec
+from nas_workbench.task import Task
+
+__all__ = ["Evaluate", "EvaluateScorer", "TrainingScorer", "TrialTimeoutError"]
+
+#: A user's evaluation: (spec, built model) → metrics, at least "accuracy" when it is an objective.
+Evaluate = Callable[[ArchSpec, torch.nn.Module], Mapping[str, float]]
+
+_VALIDATION, _TEST, _USER = "trainer (validation split)", "trainer (test split)", "user evaluate()"
+
+
+class TrialTimeoutError(NasWorkbenchError, TimeoutError):
+    """A trial trained longer than ``trial_timeout``."""
+
+
+class EvaluateScorer:
+    """Scores with the user's ``evaluate(spec, model)``, within ``trial_timeout``."""
+
+    scores_infeasible = False
+
+    def __init__(self, evaluate: Evaluate, config: SearchConfig) -> None:
+        self.evaluate, self.config = evaluate, config
+
+    def score(
+        self,
+        trial: optuna.Trial,
+        spec: ArchSpec,
+        model: torch.nn.Module,
+        measurements: Mapping[str, Measurement],
+    ) -> dict[str, Measurement]:
+        limit = self.config.trial_timeout
+        with shared_use():  # another process's latency measurement waits until this is done
+            started = time.monotonic()
+            scores = checked_scores(self.evaluate(spec, model), self.config.objectives)
+            took = time.monotonic() - started
+        if limit is not None and took > limit:
+            raise TrialTimeoutError(f"evaluate took {took:.1f} s, over trial_timeout={limit:g} s")
+        return {name: score_measurement(name, value, _USER) for name, value in scores.items()}
+
+
+class TrainingScorer:
+    """Trains the network at the configured fidelity on ``task``, reporting each epoch to the pruner.
+
+    Args:
+        config: The search's settings (fidelity, pruner, trial timeout, seed, device).
+        task: The data.
+        emit: Where each epoch's `TrialReported` event goes.
+        study_name: Carried by the events.
+    """
+
+    scores_infeasible = False
+
+    def __init__(self, config: SearchConfig, task: Task, emit: Emit, study_name: str) -> None:
+        self.config, self.task, self.emit, self.study_name = config, task, emit, study_name
+
+    def score(
+        self,
+        trial: optuna.Trial,
+        spec: ArchSpec,
+        model: torch.nn.Module,
+        measurements: Mapping[str, Measurement],
+    ) -> dict[str, Measurement]:
+        """Validation and test accuracy; a pruned trial keeps its hardware figures and last accuracy in
+        ``metrics`` so plots can show it."""
+        from nas_workbench.estimation.trainer import train
+
+        with shared_use():  # another process's latency measurement waits until this is done
+            result = train(
+                model,
+                self.task,
+                self.config.fidelity,
+                seed=self.config.seed * 1_000_003 + trial.number,
+                device=self.config.device,
+                on_epoch=self._on_epoch(trial),
+            )
+        if result.stopped_early:
+            trial.set_user_attr("status", "pruned")
+            trial.set_user_attr(
+                "reason", f"stopped early at epoch {result.epochs} (accuracy {result.accuracy:.4f})"
+            )
+            pruned_at = {
+                **measurements,
+                "accuracy": score_measurement("accuracy", result.accuracy, _VALIDATION),
+            }
+            trial.set_user_attr("metrics", {k: m.to_dict() for k, m in pruned_at.items()})
+            raise optuna.TrialPruned(f"pruned at epoch {result.epochs}")
+        return {
+            "accuracy": score_measurement("accuracy", result.accuracy, _VALIDATION),
+            "test_accuracy": score_measurement("test_accuracy", result.test_accuracy, _TEST),
+        }
+
+    def _on_epoch(self, trial: optuna.Trial) -> Callable[[int, float], bool]:
+        """Report each epoch, enforce the trial timeout, and ask the pruner whether to stop."""
+        from nas_workbench.engine.pruning import make_pruner
+
+        config = self.config
+        pruner = make_pruner(config.pruner, **config.pruner_options)
+        deadline = None if config.trial_timeout is None else time.monotonic() + config.trial_timeout
+
+        def on_epoch(epoch: int, accuracy: float) -> bool:
+            self.emit(ev.TrialReported(self.study_name, number=trial.number, epoch=epoch, accuracy=accuracy))
+            if deadline is not None and time.monotonic() > deadline:
+                raise TrialTimeoutError(
+                    f"trial exceeded trial_timeout={config.trial_timeout:g} s at epoch {epoch}"
+                )
+            return pruner is not None and pruner.report(trial, epoch, accuracy)
+
+        return on_epoch

@@ -1,0 +1,351 @@
+"""The one owner of what a search stores about its study: the only reader and writer of its record.
+
+Like Optuna's stateless `Study` over a storage, a `StudyRecord` is read from, and written to, the study's
+user attribute ``nas_workbench`` and nothing else keeps a copy: the engine, workers, the widget, the CLI,
+the export and the Jupyter server extension all read it here (a test scans the package so that no other
+module touches a study's user attributes). It holds:
+
+- ``config``: the `SearchConfig` as given, with the storage URL's password masked (the real URL comes
+  from the process that opens the study) and the data named only by its identity;
+- ``objectives`` / ``directions``, ``n_trials``, ``budget`` and what relative limits resolved to;
+- ``data``: the identity of the data searched on (`DataIdentity`), so a resume, a worker or an export on
+  other data is refused;
+- how many trials count and the study's status (`progress`), with retried attempts counted once, as the
+  scheduler counts them (`nas_workbench.engine.scheduler.plan`).
+
+This module needs neither torch nor widgets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from optuna.study import StudyDirection
+from optuna.trial import FrozenTrial, TrialState
+
+from nas_workbench.engine.scheduler import FINISHED, plan
+from nas_workbench.engine.storage import masked_url
+from nas_workbench.exceptions import ConfigError, NasWorkbenchError
+
+if TYPE_CHECKING:
+    import optuna
+
+    from nas_workbench.config import SearchConfig
+
+__all__ = [
+    "RECORD_ATTR",
+    "DataIdentity",
+    "StudyProgress",
+    "StudyRecord",
+    "dead_worker_grace_s",
+    "progress",
+    "read_record",
+    "read_stored_record",
+    "record_of",
+    "wait_for_record",
+    "write_record",
+]
+
+#: The study user attribute that holds the record.
+RECORD_ATTR = "nas_workbench"
+
+#: Settings of the record a resume may change.
+_RESUMABLE = ("n_trials", "budget", "budget_resolved")
+
+#: Seconds a workbench process waits for a study that is being created to record its settings.
+RECORD_WAIT_S = 30.0
+
+
+class _StudyLike(Protocol):
+    """An `optuna.Study` or a `FrozenStudy` (what `BaseStorage.get_all_studies` returns)."""
+
+    @property
+    def user_attrs(self) -> dict[str, Any]: ...
+
+    @property
+    def directions(self) -> list[StudyDirection]: ...
+
+
+@dataclass(frozen=True)
+class DataIdentity:
+    """What identifies the data a study searched on: name, example shape, classes, samples, content hash.
+
+    Two datasets with the same identity are the same data, split the same way (the hash covers every
+    split's examples and labels), so a resumed search, a worker or an export may use it.
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    classes: int
+    samples: int
+    content_hash: str
+
+    @classmethod
+    def of(cls, task: Any) -> DataIdentity:
+        """The identity of a `nas_workbench.Task` (read through its tensors: this module needs no torch)."""
+        digest = hashlib.sha256()
+        for split in ("x_train", "y_train", "x_valid", "y_valid", "x_test", "y_test"):
+            array = getattr(task, split).detach().cpu().contiguous().numpy()
+            digest.update(f"{split}:{array.dtype}:{array.shape};".encode())
+            digest.update(array.tobytes())
+        samples = sum(len(getattr(task, split)) for split in ("y_train", "y_valid", "y_test"))
+        return cls(task.name, tuple(task.input_shape), int(task.num_classes), samples, digest.hexdigest())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "shape": list(self.shape)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DataIdentity:
+        return cls(
+            name=str(data["name"]),
+            shape=tuple(int(n) for n in data["shape"]),
+            classes=int(data["classes"]),
+            samples=int(data["samples"]),
+            content_hash=str(data["content_hash"]),
+        )
+
+    def describe(self) -> str:
+        """One line for messages: ``'digits' (1x8x8, 10 classes, 1797 samples, sha256 3f2a…)``."""
+        shape = "x".join(str(n) for n in self.shape)
+        return (
+            f"{self.name!r} ({shape}, {self.classes} classes, {self.samples} samples, "
+            f"sha256 {self.content_hash[:12]})"
+        )
+
+    def check_same(self, other: DataIdentity, study_name: str) -> None:
+        """Raise `ConfigError` unless ``other`` (the data at hand) is this stored identity's data."""
+        if other.content_hash != self.content_hash:
+            raise ConfigError(
+                "data",
+                other.describe(),
+                f"the data study {study_name!r} was searched on, {self.describe()}: its results would not "
+                "compare with new ones. Pass that data (nw.search(config, data=...); a worker: --dataset), "
+                "or start a new study (another study_name)",
+            )
+
+
+@dataclass(frozen=True)
+class StudyRecord:
+    """The workbench's record of a study's settings.
+
+    Attributes:
+        config: `SearchConfig.to_dict()` as given, storage password masked.
+        objectives: The objective metrics, in the order of the trials' values.
+        directions: "maximize" / "minimize" per objective.
+        n_trials: Trials the study should hold when its search ends.
+        budget: Absolute limits per metric (relative ones resolved).
+        budget_resolved: Relative limits and what they resolved to (`ResolvedBudget.to_dict`).
+        space: The search space's name.
+        strategy: The strategy's name.
+        data: The data's identity (None in studies written before it was recorded).
+        version: The nas-workbench version that created the study.
+    """
+
+    config: Mapping[str, Any]
+    objectives: tuple[str, ...]
+    directions: tuple[str, ...]
+    n_trials: int
+    budget: Mapping[str, float] = field(default_factory=dict)
+    budget_resolved: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    space: str | None = None
+    strategy: str | None = None
+    data: DataIdentity | None = None
+    version: str = ""
+
+    # -- to and from the stored form -------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The stored form (``objectives`` as ``[{"metric", "direction"}]``, as every version stored it)."""
+        return {
+            "version": self.version,
+            "config": dict(self.config),
+            "objectives": [
+                {"metric": m, "direction": d} for m, d in zip(self.objectives, self.directions, strict=True)
+            ],
+            "budget": dict(self.budget),
+            "budget_resolved": {k: dict(v) for k, v in self.budget_resolved.items()},
+            "n_trials": self.n_trials,
+            "space": self.space,
+            "strategy": self.strategy,
+            "data": None if self.data is None else self.data.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, stored: Mapping[str, Any]) -> StudyRecord:
+        """Read the stored form back (tolerant of records written by earlier versions)."""
+        objectives = [o for o in stored.get("objectives") or [] if isinstance(o, Mapping)]
+        n_trials = stored.get("n_trials")
+        data = stored.get("data")
+        config = dict(stored.get("config") or {})
+        if isinstance(config.get("storage"), str):  # earlier versions stored it with its password
+            config["storage"] = masked_url(config["storage"])
+        return cls(
+            config=config,
+            objectives=tuple(str(o.get("metric")) for o in objectives),
+            directions=tuple(str(o.get("direction")) for o in objectives),
+            n_trials=n_trials if isinstance(n_trials, int) and not isinstance(n_trials, bool) else 0,
+            budget=dict(stored.get("budget") or {}),
+            budget_resolved=dict(stored.get("budget_resolved") or {}),
+            space=stored.get("space"),
+            strategy=stored.get("strategy"),
+            data=DataIdentity.from_dict(data) if isinstance(data, Mapping) else None,
+            version=str(stored.get("version", "")),
+        )
+
+    @classmethod
+    def of(
+        cls,
+        given: SearchConfig,
+        config: SearchConfig,
+        *,
+        version: str,
+        budget_resolved: Mapping[str, Mapping[str, Any]],
+        data: DataIdentity | None,
+    ) -> StudyRecord:
+        """The record of a search of ``given`` (the config as the user wrote it), run as ``config`` (its
+        relative limits resolved), on ``data``."""
+        stored = given.to_dict()
+        if stored.get("storage"):
+            stored["storage"] = masked_url(stored["storage"])
+        return cls(
+            config=stored,
+            objectives=tuple(config.objectives),
+            directions=tuple(config.directions),
+            n_trials=config.n_trials,
+            budget=dict(config.budget),
+            budget_resolved=dict(budget_resolved),
+            space=config.space,
+            strategy=config.strategy,
+            data=data,
+            version=version,
+        )
+
+    # -- what a process rebuilds from it ---------------------------------------------------------------
+    def search_config(self, storage: str, study_name: str) -> SearchConfig:
+        """The `SearchConfig` to run more of the study's trials, reaching it at ``storage`` (the real URL,
+        which the record holds only masked).
+
+        Raises:
+            NasWorkbenchError: The record holds no settings (the study was made by other code).
+        """
+        from nas_workbench.config import SearchConfig
+
+        if not self.config:
+            raise NasWorkbenchError(
+                f"study {study_name!r} was not created by NAS Workbench (no settings stored)"
+            )
+        settings = {**self.config, "storage": storage, "study_name": study_name, "n_trials": self.n_trials}
+        if not isinstance(settings.get("dataset"), str) or settings["dataset"].startswith("<"):
+            settings["dataset"] = "digits"  # earlier versions recorded data from Python as "<tuple>"
+        return SearchConfig.from_dict(settings)
+
+    def resumed_as(self, current: StudyRecord) -> StudyRecord:
+        """This record as a resume with ``current`` settings leaves it: a resume may plan more (or fewer)
+        trials or change a limit, and records the identity of its data if the study had none."""
+        changed = {k: getattr(current, k) for k in _RESUMABLE if getattr(self, k) != getattr(current, k)}
+        if self.data is None and current.data is not None:
+            changed["data"] = current.data
+        return self.with_changes(**changed) if changed else self
+
+    def with_changes(self, **changes: Any) -> StudyRecord:
+        """A copy with ``changes`` (a resume may plan more trials or change a limit)."""
+        return dataclasses.replace(self, **changes)
+
+
+# -- reading and writing ---------------------------------------------------------------------------------
+def read_record(study: _StudyLike) -> StudyRecord | None:
+    """The record of ``study`` (an `optuna.Study` or a `FrozenStudy`); None for a study the workbench did
+    not create, or whose creation has not recorded it yet."""
+    stored = study.user_attrs.get(RECORD_ATTR)
+    return StudyRecord.from_dict(stored) if isinstance(stored, Mapping) else None
+
+
+def read_stored_record(storage: optuna.storages.BaseStorage, study_id: int) -> StudyRecord | None:
+    """`read_record` straight from a storage, without loading the study."""
+    stored = storage.get_study_user_attrs(study_id).get(RECORD_ATTR)
+    return StudyRecord.from_dict(stored) if isinstance(stored, Mapping) else None
+
+
+def write_record(study: optuna.Study, record: StudyRecord) -> None:
+    """Store ``record`` as ``study``'s record (replacing any earlier one)."""
+    study.set_user_attr(RECORD_ATTR, record.to_dict())
+
+
+def wait_for_record(study: optuna.Study, wait_s: float = RECORD_WAIT_S) -> StudyRecord:
+    """The record of ``study``, waiting up to ``wait_s`` for a study still being created to write it.
+
+    Raises:
+        NasWorkbenchError: No record after ``wait_s``: the study was made by other code, or its creation
+            was interrupted.
+    """
+    deadline = time.monotonic() + wait_s
+    while (record := read_record(study)) is None:
+        if time.monotonic() > deadline:
+            raise NasWorkbenchError(
+                f"study {study.study_name!r} has no nas-workbench settings (it was made by other code, or "
+                "its creation was interrupted): workers cannot join it"
+            )
+        time.sleep(0.5)
+    return record
+
+
+def record_of(study: _StudyLike) -> StudyRecord:
+    """The record of ``study``; for a study the workbench did not create, one with no settings whose
+    objectives are named after Optuna's directions (``"objective 0"``, ...), so it can still be shown."""
+    record = read_record(study)
+    if record is not None and record.objectives and len(record.objectives) == len(study.directions):
+        return record
+    directions = tuple("maximize" if d == StudyDirection.MAXIMIZE else "minimize" for d in study.directions)
+    names = tuple(f"objective {i}" for i in range(len(directions)))
+    return StudyRecord(config={}, objectives=names, directions=directions, n_trials=0)
+
+
+# -- how far a study got ---------------------------------------------------------------------------------
+def dead_worker_grace_s(heartbeat_interval: float) -> float:
+    """Seconds a RUNNING trial's heartbeat may be silent before a viewer calls its worker dead: longer
+    than the four intervals after which the engine itself fails the trial (`open_storage`), so a viewer
+    never calls a live search dead, whatever interval the study beats at."""
+    return 6.0 * heartbeat_interval
+
+
+@dataclass(frozen=True)
+class StudyProgress:
+    """How far a study's search got.
+
+    Attributes:
+        done: Finished trials that count towards ``n_trials`` (a retried attempt counts once).
+        total: ``n_trials`` (None for a study the workbench did not create).
+        running: Trials running in a live process.
+        status: "running", "failed" (its worker died, or the last trial failed), "finished" or "stopped".
+    """
+
+    done: int
+    total: int | None
+    running: int
+    status: str
+
+
+def progress(trials: Sequence[FrozenTrial], record: StudyRecord | None, dead: set[int]) -> StudyProgress:
+    """How far the search of a study with ``trials`` got; ``dead``: numbers of RUNNING trials whose
+    worker stopped beating (see `dead_worker_grace_s`)."""
+    total = record.n_trials if record is not None and record.n_trials > 0 else None
+    counted = plan(trials, total if total is not None else len(trials))
+    done = sum(t.state in FINISHED for t in counted)
+    running = sum(t.state == TrialState.RUNNING and t.number not in dead for t in trials)
+    if running:
+        status = "running"
+    elif dead:
+        status = "failed"
+    elif total is not None and done >= total:
+        status = "finished"
+    else:
+        finished = [t for t in counted if t.state in FINISHED]
+        if finished and finished[-1].state == TrialState.FAIL:
+            status = "failed"
+        else:
+            status = "finished" if total is None and finished else "stopped"
+    return StudyProgress(done=done, total=total, running=running, status=status)

@@ -1,0 +1,146 @@
+"""The workbench's background work: reading a stored study, exporting, finding a study a config names.
+
+Each job runs in a daemon thread and reports only by posting ``(session, item)`` to the workbench's
+`Coalescer` (items of `nas_workbench.ui._model`), so no widget is touched off the kernel's loop and a
+slow storage or a training export never blocks a cell.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import optuna
+from sqlalchemy.engine import make_url
+
+from nas_workbench.config import SearchConfig
+from nas_workbench.engine.records import trial_results
+from nas_workbench.engine.runner import open_storage
+from nas_workbench.engine.study_record import record_of
+from nas_workbench.exceptions import NasWorkbenchError
+from nas_workbench.export import export_trial
+from nas_workbench.ui._model import Exported, Failure, Loaded, Loading
+from nas_workbench.viz import DnasHistory, TrialTable
+
+__all__ = [
+    "Post",
+    "existing_study",
+    "export_in_background",
+    "may_hold_studies",
+    "open_stored",
+    "read_in_background",
+]
+
+logger = logging.getLogger("nas_workbench")
+
+#: Hands ``(session, item)`` to the kernel's loop, from any thread.
+Post = Callable[[tuple[int, Any]], None]
+
+
+def _background(name: str, work: Callable[[], None]) -> threading.Thread:
+    thread = threading.Thread(target=work, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def read_in_background(
+    study: optuna.Study | None,
+    config: SearchConfig,
+    post: Post,
+    session: int,
+    then: Callable[[], None] | None = None,
+) -> threading.Thread:
+    """Read a study's trials in a thread, posting its progress (`Loading`), then `Loaded` (or `Failure`).
+
+    Args:
+        study: The study to show; None: the one ``config`` names, if its storage holds it with trials
+            (nothing is posted otherwise; see `existing_study`).
+        config: Its settings (objectives and directions of the table, the target number of trials).
+        post: The workbench's poster.
+        session: The session the items belong to.
+        then: Run on the loop once the study is shown (a resumed run starts).
+    """
+    name = study.study_name if study is not None else config.resolved_study_name()
+
+    def read() -> None:
+        try:
+            found = study if study is not None else existing_study(config)
+            if found is None:
+                return
+            post((session, Loading(2, f"Reading the trials of {name!r} from the storage…")))
+            results = trial_results(found)
+            post((session, Loading(3, f"Preparing the plots of {len(results):,} trials…")))
+            table = TrialTable(config.objectives, config.directions)
+            table.extend(results)
+            running = any(r.status in ("running", "waiting") for r in results)
+            dnas = DnasHistory.from_study(found) if config.strategy == "dnas" else None
+            post((session, Loaded(found, table, config, running, then, dnas)))
+        except Exception as error:  # a broken storage: say what, in the workbench
+            logger.debug("loading study %s failed", name, exc_info=True)
+            post((session, Failure(f"Could not read study {name!r}: {type(error).__name__}: {error}")))
+
+    return _background(f"nas-load-{name}", read)
+
+
+def export_in_background(
+    study: optuna.Study,
+    number: int,
+    fmt: str,
+    path: Path,
+    task: Any,
+    train: bool,
+    post: Post,
+    session: int,
+) -> threading.Thread:
+    """Write one export (`nas_workbench.export.export_trial`) in a thread (training may take a while);
+    post `Exported` with where it wrote or why it failed."""
+
+    def work() -> None:
+        try:
+            written = export_trial(study, number, fmt, path, task=task, train=train)
+            outcome = Exported(f"Wrote {written}", False)
+        except Exception as error:  # shown next to the buttons, whatever it is
+            logger.debug("export failed", exc_info=True)
+            outcome = Exported(f"Export failed: {type(error).__name__}: {error}", True)
+        post((session, outcome))
+
+    return _background("nas-export", work)
+
+
+def may_hold_studies(url: str) -> bool:
+    """Whether storage ``url`` may hold a study: False for a SQLite file that does not exist (opening it
+    would create it)."""
+    parsed = make_url(url)
+    return parsed.get_backend_name() != "sqlite" or Path(parsed.database or "").expanduser().is_file()
+
+
+def existing_study(config: SearchConfig) -> optuna.Study | None:
+    """The study ``config`` names, if its storage already holds it with trials; never creates a storage
+    (see `may_hold_studies`)."""
+    url = config.resolved_storage()
+    if not may_hold_studies(url):
+        return None
+    try:
+        study = optuna.load_study(study_name=config.resolved_study_name(), storage=open_storage(url))
+    except KeyError:
+        return None
+    return study if study.get_trials(deepcopy=False) else None
+
+
+def open_stored(study_name: str, url: str) -> tuple[optuna.Study | None, SearchConfig | None, str | None]:
+    """Study ``study_name`` of storage ``url`` and the config it was created with, or a sentence saying
+    why it cannot be shown."""
+    try:
+        study = optuna.load_study(study_name=study_name, storage=open_storage(url))
+        return study, record_of(study).search_config(url, study_name), None
+    except KeyError:
+        problem = (
+            f"There is no study {study_name!r} in {url}: check the study name and storage (Run tab), "
+            "or press Start to create it."
+        )
+        return None, None, problem
+    except NasWorkbenchError as error:
+        return None, None, str(error)

@@ -1,0 +1,214 @@
+"""The workbench's state, reduced from what its background threads post: no widgets, no threads.
+
+The search thread, the study reader, the watcher and the export thread post items (engine events, and
+the messages below) tagged with the number of the session that produced them. On the kernel's loop the
+view hands each batch to `WorkbenchModel.reduce`, which keeps the state (session, progress, workers)
+and returns the `Changes` to draw: trials to plot, a status line, a message, a study loaded, a run
+finished. Every rule of what an item means lives here, one handler per kind of item, so it is tested
+without a kernel; the view (`nas_workbench.ui.workbench`) only draws (as the TypeScript panel's
+``model.ts`` beside ``panel.ts``).
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+
+from nas_workbench.config import SearchConfig
+from nas_workbench.engine import events as ev
+from nas_workbench.engine.records import TrialResult
+from nas_workbench.ui._status import best_text, eta_seconds, progress_text
+from nas_workbench.ui._workers import WorkerTally
+from nas_workbench.viz import DnasHistory, TrialTable
+
+__all__ = ["Changes", "Exported", "Failure", "Loaded", "Loading", "Message", "Progress", "WorkbenchModel"]
+
+
+@dataclass(frozen=True)
+class Loading:
+    """A loading thread's progress: step ``step`` of 3, and what it is doing."""
+
+    step: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A study read from storage, ready to show; ``then`` runs once it is shown (a resumed run starts)."""
+
+    study: optuna.Study
+    table: TrialTable
+    config: SearchConfig
+    running: bool
+    then: Callable[[], None] | None
+    dnas: DnasHistory | None
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A background step failed; ``text`` says what."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Exported:
+    """An export ended: ``text`` says where it wrote, or why it failed."""
+
+    text: str
+    error: bool
+
+
+@dataclass(frozen=True)
+class Message:
+    """The line above the plots: an outcome, or an error (drawn in red)."""
+
+    text: str
+    error: bool = False
+
+
+@dataclass(frozen=True)
+class Progress:
+    """The progress bar and the line beside it."""
+
+    value: int
+    max: int
+    style: str
+    text: str
+
+
+@dataclass
+class Changes:
+    """What one batch changed, for the view to draw (None / empty: unchanged)."""
+
+    results: list[TrialResult] = field(default_factory=list)
+    dnas: list[ev.Event] = field(default_factory=list)
+    status: str | None = None
+    message: Message | None = None
+    loading: Loading | None = None
+    loaded: Loaded | None = None
+    finished: ev.RunFinished | None = None
+    failed: bool = False
+    exported: list[Exported] = field(default_factory=list)
+
+
+class WorkbenchModel:
+    """The state of one workbench: which session is current, and the progress of its run."""
+
+    def __init__(self) -> None:
+        #: The current session (a run, a load or a watch); items of older sessions are dropped.
+        self.session = 0
+        #: Trials the study should hold at the end.
+        self.total = 0
+        self.run_started = 0.0
+        #: Trials finished by this run (for its pace; a resumed study holds more).
+        self.run_done = 0
+        #: The workers of a run with workers, for the status line.
+        self.tally: WorkerTally | None = None
+
+    def next_session(self) -> int:
+        """Start a new session: items posted by earlier ones are ignored from now on."""
+        self.session += 1
+        return self.session
+
+    def reduce(self, batch: Sequence[tuple[int, Any]]) -> Changes:
+        """Apply a batch of ``(session, item)`` in order; return what to draw."""
+        changes = Changes()
+        for session, item in batch:
+            if isinstance(item, Exported):  # an export belongs to no run: always report it
+                changes.exported.append(item)
+            elif session == self.session:
+                self._reduce(item, changes)
+        return changes
+
+    @functools.singledispatchmethod
+    def _reduce(self, item: Any, changes: Changes) -> None:
+        """Items of other kinds (the engine's profiling and budget events) change nothing shown."""
+
+    @_reduce.register
+    def _trial_finished(self, item: ev.TrialFinished, changes: Changes) -> None:
+        changes.results.append(TrialResult.from_event(item))
+        changes.dnas.append(item)
+        self.run_done += 1
+        if self.tally is not None:
+            self.tally.add(item.number, item.worker)
+            changes.status = self.tally.status()
+
+    @_reduce.register
+    def _weights(self, item: ev.ArchitectureWeights, changes: Changes) -> None:
+        changes.dnas.append(item)
+
+    @_reduce.register
+    def _watched(self, item: list, changes: Changes) -> None:  # trials a StudyWatcher read
+        changes.results.extend(item)
+
+    @_reduce.register
+    def _run_started(self, item: ev.RunStarted, changes: Changes) -> None:
+        self.total, self.run_started, self.run_done = item.n_trials, item.time, 0
+        if self.tally is not None:
+            changes.status = self.tally.status()
+
+    @_reduce.register
+    def _trial_started(self, item: ev.TrialStarted, changes: Changes) -> None:
+        changes.status = f"Trial {item.number}: <code>{html.escape(item.summary)}</code>"
+
+    @_reduce.register
+    def _reported(self, item: ev.TrialReported, changes: Changes) -> None:
+        changes.status = f"Trial {item.number}: epoch {item.epoch}, validation accuracy {item.accuracy:.4f}"
+
+    @_reduce.register
+    def _run_finished(self, item: ev.RunFinished, changes: Changes) -> None:
+        changes.finished = item
+        changes.message = self.finish_message(item)
+        changes.status = ""
+
+    @_reduce.register
+    def _loading(self, item: Loading, changes: Changes) -> None:
+        changes.loading = item
+        changes.status = f"<i>{html.escape(item.text)}</i>"
+
+    @_reduce.register
+    def _loaded(self, item: Loaded, changes: Changes) -> None:
+        self.total = item.config.n_trials
+        changes.loaded = item
+        changes.status = ""
+
+    @_reduce.register
+    def _failure(self, item: Failure, changes: Changes) -> None:
+        changes.message = Message(item.text, error=True)
+        changes.failed = True
+
+    # -- derived text ----------------------------------------------------------------------------------
+    def finish_message(self, event: ev.RunFinished) -> Message:
+        """What the end of a run says (with its workers' tally)."""
+        total = self.total
+        texts = {
+            "completed": f"Search complete: {event.trials_done} trials in {event.elapsed_s:.0f} s.",
+            "stopped": f"Stopped after {event.trials_done} of {total} trials: Resume continues the study.",
+            "timeout": f"Time limit reached after {event.trials_done} of {total} trials: Resume continues.",
+        }
+        workers = "" if self.tally is None else " " + self.tally.summary(event.reason)
+        if event.reason == "error":
+            return Message(f"The search stopped on an error: {event.error}{workers}", error=True)
+        return Message(texts.get(event.reason, f"Search ended ({event.reason}).") + workers)
+
+    def progress(self, table: TrialTable, running: bool, now: float | None = None) -> Progress:
+        """The bar and its line for ``table`` (the shown trials); the time left while ``running``."""
+        done = len(table.results)
+        total = max(self.total, done)
+        eta = None
+        if running:
+            elapsed = (time.time() if now is None else now) - self.run_started
+            eta = eta_seconds(self.run_done, elapsed, total - done)
+        return Progress(
+            done,
+            max(1, total),
+            "success" if done >= total else "",
+            progress_text(done, total, eta, best_text(table)),
+        )

@@ -1,0 +1,107 @@
+"""No architecture trained twice in a study: distinct sampler streams per worker and per resume, and a
+repeated proposal answered from the stored result. Real SQLite studies, real worker processes; every
+evaluation in any process is logged (`nas_workbench.testing.workers`)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import optuna
+import pytest
+
+import nas_workbench as nw
+from nas_workbench.engine.streams import HISTORY_ENV, WORKER_INDEX_ENV, sampler_seed, stream_position
+from nas_workbench.testing.workers import TINY_CHAIN, score, sleepy
+from tests.engine.conftest import cheap_config
+
+
+def evaluated(eval_log) -> Counter[str]:
+    """How many times each architecture was evaluated, by any process."""
+    return Counter(line.split()[1] for line in eval_log())
+
+
+def test_streams_differ_per_worker_and_history_and_repeat_for_the_same_ones():
+    assert sampler_seed(7) == 7  # a new single-process search draws what it always drew
+    seeds = {sampler_seed(7, worker, history) for worker in range(4) for history in (0, 10, 20)}
+    assert len(seeds) == 12 and all(0 <= s < 2**32 for s in seeds)
+    assert sampler_seed(7, 1, 10) == sampler_seed(7, 1, 10) != sampler_seed(8, 1, 10)
+
+
+def test_a_worker_takes_its_position_from_its_launcher(monkeypatch):
+    assert stream_position(5) == (0, 5)
+    monkeypatch.setenv(WORKER_INDEX_ENV, "3")
+    monkeypatch.setenv(HISTORY_ENV, "12")
+    assert stream_position(5) == (3, 12)  # however many trials this worker saw when it started
+
+
+def test_a_resumed_search_trains_no_architecture_again(storage, eval_log):
+    """Stop after 4 trials, then resume to 10 with a sampler rebuilt from the same config (as after a
+    kernel restart): the resumed trials are new architectures, each evaluated once."""
+    first = cheap_config(storage, "resume", space_options={}, n_trials=4)  # millions of architectures
+    nw.search(first, evaluate=score).run()
+    resumed = nw.search(cheap_config(storage, "resume", space_options={}, n_trials=10), evaluate=score)
+    results = resumed.run().results()
+    assert len(results) == 10 and all(r.status == "ok" for r in results)
+    counts = evaluated(eval_log)
+    assert sum(counts.values()) == 10 and set(counts.values()) == {1}
+    assert len({r.arch for r in results}) == 10
+
+
+def test_a_repeated_architecture_reuses_the_stored_result(storage, eval_log):
+    space = nw.spaces.get("chain", **TINY_CHAIN)
+    assert space.size() == 4
+    results = nw.search(cheap_config(storage, "small", n_trials=12), evaluate=score).run().results()
+    counts = evaluated(eval_log)
+    assert set(counts.values()) == {1}  # each architecture evaluated once
+    repeats = repeat_of(storage, "small")
+    originals = {r.number: r for r in results if r.number not in repeats}
+    assert len(originals) == len(counts) and len(results) == 12
+    for result in results:
+        if result.number in repeats:
+            original = originals[repeats[result.number]]
+            assert result.values == original.values and result.metrics == original.metrics
+            assert result.arch == original.arch and result.status == original.status
+
+
+def test_repeats_are_trained_when_asked_for(storage, eval_log):
+    results = (
+        nw.search(cheap_config(storage, "noise", n_trials=8, repeats=True), evaluate=score).run().results()
+    )
+    assert len(results) == 8 and sum(evaluated(eval_log).values()) == 8
+
+
+def test_two_workers_draw_different_architectures(storage, eval_log, monkeypatch, tmp_path):
+    """Seeded alike, both workers' random samplers would propose the same sequence."""
+    monkeypatch.chdir(tmp_path)  # the workers' logs go to ./runs
+    config = cheap_config(storage, "pair", space_options={}, n_trials=8, dataset="digits", timeout=300)
+    run = nw.search(config, evaluate=score)
+    results = run.run(workers=2).results()
+    assert len(results) == 8 and all(r.status == "ok" for r in results)
+    assert len({r.worker for r in results}) == 2, "both workers took trials"
+    counts = evaluated(eval_log)
+    assert sum(counts.values()) == 8 and set(counts.values()) == {1}
+    assert repeat_of(storage, "pair") == {}
+
+
+def repeat_of(storage: str, study: str) -> dict[int, int]:
+    """Repeated trials: number -> the number of the trial whose result they reused."""
+    trials = optuna.load_study(study_name=study, storage=storage).trials
+    return {t.number: t.user_attrs["repeat_of"] for t in trials if "repeat_of" in t.user_attrs}
+
+
+@pytest.fixture(autouse=True)
+def _no_inherited_stream(monkeypatch):
+    """This process is not a worker, whatever the environment it was started from."""
+    monkeypatch.delenv(WORKER_INDEX_ENV, raising=False)
+    monkeypatch.delenv(HISTORY_ENV, raising=False)
+
+
+def test_two_workers_drawing_one_architecture_at_once_train_it_once(storage, eval_log, monkeypatch, tmp_path):
+    """A space of 4 and trials of 0.3 s: the workers often hold the same architecture at the same time."""
+    monkeypatch.chdir(tmp_path)
+    config = cheap_config(storage, "crowded", n_trials=12, dataset="digits", timeout=300)
+    results = nw.search(config, evaluate=sleepy).run(workers=2).results()
+    assert len(results) == 12 and all(r.status == "ok" for r in results)
+    counts = evaluated(eval_log)
+    assert set(counts.values()) == {1} and len(counts) == len({r.arch for r in results})
+    assert len(repeat_of(storage, "crowded")) == 12 - len(counts)

@@ -1,0 +1,75 @@
+"""The workbench's model: events and messages reduced into what to draw, without widgets or a kernel."""
+
+from __future__ import annotations
+
+from nas_workbench.config import SearchConfig
+from nas_workbench.engine import events as ev
+from nas_workbench.ui._model import Exported, Failure, Loaded, Loading, Message, WorkbenchModel
+from nas_workbench.viz import TrialTable
+
+
+def _finished(number: int, accuracy: float, worker: str = "host:1") -> ev.TrialFinished:
+    metrics = {"accuracy": {"value": accuracy, "unit": "fraction", "method": "measured", "source": "trainer"}}
+    return ev.TrialFinished(
+        "s", number, "ok", [accuracy], metrics, {}, f"a{number}", f"arch {number}", None, 1.0, worker
+    )
+
+
+def _started(n_trials: int, at: float) -> ev.RunStarted:
+    return ev.RunStarted("s", "sqlite:///x.db", n_trials, 0, ["accuracy"], ["maximize"], {}, {}, time=at)
+
+
+def test_a_run_reduces_to_trials_status_progress_and_an_outcome():
+    model = WorkbenchModel()
+    session = model.next_session()
+    changes = model.reduce(
+        [
+            (session, _started(4, at=100.0)),
+            (session, ev.TrialStarted("s", 0, {}, "a0", "conv 3x3")),
+            (session, ev.TrialReported("s", 0, 1, 0.5)),
+            (session, _finished(0, 0.8)),
+            (session, ev.TrialStarted("s", 1, {}, "a1", "dwsep <5>")),
+        ]
+    )
+    assert [r.number for r in changes.results] == [0]
+    assert changes.status == "Trial 1: <code>dwsep &lt;5&gt;</code>"  # the latest, escaped
+    table = TrialTable(["accuracy"], ["maximize"])
+    table.extend(changes.results)
+    progress = model.progress(table, running=True, now=110.0)
+    assert (progress.value, progress.max, progress.style) == (1, 4, "")
+    assert progress.text.startswith("1 / 4 trials · about 30 s left")  # 10 s for one trial, three to go
+    assert "best validation accuracy 0.8" in progress.text
+
+    done = model.reduce([(session, ev.RunFinished("s", "stopped", 1, 12.0))])
+    assert done.finished is not None and done.status == ""
+    assert done.message == Message("Stopped after 1 of 4 trials: Resume continues the study.")
+    failed = model.finish_message(ev.RunFinished("s", "error", 1, 1.0, error="boom"))
+    assert failed.error and "boom" in failed.text
+
+
+def test_items_of_an_earlier_session_are_dropped_but_exports_always_report():
+    model = WorkbenchModel()
+    old = model.next_session()
+    new = model.next_session()
+    changes = model.reduce(
+        [
+            (old, _finished(0, 0.5)),
+            (old, Exported("Wrote x.onnx", False)),
+            (new, _finished(1, 0.6)),
+            (new, ev.TrialProfiled("s", 1, {}, [])),  # nothing to draw
+        ]
+    )
+    assert [r.number for r in changes.results] == [1]
+    assert changes.exported == [Exported("Wrote x.onnx", False)]
+
+
+def test_loading_then_loaded_then_a_failure():
+    model = WorkbenchModel()
+    session = model.next_session()
+    table = TrialTable(["accuracy"], ["maximize"])
+    loaded = Loaded(None, table, SearchConfig(n_trials=12), False, None, None)  # type: ignore[arg-type]
+    changes = model.reduce([(session, Loading(2, "Reading <trials>")), (session, loaded)])
+    assert changes.loading == Loading(2, "Reading <trials>") and changes.loaded is loaded
+    assert model.total == 12 and changes.status == ""
+    broken = model.reduce([(session, Failure("Could not read study 'x'"))])
+    assert broken.failed and broken.message == Message("Could not read study 'x'", error=True)
