@@ -143,6 +143,21 @@ def study_over_view(study: optuna.Study, view: Any) -> optuna.Study:
     return optuna.Study(study.study_name, storage=cast("BaseStorage", view), sampler=study.sampler)
 
 
+def start_waiting_trial(study: optuna.Study, storage: BaseStorage, trial_id: int) -> optuna.Trial | None:
+    """Claim the WAITING trial ``trial_id`` of ``study`` for this process, as `Study.ask` does after popping
+    it from the queue (the state change is atomic in an RDB storage, then ``Trial(study, trial_id)``, whose
+    constructor Optuna advises users not to call). None when another process claimed or finished it first."""
+    require("optuna")
+    import optuna
+
+    try:
+        if storage.set_trial_state_values(trial_id, optuna.trial.TrialState.RUNNING):
+            return optuna.trial.Trial(study, trial_id)
+    except optuna.exceptions.UpdateFinishedTrialError:
+        pass  # another process claimed and finished it meanwhile
+    return None
+
+
 def nondomination_ranks(loss_values: np.ndarray, first_only: bool = False) -> np.ndarray:
     """The non-domination rank of each row of ``loss_values`` (smaller is better in every column): 0 for
     the Pareto front, 1 for the front of the rest, and so on; equal rows share a rank. Optuna's fast

@@ -28,6 +28,7 @@ from torch import nn
 from nas_workbench import _compat, spaces
 from nas_workbench.config import Fidelity, SearchConfig
 from nas_workbench.engine.records import TrialResult, pareto_front, trial_results
+from nas_workbench.engine.storage import PASSWORD_NOTE, url_without_password
 from nas_workbench.engine.study_record import DataIdentity, StudyRecord, record_of
 from nas_workbench.exceptions import ConfigError, MissingDependencyError, NasWorkbenchError
 from nas_workbench.spec import ArchSpec
@@ -363,7 +364,7 @@ def export_report_notebook(
     results = trial_results(study)
     front = pareto_front(results, directions)
     chosen = _trial(study, trial)
-    url = storage or _storage_url(study)
+    url = url_without_password(storage or _storage_url(study))  # no password leaves the process
     counts = {s: sum(r.status == s for r in results) for s in ("ok", "infeasible", "pruned", "failed")}
     config = record.config
     cells = [
@@ -381,6 +382,7 @@ def export_report_notebook(
         ),
         v4.new_markdown_cell(
             "## Plots\n\nRun the next cell: the study's plots, with a table of the chosen point."
+            + ("" if url.startswith("sqlite") else f" {PASSWORD_NOTE}")
         ),
         v4.new_code_cell(
             "import nas_workbench as nw\n\n"

@@ -101,3 +101,16 @@ def test_the_bokeh_model_drops_only_what_it_is_told():
     model = cls(figure())
     model._sync_model(model, {"event": "jsevent", "kind": "ColumnsStreamed"}, [])  # what a message calls
     assert seen == ["ColumnsStreamed"]
+
+
+def test_a_waiting_trial_is_claimed_once(tmp_path):
+    storage = open_storage(f"sqlite:///{tmp_path / 's.db'}")
+    study = optuna.create_study(study_name="s", storage=storage)
+    study.enqueue_trial({})
+    waiting = study.trials[0]
+    trial = _compat.start_waiting_trial(study, storage, waiting._trial_id)
+    assert trial is not None and trial.number == waiting.number
+    assert study.trials[0].state == optuna.trial.TrialState.RUNNING
+    assert _compat.start_waiting_trial(study, storage, waiting._trial_id) is None  # another process's now
+    study.tell(trial, 1.0)
+    assert _compat.start_waiting_trial(study, storage, waiting._trial_id) is None  # finished meanwhile

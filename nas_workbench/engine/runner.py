@@ -39,7 +39,7 @@ from nas_workbench.engine.records import TrialResult, pareto_front, trial_result
 from nas_workbench.engine.relative import ResolvedBudget
 from nas_workbench.engine.scheduler import FINISHED, trials_done
 from nas_workbench.engine.scorers import Evaluate, EvaluateScorer, TrainingScorer, TrialTimeoutError
-from nas_workbench.engine.storage import open_storage
+from nas_workbench.engine.storage import masked_url, open_storage
 from nas_workbench.engine.streams import sampler_seed, stream_position
 from nas_workbench.engine.study_record import (
     DataIdentity,
@@ -330,13 +330,13 @@ class SearchRun:
         self._emit(
             ev.RunStarted(
                 self.study_name,
-                storage=self.storage_url,
+                storage=masked_url(self.storage_url),  # events reach logs and displays
                 n_trials=config.n_trials,
                 trials_before=before,
                 objectives=list(config.objectives),
                 directions=config.directions,
                 budget=dict(config.budget),
-                config=config.to_dict(),
+                config={**config.to_dict(), "storage": masked_url(self.storage_url)},
             )
         )
         reason = "completed"

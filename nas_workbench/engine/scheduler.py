@@ -41,7 +41,7 @@ import optuna
 from optuna.storages import BaseStorage, RDBStorage, fail_stale_trials
 from optuna.trial import FrozenTrial, TrialState
 
-from nas_workbench._compat import clear_stop, inside_optimize_loop, stop_requested
+from nas_workbench._compat import clear_stop, inside_optimize_loop, start_waiting_trial, stop_requested
 
 __all__ = [
     "EXHAUSTED_ATTR",
@@ -110,13 +110,11 @@ def claim(study: optuna.Study, storage: RDBStorage, n_trials: int) -> tuple[optu
                 continue
             trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, frozen.number)
             storage.record_heartbeat(trial_id)  # first, so that dying right after the claim leaves a trace
-            try:
-                if storage.set_trial_state_values(trial_id, TrialState.RUNNING):
-                    # What `Study.ask` does after popping a waiting trial; ask itself would create a trial
-                    # beyond the plan when another process takes the last waiting one first.
-                    return optuna.trial.Trial(study, trial_id), trial_id
-            except optuna.exceptions.UpdateFinishedTrialError:
-                pass  # another process claimed and finished it meanwhile
+            # `Study.ask` itself would create a trial beyond the plan when another process takes the last
+            # waiting one first
+            trial = start_waiting_trial(study, storage, trial_id)
+            if trial is not None:
+                return trial, trial_id
         if len(planned) >= n_trials:
             return None
         study.enqueue_trial({})

@@ -32,13 +32,14 @@ import sqlalchemy
 import sqlalchemy.exc as sa_exc
 import tenacity
 from optuna.storages import BaseStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from nas_workbench._compat import RDB_PRIVATE_CALLS
 from nas_workbench.exceptions import NasWorkbenchError
 
 __all__ = [
     "CONNECT_WINDOW_S",
+    "PASSWORD_NOTE",
     "READ_ONLY",
     "RETRY_WINDOW_S",
     "ResilientRDBStorage",
@@ -47,6 +48,7 @@ __all__ = [
     "masked_url",
     "normalize_url",
     "open_storage",
+    "url_without_password",
 ]
 
 logger = logging.getLogger("nas_workbench")
@@ -79,6 +81,28 @@ def masked_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # not a URL SQLAlchemy can parse: nothing to hide that we can find
         return url
+
+
+def url_without_password(url: str) -> str:
+    """``url`` with no password at all, for URLs written where others read them (a notebook, a report):
+    the database driver then finds the password where libpq looks for it (``PGPASSWORD``, ``~/.pgpass``)."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # not a URL SQLAlchemy can parse: nothing to remove that we can find
+        return url
+    if not parsed.password:
+        return url
+    bare = URL.create(  # URL.set(password=None) leaves the password as it was
+        parsed.drivername, parsed.username, None, parsed.host, parsed.port, parsed.database, parsed.query
+    )
+    return bare.render_as_string(hide_password=False)
+
+
+#: What a notebook that opens a database server says about the password it does not carry.
+PASSWORD_NOTE = (
+    "The storage's password is not written here: the database driver reads it from the `PGPASSWORD` "
+    "environment variable or from `~/.pgpass` (libpq's password file) of the kernel's machine."
+)
 
 
 def normalize_url(url: str) -> str:

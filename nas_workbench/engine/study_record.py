@@ -124,7 +124,8 @@ class DataIdentity:
                 "data",
                 other.describe(),
                 f"the data study {study_name!r} was searched on, {self.describe()}: its results would not "
-                "compare with new ones; pass that data, or start a new study (another study_name)",
+                "compare with new ones. Pass that data (nw.search(config, data=...); a worker: --dataset), "
+                "or start a new study (another study_name)",
             )
 
 
@@ -179,8 +180,11 @@ class StudyRecord:
         objectives = [o for o in stored.get("objectives") or [] if isinstance(o, Mapping)]
         n_trials = stored.get("n_trials")
         data = stored.get("data")
+        config = dict(stored.get("config") or {})
+        if isinstance(config.get("storage"), str):  # earlier versions stored it with its password
+            config["storage"] = masked_url(config["storage"])
         return cls(
-            config=dict(stored.get("config") or {}),
+            config=config,
             objectives=tuple(str(o.get("metric")) for o in objectives),
             directions=tuple(str(o.get("direction")) for o in objectives),
             n_trials=n_trials if isinstance(n_trials, int) and not isinstance(n_trials, bool) else 0,

@@ -139,7 +139,9 @@ class FeatureModel:
     quality: dict[str, Any]
 
     @classmethod
-    def fit(cls, rows: Sequence[Mapping[str, float]], latency_ms: Sequence[float]) -> FeatureModel:
+    def fit(
+        cls, rows: Sequence[Mapping[str, float]], latency_ms: Sequence[float] | np.ndarray
+    ) -> FeatureModel:
         """Ridge on standardised features, FLOPs unpenalised, the penalty chosen by leave-one-out."""
         y = np.asarray(latency_ms, dtype=float)
         columns = sorted({c for row in rows for c in row}, key=lambda c: (c != "flops_M", c))

@@ -23,6 +23,7 @@ precise than it is.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -55,6 +56,12 @@ Timer = Callable[[Callable[[], Any], int], float]
 
 _baselines: dict[tuple[Path, str], float] = {}  # per file and key, this process's view of the file
 _guard = threading.Lock()
+
+
+@functools.lru_cache(maxsize=16)
+def _key(device: torch.device, clock: str, threads: int) -> str:
+    """The baseline's key: the device fingerprint (cached: on CUDA it asks the driver) and the clock."""
+    return f"{device_info(device, threads).key}|{clock}"
 
 
 def _workload(device: torch.device) -> Callable[[], None]:
@@ -95,7 +102,7 @@ class Canary:
         cls, device: torch.device, clock: str, threads: int, directory: Path | None = None
     ) -> Canary:
         """The canary of ``device`` at ``threads`` timed with ``clock``, with its stored baseline."""
-        key = f"{device_info(device, threads).key}|{clock}"
+        key = _key(device, clock, threads)
         path = (directory if directory is not None else cache_dir()) / "reference.json"
         with _guard:
             if (path, key) not in _baselines:

@@ -17,6 +17,7 @@ import sqlalchemy
 from jupyter_core.utils import ensure_async
 from nbformat import v4
 
+from nas_workbench.engine.storage import PASSWORD_NOTE, url_without_password
 from nas_workbench.server.catalog import Storage
 
 __all__ = ["new_search_notebook", "notebook_storage_url", "save_notebook", "study_notebook"]
@@ -34,10 +35,12 @@ def _literal(text: str) -> str:
 
 
 def study_notebook(study: str, storage_url: str, label: str, kernelspec: dict[str, str] | None) -> Any:
-    """A notebook that loads study ``study`` from ``storage_url`` into the workbench widget."""
+    """A notebook that loads study ``study`` from ``storage_url`` (which carries no password, see
+    `notebook_storage_url`) into the workbench widget."""
+    where = f"From the storage `{label}`." + ("" if storage_url.startswith("sqlite") else f" {PASSWORD_NOTE}")
     return _notebook(
         [
-            v4.new_markdown_cell(f"# NAS study `{study}`\n\nFrom the storage `{label}`."),
+            v4.new_markdown_cell(f"# NAS study `{study}`\n\n{where}"),
             v4.new_code_cell(
                 "import nas_workbench as nw\n"
                 f"wb = nw.Workbench.load({_literal(study)}, storage={_literal(storage_url)})\n"
@@ -77,10 +80,11 @@ def notebook_storage_url(storage: Storage, notebook_dir: Path) -> str:
     """The URL a notebook in ``notebook_dir`` uses to open ``storage``.
 
     A kernel starts in its notebook's folder, so a SQLite file is named relative to that folder (the
-    notebook keeps working when the project folder moves); a database server keeps its URL.
+    notebook keeps working when the project folder moves); a database server keeps its URL without the
+    password, which never leaves the server (the kernel's driver finds it as libpq does).
     """
     if storage.sqlite_path is None:
-        return storage.url
+        return url_without_password(storage.url)
     relative = Path(os.path.relpath(storage.sqlite_path, notebook_dir)).as_posix()
     return (
         sqlalchemy.engine.make_url(storage.url).set(database=relative).render_as_string(hide_password=False)

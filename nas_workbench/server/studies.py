@@ -53,6 +53,7 @@ class _StateCount:
     last_id: int
     last_start: datetime.datetime | None
     last_complete: datetime.datetime | None
+    first_start: datetime.datetime | None
 
 
 #: A study's trials by state: the cheap change check of its tally.
@@ -122,13 +123,14 @@ class StudySummaries:
             sqlalchemy.func.max(trials.trial_id),
             sqlalchemy.func.max(trials.datetime_start),
             sqlalchemy.func.max(trials.datetime_complete),
+            sqlalchemy.func.min(trials.datetime_start),
         ).group_by(trials.study_id, trials.state)
         if study_id is not None:
             query = query.where(trials.study_id == study_id)
         counts: dict[int, _Counts] = {}
         with self.storage.engine.connect() as connection:
-            for study, state, count, last_id, started, completed in connection.execute(query):
-                counts.setdefault(study, {})[state] = _StateCount(count, last_id, started, completed)
+            for study, state, *aggregates in connection.execute(query):
+                counts.setdefault(study, {})[state] = _StateCount(*aggregates)
         return counts
 
     def _retries(self, study_id: int | None = None) -> dict[int, int]:
@@ -190,7 +192,7 @@ class StudySummaries:
             cached = self._cached.get(study_id)
             if cached is not None and cached.counts == counts:
                 return cached.tally
-            if cached is None:
+            if cached is None or _recreated(cached.counts, counts):
                 from nas_workbench.server.tally import StudyTally
 
                 cached = _Cached({}, StudyTally(list(record_of(study).directions)))
@@ -241,6 +243,19 @@ def _architecture(spec: dict[str, Any]) -> dict[str, Any] | None:
         return arch_payload(spec) if spec else None
     except NasWorkbenchError:
         return None
+
+
+def _recreated(before: _Counts, now: _Counts) -> bool:
+    """Whether the study was deleted and created again under its id (SQLite gives a deleted study's id,
+    and its trials' ids, to the next ones): fewer finished trials, or another first start."""
+
+    def finished(counts: _Counts) -> int:
+        return sum(c.count for s, c in counts.items() if s.is_finished())
+
+    def first(counts: _Counts) -> datetime.datetime | None:
+        return min((c.first_start for c in counts.values() if c.first_start is not None), default=None)
+
+    return finished(now) < finished(before) or first(before) not in (None, first(now))
 
 
 def _status(done: int, total: int | None, running: int, dead: int, last_failed: bool) -> str:

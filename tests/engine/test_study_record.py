@@ -112,3 +112,18 @@ def test_progress_counts_a_retried_attempt_once() -> None:
     state = progress(trials, _record(n_trials=2), dead=set())
     assert (state.done, state.total, state.status) == (1, 2, "stopped")
     assert progress(trials, _record(n_trials=1), dead=set()).status == "finished"
+
+
+def test_a_resume_on_other_data_is_refused_and_on_the_same_data_goes_on(storage, tiny_task) -> None:
+    import nas_workbench as nw
+    from nas_workbench.testing.workers import score
+    from tests.engine.conftest import cheap_config
+
+    config = cheap_config(storage, "data-identity", n_trials=1)
+    first = nw.search(config, evaluate=score, data=tiny_task).run()
+    assert read_record(first.study).data == DataIdentity.of(tiny_task)
+    with pytest.raises(ConfigError, match="tiny") as refused:  # digits, the config's dataset, is other data
+        nw.search(config.replace(n_trials=2), evaluate=score)
+    assert "--dataset" in str(refused.value) and "data=" in str(refused.value)
+    resumed = nw.search(config.replace(n_trials=2), evaluate=score, data=tiny_task).run()
+    assert resumed.trials_done() == 2

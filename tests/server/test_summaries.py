@@ -145,3 +145,15 @@ def test_concurrent_listings_read_each_study_once(url, summaries, write_study, u
     assert len(user_attr_reads.statements) == 2  # one read per study, not per listing
     assert all(listing == listings[0] for listing in listings)
     assert {r["name"]: r["trials"]["done"] for r in listings[0]} == {"first": 1, "second": 5}
+
+
+def test_a_study_deleted_and_created_again_is_summarised_afresh(url, summaries, write_study):
+    """`nas-workbench demo` deletes its study and starts again; SQLite gives the new one the old ids."""
+    write_study(url, "again", [("ok", 0.9, 0.5), ("ok", 0.8, 0.4), ("ok", 0.7, 0.3)], n_trials=3)
+    old_id = optuna.load_study(study_name="again", storage=url)._study_id
+    assert shown(summaries, "again")["best_accuracy"] == 0.9
+    optuna.delete_study(study_name="again", storage=url)
+    write_study(url, "again", [("ok", 0.2, 1.0)], n_trials=1)
+    assert optuna.load_study(study_name="again", storage=url)._study_id == old_id  # the premise
+    assert shown(summaries, "again") == from_scratch(url, "again")
+    assert shown(summaries, "again")["best_accuracy"] == 0.2
