@@ -31,6 +31,7 @@ from optuna.trial import FrozenTrial, TrialState
 from nas_workbench import __version__, spaces, strategies
 from nas_workbench.config import SearchConfig
 from nas_workbench.engine import events as ev
+from nas_workbench.engine.budget import candidate_costs
 from nas_workbench.engine.feasibility import CHECKED_METRICS
 from nas_workbench.engine.pipeline import Scorer, TrialPipeline
 from nas_workbench.engine.preflight import Networks, absolute, prepare_machine, resolve_limits
@@ -139,6 +140,7 @@ class SearchRun:
             seed=sampler_seed(config.seed, worker, history),
             space=self.space,
             directions=tuple(config.directions),
+            costs=candidate_costs(self._networks, self.space, self.target_device),
             **config.strategy_options,
         )
         if config.fixed_choices:
