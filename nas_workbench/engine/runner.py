@@ -126,9 +126,11 @@ class SearchRun:
         except KeyError:  # a new study: resolve relative limits on this device and refuse unmeetable ones
             self._settle_budget({}, check=True)
             new = True
-        else:  # a resumed study keeps the limits it was resolved to
+        else:  # a resumed study keeps the limits it was resolved to; a limit changed now is checked too
             stored = read_stored_record(self.storage, study_id)
             self._settle_budget(stored.budget_resolved if stored is not None else {}, check=False)
+            if stored is not None and dict(stored.budget) != dict(self.config.budget):
+                self._settle_budget(stored.budget_resolved, check=True)
             new = False
         config = self.config
         # a stream of its own per worker and per resume (`nas_workbench.engine.streams`)
