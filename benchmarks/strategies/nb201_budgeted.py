@@ -16,9 +16,18 @@ feasible cell of the whole table minus that of the best-validation feasible cell
 accuracy). Also in the same run, for scale: **flops-greedy**, the best-validation cell among the 25
 feasible cells with the most FLOPs (``nb201_cost_derived.csv``), which needs the latencies of all cells.
 
+The samplers are given what the engine knows of a candidate before proposing it (``--costs``): its
+parameter count by default, as in every search (``params_c10_M``); with ``--costs latency``, the
+device's latency itself, the case of a search whose budget names a ``target_device``, where the
+profile's prediction is both known in advance and what the trial is judged by. ``optuna-tpe`` is
+Optuna's own TPESampler (multivariate, grouped) driven the same way: the baseline without the
+workbench's feasibility model or costs.
+
     python benchmarks/strategies/nb201_budgeted.py /work/shared/data/nb201 --seeds 10 \\
         --json benchmarks/results/strategies_nb201_budgeted.json
     python benchmarks/strategies/nb201_budgeted.py /work/shared/data/nb201 --seeds 3 --strategies random,tpe
+    python benchmarks/strategies/nb201_budgeted.py /work/shared/data/nb201 --strategies tpe,optuna-tpe \\
+        --costs latency
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ import json
 import statistics
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +64,12 @@ PERCENTILES = (5, 10, 30)
 #: The budget's metric, as a `SearchConfig.budget` names it.
 METRIC = "latency_ms"
 GREEDY_CELLS = 25
+#: The baseline of Optuna's own TPE sampler (multivariate, grouped), with no feasibility model or costs.
+PLAIN_TPE = "optuna-tpe"
+#: What the samplers are told of a candidate before proposing it (``--costs``): nothing; its parameter
+#: count (what the engine counts for every search); or its latency on the device (what the engine gives
+#: when the budget names a ``target_device``, whose profile predicts the latency the trial is judged by).
+COSTS = ("none", "params", "latency")
 
 
 def load_latencies(folder: Path, space: nw.spaces.SearchSpace) -> dict[str, dict[str, float]]:
@@ -84,10 +100,23 @@ def run_one(
     table: dict[str, dict[str, float]],
     latency: dict[str, float],
     budget_ms: float,
+    costs: str = "none",
 ) -> dict[str, float]:
     """One budgeted search; the test accuracy of its choice (None when it found no feasible cell), the
-    share of its trials that were feasible, and its CPU seconds per trial."""
-    sampler = nw.strategies.make_sampler(name, seed=seed, space=space)
+    share of its trials that were feasible, and its CPU seconds per trial. ``costs`` (of `COSTS`) is what
+    the sampler is told of each candidate before it proposes it."""
+
+    def counted(spec: nw.ArchSpec) -> dict[str, float]:
+        arch = space.format(spec)
+        return {"latency_ms": latency[arch]} if costs == "latency" else {"params": table[arch]["params"]}
+
+    if name == PLAIN_TPE:
+        with warnings.catch_warnings():  # ``group`` is "experimental", as the tpe strategy notes
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            sampler = optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True)
+    else:
+        given = None if costs == "none" else counted
+        sampler = nw.strategies.make_sampler(name, seed=seed, space=space, costs=given)
     study = optuna.create_study(direction="maximize", sampler=sampler)
     chosen: dict[str, float] | None = None
     n_feasible = 0
@@ -128,6 +157,12 @@ def main() -> int:
     )
     parser.add_argument("--percentiles", default=",".join(map(str, PERCENTILES)))
     parser.add_argument("--json", type=Path, help="write every figure here")
+    parser.add_argument(
+        "--costs",
+        choices=COSTS,
+        default="params",
+        help="what samplers know of a candidate before proposing it",
+    )
     args = parser.parse_args()
 
     needed = ["nb201.csv", "nb201_latency.csv", "nb201_cost_derived.csv"]
@@ -150,7 +185,8 @@ def main() -> int:
 
     print(
         f"NAS-Bench-201 CIFAR-10 under a latency budget: mean regret (points of test accuracy) of the "
-        f"best-validation feasible choice after {args.trials} trials, {args.seeds} seeds"
+        f"best-validation feasible choice after {args.trials} trials, {args.seeds} seeds; samplers told "
+        f"each candidate's {args.costs if args.costs != 'none' else 'nothing'} before proposing it"
     )
     header = f"{'device':<8}{'pct':>4}{'budget ms':>10}{'feasible':>9}" + "".join(f"{n:>11}" for n in names)
     print(header + f"{'flops-greedy':>13}")
@@ -173,7 +209,7 @@ def main() -> int:
             }
             for name in names:
                 runs = [
-                    run_one(name, seed, args.trials, space, table, column, budget_ms)
+                    run_one(name, seed, args.trials, space, table, column, budget_ms, args.costs)
                     for seed in range(args.seeds)
                 ]
                 regrets = [best - (r["test"] if r["test"] is not None else 0.0) for r in runs]
@@ -203,7 +239,12 @@ def main() -> int:
     )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        settings = {"seeds": args.seeds, "trials": args.trials, "default_strategy": _default_strategy()}
+        settings = {
+            "seeds": args.seeds,
+            "trials": args.trials,
+            "costs": args.costs,
+            "default_strategy": _default_strategy(),
+        }
         args.json.write_text(json.dumps({**settings, "cases": results}, indent=1))
     return 0
 

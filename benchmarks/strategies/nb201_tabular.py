@@ -66,7 +66,7 @@ TRAIN_TIME, EPOCHS = "c10_valid_train_time_per_epoch_s", 200
 
 def load_table(folder: Path, space: nw.spaces.SearchSpace) -> dict[str, dict[str, float]]:
     """The space's notation of each architecture → its validation and test accuracy, training seconds (0
-    when the table has no training times) and MFLOPs (when the cost table is there)."""
+    when the table has no training times), MFLOPs and parameters (when the cost table is there)."""
     with (folder / "nb201.csv").open() as f:
         table = {
             space.format(space.parse(row["arch"])): {
@@ -80,7 +80,9 @@ def load_table(folder: Path, space: nw.spaces.SearchSpace) -> dict[str, dict[str
     if costs.exists():
         with costs.open() as f:
             for row in csv.DictReader(f):
-                table[space.format(space.parse(row["arch"]))]["mflops"] = float(row["flops_c10_M"])
+                cell = table[space.format(space.parse(row["arch"]))]
+                cell["mflops"] = float(row["flops_c10_M"])
+                cell["params"] = 1e6 * float(row["params_c10_M"])
     return table
 
 

@@ -63,7 +63,7 @@ workbench
 """
 
 EMIT = """
-put, session = workbench._poster(), workbench._session
+put, session = workbench._poster(), workbench.model.session
 
 
 def emit():

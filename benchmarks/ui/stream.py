@@ -99,7 +99,7 @@ async def coalesced(events: list[ev.TrialFinished]) -> dict[str, float]:
     """Through the workbench's own path: events put from a thread, applied in batches on the loop."""
     workbench = nw.Workbench(nw.SearchConfig(objectives=["accuracy", "latency_ms"], n_trials=len(events)))
     sent = count_messages(workbench)
-    put, session = workbench._poster(), workbench._session  # what subscribing to a run wires up
+    put, session = workbench._poster(), workbench.model.session  # what subscribing to a run wires up
     watch = LoopWatch(asyncio.get_running_loop())
     started = time.perf_counter()
     emitter = threading.Thread(target=lambda: [put((session, event)) for event in events])

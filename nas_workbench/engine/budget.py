@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from nas_workbench.profiling import METRICS, Measurement
+
+if TYPE_CHECKING:
+    from nas_workbench.engine.preflight import Networks
+    from nas_workbench.profiling.targets import DeviceProfile
+    from nas_workbench.spaces import SearchSpace
+    from nas_workbench.spec import ArchSpec
 
 __all__ = [
     "CHEAP_METRICS",
     "DEFAULT_METRICS",
+    "candidate_costs",
     "constraint_values",
     "metrics_to_profile",
     "over_budget_reason",
@@ -58,3 +66,20 @@ def metrics_to_profile(
     shown = DEFAULT_METRICS if extra is None else tuple(extra)
     wanted = set(shown) | set(objectives) | set(budget)
     return [name for name in METRICS if name in wanted]
+
+
+def candidate_costs(
+    networks: Callable[[], Networks], space: SearchSpace, target_device: DeviceProfile | None
+) -> Callable[[ArchSpec], dict[str, float]]:
+    """What a strategy may know of a candidate before it is trained or timed, to predict whether it fits
+    the budget (`nas_workbench.strategies.SamplerContext.costs`): its parameter count (a network build, no
+    forward pass) and, when the search targets another device, the latency that device's profile
+    predicts, which is what the trial will be judged by. ``networks`` is called on first use only."""
+
+    def costs(spec: ArchSpec) -> dict[str, float]:
+        values = {"params": networks().value(space, "params")(spec)}
+        if target_device is not None:
+            values["latency_ms"] = target_device.predict(spec).value
+        return values
+
+    return costs

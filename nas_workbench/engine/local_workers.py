@@ -127,7 +127,8 @@ class LocalWorkers:
         return [process.poll() for process in self.processes]
 
     def failures(self) -> list[str]:
-        """One line per worker that exited with an error: its exit code and the last line of its log.
+        """One line per worker that exited with an error: its exit code and the last line of its log, or
+        the signal that killed it (its log's last line then says nothing about why: "trial 6: ok").
 
         A worker `stop` reached while it was still starting, before it handles SIGTERM, ends by the
         signal: asked to stop, it did not fail.
@@ -135,7 +136,12 @@ class LocalWorkers:
         lines = []
         for index, process in enumerate(self.processes):
             code = process.poll()
-            if code not in (None, 0) and not (self._stopping and code == -signal.SIGTERM):
+            if code is None or code == 0 or (self._stopping and code == -signal.SIGTERM):
+                continue
+            if code < 0:
+                name = signal.Signals(-code).name if -code in signal.valid_signals() else f"signal {-code}"
+                lines.append(f"worker {index} (pid {process.pid}) was killed by {name}")
+            else:
                 tail = self.log_path(index).read_text(errors="replace").strip().splitlines()[-1:] or [""]
                 lines.append(f"worker {index} (pid {process.pid}) exited with {code}: {tail[0]}")
         return lines

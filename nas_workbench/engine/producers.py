@@ -16,6 +16,7 @@ as the run's `TrialFinished` events.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
     from nas_workbench.engine.scorers import Evaluate
     from nas_workbench.spaces import SearchSpace
     from nas_workbench.task import Task
+
+logger = logging.getLogger("nas_workbench")
 
 __all__ = ["ExternalWorkers", "InProcess", "LocalProcesses", "RunContext", "TrialProducer", "producer_for"]
 
@@ -178,7 +181,8 @@ def follow(run: RunContext, pool: LocalWorkers | None) -> bool:
         many trials its plan has room for.
 
     Raises:
-        NasWorkbenchError: A worker process failed; the message has its exit code and last log line.
+        NasWorkbenchError: A worker process failed before the plan was done; the message has its exit
+            code and last log line (or the signal that killed it).
     """
     config, stop = run.config, run.stop
     seen = {t.number for t in run.study.get_trials(deepcopy=False, states=FINISHED)}
@@ -212,6 +216,9 @@ def follow(run: RunContext, pool: LocalWorkers | None) -> bool:
             pool.close()
             report_new()
     failures = pool.failures() if pool is not None else []
-    if failures:
+    if failures and trials_done(run.study.get_trials(deepcopy=False), config.n_trials) >= config.n_trials:
+        # the others completed the plan (retrying the dead worker's trial): a finished search, not an error
+        logger.warning("search %s finished; on the way %s", run.study_name, "; ".join(failures))
+    elif failures:
         raise NasWorkbenchError("local workers failed: " + "; ".join(failures))
     return stopped_itself(run.storage, run.study_name)  # the last worker may have recorded it on its way out

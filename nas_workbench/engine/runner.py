@@ -31,6 +31,7 @@ from optuna.trial import FrozenTrial, TrialState
 from nas_workbench import __version__, spaces, strategies
 from nas_workbench.config import SearchConfig
 from nas_workbench.engine import events as ev
+from nas_workbench.engine.budget import candidate_costs
 from nas_workbench.engine.feasibility import CHECKED_METRICS
 from nas_workbench.engine.pipeline import Scorer, TrialPipeline
 from nas_workbench.engine.preflight import Networks, absolute, prepare_machine, resolve_limits
@@ -125,9 +126,11 @@ class SearchRun:
         except KeyError:  # a new study: resolve relative limits on this device and refuse unmeetable ones
             self._settle_budget({}, check=True)
             new = True
-        else:  # a resumed study keeps the limits it was resolved to
+        else:  # a resumed study keeps the limits it was resolved to; a limit changed now is checked too
             stored = read_stored_record(self.storage, study_id)
             self._settle_budget(stored.budget_resolved if stored is not None else {}, check=False)
+            if stored is not None and dict(stored.budget) != dict(self.config.budget):
+                self._settle_budget(stored.budget_resolved, check=True)
             new = False
         config = self.config
         # a stream of its own per worker and per resume (`nas_workbench.engine.streams`)
@@ -137,6 +140,7 @@ class SearchRun:
             seed=sampler_seed(config.seed, worker, history),
             space=self.space,
             directions=tuple(config.directions),
+            costs=candidate_costs(self._networks, self.space, self.target_device),
             **config.strategy_options,
         )
         if config.fixed_choices:

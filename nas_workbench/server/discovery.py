@@ -79,9 +79,8 @@ class StudyFileFinder:
         self.interval_s = interval_s
         self._found: list[Path] = []
         self._walked_at: float | None = None
-        self._verdicts: dict[
-            Path, tuple[tuple[int, int], bool]
-        ] = {}  # path -> ((mtime, size), is study file)
+        #: path -> (times and sizes of the file and its write-ahead log, whether it is a study file)
+        self._verdicts: dict[Path, tuple[tuple[int, ...], bool]] = {}
         self._lock = threading.Lock()
 
     def files(self) -> list[Path]:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from optuna.samplers import BaseSampler
 
     from nas_workbench.spaces import SearchSpace
+    from nas_workbench.spec import ArchSpec
 
 __all__ = ["Option", "SamplerContext", "Strategy", "describe", "list", "make_sampler", "register"]
 
@@ -43,11 +44,16 @@ class SamplerContext:
         seed: Seed of every random draw (None: fresh randomness).
         space: The search space, for strategies that enumerate or mutate architectures.
         directions: The study's directions, one per objective ("maximize" / "minimize").
+        costs: An architecture's counted costs before it is trained or measured (name → value, e.g.
+            ``{"params": 1.2e6}``, or a target device's predicted latency): what the engine knows of a
+            candidate for free, so a strategy can tell which candidates fit a budget before proposing
+            one. None: the strategy learns costs only from the trials' constraints.
     """
 
     seed: int | None = None
     space: SearchSpace | None = None
     directions: tuple[str, ...] = ("maximize",)
+    costs: Callable[[ArchSpec], Mapping[str, float]] | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,7 @@ def make_sampler(
     seed: int | None = None,
     space: SearchSpace | None = None,
     directions: Sequence[str] = ("maximize",),
+    costs: Callable[[ArchSpec], Mapping[str, float]] | None = None,
     **options: Any,
 ) -> BaseSampler:
     """Build the Optuna sampler of strategy ``name``.
@@ -124,6 +131,8 @@ def make_sampler(
         seed: Seed of every random draw; the same seed and history give the same architectures.
         space: The search space (needed by "grid" to check its size; "evolution" uses its mutation).
         directions: The study's directions; strategies that cannot handle several refuse them here.
+        costs: An architecture's counted costs before training (see `SamplerContext.costs`); the
+            budget-aware strategies use them, with ``space``, to predict which candidates fit a budget.
         **options: The strategy's options (see `describe`); unknown ones are a `ConfigError`.
 
     Returns:
@@ -146,7 +155,7 @@ def make_sampler(
             f"a strategy for {len(directions)} objectives ({', '.join(several)}); {name!r} optimises one",
         )
     merged = {key: option.default for key, option in strategy.options.items()} | options
-    context = SamplerContext(seed=seed, space=space, directions=directions)
+    context = SamplerContext(seed=seed, space=space, directions=directions, costs=costs)
     return strategy.factory(context, **merged)
 
 

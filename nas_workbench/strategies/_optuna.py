@@ -69,7 +69,7 @@ def _tpe(
             multivariate=bool(multivariate),
             group=bool(group) and bool(multivariate),
         )
-    return BudgetAwareSampler(tpe, make_filter(**feasibility), context.space, context.seed)
+    return BudgetAwareSampler(tpe, make_filter(context, **feasibility), context.space, context.seed)
 
 
 def _gp(context: SamplerContext, n_startup_trials: int, **feasibility: Any) -> BaseSampler:
@@ -77,7 +77,7 @@ def _gp(context: SamplerContext, n_startup_trials: int, **feasibility: Any) -> B
     gp = optuna.samplers.GPSampler(
         seed=context.seed, n_startup_trials=n_startup_trials, warn_independent_sampling=False
     )
-    return BudgetAwareSampler(gp, make_filter(**feasibility), context.space, context.seed)
+    return BudgetAwareSampler(gp, make_filter(context, **feasibility), context.space, context.seed)
 
 
 def _nsga2(
@@ -97,7 +97,7 @@ def _nsga2(
         crossover_prob=crossover_prob,
         mutation_prob=mutation_prob,
     )
-    return BudgetAwareSampler(nsga2, make_filter(**feasibility), context.space, context.seed)
+    return BudgetAwareSampler(nsga2, make_filter(context, **feasibility), context.space, context.seed)
 
 
 register(

@@ -83,7 +83,8 @@ class RegularizedEvolutionSampler(PlannedSampler):
             return Plan(self.feasibility.choose(model, lambda: dict(space.random(rng).choices)), rng)
         parent = select_parent(rng.sample(population, self.tournament_size), study.directions, rng)
         _compat.storage_of(study).set_trial_system_attr(_compat.trial_id(trial), PARENT_ATTR, parent.number)
-        return Plan(self.feasibility.choose(model, lambda: self._mutate(parent, rng)), rng)
+        uniform = None if self.space is None else (lambda: dict(self.space.random(rng).choices))
+        return Plan(self.feasibility.choose(model, lambda: self._mutate(parent, rng), uniform), rng)
 
     def _mutate(self, parent: FrozenTrial, rng: random.Random) -> dict[str, Any]:
         if self.space is not None and (spec := parent_spec(parent, self.space)) is not None:
@@ -125,7 +126,7 @@ def _factory(
         tournament_size=tournament_size,
         space=context.space,
         seed=context.seed,
-        feasibility=make_filter(**feasibility),
+        feasibility=make_filter(context, **feasibility),
     )
 
 

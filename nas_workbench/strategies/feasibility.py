@@ -11,6 +11,9 @@ mistakes "too slow" for "bad". Here feasibility is learnt separately:
   how far to trust it: an architecture is *far over budget* when its predicted constraint exceeds
   ``z`` leave-one-out standard deviations, and a model that predicts held-out trials no better than
   half-way from a constant (leave-one-out R² < 0.5) rejects nothing.
+- `CostFeatures`: what the engine knows of a candidate before training it (`SamplerContext.costs`:
+  its parameter count; with a ``target_device``, the latency its profile predicts) joins the model's
+  features, so a constraint on a known cost is learnt exactly and one on a correlated cost has a prior.
 - `FeasibilityFilter`: draws up to ``candidates`` proposals from a strategy and keeps the first that is
   not far over budget (else the one predicted least over). Evolution and REINFORCE use it when they plan
   a trial; `BudgetAwareSampler` wraps Optuna's samplers (TPE, GP, NSGA-II) with it.
@@ -34,14 +37,16 @@ from optuna.search_space import IntersectionSearchSpace
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
-from nas_workbench.strategies._base import Option, check_float, check_int
+from nas_workbench.strategies._base import Option, SamplerContext, check_float, check_int
 
 if TYPE_CHECKING:
     from nas_workbench.spaces import SearchSpace
+    from nas_workbench.spec import ArchSpec
 
 __all__ = [
     "OPTIONS",
     "BudgetAwareSampler",
+    "CostFeatures",
     "FeasibilityFilter",
     "FeasibilityModel",
     "constrained_trials",
@@ -86,6 +91,35 @@ def constrained_trials(study: Study, exclude: int | None = None) -> list[FrozenT
     ]
 
 
+class CostFeatures:
+    """An architecture's counted costs (`SamplerContext.costs`), from its decisions, as model features.
+
+    What the engine knows of a candidate before training it (parameters, FLOPs, or the latency a target
+    device's profile predicts) enters the feasibility model as unpenalised features the one-hot decisions
+    refine. A constraint that is linear in a known cost (a target device's latency budget is
+    ``(predicted - limit) / limit``) is then learnt exactly from a few trials, so candidates over budget
+    are not proposed; a cost that only correlates with the constraint is a prior. Values are cached per
+    architecture, since a strategy asks for the same ones trial after trial.
+
+    Args:
+        space: The search space, to turn decisions into the architecture the costs are counted on.
+        costs: Architecture → counted costs (name → value); the names must not change.
+    """
+
+    def __init__(self, space: SearchSpace, costs: Callable[[ArchSpec], Mapping[str, float]]) -> None:
+        self.space = space
+        self.costs = costs
+        self._cache: dict[tuple[tuple[str, Any], ...], np.ndarray] = {}
+
+    def __call__(self, params: Mapping[str, Any]) -> np.ndarray:
+        """Each counted cost, in name order."""
+        key = tuple(sorted(params.items()))
+        if key not in self._cache:
+            counted = self.costs(self.space.sample(_Completion(params, random.Random(0))))
+            self._cache[key] = np.array([float(counted[name]) for name in sorted(counted)])
+        return self._cache[key]
+
+
 @dataclass(frozen=True)
 class FeasibilityModel:
     """Predicted constraint values of an architecture from its categorical decisions.
@@ -98,6 +132,10 @@ class FeasibilityModel:
         skill: Per constraint, the leave-one-out R² (1 - spread² / variance): how much better than a
             constant the model predicts held-out trials. Below `MIN_SKILL`, a constraint rejects nothing.
         n_trials: How many trials it was fitted on.
+        costs: The architecture's counted costs, appended to the features (unpenalised); None when the
+            strategy is not given costs.
+        cost_scale: What each cost is divided by (its largest absolute value in the fitted trials), so
+            that costs of any unit weigh alike in the fit.
     """
 
     decisions: Mapping[str, tuple[Any, ...]]
@@ -106,9 +144,11 @@ class FeasibilityModel:
     spread: np.ndarray
     skill: np.ndarray
     n_trials: int
+    costs: CostFeatures | None = None
+    cost_scale: np.ndarray | None = None
 
     @classmethod
-    def fit(cls, trials: Sequence[FrozenTrial]) -> FeasibilityModel | None:
+    def fit(cls, trials: Sequence[FrozenTrial], costs: CostFeatures | None = None) -> FeasibilityModel | None:
         """Fit on ``trials`` that have constraints; None when there are none or they share no constraint."""
         trials = [t for t in trials if t.constraints]
         if not trials:
@@ -122,18 +162,24 @@ class FeasibilityModel:
                 if isinstance(dist, CategoricalDistribution) and len(dist.choices) > 1:
                     decisions.setdefault(name, tuple(dist.choices))
         empty = np.zeros(len(names))
-        model = cls(decisions, names, np.zeros((0, len(names))), empty, empty, len(trials))
+        scale = None
+        if costs is not None:
+            scale = np.maximum(np.max(np.abs([costs(t.params) for t in trials]), axis=0), 1e-12)
+        model = cls(decisions, names, np.zeros((0, len(names))), empty, empty, len(trials), costs, scale)
         x = np.stack([model.features(t.params) for t in trials])
         y = np.array([[t.constraints[n] for n in names] for t in trials])
         penalty = RIDGE * np.eye(x.shape[1])
         penalty[0, 0] = 1e-6  # the intercept is (almost) free
+        n_costs = x.shape[1] - 1 - sum(len(choices) for choices in decisions.values())
+        if n_costs:  # so are the counted costs: a prior the decisions' indicators refine
+            penalty[-n_costs:, -n_costs:] = 1e-6 * np.eye(n_costs)
         inverse = np.linalg.pinv(x.T @ x + penalty)
         coefficients = inverse @ x.T @ y
         leverage = np.einsum("ij,jk,ik->i", x, inverse, x)
         residuals = (y - x @ coefficients) / np.maximum(1.0 - leverage, 1e-3)[:, None]
         spread = np.sqrt(np.mean(residuals**2, axis=0))
         skill = 1.0 - spread**2 / np.maximum(np.var(y, axis=0), 1e-12)
-        return cls(decisions, names, coefficients, spread, skill, len(trials))
+        return cls(decisions, names, coefficients, spread, skill, len(trials), costs, scale)
 
     def features(self, params: Mapping[str, Any]) -> np.ndarray:
         """Intercept, then per decision the one-hot of its choice (all zero when the architecture does
@@ -142,6 +188,8 @@ class FeasibilityModel:
         for name, choices in self.decisions.items():
             value = params.get(name, _MISSING)
             parts.append(np.asarray([value is not _MISSING and c == value for c in choices], dtype=float))
+        if self.costs is not None and self.cost_scale is not None:
+            parts.append(self.costs(params) / self.cost_scale)
         return np.concatenate(parts)
 
     def predict(self, params: Mapping[str, Any]) -> dict[str, float]:
@@ -166,10 +214,13 @@ class FeasibilityFilter:
         min_trials: Trials with constraints needed before the model is used at all.
     """
 
-    def __init__(self, candidates: int = 20, z: float = 0.5, min_trials: int = 10) -> None:
+    def __init__(
+        self, candidates: int = 20, z: float = 0.5, min_trials: int = 10, costs: CostFeatures | None = None
+    ) -> None:
         self.candidates = check_int("feasibility_candidates", candidates, 1)
         self.z = check_float("feasibility_z", z, 0.0, 100.0)
         self.min_trials = check_int("feasibility_min_trials", min_trials, 2)
+        self.costs = costs
         self._cache: tuple[tuple[Any, ...], FeasibilityModel | None] | None = None
 
     def model(self, study: Study, trial: FrozenTrial) -> FeasibilityModel | None:
@@ -178,20 +229,26 @@ class FeasibilityFilter:
         trials = constrained_trials(study, exclude=trial.number)
         key = (study.study_name, *(t.number for t in trials))
         if self._cache is None or self._cache[0] != key:
-            fitted = FeasibilityModel.fit(trials) if len(trials) >= self.min_trials else None
+            fitted = FeasibilityModel.fit(trials, self.costs) if len(trials) >= self.min_trials else None
             self._cache = (key, fitted)
         return self._cache[1]
 
     def choose(
-        self, model: FeasibilityModel | None, propose: Callable[[], Mapping[str, Any]]
+        self,
+        model: FeasibilityModel | None,
+        propose: Callable[[], Mapping[str, Any]],
+        fallback: Callable[[], Mapping[str, Any]] | None = None,
     ) -> Mapping[str, Any]:
-        """The first of up to ``candidates`` calls of ``propose`` not far over budget; else the proposal
+        """The first of up to ``candidates`` calls of ``propose`` not far over budget; else, when the
+        strategy's proposals all are (a model that has converged on a region over budget draws the same
+        ones again), the first of as many ``fallback`` draws (uniform ones) that is not; else the draw
         predicted least over. Without a model, the first proposal."""
+        if model is None:
+            return propose()
         best, best_excess = None, math.inf
-        for _ in range(self.candidates if model is not None else 1):
-            params = propose()
-            if model is None:
-                return params
+        for draw in [propose] * self.candidates + [fallback] * (self.candidates if fallback else 0):
+            assert draw is not None
+            params = draw()
             excess = model.excess(params, self.z)
             if excess == 0.0:
                 return params
@@ -209,8 +266,8 @@ class BudgetAwareSampler(BaseSampler):
     sampling drawn uniformly here, as they would be. With the search space, the draw follows its
     define-by-run questions (a conditional decision is drawn only when the architecture asks it); without
     it, the decisions every trial asked are drawn. Up to ``candidates`` such draws, the first not far over
-    budget is kept. Before the model is trusted, or in a study without constraints, it is the wrapped
-    sampler unchanged.
+    budget is kept (failing that, the first of as many uniform draws). Before the model is trusted, or in
+    a study without constraints, it is the wrapped sampler unchanged.
 
     Args:
         sampler: The wrapped sampler (it still sees every trial, the infeasible ones included).
@@ -261,7 +318,16 @@ class BudgetAwareSampler(BaseSampler):
                     params.setdefault(name, self._rng.choice(dist.choices))
             return params
 
-        chosen = self.feasibility.choose(model, propose)
+        def uniform() -> dict[str, Any]:
+            if self.space is not None:
+                return dict(self.space.define(_Completion({}, self._rng)))
+            return {
+                name: self._rng.choice(dist.choices)
+                for name, dist in search_space.items()
+                if isinstance(dist, CategoricalDistribution)
+            }
+
+        chosen = self.feasibility.choose(model, propose, uniform)
         return {name: value for name, value in chosen.items() if name in search_space}
 
     def sample_independent(
@@ -291,6 +357,12 @@ OPTIONS = {
 }
 
 
-def make_filter(feasibility_candidates: int, feasibility_z: float) -> FeasibilityFilter:
-    """The `FeasibilityFilter` of a strategy's `OPTIONS`."""
-    return FeasibilityFilter(candidates=feasibility_candidates, z=feasibility_z)
+def make_filter(
+    context: SamplerContext, feasibility_candidates: int, feasibility_z: float
+) -> FeasibilityFilter:
+    """The `FeasibilityFilter` of a strategy's `OPTIONS`, using the context's counted costs when it has
+    them and the space to count them on."""
+    costs = None
+    if context.costs is not None and context.space is not None:
+        costs = CostFeatures(context.space, context.costs)
+    return FeasibilityFilter(candidates=feasibility_candidates, z=feasibility_z, costs=costs)

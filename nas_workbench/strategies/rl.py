@@ -299,7 +299,7 @@ def _factory(
         baseline_decay=baseline_decay,
         hidden_size=hidden_size,
         seed=context.seed,
-        feasibility=make_filter(**feasibility),
+        feasibility=make_filter(context, **feasibility),
         space=context.space,
     )
 

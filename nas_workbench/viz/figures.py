@@ -7,10 +7,11 @@ browser can find them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bokeh.models import ColumnDataSource, HoverTool, Range1d
+from bokeh.models import ColumnDataSource, HoverTool, NumeralTickFormatter, Range1d
 from bokeh.models.annotations import Label, Legend, Span
 from bokeh.plotting import figure
 
@@ -83,6 +84,9 @@ def _unscored(fig: figure, x: str, y: str, trials: ColumnDataSource) -> list[Any
 #: Metrics a trial's tooltip shows: no test accuracy, which would invite choosing a model on the test
 #: split (the architecture panel shows it for the one model chosen).
 TOOLTIP_METRICS = tuple(m for m in METRIC_COLUMNS if m != "test_accuracy")
+
+#: Units of counted metrics, whose ticks read as 200k, 1.5M.
+_COUNTS = ("count", "FLOPs", "MACs")
 
 #: Columns the arrows of outliers at an axis edge keep from the trials source.
 _EDGE_COPY = ("number", "status", "summary", "color", "accuracy", "unscored_at")
@@ -192,15 +196,20 @@ def tradeoff_figure(
         fig.scatter(x=[budget], y=[0], alpha=0, name="nas_budget_anchor")
         fig.add_layout(Span(location=budget, dimension="height", line_dash="dashed", line_color="#d62728"))
         fig.add_layout(
-            Label(
+            Label(  # read leftwards from the line, so it stays inside the plot when the line is at the edge
                 x=budget,
-                y=8,
+                y=22,
                 y_units="screen",
+                x_offset=-3,
                 text=budget_label(x, budget, budget_note),
+                text_align="right",
                 text_color="#d62728",
                 text_font_size="9pt",
+                name="nas_budget_label",
             )
         )
+    if x in METRICS and METRICS[x].unit in _COUNTS:  # 200k, 1.5M: never overlapping 2.000e+5 ticks
+        fig.xaxis.formatter = NumeralTickFormatter(format="0.[0]a")
     _edge_marks(fig, x, METRICS[x].unit if x in METRICS else "")
     fig.legend.click_policy = "hide"
     return _plain(fig)
@@ -215,12 +224,12 @@ def _readable(value: float) -> str:
 
 
 def budget_label(metric: str, limit: float, note: str | None = None) -> str:
-    """``" budget 0.42 ms (p30 on this CPU)"``, ``" budget 150k parameters"``: the text on a budget line,
+    """``"budget 0.42 ms (p30 on this CPU)"``, ``"budget 150k parameters"``: the text on a budget line,
     with the unit (a count is named by what it counts) and, for a limit given relative to the device,
     its relative form."""
     info = METRICS.get(metric)
     unit = "" if info is None else "parameters" if info.unit == "count" else info.unit
-    return f" budget {_readable(limit)}{f' {unit}' if unit else ''}{f' ({note})' if note else ''}"
+    return f"budget {_readable(limit)}{f' {unit}' if unit else ''}{f' ({note})' if note else ''}"
 
 
 def fit_tradeoff_axes(figures: Sequence[figure], trials: ColumnDataSource, budget: Mapping[str, Any]) -> bool:
@@ -229,16 +238,20 @@ def fit_tradeoff_axes(figures: Sequence[figure], trials: ColumnDataSource, budge
     log or linear scale no longer suits its data (the caller builds the figures again)."""
     rescale = False
     for fig in figures:
-        edges = fig.select_one({"name": f"nas_edge_{fig.name.removeprefix('nas_tradeoff_')}"})
+        metric = fig.name.removeprefix("nas_tradeoff_")
+        name = f"nas_edge_{metric}"  # the renderers, not fig.select: that walks every model (slow)
+        edges = next((r.data_source for r in fig.renderers if r.data_source.name == name), None)
         if edges is None:
             continue
-        metric = fig.name.removeprefix("nas_tradeoff_")
         values = trials.data.get(metric, [])
         limit = budget.get(metric)
         fit = fit_axis(values, [limit] if isinstance(limit, int | float) else [])
         if fit is not None and fit.log != (fig.x_scale.__class__.__name__ == "LogScale"):
             rescale = True
-        if fit is not None and (fig.x_range.start, fig.x_range.end) != (fit.start, fit.end):
+        # the automatic range fits until a first outlier; from then on the fitted one (two messages a batch)
+        fixed = not math.isnan(fig.x_range.start)
+        wanted = fit is not None and (fixed or bool(fit.outliers))
+        if wanted and fit is not None and (fig.x_range.start, fig.x_range.end) != (fit.start, fit.end):
             fig.x_range.start, fig.x_range.end = fit.start, fit.end
         columns = edge_columns(fit, values, trials.data, _EDGE_COPY)
         if columns["number"] != list(edges.data["number"]):

@@ -15,7 +15,12 @@ from optuna.trial import FrozenTrial, create_trial
 from nas_workbench import strategies
 from nas_workbench.spaces._base import enumerate_specs
 from nas_workbench.spec import ArchSpec
-from nas_workbench.strategies.feasibility import BudgetAwareSampler, FeasibilityFilter, FeasibilityModel
+from nas_workbench.strategies.feasibility import (
+    BudgetAwareSampler,
+    CostFeatures,
+    FeasibilityFilter,
+    FeasibilityModel,
+)
 from nas_workbench.testing.samplers import ToySpace, quick_options, run_study, toy_accuracy, toy_cost
 
 #: A budget of 40 on the toy cost (total hidden width, 8 to 96): random sampling draws about 60% feasible
@@ -62,6 +67,45 @@ def test_the_model_learns_an_additive_cost_and_trusts_itself() -> None:
     assert np.mean((predicted <= 0) == (actual <= 0)) > 0.95
     far = [s for s in held_out if toy_cost(s) >= 2 * BUDGET]
     assert far and all(model.excess(s.choices, z=1.0) > 0 for s in far)
+
+
+def squared_cost(spec: ArchSpec) -> float:
+    """A cost no sum of per-decision costs can reproduce (it multiplies layers' widths together)."""
+    return toy_cost(spec) ** 2
+
+
+def test_a_cost_known_before_training_makes_the_model_exact() -> None:
+    def constraint(spec: ArchSpec) -> float:
+        return (squared_cost(spec) - BUDGET**2) / BUDGET**2
+
+    trials = [toy_trial(s, constraint(s)) for s in random_specs(30, 0)]
+    held_out = random_specs(300, 1)
+    actual = np.array([constraint(s) for s in held_out])
+    costs = CostFeatures(ToySpace(), lambda spec: {"squared": squared_cost(spec)})
+    for model, worst in ((FeasibilityModel.fit(trials), 0.3), (FeasibilityModel.fit(trials, costs), 1e-3)):
+        assert model is not None
+        errors = np.abs([model.predict(s.choices)["budget"] for s in held_out] - actual)
+        # the one-hot model can only approximate a product of widths; given the cost, the constraint is a
+        # linear function of it (the engine's (value - limit) / limit), learnt to rounding error
+        assert (errors.max() > worst) if worst > 0.1 else (errors.max() < worst), errors.max()
+
+
+@pytest.mark.parametrize("name", ["tpe", "evolution", "rl", "nsga2"])
+def test_given_the_constrained_cost_a_strategy_proposes_nothing_over_budget(name: str) -> None:
+    space = ToySpace()
+    sampler = strategies.make_sampler(
+        name, seed=0, space=space, costs=lambda spec: {"squared": squared_cost(spec)}, **quick_options(name)
+    )
+    study = run_study(
+        sampler,
+        space,
+        lambda s: [toy_accuracy(s) if squared_cost(s) <= BUDGET**2 else 0.0],
+        30,
+        constraint=lambda s: (squared_cost(s) - BUDGET**2) / BUDGET**2,
+    )
+    # the first `min_trials` (10) teach the model; from then on every proposal fits the budget
+    late = [t.constraints["budget"] for t in study.trials[10:]]
+    assert max(late) <= 1e-6, f"{name}: {sum(v > 0 for v in late)} of {len(late)} trials over budget"
 
 
 def test_a_model_of_noise_does_not_trust_itself() -> None:

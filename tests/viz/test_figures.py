@@ -72,8 +72,8 @@ def test_study_figures_share_sources_and_draw_the_budget():
         assert all(r.data_source in (trials, front) for r in plotted)
     spans = [s for s in figures[0].center if isinstance(s, Span)]
     assert [s.location for s in spans] == [2.0]
-    (label,) = [a for a in figures[0].center if isinstance(a, Label) and a.text.startswith(" budget")]
-    assert label.text == " budget 2 ms"  # with its unit
+    (label,) = [a for a in figures[0].center if isinstance(a, Label) and a.name == "nas_budget_label"]
+    assert label.text == "budget 2 ms" and label.text_align == "right"  # with its unit, inside the plot
     assert figures[3].xaxis[0].__class__.__name__ == "DatetimeAxis"
     assert {m for m in trials.data["marker"]} == {"circle", "x", "triangle"}  # statuses look different
 
@@ -164,7 +164,7 @@ def test_the_budget_line_names_a_relative_limit():
     trials, front = make_sources(table)
     fig = study_figures(trials, front, table.objectives, {"latency_ms": 0.4213}, ["latency_ms"],
                         {"latency_ms": "p30 on this CPU"})[0]  # fmt: skip
-    assert " budget 0.421 ms (p30 on this CPU)" in [a.text for a in fig.center if isinstance(a, Label)]
+    assert "budget 0.421 ms (p30 on this CPU)" in [a.text for a in fig.center if isinstance(a, Label)]
     unresolved = study_figures(trials, front, table.objectives, {"latency_ms": "p30"}, ["latency_ms"])[0]
     assert not [s for s in unresolved.center if isinstance(s, Span)]  # no line before the limit is known
 
