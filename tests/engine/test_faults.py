@@ -46,7 +46,7 @@ def test_raising_oom_nan_and_overtime_trials_are_failed_with_their_reason_and_th
     reasons = [r.reason for r in results[:4]]
     assert reasons[0] == "RuntimeError: out of luck"
     assert reasons[1].startswith("RuntimeError") and "can't allocate memory" in reasons[1]
-    assert reasons[2].startswith("FloatingPointError") and "NaN" in reasons[2]
+    assert reasons[2].startswith("ConfigError") and "a finite number" in reasons[2]  # a NaN score is refused
     assert reasons[3].startswith("TrialTimeoutError") and "trial_timeout=1 s" in reasons[3]
 
 
