@@ -137,3 +137,35 @@ def test_the_form_offers_the_saved_profiles_and_reads_the_choice(tiny_device):
     assert form.read().target_device == "tinyphone"
     box.value = None
     assert form.read().target_device is None
+
+
+def test_a_strategy_given_the_devices_predictions_proposes_nothing_over_its_budget(
+    storage, tiny_task, tiny_device
+):
+    """The engine gives the strategy each candidate's parameter count and predicted latency before it
+    proposes one (`SamplerContext.costs`); once its feasibility model has its first trials, no trial is
+    over budget. (That the costs make the difference is checked on a cost no one-hot model can learn in
+    tests/strategies/test_budget_aware.py; here the wiring, end to end.)"""
+    config = nw.SearchConfig(
+        space="chain",
+        space_options=TINY,
+        strategy="evolution",
+        budget={"latency_ms": 6.5},
+        target_device="tinyphone",
+        dataset=tiny_task,
+        fidelity=nw.Fidelity(epochs=1, batch_size=32),
+        n_trials=18,
+        seed=0,
+        storage=storage,
+        study_name="phone-evolution",
+        profile_metrics=["params"],
+    )
+    run = nw.search(config, evaluate=lambda spec, model: {"accuracy": len(spec.choices) / 10})
+    run.run()
+    costs = run.study.sampler.feasibility.costs
+    spec = run.space.parse(run.results()[0].arch)
+    assert costs is not None and set(costs.costs(spec)) == {"params", "latency_ms"}
+    assert costs.costs(spec)["latency_ms"] == tiny_device.predict(spec).value
+    statuses = [r.status for r in sorted(run.results(), key=lambda r: r.number)]
+    assert len(statuses) == 18 and "infeasible" in statuses[:10]  # random start-up trials break it
+    assert statuses[10:] == ["ok"] * 8, statuses

@@ -38,6 +38,7 @@ import json
 import statistics
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -110,7 +111,9 @@ def run_one(
         return {"latency_ms": latency[arch]} if costs == "latency" else {"params": table[arch]["params"]}
 
     if name == PLAIN_TPE:
-        sampler = optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True)
+        with warnings.catch_warnings():  # ``group`` is "experimental", as the tpe strategy notes
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            sampler = optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True)
     else:
         given = None if costs == "none" else counted
         sampler = nw.strategies.make_sampler(name, seed=seed, space=space, costs=given)

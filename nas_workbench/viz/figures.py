@@ -7,6 +7,7 @@ browser can find them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -237,16 +238,20 @@ def fit_tradeoff_axes(figures: Sequence[figure], trials: ColumnDataSource, budge
     log or linear scale no longer suits its data (the caller builds the figures again)."""
     rescale = False
     for fig in figures:
-        edges = fig.select_one({"name": f"nas_edge_{fig.name.removeprefix('nas_tradeoff_')}"})
+        metric = fig.name.removeprefix("nas_tradeoff_")
+        name = f"nas_edge_{metric}"  # the renderers, not fig.select: that walks every model (slow)
+        edges = next((r.data_source for r in fig.renderers if r.data_source.name == name), None)
         if edges is None:
             continue
-        metric = fig.name.removeprefix("nas_tradeoff_")
         values = trials.data.get(metric, [])
         limit = budget.get(metric)
         fit = fit_axis(values, [limit] if isinstance(limit, int | float) else [])
         if fit is not None and fit.log != (fig.x_scale.__class__.__name__ == "LogScale"):
             rescale = True
-        if fit is not None and (fig.x_range.start, fig.x_range.end) != (fit.start, fit.end):
+        # the automatic range fits until a first outlier; from then on the fitted one (two messages a batch)
+        fixed = not math.isnan(fig.x_range.start)
+        wanted = fit is not None and (fixed or bool(fit.outliers))
+        if wanted and fit is not None and (fig.x_range.start, fig.x_range.end) != (fit.start, fit.end):
             fig.x_range.start, fig.x_range.end = fit.start, fit.end
         columns = edge_columns(fit, values, trials.data, _EDGE_COPY)
         if columns["number"] != list(edges.data["number"]):
