@@ -12,7 +12,7 @@ import nas_workbench as nw
 from nas_workbench.engine import events as ev
 from nas_workbench.engine.records import DNAS_ATTR, WEIGHTS_ATTR
 from nas_workbench.exceptions import ConfigError
-from nas_workbench.strategies.dnas.search import WEIGHT_SHARING
+from nas_workbench.strategies.dnas.weight_sharing import WEIGHT_SHARING
 from nas_workbench.task import Task
 
 TINY_NB201 = {"num_cells": 1, "stem_channels": 4}

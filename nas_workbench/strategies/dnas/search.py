@@ -26,7 +26,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,23 +40,19 @@ from nas_workbench.engine import events as ev
 from nas_workbench.engine.producers import RunContext
 from nas_workbench.engine.records import DNAS_ATTR, WEIGHTS_ATTR
 from nas_workbench.engine.scheduler import plan
-from nas_workbench.estimation.trainer import evaluate_accuracy, prepare_inputs
-from nas_workbench.exceptions import NasWorkbenchError
-from nas_workbench.profiling import METRICS, LookupTable, Measurement
+from nas_workbench.estimation.trainer import prepare_inputs
+from nas_workbench.profiling import LookupTable
 from nas_workbench.spec import ArchSpec
 from nas_workbench.strategies.dnas import build_supernet
 from nas_workbench.strategies.dnas.cost import HardwarePenalty, cost_model
 from nas_workbench.strategies.dnas.options import DnasOptions
 from nas_workbench.strategies.dnas.supernet import Supernet
+from nas_workbench.strategies.dnas.weight_sharing import WeightSharingScorer
 
-__all__ = ["SupernetProducer", "WeightSharingScorer", "recalibrate_batch_norm"]
+__all__ = ["SupernetProducer"]
 
 logger = logging.getLogger("nas_workbench")
 
-#: Training examples that re-estimate batch-norm statistics before a weight-sharing evaluation.
-BN_CALIBRATION_EXAMPLES = 512
-#: Source label of weight-sharing accuracies.
-WEIGHT_SHARING = "supernet (weight sharing)"
 #: Gradient-norm clip of the network weights (DARTS uses 5).
 GRAD_CLIP = 5.0
 
@@ -299,7 +295,10 @@ class _DnasSearch:
         )  # fmt: skip
         self._run_waiting(
             self.pipeline.objective(
-                WeightSharingScorer(run, supernet, spec, epoch, data, expected), reuse=False
+                WeightSharingScorer(
+                    run, supernet, spec, epoch, data.x_weights, (data.x_valid, data.y_valid), expected
+                ),
+                reuse=False,
             )
         )
 
@@ -328,55 +327,6 @@ class _DnasSearch:
         )
 
 
-class WeightSharingScorer:
-    """Scores an epoch's derived architecture with the supernet's weights (its one-hot path, extracted,
-    batch-norm statistics re-estimated): cheap, so architectures over budget are scored too."""
-
-    scores_infeasible = True
-
-    def __init__(
-        self,
-        run: RunContext,
-        supernet: Supernet,
-        spec: ArchSpec,
-        epoch: int,
-        data: _Data,
-        expected: dict[str, float],
-    ) -> None:
-        self.run, self.supernet, self.spec, self.epoch, self.data = run, supernet, spec, epoch, data
-        self.expected = expected
-
-    def score(
-        self, trial: optuna.Trial, spec: ArchSpec, model: nn.Module, measurements: Mapping[str, Measurement]
-    ) -> dict[str, Measurement]:
-        run = self.run
-        arch = run.space.format(spec)
-        if spec != self.spec:
-            raise NasWorkbenchError(
-                f"trial {trial.number} took another enqueued architecture ({spec}); does another process "
-                f"enqueue trials into study {run.study_name!r}?"
-            )
-        extracted = self.supernet.extract(spec)
-        examples = self.data.x_weights[:BN_CALIBRATION_EXAMPLES]
-        recalibrate_batch_norm(extracted, examples, run.config.fidelity.batch_size)
-        accuracy = evaluate_accuracy(
-            extracted, self.data.x_valid, self.data.y_valid, device=run.config.device
-        )
-        detail = {
-            "epoch": self.epoch,
-            "split": "validation",
-            "batch_norm": f"statistics re-estimated on {len(examples)} training examples",
-        }
-        logger.info(
-            "dnas epoch %d: %s, weight-sharing accuracy %.4f, expected %s",
-            self.epoch,
-            arch,
-            accuracy,
-            ", ".join(f"{m} {v:.4g} {METRICS[m].unit}" for m, v in self.expected.items()) or "-",
-        )
-        return {"accuracy": Measurement(accuracy, "fraction", "estimated", WEIGHT_SHARING, detail)}
-
-
 @contextlib.contextmanager
 def _frozen(parameters: Sequence[nn.Parameter]) -> Iterator[None]:
     """Stop gradients to ``parameters`` for the block."""
@@ -392,20 +342,3 @@ def _frozen(parameters: Sequence[nn.Parameter]) -> Iterator[None]:
 def _expected(penalty: HardwarePenalty, supernet: Supernet) -> dict[str, float]:
     with torch.no_grad():
         return {metric: float(value) for metric, value in penalty.expected(supernet.probabilities()).items()}
-
-
-@torch.no_grad()
-def recalibrate_batch_norm(model: nn.Module, x: torch.Tensor, batch_size: int) -> None:
-    """Re-estimate ``model``'s batch-norm statistics on ``x``, then leave it in eval mode.
-
-    A path taken out of a supernet carries running statistics of the supernet's mixed features, not of
-    its own; a few batches in train mode with a cumulative average (``momentum=None``) replace them.
-    """
-    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    for norm in norms:
-        norm.reset_running_stats()
-        norm.momentum = None
-    model.train()
-    for start in range(0, len(x), batch_size):
-        model(x[start : start + batch_size])
-    model.eval()
