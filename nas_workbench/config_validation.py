@@ -29,6 +29,7 @@ __all__ = [
     "check_storage_url",
     "check_study_name",
     "collect_errors",
+    "unless_none",
     "validate_config",
     "validate_fidelity",
     "validate_setting",
@@ -85,6 +86,12 @@ def collect_errors(*checks: Callable[[], object], found: Sequence[ConfigError] =
         with collector.check():
             check()
     collector.raise_any()
+
+
+def unless_none(check: Callable[[str, Any], None], name: str, value: Any) -> None:
+    """``check(name, value)`` for a setting that is set; None stands for its default."""
+    if value is not None:
+        check(name, value)
 
 
 def check_number(name: str, value: Any, low: float, high: float = math.inf, integer: bool = False) -> None:
@@ -214,18 +221,18 @@ def validate_setting(config: SearchConfig, name: str) -> None:
 
 def _plain_checks(config: SearchConfig) -> list[Callable[[], object]]:
     """The checks that need no component built, each independent of the others."""
-    optional_numbers = [
+    optional_numbers: list[tuple[str, float, float, bool]] = [
         ("timeout", 1e-3, math.inf, False),
         ("trial_timeout", 1e-3, math.inf, False),
         ("threads", 1, 1024, True),
     ]
-    numbers = [
+    numbers: list[tuple[str, float, float, bool]] = [
         ("n_trials", 1, 10_000_000, True),
         ("retries", 0, 100, True),
         ("heartbeat_interval", 0.1, 3600.0, False),
         ("seed", 0, 2**32 - 1, True),
         ("latency_batch_size", 1, 65_536, True),
-        *((name, *rule) for name, *rule in optional_numbers if getattr(config, name) is not None),
+        *(rule for rule in optional_numbers if getattr(config, rule[0]) is not None),
     ]
     return [
         functools.partial(_check_registered, "space", config.space, "search space"),
@@ -245,8 +252,8 @@ def _plain_checks(config: SearchConfig) -> list[Callable[[], object]]:
         functools.partial(_check_profile_metrics, config.profile_metrics),
         functools.partial(_check_device, config.device),
         functools.partial(_check_initial_architectures, config.initial_architectures),
-        lambda: config.storage is None or check_storage_url("storage", config.storage),
-        lambda: config.study_name is None or check_study_name("study_name", config.study_name),
+        functools.partial(unless_none, check_storage_url, "storage", config.storage),
+        functools.partial(unless_none, check_study_name, "study_name", config.study_name),
         functools.partial(_check_dataset, config.dataset),
         functools.partial(_check_warm_start, config),
         functools.partial(_check_flag, "repeats", config.repeats),

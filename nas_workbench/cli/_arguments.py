@@ -4,6 +4,7 @@ it does any work: numbers in range (0 is never silently "unset"), shapes, output
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import tempfile
 from collections.abc import Callable
@@ -74,9 +75,14 @@ def check_writable(option: str, path: Path | None) -> None:
 def check_study_options(storage: str | None, study: str) -> None:
     """``--storage`` (when given) and the study's name, both reported when both are wrong: a name with
     control characters would otherwise reach the database's own error."""
-    from nas_workbench.config_validation import check_storage_url, check_study_name, collect_errors
+    from nas_workbench.config_validation import (
+        check_storage_url,
+        check_study_name,
+        collect_errors,
+        unless_none,
+    )
 
     collect_errors(
-        lambda: storage is None or check_storage_url("--storage", storage),
-        lambda: check_study_name("study", study),
+        functools.partial(unless_none, check_storage_url, "--storage", storage),
+        functools.partial(check_study_name, "study", study),
     )

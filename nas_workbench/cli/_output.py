@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from nas_workbench.engine import events as ev
@@ -24,7 +25,7 @@ def _fmt(result: TrialResult, metric: str, digits: int = 4) -> str:
 
 
 def format_pareto_table(results: list[TrialResult], objectives: list[str], directions: list[str],
-                        budget: dict[str, float]) -> str:  # fmt: skip
+                        budget: Mapping[str, float | str]) -> str:  # fmt: skip
     """The Pareto front as a text table: accuracy against measured hardware figures, budget marks."""
     front = pareto_front(results, directions)
     method = next((r.metrics["latency_ms"]["method"] for r in front if "latency_ms" in r.metrics), "")
@@ -48,7 +49,10 @@ def format_pareto_table(results: list[TrialResult], objectives: list[str], direc
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
     counts = {s: sum(r.status == s for r in results) for s in ("ok", "infeasible", "pruned", "failed")}
-    limits = ", ".join(f"{k} <= {v:g}" for k, v in budget.items()) or "none"
+    limits = (
+        ", ".join(f"{k} <= {v if isinstance(v, str) else format(v, 'g')}" for k, v in budget.items())
+        or "none"
+    )
     lines.append(
         f"{len(front)} on the Pareto front of {len(results)} trials ({counts['ok']} trained, "
         f"{counts['infeasible']} over budget and not trained, {counts['pruned']} pruned, "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+from typing import cast
 
 from nas_workbench.config import SearchConfig
 
@@ -36,5 +37,6 @@ def cmd_advise(args: argparse.Namespace) -> int:
 
     config = SearchConfig.from_file(args.config)
     space = spaces.get(config.space, **config.space_options)
-    print(advise(space, config.objectives, config.budget, config.n_trials, config.timeout))
+    limits = cast("dict[str, float]", config.budget)  # the advice reads which metrics are limited, not how
+    print(advise(space, config.objectives, limits, config.n_trials, config.timeout))
     return 0

@@ -73,8 +73,8 @@ def cmd_device(args: argparse.Namespace) -> int:
         else:
             print("\n".join(archs))
         return 0
-    archs, latency = targets.read_measurements(args.csv, space)
-    device = targets.fit_device(args.name, space, archs, latency, input_shape=parse_shape(args.input_shape),
+    specs, latency = targets.read_measurements(args.csv, space)
+    device = targets.fit_device(args.name, space, specs, latency, input_shape=parse_shape(args.input_shape),
                                 num_classes=args.num_classes, prior=not args.no_prior)  # fmt: skip
     print(f"saved device profile {device.name!r} ({device.source}); "
           f"`nas-workbench device show {device.name}` for its quality")  # fmt: skip

@@ -108,7 +108,7 @@ def _demo_verdict(results: list[TrialResult], run: Any) -> int:
     shown = resolved.label() if resolved is not None else f"{limit:.4g} ms"
     front = pareto_front(results, config.directions)
     if not front:
-        measured = [r.value("latency_ms") for r in results if r.value("latency_ms") is not None]
+        measured = [value for r in results if (value := r.value("latency_ms")) is not None]
         fastest = f"; the fastest measured {min(measured):.3g} ms" if measured else ""
         over = sum(r.status == "infeasible" for r in results)
         print(f"No architecture met the budget of {shown}: {over} of {len(results)} trials were over it"

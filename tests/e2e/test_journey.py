@@ -180,10 +180,11 @@ def _journey(page: Any, lab: JupyterServer, console: list[str]) -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="After a kernel restart the previous kernel's widget views (jupyter_bokeh's BokehModel) still "
-    "send Bokeh document events through their closed comms when the notebook runs again, and "
-    "@jupyter-widgets/base throws 'Cannot send' as a page error; nothing in the kernel can stop it (the "
-    "kernel that owned those comms is gone): the fix belongs in the frontend (drop sends on a closed comm).",
+    reason="JupyterLab's CommHandler.send throws 'Cannot send' when its comm or kernel is disposed: after "
+    "a kernel restart, a widget view of the previous kernel (most likely jupyter_bokeh's BokehModel, which "
+    "forwards Bokeh document events to the kernel) still sends while the re-run replaces the outputs. The "
+    "kernel that owned those comms is gone, so no kernel-side code can stop it; the fix belongs in the "
+    "frontend (a view that stops sending once its comm is closed).",
 )
 def test_no_cannot_send_page_errors_after_a_kernel_restart():
     if not JOURNEY_DONE:
