@@ -79,11 +79,12 @@ class RegularizedEvolutionSampler(PlannedSampler):
         if len(population) < self.population_size:
             if self.space is None or model is None:
                 return Plan({}, rng)
-            space = self.space
-            return Plan(self.feasibility.choose(model, lambda: dict(space.random(rng).choices)), rng)
+            start_space = self.space
+            return Plan(self.feasibility.choose(model, lambda: dict(start_space.random(rng).choices)), rng)
         parent = select_parent(rng.sample(population, self.tournament_size), study.directions, rng)
         _compat.storage_of(study).set_trial_system_attr(_compat.trial_id(trial), PARENT_ATTR, parent.number)
-        uniform = None if self.space is None else (lambda: dict(self.space.random(rng).choices))
+        space = self.space
+        uniform = None if space is None else (lambda: dict(space.random(rng).choices))
         return Plan(self.feasibility.choose(model, lambda: self._mutate(parent, rng), uniform), rng)
 
     def _mutate(self, parent: FrozenTrial, rng: random.Random) -> dict[str, Any]:
