@@ -67,3 +67,31 @@ def test_a_name_the_package_lacks_is_an_attribute_error():
 
     with pytest.raises(AttributeError, match=r"nas_workbench\.profiling.*no_such_name"):
         nas_workbench.profiling.no_such_name  # noqa: B018
+
+
+@pytest.mark.parametrize("package", ["nas_workbench", "nas_workbench.engine", "nas_workbench.profiling"])
+def test_no_lazy_name_is_shadowed_by_a_submodule_of_that_name(package):
+    """Importing ``package.x`` sets the attribute ``x`` to the module, so a lazily exported function ``x``
+    defined in a module of the same name would read as that module once anything imported it."""
+    import importlib
+    import pkgutil
+
+    module = importlib.import_module(package)
+    submodules = {info.name for info in pkgutil.iter_modules(module.__path__)}
+    assert not set(module._EXPORTS) & submodules
+
+
+def test_a_lazy_function_stays_a_function_after_its_module_is_imported():
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import nas_workbench.profiling.calibration, nas_workbench as nw\n"
+            "print(callable(nw.profiling.calibrate))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert loaded.stdout.strip() == "True"

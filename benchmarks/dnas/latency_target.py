@@ -26,7 +26,7 @@ import torch
 import nas_workbench as nw
 from nas_workbench.engine.records import DNAS_ATTR
 from nas_workbench.profiling import LookupTable, predict_latency
-from nas_workbench.profiling.calibrate import calibrate
+from nas_workbench.profiling.calibration import calibrate
 
 SPACES: dict[str, dict[str, Any]] = {"nb201": {"num_cells": 2}, "chain": {}}
 

@@ -38,7 +38,7 @@ from scipy.optimize import nnls
 import nas_workbench as nw
 from nas_workbench.profiling import LookupTable, profile
 from nas_workbench.profiling._trace import trace
-from nas_workbench.profiling.calibrate import calibrate, fit_quality
+from nas_workbench.profiling.calibration import calibrate, fit_quality
 from nas_workbench.profiling.drift import refresh_drift
 
 #: Whether one core is kept busy while calibrating and while measuring, by ``--drift`` mode.

@@ -1,6 +1,6 @@
 """``nas-workbench calibrate``: its options, the progress bars it draws and the fit quality it prints.
 
-Kept apart from `nas_workbench.profiling.calibrate`, which needs torch, so that building the CLI's parser
+Kept apart from `nas_workbench.profiling.calibration`, which needs torch, so that building the CLI's parser
 (``nas-workbench --help``) imports no profiler.
 """
 
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from nas_workbench.cli._arguments import integer_at_least, parse_shape
 
 if TYPE_CHECKING:
-    from nas_workbench.profiling.calibrate import Progress
+    from nas_workbench.profiling.calibration import Progress
 
 __all__ = ["add_calibrate_arguments", "calibrate_command", "progress_bars"]
 
@@ -70,7 +70,7 @@ def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
 def calibrate_command(args: argparse.Namespace) -> int:
     """``nas-workbench calibrate``: build this device's lookup table, with a progress bar on stderr, and
     print each correction with the fit used and its quality."""
-    from nas_workbench.profiling.calibrate import calibrate
+    from nas_workbench.profiling.calibration import calibrate
 
     result = calibrate(
         device=args.device,

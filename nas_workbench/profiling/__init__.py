@@ -31,8 +31,8 @@ _EXPORTS = {
     "device_info": "nas_workbench.profiling._device",
     "PROFILE_OPTIONS": "nas_workbench.profiling._profile",
     "profile": "nas_workbench.profiling._profile",
-    "CalibrationResult": "nas_workbench.profiling.calibrate",
-    "calibrate": "nas_workbench.profiling.calibrate",
+    "CalibrationResult": "nas_workbench.profiling.calibration",
+    "calibrate": "nas_workbench.profiling.calibration",
     "TimingOptions": "nas_workbench.profiling.latency",
     "measure_latency": "nas_workbench.profiling.latency",
     "measurement_lock": "nas_workbench.profiling.lock",
@@ -78,7 +78,7 @@ if TYPE_CHECKING:
     from nas_workbench.metrics import METRICS, DeviceInfo, Measurement, MetricInfo, Profile, caveats
     from nas_workbench.profiling._device import device_info
     from nas_workbench.profiling._profile import PROFILE_OPTIONS, profile
-    from nas_workbench.profiling.calibrate import CalibrationResult, calibrate
+    from nas_workbench.profiling.calibration import CalibrationResult, calibrate
     from nas_workbench.profiling.device_model import propose
     from nas_workbench.profiling.latency import TimingOptions, measure_latency
     from nas_workbench.profiling.lock import measurement_lock, shared_use

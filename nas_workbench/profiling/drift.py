@@ -136,7 +136,7 @@ def prepare_predictor(
 ) -> LookupTable:
     """Get this device's table ready for a search that predicts latency: calibrated for ``space`` on
     ``input_shape`` (automatically if needed, `calibrate.auto_calibrate`) and its drift re-measured."""
-    from nas_workbench.profiling.calibrate import auto_calibrate
+    from nas_workbench.profiling.calibration import auto_calibrate
 
     table = LookupTable.for_device(device, threads)
     shape = tuple(input_shape)

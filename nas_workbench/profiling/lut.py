@@ -336,7 +336,7 @@ def predict_latency(
         auto_calibrate: Calibrate when there is no fitted correction (else warn once).
         progress: ``progress(stage, done, total)`` during an automatic calibration.
     """
-    from nas_workbench.profiling.calibrate import auto_calibrate as calibrate_now
+    from nas_workbench.profiling.calibration import auto_calibrate as calibrate_now
     from nas_workbench.profiling.drift import refresh_drift
 
     table = table or LookupTable.for_device(device, threads)

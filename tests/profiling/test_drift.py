@@ -29,7 +29,7 @@ def _rounds_always_agree(monkeypatch):
 @pytest.fixture(autouse=True)
 def _small_auto_calibration(monkeypatch):
     """Automatic calibrations of 3 networks, timed briefly: these tests check that they happen."""
-    module = importlib.import_module("nas_workbench.profiling.calibrate")  # not the function of that name
+    module = importlib.import_module("nas_workbench.profiling.calibration")
     monkeypatch.setattr(module, "AUTO_NETWORKS", 3)
     monkeypatch.setattr(module, "AUTO_TIMING", QUICK)
 

@@ -13,7 +13,7 @@ import nas_workbench as nw
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.profiling import Correction, LookupTable, TimingOptions, device_info, predict_latency
 from nas_workbench.profiling._trace import trace
-from nas_workbench.profiling.calibrate import calibrate
+from nas_workbench.profiling.calibration import calibrate
 from nas_workbench.profiling.lut import _FORMAT
 
 FAST_OPS = TimingOptions(warmup_s=0.0, min_repeats=1, max_repeats=1, min_block_s=0.0)
