@@ -19,8 +19,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
-from typing import Protocol
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
 
 import optuna
 import torch
@@ -186,14 +186,7 @@ class TrialPipeline:
             measurements, device = self._profiles[spec.id]
             return dict(measurements), device
         wanted = metrics_to_profile(config.objectives, config.budget, config.profile_metrics)
-        kwargs = {
-            "input_shape": self.networks.input_shape,
-            "device": config.device,
-            "method": config.profiling_method,
-            "batch_size": config.latency_batch_size,
-            "threads": config.threads,
-            "space": spec.space,  # the lookup table keeps a fitted correction per space
-        }
+        kwargs = self._profile_options(spec)
         counted = profile(model, metrics=[m for m in wanted if m in CHEAP_METRICS], **kwargs)
         measurements, device = dict(counted.measurements), counted.device
         if self.target_device is not None and "latency_ms" in wanted:  # predicted for it, not measured here
@@ -210,6 +203,31 @@ class TrialPipeline:
             if len(self._profiles) > PROFILE_CACHE_SIZE:  # a long search must not grow
                 self._profiles.popitem(last=False)
         return measurements, device
+
+    def _profile_options(self, spec: ArchSpec) -> dict[str, Any]:
+        config = self.config
+        return {
+            "input_shape": self.networks.input_shape,
+            "device": config.device,
+            "method": config.profiling_method,
+            "batch_size": config.latency_batch_size,
+            "threads": config.threads,
+            "space": spec.space,  # the lookup table keeps a fitted correction per space
+        }
+
+    def measure(self, spec: ArchSpec, metrics: Sequence[str]) -> dict[str, Measurement]:
+        """``metrics`` of ``spec``'s network, profiled as a trial's are (the latency a named target device
+        is predicted to have), outside any trial: for strategies that check candidates before proposing."""
+        networks = self.networks
+        model = self.space.build(spec, networks.input_shape, networks.num_classes,
+                                 width_multiplier=networks.width_multiplier)  # fmt: skip
+        found: dict[str, Measurement] = {}
+        if self.target_device is not None and "latency_ms" in metrics:
+            found["latency_ms"] = self.target_device.predict(spec)
+        rest = [m for m in metrics if m not in found]
+        if rest:
+            found.update(profile(model, metrics=rest, **self._profile_options(spec)).measurements)
+        return found
 
 
 def objective_value(name: str, measurements: Mapping[str, Measurement]) -> float:
