@@ -161,12 +161,13 @@ class ChainSupernet(Supernet):
                 variants = self._variant_weights(weights, prefix)
                 pairs = self._pairs(self._block_key(stage, block))
                 out = dict(zip(self.widths[stage], weights[prefix + "width"], strict=True))
+                live = dict(zip(self.widths[stage], (weights[prefix + "width"] != 0).tolist(), strict=True))
                 features = {
                     w_out: _weighted_sum(
                         [(dist[w_in], pairs[_pair(w_in, w_out)](f, variants)) for w_in, f in features.items()]
                     )
                     for w_out in self.widths[stage]
-                    if float(out[w_out]) != 0
+                    if live[w_out]
                 }
                 dist = {w: out[w] for w in features}
                 for w in features:  # a network of depth block + 1 ends here
@@ -250,7 +251,7 @@ def _pair(w_in: int, w_out: int) -> str:
 
 def _live(weight: Any) -> bool:
     """Whether a width's weight is not exactly 0 (a float 0.0 stands for "never reached")."""
-    return float(weight) != 0
+    return bool(weight != 0)
 
 
 def _weighted_sum(terms: Sequence[tuple[Any, torch.Tensor]]) -> torch.Tensor:
