@@ -147,6 +147,6 @@ def png(obj: Model, timeout: float = 60.0) -> bytes | None:
         raise TypeError(f"png() takes a Bokeh figure or layout, not {type(obj).__name__}")
     if not available():
         return None
-    item = json_item(obj)  # serialised here, on the caller's thread, which owns the document
+    item = dict(json_item(obj))  # serialised here, on the caller's thread, which owns the document
     with _lock:
         return _browser().render(item, timeout)
