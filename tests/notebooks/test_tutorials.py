@@ -175,3 +175,17 @@ def test_runs_at_full_size_within_five_minutes(
     """The issue's promise to readers: each notebook, as written, runs in at most 5 minutes on 2 cores."""
     monkeypatch.delenv(FAST_SETTING, raising=False)
     _execute(name, tmp_path, kernel_name, timeout=300)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_scaling_out_falls_back_to_sqlite_without_postgres(
+    kernel_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A learner without a PostgreSQL server runs tutorial 07 on a local SQLite file, same workers."""
+    monkeypatch.setenv(FAST_SETTING, "1")
+    monkeypatch.setenv("NAS_WORKBENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:1/test")  # closed
+    notebook = _execute(NEEDS_POSTGRES, tmp_path, kernel_name, timeout=540)
+    printed = "".join(o.get("text", "") for o in notebook.cells[1].outputs)
+    assert "no PostgreSQL at" in printed and "storage: sqlite:///scaling-out.db" in printed, printed
+    assert (tmp_path / "scaling-out.db").exists()
