@@ -189,3 +189,13 @@ def test_scaling_out_falls_back_to_sqlite_without_postgres(
     printed = "".join(o.get("text", "") for o in notebook.cells[1].outputs)
     assert "no PostgreSQL at" in printed and "storage: sqlite:///scaling-out.db" in printed, printed
     assert (tmp_path / "scaling-out.db").exists()
+
+
+def test_the_lecture_table_points_at_code_cells() -> None:
+    """notebooks/README.md maps each lecture point to "[NN](./NAME.ipynb) cell N": a code cell there."""
+    table = (NOTEBOOKS / "README.md").read_text()
+    references = re.findall(r"\]\(\./([\w-]+\.ipynb)\) cell (\d+)", table)
+    assert {name for name, _ in references} == set(TUTORIALS)
+    for name, number in references:
+        cells = nbformat.read(NOTEBOOKS / name, as_version=4).cells
+        assert int(number) <= len(cells) and cells[int(number) - 1].cell_type == "code", (name, number)
