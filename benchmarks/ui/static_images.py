@@ -28,7 +28,7 @@ from nas_workbench.engine.records import TrialResult
 from nas_workbench.viz import static
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stream import synthetic_events  # noqa: E402
+from stream import synthetic_events
 
 
 def _figures(points: int) -> dict[str, Any]:
