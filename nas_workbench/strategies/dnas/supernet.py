@@ -265,16 +265,6 @@ class Supernet(nn.Module, ABC):
         here unchanged."""
         return spec
 
-    def log_probability(self, spec: ArchSpec) -> float:
-        """``Σ log p(choice)`` over the decisions ``spec`` answers (-inf when it uses a dropped choice)."""
-        total = 0.0
-        with torch.no_grad():
-            probs = self.probabilities()
-            for name, choice in spec.choices.items():
-                p = float(probs[name][self.decisions[name].index(choice)])
-                total += math.log(p) if p > 0 else -math.inf
-        return total
-
     def table(self) -> dict[str, dict[str, float]]:
         """The current probabilities as plain data, ``{decision: {choice: p}}`` (for events and plots)."""
         return {
