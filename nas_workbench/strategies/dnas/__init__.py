@@ -127,8 +127,9 @@ register(
         "architecture weights and network weights descend alternately on separate splits, with warm-up and "
         "progressive shrinking against collapse; the expected latency or FLOPs under the weights is "
         "penalised or held to a target by dual ascent, and the final architecture lands within 5% of the "
-        "target, measured; a whole search costs a few trainings. Needs a space with a continuous relaxation (cell, nb201, chain); each epoch's derived "
-        "architecture is logged as a trial (weight-sharing accuracy), the final one retrained.",
+        "target, measured; a whole search costs a few trainings. Needs a space with a continuous "
+        "relaxation (cell, nb201, chain); each epoch's derived architecture is logged as a trial "
+        "(weight-sharing accuracy), the final one retrained.",
         OPTIONS,
         multi_objective=True,
         relaxation=True,
