@@ -109,14 +109,14 @@ def main() -> None:
                 rows.append(r)
                 print(
                     f"{seed:4d} {r['target_ms']:9.3f} {r['landing_ms']:8.3f} {r['measured_ms']:9.3f} "
-                    f"{r['error']:+7.1%} {r['expected_ms']:9.3f} {r['multiplier']:6.2f} {r['separation']:10.0%} "
+                    f"{r['error']:+7.1%} {r['expected_ms']:9.3f} {r['multiplier']:6.2f} "
+                    f"{r['separation']:10.0%} "
                     f"{r['wall_s']:7.1f}  {r['summary']}",
                     flush=True,
                 )
     within = sum(abs(r["error"]) <= 0.05 for r in rows)
-    print(
-        f"within ±5%: {within}/{len(rows)}; within ±2%: {sum(abs(r['error']) <= 0.02 for r in rows)}/{len(rows)}"
-    )
+    close = sum(abs(r["error"]) <= 0.02 for r in rows)
+    print(f"within ±5%: {within}/{len(rows)}; within ±2%: {close}/{len(rows)}")
     if args.json:
         args.json.write_text(json.dumps({"epochs": args.epochs, "rows": rows}, indent=1))
 

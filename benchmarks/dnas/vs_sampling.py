@@ -101,7 +101,8 @@ def main() -> None:
                     row["seed"] = seed
                     rows.append(row)
                     print(
-                        f"{row['space']:7} {seed:4d} {row['strategy']:8} {row['wall_s']:7.1f} {row['trials']:6d} "
+                        f"{row['space']:7} {seed:4d} {row['strategy']:8} {row['wall_s']:7.1f} "
+                        f"{row['trials']:6d} "
                         f"{row['accuracy']:8.4f} {row['test_accuracy']:8.4f} {row['params']:8.0f} "
                         f"{row['flops'] / 1e6:7.3f} {row['latency_ms']:7.3f}  {row['summary']}",
                         flush=True,
@@ -109,7 +110,8 @@ def main() -> None:
                 dnas, tpe = rows[-1 - len(args.strategy or ["tpe"])], rows[-len(args.strategy or ["tpe"])]
                 print(
                     f"  dnas/{tpe['strategy']}: wall {dnas['wall_s'] / tpe['wall_s']:.2f}x, validation "
-                    f"{dnas['accuracy'] - tpe['accuracy']:+.4f}, test {dnas['test_accuracy'] - tpe['test_accuracy']:+.4f}",
+                    f"{dnas['accuracy'] - tpe['accuracy']:+.4f}, "
+                    f"test {dnas['test_accuracy'] - tpe['test_accuracy']:+.4f}",
                     flush=True,
                 )
     if args.json:
