@@ -1,15 +1,16 @@
-"""A latency target held by differentiable search without a penalty weight: the measured latency of the
-architecture a "dnas" search lands on, against targets spread over the space's latency range, on digits.
+"""A cost target held by differentiable search without a penalty weight: the measured latency (or counted
+FLOPs or parameters, ``--metric``) of the architecture a "dnas" search lands on, against targets spread over
+the space's range, on digits.
 
-The targets are the measured latencies (batch 1, one thread, as trials are timed) of random architectures
-of the space at evenly spaced quantiles, so every target is one some architecture meets. Each search gets
-only ``targets: {"latency_ms": T}``: the multiplier of the latency term is adapted by dual ascent, the final
-architecture is picked within ``tolerance`` (5%) of the target by measurement, then retrained (at one epoch:
-accuracy is not the point here) and timed again by the engine, like any trial. That second timing, not
-the search's own, is the "measured" column.
+The targets are the costs (latency: batch 1, one thread, as trials are timed) of random architectures of
+the space at evenly spaced quantiles, so every target is one some architecture meets. Each search gets only
+``targets: {metric: T}``: the multiplier of the cost term is adapted by dual ascent, the final architecture
+is picked within ``tolerance`` (5%) of the target by measurement, then retrained (at one epoch: accuracy is
+not the point here) and profiled again by the engine, like any trial. That second measurement, not the
+search's own, is the "measured" column.
 
-    python benchmarks/dnas/latency_target.py [--space nb201] [--targets 5] [--seed 0 --seed 1]
-        [--epochs 4] [--json out.json]
+    python benchmarks/dnas/latency_target.py [--space nb201] [--metric latency_ms] [--targets 5]
+        [--seed 0 --seed 1] [--epochs 3] [--json out.json]
 """
 
 from __future__ import annotations
@@ -34,26 +35,26 @@ SPACES: dict[str, dict[str, Any]] = {"nb201": {"num_cells": 2}, "chain": {}}
 REFERENCES = 20
 
 
-def targets(space: nw.spaces.SearchSpace, task: nw.Task, count: int) -> list[float]:
-    """``count`` measured latencies of random architectures at evenly spaced quantiles (10% ... 90%)."""
-    latencies = [
+def targets(space: nw.spaces.SearchSpace, task: nw.Task, metric: str, count: int) -> list[float]:
+    """``count`` costs of random architectures at evenly spaced quantiles (10% ... 90%)."""
+    costs = [
         profile(
             space.build(space.random(seed), task.input_shape, task.num_classes),
-            task.input_shape, metrics=["latency_ms"], threads=1,
-        ).measurements["latency_ms"].value
+            task.input_shape, metrics=[metric], threads=1,
+        ).measurements[metric].value
         for seed in range(REFERENCES)
     ]  # fmt: skip
-    return [float(q) for q in np.quantile(latencies, np.linspace(0.1, 0.9, count))]
+    return [float(np.quantile(costs, q, method="nearest")) for q in np.linspace(0.1, 0.9, count)]
 
 
-def run_one(space: str, target: float, epochs: int, storage: str, seed: int) -> dict[str, Any]:
+def run_one(space: str, metric: str, target: float, epochs: int, storage: str, seed: int) -> dict[str, Any]:
     config = nw.SearchConfig(
         space=space,
         space_options=SPACES[space],
         strategy="dnas",
-        strategy_options={"penalty": ["latency_ms"], "targets": {"latency_ms": target}},
+        strategy_options={"penalty": [metric], "targets": {metric: target}},
         objectives=["accuracy"],
-        profile_metrics=["latency_ms"],
+        profile_metrics=[metric],
         fidelity=nw.Fidelity(epochs=1),
         n_trials=epochs + 1,
         storage=storage,
@@ -70,17 +71,18 @@ def run_one(space: str, target: float, epochs: int, storage: str, seed: int) -> 
     final = trials[-1]
     info = final.user_attrs[DNAS_ATTR]
     assert info["phase"] == "retrain"
-    measured = final.user_attrs["metrics"]["latency_ms"]["value"]
+    measured = final.user_attrs["metrics"][metric]["value"]
     last = trials[-2].user_attrs[DNAS_ATTR]
     return {
         "space": space,
         "seed": seed,
-        "target_ms": target,
-        "landing_ms": info["landing"]["measured"]["latency_ms"],
-        "measured_ms": measured,
+        "metric": metric,
+        "target": target,
+        "landing": info["landing"]["measured"][metric],
+        "measured": measured,
         "error": measured / target - 1,
-        "expected_ms": info["expected"]["latency_ms"],
-        "multiplier": last["multipliers"].get("latency_ms"),
+        "expected": info["expected"][metric],
+        "multiplier": last["multipliers"].get(metric),
         "separation": last["separation"],
         "tried": info["landing"]["tried"],
         "summary": final.user_attrs["summary"],
@@ -91,7 +93,8 @@ def run_one(space: str, target: float, epochs: int, storage: str, seed: int) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--space", default="nb201", choices=sorted(SPACES))
-    parser.add_argument("--targets", type=int, default=5, help="targets over the space's latency range")
+    parser.add_argument("--metric", default="latency_ms", choices=["latency_ms", "flops", "params"])
+    parser.add_argument("--targets", type=int, default=5, help="targets over the space's range")
     parser.add_argument("--epochs", type=int, default=4, help="search epochs")
     parser.add_argument("--seed", type=int, action="append", help="repeatable (default: 0)")
     parser.add_argument("--json", type=Path)
@@ -100,16 +103,19 @@ def main() -> None:
     torch.set_num_threads(1)
     task = nw.load_task("digits", seed=0)
     space = nw.spaces.get(args.space, **SPACES[args.space])
-    print("seed target ms  landing  measured   error  E[lat] ms      λ  separated  wall s  architecture")
+    print(
+        f"{args.metric}: seed    target   landing  measured   error  expected      λ  separated  wall s  arch"
+    )
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for seed in args.seed or [0]:
-            for target in targets(space, task, args.targets):
-                r = run_one(args.space, target, args.epochs, f"sqlite:///{folder}/bench.db", seed)
+            for target in targets(space, task, args.metric, args.targets):
+                storage = f"sqlite:///{folder}/bench.db"
+                r = run_one(args.space, args.metric, target, args.epochs, storage, seed)
                 rows.append(r)
                 print(
-                    f"{seed:4d} {r['target_ms']:9.3f} {r['landing_ms']:8.3f} {r['measured_ms']:9.3f} "
-                    f"{r['error']:+7.1%} {r['expected_ms']:9.3f} {r['multiplier']:6.2f} "
+                    f"{seed:4d} {r['target']:9.4g} {r['landing']:9.4g} {r['measured']:9.4g} "
+                    f"{r['error']:+7.1%} {r['expected']:9.4g} {r['multiplier']:6.2f} "
                     f"{r['separation']:10.0%} "
                     f"{r['wall_s']:7.1f}  {r['summary']}",
                     flush=True,
@@ -118,7 +124,9 @@ def main() -> None:
     close = sum(abs(r["error"]) <= 0.02 for r in rows)
     print(f"within ±5%: {within}/{len(rows)}; within ±2%: {close}/{len(rows)}")
     if args.json:
-        args.json.write_text(json.dumps({"epochs": args.epochs, "rows": rows}, indent=1))
+        args.json.write_text(
+            json.dumps({"epochs": args.epochs, "metric": args.metric, "rows": rows}, indent=1)
+        )
 
 
 if __name__ == "__main__":
