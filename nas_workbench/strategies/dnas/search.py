@@ -131,6 +131,9 @@ class _DnasSearch:
         for epoch in range(1, epochs + 1):
             temperature = self._temperature(epoch, epochs) if options.gumbel else None
             searching = epoch > warmup
+            supernet.temperature = options.softmax_temperature ** (
+                max(epoch - warmup, 0) / max(epochs - warmup, 1)
+            )
             beta = options.beta_regularisation * (epoch - warmup) / max(epochs - warmup, 1)
             losses = self._epoch(
                 supernet,
