@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
+from nas_workbench.estimation.proxy_cache import ProxyCache, ProxyScorer
 from nas_workbench.profiling import METRICS, Measurement
+from nas_workbench.profiling.cache import cache_dir
 
 if TYPE_CHECKING:
     from nas_workbench.engine.preflight import Networks
@@ -17,6 +19,7 @@ __all__ = [
     "CHEAP_METRICS",
     "DEFAULT_METRICS",
     "candidate_costs",
+    "candidate_scores",
     "constraint_values",
     "metrics_to_profile",
     "over_budget_reason",
@@ -83,3 +86,30 @@ def candidate_costs(
         return values
 
     return costs
+
+
+#: The zero-cost proxies a strategy is given for its candidates: data-free, so scoring needs no batch.
+CANDIDATE_PROXIES = ("synflow", "flops")
+
+
+def candidate_scores(
+    networks: Callable[[], Networks], space: SearchSpace, seed: int | None
+) -> Callable[[ArchSpec], dict[str, float]]:
+    """Zero-cost estimates of a candidate's quality before it is trained
+    (`nas_workbench.strategies.SamplerContext.scores`): data-free synflow and counted FLOPs of the network
+    the search would build (its input shape and classes), initialised with the search's seed. Scores
+    are cached in the profiling cache directory (``proxies/<space>.json``) per architecture, data and
+    seed, so a pool of thousands is scored once across searches; ``networks`` is called on first use."""
+    scorer: ProxyScorer | None = None
+
+    def scores(spec: ArchSpec) -> dict[str, float]:
+        nonlocal scorer
+        if scorer is None:
+            built = networks()
+            cache = ProxyCache(cache_dir() / "proxies" / f"{space.name}.json")
+            scorer = ProxyScorer(
+                space, CANDIDATE_PROXIES, built.input_shape, built.num_classes, seed=seed or 0, cache=cache
+            )
+        return scorer(spec)
+
+    return scores
