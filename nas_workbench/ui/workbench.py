@@ -316,6 +316,8 @@ class Workbench(W.VBox):
         self.plots.show_dnas(item.dnas)
         self._show_progress()
         done = len(item.table.results)
+        if done:
+            self.image.update(self.plots.layout)  # the saved notebook's readers see the stored trials
         if item.then is not None:
             item.then()
         elif item.running or done < config.n_trials:
