@@ -226,20 +226,20 @@ def export_onnx(
 
 
 # -- a study's trial -------------------------------------------------------------------------------------
-def _study_task(study: optuna.Study, task: Task | None) -> tuple[Task, SearchConfig | None]:
-    """The data ``study`` searched on: ``task`` when it is that data (its recorded identity), else the
+def _study_task(study: optuna.Study, data: Any) -> tuple[Task, SearchConfig | None]:
+    """The data ``study`` searched on: ``data`` when it is that data (its recorded identity), else the
     digits the study names; data from Python must be passed."""
     record = record_of(study)
-    dataset = record.config.get("dataset", "digits")
+    seed = int(record.config.get("seed", 0))
+    task = None if data is None else load_task(data, seed=seed)  # split as the search split it
     if task is None:
-        if dataset != "digits" or (record.data is not None and record.data.name != "digits"):
-            searched = record.data.describe() if record.data is not None else dataset
+        if record.own_data is not None:
             raise ConfigError(
                 "task",
                 None,
-                f"the Task the study searched on (its data came from Python: {searched}); pass task=",
+                f"the Task the study searched on (its data came from Python: {record.own_data}); pass task=",
             )
-        task = load_task("digits", seed=int(record.config.get("seed", 0)))
+        task = load_task("digits", seed=seed)
     if record.data is not None:
         record.data.check_same(DataIdentity.of(task), study.study_name)
     return task, _stored_config(record, study)
@@ -278,7 +278,7 @@ def export_trial(
     trial: int | None,
     fmt: str,
     path: str | os.PathLike[str],
-    task: Task | None = None,
+    task: Any = None,
     train: bool = False,
 ) -> Path:
     """Export the architecture of one trial of ``study`` in format ``fmt``.
@@ -289,7 +289,8 @@ def export_trial(
         fmt: One of `FORMATS`: "spec", "state_dict", "torchscript", "onnx" or "notebook" (the study's
             report notebook, see `export_report_notebook`).
         path: The file to write.
-        task: The data the study searched on; needed for weights when it was not "digits".
+        task: The data the study searched on, as `nas_workbench.search` takes it (a `Task`, arrays
+            ``(x, y)`` split with the study's seed, ...); needed for weights when it was not digits.
         train: Train the network at the study's fidelity before saving weights (else it is saved as
             freshly initialised from the study's seed).
 
@@ -398,7 +399,7 @@ def export_report_notebook(
             "The network is rebuilt from its spec; train it with `nas_workbench.export.train_model`, "
             "or export it with `nas_workbench.export`."
         ),
-        v4.new_code_cell(_rebuild_code(ArchSpec.from_dict(chosen.spec), config)),
+        v4.new_code_cell(_rebuild_code(ArchSpec.from_dict(chosen.spec), record)),
     ]
     notebook = v4.new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -418,13 +419,13 @@ def _storage_url(study: optuna.Study) -> str:
     return url
 
 
-def _rebuild_code(spec: ArchSpec, config: Mapping[str, Any]) -> str:
+def _rebuild_code(spec: ArchSpec, record: StudyRecord) -> str:
     """Code that rebuilds ``spec`` for the study's data and trains it at the study's fidelity."""
-    dataset = config.get("dataset", "digits")
-    if dataset == "digits":
+    config = record.config
+    if record.own_data is None:
         data = f'task = nw.load_task("digits", seed={int(config.get("seed", 0))})\n'
     else:
-        data = f"task = ...  # the data the study searched on ({dataset}, from Python): nw.make_task(x, y)\n"
+        data = f"task = ...  # the data the study searched on ({record.own_data}): nw.make_task(x, y)\n"
     fidelity = config.get("fidelity") or {}
     return (
         "import nas_workbench as nw\n"
