@@ -10,6 +10,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
+from nas_workbench.metrics import Direction
+
 __all__ = [
     "ArchitectureWeights",
     "Event",
@@ -44,7 +46,7 @@ class RunStarted(Event):
     n_trials: int
     trials_before: int
     objectives: list[str]
-    directions: list[str]
+    directions: list[Direction]
     budget: dict[str, float]
     config: dict[str, Any]
 

@@ -16,6 +16,7 @@ user attributes are those `nas_workbench.engine.records` reads back.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections import OrderedDict
@@ -151,10 +152,11 @@ class TrialPipeline:
 
         measurements, device = self.profile(spec, model)
         trial.set_user_attr("device", device.to_dict())
-        over = violations(measurements, config.budget)
+        limits = config.limits()
+        over = violations(measurements, limits)
         profiled = time.perf_counter()
-        for name, value in constraint_values(measurements, config.budget).items():
-            trial.set_constraint(name, value)
+        for name, excess in constraint_values(measurements, limits).items():
+            trial.set_constraint(name, excess)
         metrics = {k: m.to_dict() for k, m in measurements.items()}
         self.emit(ev.TrialProfiled(self.study_name, number=trial.number, metrics=metrics, violations=over))
         trial.set_user_attr("metrics", metrics)
@@ -170,7 +172,7 @@ class TrialPipeline:
             measurements.update(scorer.score(trial, spec, model, measurements))
             trial.set_user_attr("metrics", {k: m.to_dict() for k, m in measurements.items()})
         if over:
-            trial.set_user_attr("reason", over_budget_reason(measurements, config.budget, over))
+            trial.set_user_attr("reason", over_budget_reason(measurements, limits, over))
         trial.set_user_attr(
             "timings", {"profile_s": profiled - started, "evaluate_s": time.perf_counter() - profiled}
         )
@@ -186,23 +188,20 @@ class TrialPipeline:
             measurements, device = self._profiles[spec.id]
             return dict(measurements), device
         wanted = metrics_to_profile(config.objectives, config.budget, config.profile_metrics)
-        kwargs = {
-            "input_shape": self.networks.input_shape,
-            "device": config.device,
-            "method": config.profiling_method,
-            "batch_size": config.latency_batch_size,
-            "threads": config.threads,
-            "space": spec.space,  # the lookup table keeps a fitted correction per space
-        }
-        counted = profile(model, metrics=[m for m in wanted if m in CHEAP_METRICS], **kwargs)
+        profile_model = functools.partial(
+            profile, model, input_shape=self.networks.input_shape, device=config.device,
+            method=config.profiling_method, batch_size=config.latency_batch_size, threads=config.threads,
+            space=spec.space,  # the lookup table keeps a fitted correction per space
+        )  # fmt: skip
+        counted = profile_model(metrics=[m for m in wanted if m in CHEAP_METRICS])
         measurements, device = dict(counted.measurements), counted.device
         if self.target_device is not None and "latency_ms" in wanted:  # predicted for it, not measured here
             measurements["latency_ms"] = self.target_device.predict(spec)
         rest = [m for m in wanted if m not in CHEAP_METRICS and m not in measurements]
-        if violations(measurements, config.budget):
+        if violations(measurements, config.limits()):
             rest = [m for m in rest if m in config.objectives]
         if rest:
-            measured = profile(model, metrics=rest, **kwargs)
+            measured = profile_model(metrics=rest)
             measurements.update(measured.measurements)
             device = measured.device
         if set(wanted) <= set(measurements):
