@@ -20,7 +20,7 @@ import functools
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 import optuna
@@ -38,7 +38,7 @@ from nas_workbench.engine.budget import (
 from nas_workbench.engine.preflight import Networks
 from nas_workbench.engine.repeats import RepeatIndex
 from nas_workbench.exceptions import NasWorkbenchError
-from nas_workbench.profiling import DeviceInfo, Measurement, profile
+from nas_workbench.profiling import DeviceInfo, Measurement, Profile, profile
 from nas_workbench.profiling.targets import DeviceProfile
 from nas_workbench.spaces import SearchSpace
 from nas_workbench.spec import ArchSpec
@@ -188,11 +188,7 @@ class TrialPipeline:
             measurements, device = self._profiles[spec.id]
             return dict(measurements), device
         wanted = metrics_to_profile(config.objectives, config.budget, config.profile_metrics)
-        profile_model = functools.partial(
-            profile, model, input_shape=self.networks.input_shape, device=config.device,
-            method=config.profiling_method, batch_size=config.latency_batch_size, threads=config.threads,
-            space=spec.space,  # the lookup table keeps a fitted correction per space
-        )  # fmt: skip
+        profile_model = self._profiler(spec, model)
         counted = profile_model(metrics=[m for m in wanted if m in CHEAP_METRICS])
         measurements, device = dict(counted.measurements), counted.device
         if self.target_device is not None and "latency_ms" in wanted:  # predicted for it, not measured here
@@ -209,6 +205,29 @@ class TrialPipeline:
             if len(self._profiles) > PROFILE_CACHE_SIZE:  # a long search must not grow
                 self._profiles.popitem(last=False)
         return measurements, device
+
+    def _profiler(self, spec: ArchSpec, model: torch.nn.Module) -> functools.partial[Profile]:
+        """`profile` of ``model`` as the config says trials are profiled; give it the metrics."""
+        config = self.config
+        return functools.partial(
+            profile, model, input_shape=self.networks.input_shape, device=config.device,
+            method=config.profiling_method, batch_size=config.latency_batch_size, threads=config.threads,
+            space=spec.space,  # the lookup table keeps a fitted correction per space
+        )  # fmt: skip
+
+    def measure(self, spec: ArchSpec, metrics: Sequence[str]) -> dict[str, Measurement]:
+        """``metrics`` of ``spec``'s network, profiled as a trial's are (the latency a named target device
+        is predicted to have), outside any trial: for strategies that check candidates before proposing."""
+        networks = self.networks
+        model = self.space.build(spec, networks.input_shape, networks.num_classes,
+                                 width_multiplier=networks.width_multiplier)  # fmt: skip
+        found: dict[str, Measurement] = {}
+        if self.target_device is not None and "latency_ms" in metrics:
+            found["latency_ms"] = self.target_device.predict(spec)
+        rest = [m for m in metrics if m not in found]
+        if rest:
+            found.update(self._profiler(spec, model)(metrics=rest).measurements)
+        return found
 
 
 def objective_value(name: str, measurements: Mapping[str, Measurement]) -> float:
