@@ -22,6 +22,15 @@ its place in the plan. Without retries (or once they are used up) the dead attem
 trial. A process whose plan has nothing left to claim waits while trials of the plan are running (their
 process may die and their retry needs a taker), then returns.
 
+**A storage that stays away.** Every storage call of a trial's bookkeeping (the claim, its records, the
+final tell) rides out a lost connection by retrying for the storage's window
+(`nas_workbench.engine.storage`), the trial and its finished evaluation waiting in memory meanwhile. A
+storage still unreachable after the window is no fault of the trial: `StorageUnavailableError` is not
+recorded as the trial's failure (nothing could be recorded anyway) but ends the process, whose heartbeat
+stops; the trial, still running in the storage, goes stale and is retried by the next process of the
+study, its retry replacing it in the plan. Only then is an evaluation that finished but could not be
+stored lost, and redone by the retry.
+
 **A study that stops itself.** As in Optuna's own loop, a sampler or callback may end the search with
 ``Study.stop()`` at a trial boundary: the "grid" strategy's BruteForceSampler does once every architecture
 has been tried. `run_trials` then returns True, however many trials the plan still has room for, and
@@ -42,6 +51,7 @@ from optuna.storages import BaseStorage, RDBStorage, fail_stale_trials
 from optuna.trial import FrozenTrial, TrialState
 
 from nas_workbench._compat import clear_stop, inside_optimize_loop, start_waiting_trial, stop_requested
+from nas_workbench.engine.storage import StorageUnavailableError
 
 __all__ = [
     "EXHAUSTED_ATTR",
@@ -157,6 +167,8 @@ def _run_one(
             values = objective(trial)
         except optuna.TrialPruned:
             state = TrialState.PRUNED
+        except StorageUnavailableError:  # not the trial's fault, and nothing can be recorded: see above
+            raise
         except Exception:  # the objective recorded why; the search goes on
             state = TrialState.FAIL
         except BaseException:  # KeyboardInterrupt, SystemExit: record the trial, then stop
