@@ -28,7 +28,9 @@ final tell) rides out a lost connection by retrying for the storage's window
 storage still unreachable after the window is no fault of the trial: `StorageUnavailableError` is not
 recorded as the trial's failure (nothing could be recorded anyway) but ends the process, whose heartbeat
 stops; the trial, still running in the storage, goes stale and is retried by the next process of the
-study, its retry replacing it in the plan. Only then is an evaluation that finished but could not be
+study, its retry replacing it in the plan. After an outage shorter than the window, every running trial's
+heartbeat looks old: a process that saw the outage fails none for a grace period, while their processes
+get through again and beat. Only then is an evaluation that finished but could not be
 stored lost, and redone by the retry.
 
 **A study that stops itself.** As in Optuna's own loop, a sampler or callback may end the search with
@@ -50,8 +52,14 @@ import optuna
 from optuna.storages import BaseStorage, RDBStorage, fail_stale_trials
 from optuna.trial import FrozenTrial, TrialState
 
-from nas_workbench._compat import clear_stop, inside_optimize_loop, start_waiting_trial, stop_requested
-from nas_workbench.engine.storage import StorageUnavailableError
+from nas_workbench._compat import (
+    clear_stop,
+    inside_optimize_loop,
+    start_waiting_trial,
+    stop_requested,
+    uncached_storage,
+)
+from nas_workbench.engine.storage import ResilientRDBStorage, StorageUnavailableError
 
 __all__ = [
     "EXHAUSTED_ATTR",
@@ -99,7 +107,12 @@ def stopped_itself(storage: BaseStorage, study_name: str) -> bool:
 
 
 def fail_dead_trials(study: optuna.Study) -> None:
-    """Fail the running trials of ``study`` whose process stopped beating (retried as `retries` allows)."""
+    """Fail the running trials of ``study`` whose process stopped beating (retried as `retries` allows);
+    not while the storage is settling after an outage this process saw (`ResilientRDBStorage.settling`):
+    their processes may be alive, waiting for their own retries to get through."""
+    storage = uncached_storage(study)
+    if isinstance(storage, ResilientRDBStorage) and storage.settling():
+        return
     with warnings.catch_warnings():  # "experimental" since Optuna 2.9, used by its own optimize loop
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         fail_stale_trials(study)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 import optuna
 import torch
@@ -17,7 +18,7 @@ from nas_workbench.engine import events as ev
 from nas_workbench.engine.deadline import TrialTimeoutError, within
 from nas_workbench.engine.pipeline import Emit, score_measurement
 from nas_workbench.engine.user_evaluate import checked_scores
-from nas_workbench.profiling import Measurement, shared_use
+from nas_workbench.profiling import Measurement, shared_by_caller, shared_use
 from nas_workbench.spec import ArchSpec
 from nas_workbench.task import Task
 
@@ -26,7 +27,21 @@ __all__ = ["Evaluate", "EvaluateScorer", "TrainingScorer", "TrialTimeoutError"]
 #: A user's evaluation: (spec, built model) → metrics, at least "accuracy" when it is an objective.
 Evaluate = Callable[[ArchSpec, torch.nn.Module], Mapping[str, float]]
 
+T = TypeVar("T")
+
 _VALIDATION, _TEST, _USER = "trainer (validation split)", "trainer (test split)", "user evaluate()"
+
+
+def _scored(limit: float | None, call: Callable[[], T], what: str) -> T:
+    """``call()`` within ``limit`` seconds (`deadline.within`), other processes' measurements held off
+    meanwhile (`shared_use`; released at the deadline even when ``call`` runs on, abandoned)."""
+
+    def in_shared_use() -> T:
+        with shared_by_caller():  # the scoring thread counts as inside this thread's shared use
+            return call()
+
+    with shared_use():
+        return within(limit, in_shared_use, what)
 
 
 class EvaluateScorer:
@@ -44,8 +59,7 @@ class EvaluateScorer:
         model: torch.nn.Module,
         measurements: Mapping[str, Measurement],
     ) -> dict[str, Measurement]:
-        with shared_use():  # another process's latency measurement waits until this is done (or abandoned)
-            returned = within(self.config.trial_timeout, lambda: self.evaluate(spec, model), "evaluate")
+        returned = _scored(self.config.trial_timeout, lambda: self.evaluate(spec, model), "evaluate")
         scores = checked_scores(returned, self.config.objectives)
         return {name: score_measurement(name, value, _USER) for name, value in scores.items()}
 
@@ -77,19 +91,18 @@ class TrainingScorer:
         from nas_workbench.estimation.trainer import train
 
         on_epoch = self._on_epoch(trial)  # an abandoned training stops at its next epoch's deadline check
-        with shared_use():  # another process's latency measurement waits until this is done (or abandoned)
-            result = within(
-                self.config.trial_timeout,
-                lambda: train(
-                    model,
-                    self.task,
-                    self.config.fidelity,
-                    seed=self.config.seed * 1_000_003 + trial.number,
-                    device=self.config.device,
-                    on_epoch=on_epoch,
-                ),
-                "training",
-            )
+        result = _scored(
+            self.config.trial_timeout,
+            lambda: train(
+                model,
+                self.task,
+                self.config.fidelity,
+                seed=self.config.seed * 1_000_003 + trial.number,
+                device=self.config.device,
+                on_epoch=on_epoch,
+            ),
+            "training",
+        )
         if result.stopped_early:
             trial.set_user_attr("status", "pruned")
             trial.set_user_attr(

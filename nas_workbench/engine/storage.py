@@ -30,6 +30,7 @@ import logging
 import math
 import os
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -47,6 +48,7 @@ from nas_workbench.exceptions import ConfigError, NasWorkbenchError
 
 __all__ = [
     "CONNECT_WINDOW_S",
+    "MAX_BACKOFF_S",
     "PASSWORD_NOTE",
     "READ_ONLY",
     "RETRY_WINDOW_ENV",
@@ -68,6 +70,8 @@ RETRY_WINDOW_S = 60.0
 #: Environment variable that changes `RETRY_WINDOW_S` for every storage a process opens (an operator's
 #: setting: a longer window rides out longer maintenance, a short one makes tests of it quick).
 RETRY_WINDOW_ENV = "NAS_WORKBENCH_STORAGE_RETRY_S"
+#: The longest wait between two attempts of a retried call.
+MAX_BACKOFF_S = 5.0
 #: Seconds the first connection is retried: long enough for a database that is starting, short enough
 #: that a wrong URL is reported at once.
 CONNECT_WINDOW_S = 5.0
@@ -190,15 +194,21 @@ def _reason(error: BaseException) -> str:
 
 
 def _with_retry(
-    call: Callable[[], T], window_s: float, what: str, url: str, discard: Callable[[], None] | None = None
+    call: Callable[[], T],
+    window_s: float,
+    what: str,
+    url: str,
+    discard: Callable[[], None] | None = None,
+    recovered: Callable[[], None] | None = None,
 ) -> T:
     """Run ``call``, retrying transient storage errors with jittered exponential backoff for ``window_s``
-    (``discard``: called after each failed attempt, to drop what the failure left broken).
+    (``discard``: called after each failed attempt, to drop what the failure left broken; ``recovered``:
+    called when an attempt succeeds after failed ones).
 
     Raises:
         StorageUnavailableError: Still failing when the window ran out; says for how long and why.
     """
-    backoff = tenacity.wait_random_exponential(multiplier=0.1, max=5.0)  # "full jitter": many workers
+    backoff = tenacity.wait_random_exponential(multiplier=0.1, max=MAX_BACKOFF_S)  # "full jitter"
 
     def failure(state: tenacity.RetryCallState) -> BaseException:  # retried: the attempt raised
         assert state.outcome is not None
@@ -234,6 +244,8 @@ def _with_retry(
     retries = retrying.statistics.get("attempt_number", 1) - 1
     if retries:
         logger.warning("storage %s reachable again after %d retries", masked_url(url), retries)
+        if recovered is not None:
+            recovered()
     return result
 
 
@@ -254,6 +266,7 @@ class ResilientRDBStorage(RDBStorage):
     def __init__(self, url: str, retry_s: float | None = None, **kwargs: Any) -> None:
         self.retry_s = retry_window() if retry_s is None else retry_s
         self._depth = threading.local()
+        self._recovered_at = -math.inf
         super().__init__(url, **kwargs)
         self._tune_sqlite()
 
@@ -295,6 +308,21 @@ class ResilientRDBStorage(RDBStorage):
         sqlalchemy.event.listen(self.engine, "begin", on_begin)
         self.engine.dispose()  # connections opened before the listeners would not have them
 
+    def mark_recovered(self) -> None:
+        """Note that a call of this process just got through after failing: the storage is back."""
+        self._recovered_at = time.monotonic()
+
+    def settling(self) -> bool:
+        """Whether this process saw the storage come back too recently to judge other processes' trials.
+
+        A heartbeat is only as recent as the storage let it be: after an outage every running trial looks
+        stale, though its process is alive and beating again once its own retry gets through (within
+        `MAX_BACKOFF_S`). For the grace period plus that, a trial whose heartbeat stopped is not taken
+        for dead, so a process that rode out the outage keeps its trial and its finished evaluation.
+        """
+        grace = self.grace_period or 2 * (self.heartbeat_interval or 0)
+        return time.monotonic() - self._recovered_at < grace + MAX_BACKOFF_S
+
     def discard_broken(self) -> None:
         """Drop this thread's session and the pool's idle connections after a failed call, so that the
         retry starts on a fresh session and connection instead of the one the failure left broken.
@@ -317,7 +345,12 @@ def _retrying(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
         self._depth.value = 1
         try:
             return _with_retry(
-                lambda: method(self, *args, **kwargs), self.retry_s, name, self.url, self.discard_broken
+                lambda: method(self, *args, **kwargs),
+                self.retry_s,
+                name,
+                self.url,
+                discard=self.discard_broken,
+                recovered=self.mark_recovered,
             )
         finally:
             self._depth.value = 0

@@ -18,7 +18,7 @@ from torch import nn
 
 from nas_workbench.spec import ArchSpec
 
-__all__ = ["TINY_CHAIN", "hang", "hang_first", "score", "score_then_hang", "sleepy"]
+__all__ = ["TINY_CHAIN", "hang", "hang_first", "score", "score_then_hang", "sleepy", "slow"]
 
 _CALLS = itertools.count(1)  # evaluations made by this process, for `score_then_hang`
 
@@ -55,6 +55,12 @@ def score(spec: ArchSpec, model: nn.Module) -> dict[str, float]:
 def sleepy(spec: ArchSpec, model: nn.Module) -> dict[str, float]:
     """`score` after 0.3 s: a trial long enough for a process to be killed in the middle of it."""
     time.sleep(0.3)
+    return score(spec, model)
+
+
+def slow(spec: ArchSpec, model: nn.Module) -> dict[str, float]:
+    """`score` after 1.5 s: two workers take 45 s for 60 trials, time enough for faults in the middle."""
+    time.sleep(1.5)
     return score(spec, model)
 
 
