@@ -21,7 +21,7 @@ from nas_workbench.config_validation import (
     validate_fidelity,
 )
 from nas_workbench.exceptions import ConfigError
-from nas_workbench.metrics import METRICS
+from nas_workbench.metrics import METRICS, Direction, ProfilingMethod
 
 __all__ = [
     "DEFAULT_RUNS_DIR",
@@ -46,7 +46,7 @@ def _shown(tab: str, label: str, help: str = "") -> dict[str, str]:
 
 
 #: Metrics a search can optimise, with their direction: accuracy and the hardware metrics.
-OBJECTIVE_METRICS: Mapping[str, str] = {
+OBJECTIVE_METRICS: Mapping[str, Direction] = {
     "accuracy": "maximize",
     **{k: v.direction for k, v in METRICS.items()},
 }
@@ -189,7 +189,9 @@ class SearchConfig:
         metadata=_shown("Objectives & budget", "device", "where networks train and are measured"),
     )
     latency_batch_size: int = field(default=1, metadata=_shown("Objectives & budget", "latency batch size"))
-    profiling_method: str = field(default="measured", metadata=_shown("Objectives & budget", "profiling"))
+    profiling_method: ProfilingMethod = field(
+        default="measured", metadata=_shown("Objectives & budget", "profiling")
+    )
     target_device: str | None = field(
         default=None,
         metadata=_shown("Objectives & budget", "latency for", "a device profile, or this machine"),
@@ -277,9 +279,18 @@ class SearchConfig:
 
     # -- derived ---------------------------------------------------------------------------------------
     @property
-    def directions(self) -> list[str]:
+    def directions(self) -> list[Direction]:
         """Optuna study directions, one per objective."""
         return [OBJECTIVE_METRICS[name] for name in self.objectives]
+
+    def limits(self) -> dict[str, float]:
+        """The budget in each metric's unit, once its relative limits are resolved
+        (`nas_workbench.engine.preflight.absolute`); a limit still relative is a `ConfigError`."""
+        relative = {metric: limit for metric, limit in self.budget.items() if isinstance(limit, str)}
+        if relative:
+            metric, limit = next(iter(relative.items()))
+            raise ConfigError(f"budget.{metric}", limit, "a limit resolved on this machine first")
+        return {metric: float(limit) for metric, limit in self.budget.items()}
 
     def resolved_storage(self) -> str:
         """The storage URL, the default SQLite file when none was given."""

@@ -36,6 +36,13 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["NAS_WORKBENCH_CACHE"] = str(tmp_path_factory.mktemp("nas_workbench_cache"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _no_static_images() -> None:
+    """Figures shown in tests get no static PNG (a browser per test process); the tests of the images and
+    of the tutorials turn it back on."""
+    os.environ.setdefault("NAS_WORKBENCH_STATIC_IMAGES", "0")
+
+
 POSTGRES_URL = os.environ.get("NAS_WORKBENCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 

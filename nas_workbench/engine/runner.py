@@ -196,7 +196,7 @@ class SearchRun:
         self.resolved_budget = resolve_limits(self.config, self.space, self._networks, stored)
         self.config = absolute(self.config, self.resolved_budget)
         # This machine's latency says nothing of a target device's: its profile judges latency per trial.
-        budget = self.config.budget
+        budget = self.config.limits()
         local = {m: v for m, v in budget.items() if not (m == "latency_ms" and self.target_device)}
         if check and set(local) & set(CHECKED_METRICS):
             self._networks().check(self.space, local, self.config.fixed_choices)
@@ -339,7 +339,7 @@ class SearchRun:
                 trials_before=before,
                 objectives=list(config.objectives),
                 directions=config.directions,
-                budget=dict(config.budget),
+                budget=config.limits(),
                 config={**config.to_dict(), "storage": masked_url(self.storage_url)},
             )
         )

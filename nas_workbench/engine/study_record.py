@@ -216,7 +216,7 @@ class StudyRecord:
             objectives=tuple(config.objectives),
             directions=tuple(config.directions),
             n_trials=config.n_trials,
-            budget=dict(config.budget),
+            budget=config.limits(),
             budget_resolved=dict(budget_resolved),
             space=config.space,
             strategy=config.strategy,

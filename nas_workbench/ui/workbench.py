@@ -29,7 +29,6 @@ from nas_workbench.engine.runner import Evaluate, SearchRun, search
 from nas_workbench.engine.study_record import record_of
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
 from nas_workbench.export import FORMATS
-from nas_workbench.ui._bokehjs import loader_bundle
 from nas_workbench.ui._controller import (
     Post,
     export_in_background,
@@ -40,6 +39,7 @@ from nas_workbench.ui._controller import (
 from nas_workbench.ui._controls import RunControls, guarded
 from nas_workbench.ui._dispatch import Coalescer, running_loop
 from nas_workbench.ui._model import Changes, Loaded, Loading, Message, WorkbenchModel
+from nas_workbench.ui._show import StaticImage
 from nas_workbench.ui._watch import StudyWatcher
 from nas_workbench.ui._workers import WorkerTally
 from nas_workbench.ui.archview import ArchPanel
@@ -105,6 +105,7 @@ class Workbench(W.VBox):
         self.progress_label, self.status = self.controls.progress_label, self.controls.status
         self.message = self.controls.message
         self.plots = PlotPanel(on_select=self.arch_show)
+        self.image = StaticImage()  # the plots' PNG, for readers of the saved notebook (ui/_show.py)
         self.arch = ArchPanel(on_export=self._export)
         shown = self.form.validate() or SearchConfig()
         self.plots.reset(TrialTable(shown.objectives, shown.directions), shown.budget, _recorded(shown))
@@ -345,6 +346,7 @@ class Workbench(W.VBox):
             self._unsubscribe = None
         self._show_progress()
         self.plots.refresh()  # the saved notebook shows the final plots
+        self.image.update(self.plots.layout)
         self._set_running(False)
 
     def arch_show(self, result: TrialResult | None) -> None:
@@ -386,7 +388,7 @@ class Workbench(W.VBox):
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
-        display(loader_bundle(("bokeh", "bokeh-widgets")), raw=True)  # widgets: the α heat map's slider
+        self.image.show(self.plots.layout if self.plots.table.results else None)  # nothing drawn: no image
         display(self._repr_mimebundle_(), raw=True)
 
 

@@ -42,7 +42,7 @@ def test_live_events_and_the_stored_study_give_the_same_columns(searched) -> Non
     assert stored.alpha == live.alpha
     assert all(_same(stored.epochs[k], live.epochs[k]) for k in stored.epochs)
     assert stored.epochs["epoch"] == [1, 2]  # n_trials 3: two search epochs, the third trial retrains
-    assert all(v > 0 for v in stored.epochs["latency_ms"] + stored.epochs["expected_latency_ms"])
+    assert all(v > 0 for v in stored.epochs["cost"] + stored.epochs["expected_cost"])
 
 
 def test_heat_map_rows_cover_every_decision_and_choice_of_every_epoch(searched) -> None:
@@ -91,4 +91,4 @@ def test_chain_decisions_with_different_choices_get_numbered_columns() -> None:
         None,
         None,
     )
-    epoch_figure(ColumnDataSource(history.epochs), {"latency_ms": 1.0})  # no epoch rows yet: still draws
+    epoch_figure(ColumnDataSource(history.epochs), "latency_ms")  # no epoch rows yet: still draws
