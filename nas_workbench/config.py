@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import InitVar, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from nas_workbench._registry import unknown_name_message
 from nas_workbench.config_validation import (
     WARM_START_TOP_K,
     collect_errors,
+    data_is_a_run_argument,
     validate_config,
     validate_fidelity,
 )
@@ -114,8 +115,6 @@ class SearchConfig:
             and peak memory also take a limit relative to this device, resolved when the study is created
             and stored with it: ``"p30"``, ``"1.5x fastest"``, ``"2x <arch>"``
             (see `nas_workbench.relative_budget`).
-        dataset: "digits" (default), or data from Python: ``(x, y)`` arrays, a torch Dataset/DataLoader,
-            a `Task`. Only the name "digits" can come from a config file.
         fidelity: Training per trial (epochs, subset, ...), see `Fidelity`.
         pruner: Early stopping on the per-epoch accuracy: "none", "median", "successive_halving", "hyperband".
         pruner_options: Options of the pruner.
@@ -170,7 +169,6 @@ class SearchConfig:
     budget: dict[str, float | str] = field(
         default_factory=dict, metadata=_shown("Objectives & budget", "budget")
     )
-    dataset: Any = field(default="digits", metadata=_shown("Data & training", "dataset"))
     fidelity: Fidelity = field(default_factory=Fidelity, metadata=_shown("Data & training", "fidelity"))
     pruner: str = field(
         default="none",
@@ -232,6 +230,14 @@ class SearchConfig:
         default=False, metadata=_shown("Run", "repeats", "train a repeated architecture again")
     )
 
+    #: Not a setting: data is a run argument (``nw.search(config, data=...)``); given here, it is refused
+    #: with a message saying so, and never kept (a config stays plain, JSON-able settings).
+    dataset: InitVar[Any] = None
+
+    def __post_init__(self, dataset: Any) -> None:
+        if dataset is not None:
+            raise data_is_a_run_argument(dataset)
+
     # -- construction ----------------------------------------------------------------------------------
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SearchConfig:
@@ -241,21 +247,15 @@ class SearchConfig:
         """
         if not isinstance(data, Mapping):
             raise ConfigError("config", data, "a mapping of settings (field: value)")
-        unknown = _unknown_keys(cls, data, "")
+        unknown = [data_is_a_run_argument(data["dataset"])] if "dataset" in data else []
+        unknown += _unknown_keys(cls, {k: v for k, v in data.items() if k != "dataset"}, "")
         values = {k: v for k, v in data.items() if isinstance(k, str) and k not in {e.field for e in unknown}}
         if isinstance(values.get("fidelity"), Mapping):
             unknown += _unknown_keys(Fidelity, values["fidelity"], "fidelity.")
             known = {f.name for f in fields(Fidelity)}
             values["fidelity"] = Fidelity(**{k: v for k, v in values["fidelity"].items() if k in known})
         config = cls(**values)
-
-        def from_a_file() -> None:
-            if not isinstance(config.dataset, str):  # data comes from Python, never from a file
-                raise ConfigError(
-                    "dataset", config.dataset, "'digits' (other data can only be passed from Python)"
-                )
-
-        collect_errors(from_a_file, config.validate, found=unknown)
+        collect_errors(config.validate, found=unknown)
         return config
 
     @classmethod
@@ -266,12 +266,8 @@ class SearchConfig:
         return cls.from_dict(read_config_file(Path(path)))
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain, JSON-able settings (a dataset given as data is recorded by its description)."""
-        data = asdict(replace(self, dataset="digits"))
-        data["dataset"] = (
-            self.dataset if isinstance(self.dataset, str) else f"<{type(self.dataset).__name__}>"
-        )
-        return data
+        """Plain, JSON-able settings."""
+        return asdict(self)
 
     def replace(self, **changes: Any) -> SearchConfig:
         """A copy with ``changes`` applied (validated)."""

@@ -80,7 +80,7 @@ class SearchRun:
         config: The search settings (validated here).
         evaluate: Optional user evaluation replacing the built-in trainer.
         data: The data to search on, as `nas_workbench.load_task` takes it (arrays ``(x, y)``, a torch
-            Dataset or DataLoader, a `Task`); None: the config's ``dataset``.
+            Dataset or DataLoader, a `Task`); None: scikit-learn's digits.
         producer: How trials are produced (`nas_workbench.engine.producers`); None: the strategy's own,
             else by the ``workers`` given to `run` / `start`.
     """
@@ -209,8 +209,7 @@ class SearchRun:
     def task(self) -> Task:
         """The data, loaded on first use."""
         if self._task is None:
-            given = self.data if self.data is not None else self.config.dataset
-            self._task = load_task(given, seed=self.config.seed)
+            self._task = load_task("digits" if self.data is None else self.data, seed=self.config.seed)
         return self._task
 
     @property
@@ -392,7 +391,7 @@ def search(
         config: The search settings.
         evaluate: ``evaluate(spec, model) -> {"accuracy": ..., ...}`` replacing the built-in training.
         data: The data to search on (arrays ``(x, y)``, a torch Dataset or DataLoader, a `Task`);
-            None: the config's ``dataset``.
+            None: scikit-learn's digits. A resumed study refuses data other than its own.
         producer: How trials are produced (`nas_workbench.engine.producers`); None: as the strategy
             and the ``workers`` of `SearchRun.run` / `SearchRun.start` decide.
     """
