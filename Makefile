@@ -38,7 +38,7 @@ test-ext: setup
 	cd labextension && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm test
 
 test: setup chromium test-ext
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -m "not slow" --durations=20
 
 test-slow: setup
 	$(PY) -m pytest -m slow

@@ -23,6 +23,13 @@ __all__ = ["METRICS", "DeviceInfo", "Measurement", "MetricInfo", "Profile", "cav
 
 Method = Literal["measured", "counted", "estimated", "predicted"]
 
+#: An Optuna study direction.
+Direction = Literal["minimize", "maximize"]
+
+#: How a search obtains latency, memory and energy: measured on the device, or predicted by the
+#: calibrated lookup table ("proxy").
+ProfilingMethod = Literal["measured", "proxy"]
+
 
 @dataclass(frozen=True)
 class MetricInfo:
@@ -30,7 +37,7 @@ class MetricInfo:
 
     unit: str
     label: str
-    direction: Literal["minimize", "maximize"] = "minimize"
+    direction: Direction = "minimize"
 
 
 #: The hardware metrics a `Profile` can hold, cheapest to obtain first (the order budgets are checked in).

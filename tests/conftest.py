@@ -36,6 +36,13 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["NAS_WORKBENCH_CACHE"] = str(tmp_path_factory.mktemp("nas_workbench_cache"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _no_static_images() -> None:
+    """Figures shown in tests get no static PNG (a browser per test process); the tests of the images and
+    of the tutorials turn it back on."""
+    os.environ.setdefault("NAS_WORKBENCH_STATIC_IMAGES", "0")
+
+
 POSTGRES_URL = os.environ.get("NAS_WORKBENCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -63,7 +70,7 @@ def postgres() -> str:
     return POSTGRES_URL
 
 
-def tiny_dnas_config(task: Task, storage: str, **changes) -> nw.SearchConfig:
+def tiny_dnas_config(storage: str, **changes) -> nw.SearchConfig:
     """A "dnas" search of a one-cell NAS-Bench-201 supernet with a latency penalty, in seconds."""
     settings = {
         "space": "nb201",
@@ -73,7 +80,6 @@ def tiny_dnas_config(task: Task, storage: str, **changes) -> nw.SearchConfig:
         "objectives": ["accuracy", "params"],
         "profile_metrics": ["latency_ms"],
         "profiling_method": "proxy",
-        "dataset": task,
         "fidelity": nw.Fidelity(epochs=1, batch_size=16),
         "n_trials": 3,
         "storage": storage,

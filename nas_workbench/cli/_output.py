@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from nas_workbench.engine import events as ev
@@ -24,7 +24,7 @@ def _fmt(result: TrialResult, metric: str, digits: int = 4) -> str:
     return f"{value:.{digits}g}" + "".join(f" ({mark})" for mark in marks)
 
 
-def format_pareto_table(results: list[TrialResult], objectives: list[str], directions: list[str],
+def format_pareto_table(results: list[TrialResult], objectives: Sequence[str], directions: Sequence[str],
                         budget: Mapping[str, float | str]) -> str:  # fmt: skip
     """The Pareto front as a text table: accuracy against measured hardware figures, budget marks."""
     front = pareto_front(results, directions)

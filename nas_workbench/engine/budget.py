@@ -62,7 +62,7 @@ def constraint_values(
 
 
 def metrics_to_profile(
-    objectives: Iterable[str], budget: Mapping[str, float], extra: Iterable[str] | None = None
+    objectives: Iterable[str], budget: Mapping[str, object], extra: Iterable[str] | None = None
 ) -> list[str]:
     """Hardware metrics a trial needs, cheapest first: objectives, budget metrics and ``extra``
     (None: the figures every table shows: params, FLOPs, MACs, latency and peak memory)."""

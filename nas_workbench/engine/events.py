@@ -10,6 +10,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
+from nas_workbench.metrics import Direction
+
 __all__ = [
     "ArchitectureWeights",
     "Event",
@@ -44,7 +46,7 @@ class RunStarted(Event):
     n_trials: int
     trials_before: int
     objectives: list[str]
-    directions: list[str]
+    directions: list[Direction]
     budget: dict[str, float]
     config: dict[str, Any]
 
@@ -102,7 +104,10 @@ class ArchitectureWeights(Event):
     """A gradient-based search ended an epoch; trial ``number`` logs the architecture it derived (``arch``).
 
     ``weights`` maps each decision to its choices' probabilities under the architecture weights (what the
-    alpha heat map shows); ``expected`` holds the expected hardware cost under them, per penalised metric.
+    alpha heat map shows); ``expected`` holds the expected hardware cost under them, per penalised metric;
+    ``targets`` the cost targets, ``derived`` the predicted and ``measured`` the measured cost of ``arch``
+    per targeted metric; ``separation`` the fraction of decisions whose top choice weighs at least twice
+    the runner-up.
     """
 
     kind: ClassVar[str] = "architecture_weights"
@@ -111,6 +116,10 @@ class ArchitectureWeights(Event):
     arch: str
     weights: dict[str, dict[str, float]]
     expected: dict[str, float]
+    targets: dict[str, float] = field(default_factory=dict)
+    derived: dict[str, float] = field(default_factory=dict)
+    measured: dict[str, float] = field(default_factory=dict)
+    separation: float = float("nan")
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from nas_workbench.exceptions import InfeasibleBudgetError
+from nas_workbench.metrics import ProfilingMethod
 from nas_workbench.profiling import METRICS, profile
 from nas_workbench.profiling.flops import count
 from nas_workbench.spaces import SearchSpace
@@ -86,7 +87,7 @@ def architecture_value(
     width_multiplier: float = 1.0,
     batch_size: int = 1,
     device: str = "cpu",
-    method: str = "measured",
+    method: ProfilingMethod = "measured",
     threads: int | None = None,
 ) -> Callable[[ArchSpec], float]:
     """The value of ``metric`` for an architecture, as the search would record it: counted for params,
@@ -171,7 +172,7 @@ def check_budget(
     batch_size: int = 1,
     fixed_choices: Mapping[str, Any] | None = None,
     device: str = "cpu",
-    method: str = "measured",
+    method: ProfilingMethod = "measured",
     threads: int | None = None,
 ) -> None:
     """Raise `InfeasibleBudgetError` when no architecture of ``space`` meets a budget limit.
@@ -182,17 +183,14 @@ def check_budget(
     the budget field, the tightest achievable value and its architecture. A check that runs out of time
     is skipped (logged), never reported as infeasible.
     """
-    settings = {
-        "width_multiplier": width_multiplier,
-        "batch_size": batch_size,
-        "device": device,
-        "threads": threads,
-    }
     for metric in CHECKED_METRICS:
         if metric not in budget:
             continue
         limit = budget[metric]
-        value = functools.partial(architecture_value, space, metric, input_shape, num_classes, **settings)
+        value = functools.partial(
+            architecture_value, space, metric, input_shape, num_classes,
+            width_multiplier=width_multiplier, batch_size=batch_size, device=device, threads=threads,
+        )  # fmt: skip
         spec, tightest, converged = smallest(
             space,
             value(method=method),

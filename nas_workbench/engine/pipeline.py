@@ -16,10 +16,11 @@ user attributes are those `nas_workbench.engine.records` reads back.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 import optuna
@@ -36,8 +37,9 @@ from nas_workbench.engine.budget import (
 )
 from nas_workbench.engine.preflight import Networks
 from nas_workbench.engine.repeats import RepeatIndex
+from nas_workbench.engine.storage import StorageUnavailableError
 from nas_workbench.exceptions import NasWorkbenchError
-from nas_workbench.profiling import DeviceInfo, Measurement, profile
+from nas_workbench.profiling import DeviceInfo, Measurement, Profile, profile
 from nas_workbench.profiling.targets import DeviceProfile
 from nas_workbench.spaces import SearchSpace
 from nas_workbench.spec import ArchSpec
@@ -114,7 +116,7 @@ class TrialPipeline:
         def run(trial: optuna.Trial) -> list[float]:
             try:
                 return self.run_trial(trial, scorer, reuse=reuse and not self.config.repeats)
-            except optuna.TrialPruned:
+            except (optuna.TrialPruned, StorageUnavailableError):  # not the trial's fault: nothing to record
                 raise
             except Exception as error:
                 trial.set_user_attr("status", "failed")
@@ -151,10 +153,11 @@ class TrialPipeline:
 
         measurements, device = self.profile(spec, model)
         trial.set_user_attr("device", device.to_dict())
-        over = violations(measurements, config.budget)
+        limits = config.limits()
+        over = violations(measurements, limits)
         profiled = time.perf_counter()
-        for name, value in constraint_values(measurements, config.budget).items():
-            trial.set_constraint(name, value)
+        for name, excess in constraint_values(measurements, limits).items():
+            trial.set_constraint(name, excess)
         metrics = {k: m.to_dict() for k, m in measurements.items()}
         self.emit(ev.TrialProfiled(self.study_name, number=trial.number, metrics=metrics, violations=over))
         trial.set_user_attr("metrics", metrics)
@@ -170,7 +173,7 @@ class TrialPipeline:
             measurements.update(scorer.score(trial, spec, model, measurements))
             trial.set_user_attr("metrics", {k: m.to_dict() for k, m in measurements.items()})
         if over:
-            trial.set_user_attr("reason", over_budget_reason(measurements, config.budget, over))
+            trial.set_user_attr("reason", over_budget_reason(measurements, limits, over))
         trial.set_user_attr(
             "timings", {"profile_s": profiled - started, "evaluate_s": time.perf_counter() - profiled}
         )
@@ -186,23 +189,16 @@ class TrialPipeline:
             measurements, device = self._profiles[spec.id]
             return dict(measurements), device
         wanted = metrics_to_profile(config.objectives, config.budget, config.profile_metrics)
-        kwargs = {
-            "input_shape": self.networks.input_shape,
-            "device": config.device,
-            "method": config.profiling_method,
-            "batch_size": config.latency_batch_size,
-            "threads": config.threads,
-            "space": spec.space,  # the lookup table keeps a fitted correction per space
-        }
-        counted = profile(model, metrics=[m for m in wanted if m in CHEAP_METRICS], **kwargs)
+        profile_model = self._profiler(spec, model)
+        counted = profile_model(metrics=[m for m in wanted if m in CHEAP_METRICS])
         measurements, device = dict(counted.measurements), counted.device
         if self.target_device is not None and "latency_ms" in wanted:  # predicted for it, not measured here
             measurements["latency_ms"] = self.target_device.predict(spec)
         rest = [m for m in wanted if m not in CHEAP_METRICS and m not in measurements]
-        if violations(measurements, config.budget):
+        if violations(measurements, config.limits()):
             rest = [m for m in rest if m in config.objectives]
         if rest:
-            measured = profile(model, metrics=rest, **kwargs)
+            measured = profile_model(metrics=rest)
             measurements.update(measured.measurements)
             device = measured.device
         if set(wanted) <= set(measurements):
@@ -210,6 +206,29 @@ class TrialPipeline:
             if len(self._profiles) > PROFILE_CACHE_SIZE:  # a long search must not grow
                 self._profiles.popitem(last=False)
         return measurements, device
+
+    def _profiler(self, spec: ArchSpec, model: torch.nn.Module) -> functools.partial[Profile]:
+        """`profile` of ``model`` as the config says trials are profiled; give it the metrics."""
+        config = self.config
+        return functools.partial(
+            profile, model, input_shape=self.networks.input_shape, device=config.device,
+            method=config.profiling_method, batch_size=config.latency_batch_size, threads=config.threads,
+            space=spec.space,  # the lookup table keeps a fitted correction per space
+        )  # fmt: skip
+
+    def measure(self, spec: ArchSpec, metrics: Sequence[str]) -> dict[str, Measurement]:
+        """``metrics`` of ``spec``'s network, profiled as a trial's are (the latency a named target device
+        is predicted to have), outside any trial: for strategies that check candidates before proposing."""
+        networks = self.networks
+        model = self.space.build(spec, networks.input_shape, networks.num_classes,
+                                 width_multiplier=networks.width_multiplier)  # fmt: skip
+        found: dict[str, Measurement] = {}
+        if self.target_device is not None and "latency_ms" in metrics:
+            found["latency_ms"] = self.target_device.predict(spec)
+        rest = [m for m in metrics if m not in found]
+        if rest:
+            found.update(self._profiler(spec, model)(metrics=rest).measurements)
+        return found
 
 
 def objective_value(name: str, measurements: Mapping[str, Measurement]) -> float:

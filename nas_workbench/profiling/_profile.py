@@ -5,13 +5,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from torch import nn
 
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
-from nas_workbench.metrics import METRICS, Measurement, Profile
+from nas_workbench.metrics import METRICS, Measurement, Profile, ProfilingMethod
 from nas_workbench.profiling._device import device_info, resolve_device, use_threads
 from nas_workbench.profiling._trace import trace
 from nas_workbench.profiling.energy import estimate_energy, measure_energy
@@ -80,7 +80,7 @@ def profile(
     model: nn.Module,
     input_shape: Sequence[int],
     device: str | torch.device = "cpu",
-    method: Literal["measured", "proxy"] = "measured",
+    method: ProfilingMethod = "measured",
     batch_size: int = 1,
     metrics: Iterable[str] | None = None,
     threads: int | None = None,

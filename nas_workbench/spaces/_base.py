@@ -139,11 +139,15 @@ class SearchSpace(ABC):
     # -- derived ---------------------------------------------------------------------------------------
     def spec(self, choices: Mapping[str, Choice]) -> ArchSpec:
         """Wrap ``choices`` in an `ArchSpec` of this space, checking they belong to it."""
-        return self.validate(ArchSpec(space=self.name, choices=choices, options=self.options))
+        return self.validate(
+            ArchSpec(space=self.name, choices=FrozenDict(choices), options=FrozenDict(self.options))
+        )
 
     def sample(self, suggester: Suggester) -> ArchSpec:
         """Sample an architecture by asking ``suggester`` (an Optuna trial, a `RandomSuggester`, ...)."""
-        return ArchSpec(space=self.name, choices=self.define(suggester), options=self.options)
+        return ArchSpec(
+            space=self.name, choices=FrozenDict(self.define(suggester)), options=FrozenDict(self.options)
+        )
 
     def random(self, seed: int | random.Random | None = None) -> ArchSpec:
         """A uniformly random answer to each question (not uniform over architectures when nested)."""
@@ -245,7 +249,9 @@ def enumerate_specs(space: SearchSpace, limit: int = 100_000) -> Iterator[ArchSp
     prefix: list[int] = []
     for _ in range(limit):
         walker = _TreeWalker(prefix)
-        yield ArchSpec(space=space.name, choices=space.define(walker), options=space.options)
+        yield ArchSpec(
+            space=space.name, choices=FrozenDict(space.define(walker)), options=FrozenDict(space.options)
+        )
         path = walker.path
         while path and path[-1][0] + 1 >= path[-1][1]:
             path.pop()

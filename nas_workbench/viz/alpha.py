@@ -1,5 +1,7 @@
 """Figures of a differentiable search: the architecture weights per epoch (a heat map of α per decision and
-choice) beside the derived architecture's accuracy and latency per epoch. Pure Bokeh, like `figures`.
+choice) beside the derived architecture's accuracy and cost per epoch (its measured cost, the expected cost
+under the weights and the target: latency, or the metric the search holds to a target). Pure Bokeh, like
+`figures`.
 
 `DnasHistory` turns a "dnas" run into columns, from live events (`ArchitectureWeights`, then the
 `TrialFinished` of the trial that logs the epoch's architecture) or from a stored study (the trials'
@@ -31,16 +33,29 @@ from bokeh.transform import linear_cmap
 
 from nas_workbench.engine.events import ArchitectureWeights, TrialFinished
 from nas_workbench.engine.records import DNAS_ATTR, WEIGHTS_ATTR, TrialResult, trial_results
+from nas_workbench.metrics import METRICS
 
 __all__ = ["DnasHistory", "alpha_heatmap", "dnas_layout", "epoch_figure", "history_layout"]
 
 _ALPHA_COLUMNS = ("epoch", "decision", "choice", "slot", "probability", "label")
-_EPOCH_COLUMNS = ("epoch", "number", "arch", "accuracy", "latency_ms", "expected_latency_ms")
+_EPOCH_COLUMNS = (
+    "epoch",
+    "number",
+    "arch",
+    "accuracy",
+    "cost",
+    "expected_cost",
+    "target_cost",
+    "separation",
+)
 
 
 class DnasHistory:
     """The columns of the α heat map (one row per epoch, decision and choice) and of the epoch figure
-    (one row per epoch: the derived architecture's weight-sharing accuracy and profiled latency)."""
+    (one row per epoch: the derived architecture's weight-sharing accuracy, its measured cost, the
+    expected cost under the weights, the target and how separated the weights are).
+
+    The cost is of `metric`: the first metric the search holds to a target, else latency."""
 
     def __init__(self) -> None:
         self.alpha: dict[str, list[Any]] = {name: [] for name in _ALPHA_COLUMNS}
@@ -58,8 +73,12 @@ class DnasHistory:
         arch: str,
         weights: Mapping[str, Mapping[str, float]],
         expected: Mapping[str, float],
+        targets: Mapping[str, float] | None = None,
+        measured: Mapping[str, float] | None = None,
+        separation: float = math.nan,
     ) -> dict[str, list[Any]]:
-        """Record one epoch's weights; return the heat-map rows added (the shape ``stream()`` takes)."""
+        """Record one epoch's weights and costs (``measured``: the derived architecture's, when the search
+        measured it); return the heat-map rows added (the shape ``stream()`` takes)."""
         added: dict[str, list[Any]] = {name: [] for name in _ALPHA_COLUMNS}
         shared = (
             len({tuple(choices) for choices in weights.values()}) == 1
@@ -75,7 +94,11 @@ class DnasHistory:
                 for name, value in zip(_ALPHA_COLUMNS, row, strict=True):
                     added[name].append(value)
                     self.alpha[name].append(value)
-        self._pending[number] = {"epoch": epoch, "arch": arch, "expected": dict(expected)}
+        self.targets.update(targets or {})
+        self._pending[number] = {
+            "epoch": epoch, "arch": arch, "expected": dict(expected), "targets": dict(targets or {}),
+            "measured": dict(measured or {}), "separation": separation,
+        }  # fmt: skip
         return added
 
     def add_result(self, result: TrialResult) -> dict[str, list[Any]] | None:
@@ -88,8 +111,10 @@ class DnasHistory:
             "number": result.number,
             "arch": pending["arch"],
             "accuracy": _value(result, "accuracy"),
-            "latency_ms": _value(result, "latency_ms"),
-            "expected_latency_ms": pending["expected"].get("latency_ms", math.nan),
+            "cost": pending["measured"].get(self.metric, _value(result, self.metric)),
+            "expected_cost": pending["expected"].get(self.metric, math.nan),
+            "target_cost": pending["targets"].get(self.metric, math.nan),
+            "separation": pending["separation"],
         }
         for name, value in row.items():
             self.epochs[name].append(value)
@@ -99,8 +124,9 @@ class DnasHistory:
         """Feed a live event; returns (heat-map rows, epoch row) to stream, each None when nothing changed."""
         if isinstance(event, ArchitectureWeights):
             return self.add_weights(
-                event.epoch, event.number, event.arch, event.weights, event.expected
-            ), None
+                event.epoch, event.number, event.arch, event.weights, event.expected, event.targets,
+                event.measured, event.separation,
+            ), None  # fmt: skip
         if isinstance(event, TrialFinished):
             return None, self.add_result(TrialResult.from_event(event))
         return None, None
@@ -112,17 +138,24 @@ class DnasHistory:
         for trial in study.get_trials(deepcopy=False):
             info = trial.user_attrs.get(DNAS_ATTR, {})
             if info.get("phase") == "search" and WEIGHTS_ATTR in trial.user_attrs:
-                history.targets.update(info.get("targets", {}))
                 history.add_weights(
                     info["epoch"],
                     trial.number,
                     trial.user_attrs.get("arch", ""),
                     trial.user_attrs[WEIGHTS_ATTR],
                     info.get("expected", {}),
+                    info.get("targets", {}),
+                    info.get("measured", {}),
+                    info.get("separation", math.nan),
                 )
         for result in trial_results(study):
             history.add_result(result)
         return history
+
+    @property
+    def metric(self) -> str:
+        """The metric of the cost columns: the first one held to a target, else latency."""
+        return next(iter(self.targets), "latency_ms")
 
     @property
     def last_epoch(self) -> int:
@@ -178,13 +211,13 @@ def alpha_heatmap(source: ColumnDataSource, history: DnasHistory) -> tuple[figur
     return fig, slider
 
 
-def epoch_figure(source: ColumnDataSource, targets: Mapping[str, float] | None = None) -> figure:
-    """The derived architecture per epoch: weight-sharing accuracy (left axis), profiled latency and the
-    expected latency under the weights (right axis), with the latency target as a dashed line.
+def epoch_figure(source: ColumnDataSource, metric: str = "latency_ms") -> figure:
+    """The derived architecture per epoch: weight-sharing accuracy (left axis), its measured cost, the
+    expected cost under the weights and the target (right axis), of ``metric``.
 
     Args:
         source: Epoch rows (`DnasHistory.epochs`).
-        targets: Penalty targets; a "latency_ms" target is drawn.
+        metric: The cost's metric (`DnasHistory.metric`), which labels the axis.
     """
     fig = figure(
         title="Derived architecture per epoch",
@@ -199,27 +232,31 @@ def epoch_figure(source: ColumnDataSource, targets: Mapping[str, float] | None =
     )
     accuracy = fig.line("epoch", "accuracy", source=source, line_width=2, legend_label="accuracy")
     fig.scatter("epoch", "accuracy", source=source, size=7)
-    latencies = [
-        v for name in ("latency_ms", "expected_latency_ms") for v in source.data.get(name, []) if v == v
+    costs = [
+        v for name in ("cost", "expected_cost", "target_cost") for v in source.data.get(name, []) if v == v
     ]
-    top = max([*latencies, *(targets or {}).values(), 1e-3]) * 1.2
-    fig.extra_y_ranges = {"latency": Range1d(start=0, end=top)}
-    fig.add_layout(LinearAxis(y_range_name="latency", axis_label="Latency (ms)"), "right")
+    top = max([*costs, 1e-3]) * 1.2
+    label = METRICS[metric].label if metric in METRICS else metric
+    fig.extra_y_ranges = {"cost": Range1d(start=0, end=top)}
+    fig.add_layout(LinearAxis(y_range_name="cost", axis_label=label), "right")
     fig.line(
-        "epoch", "latency_ms", source=source, y_range_name="latency", color="#d62728", line_width=2,
-        legend_label="latency (profiled)",
+        "epoch", "cost", source=source, y_range_name="cost", color="#d62728", line_width=2,
+        legend_label="measured",
     )  # fmt: skip
     fig.line(
-        "epoch", "expected_latency_ms", source=source, y_range_name="latency", color="#d62728",
-        line_dash="dotted", legend_label="expected latency (weights)",
+        "epoch", "expected_cost", source=source, y_range_name="cost", color="#d62728",
+        line_dash="dotted", legend_label="expected (weights)",
     )  # fmt: skip
-    if targets and "latency_ms" in targets:
-        fig.line(
-            x=[min(source.data.get("epoch", [1]) or [1]), max(source.data.get("epoch", [1]) or [1])],
-            y=[targets["latency_ms"]] * 2, y_range_name="latency", color="#d62728", line_dash="dashed",
-            legend_label="latency target",
-        )  # fmt: skip
-    fig.add_tools(HoverTool(renderers=[accuracy], tooltips=[("epoch", "@epoch"), ("architecture", "@arch")]))
+    fig.line(
+        "epoch", "target_cost", source=source, y_range_name="cost", color="#d62728",
+        line_dash="dashed", legend_label="target",
+    )  # fmt: skip
+    fig.add_tools(
+        HoverTool(
+            renderers=[accuracy],
+            tooltips=[("epoch", "@epoch"), ("architecture", "@arch"), ("separated", "@separation{0%}")],
+        )
+    )
     fig.legend.location = "bottom_left"
     fig.legend.click_policy = "hide"
     return fig
@@ -234,5 +271,5 @@ def dnas_layout(study: optuna.Study) -> Any | None:
 def history_layout(history: DnasHistory) -> Any:
     """The heat map with its slider beside the epoch figure, for the epochs ``history`` holds so far."""
     heatmap, slider = alpha_heatmap(ColumnDataSource(history.alpha, name="nas_alpha"), history)
-    epochs = epoch_figure(ColumnDataSource(history.epochs, name="nas_dnas_epochs"), history.targets)
+    epochs = epoch_figure(ColumnDataSource(history.epochs, name="nas_dnas_epochs"), history.metric)
     return column(slider, heatmap, epochs, sizing_mode="stretch_width")

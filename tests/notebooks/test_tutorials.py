@@ -3,6 +3,9 @@
 Each notebook reads ``NAS_WORKBENCH_TUTORIAL_FAST``: when it is ``1`` (as here) it shrinks trial counts
 and epochs, through the same code paths, so the eight run in a few minutes; its last cells assert its
 key claims either way. Without the variable each notebook runs at the size its text describes.
+
+The executed notebook is then read the way a reader who does not run it sees it: rendered to HTML by
+nbconvert and opened in Chromium (offline), every plot must show as an image.
 """
 
 from __future__ import annotations
@@ -13,10 +16,16 @@ import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from nbconvert import HTMLExporter
+
+from nas_workbench.testing.jupyter import CHROMIUM_ARGS, chromium_path
+from nas_workbench.ui._bokehjs import LOAD_MIME_TYPE
+from nas_workbench.viz import static
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
@@ -91,23 +100,69 @@ def setting(name: str, request: pytest.FixtureRequest, monkeypatch: pytest.Monke
         monkeypatch.setenv("NAS_WORKBENCH_POSTGRES_URL", request.getfixturevalue("postgres"))
 
 
-def _execute(name: str, folder: Path, kernel: str, timeout: int) -> None:
+@pytest.fixture(scope="module")
+def page() -> Iterator[Any]:
+    """A Chromium page for reading rendered notebooks; skips without one, except in CI."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    path = chromium_path()
+    if path is None:
+        reason = "Debian's chromium is not installed (apt-get install -y chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}: the tutorials' images must be checked in CI")
+        pytest.skip(reason)
+    with playwright.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+        yield browser.new_page(viewport={"width": 1280, "height": 900})
+        browser.close()
+
+
+def _execute(name: str, folder: Path, kernel: str, timeout: int) -> nbformat.NotebookNode:
     """Run the notebook in ``folder`` (the notebooks write their studies next to themselves)."""
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
     client = NotebookClient(
         notebook, timeout=timeout, kernel_name=kernel, resources={"metadata": {"path": str(folder)}}
     )
     client.execute()  # raises CellExecutionError, with the cell and its traceback, on the first error
+    return notebook
+
+
+def _plots(notebook: nbformat.NotebookNode) -> list[tuple[int, dict[str, Any]]]:
+    """(cell index, output) of every plot: each figure's widget comes after its BokehJS loader output."""
+    return [
+        (index, output)
+        for index, cell in enumerate(notebook.cells)
+        for output in cell.get("outputs", [])
+        if LOAD_MIME_TYPE in output.get("data", {})
+    ]
+
+
+def _check_a_reader_sees_every_plot(notebook: nbformat.NotebookNode, folder: Path, page: Any) -> None:
+    """nbconvert's HTML of the executed notebook, opened offline, shows one drawn image per plot."""
+    plots = _plots(notebook)
+    missing = [index for index, output in plots if "image/png" not in output["data"]]
+    assert not missing, f"plots without a static image in cells {missing}"
+    html, _ = HTMLExporter().from_notebook_node(notebook)
+    path = folder / "executed.html"
+    path.write_text(html)
+    page.goto(path.as_uri(), wait_until="load")
+    drawn = page.evaluate(
+        """() => Array.from(document.querySelectorAll(".jp-RenderedImage img"))
+                   .filter((img) => img.complete && img.naturalWidth > 100 && img.naturalHeight > 100)
+                   .length"""
+    )
+    assert drawn >= len(plots), f"{drawn} images drawn in the HTML for {len(plots)} plots"
 
 
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("name", _params())
 @pytest.mark.usefixtures("setting")
-def test_runs_top_to_bottom_fast(
-    name: str, kernel_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_runs_top_to_bottom_fast_and_a_reader_sees_its_plots(
+    name: str, kernel_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, page: Any
 ) -> None:
     monkeypatch.setenv(FAST_SETTING, "1")
-    _execute(name, tmp_path, kernel_name, timeout=540)
+    monkeypatch.setenv(static.SETTING, "1")  # a plot without its image is an error
+    notebook = _execute(name, tmp_path, kernel_name, timeout=540)
+    _check_a_reader_sees_every_plot(notebook, tmp_path, page)
 
 
 @pytest.mark.slow
@@ -120,3 +175,27 @@ def test_runs_at_full_size_within_five_minutes(
     """The issue's promise to readers: each notebook, as written, runs in at most 5 minutes on 2 cores."""
     monkeypatch.delenv(FAST_SETTING, raising=False)
     _execute(name, tmp_path, kernel_name, timeout=300)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_scaling_out_falls_back_to_sqlite_without_postgres(
+    kernel_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A learner without a PostgreSQL server runs tutorial 07 on a local SQLite file, same workers."""
+    monkeypatch.setenv(FAST_SETTING, "1")
+    monkeypatch.setenv("NAS_WORKBENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:1/test")  # closed
+    notebook = _execute(NEEDS_POSTGRES, tmp_path, kernel_name, timeout=540)
+    printed = "".join(o.get("text", "") for o in notebook.cells[1].outputs)
+    assert "no PostgreSQL at" in printed and "storage: sqlite:///scaling-out.db" in printed, printed
+    assert (tmp_path / "scaling-out.db").exists()
+
+
+def test_the_lecture_table_points_at_code_cells() -> None:
+    """notebooks/README.md maps each lecture point to "[NN](./NAME.ipynb) cell N": a code cell there."""
+    table = (NOTEBOOKS / "README.md").read_text()
+    references = re.findall(r"\]\(\./([\w-]+\.ipynb)\) cell (\d+)", table)
+    assert {name for name, _ in references} == set(TUTORIALS)
+    for name, number in references:
+        cells = nbformat.read(NOTEBOOKS / name, as_version=4).cells
+        assert int(number) <= len(cells) and cells[int(number) - 1].cell_type == "code", (name, number)

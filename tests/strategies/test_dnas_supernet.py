@@ -119,12 +119,18 @@ def test_derivation_always_yields_a_valid_spec(
     with torch.no_grad():
         for alpha in supernet.arch_parameters():
             alpha.copy_(torch.tensor(data.draw(st.lists(values, min_size=len(alpha), max_size=len(alpha)))))
-    spec = supernet.derive()
+    spec = supernet.derive(guard=False)
     supernet.space.validate(spec)
     probabilities = supernet.probabilities()
     for name, choice in spec.choices.items():  # each decision takes a most likely choice
         p = probabilities[name]
         assert p[supernet.decisions[name].index(choice)] == p.max()
+    guarded = supernet.space.validate(supernet.derive())
+    if isinstance(supernet, CellSupernet):  # the collapse guard: a learnable path from input to output
+        assert supernet.learnable_path(guarded)
+        assert guarded == spec or not supernet.learnable_path(spec)
+    else:
+        assert guarded == spec
 
 
 def test_fixed_choices_are_not_searched_and_stay_in_the_derived_architecture() -> None:

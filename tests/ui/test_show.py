@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import io
+
 import pytest
 from bokeh.plotting import figure
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
+from PIL import Image
 
 import nas_workbench as nw
 from nas_workbench.ui._bokehjs import LOAD_MIME_TYPE
+from nas_workbench.viz import static
 
 
 def test_shows_the_loader_then_the_figure_as_a_widget() -> None:
@@ -28,3 +33,26 @@ def test_shows_the_loader_then_the_figure_as_a_widget() -> None:
 def test_refuses_what_is_not_bokeh() -> None:
     with pytest.raises(TypeError, match="takes a Bokeh figure or layout, not dict"):
         nw.show({"x": [1]})
+
+
+def test_the_loader_carries_a_static_image_for_readers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """nbconvert, GitHub and nbviewer show the loader output's PNG; JupyterLab runs the loader instead."""
+    monkeypatch.delenv(static.SETTING, raising=False)
+    if not static.available():
+        pytest.skip("no renderer: needs Playwright and Debian's chromium")
+    InteractiveShell.instance()
+    plot = figure(width=300, height=200)
+    plot.scatter([1, 2], [3, 4])
+    with capture_output() as captured:
+        nw.show(plot)
+    loader, shown = captured.outputs
+    image = Image.open(io.BytesIO(base64.b64decode(loader.data["image/png"])))
+    assert image.size == (300, 200) and "image/png" not in shown.data
+
+
+def test_no_image_when_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(static.SETTING, "0")
+    InteractiveShell.instance()
+    with capture_output() as captured:
+        nw.show(figure())
+    assert all("image/png" not in output.data for output in captured.outputs)

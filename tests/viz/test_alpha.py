@@ -21,8 +21,8 @@ def searched(tiny_task, tmp_path_factory) -> tuple[nw.SearchRun, DnasHistory]:
     """A tiny "dnas" search, and the history its live events built."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NAS_WORKBENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
-        config = tiny_dnas_config(tiny_task, f"sqlite:///{tmp_path_factory.mktemp('db') / 'dnas.db'}")
-        run = nw.search(config)
+        config = tiny_dnas_config(f"sqlite:///{tmp_path_factory.mktemp('db') / 'dnas.db'}")
+        run = nw.search(config, data=tiny_task)
         live = DnasHistory()
         run.subscribe(live.on_event)
         run.run()
@@ -42,7 +42,7 @@ def test_live_events_and_the_stored_study_give_the_same_columns(searched) -> Non
     assert stored.alpha == live.alpha
     assert all(_same(stored.epochs[k], live.epochs[k]) for k in stored.epochs)
     assert stored.epochs["epoch"] == [1, 2]  # n_trials 3: two search epochs, the third trial retrains
-    assert all(v > 0 for v in stored.epochs["latency_ms"] + stored.epochs["expected_latency_ms"])
+    assert all(v > 0 for v in stored.epochs["cost"] + stored.epochs["expected_cost"])
 
 
 def test_heat_map_rows_cover_every_decision_and_choice_of_every_epoch(searched) -> None:
@@ -91,4 +91,4 @@ def test_chain_decisions_with_different_choices_get_numbered_columns() -> None:
         None,
         None,
     )
-    epoch_figure(ColumnDataSource(history.epochs), {"latency_ms": 1.0})  # no epoch rows yet: still draws
+    epoch_figure(ColumnDataSource(history.epochs), "latency_ms")  # no epoch rows yet: still draws

@@ -33,8 +33,9 @@ from nas_workbench.spaces.chain import ChainSpace
 from nas_workbench.strategies._base import SamplerContext, Strategy, register
 from nas_workbench.strategies.dnas.cell import CellSupernet
 from nas_workbench.strategies.dnas.chain import ChainSupernet
-from nas_workbench.strategies.dnas.cost import COST_METRICS, CostModel, HardwarePenalty, cost_model
+from nas_workbench.strategies.dnas.cost import COST_METRICS, CostModel, cost_model
 from nas_workbench.strategies.dnas.options import OPTIONS, DnasOptions
+from nas_workbench.strategies.dnas.penalty import HardwarePenalty
 from nas_workbench.strategies.dnas.sampler import SupernetSampler
 from nas_workbench.strategies.dnas.supernet import Decision, MixedOp, Supernet
 

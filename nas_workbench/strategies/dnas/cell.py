@@ -8,6 +8,7 @@ head) comes from `CellSpace.build_network`, so it is the standalone network's, m
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -58,8 +59,49 @@ class CellSupernet(Supernet):
 
         self.net = space.build_network(make_cell, input_shape, num_classes, width_multiplier)
 
+        probe = [make_op(op, 1, 1, 1) for op in space.op_names]
+        self._learnable = {k for k, op in enumerate(probe) if any(True for _ in op.parameters())}
+
     def _forward(self, x: torch.Tensor, weights: Weights) -> torch.Tensor:
         return self.net(x)  # the mixed ops read ``weights`` from the board
+
+    # -- the collapse guard ----------------------------------------------------------------------------
+    def learnable(self, name: str) -> set[int]:
+        return set(self._learnable)
+
+    def learnable_path(self, spec: ArchSpec) -> bool:
+        """Whether the cell links its input to its output through learnable ops alone (a convolution on
+        every edge of some path): what DARTS' collapse to skip connections, pooling and "none" loses."""
+        ops = self.space.edge_ops(spec)
+        reached = {0}
+        for i, j in self.space.edges:  # topological: edges into j come after those into i < j
+            if i in reached and self.space.op_names.index(ops[i, j]) in self._learnable:
+                reached.add(j)
+        return self.space.num_nodes - 1 in reached
+
+    def guard(self, spec: ArchSpec, probabilities: Mapping[str, Sequence[float]]) -> ArchSpec:
+        """The collapse guard: a cell without a learnable input-to-output path gets one, on the path whose
+        best learnable ops are the most likely together (each such edge takes its best learnable op)."""
+        if self.learnable_path(spec) or not self._learnable:
+            return spec
+
+        def best(i: int, j: int) -> tuple[float, str]:
+            p = probabilities[self.space.decision_name(i, j)]
+            k = max(self._learnable, key=lambda k: p[k])
+            return math.log(max(p[k], 1e-300)), self.space.op_names[k]
+
+        last = self.space.num_nodes - 1
+        # the most likely learnable path to every node, by dynamic programming over the DAG
+        paths: dict[int, tuple[float, list[tuple[int, int]]]] = {0: (0.0, [])}
+        for j in range(1, last + 1):
+            paths[j] = max(
+                ((paths[i][0] + best(i, j)[0], [*paths[i][1], (i, j)]) for i in range(j)),
+                key=lambda item: item[0],
+            )
+        choices = dict(spec.choices)
+        for i, j in paths[last][1]:
+            choices[self.space.decision_name(i, j)] = best(i, j)[1]
+        return self.space.spec(choices)
 
     def _mixed_ops(self) -> dict[str, MixedOp]:
         return {name: m for name, m in self.named_modules() if isinstance(m, MixedOp)}

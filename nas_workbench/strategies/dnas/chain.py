@@ -147,27 +147,34 @@ class ChainSupernet(Supernet):
     def _forward(self, x: torch.Tensor, weights: Weights) -> torch.Tensor:
         one = torch.ones((), device=x.device)
         # Per candidate width: the feature map given that width, and the probability of that width.
+        # Widths and blocks of probability 0 (shrunk away, or not on a one-hot path) are not computed.
         features, dist = {self.stem_width: self.stem(x)}, {self.stem_width: one}
         for stage in self.stages:
             depth = weights[f"stage{stage}.depth"]
+            reach = depth.flip(0).cumsum(0).flip(0).tolist()  # P(depth > block)
             total: dict[int, Any] = dict.fromkeys(self.widths[stage], 0.0)
             norm: dict[int, Any] = dict.fromkeys(self.widths[stage], 0.0)
             for block in range(self.max_depth):
+                if reach[block] == 0:
+                    break
                 prefix = f"stage{stage}.block{block}."
                 variants = self._variant_weights(weights, prefix)
                 pairs = self._pairs(self._block_key(stage, block))
+                out = dict(zip(self.widths[stage], weights[prefix + "width"], strict=True))
+                live = dict(zip(self.widths[stage], (weights[prefix + "width"] != 0).tolist(), strict=True))
                 features = {
                     w_out: _weighted_sum(
                         [(dist[w_in], pairs[_pair(w_in, w_out)](f, variants)) for w_in, f in features.items()]
                     )
                     for w_out in self.widths[stage]
+                    if live[w_out]
                 }
-                dist = dict(zip(self.widths[stage], weights[prefix + "width"], strict=True))
-                for w in self.widths[stage]:  # a network of depth block + 1 ends here
+                dist = {w: out[w] for w in features}
+                for w in features:  # a network of depth block + 1 ends here
                     total[w] = total[w] + depth[block] * dist[w] * features[w]
                     norm[w] = norm[w] + depth[block] * dist[w]
-            features = {w: total[w] / norm[w].clamp_min(_TINY) for w in total}
-            dist = norm
+            features = {w: total[w] / norm[w].clamp_min(_TINY) for w in total if _live(norm[w])}
+            dist = {w: norm[w] for w in features}
         return _weighted_sum([(dist[w], self.heads[str(w)](f)) for w, f in features.items()])
 
     def module_map(self, spec: ArchSpec) -> dict[str, str]:
@@ -240,6 +247,11 @@ class ChainSupernet(Supernet):
 
 def _pair(w_in: int, w_out: int) -> str:
     return f"{w_in}to{w_out}"
+
+
+def _live(weight: Any) -> bool:
+    """Whether a width's weight is not exactly 0 (a float 0.0 stands for "never reached")."""
+    return bool(weight != 0)
 
 
 def _weighted_sum(terms: Sequence[tuple[Any, torch.Tensor]]) -> torch.Tensor:

@@ -28,7 +28,7 @@ from nas_workbench.profiling import METRICS, LookupTable
 from nas_workbench.profiling._trace import Trace, trace
 from nas_workbench.strategies.dnas.supernet import CostFunction, Supernet, Weights
 
-__all__ = ["COST_METRICS", "CostModel", "HardwarePenalty", "cost_model"]
+__all__ = ["COST_METRICS", "CostModel", "cost_model"]
 
 #: Metrics whose cost adds up over a network's modules, so a supernet can take their expectation.
 COST_METRICS = ("latency_ms", "flops", "macs", "params")
@@ -160,44 +160,3 @@ def _trace_candidates(
             seen[key] = trace(module, shapes[name][0], batch_size)
         traces[name] = seen[key]
     return traces
-
-
-class HardwarePenalty:
-    """The hardware term of the architecture loss: ``λ · Σ_metrics term(E)`` over the penalised metrics.
-
-    A metric with a target costs ``max(0, E / target - 1)``: nothing while the expected cost is within the
-    target, and a pull back in proportion to the overshoot (FBNet-style steering to "at most X ms"). A metric
-    without one costs ``E / E₀``, its expectation relative to the start, so that ``λ`` is unit-free.
-
-    Args:
-        models: The cost model of each penalised metric.
-        weight: λ.
-        targets: Target per metric (metrics absent here are weighted).
-        start: The weights the search starts from, which fix ``E₀``.
-    """
-
-    def __init__(
-        self,
-        models: Mapping[str, CostModel],
-        weight: float,
-        targets: Mapping[str, float],
-        start: Weights,
-    ) -> None:
-        self.models, self.weight, self.targets = dict(models), weight, dict(targets)
-        with torch.no_grad():
-            self.start = {
-                metric: max(float(model.expected(start)), 1e-12) for metric, model in self.models.items()
-            }
-
-    def expected(self, weights: Weights) -> dict[str, torch.Tensor]:
-        """The expected cost of each penalised metric under ``weights``."""
-        return {metric: model.expected(weights) for metric, model in self.models.items()}
-
-    def __call__(self, weights: Weights) -> torch.Tensor:
-        total = torch.zeros(())
-        for metric, value in self.expected(weights).items():
-            if metric in self.targets:
-                total = total + torch.relu(value / self.targets[metric] - 1)
-            else:
-                total = total + value / self.start[metric]
-        return self.weight * total

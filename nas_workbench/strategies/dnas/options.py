@@ -35,9 +35,28 @@ class DnasOptions:
     runs ``n_trials - 1`` epochs (``n_trials`` without retraining; at least one).
     """
 
-    warmup_epochs: int = _option(0, "first epochs train only the network weights, architecture weights wait")
-    arch_learning_rate: float = _option(3e-3, "Adam learning rate of the architecture logits")
+    warmup_epochs: int = _option(
+        1,
+        "first epochs train only the network weights, architecture weights wait (at most all epochs but "
+        "one): untrained convolutions lose to parameter-free ops, DARTS' collapse",
+    )
+    arch_learning_rate: float = _option(
+        0.5,
+        "Adam learning rate of the architecture logits (a search of a few epochs on a small data set "
+        "takes a few hundred steps: DARTS' 3e-4 would leave the weights uniform)",
+    )
     arch_weight_decay: float = _option(1e-3, "weight decay of the architecture logits")
+    beta_regularisation: float = _option(
+        0.0,
+        "β-DARTS' Beta-Decay weight: λ_β · mean log Σ exp(α) over decisions joins the architecture loss, "
+        "rising linearly from 0 over the search (0: off)",
+    )
+    shrink_to: int = _option(
+        2,
+        "progressive shrinking: the least likely choice of every decision is dropped at evenly spaced "
+        "epochs until this many are left in the last quarter of the search, never a decision's last "
+        "learnable one (0: off)",
+    )
     weight_learning_rate: float | None = _option(
         None, "AdamW learning rate of the supernet's weights (None: fidelity.learning_rate)"
     )
@@ -55,15 +74,23 @@ class DnasOptions:
     )
     penalty: tuple[str, ...] | None = _option(
         None,
-        "metrics whose expected value under the architecture weights is penalised, from "
-        f"{list(COST_METRICS)} "
-        "(None: those of the budget, else the hardware objectives among them)",
+        "metrics whose expected value under the architecture weights is penalised or held to a target, "
+        f"from {list(COST_METRICS)} (None: those of the budget, else the hardware objectives among them)",
     )
-    penalty_weight: float = _option(1.0, "λ: the penalty's weight against the cross-entropy")
+    penalty_weight: float = _option(
+        1.0, "weight of a penalised metric without a target: weight·E/E₀ (E₀: its value at the start)"
+    )
     targets: Mapping[str, float] | None = _option(
         None,
-        "a target per penalised metric, e.g. {'latency_ms': 2.0}: the penalty is λ·max(0, E/target - 1) "
-        "(None: the budget's limits); a metric without a target costs λ·E/E₀ (E₀: its value at the start)",
+        "a target per penalised metric, e.g. {'latency_ms': 2.0}, that the derived architecture's "
+        "measured cost lands on (dual ascent adapts the trade-off, no weight to tune; None: the budget's "
+        "limits)",
+    )
+    target_rate: float = _option(
+        2.0, "dual-ascent step of a target's multiplier per epoch and unit of relative error"
+    )
+    tolerance: float = _option(
+        0.05, "relative distance to a target that the final architecture's measured cost may have"
     )
     retrain: bool = _option(
         True, "retrain the final architecture standalone at the configured fidelity, logged as a full trial"
@@ -92,6 +119,10 @@ class DnasOptions:
         check_int("warmup_epochs", self.warmup_epochs, 0)
         check_float("arch_learning_rate", self.arch_learning_rate, 0.0, 10.0)
         check_float("arch_weight_decay", self.arch_weight_decay, 0.0, 1.0)
+        check_float("beta_regularisation", self.beta_regularisation, 0.0, 1e3)
+        check_int("shrink_to", self.shrink_to, 0)
+        check_float("target_rate", self.target_rate, 0.0, 1e3)
+        check_float("tolerance", self.tolerance, 1e-4, 1.0)
         if self.weight_learning_rate is not None:
             check_float("weight_learning_rate", self.weight_learning_rate, 1e-12, 10.0)
         check_float("arch_split", self.arch_split, 0.05, 0.95)

@@ -44,8 +44,11 @@ from nas_workbench.estimation.trainer import prepare_inputs
 from nas_workbench.profiling import LookupTable
 from nas_workbench.spec import ArchSpec
 from nas_workbench.strategies.dnas import build_supernet
-from nas_workbench.strategies.dnas.cost import HardwarePenalty, cost_model
+from nas_workbench.strategies.dnas.arch_step import ArchStep, shrink_epochs
+from nas_workbench.strategies.dnas.cost import cost_model
+from nas_workbench.strategies.dnas.landing import Landing, check_target, land, predicted_costs
 from nas_workbench.strategies.dnas.options import DnasOptions
+from nas_workbench.strategies.dnas.penalty import HardwarePenalty
 from nas_workbench.strategies.dnas.supernet import Supernet
 from nas_workbench.strategies.dnas.weight_sharing import WeightSharingScorer
 
@@ -114,34 +117,41 @@ class _DnasSearch:
         ).to(self.device)
         penalty = self._penalty(supernet)
         data = self._splits()
-        weight_step, arch_optimizer = self._optimizers(
-            supernet, epochs * math.ceil(len(data.y_weights) / config.fidelity.batch_size)
-        )
+        steps_per_epoch = math.ceil(len(data.y_weights) / config.fidelity.batch_size)
+        weight_step, arch_optimizer = self._optimizers(supernet, epochs * steps_per_epoch)
         generator = torch.Generator().manual_seed(config.seed)
         logger.info("dnas: %d epochs, supernet of %d decisions", epochs, len(supernet.decisions))
+        warmup = min(options.warmup_epochs, epochs - 1)  # at least one epoch searches
+        shrinks = shrink_epochs(supernet, options.shrink_to, warmup, epochs)
         spec = supernet.derive()
         for epoch in range(1, epochs + 1):
             temperature = self._temperature(epoch, epochs) if options.gumbel else None
+            searching = epoch > warmup
+            beta = options.beta_regularisation * (epoch - warmup) / max(epochs - warmup, 1)
             losses = self._epoch(
                 supernet,
-                penalty,
+                ArchStep(arch_optimizer, penalty, beta, 1 / steps_per_epoch) if searching else None,
                 data,
                 weight_step,
-                arch_optimizer if epoch > options.warmup_epochs else None,
                 temperature,
                 generator,
             )
             if losses is None:
                 return False
+            dropped = supernet.shrink(options.shrink_to) if epoch in shrinks else 0
             spec = supernet.derive()
-            self._log_search_trial(
-                supernet, penalty, spec, epoch, {**losses, "temperature": temperature}, data
-            )
+            figures = {**losses, "temperature": temperature, "dropped": dropped}
+            self._log_search_trial(supernet, penalty, spec, epoch, figures, data)
         if not options.retrain:
             return True
         if self._must_end():
             return False
-        self._retrain(spec, epochs, penalty, supernet)
+        landing = None
+        if penalty.targets:
+            landing = land(supernet, penalty, self._measure, options.tolerance, config.seed)
+            spec = landing.spec
+            logger.info("dnas: landed on %s, %s", run.space.format(spec), landing.to_dict())
+        self._retrain(spec, epochs, penalty, supernet, landing)
         return not run.stop.is_set()
 
     def _must_end(self) -> bool:
@@ -156,7 +166,19 @@ class _DnasSearch:
         models = {
             metric: cost_model(supernet, metric, config.latency_batch_size, table) for metric in metrics
         }
-        return HardwarePenalty(models, options.penalty_weight, targets, supernet.probabilities())
+        penalty = HardwarePenalty(
+            models, options.penalty_weight, targets, supernet.probabilities(), options.target_rate
+        )
+        explicit = "targets" in config.strategy_options  # else the budget's limits
+        for metric in list(penalty.targets):
+            field = f"strategy_options.targets.{metric}" if explicit else f"budget.{metric}"
+            check_target(supernet, penalty, metric, self._measure, options.tolerance, field, explicit)
+        return penalty
+
+    def _measure(self, spec: ArchSpec) -> dict[str, float]:
+        """The penalised metrics of ``spec``, measured as a trial's are (`TrialPipeline.measure`)."""
+        measured = self.pipeline.measure(spec, list(self.options.penalty or ()))
+        return {metric: m.value for metric, m in measured.items()}
 
     def _optimizers(
         self, supernet: Supernet, steps: int
@@ -214,14 +236,13 @@ class _DnasSearch:
     def _epoch(
         self,
         supernet: Supernet,
-        penalty: HardwarePenalty,
+        arch_step: ArchStep | None,
         data: _Data,
         weight_step: tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler],
-        arch_optimizer: torch.optim.Optimizer | None,
         temperature: float | None,
         generator: torch.Generator,
     ) -> dict[str, float] | None:
-        """One pass over the weight split, each weight step after an architecture step (unless warming
+        """One pass over the weight split, each weight step after an architecture step (none while warming
         up); the mean losses, or None when the run was stopped or timed out."""
         batch_size = self.config.fidelity.batch_size
         weight_optimizer, schedule = weight_step
@@ -235,29 +256,24 @@ class _DnasSearch:
         for step, start in enumerate(range(0, len(order_w), batch_size)):
             if self._must_end():
                 return None
-            if arch_optimizer is not None:
+            if arch_step is not None:
                 batch = order_a[(step * batch_size) % len(order_a) :][:batch_size]
                 with _frozen(weight_parameters):  # no gradients for the weights: a third less work
-                    hardware = penalty(supernet.probabilities())  # the expectation, not a Gumbel sample
-                    logits = supernet(data.x_arch[batch], supernet.mixing_weights(gumbel, tau))
-                    loss = F.cross_entropy(logits, data.y_arch[batch]) + hardware
-                    arch_optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                arch_optimizer.step()
-                totals["arch_loss"] += loss.item()
-                totals["penalty"] += hardware.item()
+                    loss, hardware = arch_step(supernet, data.x_arch[batch], data.y_arch[batch], gumbel, tau)
+                totals["arch_loss"] += loss
+                totals["penalty"] += hardware
             batch = order_w[start : start + batch_size]
             with torch.no_grad():
                 weights = supernet.mixing_weights(gumbel, tau)
-            loss = F.cross_entropy(supernet(data.x_weights[batch], weights), data.y_weights[batch])
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"the supernet's training loss became {loss.item()}")
+            loss_w = F.cross_entropy(supernet(data.x_weights[batch], weights), data.y_weights[batch])
+            if not torch.isfinite(loss_w):
+                raise FloatingPointError(f"the supernet's training loss became {loss_w.item()}")
             weight_optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            loss_w.backward()
             nn.utils.clip_grad_norm_(weight_parameters, GRAD_CLIP)
             weight_optimizer.step()
             schedule.step()
-            totals["train_loss"] += loss.item()
+            totals["train_loss"] += loss_w.item()
             steps += 1
         return {key: value / max(steps, 1) for key, value in totals.items()}
 
@@ -272,43 +288,64 @@ class _DnasSearch:
         data: _Data,
     ) -> None:
         """Log ``spec`` as a trial of the study: run like any trial, but scored by the supernet."""
-        expected = _expected(penalty, supernet)
+        costs = self._costs(supernet, penalty, spec)
         table = supernet.table()
-        attrs = {
-            DNAS_ATTR: {
-                "phase": "search",
-                "epoch": epoch,
-                "expected": expected,
-                "targets": penalty.targets,
-                **figures,
-            },
-            WEIGHTS_ATTR: table,
-        }
+        attrs = {DNAS_ATTR: {"phase": "search", "epoch": epoch, **costs, **figures}, WEIGHTS_ATTR: table}
         run = self.run
         run.study.enqueue_trial(dict(spec.choices), user_attrs=attrs)
         waiting = run.study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
         run.emit(
             ev.ArchitectureWeights(
                 run.study_name, epoch=epoch, number=waiting[-1].number, arch=run.space.format(spec),
-                weights=table, expected=expected,
+                weights=table, expected=costs["expected"], targets=costs["targets"],
+                derived=costs["derived"], measured=costs["measured"], separation=costs["separation"],
             )
         )  # fmt: skip
         self._run_waiting(
             self.pipeline.objective(
                 WeightSharingScorer(
-                    run, supernet, spec, epoch, data.x_weights, (data.x_valid, data.y_valid), expected
+                    run, supernet, spec, epoch, data.x_weights, (data.x_valid, data.y_valid),
+                    costs["expected"],
                 ),
                 reuse=False,
             )
-        )
+        )  # fmt: skip
 
-    def _retrain(self, spec: ArchSpec, epochs: int, penalty: HardwarePenalty, supernet: Supernet) -> None:
+    def _costs(self, supernet: Supernet, penalty: HardwarePenalty, spec: ArchSpec) -> dict[str, Any]:
+        """What the epoch plot draws: each penalised metric's target, its expected value under the
+        weights, the derived architecture's predicted and measured cost; the multipliers, how separated
+        the weights are and whether the collapse guard repaired the argmax."""
+        predicted = predicted_costs(supernet, penalty, spec)
+        measured: dict[str, float] = {}
+        if penalty.targets:  # measured like a trial's, to correct the cost model towards the device
+            measured = {m: self._measure(spec)[m] for m in penalty.targets}
+            for metric, value in measured.items():
+                penalty.observe(metric, predicted[metric] / penalty.correction(metric), value)
+        return {
+            "expected": _expected(penalty, supernet),
+            "targets": dict(penalty.targets),
+            "derived": predicted,
+            "measured": measured,
+            "multipliers": dict(penalty.multipliers),
+            "separation": supernet.separation(),
+            "guarded": spec != supernet.derive(guard=False),
+        }
+
+    def _retrain(
+        self,
+        spec: ArchSpec,
+        epochs: int,
+        penalty: HardwarePenalty,
+        supernet: Supernet,
+        landing: Landing | None,
+    ) -> None:
         """Train the final architecture standalone as the engine's own trial (a full trial)."""
         info = {
             "phase": "retrain",
             "epoch": epochs,
             "expected": _expected(penalty, supernet),
-            "targets": penalty.targets,
+            "targets": dict(penalty.targets),
+            "landing": landing.to_dict() if landing is not None else None,
         }
         self.run.study.enqueue_trial(dict(spec.choices), user_attrs={DNAS_ATTR: info})
         self._run_waiting(self.pipeline.objective(self.run.scorer(), reuse=False))  # trained, not estimated

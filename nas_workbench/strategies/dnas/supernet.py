@@ -17,6 +17,7 @@ per-candidate cost adds up to an expected cost (`expected_cost`).
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -79,10 +80,16 @@ class MixedOp(nn.Module):
 
 
 def mix(candidates: nn.ModuleList, weights: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """``Σ_k weights[k] · candidates[k](x)``."""
-    total = weights[0] * candidates[0](x)
-    for weight, candidate in zip(weights[1:], candidates[1:], strict=True):
-        total = total + weight * candidate(x)
+    """``Σ_k weights[k] · candidates[k](x)``, skipping candidates of weight exactly 0.
+
+    Skipping is exact, gradients included: a zero weight from a (masked or one-hot) softmax has a zero
+    derivative, so the candidate's output never reaches a gradient either. Shrunk choices and sampled
+    paths cost nothing.
+    """
+    live = [k for k, alive in enumerate((weights != 0).tolist()) if alive] or [0]
+    total = weights[live[0]] * candidates[live[0]](x)
+    for k in live[1:]:
+        total = total + weights[k] * candidates[k](x)
     return total
 
 
@@ -135,6 +142,8 @@ class Supernet(nn.Module, ABC):
         self.alphas = nn.ParameterList(
             nn.Parameter(torch.zeros(len(self.decisions[name].choices))) for name in self.searched
         )
+        # Progressive shrinking (`shrink`) drops choices: a dropped choice has probability 0.
+        self.dropped: dict[str, set[int]] = {name: set() for name in self.searched}
         self._board = _WeightBoard()
 
     # -- parameters ------------------------------------------------------------------------------------
@@ -148,8 +157,47 @@ class Supernet(nn.Module, ABC):
         return [p for p in self.parameters() if id(p) not in arch]
 
     def logits(self) -> dict[str, torch.Tensor]:
-        """The architecture logits by decision name (fixed decisions are absent)."""
-        return dict(zip(self.searched, self.alphas, strict=True))
+        """The architecture logits by decision name (fixed decisions are absent); dropped choices -inf."""
+        logits = dict(zip(self.searched, self.alphas, strict=True))
+        for name, dropped in self.dropped.items():
+            if dropped:
+                mask = torch.zeros(len(self.decisions[name].choices), dtype=torch.bool, device=self.device)
+                mask[list(dropped)] = True
+                logits[name] = logits[name].masked_fill(mask, -math.inf)
+        return logits
+
+    # -- progressive shrinking -------------------------------------------------------------------------
+    def learnable(self, name: str) -> set[int]:
+        """The choices of decision ``name`` that carry parameters (all, unless a subclass says otherwise)."""
+        return set(range(len(self.decisions[name].choices)))
+
+    def shrink(self, keep: int) -> int:
+        """Drop the least likely remaining choice of every decision that has more than ``keep`` left,
+        never the last learnable one (P-DARTS, DrNAS' progressive pruning); the number dropped."""
+        count = 0
+        with torch.no_grad():
+            for name, p in self.probabilities().items():
+                if name not in self.dropped:
+                    continue
+                left = [k for k in range(len(p)) if k not in self.dropped[name]]
+                learnable = [k for k in left if k in self.learnable(name)]
+                if len(left) <= keep:
+                    continue
+                candidates = [k for k in left if learnable != [k]]
+                self.dropped[name].add(min(candidates, key=lambda k: float(p[k])))
+                count += 1
+        return count
+
+    def separation(self) -> float:
+        """The fraction of searched decisions whose most likely choice has at least twice the probability
+        of the runner-up (how decided the search is; 1.0 when nothing is searched)."""
+        with torch.no_grad():
+            probs = self.probabilities()
+        decided = [
+            float(top[0]) >= 2 * float(top[1])
+            for top in (probs[name].topk(2).values for name in self.searched)
+        ]
+        return sum(decided) / len(decided) if decided else 1.0
 
     # -- weights ---------------------------------------------------------------------------------------
     def probabilities(self) -> dict[str, torch.Tensor]:
@@ -200,15 +248,32 @@ class Supernet(nn.Module, ABC):
             self._board.weights = {}
 
     # -- derivation ------------------------------------------------------------------------------------
-    def derive(self, probabilities: Mapping[str, torch.Tensor] | None = None) -> ArchSpec:
-        """The discrete architecture: the space's questions answered by the highest weight each.
+    def derive(self, probabilities: Mapping[str, torch.Tensor] | None = None, guard: bool = True) -> ArchSpec:
+        """The discrete architecture: the space's questions answered by the highest weight each, then
+        repaired by the collapse guard (`guard`) unless ``guard`` is False.
 
         The space asks its own questions (a stage of depth 2 asks about two blocks), so the result is
         always a valid spec of the space; ties go to the earlier choice.
         """
         probs = self.probabilities() if probabilities is None else probabilities
         table = {name: probs[name].detach().cpu().tolist() for name in self.decisions}
-        return self.space.spec(self.space.define(_ArgmaxSuggester(self.decisions, table)))
+        spec = self.space.spec(self.space.define(_ArgmaxSuggester(self.decisions, table)))
+        return self.guard(spec, table) if guard else spec
+
+    def guard(self, spec: ArchSpec, probabilities: Mapping[str, Sequence[float]]) -> ArchSpec:
+        """``spec``, repaired if it lost what a network needs to learn (the cell supernet's collapse guard);
+        here unchanged."""
+        return spec
+
+    def log_probability(self, spec: ArchSpec) -> float:
+        """``Σ log p(choice)`` over the decisions ``spec`` answers (-inf when it uses a dropped choice)."""
+        total = 0.0
+        with torch.no_grad():
+            probs = self.probabilities()
+            for name, choice in spec.choices.items():
+                p = float(probs[name][self.decisions[name].index(choice)])
+                total += math.log(p) if p > 0 else -math.inf
+        return total
 
     def table(self) -> dict[str, dict[str, float]]:
         """The current probabilities as plain data, ``{decision: {choice: p}}`` (for events and plots)."""

@@ -1,0 +1,204 @@
+"""Networks from specs, and the files that carry them: JSON spec, PyTorch weights, TorchScript, ONNX.
+
+Every file carries the `ArchSpec` it was built from, so a model can always be rebuilt and traced back to
+its study. Weight-carrying exports take a ``model``: the trained network, or by default the network
+freshly initialised from the search's seed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from nas_workbench import spaces
+from nas_workbench.config import Fidelity
+from nas_workbench.exceptions import MissingDependencyError, NasWorkbenchError
+from nas_workbench.spec import ArchSpec
+from nas_workbench.task import Task
+
+__all__ = [
+    "build_model",
+    "export_onnx",
+    "export_spec",
+    "export_state_dict",
+    "export_torchscript",
+    "load_state_dict",
+    "target_path",
+    "train_model",
+]
+
+#: Tag of the state-dict file layout, checked when it is read back.
+STATE_DICT_FORMAT = "nas_workbench.state_dict/1"
+
+SpecLike = ArchSpec | Mapping[str, Any]
+
+
+def _spec(spec: SpecLike) -> ArchSpec:
+    return spec if isinstance(spec, ArchSpec) else ArchSpec.from_dict(spec)
+
+
+def target_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a `Path`, its folder created."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def build_model(spec: SpecLike, input_shape: Sequence[int], num_classes: int, seed: int = 0) -> nn.Module:
+    """The network of ``spec``, initialised from ``seed``, in eval mode."""
+    spec = _spec(spec)
+    torch.manual_seed(seed)
+    space = spaces.get(spec.space, **spec.options)
+    return space.build(space.validate(spec), tuple(input_shape), num_classes).eval()
+
+
+def train_model(
+    spec: SpecLike, task: Task, fidelity: Fidelity | None = None, seed: int = 0, device: str = "cpu"
+) -> nn.Module:
+    """Build ``spec`` for ``task`` and train it at ``fidelity`` (default `Fidelity()`); eval mode, CPU."""
+    from nas_workbench.estimation.trainer import train
+
+    model = build_model(spec, task.input_shape, task.num_classes, seed)
+    train(model, task, fidelity or Fidelity(), seed=seed, device=device)
+    return model.cpu().eval()
+
+
+def export_spec(spec: SpecLike, path: str | os.PathLike[str]) -> Path:
+    """Write ``spec`` as JSON (`ArchSpec.from_json` reads it back)."""
+    path = target_path(path)
+    path.write_text(_spec(spec).to_json() + "\n")
+    return path
+
+
+def _model(
+    spec: ArchSpec, input_shape: Sequence[int], num_classes: int, model: nn.Module | None
+) -> nn.Module:
+    return build_model(spec, input_shape, num_classes) if model is None else model.cpu().eval()
+
+
+def export_state_dict(
+    spec: SpecLike,
+    path: str | os.PathLike[str],
+    input_shape: Sequence[int],
+    num_classes: int,
+    model: nn.Module | None = None,
+) -> Path:
+    """Save the weights of ``model`` (default: ``spec`` freshly initialised) with the spec to rebuild it.
+
+    The file is a `torch.save` dict ``{"format", "spec", "input_shape", "num_classes", "trained",
+    "state_dict"}``, readable with ``torch.load(path, weights_only=True)``; `load_state_dict` rebuilds
+    the network from it.
+    """
+    spec = _spec(spec)
+    path = target_path(path)
+    weights = _model(spec, input_shape, num_classes, model).state_dict()
+    torch.save(
+        {
+            "format": STATE_DICT_FORMAT,
+            "spec": spec.to_dict(),
+            "input_shape": list(input_shape),
+            "num_classes": num_classes,
+            "trained": model is not None,
+            "state_dict": weights,
+        },
+        path,
+    )
+    return path
+
+
+def load_state_dict(path: str | os.PathLike[str]) -> tuple[ArchSpec, nn.Module]:
+    """Rebuild the network saved by `export_state_dict`: its spec and the network with its weights."""
+    data = torch.load(path, weights_only=True)
+    if not isinstance(data, dict) or data.get("format") != STATE_DICT_FORMAT:
+        raise NasWorkbenchError(f"{path} is not a state dict written by nas_workbench.export_state_dict")
+    spec = ArchSpec.from_dict(data["spec"])
+    model = build_model(spec, data["input_shape"], data["num_classes"])
+    model.load_state_dict(data["state_dict"])
+    return spec, model
+
+
+def export_torchscript(
+    spec: SpecLike,
+    path: str | os.PathLike[str],
+    input_shape: Sequence[int],
+    num_classes: int,
+    model: nn.Module | None = None,
+) -> Path:
+    """Save a traced TorchScript module (``torch.jit.load``), the spec in its extra file ``spec.json``."""
+    spec = _spec(spec)
+    path = target_path(path)
+    network = _model(spec, input_shape, num_classes, model)
+    traced = torch.jit.trace(network, torch.zeros(1, *input_shape))
+    torch.jit.save(traced, str(path), _extra_files={"spec.json": spec.to_json()})
+    return path
+
+
+def _not_torchvision_notice(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith("torchvision is not installed")
+
+
+def _silence_known_exporter_notices() -> None:
+    """Filter the notices torch's exporters give on every export that say nothing about ours, once, as
+    this module is imported. Installed for good rather than around each export: exports run on the
+    workbench's worker thread, and ``warnings.catch_warnings`` swaps process-wide state that other
+    threads see. Each filter matches one message of torch's only.
+
+    - TorchScript is deprecated since torch 2.9 ("torch.jit.* is deprecated"); this export exists for
+      its users.
+    - The ONNX exporter's op registry logs "torchvision is not installed. Skipping torchvision::<op>" for
+      each of four torchvision ops when torchvision is absent (it is no dependency: the networks use none
+      of them); a filter on that one logger drops exactly these records, its other warnings still show.
+    - ``ExportedProgram.run_decompositions`` deep-copies pytree specs, which re-creates ``LeafSpec``s and
+      so trips torch's own FutureWarning "`isinstance(treespec, LeafSpec)` is deprecated" (torch
+      internals, not a call of ours).
+    """
+    for category in (DeprecationWarning, FutureWarning):
+        warnings.filterwarnings("ignore", message=r".*torch\.jit\..* is deprecated", category=category)
+    warnings.filterwarnings(
+        "ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated", category=FutureWarning
+    )
+    logging.getLogger("torch.onnx._internal.exporter._registration").addFilter(_not_torchvision_notice)
+
+
+_silence_known_exporter_notices()
+
+
+def export_onnx(
+    spec: SpecLike,
+    path: str | os.PathLike[str],
+    input_shape: Sequence[int],
+    num_classes: int,
+    model: nn.Module | None = None,
+) -> Path:
+    """Save an ONNX model (input ``input``, output ``logits``, any batch size), the spec in its metadata
+    under ``nas_workbench.spec``. Needs the ``export`` extra (onnx, onnxscript)."""
+    try:
+        import onnx
+    except ImportError:
+        raise MissingDependencyError(
+            "ONNX export needs onnx and onnxscript: pip install 'nas-workbench[export]'"
+        ) from None
+    spec = _spec(spec)
+    path = target_path(path)
+    network = _model(spec, input_shape, num_classes, model)
+    program = torch.onnx.export(  # the torch.export-based exporter, torch's default and recommended one
+        network,
+        (torch.zeros(2, *input_shape),),
+        input_names=["input"],
+        output_names=["logits"],
+        dynamic_shapes=({0: torch.export.Dim("batch")},),
+        dynamo=True,
+        verbose=False,
+    )
+    assert program is not None
+    proto = program.model_proto
+    onnx.helper.set_model_props(proto, {"nas_workbench.spec": spec.to_json()})
+    onnx.save(proto, str(path))
+    return path

@@ -1,0 +1,143 @@
+"""A study's report notebook (nbformat): its settings, plots, Pareto table and the code that rebuilds
+the chosen architecture."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import optuna
+
+from nas_workbench import _compat
+from nas_workbench.engine.records import TrialResult, pareto_front, trial_results
+from nas_workbench.engine.storage import PASSWORD_NOTE, url_without_password
+from nas_workbench.engine.study_record import StudyRecord, record_of
+from nas_workbench.exceptions import ConfigError, MissingDependencyError
+from nas_workbench.export.models import target_path
+from nas_workbench.export.selection import chosen_trial
+from nas_workbench.spec import ArchSpec
+
+__all__ = ["export_report_notebook"]
+
+
+def _markdown_table(front: Sequence[TrialResult], objectives: Sequence[str]) -> str:
+    from nas_workbench.viz import metric_axis_label, metric_label
+
+    metrics = list(dict.fromkeys([*objectives, "accuracy", "test_accuracy", "params", "latency_ms"]))
+    metrics = [m for m in metrics if any(m in r.metrics for r in front)]
+    head = "| Trial | Architecture | " + " | ".join(metric_axis_label(m) for m in metrics) + " |"
+    rule = "|" + "---|" * (len(metrics) + 2)
+    rows = [
+        f"| {r.number} | `{r.summary or r.arch}` | "
+        + " | ".join(metric_label(dict(r.metrics[m])) if m in r.metrics else "n/a" for m in metrics)
+        + " |"
+        for r in front
+    ]
+    return "\n".join([head, rule, *rows])
+
+
+def export_report_notebook(
+    study: optuna.Study,
+    path: str | os.PathLike[str],
+    trial: int | None = None,
+    storage: str | None = None,
+) -> Path:
+    """Write a report notebook of ``study`` (nbformat): its settings, plots, Pareto table and code
+    that rebuilds the chosen architecture.
+
+    The plots and the rebuild are code cells (run the notebook to see the live plots); the settings
+    and the Pareto table, with every figure's unit and method, are Markdown and read anywhere.
+
+    Args:
+        study: The study.
+        path: The ``.ipynb`` file to write.
+        trial: The architecture to rebuild (default: the best feasible trial).
+        storage: The storage URL the notebook opens the study from (default: the study's own).
+    """
+    try:
+        import nbformat
+        from nbformat import v4
+    except ImportError:
+        raise MissingDependencyError(
+            "the report notebook needs nbformat: pip install 'nas-workbench[export]'"
+        ) from None
+    import yaml
+
+    record = record_of(study)
+    objectives, directions = list(record.objectives), list(record.directions)
+    results = trial_results(study)
+    front = pareto_front(results, directions)
+    chosen = chosen_trial(study, trial)
+    url = url_without_password(storage or _storage_url(study))  # no password leaves the process
+    counts = {s: sum(r.status == s for r in results) for s in ("ok", "infeasible", "pruned", "failed")}
+    config = record.config
+    cells = [
+        v4.new_markdown_cell(
+            f"# NAS report: `{study.study_name}`\n\n"
+            f"Space **{record.space or '?'}**, strategy **{record.strategy or '?'}**, objectives "
+            + ", ".join(f"{m} ({d})" for m, d in zip(objectives, directions, strict=True))
+            + f", budget {dict(record.budget) or 'none'}.\n\n"
+            f"{len(results)} trials: {counts['ok']} trained, {counts['infeasible']} over budget "
+            "(not trained), "
+            f"{counts['pruned']} stopped early, {counts['failed']} failed."
+        ),
+        v4.new_markdown_cell(
+            "## Configuration\n\n```yaml\n" + yaml.safe_dump(config, sort_keys=False) + "```"
+        ),
+        v4.new_markdown_cell(
+            "## Plots\n\nRun the next cell: the study's plots, with a table of the chosen point."
+            + ("" if url.startswith("sqlite") else f" {PASSWORD_NOTE}")
+        ),
+        v4.new_code_cell(
+            "import nas_workbench as nw\n\n"
+            f"nw.Workbench.load({json.dumps(study.study_name)}, storage={json.dumps(url)})"
+        ),
+        v4.new_markdown_cell(
+            "## Pareto front\n\nFeasible trials no other feasible trial beats on every objective; each "
+            "figure with its unit and how it was obtained (method, source).\n\n"
+            + (_markdown_table(front, objectives) if front else "_No feasible completed trial._")
+        ),
+        v4.new_markdown_cell(
+            f"## Rebuild trial {chosen.number}\n\n`{chosen.summary or chosen.arch}`\n\n"
+            "The network is rebuilt from its spec; train it with `nas_workbench.export.train_model`, "
+            "or export it with `nas_workbench.export`."
+        ),
+        v4.new_code_cell(_rebuild_code(ArchSpec.from_dict(chosen.spec), record)),
+    ]
+    notebook = v4.new_notebook(cells=cells)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.validate(notebook)
+    path = target_path(path)
+    nbformat.write(notebook, str(path))
+    return path
+
+
+def _storage_url(study: optuna.Study) -> str:
+    storage = _compat.uncached_storage(study)  # Optuna wraps RDB storages in a cache
+    url = getattr(storage, "url", None)
+    if not isinstance(url, str):
+        raise ConfigError(
+            "storage", type(storage).__name__, "an RDB storage URL to write in the notebook (storage=)"
+        )
+    return url
+
+
+def _rebuild_code(spec: ArchSpec, record: StudyRecord) -> str:
+    """Code that rebuilds ``spec`` for the study's data and trains it at the study's fidelity."""
+    config = record.config
+    if record.own_data is None:
+        data = f'task = nw.load_task("digits", seed={int(config.get("seed", 0))})\n'
+    else:
+        data = f"task = ...  # the data the study searched on ({record.own_data}): nw.make_task(x, y)\n"
+    fidelity = config.get("fidelity") or {}
+    return (
+        "import nas_workbench as nw\n"
+        "from nas_workbench.export import build_model, train_model\n\n"
+        f"spec = nw.ArchSpec.from_json({json.dumps(spec.to_json())})\n"
+        + data
+        + "model = build_model(spec, task.input_shape, task.num_classes)  # freshly initialised\n"
+        f"# model = train_model(spec, task, nw.Fidelity(**{fidelity!r}))  # trained as in the search\n"
+        "model"
+    )

@@ -1,0 +1,105 @@
+"""Export one trial of a stored study in any of the `FORMATS`, rebuilt for the data it searched on."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from nas_workbench.config import SearchConfig
+from nas_workbench.engine.study_record import DataIdentity, StudyRecord, record_of
+from nas_workbench.exceptions import ConfigError, NasWorkbenchError
+from nas_workbench.export.models import (
+    export_onnx,
+    export_spec,
+    export_state_dict,
+    export_torchscript,
+    train_model,
+)
+from nas_workbench.export.notebook import export_report_notebook
+from nas_workbench.export.selection import chosen_trial
+from nas_workbench.spec import ArchSpec
+from nas_workbench.task import Task, load_task
+
+__all__ = ["FORMATS", "export_trial"]
+
+#: The formats of `export_trial`, with the file suffix each is written with by default.
+FORMATS: Mapping[str, str] = {
+    "spec": ".json",
+    "state_dict": ".pt",
+    "torchscript": ".torchscript.pt",
+    "onnx": ".onnx",
+    "notebook": ".ipynb",
+}
+
+
+def _study_task(study: optuna.Study, data: Any) -> tuple[Task, SearchConfig | None]:
+    """The data ``study`` searched on: ``data`` when it is that data (its recorded identity), else the
+    digits the study names; data from Python must be passed."""
+    record = record_of(study)
+    seed = int(record.config.get("seed", 0))
+    task = None if data is None else load_task(data, seed=seed)  # split as the search split it
+    if task is None:
+        if record.own_data is not None:
+            raise ConfigError(
+                "task",
+                None,
+                f"the Task the study searched on (its data came from Python: {record.own_data}); pass task=",
+            )
+        task = load_task("digits", seed=seed)
+    if record.data is not None:
+        record.data.check_same(DataIdentity.of(task), study.study_name)
+    return task, _stored_config(record, study)
+
+
+def _stored_config(record: StudyRecord, study: optuna.Study) -> SearchConfig | None:
+    try:
+        return record.search_config(storage="sqlite://", study_name=study.study_name)
+    except NasWorkbenchError:  # written by another version: use the defaults
+        return None
+
+
+def export_trial(
+    study: optuna.Study,
+    trial: int | None,
+    fmt: str,
+    path: str | os.PathLike[str],
+    task: Any = None,
+    train: bool = False,
+) -> Path:
+    """Export the architecture of one trial of ``study`` in format ``fmt``.
+
+    Args:
+        study: The study (`optuna.load_study`, or a `SearchRun`'s ``study``).
+        trial: Its trial number; None exports the best feasible trial (first of the Pareto front).
+        fmt: One of `FORMATS`: "spec", "state_dict", "torchscript", "onnx" or "notebook" (the study's
+            report notebook, see `export_report_notebook`).
+        path: The file to write.
+        task: The data the study searched on, as `nas_workbench.search` takes it (a `Task`, arrays
+            ``(x, y)`` split with the study's seed, ...); needed for weights when it was not digits.
+        train: Train the network at the study's fidelity before saving weights (else it is saved as
+            freshly initialised from the study's seed).
+
+    Returns:
+        The path written.
+    """
+    if fmt not in FORMATS:
+        from nas_workbench._registry import unknown_name_message
+
+        raise ConfigError("format", fmt, unknown_name_message("export format", fmt, list(FORMATS)))
+    if fmt == "notebook":
+        return export_report_notebook(study, path, trial=trial)
+    result = chosen_trial(study, trial)
+    spec = ArchSpec.from_dict(result.spec)
+    if fmt == "spec":
+        return export_spec(spec, path)
+    data, config = _study_task(study, task)
+    seed = config.seed if config is not None else 0
+    model = None
+    if train:
+        model = train_model(spec, data, config.fidelity if config is not None else None, seed=seed)
+    writer = {"state_dict": export_state_dict, "torchscript": export_torchscript, "onnx": export_onnx}[fmt]
+    return writer(spec, path, data.input_shape, data.num_classes, model=model)

@@ -1,0 +1,249 @@
+"""Landing a differentiable search on its cost targets: the space's cheapest and dearest architectures (what
+a target can ask for at all), and the final architecture picked near the weights' argmax within the
+tolerance of every target, by measurement.
+
+Dual ascent (`penalty`) moves the architecture weights until the derived architecture's cost sits at the
+target, but a discrete space only offers the costs its architectures have, and the cost model predicts a
+latency, it does not measure it. So the last step is a projection: the argmax and its neighbours (one
+decision changed) and samples of the weights are ranked by their probability under the weights; those
+whose corrected predicted cost is within the tolerance are measured, most likely first, and the first
+whose *measured* cost is within it is the result (else the closest measured). TF-NAS reaches its latency
+targets to a few percent with an elastic constraint on the expectation alone; measuring a handful of
+candidates costs a second and makes the landing hold on the device itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from nas_workbench.exceptions import ConfigError
+from nas_workbench.profiling import METRICS
+from nas_workbench.spec import ArchSpec
+from nas_workbench.strategies.dnas.penalty import HardwarePenalty
+from nas_workbench.strategies.dnas.supernet import Decision, Supernet
+
+__all__ = ["Landing", "check_target", "extreme", "land", "predicted_costs"]
+
+logger = logging.getLogger("nas_workbench")
+
+#: Measures an architecture's cost per metric, as a trial's would be (`TrialPipeline.measure`).
+Measure = Callable[[ArchSpec], Mapping[str, float]]
+
+#: Samples of the architecture weights (at temperature 2) that seed the landing's beam search with the argmax.
+SAMPLES = 32
+#: Candidates the landing's beam search expands per round.
+BEAM = 8
+#: Candidates measured at most before the closest one is taken.
+MEASURED = 8
+#: Rounds of coordinate descent looking for the cheapest (or dearest) architecture, and of the beam search.
+ROUNDS = 8
+
+
+class _Suggester:
+    """Answers the space's questions: ``override`` first, else a draw from the weights at
+    ``temperature`` (with ``rng``), else the most likely choice."""
+
+    def __init__(
+        self,
+        decisions: Mapping[str, Decision],
+        table: Mapping[str, Sequence[float]],
+        override: Mapping[str, Any] | None = None,
+        rng: random.Random | None = None,
+        temperature: float = 1.0,
+    ) -> None:
+        self.decisions, self.table, self.override = decisions, table, dict(override or {})
+        self.rng, self.temperature = rng, temperature
+
+    def suggest_categorical(self, name: str, choices: Sequence[Any]) -> Any:
+        if name in self.override and self.override[name] in choices:
+            return self.override[name]
+        decision, probs = self.decisions[name], self.table[name]
+        p = [probs[decision.index(c)] for c in choices]
+        if self.rng is not None and sum(p) > 0:
+            weights = [x ** (1 / self.temperature) for x in p]
+            return self.rng.choices(list(choices), weights=weights)[0]
+        return max(zip(choices, p, strict=True), key=lambda item: item[1])[0]
+
+
+def _table(supernet: Supernet) -> dict[str, list[float]]:
+    with torch.no_grad():
+        return {name: p.cpu().tolist() for name, p in supernet.probabilities().items()}
+
+
+def _spec(supernet: Supernet, suggester: _Suggester) -> ArchSpec:
+    return supernet.space.spec(supernet.space.define(suggester))
+
+
+def predicted_costs(supernet: Supernet, penalty: HardwarePenalty, spec: ArchSpec) -> dict[str, float]:
+    """The cost model's prediction of ``spec``'s cost per penalised metric, corrected towards measurements."""
+    with torch.no_grad():
+        return {metric: float(value) for metric, value in penalty.expected(supernet.one_hot(spec)).items()}
+
+
+def extreme(supernet: Supernet, cost: Callable[[ArchSpec], float], lowest: bool = True) -> ArchSpec:
+    """The architecture of lowest (or highest) ``cost``, by coordinate descent over the decisions from the
+    all-first-choices architecture (exact on the cell spaces, whose costs add up per edge; on the chain
+    space, whose costs grow with width, depth and kernel, it reaches the same end from any start)."""
+    sign = 1.0 if lowest else -1.0
+    decisions, table = supernet.decisions, {n: [0.0] * len(d.choices) for n, d in supernet.decisions.items()}
+    best = _spec(supernet, _Suggester(decisions, table, dict(supernet.fixed)))
+    best_cost = sign * cost(best)
+    for _ in range(ROUNDS):
+        improved = False
+        for name in list(best.choices):
+            if name in supernet.fixed:
+                continue
+            for choice in decisions[name].choices:
+                spec = _spec(supernet, _Suggester(decisions, table, {**best.choices, name: choice}))
+                value = sign * cost(spec)
+                if value < best_cost - 1e-12:
+                    best, best_cost, improved = spec, value, True
+        if not improved:
+            break
+    return best
+
+
+def check_target(
+    supernet: Supernet,
+    penalty: HardwarePenalty,
+    metric: str,
+    measure: Measure,
+    tolerance: float,
+    field: str,
+    explicit: bool,
+) -> None:
+    """Refuse a target below the cheapest architecture of the space (measured), naming the tightest one
+    that can be met; above the dearest one, refuse an ``explicit`` target and drop a budget's (it binds
+    nothing). The two measurements start the cost model's correction (`HardwarePenalty.observe`).
+
+    Args:
+        field: The setting the target came from, named in the error.
+    """
+    target, model, unit = penalty.targets[metric], penalty.models[metric], METRICS[metric].unit
+
+    def predicted(spec: ArchSpec) -> float:
+        with torch.no_grad():
+            return float(model.expected(supernet.one_hot(spec)))
+
+    ends = []
+    for lowest in (True, False):
+        spec = extreme(supernet, predicted, lowest)
+        ends.append((spec, float(measure(spec)[metric])))
+        penalty.observe(metric, predicted(spec), ends[-1][1])
+    (cheapest, low), (_, high) = ends
+    name = supernet.space.name
+    if target * (1 + tolerance) < low:
+        raise ConfigError(
+            field,
+            target,
+            f"a target of at least {low / (1 + tolerance):.4g} {unit}: the cheapest architecture of the "
+            f"{name!r} space ({supernet.space.format(cheapest)}) measures {low:.4g} {unit} here, and the "
+            f"search lands within {tolerance:.0%} of its target",
+        )
+    if target * (1 - tolerance) > high:
+        if explicit:
+            raise ConfigError(
+                field,
+                target,
+                f"a target of at most {high / (1 - tolerance):.4g} {unit}: the dearest architecture of the "
+                f"{name!r} space measures {high:.4g} {unit} here",
+            )
+        logger.info("dnas: every architecture meets the %s budget (%g): it is not a target", metric, target)
+        penalty.release(metric)
+
+
+def _ranked(supernet: Supernet, penalty: HardwarePenalty, tolerance: float, seed: int) -> list[ArchSpec]:
+    """Candidates for the landing, best first: within the tolerance of every target (by the corrected
+    prediction) and most likely under the weights, else closest. A beam search from the argmax and samples
+    of the weights, changing one decision at a time; every candidate passes the collapse guard."""
+    decisions, table = supernet.decisions, _table(supernet)
+    keys: dict[str, tuple[float, float]] = {}
+    specs: dict[str, ArchSpec] = {}
+
+    def add(spec: ArchSpec) -> None:
+        spec = supernet.guard(spec, table)
+        if spec.id not in keys:
+            error = max(
+                (abs(e) for e in penalty.errors(predicted_costs(supernet, penalty, spec)).values()),
+                default=0.0,
+            )
+            keys[spec.id], specs[spec.id] = (
+                (max(0.0, error - tolerance), -supernet.log_probability(spec)),
+                spec,
+            )
+
+    add(supernet.derive())
+    rng = random.Random(seed)
+    for _ in range(SAMPLES):
+        add(_spec(supernet, _Suggester(decisions, table, supernet.fixed, rng, 2.0)))
+    for _ in range(ROUNDS):
+        beam = sorted(keys, key=keys.__getitem__)[:BEAM]
+        before = len(keys)
+        for key in beam:
+            base = specs[key]
+            for name in base.choices:
+                if name not in supernet.fixed:
+                    for choice in decisions[name].choices:
+                        add(_spec(supernet, _Suggester(decisions, table, {**base.choices, name: choice})))
+        if len(keys) == before:
+            break
+    return [specs[key] for key in sorted(keys, key=keys.__getitem__)]
+
+
+@dataclass
+class Landing:
+    """The architecture a search lands on and how it was found.
+
+    Attributes:
+        spec: The architecture.
+        measured: Its measured cost per targeted metric.
+        predicted: Its corrected predicted cost per targeted metric.
+        within: Whether every measured cost is within the tolerance of its target.
+        tried: How many candidates were measured.
+        candidates: How many candidates were ranked.
+    """
+
+    spec: ArchSpec
+    measured: dict[str, float]
+    predicted: dict[str, float]
+    within: bool
+    tried: int
+    candidates: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "measured": self.measured,
+            "predicted": self.predicted,
+            "within": self.within,
+            "tried": self.tried,
+            "candidates": self.candidates,
+        }
+
+
+def land(
+    supernet: Supernet, penalty: HardwarePenalty, measure: Measure, tolerance: float, seed: int = 0
+) -> Landing:
+    """The most likely architecture whose measured cost is within ``tolerance`` of every target (see the
+    module); the closest one measured when none is."""
+    ranked = _ranked(supernet, penalty, tolerance, seed)
+    best: Landing | None = None
+    for tried, spec in enumerate(ranked[:MEASURED], start=1):
+        predicted = predicted_costs(supernet, penalty, spec)
+        measured = {metric: float(measure(spec)[metric]) for metric in penalty.targets}
+        for metric, value in measured.items():
+            penalty.observe(metric, predicted[metric] / penalty.correction(metric), value)
+        error = max(abs(e) for e in penalty.errors(measured).values())
+        landing = Landing(spec, measured, predicted, error <= tolerance, tried, len(ranked))
+        if landing.within:
+            return landing
+        if best is None or error < max(abs(e) for e in penalty.errors(best.measured).values()):
+            best = landing
+    assert best is not None  # at least the argmax is a candidate
+    best.tried = min(len(ranked), MEASURED)
+    return best

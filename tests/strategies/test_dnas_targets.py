@@ -1,0 +1,169 @@
+"""A differentiable search that does not collapse and lands on its cost targets: the collapse guard,
+progressive shrinking, dual ascent onto a target, the landing, a refused target, and the live plot's data."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import nas_workbench as nw
+from nas_workbench.engine import events as ev
+from nas_workbench.exceptions import ConfigError
+from nas_workbench.profiling import profile
+from nas_workbench.spec import ArchSpec
+from nas_workbench.strategies.dnas import CellSupernet, CostModel, HardwarePenalty, build_supernet, cost_model
+from nas_workbench.strategies.dnas.landing import land, predicted_costs
+from nas_workbench.task import Task
+from nas_workbench.viz.alpha import DnasHistory
+from tests.conftest import tiny_dnas_config
+
+INPUT = (1, 8, 8)
+
+
+def cell_supernet() -> CellSupernet:
+    torch.manual_seed(0)
+    supernet = build_supernet(nw.spaces.get("nb201", num_cells=1, stem_channels=4), INPUT, 10)
+    assert isinstance(supernet, CellSupernet)
+    return supernet
+
+
+def favour(supernet: CellSupernet, preferred: dict[str, str], default: str) -> None:
+    """Set every edge's logits so that ``preferred[edge]`` (else ``default``) leads, convolutions next."""
+    ops = supernet.space.op_names
+    with torch.no_grad():
+        for name, logits in supernet.logits().items():
+            logits.zero_()
+            logits[ops.index("nor_conv_3x3")] = 1.0 if name == "node1.from0" else 0.5
+            logits[ops.index(preferred.get(name, default))] = 2.0
+
+
+def test_a_collapsed_cell_gets_its_most_likely_learnable_path_back() -> None:
+    supernet = cell_supernet()
+    favour(supernet, {}, "skip_connect")  # DARTS' collapse: parameter-free ops lead on every edge
+    raw = supernet.derive(guard=False)
+    assert set(raw.choices.values()) == {"skip_connect"} and not supernet.learnable_path(raw)
+    guarded = supernet.derive()
+    assert supernet.learnable_path(guarded)
+    ops = supernet.space.edge_ops(guarded)
+    # the direct edge 0 -> 3 is one likely convolution; node1.from0 is the likelier one, but a path
+    # through it needs a second convolution, whose probability multiplies in
+    assert ops[0, 3] == "nor_conv_3x3" and ops[0, 1] == "skip_connect"
+    healthy = {"node3.from0": "nor_conv_1x1"}
+    favour(supernet, healthy, "avg_pool_3x3")
+    assert supernet.derive() == supernet.derive(guard=False)  # a learnable path already: untouched
+
+
+def test_shrinking_drops_the_least_likely_choices_but_never_the_last_learnable_one() -> None:
+    supernet = cell_supernet()
+    favour(supernet, {}, "none")
+    x = torch.randn(4, *INPUT)
+    for _ in range(4):
+        supernet.shrink(keep=1)
+    ops = supernet.space.op_names
+    for name, p in supernet.probabilities().items():
+        alive = [ops[k] for k in range(len(ops)) if p[k] > 0]
+        assert len(alive) == 1 and alive[0] in {"nor_conv_3x3", "nor_conv_1x1"}, (name, alive)
+    assert supernet.separation() == 1.0
+    spec = supernet.derive()
+    supernet.eval()
+    with torch.no_grad():  # dropped candidates are skipped, and the one-hot supernet is the network
+        assert torch.allclose(supernet(x), supernet.extract(spec).eval()(x), atol=1e-5)
+
+
+def flops(spec: ArchSpec, classes: int = 10) -> dict[str, float]:
+    """A spec's FLOPs, counted on its own standalone network (the measurement the landing trusts)."""
+    model = nw.spaces.get(spec.space, **spec.options).build(spec, INPUT, classes)
+    return {"flops": profile(model, INPUT, metrics=["flops"]).measurements["flops"].value}
+
+
+@pytest.fixture(scope="module")
+def flops_model() -> tuple[CellSupernet, CostModel]:
+    supernet = cell_supernet()
+    return supernet, cost_model(supernet, "flops")
+
+
+@pytest.mark.parametrize(
+    "arch",  # a target that an architecture meets: the space's FLOPs come in steps of a 3x3 convolution
+    [
+        "|nor_conv_3x3~0|+|none~0|nor_conv_1x1~1|+|skip_connect~0|none~1|nor_conv_3x3~2|",
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|nor_conv_3x3~0|none~1|nor_conv_3x3~2|",
+    ],
+)
+def test_dual_ascent_holds_the_expected_cost_at_its_target_and_the_landing_meets_it(
+    flops_model: tuple[CellSupernet, CostModel], arch: str
+) -> None:
+    supernet, model = flops_model
+    with torch.no_grad():
+        for logits in supernet.arch_parameters():
+            logits.zero_()
+    target = flops(supernet.space.parse(arch))["flops"]
+    penalty = HardwarePenalty({"flops": model}, 1.0, {"flops": target}, supernet.probabilities(), rate=0.2)
+    optimizer = torch.optim.Adam(supernet.arch_parameters(), lr=0.1, betas=(0.5, 0.999))  # as the search
+    for _ in range(150):  # the hardware term alone: no λ given, the multiplier finds its own
+        optimizer.zero_grad()
+        penalty(supernet.probabilities()).backward()
+        optimizer.step()
+        penalty.ascend(supernet.probabilities())
+    assert penalty.multipliers["flops"] != 0.0
+    with torch.no_grad():
+        assert abs(float(model.expected(supernet.probabilities())) / target - 1) < 0.05
+    landing = land(supernet, penalty, flops, tolerance=0.05)
+    assert landing.within and abs(landing.measured["flops"] / target - 1) <= 0.05
+    assert landing.measured == flops(landing.spec)
+    assert predicted_costs(supernet, penalty, landing.spec)["flops"] == pytest.approx(
+        landing.measured["flops"]
+    )  # counted FLOPs: the cost model is exact
+
+
+def test_a_target_below_the_cheapest_architecture_is_refused_with_the_tightest_one(
+    tiny_task: Task, storage: str
+) -> None:
+    config = tiny_dnas_config(
+        tiny_task,
+        storage,
+        strategy_options={"penalty": ["flops"], "targets": {"flops": 1.0}},
+        profile_metrics=[],
+    )
+    with pytest.raises(ConfigError) as error:
+        nw.search(config).run()
+    message = str(error.value)
+    assert "strategy_options.targets.flops" in message and "a target of at least" in message
+    cheapest = nw.spaces.get("nb201", **config.space_options).parse(
+        "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+    )
+    tightest = flops(cheapest, classes=2)["flops"] / 1.05  # the tiny task has two classes
+    assert f"{tightest:.4g}" in message
+
+
+def test_each_epoch_emits_its_target_expected_and_measured_cost_for_the_live_plot(
+    tiny_task: Task, storage: str
+) -> None:
+    space = nw.spaces.get("nb201", num_cells=1, stem_channels=4)
+    target = flops(space.parse("|nor_conv_3x3~0|+|none~0|nor_conv_1x1~1|+|skip_connect~0|none~1|none~2|"), 2)
+    config = tiny_dnas_config(
+        tiny_task,
+        storage,
+        strategy_options={"penalty": ["flops"], "targets": target},
+        profile_metrics=[],
+    )
+    run = nw.search(config)
+    events: list[ev.Event] = []
+    live = DnasHistory()
+    run.subscribe(events.append)
+    run.subscribe(live.on_event)
+    run.run()
+    weights = [e for e in events if isinstance(e, ev.ArchitectureWeights)]
+    assert [e.epoch for e in weights] == [1, 2]
+    for event in weights:
+        assert event.targets == target
+        assert event.measured == flops(space.parse(event.arch), 2)
+        assert event.derived == pytest.approx(event.measured)  # counted: the cost model is exact
+        assert event.expected["flops"] > 0 and 0.0 <= event.separation <= 1.0
+    assert live.metric == "flops" and live.epochs["target_cost"] == [target["flops"]] * 2
+    assert live.epochs["cost"] == [e.measured["flops"] for e in weights]
+    stored = DnasHistory.from_study(run.study)
+    assert stored.epochs["target_cost"] == live.epochs["target_cost"]
+    assert stored.epochs["cost"] == live.epochs["cost"]
+    final = run.study.get_trials()[-1].user_attrs["dnas"]
+    assert final["phase"] == "retrain" and final["landing"]["within"]
+    assert abs(final["landing"]["measured"]["flops"] / target["flops"] - 1) <= 0.05
