@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CHEAP_METRICS",
     "DEFAULT_METRICS",
+    "CandidateScores",
     "candidate_costs",
     "candidate_scores",
     "constraint_values",
@@ -94,22 +95,39 @@ CANDIDATE_PROXIES = ("synflow", "flops")
 
 def candidate_scores(
     networks: Callable[[], Networks], space: SearchSpace, seed: int | None
-) -> Callable[[ArchSpec], dict[str, float]]:
+) -> CandidateScores:
     """Zero-cost estimates of a candidate's quality before it is trained
-    (`nas_workbench.strategies.SamplerContext.scores`): data-free synflow and counted FLOPs of the network
-    the search would build (its input shape and classes), initialised with the search's seed. Scores
-    are cached in the profiling cache directory (``proxies/<space>.json``) per architecture, data and
-    seed, so a pool of thousands is scored once across searches; ``networks`` is called on first use."""
-    scorer: ProxyScorer | None = None
+    (`nas_workbench.strategies.SamplerContext.scores`); see `CandidateScores`."""
+    return CandidateScores(networks, space, seed)
 
-    def scores(spec: ArchSpec) -> dict[str, float]:
-        nonlocal scorer
-        if scorer is None:
-            built = networks()
-            cache = ProxyCache(cache_dir() / "proxies" / f"{space.name}.json")
-            scorer = ProxyScorer(
-                space, CANDIDATE_PROXIES, built.input_shape, built.num_classes, seed=seed or 0, cache=cache
+
+class CandidateScores:
+    """Data-free synflow and counted FLOPs of the network the search would build (its input shape and
+    classes), initialised with the search's seed. Scores are cached in the profiling cache directory
+    (``proxies/<space>.json``) per architecture, data and seed, so a pool of thousands is scored once
+    across searches; ``networks`` is called on first use, and `save` writes the file."""
+
+    def __init__(self, networks: Callable[[], Networks], space: SearchSpace, seed: int | None) -> None:
+        self.networks = networks
+        self.space = space
+        self.seed = seed or 0
+        self._scorer: ProxyScorer | None = None
+
+    def __call__(self, spec: ArchSpec) -> dict[str, float]:
+        if self._scorer is None:
+            built = self.networks()
+            cache = ProxyCache(cache_dir() / "proxies" / f"{self.space.name}.json")
+            self._scorer = ProxyScorer(
+                self.space,
+                CANDIDATE_PROXIES,
+                built.input_shape,
+                built.num_classes,
+                seed=self.seed,
+                cache=cache,
             )
-        return scorer(spec)
+        return self._scorer(spec)
 
-    return scores
+    def save(self) -> None:
+        """Write the scores computed so far to the cache file."""
+        if self._scorer is not None:
+            self._scorer.cache.save()

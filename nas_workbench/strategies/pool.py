@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = ["CandidatePool", "Estimator", "combined_score", "trust"]
 
-#: An estimator of candidates before training: architecture → named values (higher: larger network).
+#: An estimator of candidates before training: architecture → named values. One with a ``save()`` method
+#: (a cache, as the engine's `CandidateScores`) is asked to keep its values once the pool is scored.
 Estimator = Callable[["ArchSpec"], Mapping[str, float]]
 
 
@@ -76,6 +77,9 @@ class CandidatePool:
         self.seconds += time.perf_counter() - started
         for spec in specs:
             self.add(spec)
+        for estimate in self.estimators:
+            if callable(save := getattr(estimate, "save", None)):
+                save()
         self.names = tuple(sorted({name for row in self._rows for name in row}))
         self.values = np.array([[row.get(n, math.nan) for n in self.names] for row in self._rows], float)
         self._codes = self._encode(self.specs)
