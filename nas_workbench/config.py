@@ -142,8 +142,9 @@ class SearchConfig:
         storage: Optuna storage URL; None puts a SQLite file in ``runs/``.
         study_name: Name of the study; reuse it with the same storage to resume. None: derived from
             space, strategy and seed.
-        trial_timeout: Seconds one trial may train before it is stopped and recorded as failed (training
-            stops at the next epoch; a user ``evaluate`` that runs longer is recorded as failed).
+        trial_timeout: Seconds one trial's training or user ``evaluate`` may run: at the deadline the trial
+            is recorded as failed and the search goes on, even when the work hangs (it is abandoned in a
+            background thread; training stops at its next epoch; `nas_workbench.engine.deadline`).
         retries: How many times a trial whose process died (killed, crashed, cut off from the storage)
             is re-run with the same architecture; 0 records it as failed. A retry replaces the dead
             attempt in the count of ``n_trials``.
@@ -217,7 +218,8 @@ class SearchConfig:
     storage: str | None = field(default=None, metadata=_shown("Run", "storage"))
     study_name: str | None = field(default=None, metadata=_shown("Run", "study name"))
     trial_timeout: float | None = field(
-        default=None, metadata=_shown("Run", "trial timeout (s)", "training limit per trial; 0: none")
+        default=None,
+        metadata=_shown("Run", "trial timeout (s)", "training or evaluate limit per trial; 0: none"),
     )
     retries: int = field(
         default=1, metadata=_shown("Run", "retries", "re-runs of a trial whose process died")

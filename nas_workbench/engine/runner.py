@@ -40,7 +40,7 @@ from nas_workbench.engine.records import TrialResult, pareto_front, trial_result
 from nas_workbench.engine.relative import ResolvedBudget
 from nas_workbench.engine.scheduler import FINISHED, trials_done
 from nas_workbench.engine.scorers import Evaluate, EvaluateScorer, TrainingScorer, TrialTimeoutError
-from nas_workbench.engine.storage import masked_url, open_storage
+from nas_workbench.engine.storage import StorageUnavailableError, masked_url, open_storage
 from nas_workbench.engine.streams import sampler_seed, stream_position
 from nas_workbench.engine.study_record import (
     DataIdentity,
@@ -352,8 +352,8 @@ class SearchRun:
             self.error = error
             reason = "error"
             logger.error("search %s ended with an error: %s", self.study_name, error)
-        try:
-            done = self.trials_done()
+        try:  # not again for a whole retry window when the storage is what ended the run
+            done = before if isinstance(self.error, StorageUnavailableError) else self.trials_done()
         except NasWorkbenchError:  # the storage is gone (the error says so): report what was known
             done = before
         self._emit(
