@@ -191,6 +191,11 @@ def _add_hardware_commands(add: _Adder) -> None:
     fit.add_argument("--input-shape", default="3,32,32", help="the input the latencies were measured at")
     fit.add_argument("--num-classes", type=_classes, default=10, help="classifier outputs (default: 10)")
     fit.add_argument("--no-prior", action="store_true", help="fit on choice counts only, without FLOPs")
+    fit.add_argument(
+        "--reference",
+        type=Path,
+        help="other devices' latencies of the space's architectures as a prior (CSV: arch, *_ms columns)",
+    )
     show = actions.add_parser("show", help="a device profile's cross-validated quality")
     show.add_argument("name", help="the device profile's name")
     show.add_argument("--json", action="store_true", help="print the profile as JSON")

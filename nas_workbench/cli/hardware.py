@@ -60,6 +60,10 @@ def cmd_device(args: argparse.Namespace) -> int:
             f"  80% of the measurements lie within x{q['ratio_p10']:.2f} to x{q['ratio_p90']:.2f} "
             "of their prediction",
         ]
+        if device.transfer is not None and device.reference is not None:
+            weights = sorted(q["weights"].items(), key=lambda item: -item[1])
+            lines.append(f"  prior: other devices' latencies in {device.reference['path']}; models averaged: "
+                         + ", ".join(f"{name} {100 * w:.0f}%" for name, w in weights[:5]))  # fmt: skip
         print("\n".join(lines))
         return 0
     space = spaces.get(args.space)
@@ -75,7 +79,8 @@ def cmd_device(args: argparse.Namespace) -> int:
         return 0
     specs, latency = targets.read_measurements(args.csv, space)
     device = targets.fit_device(args.name, space, specs, latency, input_shape=parse_shape(args.input_shape),
-                                num_classes=args.num_classes, prior=not args.no_prior)  # fmt: skip
+                                num_classes=args.num_classes, prior=not args.no_prior,
+                                reference=args.reference)  # fmt: skip
     print(f"saved device profile {device.name!r} ({device.source}); "
           f"`nas-workbench device show {device.name}` for its quality")  # fmt: skip
     return 0

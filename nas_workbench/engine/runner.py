@@ -31,7 +31,7 @@ from optuna.trial import FrozenTrial, TrialState
 from nas_workbench import __version__, spaces, strategies
 from nas_workbench.config import SearchConfig
 from nas_workbench.engine import events as ev
-from nas_workbench.engine.budget import candidate_costs
+from nas_workbench.engine.budget import candidate_costs, candidate_scores
 from nas_workbench.engine.feasibility import CHECKED_METRICS
 from nas_workbench.engine.pipeline import Scorer, TrialPipeline
 from nas_workbench.engine.preflight import Networks, absolute, prepare_machine, resolve_limits
@@ -40,7 +40,7 @@ from nas_workbench.engine.records import TrialResult, pareto_front, trial_result
 from nas_workbench.engine.relative import ResolvedBudget
 from nas_workbench.engine.scheduler import FINISHED, trials_done
 from nas_workbench.engine.scorers import Evaluate, EvaluateScorer, TrainingScorer, TrialTimeoutError
-from nas_workbench.engine.storage import masked_url, open_storage
+from nas_workbench.engine.storage import StorageUnavailableError, masked_url, open_storage
 from nas_workbench.engine.streams import sampler_seed, stream_position
 from nas_workbench.engine.study_record import (
     DataIdentity,
@@ -80,7 +80,7 @@ class SearchRun:
         config: The search settings (validated here).
         evaluate: Optional user evaluation replacing the built-in trainer.
         data: The data to search on, as `nas_workbench.load_task` takes it (arrays ``(x, y)``, a torch
-            Dataset or DataLoader, a `Task`); None: the config's ``dataset``.
+            Dataset or DataLoader, a `Task`); None: scikit-learn's digits.
         producer: How trials are produced (`nas_workbench.engine.producers`); None: the strategy's own,
             else by the ``workers`` given to `run` / `start`.
     """
@@ -141,6 +141,7 @@ class SearchRun:
             space=self.space,
             directions=tuple(config.directions),
             costs=candidate_costs(self._networks, self.space, self.target_device),
+            scores=candidate_scores(self._networks, self.space, config.seed),
             **config.strategy_options,
         )
         if config.fixed_choices:
@@ -209,8 +210,7 @@ class SearchRun:
     def task(self) -> Task:
         """The data, loaded on first use."""
         if self._task is None:
-            given = self.data if self.data is not None else self.config.dataset
-            self._task = load_task(given, seed=self.config.seed)
+            self._task = load_task("digits" if self.data is None else self.data, seed=self.config.seed)
         return self._task
 
     @property
@@ -353,8 +353,8 @@ class SearchRun:
             self.error = error
             reason = "error"
             logger.error("search %s ended with an error: %s", self.study_name, error)
-        try:
-            done = self.trials_done()
+        try:  # not again for a whole retry window when the storage is what ended the run
+            done = before if isinstance(self.error, StorageUnavailableError) else self.trials_done()
         except NasWorkbenchError:  # the storage is gone (the error says so): report what was known
             done = before
         self._emit(
@@ -392,7 +392,7 @@ def search(
         config: The search settings.
         evaluate: ``evaluate(spec, model) -> {"accuracy": ..., ...}`` replacing the built-in training.
         data: The data to search on (arrays ``(x, y)``, a torch Dataset or DataLoader, a `Task`);
-            None: the config's ``dataset``.
+            None: scikit-learn's digits. A resumed study refuses data other than its own.
         producer: How trials are produced (`nas_workbench.engine.producers`); None: as the strategy
             and the ``workers`` of `SearchRun.run` / `SearchRun.start` decide.
     """

@@ -53,7 +53,7 @@ import numpy as np
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.spec import ArchSpec
 
-__all__ = ["MIN_MEASUREMENTS", "FeatureModel", "arch_features", "choice_counts", "propose"]
+__all__ = ["MIN_MEASUREMENTS", "FeatureModel", "arch_features", "choice_counts", "loo_quality", "propose"]
 
 #: Fewest measurements a profile is fitted from (leave-one-out needs a few left).
 MIN_MEASUREMENTS = 3
@@ -125,6 +125,21 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float | None:
     return float(spearmanr(a, b).statistic)
 
 
+def loo_quality(loo: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """A profile's quality from its leave-one-out predictions ``loo`` of the measurements ``y``: median
+    relative error, Spearman, the share within ±10%, and the 10th / 90th percentiles of measured over
+    predicted (the 80% interval every prediction carries)."""
+    error = np.abs(loo / y - 1.0)
+    ratio = y / loo
+    return {
+        "median_rel_error": float(np.median(error)),
+        "spearman": _spearman(loo, y),
+        "within_10pct": float(np.mean(error <= 0.10)),
+        "ratio_p10": float(np.percentile(ratio, 10)),
+        "ratio_p90": float(np.percentile(ratio, 90)),
+    }
+
+
 @dataclass(frozen=True)
 class FeatureModel:
     """``latency_ms = intercept + coef . (features / scale)``: the fitted model, and its leave-one-out
@@ -166,15 +181,7 @@ class FeatureModel:
             _, penalty, coef, loo = best
             error = np.abs(loo / y - 1.0)  # Huber-like: beyond 30% off, a measurement counts for less
             weights = np.minimum(1.0, _ROBUST_ERROR / np.maximum(error, 1e-12)) ** 2
-        ratio = y / loo
-        quality = {
-            "median_rel_error": float(np.median(error)),
-            "spearman": _spearman(loo, y),
-            "within_10pct": float(np.mean(error <= 0.10)),
-            "ratio_p10": float(np.percentile(ratio, 10)),
-            "ratio_p90": float(np.percentile(ratio, 90)),
-            "penalty": penalty,
-        }
+        quality = {**loo_quality(loo, y), "penalty": penalty}
         return cls(
             columns, [float(v) for v in scale], float(coef[0]), [float(v) for v in coef[1:]], floor, quality
         )

@@ -12,7 +12,9 @@ named by ``SearchConfig.target_device``.
 13.2 ms (predicted, predicted for pixel2 from 10 measurements): ±14% typical (leave-one-out)
 
 The latency model and the choice of what to measure are in `device_model`; reading measurements
-from a CSV file is in `device_csv`.
+from a CSV file is in `device_csv`. Given other devices' latencies of the same architectures (a
+reference table such as HW-NAS-Bench's), the profile is `device_transfer`'s average over them and the
+structure model; an architecture missing from the table gets the structure model alone.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from nas_workbench.profiling.device_model import (
     choice_counts,
     propose,
 )
+from nas_workbench.profiling.device_transfer import Reference, TransferModel, read_reference
 from nas_workbench.spec import ArchSpec
 
 __all__ = [
@@ -51,6 +54,7 @@ __all__ = [
     "load_device",
     "propose",
     "read_measurements",
+    "read_reference",
     "write_proposal",
 ]
 
@@ -81,6 +85,8 @@ class DeviceProfile:
         model: The fitted `FeatureModel`, with its leave-one-out quality.
         prior: The unpenalised prior feature ("flops_M"), or None.
         measurements: The ``(arch, latency_ms)`` pairs it was fitted from, in the space's notation.
+        transfer: With a reference table, the `TransferModel` fitted on it; ``reference`` names the
+            table (``path``, ``sha256``), which must still be there, unchanged, to predict.
     """
 
     name: str
@@ -91,8 +97,11 @@ class DeviceProfile:
     model: FeatureModel
     prior: str | None
     measurements: list[tuple[str, float]]
+    transfer: TransferModel | None = None
+    reference: dict[str, str] | None = None
     _space: Any = field(default=None, repr=False, compare=False)
-    _cache: dict[str, float] = field(default_factory=dict, repr=False, compare=False)
+    _reference: Reference | None = field(default=None, repr=False, compare=False)
+    _cache: dict[str, tuple[float, bool]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def source(self) -> str:
@@ -107,17 +116,43 @@ class DeviceProfile:
             self._space = spaces.get(self.space, **self.space_options)
         return self._space
 
+    def reference_table(self) -> Reference | None:
+        """The reference table the profile was fitted with, read once; a missing or changed file is a
+        `ConfigError` (the profile's predictions depend on it)."""
+        if self.reference is None:
+            return None
+        if self._reference is None:
+            table = read_reference(self.reference["path"], self.search_space())
+            if table.sha256 != self.reference["sha256"]:
+                raise ConfigError(
+                    "reference",
+                    self.reference["path"],
+                    f"the table profile {self.name!r} was fitted with (its content changed); fit it again",
+                )
+            self._reference = table
+        return self._reference
+
     @property
     def quality(self) -> dict[str, Any]:
-        """The leave-one-out quality of the fit (see `FeatureModel`)."""
-        return self.model.quality
+        """The leave-one-out quality of the fit (see `FeatureModel`; `TransferModel` with a reference)."""
+        return self.transfer.quality if self.transfer is not None else self.model.quality
 
-    def _value(self, spec: ArchSpec) -> float:
+    def _value(self, spec: ArchSpec) -> tuple[float, bool]:
+        """The prediction and whether it used the reference table (False: the structure model alone)."""
         if spec.id not in self._cache:
             features = arch_features(
                 spec, self.search_space(), self.input_shape, self.num_classes, self.prior is not None
             )
-            self._cache[spec.id] = float(self.model.predict([features])[0])
+            table = self.reference_table()
+            others = (
+                None
+                if table is None or self.transfer is None
+                else table.rows([spec.id], self.transfer.devices)
+            )
+            if self.transfer is not None and others is not None:
+                self._cache[spec.id] = (float(self.transfer.predict([features], others)[0]), True)
+            else:
+                self._cache[spec.id] = (float(self.model.predict([features])[0]), False)
         return self._cache[spec.id]
 
     def predict(self, arch: ArchSpec | str | Mapping[str, Any]) -> Measurement:
@@ -127,10 +162,11 @@ class DeviceProfile:
         error and the number of measurements.
         """
         spec = _as_spec(self.search_space(), arch)
-        value = self._value(spec)
-        q = self.quality
+        value, transferred = self._value(spec)
+        q = self.quality if transferred else self.model.quality
         detail = {
             "device": self.name,
+            "model": "reference devices" if transferred else "structure",
             "measurements": len(self.measurements),
             "interval_80": [value * q["ratio_p10"], value * q["ratio_p90"]],
             "cv_median_rel_error": q["median_rel_error"],
@@ -151,6 +187,8 @@ class DeviceProfile:
             "model": self.model.to_dict(),
             "prior": self.prior,
             "measurements": [list(m) for m in self.measurements],
+            "transfer": None if self.transfer is None else self.transfer.to_dict(),
+            "reference": self.reference,
         }
 
     @classmethod
@@ -164,6 +202,8 @@ class DeviceProfile:
             model=FeatureModel(**data["model"]),
             prior=data.get("prior"),
             measurements=[(str(a), float(ms)) for a, ms in data["measurements"]],
+            transfer=TransferModel(**data["transfer"]) if data.get("transfer") else None,
+            reference=data.get("reference"),
         )
 
     def save(self, directory: Path | None = None) -> Path:
@@ -224,6 +264,7 @@ def fit_device(
     input_shape: Sequence[int] = _DEFAULT_SHAPE,
     num_classes: int = 10,
     prior: bool = True,
+    reference: str | Path | Reference | None = None,
     save: bool = True,
 ) -> DeviceProfile:
     """Fit a latency profile for device ``name`` from architectures measured there; save it by default.
@@ -236,6 +277,9 @@ def fit_device(
         input_shape: The (C, H, W) input they were measured at, for the FLOPs prior.
         num_classes: The classifier's classes, likewise.
         prior: Use the counted FLOPs as an unpenalised prior feature (see the module docstring).
+        reference: Other devices' latencies of the space's architectures (a CSV file, see
+            `read_reference`, or a read `Reference`): the prior `device_transfer` fits on. Every
+            measured architecture must be in it.
         save: Write the profile to the profiling cache, where `load_device` finds it.
     """
     from nas_workbench import spaces
@@ -278,6 +322,23 @@ def fit_device(
             f"an input the space's networks can be built for ({type(error).__name__}: {error})",
         ) from None
     model = FeatureModel.fit(rows, y)
+    table = (
+        reference
+        if reference is None or isinstance(reference, Reference)
+        else read_reference(reference, space)
+    )
+    transfer = None
+    if table is not None:
+        for index, spec in enumerate(specs):
+            if spec.id not in table.index:
+                raise ConfigError(
+                    f"archs[{index}]",
+                    space.format(spec),
+                    f"an architecture of the reference table {table.path}",
+                )
+        others = table.rows([s.id for s in specs], table.devices)
+        assert others is not None
+        transfer = TransferModel.fit(rows, others, table.devices, y)
     profile = DeviceProfile(
         name=name,
         space=space.name,
@@ -287,7 +348,10 @@ def fit_device(
         model=model,
         prior="flops_M" if prior and "flops_M" in model.columns else None,
         measurements=[(space.format(s), float(v)) for s, v in zip(specs, y, strict=True)],
+        transfer=transfer,
+        reference=None if table is None else {"path": table.path, "sha256": table.sha256},
         _space=space,
+        _reference=table,
     )
     if save:
         path = profile.save()

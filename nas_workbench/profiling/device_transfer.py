@@ -1,0 +1,256 @@
+"""A new device's latency predicted from other devices' published latencies of the same architectures:
+the reference table, read from a CSV file, and `TransferModel`, the few-measurement fit on top of it.
+
+HELP's idea (NeurIPS 2021): devices share how an architecture's operators cost, so the latencies of many
+architectures measured on other devices are a prior for a new one, and its few measurements only have to
+say which devices it resembles. Here that is Bayesian model averaging over small linear models:
+
+- two models per reference device, ``latency = a + b * latency on that device`` and the same with the
+  network's FLOPs beside it (a device like that one plus a cost of compute),
+- the structure model, ``latency = a + b . (FLOPs, choice counts)`` (what a space without tables gets),
+
+each a Bayesian ridge regression (scikit-learn's `BayesianRidge`, its prior precision and noise chosen by
+maximising the evidence), weighted by its evidence: the probability of the measurements under the model,
+which rewards fitting them and penalises coefficients the data do not need. Measured on NAS-Bench-201's
+published latencies (benchmarks/devices/profile_quality.py; the table holds 24-26 other devices, never
+the target's hardware): from 10 random cells Spearman rose from 0.90 to 0.95 on the Pixel 3 and 0.94 on
+the Raspberry Pi 4 (each finds the other among the references) and from 0.865 to 0.887 on the Pixel 2;
+from 5 cells by 0.06 on the Pixel 2 and the Titan RTX. It cost 0.04 on Eyeriss from 5 cells and up to
+0.007 on the Intel Gold 6226 and the Titan RTX, devices the structure model fits nearly exactly but whose
+few measurements a GPU's latencies explain almost as well. Tried and dropped: choosing the one model with
+the smallest leave-one-out error (10 measurements do not pick one device out of 26 reliably; the
+evidence-weighted average hedges between the few that fit), a ridge over all reference devices at once
+or over their principal components (GPUs, the majority, drown the one phone that resembles the target),
+weighting by leave-one-out error instead of evidence, and a larger prior probability for the structure
+model (the Gold 6226 gained 0.001, the Raspberry Pi 4 lost 0.015).
+
+The uncertainty is honest about the weighting: the leave-one-out predictions that give the profile's
+interval and quality refit the whole average, weights included, without the left-out measurement.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nas_workbench.exceptions import ConfigError, NasWorkbenchError
+
+__all__ = ["STRUCTURE", "Reference", "TransferModel", "read_reference"]
+
+#: The name of the structure model among the averaged candidates.
+STRUCTURE = "structure"
+#: Candidates whose weight falls below this are dropped from the saved model (they change no prediction).
+_MIN_WEIGHT = 1e-4
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Latencies of architectures of one space on other devices: ``values[index[arch_id], j]`` is the
+    latency (ms) of that architecture on ``devices[j]``. ``path`` and ``sha256`` identify the file."""
+
+    path: str
+    sha256: str
+    devices: list[str]
+    index: dict[str, int]
+    values: np.ndarray
+
+    def rows(self, arch_ids: Sequence[str], devices: Sequence[str]) -> np.ndarray | None:
+        """The latencies of ``arch_ids`` on ``devices`` (one row each), or None if one is not in the table."""
+        columns = [self.devices.index(d) for d in devices]
+        if any(a not in self.index for a in arch_ids):
+            return None
+        return self.values[np.ix_([self.index[a] for a in arch_ids], columns)]
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_reference(path: str | Path, space: Any) -> Reference:
+    """Other devices' latencies from a CSV file: an ``arch`` column in the space's notation and one
+    column per device whose name ends in ``_ms`` (HW-NAS-Bench's and HELP's published NAS-Bench-201
+    tables have this shape). Every bad cell is a `ConfigError` naming its line and column."""
+    path = Path(path).expanduser().resolve()
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as error:
+        raise ConfigError("reference", str(path), f"a readable CSV file ({error.strerror})") from None
+    reader = csv.DictReader(text.splitlines())
+    header = [h.strip() for h in reader.fieldnames or []]
+    devices = [h for h in header if h.endswith("_ms")]
+    if "arch" not in header or not devices:
+        raise ConfigError(
+            "reference",
+            str(path),
+            f"a header with an arch column and device columns named *_ms (found {header})",
+        )
+    index: dict[str, int] = {}
+    values: list[list[float]] = []
+    for line, raw in enumerate(reader, start=2):
+        row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if isinstance(v, str | None)}
+        where = f"{path.name} line {line}"
+        try:
+            spec = space.parse(row.get("arch", ""))
+        except NasWorkbenchError as error:
+            raise ConfigError(
+                f"{where} arch", row.get("arch"), f"an architecture of {space.name!r}: {error}"
+            ) from None
+        if spec.id in index:
+            raise ConfigError(
+                f"{where} arch", row["arch"], f"each architecture once (also on line {index[spec.id] + 2})"
+            )
+        numbers = []
+        for device in devices:
+            try:
+                value = float(row.get(device, ""))
+            except ValueError:
+                value = math.nan
+            if not math.isfinite(value) or value <= 0:
+                raise ConfigError(f"{where} {device}", row.get(device), "a positive number of milliseconds")
+            numbers.append(value)
+        index[spec.id] = len(values)
+        values.append(numbers)
+    if len(values) < 2:
+        raise ConfigError(
+            "reference", str(path), f"latencies of at least 2 architectures, found {len(values)}"
+        )
+    return Reference(str(path), _digest(path), devices, index, np.array(values))
+
+
+def _bayesian_ridge(x: np.ndarray, y: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """Log evidence, intercept and coefficients (in ``x``'s units) of a Bayesian ridge regression."""
+    from sklearn.linear_model import BayesianRidge
+
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = BayesianRidge(compute_score=True).fit(x / scale, y)
+    return float(model.scores_[-1]), float(model.intercept_), np.asarray(model.coef_) / scale
+
+
+def _candidates(columns: Sequence[str], devices: Sequence[str]) -> list[list[str]]:
+    """The inputs of each averaged model: the structure model's features; each reference device alone;
+    each with the FLOPs beside it (a device like that one, plus a cost of compute)."""
+    flops = ["flops_M"] if "flops_M" in columns else []
+    alone = [[d] for d in devices]
+    structure = [list(columns)] if columns else []
+    return [*structure, *alone, *([d, *flops] for d in devices if flops)]
+
+
+def _design(
+    rows: Sequence[Mapping[str, float]], reference: np.ndarray, devices: Sequence[str]
+) -> dict[str, np.ndarray]:
+    """Every input by name: the features of ``rows`` and the reference latencies of ``devices``."""
+    names = sorted({c for row in rows for c in row})
+    out = {c: np.array([row.get(c, 0.0) for row in rows]) for c in names}
+    out.update({d: reference[:, j] for j, d in enumerate(devices)})
+    return out
+
+
+def _average(
+    inputs: list[list[str]], design: Mapping[str, np.ndarray], y: np.ndarray
+) -> tuple[np.ndarray, list[tuple[float, np.ndarray]]]:
+    """Each candidate's evidence weight (a uniform prior over candidates) and its intercept and
+    coefficients; the latencies are fitted in units of their median, so evidences compare."""
+    unit = float(np.median(y))
+    evidence, fitted = [], []
+    for names in inputs:
+        score, intercept, coef = _bayesian_ridge(np.column_stack([design[c] for c in names]), y / unit)
+        evidence.append(score)
+        fitted.append((intercept * unit, coef * unit))
+    weights = np.exp(np.array(evidence) - max(evidence))
+    return weights / weights.sum(), fitted
+
+
+def _combine(
+    inputs: list[list[str]],
+    weights: Any,
+    fitted: Sequence[tuple[float, Any]],
+    design: Mapping[str, np.ndarray],
+) -> np.ndarray:
+    """The weighted average of the candidates' predictions."""
+    total = np.zeros(len(next(iter(design.values()))))
+    for names, w, (a, b) in zip(inputs, weights, fitted, strict=True):
+        total += w * (
+            a + np.column_stack([design.get(c, np.zeros_like(total)) for c in names]) @ np.asarray(b)
+        )
+    return total
+
+
+@dataclass(frozen=True)
+class TransferModel:
+    """The evidence-weighted average of the structure model and two small models per reference device.
+
+    ``devices`` are the reference devices kept (in a candidate weighing above 1e-4); per kept candidate,
+    ``inputs`` (feature names and device names), ``weights`` (summing to 1), ``intercepts`` and
+    ``coefs``; ``floor_ms`` the lowest prediction; ``quality`` the leave-one-out quality (the keys of
+    `FeatureModel`'s, with ``weights`` per candidate).
+    """
+
+    devices: list[str]
+    inputs: list[list[str]]
+    weights: list[float]
+    intercepts: list[float]
+    coefs: list[list[float]]
+    floor_ms: float
+    quality: dict[str, Any]
+
+    @classmethod
+    def fit(
+        cls,
+        rows: Sequence[Mapping[str, float]],
+        reference: np.ndarray,
+        devices: Sequence[str],
+        latency_ms: Sequence[float] | np.ndarray,
+        assess: bool = True,
+    ) -> TransferModel:
+        """Fit on the measured architectures' features ``rows`` and their ``reference`` latencies (one
+        row each, one column per ``devices``). ``assess`` refits without each measurement in turn for the
+        leave-one-out quality (a benchmark that scores on held-out architectures skips it)."""
+        from nas_workbench.profiling.device_model import loo_quality
+
+        y = np.asarray(latency_ms, dtype=float)
+        design = _design(rows, np.asarray(reference, dtype=float), devices)
+        columns = [c for c in design if c not in set(devices) and np.ptp(design[c]) > 0]
+        inputs = _candidates(columns, devices)
+        weights, fitted = _average(inputs, design, y)
+        floor = 0.05 * float(y.min())
+        quality: dict[str, Any] = {}
+        if assess:
+            loo = np.empty(len(y))
+            for i in range(len(y)):
+                rest = {c: v[np.arange(len(y)) != i] for c, v in design.items()}
+                w, f = _average(inputs, rest, y[np.arange(len(y)) != i])
+                loo[i] = _combine(inputs, w, f, {c: v[[i]] for c, v in design.items()})[0]
+            quality = loo_quality(np.maximum(loo, floor), y)
+        kept = [k for k in range(len(inputs)) if weights[k] > _MIN_WEIGHT]
+        total = float(weights[kept].sum())
+        quality["weights"] = {
+            STRUCTURE if inputs[k] == columns else " + ".join(inputs[k]): float(weights[k] / total)
+            for k in kept
+        }
+        used = {c for k in kept for c in inputs[k]}
+        return cls(
+            [d for d in devices if d in used],
+            [inputs[k] for k in kept],
+            [float(weights[k] / total) for k in kept],
+            [float(fitted[k][0]) for k in kept],
+            [[float(v) for v in fitted[k][1]] for k in kept],
+            floor,
+            quality,
+        )
+
+    def predict(self, rows: Sequence[Mapping[str, float]], reference: np.ndarray) -> np.ndarray:
+        """Predicted latencies (ms) from feature ``rows`` and the rows' latencies on ``devices``."""
+        design = _design(rows, np.asarray(reference, dtype=float).reshape(len(rows), -1), self.devices)
+        fitted = list(zip(self.intercepts, self.coefs, strict=True))
+        return np.maximum(_combine(self.inputs, self.weights, fitted, design), self.floor_ms)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
