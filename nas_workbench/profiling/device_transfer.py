@@ -53,13 +53,22 @@ _MIN_WEIGHT = 1e-4
 @dataclass(frozen=True)
 class Reference:
     """Latencies of architectures of one space on other devices: ``values[index[arch_id], j]`` is the
-    latency (ms) of that architecture on ``devices[j]``. ``path`` and ``sha256`` identify the file."""
+    latency (ms) of that architecture on ``devices[j]``; ``archs`` the rows' architectures in the space's
+    notation. ``path`` and ``sha256`` identify the file."""
 
     path: str
     sha256: str
     devices: list[str]
     index: dict[str, int]
     values: np.ndarray
+    archs: list[str]
+
+    def components(self, k: int) -> np.ndarray:
+        """The rows' first ``k`` principal components of the standardised latencies: where the reference
+        devices disagree most (what `propose` spreads the measurements over)."""
+        z = (self.values - self.values.mean(axis=0)) / np.maximum(self.values.std(axis=0), 1e-12)
+        u, s, _ = np.linalg.svd(z, full_matrices=False)
+        return u[:, :k] * s[:k]
 
     def rows(self, arch_ids: Sequence[str], devices: Sequence[str]) -> np.ndarray | None:
         """The latencies of ``arch_ids`` on ``devices`` (one row each), or None if one is not in the table."""
@@ -93,6 +102,7 @@ def read_reference(path: str | Path, space: Any) -> Reference:
         )
     index: dict[str, int] = {}
     values: list[list[float]] = []
+    archs: list[str] = []
     for line, raw in enumerate(reader, start=2):
         row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if isinstance(v, str | None)}
         where = f"{path.name} line {line}"
@@ -117,11 +127,12 @@ def read_reference(path: str | Path, space: Any) -> Reference:
             numbers.append(value)
         index[spec.id] = len(values)
         values.append(numbers)
+        archs.append(space.format(spec))
     if len(values) < 2:
         raise ConfigError(
             "reference", str(path), f"latencies of at least 2 architectures, found {len(values)}"
         )
-    return Reference(str(path), _digest(path), devices, index, np.array(values))
+    return Reference(str(path), _digest(path), devices, index, np.array(values), archs)
 
 
 def _bayesian_ridge(x: np.ndarray, y: np.ndarray) -> tuple[float, float, np.ndarray]:
