@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import InitVar, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from nas_workbench._registry import unknown_name_message
 from nas_workbench.config_validation import (
     WARM_START_TOP_K,
     collect_errors,
+    data_is_a_run_argument,
     validate_config,
     validate_fidelity,
 )
@@ -114,8 +115,6 @@ class SearchConfig:
             and peak memory also take a limit relative to this device, resolved when the study is created
             and stored with it: ``"p30"``, ``"1.5x fastest"``, ``"2x <arch>"``
             (see `nas_workbench.relative_budget`).
-        dataset: "digits" (default), or data from Python: ``(x, y)`` arrays, a torch Dataset/DataLoader,
-            a `Task`. Only the name "digits" can come from a config file.
         fidelity: Training per trial (epochs, subset, ...), see `Fidelity`.
         pruner: Early stopping on the per-epoch accuracy: "none", "median", "successive_halving", "hyperband".
         pruner_options: Options of the pruner.
@@ -142,8 +141,9 @@ class SearchConfig:
         storage: Optuna storage URL; None puts a SQLite file in ``runs/``.
         study_name: Name of the study; reuse it with the same storage to resume. None: derived from
             space, strategy and seed.
-        trial_timeout: Seconds one trial may train before it is stopped and recorded as failed (training
-            stops at the next epoch; a user ``evaluate`` that runs longer is recorded as failed).
+        trial_timeout: Seconds one trial's training or user ``evaluate`` may run: at the deadline the trial
+            is recorded as failed and the search goes on, even when the work hangs (it is abandoned in a
+            background thread; training stops at its next epoch; `nas_workbench.engine.deadline`).
         retries: How many times a trial whose process died (killed, crashed, cut off from the storage)
             is re-run with the same architecture; 0 records it as failed. A retry replaces the dead
             attempt in the count of ``n_trials``.
@@ -169,7 +169,6 @@ class SearchConfig:
     budget: dict[str, float | str] = field(
         default_factory=dict, metadata=_shown("Objectives & budget", "budget")
     )
-    dataset: Any = field(default="digits", metadata=_shown("Data & training", "dataset"))
     fidelity: Fidelity = field(default_factory=Fidelity, metadata=_shown("Data & training", "fidelity"))
     pruner: str = field(
         default="none",
@@ -218,7 +217,8 @@ class SearchConfig:
     storage: str | None = field(default=None, metadata=_shown("Run", "storage"))
     study_name: str | None = field(default=None, metadata=_shown("Run", "study name"))
     trial_timeout: float | None = field(
-        default=None, metadata=_shown("Run", "trial timeout (s)", "training limit per trial; 0: none")
+        default=None,
+        metadata=_shown("Run", "trial timeout (s)", "training or evaluate limit per trial; 0: none"),
     )
     retries: int = field(
         default=1, metadata=_shown("Run", "retries", "re-runs of a trial whose process died")
@@ -230,6 +230,14 @@ class SearchConfig:
         default=False, metadata=_shown("Run", "repeats", "train a repeated architecture again")
     )
 
+    #: Not a setting: data is a run argument (``nw.search(config, data=...)``); given here, it is refused
+    #: with a message saying so, and never kept (a config stays plain, JSON-able settings).
+    dataset: InitVar[Any] = None
+
+    def __post_init__(self, dataset: Any) -> None:
+        if dataset is not None:
+            raise data_is_a_run_argument(dataset)
+
     # -- construction ----------------------------------------------------------------------------------
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SearchConfig:
@@ -239,21 +247,15 @@ class SearchConfig:
         """
         if not isinstance(data, Mapping):
             raise ConfigError("config", data, "a mapping of settings (field: value)")
-        unknown = _unknown_keys(cls, data, "")
+        unknown = [data_is_a_run_argument(data["dataset"])] if "dataset" in data else []
+        unknown += _unknown_keys(cls, {k: v for k, v in data.items() if k != "dataset"}, "")
         values = {k: v for k, v in data.items() if isinstance(k, str) and k not in {e.field for e in unknown}}
         if isinstance(values.get("fidelity"), Mapping):
             unknown += _unknown_keys(Fidelity, values["fidelity"], "fidelity.")
             known = {f.name for f in fields(Fidelity)}
             values["fidelity"] = Fidelity(**{k: v for k, v in values["fidelity"].items() if k in known})
         config = cls(**values)
-
-        def from_a_file() -> None:
-            if not isinstance(config.dataset, str):  # data comes from Python, never from a file
-                raise ConfigError(
-                    "dataset", config.dataset, "'digits' (other data can only be passed from Python)"
-                )
-
-        collect_errors(from_a_file, config.validate, found=unknown)
+        collect_errors(config.validate, found=unknown)
         return config
 
     @classmethod
@@ -264,12 +266,8 @@ class SearchConfig:
         return cls.from_dict(read_config_file(Path(path)))
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain, JSON-able settings (a dataset given as data is recorded by its description)."""
-        data = asdict(replace(self, dataset="digits"))
-        data["dataset"] = (
-            self.dataset if isinstance(self.dataset, str) else f"<{type(self.dataset).__name__}>"
-        )
-        return data
+        """Plain, JSON-able settings."""
+        return asdict(self)
 
     def replace(self, **changes: Any) -> SearchConfig:
         """A copy with ``changes`` applied (validated)."""

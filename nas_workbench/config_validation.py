@@ -29,6 +29,7 @@ __all__ = [
     "check_storage_url",
     "check_study_name",
     "collect_errors",
+    "data_is_a_run_argument",
     "unless_none",
     "validate_config",
     "validate_fidelity",
@@ -254,7 +255,6 @@ def _plain_checks(config: SearchConfig) -> list[Callable[[], object]]:
         functools.partial(_check_initial_architectures, config.initial_architectures),
         functools.partial(unless_none, check_storage_url, "storage", config.storage),
         functools.partial(unless_none, check_study_name, "study_name", config.study_name),
-        functools.partial(_check_dataset, config.dataset),
         functools.partial(_check_warm_start, config),
         functools.partial(_check_flag, "repeats", config.repeats),
     ]
@@ -353,9 +353,16 @@ def _check_initial_architectures(architectures: Any) -> None:
         raise ConfigError("initial_architectures", architectures, "a list of strings")
 
 
-def _check_dataset(dataset: Any) -> None:
-    if isinstance(dataset, str) and dataset != "digits":
-        raise ConfigError("dataset", dataset, "'digits', or data passed from Python")
+def data_is_a_run_argument(dataset: Any) -> ConfigError:
+    """The error for data given as a setting: data is a run argument, like ``evaluate``, so that a config
+    stays plain settings and a study records its data by identity (name, shape, content hash)."""
+    shown = dataset if isinstance(dataset, str) else f"<{type(dataset).__name__}>"
+    return ConfigError(
+        "dataset",
+        shown,
+        "no such setting: data is a run argument, scikit-learn's digits when none is given. Pass your "
+        "data as nw.search(config, data=task) or nw.Workbench(config, data=task) (a worker: --dataset)",
+    )
 
 
 def _check_warm_start(config: SearchConfig) -> None:

@@ -171,7 +171,7 @@ def _from_torch(data: Dataset | DataLoader, seed: int) -> Task:
 
 
 def load_task(dataset: Any = "digits", seed: int = 0) -> Task:
-    """Resolve what a config names as its dataset into a `Task`.
+    """Resolve the data a search is given (`nas_workbench.search`'s ``data``) into a `Task`.
 
     Accepts ``"digits"``, a `Task`, a pair ``(x, y)`` of arrays, a dict with ``x`` and ``y`` (and any
     `make_task` argument), a map-style torch ``Dataset`` or a ``DataLoader`` over one.

@@ -70,7 +70,7 @@ def postgres() -> str:
     return POSTGRES_URL
 
 
-def tiny_dnas_config(task: Task, storage: str, **changes) -> nw.SearchConfig:
+def tiny_dnas_config(storage: str, **changes) -> nw.SearchConfig:
     """A "dnas" search of a one-cell NAS-Bench-201 supernet with a latency penalty, in seconds."""
     settings = {
         "space": "nb201",
@@ -80,7 +80,6 @@ def tiny_dnas_config(task: Task, storage: str, **changes) -> nw.SearchConfig:
         "objectives": ["accuracy", "params"],
         "profile_metrics": ["latency_ms"],
         "profiling_method": "proxy",
-        "dataset": task,
         "fidelity": nw.Fidelity(epochs=1, batch_size=16),
         "n_trials": 3,
         "storage": storage,

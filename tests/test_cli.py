@@ -148,9 +148,9 @@ def test_a_demo_where_nothing_fits_says_why_and_what_to_change(storage, tiny_tas
     import nas_workbench as nw
     from nas_workbench.cli.search import _demo_verdict
 
-    config = nw.SearchConfig(space="chain", space_options=TINY_CHAIN, dataset=tiny_task, threads=1,
+    config = nw.SearchConfig(space="chain", space_options=TINY_CHAIN, threads=1,
                              budget={"latency_ms": "p50"}, storage=storage, study_name="nothing")  # fmt: skip
-    run = nw.search(config)
+    run = nw.search(config, data=tiny_task)
     assert _demo_verdict([], run) == 1  # no trial fitted: exit status 1, never silence
     out = capsys.readouterr().out
     assert out.startswith("No architecture met the budget of ") and "ms (p50 on this CPU)" in out

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from nas_workbench.config import Fidelity, SearchConfig
@@ -40,7 +41,6 @@ def test_defaults_validate_and_round_trip_through_dict():
         ({"fidelity": Fidelity(epochs=0)}, "fidelity.epochs", ">= 1"),
         ({"fidelity": Fidelity(subset=1.5)}, "fidelity.subset", "<= 1.0"),
         ({"timeout": -5}, "timeout", "number"),
-        ({"dataset": "mnist"}, "dataset", "'digits'"),
         ({"study_name": "  "}, "study_name", "non-empty"),
     ],
 )
@@ -57,6 +57,20 @@ def test_unknown_keys_get_a_suggestion():
     assert info.value.field == "n_trial"
     with pytest.raises(ConfigError, match=r"fidelity\.epoch"):
         SearchConfig.from_dict({"fidelity": {"epoch": 3}})
+
+
+@pytest.mark.parametrize(
+    "given", ["digits", (np.zeros((10, 4)), np.zeros(10, dtype=int))], ids=["name", "data"]
+)
+def test_data_is_a_run_argument_not_a_setting(given):
+    # a config is plain settings: data given in it is refused, saying where it goes instead (issue 15.2)
+    for make in (lambda: SearchConfig(dataset=given), lambda: SearchConfig.from_dict({"dataset": given})):
+        with pytest.raises(ConfigError) as info:
+            make()
+        message = str(info.value)
+        assert info.value.field == "dataset" and "nw.search(config, data=task)" in message
+        assert "nw.Workbench(config, data=task)" in message and "--dataset" in message
+    assert "dataset" not in SearchConfig().to_dict()
 
 
 def test_yaml_and_json_files(tmp_path):

@@ -44,14 +44,13 @@ def test_a_budget_on_a_named_device_rules_out_what_it_predicts_too_slow(storage,
         objectives=["accuracy", "latency_ms"],
         budget={"latency_ms": limit},
         target_device="tinyphone",
-        dataset=tiny_task,
         fidelity=nw.Fidelity(epochs=1, batch_size=32),
         n_trials=8,
         storage=storage,
         study_name="phone",
         profile_metrics=["params"],
     )
-    run = nw.search(config, evaluate=lambda spec, model: {"accuracy": 0.5})
+    run = nw.search(config, evaluate=lambda spec, model: {"accuracy": 0.5}, data=tiny_task)
     run.run()
     results = run.results()
     assert len(results) == 8
@@ -152,7 +151,6 @@ def test_a_strategy_given_the_devices_predictions_proposes_nothing_over_its_budg
         strategy="evolution",
         budget={"latency_ms": 6.5},
         target_device="tinyphone",
-        dataset=tiny_task,
         fidelity=nw.Fidelity(epochs=1, batch_size=32),
         n_trials=18,
         seed=0,
@@ -160,7 +158,7 @@ def test_a_strategy_given_the_devices_predictions_proposes_nothing_over_its_budg
         study_name="phone-evolution",
         profile_metrics=["params"],
     )
-    run = nw.search(config, evaluate=lambda spec, model: {"accuracy": len(spec.choices) / 10})
+    run = nw.search(config, evaluate=lambda spec, model: {"accuracy": len(spec.choices) / 10}, data=tiny_task)
     run.run()
     costs = run.study.sampler.feasibility.costs
     spec = run.space.parse(run.results()[0].arch)

@@ -51,7 +51,6 @@ def study(tiny_task, tmp_path_factory):
         space_options=TINY,
         strategy="random",
         objectives=["accuracy", "params"],
-        dataset=tiny_task,
         n_trials=3,
         storage=storage,
         study_name="exp",
@@ -61,7 +60,7 @@ def study(tiny_task, tmp_path_factory):
     def score(spec, model):  # more parameters score higher: a front of several trials
         return {"accuracy": 1 - 1 / (1 + sum(p.numel() for p in model.parameters()) / 1000)}
 
-    return nw.search(config, evaluate=score).run().study
+    return nw.search(config, evaluate=score, data=tiny_task).run().study
 
 
 def x() -> torch.Tensor:

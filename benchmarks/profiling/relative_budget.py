@@ -38,7 +38,7 @@ def main() -> None:
     args = parser.parse_args()
     config = DEMO_CONFIG
     space = nw.spaces.get(config.space, **config.space_options)
-    networks = Networks.of(config, load_task(config.dataset, seed=config.seed))
+    networks = Networks.of(config, load_task("digits", seed=config.seed))
     rounds = []
     with busy_core(args.busy):
         for _ in range(args.rounds):

@@ -37,6 +37,7 @@ from nas_workbench.engine.budget import (
 )
 from nas_workbench.engine.preflight import Networks
 from nas_workbench.engine.repeats import RepeatIndex
+from nas_workbench.engine.storage import StorageUnavailableError
 from nas_workbench.exceptions import NasWorkbenchError
 from nas_workbench.profiling import DeviceInfo, Measurement, Profile, profile
 from nas_workbench.profiling.targets import DeviceProfile
@@ -115,7 +116,7 @@ class TrialPipeline:
         def run(trial: optuna.Trial) -> list[float]:
             try:
                 return self.run_trial(trial, scorer, reuse=reuse and not self.config.repeats)
-            except optuna.TrialPruned:
+            except (optuna.TrialPruned, StorageUnavailableError):  # not the trial's fault: nothing to record
                 raise
             except Exception as error:
                 trial.set_user_attr("status", "failed")

@@ -121,7 +121,7 @@ def absolute(config: SearchConfig, resolved: Mapping[str, ResolvedBudget]) -> Se
     return dataclasses.replace(config, budget=budget)
 
 
-def budget_report(config: SearchConfig) -> dict[str, str]:
+def budget_report(config: SearchConfig, data: Any = None) -> dict[str, str]:
     """Per latency or memory limit of ``config``: what it means on this device, in a line for the widget.
 
     A relative limit is resolved; then the tightest achievable value is found (the fastest or smallest
@@ -129,7 +129,7 @@ def budget_report(config: SearchConfig) -> dict[str, str]:
     starts. Loads the data and profiles networks: seconds to a minute, so call it off the UI thread.
     """
     space = spaces.get(config.space, **config.space_options)
-    networks = Networks.of(config, load_task(config.dataset, seed=config.seed))
+    networks = Networks.of(config, load_task("digits" if data is None else data, seed=config.seed))
     resolved = resolve_limits(config, space, lambda: networks, {})
     limits = absolute(config, resolved).budget
     lines: dict[str, str] = {}

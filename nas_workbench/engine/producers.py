@@ -163,7 +163,7 @@ def producer_for(workers: int | None) -> TrialProducer:
 
 def _data_file(run: RunContext) -> str | None:
     """Where local workers find the run's data: None for digits, else the `Task` saved once for them."""
-    if isinstance(run.config.dataset, str):
+    if run.task().name == "digits":  # a worker's default; were it other data, the worker refuses it
         return None
     path = Path(DEFAULT_RUNS_DIR) / f"{run.study_name}.task.pt"
     path.parent.mkdir(parents=True, exist_ok=True)

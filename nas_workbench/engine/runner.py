@@ -40,7 +40,7 @@ from nas_workbench.engine.records import TrialResult, pareto_front, trial_result
 from nas_workbench.engine.relative import ResolvedBudget
 from nas_workbench.engine.scheduler import FINISHED, trials_done
 from nas_workbench.engine.scorers import Evaluate, EvaluateScorer, TrainingScorer, TrialTimeoutError
-from nas_workbench.engine.storage import masked_url, open_storage
+from nas_workbench.engine.storage import StorageUnavailableError, masked_url, open_storage
 from nas_workbench.engine.streams import sampler_seed, stream_position
 from nas_workbench.engine.study_record import (
     DataIdentity,
@@ -80,7 +80,7 @@ class SearchRun:
         config: The search settings (validated here).
         evaluate: Optional user evaluation replacing the built-in trainer.
         data: The data to search on, as `nas_workbench.load_task` takes it (arrays ``(x, y)``, a torch
-            Dataset or DataLoader, a `Task`); None: the config's ``dataset``.
+            Dataset or DataLoader, a `Task`); None: scikit-learn's digits.
         producer: How trials are produced (`nas_workbench.engine.producers`); None: the strategy's own,
             else by the ``workers`` given to `run` / `start`.
     """
@@ -209,8 +209,7 @@ class SearchRun:
     def task(self) -> Task:
         """The data, loaded on first use."""
         if self._task is None:
-            given = self.data if self.data is not None else self.config.dataset
-            self._task = load_task(given, seed=self.config.seed)
+            self._task = load_task("digits" if self.data is None else self.data, seed=self.config.seed)
         return self._task
 
     @property
@@ -353,8 +352,8 @@ class SearchRun:
             self.error = error
             reason = "error"
             logger.error("search %s ended with an error: %s", self.study_name, error)
-        try:
-            done = self.trials_done()
+        try:  # not again for a whole retry window when the storage is what ended the run
+            done = before if isinstance(self.error, StorageUnavailableError) else self.trials_done()
         except NasWorkbenchError:  # the storage is gone (the error says so): report what was known
             done = before
         self._emit(
@@ -392,7 +391,7 @@ def search(
         config: The search settings.
         evaluate: ``evaluate(spec, model) -> {"accuracy": ..., ...}`` replacing the built-in training.
         data: The data to search on (arrays ``(x, y)``, a torch Dataset or DataLoader, a `Task`);
-            None: the config's ``dataset``.
+            None: scikit-learn's digits. A resumed study refuses data other than its own.
         producer: How trials are produced (`nas_workbench.engine.producers`); None: as the strategy
             and the ``workers`` of `SearchRun.run` / `SearchRun.start` decide.
     """

@@ -22,6 +22,17 @@ its place in the plan. Without retries (or once they are used up) the dead attem
 trial. A process whose plan has nothing left to claim waits while trials of the plan are running (their
 process may die and their retry needs a taker), then returns.
 
+**A storage that stays away.** Every storage call of a trial's bookkeeping (the claim, its records, the
+final tell) rides out a lost connection by retrying for the storage's window
+(`nas_workbench.engine.storage`), the trial and its finished evaluation waiting in memory meanwhile. A
+storage still unreachable after the window is no fault of the trial: `StorageUnavailableError` is not
+recorded as the trial's failure (nothing could be recorded anyway) but ends the process, whose heartbeat
+stops; the trial, still running in the storage, goes stale and is retried by the next process of the
+study, its retry replacing it in the plan. After an outage shorter than the window, every running trial's
+heartbeat looks old: a process that saw the outage fails none for a grace period, while their processes
+get through again and beat. Only then is an evaluation that finished but could not be
+stored lost, and redone by the retry.
+
 **A study that stops itself.** As in Optuna's own loop, a sampler or callback may end the search with
 ``Study.stop()`` at a trial boundary: the "grid" strategy's BruteForceSampler does once every architecture
 has been tried. `run_trials` then returns True, however many trials the plan still has room for, and
@@ -41,7 +52,14 @@ import optuna
 from optuna.storages import BaseStorage, RDBStorage, fail_stale_trials
 from optuna.trial import FrozenTrial, TrialState
 
-from nas_workbench._compat import clear_stop, inside_optimize_loop, start_waiting_trial, stop_requested
+from nas_workbench._compat import (
+    clear_stop,
+    inside_optimize_loop,
+    start_waiting_trial,
+    stop_requested,
+    uncached_storage,
+)
+from nas_workbench.engine.storage import ResilientRDBStorage, StorageUnavailableError
 
 __all__ = [
     "EXHAUSTED_ATTR",
@@ -89,7 +107,12 @@ def stopped_itself(storage: BaseStorage, study_name: str) -> bool:
 
 
 def fail_dead_trials(study: optuna.Study) -> None:
-    """Fail the running trials of ``study`` whose process stopped beating (retried as `retries` allows)."""
+    """Fail the running trials of ``study`` whose process stopped beating (retried as `retries` allows);
+    not while the storage is settling after an outage this process saw (`ResilientRDBStorage.settling`):
+    their processes may be alive, waiting for their own retries to get through."""
+    storage = uncached_storage(study)
+    if isinstance(storage, ResilientRDBStorage) and storage.settling():
+        return
     with warnings.catch_warnings():  # "experimental" since Optuna 2.9, used by its own optimize loop
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         fail_stale_trials(study)
@@ -157,6 +180,8 @@ def _run_one(
             values = objective(trial)
         except optuna.TrialPruned:
             state = TrialState.PRUNED
+        except StorageUnavailableError:  # not the trial's fault, and nothing can be recorded: see above
+            raise
         except Exception:  # the objective recorded why; the search goes on
             state = TrialState.FAIL
         except BaseException:  # KeyboardInterrupt, SystemExit: record the trial, then stop

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 import optuna
 import torch
 
 from nas_workbench.config import SearchConfig
 from nas_workbench.engine import events as ev
+from nas_workbench.engine.deadline import TrialTimeoutError, within
 from nas_workbench.engine.pipeline import Emit, score_measurement
 from nas_workbench.engine.user_evaluate import checked_scores
-from nas_workbench.exceptions import NasWorkbenchError
-from nas_workbench.profiling import Measurement, shared_use
+from nas_workbench.profiling import Measurement, shared_by_caller, shared_use
 from nas_workbench.spec import ArchSpec
 from nas_workbench.task import Task
 
@@ -26,15 +27,25 @@ __all__ = ["Evaluate", "EvaluateScorer", "TrainingScorer", "TrialTimeoutError"]
 #: A user's evaluation: (spec, built model) → metrics, at least "accuracy" when it is an objective.
 Evaluate = Callable[[ArchSpec, torch.nn.Module], Mapping[str, float]]
 
+T = TypeVar("T")
+
 _VALIDATION, _TEST, _USER = "trainer (validation split)", "trainer (test split)", "user evaluate()"
 
 
-class TrialTimeoutError(NasWorkbenchError, TimeoutError):
-    """A trial trained longer than ``trial_timeout``."""
+def _scored(limit: float | None, call: Callable[[], T], what: str) -> T:
+    """``call()`` within ``limit`` seconds (`deadline.within`), other processes' measurements held off
+    meanwhile (`shared_use`; released at the deadline even when ``call`` runs on, abandoned)."""
+
+    def in_shared_use() -> T:
+        with shared_by_caller():  # the scoring thread counts as inside this thread's shared use
+            return call()
+
+    with shared_use():
+        return within(limit, in_shared_use, what)
 
 
 class EvaluateScorer:
-    """Scores with the user's ``evaluate(spec, model)``, within ``trial_timeout``."""
+    """Scores with the user's ``evaluate(spec, model)``, within ``trial_timeout`` (`deadline.within`)."""
 
     scores_infeasible = False
 
@@ -48,13 +59,8 @@ class EvaluateScorer:
         model: torch.nn.Module,
         measurements: Mapping[str, Measurement],
     ) -> dict[str, Measurement]:
-        limit = self.config.trial_timeout
-        with shared_use():  # another process's latency measurement waits until this is done
-            started = time.monotonic()
-            scores = checked_scores(self.evaluate(spec, model), self.config.objectives)
-            took = time.monotonic() - started
-        if limit is not None and took > limit:
-            raise TrialTimeoutError(f"evaluate took {took:.1f} s, over trial_timeout={limit:g} s")
+        returned = _scored(self.config.trial_timeout, lambda: self.evaluate(spec, model), "evaluate")
+        scores = checked_scores(returned, self.config.objectives)
         return {name: score_measurement(name, value, _USER) for name, value in scores.items()}
 
 
@@ -84,15 +90,19 @@ class TrainingScorer:
         ``metrics`` so plots can show it."""
         from nas_workbench.estimation.trainer import train
 
-        with shared_use():  # another process's latency measurement waits until this is done
-            result = train(
+        on_epoch = self._on_epoch(trial)  # an abandoned training stops at its next epoch's deadline check
+        result = _scored(
+            self.config.trial_timeout,
+            lambda: train(
                 model,
                 self.task,
                 self.config.fidelity,
                 seed=self.config.seed * 1_000_003 + trial.number,
                 device=self.config.device,
-                on_epoch=self._on_epoch(trial),
-            )
+                on_epoch=on_epoch,
+            ),
+            "training",
+        )
         if result.stopped_early:
             trial.set_user_attr("status", "pruned")
             trial.set_user_attr(
@@ -118,11 +128,11 @@ class TrainingScorer:
         deadline = None if config.trial_timeout is None else time.monotonic() + config.trial_timeout
 
         def on_epoch(epoch: int, accuracy: float) -> bool:
-            self.emit(ev.TrialReported(self.study_name, number=trial.number, epoch=epoch, accuracy=accuracy))
-            if deadline is not None and time.monotonic() > deadline:
+            if deadline is not None and time.monotonic() > deadline:  # before reporting: it may be abandoned
                 raise TrialTimeoutError(
-                    f"trial exceeded trial_timeout={config.trial_timeout:g} s at epoch {epoch}"
+                    f"training exceeded trial_timeout={config.trial_timeout:g} s at epoch {epoch}"
                 )
+            self.emit(ev.TrialReported(self.study_name, number=trial.number, epoch=epoch, accuracy=accuracy))
             return pruner is not None and pruner.report(trial, epoch, accuracy)
 
         return on_epoch

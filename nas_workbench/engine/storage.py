@@ -8,9 +8,14 @@ Every process of a search (the notebook, `nas-workbench worker` on any machine) 
   and any process of the study fails it, re-running its architecture when ``retries`` allows (Optuna's
   `RetryHeartbeatStaleTrialCallback`). See `nas_workbench.engine.scheduler` for how retries count.
 - **Retries.** A call that fails because the connection dropped (a restarted or unreachable database
-  server) or the SQLite file is locked by another process is retried with exponential backoff for up to
-  ``retry_s`` seconds (60 by default) before `StorageUnavailableError` ends the run with a clear message.
-  The first connection gets a shorter window (``connect_s``), so a wrong URL is reported in seconds.
+  server, a backend terminated by the administrator) or the SQLite file is locked by another process is
+  retried with exponential backoff for up to ``retry_s`` seconds (60 by default, or
+  ``NAS_WORKBENCH_STORAGE_RETRY_S``) before `StorageUnavailableError` ends the run with a clear message.
+  Each retry runs on a fresh session and connection: Optuna keeps one SQLAlchemy session per thread and,
+  after a dropped connection, may try again in that same broken session (its trial read falls back to a
+  second query), which fails with ``PendingRollbackError``; that counts as a lost connection too, and the
+  broken session and the pool's connections are discarded before the next attempt. The first connection
+  gets a shorter window (``connect_s``), so a wrong URL is reported in seconds.
 - **Drivers.** ``postgresql://`` URLs use psycopg 3 (the ``postgres`` extra) when it is installed and
   psycopg2 otherwise; PostgreSQL connections are checked before use (``pool_pre_ping``) and time out after
   10 s instead of hanging on an unreachable host.
@@ -18,12 +23,16 @@ Every process of a search (the notebook, `nas-workbench worker` on any machine) 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import logging
+import math
+import os
 import threading
+import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,12 +44,14 @@ from optuna.storages import BaseStorage, RDBStorage, RetryHeartbeatStaleTrialCal
 from sqlalchemy.engine import URL, make_url
 
 from nas_workbench._compat import RDB_PRIVATE_CALLS
-from nas_workbench.exceptions import NasWorkbenchError
+from nas_workbench.exceptions import ConfigError, NasWorkbenchError
 
 __all__ = [
     "CONNECT_WINDOW_S",
+    "MAX_BACKOFF_S",
     "PASSWORD_NOTE",
     "READ_ONLY",
+    "RETRY_WINDOW_ENV",
     "RETRY_WINDOW_S",
     "ResilientRDBStorage",
     "StorageUnavailableError",
@@ -48,6 +59,7 @@ __all__ = [
     "masked_url",
     "normalize_url",
     "open_storage",
+    "retry_window",
     "url_without_password",
 ]
 
@@ -55,6 +67,11 @@ logger = logging.getLogger("nas_workbench")
 
 #: Seconds a dropped connection is retried (with backoff) before a run gives up.
 RETRY_WINDOW_S = 60.0
+#: Environment variable that changes `RETRY_WINDOW_S` for every storage a process opens (an operator's
+#: setting: a longer window rides out longer maintenance, a short one makes tests of it quick).
+RETRY_WINDOW_ENV = "NAS_WORKBENCH_STORAGE_RETRY_S"
+#: The longest wait between two attempts of a retried call.
+MAX_BACKOFF_S = 5.0
 #: Seconds the first connection is retried: long enough for a database that is starting, short enough
 #: that a wrong URL is reported at once.
 CONNECT_WINDOW_S = 5.0
@@ -125,14 +142,47 @@ def normalize_url(url: str) -> str:
     return url
 
 
+def retry_window() -> float:
+    """Seconds a lost storage is retried: `RETRY_WINDOW_ENV` when set, else `RETRY_WINDOW_S`.
+
+    Raises:
+        ConfigError: The variable is set to something other than a positive number of seconds.
+    """
+    text = os.environ.get(RETRY_WINDOW_ENV)
+    if text is None:
+        return RETRY_WINDOW_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigError(RETRY_WINDOW_ENV, text, "a positive number of seconds")
+    return value
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    """``error`` and the errors it was raised from or while handling (each once)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
 def _transient(error: BaseException) -> bool:
-    """Whether ``error`` is a lost or busy connection (worth retrying) rather than a bad request."""
-    cause: BaseException | None = error
-    if isinstance(error, optuna.exceptions.StorageInternalError):
-        cause = error.__cause__
-    if isinstance(cause, sa_exc.OperationalError | sa_exc.InterfaceError):
-        return True
-    return isinstance(cause, sa_exc.DBAPIError) and bool(cause.connection_invalidated)
+    """Whether ``error`` is a lost or busy connection (worth retrying) rather than a bad request.
+
+    Optuna wraps the driver's error in `StorageInternalError`; after a dropped connection it may also
+    have tried again in the same broken session, so the error is SQLAlchemy's ``PendingRollbackError``
+    ("Can't reconnect until invalid transaction is rolled back") raised while handling the first one.
+    """
+    for cause in _chain(error):
+        if isinstance(cause, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.PendingRollbackError):
+            return True
+        if isinstance(cause, sa_exc.DBAPIError) and cause.connection_invalidated:
+            return True
+    return False
 
 
 def _reason(error: BaseException) -> str:
@@ -143,13 +193,22 @@ def _reason(error: BaseException) -> str:
     return f"{type(original).__name__}: {lines[0] if lines else ''}"
 
 
-def _with_retry(call: Callable[[], T], window_s: float, what: str, url: str) -> T:
-    """Run ``call``, retrying transient storage errors with jittered exponential backoff for ``window_s``.
+def _with_retry(
+    call: Callable[[], T],
+    window_s: float,
+    what: str,
+    url: str,
+    discard: Callable[[], None] | None = None,
+    recovered: Callable[[], None] | None = None,
+) -> T:
+    """Run ``call``, retrying transient storage errors with jittered exponential backoff for ``window_s``
+    (``discard``: called after each failed attempt, to drop what the failure left broken; ``recovered``:
+    called when an attempt succeeds after failed ones).
 
     Raises:
         StorageUnavailableError: Still failing when the window ran out; says for how long and why.
     """
-    backoff = tenacity.wait_random_exponential(multiplier=0.1, max=5.0)  # "full jitter": many workers
+    backoff = tenacity.wait_random_exponential(multiplier=0.1, max=MAX_BACKOFF_S)  # "full jitter"
 
     def failure(state: tenacity.RetryCallState) -> BaseException:  # retried: the attempt raised
         assert state.outcome is not None
@@ -160,7 +219,9 @@ def _with_retry(call: Callable[[], T], window_s: float, what: str, url: str) -> 
     def wait(state: tenacity.RetryCallState) -> float:  # the last attempt falls at the window's end
         return min(backoff(state), max(window_s - (state.seconds_since_start or 0.0), 0.01))
 
-    def log_first(state: tenacity.RetryCallState) -> None:
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        if discard is not None:
+            discard()
         if state.attempt_number == 1:
             reason = _reason(failure(state))
             logger.warning("storage %s: %s; retrying for up to %.0f s", masked_url(url), reason, window_s)
@@ -176,13 +237,15 @@ def _with_retry(call: Callable[[], T], window_s: float, what: str, url: str) -> 
         retry=tenacity.retry_if_exception(_transient),
         stop=tenacity.stop_after_delay(window_s),
         wait=wait,
-        before_sleep=log_first,
+        before_sleep=before_sleep,
         retry_error_callback=give_up,
     )
     result = retrying(call)
     retries = retrying.statistics.get("attempt_number", 1) - 1
     if retries:
         logger.warning("storage %s reachable again after %d retries", masked_url(url), retries)
+        if recovered is not None:
+            recovered()
     return result
 
 
@@ -196,13 +259,14 @@ class ResilientRDBStorage(RDBStorage):
 
     Args:
         url: The SQLAlchemy URL.
-        retry_s: Seconds to keep retrying a call.
+        retry_s: Seconds to keep retrying a call (None: `retry_window`).
         **kwargs: Passed to `RDBStorage` (heartbeat settings, engine arguments).
     """
 
-    def __init__(self, url: str, retry_s: float = RETRY_WINDOW_S, **kwargs: Any) -> None:
-        self.retry_s = retry_s
+    def __init__(self, url: str, retry_s: float | None = None, **kwargs: Any) -> None:
+        self.retry_s = retry_window() if retry_s is None else retry_s
         self._depth = threading.local()
+        self._recovered_at = -math.inf
         super().__init__(url, **kwargs)
         self._tune_sqlite()
 
@@ -244,6 +308,33 @@ class ResilientRDBStorage(RDBStorage):
         sqlalchemy.event.listen(self.engine, "begin", on_begin)
         self.engine.dispose()  # connections opened before the listeners would not have them
 
+    def mark_recovered(self) -> None:
+        """Note that a call of this process just got through after failing: the storage is back."""
+        self._recovered_at = time.monotonic()
+
+    def settling(self) -> bool:
+        """Whether this process saw the storage come back too recently to judge other processes' trials.
+
+        A heartbeat is only as recent as the storage let it be: after an outage every running trial looks
+        stale, though its process is alive and beating again once its own retry gets through (within
+        `MAX_BACKOFF_S`). For the grace period plus that, a trial whose heartbeat stopped is not taken
+        for dead, so a process that rode out the outage keeps its trial and its finished evaluation.
+        """
+        grace = self.grace_period or 2 * (self.heartbeat_interval or 0)
+        return time.monotonic() - self._recovered_at < grace + MAX_BACKOFF_S
+
+    def discard_broken(self) -> None:
+        """Drop this thread's session and the pool's idle connections after a failed call, so that the
+        retry starts on a fresh session and connection instead of the one the failure left broken.
+
+        Other threads' sessions are untouched (the scoped session is per thread); connections they hold
+        go back to the old pool and are closed with it.
+        """
+        with contextlib.suppress(Exception):  # closing a session on a dead connection may fail too
+            self.scoped_session.remove()
+        if self.engine.dialect.name != "sqlite":  # a locked SQLite file leaves nothing broken
+            self.engine.dispose(close=False)
+
 
 def _retrying(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(method)
@@ -253,7 +344,14 @@ def _retrying(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
             return method(self, *args, **kwargs)
         self._depth.value = 1
         try:
-            return _with_retry(lambda: method(self, *args, **kwargs), self.retry_s, name, self.url)
+            return _with_retry(
+                lambda: method(self, *args, **kwargs),
+                self.retry_s,
+                name,
+                self.url,
+                discard=self.discard_broken,
+                recovered=self.mark_recovered,
+            )
         finally:
             self._depth.value = 0
 
@@ -297,7 +395,7 @@ def open_storage(
     url: str,
     heartbeat_interval: float = 5.0,
     retries: int = 0,
-    retry_s: float = RETRY_WINDOW_S,
+    retry_s: float | None = None,
     connect_s: float = CONNECT_WINDOW_S,
     create: bool = True,
 ) -> ResilientRDBStorage:
@@ -309,7 +407,7 @@ def open_storage(
         url: A SQLAlchemy URL (``sqlite:///runs/nas.db``, ``postgresql://user@host/db``).
         heartbeat_interval: Seconds between a running trial's heartbeats.
         retries: How many times a trial whose process died is re-run (0: it stays failed).
-        retry_s: How long a dropped connection is retried during the run.
+        retry_s: How long a dropped connection is retried during the run (None: `retry_window`).
         connect_s: How long the first connection is retried.
         create: Create a SQLite file (and its folder) that does not exist yet; False refuses a missing
             file, for readers that must not leave an empty database behind a mistyped path.

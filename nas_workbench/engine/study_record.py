@@ -225,6 +225,16 @@ class StudyRecord:
         )
 
     # -- what a process rebuilds from it ---------------------------------------------------------------
+    @property
+    def own_data(self) -> str | None:
+        """The data of the user's own the study searched on, described for a message (name, shape,
+        classes, samples, hash), which a resume, a worker or an export must be given; None for the
+        built-in digits."""
+        if self.data is not None:
+            return None if self.data.name == "digits" else self.data.describe()
+        legacy = str(self.config.get("dataset", "digits"))  # earlier versions: "<tuple>", no identity
+        return None if legacy == "digits" else f"data from Python ({legacy})"
+
     def search_config(self, storage: str, study_name: str) -> SearchConfig:
         """The `SearchConfig` to run more of the study's trials, reaching it at ``storage`` (the real URL,
         which the record holds only masked).
@@ -239,8 +249,7 @@ class StudyRecord:
                 f"study {study_name!r} was not created by NAS Workbench (no settings stored)"
             )
         settings = {**self.config, "storage": storage, "study_name": study_name, "n_trials": self.n_trials}
-        if not isinstance(settings.get("dataset"), str) or settings["dataset"].startswith("<"):
-            settings["dataset"] = "digits"  # earlier versions recorded data from Python as "<tuple>"
+        settings.pop("dataset", None)  # earlier versions kept the data's name among the settings
         return SearchConfig.from_dict(settings)
 
     def resumed_as(self, current: StudyRecord) -> StudyRecord:

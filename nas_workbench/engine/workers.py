@@ -95,9 +95,7 @@ def run_worker(
         config = config.replace(storage=storage, study_name=study_name)
     else:
         config = config_from_study(storage, study_name)
-    if dataset is not None:
-        config = config.replace(dataset=dataset)
-    run = SearchRun(config, evaluate=evaluate)
+    run = SearchRun(config, evaluate=evaluate, data=dataset)
     if subscribe is not None:
         run.subscribe(subscribe)
     if started is not None:

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import optuna
 
 from nas_workbench import _compat
 from nas_workbench.engine.records import TrialResult, pareto_front, trial_results
 from nas_workbench.engine.storage import PASSWORD_NOTE, url_without_password
-from nas_workbench.engine.study_record import record_of
+from nas_workbench.engine.study_record import StudyRecord, record_of
 from nas_workbench.exceptions import ConfigError, MissingDependencyError
 from nas_workbench.export.models import target_path
 from nas_workbench.export.selection import chosen_trial
@@ -105,7 +104,7 @@ def export_report_notebook(
             "The network is rebuilt from its spec; train it with `nas_workbench.export.train_model`, "
             "or export it with `nas_workbench.export`."
         ),
-        v4.new_code_cell(_rebuild_code(ArchSpec.from_dict(chosen.spec), config)),
+        v4.new_code_cell(_rebuild_code(ArchSpec.from_dict(chosen.spec), record)),
     ]
     notebook = v4.new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -125,13 +124,13 @@ def _storage_url(study: optuna.Study) -> str:
     return url
 
 
-def _rebuild_code(spec: ArchSpec, config: Mapping[str, Any]) -> str:
+def _rebuild_code(spec: ArchSpec, record: StudyRecord) -> str:
     """Code that rebuilds ``spec`` for the study's data and trains it at the study's fidelity."""
-    dataset = config.get("dataset", "digits")
-    if dataset == "digits":
+    config = record.config
+    if record.own_data is None:
         data = f'task = nw.load_task("digits", seed={int(config.get("seed", 0))})\n'
     else:
-        data = f"task = ...  # the data the study searched on ({dataset}, from Python): nw.make_task(x, y)\n"
+        data = f"task = ...  # the data the study searched on ({record.own_data}): nw.make_task(x, y)\n"
     fidelity = config.get("fidelity") or {}
     return (
         "import nas_workbench as nw\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import optuna
 
@@ -35,20 +36,20 @@ FORMATS: Mapping[str, str] = {
 }
 
 
-def _study_task(study: optuna.Study, task: Task | None) -> tuple[Task, SearchConfig | None]:
-    """The data ``study`` searched on: ``task`` when it is that data (its recorded identity), else the
+def _study_task(study: optuna.Study, data: Any) -> tuple[Task, SearchConfig | None]:
+    """The data ``study`` searched on: ``data`` when it is that data (its recorded identity), else the
     digits the study names; data from Python must be passed."""
     record = record_of(study)
-    dataset = record.config.get("dataset", "digits")
+    seed = int(record.config.get("seed", 0))
+    task = None if data is None else load_task(data, seed=seed)  # split as the search split it
     if task is None:
-        if dataset != "digits" or (record.data is not None and record.data.name != "digits"):
-            searched = record.data.describe() if record.data is not None else dataset
+        if record.own_data is not None:
             raise ConfigError(
                 "task",
                 None,
-                f"the Task the study searched on (its data came from Python: {searched}); pass task=",
+                f"the Task the study searched on (its data came from Python: {record.own_data}); pass task=",
             )
-        task = load_task("digits", seed=int(record.config.get("seed", 0)))
+        task = load_task("digits", seed=seed)
     if record.data is not None:
         record.data.check_same(DataIdentity.of(task), study.study_name)
     return task, _stored_config(record, study)
@@ -66,7 +67,7 @@ def export_trial(
     trial: int | None,
     fmt: str,
     path: str | os.PathLike[str],
-    task: Task | None = None,
+    task: Any = None,
     train: bool = False,
 ) -> Path:
     """Export the architecture of one trial of ``study`` in format ``fmt``.
@@ -77,7 +78,8 @@ def export_trial(
         fmt: One of `FORMATS`: "spec", "state_dict", "torchscript", "onnx" or "notebook" (the study's
             report notebook, see `export_report_notebook`).
         path: The file to write.
-        task: The data the study searched on; needed for weights when it was not "digits".
+        task: The data the study searched on, as `nas_workbench.search` takes it (a `Task`, arrays
+            ``(x, y)`` split with the study's seed, ...); needed for weights when it was not digits.
         train: Train the network at the study's fidelity before saving weights (else it is saved as
             freshly initialised from the study's seed).
 

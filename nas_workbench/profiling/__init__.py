@@ -37,6 +37,7 @@ _EXPORTS = {
     "measure_latency": "nas_workbench.profiling.latency",
     "measurement_lock": "nas_workbench.profiling.lock",
     "prepare_profiler": "nas_workbench.profiling.memory",
+    "shared_by_caller": "nas_workbench.profiling.lock",
     "shared_use": "nas_workbench.profiling.lock",
     "Correction": "nas_workbench.profiling.lut",
     "LookupTable": "nas_workbench.profiling.lut",
@@ -71,6 +72,7 @@ __all__ = [
     "prepare_profiler",
     "profile",
     "propose",
+    "shared_by_caller",
     "shared_use",
 ]
 
@@ -81,7 +83,7 @@ if TYPE_CHECKING:
     from nas_workbench.profiling.calibration import CalibrationResult, calibrate
     from nas_workbench.profiling.device_model import propose
     from nas_workbench.profiling.latency import TimingOptions, measure_latency
-    from nas_workbench.profiling.lock import measurement_lock, shared_use
+    from nas_workbench.profiling.lock import measurement_lock, shared_by_caller, shared_use
     from nas_workbench.profiling.lut import Correction, LookupTable, predict_latency
     from nas_workbench.profiling.memory import prepare_profiler
     from nas_workbench.profiling.targets import DeviceProfile, fit_device, list_devices, load_device

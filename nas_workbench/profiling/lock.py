@@ -37,7 +37,7 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["LockInfo", "file_lock", "measurement_lock", "shared_use"]
+__all__ = ["LockInfo", "file_lock", "measurement_lock", "shared_by_caller", "shared_use"]
 
 _PROCESS_LOCK = threading.RLock()
 _HELD = threading.local()  # per thread: how deep it is inside measurement_lock / shared_use
@@ -145,3 +145,16 @@ def shared_use(directory: Path | None = None) -> Iterator[None]:
             yield
     finally:
         _HELD.shared = 0
+
+
+@contextlib.contextmanager
+def shared_by_caller() -> Iterator[None]:
+    """Mark this thread as part of a `shared_use` that the thread waiting on it holds (a trial scored in a
+    thread of its own, `nas_workbench.engine.deadline`): a measurement in it is refused, as it would be in
+    the holder, instead of waiting for a lock that its own holder keeps. Takes no lock itself."""
+    depth = getattr(_HELD, "shared", 0)
+    _HELD.shared = depth + 1
+    try:
+        yield
+    finally:
+        _HELD.shared = depth

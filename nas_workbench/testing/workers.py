@@ -3,9 +3,9 @@
 Worker processes import an evaluation by name (``--evaluate nas_workbench.testing.workers:score``), so the
 functions live in a module. None trains anything: a trial costs a network build and a parameter count.
 
-Set ``NAS_WORKBENCH_EVAL_LOG`` to a file path and every evaluation appends ``<pid> <architecture id>``
-there (one ``O_APPEND`` write per line, safe across processes), so a test can count evaluations across
-processes: a trial evaluated twice would show.
+Set ``NAS_WORKBENCH_EVAL_LOG`` to a file path and every evaluation appends
+``<pid> <architecture id> <unix time>`` there (one ``O_APPEND`` write per line, safe across processes), so
+a test can count evaluations across processes (a trial evaluated twice would show) and time them.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from torch import nn
 
 from nas_workbench.spec import ArchSpec
 
-__all__ = ["TINY_CHAIN", "hang", "score", "score_then_hang", "sleepy"]
+__all__ = ["TINY_CHAIN", "hang", "hang_first", "score", "score_then_hang", "sleepy", "slow"]
 
 _CALLS = itertools.count(1)  # evaluations made by this process, for `score_then_hang`
 
@@ -40,7 +40,7 @@ def _log(spec: ArchSpec) -> None:
     if path:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            os.write(fd, f"{os.getpid()} {spec.id}\n".encode())
+            os.write(fd, f"{os.getpid()} {spec.id} {time.time():.3f}\n".encode())
         finally:
             os.close(fd)
 
@@ -58,6 +58,12 @@ def sleepy(spec: ArchSpec, model: nn.Module) -> dict[str, float]:
     return score(spec, model)
 
 
+def slow(spec: ArchSpec, model: nn.Module) -> dict[str, float]:
+    """`score` after 1.5 s: two workers take 45 s for 60 trials, time enough for faults in the middle."""
+    time.sleep(1.5)
+    return score(spec, model)
+
+
 def hang(spec: ArchSpec, model: nn.Module) -> dict[str, float]:
     """Never returns (for an hour): the trial stays in progress until its process is killed."""
     _log(spec)
@@ -69,3 +75,9 @@ def score_then_hang(spec: ArchSpec, model: nn.Module) -> dict[str, float]:
     """`score` for this process's first two evaluations, then `hang`: a worker completes two trials and is
     then stuck in its third, so killing it is certain to hit a trial in progress."""
     return score(spec, model) if next(_CALLS) <= 2 else hang(spec, model)
+
+
+def hang_first(spec: ArchSpec, model: nn.Module) -> dict[str, float]:
+    """`hang` for this process's first evaluation, then `score`: a search whose first trial never returns
+    unless ``trial_timeout`` abandons it."""
+    return hang(spec, model) if next(_CALLS) == 1 else score(spec, model)

@@ -127,11 +127,14 @@ class BudgetFields:
         shown = W.VBox([W.HBox([enabled, slider, W.Label(info.unit), relative]), checked])
         return Field(f"budget.{metric}", slider, read, write, shown)
 
-    def check(self, config: SearchConfig | None, background: bool = True) -> threading.Thread | None:
+    def check(
+        self, config: SearchConfig | None, data: Any = None, background: bool = True
+    ) -> threading.Thread | None:
         """Show under the latency and memory limits what they mean on this device: a relative limit's
         value, the tightest achievable value, or why no architecture can meet the limit (as the Check
         button does). It loads the data and profiles networks (seconds to a minute), so by default it
-        runs in a thread, off the keystroke path; returns that thread (None when nothing is checked)."""
+        runs in a thread, off the keystroke path; returns that thread (None when nothing is checked).
+        ``data``: the data to search on, as `nas_workbench.search` takes it (None: digits)."""
         checked = [m for m in RELATIVE_METRICS if config is not None and m in config.budget]
         if config is None or not checked:
             self.status.value = "" if config is None else "<i>no latency or memory limit to check</i>"
@@ -141,7 +144,7 @@ class BudgetFields:
 
         def work() -> None:
             try:
-                lines = budget_report(config)
+                lines = budget_report(config, data)
                 for metric, line in lines.items():
                     color = "#b00020" if line.startswith("unreachable") else "#2c662d"
                     self.answers[metric].value = f'<span style="color:{color}">{html.escape(line)}</span>'

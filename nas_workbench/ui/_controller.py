@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from nas_workbench.config import SearchConfig
 from nas_workbench.engine.records import trial_results
 from nas_workbench.engine.runner import open_storage
-from nas_workbench.engine.study_record import record_of
+from nas_workbench.engine.study_record import StudyRecord, record_of
 from nas_workbench.exceptions import NasWorkbenchError
 from nas_workbench.export import export_trial
 from nas_workbench.ui._model import Exported, Failure, Loaded, Loading
@@ -32,6 +32,7 @@ __all__ = [
     "may_hold_studies",
     "open_stored",
     "read_in_background",
+    "resume_hint",
 ]
 
 logger = logging.getLogger("nas_workbench")
@@ -144,3 +145,16 @@ def open_stored(study_name: str, url: str) -> tuple[optuna.Study | None, SearchC
         return None, None, problem
     except NasWorkbenchError as error:
         return None, None, str(error)
+
+
+def resume_hint(record: StudyRecord, study_name: str, done: int, total: int, data_given: bool) -> str:
+    """What the workbench says of a stored study it shows, not finished: Resume continues it, or, when it
+    was searched on data of the user's own and the workbench has none, which data Resume needs (Resume on
+    the wrong data is refused by the run, naming both)."""
+    held = f"Study {study_name!r} holds {done} of {total} trials"
+    if record.own_data is None or data_given:
+        return f"{held}: Resume continues it."
+    return (
+        f"{held}, searched on data of your own: {record.own_data}. Resume needs that data: "
+        "nw.Workbench(config, data=task), or choose it in the dataset field (Data & training tab)."
+    )

@@ -157,8 +157,7 @@ class WorkersChoice:
                 f"<code>{html.escape(command)}</code> (in a Slurm array or a Kubernetes Job); their trials "
                 "appear here as they finish."
             )
-            if not isinstance(config.dataset, str):
-                text += " The data comes from this notebook: give it to each worker with --dataset."
+            text += " Data of your own (not digits) goes to each worker with --dataset."
             if sqlite:
                 text += (
                     " A SQLite file is shared only by processes on this machine: use a PostgreSQL storage "

@@ -88,18 +88,19 @@ class DatasetChoices:
         self.widget.value = current if current in values else DIGITS
 
     def read(self) -> Any:
-        """The chosen dataset: "digits", or the data object itself."""
+        """The chosen data, as a run's ``data`` argument: None for digits, else the data object itself."""
         choice = self.widget.value
         if choice == DIGITS:
-            return DIGITS
+            return None
         if choice == _GIVEN:
             return self._given
         return self.namespace[choice]
 
     def write(self, dataset: Any) -> None:
-        """Show ``dataset``: a namespace variable holding it is chosen by name, else it is "given in code"."""
-        if isinstance(dataset, str):
-            self.widget.value = DIGITS  # the only name a config can hold; validation reports others
+        """Show ``dataset`` (None or "digits": the built-in digits): a namespace variable holding it is chosen
+        by name, else it is "given in code"."""
+        if dataset is None or (isinstance(dataset, str) and dataset == DIGITS):
+            self.widget.value = DIGITS
             return
         for name, value in list(self.namespace.items()):
             # never IPython's output aliases (``_``, ``__``, ``_3``): they are not offered as choices

@@ -119,6 +119,7 @@ class ConfigForm:
         self._advised: str | None = None
         self.workers = WorkersChoice(lambda: self._changed("workers"))
         self.budget = BudgetFields(self._changed)
+        self.budget.button.on_click(lambda _: self.check_budget())
         #: The budget check's answer under each limit.
         self.budget_checks = self.budget.answers
         own: dict[str, Callable[[Row], Items]] = {
@@ -140,7 +141,6 @@ class ConfigForm:
                 )
             ],
             "profile_metrics": lambda row: [tags_field(row, list(METRICS), empty=list(DEFAULT_METRICS))],
-            "dataset": lambda row: [self._dataset_field(row)],
         }
         tabs = []
         for index, rows in enumerate(form_rows().values()):
@@ -153,6 +153,8 @@ class ConfigForm:
                 )
             tabs.append(self._tab(index, items))
         tabs[-1].children = (*tabs[-1].children, self.workers.box)
+        data_tab = tabs[FORM_TABS.index("Data & training")]
+        data_tab.children = (self._data_chooser(), *data_tab.children)
         self._tab_of[self.workers.count.key] = len(tabs) - 1
         self.tabs = W.Tab(children=tabs, titles=FORM_TABS)
         self.widget = W.VBox([self.tabs])
@@ -203,19 +205,19 @@ class ConfigForm:
 
         return Field(row.key, box, lambda: box.value, write)
 
-    def _dataset_field(self, row: Row) -> Field:
+    def _data_chooser(self) -> W.HBox:
+        """The data to search on: not a setting of the config but the run's ``data`` argument."""
         datasets = self.datasets
         refresh = W.Button(
             icon="refresh", tooltip="look for datasets in the notebook again", layout=W.Layout(width="40px")
         )
         refresh.on_click(lambda _: datasets.refresh())
-        shown = W.HBox([datasets.widget, refresh])
-        return Field(row.key, datasets.widget, datasets.read, datasets.write, shown=shown)
+        return W.HBox([datasets.widget, refresh])
 
     def check_budget(self, background: bool = True) -> threading.Thread | None:
         """Show under the latency and memory limits what they mean on this device (as the Check budget
         button does; see `BudgetFields.check`)."""
-        return self.budget.check(self.validate(), background)
+        return self.budget.check(self.validate(), self.datasets.read(), background)
 
     # -- reading and writing ---------------------------------------------------------------------------
     def write(self, config: SearchConfig) -> None:
@@ -311,6 +313,7 @@ class ConfigForm:
             field.widget.disabled = disabled
         self.use_advice.disabled = disabled
         self.workers.set_disabled(disabled)
+        self.datasets.widget.disabled = disabled
 
     # -- live feedback ---------------------------------------------------------------------------------
     def _space_changed(self, name: str) -> None:

@@ -35,11 +35,11 @@ from nas_workbench.ui._controller import (
     may_hold_studies,
     open_stored,
     read_in_background,
+    resume_hint,
 )
 from nas_workbench.ui._controls import RunControls, guarded
 from nas_workbench.ui._dispatch import Coalescer, running_loop
 from nas_workbench.ui._model import Changes, Loaded, Loading, Message, WorkbenchModel
-from nas_workbench.ui._show import StaticImage
 from nas_workbench.ui._watch import StudyWatcher
 from nas_workbench.ui._workers import WorkerTally
 from nas_workbench.ui.archview import ArchPanel
@@ -63,6 +63,8 @@ class Workbench(W.VBox):
     Args:
         config: Settings shown in the form at first (default: `SearchConfig()`).
         evaluate: Optional evaluation replacing training, passed to `nas_workbench.search`.
+        data: The data to search on, as `nas_workbench.search` takes it (None: digits); a stored study
+            searched on data of your own is shown, and asks for that data.
         namespace: Where the dataset field looks for data (default: the kernel's variables).
         workers: Where Start and Resume run the trials at first (the Run tab's "workers" choice), as
             ``SearchRun.start(workers=...)`` takes it: None in this kernel, N in N local worker
@@ -81,6 +83,7 @@ class Workbench(W.VBox):
         config: SearchConfig | None = None,
         *,
         evaluate: Evaluate | None = None,
+        data: Any = None,
         namespace: Mapping[str, Any] | None = None,
         workers: int | None = None,
     ) -> None:
@@ -98,6 +101,7 @@ class Workbench(W.VBox):
         self._unsubscribe: Callable[[], None] | None = None
 
         self.form = ConfigForm(config, namespace)
+        self.form.datasets.write(data)
         self.form.workers.write(workers)
         self.controls = RunControls(self.start, self.stop, self.resume)
         self.start_button, self.stop_button = self.controls.start, self.controls.stop
@@ -105,7 +109,6 @@ class Workbench(W.VBox):
         self.progress_label, self.status = self.controls.progress_label, self.controls.status
         self.message = self.controls.message
         self.plots = PlotPanel(on_select=self.arch_show)
-        self.image = StaticImage()  # the plots' PNG, for readers of the saved notebook (ui/_show.py)
         self.arch = ArchPanel(on_export=self._export)
         shown = self.form.validate() or SearchConfig()
         self.plots.reset(TrialTable(shown.objectives, shown.directions), shown.budget, _recorded(shown))
@@ -133,18 +136,18 @@ class Workbench(W.VBox):
         storage: str | None = None,
         *,
         evaluate: Evaluate | None = None,
+        data: Any = None,
         namespace: Mapping[str, Any] | None = None,
         workers: int | None = None,
     ) -> Workbench:
         """A workbench showing study ``study_name`` of ``storage`` (default: ``runs/nas_workbench.db``).
 
-        Its settings fill the form and its trials the plots (read in the background, with a progress
-        indicator); a study still running elsewhere keeps updating. Resume continues it here (``workers``:
-        where, as for `Workbench`).
+        Its settings fill the form and its trials the plots (read in the background); a study running
+        elsewhere keeps updating. Resume continues it here (``workers``, ``data``: as for `Workbench`).
         """
         url = storage or default_storage()
         study, config, problem = open_stored(study_name, url)
-        workbench = cls(evaluate=evaluate, namespace=namespace, workers=workers)
+        workbench = cls(evaluate=evaluate, data=data, namespace=namespace, workers=workers)
         workbench.form.write(config or SearchConfig(storage=url, study_name=study_name))
         if problem is not None:
             workbench._say(Message(problem, error=True))
@@ -232,7 +235,7 @@ class Workbench(W.VBox):
         self._poster()  # needs the kernel's loop: refuse now, before a study exists
         self._say(None)
         self.status.value = f"<i>Opening study {html.escape(config.resolved_study_name())}…</i>"
-        return search(config, evaluate=self.evaluate), workers
+        return search(config, evaluate=self.evaluate, data=self.form.datasets.read()), workers
 
     def _launch(self, run: SearchRun, workers: int | None) -> None:
         """Subscribe to ``run``'s events and start it in its background thread (``workers``: as
@@ -253,7 +256,8 @@ class Workbench(W.VBox):
         if study is None:
             self.arch.show_message("No study to export from.", error=True)
             return
-        task = self.run.task if self.run is not None and self.run.config.dataset != "digits" else None
+        data = self.form.datasets.read()
+        task = self.run.task if self.run is not None and data is not None and self.run.data is data else data
         stem = "report" if fmt == "notebook" else f"trial{result.number}"
         path = Path(folder) / f"{study.study_name}-{stem}{FORMATS[fmt]}"
         self.arch.set_busy(True)
@@ -321,8 +325,10 @@ class Workbench(W.VBox):
         elif item.running or done < config.n_trials:
             self._watch(study, item.table, config.n_trials)
             if not item.running:
-                held = f"Study {study.study_name!r} holds {done} of {config.n_trials} trials"
-                self._say(Message(f"{held}: Resume continues it."))
+                given = self.form.datasets.read() is not None
+                self._say(
+                    Message(resume_hint(record_of(study), study.study_name, done, config.n_trials, given))
+                )
 
     def _watch(self, study: optuna.Study, table: TrialTable, n_trials: int) -> None:
         """Follow a study another process is running; its new trials stream in like a live run's."""
@@ -345,8 +351,7 @@ class Workbench(W.VBox):
             self._unsubscribe()
             self._unsubscribe = None
         self._show_progress()
-        self.plots.refresh()  # the saved notebook shows the final plots
-        self.image.update(self.plots.layout)
+        self.plots.refresh()  # the saved notebook shows the final plots (and their static image)
         self._set_running(False)
 
     def arch_show(self, result: TrialResult | None) -> None:
@@ -388,7 +393,7 @@ class Workbench(W.VBox):
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
-        self.image.show(self.plots.layout if self.plots.table.results else None)  # nothing drawn: no image
+        self.plots.image.show(self.plots.layout if self.plots.table.results else None)  # nothing drawn: none
         display(self._repr_mimebundle_(), raw=True)
 
 

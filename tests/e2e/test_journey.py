@@ -48,10 +48,10 @@ config = nw.SearchConfig(
     space_options={{"num_stages": 1, "max_depth": 2, "ops": ["conv", "dwsep"], "kernel_sizes": [3],
                    "widths": [16], "strides": [1], "width_ratios": [0.5, 1.0], "stem_channels": 8}},
     strategy="tpe", objectives=["accuracy", "params", "flops"], budget={{"params": 2500}},
-    dataset=task, n_trials={N_TRIALS}, storage="sqlite:///journey.db", study_name="journey",
+    n_trials={N_TRIALS}, storage="sqlite:///journey.db", study_name="journey",
     profile_metrics=["params", "flops", "macs"],
 )
-nw.Workbench(config, evaluate=score)"""
+nw.Workbench(config, evaluate=score, data=task)"""
 
 #: Rows of the NAME source in the newest Bokeh document holding one (a re-run's plots, not the old ones).
 _NEWEST_POINTS_JS = """(name) => {

@@ -55,10 +55,10 @@ config = nw.SearchConfig(
     space="chain",
     space_options={{"num_stages": 1, "max_depth": 2, "ops": ["conv", "dwsep"], "kernel_sizes": [3],
                    "widths": [8], "strides": [1], "width_ratios": [0.5, 1.0], "stem_channels": 8}},
-    strategy="random", objectives=["accuracy", "params"], dataset=tiny, n_trials={N_TRIALS},
+    strategy="random", objectives=["accuracy", "params"], n_trials={N_TRIALS},
     storage="sqlite:///e2e.db", study_name="e2e", profile_metrics=["params", "flops", "macs"],
 )
-nw.Workbench(config, evaluate=score)
+nw.Workbench(config, evaluate=score, data=tiny)
 """
 
 

@@ -65,9 +65,9 @@ def test_a_latency_budget_below_the_fastest_architecture_is_refused_with_the_tig
     storage, tiny_task
 ):
     space = nw.spaces.get("chain", **TINY_CHAIN)
-    config = cheap_config(storage, "too-fast", dataset=tiny_task, threads=1, budget={"latency_ms": 1e-6})
+    config = cheap_config(storage, "too-fast", threads=1, budget={"latency_ms": 1e-6})
     with pytest.raises(InfeasibleBudgetError) as info:
-        nw.search(config, evaluate=score)
+        nw.search(config, evaluate=score, data=tiny_task)
     message = str(info.value)
     match = re.search(
         r"tightest achievable value is ([0-9.e+-]+) ms \(measured on cpu, confirmed\): .+?, in the space's "
@@ -86,11 +86,9 @@ def test_a_memory_budget_below_the_smallest_network_is_refused_with_the_exhausti
     space = nw.spaces.get("chain", **TINY_CHAIN)
     memory = architecture_value(space, "peak_memory_mb", (1, 8, 8), 2, threads=1)
     floor = min(memory(spec) for spec in nw.spaces.enumerate_specs(space))
-    config = cheap_config(
-        storage, "too-small", dataset=tiny_task, threads=1, budget={"peak_memory_mb": floor / 2}
-    )
+    config = cheap_config(storage, "too-small", threads=1, budget={"peak_memory_mb": floor / 2})
     with pytest.raises(InfeasibleBudgetError) as info:
-        nw.search(config, evaluate=score)
+        nw.search(config, evaluate=score, data=tiny_task)
     match = re.search(r"tightest achievable value is ([0-9.e+-]+) MB", str(info.value))
     assert str(info.value).startswith("budget.peak_memory_mb") and match, str(info.value)
     assert float(match.group(1)) == pytest.approx(floor, rel=0.05)
@@ -100,7 +98,5 @@ def test_a_latency_budget_some_architecture_meets_is_accepted(storage, tiny_task
     space = nw.spaces.get("chain", **TINY_CHAIN)
     latency = architecture_value(space, "latency_ms", (1, 8, 8), 2, threads=1)
     slowest = max(latency(spec) for spec in nw.spaces.enumerate_specs(space))
-    config = cheap_config(
-        storage, "roomy", dataset=tiny_task, threads=1, budget={"latency_ms": 100 * slowest}
-    )
-    assert nw.search(config, evaluate=score).study.study_name == "roomy"
+    config = cheap_config(storage, "roomy", threads=1, budget={"latency_ms": 100 * slowest})
+    assert nw.search(config, evaluate=score, data=tiny_task).study.study_name == "roomy"

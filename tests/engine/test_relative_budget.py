@@ -54,10 +54,8 @@ def test_a_reference_outside_the_space_is_refused():
 
 
 def test_a_relative_budget_resolves_is_stored_and_survives_resume(storage, tiny_task):
-    config = cheap_config(
-        storage, "relative", dataset=tiny_task, threads=1, n_trials=2, budget={"latency_ms": "p50"}
-    )
-    run = nw.search(config, evaluate=score)
+    config = cheap_config(storage, "relative", threads=1, n_trials=2, budget={"latency_ms": "p50"})
+    run = nw.search(config, evaluate=score, data=tiny_task)
     limit = run.config.budget["latency_ms"]
     space = nw.spaces.get("chain", **TINY_CHAIN)
     latency = architecture_value(space, "latency_ms", (1, 8, 8), 2, threads=1)
@@ -79,16 +77,14 @@ def test_a_relative_budget_resolves_is_stored_and_survives_resume(storage, tiny_
     # A resume uses the stored value, never a new resolution: mark it, and resume with more trials.
     marked = record.with_changes(budget_resolved={"latency_ms": {**stored, "value": 123.0}})
     write_record(optuna.load_study(study_name="relative", storage=storage), marked)
-    resumed = nw.search(config.replace(n_trials=3), evaluate=score).run()
+    resumed = nw.search(config.replace(n_trials=3), evaluate=score, data=tiny_task).run()
     assert resumed.config.budget["latency_ms"] == 123.0 and resumed.trials_done() == 3
     assert resumed.results()[-1].status == "ok"  # judged by the stored limit: 123 ms fits any of them
 
 
 def test_a_factor_of_the_fastest_is_at_least_that_factor_of_some_architecture(storage, tiny_task):
-    config = cheap_config(
-        storage, "fastest", dataset=tiny_task, threads=1, budget={"peak_memory_mb": "1.5x smallest"}
-    )
-    run = nw.search(config, evaluate=score)
+    config = cheap_config(storage, "fastest", threads=1, budget={"peak_memory_mb": "1.5x smallest"})
+    run = nw.search(config, evaluate=score, data=tiny_task)
     resolved = run.resolved_budget["peak_memory_mb"]
     space = nw.spaces.get("chain", **TINY_CHAIN)
     memory = architecture_value(space, "peak_memory_mb", (1, 8, 8), 2, threads=1)

@@ -73,7 +73,7 @@ def test_repeats_are_trained_when_asked_for(storage, eval_log):
 def test_two_workers_draw_different_architectures(storage, eval_log, monkeypatch, tmp_path):
     """Seeded alike, both workers' random samplers would propose the same sequence."""
     monkeypatch.chdir(tmp_path)  # the workers' logs go to ./runs
-    config = cheap_config(storage, "pair", space_options={}, n_trials=8, dataset="digits", timeout=300)
+    config = cheap_config(storage, "pair", space_options={}, n_trials=8, timeout=300)
     run = nw.search(config, evaluate=score)
     results = run.run(workers=2).results()
     assert len(results) == 8 and all(r.status == "ok" for r in results)
@@ -99,7 +99,7 @@ def _no_inherited_stream(monkeypatch):
 def test_two_workers_drawing_one_architecture_at_once_train_it_once(storage, eval_log, monkeypatch, tmp_path):
     """A space of 4 and trials of 0.3 s: the workers often hold the same architecture at the same time."""
     monkeypatch.chdir(tmp_path)
-    config = cheap_config(storage, "crowded", n_trials=12, dataset="digits", timeout=300)
+    config = cheap_config(storage, "crowded", n_trials=12, timeout=300)
     results = nw.search(config, evaluate=sleepy).run(workers=2).results()
     assert len(results) == 12 and all(r.status == "ok" for r in results)
     counts = evaluated(eval_log)

@@ -23,13 +23,12 @@ TINY = {**TINY_CHAIN, "max_depth": 2}  # 20 architectures: depth 1-2, conv or dw
 FAST_PROFILE = ["params", "flops", "macs"]
 
 
-def config(storage: str, tiny_task, **changes) -> nw.SearchConfig:
+def config(storage: str, **changes) -> nw.SearchConfig:
     settings = {
         "space": "chain",
         "space_options": TINY,
         "strategy": "random",
         "objectives": ["accuracy", "params"],
-        "dataset": tiny_task,
         "fidelity": nw.Fidelity(epochs=2, batch_size=32),
         "n_trials": 6,
         "storage": storage,
@@ -46,7 +45,7 @@ def score(spec, model) -> dict[str, float]:
 
 
 def test_search_trains_records_and_emits_events(storage, tiny_task):
-    run = nw.search(config(storage, tiny_task, n_trials=3))
+    run = nw.search(config(storage, n_trials=3), data=tiny_task)
     seen: list[ev.Event] = []
     run.subscribe(seen.append)
     run.run()
@@ -83,7 +82,9 @@ def test_over_budget_is_infeasible_and_spends_no_training(storage, tiny_task):
         evaluated.append(spec.id)
         return score(spec, model)
 
-    run = nw.search(config(storage, tiny_task, budget={"params": smallest}, n_trials=8), evaluate=evaluate)
+    run = nw.search(
+        config(storage, budget={"params": smallest}, n_trials=8), evaluate=evaluate, data=tiny_task
+    )
     results = run.run().results()
     infeasible = [r for r in results if r.status == "infeasible"]
     assert infeasible and all(not r.feasible for r in infeasible)
@@ -112,7 +113,7 @@ def test_budget_splits_feasible_and_infeasible(storage, tiny_task):
         }
     )
     limit = sizes[len(sizes) // 2]
-    run = nw.search(config(storage, tiny_task, budget={"params": limit}, n_trials=12), evaluate=score)
+    run = nw.search(config(storage, budget={"params": limit}, n_trials=12), evaluate=score, data=tiny_task)
     run.run()
     for r in run.results():
         assert r.feasible == (r.value("params") <= limit)
@@ -127,7 +128,7 @@ def test_failing_trials_are_recorded_and_the_search_goes_on(storage, tiny_task):
             raise RuntimeError("out of luck")
         return {"accuracy": math.nan} if spec.choices["stage1.block0.op"] == "conv" else score(spec, model)
 
-    run = nw.search(config(storage, tiny_task, n_trials=12, seed=1), evaluate=flaky)
+    run = nw.search(config(storage, n_trials=12, seed=1), evaluate=flaky, data=tiny_task)
     run.run()
     results = run.results()
     assert len(results) == 12
@@ -138,7 +139,7 @@ def test_failing_trials_are_recorded_and_the_search_goes_on(storage, tiny_task):
 
 
 def test_stop_then_resume_completes_without_loss_or_duplicates(storage, tiny_task):
-    first = nw.search(config(storage, tiny_task, n_trials=8), evaluate=score)
+    first = nw.search(config(storage, n_trials=8), evaluate=score, data=tiny_task)
     finished = threading.Event()
 
     def stop_after_three(event):
@@ -152,7 +153,7 @@ def test_stop_then_resume_completes_without_loss_or_duplicates(storage, tiny_tas
     assert first.wait(timeout=120) and finished.is_set()
     assert first.trials_done() == 3  # stopped at the trial boundary
 
-    second = nw.search(config(storage, tiny_task, n_trials=8), evaluate=score)
+    second = nw.search(config(storage, n_trials=8), evaluate=score, data=tiny_task)
     reasons = []
     second.subscribe(lambda e: reasons.append(e.trials_before) if isinstance(e, ev.RunStarted) else None)
     second.run()
@@ -162,7 +163,7 @@ def test_stop_then_resume_completes_without_loss_or_duplicates(storage, tiny_tas
 
 
 def test_start_returns_at_once_and_the_caller_stays_free(storage, tiny_task):
-    run = nw.search(config(storage, tiny_task, n_trials=4))
+    run = nw.search(config(storage, n_trials=4), data=tiny_task)
     run.start()
     assert run.running  # the caller got control back while trials run
     with pytest.raises(nw.NasWorkbenchError, match="already running"):
@@ -174,7 +175,9 @@ def test_start_returns_at_once_and_the_caller_stays_free(storage, tiny_task):
 def test_same_seed_gives_same_architectures(tmp_path, tiny_task):
     archs = []
     for index in range(2):
-        run = nw.search(config(f"sqlite:///{tmp_path / f'{index}.db'}", tiny_task, seed=7), evaluate=score)
+        run = nw.search(
+            config(f"sqlite:///{tmp_path / f'{index}.db'}", seed=7), evaluate=score, data=tiny_task
+        )
         archs.append([r.arch for r in run.run().results()])
     assert archs[0] == archs[1]
 
@@ -182,19 +185,19 @@ def test_same_seed_gives_same_architectures(tmp_path, tiny_task):
 def test_initial_architectures_are_tried_first(storage, tiny_task):
     space = nw.spaces.get("chain", **TINY)
     seeds = [space.format(space.random(s)) for s in (11, 12)]
-    run = nw.search(config(storage, tiny_task, initial_architectures=seeds, n_trials=3), evaluate=score)
+    run = nw.search(config(storage, initial_architectures=seeds, n_trials=3), evaluate=score, data=tiny_task)
     results = run.run().results()
     assert [r.arch for r in results[:2]] == seeds
 
 
 def test_resuming_with_other_objectives_is_refused(storage, tiny_task):
-    nw.search(config(storage, tiny_task, n_trials=1), evaluate=score).run()
+    nw.search(config(storage, n_trials=1), evaluate=score, data=tiny_task).run()
     with pytest.raises(ConfigError, match="study_name"):
-        nw.search(config(storage, tiny_task, objectives=["accuracy", "flops"]))
+        nw.search(config(storage, objectives=["accuracy", "flops"]), data=tiny_task)
 
 
 def test_evaluate_without_accuracy_fails_the_trial_clearly(storage, tiny_task):
-    run = nw.search(config(storage, tiny_task, n_trials=1), evaluate=lambda spec, model: {"score": 1.0})
+    run = nw.search(config(storage, n_trials=1), evaluate=lambda spec, model: {"score": 1.0}, data=tiny_task)
     (result,) = run.run().results()
     assert result.status == "failed" and "'accuracy'" in result.reason
 
@@ -208,10 +211,11 @@ def test_grid_tries_every_architecture_once_then_completes(
     storage, tiny_task, n_trials, processes, workers, monkeypatch, tmp_path
 ):
     monkeypatch.chdir(tmp_path)  # local workers' logs go to ./runs
-    changes = {} if processes is None else {"dataset": "digits", "timeout": 120}  # data workers rebuild
+    changes = {} if processes is None else {"timeout": 120}
     events: list[ev.Event] = []
-    grid = config(storage, tiny_task, strategy="grid", n_trials=n_trials, **changes)
-    run = nw.search(grid, evaluate=testing_workers.score)  # importable by worker processes
+    grid = config(storage, strategy="grid", n_trials=n_trials, **changes)
+    data = tiny_task if processes is None else None  # worker processes rebuild digits by themselves
+    run = nw.search(grid, evaluate=testing_workers.score, data=data)  # importable by worker processes
     run.subscribe(events.append)
     external = workers(storage, "t") if processes == 0 else None  # "a cluster job" on the same study
     results = run.run(workers=processes).results()  # the sampler's Study.stop() ends the search
@@ -236,8 +240,8 @@ def test_grid_tries_every_architecture_once_then_completes(
 def test_fixed_choices_raise_no_experimental_warning(storage, tiny_task):
     with warnings.catch_warnings():  # Optuna flags PartialFixedSampler experimental; users need not hear it
         warnings.simplefilter("error", optuna.exceptions.ExperimentalWarning)
-        fixed = config(storage, tiny_task, fixed_choices={"stage1.depth": 1}, n_trials=2)
-        results = nw.search(fixed, evaluate=score).run().results()
+        fixed = config(storage, fixed_choices={"stage1.depth": 1}, n_trials=2)
+        results = nw.search(fixed, evaluate=score, data=tiny_task).run().results()
     assert [r.spec["choices"]["stage1.depth"] for r in results] == [1, 1]
 
 
@@ -245,12 +249,14 @@ def test_a_proxy_search_starts_with_a_calibrated_table_and_fresh_drift(tmp_path,
     monkeypatch.setenv("NAS_WORKBENCH_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr("nas_workbench.profiling.drift.ROUNDS_AGREE", math.inf)  # a busy machine's rounds
     storage = f"sqlite:///{tmp_path / 's.db'}"
-    cfg = config(storage, tiny_task, objectives=["accuracy", "latency_ms"], profile_metrics=["latency_ms"],
+    cfg = config(storage, objectives=["accuracy", "latency_ms"], profile_metrics=["latency_ms"],
                  profiling_method="proxy", n_trials=1, threads=1)  # fmt: skip
-    [trial] = nw.search(cfg).run().results()
+    [trial] = nw.search(cfg, data=tiny_task).run().results()
     table = nw.profiling.LookupTable.for_device("cpu", 1)
     name = table.correction_name("chain", (1, *tiny_task.input_shape))
     assert name in table.corrections and table.drift[name].ratios == []  # calibrated at the start
     assert trial.metrics["latency_ms"]["detail"]["calibrated"] is True
-    nw.search(cfg.replace(study_name="again")).run()  # the next search re-times the drift references
+    nw.search(
+        cfg.replace(study_name="again"), data=tiny_task
+    ).run()  # the next search re-times the drift references
     assert len(nw.profiling.LookupTable.for_device("cpu", 1).drift[name].ratios) == 3

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from nas_workbench.exceptions import ProfilingError
-from nas_workbench.profiling import measure_latency, measurement_lock, shared_use
+from nas_workbench.profiling import measure_latency, measurement_lock, shared_by_caller, shared_use
 
 # A plain Python process (no nas_workbench) that tries to take the lock file without waiting.
 PROBE = """
@@ -56,6 +56,24 @@ def test_measuring_inside_shared_use_is_refused(tmp_path):
         measurement_lock(tmp_path),
     ):
         pass
+
+
+def test_a_thread_scoring_for_a_shared_use_holder_is_refused_a_measurement_instead_of_waiting(tmp_path):
+    errors: list[BaseException] = []
+
+    def scoring() -> None:  # as a trial scored in a thread of its own, under trial_timeout
+        with shared_by_caller():
+            try:
+                with measurement_lock(tmp_path):
+                    pass
+            except ProfilingError as error:
+                errors.append(error)
+
+    with shared_use(tmp_path):
+        thread = threading.Thread(target=scoring)
+        thread.start()
+        thread.join(timeout=10)
+    assert not thread.is_alive() and len(errors) == 1 and "shared_use" in str(errors[0])
 
 
 def test_measurements_say_they_were_exclusive(small_cnn, quick):

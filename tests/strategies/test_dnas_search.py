@@ -26,7 +26,7 @@ def cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         yield
 
 
-def config(task: Task, storage: str, **options: Any) -> nw.SearchConfig:
+def config(storage: str, **options: Any) -> nw.SearchConfig:
     strategy_options = {
         "penalty": ["latency_ms"],
         "arch_learning_rate": 0.05,
@@ -39,7 +39,6 @@ def config(task: Task, storage: str, **options: Any) -> nw.SearchConfig:
         strategy_options=strategy_options,
         objectives=["accuracy", "params"],
         profile_metrics=[],  # counted figures only: no latency measured per trial
-        dataset=task,
         fidelity=nw.Fidelity(epochs=1, batch_size=16),
         n_trials=4,
         storage=storage,
@@ -48,8 +47,8 @@ def config(task: Task, storage: str, **options: Any) -> nw.SearchConfig:
     )
 
 
-def search(cfg: nw.SearchConfig) -> tuple[nw.SearchRun, list[ev.Event]]:
-    run = nw.search(cfg)
+def search(cfg: nw.SearchConfig, data: Task | None = None) -> tuple[nw.SearchRun, list[ev.Event]]:
+    run = nw.search(cfg, data=data)
     events: list[ev.Event] = []
     run.subscribe(events.append)
     run.run()
@@ -61,7 +60,7 @@ def penalised(
     cache: None, tiny_task: Task, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[nw.SearchRun, list[ev.Event]]:
     storage = f"sqlite:///{tmp_path_factory.mktemp('db') / 'dnas.db'}"
-    return search(config(tiny_task, storage, strategy_options={"penalty_weight": 3.0}))
+    return search(config(storage, strategy_options={"penalty_weight": 3.0}), tiny_task)
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +68,7 @@ def unpenalised(
     cache: None, tiny_task: Task, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[nw.SearchRun, list[ev.Event]]:
     storage = f"sqlite:///{tmp_path_factory.mktemp('db') / 'dnas.db'}"
-    return search(config(tiny_task, storage, strategy_options={"penalty_weight": 0.0}))
+    return search(config(storage, strategy_options={"penalty_weight": 0.0}), tiny_task)
 
 
 def test_each_epoch_logs_its_derived_architecture_and_the_last_one_is_retrained(penalised) -> None:
@@ -127,13 +126,13 @@ def test_the_latency_penalty_lowers_the_expected_latency(penalised, unpenalised)
 
 def test_a_finished_search_is_not_run_again(penalised, tiny_task: Task) -> None:
     run, _ = penalised
-    again, events = search(run.config)
+    again, events = search(run.config, tiny_task)
     assert len(again.results()) == 4 and events[-1].reason == "completed"
     assert not any(isinstance(e, ev.ArchitectureWeights) for e in events)
 
 
 def test_stop_ends_the_search_without_retraining(cache: None, tiny_task: Task, storage: str) -> None:
-    run = nw.search(config(tiny_task, storage, strategy_options={"gumbel": True}))
+    run = nw.search(config(storage, strategy_options={"gumbel": True}), data=tiny_task)
     finished: list[ev.RunFinished] = []
     run.subscribe(lambda e: run.stop() if isinstance(e, ev.TrialFinished) else None)
     run.subscribe(lambda e: finished.append(e) if isinstance(e, ev.RunFinished) else None)
@@ -146,7 +145,7 @@ def test_a_space_without_relaxation_is_refused_when_the_config_is_validated(
     tiny_task: Task, storage: str
 ) -> None:
     with pytest.raises(ConfigError) as error:
-        nw.SearchConfig(space="multi_branch", strategy="dnas", dataset=tiny_task, storage=storage).validate()
+        nw.SearchConfig(space="multi_branch", strategy="dnas", storage=storage).validate()
     assert "no continuous relaxation" in str(error.value) and "evolution" in str(error.value)
 
 

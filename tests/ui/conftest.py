@@ -60,8 +60,8 @@ def wait_for() -> Callable[..., Any]:
 
 
 @pytest.fixture
-def make_config(storage: str, tiny_task: Any) -> Callable[..., nw.SearchConfig]:
-    """``make_config(**changes)``: a 5-trial search of the tiny space on the tiny task."""
+def make_config(storage: str) -> Callable[..., nw.SearchConfig]:
+    """``make_config(**changes)``: a 5-trial search of the tiny space (on digits, the default data)."""
 
     def make(**changes: Any) -> nw.SearchConfig:
         settings: dict[str, Any] = {
@@ -69,7 +69,6 @@ def make_config(storage: str, tiny_task: Any) -> Callable[..., nw.SearchConfig]:
             "space_options": TINY,
             "strategy": "random",
             "objectives": ["accuracy", "params"],
-            "dataset": tiny_task,
             "n_trials": 5,
             "storage": storage,
             "study_name": "ui",

@@ -114,14 +114,16 @@ def test_datasets_come_from_the_namespace():
     x, y = np.zeros((10, 1, 4, 4), np.float32), np.arange(10) % 2
     namespace = {"pair": (x, y), "_hidden": (x, y), "not_data": 3}
     form = ConfigForm(namespace=namespace)
-    labels = [label for label, _ in form.fields["dataset"].widget.options]
+    labels = [label for label, _ in form.datasets.widget.options]
     assert labels[0].startswith("digits") and any(label.startswith("pair:") for label in labels)
     assert not any("hidden" in label or "not_data" in label for label in labels)
-    form.fields["dataset"].widget.value = "pair"
-    assert form.read().dataset is namespace["pair"]
+    assert form.datasets.read() is None  # digits: the run's default data
+    form.datasets.widget.value = "pair"
+    assert form.datasets.read() is namespace["pair"]
+    assert "dataset" not in form.read().to_dict()  # the data is the run's argument, not a setting
     given = nw.make_task(x, y)
-    form.write(nw.SearchConfig(dataset=given))
-    assert form.read().dataset is given  # data given in code, not in the namespace, is kept
+    form.datasets.write(given)
+    assert form.datasets.read() is given  # data given in code, not in the namespace, is kept
 
 
 def test_data_shown_as_a_cell_result_is_chosen_by_its_name_not_by_ipythons_aliases():
@@ -130,11 +132,13 @@ def test_data_shown_as_a_cell_result_is_chosen_by_its_name_not_by_ipythons_alias
     x, y = np.zeros((10, 1, 4, 4), np.float32), np.arange(10) % 2
     task = nw.make_task(x, y, name="mine")
     namespace = {"_": task, "__": task, "_7": task, "task": task}
-    form = ConfigForm(nw.SearchConfig(dataset=task), namespace=namespace)
-    assert form.fields["dataset"].widget.value == "task" and form.read().dataset is task
-    alias_only = ConfigForm(nw.SearchConfig(dataset=task), namespace={"_": task, "_7": task})
-    assert alias_only.read().dataset is task  # shown as given in code
-    assert "given in code" in alias_only.fields["dataset"].widget.label
+    form = ConfigForm(namespace=namespace)
+    form.datasets.write(task)
+    assert form.datasets.widget.value == "task" and form.datasets.read() is task
+    alias_only = ConfigForm(namespace={"_": task, "_7": task})
+    alias_only.datasets.write(task)
+    assert alias_only.datasets.read() is task  # shown as given in code
+    assert "given in code" in alias_only.datasets.widget.label
 
 
 def test_errors_clear_once_fixed():

@@ -122,6 +122,36 @@ def test_an_existing_study_is_not_started_afresh(make_config, score, wait_for):
     asyncio.run(main())
 
 
+def test_a_study_on_own_data_is_shown_asks_for_its_data_and_resumes_only_on_it(
+    make_config, score, wait_for, tiny_task
+):
+    # issue 14.4 / 15.2: reopened without its data, a study searched on the user's own data shows its
+    # trials and names the data it needs (never "digits" in its place); Resume on other data is refused
+    nw.search(make_config(n_trials=2), evaluate=score, data=tiny_task).run()
+
+    async def main():
+        workbench = nw.Workbench(make_config(n_trials=4), evaluate=score)  # no data= after a restart
+        await wait_for(lambda: workbench.plots.points == 2)
+        message = html.unescape(workbench.message.value)
+        assert "holds 2 of 4 trials, searched on data of your own: 'tiny' (1x8x8, 2 classes" in message
+        assert "sha256 " in message and "data=task" in message
+        workbench.resume_button.click()  # on digits: refused, naming both identities
+        refused = html.unescape(workbench.form.message.value)
+        assert "'digits'" in refused and "'tiny'" in refused and not workbench.searching
+        assert len(nw.search(make_config(n_trials=2), data=tiny_task).study.get_trials()) == 2
+
+        again = nw.Workbench.load("ui", storage=make_config().storage, evaluate=score, data=tiny_task)
+        await wait_for(lambda: again.plots.points == 2)
+        assert "data of your own" not in again.message.value  # given: nothing to ask
+        again.form.fields["n_trials"].widget.value = 4
+        again.resume_button.click()
+        await wait_for(lambda: "complete" in again.message.value and not again.searching)
+        return again
+
+    workbench = asyncio.run(main())
+    assert sorted(workbench.plots.trials.data["number"]) == list(range(4))
+
+
 def test_a_workbench_on_a_stored_study_shows_its_trials_at_once_and_offers_resume(
     make_config, score, wait_for
 ):
@@ -229,7 +259,6 @@ def test_a_cell_space_shows_its_cell_graph(storage, tiny_task, score, wait_for):
         space_options={"num_cells": 1, "stem_channels": 4},
         strategy="random",
         objectives=["accuracy", "params"],
-        dataset=tiny_task,
         n_trials=2,
         storage=storage,
         study_name="cell",
@@ -237,7 +266,7 @@ def test_a_cell_space_shows_its_cell_graph(storage, tiny_task, score, wait_for):
     )
 
     async def main():
-        workbench = nw.Workbench(config, evaluate=score)
+        workbench = nw.Workbench(config, evaluate=score, data=tiny_task)
         workbench.start_button.click()
         await wait_for(lambda: not workbench.searching and workbench.plots.points == 2)
         workbench.plots.trials.selected.indices = [0]
@@ -314,10 +343,10 @@ def test_a_differentiable_search_shows_its_architecture_weights(
     storage, tiny_task, wait_for, monkeypatch, tmp_path
 ):
     monkeypatch.setenv("NAS_WORKBENCH_CACHE", str(tmp_path / "cache"))
-    config = tiny_dnas_config(tiny_task, storage, study_name="dnas")
+    config = tiny_dnas_config(storage, study_name="dnas")
 
     async def main():
-        workbench = nw.Workbench(config)
+        workbench = nw.Workbench(config, data=tiny_task)
         workbench.start_button.click()
         await wait_for(lambda: not workbench.searching and "complete" in workbench.message.value)
         return workbench

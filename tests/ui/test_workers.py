@@ -109,9 +109,7 @@ def test_an_evaluate_the_workers_cannot_import_is_refused_before_the_study_exist
     assert workbench.run is None and start_calls == [] and not workbench.start_button.disabled
 
 
-def test_start_here_then_resume_following_a_worker_started_elsewhere(
-    make_config, tiny_task, wait_for, start_calls
-):
+def test_start_here_then_resume_following_a_worker_started_elsewhere(make_config, wait_for, start_calls):
     async def main():
         # An evaluate importable by name: Resume with workers passes it on to them.
         workbench = nw.Workbench(make_config(n_trials=2), evaluate=score)
@@ -130,7 +128,7 @@ def test_start_here_then_resume_following_a_worker_started_elsewhere(
         elsewhere = threading.Thread(  # "a cluster job": a worker that knows only the storage and the study
             target=run_worker,
             args=(config.storage, config.study_name),
-            kwargs={"evaluate": score, "dataset": tiny_task},
+            kwargs={"evaluate": score},
         )
         elsewhere.start()
         await wait_for(lambda: not workbench.searching and "complete" in workbench.message.value)

@@ -21,8 +21,8 @@ def searched(tiny_task, tmp_path_factory) -> tuple[nw.SearchRun, DnasHistory]:
     """A tiny "dnas" search, and the history its live events built."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NAS_WORKBENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
-        config = tiny_dnas_config(tiny_task, f"sqlite:///{tmp_path_factory.mktemp('db') / 'dnas.db'}")
-        run = nw.search(config)
+        config = tiny_dnas_config(f"sqlite:///{tmp_path_factory.mktemp('db') / 'dnas.db'}")
+        run = nw.search(config, data=tiny_task)
         live = DnasHistory()
         run.subscribe(live.on_event)
         run.run()

@@ -64,10 +64,10 @@ def test_report_of_a_real_study(tmp_path, tiny_task, objectives):
         space="chain",
         space_options={"num_stages": 1, "max_depth": 1, "ops": ["conv", "dwsep"], "kernel_sizes": [3, 5],
                        "widths": [8], "strides": [1], "width_ratios": [1.0], "stem_channels": 8},
-        strategy="random", objectives=objectives, budget={"latency_ms": 1000.0}, dataset=tiny_task,
+        strategy="random", objectives=objectives, budget={"latency_ms": 1000.0},
         n_trials=2, storage=f"sqlite:///{tmp_path / 'r.db'}", study_name="r",
     )  # fmt: skip
-    run = nw.search(config, evaluate=lambda spec, model: {"accuracy": 0.5}).run()
+    run = nw.search(config, evaluate=lambda spec, model: {"accuracy": 0.5}, data=tiny_task).run()
     path = write_report(
         optuna.load_study(study_name="r", storage=config.storage), tmp_path / "out" / "r.html"
     )
