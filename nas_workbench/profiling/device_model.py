@@ -217,9 +217,10 @@ def propose(
     latencies on the reference devices, where those devices disagree: measurements there say which of
     them the new device resembles. From 10 cells on NAS-Bench-201 (benchmarks/devices/profile_quality.py)
     that lifted Spearman on the Raspberry Pi 4 from 0.93 to 0.97 and on the Pixel 3 from 0.95 to 0.97
-    against the counts-only design, and cost 3-8 points of predictions within ±10% there. With no more
-    measurements than decisions + 1 the components would crowd out the counts (from 5 cells Spearman fell
-    by 0.1 on the phones), so there the design is the counts' alone, over the table's architectures.
+    against the counts-only design, and cost 3-6 points of predictions within ±10% on the Pixel 2 and the
+    Raspberry Pi 4. With no more measurements than decisions + 1 the components would crowd out the
+    counts (from 5 cells Spearman fell by 0.06-0.14 on the phones), so there the design is the counts'
+    alone, over the table's architectures.
     """
     from nas_workbench import spaces
     from nas_workbench.profiling.device_transfer import read_reference

@@ -16,7 +16,7 @@ published latencies (benchmarks/devices/profile_quality.py; the table holds 24-2
 the target's hardware): from 10 random cells Spearman rose from 0.90 to 0.95 on the Pixel 3 and 0.94 on
 the Raspberry Pi 4 (each finds the other among the references) and from 0.865 to 0.887 on the Pixel 2;
 from 5 cells by 0.06 on the Pixel 2 and the Titan RTX. It cost 0.04 on Eyeriss from 5 cells and up to
-0.007 on the Intel Gold 6226 and the Titan RTX, devices the structure model fits nearly exactly but whose
+0.009 on the Intel Gold 6226 and the Titan RTX, devices the structure model fits nearly exactly but whose
 few measurements a GPU's latencies explain almost as well. Tried and dropped: choosing the one model with
 the smallest leave-one-out error (10 measurements do not pick one device out of 26 reliably; the
 evidence-weighted average hedges between the few that fit), a ridge over all reference devices at once
