@@ -75,8 +75,9 @@ class Fidelity:
     Attributes:
         epochs: Training epochs per trial.
         subset: Fraction of the training split used (stratification is not kept; 1.0 = all).
-        batch_size: Training mini-batch size.
-        learning_rate: Peak learning rate of AdamW, annealed by a cosine schedule.
+        batch_size: Training mini-batch size (smaller for a small training split, so that an epoch takes
+            at least 20 steps; see `nas_workbench.estimation.trainer`).
+        learning_rate: Peak learning rate of AdamW (one-cycle: a short warm-up, then cosine annealing).
         weight_decay: AdamW weight decay.
         width_multiplier: Scales every channel count of the built network (< 1 trains faster).
         resolution: Resize inputs to this square side (None keeps the data's own).

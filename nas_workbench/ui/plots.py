@@ -25,6 +25,7 @@ from bokeh.models import ColumnDataSource
 from nas_workbench.engine.events import Event
 from nas_workbench.engine.records import TrialResult
 from nas_workbench.ui._bokeh import PlotModel
+from nas_workbench.ui._show import StaticImage
 from nas_workbench.viz import DnasHistory, TrialTable, make_sources, study_figures
 from nas_workbench.viz.alpha import history_layout
 from nas_workbench.viz.figures import fit_tradeoff_axes
@@ -49,6 +50,8 @@ class PlotPanel:
         self.dnas_widget: PlotModel | None = None
         #: What the workbench places: the study's figures, then the architecture weights of a "dnas" search.
         self.box = W.VBox()
+        #: A PNG of the figures beside the widget, for readers of the saved notebook (see `ui._show`).
+        self.image = StaticImage()
         self._front_numbers: list[int] = []
         self._figures: list[Any] = []
         self._budget: dict[str, Any] = {}
@@ -80,6 +83,8 @@ class PlotPanel:
         else:
             self.widget.update_from_model(self.layout)
         self._place()
+        if table.results:  # a study opened with trials: its image shows them
+            self.image.update(self.layout)
 
     def _rebuild(self) -> None:
         """Build the figures again for the same table (an axis turns logarithmic)."""
@@ -129,9 +134,11 @@ class PlotPanel:
             self.front.data = front
 
     def refresh(self) -> None:
-        """Re-render the widget from the current data, so the notebook's saved widget state holds it."""
+        """Re-render the widget from the current data, so the notebook's saved widget state (and the
+        static image beside it) holds it."""
         if self.widget is not None:
             self.widget.update_from_model(self.layout)
+            self.image.update(self.layout)
 
     @property
     def points(self) -> int:

@@ -40,7 +40,6 @@ from nas_workbench.ui._controller import (
 from nas_workbench.ui._controls import RunControls, guarded
 from nas_workbench.ui._dispatch import Coalescer, running_loop
 from nas_workbench.ui._model import Changes, Loaded, Loading, Message, WorkbenchModel
-from nas_workbench.ui._show import StaticImage
 from nas_workbench.ui._watch import StudyWatcher
 from nas_workbench.ui._workers import WorkerTally
 from nas_workbench.ui.archview import ArchPanel
@@ -110,7 +109,6 @@ class Workbench(W.VBox):
         self.progress_label, self.status = self.controls.progress_label, self.controls.status
         self.message = self.controls.message
         self.plots = PlotPanel(on_select=self.arch_show)
-        self.image = StaticImage()  # the plots' PNG, for readers of the saved notebook (ui/_show.py)
         self.arch = ArchPanel(on_export=self._export)
         shown = self.form.validate() or SearchConfig()
         self.plots.reset(TrialTable(shown.objectives, shown.directions), shown.budget, _recorded(shown))
@@ -353,8 +351,7 @@ class Workbench(W.VBox):
             self._unsubscribe()
             self._unsubscribe = None
         self._show_progress()
-        self.plots.refresh()  # the saved notebook shows the final plots
-        self.image.update(self.plots.layout)
+        self.plots.refresh()  # the saved notebook shows the final plots (and their static image)
         self._set_running(False)
 
     def arch_show(self, result: TrialResult | None) -> None:
@@ -396,7 +393,7 @@ class Workbench(W.VBox):
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
-        self.image.show(self.plots.layout if self.plots.table.results else None)  # nothing drawn: no image
+        self.plots.image.show(self.plots.layout if self.plots.table.results else None)  # nothing drawn: none
         display(self._repr_mimebundle_(), raw=True)
 
 
