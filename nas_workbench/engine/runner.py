@@ -368,6 +368,8 @@ class SearchRun:
         )
 
     def _trial_finished(self, trial: FrozenTrial) -> None:
+        if self._pipeline is not None:  # trials run here: the study holds this one's evaluation now
+            self._pipeline.stored(trial.number)
         _release_memory()
         self._emit(TrialResult.from_frozen(trial).finished_event(self.study_name, self.worker))
 
