@@ -68,7 +68,7 @@ def cmd_device(args: argparse.Namespace) -> int:
         return 0
     space = spaces.get(args.space)
     if args.action == "propose":
-        archs = targets.propose(space, args.n, args.seed)
+        archs = targets.propose(space, args.n, args.seed, reference=args.reference)
         if args.output:
             targets.write_proposal(args.output, archs)
             print(f"wrote {len(archs)} architectures to {args.output}: measure each on the device and fill "
