@@ -147,7 +147,7 @@ def _check_a_reader_sees_every_plot(notebook: nbformat.NotebookNode, folder: Pat
     page.goto(path.as_uri(), wait_until="load")
     drawn = page.evaluate(
         """() => Array.from(document.querySelectorAll(".jp-RenderedImage img"))
-                   .filter((img) => img.complete && img.naturalWidth > 100 && img.naturalHeight > 100)
+                   .filter((img) => img.complete && img.naturalWidth > 50 && img.naturalHeight > 50)
                    .length"""
     )
     assert drawn >= len(plots), f"{drawn} images drawn in the HTML for {len(plots)} plots"
