@@ -5,8 +5,9 @@ a space no larger than the budget; use a gradient-based strategy only when the s
 far too large to sample (on NAS-Bench-201's CIFAR-10 DARTS-style search is known to collapse, while
 sampling does well; on digits, ``benchmarks/dnas/vs_sampling.py``, our DARTS searched and retrained a
 2-cell NAS-Bench-201 network in a fraction of TPE's 30 trials' time, but on the chain space, whose supernet
-runs every width pair and block variant, it took longer than TPE needs: the chain space goes to sampling); for one objective, a Gaussian process up to 40 trials (best there:
-94.11 ± 0.28 test accuracy after 40 queries, TPE 93.96, random 93.45) and TPE beyond (best after 100 and
+runs every width pair and block variant, it took as long as TPE's 30 trials: the chain space goes to
+sampling); for one objective, a Gaussian process up to 40 trials (best there: 94.11 ± 0.28 test accuracy
+after 40 queries, TPE 93.96, random 93.45) and TPE beyond (best after 100 and
 300 queries: 94.31 ± 0.14 and 94.37, the optimum, ahead of regularised evolution at 94.21 and 94.32); for
 several objectives, multi-objective TPE (the largest hypervolume of accuracy vs FLOPs after 100, 300 and
 1,000 queries, ``--pareto``) except for searches of thousands of trials: NSGA-II comes within 0.3 % of its
