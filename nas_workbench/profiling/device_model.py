@@ -39,8 +39,9 @@ The uncertainty comes from the same leave-one-out predictions: the ratios measur
 give an 80% interval by split-conformal ranks (of n ratios the floor(0.1 (n+1))-th and ceil(0.9 (n+1))-th,
 so from 10 measurements the extremes). Plain 10th / 90th percentiles of 10 ratios were too narrow: on
 held-out NAS-Bench-201 cells (benchmarks/devices/interval_coverage.py, 10 random measurements, 3 draws)
-they covered 41-98% of the cells (mostly 50-75%), the ranks 67-100% (71-98% averaged per device); and the median relative error, Spearman and share within
-±10% across the measurements are kept as the profile's quality (``nas-workbench device show``).
+they covered 41-98% of the cells (mostly 50-75%), the ranks 57-100% (71-99% averaged per device). The
+median relative error, Spearman and share within ±10% across the measurements are kept as the profile's
+quality (``nas-workbench device show``).
 """
 
 from __future__ import annotations
