@@ -2,7 +2,8 @@
 
 NAS-Bench-201's published latencies of all 15,625 cells (HW-NAS-Bench and HELP, ``nb201_latency.csv``)
 stand in for a user's device: a profile is fitted on n cells — drawn at random (10 draws, averaged) or
-chosen by `propose` (10 seeds, averaged) — and evaluated on every other cell: Spearman's rank correlation
+chosen by `propose` (10 seeds, averaged; with the table for the profile with one, over the counts alone
+for the one without) — and evaluated on every other cell: Spearman's rank correlation
 and the share of predictions within ±10% of the measurement. Two profiles, the two `fit_device` fits:
 with a reference table (`nas_workbench.profiling.device_transfer.TransferModel`), the other devices'
 latencies of the same cells; without one (`nas_workbench.profiling.device_model.FeatureModel`), the
@@ -39,7 +40,7 @@ from scipy.stats import spearmanr
 
 import nas_workbench as nw
 from nas_workbench.profiling.device_model import FeatureModel, arch_features, choice_counts
-from nas_workbench.profiling.device_transfer import TransferModel
+from nas_workbench.profiling.device_transfer import Reference, TransferModel
 
 #: Devices of the issue: name -> (column of nb201_latency.csv, HELP's published Spearman from 10 samples).
 DEVICES = {
@@ -143,25 +144,34 @@ def main() -> int:
     sizes = [int(n) for n in args.sizes.split(",")]
     proposals = {n: [[index[a] for a in nw.profiling.propose(space, n, seed)] for seed in range(args.draws)]
                  for n in sizes}  # fmt: skip
+    archs = [space.format(s) for s in specs]
+    ids = {s.id: i for i, s in enumerate(specs)}
     columns = [c for c in data[0] if c.endswith("_ms")]
     results = []
     for device, (column, help_spearman) in DEVICES.items():
         y = np.array([float(r[column]) for r in data])
         devices = [c for c in columns if hardware(c) != hardware(column)]
         others = np.array([[float(r[c]) for c in devices] for r in data])
+        reference = Reference(str(table), "", devices, ids, others, archs)  # the table without the target
         entry = {"device": device, "column": column, "help_spearman_10": help_spearman,
                  "reference_devices": devices, "ceiling": ceiling(x, y), "profiles": {}}  # fmt: skip
         for n in sizes:
             draws = [random.Random(seed).sample(range(len(y)), n) for seed in range(args.draws)]
-            for choice, chosen_sets in (("random", draws), ("propose", proposals[n])):
-                for model in ("reference", "structure"):
-                    table = others if model == "reference" else None
-                    scores = np.array([evaluate(rows, y, chosen, table, devices) for chosen in chosen_sets])
-                    entry["profiles"][f"{n}/{choice}/{model}"] = {
-                        "spearman": float(scores[:, 0].mean()),
-                        "spearman_min": float(scores[:, 0].min()),
-                        "within_10pct": float(scores[:, 1].mean()),
-                    }
+            spread = [[index[a] for a in nw.profiling.propose(space, n, seed, reference=reference)]
+                      for seed in range(args.draws)]  # fmt: skip
+            for choice, model, chosen_sets in (
+                ("random", "reference", draws),
+                ("random", "structure", draws),
+                ("propose", "reference", spread),  # proposed over the counts and the table
+                ("propose", "structure", proposals[n]),  # proposed over the counts
+            ):
+                matrix = others if model == "reference" else None
+                scores = np.array([evaluate(rows, y, chosen, matrix, devices) for chosen in chosen_sets])
+                entry["profiles"][f"{n}/{choice}/{model}"] = {
+                    "spearman": float(scores[:, 0].mean()),
+                    "spearman_min": float(scores[:, 0].min()),
+                    "within_10pct": float(scores[:, 1].mean()),
+                }
         results.append(entry)
         print(f"{device}: done ({time.time() - started:.0f} s)", file=sys.stderr)
     print_table(results, sizes)
@@ -185,17 +195,21 @@ def _goal(ten: dict | None, ceil: tuple[float, float] | None) -> str:
 def print_table(results: list[dict], sizes: list[int]) -> None:
     """Spearman / within ±10% per device and number of measurements, the ceiling and HELP beside them."""
     head = ["device"] + [f"{n} random" for n in sizes] + [f"{n} proposed" for n in sizes]
-    head += [f"{n} random, structure only" for n in sizes]
-    head += ["ceiling (12k cells)", "HELP (10)", "goal met (10 random)"]
+    head += ["10 random, structure only", "10 proposed, structure only"]
+    head += ["ceiling (12k cells)", "HELP (10)", "goal met (10 random)", "goal met (10 proposed)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for entry in results:
         p, ceil = entry["profiles"], entry["ceiling"]
         values = [entry["device"]]
-        for key in ("random/reference", "propose/reference", "random/structure"):
+        for key in ("random/reference", "propose/reference"):
             values += [_cell(p, f"{n}/{key}") for n in sizes]
+        values += [
+            _cell(p, f"10/{key}") if f"10/{key}" in p else "-"
+            for key in ("random/structure", "propose/structure")
+        ]
         values.append("-" if ceil is None else f"{ceil[0]:.3f} / {100 * ceil[1]:.0f}%")
         values.append("-" if entry["help_spearman_10"] is None else f"{entry['help_spearman_10']:.3f}")
-        values.append(_goal(p.get("10/random/reference"), ceil))
+        values += [_goal(p.get(f"10/{key}/reference"), ceil) for key in ("random", "propose")]
         lines.append("| " + " | ".join(values) + " |")
     print("\n".join(lines))
 

@@ -50,6 +50,7 @@ from nas_workbench.engine.budget import constraint_values
 from nas_workbench.profiling import Measurement
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from nb201_scores import synflow_scores  # the project's data-free synflow of every cell, cached
 from nb201_tabular import load_table, mean_std  # the sibling benchmark's NB201 protocol
 
 #: Device name → latency column of ``nb201_latency.csv``.
@@ -64,12 +65,16 @@ PERCENTILES = (5, 10, 30)
 #: The budget's metric, as a `SearchConfig.budget` names it.
 METRIC = "latency_ms"
 GREEDY_CELLS = 25
+#: Trained (feasible) queries after which the choice is also scored (issue #20's goals: 10 and 25).
+CHECKPOINTS = (10, 25)
 #: The baseline of Optuna's own TPE sampler (multivariate, grouped), with no feasibility model or costs.
 PLAIN_TPE = "optuna-tpe"
 #: What the samplers are told of a candidate before proposing it (``--costs``): nothing; its parameter
 #: count (what the engine counts for every search); or its latency on the device (what the engine gives
 #: when the budget names a ``target_device``, whose profile predicts the latency the trial is judged by).
 COSTS = ("none", "params", "latency")
+#: The zero-cost scores the samplers may rank with (``--scores``; only "proxy_guided" uses them).
+SCORES = ("none", "flops", "synflow")
 
 
 def load_latencies(folder: Path, space: nw.spaces.SearchSpace) -> dict[str, dict[str, float]]:
@@ -86,9 +91,9 @@ def reference(cells: dict[str, dict[str, float]]) -> float:
     return max(cells.values(), key=lambda row: row["valid"])["test"]
 
 
-def flops_greedy(feasible: dict[str, dict[str, float]]) -> float:
-    """Test accuracy of the best-validation cell among the `GREEDY_CELLS` feasible cells with most FLOPs."""
-    largest = sorted(feasible, key=lambda arch: -feasible[arch]["mflops"])[:GREEDY_CELLS]
+def flops_greedy(feasible: dict[str, dict[str, float]], cells: int = GREEDY_CELLS) -> float:
+    """Test accuracy of the best-validation cell among the ``cells`` feasible cells with most FLOPs."""
+    largest = sorted(feasible, key=lambda arch: -feasible[arch]["mflops"])[:cells]
     return reference({arch: feasible[arch] for arch in largest})
 
 
@@ -101,14 +106,23 @@ def run_one(
     latency: dict[str, float],
     budget_ms: float,
     costs: str = "none",
-) -> dict[str, float]:
-    """One budgeted search; the test accuracy of its choice (None when it found no feasible cell), the
-    share of its trials that were feasible, and its CPU seconds per trial. ``costs`` (of `COSTS`) is what
-    the sampler is told of each candidate before it proposes it."""
+    scores: dict[str, dict[str, float]] | None = None,
+    options: dict[str, object] | None = None,
+) -> dict[str, object]:
+    """One budgeted search; the test accuracy of its choice (None when it found no feasible cell), also
+    after each of `CHECKPOINTS` trained (feasible) queries, the share of its trials that were feasible,
+    and its CPU seconds per trial. ``costs`` (of `COSTS`) is what the sampler is told of each candidate
+    before it proposes it; ``scores`` (architecture → proxy → score) its zero-cost proxy scores;
+    ``options`` the strategy's options."""
 
     def counted(spec: nw.ArchSpec) -> dict[str, float]:
         arch = space.format(spec)
-        return {"latency_ms": latency[arch]} if costs == "latency" else {"params": table[arch]["params"]}
+        values = {"params": table[arch]["params"]}
+        return values | {"latency_ms": latency[arch]} if costs == "latency" else values
+
+    def proxies(spec: nw.ArchSpec) -> dict[str, float]:
+        assert scores is not None
+        return scores[space.format(spec)]
 
     if name == PLAIN_TPE:
         with warnings.catch_warnings():  # ``group`` is "experimental", as the tpe strategy notes
@@ -116,10 +130,13 @@ def run_one(
             sampler = optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True)
     else:
         given = None if costs == "none" else counted
-        sampler = nw.strategies.make_sampler(name, seed=seed, space=space, costs=given)
+        sampler = nw.strategies.make_sampler(
+            name, seed=seed, space=space, costs=given, scores=proxies if scores else None, **(options or {})
+        )
     study = optuna.create_study(direction="maximize", sampler=sampler)
     chosen: dict[str, float] | None = None
     n_feasible = 0
+    at_trained: dict[int, float] = {}
     started = time.process_time()
     for _ in range(trials):
         trial = study.ask()
@@ -134,11 +151,14 @@ def run_one(
             n_feasible += 1
             if chosen is None or row["valid"] > chosen["valid"]:
                 chosen = row
+            if n_feasible in CHECKPOINTS:
+                at_trained[n_feasible] = chosen["test"]
             study.tell(trial, row["valid"])
         else:
             study.tell(trial, 0.0)  # the engine's value for a trial over budget, left untrained
     return {
         "test": chosen["test"] if chosen is not None else None,
+        "at_trained": at_trained,
         "feasible_share": n_feasible / trials,
         "cpu_s_per_trial": (time.process_time() - started) / trials,
     }
@@ -163,6 +183,15 @@ def main() -> int:
         default="params",
         help="what samplers know of a candidate before proposing it",
     )
+    parser.add_argument(
+        "--scores",
+        choices=SCORES,
+        default="synflow",
+        help="zero-cost scores given to the samplers: none, counted FLOPs, or FLOPs and data-free synflow",
+    )
+    parser.add_argument(
+        "--pool-size", type=int, default=None, help="proxy_guided's pool_size (default: the strategy's)"
+    )
     args = parser.parse_args()
 
     needed = ["nb201.csv", "nb201_latency.csv", "nb201_cost_derived.csv"]
@@ -174,21 +203,27 @@ def main() -> int:
     space = nw.spaces.get("nb201")
     table = load_table(args.nb201_dir, space)
     latencies = load_latencies(args.nb201_dir, space)
+    scores, proxy_seconds = proxy_scores(args.scores, table)
     names = (
         args.strategies.split(",")
         if args.strategies
         else [n for n in nw.strategies.list() if n != "grid" and not nw.strategies.get(n).relaxation]
     )
     names = ["random", *[n for n in names if n != "random"]]  # the baseline first, in the same run
+    options: dict[str, dict[str, object]] = {}
+    if args.pool_size is not None:
+        options["proxy_guided"] = {"pool_size": args.pool_size}
     devices = args.devices.split(",")
     percentiles = [float(p) for p in args.percentiles.split(",")]
 
+    told = args.costs if args.costs != "none" else "nothing"
     print(
         f"NAS-Bench-201 CIFAR-10 under a latency budget: mean regret (points of test accuracy) of the "
         f"best-validation feasible choice after {args.trials} trials, {args.seeds} seeds; samplers told "
-        f"each candidate's {args.costs if args.costs != 'none' else 'nothing'} before proposing it"
+        f"each candidate's {told} before proposing it, and its {args.scores} scores"
+        + (f" ({proxy_seconds:.0f} s to compute for all cells)" if proxy_seconds else "")
     )
-    header = f"{'device':<8}{'pct':>4}{'budget ms':>10}{'feasible':>9}" + "".join(f"{n:>11}" for n in names)
+    header = f"{'device':<8}{'pct':>4}{'budget ms':>10}{'feasible':>9}" + "".join(f"{n:>13}" for n in names)
     print(header + f"{'flops-greedy':>13}")
     results = []
     for device in devices:
@@ -197,7 +232,7 @@ def main() -> int:
             budget_ms = float(np.percentile(list(column.values()), percentile))
             feasible = {arch: table[arch] for arch, lat in column.items() if lat <= budget_ms}
             best = reference(feasible)
-            case = {
+            case: dict = {
                 "device": device,
                 "column": DEVICES[device],
                 "percentile": percentile,
@@ -205,25 +240,64 @@ def main() -> int:
                 "feasible_cells": len(feasible),
                 "reference_test": best,
                 "flops_greedy_regret": best - flops_greedy(feasible),
+                "flops_greedy_regret_at": {n: best - flops_greedy(feasible, n) for n in CHECKPOINTS},
                 "strategies": {},
             }
             for name in names:
                 runs = [
-                    run_one(name, seed, args.trials, space, table, column, budget_ms, args.costs)
+                    run_one(
+                        name,
+                        seed,
+                        args.trials,
+                        space,
+                        table,
+                        column,
+                        budget_ms,
+                        args.costs,
+                        scores,
+                        options.get(name),
+                    )
                     for seed in range(args.seeds)
                 ]
                 regrets = [best - (r["test"] if r["test"] is not None else 0.0) for r in runs]
+                at = {n: [best - r["at_trained"].get(n, r["test"] or 0.0) for r in runs] for n in CHECKPOINTS}
                 case["strategies"][name] = {
                     "regret": mean_std(regrets),
                     "regrets": regrets,
+                    "regret_at_trained": {n: mean_std(values) for n, values in at.items()},
                     "no_feasible_runs": sum(r["test"] is None for r in runs),
                     "feasible_share": statistics.mean(r["feasible_share"] for r in runs),
                     "cpu_ms_per_trial": 1000 * statistics.mean(r["cpu_s_per_trial"] for r in runs),
                 }
             results.append(case)
             row = f"{device:<8}{percentile:>4g}{budget_ms:>10.2f}{len(feasible) / len(column):>9.1%}"
-            row += "".join(f"{case['strategies'][n]['regret']['mean']:>11.2f}" for n in names)
-            print(row + f"{case['flops_greedy_regret']:>13.2f}", flush=True)
+            cells = []
+            for n in names:
+                figures = case["strategies"][n]
+                early = "/".join(f"{figures['regret_at_trained'][c]['mean']:.2f}" for c in CHECKPOINTS)
+                cells.append(f"{early}/{figures['regret']['mean']:.2f}")
+            greedy = "/".join(f"{case['flops_greedy_regret_at'][c]:.2f}" for c in CHECKPOINTS)
+            print(row + "".join(f"{c:>20}" for c in cells) + f"{greedy:>13}", flush=True)
+    print(
+        "cells: mean regret after " + ", ".join(map(str, CHECKPOINTS)) + " trained (feasible) queries / "
+        f"after {args.trials} trials; flops-greedy: training the {', '.join(map(str, CHECKPOINTS))} feasible "
+        "cells with most FLOPs"
+    )
+    for checkpoint in [*CHECKPOINTS, None]:
+        label = f"{checkpoint} trained" if checkpoint else f"{args.trials} trials"
+        means = []
+        for n in names:
+            values = [
+                c["strategies"][n]["regret_at_trained"][checkpoint]["mean"]
+                if checkpoint
+                else c["strategies"][n]["regret"]["mean"]
+                for c in results
+            ]
+            means.append(f"{n} {statistics.mean(values):.2f} (worst {max(values):.2f})")
+        if checkpoint:
+            greedy = [c["flops_greedy_regret_at"][checkpoint] for c in results]
+            means.append(f"flops-greedy {statistics.mean(greedy):.2f} (worst {max(greedy):.2f})")
+        print(f"mean over cases, {label}: " + ", ".join(means))
     print(
         "mean share of feasible trials: "
         + ", ".join(
@@ -243,10 +317,27 @@ def main() -> int:
             "seeds": args.seeds,
             "trials": args.trials,
             "costs": args.costs,
+            "scores": args.scores,
+            "proxy_seconds": proxy_seconds,
+            "pool_size": args.pool_size,
             "default_strategy": _default_strategy(),
         }
         args.json.write_text(json.dumps({**settings, "cases": results}, indent=1))
     return 0
+
+
+def proxy_scores(kind: str, table: dict[str, dict[str, float]]) -> tuple[dict[str, dict[str, float]], float]:
+    """Each cell's zero-cost scores of ``kind`` (of `SCORES`), and the seconds computing them took: counted
+    MFLOPs (free, from the cost table), plus data-free synflow computed by the project (`nb201_scores`)."""
+    if kind == "none":
+        return {}, 0.0
+    scores = {arch: {"flops": row["mflops"]} for arch, row in table.items()}
+    if kind == "flops":
+        return scores, 0.0
+    synflow, seconds = synflow_scores()
+    for arch, value in synflow.items():
+        scores[arch]["synflow"] = value
+    return scores, seconds
 
 
 def _default_strategy() -> str:

@@ -184,6 +184,9 @@ def _add_hardware_commands(add: _Adder) -> None:
     )
     propose.add_argument("--seed", type=_non_negative, default=0, help="seed of the proposal (default: 0)")
     propose.add_argument("-o", "--output", type=Path, help="write a CSV with columns arch,latency_ms")
+    propose.add_argument(
+        "--reference", type=Path, help="other devices' latencies (CSV: arch, *_ms columns): propose from them"
+    )
     fit = actions.add_parser("fit", help="fit a device profile from a CSV of measured latencies")
     fit.add_argument("name", help="the device's name, as target_device names it")
     fit.add_argument("csv", type=Path, help="columns arch (the space's notation), latency_ms")

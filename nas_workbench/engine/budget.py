@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
+from nas_workbench.estimation.proxy_cache import ProxyCache, ProxyScorer
 from nas_workbench.profiling import METRICS, Measurement
+from nas_workbench.profiling.cache import cache_dir
 
 if TYPE_CHECKING:
     from nas_workbench.engine.preflight import Networks
@@ -16,7 +18,9 @@ if TYPE_CHECKING:
 __all__ = [
     "CHEAP_METRICS",
     "DEFAULT_METRICS",
+    "CandidateScores",
     "candidate_costs",
+    "candidate_scores",
     "constraint_values",
     "metrics_to_profile",
     "over_budget_reason",
@@ -83,3 +87,47 @@ def candidate_costs(
         return values
 
     return costs
+
+
+#: The zero-cost proxies a strategy is given for its candidates: data-free, so scoring needs no batch.
+CANDIDATE_PROXIES = ("synflow", "flops")
+
+
+def candidate_scores(
+    networks: Callable[[], Networks], space: SearchSpace, seed: int | None
+) -> CandidateScores:
+    """Zero-cost estimates of a candidate's quality before it is trained
+    (`nas_workbench.strategies.SamplerContext.scores`); see `CandidateScores`."""
+    return CandidateScores(networks, space, seed)
+
+
+class CandidateScores:
+    """Data-free synflow and counted FLOPs of the network the search would build (its input shape and
+    classes), initialised with the search's seed. Scores are cached in the profiling cache directory
+    (``proxies/<space>.json``) per architecture, data and seed, so a pool of thousands is scored once
+    across searches; ``networks`` is called on first use, and `save` writes the file."""
+
+    def __init__(self, networks: Callable[[], Networks], space: SearchSpace, seed: int | None) -> None:
+        self.networks = networks
+        self.space = space
+        self.seed = seed or 0
+        self._scorer: ProxyScorer | None = None
+
+    def __call__(self, spec: ArchSpec) -> dict[str, float]:
+        if self._scorer is None:
+            built = self.networks()
+            cache = ProxyCache(cache_dir() / "proxies" / f"{self.space.name}.json")
+            self._scorer = ProxyScorer(
+                self.space,
+                CANDIDATE_PROXIES,
+                built.input_shape,
+                built.num_classes,
+                seed=self.seed,
+                cache=cache,
+            )
+        return self._scorer(spec)
+
+    def save(self) -> None:
+        """Write the scores computed so far to the cache file."""
+        if self._scorer is not None:
+            self._scorer.cache.save()

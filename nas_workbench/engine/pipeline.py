@@ -21,11 +21,12 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import optuna
 import torch
 
+from nas_workbench._compat import storage_of, trial_id
 from nas_workbench.config import SearchConfig
 from nas_workbench.engine import events as ev
 from nas_workbench.engine.budget import (
@@ -38,6 +39,7 @@ from nas_workbench.engine.budget import (
 from nas_workbench.engine.preflight import Networks
 from nas_workbench.engine.repeats import RepeatIndex
 from nas_workbench.engine.storage import StorageUnavailableError
+from nas_workbench.engine.unstored import Unstored, UnstoredResults
 from nas_workbench.exceptions import NasWorkbenchError
 from nas_workbench.profiling import DeviceInfo, Measurement, Profile, profile
 from nas_workbench.profiling.targets import DeviceProfile
@@ -102,6 +104,7 @@ class TrialPipeline:
         self.target_device = target_device
         self._profiles: OrderedDict[str, tuple[dict[str, Measurement], DeviceInfo]] = OrderedDict()
         self._repeats = RepeatIndex()
+        self._unstored = UnstoredResults(study_name)
 
     def objective(self, scorer: Scorer, reuse: bool = True) -> Callable[[optuna.Trial], list[float]]:
         """An Optuna objective that runs a trial through the pipeline, scored by ``scorer``; a trial that
@@ -145,6 +148,9 @@ class TrialPipeline:
         reused = self._repeats.reuse(trial, spec) if reuse else None
         if reused is not None:  # an architecture the study holds: its result, no training
             return reused
+        kept = self._kept_result(trial, spec)
+        if kept is not None:  # the retry of an attempt cut off from the storage after its evaluation
+            return kept
 
         torch.manual_seed(config.seed * 1_000_003 + trial.number)
         networks = self.networks
@@ -156,14 +162,16 @@ class TrialPipeline:
         limits = config.limits()
         over = violations(measurements, limits)
         profiled = time.perf_counter()
-        for name, excess in constraint_values(measurements, limits).items():
+        constraints = constraint_values(measurements, limits)
+        for name, excess in constraints.items():
             trial.set_constraint(name, excess)
         metrics = {k: m.to_dict() for k, m in measurements.items()}
         self.emit(ev.TrialProfiled(self.study_name, number=trial.number, metrics=metrics, violations=over))
         trial.set_user_attr("metrics", metrics)
 
         told = measurements  # what the study is told; the recorded metrics never hold a placeholder
-        if over and not scorer.scores_infeasible:
+        scored = not over or scorer.scores_infeasible
+        if not scored:
             # not scored: the study is told the worst accuracy, the record keeps no accuracy at all
             told = {
                 **measurements,
@@ -171,14 +179,39 @@ class TrialPipeline:
             }
         else:
             measurements.update(scorer.score(trial, spec, model, measurements))
-            trial.set_user_attr("metrics", {k: m.to_dict() for k, m in measurements.items()})
+        records: dict[str, Any] = {"metrics": {k: m.to_dict() for k, m in measurements.items()}}
         if over:
-            trial.set_user_attr("reason", over_budget_reason(measurements, limits, over))
-        trial.set_user_attr(
-            "timings", {"profile_s": profiled - started, "evaluate_s": time.perf_counter() - profiled}
-        )
-        trial.set_user_attr("status", "infeasible" if over else "ok")
-        return [objective_value(name, told) for name in config.objectives]
+            records["reason"] = over_budget_reason(measurements, limits, over)
+        records["timings"] = {"profile_s": profiled - started, "evaluate_s": time.perf_counter() - profiled}
+        records["status"] = "infeasible" if over else "ok"
+        values = [objective_value(name, told) for name in config.objectives]
+        if scored:  # kept on disk until the study holds it: the storage may be away (`unstored`)
+            self._unstored.keep(trial.number, Unstored(spec.id, values, records, constraints, self.worker))
+        for key, value in records.items():
+            trial.set_user_attr(key, value)
+        return values
+
+    def _kept_result(self, trial: optuna.Trial, spec: ArchSpec) -> list[float] | None:
+        """For the retry of an attempt whose process was cut off from the storage after evaluating: that
+        evaluation's result, kept on this machine (`nas_workbench.engine.unstored`), recorded as its own."""
+        system_attrs = storage_of(trial.study).get_trial_system_attrs(trial_id(trial))
+        attempts = system_attrs.get("retry_history", [])  # set by Optuna's retry of a stale trial
+        found = self._unstored.take(reversed(attempts)) if attempts else None
+        if found is None or found[1].arch_id != spec.id:
+            return None
+        number, kept = found
+        self._unstored.keep(trial.number, kept)  # now this trial's, until the study holds it
+        self._unstored.forget(number)
+        for name, value in kept.constraints.items():
+            trial.set_constraint(name, value)
+        for key, value in {**kept.user_attrs, "evaluated_by": kept.worker}.items():
+            trial.set_user_attr(key, value)
+        logger.warning("trial %d takes trial %d's result, evaluated but not stored", trial.number, number)
+        return list(kept.values)
+
+    def stored(self, number: int) -> None:
+        """Trial ``number`` is finished in the study: forget its kept evaluation."""
+        self._unstored.forget(number)
 
     def profile(self, spec: ArchSpec, model: torch.nn.Module) -> tuple[dict[str, Measurement], DeviceInfo]:
         """Profile cheapest first; a network already over a counted budget is not measured further,

@@ -31,7 +31,7 @@ from optuna.trial import FrozenTrial, TrialState
 from nas_workbench import __version__, spaces, strategies
 from nas_workbench.config import SearchConfig
 from nas_workbench.engine import events as ev
-from nas_workbench.engine.budget import candidate_costs
+from nas_workbench.engine.budget import candidate_costs, candidate_scores
 from nas_workbench.engine.feasibility import CHECKED_METRICS
 from nas_workbench.engine.pipeline import Scorer, TrialPipeline
 from nas_workbench.engine.preflight import Networks, absolute, prepare_machine, resolve_limits
@@ -141,6 +141,7 @@ class SearchRun:
             space=self.space,
             directions=tuple(config.directions),
             costs=candidate_costs(self._networks, self.space, self.target_device),
+            scores=candidate_scores(self._networks, self.space, config.seed),
             **config.strategy_options,
         )
         if config.fixed_choices:
@@ -367,6 +368,8 @@ class SearchRun:
         )
 
     def _trial_finished(self, trial: FrozenTrial) -> None:
+        if self._pipeline is not None:  # trials run here: the study holds this one's evaluation now
+            self._pipeline.stored(trial.number)
         _release_memory()
         self._emit(TrialResult.from_frozen(trial).finished_event(self.study_name, self.worker))
 

@@ -30,8 +30,8 @@ recorded as the trial's failure (nothing could be recorded anyway) but ends the 
 stops; the trial, still running in the storage, goes stale and is retried by the next process of the
 study, its retry replacing it in the plan. After an outage shorter than the window, every running trial's
 heartbeat looks old: a process that saw the outage fails none for a grace period, while their processes
-get through again and beat. Only then is an evaluation that finished but could not be
-stored lost, and redone by the retry.
+get through again and beat. An evaluation that a cut-off attempt had finished was kept on the machine's
+disk, and its retry takes it (`nas_workbench.engine.unstored`).
 
 **A study that stops itself.** As in Optuna's own loop, a sampler or callback may end the search with
 ``Study.stop()`` at a trial boundary: the "grid" strategy's BruteForceSampler does once every architecture

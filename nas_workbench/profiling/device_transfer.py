@@ -16,7 +16,7 @@ published latencies (benchmarks/devices/profile_quality.py; the table holds 24-2
 the target's hardware): from 10 random cells Spearman rose from 0.90 to 0.95 on the Pixel 3 and 0.94 on
 the Raspberry Pi 4 (each finds the other among the references) and from 0.865 to 0.887 on the Pixel 2;
 from 5 cells by 0.06 on the Pixel 2 and the Titan RTX. It cost 0.04 on Eyeriss from 5 cells and up to
-0.007 on the Intel Gold 6226 and the Titan RTX, devices the structure model fits nearly exactly but whose
+0.009 on the Intel Gold 6226 and the Titan RTX, devices the structure model fits nearly exactly but whose
 few measurements a GPU's latencies explain almost as well. Tried and dropped: choosing the one model with
 the smallest leave-one-out error (10 measurements do not pick one device out of 26 reliably; the
 evidence-weighted average hedges between the few that fit), a ridge over all reference devices at once
@@ -53,13 +53,22 @@ _MIN_WEIGHT = 1e-4
 @dataclass(frozen=True)
 class Reference:
     """Latencies of architectures of one space on other devices: ``values[index[arch_id], j]`` is the
-    latency (ms) of that architecture on ``devices[j]``. ``path`` and ``sha256`` identify the file."""
+    latency (ms) of that architecture on ``devices[j]``; ``archs`` the rows' architectures in the space's
+    notation. ``path`` and ``sha256`` identify the file."""
 
     path: str
     sha256: str
     devices: list[str]
     index: dict[str, int]
     values: np.ndarray
+    archs: list[str]
+
+    def components(self, k: int) -> np.ndarray:
+        """The rows' first ``k`` principal components of the standardised latencies: where the reference
+        devices disagree most (what `propose` spreads the measurements over)."""
+        z = (self.values - self.values.mean(axis=0)) / np.maximum(self.values.std(axis=0), 1e-12)
+        u, s, _ = np.linalg.svd(z, full_matrices=False)
+        return u[:, :k] * s[:k]
 
     def rows(self, arch_ids: Sequence[str], devices: Sequence[str]) -> np.ndarray | None:
         """The latencies of ``arch_ids`` on ``devices`` (one row each), or None if one is not in the table."""
@@ -93,6 +102,7 @@ def read_reference(path: str | Path, space: Any) -> Reference:
         )
     index: dict[str, int] = {}
     values: list[list[float]] = []
+    archs: list[str] = []
     for line, raw in enumerate(reader, start=2):
         row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if isinstance(v, str | None)}
         where = f"{path.name} line {line}"
@@ -117,11 +127,12 @@ def read_reference(path: str | Path, space: Any) -> Reference:
             numbers.append(value)
         index[spec.id] = len(values)
         values.append(numbers)
+        archs.append(space.format(spec))
     if len(values) < 2:
         raise ConfigError(
             "reference", str(path), f"latencies of at least 2 architectures, found {len(values)}"
         )
-    return Reference(str(path), _digest(path), devices, index, np.array(values))
+    return Reference(str(path), _digest(path), devices, index, np.array(values), archs)
 
 
 def _bayesian_ridge(x: np.ndarray, y: np.ndarray) -> tuple[float, float, np.ndarray]:

@@ -2,7 +2,7 @@
 
 >>> import nas_workbench as nw
 >>> nw.strategies.list()
-['dnas', 'evolution', 'gp', 'grid', 'nsga2', 'random', 'rl', 'tpe']
+['dnas', 'evolution', 'gp', 'grid', 'nsga2', 'proxy_guided', 'random', 'rl', 'tpe']
 >>> sampler = nw.strategies.make_sampler("evolution", seed=0, population_size=20)
 >>> print(nw.strategies.describe("grid"))  # doctest: +ELLIPSIS
 grid: tries every architecture of a small space once...
@@ -13,7 +13,7 @@ the finished trials of an earlier one, and `best_architectures` picks an earlier
 
 from __future__ import annotations
 
-from nas_workbench.strategies import _optuna, dnas, evolution, rl  # noqa: F401 - register the built-in strategies
+from nas_workbench.strategies import _optuna, dnas, evolution, proxy_guided, rl  # noqa: F401 - register the built-in strategies
 from nas_workbench.strategies._base import (
     Option,
     SamplerContext,

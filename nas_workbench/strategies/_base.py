@@ -48,12 +48,16 @@ class SamplerContext:
             ``{"params": 1.2e6}``, or a target device's predicted latency): what the engine knows of a
             candidate for free, so a strategy can tell which candidates fit a budget before proposing
             one. None: the strategy learns costs only from the trials' constraints.
+        scores: An architecture's zero-cost proxy scores (name → value, higher is better), computed
+            on demand and cached (the engine gives data-free synflow): estimators of quality a strategy
+            may rank candidates with before training any. None: no proxies.
     """
 
     seed: int | None = None
     space: SearchSpace | None = None
     directions: tuple[str, ...] = ("maximize",)
     costs: Callable[[ArchSpec], Mapping[str, float]] | None = None
+    scores: Callable[[ArchSpec], Mapping[str, float]] | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,7 @@ def make_sampler(
     space: SearchSpace | None = None,
     directions: Sequence[str] = ("maximize",),
     costs: Callable[[ArchSpec], Mapping[str, float]] | None = None,
+    scores: Callable[[ArchSpec], Mapping[str, float]] | None = None,
     **options: Any,
 ) -> BaseSampler:
     """Build the Optuna sampler of strategy ``name``.
@@ -133,6 +138,8 @@ def make_sampler(
         directions: The study's directions; strategies that cannot handle several refuse them here.
         costs: An architecture's counted costs before training (see `SamplerContext.costs`); the
             budget-aware strategies use them, with ``space``, to predict which candidates fit a budget.
+        scores: An architecture's zero-cost proxy scores (see `SamplerContext.scores`); "proxy_guided"
+            ranks its pool with them.
         **options: The strategy's options (see `describe`); unknown ones are a `ConfigError`.
 
     Returns:
@@ -155,7 +162,7 @@ def make_sampler(
             f"a strategy for {len(directions)} objectives ({', '.join(several)}); {name!r} optimises one",
         )
     merged = {key: option.default for key, option in strategy.options.items()} | options
-    context = SamplerContext(seed=seed, space=space, directions=directions, costs=costs)
+    context = SamplerContext(seed=seed, space=space, directions=directions, costs=costs, scores=scores)
     return strategy.factory(context, **merged)
 
 

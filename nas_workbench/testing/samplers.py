@@ -163,8 +163,9 @@ def _choices(study: optuna.Study) -> list[dict[str, Any]]:
 
 def quick_options(name: str) -> dict[str, Any]:
     """Options that make strategy ``name`` start learning within a few trials (fewer random start-up
-    trials, smaller populations), so short checks exercise its learning phase, not only its warm-up."""
-    quick = {"n_startup_trials": 4, "population_size": 4, "tournament_size": 2}
+    trials, smaller populations and pools), so short checks exercise its learning phase, not only its
+    warm-up."""
+    quick = {"n_startup_trials": 4, "population_size": 4, "tournament_size": 2, "pool_size": 500}
     return {key: value for key, value in quick.items() if key in strategies.get(name).options}
 
 

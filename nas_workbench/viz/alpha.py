@@ -90,7 +90,8 @@ class DnasHistory:
                 slot = choice if shared else f"choice {index + 1}"
                 if slot not in self.slots:
                     self.slots.append(slot)
-                row = (str(epoch), decision, choice, slot, float(p), f"{choice}\n{p:.2f}")
+                label = f"{p:.2f}" if shared else f"{choice}\n{p:.2f}"  # shared: the column names the choice
+                row = (str(epoch), decision, choice, slot, float(p), label)
                 for name, value in zip(_ALPHA_COLUMNS, row, strict=True):
                     added[name].append(value)
                     self.alpha[name].append(value)
@@ -180,17 +181,18 @@ def alpha_heatmap(source: ColumnDataSource, history: DnasHistory) -> tuple[figur
         title=f"Architecture weights, epoch {epoch}",
         x_range=FactorRange(factors=list(history.slots)),
         y_range=FactorRange(factors=list(reversed(history.decisions))),
-        height=max(220, 26 * len(history.decisions) + 90),
+        height=max(220, 34 * len(history.decisions) + 90),  # a row holds a two-line label
         sizing_mode="stretch_width",
         tools="hover,save",
         tooltips=[("decision", "@decision"), ("choice", "@choice"), ("weight", "@probability{0.000}")],
         toolbar_location=None,  # hover works without; the workbench shows one toolbar, its plots'
         name="nas_alpha_heatmap",
     )
-    fig.rect(
+    cells = fig.rect(
         x="slot", y="decision", width=0.96, height=0.92, source=source, view=view, line_color=None,
         fill_color=linear_cmap("probability", "Viridis256", 0.0, 1.0), name="nas_alpha_cells",
     )  # fmt: skip
+    fig.add_layout(cells.construct_color_bar(title="weight", width=10), "right")
     fig.text(
         x="slot", y="decision", text="label", source=source, view=view, text_align="center",
         text_baseline="middle", text_font_size="8pt", text_color="white",
@@ -232,25 +234,23 @@ def epoch_figure(source: ColumnDataSource, metric: str = "latency_ms") -> figure
     )
     accuracy = fig.line("epoch", "accuracy", source=source, line_width=2, legend_label="accuracy")
     fig.scatter("epoch", "accuracy", source=source, size=7)
-    costs = [
-        v for name in ("cost", "expected_cost", "target_cost") for v in source.data.get(name, []) if v == v
-    ]
-    top = max([*costs, 1e-3]) * 1.2
-    label = METRICS[metric].label if metric in METRICS else metric
-    fig.extra_y_ranges = {"cost": Range1d(start=0, end=top)}
-    fig.add_layout(LinearAxis(y_range_name="cost", axis_label=label), "right")
-    fig.line(
-        "epoch", "cost", source=source, y_range_name="cost", color="#d62728", line_width=2,
-        legend_label="measured",
-    )  # fmt: skip
-    fig.line(
-        "epoch", "expected_cost", source=source, y_range_name="cost", color="#d62728",
-        line_dash="dotted", legend_label="expected (weights)",
-    )  # fmt: skip
-    fig.line(
-        "epoch", "target_cost", source=source, y_range_name="cost", color="#d62728",
-        line_dash="dashed", legend_label="target",
-    )  # fmt: skip
+    # the cost series that hold a value (a search without a cost target or measurement draws none of them:
+    # no empty legend entries); the figure is rebuilt as epochs arrive, so a later value adds its series
+    series = {"cost": ("measured", "solid"), "expected_cost": ("expected (weights)", "dotted"),
+              "target_cost": ("target", "dashed")}  # fmt: skip
+    drawn = {name: [v for v in source.data.get(name, []) if v == v] for name in series}
+    drawn = {name: values for name, values in drawn.items() if values}
+    if drawn:
+        top = max(v for values in drawn.values() for v in values) * 1.2 or 1e-3
+        label = METRICS[metric].label if metric in METRICS else metric
+        fig.extra_y_ranges = {"cost": Range1d(start=0, end=top)}
+        fig.add_layout(LinearAxis(y_range_name="cost", axis_label=label), "right")
+    for name in drawn:
+        legend, dash = series[name]
+        fig.line(
+            "epoch", name, source=source, y_range_name="cost", color="#d62728", line_width=2,
+            line_dash=dash, legend_label=legend,
+        )  # fmt: skip
     fig.add_tools(
         HoverTool(
             renderers=[accuracy],

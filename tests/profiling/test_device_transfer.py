@@ -178,3 +178,32 @@ def test_device_fit_takes_a_reference_table_and_show_names_the_models_it_average
         == 2
     )
     assert "reference" in capsys.readouterr().err
+
+
+def test_propose_with_a_table_picks_its_cells_where_the_reference_devices_disagree(space, table):
+    path, _ = table
+    archs = nw.profiling.propose(space, 8, seed=0, reference=path)
+    assert archs == nw.profiling.propose(space, 8, seed=0, reference=path) and len(set(archs)) == 8
+    reference = targets.read_reference(path, space)
+    rows = [reference.index[space.parse(a).id] for a in archs]  # every one from the table
+    components = reference.components(3)  # how the three reference devices' latencies vary together
+
+    def spread(chosen: list[int]) -> float:  # log det of the components' information matrix
+        x = components[chosen] - components.mean(axis=0)
+        return float(np.linalg.slogdet(x.T @ x)[1])
+
+    drawn = [spread(random.Random(s).sample(range(len(components)), 8)) for s in range(40)]
+    assert spread(rows) > np.percentile(drawn, 90)
+
+
+def test_the_interval_is_the_conformal_ranks_of_the_leave_one_out_ratios():
+    """Of n ratios measured / predicted, the floor(0.1 (n+1))-th and ceil(0.9 (n+1))-th smallest."""
+    from nas_workbench.profiling.device_model import loo_quality
+
+    measured, predicted = np.arange(1.0, 21.0), np.ones(20)
+    assert (loo_quality(predicted, measured)["ratio_p10"], loo_quality(predicted, measured)["ratio_p90"]) == (
+        2,
+        19,
+    )
+    ten = loo_quality(predicted[:10], measured[:10])
+    assert (ten["ratio_p10"], ten["ratio_p90"]) == (1, 10)  # from 10 measurements: the extremes

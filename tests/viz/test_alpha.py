@@ -92,3 +92,17 @@ def test_chain_decisions_with_different_choices_get_numbered_columns() -> None:
         None,
     )
     epoch_figure(ColumnDataSource(history.epochs), "latency_ms")  # no epoch rows yet: still draws
+
+
+def test_readable_heat_map_and_no_empty_cost_series() -> None:
+    """A colour bar says what a cell's colour means; a cell space's labels are the weights alone (the
+    column names the op); a search that recorded no cost draws no cost series (no empty legend entries)."""
+    history = DnasHistory()
+    history.add_weights(
+        1, 0, "arch", {"edge1": {"none": 0.3, "skip": 0.7}, "edge2": {"none": 0.5, "skip": 0.5}}, {}
+    )
+    heatmap, _ = alpha_heatmap(ColumnDataSource(history.alpha), history)
+    assert [type(r).__name__ for r in heatmap.right] == ["ColorBar"]
+    assert history.alpha["label"][:2] == ["0.30", "0.70"]
+    epochs = epoch_figure(ColumnDataSource({"epoch": [1], "accuracy": [0.5], "cost": [float("nan")]}))
+    assert [item.label["value"] for item in epochs.legend.items] == ["accuracy"] and not epochs.right

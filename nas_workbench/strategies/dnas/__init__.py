@@ -9,6 +9,11 @@ is differentiable, so a penalty or a latency target steers the search. Here:
 - supernets for the cell spaces (`CellSupernet`: a mixed op on every edge) and the chain space
   (`ChainSupernet`: per block op, kernel, expansion and width, per stage depth), softmax or Gumbel-softmax;
 - `cost_model`: expected latency (lookup table), FLOPs, MACs or parameters as a function of the weights;
+- `HardwarePenalty`: a weighted cost, or a cost target held by dual ascent on its multiplier (no λ to
+  tune), the final architecture landed within 5% of the target by measurement (`landing`);
+- remedies against DARTS' collapse to parameter-free ops (`arch_step`): a warm-up epoch, progressive
+  shrinking of every decision's choices, a collapse guard in the cell supernet's derivation, and β-DARTS'
+  regularisation as an option;
 - the search loop (`search.SupernetProducer`), the strategy's own trial producer, which `nas_workbench.search`
   runs when ``strategy="dnas"``: every epoch logs the derived architecture as a trial of the study
   (profiled, its accuracy a weight-sharing estimate), and the final one is retrained standalone and logged
@@ -119,10 +124,12 @@ register(
         "dnas",
         _sampler,
         "differentiable search (DARTS; FBNet-style hardware loss): one supernet holds every choice, "
-        "architecture weights and network weights descend alternately on separate splits, and the expected "
-        "latency or FLOPs under the weights is penalised or held to a target; a whole search costs a few "
-        "trainings. Needs a space with a continuous relaxation (cell, nb201, chain); each epoch's derived "
-        "architecture is logged as a trial (weight-sharing accuracy), the final one retrained.",
+        "architecture weights and network weights descend alternately on separate splits, with warm-up and "
+        "progressive shrinking against collapse; the expected latency or FLOPs under the weights is "
+        "penalised or held to a target by dual ascent, and the final architecture lands within 5% of the "
+        "target, measured; a whole search costs a few trainings. Needs a space with a continuous "
+        "relaxation (cell, nb201, chain); each epoch's derived architecture is logged as a trial "
+        "(weight-sharing accuracy), the final one retrained.",
         OPTIONS,
         multi_objective=True,
         relaxation=True,

@@ -15,6 +15,7 @@ candidates costs a second and makes the landing hold on the device itself.
 from __future__ import annotations
 
 import logging
+import math
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -74,6 +75,14 @@ class _Suggester:
 def _table(supernet: Supernet) -> dict[str, list[float]]:
     with torch.no_grad():
         return {name: p.cpu().tolist() for name, p in supernet.probabilities().items()}
+
+
+def _log_probability(
+    spec: ArchSpec, table: Mapping[str, Sequence[float]], decisions: Mapping[str, Decision]
+) -> float:
+    """``Σ log p(choice)`` over the decisions ``spec`` answers, from a probability table."""
+    p = [table[name][decisions[name].index(choice)] for name, choice in spec.choices.items()]
+    return sum(math.log(x) if x > 0 else -math.inf for x in p)
 
 
 def _spec(supernet: Supernet, suggester: _Suggester) -> ArchSpec:
@@ -174,7 +183,7 @@ def _ranked(supernet: Supernet, penalty: HardwarePenalty, tolerance: float, seed
                 default=0.0,
             )
             keys[spec.id], specs[spec.id] = (
-                (max(0.0, error - tolerance), -supernet.log_probability(spec)),
+                (max(0.0, error - tolerance), -_log_probability(spec, table, decisions)),
                 spec,
             )
 

@@ -57,6 +57,12 @@ class DnasOptions:
         "epochs until this many are left in the last quarter of the search, never a decision's last "
         "learnable one (0: off)",
     )
+    softmax_temperature: float = _option(
+        0.25,
+        "temperature of the architecture softmax in the last epoch, annealed geometrically from 1 after "
+        "the warm-up: the weights separate and the supernet computes nearly the network it derives, "
+        "DARTS' discretisation gap (1: off)",
+    )
     weight_learning_rate: float | None = _option(
         None, "AdamW learning rate of the supernet's weights (None: fidelity.learning_rate)"
     )
@@ -121,6 +127,7 @@ class DnasOptions:
         check_float("arch_weight_decay", self.arch_weight_decay, 0.0, 1.0)
         check_float("beta_regularisation", self.beta_regularisation, 0.0, 1e3)
         check_int("shrink_to", self.shrink_to, 0)
+        check_float("softmax_temperature", self.softmax_temperature, 1e-3, 1.0)
         check_float("target_rate", self.target_rate, 0.0, 1e3)
         check_float("tolerance", self.tolerance, 1e-4, 1.0)
         if self.weight_learning_rate is not None:

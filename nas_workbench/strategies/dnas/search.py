@@ -2,9 +2,13 @@
 sampling trials (`nas_workbench.engine.producers`).
 
 One supernet trains by alternating first-order updates (DARTS): a step of the architecture logits on a
-batch of the architecture split (cross-entropy plus the hardware penalty), then a step of the network
-weights on a batch of the weight split (cross-entropy alone). The two splits divide the task's training
-split, so the validation split stays what every trial's accuracy is measured on.
+batch of the architecture split (cross-entropy plus the hardware term, `arch_step.ArchStep`), then a step
+of the network weights on a batch of the weight split (cross-entropy alone). The two splits divide the
+task's training split, so the validation split stays what every trial's accuracy is measured on. The
+first epoch only warms the weights up, and progressive shrinking drops choices at evenly spaced epochs
+(`arch_step`: the remedies against DARTS' collapse). A cost target (``targets``, or the budget) is held by
+dual ascent (`penalty`), checked against the cheapest and dearest architectures before the search starts,
+and the final architecture is landed within its tolerance by measurement (`landing`).
 
 After each epoch the derived architecture becomes a trial of the run's study: enqueued, claimed through
 the engine's scheduler (heartbeats, the plan of ``n_trials``), run through the engine's trial pipeline
@@ -127,6 +131,9 @@ class _DnasSearch:
         for epoch in range(1, epochs + 1):
             temperature = self._temperature(epoch, epochs) if options.gumbel else None
             searching = epoch > warmup
+            supernet.temperature = options.softmax_temperature ** (
+                max(epoch - warmup, 0) / max(epochs - warmup, 1)
+            )
             beta = options.beta_regularisation * (epoch - warmup) / max(epochs - warmup, 1)
             losses = self._epoch(
                 supernet,

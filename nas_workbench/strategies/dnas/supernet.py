@@ -144,6 +144,9 @@ class Supernet(nn.Module, ABC):
         )
         # Progressive shrinking (`shrink`) drops choices: a dropped choice has probability 0.
         self.dropped: dict[str, set[int]] = {name: set() for name in self.searched}
+        #: Temperature of the softmax over the logits; the search anneals it below 1 so that the weights
+        #: separate and the supernet computes nearly the network it will derive.
+        self.temperature = 1.0
         self._board = _WeightBoard()
 
     # -- parameters ------------------------------------------------------------------------------------
@@ -201,10 +204,12 @@ class Supernet(nn.Module, ABC):
 
     # -- weights ---------------------------------------------------------------------------------------
     def probabilities(self) -> dict[str, torch.Tensor]:
-        """Softmax of each decision's logits; a fixed decision is one-hot on its choice."""
+        """Softmax of each decision's logits at `temperature`; a fixed decision is one-hot on its choice."""
         logits = self.logits()
         return {
-            name: logits[name].softmax(-1) if name in logits else self._one_hot(name, self.fixed[name])
+            name: (logits[name] / self.temperature).softmax(-1)
+            if name in logits
+            else self._one_hot(name, self.fixed[name])
             for name in self.decisions
         }
 
@@ -264,16 +269,6 @@ class Supernet(nn.Module, ABC):
         """``spec``, repaired if it lost what a network needs to learn (the cell supernet's collapse guard);
         here unchanged."""
         return spec
-
-    def log_probability(self, spec: ArchSpec) -> float:
-        """``Σ log p(choice)`` over the decisions ``spec`` answers (-inf when it uses a dropped choice)."""
-        total = 0.0
-        with torch.no_grad():
-            probs = self.probabilities()
-            for name, choice in spec.choices.items():
-                p = float(probs[name][self.decisions[name].index(choice)])
-                total += math.log(p) if p > 0 else -math.inf
-        return total
 
     def table(self) -> dict[str, dict[str, float]]:
         """The current probabilities as plain data, ``{decision: {choice: p}}`` (for events and plots)."""

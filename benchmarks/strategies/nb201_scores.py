@@ -1,0 +1,57 @@
+"""The project's own zero-cost scores of every NAS-Bench-201 cell, computed once and cached.
+
+Data-free synflow (`nas_workbench.estimation.proxies`) of each of the 15,625 CIFAR-10 networks
+(3x32x32 inputs, 10 classes, the space's default 5 cells per stage and 16 stem channels, initialised with
+seed 0), kept in a `ProxyCache` file under ``benchmarks/results`` so that the strategy benchmarks score
+the pool once, not once per run. The seconds it took are stored beside the scores, so that a benchmark
+can count the proxy's cost in a search's time.
+
+    python benchmarks/strategies/nb201_scores.py   # fills benchmarks/results/nb201_synflow.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+import nas_workbench as nw
+from nas_workbench.estimation.proxy_cache import ProxyCache, ProxyScorer
+from nas_workbench.spaces._base import enumerate_specs
+
+CACHE = Path(__file__).resolve().parents[1] / "results" / "nb201_synflow.json"
+TIMING = CACHE.with_suffix(".seconds.json")
+
+
+def synflow_scores(path: Path = CACHE, save_every: int = 500) -> tuple[dict[str, float], float]:
+    """The space's notation of each cell → its data-free synflow, and the seconds scoring all cells took
+    (measured when they were computed, summed over runs that filled the cache)."""
+    space = nw.spaces.get("nb201")
+    cache = ProxyCache(path)
+    scorer = ProxyScorer(space, ["synflow"], (3, 32, 32), 10, cache=cache, save_every=save_every)
+    spent = json.loads(TIMING.read_text())["seconds"] if TIMING.exists() else 0.0
+    scores = {}
+    for spec in enumerate_specs(space):
+        scores[space.format(spec)] = scorer(spec)["synflow"]
+        if scorer.computed and scorer.computed % save_every == 0:
+            _save(spent + scorer.seconds)
+    if scorer.computed:
+        cache.save()
+        _save(spent + scorer.seconds)
+    return scores, spent + scorer.seconds
+
+
+def _save(seconds: float) -> None:
+    """Record the seconds spent so far (the scorer writes the cache itself every ``save_every``)."""
+    TIMING.write_text(json.dumps({"seconds": seconds}))
+    print(f"{seconds:.0f} s of scoring so far", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    found, seconds = synflow_scores()
+    print(
+        f"{len(found)} cells; synflow took {seconds:.0f} s in all ({seconds / len(found) * 1000:.1f} ms each)"
+    )

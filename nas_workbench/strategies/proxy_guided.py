@@ -1,0 +1,275 @@
+"""Proxy-guided search: rank a pool of candidates for free, train the promising ones, learn whom to trust.
+
+Training is the costly part of a search; counting an architecture's parameters, predicting its latency on
+the target device or scoring it with a zero-cost proxy costs a fraction of a second. The sampler
+therefore plans each trial over a `CandidatePool` (the whole space when it has at most ``pool_size``
+architectures, else a seeded sample) whose every candidate carries the values of the estimators the
+search knows (`SamplerContext.costs`, `SamplerContext.scores`):
+
+1. **Budget filter, before any training.** A constraint named like a counted cost (a target device's
+   ``latency_ms``, ``params``) is exact: one profiled trial gives its limit (``cost / (1 + constraint)``,
+   the engine's relative constraint), and no candidate over it is proposed again. Another constraint (a
+   latency measured on this machine, with only parameters known in advance) is predicted by the
+   `FeasibilityModel` once ``feasibility_min_trials`` trials are profiled; until then the sampler draws
+   untried candidates uniformly, which is what that model learns best from.
+2. **Ranking by trusted estimators.** Each estimator's trust is its Spearman correlation with the
+   trained (feasible, complete) trials' objective, shrunk towards a prior weight of 1 ("larger scores
+   are better", as for parameters, FLOPs and synflow on image tasks) as if ``prior_trials`` trials had
+   agreed; the ranking is the trust-weighted mean of the estimators' percentile ranks (`combined_score`).
+   An estimator the trials contradict loses its say, one they confirm keeps it.
+3. **Local moves.** With probability ``local_share`` (once a feasible trial is trained), the trial is
+   the best-ranked untried feasible candidate one decision away from the best trained one (a space too
+   large to enumerate adds ``mutations`` mutations of it to the pool first); otherwise the best-ranked
+   untried feasible candidate of the pool.
+
+Each trial records what it was (system attribute ``proxy_guided:source``: ``prior``, ``local``,
+``explore`` or ``uniform``), the trust in each estimator then (``proxy_guided:trust``), and the pool's
+size, feasible share and the seconds its estimators took (``proxy_guided:pool``). Single-objective.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from nas_workbench import _compat
+from nas_workbench.exceptions import ConfigError
+from nas_workbench.strategies._base import Option, SamplerContext, Strategy, check_float, check_int, register
+from nas_workbench.strategies._history import Plan, PlannedSampler, feasible, parent_spec
+from nas_workbench.strategies.feasibility import CostFeatures, FeasibilityFilter, constrained_trials
+from nas_workbench.strategies.pool import CandidatePool, Estimator, combined_score, trust
+
+if TYPE_CHECKING:
+    from nas_workbench.spaces import SearchSpace
+    from nas_workbench.spec import ArchSpec
+
+__all__ = ["ProxyGuidedSampler"]
+
+#: Prefix of the system attributes each trial records.
+ATTR = "proxy_guided"
+#: Relative slack of an exact limit (a candidate's cost equal to the limit is feasible).
+_SLACK = 1e-9
+
+
+class ProxyGuidedSampler(PlannedSampler):
+    """Plans each trial over a pool ranked by cheap estimators whose trust is learnt from the trials.
+
+    Args:
+        space: The search space.
+        costs: An architecture's counted costs before training (`SamplerContext.costs`).
+        scores: Its zero-cost proxy scores (`SamplerContext.scores`).
+        pool_size: Most candidates; a space with at most this many architectures is enumerated.
+        local_share: Probability that a trial is a one-decision move from the best trained one.
+        prior_trials: How many trained trials the prior weight of each estimator is worth.
+        mutations: Mutations of the best trial added to a sampled (not enumerated) pool per local move.
+        feasibility: Predicts the constraints no counted cost gives exactly.
+        seed: Seed of every draw.
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        costs: Estimator | None = None,
+        scores: Estimator | None = None,
+        pool_size: int = 2000,
+        local_share: float = 0.5,
+        prior_trials: float = 5.0,
+        mutations: int = 30,
+        feasibility: FeasibilityFilter | None = None,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__(seed)
+        self.space = space
+        self.costs = costs
+        self.scores = scores
+        self.pool_size = check_int("pool_size", pool_size, 1)
+        self.local_share = check_float("local_share", local_share, 0.0, 1.0)
+        self.prior_trials = check_float("prior_trials", prior_trials, 0.0, 1e6)
+        self.mutations = check_int("mutations", mutations, 0)
+        self.feasibility = feasibility or FeasibilityFilter()
+        self._pool: CandidatePool | None = None
+        self._cost_names: tuple[str, ...] = ()
+        self._one_hot: tuple[Any, np.ndarray] | None = None
+
+    @property
+    def pool(self) -> CandidatePool:
+        """The candidates and their estimator values (built, and timed, on first use)."""
+        if self._pool is None:
+            estimators = [e for e in (self.costs, self.scores) if e is not None]
+            self._pool = CandidatePool(self.space, self.pool_size, estimators, seed=self._seed)
+            if self.costs is not None and len(self._pool):
+                self._cost_names = tuple(sorted(self.costs(self._pool.specs[0])))
+        return self._pool
+
+    # -- planning ------------------------------------------------------------------------------------------
+    def plan(self, study: optuna.Study, trial: FrozenTrial, rng: random.Random) -> Plan:
+        pool = self.pool
+        if study.directions[1:]:
+            raise ConfigError("strategy", "proxy_guided", "a single-objective study")
+        sign = 1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1.0
+        others = [t for t in study.get_trials(deepcopy=False) if t.number != trial.number]
+        trained = [
+            (index, sign * t.value)
+            for t in others
+            if t.state == TrialState.COMPLETE and t.value is not None and feasible(t)
+            if (index := self._index(t)) is not None
+        ]
+        local = bool(trained) and rng.random() < self.local_share
+        best = max(trained, key=lambda pair: pair[1])[0] if trained else None
+        if local and best is not None and len(pool) < self.space.size():
+            for _ in range(self.mutations):  # a sampled pool: bring the best one's neighbours in
+                pool.add(self.space.mutate(pool.specs[best], rng))
+        tried = self._tried(others)
+        allowed, exploring = self._feasible(study, trial)
+        open_ = allowed & ~tried
+        weights = trust(
+            pool.values[[i for i, _ in trained]],
+            np.array([v for _, v in trained]),
+            np.ones(len(pool.names)),
+            self.prior_trials,
+        )
+        score = combined_score(pool.values, weights) + 1e-9 * np.array(
+            [rng.random() for _ in range(len(pool))]
+        )
+        source, index = "uniform", None
+        if exploring and open_.any():
+            source, index = "explore", int(rng.choice(np.flatnonzero(open_).tolist()))
+        elif local and best is not None:
+            near = pool.neighbours(best)
+            near = near[open_[near]]
+            if near.size:
+                source, index = "local", int(near[np.argmax(score[near])])
+        if index is None and open_.any():
+            source, index = "prior", int(np.flatnonzero(open_)[np.argmax(score[open_])])
+        self._record(study, trial, source, weights, allowed)
+        if index is None:  # every predicted-feasible candidate was tried: uniform draws
+            return Plan({}, rng)
+        return Plan(dict(pool.specs[index].choices), rng)
+
+    def _index(self, trial: FrozenTrial) -> int | None:
+        """The pool index of a finished trial's architecture (added to the pool when outside it)."""
+        spec = parent_spec(trial, self.space)
+        return None if spec is None else self.pool.add(spec)
+
+    def _tried(self, trials: list[FrozenTrial]) -> np.ndarray:
+        """Which candidates a trial (finished, running, or planned by this sampler) already has."""
+        pool = self.pool
+        mask = np.zeros(len(pool), dtype=bool)
+        choices = [t.params for t in trials] + [plan.answers for plan in self._plans.values()]
+        for params in choices:
+            if (index := pool.find(params)) is not None:
+                mask[index] = True
+        return mask
+
+    def _feasible(self, study: optuna.Study, trial: FrozenTrial) -> tuple[np.ndarray, bool]:
+        """Which candidates are predicted within every limit, and whether some limit is still unknown
+        (a constraint no counted cost gives, before the feasibility model is fitted)."""
+        pool = self.pool
+        allowed = np.ones(len(pool), dtype=bool)
+        profiled = constrained_trials(study, exclude=trial.number)
+        names = sorted({name for t in profiled for name in t.constraints})
+        exact = [n for n in names if n in self._cost_names]
+        for name in exact:
+            limits = [
+                pool.values[index, pool.names.index(name)] / (1.0 + t.constraints[name])
+                for t in profiled
+                if name in t.constraints and t.constraints[name] > -1.0
+                if (index := self._index(t)) is not None
+            ]
+            if limits:
+                allowed &= pool.column(name) <= float(np.median(limits)) * (1.0 + _SLACK)
+        learnt = [n for n in names if n not in exact]
+        if not learnt:
+            return allowed, False
+        model = self.feasibility.model(study, trial)
+        if model is None:
+            return allowed, True
+        design = self._design(model.decisions, model.cost_scale)
+        predicted = design @ model.coefficients
+        for column, name in enumerate(model.names):
+            if name in learnt and model.skill[column] >= 0.5:
+                allowed &= predicted[:, column] + self.feasibility.z * model.spread[column] <= 0.0
+        return allowed, False
+
+    def _design(self, decisions: Mapping[str, tuple[Any, ...]], cost_scale: np.ndarray | None) -> np.ndarray:
+        """The `FeasibilityModel` features of every candidate: intercept, one-hot decisions, counted costs."""
+        pool = self.pool
+        key = (len(pool), tuple((name, tuple(choices)) for name, choices in decisions.items()))
+        if self._one_hot is None or self._one_hot[0] != key:
+            self._one_hot = (key, pool.one_hot(decisions))
+        parts = [np.ones((len(pool), 1)), self._one_hot[1]]
+        if cost_scale is not None and self._cost_names:
+            parts.append(np.column_stack([pool.column(n) for n in self._cost_names]) / cost_scale)
+        return np.hstack(parts)
+
+    def _record(
+        self, study: optuna.Study, trial: FrozenTrial, source: str, weights: np.ndarray, allowed: np.ndarray
+    ) -> None:
+        storage, trial_id = _compat.storage_of(study), _compat.trial_id(trial)
+        pool = self.pool
+        storage.set_trial_system_attr(trial_id, f"{ATTR}:source", source)
+        storage.set_trial_system_attr(
+            trial_id,
+            f"{ATTR}:trust",
+            {n: round(float(w), 4) for n, w in zip(pool.names, weights, strict=True)},
+        )
+        summary = {"size": len(pool), "feasible": int(allowed.sum()), "seconds": round(pool.seconds, 3)}
+        storage.set_trial_system_attr(trial_id, f"{ATTR}:pool", summary)
+
+
+def _factory(
+    context: SamplerContext,
+    pool_size: int,
+    local_share: float,
+    prior_trials: float,
+    mutations: int,
+    use_scores: bool,
+    feasibility_min_trials: int,
+    feasibility_z: float,
+) -> ProxyGuidedSampler:
+    if context.space is None:
+        raise ConfigError(
+            "strategy", "proxy_guided", "a search space (make_sampler(space=...)) to draw its pool from"
+        )
+    costs: Callable[[ArchSpec], Mapping[str, float]] | None = context.costs
+    features = CostFeatures(context.space, costs) if costs is not None else None
+    return ProxyGuidedSampler(
+        context.space,
+        costs=costs,
+        scores=context.scores if use_scores else None,
+        pool_size=pool_size,
+        local_share=local_share,
+        prior_trials=prior_trials,
+        mutations=mutations,
+        feasibility=FeasibilityFilter(z=feasibility_z, min_trials=feasibility_min_trials, costs=features),
+        seed=context.seed,
+    )
+
+
+register(
+    Strategy(
+        "proxy_guided",
+        _factory,
+        "ranks a pool of candidates (the whole space when small) by free estimators (counted costs, a "
+        "target device's predicted latency, zero-cost proxies), drops those predicted over budget before "
+        "any training, trains the top of the ranking and one-decision moves around the best, and learns "
+        "from the trained trials how far to trust each estimator (Spearman-weighted rank aggregation).",
+        {
+            "pool_size": Option(2000, "most candidates ranked; a space this small is enumerated whole"),
+            "local_share": Option(0.5, "share of trials that move one decision from the best trained one"),
+            "prior_trials": Option(5.0, "trained trials the prior trust (1 per estimator) is worth"),
+            "mutations": Option(30, "mutations of the best added to a sampled pool per local move"),
+            "use_scores": Option(True, "rank with the engine's zero-cost proxy scores (data-free synflow)"),
+            "feasibility_min_trials": Option(5, "profiled trials before a learnt constraint filters"),
+            "feasibility_z": Option(
+                1.0, "leave-one-out deviations of margin under the limit a learnt prediction must keep"
+            ),
+        },
+        multi_objective=False,
+    )
+)

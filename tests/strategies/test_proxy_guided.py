@@ -1,0 +1,163 @@
+"""The proxy-guided strategy: its pool, the budget filter before any training, and the trust it learns."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import optuna
+import pytest
+from torch import nn
+
+from nas_workbench import strategies
+from nas_workbench.engine.budget import constraint_values
+from nas_workbench.exceptions import ConfigError
+from nas_workbench.profiling import Measurement
+from nas_workbench.spaces import SearchSpace, Suggester
+from nas_workbench.spaces._base import enumerate_specs
+from nas_workbench.spec import ArchSpec
+from nas_workbench.strategies.pool import CandidatePool, combined_score, trust
+
+WORTH = (1.0, 3.0, 2.0, 5.0)
+
+
+class GridSpace(SearchSpace):
+    """Four decisions of four choices (256 architectures): small enough to know every answer."""
+
+    name = "grid4"
+
+    def define(self, suggester: Suggester) -> dict[str, Any]:
+        return {f"d{i}": suggester.suggest_categorical(f"d{i}", [0, 1, 2, 3]) for i in range(4)}
+
+    def build(
+        self, spec: ArchSpec, input_shape: Sequence[int], num_classes: int, width_multiplier: float = 1.0
+    ) -> nn.Module:
+        return nn.Linear(1, num_classes)
+
+    def size(self) -> int:
+        return 256
+
+
+def accuracy(spec: ArchSpec) -> float:
+    """Each decision adds its value times its worth; the larger, the better (and the costlier)."""
+    return sum(WORTH[i] * spec.choices[f"d{i}"] for i in range(4))
+
+
+def latency(spec: ArchSpec) -> float:
+    """A cost that grows with each decision's value, unevenly: the best architecture is over budget."""
+    return 1.0 + sum((i + 1) * spec.choices[f"d{i}"] for i in range(4))
+
+
+def noise(spec: ArchSpec) -> float:
+    return int(hashlib.sha1(spec.to_json().encode()).hexdigest()[:8], 16) / 16**8
+
+
+def search(
+    sampler: optuna.samplers.BaseSampler, space: SearchSpace, n_trials: int, limit: float | None = None
+) -> optuna.Study:
+    """Drive ``sampler`` as the engine does: the latency constraint set before the accuracy is told
+    (an over-budget architecture is told 0.0, untrained)."""
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    for _ in range(n_trials):
+        trial = study.ask()
+        spec = space.sample(trial)
+        trial.set_user_attr("spec", spec.to_dict())
+        if limit is not None:
+            measured = {"latency_ms": Measurement(latency(spec), "ms", "measured", "test")}
+            for key, value in constraint_values(measured, {"latency_ms": limit}).items():
+                trial.set_constraint(key, value)
+        over = limit is not None and latency(spec) > limit
+        study.tell(trial, 0.0 if over else accuracy(spec))
+    return study
+
+
+def test_pool_enumerates_a_small_space_and_samples_a_large_one() -> None:
+    space = GridSpace()
+    whole = CandidatePool(space, 1000, [lambda s: {"latency_ms": latency(s)}])
+    assert len(whole) == 256 and whole.names == ("latency_ms",)
+    assert {whole.find(s.choices) for s in enumerate_specs(space)} == set(range(256))
+    assert whole.column("latency_ms")[whole.find({"d0": 3, "d1": 3, "d2": 3, "d3": 3})] == 31.0
+    index = whole.find({"d0": 0, "d1": 1, "d2": 2, "d3": 3})
+    assert index is not None
+    near = [whole.specs[i].choices for i in whole.neighbours(index)]
+    assert len(near) == 4 * 3
+    assert all(sum(c[f"d{i}"] != (0, 1, 2, 3)[i] for i in range(4)) == 1 for c in near)
+
+    sample = CandidatePool(space, 50, [lambda s: {"latency_ms": latency(s)}], seed=0)
+    assert len(sample) == 50 and len({tuple(s.choices.items()) for s in sample.specs}) == 50
+    assert CandidatePool(space, 50, [], seed=0).specs == sample.specs  # seeded
+    outside = next(s for s in enumerate_specs(space) if sample.find(s.choices) is None)
+    assert sample.add(outside) == 50 and sample.column("latency_ms")[50] == latency(outside)
+
+
+def test_budget_filter_proposes_nothing_over_a_limit_a_counted_cost_gives() -> None:
+    space, limit = GridSpace(), 14.0
+    feasible = [s for s in enumerate_specs(space) if latency(s) <= limit]
+    optimum = max(accuracy(s) for s in feasible)
+    sampler = strategies.make_sampler(
+        "proxy_guided", seed=0, space=space, costs=lambda s: {"latency_ms": latency(s)}
+    )
+    study = search(sampler, space, 20, limit)
+    costs = [latency(ArchSpec.from_dict(t.user_attrs["spec"])) for t in study.trials]
+    assert all(cost <= limit for cost in costs[1:]), costs  # the first trial tells the limit
+    assert study.best_value == optimum
+    sources = [t.system_attrs["proxy_guided:source"] for t in study.trials]
+    assert set(sources) <= {"prior", "local"} and "local" in sources
+    pool = study.trials[-1].system_attrs["proxy_guided:pool"]
+    assert pool["size"] == 256 and pool["feasible"] == len(feasible)
+
+
+def test_budget_filter_learns_a_limit_no_counted_cost_gives() -> None:
+    """A budget on a cost the strategy is not told (only its parameters): once the feasibility model is
+    fitted, far fewer proposals are over budget than random sampling makes."""
+    space, limit = GridSpace(), 14.0
+    sampler = strategies.make_sampler(
+        "proxy_guided", seed=0, space=space, costs=lambda s: {"params": float(s.choices["d0"])}
+    )
+    study = search(sampler, space, 40, limit)
+    over = [latency(ArchSpec.from_dict(t.user_attrs["spec"])) > limit for t in study.trials]
+    random_rate = np.mean([latency(s) > limit for s in enumerate_specs(space)])
+    assert np.mean(over[20:]) < random_rate / 2, (np.mean(over[20:]), random_rate)
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_trust_follows_the_informative_proxy_and_drops_the_noise(sign: float) -> None:
+    """One proxy ranks like the objective (or exactly against it), the other is noise: the search learns
+    to trust the first (with its sign) and not the second, and finds the optimum in few trials."""
+    space = GridSpace()
+    scores = {"informative": lambda s: sign * accuracy(s), "noise": noise}
+    sampler = strategies.make_sampler(
+        "proxy_guided",
+        seed=1,
+        space=space,
+        scores=lambda s: {name: f(s) for name, f in scores.items()},
+        local_share=0.0,  # the ranking alone, so the trust is what finds the optimum
+    )
+    study = search(sampler, space, 25)
+    weights = study.trials[-1].system_attrs["proxy_guided:trust"]
+    assert sign * weights["informative"] > 0.6, weights  # the prior (+1) is worth 5 of 25 trials
+    assert abs(weights["noise"]) < 0.35, weights
+    assert study.best_value == max(accuracy(s) for s in enumerate_specs(space))
+
+
+def test_trust_and_combined_score() -> None:
+    values = np.array([[1.0, 5.0], [2.0, 1.0], [3.0, 4.0], [4.0, 2.0]])
+    objective = np.array([10.0, 20.0, 30.0, 40.0])
+    prior = np.ones(2)
+    assert np.allclose(trust(values[:2], objective[:2], prior, 5.0), prior)  # too few trials: the prior
+    weights = trust(values, objective, prior, 0.0)
+    assert weights[0] == pytest.approx(1.0) and weights[1] == pytest.approx(-0.4)
+    shrunk = trust(values, objective, prior, 4.0)
+    assert shrunk[0] == pytest.approx(1.0) and shrunk[1] == pytest.approx(0.3)
+    assert list(np.argsort(combined_score(values, np.array([1.0, 0.0])))) == [0, 1, 2, 3]
+
+
+def test_refuses_without_a_space_and_with_several_objectives() -> None:
+    with pytest.raises(ConfigError, match="space"):
+        strategies.make_sampler("proxy_guided", seed=0)
+    with pytest.raises(ConfigError, match="objectives"):
+        strategies.make_sampler(
+            "proxy_guided", seed=0, space=GridSpace(), directions=("maximize", "minimize")
+        )
