@@ -22,6 +22,7 @@ be re-entered by the thread that holds it. ``flock`` on a descriptor per acquisi
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 import time
@@ -38,6 +39,8 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 __all__ = ["LockInfo", "file_lock", "measurement_lock", "shared_by_caller", "shared_use"]
+
+logger = logging.getLogger("nas_workbench")
 
 _PROCESS_LOCK = threading.RLock()
 _HELD = threading.local()  # per thread: how deep it is inside measurement_lock / shared_use
@@ -61,11 +64,36 @@ def _lock_paths(directory: Path | None) -> tuple[Path, Path]:
     return root / "measure.lock", root / "measure.turnstile"
 
 
+#: Seconds between two notices that a measurement waits for other work (one per wait, at most this often).
+_NOTICE_EVERY_S = 60.0
+_last_notice = -_NOTICE_EVERY_S
+
+
+def _say_waiting(path: Path) -> None:
+    """Tell the user why nothing moves: a measurement waits, maybe for minutes, until other processes on
+    this machine that share the lock (trainings, measurements: another search, a benchmark) pause."""
+    global _last_notice
+    now = time.monotonic()
+    if now - _last_notice >= _NOTICE_EVERY_S:
+        _last_notice = now
+        logger.warning(
+            "a measurement waits until other processes on this machine pause their training or measuring "
+            "(lock %s); it goes on by itself, or give this search its own cache (NAS_WORKBENCH_CACHE) to "
+            "measure without waiting, at the cost of skewed figures",
+            path,
+        )
+
+
 @contextlib.contextmanager
-def _flock(path: Path, mode: int) -> Iterator[None]:
+def _flock(path: Path, mode: int, say_waiting: bool = False) -> Iterator[None]:
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
     try:
-        fcntl.flock(fd, mode)
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if say_waiting:
+                _say_waiting(path)
+            fcntl.flock(fd, mode)
         try:
             yield
         finally:
@@ -112,7 +140,10 @@ def measurement_lock(directory: Path | None = None) -> Iterator[LockInfo]:
                 yield LockInfo(scope, time.perf_counter() - start)
             return
         main, turnstile = _lock_paths(directory)
-        with _flock(turnstile, fcntl.LOCK_EX), _flock(main, fcntl.LOCK_EX):
+        with (
+            _flock(turnstile, fcntl.LOCK_EX, say_waiting=True),
+            _flock(main, fcntl.LOCK_EX, say_waiting=True),
+        ):
             yield LockInfo(scope, time.perf_counter() - start)
     finally:
         _HELD.exclusive = 0

@@ -15,6 +15,8 @@ neither the loader's type nor the widget's state, show the image.
 from __future__ import annotations
 
 import base64
+import logging
+import os
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -26,6 +28,8 @@ from nas_workbench.ui._bokehjs import loader_bundle
 from nas_workbench.viz import static
 
 __all__ = ["StaticImage", "show"]
+
+logger = logging.getLogger("nas_workbench")
 
 
 class StaticImage:
@@ -41,9 +45,16 @@ class StaticImage:
         self._shown = False
 
     def bundle(self, obj: Model | None) -> dict[str, Any]:
-        """The loader bundle, with ``image/png`` of ``obj`` as it is now where a renderer is available."""
+        """The loader bundle, with ``image/png`` of ``obj`` as it is now where a renderer is available (a
+        rendering that fails is logged and leaves the image out, unless ``NAS_WORKBENCH_STATIC_IMAGES=1``)."""
         bundle: dict[str, Any] = loader_bundle(self.bundles)
-        image = static.png(obj) if obj is not None else None
+        try:
+            image = static.png(obj) if obj is not None else None
+        except Exception as error:  # the live plot matters more than its copy, unless the copy is required
+            if os.environ.get(static.SETTING) == "1":
+                raise
+            logger.warning("no static image of the figure (%s: %s)", type(error).__name__, error)
+            image = None
         if image is not None:
             bundle["image/png"] = base64.b64encode(image).decode("ascii")
         return bundle

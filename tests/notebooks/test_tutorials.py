@@ -5,7 +5,8 @@ and epochs, through the same code paths, so the eight run in a few minutes; its 
 key claims either way. Without the variable each notebook runs at the size its text describes.
 
 The executed notebook is then read the way a reader who does not run it sees it: rendered to HTML by
-nbconvert and opened in Chromium (offline), every plot must show as an image.
+nbconvert and opened in Chromium (offline), every plot must show as an image (in the fast run for two
+tutorials, at full size for all eight).
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ TUTORIALS = [
 ]
 FAST_SETTING = "NAS_WORKBENCH_TUTORIAL_FAST"
 KERNEL = "nas-workbench-tutorials"
+#: The tutorials whose fast run also checks the plots' static images: the workbench's (01) and the most
+#: plots (04). The full-size run checks all eight.
+IMAGES_CHECKED_FAST = {"01-quickstart.ipynb", "04-search-strategies.ipynb"}
 #: The tutorial that runs workers on the tests' PostgreSQL server.
 NEEDS_POSTGRES = "07-scaling-out.ipynb"
 
@@ -147,7 +151,7 @@ def _check_a_reader_sees_every_plot(notebook: nbformat.NotebookNode, folder: Pat
     page.goto(path.as_uri(), wait_until="load")
     drawn = page.evaluate(
         """() => Array.from(document.querySelectorAll(".jp-RenderedImage img"))
-                   .filter((img) => img.complete && img.naturalWidth > 100 && img.naturalHeight > 100)
+                   .filter((img) => img.complete && img.naturalWidth > 50 && img.naturalHeight > 50)
                    .length"""
     )
     assert drawn >= len(plots), f"{drawn} images drawn in the HTML for {len(plots)} plots"
@@ -156,13 +160,22 @@ def _check_a_reader_sees_every_plot(notebook: nbformat.NotebookNode, folder: Pat
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("name", _params())
 @pytest.mark.usefixtures("setting")
-def test_runs_top_to_bottom_fast_and_a_reader_sees_its_plots(
-    name: str, kernel_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, page: Any
+def test_runs_top_to_bottom_fast(
+    name: str,
+    kernel_name: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> None:
+    """Run fast; for the tutorials in `IMAGES_CHECKED_FAST`, a reader of the executed copy sees every plot
+    (the others skip the images, which cost a browser per kernel: the full-size run checks all eight)."""
     monkeypatch.setenv(FAST_SETTING, "1")
-    monkeypatch.setenv(static.SETTING, "1")  # a plot without its image is an error
+    checked = name in IMAGES_CHECKED_FAST
+    monkeypatch.setenv(static.SETTING, "1" if checked else "0")  # "1": a plot without its image is an error
+    page = request.getfixturevalue("page") if checked else None  # skips without chromium, except in CI
     notebook = _execute(name, tmp_path, kernel_name, timeout=540)
-    _check_a_reader_sees_every_plot(notebook, tmp_path, page)
+    if page is not None:
+        _check_a_reader_sees_every_plot(notebook, tmp_path, page)
 
 
 @pytest.mark.slow
@@ -170,11 +183,14 @@ def test_runs_top_to_bottom_fast_and_a_reader_sees_its_plots(
 @pytest.mark.parametrize("name", _params())
 @pytest.mark.usefixtures("setting")
 def test_runs_at_full_size_within_five_minutes(
-    name: str, kernel_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    name: str, kernel_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, page: Any
 ) -> None:
-    """The issue's promise to readers: each notebook, as written, runs in at most 5 minutes on 2 cores."""
+    """The issue's promise to readers: each notebook, as written, runs in at most 5 minutes on 2 cores, its
+    plots' static images included, and a reader of the executed copy sees every plot."""
     monkeypatch.delenv(FAST_SETTING, raising=False)
-    _execute(name, tmp_path, kernel_name, timeout=300)
+    monkeypatch.setenv(static.SETTING, "1")
+    notebook = _execute(name, tmp_path, kernel_name, timeout=300)
+    _check_a_reader_sees_every_plot(notebook, tmp_path, page)
 
 
 @pytest.mark.slow

@@ -49,6 +49,29 @@ def test_training_keeps_measurements_waiting(tmp_path):
     assert measured.is_set()
 
 
+def test_a_waiting_measurement_says_why_and_one_that_does_not_wait_says_nothing(
+    tmp_path, caplog, monkeypatch
+):
+    monkeypatch.setattr("nas_workbench.profiling.lock._last_notice", float("-inf"))
+    with caplog.at_level("WARNING", logger="nas_workbench"), measurement_lock(tmp_path):
+        pass
+    assert not caplog.records
+
+    measured = threading.Event()
+
+    def measure() -> None:
+        with measurement_lock(tmp_path):
+            measured.set()
+
+    with shared_use(tmp_path), caplog.at_level("WARNING", logger="nas_workbench"):
+        thread = threading.Thread(target=measure)
+        thread.start()
+        thread.join(timeout=0.3)
+    thread.join(timeout=60)
+    assert measured.is_set()
+    assert any("waits until other processes" in r.getMessage() for r in caplog.records)
+
+
 def test_measuring_inside_shared_use_is_refused(tmp_path):
     with (
         shared_use(tmp_path),

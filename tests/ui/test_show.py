@@ -56,3 +56,24 @@ def test_no_image_when_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
     with capture_output() as captured:
         nw.show(figure())
     assert all("image/png" not in output.data for output in captured.outputs)
+
+
+def test_a_failed_rendering_leaves_the_live_plot(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A browser that crashes or times out costs the image, not the plot, unless the image is required."""
+
+    def crash(obj: object, timeout: float = 60.0) -> bytes:
+        raise RuntimeError("browser closed")
+
+    monkeypatch.setattr(static, "png", crash)
+    monkeypatch.delenv(static.SETTING, raising=False)
+    InteractiveShell.instance()
+    with capture_output() as captured:
+        nw.show(figure())
+    loader, shown = captured.outputs
+    assert "image/png" not in loader.data and "application/vnd.jupyter.widget-view+json" in shown.data
+    assert "no static image of the figure (RuntimeError: browser closed)" in caplog.text
+    monkeypatch.setenv(static.SETTING, "1")
+    with pytest.raises(RuntimeError, match="browser closed"), capture_output():
+        nw.show(figure())
