@@ -57,8 +57,8 @@ def cmd_device(args: argparse.Namespace) -> int:
             f"{device.source}",
             f"  cross-validated (leave-one-out): Spearman {spearman}, within ±10% "
             f"{100 * q['within_10pct']:.0f}%, median error {100 * q['median_rel_error']:.1f}%",
-            f"  80% of the measurements lie within x{q['ratio_p10']:.2f} to x{q['ratio_p90']:.2f} "
-            "of their prediction",
+            f"  80% interval: a new architecture's latency lies within x{q['ratio_p10']:.2f} to "
+            f"x{q['ratio_p90']:.2f} of its prediction (conformal, from the leave-one-out ratios)",
         ]
         if device.transfer is not None and device.reference is not None:
             weights = sorted(q["weights"].items(), key=lambda item: -item[1])

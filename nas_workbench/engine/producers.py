@@ -32,7 +32,14 @@ from nas_workbench.config import DEFAULT_RUNS_DIR, SearchConfig
 from nas_workbench.engine.callables import callable_name
 from nas_workbench.engine.local_workers import LocalWorkers
 from nas_workbench.engine.pipeline import Emit, Scorer, TrialPipeline
-from nas_workbench.engine.scheduler import FINISHED, plan, run_trials, stopped_itself, trials_done
+from nas_workbench.engine.scheduler import (
+    FINISHED,
+    Objective,
+    plan,
+    run_trials,
+    stopped_itself,
+    trials_done,
+)
 from nas_workbench.exceptions import NasWorkbenchError
 
 if TYPE_CHECKING:
@@ -43,8 +50,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("nas_workbench")
 
 __all__ = ["ExternalWorkers", "InProcess", "LocalProcesses", "RunContext", "TrialProducer", "producer_for"]
-
-Objective = Callable[[optuna.Trial], "list[float]"]
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,9 @@ class BudgetFields:
         info = METRICS[metric]
         low, high = BUDGET_RANGES[metric]
         label = f"{info.label} ({info.unit})"
-        enabled = W.Checkbox(description=label, indent=False, layout=W.Layout(width=DESCRIPTION_WIDTH))
+        enabled = W.Checkbox(  # at least the fields' label width, wider for a long label (never cut off)
+            description=label, indent=False, layout=W.Layout(min_width=DESCRIPTION_WIDTH, width="auto")
+        )
         slider = W.FloatLogSlider(
             value=10 ** ((low + high) // 2),
             base=10,

@@ -14,7 +14,15 @@ import ipywidgets as W
 from nas_workbench.exceptions import NasWorkbenchError
 from nas_workbench.ui._model import Loading, Message, Progress
 
-__all__ = ["RunControls", "guarded"]
+__all__ = ["HEADER", "RunControls", "guarded"]
+
+#: The workbench's title, with the one rule its layout needs beyond ipywidgets' own: tab titles as wide
+#: as their text (ipywidgets gives each tab 144 px, which cuts "Objectives & budget" off).
+HEADER = (
+    "<style>.nas-workbench .widget-tab > .lm-TabBar .lm-TabBar-tab"
+    "{flex:0 0 auto !important;max-width:none !important;min-width:max-content !important}</style>"
+    "<h3 style='margin:4px 0'>NAS Workbench</h3>"
+)
 
 logger = logging.getLogger("nas_workbench")
 

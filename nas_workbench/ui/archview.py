@@ -54,7 +54,7 @@ class ArchPanel:
         self.on_export = on_export
         self.result: TrialResult | None = None
         self.title = W.HTML()
-        self.layers = W.HTML(layout=W.Layout(overflow="auto", max_width="60%"))
+        self.layers = W.HTML(layout=W.Layout(flex="0 0 auto"))  # as wide as its table, never cut off
         self.profile = W.HTML(layout=W.Layout(margin="0 0 0 16px"))
         self.folder = W.Text(value=folder, description="export to", layout=W.Layout(width="340px"))
         self.train = W.Checkbox(
@@ -77,7 +77,10 @@ class ArchPanel:
         self.widget = W.VBox(
             [
                 self.title,
-                W.HBox([self.drawing, self.profile], layout=W.Layout(align_items="flex-start")),
+                W.HBox(  # the profile goes under the layers when both do not fit side by side
+                    [self.drawing, self.profile],
+                    layout=W.Layout(align_items="flex-start", flex_flow="row wrap"),
+                ),
                 W.HBox([self.folder, self.train]),
                 W.HBox(list(self.buttons.values())),
                 self.message,

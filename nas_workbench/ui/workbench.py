@@ -6,8 +6,7 @@ storage, go through a `Coalescer` to the kernel's event loop, which alone touche
 documents, a batch at a time. Every item carries the number of the session (run, load or watch) that
 produced it, so a late event of a stopped run never lands in the plots of the next one.
 
-Errors never reach the output as tracebacks: a bad setting is shown under its field, anything else as
-a message above the plots.
+Errors never reach the output as tracebacks: a bad setting is shown under its field, others above.
 """
 
 from __future__ import annotations
@@ -37,7 +36,7 @@ from nas_workbench.ui._controller import (
     read_in_background,
     resume_hint,
 )
-from nas_workbench.ui._controls import RunControls, guarded
+from nas_workbench.ui._controls import HEADER, RunControls, guarded
 from nas_workbench.ui._dispatch import Coalescer, running_loop
 from nas_workbench.ui._model import Changes, Loaded, Loading, Message, WorkbenchModel
 from nas_workbench.ui._watch import StudyWatcher
@@ -114,7 +113,7 @@ class Workbench(W.VBox):
         self.plots.reset(TrialTable(shown.objectives, shown.directions), shown.budget, _recorded(shown))
         super().__init__(
             children=[
-                W.HTML("<h3 style='margin:4px 0'>NAS Workbench</h3>"),
+                W.HTML(HEADER),
                 self.form.widget,
                 self.form.message,
                 self.controls.row,

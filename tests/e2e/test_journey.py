@@ -68,6 +68,40 @@ _NEWEST_POINTS_JS = """(name) => {
 CANNOT_SEND: list[str] = []
 JOURNEY_DONE: list[bool] = []
 
+#: Elements under SELECTOR whose content is wider than their box: cut off (hidden, clipped) or hidden
+#: behind a scroll bar at first sight; each as "tag.class: text".
+_CUT_OFF_JS = """(selector) => {
+  const cut = [];
+  for (const root of document.querySelectorAll(selector)) {
+    for (const el of root.querySelectorAll('*')) {
+      const style = getComputedStyle(el);
+      const clips = ['hidden', 'clip', 'auto', 'scroll'].includes(style.overflowX);
+      if (el.clientWidth > 0 && clips && el.scrollWidth > el.clientWidth + 1) {
+        cut.push(`${el.tagName.toLowerCase()}.${el.className}: ${(el.innerText || '').slice(0, 60)}`);
+      }
+    }
+  }
+  return cut;
+}"""
+
+#: Tooltip lines of every hover tool of the newest Bokeh document holding the trials.
+_TOOLTIPS_JS = """() => {
+  const doc = [...Bokeh.documents].reverse().find((d) => d.get_model_by_name('nas_trials'));
+  const tips = [];
+  for (const model of doc.all_models) {
+    if (model.type === 'HoverTool' && Array.isArray(model.tooltips)) {
+      tips.push(...model.tooltips.map((t) => t.join(' ')));
+    }
+  }
+  return tips;
+}"""
+
+#: Selects trial row 0 in the newest plots, as a tap on its point does.
+_SELECT_JS = """() => {
+  const doc = [...Bokeh.documents].reverse().find((d) => d.get_model_by_name('nas_trials'));
+  doc.get_model_by_name('nas_trials').selected.indices = [0];
+}"""
+
 _RESTART_JS = "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart()"
 
 
@@ -165,6 +199,7 @@ def _journey(page: Any, lab: JupyterServer, console: list[str]) -> None:
     assert _newest_points(page, f"=== {N_TRIALS}") == N_TRIALS
     _outputs_are_clean(page)
     page.screenshot(path=str(ARTIFACTS / "journey-resumed.png"), full_page=True)
+    _nothing_cut_off_and_no_test_accuracy_before_a_choice(page, workbench)
     CANNOT_SEND.extend(line for line in console[before_rerun:] if "Cannot send" in line)
     JOURNEY_DONE.append(True)
 
@@ -176,6 +211,26 @@ def _journey(page: Any, lab: JupyterServer, console: list[str]) -> None:
     row = page.locator('.nasw-StudyRow[data-study="journey"]')
     row.wait_for(timeout=60_000)
     assert f"{N_TRIALS}/{N_TRIALS} trials" in row.inner_text()
+    assert page.evaluate(_CUT_OFF_JS, "#nas-workbench-panel") == []  # 14.10: the panel's table shows whole
+
+
+def _nothing_cut_off_and_no_test_accuracy_before_a_choice(page: Any, workbench: Any) -> None:
+    """14.10: every tab's labels and the chosen trial's tables show whole; the tooltips show no test
+    accuracy (it would invite choosing a model on the test split)."""
+    tooltips = page.evaluate(_TOOLTIPS_JS)
+    assert tooltips and not any("test" in line.lower() for line in tooltips), tooltips
+    tabs = workbench.locator(".widget-tab .lm-TabBar-tab")
+    cut = {}
+    for index in range(tabs.count()):
+        tabs.nth(index).click()
+        cut[tabs.nth(index).inner_text()] = page.evaluate(_CUT_OFF_JS, ".nas-workbench")
+    assert not any(cut.values()), cut
+    page.evaluate(_SELECT_JS)
+    layers = workbench.locator("table.nas-layers")
+    layers.wait_for(timeout=30_000)
+    workbench.locator("table.nas-profile").wait_for(timeout=30_000)  # the chosen trial's figures
+    assert page.evaluate(_CUT_OFF_JS, ".nas-workbench") == []
+    page.screenshot(path=str(ARTIFACTS / "journey-chosen.png"), full_page=True)
 
 
 @pytest.mark.xfail(

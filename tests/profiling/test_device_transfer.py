@@ -194,3 +194,16 @@ def test_propose_with_a_table_picks_its_cells_where_the_reference_devices_disagr
 
     drawn = [spread(random.Random(s).sample(range(len(components)), 8)) for s in range(40)]
     assert spread(rows) > np.percentile(drawn, 90)
+
+
+def test_the_interval_is_the_conformal_ranks_of_the_leave_one_out_ratios():
+    """Of n ratios measured / predicted, the floor(0.1 (n+1))-th and ceil(0.9 (n+1))-th smallest."""
+    from nas_workbench.profiling.device_model import loo_quality
+
+    measured, predicted = np.arange(1.0, 21.0), np.ones(20)
+    assert (loo_quality(predicted, measured)["ratio_p10"], loo_quality(predicted, measured)["ratio_p90"]) == (
+        2,
+        19,
+    )
+    ten = loo_quality(predicted[:10], measured[:10])
+    assert (ten["ratio_p10"], ten["ratio_p90"]) == (1, 10)  # from 10 measurements: the extremes

@@ -119,13 +119,12 @@ def test_a_target_below_the_cheapest_architecture_is_refused_with_the_tightest_o
     tiny_task: Task, storage: str
 ) -> None:
     config = tiny_dnas_config(
-        tiny_task,
         storage,
         strategy_options={"penalty": ["flops"], "targets": {"flops": 1.0}},
         profile_metrics=[],
     )
     with pytest.raises(ConfigError) as error:
-        nw.search(config).run()
+        nw.search(config, data=tiny_task).run()
     message = str(error.value)
     assert "strategy_options.targets.flops" in message and "a target of at least" in message
     cheapest = nw.spaces.get("nb201", **config.space_options).parse(
@@ -141,12 +140,11 @@ def test_each_epoch_emits_its_target_expected_and_measured_cost_for_the_live_plo
     space = nw.spaces.get("nb201", num_cells=1, stem_channels=4)
     target = flops(space.parse("|nor_conv_3x3~0|+|none~0|nor_conv_1x1~1|+|skip_connect~0|none~1|none~2|"), 2)
     config = tiny_dnas_config(
-        tiny_task,
         storage,
         strategy_options={"penalty": ["flops"], "targets": target},
         profile_metrics=[],
     )
-    run = nw.search(config)
+    run = nw.search(config, data=tiny_task)
     events: list[ev.Event] = []
     live = DnasHistory()
     run.subscribe(events.append)

@@ -30,11 +30,10 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import optuna
 import torch
 import torch.nn.functional as F
 from optuna.trial import TrialState
@@ -43,7 +42,7 @@ from torch import nn
 from nas_workbench.engine import events as ev
 from nas_workbench.engine.producers import RunContext
 from nas_workbench.engine.records import DNAS_ATTR, WEIGHTS_ATTR
-from nas_workbench.engine.scheduler import plan
+from nas_workbench.engine.scheduler import Objective, plan
 from nas_workbench.estimation.trainer import prepare_inputs
 from nas_workbench.profiling import LookupTable
 from nas_workbench.spec import ArchSpec
@@ -62,8 +61,6 @@ logger = logging.getLogger("nas_workbench")
 
 #: Gradient-norm clip of the network weights (DARTS uses 5).
 GRAD_CLIP = 5.0
-
-Objective = Callable[[optuna.Trial], Sequence[float]]
 
 
 class SupernetProducer:
