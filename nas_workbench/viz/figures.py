@@ -308,7 +308,7 @@ def study_figures(
     trials: ColumnDataSource,
     front: ColumnDataSource,
     objectives: Sequence[str],
-    budget: Mapping[str, float],
+    budget: Mapping[str, float | str],
     recorded: Sequence[str],
     budget_notes: Mapping[str, str] | None = None,
 ) -> list[figure]:
