@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy
 
 import nas_workbench as nw
-from nas_workbench.engine.storage import normalize_url
+from nas_workbench.engine.storage_urls import normalize_url
 from nas_workbench.task import Task, make_task
 
 

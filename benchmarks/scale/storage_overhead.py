@@ -27,7 +27,8 @@ from pathlib import Path
 import optuna
 
 from nas_workbench.engine.scheduler import claim
-from nas_workbench.engine.storage import masked_url, open_storage
+from nas_workbench.engine.storage import open_storage
+from nas_workbench.engine.storage_urls import masked_url
 
 CHOICES = {"stage1.depth": (1, 2), "stage1.block0.op": ("conv", "dwsep"), "stage1.block0.kernel": (3, 5),
            "stage1.block0.width": (8, 16)}  # fmt: skip

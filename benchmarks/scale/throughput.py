@@ -25,7 +25,8 @@ import optuna
 from _evaluate import wait_then_score  # this script's folder is on the path, and so on the workers'
 
 import nas_workbench as nw
-from nas_workbench.engine.storage import masked_url, open_storage
+from nas_workbench.engine.storage import open_storage
+from nas_workbench.engine.storage_urls import masked_url
 from nas_workbench.testing.workers import TINY_CHAIN
 
 

@@ -153,7 +153,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """``nas-workbench worker``: run trials of a shared study until it holds its ``n_trials``."""
     import signal
 
-    from nas_workbench.engine.storage import masked_url
+    from nas_workbench.engine.storage_urls import masked_url
     from nas_workbench.engine.workers import load_callable, load_dataset, run_worker
 
     check_study_options(args.storage, args.study)

@@ -40,7 +40,8 @@ from nas_workbench.engine.records import TrialResult, pareto_front, trial_result
 from nas_workbench.engine.relative import ResolvedBudget
 from nas_workbench.engine.scheduler import FINISHED, trials_done
 from nas_workbench.engine.scorers import Evaluate, EvaluateScorer, TrainingScorer, TrialTimeoutError
-from nas_workbench.engine.storage import StorageUnavailableError, masked_url, open_storage
+from nas_workbench.engine.storage import StorageUnavailableError, open_storage
+from nas_workbench.engine.storage_urls import masked_url
 from nas_workbench.engine.streams import sampler_seed, stream_position
 from nas_workbench.engine.study_record import (
     DataIdentity,
@@ -390,12 +391,7 @@ def search(
 ) -> SearchRun:
     """Create a `SearchRun`, not started: ``run()`` blocks, ``start()`` runs in the background.
 
-    Args:
-        config: The search settings.
-        evaluate: ``evaluate(spec, model) -> {"accuracy": ..., ...}`` replacing the built-in training.
-        data: The data to search on (arrays ``(x, y)``, a torch Dataset or DataLoader, a `Task`);
-            None: scikit-learn's digits. A resumed study refuses data other than its own.
-        producer: How trials are produced (`nas_workbench.engine.producers`); None: as the strategy
-            and the ``workers`` of `SearchRun.run` / `SearchRun.start` decide.
+    ``evaluate`` (``evaluate(spec, model) -> {"accuracy": ..., ...}``) replaces the built-in training; the
+    other arguments are `SearchRun`'s. A resumed study refuses data other than its own.
     """
     return SearchRun(config, evaluate=evaluate, data=data, producer=producer)

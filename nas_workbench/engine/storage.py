@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.util
 import logging
 import math
 import os
@@ -41,26 +40,22 @@ import sqlalchemy
 import sqlalchemy.exc as sa_exc
 import tenacity
 from optuna.storages import BaseStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
-from sqlalchemy.engine import URL, make_url
 
 from nas_workbench._compat import RDB_PRIVATE_CALLS
+from nas_workbench.engine.storage_urls import masked_url, normalize_url
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
 
 __all__ = [
     "CONNECT_WINDOW_S",
     "MAX_BACKOFF_S",
-    "PASSWORD_NOTE",
     "READ_ONLY",
     "RETRY_WINDOW_ENV",
     "RETRY_WINDOW_S",
     "ResilientRDBStorage",
     "StorageUnavailableError",
     "grace_period",
-    "masked_url",
-    "normalize_url",
     "open_storage",
     "retry_window",
-    "url_without_password",
 ]
 
 logger = logging.getLogger("nas_workbench")
@@ -90,56 +85,6 @@ class StorageUnavailableError(NasWorkbenchError, ConnectionError):
 def grace_period(heartbeat_interval: float) -> float:
     """Seconds without a heartbeat after which a running trial's process counts as dead."""
     return 4 * heartbeat_interval
-
-
-def masked_url(url: str) -> str:
-    """``url`` with its password hidden, for messages and logs."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not a URL SQLAlchemy can parse: nothing to hide that we can find
-        return url
-
-
-def url_without_password(url: str) -> str:
-    """``url`` with no password at all, for URLs written where others read them (a notebook, a report):
-    the database driver then finds the password where libpq looks for it (``PGPASSWORD``, ``~/.pgpass``)."""
-    try:
-        parsed = make_url(url)
-    except Exception:  # not a URL SQLAlchemy can parse: nothing to remove that we can find
-        return url
-    if not parsed.password:
-        return url
-    bare = URL.create(  # URL.set(password=None) leaves the password as it was
-        parsed.drivername, parsed.username, None, parsed.host, parsed.port, parsed.database, parsed.query
-    )
-    return bare.render_as_string(hide_password=False)
-
-
-#: What a notebook that opens a database server says about the password it does not carry.
-PASSWORD_NOTE = (
-    "The storage's password is not written here: the database driver reads it from the `PGPASSWORD` "
-    "environment variable or from `~/.pgpass` (libpq's password file) of the kernel's machine."
-)
-
-
-def normalize_url(url: str) -> str:
-    """Pick an installed PostgreSQL driver for a driverless ``postgresql://`` URL.
-
-    SQLAlchemy 2.1 maps ``postgresql://`` to psycopg 3, which the ``postgres`` extra installs, so plain
-    Optuna reads the same URLs; a machine that only has psycopg2 gets it named here. A URL that names its
-    driver (``postgresql+psycopg2://``) is left alone.
-    """
-    try:
-        parsed = make_url(url)
-    except Exception:
-        return url
-    if (
-        parsed.drivername == "postgresql"
-        and importlib.util.find_spec("psycopg") is None
-        and importlib.util.find_spec("psycopg2") is not None
-    ):
-        return parsed.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
-    return url
 
 
 def retry_window() -> float:

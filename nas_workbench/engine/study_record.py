@@ -29,7 +29,7 @@ from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from nas_workbench.engine.scheduler import FINISHED, plan
-from nas_workbench.engine.storage import masked_url
+from nas_workbench.engine.storage_urls import masked_url
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
 
 if TYPE_CHECKING:

@@ -18,7 +18,8 @@ from sqlalchemy.engine import make_url
 
 from nas_workbench._registry import unknown_name_message
 from nas_workbench.config import SearchConfig
-from nas_workbench.engine.storage import ResilientRDBStorage, masked_url, open_storage
+from nas_workbench.engine.storage import ResilientRDBStorage, open_storage
+from nas_workbench.engine.storage_urls import masked_url
 from nas_workbench.engine.study_record import record_of
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.spaces import SearchSpace

@@ -29,7 +29,8 @@ from nas_workbench.engine.callables import callable_name, load_callable, load_da
 from nas_workbench.engine.local_workers import LocalWorkers
 from nas_workbench.engine.runner import SearchRun
 from nas_workbench.engine.scorers import Evaluate
-from nas_workbench.engine.storage import masked_url, open_storage
+from nas_workbench.engine.storage import open_storage
+from nas_workbench.engine.storage_urls import masked_url
 from nas_workbench.engine.study_record import RECORD_WAIT_S, wait_for_record
 from nas_workbench.exceptions import NasWorkbenchError
 

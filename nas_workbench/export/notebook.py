@@ -12,7 +12,7 @@ import optuna
 
 from nas_workbench import _compat
 from nas_workbench.engine.records import TrialResult, pareto_front, trial_results
-from nas_workbench.engine.storage import PASSWORD_NOTE, url_without_password
+from nas_workbench.engine.storage_urls import PASSWORD_NOTE, url_without_password
 from nas_workbench.engine.study_record import StudyRecord, record_of
 from nas_workbench.exceptions import ConfigError, MissingDependencyError
 from nas_workbench.export.models import target_path

@@ -17,7 +17,7 @@ import sqlalchemy
 from jupyter_core.utils import ensure_async
 from nbformat import v4
 
-from nas_workbench.engine.storage import PASSWORD_NOTE, url_without_password
+from nas_workbench.engine.storage_urls import PASSWORD_NOTE, url_without_password
 from nas_workbench.server.catalog import Storage
 
 __all__ = ["new_search_notebook", "notebook_storage_url", "save_notebook", "study_notebook"]

@@ -22,7 +22,7 @@ import ipywidgets as W
 
 from nas_workbench import strategies
 from nas_workbench.config import SearchConfig
-from nas_workbench.engine.storage import masked_url
+from nas_workbench.engine.storage_urls import masked_url
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.ui._fields import DESCRIPTION_WIDTH, Field
 
