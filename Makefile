@@ -44,8 +44,7 @@ test-slow: setup
 	$(PY) -m pytest -m slow
 
 # Lint: ruff (rules and formatting), the import contracts of pyproject.toml (the layering and the torch-free
-# core, `lint-imports`), mypy on the package less the modules [tool.mypy] still excludes, and the
-# extension's prettier check.
+# core, `lint-imports`), mypy on the whole package, and the extension's prettier check.
 lint: setup
 	$(VENV)/bin/ruff check nas_workbench tests benchmarks
 	$(VENV)/bin/ruff format --check nas_workbench tests benchmarks

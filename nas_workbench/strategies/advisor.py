@@ -53,7 +53,7 @@ class Advice:
 def advise(
     space: SearchSpace,
     objectives: Sequence[str],
-    budget: Mapping[str, float] | None = None,
+    budget: Mapping[str, float | str] | None = None,
     n_trials: int | None = None,
     timeout: float | None = None,
 ) -> Advice:

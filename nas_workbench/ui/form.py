@@ -238,10 +238,10 @@ class ConfigForm:
                     field.write(values[key])
         finally:
             self._quiet = False
-        config = self.validate()
-        self.workers.explain(config)
+        checked = self.validate()
+        self.workers.explain(checked)
         self._update_size()
-        self._update_advice(config)
+        self._update_advice(checked)
 
     def _values(self) -> SearchConfig:
         """The config the fields describe, not validated (`ConfigError` for input a field cannot read)."""

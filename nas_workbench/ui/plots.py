@@ -60,7 +60,7 @@ class PlotPanel:
     def reset(
         self,
         table: TrialTable,
-        budget: Mapping[str, float],
+        budget: Mapping[str, float | str],
         recorded: Sequence[str],
         budget_notes: Mapping[str, str] | None = None,
     ) -> None:

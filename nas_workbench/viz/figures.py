@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from bokeh.models import ColumnDataSource, HoverTool, NumeralTickFormatter, Range1d
+from bokeh.models import (
+    ColumnDataSource,
+    DataRange1d,
+    HoverTool,
+    NumeralTickFormatter,
+    Range1d,
+)
 from bokeh.models.annotations import Label, Legend, Span
+from bokeh.models.renderers import DataRenderer, GlyphRenderer
 from bokeh.plotting import figure
 
 from nas_workbench.config import OBJECTIVE_METRICS
@@ -63,8 +70,8 @@ def _unscored(fig: figure, x: str, y: str, trials: ColumnDataSource) -> list[Any
     on the accuracy axis), with a label saying what the band holds."""
     if y not in ("accuracy", "test_accuracy"):
         return []
-    fig.y_range.renderers = [r for r in fig.renderers if r.y_range_name == "default"]  # not the band
-    fig.extra_y_ranges = {**fig.extra_y_ranges, _BAND: Range1d(0, 20)}  # the band: the bottom 5%
+    cast(DataRange1d, fig.y_range).renderers = [r for r in fig.renderers if r.y_range_name == "default"]
+    fig.extra_y_ranges = {**fig.extra_y_ranges, _BAND: Range1d(start=0, end=20)}  # the band: the bottom 5%
     band = fig.scatter(x=x, y="unscored_at", source=trials, color="color", marker="marker", size=8,
                        alpha=0.8, y_range_name=_BAND, name="nas_unscored")  # fmt: skip
     fig.add_layout(
@@ -114,8 +121,9 @@ def _plain(fig: figure) -> figure:
 def _edge_marks(fig: figure, x: str, unit: str) -> None:
     """Arrows at the x axis's edge for the outliers `fit_tradeoff_axes` finds, with their true value."""
     source = ColumnDataSource(edge_columns(None, [], {}, _EDGE_COPY), name=f"nas_edge_{x}")
-    common = {"source": source, "marker": "triangle", "angle": "angle", "size": 11, "color": "color"}
-    marks = [fig.scatter(x="edge", y="accuracy", name="nas_edge_marks", **common)]
+    common: dict[str, Any] = {"source": source, "marker": "triangle", "angle": "angle", "size": 11,
+                              "color": "color"}  # fmt: skip
+    marks: list[DataRenderer] = [fig.scatter(x="edge", y="accuracy", name="nas_edge_marks", **common)]
     if _BAND in fig.extra_y_ranges:
         marks.append(fig.scatter(x="edge", y="unscored_at", y_range_name=_BAND, **common))
     tooltips = [("trial", "@number (@status)"), ("architecture", "@summary"),
@@ -192,7 +200,7 @@ def tradeoff_figure(
     if budget is not None:
         # an invisible point at the budget keeps the line in view when every trial is far below it; the
         # y range follows the renderers drawn so far only (glyphs added later do not move it)
-        fig.y_range.renderers = [r for r in fig.renderers if r.y_range_name == "default"]
+        cast(DataRange1d, fig.y_range).renderers = [r for r in fig.renderers if r.y_range_name == "default"]
         fig.scatter(x=[budget], y=[0], alpha=0, name="nas_budget_anchor")
         fig.add_layout(Span(location=budget, dimension="height", line_dash="dashed", line_color="#d62728"))
         fig.add_layout(
@@ -238,21 +246,25 @@ def fit_tradeoff_axes(figures: Sequence[figure], trials: ColumnDataSource, budge
     log or linear scale no longer suits its data (the caller builds the figures again)."""
     rescale = False
     for fig in figures:
-        metric = fig.name.removeprefix("nas_tradeoff_")
+        metric = (fig.name or "").removeprefix("nas_tradeoff_")
         name = f"nas_edge_{metric}"  # the renderers, not fig.select: that walks every model (slow)
-        edges = next((r.data_source for r in fig.renderers if r.data_source.name == name), None)
+        glyphs = (r for r in fig.renderers if isinstance(r, GlyphRenderer))
+        edges = next(
+            (cast(ColumnDataSource, r.data_source) for r in glyphs if r.data_source.name == name), None
+        )
         if edges is None:
             continue
-        values = trials.data.get(metric, [])
+        values = list(trials.data.get(metric, []))
         limit = budget.get(metric)
         fit = fit_axis(values, [limit] if isinstance(limit, int | float) else [])
         if fit is not None and fit.log != (fig.x_scale.__class__.__name__ == "LogScale"):
             rescale = True
         # the automatic range fits until a first outlier; from then on the fitted one (two messages a batch)
-        fixed = not math.isnan(fig.x_range.start)
+        x_range = cast(DataRange1d, fig.x_range)
+        fixed = not (isinstance(x_range.start, float) and math.isnan(x_range.start))  # NaN: automatic
         wanted = fit is not None and (fixed or bool(fit.outliers))
-        if wanted and fit is not None and (fig.x_range.start, fig.x_range.end) != (fit.start, fit.end):
-            fig.x_range.start, fig.x_range.end = fit.start, fit.end
+        if wanted and fit is not None and (x_range.start, x_range.end) != (fit.start, fit.end):
+            x_range.start, x_range.end = fit.start, fit.end
         columns = edge_columns(fit, values, trials.data, _EDGE_COPY)
         if columns["number"] != list(edges.data["number"]):
             edges.data = columns
@@ -296,7 +308,7 @@ def study_figures(
     trials: ColumnDataSource,
     front: ColumnDataSource,
     objectives: Sequence[str],
-    budget: Mapping[str, float],
+    budget: Mapping[str, float | str],
     recorded: Sequence[str],
     budget_notes: Mapping[str, str] | None = None,
 ) -> list[figure]:
@@ -320,7 +332,7 @@ def study_figures(
     plots = []
     for metric in tradeoff_metrics(objectives, budget, recorded):
         limit = limits.get(metric)
-        fit = fit_axis(trials.data.get(metric, []), [] if limit is None else [limit])
+        fit = fit_axis(list(trials.data.get(metric, [])), [] if limit is None else [limit])
         plots.append(
             tradeoff_figure(
                 trials,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,7 +104,7 @@ def fit_axis(values: Sequence[Any], include: Iterable[float] = (), log: bool | N
 
 
 def edge_columns(
-    fit: AxisFit | None, values: Sequence[Any], rows: dict[str, Sequence[Any]], copy: Sequence[str]
+    fit: AxisFit | None, values: Sequence[Any], rows: Mapping[str, Any], copy: Sequence[str]
 ) -> dict[str, list[Any]]:
     """Columns of a source that draws ``fit``'s outliers as arrows at the axis edge.
 
