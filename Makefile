@@ -15,7 +15,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-slow test-ext chromium lint wheel-check clean
+.PHONY: setup demo test test-tutorials test-slow test-ext chromium lint wheel-check clean
 
 setup: $(STAMP)
 
@@ -38,7 +38,12 @@ test-ext: setup
 	cd labextension && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm test
 
 test: setup chromium test-ext
-	$(PY) -m pytest -m "not slow" --durations=20
+	$(PY) -m pytest -m "not slow and not tutorials" --durations=20
+
+# The eight tutorials executed top to bottom in their fast mode (about 5 minutes on 2 cores); CI runs them
+# after `make test`, so the default suite stays well inside its 15 minutes.
+test-tutorials: setup chromium
+	$(PY) -m pytest -m "tutorials" --durations=8
 
 test-slow: setup
 	$(PY) -m pytest -m slow

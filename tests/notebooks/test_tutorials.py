@@ -157,6 +157,7 @@ def _check_a_reader_sees_every_plot(notebook: nbformat.NotebookNode, folder: Pat
     assert drawn >= len(plots), f"{drawn} images drawn in the HTML for {len(plots)} plots"
 
 
+@pytest.mark.tutorials
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("name", _params())
 @pytest.mark.usefixtures("setting")
