@@ -15,7 +15,6 @@ Without the folder it prints why and exits 0 (skipped).
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import random
 import sys
@@ -23,7 +22,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from profile_quality import DEVICES, features, hardware  # this folder is on the path when run as a script
+from profile_quality import (  # this folder is on the path when run as a script
+    DEVICES,
+    features,
+    hardware,
+    read_latency_table,
+)
 
 import nas_workbench as nw
 from nas_workbench.profiling.device_model import FeatureModel
@@ -46,13 +50,10 @@ def main() -> int:
     parser.add_argument("--draws", type=int, default=3, help="random draws (default 3)")
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
-    table = args.nb201_dir / "nb201_latency.csv"
-    if not table.exists():
-        print(f"{table} not found: benchmark skipped", file=sys.stderr)
+    data = read_latency_table(args.nb201_dir)
+    if data is None:
         return 0
     torch.set_num_threads(1)
-    with table.open() as f:
-        data = list(csv.DictReader(f))
     space = nw.spaces.get("nb201")
     rows = features(space, [space.parse(r["arch"]) for r in data])
     columns = [c for c in data[0] if c.endswith("_ms")]

@@ -121,6 +121,17 @@ def ceiling(x: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
     return score(model.predict(x[test]), y[test])
 
 
+def read_latency_table(nb201_dir: Path) -> list[dict[str, str]] | None:
+    """The rows of ``nb201_latency.csv`` (one per cell, a ``*_ms`` column per device), or None, said on
+    stderr, when the folder lacks it (the benchmark is then skipped)."""
+    table = nb201_dir / "nb201_latency.csv"
+    if not table.exists():
+        print(f"{table} not found: benchmark skipped", file=sys.stderr)
+        return None
+    with table.open() as f:
+        return list(csv.DictReader(f))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("nb201_dir", type=Path, help="folder holding nb201_latency.csv")
@@ -128,14 +139,12 @@ def main() -> int:
     parser.add_argument("--draws", type=int, default=10, help="random draws per size (default 10)")
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
-    table = args.nb201_dir / "nb201_latency.csv"
-    if not table.exists():
-        print(f"{table} not found: benchmark skipped", file=sys.stderr)
+    data = read_latency_table(args.nb201_dir)
+    if data is None:
         return 0
+    table = args.nb201_dir / "nb201_latency.csv"  # named in each profile's reference
     torch.set_num_threads(1)
     started = time.time()
-    with table.open() as f:
-        data = list(csv.DictReader(f))
     space = nw.spaces.get("nb201")
     specs = [space.parse(r["arch"]) for r in data]
     index = {space.format(s): i for i, s in enumerate(specs)}
