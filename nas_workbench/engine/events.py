@@ -17,10 +17,10 @@ __all__ = [
     "Event",
     "RunFinished",
     "RunStarted",
+    "TrialEvent",
     "TrialFinished",
     "TrialProfiled",
     "TrialReported",
-    "TrialEvent",
     "TrialStarted",
 ]
 
