@@ -25,7 +25,7 @@ from nas_workbench.engine import events as ev
 from nas_workbench.engine.records import TrialResult
 from nas_workbench.ui._status import best_text, eta_seconds, progress_text
 from nas_workbench.ui._workers import WorkerTally
-from nas_workbench.viz import DnasHistory, TrialTable
+from nas_workbench.viz import DnasHistory, ProxyHistory, TrialTable
 
 __all__ = ["Changes", "Exported", "Failure", "Loaded", "Loading", "Message", "Progress", "WorkbenchModel"]
 
@@ -40,7 +40,8 @@ class Loading:
 
 @dataclass(frozen=True)
 class Loaded:
-    """A study read from storage, ready to show; ``then`` runs once it is shown (a resumed run starts)."""
+    """A study read from storage, ready to show; ``then`` runs once it is shown (a resumed run starts);
+    ``dnas`` and ``proxy``: the figures' histories of a "dnas" or "proxy_guided" search."""
 
     study: optuna.Study
     table: TrialTable
@@ -48,6 +49,7 @@ class Loaded:
     running: bool
     then: Callable[[], None] | None
     dnas: DnasHistory | None
+    proxy: ProxyHistory | None = None
 
 
 @dataclass(frozen=True)
