@@ -60,19 +60,17 @@ class Failure:
 
 
 @dataclass(frozen=True)
-class Exported:
-    """An export ended: ``text`` says where it wrote, or why it failed."""
-
-    text: str
-    error: bool
-
-
-@dataclass(frozen=True)
 class Message:
     """The line above the plots: an outcome, or an error (drawn in red)."""
 
     text: str
     error: bool = False
+
+
+@dataclass(frozen=True)
+class Exported(Message):
+    """An export ended: ``text`` says where it wrote, or why it failed (``error``); shown under the
+    architecture, whichever session is current."""
 
 
 @dataclass(frozen=True)
