@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from nas_workbench.spaces import SearchSpace
     from nas_workbench.spec import ArchSpec
 
-__all__ = ["CandidatePool", "Estimator", "combined_score", "trust"]
+__all__ = ["CandidatePool", "Estimator", "combined_score", "percentile_ranks", "trust"]
 
 #: An estimator of candidates before training: architecture → named values. One with a ``save()`` method
 #: (a cache, as the engine's `CandidateScores`) is asked to keep its values once the pool is scored.
@@ -165,13 +165,16 @@ def trust(values: np.ndarray, objective: np.ndarray, prior: np.ndarray, prior_tr
     return (n * observed + prior_trials * prior) / (n + prior_trials)
 
 
+def percentile_ranks(values: np.ndarray) -> np.ndarray:
+    """Each estimator column's percentile rank over the candidates (0: lowest, 1: highest; a missing value
+    ranks lowest), the scale-free form in which the estimators are combined and recorded."""
+    n = max(len(values) - 1, 1)
+    if not values.size:
+        return np.zeros(values.shape)
+    return np.column_stack([(rankdata(np.nan_to_num(column, nan=-np.inf)) - 1) / n for column in values.T])
+
+
 def combined_score(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Rank aggregation: per candidate, the ``weights``-weighted sum of each estimator's percentile rank
-    in the pool (0: lowest, 1: highest; a missing value ranks lowest)."""
-    n = max(len(values) - 1, 1)
-    ranks = (
-        np.column_stack([(rankdata(np.nan_to_num(column, nan=-np.inf)) - 1) / n for column in values.T])
-        if values.size
-        else np.zeros((len(values), 0))
-    )
-    return ranks @ weights if weights.size else np.zeros(len(values))
+    in the pool (`percentile_ranks`)."""
+    return percentile_ranks(values) @ weights if weights.size else np.zeros(len(values))
