@@ -23,6 +23,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import optuna
@@ -49,14 +50,29 @@ from nas_workbench.profiling.targets import DeviceProfile
 from nas_workbench.spaces import SearchSpace
 from nas_workbench.spec import ArchSpec
 
-__all__ = ["Scorer", "TrialPipeline", "score_measurement"]
+__all__ = ["Candidate", "Scorer", "TrialPipeline", "score_measurement"]
 
 logger = logging.getLogger("nas_workbench")
 
 #: Profiles kept in memory, most recently used first: the architectures a sampler revisits.
 PROFILE_CACHE_SIZE = 1024
 
-Emit = Callable[[ev.Event], None]
+
+@dataclass(frozen=True)
+class Candidate:
+    """A trial's network, built and profiled: what a `Scorer` scores.
+
+    Attributes:
+        trial: The trial (for its number, its pruner and the attributes a pruned trial records).
+        spec: The network's architecture.
+        model: The network.
+        measurements: Its hardware figures.
+    """
+
+    trial: optuna.Trial
+    spec: ArchSpec
+    model: torch.nn.Module
+    measurements: Mapping[str, Measurement]
 
 
 class Scorer(Protocol):
@@ -66,15 +82,9 @@ class Scorer(Protocol):
     #: recorded without a score and ended as pruned (`OverBudget`).
     scores_infeasible: bool
 
-    def score(
-        self,
-        trial: optuna.Trial,
-        spec: ArchSpec,
-        model: torch.nn.Module,
-        measurements: Mapping[str, Measurement],
-    ) -> Mapping[str, Measurement]:
-        """The figures of ``model`` (at least "accuracy" when it is an objective), labelled; raise
-        `optuna.TrialPruned` to stop a trial early (after recording what it reached)."""
+    def score(self, candidate: Candidate) -> Mapping[str, Measurement]:
+        """The figures of the candidate's model (at least "accuracy" when it is an objective), labelled;
+        raise `optuna.TrialPruned` to stop a trial early (after recording what it reached)."""
         ...
 
 
@@ -96,7 +106,7 @@ class TrialPipeline:
         config: SearchConfig,
         space: SearchSpace,
         networks: Networks,
-        emit: Emit,
+        emit: ev.Emit,
         *,
         study_name: str,
         worker: str,
@@ -174,7 +184,7 @@ class TrialPipeline:
 
         scored = not over or scorer.scores_infeasible
         if scored:
-            measurements.update(scorer.score(trial, spec, model, measurements))
+            measurements.update(scorer.score(Candidate(trial, spec, model, measurements)))
         records: dict[str, Any] = {"metrics": {k: m.to_dict() for k, m in measurements.items()}}
         if over:
             records["reason"] = over_budget_reason(measurements, limits, over)

@@ -136,11 +136,12 @@ class PlannedSpace(SearchSpace):
 
     The plan is a stem (3x3 convolution to ``stem_channels``), stages of searched blocks (`depths` says how
     many per stage, `block` what each is; a stage's first block carries its stride from ``strides``) and
-    the classifier head. A space sets the stem's activation and whether the head is pre-activation.
+    the classifier head.
     """
 
-    stem_relu: ClassVar[Activation] = "post"
-    head_preact: ClassVar[bool] = False
+    #: Whether the network is pre-activation (its ops begin with ReLU): then the stem ends in no ReLU and
+    #: the head begins with BN-ReLU; else the stem is Conv-BN-ReLU and the head pools the last block's output.
+    preactivation: ClassVar[bool] = False
 
     @abstractmethod
     def depths(self, choices: Mapping[str, Choice]) -> list[int]:
@@ -162,7 +163,7 @@ class PlannedSpace(SearchSpace):
         ``input_channels`` and ``num_classes`` may be None for a description (not for `build`).
         """
         width = scale(self.options["stem_channels"], width_multiplier)
-        plan = [stem_layer(input_channels, width, relu=self.stem_relu)]
+        plan = [stem_layer(input_channels, width, relu="none" if self.preactivation else "post")]
         for stage, depth in enumerate(self.depths(spec.choices), start=1):
             for index in range(depth):
                 stride = self.options["strides"][stage - 1] if index == 0 else 1
@@ -170,7 +171,7 @@ class PlannedSpace(SearchSpace):
                 block = self.block(spec.choices, site)
                 plan.append(Layer(site.name, block.make, width, block.channels_out, stride, block.details))
                 width = block.channels_out
-        plan.append(head_layer(width, num_classes, preact=self.head_preact))
+        plan.append(head_layer(width, num_classes, preact=self.preactivation))
         return plan
 
     def build(

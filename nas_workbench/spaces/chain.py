@@ -114,6 +114,7 @@ class ChainSpace(PlannedSpace):
             total *= sum(per_block**depth for depth in range(1, self.options["max_depth"] + 1))
         return total
 
+    # -- PlannedSpace ----------------------------------------------------------------------------------
     def depths(self, choices: Mapping[str, Choice]) -> list[int]:
         return [choices[f"stage{stage}.depth"] for stage in range(1, self.options["num_stages"] + 1)]
 

@@ -54,8 +54,6 @@ class MultiBranchSpace(PlannedSpace):
     """
 
     name = "multi_branch"
-    stem_relu = "none"  # pre-activation: each op begins with ReLU, the head with BN-ReLU
-    head_preact = True
     default_options: ClassVar[Mapping[str, Any]] = {
         "num_stages": 3,
         "blocks_per_stage": 1,
@@ -113,6 +111,9 @@ class MultiBranchSpace(PlannedSpace):
         ops, combines = len(self.options["ops"]), len(self.options["combines"])
         branchings = ops + combines * sum(ops**n for n in range(2, self.options["max_branches"] + 1))
         return (2 * branchings) ** len(self.blocks())
+
+    # -- PlannedSpace ----------------------------------------------------------------------------------
+    preactivation = True  # its ops are ReLU-Conv-BN
 
     def depths(self, choices: Mapping[str, Choice]) -> list[int]:
         return [self.options["blocks_per_stage"]] * self.options["num_stages"]
