@@ -4,8 +4,9 @@ Each sampler is driven exactly as the engine drives it, with plain Optuna (a tab
 engine), so the figures hold for a sampler used alone: ``study.ask()``, the "nb201" space samples the
 architecture, its measured latency on the device (``nb201_latency.csv``) is set as the trial's constraint
 ``latency_ms`` with the engine's formula (`nas_workbench.engine.budget.constraint_values`: (latency -
-budget) / budget), and the study is told the validation accuracy, or 0.0 for an over-budget cell (what
-the engine tells for an infeasible trial, which it does not train).
+budget) / budget), and the study is told the validation accuracy; an over-budget cell is not trained and
+its trial ends as pruned with no value, as the engine ends it (`nas_workbench.engine.budget.OverBudget`),
+so a sampler learns feasibility from the constraint alone, never from a placeholder accuracy.
 
 Budgets sit at the 5th, 10th and 30th percentile of each device's latency over all 15,625 cells, on
 Pixel 2 (HELP), Pixel 3, Raspberry Pi 4, FPGA and Eyeriss (HW-NAS-Bench). NAS-Bench-201's protocol
@@ -154,8 +155,9 @@ def run_one(
             if n_feasible in CHECKPOINTS:
                 at_trained[n_feasible] = chosen["test"]
             study.tell(trial, row["valid"])
-        else:
-            study.tell(trial, 0.0)  # the engine's value for a trial over budget, left untrained
+        else:  # over budget, left untrained: pruned with its constraint, no value (the engine's way)
+            trial.set_user_attr("status", "infeasible")
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
     return {
         "test": chosen["test"] if chosen is not None else None,
         "at_trained": at_trained,

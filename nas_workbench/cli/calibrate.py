@@ -35,35 +35,24 @@ def progress_bars() -> Progress:
     return progress
 
 
+#: The integer options of ``nas-workbench calibrate``: flag, lowest and highest value, default, help.
+_INTEGER_OPTIONS = (
+    ("--threads", 1, 1024, None, "torch intra-op threads (default: torch's setting)"),
+    ("--num-classes", 1, 1_000_000, 10, "classifier outputs (default: 10)"),
+    ("--networks", 1, 10_000, 20, "random networks measured per space"),
+    ("--rounds", 1, 1_000, 3, "times each network is measured (median)"),
+    ("--batch-size", 1, 65_536, 1, "batch size of the measurements (default: 1)"),
+    ("--seed", 0, 2**32 - 1, 0, "seed of the random networks (default: 0)"),
+)
+
+
 def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``nas-workbench calibrate``."""
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default: cpu)")
-    parser.add_argument(
-        "--threads", type=integer_at_least(1, 1024), help="torch intra-op threads (default: torch's setting)"
-    )
     parser.add_argument("--spaces", help="comma-separated search spaces (default: all)")
     parser.add_argument("--input-shape", default="3,32,32", help="C,H,W of the inputs (default: 3,32,32)")
-    parser.add_argument(
-        "--num-classes",
-        type=integer_at_least(1, 1_000_000),
-        default=10,
-        help="classifier outputs (default: 10)",
-    )
-    parser.add_argument(
-        "--networks", type=integer_at_least(1, 10_000), default=20, help="random networks measured per space"
-    )
-    parser.add_argument(
-        "--rounds", type=integer_at_least(1, 1_000), default=3, help="times each network is measured (median)"
-    )
-    parser.add_argument(
-        "--batch-size",
-        type=integer_at_least(1, 65_536),
-        default=1,
-        help="batch size of the measurements (default: 1)",
-    )
-    parser.add_argument(
-        "--seed", type=integer_at_least(0), default=0, help="seed of the random networks (default: 0)"
-    )
+    for flag, low, high, default, text in _INTEGER_OPTIONS:
+        parser.add_argument(flag, type=integer_at_least(low, high), default=default, help=text)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 

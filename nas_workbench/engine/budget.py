@@ -1,9 +1,19 @@
-"""Hardware budgets: which limits a profiled network breaks, and the constraint values Optuna learns from."""
+"""Hardware budgets: which limits a profiled network breaks, and the constraint values Optuna learns from.
+
+A trial over budget is not scored, so it has no objective value to tell: the engine ends it with
+`OverBudget`, which Optuna records as a PRUNED trial carrying its constraints (``Trial.set_constraint``).
+That is how Optuna's own samplers take an infeasible trial without a fake objective: TPE ranks a pruned
+trial that breaks a constraint by its total violation, below every feasible one (c-TPE); GP and NSGA-II
+fit their objective models on complete trials only. The workbench's own strategies read the constraints
+(`nas_workbench.strategies.feasibility`), and its records show the trial as "infeasible", never pruned.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
+
+import optuna
 
 from nas_workbench.estimation.proxy_cache import ProxyCache, ProxyScorer
 from nas_workbench.profiling import METRICS, Measurement
@@ -19,6 +29,7 @@ __all__ = [
     "CHEAP_METRICS",
     "DEFAULT_METRICS",
     "CandidateScores",
+    "OverBudget",
     "candidate_costs",
     "candidate_scores",
     "constraint_values",
@@ -33,6 +44,11 @@ CHEAP_METRICS = ("params", "flops", "macs")
 
 #: Metrics recorded for every trial unless the config says otherwise.
 DEFAULT_METRICS = ("params", "flops", "macs", "latency_ms", "peak_memory_mb")
+
+
+class OverBudget(optuna.TrialPruned):
+    """Ends a trial whose network breaks the budget, before it is scored: the study records it as pruned,
+    with its constraints set and user attributes ``status`` = "infeasible" and ``reason``, and no value."""
 
 
 def violations(measurements: Mapping[str, Measurement], budget: Mapping[str, float]) -> list[str]:

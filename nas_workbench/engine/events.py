@@ -7,6 +7,7 @@ subscriber that touches a UI must hand the event over to the UI's own thread (se
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
@@ -14,9 +15,11 @@ from nas_workbench.metrics import Direction
 
 __all__ = [
     "ArchitectureWeights",
+    "Emit",
     "Event",
     "RunFinished",
     "RunStarted",
+    "TrialEvent",
     "TrialFinished",
     "TrialProfiled",
     "TrialReported",
@@ -26,22 +29,38 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Event:
-    """Base of all events; ``kind`` names the event type in logs."""
+    """Base of all events; ``kind`` names the event type in logs, given as a class keyword
+    (``class RunStarted(Event, kind="run_started")``)."""
 
     kind: ClassVar[str] = "event"
     study_name: str
     time: float = field(default_factory=time.time, kw_only=True)
+
+    def __init_subclass__(cls, kind: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if kind is not None:
+            cls.kind = kind
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form, with ``kind`` added."""
         return {"kind": self.kind, **asdict(self)}
 
 
+#: What takes the events: a run's ``emit``, and each of its subscribers.
+Emit = Callable[[Event], None]
+
+
 @dataclass(frozen=True)
-class RunStarted(Event):
+class TrialEvent(Event):
+    """An event about trial ``number`` of the study."""
+
+    number: int
+
+
+@dataclass(frozen=True)
+class RunStarted(Event, kind="run_started"):
     """A search run began (or resumed: ``trials_before`` trials were already finished)."""
 
-    kind: ClassVar[str] = "run_started"
     storage: str
     n_trials: int
     trials_before: int
@@ -52,42 +71,34 @@ class RunStarted(Event):
 
 
 @dataclass(frozen=True)
-class TrialStarted(Event):
+class TrialStarted(TrialEvent, kind="trial_started"):
     """A trial chose its architecture."""
 
-    kind: ClassVar[str] = "trial_started"
-    number: int
     spec: dict[str, Any]
     arch: str
     summary: str
 
 
 @dataclass(frozen=True)
-class TrialProfiled(Event):
+class TrialProfiled(TrialEvent, kind="trial_profiled"):
     """A trial's hardware figures are known; ``violations`` names the budget metrics it exceeds."""
 
-    kind: ClassVar[str] = "trial_profiled"
-    number: int
     metrics: dict[str, dict[str, Any]]
     violations: list[str]
 
 
 @dataclass(frozen=True)
-class TrialReported(Event):
+class TrialReported(TrialEvent, kind="trial_reported"):
     """A trial finished one training epoch with this validation accuracy."""
 
-    kind: ClassVar[str] = "trial_reported"
-    number: int
     epoch: int
     accuracy: float
 
 
 @dataclass(frozen=True)
-class TrialFinished(Event):
+class TrialFinished(TrialEvent, kind="trial_finished"):
     """A trial ended: ``status`` is "ok", "infeasible", "pruned" or "failed" (``reason`` says why)."""
 
-    kind: ClassVar[str] = "trial_finished"
-    number: int
     status: str
     values: list[float] | None
     metrics: dict[str, dict[str, Any]]
@@ -100,7 +111,7 @@ class TrialFinished(Event):
 
 
 @dataclass(frozen=True)
-class ArchitectureWeights(Event):
+class ArchitectureWeights(TrialEvent, kind="architecture_weights"):
     """A gradient-based search ended an epoch; trial ``number`` logs the architecture it derived (``arch``).
 
     ``weights`` maps each decision to its choices' probabilities under the architecture weights (what the
@@ -110,9 +121,7 @@ class ArchitectureWeights(Event):
     the runner-up.
     """
 
-    kind: ClassVar[str] = "architecture_weights"
     epoch: int
-    number: int
     arch: str
     weights: dict[str, dict[str, float]]
     expected: dict[str, float]
@@ -123,10 +132,9 @@ class ArchitectureWeights(Event):
 
 
 @dataclass(frozen=True)
-class RunFinished(Event):
+class RunFinished(Event, kind="run_finished"):
     """A search run ended: ``reason`` is "completed", "stopped", "timeout" or "error"."""
 
-    kind: ClassVar[str] = "run_finished"
     reason: str
     trials_done: int
     elapsed_s: float

@@ -6,11 +6,13 @@ the last step differs between searches: a `Scorer` says how a network within bud
 at the configured fidelity, handed to the user's ``evaluate``, estimated with a supernet's weights).
 
 Per trial: the study's sampler answers the space's questions → an `ArchSpec`; the space builds the
-network; it is profiled cheapest first (counted figures, then measured ones) and, over budget, recorded as
-infeasible without being scored (the study is told the worst accuracy, so its sampler learns from the
-constraints as well); an architecture the study already holds is not built again but told its stored
-result (`nas_workbench.engine.repeats`, unless ``SearchConfig.repeats``); otherwise the scorer's figures
-join the profile and the objective values are told to the study. Every step is an event; the trial's
+network; it is profiled cheapest first (counted figures, then measured ones) and its budget constraints
+are set (``Trial.set_constraint``); over budget, it is recorded as infeasible without being scored and
+ends as pruned (`nas_workbench.engine.budget.OverBudget`): the study holds its constraints and no
+objective value, so no sampler learns from a placeholder accuracy; an architecture the study already
+holds is not built again but told its stored result (`nas_workbench.engine.repeats`, unless
+``SearchConfig.repeats``); otherwise the scorer's figures join the profile and the objective values are
+told to the study. Every step is an event; the trial's
 user attributes are those `nas_workbench.engine.records` reads back.
 """
 
@@ -21,6 +23,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import optuna
@@ -31,6 +34,7 @@ from nas_workbench.config import SearchConfig
 from nas_workbench.engine import events as ev
 from nas_workbench.engine.budget import (
     CHEAP_METRICS,
+    OverBudget,
     constraint_values,
     metrics_to_profile,
     over_budget_reason,
@@ -46,32 +50,41 @@ from nas_workbench.profiling.targets import DeviceProfile
 from nas_workbench.spaces import SearchSpace
 from nas_workbench.spec import ArchSpec
 
-__all__ = ["Scorer", "TrialPipeline", "score_measurement"]
+__all__ = ["Candidate", "Scorer", "TrialPipeline", "score_measurement"]
 
 logger = logging.getLogger("nas_workbench")
 
 #: Profiles kept in memory, most recently used first: the architectures a sampler revisits.
 PROFILE_CACHE_SIZE = 1024
 
-Emit = Callable[[ev.Event], None]
+
+@dataclass(frozen=True)
+class Candidate:
+    """A trial's network, built and profiled: what a `Scorer` scores.
+
+    Attributes:
+        trial: The trial (for its number, its pruner and the attributes a pruned trial records).
+        spec: The network's architecture.
+        model: The network.
+        measurements: Its hardware figures.
+    """
+
+    trial: optuna.Trial
+    spec: ArchSpec
+    model: torch.nn.Module
+    measurements: Mapping[str, Measurement]
 
 
 class Scorer(Protocol):
     """How a network within budget is scored: the last step of a trial, the one searches differ in."""
 
     #: Whether networks over budget are scored too (a cheap estimate such as a supernet's), rather than
-    #: recorded without a score and told the worst accuracy.
+    #: recorded without a score and ended as pruned (`OverBudget`).
     scores_infeasible: bool
 
-    def score(
-        self,
-        trial: optuna.Trial,
-        spec: ArchSpec,
-        model: torch.nn.Module,
-        measurements: Mapping[str, Measurement],
-    ) -> Mapping[str, Measurement]:
-        """The figures of ``model`` (at least "accuracy" when it is an objective), labelled; raise
-        `optuna.TrialPruned` to stop a trial early (after recording what it reached)."""
+    def score(self, candidate: Candidate) -> Mapping[str, Measurement]:
+        """The figures of the candidate's model (at least "accuracy" when it is an objective), labelled;
+        raise `optuna.TrialPruned` to stop a trial early (after recording what it reached)."""
         ...
 
 
@@ -93,7 +106,7 @@ class TrialPipeline:
         config: SearchConfig,
         space: SearchSpace,
         networks: Networks,
-        emit: Emit,
+        emit: ev.Emit,
         *,
         study_name: str,
         worker: str,
@@ -169,26 +182,21 @@ class TrialPipeline:
         self.emit(ev.TrialProfiled(self.study_name, number=trial.number, metrics=metrics, violations=over))
         trial.set_user_attr("metrics", metrics)
 
-        told = measurements  # what the study is told; the recorded metrics never hold a placeholder
         scored = not over or scorer.scores_infeasible
-        if not scored:
-            # not scored: the study is told the worst accuracy, the record keeps no accuracy at all
-            told = {
-                **measurements,
-                "accuracy": score_measurement("accuracy", 0.0, "trainer (validation split)"),
-            }
-        else:
-            measurements.update(scorer.score(trial, spec, model, measurements))
+        if scored:
+            measurements.update(scorer.score(Candidate(trial, spec, model, measurements)))
         records: dict[str, Any] = {"metrics": {k: m.to_dict() for k, m in measurements.items()}}
         if over:
             records["reason"] = over_budget_reason(measurements, limits, over)
         records["timings"] = {"profile_s": profiled - started, "evaluate_s": time.perf_counter() - profiled}
         records["status"] = "infeasible" if over else "ok"
-        values = [objective_value(name, told) for name in config.objectives]
+        values = [objective_value(name, measurements) for name in config.objectives] if scored else []
         if scored:  # kept on disk until the study holds it: the storage may be away (`unstored`)
             self._unstored.keep(trial.number, Unstored(spec.id, values, records, constraints, self.worker))
         for key, value in records.items():
             trial.set_user_attr(key, value)
+        if not scored:  # no objective value: the study holds the constraints, the record the reason
+            raise OverBudget(records["reason"])
         return values
 
     def _kept_result(self, trial: optuna.Trial, spec: ArchSpec) -> list[float] | None:

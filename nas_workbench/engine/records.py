@@ -9,6 +9,8 @@ Trial user attributes: ``spec`` (ArchSpec dict), ``arch`` (the space's notation)
 ``status`` ("ok", "infeasible", "pruned", "failed"), ``reason``, ``metrics`` (name → Measurement dict,
 including ``accuracy`` and ``test_accuracy``), ``device``, ``timings``, ``worker``. Trial constraints
 (`FrozenTrial.constraints`) hold ``(value - limit) / limit`` per budget metric: feasible when all <= 0.
+A trial over budget is stored PRUNED, with no value, and read back with status "infeasible"
+(`nas_workbench.engine.budget.OverBudget`).
 """
 
 from __future__ import annotations
@@ -79,8 +81,10 @@ class TrialResult:
     @classmethod
     def from_frozen(cls, trial: FrozenTrial) -> TrialResult:
         attrs = trial.user_attrs
-        if trial.state == TrialState.COMPLETE:
+        if trial.state == TrialState.COMPLETE:  # "infeasible" too in studies of earlier versions
             status = attrs.get("status", "ok")
+        elif trial.state == TrialState.PRUNED and attrs.get("status") == "infeasible":  # `OverBudget`
+            status = "infeasible"
         else:
             status = _STATE_STATUS[trial.state]
         reason = attrs.get("reason") or trial.system_attrs.get("fail_reason")

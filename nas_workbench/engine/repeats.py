@@ -6,7 +6,8 @@ of a resumed search, or from two workers. Following Optuna's pattern for duplica
 constraints, gets its records (metrics, status, device) with ``repeat_of`` naming the original, and costs
 no profiling or training. It counts towards ``n_trials`` like any trial, so a space smaller than
 ``n_trials`` ends the search instead of asking again forever, and the sampler learns from it as from the
-original. A repeat of a pruned trial is pruned at once. A failed trial is not reused: its failure may
+original. A repeat of a pruned trial is pruned at once; of one over budget, recorded over budget again
+(`nas_workbench.engine.budget.OverBudget`). A failed trial is not reused: its failure may
 have been transient. Two workers that draw one architecture at the same moment: the later trial waits for
 the earlier one and reuses its result (only later trials wait, so no two wait on each other; an earlier
 trial whose worker died is failed by the heartbeat check, and the later one then trains).
@@ -22,6 +23,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from nas_workbench.engine.budget import OverBudget
 from nas_workbench.engine.scheduler import fail_dead_trials
 from nas_workbench.exceptions import NasWorkbenchError
 from nas_workbench.spec import ArchSpec
@@ -60,7 +62,8 @@ class RepeatIndex:
 
     def reuse(self, trial: optuna.Trial, spec: ArchSpec) -> list[float] | None:
         """The stored objective values when ``trial`` repeats a completed trial (its records copied onto
-        ``trial``); None for a new architecture. Raises `optuna.TrialPruned` for a repeat of a pruned one."""
+        ``trial``); None for a new architecture. Raises `optuna.TrialPruned` for a repeat of a pruned one
+        (`OverBudget` for one over budget)."""
         _wait_for_earlier_twin(trial.study, spec, trial.number)
         original = self.original(trial.study, spec)
         if original is None or original.number == trial.number:
@@ -72,6 +75,8 @@ class RepeatIndex:
         for name, value in original.constraints.items():
             trial.set_constraint(name, value)
         logger.info("trial %d repeats trial %d: its result is reused", trial.number, original.number)
+        if original.state == TrialState.PRUNED and original.user_attrs.get("status") == "infeasible":
+            raise OverBudget(original.user_attrs.get("reason", f"a repeat of trial {original.number}"))
         if original.state == TrialState.PRUNED:
             trial.set_user_attr("reason", f"a repeat of trial {original.number}, which was pruned")
             raise optuna.TrialPruned(f"a repeat of trial {original.number}")

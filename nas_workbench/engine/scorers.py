@@ -16,7 +16,8 @@ import torch
 from nas_workbench.config import SearchConfig
 from nas_workbench.engine import events as ev
 from nas_workbench.engine.deadline import TrialTimeoutError, within
-from nas_workbench.engine.pipeline import Emit, score_measurement
+from nas_workbench.engine.events import Emit
+from nas_workbench.engine.pipeline import Candidate, score_measurement
 from nas_workbench.engine.user_evaluate import checked_scores
 from nas_workbench.profiling import Measurement, shared_by_caller, shared_use
 from nas_workbench.spec import ArchSpec
@@ -52,13 +53,8 @@ class EvaluateScorer:
     def __init__(self, evaluate: Evaluate, config: SearchConfig) -> None:
         self.evaluate, self.config = evaluate, config
 
-    def score(
-        self,
-        trial: optuna.Trial,
-        spec: ArchSpec,
-        model: torch.nn.Module,
-        measurements: Mapping[str, Measurement],
-    ) -> dict[str, Measurement]:
+    def score(self, candidate: Candidate) -> dict[str, Measurement]:
+        spec, model = candidate.spec, candidate.model
         returned = _scored(self.config.trial_timeout, lambda: self.evaluate(spec, model), "evaluate")
         scores = checked_scores(returned, self.config.objectives)
         return {name: score_measurement(name, value, _USER) for name, value in scores.items()}
@@ -79,17 +75,12 @@ class TrainingScorer:
     def __init__(self, config: SearchConfig, task: Task, emit: Emit, study_name: str) -> None:
         self.config, self.task, self.emit, self.study_name = config, task, emit, study_name
 
-    def score(
-        self,
-        trial: optuna.Trial,
-        spec: ArchSpec,
-        model: torch.nn.Module,
-        measurements: Mapping[str, Measurement],
-    ) -> dict[str, Measurement]:
+    def score(self, candidate: Candidate) -> dict[str, Measurement]:
         """Validation and test accuracy; a pruned trial keeps its hardware figures and last accuracy in
         ``metrics`` so plots can show it."""
         from nas_workbench.estimation.trainer import train
 
+        trial, model = candidate.trial, candidate.model
         on_epoch = self._on_epoch(trial)  # an abandoned training stops at its next epoch's deadline check
         result = _scored(
             self.config.trial_timeout,
@@ -109,7 +100,7 @@ class TrainingScorer:
                 "reason", f"stopped early at epoch {result.epochs} (accuracy {result.accuracy:.4f})"
             )
             pruned_at = {
-                **measurements,
+                **candidate.measurements,
                 "accuracy": score_measurement("accuracy", result.accuracy, _VALIDATION),
             }
             trial.set_user_attr("metrics", {k: m.to_dict() for k, m in pruned_at.items()})

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ from nas_workbench.spec import ArchSpec
 from nas_workbench.task import Task
 
 __all__ = [
+    "Network",
+    "WeightsExporter",
     "build_model",
     "export_onnx",
     "export_spec",
@@ -77,40 +80,69 @@ def export_spec(spec: SpecLike, path: str | os.PathLike[str]) -> Path:
     return path
 
 
-def _model(
-    spec: ArchSpec, input_shape: Sequence[int], num_classes: int, model: nn.Module | None
-) -> nn.Module:
-    return build_model(spec, input_shape, num_classes) if model is None else model.cpu().eval()
+@dataclass(frozen=True)
+class Network:
+    """What a weight-carrying file is written from: the spec, its network (eval mode, CPU), the input
+    shape (C, H, W) and class count it was built for, and whether its weights were trained."""
+
+    spec: ArchSpec
+    module: nn.Module
+    input_shape: tuple[int, ...]
+    num_classes: int
+    trained: bool
 
 
-def export_state_dict(
-    spec: SpecLike,
-    path: str | os.PathLike[str],
-    input_shape: Sequence[int],
-    num_classes: int,
-    model: nn.Module | None = None,
-) -> Path:
+class WeightsExporter:
+    """One weight-carrying file format (`export_state_dict`, `export_torchscript`, `export_onnx`).
+
+    Called as ``exporter(spec, path, input_shape, num_classes, model=None)``: takes the trained ``model``,
+    or by default ``spec``'s network freshly initialised, creates ``path``'s folder, hands the `Network`
+    to the format's writer and returns ``path``. The writer's docstring is the exporter's.
+    """
+
+    def __init__(self, write: Callable[[Network, Path], None]) -> None:
+        self.write = write
+        self.__name__ = write.__name__
+        self.__doc__ = write.__doc__
+
+    def __call__(
+        self,
+        spec: SpecLike,
+        path: str | os.PathLike[str],
+        input_shape: Sequence[int],
+        num_classes: int,
+        model: nn.Module | None = None,
+    ) -> Path:
+        spec = _spec(spec)
+        module = build_model(spec, input_shape, num_classes) if model is None else model.cpu().eval()
+        network = Network(spec, module, tuple(input_shape), num_classes, trained=model is not None)
+        path = target_path(path)
+        self.write(network, path)
+        return path
+
+    def __repr__(self) -> str:
+        return f"<nas_workbench export {self.__name__}>"
+
+
+@WeightsExporter
+def export_state_dict(network: Network, path: Path) -> None:
     """Save the weights of ``model`` (default: ``spec`` freshly initialised) with the spec to rebuild it.
 
     The file is a `torch.save` dict ``{"format", "spec", "input_shape", "num_classes", "trained",
     "state_dict"}``, readable with ``torch.load(path, weights_only=True)``; `load_state_dict` rebuilds
     the network from it.
     """
-    spec = _spec(spec)
-    path = target_path(path)
-    weights = _model(spec, input_shape, num_classes, model).state_dict()
     torch.save(
         {
             "format": STATE_DICT_FORMAT,
-            "spec": spec.to_dict(),
-            "input_shape": list(input_shape),
-            "num_classes": num_classes,
-            "trained": model is not None,
-            "state_dict": weights,
+            "spec": network.spec.to_dict(),
+            "input_shape": list(network.input_shape),
+            "num_classes": network.num_classes,
+            "trained": network.trained,
+            "state_dict": network.module.state_dict(),
         },
         path,
     )
-    return path
 
 
 def load_state_dict(path: str | os.PathLike[str]) -> tuple[ArchSpec, nn.Module]:
@@ -124,20 +156,11 @@ def load_state_dict(path: str | os.PathLike[str]) -> tuple[ArchSpec, nn.Module]:
     return spec, model
 
 
-def export_torchscript(
-    spec: SpecLike,
-    path: str | os.PathLike[str],
-    input_shape: Sequence[int],
-    num_classes: int,
-    model: nn.Module | None = None,
-) -> Path:
+@WeightsExporter
+def export_torchscript(network: Network, path: Path) -> None:
     """Save a traced TorchScript module (``torch.jit.load``), the spec in its extra file ``spec.json``."""
-    spec = _spec(spec)
-    path = target_path(path)
-    network = _model(spec, input_shape, num_classes, model)
-    traced = torch.jit.trace(network, torch.zeros(1, *input_shape))
-    torch.jit.save(traced, str(path), _extra_files={"spec.json": spec.to_json()})
-    return path
+    traced = torch.jit.trace(network.module, torch.zeros(1, *network.input_shape))
+    torch.jit.save(traced, str(path), _extra_files={"spec.json": network.spec.to_json()})
 
 
 def _not_torchvision_notice(record: logging.LogRecord) -> bool:
@@ -170,13 +193,8 @@ def _silence_known_exporter_notices() -> None:
 _silence_known_exporter_notices()
 
 
-def export_onnx(
-    spec: SpecLike,
-    path: str | os.PathLike[str],
-    input_shape: Sequence[int],
-    num_classes: int,
-    model: nn.Module | None = None,
-) -> Path:
+@WeightsExporter
+def export_onnx(network: Network, path: Path) -> None:
     """Save an ONNX model (input ``input``, output ``logits``, any batch size), the spec in its metadata
     under ``nas_workbench.spec``. Needs the ``export`` extra (onnx, onnxscript)."""
     try:
@@ -185,12 +203,9 @@ def export_onnx(
         raise MissingDependencyError(
             "ONNX export needs onnx and onnxscript: pip install 'nas-workbench[export]'"
         ) from None
-    spec = _spec(spec)
-    path = target_path(path)
-    network = _model(spec, input_shape, num_classes, model)
     program = torch.onnx.export(  # the torch.export-based exporter, torch's default and recommended one
-        network,
-        (torch.zeros(2, *input_shape),),
+        network.module,
+        (torch.zeros(2, *network.input_shape),),
         input_names=["input"],
         output_names=["logits"],
         dynamic_shapes=({0: torch.export.Dim("batch")},),
@@ -199,6 +214,5 @@ def export_onnx(
     )
     assert program is not None
     proto = program.model_proto
-    onnx.helper.set_model_props(proto, {"nas_workbench.spec": spec.to_json()})
+    onnx.helper.set_model_props(proto, {"nas_workbench.spec": network.spec.to_json()})
     onnx.save(proto, str(path))
-    return path

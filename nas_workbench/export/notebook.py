@@ -4,6 +4,7 @@ the chosen architecture."""
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -106,12 +107,57 @@ def export_report_notebook(
         ),
         v4.new_code_cell(_rebuild_code(ArchSpec.from_dict(chosen.spec), record)),
     ]
+    guided = _proxy_section(study)
+    if guided is not None:  # a proxy-guided search: after the plots, which show its figures too
+        cells.insert(4, v4.new_markdown_cell(guided))
     notebook = v4.new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.validate(notebook)
     path = target_path(path)
     nbformat.write(notebook, str(path))
     return path
+
+
+def _proxy_section(study: optuna.Study) -> str | None:
+    """The Markdown section of a proxy-guided search (None for other studies): its pool, and at a few
+    numbers of trained trials the Spearman correlation of the prior (equal trust) and of each estimator
+    with the objective, beside the trust the strategy gave each estimator then, read from what its
+    sampler recorded in the study."""
+    from nas_workbench.viz import ProxyHistory
+
+    history = ProxyHistory.from_study(study)
+    if not len(history):
+        return None
+    text = f"## Proxy-guided search\n\nStrategy `proxy_guided`: {history.summary()}"
+    rows = history.checkpoints()
+    if not rows:
+        return text + "\n\n_No trial trained yet: no correlation to show._"
+    names = history.estimators
+
+    def cell(value: float) -> str:
+        return "n/a" if math.isnan(value) else f"{value:.2f}"
+
+    head = "| Trained | Prior (equal trust) | " + " | ".join(f"{n}: ρ / trust" for n in names) + " |"
+    rule = "|" + "---|" * (len(names) + 2)
+    lines = [
+        f"| {r['trained']} | {cell(r['prior'])} | "
+        + " | ".join(f"{cell(r[f'rho_{n}'])} / {cell(r[f'trust_{n}'])}" for n in names)
+        + " |"
+        for r in rows
+    ]
+    return "\n".join(
+        [
+            text,
+            "",
+            "Spearman correlation (ρ) with the objective over the trials trained so far (positive: the "
+            "prior agrees), and the trust the strategy then gave each estimator (its rank weight: ρ shrunk "
+            "towards 1 while few trials are trained); n/a before 3 trained trials.",
+            "",
+            head,
+            rule,
+            *lines,
+        ]
+    )
 
 
 def _storage_url(study: optuna.Study) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,24 +14,38 @@ from nas_workbench.exceptions import ConfigError, NasWorkbenchError
 from nas_workbench.profiling.device_model import MIN_MEASUREMENTS
 from nas_workbench.spec import ArchSpec
 
-__all__ = ["read_measurements", "write_proposal"]
+__all__ = ["LatencyRow", "read_latency_table", "read_measurements", "write_proposal"]
 
 
-def read_measurements(path: str | Path, space: Any) -> tuple[list[ArchSpec], list[float]]:
-    """The ``arch,latency_ms`` rows of a CSV file, checked: every bad row is a `ConfigError` naming its
-    line and what is wrong (missing value, not an architecture of ``space``, not a positive number, an
-    architecture given twice)."""
-    path = Path(path)
+@dataclass(frozen=True)
+class LatencyRow:
+    """One row of a latency table: its line in the file, its architecture and latencies (ms) by column."""
+
+    line: int
+    spec: ArchSpec
+    latencies: list[float]
+
+
+def read_latency_table(
+    path: Path, space: Any, field: str, columns: Callable[[list[str]], list[str]], wanted: str
+) -> tuple[list[str], list[LatencyRow]]:
+    """The latency columns and rows of a CSV file: an ``arch`` column in ``space``'s notation and the
+    latency columns ``columns`` picks from the header (``wanted`` says which, when it picks none).
+
+    Blank rows are skipped; every bad cell is a `ConfigError` naming its line and column (missing, not an
+    architecture of ``space``, not a positive number, an architecture given twice); an unreadable file or
+    header is one naming ``field`` and ``path``.
+    """
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as error:
-        raise ConfigError("CSV file", str(path), f"a readable file ({error.strerror})") from None
+        raise ConfigError(field, str(path), f"a readable CSV file ({error.strerror})") from None
     reader = csv.DictReader(text.splitlines())
     header = [h.strip() for h in reader.fieldnames or []]
-    if "arch" not in header or "latency_ms" not in header:
-        raise ConfigError("CSV file", str(path), f"a header with columns arch,latency_ms (found {header})")
-    specs: list[ArchSpec] = []
-    values: list[float] = []
+    latency_columns = columns(header)
+    if "arch" not in header or not latency_columns:
+        raise ConfigError(field, str(path), f"a header with {wanted} (found {header})")
+    rows: list[LatencyRow] = []
     seen: dict[str, int] = {}
     for line, raw in enumerate(reader, start=2):
         row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if isinstance(v, str | None)}
@@ -39,32 +54,52 @@ def read_measurements(path: str | Path, space: Any) -> tuple[list[ArchSpec], lis
             continue
         if not row.get("arch"):
             raise ConfigError(f"{where} arch", "", "an architecture in the space's notation (missing)")
-        if not row.get("latency_ms"):
-            raise ConfigError(f"{where} latency_ms", "", "a latency in milliseconds (missing)")
         try:
             spec = space.parse(row["arch"])
         except NasWorkbenchError as error:
             raise ConfigError(
                 f"{where} arch", row["arch"], f"an architecture of {space.name!r}: {error}"
             ) from None
-        try:
-            value = float(row["latency_ms"])
-        except ValueError:
-            value = math.nan
-        if not math.isfinite(value) or value <= 0:
-            raise ConfigError(f"{where} latency_ms", row["latency_ms"], "a positive number of milliseconds")
         if spec.id in seen:
             raise ConfigError(
                 f"{where} arch", row["arch"], f"each architecture once (also on line {seen[spec.id]})"
             )
         seen[spec.id] = line
-        specs.append(spec)
-        values.append(value)
-    if len(specs) < MIN_MEASUREMENTS:
+        rows.append(LatencyRow(line, spec, [_latency(row, column, where) for column in latency_columns]))
+    return latency_columns, rows
+
+
+def _latency(row: Mapping[str, str], column: str, where: str) -> float:
+    """The positive latency in ``column`` of ``row``, or a `ConfigError` naming the cell."""
+    text = row.get(column, "")
+    if not text:
+        raise ConfigError(f"{where} {column}", "", "a latency in milliseconds (missing)")
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{where} {column}", text, "a positive number of milliseconds")
+    return value
+
+
+def read_measurements(path: str | Path, space: Any) -> tuple[list[ArchSpec], list[float]]:
+    """The ``arch,latency_ms`` rows of a CSV file, checked: every bad row is a `ConfigError` naming its
+    line and what is wrong (missing value, not an architecture of ``space``, not a positive number, an
+    architecture given twice)."""
+    path = Path(path)
+    _, rows = read_latency_table(
+        path,
+        space,
+        "CSV file",
+        lambda header: ["latency_ms"] if "latency_ms" in header else [],
+        "columns arch,latency_ms",
+    )
+    if len(rows) < MIN_MEASUREMENTS:
         raise ConfigError(
-            "CSV file", str(path), f"at least {MIN_MEASUREMENTS} measured rows, found {len(specs)}"
+            "CSV file", str(path), f"at least {MIN_MEASUREMENTS} measured rows, found {len(rows)}"
         )
-    return specs, values
+    return [row.spec for row in rows], [row.latencies[0] for row in rows]
 
 
 def write_proposal(path: str | Path, archs: Iterable[str]) -> None:

@@ -30,9 +30,7 @@ interval and quality refit the whole average, weights included, without the left
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -40,7 +38,8 @@ from typing import Any
 
 import numpy as np
 
-from nas_workbench.exceptions import ConfigError, NasWorkbenchError
+from nas_workbench.exceptions import ConfigError
+from nas_workbench.profiling.device_csv import read_latency_table
 
 __all__ = ["STRUCTURE", "Reference", "TransferModel", "read_reference"]
 
@@ -87,47 +86,16 @@ def read_reference(path: str | Path, space: Any) -> Reference:
     column per device whose name ends in ``_ms`` (HW-NAS-Bench's and HELP's published NAS-Bench-201
     tables have this shape). Every bad cell is a `ConfigError` naming its line and column."""
     path = Path(path).expanduser().resolve()
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as error:
-        raise ConfigError("reference", str(path), f"a readable CSV file ({error.strerror})") from None
-    reader = csv.DictReader(text.splitlines())
-    header = [h.strip() for h in reader.fieldnames or []]
-    devices = [h for h in header if h.endswith("_ms")]
-    if "arch" not in header or not devices:
-        raise ConfigError(
-            "reference",
-            str(path),
-            f"a header with an arch column and device columns named *_ms (found {header})",
-        )
-    index: dict[str, int] = {}
-    values: list[list[float]] = []
-    archs: list[str] = []
-    for line, raw in enumerate(reader, start=2):
-        row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if isinstance(v, str | None)}
-        where = f"{path.name} line {line}"
-        try:
-            spec = space.parse(row.get("arch", ""))
-        except NasWorkbenchError as error:
-            raise ConfigError(
-                f"{where} arch", row.get("arch"), f"an architecture of {space.name!r}: {error}"
-            ) from None
-        if spec.id in index:
-            raise ConfigError(
-                f"{where} arch", row["arch"], f"each architecture once (also on line {index[spec.id] + 2})"
-            )
-        numbers = []
-        for device in devices:
-            try:
-                value = float(row.get(device, ""))
-            except ValueError:
-                value = math.nan
-            if not math.isfinite(value) or value <= 0:
-                raise ConfigError(f"{where} {device}", row.get(device), "a positive number of milliseconds")
-            numbers.append(value)
-        index[spec.id] = len(values)
-        values.append(numbers)
-        archs.append(space.format(spec))
+    devices, rows = read_latency_table(
+        path,
+        space,
+        "reference",
+        lambda header: [h for h in header if h.endswith("_ms")],
+        "an arch column and device columns named *_ms",
+    )
+    index = {row.spec.id: position for position, row in enumerate(rows)}
+    values = [row.latencies for row in rows]
+    archs = [space.format(row.spec) for row in rows]
     if len(values) < 2:
         raise ConfigError(
             "reference", str(path), f"latencies of at least 2 architectures, found {len(values)}"

@@ -10,17 +10,17 @@ from abc import abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from torch import nn
 
 from nas_workbench.exceptions import SpaceError
-from nas_workbench.spaces._base import SearchSpace
+from nas_workbench.spaces._base import Choice, SearchSpace
 from nas_workbench.spaces.blocks import ClassifierHead
 from nas_workbench.spaces.ops import Activation, ConvBN
 from nas_workbench.spec import ArchSpec
 
-__all__ = ["Layer", "build_plan", "describe_plan", "head_layer", "scale", "stem_layer"]
+__all__ = ["Block", "BlockSite", "Layer", "build_plan", "describe_plan", "head_layer", "scale", "stem_layer"]
 
 
 def scale(channels: int, width_multiplier: float) -> int:
@@ -101,19 +101,78 @@ def describe_plan(plan: Sequence[Layer], input_shape: Sequence[int] | None = Non
     return rows
 
 
+@dataclass(frozen=True)
+class BlockSite:
+    """Where a searched block sits in a planned network.
+
+    Attributes:
+        name: The block's name, "stage{s}.block{b}" (stages count from 1, blocks from 0); its decisions'
+            prefix.
+        stage: Its stage.
+        channels_in: Its input channels.
+        stride: Its stride: the stage's stride for a stage's first block, else 1.
+        width_multiplier: The factor every channel count of the network is scaled by.
+    """
+
+    name: str
+    stage: int
+    channels_in: int
+    stride: int
+    width_multiplier: float
+
+
+@dataclass(frozen=True)
+class Block:
+    """A searched block at its `BlockSite`: what builds it, its output channels and its table columns."""
+
+    make: Callable[[], nn.Module]
+    channels_out: int
+    details: Mapping[str, Any]
+
+
 class PlannedSpace(SearchSpace):
     """A space whose networks are a sequence of layers: `plan` lays them out once, and both the network
-    (`build`) and its layer table (`describe`) are read off that plan, so the two always agree."""
+    (`build`) and its layer table (`describe`) are read off that plan, so the two always agree.
+
+    The plan is a stem (3x3 convolution to ``stem_channels``), stages of searched blocks (`depths` says how
+    many per stage, `block` what each is; a stage's first block carries its stride from ``strides``) and
+    the classifier head.
+    """
+
+    #: Whether the network is pre-activation (its ops begin with ReLU): then the stem ends in no ReLU and
+    #: the head begins with BN-ReLU; else the stem is Conv-BN-ReLU and the head pools the last block's output.
+    preactivation: ClassVar[bool] = False
 
     @abstractmethod
+    def depths(self, choices: Mapping[str, Choice]) -> list[int]:
+        """How many blocks each stage has, in stage order."""
+
+    @abstractmethod
+    def block(self, choices: Mapping[str, Choice], site: BlockSite) -> Block:
+        """The block of ``choices`` at ``site``."""
+
     def plan(
         self,
         spec: ArchSpec,
         input_channels: int | None,
-        num_classes: int | None,
+        num_classes: int | None = None,
         width_multiplier: float = 1.0,
     ) -> list[Layer]:
-        """The layers of ``spec``'s network; channel counts unknown (None) only for `describe`."""
+        """The layers of ``spec``'s network, stem to head, channels scaled by ``width_multiplier``.
+
+        ``input_channels`` and ``num_classes`` may be None for a description (not for `build`).
+        """
+        width = scale(self.options["stem_channels"], width_multiplier)
+        plan = [stem_layer(input_channels, width, relu="none" if self.preactivation else "post")]
+        for stage, depth in enumerate(self.depths(spec.choices), start=1):
+            for index in range(depth):
+                stride = self.options["strides"][stage - 1] if index == 0 else 1
+                site = BlockSite(f"stage{stage}.block{index}", stage, width, stride, width_multiplier)
+                block = self.block(spec.choices, site)
+                plan.append(Layer(site.name, block.make, width, block.channels_out, stride, block.details))
+                width = block.channels_out
+        plan.append(head_layer(width, num_classes, preact=self.preactivation))
+        return plan
 
     def build(
         self,

@@ -21,7 +21,7 @@ from torch import nn
 
 from nas_workbench.spaces._base import Choice, Suggester
 from nas_workbench.spaces._options import check_choices, check_int, check_names, is_int, resolve_per_stage
-from nas_workbench.spaces._plan import Layer, PlannedSpace, head_layer, scale, stem_layer
+from nas_workbench.spaces._plan import Block, BlockSite, PlannedSpace, scale
 from nas_workbench.spaces.blocks import Residual
 from nas_workbench.spaces.ops import ConvBN, DepthwiseSeparable, MBConv
 from nas_workbench.spec import ArchSpec
@@ -114,33 +114,19 @@ class ChainSpace(PlannedSpace):
             total *= sum(per_block**depth for depth in range(1, self.options["max_depth"] + 1))
         return total
 
-    def plan(
-        self,
-        spec: ArchSpec,
-        input_channels: int | None,
-        num_classes: int | None = None,
-        width_multiplier: float = 1.0,
-    ) -> list[Layer]:
-        """The layers of ``spec``'s network, stem to head, channels scaled by ``width_multiplier``.
+    # -- PlannedSpace ----------------------------------------------------------------------------------
+    def depths(self, choices: Mapping[str, Choice]) -> list[int]:
+        return [choices[f"stage{stage}.depth"] for stage in range(1, self.options["num_stages"] + 1)]
 
-        ``input_channels`` and ``num_classes`` may be None for a description (not for `build_plan`).
-        """
-        c = spec.choices
-        width = scale(self.options["stem_channels"], width_multiplier)
-        plan = [stem_layer(input_channels, width, relu="post")]
-        for stage in range(1, self.options["num_stages"] + 1):
-            for block in range(c[f"stage{stage}.depth"]):
-                prefix = f"stage{stage}.block{block}."
-                op, kernel, expansion = c[prefix + "op"], c[prefix + "kernel"], c.get(prefix + "expansion")
-                stride = self.options["strides"][stage - 1] if block == 0 else 1
-                out = scale(c[prefix + "width"], width_multiplier)
-                residual = has_residual(width, out, stride)
-                make = partial(make_block, op, width, out, stride, kernel, expansion)
-                details = {"op": op, "kernel": kernel, "expansion": expansion, "residual": residual}
-                plan.append(Layer(prefix[:-1], make, width, out, stride, details))
-                width = out
-        plan.append(head_layer(width, num_classes, preact=False))
-        return plan
+    def block(self, choices: Mapping[str, Choice], site: BlockSite) -> Block:
+        prefix = site.name + "."
+        op, kernel = choices[prefix + "op"], choices[prefix + "kernel"]
+        expansion = choices.get(prefix + "expansion")
+        C_in, stride = site.channels_in, site.stride
+        out = scale(choices[prefix + "width"], site.width_multiplier)
+        residual = has_residual(C_in, out, stride)
+        make = partial(make_block, op, C_in, out, stride, kernel, expansion)
+        return Block(make, out, {"op": op, "kernel": kernel, "expansion": expansion, "residual": residual})
 
     def summary(self, spec: ArchSpec) -> str:
         """Stages of ``op kernel [e expansion] : width`` blocks: ``conv3:16 mbconv5e6:16 | dwsep3:32``."""

@@ -25,7 +25,7 @@ from torch import nn
 
 from nas_workbench.spaces._base import Choice, Suggester
 from nas_workbench.spaces._options import check_int, check_names, is_int, resolve_per_stage
-from nas_workbench.spaces._plan import Layer, PlannedSpace, head_layer, scale, stem_layer
+from nas_workbench.spaces._plan import Block, BlockSite, PlannedSpace, scale
 from nas_workbench.spaces.blocks import MultiBranch, Residual, shortcut
 from nas_workbench.spaces.ops import OPS, make_op
 from nas_workbench.spec import ArchSpec
@@ -112,31 +112,21 @@ class MultiBranchSpace(PlannedSpace):
         branchings = ops + combines * sum(ops**n for n in range(2, self.options["max_branches"] + 1))
         return (2 * branchings) ** len(self.blocks())
 
-    def plan(
-        self,
-        spec: ArchSpec,
-        input_channels: int | None,
-        num_classes: int | None = None,
-        width_multiplier: float = 1.0,
-    ) -> list[Layer]:
-        """The layers of ``spec``'s network, stem to head, channels scaled by ``width_multiplier``.
+    # -- PlannedSpace ----------------------------------------------------------------------------------
+    preactivation = True  # its ops are ReLU-Conv-BN
 
-        ``input_channels`` and ``num_classes`` may be None for a description (not for `build_plan`).
-        """
-        c = spec.choices
-        width = scale(self.options["stem_channels"], width_multiplier)
-        plan = [stem_layer(input_channels, width, relu="none")]
-        for stage, index, block in self.blocks():
-            stride = self.options["strides"][stage - 1] if index == 0 else 1
-            out = scale(self.options["widths"][stage - 1], width_multiplier)
-            ops = tuple(c[f"{block}.branch{k}.op"] for k in range(c[f"{block}.branches"]))
-            combine, skip = c.get(f"{block}.combine"), c[f"{block}.skip"]
-            make = partial(_block, ops, combine or "sum", skip, width, out, stride)
-            details = {"op": " + ".join(ops), "branches": len(ops), "combine": combine, "skip": skip}
-            plan.append(Layer(block, make, width, out, stride, details))
-            width = out
-        plan.append(head_layer(width, num_classes, preact=True))
-        return plan
+    def depths(self, choices: Mapping[str, Choice]) -> list[int]:
+        return [self.options["blocks_per_stage"]] * self.options["num_stages"]
+
+    def block(self, choices: Mapping[str, Choice], site: BlockSite) -> Block:
+        name = site.name
+        out = scale(self.options["widths"][site.stage - 1], site.width_multiplier)
+        ops = tuple(choices[f"{name}.branch{k}.op"] for k in range(choices[f"{name}.branches"]))
+        combine, skip = choices.get(f"{name}.combine"), choices[f"{name}.skip"]
+        make = partial(_block, ops, combine or "sum", skip, site.channels_in, out, site.stride)
+        return Block(
+            make, out, {"op": " + ".join(ops), "branches": len(ops), "combine": combine, "skip": skip}
+        )
 
     def summary(self, spec: ArchSpec) -> str:
         """Blocks as ``op+op/combine`` and ``+skip``: ``nor_conv_3x3+max_pool_3x3/concat+skip | ...``."""

@@ -32,6 +32,7 @@ __all__ = [
     "PlannedSampler",
     "completed_trials",
     "feasible",
+    "learnable_trials",
     "parent_spec",
     "violation",
 ]
@@ -52,6 +53,16 @@ def completed_trials(study: optuna.Study) -> list[FrozenTrial]:
     their values do not measure a fully evaluated architecture)."""
     trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     return sorted(trials, key=lambda t: (t.datetime_complete or t.datetime_start, t.number))
+
+
+def learnable_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """`completed_trials` and the trials that ended over budget (pruned with a constraint broken, as the
+    engine ends them: `nas_workbench.engine.budget.OverBudget`), in the order they finished: what a
+    strategy that is rewarded for feasibility learns from. Their constraints say they are infeasible;
+    they have no objective value."""
+    trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+    told = [t for t in trials if t.state == TrialState.COMPLETE or not feasible(t)]
+    return sorted(told, key=lambda t: (t.datetime_complete or t.datetime_start, t.number))
 
 
 def parent_spec(trial: FrozenTrial, space: SearchSpace) -> ArchSpec | None:

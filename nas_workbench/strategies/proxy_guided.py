@@ -23,8 +23,11 @@ search knows (`SamplerContext.costs`, `SamplerContext.scores`):
    untried feasible candidate of the pool.
 
 Each trial records what it was (system attribute ``proxy_guided:source``: ``prior``, ``local``,
-``explore`` or ``uniform``), the trust in each estimator then (``proxy_guided:trust``), and the pool's
-size, feasible share and the seconds its estimators took (``proxy_guided:pool``). Single-objective.
+``explore`` or ``uniform``), the trust in each estimator then (``proxy_guided:trust``), where the prior
+ranked it (``proxy_guided:prior``: its percentile rank by each estimator and by the trusted ranking; not
+for a ``uniform`` draw) and the pool's size, feasible count and the seconds its estimators took
+(``proxy_guided:pool``), so the workbench and the report show the search from its study
+(`nas_workbench.viz.ProxyHistory`). Single-objective.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from nas_workbench.exceptions import ConfigError
 from nas_workbench.strategies._base import Option, SamplerContext, Strategy, check_float, check_int, register
 from nas_workbench.strategies._history import Plan, PlannedSampler, feasible, parent_spec
 from nas_workbench.strategies.feasibility import CostFeatures, FeasibilityFilter, constrained_trials
-from nas_workbench.strategies.pool import CandidatePool, Estimator, combined_score, trust
+from nas_workbench.strategies.pool import CandidatePool, Estimator, percentile_ranks, trust
 
 if TYPE_CHECKING:
     from nas_workbench.spaces import SearchSpace
@@ -133,9 +136,8 @@ class ProxyGuidedSampler(PlannedSampler):
             np.ones(len(pool.names)),
             self.prior_trials,
         )
-        score = combined_score(pool.values, weights) + 1e-9 * np.array(
-            [rng.random() for _ in range(len(pool))]
-        )
+        ranks = percentile_ranks(pool.values)
+        score = ranks @ weights + 1e-9 * np.array([rng.random() for _ in range(len(pool))])
         source, index = "uniform", None
         if exploring and open_.any():
             source, index = "explore", int(rng.choice(np.flatnonzero(open_).tolist()))
@@ -147,6 +149,8 @@ class ProxyGuidedSampler(PlannedSampler):
         if index is None and open_.any():
             source, index = "prior", int(np.flatnonzero(open_)[np.argmax(score[open_])])
         self._record(study, trial, source, weights, allowed)
+        if index is not None:
+            self._record_prior(study, trial, ranks[index], _percentile(score, allowed, index))
         if index is None:  # every predicted-feasible candidate was tried: uniform draws
             return Plan({}, rng)
         return Plan(dict(pool.specs[index].choices), rng)
@@ -220,6 +224,23 @@ class ProxyGuidedSampler(PlannedSampler):
         )
         summary = {"size": len(pool), "feasible": int(allowed.sum()), "seconds": round(pool.seconds, 3)}
         storage.set_trial_system_attr(trial_id, f"{ATTR}:pool", summary)
+
+    def _record_prior(self, study: optuna.Study, trial: FrozenTrial, ranks: np.ndarray, score: float) -> None:
+        """Where the prior put the proposed candidate: its percentile rank in the pool by each estimator
+        (1: the highest value), and by the trust-weighted ranking among the candidates predicted
+        within budget (1: the top), so its trained value can be set against the prior's ranking."""
+        rounded = {n: round(float(r), 5) for n, r in zip(self.pool.names, ranks, strict=True)}
+        prior: dict[str, Any] = {"ranks": rounded, "score": round(score, 5)}
+        _compat.storage_of(study).set_trial_system_attr(_compat.trial_id(trial), f"{ATTR}:prior", prior)
+
+
+def _percentile(score: np.ndarray, allowed: np.ndarray, index: int) -> float:
+    """The share of the ``allowed`` candidates other than ``index`` that score below it (1: the top)."""
+    others = int(allowed.sum()) - int(allowed[index])
+    if others == 0:
+        return 1.0
+    below = int(np.sum(score[allowed] < score[index]))
+    return below / others
 
 
 def _factory(

@@ -4,7 +4,7 @@ Learning", ICLR 2017) as an Optuna sampler.
 A controller gives a probability distribution over the choices of each decision. Each new trial samples
 its architecture from the controller, question by question (a define-by-run space asks only the questions
 its earlier answers make relevant). Before planning a trial the sampler learns from every trial that
-completed since it last looked, in completion order: one policy-gradient step
+completed, or ended over budget, since it last looked, in completion order: one policy-gradient step
 ``-(R - b) / s * log p(architecture)`` per trial, where ``b`` is a moving average of the rewards (the
 baseline) and ``s`` a moving average of their distance to it (so the learning rate does not depend on the
 scale of the objective). An infeasible trial (a constraint > 0) counts as one such distance below the
@@ -40,7 +40,7 @@ from nas_workbench.strategies._base import (
     check_int,
     register,
 )
-from nas_workbench.strategies._history import Plan, PlannedSampler, completed_trials, feasible
+from nas_workbench.strategies._history import Plan, PlannedSampler, feasible, learnable_trials
 from nas_workbench.strategies.feasibility import OPTIONS as FEASIBILITY_OPTIONS
 from nas_workbench.strategies.feasibility import FeasibilityFilter, make_filter
 
@@ -195,7 +195,7 @@ class ReinforceSampler(PlannedSampler):
                 "strategy", "rl", "a single-objective study: REINFORCE needs one reward (use nsga2 or tpe)"
             )
         sign = 1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1.0
-        for done in completed_trials(study):
+        for done in learnable_trials(study):
             if done.number not in self._learned:
                 self._learned.add(done.number)
                 self._learn(done, sign)

@@ -142,7 +142,9 @@ def run_study(
     """Run an in-memory study the way the engine does: sample a spec, store it, set constraints, tell.
 
     Args:
-        constraint: Optional ``spec → value`` (feasible when <= 0), set with ``Trial.set_constraint``.
+        constraint: Optional ``spec → value`` (feasible when <= 0), set with ``Trial.set_constraint``. A
+            trial that breaks it is not evaluated and ends as pruned, as the engine ends a trial over
+            budget (`nas_workbench.engine.budget.OverBudget`): the sampler sees its constraint, no value.
     """
     study = optuna.create_study(directions=[StudyDirection[d.upper()] for d in directions], sampler=sampler)
 
@@ -150,7 +152,11 @@ def run_study(
         spec = space.sample(trial)
         trial.set_user_attr("spec", spec.to_dict())
         if constraint is not None:
-            trial.set_constraint("budget", constraint(spec))
+            excess = constraint(spec)
+            trial.set_constraint("budget", excess)
+            if excess > 0:
+                trial.set_user_attr("status", "infeasible")
+                raise optuna.TrialPruned("over budget")
         return objective(spec)
 
     study.optimize(evaluate, n_trials=n_trials)

@@ -23,7 +23,7 @@ from nas_workbench.engine.study_record import StudyRecord, record_of
 from nas_workbench.exceptions import NasWorkbenchError
 from nas_workbench.export import export_trial
 from nas_workbench.ui._model import Exported, Failure, Loaded, Loading
-from nas_workbench.viz import DnasHistory, TrialTable
+from nas_workbench.viz import DnasHistory, ProxyHistory, TrialTable
 
 __all__ = [
     "Post",
@@ -78,7 +78,8 @@ def read_in_background(
             table.extend(results)
             running = any(r.status in ("running", "waiting") for r in results)
             dnas = DnasHistory.from_study(found) if config.strategy == "dnas" else None
-            post((session, Loaded(found, table, config, running, then, dnas)))
+            proxy = ProxyHistory.from_study(found) if config.strategy == "proxy_guided" else None
+            post((session, Loaded(found, table, config, running, then, dnas, proxy)))
         except Exception as error:  # a broken storage: say what, in the workbench
             logger.debug("loading study %s failed", name, exc_info=True)
             post((session, Failure(f"Could not read study {name!r}: {type(error).__name__}: {error}")))

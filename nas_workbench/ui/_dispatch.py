@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 __all__ = ["Coalescer", "running_loop"]
@@ -34,6 +35,7 @@ def running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
+@dataclass(eq=False)
 class Coalescer(Generic[T]):
     """Deliver items put from any thread to ``apply(batch)`` on ``loop``, in order, batched.
 
@@ -46,23 +48,15 @@ class Coalescer(Generic[T]):
         max_batch: Most items per call of ``apply``.
     """
 
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        apply: Callable[[list[T]], None],
-        interval: float = 0.25,
-        on_error: Callable[[Exception], None] | None = None,
-        max_batch: int = 500,
-    ) -> None:
-        self.loop = loop
-        self.apply = apply
-        self.interval = interval
-        self.on_error = on_error
-        self.max_batch = max_batch
-        self._lock = threading.Lock()
-        self._pending: list[T] = []
-        self._scheduled = False
-        self._last = -float("inf")
+    loop: asyncio.AbstractEventLoop
+    apply: Callable[[list[T]], None]
+    interval: float = 0.25
+    on_error: Callable[[Exception], None] | None = None
+    max_batch: int = 500
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _pending: list[T] = field(default_factory=list, init=False, repr=False)
+    _scheduled: bool = field(default=False, init=False, repr=False)
+    _last: float = field(default=-float("inf"), init=False, repr=False)
 
     def put(self, item: T) -> None:
         """Queue ``item`` (any thread)."""

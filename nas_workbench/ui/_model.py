@@ -25,7 +25,7 @@ from nas_workbench.engine import events as ev
 from nas_workbench.engine.records import TrialResult
 from nas_workbench.ui._status import best_text, eta_seconds, progress_text
 from nas_workbench.ui._workers import WorkerTally
-from nas_workbench.viz import DnasHistory, TrialTable
+from nas_workbench.viz import DnasHistory, ProxyHistory, TrialTable
 
 __all__ = ["Changes", "Exported", "Failure", "Loaded", "Loading", "Message", "Progress", "WorkbenchModel"]
 
@@ -40,7 +40,8 @@ class Loading:
 
 @dataclass(frozen=True)
 class Loaded:
-    """A study read from storage, ready to show; ``then`` runs once it is shown (a resumed run starts)."""
+    """A study read from storage, ready to show; ``then`` runs once it is shown (a resumed run starts);
+    ``dnas`` and ``proxy``: the figures' histories of a "dnas" or "proxy_guided" search."""
 
     study: optuna.Study
     table: TrialTable
@@ -48,6 +49,7 @@ class Loaded:
     running: bool
     then: Callable[[], None] | None
     dnas: DnasHistory | None
+    proxy: ProxyHistory | None = None
 
 
 @dataclass(frozen=True)
@@ -58,19 +60,17 @@ class Failure:
 
 
 @dataclass(frozen=True)
-class Exported:
-    """An export ended: ``text`` says where it wrote, or why it failed."""
-
-    text: str
-    error: bool
-
-
-@dataclass(frozen=True)
 class Message:
     """The line above the plots: an outcome, or an error (drawn in red)."""
 
     text: str
     error: bool = False
+
+
+@dataclass(frozen=True)
+class Exported(Message):
+    """An export ended: ``text`` says where it wrote, or why it failed (``error``); shown under the
+    architecture, whichever session is current."""
 
 
 @dataclass(frozen=True)

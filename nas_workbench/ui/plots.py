@@ -10,7 +10,9 @@ Streamed rows are patches: the widget's saved state still holds the document as 
 final plots.
 
 A gradient-based ("dnas") search also gets the heat map of its architecture weights, one epoch at a
-time, in a second ``BokehModel`` (`nas_workbench.viz.alpha`), redrawn after each epoch.
+time, in a second ``BokehModel`` (`nas_workbench.viz.alpha`), redrawn after each epoch; a proxy-guided
+one its pool, its prior against the trained trials and its trust in each estimator
+(`nas_workbench.viz.proxy`), read from the study's trials as they finish and redrawn when some did.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import ipywidgets as W
+import optuna
 from bokeh.layouts import gridplot
 from bokeh.models import ColumnDataSource
 
@@ -26,9 +29,9 @@ from nas_workbench.engine.events import Event
 from nas_workbench.engine.records import TrialResult
 from nas_workbench.ui._bokeh import PlotModel
 from nas_workbench.ui._show import StaticImage
-from nas_workbench.viz import DnasHistory, TrialTable, make_sources, study_figures
+from nas_workbench.viz import DnasHistory, ProxyHistory, TrialTable, make_sources, proxy_layout, study_figures
 from nas_workbench.viz.alpha import history_layout
-from nas_workbench.viz.figures import fit_tradeoff_axes
+from nas_workbench.viz.figures import fit_tradeoff_axes, metric_axis_label
 
 __all__ = ["PlotPanel"]
 
@@ -48,7 +51,9 @@ class PlotPanel:
         self.front: ColumnDataSource
         self.dnas: DnasHistory | None = None
         self.dnas_widget: PlotModel | None = None
-        #: What the workbench places: the study's figures, then the architecture weights of a "dnas" search.
+        self.proxy: ProxyHistory | None = None
+        self.proxy_widget: PlotModel | None = None
+        #: What the workbench places: the study's figures, then the strategy's own (`show_histories`).
         self.box = W.VBox()
         #: A PNG of the figures beside the widget, for readers of the saved notebook (see `ui._show`).
         self.image = StaticImage()
@@ -90,10 +95,20 @@ class PlotPanel:
         """Build the figures again for the same table (an axis turns logarithmic)."""
         self.reset(self.table, *self._shown)
 
-    def show_dnas(self, history: DnasHistory | None) -> None:
-        """Show the architecture weights of a "dnas" search's ``history`` (maybe empty); None hides them."""
-        self.dnas = history
+    def new_histories(self, strategy: str, direction: str) -> None:
+        """Empty figures of a new search's strategy: a "dnas" search's architecture weights, or a
+        "proxy_guided" search's pool, prior and trust (``direction``: its objective's); none for others."""
+        self.show_histories(
+            DnasHistory() if strategy == "dnas" else None,
+            ProxyHistory(direction == "maximize") if strategy == "proxy_guided" else None,
+        )
+
+    def show_histories(self, dnas: DnasHistory | None, proxy: ProxyHistory | None) -> None:
+        """Show a "dnas" search's ``dnas`` history and a proxy-guided search's ``proxy`` history (each
+        maybe empty, drawn once it holds something); None hides them."""
+        self.dnas, self.proxy = dnas, proxy
         self._draw_dnas()
+        self._draw_proxy()
 
     def add_dnas(self, events: Sequence[Event]) -> None:
         """Feed a "dnas" search's events (weights, finished trials); redraw once if an epoch was added."""
@@ -106,20 +121,30 @@ class PlotPanel:
         if changed:
             self._draw_dnas()
 
+    def add_proxy(self, study: optuna.Study | None) -> None:
+        """Read a proxy-guided search's newly finished trials (and what its sampler recorded on them) from
+        ``study``; redraw once if there were some."""
+        if self.proxy is not None and study is not None and self.proxy.update(study):
+            self._draw_proxy()
+
     def _draw_dnas(self) -> None:
-        if self.dnas is None or not self.dnas.decisions:
-            self.dnas_widget = None
-        elif self.dnas_widget is None:
-            self.dnas_widget = PlotModel(history_layout(self.dnas))
-        else:
-            self.dnas_widget.update_from_model(history_layout(self.dnas))
+        layout = history_layout(self.dnas) if self.dnas is not None and self.dnas.decisions else None
+        self.dnas_widget = _redrawn(self.dnas_widget, layout)
+        self._place()
+
+    def _draw_proxy(self) -> None:
+        objective = metric_axis_label(self.table.objectives[0]) if self.table.objectives else "objective"
+        layout = proxy_layout(self.proxy, objective) if self.proxy is not None and len(self.proxy) else None
+        self.proxy_widget = _redrawn(self.proxy_widget, layout)
         self._place()
 
     def _place(self) -> None:
-        self.box.children = [w for w in (self.widget, self.dnas_widget) if w is not None]
+        self.box.children = [w for w in (self.widget, self.dnas_widget, self.proxy_widget) if w is not None]
 
-    def add(self, results: Sequence[TrialResult]) -> None:
-        """Append finished trials: one ``stream`` for all of them, a new front only when it changed."""
+    def add(self, results: Sequence[TrialResult], study: optuna.Study | None = None) -> None:
+        """Append finished trials: one ``stream`` for all of them, a new front only when it changed; for a
+        proxy-guided search, what its sampler recorded on them too (read from ``study``)."""
+        self.add_proxy(study)
         rows = [self.table.row(result) for result in results]
         if not rows:
             return
@@ -153,3 +178,13 @@ class PlotPanel:
             return
         number = self.trials.data["number"][new[-1]]
         self.on_select(self.table.result(int(number)))
+
+
+def _redrawn(widget: PlotModel | None, layout: Any | None) -> PlotModel | None:
+    """``widget`` showing ``layout`` (a new one when there was none); None when there is nothing to show."""
+    if layout is None:
+        return None
+    if widget is None:
+        return PlotModel(layout)
+    widget.update_from_model(layout)
+    return widget

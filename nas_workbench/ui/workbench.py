@@ -44,7 +44,7 @@ from nas_workbench.ui._workers import WorkerTally
 from nas_workbench.ui.archview import ArchPanel
 from nas_workbench.ui.form import ConfigForm
 from nas_workbench.ui.plots import PlotPanel
-from nas_workbench.viz import DnasHistory, TrialTable
+from nas_workbench.viz import TrialTable
 from nas_workbench.viz._state import stored_budget
 
 __all__ = ["Workbench"]
@@ -194,7 +194,7 @@ class Workbench(W.VBox):
         self.plots.reset(
             TrialTable(config.objectives, config.directions), config.budget, _recorded(config), notes
         )
-        self.plots.show_dnas(DnasHistory() if config.strategy == "dnas" else None)
+        self.plots.new_histories(config.strategy, config.directions[0])
         self.arch.show(None)
         self._launch(run, workers)
 
@@ -292,7 +292,7 @@ class Workbench(W.VBox):
         if changes.loaded is not None:
             self._show_loaded(changes.loaded)
         if changes.results:
-            self.plots.add(changes.results)
+            self.plots.add(changes.results, self.study)
             self._show_progress()
             if self._coalescer is not None:
                 scale = self.plots.points / self.points_per_interval
@@ -316,7 +316,7 @@ class Workbench(W.VBox):
         self.study = study
         budget, notes = stored_budget(record_of(study))
         self.plots.reset(item.table, budget, _recorded(config), notes)
-        self.plots.show_dnas(item.dnas)
+        self.plots.show_histories(item.dnas, item.proxy)
         self._show_progress()
         done = len(item.table.results)
         if item.then is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from nas_workbench.viz._proxy_state import ProxyHistory
 from nas_workbench.viz._state import STATUS_STYLE, TrialTable, front_columns, metric_label, tradeoff_metrics
 from nas_workbench.viz.alpha import DnasHistory, alpha_heatmap, dnas_layout, epoch_figure
 from nas_workbench.viz.arch import (
@@ -19,12 +20,14 @@ from nas_workbench.viz.figures import (
     study_figures,
     tradeoff_figure,
 )
+from nas_workbench.viz.proxy import proxy_layout, proxy_study_layout
 from nas_workbench.viz.report import pareto_table_html, report_layout, write_report
 
 __all__ = [
     "MAX_POINTS",
     "STATUS_STYLE",
     "DnasHistory",
+    "ProxyHistory",
     "TrialTable",
     "alpha_heatmap",
     "cell_graph_data",
@@ -40,6 +43,8 @@ __all__ = [
     "metric_label",
     "pareto_table_html",
     "profile_table_html",
+    "proxy_layout",
+    "proxy_study_layout",
     "report_layout",
     "study_figures",
     "tradeoff_figure",

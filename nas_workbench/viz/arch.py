@@ -30,6 +30,10 @@ __all__ = [
 #: Ops that carry nothing: drawn faint and dashed, so the edges that compute stand out.
 _EMPTY_OPS = ("none", "zero")
 
+#: The columns of a cell's edges (`cell_graph_data`): the curve's ends and control point, its middle, its op
+#: and how it is drawn.
+_EDGE_COLUMNS = ("x0", "y0", "x1", "y1", "cx", "cy", "mx", "my", "op", "color", "dash", "alpha")
+
 _TABLE_STYLE = 'border="1" style="border-collapse:collapse;font-size:12px"'
 
 
@@ -88,9 +92,7 @@ def cell_graph_data(edges: Sequence[Mapping[str, Any]]) -> tuple[dict[str, list[
     }
     ops = sorted({str(e["op"]) for e in edges if e["op"] not in _EMPTY_OPS})
     colors = {op: Category10_10[i % len(Category10_10)] for i, op in enumerate(ops)}
-    columns: dict[str, list[Any]] = {
-        key: [] for key in ("x0", "y0", "x1", "y1", "cx", "cy", "mx", "my", "op", "color", "dash", "alpha")
-    }
+    columns: dict[str, list[Any]] = {key: [] for key in _EDGE_COLUMNS}
     for k, edge in enumerate(sorted(edges, key=lambda e: (int(e["to"]), int(e["from"])))):
         x0, x1, op = int(edge["from"]), int(edge["to"]), str(edge["op"])
         bow = (0.25 + 0.3 * (abs(x1 - x0) - 1)) * (1 if k % 2 == 0 else -1)
@@ -127,8 +129,7 @@ def cell_graph_figure(
     """
     nodes = nodes if nodes is not None else ColumnDataSource(data={"x": [], "y": [], "label": []})
     if edges is None:
-        keys = ("x0", "y0", "x1", "y1", "cx", "cy", "mx", "my", "op", "color", "dash", "alpha")
-        edges = ColumnDataSource(data={key: [] for key in keys})
+        edges = ColumnDataSource(data={key: [] for key in _EDGE_COLUMNS})
     nodes.name, edges.name = "nas_cell_nodes", "nas_cell_edges"
     fig = figure(
         title=title,
@@ -158,13 +159,12 @@ def cell_graph_figure(
     )
     fig.add_tools(HoverTool(renderers=[curves], tooltips=[("op", "@op"), ("edge", "@x0 → @x1")]))
     fig.add_layout(
-        LabelSet(
-            x="mx",
-            y="my",
-            text="op",
-            source=edges,
+        _labels(
+            edges,
+            "mx",
+            "my",
+            "op",
             text_font_size="8pt",
-            text_align="center",
             text_color="color",
             background_fill_color="white",
             background_fill_alpha=0.8,
@@ -173,15 +173,10 @@ def cell_graph_figure(
     fig.scatter(
         x="x", y="y", source=nodes, size=26, fill_color="#f7f7f7", line_color="#333333", line_width=1.5
     )
-    fig.add_layout(
-        LabelSet(
-            x="x",
-            y="y",
-            text="label",
-            source=nodes,
-            text_align="center",
-            text_baseline="middle",
-            text_font_size="10pt",
-        )
-    )
+    fig.add_layout(_labels(nodes, "x", "y", "label", text_baseline="middle", text_font_size="10pt"))
     return fig
+
+
+def _labels(source: ColumnDataSource, x: str, y: str, text: str, **style: Any) -> LabelSet:
+    """Text from ``source``'s column ``text``, centred on its points (``x``, ``y``), drawn in ``style``."""
+    return LabelSet(x=x, y=y, text=text, source=source, text_align="center", **style)

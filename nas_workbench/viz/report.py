@@ -22,6 +22,7 @@ from nas_workbench.engine.study_record import record_of
 from nas_workbench.viz._state import TrialTable, metric_label, stored_budget
 from nas_workbench.viz.alpha import dnas_layout
 from nas_workbench.viz.figures import make_sources, metric_axis_label, study_figures
+from nas_workbench.viz.proxy import proxy_study_layout
 
 __all__ = ["pareto_table_html", "report_layout", "write_report"]
 
@@ -71,6 +72,9 @@ def report_layout(study: optuna.Study) -> Any:
     weights = dnas_layout(study)  # a gradient-based search: its architecture weights per epoch
     if weights is not None:
         plots.append(weights)
+    guided = proxy_study_layout(study, metric_axis_label(objectives[0]))  # a proxy-guided search
+    if guided is not None:
+        plots.append(guided)
     front_rows = pareto_front(results, directions)
     return column(
         Div(text=summary, sizing_mode="stretch_width"),

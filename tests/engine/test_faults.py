@@ -37,7 +37,8 @@ def test_raising_oom_nan_and_overtime_trials_are_failed_with_their_reason_and_th
         if call == 2:
             return {"accuracy": math.nan}
         if call == 3:
-            time.sleep(3.0)  # over trial_timeout; the abandoned thread then ends without logging an evaluation
+            # over trial_timeout; the abandoned thread then ends without logging an evaluation
+            time.sleep(3.0)
             return {"accuracy": 0.5}  # (a `score` here would land in the next test's evaluation log)
         return score(spec, model)
 

@@ -63,6 +63,27 @@ def test_a_repeated_architecture_reuses_the_stored_result(storage, eval_log):
             assert result.arch == original.arch and result.status == original.status
 
 
+def test_a_repeated_architecture_over_budget_is_over_budget_again(storage, eval_log):
+    """A repeat of an untrained, over-budget trial is recorded over budget again: pruned with the original's
+    constraints and reason, no value told, nothing evaluated."""
+    space = nw.spaces.get("chain", **TINY_CHAIN)
+    sizes = sorted(sum(p.numel() for p in space.build(s, (1, 8, 8), 10).parameters()) for s in
+                   nw.spaces.enumerate_specs(space))  # fmt: skip
+    config = cheap_config(storage, "over", n_trials=12, budget={"params": sizes[1]})
+    results = nw.search(config, evaluate=score).run().results()
+    repeats = repeat_of(storage, "over")
+    trials = {t.number: t for t in optuna.load_study(study_name="over", storage=storage).trials}
+    over = [r for r in results if r.status == "infeasible"]
+    assert any(r.number in repeats for r in over), "no over-budget architecture was repeated"
+    for result in over:
+        trial = trials[result.number]
+        assert trial.state == optuna.trial.TrialState.PRUNED and trial.values is None
+        assert trial.constraints["params"] > 0 and result.reason.startswith("over budget: params")
+        if result.number in repeats:
+            assert trial.constraints == trials[repeats[result.number]].constraints
+    assert sum(evaluated(eval_log).values()) == len({r.arch for r in results if r.status == "ok"})
+
+
 def test_repeats_are_trained_when_asked_for(storage, eval_log):
     results = (
         nw.search(cheap_config(storage, "noise", n_trials=8, repeats=True), evaluate=score).run().results()

@@ -90,9 +90,12 @@ def test_over_budget_is_infeasible_and_spends_no_training(storage, tiny_task):
     assert infeasible and all(not r.feasible for r in infeasible)
     for result in infeasible:  # the reason names the metric, its value, the limit and the unit
         assert result.reason == f"over budget: params {result.value('params'):.4g} > {smallest:g} count"
-    assert all(
-        t.constraints["params"] > 0 for t in run.study.trials if t.user_attrs["status"] == "infeasible"
-    )
+    over = [t for t in run.study.trials if t.user_attrs["status"] == "infeasible"]
+    assert len(over) == len(infeasible) and all(t.constraints["params"] > 0 for t in over)
+    # constraints as constraints: the study holds no objective value for them, not even a placeholder,
+    # so no sampler learns from one (TPE ranks them by violation, GP and NSGA-II leave them out)
+    assert all(t.state == optuna.trial.TrialState.PRUNED and t.values is None for t in over)
+    assert all(r.values is None for r in infeasible)
     ok = {nw.ArchSpec.from_dict(r.spec).id for r in results if r.status == "ok"}
     assert set(evaluated) == ok  # only networks within the budget were evaluated
     # not trained: no accuracy anywhere a user looks (results, plot data), whatever the study is told

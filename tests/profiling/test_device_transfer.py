@@ -106,7 +106,10 @@ def _set(text: str, line: int, column: int, value: str) -> str:
     [
         (lambda t: t.replace("_ms", "", 3), "device columns named \\*_ms"),
         (lambda t: _set(t, 3, 2, "-1"), "line 3 twin_ms: '-1' is not allowed; a positive number"),
-        (lambda t: _set(t, 4, 3, ""), "line 4 unrelated_ms: '' is not allowed; a positive number"),
+        (
+            lambda t: _set(t, 4, 3, ""),
+            "line 4 unrelated_ms: '' is not allowed; a latency in milliseconds \\(missing\\)",
+        ),
         (lambda t: _set(t, 5, 1, "|none~0|"), "line 5 arch: '\\|none~0\\|' is not allowed"),
         (
             lambda t: t + t.splitlines()[1] + "\n",

@@ -8,12 +8,11 @@ of its own, so they are re-estimated on a few training batches before the valida
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 
-import optuna
 import torch
 from torch import nn
 
+from nas_workbench.engine.pipeline import Candidate
 from nas_workbench.engine.producers import RunContext
 from nas_workbench.estimation.trainer import evaluate_accuracy
 from nas_workbench.exceptions import NasWorkbenchError
@@ -50,10 +49,8 @@ class WeightSharingScorer:
         self.run, self.supernet, self.spec, self.epoch = run, supernet, spec, epoch
         self.examples, self.valid, self.expected = examples[:BN_CALIBRATION_EXAMPLES], valid, expected
 
-    def score(
-        self, trial: optuna.Trial, spec: ArchSpec, model: nn.Module, measurements: Mapping[str, Measurement]
-    ) -> dict[str, Measurement]:
-        run = self.run
+    def score(self, candidate: Candidate) -> dict[str, Measurement]:
+        run, trial, spec = self.run, candidate.trial, candidate.spec
         arch = run.space.format(spec)
         if spec != self.spec:
             raise NasWorkbenchError(
