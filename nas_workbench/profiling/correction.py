@@ -264,6 +264,15 @@ class Correction:
             compute_scale=compute_scale if chosen == "kinds" else None,
         )
 
+    def formula(self) -> str:
+        """The correction as a formula, for printing: ``ms = 1.100 x table + 2.50 us x ops + 0.010``, or with a
+        scale per kind ``ms = 0.950 x table (other) + 1.470 x table (compute-bound) + ...``."""
+        if self.compute_scale is None:
+            table = f"{self.scale:.3f} x table"
+        else:
+            table = f"{self.scale:.3f} x table (other) + {self.compute_scale:.3f} x table (compute-bound)"
+        return f"ms = {table} + {1e3 * self.per_op_ms:.2f} us x ops + {self.offset_ms:.3f}"
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"quality": dict(self.quality)}
 

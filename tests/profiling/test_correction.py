@@ -59,6 +59,7 @@ def test_a_scale_per_kind_is_used_when_the_kinds_deviate_apart():
     assert fit.kind == "kinds"
     assert (fit.compute_scale, fit.scale) == pytest.approx((1.45, 0.95), rel=0.05)
     assert fit.quality["kinds_loo_mean_error_pct"] < fit.quality["linear_loo_mean_error_pct"] / 3
+    assert f"{fit.compute_scale:.3f} x table (compute-bound)" in fit.formula()
     assert fit.apply(5.0, 100, compute_ms=2.0) == pytest.approx(
         fit.compute_scale * 2.0 + fit.scale * 3.0 + fit.per_op_ms * 100 + fit.offset_ms
     )
