@@ -265,8 +265,8 @@ class Correction:
         )
 
     def formula(self) -> str:
-        """The correction as a formula, for printing: ``ms = 1.100 x table + 2.50 us x ops + 0.010``, or with a
-        scale per kind ``ms = 0.950 x table (other) + 1.470 x table (compute-bound) + ...``."""
+        """The correction as a formula, for printing: ``ms = 1.100 x table + 2.50 us x ops + 0.010``, or with
+        a scale per kind ``ms = 0.950 x table (other) + 1.470 x table (compute-bound) + ...``."""
         if self.compute_scale is None:
             table = f"{self.scale:.3f} x table"
         else:
