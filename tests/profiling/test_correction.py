@@ -10,7 +10,7 @@ import pytest
 
 from nas_workbench.exceptions import ProfilingError
 from nas_workbench.profiling import Correction
-from nas_workbench.profiling.correction import MIN_SCALE
+from nas_workbench.profiling.correction import MIN_SCALE, _simplest_within_one_standard_error
 
 
 def test_a_fit_that_ignores_the_table_is_refused(caplog):
@@ -90,3 +90,12 @@ def test_without_compute_sums_no_scale_per_kind_is_tried():
     fit = Correction.fit(sums, [40, 10, 30, 20, 60, 50], 1.1 * sums)
     assert fit.kind != "kinds" and "kinds_loo_mean_error_pct" not in fit.quality
     assert fit.apply(2.0, 10, compute_ms=1.0) == pytest.approx(fit.apply(2.0, 10))  # one scale for all
+
+
+def test_a_richer_fit_must_beat_a_simpler_one_by_more_than_a_standard_error():
+    rng = np.random.default_rng(4)
+    errors = rng.uniform(0.0, 10.0, 20)  # mean 5, standard error about 0.65
+    relative = {"plain": errors + 10, "scale": errors, "linear": errors - 0.3, "kinds": errors - 0.5}
+    assert _simplest_within_one_standard_error(list(relative), relative) == "scale"
+    relative["kinds"] = errors - 3.0  # clearly better
+    assert _simplest_within_one_standard_error(list(relative), relative) == "kinds"
