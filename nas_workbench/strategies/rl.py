@@ -178,9 +178,7 @@ class ReinforceSampler(PlannedSampler):
         feasibility: FeasibilityFilter | None = None,
         space: SearchSpace | None = None,
     ) -> None:
-        super().__init__(seed)
-        self.feasibility = feasibility or FeasibilityFilter()
-        self.space = space
+        super().__init__(seed, space, feasibility)
         check_choice("controller", controller, CONTROLLERS)
         self.learning_rate = check_float("learning_rate", learning_rate, 1e-9, 10.0)
         self.baseline_decay = check_float("baseline_decay", baseline_decay, 0.0, 0.999999)
