@@ -114,7 +114,7 @@ def spearman_figure(source: ColumnDataSource, estimators: list[str]) -> figure:
     tooltips = [("trained", "@trained"), ("trial", "@number"), ("prior", "@prior{0.00}")]
     fig = _unit_figure(
         "nas_proxy_spearman",
-        "Prior against the trained trials (Spearman, as trials arrive)",
+        "Prior vs trained trials (Spearman so far)",
         "Trained trials",
         "Spearman with the objective",
         tooltips + [(name, f"@{{rho_{name}}}{{0.00}}") for name in estimators],

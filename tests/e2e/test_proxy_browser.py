@@ -63,6 +63,7 @@ def test_a_proxy_guided_search_shows_its_pool_prior_and_trust(server: JupyterSer
     pool = workbench.locator("p", has_text="Proxy-guided search")  # the pool's paragraph
     assert "a pool of 20 candidates" in pool.inner_text() and "12 trained within budget" in pool.inner_text()
     ARTIFACTS.mkdir(exist_ok=True)
+    page.wait_for_timeout(3000)  # BokehJS repaints the canvases after the data arrived
     page.screenshot(path=str(ARTIFACTS / "workbench-proxy-guided.png"))
     pool.evaluate("element => element.scrollIntoView({block: 'start'})")
     page.screenshot(path=str(ARTIFACTS / "workbench-proxy-guided-figures.png"))
