@@ -18,8 +18,7 @@ import base64
 import logging
 import os
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 from bokeh.model import Model
@@ -44,7 +43,6 @@ class StaticImage:
         self.bundles = tuple(bundles)
         self.display_id = uuid.uuid4().hex
         self._shown = False
-        self._parent: dict[str, Any] = {}
 
     def bundle(self, obj: Model | None) -> dict[str, Any]:
         """The loader bundle, with ``image/png`` of ``obj`` as it is now where a renderer is available (a
@@ -69,44 +67,13 @@ class StaticImage:
         self._shown = True
         if obj is None:  # drawn later, maybe from a widget's callback: start the renderer now
             static.warm()
-        publisher = _display_publisher()
-        self._parent = dict(getattr(publisher, "parent_header", None) or {})
 
     def update(self, obj: Model) -> None:
-        """Replace the image with one of ``obj`` as it is now (a search's final plots), if shown.
-
-        The update is sent as a reply to the cell that showed the output: JupyterLab and Notebook 7 route
-        a kernel message to a cell's outputs by its parent, and an update sent while handling a widget's
-        click (a search started by the Start button) would otherwise reach no cell, and the saved notebook
-        would keep no image (found by the browser test of the workbench)."""
+        """Replace the image with one of ``obj`` as it is now (a search's final plots), if shown."""
         if self._shown and static.available():
             from IPython.display import update_display
 
-            with _replying_to(self._parent):
-                update_display(self.bundle(obj), raw=True, display_id=self.display_id)
-
-
-def _display_publisher() -> Any:
-    """The running kernel's display publisher, or None outside a kernel."""
-    from IPython import get_ipython
-
-    shell = get_ipython()
-    return getattr(shell, "display_pub", None)
-
-
-@contextmanager
-def _replying_to(parent: dict[str, Any]) -> Iterator[None]:
-    """Send this context's display messages with ``parent`` as their parent header (ipykernel's
-    per-context parent; nothing changes where the publisher has none)."""
-    publisher = _display_publisher()
-    if not parent or not hasattr(publisher, "set_thread_parent"):
-        yield
-        return
-    token = publisher.set_thread_parent(parent)
-    try:
-        yield
-    finally:
-        publisher.reset_thread_parent(token)
+            update_display(self.bundle(obj), raw=True, display_id=self.display_id)
 
 
 def show(obj: Model) -> None:
