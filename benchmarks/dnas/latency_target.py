@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,9 @@ import torch
 import nas_workbench as nw
 from nas_workbench.engine.records import DNAS_ATTR
 from nas_workbench.profiling import profile
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timed_search import timed_search
 
 SPACES: dict[str, dict[str, Any]] = {"nb201": {"num_cells": 2}, "chain": {}}
 #: Random architectures whose measured latencies give the targets.
@@ -49,25 +52,18 @@ def targets(space: nw.spaces.SearchSpace, task: nw.Task, metric: str, count: int
 
 
 def run_one(space: str, metric: str, target: float, epochs: int, storage: str, seed: int) -> dict[str, Any]:
-    config = nw.SearchConfig(
+    run, wall = timed_search(
         space=space,
         space_options=SPACES[space],
         strategy="dnas",
         strategy_options={"penalty": [metric], "targets": {metric: target}},
-        objectives=["accuracy"],
         profile_metrics=[metric],
         fidelity=nw.Fidelity(epochs=1),
         n_trials=epochs + 1,
         storage=storage,
         study_name=f"{space}-target-{target:.4f}-{seed}",
-        threads=1,
         seed=seed,
     )
-    run = nw.search(config)
-    run.task  # noqa: B018
-    started = time.perf_counter()
-    run.run()
-    wall = time.perf_counter() - started
     trials = run.study.get_trials()
     final = trials[-1]
     info = final.user_attrs[DNAS_ATTR]

@@ -60,18 +60,32 @@ def library(model: nn.Module, task: nw.Task, fidelity: nw.Fidelity, seed: int) -
 
 
 def plain(model: nn.Module, task: nw.Task, fidelity: nw.Fidelity, seed: int) -> float:
-    """The trainer's recipe before issue 14.11, as the baseline."""
-    generator = torch.Generator().manual_seed(seed)
+    """The trainer's recipe before issue 14.11, as the baseline: AdamW, cosine schedule."""
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=fidelity.learning_rate, weight_decay=fidelity.weight_decay
     )
-    steps = -(-len(task.y_train) // fidelity.batch_size)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=fidelity.epochs * steps)
-    for _ in range(fidelity.epochs):
+    steps = fidelity.epochs * -(-len(task.y_train) // fidelity.batch_size)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
+    return _fit(model, task, optimizer, schedule, fidelity.epochs, fidelity.batch_size, seed)
+
+
+def _fit(
+    model: nn.Module,
+    task: nw.Task,
+    optimizer: torch.optim.Optimizer,
+    schedule: torch.optim.lr_scheduler.LRScheduler,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+) -> float:
+    """Train ``model`` for ``epochs`` on shuffled batches (shuffled from ``seed``), stepping ``schedule``
+    every batch; its validation accuracy."""
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
         model.train()
         order = torch.randperm(len(task.y_train), generator=generator)
-        for start in range(0, len(order), fidelity.batch_size):
-            batch = order[start : start + fidelity.batch_size]
+        for start in range(0, len(order), batch_size):
+            batch = order[start : start + batch_size]
             loss = F.cross_entropy(model(task.x_train[batch]), task.y_train[batch])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -96,21 +110,10 @@ def tuned_baseline(task: nw.Task, epochs: int, seed: int) -> float:
     """The small CNN, hand-tuned: AdamW 3e-3, one-cycle, batch 32, ``epochs`` epochs."""
     torch.manual_seed(seed)
     model = small_cnn(task)
-    generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
-    steps = -(-len(task.y_train) // 32)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=epochs * steps)
-    for _ in range(epochs):
-        model.train()
-        order = torch.randperm(len(task.y_train), generator=generator)
-        for start in range(0, len(order), 32):
-            batch = order[start : start + 32]
-            loss = F.cross_entropy(model(task.x_train[batch]), task.y_train[batch])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-    return evaluate_accuracy(model, task.x_valid, task.y_valid)
+    steps = epochs * -(-len(task.y_train) // 32)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=steps)
+    return _fit(model, task, optimizer, schedule, epochs, 32, seed)
 
 
 def epochs_to_reach(recipe: Recipe, task: nw.Task, target: float, seed: int, most: int) -> int | None:

@@ -1,6 +1,7 @@
 /**
- * The NAS Workbench JupyterLab extension: the side panel of studies, and the "New NAS search" command
- * in the launcher and the command palette. The architecture renderer is the MIME extension (mime.ts).
+ * The NAS Workbench JupyterLab extension: the side panel of studies, the "New NAS search" command
+ * in the launcher and the command palette, and jupyter_bokeh's views kept from sending to a kernel that
+ * is gone (bokeh.ts). The architecture renderer is the MIME extension (mime.ts).
  */
 import {
   ILayoutRestorer,
@@ -12,6 +13,7 @@ import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ILauncher } from '@jupyterlab/launcher';
 
 import { ServerApi } from './api';
+import { sendOnlyWhileLive } from './bokeh';
 import { nasIcon } from './icons';
 import { PanelModel } from './model';
 import { NasPanel } from './panel';
@@ -80,4 +82,24 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+/**
+ * After a kernel restart, the live plots of the previous kernel's workbench (jupyter_bokeh views) drop
+ * what they would send over their disposed comms, instead of throwing "Cannot send" page errors.
+ */
+const bokehViews: JupyterFrontEndPlugin<void> = {
+  id: 'nas-workbench:bokeh-views',
+  description:
+    "Stops jupyter_bokeh's widget views sending once their kernel is gone.",
+  autoStart: true,
+  activate: async () => {
+    let jupyterBokeh: typeof import('@bokeh/jupyter_bokeh');
+    try {
+      jupyterBokeh = await import('@bokeh/jupyter_bokeh');
+    } catch {
+      return; // jupyter_bokeh is not installed in this JupyterLab: there are no such views
+    }
+    sendOnlyWhileLive(jupyterBokeh.BokehView);
+  }
+};
+
+export default [plugin, bokehViews];

@@ -82,10 +82,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
     shape = (args.batch_size, *parse_shape(args.input_shape))
     for name, quality in result.fits.items():
         c = result.table.corrections[result.table.correction_name(None if name == "all" else name, shape)]
-        print(
-            f"  {name:<13} {quality}  [{c.kind} fit: ms = {c.scale:.3f} x table + {1e3 * c.per_op_ms:.2f} us"
-            f" x ops + {c.offset_ms:.3f}]"
-        )
+        print(f"  {name:<13} {quality}  [{c.kind} fit: {c.formula()}]")
         loo = c.quality
         print(
             f"  {'':<13} out of sample (leave-one-out): Spearman {loo['loo_spearman']:.3f}, "

@@ -7,6 +7,7 @@ subscriber that touches a UI must hand the event over to the UI's own thread (se
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
@@ -14,6 +15,7 @@ from nas_workbench.metrics import Direction
 
 __all__ = [
     "ArchitectureWeights",
+    "Emit",
     "Event",
     "RunFinished",
     "RunStarted",
@@ -42,6 +44,10 @@ class Event:
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form, with ``kind`` added."""
         return {"kind": self.kind, **asdict(self)}
+
+
+#: What takes the events: a run's ``emit``, and each of its subscribers.
+Emit = Callable[[Event], None]
 
 
 @dataclass(frozen=True)

@@ -57,8 +57,6 @@ logger = logging.getLogger("nas_workbench")
 #: Profiles kept in memory, most recently used first: the architectures a sampler revisits.
 PROFILE_CACHE_SIZE = 1024
 
-Emit = Callable[[ev.Event], None]
-
 
 @dataclass(frozen=True)
 class Candidate:
@@ -108,7 +106,7 @@ class TrialPipeline:
         config: SearchConfig,
         space: SearchSpace,
         networks: Networks,
-        emit: Emit,
+        emit: ev.Emit,
         *,
         study_name: str,
         worker: str,

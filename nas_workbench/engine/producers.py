@@ -30,8 +30,9 @@ from optuna.trial import FrozenTrial
 
 from nas_workbench.config import DEFAULT_RUNS_DIR, SearchConfig
 from nas_workbench.engine.callables import callable_name
+from nas_workbench.engine.events import Emit
 from nas_workbench.engine.local_workers import LocalWorkers
-from nas_workbench.engine.pipeline import Emit, Scorer, TrialPipeline
+from nas_workbench.engine.pipeline import Scorer, TrialPipeline
 from nas_workbench.engine.scheduler import (
     FINISHED,
     Objective,

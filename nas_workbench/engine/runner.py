@@ -61,8 +61,6 @@ __all__ = ["Evaluate", "SearchRun", "TrialTimeoutError", "search"]
 
 logger = logging.getLogger("nas_workbench")
 
-Subscriber = Callable[[ev.Event], None]
-
 #: Trial states `SearchRun.results` shows: all but the plan's waiting trials, which are not trials yet.
 _SHOWN = tuple(state for state in TrialState if state != TrialState.WAITING)
 
@@ -109,7 +107,7 @@ class SearchRun:
             self.storage_url, heartbeat_interval=config.heartbeat_interval, retries=config.retries
         )
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
-        self._subscribers: list[Subscriber] = []
+        self._subscribers: list[ev.Emit] = []
         self._stop = threading.Event()
         self._running_producer: TrialProducer | None = None
         self._thread: threading.Thread | None = None
@@ -231,7 +229,7 @@ class SearchRun:
         return TrainingScorer(self.config, self.task, self._emit, self.study_name)
 
     # -- events ----------------------------------------------------------------------------------------
-    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+    def subscribe(self, callback: ev.Emit) -> Callable[[], None]:
         """Call ``callback(event)`` for every event, on the search thread; returns an unsubscribe function."""
         self._subscribers.append(callback)
         return lambda: self._subscribers.remove(callback)

@@ -16,7 +16,8 @@ import torch
 from nas_workbench.config import SearchConfig
 from nas_workbench.engine import events as ev
 from nas_workbench.engine.deadline import TrialTimeoutError, within
-from nas_workbench.engine.pipeline import Candidate, Emit, score_measurement
+from nas_workbench.engine.events import Emit
+from nas_workbench.engine.pipeline import Candidate, score_measurement
 from nas_workbench.engine.user_evaluate import checked_scores
 from nas_workbench.profiling import Measurement, shared_by_caller, shared_use
 from nas_workbench.spec import ArchSpec

@@ -149,21 +149,23 @@ def calibrate(
         if progress is not None:
             progress("networks", done + 1, total)
 
-    rows: dict[str, tuple[list[float], list[int], list[float]]] = {name: ([], [], []) for name in built}
-    rows["all"] = ([], [], [])
+    rows: dict[str, tuple[list[float], list[float], list[int], list[float]]] = {
+        name: ([], [], [], []) for name in [*built, "all"]
+    }
     for (name, _, result), values in zip(networks_built, latencies, strict=True):
         for key in (name, "all"):
-            sums, counts, measured = rows[key]
+            sums, compute, counts, measured = rows[key]
             sums.append(table.table_ms(result.ops))
+            compute.append(table.compute_ms(result.ops))
             counts.append(len(result.ops))
             measured.append(min(values))
     fits: dict[str, FitQuality] = {}
-    for name, (sums, counts, measured) in rows.items():
+    for name, (sums, compute, counts, measured) in rows.items():
         key = table.correction_name(None if name == "all" else name, (batch_size, *shape))
-        correction = Correction.fit(sums, counts, measured, name=key)
+        correction = Correction.fit(sums, counts, measured, name=key, compute_ms=compute)
         table.corrections[key] = correction
         table.drift[key] = Drift(1.0, load_average())  # fitted just now: no drift yet, at this load
-        predicted = [correction.apply(s, c) for s, c in zip(sums, counts, strict=True)]
+        predicted = [correction.apply(*row) for row in zip(sums, counts, compute, strict=True)]
         fits[name] = fit_quality(predicted, measured)
     path = table.save()
     return CalibrationResult(table, path, fits, timed, rounds, time.perf_counter() - start)

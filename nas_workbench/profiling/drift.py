@@ -84,7 +84,9 @@ def refresh_drift(
         models = reference_networks(space, shape)
         traces = [trace(model, shape, batch_size) for model in models]
         table.fill(op for result in traces for op in result.ops)
-        predicted = [correction.apply(table.table_ms(t.ops), len(t.ops)) for t in traces]
+        predicted = [
+            correction.apply(table.table_ms(t.ops), len(t.ops), table.compute_ms(t.ops)) for t in traces
+        ]
         rounds = [  # round after round, so a burst of load spoils one round at most
             [
                 measure_latency(model, shape, table.device.device, batch_size, threads, timing).value / p

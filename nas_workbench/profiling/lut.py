@@ -6,6 +6,9 @@ its operators' entries, passed through a linear correction fitted against real m
 
     predicted_ms = scale * sum(entries) + per_op_ms * number_of_operators + offset_ms
 
+with, where it predicts better out of sample, a scale of their own for the compute-bound operators
+(convolutions, matrix products) among the entries (`correction`).
+
 The operators are the ATen operators a shape-only trace of the network calls (see `_trace`), so every
 network decomposes without knowing its modules: convolutions, norms, activations, pooling, and the
 additions and concatenations between them. Eager PyTorch runs them one by one without fusion, so the sum
@@ -18,10 +21,10 @@ Operators are timed alone on fresh data each call, and networks are measured on 
 (`latency.measure_latency`): both, as in use, never let the processor's branch predictors learn the data
 (max pooling runs 2-3x faster on an input it has just seen). Timing either on one repeated input breaks
 the linear law for networks rich in such operators: max-pool-heavy multi-branch networks measured on a
-repeated input were over-predicted by 10-38%. With both on fresh data, one scale for all operator kinds
-fits: separate scales per kind (convolutions, pooling, the rest, or each ATen operator, fitted by
-non-negative least squares) predicted no better out of sample (benchmarks/profiling/README.md), with
-more coefficients to fit on the same 20 calibration networks.
+repeated input were over-predicted by 10-38%. Even with both on fresh data, compute-bound operators
+and the rest deviate from their isolated timings by different factors (`correction` says why and how
+much), so the calibration also tries a scale per kind, and keeps it where leave-one-out says it predicts
+better.
 
 Operators are timed like networks: the minimum of many short blocks (`latency`), so the table and the
 measurements it is fitted against resist other processes' load alike.
@@ -78,8 +81,8 @@ MAX_COPIES = 256
 #: Version of the table file; tables of another version are ignored and rebuilt. 3: corrections fitted
 #: against networks measured on fresh inputs (2's were fitted on one repeated input). 4: entries and
 #: networks timed by their minimum (3's by the median), corrections guarded against degenerate fits and
-#: stored with their quality, drift factors.
-_FORMAT = 4
+#: stored with their quality, drift factors. 5: corrections may scale compute-bound operators apart.
+_FORMAT = 5
 
 
 def _rotating_call(op: OpCall, device: torch.device) -> Callable[[], Any]:
@@ -229,6 +232,10 @@ class LookupTable:
                 raise ProfilingError(f"the lookup table has no entry for {op.key}; fill it first") from None
         return total
 
+    def compute_ms(self, ops: Iterable[OpCall]) -> float:
+        """The sum of the entries of the compute-bound operators of ``ops`` (see `is_compute_bound`)."""
+        return self.table_ms(op for op in ops if is_compute_bound(op))
+
     @staticmethod
     def correction_name(space: str | None, input_shape: Sequence[int]) -> str:
         """The name a correction is stored under: the space (or "all") and the batched input shape, since
@@ -247,12 +254,13 @@ class LookupTable:
     def predict(self, result: Trace, space: str | None = None) -> tuple[float, dict[str, Any]]:
         """The predicted latency (ms) of a traced network and how it was obtained: the table sum, through
         the fitted correction, times the drift factor last measured for that correction."""
-        raw = self.table_ms(result.ops)
+        raw, compute = self.table_ms(result.ops), self.compute_ms(result.ops)
         name, correction = self.correction(result.input_shape, space)
         drift = self.drift.get(name)
         factor = drift.factor if drift is not None else 1.0
         detail: dict[str, Any] = {
             "table_ms": raw,
+            "compute_ms": compute,
             "operators": len(result.ops),
             "distinct_operators": len({op.key for op in result.ops}),
             "correction": name,
@@ -268,7 +276,16 @@ class LookupTable:
         if name == "none":
             hint = calibrate_hint(self, result, space)
             detail["note"] = f"uncalibrated: plain sum of operator latencies (run `{hint}`)"
-        return factor * correction.apply(raw, len(result.ops)), detail
+        return factor * correction.apply(raw, len(result.ops), compute), detail
+
+
+def is_compute_bound(op: OpCall) -> bool:
+    """Whether ``op`` is a compute-bound operator, one whose time goes to arithmetic rather than memory
+    traffic and call overhead: those `torch.utils.flop_counter` counts FLOPs for (convolutions, matrix
+    products, attention)."""
+    from torch.utils.flop_counter import flop_registry
+
+    return op.func.overloadpacket in flop_registry
 
 
 def calibrate_hint(table: LookupTable, result: Trace, space: str | None) -> str:
@@ -283,7 +300,7 @@ def calibrate_hint(table: LookupTable, result: Trace, space: str | None) -> str:
 
 
 #: The fitted fields of a correction, as a prediction's detail reports them.
-COEFFICIENTS = ("scale", "per_op_ms", "offset_ms", "samples")
+COEFFICIENTS = ("scale", "compute_scale", "per_op_ms", "offset_ms", "samples")
 
 #: (fingerprint, correction name) pairs already warned about as uncalibrated, in this process.
 _warned: set[tuple[str, str]] = set()

@@ -4,8 +4,9 @@ Every strategy is an Optuna sampler, so every strategy runs through the same eng
 study and learns from the same history (a resumed study, several workers on one storage). A strategy is
 registered with a one-sentence summary and its options (default and meaning); `make_sampler` rejects
 unknown options with a "did you mean" and passes the study's context (seed, space, directions) to the
-factory. Budgets need no option: the engine sets each trial's constraints (``Trial.set_constraint``) and
-Optuna 5's samplers read them from the trials; the learning strategies also fit a feasibility model on
+factory. Budgets need no option: the engine sets each trial's constraints (``Trial.set_constraint``), ends
+a trial over budget as pruned with no value (never a placeholder objective), and Optuna 5's samplers read
+the constraints from the trials; the learning strategies also fit a feasibility model on
 them and keep their proposals out of the region it predicts far over budget (`feasibility`).
 """
 

@@ -23,6 +23,7 @@ from optuna.trial import FrozenTrial, TrialState
 from nas_workbench import _compat
 from nas_workbench.exceptions import SpaceError
 from nas_workbench.spec import ArchSpec, FrozenDict
+from nas_workbench.strategies.feasibility import FeasibilityFilter
 
 if TYPE_CHECKING:
     from nas_workbench.spaces import SearchSpace
@@ -125,9 +126,20 @@ class PlannedSampler(IndependentSampler):
 
     Args:
         seed: Seed of every draw; None draws a fresh one.
+        space: The search space, for samplers that draw or mutate architectures (None: a sampler that
+            needs it asks the study's parameters instead).
+        feasibility: Keeps planned architectures out of the region predicted far over budget (default
+            settings).
     """
 
-    def __init__(self, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        seed: int | None = None,
+        space: SearchSpace | None = None,
+        feasibility: FeasibilityFilter | None = None,
+    ) -> None:
+        self.space = space
+        self.feasibility = feasibility or FeasibilityFilter()
         self._seed = random.SystemRandom().randrange(2**63) if seed is None else seed
         self._independent = optuna.samplers.RandomSampler(seed=seed)
         self._plans: dict[int, Plan] = {}

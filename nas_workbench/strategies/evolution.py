@@ -67,11 +67,9 @@ class RegularizedEvolutionSampler(PlannedSampler):
         seed: int | None = None,
         feasibility: FeasibilityFilter | None = None,
     ) -> None:
-        super().__init__(seed)
+        super().__init__(seed, space, feasibility)
         self.population_size = check_int("population_size", population_size, 2)
         self.tournament_size = check_int("tournament_size", tournament_size, 1, population_size)
-        self.space = space
-        self.feasibility = feasibility or FeasibilityFilter()
 
     def plan(self, study: optuna.Study, trial: FrozenTrial, rng: random.Random) -> Plan:
         model = self.feasibility.model(study, trial)

@@ -7,6 +7,9 @@ the mutations the search asks for), each with the values of every cheap estimato
 zero-cost proxies such as synflow). Estimating the pool is timed, so the search can show what its prior
 cost.
 
+`subset_ensemble` is the stronger rule for a few labelled candidates (benchmarks/proxies/ensemble.py):
+a harmonic mean of ranks over the subsets of estimators the labels agree with best.
+
 `trust` turns trained trials into one weight per estimator: its Spearman rank correlation with the
 trained objective, shrunk towards a prior weight while few trials are trained. `combined_score` is the
 weighted mean of the estimators' percentile ranks over the pool (rank aggregation: insensitive to each
@@ -15,6 +18,7 @@ estimator's scale, and an estimator the trials contradict gets a weight near zer
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import time
@@ -30,7 +34,7 @@ if TYPE_CHECKING:
     from nas_workbench.spaces import SearchSpace
     from nas_workbench.spec import ArchSpec
 
-__all__ = ["CandidatePool", "Estimator", "combined_score", "percentile_ranks", "trust"]
+__all__ = ["CandidatePool", "Estimator", "combined_score", "percentile_ranks", "subset_ensemble", "trust"]
 
 #: An estimator of candidates before training: architecture → named values. One with a ``save()`` method
 #: (a cache, as the engine's `CandidateScores`) is asked to keep its values once the pool is scored.
@@ -157,11 +161,9 @@ def trust(values: np.ndarray, objective: np.ndarray, prior: np.ndarray, prior_tr
     n = len(objective)
     if n < 3:
         return prior.copy()
-    observed = np.zeros(values.shape[1])
-    for k in range(values.shape[1]):
-        column = values[:, k]
-        if np.ptp(objective) > 0 and np.ptp(column) > 0 and np.all(np.isfinite(column)):
-            observed[k] = float(spearmanr(column, objective).statistic)
+    observed = np.array(
+        [_agreement(column, objective) if np.all(np.isfinite(column)) else 0.0 for column in values.T]
+    )
     return (n * observed + prior_trials * prior) / (n + prior_trials)
 
 
@@ -178,3 +180,65 @@ def combined_score(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Rank aggregation: per candidate, the ``weights``-weighted sum of each estimator's percentile rank
     in the pool (`percentile_ranks`)."""
     return percentile_ranks(values) @ weights if weights.size else np.zeros(len(values))
+
+
+#: Most estimators `subset_ensemble` takes (it judges every subset of them).
+MAX_ENSEMBLE = 12
+
+
+def subset_ensemble(
+    values: np.ndarray,
+    labelled: Sequence[int],
+    objective: np.ndarray,
+    top: int = 5,
+    min_size: int = 2,
+    power: float = -1.0,
+) -> np.ndarray:
+    """A score per candidate from its estimator values, weighed with a few labelled candidates.
+
+    Weighting single estimators by their Spearman with 20 labels is noisy (a weak estimator keeps a weight
+    near its chance agreement), so the labels judge whole ensembles instead. Every subset of at least
+    ``min_size`` estimators (columns of ``values``) scores each candidate by the ``power`` mean of its
+    members' percentile ranks over all candidates (-1, the harmonic mean: one member's low rank pulls a
+    candidate down, so it must satisfy every member, as in AZ-NAS's non-linear rank aggregation, Lee & Ham,
+    CVPR 2024); each subset is judged by the Spearman of that score with ``objective`` on the labelled
+    candidates, and the result is the mean rank over the ``top`` best-judged subsets (averaging several
+    rather than taking the best one keeps a lucky draw of labels from choosing for all).
+
+    Args:
+        values: Candidates × estimators (larger is better for each; at most `MAX_ENSEMBLE` columns).
+        labelled: Indices of the candidates whose objective is known.
+        objective: Their objective (larger is better), in the order of ``labelled``.
+        top: How many of the best-judged subsets are averaged.
+        min_size: Fewest estimators in a subset.
+        power: The exponent of the power mean (1: arithmetic, -1: harmonic).
+
+    Returns:
+        The ensemble's score per candidate (its mean rank; larger is better).
+    """
+    n, k = values.shape
+    if not 1 <= k <= MAX_ENSEMBLE:
+        raise ValueError(f"values has {k} estimator columns; subset_ensemble takes 1 to {MAX_ENSEMBLE}")
+    if len(labelled) != len(objective):
+        raise ValueError(f"{len(labelled)} labelled candidates but {len(objective)} objective values")
+    ranks = np.column_stack([rankdata(np.nan_to_num(c, nan=-np.inf)) / n for c in values.T])  # in (0, 1]
+    subsets = [c for size in range(min(min_size, k), k + 1) for c in itertools.combinations(range(k), size)]
+    scores = [_power_mean(ranks[:, list(subset)], power) for subset in subsets]
+    labels = np.asarray(labelled, dtype=int)
+    judged = [_agreement(score[labels], objective) for score in scores]
+    best = np.argsort(judged, kind="stable")[::-1][:top]
+    return np.mean([rankdata(scores[i]) for i in best], axis=0)
+
+
+def _power_mean(ranks: np.ndarray, power: float) -> np.ndarray:
+    """Per row, the power mean of positive ``ranks`` (0: the geometric mean)."""
+    if power == 0:
+        return np.exp(np.log(ranks).mean(axis=1))
+    return np.power(np.power(ranks, power).mean(axis=1), 1.0 / power)
+
+
+def _agreement(score: np.ndarray, objective: np.ndarray) -> float:
+    """Spearman's correlation, 0 when either side is constant."""
+    if np.ptp(score) == 0 or np.ptp(objective) == 0:
+        return 0.0
+    return float(spearmanr(score, objective).statistic)

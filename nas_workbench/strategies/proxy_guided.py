@@ -74,6 +74,8 @@ class ProxyGuidedSampler(PlannedSampler):
         seed: Seed of every draw.
     """
 
+    space: SearchSpace  # required here: the pool is drawn from it
+
     def __init__(
         self,
         space: SearchSpace,
@@ -86,15 +88,13 @@ class ProxyGuidedSampler(PlannedSampler):
         feasibility: FeasibilityFilter | None = None,
         seed: int | None = None,
     ) -> None:
-        super().__init__(seed)
-        self.space = space
+        super().__init__(seed, space, feasibility)
         self.costs = costs
         self.scores = scores
         self.pool_size = check_int("pool_size", pool_size, 1)
         self.local_share = check_float("local_share", local_share, 0.0, 1.0)
         self.prior_trials = check_float("prior_trials", prior_trials, 0.0, 1e6)
         self.mutations = check_int("mutations", mutations, 0)
-        self.feasibility = feasibility or FeasibilityFilter()
         self._pool: CandidatePool | None = None
         self._cost_names: tuple[str, ...] = ()
         self._one_hot: tuple[Any, np.ndarray] | None = None

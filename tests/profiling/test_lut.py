@@ -70,6 +70,19 @@ def test_prediction_is_exact_for_a_network_of_one_tabled_operator(tmp_path):
     assert corrected.detail["operators_timed_now"] == 0
 
 
+def test_a_scale_per_kind_applies_to_the_compute_bound_entries_only(tmp_path):
+    model = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.ReLU()).eval()
+    table = LookupTable.for_device("cpu", 1, tmp_path)
+    result = trace(model, (2, 6, 6))
+    table.fill(result.ops, FAST_OPS)
+    conv, relu = (table.entries[op.key] for op in result.ops)
+    assert result.ops[0].key.startswith("aten.convolution") and table.compute_ms(result.ops) == conv
+    table.corrections["all@1x2x6x6"] = Correction(scale=0.9, compute_scale=1.5, offset_ms=0.001, kind="kinds")
+    predicted = predict_latency(model, (2, 6, 6), table=table)
+    assert predicted.value == pytest.approx(1.5 * conv + 0.9 * relu + 0.001)
+    assert predicted.detail["compute_ms"] == conv and predicted.detail["coefficients"]["compute_scale"] == 1.5
+
+
 def test_a_table_of_an_older_format_is_rebuilt_not_reused(tmp_path):
     table = LookupTable.for_device("cpu", 1, tmp_path)
     table.entries["a"] = 1.0

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import optuna
 import pytest
+from scipy.stats import spearmanr
 from torch import nn
 
 from nas_workbench import strategies
@@ -18,7 +19,7 @@ from nas_workbench.profiling import Measurement
 from nas_workbench.spaces import SearchSpace, Suggester
 from nas_workbench.spaces._base import enumerate_specs
 from nas_workbench.spec import ArchSpec
-from nas_workbench.strategies.pool import CandidatePool, combined_score, trust
+from nas_workbench.strategies.pool import CandidatePool, combined_score, subset_ensemble, trust
 
 WORTH = (1.0, 3.0, 2.0, 5.0)
 
@@ -161,3 +162,31 @@ def test_refuses_without_a_space_and_with_several_objectives() -> None:
         strategies.make_sampler(
             "proxy_guided", seed=0, space=GridSpace(), directions=("maximize", "minimize")
         )
+
+
+def test_subset_ensemble_follows_the_estimators_the_labels_agree_with() -> None:
+    """Two estimators that rank like the objective (with noise) and two of pure noise: 20 labels choose
+    the subset of the first two, so the ensemble beats every single estimator and the plain rank mean."""
+    rng = np.random.default_rng(0)
+    objective = rng.normal(size=300)
+    values = np.column_stack(
+        [objective + rng.normal(scale=0.6, size=300), objective + rng.normal(scale=0.6, size=300)]
+        + [rng.normal(size=300) for _ in range(2)]
+    )
+    labelled, rest = np.arange(20), np.arange(20, 300)
+    score = subset_ensemble(values, labelled, objective[labelled], top=1)
+
+    def agreement(x: np.ndarray) -> float:
+        return float(spearmanr(x[rest], objective[rest]).statistic)
+
+    singles = [agreement(column) for column in values.T]
+    assert agreement(score) > max(singles) and agreement(score) > agreement(
+        combined_score(values, np.ones(4))
+    )
+    harmonic = subset_ensemble(values[:, :2], labelled, objective[labelled], top=1, min_size=2)
+    ranks = np.column_stack([np.argsort(np.argsort(c)) + 1 for c in values[:, :2].T]) / 300
+    assert np.array_equal(np.argsort(harmonic), np.argsort(2 / (1 / ranks).sum(axis=1), kind="stable"))
+    with pytest.raises(ValueError, match="13 estimator columns"):
+        subset_ensemble(np.ones((5, 13)), [0], np.ones(1))
+    with pytest.raises(ValueError, match="2 labelled candidates but 1"):
+        subset_ensemble(values, [0, 1], np.ones(1))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import torch
 from torch import nn
@@ -37,16 +36,12 @@ class CellSupernet(Supernet):
 
     space: CellSpace
 
-    def __init__(
-        self,
-        space: CellSpace,
-        input_shape: Sequence[int],
-        num_classes: int,
-        fixed: Mapping[str, Any] | None = None,
-        width_multiplier: float = 1.0,
-    ) -> None:
-        decisions = [Decision(space.decision_name(i, j), space.op_names) for i, j in space.edges]
-        super().__init__(space, decisions, input_shape, num_classes, fixed, width_multiplier)
+    def relaxed_decisions(self) -> list[Decision]:
+        space = self.space
+        return [Decision(space.decision_name(i, j), space.op_names) for i, j in space.edges]
+
+    def build_modules(self) -> None:
+        space = self.space
 
         def make_cell(C: int) -> nn.Module:
             edges = {
@@ -57,7 +52,7 @@ class CellSupernet(Supernet):
             }
             return Cell(space.num_nodes, edges)
 
-        self.net = space.build_network(make_cell, input_shape, num_classes, width_multiplier)
+        self.net = space.build_network(make_cell, self.input_shape, self.num_classes, self.width_multiplier)
 
         probe = [make_op(op, 1, 1, 1) for op in space.op_names]
         self._learnable = {k for k, op in enumerate(probe) if any(True for _ in op.parameters())}

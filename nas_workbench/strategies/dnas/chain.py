@@ -17,6 +17,7 @@ The price of exact widths is compute: a block runs (input widths x output widths
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -62,30 +63,41 @@ class ChainSupernet(Supernet):
 
     space: ChainSpace
 
-    def __init__(
-        self,
-        space: ChainSpace,
-        input_shape: Sequence[int],
-        num_classes: int,
-        fixed: Mapping[str, Any] | None = None,
-        width_multiplier: float = 1.0,
-    ) -> None:
-        options = space.options
-        self.num_stages, self.max_depth = options["num_stages"], options["max_depth"]
-        self.variants: list[Variant] = [
+    @property
+    def num_stages(self) -> int:
+        return int(self.space.options["num_stages"])
+
+    @property
+    def max_depth(self) -> int:
+        return int(self.space.options["max_depth"])
+
+    @property
+    def stem_width(self) -> int:
+        return int(self.space.options["stem_channels"])
+
+    @functools.cached_property
+    def variants(self) -> list[Variant]:
+        """Every (op, kernel, expansion) a block may be."""
+        options = self.space.options
+        return [
             (op, kernel, expansion)
             for op in options["ops"]
             for kernel in options["kernel_sizes"]
             for expansion in (options["expansions"] if op == "mbconv" else (None,))
         ]
-        self.widths = {stage: space.width_choices(stage) for stage in self.stages}
-        super().__init__(space, self._decisions(space), input_shape, num_classes, fixed, width_multiplier)
+
+    @functools.cached_property
+    def widths(self) -> dict[int, tuple[int, ...]]:
+        """Each stage's width choices."""
+        return {stage: self.space.width_choices(stage) for stage in self.stages}
+
+    def build_modules(self) -> None:
+        options, width_multiplier = self.space.options, self.width_multiplier
 
         def channels(width: int) -> int:
             return scale(width, width_multiplier)
 
-        self.stem_width = options["stem_channels"]
-        self.stem = ConvBN(input_shape[0], channels(self.stem_width), 1, 3, relu="post")
+        self.stem = ConvBN(self.input_shape[0], channels(self.stem_width), 1, 3, relu="post")
         self.blocks = nn.ModuleDict()
         in_widths: tuple[int, ...] = (self.stem_width,)
         for stage in self.stages:
@@ -105,15 +117,15 @@ class ChainSupernet(Supernet):
                 )
                 in_widths = self.widths[stage]
         self.heads = nn.ModuleDict(
-            {str(w): ClassifierHead(channels(w), num_classes, preact=False) for w in in_widths}
+            {str(w): ClassifierHead(channels(w), self.num_classes, preact=False) for w in in_widths}
         )
 
     @property
     def stages(self) -> range:
         return range(1, self.num_stages + 1)
 
-    def _decisions(self, space: ChainSpace) -> list[Decision]:
-        options = space.options
+    def relaxed_decisions(self) -> list[Decision]:
+        options = self.space.options
         decisions = []
         for stage in self.stages:
             decisions.append(Decision(f"stage{stage}.depth", tuple(range(1, self.max_depth + 1))))

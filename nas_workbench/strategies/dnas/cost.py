@@ -101,10 +101,11 @@ def cost_model(
         if table.fill([op for t in (*traces.values(), *wholes) for op in t.ops]):
             table.save()
         name, correction = table.correction((batch_size, *supernet.input_shape), space.name)
-        # A network's prediction is scale * Σ entries + per_op * operators + offset (lut.Correction): the
-        # first two split over candidates, the offset stays with the shared part.
+        # A network's prediction is linear in its operators' entries and count plus an offset
+        # (lut.Correction): the first split over candidates, the offset stays with the shared part.
         costs = {
-            key: correction.scale * table.table_ms(t.ops) + correction.per_op_ms * len(t.ops)
+            key: correction.apply(table.table_ms(t.ops), len(t.ops), table.compute_ms(t.ops))
+            - correction.offset_ms
             for key, t in traces.items()
         }
         whole_costs = [table.predict(t, space.name)[0] for t in wholes]

@@ -18,7 +18,7 @@ import logging
 import math
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import torch
@@ -226,13 +226,8 @@ class Landing:
     candidates: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "measured": self.measured,
-            "predicted": self.predicted,
-            "within": self.within,
-            "tried": self.tried,
-            "candidates": self.candidates,
-        }
+        """Every field but the spec, for the record of the trial that retrains it (which holds the spec)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "spec"}
 
 
 def land(

@@ -96,9 +96,11 @@ def mix(candidates: nn.ModuleList, weights: torch.Tensor, x: torch.Tensor) -> to
 class Supernet(nn.Module, ABC):
     """A continuous relaxation of a search space.
 
+    A subclass says which decisions the space asks (`relaxed_decisions`) and builds its modules
+    (`build_modules`); the architecture logits, fixed choices and shrinking are this class's.
+
     Args:
         space: The space relaxed; its decisions are the supernet's.
-        decisions: Every decision any architecture may ask, with its choices.
         input_shape: One input's shape (C, H, W).
         num_classes: Classes of the classifier.
         fixed: Decisions fixed to one choice (``SearchConfig.fixed_choices``): their weights are a constant
@@ -109,7 +111,6 @@ class Supernet(nn.Module, ABC):
     def __init__(
         self,
         space: SearchSpace,
-        decisions: Sequence[Decision],
         input_shape: Sequence[int],
         num_classes: int,
         fixed: Mapping[str, Any] | None = None,
@@ -120,7 +121,7 @@ class Supernet(nn.Module, ABC):
         self.input_shape = tuple(input_shape)
         self.num_classes = num_classes
         self.width_multiplier = width_multiplier
-        self.decisions = {d.name: d for d in decisions}
+        self.decisions = {d.name: d for d in self.relaxed_decisions()}
         self.fixed = dict(fixed or {})
         for name, value in self.fixed.items():
             if name not in self.decisions:
@@ -148,6 +149,15 @@ class Supernet(nn.Module, ABC):
         #: separate and the supernet computes nearly the network it will derive.
         self.temperature = 1.0
         self._board = _WeightBoard()
+        self.build_modules()
+
+    @abstractmethod
+    def relaxed_decisions(self) -> list[Decision]:
+        """Every decision any architecture of the space may ask, with its choices."""
+
+    @abstractmethod
+    def build_modules(self) -> None:
+        """Build the network's modules (once the architecture logits exist, so parameters keep that order)."""
 
     # -- parameters ------------------------------------------------------------------------------------
     def arch_parameters(self) -> list[nn.Parameter]:
