@@ -142,14 +142,13 @@ class PlotPanel:
     def add(self, results: Sequence[TrialResult], study: optuna.Study | None = None) -> None:
         """Append finished trials: one ``stream`` for all of them, a new front only when it changed; for a
         proxy-guided search, what its sampler recorded on them too (read from ``study``)."""
-        self.add_proxy(study)
         rows = [self.table.row(result) for result in results]
-        if not rows:
-            return
-        self.trials.stream({name: [row[name][0] for row in rows] for name in rows[0]})
-        self._replace_front(self.table.front())
-        if fit_tradeoff_axes(self._figures, self.trials, self._budget):  # the data now spans decades
-            self._rebuild()
+        if rows:
+            self.trials.stream({name: [row[name][0] for row in rows] for name in rows[0]})
+            self._replace_front(self.table.front())
+            if fit_tradeoff_axes(self._figures, self.trials, self._budget):  # the data now spans decades
+                self._rebuild()
+        self.add_proxy(study)  # after the study's own rows (before them, Chromium drew the last batch late)
 
     def _replace_front(self, front: dict[str, list[Any]]) -> None:
         if front["number"] != self._front_numbers:
