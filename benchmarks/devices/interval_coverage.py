@@ -25,8 +25,8 @@ import torch
 from profile_quality import (  # this folder is on the path when run as a script
     DEVICES,
     features,
-    hardware,
     read_latency_table,
+    target_and_references,
 )
 
 import nas_workbench as nw
@@ -56,12 +56,9 @@ def main() -> int:
     torch.set_num_threads(1)
     space = nw.spaces.get("nb201")
     rows = features(space, [space.parse(r["arch"]) for r in data])
-    columns = [c for c in data[0] if c.endswith("_ms")]
     results = []
     for device, (column, _) in DEVICES.items():
-        y = np.array([float(r[column]) for r in data])
-        devices = [c for c in columns if hardware(c) != hardware(column)]
-        others = np.array([[float(r[c]) for c in devices] for r in data])
+        y, devices, others = target_and_references(data, column)
         entry: dict = {"device": device, "reference": [], "structure": []}
         for seed in range(args.draws):
             chosen = random.Random(seed).sample(range(len(y)), args.n)

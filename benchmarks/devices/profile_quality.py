@@ -95,6 +95,17 @@ def hardware(column: str) -> str:
     return column.removesuffix("_ms").removesuffix("_1").removesuffix("_32").removesuffix("_256")
 
 
+def target_and_references(
+    data: list[dict[str, str]], column: str
+) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """The target device's latencies (``column``), and the reference devices' columns and latencies: every
+    other ``*_ms`` column but those of the target's own hardware (at another batch size)."""
+    y = np.array([float(r[column]) for r in data])
+    devices = [c for c in data[0] if c.endswith("_ms") and hardware(c) != hardware(column)]
+    others = np.array([[float(r[c]) for c in devices] for r in data])
+    return y, devices, others
+
+
 def evaluate(
     rows, y, chosen: list[int], others: np.ndarray | None, devices: list[str]
 ) -> tuple[float, float]:
@@ -155,12 +166,9 @@ def main() -> int:
                  for n in sizes}  # fmt: skip
     archs = [space.format(s) for s in specs]
     ids = {s.id: i for i, s in enumerate(specs)}
-    columns = [c for c in data[0] if c.endswith("_ms")]
     results = []
     for device, (column, help_spearman) in DEVICES.items():
-        y = np.array([float(r[column]) for r in data])
-        devices = [c for c in columns if hardware(c) != hardware(column)]
-        others = np.array([[float(r[c]) for c in devices] for r in data])
+        y, devices, others = target_and_references(data, column)
         reference = Reference(str(table), "", devices, ids, others, archs)  # the table without the target
         entry = {"device": device, "column": column, "help_spearman_10": help_spearman,
                  "reference_devices": devices, "ceiling": ceiling(x, y), "profiles": {}}  # fmt: skip

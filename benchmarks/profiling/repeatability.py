@@ -11,7 +11,7 @@ between a profile's median block and its minimum (the interference it saw), and 
 ``--no-reference`` times without the reference workload, for a before/after comparison.
 
     python benchmarks/profiling/repeatability.py [--repeats 10] [--networks 10] [--busy] [--no-reference]
-        [--json out.json]
+        [--max-time-s S] [--min-repeats N] [--min-time-s S] [--json out.json]
 """
 
 from __future__ import annotations
@@ -94,6 +94,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--clock", default="auto", choices=["auto", "wall", "cpu"])
     parser.add_argument("--max-time-s", type=float, help="the timing cap (default: TimingOptions')")
+    parser.add_argument("--min-repeats", type=int, help="fewest timed blocks (default: TimingOptions')")
+    parser.add_argument("--min-time-s", type=float, help="fewest seconds of timing (default: TimingOptions')")
     parser.add_argument("--input-shape", default="3,32,32")
     parser.add_argument("--busy", action="store_true", help="keep one core busy in another process meanwhile")
     parser.add_argument("--no-reference", action="store_true", help="time without the reference workload")
@@ -102,6 +104,8 @@ def main() -> None:
     shape = tuple(int(v) for v in args.input_shape.split(","))
     timing = {"clock": args.clock, "reference": not args.no_reference}
     timing |= {"max_time_s": args.max_time_s} if args.max_time_s else {}
+    timing |= {"min_repeats": args.min_repeats} if args.min_repeats else {}
+    timing |= {"min_time_s": args.min_time_s} if args.min_time_s else {}
     with busy_core(args.busy):
         started = load()
         results = [

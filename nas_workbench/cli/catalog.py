@@ -38,5 +38,5 @@ def cmd_advise(args: argparse.Namespace) -> int:
     config = SearchConfig.from_file(args.config)
     space = spaces.get(config.space, **config.space_options)
     limits = cast("dict[str, float]", config.budget)  # the advice reads which metrics are limited, not how
-    print(advise(space, config.objectives, limits, config.n_trials, config.timeout))
+    print(advise(space, config.objectives, limits, config.n_trials, config.timeout, config.target_device))
     return 0

@@ -1,4 +1,5 @@
-"""Devices: parsing a device name, checking it is present, fingerprinting it, and holding the thread count.
+"""Devices: parsing a device name, checking it is present, fingerprinting it, holding the thread count, and
+reading how busy the machine is (the load average).
 
 A fingerprint (`DeviceInfo`) names everything that changes a timing: the CPU or GPU model, the cores, the
 torch version and its intra-op thread count, and the GPU driver. Measurements and lookup tables are only
@@ -12,13 +13,14 @@ import functools
 import os
 import platform
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 
 from nas_workbench.exceptions import ConfigError, ProfilingError
 from nas_workbench.metrics import DeviceInfo
 
-__all__ = ["device_info", "resolve_device", "use_threads"]
+__all__ = ["busy_machine", "device_info", "load_average", "resolve_device", "use_threads"]
 
 _KINDS = "'cpu', 'cuda', 'cuda:N' or 'mps'"
 
@@ -154,3 +156,26 @@ def use_threads(threads: int | None) -> Iterator[int]:
     finally:
         if torch.get_num_threads() != before:
             torch.set_num_threads(before)
+
+
+def load_average() -> float | None:
+    """The 1-minute load average, or None where the system does not report one."""
+    if not hasattr(os, "getloadavg"):  # pragma: no cover - Windows
+        return None
+    return os.getloadavg()[0]
+
+
+def busy_machine() -> dict[str, Any]:
+    """The load average, and a note when more processes wanted the CPUs than there are cores.
+
+    Other processes (another user, a parallel build) slow measurements down in a way no lock can prevent;
+    the note makes a figure measured on a busy machine say so.
+    """
+    load = load_average()
+    if load is None:  # pragma: no cover - Windows
+        return {}
+    cores = os.cpu_count() or 1
+    detail: dict[str, Any] = {"load_average": round(load, 2)}
+    if load > cores + 0.5:
+        detail["note"] = f"busy machine (load {load:.1f} on {cores} cores): the figure may be inflated"
+    return detail

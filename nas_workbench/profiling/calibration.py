@@ -30,10 +30,10 @@ from typing import Any
 import torch
 
 from nas_workbench.exceptions import ConfigError
-from nas_workbench.profiling._device import use_threads
+from nas_workbench.profiling._device import load_average, use_threads
 from nas_workbench.profiling._trace import Trace, trace
 from nas_workbench.profiling.correction import Correction, Drift, FitQuality, fit_quality
-from nas_workbench.profiling.latency import TimingOptions, load_average, measure_latency
+from nas_workbench.profiling.latency import TimingOptions, measure_latency
 from nas_workbench.profiling.lut import OP_TIMING, LookupTable
 
 __all__ = [

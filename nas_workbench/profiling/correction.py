@@ -22,8 +22,9 @@ against 110 us for the 3x3 convolution, on the 2-core development VM), so one sc
 over-predicted pooling-rich cells and under-predicted convolution-rich ones: on 50 held-out cells
 measured at load 8-10 against a table filled quiet, the residuals' rank correlation with the number of
 pools was +0.74, with the convolutions' table time -0.62; a scale per kind took the share within ±10%
-from 68% to 90% and Spearman from 0.89 to 0.95 (benchmarks/profiling/README.md). A space whose networks
-hardly vary in that mix gains nothing, and the choice below keeps a single scale.
+from 62% (the single scale chosen before) to 90% and Spearman from 0.87 to 0.95
+(benchmarks/profiling/README.md). A space whose networks hardly vary in that mix gains nothing, and the
+choice below keeps a single scale.
 
 A fit is refused when it ignores the table (a scale below `MIN_SCALE`, or the table terms under half of
 the prediction: on a busy machine a calibration once fitted ``0.0003 x table + 0.038 ms x operators``,
@@ -32,7 +33,8 @@ sum always is), the simplest whose mean leave-one-out error is within one standa
 used (the one-standard-error rule): with 20 calibration networks a richer fit must predict clearly better,
 not by a margin of noise (on nb201 cells measured at load 15, where a network's rounds differed by 41% in
 the median, the scale per kind won leave-one-out by 0.5 points and then did worse on held-out networks
-than one scale, 50% against 62% within ±10%). A refusal is logged. The
+than one scale, 50% against 62% within ±10%). A fit is tried only on at least two networks more than
+it has coefficients (`FIT_COEFFICIENTS`), as an automatic calibration has few. A refusal is logged. The
 quality of the chosen fit (Spearman, share within ±10%, median error, in sample and out of sample) is kept
 with the correction in the table file.
 """
@@ -133,6 +135,9 @@ FITS: dict[str, _Fitter] = {
     "linear": _fit_linear,
     "kinds": _fit_kinds,
 }
+#: Coefficients each fit chooses: it is tried only on at least two networks more, so that every fit of
+#: leave-one-out is determined by more networks than it has coefficients.
+FIT_COEFFICIENTS = {"plain": 0, "scale": 1, "linear": 3, "kinds": 4}
 
 
 def _table_terms(coef: Coefficients, other: np.ndarray, compute: np.ndarray) -> np.ndarray:
@@ -240,8 +245,8 @@ class Correction:
         table, ops = np.asarray(table_ms, dtype=float), np.asarray(operators, dtype=float)
         compute = np.zeros_like(table) if compute_ms is None else np.asarray(compute_ms, dtype=float)
         other = table - compute
-        # a scale per kind needs both kinds in the networks
-        kinds = [k for k in FITS if k != "kinds" or (compute.any() and other.any())]
+        both = compute.any() and other.any()  # a scale per kind needs both kinds in the networks
+        kinds = [k for k in FITS if len(measured) >= FIT_COEFFICIENTS[k] + 2 and (k != "kinds" or both)]
         loo = {k: _leave_one_out(FITS[k], other, compute, ops, measured) for k in kinds}
         relative = {k: 100 * np.abs(p - measured) / measured for k, p in loo.items()}
         errors = {k: float(np.mean(e)) for k, e in relative.items()}

@@ -21,10 +21,10 @@ from collections.abc import Sequence
 
 import torch
 
-from nas_workbench.profiling._device import use_threads
+from nas_workbench.profiling._device import load_average, use_threads
 from nas_workbench.profiling._trace import trace
 from nas_workbench.profiling.correction import Drift
-from nas_workbench.profiling.latency import TimingOptions, load_average, measure_latency
+from nas_workbench.profiling.latency import TimingOptions, measure_latency
 from nas_workbench.profiling.lut import LookupTable
 
 __all__ = ["LOAD_CHANGE", "REFERENCE_NETWORKS", "prepare_predictor", "reference_networks", "refresh_drift"]

@@ -55,7 +55,6 @@ import contextlib
 import gc
 import itertools
 import math
-import os
 import statistics
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -67,7 +66,7 @@ from torch import nn
 
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.metrics import METRICS, Measurement
-from nas_workbench.profiling._device import resolve_device, use_threads
+from nas_workbench.profiling._device import busy_machine, resolve_device, use_threads
 from nas_workbench.profiling._trace import input_dtype
 from nas_workbench.profiling.lock import measurement_lock
 from nas_workbench.profiling.reference import SLOW_TOLERANCE, Canary
@@ -92,6 +91,9 @@ class TimingOptions:
         max_repeats: Most timed blocks.
         rel_ci: Stop when two independent estimates (the minima of the first and the second half of the
             blocks) agree within this fraction of the estimate; a result that never does is unstable.
+        min_time_s: Time for at least this many seconds (after the warm-up; the time cap wins), so that the
+            minimum is taken over a window longer than the machine's short slow stretches (0: stop as soon
+            as the rule allows; benchmarks/profiling/window_minimum.py).
         max_time_s: Stop after this many seconds of timing (after the warm-up), whatever the precision.
         min_block_s: Group calls so that each timed block lasts at least this long.
         clock: "auto", "wall" or "cpu" (see the module docstring).
@@ -103,6 +105,7 @@ class TimingOptions:
     min_repeats: int = 10
     max_repeats: int = 1000
     rel_ci: float = 0.02
+    min_time_s: float = 0.0
     max_time_s: float = 1.0
     min_block_s: float = 1e-4
     clock: Literal["auto", "wall", "cpu"] = "auto"
@@ -309,6 +312,7 @@ def time_callable(
                 canary.retry()
             elif (
                 attempt >= options.min_repeats
+                and time.perf_counter() - timed_from >= options.min_time_s
                 and (canary is None or canary.clean())
                 and result.disagreement() <= options.rel_ci
             ):
@@ -321,29 +325,6 @@ def time_callable(
     if canary is not None:
         canary.learn()
     return result
-
-
-def load_average() -> float | None:
-    """The 1-minute load average, or None where the system does not report one."""
-    if not hasattr(os, "getloadavg"):  # pragma: no cover - Windows
-        return None
-    return os.getloadavg()[0]
-
-
-def busy_machine() -> dict[str, Any]:
-    """The load average, and a note when more processes wanted the CPUs than there are cores.
-
-    Other processes (another user, a parallel build) slow measurements down in a way no lock can prevent;
-    the note makes a figure measured on a busy machine say so.
-    """
-    load = load_average()
-    if load is None:  # pragma: no cover - Windows
-        return {}
-    cores = os.cpu_count() or 1
-    detail: dict[str, Any] = {"load_average": round(load, 2)}
-    if load > cores + 0.5:
-        detail["note"] = f"busy machine (load {load:.1f} on {cores} cores): the figure may be inflated"
-    return detail
 
 
 def example_inputs(

@@ -9,6 +9,11 @@ runs every width pair and block variant, it took as long as TPE's 30 trials: the
 sampling); for one objective, a Gaussian process up to 40 trials (best there: 94.11 ± 0.28 test accuracy
 after 40 queries, TPE 93.96, random 93.45) and TPE beyond (best after 100 and
 300 queries: 94.31 ± 0.14 and 94.37, the optimum, ahead of regularised evolution at 94.21 and 94.32); for
+a latency budget judged on a ``target_device`` (its profile predicts each candidate's latency before
+training), proxy-guided search (``benchmarks/strategies/nb201_budgeted.py --costs latency --scores flops
+--strategies proxy_guided --seeds 5``, default options: mean regret 0.07 points over 15 device budgets,
+random 0.95, at most 0.15 in 11 of 15; with only the parameter count known in advance it is not advised,
+as it did worse than random there); for
 several objectives, multi-objective TPE (the largest hypervolume of accuracy vs FLOPs after 100, 300 and
 1,000 queries, ``--pareto``) except for searches of thousands of trials: NSGA-II comes within 0.3 % of its
 hypervolume by 1,000 trials at a seventh of its time per trial (3 ms vs 20 ms, and TPE's keeps growing).
@@ -56,6 +61,7 @@ def advise(
     budget: Mapping[str, float | str] | None = None,
     n_trials: int | None = None,
     timeout: float | None = None,
+    target_device: str | None = None,
 ) -> Advice:
     """Recommend a registered strategy for searching ``space``.
 
@@ -65,6 +71,9 @@ def advise(
         budget: Hardware limits (metric → limit); with limits, a constraint-aware strategy is chosen.
         n_trials: Trials the search may run (None: unknown, bounded by ``timeout`` or not at all).
         timeout: Wall-clock limit in seconds; with no trial count it means the count is unknown.
+        target_device: The device profile a latency budget is judged by (`SearchConfig.target_device`):
+            its predicted latency is known before any training, so one objective under a latency budget
+            goes to "proxy_guided", which filters candidates by it exactly.
 
     Returns:
         An `Advice` naming a strategy from `nas_workbench.strategies.list()` and why.
@@ -94,6 +103,14 @@ def advise(
             f"the {space.name!r} space has {size:,} architectures, far more than {trials} can sample, and a "
             "continuous relaxation: one supernet trained by gradient descent weighs them all for the cost "
             "of a few trainings.",
+        )
+    if target_device is not None and budget and "latency_ms" in budget and not several:
+        return Advice(
+            "proxy_guided",
+            f"the latency budget is judged by the {target_device!r} profile's prediction, known before any "
+            "training, so proxy-guided search drops every candidate over it and trains the best-ranked of "
+            "the rest (NAS-Bench-201 under 15 device latency budgets, 100 trials, 5 seeds: mean regret "
+            "0.07 points, better than random search in all 15, whose mean was 0.95).",
         )
     if several:
         if n_trials is not None and n_trials >= NSGA2_MIN_TRIALS:

@@ -65,6 +65,8 @@ class StaticImage:
 
         display(self.bundle(obj), raw=True, display_id=self.display_id)
         self._shown = True
+        if obj is None:  # drawn later, maybe from a widget's callback: start the renderer now
+            static.warm()
 
     def update(self, obj: Model) -> None:
         """Replace the image with one of ``obj`` as it is now (a search's final plots), if shown."""

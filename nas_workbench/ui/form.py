@@ -371,7 +371,9 @@ class ConfigForm:
             return
         try:
             space = spaces.get(config.space, **config.space_options)
-            advice = advise(space, config.objectives, config.budget, config.n_trials, config.timeout)
+            advice = advise(
+                space, config.objectives, config.budget, config.n_trials, config.timeout, config.target_device
+            )
             advised = dataclasses.replace(config, strategy=advice.strategy, strategy_options={})
             validate_setting(advised, "strategy")  # builds the space and that sampler, no more
         except NasWorkbenchError:  # no advice, or one these settings refuse: offer nothing

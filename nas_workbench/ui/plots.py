@@ -12,7 +12,7 @@ final plots.
 A gradient-based ("dnas") search also gets the heat map of its architecture weights, one epoch at a
 time, in a second ``BokehModel`` (`nas_workbench.viz.alpha`), redrawn after each epoch; a proxy-guided
 one its pool, its prior against the trained trials and its trust in each estimator
-(`nas_workbench.viz.proxy`), read from the study's trials as they finish and redrawn when some did.
+(`nas_workbench.ui.proxyview`), read from the study's trials as they finish and streamed.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from nas_workbench.engine.events import Event
 from nas_workbench.engine.records import TrialResult
 from nas_workbench.ui._bokeh import PlotModel
 from nas_workbench.ui._show import StaticImage
-from nas_workbench.viz import DnasHistory, ProxyHistory, TrialTable, make_sources, proxy_layout, study_figures
+from nas_workbench.ui.proxyview import ProxyView
+from nas_workbench.viz import DnasHistory, ProxyHistory, TrialTable, make_sources, study_figures
 from nas_workbench.viz.alpha import history_layout
 from nas_workbench.viz.figures import fit_tradeoff_axes, metric_axis_label
 
@@ -51,8 +52,7 @@ class PlotPanel:
         self.front: ColumnDataSource
         self.dnas: DnasHistory | None = None
         self.dnas_widget: PlotModel | None = None
-        self.proxy: ProxyHistory | None = None
-        self.proxy_widget: PlotModel | None = None
+        self.proxy: ProxyView | None = None
         #: What the workbench places: the study's figures, then the strategy's own (`show_histories`).
         self.box = W.VBox()
         #: A PNG of the figures beside the widget, for readers of the saved notebook (see `ui._show`).
@@ -104,11 +104,14 @@ class PlotPanel:
         )
 
     def show_histories(self, dnas: DnasHistory | None, proxy: ProxyHistory | None) -> None:
-        """Show a "dnas" search's ``dnas`` history and a proxy-guided search's ``proxy`` history (each
-        maybe empty, drawn once it holds something); None hides them."""
-        self.dnas, self.proxy = dnas, proxy
+        """Show a "dnas" search's ``dnas`` history (drawn once it holds an epoch) and a proxy-guided
+        search's ``proxy`` history (drawn at once, empty or not: the widgets placed stay the same while
+        trials stream, since placing a new one re-renders the others from their saved state, without the
+        rows streamed since); None hides them."""
+        self.dnas = dnas
+        objective = metric_axis_label(self.table.objectives[0]) if self.table.objectives else "objective"
+        self.proxy = None if proxy is None else ProxyView(proxy, objective)
         self._draw_dnas()
-        self._draw_proxy()
 
     def add_dnas(self, events: Sequence[Event]) -> None:
         """Feed a "dnas" search's events (weights, finished trials); redraw once if an epoch was added."""
@@ -124,34 +127,28 @@ class PlotPanel:
     def add_proxy(self, study: optuna.Study | None) -> None:
         """Read a proxy-guided search's newly finished trials (and what its sampler recorded on them) from
         ``study``; redraw once if there were some."""
-        if self.proxy is not None and study is not None and self.proxy.update(study):
-            self._draw_proxy()
+        if self.proxy is not None and study is not None:
+            self.proxy.update(study)
 
     def _draw_dnas(self) -> None:
         layout = history_layout(self.dnas) if self.dnas is not None and self.dnas.decisions else None
         self.dnas_widget = _redrawn(self.dnas_widget, layout)
         self._place()
 
-    def _draw_proxy(self) -> None:
-        objective = metric_axis_label(self.table.objectives[0]) if self.table.objectives else "objective"
-        layout = proxy_layout(self.proxy, objective) if self.proxy is not None and len(self.proxy) else None
-        self.proxy_widget = _redrawn(self.proxy_widget, layout)
-        self._place()
-
     def _place(self) -> None:
-        self.box.children = [w for w in (self.widget, self.dnas_widget, self.proxy_widget) if w is not None]
+        proxy = None if self.proxy is None else self.proxy.widget
+        self.box.children = [w for w in (self.widget, self.dnas_widget, proxy) if w is not None]
 
     def add(self, results: Sequence[TrialResult], study: optuna.Study | None = None) -> None:
         """Append finished trials: one ``stream`` for all of them, a new front only when it changed; for a
         proxy-guided search, what its sampler recorded on them too (read from ``study``)."""
-        self.add_proxy(study)
         rows = [self.table.row(result) for result in results]
-        if not rows:
-            return
-        self.trials.stream({name: [row[name][0] for row in rows] for name in rows[0]})
-        self._replace_front(self.table.front())
-        if fit_tradeoff_axes(self._figures, self.trials, self._budget):  # the data now spans decades
-            self._rebuild()
+        if rows:
+            self.trials.stream({name: [row[name][0] for row in rows] for name in rows[0]})
+            self._replace_front(self.table.front())
+            if fit_tradeoff_axes(self._figures, self.trials, self._budget):  # the data now spans decades
+                self._rebuild()
+        self.add_proxy(study)  # after the study's own rows (before them, Chromium drew the last batch late)
 
     def _replace_front(self, front: dict[str, list[Any]]) -> None:
         if front["number"] != self._front_numbers:
@@ -164,6 +161,8 @@ class PlotPanel:
         if self.widget is not None:
             self.widget.update_from_model(self.layout)
             self.image.update(self.layout)
+        if self.proxy is not None:
+            self.proxy.refresh()
 
     @property
     def points(self) -> int:

@@ -22,6 +22,7 @@ from nas_workbench.viz._proxy_state import MIN_TRIALS, SOURCES, ProxyHistory
 
 __all__ = [
     "pool_html",
+    "pool_note",
     "prior_figure",
     "proxy_layout",
     "proxy_study_layout",
@@ -40,6 +41,12 @@ def _colour(index: int) -> str:
 def pool_html(history: ProxyHistory) -> str:
     """`ProxyHistory.summary` as a paragraph."""
     return f"<p><b>Proxy-guided search</b>: {html.escape(history.summary())}</p>"
+
+
+def pool_note(history: ProxyHistory) -> str:
+    """`pool_html`, and while too few trials are trained for a correlation, when it will show."""
+    early = history.ranked < MIN_TRIALS
+    return pool_html(history) + (f"<p>(Spearman from {MIN_TRIALS} trained trials on)</p>" if early else "")
 
 
 def prior_figure(source: ColumnDataSource, objective: str = "objective") -> figure:
@@ -107,7 +114,7 @@ def spearman_figure(source: ColumnDataSource, estimators: list[str]) -> figure:
     tooltips = [("trained", "@trained"), ("trial", "@number"), ("prior", "@prior{0.00}")]
     fig = _unit_figure(
         "nas_proxy_spearman",
-        "Prior against the trained trials (Spearman, as trials arrive)",
+        "Prior vs trained trials (Spearman so far)",
         "Trained trials",
         "Spearman with the objective",
         tooltips + [(name, f"@{{rho_{name}}}{{0.00}}") for name in estimators],
@@ -147,11 +154,13 @@ def trust_figure(source: ColumnDataSource, estimators: list[str]) -> figure:
 
 def proxy_layout(history: ProxyHistory, objective: str = "objective") -> Any:
     """The pool's paragraph above the three figures, for the trials ``history`` holds so far."""
-    trials = ColumnDataSource(history.trials, name="nas_proxy_trials")
-    spearman = ColumnDataSource(history.spearman, name="nas_proxy_correlations")
-    note = f" (Spearman from {MIN_TRIALS} trained trials on)" if history.ranked < MIN_TRIALS else ""
+    # copies: the history's lists grow as trials arrive, and a source must change only through stream()
+    trials = ColumnDataSource({k: list(v) for k, v in history.trials.items()}, name="nas_proxy_trials")
+    spearman = ColumnDataSource(
+        {k: list(v) for k, v in history.spearman.items()}, name="nas_proxy_correlations"
+    )
     return column(
-        Div(text=pool_html(history) + html.escape(note), sizing_mode="stretch_width", name="nas_proxy_pool"),
+        Div(text=pool_note(history), sizing_mode="stretch_width", name="nas_proxy_pool"),
         row(
             prior_figure(trials, objective),
             spearman_figure(spearman, history.estimators),

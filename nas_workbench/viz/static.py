@@ -30,7 +30,7 @@ from bokeh.resources import INLINE
 
 from nas_workbench.exceptions import MissingDependencyError
 
-__all__ = ["SETTING", "available", "png"]
+__all__ = ["SETTING", "available", "png", "warm"]
 
 logger = logging.getLogger("nas_workbench")
 
@@ -96,11 +96,31 @@ class _Browser:
         return self._pool.submit(self._render, item, timeout).result(timeout=timeout + 30)
 
     def _render(self, item: dict[str, Any], timeout: float) -> bytes:
-        if self._page is None:
-            self._start(timeout)
-        self._page.evaluate(_EMBED_JS, item)
-        shot: bytes = self._page.locator("#root > *").first.screenshot(timeout=timeout * 1000)
-        return shot
+        try:
+            if self._page is None:
+                self._start(timeout)
+            self._page.evaluate(_EMBED_JS, item)
+            shot: bytes = self._page.locator("#root > *").first.screenshot(timeout=timeout * 1000)
+            return shot
+        except Exception:
+            # a failed Playwright keeps its event loop running in this thread, and every later start
+            # would fail on it ("Sync API inside the asyncio loop"): stop it, so the next figure starts
+            # afresh (found when Chromium closed its page once in a busy JupyterLab kernel)
+            self._stop()
+            raise
+
+    def warm(self, timeout: float) -> None:
+        """Start the browser in the background, if it is not running (returns at once)."""
+
+        def start() -> None:
+            if self._page is None:
+                try:
+                    self._start(timeout)
+                except Exception as error:  # the next render tries again, and reports its error
+                    logger.info("static image: the browser did not start (%s)", error)
+                    self._stop()
+
+        self._pool.submit(start)
 
     def _start(self, timeout: float) -> None:
         from playwright.sync_api import sync_playwright
@@ -114,13 +134,18 @@ class _Browser:
         page.set_content(_PAGE.format(js=INLINE.render_js()))
         self._page = page
 
-    def close(self) -> None:
-        def stop() -> None:
-            for closer in reversed(self._closers):
+    def _stop(self) -> None:
+        """Close the page's browser and Playwright (in this thread, which owns them)."""
+        closers, self._closers, self._page = self._closers, [], None
+        for closer in reversed(closers):
+            try:
                 closer()
+            except Exception as error:  # already gone: nothing left to close
+                logger.debug("closing the static-image browser: %s", error)
 
+    def close(self) -> None:
         try:
-            self._pool.submit(stop).result(timeout=30)
+            self._pool.submit(self._stop).result(timeout=30)
         except Exception as error:  # at exit: a browser that cannot be closed is killed with the process
             logger.debug("closing the static-image browser: %s", error)
         self._pool.shutdown(wait=False)
@@ -136,6 +161,17 @@ def _browser() -> _Browser:
     return browser
 
 
+def warm(timeout: float = 60.0) -> None:
+    """Start the renderer's browser now, in the background, where `png` is `available`.
+
+    For a figure drawn later from a widget's callback (the workbench's final plots, after a search the
+    Start button ran): Chromium started from there, after a search, closed its page at once in JupyterLab
+    (found by the workbench's browser test), where one started while a cell runs keeps working.
+    """
+    if available():
+        _browser().warm(timeout)
+
+
 def png(obj: Model, timeout: float = 60.0) -> bytes | None:
     """A PNG image of ``obj`` (a Bokeh figure or layout) as it is now, or None where no renderer is
     `available`.
@@ -149,4 +185,10 @@ def png(obj: Model, timeout: float = 60.0) -> bytes | None:
         return None
     item = dict(json_item(obj))  # serialised here, on the caller's thread, which owns the document
     with _lock:
-        return _browser().render(item, timeout)
+        try:
+            return _browser().render(item, timeout)
+        except Exception as error:  # once more, in a fresh browser: a crash or a closed page is rare
+            logger.info(
+                "static image: the browser failed (%s: %s); trying a fresh one", type(error).__name__, error
+            )
+            return _browser().render(item, timeout)

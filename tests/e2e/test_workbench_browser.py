@@ -3,13 +3,16 @@ Chromium, driven by Playwright.
 
 Checks what only a browser shows: the form and the Bokeh plot render (BokehJS served by the Jupyter
 server, no internet), the plot gains points while a search runs, Stop stops it, and the saved notebook
-shows the final plot when opened again, without a kernel having run it. Screenshots go to
+shows the final plot when opened again, without a kernel having run it, and carries a PNG of it for
+readers who do not run it (nbconvert's HTML shows it). Screenshots go to
 ``test-artifacts/``. Needs the system Chromium (``apt-get install chromium``); in CI (``CI=true``) a
 missing browser fails the test, elsewhere it skips.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import shutil
 import time
 from collections.abc import Iterator
@@ -17,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import numpy as np
 import pytest
+from nbconvert import HTMLExporter
 from nbformat import v4
 
 from nas_workbench.testing.jupyter import (
@@ -36,6 +41,8 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 N_TRIALS = 60
 
 NOTEBOOK_SOURCE = f"""\
+import os
+os.environ["NAS_WORKBENCH_STATIC_IMAGES"] = "1"  # the saved notebook must carry its plots' PNG
 import time
 import numpy as np
 import nas_workbench as nw
@@ -115,6 +122,9 @@ def test_the_plot_grows_while_searching_and_stop_works(server: JupyterServer, pa
     time.sleep(1.5)
     assert plot_points(page) == stopped < N_TRIALS  # nothing more comes after Stop
     page.screenshot(path=str(ARTIFACTS / f"workbench-{server.frontend}-stopped.png"))
+    # the search's end is drawn (the final plots and their image) before Start is enabled again
+    workbench.locator("button.widget-button:not([disabled])", has_text="Start").wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)
     page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:save'); }")
     page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=15_000)
     STOPPED[server.frontend] = stopped
@@ -135,3 +145,36 @@ def test_the_saved_notebook_shows_the_final_plot_and_stays_small(server: Jupyter
         == STOPPED[server.frontend]
     )
     page.screenshot(path=str(ARTIFACTS / f"workbench-{server.frontend}-reopened.png"))
+
+
+def _blue_pixels(png: bytes) -> int:
+    """Pixels of the trials' colour (#1f77b4, also blended with white by the markers' alpha; not the
+    toolbar's lighter blue): each drawn trial leaves about 40 in each of the three plots, an empty plot
+    only its legend's marker."""
+    from PIL import Image
+
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    return int(((r < 120) & (g < 165) & (b > 150) & (b < 215) & (b > r + 60)).sum())
+
+
+def test_the_saved_notebook_carries_an_image_of_the_final_plot(server: JupyterServer, page):
+    """After a search started with the Start button, the saved notebook holds one PNG of the plots, with
+    the trials drawn (not the empty plot it was shown with), and its nbconvert HTML shows it offline."""
+    if server.frontend not in STOPPED:
+        pytest.skip("needs the notebook saved by the first test")
+    notebook = nbformat.read(server.root / "e2e.ipynb", as_version=4)
+    images = [o["data"]["image/png"] for o in notebook.cells[0].outputs if "image/png" in o.get("data", {})]
+    assert len(images) == 1, f"{len(images)} images in the saved workbench's outputs"
+    assert _blue_pixels(base64.b64decode(images[0])) > 200  # the trials (at least 2) are drawn in it
+    html, _ = HTMLExporter().from_notebook_node(notebook)
+    path = server.root / "e2e.html"
+    path.write_text(html)
+    page.goto(path.as_uri(), wait_until="load")
+    drawn = page.evaluate(
+        """() => Array.from(document.querySelectorAll(".jp-RenderedImage img"))
+                   .filter((img) => img.complete && img.naturalWidth > 50 && img.naturalHeight > 50)
+                   .length"""
+    )
+    assert drawn == 1
+    page.screenshot(path=str(ARTIFACTS / f"workbench-{server.frontend}-nbconvert.png"), full_page=True)

@@ -99,3 +99,13 @@ def test_a_richer_fit_must_beat_a_simpler_one_by_more_than_a_standard_error():
     assert _simplest_within_one_standard_error(list(relative), relative) == "scale"
     relative["kinds"] = errors - 3.0  # clearly better
     assert _simplest_within_one_standard_error(list(relative), relative) == "kinds"
+
+
+def test_a_fit_is_tried_only_on_two_networks_more_than_its_coefficients():
+    rng = np.random.default_rng(5)
+    compute, other = rng.uniform(1.0, 4.0, 5), rng.uniform(1.0, 4.0, 5)
+    fit = Correction.fit(
+        compute + other, [50, 90, 70, 60, 80], 1.45 * compute + 0.95 * other, compute_ms=compute
+    )
+    assert fit.kind != "kinds" and "kinds_loo_mean_error_pct" not in fit.quality  # 4 coefficients, 5 networks
+    assert "linear_loo_mean_error_pct" in fit.quality

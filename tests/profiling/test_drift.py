@@ -12,9 +12,9 @@ import pytest
 
 import nas_workbench as nw
 from nas_workbench.profiling import Correction, LookupTable, TimingOptions, lut, predict_latency
+from nas_workbench.profiling._device import load_average
 from nas_workbench.profiling.correction import Drift
 from nas_workbench.profiling.drift import prepare_predictor, refresh_drift
-from nas_workbench.profiling.latency import load_average
 
 SHAPE = (3, 8, 8)
 QUICK = TimingOptions(warmup_s=0.0, min_repeats=3, max_repeats=5, max_time_s=0.02)

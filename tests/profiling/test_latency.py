@@ -76,6 +76,18 @@ def test_stops_when_stable():
     assert result.stopped == "stable" and len(result.samples) == 4
 
 
+def test_a_stable_timing_goes_on_for_its_fewest_seconds():
+    # the minimum over a longer window: stable after 4 blocks, yet timed until min_time_s has passed
+    options = _synthetic(min_repeats=4, max_repeats=100_000, rel_ci=1e9, min_time_s=0.05, max_time_s=60)
+    result = time_callable(lambda: None, CPU, options)
+    assert result.stopped == "stable" and len(result.samples) > 4
+    assert result.elapsed_s >= 0.05
+    capped = time_callable(
+        lambda: None, CPU, _synthetic(min_repeats=4, rel_ci=1e9, min_time_s=60, max_time_s=0.0)
+    )
+    assert capped.stopped == "time cap"  # the cap wins over the fewest seconds
+
+
 def test_stops_at_max_repeats():
     options = _synthetic(min_repeats=6, max_repeats=6, rel_ci=0.0, max_time_s=60)
     result = time_callable(lambda: sum(range(100)), CPU, options)

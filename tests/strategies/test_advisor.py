@@ -55,3 +55,15 @@ def test_never_recommends_a_strategy_that_refuses_the_objectives() -> None:
     for n_trials in (10, 50, 100, 200, 1000, None):
         advice = advise(NB201, ["accuracy", "latency_ms"], None, n_trials, None)
         assert strategies.get(advice.strategy).multi_objective
+
+
+def test_a_latency_budget_on_a_target_device_goes_to_proxy_guided_search() -> None:
+    """Its predicted latency is known before training (benchmarks/strategies/nb201_budgeted.py --costs
+    latency): proxy_guided filters by it exactly. Without a target device, or for several objectives, not."""
+    advice = advise(NB201, ["accuracy"], {"latency_ms": 8.0}, 100, None, target_device="pixel2")
+    assert advice.strategy == "proxy_guided" and "'pixel2'" in advice.reason
+    assert advice.reason.endswith(".") and advice.reason.count(". ") == 0
+    assert advise(NB201, ["accuracy"], {"latency_ms": 8.0}, 100, None).strategy == "tpe"
+    several = advise(NB201, ["accuracy", "params"], {"latency_ms": 8.0}, 100, None, target_device="pixel2")
+    assert strategies.get(several.strategy).multi_objective
+    assert advise(NB201, ["accuracy"], {"params": 1e6}, 100, None, target_device="pixel2").strategy == "tpe"

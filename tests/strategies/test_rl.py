@@ -98,3 +98,27 @@ def test_the_lstm_controller_is_deterministic_and_leaves_the_global_random_state
     torch.manual_seed(0)
     run_study(strategies.make_sampler("rl", seed=1, controller="lstm"), SPACE, lambda s: [toy_accuracy(s)], 6)
     assert torch.equal(torch.rand(1), expected)
+
+
+def test_a_policy_drawn_to_costly_choices_falls_back_on_uniform_draws_under_a_budget() -> None:
+    """A policy taught that cost pays (no budget yet) then meets a tight budget: when its own draws are all
+    predicted over budget, it proposes uniform draws of the space that fit, instead of the least-over one."""
+    sampler = strategies.make_sampler(
+        "rl", seed=0, space=SPACE, costs=lambda spec: {"cost": toy_cost(spec)}, learning_rate=0.5
+    )
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+
+    def evaluate(trial: optuna.Trial, budget: float | None) -> float:
+        spec = SPACE.sample(trial)
+        trial.set_user_attr("spec", spec.to_dict())
+        if budget is not None:
+            trial.set_constraint("budget", (toy_cost(spec) - budget) / budget)
+            if toy_cost(spec) > budget:
+                raise optuna.TrialPruned("over budget")  # as the engine ends it
+        return toy_cost(spec)
+
+    study.optimize(lambda t: evaluate(t, None), n_trials=40)  # the policy learns: wide
+    assert min(toy_cost(SPACE.spec(t.params)) for t in study.trials[-10:]) >= 3 * 16.0
+    study.optimize(lambda t: evaluate(t, 16.0), n_trials=25)
+    late = study.trials[-10:]  # the feasibility model is fitted after 10 constrained trials
+    assert sum(t.constraints["budget"] <= 0 for t in late) >= 8

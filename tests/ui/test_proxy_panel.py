@@ -16,31 +16,47 @@ from nas_workbench.ui._controller import read_in_background
 from nas_workbench.ui._model import Loaded
 from nas_workbench.ui.plots import PlotPanel
 from nas_workbench.viz import TrialTable
+from tests.strategies.test_proxy_guided import GridSpace, accuracy
 from tests.viz.test_proxy import guided
 
 
 def _rows(panel: PlotPanel, name: str) -> int:
-    """Rows of source ``name`` in the proxy widget's synced state (what the browser and a saved notebook
-    show)."""
-    assert panel.proxy_widget is not None
-    (doc_json,) = panel.proxy_widget.render_bundle["docs_json"].values()
+    """Rows of source ``name`` in the proxy widget's synced state (what a saved notebook shows)."""
+    assert panel.proxy is not None
+    (doc_json,) = panel.proxy.widget.render_bundle["docs_json"].values()
     return len(Document.from_json(doc_json).select_one({"name": name}).data["number"])
 
 
+def _streamed(panel: PlotPanel, name: str) -> int:
+    """Rows of source ``name`` as the kernel holds it (the rendered rows and those streamed since)."""
+    assert panel.proxy is not None
+    return len(panel.proxy.layout.select_one({"name": name}).data["number"])
+
+
 def test_the_panel_appears_for_a_proxy_guided_search_and_grows_as_trials_finish() -> None:
-    study = guided(n_trials=10)
+    study, space = guided(n_trials=4), GridSpace()
     panel = PlotPanel()
     panel.reset(TrialTable(["accuracy"], ["maximize"]), {}, [])
     panel.new_histories("proxy_guided", "maximize")
-    assert panel.proxy_widget is None and panel.box.children == (panel.widget,)  # nothing planned yet
-    results = trial_results(study)
-    panel.add(results[:6], study)
-    assert panel.box.children == (panel.widget, panel.proxy_widget)
-    assert _rows(panel, "nas_proxy_trials") == 10  # the study already holds all ten
-    panel.add(results[6:], study)
-    assert _rows(panel, "nas_proxy_correlations") == 10
+    assert panel.proxy is not None
+    assert panel.box.children == (panel.widget, panel.proxy.widget)  # placed at once, for the whole run
+    assert _rows(panel, "nas_proxy_trials") == 0
+    panel.add(trial_results(study), study)  # the first trials name the estimators: drawn anew
+    assert _rows(panel, "nas_proxy_trials") == 4
+    widget, sent = panel.proxy.widget, []
+    panel.proxy.layout.document.on_change(lambda event: sent.append(type(event).__name__))
+    for _ in range(6):
+        trial = study.ask()
+        study.tell(trial, accuracy(space.sample(trial)))
+    panel.add(trial_results(study)[4:], study)
+    assert _streamed(panel, "nas_proxy_trials") == _streamed(panel, "nas_proxy_correlations") == 10
+    assert sorted(sent) == ["ColumnsStreamedEvent"] * 2 + ["ModelChangedEvent"]  # two streams, the text
+    assert panel.proxy.widget is widget
+    assert _rows(panel, "nas_proxy_trials") == 4  # streamed rows are not in the saved state...
+    panel.refresh()  # ...until the end of a run
+    assert _rows(panel, "nas_proxy_trials") == _rows(panel, "nas_proxy_correlations") == 10
     panel.new_histories("random", "maximize")  # another strategy: no such figures
-    assert panel.proxy_widget is None and panel.box.children == (panel.widget,)
+    assert panel.proxy is None and panel.box.children == (panel.widget,)
 
 
 def test_a_stored_proxy_guided_study_is_read_with_its_history() -> None:
@@ -71,12 +87,12 @@ def test_workbench_report_and_reload_show_the_proxy_guided_search(make_config, s
         return workbench
 
     workbench = asyncio.run(run())
-    assert workbench.plots.proxy_widget is not None and _rows(workbench.plots, "nas_proxy_trials") == 8
+    assert _rows(workbench.plots, "nas_proxy_trials") == 8  # refreshed at the end of the run
     study = optuna.load_study(study_name="guided", storage=config.storage)
 
     async def reload() -> nw.Workbench:
         loaded = nw.Workbench.load("guided", config.storage, evaluate=score)
-        await wait_for(lambda: loaded.plots.proxy_widget is not None)
+        await wait_for(lambda: loaded.plots.proxy is not None)
         return loaded
 
     reloaded = asyncio.run(reload())

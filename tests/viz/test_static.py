@@ -63,3 +63,32 @@ def test_refuses_a_bad_setting_and_what_is_not_bokeh(monkeypatch: pytest.MonkeyP
         static.available()
     with pytest.raises(TypeError, match="takes a Bokeh figure or layout, not dict"):
         static.png({"x": [1]})  # type: ignore[arg-type]
+
+
+@pytest.mark.slow  # two Chromium starts: about 14 s
+@pytest.mark.usefixtures("renderer")
+def test_a_browser_that_failed_is_replaced_by_a_fresh_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A start that fails half-way (Chromium closed its page once in a busy JupyterLab kernel) leaves
+    Playwright's loop running in the renderer's thread; the next figure must still be drawn."""
+    from bokeh.embed import json_item
+
+    plot = figure(width=200, height=150, toolbar_location=None)
+    plot.line([1, 2], [1, 2])
+    item = dict(json_item(plot))
+    browser = static._Browser()
+    start = static._Browser._start
+
+    def failing(self: static._Browser, timeout: float) -> None:
+        start(self, timeout)  # Playwright and Chromium running, then the page is lost mid-call
+        page, self._page = self._page, None
+        page.context.browser.close()
+        page.set_content("<p>gone</p>")  # raises TargetClosedError, as it did in the kernel
+
+    monkeypatch.setattr(static._Browser, "_start", failing)
+    with pytest.raises(Exception, match="closed"):
+        browser.render(item, 30.0)
+    monkeypatch.setattr(static._Browser, "_start", start)
+    try:
+        assert browser.render(item, 30.0).startswith(b"\x89PNG")
+    finally:
+        browser.close()
