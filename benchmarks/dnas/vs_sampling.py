@@ -11,7 +11,7 @@ j retrainings for every j (the retrainings run most likely first, so one run mea
 ``retrain_top``, with the wall time at which the j-th finished). One torch thread everywhere.
 
     python benchmarks/dnas/vs_sampling.py [--space nb201 --space chain] [--epochs 10] [--trials 30]
-        [--retrain-top 4] [--seed 0 --seed 1] [--json out.json]
+        [--retrain-top 4] [--dnas-option sampled_paths=true] [--seed 0 --seed 1] [--json out.json]
 """
 
 from __future__ import annotations
@@ -108,6 +108,10 @@ def main() -> None:
         "--retrain-top", type=int, default=RETRAIN_TOP, help="architectures dnas retrains (retrain_top)"
     )
     parser.add_argument("--strategy", action="append", help="baselines (default: tpe)")
+    parser.add_argument(
+        "--dnas-option", action="append", default=[], metavar="KEY=JSON",
+        help="more strategy_options of dnas, e.g. sampled_paths=true (repeatable)",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int, action="append", help="repeatable (default: 0)")
     parser.add_argument("--json", type=Path, help="write the rows here")
     args = parser.parse_args()
@@ -115,6 +119,7 @@ def main() -> None:
     torch.set_num_threads(1)
     header = f"{'space':7} {'seed':>4} {'strategy':8} {'wall s':>7} {'trials':>6} {'val acc':>8} {'test acc':>8} {'params':>8} {'MFLOPs':>7} {'lat ms':>7}  architecture"  # noqa: E501
     print(header, flush=True)
+    extra = {key: json.loads(value) for key, value in (o.split("=", 1) for o in args.dnas_option)}
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         storage = f"sqlite:///{folder}/bench.db"
@@ -123,7 +128,7 @@ def main() -> None:
                 for strategy in ("dnas", *(args.strategy or ["tpe"])):
                     dnas = strategy == "dnas"
                     n_trials = args.epochs + args.retrain_top if dnas else args.trials
-                    options = {"retrain_top": args.retrain_top} if dnas else None
+                    options = {"retrain_top": args.retrain_top, **extra} if dnas else None
                     row, _ = search(strategy, space, storage, seed, n_trials, None, options)
                     row["seed"] = seed
                     rows.append(row)
@@ -150,7 +155,13 @@ def main() -> None:
     if args.json:
         args.json.write_text(
             json.dumps(
-                {"epochs": args.epochs, "trials": args.trials, "retrain_top": args.retrain_top, "rows": rows},
+                {
+                    "epochs": args.epochs,
+                    "trials": args.trials,
+                    "retrain_top": args.retrain_top,
+                    "dnas_options": extra,
+                    "rows": rows,
+                },
                 indent=1,
             )
         )

@@ -79,6 +79,12 @@ class DnasOptions:
     gumbel: bool = _option(
         False, "mix ops with Gumbel-softmax samples (FBNet, SNAS) instead of the plain softmax (DARTS)"
     )
+    sampled_paths: bool = _option(
+        False,
+        "GDAS: every step trains one network sampled from the weights (hard Gumbel-softmax, "
+        "straight-through) instead of the whole supernet, so an epoch costs about one network's epoch; "
+        "implies gumbel",
+    )
     temperature: float = _option(5.0, "Gumbel-softmax temperature of the first epoch")
     final_temperature: float = _option(
         0.5, "Gumbel-softmax temperature of the last epoch (annealed geometrically)"
@@ -145,7 +151,7 @@ class DnasOptions:
         if self.weight_learning_rate is not None:
             check_float("weight_learning_rate", self.weight_learning_rate, 1e-12, 10.0)
         check_float("arch_split", self.arch_split, 0.05, 0.95)
-        for key in ("gumbel", "retrain"):
+        for key in ("gumbel", "sampled_paths", "retrain"):
             if not isinstance(getattr(self, key), bool):
                 raise ConfigError(f"strategy_options.{key}", getattr(self, key), "true or false")
         check_float("temperature", self.temperature, 1e-3, 1e3)

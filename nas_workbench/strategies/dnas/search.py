@@ -119,6 +119,7 @@ class _DnasSearch:
             config.fixed_choices,
             config.fidelity.width_multiplier,
         ).to(self.device)
+        supernet.hard_samples = options.sampled_paths
         penalty = self._penalty(supernet)
         data = self._splits()
         steps_per_epoch = math.ceil(len(data.y_weights) / config.fidelity.batch_size)
@@ -129,7 +130,8 @@ class _DnasSearch:
         shrinks = shrink_epochs(supernet, options.shrink_to, warmup, epochs)
         spec = supernet.derive()
         for epoch in range(1, epochs + 1):
-            temperature = self._temperature(epoch, epochs) if options.gumbel else None
+            gumbel = options.gumbel or options.sampled_paths
+            temperature = self._temperature(epoch, epochs) if gumbel else None
             searching = epoch > warmup
             supernet.temperature = options.softmax_temperature ** (
                 max(epoch - warmup, 0) / max(epochs - warmup, 1)
