@@ -116,8 +116,8 @@ class _DnasSearch:
             run.space,
             self.input_shape,
             self.num_classes,
-            config.fixed_choices,
-            config.fidelity.width_multiplier,
+            fixed=config.fixed_choices,
+            width_multiplier=config.fidelity.width_multiplier,
         ).to(self.device)
         supernet.hard_samples = options.sampled_paths
         penalty = self._penalty(supernet)
