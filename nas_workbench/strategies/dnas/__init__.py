@@ -28,8 +28,8 @@ Spaces whose decisions change the network's structure (the multi-branch space) h
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.spaces import SearchSpace
@@ -42,7 +42,10 @@ from nas_workbench.strategies.dnas.cost import COST_METRICS, CostModel, cost_mod
 from nas_workbench.strategies.dnas.options import OPTIONS, DnasOptions
 from nas_workbench.strategies.dnas.penalty import HardwarePenalty
 from nas_workbench.strategies.dnas.sampler import SupernetSampler
-from nas_workbench.strategies.dnas.supernet import Decision, MixedOp, Supernet
+from nas_workbench.strategies.dnas.supernet import Decision, MixedOp, Supernet, SupernetOptions
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing's own from Python 3.12
 
 __all__ = [
     "COST_METRICS",
@@ -54,6 +57,7 @@ __all__ = [
     "HardwarePenalty",
     "MixedOp",
     "Supernet",
+    "SupernetOptions",
     "SupernetSampler",
     "build_supernet",
     "cost_model",
@@ -61,8 +65,8 @@ __all__ = [
     "supernet_class",
 ]
 
-#: Builds a space's supernet from (space, input_shape, num_classes, fixed, width_multiplier): a subclass.
-SupernetFactory = Callable[[Any, Sequence[int], int, "Mapping[str, Any] | None", float], Supernet]
+#: What relaxes a space: a subclass of `Supernet`, built as `build_supernet` builds it.
+SupernetFactory = type[Supernet]
 
 _SUPERNETS: dict[type[SearchSpace], SupernetFactory] = {CellSpace: CellSupernet, ChainSpace: ChainSupernet}
 
@@ -97,19 +101,12 @@ def supernet_class(space: SearchSpace) -> SupernetFactory:
 
 
 def build_supernet(
-    space: SearchSpace,
-    input_shape: Sequence[int],
-    num_classes: int,
-    fixed: Mapping[str, Any] | None = None,
-    width_multiplier: float = 1.0,
+    space: SearchSpace, input_shape: Sequence[int], num_classes: int, **options: Unpack[SupernetOptions]
 ) -> Supernet:
-    """The supernet of ``space`` for inputs of ``input_shape`` (C, H, W) and ``num_classes``.
-
-    Args:
-        fixed: Decisions fixed to one choice (``SearchConfig.fixed_choices``), never searched.
-        width_multiplier: Scales every channel count, as for the networks built for trials.
-    """
-    return supernet_class(space)(space, input_shape, num_classes, fixed, width_multiplier)
+    """The supernet of ``space`` for inputs of ``input_shape`` (C, H, W) and ``num_classes``: the one
+    registered for the space's class (`register_supernet`), given ``options`` as `Supernet` takes them
+    (``fixed`` decisions, a ``width_multiplier``)."""
+    return supernet_class(space)(space, input_shape, num_classes, **options)
 
 
 def _sampler(context: SamplerContext, **options: Any) -> SupernetSampler:

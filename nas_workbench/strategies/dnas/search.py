@@ -113,8 +113,8 @@ class _DnasSearch:
             run.space,
             self.input_shape,
             self.num_classes,
-            config.fixed_choices,
-            config.fidelity.width_multiplier,
+            fixed=config.fixed_choices,
+            width_multiplier=config.fidelity.width_multiplier,
         ).to(self.device)
         penalty = self._penalty(supernet)
         data = self._splits()

@@ -21,7 +21,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import torch
 import torch.nn.functional as F
@@ -31,7 +31,7 @@ from nas_workbench.exceptions import ConfigError
 from nas_workbench.spaces import SearchSpace
 from nas_workbench.spec import ArchSpec
 
-__all__ = ["CostFunction", "Decision", "MixedOp", "Supernet", "Weights"]
+__all__ = ["CostFunction", "Decision", "MixedOp", "Supernet", "SupernetOptions", "Weights"]
 
 #: Architecture weights (or probabilities) by decision name: a 1-D tensor over the decision's choices.
 Weights = Mapping[str, torch.Tensor]
@@ -91,6 +91,13 @@ def mix(candidates: nn.ModuleList, weights: torch.Tensor, x: torch.Tensor) -> to
     for k in live[1:]:
         total = total + weights[k] * candidates[k](x)
     return total
+
+
+class SupernetOptions(TypedDict, total=False):
+    """The optional arguments of `Supernet` (``fixed``, ``width_multiplier``), for code passing them on."""
+
+    fixed: Mapping[str, Any] | None
+    width_multiplier: float
 
 
 class Supernet(nn.Module, ABC):
