@@ -289,7 +289,9 @@ register(
             "local_share": Option(0.5, "share of trials that move one decision from the best trained one"),
             "prior_trials": Option(5.0, "trained trials the prior trust (1 per estimator) is worth"),
             "mutations": Option(30, "mutations of the best added to a sampled pool per local move"),
-            "use_scores": Option(True, "rank with the engine's zero-cost proxy scores (data-free synflow)"),
+            "use_scores": Option(
+                True, "rank with the engine's zero-cost scores (synflow, FLOPs, a cell's live FLOPs)"
+            ),
             "feasibility_min_trials": Option(5, "profiled trials before a learnt constraint filters"),
             "feasibility_z": Option(
                 1.0, "leave-one-out deviations of margin under the limit a learnt prediction must keep"
