@@ -18,11 +18,11 @@ over the baseline was taken in a slow episode: `latency.time_callable` then star
 within its time cap, and marks a result that never ran at the machine's quiet speed unstable, with the
 slowdown seen. The network's figure is not divided by the reference's slowdown: the two slowed by
 different factors in the same window (network / reference 0.6-1.6), so a corrected figure would look more
-precise than it is. Measured again across whole profiles (8 networks x 8 profiles, load 8-10, 2026-12-03):
-the network's minimum and the reference's fastest reading of the same profile correlated at -0.70 to
-+0.74 (median about +0.3), and reporting their ratio raised the median CV over profiles from 4.4% to 5.1%
-with a core busy (3.1% either way without), pairing each block with its nearest reading gave 26-49%
-(`benchmarks/profiling/repeatability.py` reports the ratio's CV as ``CV/ref``, for reruns).
+precise than it is. Measured again across whole profiles (8 networks x 8 profiles, load 8-10, 2026-12-03,
+a scratch script): the network's minimum and the reference's fastest reading of the same profile
+correlated at -0.70 to +0.74, and reporting their ratio raised the median CV over profiles from 4.4% to
+5.1% with a core busy (3.1% either way without); pairing each block with its nearest reading gave 26-49%
+(benchmarks/profiling/README.md; `repeatability.py` reports the ratio's CV as ``CV/ref``, for reruns).
 """
 
 from __future__ import annotations

@@ -128,9 +128,8 @@ class _DnasSearch:
         logger.info("dnas: %d epochs, supernet of %d decisions", epochs, len(supernet.decisions))
         warmup = min(options.warmup_epochs, epochs - 1)  # at least one epoch searches
         shrinks = shrink_epochs(supernet, options.shrink_to, warmup, epochs)
-        spec = supernet.derive()
+        gumbel = options.gumbel or options.sampled_paths  # sampled paths are hard Gumbel samples
         for epoch in range(1, epochs + 1):
-            gumbel = options.gumbel or options.sampled_paths
             temperature = self._temperature(epoch, epochs) if gumbel else None
             searching = epoch > warmup
             supernet.temperature = options.softmax_temperature ** (
