@@ -16,8 +16,9 @@ is differentiable, so a penalty or a latency target steers the search. Here:
   regularisation as an option;
 - the search loop (`search.SupernetProducer`), the strategy's own trial producer, which `nas_workbench.search`
   runs when ``strategy="dnas"``: every epoch logs the derived architecture as a trial of the study
-  (profiled, its accuracy a weight-sharing estimate), and the final one is retrained standalone and logged
-  as a full trial.
+  (profiled, its accuracy a weight-sharing estimate), and the ``retrain_top`` most likely architectures
+  under the final weights are retrained standalone and logged as full trials (the best on validation is
+  the result); ``sampled_paths`` trains one sampled network per step (GDAS) instead of the whole supernet.
 
 Spaces whose decisions change the network's structure (the multi-branch space) have no such relaxation;
 `build_supernet` says so and names the strategies that fit.
@@ -126,7 +127,7 @@ register(
         "penalised or held to a target by dual ascent, and the final architecture lands within 5% of the "
         "target, measured; a whole search costs a few trainings. Needs a space with a continuous "
         "relaxation (cell, nb201, chain); each epoch's derived architecture is logged as a trial "
-        "(weight-sharing accuracy), the final one retrained.",
+        "(weight-sharing accuracy), the few most likely final ones retrained.",
         OPTIONS,
         multi_objective=True,
         relaxation=True,
