@@ -385,7 +385,7 @@ OPTIONS = {
     "feasibility_z": Option(
         0.5, "leave-one-out deviations over the limit before a predicted cost counts as far over budget"
     ),
-    "feasibility_edge": Option(8, "proposals within budget compared; the one nearest the limit is kept"),
+    "feasibility_edge": Option(1, "proposals within budget compared; the one nearest the limit is kept"),
 }
 
 
