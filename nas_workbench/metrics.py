@@ -16,7 +16,7 @@ them (`nas_workbench.profiling`).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 __all__ = ["METRICS", "DeviceInfo", "Measurement", "MetricInfo", "Profile", "caveats"]
@@ -137,6 +137,10 @@ class Measurement:
             source=data["source"],
             detail=dict(data.get("detail", {})),
         )
+
+    def with_note(self, note: str) -> Measurement:
+        """This figure with ``note`` in its detail (why it is an estimate where a measurement was asked)."""
+        return replace(self, detail={**self.detail, "note": note})
 
     @property
     def caveats(self) -> list[str]:

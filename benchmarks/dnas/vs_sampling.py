@@ -1,15 +1,17 @@
 """Differentiable search against TPE (and random search) on digits, in one run: does "dnas" reach TPE's
 best validation accuracy of a ``--trials``-trial search in less wall time?
 
-"dnas" searches for ``--epochs`` epochs, then retrains its architecture at the configured fidelity (search
-plus retraining is its wall time); TPE and random search train ``--trials`` architectures at the same
-fidelity. Each strategy's best architecture is the one with the best validation accuracy among its trained
-trials (for "dnas", the retrained one: its per-epoch trials are weight-sharing estimates), reported with
-its test accuracy, size and measured latency, and dnas's wall time as a fraction of TPE's. One torch
-thread everywhere (shared cores).
+"dnas" searches for ``--epochs`` epochs, then retrains the ``--retrain-top`` most likely architectures
+under its final weights at the configured fidelity (search plus retraining is its wall time); TPE and
+random search train ``--trials`` architectures at the same fidelity. Each strategy's best architecture is
+the one with the best validation accuracy among its trained trials (for "dnas", the retrained ones: its
+per-epoch trials are weight-sharing estimates), reported with its test accuracy, size and measured
+latency, and dnas's wall time as a fraction of TPE's. For "dnas" it also prints the best of its first
+j retrainings for every j (the retrainings run most likely first, so one run measures every smaller
+``retrain_top``, with the wall time at which the j-th finished). One torch thread everywhere.
 
     python benchmarks/dnas/vs_sampling.py [--space nb201 --space chain] [--epochs 10] [--trials 30]
-        [--seed 0 --seed 1] [--json out.json]
+        [--retrain-top 4] [--dnas-option sampled_paths=true] [--seed 0 --seed 1] [--json out.json]
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import torch
 
 import nas_workbench as nw
 from nas_workbench.profiling import profile
+from nas_workbench.strategies.dnas.options import RETRAIN_TOP
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from timed_search import timed_search
@@ -35,12 +38,19 @@ SPACES: dict[str, dict[str, Any]] = {"nb201": {"num_cells": 2}, "chain": {}}
 
 
 def search(
-    strategy: str, space: str, storage: str, seed: int, n_trials: int, timeout: float | None
+    strategy: str,
+    space: str,
+    storage: str,
+    seed: int,
+    n_trials: int,
+    timeout: float | None,
+    options: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], float]:
     run, wall = timed_search(  # the best architecture by accuracy; no hardware penalty for "dnas"
         space=space,
         space_options=SPACES[space],
         strategy=strategy,
+        strategy_options=options or {},
         profile_metrics=["params", "flops"],  # counted: no latency measured per trial
         n_trials=n_trials,
         timeout=timeout,
@@ -69,8 +79,24 @@ def search(
         "params": best.value("params"),
         "flops": best.value("flops"),
         "latency_ms": latency,
+        "best_of_first": _best_of_first(trained, wall) if strategy == "dnas" else [],
     }
     return row, wall
+
+
+def _best_of_first(trained: list[Any], wall: float) -> list[dict[str, float]]:
+    """Per j, the best validation accuracy among the first j retrained architectures (most likely first),
+    its test accuracy, and the wall time when the j-th finished (the run ends with the last one)."""
+    end = max(r.datetime_complete for r in trained)
+    rows, best = [], None
+    for j, result in enumerate(sorted(trained, key=lambda r: r.number), start=1):
+        if best is None or result.value("accuracy") > best.value("accuracy"):
+            best = result
+        rows.append({
+            "j": j, "accuracy": best.value("accuracy"), "test_accuracy": best.value("test_accuracy"),
+            "wall_s": wall - (end - result.datetime_complete), "arch": best.arch,
+        })  # fmt: skip
+    return rows
 
 
 def main() -> None:
@@ -78,7 +104,14 @@ def main() -> None:
     parser.add_argument("--space", action="append", choices=sorted(SPACES), help="repeatable (default: all)")
     parser.add_argument("--epochs", type=int, default=10, help="search epochs of dnas")
     parser.add_argument("--trials", type=int, default=30, help="trials of TPE and random search")
+    parser.add_argument(
+        "--retrain-top", type=int, default=RETRAIN_TOP, help="architectures dnas retrains (retrain_top)"
+    )
     parser.add_argument("--strategy", action="append", help="baselines (default: tpe)")
+    parser.add_argument(
+        "--dnas-option", action="append", default=[], metavar="KEY=JSON",
+        help="more strategy_options of dnas, e.g. sampled_paths=true (repeatable)",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int, action="append", help="repeatable (default: 0)")
     parser.add_argument("--json", type=Path, help="write the rows here")
     args = parser.parse_args()
@@ -86,14 +119,17 @@ def main() -> None:
     torch.set_num_threads(1)
     header = f"{'space':7} {'seed':>4} {'strategy':8} {'wall s':>7} {'trials':>6} {'val acc':>8} {'test acc':>8} {'params':>8} {'MFLOPs':>7} {'lat ms':>7}  architecture"  # noqa: E501
     print(header, flush=True)
+    extra = {key: json.loads(value) for key, value in (o.split("=", 1) for o in args.dnas_option)}
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         storage = f"sqlite:///{folder}/bench.db"
         for space in args.space or list(SPACES):
             for seed in args.seed or [0]:
                 for strategy in ("dnas", *(args.strategy or ["tpe"])):
-                    n_trials = args.epochs + 1 if strategy == "dnas" else args.trials
-                    row, _ = search(strategy, space, storage, seed, n_trials, None)
+                    dnas = strategy == "dnas"
+                    n_trials = args.epochs + args.retrain_top if dnas else args.trials
+                    options = {"retrain_top": args.retrain_top, **extra} if dnas else None
+                    row, _ = search(strategy, space, storage, seed, n_trials, None, options)
                     row["seed"] = seed
                     rows.append(row)
                     print(
@@ -103,6 +139,12 @@ def main() -> None:
                         f"{row['flops'] / 1e6:7.3f} {row['latency_ms']:7.3f}  {row['summary']}",
                         flush=True,
                     )
+                    for best in row["best_of_first"]:
+                        print(
+                            f"    best of first {best['j']} retrained: val {best['accuracy']:.4f} test "
+                            f"{best['test_accuracy']:.4f} at {best['wall_s']:.1f} s",
+                            flush=True,
+                        )
                 dnas, tpe = rows[-1 - len(args.strategy or ["tpe"])], rows[-len(args.strategy or ["tpe"])]
                 print(
                     f"  dnas/{tpe['strategy']}: wall {dnas['wall_s'] / tpe['wall_s']:.2f}x, validation "
@@ -112,7 +154,16 @@ def main() -> None:
                 )
     if args.json:
         args.json.write_text(
-            json.dumps({"epochs": args.epochs, "trials": args.trials, "rows": rows}, indent=1)
+            json.dumps(
+                {
+                    "epochs": args.epochs,
+                    "trials": args.trials,
+                    "retrain_top": args.retrain_top,
+                    "dnas_options": extra,
+                    "rows": rows,
+                },
+                indent=1,
+            )
         )
 
 

@@ -134,6 +134,7 @@ def run(
         "calibration_fit": str(cal.fits[space_name]),
         "correction": correction.to_dict(),
         "drift_factor": drift.factor if drift else None,
+        "drift": drift.to_dict() if drift else None,
         "rounds": rounds,
         "lut": asdict(fit_quality([r["predicted_ms"] for r in rows], measured_ms)),
         "lut_vs_first_profile": asdict(
@@ -148,6 +149,14 @@ def run(
         "measured_ms_range": [min(measured_ms), max(measured_ms)],
         "rows": rows,
     }  # fmt: skip
+
+
+def _drift(drift: dict | None) -> str:
+    """The drift factor for the table: "-" when none was measured, a "?" after it when its rounds never
+    settled (`profiling.drift`)."""
+    if drift is None:
+        return "-"
+    return f"{drift['factor']:.3f}{'' if drift['settled'] else '?'}"
 
 
 def main() -> None:
@@ -177,7 +186,7 @@ def main() -> None:
     header = (
         f"{'space':<13} {'archs':>5} {'fit':>6} {'LUT rho':>8} {'LUT ±10%':>9} {'median err':>10} "
         f"{'1st ±10%':>8} "
-        f"{'FLOPs rho':>9} {'FLOPs ±10%':>10} {'drift':>6} {'moved':>6} {'unstable':>8} {'measure s':>9} "
+        f"{'FLOPs rho':>9} {'FLOPs ±10%':>10} {'drift':>7} {'moved':>6} {'unstable':>8} {'measure s':>9} "
         f"{'predict s':>9}"
     )
     print(header)
@@ -188,7 +197,7 @@ def main() -> None:
             f"{r['space']:<13} {r['archs']:>5} {r['correction']['kind']:>6} {lut['spearman']:>8.3f} "
             f"{100 * lut['within_10pct']:>8.0f}% {lut['median_abs_error_pct']:>9.1f}% "
             f"{100 * r['lut_vs_first_profile']['within_10pct']:>7.0f}% "
-            f"{flops['spearman']:>9.3f} {100 * flops['within_10pct']:>9.0f}% {r['drift_factor'] or 1:>6.3f} "
+            f"{flops['spearman']:>9.3f} {100 * flops['within_10pct']:>9.0f}% {_drift(r['drift']):>7} "
             f"{100 * r['reference_range']:>5.0f}% {r['unstable_measurements']:>8} "
             f"{r['measure_s_median']:>9.3f} {r['predict_s_median']:>9.3f}"
         )
@@ -196,7 +205,8 @@ def main() -> None:
     print(
         f"calibrated {phases[busy[0]]} (load {results[0]['load_calibration']}), measured {phases[busy[1]]} "
         f"(load {results[0]['load_measurement']} -> {results[-1]['load_end']}); threads {args.threads}, "
-        f"input {args.input_shape}; goal: ≥ 95% within ±10% and Spearman ≥ 0.95"
+        f"input {args.input_shape}; goal: ≥ 95% within ±10% and Spearman ≥ 0.95; drift: the references now "
+        f"over their calibration baseline ('?': rounds never settled)"
     )
     if args.json:
         args.json.write_text(

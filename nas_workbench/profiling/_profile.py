@@ -158,11 +158,11 @@ def profile(
                     out["latency_ms"] = measure_latency(model, shape, dev, batch_size, info.threads, timing)
                 if "peak_memory_mb" in runs:
                     out["peak_memory_mb"] = measure_peak_memory(
-                        model, shape, result, dev, batch_size, info.threads, memory_mode, optimizer
+                        model, result, dev, info.threads, memory_mode, optimizer
                     )
                 if "energy_mj" in runs:
                     out["energy_mj"] = measure_energy(
-                        model, shape, result, dev, batch_size, info.threads, opts.get("energy_seconds")
+                        model, result, dev, info.threads, opts.get("energy_seconds")
                     )
     return Profile(
         measurements={name: out[name] for name in METRICS if name in out}, device=info, batch_size=batch_size

@@ -121,6 +121,11 @@ class Trace:
     fake: bool = True
 
     @property
+    def batch_size(self) -> int:
+        """The batch the network was traced at (the input's first dimension)."""
+        return self.input_shape[0]
+
+    @property
     def traffic_bytes(self) -> int:
         """Bytes read and written by all operators (weights included, each time they are read)."""
         return sum(op.bytes_read + op.bytes_written for op in self.ops)

@@ -12,6 +12,9 @@ takes for the device's and carries into every later prediction (on a shared 2-co
 a 10-second calibration made a space's predictions 16% too high in the median); with rounds spread over time
 it spoils at most one measurement of each network.
 
+Right after the fits, the drift reference networks of each correction are timed (`drift.reference_baseline`),
+so that later re-timings measure how much the machine changed since (its drift factor).
+
 Fits are guarded (`correction`): one that ignores the table or predicts worse than the plain sum out of
 sample is refused for a simpler one, with a log line; the quality of the fit used is printed and stored.
 A prediction that finds no fitted correction calibrates automatically, on fewer networks
@@ -30,9 +33,10 @@ from typing import Any
 import torch
 
 from nas_workbench.exceptions import ConfigError
-from nas_workbench.profiling._device import load_average, use_threads
+from nas_workbench.profiling._device import use_threads
 from nas_workbench.profiling._trace import Trace, trace
-from nas_workbench.profiling.correction import Correction, Drift, FitQuality, fit_quality
+from nas_workbench.profiling.correction import Correction, FitQuality, fit_quality
+from nas_workbench.profiling.drift import reference_baseline
 from nas_workbench.profiling.latency import TimingOptions, measure_latency
 from nas_workbench.profiling.lut import OP_TIMING, LookupTable
 
@@ -164,9 +168,10 @@ def calibrate(
         key = table.correction_name(None if name == "all" else name, (batch_size, *shape))
         correction = Correction.fit(sums, counts, measured, name=key, compute_ms=compute)
         table.corrections[key] = correction
-        table.drift[key] = Drift(1.0, load_average())  # fitted just now: no drift yet, at this load
         predicted = [correction.apply(*row) for row in zip(sums, counts, compute, strict=True)]
         fits[name] = fit_quality(predicted, measured)
+    for name in rows:  # the drift references' baseline, in the fits' conditions (`drift`)
+        reference_baseline(table, shape, batch_size, None if name == "all" else name)
     path = table.save()
     return CalibrationResult(table, path, fits, timed, rounds, time.perf_counter() - start)
 

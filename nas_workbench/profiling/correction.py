@@ -304,17 +304,26 @@ class Drift:
     """How much slower (>1) or faster (<1) than predicted the reference networks ran when last re-timed.
 
     Attributes:
-        factor: Median over the reference networks of measured / predicted latency; predictions are
-            multiplied by it.
+        factor: Median over the reference networks of their latency now over their latency when the
+            correction was fitted (``reference_ms``; over their prediction for a table calibrated before
+            those were kept); predictions are multiplied by it.
         load_average: The 1-minute load average when they were timed.
         timed_at: When (seconds since the epoch).
-        ratios: Each reference network's measured / predicted.
+        ratios: Each reference network's latency now over its baseline.
+        reference_ms: The reference networks' latencies when the correction was fitted (the baseline,
+            carried from one re-timing to the next).
+        settled: Whether each reference's two fastest rounds agreed (`drift.ROUNDS_AGREE`); a factor
+            from rounds that never did is still used (their minimum), but flagged.
+        rounds: Rounds over the references it took.
     """
 
     factor: float = 1.0
     load_average: float | None = None
     timed_at: float = field(default_factory=time.time)
     ratios: Sequence[float] = ()
+    reference_ms: Sequence[float] = ()
+    settled: bool = True
+    rounds: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"ratios": list(self.ratios)}
+        return asdict(self) | {"ratios": list(self.ratios), "reference_ms": list(self.reference_ms)}

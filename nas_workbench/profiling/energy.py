@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -150,31 +150,23 @@ def estimate_energy(
 
 def measure_energy(
     model: nn.Module,
-    input_shape: Sequence[int],
     result: Trace,
     device: str | torch.device = "cpu",
-    batch_size: int = 1,
     threads: int | None = None,
     min_seconds: float | None = None,
 ) -> Measurement:
-    """Energy of one forward pass of ``model`` at ``batch_size``, in millijoules.
+    """Energy of one forward pass of ``model`` on an input of the shape ``result`` (its trace) was made
+    with, batch included, in millijoules.
 
     Measured when the device has a readable counter; otherwise `estimate_energy` with a ``note`` in the
     detail saying why (never an error).
     """
-    dev = resolve_device(device)
+    dev, batch_size = resolve_device(device), result.batch_size
     counter, reason = energy_counter(dev)
     if counter is None:
-        estimate = estimate_energy(result, dev, batch_size)
-        return Measurement(
-            estimate.value,
-            estimate.unit,
-            estimate.method,
-            estimate.source,
-            {**estimate.detail, "note": reason},
-        )
+        return estimate_energy(result, dev, batch_size).with_note(reason)
     seconds = min_seconds if min_seconds is not None else (1.0 if dev.type == "cuda" else 0.3)
-    x = example_inputs(model, input_shape, batch_size, dev)[0]
+    x = example_inputs(model, result.input_shape[1:], batch_size, dev)[0]
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     try:
         with measurement_lock() as lock, use_threads(threads), torch.inference_mode():

@@ -34,10 +34,10 @@ version, thread count, driver): change any of them and a new, empty table is fil
 stale timings. Corrections are fitted by `calibrate` (``nas-workbench calibrate``), per search space and
 overall, guarded against degenerate fits (`correction`), and stored with their quality. A prediction
 that finds no fitted correction calibrates the table first (or, with ``auto_calibrate=False``, warns once
-and is labelled "uncalibrated lookup table"). Each correction also has a drift factor (`drift`): the
-reference networks' measured / predicted latency, re-timed at the start of every search and when the
-load changes, by which predictions are multiplied, so a table calibrated on a quiet machine still
-predicts on a busy one and the other way round.
+and is labelled "uncalibrated lookup table"). Each correction also has a drift factor (`drift`): a few
+reference networks' latency now over their latency when the correction was fitted, re-timed at the start
+of every search and when the load changes, by which predictions are multiplied, so a table calibrated
+on a quiet machine still predicts on a busy one and the other way round.
 """
 
 from __future__ import annotations

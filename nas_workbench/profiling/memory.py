@@ -27,7 +27,6 @@ import copy
 import functools
 import logging
 import os
-from collections.abc import Sequence
 from typing import Any, Literal
 
 import torch
@@ -167,29 +166,25 @@ def _cuda_run_peak(
 
 def measure_peak_memory(
     model: nn.Module,
-    input_shape: Sequence[int],
     result: Trace,
     device: str | torch.device = "cpu",
-    batch_size: int = 1,
     threads: int | None = None,
     mode: Mode = "inference",
     optimizer: str = "adam",
 ) -> Measurement:
-    """Measure the peak memory of one run of ``model`` (on ``device``) at ``batch_size``.
+    """Measure the peak memory of one run of ``model`` (on ``device``) on an input of the shape
+    ``result`` (its trace) was made with, batch included.
 
-    ``result`` is the network's trace, for the resident part (parameters, buffers, input) and the analytic
-    breakdown kept beside the measured figure. Training runs on a copy, so the model's weights are untouched.
-    On MPS, which has no peak counter, this returns the analytic estimate with a note.
+    The trace also gives the resident part (parameters, buffers, input) and the analytic breakdown kept
+    beside the measured figure. Training runs on a copy, so the model's weights are untouched. On MPS,
+    which has no peak counter, this returns the analytic estimate with a note.
     """
     _check(mode, optimizer)
-    dev = resolve_device(device)
+    dev, batch_size = resolve_device(device), result.batch_size
     if dev.type == "mps":
-        estimate = estimate_peak_memory(result, batch_size, mode, optimizer)
         note = "MPS has no peak-memory counter; analytic estimate instead"
-        return Measurement(
-            estimate.value, estimate.unit, "estimated", "analytic", {**estimate.detail, "note": note}
-        )
-    x = torch.randn((batch_size, *input_shape), dtype=input_dtype(model)).to(dev)
+        return estimate_peak_memory(result, batch_size, mode, optimizer).with_note(note)
+    x = torch.randn(result.input_shape, dtype=input_dtype(model)).to(dev)
     subject = model
     if mode == "training":
         subject = copy.deepcopy(model).train()

@@ -18,7 +18,11 @@ over the baseline was taken in a slow episode: `latency.time_callable` then star
 within its time cap, and marks a result that never ran at the machine's quiet speed unstable, with the
 slowdown seen. The network's figure is not divided by the reference's slowdown: the two slowed by
 different factors in the same window (network / reference 0.6-1.6), so a corrected figure would look more
-precise than it is.
+precise than it is. Measured again across whole profiles (8 networks x 8 profiles, load 8-10, 2026-12-03,
+a scratch script): the network's minimum and the reference's fastest reading of the same profile
+correlated at -0.70 to +0.74, and reporting their ratio raised the median CV over profiles from 4.4% to
+5.1% with a core busy (3.1% either way without); pairing each block with its nearest reading gave 26-49%
+(benchmarks/profiling/README.md; `repeatability.py` reports the ratio's CV as ``CV/ref``, for reruns).
 """
 
 from __future__ import annotations
@@ -190,11 +194,13 @@ class Canary:
 
     def summary_ms(self) -> dict[str, Any]:
         """What the reference saw, for a measurement's detail: its baseline and the last attempt's fastest
-        reading (ms, see `slowdown`), their ratio, the readings and the retries."""
+        reading (ms, see `slowdown`), their ratio, the fastest reading of the whole timing (the one to set
+        against the network's minimum, also taken over every attempt), the readings and the retries."""
         factor = self.slowdown(last=True)
         return {
             "reference_baseline_ms": self.baseline_s * 1e3 if self.baseline_s else None,
             "reference_ms": factor * self.baseline_s * 1e3 if factor and self.baseline_s else None,
+            "reference_fastest_ms": min(self.readings) * 1e3 if self.readings else None,
             "reference_slowdown": round(factor, 4) if factor is not None else None,
             "reference_readings": len(self.readings),
             "retries": self.retries,

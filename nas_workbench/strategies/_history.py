@@ -13,7 +13,7 @@ import random
 import threading
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution
@@ -115,6 +115,14 @@ class IndependentSampler(BaseSampler):
         self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
         return {}
+
+
+class PlannedOptions(TypedDict, total=False):
+    """The keyword arguments of `PlannedSampler`, which a subclass takes as ``**base`` and passes on."""
+
+    seed: int | None
+    space: SearchSpace | None
+    feasibility: FeasibilityFilter | None
 
 
 class PlannedSampler(IndependentSampler):

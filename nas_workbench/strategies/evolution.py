@@ -29,6 +29,7 @@ from nas_workbench import _compat
 from nas_workbench.strategies._base import Option, SamplerContext, Strategy, check_int, register
 from nas_workbench.strategies._history import (
     Plan,
+    PlannedOptions,
     PlannedSampler,
     completed_trials,
     feasible,
@@ -36,10 +37,10 @@ from nas_workbench.strategies._history import (
     violation,
 )
 from nas_workbench.strategies.feasibility import OPTIONS as FEASIBILITY_OPTIONS
-from nas_workbench.strategies.feasibility import FeasibilityFilter, make_filter
+from nas_workbench.strategies.feasibility import make_filter
 
 if TYPE_CHECKING:
-    from nas_workbench.spaces import SearchSpace
+    from typing_extensions import Unpack  # typing's own from Python 3.12
 
 __all__ = ["PARENT_ATTR", "RegularizedEvolutionSampler", "mutate_params", "select_parent"]
 
@@ -53,21 +54,16 @@ class RegularizedEvolutionSampler(PlannedSampler):
     Args:
         population_size: P, the number of most recent completed trials that form the population.
         tournament_size: S, members drawn per tournament (larger: greedier).
-        space: The search space whose `mutate` makes children; without one, a child changes one
-            categorical parameter of its parent (any define-by-run Optuna objective works).
-        seed: Seed of every draw.
-        feasibility: Keeps children out of the region predicted far over budget (default settings).
+        **base: ``seed`` (of every draw), ``space`` and ``feasibility``, as `PlannedSampler` takes them.
+            The space's `mutate` makes children; without one, a child changes one categorical parameter
+            of its parent (any define-by-run Optuna objective works). The feasibility filter keeps
+            children out of the region predicted far over budget.
     """
 
     def __init__(
-        self,
-        population_size: int = 20,
-        tournament_size: int = 5,
-        space: SearchSpace | None = None,
-        seed: int | None = None,
-        feasibility: FeasibilityFilter | None = None,
+        self, population_size: int = 20, tournament_size: int = 5, **base: Unpack[PlannedOptions]
     ) -> None:
-        super().__init__(seed, space, feasibility)
+        super().__init__(**base)
         self.population_size = check_int("population_size", population_size, 2)
         self.tournament_size = check_int("tournament_size", tournament_size, 1, population_size)
 

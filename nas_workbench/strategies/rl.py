@@ -43,12 +43,12 @@ from nas_workbench.strategies._base import (
     check_int,
     register,
 )
-from nas_workbench.strategies._history import Plan, PlannedSampler, feasible, learnable_trials
+from nas_workbench.strategies._history import Plan, PlannedOptions, PlannedSampler, feasible, learnable_trials
 from nas_workbench.strategies.feasibility import OPTIONS as FEASIBILITY_OPTIONS
-from nas_workbench.strategies.feasibility import FeasibilityFilter, make_filter
+from nas_workbench.strategies.feasibility import make_filter
 
 if TYPE_CHECKING:
-    from nas_workbench.spaces import SearchSpace
+    from typing_extensions import Unpack  # typing's own from Python 3.12
 
 __all__ = ["ReinforceSampler"]
 
@@ -162,10 +162,9 @@ class ReinforceSampler(PlannedSampler):
         learning_rate: Adam step size of the controller.
         baseline_decay: Weight of the past in the moving-average baseline (0.9 after Zoph & Le).
         hidden_size: Width of the LSTM controller.
-        seed: Seed of the controller's initialisation and of every draw.
-        feasibility: Rejects architectures predicted far over budget before a trial starts (default
-            settings).
-        space: The search space, to draw an architecture ahead as it asks its questions.
+        **base: ``seed`` (of the controller's initialisation and of every draw), ``space`` (to draw an
+            architecture ahead as it asks its questions) and ``feasibility`` (rejects architectures
+            predicted far over budget before a trial starts), as `PlannedSampler` takes them.
     """
 
     def __init__(
@@ -174,11 +173,9 @@ class ReinforceSampler(PlannedSampler):
         learning_rate: float = 0.1,
         baseline_decay: float = 0.9,
         hidden_size: int = 32,
-        seed: int | None = None,
-        feasibility: FeasibilityFilter | None = None,
-        space: SearchSpace | None = None,
+        **base: Unpack[PlannedOptions],
     ) -> None:
-        super().__init__(seed, space, feasibility)
+        super().__init__(**base)
         check_choice("controller", controller, CONTROLLERS)
         self.learning_rate = check_float("learning_rate", learning_rate, 1e-9, 10.0)
         self.baseline_decay = check_float("baseline_decay", baseline_decay, 0.0, 0.999999)

@@ -35,8 +35,10 @@ from nas_workbench import spaces, strategies
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.spaces import SearchSpace, Suggester
 from nas_workbench.spec import ArchSpec
+from nas_workbench.testing._rules import rule_id
 
 __all__ = [
+    "RULES",
     "TOY_BUDGET",
     "SamplerContract",
     "ToySpace",
@@ -48,6 +50,7 @@ __all__ = [
     "check_space",
     "check_strategy",
     "quick_options",
+    "rule_id",
     "run_study",
     "toy_accuracy",
     "toy_cost",
@@ -292,13 +295,21 @@ def check_failures(name: str, n_trials: int = 15) -> None:
     assert [t.state for t in study.trials] == expected, f"{name!r} broke after failed or pruned trials"
 
 
+#: The rules every strategy keeps whatever the space, one check each, in the order `check_strategy` runs
+#: them (`check_space` then runs on each space).
+RULES: tuple[Callable[[str], None], ...] = (
+    check_options,
+    check_deterministic,
+    check_constraints,
+    check_multi_objective,
+    check_failures,
+)
+
+
 def check_strategy(name: str, search_spaces: Mapping[str, SearchSpace] | None = None) -> None:
     """Every rule above, on `ToySpace` and each space of ``search_spaces`` (default: every registered one)."""
-    check_options(name)
-    check_deterministic(name)
-    check_constraints(name)
-    check_multi_objective(name)
-    check_failures(name)
+    for rule in RULES:
+        rule(name)
     for space in (search_spaces or {n: spaces.get(n) for n in spaces.list()}).values():
         check_space(name, space)
 
@@ -314,20 +325,9 @@ class SamplerContract:
     def strategy(self) -> str:
         raise NotImplementedError("override the `strategy` fixture with the registered name to check")
 
-    def test_options(self, strategy: str) -> None:
-        check_options(strategy)
-
-    def test_deterministic(self, strategy: str) -> None:
-        check_deterministic(strategy)
-
-    def test_constraints(self, strategy: str) -> None:
-        check_constraints(strategy)
-
-    def test_multi_objective(self, strategy: str) -> None:
-        check_multi_objective(strategy)
-
-    def test_failures(self, strategy: str) -> None:
-        check_failures(strategy)
+    @pytest.mark.parametrize("rule", RULES, ids=rule_id)
+    def test_rule(self, strategy: str, rule: Callable[[str], None]) -> None:
+        rule(strategy)
 
     @pytest.mark.parametrize("space_name", spaces.list())
     def test_space(self, strategy: str, space_name: str) -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import optuna
@@ -33,8 +33,10 @@ from nas_workbench.exceptions import ConfigError
 from nas_workbench.spaces import SearchSpace, enumerate_specs
 from nas_workbench.spaces._base import Choice
 from nas_workbench.spec import ArchSpec
+from nas_workbench.testing._rules import rule_id
 
 __all__ = [
+    "RULES",
     "SearchSpaceContract",
     "check_build",
     "check_describe",
@@ -49,6 +51,7 @@ __all__ = [
     "check_space",
     "check_unknown_option",
     "check_width_multiplier",
+    "run_rule",
 ]
 
 _SCALARS = (str, int, float, bool)
@@ -222,26 +225,44 @@ def check_unknown_option(space: SearchSpace) -> None:
     assert error.value.field == "space_options.not_an_option"
 
 
-def check_space(
-    space: SearchSpace, input_shape: Sequence[int] = (1, 8, 8), num_classes: int = 10, count: int = 5
+#: Every rule of the contract, one check each, in the order `check_space` runs them.
+RULES: tuple[Callable[..., None], ...] = (
+    check_questions,
+    check_sample,
+    check_build,
+    check_deterministic_build,
+    check_json_round_trip,
+    check_mutate,
+    check_describe,
+    check_size,
+    check_parse_format,
+    check_width_multiplier,
+    check_relaxable,
+    check_unknown_option,
+)
+#: The rules about built networks, which take the input shape and number of classes after the space.
+_ON_NETWORKS = (check_build, check_deterministic_build, check_width_multiplier, check_relaxable)
+
+
+def run_rule(
+    rule: Callable[..., None], space: SearchSpace, input_shape: Sequence[int], num_classes: int
 ) -> None:
-    """Run every check on ``space``; raises AssertionError naming the first broken rule."""
-    check_questions(space)
-    check_sample(space, count)
-    check_build(space, input_shape, num_classes, count)
-    check_deterministic_build(space, input_shape, num_classes)
-    check_json_round_trip(space)
-    check_mutate(space)
-    check_describe(space)
-    check_size(space)
-    check_parse_format(space)
-    check_width_multiplier(space, input_shape, num_classes)
-    check_relaxable(space, input_shape, num_classes)
-    check_unknown_option(space)
+    """Run ``rule`` (one of `RULES`) on ``space``, networks built for ``input_shape`` and ``num_classes``."""
+    if rule in _ON_NETWORKS:
+        rule(space, input_shape, num_classes)
+    else:
+        rule(space)
+
+
+def check_space(space: SearchSpace, input_shape: Sequence[int] = (1, 8, 8), num_classes: int = 10) -> None:
+    """Run every rule on ``space``; raises AssertionError naming the first broken rule."""
+    for rule in RULES:
+        run_rule(rule, space, input_shape, num_classes)
 
 
 class SearchSpaceContract:
-    """pytest tests of the space contract; override the ``space`` fixture (and the class attributes)."""
+    """pytest tests of the space contract, one per rule of `RULES`; override the ``space`` fixture (and the
+    class attributes)."""
 
     #: One input's shape (C, H, W) and the classes networks are built for.
     input_shape: tuple[int, ...] = (1, 8, 8)
@@ -251,38 +272,6 @@ class SearchSpaceContract:
     def space(self) -> Any:
         raise NotImplementedError("override the `space` fixture to return the SearchSpace under test")
 
-    def test_questions(self, space: SearchSpace) -> None:
-        check_questions(space)
-
-    def test_sample(self, space: SearchSpace) -> None:
-        check_sample(space)
-
-    def test_build(self, space: SearchSpace) -> None:
-        check_build(space, self.input_shape, self.num_classes)
-
-    def test_deterministic_build(self, space: SearchSpace) -> None:
-        check_deterministic_build(space, self.input_shape, self.num_classes)
-
-    def test_json_round_trip(self, space: SearchSpace) -> None:
-        check_json_round_trip(space)
-
-    def test_mutate(self, space: SearchSpace) -> None:
-        check_mutate(space)
-
-    def test_describe(self, space: SearchSpace) -> None:
-        check_describe(space)
-
-    def test_size(self, space: SearchSpace) -> None:
-        check_size(space)
-
-    def test_parse_format(self, space: SearchSpace) -> None:
-        check_parse_format(space)
-
-    def test_width_multiplier(self, space: SearchSpace) -> None:
-        check_width_multiplier(space, self.input_shape, self.num_classes)
-
-    def test_relaxable(self, space: SearchSpace) -> None:
-        check_relaxable(space, self.input_shape, self.num_classes)
-
-    def test_unknown_option(self, space: SearchSpace) -> None:
-        check_unknown_option(space)
+    @pytest.mark.parametrize("rule", RULES, ids=rule_id)
+    def test_rule(self, space: SearchSpace, rule: Callable[..., None]) -> None:
+        run_rule(rule, space, self.input_shape, self.num_classes)

@@ -18,7 +18,8 @@ except ImportError as error:
         f"The notebook workbench needs {error.name}: pip install 'nas-workbench[notebook]'"
     ) from None
 
+from nas_workbench.ui._options import WorkbenchOptions
 from nas_workbench.ui._show import show
 from nas_workbench.ui.workbench import Workbench
 
-__all__ = ["Workbench", "show"]
+__all__ = ["Workbench", "WorkbenchOptions", "show"]

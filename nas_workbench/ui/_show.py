@@ -65,7 +65,15 @@ class StaticImage:
 
         display(self.bundle(obj), raw=True, display_id=self.display_id)
         self._shown = True
-        if obj is None:  # drawn later, maybe from a widget's callback: start the renderer now
+
+    def prepare(self) -> None:
+        """Start the renderer now, in the background, for an image that a widget's callback will draw
+        later (a search's final plots): `nas_workbench.viz.static.warm` says why not from that callback.
+
+        Called when a search starts rather than when the output is shown, so that a workbench displayed
+        and never searched with does not start Chromium (about 5 s of CPU).
+        """
+        if self._shown:
             static.warm()
 
     def update(self, obj: Model) -> None:

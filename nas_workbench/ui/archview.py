@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from pathlib import Path
 
 import ipywidgets as W
 from bokeh.models import ColumnDataSource
@@ -135,6 +136,16 @@ class ArchPanel:
         """Disable the export buttons while an export runs."""
         for button in self.buttons.values():
             button.disabled = busy
+
+    def begin_export(self, study_name: str, fmt: str, number: int, train: bool, folder: str) -> Path:
+        """Where trial ``number`` of ``study_name`` goes as ``fmt`` in ``folder``; the buttons wait for it
+        (`set_busy`) and the line under them says it is under way."""
+        stem = "report" if fmt == "notebook" else f"trial{number}"
+        path = Path(folder) / f"{study_name}-{stem}{FORMATS[fmt]}"
+        self.set_busy(True)
+        training = " (training first)" if train and fmt not in ("spec", "notebook") else ""
+        self.show_message(f"Exporting {fmt} to {path}…{training}")
+        return path
 
     def _export(self, fmt: str) -> None:
         if self.result is not None:

@@ -10,7 +10,8 @@ Streamed rows are patches: the widget's saved state still holds the document as 
 final plots.
 
 A gradient-based ("dnas") search also gets the heat map of its architecture weights, one epoch at a
-time, in a second ``BokehModel`` (`nas_workbench.viz.alpha`), redrawn after each epoch; a proxy-guided
+time, in a second ``BokehModel`` (`nas_workbench.viz.alpha`), placed empty at the start and redrawn after
+each epoch; a proxy-guided
 one its pool, its prior against the trained trials and its trust in each estimator
 (`nas_workbench.ui.proxyview`), read from the study's trials as they finish and streamed.
 """
@@ -104,10 +105,10 @@ class PlotPanel:
         )
 
     def show_histories(self, dnas: DnasHistory | None, proxy: ProxyHistory | None) -> None:
-        """Show a "dnas" search's ``dnas`` history (drawn once it holds an epoch) and a proxy-guided
-        search's ``proxy`` history (drawn at once, empty or not: the widgets placed stay the same while
-        trials stream, since placing a new one re-renders the others from their saved state, without the
-        rows streamed since); None hides them."""
+        """Show a "dnas" search's ``dnas`` history and a proxy-guided search's ``proxy`` history, both
+        placed at once, empty or not: the widgets placed stay the same while the search runs, since
+        placing a new one mid-run re-renders the others from their saved state, without the rows streamed
+        since (in Chromium the study's plots then stalled); None hides them."""
         self.dnas = dnas
         objective = metric_axis_label(self.table.objectives[0]) if self.table.objectives else "objective"
         self.proxy = None if proxy is None else ProxyView(proxy, objective)
@@ -131,7 +132,9 @@ class PlotPanel:
             self.proxy.update(study)
 
     def _draw_dnas(self) -> None:
-        layout = history_layout(self.dnas) if self.dnas is not None and self.dnas.decisions else None
+        """Draw the "dnas" history into its widget, the same widget for the whole search (re-rendering
+        only its own document, once per epoch)."""
+        layout = history_layout(self.dnas) if self.dnas is not None else None
         self.dnas_widget = _redrawn(self.dnas_widget, layout)
         self._place()
 

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Callable, Mapping
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as W
 import optuna
@@ -24,10 +23,9 @@ from nas_workbench.config import SearchConfig, default_storage
 from nas_workbench.engine.budget import metrics_to_profile
 from nas_workbench.engine.callables import callable_name
 from nas_workbench.engine.records import TrialResult
-from nas_workbench.engine.runner import Evaluate, SearchRun, search
+from nas_workbench.engine.runner import SearchRun, search
 from nas_workbench.engine.study_record import record_of
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
-from nas_workbench.export import FORMATS
 from nas_workbench.ui._controller import (
     Post,
     export_in_background,
@@ -39,6 +37,7 @@ from nas_workbench.ui._controller import (
 from nas_workbench.ui._controls import HEADER, RunControls, guarded
 from nas_workbench.ui._dispatch import Coalescer, running_loop
 from nas_workbench.ui._model import Changes, Loaded, Loading, Message, WorkbenchModel
+from nas_workbench.ui._options import WorkbenchOptions
 from nas_workbench.ui._watch import StudyWatcher
 from nas_workbench.ui._workers import WorkerTally
 from nas_workbench.ui.archview import ArchPanel
@@ -47,7 +46,10 @@ from nas_workbench.ui.plots import PlotPanel
 from nas_workbench.viz import TrialTable
 from nas_workbench.viz._state import stored_budget
 
-__all__ = ["Workbench"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing's own from Python 3.12
+
+__all__ = ["Workbench", "WorkbenchOptions"]
 
 logger = logging.getLogger("nas_workbench")
 
@@ -61,13 +63,7 @@ class Workbench(W.VBox):
 
     Args:
         config: Settings shown in the form at first (default: `SearchConfig()`).
-        evaluate: Optional evaluation replacing training, passed to `nas_workbench.search`.
-        data: The data to search on, as `nas_workbench.search` takes it (None: digits); a stored study
-            searched on data of your own is shown, and asks for that data.
-        namespace: Where the dataset field looks for data (default: the kernel's variables).
-        workers: Where Start and Resume run the trials at first (the Run tab's "workers" choice), as
-            ``SearchRun.start(workers=...)`` takes it: None in this kernel, N in N local worker
-            processes, 0 in workers started elsewhere, which the workbench follows.
+        **options: ``evaluate``, ``data``, ``namespace``, ``workers``: see `WorkbenchOptions`.
     """
 
     #: Seconds between two updates of the plots while trials stream in, up to `points_per_interval`
@@ -77,20 +73,15 @@ class Workbench(W.VBox):
     points_per_interval = 500
     max_update_interval = 2.0
 
-    def __init__(
-        self,
-        config: SearchConfig | None = None,
-        *,
-        evaluate: Evaluate | None = None,
-        data: Any = None,
-        namespace: Mapping[str, Any] | None = None,
-        workers: int | None = None,
-    ) -> None:
+    def __init__(self, config: SearchConfig | None = None, **options: Unpack[WorkbenchOptions]) -> None:
+        unknown = sorted(set(options) - WorkbenchOptions.__optional_keys__)
+        if unknown:
+            raise TypeError(f"Workbench() got an unexpected keyword argument {unknown[0]!r}")
         # Optuna's INFO lines ("Trial 3 finished with values ...") come from the search thread and land
         # in whichever cell runs as red stderr blocks; the workbench shows every trial itself
         if optuna.logging.get_verbosity() == optuna.logging.INFO:
             optuna.logging.set_verbosity(optuna.logging.WARNING)
-        self.evaluate = evaluate
+        self.evaluate = options.get("evaluate")
         self.run: SearchRun | None = None
         self.study: optuna.Study | None = None
         self.watcher: StudyWatcher | None = None
@@ -99,9 +90,9 @@ class Workbench(W.VBox):
         self._coalescer: Coalescer[tuple[int, Any]] | None = None
         self._unsubscribe: Callable[[], None] | None = None
 
-        self.form = ConfigForm(config, namespace)
-        self.form.datasets.write(data)
-        self.form.workers.write(workers)
+        self.form = ConfigForm(config, options.get("namespace"))
+        self.form.datasets.write(options.get("data"))
+        self.form.workers.write(options.get("workers"))
         self.controls = RunControls(self.start, self.stop, self.resume)
         self.start_button, self.stop_button = self.controls.start, self.controls.stop
         self.resume_button, self.progress = self.controls.resume, self.controls.progress
@@ -130,23 +121,16 @@ class Workbench(W.VBox):
     # -- opening a stored study ------------------------------------------------------------------------
     @classmethod
     def load(
-        cls,
-        study_name: str,
-        storage: str | None = None,
-        *,
-        evaluate: Evaluate | None = None,
-        data: Any = None,
-        namespace: Mapping[str, Any] | None = None,
-        workers: int | None = None,
+        cls, study_name: str, storage: str | None = None, **options: Unpack[WorkbenchOptions]
     ) -> Workbench:
         """A workbench showing study ``study_name`` of ``storage`` (default: ``runs/nas_workbench.db``).
 
         Its settings fill the form and its trials the plots (read in the background); a study running
-        elsewhere keeps updating. Resume continues it here (``workers``, ``data``: as for `Workbench`).
+        elsewhere keeps updating. Resume continues it here (``options``: as `Workbench` takes them).
         """
         url = storage or default_storage()
         study, config, problem = open_stored(study_name, url)
-        workbench = cls(evaluate=evaluate, data=data, namespace=namespace, workers=workers)
+        workbench = cls(**options)
         workbench.form.write(config or SearchConfig(storage=url, study_name=study_name))
         if problem is not None:
             workbench._say(Message(problem, error=True))
@@ -179,10 +163,9 @@ class Workbench(W.VBox):
     @guarded
     def start(self) -> None:
         """Start a new search with the form's settings (as the Start button does)."""
-        new = self._new_run()
-        if new is None:
-            return
-        run, workers = new
+        self._with_new_run(self._start)
+
+    def _start(self, run: SearchRun, workers: int | None) -> None:
         done = run.trials_done()
         if done:
             raise NasWorkbenchError(
@@ -201,10 +184,9 @@ class Workbench(W.VBox):
     @guarded
     def resume(self) -> None:
         """Continue the study named in the form up to its number of trials (as the Resume button does)."""
-        new = self._new_run()
-        if new is None:
-            return
-        run, workers = new
+        self._with_new_run(self._resume)
+
+    def _resume(self, run: SearchRun, workers: int | None) -> None:
         done, target = run.trials_done(), run.config.n_trials
         if done >= target:
             self._open(run.study, run.config)
@@ -223,18 +205,19 @@ class Workbench(W.VBox):
             self.stop_button.disabled = True
             self.status.value = "<i>Stopping after the trial in progress…</i>"
 
-    def _new_run(self) -> tuple[SearchRun, int | None] | None:
-        """The run the form describes and its ``workers`` (None when a setting is wrong, shown there)."""
+    def _with_new_run(self, action: Callable[[SearchRun, int | None], None]) -> None:
+        """Call ``action`` with the run the form describes and its ``workers``, unless a setting is wrong
+        (then shown under its field)."""
         config = self.form.validate()
         if config is None:
-            return None
+            return
         workers = self.form.workers.for_run(config)
         if workers is not None and self.evaluate is not None:  # before the study exists: say what to do
             callable_name(self.evaluate, "evaluate")
         self._poster()  # needs the kernel's loop: refuse now, before a study exists
         self._say(None)
         self.status.value = f"<i>Opening study {html.escape(config.resolved_study_name())}…</i>"
-        return search(config, evaluate=self.evaluate, data=self.form.datasets.read()), workers
+        action(search(config, evaluate=self.evaluate, data=self.form.datasets.read()), workers)
 
     def _launch(self, run: SearchRun, workers: int | None) -> None:
         """Subscribe to ``run``'s events and start it in its background thread (``workers``: as
@@ -247,6 +230,7 @@ class Workbench(W.VBox):
         self.run, self.study = run, run.study
         self.model.tally = None if workers is None else WorkerTally(run, workers)
         self._set_running(True)
+        self.plots.image.prepare()  # its final plots are drawn from a callback: start the renderer now
         run.start(workers=workers)
 
     def _export(self, fmt: str, result: TrialResult, train: bool, folder: str) -> None:
@@ -257,11 +241,7 @@ class Workbench(W.VBox):
             return
         data = self.form.datasets.read()
         task = self.run.task if self.run is not None and data is not None and self.run.data is data else data
-        stem = "report" if fmt == "notebook" else f"trial{result.number}"
-        path = Path(folder) / f"{study.study_name}-{stem}{FORMATS[fmt]}"
-        self.arch.set_busy(True)
-        training = " (training first)" if train and fmt not in ("spec", "notebook") else ""
-        self.arch.show_message(f"Exporting {fmt} to {path}…{training}")
+        path = self.arch.begin_export(study.study_name, fmt, result.number, train, folder)
         export_in_background(study, result.number, fmt, path, task, train, self._poster(), self.model.session)
 
     # -- drawing, on the kernel's loop -------------------------------------------------------------------

@@ -23,6 +23,14 @@ def _one_thread():
     torch.set_num_threads(before)
 
 
+@pytest.fixture(autouse=True)
+def _quick_drift_references(monkeypatch):
+    """Drift references (timed by every calibration) timed briefly, in at most 3 rounds: these tests check
+    what is timed and how it is used, not how precisely."""
+    monkeypatch.setattr("nas_workbench.profiling.drift.DRIFT_TIMING", TimingOptions(**QUICK))
+    monkeypatch.setattr("nas_workbench.profiling.drift.MAX_DRIFT_ROUNDS", 3)
+
+
 @pytest.fixture
 def small_cnn() -> nn.Module:
     """A small CNN for 1x8x8 inputs, as the search engine profiles."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import statistics
 import time
 import warnings
 
@@ -13,11 +14,14 @@ import pytest
 import nas_workbench as nw
 from nas_workbench.profiling import Correction, LookupTable, TimingOptions, lut, predict_latency
 from nas_workbench.profiling._device import load_average
+from nas_workbench.profiling.calibration import calibrate
 from nas_workbench.profiling.correction import Drift
-from nas_workbench.profiling.drift import prepare_predictor, refresh_drift
+from nas_workbench.profiling.drift import minima_over_rounds, prepare_predictor, refresh_drift, settled
 
 SHAPE = (3, 8, 8)
 QUICK = TimingOptions(warmup_s=0.0, min_repeats=3, max_repeats=5, max_time_s=0.02)
+#: Operators timed in one call each: these tests check what happens to the timings, not their precision.
+ONE_CALL = TimingOptions(warmup_s=0.0, min_repeats=1, max_repeats=1, min_block_s=0.0)
 
 
 @pytest.fixture(autouse=True)
@@ -123,10 +127,61 @@ def test_saving_keeps_the_drift_timed_last(tmp_path):
     assert LookupTable.for_device("cpu", 1, tmp_path).drift["chain@1x3x8x8"].factor == 1.4
 
 
-def test_a_drift_whose_rounds_disagree_is_not_used(tmp_path, monkeypatch):
+@pytest.fixture
+def _rule(monkeypatch):
+    """The rounds' rule as shipped (the other tests take whatever the references measured)."""
+    monkeypatch.setattr("nas_workbench.profiling.drift.ROUNDS_AGREE", 0.05)
+
+
+@pytest.mark.usefixtures("_rule")
+def test_the_minimum_counts_once_seen_twice():
+    assert settled([1.00, 1.30, 1.04]) and settled([2.0, 2.0])
+    assert not settled([1.00, 1.20, 1.30]) and not settled([1.0])
+    assert settled([1.00, 1.20], tolerance=0.25)
+
+
+@pytest.mark.usefixtures("_rule")
+def test_rounds_go_on_past_a_burst_until_each_minimum_is_confirmed():
+    rounds = iter([[1.0, 2.0, 3.0], [1.6, 2.1, 3.1], [1.02, 2.9, 4.0], [9.0, 9.0, 9.0]])
+    minima, taken, steady = minima_over_rounds(lambda: next(rounds), fewest=2, most=5)
+    assert (minima, taken, steady) == ([1.0, 2.0, 3.0], 3, True)  # round 2's burst spoilt nothing
+
+
+@pytest.mark.usefixtures("_rule")
+def test_rounds_that_never_settle_still_give_their_minima_flagged():
+    rounds = iter([[1.0, 2.0], [1.5, 2.0], [2.0, 2.0], [3.0, 2.0]])
+    assert minima_over_rounds(lambda: next(rounds), fewest=2, most=4) == ([1.0, 2.0], 4, False)
+
+
+def test_a_table_calibrated_on_a_slower_machine_rescales_down(tmp_path):
+    """The references are timed when the correction is fitted, and re-timed against that baseline. A table
+    calibrated while the machine ran 4x slower (its baseline 4x today's) must predict 4x lower today: the
+    busy-then-quiet case, whose factor used to stay 1.000."""
+    calibrate(threads=1, spaces=["chain"], input_shape=SHAPE, networks=3, rounds=1, directory=tmp_path,
+              timing=QUICK, op_timing=ONE_CALL)  # fmt: skip
+    table = LookupTable.for_device("cpu", 1, tmp_path)
+    name = "chain@1x3x8x8"
+    own, over_all = table.drift[name], table.drift["all@1x3x8x8"]
+    assert own.factor == 1.0 and own.ratios == [] and len(own.reference_ms) == 3 and own.rounds >= 2
+    assert len(over_all.reference_ms) == len(nw.spaces.list())  # one reference network of each space
+    assert all(ms > 0 for ms in [*own.reference_ms, *over_all.reference_ms])
+
+    slow = [4 * ms for ms in own.reference_ms]
+    table.drift[name] = Drift(1.0, load_average(), reference_ms=slow)
+    before = predict_latency(_chain(), SHAPE, table=table, space="chain")
+    drift = refresh_drift(table, SHAPE, space="chain")
+    assert drift is not None and drift.reference_ms == slow  # the baseline is kept for the next re-timing
+    assert drift.factor == pytest.approx(statistics.median(drift.ratios)) and drift.factor < 0.7
+    after = predict_latency(_chain(), SHAPE, table=table, space="chain")
+    assert after.value == pytest.approx(drift.factor * before.value)
+
+
+def test_an_unsettled_drift_is_used_and_marked(tmp_path, monkeypatch):
     table, name = _table_with_a_halving_correction(tmp_path)
-    monkeypatch.setattr("nas_workbench.profiling.drift.ROUNDS_AGREE", -1.0)  # any two rounds "disagree"
-    assert refresh_drift(table, SHAPE, space="chain", timing=QUICK) is None and name not in table.drift
-    known = table.drift[name] = Drift(1.3, load_average(), time.time() - 3600)
-    assert refresh_drift(table, SHAPE, space="chain", timing=QUICK) is known
-    assert predict_latency(_chain(), SHAPE, table=table, space="chain").detail["drift_factor"] == 1.3
+    monkeypatch.setattr("nas_workbench.profiling.drift.ROUNDS_AGREE", -1.0)  # no two rounds ever agree
+    monkeypatch.setattr("nas_workbench.profiling.drift.MAX_DRIFT_ROUNDS", 3)
+    table.drift[name] = Drift(1.3, load_average(), time.time() - 3600, reference_ms=[1e3, 1e3, 1e3])
+    drift = refresh_drift(table, SHAPE, space="chain", timing=QUICK)
+    assert drift is not None and drift.settled is False and drift.rounds == 3
+    assert drift.factor == statistics.median(drift.ratios) < 0.01  # used: networks of far under a second
+    assert LookupTable.for_device("cpu", 1, tmp_path).drift[name] == drift  # saved for the workers

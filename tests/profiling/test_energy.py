@@ -39,7 +39,7 @@ def test_no_rapl_zones_is_a_reason_not_an_error(tmp_path):
 def test_this_machine_gets_a_measurement_or_a_labelled_estimate(small_cnn):
     model = small_cnn.eval()
     result = trace(model, (1, 8, 8))
-    energy = measure_energy(model, (1, 8, 8), result, threads=1, min_seconds=0.05)
+    energy = measure_energy(model, result, threads=1, min_seconds=0.05)
     counter, reason = energy_counter("cpu")
     assert energy.unit == "mJ" and energy.value > 0
     if counter is None:
@@ -62,7 +62,7 @@ def test_estimate_grows_with_work():
 def test_nvml_energy_on_cuda(small_cnn):
     model = small_cnn.cuda().eval()
     result = trace(model, (1, 8, 8))
-    energy = measure_energy(model, (1, 8, 8), result, device="cuda", min_seconds=0.5)
+    energy = measure_energy(model, result, device="cuda", min_seconds=0.5)
     counter, reason = energy_counter("cuda")
     if counter is None:
         assert energy.method == "estimated" and energy.detail["note"] == reason

@@ -26,7 +26,7 @@ def _wide() -> nn.Module:
 def test_measured_peak_sees_the_largest_activation():
     model = _wide()
     result = trace(model, (1, 32, 32))
-    peak = measure_peak_memory(model, (1, 32, 32), result, threads=1)
+    peak = measure_peak_memory(model, result, threads=1)
     assert peak.method == "measured" and peak.source == "torch.profiler memory events" and peak.unit == "MB"
     assert peak.detail["run_peak_bytes"] >= 64 * 32 * 32 * 4
     assert peak.detail["resident_bytes"] == result.param_bytes + result.buffer_bytes + result.input_bytes
@@ -101,8 +101,8 @@ def test_training_peak_is_measured_on_a_copy():
     model = _wide()
     weights = [p.detach().clone() for p in model.parameters()]
     result = trace(model, (1, 32, 32))
-    training = measure_peak_memory(model, (1, 32, 32), result, threads=1, mode="training", optimizer="adam")
-    inference = measure_peak_memory(model, (1, 32, 32), result, threads=1)
+    training = measure_peak_memory(model, result, threads=1, mode="training", optimizer="adam")
+    inference = measure_peak_memory(model, result, threads=1)
     assert training.detail["mode"] == "training" and training.detail["optimizer"] == "adam"
     assert training.value > inference.value  # gradients and optimiser state on top
     assert all(torch.equal(a, b) for a, b in zip(weights, model.parameters(), strict=True))
@@ -121,6 +121,6 @@ def test_bad_mode_is_a_config_error():
 def test_cuda_peak_comes_from_the_allocator():
     model = _wide().cuda()
     result = trace(model, (1, 32, 32))
-    peak = measure_peak_memory(model, (1, 32, 32), result, device="cuda")
+    peak = measure_peak_memory(model, result, device="cuda")
     assert peak.source == "cuda allocator peak"
     assert peak.detail["run_peak_bytes"] >= 64 * 32 * 32 * 4

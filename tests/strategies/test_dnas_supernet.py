@@ -188,3 +188,29 @@ def test_a_space_without_relaxation_is_refused_with_the_reason_and_the_strategie
     sampling = [name for name in nw.strategies.list() if not nw.strategies.get(name).relaxation]
     assert f"sample architectures: {', '.join(sampling)}" in message  # which strategies fit
     assert "'dnas' fits the cell, chain, nb201 spaces" in message
+
+
+@pytest.mark.parametrize("key", ["nb201", "chain"])
+def test_hard_samples_run_one_sampled_network_and_still_train_the_logits(key: str) -> None:
+    """GDAS (``sampled_paths``): one-hot samples forward, so a pass computes the sampled network alone
+    (the speed-up), and the straight-through gradient still reaches the logits."""
+    supernet = make(key)
+    supernet.hard_samples = True
+    torch.manual_seed(0)
+    weights = supernet.mixing_weights(gumbel=True, temperature=1.0)
+    assert all(int((w != 0).sum()) == 1 for w in weights.values())
+    spec = supernet.derive(weights, guard=False)  # the sampled architecture
+    calls: list[str] = []
+    for name, module in supernet.named_modules():
+        if name.endswith(tuple(f".candidates.{k}" for k in range(9))):
+            module.register_forward_hook(lambda m, i, o, name=name: calls.append(name))
+    x, y = torch.randn(8, *INPUT), torch.randint(0, 10, (8,))
+    out = supernet(x, weights)
+    sampled = len(calls)
+    with torch.no_grad():
+        supernet(x)  # the softmax: every live candidate
+    assert 0 < sampled < (len(calls) - sampled) / 4  # nb201: 18 candidates of 90, chain: 3 of 112
+    with torch.no_grad():
+        assert torch.allclose(out, supernet(x, supernet.one_hot(spec)), atol=1e-5)
+    F.cross_entropy(out, y).backward()
+    assert any(alpha.grad is not None and alpha.grad.abs().sum() > 0 for alpha in supernet.logits().values())

@@ -107,12 +107,15 @@ def test_dual_ascent_holds_the_expected_cost_at_its_target_and_the_landing_meets
     assert penalty.multipliers["flops"] != 0.0
     with torch.no_grad():
         assert abs(float(model.expected(supernet.probabilities())) / target - 1) < 0.05
-    landing = land(supernet, penalty, flops, tolerance=0.05)
+    (landing,) = land(supernet, penalty, flops, tolerance=0.05)
     assert landing.within and abs(landing.measured["flops"] / target - 1) <= 0.05
     assert landing.measured == flops(landing.spec)
     assert predicted_costs(supernet, penalty, landing.spec)["flops"] == pytest.approx(
         landing.measured["flops"]
     )  # counted FLOPs: the cost model is exact
+    several = land(supernet, penalty, flops, tolerance=0.05, count=3)  # what retrain_top=3 retrains
+    assert several[0].spec == landing.spec and len({lan.spec.id for lan in several}) == len(several)
+    assert all(lan.within and abs(lan.measured["flops"] / target - 1) <= 0.05 for lan in several)
 
 
 def test_a_target_below_the_cheapest_architecture_is_refused_with_the_tightest_one(

@@ -4,10 +4,19 @@ architectures themselves instead of sampling: tests/strategies/test_dnas*.py cov
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from nas_workbench import strategies
-from nas_workbench.testing.samplers import SamplerContract, ToySpace, check_strategy
+from nas_workbench.testing.samplers import (
+    RULES,
+    SamplerContract,
+    ToySpace,
+    check_constraints,
+    check_strategy,
+    rule_id,
+)
 
 SAMPLING = [name for name in strategies.list() if not strategies.get(name).relaxation]
 
@@ -25,9 +34,13 @@ class TestGaussianProcess(SamplerContract):
     def strategy(self) -> str:
         return "gp"
 
-    @pytest.mark.slow
-    def test_constraints(self, strategy: str) -> None:
-        super().test_constraints(strategy)
+    @pytest.mark.parametrize(
+        "rule",
+        [pytest.param(rule, marks=pytest.mark.slow) if rule is check_constraints else rule for rule in RULES],
+        ids=rule_id,
+    )
+    def test_rule(self, strategy: str, rule: Callable[[str], None]) -> None:
+        super().test_rule(strategy, rule)
 
 
 def test_check_strategy_runs_every_rule_outside_pytest_classes() -> None:

@@ -65,3 +65,31 @@ def test_the_workbench_plots_have_one_toolbar_and_no_bokeh_logo():
     figures = list(panel.layout.select({"type": figure}))
     assert len(figures) >= 3 and all(f.toolbar_location is None for f in figures)  # merged into one
     assert panel.layout.toolbar.logo is None and all(f.toolbar.logo is None for f in figures)
+
+
+def test_the_dnas_panel_is_placed_at_the_start_and_stays_the_same_widget() -> None:
+    """Placing a widget mid-run re-renders the others from their saved state (Chromium stalled the study's
+    plots when the proxy panel did it): the architecture weights' panel is placed with the study's plots,
+    empty, and each epoch redraws that same widget."""
+    from bokeh.document import Document
+
+    from nas_workbench.engine.events import ArchitectureWeights
+    from nas_workbench.ui.plots import PlotPanel
+    from nas_workbench.viz import TrialTable
+
+    panel = PlotPanel()
+    panel.reset(TrialTable(["accuracy"], ["maximize"]), {}, [])
+    panel.new_histories("dnas", "maximize")
+    placed = panel.box.children
+    assert panel.dnas_widget is not None and placed == (panel.widget, panel.dnas_widget)
+    widget = panel.dnas_widget
+    for epoch in (1, 2):
+        weights = {"edge 1": {"conv": 0.3 * epoch, "skip": 1 - 0.3 * epoch}}
+        panel.add_dnas([ArchitectureWeights("s", number=epoch - 1, epoch=epoch, arch="a", weights=weights,
+                                            expected={})])  # fmt: skip
+        assert panel.box.children == placed and panel.dnas_widget is widget
+    (doc_json,) = widget.render_bundle["docs_json"].values()
+    alpha = Document.from_json(doc_json).select_one({"name": "nas_alpha"}).data
+    assert sorted(set(alpha["epoch"])) == ["1", "2"]  # both epochs drawn in the placed widget
+    panel.new_histories("random", "maximize")  # another strategy: no such panel
+    assert panel.box.children == (panel.widget,)

@@ -13,6 +13,7 @@ from PIL import Image
 
 import nas_workbench as nw
 from nas_workbench.ui._bokehjs import LOAD_MIME_TYPE
+from nas_workbench.ui._show import StaticImage
 from nas_workbench.viz import static
 
 
@@ -77,3 +78,21 @@ def test_a_failed_rendering_leaves_the_live_plot(
     monkeypatch.setenv(static.SETTING, "1")
     with pytest.raises(RuntimeError, match="browser closed"), capture_output():
         nw.show(figure())
+
+
+def test_a_workbench_shown_starts_no_browser_until_a_search_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The renderer's Chromium (about 5 s of CPU) starts when a search does (`StaticImage.prepare`, from
+    `Workbench._launch`), not for every workbench displayed."""
+    warmed: list[float] = []
+    monkeypatch.setattr(static, "warm", lambda timeout=60.0: warmed.append(timeout))
+    InteractiveShell.instance()
+    with capture_output() as captured:
+        nw.Workbench()._ipython_display_()
+    assert any(LOAD_MIME_TYPE in output.data for output in captured.outputs) and warmed == []
+    image = StaticImage()
+    image.prepare()  # not shown: no image will be drawn
+    assert warmed == []
+    with capture_output():
+        image.show(None)
+    image.prepare()
+    assert len(warmed) == 1

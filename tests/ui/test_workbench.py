@@ -348,12 +348,15 @@ def test_a_differentiable_search_shows_its_architecture_weights(
     async def main():
         workbench = nw.Workbench(config, data=tiny_task)
         workbench.start_button.click()
+        placed.extend(workbench.plots.box.children)  # at Start, before any epoch
         await wait_for(lambda: not workbench.searching and "complete" in workbench.message.value)
         return workbench
 
+    placed: list[object] = []
     workbench = asyncio.run(main())
     plots = workbench.plots
     assert plots.dnas_widget is not None and plots.box.children == (plots.widget, plots.dnas_widget)
+    assert list(plots.box.children) == placed  # the same widgets as at Start: none placed mid-run
     alpha = plots.dnas_widget._model.select_one({"name": "nas_alpha"}).data
     assert set(alpha["epoch"]) == {"1", "2"}  # both search epochs arrived live
 

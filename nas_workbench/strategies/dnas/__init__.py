@@ -16,8 +16,9 @@ is differentiable, so a penalty or a latency target steers the search. Here:
   regularisation as an option;
 - the search loop (`search.SupernetProducer`), the strategy's own trial producer, which `nas_workbench.search`
   runs when ``strategy="dnas"``: every epoch logs the derived architecture as a trial of the study
-  (profiled, its accuracy a weight-sharing estimate), and the final one is retrained standalone and logged
-  as a full trial.
+  (profiled, its accuracy a weight-sharing estimate), and the ``retrain_top`` most likely architectures
+  under the final weights are retrained standalone and logged as full trials (the best on validation is
+  the result); ``sampled_paths`` trains one sampled network per step (GDAS) instead of the whole supernet.
 
 Spaces whose decisions change the network's structure (the multi-branch space) have no such relaxation;
 `build_supernet` says so and names the strategies that fit.
@@ -28,8 +29,8 @@ Spaces whose decisions change the network's structure (the multi-branch space) h
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.spaces import SearchSpace
@@ -42,7 +43,10 @@ from nas_workbench.strategies.dnas.cost import COST_METRICS, CostModel, cost_mod
 from nas_workbench.strategies.dnas.options import OPTIONS, DnasOptions
 from nas_workbench.strategies.dnas.penalty import HardwarePenalty
 from nas_workbench.strategies.dnas.sampler import SupernetSampler
-from nas_workbench.strategies.dnas.supernet import Decision, MixedOp, Supernet
+from nas_workbench.strategies.dnas.supernet import Decision, MixedOp, Supernet, SupernetOptions
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing's own from Python 3.12
 
 __all__ = [
     "COST_METRICS",
@@ -54,6 +58,7 @@ __all__ = [
     "HardwarePenalty",
     "MixedOp",
     "Supernet",
+    "SupernetOptions",
     "SupernetSampler",
     "build_supernet",
     "cost_model",
@@ -61,8 +66,8 @@ __all__ = [
     "supernet_class",
 ]
 
-#: Builds a space's supernet from (space, input_shape, num_classes, fixed, width_multiplier): a subclass.
-SupernetFactory = Callable[[Any, Sequence[int], int, "Mapping[str, Any] | None", float], Supernet]
+#: What relaxes a space: a subclass of `Supernet`, built as `build_supernet` builds it.
+SupernetFactory = type[Supernet]
 
 _SUPERNETS: dict[type[SearchSpace], SupernetFactory] = {CellSpace: CellSupernet, ChainSpace: ChainSupernet}
 
@@ -97,19 +102,12 @@ def supernet_class(space: SearchSpace) -> SupernetFactory:
 
 
 def build_supernet(
-    space: SearchSpace,
-    input_shape: Sequence[int],
-    num_classes: int,
-    fixed: Mapping[str, Any] | None = None,
-    width_multiplier: float = 1.0,
+    space: SearchSpace, input_shape: Sequence[int], num_classes: int, **options: Unpack[SupernetOptions]
 ) -> Supernet:
-    """The supernet of ``space`` for inputs of ``input_shape`` (C, H, W) and ``num_classes``.
-
-    Args:
-        fixed: Decisions fixed to one choice (``SearchConfig.fixed_choices``), never searched.
-        width_multiplier: Scales every channel count, as for the networks built for trials.
-    """
-    return supernet_class(space)(space, input_shape, num_classes, fixed, width_multiplier)
+    """The supernet of ``space`` for inputs of ``input_shape`` (C, H, W) and ``num_classes``: the one
+    registered for the space's class (`register_supernet`), given ``options`` as `Supernet` takes them
+    (``fixed`` decisions, a ``width_multiplier``)."""
+    return supernet_class(space)(space, input_shape, num_classes, **options)
 
 
 def _sampler(context: SamplerContext, **options: Any) -> SupernetSampler:
@@ -129,7 +127,7 @@ register(
         "penalised or held to a target by dual ascent, and the final architecture lands within 5% of the "
         "target, measured; a whole search costs a few trainings. Needs a space with a continuous "
         "relaxation (cell, nb201, chain); each epoch's derived architecture is logged as a trial "
-        "(weight-sharing accuracy), the final one retrained.",
+        "(weight-sharing accuracy), the few most likely final ones retrained.",
         OPTIONS,
         multi_objective=True,
         relaxation=True,

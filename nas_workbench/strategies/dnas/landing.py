@@ -1,6 +1,6 @@
 """Landing a differentiable search on its cost targets: the space's cheapest and dearest architectures (what
-a target can ask for at all), and the final architecture picked near the weights' argmax within the
-tolerance of every target, by measurement.
+a target can ask for at all), and the final architectures (the `retrain_top` most likely) picked near the
+weights' argmax within the tolerance of every target, by measurement.
 
 Dual ascent (`penalty`) moves the architecture weights until the derived architecture's cost sits at the
 target, but a discrete space only offers the costs its architectures have, and the cost model predicts a
@@ -231,13 +231,22 @@ class Landing:
 
 
 def land(
-    supernet: Supernet, penalty: HardwarePenalty, measure: Measure, tolerance: float, seed: int = 0
-) -> Landing:
-    """The most likely architecture whose measured cost is within ``tolerance`` of every target (see the
-    module); the closest one measured when none is."""
+    supernet: Supernet,
+    penalty: HardwarePenalty,
+    measure: Measure,
+    tolerance: float,
+    seed: int = 0,
+    count: int = 1,
+) -> list[Landing]:
+    """The ``count`` most likely architectures whose measured cost is within ``tolerance`` of every target
+    (see the module), most likely first; the closest one measured when none is. Without a target, the
+    ``count`` most likely architectures under the weights, unmeasured (what is retrained, `retrain_top`)."""
     ranked = _ranked(supernet, penalty, tolerance, seed)
+    if not penalty.targets:
+        return [Landing(spec, {}, {}, True, 0, len(ranked)) for spec in ranked[:count]]
+    landed: list[Landing] = []
     best: Landing | None = None
-    for tried, spec in enumerate(ranked[:MEASURED], start=1):
+    for tried, spec in enumerate(ranked[: MEASURED + count - 1], start=1):
         predicted = predicted_costs(supernet, penalty, spec)
         measured = {metric: float(measure(spec)[metric]) for metric in penalty.targets}
         for metric, value in measured.items():
@@ -245,9 +254,13 @@ def land(
         error = max(abs(e) for e in penalty.errors(measured).values())
         landing = Landing(spec, measured, predicted, error <= tolerance, tried, len(ranked))
         if landing.within:
-            return landing
-        if best is None or error < max(abs(e) for e in penalty.errors(best.measured).values()):
+            landed.append(landing)
+            if len(landed) == count:
+                break
+        elif best is None or error < max(abs(e) for e in penalty.errors(best.measured).values()):
             best = landing
+    if landed:
+        return landed
     assert best is not None  # at least the argmax is a candidate
-    best.tried = min(len(ranked), MEASURED)
-    return best
+    best.tried = min(len(ranked), MEASURED + count - 1)
+    return [best]

@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 __all__ = ["OPTIONS", "DnasOptions"]
 
 
+#: Default of `DnasOptions.retrain_top` (chosen by measurement: benchmarks/dnas/README.md).
+RETRAIN_TOP = 4
+
+
 def _option(default: Any, doc: str) -> Any:
     return field(default=default, metadata={"doc": doc})
 
@@ -31,8 +35,9 @@ class DnasOptions:
     """Settings of a differentiable search (see each field's ``doc`` metadata, or `OPTIONS`).
 
     The number of search epochs is not an option: as for every strategy, ``n_trials`` is what the study
-    holds when the search ends, one trial per epoch and one for the retrained architecture, so a search
-    runs ``n_trials - 1`` epochs (``n_trials`` without retraining; at least one).
+    holds when the search ends, one trial per epoch and one per retrained architecture, so a search
+    runs ``n_trials - retrain_top`` epochs (fewer retrained when ``retrain_top`` is over half the trials;
+    ``n_trials`` epochs without retraining; at least one).
     """
 
     warmup_epochs: int = _option(
@@ -74,6 +79,12 @@ class DnasOptions:
     gumbel: bool = _option(
         False, "mix ops with Gumbel-softmax samples (FBNet, SNAS) instead of the plain softmax (DARTS)"
     )
+    sampled_paths: bool = _option(
+        False,
+        "GDAS: every step trains one network sampled from the weights (hard Gumbel-softmax, "
+        "straight-through) instead of the whole supernet, so an epoch costs about one network's epoch; "
+        "implies gumbel",
+    )
     temperature: float = _option(5.0, "Gumbel-softmax temperature of the first epoch")
     final_temperature: float = _option(
         0.5, "Gumbel-softmax temperature of the last epoch (annealed geometrically)"
@@ -100,6 +111,12 @@ class DnasOptions:
     )
     retrain: bool = _option(
         True, "retrain the final architecture standalone at the configured fidelity, logged as a full trial"
+    )
+    retrain_top: int = _option(
+        RETRAIN_TOP,
+        "how many of the most likely architectures under the final weights (within the tolerance of every "
+        "target) are retrained, each a full trial, the best on validation being the search's result (as "
+        "DARTS and PC-DARTS report the best of several retrainings); at most half the study's trials",
     )
 
     def __post_init__(self) -> None:
@@ -130,10 +147,11 @@ class DnasOptions:
         check_float("softmax_temperature", self.softmax_temperature, 1e-3, 1.0)
         check_float("target_rate", self.target_rate, 0.0, 1e3)
         check_float("tolerance", self.tolerance, 1e-4, 1.0)
+        check_int("retrain_top", self.retrain_top, 1)
         if self.weight_learning_rate is not None:
             check_float("weight_learning_rate", self.weight_learning_rate, 1e-12, 10.0)
         check_float("arch_split", self.arch_split, 0.05, 0.95)
-        for key in ("gumbel", "retrain"):
+        for key in ("gumbel", "sampled_paths", "retrain"):
             if not isinstance(getattr(self, key), bool):
                 raise ConfigError(f"strategy_options.{key}", getattr(self, key), "true or false")
         check_float("temperature", self.temperature, 1e-3, 1e3)

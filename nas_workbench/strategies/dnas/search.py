@@ -17,8 +17,9 @@ supernet's weights, batch-norm statistics re-estimated for that path, labelled a
 estimate. The trial keeps the architecture weights (``arch_weights``)
 and the epoch's figures (``dnas``), and an `ArchitectureWeights` event carries them to the plots. The final
 architecture is then enqueued once more and trained standalone by the engine's own trial, at the
-configured fidelity: a full trial. So a study of ``n_trials`` holds ``n_trials - 1`` search epochs and the
-retrained architecture.
+configured fidelity: a full trial; with ``retrain_top`` > 1, the next most likely architectures too (the
+best of them on validation is the search's result). So a study of ``n_trials`` holds ``n_trials -
+retrain_top`` search epochs and the retrained architectures.
 
 A search is not resumed mid-way (the supernet is not stored): a study that already holds a retrained
 "dnas" architecture is complete; otherwise a new run searches afresh for the trials left.
@@ -100,22 +101,25 @@ class _DnasSearch:
     # -- the run ---------------------------------------------------------------------------------------
     def search(self) -> bool:
         run, config, options = self.run, self.config, self.options
+        # architectures to try first, and those left to retrain by a stopped search: trained
+        self._run_waiting(self.pipeline.objective(run.scorer()))
         if self._retrained_before():
             return True
-        self._run_waiting(self.pipeline.objective(run.scorer()))  # architectures to try first, trained
         trials_left = config.n_trials - run.trials_done()
         if trials_left <= 0:
             return True
-        epochs = max(1, trials_left - options.retrain)
+        retrains = max(1, min(options.retrain_top, trials_left // 2)) if options.retrain else 0
+        epochs = max(1, trials_left - retrains)
 
         torch.manual_seed(config.seed)
         supernet = build_supernet(
             run.space,
             self.input_shape,
             self.num_classes,
-            config.fixed_choices,
-            config.fidelity.width_multiplier,
+            fixed=config.fixed_choices,
+            width_multiplier=config.fidelity.width_multiplier,
         ).to(self.device)
+        supernet.hard_samples = options.sampled_paths
         penalty = self._penalty(supernet)
         data = self._splits()
         steps_per_epoch = math.ceil(len(data.y_weights) / config.fidelity.batch_size)
@@ -124,9 +128,9 @@ class _DnasSearch:
         logger.info("dnas: %d epochs, supernet of %d decisions", epochs, len(supernet.decisions))
         warmup = min(options.warmup_epochs, epochs - 1)  # at least one epoch searches
         shrinks = shrink_epochs(supernet, options.shrink_to, warmup, epochs)
-        spec = supernet.derive()
+        gumbel = options.gumbel or options.sampled_paths  # sampled paths are hard Gumbel samples
         for epoch in range(1, epochs + 1):
-            temperature = self._temperature(epoch, epochs) if options.gumbel else None
+            temperature = self._temperature(epoch, epochs) if gumbel else None
             searching = epoch > warmup
             supernet.temperature = options.softmax_temperature ** (
                 max(epoch - warmup, 0) / max(epochs - warmup, 1)
@@ -150,12 +154,10 @@ class _DnasSearch:
             return True
         if self._must_end():
             return False
-        landing = None
-        if penalty.targets:
-            landing = land(supernet, penalty, self._measure, options.tolerance, config.seed)
-            spec = landing.spec
-            logger.info("dnas: landed on %s, %s", run.space.format(spec), landing.to_dict())
-        self._retrain(spec, epochs, penalty, supernet, landing)
+        landings = land(supernet, penalty, self._measure, options.tolerance, config.seed, retrains)
+        for landing in landings:
+            logger.info("dnas: retraining %s, %s", run.space.format(landing.spec), landing.to_dict())
+        self._retrain(landings, epochs, penalty, supernet)
         return not run.stop.is_set()
 
     def _must_end(self) -> bool:
@@ -336,22 +338,20 @@ class _DnasSearch:
         }
 
     def _retrain(
-        self,
-        spec: ArchSpec,
-        epochs: int,
-        penalty: HardwarePenalty,
-        supernet: Supernet,
-        landing: Landing | None,
+        self, landings: Sequence[Landing], epochs: int, penalty: HardwarePenalty, supernet: Supernet
     ) -> None:
-        """Train the final architecture standalone as the engine's own trial (a full trial)."""
-        info = {
-            "phase": "retrain",
-            "epoch": epochs,
-            "expected": _expected(penalty, supernet),
-            "targets": dict(penalty.targets),
-            "landing": landing.to_dict() if landing is not None else None,
-        }
-        self.run.study.enqueue_trial(dict(spec.choices), user_attrs={DNAS_ATTR: info})
+        """Train the final architectures standalone as the engine's own trials (full trials), the most
+        likely first (``rank`` 1)."""
+        for rank, landing in enumerate(landings, start=1):
+            info = {
+                "phase": "retrain",
+                "epoch": epochs,
+                "rank": rank,
+                "expected": _expected(penalty, supernet),
+                "targets": dict(penalty.targets),
+                "landing": landing.to_dict() if penalty.targets else None,
+            }
+            self.run.study.enqueue_trial(dict(landing.spec.choices), user_attrs={DNAS_ATTR: info})
         self._run_waiting(self.pipeline.objective(self.run.scorer(), reuse=False))  # trained, not estimated
 
     def _run_waiting(self, objective: Objective) -> None:

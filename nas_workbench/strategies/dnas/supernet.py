@@ -21,7 +21,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import torch
 import torch.nn.functional as F
@@ -31,7 +31,7 @@ from nas_workbench.exceptions import ConfigError
 from nas_workbench.spaces import SearchSpace
 from nas_workbench.spec import ArchSpec
 
-__all__ = ["CostFunction", "Decision", "MixedOp", "Supernet", "Weights"]
+__all__ = ["CostFunction", "Decision", "MixedOp", "Supernet", "SupernetOptions", "Weights"]
 
 #: Architecture weights (or probabilities) by decision name: a 1-D tensor over the decision's choices.
 Weights = Mapping[str, torch.Tensor]
@@ -84,13 +84,22 @@ def mix(candidates: nn.ModuleList, weights: torch.Tensor, x: torch.Tensor) -> to
 
     Skipping is exact, gradients included: a zero weight from a (masked or one-hot) softmax has a zero
     derivative, so the candidate's output never reaches a gradient either. Shrunk choices and sampled
-    paths cost nothing.
+    paths cost nothing. A straight-through sample (`Supernet.hard_samples`) has zero weights with nonzero
+    derivatives: skipping them gives GDAS' estimator, whose gradient reaches the logits through the
+    sampled candidate alone.
     """
     live = [k for k, alive in enumerate((weights != 0).tolist()) if alive] or [0]
     total = weights[live[0]] * candidates[live[0]](x)
     for k in live[1:]:
         total = total + weights[k] * candidates[k](x)
     return total
+
+
+class SupernetOptions(TypedDict, total=False):
+    """The optional arguments of `Supernet` (``fixed``, ``width_multiplier``), for code passing them on."""
+
+    fixed: Mapping[str, Any] | None
+    width_multiplier: float
 
 
 class Supernet(nn.Module, ABC):
@@ -148,6 +157,8 @@ class Supernet(nn.Module, ABC):
         #: Temperature of the softmax over the logits; the search anneals it below 1 so that the weights
         #: separate and the supernet computes nearly the network it will derive.
         self.temperature = 1.0
+        #: Gumbel samples are one-hot (straight-through, GDAS): each pass computes one sampled network.
+        self.hard_samples = False
         self._board = _WeightBoard()
         self.build_modules()
 
@@ -227,13 +238,16 @@ class Supernet(nn.Module, ABC):
         """The weights of one forward pass: the softmax, or a Gumbel-softmax sample at ``temperature``.
 
         The Gumbel-softmax (FBNet, SNAS) draws a relaxed one-hot sample per pass, so the network trains on
-        near-discrete architectures while gradients still reach every logit.
+        near-discrete architectures while gradients still reach every logit. With `hard_samples` the
+        sample is one-hot in the forward pass and soft in the backward one (GDAS): `mix` computes only the
+        sampled candidate, so a pass costs one network instead of all of them, and the logits get GDAS'
+        gradient (through the sampled candidate's weight, which the softmax spreads to every logit).
         """
         if not gumbel:
             return self.probabilities()
         logits = self.logits()
         return {
-            name: F.gumbel_softmax(logits[name], tau=temperature)
+            name: F.gumbel_softmax(logits[name], tau=temperature, hard=self.hard_samples)
             if name in logits
             else self._one_hot(name, self.fixed[name])
             for name in self.decisions

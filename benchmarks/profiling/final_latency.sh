@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Issue 13's latency figures for the README, in one go (estimated 15-17 minutes on the idle 2-core VM): run it on
+# an otherwise idle machine, from the repository root. Each step prints its table, then its wall time and
+# the load average; results go to benchmarks/results/final-*.json. A fresh cache of its own (the reference
+# workload's quiet baseline is learnt in the first, quiet step).
+#
+#   bash benchmarks/profiling/final_latency.sh
+set -euo pipefail
+export PYTHONPATH=$PWD NAS_WORKBENCH_CACHE=${NAS_WORKBENCH_CACHE:-/tmp/nw-final-$(date +%s)}
+PY=${PY:-.venv/bin/python}
+mkdir -p benchmarks/results
+step() {  # step NAME ARGS...: run one benchmark, then say how long it took and at what load
+    local name=$1 started=$SECONDS
+    shift
+    echo "== $name (load $(cut -d' ' -f1-3 /proc/loadavg))"
+    "$PY" "$@" --json "benchmarks/results/final-$name.json"
+    echo "== $name took $((SECONDS - started)) s (load $(cut -d' ' -f1-3 /proc/loadavg))"
+}
+step repeatability-quiet benchmarks/profiling/repeatability.py
+step repeatability-busy benchmarks/profiling/repeatability.py --busy
+step predictor-busy benchmarks/profiling/predictor_quality.py --busy --space nb201 --space chain
+step drift-quiet-busy benchmarks/profiling/predictor_quality.py --drift quiet-busy --space nb201 --archs 50
+step drift-busy-quiet benchmarks/profiling/predictor_quality.py --drift busy-quiet --space nb201 --archs 50
