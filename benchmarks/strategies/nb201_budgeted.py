@@ -195,6 +195,12 @@ def main() -> int:
     parser.add_argument(
         "--pool-size", type=int, default=None, help="proxy_guided's pool_size (default: the strategy's)"
     )
+    parser.add_argument(
+        "--options",
+        type=json.loads,
+        default={},
+        help='strategy options as JSON, e.g. \'{"evolution": {"feasibility_edge": 1}}\' (default: none)',
+    )
     args = parser.parse_args()
 
     needed = ["nb201.csv", "nb201_latency.csv", "nb201_cost_derived.csv"]
@@ -213,9 +219,9 @@ def main() -> int:
         else [n for n in nw.strategies.list() if n != "grid" and not nw.strategies.get(n).relaxation]
     )
     names = ["random", *[n for n in names if n != "random"]]  # the baseline first, in the same run
-    options: dict[str, dict[str, object]] = {}
+    options: dict[str, dict[str, object]] = {name: dict(given) for name, given in args.options.items()}
     if args.pool_size is not None:
-        options["proxy_guided"] = {"pool_size": args.pool_size}
+        options.setdefault("proxy_guided", {})["pool_size"] = args.pool_size
     devices = args.devices.split(",")
     percentiles = [float(p) for p in args.percentiles.split(",")]
 
@@ -323,6 +329,7 @@ def main() -> int:
             "scores": args.scores,
             "proxy_seconds": proxy_seconds,
             "pool_size": args.pool_size,
+            "options": options,
             "default_strategy": _default_strategy(),
         }
         args.json.write_text(json.dumps({**settings, "cases": results}, indent=1))
