@@ -1,5 +1,5 @@
-"""The tutorials' reader of NAS-Bench-201's table: found where the environment or the folders say (the
-shipped extract otherwise), read as (validation, test) per cell, and searched with a strategy's sampler."""
+"""The tutorials' reader of NAS-Bench-201's table: found where the environment or the folders say, read as
+(validation, test) per cell, and searched with a strategy's sampler."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import nas_workbench as nw
 from nas_workbench.spaces import enumerate_specs
 from nas_workbench.testing import nb201_tables
-from nas_workbench.testing.nb201_tables import EXTRACT, find_table, read_accuracies, tabular_search
+from nas_workbench.testing.nb201_tables import find_tables, read_accuracies, tabular_search
 
 #: A cell space of 2^6 = 64 cells whose architectures are NB201 strings.
 SMALL = {"num_nodes": 4, "ops": ["nor_conv_1x1", "nor_conv_3x3"]}
@@ -36,9 +36,9 @@ def test_found_by_the_setting_and_read_as_validation_and_test(
 ) -> None:
     rows = _write_table(tmp_path / "tables")
     monkeypatch.setenv(nb201_tables.SETTING, str(tmp_path / "tables"))
-    table = find_table()
-    assert table == tmp_path / "tables" / "nb201.csv"
-    assert read_accuracies(table) == rows
+    folder = find_tables()
+    assert folder == tmp_path / "tables"
+    assert read_accuracies(folder) == rows
 
 
 def test_a_setting_without_the_table_is_refused_by_name(
@@ -46,7 +46,7 @@ def test_a_setting_without_the_table_is_refused_by_name(
 ) -> None:
     monkeypatch.setenv(nb201_tables.SETTING, str(tmp_path))
     with pytest.raises(FileNotFoundError, match=f"{nb201_tables.SETTING}=.*nb201.csv"):
-        find_table()
+        find_tables()
 
 
 def test_found_in_shared_data_above_the_working_directory(
@@ -57,39 +57,7 @@ def test_found_in_shared_data_above_the_working_directory(
     below.mkdir(parents=True)
     monkeypatch.delenv(nb201_tables.SETTING, raising=False)
     monkeypatch.chdir(below)
-    assert find_table() == tmp_path / "shared" / "data" / "nb201" / "nb201.csv"
-
-
-def test_a_clean_clone_reads_the_shipped_extract(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without the full table anywhere above, the extract in the checkout is read: all 15,625 cells."""
-    monkeypatch.delenv(nb201_tables.SETTING, raising=False)
-    clone = tmp_path / "clone"  # a checkout with no shared/data/nb201 above it
-    (clone / EXTRACT).parent.mkdir(parents=True)
-    (clone / EXTRACT).write_bytes((Path(__file__).resolve().parents[1] / EXTRACT).read_bytes())
-    table = find_table([clone / "notebooks"])
-    assert table == clone / EXTRACT
-    accuracies = read_accuracies(table)
-    assert len(accuracies) == 15_625
-    best = max(accuracies.values())  # the best-validation cell, and its test accuracy: the paper's 94.37
-    assert best[1] == pytest.approx(94.37, abs=0.01)
-
-
-def test_nothing_found_is_refused_naming_both_sources(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv(nb201_tables.SETTING, raising=False)
-    with pytest.raises(FileNotFoundError, match=f"{nb201_tables.SETTING}.*nb201_cifar10.csv.gz"):
-        find_table([tmp_path])
-
-
-def test_the_extract_holds_the_full_tables_figures(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Where the full table is kept, the extract agrees with it on every cell (same figures, either way)."""
-    monkeypatch.delenv(nb201_tables.SETTING, raising=False)
-    checkout = Path(__file__).resolve().parents[1]
-    full = find_table([checkout])
-    if full.name != "nb201.csv":
-        pytest.skip("the full NAS-Bench-201 table is not on this machine")
-    assert read_accuracies(checkout / EXTRACT) == read_accuracies(full)
+    assert find_tables() == tmp_path / "shared" / "data" / "nb201"
 
 
 def test_a_search_reports_the_test_accuracy_of_its_best_validation_choice(tmp_path: Path) -> None:

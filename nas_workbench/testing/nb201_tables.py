@@ -1,22 +1,17 @@
-"""NAS-Bench-201's published results: the tutorials' tabular benchmark.
+"""NAS-Bench-201's published results, read where a machine keeps them: the tutorials' tabular benchmark.
 
 NAS-Bench-201 (Dong & Yang, ICLR 2020) trained all 15,625 cells of its space on CIFAR-10 for 200 epochs. Its
 table makes a search's trials free (a query is a lookup), so a tutorial can run many seeds and show a
-statistical effect in seconds. Only the columns ``arch``, ``c10_valid_val_200ep`` and ``c10_test_200ep`` are
-read. The full table (``nb201.csv``) is read where a machine keeps it: the folder named by
-``$NAS_WORKBENCH_NB201``, or ``shared/data/nb201`` in a folder above the working directory or this package.
-Otherwise the extract a source checkout ships, ``notebooks/data/nb201_cifar10.csv.gz`` (those three columns of
-every cell, MIT-licensed like the benchmark; its README names the source), so the tutorials' lessons run on a
-clean clone too.
+statistical effect in seconds. The table is not shipped with the workbench (it is third-party data): it is
+read from a folder holding ``nb201.csv`` (columns ``arch``, ``c10_valid_val_200ep``, ``c10_test_200ep``),
+named by ``$NAS_WORKBENCH_NB201`` or found as ``shared/data/nb201`` in a folder above the working directory
+or this package.
 """
 
 from __future__ import annotations
 
 import csv
-import gzip
-import io
 import os
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -25,60 +20,45 @@ import optuna
 from nas_workbench import strategies
 from nas_workbench.spaces import SearchSpace
 
-__all__ = ["EXTRACT", "SETTING", "Accuracies", "find_table", "read_accuracies", "tabular_search"]
+__all__ = ["SETTING", "Accuracies", "find_tables", "read_accuracies", "tabular_search"]
 
-#: The environment variable naming the folder of the full table.
+#: The environment variable naming the folder of the tables.
 SETTING = "NAS_WORKBENCH_NB201"
-_FULL = Path("shared", "data", "nb201", "nb201.csv")
-#: The extract shipped with the tutorials, relative to a checkout's root.
-EXTRACT = Path("notebooks", "data", "nb201_cifar10.csv.gz")
+_RELATIVE = Path("shared", "data", "nb201")
+_TABLE = "nb201.csv"
 
 #: NB201 string → (validation accuracy, test accuracy), CIFAR-10 after 200 epochs, in percent.
 Accuracies = dict[str, tuple[float, float]]
 
 
-def find_table(starts: Iterable[Path] | None = None) -> Path:
-    """The file to read NAS-Bench-201's accuracies from: ``$NAS_WORKBENCH_NB201/nb201.csv``, else the first
-    ``shared/data/nb201/nb201.csv`` in a folder above one of ``starts`` (by default the working directory
-    and this package), else the first ``notebooks/data/nb201_cifar10.csv.gz`` there (the shipped extract).
+def find_tables() -> Path | None:
+    """The folder holding ``nb201.csv``: ``$NAS_WORKBENCH_NB201``, else the first ``shared/data/nb201``
+    above the working directory or this package; None when there is none.
 
     Raises:
-        FileNotFoundError: ``$NAS_WORKBENCH_NB201`` is set but names no folder with ``nb201.csv``, or
-            neither the full table nor the extract is found (a copy of the package outside its checkout).
+        FileNotFoundError: ``$NAS_WORKBENCH_NB201`` is set but names no folder with ``nb201.csv``.
     """
     given = os.environ.get(SETTING, "").strip()
     if given:
-        table = Path(given).expanduser() / _FULL.name
-        if not table.is_file():
-            raise FileNotFoundError(
-                f"{SETTING}={given!r}: no {_FULL.name} there (a NAS-Bench-201 table folder)"
-            )
-        return table
-    folders = [
-        folder
-        for start in (starts or (Path.cwd(), Path(__file__).resolve()))
-        for folder in (start, *start.parents)
-    ]
-    for relative in (_FULL, EXTRACT):
-        for folder in folders:
-            if (folder / relative).is_file():
-                return folder / relative
-    raise FileNotFoundError(
-        f"no NAS-Bench-201 table: set {SETTING} to the folder of {_FULL.name}, or run from a checkout of the "
-        f"workbench, which ships {EXTRACT.as_posix()}"
-    )
+        folder = Path(given).expanduser()
+        if not (folder / _TABLE).is_file():
+            raise FileNotFoundError(f"{SETTING}={given!r}: no {_TABLE} there (a NAS-Bench-201 table folder)")
+        return folder
+    for start in (Path.cwd(), Path(__file__).resolve()):
+        for folder in (start, *start.parents):
+            if (folder / _RELATIVE / _TABLE).is_file():
+                return folder / _RELATIVE
+    return None
 
 
-def read_accuracies(table: Path) -> Accuracies:
-    """Each cell's CIFAR-10 validation and test accuracy from ``table`` (a ``.csv`` file, or a ``.csv.gz``):
-    search on the first, report the second (the benchmark's protocol)."""
-    data = table.read_bytes()
-    if table.suffix == ".gz":
-        data = gzip.decompress(data)
-    return {
-        row["arch"]: (float(row["c10_valid_val_200ep"]), float(row["c10_test_200ep"]))
-        for row in csv.DictReader(io.StringIO(data.decode()))
-    }
+def read_accuracies(folder: Path) -> Accuracies:
+    """Each cell's CIFAR-10 validation and test accuracy: search on the first, report the second (the
+    benchmark's protocol)."""
+    with (folder / _TABLE).open(newline="") as f:
+        return {
+            row["arch"]: (float(row["c10_valid_val_200ep"]), float(row["c10_test_200ep"]))
+            for row in csv.DictReader(f)
+        }
 
 
 def tabular_search(
