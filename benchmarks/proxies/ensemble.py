@@ -15,8 +15,14 @@ mean over ``--draws`` draws, with the worst draw):
   estimators weighs its Spearman with the labelled cells (shrunk towards 1 as if ``--prior-trials`` cells
   had agreed), and a cell's score is the weighted mean of the percentile ranks.
 
-Baselines in the same run, without labels: every single estimator, the plain mean of ranks of synflow,
-NASWOT, FLOPs, jacov and snip, and the harmonic mean of their ranks.
+- **subsets, live FLOPs**: the same rule with NASLib's FLOPs replaced by the project's ``live_flops``
+  (`nas_workbench.spaces.cell.CellSpace.live`: the counted FLOPs of the cell without the ops that lie on
+  no path from its input to its output, read from ``nb201_cost_derived.csv``'s row of that cell for the
+  data set's input size, which the built networks match exactly), the data-free score the engine gives
+  a cell space's candidates. It is computed by the project, not stored by NASLib.
+
+Baselines in the same run, without labels: every single estimator (live FLOPs included), the plain mean
+of ranks of synflow, NASWOT, FLOPs, jacov and snip, and the harmonic mean of their ranks.
 
     python benchmarks/proxies/ensemble.py /work/shared/data/nb201 \\
         --json benchmarks/results/proxies_ensemble.json
@@ -35,6 +41,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
+import nas_workbench as nw
 from nas_workbench.strategies.pool import combined_score, subset_ensemble, trust
 
 ESTIMATORS = (
@@ -43,21 +50,33 @@ ESTIMATORS = (
 )  # fmt: skip
 #: The plain rank-mean baseline's members.
 RANK_MEAN = ("synflow", "nwot", "flops_naslib_M", "jacov", "snip")
+#: The same with the live cell's counted FLOPs for NASLib's FLOPs.
+RANK_MEAN_LIVE = ("synflow", "nwot", "live_flops", "jacov", "snip")
 
 
-def load(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Data set → (cells × `ESTIMATORS` scores, validation accuracies)."""
+#: Data set of ``nb201_naslib_zc_subset.csv`` → the FLOPs column of ``nb201_cost_derived.csv``.
+FLOPS_COLUMNS = {"cifar10": "flops_c10_M", "cifar100": "flops_c100_M", "ImageNet16-120": "flops_in16_M"}
+LIVE = "live_flops"
+
+
+def load(folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Data set → (cells × `ESTIMATORS` scores and `LIVE`, validation accuracies)."""
+    space = nw.spaces.get("nb201")
+    with (folder / "nb201_cost_derived.csv").open() as f:
+        costs = {space.format(space.parse(row["arch"])): row for row in csv.DictReader(f)}
     rows: dict[str, list[dict[str, str]]] = {}
-    with path.open() as f:
+    with (folder / "nb201_naslib_zc_subset.csv").open() as f:
         for row in csv.DictReader(f):
             rows.setdefault(row["dataset"], []).append(row)
-    return {
-        name: (
-            np.array([[float(r[e]) for e in ESTIMATORS] for r in cells]),
+    data = {}
+    for name, cells in rows.items():
+        live = [costs[space.format(space.live(space.parse(r["arch"])))][FLOPS_COLUMNS[name]] for r in cells]
+        scores = np.array([[float(r[e]) for e in ESTIMATORS] for r in cells])
+        data[name] = (
+            np.column_stack([scores, np.array(live, float)]),
             np.array([float(r["val_accuracy"]) for r in cells]),
         )
-        for name, cells in rows.items()
-    }
+    return data
 
 
 def rho(score: np.ndarray, accuracy: np.ndarray) -> float:
@@ -66,16 +85,18 @@ def rho(score: np.ndarray, accuracy: np.ndarray) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("nb201_dir", type=Path, help="folder holding nb201_naslib_zc_subset.csv")
+    parser.add_argument(
+        "nb201_dir", type=Path, help="folder holding nb201_naslib_zc_subset.csv and nb201_cost_derived.csv"
+    )
     parser.add_argument("--labelled", type=int, default=20, help="cells whose accuracy weighs the proxies")
     parser.add_argument("--prior-trials", type=float, default=5.0)
     parser.add_argument("--top", type=int, default=5, help="best-judged subsets averaged by 'subsets'")
     parser.add_argument("--draws", type=int, default=50)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    path = args.nb201_dir / "nb201_naslib_zc_subset.csv"
-    if not path.exists():
-        print(f"{path} not found: nothing to benchmark", file=sys.stderr)
+    needed = ["nb201_naslib_zc_subset.csv", "nb201_cost_derived.csv"]
+    if missing := [name for name in needed if not (args.nb201_dir / name).exists()]:
+        print(f"{', '.join(missing)} not found in {args.nb201_dir}: nothing to benchmark", file=sys.stderr)
         return 2
     results = {}
     print(
@@ -84,16 +105,19 @@ def main() -> int:
     )
     print(
         f"{'data set':<16}{'cells':>6}{'best single':>18}{'rank mean (5)':>15}{'harmonic (5)':>14}"
-        f"{'trust (12)':>16}{'subsets (5)':>16}"
+        f"{'trust (12)':>16}{'subsets (5)':>16}{'subsets, live':>16}"
     )
-    for name, (scores, accuracy) in load(path).items():
-        singles = {e: rho(scores[:, k], accuracy) for k, e in enumerate(ESTIMATORS)}
-        members = scores[:, [ESTIMATORS.index(e) for e in RANK_MEAN]]
+    names = (*ESTIMATORS, LIVE)
+    for name, (scores, accuracy) in load(args.nb201_dir).items():
+        singles = {e: rho(scores[:, k], accuracy) for k, e in enumerate(names)}
+        members = scores[:, [names.index(e) for e in RANK_MEAN]]
+        live_members = scores[:, [names.index(e) for e in RANK_MEAN_LIVE]]
+        scores = scores[:, : len(ESTIMATORS)]  # the trust rule's twelve
         rank_mean = rho(combined_score(members, np.ones(len(RANK_MEAN))), accuracy)
         every = np.arange(len(accuracy))
         harmonic = rho(subset_ensemble(members, every, accuracy, top=1, min_size=len(RANK_MEAN)), accuracy)
         rng = random.Random(0)
-        drawn: dict[str, list[float]] = {"trust": [], "subsets": []}
+        drawn: dict[str, list[float]] = {"trust": [], "subsets": [], "subsets_live": []}
         weights = []
         for _ in range(args.draws):
             labelled = rng.sample(range(len(accuracy)), args.labelled)
@@ -102,8 +126,10 @@ def main() -> int:
             drawn["trust"].append(rho(combined_score(scores[rest], w), accuracy[rest]))
             chosen = subset_ensemble(members, labelled, accuracy[labelled], top=args.top)
             drawn["subsets"].append(rho(chosen[rest], accuracy[rest]))
+            chosen = subset_ensemble(live_members, labelled, accuracy[labelled], top=args.top)
+            drawn["subsets_live"].append(rho(chosen[rest], accuracy[rest]))
             weights.append(w)
-        best = max(singles, key=lambda e: singles[e])
+        best = max(ESTIMATORS, key=lambda e: singles[e])
         summary = {k: {"mean": statistics.mean(v), "min": min(v), "max": max(v)} for k, v in drawn.items()}
         results[name] = {
             "cells": len(accuracy),
@@ -115,11 +141,12 @@ def main() -> int:
                 zip(ESTIMATORS, np.mean(weights, axis=0).round(3).tolist(), strict=True)
             ),
         }
-        cells = [f"{summary[k]['mean']:.3f} ({summary[k]['min']:.2f})" for k in ("trust", "subsets")]
+        cells = [f"{summary[k]['mean']:.3f} ({summary[k]['min']:.2f})" for k in drawn]
         print(
             f"{name:<16}{len(accuracy):>6}{f'{best} {singles[best]:.3f}':>18}{rank_mean:>15.3f}"
-            f"{harmonic:>14.3f}{cells[0]:>16}{cells[1]:>16}"
+            f"{harmonic:>14.3f}" + "".join(f"{cell:>16}" for cell in cells)
         )
+    print("single live FLOPs: " + ", ".join(f"{n} {r['single'][LIVE]:.3f}" for n, r in results.items()))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         settings = {"labelled": args.labelled, "prior_trials": args.prior_trials, "top": args.top}

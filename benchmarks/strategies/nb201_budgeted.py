@@ -75,7 +75,7 @@ PLAIN_TPE = "optuna-tpe"
 #: when the budget names a ``target_device``, whose profile predicts the latency the trial is judged by).
 COSTS = ("none", "params", "latency")
 #: The zero-cost scores the samplers may rank with (``--scores``; only "proxy_guided" uses them).
-SCORES = ("none", "flops", "synflow")
+SCORES = ("none", "flops", "live", "synflow")
 
 
 def load_latencies(folder: Path, space: nw.spaces.SearchSpace) -> dict[str, dict[str, float]]:
@@ -189,10 +189,17 @@ def main() -> int:
         "--scores",
         choices=SCORES,
         default="synflow",
-        help="zero-cost scores given to the samplers: none, counted FLOPs, or FLOPs and data-free synflow",
+        help="zero-cost scores given to the samplers: none, counted FLOPs, FLOPs and the live cell's FLOPs "
+        "(the engine's live_flops), or FLOPs and data-free synflow",
     )
     parser.add_argument(
         "--pool-size", type=int, default=None, help="proxy_guided's pool_size (default: the strategy's)"
+    )
+    parser.add_argument(
+        "--options",
+        type=json.loads,
+        default={},
+        help='strategy options as JSON, e.g. \'{"evolution": {"feasibility_edge": 1}}\' (default: none)',
     )
     args = parser.parse_args()
 
@@ -212,9 +219,9 @@ def main() -> int:
         else [n for n in nw.strategies.list() if n != "grid" and not nw.strategies.get(n).relaxation]
     )
     names = ["random", *[n for n in names if n != "random"]]  # the baseline first, in the same run
-    options: dict[str, dict[str, object]] = {}
+    options: dict[str, dict[str, object]] = {name: dict(given) for name, given in args.options.items()}
     if args.pool_size is not None:
-        options["proxy_guided"] = {"pool_size": args.pool_size}
+        options.setdefault("proxy_guided", {})["pool_size"] = args.pool_size
     devices = args.devices.split(",")
     percentiles = [float(p) for p in args.percentiles.split(",")]
 
@@ -322,6 +329,7 @@ def main() -> int:
             "scores": args.scores,
             "proxy_seconds": proxy_seconds,
             "pool_size": args.pool_size,
+            "options": options,
             "default_strategy": _default_strategy(),
         }
         args.json.write_text(json.dumps({**settings, "cases": results}, indent=1))
@@ -330,12 +338,21 @@ def main() -> int:
 
 def proxy_scores(kind: str, table: dict[str, dict[str, float]]) -> tuple[dict[str, dict[str, float]], float]:
     """Each cell's zero-cost scores of ``kind`` (of `SCORES`), and the seconds computing them took: counted
-    MFLOPs (free, from the cost table), plus data-free synflow computed by the project (`nb201_scores`)."""
+    MFLOPs (free, from the cost table); with "live", also the counted MFLOPs of the cell without its dead
+    edges (`CellSpace.live`, the engine's ``live_flops``: the cost table's row of that cell, which the
+    built network matches exactly); with "synflow", data-free synflow computed by the project
+    (`nb201_scores`)."""
     if kind == "none":
         return {}, 0.0
     scores = {arch: {"flops": row["mflops"]} for arch, row in table.items()}
     if kind == "flops":
         return scores, 0.0
+    if kind == "live":
+        space = nw.spaces.get("nb201")
+        started = time.perf_counter()
+        for arch, values in scores.items():
+            values["live_flops"] = table[space.format(space.live(space.parse(arch)))]["mflops"]
+        return scores, time.perf_counter() - started
     synflow, seconds = synflow_scores()
     for arch, value in synflow.items():
         scores[arch]["synflow"] = value

@@ -18,6 +18,7 @@ import optuna
 from nas_workbench.estimation.proxy_cache import ProxyCache, ProxyScorer
 from nas_workbench.profiling import METRICS, Measurement
 from nas_workbench.profiling.cache import cache_dir
+from nas_workbench.spaces.cell import CellSpace
 
 if TYPE_CHECKING:
     from nas_workbench.engine.preflight import Networks
@@ -119,29 +120,33 @@ def candidate_scores(
 
 class CandidateScores:
     """Data-free synflow and counted FLOPs of the network the search would build (its input shape and
-    classes), initialised with the search's seed. Scores are cached in the profiling cache directory
-    (``proxies/<space>.json``) per architecture, data and seed, so a pool of thousands is scored once
-    across searches; ``networks`` is called on first use, and `save` writes the file."""
+    classes), initialised with the search's seed; in a cell space also ``live_flops``, the counted FLOPs
+    of the cell without the ops no input-output path uses (`CellSpace.live`), which synflow also gives no
+    credit but which costs one FLOP count (no forward-backward pass, and none at all for a cell without
+    dead ops). Scores are cached in the profiling cache directory (``proxies/<space>.json``) per
+    architecture, data and seed, so a pool of thousands is scored once across searches; ``networks`` is
+    called on first use, and `save` writes the file."""
 
     def __init__(self, networks: Callable[[], Networks], space: SearchSpace, seed: int | None) -> None:
         self.networks = networks
         self.space = space
         self.seed = seed or 0
         self._scorer: ProxyScorer | None = None
+        self._flops: ProxyScorer | None = None
 
     def __call__(self, spec: ArchSpec) -> dict[str, float]:
         if self._scorer is None:
             built = self.networks()
             cache = ProxyCache(cache_dir() / "proxies" / f"{self.space.name}.json")
+            shape, classes = built.input_shape, built.num_classes
             self._scorer = ProxyScorer(
-                self.space,
-                CANDIDATE_PROXIES,
-                built.input_shape,
-                built.num_classes,
-                seed=self.seed,
-                cache=cache,
+                self.space, CANDIDATE_PROXIES, shape, classes, seed=self.seed, cache=cache
             )
-        return self._scorer(spec)
+            self._flops = ProxyScorer(self.space, ("flops",), shape, classes, seed=self.seed, cache=cache)
+        scores = self._scorer(spec)
+        if isinstance(self.space, CellSpace) and self._flops is not None:
+            scores["live_flops"] = self._flops(self.space.live(spec))["flops"]
+        return scores
 
     def save(self) -> None:
         """Write the scores computed so far to the cache file."""

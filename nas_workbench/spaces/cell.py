@@ -143,6 +143,30 @@ class CellSpace(SearchSpace):
 
         return self.build_network(make_cell, input_shape, num_classes, width_multiplier)
 
+    def live(self, spec: ArchSpec) -> ArchSpec:
+        """``spec`` with "none" on every edge that lies on no path from the cell's input to its output.
+
+        Such an op computes something no output depends on (its target feeds nothing that reaches the
+        output) or transforms a node that only ever holds zeros (no path from the input reaches it); a
+        network counts its FLOPs and parameters all the same. The live cell's counted FLOPs are a
+        data-free estimator that, unlike the plain count, gives a dead conv no credit (the engine's
+        ``live_flops`` score, `nas_workbench.engine.CandidateScores`).
+        """
+        ops = self.edge_ops(self.validate(spec))
+        used = {edge for edge, op in ops.items() if op != "none"}
+        reached = {0}
+        for j in range(1, self.num_nodes):  # edges go forward: one pass in node order
+            if any((i, j) in used for i in reached):
+                reached.add(j)
+        reaching = {self.num_nodes - 1}
+        for i in reversed(range(self.num_nodes - 1)):
+            if any((i, j) in used for j in reaching):
+                reaching.add(i)
+        dead = [(i, j) for i, j in used if i not in reached or j not in reaching]
+        if not dead:
+            return spec
+        return self.spec({**spec.choices, **{self.decision_name(i, j): "none" for i, j in dead}})
+
     def describe(self, spec: ArchSpec) -> list[dict[str, Any]]:
         """The cell's edges, ``{"from", "to", "op", "decision"}``, for drawing the DAG."""
         return [

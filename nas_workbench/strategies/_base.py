@@ -50,8 +50,9 @@ class SamplerContext:
             candidate for free, so a strategy can tell which candidates fit a budget before proposing
             one. None: the strategy learns costs only from the trials' constraints.
         scores: An architecture's zero-cost proxy scores (name → value, higher is better), computed
-            on demand and cached (the engine gives data-free synflow): estimators of quality a strategy
-            may rank candidates with before training any. None: no proxies.
+            on demand and cached (the engine gives data-free synflow, counted FLOPs and, in a cell
+            space, live FLOPs): estimators of quality a strategy may rank candidates with before
+            training any. None: no proxies.
     """
 
     seed: int | None = None

@@ -14,9 +14,11 @@ mistakes "too slow" for "bad". Here feasibility is learnt separately:
 - `CostFeatures`: what the engine knows of a candidate before training it (`SamplerContext.costs`:
   its parameter count; with a ``target_device``, the latency its profile predicts) joins the model's
   features, so a constraint on a known cost is learnt exactly and one on a correlated cost has a prior.
-- `FeasibilityFilter`: draws up to ``candidates`` proposals from a strategy and keeps the first that is
-  not far over budget (else the one predicted least over). Evolution and REINFORCE use it when they plan
-  a trial; `BudgetAwareSampler` wraps Optuna's samplers (TPE, GP, NSGA-II) with it.
+- `FeasibilityFilter`: draws up to ``candidates`` proposals from a strategy and, of the first ``edge``
+  not far over budget, keeps the one predicted closest under the limit (else the one predicted least
+  over): over-budget trials teach a strategy that the edge is bad, where the best feasible ones are.
+  Evolution and REINFORCE use it when they plan a trial; `BudgetAwareSampler` wraps Optuna's samplers
+  (TPE, GP, NSGA-II) with it.
 
 Infeasible trials stay in the study (the strategies still read them); with no constraints in the study,
 nothing changes.
@@ -204,22 +206,39 @@ class FeasibilityModel:
         over = np.maximum(predicted - z * self.spread, 0.0)
         return float(np.sum(over[self.skill >= MIN_SKILL]))
 
+    def headroom(self, params: Mapping[str, Any]) -> float:
+        """The largest predicted value of the constraints predicted with skill (<= 0: within budget)."""
+        predicted = (self.features(params) @ self.coefficients)[self.skill >= MIN_SKILL]
+        return float(predicted.max()) if predicted.size else -math.inf
+
 
 class FeasibilityFilter:
     """Keeps a strategy's proposals out of the region the feasibility model calls far over budget.
+
+    The best architectures under a budget usually spend nearly all of it, so the filter can lean to its
+    edge: of the first ``edge`` proposals not far over budget it keeps the one predicted closest under the
+    limit. The strategy still decides what is proposed; the filter only picks among its proposals.
 
     Args:
         candidates: Most proposals drawn per trial.
         z: Leave-one-out deviations of slack before a prediction over the limit counts as "far over".
         min_trials: Trials with constraints needed before the model is used at all.
+        costs: The counted costs the model takes as features (`CostFeatures`); None: decisions only.
+        edge: Proposals not far over budget compared per trial (1: the first is kept).
     """
 
     def __init__(
-        self, candidates: int = 20, z: float = 0.5, min_trials: int = 10, costs: CostFeatures | None = None
+        self,
+        candidates: int = 20,
+        z: float = 0.5,
+        min_trials: int = 10,
+        costs: CostFeatures | None = None,
+        edge: int = 1,
     ) -> None:
         self.candidates = check_int("feasibility_candidates", candidates, 1)
         self.z = check_float("feasibility_z", z, 0.0, 100.0)
         self.min_trials = check_int("feasibility_min_trials", min_trials, 2)
+        self.edge = check_int("feasibility_edge", edge, 1)
         self.costs = costs
         self._cache: tuple[tuple[Any, ...], FeasibilityModel | None] | None = None
 
@@ -239,23 +258,35 @@ class FeasibilityFilter:
         propose: Callable[[], Mapping[str, Any]],
         fallback: Callable[[], Mapping[str, Any]] | None = None,
     ) -> Mapping[str, Any]:
-        """The first of up to ``candidates`` calls of ``propose`` not far over budget; else, when the
-        strategy's proposals all are (a model that has converged on a region over budget draws the same
-        ones again), the first of as many ``fallback`` draws (uniform ones) that is not; else the draw
-        predicted least over. Without a model, the first proposal."""
+        """Of up to ``candidates`` calls of ``propose``, the first ``edge`` not far over budget are
+        compared and the one nearest the budget's edge from below is kept (`FeasibilityModel.headroom`);
+        when the strategy's proposals all are far over (a model that has converged on a region over
+        budget draws the same ones again), the first of as many ``fallback`` draws (uniform ones) that is
+        not; else the draw predicted least over. Without a model, the first proposal."""
         if model is None:
             return propose()
+        plausible: list[Mapping[str, Any]] = []
         best, best_excess = None, math.inf
-        for draw in [propose] * self.candidates + [fallback] * (self.candidates if fallback else 0):
+        draws = [propose] * self.candidates + [fallback] * (self.candidates if fallback else 0)
+        for index, draw in enumerate(draws):
+            if plausible and (len(plausible) == self.edge or index >= self.candidates):
+                break
             assert draw is not None
             params = draw()
             excess = model.excess(params, self.z)
             if excess == 0.0:
-                return params
-            if excess < best_excess:
+                plausible.append(params)
+            elif excess < best_excess:
                 best, best_excess = params, excess
+        if plausible:
+            return max(plausible, key=lambda params: _edge_rank(model.headroom(params)))
         assert best is not None
         return best
+
+
+def _edge_rank(headroom: float) -> tuple[bool, float]:
+    """Within budget before over it; within, the closest to the limit first; over, the least over."""
+    return (headroom <= 0.0, headroom if headroom <= 0.0 else -headroom)
 
 
 class BudgetAwareSampler(BaseSampler):
@@ -354,15 +385,16 @@ OPTIONS = {
     "feasibility_z": Option(
         0.5, "leave-one-out deviations over the limit before a predicted cost counts as far over budget"
     ),
+    "feasibility_edge": Option(1, "proposals within budget compared; the one nearest the limit is kept"),
 }
 
 
 def make_filter(
-    context: SamplerContext, feasibility_candidates: int, feasibility_z: float
+    context: SamplerContext, feasibility_candidates: int, feasibility_z: float, feasibility_edge: int
 ) -> FeasibilityFilter:
     """The `FeasibilityFilter` of a strategy's `OPTIONS`, using the context's counted costs when it has
     them and the space to count them on."""
     costs = None
     if context.costs is not None and context.space is not None:
         costs = CostFeatures(context.space, context.costs)
-    return FeasibilityFilter(candidates=feasibility_candidates, z=feasibility_z, costs=costs)
+    return FeasibilityFilter(feasibility_candidates, feasibility_z, costs=costs, edge=feasibility_edge)

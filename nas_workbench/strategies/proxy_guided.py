@@ -15,8 +15,11 @@ search knows (`SamplerContext.costs`, `SamplerContext.scores`):
 2. **Ranking by trusted estimators.** Each estimator's trust is its Spearman correlation with the
    trained (feasible, complete) trials' objective, shrunk towards a prior weight of 1 ("larger scores
    are better", as for parameters, FLOPs and synflow on image tasks) as if ``prior_trials`` trials had
-   agreed; the ranking is the trust-weighted mean of the estimators' percentile ranks (`combined_score`).
-   An estimator the trials contradict loses its say, one they confirm keeps it.
+   agreed; the ranking is the trust-weighted mean of the estimators' percentile ranks (`combined_score`)
+   among the candidates predicted within budget. An estimator the trials contradict loses its say, one
+   they confirm keeps it. Ranking among those candidates only matters under a tight budget: ranked over
+   the whole pool, the budget's own cost (a latency all of whose feasible values sit in its bottom 5%)
+   would spread its candidates over a twentieth of the scale and have almost no say among them.
 3. **Local moves.** With probability ``local_share`` (once a feasible trial is trained), the trial is
    the best-ranked untried feasible candidate one decision away from the best trained one (a space too
    large to enumerate adds ``mutations`` mutations of it to the pool first); otherwise the best-ranked
@@ -82,7 +85,7 @@ class ProxyGuidedSampler(PlannedSampler):
         costs: Estimator | None = None,
         scores: Estimator | None = None,
         pool_size: int = 2000,
-        local_share: float = 0.5,
+        local_share: float = 0.25,
         prior_trials: float = 5.0,
         mutations: int = 30,
         feasibility: FeasibilityFilter | None = None,
@@ -136,7 +139,8 @@ class ProxyGuidedSampler(PlannedSampler):
             np.ones(len(pool.names)),
             self.prior_trials,
         )
-        ranks = percentile_ranks(pool.values)
+        ranks = np.zeros(pool.values.shape)
+        ranks[allowed] = percentile_ranks(pool.values[allowed])  # among what may be proposed
         score = ranks @ weights + 1e-9 * np.array([rng.random() for _ in range(len(pool))])
         source, index = "uniform", None
         if exploring and open_.any():
@@ -226,9 +230,9 @@ class ProxyGuidedSampler(PlannedSampler):
         storage.set_trial_system_attr(trial_id, f"{ATTR}:pool", summary)
 
     def _record_prior(self, study: optuna.Study, trial: FrozenTrial, ranks: np.ndarray, score: float) -> None:
-        """Where the prior put the proposed candidate: its percentile rank in the pool by each estimator
-        (1: the highest value), and by the trust-weighted ranking among the candidates predicted
-        within budget (1: the top), so its trained value can be set against the prior's ranking."""
+        """Where the prior put the proposed candidate: its percentile rank among the candidates predicted
+        within budget by each estimator (1: the highest value), and by the trust-weighted ranking (1: the
+        top), so its trained value can be set against the prior's ranking."""
         rounded = {n: round(float(r), 5) for n, r in zip(self.pool.names, ranks, strict=True)}
         prior: dict[str, Any] = {"ranks": rounded, "score": round(score, 5)}
         _compat.storage_of(study).set_trial_system_attr(_compat.trial_id(trial), f"{ATTR}:prior", prior)
@@ -282,10 +286,12 @@ register(
         "from the trained trials how far to trust each estimator (Spearman-weighted rank aggregation).",
         {
             "pool_size": Option(2000, "most candidates ranked; a space this small is enumerated whole"),
-            "local_share": Option(0.5, "share of trials that move one decision from the best trained one"),
+            "local_share": Option(0.25, "share of trials that move one decision from the best trained one"),
             "prior_trials": Option(5.0, "trained trials the prior trust (1 per estimator) is worth"),
             "mutations": Option(30, "mutations of the best added to a sampled pool per local move"),
-            "use_scores": Option(True, "rank with the engine's zero-cost proxy scores (data-free synflow)"),
+            "use_scores": Option(
+                True, "rank with the engine's zero-cost scores (synflow, FLOPs, a cell's live FLOPs)"
+            ),
             "feasibility_min_trials": Option(5, "profiled trials before a learnt constraint filters"),
             "feasibility_z": Option(
                 1.0, "leave-one-out deviations of margin under the limit a learnt prediction must keep"

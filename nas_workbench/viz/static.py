@@ -166,7 +166,8 @@ def warm(timeout: float = 60.0) -> None:
 
     For a figure drawn later from a widget's callback (the workbench's final plots, after a search the
     Start button ran): Chromium started from there, after a search, closed its page at once in JupyterLab
-    (found by the workbench's browser test), where one started while a cell runs keeps working.
+    (found by the workbench's browser test), where one started while a cell runs, or when the Start button
+    starts the search (`nas_workbench.ui._show.StaticImage.prepare`), keeps working.
     """
     if available():
         _browser().warm(timeout)

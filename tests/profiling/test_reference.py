@@ -62,6 +62,7 @@ def test_halves_agree_in_a_slow_episode_but_the_reference_sees_it(tmp_path):
     summary = result.summary_ms(OPTIONS.rel_ci)
     assert summary["stable"] is True and summary["reference_slowdown"] <= 1 + SLOW_TOLERANCE
     assert summary["retries"] == canary.retries and summary["reference_readings"] >= MIN_READINGS
+    assert summary["reference_fastest_ms"] == min(canary.readings) * 1e3 <= summary["reference_ms"]
 
 
 def test_a_machine_slow_throughout_the_cap_is_marked_unstable_with_its_slowdown(tmp_path):

@@ -251,3 +251,38 @@ def test_supernet_hooks_build_the_same_skeleton_around_any_cell(nb201) -> None:
     discrete = nb201.build(nb201.random(0), (3, 32, 32), 10)
     assert supernet(torch.randn(2, 3, 32, 32)).shape == (2, 10)
     assert [n for n, _ in supernet.named_children()] == [n for n, _ in discrete.named_children()]
+
+
+@pytest.mark.parametrize(
+    ("arch", "live"),
+    [
+        (  # node 1 feeds nothing that reaches the output: its conv is dead
+            "|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|",
+            "|none~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|",
+        ),
+        (  # node 1 holds zeros (nothing reaches it): its outgoing ops are dead
+            "|none~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|",
+            "|none~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|none~1|nor_conv_3x3~2|",
+        ),
+        (  # nothing reaches the output: every op is dead
+            "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|none~0|none~1|none~2|",
+            "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+        ),
+    ],
+)
+def test_live_drops_the_ops_on_no_input_output_path(nb201, arch: str, live: str) -> None:
+    assert nb201.format(nb201.live(nb201.parse(arch))) == live
+    assert nb201.live(nb201.parse(live)) == nb201.parse(live)
+    every_op_used = nb201.parse(NB201_CIFAR10[2][1])
+    assert nb201.live(every_op_used) is every_op_used
+
+
+@pytest.mark.slow  # 15,625 cells: about 25 s on the loaded 2-core machine
+def test_live_over_the_whole_nb201_space(nb201) -> None:
+    """Idempotent, and all "none" for exactly NAS-Bench-201's 341 cells with no path from input to
+    output."""
+    specs = list(enumerate_specs(nb201))
+    live = [nb201.live(spec) for spec in specs]
+    assert all(nb201.live(cell) == cell for cell in live)
+    empty = {name: "none" for name in specs[0].choices}
+    assert sum(cell.choices == empty for cell in live) == 341

@@ -5,6 +5,7 @@ best feasible one is known by enumeration."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import numpy as np
 import optuna
@@ -15,6 +16,7 @@ from optuna.trial import FrozenTrial, create_trial
 from nas_workbench import strategies
 from nas_workbench.spaces._base import enumerate_specs
 from nas_workbench.spec import ArchSpec
+from nas_workbench.strategies._history import parent_spec
 from nas_workbench.strategies.feasibility import (
     BudgetAwareSampler,
     CostFeatures,
@@ -183,3 +185,42 @@ def test_each_strategy_spends_its_trials_inside_the_budget(name: str) -> None:
     assert share > random_share + 0.1, f"{name}: {share:.0%} feasible trials, random {random_share:.0%}"
     # and the trials inside the budget are not wasted: a better feasible architecture than random finds
     assert random_best < best <= optimum, f"{name}: {best:.3f}, random {random_best:.3f}, best {optimum:.3f}"
+
+
+def test_the_filter_can_lean_to_the_budgets_edge() -> None:
+    model = FeasibilityModel.fit([toy_trial(s, relative(toy_cost(s))) for s in random_specs(40, 0)])
+    cheap = {"depth": 1, "layer0.width": 8}  # cost 8 of 40
+    near = {"depth": 2, "layer0.width": 16, "layer1.width": 16}  # 32 of 40
+    costly = {"depth": 3, **{f"layer{i}.width": 32 for i in range(3)}}  # 96: far over
+    assert model is not None and model.headroom(cheap) < model.headroom(near) < 0 < model.headroom(costly)
+
+    def proposals() -> Callable[[], dict]:
+        drawn = iter([cheap, costly, near, cheap])
+        return lambda: next(drawn)
+
+    assert FeasibilityFilter(edge=1).choose(model, proposals()) == cheap  # the first plausible one
+    # of the first two plausible proposals, the one predicted closest under the limit
+    assert FeasibilityFilter(edge=2).choose(model, proposals()) == near
+    with pytest.raises(Exception, match="feasibility_edge"):
+        FeasibilityFilter(edge=0)
+
+
+def _feasible_costs(name: str, edge: int, seeds: range, n_trials: int) -> list[float]:
+    """The toy costs of the feasible trials after the first 10 (once the feasibility model is fitted)."""
+    space, costs = ToySpace(), []
+    for seed in seeds:
+        sampler = strategies.make_sampler(
+            name, seed=seed, space=space, feasibility_edge=edge, **quick_options(name)
+        )
+        study = run_study(
+            sampler, space, lambda s: [toy_accuracy(s)], n_trials, constraint=lambda s: relative(toy_cost(s))
+        )
+        costs += [toy_cost(parent_spec(t, space)) for t in study.trials[10:] if t.constraints["budget"] <= 0]
+    return costs
+
+
+@pytest.mark.parametrize("name", ["evolution", "rl", "nsga2"])
+def test_leaning_to_the_edge_spends_more_of_the_budget(name: str) -> None:
+    # on the toy space accuracy grows with cost, so the best feasible architectures sit at the budget
+    first, edge = (_feasible_costs(name, edge, range(3), 30) for edge in (1, 8))
+    assert np.mean(edge) > np.mean(first) + 2.0, f"{name}: {np.mean(edge):.1f} vs {np.mean(first):.1f}"

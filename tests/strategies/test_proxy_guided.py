@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import optuna
 import pytest
-from scipy.stats import spearmanr
+from scipy.stats import rankdata, spearmanr
 from torch import nn
 
 from nas_workbench import strategies
@@ -108,6 +108,29 @@ def test_budget_filter_proposes_nothing_over_a_limit_a_counted_cost_gives() -> N
     assert set(sources) <= {"prior", "local"} and "local" in sources
     pool = study.trials[-1].system_attrs["proxy_guided:pool"]
     assert pool["size"] == 256 and pool["feasible"] == len(feasible)
+
+
+def test_the_prior_ranks_only_the_candidates_within_budget() -> None:
+    """Once the limit is known, each estimator ranks the feasible candidates alone (the budget's own cost
+    spans the whole scale among them, not the bottom of the pool's), and the proposal is their top."""
+    space, limit = GridSpace(), 14.0
+    sampler = strategies.make_sampler(
+        "proxy_guided",
+        seed=0,
+        space=space,
+        costs=lambda s: {"latency_ms": latency(s)},
+        scores=lambda s: {"quality": accuracy(s) + noise(s)},
+        local_share=0.0,
+    )
+    study = search(sampler, space, 2, limit)
+    feasible = [s for s in enumerate_specs(space) if latency(s) <= limit]
+    proposed = ArchSpec.from_dict(study.trials[1].user_attrs["spec"])
+    prior = study.trials[1].system_attrs["proxy_guided:prior"]
+    for name, estimate in (("latency_ms", latency), ("quality", lambda s: accuracy(s) + noise(s))):
+        values = np.array([estimate(s) for s in feasible])
+        expected = (rankdata(values)[feasible.index(proposed)] - 1) / (len(feasible) - 1)
+        assert prior["ranks"][name] == pytest.approx(expected, abs=1e-5), name
+    assert prior["score"] == 1.0
 
 
 def test_budget_filter_learns_a_limit_no_counted_cost_gives() -> None:
