@@ -85,7 +85,7 @@ class ProxyGuidedSampler(PlannedSampler):
         costs: Estimator | None = None,
         scores: Estimator | None = None,
         pool_size: int = 2000,
-        local_share: float = 0.5,
+        local_share: float = 0.25,
         prior_trials: float = 5.0,
         mutations: int = 30,
         feasibility: FeasibilityFilter | None = None,
@@ -286,7 +286,7 @@ register(
         "from the trained trials how far to trust each estimator (Spearman-weighted rank aggregation).",
         {
             "pool_size": Option(2000, "most candidates ranked; a space this small is enumerated whole"),
-            "local_share": Option(0.5, "share of trials that move one decision from the best trained one"),
+            "local_share": Option(0.25, "share of trials that move one decision from the best trained one"),
             "prior_trials": Option(5.0, "trained trials the prior trust (1 per estimator) is worth"),
             "mutations": Option(30, "mutations of the best added to a sampled pool per local move"),
             "use_scores": Option(

@@ -1,0 +1,88 @@
+"""How long each tutorial takes at full size: wall time, the load it ran at, and the CPU time it needed.
+
+The tutorials promise at most 5 minutes each with one of two cores busy. On a shared machine the wall time
+mostly measures the other jobs (a notebook's kernel gets 2/load of the cores), so this also reports the CPU
+seconds the notebook used: its kernel's, and its child processes' (07's workers, the Chromium that renders
+the plots' static images). With one core busy, a notebook gets the other one, so its wall time there is
+about its CPU seconds (for 07, whose two workers share that core, too). The kernel reads them itself, in a
+cell appended for the measurement only; the stored notebook is not changed.
+
+    python benchmarks/tutorials_time.py                 # all eight
+    python benchmarks/tutorials_time.py 05 08 --json tutorials_time.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+#: Appended to the executed copy: the kernel's CPU seconds, its live children's and its waited-for ones'.
+PROBE = """\
+import json as _json, psutil as _psutil, resource as _resource
+_me = _psutil.Process()
+_live = sum(sum(p.cpu_times()[:2]) for p in _me.children(recursive=True) if p.is_running())
+_ended = _resource.getrusage(_resource.RUSAGE_CHILDREN)
+_children = _live + _ended.ru_utime + _ended.ru_stime
+print(_json.dumps({"kernel_cpu_s": sum(_me.cpu_times()[:2]), "children_cpu_s": _children}))
+"""
+
+
+def load() -> float:
+    """The 1-minute load average."""
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+def time_notebook(path: Path, timeout: int) -> dict[str, object]:
+    """Execute ``path`` at full size in a scratch folder and return its timings (and its error, if any)."""
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell(PROBE))
+    load_start, started = load(), time.perf_counter()
+    error = None
+    with tempfile.TemporaryDirectory() as folder:
+        client = NotebookClient(notebook, timeout=timeout, resources={"metadata": {"path": folder}})
+        try:
+            client.execute()
+        except Exception as exc:  # a failing cell is a result to report, not a crash of the benchmark
+            error = f"{type(exc).__name__}: {str(exc)[-300:]}"
+    wall = time.perf_counter() - started
+    probe = next(
+        (json.loads(o["text"]) for o in notebook.cells[-1].get("outputs", []) if o.get("name") == "stdout"),
+        {"kernel_cpu_s": None, "children_cpu_s": None},
+    )
+    return {"notebook": path.name, "wall_s": wall, "load_start": load_start, "load_end": load(), **probe,
+            "error": error}  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("numbers", nargs="*", help="tutorial numbers, e.g. 05 08 (default: all)")
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell (default 1800)")
+    parser.add_argument("--json", type=Path, help="write the results here")
+    args = parser.parse_args()
+    os.environ.pop("NAS_WORKBENCH_TUTORIAL_FAST", None)  # full size
+    paths = sorted(p for p in NOTEBOOKS.glob("*.ipynb") if not args.numbers or p.name[:2] in args.numbers)
+    print(f"{'notebook':<34} {'wall s':>7} {'load':>13} {'kernel CPU s':>12} {'children CPU s':>14}")
+    results = []
+    for path in paths:
+        r = time_notebook(path, args.timeout)
+        results.append(r)
+        cpu = [f"{v:.0f}" if isinstance(v, float) else "?" for v in (r["kernel_cpu_s"], r["children_cpu_s"])]
+        print(
+            f"{path.name:<34} {r['wall_s']:>7.0f} {r['load_start']:>5.1f} -> {r['load_end']:>4.1f} "
+            f"{cpu[0]:>12} {cpu[1]:>14}" + (f"  FAILED {r['error']}" if r["error"] else "")
+        )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 1 if any(r["error"] for r in results) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
