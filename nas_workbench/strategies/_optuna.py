@@ -26,10 +26,10 @@ from nas_workbench.strategies._base import (
 from nas_workbench.strategies.feasibility import OPTIONS as FEASIBILITY_OPTIONS
 from nas_workbench.strategies.feasibility import BudgetAwareSampler, make_filter
 
-#: NSGA-II compares 8 proposals within budget and keeps the one predicted closest under the limit (on
-#: NAS-Bench-201's device budgets it then beat random search in every case measured, README "Search
-#: under a device latency budget"); TPE and GP keep the first (`OPTIONS`): a proposal is a whole model
-#: fit and acquisition, and comparing several did not help TPE there.
+#: NSGA-II compares 8 proposals within budget and keeps the one predicted closest under the limit: on
+#: NAS-Bench-201's 15 device budgets its mean regret fell from 0.69 to 0.56 and it beat random search in
+#: 13 cases instead of 9 (README, "Leaning to the budget's edge"). TPE and GP keep the first (`OPTIONS`):
+#: a proposal is a whole model fit and acquisition, and comparing several did not help TPE there.
 _LEAN = {**FEASIBILITY_OPTIONS, "feasibility_edge": Option(8, FEASIBILITY_OPTIONS["feasibility_edge"].doc)}
 
 

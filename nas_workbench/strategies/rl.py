@@ -319,10 +319,7 @@ register(
             "learning_rate": Option(0.1, "Adam step size of the controller"),
             "baseline_decay": Option(0.9, "weight of the past in the moving-average baseline"),
             "hidden_size": Option(32, "width of the LSTM controller"),
-            # comparing 8 proposals within budget, the one predicted closest under the limit kept: on
-            # NAS-Bench-201's device budgets its regret fell in 4 of 6 cases measured (README)
             **FEASIBILITY_OPTIONS,
-            "feasibility_edge": Option(8, FEASIBILITY_OPTIONS["feasibility_edge"].doc),
         },
         multi_objective=False,
     )
