@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from bokeh.document import Document
 
 import nas_workbench as nw
@@ -339,6 +340,8 @@ def test_events_are_applied_on_the_loops_thread(make_config, score, wait_for):
     assert sum(batches) == 5
 
 
+# 27 s in CI (a DNAS search); the panel's placement at Start is checked fast in tests/ui/test_plots.py
+@pytest.mark.slow
 def test_a_differentiable_search_shows_its_architecture_weights(
     storage, tiny_task, wait_for, monkeypatch, tmp_path
 ):
