@@ -144,8 +144,10 @@ class CandidateScores:
             )
             self._flops = ProxyScorer(self.space, ("flops",), shape, classes, seed=self.seed, cache=cache)
         scores = self._scorer(spec)
-        if isinstance(self.space, CellSpace) and self._flops is not None:
-            scores["live_flops"] = self._flops(self.space.live(spec))["flops"]
+        if isinstance(self.space, CellSpace):
+            live = self.space.live(spec)  # the spec itself when no op is dead: its FLOPs are counted already
+            assert self._flops is not None  # set with the scorer above
+            scores["live_flops"] = scores["flops"] if live is spec else self._flops(live)["flops"]
         return scores
 
     def save(self) -> None:
