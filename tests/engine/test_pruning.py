@@ -22,9 +22,16 @@ def _curve(quality: float, epoch: int) -> float:
 def _search(
     pruner: EpochPruner | None, directions: list[str], n_trials: int = 40, storage: str | None = None
 ) -> optuna.Study:
-    """The engine's loop in miniature: hardware values are known up front, accuracy per epoch is reported."""
+    """The engine's loop in miniature: hardware values are known up front, accuracy per epoch is reported.
+
+    The study is named because Hyperband assigns brackets by a hash of the study's name and the trial's
+    number: an unnamed study gets a random name and the test would depend on it.
+    """
     study = optuna.create_study(
-        storage=storage, directions=directions, sampler=optuna.samplers.TPESampler(seed=0)
+        storage=storage,
+        study_name="pruning",
+        directions=directions,
+        sampler=optuna.samplers.TPESampler(seed=0),
     )
 
     def objective(trial: optuna.Trial) -> list[float]:
