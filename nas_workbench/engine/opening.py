@@ -48,7 +48,7 @@ class OpenedStudy:
 
     Attributes:
         study: The Optuna study, created or resumed, with the search's sampler.
-        config: The config as given, its relative limits replaced by the values they resolved to.
+        config: The config searched, its relative limits replaced by the values they resolved to.
         resolved_budget: Each relative limit and what it resolved to (stored with the study).
     """
 
@@ -59,6 +59,7 @@ class OpenedStudy:
 
 def open_study(
     given: SearchConfig,
+    config: SearchConfig,
     space: SearchSpace,
     storage: BaseStorage,
     task: Callable[[], Task],
@@ -67,7 +68,8 @@ def open_study(
     """Create the study ``given`` names in ``storage``, or resume it (see the module docstring).
 
     Args:
-        given: The validated config, as given.
+        given: The validated config, as given (what the record keeps).
+        config: The config searched: ``given`` with ``strategy="auto"`` resolved.
         space: Its search space.
         storage: The open storage.
         task: The data, loaded on first call (the budget's networks and the record's data identity).
@@ -77,8 +79,8 @@ def open_study(
         InfeasibleBudgetError: No architecture meets a limit.
         ConfigError: The stored study searches another space or other objectives, or other data.
     """
-    budget = _Budget(given, space, task, target_device)
-    name = given.resolved_study_name()
+    budget = _Budget(config, space, task, target_device)
+    name = config.resolved_study_name()
     try:
         study_id = storage.get_study_id_from_name(name)
     except KeyError:  # a new study: resolve relative limits on this device and refuse unmeetable ones

@@ -81,8 +81,14 @@ class SearchRun:
         producer: TrialProducer | None = None,
     ) -> None:
         self.config = config.validate()
-        #: The config as given: ``config`` holds the same with relative limits resolved to absolute ones.
+        #: The config as given: ``config`` holds the same with relative limits resolved to absolute ones
+        #: and ``strategy="auto"`` resolved to the advisor's recommendation (`strategies.auto_advice`).
         self.given_config = self.config
+        #: Why "auto" resolved to the strategy it did (None: the config names its strategy).
+        self.strategy_advice = strategies.auto_advice(self.config)
+        if self.strategy_advice is not None:
+            self.config = self.config.replace(strategy=self.strategy_advice.strategy)
+            logger.info("strategy 'auto' resolved to %s", self.strategy_advice)
         self.space = spaces.get(config.space, **config.space_options)
         self.evaluate = check_evaluate(evaluate)
         self.data = data
@@ -102,7 +108,9 @@ class SearchRun:
         #: Where latency comes from when the search targets another device (``target_device``).
         self.target_device = load_device(config.target_device) if config.target_device else None
         self.error: BaseException | None = None
-        opened = open_study(self.config, self.space, self.storage, lambda: self.task, self.target_device)
+        opened = open_study(
+            self.given_config, self.config, self.space, self.storage, lambda: self.task, self.target_device
+        )
         self.study = opened.study
         #: The config with relative limits resolved to absolute ones (`given_config`: as given).
         self.config = opened.config
