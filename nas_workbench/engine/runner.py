@@ -93,8 +93,14 @@ class SearchRun:
         producer: TrialProducer | None = None,
     ) -> None:
         self.config = config.validate()
-        #: The config as given: ``config`` holds the same with relative limits resolved to absolute ones.
+        #: The config as given: ``config`` holds the same with relative limits resolved to absolute ones
+        #: and ``strategy="auto"`` resolved to the advisor's recommendation (`strategies.auto_advice`).
         self.given_config = self.config
+        #: Why "auto" resolved to the strategy it did (None: the config names its strategy).
+        self.strategy_advice = strategies.auto_advice(self.config)
+        if self.strategy_advice is not None:
+            self.config = self.config.replace(strategy=self.strategy_advice.strategy)
+            logger.info("strategy 'auto' resolved to %s", self.strategy_advice)
         #: Relative budget limits and what they resolved to on this device (stored with the study).
         self.resolved_budget: dict[str, ResolvedBudget] = {}
         self.space = spaces.get(config.space, **config.space_options)

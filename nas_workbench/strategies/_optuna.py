@@ -23,8 +23,9 @@ from nas_workbench.strategies._base import (
     check_int,
     register,
 )
+from nas_workbench.strategies.budget_aware import BudgetAwareSampler
 from nas_workbench.strategies.feasibility import OPTIONS as FEASIBILITY_OPTIONS
-from nas_workbench.strategies.feasibility import BudgetAwareSampler, make_filter
+from nas_workbench.strategies.feasibility import make_filter
 
 #: NSGA-II compares 8 proposals within budget and keeps the one predicted closest under the limit: on
 #: NAS-Bench-201's 15 device budgets its mean regret fell from 0.69 to 0.56 and it beat random search in

@@ -21,7 +21,14 @@ from typing import Any
 import ipywidgets as W
 
 from nas_workbench import spaces, strategies
-from nas_workbench.config import FORM_TABS, OBJECTIVE_METRICS, Fidelity, SearchConfig, default_storage
+from nas_workbench.config import (
+    AUTO_STRATEGY,
+    FORM_TABS,
+    OBJECTIVE_METRICS,
+    Fidelity,
+    SearchConfig,
+    default_storage,
+)
 from nas_workbench.config_validation import validate_setting
 from nas_workbench.engine.budget import DEFAULT_METRICS
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
@@ -183,7 +190,7 @@ class ConfigForm:
         return [space, self.space_size]
 
     def _strategy_items(self, row: Row) -> Items:
-        strategy = value_field(row, W.Dropdown, options=strategies.list())
+        strategy = value_field(row, W.Dropdown, options=[AUTO_STRATEGY, *strategies.list()])
         strategy.widget.observe(lambda change: self._strategy_changed(change["new"]), names="value")
         return [strategy, self.strategy_help, W.HBox([self.advice, self.use_advice])]
 
@@ -320,6 +327,10 @@ class ConfigForm:
         self.space_options.set_defaults(name, type(spaces.get(name)).default_options)
 
     def _strategy_changed(self, name: str) -> None:
+        if name == AUTO_STRATEGY:  # no options of its own; the advice below says what it runs
+            self.strategy_options.set_defaults(name, {}, {})
+            self.strategy_help.value = "<i>auto: the strategy the advisor recommends for these settings.</i>"
+            return
         strategy = strategies.get(name)
         self.strategy_options.set_defaults(
             name,
@@ -381,8 +392,14 @@ class ConfigForm:
             self.advice.value, self.use_advice.layout.display = "", "none"
             return
         self._advised = advice.strategy
-        same = advice.strategy == config.strategy
-        verdict = "the advisor agrees" if same else f"the advisor suggests <b>{advice.strategy}</b>"
+        same = advice.strategy in (config.strategy, strategies.resolved_strategy(config))
+        verdict = (
+            f"auto runs <b>{advice.strategy}</b>"
+            if config.strategy == AUTO_STRATEGY
+            else "the advisor agrees"
+            if same
+            else f"the advisor suggests <b>{advice.strategy}</b>"
+        )
         self.advice.value = f"&#128161; {verdict}: {html.escape(advice.reason)}"
         self.use_advice.description = f"Use {advice.strategy}"
         self.use_advice.layout.display = "none" if same else ""

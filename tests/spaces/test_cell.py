@@ -247,7 +247,11 @@ def test_supernet_hooks_build_the_same_skeleton_around_any_cell(nb201) -> None:
             return sum(op(x) for op in self.ops)
 
     assert nb201.relaxable
-    supernet = nb201.build_network(lambda C: Cell(4, {e: SumOfOps(C) for e in nb201.edges}), (3, 32, 32), 10)
+
+    def make_cell(C: int) -> nn.Module:
+        return Cell(4, {e: SumOfOps(C) for e in nb201.edges})
+
+    supernet = nb201.build_network(make_cell, nw.spaces.NetworkShape((3, 32, 32), 10))
     discrete = nb201.build(nb201.random(0), (3, 32, 32), 10)
     assert supernet(torch.randn(2, 3, 32, 32)).shape == (2, 10)
     assert [n for n, _ in supernet.named_children()] == [n for n, _ in discrete.named_children()]

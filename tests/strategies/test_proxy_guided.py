@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -16,7 +15,7 @@ from nas_workbench import strategies
 from nas_workbench.engine.budget import constraint_values
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.profiling import Measurement
-from nas_workbench.spaces import SearchSpace, Suggester
+from nas_workbench.spaces import NetworkShape, SearchSpace, Suggester
 from nas_workbench.spaces._base import enumerate_specs
 from nas_workbench.spec import ArchSpec
 from nas_workbench.strategies.pool import CandidatePool, combined_score, subset_ensemble, trust
@@ -32,10 +31,8 @@ class GridSpace(SearchSpace):
     def define(self, suggester: Suggester) -> dict[str, Any]:
         return {f"d{i}": suggester.suggest_categorical(f"d{i}", [0, 1, 2, 3]) for i in range(4)}
 
-    def build(
-        self, spec: ArchSpec, input_shape: Sequence[int], num_classes: int, width_multiplier: float = 1.0
-    ) -> nn.Module:
-        return nn.Linear(1, num_classes)
+    def assemble(self, spec: ArchSpec, shape: NetworkShape) -> nn.Module:
+        return nn.Linear(1, shape.num_classes)
 
     def size(self) -> int:
         return 256
