@@ -157,6 +157,29 @@ class CellSpace(SearchSpace):
             return spec
         return self.spec({**spec.choices, **{self.decision_name(i, j): "none" for i, j in dead}})
 
+    def signature(self, spec: ArchSpec) -> str:
+        """The function the cell computes, as a string two cells share when they compute the same one.
+
+        Each node is the sum of its live edges' terms: a skip passes its source's terms on, "none" and an
+        op on a node that holds nothing add none, any other op adds ``op(source)``; the output node's sorted
+        terms are the signature. So cells that differ only in dead ops, in the order of a sum or in which
+        intermediate node a skip chain runs through (``conv1x1`` on ``0 → 3`` and ``conv1x1`` on ``0 → 1``
+        then a skip ``1 → 3``) share it. NAS-Bench-201 trains each such twin separately, so their
+        accuracies differ by training noise only; a search learns nothing new from a second one.
+        """
+        ops = self.edge_ops(self.validate(spec))
+        nodes: list[list[str]] = [["x"]]
+        for j in range(1, self.num_nodes):
+            terms: list[str] = []
+            for i in range(j):
+                op, source = ops[(i, j)], nodes[i]
+                if op == "skip_connect":
+                    terms.extend(source)
+                elif op != "none" and source:
+                    terms.append(f"{op}({'+'.join(source)})")
+            nodes.append(sorted(terms))
+        return "+".join(nodes[-1])
+
     def describe(self, spec: ArchSpec) -> list[dict[str, Any]]:
         """The cell's edges, ``{"from", "to", "op", "decision"}``, for drawing the DAG."""
         return [

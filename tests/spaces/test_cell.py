@@ -281,6 +281,27 @@ def test_live_drops_the_ops_on_no_input_output_path(nb201, arch: str, live: str)
     assert nb201.live(every_op_used) is every_op_used
 
 
+def test_signature_is_shared_by_cells_that_compute_the_same_function(nb201) -> None:
+    """Dead ops, a skip chain through another node, and the order of a sum do not change the function."""
+    residual = [
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|skip_connect~1|none~2|",
+        "|none~0|+|skip_connect~0|none~1|+|nor_conv_3x3~0|none~1|skip_connect~2|",  # x -> 2 -> 3 skips
+        "|skip_connect~0|+|none~0|none~1|+|nor_conv_3x3~0|skip_connect~1|none~2|",
+    ]
+    others = [
+        "|none~0|+|none~0|none~1|+|nor_conv_3x3~0|none~1|none~2|",  # no skip: conv(x) alone
+        "|skip_connect~0|+|none~0|none~1|+|nor_conv_1x1~0|skip_connect~1|none~2|",  # a 1x1 conv
+        "|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|nor_conv_3x3~1|none~2|",  # conv(conv(x)) + x
+        "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|none~0|none~1|nor_conv_3x3~2|",  # conv(x + x)
+    ]
+    signatures = [nb201.signature(nb201.parse(arch)) for arch in residual + others]
+    assert signatures[:3] == ["nor_conv_3x3(x)+x"] * 3
+    assert len(set(signatures[2:])) == len(others) + 1
+    assert signatures[-1] == "nor_conv_3x3(x+x)"
+    for arch in residual + others:  # the live cell computes the same function
+        assert nb201.signature(nb201.live(nb201.parse(arch))) == nb201.signature(nb201.parse(arch))
+
+
 @pytest.mark.slow  # 15,625 cells: about 25 s on the loaded 2-core machine
 def test_live_over_the_whole_nb201_space(nb201) -> None:
     """Idempotent, and all "none" for exactly NAS-Bench-201's 341 cells with no path from input to
