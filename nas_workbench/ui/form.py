@@ -35,6 +35,7 @@ from nas_workbench.exceptions import ConfigError, NasWorkbenchError
 from nas_workbench.metrics import METRICS
 from nas_workbench.strategies.advisor import advise
 from nas_workbench.ui._budget import BUDGET_RANGES, BudgetFields
+from nas_workbench.ui._devices import available_devices, target_device_field
 from nas_workbench.ui._fields import DESCRIPTION_WIDTH, Field, OptionsEditor
 from nas_workbench.ui._schema import Row, form_rows, plain_field, tags_field, value_field
 from nas_workbench.ui._workers import WorkersChoice
@@ -58,39 +59,6 @@ _ADVICE_KEYS = frozenset(
 _PLACEHOLDERS = {"storage": default_storage(), "study_name": "space-strategy-seed"}
 
 Items = list[Field | W.Widget]
-
-
-def available_devices() -> list[tuple[str, str]]:
-    """``(label, device)`` for each device this kernel can search on: the CPU, each GPU, Apple MPS."""
-    import torch
-
-    devices = [("cpu", "cpu")]
-    if torch.cuda.is_available():
-        for index in range(torch.cuda.device_count()):
-            devices.append((f"cuda:{index} ({torch.cuda.get_device_name(index)})", f"cuda:{index}"))
-    if hasattr(torch.backends, "mps") and torch.backends.mps.is_available():
-        devices.append(("mps (Apple GPU)", "mps"))
-    return devices
-
-
-def _target_device_field(row: Row) -> Field:
-    """The saved device profile latency is predicted for (``target_device``), or this machine."""
-    from nas_workbench.profiling.targets import list_devices
-
-    here = ("this machine (measured)", None)
-    box = W.Dropdown(
-        options=[here, *((f"{name} (predicted)", name) for name in list_devices())],
-        description=row.label,
-        tooltip=row.help,
-        style=_STYLE,
-    )
-
-    def write(name: str | None) -> None:
-        if name not in [value for _, value in box.options]:
-            box.options = [*box.options, (f"{name} (not saved here)", name)]
-        box.value = name
-
-    return Field("target_device", box, lambda: box.value, write)
 
 
 def _note() -> W.HTML:
@@ -138,7 +106,7 @@ class ConfigForm:
             "objectives": lambda row: [tags_field(row, list(OBJECTIVE_METRICS))],
             "budget": self._budget_items,
             "device": lambda row: [self._device_field(row)],
-            "target_device": lambda row: [_target_device_field(row)],
+            "target_device": lambda row: [target_device_field(row)],
             "profiling_method": lambda row: [
                 value_field(
                     row,
