@@ -1,13 +1,14 @@
 """Every use of another library's private API, in one place, each guarded by the versions it was checked on.
 
-Optuna, torch and jupyter_bokeh lack a public way to do a few things the workbench needs: run Optuna's
-trial loop ourselves (its stop flag and "inside the optimize loop" marker), read its storage in bulk (its
-ORM table definitions, a study's id, the storage under its trial cache, the stale-trial query), sort points
-by non-domination as its NSGA-II does, read allocation events from torch's profiler, and filter the
-messages jupyter_bokeh applies from the browser. Each helper here names the private API it touches and
-checks, the first time, that the installed library is in `CHECKED`, the range its tests ran on; outside it
-the helper raises `CompatibilityError` saying which library, which version and what to install, instead of
-misbehaving silently on a renamed attribute. Nothing else in the package touches those names.
+Optuna, torch and jupyter_bokeh lack a public way to do a few things the workbench needs: run Optuna's trial
+loop ourselves (its stop flag and "inside the optimize loop" marker), read its storage in bulk (its ORM table
+definitions, a study's id, the storage under its trial cache, the stale-trial query), sort points by
+non-domination as its NSGA-II does, read allocation events from torch's profiler, and filter the messages
+jupyter_bokeh applies from the browser and send a batch of the kernel's changes as one patch. Each helper here
+names the private API it touches and checks, the first time, that the installed library is in `CHECKED`, the
+range its tests ran on; outside it the helper raises `CompatibilityError` saying which library, which version
+and what to install, instead of misbehaving silently on a renamed attribute. Nothing else in the package
+touches those names.
 
 Importing this module imports none of the three libraries.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib.metadata
+import json
 from collections.abc import Callable, Iterator, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
@@ -212,13 +214,47 @@ def nvml_device_index(device: Any) -> int:
 # -- jupyter_bokeh -------------------------------------------------------------------------------------
 def bokeh_model_dropping(drop: Callable[[Mapping[str, Any]], bool]) -> type:
     """A subclass of ``jupyter_bokeh.BokehModel`` that ignores the browser messages for which
-    ``drop(content)`` is true (it overrides ``BokehModel._sync_model``, the handler of every message)."""
+    ``drop(content)`` is true (it overrides ``BokehModel._sync_model``, the handler of every message), and
+    that sends the document changes made inside its ``batched()`` as one patch: jupyter_bokeh's
+    ``_document_patched``, which it overrides, sends each change as a patch of its own (three messages and
+    two per binary buffer), so a batch of rows that also moves the axes took eight patches."""
     require("jupyter_bokeh")
+    from bokeh.protocol import Protocol
     from jupyter_bokeh import BokehModel
 
     class _DroppingBokehModel(BokehModel):
+        _held: list[Any] | None = None
+
         def _sync_model(self, model: Any, content: dict[str, Any], buffers: list[Any]) -> None:
             if not drop(content):
                 super()._sync_model(model, content, buffers)
+
+        @contextlib.contextmanager
+        def batched(self) -> Iterator[None]:
+            """Hold the document's changes made in this block and send them as one patch at its end."""
+            self._held = []
+            try:
+                yield
+            finally:
+                held, self._held = self._held, None
+                if held:
+                    self._send_patch(held)
+
+        def _document_patched(self, event: Any) -> None:
+            if event.setter is self:  # the browser's own change, as jupyter_bokeh skips it
+                return
+            if self._held is not None:
+                self._held.append(event)
+            else:
+                self._send_patch([event])
+
+        def _send_patch(self, events: list[Any]) -> None:
+            """Send ``events`` as one PATCH-DOC, in the messages jupyter_bokeh 4's view reads."""
+            message = Protocol().create("PATCH-DOC", events)
+            for part in (message.header_json, message.metadata_json, message.content_json):
+                self.send({"msg": "patch", "payload": part})
+            for buffer in message.buffers:
+                self.send({"msg": "patch", "payload": json.dumps(buffer.ref)})
+                self.send({"msg": "patch"}, [buffer.to_bytes()])
 
     return _DroppingBokehModel

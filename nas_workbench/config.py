@@ -15,6 +15,7 @@ from typing import Any
 
 from nas_workbench._registry import unknown_name_message
 from nas_workbench.config_validation import (
+    AUTO_STRATEGY,
     WARM_START_TOP_K,
     collect_errors,
     data_is_a_run_argument,
@@ -25,6 +26,7 @@ from nas_workbench.exceptions import ConfigError
 from nas_workbench.metrics import METRICS, Direction, ProfilingMethod
 
 __all__ = [
+    "AUTO_STRATEGY",
     "DEFAULT_RUNS_DIR",
     "FORM_TABS",
     "OBJECTIVE_METRICS",
@@ -109,7 +111,11 @@ class SearchConfig:
     Attributes:
         space: Registered search space name (see `nas_workbench.spaces.list()`).
         space_options: Options of the space (e.g. ``{"num_cells": 3}`` for "nb201").
-        strategy: Registered strategy name (see `nas_workbench.strategies.list()`).
+        strategy: Registered strategy name (see `nas_workbench.strategies.list()`), or ``"auto"`` (the
+            default): the strategy the advisor recommends for this config
+            (`nas_workbench.strategies.auto_advice`: e.g. one objective under a latency budget on a
+            ``target_device`` goes to "proxy_guided", several objectives to "tpe"), resolved when the
+            search starts, printed, and stored with the study as the strategy it ran.
         strategy_options: Options of the strategy (e.g. ``{"population_size": 20}`` for "evolution").
         objectives: Metrics to optimise; accuracy is maximised, hardware metrics minimised.
         budget: Upper limits per hardware metric, in the metric's unit (``{"latency_ms": 1.0}``); latency
@@ -159,7 +165,7 @@ class SearchConfig:
     space_options: dict[str, Any] = field(
         default_factory=dict, metadata=_shown("Search space", "space options")
     )
-    strategy: str = field(default="tpe", metadata=_shown("Strategy", "strategy"))
+    strategy: str = field(default=AUTO_STRATEGY, metadata=_shown("Strategy", "strategy"))
     strategy_options: dict[str, Any] = field(
         default_factory=dict, metadata=_shown("Strategy", "strategy options")
     )

@@ -94,7 +94,7 @@ def validate_components(config: SearchConfig) -> None:
             "strategy_options",
             config.strategy_options,
             lambda: strategies.make_sampler(
-                config.strategy,
+                strategies.resolved_strategy(config),
                 seed=config.seed,
                 space=space,
                 directions=tuple(config.directions),

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from nas_workbench.config import Fidelity, SearchConfig
 
 __all__ = [
+    "AUTO_STRATEGY",
     "MAX_STUDY_NAME",
     "check_number",
     "check_storage_url",
@@ -53,6 +54,8 @@ _STORAGE_DRIVERS = (
 #: The settings of ``SearchConfig.warm_start``, and how many architectures it takes by default.
 WARM_START_KEYS = ("study_name", "storage", "top_k")
 WARM_START_TOP_K = 5
+#: The strategy name that stands for the advisor's recommendation (`SearchConfig.strategy`'s default).
+AUTO_STRATEGY = "auto"
 
 _PRUNERS = ("none", "median", "successive_halving", "hyperband")
 _MAPPINGS = ("space_options", "strategy_options", "budget", "pruner_options", "fixed_choices", "warm_start")
@@ -269,10 +272,11 @@ def _check_registered(name: str, value: Any, kind: str) -> None:
     from nas_workbench import spaces, strategies
 
     registry = spaces if name == "space" else strategies
+    names = registry.list() if name == "space" else [AUTO_STRATEGY, *registry.list()]
     if not isinstance(value, str):
-        raise ConfigError(name, value, f"the name of a {kind}, one of {registry.list()}")
-    if value not in registry.list():
-        raise ConfigError(name, value, unknown_name_message(kind, value, registry.list()))
+        raise ConfigError(name, value, f"the name of a {kind}, one of {names}")
+    if value not in names:
+        raise ConfigError(name, value, unknown_name_message(kind, value, names))
 
 
 def _check_choice(name: str, value: Any, allowed: tuple[str, ...], kind: str) -> None:

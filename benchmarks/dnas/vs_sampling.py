@@ -8,7 +8,10 @@ the one with the best validation accuracy among its trained trials (for "dnas", 
 per-epoch trials are weight-sharing estimates), reported with its test accuracy, size and measured
 latency, and dnas's wall time as a fraction of TPE's. For "dnas" it also prints the best of its first
 j retrainings for every j (the retrainings run most likely first, so one run measures every smaller
-``retrain_top``, with the wall time at which the j-th finished). One torch thread everywhere.
+``retrain_top``, with the wall time at which the j-th finished), and the supernet's weight-sharing
+estimate of each epoch's derived architecture (how well the supernet itself has learnt: near chance, 0.1
+on digits, its architecture weights carry no information). ``--strategy none`` runs dnas alone. One torch
+thread everywhere.
 
     python benchmarks/dnas/vs_sampling.py [--space nb201 --space chain] [--epochs 10] [--trials 30]
         [--retrain-top 4] [--dnas-option sampled_paths=true] [--seed 0 --seed 1] [--json out.json]
@@ -80,7 +83,11 @@ def search(
         "flops": best.value("flops"),
         "latency_ms": latency,
         "best_of_first": _best_of_first(trained, wall) if strategy == "dnas" else [],
-    }
+        "supernet_estimates": [
+            r.value("accuracy") for r in run.results()
+            if r.status == "ok" and r.metrics.get("accuracy", {}).get("method") == "estimated"
+        ],
+    }  # fmt: skip
     return row, wall
 
 
@@ -107,7 +114,7 @@ def main() -> None:
     parser.add_argument(
         "--retrain-top", type=int, default=RETRAIN_TOP, help="architectures dnas retrains (retrain_top)"
     )
-    parser.add_argument("--strategy", action="append", help="baselines (default: tpe)")
+    parser.add_argument("--strategy", action="append", help="baselines (default: tpe; none: dnas alone)")
     parser.add_argument(
         "--dnas-option", action="append", default=[], metavar="KEY=JSON",
         help="more strategy_options of dnas, e.g. sampled_paths=true (repeatable)",
@@ -120,12 +127,13 @@ def main() -> None:
     header = f"{'space':7} {'seed':>4} {'strategy':8} {'wall s':>7} {'trials':>6} {'val acc':>8} {'test acc':>8} {'params':>8} {'MFLOPs':>7} {'lat ms':>7}  architecture"  # noqa: E501
     print(header, flush=True)
     extra = {key: json.loads(value) for key, value in (o.split("=", 1) for o in args.dnas_option)}
+    baselines = [s for s in args.strategy or ["tpe"] if s != "none"]
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         storage = f"sqlite:///{folder}/bench.db"
         for space in args.space or list(SPACES):
             for seed in args.seed or [0]:
-                for strategy in ("dnas", *(args.strategy or ["tpe"])):
+                for strategy in ("dnas", *baselines):
                     dnas = strategy == "dnas"
                     n_trials = args.epochs + args.retrain_top if dnas else args.trials
                     options = {"retrain_top": args.retrain_top, **extra} if dnas else None
@@ -139,13 +147,18 @@ def main() -> None:
                         f"{row['flops'] / 1e6:7.3f} {row['latency_ms']:7.3f}  {row['summary']}",
                         flush=True,
                     )
+                    if row["supernet_estimates"]:
+                        estimates = " ".join(f"{a:.2f}" for a in row["supernet_estimates"])
+                        print(f"    supernet estimate per epoch: {estimates}", flush=True)
                     for best in row["best_of_first"]:
                         print(
                             f"    best of first {best['j']} retrained: val {best['accuracy']:.4f} test "
                             f"{best['test_accuracy']:.4f} at {best['wall_s']:.1f} s",
                             flush=True,
                         )
-                dnas, tpe = rows[-1 - len(args.strategy or ["tpe"])], rows[-len(args.strategy or ["tpe"])]
+                if not baselines:
+                    continue
+                dnas, tpe = rows[-1 - len(baselines)], rows[-len(baselines)]
                 print(
                     f"  dnas/{tpe['strategy']}: wall {dnas['wall_s'] / tpe['wall_s']:.2f}x, validation "
                     f"{dnas['accuracy'] - tpe['accuracy']:+.4f}, "

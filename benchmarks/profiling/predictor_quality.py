@@ -152,8 +152,8 @@ def run(
 
 
 def _drift(drift: dict | None) -> str:
-    """The drift factor for the table: "-" when none was measured, a "?" after it when its rounds never
-    settled (`profiling.drift`)."""
+    """The drift factor for the table: "-" when none was measured, a "?" after it when its rounds (or its
+    baseline's) never settled, so the previous factor was kept (`profiling.drift`)."""
     if drift is None:
         return "-"
     return f"{drift['factor']:.3f}{'' if drift['settled'] else '?'}"
@@ -206,7 +206,7 @@ def main() -> None:
         f"calibrated {phases[busy[0]]} (load {results[0]['load_calibration']}), measured {phases[busy[1]]} "
         f"(load {results[0]['load_measurement']} -> {results[-1]['load_end']}); threads {args.threads}, "
         f"input {args.input_shape}; goal: ≥ 95% within ±10% and Spearman ≥ 0.95; drift: the references now "
-        f"over their calibration baseline ('?': rounds never settled)"
+        f"over their calibration baseline ('?': rounds never settled, the previous factor kept)"
     )
     if args.json:
         args.json.write_text(

@@ -107,7 +107,11 @@ def main() -> None:
     parser.add_argument("--clock", default="auto", choices=["auto", "wall", "cpu"])
     parser.add_argument("--max-time-s", type=float, help="the timing cap (default: TimingOptions')")
     parser.add_argument("--min-repeats", type=int, help="fewest timed blocks (default: TimingOptions')")
-    parser.add_argument("--min-time-s", type=float, help="fewest seconds of timing (default: TimingOptions')")
+    parser.add_argument(
+        "--min-time-s",
+        type=float,
+        help="fewest seconds of timed blocks on the measurement clock (default: TimingOptions')",
+    )
     parser.add_argument("--input-shape", default="3,32,32")
     parser.add_argument("--busy", action="store_true", help="keep one core busy in another process meanwhile")
     parser.add_argument("--no-reference", action="store_true", help="time without the reference workload")

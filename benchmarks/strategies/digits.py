@@ -66,6 +66,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--space", default="chain")
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=0, help="the seeds run are first-seed onwards")
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--report", default="15,30", help="comma-separated trial counts to report")
     parser.add_argument("--epochs", type=int, default=2)
@@ -92,7 +93,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         for name in names:
             try:
-                runs = [run_one(name, seed, args, Path(folder)) for seed in range(args.seeds)]
+                seeds = range(args.first_seed, args.first_seed + args.seeds)
+                runs = [run_one(name, seed, args, Path(folder)) for seed in seeds]
             except ConfigError as refusal:
                 print(f"{name:<10}refused: {refusal}")
                 results[name] = {"refused": str(refusal)}
@@ -104,9 +106,9 @@ def main() -> int:
                 test = [r["test"][c - 1] for r in runs]
                 summary[c] = {
                     "valid_mean": statistics.mean(valid),
-                    "valid_std": statistics.stdev(valid),
+                    "valid_std": statistics.stdev(valid) if len(valid) > 1 else 0.0,
                     "test_mean": statistics.mean(test),
-                    "test_std": statistics.stdev(test),
+                    "test_std": statistics.stdev(test) if len(test) > 1 else 0.0,
                 }
                 mean, spread = summary[c]["valid_mean"], summary[c]["valid_std"]
                 cells.append(f"{mean:.3f} ± {spread:.3f} ({summary[c]['test_mean']:.3f})")
@@ -121,12 +123,32 @@ def main() -> int:
                 "mean_curve_wall_s": [
                     statistics.mean(r["wall_s"][i] for r in runs) for i in range(args.trials)
                 ],
+                "runs": runs,
             }
+    for name in names[1:]:
+        if "runs" in results[name] and name != "tpe" and "runs" in results.get("tpe", {}):
+            print(equal_wall_time(name, results[name]["runs"], results["tpe"]["runs"]))
     if args.json:
         args.json.write_text(
             json.dumps({"settings": vars(args) | {"json": None}, "results": results}, indent=1)
         )
     return 0
+
+
+def equal_wall_time(name: str, runs: list[dict[str, list[float]]], tpe: list[dict[str, list[float]]]) -> str:
+    """Per seed, the best validation accuracy ``name`` had found at each of its trials' completion times
+    against TPE's best found by the same wall time (the time to build, score and train counted alike):
+    how often and by how much it is worse."""
+    worse, gaps = 0, []
+    for run, other in zip(runs, tpe, strict=True):
+        for best, at in zip(run["valid"], run["wall_s"], strict=True):
+            done = [v for v, t in zip(other["valid"], other["wall_s"], strict=True) if t <= at]
+            if done and best < done[-1]:
+                worse += 1
+                gaps.append(done[-1] - best)
+    points = sum(len(r["valid"]) for r in runs)
+    largest = f", by at most {max(gaps):.4f}" if gaps else ""
+    return f"{name} at equal wall time: worse than tpe at {worse} of {points} trial completions{largest}"
 
 
 if __name__ == "__main__":

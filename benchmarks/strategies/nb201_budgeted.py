@@ -222,6 +222,8 @@ def main() -> int:
     options: dict[str, dict[str, object]] = {name: dict(given) for name, given in args.options.items()}
     if args.pool_size is not None:
         options.setdefault("proxy_guided", {})["pool_size"] = args.pool_size
+    # the table holds every score already: the whole pool is scored before the first query, for free
+    options.setdefault("proxy_guided", {}).setdefault("score_batch", 0)
     devices = args.devices.split(",")
     percentiles = [float(p) for p in args.percentiles.split(",")]
 

@@ -65,8 +65,11 @@ def _run_search(config: SearchConfig, report: Path | None, deadline: float | Non
     for metric, resolved in run.resolved_budget.items():
         print(f"Budget {metric} {resolved.spec!r} = {resolved.label()}: {resolved.detail}", file=sys.stderr)
     limits = run.config.budget
-    print(f"Search space {config.space!r}: {run.space.size():,} architectures; strategy {config.strategy!r}; "
+    strategy = run.config.strategy
+    print(f"Search space {config.space!r}: {run.space.size():,} architectures; strategy {strategy!r}; "
           f"{config.n_trials} trials; budget {limits or 'none'}", file=sys.stderr)  # fmt: skip
+    if run.strategy_advice is not None:
+        print(f"Strategy 'auto' resolved to {run.strategy_advice}", file=sys.stderr)
     print(f"Study {run.study_name!r} in {run.storage_url}", file=sys.stderr)
     run.subscribe(Progress(config.n_trials, config.objectives[0], config.directions[0] == "maximize"))
     run.subscribe(JsonlLog(runs_dir / f"{run.study_name}.events.jsonl"))

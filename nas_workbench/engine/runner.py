@@ -1,10 +1,10 @@
 """`SearchRun`: one search, from a `SearchConfig` to an Optuna study, in the background or in the foreground.
 
-A run composes three parts and names no strategy: the study's record (`nas_workbench.engine.study_record`,
-written when the study is created, checked on a resume), the trial pipeline that samples, builds, profiles
-and scores each trial (`nas_workbench.engine.pipeline`), and a producer that decides where trials run
-(`nas_workbench.engine.producers`: in this process, in local worker processes, in workers elsewhere, or the
-strategy's own, such as a supernet search). Every step is an event.
+A run composes three parts and names no strategy: its study, opened by `nas_workbench.engine.opening` (the
+budget settled, the strategy's sampler made, the record written or, on a resume, checked), the trial pipeline
+that samples, builds, profiles and scores each trial (`nas_workbench.engine.pipeline`), and a producer that
+decides where trials run (`nas_workbench.engine.producers`: in this process, in local worker processes, in
+workers elsewhere, or the strategy's own, such as a supernet search). Every step is an event.
 
 Trials are claimed from the study's plan (`nas_workbench.engine.scheduler`), so any number of processes
 (this one, `nas-workbench worker` anywhere) can share one study without losing or repeating trials.
@@ -19,40 +19,28 @@ import pkgutil
 import socket
 import threading
 import time
-import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import optuna
 import torch
 from optuna.trial import FrozenTrial, TrialState
 
-from nas_workbench import __version__, spaces, strategies
+from nas_workbench import spaces, strategies
 from nas_workbench.config import SearchConfig
 from nas_workbench.engine import events as ev
-from nas_workbench.engine.budget import candidate_costs, candidate_scores
-from nas_workbench.engine.feasibility import CHECKED_METRICS
+from nas_workbench.engine.opening import open_study
 from nas_workbench.engine.pipeline import Scorer, TrialPipeline
-from nas_workbench.engine.preflight import Networks, absolute, prepare_machine, resolve_limits
+from nas_workbench.engine.preflight import Networks, prepare_machine
 from nas_workbench.engine.producers import LocalProcesses, RunContext, TrialProducer, producer_for
 from nas_workbench.engine.records import TrialResult, pareto_front, trial_results
 from nas_workbench.engine.relative import ResolvedBudget
-from nas_workbench.engine.scheduler import FINISHED, trials_done
+from nas_workbench.engine.scheduler import trials_done
 from nas_workbench.engine.scorers import Evaluate, EvaluateScorer, TrainingScorer, TrialTimeoutError
 from nas_workbench.engine.storage import StorageUnavailableError, open_storage
 from nas_workbench.engine.storage_urls import masked_url
-from nas_workbench.engine.streams import sampler_seed, stream_position
-from nas_workbench.engine.study_record import (
-    DataIdentity,
-    StudyRecord,
-    read_record,
-    read_stored_record,
-    write_record,
-)
 from nas_workbench.engine.user_evaluate import check_evaluate
-from nas_workbench.engine.warm_start import warm_start_architectures
-from nas_workbench.exceptions import ConfigError, NasWorkbenchError
+from nas_workbench.exceptions import NasWorkbenchError
 from nas_workbench.profiling import prepare_profiler
 from nas_workbench.profiling.targets import load_device
 from nas_workbench.task import Task, load_task
@@ -93,10 +81,14 @@ class SearchRun:
         producer: TrialProducer | None = None,
     ) -> None:
         self.config = config.validate()
-        #: The config as given: ``config`` holds the same with relative limits resolved to absolute ones.
+        #: The config as given: ``config`` holds the same with relative limits resolved to absolute ones
+        #: and ``strategy="auto"`` resolved to the advisor's recommendation (`strategies.auto_advice`).
         self.given_config = self.config
-        #: Relative budget limits and what they resolved to on this device (stored with the study).
-        self.resolved_budget: dict[str, ResolvedBudget] = {}
+        #: Why "auto" resolved to the strategy it did (None: the config names its strategy).
+        self.strategy_advice = strategies.auto_advice(self.config)
+        if self.strategy_advice is not None:
+            self.config = self.config.replace(strategy=self.strategy_advice.strategy)
+            logger.info("strategy 'auto' resolved to %s", self.strategy_advice)
         self.space = spaces.get(config.space, **config.space_options)
         self.evaluate = check_evaluate(evaluate)
         self.data = data
@@ -116,91 +108,16 @@ class SearchRun:
         #: Where latency comes from when the search targets another device (``target_device``).
         self.target_device = load_device(config.target_device) if config.target_device else None
         self.error: BaseException | None = None
-        self.study = self._open_study()
+        opened = open_study(
+            self.given_config, self.config, self.space, self.storage, lambda: self.task, self.target_device
+        )
+        self.study = opened.study
+        #: The config with relative limits resolved to absolute ones (`given_config`: as given).
+        self.config = opened.config
+        #: Relative budget limits and what they resolved to on this device (stored with the study).
+        self.resolved_budget: dict[str, ResolvedBudget] = opened.resolved_budget
 
     # -- set-up ----------------------------------------------------------------------------------------
-    def _open_study(self) -> optuna.Study:
-        try:
-            study_id = self.storage.get_study_id_from_name(self.study_name)
-        except KeyError:  # a new study: resolve relative limits on this device and refuse unmeetable ones
-            self._settle_budget({}, check=True)
-            new = True
-        else:  # a resumed study keeps the limits it was resolved to; a limit changed now is checked too
-            stored = read_stored_record(self.storage, study_id)
-            self._settle_budget(stored.budget_resolved if stored is not None else {}, check=False)
-            if stored is not None and dict(stored.budget) != dict(self.config.budget):
-                self._settle_budget(stored.budget_resolved, check=True)
-            new = False
-        config = self.config
-        # a stream of its own per worker and per resume (`nas_workbench.engine.streams`)
-        worker, history = stream_position(0 if new else self.storage.get_n_trials(study_id, FINISHED))
-        sampler = strategies.make_sampler(
-            config.strategy,
-            seed=sampler_seed(config.seed, worker, history),
-            space=self.space,
-            directions=tuple(config.directions),
-            costs=candidate_costs(self._networks, self.space, self.target_device),
-            scores=candidate_scores(self._networks, self.space, config.seed),
-            **config.strategy_options,
-        )
-        if config.fixed_choices:
-            with warnings.catch_warnings():  # "experimental" since Optuna 2.4, unchanged: noise per search
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                sampler = optuna.samplers.PartialFixedSampler(config.fixed_choices, sampler)
-        seeds = [self.space.parse(text) for text in config.initial_architectures]
-        if new:  # a bad warm start is refused before the study exists
-            seeds += warm_start_architectures(config, self.space, self.storage)
-        study = optuna.create_study(
-            storage=self.storage,
-            study_name=self.study_name,
-            directions=config.directions,
-            sampler=sampler,
-            load_if_exists=True,
-        )
-        stored, current = read_record(study), self._record()
-        if stored is None:
-            # The architectures to try first (given, then the warm start's) open the plan; the record
-            # comes last, since workers wait for it before they claim trials.
-            for spec in seeds:
-                study.enqueue_trial(dict(spec.choices), skip_if_exists=True)
-            write_record(study, current)
-        elif stored.objectives != current.objectives or stored.space != config.space:
-            raise ConfigError(
-                "study_name",
-                self.study_name,
-                f"a new name: the stored study searches {stored.space!r} for {list(stored.objectives)}; "
-                "resume it with the same space and objectives",
-            )
-        else:
-            if stored.data is not None and current.data is not None:
-                stored.data.check_same(current.data, self.study_name)
-            resumed = stored.resumed_as(current)
-            if resumed != stored:
-                write_record(study, resumed)
-        return study
-
-    def _record(self) -> StudyRecord:
-        """The record of this search (`nas_workbench.engine.study_record`)."""
-        return StudyRecord.of(
-            self.given_config,
-            self.config,
-            version=__version__,
-            budget_resolved={m: r.to_dict() for m, r in self.resolved_budget.items()},
-            data=DataIdentity.of(self.task),
-        )
-
-    def _settle_budget(self, stored: Mapping[str, Mapping[str, Any]], check: bool) -> None:
-        """Turn relative limits ("p30", "1.5x fastest") into absolute ones in ``self.config`` (those
-        ``stored`` with a resumed study, else resolved on this device), then, with ``check``, raise
-        `InfeasibleBudgetError` when no architecture meets a limit (`nas_workbench.engine.preflight`)."""
-        self.resolved_budget = resolve_limits(self.config, self.space, self._networks, stored)
-        self.config = absolute(self.config, self.resolved_budget)
-        # This machine's latency says nothing of a target device's: its profile judges latency per trial.
-        budget = self.config.limits()
-        local = {m: v for m, v in budget.items() if not (m == "latency_ms" and self.target_device)}
-        if check and set(local) & set(CHECKED_METRICS):
-            self._networks().check(self.space, local, self.config.fixed_choices)
-
     def _networks(self) -> Networks:
         """How this search builds and profiles networks (loads the data on first use)."""
         return Networks.of(self.config, self.task)

@@ -312,9 +312,11 @@ class Drift:
         ratios: Each reference network's latency now over its baseline.
         reference_ms: The reference networks' latencies when the correction was fitted (the baseline,
             carried from one re-timing to the next).
-        settled: Whether each reference's two fastest rounds agreed (`drift.ROUNDS_AGREE`); a factor
-            from rounds that never did is still used (their minimum), but flagged.
+        settled: Whether the factor was measured now: each reference's two fastest rounds agreed
+            (`drift.ROUNDS_AGREE`), now and in the baseline; where not, the previous factor was kept.
         rounds: Rounds over the references it took.
+        baseline_settled: Whether the baseline's rounds settled; a baseline that did not lets no re-timing
+            change the factor (`drift.next_drift`).
     """
 
     factor: float = 1.0
@@ -324,6 +326,7 @@ class Drift:
     reference_ms: Sequence[float] = ()
     settled: bool = True
     rounds: int = 0
+    baseline_settled: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"ratios": list(self.ratios), "reference_ms": list(self.reference_ms)}

@@ -14,11 +14,28 @@ prediction (ratios of 0.95, 1.01 and 1.08 on nb201 right after calibration, same
 Each timing of the references is in rounds over all of them, each one's figure the minimum over the rounds
 (`minima_over_rounds`): a burst of load only ever adds time, so it spoils one round, not the minimum. Rounds
 go on (from `DRIFT_ROUNDS` up to `MAX_DRIFT_ROUNDS`) until every reference's two fastest rounds agree within
-`ROUNDS_AGREE` (the minimum is confirmed); a factor whose rounds never settled is still used, since it is
-the best figure of the machine now, and flagged (``settled=False``, with a log line). This replaces a rule
-that kept the previous factor whenever two rounds' medians disagreed by more than 5%: on a busy machine
-they nearly always did (13% and 42% at load 8), so a table calibrated with a core busy and used on a quiet
-machine kept its calibration's factor of 1.000 and over-predicted (nb201: 77% within ±10%).
+`ROUNDS_AGREE` (the minimum is confirmed).
+
+**The rule** (`next_drift`). A re-timing changes the factor only when it is comparable with its baseline
+and both are confirmed:
+
+- *The same statistic both times.* Each reference is timed for a fixed number of blocks (`DRIFT_TIMING`:
+  `DRIFT_BLOCKS` blocks, no stopping rule, no reference workload). The minimum of more blocks is lower,
+  and a stopping rule makes the count depend on the load: the default timing stops after 10 blocks when
+  its halves agree (a quiet machine) and runs to its cap when the reference workload reads slow or the
+  halves disagree (a busy one), so a baseline timed busy was the minimum of more blocks than a re-timing
+  quiet, and the quiet machine came out *slower* than the busy one. That is what set a factor of 1.123 on
+  the idle VM (2026-12-03, nb201 calibrated with a core busy, measured quiet: every prediction 12% high,
+  18% within ±10%). A fixed count of blocks (not a fixed wall time either: on a loaded machine a wall-clock
+  window holds fewer blocks) keeps the statistic the same, whatever the load.
+- *Confirmed minima.* A factor is adopted only when the baseline's rounds and the re-timing's rounds both
+  settled; otherwise the previous factor is kept (1 right after `calibrate`) and the drift is marked
+  ``settled=False`` with a warning. An unconfirmed minimum is one lucky or unlucky round: at load 6, three
+  references re-timed a minute apart gave quiet-over-busy ratios of 0.60-1.35 (their medians 0.74-1.15),
+  none settled; a wrong factor moves every prediction, where a kept one only misses the machine's change.
+  (The rule it replaces used an unsettled factor as the best figure at hand; before that, a rule kept the
+  previous factor whenever two rounds' medians disagreed by 5%, but compared with the predictions, so the
+  fit's own error on the references entered the factor.)
 
 This happens at the start of every search that predicts latency from the table (`prepare_predictor`,
 called by the engine) and again, from `lut.predict_latency`, when the load average has moved by more than
@@ -45,6 +62,7 @@ __all__ = [
     "LOAD_CHANGE",
     "REFERENCE_NETWORKS",
     "minima_over_rounds",
+    "next_drift",
     "prepare_predictor",
     "reference_baseline",
     "reference_networks",
@@ -60,8 +78,14 @@ REFERENCE_NETWORKS = 3
 LOAD_CHANGE = 1.0
 #: ... at most this often.
 MIN_INTERVAL_S = 60.0
-#: How each reference network is timed: briefly (at most half a second each), in rounds over all of them.
-DRIFT_TIMING = TimingOptions(max_time_s=0.5)
+#: How each reference network is timed, in rounds over all of them: always `DRIFT_BLOCKS` blocks of at
+#: least 2 ms (a few calls of a small network), without the reference workload, so that the baseline and
+#: every re-timing take the minimum of as many blocks whatever the load (the rule in the module docstring);
+#: the time cap only guards against a machine many times slower (nb201: about 0.3 s a reference, idle).
+DRIFT_BLOCKS = 30
+DRIFT_TIMING = TimingOptions(
+    min_repeats=DRIFT_BLOCKS, max_repeats=DRIFT_BLOCKS, max_time_s=10.0, min_block_s=0.002, reference=False
+)
 #: Fewest and most rounds over the references; rounds stop once each reference's two fastest agree within
 #: `ROUNDS_AGREE` (see the module docstring).
 DRIFT_ROUNDS = 2
@@ -135,7 +159,9 @@ def reference_baseline(
     with use_threads(table.device.threads):
         models = reference_networks(space, shape)
         now, rounds, steady = _time_references(table, models, shape, batch_size, DRIFT_TIMING)
-    table.drift[name] = Drift(1.0, load_average(), reference_ms=now, settled=steady, rounds=rounds)
+    table.drift[name] = Drift(
+        1.0, load_average(), reference_ms=now, settled=steady, rounds=rounds, baseline_settled=steady
+    )
     return table.drift[name]
 
 
@@ -164,31 +190,51 @@ def refresh_drift(
     with use_threads(table.device.threads):
         models = reference_networks(space if own else None, shape)
         baseline = list(known.reference_ms) if known is not None else []
+        baseline_settled = known.baseline_settled if known is not None else True
         if len(baseline) != len(models):  # no baseline: the references' predictions stand in
+            baseline_settled = True
             traces = [trace(model, shape, batch_size) for model in models]
             table.fill(op for result in traces for op in result.ops)
             baseline = [
                 correction.apply(table.table_ms(t.ops), len(t.ops), table.compute_ms(t.ops)) for t in traces
             ]
         now, rounds, steady = _time_references(table, models, shape, batch_size, timing or DRIFT_TIMING)
-    ratios = [n / b for n, b in zip(now, baseline, strict=True)]
-    drift = Drift(statistics.median(ratios), load, time.time(), ratios, baseline, steady, rounds)
+    previous = known.factor if known is not None else 1.0
+    drift = next_drift(previous, baseline, baseline_settled, now, rounds, steady, load)
     table.drift[name] = drift
     table.save()
     where = f"lookup table {table.device.key}, correction {name}"
     loaded = f"load {load:.1f}" if load is not None else "load unknown"
-    if steady:
+    if drift.settled:
         logger.info("%s: reference networks run %.3fx their baseline (%s)", where, drift.factor, loaded)
     else:
         logger.warning(
-            "%s: the drift references' rounds did not settle in %d rounds (%s); their minima give a drift "
-            "factor of %.3f, used but marked unsettled",
+            "%s: the drift references' rounds did not settle %s (%s; ratios %s): the drift factor stays %.3f",
             where,
-            rounds,
+            f"in {rounds} rounds" if not steady else "when their baseline was timed (recalibrate)",
             loaded,
+            ", ".join(f"{ratio:.3f}" for ratio in drift.ratios),
             drift.factor,
         )
     return drift
+
+
+def next_drift(
+    previous: float,
+    baseline: Sequence[float],
+    baseline_settled: bool,
+    now: Sequence[float],
+    rounds: int,
+    steady: bool,
+    load: float | None,
+) -> Drift:
+    """The drift after the references were re-timed (the rule of the module docstring): the median of
+    ``now`` over ``baseline`` when the re-timing's rounds settled (``steady``) and the baseline's did too,
+    else the ``previous`` factor kept, marked ``settled=False``."""
+    ratios = [n / b for n, b in zip(now, baseline, strict=True)]
+    confirmed = steady and baseline_settled
+    factor = statistics.median(ratios) if confirmed else previous
+    return Drift(factor, load, time.time(), ratios, list(baseline), confirmed, rounds, baseline_settled)
 
 
 def _load_moved(drift: Drift, load: float | None) -> bool:

@@ -91,9 +91,11 @@ class TimingOptions:
         max_repeats: Most timed blocks.
         rel_ci: Stop when two independent estimates (the minima of the first and the second half of the
             blocks) agree within this fraction of the estimate; a result that never does is unstable.
-        min_time_s: Time for at least this many seconds (after the warm-up; the time cap wins), so that the
-            minimum is taken over a window longer than the machine's short slow stretches (0: stop as soon
-            as the rule allows; benchmarks/profiling/window_minimum.py).
+        min_time_s: Time blocks adding up to at least this many seconds on the measurement's own clock (the
+            thread's CPU time for one thread on CPU; the time cap wins), so that the minimum is taken over
+            as much of the network's work whatever the load (a wall-clock window holds fewer blocks when
+            other processes share the core) and over a window longer than the machine's short slow
+            stretches (0: stop as soon as the rule allows; benchmarks/profiling/window_minimum.py).
         max_time_s: Stop after this many seconds of timing (after the warm-up), whatever the precision.
         min_block_s: Group calls so that each timed block lasts at least this long.
         clock: "auto", "wall" or "cpu" (see the module docstring).
@@ -312,7 +314,7 @@ def time_callable(
                 canary.retry()
             elif (
                 attempt >= options.min_repeats
-                and time.perf_counter() - timed_from >= options.min_time_s
+                and timed_s >= options.min_time_s
                 and (canary is None or canary.clean())
                 and result.disagreement() <= options.rel_ci
             ):

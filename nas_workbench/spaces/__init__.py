@@ -13,6 +13,7 @@ from typing import Any
 
 from nas_workbench._registry import Registry
 from nas_workbench.spaces._base import (
+    NetworkShape,
     RandomSuggester,
     ReplaySuggester,
     SearchSpace,
@@ -21,6 +22,7 @@ from nas_workbench.spaces._base import (
 )
 
 __all__ = [
+    "NetworkShape",
     "RandomSuggester",
     "ReplaySuggester",
     "SearchSpace",

@@ -14,6 +14,7 @@ import json
 import random
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from random import Random  # annotations in SearchSpace, where the method `random` shadows the module
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -21,8 +22,6 @@ from torch import nn
 
 from nas_workbench.exceptions import ConfigError, SpaceError
 from nas_workbench.spec import ArchSpec, FrozenDict
-
-__all__ = ["RandomSuggester", "ReplaySuggester", "SearchSpace", "Suggester", "enumerate_specs"]
 
 Choice = Any  # a categorical value: str, int, float or bool
 
@@ -79,10 +78,25 @@ class ReplaySuggester:
         return sorted(set(self.choices) - set(self.asked))
 
 
+@dataclass(frozen=True)
+class NetworkShape:
+    """What a network is built for besides its architecture.
+
+    Attributes:
+        input_shape: One input's shape (C, H, W).
+        num_classes: How many classes the network tells apart.
+        width_multiplier: Scales every channel count (a low-fidelity knob); 1.0 builds the network itself.
+    """
+
+    input_shape: tuple[int, ...]
+    num_classes: int
+    width_multiplier: float = 1.0
+
+
 class SearchSpace(ABC):
     """A set of architectures, defined by the questions `define` asks.
 
-    Subclasses set `name`, `default_options`, implement `define`, `build` and `size`, and may override
+    Subclasses set `name`, `default_options`, implement `define`, `assemble` and `size`, and may override
     `validate_options`, `describe`, `parse` and `format`.
 
     Args:
@@ -120,6 +134,14 @@ class SearchSpace(ABC):
         """Ask this space's questions through ``suggester`` and return the choices made, by name."""
 
     @abstractmethod
+    def assemble(self, spec: ArchSpec, shape: NetworkShape) -> nn.Module:
+        """The network of ``spec``, already validated against this space, for ``shape`` (`build`'s step)."""
+
+    @abstractmethod
+    def size(self) -> int:
+        """The exact number of distinct architectures in the space."""
+
+    # -- derived ---------------------------------------------------------------------------------------
     def build(
         self,
         spec: ArchSpec,
@@ -130,13 +152,11 @@ class SearchSpace(ABC):
         """Build the network of ``spec`` for inputs of ``input_shape`` (C, H, W) and ``num_classes``.
 
         ``width_multiplier`` scales every channel count (a low-fidelity knob); 1.0 builds the network itself.
+        Raises `SpaceError` when ``spec`` is not an architecture of this space.
         """
+        shape = NetworkShape(tuple(input_shape), num_classes, width_multiplier)
+        return self.assemble(self.validate(spec), shape)
 
-    @abstractmethod
-    def size(self) -> int:
-        """The exact number of distinct architectures in the space."""
-
-    # -- derived ---------------------------------------------------------------------------------------
     def spec(self, choices: Mapping[str, Choice]) -> ArchSpec:
         """Wrap ``choices`` in an `ArchSpec` of this space, checking they belong to it."""
         return self.validate(

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from torch import nn
 
 from nas_workbench.exceptions import SpaceError
-from nas_workbench.spaces._base import Choice, SearchSpace
+from nas_workbench.spaces._base import Choice, NetworkShape, SearchSpace
 from nas_workbench.spaces.blocks import ClassifierHead
 from nas_workbench.spaces.ops import Activation, ConvBN
 from nas_workbench.spec import ArchSpec
@@ -174,14 +174,8 @@ class PlannedSpace(SearchSpace):
         plan.append(head_layer(width, num_classes, preact=self.preactivation))
         return plan
 
-    def build(
-        self,
-        spec: ArchSpec,
-        input_shape: Sequence[int],
-        num_classes: int,
-        width_multiplier: float = 1.0,
-    ) -> nn.Module:
-        return build_plan(self.plan(self.validate(spec), input_shape[0], num_classes, width_multiplier))
+    def assemble(self, spec: ArchSpec, shape: NetworkShape) -> nn.Module:
+        return build_plan(self.plan(spec, shape.input_shape[0], shape.num_classes, shape.width_multiplier))
 
     def describe(
         self, spec: ArchSpec, input_shape: Sequence[int] | None = None, num_classes: int | None = None

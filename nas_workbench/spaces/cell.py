@@ -25,14 +25,14 @@ Both spaces are relaxable: a supernet takes `CellSpace.edges` and `CellSpace.op_
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from torch import nn
 
 from nas_workbench._registry import unknown_name_message
 from nas_workbench.exceptions import SpaceError
-from nas_workbench.spaces._base import Choice, SearchSpace, Suggester
+from nas_workbench.spaces._base import Choice, NetworkShape, SearchSpace, Suggester
 from nas_workbench.spaces._options import check_int, check_names
 from nas_workbench.spaces.blocks import Cell, ClassifierHead, ResNetBasicBlock
 from nas_workbench.spaces.ops import OPS, ConvBN, make_op
@@ -98,16 +98,12 @@ class CellSpace(SearchSpace):
         """The op of each edge of ``spec``."""
         return {(i, j): spec.choices[self.decision_name(i, j)] for i, j in self.edges}
 
-    def build_network(
-        self,
-        make_cell: Callable[[int], nn.Module],
-        input_shape: Sequence[int],
-        num_classes: int,
-        width_multiplier: float = 1.0,
-    ) -> nn.Sequential:
+    def build_network(self, make_cell: Callable[[int], nn.Module], shape: NetworkShape) -> nn.Sequential:
         """The skeleton around cells from ``make_cell(channels)`` (a supernet passes a cell of mixed ops)."""
-        C = max(1, round(self.options["stem_channels"] * width_multiplier))
-        layers: OrderedDict[str, nn.Module] = OrderedDict(stem=ConvBN(input_shape[0], C, 1, 3, relu="none"))
+        C = max(1, round(self.options["stem_channels"] * shape.width_multiplier))
+        layers: OrderedDict[str, nn.Module] = OrderedDict(
+            stem=ConvBN(shape.input_shape[0], C, 1, 3, relu="none")
+        )
         width = C
         for stage in range(1, _STAGES + 1):
             if stage > 1:
@@ -115,7 +111,7 @@ class CellSpace(SearchSpace):
                 width *= 2
             for index in range(self.options["num_cells"]):
                 layers[f"stage{stage}_cell{index}"] = make_cell(width)
-        layers["head"] = ClassifierHead(width, num_classes)
+        layers["head"] = ClassifierHead(width, shape.num_classes)
         return nn.Sequential(layers)
 
     # -- SearchSpace -----------------------------------------------------------------------------------
@@ -129,19 +125,13 @@ class CellSpace(SearchSpace):
     def size(self) -> int:
         return len(self.op_names) ** len(self.edges)
 
-    def build(
-        self,
-        spec: ArchSpec,
-        input_shape: Sequence[int],
-        num_classes: int,
-        width_multiplier: float = 1.0,
-    ) -> nn.Module:
-        live = {edge: op for edge, op in self.edge_ops(self.validate(spec)).items() if op != "none"}
+    def assemble(self, spec: ArchSpec, shape: NetworkShape) -> nn.Module:
+        live = {edge: op for edge, op in self.edge_ops(spec).items() if op != "none"}
 
         def make_cell(C: int) -> nn.Module:
             return Cell(self.num_nodes, {edge: make_op(op, C, C, 1) for edge, op in live.items()})
 
-        return self.build_network(make_cell, input_shape, num_classes, width_multiplier)
+        return self.build_network(make_cell, shape)
 
     def live(self, spec: ArchSpec) -> ArchSpec:
         """``spec`` with "none" on every edge that lies on no path from the cell's input to its output.
@@ -166,6 +156,29 @@ class CellSpace(SearchSpace):
         if not dead:
             return spec
         return self.spec({**spec.choices, **{self.decision_name(i, j): "none" for i, j in dead}})
+
+    def signature(self, spec: ArchSpec) -> str:
+        """The function the cell computes, as a string two cells share when they compute the same one.
+
+        Each node is the sum of its live edges' terms: a skip passes its source's terms on, "none" and an
+        op on a node that holds nothing add none, any other op adds ``op(source)``; the output node's sorted
+        terms are the signature. So cells that differ only in dead ops, in the order of a sum or in which
+        intermediate node a skip chain runs through (``conv1x1`` on ``0 → 3`` and ``conv1x1`` on ``0 → 1``
+        then a skip ``1 → 3``) share it. NAS-Bench-201 trains each such twin separately, so their
+        accuracies differ by training noise only; a search learns nothing new from a second one.
+        """
+        ops = self.edge_ops(self.validate(spec))
+        nodes: list[list[str]] = [["x"]]
+        for j in range(1, self.num_nodes):
+            terms: list[str] = []
+            for i in range(j):
+                op, source = ops[(i, j)], nodes[i]
+                if op == "skip_connect":
+                    terms.extend(source)
+                elif op != "none" and source:
+                    terms.append(f"{op}({'+'.join(source)})")
+            nodes.append(sorted(terms))
+        return "+".join(nodes[-1])
 
     def describe(self, spec: ArchSpec) -> list[dict[str, Any]]:
         """The cell's edges, ``{"from", "to", "op", "decision"}``, for drawing the DAG."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Literal
+from typing import Literal, TypedDict, Unpack
 
 import torch
 from torch import nn
@@ -27,6 +27,7 @@ from nas_workbench._registry import Registry
 __all__ = [
     "OPS",
     "ConvBN",
+    "ConvOptions",
     "DepthwiseSeparable",
     "FactorizedReduce",
     "MBConv",
@@ -41,6 +42,19 @@ __all__ = [
 OpFactory = Callable[[int, int, int], nn.Module]
 
 Activation = Literal["pre", "post", "none"]
+
+
+class ConvOptions(TypedDict, total=False):
+    """How a convolution op convolves, besides its channels, stride and kernel size.
+
+    Attributes:
+        dilation: Widens the kernel (default 1).
+        relu: Where the ReLU goes: before the convolution ("pre", the default), after the batch norm
+            ("post") or nowhere ("none").
+    """
+
+    dilation: int
+    relu: Activation
 
 
 class ConvBN(nn.Sequential):
@@ -58,9 +72,9 @@ class ConvBN(nn.Sequential):
         kernel_size: int = 3,
         *,
         groups: int = 1,
-        dilation: int = 1,
-        relu: Activation = "pre",
+        **options: Unpack[ConvOptions],
     ) -> None:
+        relu, dilation = options.get("relu", "pre"), options.get("dilation", 1)
         layers: list[nn.Module] = [nn.ReLU()] if relu == "pre" else []
         padding = dilation * (kernel_size - 1) // 2
         layers.append(nn.Conv2d(C_in, C_out, kernel_size, stride, padding, dilation, groups, bias=False))
@@ -136,18 +150,11 @@ class DepthwiseSeparable(nn.Sequential):
     """
 
     def __init__(
-        self,
-        C_in: int,
-        C_out: int,
-        stride: int = 1,
-        kernel_size: int = 3,
-        *,
-        dilation: int = 1,
-        relu: Activation = "pre",
+        self, C_in: int, C_out: int, stride: int = 1, kernel_size: int = 3, **options: Unpack[ConvOptions]
     ) -> None:
         super().__init__(
-            ConvBN(C_in, C_in, stride, kernel_size, groups=C_in, dilation=dilation, relu=relu),
-            ConvBN(C_in, C_out, 1, 1, relu=relu),
+            ConvBN(C_in, C_in, stride, kernel_size, groups=C_in, **options),
+            ConvBN(C_in, C_out, 1, 1, relu=options.get("relu", "pre")),
         )
 
 

@@ -7,7 +7,8 @@
 >>> print(nw.strategies.describe("grid"))  # doctest: +ELLIPSIS
 grid: tries every architecture of a small space once...
 
-`advise` recommends one for a space, objectives and budget, with a reason; `warm_start` seeds a study with
+`advise` recommends one for a space, objectives and budget, with a reason (`auto_advice`: for a config
+whose strategy is "auto", the default, the one its search runs); `warm_start` seeds a study with
 the finished trials of an earlier one, and `best_architectures` picks an earlier study's best.
 """
 
@@ -24,7 +25,7 @@ from nas_workbench.strategies._base import (
     make_sampler,
     register,
 )
-from nas_workbench.strategies.advisor import Advice, advise
+from nas_workbench.strategies.advisor import Advice, advise, auto_advice, resolved_strategy
 from nas_workbench.strategies.evolution import RegularizedEvolutionSampler
 from nas_workbench.strategies.prior import best_architectures, warm_start
 from nas_workbench.strategies.rl import ReinforceSampler
@@ -37,11 +38,13 @@ __all__ = [
     "SamplerContext",
     "Strategy",
     "advise",
+    "auto_advice",
     "best_architectures",
     "describe",
     "get",
     "list",
     "make_sampler",
     "register",
+    "resolved_strategy",
     "warm_start",
 ]

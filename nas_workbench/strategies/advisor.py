@@ -25,13 +25,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from nas_workbench import spaces
+from nas_workbench.config import AUTO_STRATEGY
 from nas_workbench.spaces.cell import CellSpace
 from nas_workbench.strategies import _base
 
 if TYPE_CHECKING:
+    from nas_workbench.config import SearchConfig
     from nas_workbench.spaces import SearchSpace
 
-__all__ = ["Advice", "advise"]
+__all__ = ["Advice", "advise", "auto_advice", "resolved_strategy"]
 
 #: A relaxable space this many times larger than the trial budget goes to a gradient-based strategy (on
 #: small relaxable spaces such as NAS-Bench-201, sampling strategies beat DARTS-style search).
@@ -143,3 +146,21 @@ def _unknown_trials(timeout: float | None) -> str:
     return (
         f"as many trials as {timeout:g} s allow" if timeout is not None else "an open-ended number of trials"
     )
+
+
+def auto_advice(config: SearchConfig) -> Advice | None:
+    """For a config with ``strategy="auto"`` (the default), the advisor's recommendation for its space,
+    objectives, budget, trials, timeout and target device: the strategy a search of it runs, printed
+    and stored with the study; None when the config names its strategy."""
+    if config.strategy != AUTO_STRATEGY:
+        return None
+    space = spaces.get(config.space, **config.space_options)
+    return advise(
+        space, config.objectives, config.budget, config.n_trials, config.timeout, config.target_device
+    )
+
+
+def resolved_strategy(config: SearchConfig) -> str:
+    """The strategy a search of ``config`` runs: the one it names, or the advisor's for "auto"."""
+    advice = auto_advice(config)
+    return config.strategy if advice is None else advice.strategy

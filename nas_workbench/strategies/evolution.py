@@ -69,6 +69,8 @@ class RegularizedEvolutionSampler(PlannedSampler):
 
     def plan(self, study: optuna.Study, trial: FrozenTrial, rng: random.Random) -> Plan:
         model = self.feasibility.model(study, trial)
+        if (warm := self.feasibility.warm(study, model)) is not None:
+            return Plan(warm, rng)
         population = completed_trials(study)[-self.population_size :]
         if len(population) < self.population_size:
             if self.space is None or model is None:

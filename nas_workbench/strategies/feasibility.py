@@ -17,8 +17,11 @@ mistakes "too slow" for "bad". Here feasibility is learnt separately:
 - `FeasibilityFilter`: draws up to ``candidates`` proposals from a strategy and, of the first ``edge``
   not far over budget, keeps the one predicted closest under the limit (else the one predicted least
   over): over-budget trials teach a strategy that the edge is bad, where the best feasible ones are.
-  Evolution and REINFORCE use it when they plan a trial; `BudgetAwareSampler` wraps Optuna's samplers
-  (TPE, GP, NSGA-II) with it.
+  Evolution and REINFORCE use it when they plan a trial; `BudgetAwareSampler` (`budget_aware`) wraps
+  Optuna's samplers (TPE, GP, NSGA-II) with it.
+- `CostPrior` (`cost_prior`): once the model is fitted, the filter's first ``prior_trials`` proposals
+  (`FeasibilityFilter.warm`) are the untried candidates with the most live parameters among those the
+  model predicts within budget, instead of the strategy's own start-up draws.
 
 Infeasible trials stay in the study (the strategies still read them); with no constraints in the study,
 nothing changes.
@@ -33,13 +36,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from optuna.distributions import BaseDistribution, CategoricalDistribution
-from optuna.samplers import BaseSampler
-from optuna.search_space import IntersectionSearchSpace
+from optuna.distributions import CategoricalDistribution
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
 from nas_workbench.strategies._base import Option, SamplerContext, check_float, check_int
+from nas_workbench.strategies.cost_prior import CostPrior, choices_key
 
 if TYPE_CHECKING:
     from nas_workbench.spaces import SearchSpace
@@ -47,7 +49,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "OPTIONS",
-    "BudgetAwareSampler",
     "CostFeatures",
     "FeasibilityFilter",
     "FeasibilityModel",
@@ -60,6 +61,8 @@ _MISSING = object()
 MIN_SKILL = 0.5
 #: Ridge penalty of the per-constraint regressions (features are 0/1 indicators).
 RIDGE = 1.0
+#: Trials of the warm start (`FeasibilityFilter.warm`) by default.
+PRIOR_TRIALS = 15
 
 
 class _Completion:
@@ -73,15 +76,6 @@ class _Completion:
         if name in self.answers and self.answers[name] in choices:
             return self.answers[name]
         return self.rng.choice(list(choices))
-
-
-def _consistent(study: Study) -> dict[str, BaseDistribution]:
-    """Every decision of the study's finished trials that always had the same distribution."""
-    seen: dict[str, BaseDistribution | None] = {}
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
-        for name, dist in trial.distributions.items():
-            seen[name] = dist if seen.get(name, dist) == dist else None
-    return {name: dist for name, dist in seen.items() if dist is not None}
 
 
 def constrained_trials(study: Study, exclude: int | None = None) -> list[FrozenTrial]:
@@ -225,6 +219,8 @@ class FeasibilityFilter:
         min_trials: Trials with constraints needed before the model is used at all.
         costs: The counted costs the model takes as features (`CostFeatures`); None: decisions only.
         edge: Proposals not far over budget compared per trial (1: the first is kept).
+        prior: Ranks candidates for the warm start (`warm`); None: no warm start.
+        prior_trials: Trials, from the model's first fit on, that `warm` takes from ``prior``.
     """
 
     def __init__(
@@ -234,12 +230,16 @@ class FeasibilityFilter:
         min_trials: int = 10,
         costs: CostFeatures | None = None,
         edge: int = 1,
+        prior: CostPrior | None = None,
+        prior_trials: int = 0,
     ) -> None:
         self.candidates = check_int("feasibility_candidates", candidates, 1)
         self.z = check_float("feasibility_z", z, 0.0, 100.0)
         self.min_trials = check_int("feasibility_min_trials", min_trials, 2)
         self.edge = check_int("feasibility_edge", edge, 1)
         self.costs = costs
+        self.prior = prior
+        self.prior_trials = check_int("prior_trials", prior_trials, 0)
         self._cache: tuple[tuple[Any, ...], FeasibilityModel | None] | None = None
 
     def model(self, study: Study, trial: FrozenTrial) -> FeasibilityModel | None:
@@ -251,6 +251,18 @@ class FeasibilityFilter:
             fitted = FeasibilityModel.fit(trials, self.costs) if len(trials) >= self.min_trials else None
             self._cache = (key, fitted)
         return self._cache[1]
+
+    def warm(self, study: Study, model: FeasibilityModel | None) -> dict[str, Any] | None:
+        """The warm start's proposal: while the model has been fitted on fewer than ``min_trials +
+        prior_trials`` trials, the prior's best untried candidate predicted within budget; else None
+        (the strategy proposes). Nothing without a model, or one that predicts no constraint with skill
+        (it would call every candidate feasible)."""
+        if self.prior is None or model is None or model.n_trials >= self.min_trials + self.prior_trials:
+            return None
+        if not np.any(model.skill >= MIN_SKILL):
+            return None
+        tried = {choices_key(t.params) for t in study.get_trials(deepcopy=False)}
+        return self.prior.pick(model, tried)
 
     def choose(
         self,
@@ -289,96 +301,6 @@ def _edge_rank(headroom: float) -> tuple[bool, float]:
     return (headroom <= 0.0, headroom if headroom <= 0.0 else -headroom)
 
 
-class BudgetAwareSampler(BaseSampler):
-    """An Optuna sampler whose proposals are kept inside the learnt feasible region (`FeasibilityFilter`).
-
-    Each trial's architecture is drawn whole: the wrapped sampler's relative sample (TPE's multivariate
-    model, GP's acquisition, NSGA-II's crossover), with the decisions it leaves to independent (random)
-    sampling drawn uniformly here, as they would be. With the search space, the draw follows its
-    define-by-run questions (a conditional decision is drawn only when the architecture asks it); without
-    it, the decisions every trial asked are drawn. Up to ``candidates`` such draws, the first not far over
-    budget is kept (failing that, the first of as many uniform draws). Before the model is trusted, or in
-    a study without constraints, it is the wrapped sampler unchanged.
-
-    Args:
-        sampler: The wrapped sampler (it still sees every trial, the infeasible ones included).
-        feasibility: The filter and its settings.
-        space: The search space, to draw conditional decisions as an architecture asks them.
-        seed: Seed of the uniform draws.
-    """
-
-    def __init__(
-        self,
-        sampler: BaseSampler,
-        feasibility: FeasibilityFilter,
-        space: SearchSpace | None = None,
-        seed: int | None = None,
-    ) -> None:
-        self.sampler = sampler
-        self.feasibility = feasibility
-        self.space = space
-        self._rng = random.Random(seed)
-        self._always = IntersectionSearchSpace(include_pruned=True)
-        self._inner_space: dict[str, BaseDistribution] = {}
-
-    def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
-        self._inner_space = self.sampler.infer_relative_search_space(study, trial)
-        decisions = self._always.calculate(study) if self.space is None else _consistent(study)
-        categorical = {
-            name: dist
-            for name, dist in decisions.items()
-            if isinstance(dist, CategoricalDistribution) and len(dist.choices) > 1
-        }
-        return categorical | self._inner_space
-
-    def sample_relative(
-        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
-    ) -> dict[str, Any]:
-        inner_space = {k: v for k, v in search_space.items() if k in self._inner_space}
-        model = self.feasibility.model(study, trial)
-        if model is None:
-            return self.sampler.sample_relative(study, trial, inner_space)
-
-        def propose() -> dict[str, Any]:
-            inner = self.sampler.sample_relative(study, trial, inner_space)
-            if self.space is not None:
-                return dict(self.space.define(_Completion(inner, self._rng)))
-            params = dict(inner)
-            for name, dist in search_space.items():
-                if isinstance(dist, CategoricalDistribution):
-                    params.setdefault(name, self._rng.choice(dist.choices))
-            return params
-
-        def uniform() -> dict[str, Any]:
-            if self.space is not None:
-                return dict(self.space.define(_Completion({}, self._rng)))
-            return {
-                name: self._rng.choice(dist.choices)
-                for name, dist in search_space.items()
-                if isinstance(dist, CategoricalDistribution)
-            }
-
-        chosen = self.feasibility.choose(model, propose, uniform)
-        return {name: value for name, value in chosen.items() if name in search_space}
-
-    def sample_independent(
-        self, study: Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
-    ) -> Any:
-        return self.sampler.sample_independent(study, trial, param_name, param_distribution)
-
-    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
-        self.sampler.before_trial(study, trial)
-
-    def after_trial(
-        self, study: Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None
-    ) -> None:
-        self.sampler.after_trial(study, trial, state, values)
-
-    def reseed_rng(self) -> None:
-        self.sampler.reseed_rng()
-        self._rng.seed()
-
-
 #: The options of every budget-aware strategy (the `FeasibilityFilter`'s settings).
 OPTIONS = {
     "feasibility_candidates": Option(20, "proposals drawn per trial to find one not far over budget"),
@@ -386,15 +308,35 @@ OPTIONS = {
         0.5, "leave-one-out deviations over the limit before a predicted cost counts as far over budget"
     ),
     "feasibility_edge": Option(1, "proposals within budget compared; the one nearest the limit is kept"),
+    "prior_trials": Option(
+        PRIOR_TRIALS,
+        "trials after the feasibility model's first fit spent on the untried candidates with the most "
+        "live parameters predicted within budget (0: none)",
+    ),
+    "prior_pool": Option(2000, "candidates the warm start ranks (the whole space if it is no larger)"),
 }
 
 
 def make_filter(
-    context: SamplerContext, feasibility_candidates: int, feasibility_z: float, feasibility_edge: int
+    context: SamplerContext,
+    feasibility_candidates: int,
+    feasibility_z: float,
+    feasibility_edge: int,
+    prior_trials: int,
+    prior_pool: int,
 ) -> FeasibilityFilter:
     """The `FeasibilityFilter` of a strategy's `OPTIONS`, using the context's counted costs when it has
-    them and the space to count them on."""
-    costs = None
+    them and the space to count them on (both needed for the warm start's `CostPrior` too)."""
+    costs, prior = None, None
     if context.costs is not None and context.space is not None:
         costs = CostFeatures(context.space, context.costs)
-    return FeasibilityFilter(feasibility_candidates, feasibility_z, costs=costs, edge=feasibility_edge)
+        size = check_int("prior_pool", prior_pool, 1)
+        prior = CostPrior(context.space, context.costs, size, context.seed)
+    return FeasibilityFilter(
+        feasibility_candidates,
+        feasibility_z,
+        costs=costs,
+        edge=feasibility_edge,
+        prior=prior,
+        prior_trials=prior_trials,
+    )

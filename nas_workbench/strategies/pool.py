@@ -53,17 +53,27 @@ class CandidatePool:
         size: Most candidates; a space of at most this many architectures is enumerated whole.
         estimators: The sources of values (`SamplerContext.costs`, `SamplerContext.scores`), in order;
             a name given by two sources keeps the first.
-        seed: Seed of the random sample of a larger space.
+        seed: Seed of the random sample of a larger space, and of the order a lazy pool scores in.
+        scored: None to score every candidate now; else how many to score now (at least one), the rest
+            in a seeded random order by `score_more`.
     """
 
     def __init__(
-        self, space: SearchSpace, size: int, estimators: Sequence[Estimator], seed: int | None = None
+        self,
+        space: SearchSpace,
+        size: int,
+        estimators: Sequence[Estimator],
+        seed: int | None = None,
+        scored: int | None = None,
     ) -> None:
         self.space = space
         self.estimators = tuple(estimators)
         self.specs: list[ArchSpec] = []
         self._index: dict[tuple[tuple[str, Any], ...], int] = {}
         self._rows: list[dict[str, float]] = []
+        self._signature: Callable[[ArchSpec], str] | None = getattr(space, "signature", None)
+        self._functions: dict[str, int] = {}
+        self._function_of: list[int] = []  # per candidate, the id of the function it computes
         #: Seconds spent computing estimator values (building networks, scoring proxies).
         self.seconds = 0.0
         started = time.perf_counter()
@@ -78,18 +88,40 @@ class CandidatePool:
                     specs.append(spec)
                 if len(specs) == size:
                     break
+        if scored is not None and scored < len(specs):  # lazy: scored in a seeded random order
+            random.Random(seed).shuffle(specs)
         self.seconds += time.perf_counter() - started
-        for spec in specs:
+        cut = len(specs) if scored is None else max(scored, 1)
+        self._pending = specs[cut:]
+        for spec in specs[:cut]:
             self.add(spec)
-        for estimate in self.estimators:
-            if callable(save := getattr(estimate, "save", None)):
-                save()
+        self._save()
         self.names = tuple(sorted({name for row in self._rows for name in row}))
         self.values = np.array([[row.get(n, math.nan) for n in self.names] for row in self._rows], float)
         self._codes = self._encode(self.specs)
 
     def __len__(self) -> int:
         return len(self.specs)
+
+    @property
+    def pending(self) -> int:
+        """Candidates drawn but not scored yet (a lazy pool, `score_more`)."""
+        return len(self._pending)
+
+    def score_more(self, count: int) -> int:
+        """Score the next ``count`` drawn candidates and add them (a lazy pool pays for its estimators as
+        the search goes instead of before the first training); how many were added."""
+        batch, self._pending = self._pending[:count], self._pending[count:]
+        for spec in batch:
+            self.add(spec)
+        self._save()
+        return len(batch)
+
+    def _save(self) -> None:
+        """Ask each estimator that caches its values (one with a ``save()`` method) to keep them."""
+        for estimate in self.estimators:
+            if callable(save := getattr(estimate, "save", None)):
+                save()
 
     def find(self, choices: Mapping[str, Any]) -> int | None:
         """The index of the candidate with these choices, or None."""
@@ -109,10 +141,29 @@ class CandidatePool:
         self._index[key] = len(self.specs)
         self.specs.append(spec)
         self._rows.append(row)
+        function = self._signature(spec) if self._signature is not None else repr(key)
+        self._function_of.append(self._functions.setdefault(function, len(self._functions)))
         if hasattr(self, "values"):  # grown after construction: extend the matrices
             self.values = np.vstack([self.values, [[row.get(n, math.nan) for n in self.names]]])
             self._codes = np.vstack([self._codes, self._encode([spec])])
         return self._index[key]
+
+    def function_twins(self, mask: np.ndarray) -> np.ndarray:
+        """Which candidates compute the same function as one of the candidates in ``mask`` (the space's
+        ``signature``, e.g. `CellSpace.signature`: cells that differ only in dead ops; in a space without
+        one, each candidate is its own function). A twin of a trained candidate teaches the search nothing
+        new, so it is tried last."""
+        functions = np.asarray(self._function_of)
+        return np.isin(functions, functions[mask])
+
+    def function_values(self, indices: Sequence[int], values: Sequence[float]) -> np.ndarray:
+        """Per candidate, the best of ``values`` (larger is better) measured on candidates ``indices`` that
+        compute its function (NaN where none did): what training a twin is expected to give."""
+        best: dict[int, float] = {}
+        for index, value in zip(indices, values, strict=True):
+            function = self._function_of[index]
+            best[function] = max(value, best.get(function, -math.inf))
+        return np.array([best.get(function, math.nan) for function in self._function_of])
 
     def column(self, name: str) -> np.ndarray:
         """Every candidate's value of estimator ``name``."""

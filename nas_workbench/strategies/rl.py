@@ -208,6 +208,8 @@ class ReinforceSampler(PlannedSampler):
         uniform = (
             None if space is None else (lambda: _Drawn(space.random(rng).choices, self.controller.begin()))
         )
+        if (warm := self.feasibility.warm(study, model)) is not None:
+            return _PolicyPlan(rng, self.controller.begin(), warm)
         drawn = self.feasibility.choose(model, lambda: self._draw(model.decisions, rng), uniform)
         assert isinstance(drawn, _Drawn)
         return _PolicyPlan(rng, drawn.state, drawn)

@@ -33,7 +33,7 @@ from torch import nn
 
 from nas_workbench import spaces, strategies
 from nas_workbench.exceptions import ConfigError
-from nas_workbench.spaces import SearchSpace, Suggester
+from nas_workbench.spaces import NetworkShape, SearchSpace, Suggester
 from nas_workbench.spec import ArchSpec
 from nas_workbench.testing._rules import rule_id
 
@@ -92,19 +92,16 @@ class ToySpace(SearchSpace):
         choices["head"] = suggester.suggest_categorical("head", ["linear", "mlp"])
         return choices
 
-    def build(
-        self, spec: ArchSpec, input_shape: Sequence[int], num_classes: int, width_multiplier: float = 1.0
-    ) -> nn.Module:
-        self.validate(spec)
-        features = int(torch.tensor(input_shape).prod())
+    def assemble(self, spec: ArchSpec, shape: NetworkShape) -> nn.Module:
+        features = int(torch.tensor(shape.input_shape).prod())
         layers: list[nn.Module] = [nn.Flatten()]
         for i in range(spec.choices["depth"]):
-            width = max(1, round(spec.choices[f"layer{i}.width"] * width_multiplier))
+            width = max(1, round(spec.choices[f"layer{i}.width"] * shape.width_multiplier))
             layers += [nn.Linear(features, width), _ACTIVATIONS[spec.choices[f"layer{i}.act"]]()]
             features = width
         if spec.choices["head"] == "mlp":
             layers += [nn.Linear(features, features), nn.ReLU()]
-        layers.append(nn.Linear(features, num_classes))
+        layers.append(nn.Linear(features, shape.num_classes))
         return nn.Sequential(*layers)
 
     def size(self) -> int:

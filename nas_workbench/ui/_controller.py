@@ -16,6 +16,7 @@ from typing import Any
 import optuna
 from sqlalchemy.engine import make_url
 
+from nas_workbench import strategies
 from nas_workbench.config import SearchConfig
 from nas_workbench.engine.records import trial_results
 from nas_workbench.engine.runner import open_storage
@@ -77,8 +78,9 @@ def read_in_background(
             table = TrialTable(config.objectives, config.directions)
             table.extend(results)
             running = any(r.status in ("running", "waiting") for r in results)
-            dnas = DnasHistory.from_study(found) if config.strategy == "dnas" else None
-            proxy = ProxyHistory.from_study(found) if config.strategy == "proxy_guided" else None
+            strategy = strategies.resolved_strategy(config)
+            dnas = DnasHistory.from_study(found) if strategy == "dnas" else None
+            proxy = ProxyHistory.from_study(found) if strategy == "proxy_guided" else None
             post((session, Loaded(found, table, config, running, then, dnas, proxy)))
         except Exception as error:  # a broken storage: say what, in the workbench
             logger.debug("loading study %s failed", name, exc_info=True)

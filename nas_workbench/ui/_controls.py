@@ -101,7 +101,7 @@ class RunControls:
 
     def show_loading(self, item: Loading) -> None:
         """Draw a loading thread's step on the bar and what it does on the status line."""
-        self.progress.max, self.progress.value, self.progress.bar_style = 3, item.step, "info"
+        self.progress.max, self.progress.value, self.progress.bar_style = item.steps, item.step, "info"
         self.progress_label.value = ""
         self.status.value = f"<i>{html.escape(item.text)}</i>"
 

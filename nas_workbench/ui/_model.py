@@ -32,10 +32,14 @@ __all__ = ["Changes", "Exported", "Failure", "Loaded", "Loading", "Message", "Pr
 
 @dataclass(frozen=True)
 class Loading:
-    """A loading thread's progress: step ``step`` of 3, and what it is doing."""
+    """A loading thread's progress: step ``step`` of ``steps``, and what it is doing.
+
+    A study loads in three steps: it is opened, its trials are read, its plots are prepared.
+    """
 
     step: int
     text: str
+    steps: int = 3
 
 
 @dataclass(frozen=True)

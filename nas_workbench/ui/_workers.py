@@ -117,7 +117,7 @@ class WorkersChoice:
         """The ``workers`` to start a search of ``config`` with: `read`, except for a strategy that produces
         its own trials (a supernet search, in this process), as `SearchRun` does whatever it is given."""
         workers = self.read()
-        return None if strategies.get(config.strategy).producer else workers
+        return None if strategies.get(strategies.resolved_strategy(config)).producer else workers
 
     def explain(self, config: SearchConfig | None) -> None:
         """Say under the control what the choice does with ``config`` (None: the form is invalid)."""
@@ -128,9 +128,9 @@ class WorkersChoice:
         if config is None:
             self.note.value = ""
             return
-        if strategies.get(config.strategy).producer:
+        if strategies.get(strategy := strategies.resolved_strategy(config)).producer:
             self.note.value = (
-                f"<i>The {html.escape(config.strategy)} strategy produces its own trials in this kernel "
+                f"<i>The {html.escape(strategy)} strategy produces its own trials in this kernel "
                 "(it trains one supernet): they run here whatever this setting.</i>"
             )
             return

@@ -21,13 +21,21 @@ from typing import Any
 import ipywidgets as W
 
 from nas_workbench import spaces, strategies
-from nas_workbench.config import FORM_TABS, OBJECTIVE_METRICS, Fidelity, SearchConfig, default_storage
+from nas_workbench.config import (
+    AUTO_STRATEGY,
+    FORM_TABS,
+    OBJECTIVE_METRICS,
+    Fidelity,
+    SearchConfig,
+    default_storage,
+)
 from nas_workbench.config_validation import validate_setting
 from nas_workbench.engine.budget import DEFAULT_METRICS
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
 from nas_workbench.metrics import METRICS
 from nas_workbench.strategies.advisor import advise
 from nas_workbench.ui._budget import BUDGET_RANGES, BudgetFields
+from nas_workbench.ui._devices import available_devices, target_device_field
 from nas_workbench.ui._fields import DESCRIPTION_WIDTH, Field, OptionsEditor
 from nas_workbench.ui._schema import Row, form_rows, plain_field, tags_field, value_field
 from nas_workbench.ui._workers import WorkersChoice
@@ -51,39 +59,6 @@ _ADVICE_KEYS = frozenset(
 _PLACEHOLDERS = {"storage": default_storage(), "study_name": "space-strategy-seed"}
 
 Items = list[Field | W.Widget]
-
-
-def available_devices() -> list[tuple[str, str]]:
-    """``(label, device)`` for each device this kernel can search on: the CPU, each GPU, Apple MPS."""
-    import torch
-
-    devices = [("cpu", "cpu")]
-    if torch.cuda.is_available():
-        for index in range(torch.cuda.device_count()):
-            devices.append((f"cuda:{index} ({torch.cuda.get_device_name(index)})", f"cuda:{index}"))
-    if hasattr(torch.backends, "mps") and torch.backends.mps.is_available():
-        devices.append(("mps (Apple GPU)", "mps"))
-    return devices
-
-
-def _target_device_field(row: Row) -> Field:
-    """The saved device profile latency is predicted for (``target_device``), or this machine."""
-    from nas_workbench.profiling.targets import list_devices
-
-    here = ("this machine (measured)", None)
-    box = W.Dropdown(
-        options=[here, *((f"{name} (predicted)", name) for name in list_devices())],
-        description=row.label,
-        tooltip=row.help,
-        style=_STYLE,
-    )
-
-    def write(name: str | None) -> None:
-        if name not in [value for _, value in box.options]:
-            box.options = [*box.options, (f"{name} (not saved here)", name)]
-        box.value = name
-
-    return Field("target_device", box, lambda: box.value, write)
 
 
 def _note() -> W.HTML:
@@ -131,7 +106,7 @@ class ConfigForm:
             "objectives": lambda row: [tags_field(row, list(OBJECTIVE_METRICS))],
             "budget": self._budget_items,
             "device": lambda row: [self._device_field(row)],
-            "target_device": lambda row: [_target_device_field(row)],
+            "target_device": lambda row: [target_device_field(row)],
             "profiling_method": lambda row: [
                 value_field(
                     row,
@@ -183,7 +158,7 @@ class ConfigForm:
         return [space, self.space_size]
 
     def _strategy_items(self, row: Row) -> Items:
-        strategy = value_field(row, W.Dropdown, options=strategies.list())
+        strategy = value_field(row, W.Dropdown, options=[AUTO_STRATEGY, *strategies.list()])
         strategy.widget.observe(lambda change: self._strategy_changed(change["new"]), names="value")
         return [strategy, self.strategy_help, W.HBox([self.advice, self.use_advice])]
 
@@ -320,6 +295,10 @@ class ConfigForm:
         self.space_options.set_defaults(name, type(spaces.get(name)).default_options)
 
     def _strategy_changed(self, name: str) -> None:
+        if name == AUTO_STRATEGY:  # no options of its own; the advice below says what it runs
+            self.strategy_options.set_defaults(name, {}, {})
+            self.strategy_help.value = "<i>auto: the strategy the advisor recommends for these settings.</i>"
+            return
         strategy = strategies.get(name)
         self.strategy_options.set_defaults(
             name,
@@ -381,8 +360,14 @@ class ConfigForm:
             self.advice.value, self.use_advice.layout.display = "", "none"
             return
         self._advised = advice.strategy
-        same = advice.strategy == config.strategy
-        verdict = "the advisor agrees" if same else f"the advisor suggests <b>{advice.strategy}</b>"
+        same = advice.strategy in (config.strategy, strategies.resolved_strategy(config))
+        verdict = (
+            f"auto runs <b>{advice.strategy}</b>"
+            if config.strategy == AUTO_STRATEGY
+            else "the advisor agrees"
+            if same
+            else f"the advisor suggests <b>{advice.strategy}</b>"
+        )
         self.advice.value = f"&#128161; {verdict}: {html.escape(advice.reason)}"
         self.use_advice.description = f"Use {advice.strategy}"
         self.use_advice.layout.display = "none" if same else ""

@@ -2,8 +2,9 @@
 
 All figures share one trials source and one Pareto-front source in one Bokeh document, so selecting a
 point in one plot selects it in all. Rows arrive in batches (`add`); each batch is one
-``ColumnDataSource.stream()`` call, which jupyter_bokeh sends to the browser as one patch, and the front
-is replaced only when it changed. Methods here must run on the kernel's thread (see `Coalescer`).
+``ColumnDataSource.stream()`` call, the front is replaced only when it changed, and the batch's changes
+(rows, front, fitted axes) reach the browser as one patch. Methods here must run on the kernel's thread
+(see `Coalescer`).
 
 Streamed rows are patches: the widget's saved state still holds the document as first rendered, so
 `refresh` re-renders it from the current data (at the end of a run), and a saved notebook shows the
@@ -147,9 +148,12 @@ class PlotPanel:
         proxy-guided search, what its sampler recorded on them too (read from ``study``)."""
         rows = [self.table.row(result) for result in results]
         if rows:
-            self.trials.stream({name: [row[name][0] for row in rows] for name in rows[0]})
-            self._replace_front(self.table.front())
-            if fit_tradeoff_axes(self._figures, self.trials, self._budget):  # the data now spans decades
+            assert self.widget is not None  # `reset` made it with the sources
+            with self.widget.batched():  # the rows, the front and the fitted axes: one patch
+                self.trials.stream({name: [row[name][0] for row in rows] for name in rows[0]})
+                self._replace_front(self.table.front())
+                rescale = fit_tradeoff_axes(self._figures, self.trials, self._budget)
+            if rescale:  # the data now spans decades: new figures, sent whole
                 self._rebuild()
         self.add_proxy(study)  # after the study's own rows (before them, Chromium drew the last batch late)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 
@@ -86,6 +87,17 @@ def test_a_stable_timing_goes_on_for_its_fewest_seconds():
         lambda: None, CPU, _synthetic(min_repeats=4, rel_ci=1e9, min_time_s=60, max_time_s=0.0)
     )
     assert capped.stopped == "time cap"  # the cap wins over the fewest seconds
+
+
+def test_the_fewest_seconds_count_on_the_measurement_clock():
+    """On the thread's CPU time, seconds the thread spends off the processor (descheduled on a loaded
+    machine; here asleep) do not count towards ``min_time_s``: a window holds as much work whatever the
+    load. A call that sleeps 2 ms costs next to no CPU time, so 10 ms of it are not reached in 0.2 s."""
+    options = _synthetic(min_repeats=4, rel_ci=1e9, min_time_s=0.01, max_time_s=0.2, clock="cpu")
+    asleep = time_callable(lambda: time.sleep(0.002), CPU, options)
+    assert asleep.stopped == "time cap" and asleep.clock == "cpu thread time"
+    on_the_wall = time_callable(lambda: time.sleep(0.002), CPU, dataclasses.replace(options, clock="wall"))
+    assert on_the_wall.stopped == "stable" and on_the_wall.elapsed_s < 0.2
 
 
 def test_stops_at_max_repeats():

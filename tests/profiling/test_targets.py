@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -14,7 +14,7 @@ from torch import nn
 import nas_workbench as nw
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.profiling import targets
-from nas_workbench.spaces import SearchSpace, Suggester
+from nas_workbench.spaces import NetworkShape, SearchSpace, Suggester
 from nas_workbench.spec import ArchSpec
 
 SMALL_NB201 = {"num_cells": 1, "stem_channels": 4}  # NB201's cells, networks cheap to trace
@@ -157,16 +157,15 @@ class ToyMLP(SearchSpace):
             choices[f"layer{i}.act"] = suggester.suggest_categorical(f"layer{i}.act", ["relu", "gelu"])
         return choices
 
-    def build(self, spec: ArchSpec, input_shape: Sequence[int], num_classes: int,
-              width_multiplier: float = 1.0) -> nn.Module:  # fmt: skip
+    def assemble(self, spec: ArchSpec, shape: NetworkShape) -> nn.Module:
         layers: list[nn.Module] = [nn.Flatten()]
-        width = int(np.prod(input_shape))
+        width = int(np.prod(shape.input_shape))
         for i in range(2):
             out = spec.choices[f"layer{i}.width"]
             act = nn.ReLU() if spec.choices[f"layer{i}.act"] == "relu" else nn.GELU()
             layers += [nn.Linear(width, out), act]
             width = out
-        return nn.Sequential(*layers, nn.Linear(width, num_classes))
+        return nn.Sequential(*layers, nn.Linear(width, shape.num_classes))
 
     def size(self) -> int:
         return 36

@@ -247,7 +247,11 @@ def test_supernet_hooks_build_the_same_skeleton_around_any_cell(nb201) -> None:
             return sum(op(x) for op in self.ops)
 
     assert nb201.relaxable
-    supernet = nb201.build_network(lambda C: Cell(4, {e: SumOfOps(C) for e in nb201.edges}), (3, 32, 32), 10)
+
+    def make_cell(C: int) -> nn.Module:
+        return Cell(4, {e: SumOfOps(C) for e in nb201.edges})
+
+    supernet = nb201.build_network(make_cell, nw.spaces.NetworkShape((3, 32, 32), 10))
     discrete = nb201.build(nb201.random(0), (3, 32, 32), 10)
     assert supernet(torch.randn(2, 3, 32, 32)).shape == (2, 10)
     assert [n for n, _ in supernet.named_children()] == [n for n, _ in discrete.named_children()]
@@ -275,6 +279,27 @@ def test_live_drops_the_ops_on_no_input_output_path(nb201, arch: str, live: str)
     assert nb201.live(nb201.parse(live)) == nb201.parse(live)
     every_op_used = nb201.parse(NB201_CIFAR10[2][1])
     assert nb201.live(every_op_used) is every_op_used
+
+
+def test_signature_is_shared_by_cells_that_compute_the_same_function(nb201) -> None:
+    """Dead ops, a skip chain through another node, and the order of a sum do not change the function."""
+    residual = [
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|skip_connect~1|none~2|",
+        "|none~0|+|skip_connect~0|none~1|+|nor_conv_3x3~0|none~1|skip_connect~2|",  # x -> 2 -> 3 skips
+        "|skip_connect~0|+|none~0|none~1|+|nor_conv_3x3~0|skip_connect~1|none~2|",
+    ]
+    others = [
+        "|none~0|+|none~0|none~1|+|nor_conv_3x3~0|none~1|none~2|",  # no skip: conv(x) alone
+        "|skip_connect~0|+|none~0|none~1|+|nor_conv_1x1~0|skip_connect~1|none~2|",  # a 1x1 conv
+        "|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|nor_conv_3x3~1|none~2|",  # conv(conv(x)) + x
+        "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|none~0|none~1|nor_conv_3x3~2|",  # conv(x + x)
+    ]
+    signatures = [nb201.signature(nb201.parse(arch)) for arch in residual + others]
+    assert signatures[:3] == ["nor_conv_3x3(x)+x"] * 3
+    assert len(set(signatures[2:])) == len(others) + 1
+    assert signatures[-1] == "nor_conv_3x3(x+x)"
+    for arch in residual + others:  # the live cell computes the same function
+        assert nb201.signature(nb201.live(nb201.parse(arch))) == nb201.signature(nb201.parse(arch))
 
 
 @pytest.mark.slow  # 15,625 cells: about 25 s on the loaded 2-core machine

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import pytest
@@ -11,7 +11,7 @@ from torch import nn
 
 import nas_workbench as nw
 from nas_workbench.exceptions import UnknownNameError
-from nas_workbench.spaces import SearchSpace, Suggester
+from nas_workbench.spaces import NetworkShape, SearchSpace, Suggester
 from nas_workbench.spec import ArchSpec
 from nas_workbench.testing.spaces import SearchSpaceContract, check_space
 
@@ -63,16 +63,15 @@ class StackSpace(SearchSpace):
             )
         return choices
 
-    def build(
-        self, spec: ArchSpec, input_shape: Sequence[int], num_classes: int, width_multiplier: float = 1.0
-    ) -> nn.Module:
+    def assemble(self, spec: ArchSpec, shape: NetworkShape) -> nn.Module:
         layers: list[nn.Module] = []
-        channels = input_shape[0]
+        channels = shape.input_shape[0]
         for i in range(spec.choices["layers"]):
-            width = max(1, round(spec.choices[f"layer{i}.width"] * width_multiplier))
+            width = max(1, round(spec.choices[f"layer{i}.width"] * shape.width_multiplier))
             layers += [nn.Conv2d(channels, width, 3, padding=1), nn.ReLU()]
             channels = width
-        return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, num_classes))
+        head = nn.Linear(channels, shape.num_classes)
+        return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), head)
 
     def size(self) -> int:
         widths = len(self.options["widths"])

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+import nas_workbench as nw
 from nas_workbench import spaces, strategies
 from nas_workbench.strategies import advise
 from nas_workbench.testing.samplers import ToySpace
@@ -67,3 +70,35 @@ def test_a_latency_budget_on_a_target_device_goes_to_proxy_guided_search() -> No
     several = advise(NB201, ["accuracy", "params"], {"latency_ms": 8.0}, 100, None, target_device="pixel2")
     assert strategies.get(several.strategy).multi_objective
     assert advise(NB201, ["accuracy"], {"params": 1e6}, 100, None, target_device="pixel2").strategy == "tpe"
+
+
+def test_auto_the_default_strategy_is_what_the_advisor_recommends() -> None:
+    budgeted = nw.SearchConfig(
+        space="nb201",
+        objectives=["accuracy"],
+        budget={"latency_ms": 8.0},
+        target_device="pixel2",
+        n_trials=100,
+    )
+    assert budgeted.strategy == "auto"
+    advice = strategies.auto_advice(budgeted)
+    assert advice == advise(NB201, ["accuracy"], {"latency_ms": 8.0}, 100, None, target_device="pixel2")
+    assert strategies.resolved_strategy(budgeted) == "proxy_guided"
+    # without the target device the same budget goes to TPE, several objectives to a multi-objective one
+    assert strategies.resolved_strategy(dataclasses.replace(budgeted, target_device=None)) == "tpe"
+    assert strategies.get(strategies.resolved_strategy(nw.SearchConfig())).multi_objective
+    named = dataclasses.replace(budgeted, strategy="evolution")  # (replace would validate the device)
+    assert strategies.auto_advice(named) is None and strategies.resolved_strategy(named) == "evolution"
+
+
+def test_a_search_runs_stores_and_names_the_strategy_auto_resolved_to(storage: str) -> None:
+    from nas_workbench.engine.study_record import read_record
+    from tests.engine.conftest import cheap_config
+
+    config = cheap_config(storage, "auto-resolved", strategy="auto", n_trials=30)
+    run = nw.search(config)
+    expected = advise(spaces.get("chain", **config.space_options), config.objectives, {}, 30, None)
+    assert run.strategy_advice == expected and run.config.strategy == expected.strategy
+    record = read_record(run.study)
+    assert record is not None and record.strategy == expected.strategy
+    assert record.config["strategy"] == "auto"  # the config as given, for a resume or a worker

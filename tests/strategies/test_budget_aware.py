@@ -17,8 +17,8 @@ from nas_workbench import strategies
 from nas_workbench.spaces._base import enumerate_specs
 from nas_workbench.spec import ArchSpec
 from nas_workbench.strategies._history import parent_spec
+from nas_workbench.strategies.budget_aware import BudgetAwareSampler
 from nas_workbench.strategies.feasibility import (
-    BudgetAwareSampler,
     CostFeatures,
     FeasibilityFilter,
     FeasibilityModel,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -16,7 +15,7 @@ from nas_workbench import strategies
 from nas_workbench.engine.budget import constraint_values
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.profiling import Measurement
-from nas_workbench.spaces import SearchSpace, Suggester
+from nas_workbench.spaces import NetworkShape, SearchSpace, Suggester
 from nas_workbench.spaces._base import enumerate_specs
 from nas_workbench.spec import ArchSpec
 from nas_workbench.strategies.pool import CandidatePool, combined_score, subset_ensemble, trust
@@ -32,10 +31,8 @@ class GridSpace(SearchSpace):
     def define(self, suggester: Suggester) -> dict[str, Any]:
         return {f"d{i}": suggester.suggest_categorical(f"d{i}", [0, 1, 2, 3]) for i in range(4)}
 
-    def build(
-        self, spec: ArchSpec, input_shape: Sequence[int], num_classes: int, width_multiplier: float = 1.0
-    ) -> nn.Module:
-        return nn.Linear(1, num_classes)
+    def assemble(self, spec: ArchSpec, shape: NetworkShape) -> nn.Module:
+        return nn.Linear(1, shape.num_classes)
 
     def size(self) -> int:
         return 256
@@ -93,6 +90,59 @@ def test_pool_enumerates_a_small_space_and_samples_a_large_one() -> None:
     assert sample.add(outside) == 50 and sample.column("latency_ms")[50] == latency(outside)
 
 
+def test_a_lazy_pool_scores_a_batch_before_each_trial() -> None:
+    """With ``score_batch`` the estimators run on a few candidates per trial, in a seeded order, instead of
+    on the whole pool before the first training; the trials record how many are still unscored."""
+    space, calls = GridSpace(), []
+
+    def counted(spec: ArchSpec) -> dict[str, float]:
+        calls.append(spec.to_json())
+        return {"quality": accuracy(spec)}
+
+    sampler = strategies.make_sampler("proxy_guided", seed=0, space=space, scores=counted, score_batch=10)
+    study = search(sampler, space, 5)
+    assert len(calls) == len(set(calls)) <= 5 * 10 + 5  # each scored once: the batches and the trials
+    unscored = [t.system_attrs["proxy_guided:pool"]["unscored"] for t in study.trials]
+    assert unscored == [246, 236, 226, 216, 206]
+    lazy = CandidatePool(space, 1000, [lambda s: {"quality": accuracy(s)}], seed=3, scored=10)
+    assert len(lazy) == 10 and lazy.pending == 246
+    assert lazy.score_more(300) == 246 and len(lazy) == 256 and lazy.pending == 0
+    assert lazy.specs[:10] == CandidatePool(space, 1000, [], seed=3, scored=10).specs  # a seeded order
+
+
+class TwinSpace(GridSpace):
+    """The grid, where ``d3`` changes nothing (as a dead op in a cell): 64 functions of 4 twins each."""
+
+    def signature(self, spec: ArchSpec) -> str:
+        return str([spec.choices[f"d{i}"] for i in range(3)])
+
+
+def test_no_twin_of_a_tried_function_is_ranked_first_while_an_untried_function_remains() -> None:
+    """The ranking proposes a candidate computing the same function as a tried one (a cell differing only
+    in dead ops) only once every function is tried, twins of the best trained function first; a local move
+    may train a twin of the best one (a fresh training of the best function)."""
+    space = TwinSpace()
+
+    def run(local_share: float, n_trials: int) -> list[str]:
+        sampler = strategies.make_sampler(
+            "proxy_guided",
+            seed=0,
+            space=space,
+            scores=lambda s: {"quality": accuracy(s)},
+            score_batch=0,
+            local_share=local_share,
+        )
+        study = search(sampler, space, n_trials)
+        trials = [(t.value, space.signature(ArchSpec.from_dict(t.user_attrs["spec"]))) for t in study.trials]
+        best = max(trials[:64], key=lambda pair: pair[0])[1] if n_trials > 64 else trials[0][1]
+        return [function for _, function in trials] + [best]
+
+    *functions, best = run(0.0, 66)
+    assert len(set(functions[:64])) == 64 and functions[64] == functions[65] == best
+    *functions, _ = run(1.0, 12)  # every move local, from the first trial's neighbours and twins on
+    assert len(set(functions)) < len(functions)
+
+
 def test_budget_filter_proposes_nothing_over_a_limit_a_counted_cost_gives() -> None:
     space, limit = GridSpace(), 14.0
     feasible = [s for s in enumerate_specs(space) if latency(s) <= limit]
@@ -121,6 +171,7 @@ def test_the_prior_ranks_only_the_candidates_within_budget() -> None:
         costs=lambda s: {"latency_ms": latency(s)},
         scores=lambda s: {"quality": accuracy(s) + noise(s)},
         local_share=0.0,
+        score_batch=0,  # the whole pool before the first trial
     )
     study = search(sampler, space, 2, limit)
     feasible = [s for s in enumerate_specs(space) if latency(s) <= limit]
@@ -158,6 +209,7 @@ def test_trust_follows_the_informative_proxy_and_drops_the_noise(sign: float) ->
         space=space,
         scores=lambda s: {name: f(s) for name, f in scores.items()},
         local_share=0.0,  # the ranking alone, so the trust is what finds the optimum
+        score_batch=0,
     )
     study = search(sampler, space, 25)
     weights = study.trials[-1].system_attrs["proxy_guided:trust"]

@@ -8,7 +8,7 @@ import pytest
 from nas_workbench import strategies
 from nas_workbench.exceptions import ConfigError, UnknownNameError
 from nas_workbench.spaces import get as get_space
-from nas_workbench.strategies.feasibility import BudgetAwareSampler
+from nas_workbench.strategies.budget_aware import BudgetAwareSampler
 from nas_workbench.testing.samplers import ToySpace
 
 

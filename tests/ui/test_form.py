@@ -101,6 +101,15 @@ def test_strategy_help_and_the_advisor():
     assert "population_size" in form.strategy_options.fields
 
 
+def test_auto_the_default_strategy_shows_what_it_runs():
+    small = {"num_stages": 1, "max_depth": 1, "widths": [8], "strides": [1]}
+    form = ConfigForm(nw.SearchConfig(space="chain", space_options=small, n_trials=100))
+    assert form.fields["strategy"].widget.value == "auto" and not form.strategy_options.fields
+    advice = nw.strategies.advise(nw.spaces.get("chain", **small), ["accuracy", "latency_ms"], {}, 100)
+    assert f"auto runs <b>{advice.strategy}</b>" in text(form.advice)
+    assert form.use_advice.layout.display == "none"
+
+
 def test_budget_sliders_carry_units_and_any_limit():
     form = ConfigForm(nw.SearchConfig(budget={"latency_ms": 12345.0}))
     field = form.fields["budget.latency_ms"]

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from bokeh.models import ColumnDataSource
 from bokeh.plotting import figure
 
+from nas_workbench.engine.events import TrialFinished
+from nas_workbench.engine.records import TrialResult
 from nas_workbench.ui._bokeh import PlotModel
 
 
@@ -93,3 +98,41 @@ def test_the_dnas_panel_is_placed_at_the_start_and_stays_the_same_widget() -> No
     assert sorted(set(alpha["epoch"])) == ["1", "2"]  # both epochs drawn in the placed widget
     panel.new_histories("random", "maximize")  # another strategy: no such panel
     assert panel.box.children == (panel.widget,)
+
+
+def _trial(number: int, latency_ms: float) -> TrialResult:
+    def metric(value: float, unit: str) -> dict[str, Any]:
+        return {"value": value, "unit": unit, "method": "measured", "source": "test", "detail": None}
+
+    metrics = {"accuracy": metric(0.5 + number / 100, "fraction"), "latency_ms": metric(latency_ms, "ms")}
+    event = TrialFinished("s", number, "ok", [0.5 + number / 100, latency_ms], metrics, {}, f"a{number}",
+                          f"arch {number}", None, 1.0, "host:1")  # fmt: skip
+    return TrialResult.from_event(event)
+
+
+def test_a_batch_of_rows_that_moves_the_axes_reaches_the_browser_as_one_patch() -> None:
+    """Rows, front and fitted axis of a batch in one PATCH-DOC (jupyter_bokeh sends a patch per change),
+    which a copy of the document, as the browser holds it, applies to the kernel's state."""
+    from bokeh.core.serialization import Buffer, Serialized
+    from bokeh.document import Document
+
+    from nas_workbench.ui.plots import PlotPanel
+    from nas_workbench.viz import TrialTable
+
+    panel = PlotPanel()
+    panel.reset(TrialTable(["accuracy", "latency_ms"], ["maximize", "minimize"]), {}, [])
+    browser = Document.from_json(panel.layout.document.to_json())
+    sent: list[tuple[dict[str, Any], list[bytes] | None]] = []
+    panel.widget.send = lambda content, buffers=None: sent.append((content, buffers))
+    panel.add([_trial(n, 1.0 + n / 10) for n in range(8)] + [_trial(8, 40.0)])  # an outlier: a fitted axis
+    header, _, content = (json.loads(message["payload"]) for message, _ in sent[:3])
+    assert header["msgtype"] == "PATCH-DOC" and len(sent) == 3 + 2 * header["num_buffers"]
+    kinds = {(event["kind"], event.get("attr")) for event in content["events"]}
+    assert {("ColumnsStreamed", "data"), ("ModelChanged", "start"), ("ModelChanged", "end")} <= kinds
+    pairs = zip(sent[3::2], sent[4::2], strict=True)
+    buffers = [Buffer(json.loads(ref["payload"])["id"], data[0]) for (ref, _), (_, data) in pairs if data]
+    browser.apply_json_patch(Serialized(content=content, buffers=buffers))
+    (tradeoff,) = [f for f in panel._figures if f.name == "nas_tradeoff_latency_ms"]
+    shown = browser.get_model_by_id(tradeoff.x_range.id)
+    assert (shown.start, shown.end) == (tradeoff.x_range.start, tradeoff.x_range.end)
+    assert browser.get_model_by_id(panel.trials.id).data["number"] == list(range(9))

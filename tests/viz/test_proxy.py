@@ -33,6 +33,7 @@ def guided(n_trials: int = 25, limit: float | None = None, storage: str | None =
         scores=lambda s: {"informative": accuracy(s), "noise": noise(s)},
         costs=None if limit is None else lambda s: {"latency_ms": latency(s)},
         local_share=0.0,
+        score_batch=0,  # the whole grid scored first: each trial's recorded ranks are over the same pool
     )
     if storage is None:
         return search(sampler, space, n_trials, limit)

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
+from nas_workbench.spaces import NetworkShape
 from nas_workbench.spaces.blocks import Cell
 from nas_workbench.spaces.cell import CellSpace
 from nas_workbench.spaces.ops import make_op
@@ -52,7 +53,8 @@ class CellSupernet(Supernet):
             }
             return Cell(space.num_nodes, edges)
 
-        self.net = space.build_network(make_cell, self.input_shape, self.num_classes, self.width_multiplier)
+        shape = NetworkShape(tuple(self.input_shape), self.num_classes, self.width_multiplier)
+        self.net = space.build_network(make_cell, shape)
 
         probe = [make_op(op, 1, 1, 1) for op in space.op_names]
         self._learnable = {k for k, op in enumerate(probe) if any(True for _ in op.parameters())}

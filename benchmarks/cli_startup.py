@@ -1,0 +1,61 @@
+"""Start-up of `nas-workbench --help` and of importing the torch-free core: wall and CPU time per process.
+
+Each command runs in a fresh interpreter ``--runs`` times; the CPU time (user + sys, from ``os.wait4``) is
+what a busy machine does not inflate, the wall time is what a user waits. The core import also asserts that
+torch stays unloaded. Baseline in the same run: ``python -c pass``.
+
+    python benchmarks/cli_startup.py [--runs 10] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+COMMANDS = {
+    "python -c pass": "pass",
+    "nas-workbench --help": (
+        "import sys; from nas_workbench.cli import main; sys.argv = ['nas-workbench', '--help']; main()"
+    ),
+    "import config, spec (no torch)": (
+        "import sys, nas_workbench.config, nas_workbench.spec; "
+        "assert 'torch' not in sys.modules, 'torch loaded'"
+    ),
+}
+
+
+def run_once(code: str) -> tuple[float, float]:
+    """Wall and CPU seconds of one fresh interpreter running ``code``."""
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    if status:
+        raise SystemExit(f"{code!r} failed")
+    return time.perf_counter() - started, usage.ru_utime + usage.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--json", type=Path, help="write the figures here")
+    args = parser.parse_args()
+    figures = {}
+    print(f"{'median of ' + str(args.runs):32}{'wall s':>10}{'CPU s':>10}")
+    for name, code in COMMANDS.items():
+        walls, cpus = zip(*(run_once(code) for _ in range(args.runs)), strict=True)
+        figures[name] = {"wall_s": statistics.median(walls), "cpu_s": statistics.median(cpus)}
+        print(f"{name:32}{figures[name]['wall_s']:>10.3f}{figures[name]['cpu_s']:>10.3f}")
+    print(f"load average: {os.getloadavg()[0]:.1f}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""Opening a search's study: its budget settled, its sampler made, the study created or resumed, its record.
+
+A new study resolves its relative limits ("p30", "1.5x fastest") on this device and refuses a limit no
+architecture meets before the study exists (`nas_workbench.engine.preflight`); a resumed one keeps the
+limits it was resolved to (a limit changed since is checked too), must search the same space for the same
+objectives on the same data, and its sampler draws from a stream of its own (`nas_workbench.engine.streams`).
+The architectures to try first (given, then a warm start's) open a new study's plan; its record
+(`nas_workbench.engine.study_record`) is written last, since workers wait for it before they claim trials.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+from optuna.storages import BaseStorage
+
+from nas_workbench import __version__, strategies
+from nas_workbench.config import SearchConfig
+from nas_workbench.engine.budget import candidate_costs, candidate_scores
+from nas_workbench.engine.feasibility import CHECKED_METRICS
+from nas_workbench.engine.preflight import Networks, absolute, resolve_limits
+from nas_workbench.engine.relative import ResolvedBudget
+from nas_workbench.engine.scheduler import FINISHED
+from nas_workbench.engine.streams import sampler_seed, stream_position
+from nas_workbench.engine.study_record import (
+    DataIdentity,
+    StudyRecord,
+    read_record,
+    read_stored_record,
+    write_record,
+)
+from nas_workbench.engine.warm_start import warm_start_architectures
+from nas_workbench.exceptions import ConfigError
+from nas_workbench.profiling.targets import DeviceProfile
+from nas_workbench.spaces import SearchSpace
+from nas_workbench.task import Task
+
+__all__ = ["OpenedStudy", "open_study"]
+
+
+@dataclass(frozen=True)
+class OpenedStudy:
+    """A search's study and the budget it searches under.
+
+    Attributes:
+        study: The Optuna study, created or resumed, with the search's sampler.
+        config: The config searched, its relative limits replaced by the values they resolved to.
+        resolved_budget: Each relative limit and what it resolved to (stored with the study).
+    """
+
+    study: optuna.Study
+    config: SearchConfig
+    resolved_budget: dict[str, ResolvedBudget]
+
+
+def open_study(
+    given: SearchConfig,
+    config: SearchConfig,
+    space: SearchSpace,
+    storage: BaseStorage,
+    task: Callable[[], Task],
+    target_device: DeviceProfile | None = None,
+) -> OpenedStudy:
+    """Create the study ``given`` names in ``storage``, or resume it (see the module docstring).
+
+    Args:
+        given: The validated config, as given (what the record keeps).
+        config: The config searched: ``given`` with ``strategy="auto"`` resolved.
+        space: Its search space.
+        storage: The open storage.
+        task: The data, loaded on first call (the budget's networks and the record's data identity).
+        target_device: The device latency is predicted for, when not this machine.
+
+    Raises:
+        InfeasibleBudgetError: No architecture meets a limit.
+        ConfigError: The stored study searches another space or other objectives, or other data.
+    """
+    budget = _Budget(config, space, task, target_device)
+    name = config.resolved_study_name()
+    try:
+        study_id = storage.get_study_id_from_name(name)
+    except KeyError:  # a new study: resolve relative limits on this device and refuse unmeetable ones
+        budget.settle({}, check=True)
+        new = True
+    else:  # a resumed study keeps the limits it was resolved to; a limit changed now is checked too
+        stored = read_stored_record(storage, study_id)
+        budget.settle(stored.budget_resolved if stored is not None else {}, check=False)
+        if stored is not None and dict(stored.budget) != dict(budget.config.budget):
+            budget.settle(stored.budget_resolved, check=True)
+        new = False
+    config = budget.config
+    # a stream of its own per worker and per resume (`nas_workbench.engine.streams`)
+    worker, history = stream_position(0 if new else storage.get_n_trials(study_id, FINISHED))
+    sampler = strategies.make_sampler(
+        config.strategy,
+        seed=sampler_seed(config.seed, worker, history),
+        space=space,
+        directions=tuple(config.directions),
+        costs=candidate_costs(budget.networks, space, target_device),
+        scores=candidate_scores(budget.networks, space, config.seed),
+        **config.strategy_options,
+    )
+    if config.fixed_choices:
+        with warnings.catch_warnings():  # "experimental" since Optuna 2.4, unchanged: noise per search
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            sampler = optuna.samplers.PartialFixedSampler(config.fixed_choices, sampler)
+    seeds = [space.parse(text) for text in config.initial_architectures]
+    if new:  # a bad warm start is refused before the study exists
+        seeds += warm_start_architectures(config, space, storage)
+    study = optuna.create_study(
+        storage=storage, study_name=name, directions=config.directions, sampler=sampler, load_if_exists=True
+    )
+    resolved = {m: r.to_dict() for m, r in budget.resolved.items()}
+    current = StudyRecord.of(given, config, version=__version__, budget_resolved=resolved,
+                             data=DataIdentity.of(task()))  # fmt: skip
+    stored_record = read_record(study)
+    if stored_record is None:
+        for spec in seeds:
+            study.enqueue_trial(dict(spec.choices), skip_if_exists=True)
+        write_record(study, current)
+    elif stored_record.objectives != current.objectives or stored_record.space != config.space:
+        raise ConfigError(
+            "study_name",
+            name,
+            f"a new name: the stored study searches {stored_record.space!r} for "
+            f"{list(stored_record.objectives)}; resume it with the same space and objectives",
+        )
+    else:
+        if stored_record.data is not None and current.data is not None:
+            stored_record.data.check_same(current.data, name)
+        resumed = stored_record.resumed_as(current)
+        if resumed != stored_record:
+            write_record(study, resumed)
+    return OpenedStudy(study, config, budget.resolved)
+
+
+class _Budget:
+    """A search's limits as they settle: relative ones resolved, then checked against the space."""
+
+    def __init__(
+        self, config: SearchConfig, space: SearchSpace, task: Callable[[], Task], target: DeviceProfile | None
+    ) -> None:
+        self.config, self.space, self.task, self.target = config, space, task, target
+        self.resolved: dict[str, ResolvedBudget] = {}
+
+    def networks(self) -> Networks:
+        """How the search builds and profiles networks (loads the data on first use)."""
+        return Networks.of(self.config, self.task())
+
+    def settle(self, stored: Mapping[str, Mapping[str, Any]], check: bool) -> None:
+        """Turn relative limits into absolute ones in ``self.config`` (those ``stored`` with a resumed
+        study, else resolved on this device), then, with ``check``, raise `InfeasibleBudgetError` when no
+        architecture meets a limit (`nas_workbench.engine.preflight`)."""
+        self.resolved = resolve_limits(self.config, self.space, self.networks, stored)
+        self.config = absolute(self.config, self.resolved)
+        # This machine's latency says nothing of a target device's: its profile judges latency per trial.
+        limits = self.config.limits()
+        local = {m: v for m, v in limits.items() if not (m == "latency_ms" and self.target)}
+        if check and set(local) & set(CHECKED_METRICS):
+            self.networks().check(self.space, local, self.config.fixed_choices)

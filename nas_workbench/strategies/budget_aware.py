@@ -1,0 +1,125 @@
+"""`BudgetAwareSampler`: Optuna's samplers (TPE, GP, NSGA-II) kept inside the learnt feasible region.
+
+The wrapped sampler still sees every trial; this wrapper only picks among its proposals with the
+`FeasibilityFilter` (the first not far over budget, or the one nearest the budget's edge of several),
+and, once the feasibility model is fitted, spends the filter's warm-start trials on the candidates its
+`CostPrior` ranks highest among those predicted within budget (`FeasibilityFilter.warm`).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from optuna.distributions import BaseDistribution, CategoricalDistribution
+from optuna.samplers import BaseSampler
+from optuna.search_space import IntersectionSearchSpace
+from optuna.study import Study
+from optuna.trial import FrozenTrial, TrialState
+
+from nas_workbench.strategies.feasibility import FeasibilityFilter, _Completion
+
+if TYPE_CHECKING:
+    from nas_workbench.spaces import SearchSpace
+
+__all__ = ["BudgetAwareSampler"]
+
+
+def _consistent(study: Study) -> dict[str, BaseDistribution]:
+    """Every decision of the study's finished trials that always had the same distribution."""
+    seen: dict[str, BaseDistribution | None] = {}
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
+        for name, dist in trial.distributions.items():
+            seen[name] = dist if seen.get(name, dist) == dist else None
+    return {name: dist for name, dist in seen.items() if dist is not None}
+
+
+class BudgetAwareSampler(BaseSampler):
+    """An Optuna sampler whose proposals are kept inside the learnt feasible region (`FeasibilityFilter`).
+
+    Each trial's architecture is drawn whole: the wrapped sampler's relative sample (TPE's multivariate
+    model, GP's acquisition, NSGA-II's crossover), with the decisions it leaves to independent (random)
+    sampling drawn uniformly here, as they would be. With the search space, the draw follows its
+    define-by-run questions (a conditional decision is drawn only when the architecture asks it); without
+    it, the decisions every trial asked are drawn. Up to ``candidates`` such draws, the first not far over
+    budget is kept (failing that, the first of as many uniform draws). Before the model is trusted, or in
+    a study without constraints, it is the wrapped sampler unchanged.
+
+    Args:
+        sampler: The wrapped sampler (it still sees every trial, the infeasible ones included).
+        feasibility: The filter and its settings.
+        space: The search space, to draw conditional decisions as an architecture asks them.
+        seed: Seed of the uniform draws.
+    """
+
+    def __init__(
+        self,
+        sampler: BaseSampler,
+        feasibility: FeasibilityFilter,
+        space: SearchSpace | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.sampler = sampler
+        self.feasibility = feasibility
+        self.space = space
+        self._rng = random.Random(seed)
+        self._always = IntersectionSearchSpace(include_pruned=True)
+        self._inner_space: dict[str, BaseDistribution] = {}
+
+    def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        self._inner_space = self.sampler.infer_relative_search_space(study, trial)
+        decisions = self._always.calculate(study) if self.space is None else _consistent(study)
+        categorical = {
+            name: dist
+            for name, dist in decisions.items()
+            if isinstance(dist, CategoricalDistribution) and len(dist.choices) > 1
+        }
+        return categorical | self._inner_space
+
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        inner_space = {k: v for k, v in search_space.items() if k in self._inner_space}
+        model = self.feasibility.model(study, trial)
+        if model is None:
+            return self.sampler.sample_relative(study, trial, inner_space)
+
+        def propose() -> dict[str, Any]:
+            inner = self.sampler.sample_relative(study, trial, inner_space)
+            if self.space is not None:
+                return dict(self.space.define(_Completion(inner, self._rng)))
+            params = dict(inner)
+            for name, dist in search_space.items():
+                if isinstance(dist, CategoricalDistribution):
+                    params.setdefault(name, self._rng.choice(dist.choices))
+            return params
+
+        def uniform() -> dict[str, Any]:
+            if self.space is not None:
+                return dict(self.space.define(_Completion({}, self._rng)))
+            return {
+                name: self._rng.choice(dist.choices)
+                for name, dist in search_space.items()
+                if isinstance(dist, CategoricalDistribution)
+            }
+
+        chosen = self.feasibility.warm(study, model) or self.feasibility.choose(model, propose, uniform)
+        return {name: value for name, value in chosen.items() if name in search_space}
+
+    def sample_independent(
+        self, study: Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
+    ) -> Any:
+        return self.sampler.sample_independent(study, trial, param_name, param_distribution)
+
+    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        self.sampler.before_trial(study, trial)
+
+    def after_trial(
+        self, study: Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None
+    ) -> None:
+        self.sampler.after_trial(study, trial, state, values)
+
+    def reseed_rng(self) -> None:
+        self.sampler.reseed_rng()
+        self._rng.seed()

@@ -1,0 +1,43 @@
+"""The fields that say where a search runs: a device of this kernel, or a saved target device's profile."""
+
+from __future__ import annotations
+
+import ipywidgets as W
+
+from nas_workbench.ui._fields import DESCRIPTION_WIDTH, Field
+from nas_workbench.ui._schema import Row
+
+__all__ = ["available_devices", "target_device_field"]
+
+
+def available_devices() -> list[tuple[str, str]]:
+    """``(label, device)`` for each device this kernel can search on: the CPU, each GPU, Apple MPS."""
+    import torch
+
+    devices = [("cpu", "cpu")]
+    if torch.cuda.is_available():
+        for index in range(torch.cuda.device_count()):
+            devices.append((f"cuda:{index} ({torch.cuda.get_device_name(index)})", f"cuda:{index}"))
+    if hasattr(torch.backends, "mps") and torch.backends.mps.is_available():
+        devices.append(("mps (Apple GPU)", "mps"))
+    return devices
+
+
+def target_device_field(row: Row) -> Field:
+    """The saved device profile latency is predicted for (``target_device``), or this machine."""
+    from nas_workbench.profiling.targets import list_devices
+
+    here = ("this machine (measured)", None)
+    box = W.Dropdown(
+        options=[here, *((f"{name} (predicted)", name) for name in list_devices())],
+        description=row.label,
+        tooltip=row.help,
+        style={"description_width": DESCRIPTION_WIDTH},
+    )
+
+    def write(name: str | None) -> None:
+        if name not in [value for _, value in box.options]:
+            box.options = [*box.options, (f"{name} (not saved here)", name)]
+        box.value = name
+
+    return Field("target_device", box, lambda: box.value, write)
