@@ -1,4 +1,4 @@
-"""How long each tutorial takes at full size: wall time, the load it ran at, and the CPU time it needed.
+"""How long each tutorial takes (at full size, or in CI's fast setting): wall time, load and CPU time.
 
 The tutorials promise at most 5 minutes each with one of two cores busy. On a shared machine the wall time
 mostly measures the other jobs (a notebook's kernel gets 2/load of the cores), so this also reports the CPU
@@ -9,6 +9,7 @@ cell appended for the measurement only; the stored notebook is not changed.
 
     python benchmarks/tutorials_time.py                 # all eight
     python benchmarks/tutorials_time.py 05 08 --json tutorials_time.json
+    python benchmarks/tutorials_time.py 03 04 --fast    # CI's fast setting (NAS_WORKBENCH_TUTORIAL_FAST=1)
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def load() -> float:
 
 
 def time_notebook(path: Path, timeout: int) -> dict[str, object]:
-    """Execute ``path`` at full size in a scratch folder and return its timings (and its error, if any)."""
+    """Execute ``path`` (at the size the environment sets) in a scratch folder and return its timings (and
+    its error, if any)."""
     notebook = nbformat.read(path, as_version=4)
     notebook.cells.append(nbformat.v4.new_code_cell(PROBE))
     load_start, started = load(), time.perf_counter()
@@ -66,8 +68,12 @@ def main() -> int:
     parser.add_argument("numbers", nargs="*", help="tutorial numbers, e.g. 05 08 (default: all)")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell (default 1800)")
     parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--fast", action="store_true", help="the fast setting of CI, not the full size")
     args = parser.parse_args()
-    os.environ.pop("NAS_WORKBENCH_TUTORIAL_FAST", None)  # full size
+    if args.fast:
+        os.environ["NAS_WORKBENCH_TUTORIAL_FAST"] = "1"
+    else:
+        os.environ.pop("NAS_WORKBENCH_TUTORIAL_FAST", None)
     paths = sorted(p for p in NOTEBOOKS.glob("*.ipynb") if not args.numbers or p.name[:2] in args.numbers)
     print(f"{'notebook':<34} {'wall s':>7} {'load':>13} {'kernel CPU s':>12} {'children CPU s':>14}")
     results = []

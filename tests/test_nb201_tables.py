@@ -49,6 +49,14 @@ def test_a_setting_without_the_table_is_refused_by_name(
         find_tables()
 
 
+def test_off_ignores_a_table_that_is_there(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``off`` runs a tutorial as on a machine without the table (CI), where one would be found."""
+    _write_table(tmp_path / "shared" / "data" / "nb201")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(nb201_tables.SETTING, "off")
+    assert find_tables() is None
+
+
 def test_found_in_shared_data_above_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
