@@ -109,6 +109,7 @@ def test_onnx_matches_torch_for_any_batch_and_carries_the_spec(spec, trained, tm
         np.testing.assert_allclose(logits, trained(inputs).detach().numpy(), rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow  # 13 s: every export format once more, for its output only
 def test_exports_print_nothing(tmp_path):
     """torch's exporters warn, on every export, about absent torchvision ops (by logging), TorchScript's
     deprecation and their own pytree internals; a user's fresh interpreter, with default warning filters,

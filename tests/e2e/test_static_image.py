@@ -37,7 +37,14 @@ nw.show(fig)
 """
 
 
-@pytest.mark.parametrize("frontend", list(FRONTENDS))
+#: Notebook 7 takes the same path as JupyterLab; it runs with the slow checks (`make test-slow`) to keep the
+#: default suite inside its 15 minutes.
+FRONTEND_PARAMS = [
+    pytest.param(name, marks=pytest.mark.slow) if name == "notebook" else name for name in FRONTENDS
+]
+
+
+@pytest.mark.parametrize("frontend", FRONTEND_PARAMS)
 def test_the_live_plot_shows_and_its_image_stays_hidden(frontend: str, browser: Any, tmp_path: Path) -> None:
     if frontend == "notebook":
         pytest.importorskip("notebook", reason="Notebook 7 is not installed (pip install notebook)")

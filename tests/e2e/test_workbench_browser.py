@@ -69,7 +69,14 @@ nw.Workbench(config, evaluate=score, data=tiny)
 """
 
 
-@pytest.fixture(scope="module", params=list(FRONTENDS))
+#: Notebook 7 takes the same path as JupyterLab; it runs with the slow checks (`make test-slow`) to keep the
+#: default suite inside its 15 minutes.
+FRONTEND_PARAMS = [
+    pytest.param(name, marks=pytest.mark.slow) if name == "notebook" else name for name in FRONTENDS
+]
+
+
+@pytest.fixture(scope="module", params=FRONTEND_PARAMS)
 def server(
     request: pytest.FixtureRequest, chromium: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Any]:

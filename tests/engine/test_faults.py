@@ -96,6 +96,7 @@ def test_without_retries_a_dead_workers_trial_counts_as_failed(storage):
     assert dead.number == abandoned[0].number and "stopped mid-trial" in dead.reason
 
 
+@pytest.mark.slow  # 12 s; local workers on one SQLite file also run in tests/ui/test_workers.py
 def test_local_worker_processes_share_one_sqlite_file_and_every_trial_reaches_the_run(
     tmp_path, eval_log, monkeypatch
 ):

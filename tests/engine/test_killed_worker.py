@@ -6,12 +6,15 @@ from __future__ import annotations
 import os
 import signal
 
+import pytest
+
 import nas_workbench as nw
 from nas_workbench.engine import events as ev
 from nas_workbench.testing.workers import sleepy
 from tests.engine.conftest import cheap_config
 
 
+@pytest.mark.slow  # 14 s, an edge case of two workers finishing one study
 def test_a_search_completed_by_the_other_worker_is_not_an_error(tmp_path, monkeypatch, caplog):
     monkeypatch.chdir(tmp_path)  # the workers' logs go to ./runs
     config = cheap_config(f"sqlite:///{tmp_path / 'study.db'}", "killed", n_trials=6, heartbeat_interval=0.5)

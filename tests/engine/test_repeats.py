@@ -91,6 +91,7 @@ def test_repeats_are_trained_when_asked_for(storage, eval_log):
     assert len(results) == 8 and sum(evaluated(eval_log).values()) == 8
 
 
+@pytest.mark.slow  # 14 s; the repeat rule between workers is checked by the next test
 def test_two_workers_draw_different_architectures(storage, eval_log, monkeypatch, tmp_path):
     """Seeded alike, both workers' random samplers would propose the same sequence."""
     monkeypatch.chdir(tmp_path)  # the workers' logs go to ./runs

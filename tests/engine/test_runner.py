@@ -207,8 +207,14 @@ def test_evaluate_without_accuracy_fails_the_trial_clearly(storage, tiny_task):
 
 @pytest.mark.parametrize(
     "n_trials, processes",  # the space holds exactly 20; plans with room to spare, which workers never fill
-    [(20, None), (25, None), (60, 2), (60, 0)],
-    ids=["in-process-20", "in-process-25", "local-workers-2", "external-worker"],
+    [
+        pytest.param(20, None, id="in-process-20"),
+        pytest.param(25, None, id="in-process-25"),
+        pytest.param(60, 2, id="local-workers-2"),
+        pytest.param(
+            60, 0, id="external-worker", marks=pytest.mark.slow
+        ),  # the worker path of local-workers-2
+    ],
 )
 def test_grid_tries_every_architecture_once_then_completes(
     storage, tiny_task, n_trials, processes, workers, monkeypatch, tmp_path
@@ -248,6 +254,7 @@ def test_fixed_choices_raise_no_experimental_warning(storage, tiny_task):
     assert [r.spec["choices"]["stage1.depth"] for r in results] == [1, 1]
 
 
+@pytest.mark.slow  # 16 s; the calibration and re-timing at a search start have a 5 s test in test_drift
 def test_a_proxy_search_starts_with_a_calibrated_table_and_fresh_drift(tmp_path, tiny_task, monkeypatch):
     monkeypatch.setenv("NAS_WORKBENCH_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr("nas_workbench.profiling.drift.ROUNDS_AGREE", math.inf)  # a busy machine's rounds

@@ -87,6 +87,7 @@ def test_postgres_worker_killed_mid_trial_is_failed_and_retried_by_another(
     assert retry.user_attrs["worker"].endswith(f":{survivor.pid}")
 
 
+@pytest.mark.slow  # 21 s; lost connections and an outage are ridden out in test_chaos_postgres.py
 def test_postgres_restarted_mid_search_is_ridden_out(postgres, study_name, workers, eval_log):
     if shutil.which("pg_ctlcluster") is None or not Path("/etc/postgresql").is_dir():
         pytest.skip("needs the local Debian PostgreSQL cluster (pg_ctlcluster) to restart it")
