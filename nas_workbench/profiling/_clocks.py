@@ -75,6 +75,8 @@ def switch_counter() -> Callable[[], int] | None:
 
 @contextlib.contextmanager
 def gc_paused() -> Iterator[None]:
+    """Pause Python's garbage collector for the block (a collection inside a timed block is not the
+    network's time), and restore it as it was."""
     enabled = gc.isenabled()
     gc.disable()
     try:
