@@ -61,8 +61,8 @@ def test_a_workbench_and_a_search_start_without_scipy():
     """scipy takes about a second of CPU to import and serves the proxy strategy's statistics only: the
     modules a first workbench and a search's set-up import leave it until those statistics are needed."""
     loaded = _loaded_after(
-        "import nas_workbench.ui.workbench, nas_workbench.engine.runner, nas_workbench.strategies.proxy_guided,"
-        " nas_workbench.viz._proxy_state",
+        "import nas_workbench.ui.workbench, nas_workbench.engine.runner\n"
+        "import nas_workbench.strategies.proxy_guided, nas_workbench.viz._proxy_state",
         ("scipy", "torch"),
     )
     assert loaded["torch"]  # else this test could not tell the modules were imported
