@@ -25,7 +25,6 @@ import pytest
 from nbconvert import HTMLExporter
 
 from nas_workbench.testing.jupyter import (
-    FRONTENDS,
     JupyterServer,
     open_notebook,
     plot_points,
@@ -33,6 +32,7 @@ from nas_workbench.testing.jupyter import (
     serve_notebook,
     wait_plot_points,
 )
+from tests.e2e.conftest import FRONTEND_PARAMS
 
 pytestmark = pytest.mark.browser
 
@@ -66,13 +66,6 @@ config = nw.SearchConfig(
 )
 nw.Workbench(config, evaluate=score, data=tiny)
 """
-
-
-#: Notebook 7 takes the same path as JupyterLab; it runs with the slow checks (`make test-slow`) to keep the
-#: default suite inside its 15 minutes.
-FRONTEND_PARAMS = [
-    pytest.param(name, marks=pytest.mark.slow) if name == "notebook" else name for name in FRONTENDS
-]
 
 
 @pytest.fixture(scope="module", params=FRONTEND_PARAMS)
