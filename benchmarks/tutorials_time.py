@@ -14,13 +14,13 @@ cell appended for the measurement only; the stored notebook is not changed.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import tempfile
 import time
 from pathlib import Path
 
+import _report  # this folder is on the path when run as a script
 import nbformat
 from nbclient import NotebookClient
 
@@ -64,10 +64,9 @@ def time_notebook(path: Path, timeout: int) -> dict[str, object]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__)
     parser.add_argument("numbers", nargs="*", help="tutorial numbers, e.g. 05 08 (default: all)")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell (default 1800)")
-    parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--fast", action="store_true", help="the fast setting of CI, not the full size")
     args = parser.parse_args()
     if args.fast:
@@ -85,8 +84,7 @@ def main() -> int:
             f"{path.name:<34} {r['wall_s']:>7.0f} {r['load_start']:>5.1f} -> {r['load_end']:>4.1f} "
             f"{cpu[0]:>12} {cpu[1]:>14}" + (f"  FAILED {r['error']}" if r["error"] else "")
         )
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+    _report.write_json(args.json, results)
     return 1 if any(r["error"] for r in results) else 0
 
 

@@ -19,9 +19,8 @@ against reporting it that way (kept raw while it does not lower the CV; benchmar
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -32,6 +31,9 @@ from torch.utils.benchmark import Timer
 
 import nas_workbench as nw
 from nas_workbench.profiling import profile
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
+import _report
 
 
 def networks(count: int, shape: tuple[int, ...]) -> dict[str, nn.Module]:
@@ -100,7 +102,7 @@ def _percent(row: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__, busy=True)
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--networks", type=int, default=10)
     parser.add_argument("--threads", type=int, default=1)
@@ -113,9 +115,7 @@ def main() -> None:
         help="fewest seconds of timed blocks on the measurement clock (default: TimingOptions')",
     )
     parser.add_argument("--input-shape", default="3,32,32")
-    parser.add_argument("--busy", action="store_true", help="keep one core busy in another process meanwhile")
     parser.add_argument("--no-reference", action="store_true", help="time without the reference workload")
-    parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     shape = tuple(int(v) for v in args.input_shape.split(","))
     timing = {"clock": args.clock, "reference": not args.no_reference}
@@ -164,7 +164,7 @@ def main() -> None:
     if args.json:
         summary = {"busy": args.busy, "threads": args.threads, "load_start": started, "load_end": ended}
         summary["reference"] = not args.no_reference
-        args.json.write_text(json.dumps({**summary, "networks": results}, indent=1))
+        _report.write_json(args.json, {**summary, "networks": results})
 
 
 if __name__ == "__main__":

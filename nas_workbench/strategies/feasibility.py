@@ -40,6 +40,7 @@ from optuna.distributions import CategoricalDistribution
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
+from nas_workbench._compat import sampling_trials
 from nas_workbench.strategies._base import Option, SamplerContext, check_float, check_int
 from nas_workbench.strategies.cost_prior import CostPrior, choices_key
 
@@ -84,10 +85,11 @@ class _Completion:
 
 
 def constrained_trials(study: Study, exclude: int | None = None) -> list[FrozenTrial]:
-    """Trials of ``study`` whose constraints are set (profiled), in number order, but trial ``exclude``."""
+    """Trials of ``study`` whose constraints are set (profiled), in number order, but trial ``exclude``
+    (read as samplers read the study: once per trial, `sampling_trials`)."""
     return [
         t
-        for t in study.get_trials(deepcopy=False)
+        for t in sampling_trials(study)
         if t.constraints and t.number != exclude and t.state != TrialState.WAITING
     ]
 
@@ -311,7 +313,7 @@ class FeasibilityFilter:
             return None
         if not np.any(model.skill >= MIN_SKILL):
             return None
-        tried = {choices_key(t.params) for t in study.get_trials(deepcopy=False)}
+        tried = {choices_key(t.params) for t in sampling_trials(study)}
         return self.prior.pick(model, tried)
 
     def choose(

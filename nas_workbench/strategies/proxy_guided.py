@@ -55,7 +55,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
-from scipy.stats import rankdata
 
 from nas_workbench import _compat
 from nas_workbench.exceptions import ConfigError
@@ -173,6 +172,8 @@ class ProxyGuidedSampler(PlannedSampler):
         if not open_.any():  # every function within budget tried: twins, of the best trained function first
             open_ = allowed & ~tried
             known = pool.function_values([i for i, _ in trained], [v for _, v in trained])
+            from scipy.stats import rankdata  # slow to import; a workbench imports this module at start
+
             tiers = rankdata(np.nan_to_num(known, nan=-np.inf), method="dense")  # 1, 2, ...: by function
             score += (np.abs(weights).sum() + 1.0) * tiers  # larger than any difference of ranks @ weights
         source, index = "uniform", None

@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
-from scipy.stats import spearmanr
 
 from nas_workbench.strategies._history import feasible
 from nas_workbench.strategies.proxy_guided import ATTR
@@ -176,4 +175,6 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> float:
     x, y = x[known], y[known]
     if len(x) < MIN_TRIALS or np.ptp(x) == 0 or np.ptp(y) == 0:
         return math.nan
+    from scipy.stats import spearmanr  # slow to import; a workbench builds this view before any search
+
     return float(spearmanr(x, y).statistic)

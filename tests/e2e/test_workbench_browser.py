@@ -26,7 +26,6 @@ from nbconvert import HTMLExporter
 from nbformat import v4
 
 from nas_workbench.testing.jupyter import (
-    FRONTENDS,
     JupyterServer,
     jupyter_server,
     open_notebook,
@@ -34,6 +33,7 @@ from nas_workbench.testing.jupyter import (
     run_all_cells,
     wait_plot_points,
 )
+from tests.e2e.conftest import FRONTEND_PARAMS
 
 pytestmark = pytest.mark.browser
 
@@ -67,13 +67,6 @@ config = nw.SearchConfig(
 )
 nw.Workbench(config, evaluate=score, data=tiny)
 """
-
-
-#: Notebook 7 takes the same path as JupyterLab; it runs with the slow checks (`make test-slow`) to keep the
-#: default suite inside its 15 minutes.
-FRONTEND_PARAMS = [
-    pytest.param(name, marks=pytest.mark.slow) if name == "notebook" else name for name in FRONTENDS
-]
 
 
 @pytest.fixture(scope="module", params=FRONTEND_PARAMS)
