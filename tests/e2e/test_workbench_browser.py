@@ -23,14 +23,13 @@ import nbformat
 import numpy as np
 import pytest
 from nbconvert import HTMLExporter
-from nbformat import v4
 
 from nas_workbench.testing.jupyter import (
     JupyterServer,
-    jupyter_server,
     open_notebook,
     plot_points,
     run_all_cells,
+    serve_notebook,
     wait_plot_points,
 )
 from tests.e2e.conftest import FRONTEND_PARAMS
@@ -77,10 +76,7 @@ def server(
     if request.param == "notebook":
         pytest.importorskip("notebook", reason="Notebook 7 is not installed (pip install notebook)")
     root = tmp_path_factory.mktemp(request.param)
-    notebook = v4.new_notebook(cells=[v4.new_code_cell(NOTEBOOK_SOURCE)])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, root / "e2e.ipynb")
-    with jupyter_server(root, request.param) as running:
+    with serve_notebook(root, "e2e.ipynb", NOTEBOOK_SOURCE, request.param) as running:
         yield running
 
 
