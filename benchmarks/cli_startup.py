@@ -9,14 +9,13 @@ torch stays unloaded. Baseline in the same run: ``python -c pass``.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
+
+import _report  # this folder is on the path when run as a script
 
 COMMANDS = {
     "python -c pass": "pass",
@@ -41,9 +40,8 @@ def run_once(code: str) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__)
     parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
     figures = {}
     print(f"{'median of ' + str(args.runs):32}{'wall s':>10}{'CPU s':>10}")
@@ -52,9 +50,7 @@ def main() -> None:
         figures[name] = {"wall_s": statistics.median(walls), "cpu_s": statistics.median(cpus)}
         print(f"{name:32}{figures[name]['wall_s']:>10.3f}{figures[name]['cpu_s']:>10.3f}")
     print(f"load average: {os.getloadavg()[0]:.1f}")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2))
+    _report.write_json(args.json, figures)
 
 
 if __name__ == "__main__":

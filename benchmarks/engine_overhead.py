@@ -34,6 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import _report  # this folder is on the path when run as a script
 import optuna
 import torch
 
@@ -201,7 +202,7 @@ def time_demo() -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__)
     parser.add_argument("--space", default="chain")
     parser.add_argument("--trials", type=int, default=40)
     parser.add_argument("--repeats", type=int, default=3)
@@ -210,16 +211,13 @@ def main() -> None:
     parser.add_argument("--trees", nargs=2, metavar=("BEFORE", "AFTER"), help="compare two checkouts")
     parser.add_argument("--one-side", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--demo", action="store_true", help="also time `nas-workbench demo` end to end")
-    parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if args.one_side:
         print(json.dumps(one_side(args)))
         return
     figures = compare_trees(args) if args.trees else compare_with_optuna(args)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2))
+    _report.write_json(args.json, figures)
 
 
 if __name__ == "__main__":

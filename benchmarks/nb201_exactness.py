@@ -11,14 +11,13 @@ table ``nb201_cost_derived.csv``.
 
 from __future__ import annotations
 
-import argparse
 import csv
-import json
 import random
 import sys
 import time
 from pathlib import Path
 
+import _report  # this folder is on the path when run as a script
 import torch
 
 import nas_workbench as nw
@@ -28,13 +27,12 @@ DATASETS = {"c10": ((3, 32, 32), 10), "c100": ((3, 32, 32), 100), "in16": ((3, 1
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__)
     parser.add_argument("nb201_dir", type=Path, help="folder holding nb201_cost_derived.csv")
     parser.add_argument("-n", type=int, default=300, help="random architectures to check (default 300)")
     parser.add_argument("--all", action="store_true", help="check all 15,625 architectures")
     parser.add_argument("--datasets", default="c10,c100,in16", help="comma-separated subset of c10,c100,in16")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
 
     table = args.nb201_dir / "nb201_cost_derived.csv"
@@ -102,20 +100,17 @@ def main() -> int:
         )
     for m in mismatches[:10]:
         print("mismatch:", m)
-    if args.json:
-        args.json.write_text(
-            json.dumps(
-                {
-                    "architectures": len(rows),
-                    "seconds": seconds,
-                    "seed": args.seed,
-                    "all": args.all,
-                    "results": results,
-                    "mismatches": mismatches,
-                },
-                indent=2,
-            )
-        )
+    _report.write_json(
+        args.json,
+        {
+            "architectures": len(rows),
+            "seconds": seconds,
+            "seed": args.seed,
+            "all": args.all,
+            "results": results,
+            "mismatches": mismatches,
+        },
+    )
     return 1 if mismatches else 0
 
 

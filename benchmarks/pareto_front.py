@@ -8,11 +8,10 @@ case where a front built point by point in Python is slowest. Run it at an older
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import time
 
+import _report  # this folder is on the path when run as a script
 import numpy as np
 
 from nas_workbench.engine.records import TrialResult, pareto_front
@@ -31,9 +30,8 @@ def synthetic_results(n: int, objectives: int, seed: int = 0) -> list[TrialResul
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
-    parser.add_argument("--json", help="also write the table here")
     args = parser.parse_args()
     rows = []
     print(f"load average: {os.getloadavg()[0]:.2f}")
@@ -49,9 +47,7 @@ def main() -> None:
                 best = min(best, time.perf_counter() - start)
             rows.append({"trials": n, "objectives": objectives, "front": len(front), "ms": 1e3 * best})
             print(f"{n:>8} {objectives:>10} {len(front):>6} {1e3 * best:>15.1f}")
-    if args.json:
-        with open(args.json, "w") as handle:
-            json.dump(rows, handle, indent=2)
+    _report.write_json(args.json, rows)
 
 
 if __name__ == "__main__":

@@ -11,15 +11,13 @@ The first-choice network is the baseline of the latency ratio.
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
+import _report  # this folder is on the path when run as a script
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
@@ -61,13 +59,12 @@ def macs(model: nn.Module, input_shape: Sequence[int]) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__)
     parser.add_argument("--spaces", default="chain,multi_branch", help="comma-separated space names")
     parser.add_argument("--random", type=int, default=4, help="random networks per space")
     parser.add_argument("--epochs", type=int, default=Fidelity().epochs)
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -109,10 +106,7 @@ def main() -> int:
                 f"{row['latency_ms'] / baseline:>8.1f} {row['train_s']:>8.2f} {row['train_cpu_s']:>6.2f} "
                 f"{row['valid']:>6.3f} {row['test']:>6.3f}  {row['summary'][:70]}"
             )
-    if args.json:
-        args.json.write_text(
-            json.dumps({"epochs": args.epochs, "threads": args.threads, "results": results}, indent=2)
-        )
+    _report.write_json(args.json, {"epochs": args.epochs, "threads": args.threads, "results": results})
     return 0
 
 

@@ -10,19 +10,30 @@ cell appended for the measurement only; the stored notebook is not changed.
     python benchmarks/tutorials_time.py                 # all eight
     python benchmarks/tutorials_time.py 05 08 --json tutorials_time.json
     python benchmarks/tutorials_time.py 03 04 --fast    # CI's fast setting (NAS_WORKBENCH_TUTORIAL_FAST=1)
+    python benchmarks/tutorials_time.py --busy          # the promise's setting: one core kept busy
+
+The promise's setting is a machine of its own with one core busy. On a shared one, note that Linux with
+autogroup scheduling (``/proc/sys/kernel/sched_autogroup_enabled`` = 1, the default of most distributions)
+shares the CPU between *sessions* first and orders by nice value only within a session: other users'
+``nice -n 15`` jobs still take a full share each, and the wall time follows the load average.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
+import signal
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+import _report  # this folder is on the path when run as a script
 import nbformat
 from nbclient import NotebookClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "profiling"))
+from _busy import busy_core  # a sibling folder of scripts, not a package
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 #: Appended to the executed copy: the kernel's CPU seconds, its live children's and its waited-for ones'.
@@ -41,9 +52,9 @@ def load() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0])
 
 
-def time_notebook(path: Path, timeout: int) -> dict[str, object]:
+def time_notebook(path: Path, timeout: int, keep: Path | None = None) -> dict[str, object]:
     """Execute ``path`` (at the size the environment sets) in a scratch folder and return its timings (and
-    its error, if any)."""
+    its error, if any); ``keep``: a folder to write the executed copy to (its outputs, tracebacks too)."""
     notebook = nbformat.read(path, as_version=4)
     notebook.cells.append(nbformat.v4.new_code_cell(PROBE))
     load_start, started = load(), time.perf_counter()
@@ -55,6 +66,9 @@ def time_notebook(path: Path, timeout: int) -> dict[str, object]:
         except Exception as exc:  # a failing cell is a result to report, not a crash of the benchmark
             error = f"{type(exc).__name__}: {str(exc)[-300:]}"
     wall = time.perf_counter() - started
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, keep / path.name)
     probe = next(
         (json.loads(o["text"]) for o in notebook.cells[-1].get("outputs", []) if o.get("name") == "stdout"),
         {"kernel_cpu_s": None, "children_cpu_s": None},
@@ -64,12 +78,15 @@ def time_notebook(path: Path, timeout: int) -> dict[str, object]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__)
     parser.add_argument("numbers", nargs="*", help="tutorial numbers, e.g. 05 08 (default: all)")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell (default 1800)")
-    parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--fast", action="store_true", help="the fast setting of CI, not the full size")
+    parser.add_argument("--busy", action="store_true", help="keep one core busy (another process)")
+    parser.add_argument("--keep", type=Path, help="write the executed notebooks to this folder")
     args = parser.parse_args()
+    # stopped by a signal, still stop the busy process (the `finally` of `busy_core`)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.fast:
         os.environ["NAS_WORKBENCH_TUTORIAL_FAST"] = "1"
     else:
@@ -78,15 +95,15 @@ def main() -> int:
     print(f"{'notebook':<34} {'wall s':>7} {'load':>13} {'kernel CPU s':>12} {'children CPU s':>14}")
     results = []
     for path in paths:
-        r = time_notebook(path, args.timeout)
-        results.append(r)
+        with busy_core(args.busy):
+            r = time_notebook(path, args.timeout, args.keep)
+        results.append({**r, "busy_core": args.busy})
         cpu = [f"{v:.0f}" if isinstance(v, float) else "?" for v in (r["kernel_cpu_s"], r["children_cpu_s"])]
         print(
             f"{path.name:<34} {r['wall_s']:>7.0f} {r['load_start']:>5.1f} -> {r['load_end']:>4.1f} "
             f"{cpu[0]:>12} {cpu[1]:>14}" + (f"  FAILED {r['error']}" if r["error"] else "")
         )
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+    _report.write_json(args.json, results)
     return 1 if any(r["error"] for r in results) else 0
 
 

@@ -1,14 +1,14 @@
 """Every use of another library's private API, in one place, each guarded by the versions it was checked on.
 
 Optuna, torch and jupyter_bokeh lack a public way to do a few things the workbench needs: run Optuna's trial
-loop ourselves (its stop flag and "inside the optimize loop" marker), read its storage in bulk (its ORM table
-definitions, a study's id, the storage under its trial cache, the stale-trial query), sort points by
-non-domination as its NSGA-II does, read allocation events from torch's profiler, and filter the messages
-jupyter_bokeh applies from the browser and send a batch of the kernel's changes as one patch. Each helper here
-names the private API it touches and checks, the first time, that the installed library is in `CHECKED`, the
-range its tests ran on; outside it the helper raises `CompatibilityError` saying which library, which version
-and what to install, instead of misbehaving silently on a renamed attribute. Nothing else in the package
-touches those names.
+loop ourselves (its stop flag, "inside the optimize loop" marker and per-trial read shared by its samplers),
+read its storage in bulk (its ORM table definitions, a study's id, the storage under its trial cache, the
+stale-trial query), sort points by non-domination as its NSGA-II does, read allocation events from torch's
+profiler, and filter the messages jupyter_bokeh applies from the browser and send a batch of the kernel's
+changes as one patch. Each helper here names the private API it touches and checks, the first time, that the
+installed library is in `CHECKED`, the range its tests ran on; outside it the helper raises
+`CompatibilityError` saying which library, which version and what to install, instead of misbehaving silently
+on a renamed attribute. Nothing else in the package touches those names.
 
 Importing this module imports none of the three libraries.
 """
@@ -19,7 +19,7 @@ import contextlib
 import functools
 import importlib.metadata
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterator, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
@@ -154,10 +154,22 @@ def start_waiting_trial(study: optuna.Study, storage: BaseStorage, trial_id: int
 
     try:
         if storage.set_trial_state_values(trial_id, optuna.trial.TrialState.RUNNING):
+            study._thread_local.cached_all_trials = None  # `Study.ask` drops its samplers' read here too
             return optuna.trial.Trial(study, trial_id)
     except optuna.exceptions.UpdateFinishedTrialError:
         pass  # another process claimed and finished it meanwhile
     return None
+
+
+def sampling_trials(
+    study: optuna.Study, states: Container[optuna.trial.TrialState] | None = None
+) -> list[FrozenTrial]:
+    """The study's trials in ``states`` as Optuna's own samplers read them while a trial is sampled: the
+    study is read once per trial and the read shared by every such call until the trial is told
+    (``Study._get_trials(use_cache=True)``, the cache `Study.ask`, `start_waiting_trial` and `Study.tell`
+    drop). Only for a sampler's methods: elsewhere the cache may hold an earlier trial's read."""
+    require("optuna")
+    return study._get_trials(deepcopy=False, states=states, use_cache=True)
 
 
 def nondomination_ranks(loss_values: np.ndarray, first_only: bool = False) -> np.ndarray:

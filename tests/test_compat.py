@@ -114,3 +114,23 @@ def test_a_waiting_trial_is_claimed_once(tmp_path):
     assert _compat.start_waiting_trial(study, storage, waiting._trial_id) is None  # another process's now
     study.tell(trial, 1.0)
     assert _compat.start_waiting_trial(study, storage, waiting._trial_id) is None  # finished meanwhile
+
+
+def test_a_sampler_read_is_shared_within_a_trial_and_renewed_with_the_next(tmp_path):
+    storage = open_storage(f"sqlite:///{tmp_path / 's.db'}")
+    study = optuna.create_study(study_name="s", storage=storage)
+    other = optuna.load_study(study_name="s", storage=storage)  # another process's view of the study
+    study.enqueue_trial({})
+    trial = _compat.start_waiting_trial(study, storage, study.trials[0]._trial_id)
+    assert trial is not None
+    read = _compat.sampling_trials(study)
+    other.enqueue_trial({})
+    assert _compat.sampling_trials(study) is read and len(read) == 1  # one read for the whole trial
+    assert len(study.get_trials(deepcopy=False)) == 2  # a plain read sees the other process's trial
+    assert _compat.sampling_trials(study, (optuna.trial.TrialState.WAITING,)) == []
+    study.tell(trial, 1.0)
+    waiting = study.get_trials(deepcopy=False)[1]
+    _compat.sampling_trials(study)  # outside a trial: filled, then dropped when the next is claimed
+    other.enqueue_trial({})
+    assert _compat.start_waiting_trial(study, storage, waiting._trial_id) is not None
+    assert len(_compat.sampling_trials(study)) == 3

@@ -14,9 +14,9 @@ import pytest
 HEAVY = ("torch", "optuna", "ipywidgets", "jupyter_bokeh", "bokeh", "jupyter_server")
 
 
-def _loaded_after(code: str) -> dict[str, bool]:
-    """Which of `HEAVY` are in ``sys.modules`` after running ``code`` in a new interpreter."""
-    probe = f"import json, sys\n{code}\nprint(json.dumps({{m: m in sys.modules for m in {HEAVY!r}}}))"
+def _loaded_after(code: str, modules: tuple[str, ...] = HEAVY) -> dict[str, bool]:
+    """Which of ``modules`` are in ``sys.modules`` after running ``code`` in a new interpreter."""
+    probe = f"import json, sys\n{code}\nprint(json.dumps({{m: m in sys.modules for m in {modules!r}}}))"
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
     )
@@ -55,6 +55,18 @@ def test_stored_study_readers_need_no_torch():
     )
     assert loaded["optuna"]  # else this test could not tell the two apart
     assert not loaded["torch"]
+
+
+def test_a_workbench_and_a_search_start_without_scipy():
+    """scipy takes about a second of CPU to import and serves the proxy strategy's statistics only: the
+    modules a first workbench and a search's set-up import leave it until those statistics are needed."""
+    loaded = _loaded_after(
+        "import nas_workbench.ui.workbench, nas_workbench.engine.runner\n"
+        "import nas_workbench.strategies.proxy_guided, nas_workbench.viz._proxy_state",
+        ("scipy", "torch"),
+    )
+    assert loaded["torch"]  # else this test could not tell the modules were imported
+    assert not loaded["scipy"]
 
 
 def test_the_kernel_widgets_do_not_import_the_server_extension():

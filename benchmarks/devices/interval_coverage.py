@@ -14,8 +14,6 @@ Without the folder it prints why and exits 0 (skipped).
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
 import sys
 from pathlib import Path
@@ -33,6 +31,9 @@ import nas_workbench as nw
 from nas_workbench.profiling.device_model import FeatureModel
 from nas_workbench.profiling.device_transfer import TransferModel
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
+import _report
+
 
 def coverage(predicted: np.ndarray, quality: dict, measured: np.ndarray) -> float:
     """The share of ``measured`` inside the 80% intervals of ``predicted``."""
@@ -44,11 +45,10 @@ def coverage(predicted: np.ndarray, quality: dict, measured: np.ndarray) -> floa
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__)
     parser.add_argument("nb201_dir", type=Path, help="folder holding nb201_latency.csv")
     parser.add_argument("-n", type=int, default=10, help="measurements per profile (default 10)")
     parser.add_argument("--draws", type=int, default=3, help="random draws (default 3)")
-    parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
     data = read_latency_table(args.nb201_dir)
     if data is None:
@@ -81,8 +81,7 @@ def main() -> int:
         ]
         lines.append(f"| {e['device']} | {cells[0]} | {cells[1]} |")
     print("\n".join(lines))
-    if args.json:
-        args.json.write_text(json.dumps({"n": args.n, "draws": args.draws, "results": results}, indent=1))
+    _report.write_json(args.json, {"n": args.n, "draws": args.draws, "results": results})
     return 0
 
 

@@ -26,9 +26,7 @@ Without the folder it prints why and exits 0 (skipped).
 
 from __future__ import annotations
 
-import argparse
 import csv
-import json
 import random
 import sys
 import time
@@ -41,6 +39,9 @@ from scipy.stats import spearmanr
 import nas_workbench as nw
 from nas_workbench.profiling.device_model import FeatureModel, arch_features, choice_counts
 from nas_workbench.profiling.device_transfer import Reference, TransferModel
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
+import _report
 
 #: Devices of the issue: name -> (column of nb201_latency.csv, HELP's published Spearman from 10 samples).
 DEVICES = {
@@ -144,11 +145,10 @@ def read_latency_table(nb201_dir: Path) -> list[dict[str, str]] | None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__)
     parser.add_argument("nb201_dir", type=Path, help="folder holding nb201_latency.csv")
     parser.add_argument("--sizes", default="5,10,20", help="numbers of measurements (default 5,10,20)")
     parser.add_argument("--draws", type=int, default=10, help="random draws per size (default 10)")
-    parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
     data = read_latency_table(args.nb201_dir)
     if data is None:
@@ -192,8 +192,7 @@ def main() -> int:
         results.append(entry)
         print(f"{device}: done ({time.time() - started:.0f} s)", file=sys.stderr)
     print_table(results, sizes)
-    if args.json:
-        args.json.write_text(json.dumps({"sizes": sizes, "draws": args.draws, "results": results}, indent=1))
+    _report.write_json(args.json, {"sizes": sizes, "draws": args.draws, "results": results})
     return 0
 
 

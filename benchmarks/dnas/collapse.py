@@ -8,7 +8,6 @@ runner-up), and the retrained architecture's accuracy.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -22,6 +21,9 @@ from nas_workbench.engine.records import DNAS_ATTR
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from timed_search import timed_search
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
+import _report
 
 #: The remedies compared: DARTS as published (no warm-up, no shrinking, no annealing; our architecture
 #: learning rate), β-DARTS' regularisation, warm-up and progressive shrinking alone, and the defaults
@@ -66,12 +68,11 @@ def run_one(options: dict[str, Any], seed: int, epochs: int, cells: int, storage
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--cells", type=int, default=1, help="cells per stage")
     parser.add_argument("--variant", action="append", choices=sorted(VARIANTS), help="default: all")
-    parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     torch.set_num_threads(1)
@@ -87,8 +88,7 @@ def main() -> None:
                     f"{r['accuracy']:8.4f} {r['test_accuracy']:8.4f} {r['wall_s']:7.1f}  {r['arch']}",
                     flush=True,
                 )
-    if args.json:
-        args.json.write_text(json.dumps({"epochs": args.epochs, "cells": args.cells, "rows": rows}, indent=1))
+    _report.write_json(args.json, {"epochs": args.epochs, "cells": args.cells, "rows": rows})
 
 
 if __name__ == "__main__":

@@ -17,8 +17,6 @@ shared machine these say how far apart two timings of one network are, i.e. what
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 import tempfile
@@ -35,6 +33,9 @@ from nas_workbench.profiling import profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from timed_search import timed_search
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
+import _report
 
 SPACES: dict[str, dict[str, Any]] = {"nb201": {"num_cells": 2}, "chain": {}}
 #: Random architectures whose measured latencies give the targets.
@@ -110,7 +111,7 @@ def run_one(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__)
     parser.add_argument("--space", default="nb201", choices=sorted(SPACES))
     parser.add_argument("--metric", default="latency_ms", choices=["latency_ms", "flops", "params"])
     parser.add_argument("--targets", type=int, default=5, help="targets over the space's range")
@@ -119,7 +120,6 @@ def main() -> None:
     parser.add_argument(
         "--repeats", type=int, default=3, help="independent re-timings of each landed network (latency)"
     )
-    parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     torch.set_num_threads(1)
@@ -158,10 +158,7 @@ def main() -> None:
     within = sum(abs(r["error"]) <= 0.05 for r in rows)
     close = sum(abs(r["error"]) <= 0.02 for r in rows)
     print(f"within ±5%: {within}/{len(rows)}; within ±2%: {close}/{len(rows)}")
-    if args.json:
-        args.json.write_text(
-            json.dumps({"epochs": args.epochs, "metric": args.metric, "rows": rows}, indent=1)
-        )
+    _report.write_json(args.json, {"epochs": args.epochs, "metric": args.metric, "rows": rows})
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ thread everywhere.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -35,6 +34,9 @@ from nas_workbench.strategies.dnas.options import RETRAIN_TOP
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from timed_search import timed_search
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
+import _report
 
 #: The spaces compared and their options (digits-sized, see each space's docs).
 SPACES: dict[str, dict[str, Any]] = {"nb201": {"num_cells": 2}, "chain": {}}
@@ -107,7 +109,7 @@ def _best_of_first(trained: list[Any], wall: float) -> list[dict[str, float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__)
     parser.add_argument("--space", action="append", choices=sorted(SPACES), help="repeatable (default: all)")
     parser.add_argument("--epochs", type=int, default=10, help="search epochs of dnas")
     parser.add_argument("--trials", type=int, default=30, help="trials of TPE and random search")
@@ -120,7 +122,6 @@ def main() -> None:
         help="more strategy_options of dnas, e.g. sampled_paths=true (repeatable)",
     )  # fmt: skip
     parser.add_argument("--seed", type=int, action="append", help="repeatable (default: 0)")
-    parser.add_argument("--json", type=Path, help="write the rows here")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     torch.set_num_threads(1)
@@ -165,19 +166,16 @@ def main() -> None:
                     f"test {dnas['test_accuracy'] - tpe['test_accuracy']:+.4f}",
                     flush=True,
                 )
-    if args.json:
-        args.json.write_text(
-            json.dumps(
-                {
-                    "epochs": args.epochs,
-                    "trials": args.trials,
-                    "retrain_top": args.retrain_top,
-                    "dnas_options": extra,
-                    "rows": rows,
-                },
-                indent=1,
-            )
-        )
+    _report.write_json(
+        args.json,
+        {
+            "epochs": args.epochs,
+            "trials": args.trials,
+            "retrain_top": args.retrain_top,
+            "dnas_options": extra,
+            "rows": rows,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -21,11 +21,11 @@ the same small CNN to 90% of it.
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -35,6 +35,9 @@ from torch import nn
 
 import nas_workbench as nw
 from nas_workbench.estimation.trainer import evaluate_accuracy, train
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
+import _report
 
 Recipe = Callable[[nn.Module, nw.Task, nw.Fidelity, int], float]
 
@@ -137,14 +140,13 @@ def architectures(space: nw.spaces.SearchSpace, n: int, seed: int) -> list[nw.Ar
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = _report.parser(__doc__)
     parser.add_argument("--archs", type=int, default=10)
     parser.add_argument("--short", type=int, default=2, help="epochs of the short fidelity")
     parser.add_argument("--long", type=int, default=10, help="epochs of the long fidelity")
     parser.add_argument("--learning-rate", type=float, default=nw.Fidelity().learning_rate)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--json")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     task = small_task(seed=args.seed)
@@ -198,19 +200,16 @@ def main() -> None:
             f"{name:8} {rows[name]['short_mean']:9.3f} {rows[name]['long_mean']:9.3f} {rho:9.2f} "
             f"{reach[name] if reach[name] is not None else '>40':>21} {seconds[name]:8.1f}"
         )
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(
-                {
-                    "args": vars(args),
-                    "ceiling": ceiling,
-                    "target": target,
-                    "recipes": rows,
-                    "archs": [space.format(s) for s in specs],
-                },
-                f,
-                indent=1,
-            )
+    _report.write_json(
+        args.json,
+        {
+            "args": vars(args) | {"json": str(args.json)},
+            "ceiling": ceiling,
+            "target": target,
+            "recipes": rows,
+            "archs": [space.format(s) for s in specs],
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -9,8 +9,7 @@ Prints the seconds, the fit chosen and its leave-one-out quality.
 
 from __future__ import annotations
 
-import argparse
-import json
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -19,6 +18,9 @@ from _busy import busy_core, load  # this folder is on the path when run as a sc
 
 import nas_workbench as nw
 from nas_workbench.profiling import LookupTable, predict_latency
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
+import _report
 
 
 def run(space_name: str, shape: tuple[int, ...], threads: int) -> dict:
@@ -35,12 +37,10 @@ def run(space_name: str, shape: tuple[int, ...], threads: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__, busy=True)
     parser.add_argument("--space", action="append", help="search space (repeatable; default: all)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--input-shape", default="3,32,32")
-    parser.add_argument("--busy", action="store_true", help="keep one core busy in another process meanwhile")
-    parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     shape = tuple(int(v) for v in args.input_shape.split(","))
     with busy_core(args.busy):
@@ -54,8 +54,7 @@ def main() -> None:
             f"{r['load_start']} -> {r['load_end']}"
         )
     print(f"input {args.input_shape}, threads {args.threads}, busy core {'yes' if args.busy else 'no'}")
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1))
+    _report.write_json(args.json, results)
 
 
 if __name__ == "__main__":

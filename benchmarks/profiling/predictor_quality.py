@@ -22,10 +22,9 @@ architectures; the table reports how much it moved during the run.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import json
 import statistics
+import sys
 import tempfile
 import time
 from dataclasses import asdict
@@ -40,6 +39,9 @@ from nas_workbench.profiling import LookupTable, profile
 from nas_workbench.profiling._trace import trace
 from nas_workbench.profiling.calibration import calibrate, fit_quality
 from nas_workbench.profiling.drift import refresh_drift
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
+import _report
 
 #: Whether one core is kept busy while calibrating and while measuring, by ``--drift`` mode.
 PHASES = {"none": None, "quiet-busy": (False, True), "busy-quiet": (True, False)}
@@ -160,7 +162,7 @@ def _drift(drift: dict | None) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__)
     parser.add_argument("--space", action="append", help="search space (repeatable; default: all)")
     parser.add_argument("--archs", type=int, default=100)
     parser.add_argument("--calibration", type=int, default=20)
@@ -172,7 +174,6 @@ def main() -> None:
     )
     parser.add_argument("--drift", choices=list(PHASES), default="none", help="calibrate and measure apart")
     parser.add_argument("--lut-dir", type=Path, help="lookup tables (default: a fresh temporary folder)")
-    parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
     shape = tuple(int(v) for v in args.input_shape.split(","))
     busy = PHASES[args.drift] or (args.busy, args.busy)
@@ -208,10 +209,7 @@ def main() -> None:
         f"input {args.input_shape}; goal: ≥ 95% within ±10% and Spearman ≥ 0.95; drift: the references now "
         f"over their calibration baseline ('?': rounds never settled, the previous factor kept)"
     )
-    if args.json:
-        args.json.write_text(
-            json.dumps({"drift": args.drift, "busy": args.busy, "spaces": results}, indent=1)
-        )
+    _report.write_json(args.json, {"drift": args.drift, "busy": args.busy, "spaces": results})
 
 
 if __name__ == "__main__":

@@ -19,10 +19,9 @@ while networks are measured, or both (the first two: a table used under another 
 
 from __future__ import annotations
 
-import argparse
 import collections
-import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -37,6 +36,9 @@ from nas_workbench.profiling._trace import trace
 from nas_workbench.profiling.correction import FITS, fit_quality
 from nas_workbench.profiling.latency import measure_latency
 from nas_workbench.profiling.lut import is_compute_bound
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
+import _report
 
 
 def collect(space_name: str, seeds: list[int], rounds: int, busy: str, lut_dir: Path) -> list[dict]:
@@ -123,13 +125,12 @@ def residuals(rows: list[dict], errors: list[float]) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__)
     parser.add_argument("--space", default="nb201")
     parser.add_argument("--calibration", type=int, default=20)
     parser.add_argument("--archs", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--busy", choices=["none", "fill", "measure", "both"], default="none")
-    parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     seeds = list(range(args.calibration)) + [10_000 + i for i in range(args.archs)]
     started = load()
@@ -156,7 +157,7 @@ def main() -> None:
     if args.json:
         summary = {"args": vars(args) | {"json": str(args.json)}, "fits": fits}
         summary |= {"residual_spearman": correlations, "rows": rows}
-        args.json.write_text(json.dumps(summary, indent=1))
+        _report.write_json(args.json, summary)
 
 
 if __name__ == "__main__":

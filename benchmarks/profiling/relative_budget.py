@@ -13,9 +13,8 @@ kept busy) and compare: a budget that fits the machine should not move with its 
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -27,14 +26,15 @@ from nas_workbench.engine.preflight import Networks
 from nas_workbench.engine.relative import SAMPLE_SIZE, resolve_budget
 from nas_workbench.task import load_task
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
+import _report
+
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__, busy=True)
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--budget", default=DEMO_CONFIG.budget["latency_ms"])
     parser.add_argument("--sample-size", type=int, default=SAMPLE_SIZE)
-    parser.add_argument("--busy", action="store_true", help="keep one core busy in another process meanwhile")
-    parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     config = DEMO_CONFIG
     space = nw.spaces.get(config.space, **config.space_options)
@@ -75,7 +75,7 @@ def main() -> None:
     )
     if args.json:
         summary = {"budget": args.budget, "sample_size": args.sample_size, "busy": args.busy, "cv": spread}
-        args.json.write_text(json.dumps({**summary, "rounds": rounds}, indent=1))
+        _report.write_json(args.json, {**summary, "rounds": rounds})
 
 
 if __name__ == "__main__":

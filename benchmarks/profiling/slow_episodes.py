@@ -13,11 +13,10 @@ windows above the rest in the footer's per-window medians.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import itertools
-import json
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -26,6 +25,9 @@ from _busy import busy_core, load  # this folder is on the path when run as a sc
 
 import nas_workbench as nw
 from nas_workbench.profiling.reference import Canary
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
+import _report
 
 
 def windows(
@@ -57,12 +59,10 @@ def windows(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__, busy=True)
     parser.add_argument("--networks", type=int, default=12)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--window", type=float, default=0.25)
-    parser.add_argument("--busy", action="store_true", help="keep one core busy in another process meanwhile")
-    parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(1)
     names = nw.spaces.list()
@@ -84,10 +84,7 @@ def main() -> None:
         f"{'median reference':<20} " + " ".join(f"{statistics.median(b for _, b in c):9.3f}" for c in columns)
     )
     print(f"windows of {args.window} s from each network's first call; load {started} -> {ended}")
-    if args.json:
-        args.json.write_text(
-            json.dumps({"load_start": started, "load_end": ended, "windows": table}, indent=1)
-        )
+    _report.write_json(args.json, {"load_start": started, "load_end": ended, "windows": table})
 
 
 if __name__ == "__main__":

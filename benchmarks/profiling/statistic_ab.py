@@ -15,10 +15,9 @@ variation (CV) over the profiles of each network, its median over the networks a
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import json
 import statistics
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -29,6 +28,9 @@ from repeatability import cv, networks
 
 from nas_workbench.profiling._device import use_threads
 from nas_workbench.profiling.latency import INPUT_COPIES, TimingOptions, example_inputs, time_callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
+import _report
 
 Profile = dict[str, list[float]]  # "blocks" (s per call, in time order) and "reference" (s per reading)
 
@@ -62,13 +64,11 @@ def profile_blocks(model: torch.nn.Module, shape: tuple[int, ...], blocks: int) 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__, busy=True)
     parser.add_argument("--repeats", type=int, default=8)
     parser.add_argument("--networks", type=int, default=10)
     parser.add_argument("--blocks", type=int, default=60)
     parser.add_argument("--input-shape", default="3,32,32")
-    parser.add_argument("--busy", action="store_true", help="keep one core busy in another process meanwhile")
-    parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     shape = tuple(int(v) for v in args.input_shape.split(","))
     with busy_core(args.busy), use_threads(1):
@@ -95,7 +95,7 @@ def main() -> None:
     )
     if args.json:
         summary = {"busy": args.busy, "blocks": args.blocks, "load_start": started, "load_end": ended}
-        args.json.write_text(json.dumps({**summary, "cv": table, "profiles": profiles}))
+        _report.write_json(args.json, {**summary, "cv": table, "profiles": profiles})
 
 
 if __name__ == "__main__":

@@ -14,9 +14,8 @@ blocks (``TimingOptions.min_repeats``), about 15 ms.
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import json
+import sys
 import time
 from pathlib import Path
 
@@ -26,6 +25,9 @@ from _busy import busy_core, load  # this folder is on the path when run as a sc
 
 import nas_workbench as nw
 from nas_workbench.profiling.latency import INPUT_COPIES, example_inputs
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
+import _report
 
 NETWORKS = [("chain", 1), ("chain", 5), ("multi_branch", 2), ("cell", 0)]
 WINDOWS = (10, 30, 100, 300)
@@ -62,10 +64,8 @@ def windows(times: np.ndarray) -> dict[int, dict[str, float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__, busy=True)
     parser.add_argument("--seconds", type=float, default=15.0)
-    parser.add_argument("--busy", action="store_true", help="keep one core busy in another process meanwhile")
-    parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     shape = (3, 32, 32)
     torch.set_num_threads(1)
@@ -82,8 +82,7 @@ def main() -> None:
             )
             print(f"{name} seed {seed} ({len(times)} calls): {line}", flush=True)
     print(f"busy core {'yes' if args.busy else 'no'}, load {started} -> {load()}")
-    if args.json:
-        args.json.write_text(json.dumps({"busy": args.busy, "load": started, "networks": results}, indent=1))
+    _report.write_json(args.json, {"busy": args.busy, "load": started, "networks": results})
 
 
 if __name__ == "__main__":

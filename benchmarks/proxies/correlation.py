@@ -15,9 +15,7 @@ NASLib (``nb201_naslib_zc_subset.csv``), which checks the implementation against
 
 from __future__ import annotations
 
-import argparse
 import csv
-import json
 import random
 import statistics
 import sys
@@ -31,6 +29,9 @@ import nas_workbench as nw
 from nas_workbench.config import Fidelity
 from nas_workbench.estimation import PROXIES, proxy_score
 from nas_workbench.estimation.trainer import train
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
+import _report
 
 
 def correlations(scores: list[float], accuracies: list[float]) -> dict[str, float]:
@@ -95,7 +96,7 @@ def nb201_synflow(folder: Path, n: int, seed: int) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__)
     parser.add_argument("-n", type=int, default=100, help="architectures per space (default 100)")
     parser.add_argument("--spaces", default=",".join(nw.spaces.list()))
     parser.add_argument(
@@ -106,7 +107,6 @@ def main() -> int:
     parser.add_argument(
         "--nb201-dir", type=Path, help="folder with NAS-Bench-201's tables (synflow cross-check)"
     )
-    parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
     torch.set_num_threads(1)  # small networks: one thread is fastest and leaves the other cores alone
 
@@ -138,8 +138,7 @@ def main() -> int:
                 ("vs_naslib_synflow", "ours vs NASLib's scores"),
             ]:
                 print(f"  {label:<32}{check[key]['spearman']:>8.3f}{check[key]['kendall']:>8.3f}")
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1))
+    _report.write_json(args.json, results)
     return 0
 
 

@@ -30,9 +30,7 @@ of ranks of synflow, NASWOT, FLOPs, jacov and snip, and the harmonic mean of the
 
 from __future__ import annotations
 
-import argparse
 import csv
-import json
 import random
 import statistics
 import sys
@@ -43,6 +41,9 @@ from scipy.stats import spearmanr
 
 import nas_workbench as nw
 from nas_workbench.strategies.pool import combined_score, subset_ensemble, trust
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
+import _report
 
 ESTIMATORS = (
     "synflow", "grasp", "fisher", "grad_norm", "l2_norm", "plain", "nwot", "epe_nas", "jacov", "snip",
@@ -84,7 +85,7 @@ def rho(score: np.ndarray, accuracy: np.ndarray) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__)
     parser.add_argument(
         "nb201_dir", type=Path, help="folder holding nb201_naslib_zc_subset.csv and nb201_cost_derived.csv"
     )
@@ -92,7 +93,6 @@ def main() -> int:
     parser.add_argument("--prior-trials", type=float, default=5.0)
     parser.add_argument("--top", type=int, default=5, help="best-judged subsets averaged by 'subsets'")
     parser.add_argument("--draws", type=int, default=50)
-    parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     needed = ["nb201_naslib_zc_subset.csv", "nb201_cost_derived.csv"]
     if missing := [name for name in needed if not (args.nb201_dir / name).exists()]:
@@ -148,9 +148,8 @@ def main() -> int:
         )
     print("single live FLOPs: " + ", ".join(f"{n} {r['single'][LIVE]:.3f}" for n, r in results.items()))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
         settings = {"labelled": args.labelled, "prior_trials": args.prior_trials, "top": args.top}
-        args.json.write_text(json.dumps({**settings, "draws": args.draws, "data_sets": results}, indent=1))
+        _report.write_json(args.json, {**settings, "draws": args.draws, "data_sets": results})
     return 0
 
 

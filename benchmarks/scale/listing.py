@@ -18,7 +18,6 @@ The script speaks only HTTP to the server, so it measures any version of the ext
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import random
@@ -39,6 +38,9 @@ from optuna.trial import TrialState, create_trial
 import nas_workbench as nw
 from nas_workbench.engine.study_record import StudyRecord, write_record
 from nas_workbench.testing.jupyter import jupyter_server
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
+import _report
 
 BUDGET_MS = 2.0
 
@@ -163,11 +165,10 @@ def summary(times: list[float]) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__)
     parser.add_argument("--big", type=int, default=10_000, help="trials of the big study (a multiple of 100)")
     parser.add_argument("--calls", type=int, default=100, help="listings with nothing new")
     parser.add_argument("--growing", type=int, default=20, help="listings each after one more trial")
-    parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -231,8 +232,7 @@ def main() -> None:
         f"nas-workbench show big: {show['wall_s']:.1f} s wall, {show['cpu_s']:.1f} s CPU, "
         f"{show['max_rss_mb']:.0f} MB peak"
     )
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2))
+    _report.write_json(args.json, figures)
 
 
 if __name__ == "__main__":

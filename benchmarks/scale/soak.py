@@ -11,9 +11,8 @@ The growth from trial 30 to trial 300 is what a longer search would keep adding.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,6 +24,9 @@ import nas_workbench as nw
 from nas_workbench.engine import events as ev
 from nas_workbench.testing.workers import score
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
+import _report
+
 
 def rss_mb() -> float:
     with open("/proc/self/statm") as handle:
@@ -32,12 +34,11 @@ def rss_mb() -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__)
     parser.add_argument("--trials", type=int, default=300)
     parser.add_argument("--baseline", type=int, default=30, help="the trial whose memory is the reference")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--no-latency", action="store_true", help="count parameters and FLOPs only")
-    parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -85,9 +86,7 @@ def main() -> None:
           f"({figures['growth_kb_per_trial']:+.1f} KB per trial)")  # fmt: skip
     if gpu:
         print(f"GPU memory held by torch after the last trial: {gpu[-1]} bytes")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2))
+    _report.write_json(args.json, figures)
 
 
 if __name__ == "__main__":

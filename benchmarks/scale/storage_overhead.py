@@ -14,9 +14,8 @@ Nothing else runs, so the figures are the storage's own cost. SQLite is measured
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -29,6 +28,9 @@ import optuna
 from nas_workbench.engine.scheduler import claim
 from nas_workbench.engine.storage import open_storage
 from nas_workbench.engine.storage_urls import masked_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
+import _report
 
 CHOICES = {"stage1.depth": (1, 2), "stage1.block0.op": ("conv", "dwsep"), "stage1.block0.kernel": (3, 5),
            "stage1.block0.width": (8, 16)}  # fmt: skip
@@ -111,11 +113,10 @@ def measure(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__)
     parser.add_argument("--trials", type=int, default=100, help="trials per storage and kind")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds; the median is shown")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1/test", help="'' to leave out")
-    parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.simplefilter("ignore")  # Optuna's notices about experimental heartbeats
@@ -139,11 +140,7 @@ def main() -> None:
     for row in rows:
         engine_ms = f"{row['engine_ms']:.1f}" if "engine_ms" in row else "-"
         print(f"{row['storage']:<55}{row['plain_ms']:>10.1f}{engine_ms:>10}")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(
-            json.dumps({"trials": args.trials, "rounds": args.rounds, "rows": rows}, indent=2)
-        )
+    _report.write_json(args.json, {"trials": args.trials, "rounds": args.rounds, "rows": rows})
 
 
 if __name__ == "__main__":

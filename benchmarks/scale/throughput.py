@@ -13,9 +13,8 @@ same run.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
+import sys
 import tempfile
 import time
 import uuid
@@ -28,6 +27,9 @@ import nas_workbench as nw
 from nas_workbench.engine.storage import open_storage
 from nas_workbench.engine.storage_urls import masked_url
 from nas_workbench.testing.workers import TINY_CHAIN
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
+import _report
 
 
 def measure(storage: str, workers: int, trials: int) -> dict[str, float]:
@@ -54,12 +56,11 @@ def measure(storage: str, workers: int, trials: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__)
     parser.add_argument("--storage", help="storage URL (default: a SQLite file in a temporary folder)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--trials-per-worker", type=int, default=30)
     parser.add_argument("--eval-seconds", type=float, default=0.5)
-    parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     os.environ["NAS_BENCH_EVAL_S"] = str(args.eval_seconds)
@@ -79,10 +80,9 @@ def main() -> None:
         print(f"{row['workers']:>8}{row['trials']:>8}{row['wall_s']:>9.1f}{row['steady_s']:>10.1f}"
               f"{row['trials_per_hour']:>13.0f}{speedup:>9.2f}x")  # fmt: skip
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
         payload = {"storage": masked_url(storage), "eval_seconds": args.eval_seconds,
                    "cpu_count": os.cpu_count(), "rows": rows}  # fmt: skip
-        args.json.write_text(json.dumps(payload, indent=2))
+        _report.write_json(args.json, payload)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ evolutionary strategies evolve within a few dozen trials; every other option is 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -28,6 +27,9 @@ import torch
 
 import nas_workbench as nw
 from nas_workbench.exceptions import ConfigError
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
+import _report
 
 BUDGET_OPTIONS = {
     "evolution": {"population_size": 10, "tournament_size": 3},
@@ -63,7 +65,7 @@ def run_one(name: str, seed: int, args: argparse.Namespace, folder: Path) -> dic
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__)
     parser.add_argument("--space", default="chain")
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--first-seed", type=int, default=0, help="the seeds run are first-seed onwards")
@@ -72,7 +74,6 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--subset", type=float, default=1.0, help="fraction of the training split")
     parser.add_argument("--strategies", default=None, help="comma-separated (default: every sampling one)")
-    parser.add_argument("--json", type=Path, help="write summaries and mean curves here")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     torch.set_num_threads(1)
@@ -128,10 +129,7 @@ def main() -> int:
     for name in names[1:]:
         if "runs" in results[name] and name != "tpe" and "runs" in results.get("tpe", {}):
             print(equal_wall_time(name, results[name]["runs"], results["tpe"]["runs"]))
-    if args.json:
-        args.json.write_text(
-            json.dumps({"settings": vars(args) | {"json": None}, "results": results}, indent=1)
-        )
+    _report.write_json(args.json, {"settings": vars(args) | {"json": None}, "results": results})
     return 0
 
 

@@ -33,7 +33,6 @@ workbench's feasibility model or costs.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import statistics
@@ -53,6 +52,9 @@ from nas_workbench.profiling import Measurement
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from nb201_scores import synflow_scores  # the project's data-free synflow of every cell, cached
 from nb201_tabular import load_table, mean_std  # the sibling benchmark's NB201 protocol
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
+import _report
 
 #: Device name → latency column of ``nb201_latency.csv``.
 DEVICES = {
@@ -167,7 +169,7 @@ def run_one(
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__)
     parser.add_argument("nb201_dir", type=Path, help="folder holding nb201.csv, nb201_latency.csv, costs")
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--trials", type=int, default=100)
@@ -178,7 +180,6 @@ def main() -> int:
         "--devices", default=",".join(DEVICES), help="comma-separated, of " + ",".join(DEVICES)
     )
     parser.add_argument("--percentiles", default=",".join(map(str, PERCENTILES)))
-    parser.add_argument("--json", type=Path, help="write every figure here")
     parser.add_argument(
         "--costs",
         choices=COSTS,
@@ -323,7 +324,6 @@ def main() -> int:
         )
     )
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
         settings = {
             "seeds": args.seeds,
             "trials": args.trials,
@@ -334,7 +334,7 @@ def main() -> int:
             "options": options,
             "default_strategy": _default_strategy(),
         }
-        args.json.write_text(json.dumps({**settings, "cases": results}, indent=1))
+        _report.write_json(args.json, {**settings, "cases": results})
     return 0
 
 

@@ -15,8 +15,6 @@ zero-cost scores (``--scores``: counted FLOPs, or FLOPs and the project's data-f
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import sys
 import time
@@ -30,6 +28,9 @@ import nas_workbench as nw
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from nb201_budgeted import SCORES, proxy_scores  # the sibling benchmark's scores of every cell
 from nb201_tabular import load_table
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
+import _report
 
 CHECKPOINTS = (10, 25, 100)
 
@@ -70,13 +71,12 @@ def run_one(
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__)
     parser.add_argument("nb201_dir", type=Path, help="folder holding nb201.csv and nb201_cost_derived.csv")
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--strategies", default="random,proxy_guided,tpe,evolution")
     parser.add_argument("--scores", choices=SCORES, default="synflow")
     parser.add_argument("--pool-size", type=int, default=15_625)
-    parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if not (args.nb201_dir / "nb201_cost_derived.csv").exists():
         print(f"nb201 tables not found in {args.nb201_dir}: nothing to benchmark", file=sys.stderr)
@@ -112,11 +112,8 @@ def main() -> int:
     }
     print(f"{'flops-greedy':<14}" + "".join(f"{greedy[c]:>16.2f}" for c in CHECKPOINTS))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
         settings = {"seeds": args.seeds, "scores": args.scores, "proxy_seconds": proxy_seconds}
-        args.json.write_text(
-            json.dumps({**settings, "strategies": results, "flops_greedy": greedy}, indent=1)
-        )
+        _report.write_json(args.json, {**settings, "strategies": results, "flops_greedy": greedy})
     return 0
 
 

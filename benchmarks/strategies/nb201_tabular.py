@@ -40,10 +40,8 @@ accuracy and below 220 MFLOPs (%·MFLOPs; larger is better).
 
 from __future__ import annotations
 
-import argparse
 import csv
 import itertools
-import json
 import statistics
 import sys
 import time
@@ -54,6 +52,9 @@ import optuna
 import torch
 
 import nas_workbench as nw
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
+import _report
 
 PAPER = {"random": (93.70, 0.36), "rl": (93.85, 0.37)}
 OPTIMUM = 94.37
@@ -212,7 +213,7 @@ def summarise(runs: list[dict[str, list[float]]], checkpoints: list[int], hours:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__)
     parser.add_argument("nb201_dir", type=Path, help="folder holding nb201.csv (and nb201_cost_derived.csv)")
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--queries", default="100,300", help="comma-separated query counts to report")
@@ -226,7 +227,6 @@ def main() -> int:
     parser.add_argument(
         "--limit", action="append", default=[], help="NAME=QUERIES: stop a costly strategy early (gp=100)"
     )
-    parser.add_argument("--json", type=Path, help="write summaries and mean curves here")
     args = parser.parse_args()
 
     if not (args.nb201_dir / "nb201.csv").exists():
@@ -293,8 +293,7 @@ def main() -> int:
             "hours": hours,
             "clock": clock,
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({**settings, "optimum": OPTIMUM, "paper": PAPER, "results": results}))
+        _report.write_json(args.json, {**settings, "optimum": OPTIMUM, "paper": PAPER, "results": results})
     return 0
 
 

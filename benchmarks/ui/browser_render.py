@@ -16,11 +16,10 @@ Frame times above 50 ms are frames a user sees stutter (the browser's own "long 
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import json
 import re
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -38,6 +37,9 @@ from nas_workbench.testing.jupyter import (
     run_all_cells,
     wait_plot_points,
 )
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
+import _report
 
 HERE = Path(__file__).resolve().parent
 
@@ -131,11 +133,10 @@ def run_mode(browser: Any, server: Any, mode: str, points: int, rate: float) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__)
     parser.add_argument("--points", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=500.0, help="trials per second the thread emits")
     parser.add_argument("--frontend", choices=["lab", "notebook"], default="lab")
-    parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     chromium = chromium_path()
     if chromium is None:
@@ -163,9 +164,7 @@ def main() -> None:
                 f"{row['median_frame_ms']:.0f} ms, p95 {row['p95_frame_ms']:.0f} ms, "
                 f"max {row['max_frame_ms']:.0f} ms, {row['long_frames']} over 50 ms of {row['frames']}"
             )
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(rows, indent=2))
+    _report.write_json(args.json, rows)
 
 
 if __name__ == "__main__":

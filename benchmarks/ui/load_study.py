@@ -14,7 +14,6 @@ both).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import random
@@ -35,6 +34,9 @@ from nas_workbench.viz import TrialTable, make_sources, study_figures
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stream import LoopWatch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
+import _report
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
@@ -152,9 +154,8 @@ def read_speed(url: str) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__)
     parser.add_argument("--trials", type=int, default=10_000)
-    parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     path = RESULTS / f"ui_study_{args.trials}.db"
     if not path.exists():
@@ -184,9 +185,8 @@ def main() -> None:
         f"{reading['bulk_read_s']:.2f} s ({reading['speedup']:.1f}x faster)"
     )
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
         figures = {"workbench": ours, "read_in_cell": baseline, "reading": reading}
-        args.json.write_text(json.dumps(figures, indent=2))
+        _report.write_json(args.json, figures)
 
 
 if __name__ == "__main__":

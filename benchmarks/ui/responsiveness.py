@@ -11,8 +11,6 @@ same cells on the idle kernel before the search starts. (A search run in the cel
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -20,6 +18,9 @@ import time
 from pathlib import Path
 
 from jupyter_client.manager import start_new_kernel
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
+import _report
 
 SETUP = """
 import nas_workbench as nw
@@ -59,10 +60,9 @@ def summary(name: str, times: list[float]) -> dict[str, float | str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__)
     parser.add_argument("--cells", type=int, default=40)
     parser.add_argument("--pause", type=float, default=0.1, help="seconds between two cells")
-    parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         manager, client = start_new_kernel(kernel_name="python3", extra_arguments=[], cwd=folder)
@@ -90,9 +90,7 @@ def main() -> None:
             f"{row['state']:<16} {row['cells']:>5} {row['median_ms']:>6.1f} ms {row['p95_ms']:>6.1f} ms "
             f"{row['max_ms']:>6.1f} ms"
         )
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(rows, indent=2))
+    _report.write_json(args.json, rows)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,6 @@ kernel is IPython's in-process shell, so the time is the kernel's, not the brows
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import statistics
 import sys
@@ -29,6 +27,9 @@ from nas_workbench.viz import static
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stream import synthetic_events
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
+import _report
 
 
 def _figures(points: int) -> dict[str, Any]:
@@ -56,10 +57,9 @@ def _time_show(make: Any) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__)
     parser.add_argument("--points", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     InteractiveShell.instance()
     os.environ[static.SETTING] = "1"
@@ -80,8 +80,7 @@ def main() -> None:
         print(f"{row['figure']:<18} {row['setting']:<22} {row['median_ms']:>10.0f}")
     load = os.getloadavg()[0]
     print(f"load average {load:.1f}")
-    if args.json:
-        args.json.write_text(json.dumps({"rows": rows, "load": load, "args": vars(args) | {"json": None}}))
+    _report.write_json(args.json, {"rows": rows, "load": load, "args": vars(args) | {"json": None}})
 
 
 if __name__ == "__main__":

@@ -11,10 +11,9 @@ would do, with the loop doing nothing else.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import random
+import sys
 import threading
 import time
 from pathlib import Path
@@ -23,6 +22,9 @@ from typing import Any
 import nas_workbench as nw
 from nas_workbench.engine import events as ev
 from nas_workbench.engine.records import TrialResult
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
+import _report
 
 
 def synthetic_events(count: int, seed: int = 0) -> list[ev.TrialFinished]:
@@ -137,9 +139,8 @@ async def per_event(events: list[ev.TrialFinished]) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _report.parser(__doc__)
     parser.add_argument("--events", type=int, nargs="+", default=[1000, 5000])
-    parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     rows = []
     for count in args.events:
@@ -155,9 +156,7 @@ def main() -> None:
             f"{row['events']:>7}  {row['method']:<22} {row['events_per_s']:>10,.0f} {row['seconds']:>8.2f} "
             f"{row['messages']:>9,} {row['longest_loop_stall_ms']:>11.0f} ms"
         )
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(rows, indent=2))
+    _report.write_json(args.json, rows)
 
 
 if __name__ == "__main__":

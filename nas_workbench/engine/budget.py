@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CHEAP_METRICS",
     "DEFAULT_METRICS",
+    "CandidateCosts",
     "CandidateScores",
     "OverBudget",
     "candidate_costs",
@@ -91,19 +92,53 @@ def metrics_to_profile(
 
 def candidate_costs(
     networks: Callable[[], Networks], space: SearchSpace, target_device: DeviceProfile | None
-) -> Callable[[ArchSpec], dict[str, float]]:
+) -> CandidateCosts:
     """What a strategy may know of a candidate before it is trained or timed, to predict whether it fits
-    the budget (`nas_workbench.strategies.SamplerContext.costs`): its parameter count (a network build, no
-    forward pass) and, when the search targets another device, the latency that device's profile
-    predicts, which is what the trial will be judged by. ``networks`` is called on first use only."""
+    the budget (`nas_workbench.strategies.SamplerContext.costs`); see `CandidateCosts`."""
+    return CandidateCosts(networks, space, target_device)
 
-    def costs(spec: ArchSpec) -> dict[str, float]:
-        values = {"params": networks().value(space, "params")(spec)}
-        if target_device is not None:
-            values["latency_ms"] = target_device.predict(spec).value
+
+class CandidateCosts:
+    """A candidate's parameter count (a network build, no forward pass) and, when the search targets
+    another device, the latency that device's profile predicts, which is what the trial will be judged by.
+
+    A budgeted search counts the parameters of a pool of up to 2,000 candidates for its cost prior
+    (`nas_workbench.strategies.cost_prior`): 144 s of network builds on NAS-Bench-201 at load 12 on 2
+    cores, 2 s once cached (``benchmarks/strategies/cost_prior_time.py``). So the counts are cached in
+    the profiling cache directory (``costs/<space>.json``) per architecture and the networks' input
+    shape, classes and width, as proxy scores are, and a second search of the space counts nothing;
+    ``networks`` is called on first use, and `save` writes the file."""
+
+    def __init__(
+        self, networks: Callable[[], Networks], space: SearchSpace, target_device: DeviceProfile | None
+    ) -> None:
+        self.networks = networks
+        self.space = space
+        self.target_device = target_device
+        self._params: Callable[[ArchSpec], float] | None = None
+        self._cache: ProxyCache | None = None
+        self._data = ""
+
+    def __call__(self, spec: ArchSpec) -> dict[str, float]:
+        if self._params is None:
+            built = self.networks()
+            self._params = built.value(self.space, "params")
+            self._cache = ProxyCache(cache_dir() / "costs" / f"{self.space.name}.json")
+            shape = "x".join(map(str, built.input_shape))
+            self._data = f"{shape}:{built.num_classes}:width{built.width_multiplier:g}"
+        assert self._cache is not None  # made with the counter above
+        key = ProxyCache.key("params", spec, self._data, 0)
+        if key not in self._cache.scores:
+            self._cache.scores[key] = self._params(spec)
+        values = {"params": self._cache.scores[key]}
+        if self.target_device is not None:
+            values["latency_ms"] = self.target_device.predict(spec).value
         return values
 
-    return costs
+    def save(self) -> None:
+        """Write the counts made so far to the cache file."""
+        if self._cache is not None:
+            self._cache.save()
 
 
 #: The zero-cost proxies a strategy is given for its candidates: data-free, so scoring needs no batch.

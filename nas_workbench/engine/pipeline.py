@@ -201,7 +201,10 @@ class TrialPipeline:
 
     def _kept_result(self, trial: optuna.Trial, spec: ArchSpec) -> list[float] | None:
         """For the retry of an attempt whose process was cut off from the storage after evaluating: that
-        evaluation's result, kept on this machine (`nas_workbench.engine.unstored`), recorded as its own."""
+        evaluation's result, kept on this machine (`nas_workbench.engine.unstored`), recorded as its own.
+        The trial's retry history is read only when this machine keeps a result of the study."""
+        if not self._unstored.holds_any():
+            return None
         system_attrs = storage_of(trial.study).get_trial_system_attrs(trial_id(trial))
         attempts = system_attrs.get("retry_history", [])  # set by Optuna's retry of a stale trial
         found = self._unstored.take(reversed(attempts)) if attempts else None

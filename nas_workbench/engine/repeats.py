@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import optuna
@@ -39,19 +40,23 @@ COPIED = ("metrics", "status", "reason", "device", "timings")
 #: Seconds between looks at a running twin's state.
 TWIN_POLL_S = 0.2
 
+#: States of the trials whose result a repeat takes (a failed trial's failure may have been transient).
+_REUSABLE = (TrialState.COMPLETE, TrialState.PRUNED)
+
 
 class RepeatIndex:
-    """The finished trials of one study by architecture id, read incrementally: each look-up reads the
-    trials finished since the last one (Optuna's study caches finished trials in this process)."""
+    """The finished trials of one study by architecture id, indexed incrementally: each look-up indexes
+    only the trials finished since the last one."""
 
     def __init__(self) -> None:
         self._by_architecture: dict[str, FrozenTrial] = {}
         self._seen: set[int] = set()
 
-    def original(self, study: optuna.Study, spec: ArchSpec) -> FrozenTrial | None:
-        """The earliest completed or pruned trial of ``study`` with architecture ``spec``, if any."""
-        for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
-            if trial.number in self._seen:
+    def original(self, trials: Iterable[FrozenTrial], spec: ArchSpec) -> FrozenTrial | None:
+        """The earliest completed or pruned trial of ``trials`` (a study's, read whole) or of those indexed
+        before with architecture ``spec``, if any."""
+        for trial in trials:
+            if trial.number in self._seen or trial.state not in _REUSABLE:
                 continue
             self._seen.add(trial.number)
             architecture = _architecture_id(trial)
@@ -63,9 +68,9 @@ class RepeatIndex:
     def reuse(self, trial: optuna.Trial, spec: ArchSpec) -> list[float] | None:
         """The stored objective values when ``trial`` repeats a completed trial (its records copied onto
         ``trial``); None for a new architecture. Raises `optuna.TrialPruned` for a repeat of a pruned one
-        (`OverBudget` for one over budget)."""
-        _wait_for_earlier_twin(trial.study, spec, trial.number)
-        original = self.original(trial.study, spec)
+        (`OverBudget` for one over budget). Reads the study once (more only while an earlier twin runs)."""
+        trials = _after_earlier_twins(trial.study, spec, trial.number)
+        original = self.original(trials, spec)
         if original is None or original.number == trial.number:
             return None
         trial.set_user_attr("repeat_of", original.number)
@@ -83,13 +88,17 @@ class RepeatIndex:
         return list(original.values)
 
 
-def _wait_for_earlier_twin(study: optuna.Study, spec: ArchSpec, number: int) -> None:
-    """Return once no trial numbered below ``number`` with architecture ``spec`` is running, failing the
-    trials of dead workers meanwhile (this process may be the only one left to notice)."""
-    while any(
-        t.number < number and _architecture_id(t) == spec.id
-        for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-    ):
+def _after_earlier_twins(study: optuna.Study, spec: ArchSpec, number: int) -> list[FrozenTrial]:
+    """The study's trials, read once no trial numbered below ``number`` with architecture ``spec`` is
+    running, failing the trials of dead workers meanwhile (this process may be the only one left to
+    notice)."""
+    while True:
+        trials = study.get_trials(deepcopy=False)
+        if not any(
+            t.state == TrialState.RUNNING and t.number < number and _architecture_id(t) == spec.id
+            for t in trials
+        ):
+            return trials
         time.sleep(TWIN_POLL_S)
         fail_dead_trials(study)
 

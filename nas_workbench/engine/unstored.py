@@ -69,6 +69,10 @@ class UnstoredResults:
         part.write_text(json.dumps(asdict(result)))
         os.replace(part, self._path(number))
 
+    def holds_any(self) -> bool:
+        """Whether any trial of the study has a kept result here (a look at a folder, no storage call)."""
+        return any(self.folder.glob("*.json"))
+
     def take(self, numbers: Iterable[int]) -> tuple[int, Unstored] | None:
         """The kept result of the first of trials ``numbers`` that has one (it stays until `forget`)."""
         for number in numbers:

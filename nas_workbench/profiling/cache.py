@@ -38,8 +38,9 @@ def read_json(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` to ``path`` so that readers see either the old file or the new one, never a mix."""
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write ``data`` (a JSON value) to ``path`` so that readers see either the old file or the new one, never
+    a mix."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
     try:

@@ -52,7 +52,7 @@ def feasible(trial: FrozenTrial) -> bool:
 def completed_trials(study: optuna.Study) -> list[FrozenTrial]:
     """The study's complete trials in the order they finished (pruned and failed ones are left out:
     their values do not measure a fully evaluated architecture)."""
-    trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    trials = _compat.sampling_trials(study, (TrialState.COMPLETE,))
     return sorted(trials, key=lambda t: (t.datetime_complete or t.datetime_start, t.number))
 
 
@@ -61,7 +61,7 @@ def learnable_trials(study: optuna.Study) -> list[FrozenTrial]:
     engine ends them: `nas_workbench.engine.budget.OverBudget`), in the order they finished: what a
     strategy that is rewarded for feasibility learns from. Their constraints say they are infeasible;
     they have no objective value."""
-    trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+    trials = _compat.sampling_trials(study, (TrialState.COMPLETE, TrialState.PRUNED))
     told = [t for t in trials if t.state == TrialState.COMPLETE or not feasible(t)]
     return sorted(told, key=lambda t: (t.datetime_complete or t.datetime_start, t.number))
 

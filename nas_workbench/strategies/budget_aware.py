@@ -18,6 +18,7 @@ from optuna.search_space import IntersectionSearchSpace
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
+from nas_workbench._compat import sampling_trials
 from nas_workbench.strategies.feasibility import FeasibilityFilter, _Completion
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ __all__ = ["BudgetAwareSampler"]
 def _consistent(study: Study) -> dict[str, BaseDistribution]:
     """Every decision of the study's finished trials that always had the same distribution."""
     seen: dict[str, BaseDistribution | None] = {}
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
+    for trial in sampling_trials(study, (TrialState.COMPLETE, TrialState.PRUNED)):
         for name, dist in trial.distributions.items():
             seen[name] = dist if seen.get(name, dist) == dist else None
     return {name: dist for name, dist in seen.items() if dist is not None}

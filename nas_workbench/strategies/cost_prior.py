@@ -79,6 +79,8 @@ class CostPrior:
             else:
                 order = np.argsort(-pool.column(PRIOR_COST), kind="stable")
                 self._ranked = [dict(pool.specs[i].choices) for i in order]
+            if callable(save := getattr(self.costs, "save", None)):  # a cache (the engine's costs)
+                save()
         return self._ranked
 
     def pick(self, model: FeasibilityModel, tried: set[tuple[tuple[str, Any], ...]]) -> dict[str, Any] | None:

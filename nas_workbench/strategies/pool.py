@@ -26,7 +26,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.stats import rankdata, spearmanr
 
 from nas_workbench.spaces._base import enumerate_specs
 
@@ -226,6 +225,8 @@ def trust(values: np.ndarray, objective: np.ndarray, prior: np.ndarray, prior_tr
 def percentile_ranks(values: np.ndarray) -> np.ndarray:
     """Each estimator column's percentile rank over the candidates (0: lowest, 1: highest; a missing value
     ranks lowest), the scale-free form in which the estimators are combined and recorded."""
+    from scipy.stats import rankdata  # slow to import (a second), and the engine's start-up needs none
+
     n = max(len(values) - 1, 1)
     if not values.size:
         return np.zeros(values.shape)
@@ -272,6 +273,8 @@ def subset_ensemble(
     Returns:
         The ensemble's score per candidate (its mean rank; larger is better).
     """
+    from scipy.stats import rankdata
+
     n, k = values.shape
     if not 1 <= k <= MAX_ENSEMBLE:
         raise ValueError(f"values has {k} estimator columns; subset_ensemble takes 1 to {MAX_ENSEMBLE}")
@@ -295,6 +298,8 @@ def _power_mean(ranks: np.ndarray, power: float) -> np.ndarray:
 
 def _agreement(score: np.ndarray, objective: np.ndarray) -> float:
     """Spearman's correlation, 0 when either side is constant."""
+    from scipy.stats import spearmanr
+
     if np.ptp(score) == 0 or np.ptp(objective) == 0:
         return 0.0
     return float(spearmanr(score, objective).statistic)

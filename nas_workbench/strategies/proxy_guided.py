@@ -57,13 +57,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
-from scipy.stats import rankdata
 
 from nas_workbench import _compat
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.strategies._base import Option, SamplerContext, Strategy, check_float, check_int, register
 from nas_workbench.strategies._history import Plan, PlannedSampler, feasible, parent_spec
-from nas_workbench.strategies.feasibility import CostFeatures, FeasibilityFilter, constrained_trials
+from nas_workbench.strategies.feasibility import (
+    CostFeatures,
+    FeasibilityFilter,
+    FeasibilityModel,
+    constrained_trials,
+)
 from nas_workbench.strategies.pool import CandidatePool, Estimator, percentile_ranks, trust
 
 if TYPE_CHECKING:
@@ -170,6 +174,8 @@ class ProxyGuidedSampler(PlannedSampler):
         if not open_.any():  # every function within budget tried: twins, of the best trained function first
             open_ = allowed & ~tried
             known = pool.function_values([i for i, _ in trained], [v for _, v in trained])
+            from scipy.stats import rankdata  # slow to import; a workbench imports this module at start
+
             tiers = rankdata(np.nan_to_num(known, nan=-np.inf), method="dense")  # 1, 2, ...: by function
             score += (np.abs(weights).sum() + 1.0) * tiers  # larger than any difference of ranks @ weights
         source, index = "uniform", None
@@ -233,23 +239,23 @@ class ProxyGuidedSampler(PlannedSampler):
         model = self.feasibility.model(study, trial)
         if model is None:
             return allowed, True
-        design = self._design(model.decisions, model.cost_scale)
+        design = self._design(model)
         predicted = design @ model.coefficients
         for column, name in enumerate(model.names):
             if name in learnt and model.skill[column] >= 0.5:
                 allowed &= predicted[:, column] + self.feasibility.z * model.spread[column] <= 0.0
         return allowed, False
 
-    def _design(self, decisions: Mapping[str, tuple[Any, ...]], cost_scale: np.ndarray | None) -> np.ndarray:
-        """The `FeasibilityModel` features of every candidate: intercept, one-hot decisions, counted costs."""
+    def _design(self, model: FeasibilityModel) -> np.ndarray:
+        """The `FeasibilityModel` features of every candidate (`FeasibilityModel.design`)."""
         pool = self.pool
-        key = (len(pool), tuple((name, tuple(choices)) for name, choices in decisions.items()))
+        key = (len(pool), tuple((name, tuple(choices)) for name, choices in model.decisions.items()))
         if self._one_hot is None or self._one_hot[0] != key:
-            self._one_hot = (key, pool.one_hot(decisions))
-        parts = [np.ones((len(pool), 1)), self._one_hot[1]]
-        if cost_scale is not None and self._cost_names:
-            parts.append(np.column_stack([pool.column(n) for n in self._cost_names]) / cost_scale)
-        return np.hstack(parts)
+            self._one_hot = (key, pool.one_hot(model.decisions))
+        costs = None
+        if model.cost_scale is not None and self._cost_names:
+            costs = np.column_stack([pool.column(n) for n in self._cost_names])
+        return model.design(self._one_hot[1], costs)
 
     def _record(
         self, study: optuna.Study, trial: FrozenTrial, source: str, weights: np.ndarray, allowed: np.ndarray

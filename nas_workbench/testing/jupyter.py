@@ -34,6 +34,7 @@ __all__ = [
     "open_notebook",
     "plot_points",
     "run_all_cells",
+    "serve_notebook",
     "wait_plot_points",
 ]
 
@@ -171,6 +172,19 @@ def jupyter_server(
                     server.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     server.kill()
+
+
+@contextmanager
+def serve_notebook(root: Path, name: str, source: str, frontend: str = "lab") -> Iterator[JupyterServer]:
+    """`jupyter_server` on ``root``, after writing there notebook ``name``: one code cell of ``source``, for
+    the Python 3 kernel."""
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, root / name)
+    with jupyter_server(root, frontend) as running:
+        yield running
 
 
 def open_notebook(page: Any, server: JupyterServer, name: str, timeout_ms: float = 60_000) -> None:

@@ -115,6 +115,8 @@ class WorkbenchModel:
         self.run_done = 0
         #: The workers of a run with workers, for the status line.
         self.tally: WorkerTally | None = None
+        #: The strategy ``strategy="auto"`` resolved to for the current run (None: the config named one).
+        self.auto: str | None = None
 
     def next_session(self) -> int:
         """Start a new session: items posted by earlier ones are ignored from now on."""
@@ -190,17 +192,18 @@ class WorkbenchModel:
 
     # -- derived text ----------------------------------------------------------------------------------
     def finish_message(self, event: ev.RunFinished) -> Message:
-        """What the end of a run says (with its workers' tally)."""
+        """What the end of a run says (with its workers' tally, and the strategy "auto" ran)."""
         total = self.total
         texts = {
             "completed": f"Search complete: {event.trials_done} trials in {event.elapsed_s:.0f} s.",
             "stopped": f"Stopped after {event.trials_done} of {total} trials: Resume continues the study.",
             "timeout": f"Time limit reached after {event.trials_done} of {total} trials: Resume continues.",
         }
-        workers = "" if self.tally is None else " " + self.tally.summary(event.reason)
+        after = "" if self.tally is None else " " + self.tally.summary(event.reason)
+        after += "" if self.auto is None else f" Strategy auto ran {self.auto}."
         if event.reason == "error":
-            return Message(f"The search stopped on an error: {event.error}{workers}", error=True)
-        return Message(texts.get(event.reason, f"Search ended ({event.reason}).") + workers)
+            return Message(f"The search stopped on an error: {event.error}{after}", error=True)
+        return Message(texts.get(event.reason, f"Search ended ({event.reason}).") + after)
 
     def progress(self, table: TrialTable, running: bool, now: float | None = None) -> Progress:
         """The bar and its line for ``table`` (the shown trials); the time left while ``running``."""

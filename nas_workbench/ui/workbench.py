@@ -229,7 +229,11 @@ class Workbench(W.VBox):
         self._unsubscribe = run.subscribe(lambda event: put((session, event)))
         self.run, self.study = run, run.study
         self.model.tally = None if workers is None else WorkerTally(run, workers)
+        advice = run.strategy_advice
+        self.model.auto = None if advice is None else advice.strategy
         self._set_running(True)
+        if advice is not None:  # what "auto" runs, and why, for as long as it runs
+            self._say(Message(f"Strategy auto runs {advice.strategy}: {advice.reason}"))
         self.plots.image.prepare()  # its final plots are drawn from a callback: start the renderer now
         run.start(workers=workers)
 

@@ -31,7 +31,6 @@ from typing import Any
 import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
-from scipy.stats import rankdata, spearmanr
 
 from nas_workbench.strategies._history import feasible
 from nas_workbench.strategies.proxy_guided import ATTR
@@ -184,6 +183,8 @@ def _trained_value(trial: FrozenTrial) -> float | None:
 def _percentiles(column: np.ndarray) -> np.ndarray:
     """Each known value's percentile rank among the known values of ``column`` (0 lowest, 1 highest; NaN
     stays NaN), so that estimators of different scales average."""
+    from scipy.stats import rankdata  # slow to import; a workbench builds this view before any search
+
     known = np.isfinite(column)
     out = np.full(len(column), math.nan)
     if known.sum() > 1:
@@ -199,4 +200,6 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> float:
     x, y = x[known], y[known]
     if len(x) < MIN_TRIALS or np.ptp(x) == 0 or np.ptp(y) == 0:
         return math.nan
+    from scipy.stats import spearmanr  # slow to import; a workbench builds this view before any search
+
     return float(spearmanr(x, y).statistic)

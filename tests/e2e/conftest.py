@@ -10,9 +10,15 @@ from typing import Any
 
 import pytest
 
-from nas_workbench.testing.jupyter import CHROMIUM_ARGS, chromium_path
+from nas_workbench.testing.jupyter import CHROMIUM_ARGS, FRONTENDS, chromium_path
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+#: Notebook 7 takes the same path as JupyterLab; it runs with the slow checks (`make test-slow`) to keep the
+#: default suite inside its 15 minutes.
+FRONTEND_PARAMS = [
+    pytest.param(name, marks=pytest.mark.slow) if name == "notebook" else name for name in FRONTENDS
+]
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -8,16 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
-from nbformat import v4
 
 from nas_workbench.testing.jupyter import (
     JupyterServer,
-    jupyter_server,
     open_notebook,
     plot_points,
     run_all_cells,
+    serve_notebook,
     wait_plot_points,
 )
 from tests.e2e.test_workbench_browser import NOTEBOOK_SOURCE
@@ -37,11 +35,7 @@ SOURCE = (
 
 @pytest.fixture(scope="module")
 def server(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
-    root = tmp_path_factory.mktemp("lab")
-    notebook = v4.new_notebook(cells=[v4.new_code_cell(SOURCE)])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, root / "guided.ipynb")
-    with jupyter_server(root, "lab") as running:
+    with serve_notebook(tmp_path_factory.mktemp("lab"), "guided.ipynb", SOURCE) as running:
         yield running
 
 

@@ -15,12 +15,12 @@ import pytest
 from nbformat import v4
 
 from nas_workbench.testing.jupyter import (
-    FRONTENDS,
     jupyter_server,
     open_notebook,
     run_all_cells,
     wait_plot_points,
 )
+from tests.e2e.conftest import FRONTEND_PARAMS
 
 pytestmark = pytest.mark.browser
 
@@ -35,13 +35,6 @@ fig = figure(width=400, height=250)
 fig.scatter("x", "y", source=ColumnDataSource({"x": [1, 2, 3], "y": [3, 1, 2]}, name="nas_trials"))
 nw.show(fig)
 """
-
-
-#: Notebook 7 takes the same path as JupyterLab; it runs with the slow checks (`make test-slow`) to keep the
-#: default suite inside its 15 minutes.
-FRONTEND_PARAMS = [
-    pytest.param(name, marks=pytest.mark.slow) if name == "notebook" else name for name in FRONTENDS
-]
 
 
 @pytest.mark.parametrize("frontend", FRONTEND_PARAMS)

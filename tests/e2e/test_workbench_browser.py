@@ -23,17 +23,16 @@ import nbformat
 import numpy as np
 import pytest
 from nbconvert import HTMLExporter
-from nbformat import v4
 
 from nas_workbench.testing.jupyter import (
-    FRONTENDS,
     JupyterServer,
-    jupyter_server,
     open_notebook,
     plot_points,
     run_all_cells,
+    serve_notebook,
     wait_plot_points,
 )
+from tests.e2e.conftest import FRONTEND_PARAMS
 
 pytestmark = pytest.mark.browser
 
@@ -69,13 +68,6 @@ nw.Workbench(config, evaluate=score, data=tiny)
 """
 
 
-#: Notebook 7 takes the same path as JupyterLab; it runs with the slow checks (`make test-slow`) to keep the
-#: default suite inside its 15 minutes.
-FRONTEND_PARAMS = [
-    pytest.param(name, marks=pytest.mark.slow) if name == "notebook" else name for name in FRONTENDS
-]
-
-
 @pytest.fixture(scope="module", params=FRONTEND_PARAMS)
 def server(
     request: pytest.FixtureRequest, chromium: str, tmp_path_factory: pytest.TempPathFactory
@@ -84,10 +76,7 @@ def server(
     if request.param == "notebook":
         pytest.importorskip("notebook", reason="Notebook 7 is not installed (pip install notebook)")
     root = tmp_path_factory.mktemp(request.param)
-    notebook = v4.new_notebook(cells=[v4.new_code_cell(NOTEBOOK_SOURCE)])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, root / "e2e.ipynb")
-    with jupyter_server(root, request.param) as running:
+    with serve_notebook(root, "e2e.ipynb", NOTEBOOK_SOURCE, request.param) as running:
         yield running
 
 

@@ -10,10 +10,13 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+import nas_workbench as nw
 from nas_workbench import _compat
 from nas_workbench.engine.scheduler import run_trials, stopped_itself
 from nas_workbench.engine.storage import open_storage
 from nas_workbench.exceptions import CompatibilityError
+from nas_workbench.testing.workers import score
+from tests.engine.conftest import cheap_config
 
 
 def grid_study(storage_url: str) -> tuple[optuna.Study, optuna.storages.RDBStorage]:
@@ -61,3 +64,19 @@ def test_an_optuna_outside_the_checked_versions_is_refused_before_any_trial(stor
     finally:
         _compat.require.cache_clear()
     assert study.trials == []
+
+
+def test_a_trial_reads_the_whole_study_four_times_at_most(storage):
+    """The claim (twice when it adds the trial), the sampler (once, shared by the strategy's reads:
+    `_compat.sampling_trials`) and the repeat check (once): a guard against bookkeeping that re-reads."""
+    config = cheap_config(storage, "reads", strategy="tpe", n_trials=6)
+    run = nw.search(config, evaluate=score)
+    cached = _compat.storage_of(run.study)
+    reads = []
+    read = cached.get_all_trials
+    cached.get_all_trials = lambda *args, **kwargs: reads.append(1) or read(*args, **kwargs)  # type: ignore[method-assign]
+    run.run()
+    # and the run's own six: the trials done (before, in the producer, twice after: 4), the last claim and
+    # the loop's look at the plan (2)
+    assert len(reads) <= 4 * 6 + 6
+    assert run.trials_done() == 6

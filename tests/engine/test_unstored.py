@@ -16,12 +16,14 @@ from tests.engine.conftest import cheap_config
 def test_kept_results_are_written_whole_taken_by_trial_number_and_forgotten(tmp_path):
     kept = UnstoredResults("a/b\nc", tmp_path)  # any study name makes a folder name
     result = Unstored("abc", [0.5, 10.0], {"status": "ok"}, {"params": -1.0}, "host:1")
+    assert not kept.holds_any()  # no folder yet
     kept.keep(3, result)
+    assert kept.holds_any()
     assert kept.take([1, 2]) is None
     assert kept.take([2, 3]) == (3, result)
     assert [p.name for p in kept.folder.iterdir()] == ["3.json"]  # no partial file left
     kept.forget(3)
-    assert kept.take([3]) is None
+    assert kept.take([3]) is None and not kept.holds_any()
 
 
 def test_the_retry_of_a_trial_cut_off_after_its_evaluation_takes_the_kept_result(storage):

@@ -22,6 +22,7 @@ from nas_workbench.strategies.feasibility import (
     CostFeatures,
     FeasibilityFilter,
     FeasibilityModel,
+    shared_choices,
 )
 from nas_workbench.testing.samplers import ToySpace, quick_options, run_study, toy_accuracy, toy_cost
 
@@ -69,6 +70,27 @@ def test_the_model_learns_an_additive_cost_and_trusts_itself() -> None:
     assert np.mean((predicted <= 0) == (actual <= 0)) > 0.95
     far = [s for s in held_out if toy_cost(s) >= 2 * BUDGET]
     assert far and all(model.excess(s.choices, z=1.0) > 0 for s in far)
+
+
+def test_decisions_with_the_same_choices_share_a_count_per_choice() -> None:
+    decisions = {"a": (8, 16), "b": ("relu", "gelu", "tanh"), "c": (8, 16)}
+    pooling = shared_choices(decisions)
+    # one-hot rows: a=8, a=16, b=relu, b=gelu, b=tanh, c=8, c=16; columns: how many chose 8, 16
+    assert pooling.tolist() == [[1, 0], [0, 1], [0, 0], [0, 0], [0, 0], [1, 0], [0, 1]]
+    assert shared_choices({"a": (8, 16)}).shape == (2, 0)  # nothing shared: no count
+
+
+def test_a_cost_shared_by_decisions_is_learnt_from_ten_trials() -> None:
+    # The toy cost is the total width, whichever layer has it: the counts of each width learn it from 10
+    # random trials (mean error 0.03-0.06 over these seeds), where one weight per layer and width could
+    # not (0.18-0.25 for the one-hot model alone, measured when the counts were added).
+    held_out = random_specs(300, 99)
+    actual = np.array([relative(toy_cost(s)) for s in held_out])
+    for seed in range(5):
+        model = FeasibilityModel.fit([toy_trial(s, relative(toy_cost(s))) for s in random_specs(10, seed)])
+        assert model is not None
+        errors = np.abs([model.predict(s.choices)["budget"] for s in held_out] - actual)
+        assert errors.mean() < 0.1, (seed, errors.mean())
 
 
 def squared_cost(spec: ArchSpec) -> float:

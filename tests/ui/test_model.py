@@ -45,6 +45,9 @@ def test_a_run_reduces_to_trials_status_progress_and_an_outcome():
     assert done.message == Message("Stopped after 1 of 4 trials: Resume continues the study.")
     failed = model.finish_message(ev.RunFinished("s", "error", 1, 1.0, error="boom"))
     assert failed.error and "boom" in failed.text
+    model.auto = "tpe"  # the strategy "auto" resolved to: said when the run ends
+    completed = model.finish_message(ev.RunFinished("s", "completed", 4, 8.0))
+    assert completed.text.endswith("Strategy auto ran tpe.")
 
 
 def test_items_of_an_earlier_session_are_dropped_but_exports_always_report():

@@ -18,6 +18,7 @@ from bokeh.document import Document
 
 import nas_workbench as nw
 from nas_workbench.engine import events as ev
+from nas_workbench.engine.study_record import read_record
 from nas_workbench.ui._bokehjs import LOAD_MIME_TYPE
 from tests.conftest import tiny_dnas_config
 
@@ -55,6 +56,27 @@ def test_start_streams_trials_into_the_plots(make_config, score, wait_for):
     assert "best validation accuracy" in workbench.progress_label.value
     assert not workbench.start_button.disabled and workbench.stop_button.disabled
     assert saved_points(workbench) == 5  # refreshed at the end: the saved notebook shows the final plot
+
+
+def test_auto_says_what_it_runs_and_the_study_stores_it(make_config, score, wait_for):
+    """The default strategy, "auto": Start resolves it, says to what (and why) while the search runs and
+    when it ends, and the study records both the setting as given and the strategy it ran."""
+
+    async def main():
+        workbench = nw.Workbench(make_config(strategy="auto", study_name="ui-auto"), evaluate=score)
+        assert workbench.form.fields["strategy"].widget.value == "auto"
+        workbench.start_button.click()
+        running = workbench.message.value
+        await wait_for(lambda: not workbench.searching and "complete" in workbench.message.value)
+        return workbench, running
+
+    workbench, running = asyncio.run(main())
+    resolved = workbench.run.config.strategy
+    assert resolved != "auto" and resolved in nw.strategies.list()
+    assert f"Strategy auto runs {resolved}: " in html.unescape(running), running
+    assert f"Strategy auto ran {resolved}." in workbench.message.value
+    record = read_record(workbench.run.study)
+    assert record is not None and record.strategy == resolved and record.config["strategy"] == "auto"
 
 
 def test_stop_ends_within_one_trial_and_resume_completes(make_config, score, wait_for):
