@@ -1,7 +1,8 @@
 """``--busy``: keep one core busy in a second process for the duration of a benchmark, and the load average.
 
 The process spins in pure Python (as in RECIPES.md, "Measuring on a busy machine") and is stopped by its
-pid when the block ends; it also ends by itself after ``limit_s`` seconds should the benchmark die first.
+pid when the block ends; it also ends by itself when the benchmark's process is gone (killed by a signal,
+which runs no cleanup) and after ``limit_s`` seconds.
 """
 
 from __future__ import annotations
@@ -12,7 +13,13 @@ import subprocess
 import sys
 from collections.abc import Iterator
 
-SPIN = "import time\nend = time.time() + {limit}\nwhile time.time() < end:\n    pass\n"
+#: Spins until ``limit`` seconds have passed or its parent (the benchmark) is gone: a benchmark killed by a
+#: signal runs no ``finally``, and an orphaned spinner would keep a core busy for everyone else's timings.
+SPIN = (
+    "import os, time\nparent, end = os.getppid(), time.time() + {limit}\n"
+    "while time.time() < end and os.getppid() == parent:\n"
+    "    for _ in range(100_000):\n        pass\n"
+)
 
 
 @contextlib.contextmanager

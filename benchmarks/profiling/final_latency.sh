@@ -16,6 +16,10 @@ step() {  # step NAME ARGS...: run one benchmark, then say how long it took and 
     "$PY" "$@" --json "benchmarks/results/final-$name.json"
     echo "== $name took $((SECONDS - started)) s (load $(cut -d' ' -f1-3 /proc/loadavg))"
 }
+# What else runs (the figures are only the goals' when nothing does), and whether nice can order it: with
+# autogroup scheduling on, nice orders processes only within their session (benchmarks/profiling/README.md).
+echo "== machine: autogroup $(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo -), processes over 5% CPU:"
+ps -eo pcpu=,ni=,etime=,args= --sort=-pcpu | awk '$1 > 5' | cut -c1-150 || true
 step repeatability-quiet benchmarks/profiling/repeatability.py
 step repeatability-busy benchmarks/profiling/repeatability.py --busy
 step predictor-busy benchmarks/profiling/predictor_quality.py --busy --space nb201 --space chain

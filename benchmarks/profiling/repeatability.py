@@ -7,7 +7,10 @@ core kept busy, ``--busy``). In the same run each is timed ``--repeats`` times w
 workbench's figure (the minimum of its blocks) is compared with that timer's median and minimum. Also:
 how many profiles were marked unstable, how many attempts the reference workload had dropped as taken
 while the machine ran slow (retries) and its largest slowdown in a profile's last attempt, the median gap
-between a profile's median block and its minimum (the interference it saw), and the seconds per profile.
+between a profile's median block and its minimum (the interference it saw), the share of its core the timing
+thread got (``core``: its CPU time over the wall time of the network's blocks, median over the profiles;
+1.00 when nothing else ran on its core) and how many profiles had every block interrupted by another
+process (``shared``: unstable by that rule), and the seconds per profile.
 ``CV/ref`` is the CV the latency would have if it were reported over the reference workload's fastest
 reading in the same timing (duet-style normalisation to the machine's quiet speed): the evidence for or
 against reporting it that way (kept raw while it does not lower the CV; benchmarks/profiling/README.md).
@@ -35,6 +38,21 @@ from nas_workbench.profiling import profile
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
 import _report
 
+#: What the JSON keeps of each profile's detail, to tell a profile that went astray from the others.
+PROFILE_DETAIL = (
+    "min_ms",
+    "median_ms",
+    "stable",
+    "stopped",
+    "repeats",
+    "uninterrupted_blocks",
+    "switches_per_block",
+    "core_share",
+    "reference_slowdown",
+    "retries",
+    "load_average",
+)
+
 
 def networks(count: int, shape: tuple[int, ...]) -> dict[str, nn.Module]:
     """``count`` random networks: seed i of the i-th space, in turn."""
@@ -54,6 +72,7 @@ def run(
     name: str, model: nn.Module, shape: tuple[int, ...], repeats: int, threads: int, timing: dict
 ) -> dict:
     values, seconds, unstable, gaps, retries, slowdowns, normalised = [], [], 0, [], 0, [], []
+    shares, interrupted, details = [], 0, []
     for _ in range(repeats):
         t0 = time.perf_counter()
         latency = profile(model, shape, metrics=["latency_ms"], threads=threads, **timing)["latency_ms"]
@@ -61,6 +80,9 @@ def run(
         values.append(latency.value)
         unstable += latency.detail["stable"] is False
         gaps.append(latency.detail["median_gap"])
+        shares.append(latency.detail.get("core_share") or 1.0)
+        interrupted += latency.detail.get("uninterrupted_blocks") == 0
+        details.append({key: latency.detail.get(key) for key in PROFILE_DETAIL})
         retries += latency.detail.get("retries", 0)
         slowdowns.append(latency.detail.get("reference_slowdown") or 1.0)
         if fastest := latency.detail.get("reference_fastest_ms"):
@@ -85,6 +107,8 @@ def run(
         "retries": retries,
         "worst_reference_slowdown": max(slowdowns),
         "median_gap": statistics.median(gaps),
+        "core_share": statistics.median(shares),
+        "all_blocks_interrupted": interrupted,
         "seconds_per_profile": statistics.median(seconds),
         "torch_benchmark_median_ms": reference,
         "torch_benchmark_median_cv": cv(bench_medians),
@@ -92,6 +116,7 @@ def run(
         "torch_benchmark_min_cv": cv(bench_mins),
         "vs_torch_median": statistics.median(values) / reference - 1,
         "vs_torch_min": statistics.median(values) / statistics.median(bench_mins) - 1,
+        "profiles": details,
     }
 
 
@@ -131,7 +156,7 @@ def main() -> None:
         ended = load()
     header = (
         f"{'network':<20} {'ms':>7} {'CV':>6} {'CV/ref':>6} {'unstable':>8} {'retries':>7} {'slow':>5} "
-        f"{'gap':>5} "
+        f"{'gap':>5} {'core':>5} {'shared':>6} "
         f"{'t.bench med ms':>14} {'CV':>6} "
         f"{'t.bench min CV':>14} {'Δ med':>6} {'Δ min':>6} {'s/profile':>9}"
     )
@@ -142,6 +167,7 @@ def main() -> None:
             f"{r['network']:<20} {r['latency_ms']:>7.3f} {100 * r['cv']:>5.1f}% {_percent(r):>6} "
             f"{r['unstable']:>8} "
             f"{r['retries']:>7} {r['worst_reference_slowdown']:>5.2f} {r['median_gap']:>5.2f} "
+            f"{r['core_share']:>5.2f} {r['all_blocks_interrupted']:>6} "
             f"{r['torch_benchmark_median_ms']:>14.3f} "
             f"{100 * r['torch_benchmark_median_cv']:>5.1f}% {100 * r['torch_benchmark_min_cv']:>13.1f}% "
             f"{100 * r['vs_torch_median']:>+5.0f}% {100 * r['vs_torch_min']:>+5.0f}% "

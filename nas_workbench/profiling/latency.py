@@ -23,6 +23,19 @@ time on this device is known (`reference.Canary`, with ``reference=True``, the d
 attempt is dropped and the timing starts again, within the same cap; a result whose last attempt never
 saw the machine at its quiet speed is unstable, and its detail gives the reference's slowdown.
 
+**Sharing the core.** On a machine with more runnable threads than cores, the scheduler hands the timing
+thread's core to another thread every slice (about 1.4 ms here), and what that thread ran evicts caches the
+network then refills on its own CPU time: a network longer than a slice pays for it in every call, so no
+block is clean and the minimum moves with what else runs (2-core VM at load 5-14, 2026-12-03: nb201 and cell
+networks of 3-13 ms took 2-5 involuntary context switches per call and never ran a call uninterrupted, the
+thread got 15-40% of its core, and a network's minimum moved up to 20% between runs of a few seconds).
+So each block counts the timing thread's involuntary context switches (Linux ``getrusage``); a timing
+stops as stable only once one block of its attempt ran without one, and a result whose every block was
+interrupted is unstable with the switches per block. The detail also gives the share of its core the
+thread got (``core_share``: CPU time over wall time of the blocks). On Linux with autogroup scheduling
+(``/proc/sys/kernel/sched_autogroup_enabled``), ``nice`` orders processes only within one session, so
+other users' niced jobs still take an equal share of the core from the timing.
+
 **Detail.** Besides the estimate (``value``; also ``min_ms``) each measurement reports its spread (p10,
 median, p90, interquartile range) and the interference seen: the load average, the coefficient of
 variation of the blocks, the gap between median and minimum (``median_gap``) and the reference's readings.
@@ -52,12 +65,11 @@ then run 2-3x faster (a 3x3 max pool over 8x32x32 floats: 60 us on a repeated in
 from __future__ import annotations
 
 import contextlib
-import gc
 import itertools
 import math
 import statistics
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
@@ -66,6 +78,7 @@ from torch import nn
 
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.metrics import METRICS, Measurement
+from nas_workbench.profiling._clocks import block_timer, gc_paused, resolve_clock, switch_counter
 from nas_workbench.profiling._device import busy_machine, resolve_device, use_threads
 from nas_workbench.profiling._trace import input_dtype
 from nas_workbench.profiling.lock import measurement_lock
@@ -138,10 +151,13 @@ class TimingOptions:
 @dataclass
 class TimingResult:
     """The samples of one timing: seconds per call, one sample a block of ``number`` calls, in time order;
-    the current attempt's from ``attempt_start`` (earlier ones were taken while the machine ran slow), and
-    the reference workload's readings (``canary``) when it was read."""
+    the current attempt's from ``attempt_start`` (earlier ones were taken while the machine ran slow), the
+    involuntary context switches of the timing thread during each block (``switches``, parallel to
+    ``samples``; empty where the platform does not count them), and the reference workload's readings
+    (``canary``) when it was read."""
 
     samples: list[float] = field(default_factory=list)
+    switches: list[int] = field(default_factory=list)
     attempt_start: int = 0
     canary: Canary | None = None
     number: int = 1
@@ -149,6 +165,9 @@ class TimingResult:
     stopped: str = ""
     elapsed_s: float = 0.0
     clock: str = ""
+    #: The measurement clock's seconds over the wall clock's during the network's blocks: on the thread's CPU
+    #: time, the share of its core the thread got (1: it ran alone); None on the other clocks.
+    core_share: float | None = None
 
     @property
     def estimate(self) -> float:
@@ -166,6 +185,13 @@ class TimingResult:
         low = math.floor(position)
         high = min(low + 1, len(ordered) - 1)
         return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+    def uninterrupted(self) -> int | None:
+        """How many blocks of the current attempt ran without an involuntary context switch (the thread kept
+        its core for the whole block), or None where switches were not counted."""
+        if len(self.switches) != len(self.samples) or not self.samples:
+            return None
+        return sum(1 for count in self.switches[self.attempt_start :] if count == 0)
 
     def disagreement(self) -> float:
         """How far apart two independent estimates are, relative to the estimate: the minima of the first
@@ -187,6 +213,13 @@ class TimingResult:
             return (
                 f"the machine ran slow: the reference workload took {slowdown:.2f}x its quiet time throughout"
                 f" the last attempt ({self.canary.retries} retries in {self.elapsed_s:.2f} s)"
+            )
+        if self.uninterrupted() == 0:
+            per_block = statistics.fmean(self.switches[self.attempt_start :])
+            return (
+                f"other processes shared the core: every block of the last attempt was interrupted "
+                f"({per_block:.1f} involuntary context switches per block), so even the fastest paid for "
+                f"refilling the caches after a switch"
             )
         gap = self.disagreement()
         if gap > rel_ci:
@@ -215,6 +248,9 @@ class TimingResult:
             "cv": statistics.pstdev(self.samples) / mean if mean > 0 else 0.0,
             "median_gap": median / low - 1 if low > 0 else 0.0,
             "halves_disagree": gap if math.isfinite(gap := self.disagreement()) else None,
+            "switches_per_block": statistics.fmean(self.switches) if self.switches else None,
+            "uninterrupted_blocks": self.uninterrupted(),
+            "core_share": round(self.core_share, 4) if self.core_share is not None else None,
             "stable": reason is None,
             "repeats": len(self.samples),
             "calls_per_repeat": self.number,
@@ -229,57 +265,6 @@ class TimingResult:
         return summary
 
 
-def resolve_clock(device: torch.device, clock: str, threads: int) -> str:
-    """The clock of a measurement: "cuda events", "mps wall clock", "cpu wall clock" or "cpu thread time"."""
-    if device.type != "cpu":
-        return "cuda events" if device.type == "cuda" else f"{device.type} wall clock"
-    if clock == "cpu" and threads != 1:
-        raise ConfigError(
-            "clock", clock, f"'cpu' needs threads=1 (CPU time of {threads} threads is not latency)"
-        )
-    return "cpu thread time" if clock == "cpu" or (clock == "auto" and threads == 1) else "cpu wall clock"
-
-
-def _block_timer(device: torch.device, clock: str) -> Callable[[Callable[[], Any], int], float]:
-    """A function that runs ``fn`` ``number`` times on ``device`` and returns the seconds it took."""
-    if device.type == "cuda":
-
-        def time_cuda(fn: Callable[[], Any], number: int) -> float:
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            torch.cuda.synchronize(device)
-            start.record()
-            for _ in range(number):
-                fn()
-            end.record()
-            end.synchronize()
-            return start.elapsed_time(end) / 1e3
-
-        return time_cuda
-    sync = torch.mps.synchronize if device.type == "mps" else (lambda: None)
-    now = time.thread_time if clock == "cpu thread time" else time.perf_counter
-
-    def time_host(fn: Callable[[], Any], number: int) -> float:
-        sync()
-        start = now()
-        for _ in range(number):
-            fn()
-        sync()
-        return now() - start
-
-    return time_host
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def time_callable(
     fn: Callable[[], Any], device: torch.device, options: TimingOptions, canary: Canary | None = None
 ) -> TimingResult:
@@ -288,13 +273,13 @@ def time_callable(
     ``options.reference``; see the module docstring)."""
     threads = torch.get_num_threads()
     result = TimingResult(clock=resolve_clock(device, options.clock, threads))
-    timer = _block_timer(device, result.clock)
+    timer = block_timer(device, result.clock)
     if canary is None and options.reference:
         canary = Canary.for_device(device, result.clock, threads)
     result.canary = canary
     on_device = torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext()
     start = time.perf_counter()
-    with _gc_paused(), on_device:
+    with gc_paused(), on_device:
         fastest = math.inf
         while result.warmup_calls < 3 or time.perf_counter() - start < options.warmup_s:
             fastest = min(fastest, timer(fn, 1))
@@ -302,9 +287,15 @@ def time_callable(
         result.number = max(1, math.ceil(options.min_block_s / max(fastest, 1e-9)))
         if canary is not None:
             canary.calibrate(timer)
-        timed_from, timed_s = time.perf_counter(), 0.0
+        timed_from, timed_s, wall_s = time.perf_counter(), 0.0, 0.0
+        switches = switch_counter() if device.type == "cpu" else None
         while not result.stopped:
+            before = switches() if switches is not None else 0
+            wall = time.perf_counter()
             result.samples.append(timer(fn, result.number) / result.number)
+            wall_s += time.perf_counter() - wall
+            if switches is not None:
+                result.switches.append(switches() - before)
             timed_s += result.samples[-1] * result.number
             if canary is not None:
                 canary.between_blocks(timer, timed_s)
@@ -316,6 +307,7 @@ def time_callable(
                 attempt >= options.min_repeats
                 and timed_s >= options.min_time_s
                 and (canary is None or canary.clean())
+                and result.uninterrupted() != 0
                 and result.disagreement() <= options.rel_ci
             ):
                 result.stopped = "stable"
@@ -324,6 +316,8 @@ def time_callable(
             elif time.perf_counter() - timed_from >= options.max_time_s and n >= min(3, options.min_repeats):
                 result.stopped = "time cap"
     result.elapsed_s = time.perf_counter() - start
+    if result.clock == "cpu thread time" and wall_s > 0:
+        result.core_share = min(1.0, timed_s / wall_s)
     if canary is not None:
         canary.learn()
     return result

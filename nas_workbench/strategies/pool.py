@@ -155,6 +155,11 @@ class CandidatePool:
         functions = np.asarray(self._function_of)
         return np.isin(functions, functions[mask])
 
+    @property
+    def functions(self) -> np.ndarray:
+        """Per candidate, the id of the function it computes (equal ids: twins, `function_twins`)."""
+        return np.asarray(self._function_of)
+
     def function_values(self, indices: Sequence[int], values: Sequence[float]) -> np.ndarray:
         """Per candidate, the best of ``values`` (larger is better) measured on candidates ``indices`` that
         compute its function (NaN where none did): what training a twin is expected to give."""

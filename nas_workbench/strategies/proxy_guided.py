@@ -23,12 +23,14 @@ search knows (`SamplerContext.costs`, `SamplerContext.scores`):
 3. **Local moves.** With probability ``local_share`` (once a feasible trial is trained), the trial is
    the best-ranked untried feasible candidate one decision away from the best trained one (a space too
    large to enumerate adds ``mutations`` mutations of it to the pool first), or, half the time
-   (`TWIN_SHARE`), an untried twin of it (below); otherwise the best-ranked untried feasible candidate
-   of the pool.
+   (`TWIN_SHARE`), an untried twin of it (below); otherwise an untried twin of the best-ranked function
+   among the untried feasible candidates of the pool.
 4. **One trial per function.** A candidate that computes the same function as one already tried (the
    space's ``signature``: `CellSpace.signature` gives cells that differ only in dead ops or in the node a
    skip chain runs through one signature) is proposed by the ranking only once every feasible function
-   is tried, twins of the best trained function first; before that, only by a local move. A twin
+   is tried, twins of the best trained function first; before that, only by a local move. Which twin
+   is drawn at random: twins' estimator values differ only by their dead ops (a dead conv's FLOPs), so
+   ranking them would train the same twin on every seed for no reason. A twin
    teaches nothing about the architecture, but it is trained afresh, and on NAS-Bench-201 (which trained
    each twin separately) the best of a function's twins is often the budget's optimum: its twins'
    validation accuracies spread by 0.1-0.2 points.
@@ -40,9 +42,9 @@ first, as a benchmark whose table holds every score does.
 
 Each trial records what it was (system attribute ``proxy_guided:source``: ``prior``, ``local``,
 ``explore`` or ``uniform``), the trust in each estimator then (``proxy_guided:trust``), where the prior
-ranked it (``proxy_guided:prior``: its percentile rank by each estimator and by the trusted ranking; not
-for a ``uniform`` draw) and the pool's size, feasible count and the seconds its estimators took
-(``proxy_guided:pool``), so the workbench and the report show the search from its study
+ranked it (``proxy_guided:prior``: its percentile rank by each estimator and by the trusted ranking, and
+its estimators' values; not for a ``uniform`` draw) and the pool's size, feasible count and the seconds
+its estimators took (``proxy_guided:pool``), so the workbench and the report show the search from its study
 (`nas_workbench.viz.ProxyHistory`). Single-objective.
 """
 
@@ -177,21 +179,24 @@ class ProxyGuidedSampler(PlannedSampler):
             tiers = rankdata(np.nan_to_num(known, nan=-np.inf), method="dense")  # 1, 2, ...: by function
             score += (np.abs(weights).sum() + 1.0) * tiers  # larger than any difference of ranks @ weights
         source, index = "uniform", None
+        functions = pool.functions
         if exploring and open_.any():
             source, index = "explore", int(rng.choice(np.flatnonzero(open_).tolist()))
         elif local and best is not None:
             near = pool.neighbours(best)
             near = near[open_[near]]
-            twins = np.flatnonzero(allowed & ~tried & pool.function_twins(np.arange(len(pool)) == best))
+            twins = np.flatnonzero(allowed & ~tried & (functions == functions[best]))
             if twins.size and (not near.size or rng.random() < TWIN_SHARE):
-                source, index = "local", int(twins[np.argmax(score[twins])])
+                source, index = "local", _any(twins, rng)
             elif near.size:
                 source, index = "local", int(near[np.argmax(score[near])])
         if index is None and open_.any():
-            source, index = "prior", int(np.flatnonzero(open_)[np.argmax(score[open_])])
+            top = functions[np.flatnonzero(open_)[np.argmax(score[open_])]]
+            # the ranking picks a function; its untried twins differ only in dead ops, so one at random
+            source, index = "prior", _any(np.flatnonzero(open_ & (functions == top)), rng)
         self._record(study, trial, source, weights, allowed)
         if index is not None:
-            self._record_prior(study, trial, ranks[index], _percentile(score, allowed, index))
+            self._record_prior(study, trial, index, ranks[index], _percentile(score, allowed, index))
         if index is None:  # every predicted-feasible candidate was tried: uniform draws
             return Plan({}, rng)
         return Plan(dict(pool.specs[index].choices), rng)
@@ -271,13 +276,24 @@ class ProxyGuidedSampler(PlannedSampler):
         }
         storage.set_trial_system_attr(trial_id, f"{ATTR}:pool", summary)
 
-    def _record_prior(self, study: optuna.Study, trial: FrozenTrial, ranks: np.ndarray, score: float) -> None:
+    def _record_prior(
+        self, study: optuna.Study, trial: FrozenTrial, index: int, ranks: np.ndarray, score: float
+    ) -> None:
         """Where the prior put the proposed candidate: its percentile rank among the candidates predicted
         within budget by each estimator (1: the highest value), and by the trust-weighted ranking (1: the
-        top), so its trained value can be set against the prior's ranking."""
-        rounded = {n: round(float(r), 5) for n, r in zip(self.pool.names, ranks, strict=True)}
-        prior: dict[str, Any] = {"ranks": rounded, "score": round(score, 5)}
+        top), so its trained value can be set against the prior's ranking; and its estimators' own values,
+        which, unlike the ranks (over a pool that a lazy pool grows), compare from one trial to the next."""
+        names = self.pool.names
+        rounded = {n: round(float(r), 5) for n, r in zip(names, ranks, strict=True)}
+        values = {n: float(v) for n, v in zip(names, self.pool.values[index], strict=True) if np.isfinite(v)}
+        prior: dict[str, Any] = {"ranks": rounded, "values": values, "score": round(score, 5)}
         _compat.storage_of(study).set_trial_system_attr(_compat.trial_id(trial), f"{ATTR}:prior", prior)
+
+
+def _any(indices: np.ndarray, rng: random.Random) -> int:
+    """One of ``indices`` at random (drawing only when there is a choice, so that a space whose every
+    candidate is its own function draws as before twins were told apart)."""
+    return int(indices[0]) if len(indices) == 1 else int(rng.choice(indices.tolist()))
 
 
 def _percentile(score: np.ndarray, allowed: np.ndarray, index: int) -> float:

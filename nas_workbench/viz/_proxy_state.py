@@ -13,12 +13,18 @@ watched from another process and the report all see the same state the strategy 
 - ``spearman``: one row per trained trial, in the order they finished: the Spearman correlation, over the
   trained trials so far, between the objective (signed: positive means the prior agrees) and the prior with
   equal trust in every estimator (``prior``), and each estimator alone (``rho_<name>``); NaN while fewer
-  than `MIN_TRIALS` are trained.
+  than `MIN_TRIALS` are trained. Both are computed over the trained trials alone, from the estimators'
+  values the sampler recorded (``proxy_guided:prior`` ``values``): each estimator's value as it is, and
+  the equal-trust prior as the mean of each estimator's percentile rank among those trials. Not from the
+  ranks the sampler recorded, which are over the pool at the time: a lazy pool grows from a few dozen
+  scored candidates to thousands, so a rank of 0.9 early and one late do not compare. (A study recorded
+  before the values were kept has only those ranks; they are used then.)
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -53,7 +59,7 @@ class ProxyHistory:
         #: The latest pool summary: size, feasible (predicted within budget), seconds (estimating it).
         self.pool: dict[str, float] = {}
         self._seen: set[int] = set()
-        self._ranks: list[list[float]] = []
+        self._measured: list[list[float]] = []  # per trained trial, its estimators' values
         self._values: list[float] = []
 
     @classmethod
@@ -81,6 +87,7 @@ class ProxyHistory:
         trust: dict[str, float] = attrs.get(f"{ATTR}:trust", {})
         prior: dict[str, Any] = attrs.get(f"{ATTR}:prior", {})
         ranks: dict[str, float] = prior.get("ranks", {})
+        measured: dict[str, float] = prior.get("values", ranks)  # comparable across trials (see above)
         for name in [*trust, *ranks]:
             if name not in self.estimators:
                 self._add_estimator(name)
@@ -97,7 +104,7 @@ class ProxyHistory:
         for name, cell in row.items():
             self.trials[name].append(cell)
         if value is not None and ranks:
-            self._ranks.append([float(ranks.get(n, math.nan)) for n in self.estimators])
+            self._measured.append([float(measured.get(n, math.nan)) for n in self.estimators])
             self._values.append(self.sign * value)
             self._add_correlations(trial.number)
 
@@ -106,17 +113,21 @@ class ProxyHistory:
         self.estimators.append(name)
         self.trials[f"trust_{name}"] = [math.nan] * len(self.trials["number"])
         self.spearman[f"rho_{name}"] = [math.nan] * len(self.spearman["number"])
-        for ranks in self._ranks:
-            ranks.append(math.nan)
+        for row in self._measured:
+            row.append(math.nan)
 
     def _add_correlations(self, number: int) -> None:
-        ranks, values = np.array(self._ranks, dtype=float), np.array(self._values)
-        equal = np.nanmean(ranks, axis=1) if ranks.size else np.zeros(len(values))
+        measured, values = np.array(self._measured, dtype=float), np.array(self._values)
+        ranks = np.column_stack([_percentiles(c) for c in measured.T]) if measured.size else measured
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a trial with no known value: NaN, no warning
+            equal = np.nanmean(ranks, axis=1) if ranks.size else np.zeros(len(values))
+        equal = np.round(equal, 12)  # equal means stay tied whatever the order they were summed in
         self.spearman["trained"].append(len(values))
         self.spearman["number"].append(number)
         self.spearman["prior"].append(_spearman(equal, values))
         for k, name in enumerate(self.estimators):
-            self.spearman[f"rho_{name}"].append(_spearman(ranks[:, k], values))
+            self.spearman[f"rho_{name}"].append(_spearman(measured[:, k], values))
 
     # -- summaries -----------------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -167,6 +178,20 @@ def _trained_value(trial: FrozenTrial) -> float | None:
     if trial.user_attrs.get("status", "ok") != "ok":
         return None
     return float(trial.values[0])
+
+
+def _percentiles(column: np.ndarray) -> np.ndarray:
+    """Each known value's percentile rank among the known values of ``column`` (0 lowest, 1 highest; NaN
+    stays NaN), so that estimators of different scales average."""
+    from scipy.stats import rankdata  # slow to import; a workbench builds this view before any search
+
+    known = np.isfinite(column)
+    out = np.full(len(column), math.nan)
+    if known.sum() > 1:
+        out[known] = (rankdata(column[known]) - 1) / (known.sum() - 1)
+    elif known.any():
+        out[known] = 0.5
+    return out
 
 
 def _spearman(x: np.ndarray, y: np.ndarray) -> float:

@@ -169,3 +169,40 @@ def test_large_inputs_get_fewer_copies(monkeypatch, quick):
     model = _Recorder()
     measured = measure_latency(model, (2, 3), batch_size=4, threads=1, options=quick)
     assert measured.detail["inputs"] == len(model.seen) == 3
+
+
+def test_a_timing_whose_every_block_was_interrupted_is_unstable():
+    """Another process on the core (an involuntary context switch in every block) evicts caches that even
+    the fastest block then refills: such a result is marked, with the switches per block; one block that
+    kept its core is enough, and where the platform counts no switches the rule does not apply."""
+    samples = [1.0, 1.001] * 6
+    shared = TimingResult(samples=samples, switches=[3, 2] * 6, stopped="time cap", elapsed_s=1.0)
+    summary = shared.summary_ms(rel_ci=0.02)
+    assert shared.uninterrupted() == 0 and summary["uninterrupted_blocks"] == 0
+    assert summary["stable"] is False and "other processes shared the core" in summary["unstable_reason"]
+    assert "2.5 involuntary context switches per block" in summary["unstable_reason"]
+    once_alone = TimingResult(samples=samples, switches=[3] * 11 + [0], stopped="stable")
+    assert once_alone.summary_ms(rel_ci=0.02)["stable"] is True
+    uncounted = TimingResult(samples=samples, stopped="stable")
+    assert uncounted.uninterrupted() is None and uncounted.summary_ms(rel_ci=0.02)["stable"] is True
+
+
+def test_the_timing_goes_on_while_every_block_is_interrupted(monkeypatch):
+    """The stopping rule waits for a block that kept its core: with a switch counted in every block (the
+    counter advanced by one on every reading) a timing that would stop after 4 blocks runs to its cap."""
+    ticks = itertools.count()
+    monkeypatch.setattr(latency, "switch_counter", lambda: lambda: next(ticks))
+    options = _synthetic(min_repeats=4, rel_ci=1e9, max_time_s=0.05, clock="cpu")
+    result = time_callable(lambda: sum(range(100)), CPU, options)
+    assert result.stopped == "time cap" and set(result.switches) == {1}
+    assert result.summary_ms(options.rel_ci)["stable"] is False
+
+
+def test_the_core_share_is_the_thread_time_over_the_wall_time():
+    """A call that sleeps keeps its core a small fraction of the time; a busy one nearly all of it (the
+    thread-time clock's figure; on another machine's load it is lower, which the detail then says)."""
+    options = _synthetic(min_repeats=4, max_repeats=4, rel_ci=1e9, clock="cpu")
+    asleep = time_callable(lambda: time.sleep(0.002), CPU, options)
+    assert asleep.core_share is not None and asleep.core_share < 0.5
+    on_the_wall = time_callable(lambda: time.sleep(0.002), CPU, dataclasses.replace(options, clock="wall"))
+    assert on_the_wall.core_share is None

@@ -265,3 +265,33 @@ def test_subset_ensemble_follows_the_estimators_the_labels_agree_with() -> None:
         subset_ensemble(np.ones((5, 13)), [0], np.ones(1))
     with pytest.raises(ValueError, match="2 labelled candidates but 1"):
         subset_ensemble(values, [0, 1], np.ones(1))
+
+
+class TwinGridSpace(GridSpace):
+    """The grid, where only ``d0`` matters: candidates with the same ``d0`` compute one function."""
+
+    name = "grid4_twins"
+
+    def signature(self, spec: ArchSpec) -> str:
+        return str(spec.choices["d0"])
+
+
+def dead_counted(spec: ArchSpec) -> dict[str, float]:
+    """Larger with ``d0`` (the function) and, less, with ``d1`` (dead: the same function)."""
+    return {"p": 10.0 * spec.choices["d0"] + spec.choices["d1"]}
+
+
+def test_the_ranking_picks_a_function_and_one_of_its_twins_at_random() -> None:
+    """An estimator that also counts a dead decision (as FLOPs count a dead conv) must not make every
+    seed train the same twin of the top function."""
+    space = TwinGridSpace()
+    firsts = []
+    for seed in range(8):
+        sampler = strategies.make_sampler(
+            "proxy_guided", seed=seed, space=space, scores=dead_counted, score_batch=0
+        )
+        study = optuna.create_study(direction="maximize", sampler=sampler, study_name=f"twins-{seed}")
+        trial = study.ask()
+        firsts.append(space.sample(trial).choices)
+    assert all(c["d0"] == 3 for c in firsts)  # the top function
+    assert len({c["d1"] for c in firsts}) > 1  # not the twin the dead decision scores highest, every time

@@ -14,7 +14,7 @@ import optuna
 import pytest
 from bokeh.embed import file_html
 from bokeh.resources import INLINE
-from scipy.stats import spearmanr
+from scipy.stats import rankdata, spearmanr
 
 from nas_workbench import strategies
 from nas_workbench.spec import ArchSpec
@@ -22,18 +22,24 @@ from nas_workbench.viz import ProxyHistory, proxy_layout, proxy_study_layout
 from tests.strategies.test_proxy_guided import GridSpace, accuracy, latency, noise, search
 
 
-def guided(n_trials: int = 25, limit: float | None = None, storage: str | None = None) -> optuna.Study:
+def guided(
+    n_trials: int = 25,
+    limit: float | None = None,
+    storage: str | None = None,
+    seed: int = 1,
+    score_batch: int = 0,  # 0: the whole grid scored first, so each trial's recorded ranks are over one pool
+) -> optuna.Study:
     """A proxy-guided search of the 256-architecture grid: one proxy that ranks like the objective, one
     that is noise."""
     space = GridSpace()
     sampler = strategies.make_sampler(
         "proxy_guided",
-        seed=1,
+        seed=seed,
         space=space,
         scores=lambda s: {"informative": accuracy(s), "noise": noise(s)},
         costs=None if limit is None else lambda s: {"latency_ms": latency(s)},
         local_share=0.0,
-        score_batch=0,  # the whole grid scored first: each trial's recorded ranks are over the same pool
+        score_batch=score_batch,
     )
     if storage is None:
         return search(sampler, space, n_trials, limit)
@@ -68,11 +74,12 @@ def test_spearman_as_trials_arrive_is_over_the_trials_trained_so_far(study) -> N
     history = ProxyHistory.from_study(study)
     assert history.spearman["trained"] == list(range(1, 26))
     assert all(math.isnan(v) for v in history.spearman["prior"][:2])  # fewer than 3: no correlation
-    ranks = [t.system_attrs["proxy_guided:prior"]["ranks"] for t in study.trials]
+    measured = [t.system_attrs["proxy_guided:prior"]["values"] for t in study.trials]
     values = [t.value for t in study.trials]
     for k in (3, 10, 25):
-        noise_rho = spearmanr([r["noise"] for r in ranks[:k]], values[:k]).statistic
-        equal = spearmanr([np.mean(list(r.values())) for r in ranks[:k]], values[:k]).statistic
+        noise_rho = spearmanr([r["noise"] for r in measured[:k]], values[:k]).statistic
+        among = [rankdata([r[n] for r in measured[:k]]) for n in ("informative", "noise")]  # over the k
+        equal = spearmanr(np.mean(among, axis=0), values[:k]).statistic
         assert history.spearman["rho_noise"][k - 1] == pytest.approx(noise_rho)
         assert history.spearman["prior"][k - 1] == pytest.approx(equal)
     assert history.spearman["rho_informative"][-1] == pytest.approx(1.0)  # it is the objective
@@ -80,6 +87,27 @@ def test_spearman_as_trials_arrive_is_over_the_trials_trained_so_far(study) -> N
     last = history.checkpoints()[-1]
     assert last["trained"] == 25 and last["trust_informative"] > 0.6 and abs(last["trust_noise"]) < 0.35
     assert [row["trained"] for row in history.checkpoints()] == [5, 10, 25]
+
+
+def test_spearman_with_a_lazy_pool_compares_like_with_like() -> None:
+    """A lazy pool ranks each proposal among the candidates scored so far (20, then 40, ...), so the ranks
+    it records do not compare from one trial to the next; the Spearman rows are over the trained trials'
+    own estimator values, whatever the pool was when each was proposed."""
+    study = guided(n_trials=12, seed=3, score_batch=20)
+    sizes = [t.system_attrs["proxy_guided:pool"]["size"] for t in study.trials]
+    assert sizes[0] == 20 and sizes[-1] > 200  # ranked among pools of different sizes
+    history = ProxyHistory.from_study(study)
+    specs = [ArchSpec.from_dict(t.user_attrs["spec"]) for t in study.trials]
+    values = [t.value for t in study.trials]
+    for k in (5, 12):
+        truth = [accuracy(s) for s in specs[:k]], [noise(s) for s in specs[:k]]
+        assert history.spearman["rho_informative"][k - 1] == pytest.approx(1.0)  # it is the objective
+        noise_rho = spearmanr(truth[1], values[:k]).statistic
+        assert history.spearman["rho_noise"][k - 1] == pytest.approx(noise_rho)
+        equal = spearmanr(np.mean([rankdata(t) for t in truth], axis=0), values[:k]).statistic
+        assert history.spearman["prior"][k - 1] == pytest.approx(equal)
+    recorded = [t.system_attrs["proxy_guided:prior"]["ranks"]["informative"] for t in study.trials]
+    assert spearmanr(recorded, values).statistic < 0.99  # the pool ranks would not have said 1.0
 
 
 def test_read_trial_by_trial_it_equals_the_stored_study(tmp_path) -> None:

@@ -134,30 +134,13 @@ def _trace_candidates(
     supernet: Supernet, candidates: Mapping[str, nn.Module], batch_size: int
 ) -> dict[str, Trace]:
     """A shape-only trace of every candidate at its input shape; structurally equal candidates (same
-    modules, same input and output shapes, as in the repeated cells of a stage) are traced once."""
-    shapes: dict[str, tuple[Sequence[int], Sequence[int]]] = {}
-
-    def recorder(name: str) -> Any:
-        def hook(module: nn.Module, args: tuple[Any, ...], output: torch.Tensor) -> None:
-            shapes[name] = (tuple(args[0].shape[1:]), tuple(output.shape[1:]))
-
-        return hook
-
-    handles = [module.register_forward_hook(recorder(name)) for name, module in candidates.items()]
-    was_training = supernet.training
-    try:
-        supernet.eval()
-        with torch.no_grad():
-            supernet(torch.zeros((1, *supernet.input_shape), device=supernet.device))
-    finally:
-        supernet.train(was_training)
-        for handle in handles:
-            handle.remove()
+    modules, same input shape, as in the repeated cells of a stage) are traced once."""
+    inputs = supernet.candidate_inputs(candidates)
     traces: dict[str, Trace] = {}
-    seen: dict[tuple[str, Sequence[int], Sequence[int]], Trace] = {}
+    seen: dict[tuple[str, Sequence[int]], Trace] = {}
     for name, module in candidates.items():
-        key = (repr(module), *shapes[name])
+        key = (repr(module), inputs[name])
         if key not in seen:
-            seen[key] = trace(module, shapes[name][0], batch_size)
+            seen[key] = trace(module, inputs[name], batch_size)
         traces[name] = seen[key]
     return traces

@@ -341,7 +341,31 @@ class Supernet(nn.Module, ABC):
 
     @abstractmethod
     def candidates(self) -> dict[str, nn.Module]:
-        """Every module whose cost depends on the architecture, by its name in `named_modules`."""
+        """Every module whose cost depends on the architecture, by name (its name in `named_modules`
+        unless the subclass builds them for the cost model alone, with `candidate_inputs`)."""
+
+    def candidate_inputs(self, candidates: Mapping[str, nn.Module]) -> dict[str, tuple[int, ...]]:
+        """The input shape (C, H, W) each of ``candidates`` sees in the supernet, recorded by hooks on one
+        forward pass (a subclass whose candidates are not its own modules computes them instead)."""
+        shapes: dict[str, tuple[int, ...]] = {}
+
+        def recorder(name: str) -> Any:
+            def hook(module: nn.Module, args: tuple[Any, ...], output: torch.Tensor) -> None:
+                shapes[name] = tuple(args[0].shape[1:])
+
+            return hook
+
+        handles = [module.register_forward_hook(recorder(name)) for name, module in candidates.items()]
+        was_training = self.training
+        try:
+            self.eval()
+            with torch.no_grad():
+                self(torch.zeros((1, *self.input_shape), device=self.device))
+        finally:
+            self.train(was_training)
+            for handle in handles:
+                handle.remove()
+        return shapes
 
     @abstractmethod
     def cost_function(self, costs: Mapping[str, float]) -> CostFunction:
