@@ -34,8 +34,8 @@ from nas_workbench.strategies.feasibility import make_filter
 _LEAN = {**FEASIBILITY_OPTIONS, "feasibility_edge": Option(8, FEASIBILITY_OPTIONS["feasibility_edge"].doc)}
 #: GP leaves the cost prior's warm start off by default: it is not measured with it, and a GP is advised
 #: for searches of at most 40 trials, most of which a 25-trial warm start would take. TPE takes it: with
-#: the feasibility model's shared-choice counts its regret on NAS-Bench-201's device budgets fell in every
-#: case measured (README, "Search under a device latency budget").
+#: the feasibility model's shared-choice counts its mean regret on NAS-Bench-201's 15 device budgets fell
+#: from 0.56 to 0.28, lower in 12 cases (README, "Search under a device latency budget").
 _GP = {**FEASIBILITY_OPTIONS, "prior_trials": Option(0, FEASIBILITY_OPTIONS["prior_trials"].doc)}
 
 
