@@ -215,7 +215,11 @@ class FeasibilityModel:
         leverage = np.einsum("ij,jk,ik->i", x, inverse, x)
         residuals = (y - x @ coefficients) / np.maximum(1.0 - leverage, 1e-3)[:, None]
         spread = np.sqrt(np.mean(residuals**2, axis=0))
-        skill = 1.0 - spread**2 / np.maximum(np.var(y, axis=0), 1e-12)
+        # Trials that all gave one value (a policy that drew only over-budget networks) have no variance:
+        # measured against a floor of 0.1% of the values' size, a model that reproduces them counts as
+        # predicting, so its filter sends the strategy to other draws, instead of float noise deciding.
+        floor = np.maximum((1e-3 * np.max(np.abs(y), axis=0)) ** 2, 1e-12)
+        skill = 1.0 - spread**2 / np.maximum(np.var(y, axis=0), floor)
         return cls(decisions, names, coefficients, spread, skill, len(trials), costs, scale, pooling)
 
     def features(self, params: Mapping[str, Any]) -> np.ndarray:
