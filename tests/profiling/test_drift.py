@@ -58,7 +58,7 @@ def test_the_first_uncalibrated_prediction_calibrates(tmp_path):
     table = LookupTable.for_device("cpu", 1, tmp_path)
     stages: set[str] = set()
     prediction = predict_latency(
-        _chain(), SHAPE, threads=1, table=table, space="chain", progress=lambda s, d, t: stages.add(s)
+        _chain(), SHAPE, table, space="chain", progress=lambda s, d, t: stages.add(s)
     )
     assert stages == {"operators", "networks"}
     assert prediction.source == "lookup table" and prediction.detail["calibrated"] is True
