@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 13's latency figures for the README, in one go (25 minutes on the idle 2-core VM on 2026-12-04, when
-# every timing ran to its cap; less now, plus about 2 for the min-time step): run it on an otherwise idle
-# machine, from the repository root. Each step prints its table, then its wall time and
+# every timing ran to its cap; less now, plus about 3 for the min-time and statistic steps): run it on an
+# otherwise idle machine, from the repository root. Each step prints its table, then its wall time and
 # the load average; results go to benchmarks/results/final-*.json. A fresh cache of its own (the reference
 # workload's quiet baseline is learnt in the first, quiet step).
 #
@@ -27,6 +27,10 @@ step repeatability-busy benchmarks/profiling/repeatability.py --busy
 # with the reference workload's baseline fixed (2026-12-04) a quiet timing stops after about 10 blocks,
 # where the 01:17 run's timings all ran to their cap; this says whether the longer window is worth its cost.
 step repeatability-busy-0.25s benchmarks/profiling/repeatability.py --busy --min-time-s 0.25
+# Every candidate statistic from the same blocks, a core busy: the raw minimum against the minimum over
+# the reference's speed in the same profile (min/ref level), the duet normalisation still undecided
+# (about a minute).
+step statistic-ab-busy benchmarks/profiling/statistic_ab.py --busy
 step predictor-busy benchmarks/profiling/predictor_quality.py --busy --space nb201 --space chain
 step drift-quiet-busy benchmarks/profiling/predictor_quality.py --drift quiet-busy --space nb201 --archs 50
 step drift-busy-quiet benchmarks/profiling/predictor_quality.py --drift busy-quiet --space nb201 --archs 50

@@ -64,7 +64,15 @@ from nas_workbench.profiling._device import device_info
 from nas_workbench.profiling.cache import cache_dir, read_json, write_json_atomic
 from nas_workbench.profiling.lock import file_lock
 
-__all__ = ["BASELINE_QUANTILE", "MIN_READINGS", "REFERENCE_SHARE", "SLOW_TOLERANCE", "Canary", "History"]
+__all__ = [
+    "BASELINE_QUANTILE",
+    "MIN_READINGS",
+    "REFERENCE_SHARE",
+    "SLOW_TOLERANCE",
+    "Canary",
+    "History",
+    "group_minima",
+]
 
 #: A timing whose reference readings all ran more than this fraction over the quiet baseline was slowed.
 SLOW_TOLERANCE = 0.10
