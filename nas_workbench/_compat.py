@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import numpy as np
     import optuna
     from optuna.storages import BaseStorage
+    from optuna.study._frozen import FrozenStudy as FrozenStudy  # what get_all_studies lists; not exported
     from optuna.trial import FrozenTrial
 
 #: Distribution name → the versions ``[lowest, first unsupported)`` whose private API this module was

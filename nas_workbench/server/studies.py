@@ -39,9 +39,8 @@ from nas_workbench.engine.study_record import (
 )
 from nas_workbench.exceptions import NasWorkbenchError
 
-if TYPE_CHECKING:  # what BaseStorage.get_all_studies returns; Optuna 5 does not re-export it
-    from optuna.study._frozen import FrozenStudy
-
+if TYPE_CHECKING:
+    from nas_workbench._compat import FrozenStudy
     from nas_workbench.server.tally import StudyTally
 
 __all__ = ["StudyNotFoundError", "StudySummaries"]
