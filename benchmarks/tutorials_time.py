@@ -11,6 +11,13 @@ cell appended for the measurement only; the stored notebook is not changed.
     python benchmarks/tutorials_time.py 05 08 --json tutorials_time.json
     python benchmarks/tutorials_time.py 03 04 --fast    # CI's fast setting (NAS_WORKBENCH_TUTORIAL_FAST=1)
     python benchmarks/tutorials_time.py --busy          # the promise's setting: one core kept busy
+    python benchmarks/tutorials_time.py --shared-cache  # under the machine's shared lock, as a learner
+
+Each notebook runs with a profiling cache folder of its own (``NAS_WORKBENCH_CACHE``, as the test suite
+does), so its measurements wait for its own training only, as on a machine of its own with one core busy.
+On a shared machine, the default cache's measurement lock is held by every other search and benchmark
+that runs there, and a notebook that measures latency (01, and 07 before it took its own folder) waited
+minutes for it; ``--shared-cache`` keeps the caller's cache folder to measure that wait.
 
 The promise's setting is a machine of its own with one core busy. On a shared one, note that Linux with
 autogroup scheduling (``/proc/sys/kernel/sched_autogroup_enabled`` = 1, the default of most distributions)
@@ -52,14 +59,19 @@ def load() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0])
 
 
-def time_notebook(path: Path, timeout: int, keep: Path | None = None) -> dict[str, object]:
+def time_notebook(
+    path: Path, timeout: int, keep: Path | None = None, own_cache: bool = True
+) -> dict[str, object]:
     """Execute ``path`` (at the size the environment sets) in a scratch folder and return its timings (and
-    its error, if any); ``keep``: a folder to write the executed copy to (its outputs, tracebacks too)."""
+    its error, if any); ``keep``: a folder to write the executed copy to (its outputs, tracebacks too);
+    ``own_cache``: the kernel's profiling cache (and measurement lock) in the scratch folder."""
     notebook = nbformat.read(path, as_version=4)
     notebook.cells.append(nbformat.v4.new_code_cell(PROBE))
     load_start, started = load(), time.perf_counter()
     error = None
     with tempfile.TemporaryDirectory() as folder:
+        if own_cache:  # the kernel inherits this process's environment
+            os.environ["NAS_WORKBENCH_CACHE"] = str(Path(folder) / "cache")
         client = NotebookClient(notebook, timeout=timeout, resources={"metadata": {"path": folder}})
         try:
             client.execute()
@@ -84,6 +96,9 @@ def main() -> int:
     parser.add_argument("--fast", action="store_true", help="the fast setting of CI, not the full size")
     parser.add_argument("--busy", action="store_true", help="keep one core busy (another process)")
     parser.add_argument("--keep", type=Path, help="write the executed notebooks to this folder")
+    parser.add_argument(
+        "--shared-cache", action="store_true", help="keep the caller's profiling cache and measurement lock"
+    )
     args = parser.parse_args()
     # stopped by a signal, still stop the busy process (the `finally` of `busy_core`)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -96,8 +111,8 @@ def main() -> int:
     results = []
     for path in paths:
         with busy_core(args.busy):
-            r = time_notebook(path, args.timeout, args.keep)
-        results.append({**r, "busy_core": args.busy})
+            r = time_notebook(path, args.timeout, args.keep, own_cache=not args.shared_cache)
+        results.append({**r, "busy_core": args.busy, "own_cache": not args.shared_cache})
         cpu = [f"{v:.0f}" if isinstance(v, float) else "?" for v in (r["kernel_cpu_s"], r["children_cpu_s"])]
         print(
             f"{path.name:<34} {r['wall_s']:>7.0f} {r['load_start']:>5.1f} -> {r['load_end']:>4.1f} "

@@ -3,12 +3,13 @@
 Optuna, torch and jupyter_bokeh lack a public way to do a few things the workbench needs: run Optuna's trial
 loop ourselves (its stop flag, "inside the optimize loop" marker and per-trial read shared by its samplers),
 read its storage in bulk (its ORM table definitions, a study's id, the storage under its trial cache, the
-stale-trial query), sort points by non-domination as its NSGA-II does, read allocation events from torch's
-profiler, and filter the messages jupyter_bokeh applies from the browser and send a batch of the kernel's
-changes as one patch. Each helper here names the private API it touches and checks, the first time, that the
-installed library is in `CHECKED`, the range its tests ran on; outside it the helper raises
-`CompatibilityError` saying which library, which version and what to install, instead of misbehaving silently
-on a renamed attribute. Nothing else in the package touches those names.
+stale-trial query), sort points by non-domination as its NSGA-II does, see every ATen operator a network
+calls on shape-only tensors (torch's dispatch modes, fake tensors and argument trees), read allocation
+events from torch's profiler, and filter the messages jupyter_bokeh applies from the browser and send a
+batch of the kernel's changes as one patch. Each helper here names the private API it touches and checks,
+the first time, that the installed library is in `CHECKED`, the range its tests ran on; outside it the
+helper raises `CompatibilityError` saying which library, which version and what to install, instead of
+misbehaving silently on a renamed attribute. Nothing else in the package touches those names.
 
 Importing this module imports none of the three libraries.
 """
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     import numpy as np
     import optuna
     from optuna.storages import BaseStorage
+    from optuna.study._frozen import FrozenStudy as FrozenStudy  # what get_all_studies lists; not exported
     from optuna.trial import FrozenTrial
 
 #: Distribution name → the versions ``[lowest, first unsupported)`` whose private API this module was
@@ -216,6 +218,57 @@ def nondomination_ranks(loss_values: np.ndarray, first_only: bool = False) -> np
 
 
 # -- torch ---------------------------------------------------------------------------------------------
+def operator_recorder(seen: Callable[[Any, Any, Any, Any], None]) -> contextlib.AbstractContextManager[Any]:
+    """A mode under which ``seen(op, args, kwargs, out)`` is called with every operator torch dispatches,
+    after it ran (a ``torch.utils._python_dispatch.TorchDispatchMode``: torch has no public way to see the
+    ATen operators a network calls)."""
+    require("torch")
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class _Recorder(TorchDispatchMode):
+        def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            kwargs = kwargs or {}
+            out = func(*args, **kwargs)
+            seen(func, args, kwargs, out)
+            return out
+
+    return _Recorder()
+
+
+def mutates(op: Any) -> bool:
+    """Whether an ATen operator writes into an argument (``OpOverload._schema.is_mutable``)."""
+    require("torch")
+    return bool(op._schema.is_mutable)
+
+
+def fake_tensor_mode() -> Any:
+    """A mode in which new tensors carry shapes and dtypes but no data, real tensors allowed as inputs; its
+    ``from_tensor`` makes a fake copy (``torch._subclasses.fake_tensor.FakeTensorMode``)."""
+    require("torch")
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    return FakeTensorMode(allow_non_fake_inputs=True)
+
+
+@functools.cache
+def _pytree() -> ModuleType:
+    require("torch")
+    import torch.utils._pytree as pytree
+
+    return pytree
+
+
+def tree_leaves(value: Any) -> list[Any]:
+    """The leaves of nested tuples, lists and dicts, as torch flattens an operator's arguments
+    (``torch.utils._pytree``)."""
+    return list(_pytree().tree_flatten(value)[0])
+
+
+def tree_map(fn: Callable[[Any], Any], value: Any) -> Any:
+    """``value`` with ``fn`` applied to each of its leaves (`tree_leaves`), its nesting kept."""
+    return _pytree().tree_map(fn, value)
+
+
 def profiler_running() -> bool:
     """Whether a torch profiler session is running on this thread (``torch.autograd._profiler_enabled``;
     starting a second one would raise)."""

@@ -93,6 +93,25 @@ def test_cpu_allocations_are_read_from_the_profiler():
     assert 4000 in sizes  # 1000 float32
 
 
+def test_the_operator_recorder_sees_aten_operators_on_fake_tensors():
+    seen: list[tuple[str, bool, list[tuple[int, ...]]]] = []
+
+    def record(op, args, kwargs, out):
+        shapes = [tuple(t.shape) for t in _compat.tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
+        seen.append((str(op), _compat.mutates(op), shapes))
+
+    fake = _compat.fake_tensor_mode()
+    with fake, _compat.operator_recorder(record):
+        x = fake.from_tensor(torch.zeros(2, 3))
+        y = torch.mm(x, x.t())
+        y.add_(1.0)
+    assert y.shape == (2, 2)
+    assert ("aten.mm.default", False, [(2, 3), (3, 2)]) in seen
+    assert ("aten.add_.Tensor", True, [(2, 2)]) in seen or ("aten.add_.Scalar", True, [(2, 2)]) in seen
+    doubled = _compat.tree_map(lambda v: v * 2, {"a": (1, [2]), "b": 3})
+    assert doubled == {"a": (2, [4]), "b": 6}
+
+
 def test_the_bokeh_model_drops_only_what_it_is_told():
     from bokeh.plotting import figure
 

@@ -42,7 +42,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
 
 
 def run_one(options: dict[str, Any], seed: int, epochs: int, cells: int, storage: str) -> dict[str, Any]:
-    run, wall = timed_search(
+    run, timing = timed_search(
         space="nb201",
         space_options={"num_cells": cells},
         strategy="dnas",
@@ -63,7 +63,8 @@ def run_one(options: dict[str, Any], seed: int, epochs: int, cells: int, storage
         "accuracy": metrics["accuracy"]["value"],
         "test_accuracy": metrics["test_accuracy"]["value"],
         "arch": final.user_attrs["arch"],
-        "wall_s": wall,
+        "wall_s": timing.wall_s,
+        "cpu_s": timing.cpu_s,
     }
 
 

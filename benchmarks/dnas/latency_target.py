@@ -72,7 +72,7 @@ def remeasure(space: str, spec: dict[str, Any], metric: str, repeats: int) -> li
 def run_one(
     space: str, metric: str, target: float, epochs: int, storage: str, seed: int, repeats: int = 0
 ) -> dict[str, Any]:
-    run, wall = timed_search(
+    run, timing = timed_search(
         space=space,
         space_options=SPACES[space],
         strategy="dnas",
@@ -104,7 +104,8 @@ def run_one(
         "separation": last["separation"],
         "tried": info["landing"]["tried"],
         "summary": final.user_attrs["summary"],
-        "wall_s": wall,
+        "wall_s": timing.wall_s,
+        "cpu_s": timing.cpu_s,
         "remeasured": timings,
         "load": os.getloadavg()[0],
     }

@@ -13,8 +13,16 @@ estimate of each epoch's derived architecture (how well the supernet itself has 
 on digits, its architecture weights carry no information). ``--strategy none`` runs dnas alone. One torch
 thread everywhere.
 
+Where a dnas run's time goes: its supernet's training epochs, the trials that log each epoch's derived
+architecture (profiled and scored by the supernet), the retrainings, and the rest (set-up, landing). Each
+``--variant`` (a JSON object of more dnas options) is a further dnas run of the same seed, compared with the
+same baseline run; ``--baseline-json`` takes the baselines' rows from an earlier run's ``--json`` instead of
+running them again (same space, seed and trials; their wall time was then measured at another time, whose
+load the JSON records). The load average is recorded before and after every run.
+
     python benchmarks/dnas/vs_sampling.py [--space nb201 --space chain] [--epochs 10] [--trials 30]
-        [--retrain-top 4] [--dnas-option sampled_paths=true] [--seed 0 --seed 1] [--json out.json]
+        [--retrain-top 4] [--dnas-option sampled_paths=true] [--variant '{"epochs": 6}']
+        [--baseline-json earlier.json] [--seed 0 --seed 1] [--json out.json]
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ import optuna
 import torch
 
 import nas_workbench as nw
+from nas_workbench.engine.records import DNAS_ATTR
 from nas_workbench.profiling import profile
 from nas_workbench.strategies.dnas.options import RETRAIN_TOP
 
@@ -42,27 +51,31 @@ import _report
 SPACES: dict[str, dict[str, Any]] = {"nb201": {"num_cells": 2}, "chain": {}}
 
 
+def load() -> str:
+    """The machine's load averages (1, 5, 15 minutes): every wall time here depends on them."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 def search(
-    strategy: str,
-    space: str,
-    storage: str,
-    seed: int,
-    n_trials: int,
-    timeout: float | None,
-    options: dict[str, Any] | None = None,
-) -> tuple[dict[str, Any], float]:
-    run, wall = timed_search(  # the best architecture by accuracy; no hardware penalty for "dnas"
+    strategy: str, space: str, storage: str, seed: int, n_trials: int, options: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One timed search: its best trained architecture (validation accuracy), its figures and, for
+    "dnas", where its time went."""
+    load_before = load()
+    study_name = f"{space}-{strategy}-{seed}-{n_trials}-{json.dumps(options or {}, sort_keys=True)}"
+    run, timing = timed_search(  # the best architecture by accuracy; no hardware penalty for "dnas"
         space=space,
         space_options=SPACES[space],
         strategy=strategy,
         strategy_options=options or {},
         profile_metrics=["params", "flops"],  # counted: no latency measured per trial
         n_trials=n_trials,
-        timeout=timeout,
         storage=storage,
-        study_name=f"{space}-{strategy}-{seed}",
+        study_name=study_name,
         seed=seed,
     )
+    load_after = load()
+    wall = timing.wall_s
     trained = [
         r for r in run.results()
         if r.status == "ok" and r.metrics.get("accuracy", {}).get("method") == "measured"
@@ -70,10 +83,16 @@ def search(
     best = max(trained, key=lambda r: r.value("accuracy"))
     model = run.space.build(nw.ArchSpec.from_dict(best.spec), run.task.input_shape, run.task.num_classes)
     latency = profile(model, run.task.input_shape, metrics=["latency_ms"], threads=1)["latency_ms"].value
-    row = {
+    dnas = strategy == "dnas"
+    return {
         "strategy": strategy,
+        "options": options or {},
         "space": space,
+        "seed": seed,
         "wall_s": wall,
+        "cpu_s": timing.cpu_s,
+        "load_before": load_before,
+        "load_after": load_after,
         "trials": len(run.results()),
         "trained_trials": len(trained),
         "best_trial": best.number,
@@ -84,13 +103,13 @@ def search(
         "params": best.value("params"),
         "flops": best.value("flops"),
         "latency_ms": latency,
-        "best_of_first": _best_of_first(trained, wall) if strategy == "dnas" else [],
+        "best_of_first": _best_of_first(trained, wall) if dnas else [],
+        "time_split": _time_split(run.study, wall) if dnas else {},
         "supernet_estimates": [
             r.value("accuracy") for r in run.results()
             if r.status == "ok" and r.metrics.get("accuracy", {}).get("method") == "estimated"
         ],
     }  # fmt: skip
-    return row, wall
 
 
 def _best_of_first(trained: list[Any], wall: float) -> list[dict[str, float]]:
@@ -108,6 +127,59 @@ def _best_of_first(trained: list[Any], wall: float) -> list[dict[str, float]]:
     return rows
 
 
+def _time_split(study: optuna.Study, wall: float) -> dict[str, float]:
+    """Seconds of a dnas run: the supernet's epochs, the trials logging them, the retrainings, the rest."""
+    split = {"epochs": 0, "supernet_s": 0.0, "supernet_cpu_s": 0.0, "epoch_trials_s": 0.0, "retrain_s": 0.0}
+    for trial in study.get_trials(deepcopy=False):
+        info = trial.user_attrs.get(DNAS_ATTR, {})
+        duration = (trial.datetime_complete - trial.datetime_start).total_seconds()
+        if info.get("phase") == "search":
+            split["epochs"] += 1
+            split["supernet_s"] += info.get("seconds", 0.0)
+            split["supernet_cpu_s"] += info.get("cpu_seconds", 0.0)
+            split["epoch_trials_s"] += duration
+        elif info.get("phase") == "retrain":
+            split["retrain_s"] += duration
+    split["other_s"] = wall - split["supernet_s"] - split["epoch_trials_s"] - split["retrain_s"]
+    return split
+
+
+def _print(row: dict[str, Any]) -> None:
+    label = row["strategy"]
+    if row["strategy"] == "dnas":
+        label += f" {row['epochs']} epochs " + json.dumps(row["options"], sort_keys=True)
+    print(
+        f"{row['space']:7} {row['seed']:4d} {row['wall_s']:7.1f} {row['cpu_s']:7.1f} {row['trials']:6d} "
+        f"{row['accuracy']:8.4f} {row['test_accuracy']:8.4f} {row['params']:8.0f} "
+        f"{row['flops'] / 1e6:7.3f} {row['latency_ms']:7.3f}  {label}  {row['summary']}  "
+        f"(load {row['load_before']} -> {row['load_after']})",
+        flush=True,
+    )
+    if row["supernet_estimates"]:
+        estimates = " ".join(f"{a:.2f}" for a in row["supernet_estimates"])
+        print(f"    supernet estimate per epoch: {estimates}", flush=True)
+    if row["time_split"]:
+        print("    time: " + ", ".join(f"{k} {v:.1f}" for k, v in row["time_split"].items()), flush=True)
+    for best in row["best_of_first"]:
+        print(
+            f"    best of first {best['j']} retrained: val {best['accuracy']:.4f} test "
+            f"{best['test_accuracy']:.4f} at {best['wall_s']:.1f} s",
+            flush=True,
+        )
+
+
+def _compare(variants: list[dict[str, Any]], baselines: list[dict[str, Any]]) -> None:
+    for base in baselines:
+        for dnas in variants:
+            print(
+                f"  dnas{json.dumps(dnas['options'], sort_keys=True)}/{base['strategy']}: wall "
+                f"{dnas['wall_s'] / base['wall_s']:.2f}x, cpu {dnas['cpu_s'] / base['cpu_s']:.2f}x, "
+                f"validation {dnas['accuracy'] - base['accuracy']:+.4f}, "
+                f"test {dnas['test_accuracy'] - base['test_accuracy']:+.4f}",
+                flush=True,
+            )
+
+
 def main() -> None:
     parser = _report.parser(__doc__)
     parser.add_argument("--space", action="append", choices=sorted(SPACES), help="repeatable (default: all)")
@@ -119,63 +191,61 @@ def main() -> None:
     parser.add_argument("--strategy", action="append", help="baselines (default: tpe; none: dnas alone)")
     parser.add_argument(
         "--dnas-option", action="append", default=[], metavar="KEY=JSON",
-        help="more strategy_options of dnas, e.g. sampled_paths=true (repeatable)",
+        help="more strategy_options of every dnas run, e.g. sampled_paths=true (repeatable)",
     )  # fmt: skip
+    parser.add_argument(
+        "--variant", action="append", default=[], metavar="JSON",
+        help="a further dnas run per seed with these options on top, and its own epochs (repeatable)",
+    )  # fmt: skip
+    parser.add_argument("--baseline-json", type=Path, help="the baselines' rows of an earlier run")
+    parser.add_argument("--baselines-only", action="store_true", help="run no dnas (its baselines for later)")
     parser.add_argument("--seed", type=int, action="append", help="repeatable (default: 0)")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     torch.set_num_threads(1)
-    header = f"{'space':7} {'seed':>4} {'strategy':8} {'wall s':>7} {'trials':>6} {'val acc':>8} {'test acc':>8} {'params':>8} {'MFLOPs':>7} {'lat ms':>7}  architecture"  # noqa: E501
+    header = f"{'space':7} {'seed':>4} {'wall s':>7} {'cpu s':>7} {'trials':>6} {'val acc':>8} {'test acc':>8} {'params':>8} {'MFLOPs':>7} {'lat ms':>7}  strategy  architecture"  # noqa: E501
     print(header, flush=True)
     extra = {key: json.loads(value) for key, value in (o.split("=", 1) for o in args.dnas_option)}
+    variants = [{"retrain_top": args.retrain_top, **extra}]
+    variants += [{**variants[0], **json.loads(v)} for v in args.variant]
+    variants = [] if args.baselines_only else variants
+    earlier = json.loads(args.baseline_json.read_text())["rows"] if args.baseline_json else []
     baselines = [s for s in args.strategy or ["tpe"] if s != "none"]
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         storage = f"sqlite:///{folder}/bench.db"
         for space in args.space or list(SPACES):
             for seed in args.seed or [0]:
-                for strategy in ("dnas", *baselines):
-                    dnas = strategy == "dnas"
-                    n_trials = args.epochs + args.retrain_top if dnas else args.trials
-                    options = {"retrain_top": args.retrain_top, **extra} if dnas else None
-                    row, _ = search(strategy, space, storage, seed, n_trials, None, options)
-                    row["seed"] = seed
-                    rows.append(row)
-                    print(
-                        f"{row['space']:7} {seed:4d} {row['strategy']:8} {row['wall_s']:7.1f} "
-                        f"{row['trials']:6d} "
-                        f"{row['accuracy']:8.4f} {row['test_accuracy']:8.4f} {row['params']:8.0f} "
-                        f"{row['flops'] / 1e6:7.3f} {row['latency_ms']:7.3f}  {row['summary']}",
-                        flush=True,
-                    )
-                    if row["supernet_estimates"]:
-                        estimates = " ".join(f"{a:.2f}" for a in row["supernet_estimates"])
-                        print(f"    supernet estimate per epoch: {estimates}", flush=True)
-                    for best in row["best_of_first"]:
-                        print(
-                            f"    best of first {best['j']} retrained: val {best['accuracy']:.4f} test "
-                            f"{best['test_accuracy']:.4f} at {best['wall_s']:.1f} s",
-                            flush=True,
-                        )
-                if not baselines:
-                    continue
-                dnas, tpe = rows[-1 - len(baselines)], rows[-len(baselines)]
-                print(
-                    f"  dnas/{tpe['strategy']}: wall {dnas['wall_s'] / tpe['wall_s']:.2f}x, validation "
-                    f"{dnas['accuracy'] - tpe['accuracy']:+.4f}, "
-                    f"test {dnas['test_accuracy'] - tpe['test_accuracy']:+.4f}",
-                    flush=True,
-                )
-    _report.write_json(
-        args.json,
-        {
-            "epochs": args.epochs,
-            "trials": args.trials,
-            "retrain_top": args.retrain_top,
-            "dnas_options": extra,
-            "rows": rows,
-        },
-    )
+                dnas_rows, base_rows = [], []
+                for k, options in enumerate(variants or [None]):  # None: baselines only
+                    if options is not None:  # a variant's "epochs" replaces --epochs
+                        options = dict(options)
+                        n_trials = options.pop("epochs", args.epochs) + options["retrain_top"]
+                        dnas_rows.append(search("dnas", space, storage, seed, n_trials, options))
+                        dnas_rows[-1]["epochs"] = n_trials - options["retrain_top"]
+                        _print(dnas_rows[-1])
+                    if k == 0:  # the baselines between the first and the other variants: alike loads
+                        base_rows = [
+                            _baseline(s, space, seed, args.trials, storage, earlier) for s in baselines
+                        ]
+                rows += dnas_rows + base_rows
+                _compare(dnas_rows, base_rows)
+                figures = {"epochs": args.epochs, "trials": args.trials, "variants": variants, "rows": rows}
+                _report.write_json(args.json, figures)  # after every seed: a long run's rows so far
+
+
+def _baseline(
+    strategy: str, space: str, seed: int, trials: int, storage: str, earlier: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The baseline's row: from the earlier run when it holds one of this space, seed and trial count."""
+    for row in earlier:
+        if (row["strategy"], row["space"], row["seed"], row["trials"]) == (strategy, space, seed, trials):
+            print(f"    ({strategy} seed {seed}: taken from --baseline-json)", flush=True)
+            _print(row)
+            return row
+    row = search(strategy, space, storage, seed, trials)
+    _print(row)
+    return row
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ def run(space_name: str, shape: tuple[int, ...], threads: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         table = LookupTable.for_device("cpu", threads, Path(tmp))
         started, before = time.perf_counter(), load()
-        prediction = predict_latency(model, shape, threads=threads, table=table, space=space_name)
+        prediction = predict_latency(model, shape, table, space=space_name)
         seconds = time.perf_counter() - started
     correction = table.corrections[prediction.detail["correction"]]
     return {"space": space_name, "seconds": seconds, "load_start": before, "load_end": load(),

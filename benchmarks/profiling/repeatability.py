@@ -11,9 +11,12 @@ between a profile's median block and its minimum (the interference it saw), the 
 thread got (``core``: its CPU time over the wall time of the network's blocks, median over the profiles;
 1.00 when nothing else ran on its core) and how many profiles had every block interrupted by another
 process (``shared``: unstable by that rule), and the seconds per profile.
-``CV/ref`` is the CV the latency would have if it were reported over the reference workload's fastest
-reading in the same timing (duet-style normalisation to the machine's quiet speed): the evidence for or
-against reporting it that way (kept raw while it does not lower the CV; benchmarks/profiling/README.md).
+``CV/ref`` is the CV the latency would have if it were reported over the reference workload's speed in
+the same timing (duet-style normalisation to the machine's speed; the median of the minima of its groups of
+five readings, ``reference_level_ms``, which one lucky reading does not move as it moved the fastest
+reading, used until 2026-12-04), and ``corr`` the median over networks of the correlation between a
+profile's latency and that speed: the evidence for or against reporting it that way (kept raw while it does
+not lower the CV; benchmarks/profiling/README.md).
 ``--no-reference`` times without the reference workload, for a before/after comparison.
 
     python benchmarks/profiling/repeatability.py [--repeats 10] [--networks 10] [--busy] [--no-reference]
@@ -49,6 +52,8 @@ PROFILE_DETAIL = (
     "switches_per_block",
     "core_share",
     "reference_slowdown",
+    "reference_fastest_ms",
+    "reference_level_ms",
     "retries",
     "load_average",
 )
@@ -71,7 +76,7 @@ def cv(values: list[float]) -> float:
 def run(
     name: str, model: nn.Module, shape: tuple[int, ...], repeats: int, threads: int, timing: dict
 ) -> dict:
-    values, seconds, unstable, gaps, retries, slowdowns, normalised = [], [], 0, [], 0, [], []
+    values, seconds, unstable, gaps, retries, slowdowns, normalised, levels = [], [], 0, [], 0, [], [], []
     shares, interrupted, details = [], 0, []
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -85,8 +90,9 @@ def run(
         details.append({key: latency.detail.get(key) for key in PROFILE_DETAIL})
         retries += latency.detail.get("retries", 0)
         slowdowns.append(latency.detail.get("reference_slowdown") or 1.0)
-        if fastest := latency.detail.get("reference_fastest_ms"):
-            normalised.append(latency.value / fastest)  # in the reference's units: the duet idea, tested
+        if level := latency.detail.get("reference_level_ms"):
+            normalised.append(latency.value / level)  # in the reference's units: the duet idea, tested
+            levels.append(level)
     x = torch.randn(1, *shape)
     bench_medians, bench_mins = [], []
     with torch.inference_mode():
@@ -102,6 +108,7 @@ def run(
         "values_ms": values,
         "cv": cv(values),
         "cv_reference_normalised": cv(normalised) if len(normalised) == len(values) else None,
+        "reference_correlation": _correlation(values, levels),
         "latency_ms": statistics.median(values),
         "unstable": unstable,
         "retries": retries,
@@ -118,6 +125,19 @@ def run(
         "vs_torch_min": statistics.median(values) / statistics.median(bench_mins) - 1,
         "profiles": details,
     }
+
+
+def _correlation(values: list[float], levels: list[float]) -> float | None:
+    """Pearson's correlation of the profiles' latencies with the reference's speed in them (None when a
+    profile had no reading or either is constant)."""
+    if len(levels) != len(values) or len(values) < 3 or len(set(values)) < 2 or len(set(levels)) < 2:
+        return None
+    return statistics.correlation(values, levels)
+
+
+def _median_correlation(results: list[dict]) -> str:
+    known = [r["reference_correlation"] for r in results if r["reference_correlation"] is not None]
+    return f"{statistics.median(known):+.2f}" if known else "-"
 
 
 def _percent(row: dict) -> str:
@@ -179,7 +199,9 @@ def main() -> None:
         print(
             f"median CV {100 * statistics.median(r['cv'] for r in results):.1f}% "
             f"({sum(r['cv'] <= 0.03 for r in results)} of {len(results)} ≤ 3%); over the reference: "
-            f"{100 * statistics.median(normalised):.1f}% ({sum(v <= 0.03 for v in normalised)} ≤ 3%)"
+            f"{100 * statistics.median(normalised):.1f}% ({sum(v <= 0.03 for v in normalised)} ≤ 3%, worst "
+            f"{100 * max(normalised):.1f}%); latency vs the reference's speed, median correlation "
+            f"{_median_correlation(results)}"
         )
     print(
         f"worst CV {100 * worst:.1f}% (goal ≤ 3%), torch.utils.benchmark median worst CV "

@@ -33,14 +33,8 @@ from nas_workbench.engine.callables import callable_name
 from nas_workbench.engine.events import Emit
 from nas_workbench.engine.local_workers import LocalWorkers
 from nas_workbench.engine.pipeline import Scorer, TrialPipeline
-from nas_workbench.engine.scheduler import (
-    FINISHED,
-    Objective,
-    plan,
-    run_trials,
-    stopped_itself,
-    trials_done,
-)
+from nas_workbench.engine.scheduler import FINISHED, Objective, plan, run_trials, trials_done
+from nas_workbench.engine.study_record import mark_stopped_itself, stopped_itself
 from nas_workbench.exceptions import NasWorkbenchError
 
 if TYPE_CHECKING:
@@ -96,8 +90,9 @@ class RunContext:
 
     def run_trials(self, objective: Objective, n_trials: int, timeout: float | None = None) -> bool:
         """Claim and run trials of the plan of ``n_trials`` in this process (`scheduler.run_trials`, with
-        the run's heartbeats, stop and events); True when the study stopped itself."""
-        return run_trials(
+        the run's heartbeats, stop and events); True when the study stopped itself, which is then
+        recorded in the study for every process following it."""
+        stopped = run_trials(
             self.study,
             self.storage,
             objective,
@@ -107,6 +102,9 @@ class RunContext:
             timeout=timeout,
             after_trial=self.trial_finished,
         )
+        if stopped:
+            mark_stopped_itself(self.storage, self.study_name)
+        return stopped
 
 
 class TrialProducer(Protocol):

@@ -35,8 +35,8 @@ disk, and its retry takes it (`nas_workbench.engine.unstored`).
 
 **A study that stops itself.** As in Optuna's own loop, a sampler or callback may end the search with
 ``Study.stop()`` at a trial boundary: the "grid" strategy's BruteForceSampler does once every architecture
-has been tried. `run_trials` then returns True, however many trials the plan still has room for, and
-records it in the study (system attribute `EXHAUSTED_ATTR`, read by `stopped_itself`), so that a process
+has been tried. `run_trials` then returns True, however many trials the plan still has room for, and the
+run records it in the study (`nas_workbench.engine.study_record.mark_stopped_itself`), so that a process
 watching workers elsewhere (`nas_workbench.engine.producers.follow`) knows the plan is done too.
 """
 
@@ -49,7 +49,7 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 
 import optuna
-from optuna.storages import BaseStorage, RDBStorage, fail_stale_trials
+from optuna.storages import RDBStorage, fail_stale_trials
 from optuna.trial import FrozenTrial, TrialState
 
 from nas_workbench._compat import (
@@ -62,14 +62,12 @@ from nas_workbench._compat import (
 from nas_workbench.engine.storage import ResilientRDBStorage, StorageUnavailableError
 
 __all__ = [
-    "EXHAUSTED_ATTR",
     "FINISHED",
     "claim",
     "fail_dead_trials",
     "plan",
     "replaced",
     "run_trials",
-    "stopped_itself",
     "trials_done",
 ]
 
@@ -78,9 +76,6 @@ logger = logging.getLogger("nas_workbench")
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 Objective = Callable[[optuna.Trial], Sequence[float]]
-
-#: The study system attribute set (True) once a process's trial made the study stop itself.
-EXHAUSTED_ATTR = "nas_workbench.exhausted"
 
 
 def replaced(trials: Iterable[FrozenTrial]) -> set[int]:
@@ -97,13 +92,6 @@ def plan(trials: Sequence[FrozenTrial], n_trials: int) -> list[FrozenTrial]:
 def trials_done(trials: Sequence[FrozenTrial], n_trials: int) -> int:
     """Finished trials (complete, pruned or failed) of the plan."""
     return sum(t.state in FINISHED for t in plan(trials, n_trials))
-
-
-def stopped_itself(storage: BaseStorage, study_name: str) -> bool:
-    """Whether a process of study ``study_name`` saw it stop itself (a "grid" search that has tried every
-    architecture): read from ``storage`` on each call, so it sees other processes' records."""
-    study_id = storage.get_study_id_from_name(study_name)
-    return bool(storage.get_study_system_attrs(study_id).get(EXHAUSTED_ATTR, False))
 
 
 def fail_dead_trials(study: optuna.Study) -> None:
@@ -223,8 +211,7 @@ def run_trials(
         after_trial: Called with each finished trial.
 
     Returns:
-        True when the study stopped itself (a "grid" search that has tried every architecture); the
-        study then records it (`stopped_itself`).
+        True when the study stopped itself (a "grid" search that has tried every architecture).
 
     Raises:
         CompatibilityError: This Optuna is outside the versions whose optimize-loop internals were checked.
@@ -244,8 +231,5 @@ def run_trials(
         if after_trial is not None:
             after_trial(frozen)
         if stop_requested(study):
-            storage.set_study_system_attr(
-                storage.get_study_id_from_name(study.study_name), EXHAUSTED_ATTR, True
-            )
             return True
     return False

@@ -10,8 +10,9 @@ module touches a study's user attributes). It holds:
 - ``objectives`` / ``directions``, ``n_trials``, ``budget`` and what relative limits resolved to;
 - ``data``: the identity of the data searched on (`DataIdentity`), so a resume, a worker or an export on
   other data is refused;
-- how many trials count and the study's status (`progress`), with retried attempts counted once, as the
-  scheduler counts them (`nas_workbench.engine.scheduler.plan`).
+- whether the study stopped itself (`mark_stopped_itself`, `stopped_itself`: a study system attribute, so
+  that a process following workers elsewhere sees it), and the rule that turns a study's counts into its
+  status (`study_status`).
 
 This module needs neither torch nor widgets.
 """
@@ -21,14 +22,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from optuna.study import StudyDirection
-from optuna.trial import FrozenTrial, TrialState
 
-from nas_workbench.engine.scheduler import FINISHED, plan
 from nas_workbench.engine.storage_urls import masked_url
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
 
@@ -38,21 +37,27 @@ if TYPE_CHECKING:
     from nas_workbench.config import SearchConfig
 
 __all__ = [
+    "EXHAUSTED_ATTR",
     "RECORD_ATTR",
     "DataIdentity",
-    "StudyProgress",
     "StudyRecord",
     "dead_worker_grace_s",
-    "progress",
+    "listed_stopped_itself",
+    "mark_stopped_itself",
     "read_record",
     "read_stored_record",
     "record_of",
+    "stopped_itself",
+    "study_status",
     "wait_for_record",
     "write_record",
 ]
 
 #: The study user attribute that holds the record.
 RECORD_ATTR = "nas_workbench"
+
+#: The study system attribute set (True) once a process saw the study stop itself.
+EXHAUSTED_ATTR = "nas_workbench.exhausted"
 
 #: Settings of the record a resume may change.
 _RESUMABLE = ("n_trials", "budget", "budget_resolved")
@@ -69,6 +74,13 @@ class _StudyLike(Protocol):
 
     @property
     def directions(self) -> list[StudyDirection]: ...
+
+
+class _ListedStudy(Protocol):
+    """A `FrozenStudy`, as `BaseStorage.get_all_studies` lists it: its system attributes come with it."""
+
+    @property
+    def system_attrs(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -314,47 +326,44 @@ def record_of(study: _StudyLike) -> StudyRecord:
 
 
 # -- how far a study got ---------------------------------------------------------------------------------
+def mark_stopped_itself(storage: optuna.storages.BaseStorage, study_name: str) -> None:
+    """Record that study ``study_name`` stopped itself (``Study.stop()`` from its sampler: a "grid" search
+    that has tried every architecture), however many trials its plan still had room for."""
+    storage.set_study_system_attr(storage.get_study_id_from_name(study_name), EXHAUSTED_ATTR, True)
+
+
+def stopped_itself(storage: optuna.storages.BaseStorage, study_name: str) -> bool:
+    """Whether a process of study ``study_name`` saw it stop itself (`mark_stopped_itself`): read from
+    ``storage`` on each call, so it sees other processes' records."""
+    study_id = storage.get_study_id_from_name(study_name)
+    return bool(storage.get_study_system_attrs(study_id).get(EXHAUSTED_ATTR, False))
+
+
+def listed_stopped_itself(study: _ListedStudy) -> bool:
+    """`stopped_itself` of a study as a storage lists it, without another query."""
+    return bool(study.system_attrs.get(EXHAUSTED_ATTR, False))
+
+
+def study_status(
+    done: int, total: int | None, running: int, dead: int, last_failed: bool, complete: bool = False
+) -> str:
+    """The status of a study's search from its counts (the side panel's, from one query per listing):
+    "running" (a live trial), "failed" (a worker died, or the last trial failed and ended the search),
+    "finished" (every planned trial done, or the study stopped itself: ``complete``) or "stopped" (fewer
+    trials than planned, nothing running)."""
+    if running:
+        return "running"
+    if dead:
+        return "failed"
+    if complete or (total is not None and done >= total):
+        return "finished"
+    if last_failed:
+        return "failed"
+    return "finished" if total is None and done else "stopped"
+
+
 def dead_worker_grace_s(heartbeat_interval: float) -> float:
     """Seconds a RUNNING trial's heartbeat may be silent before a viewer calls its worker dead: longer
     than the four intervals after which the engine itself fails the trial (`open_storage`), so a viewer
     never calls a live search dead, whatever interval the study beats at."""
     return 6.0 * heartbeat_interval
-
-
-@dataclass(frozen=True)
-class StudyProgress:
-    """How far a study's search got.
-
-    Attributes:
-        done: Finished trials that count towards ``n_trials`` (a retried attempt counts once).
-        total: ``n_trials`` (None for a study the workbench did not create).
-        running: Trials running in a live process.
-        status: "running", "failed" (its worker died, or the last trial failed), "finished" or "stopped".
-    """
-
-    done: int
-    total: int | None
-    running: int
-    status: str
-
-
-def progress(trials: Sequence[FrozenTrial], record: StudyRecord | None, dead: set[int]) -> StudyProgress:
-    """How far the search of a study with ``trials`` got; ``dead``: numbers of RUNNING trials whose
-    worker stopped beating (see `dead_worker_grace_s`)."""
-    total = record.n_trials if record is not None and record.n_trials > 0 else None
-    counted = plan(trials, total if total is not None else len(trials))
-    done = sum(t.state in FINISHED for t in counted)
-    running = sum(t.state == TrialState.RUNNING and t.number not in dead for t in trials)
-    if running:
-        status = "running"
-    elif dead:
-        status = "failed"
-    elif total is not None and done >= total:
-        status = "finished"
-    else:
-        finished = [t for t in counted if t.state in FINISHED]
-        if finished and finished[-1].state == TrialState.FAIL:
-            status = "failed"
-        else:
-            status = "finished" if total is None and finished else "stopped"
-    return StudyProgress(done=done, total=total, running=running, status=status)

@@ -140,9 +140,8 @@ def profile(
                 out["latency_ms"] = predict_latency(
                     model,
                     shape,
-                    dev,
-                    batch_size,
-                    table=table,
+                    table,
+                    batch_size=batch_size,
                     space=opts.get("space"),
                     result=result,
                     auto_calibrate=opts.get("auto_calibrate", True),

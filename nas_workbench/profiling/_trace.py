@@ -26,9 +26,10 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_flatten, tree_map
 from torch.utils.flop_counter import FlopCounterMode
+
+from nas_workbench import _compat
+from nas_workbench._compat import tree_leaves, tree_map
 
 __all__ = ["REAL_RUN_LIMIT", "OpCall", "TensorSpec", "Trace", "input_dtype", "trace"]
 
@@ -77,7 +78,7 @@ def _contiguous_strides(shape: Sequence[int]) -> tuple[int, ...]:
 class OpCall:
     """One ATen operator call: what it was and the arguments' layouts (tensors as `TensorSpec`)."""
 
-    func: torch._ops.OpOverload
+    func: Any  # an ATen operator (torch's OpOverload), e.g. aten.convolution.default
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
     bytes_read: int
@@ -131,26 +132,24 @@ class Trace:
         return sum(op.bytes_read + op.bytes_written for op in self.ops)
 
 
-class _Recorder(TorchDispatchMode):
-    """Records every operator call and simulates which outputs are alive."""
+class _Recorder:
+    """Records every operator call (`_compat.operator_recorder` calls it) and simulates which outputs are
+    alive."""
 
     def __init__(self, result: Trace) -> None:
-        super().__init__()
         self.result = result
         self.live = 0
 
     def _free(self, nbytes: int) -> None:
         self.live -= nbytes
 
-    def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
-        kwargs = kwargs or {}
-        out = func(*args, **kwargs)
+    def __call__(self, func: Any, args: Any, kwargs: Any, out: Any) -> None:
         if func.namespace != "aten":  # prim.device and friends: metadata queries, no work
-            return out
-        inputs = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
-        outputs = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
+            return
+        inputs = [t for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
+        outputs = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
         spec = lambda v: TensorSpec.of(v) if isinstance(v, torch.Tensor) else v  # noqa: E731
-        aliasing = func.is_view or func._schema.is_mutable
+        aliasing = func.is_view or _compat.mutates(func)
         written = 0 if func.is_view else sum(_nbytes(t) for t in outputs)
         self.result.ops.append(
             OpCall(
@@ -167,7 +166,6 @@ class _Recorder(TorchDispatchMode):
                 self.live += _nbytes(tensor)
                 weakref.finalize(tensor, self._free, _nbytes(tensor))
             self.result.peak_live_bytes = max(self.result.peak_live_bytes, self.live)
-        return out
 
 
 def _nbytes(tensor: torch.Tensor) -> int:
@@ -201,12 +199,11 @@ def _run(model: nn.Module, example: torch.Tensor, wrap: Callable[[torch.Tensor],
         torch.no_grad(),
         _count_module_calls(model, result),
         FlopCounterMode(display=False) as counter,
-        _Recorder(result) as recorder,
+        _compat.operator_recorder(_Recorder(result)),
     ):
         out = model(wrap(example))
-        result.output_bytes = sum(_nbytes(t) for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor))
+        result.output_bytes = sum(_nbytes(t) for t in tree_leaves(out) if isinstance(t, torch.Tensor))
         del out
-    del recorder
     result.flops = int(counter.get_total_flops())
     result.flops_by_operator = {
         str(op): int(n) for op, n in counter.get_flop_counts().get("Global", {}).items()
@@ -238,9 +235,7 @@ def trace(
         result = None
         if fake:
             try:
-                from torch._subclasses.fake_tensor import FakeTensorMode
-
-                fake_mode = FakeTensorMode(allow_non_fake_inputs=True)
+                fake_mode = _compat.fake_tensor_mode()
                 with fake_mode:
                     result = _run(model, example, fake_mode.from_tensor)
             except Exception as error:

@@ -36,6 +36,15 @@ and both are confirmed:
   (The rule it replaces used an unsettled factor as the best figure at hand; before that, a rule kept the
   previous factor whenever two rounds' medians disagreed by 5%, but compared with the predictions, so the
   fit's own error on the references entered the factor.)
+- *A change larger than the references' precision.* Settled means each reference's two fastest rounds
+  agree within `ROUNDS_AGREE` (5%), and the references disagree with each other by as much: so a confirmed
+  factor within `DEAD_BAND` (5%) of the previous one is not told apart from it, and the previous one stays
+  (its ratios are recorded). On the idle VM (2026-12-04 01:26, chain calibrated and measured with a core
+  busy, `final_latency.sh`) the references gave ratios 0.992, 0.963, 0.963, settled: a factor of 0.963 put
+  every prediction 3.7% lower, while the reference network itself (the first of the three) was profiled
+  1.4% *slower* than at calibration; with it 71% of 100 held-out networks came within ±10% (median error
+  8.0%), without it 97% (4.5%). The machine then slowed by 10% during the run at the same load (the
+  reference network 0.640 -> 0.707 ms), which no factor taken at the start follows.
 
 This happens at the start of every search that predicts latency from the table (`prepare_predictor`,
 called by the engine) and again, from `lut.predict_latency`, when the load average has moved by more than
@@ -91,6 +100,9 @@ DRIFT_TIMING = TimingOptions(
 DRIFT_ROUNDS = 2
 MAX_DRIFT_ROUNDS = 5
 ROUNDS_AGREE = 0.05
+#: A confirmed factor replaces the previous one only when it differs from it by more than this fraction:
+#: the references' precision (see the module docstring).
+DEAD_BAND = 0.05
 
 
 def reference_networks(
@@ -229,11 +241,13 @@ def next_drift(
     load: float | None,
 ) -> Drift:
     """The drift after the references were re-timed (the rule of the module docstring): the median of
-    ``now`` over ``baseline`` when the re-timing's rounds settled (``steady``) and the baseline's did too,
-    else the ``previous`` factor kept, marked ``settled=False``."""
+    ``now`` over ``baseline`` when the re-timing's rounds settled (``steady``) and the baseline's did too
+    and it differs from ``previous`` by more than `DEAD_BAND`; else the ``previous`` factor kept (marked
+    ``settled=False`` when the rounds did not settle)."""
     ratios = [n / b for n, b in zip(now, baseline, strict=True)]
     confirmed = steady and baseline_settled
-    factor = statistics.median(ratios) if confirmed else previous
+    measured = statistics.median(ratios)
+    factor = measured if confirmed and abs(measured / previous - 1) > DEAD_BAND else previous
     return Drift(factor, load, time.time(), ratios, list(baseline), confirmed, rounds, baseline_settled)
 
 

@@ -20,8 +20,10 @@ with ``detail["stable"] = False`` and the reason, and the workbench's tables and
 timing. So a network's blocks are interleaved with readings of a small reference workload whose quiet
 time on this device is known (`reference.Canary`, with ``reference=True``, the default of
 `measure_latency` and the lookup table): while every reading of an attempt ran more than 10% slow, the
-attempt is dropped and the timing starts again, within the same cap; a result whose last attempt never
-saw the machine at its quiet speed is unstable, and its detail gives the reference's slowdown.
+attempt is dropped and the timing starts again, within the same cap; it stops as stable only once a
+reading at quiet speed was followed by a block of the network (a slow episode that ends at the newest
+reading has not ended for the blocks before it); a result whose last attempt never saw the machine at
+its quiet speed is unstable, and its detail gives the reference's slowdown.
 
 **Sharing the core.** On a machine with more runnable threads than cores, the scheduler hands the timing
 thread's core to another thread every slice (about 1.4 ms here), and what that thread ran evicts caches the

@@ -9,8 +9,9 @@ It is a readers-writer lock on two files with ``fcntl.flock``, which works acros
 every acquisition opens its own file descriptor, across threads of one process too. A measurement first
 takes a turnstile that new shared users also pass through, so a stream of trainings cannot starve it.
 A thread that already holds the exclusive lock may take it again (profiling one network takes it once for
-all its measurements). On systems without ``fcntl`` (Windows) it falls back to a lock within this process
-only, and says so (``lock_scope``).
+all its measurements); the inner acquisition reports the outer one's wait, so each figure's
+``lock_wait_s`` says how long its measurement waited for the machine. On systems without ``fcntl``
+(Windows) it falls back to a lock within this process only, and says so (``lock_scope``).
 
 Why not ``fasteners.InterProcessReaderWriterLock``: it locks with POSIX record locks (``fcntl.lockf``),
 which belong to the process, so a thread measuring would not wait for a thread of the same process that
@@ -131,20 +132,22 @@ def measurement_lock(directory: Path | None = None) -> Iterator[LockInfo]:
         raise ProfilingError("cannot measure inside shared_use(): the measurement would wait for itself")
     scope = "machine" if fcntl is not None else "process"
     if getattr(_HELD, "exclusive", 0):  # re-entry: this thread already measures alone
-        yield LockInfo(scope)
+        yield LockInfo(scope, _HELD.wait_s)  # what the outer acquisition waited, for this measurement too
         return
-    _HELD.exclusive = 1
+    _HELD.exclusive, _HELD.wait_s = 1, 0.0
     try:
         if fcntl is None:  # pragma: no cover - Windows
             with _PROCESS_LOCK:
-                yield LockInfo(scope, time.perf_counter() - start)
+                _HELD.wait_s = time.perf_counter() - start
+                yield LockInfo(scope, _HELD.wait_s)
             return
         main, turnstile = _lock_paths(directory)
         with (
             _flock(turnstile, fcntl.LOCK_EX, say_waiting=True),
             _flock(main, fcntl.LOCK_EX, say_waiting=True),
         ):
-            yield LockInfo(scope, time.perf_counter() - start)
+            _HELD.wait_s = time.perf_counter() - start
+            yield LockInfo(scope, _HELD.wait_s)
     finally:
         _HELD.exclusive = 0
 

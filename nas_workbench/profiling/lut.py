@@ -55,7 +55,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from nas_workbench.exceptions import ProfilingError
+from nas_workbench.exceptions import ConfigError, ProfilingError
 from nas_workbench.metrics import METRICS, DeviceInfo, Measurement
 from nas_workbench.profiling._device import device_info, resolve_device, use_threads
 from nas_workbench.profiling._trace import OpCall, Trace, trace
@@ -324,16 +324,15 @@ def _warn_uncalibrated(table: LookupTable, result: Trace, space: str | None) -> 
 def predict_latency(
     model: nn.Module,
     input_shape: Sequence[int],
-    device: str | torch.device = "cpu",
-    batch_size: int = 1,
-    threads: int | None = None,
     table: LookupTable | None = None,
+    *,
+    batch_size: int = 1,
     space: str | None = None,
     result: Trace | None = None,
     auto_calibrate: bool = True,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> Measurement:
-    """Predict the latency of ``model`` on ``device`` from the lookup table, without timing the network.
+    """Predict the latency of ``model`` on ``table``'s device from the table, without timing the network.
 
     Operators the table lacks are timed now (alone, once) and saved, so the first prediction of a new kind
     of network costs a little measuring and later ones none. The result is labelled ``estimated`` with
@@ -346,8 +345,13 @@ def predict_latency(
     When a drift factor was measured for the correction (at the start of a search) and the load average
     has changed markedly since, the reference networks are re-timed first (`drift.refresh_drift`).
 
+    The table says which device and thread count the prediction is for, so a call cannot name one device
+    and use another's table; for another device, pass its table: ``LookupTable.for_device("cuda", 4)``.
+
     Args:
-        table: The table to use; by default the one of ``device`` at ``threads`` from the cache.
+        table: The table to use; by default this machine's CPU table at torch's current thread count,
+            from the cache.
+        batch_size: The batch the prediction is for.
         space: The search space the network comes from, to pick its fitted correction.
         result: The network's trace at ``batch_size``, if already made.
         auto_calibrate: Calibrate when there is no fitted correction (else warn once).
@@ -356,7 +360,12 @@ def predict_latency(
     from nas_workbench.profiling.calibration import auto_calibrate as calibrate_now
     from nas_workbench.profiling.drift import refresh_drift
 
-    table = table or LookupTable.for_device(device, threads)
+    if table is None:
+        table = LookupTable.for_device()
+    elif not isinstance(table, LookupTable):  # the device, where it stood before the table named it
+        raise ConfigError(
+            "table", table, "a LookupTable, e.g. LookupTable.for_device(device, threads) for another device"
+        )
     result = result or trace(model, input_shape, batch_size)
     if table.correction(result.input_shape, space)[0] == "none":
         if auto_calibrate:

@@ -10,8 +10,8 @@ Duet benchmarking (Bulej et al., 2020) and randomized multiple interleaved trial
 run a reference alongside the benchmark so that the machine's state is seen, not guessed. Here a small
 fixed workload (a 3x3 convolution, batch norm and ReLU over a 16-channel 16x16 map: tens of microseconds)
 is timed between the network's blocks with the same clock, taking about `REFERENCE_SHARE` of the timing.
-Its quiet time on this device, clock and thread count (its *baseline*: the least ever seen, since
-interference only adds time) is kept in the profiling cache. Measured over 0.25 s windows on 12 random
+Its quiet time on this device, clock and thread count (its *baseline*, below) comes from a history kept in
+the profiling cache. Measured over 0.25 s windows on 12 random
 networks at load 2-4, the reference slowed with the networks (1.47x when a chain network ran 1.54x, 2.00x
 with an nb201 network at 1.66x), so a timing whose reference readings all ran more than `SLOW_TOLERANCE`
 over the baseline was taken in a slow episode: `latency.time_callable` then starts the timing again
@@ -23,14 +23,37 @@ a scratch script): the network's minimum and the reference's fastest reading of 
 correlated at -0.70 to +0.74, and reporting their ratio raised the median CV over profiles from 4.4% to
 5.1% with a core busy (3.1% either way without); pairing each block with its nearest reading gave 26-49%
 (benchmarks/profiling/README.md; `repeatability.py` reports the ratio's CV as ``CV/ref``, for reruns).
+
+**The baseline is a low quantile of many timings, not the least reading ever seen.** The least ever seen is a
+ratchet: on the idle VM (2026-12-04 01:17, `final_latency.sh`, a fresh cache) the first network's readings ran
+1.06-1.15x the first baseline (itself the least of 0.1 s of back-to-back readings), until one reading of its
+tenth profile came in about 17% under that and became the baseline; from then on 9 of 10 networks read
+1.26-1.97x "slow" in 10 of 10 profiles on the idle machine, retried 186-1000 times each, ran every profile to
+its cap and were all marked unstable. The least of thousands of readings is an extreme of their distribution,
+which one lucky reading sets for good; the judgement compares it with the least of an attempt's five. Now the
+judgement and the baseline use the same statistic: each timing's readings are cut into groups of
+`MIN_READINGS` and their minima go into a history (log bins of `BIN_WIDTH`, each timing weight 1, older weight
+decaying over `HISTORY_TIMINGS` timings, merged across processes under a file lock), and the baseline is its
+`BASELINE_QUANTILE`: one reading moves it by nothing, a slow stretch by its share of the last thousand
+timings, and a machine that stays slower for good is followed.
+
+**Warm calls.** Between a network's blocks the reference's caches hold the network's data. Measured
+(scratch script, 01:47 UTC, load 8.6 from the others' work; six networks, 3 s each, readings after 0, 1
+or 2 untimed calls in turn): against the fastest back-to-back reading (41.4 us, whose median was 1.04x),
+the median group minimum ran 1.13-1.86x after no warm call, 1.07-1.15x after one, 1.06-1.10x after two,
+and the share of groups more than 10% over the tenth percentile fell from 1-78% (none), 0-9% (one) to
+0-2% (two). So a reading follows `WARM_CALLS` = 2 untimed calls, and the first baseline of a device is
+taken the same way, back to back (their group minima ran 3-7% under those between blocks).
 """
 
 from __future__ import annotations
 
 import functools
+import math
+import statistics
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -41,25 +64,107 @@ from nas_workbench.profiling._device import device_info
 from nas_workbench.profiling.cache import cache_dir, read_json, write_json_atomic
 from nas_workbench.profiling.lock import file_lock
 
-__all__ = ["MIN_READINGS", "REFERENCE_SHARE", "SLOW_TOLERANCE", "Canary"]
+__all__ = [
+    "BASELINE_QUANTILE",
+    "MIN_READINGS",
+    "REFERENCE_SHARE",
+    "SLOW_TOLERANCE",
+    "Canary",
+    "History",
+    "group_minima",
+]
 
 #: A timing whose reference readings all ran more than this fraction over the quiet baseline was slowed.
 SLOW_TOLERANCE = 0.10
 #: About this fraction of a timing's time goes to reading the reference.
 REFERENCE_SHARE = 0.2
-#: Readings needed before the reference says anything. One reading is one call: at load 5, 54% of
-#: single-call readings came within 10% of the least (8% of two-call ones), so five readings that all run
-#: slow are a slow machine, not bad luck (about 0.5 ** 5 = 3% of the time by chance).
+#: Readings needed before the reference says anything, and the size of the groups whose minima the
+#: baseline is a quantile of. One reading is one call: at load 5, 54% of single-call readings came within
+#: 10% of the least (8% of two-call ones), so five readings that all run slow are a slow machine, not bad
+#: luck (about 0.5 ** 5 = 3% of the time by chance).
 MIN_READINGS = 5
 CALLS_PER_READING = 1
+#: Untimed calls before each reading, to bring the workload back into the caches the network's block
+#: filled (the module docstring gives the measurement).
+WARM_CALLS = 2
 #: Seconds of readings that give a first baseline.
 FIRST_BASELINE_S = 0.1
+#: The baseline is this quantile of the minima of groups of `MIN_READINGS` readings seen so far (the
+#: module docstring says why not the least reading ever seen).
+BASELINE_QUANTILE = 0.1
+#: Each timing adds weight 1 to the history (spread over its groups) and the history's older weight
+#: decays by ``1 - 1 / HISTORY_TIMINGS``: the baseline follows about the last thousand timings.
+HISTORY_TIMINGS = 1000
+#: The history's bins are this wide (relative): the baseline's resolution.
+BIN_WIDTH = 0.01
+#: The file, in the profiling cache, that keeps each device's history (the earlier ``reference.json``
+#: kept one least reading per device; its figures are not comparable and are not read).
+HISTORY_FILE = "reference-history.json"
 
 #: Block timer: ``timer(fn, number)`` runs ``fn`` ``number`` times and returns the seconds taken.
 Timer = Callable[[Callable[[], Any], int], float]
 
-_baselines: dict[tuple[Path, str], float] = {}  # per file and key, this process's view of the file
+_histories: dict[tuple[Path, str], History] = {}  # per file and key, this process's view of the file
 _guard = threading.Lock()
+
+
+class History:
+    """Weighted minima of groups of `MIN_READINGS` reference readings, in bins `BIN_WIDTH` wide on a log
+    scale: what the reference workload took on this machine, and its `BASELINE_QUANTILE` (the baseline)."""
+
+    def __init__(self, weights: dict[int, float] | None = None) -> None:
+        self.weights: dict[int, float] = dict(weights or {})
+
+    @staticmethod
+    def bin_of(seconds: float) -> int:
+        return math.floor(math.log(seconds) / math.log1p(BIN_WIDTH))
+
+    @classmethod
+    def from_json(cls, data: Any) -> History | None:
+        """The history stored as ``{"bin": weight}``, or None for anything else (an older format)."""
+        if not isinstance(data, dict) or not data:
+            return None
+        try:
+            weights = {int(key): float(value) for key, value in data.items()}
+        except (TypeError, ValueError):
+            return None
+        return cls(weights) if all(w >= 0 for w in weights.values()) and sum(weights.values()) > 0 else None
+
+    def to_json(self) -> dict[str, float]:
+        return {str(key): round(value, 6) for key, value in sorted(self.weights.items()) if value >= 1e-6}
+
+    @property
+    def total(self) -> float:
+        return sum(self.weights.values())
+
+    def quantile(self, q: float = BASELINE_QUANTILE) -> float | None:
+        """The ``q`` quantile of the group minima (seconds; the middle of its bin), None when empty."""
+        total = self.total
+        if total <= 0:
+            return None
+        seen = 0.0
+        for key in sorted(self.weights):
+            seen += self.weights[key]
+            if seen >= q * total:
+                return float((1 + BIN_WIDTH) ** (key + 0.5))
+        return float((1 + BIN_WIDTH) ** (max(self.weights) + 0.5))
+
+    def add(self, minima: Iterable[float], weight: float = 1.0) -> None:
+        """Decay the older weight and add ``minima`` sharing ``weight`` (one timing's groups)."""
+        values = [m for m in minima if m > 0]
+        if not values:
+            return
+        for key in self.weights:
+            self.weights[key] *= 1 - 1 / HISTORY_TIMINGS
+        for value in values:
+            key = self.bin_of(value)
+            self.weights[key] = self.weights.get(key, 0.0) + weight / len(values)
+
+
+def group_minima(readings: list[float]) -> list[float]:
+    """The minimum of each run of `MIN_READINGS` consecutive readings (a shorter tail is left out)."""
+    whole = len(readings) - len(readings) % MIN_READINGS
+    return [min(readings[i : i + MIN_READINGS]) for i in range(0, whole, MIN_READINGS)]
 
 
 @functools.lru_cache(maxsize=16)
@@ -83,47 +188,66 @@ def _workload(device: torch.device) -> Callable[[], None]:
 
 
 class Canary:
-    """The reference workload of one device, clock and thread count, its quiet baseline, and its readings
-    during one timing (which may be restarted: `retry`).
+    """The reference workload of one device, clock and thread count, its history and quiet baseline, and
+    its readings during one timing (which may be restarted: `retry`).
 
     Build one per timing with `for_device`; `time_callable` calls `between_blocks` after each block of the
-    network, asks `slowed` / `clean`, and calls `learn` at the end.
+    network, asks `slowed` / `clean`, and calls `learn` at the end. ``baseline_s`` (tests) starts the
+    history as if one timing had read that.
     """
 
-    def __init__(self, workload: Callable[[], None], key: str, baseline_s: float | None, path: Path) -> None:
+    def __init__(
+        self,
+        workload: Callable[[], None],
+        key: str,
+        baseline_s: float | None,
+        path: Path,
+        history: History | None = None,
+    ) -> None:
         self.workload = workload
         self.key = key
-        self.baseline_s = baseline_s
         self.path = path
+        history = history or History()
+        if baseline_s is not None and not history.weights:
+            history.add([baseline_s])
+        self._use(history)
         #: Seconds per call of each reading, in time order; the current attempt's start from `start`.
         self.readings: list[float] = []
         self.start = 0
+        #: How many readings a network block was timed after (the newest, taken after the last block, not).
+        self.followed = 0
         self.spent_s = 0.0
         self.retries = 0
+
+    def _use(self, history: History) -> None:
+        """Judge by ``history``: the baseline becomes its `BASELINE_QUANTILE` (the machine's quiet time for
+        the reference; None while it is empty)."""
+        self.history = history
+        self.baseline_s = history.quantile()
 
     @classmethod
     def for_device(
         cls, device: torch.device, clock: str, threads: int, directory: Path | None = None
     ) -> Canary:
-        """The canary of ``device`` at ``threads`` timed with ``clock``, with its stored baseline."""
+        """The canary of ``device`` at ``threads`` timed with ``clock``, with its stored history."""
         key = _key(device, clock, threads)
-        path = (directory if directory is not None else cache_dir()) / "reference.json"
+        path = (directory if directory is not None else cache_dir()) / HISTORY_FILE
         with _guard:
-            if (path, key) not in _baselines:
-                stored = (read_json(path) or {}).get(key)
-                if isinstance(stored, float | int) and stored > 0:
-                    _baselines[path, key] = float(stored)
-            baseline = _baselines.get((path, key))
-        return cls(_workload(device), key, baseline, path)
+            if (path, key) not in _histories:
+                stored = History.from_json((read_json(path) or {}).get(key))
+                if stored is not None:
+                    _histories[path, key] = stored
+            known = _histories.get((path, key))
+        return cls(_workload(device), key, None, path, History(known.weights) if known else None)
 
     # -- reading -------------------------------------------------------------------------------------
     def read(self, timer: Timer) -> float:
-        """Time one reading (seconds per call) and keep it. An untimed call first brings the workload back
-        into the caches the network's block just filled, so that a reading, like the baseline, measures the
-        machine and not what ran before it (read cold, between a small network's blocks at load 6, every
-        reading took 2x the back-to-back baseline)."""
+        """Time one reading (seconds per call) and keep it. `WARM_CALLS` untimed calls first bring the
+        workload back into the caches the network's block just filled, so that a reading measures the
+        machine and not what ran before it (the module docstring)."""
         started = time.perf_counter()
-        self.workload()
+        for _ in range(WARM_CALLS):
+            self.workload()
         seconds = timer(self.workload, CALLS_PER_READING)
         self.spent_s += time.perf_counter() - started
         self.readings.append(seconds / CALLS_PER_READING)
@@ -132,33 +256,40 @@ class Canary:
     def between_blocks(self, timer: Timer, timed_s: float) -> None:
         """Read the reference after a network block when it has had less than its share of the
         ``timed_s`` seconds the network's blocks took so far (at least one reading each attempt)."""
+        self.followed = len(self.readings)
         if self.spent_s < REFERENCE_SHARE * timed_s or len(self.readings) == self.start:
             self.read(timer)
 
     def calibrate(self, timer: Timer, seconds: float = FIRST_BASELINE_S) -> None:
-        """Give a canary without a stored baseline one: its least reading over ``seconds`` of readings."""
+        """Give a canary without a history a first one: ``seconds`` of readings (each after `WARM_CALLS`
+        untimed calls, as `read` takes them), their group minima counted as one timing."""
         if self.baseline_s is not None:
             return
         readings: list[float] = []
         total = 0.0
         while total < seconds or len(readings) < MIN_READINGS:
+            for _ in range(WARM_CALLS):
+                self.workload()
             each = timer(self.workload, CALLS_PER_READING)
             total += each
             readings.append(each / CALLS_PER_READING)
-        self._store(min(readings))
+        self._use(self._store(group_minima(readings)))
 
     # -- judging -------------------------------------------------------------------------------------
-    def slowdown(self, last: bool = False) -> float | None:
-        """The current attempt's fastest reading over the baseline (1.0: quiet speed), or None with fewer
-        than `MIN_READINGS` readings or no baseline. With ``last``, an attempt cut short by the end of the
-        timing is judged with the last `MIN_READINGS` readings, those of the attempt before it included."""
+    def fastest(self, last: bool = False, end: int | None = None) -> float | None:
+        """The current attempt's fastest reading (up to reading ``end``; seconds), or None with fewer than
+        `MIN_READINGS` readings. With ``last``, an attempt cut short by the end of the timing is judged
+        with the last `MIN_READINGS` readings, those of the attempt before it included."""
         start = self.start
         if last and len(self.readings) - start < MIN_READINGS:
             start = max(0, len(self.readings) - MIN_READINGS)
-        current = self.readings[start:]
-        if len(current) < MIN_READINGS or not self.baseline_s:
-            return None
-        return min(current) / self.baseline_s
+        current = self.readings[start:end]
+        return min(current) if len(current) >= MIN_READINGS else None
+
+    def slowdown(self, last: bool = False, end: int | None = None) -> float | None:
+        """The `fastest` reading over the baseline (1.0: quiet speed), or None without either."""
+        fastest = self.fastest(last, end)
+        return fastest / self.baseline_s if fastest is not None and self.baseline_s else None
 
     def slowed(self) -> bool:
         """Whether every reading of the current attempt ran more than `SLOW_TOLERANCE` over the baseline."""
@@ -166,41 +297,50 @@ class Canary:
         return factor is not None and factor > 1 + SLOW_TOLERANCE
 
     def clean(self) -> bool:
-        """Whether the current attempt has enough readings and one of them ran at quiet speed."""
-        factor = self.slowdown()
+        """Whether the current attempt has enough readings and one of them ran at quiet speed with a network
+        block timed after it (a slow episode that ends at the newest reading has not ended for the
+        network's blocks of the attempt, which were all timed before it)."""
+        factor = self.slowdown(end=max(self.followed, self.start))
         return factor is not None and factor <= 1 + SLOW_TOLERANCE
 
     def retry(self) -> None:
         """Start a new attempt: later judgements use only the readings from now on."""
-        self.start = len(self.readings)
+        self.start = self.followed = len(self.readings)
         self.retries += 1
 
     def learn(self) -> None:
-        """Lower the stored baseline when a reading beat it (the machine was quieter than ever seen)."""
-        if not self.readings:
-            return
-        fastest = min(self.readings)
-        if self.baseline_s is None or fastest < self.baseline_s * 0.995:
-            self._store(fastest)
+        """Add this timing's group minima (every attempt's, in time order) to the stored history, as one
+        timing: a slow episode, a lucky reading or a long timing moves the baseline only as much as its
+        weight among the last `HISTORY_TIMINGS` timings allows. This timing stays judged (and reported)
+        by the baseline it ran with."""
+        self._store(group_minima(self.readings))
 
-    def _store(self, seconds: float) -> None:
-        """Make ``seconds`` the baseline unless the file holds a lower one (another process's)."""
+    def _store(self, minima: list[float]) -> History:
+        """Add ``minima`` (one timing's) to the history in the file, merged with what other processes
+        added since it was read; return the merged history."""
+        if not minima:
+            return History(self.history.weights)
         with _guard, file_lock(self.path.with_suffix(".lock")):
             stored = read_json(self.path) or {}
-            known = stored.get(self.key)
-            best = min(seconds, float(known)) if isinstance(known, float | int) and known > 0 else seconds
-            write_json_atomic(self.path, {**stored, self.key: best})
-            _baselines[self.path, self.key] = self.baseline_s = best
+            history = History.from_json(stored.get(self.key)) or History()
+            history.add(minima)
+            write_json_atomic(self.path, {**stored, self.key: history.to_json()})
+            _histories[self.path, self.key] = history
+        return History(history.weights)
 
     def summary_ms(self) -> dict[str, Any]:
         """What the reference saw, for a measurement's detail: its baseline and the last attempt's fastest
-        reading (ms, see `slowdown`), their ratio, the fastest reading of the whole timing (the one to set
-        against the network's minimum, also taken over every attempt), the readings and the retries."""
-        factor = self.slowdown(last=True)
+        reading (ms, see `slowdown`), their ratio, the fastest reading of the whole timing (also taken over
+        every attempt), the median of its group minima (``reference_level_ms``: the machine's speed during
+        the timing, which one lucky reading does not move; `repeatability.py` sets the network's minimum
+        against it), the readings and the retries."""
+        factor, fastest = self.slowdown(last=True), self.fastest(last=True)
+        groups = group_minima(self.readings)
         return {
             "reference_baseline_ms": self.baseline_s * 1e3 if self.baseline_s else None,
-            "reference_ms": factor * self.baseline_s * 1e3 if factor and self.baseline_s else None,
+            "reference_ms": fastest * 1e3 if factor is not None and fastest is not None else None,
             "reference_fastest_ms": min(self.readings) * 1e3 if self.readings else None,
+            "reference_level_ms": statistics.median(groups) * 1e3 if groups else None,
             "reference_slowdown": round(factor, 4) if factor is not None else None,
             "reference_readings": len(self.readings),
             "retries": self.retries,

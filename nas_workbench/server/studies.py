@@ -30,12 +30,17 @@ from optuna.trial import TrialState
 
 from nas_workbench import _compat
 from nas_workbench.engine._bulk_read import silent_trials
-from nas_workbench.engine.study_record import StudyRecord, dead_worker_grace_s, record_of
+from nas_workbench.engine.study_record import (
+    StudyRecord,
+    dead_worker_grace_s,
+    listed_stopped_itself,
+    record_of,
+    study_status,
+)
 from nas_workbench.exceptions import NasWorkbenchError
 
-if TYPE_CHECKING:  # what BaseStorage.get_all_studies returns; Optuna 5 does not re-export it
-    from optuna.study._frozen import FrozenStudy
-
+if TYPE_CHECKING:
+    from nas_workbench._compat import FrozenStudy
     from nas_workbench.server.tally import StudyTally
 
 __all__ = ["StudyNotFoundError", "StudySummaries"]
@@ -168,7 +173,7 @@ class StudySummaries:
                 {"metric": m, "direction": d}
                 for m, d in zip(record.objectives, record.directions, strict=True)
             ],
-            "status": _status(done, total, running, dead, last_failed),
+            "status": study_status(done, total, running, dead, last_failed, listed_stopped_itself(study)),
             "trials": {"done": done, "total": total, "running": running},
             "best_accuracy": tally.best_accuracy,
             "pareto_size": len(tally.front),
@@ -256,20 +261,6 @@ def _recreated(before: _Counts, now: _Counts) -> bool:
         return min((c.first_start for c in counts.values() if c.first_start is not None), default=None)
 
     return finished(now) < finished(before) or first(before) not in (None, first(now))
-
-
-def _status(done: int, total: int | None, running: int, dead: int, last_failed: bool) -> str:
-    """running: a live trial. failed: the worker died, or the last trial failed and ended the search.
-    finished: every planned trial is done. stopped: fewer trials than planned and nothing running."""
-    if running:
-        return "running"
-    if dead:
-        return "failed"
-    if total is not None and done >= total:
-        return "finished"
-    if last_failed:
-        return "failed"
-    return "finished" if total is None and done else "stopped"
 
 
 def _last_update(counts: Iterable[_StateCount]) -> float | None:

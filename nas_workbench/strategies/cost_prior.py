@@ -17,6 +17,7 @@ parameters but add nothing), so a cell whose convs feed nothing ranks as the sma
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -39,6 +40,7 @@ def choices_key(choices: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
     return tuple(sorted(choices.items()))
 
 
+@dataclass(eq=False)
 class CostPrior:
     """Candidates of a space in order of their live network's counted parameters, largest first.
 
@@ -52,18 +54,11 @@ class CostPrior:
         seed: Seed of the sample of a larger space.
     """
 
-    def __init__(
-        self,
-        space: SearchSpace,
-        costs: Callable[[ArchSpec], Mapping[str, float]],
-        size: int,
-        seed: int | None = None,
-    ) -> None:
-        self.space = space
-        self.costs = costs
-        self.size = size
-        self.seed = seed
-        self._ranked: list[dict[str, Any]] | None = None
+    space: SearchSpace
+    costs: Callable[[ArchSpec], Mapping[str, float]]
+    size: int
+    seed: int | None = None
+    _ranked: list[dict[str, Any]] | None = field(default=None, init=False, repr=False)
 
     def _live_cost(self, spec: ArchSpec) -> dict[str, float]:
         live: Callable[[ArchSpec], ArchSpec] | None = getattr(self.space, "live", None)

@@ -61,7 +61,7 @@ from optuna.trial import FrozenTrial, TrialState
 from nas_workbench import _compat
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.strategies._base import Option, SamplerContext, Strategy, check_float, check_int, register
-from nas_workbench.strategies._history import Plan, PlannedSampler, feasible, parent_spec
+from nas_workbench.strategies._history import Plan, PlannedOptions, PlannedSampler, feasible, parent_spec
 from nas_workbench.strategies.feasibility import (
     CostFeatures,
     FeasibilityFilter,
@@ -71,6 +71,8 @@ from nas_workbench.strategies.feasibility import (
 from nas_workbench.strategies.pool import CandidatePool, Estimator, percentile_ranks, trust
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing's own from Python 3.12
+
     from nas_workbench.spaces import SearchSpace
     from nas_workbench.spec import ArchSpec
 
@@ -88,7 +90,6 @@ class ProxyGuidedSampler(PlannedSampler):
     """Plans each trial over a pool ranked by cheap estimators whose trust is learnt from the trials.
 
     Args:
-        space: The search space.
         costs: An architecture's counted costs before training (`SamplerContext.costs`).
         scores: Its zero-cost proxy scores (`SamplerContext.scores`).
         pool_size: Most candidates; a space with at most this many architectures is enumerated.
@@ -97,15 +98,14 @@ class ProxyGuidedSampler(PlannedSampler):
         mutations: Mutations of the best trial added to a sampled (not enumerated) pool per local move.
         score_batch: Candidates scored before each trial (a lazy pool: the first training waits for this
             many scorings, not the whole pool's); 0 scores the whole pool before the first trial.
-        feasibility: Predicts the constraints no counted cost gives exactly.
-        seed: Seed of every draw.
+        **base: ``space`` (required: the pool is drawn from it), ``feasibility`` (predicts the constraints
+            no counted cost gives exactly) and ``seed`` (of every draw), as `PlannedSampler` takes them.
     """
 
     space: SearchSpace  # required here: the pool is drawn from it
 
     def __init__(
         self,
-        space: SearchSpace,
         costs: Estimator | None = None,
         scores: Estimator | None = None,
         pool_size: int = 2000,
@@ -113,10 +113,11 @@ class ProxyGuidedSampler(PlannedSampler):
         prior_trials: float = 5.0,
         mutations: int = 30,
         score_batch: int = 20,
-        feasibility: FeasibilityFilter | None = None,
-        seed: int | None = None,
+        **base: Unpack[PlannedOptions],
     ) -> None:
-        super().__init__(seed, space, feasibility)
+        if base.get("space") is None:
+            raise ConfigError("space", None, "a search space (the pool is drawn from it)")
+        super().__init__(**base)
         self.costs = costs
         self.scores = scores
         self.pool_size = check_int("pool_size", pool_size, 1)
@@ -323,7 +324,6 @@ def _factory(
     costs: Callable[[ArchSpec], Mapping[str, float]] | None = context.costs
     features = CostFeatures(context.space, costs) if costs is not None else None
     return ProxyGuidedSampler(
-        context.space,
         costs=costs,
         scores=context.scores if use_scores else None,
         pool_size=pool_size,
@@ -331,6 +331,7 @@ def _factory(
         prior_trials=prior_trials,
         mutations=mutations,
         score_batch=score_batch,
+        space=context.space,
         feasibility=FeasibilityFilter(z=feasibility_z, min_trials=feasibility_min_trials, costs=features),
         seed=context.seed,
     )

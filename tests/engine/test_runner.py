@@ -12,7 +12,7 @@ import pytest
 
 import nas_workbench as nw
 from nas_workbench.engine import events as ev
-from nas_workbench.engine.scheduler import stopped_itself
+from nas_workbench.engine.study_record import stopped_itself
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.testing import workers as testing_workers
 from nas_workbench.testing.workers import TINY_CHAIN

@@ -12,9 +12,12 @@ import nas_workbench
 from nas_workbench.engine.study_record import (
     DataIdentity,
     StudyRecord,
-    progress,
+    listed_stopped_itself,
+    mark_stopped_itself,
     read_record,
     record_of,
+    stopped_itself,
+    study_status,
     write_record,
 )
 from nas_workbench.exceptions import ConfigError
@@ -23,15 +26,16 @@ from nas_workbench.task import load_task, make_task
 PACKAGE = Path(nas_workbench.__file__).parent
 
 #: A study's user attributes (studies are named ``study``, ``*_study``, ``source``...; trials' attributes
-#: are the pipeline's and `records`'), a storage's study attributes, or the record's key: only the record
-#: module may touch them.
+#: are the pipeline's and `records`'), a storage's study attributes (user or system), or the record's
+#: keys: only the record module may touch them.
 _STUDY_ATTRS = re.compile(
     r"\b(?:\w*study\w*|source)\.(?:set_user_attr|user_attrs)\b"
-    r"|get_study_user_attrs|set_study_user_attr|RECORD_ATTR|user_attrs\.get\(\"nas_workbench\""
+    r"|get_study_(?:user|system)_attrs|set_study_(?:user|system)_attr|RECORD_ATTR|EXHAUSTED_ATTR"
+    r"|user_attrs\.get\(\"nas_workbench\""
 )
 
 
-def test_no_module_but_the_record_touches_a_studys_user_attributes() -> None:
+def test_no_module_but_the_record_touches_a_studys_attributes() -> None:
     offenders = [
         f"{path.relative_to(PACKAGE)}:{number}: {line.strip()}"
         for path in sorted(PACKAGE.rglob("*.py"))
@@ -45,6 +49,7 @@ def test_no_module_but_the_record_touches_a_studys_user_attributes() -> None:
 def test_the_scan_finds_a_study_attribute_write() -> None:
     assert _STUDY_ATTRS.search('study.set_user_attr("nas_workbench", {})')
     assert _STUDY_ATTRS.search("storage.get_study_user_attrs(study_id)")
+    assert _STUDY_ATTRS.search("storage.set_study_system_attr(study_id, EXHAUSTED_ATTR, True)")
     assert _STUDY_ATTRS.search("meta = run.study.user_attrs")
     assert not _STUDY_ATTRS.search('trial.set_user_attr("spec", {})')
     assert _STUDY_ATTRS.search('meta = frozen.user_attrs.get("nas_workbench")')
@@ -101,17 +106,22 @@ def test_data_identity_tells_other_data_apart() -> None:
     assert "digits" in str(error.value) and "1797 samples" in str(error.value)
 
 
-def test_progress_counts_a_retried_attempt_once() -> None:
-    study = optuna.create_study()
-    first = study.ask()
-    study.tell(first, state=optuna.trial.TrialState.FAIL)
-    retry = study.ask()
-    study._storage.set_trial_system_attr(retry._trial_id, "retry_history", [first.number])
-    study.tell(retry, 1.0)
-    trials = study.get_trials()
-    state = progress(trials, _record(n_trials=2), dead=set())
-    assert (state.done, state.total, state.status) == (1, 2, "stopped")
-    assert progress(trials, _record(n_trials=1), dead=set()).status == "finished"
+def test_a_study_that_stopped_itself_is_finished_with_room_left_in_its_plan() -> None:
+    assert study_status(done=2, total=10, running=0, dead=0, last_failed=False) == "stopped"
+    assert study_status(done=2, total=10, running=0, dead=0, last_failed=False, complete=True) == "finished"
+    assert study_status(done=2, total=10, running=1, dead=0, last_failed=False, complete=True) == "running"
+    assert study_status(done=10, total=10, running=0, dead=0, last_failed=True) == "finished"
+    assert study_status(done=3, total=10, running=0, dead=0, last_failed=True) == "failed"
+
+
+def test_stopping_itself_is_recorded_for_every_process_reading_the_storage(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    optuna.create_study(storage=url, study_name="grid")
+    assert not stopped_itself(optuna.storages.RDBStorage(url), "grid")
+    mark_stopped_itself(optuna.storages.RDBStorage(url), "grid")
+    other = optuna.storages.RDBStorage(url)  # another process's view
+    assert stopped_itself(other, "grid")
+    assert listed_stopped_itself(other.get_all_studies()[0])
 
 
 def test_a_resume_on_other_data_is_refused_and_on_the_same_data_goes_on(storage, tiny_task) -> None:

@@ -104,3 +104,21 @@ def test_measurements_say_they_were_exclusive(small_cnn, quick):
     assert latency.detail["exclusive"] is True
     assert latency.detail["lock_scope"] == "machine"
     assert latency.detail["lock_wait_s"] >= 0
+
+
+def test_a_measurement_inside_one_that_waited_reports_the_wait(tmp_path):
+    """Profiling takes the lock once for all its metrics; each metric's figure still records that wait."""
+    waited: list[float] = []
+
+    def measure() -> None:
+        with measurement_lock(tmp_path) as outer, measurement_lock(tmp_path) as inner:
+            waited.extend([outer.wait_s, inner.wait_s])
+
+    with shared_use(tmp_path):
+        thread = threading.Thread(target=measure)
+        thread.start()
+        thread.join(timeout=0.3)
+    thread.join(timeout=60)
+    assert len(waited) == 2 and waited[0] >= 0.25 and waited[1] == waited[0], waited
+    with measurement_lock(tmp_path) as again, measurement_lock(tmp_path) as nested:
+        assert nested.wait_s == again.wait_s < 0.25  # not the earlier wait: this one did not wait

@@ -70,6 +70,11 @@ def test_prediction_is_exact_for_a_network_of_one_tabled_operator(tmp_path):
     assert corrected.detail["operators_timed_now"] == 0
 
 
+def test_the_table_names_the_device_a_device_in_its_place_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match=r"table.*'cuda'.*LookupTable.for_device"):
+        predict_latency(_conv(), (2, 6, 6), "cuda")  # where the device stood before the table named it
+
+
 def test_a_scale_per_kind_applies_to_the_compute_bound_entries_only(tmp_path):
     model = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.ReLU()).eval()
     table = LookupTable.for_device("cpu", 1, tmp_path)
@@ -163,7 +168,7 @@ def test_calibrate_fills_the_table_and_fits_corrections(tmp_path):
     assert len(stored.entries) == len(result.table.entries) == result.operators_timed
     space = nw.spaces.get("chain")
     model = space.build(space.random(0), (3, 8, 8), 10)
-    prediction = predict_latency(model, (3, 8, 8), threads=1, table=stored, space="chain")
+    prediction = predict_latency(model, (3, 8, 8), stored, space="chain")
     assert (
         prediction.detail["correction"] == "chain@1x3x8x8" and prediction.detail["operators_timed_now"] == 0
     )
@@ -171,8 +176,7 @@ def test_calibrate_fills_the_table_and_fits_corrections(tmp_path):
         other_shape = predict_latency(
             space.build(space.random(0), (3, 9, 9), 10),
             (3, 9, 9),
-            threads=1,
-            table=stored,
+            stored,
             auto_calibrate=False,
         )
     assert other_shape.detail["correction"] == "none"  # calibrated for 8x8 inputs only

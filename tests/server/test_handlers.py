@@ -8,8 +8,11 @@ import sqlite3
 from typing import Any
 
 import nbformat
+import optuna
 import pytest
 from tornado.httpclient import HTTPClientError
+
+from nas_workbench.engine.study_record import mark_stopped_itself
 
 API = "nas-workbench/api"
 
@@ -58,6 +61,8 @@ async def test_status_follows_the_trials(jp_fetch, runs_db, jp_root_dir, write_s
     write_study(runs_db, "crashed", [("ok", 0.5, 1.0), ("failed",)], n_trials=10)
     write_study(runs_db, "interrupted", [("ok", 0.5, 1.0), ("ok", 0.6, 1.1)], n_trials=10)
     write_study(runs_db, "killed", [("ok", 0.5, 1.0), ("running",)], n_trials=10)
+    write_study(runs_db, "exhausted", [("ok", 0.5, 1.0), ("ok", 0.6, 1.1)], n_trials=10)
+    mark_stopped_itself(optuna.storages.RDBStorage(runs_db), "exhausted")  # a grid that tried them all
     # The worker of "killed" died: its running trial's heartbeat stopped ten minutes ago.
     with sqlite3.connect(jp_root_dir / "runs" / "nas_workbench.db") as db:
         (trial_id,) = db.execute(
@@ -76,6 +81,7 @@ async def test_status_follows_the_trials(jp_fetch, runs_db, jp_root_dir, write_s
         "crashed": "failed",
         "interrupted": "stopped",
         "killed": "failed",
+        "exhausted": "finished",
     }
     assert row(listing, "live")["trials"] == {"done": 1, "total": 10, "running": 1}
     assert row(listing, "killed")["trials"]["running"] == 0

@@ -7,13 +7,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import optuna
 import pytest
+import torch
 
 import nas_workbench as nw
 from nas_workbench.engine import events as ev
+from nas_workbench.engine.pipeline import Candidate
 from nas_workbench.engine.records import DNAS_ATTR, WEIGHTS_ATTR
+from nas_workbench.engine.scorers import EvaluateScorer
 from nas_workbench.exceptions import ConfigError
-from nas_workbench.strategies.dnas.weight_sharing import WEIGHT_SHARING
+from nas_workbench.strategies.dnas import build_supernet
+from nas_workbench.strategies.dnas.weight_sharing import WEIGHT_SHARING, FineTuneScorer
 from nas_workbench.task import Task
 
 TINY_NB201 = {"num_cells": 1, "stem_channels": 4}
@@ -85,6 +90,8 @@ def test_each_epoch_logs_its_derived_architecture_and_the_likeliest_ones_are_ret
         )
         accuracy = trial.user_attrs["metrics"]["accuracy"]
         assert (accuracy["method"], accuracy["source"]) == ("estimated", WEIGHT_SHARING)
+        info = trial.user_attrs[DNAS_ATTR]  # the supernet's epoch took time: wall and CPU seconds
+        assert info["seconds"] > 0 and info["cpu_seconds"] > 0
         assert trial.user_attrs["metrics"]["params"]["method"] == "counted"  # profiled like any trial
         weights = trial.user_attrs[WEIGHTS_ATTR]
         assert sorted(weights) == sorted(run.space.decision_name(i, j) for i, j in run.space.edges)
@@ -146,6 +153,25 @@ def test_stop_ends_the_search_without_retraining(cache: None, tiny_task: Task, s
     assert [t.user_attrs[DNAS_ATTR]["phase"] for t in run.study.get_trials()] == ["search"]
 
 
+def test_fine_tuning_starts_from_the_supernets_weights() -> None:
+    """``finetune_epochs``: a final architecture's network gets the supernet's weights (its path cut out)
+    before it trains, where a retraining from scratch starts from a fresh initialisation."""
+    torch.manual_seed(0)
+    supernet = build_supernet(nw.spaces.get("nb201", **TINY_NB201), (1, 8, 8), 10)
+    spec = supernet.derive()
+    shared = supernet.export_state(spec)
+
+    def same_as_supernet(spec: nw.ArchSpec, model: torch.nn.Module) -> dict[str, float]:
+        state = model.state_dict()
+        return {"accuracy": float(all(torch.equal(state[key], value) for key, value in shared.items()))}
+
+    scorer = FineTuneScorer(EvaluateScorer(same_as_supernet, nw.SearchConfig(space="nb201")), supernet)
+    fresh = supernet.space.build(spec, (1, 8, 8), 10)
+    assert same_as_supernet(spec, fresh)["accuracy"] == 0.0
+    trial = optuna.create_study(study_name="finetune").ask()
+    assert scorer.score(Candidate(trial, spec, fresh, {}))["accuracy"].value == 1.0
+
+
 def test_a_space_without_relaxation_is_refused_when_the_config_is_validated(
     tiny_task: Task, storage: str
 ) -> None:
@@ -164,6 +190,7 @@ def test_a_space_without_relaxation_is_refused_when_the_config_is_validated(
         ({"arch_split": 1.5}, r"strategy_options\.arch_split"),
         ({"gumbel": "yes"}, r"strategy_options\.gumbel"),
         ({"retrain_top": 0}, r"strategy_options\.retrain_top"),
+        ({"finetune_epochs": 1.5}, r"strategy_options\.finetune_epochs"),
     ],
 )
 def test_bad_options_name_the_option(tiny_task: Task, storage: str, options: dict, match: str) -> None:

@@ -60,7 +60,9 @@ def train_briefly(supernet: Supernet, steps: int = 3) -> None:
 
 
 @pytest.mark.parametrize("key", SPACES)
-def test_one_hot_weights_compute_exactly_the_standalone_network(key: str) -> None:
+def test_one_hot_weights_compute_the_standalone_network(key: str) -> None:
+    """Up to float rounding: the chain supernet convolves a 3x3 kernel as the centre of a zero-bordered 5x5
+    one, which sums the same products in another order (differences of 1e-7 measured)."""
     supernet = make(key)
     train_briefly(supernet)
     x = torch.randn(6, *INPUT, generator=torch.Generator().manual_seed(2))
@@ -72,9 +74,10 @@ def test_one_hot_weights_compute_exactly_the_standalone_network(key: str) -> Non
             supernet.train(training)
             network.train(training)
             with torch.no_grad():
-                assert torch.equal(supernet(x, supernet.one_hot(spec)), network(x)), supernet.space.summary(
-                    spec
-                )
+                torch.testing.assert_close(
+                    supernet(x, supernet.one_hot(spec)), network(x), rtol=0, atol=1e-5,
+                    msg=lambda m, spec=spec: f"{supernet.space.summary(spec)}: {m}",
+                )  # fmt: skip
 
 
 @pytest.mark.parametrize("key", SPACES)

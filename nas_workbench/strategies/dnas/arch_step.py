@@ -16,15 +16,18 @@ search"):
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from nas_workbench.strategies.dnas.penalty import HardwarePenalty
 from nas_workbench.strategies.dnas.supernet import Supernet
 
-__all__ = ["ArchStep", "beta_decay", "shrink_epochs"]
+__all__ = ["ArchStep", "beta_decay", "frozen", "shrink_epochs"]
 
 
 class ArchStep:
@@ -70,3 +73,16 @@ def shrink_epochs(supernet: Supernet, keep: int, warmup: int, epochs: int) -> se
     drops = max(len(supernet.decisions[name].choices) for name in supernet.searched) - keep
     span = 0.75 * (epochs - warmup)
     return {warmup + max(1, math.ceil(span * k / drops)) for k in range(1, drops + 1)}
+
+
+@contextlib.contextmanager
+def frozen(parameters: Sequence[nn.Parameter]) -> Iterator[None]:
+    """Stop gradients to ``parameters`` for the block (the network weights during an architecture step,
+    whose backward pass then skips their gradients)."""
+    for parameter in parameters:
+        parameter.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for parameter in parameters:
+            parameter.requires_grad_(True)

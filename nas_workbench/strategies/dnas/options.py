@@ -112,6 +112,11 @@ class DnasOptions:
     retrain: bool = _option(
         True, "retrain the final architecture standalone at the configured fidelity, logged as a full trial"
     )
+    finetune_epochs: int = _option(
+        0,
+        "0: each final architecture is retrained from scratch at the configured fidelity; k > 0: it starts "
+        "from the supernet's weights (its path cut out) and trains k epochs",
+    )
     retrain_top: int = _option(
         RETRAIN_TOP,
         "how many of the most likely architectures under the final weights (within the tolerance of every "
@@ -148,6 +153,7 @@ class DnasOptions:
         check_float("target_rate", self.target_rate, 0.0, 1e3)
         check_float("tolerance", self.tolerance, 1e-4, 1.0)
         check_int("retrain_top", self.retrain_top, 1)
+        check_int("finetune_epochs", self.finetune_epochs, 0)
         if self.weight_learning_rate is not None:
             check_float("weight_learning_rate", self.weight_learning_rate, 1e-12, 10.0)
         check_float("arch_split", self.arch_split, 0.05, 0.95)

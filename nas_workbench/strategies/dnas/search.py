@@ -27,12 +27,11 @@ A search is not resumed mid-way (the supernet is not stored): a study that alrea
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -41,20 +40,22 @@ from optuna.trial import TrialState
 from torch import nn
 
 from nas_workbench.engine import events as ev
+from nas_workbench.engine.pipeline import Scorer
 from nas_workbench.engine.producers import RunContext
 from nas_workbench.engine.records import DNAS_ATTR, WEIGHTS_ATTR
 from nas_workbench.engine.scheduler import Objective, plan
+from nas_workbench.engine.scorers import TrainingScorer
 from nas_workbench.estimation.trainer import prepare_inputs
 from nas_workbench.profiling import LookupTable
 from nas_workbench.spec import ArchSpec
 from nas_workbench.strategies.dnas import build_supernet
-from nas_workbench.strategies.dnas.arch_step import ArchStep, shrink_epochs
+from nas_workbench.strategies.dnas.arch_step import ArchStep, frozen, shrink_epochs
 from nas_workbench.strategies.dnas.cost import cost_model
 from nas_workbench.strategies.dnas.landing import Landing, check_target, land, predicted_costs
 from nas_workbench.strategies.dnas.options import DnasOptions
 from nas_workbench.strategies.dnas.penalty import HardwarePenalty
 from nas_workbench.strategies.dnas.supernet import Supernet
-from nas_workbench.strategies.dnas.weight_sharing import WeightSharingScorer
+from nas_workbench.strategies.dnas.weight_sharing import FineTuneScorer, WeightSharingScorer
 
 __all__ = ["SupernetProducer"]
 
@@ -130,6 +131,7 @@ class _DnasSearch:
         shrinks = shrink_epochs(supernet, options.shrink_to, warmup, epochs)
         gumbel = options.gumbel or options.sampled_paths  # sampled paths are hard Gumbel samples
         for epoch in range(1, epochs + 1):
+            started = time.perf_counter(), time.process_time()
             temperature = self._temperature(epoch, epochs) if gumbel else None
             searching = epoch > warmup
             supernet.temperature = options.softmax_temperature ** (
@@ -148,7 +150,12 @@ class _DnasSearch:
                 return False
             dropped = supernet.shrink(options.shrink_to) if epoch in shrinks else 0
             spec = supernet.derive()
-            figures = {**losses, "temperature": temperature, "dropped": dropped}
+            # the supernet's epoch, without the trial that logs it: wall and CPU seconds (of this process)
+            seconds = {
+                "seconds": time.perf_counter() - started[0],
+                "cpu_seconds": time.process_time() - started[1],
+            }
+            figures = {**losses, "temperature": temperature, "dropped": dropped, **seconds}
             self._log_search_trial(supernet, penalty, spec, epoch, figures, data)
         if not options.retrain:
             return True
@@ -264,7 +271,7 @@ class _DnasSearch:
                 return None
             if arch_step is not None:
                 batch = order_a[(step * batch_size) % len(order_a) :][:batch_size]
-                with _frozen(weight_parameters):  # no gradients for the weights: a third less work
+                with frozen(weight_parameters):  # no gradients for the weights
                     loss, hardware = arch_step(supernet, data.x_arch[batch], data.y_arch[batch], gumbel, tau)
                 totals["arch_loss"] += loss
                 totals["penalty"] += hardware
@@ -352,7 +359,15 @@ class _DnasSearch:
                 "landing": landing.to_dict() if penalty.targets else None,
             }
             self.run.study.enqueue_trial(dict(landing.spec.choices), user_attrs={DNAS_ATTR: info})
-        self._run_waiting(self.pipeline.objective(self.run.scorer(), reuse=False))  # trained, not estimated
+        self._run_waiting(self.pipeline.objective(self._retraining(supernet), reuse=False))  # trained
+
+    def _retraining(self, supernet: Supernet) -> Scorer:
+        """The run's own scorer, or fine-tuning from the supernet's weights (``finetune_epochs``)."""
+        run, epochs = self.run, self.options.finetune_epochs
+        if not epochs or run.evaluate is not None:  # the user's evaluate() trains nothing
+            return run.scorer()
+        config = replace(run.config, fidelity=replace(run.config.fidelity, epochs=epochs))
+        return FineTuneScorer(TrainingScorer(config, run.task(), run.emit, run.study_name), supernet)
 
     def _run_waiting(self, objective: Objective) -> None:
         """Run the study's waiting trials through the engine's scheduler (heartbeats, failures, events)."""
@@ -366,18 +381,6 @@ class _DnasSearch:
             t.user_attrs.get(DNAS_ATTR, {}).get("phase") == "retrain"
             for t in self.run.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         )
-
-
-@contextlib.contextmanager
-def _frozen(parameters: Sequence[nn.Parameter]) -> Iterator[None]:
-    """Stop gradients to ``parameters`` for the block."""
-    for parameter in parameters:
-        parameter.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for parameter in parameters:
-            parameter.requires_grad_(True)
 
 
 def _expected(penalty: HardwarePenalty, supernet: Supernet) -> dict[str, float]:

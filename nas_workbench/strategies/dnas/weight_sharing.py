@@ -8,11 +8,12 @@ of its own, so they are re-estimated on a few training batches before the valida
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 import torch
 from torch import nn
 
-from nas_workbench.engine.pipeline import Candidate
+from nas_workbench.engine.pipeline import Candidate, Scorer
 from nas_workbench.engine.producers import RunContext
 from nas_workbench.estimation.trainer import evaluate_accuracy
 from nas_workbench.exceptions import NasWorkbenchError
@@ -20,7 +21,13 @@ from nas_workbench.profiling import METRICS, Measurement
 from nas_workbench.spec import ArchSpec
 from nas_workbench.strategies.dnas.supernet import Supernet
 
-__all__ = ["BN_CALIBRATION_EXAMPLES", "WEIGHT_SHARING", "WeightSharingScorer", "recalibrate_batch_norm"]
+__all__ = [
+    "BN_CALIBRATION_EXAMPLES",
+    "WEIGHT_SHARING",
+    "FineTuneScorer",
+    "WeightSharingScorer",
+    "recalibrate_batch_norm",
+]
 
 logger = logging.getLogger("nas_workbench")
 
@@ -74,6 +81,21 @@ class WeightSharingScorer:
             ", ".join(f"{m} {v:.4g} {METRICS[m].unit}" for m, v in self.expected.items()) or "-",
         )
         return {"accuracy": Measurement(accuracy, "fraction", "estimated", WEIGHT_SHARING, detail)}
+
+
+class FineTuneScorer:
+    """Trains a final architecture from the supernet's weights (its path cut out, `Supernet.export_state`)
+    instead of from scratch: the supernet has already trained those weights, so a few epochs of
+    ``training`` (the engine's `TrainingScorer` at the fine-tuning epochs) replace a whole retraining."""
+
+    scores_infeasible = False
+
+    def __init__(self, training: Scorer, supernet: Supernet) -> None:
+        self.training, self.supernet = training, supernet
+
+    def score(self, candidate: Candidate) -> Mapping[str, Measurement]:
+        candidate.model.load_state_dict(self.supernet.export_state(candidate.spec))
+        return self.training.score(candidate)
 
 
 @torch.no_grad()

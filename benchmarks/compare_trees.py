@@ -1,0 +1,131 @@
+"""Streaming and study reading, one checkout of the project against another (e.g. the redesign's parent).
+
+Each tree's own code runs in fresh processes, one per tree in ABBA order over the repeats, so that the
+machine's load falls on both alike (`engine_overhead.py --trees` does the same for the engine's trials):
+
+- ``stream``: the tree's own ``benchmarks/ui/stream.py`` path (events put from a thread, applied in batches
+  on the loop), 1,000 events three times in one process: the process's CPU from its start until the first
+  batch is plotted (imports, the first workbench, the batch), the CPU of the second and third (each builds
+  a new workbench, then streams), and the comm messages of each;
+- ``read``: a 1,000-trial study (`load_study.make_study`'s, written once by this tree into a temporary
+  folder) read by the tree's own readers, CPU best of 3 each: the bulk read, the `TrialResult`s, and the
+  table with its plot sources.
+
+    python benchmarks/compare_trees.py ../before . [--repeats 4] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import _report  # this folder is on the path when run as a script
+
+KINDS = ("stream", "read")
+
+
+def stream_side(tree: Path) -> dict[str, Any]:
+    """Three batches of 1,000 events through ``tree``'s workbench, in this fresh process."""
+    sys.path.insert(0, str(tree / "benchmarks" / "ui"))
+    import stream  # the tree's own copy, on the tree's nas_workbench
+
+    events = stream.synthetic_events(1000)
+    marks = []
+    for _ in range(3):
+        result = asyncio.run(stream.coalesced(events))
+        marks.append((time.process_time(), result["messages"]))
+    return {
+        "first_cpu_s": marks[0][0],
+        "second_cpu_s": marks[1][0] - marks[0][0],
+        "third_cpu_s": marks[2][0] - marks[1][0],
+        "messages": [m for _, m in marks],
+    }
+
+
+def read_side(database: str) -> dict[str, Any]:
+    """CPU of reading the study in ``database`` with this process's ``nas_workbench``, best of 3 each."""
+    import optuna
+
+    from nas_workbench.engine._bulk_read import read_trials
+    from nas_workbench.engine.records import trial_results
+    from nas_workbench.viz import TrialTable, make_sources
+
+    def sources(study: optuna.Study) -> None:
+        table = TrialTable(["accuracy", "latency_ms"], ["maximize", "minimize"])
+        table.extend(trial_results(study))
+        make_sources(table)
+
+    def best_of_3(work: Callable[[optuna.Study], Any]) -> float:
+        times = []
+        for _ in range(3):
+            study = optuna.load_study(study_name="big", storage=f"sqlite:///{database}")  # nothing cached
+            started = time.process_time()
+            work(study)
+            times.append(time.process_time() - started)
+        return min(times)
+
+    return {
+        "bulk_read_s": best_of_3(read_trials),
+        "trial_results_s": best_of_3(trial_results),
+        "table_and_sources_s": best_of_3(sources),
+    }
+
+
+def run_side(tree: str, kind: str, database: str) -> dict[str, Any]:
+    """`stream_side` or `read_side` in a fresh process on ``tree``'s code."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--side", kind, tree, database]
+    out = subprocess.run(
+        command, env={**os.environ, "PYTHONPATH": tree}, cwd=tree, check=True, capture_output=True, text=True
+    )
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def main() -> None:
+    parser = _report.parser(__doc__)
+    parser.add_argument("trees", nargs="*", metavar="TREE", help="BEFORE AFTER")
+    parser.add_argument("--repeats", type=int, default=4)
+    parser.add_argument("--side", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.side:
+        kind, tree, database = args.side
+        print(json.dumps(stream_side(Path(tree)) if kind == "stream" else read_side(database)))
+        return
+    if len(args.trees) != 2:
+        parser.error("give two trees: BEFORE AFTER")
+    trees = [str(Path(tree).resolve()) for tree in args.trees]
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {kind: {tree: [] for tree in trees} for kind in KINDS}
+    with tempfile.TemporaryDirectory() as folder:
+        database = str(Path(folder) / "big.db")
+        sys.path.insert(0, str(Path(__file__).resolve().parent / "ui"))
+        from load_study import make_study
+
+        make_study(Path(database), 1000)
+        for kind in KINDS:
+            for repeat in range(args.repeats):
+                for tree in trees if repeat % 2 == 0 else trees[::-1]:
+                    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+                    runs[kind][tree].append({**run_side(tree, kind, database), "load": load})
+    print(f"medians of {args.repeats} processes per tree, CPU seconds")
+    print(f"{'':22}{Path(trees[0]).name:>12}{Path(trees[1]).name:>12}{'after/before':>14}")
+    for kind in KINDS:
+        for key in runs[kind][trees[0]][0]:
+            if key.endswith("_s"):
+                before, after = (statistics.median(r[key] for r in runs[kind][t]) for t in trees)
+                print(f"{key:22}{before:>12.3f}{after:>12.3f}{after / before:>14.2f}")
+    for tree in trees:
+        print(f"messages per batch, {Path(tree).name}: {[r['messages'] for r in runs['stream'][tree]]}")
+    _report.write_json(args.json, {"trees": trees, "repeats": args.repeats, "runs": runs})
+
+
+if __name__ == "__main__":
+    main()
