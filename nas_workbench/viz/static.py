@@ -48,6 +48,18 @@ _PAGE = (
     f"<body style='margin:0;background:white'><div id='root' style='width:{_WIDTH}px'></div></body></html>"
 )
 
+
+class _NoCallbackWarning(logging.Filter):
+    """Drops Bokeh's warning that Python callbacks cannot run in standalone output, which `json_item` logs
+    for a figure with ``on_change`` callbacks (the workbench's): the image runs no callbacks, the live
+    widget beside it keeps them, and in a notebook the warning was a red block under every search."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "real Python" not in record.getMessage()
+
+
+_BOKEH_EMBED_LOG = logging.getLogger("bokeh.embed.util")
+
 #: Embed one figure in #root (replacing the last one) and resolve once BokehJS has drawn it.
 _EMBED_JS = """async (item) => {
   const root = document.getElementById("root");
@@ -184,7 +196,12 @@ def png(obj: Model, timeout: float = 60.0) -> bytes | None:
         raise TypeError(f"png() takes a Bokeh figure or layout, not {type(obj).__name__}")
     if not available():
         return None
-    item = dict(json_item(obj))  # serialised here, on the caller's thread, which owns the document
+    quiet = _NoCallbackWarning()
+    _BOKEH_EMBED_LOG.addFilter(quiet)
+    try:
+        item = dict(json_item(obj))  # serialised here, on the caller's thread, which owns the document
+    finally:
+        _BOKEH_EMBED_LOG.removeFilter(quiet)
     with _lock:
         try:
             return _browser().render(item, timeout)

@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 import pytest
+from bokeh.embed import json_item
 from bokeh.plotting import figure
 from PIL import Image
 
@@ -44,6 +45,21 @@ def test_a_stretching_figure_takes_a_notebook_width() -> None:
     assert 800 <= image.size[0] <= 1000 and image.size[1] == 200
 
 
+@pytest.mark.usefixtures("renderer")
+def test_a_figure_with_python_callbacks_is_drawn_without_bokehs_standalone_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The workbench's figures have Python callbacks, which an image does not run: Bokeh's warning that they
+    cannot work in standalone output was a red block in the notebook. Other standalone output keeps it."""
+    plot = figure(width=200, height=150, toolbar_location=None)
+    plot.scatter([1, 2], [1, 2]).data_source.selected.on_change("indices", lambda attr, old, new: None)
+    with caplog.at_level("WARNING", logger="bokeh"):
+        assert static.png(plot)
+        assert not [r for r in caplog.records if "real Python" in r.getMessage()]
+        json_item(plot)
+    assert [r for r in caplog.records if "real Python" in r.getMessage()]
+
+
 def test_off_when_set_to_0(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(static.SETTING, "0")
     assert not static.available()
@@ -70,8 +86,6 @@ def test_refuses_a_bad_setting_and_what_is_not_bokeh(monkeypatch: pytest.MonkeyP
 def test_a_browser_that_failed_is_replaced_by_a_fresh_one(monkeypatch: pytest.MonkeyPatch) -> None:
     """A start that fails half-way (Chromium closed its page once in a busy JupyterLab kernel) leaves
     Playwright's loop running in the renderer's thread; the next figure must still be drawn."""
-    from bokeh.embed import json_item
-
     plot = figure(width=200, height=150, toolbar_location=None)
     plot.line([1, 2], [1, 2])
     item = dict(json_item(plot))
