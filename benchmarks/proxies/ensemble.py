@@ -30,6 +30,7 @@ of ranks of synflow, NASWOT, FLOPs, jacov and snip, and the harmonic mean of the
 
 from __future__ import annotations
 
+import argparse
 import csv
 import random
 import statistics
@@ -93,6 +94,11 @@ def main() -> int:
     parser.add_argument("--prior-trials", type=float, default=5.0)
     parser.add_argument("--top", type=int, default=5, help="best-judged subsets averaged by 'subsets'")
     parser.add_argument("--draws", type=int, default=50)
+    parser.add_argument(
+        "--curve",
+        default="5,10,20,50,100,200",
+        help="labelled cells at which the live-FLOPs subset rule is also measured (its learning curve)",
+    )
     args = parser.parse_args()
     needed = ["nb201_naslib_zc_subset.csv", "nb201_cost_derived.csv"]
     if missing := [name for name in needed if not (args.nb201_dir / name).exists()]:
@@ -131,8 +137,10 @@ def main() -> int:
             weights.append(w)
         best = max(ESTIMATORS, key=lambda e: singles[e])
         summary = {k: {"mean": statistics.mean(v), "min": min(v), "max": max(v)} for k, v in drawn.items()}
+        curve = learning_curve(live_members, accuracy, [int(n) for n in args.curve.split(",")], args)
         results[name] = {
             "cells": len(accuracy),
+            "learning_curve": curve,
             "single": singles,
             "rank_mean": rank_mean,
             "harmonic_mean": harmonic,
@@ -146,11 +154,34 @@ def main() -> int:
             f"{name:<16}{len(accuracy):>6}{f'{best} {singles[best]:.3f}':>18}{rank_mean:>15.3f}"
             f"{harmonic:>14.3f}" + "".join(f"{cell:>16}" for cell in cells)
         )
-    print("single live FLOPs: " + ", ".join(f"{n} {r['single'][LIVE]:.3f}" for n, r in results.items()))
+    for name, figures in results.items():
+        singles = ", ".join(f"{e} {r:.3f}" for e, r in figures["single"].items())
+        print(f"{name}, each single estimator: {singles}")
+    print("subsets, live, by labelled cells (learning curve), mean (worst) over the draws:")
+    for name, figures in results.items():
+        points = figures["learning_curve"]
+        print(f"{name:<16}" + "  ".join(f"{n}: {p['mean']:.3f} ({p['min']:.2f})" for n, p in points.items()))
     if args.json:
         settings = {"labelled": args.labelled, "prior_trials": args.prior_trials, "top": args.top}
         _report.write_json(args.json, {**settings, "draws": args.draws, "data_sets": results})
     return 0
+
+
+def learning_curve(
+    members: np.ndarray, accuracy: np.ndarray, counts: list[int], args: argparse.Namespace
+) -> dict[int, dict[str, float]]:
+    """The subset rule's Spearman on the cells left out, mean and worst over ``args.draws`` draws, for
+    each number of labelled cells in ``counts`` (up to half the cells): how far more labels take it."""
+    rng, every, curve = random.Random(1), np.arange(len(accuracy)), {}
+    for count in (n for n in counts if n <= len(accuracy) // 2):
+        figures = []
+        for _ in range(args.draws):
+            labelled = rng.sample(range(len(accuracy)), count)
+            rest = np.setdiff1d(every, labelled)
+            chosen = subset_ensemble(members, labelled, accuracy[labelled], top=args.top)
+            figures.append(rho(chosen[rest], accuracy[rest]))
+        curve[count] = {"mean": statistics.mean(figures), "min": min(figures)}
+    return curve
 
 
 if __name__ == "__main__":

@@ -20,17 +20,22 @@ search knows (`SamplerContext.costs`, `SamplerContext.scores`):
    they confirm keeps it. Ranking among those candidates only matters under a tight budget: ranked over
    the whole pool, the budget's own cost (a latency all of whose feasible values sit in its bottom 5%)
    would spread its candidates over a twentieth of the scale and have almost no say among them.
-3. **Local moves.** With probability ``local_share`` (once a feasible trial is trained), the trial is
-   the best-ranked untried feasible candidate one decision away from the best trained one (a space too
-   large to enumerate adds ``mutations`` mutations of it to the pool first), or, half the time
-   (`TWIN_SHARE`), an untried twin of it (below); otherwise an untried twin of the best-ranked function
-   among the untried feasible candidates of the pool.
+3. **The prior first, then the best.** While some untried function ranks with or above the best trained
+   one (ties included: an estimator that cannot tell the top functions apart leaves the choice to the
+   ranking's draw), the ranking alone proposes. Once none does (the prior is *settled*: it has nothing it
+   ranks better to offer), a trial trains an untried twin (below) of the best trained function, or, with
+   probability ``local_share``, makes a local move: the best-ranked untried feasible candidate one
+   decision away from the best trained one (a space too large to enumerate adds ``mutations`` mutations of
+   it to the pool first), or, half the time (`TWIN_SHARE`), a twin of it; with neither to train, the
+   ranking proposes. Moving early cost the ranking its top: under a 5th-percentile Pixel 2 budget, whose
+   prior ties 11 functions at the top, local moves in the first 10 trials left the optimum among them
+   untried in half the seeds.
 4. **One trial per function.** A candidate that computes the same function as one already tried (the
    space's ``signature``: `CellSpace.signature` gives cells that differ only in dead ops or in the node a
    skip chain runs through one signature) is proposed by the ranking only once every feasible function
-   is tried, twins of the best trained function first; before that, only by a local move. Which twin
-   is drawn at random: twins' estimator values differ only by their dead ops (a dead conv's FLOPs), so
-   ranking them would train the same twin on every seed for no reason. A twin
+   is tried, twins of the best trained function first; before that, only as a twin of the best trained
+   function (3). Which twin is drawn at random: twins' estimator values differ only by their dead ops (a
+   dead conv's FLOPs), so ranking them would train the same twin on every seed for no reason. A twin
    teaches nothing about the architecture, but it is trained afresh, and on NAS-Bench-201 (which trained
    each twin separately) the best of a function's twins is often the budget's optimum: its twins'
    validation accuracies spread by 0.1-0.2 points.
@@ -84,6 +89,8 @@ ATTR = "proxy_guided"
 TWIN_SHARE = 0.5
 #: Relative slack of an exact limit (a candidate's cost equal to the limit is feasible).
 _SLACK = 1e-9
+#: Scores closer than this are tied (the ranking's random tie-break adds less than 1e-9).
+_TIE = 1e-6
 
 
 class ProxyGuidedSampler(PlannedSampler):
@@ -93,7 +100,8 @@ class ProxyGuidedSampler(PlannedSampler):
         costs: An architecture's counted costs before training (`SamplerContext.costs`).
         scores: Its zero-cost proxy scores (`SamplerContext.scores`).
         pool_size: Most candidates; a space with at most this many architectures is enumerated.
-        local_share: Probability that a trial is a one-decision move from the best trained one.
+        local_share: Once no untried function ranks with or above the best trained one, the probability
+            that a trial is a one-decision move from it (else a twin of it, when it has one).
         prior_trials: How many trained trials the prior weight of each estimator is worth.
         mutations: Mutations of the best trial added to a sampled (not enumerated) pool per local move.
         score_batch: Candidates scored before each trial (a lazy pool: the first training waits for this
@@ -155,9 +163,9 @@ class ProxyGuidedSampler(PlannedSampler):
             if t.state == TrialState.COMPLETE and t.value is not None and feasible(t)
             if (index := self._index(t)) is not None
         ]
-        local = bool(trained) and rng.random() < self.local_share
+        draw = rng.random()  # below local_share: a local move, once the prior is settled (below)
         best = max(trained, key=lambda pair: pair[1])[0] if trained else None
-        if local and best is not None and len(pool) < self.space.size():
+        if draw < self.local_share and best is not None and len(pool) < self.space.size():
             for _ in range(self.mutations):  # a sampled pool: bring the best one's neighbours in
                 pool.add(self.space.mutate(pool.specs[best], rng))
         tried = self._tried(others)
@@ -172,6 +180,15 @@ class ProxyGuidedSampler(PlannedSampler):
         ranks = np.zeros(pool.values.shape)
         ranks[allowed] = percentile_ranks(pool.values[allowed])  # among what may be proposed
         score = ranks @ weights + 1e-9 * np.array([rng.random() for _ in range(len(pool))])
+        functions = pool.functions
+        # settled: no untried function ranks with or above the best trained one (a function ranks as its
+        # top twin, as the ranking picks it), so the prior has nothing better to offer; until then its
+        # ranking alone proposes (ties included: it cannot tell them apart)
+        settled = False
+        if best is not None and allowed[best]:
+            top = score[allowed & (functions == functions[best])].max()
+            settled = not np.any(open_ & (score > top - _TIE))
+        local = settled and draw < self.local_share
         if not open_.any():  # every function within budget tried: twins, of the best trained function first
             open_ = allowed & ~tried
             known = pool.function_values([i for i, _ in trained], [v for _, v in trained])
@@ -180,21 +197,20 @@ class ProxyGuidedSampler(PlannedSampler):
             tiers = rankdata(np.nan_to_num(known, nan=-np.inf), method="dense")  # 1, 2, ...: by function
             score += (np.abs(weights).sum() + 1.0) * tiers  # larger than any difference of ranks @ weights
         source, index = "uniform", None
-        functions = pool.functions
         if exploring and open_.any():
             source, index = "explore", int(rng.choice(np.flatnonzero(open_).tolist()))
-        elif local and best is not None:
+        elif settled and best is not None:  # a twin of the best function, or (local) a neighbour of it
             near = pool.neighbours(best)
             near = near[open_[near]]
             twins = np.flatnonzero(allowed & ~tried & (functions == functions[best]))
-            if twins.size and (not near.size or rng.random() < TWIN_SHARE):
+            if twins.size and (not local or not near.size or rng.random() < TWIN_SHARE):
                 source, index = "local", _any(twins, rng)
-            elif near.size:
+            elif local and near.size:
                 source, index = "local", int(near[np.argmax(score[near])])
         if index is None and open_.any():
-            top = functions[np.flatnonzero(open_)[np.argmax(score[open_])]]
+            chosen = functions[np.flatnonzero(open_)[np.argmax(score[open_])]]
             # the ranking picks a function; its untried twins differ only in dead ops, so one at random
-            source, index = "prior", _any(np.flatnonzero(open_ & (functions == top)), rng)
+            source, index = "prior", _any(np.flatnonzero(open_ & (functions == chosen)), rng)
         self._record(study, trial, source, weights, allowed)
         if index is not None:
             self._record_prior(study, trial, index, ranks[index], _percentile(score, allowed, index))
@@ -347,7 +363,9 @@ register(
         "from the trained trials how far to trust each estimator (Spearman-weighted rank aggregation).",
         {
             "pool_size": Option(2000, "most candidates ranked; a space this small is enumerated whole"),
-            "local_share": Option(0.25, "share of trials that move one decision from the best trained one"),
+            "local_share": Option(
+                0.25, "once the prior is settled, share of trials that move one decision from the best"
+            ),
             "prior_trials": Option(5.0, "trained trials the prior trust (1 per estimator) is worth"),
             "mutations": Option(30, "mutations of the best added to a sampled pool per local move"),
             "score_batch": Option(
