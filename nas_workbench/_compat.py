@@ -174,6 +174,35 @@ def sampling_trials(
     return study._get_trials(deepcopy=False, states=states, use_cache=True)
 
 
+class _StudyWithout:
+    """A study as a sampler reads it, without the trials ``drop`` picks (`study_without`)."""
+
+    def __init__(self, study: optuna.Study, drop: Callable[[FrozenTrial], bool]) -> None:
+        self._study = study
+        self._drop = drop
+
+    def __getattr__(self, name: str) -> Any:  # directions, study_name, the storage: the study's own
+        return getattr(self._study, name)
+
+    def _get_trials(self, *args: Any, **kwargs: Any) -> list[FrozenTrial]:
+        return [t for t in self._study._get_trials(*args, **kwargs) if not self._drop(t)]
+
+    def get_trials(self, *args: Any, **kwargs: Any) -> list[FrozenTrial]:
+        return [t for t in self._study.get_trials(*args, **kwargs) if not self._drop(t)]
+
+    @property
+    def trials(self) -> list[FrozenTrial]:
+        return self.get_trials()
+
+
+def study_without(study: optuna.Study, drop: Callable[[FrozenTrial], bool]) -> optuna.Study:
+    """``study`` for a sampler to read without the trials ``drop`` picks: Optuna's samplers read a study's
+    history through ``Study._get_trials`` (and `Study.get_trials`), which the view filters; everything
+    else is the study's own. Only for handing to a sampler's ``sample_relative`` / ``sample_independent``."""
+    require("optuna")
+    return cast("optuna.Study", _StudyWithout(study, drop))
+
+
 def nondomination_ranks(loss_values: np.ndarray, first_only: bool = False) -> np.ndarray:
     """The non-domination rank of each row of ``loss_values`` (smaller is better in every column): 0 for
     the Pareto front, 1 for the front of the rest, and so on; equal rows share a rank. Optuna's fast

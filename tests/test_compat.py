@@ -153,3 +153,14 @@ def test_a_sampler_read_is_shared_within_a_trial_and_renewed_with_the_next(tmp_p
     other.enqueue_trial({})
     assert _compat.start_waiting_trial(study, storage, waiting._trial_id) is not None
     assert len(_compat.sampling_trials(study)) == 3
+
+
+def test_a_study_without_some_trials_hides_them_from_every_read() -> None:
+    study = optuna.create_study()
+    for value in (1.0, -1.0, 2.0):
+        study.add_trial(optuna.trial.create_trial(value=value))
+    view = _compat.study_without(study, lambda t: t.value is not None and t.value < 0)
+    assert [t.value for t in view._get_trials(deepcopy=False)] == [1.0, 2.0]
+    assert [t.value for t in view.get_trials()] == [1.0, 2.0] == [t.value for t in view.trials]
+    assert view.study_name == study.study_name and view.directions == study.directions
+    assert len(study.trials) == 3  # the study itself keeps them

@@ -22,7 +22,9 @@ parameter count by default, as in every search (``params_c10_M``); with ``--cost
 device's latency itself, the case of a search whose budget names a ``target_device``, where the
 profile's prediction is both known in advance and what the trial is judged by. ``optuna-tpe`` is
 Optuna's own TPESampler (multivariate, grouped) driven the same way: the baseline without the
-workbench's feasibility model or costs.
+workbench's feasibility model or costs. ``auto`` is the default strategy of a `SearchConfig`: the one
+the advisor recommends for one objective under this latency budget and this many trials (with ``--costs
+latency``, judged on a target device).
 
     python benchmarks/strategies/nb201_budgeted.py /work/shared/data/nb201 --seeds 10 \\
         --json benchmarks/results/strategies_nb201_budgeted.json
@@ -46,6 +48,7 @@ import optuna
 import torch
 
 import nas_workbench as nw
+from nas_workbench.config import AUTO_STRATEGY
 from nas_workbench.engine.budget import constraint_values
 from nas_workbench.profiling import Measurement
 
@@ -127,6 +130,9 @@ def run_one(
         assert scores is not None
         return scores[space.format(spec)]
 
+    if name == AUTO_STRATEGY:  # the default: what the advisor recommends for this search, as the engine
+        target = "the device" if costs == "latency" else None  # a budget judged by a device's profile
+        name = nw.strategies.advise(space, ["accuracy"], {METRIC: budget_ms}, trials, None, target).strategy
     if name == PLAIN_TPE:
         with warnings.catch_warnings():  # ``group`` is "experimental", as the tpe strategy notes
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)

@@ -31,7 +31,7 @@ import os
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -42,6 +42,7 @@ import tenacity
 from optuna.storages import BaseStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 
 from nas_workbench._compat import RDB_PRIVATE_CALLS
+from nas_workbench.engine._storage_errors import driver_reason, is_transient
 from nas_workbench.engine.storage_urls import masked_url, normalize_url
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
 
@@ -105,39 +106,6 @@ def retry_window() -> float:
     return value
 
 
-def _chain(error: BaseException) -> Iterator[BaseException]:
-    """``error`` and the errors it was raised from or while handling (each once)."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
-def _transient(error: BaseException) -> bool:
-    """Whether ``error`` is a lost or busy connection (worth retrying) rather than a bad request.
-
-    Optuna wraps the driver's error in `StorageInternalError`; after a dropped connection it may also
-    have tried again in the same broken session, so the error is SQLAlchemy's ``PendingRollbackError``
-    ("Can't reconnect until invalid transaction is rolled back") raised while handling the first one.
-    """
-    for cause in _chain(error):
-        if isinstance(cause, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.PendingRollbackError):
-            return True
-        if isinstance(cause, sa_exc.DBAPIError) and cause.connection_invalidated:
-            return True
-    return False
-
-
-def _reason(error: BaseException) -> str:
-    """The database driver's own one-line message, without SQLAlchemy's SQL echo and links."""
-    cause = error.__cause__ if isinstance(error, optuna.exceptions.StorageInternalError) else error
-    original = getattr(cause, "orig", None) or cause
-    lines = [line.strip() for line in str(original).splitlines() if line.strip()]
-    return f"{type(original).__name__}: {lines[0] if lines else ''}"
-
-
 def _with_retry(
     call: Callable[[], T],
     window_s: float,
@@ -148,11 +116,23 @@ def _with_retry(
 ) -> T:
     """Run ``call``, retrying transient storage errors with jittered exponential backoff for ``window_s``
     (``discard``: called after each failed attempt, to drop what the failure left broken; ``recovered``:
-    called when an attempt succeeds after failed ones).
+    called when an attempt succeeds after failed ones). The first attempt is a plain call: tenacity's
+    set-up (about 60 Python calls) is only paid once a transient error needs retrying.
 
     Raises:
         StorageUnavailableError: Still failing when the window ran out; says for how long and why.
     """
+    start = time.monotonic()
+    try:
+        return call()
+    except Exception as error:  # tenacity's loop below re-raises it at once if it is not transient
+        first: list[BaseException] = [error]
+
+    def attempt() -> T:  # the loop's first attempt is the failure above, not a second call
+        if first:
+            raise first.pop()
+        return call()
+
     backoff = tenacity.wait_random_exponential(multiplier=0.1, max=MAX_BACKOFF_S)  # "full jitter"
 
     def failure(state: tenacity.RetryCallState) -> BaseException:  # retried: the attempt raised
@@ -161,31 +141,33 @@ def _with_retry(
         assert error is not None
         return error
 
+    def elapsed() -> float:  # since the first attempt
+        return time.monotonic() - start
+
     def wait(state: tenacity.RetryCallState) -> float:  # the last attempt falls at the window's end
-        return min(backoff(state), max(window_s - (state.seconds_since_start or 0.0), 0.01))
+        return min(backoff(state), max(window_s - elapsed(), 0.01))
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         if discard is not None:
             discard()
         if state.attempt_number == 1:
-            reason = _reason(failure(state))
+            reason = driver_reason(failure(state))
             logger.warning("storage %s: %s; retrying for up to %.0f s", masked_url(url), reason, window_s)
 
     def give_up(state: tenacity.RetryCallState) -> T:
         error = failure(state)
         raise StorageUnavailableError(
-            f"storage {masked_url(url)} unreachable for {state.seconds_since_start or 0.0:.0f} s ({what}): "
-            f"{_reason(error)}"
+            f"storage {masked_url(url)} unreachable for {elapsed():.0f} s ({what}): {driver_reason(error)}"
         ) from error
 
     retrying = tenacity.Retrying(
-        retry=tenacity.retry_if_exception(_transient),
-        stop=tenacity.stop_after_delay(window_s),
+        retry=tenacity.retry_if_exception(is_transient),
+        stop=lambda _state: elapsed() >= window_s,
         wait=wait,
         before_sleep=before_sleep,
         retry_error_callback=give_up,
     )
-    result = retrying(call)
+    result = retrying(attempt)
     retries = retrying.statistics.get("attempt_number", 1) - 1
     if retries:
         logger.warning("storage %s reachable again after %d retries", masked_url(url), retries)
@@ -388,5 +370,5 @@ def open_storage(
             ValueError,
         ) as error:
             raise StorageUnavailableError(
-                f"cannot open storage {masked_url(url)}: {_reason(error)}"
+                f"cannot open storage {masked_url(url)}: {driver_reason(error)}"
             ) from None

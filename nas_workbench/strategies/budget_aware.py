@@ -18,8 +18,10 @@ from optuna.search_space import IntersectionSearchSpace
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
+from nas_workbench import _compat
 from nas_workbench._compat import sampling_trials
-from nas_workbench.strategies.feasibility import FeasibilityFilter, _Completion
+from nas_workbench.strategies._history import feasible
+from nas_workbench.strategies.feasibility import FeasibilityFilter, _Completion, tried_choices
 
 if TYPE_CHECKING:
     from nas_workbench.spaces import SearchSpace
@@ -44,14 +46,23 @@ class BudgetAwareSampler(BaseSampler):
     sampling drawn uniformly here, as they would be. With the search space, the draw follows its
     define-by-run questions (a conditional decision is drawn only when the architecture asks it); without
     it, the decisions every trial asked are drawn. Up to ``candidates`` such draws, the first not far over
-    budget is kept (failing that, the first of as many uniform draws). Before the model is trusted, or in
-    a study without constraints, it is the wrapped sampler unchanged.
+    budget and not tried already is kept (failing that, the first of as many uniform draws). Before the
+    model is trusted, or in a study without constraints, it is the wrapped sampler unchanged.
+
+    Once the model is fitted, the wrapped sampler can be shown only the trials within budget
+    (``hide_infeasible``): the filter then answers "does it fit?" and the sampler only "is it good?". Left
+    in, an over-budget trial is one of TPE's bad trials (c-TPE ranks infeasible trials below every
+    feasible one), so TPE learns that the budget's edge, where over-budget trials gather and the best
+    feasible ones sit, is a bad region, and retreats from it.
 
     Args:
-        sampler: The wrapped sampler (it still sees every trial, the infeasible ones included).
+        sampler: The wrapped sampler (it still sees every trial, the infeasible ones included, unless
+            ``hide_infeasible``).
         feasibility: The filter and its settings.
         space: The search space, to draw conditional decisions as an architecture asks them.
         seed: Seed of the uniform draws.
+        hide_infeasible: Whether the wrapped sampler proposes from the trials within budget only, once
+            the feasibility model is fitted (its other calls still see every trial).
     """
 
     def __init__(
@@ -60,10 +71,12 @@ class BudgetAwareSampler(BaseSampler):
         feasibility: FeasibilityFilter,
         space: SearchSpace | None = None,
         seed: int | None = None,
+        hide_infeasible: bool = False,
     ) -> None:
         self.sampler = sampler
         self.feasibility = feasibility
         self.space = space
+        self.hide_infeasible = hide_infeasible
         self._rng = random.Random(seed)
         self._always = IntersectionSearchSpace(include_pruned=True)
         self._inner_space: dict[str, BaseDistribution] = {}
@@ -85,9 +98,10 @@ class BudgetAwareSampler(BaseSampler):
         model = self.feasibility.model(study, trial)
         if model is None:
             return self.sampler.sample_relative(study, trial, inner_space)
+        seen = _compat.study_without(study, lambda t: not feasible(t)) if self.hide_infeasible else study
 
         def propose() -> dict[str, Any]:
-            inner = self.sampler.sample_relative(study, trial, inner_space)
+            inner = self.sampler.sample_relative(seen, trial, inner_space)
             if self.space is not None:
                 return dict(self.space.define(_Completion(inner, self._rng)))
             params = dict(inner)
@@ -105,7 +119,9 @@ class BudgetAwareSampler(BaseSampler):
                 if isinstance(dist, CategoricalDistribution)
             }
 
-        chosen = self.feasibility.warm(study, model) or self.feasibility.choose(model, propose, uniform)
+        chosen = self.feasibility.warm(study, model) or self.feasibility.choose(
+            model, propose, uniform, tried_choices(study)
+        )
         return {name: value for name, value in chosen.items() if name in search_space}
 
     def sample_independent(

@@ -6,9 +6,9 @@ a child joins: an architecture survives by having good descendants, not by one l
 new trial is a child: S members are drawn from the population, the best is the parent, and the child is
 the parent changed by the space's own mutation operator (one decision changed). Until the population is
 full, trials are random. With a budget, a child (or random trial) predicted far over budget by the
-`FeasibilityFilter` is mutated (drawn) again. Only completed trials are members: failed ones have no
-value, and pruned ones were not trained to the end, so their values do not compare. Each child records
-its parent's trial number in the system attribute ``evolution:parent``.
+`FeasibilityFilter`, or one tried already, is mutated (drawn) again. Only completed trials are members:
+failed ones have no value, and pruned ones were not trained to the end, so their values do not compare.
+Each child records its parent's trial number in the system attribute ``evolution:parent``.
 
 "Best" in a tournament is constraint-aware and works for several objectives: a feasible member beats an
 infeasible one, infeasible members compare by total violation, and among feasible members the winner is
@@ -37,7 +37,7 @@ from nas_workbench.strategies._history import (
     violation,
 )
 from nas_workbench.strategies.feasibility import OPTIONS as FEASIBILITY_OPTIONS
-from nas_workbench.strategies.feasibility import make_filter
+from nas_workbench.strategies.feasibility import make_filter, tried_choices
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing's own from Python 3.12
@@ -76,12 +76,17 @@ class RegularizedEvolutionSampler(PlannedSampler):
             if self.space is None or model is None:
                 return Plan({}, rng)
             start_space = self.space
-            return Plan(self.feasibility.choose(model, lambda: dict(start_space.random(rng).choices)), rng)
+            start = self.feasibility.choose(
+                model, lambda: dict(start_space.random(rng).choices), tried=tried_choices(study)
+            )
+            return Plan(start, rng)
         parent = select_parent(rng.sample(population, self.tournament_size), study.directions, rng)
         _compat.storage_of(study).set_trial_system_attr(_compat.trial_id(trial), PARENT_ATTR, parent.number)
         space = self.space
         uniform = None if space is None else (lambda: dict(space.random(rng).choices))
-        return Plan(self.feasibility.choose(model, lambda: self._mutate(parent, rng), uniform), rng)
+        tried = tried_choices(study)
+        child = self.feasibility.choose(model, lambda: self._mutate(parent, rng), uniform, tried)
+        return Plan(child, rng)
 
     def _mutate(self, parent: FrozenTrial, rng: random.Random) -> dict[str, Any]:
         if self.space is not None and (spec := parent_spec(parent, self.space)) is not None:

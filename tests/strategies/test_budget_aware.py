@@ -18,6 +18,7 @@ from nas_workbench.spaces._base import enumerate_specs
 from nas_workbench.spec import ArchSpec
 from nas_workbench.strategies._history import parent_spec
 from nas_workbench.strategies.budget_aware import BudgetAwareSampler
+from nas_workbench.strategies.cost_prior import choices_key
 from nas_workbench.strategies.feasibility import (
     CostFeatures,
     FeasibilityFilter,
@@ -246,3 +247,44 @@ def test_leaning_to_the_edge_spends_more_of_the_budget(name: str) -> None:
     # on the toy space accuracy grows with cost, so the best feasible architectures sit at the budget
     first, edge = (_feasible_costs(name, edge, range(3), 30) for edge in (1, 8))
     assert np.mean(edge) > np.mean(first) + 2.0, f"{name}: {np.mean(edge):.1f} vs {np.mean(first):.1f}"
+
+
+def test_the_filter_passes_over_architectures_already_tried() -> None:
+    model = FeasibilityModel.fit([toy_trial(s, relative(toy_cost(s))) for s in random_specs(40, 0)])
+    cheap, other = {"depth": 1, "layer0.width": 8}, {"depth": 1, "layer0.width": 16}
+    tried = {choices_key(cheap)}
+    proposals = iter([cheap, cheap, other])
+    # a strategy that converged draws its best architecture again; a whole trial would learn nothing new
+    assert FeasibilityFilter(candidates=5).choose(model, lambda: next(proposals), tried=tried) == other
+    uniform = iter([other])
+    assert FeasibilityFilter(candidates=2).choose(model, lambda: cheap, lambda: next(uniform), tried) == other
+    # nothing untried drawn at all: the strategy's first proposal, as before
+    assert FeasibilityFilter(candidates=2).choose(model, lambda: cheap, tried=tried) == cheap
+
+
+class _Reading(optuna.samplers.RandomSampler):
+    """Optuna's random sampler, noting the constraints of the trials each proposal was made from."""
+
+    def __init__(self) -> None:
+        super().__init__(seed=0)
+        self.read: list[list[float]] = []
+
+    def sample_relative(self, study: optuna.Study, trial: FrozenTrial, search_space: dict) -> dict:
+        self.read.append([t.constraints.get("budget", 0.0) for t in study._get_trials(deepcopy=False)])
+        return super().sample_relative(study, trial, search_space)
+
+
+@pytest.mark.parametrize("hide", [True, False])
+def test_a_wrapped_sampler_can_propose_from_the_trials_within_budget_only(hide: bool) -> None:
+    space, inner = ToySpace(), _Reading()
+    sampler = BudgetAwareSampler(inner, FeasibilityFilter(), space, seed=0, hide_infeasible=hide)
+    study = run_study(
+        sampler, space, lambda s: [toy_accuracy(s)], 25, constraint=lambda s: relative(toy_cost(s))
+    )
+    assert any(t.constraints["budget"] > 0 for t in study.trials)  # over-budget trials stay in the study
+    late = inner.read[10:]  # once the feasibility model is fitted (10 profiled trials)
+    assert late and all(late)
+    assert all(max(read) <= 0 for read in late) == hide
+    # TPE proposes from the feasible trials alone: c-TPE would rank the over-budget ones below every
+    # feasible one, and so learn to keep away from the budget's edge, where the best feasible ones sit
+    assert strategies.make_sampler("tpe", seed=0, space=space).hide_infeasible  # type: ignore[attr-defined]
