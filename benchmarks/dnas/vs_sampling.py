@@ -20,7 +20,7 @@ same baseline run; ``--baseline-json`` takes the baselines' rows from an earlier
 running them again (same space, seed and trials; their wall time was then measured at another time, whose
 load the JSON records). The load average is recorded before and after every run.
 
-    python benchmarks/dnas/vs_sampling.py [--space nb201 --space chain] [--epochs 10] [--trials 30]
+    python benchmarks/dnas/vs_sampling.py [--space nb201 --space chain] [--epochs 6] [--trials 30]
         [--retrain-top 4] [--dnas-option sampled_paths=true] [--variant '{"epochs": 6}']
         [--baseline-json earlier.json] [--seed 0 --seed 1] [--json out.json]
 """
@@ -183,7 +183,7 @@ def _compare(variants: list[dict[str, Any]], baselines: list[dict[str, Any]]) ->
 def main() -> None:
     parser = _report.parser(__doc__)
     parser.add_argument("--space", action="append", choices=sorted(SPACES), help="repeatable (default: all)")
-    parser.add_argument("--epochs", type=int, default=10, help="search epochs of dnas")
+    parser.add_argument("--epochs", type=int, default=6, help="search epochs of dnas (6: measured)")
     parser.add_argument("--trials", type=int, default=30, help="trials of TPE and random search")
     parser.add_argument(
         "--retrain-top", type=int, default=RETRAIN_TOP, help="architectures dnas retrains (retrain_top)"

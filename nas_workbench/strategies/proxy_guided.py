@@ -23,7 +23,9 @@ search knows (`SamplerContext.costs`, `SamplerContext.scores`):
 3. **The prior first, then the best.** While some untried function ranks with or above the best trained
    one (ties included: an estimator that cannot tell the top functions apart leaves the choice to the
    ranking's draw), the ranking alone proposes. Once none does (the prior is *settled*: it has nothing it
-   ranks better to offer), a trial trains an untried twin (below) of the best trained function, or, with
+   ranks better to offer), a trial trains an untried twin (below) of the best trained function (never
+   more trainings of it than functions tried: replicas of a function ranked top before any other was
+   compared, as the prior's unique top is on its first trial, would stop the search there), or, with
    probability ``local_share``, makes a local move: the best-ranked untried feasible candidate one
    decision away from the best trained one (a space too large to enumerate adds ``mutations`` mutations of
    it to the pool first), or, half the time (`TWIN_SHARE`), a twin of it; with neither to train, the
@@ -203,6 +205,10 @@ class ProxyGuidedSampler(PlannedSampler):
             near = pool.neighbours(best)
             near = near[open_[near]]
             twins = np.flatnonzero(allowed & ~tried & (functions == functions[best]))
+            trained_functions = functions[[i for i, _ in trained]]
+            replicas = int(np.sum(trained_functions == functions[best]))
+            if not local and replicas >= len(set(trained_functions.tolist())):
+                twins = twins[:0]  # no more trainings of the best function than functions tried
             if twins.size and (not local or not near.size or rng.random() < TWIN_SHARE):
                 source, index = "local", _any(twins, rng)
             elif local and near.size:

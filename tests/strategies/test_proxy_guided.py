@@ -119,9 +119,9 @@ class TwinSpace(GridSpace):
 
 def test_twins_of_the_best_function_once_the_prior_is_settled_then_new_functions() -> None:
     """A candidate computing the same function as a tried one (a cell differing only in dead ops) is
-    proposed only as a twin of the best trained function (a fresh training of it), and only once no untried
-    function ranks with or above it; then the ranking goes on with new functions, every one before any
-    twin of another; a local move may also train a twin of the best one."""
+    proposed only as a twin of the best trained function (a fresh training of it), only once no untried
+    function ranks with or above it, and never for more trainings of the best function than functions
+    tried; every other function comes before any twin of another; a local move may also train a twin."""
     space = TwinSpace()
 
     def run(local_share: float, n_trials: int) -> list[str]:  # the functions tried, in order
@@ -137,9 +137,13 @@ def test_twins_of_the_best_function_once_the_prior_is_settled_then_new_functions
         return [space.signature(ArchSpec.from_dict(t.user_attrs["spec"])) for t in study.trials]
 
     functions = run(0.0, 67)
-    # the prior (the objective itself) ranks the best function first: settled at once, its 3 twins next
-    assert functions[:4] == [functions[0]] * 4
-    assert len(set(functions[4:67])) == 63 and functions[0] not in functions[4:67]
+    # the prior (the objective, dead decision included) ranks the best function near the top, so it is
+    # settled at once: the best function's 3 twins come among the first trials, each after a new function
+    repeats = [(i, f) for i, f in enumerate(functions) if f in functions[:i]]
+    assert len(set(functions)) == 64 and len({f for _, f in repeats}) == 1 and len(repeats) == 3
+    assert all(i < 8 for i, _ in repeats)
+    for i, f in repeats:  # never more trainings of the best function than functions tried before
+        assert functions[: i + 1].count(f) <= len(set(functions[:i]))
     functions = run(1.0, 12)  # every move local, from the first trial's neighbours and twins on
     assert len(set(functions)) < len(functions)
 
