@@ -14,6 +14,7 @@ from typing import Any, cast
 from bokeh.models import (
     ColumnDataSource,
     DataRange1d,
+    DatetimeTicker,
     HoverTool,
     NumeralTickFormatter,
     Range1d,
@@ -80,7 +81,7 @@ def _unscored(fig: figure, x: str, y: str, trials: ColumnDataSource) -> list[Any
             x_units="screen",
             y=1.0,
             y_range_name=_BAND,
-            text="no accuracy: over budget (not trained) or failed",
+            text="no accuracy: over budget or failed",  # short: a panel of a 2x2 grid is narrow
             text_color="#555555",
             text_font_size="8pt",
         )
@@ -114,6 +115,8 @@ def _plain(fig: figure) -> figure:
         legend: Legend = fig.legend[0]
         fig.center = [item for item in fig.center if item is not legend]
         legend.location = "top_left"
+        # compact: in the workbench's 2x2 grid at a notebook's width, a default legend took half a panel
+        legend.update(label_text_font_size="8pt", glyph_width=14, padding=4, spacing=0)
         fig.add_layout(legend, "right")
     return fig
 
@@ -290,6 +293,8 @@ def history_figure(trials: ColumnDataSource, metric: str = "accuracy", x: str = 
         tools="pan,box_zoom,wheel_zoom,reset,save,tap",
         name=f"nas_history_{x}",
     )
+    if by_time:  # times as 02:04:00 need room: six of them overlapped in a narrow panel
+        fig.xaxis.ticker = DatetimeTicker(desired_num_ticks=3)
     points = fig.scatter(x=x, y=metric, source=trials, color="color", marker="marker", size=7, alpha=0.7)
     fig.add_tools(HoverTool(renderers=[points, *_unscored(fig, x, metric, trials)], tooltips=_tooltips()))
     fig.step(
