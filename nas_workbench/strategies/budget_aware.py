@@ -21,7 +21,8 @@ from optuna.trial import FrozenTrial, TrialState
 from nas_workbench import _compat
 from nas_workbench._compat import sampling_trials
 from nas_workbench.strategies._history import feasible
-from nas_workbench.strategies.feasibility import FeasibilityFilter, _Completion, tried_choices
+from nas_workbench.strategies.cost_features import _Completion
+from nas_workbench.strategies.feasibility import FeasibilityFilter, tried_choices
 
 if TYPE_CHECKING:
     from nas_workbench.spaces import SearchSpace

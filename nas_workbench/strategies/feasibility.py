@@ -31,7 +31,6 @@ nothing changes.
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -43,11 +42,11 @@ from optuna.trial import FrozenTrial, TrialState
 
 from nas_workbench._compat import sampling_trials
 from nas_workbench.strategies._base import Option, SamplerContext, check_float, check_int
+from nas_workbench.strategies.cost_features import CostFeatures, shared_choices
 from nas_workbench.strategies.cost_prior import CostPrior, choices_key
 
 if TYPE_CHECKING:
-    from nas_workbench.spaces import SearchSpace
-    from nas_workbench.spec import ArchSpec
+    pass
 
 __all__ = [
     "OPTIONS",
@@ -73,19 +72,6 @@ SHARED_RIDGE = 0.1
 PRIOR_TRIALS = 25
 
 
-class _Completion:
-    """A suggester for `SearchSpace.define`: the wrapped sampler's answer where it gave one, else uniform."""
-
-    def __init__(self, answers: Mapping[str, Any], rng: random.Random) -> None:
-        self.answers = answers
-        self.rng = rng
-
-    def suggest_categorical(self, name: str, choices: Sequence[Any]) -> Any:
-        if name in self.answers and self.answers[name] in choices:
-            return self.answers[name]
-        return self.rng.choice(list(choices))
-
-
 def constrained_trials(study: Study, exclude: int | None = None) -> list[FrozenTrial]:
     """Trials of ``study`` whose constraints are set (profiled), in number order, but trial ``exclude``
     (read as samplers read the study: once per trial, `sampling_trials`)."""
@@ -99,60 +85,6 @@ def constrained_trials(study: Study, exclude: int | None = None) -> list[FrozenT
 def tried_choices(study: Study) -> set[tuple[tuple[str, Any], ...]]:
     """The decisions of every trial of ``study`` (keys `choices_key`), running ones included."""
     return {choices_key(t.params) for t in sampling_trials(study)}
-
-
-def shared_choices(decisions: Mapping[str, tuple[Any, ...]]) -> np.ndarray:
-    """The matrix that turns the one-hot of ``decisions`` into, per set of choices that two or more
-    decisions share, how many of them chose each choice: (one-hot features, shared counts).
-
-    Decisions with the same choices usually cost alike for the same choice (the edges of a cell run the
-    same operations on tensors of one shape), so the count of each operation predicts a latency from a
-    few trials where one weight per decision and choice needs many; the indicators then refine it."""
-    offsets, start = {}, 0
-    for name, choices in decisions.items():
-        offsets[name] = start
-        start += len(choices)
-    groups: dict[tuple[Any, ...], list[str]] = {}
-    for name, choices in decisions.items():
-        groups.setdefault(choices, []).append(name)
-    shared = [(choices, names) for choices, names in groups.items() if len(names) > 1]
-    pooling = np.zeros((start, sum(len(choices) for choices, _ in shared)))
-    column = 0
-    for choices, names in shared:
-        for index in range(len(choices)):
-            for name in names:
-                pooling[offsets[name] + index, column + index] = 1.0
-        column += len(choices)
-    return pooling
-
-
-class CostFeatures:
-    """An architecture's counted costs (`SamplerContext.costs`), from its decisions, as model features.
-
-    What the engine knows of a candidate before training it (parameters, FLOPs, or the latency a target
-    device's profile predicts) enters the feasibility model as unpenalised features the one-hot decisions
-    refine. A constraint that is linear in a known cost (a target device's latency budget is
-    ``(predicted - limit) / limit``) is then learnt exactly from a few trials, so candidates over budget
-    are not proposed; a cost that only correlates with the constraint is a prior. Values are cached per
-    architecture, since a strategy asks for the same ones trial after trial.
-
-    Args:
-        space: The search space, to turn decisions into the architecture the costs are counted on.
-        costs: Architecture → counted costs (name → value); the names must not change.
-    """
-
-    def __init__(self, space: SearchSpace, costs: Callable[[ArchSpec], Mapping[str, float]]) -> None:
-        self.space = space
-        self.costs = costs
-        self._cache: dict[tuple[tuple[str, Any], ...], np.ndarray] = {}
-
-    def __call__(self, params: Mapping[str, Any]) -> np.ndarray:
-        """Each counted cost, in name order."""
-        key = tuple(sorted(params.items()))
-        if key not in self._cache:
-            counted = self.costs(self.space.sample(_Completion(params, random.Random(0))))
-            self._cache[key] = np.array([float(counted[name]) for name in sorted(counted)])
-        return self._cache[key]
 
 
 @dataclass(frozen=True)
@@ -337,8 +269,10 @@ class FeasibilityFilter:
         ``tried`` already (keys `choices_key`) are compared and the one nearest the budget's edge from
         below is kept (`FeasibilityModel.headroom`); when the strategy's proposals all are far over or
         tried (a model that has converged on a region draws the same ones again), the first of as many
-        ``fallback`` draws (uniform ones) that is neither; else the untried draw predicted least over,
-        else the first draw. Without a model, the first proposal.
+        ``fallback`` draws (uniform ones) that is neither; else a tried one within budget (in a small
+        space every feasible architecture may have been tried: a repeat is better than a proposal
+        predicted far over budget); else the untried draw predicted least over, else the first draw.
+        Without a model, the first proposal.
 
         A tried architecture teaches the search nothing new for a whole trial (a table gives the same
         value; a training gives its noise): under NAS-Bench-201's device budgets TPE proposed one again
@@ -346,7 +280,7 @@ class FeasibilityFilter:
         if model is None:
             return propose()
         plausible: list[Mapping[str, Any]] = []
-        best, best_excess, first = None, math.inf, None
+        best, best_excess, first, repeat = None, math.inf, None, None
         draws = [propose] * self.candidates + [fallback] * (self.candidates if fallback else 0)
         for index, draw in enumerate(draws):
             if plausible and (len(plausible) == self.edge or index >= self.candidates):
@@ -354,17 +288,17 @@ class FeasibilityFilter:
             assert draw is not None
             params = draw()
             first = params if first is None else first
-            if choices_key(params) in tried:
-                continue
             excess = model.excess(params, self.z)
-            if excess == 0.0:
+            if choices_key(params) in tried:
+                repeat = params if repeat is None and excess == 0.0 else repeat
+            elif excess == 0.0:
                 plausible.append(params)
             elif excess < best_excess:
                 best, best_excess = params, excess
         if plausible:
             return max(plausible, key=lambda params: _edge_rank(model.headroom(params)))
         assert first is not None
-        return best if best is not None else first
+        return repeat or best or first
 
 
 def _edge_rank(headroom: float) -> tuple[bool, float]:
