@@ -93,7 +93,12 @@ MIN_INTERVAL_S = 60.0
 #: the time cap only guards against a machine many times slower (nb201: about 0.3 s a reference, idle).
 DRIFT_BLOCKS = 30
 DRIFT_TIMING = TimingOptions(
-    min_repeats=DRIFT_BLOCKS, max_repeats=DRIFT_BLOCKS, max_time_s=10.0, min_block_s=0.002, reference=False
+    min_repeats=DRIFT_BLOCKS,
+    max_repeats=DRIFT_BLOCKS,
+    min_time_s=0.0,
+    max_time_s=10.0,
+    min_block_s=0.002,
+    reference=False,
 )
 #: Fewest and most rounds over the references; rounds stop once each reference's two fastest agree within
 #: `ROUNDS_AGREE` (see the module docstring).

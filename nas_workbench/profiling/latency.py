@@ -110,7 +110,11 @@ class TimingOptions:
             thread's CPU time for one thread on CPU; the time cap wins), so that the minimum is taken over
             as much of the network's work whatever the load (a wall-clock window holds fewer blocks when
             other processes share the core) and over a window longer than the machine's short slow
-            stretches (0: stop as soon as the rule allows; benchmarks/profiling/window_minimum.py).
+            stretches (0: stop as soon as the rule allows; benchmarks/profiling/window_minimum.py). The
+            default, 0.25 s (as `timeit`'s autorange aims at 0.2 s), was chosen on the idle 2-core VM with
+            one core kept busy (2026-12-04, `repeatability.py --busy`, 10 networks x 10 profiles): median
+            CV 2.2%, worst 4.2%, at 0.33 s a profile, against 2.9% and 14% stopping as soon as the rule
+            allowed (0.04-0.20 s a profile).
         max_time_s: Stop after this many seconds of timing (after the warm-up), whatever the precision.
         min_block_s: Group calls so that each timed block lasts at least this long.
         clock: "auto", "wall" or "cpu" (see the module docstring).
@@ -122,7 +126,7 @@ class TimingOptions:
     min_repeats: int = 10
     max_repeats: int = 1000
     rel_ci: float = 0.02
-    min_time_s: float = 0.0
+    min_time_s: float = 0.25
     max_time_s: float = 1.0
     min_block_s: float = 1e-4
     clock: Literal["auto", "wall", "cpu"] = "auto"

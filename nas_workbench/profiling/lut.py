@@ -70,7 +70,13 @@ logger = logging.getLogger("nas_workbench")
 
 #: How carefully each operator is timed: short, since a network sums many of them.
 OP_TIMING = TimingOptions(
-    warmup_s=0.005, min_repeats=7, max_repeats=300, rel_ci=0.02, max_time_s=0.1, min_block_s=5e-5
+    warmup_s=0.005,
+    min_repeats=7,
+    max_repeats=300,
+    rel_ci=0.02,
+    min_time_s=0.0,
+    max_time_s=0.1,
+    min_block_s=5e-5,
 )
 
 #: Bytes of argument copies an operator cycles through while timed (more than a core's L2 cache, and

@@ -25,9 +25,10 @@ def _spin(seconds: float) -> None:
 
 
 def _synthetic(**fields: float) -> TimingOptions:
-    """Options for timing a synthetic function: no warm-up and no reference readings, so that only the
-    stopping rule under test decides (the reference workload has tests of its own)."""
-    return TimingOptions(warmup_s=0.0, reference=False, **fields)
+    """Options for timing a synthetic function: no warm-up, no reference readings and no fewest seconds
+    unless given, so that only the stopping rule under test decides (the reference workload has tests of
+    its own)."""
+    return TimingOptions(**{"warmup_s": 0.0, "reference": False, "min_time_s": 0.0, **fields})
 
 
 def test_the_estimate_is_the_minimum_and_stalls_do_not_move_it():
