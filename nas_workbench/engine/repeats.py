@@ -10,7 +10,9 @@ original. A repeat of a pruned trial is pruned at once; of one over budget, reco
 (`nas_workbench.engine.budget.OverBudget`). A failed trial is not reused: its failure may
 have been transient. Two workers that draw one architecture at the same moment: the later trial waits for
 the earlier one and reuses its result (only later trials wait, so no two wait on each other; an earlier
-trial whose worker died is failed by the heartbeat check, and the later one then trains).
+trial whose worker died is failed by the heartbeat check, and the later one then trains). An earlier trial
+that has not yet recorded its architecture (its sampler is still choosing) is waited for too, up to
+``SAMPLING_GRACE_S``: otherwise a later twin that looks in that moment trains the same architecture again.
 ``SearchConfig.repeats = True`` trains every proposal (to measure noise).
 """
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 import optuna
@@ -39,6 +42,10 @@ COPIED = ("metrics", "status", "reason", "device", "timings")
 
 #: Seconds between looks at a running twin's state.
 TWIN_POLL_S = 0.2
+
+#: Seconds a trial waits, at most, for an earlier running trial to record which architecture it drew (a
+#: sampler's choice takes milliseconds; a proxy-guided pool's first scoring takes seconds).
+SAMPLING_GRACE_S = 60.0
 
 #: States of the trials whose result a repeat takes (a failed trial's failure may have been transient).
 _REUSABLE = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -89,18 +96,28 @@ class RepeatIndex:
 
 
 def _after_earlier_twins(study: optuna.Study, spec: ArchSpec, number: int) -> list[FrozenTrial]:
-    """The study's trials, read once no trial numbered below ``number`` with architecture ``spec`` is
-    running, failing the trials of dead workers meanwhile (this process may be the only one left to
-    notice)."""
+    """The study's trials, read once no trial numbered below ``number`` may be running architecture
+    ``spec`` (it records ``spec``, or one that has recorded none yet is still sampling), failing the trials
+    of dead workers meanwhile (this process may be the only one left to notice)."""
     while True:
         trials = study.get_trials(deepcopy=False)
-        if not any(
-            t.state == TrialState.RUNNING and t.number < number and _architecture_id(t) == spec.id
-            for t in trials
-        ):
+        if not any(t.number < number and _may_run(t, spec) for t in trials):
             return trials
         time.sleep(TWIN_POLL_S)
         fail_dead_trials(study)
+
+
+def _may_run(trial: FrozenTrial, spec: ArchSpec) -> bool:
+    """Whether ``trial`` is running ``spec``, or running and still choosing its architecture (for at most
+    ``SAMPLING_GRACE_S``: a trial of another kind, which never records one, is not waited for forever;
+    the age is taken both ways, as another machine's clock may run ahead)."""
+    if trial.state != TrialState.RUNNING:
+        return False
+    architecture = _architecture_id(trial)
+    if architecture is not None:
+        return architecture == spec.id
+    started = trial.datetime_start
+    return started is not None and abs((datetime.now() - started).total_seconds()) < SAMPLING_GRACE_S
 
 
 def _architecture_id(trial: FrozenTrial) -> str | None:

@@ -298,7 +298,9 @@ class FeasibilityFilter:
         if plausible:
             return max(plausible, key=lambda params: _edge_rank(model.headroom(params)))
         assert first is not None
-        return repeat or best or first
+        if repeat is not None:
+            return repeat
+        return best if best is not None else first
 
 
 def _edge_rank(headroom: float) -> tuple[bool, float]:

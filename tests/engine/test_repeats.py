@@ -4,12 +4,16 @@ evaluation in any process is logged (`nas_workbench.testing.workers`)."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import Counter
 
 import optuna
 import pytest
 
 import nas_workbench as nw
+from nas_workbench.engine import repeats
+from nas_workbench.engine.repeats import RepeatIndex
 from nas_workbench.engine.streams import HISTORY_ENV, WORKER_INDEX_ENV, sampler_seed, stream_position
 from nas_workbench.testing.workers import TINY_CHAIN, score, sleepy
 from tests.engine.conftest import cheap_config
@@ -127,3 +131,38 @@ def test_two_workers_drawing_one_architecture_at_once_train_it_once(storage, eva
     counts = evaluated(eval_log)
     assert set(counts.values()) == {1} and len(counts) == len({r.arch for r in results})
     assert len(repeat_of(storage, "crowded")) == 12 - len(counts)
+
+
+def test_a_later_twin_waits_for_an_earlier_trial_still_choosing_its_architecture(storage):
+    """The race behind two workers training one architecture: trial 0 is running but has not recorded its
+    architecture yet when trial 1, which drew the same one, looks. Trial 1 waits, then reuses trial 0's."""
+    study = optuna.create_study(study_name="race", storage=storage, direction="maximize")
+    spec = next(iter(nw.spaces.enumerate_specs(nw.spaces.get("chain", **TINY_CHAIN))))
+    earlier, later = study.ask(), study.ask()
+    later.set_user_attr("spec", spec.to_dict())
+
+    def finish_earlier() -> None:
+        time.sleep(0.5)  # still sampling when the later trial looks
+        earlier.set_user_attr("spec", spec.to_dict())
+        time.sleep(0.5)  # then training
+        earlier.set_user_attr("status", "ok")
+        study.tell(earlier, 0.75)
+
+    thread = threading.Thread(target=finish_earlier)
+    thread.start()
+    try:
+        assert RepeatIndex().reuse(later, spec) == [0.75]
+    finally:
+        thread.join()
+    stored = study.trials[1].user_attrs
+    assert stored["repeat_of"] == 0 and stored["status"] == "ok"
+
+
+def test_a_running_trial_that_never_records_an_architecture_is_not_waited_for_forever(storage, monkeypatch):
+    monkeypatch.setattr(repeats, "SAMPLING_GRACE_S", 0.3)
+    study = optuna.create_study(study_name="other", storage=storage, direction="maximize")
+    spec = next(iter(nw.spaces.enumerate_specs(nw.spaces.get("chain", **TINY_CHAIN))))
+    study.ask()  # a trial of another kind: running, no architecture, ever
+    later = study.ask()
+    later.set_user_attr("spec", spec.to_dict())
+    assert RepeatIndex().reuse(later, spec) is None  # a new architecture, after the grace
