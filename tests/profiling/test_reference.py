@@ -241,7 +241,8 @@ def test_a_process_writes_what_it_added_when_it_exits(tmp_path):
 
 
 def test_a_real_network_carries_the_reference_readings(small_cnn):
-    latency = measure_latency(small_cnn.eval(), (1, 8, 8), threads=1)
+    # a cap of 5 s: at load 20 a test at nice 19 got under 1% of a core, and 1 s held 1-3 readings
+    latency = measure_latency(small_cnn.eval(), (1, 8, 8), threads=1, options=TimingOptions(max_time_s=5.0))
     detail = latency.detail
     assert detail["reference_readings"] >= MIN_READINGS and detail["reference_baseline_ms"] > 0
     assert detail["reference_slowdown"] is not None and detail["retries"] >= 0
