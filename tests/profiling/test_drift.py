@@ -174,7 +174,7 @@ def test_a_table_calibrated_on_a_slower_machine_rescales_down(tmp_path):
     name = "chain@1x3x8x8"
     own, over_all = table.drift[name], table.drift["all@1x3x8x8"]
     assert own.factor == 1.0 and own.ratios == [] and own.rounds >= 2
-    assert len(own.reference_ms) == REFERENCE_NETWORKS and own.timing is not None
+    assert len(own.reference_ms) == REFERENCE_NETWORKS and own.timing == asdict(QUICK)  # conftest's
     assert len(over_all.reference_ms) == len(nw.spaces.list())  # one reference network of each space
     assert all(ms > 0 for ms in [*own.reference_ms, *over_all.reference_ms])
 
@@ -269,13 +269,11 @@ def test_references_are_timed_as_networks_are_profiled():
 
 
 def test_a_baseline_timed_otherwise_is_not_compared(tmp_path):
-    calibrate(threads=1, spaces=["chain"], input_shape=SHAPE, networks=3, rounds=1, directory=tmp_path,
-              timing=QUICK, op_timing=ONE_CALL)  # fmt: skip
-    table = LookupTable.for_device("cpu", 1, tmp_path)
-    name = "chain@1x3x8x8"
-    baseline = table.drift[name]
-    assert baseline.timing == asdict(QUICK)  # the fixtures' stand-in for DRIFT_TIMING
-    table.drift[name] = Drift(1.0, load_average(), reference_ms=[1e3] * REFERENCE_NETWORKS, timing=None)
+    table, name = _table_with_a_halving_correction(tmp_path)
+    other = asdict(TimingOptions(min_time_s=0.0, max_repeats=30))
+    table.drift[name] = Drift(1.0, load_average(), reference_ms=[1e3] * REFERENCE_NETWORKS, timing=other)
     drift = refresh_drift(table, SHAPE, space="chain", timing=QUICK)
     assert drift is not None and drift.reference_ms != [1e3] * REFERENCE_NETWORKS  # predictions stood in
     assert drift.timing == asdict(QUICK) and max(drift.ratios) < 100
+    again = refresh_drift(table, SHAPE, space="chain", timing=QUICK)
+    assert again is not None and again.reference_ms == drift.reference_ms  # timed alike: kept as baseline
