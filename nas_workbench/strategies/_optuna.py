@@ -40,10 +40,6 @@ _LEAN = {**FEASIBILITY_OPTIONS, "feasibility_edge": Option(8, FEASIBILITY_OPTION
 #: the feasibility model's shared-choice counts its mean regret on NAS-Bench-201's 15 device budgets fell
 #: from 0.56 to 0.28, lower in 12 cases (README, "Search under a device latency budget").
 _GP = {**FEASIBILITY_OPTIONS, "prior_trials": Option(0, FEASIBILITY_OPTIONS["prior_trials"].doc)}
-#: TPE passes over a candidate that computes the same function as a trial within budget: under
-#: NAS-Bench-201's device budgets it spent 21-61 of its 100 trials on such twins of cells it had tried
-#: (README, "Functional twins"). The other strategies keep it off: not measured with it.
-_TPE = {**FEASIBILITY_OPTIONS, "skip_twins": Option(True, FEASIBILITY_OPTIONS["skip_twins"].doc)}
 
 
 def _random(context: SamplerContext) -> BaseSampler:
@@ -149,7 +145,7 @@ register(
             "group": Option(
                 True, "model each set of decisions asked together separately (conditional spaces)"
             ),
-            **_TPE,
+            **FEASIBILITY_OPTIONS,
         },
     )
 )
