@@ -11,6 +11,9 @@ evolutionary strategies evolve within a few dozen trials; every other option is 
 
     python benchmarks/strategies/digits.py --seeds 10 --trials 30 \\
         --json benchmarks/results/strategies_digits.json
+
+``--score-share S`` runs ``proxy_guided`` with that ``score_share`` (its pool's later scoring batches
+stop at that share of the median trial's duration).
 """
 
 from __future__ import annotations
@@ -38,10 +41,13 @@ BUDGET_OPTIONS = {
 
 
 def run_one(name: str, seed: int, args: argparse.Namespace, folder: Path) -> dict[str, list[float]]:
+    options = dict(BUDGET_OPTIONS.get(name, {}))
+    if name == "proxy_guided" and args.score_share:
+        options["score_share"] = args.score_share
     config = nw.SearchConfig(
         space=args.space,
         strategy=name,
-        strategy_options=BUDGET_OPTIONS.get(name, {}),
+        strategy_options=options,
         objectives=["accuracy"],
         n_trials=args.trials,
         seed=seed,
@@ -74,6 +80,9 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--subset", type=float, default=1.0, help="fraction of the training split")
     parser.add_argument("--strategies", default=None, help="comma-separated (default: every sampling one)")
+    parser.add_argument(
+        "--score-share", type=float, default=0.0, help="proxy_guided's score_share (0: its default, none)"
+    )
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     torch.set_num_threads(1)

@@ -33,7 +33,15 @@ if TYPE_CHECKING:
     from nas_workbench.spaces import SearchSpace
     from nas_workbench.spec import ArchSpec
 
-__all__ = ["CandidatePool", "Estimator", "combined_score", "percentile_ranks", "subset_ensemble", "trust"]
+__all__ = [
+    "CandidatePool",
+    "Estimator",
+    "combined_score",
+    "percentile_ranks",
+    "share_below",
+    "subset_ensemble",
+    "trust",
+]
 
 #: An estimator of candidates before training: architecture → named values. One with a ``save()`` method
 #: (a cache, as the engine's `CandidateScores`) is asked to keep its values once the pool is scored.
@@ -107,14 +115,17 @@ class CandidatePool:
         """Candidates drawn but not scored yet (a lazy pool, `score_more`)."""
         return len(self._pending)
 
-    def score_more(self, count: int) -> int:
-        """Score the next ``count`` drawn candidates and add them (a lazy pool pays for its estimators as
-        the search goes instead of before the first training); how many were added."""
-        batch, self._pending = self._pending[:count], self._pending[count:]
-        for spec in batch:
-            self.add(spec)
+    def score_more(self, count: int, seconds: float = math.inf) -> int:
+        """Score the next drawn candidates and add them (a lazy pool pays for its estimators as the search
+        goes instead of before the first training): ``count`` of them at most, stopping early once their
+        scoring has taken ``seconds`` (checked after each, so at least one is scored; cached ones cost
+        almost nothing); how many were added."""
+        started, added = time.perf_counter(), 0
+        while added < count and self._pending and (not added or time.perf_counter() - started < seconds):
+            self.add(self._pending.pop(0))
+            added += 1
         self._save()
-        return len(batch)
+        return added
 
     def _save(self) -> None:
         """Ask each estimator that caches its values (one with a ``save()`` method) to keep them."""
@@ -231,6 +242,15 @@ def percentile_ranks(values: np.ndarray) -> np.ndarray:
     if not values.size:
         return np.zeros(values.shape)
     return np.column_stack([(rankdata(np.nan_to_num(column, nan=-np.inf)) - 1) / n for column in values.T])
+
+
+def share_below(score: np.ndarray, allowed: np.ndarray, index: int) -> float:
+    """The share of the ``allowed`` candidates other than ``index`` whose ``score`` is below its score (1:
+    the top of the ranking), where the ranking put candidate ``index``."""
+    others = int(allowed.sum()) - int(allowed[index])
+    if others == 0:
+        return 1.0
+    return int(np.sum(score[allowed] < score[index])) / others
 
 
 def combined_score(values: np.ndarray, weights: np.ndarray) -> np.ndarray:

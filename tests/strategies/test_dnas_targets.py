@@ -9,10 +9,10 @@ import torch
 import nas_workbench as nw
 from nas_workbench.engine import events as ev
 from nas_workbench.exceptions import ConfigError
-from nas_workbench.profiling import profile
+from nas_workbench.profiling import LookupTable, profile
 from nas_workbench.spec import ArchSpec
 from nas_workbench.strategies.dnas import CellSupernet, CostModel, HardwarePenalty, build_supernet, cost_model
-from nas_workbench.strategies.dnas.landing import land, predicted_costs
+from nas_workbench.strategies.dnas.landing import TIMED_AIM, land, landing_aims, predicted_costs
 from nas_workbench.task import Task
 from nas_workbench.viz.alpha import DnasHistory
 from tests.conftest import tiny_dnas_config
@@ -116,6 +116,19 @@ def test_dual_ascent_holds_the_expected_cost_at_its_target_and_the_landing_meets
     several = land(supernet, penalty, flops, tolerance=0.05, count=3)  # what retrain_top=3 retrains
     assert several[0].spec == landing.spec and len({lan.spec.id for lan in several}) == len(several)
     assert all(lan.within and abs(lan.measured["flops"] / target - 1) <= 0.05 for lan in several)
+
+
+def test_a_timed_target_lands_within_a_part_of_the_tolerance_and_a_counted_one_within_all_of_it(
+    flops_model: tuple[CellSupernet, CostModel], tmp_path, monkeypatch
+) -> None:
+    # a second timing of the landed network must stay within the tolerance too; a count is exact
+    monkeypatch.setenv("NAS_WORKBENCH_CACHE", str(tmp_path / "cache"))
+    supernet, flops_cost = flops_model
+    latency = cost_model(supernet, "latency_ms", table=LookupTable.for_device("cpu", threads=1))
+    assert latency.timed and not flops_cost.timed
+    models = {"flops": flops_cost, "latency_ms": latency}
+    penalty = HardwarePenalty(models, 1.0, {"flops": 2e5, "latency_ms": 0.5}, supernet.probabilities())
+    assert landing_aims(penalty, 0.05) == {"flops": 0.05, "latency_ms": pytest.approx(0.05 * TIMED_AIM)}
 
 
 def test_a_target_below_the_cheapest_architecture_is_refused_with_the_tightest_one(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from typing import Any
 
 import numpy as np
@@ -99,15 +100,36 @@ def test_a_lazy_pool_scores_a_batch_before_each_trial() -> None:
         calls.append(spec.to_json())
         return {"quality": accuracy(spec)}
 
-    sampler = strategies.make_sampler("proxy_guided", seed=0, space=space, scores=counted, score_batch=10)
-    study = search(sampler, space, 5)
+    def unscored(score_share: float) -> list[int]:
+        sampler = strategies.make_sampler(
+            "proxy_guided", seed=0, space=space, scores=counted, score_batch=10, score_share=score_share
+        )
+        study = search(sampler, space, 5)
+        return [t.system_attrs["proxy_guided:pool"]["unscored"] for t in study.trials]
+
+    assert unscored(0.0) == [246, 236, 226, 216, 206]  # no time limit: a batch of 10 before each trial
     assert len(calls) == len(set(calls)) <= 5 * 10 + 5  # each scored once: the batches and the trials
-    unscored = [t.system_attrs["proxy_guided:pool"]["unscored"] for t in study.trials]
-    assert unscored == [246, 236, 226, 216, 206]
+    assert unscored(1e-9) == [246, 245, 244, 243, 242]  # no time to spare: one candidate per later trial
     lazy = CandidatePool(space, 1000, [lambda s: {"quality": accuracy(s)}], seed=3, scored=10)
     assert len(lazy) == 10 and lazy.pending == 246
     assert lazy.score_more(300) == 246 and len(lazy) == 256 and lazy.pending == 0
     assert lazy.specs[:10] == CandidatePool(space, 1000, [], seed=3, scored=10).specs  # a seeded order
+
+
+def test_a_lazy_pool_stops_a_batch_once_its_time_is_spent() -> None:
+    """``score_more(count, seconds)`` scores at most ``count`` candidates and stops once ``seconds`` have
+    gone (checked after each candidate, so at least one is scored), as a search's time allows."""
+
+    def slow(spec: ArchSpec) -> dict[str, float]:
+        time.sleep(0.05)
+        return {"quality": accuracy(spec)}
+
+    lazy = CandidatePool(GridSpace(), 1000, [slow], seed=0, scored=1)
+    assert lazy.score_more(100, seconds=0.0) == 1  # at least one
+    timed = lazy.score_more(100, seconds=0.12)
+    assert 2 <= timed <= 3  # 0.05 s each: the third passes the limit (the second too, on a busy machine)
+    assert lazy.score_more(2, seconds=10.0) == 2  # the count binds first
+    assert len(lazy) == 1 + 1 + timed + 2 and lazy.pending == 256 - len(lazy)
 
 
 class TwinSpace(GridSpace):

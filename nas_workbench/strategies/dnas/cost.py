@@ -60,6 +60,12 @@ class CostModel:
     def unit(self) -> str:
         return METRICS[self.metric].unit
 
+    @property
+    def timed(self) -> bool:
+        """Whether the metric is timed on the device (latency): two measurements of one network differ by
+        a few percent, where counted FLOPs and parameters are exact."""
+        return self.metric == "latency_ms"
+
 
 def cost_model(
     supernet: Supernet,
