@@ -30,6 +30,22 @@ def test_a_sub_space_is_searched_on_the_same_rows() -> None:
     assert curve[-1] == best[1]
 
 
+def test_prior_knowledge_enters_a_tabular_search_as_it_enters_a_search() -> None:
+    """``initial_architectures`` are tried first; ``fixed_choices`` holds in every later trial: with two of
+    the three edges fixed, a random search sees only the 5 cells that agree, so its choice is their best."""
+    table = digits_cells.read_table()
+    space = digits_cells.space()
+    first = "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_3x3~1|"
+    fixed = {"node1.from0": "none", "node2.from0": "avg_pool_3x3"}
+    curve = tabular_search(
+        "random", space, table, seed=0, queries=30, fixed_choices=fixed, initial_architectures=[first]
+    )
+    assert curve[0] == table[first][1]
+    agreeing = [table[f"|none~0|+|avg_pool_3x3~0|{op}~1|"] for op in space.op_names]
+    assert curve[-1] == max([table[first], *agreeing])[1]
+    assert max(agreeing)[0] < table[first][0] and curve[-1] == curve[0]  # nothing better to find: stays
+
+
 def test_the_header_states_the_fidelity_seeds_and_command() -> None:
     header = [line for line in digits_cells.TABLE.read_text().splitlines() if line.startswith("#")]
     text = "\n".join(header)

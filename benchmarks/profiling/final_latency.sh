@@ -33,4 +33,7 @@ step repeatability-busy-0.25s benchmarks/profiling/repeatability.py --busy --min
 step statistic-ab-busy benchmarks/profiling/statistic_ab.py --busy
 step predictor-busy benchmarks/profiling/predictor_quality.py --busy --space nb201 --space chain
 step drift-quiet-busy benchmarks/profiling/predictor_quality.py --drift quiet-busy --space nb201 --archs 50
+# The drift references' factor against held-out networks' own change, quiet and busy in turn, the
+# 30-block rule against the rule now (about 3 minutes).
+step drift-precision benchmarks/profiling/drift_precision.py --space chain --space nb201
 step drift-busy-quiet benchmarks/profiling/predictor_quality.py --drift busy-quiet --space nb201 --archs 50

@@ -159,10 +159,13 @@ def run(
 
 def _drift(drift: dict | None) -> str:
     """The drift factor for the table: "-" when none was measured, a "?" after it when its rounds (or its
-    baseline's) never settled, so the previous factor was kept (`profiling.drift`)."""
+    baseline's) never settled, so the previous factor was kept (`profiling.drift`), and the range of the
+    references' ratios (the factor changes only when it lies beyond 5% of the previous one)."""
     if drift is None:
         return "-"
-    return f"{drift['factor']:.3f}{'' if drift['settled'] else '?'}"
+    ratios = drift["ratios"]
+    spread = f" [{min(ratios):.2f}-{max(ratios):.2f}]" if ratios else ""
+    return f"{drift['factor']:.3f}{'' if drift['settled'] else '?'}{spread}"
 
 
 def main() -> None:
@@ -191,8 +194,8 @@ def main() -> None:
     header = (
         f"{'space':<13} {'archs':>5} {'fit':>6} {'LUT rho':>8} {'LUT ±10%':>9} {'median err':>10} "
         f"{'1st ±10%':>8} {'no drift ±10%':>13} "
-        f"{'FLOPs rho':>9} {'FLOPs ±10%':>10} {'drift':>7} {'moved':>6} {'unstable':>8} {'measure s':>9} "
-        f"{'predict s':>9}"
+        f"{'FLOPs rho':>9} {'FLOPs ±10%':>10} {'drift [ratios]':>19} {'moved':>6} {'unstable':>8} "
+        f"{'measure s':>9} {'predict s':>9}"
     )
     print(header)
     print("-" * len(header))
@@ -203,7 +206,7 @@ def main() -> None:
             f"{100 * lut['within_10pct']:>8.0f}% {lut['median_abs_error_pct']:>9.1f}% "
             f"{100 * r['lut_vs_first_profile']['within_10pct']:>7.0f}% "
             f"{100 * r['lut_without_drift']['within_10pct']:>12.0f}% "
-            f"{flops['spearman']:>9.3f} {100 * flops['within_10pct']:>9.0f}% {_drift(r['drift']):>7} "
+            f"{flops['spearman']:>9.3f} {100 * flops['within_10pct']:>9.0f}% {_drift(r['drift']):>19} "
             f"{100 * r['reference_range']:>5.0f}% {r['unstable_measurements']:>8} "
             f"{r['measure_s_median']:>9.3f} {r['predict_s_median']:>9.3f}"
         )
@@ -212,7 +215,8 @@ def main() -> None:
         f"calibrated {phases[busy[0]]} (load {results[0]['load_calibration']}), measured {phases[busy[1]]} "
         f"(load {results[0]['load_measurement']} -> {results[-1]['load_end']}); threads {args.threads}, "
         f"input {args.input_shape}; goal: ≥ 95% within ±10% and Spearman ≥ 0.95; drift: the references now "
-        f"over their calibration baseline ('?': rounds never settled, the previous factor kept)"
+        f"over their calibration baseline ('?': rounds never settled, the previous factor kept; [the "
+        f"references' ratios])"
     )
     _report.write_json(args.json, {"drift": args.drift, "busy": args.busy, "spaces": results})
 

@@ -10,7 +10,6 @@ The architectures to try first (given, then a warm start's) open a new study's p
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -104,10 +103,7 @@ def open_study(
         scores=candidate_scores(budget.networks, space, config.seed),
         **config.strategy_options,
     )
-    if config.fixed_choices:
-        with warnings.catch_warnings():  # "experimental" since Optuna 2.4, unchanged: noise per search
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            sampler = optuna.samplers.PartialFixedSampler(config.fixed_choices, sampler)
+    sampler = strategies.fix_choices(sampler, config.fixed_choices)
     seeds = [space.parse(text) for text in config.initial_architectures]
     if new:  # a bad warm start is refused before the study exists
         seeds += warm_start_architectures(config, space, storage)

@@ -317,6 +317,8 @@ class Drift:
         rounds: Rounds over the references it took.
         baseline_settled: Whether the baseline's rounds settled; a baseline that did not lets no re-timing
             change the factor (`drift.next_drift`).
+        timing: The `TimingOptions` (as a dict) the baseline and re-timings took; a re-timing with other
+            options does not compare itself with this baseline.
     """
 
     factor: float = 1.0
@@ -327,6 +329,7 @@ class Drift:
     settled: bool = True
     rounds: int = 0
     baseline_settled: bool = True
+    timing: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"ratios": list(self.ratios), "reference_ms": list(self.reference_ms)}

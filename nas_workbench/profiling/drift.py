@@ -8,7 +8,7 @@ right after a correction is fitted (`reference_baseline`, called by `calibrate`:
 re-timed later; the median of now / baseline becomes the correction's drift factor (`correction.Drift`), by
 which every later prediction is multiplied. Comparing the references with themselves, timed the same way,
 measures only the machine's change; comparing them with their predictions (as tables calibrated before the
-baseline was kept still do) would also carry the fit's own error on those three networks into every
+baseline was kept still do) would also carry the fit's own error on those networks into every
 prediction (ratios of 0.95, 1.01 and 1.08 on nb201 right after calibration, same load).
 
 Each timing of the references is in rounds over all of them, each one's figure the minimum over the rounds
@@ -16,35 +16,31 @@ Each timing of the references is in rounds over all of them, each one's figure t
 go on (from `DRIFT_ROUNDS` up to `MAX_DRIFT_ROUNDS`) until every reference's two fastest rounds agree within
 `ROUNDS_AGREE` (the minimum is confirmed).
 
-**The rule** (`next_drift`). A re-timing changes the factor only when it is comparable with its baseline
-and both are confirmed:
+**The rule** (`next_drift`). A re-timing changes the factor only when it is comparable with its baseline,
+both are confirmed, and the change stands out of the references' own spread:
 
-- *The same statistic both times.* Each reference is timed for a fixed number of blocks (`DRIFT_TIMING`:
-  `DRIFT_BLOCKS` blocks, no stopping rule, no reference workload). The minimum of more blocks is lower,
-  and a stopping rule makes the count depend on the load: the default timing stops after 10 blocks when
-  its halves agree (a quiet machine) and runs to its cap when the reference workload reads slow or the
-  halves disagree (a busy one), so a baseline timed busy was the minimum of more blocks than a re-timing
-  quiet, and the quiet machine came out *slower* than the busy one. That is what set a factor of 1.123 on
-  the idle VM (2026-12-03, nb201 calibrated with a core busy, measured quiet: every prediction 12% high,
-  18% within ±10%). A fixed count of blocks (not a fixed wall time either: on a loaded machine a wall-clock
-  window holds fewer blocks) keeps the statistic the same, whatever the load.
+- *The statistic the factor corrects.* Each reference is timed exactly as a network is profiled
+  (`DRIFT_TIMING` is `TimingOptions()`: at least 0.25 s of the thread's own clock, the reference workload
+  read between blocks and an attempt taken in a slow episode dropped), baseline and re-timing alike; the
+  baseline records its options, and one timed otherwise is not compared. The factor rescales predictions
+  checked against latencies measured that way, so it must follow the same statistic. It used to be taken
+  from a fixed 30 blocks of at least 2 ms without the reference workload (fixed so that a stopping rule
+  could not make the count follow the load, which a window of the thread's own clock now ensures too):
+  about 60 ms per chain reference, so two rounds fit inside one of the machine's slow episodes (0.25-2 s at
+  1.3-2x, the reference workload's business) and settle there, which profiles retry. On the idle VM
+  (2026-12-04 03:36, chain calibrated and measured with a core busy) such a baseline most likely set 0.733:
+  0% of 100 held-out networks within ±10%, 94% without it.
 - *Confirmed minima.* A factor is adopted only when the baseline's rounds and the re-timing's rounds both
   settled; otherwise the previous factor is kept (1 right after `calibrate`) and the drift is marked
-  ``settled=False`` with a warning. An unconfirmed minimum is one lucky or unlucky round: at load 6, three
-  references re-timed a minute apart gave quiet-over-busy ratios of 0.60-1.35 (their medians 0.74-1.15),
-  none settled; a wrong factor moves every prediction, where a kept one only misses the machine's change.
-  (The rule it replaces used an unsettled factor as the best figure at hand; before that, a rule kept the
-  previous factor whenever two rounds' medians disagreed by 5%, but compared with the predictions, so the
-  fit's own error on the references entered the factor.)
-- *A change larger than the references' precision.* Settled means each reference's two fastest rounds
-  agree within `ROUNDS_AGREE` (5%), and the references disagree with each other by as much: so a confirmed
-  factor within `DEAD_BAND` (5%) of the previous one is not told apart from it, and the previous one stays
-  (its ratios are recorded). On the idle VM (2026-12-04 01:26, chain calibrated and measured with a core
-  busy, `final_latency.sh`) the references gave ratios 0.992, 0.963, 0.963, settled: a factor of 0.963 put
-  every prediction 3.7% lower, while the reference network itself (the first of the three) was profiled
-  1.4% *slower* than at calibration; with it 71% of 100 held-out networks came within ±10% (median error
-  8.0%), without it 97% (4.5%). The machine then slowed by 10% during the run at the same load (the
-  reference network 0.640 -> 0.707 ms), which no factor taken at the start follows.
+  ``settled=False`` with a warning: a wrong factor moves every prediction, a kept one only misses a change.
+- *A change out of the references' spread.* `REFERENCE_NETWORKS` = 5 references; their factor (the median
+  ratio) replaces the previous one only when every ratio lies more than `DEAD_BAND` (2%) from it, on the
+  same side: the range of five ratios is a 94% confidence interval of their median whatever their
+  distribution. Against the idle VM's runs of 2026-12-04 (three references then): chain's 0.992, 0.963,
+  0.963 at 01:26 (a factor of 0.963 took 97% within ±10% to 71%) and nb201's 1.056, 1.024, 1.010 and 0.979,
+  1.008, 0.994 (drift both ways at 08:49-08:52, met without a factor) stay out; nb201's 1.029, 1.029,
+  1.115 at 08:43 (the reference network ran 4-7% slower than at calibration, predictions 7% low, 79%
+  within ±10%) is adopted, where a 5% band on the median kept 1. It follows no change within a run.
 
 This happens at the start of every search that predicts latency from the table (`prepare_predictor`,
 called by the engine) and again, from `lut.predict_latency`, when the load average has moved by more than
@@ -58,6 +54,7 @@ import logging
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import asdict, replace
 
 import torch
 
@@ -81,33 +78,24 @@ __all__ = [
 
 logger = logging.getLogger("nas_workbench")
 
-#: Reference networks re-timed per space (for the correction over all spaces: one per space).
-REFERENCE_NETWORKS = 3
+#: Reference networks re-timed per space (for the correction over all spaces: one per space): their range is
+#: the factor's confidence interval (the module docstring).
+REFERENCE_NETWORKS = 5
 #: A change of the 1-minute load average by more than this re-times the references...
 LOAD_CHANGE = 1.0
 #: ... at most this often.
 MIN_INTERVAL_S = 60.0
-#: How each reference network is timed, in rounds over all of them: always `DRIFT_BLOCKS` blocks of at
-#: least 2 ms (a few calls of a small network), without the reference workload, so that the baseline and
-#: every re-timing take the minimum of as many blocks whatever the load (the rule in the module docstring);
-#: the time cap only guards against a machine many times slower (nb201: about 0.3 s a reference, idle).
-DRIFT_BLOCKS = 30
-DRIFT_TIMING = TimingOptions(
-    min_repeats=DRIFT_BLOCKS,
-    max_repeats=DRIFT_BLOCKS,
-    min_time_s=0.0,
-    max_time_s=10.0,
-    min_block_s=0.002,
-    reference=False,
-)
+#: How each reference network is timed, in rounds over all of them: as a network is profiled, so that the
+#: factor follows the statistic of the latencies its predictions are checked against (module docstring).
+DRIFT_TIMING = TimingOptions()
 #: Fewest and most rounds over the references; rounds stop once each reference's two fastest agree within
 #: `ROUNDS_AGREE` (see the module docstring).
 DRIFT_ROUNDS = 2
 MAX_DRIFT_ROUNDS = 5
 ROUNDS_AGREE = 0.05
-#: A confirmed factor replaces the previous one only when it differs from it by more than this fraction:
-#: the references' precision (see the module docstring).
-DEAD_BAND = 0.05
+#: A confirmed factor replaces the previous one only when every reference's ratio differs from it by more
+#: than this fraction, on the same side (see the module docstring).
+DEAD_BAND = 0.02
 
 
 def reference_networks(
@@ -177,8 +165,9 @@ def reference_baseline(
         models = reference_networks(space, shape)
         now, rounds, steady = _time_references(table, models, shape, batch_size, DRIFT_TIMING)
     table.drift[name] = Drift(
-        1.0, load_average(), reference_ms=now, settled=steady, rounds=rounds, baseline_settled=steady
-    )
+        1.0, load_average(), reference_ms=now, settled=steady, rounds=rounds, baseline_settled=steady,
+        timing=asdict(DRIFT_TIMING),
+    )  # fmt: skip
     return table.drift[name]
 
 
@@ -195,8 +184,10 @@ def refresh_drift(
     more than `LOAD_CHANGE` since the last one (and `MIN_INTERVAL_S` passed); else return the stored
     factor. None when the table has no fitted correction for them (nothing to rescale). The factor is the
     median of the references' latency now over their baseline (`reference_baseline`), or over their
-    prediction where the table has no baseline (calibrated before baselines were kept)."""
+    prediction where the table has no baseline timed with ``timing`` (default `DRIFT_TIMING`; a table
+    calibrated before such baselines were kept)."""
     shape = tuple(input_shape)
+    timing = timing or DRIFT_TIMING
     name, correction = table.correction((batch_size, *shape), space)
     if name == "none":
         return None
@@ -206,18 +197,20 @@ def refresh_drift(
     own = name == table.correction_name(space, (batch_size, *shape))  # else the one over all spaces
     with use_threads(table.device.threads):
         models = reference_networks(space if own else None, shape)
-        baseline = list(known.reference_ms) if known is not None else []
+        timed_alike = known is not None and known.timing == asdict(timing)
+        baseline = list(known.reference_ms) if known is not None and timed_alike else []
         baseline_settled = known.baseline_settled if known is not None else True
-        if len(baseline) != len(models):  # no baseline: the references' predictions stand in
+        if len(baseline) != len(models):  # no comparable baseline: the references' predictions stand in
             baseline_settled = True
             traces = [trace(model, shape, batch_size) for model in models]
             table.fill(op for result in traces for op in result.ops)
             baseline = [
                 correction.apply(table.table_ms(t.ops), len(t.ops), table.compute_ms(t.ops)) for t in traces
             ]
-        now, rounds, steady = _time_references(table, models, shape, batch_size, timing or DRIFT_TIMING)
+        now, rounds, steady = _time_references(table, models, shape, batch_size, timing)
     previous = known.factor if known is not None else 1.0
-    drift = next_drift(previous, baseline, baseline_settled, now, rounds, steady, load)
+    drift = replace(next_drift(previous, baseline, baseline_settled, now, rounds, steady, load),
+                    timing=asdict(timing))  # fmt: skip
     table.drift[name] = drift
     table.save()
     where = f"lookup table {table.device.key}, correction {name}"
@@ -247,12 +240,13 @@ def next_drift(
 ) -> Drift:
     """The drift after the references were re-timed (the rule of the module docstring): the median of
     ``now`` over ``baseline`` when the re-timing's rounds settled (``steady``) and the baseline's did too
-    and it differs from ``previous`` by more than `DEAD_BAND`; else the ``previous`` factor kept (marked
+    and every reference's ratio lies more than `DEAD_BAND` from ``previous``, all on one side (their range,
+    the median's confidence interval, excludes the band); else the ``previous`` factor kept (marked
     ``settled=False`` when the rounds did not settle)."""
     ratios = [n / b for n, b in zip(now, baseline, strict=True)]
     confirmed = steady and baseline_settled
-    measured = statistics.median(ratios)
-    factor = measured if confirmed and abs(measured / previous - 1) > DEAD_BAND else previous
+    outside = min(ratios) > previous * (1 + DEAD_BAND) or max(ratios) < previous * (1 - DEAD_BAND)
+    factor = statistics.median(ratios) if confirmed and outside else previous
     return Drift(factor, load, time.time(), ratios, list(baseline), confirmed, rounds, baseline_settled)
 
 

@@ -9,7 +9,8 @@ grid: tries every architecture of a small space once...
 
 `advise` recommends one for a space, objectives and budget, with a reason (`auto_advice`: for a config
 whose strategy is "auto", the default, the one its search runs); `warm_start` seeds a study with
-the finished trials of an earlier one, and `best_architectures` picks an earlier study's best.
+the finished trials of an earlier one, `best_architectures` picks an earlier study's best, and
+`fix_choices` fixes decisions of a sampler.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from nas_workbench.strategies._base import (
 )
 from nas_workbench.strategies.advisor import Advice, advise, auto_advice, resolved_strategy
 from nas_workbench.strategies.evolution import RegularizedEvolutionSampler
-from nas_workbench.strategies.prior import best_architectures, warm_start
+from nas_workbench.strategies.prior import best_architectures, fix_choices, warm_start
 from nas_workbench.strategies.rl import ReinforceSampler
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "auto_advice",
     "best_architectures",
     "describe",
+    "fix_choices",
     "get",
     "list",
     "make_sampler",

@@ -22,7 +22,7 @@ from nas_workbench import _compat
 from nas_workbench._compat import sampling_trials
 from nas_workbench.strategies._history import feasible
 from nas_workbench.strategies.cost_features import _Completion
-from nas_workbench.strategies.feasibility import FeasibilityFilter, tried_choices
+from nas_workbench.strategies.feasibility import FeasibilityFilter
 
 if TYPE_CHECKING:
     from nas_workbench.spaces import SearchSpace
@@ -121,7 +121,7 @@ class BudgetAwareSampler(BaseSampler):
             }
 
         chosen = self.feasibility.warm(study, model) or self.feasibility.choose(
-            model, propose, uniform, tried_choices(study)
+            model, propose, uniform, self.feasibility.tried(study)
         )
         return {name: value for name, value in chosen.items() if name in search_space}
 

@@ -78,10 +78,12 @@ class CostPrior:
                 save()
         return self._ranked
 
-    def pick(self, model: FeasibilityModel, tried: set[tuple[tuple[str, Any], ...]]) -> dict[str, Any] | None:
-        """The highest-ranked candidate not in ``tried`` that ``model`` predicts within budget
+    def pick(
+        self, model: FeasibilityModel, tried: Callable[[Mapping[str, Any]], bool]
+    ) -> dict[str, Any] | None:
+        """The highest-ranked candidate not ``tried`` that ``model`` predicts within budget
         (`FeasibilityModel.headroom` <= 0); None when there is none."""
         for choices in self.ranked():
-            if choices_key(choices) not in tried and model.headroom(choices) <= 0.0:
+            if not tried(choices) and model.headroom(choices) <= 0.0:
                 return choices
         return None

@@ -37,7 +37,7 @@ from nas_workbench.strategies._history import (
     violation,
 )
 from nas_workbench.strategies.feasibility import OPTIONS as FEASIBILITY_OPTIONS
-from nas_workbench.strategies.feasibility import make_filter, tried_choices
+from nas_workbench.strategies.feasibility import make_filter
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing's own from Python 3.12
@@ -77,14 +77,14 @@ class RegularizedEvolutionSampler(PlannedSampler):
                 return Plan({}, rng)
             start_space = self.space
             start = self.feasibility.choose(
-                model, lambda: dict(start_space.random(rng).choices), tried=tried_choices(study)
+                model, lambda: dict(start_space.random(rng).choices), tried=self.feasibility.tried(study)
             )
             return Plan(start, rng)
         parent = select_parent(rng.sample(population, self.tournament_size), study.directions, rng)
         _compat.storage_of(study).set_trial_system_attr(_compat.trial_id(trial), PARENT_ATTR, parent.number)
         space = self.space
         uniform = None if space is None else (lambda: dict(space.random(rng).choices))
-        tried = tried_choices(study)
+        tried = self.feasibility.tried(study)
         child = self.feasibility.choose(model, lambda: self._mutate(parent, rng), uniform, tried)
         return Plan(child, rng)
 

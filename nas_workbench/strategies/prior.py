@@ -8,12 +8,13 @@ towards the engine's ``n_trials``).
 
 (The other kinds go through Optuna directly: known-good architectures are enqueued with
 ``study.enqueue_trial(spec.choices)``, and fixed decisions wrap the sampler in Optuna's
-``PartialFixedSampler``; `nas_workbench.search` does both from ``initial_architectures`` and
-``fixed_choices``.)
+``PartialFixedSampler`` (`fix_choices`); `nas_workbench.search` does both from ``initial_architectures``
+and ``fixed_choices``.)
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,19 @@ if TYPE_CHECKING:
     from nas_workbench.spaces import SearchSpace
     from nas_workbench.spec import ArchSpec
 
-__all__ = ["best_architectures", "warm_start"]
+__all__ = ["best_architectures", "fix_choices", "warm_start"]
+
+
+def fix_choices(
+    sampler: optuna.samplers.BaseSampler, fixed_choices: Mapping[str, Any]
+) -> optuna.samplers.BaseSampler:
+    """``sampler``, with the decisions of ``fixed_choices`` fixed to their values (Optuna's
+    ``PartialFixedSampler``; ``sampler`` itself when there are none): ``SearchConfig.fixed_choices``."""
+    if not fixed_choices:
+        return sampler
+    with warnings.catch_warnings():  # "experimental" since Optuna 2.4, unchanged: noise per search
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.PartialFixedSampler(dict(fixed_choices), sampler)
 
 
 def best_architectures(

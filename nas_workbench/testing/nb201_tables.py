@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,17 +66,31 @@ def read_accuracies(folder: Path) -> Accuracies:
 
 
 def tabular_search(
-    strategy: str, space: SearchSpace, accuracies: Accuracies, seed: int, queries: int, **options: Any
+    strategy: str,
+    space: SearchSpace,
+    accuracies: Accuracies,
+    seed: int,
+    queries: int,
+    *,
+    fixed_choices: Mapping[str, Any] | None = None,
+    initial_architectures: Sequence[str] = (),
+    **options: Any,
 ) -> list[float]:
     """Run ``strategy``'s sampler for ``queries`` trials on the table (a trial is a lookup of the
     validation accuracy) and return, after each trial, the test accuracy of the best-validation cell so
     far: what the search would report.
 
     ``space`` must format its architectures as NB201 strings (the "nb201" space, or a "cell" space of 4
-    nodes over NB201's ops); ``options`` go to the sampler.
+    nodes over NB201's ops); ``options`` go to the sampler. Prior knowledge enters as in a search
+    (`SearchConfig`): ``fixed_choices`` fixes decisions for every trial, ``initial_architectures`` (in the
+    space's notation) are tried first.
     """
     sampler = strategies.make_sampler(strategy, seed=seed, space=space, directions=("maximize",), **options)
-    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study = optuna.create_study(
+        direction="maximize", sampler=strategies.fix_choices(sampler, fixed_choices or {})
+    )
+    for text in initial_architectures:
+        study.enqueue_trial(dict(space.parse(text).choices))
     best, curve = (float("-inf"), 0.0), []
 
     def objective(trial: optuna.Trial) -> float:

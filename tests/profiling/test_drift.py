@@ -8,9 +8,9 @@ import math
 import statistics
 import time
 import warnings
+from dataclasses import asdict
 
 import pytest
-import torch
 
 import nas_workbench as nw
 from nas_workbench.profiling import Correction, LookupTable, TimingOptions, lut, predict_latency
@@ -19,15 +19,14 @@ from nas_workbench.profiling.calibration import calibrate
 from nas_workbench.profiling.correction import Drift
 from nas_workbench.profiling.drift import (
     DEAD_BAND,
-    DRIFT_BLOCKS,
     DRIFT_TIMING,
+    REFERENCE_NETWORKS,
     minima_over_rounds,
     next_drift,
     prepare_predictor,
     refresh_drift,
     settled,
 )
-from nas_workbench.profiling.latency import time_callable
 
 SHAPE = (3, 8, 8)
 QUICK = TimingOptions(warmup_s=0.0, min_repeats=3, max_repeats=5, max_time_s=0.02)
@@ -98,7 +97,8 @@ def test_drift_rescales_predictions_by_the_references_measured_over_predicted(tm
     table, name = _table_with_a_halving_correction(tmp_path)
     before = predict_latency(_chain(), SHAPE, table=table, space="chain")
     drift = refresh_drift(table, SHAPE, space="chain", timing=QUICK)
-    assert drift is not None and drift.factor == sorted(drift.ratios)[1]  # the median of 3 references
+    assert drift is not None and drift.factor == statistics.median(drift.ratios)
+    assert len(drift.ratios) == REFERENCE_NETWORKS
     assert drift.factor > 1  # the references run slower than half their table sum
     after = predict_latency(_chain(), SHAPE, table=table, space="chain")
     assert after.value == pytest.approx(drift.factor * before.value)
@@ -173,12 +173,13 @@ def test_a_table_calibrated_on_a_slower_machine_rescales_down(tmp_path):
     table = LookupTable.for_device("cpu", 1, tmp_path)
     name = "chain@1x3x8x8"
     own, over_all = table.drift[name], table.drift["all@1x3x8x8"]
-    assert own.factor == 1.0 and own.ratios == [] and len(own.reference_ms) == 3 and own.rounds >= 2
+    assert own.factor == 1.0 and own.ratios == [] and own.rounds >= 2
+    assert len(own.reference_ms) == REFERENCE_NETWORKS and own.timing == asdict(QUICK)  # conftest's
     assert len(over_all.reference_ms) == len(nw.spaces.list())  # one reference network of each space
     assert all(ms > 0 for ms in [*own.reference_ms, *over_all.reference_ms])
 
     slow = [4 * ms for ms in own.reference_ms]
-    table.drift[name] = Drift(1.0, load_average(), reference_ms=slow)
+    table.drift[name] = Drift(1.0, load_average(), reference_ms=slow, timing=own.timing)
     before = predict_latency(_chain(), SHAPE, table=table, space="chain")
     drift = refresh_drift(table, SHAPE, space="chain")
     assert drift is not None and drift.reference_ms == slow  # the baseline is kept for the next re-timing
@@ -191,7 +192,9 @@ def test_an_unsettled_drift_keeps_the_previous_factor_and_is_marked(tmp_path, mo
     table, name = _table_with_a_halving_correction(tmp_path)
     monkeypatch.setattr("nas_workbench.profiling.drift.ROUNDS_AGREE", -1.0)  # no two rounds ever agree
     monkeypatch.setattr("nas_workbench.profiling.drift.MAX_DRIFT_ROUNDS", 3)
-    table.drift[name] = Drift(1.3, load_average(), time.time() - 3600, reference_ms=[1e3, 1e3, 1e3])
+    table.drift[name] = Drift(
+        1.3, load_average(), time.time() - 3600, reference_ms=[1e3] * REFERENCE_NETWORKS, timing=asdict(QUICK)
+    )
     drift = refresh_drift(table, SHAPE, space="chain", timing=QUICK)
     assert drift is not None and drift.settled is False and drift.rounds == 3
     assert drift.factor == 1.3 and statistics.median(drift.ratios) < 0.01  # measured, not used
@@ -244,9 +247,33 @@ def test_a_baseline_that_never_settled_lets_no_retiming_change_the_factor():
     assert drift.factor == 1.0 and drift.settled is False and drift.ratios == pytest.approx([0.8] * 3)
 
 
-def test_references_are_timed_for_the_same_number_of_blocks_whatever_the_load():
-    """The minimum of more blocks is lower; a stopping rule would make the count follow the load."""
-    assert DRIFT_TIMING.min_repeats == DRIFT_TIMING.max_repeats == DRIFT_BLOCKS
-    assert DRIFT_TIMING.reference is False and DRIFT_TIMING.min_time_s == 0
-    quick_call = time_callable(lambda: None, torch.device("cpu"), DRIFT_TIMING)
-    assert len(quick_call.samples) == DRIFT_BLOCKS and quick_call.stopped in ("stable", "max repeats")
+@pytest.mark.usefixtures("_rule")
+def test_references_that_disagree_keep_the_factor_though_their_median_moved():
+    """The factor's confidence interval is the references' range: one reference that did not move says the
+    median's shift may be noise, and a wrong factor moves every prediction."""
+    baseline = Drift(1.0, 2.0, reference_ms=[1.0] * 5, settled=True, baseline_settled=True)
+    apart = [[0.85, 0.88, 0.90, 0.93, 1.00], [0.86, 0.88, 0.91, 0.93, 1.01]]
+    kept = _drift_of(apart, 1.0, baseline)
+    assert kept.settled and kept.factor == 1.0 and statistics.median(kept.ratios) == pytest.approx(0.90)
+    together = [[0.88, 0.89, 0.90, 0.92, 0.93], [0.89, 0.90, 0.91, 0.92, 0.93]]
+    assert _drift_of(together, 1.0, baseline).factor == pytest.approx(0.90)
+    assert _drift_of(together, 0.92, baseline).factor == 0.92  # within the band of the previous factor
+    back = [[1.00, 1.01, 1.02, 0.99, 1.03], [1.01, 1.00, 1.02, 1.00, 1.04]]
+    assert _drift_of(back, 0.90, baseline).factor == pytest.approx(1.00)  # back from a busy spell
+
+
+def test_references_are_timed_as_networks_are_profiled():
+    """The factor rescales predictions checked against profiled latencies: the same statistic, a window of
+    the thread's own clock and slow episodes retried, not 30 blocks that one slow episode can hold."""
+    assert TimingOptions() == DRIFT_TIMING and DRIFT_TIMING.min_time_s > 0 and DRIFT_TIMING.reference
+
+
+def test_a_baseline_timed_otherwise_is_not_compared(tmp_path):
+    table, name = _table_with_a_halving_correction(tmp_path)
+    other = asdict(TimingOptions(min_time_s=0.0, max_repeats=30))
+    table.drift[name] = Drift(1.0, load_average(), reference_ms=[1e3] * REFERENCE_NETWORKS, timing=other)
+    drift = refresh_drift(table, SHAPE, space="chain", timing=QUICK)
+    assert drift is not None and drift.reference_ms != [1e3] * REFERENCE_NETWORKS  # predictions stood in
+    assert drift.timing == asdict(QUICK) and max(drift.ratios) < 100
+    again = refresh_drift(table, SHAPE, space="chain", timing=QUICK)
+    assert again is not None and again.reference_ms == drift.reference_ms  # timed alike: kept as baseline

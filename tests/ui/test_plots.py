@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bokeh.models import ColumnDataSource
+from bokeh.models import ColumnDataSource, SaveTool, ToolProxy
 from bokeh.plotting import figure
 
 from nas_workbench.engine.events import TrialFinished
@@ -70,6 +70,18 @@ def test_the_workbench_plots_have_one_toolbar_and_no_bokeh_logo():
     figures = list(panel.layout.select({"type": figure}))
     assert len(figures) >= 3 and all(f.toolbar_location is None for f in figures)  # merged into one
     assert panel.layout.toolbar.logo is None and all(f.toolbar.logo is None for f in figures)
+    merged = panel.layout.toolbar.tools
+    proxied = [tool for proxy in merged if isinstance(proxy, ToolProxy) for tool in proxy.tools]
+    assert sorted(map(id, proxied)) == sorted(
+        id(t) for f in figures for t in f.toolbar.tools if not isinstance(t, SaveTool)
+    )
+    assert sum(isinstance(tool, SaveTool) for tool in merged) == 1  # saves the whole grid
+    kinds = [
+        (type(p.tools[0]), str(getattr(p.tools[0], "tooltips", "")))
+        for p in merged
+        if isinstance(p, ToolProxy)
+    ]
+    assert len(kinds) == len(set(kinds))  # one button per kind of tool (per tooltip for hover tools)
 
 
 def test_the_dnas_panel_is_placed_at_the_start_and_stays_the_same_widget() -> None:
