@@ -378,10 +378,10 @@ def make_filter(
     space = context.space
     if skip_twins and space is not None and callable(signature := getattr(space, "signature", None)):
         twins = _functions_of(space, signature)
-    if context.costs is not None and context.space is not None:
-        costs = CostFeatures(context.space, context.costs)
+    if context.costs is not None and space is not None:
+        costs = CostFeatures(space, context.costs)
         size = check_int("prior_pool", prior_pool, 1)
-        prior = CostPrior(context.space, context.costs, size, context.seed)
+        prior = CostPrior(space, context.costs, size, context.seed)
     return FeasibilityFilter(
         feasibility_candidates,
         feasibility_z,
