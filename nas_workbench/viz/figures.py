@@ -41,8 +41,17 @@ __all__ = [
 #: Rows a trials source holds at most when it is filled from a stored study (see `TrialTable.sample`).
 MAX_POINTS = 2_000
 
-#: The extra y range of the band where trials without a score are drawn.
+#: The extra y range of the band where trials without a score are drawn: 0-20, so that its crosses (at
+#: `UNSCORED_AT`, 0.5) sit in the bottom 2.5% of the plot and its label starts at 5% (y = 1).
 _BAND = "nas_unscored"
+_BAND_END = 20.0
+_BAND_LABEL_AT = 1.0
+
+#: The accuracy axis's padding (a fraction of its span, half below the lowest score, half above the
+#: highest) where a plot has the band: the lowest trained trial then sits 14% of the height above the
+#: bottom, clear of the band's crosses and label. Bokeh's default, 0.1, put it at 4.5%, on the label, where
+#: it read as a trial without a score (tutorial 01's rendered workbench).
+BANDED_RANGE_PADDING = 0.4
 
 
 def metric_axis_label(metric: str) -> str:
@@ -71,15 +80,17 @@ def _unscored(fig: figure, x: str, y: str, trials: ColumnDataSource) -> list[Any
     on the accuracy axis), with a label saying what the band holds."""
     if y not in ("accuracy", "test_accuracy"):
         return []
-    cast(DataRange1d, fig.y_range).renderers = [r for r in fig.renderers if r.y_range_name == "default"]
-    fig.extra_y_ranges = {**fig.extra_y_ranges, _BAND: Range1d(start=0, end=20)}  # the band: the bottom 5%
+    scores = cast(DataRange1d, fig.y_range)
+    scores.renderers = [r for r in fig.renderers if r.y_range_name == "default"]
+    scores.range_padding = BANDED_RANGE_PADDING
+    fig.extra_y_ranges = {**fig.extra_y_ranges, _BAND: Range1d(start=0, end=_BAND_END)}
     band = fig.scatter(x=x, y="unscored_at", source=trials, color="color", marker="marker", size=8,
                        alpha=0.8, y_range_name=_BAND, name="nas_unscored")  # fmt: skip
     fig.add_layout(
         Label(
             x=4,
             x_units="screen",
-            y=1.0,
+            y=_BAND_LABEL_AT,
             y_range_name=_BAND,
             text="no accuracy: over budget or failed",  # short: a panel of a 2x2 grid is narrow
             text_color="#555555",

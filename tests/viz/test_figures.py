@@ -158,6 +158,24 @@ def test_trials_without_a_score_are_drawn_in_a_band_never_at_a_made_up_accuracy(
         assert band not in fig.y_range.renderers  # the band never stretches the accuracy axis
 
 
+def test_the_lowest_trained_trial_sits_clear_of_the_band_and_its_label():
+    """Tutorial 01's rendered workbench drew its least accurate trained trial on the band's label, where it
+    read as a trial without a score: the accuracy axis leaves room below its lowest score."""
+    from nas_workbench.viz.figures import _BAND, _BAND_END, _BAND_LABEL_AT
+
+    table = TrialTable(["accuracy", "latency_ms"], ["maximize", "minimize"])
+    table.extend([result(0, "ok", 0.93, 1.0), result(1, "ok", 0.98, 0.8)])
+    trials, front = make_sources(table)
+    figures = study_figures(trials, front, table.objectives, {"latency_ms": 1.0}, ["latency_ms"])
+    for fig in (figures[0], figures[2]):  # accuracy vs latency, history: the plots with the band
+        assert _BAND in fig.extra_y_ranges and fig.extra_y_ranges[_BAND].end == _BAND_END
+        padding = fig.y_range.range_padding  # DataRange1d: half of it below the lowest score
+        lowest = (padding / 2) / (1 + padding)  # the lowest score's height, a fraction of the frame's
+        frame = fig.height - 70  # the frame: the figure less its title and x axis, in pixels
+        label_top = _BAND_LABEL_AT / _BAND_END + 12 / frame  # the label's baseline plus one 8pt line
+        assert lowest - 5 / frame > label_top, (lowest, label_top)  # a marker (size 8) clears it
+
+
 def test_the_budget_line_names_a_relative_limit():
     table = TrialTable(["accuracy", "latency_ms"], ["maximize", "minimize"])
     table.extend([result(0, "ok", 0.8, 1.0)])
