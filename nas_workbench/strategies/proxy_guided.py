@@ -68,10 +68,10 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from nas_workbench import _compat
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.strategies._base import Option, SamplerContext, Strategy, check_float, check_int, register
 from nas_workbench.strategies._history import Plan, PlannedOptions, PlannedSampler, feasible, parent_spec
+from nas_workbench.strategies._proxy_record import ATTR, record_plan, record_prior
 from nas_workbench.strategies.feasibility import (
     CostFeatures,
     FeasibilityFilter,
@@ -86,10 +86,8 @@ if TYPE_CHECKING:
     from nas_workbench.spaces import SearchSpace
     from nas_workbench.spec import ArchSpec
 
-__all__ = ["ProxyGuidedSampler"]
+__all__ = ["ATTR", "ProxyGuidedSampler"]
 
-#: Prefix of the system attributes each trial records.
-ATTR = "proxy_guided"
 #: Share of the local moves that train a twin of the best trained function (when it has an untried one).
 TWIN_SHARE = 0.5
 #: Relative slack of an exact limit (a candidate's cost equal to the limit is feasible).
@@ -174,21 +172,8 @@ class ProxyGuidedSampler(PlannedSampler):
         ]
         draw = rng.random()  # below local_share: a local move, once the prior is settled (below)
         best = max(trained, key=lambda pair: pair[1])[0] if trained else None
-        if draw < self.local_share and best is not None and len(pool) < self.space.size():
-            for _ in range(self.mutations):  # a sampled pool: bring the best one's neighbours in
-                pool.add(self.space.mutate(pool.specs[best], rng))
-        tried = self._tried(others)
-        allowed, exploring = self._feasible(study, trial)
-        open_ = allowed & ~pool.function_twins(tried)  # a function not tried yet, while there is one
-        weights = trust(
-            pool.values[[i for i, _ in trained]],
-            np.array([v for _, v in trained]),
-            np.ones(len(pool.names)),
-            self.prior_trials,
-        )
-        ranks = np.zeros(pool.values.shape)
-        ranks[allowed] = percentile_ranks(pool.values[allowed])  # among what may be proposed
-        score = ranks @ weights + 1e-9 * np.array([rng.random() for _ in range(len(pool))])
+        ranking = self._rank(study, trial, others, trained, rng)
+        tried, allowed, exploring, open_, weights, ranks, score = ranking
         functions = pool.functions
         # settled: no untried function ranks with or above the best trained one (a function ranks as its
         # top twin, as the ranking picks it), so the prior has nothing better to offer; until then its
@@ -198,6 +183,14 @@ class ProxyGuidedSampler(PlannedSampler):
             top = score[allowed & (functions == functions[best])].max()
             settled = not np.any(open_ & (score > top - _TIE))
         local = settled and draw < self.local_share
+        if local and best is not None and self.mutations and len(pool) < self.space.size():
+            # a sampled pool: bring the best one's neighbours in (only for a local move), then re-rank
+            for _ in range(self.mutations):
+                pool.add(self.space.mutate(pool.specs[best], rng))
+            tried, allowed, exploring, open_, weights, ranks, score = self._rank(
+                study, trial, others, trained, rng
+            )
+            functions = pool.functions
         if not open_.any():  # every function within budget tried: twins, of the best trained function first
             open_ = allowed & ~tried
             known = pool.function_values([i for i, _ in trained], [v for _, v in trained])
@@ -224,12 +217,39 @@ class ProxyGuidedSampler(PlannedSampler):
             chosen = functions[np.flatnonzero(open_)[np.argmax(score[open_])]]
             # the ranking picks a function; its untried twins differ only in dead ops, so one at random
             source, index = "prior", _any(np.flatnonzero(open_ & (functions == chosen)), rng)
-        self._record(study, trial, source, weights, allowed)
+        record_plan(study, trial, pool, source, weights, allowed)
         if index is not None:
-            self._record_prior(study, trial, index, ranks[index], share_below(score, allowed, index))
+            record_prior(study, trial, pool, index, ranks[index], share_below(score, allowed, index))
         if index is None:  # every predicted-feasible candidate was tried: uniform draws
             return Plan({}, rng)
         return Plan(dict(pool.specs[index].choices), rng)
+
+    def _rank(
+        self,
+        study: optuna.Study,
+        trial: FrozenTrial,
+        others: list[FrozenTrial],
+        trained: list[tuple[int, float]],
+        rng: random.Random,
+    ) -> tuple[np.ndarray, np.ndarray, bool, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The pool's ranking for this trial: which candidates are tried, which are predicted within budget
+        (and whether some limit is still unknown), which of those compute a function not tried yet, the
+        trust in each estimator, each candidate's percentile ranks among those within budget, and its
+        trust-weighted score (ties broken at random)."""
+        pool = self.pool
+        tried = self._tried(others)
+        allowed, exploring = self._feasible(study, trial)
+        open_ = allowed & ~pool.function_twins(tried)  # a function not tried yet, while there is one
+        weights = trust(
+            pool.values[[i for i, _ in trained]],
+            np.array([v for _, v in trained]),
+            np.ones(len(pool.names)),
+            self.prior_trials,
+        )
+        ranks = np.zeros(pool.values.shape)
+        ranks[allowed] = percentile_ranks(pool.values[allowed])  # among what may be proposed
+        score = ranks @ weights + 1e-9 * np.array([rng.random() for _ in range(len(pool))])
+        return tried, allowed, exploring, open_, weights, ranks, score
 
     def _scoring_time(self, trials: list[FrozenTrial]) -> float:
         """``score_share`` of the median complete trial's duration (no limit: 0, or none complete)."""
@@ -293,38 +313,6 @@ class ProxyGuidedSampler(PlannedSampler):
         if model.cost_scale is not None and self._cost_names:
             costs = np.column_stack([pool.column(n) for n in self._cost_names])
         return model.design(self._one_hot[1], costs)
-
-    def _record(
-        self, study: optuna.Study, trial: FrozenTrial, source: str, weights: np.ndarray, allowed: np.ndarray
-    ) -> None:
-        storage, trial_id = _compat.storage_of(study), _compat.trial_id(trial)
-        pool = self.pool
-        storage.set_trial_system_attr(trial_id, f"{ATTR}:source", source)
-        storage.set_trial_system_attr(
-            trial_id,
-            f"{ATTR}:trust",
-            {n: round(float(w), 4) for n, w in zip(pool.names, weights, strict=True)},
-        )
-        summary = {
-            "size": len(pool),
-            "feasible": int(allowed.sum()),
-            "seconds": round(pool.seconds, 3),
-            "unscored": pool.pending,
-        }
-        storage.set_trial_system_attr(trial_id, f"{ATTR}:pool", summary)
-
-    def _record_prior(
-        self, study: optuna.Study, trial: FrozenTrial, index: int, ranks: np.ndarray, score: float
-    ) -> None:
-        """Where the prior put the proposed candidate: its percentile rank among the candidates predicted
-        within budget by each estimator (1: the highest value), and by the trust-weighted ranking (1: the
-        top), so its trained value can be set against the prior's ranking; and its estimators' own values,
-        which, unlike the ranks (over a pool that a lazy pool grows), compare from one trial to the next."""
-        names = self.pool.names
-        rounded = {n: round(float(r), 5) for n, r in zip(names, ranks, strict=True)}
-        values = {n: float(v) for n, v in zip(names, self.pool.values[index], strict=True) if np.isfinite(v)}
-        prior: dict[str, Any] = {"ranks": rounded, "values": values, "score": round(score, 5)}
-        _compat.storage_of(study).set_trial_system_attr(_compat.trial_id(trial), f"{ATTR}:prior", prior)
 
 
 def _any(indices: np.ndarray, rng: random.Random) -> int:

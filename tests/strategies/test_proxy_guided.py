@@ -192,6 +192,30 @@ def test_the_ranking_alone_proposes_while_an_untried_function_ties_with_the_best
     assert sources[16] == "local"  # settled: a twin or a neighbour of the best
 
 
+def test_a_sampled_pool_adds_mutations_only_for_a_local_move() -> None:
+    """A pool sampled from a space too large to enumerate grows by ``mutations`` mutations of the best trial
+    for a local move, and only then: a trial the ranking proposes scores no mutations (it used to score them
+    whenever its draw fell below ``local_share``, before knowing whether the trial was a local move)."""
+    space, calls = GridSpace(), []
+
+    def counted(spec: ArchSpec) -> dict[str, float]:
+        calls.append(spec.to_json())
+        return {"quality": float(spec.choices["d0"])}  # ties: the ranking proposes until all d0 = 3 are tried
+
+    sampler = strategies.make_sampler(
+        "proxy_guided", seed=0, space=space, scores=counted, pool_size=40, score_batch=0, local_share=1.0
+    )
+    study = search(sampler, space, 14)
+    sources = [t.system_attrs["proxy_guided:source"] for t in study.trials]
+    sizes = [t.system_attrs["proxy_guided:pool"]["size"] for t in study.trials]
+    first_local = sources.index("local") if "local" in sources else len(sources)
+    assert sizes[:first_local] == [40] * first_local  # the ranking's proposals scored no mutations
+    assert set(sources[:first_local]) == {"prior"} and 3 <= first_local < len(sources)
+    assert sizes[first_local] > 40  # the local move brought the best one's mutations in
+    specs = [ArchSpec.from_dict(t.user_attrs["spec"]) for t in study.trials[:first_local]]
+    assert all(s.choices["d0"] == 3 for s in specs) and len(set(calls)) == len(calls) == sizes[-1]
+
+
 def test_budget_filter_proposes_nothing_over_a_limit_a_counted_cost_gives() -> None:
     space, limit = GridSpace(), 14.0
     feasible = [s for s in enumerate_specs(space) if latency(s) <= limit]
