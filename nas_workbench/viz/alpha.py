@@ -24,6 +24,7 @@ from bokeh.models import (
     FactorRange,
     GroupFilter,
     HoverTool,
+    Legend,
     LinearAxis,
     Range1d,
 )
@@ -259,7 +260,7 @@ def epoch_figure(source: ColumnDataSource, metric: str = "latency_ms") -> figure
     )
     # beside the plot: inside, at the bottom left, it hid the first epochs, whose accuracy is near chance
     # (tutorial 04's rendered copy)
-    legend = fig.legend[0]
+    legend: Legend = fig.legend[0]
     fig.center = [item for item in fig.center if item is not legend]
     fig.add_layout(legend, "right")
     legend.click_policy = "hide"
