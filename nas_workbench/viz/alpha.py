@@ -24,10 +24,10 @@ from bokeh.models import (
     FactorRange,
     GroupFilter,
     HoverTool,
-    Legend,
     LinearAxis,
     Range1d,
 )
+from bokeh.models.annotations import Legend
 from bokeh.models.widgets import Slider
 from bokeh.plotting import figure
 from bokeh.transform import linear_cmap
@@ -260,10 +260,10 @@ def epoch_figure(source: ColumnDataSource, metric: str = "latency_ms") -> figure
     )
     # beside the plot: inside, at the bottom left, it hid the first epochs, whose accuracy is near chance
     # (tutorial 04's rendered copy)
-    legend: Legend = fig.legend[0]
-    fig.center = [item for item in fig.center if item is not legend]
-    fig.add_layout(legend, "right")
-    legend.click_policy = "hide"
+    key: Legend = fig.legend[0]
+    fig.center = [item for item in fig.center if item is not key]
+    fig.add_layout(key, "right")
+    key.click_policy = "hide"
     return fig
 
 
