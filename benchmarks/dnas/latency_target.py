@@ -12,7 +12,9 @@ search's own, is the "measured" column. Latency is then timed ``--repeats`` more
 shared machine these say how far apart two timings of one network are, i.e. what ±5% can mean there.
 
     python benchmarks/dnas/latency_target.py [--space nb201] [--metric latency_ms] [--targets 5]
-        [--target 2.1 --target 2.5 ...] [--seed 0 --seed 1] [--epochs 3] [--json out.json]
+        [--target 2.1 --target 2.5 ...] [--seed 0 --seed 1] [--epochs 3] [--busy] [--json out.json]
+
+``--busy`` keeps one core busy in another process for the whole run (searches, landings, timings).
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ from timed_search import timed_search
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
 import _report
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "profiling"))
+from _busy import busy_core  # a sibling folder of scripts, not a package
 
 SPACES: dict[str, dict[str, Any]] = {"nb201": {"num_cells": 2}, "chain": {}}
 #: Random architectures whose measured latencies give the targets.
@@ -127,6 +132,7 @@ def main() -> None:
     parser.add_argument(
         "--repeats", type=int, default=3, help="independent re-timings of each landed network (latency)"
     )
+    parser.add_argument("--busy", action="store_true", help="keep one core busy in another process")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     torch.set_num_threads(1)
@@ -138,7 +144,7 @@ def main() -> None:
     chosen = args.target or targets(space, task, args.metric, args.targets)
     print(f"targets: {', '.join(f'{t:.4g}' for t in chosen)}; load {os.getloadavg()[0]:.1f}", flush=True)
     rows = []
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, busy_core(args.busy):
         for seed in args.seed or [0]:
             for target in chosen:
                 storage = f"sqlite:///{folder}/bench.db"
@@ -162,7 +168,10 @@ def main() -> None:
                         + f"; load {r['load']:.1f} (*: unstable)",
                         flush=True,
                     )
-                figures = {"epochs": args.epochs, "metric": args.metric, "targets": chosen, "rows": rows}
+                figures = {
+                    "epochs": args.epochs, "metric": args.metric, "targets": chosen, "busy": args.busy,
+                    "rows": rows,
+                }  # fmt: skip
                 _report.write_json(args.json, figures)  # after every search: a long run's rows so far
     timed = [t["value"] / r["target"] - 1 for r in rows for t in r["remeasured"]]
     if timed:

@@ -21,8 +21,10 @@ step() {  # step NAME ARGS...: run one benchmark, then say how long it took and 
 # autogroup scheduling on, nice orders processes only within their session (benchmarks/profiling/README.md).
 echo "== machine: autogroup $(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo -), processes over 5% CPU:"
 ps -eo pcpu=,ni=,etime=,args= --sort=-pcpu | awk '$1 > 5' | cut -c1-150 || true
-step repeatability-quiet benchmarks/profiling/repeatability.py
-step repeatability-busy benchmarks/profiling/repeatability.py --busy
+# --first-again: the first network (cell seed 0, the worst CV of every run so far) profiled again after
+# the others, to tell its own variation from the run's first seconds (a few seconds more each).
+step repeatability-quiet benchmarks/profiling/repeatability.py --first-again
+step repeatability-busy benchmarks/profiling/repeatability.py --busy --first-again
 # The same with each timing at least 0.25 s of the thread's CPU time (TimingOptions.min_time_s; default 0):
 # with the reference workload's baseline fixed (2026-12-04) a quiet timing stops after about 10 blocks,
 # where the 01:17 run's timings all ran to their cap; this says whether the longer window is worth its cost.

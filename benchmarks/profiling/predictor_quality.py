@@ -7,6 +7,10 @@ reported too) and predict it from the table, and report the Spearman rank correl
 predicted within ±10% of measured (goal: at least 95% and 0.95), and that share for the same predictions
 without the drift factor (``no drift``: whether re-timing the references helped). FLOPs get the same
 treatment as a latency proxy: a line ``ms = a * FLOPs + b`` fitted on the same calibration networks.
+``cal@end``: the calibration networks measured once more after the held-out networks, and predicted.
+Where the held-out networks miss and these miss by as much, with the same ``bias`` (median of predicted
+over measured, less 1), the machine moved since the fit and the drift factor did not follow; where only
+the held-out networks miss, the fit does not carry to new networks (the sample, or the table).
 Also the cost of one architecture: seconds to measure (not counting time spent waiting for the machine's
 measurement lock) against seconds to predict, the fit `calibrate` chose, and its leave-one-out quality.
 
@@ -75,8 +79,8 @@ def run(
         )
         calibration_s = time.perf_counter() - started
         cal_flops, cal_ms = [], []
-        for i in range(calibration):  # the calibration networks again, for the FLOPs line
-            model = space.build(space.random(i), shape, 10)
+        cal_models = [space.build(space.random(i), shape, 10) for i in range(calibration)]
+        for model in cal_models:  # the calibration networks again, for the FLOPs line
             cal_flops.append(float(trace(model, shape).flops))
             cal_ms.append(profile(model, shape, metrics=["latency_ms"], threads=threads).latency_ms)
     a, b = flops_line(cal_flops, cal_ms)
@@ -119,6 +123,12 @@ def run(
             for row, model in zip(rows, models, strict=True):
                 again = profile(model, shape, metrics=["latency_ms"], threads=threads).latency_ms
                 row["measured_ms"] = min(row["measured_ms"], again)
+        at_end = [
+            (profile(model, shape, metrics=["latency_ms"], threads=threads).latency_ms,
+             profile(model, shape, metrics=["latency_ms"], method="proxy", threads=threads, lut=table,
+                     space=space_name).latency_ms)
+            for model in cal_models
+        ]  # fmt: skip
         load_end = load()
     measured_ms = [r["measured_ms"] for r in rows]
     correction = cal.table.corrections[cal.table.correction_name(space_name, (1, *shape))]
@@ -147,6 +157,10 @@ def run(
             fit_quality([r["predicted_ms"] for r in rows], [r["first_profile_ms"] for r in rows])
         ),
         "flops": asdict(fit_quality([a * r["flops"] + b for r in rows], measured_ms)),
+        "bias": bias([r["predicted_ms"] for r in rows], measured_ms),
+        "calibration_at_end": asdict(fit_quality([p for _, p in at_end], [m for m, _ in at_end])),
+        "calibration_at_end_bias": bias([p for _, p in at_end], [m for m, _ in at_end]),
+        "calibration_at_end_ms": at_end,
         "unstable_measurements": sum(not r["measured_stable"] for r in rows),
         "reference_ms": {"calibration": cal_ms[0], "during_run": moved},
         "reference_range": max(moved) / min(moved) - 1,
@@ -155,6 +169,11 @@ def run(
         "measured_ms_range": [min(measured_ms), max(measured_ms)],
         "rows": rows,
     }  # fmt: skip
+
+
+def bias(predicted: list[float], measured: list[float]) -> float:
+    """The median of predicted over measured, less 1: how far predictions sit off as a whole."""
+    return statistics.median(p / m for p, m in zip(predicted, measured, strict=True)) - 1
 
 
 def _drift(drift: dict | None) -> str:
@@ -193,7 +212,7 @@ def main() -> None:
             )
     header = (
         f"{'space':<13} {'archs':>5} {'fit':>6} {'LUT rho':>8} {'LUT ±10%':>9} {'median err':>10} "
-        f"{'1st ±10%':>8} {'no drift ±10%':>13} "
+        f"{'bias':>6} {'cal@end ±10%':>12} {'bias':>6} {'1st ±10%':>8} {'no drift ±10%':>13} "
         f"{'FLOPs rho':>9} {'FLOPs ±10%':>10} {'drift [ratios]':>19} {'moved':>6} {'unstable':>8} "
         f"{'measure s':>9} {'predict s':>9}"
     )
@@ -204,6 +223,8 @@ def main() -> None:
         print(
             f"{r['space']:<13} {r['archs']:>5} {r['correction']['kind']:>6} {lut['spearman']:>8.3f} "
             f"{100 * lut['within_10pct']:>8.0f}% {lut['median_abs_error_pct']:>9.1f}% "
+            f"{100 * r['bias']:>+5.1f}% {100 * r['calibration_at_end']['within_10pct']:>11.0f}% "
+            f"{100 * r['calibration_at_end_bias']:>+5.1f}% "
             f"{100 * r['lut_vs_first_profile']['within_10pct']:>7.0f}% "
             f"{100 * r['lut_without_drift']['within_10pct']:>12.0f}% "
             f"{flops['spearman']:>9.3f} {100 * flops['within_10pct']:>9.0f}% {_drift(r['drift']):>19} "
@@ -216,7 +237,8 @@ def main() -> None:
         f"(load {results[0]['load_measurement']} -> {results[-1]['load_end']}); threads {args.threads}, "
         f"input {args.input_shape}; goal: ≥ 95% within ±10% and Spearman ≥ 0.95; drift: the references now "
         f"over their calibration baseline ('?': rounds never settled, the previous factor kept; [the "
-        f"references' ratios])"
+        f"references' ratios]); bias: median predicted/measured - 1; cal@end: the calibration networks "
+        f"measured once more after the held-out ones and predicted"
     )
     _report.write_json(args.json, {"drift": args.drift, "busy": args.busy, "spaces": results})
 

@@ -19,8 +19,15 @@ profile's latency and that speed: the evidence for or against reporting it that 
 not lower the CV; benchmarks/profiling/README.md).
 ``--no-reference`` times without the reference workload, for a before/after comparison.
 
+Why one network varies more than another: ``MB`` is each network's footprint, the bytes one forward pass
+touches (parameters, buffers, input and every operator's output, from the shape-only trace), against the
+1 MB of L2 cache per core of the 2-core development VM (its 32 MB L3 is shared with the other core and the
+host); ``--first-again`` profiles the first network once more after the others (``(again)``, not counted
+in the goal's figures), to tell a network's own variation from that of the run's first seconds (cell seed
+0, the first network, had the worst CV in every run of 2026-12-04).
+
     python benchmarks/profiling/repeatability.py [--repeats 10] [--networks 10] [--busy] [--no-reference]
-        [--max-time-s S] [--min-repeats N] [--min-time-s S] [--json out.json]
+        [--max-time-s S] [--min-repeats N] [--min-time-s S] [--first-again] [--json out.json]
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from torch.utils.benchmark import Timer
 
 import nas_workbench as nw
 from nas_workbench.profiling import profile
+from nas_workbench.profiling._trace import trace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
 import _report
@@ -104,6 +112,7 @@ def run(
     reference = statistics.median(bench_medians)
     return {
         "network": name,
+        "footprint_mb": footprint_mb(model, shape),
         "clock": latency.source,
         "values_ms": values,
         "cv": cv(values),
@@ -125,6 +134,13 @@ def run(
         "vs_torch_min": statistics.median(values) / statistics.median(bench_mins) - 1,
         "profiles": details,
     }
+
+
+def footprint_mb(model: nn.Module, shape: tuple[int, ...]) -> float:
+    """Megabytes one forward pass at batch 1 touches: parameters, buffers, input and every operator's
+    output (the shape-only trace): what competes for the caches while the network is timed."""
+    result = trace(model, shape)
+    return (result.param_bytes + result.buffer_bytes + result.input_bytes + result.activation_bytes) / 1e6
 
 
 def _correlation(values: list[float], levels: list[float]) -> float | None:
@@ -161,6 +177,9 @@ def main() -> None:
     )
     parser.add_argument("--input-shape", default="3,32,32")
     parser.add_argument("--no-reference", action="store_true", help="time without the reference workload")
+    parser.add_argument(
+        "--first-again", action="store_true", help="profile the first network again, last (not in the goal)"
+    )
     args = parser.parse_args()
     shape = tuple(int(v) for v in args.input_shape.split(","))
     timing = {"clock": args.clock, "reference": not args.no_reference}
@@ -169,23 +188,29 @@ def main() -> None:
     timing |= {"min_time_s": args.min_time_s} if args.min_time_s else {}
     with busy_core(args.busy):
         started = load()
+        models = networks(args.networks, shape)
         results = [
-            run(name, model, shape, args.repeats, args.threads, timing)
-            for name, model in networks(args.networks, shape).items()
+            run(name, model, shape, args.repeats, args.threads, timing) for name, model in models.items()
         ]
+        first = next(iter(models))
+        again = (
+            [run(f"{first} (again)", models[first], shape, args.repeats, args.threads, timing)]
+            if args.first_again
+            else []
+        )
         ended = load()
     header = (
-        f"{'network':<20} {'ms':>7} {'CV':>6} {'CV/ref':>6} {'unstable':>8} {'retries':>7} {'slow':>5} "
-        f"{'gap':>5} {'core':>5} {'shared':>6} "
+        f"{'network':<20} {'MB':>5} {'ms':>7} {'CV':>6} {'CV/ref':>6} {'unstable':>8} {'retries':>7} "
+        f"{'slow':>5} {'gap':>5} {'core':>5} {'shared':>6} "
         f"{'t.bench med ms':>14} {'CV':>6} "
         f"{'t.bench min CV':>14} {'Δ med':>6} {'Δ min':>6} {'s/profile':>9}"
     )
     print(header)
     print("-" * len(header))
-    for r in results:
+    for r in [*results, *again]:
         print(
-            f"{r['network']:<20} {r['latency_ms']:>7.3f} {100 * r['cv']:>5.1f}% {_percent(r):>6} "
-            f"{r['unstable']:>8} "
+            f"{r['network']:<20} {r['footprint_mb']:>5.1f} {r['latency_ms']:>7.3f} {100 * r['cv']:>5.1f}% "
+            f"{_percent(r):>6} {r['unstable']:>8} "
             f"{r['retries']:>7} {r['worst_reference_slowdown']:>5.2f} {r['median_gap']:>5.2f} "
             f"{r['core_share']:>5.2f} {r['all_blocks_interrupted']:>6} "
             f"{r['torch_benchmark_median_ms']:>14.3f} "
@@ -212,7 +237,7 @@ def main() -> None:
     if args.json:
         summary = {"busy": args.busy, "threads": args.threads, "load_start": started, "load_end": ended}
         summary["reference"] = not args.no_reference
-        _report.write_json(args.json, {**summary, "networks": results})
+        _report.write_json(args.json, {**summary, "networks": results, "first_network_again": again})
 
 
 if __name__ == "__main__":

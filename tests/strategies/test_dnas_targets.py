@@ -12,7 +12,13 @@ from nas_workbench.exceptions import ConfigError
 from nas_workbench.profiling import LookupTable, profile
 from nas_workbench.spec import ArchSpec
 from nas_workbench.strategies.dnas import CellSupernet, CostModel, HardwarePenalty, build_supernet, cost_model
-from nas_workbench.strategies.dnas.landing import TIMED_AIM, land, landing_aims, predicted_costs
+from nas_workbench.strategies.dnas.landing import (
+    CONFIRMATIONS,
+    TIMED_AIM,
+    land,
+    landing_aims,
+    predicted_costs,
+)
 from nas_workbench.task import Task
 from nas_workbench.viz.alpha import DnasHistory
 from tests.conftest import tiny_dnas_config
@@ -181,3 +187,27 @@ def test_each_epoch_emits_its_target_expected_and_measured_cost_for_the_live_plo
     final = run.study.get_trials()[-1].user_attrs["dnas"]
     assert final["phase"] == "retrain" and final["landing"]["within"]
     assert abs(final["landing"]["measured"]["flops"] / target["flops"] - 1) <= 0.05
+
+
+def test_a_timed_candidate_lands_only_if_its_second_timing_is_within_the_aim_too(
+    flops_model: tuple[CellSupernet, CostModel], tmp_path, monkeypatch
+) -> None:
+    # the most likely candidate is timed +1% once, then +4.5% (outside the aim, inside the tolerance): one
+    # lucky timing near the edge must not land it; every other candidate times at the target both times
+    monkeypatch.setenv("NAS_WORKBENCH_CACHE", str(tmp_path / "cache"))
+    supernet, _ = flops_model
+    latency = cost_model(supernet, "latency_ms", table=LookupTable.for_device("cpu", threads=1))
+    with torch.no_grad():
+        target = float(latency.expected(supernet.probabilities()))
+    penalty = HardwarePenalty({"latency_ms": latency}, 1.0, {"latency_ms": target}, supernet.probabilities())
+    timings: list[str] = []  # the ids timed, in order: the first is the most likely candidate
+
+    def timing(spec: ArchSpec) -> dict[str, float]:
+        timings.append(spec.id)
+        if spec.id != timings[0]:
+            return {"latency_ms": target}
+        return {"latency_ms": target * (1.01 if timings.count(spec.id) == 1 else 1.045)}
+
+    (landing,) = land(supernet, penalty, timing, tolerance=0.05)
+    assert timings[1] == timings[0] and landing.spec.id != timings[0]
+    assert landing.measured == {"latency_ms": target} and timings.count(landing.spec.id) == 1 + CONFIRMATIONS

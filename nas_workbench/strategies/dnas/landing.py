@@ -9,9 +9,10 @@ decision changed) and samples of the weights are ranked by their probability und
 whose corrected predicted cost is within the tolerance are measured, most likely first, and the first
 whose *measured* cost is within it is the result (else the closest measured). A timed metric (latency)
 aims at half the tolerance (`TIMED_AIM`), so that the retrained trial's own timing, a few percent off the
-landing's, stays within the tolerance. TF-NAS reaches its latency
-targets to a few percent with an elastic constraint on the expectation alone; measuring a handful of
-candidates costs a second and makes the landing hold on the device itself.
+landing's, stays within the tolerance; a candidate within the aim is timed again (`CONFIRMATIONS`) and
+lands only if that timing is within the aim too. TF-NAS reaches its latency targets to a few percent
+with an elastic constraint on the expectation alone; measuring a handful of candidates costs a second
+and makes the landing hold on the device itself.
 """
 
 from __future__ import annotations
@@ -48,6 +49,11 @@ MEASURED = 8
 #: network differs from the first by a few percent (2-4% on the 2-core VM at load 3-8, 2026-12-04), so a
 #: network landed near the tolerance's edge was measured outside it by the trial that retrained it.
 TIMED_AIM = 0.5
+#: A timed metric's candidate within the aim is timed this many more times (a fresh network each time) and
+#: lands only if every timing is within the aim; its cost is the timing furthest from the target. One lucky
+#: timing near the aim's edge is not enough: a candidate landed at +1.4% was timed at +5.5% by its trial
+#: (its re-timings +4.6%, +1.4%, +1.4%; nb201, load 18-25, 2026-12-04).
+CONFIRMATIONS = 1
 #: Rounds of coordinate descent looking for the cheapest (or dearest) architecture, and of the beam search.
 ROUNDS = 8
 
@@ -241,6 +247,30 @@ def landing_aims(penalty: HardwarePenalty, tolerance: float) -> dict[str, float]
     }
 
 
+def _measured(
+    spec: ArchSpec,
+    penalty: HardwarePenalty,
+    measure: Measure,
+    predicted: Mapping[str, float],
+    aims: Mapping[str, float],
+) -> dict[str, float]:
+    """``spec``'s cost per targeted metric, each timing recorded against its prediction (`observe`); while
+    every error is within its aim and a targeted metric is timed, `CONFIRMATIONS` more timings, keeping
+    per metric the one furthest from its target (a counted metric is measured once: it is exact)."""
+    timed = any(penalty.models[metric].timed for metric in penalty.targets)
+    worst: dict[str, float] = {}
+    for _ in range(1 + (CONFIRMATIONS if timed else 0)):
+        values = {metric: float(measure(spec)[metric]) for metric in penalty.targets}
+        for metric, value in values.items():
+            penalty.observe(metric, predicted[metric] / penalty.correction(metric), value)
+            target = penalty.targets[metric]
+            if metric not in worst or abs(value / target - 1) > abs(worst[metric] / target - 1):
+                worst[metric] = value
+        if any(abs(e) > aims[metric] for metric, e in penalty.errors(worst).items()):
+            break
+    return worst
+
+
 def land(
     supernet: Supernet,
     penalty: HardwarePenalty,
@@ -261,9 +291,7 @@ def land(
     others: list[tuple[float, Landing]] = []  # measured, not within the aim: (largest error, landing)
     for spec in ranked[: MEASURED + count - 1]:
         predicted = predicted_costs(supernet, penalty, spec)
-        measured = {metric: float(measure(spec)[metric]) for metric in penalty.targets}
-        for metric, value in measured.items():
-            penalty.observe(metric, predicted[metric] / penalty.correction(metric), value)
+        measured = _measured(spec, penalty, measure, predicted, aims)
         errors = penalty.errors(measured)
         error = max(abs(e) for e in errors.values())
         landing = Landing(spec, measured, predicted, error <= tolerance, 0, len(ranked))
