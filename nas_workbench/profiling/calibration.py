@@ -197,7 +197,6 @@ def auto_calibrate(
         where,
         per_space * len(names),
     )
-    report = progress or _log_progress
     result = calibrate(
         table.device.device,
         table.device.threads,
@@ -207,7 +206,7 @@ def auto_calibrate(
         rounds=AUTO_ROUNDS,
         batch_size=batch_size,
         timing=AUTO_TIMING,
-        progress=report,
+        progress=progress or _log_progress,
         table=table,
     )
     for name, quality in result.fits.items():
