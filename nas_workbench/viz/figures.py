@@ -219,7 +219,8 @@ def tradeoff_figure(
         fig.add_layout(Span(location=budget, dimension="height", line_dash="dashed", line_color="#d62728"))
         # named in the legend, beside the plot: a label at the line was clipped at the plot's left edge
         # when the line was near it (tutorial 01's rendered workbench read "1 ms" for "budget 0.71 ms")
-        fig.line(x=[], y=[], line_dash="dashed", line_color="#d62728", name="nas_budget_legend",
+        # one point with no height: BokehJS draws no legend swatch for a renderer without data
+        fig.line(x=[budget], y=[math.nan], line_dash="dashed", line_color="#d62728", name="nas_budget_legend",
                  legend_label=budget_label(x, budget, budget_note))  # fmt: skip
     if x in METRICS and METRICS[x].unit in _COUNTS:  # 200k, 1.5M: never overlapping 2.000e+5 ticks
         fig.xaxis.formatter = NumeralTickFormatter(format="0.[0]a")

@@ -75,6 +75,8 @@ def test_study_figures_share_sources_and_draw_the_budget():
     assert [s.location for s in spans] == [2.0]
     # named, with its unit, in the legend beside the plot (a label at the line was clipped at the edge)
     assert "budget 2 ms" in _legend_labels(figures[0])
+    (legend_line,) = [r for r in figures[0].renderers if r.name == "nas_budget_legend"]
+    assert len(legend_line.data_source.data["x"]) == 1  # BokehJS draws no swatch for an empty renderer
     assert figures[3].xaxis[0].__class__.__name__ == "DatetimeAxis"
     assert {m for m in trials.data["marker"]} == {"circle", "x", "triangle"}  # statuses look different
 
