@@ -311,13 +311,33 @@ def bokeh_model_dropping(drop: Callable[[Mapping[str, Any]], bool]) -> type:
     ``drop(content)`` is true (it overrides ``BokehModel._sync_model``, the handler of every message), and
     that sends the document changes made inside its ``batched()`` as one patch: jupyter_bokeh's
     ``_document_patched``, which it overrides, sends each change as a patch of its own (three messages and
-    two per binary buffer), so a batch of rows that also moves the axes took eight patches."""
+    two per binary buffer), so a batch of rows that also moves the axes took eight patches. Its
+    ``_model_to_traits`` (the document rendered whole) skips one walk of every model (see there)."""
     require("jupyter_bokeh")
+    from bokeh.document import Document
+    from bokeh.embed.elements import div_for_render_item
+    from bokeh.embed.util import RenderItem
     from bokeh.protocol import Protocol
+    from bokeh.util.serialization import make_globally_unique_css_safe_id, make_globally_unique_id
     from jupyter_bokeh import BokehModel
 
     class _DroppingBokehModel(BokehModel):
         _held: list[Any] | None = None
+
+        @classmethod
+        def _model_to_traits(cls, model: Any) -> dict[str, Any]:
+            """The render bundle jupyter_bokeh 4.1 makes, without the walk of every model that
+            ``standalone_docs_json_and_render_items`` makes to look for Python callbacks, whose warning
+            jupyter_bokeh suppresses (a twelfth of building a workbench's plots)."""
+            if model.document is None:
+                Document().add_root(model)
+            docid = make_globally_unique_id()
+            item = RenderItem(docid, roots={model: make_globally_unique_css_safe_id()})
+            return {
+                "docs_json": {docid: model.document.to_json(deferred=False)},
+                "render_items": [item.to_json()],
+                "div": div_for_render_item(item),
+            }
 
         def _sync_model(self, model: Any, content: dict[str, Any], buffers: list[Any]) -> None:
             if not drop(content):

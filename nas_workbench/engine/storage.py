@@ -33,18 +33,20 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import optuna
 import sqlalchemy
 import sqlalchemy.exc as sa_exc
-import tenacity
 from optuna.storages import BaseStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 
 from nas_workbench._compat import RDB_PRIVATE_CALLS
 from nas_workbench.engine._storage_errors import driver_reason, is_transient
 from nas_workbench.engine.storage_urls import masked_url, normalize_url
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
+
+if TYPE_CHECKING:
+    import tenacity
 
 __all__ = [
     "CONNECT_WINDOW_S",
@@ -117,7 +119,8 @@ def _with_retry(
     """Run ``call``, retrying transient storage errors with jittered exponential backoff for ``window_s``
     (``discard``: called after each failed attempt, to drop what the failure left broken; ``recovered``:
     called when an attempt succeeds after failed ones). The first attempt is a plain call: tenacity's
-    set-up (about 60 Python calls) is only paid once a transient error needs retrying.
+    import (with tornado's, which it loads when installed) and set-up (about 60 Python calls) are only
+    paid once a transient error needs retrying.
 
     Raises:
         StorageUnavailableError: Still failing when the window ran out; says for how long and why.
@@ -127,6 +130,7 @@ def _with_retry(
         return call()
     except Exception as error:  # tenacity's loop below re-raises it at once if it is not transient
         first: list[BaseException] = [error]
+    import tenacity
 
     def attempt() -> T:  # the loop's first attempt is the failure above, not a second call
         if first:

@@ -19,10 +19,9 @@ from sqlalchemy.engine import make_url
 from nas_workbench import strategies
 from nas_workbench.config import SearchConfig
 from nas_workbench.engine.records import trial_results
-from nas_workbench.engine.runner import open_storage
+from nas_workbench.engine.storage import open_storage
 from nas_workbench.engine.study_record import StudyRecord, record_of
 from nas_workbench.exceptions import NasWorkbenchError
-from nas_workbench.export import export_trial
 from nas_workbench.ui._model import Exported, Failure, Loaded, Loading
 from nas_workbench.viz import DnasHistory, ProxyHistory, TrialTable
 
@@ -103,6 +102,8 @@ def export_in_background(
     post `Exported` with where it wrote or why it failed."""
 
     def work() -> None:
+        from nas_workbench.export import export_trial  # models, notebooks: loaded at the first export
+
         try:
             written = export_trial(study, number, fmt, path, task=task, train=train)
             outcome = Exported(f"Wrote {written}", False)

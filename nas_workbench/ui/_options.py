@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
-from nas_workbench.engine.runner import Evaluate
+if TYPE_CHECKING:  # the engine's runner is imported when a search starts, not with the widget
+    from nas_workbench.engine.runner import Evaluate
 
 __all__ = ["WorkbenchOptions"]
 

@@ -23,7 +23,6 @@ from nas_workbench.config import SearchConfig, default_storage
 from nas_workbench.engine.budget import metrics_to_profile
 from nas_workbench.engine.callables import callable_name
 from nas_workbench.engine.records import TrialResult
-from nas_workbench.engine.runner import SearchRun, search
 from nas_workbench.engine.study_record import record_of
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
 from nas_workbench.ui._controller import (
@@ -48,6 +47,8 @@ from nas_workbench.viz._state import stored_budget
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing's own from Python 3.12
+
+    from nas_workbench.engine.runner import SearchRun
 
 __all__ = ["Workbench", "WorkbenchOptions"]
 
@@ -208,6 +209,8 @@ class Workbench(W.VBox):
     def _with_new_run(self, action: Callable[[SearchRun, int | None], None]) -> None:
         """Call ``action`` with the run the form describes and its ``workers``, unless a setting is wrong
         (then shown under its field)."""
+        from nas_workbench.engine.runner import search  # the engine's run side: loaded at the first run
+
         config = self.form.validate()
         if config is None:
             return

@@ -119,9 +119,13 @@ def _tooltips() -> list[tuple[str, str]]:
 
 
 def _plain(fig: figure) -> figure:
-    """No Bokeh logo, and the legend beside the plot, where it hides no point (the band of trials
-    without a score runs along the bottom)."""
+    """No Bokeh logo, the legend beside the plot, where it hides no point (the band of trials without a
+    score runs along the bottom), and no muted copy of each glyph: a legend here hides a series, never
+    mutes it, so Bokeh's copies (one model per renderer) were built, sent and never drawn."""
     fig.toolbar.logo = None
+    for renderer in fig.renderers:
+        if isinstance(renderer, GlyphRenderer):
+            renderer.muted_glyph = "auto"
     if fig.legend:
         legend: Legend = fig.legend[0]
         fig.center = [item for item in fig.center if item is not legend]
