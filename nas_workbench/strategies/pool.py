@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CandidatePool",
     "Estimator",
+    "chance_to_beat",
     "combined_score",
     "percentile_ranks",
     "share_below",
@@ -251,6 +252,20 @@ def share_below(score: np.ndarray, allowed: np.ndarray, index: int) -> float:
     if others == 0:
         return 1.0
     return int(np.sum(score[allowed] < score[index])) / others
+
+
+def chance_to_beat(best: float, peers: Sequence[float], count: int) -> float:
+    """The chance that the best of ``count`` untried candidates beats ``best``, taking their objectives as
+    draws from a normal fitted to ``peers`` (trained candidates the ranking put as high; 1 with fewer than
+    3: too few to say). How the proxy-guided search tells a tie of the prior that is still worth training
+    from one whose best trial is far above the rest."""
+    if len(peers) < 3:
+        return 1.0
+    mean, spread = float(np.mean(peers)), float(np.std(peers, ddof=1))
+    if spread == 0.0:
+        return 0.0 if best > mean else 1.0
+    below = 0.5 * (1.0 + math.erf((best - mean) / (spread * math.sqrt(2.0))))  # one draw scores below
+    return 1.0 - below**count
 
 
 def combined_score(values: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -29,9 +29,8 @@ search knows (`SamplerContext.costs`, `SamplerContext.scores`):
    probability ``local_share``, makes a local move: the best-ranked untried feasible candidate one
    decision away from the best trained one (a space too large to enumerate adds ``mutations`` mutations of
    it to the pool first), or, half the time (`TWIN_SHARE`), a twin of it; with neither to train, the
-   ranking proposes. Moving early cost the ranking its top: under a 5th-percentile Pixel 2 budget, whose
-   prior ties 11 functions at the top, local moves in the first 10 trials left the optimum among them
-   untried in half the seeds.
+   ranking proposes (moving earlier left Pixel 2 5th's optimum, in an 11-way tie, untried at 10). Unless the
+   untried functions ranked with the best are *outclassed* (`chance_to_beat`): then every move is local.
 4. **One trial per function.** A candidate that computes the same function as one already tried (the
    space's ``signature``: `CellSpace.signature` gives cells that differ only in dead ops or in the node a
    skip chain runs through one signature) is proposed by the ranking only once every feasible function
@@ -78,7 +77,14 @@ from nas_workbench.strategies.feasibility import (
     FeasibilityModel,
     constrained_trials,
 )
-from nas_workbench.strategies.pool import CandidatePool, Estimator, percentile_ranks, share_below, trust
+from nas_workbench.strategies.pool import (
+    CandidatePool,
+    Estimator,
+    chance_to_beat,
+    percentile_ranks,
+    share_below,
+    trust,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing's own from Python 3.12
@@ -90,6 +96,8 @@ __all__ = ["ATTR", "ProxyGuidedSampler"]
 
 #: Share of the local moves that train a twin of the best trained function (when it has an untried one).
 TWIN_SHARE = 0.5
+#: Chance below which the untried functions ranked with the best trained one are deemed unable to beat it.
+OUTCLASSED = 0.01
 #: Relative slack of an exact limit (a candidate's cost equal to the limit is feasible).
 _SLACK = 1e-9
 #: Scores closer than this are tied (the ranking's random tie-break adds less than 1e-9).
@@ -175,14 +183,18 @@ class ProxyGuidedSampler(PlannedSampler):
         ranking = self._rank(study, trial, others, trained, rng)
         tried, allowed, exploring, open_, weights, ranks, score = ranking
         functions = pool.functions
-        # settled: no untried function ranks with or above the best trained one (a function ranks as its
-        # top twin, as the ranking picks it), so the prior has nothing better to offer; until then its
-        # ranking alone proposes (ties included: it cannot tell them apart)
-        settled = False
+        # settled: no untried function (ranked as its top twin) ranks with or above the best trained one
+        settled = outclassed = False
         if best is not None and allowed[best]:
             top = score[allowed & (functions == functions[best])].max()
-            settled = not np.any(open_ & (score > top - _TIE))
-        local = settled and draw < self.local_share
+            contenders = open_ & (score > top - _TIE)
+            settled = not contenders.any()
+            if not settled:  # outclassed: their peers (trials ranked as high) lost to the best by far
+                floor = score[contenders].min() - _TIE
+                peers = [v for i, v in trained if score[i] > floor and functions[i] != functions[best]]
+                count = len(set(functions[contenders].tolist()))
+                outclassed = settled = chance_to_beat(max(v for _, v in trained), peers, count) < OUTCLASSED
+        local = settled and (outclassed or draw < self.local_share)
         if local and best is not None and self.mutations and len(pool) < self.space.size():
             # a sampled pool: bring the best one's neighbours in (only for a local move), then re-rank
             for _ in range(self.mutations):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -54,9 +55,13 @@ def noise(spec: ArchSpec) -> float:
 
 
 def search(
-    sampler: optuna.samplers.BaseSampler, space: SearchSpace, n_trials: int, limit: float | None = None
+    sampler: optuna.samplers.BaseSampler,
+    space: SearchSpace,
+    n_trials: int,
+    limit: float | None = None,
+    objective: Callable[[ArchSpec], float] = accuracy,
 ) -> optuna.Study:
-    """Drive ``sampler`` as the engine does: the latency constraint set before the accuracy is told
+    """Drive ``sampler`` as the engine does: the latency constraint set before the ``objective`` is told
     (an over-budget architecture is told 0.0, untrained)."""
     study = optuna.create_study(direction="maximize", sampler=sampler)
     for _ in range(n_trials):
@@ -68,7 +73,7 @@ def search(
             for key, value in constraint_values(measured, {"latency_ms": limit}).items():
                 trial.set_constraint(key, value)
         over = limit is not None and latency(spec) > limit
-        study.tell(trial, 0.0 if over else accuracy(spec))
+        study.tell(trial, 0.0 if over else objective(spec))
     return study
 
 
@@ -139,6 +144,18 @@ class TwinSpace(GridSpace):
         return str([spec.choices[f"d{i}"] for i in range(3)])
 
 
+def ranked_by_d0(space: SearchSpace, local_share: float) -> optuna.samplers.BaseSampler:
+    """A proxy-guided sampler whose one estimator sees only ``d0``: 64 candidates tie at the top."""
+    return strategies.make_sampler(
+        "proxy_guided",
+        seed=0,
+        space=space,
+        scores=lambda s: {"quality": float(s.choices["d0"])},
+        score_batch=0,
+        local_share=local_share,
+    )
+
+
 def test_twins_of_the_best_function_once_the_prior_is_settled_then_new_functions() -> None:
     """A candidate computing the same function as a tried one (a cell differing only in dead ops) is
     proposed only as a twin of the best trained function (a fresh training of it), only once no untried
@@ -176,20 +193,39 @@ def test_the_ranking_alone_proposes_while_an_untried_function_ties_with_the_best
     one of them is tried, even with every move local, since the prior still ranks each as high as the best
     trained one."""
     space = TwinSpace()
-    sampler = strategies.make_sampler(
-        "proxy_guided",
-        seed=0,
-        space=space,
-        scores=lambda s: {"quality": float(s.choices["d0"])},
-        score_batch=0,
-        local_share=1.0,
-    )
-    study = search(sampler, space, 17)
+    study = search(ranked_by_d0(space, local_share=1.0), space, 17)
     specs = [ArchSpec.from_dict(t.user_attrs["spec"]) for t in study.trials]
     sources = [t.system_attrs["proxy_guided:source"] for t in study.trials]
     assert sources[:16] == ["prior"] * 16 and all(s.choices["d0"] == 3 for s in specs[:16])
     assert len({space.signature(s) for s in specs[:16]}) == 16
     assert sources[16] == "local"  # settled: a twin or a neighbour of the best
+
+
+@pytest.mark.parametrize("outlier", [True, False])
+def test_a_tied_function_far_above_its_peers_ends_the_tie(outlier: bool) -> None:
+    """The estimator ties 64 candidates (``d0`` = 3) and the trials score them 10-11 (a hash), except,
+    with ``outlier``, the 4 with ``d1`` = ``d2`` = 1, which score 20: once one of those is trained (and 3
+    peers), the untried tied candidates are deemed unable to beat it, and the next moves are local (no
+    random ``local_share``: 0), to its neighbours, before the tie is exhausted (until a neighbour scoring 20
+    too widens the peers' spread). Without an outlier the ranking alone proposes through the tie."""
+    space = GridSpace()
+
+    def objective(spec: ArchSpec) -> float:
+        far = outlier and spec.choices["d1"] == spec.choices["d2"] == 1
+        return (20.0 if far else 10.0) + noise(spec)
+
+    study = search(ranked_by_d0(space, local_share=0.0), space, 40, objective=objective)
+    specs = [ArchSpec.from_dict(t.user_attrs["spec"]) for t in study.trials]
+    sources = [t.system_attrs["proxy_guided:source"] for t in study.trials]
+    if not outlier:
+        assert sources == ["prior"] * 40 and all(s.choices["d0"] == 3 for s in specs)
+        return
+    first = next(i for i, s in enumerate(specs) if objective(s) > 15)
+    assert first < 30 and sources[: first + 1] == ["prior"] * (first + 1)
+    assert sources[first + 1 : first + 6] == ["local"] * 5
+    for later in specs[first + 1 : first + 6]:  # a neighbour of the best so far (one decision away)
+        best = max(specs[: specs.index(later)], key=objective)
+        assert sum(later.choices[k] != best.choices[k] for k in best.choices) == 1
 
 
 def test_a_sampled_pool_adds_mutations_only_for_a_local_move() -> None:
