@@ -22,8 +22,8 @@ import numpy as np
 import torch
 from profile_quality import (  # this folder is on the path when run as a script
     DEVICES,
+    arguments_and_table,
     features,
-    read_latency_table,
     target_and_references,
 )
 
@@ -46,13 +46,11 @@ def coverage(predicted: np.ndarray, quality: dict, measured: np.ndarray) -> floa
 
 def main() -> int:
     parser = _report.parser(__doc__)
-    parser.add_argument("nb201_dir", type=Path, help="folder holding nb201_latency.csv")
     parser.add_argument("-n", type=int, default=10, help="measurements per profile (default 10)")
     parser.add_argument("--draws", type=int, default=3, help="random draws (default 3)")
-    args = parser.parse_args()
-    data = read_latency_table(args.nb201_dir)
-    if data is None:
+    if (parsed := arguments_and_table(parser)) is None:
         return 0
+    args, data = parsed
     torch.set_num_threads(1)
     space = nw.spaces.get("nb201")
     rows = features(space, [space.parse(r["arch"]) for r in data])

@@ -26,6 +26,7 @@ Without the folder it prints why and exits 0 (skipped).
 
 from __future__ import annotations
 
+import argparse
 import csv
 import random
 import sys
@@ -144,15 +145,24 @@ def read_latency_table(nb201_dir: Path) -> list[dict[str, str]] | None:
         return list(csv.DictReader(f))
 
 
-def main() -> int:
-    parser = _report.parser(__doc__)
+def arguments_and_table(
+    parser: argparse.ArgumentParser,
+) -> tuple[argparse.Namespace, list[dict[str, str]]] | None:
+    """The command line parsed by ``parser`` with the ``nb201_dir`` argument added, and the table's rows;
+    None when the folder lacks the table (the benchmark is then skipped)."""
     parser.add_argument("nb201_dir", type=Path, help="folder holding nb201_latency.csv")
-    parser.add_argument("--sizes", default="5,10,20", help="numbers of measurements (default 5,10,20)")
-    parser.add_argument("--draws", type=int, default=10, help="random draws per size (default 10)")
     args = parser.parse_args()
     data = read_latency_table(args.nb201_dir)
-    if data is None:
+    return None if data is None else (args, data)
+
+
+def main() -> int:
+    parser = _report.parser(__doc__)
+    parser.add_argument("--sizes", default="5,10,20", help="numbers of measurements (default 5,10,20)")
+    parser.add_argument("--draws", type=int, default=10, help="random draws per size (default 10)")
+    if (parsed := arguments_and_table(parser)) is None:
         return 0
+    args, data = parsed
     table = args.nb201_dir / "nb201_latency.csv"  # named in each profile's reference
     torch.set_num_threads(1)
     started = time.time()
