@@ -10,7 +10,7 @@ Trial user attributes: ``spec`` (ArchSpec dict), ``arch`` (the space's notation)
 including ``accuracy`` and ``test_accuracy``), ``device``, ``timings``, ``worker``. Trial constraints
 (`FrozenTrial.constraints`) hold ``(value - limit) / limit`` per budget metric: feasible when all <= 0.
 A trial over budget is stored PRUNED, with no value, and read back with status "infeasible"
-(`nas_workbench.engine.budget.OverBudget`).
+(`nas_workbench.engine.budget.OverBudget`). They are read back through `nas_workbench.trial_attrs`.
 """
 
 from __future__ import annotations
@@ -27,14 +27,9 @@ from nas_workbench import _compat
 from nas_workbench.engine._bulk_read import read_trials
 from nas_workbench.engine.events import TrialFinished
 from nas_workbench.engine.pruning import learning_curve
+from nas_workbench.trial_attrs import DNAS_ATTR, WEIGHTS_ATTR, attr, fail_reason
 
 __all__ = ["DNAS_ATTR", "WEIGHTS_ATTR", "TrialResult", "pareto_front", "trial_results"]
-
-#: Trial user attribute of a differentiable search's trials:
-#: ``{"phase": "search" | "retrain", "epoch", "expected", "targets", losses...}``.
-DNAS_ATTR = "dnas"
-#: Trial user attribute of a differentiable search's search trials: ``{decision: {choice: probability}}``.
-WEIGHTS_ATTR = "arch_weights"
 
 _STATE_STATUS = {
     TrialState.PRUNED: "pruned",
@@ -80,16 +75,15 @@ class TrialResult:
 
     @classmethod
     def from_frozen(cls, trial: FrozenTrial) -> TrialResult:
-        attrs = trial.user_attrs
         if trial.state == TrialState.COMPLETE:  # "infeasible" too in studies of earlier versions
-            status = attrs.get("status", "ok")
-        elif trial.state == TrialState.PRUNED and attrs.get("status") == "infeasible":  # `OverBudget`
+            status = attr(trial, "status", "ok")
+        elif trial.state == TrialState.PRUNED and attr(trial, "status") == "infeasible":  # `OverBudget`
             status = "infeasible"
         else:
             status = _STATE_STATUS[trial.state]
-        reason = attrs.get("reason") or trial.system_attrs.get("fail_reason")
+        reason = attr(trial, "reason") or fail_reason(trial)
         if reason is None and trial.state == TrialState.FAIL:  # failed by another process's heartbeat check
-            worker = attrs.get("worker")
+            worker = attr(trial, "worker")
             reason = (
                 f"its worker{f' {worker}' if worker else ''} stopped mid-trial (killed, crashed or cut off)"
             )
@@ -99,17 +93,17 @@ class TrialResult:
         return cls(
             number=trial.number,
             status=status,
-            spec=attrs.get("spec", {}),
-            arch=attrs.get("arch", ""),
-            summary=attrs.get("summary", ""),
-            metrics=_without_placeholder(status, attrs.get("metrics", {})),
+            spec=attr(trial, "spec", {}),
+            arch=attr(trial, "arch", ""),
+            summary=attr(trial, "summary", ""),
+            metrics=_without_placeholder(status, attr(trial, "metrics", {})),
             values=tuple(trial.values) if trial.values is not None else None,
             feasible=all(c <= 0 for c in constraints.values()) and status != "infeasible",
             reason=reason,
             duration_s=duration,
             datetime_complete=finished,
             intermediate=learning_curve(trial),  # multi-objective curves are not in intermediate_values
-            worker=attrs.get("worker"),
+            worker=attr(trial, "worker"),
         )
 
     @classmethod

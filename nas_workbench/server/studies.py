@@ -38,6 +38,7 @@ from nas_workbench.engine.study_record import (
     study_status,
 )
 from nas_workbench.exceptions import NasWorkbenchError
+from nas_workbench.trial_attrs import stored_device
 
 if TYPE_CHECKING:
     from nas_workbench._compat import FrozenStudy
@@ -105,7 +106,7 @@ class StudySummaries:
         record = record_of(study)
         best = _best(tally.front)
         if best is not None:
-            best["device"] = tally.front_trials[best["number"]].user_attrs.get("device")
+            best["device"] = stored_device(tally.front_trials[best["number"]])
             best["architecture"] = _architecture(best["spec"])
         unfinished = {_STATUS[s]: c.count for s, c in counts.items() if s in _STATUS and c.count}
         return {

@@ -24,6 +24,7 @@ from nas_workbench import _compat
 from nas_workbench.exceptions import SpaceError
 from nas_workbench.spec import ArchSpec, FrozenDict
 from nas_workbench.strategies.feasibility import FeasibilityFilter
+from nas_workbench.trial_attrs import stored_spec
 
 if TYPE_CHECKING:
     from nas_workbench.spaces import SearchSpace
@@ -69,9 +70,9 @@ def learnable_trials(study: optuna.Study) -> list[FrozenTrial]:
 def parent_spec(trial: FrozenTrial, space: SearchSpace) -> ArchSpec | None:
     """The architecture of a finished ``trial`` in ``space``: the engine's ``spec`` user attribute, else
     the trial's parameters; None when neither belongs to the space (a warm start from another space)."""
-    stored = trial.user_attrs.get("spec")
+    stored = stored_spec(trial)
     candidates = []
-    if isinstance(stored, Mapping):
+    if stored is not None:
         with contextlib.suppress(SpaceError):  # not a spec: fall back on the parameters
             candidates.append(ArchSpec.from_dict(stored))
     candidates.append(ArchSpec(space.name, FrozenDict(trial.params), FrozenDict(space.options)))

@@ -3,7 +3,7 @@
 The sampler stores, per trial, system attributes under the prefix `ATTR`: what proposed it (``source``),
 the trust in each estimator then (``trust``), the pool's size, feasible count and the seconds its
 estimators took (``pool``), and where the prior ranked the proposed candidate (``prior``).
-`nas_workbench.viz.ProxyHistory` reads them back.
+`recorded_plan` reads them back (for `nas_workbench.viz.ProxyHistory`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from nas_workbench.strategies.pool import CandidatePool
 
-__all__ = ["ATTR", "record_plan", "record_prior"]
+__all__ = ["ATTR", "record_plan", "record_prior", "recorded_plan"]
 
 #: Prefix of the system attributes each trial records.
 ATTR = "proxy_guided"
@@ -64,3 +64,13 @@ def record_prior(
     values = {n: float(v) for n, v in zip(names, pool.values[index], strict=True) if np.isfinite(v)}
     prior: dict[str, Any] = {"ranks": rounded, "values": values, "score": round(score, 5)}
     _compat.storage_of(study).set_trial_system_attr(_compat.trial_id(trial), f"{ATTR}:prior", prior)
+
+
+def recorded_plan(trial: FrozenTrial) -> dict[str, Any] | None:
+    """What `record_plan` and `record_prior` stored on ``trial``, by part: ``source``, and ``trust``,
+    ``pool`` and ``prior`` where recorded; None for a trial the sampler did not plan."""
+    attrs = trial.system_attrs
+    if f"{ATTR}:source" not in attrs:
+        return None
+    parts = ("source", "trust", "pool", "prior")
+    return {part: attrs[f"{ATTR}:{part}"] for part in parts if f"{ATTR}:{part}" in attrs}

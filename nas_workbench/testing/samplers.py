@@ -36,6 +36,7 @@ from nas_workbench.exceptions import ConfigError
 from nas_workbench.spaces import NetworkShape, SearchSpace, Suggester
 from nas_workbench.spec import ArchSpec
 from nas_workbench.testing._rules import rule_id
+from nas_workbench.trial_attrs import stored_spec
 
 __all__ = [
     "RULES",
@@ -222,7 +223,7 @@ def check_space(name: str, space: SearchSpace, n_trials: int = 8) -> str:
         assert trial.state == TrialState.COMPLETE, (
             f"{name!r} on {space.name!r}: trial {trial.number} {trial.state}"
         )
-        space.validate(ArchSpec.from_dict(trial.user_attrs["spec"]))
+        space.validate(ArchSpec.from_dict(stored_spec(trial) or {}))
     return "ok"
 
 

@@ -33,7 +33,8 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from nas_workbench.strategies._history import feasible
-from nas_workbench.strategies.proxy_guided import ATTR
+from nas_workbench.strategies._proxy_record import recorded_plan
+from nas_workbench.trial_attrs import attr, stored_label
 
 __all__ = ["MIN_TRIALS", "SOURCES", "ProxyHistory"]
 
@@ -76,29 +77,30 @@ class ProxyHistory:
 
     def extend(self, trials: Iterable[FrozenTrial]) -> bool:
         """Add finished ``trials`` not seen yet, in the order they finished; whether any was added."""
-        new = [t for t in trials if t.number not in self._seen and f"{ATTR}:source" in t.system_attrs]
-        for trial in sorted(new, key=lambda t: (t.datetime_complete or t.datetime_start, t.number)):
-            self._add(trial)
+        new = [(t, plan) for t in trials if t.number not in self._seen and (plan := recorded_plan(t))]
+        for trial, plan in sorted(
+            new, key=lambda p: (p[0].datetime_complete or p[0].datetime_start, p[0].number)
+        ):
+            self._add(trial, plan)
         return bool(new)
 
-    def _add(self, trial: FrozenTrial) -> None:
+    def _add(self, trial: FrozenTrial, plan: dict[str, Any]) -> None:
         self._seen.add(trial.number)
-        attrs = trial.system_attrs
-        trust: dict[str, float] = attrs.get(f"{ATTR}:trust", {})
-        prior: dict[str, Any] = attrs.get(f"{ATTR}:prior", {})
+        trust: dict[str, float] = plan.get("trust", {})
+        prior: dict[str, Any] = plan.get("prior", {})
         ranks: dict[str, float] = prior.get("ranks", {})
         measured: dict[str, float] = prior.get("values", ranks)  # comparable across trials (see above)
         for name in [*trust, *ranks]:
             if name not in self.estimators:
                 self._add_estimator(name)
-        self.pool = dict(attrs.get(f"{ATTR}:pool", self.pool))
+        self.pool = dict(plan.get("pool", self.pool))
         value = _trained_value(trial)
         row = {
             "number": trial.number,
-            "source": attrs[f"{ATTR}:source"],
+            "source": plan["source"],
             "score": float(prior.get("score", math.nan)),
             "value": math.nan if value is None else value,
-            "arch": trial.user_attrs.get("summary") or trial.user_attrs.get("arch", ""),
+            "arch": stored_label(trial),
             **{f"trust_{n}": float(trust.get(n, math.nan)) for n in self.estimators},
         }
         for name, cell in row.items():
@@ -175,7 +177,7 @@ def _trained_value(trial: FrozenTrial) -> float | None:
     """The objective of a trial that was trained and is within budget, else None."""
     if trial.state != TrialState.COMPLETE or trial.values is None or not feasible(trial):
         return None
-    if trial.user_attrs.get("status", "ok") != "ok":
+    if attr(trial, "status", "ok") != "ok":
         return None
     return float(trial.values[0])
 

@@ -33,8 +33,9 @@ from bokeh.plotting import figure
 from bokeh.transform import linear_cmap
 
 from nas_workbench.engine.events import ArchitectureWeights, TrialFinished
-from nas_workbench.engine.records import DNAS_ATTR, WEIGHTS_ATTR, TrialResult, trial_results
+from nas_workbench.engine.records import TrialResult, trial_results
 from nas_workbench.metrics import METRICS
+from nas_workbench.trial_attrs import dnas_info, dnas_weights, stored_label
 
 __all__ = ["DnasHistory", "alpha_heatmap", "dnas_layout", "epoch_figure", "history_layout"]
 
@@ -138,13 +139,14 @@ class DnasHistory:
         """The history of a stored "dnas" study (empty for other studies)."""
         history = cls()
         for trial in study.get_trials(deepcopy=False):
-            info = trial.user_attrs.get(DNAS_ATTR, {})
-            if info.get("phase") == "search" and WEIGHTS_ATTR in trial.user_attrs:
+            weights = dnas_weights(trial)
+            if weights is not None:
+                info = dnas_info(trial)
                 history.add_weights(
                     info["epoch"],
                     trial.number,
-                    trial.user_attrs.get("arch", ""),
-                    trial.user_attrs[WEIGHTS_ATTR],
+                    stored_label(trial, summary=False),
+                    weights,
                     info.get("expected", {}),
                     info.get("targets", {}),
                     info.get("measured", {}),

@@ -42,7 +42,6 @@ from torch import nn
 from nas_workbench.engine import events as ev
 from nas_workbench.engine.pipeline import Scorer
 from nas_workbench.engine.producers import RunContext
-from nas_workbench.engine.records import DNAS_ATTR, WEIGHTS_ATTR
 from nas_workbench.engine.scheduler import Objective, plan
 from nas_workbench.engine.scorers import TrainingScorer
 from nas_workbench.estimation.trainer import prepare_inputs
@@ -56,6 +55,7 @@ from nas_workbench.strategies.dnas.options import DnasOptions
 from nas_workbench.strategies.dnas.penalty import HardwarePenalty
 from nas_workbench.strategies.dnas.supernet import Supernet
 from nas_workbench.strategies.dnas.weight_sharing import FineTuneScorer, WeightSharingScorer
+from nas_workbench.trial_attrs import DNAS_ATTR, WEIGHTS_ATTR, dnas_info
 
 __all__ = ["SupernetProducer"]
 
@@ -378,7 +378,7 @@ class _DnasSearch:
 
     def _retrained_before(self) -> bool:
         return any(
-            t.user_attrs.get(DNAS_ATTR, {}).get("phase") == "retrain"
+            dnas_info(t).get("phase") == "retrain"
             for t in self.run.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         )
 
