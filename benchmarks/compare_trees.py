@@ -4,21 +4,25 @@ Each tree's own code runs in fresh processes, one per tree in ABBA order over th
 machine's load falls on both alike (`engine_overhead.py --trees` does the same for the engine's trials):
 
 - ``stream``: the tree's own ``benchmarks/ui/stream.py`` path (events put from a thread, applied in batches
-  on the loop), 1,000 events three times in one process: the process's CPU from its start until the first
-  batch is plotted (imports, the first workbench, the batch), split into the imports (the script's and
-  ``nas_workbench.ui`` with what it loads) and the rest, the CPU of the second and third (each builds
-  a new workbench, then streams), and the comm messages of each;
+  on the loop), 1,000 events ``--rounds`` times (at least 3) in one process: the process's CPU from its
+  start until the first batch is plotted (imports, the first workbench, the batch), split into the imports
+  (the script's and ``nas_workbench.ui`` with what it loads) and the rest, the CPU of the second and third
+  (each builds a new workbench, then streams), the mean of all rounds after the first, and the comm
+  messages of each. A full garbage collection of the process's heap (about 0.15 s: torch is loaded) falls
+  in every other round or so, in the second in one tree and the third in the other as their allocations
+  differ: the mean over more rounds (``--rounds 9``) shares it out, where the second and third alone swing;
 - ``read``: a 1,000-trial study (`load_study.make_study`'s, written once by this tree into a temporary
   folder) read by the tree's own readers, CPU best of 3 each: the bulk read, the `TrialResult`s, and the
   table with its plot sources.
 
-    python benchmarks/compare_trees.py ../before . [--repeats 4] [--json out.json]
+    python benchmarks/compare_trees.py ../before . [--repeats 4] [--rounds 3] [--json out.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import statistics
@@ -35,8 +39,8 @@ import _report  # this folder is on the path when run as a script
 KINDS = ("stream", "read")
 
 
-def stream_side(tree: Path) -> dict[str, Any]:
-    """Three batches of 1,000 events through ``tree``'s workbench, in this fresh process."""
+def stream_side(tree: Path, rounds: int = 3) -> dict[str, Any]:
+    """``rounds`` (at least 3) times 1,000 events through ``tree``'s workbench, in this fresh process."""
     sys.path.insert(0, str(tree / "benchmarks" / "ui"))
     import stream  # the tree's own copy, on the tree's nas_workbench
 
@@ -45,15 +49,17 @@ def stream_side(tree: Path) -> dict[str, Any]:
     imported = time.process_time()
     events = stream.synthetic_events(1000)
     marks = []
-    for _ in range(3):
+    for _ in range(max(rounds, 3)):
         result = asyncio.run(stream.coalesced(events))
         marks.append((time.process_time(), result["messages"]))
+    later = [b[0] - a[0] for a, b in itertools.pairwise(marks)]
     return {
         "first_cpu_s": marks[0][0],
         "first_imports_cpu_s": imported,
         "first_after_imports_cpu_s": marks[0][0] - imported,
         "second_cpu_s": marks[1][0] - marks[0][0],
         "third_cpu_s": marks[2][0] - marks[1][0],
+        "later_mean_cpu_s": statistics.mean(later),
         "messages": [m for _, m in marks],
     }
 
@@ -87,9 +93,9 @@ def read_side(database: str) -> dict[str, Any]:
     }
 
 
-def run_side(tree: str, kind: str, database: str) -> dict[str, Any]:
+def run_side(tree: str, kind: str, database: str, rounds: int) -> dict[str, Any]:
     """`stream_side` or `read_side` in a fresh process on ``tree``'s code."""
-    command = [sys.executable, str(Path(__file__).resolve()), "--side", kind, tree, database]
+    command = [sys.executable, str(Path(__file__).resolve()), "--side", kind, tree, database, str(rounds)]
     out = subprocess.run(
         command, env={**os.environ, "PYTHONPATH": tree}, cwd=tree, check=True, capture_output=True, text=True
     )
@@ -100,11 +106,12 @@ def main() -> None:
     parser = _report.parser(__doc__)
     parser.add_argument("trees", nargs="*", metavar="TREE", help="BEFORE AFTER")
     parser.add_argument("--repeats", type=int, default=4)
-    parser.add_argument("--side", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--rounds", type=int, default=3, help="streams of 1,000 events per process (>= 3)")
+    parser.add_argument("--side", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.side:
-        kind, tree, database = args.side
-        print(json.dumps(stream_side(Path(tree)) if kind == "stream" else read_side(database)))
+        kind, tree, database, rounds = args.side
+        print(json.dumps(stream_side(Path(tree), int(rounds)) if kind == "stream" else read_side(database)))
         return
     if len(args.trees) != 2:
         parser.error("give two trees: BEFORE AFTER")
@@ -120,7 +127,7 @@ def main() -> None:
             for repeat in range(args.repeats):
                 for tree in trees if repeat % 2 == 0 else trees[::-1]:
                     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
-                    runs[kind][tree].append({**run_side(tree, kind, database), "load": load})
+                    runs[kind][tree].append({**run_side(tree, kind, database, args.rounds), "load": load})
     print(f"medians of {args.repeats} processes per tree, CPU seconds")
     print(f"{'':22}{Path(trees[0]).name:>12}{Path(trees[1]).name:>12}{'after/before':>14}")
     for kind in KINDS:
@@ -130,7 +137,8 @@ def main() -> None:
                 print(f"{key:22}{before:>12.3f}{after:>12.3f}{after / before:>14.2f}")
     for tree in trees:
         print(f"messages per batch, {Path(tree).name}: {[r['messages'] for r in runs['stream'][tree]]}")
-    _report.write_json(args.json, {"trees": trees, "repeats": args.repeats, "runs": runs})
+    summary = {"trees": trees, "repeats": args.repeats, "rounds": args.rounds, "runs": runs}
+    _report.write_json(args.json, summary)
 
 
 if __name__ == "__main__":
