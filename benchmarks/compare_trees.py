@@ -94,11 +94,19 @@ def read_side(database: str) -> dict[str, Any]:
 
 
 def run_side(tree: str, kind: str, database: str, rounds: int) -> dict[str, Any]:
-    """`stream_side` or `read_side` in a fresh process on ``tree``'s code."""
+    """`stream_side` or `read_side` in a fresh process on ``tree``'s code, run in an empty folder: from
+    the tree's own folder, a study its ``runs/`` holds under the default name (left by ``make demo``) is
+    shown by each new workbench, and reading it was counted as streaming."""
     command = [sys.executable, str(Path(__file__).resolve()), "--side", kind, tree, database, str(rounds)]
-    out = subprocess.run(
-        command, env={**os.environ, "PYTHONPATH": tree}, cwd=tree, check=True, capture_output=True, text=True
-    )
+    with tempfile.TemporaryDirectory(prefix="compare-trees-") as empty:
+        out = subprocess.run(
+            command,
+            env={**os.environ, "PYTHONPATH": tree},
+            cwd=empty,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
     return json.loads(out.stdout.splitlines()[-1])
 
 
