@@ -122,6 +122,26 @@ def test_the_bokeh_model_drops_only_what_it_is_told():
     assert seen == ["ColumnsStreamed"]
 
 
+def test_the_bokeh_models_render_bundle_is_jupyter_bokehs_ids_aside():
+    """The override that skips jupyter_bokeh's walk for Python callbacks renders the same document, roots
+    and placeholder element; only the random document and element ids differ."""
+    from bokeh.plotting import figure
+    from jupyter_bokeh import BokehModel
+
+    plot = figure(title="bundle")
+    plot.line([1, 2, 3], [3, 1, 2], legend_label="a line")
+
+    def without_ids(bundle: dict) -> tuple:
+        (item,) = bundle["render_items"]
+        (doc,) = bundle["docs_json"].values()
+        (element,) = item["roots"].values()
+        assert list(bundle["docs_json"]) == [item["docid"]] and element in bundle["div"]
+        return doc, item["root_ids"], bundle["div"].replace(element, "ELEMENT")
+
+    ours = _compat.bokeh_model_dropping(lambda content: False)._model_to_traits(plot)
+    assert without_ids(ours) == without_ids(BokehModel._model_to_traits(plot))
+
+
 def test_a_waiting_trial_is_claimed_once(tmp_path):
     storage = open_storage(f"sqlite:///{tmp_path / 's.db'}")
     study = optuna.create_study(study_name="s", storage=storage)

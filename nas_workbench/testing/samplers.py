@@ -223,7 +223,9 @@ def check_space(name: str, space: SearchSpace, n_trials: int = 8) -> str:
         assert trial.state == TrialState.COMPLETE, (
             f"{name!r} on {space.name!r}: trial {trial.number} {trial.state}"
         )
-        space.validate(ArchSpec.from_dict(stored_spec(trial) or {}))
+        stored = stored_spec(trial)
+        assert stored is not None, f"{name!r} on {space.name!r}: trial {trial.number} recorded no spec"
+        space.validate(ArchSpec.from_dict(stored))
     return "ok"
 
 
