@@ -72,6 +72,7 @@ logger = logging.getLogger("nas_workbench")
 OP_TIMING = TimingOptions(
     warmup_s=0.005,
     min_repeats=7,
+    stable_repeats=7,
     max_repeats=300,
     rel_ci=0.02,
     min_time_s=0.0,
