@@ -32,8 +32,9 @@ from nas_workbench.strategies.feasibility import make_filter
 
 #: NSGA-II compares 8 proposals within budget and keeps the one predicted closest under the limit: on
 #: NAS-Bench-201's 15 device budgets its mean regret fell from 0.69 to 0.56 and it beat random search in
-#: 13 cases instead of 9 (README, "Leaning to the budget's edge"). TPE and GP keep the first (`OPTIONS`):
-#: a proposal is a whole model fit and acquisition, and comparing several did not help TPE there.
+#: 13 cases instead of 9 (benchmarks/strategies/README.md, "Leaning to the budget's edge"). TPE and GP
+#: keep the first (`OPTIONS`): a proposal is a whole model fit and acquisition, and comparing several did
+#: not help TPE there.
 _LEAN = {**FEASIBILITY_OPTIONS, "feasibility_edge": Option(8, FEASIBILITY_OPTIONS["feasibility_edge"].doc)}
 #: GP leaves the cost prior's warm start off by default: it is not measured with it, and a GP is advised
 #: for searches of at most 40 trials, most of which a 25-trial warm start would take. TPE takes it: with

@@ -28,8 +28,8 @@ mistakes "too slow" for "bad". Here feasibility is learnt separately:
   (`FeasibilityFilter.tried`), in the strategy's proposals and the warm start alike (the cost prior
   ranks a cell's twins, one live network, side by side). Under NAS-Bench-201's device budgets TPE spent
   21-61 of its 100 trials on twins of cells it had tried, yet skipping them did not lower its regret
-  there (README, "Functional twins"): a twin trained again is a second draw of the training noise,
-  which the best-validation choice exploits on a table.
+  there (benchmarks/strategies/README.md, "Functional twins"): a twin trained again is a second draw of
+  the training noise, which the best-validation choice exploits on a table.
 
 Infeasible trials stay in the study (the strategies still read them); with no constraints in the study,
 nothing changes.
