@@ -135,9 +135,12 @@ class TrialPipeline:
             except (optuna.TrialPruned, StorageUnavailableError):  # not the trial's fault: nothing to record
                 raise
             except Exception as error:
+                reason = f"{type(error).__name__}: {error}"
                 trial.set_user_attr("status", "failed")
-                trial.set_user_attr("reason", f"{type(error).__name__}: {error}")
-                logger.warning("trial %d failed: %s: %s", trial.number, type(error).__name__, error)
+                trial.set_user_attr("reason", reason)
+                # the text, not the error: a log record that kept it (pytest's, a notebook's handler) would
+                # keep its traceback's frames and the trial's tensors, on a GPU too
+                logger.warning("trial %d failed: %s", trial.number, reason)
                 raise
 
         return run
