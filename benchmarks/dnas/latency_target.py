@@ -13,12 +13,12 @@ shared machine these say how far apart two timings of one network are, i.e. what
 
     python benchmarks/dnas/latency_target.py [--space nb201] [--metric latency_ms] [--targets 5]
         [--target 2.1 --target 2.5 ...] [--seed 0 --seed 1] [--epochs 3] [--busy]
-        [--confirmations 0 --confirmations 1] [--json out.json]
+        [--arm MEASURED=8,CONFIRMED=0.5 --arm MEASURED=16] [--json out.json]
 
 ``--busy`` keeps one core busy in another process for the whole run (searches, landings, timings).
-``--confirmations`` (repeatable) sets the landing's `CONFIRMATIONS` per search: with two values every
-(seed, target) is searched once with each, one after the other, so the two arms see the same minutes of
-the machine's load (an A/B in one run).
+``--arm`` (repeatable) sets constants of the landing (`nas_workbench.strategies.dnas.landing`: MEASURED,
+CONFIRMATIONS, CONFIRMED, TIMED_AIM) for a search: with two arms every (seed, target) is searched once with
+each, one after the other, so the two arms see the same minutes of the machine's load (an A/B in one run).
 """
 
 from __future__ import annotations
@@ -88,21 +88,28 @@ def run_one(
     storage: str,
     seed: int,
     repeats: int = 0,
-    confirmations: int = landing.CONFIRMATIONS,
+    arm: str = "",
 ) -> dict[str, Any]:
-    landing.CONFIRMATIONS = confirmations  # read by the landing at each candidate: this search's setting
-    run, timing = timed_search(
-        space=space,
-        space_options=SPACES[space],
-        strategy="dnas",
-        strategy_options={"penalty": [metric], "targets": {metric: target}, "retrain_top": 1},
-        profile_metrics=[metric],
-        fidelity=nw.Fidelity(epochs=1),
-        n_trials=epochs + 1,
-        storage=storage,
-        study_name=f"{space}-target-{target:.4f}-{seed}-c{confirmations}",
-        seed=seed,
-    )
+    settings = parse_arm(arm)
+    defaults = {name: getattr(landing, name) for name in settings}
+    for name, value in settings.items():  # read by the landing at each candidate: this search's setting
+        setattr(landing, name, value)
+    try:
+        run, timing = timed_search(
+            space=space,
+            space_options=SPACES[space],
+            strategy="dnas",
+            strategy_options={"penalty": [metric], "targets": {metric: target}, "retrain_top": 1},
+            profile_metrics=[metric],
+            fidelity=nw.Fidelity(epochs=1),
+            n_trials=epochs + 1,
+            storage=storage,
+            study_name=f"{space}-target-{target:.4f}-{seed}-{arm}",
+            seed=seed,
+        )
+    finally:
+        for name, value in defaults.items():
+            setattr(landing, name, value)
     trials = run.study.get_trials()
     final = trials[-1]
     info = final.user_attrs[DNAS_ATTR]
@@ -116,7 +123,7 @@ def run_one(
         "seed": seed,
         "metric": metric,
         "target": target,
-        "confirmations": confirmations,
+        "arm": arm,
         "landing": info["landing"]["measured"][metric],
         "measured": measured,
         "error": measured / target - 1,
@@ -131,6 +138,17 @@ def run_one(
         "remeasured": timings,
         "load": os.getloadavg()[0],
     }
+
+
+def parse_arm(arm: str) -> dict[str, int | float]:
+    """``"MEASURED=8,CONFIRMED=0.5"`` as the landing's constants, each of its default's type."""
+    settings: dict[str, int | float] = {}
+    for item in filter(None, arm.split(",")):
+        name, _, value = item.partition("=")
+        if not name.isupper() or not isinstance(getattr(landing, name, None), int | float):
+            raise SystemExit(f"--arm {arm!r}: {name!r} is not a numeric constant of the landing")
+        settings[name] = type(getattr(landing, name))(float(value))
+    return settings
 
 
 def main() -> None:
@@ -149,17 +167,19 @@ def main() -> None:
     )
     parser.add_argument("--busy", action="store_true", help="keep one core busy in another process")
     parser.add_argument(
-        "--confirmations", type=int, action="append",
-        help=f"the landing's CONFIRMATIONS, repeatable: an A/B in one run (default: {landing.CONFIRMATIONS})",
+        "--arm", action="append", metavar="NAME=VALUE,...",
+        help="constants of the landing for a search, repeatable: an A/B in one run (default: as they are)",
     )  # fmt: skip
     args = parser.parse_args()
-    arms = args.confirmations or [landing.CONFIRMATIONS]
+    arms = args.arm or [""]
+    for arm in arms:
+        parse_arm(arm)  # a mistyped name fails before the first search
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     torch.set_num_threads(1)
     task = nw.load_task("digits", seed=0)
     space = nw.spaces.get(args.space, **SPACES[args.space])
     print(
-        f"{args.metric}: seed conf   target   landing  measured   error  expected      λ  separated  "
+        f"{args.metric}: seed arm    target   landing  measured   error  expected      λ  separated  "
         "wall s  arch"
     )
     chosen = args.target or targets(space, task, args.metric, args.targets)
@@ -167,14 +187,12 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as folder, busy_core(args.busy):
         for seed in args.seed or [0]:
-            for target, confirmations in itertools.product(chosen, arms):
+            for target, arm in itertools.product(chosen, arms):
                 storage = f"sqlite:///{folder}/bench.db"
-                r = run_one(
-                    args.space, args.metric, target, args.epochs, storage, seed, args.repeats, confirmations
-                )
+                r = run_one(args.space, args.metric, target, args.epochs, storage, seed, args.repeats, arm)
                 rows.append(r)
                 print(
-                    f"{seed:4d} {confirmations:4d} {r['target']:9.4g} {r['landing']:9.4g} "
+                    f"{seed:4d} {arms.index(arm):4d} {r['target']:9.4g} {r['landing']:9.4g} "
                     f"{r['measured']:9.4g} "
                     f"{r['error']:+7.1%}{'' if r['stable'] in (None, True) else '*'} "
                     f"{r['expected']:9.4g} {r['multiplier']:6.2f} "
@@ -197,8 +215,8 @@ def main() -> None:
                     "rows": rows,
                 }  # fmt: skip
                 _report.write_json(args.json, figures)  # after every search: a long run's rows so far
-    for confirmations in arms:
-        summarise([r for r in rows if r["confirmations"] == confirmations], f"confirmations {confirmations}")
+    for number, arm in enumerate(arms):
+        summarise([r for r in rows if r["arm"] == arm], f"arm {number}: {arm or 'as it is'}")
 
 
 def summarise(rows: list[dict[str, Any]], arm: str) -> None:
@@ -213,7 +231,10 @@ def summarise(rows: list[dict[str, Any]], arm: str) -> None:
         print(f"  lowest of all timings within ±5%: {sum(abs(e) <= 0.05 for e in lowest)}/{len(lowest)}")
     within = sum(abs(r["error"]) <= 0.05 for r in rows)
     close = sum(abs(r["error"]) <= 0.02 for r in rows)
+    seeds = sorted({r["seed"] for r in rows})
+    every = [s for s in seeds if all(abs(r["error"]) <= 0.05 for r in rows if r["seed"] == s)]
     print(f"  within ±5%: {within}/{len(rows)}; within ±2%: {close}/{len(rows)}")
+    print(f"  every target within ±5% (the goal): {len(every)} of {len(seeds)} seeds {every}")
 
 
 if __name__ == "__main__":

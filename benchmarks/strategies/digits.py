@@ -13,12 +13,15 @@ evolutionary strategies evolve within a few dozen trials; every other option is 
         --json benchmarks/results/strategies_digits.json
 
 ``--score-share S`` runs ``proxy_guided`` with that ``score_share`` (its pool's later scoring batches
-stop at that share of the median trial's duration).
+stop at that share of the median trial's duration); ``--options`` gives any strategy's options as JSON,
+e.g. ``'{"proxy_guided": {"use_scores": false}}'`` (rank by the counted costs alone, no zero-cost
+proxy: the parameter count costs a tenth of synflow and FLOPs).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -41,7 +44,7 @@ BUDGET_OPTIONS = {
 
 
 def run_one(name: str, seed: int, args: argparse.Namespace, folder: Path) -> dict[str, list[float]]:
-    options = dict(BUDGET_OPTIONS.get(name, {}))
+    options = dict(BUDGET_OPTIONS.get(name, {})) | args.options.get(name, {})
     if name == "proxy_guided" and args.score_share:
         options["score_share"] = args.score_share
     config = nw.SearchConfig(
@@ -82,6 +85,12 @@ def main() -> int:
     parser.add_argument("--strategies", default=None, help="comma-separated (default: every sampling one)")
     parser.add_argument(
         "--score-share", type=float, default=0.0, help="proxy_guided's score_share (0: its default, none)"
+    )
+    parser.add_argument(
+        "--options",
+        type=json.loads,
+        default={},
+        help='strategy options as JSON, e.g. \'{"proxy_guided": {"use_scores": false}}\' (default: none)',
     )
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)

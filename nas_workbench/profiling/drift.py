@@ -20,16 +20,16 @@ go on (from `DRIFT_ROUNDS` up to `MAX_DRIFT_ROUNDS`) until every reference's two
 both are confirmed, and the change stands out of the references' own spread:
 
 - *The statistic the factor corrects.* Each reference is timed exactly as a network is profiled
-  (`DRIFT_TIMING` is `TimingOptions()`: at least 0.25 s of the thread's own clock, the reference workload
-  read between blocks and an attempt taken in a slow episode dropped), baseline and re-timing alike; the
-  baseline records its options, and one timed otherwise is not compared. The factor rescales predictions
-  checked against latencies measured that way, so it must follow the same statistic. It used to be taken
-  from a fixed 30 blocks of at least 2 ms without the reference workload (fixed so that a stopping rule
-  could not make the count follow the load, which a window of the thread's own clock now ensures too):
-  about 60 ms per chain reference, so two rounds fit inside one of the machine's slow episodes (0.25-2 s at
-  1.3-2x, the reference workload's business) and settle there, which profiles retry. On the idle VM
-  (2026-12-04 03:36, chain calibrated and measured with a core busy) such a baseline most likely set 0.733:
-  0% of 100 held-out networks within ±10%, 94% without it.
+  (`DRIFT_TIMING` is `TimingOptions()`: at least 0.25 s of the thread's own clock and 100 blocks, the
+  reference workload read between blocks and an attempt taken in a slow episode dropped), baseline and
+  re-timing alike; the baseline records its options, and one timed otherwise is not compared. The factor
+  rescales predictions checked against latencies measured that way, so it must follow the same statistic. It
+  used to be taken from a fixed 30 blocks of at least 2 ms without the reference workload (fixed so that a
+  stopping rule could not make the count follow the load, which a window of the thread's own clock now ensures
+  too): about 60 ms per chain reference, so two rounds fit inside one of the machine's slow episodes (0.25-2 s
+  at 1.3-2x, the reference workload's business) and settle there, which profiles retry. On the idle VM
+  (2026-12-04 03:36, chain calibrated and measured with a core busy) such a baseline most likely set 0.733: 0%
+  of 100 held-out networks within ±10%, 94% without it.
 - *Confirmed minima.* A factor is adopted only when the baseline's rounds and the re-timing's rounds both
   settled; otherwise the previous factor is kept (1 right after `calibrate`) and the drift is marked
   ``settled=False`` with a warning: a wrong factor moves every prediction, a kept one only misses a change.

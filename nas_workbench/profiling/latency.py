@@ -12,9 +12,16 @@ median of a round varied 12-65% between rounds, the minimum 0.4-1%.
 
 **The stopping rule.** After at least ``min_repeats`` blocks, the samples are split in time into two
 halves, each giving an independent estimate (its minimum); timing stops as soon as the two agree within
-``rel_ci`` of the estimate ("stable"). While they disagree (a burst of load in one half), timing goes on,
-up to ``max_repeats`` blocks or ``max_time_s`` seconds; a result that is still unstable then is reported
-with ``detail["stable"] = False`` and the reason, and the workbench's tables and plots mark it.
+``rel_ci`` of the estimate ("stable"), once the attempt holds ``stable_repeats`` blocks and the blocks add
+up to ``min_time_s``. While they disagree (a burst of load in one half), timing goes on, up to
+``max_repeats`` blocks or ``max_time_s`` seconds; a result that is still unstable then is reported with
+``detail["stable"] = False`` and the reason, and the workbench's tables and plots mark it.
+
+**The fewest blocks.** A minimum is an extreme of its draws, so its level and spread depend on how many
+there are, not on how long they took. 0.25 s holds 400-600 calls of a chain network but 30 of an 8 ms cell
+network, whose minimum then sat 1-6% above that of 100 calls of the same stretch and moved more (2-core
+Xeon VM, 2026-12-04, `window_minimum.py`'s harness), so which of its profiles ran on to the cap set its
+spread; from 100 calls on, 30 more lowered it by only 0.2-1.3%. Hence ``stable_repeats``.
 
 **The reference workload.** Halves agree just as well when the whole machine ran slow for the whole
 timing. So a network's blocks are interleaved with readings of a small reference workload whose quiet
@@ -102,7 +109,17 @@ class TimingOptions:
     Attributes:
         warmup_s: Seconds of untimed calls first (at least three calls), to start thread pools, fill caches
             and pick kernels.
-        min_repeats: Fewest timed blocks.
+        accelerator_warmup_s: The same on CUDA and MPS, where the first calls also load kernels lazily and
+            pick algorithms, and a batch-1 network's time is mostly the host launching kernels, which takes
+            longer to settle: on an H200 (2026-12-04, an nb201 network of 4.1 ms, 6 profiles each) the
+            minimum varied by 14% (CV) after 0.02 s of warm-up and 3.4% after 0.5 s.
+        min_repeats: Fewest timed blocks before an attempt is judged (dropped as slow, or stopped).
+        stable_repeats: Fewest blocks of the current attempt before it may stop as stable (at most
+            ``max_repeats``): the minimum is taken over at least this many draws whatever the network's
+            size (module docstring). Chosen on the 2-core Xeon VM (2026-12-04, one core busy, load 13,
+            `window_minimum.py`'s calls of the five nb201 and cell networks of `repeatability.py`, 2.8-6.7
+            ms): the minimum of 30 calls ran 1.0-6.4% above that of 100, of 100 0.2-1.3% above that of
+            130. Networks under 2.5 ms reach it within ``min_time_s`` anyway.
         max_repeats: Most timed blocks.
         rel_ci: Stop when two independent estimates (the minima of the first and the second half of the
             blocks) agree within this fraction of the estimate; a result that never does is unstable.
@@ -123,7 +140,9 @@ class TimingOptions:
     """
 
     warmup_s: float = 0.02
+    accelerator_warmup_s: float = 0.5
     min_repeats: int = 10
+    stable_repeats: int = 100
     max_repeats: int = 1000
     rel_ci: float = 0.02
     min_time_s: float = 0.25
@@ -147,6 +166,12 @@ class TimingOptions:
             raise ConfigError(
                 "max_repeats", self.max_repeats, f"at least min_repeats ({self.min_repeats}) and 1"
             )
+
+    @property
+    def stop_repeats(self) -> int:
+        """The fewest blocks of an attempt that may stop as stable: ``stable_repeats``, within
+        ``min_repeats`` and ``max_repeats``."""
+        return max(self.min_repeats, min(self.stable_repeats, self.max_repeats))
 
     @classmethod
     def fields(cls) -> list[str]:
@@ -284,10 +309,11 @@ def time_callable(
         canary = Canary.for_device(device, result.clock, threads)
     result.canary = canary
     on_device = torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext()
+    warmup_s = options.warmup_s if device.type == "cpu" else options.accelerator_warmup_s
     start = time.perf_counter()
     with gc_paused(), on_device:
         fastest = math.inf
-        while result.warmup_calls < 3 or time.perf_counter() - start < options.warmup_s:
+        while result.warmup_calls < 3 or time.perf_counter() - start < warmup_s:
             fastest = min(fastest, timer(fn, 1))
             result.warmup_calls += 1
         result.number = max(1, math.ceil(options.min_block_s / max(fastest, 1e-9)))
@@ -310,7 +336,7 @@ def time_callable(
                 result.attempt_start = n  # every reading ran slow: start again (module docstring)
                 canary.retry()
             elif (
-                attempt >= options.min_repeats
+                attempt >= options.stop_repeats
                 and timed_s >= options.min_time_s
                 and (canary is None or canary.clean())
                 and result.uninterrupted() != 0

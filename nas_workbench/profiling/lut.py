@@ -71,7 +71,9 @@ logger = logging.getLogger("nas_workbench")
 #: How carefully each operator is timed: short, since a network sums many of them.
 OP_TIMING = TimingOptions(
     warmup_s=0.005,
+    accelerator_warmup_s=0.02,  # one kernel, loaded by its first call: a network's 0.5 s would be minutes
     min_repeats=7,
+    stable_repeats=7,
     max_repeats=300,
     rel_ci=0.02,
     min_time_s=0.0,

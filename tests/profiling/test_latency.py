@@ -25,10 +25,12 @@ def _spin(seconds: float) -> None:
 
 
 def _synthetic(**fields: float) -> TimingOptions:
-    """Options for timing a synthetic function: no warm-up, no reference readings and no fewest seconds
-    unless given, so that only the stopping rule under test decides (the reference workload has tests of
-    its own)."""
-    return TimingOptions(**{"warmup_s": 0.0, "reference": False, "min_time_s": 0.0, **fields})
+    """Options for timing a synthetic function: no warm-up, no reference readings, no fewest seconds and no
+    fewest blocks beyond ``min_repeats`` unless given, so that only the stopping rule under test decides
+    (the reference workload has tests of its own)."""
+    return TimingOptions(
+        **{"warmup_s": 0.0, "reference": False, "min_time_s": 0.0, "stable_repeats": 0, **fields}
+    )
 
 
 def test_the_estimate_is_the_minimum_and_stalls_do_not_move_it():
@@ -90,6 +92,20 @@ def test_a_stable_timing_goes_on_for_its_fewest_seconds():
     assert capped.stopped == "time cap"  # the cap wins over the fewest seconds
 
 
+def test_a_stable_timing_takes_its_fewest_blocks_whatever_their_length():
+    """A minimum's level depends on how many draws it is over, so a timing stops as stable only once its
+    attempt holds ``stable_repeats`` blocks, even when the halves agreed and ``min_time_s`` passed long
+    before (a large network: 30 blocks fill 0.25 s); ``max_repeats`` bounds it."""
+    options = _synthetic(min_repeats=4, stable_repeats=40, max_repeats=100_000, rel_ci=1e9, max_time_s=60)
+    assert options.stop_repeats == 40
+    result = time_callable(lambda: None, CPU, options)
+    assert result.stopped == "stable" and len(result.samples) == 40
+    bounded = dataclasses.replace(options, max_repeats=12)
+    assert bounded.stop_repeats == 12
+    assert len(time_callable(lambda: None, CPU, bounded).samples) == 12
+    assert dataclasses.replace(options, stable_repeats=0).stop_repeats == 4  # min_repeats still holds
+
+
 def test_the_fewest_seconds_count_on_the_measurement_clock():
     """On the thread's CPU time, seconds the thread spends off the processor (descheduled on a loaded
     machine; here asleep) do not count towards ``min_time_s``: a window holds as much work whatever the
@@ -139,7 +155,7 @@ def test_clock_follows_the_thread_count(small_cnn, quick):
         measure_latency(small_cnn.eval(), (1, 8, 8), threads=2, options=TimingOptions(clock="cpu"))
 
 
-@pytest.mark.parametrize("field", ["min_repeats", "max_time_s"])
+@pytest.mark.parametrize("field", ["min_repeats", "stable_repeats", "max_time_s"])
 def test_timing_options_are_checked(field):
     with pytest.raises(ConfigError) as error:
         TimingOptions(**{field: -1})

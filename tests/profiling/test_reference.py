@@ -90,6 +90,19 @@ def test_halves_agree_in_a_slow_episode_but_the_reference_sees_it(tmp_path):
     assert summary["reference_fastest_ms"] == min(canary.readings) * 1e3 <= summary["reference_ms"]
 
 
+def test_a_slow_attempt_is_dropped_long_before_its_fewest_blocks(tmp_path):
+    """``stable_repeats`` delays only the stop: an attempt the reference saw slow is still judged after
+    ``min_repeats`` blocks and dropped, so that the timing's blocks come from after the episode."""
+    machine = _Machine(factor=2.0, slow_calls=500)
+    options = TimingOptions(**{**vars(OPTIONS), "stable_repeats": 1000, "max_time_s": 60.0})
+    canary = _canary(machine, tmp_path)
+    result = time_callable(machine.network, CPU, options, canary)
+    # judged only after 1000 blocks, the first attempt would hold the episode's end and quiet readings
+    assert canary.retries >= 1 and 0 < result.attempt_start <= 600
+    assert result.stopped == "stable" and len(result.samples) - result.attempt_start >= 1000
+    assert result.estimate < 1.2 * 2e-4
+
+
 def test_a_machine_slow_throughout_the_cap_is_marked_unstable_with_its_slowdown(tmp_path):
     machine = _Machine(factor=2.0, slow_calls=10**9)
     options = TimingOptions(**{**vars(OPTIONS), "max_time_s": 1.0})
