@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import json
 import os
 import pstats
@@ -39,6 +40,7 @@ from typing import Any
 
 import _report  # this folder is on the path when run as a script
 import optuna
+import sqlalchemy
 import torch
 
 import nas_workbench as nw
@@ -57,10 +59,38 @@ def cheap_score(spec: nw.ArchSpec) -> float:
 
 
 def timed(work: Callable[[], Any]) -> dict[str, float]:
-    """Wall and CPU seconds of ``work()`` (CPU: this process's, all threads)."""
+    """Wall and CPU seconds of ``work()`` (CPU: this process's, all threads), the SQL statements it sent to
+    the storage (a count the machine's load does not move), the CPU of the garbage collector's full
+    collections meanwhile, their number, and the CPU without them.
+
+    A full collection walks the whole heap (about 0.2 s once torch is loaded) and falls when enough objects
+    have survived since the last: the first trial's profiling imports some 800 torch and sympy modules, and
+    where in that burst a collection falls decides whether a second one comes a few trials later or tens of
+    trials later, a phase that flips between trees whose allocations differ by a few percent."""
+    collections: list[float] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if info["generation"] == 2:
+            collections.append(time.process_time() * (1 if phase == "stop" else -1))
+
+    statements = []
+
+    def sent(*_: Any) -> None:
+        statements.append(1)
+
     wall, cpu = time.perf_counter(), time.process_time()
-    work()
-    return {"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu}
+    gc.callbacks.append(count)
+    sqlalchemy.event.listen(sqlalchemy.engine.Engine, "before_cursor_execute", sent)
+    try:
+        work()
+    finally:
+        gc.callbacks.remove(count)
+        sqlalchemy.event.remove(sqlalchemy.engine.Engine, "before_cursor_execute", sent)
+    cpu = time.process_time() - cpu
+    full_gc = sum(collections)
+    return {"wall_s": time.perf_counter() - wall, "cpu_s": cpu, "sql_statements": len(statements),
+            "full_gc_cpu_s": full_gc, "full_gc_count": len(collections) // 2,
+            "cpu_without_full_gc_s": cpu - full_gc}  # fmt: skip
 
 
 def plain_optuna(space_name: str, trials: int, storage: str, metrics: list[str]) -> dict[str, float]:
