@@ -15,7 +15,11 @@ machine's load falls on both alike (`engine_overhead.py --trees` does the same f
   folder) read by the tree's own readers, CPU best of 3 each: the bulk read, the `TrialResult`s, and the
   table with its plot sources.
 
-    python benchmarks/compare_trees.py ../before . [--repeats 4] [--rounds 3] [--json out.json]
+Each tree's code runs from a copy compiled to bytecode, as an installed package is
+(`_report.compiled_copy`; ``--source`` runs the checkouts themselves, which compile every module from
+source in every process where ``PYTHONDONTWRITEBYTECODE`` is set).
+
+    python benchmarks/compare_trees.py ../before . [--repeats 4] [--rounds 3] [--source] [--json out.json]
 """
 
 from __future__ import annotations
@@ -115,6 +119,7 @@ def main() -> None:
     parser.add_argument("trees", nargs="*", metavar="TREE", help="BEFORE AFTER")
     parser.add_argument("--repeats", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3, help="streams of 1,000 events per process (>= 3)")
+    parser.add_argument("--source", action="store_true", help="run the checkouts, not compiled copies")
     parser.add_argument("--side", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.side:
@@ -131,11 +136,13 @@ def main() -> None:
         from load_study import make_study
 
         make_study(Path(database), 1000)
+        code = {tree: tree if args.source else _report.compiled_copy(tree, Path(folder)) for tree in trees}
         for kind in KINDS:
             for repeat in range(args.repeats):
                 for tree in trees if repeat % 2 == 0 else trees[::-1]:
                     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
-                    runs[kind][tree].append({**run_side(tree, kind, database, args.rounds), "load": load})
+                    side = run_side(code[tree], kind, database, args.rounds)
+                    runs[kind][tree].append({**side, "load": load})
     print(f"medians of {args.repeats} processes per tree, CPU seconds")
     print(f"{'':22}{Path(trees[0]).name:>12}{Path(trees[1]).name:>12}{'after/before':>14}")
     for kind in KINDS:
@@ -145,7 +152,13 @@ def main() -> None:
                 print(f"{key:22}{before:>12.3f}{after:>12.3f}{after / before:>14.2f}")
     for tree in trees:
         print(f"messages per batch, {Path(tree).name}: {[r['messages'] for r in runs['stream'][tree]]}")
-    summary = {"trees": trees, "repeats": args.repeats, "rounds": args.rounds, "runs": runs}
+    summary = {
+        "trees": trees,
+        "repeats": args.repeats,
+        "rounds": args.rounds,
+        "source": args.source,
+        "runs": runs,
+    }
     _report.write_json(args.json, summary)
 
 

@@ -12,7 +12,10 @@ latency timing, whose length depends on how busy the machine is, does not hide t
 
 ``--trees BEFORE AFTER`` compares two checkouts of the project (e.g. ``git worktree add ../before
 e7487cb``): each repeat runs one process per tree, in ABBA order, so that the machine's load falls on
-both alike, and the table gives each tree's median and the ratio after/before.
+both alike, and the table gives each tree's median and the ratio after/before. Each tree's code runs
+from a copy compiled to bytecode, as an installed package is (`_report.compiled_copy`; ``--source`` runs
+the checkouts themselves, compiling every module the run imports from source where
+``PYTHONDONTWRITEBYTECODE`` is set).
 
     python benchmarks/engine_overhead.py --trials 40 [--repeats 3] [--demo] [--json out.json]
     python benchmarks/engine_overhead.py --counted --trials 20 --repeats 4 --trees ../before .
@@ -138,15 +141,17 @@ def compare_trees(args: argparse.Namespace) -> dict[str, Any]:
     side_args += ["--counted"] * args.counted + ["--profile"] * args.profile
     runs: dict[str, list[dict[str, Any]]] = {tree: [] for tree in trees}
     n = args.trials
-    for repeat in range(args.repeats):
-        for tree in trees if repeat % 2 == 0 else trees[::-1]:
-            env = {**os.environ, "PYTHONPATH": tree}
-            out = subprocess.run(
-                [sys.executable, str(Path(__file__).resolve()), "--one-side", *side_args], env=env, cwd=tree,
-                check=True, capture_output=True, text=True,
-            )  # fmt: skip
-            runs[tree].append(json.loads(out.stdout.splitlines()[-1]))
-            print(f"repeat {repeat} {Path(tree).name}: {runs[tree][-1]}", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="engine-overhead-") as folder:
+        code = {tree: tree if args.source else _report.compiled_copy(tree, Path(folder)) for tree in trees}
+        for repeat in range(args.repeats):
+            for tree in trees if repeat % 2 == 0 else trees[::-1]:
+                out = subprocess.run(
+                    [sys.executable, str(Path(__file__).resolve()), "--one-side", *side_args],
+                    env={**os.environ, "PYTHONPATH": code[tree]}, cwd=code[tree],
+                    check=True, capture_output=True, text=True,
+                )  # fmt: skip
+                runs[tree].append(json.loads(out.stdout.splitlines()[-1]))
+                print(f"repeat {repeat} {Path(tree).name}: {runs[tree][-1]}", file=sys.stderr)
     keys = [(side, key) for side in ("plain", "engine") for key in runs[trees[0]][0][side]]
     medians = {  # per trial, but the run's set-up, which is per run
         tree: {
@@ -163,7 +168,7 @@ def compare_trees(args: argparse.Namespace) -> dict[str, Any]:
         ratio = after[name] / before[name] if before[name] else float("nan")
         print(f"{name:28}{before[name]:>20.4f}{after[name]:>20.4f}{ratio:>14.2f}")
     return {"trees": trees, "trials": args.trials, "repeats": args.repeats, "counted": args.counted,
-            "per_trial_medians": medians, "runs": runs}  # fmt: skip
+            "source": args.source, "per_trial_medians": medians, "runs": runs}  # fmt: skip
 
 
 def compare_with_optuna(args: argparse.Namespace) -> dict[str, Any]:
@@ -218,6 +223,7 @@ def main() -> None:
     parser.add_argument("--counted", action="store_true", help="profile counted metrics only (no timing)")
     parser.add_argument("--profile", action="store_true", help="split the engine side's time with cProfile")
     parser.add_argument("--trees", nargs=2, metavar=("BEFORE", "AFTER"), help="compare two checkouts")
+    parser.add_argument("--source", action="store_true", help="--trees: the checkouts, not compiled copies")
     parser.add_argument("--one-side", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--demo", action="store_true", help="also time `nas-workbench demo` end to end")
     args = parser.parse_args()

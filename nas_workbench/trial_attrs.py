@@ -1,31 +1,44 @@
-"""The one reader of what the engine stores on each trial (Optuna user attributes), below every layer.
+"""The one reader and writer of what the engine stores on each trial, below every layer.
 
-The engine writes, per trial, ``spec`` (ArchSpec dict), ``arch``, ``summary``, ``status``, ``reason``,
-``metrics``, ``device``, ``worker`` and, for a differentiable search, `DNAS_ATTR` and `WEIGHTS_ATTR`
-(see `nas_workbench.engine.records`, which turns a trial into a `TrialResult`). Everything that reads
-them back, in the engine, the strategies, the plots or the server extension, reads them here, so the keys
-are written down once; a test scans the package for reads elsewhere. The study's own settings have their
-owner too (`nas_workbench.engine.study_record`), and a `proxy_guided` search's records on its trials theirs
-(`nas_workbench.strategies._proxy_record`).
+The engine records, per trial, the user attributes named in `RECORDS`: ``spec`` (ArchSpec dict),
+``arch``, ``summary``, ``worker``, ``status``, ``reason``, ``metrics``, ``device``, ``timings``,
+``repeat_of``, ``evaluated_by`` and, for a differentiable search, `DNAS_ATTR` and `WEIGHTS_ATTR` (see
+`nas_workbench.engine.records`, which turns a trial into a `TrialResult`); a multi-objective trial's
+accuracy curve is kept in system attributes (`CURVE_ATTR`), and Optuna's own ``fail_reason`` and
+`RETRY_HISTORY` are read here too. Everything that writes or reads them, in the engine, the strategies,
+the plots or the server extension, does it here, so the keys are written down once; a test scans the
+package for reads and writes elsewhere. The study's own settings have their owner too
+(`nas_workbench.engine.study_record`), and a strategy's records on its trials theirs
+(`nas_workbench.strategies._proxy_record`, the evolution sampler's parent).
 
 This module needs neither torch nor Optuna at import.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from optuna.trial import FrozenTrial
+    from optuna.storages import BaseStorage
+    from optuna.trial import BaseTrial, FrozenTrial
 
 __all__ = [
+    "CURVE_ATTR",
     "DNAS_ATTR",
+    "RECORDS",
+    "RETRY_HISTORY",
     "WEIGHTS_ATTR",
     "attr",
     "dnas_info",
     "dnas_weights",
     "fail_reason",
+    "learning_curve",
+    "record",
+    "record_accuracy",
+    "records",
+    "replaced_attempts",
+    "retried_attempts",
     "stored_device",
     "stored_label",
     "stored_spec",
@@ -37,10 +50,68 @@ DNAS_ATTR = "dnas"
 #: Trial user attribute of a differentiable search's search trials: ``{decision: {choice: probability}}``.
 WEIGHTS_ATTR = "arch_weights"
 
+#: The user attributes the engine records on a trial (`record` refuses any other key).
+RECORDS = frozenset(
+    {"spec", "arch", "summary", "worker", "status", "reason", "metrics", "device", "timings", "repeat_of",
+     "evaluated_by", DNAS_ATTR, WEIGHTS_ATTR}
+)  # fmt: skip
+
+#: Prefix of the trial system attributes holding a multi-objective trial's accuracy per epoch
+#: (`nas_workbench.engine.pruning`): ``accuracy_curve:<epoch>``.
+CURVE_ATTR = "accuracy_curve:"
+
+#: Optuna's system attribute on the retry of a stale trial: the numbers of the attempts it replaces.
+RETRY_HISTORY = "retry_history"
+
+
+def record(trial: BaseTrial, **values: Any) -> None:
+    """Record ``values`` (keys of `RECORDS`) on the running ``trial``, one storage write each.
+
+    Raises:
+        KeyError: A key that is not one of `RECORDS` (named with the allowed ones).
+    """
+    unknown = sorted(set(values) - RECORDS)
+    if unknown:
+        raise KeyError(f"trial record {unknown[0]!r} is not one of {sorted(RECORDS)}")
+    for key, value in values.items():
+        trial.set_user_attr(key, value)
+
+
+def records(trial: FrozenTrial, keys: Iterable[str]) -> dict[str, Any]:
+    """Those of the records ``keys`` that ``trial`` holds (a repeat copies its original's)."""
+    stored = trial.user_attrs
+    return {key: stored[key] for key in keys if key in stored}
+
 
 def attr(trial: FrozenTrial, key: str, default: Any = None) -> Any:
     """The engine's record ``key`` of ``trial`` (``default`` when it has none)."""
     return trial.user_attrs.get(key, default)
+
+
+def replaced_attempts(trial: FrozenTrial) -> list[int]:
+    """The numbers of the attempts that ``trial`` retries, oldest first (Optuna's `RETRY_HISTORY`; empty
+    for a trial that is no retry)."""
+    return list(trial.system_attrs.get(RETRY_HISTORY, ()))
+
+
+def retried_attempts(storage: BaseStorage, trial_id: int) -> list[int]:
+    """`replaced_attempts` of a running trial, read from ``storage`` (a live trial has no frozen copy)."""
+    return list(storage.get_trial_system_attrs(trial_id).get(RETRY_HISTORY, ()))
+
+
+def learning_curve(trial: FrozenTrial) -> dict[int, float]:
+    """Validation accuracy per epoch of ``trial``: its intermediate values and its `CURVE_ATTR` records."""
+    curve = dict(trial.intermediate_values)
+    for key, value in trial.system_attrs.items():
+        if key.startswith(CURVE_ATTR):
+            curve[int(key[len(CURVE_ATTR) :])] = float(value)
+    return dict(sorted(curve.items()))
+
+
+def record_accuracy(storage: BaseStorage, trial_id: int, epoch: int, accuracy: float) -> None:
+    """Record a multi-objective trial's ``accuracy`` after ``epoch`` (`CURVE_ATTR`), where Optuna would
+    misread an intermediate value."""
+    storage.set_trial_system_attr(trial_id, f"{CURVE_ATTR}{int(epoch)}", float(accuracy))
 
 
 def fail_reason(trial: FrozenTrial) -> str | None:

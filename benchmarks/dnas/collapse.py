@@ -46,7 +46,7 @@ def run_one(options: dict[str, Any], seed: int, epochs: int, cells: int, storage
         space="nb201",
         space_options={"num_cells": cells},
         strategy="dnas",
-        strategy_options=options,
+        strategy_options={"retrain_top": 1, **options},  # epochs search, the final architecture retrained
         profile_metrics=[],
         n_trials=epochs + 1,
         storage=storage,
@@ -54,7 +54,8 @@ def run_one(options: dict[str, Any], seed: int, epochs: int, cells: int, storage
         seed=seed,
     )
     trials = run.study.get_trials()
-    last, final = trials[-2].user_attrs[DNAS_ATTR], trials[-1]
+    last = [t.user_attrs[DNAS_ATTR] for t in trials if t.user_attrs[DNAS_ATTR]["phase"] == "search"][-1]
+    final = trials[-1]
     metrics = final.user_attrs["metrics"]
     return {
         "seed": seed,

@@ -49,6 +49,7 @@ from nas_workbench.profiling import DeviceInfo, Measurement, Profile, profile
 from nas_workbench.profiling.targets import DeviceProfile
 from nas_workbench.spaces import SearchSpace
 from nas_workbench.spec import ArchSpec
+from nas_workbench.trial_attrs import record, retried_attempts
 
 __all__ = ["Candidate", "Scorer", "TrialPipeline", "score_measurement"]
 
@@ -136,8 +137,7 @@ class TrialPipeline:
                 raise
             except Exception as error:
                 reason = f"{type(error).__name__}: {error}"
-                trial.set_user_attr("status", "failed")
-                trial.set_user_attr("reason", reason)
+                record(trial, status="failed", reason=reason)
                 # the text, not the error: a log record that kept it (pytest's, a notebook's handler) would
                 # keep its traceback's frames and the trial's tensors, on a GPU too
                 logger.warning("trial %d failed: %s", trial.number, reason)
@@ -152,13 +152,7 @@ class TrialPipeline:
         started = time.perf_counter()
         spec = space.sample(trial)
         arch, summary = space.format(spec), space.summary(spec)
-        for key, value in {
-            "spec": spec.to_dict(),
-            "arch": arch,
-            "summary": summary,
-            "worker": self.worker,
-        }.items():
-            trial.set_user_attr(key, value)
+        record(trial, spec=spec.to_dict(), arch=arch, summary=summary, worker=self.worker)
         self.emit(ev.TrialStarted(self.study_name, number=trial.number, spec=spec.to_dict(), arch=arch,
                                   summary=summary))  # fmt: skip
         reused = self._repeats.reuse(trial, spec) if reuse else None
@@ -174,7 +168,7 @@ class TrialPipeline:
                             width_multiplier=networks.width_multiplier)  # fmt: skip
 
         measurements, device = self.profile(spec, model)
-        trial.set_user_attr("device", device.to_dict())
+        record(trial, device=device.to_dict())
         limits = config.limits()
         over = violations(measurements, limits)
         profiled = time.perf_counter()
@@ -183,7 +177,7 @@ class TrialPipeline:
             trial.set_constraint(name, excess)
         metrics = {k: m.to_dict() for k, m in measurements.items()}
         self.emit(ev.TrialProfiled(self.study_name, number=trial.number, metrics=metrics, violations=over))
-        trial.set_user_attr("metrics", metrics)
+        record(trial, metrics=metrics)
 
         scored = not over or scorer.scores_infeasible
         if scored:
@@ -196,8 +190,7 @@ class TrialPipeline:
         values = [objective_value(name, measurements) for name in config.objectives] if scored else []
         if scored:  # kept on disk until the study holds it: the storage may be away (`unstored`)
             self._unstored.keep(trial.number, Unstored(spec.id, values, records, constraints, self.worker))
-        for key, value in records.items():
-            trial.set_user_attr(key, value)
+        record(trial, **records)
         if not scored:  # no objective value: the study holds the constraints, the record the reason
             raise OverBudget(records["reason"])
         return values
@@ -208,8 +201,7 @@ class TrialPipeline:
         The trial's retry history is read only when this machine keeps a result of the study."""
         if not self._unstored.holds_any():
             return None
-        system_attrs = storage_of(trial.study).get_trial_system_attrs(trial_id(trial))
-        attempts = system_attrs.get("retry_history", [])  # set by Optuna's retry of a stale trial
+        attempts = retried_attempts(storage_of(trial.study), trial_id(trial))
         found = self._unstored.take(reversed(attempts)) if attempts else None
         if found is None or found[1].arch_id != spec.id:
             return None
@@ -218,8 +210,7 @@ class TrialPipeline:
         self._unstored.forget(number)
         for name, value in kept.constraints.items():
             trial.set_constraint(name, value)
-        for key, value in {**kept.user_attrs, "evaluated_by": kept.worker}.items():
-            trial.set_user_attr(key, value)
+        record(trial, **{**kept.records, "evaluated_by": kept.worker})
         logger.warning("trial %d takes trial %d's result, evaluated but not stored", trial.number, number)
         return list(kept.values)
 

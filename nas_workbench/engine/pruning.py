@@ -8,9 +8,9 @@ which every trial's accuracy curve is its intermediate values and the direction 
 
 Where the curve is stored: in Optuna's own intermediate values when the study has the one direction
 "maximize" (dashboards and TPE read them there); otherwise in trial system attributes
-``accuracy_curve:<epoch>``, because Optuna would misread intermediate values of a multi-objective trial (a
-pruned trial's values would become its last accuracy, and TPE would fail on it). `learning_curve` reads
-either.
+``accuracy_curve:<epoch>`` (`nas_workbench.trial_attrs.record_accuracy`), because Optuna would misread
+intermediate values of a multi-objective trial (a pruned trial's values would become its last accuracy,
+and TPE would fail on it). `nas_workbench.trial_attrs.learning_curve` reads either.
 """
 
 from __future__ import annotations
@@ -27,11 +27,9 @@ from optuna.trial import FrozenTrial, TrialState
 from nas_workbench import _compat
 from nas_workbench._registry import Registry, unknown_name_message
 from nas_workbench.exceptions import ConfigError
+from nas_workbench.trial_attrs import learning_curve, record_accuracy
 
-__all__ = ["CURVE_ATTR", "PRUNERS", "EpochPruner", "learning_curve", "make_pruner"]
-
-#: Prefix of the trial system attributes holding a multi-objective trial's accuracy per epoch.
-CURVE_ATTR = "accuracy_curve:"
+__all__ = ["PRUNERS", "EpochPruner", "make_pruner"]
 
 _PRUNERS: Registry[type[optuna.pruners.BasePruner]] = Registry("pruner")
 _PRUNERS.add("median", optuna.pruners.MedianPruner)
@@ -40,15 +38,6 @@ _PRUNERS.add("hyperband", optuna.pruners.HyperbandPruner)
 
 #: Pruner names accepted by `make_pruner` ("none" disables early stopping).
 PRUNERS = ("none", *_PRUNERS.names())
-
-
-def learning_curve(trial: FrozenTrial) -> dict[int, float]:
-    """Validation accuracy per epoch of ``trial``, wherever `EpochPruner` stored it."""
-    curve = dict(trial.intermediate_values)
-    for key, value in trial.system_attrs.items():
-        if key.startswith(CURVE_ATTR):
-            curve[int(key[len(CURVE_ATTR) :])] = float(value)
-    return dict(sorted(curve.items()))
 
 
 class EpochPruner:
@@ -71,9 +60,7 @@ class EpochPruner:
         if study.directions == [StudyDirection.MAXIMIZE]:
             trial.report(accuracy, epoch)
         else:
-            _compat.storage_of(study).set_trial_system_attr(
-                _compat.trial_id(trial), f"{CURVE_ATTR}{int(epoch)}", float(accuracy)
-            )
+            record_accuracy(_compat.storage_of(study), _compat.trial_id(trial), epoch, accuracy)
         view = _AccuracyView(_compat.storage_of(study))
         seen = _compat.study_over_view(study, view)
         return self.pruner.prune(seen, view.get_trial(_compat.trial_id(trial)))

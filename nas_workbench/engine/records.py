@@ -26,8 +26,7 @@ from optuna.trial import FrozenTrial, TrialState
 from nas_workbench import _compat
 from nas_workbench.engine._bulk_read import read_trials
 from nas_workbench.engine.events import TrialFinished
-from nas_workbench.engine.pruning import learning_curve
-from nas_workbench.trial_attrs import DNAS_ATTR, WEIGHTS_ATTR, attr, fail_reason
+from nas_workbench.trial_attrs import DNAS_ATTR, WEIGHTS_ATTR, attr, fail_reason, learning_curve
 
 __all__ = ["DNAS_ATTR", "WEIGHTS_ATTR", "TrialResult", "pareto_front", "trial_results"]
 

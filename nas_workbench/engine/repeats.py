@@ -22,7 +22,6 @@ import logging
 import time
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -31,6 +30,7 @@ from nas_workbench.engine.budget import OverBudget
 from nas_workbench.engine.scheduler import fail_dead_trials
 from nas_workbench.exceptions import NasWorkbenchError
 from nas_workbench.spec import ArchSpec
+from nas_workbench.trial_attrs import attr, record, records, stored_spec
 
 __all__ = ["RepeatIndex"]
 
@@ -80,17 +80,14 @@ class RepeatIndex:
         original = self.original(trials, spec)
         if original is None or original.number == trial.number:
             return None
-        trial.set_user_attr("repeat_of", original.number)
-        for key in COPIED:
-            if key in original.user_attrs:
-                trial.set_user_attr(key, original.user_attrs[key])
+        record(trial, repeat_of=original.number, **records(original, COPIED))
         for name, value in original.constraints.items():
             trial.set_constraint(name, value)
         logger.info("trial %d repeats trial %d: its result is reused", trial.number, original.number)
-        if original.state == TrialState.PRUNED and original.user_attrs.get("status") == "infeasible":
-            raise OverBudget(original.user_attrs.get("reason", f"a repeat of trial {original.number}"))
+        if original.state == TrialState.PRUNED and attr(original, "status") == "infeasible":
+            raise OverBudget(attr(original, "reason", f"a repeat of trial {original.number}"))
         if original.state == TrialState.PRUNED:
-            trial.set_user_attr("reason", f"a repeat of trial {original.number}, which was pruned")
+            record(trial, reason=f"a repeat of trial {original.number}, which was pruned")
             raise optuna.TrialPruned(f"a repeat of trial {original.number}")
         return list(original.values)
 
@@ -122,8 +119,8 @@ def _may_run(trial: FrozenTrial, spec: ArchSpec) -> bool:
 
 def _architecture_id(trial: FrozenTrial) -> str | None:
     """The id of the architecture a trial recorded (None for a trial with no valid record)."""
-    stored: Any = trial.user_attrs.get("spec")
-    if not isinstance(stored, dict):
+    stored = stored_spec(trial)
+    if stored is None:
         return None
     try:
         return ArchSpec.from_dict(stored).id

@@ -60,6 +60,7 @@ from nas_workbench._compat import (
     uncached_storage,
 )
 from nas_workbench.engine.storage import ResilientRDBStorage, StorageUnavailableError
+from nas_workbench.trial_attrs import fail_reason, replaced_attempts
 
 __all__ = [
     "FINISHED",
@@ -80,7 +81,7 @@ Objective = Callable[[optuna.Trial], Sequence[float]]
 
 def replaced(trials: Iterable[FrozenTrial]) -> set[int]:
     """Numbers of the attempts that a retry replaced (their worker died and the trial was re-run)."""
-    return {number for t in trials for number in t.system_attrs.get("retry_history", ())}
+    return {number for t in trials for number in replaced_attempts(t)}
 
 
 def plan(trials: Sequence[FrozenTrial], n_trials: int) -> list[FrozenTrial]:
@@ -179,7 +180,7 @@ def _run_one(
     with inside_optimize_loop(study):  # the loop of `run_trials` plays the part of Optuna's
         frozen = study.tell(trial, values, state=state, skip_if_finished=True)
     if frozen.state == TrialState.FAIL and state is None and values is not None:
-        logger.warning("trial %d failed: %s", trial.number, frozen.system_attrs.get("fail_reason", values))
+        logger.warning("trial %d failed: %s", trial.number, fail_reason(frozen) or values)
     return frozen
 
 

@@ -22,6 +22,7 @@ from nas_workbench.engine.user_evaluate import checked_scores
 from nas_workbench.profiling import Measurement, shared_by_caller, shared_use
 from nas_workbench.spec import ArchSpec
 from nas_workbench.task import Task
+from nas_workbench.trial_attrs import record
 
 __all__ = ["Evaluate", "EvaluateScorer", "TrainingScorer", "TrialTimeoutError"]
 
@@ -95,15 +96,16 @@ class TrainingScorer:
             "training",
         )
         if result.stopped_early:
-            trial.set_user_attr("status", "pruned")
-            trial.set_user_attr(
-                "reason", f"stopped early at epoch {result.epochs} (accuracy {result.accuracy:.4f})"
-            )
             pruned_at = {
                 **candidate.measurements,
                 "accuracy": score_measurement("accuracy", result.accuracy, _VALIDATION),
             }
-            trial.set_user_attr("metrics", {k: m.to_dict() for k, m in pruned_at.items()})
+            record(
+                trial,
+                status="pruned",
+                reason=f"stopped early at epoch {result.epochs} (accuracy {result.accuracy:.4f})",
+                metrics={k: m.to_dict() for k, m in pruned_at.items()},
+            )
             raise optuna.TrialPruned(f"pruned at epoch {result.epochs}")
         return {
             "accuracy": score_measurement("accuracy", result.accuracy, _VALIDATION),

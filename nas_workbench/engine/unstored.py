@@ -35,14 +35,14 @@ class Unstored:
     Attributes:
         arch_id: The evaluated architecture's id (a retry of another architecture does not take it).
         values: The objective values.
-        user_attrs: The trial's records that came from the evaluation (metrics, status, timings, ...).
+        records: The trial's records that came from the evaluation (metrics, status, timings, ...).
         constraints: The budget constraints' values.
         worker: ``"host:pid"`` of the process that evaluated it.
     """
 
     arch_id: str
     values: list[float]
-    user_attrs: dict[str, Any]
+    records: dict[str, Any]
     constraints: dict[str, float]
     worker: str
 

@@ -38,7 +38,7 @@ from nas_workbench.engine.study_record import (
     study_status,
 )
 from nas_workbench.exceptions import NasWorkbenchError
-from nas_workbench.trial_attrs import stored_device
+from nas_workbench.trial_attrs import RETRY_HISTORY, stored_device
 
 if TYPE_CHECKING:
     from nas_workbench._compat import FrozenStudy
@@ -140,14 +140,14 @@ class StudySummaries:
         return counts
 
     def _retries(self, study_id: int | None = None) -> dict[int, int]:
-        """Per study, how many attempts a retry replaced (each retry carries Optuna's ``retry_history``):
+        """Per study, how many attempts a retry replaced (each retry carries Optuna's `RETRY_HISTORY`):
         they do not count towards ``n_trials``."""
         models = _compat.rdb_models()
         trials, attrs = models.TrialModel.__table__, models.TrialSystemAttributeModel.__table__
         query = (
             sqlalchemy.select(trials.c.study_id, sqlalchemy.func.count())
             .join_from(trials, attrs, attrs.c.trial_id == trials.c.trial_id)
-            .where(attrs.c.key == "retry_history")
+            .where(attrs.c.key == RETRY_HISTORY)
             .group_by(trials.c.study_id)
         )
         if study_id is not None:

@@ -36,7 +36,7 @@ from nas_workbench.exceptions import ConfigError
 from nas_workbench.spaces import NetworkShape, SearchSpace, Suggester
 from nas_workbench.spec import ArchSpec
 from nas_workbench.testing._rules import rule_id
-from nas_workbench.trial_attrs import stored_spec
+from nas_workbench.trial_attrs import record, stored_spec
 
 __all__ = [
     "RULES",
@@ -151,12 +151,12 @@ def run_study(
 
     def evaluate(trial: optuna.Trial) -> Sequence[float]:
         spec = space.sample(trial)
-        trial.set_user_attr("spec", spec.to_dict())
+        record(trial, spec=spec.to_dict())
         if constraint is not None:
             excess = constraint(spec)
             trial.set_constraint("budget", excess)
             if excess > 0:
-                trial.set_user_attr("status", "infeasible")
+                record(trial, status="infeasible")
                 raise optuna.TrialPruned("over budget")
         return objective(spec)
 
@@ -279,7 +279,7 @@ def check_failures(name: str, n_trials: int = 15) -> None:
 
     def evaluate(trial: optuna.Trial) -> float:
         spec = space.sample(trial)
-        trial.set_user_attr("spec", spec.to_dict())
+        record(trial, spec=spec.to_dict())
         if trial.number % 5 == 1:
             raise RuntimeError("training diverged")
         if trial.number % 5 == 2:

@@ -8,8 +8,9 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from nas_workbench.engine.pruning import PRUNERS, EpochPruner, learning_curve, make_pruner
+from nas_workbench.engine.pruning import PRUNERS, EpochPruner, make_pruner
 from nas_workbench.exceptions import ConfigError
+from nas_workbench.trial_attrs import learning_curve
 
 EPOCHS = 8
 
