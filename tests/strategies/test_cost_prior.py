@@ -8,6 +8,7 @@ drives it (`run_study`: over-budget trials pruned with their constraint, no valu
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import pytest
@@ -98,3 +99,21 @@ def test_without_costs_or_a_budget_nothing_changes() -> None:
         return [t.params for t in run_study(sampler, space, lambda s: [toy_accuracy(s)], 15).trials]
 
     assert choices(with_prior) == choices(without)
+
+
+def test_a_prediction_a_millionth_over_the_limit_counts_as_at_it() -> None:
+    # Where the best architectures take exactly the budget (a cost the model learns exactly, Pixel 2's
+    # whole milliseconds), rounding puts their prediction a hair over the limit; they are within budget.
+    model = FeasibilityModel.fit(search("random", 0, 0, 30))
+    assert model is not None and model.skill.min() >= 0.5
+    params = search("random", 1, 0, 1)[0].params
+    predicted = model.predict(params)[model.names[0]]
+
+    def shifted_to(value: float) -> FeasibilityModel:
+        coefficients = model.coefficients.copy()
+        coefficients[0] += value - predicted  # the intercept: this architecture's prediction is value
+        return dataclasses.replace(model, coefficients=coefficients)
+
+    at_limit, over = shifted_to(1e-6), shifted_to(0.01)
+    assert at_limit.headroom(params) <= 0 and at_limit.excess(params, 0.0) == 0.0
+    assert over.headroom(params) > 0 and over.excess(params, 0.0) > 0
