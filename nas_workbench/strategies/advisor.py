@@ -18,7 +18,7 @@ random 0.95, at most 0.15 in 11 of 15; with only the parameter count known in ad
 as it did worse than random there); one objective under a budget with no target device stays with the
 rules above (TPE beyond 40 trials: with the parameter count known in advance, mean regret 0.26 points
 over the same 15 budgets, at most 0.15 in 7, better than random in all 15, ahead of regularised
-evolution 0.40, REINFORCE 0.45, NSGA-II 0.33, and proxy-guided search 0.80; skipping functional twins,
+evolution 0.39, REINFORCE 0.46, NSGA-II 0.31, and proxy-guided search 0.80; skipping functional twins,
 ``skip_twins``, did not lower it: README, "Search under a device latency budget"); for
 several objectives, multi-objective TPE (the largest hypervolume of accuracy vs FLOPs after 100, 300 and
 1,000 queries, ``--pareto``) except for searches of thousands of trials: NSGA-II comes within 0.3 % of its
