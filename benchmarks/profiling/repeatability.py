@@ -171,6 +171,9 @@ def main() -> None:
     parser.add_argument("--max-time-s", type=float, help="the timing cap (default: TimingOptions')")
     parser.add_argument("--min-repeats", type=int, help="fewest timed blocks (default: TimingOptions')")
     parser.add_argument(
+        "--stable-repeats", type=int, help="fewest blocks before a stable stop (default: TimingOptions')"
+    )
+    parser.add_argument(
         "--min-time-s",
         type=float,
         help="fewest seconds of timed blocks on the measurement clock (default: TimingOptions')",
@@ -185,6 +188,7 @@ def main() -> None:
     timing = {"clock": args.clock, "reference": not args.no_reference}
     timing |= {"max_time_s": args.max_time_s} if args.max_time_s else {}
     timing |= {"min_repeats": args.min_repeats} if args.min_repeats else {}
+    timing |= {"stable_repeats": args.stable_repeats} if args.stable_repeats else {}
     timing |= {"min_time_s": args.min_time_s} if args.min_time_s else {}
     with busy_core(args.busy):
         started = load()

@@ -27,7 +27,7 @@ from nas_workbench.strategies.pool import CandidatePool
 if TYPE_CHECKING:
     from nas_workbench.spaces import SearchSpace
     from nas_workbench.spec import ArchSpec
-    from nas_workbench.strategies.feasibility import FeasibilityModel
+    from nas_workbench.strategies.feasibility_model import FeasibilityModel
 
 __all__ = ["PRIOR_COST", "CostPrior", "choices_key"]
 

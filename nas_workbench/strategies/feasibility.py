@@ -38,19 +38,18 @@ nothing changes.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable, Mapping, Sequence, Set
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Mapping, Set
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from optuna.distributions import CategoricalDistribution
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
 from nas_workbench._compat import sampling_trials
 from nas_workbench.strategies._base import Option, SamplerContext, check_float, check_int
-from nas_workbench.strategies.cost_features import CostFeatures, shared_choices
+from nas_workbench.strategies.cost_features import CostFeatures
 from nas_workbench.strategies.cost_prior import CostPrior, choices_key
+from nas_workbench.strategies.feasibility_model import MIN_SKILL, FeasibilityModel
 
 if TYPE_CHECKING:
     from nas_workbench.spaces import SearchSpace
@@ -65,23 +64,10 @@ __all__ = [
     "make_filter",
 ]
 
-_MISSING = object()
-#: Leave-one-out R² a constraint's model needs before it rejects anything.
-MIN_SKILL = 0.5
-#: Ridge penalty of the per-constraint regressions (features are 0/1 indicators).
-RIDGE = 1.0
-#: Ridge penalty of the shared-choice counts (`shared_choices`): light, so that a cost common to the same
-#: choice wherever it is made is learnt first and the per-decision indicators only refine it.
-SHARED_RIDGE = 0.1
 #: Trials of the warm start (`FeasibilityFilter.warm`) by default: 25 for tpe, evolution, rl and nsga2
 #: (README, "Search under a device latency budget": with the shared-choice counts, tpe, rl and nsga2 beat
 #: random search in all 15 NAS-Bench-201 device budgets, evolution in 14).
 PRIOR_TRIALS = 25
-#: A predicted constraint value this close to the limit (0.1% of it) counts as at the limit: within budget.
-#: Where the best architectures take exactly the budget (NAS-Bench-201's Eyeriss at the 5th percentile:
-#: hundreds of cells at 3.1541 ms, its limit; Pixel 2's whole milliseconds), a model that predicts them
-#: (nearly) exactly put them a few millionths over it, and the warm start passed over all of them.
-LIMIT_TOLERANCE = 1e-3
 
 
 def constrained_trials(study: Study, exclude: int | None = None) -> list[FrozenTrial]:
@@ -92,122 +78,6 @@ def constrained_trials(study: Study, exclude: int | None = None) -> list[FrozenT
         for t in sampling_trials(study)
         if t.constraints and t.number != exclude and t.state != TrialState.WAITING
     ]
-
-
-@dataclass(frozen=True)
-class FeasibilityModel:
-    """Predicted constraint values of an architecture from its categorical decisions.
-
-    Attributes:
-        decisions: Decision name → its choices, in feature order.
-        names: The constraint names, in column order of ``coefficients``.
-        coefficients: (1 + features, constraints): intercept then one weight per (decision, choice).
-        spread: Per constraint, the root mean square of the leave-one-out residuals.
-        skill: Per constraint, the leave-one-out R² (1 - spread² / variance): how much better than a
-            constant the model predicts held-out trials. Below `MIN_SKILL`, a constraint rejects nothing.
-        n_trials: How many trials it was fitted on.
-        costs: The architecture's counted costs, appended to the features (unpenalised); None when the
-            strategy is not given costs.
-        cost_scale: What each cost is divided by (its largest absolute value in the fitted trials), so
-            that costs of any unit weigh alike in the fit.
-        pooling: (one-hot features, shared features): maps each decision's one-hot to the counts of each
-            choice over the decisions that share its choices (`shared_choices`).
-    """
-
-    decisions: Mapping[str, tuple[Any, ...]]
-    names: tuple[str, ...]
-    coefficients: np.ndarray
-    spread: np.ndarray
-    skill: np.ndarray
-    n_trials: int
-    costs: CostFeatures | None = None
-    cost_scale: np.ndarray | None = None
-    pooling: np.ndarray | None = None
-
-    @classmethod
-    def fit(cls, trials: Sequence[FrozenTrial], costs: CostFeatures | None = None) -> FeasibilityModel | None:
-        """Fit on ``trials`` that have constraints; None when there are none or they share no constraint."""
-        trials = [t for t in trials if t.constraints]
-        if not trials:
-            return None
-        names = tuple(sorted(set.intersection(*(set(t.constraints) for t in trials))))
-        if not names:
-            return None
-        decisions: dict[str, tuple[Any, ...]] = {}
-        for t in trials:
-            for name, dist in t.distributions.items():
-                if isinstance(dist, CategoricalDistribution) and len(dist.choices) > 1:
-                    decisions.setdefault(name, tuple(dist.choices))
-        empty = np.zeros(len(names))
-        scale = None
-        if costs is not None:
-            scale = np.maximum(np.max(np.abs([costs(t.params) for t in trials]), axis=0), 1e-12)
-        pooling = shared_choices(decisions)
-        model = cls(
-            decisions, names, np.zeros((0, len(names))), empty, empty, len(trials), costs, scale, pooling
-        )
-        x = np.stack([model.features(t.params) for t in trials])
-        y = np.array([[t.constraints[n] for n in names] for t in trials])
-        n_one_hot, n_shared = pooling.shape
-        penalty = RIDGE * np.eye(x.shape[1])
-        penalty[0, 0] = 1e-6  # the intercept is (almost) free
-        shared = slice(1 + n_one_hot, 1 + n_one_hot + n_shared)
-        penalty[shared, shared] = SHARED_RIDGE * np.eye(n_shared)
-        n_costs = x.shape[1] - 1 - n_one_hot - n_shared
-        if n_costs:  # so are the counted costs: a prior the decisions' indicators refine
-            penalty[-n_costs:, -n_costs:] = 1e-6 * np.eye(n_costs)
-        inverse = np.linalg.pinv(x.T @ x + penalty)
-        coefficients = inverse @ x.T @ y
-        leverage = np.einsum("ij,jk,ik->i", x, inverse, x)
-        residuals = (y - x @ coefficients) / np.maximum(1.0 - leverage, 1e-3)[:, None]
-        spread = np.sqrt(np.mean(residuals**2, axis=0))
-        # Trials that all gave one value (a policy that drew only over-budget networks) have no variance:
-        # measured against a floor of 0.1% of the values' size, a model that reproduces them counts as
-        # predicting, so its filter sends the strategy to other draws, instead of float noise deciding.
-        floor = np.maximum((1e-3 * np.max(np.abs(y), axis=0)) ** 2, 1e-12)
-        skill = 1.0 - spread**2 / np.maximum(np.var(y, axis=0), floor)
-        return cls(decisions, names, coefficients, spread, skill, len(trials), costs, scale, pooling)
-
-    def features(self, params: Mapping[str, Any]) -> np.ndarray:
-        """Intercept, then per decision the one-hot of its choice (all zero when the architecture does
-        not have that decision: a conditional space did not ask it), the shared-choice counts and the
-        counted costs."""
-        one_hot = [np.zeros(0)]
-        for name, choices in self.decisions.items():
-            value = params.get(name, _MISSING)
-            one_hot.append(np.asarray([value is not _MISSING and c == value for c in choices], dtype=float))
-        costs = self.costs(params) if self.costs is not None else None
-        return self.design(np.concatenate(one_hot)[None], None if costs is None else costs[None])[0]
-
-    def design(self, one_hot: np.ndarray, costs: np.ndarray | None = None) -> np.ndarray:
-        """The features of many architectures at once from their one-hot decisions (rows laid out as
-        `decisions`) and their counted costs (rows, in name order; needed when the model has costs)."""
-        parts = [np.ones((len(one_hot), 1)), one_hot]
-        if self.pooling is not None:
-            parts.append(one_hot @ self.pooling)
-        if self.cost_scale is not None:
-            assert costs is not None, "a model fitted with counted costs predicts from them"
-            parts.append(costs / self.cost_scale)
-        return np.hstack(parts)
-
-    def predict(self, params: Mapping[str, Any]) -> dict[str, float]:
-        """Predicted constraint values (<= 0: feasible) of the architecture with these decisions."""
-        values = self.features(params) @ self.coefficients
-        return dict(zip(self.names, (float(v) for v in values), strict=True))
-
-    def excess(self, params: Mapping[str, Any], z: float) -> float:
-        """How far the prediction lies beyond ``z`` leave-one-out deviations (and `LIMIT_TOLERANCE`) over
-        the limit, summed over the constraints the model predicts with skill (0: plausibly feasible, or not
-        predictable)."""
-        predicted = self.features(params) @ self.coefficients
-        over = np.maximum(predicted - z * self.spread - LIMIT_TOLERANCE, 0.0)
-        return float(np.sum(over[self.skill >= MIN_SKILL]))
-
-    def headroom(self, params: Mapping[str, Any]) -> float:
-        """The largest predicted value of the constraints predicted with skill, less `LIMIT_TOLERANCE` (<= 0:
-        within budget)."""
-        predicted = (self.features(params) @ self.coefficients)[self.skill >= MIN_SKILL]
-        return float(predicted.max()) - LIMIT_TOLERANCE if predicted.size else -math.inf
 
 
 class FeasibilityFilter:

@@ -18,13 +18,10 @@ from nas_workbench.spaces._base import enumerate_specs
 from nas_workbench.spec import ArchSpec
 from nas_workbench.strategies._history import parent_spec
 from nas_workbench.strategies.budget_aware import BudgetAwareSampler
+from nas_workbench.strategies.cost_features import CostFeatures, shared_choices
 from nas_workbench.strategies.cost_prior import choices_key
-from nas_workbench.strategies.feasibility import (
-    CostFeatures,
-    FeasibilityFilter,
-    FeasibilityModel,
-    shared_choices,
-)
+from nas_workbench.strategies.feasibility import FeasibilityFilter
+from nas_workbench.strategies.feasibility_model import FeasibilityModel
 from nas_workbench.testing.samplers import ToySpace, quick_options, run_study, toy_accuracy, toy_cost
 
 #: A budget of 40 on the toy cost (total hidden width, 8 to 96): random sampling draws about 60% feasible

@@ -17,7 +17,7 @@ from nas_workbench import strategies
 from nas_workbench.spec import ArchSpec
 from nas_workbench.strategies._history import parent_spec
 from nas_workbench.strategies.cost_prior import CostPrior, choices_key
-from nas_workbench.strategies.feasibility import FeasibilityModel
+from nas_workbench.strategies.feasibility_model import FeasibilityModel
 from nas_workbench.testing.samplers import ToySpace, quick_options, run_study, toy_accuracy, toy_cost
 
 BUDGET = 40.0
