@@ -26,9 +26,9 @@ class TimingOptions:
         stable_repeats: Fewest blocks of the current attempt before it may stop as stable (at most
             ``max_repeats``): the minimum is taken over at least this many draws whatever the network's
             size (`nas_workbench.profiling.latency`). Chosen on the 2-core AMD EPYC VM (2026-12-04, one core
-            busy, load 13, `window_minimum.py`'s calls of the five nb201 and cell networks of `repeatability.py`, 2.8-6.7
-            ms): the minimum of 30 calls ran 1.0-6.4% above that of 100, of 100 0.2-1.3% above that of
-            130. Networks under 2.5 ms reach it within ``min_time_s`` anyway.
+            busy, load 13, `window_minimum.py`'s calls of the five nb201 and cell networks of
+            `repeatability.py`, 2.8-6.7 ms): the minimum of 30 calls ran 1.0-6.4% above that of 100, of 100
+            0.2-1.3% above that of 130. Networks under 2.5 ms reach it within ``min_time_s`` anyway.
         max_repeats: Most timed blocks.
         rel_ci: Stop when two independent estimates (the minima of the first and the second half of the
             blocks) agree within this fraction of the estimate; a result that never does is unstable.
