@@ -20,7 +20,7 @@ up to ``min_time_s``. While they disagree (a burst of load in one half), timing 
 **The fewest blocks.** A minimum is an extreme of its draws, so its level and spread depend on how many
 there are, not on how long they took. 0.25 s holds 400-600 calls of a chain network but 30 of an 8 ms cell
 network, whose minimum then sat 1-6% above that of 100 calls of the same stretch and moved more (2-core
-Xeon VM, 2026-12-04, `window_minimum.py`'s harness), so which of its profiles ran on to the cap set its
+AMD EPYC VM, 2026-12-04, `window_minimum.py`'s harness), so which of its profiles ran on to the cap set its
 spread; from 100 calls on, 30 more lowered it by only 0.2-1.3%. Hence ``stable_repeats``.
 
 **The reference workload.** Halves agree just as well when the whole machine ran slow for the whole
@@ -232,7 +232,7 @@ def time_callable(
         canary = Canary.for_device(device, result.clock, threads)
     result.canary = canary
     on_device = torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext()
-    warmup_s = options.warmup_s if device.type == "cpu" else options.accelerator_warmup_s
+    warmup_s = options.warmup_for(device.type)
     start = time.perf_counter()
     with gc_paused(), on_device:
         fastest = math.inf

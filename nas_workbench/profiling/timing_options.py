@@ -76,6 +76,11 @@ class TimingOptions:
                 "max_repeats", self.max_repeats, f"at least min_repeats ({self.min_repeats}) and 1"
             )
 
+    def warmup_for(self, device_type: str) -> float:
+        """Seconds of warm-up on a device of ``device_type`` ("cpu", "cuda", "mps"): ``warmup_s`` on the
+        CPU, ``accelerator_warmup_s`` elsewhere."""
+        return self.warmup_s if device_type == "cpu" else self.accelerator_warmup_s
+
     @property
     def stop_repeats(self) -> int:
         """The fewest blocks of an attempt that may stop as stable: ``stable_repeats``, within

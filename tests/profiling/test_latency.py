@@ -162,6 +162,19 @@ def test_timing_options_are_checked(field):
     assert error.value.field == field
 
 
+def test_an_accelerator_warms_up_longer_than_the_cpu():
+    options = TimingOptions(warmup_s=0.02, accelerator_warmup_s=0.5)
+    assert options.warmup_for("cpu") == 0.02
+    assert options.warmup_for("cuda") == options.warmup_for("mps") == 0.5
+
+
+def test_the_cpu_timing_ignores_the_accelerator_warmup():
+    """A whole minute of accelerator warm-up would show as thousands of warm-up calls on the CPU."""
+    options = TimingOptions(warmup_s=0.0, accelerator_warmup_s=60.0, reference=False, min_time_s=0.0,
+                            stable_repeats=0, max_time_s=0.05)  # fmt: skip
+    assert time_callable(lambda: None, CPU, options).warmup_calls == 3
+
+
 class _Recorder(nn.Module):
     """Remembers every input it was called with."""
 
