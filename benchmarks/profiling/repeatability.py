@@ -24,14 +24,17 @@ touches (parameters, buffers, input and every operator's output, from the shape-
 1 MB of L2 cache per core of the 2-core development VM (its 32 MB L3 is shared with the other core and the
 host); ``--first-again`` profiles the first network once more after the others (``(again)``, not counted
 in the goal's figures), to tell a network's own variation from that of the run's first seconds (cell seed
-0, the first network, had the worst CV in every run of 2026-12-04).
+0, the first network, had the worst CV in every run of 2026-12-04). ``--device cuda`` profiles on a GPU
+(CUDA events) and times torch.utils.benchmark's networks there too.
 
     python benchmarks/profiling/repeatability.py [--repeats 10] [--networks 10] [--busy] [--no-reference]
-        [--max-time-s S] [--min-repeats N] [--min-time-s S] [--first-again] [--json out.json]
+        [--max-time-s S] [--min-repeats N] [--stable-repeats N] [--min-time-s S] [--first-again]
+        [--device cuda] [--json out.json]
 """
 
 from __future__ import annotations
 
+import copy
 import statistics
 import sys
 import time
@@ -82,13 +85,21 @@ def cv(values: list[float]) -> float:
 
 
 def run(
-    name: str, model: nn.Module, shape: tuple[int, ...], repeats: int, threads: int, timing: dict
+    name: str,
+    model: nn.Module,
+    shape: tuple[int, ...],
+    repeats: int,
+    threads: int,
+    timing: dict,
+    device: str = "cpu",
 ) -> dict:
     values, seconds, unstable, gaps, retries, slowdowns, normalised, levels = [], [], 0, [], 0, [], [], []
     shares, interrupted, details = [], 0, []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        latency = profile(model, shape, metrics=["latency_ms"], threads=threads, **timing)["latency_ms"]
+        latency = profile(model, shape, metrics=["latency_ms"], device=device, threads=threads, **timing)[
+            "latency_ms"
+        ]
         seconds.append(time.perf_counter() - t0 - latency.detail["lock_wait_s"])
         values.append(latency.value)
         unstable += latency.detail["stable"] is False
@@ -101,11 +112,12 @@ def run(
         if level := latency.detail.get("reference_level_ms"):
             normalised.append(latency.value / level)  # in the reference's units: the duet idea, tested
             levels.append(level)
-    x = torch.randn(1, *shape)
+    x = torch.randn(1, *shape, device=device)
+    on_device = model if device == "cpu" else copy.deepcopy(model).to(device)  # profiled: the CPU copy
     bench_medians, bench_mins = [], []
     with torch.inference_mode():
         for _ in range(repeats):
-            timer = Timer("model(x)", globals={"model": model, "x": x}, num_threads=threads)
+            timer = Timer("model(x)", globals={"model": on_device, "x": x}, num_threads=threads)
             measured = timer.blocked_autorange(min_run_time=0.2)
             bench_medians.append(measured.median * 1e3)
             bench_mins.append(min(measured.raw_times) / measured.number_per_run * 1e3)
@@ -179,6 +191,7 @@ def main() -> None:
         help="fewest seconds of timed blocks on the measurement clock (default: TimingOptions')",
     )
     parser.add_argument("--input-shape", default="3,32,32")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default: cpu)")
     parser.add_argument("--no-reference", action="store_true", help="time without the reference workload")
     parser.add_argument(
         "--first-again", action="store_true", help="profile the first network again, last (not in the goal)"
@@ -194,11 +207,12 @@ def main() -> None:
         started = load()
         models = networks(args.networks, shape)
         results = [
-            run(name, model, shape, args.repeats, args.threads, timing) for name, model in models.items()
+            run(name, model, shape, args.repeats, args.threads, timing, args.device)
+            for name, model in models.items()
         ]
         first = next(iter(models))
         again = (
-            [run(f"{first} (again)", models[first], shape, args.repeats, args.threads, timing)]
+            [run(f"{first} (again)", models[first], shape, args.repeats, args.threads, timing, args.device)]
             if args.first_again
             else []
         )
