@@ -38,6 +38,7 @@ __all__ = [
     "Estimator",
     "chance_to_beat",
     "combined_score",
+    "one_of",
     "percentile_ranks",
     "share_below",
     "subset_ensemble",
@@ -221,12 +222,21 @@ class CandidatePool:
         return np.array(rows, dtype=np.int64).reshape(len(specs), len(self._decisions))
 
 
-def trust(values: np.ndarray, objective: np.ndarray, prior: np.ndarray, prior_trials: float) -> np.ndarray:
+def one_of(indices: np.ndarray, rng: random.Random) -> int:
+    """One of the candidates ``indices`` at random (drawing only when there is a choice, so that a space
+    whose every candidate is its own function draws as before twins were told apart)."""
+    return int(indices[0]) if len(indices) == 1 else int(rng.choice(indices.tolist()))
+
+
+def trust(
+    values: np.ndarray, objective: np.ndarray, prior: np.ndarray, prior_trials: float, held: int = 3
+) -> np.ndarray:
     """One weight per estimator column of ``values`` (trained candidates × estimators): its Spearman
     correlation with ``objective`` (higher is better), shrunk towards ``prior`` as if ``prior_trials``
-    trials had agreed with the prior. With fewer than 3 trained candidates, the prior itself."""
+    trials had agreed with the prior. With fewer than ``held`` trained candidates (at least 3: a
+    correlation of two says nothing), the prior itself."""
     n = len(objective)
-    if n < 3:
+    if n < max(held, 3):
         return prior.copy()
     observed = np.array(
         [_agreement(column, objective) if np.all(np.isfinite(column)) else 0.0 for column in values.T]
