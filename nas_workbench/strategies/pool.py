@@ -228,15 +228,12 @@ def one_of(indices: np.ndarray, rng: random.Random) -> int:
     return int(indices[0]) if len(indices) == 1 else int(rng.choice(indices.tolist()))
 
 
-def trust(
-    values: np.ndarray, objective: np.ndarray, prior: np.ndarray, prior_trials: float, held: int = 3
-) -> np.ndarray:
+def trust(values: np.ndarray, objective: np.ndarray, prior: np.ndarray, prior_trials: float) -> np.ndarray:
     """One weight per estimator column of ``values`` (trained candidates × estimators): its Spearman
     correlation with ``objective`` (higher is better), shrunk towards ``prior`` as if ``prior_trials``
-    trials had agreed with the prior. With fewer than ``held`` trained candidates (at least 3: a
-    correlation of two says nothing), the prior itself."""
+    trials had agreed with the prior. With fewer than 3 trained candidates, the prior itself."""
     n = len(objective)
-    if n < max(held, 3):
+    if n < 3:
         return prior.copy()
     observed = np.array(
         [_agreement(column, objective) if np.all(np.isfinite(column)) else 0.0 for column in values.T]

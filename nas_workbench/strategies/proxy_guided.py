@@ -22,7 +22,7 @@ search knows (`SamplerContext.costs`, `SamplerContext.scores`):
    would spread its candidates over a twentieth of the scale and have almost no say among them.
 3. **The prior first, then the best.** While some untried function ranks with or above the best trained
    one (ties included: an estimator that cannot tell the top functions apart leaves the choice to the
-   ranking's draw), the ranking alone proposes. Once none does (the prior is *settled*: it has nothing it
+   ranking's draw, one per function however many twins it has), the ranking alone proposes. Once none does (the prior is *settled*: it has nothing it
    ranks better to offer), a trial trains an untried twin (below) of the best trained function (never
    more trainings of it than functions tried: replicas of a function ranked top before any other was
    compared, as the prior's unique top is on its first trial, would stop the search there), or, with
@@ -118,9 +118,6 @@ class ProxyGuidedSampler(PlannedSampler):
         local_share: Once no untried function ranks with or above the best trained one, the probability
             that a trial is a one-decision move from it (else a twin of it, when it has one).
         prior_trials: How many trained trials the prior weight of each estimator is worth.
-        greedy_trials: Trained trials before the trust is learnt at all: until then every estimator keeps
-            its prior weight, so the first ones follow the estimators' plain ranking, as a greedy baseline
-            by the same estimators would (at least 3: a correlation of fewer trials says nothing).
         per_second: Rank by the place in the trusted ranking per expected second of training
             (`train_time.per_second`: the cheaper of two equally ranked candidates first), for searches
             judged at equal wall time; needs a counted ``flops`` or ``params`` estimator.
@@ -142,7 +139,6 @@ class ProxyGuidedSampler(PlannedSampler):
         pool_size: int = 2000,
         local_share: float = 0.25,
         prior_trials: float = 5.0,
-        greedy_trials: int = 3,
         per_second: bool = False,
         mutations: int = 30,
         score_batch: int = 20,
@@ -157,7 +153,6 @@ class ProxyGuidedSampler(PlannedSampler):
         self.pool_size = check_int("pool_size", pool_size, 1)
         self.local_share = check_float("local_share", local_share, 0.0, 1.0)
         self.prior_trials = check_float("prior_trials", prior_trials, 0.0, 1e6)
-        self.greedy_trials = check_int("greedy_trials", greedy_trials, 3)
         if not isinstance(per_second, bool):
             raise ConfigError("strategy_options.per_second", per_second, "true or false")
         self.per_second = per_second
@@ -272,7 +267,6 @@ class ProxyGuidedSampler(PlannedSampler):
             np.array([v for _, v in trained]),
             np.ones(len(pool.names)),
             self.prior_trials,
-            self.greedy_trials,
         )
         ranks = np.zeros(pool.values.shape)
         ranks[allowed] = percentile_ranks(pool.values[allowed])  # among what may be proposed
@@ -378,7 +372,6 @@ register(
                 0.25, "once the prior is settled, share of trials that move one decision from the best"
             ),
             "prior_trials": Option(5.0, "trained trials the prior trust (1 per estimator) is worth"),
-            "greedy_trials": Option(3, "trained trials ranked at the prior trust before any is learnt"),
             "per_second": Option(False, "rank per expected second of training (judged at equal wall time)"),
             "mutations": Option(30, "mutations of the best added to a sampled pool per local move"),
             "score_batch": Option(

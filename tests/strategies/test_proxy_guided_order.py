@@ -1,5 +1,5 @@
-"""The proxy-guided strategy's order of proposals: ties drawn by function, the prior trust held for the
-first ``greedy_trials``, and the ranking per expected second of training (``per_second``)."""
+"""The proxy-guided strategy's order of proposals: ties drawn by function, and the ranking per expected
+second of training (``per_second``)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,8 @@ from optuna.trial import TrialState
 from nas_workbench import strategies
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.spec import ArchSpec
-from nas_workbench.strategies.pool import trust
 from nas_workbench.strategies.train_time import expected_seconds, per_second, trained_seconds
-from tests.strategies.test_proxy_guided import GridSpace, accuracy, noise, search
+from tests.strategies.test_proxy_guided import GridSpace
 
 
 class OneBigFunctionSpace(GridSpace):
@@ -44,27 +43,6 @@ def test_a_tie_is_drawn_by_function_not_by_candidate() -> None:
         firsts.append(space.signature(space.sample(study.ask())))
     assert set(firsts) == {"alone", "big"}
     assert 4 <= firsts.count("alone") <= 16, firsts
-
-
-def test_greedy_trials_hold_the_prior_trust() -> None:
-    """With ``greedy_trials`` = 8, the trust stays at the prior (1 each) for the first 8 trained trials
-    even though the proxy ranks exactly against the objective; the 9th trial's trust is learnt from them."""
-    space = GridSpace()
-    sampler = strategies.make_sampler(
-        "proxy_guided",
-        seed=1,
-        space=space,
-        scores=lambda s: {"reversed": -accuracy(s), "noise": noise(s)},
-        score_batch=0,
-        greedy_trials=8,
-    )
-    study = search(sampler, space, 10)
-    held = [t.system_attrs["proxy_guided:trust"] for t in study.trials[:8]]
-    assert all(w == {"reversed": 1.0, "noise": 1.0} for w in held), held
-    assert study.trials[8].system_attrs["proxy_guided:trust"]["reversed"] < 1.0
-    values, objective = np.arange(12.0).reshape(6, 2), np.arange(6.0)
-    assert np.allclose(trust(values, objective, np.zeros(2), 0.0, held=7), 0.0)  # 6 < 7: the prior
-    assert np.allclose(trust(values, objective, np.zeros(2), 0.0, held=6), 1.0)
 
 
 def test_expected_seconds_fit_a_line_that_never_falls_with_cost() -> None:
