@@ -20,17 +20,17 @@ search knows (`SamplerContext.costs`, `SamplerContext.scores`):
    they confirm keeps it. Ranking among those candidates only matters under a tight budget: ranked over
    the whole pool, the budget's own cost (a latency all of whose feasible values sit in its bottom 5%)
    would spread its candidates over a twentieth of the scale and have almost no say among them.
-3. **The prior first, then the best.** While some untried function ranks with or above the best trained
-   one (ties included: an estimator that cannot tell the top functions apart leaves the choice to the
-   ranking's draw, one per function however many twins it has), the ranking alone proposes. Once none does (the prior is *settled*: it has nothing it
-   ranks better to offer), a trial trains an untried twin (below) of the best trained function (never
-   more trainings of it than functions tried: replicas of a function ranked top before any other was
-   compared, as the prior's unique top is on its first trial, would stop the search there), or, with
-   probability ``local_share``, makes a local move: the best-ranked untried feasible candidate one
-   decision away from the best trained one (a space too large to enumerate adds ``mutations`` mutations of
-   it to the pool first), or, half the time (`TWIN_SHARE`), a twin of it; with neither to train, the
-   ranking proposes (moving earlier left Pixel 2 5th's optimum, in an 11-way tie, untried at 10). Unless the
-   untried functions ranked with the best are *outclassed* (`chance_to_beat`): then every move is local.
+3. **The prior first, then the best.** While some untried function ranks with or above the best trained one
+   (ties included: an estimator that cannot tell the top functions apart leaves the choice to the ranking's
+   draw, one per function however many twins it has), the ranking alone proposes. Once none does (the prior is
+   *settled*: it has nothing it ranks better to offer), a trial trains an untried twin (below) of the best
+   trained function (never more trainings of it than functions tried: replicas of a function ranked top before
+   any other was compared, as the prior's unique top is on its first trial, would stop the search there), or,
+   with probability ``local_share``, makes a local move: the best-ranked untried feasible candidate one
+   decision away from the best trained one (a space too large to enumerate adds ``mutations`` mutations of it
+   to the pool first), or, half the time (`TWIN_SHARE`), a twin of it; with neither to train, the ranking
+   proposes (moving earlier left Pixel 2 5th's optimum, in an 11-way tie, untried at 10). Unless the untried
+   functions ranked with the best are *outclassed* (`chance_to_beat`): then every move is local.
 4. **One trial per function.** A candidate that computes the same function as one already tried (the
    space's ``signature``: `CellSpace.signature` gives cells that differ only in dead ops or in the node a
    skip chain runs through one signature) is proposed by the ranking only once every feasible function
