@@ -219,7 +219,7 @@ class ProxyGuidedSampler(PlannedSampler):
             from scipy.stats import rankdata  # slow to import; a workbench imports this module at start
 
             tiers = rankdata(np.nan_to_num(known, nan=-np.inf), method="dense")  # 1, 2, ...: by function
-            score += (np.ptp(score) + 1.0) * tiers  # larger than any difference of scores
+            score += (score.max(initial=0.0) - score.min(initial=0.0) + 1.0) * tiers  # above any gap
         source, index = "uniform", None
         if exploring and open_.any():
             source, index = "explore", int(rng.choice(np.flatnonzero(open_).tolist()))
