@@ -184,10 +184,14 @@ class ProxyGuidedSampler(PlannedSampler):
         others = [t for t in study.get_trials(deepcopy=False) if t.number != trial.number]
         if others and self.score_batch:  # a lazy pool: the next candidates, scored as the search goes
             pool.score_more(self.score_batch, share_of_median(others, self.score_share))
-        done = [t for t in others if t.state == TrialState.COMPLETE and t.value is not None and feasible(t)]
-        located = [(index, t) for t in done if (index := self._index(t)) is not None]
-        trained = [(index, sign * t.value) for index, t in located]
-        self._spent = np.array([trained_seconds(t) for _, t in located])
+        located = [
+            (index, sign * t.value, t)
+            for t in others
+            if t.state == TrialState.COMPLETE and t.value is not None and feasible(t)
+            if (index := self._index(t)) is not None
+        ]
+        trained = [(index, value) for index, value, _ in located]
+        self._spent = np.array([trained_seconds(t) for _, _, t in located])
         draw = rng.random()  # below local_share: a local move, once the prior is settled (below)
         best = max(trained, key=lambda pair: pair[1])[0] if trained else None
         ranking = self._rank(study, trial, others, trained, rng)
