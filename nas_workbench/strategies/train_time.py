@@ -23,12 +23,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 from optuna.trial import TrialState
 
+from nas_workbench.trial_attrs import attr
+
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
 __all__ = ["COST_NAMES", "TIMINGS", "expected_seconds", "per_second", "share_of_median", "trained_seconds"]
 
-#: The trial's user attribute where the engine keeps its timings (``evaluate_s``: the training's seconds).
+#: The trial record where the engine keeps its timings (``evaluate_s``: the training's seconds;
+#: `nas_workbench.trial_attrs`).
 TIMINGS = "timings"
 #: The counted costs a training time is predicted from, in order of preference (FLOPs follow the work).
 COST_NAMES = ("flops", "params")
@@ -39,7 +42,7 @@ _LEAST_FIXED = 0.1
 def trained_seconds(trial: FrozenTrial) -> float:
     """Seconds a finished trial spent training and evaluating (the engine's ``timings["evaluate_s"]``, else
     its whole duration; NaN when it has neither)."""
-    timings = trial.user_attrs.get(TIMINGS)
+    timings = attr(trial, TIMINGS)
     if isinstance(timings, dict) and isinstance(timings.get("evaluate_s"), int | float):
         return float(timings["evaluate_s"])
     return trial.duration.total_seconds() if trial.duration is not None else math.nan
