@@ -104,11 +104,13 @@ def test_a_slow_attempt_is_dropped_long_before_its_fewest_blocks(tmp_path):
     assert result.estimate < 1.2 * 2e-4
 
 
+@pytest.mark.usefixtures("_cpu_clock")
 def test_a_machine_slow_throughout_the_cap_is_marked_unstable_with_its_slowdown(tmp_path):
+    """Slow beyond the cap and the time to wait an episode out: unstable, with the slowdown seen."""
     machine = _Machine(factor=2.0, slow_calls=10**9)
-    options = TimingOptions(**{**vars(OPTIONS), "max_time_s": 1.0})
+    options = TimingOptions(**{**vars(OPTIONS), "max_time_s": 0.4, "slow_time_s": 0.4})
     result = time_callable(machine.network, CPU, options, _canary(machine, tmp_path))
-    assert result.stopped == "time cap"
+    assert result.stopped == "time cap" and 0.8 <= result.elapsed_s < 1.6
     summary = result.summary_ms(options.rel_ci)
     assert summary["stable"] is False and "the machine ran slow" in summary["unstable_reason"]
     assert summary["reference_slowdown"] == pytest.approx(2.0, rel=0.25)
