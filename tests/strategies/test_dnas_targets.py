@@ -132,6 +132,23 @@ def test_dual_ascent_holds_the_expected_cost_at_its_target_and_the_landing_meets
     assert all(lan.within and abs(lan.measured["flops"] / target - 1) <= 0.05 for lan in several)
 
 
+def test_a_none_edge_costs_no_time_and_every_other_op_its_join(
+    flops_model: tuple[CellSupernet, CostModel], latency_model: CostModel
+) -> None:
+    # the standalone cell leaves "none" edges out and adds every other edge into its node: a cell of "none"
+    # edges is faster than the same cell with skip connections (the supernet's Zero op is not what it costs)
+    supernet, _ = flops_model
+    space = supernet.space
+    nones = space.parse("|none~0|+|none~0|none~1|+|nor_conv_1x1~0|none~1|none~2|")
+    skips = space.parse(
+        "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
+    )
+    with torch.no_grad():
+        assert float(latency_model.expected(supernet.one_hot(nones))) < float(
+            latency_model.expected(supernet.one_hot(skips))
+        )
+
+
 def test_a_timed_target_lands_within_a_part_of_the_tolerance_and_a_counted_one_within_all_of_it(
     flops_model: tuple[CellSupernet, CostModel], latency_model: CostModel
 ) -> None:
@@ -156,8 +173,8 @@ def test_a_target_below_the_cheapest_architecture_is_refused_with_the_tightest_o
         nw.search(config, data=tiny_task).run()
     message = str(error.value)
     assert "strategy_options.targets.flops" in message and "a target of at least" in message
-    cheapest = nw.spaces.get("nb201", **config.space_options).parse(
-        "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+    cheapest = nw.spaces.get("nb201", **config.space_options).parse(  # the cheapest with a learnable path
+        "|none~0|+|none~0|none~1|+|nor_conv_1x1~0|none~1|none~2|"
     )
     tightest = flops(cheapest, classes=2)["flops"] / 1.05  # the tiny task has two classes
     assert f"{tightest:.4g}" in message

@@ -18,7 +18,7 @@ whole network is off by tens of percent on a busy CPU while counted FLOPs and pa
 
 from __future__ import annotations
 
-import math
+import statistics
 from collections.abc import Mapping
 
 import torch
@@ -28,8 +28,10 @@ from nas_workbench.strategies.dnas.supernet import Weights
 
 __all__ = ["HardwarePenalty"]
 
-#: Measured-to-predicted ratios averaged (geometrically) into a metric's correction: the latest few,
-#: because the architectures derived late in a search are the ones the correction is used for.
+#: Measured-to-predicted ratios whose median is a metric's correction: the latest few, because the
+#: architectures derived late in a search (and the landing's candidates) are the ones it is used for, and
+#: their median, because one timing disturbed by another process (a ratio 2.6 where its neighbours gave
+#: 1.4: nb201, nice 19, 2026-12-04 21:20) must not move it.
 CORRECTION_WINDOW = 3
 
 
@@ -64,7 +66,7 @@ class HardwarePenalty:
     def correction(self, metric: str) -> float:
         """``s``: measured over predicted cost of the latest derived architectures (1 before any)."""
         ratios = self._ratios.get(metric, [])[-CORRECTION_WINDOW:]
-        return math.exp(sum(map(math.log, ratios)) / len(ratios)) if ratios else 1.0
+        return statistics.median(ratios) if ratios else 1.0
 
     def expected(self, weights: Weights) -> dict[str, torch.Tensor]:
         """The expected cost of each penalised metric under ``weights``, corrected towards measurements."""
