@@ -24,7 +24,7 @@ from profile_quality import (  # this folder is on the path when run as a script
     DEVICES,
     arguments_and_table,
     features,
-    target_and_references,
+    table_inputs,
 )
 
 import nas_workbench as nw
@@ -53,10 +53,14 @@ def main() -> int:
     args, data = parsed
     torch.set_num_threads(1)
     space = nw.spaces.get("nb201")
-    rows = features(space, [space.parse(r["arch"]) for r in data])
+    specs = [space.parse(r["arch"]) for r in data]
+    rows = features(space, specs)
+    smoothed: dict[str, np.ndarray] = {}
     results = []
     for device, (column, _) in DEVICES.items():
-        y, devices, others = target_and_references(data, column)
+        y, _, others, devices = table_inputs(
+            data, column, args.nb201_dir / "nb201_latency.csv", specs, smoothed
+        )
         entry: dict = {"device": device, "reference": [], "structure": []}
         for seed in range(args.draws):
             chosen = random.Random(seed).sample(range(len(y)), args.n)

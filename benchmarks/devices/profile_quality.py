@@ -39,7 +39,7 @@ from scipy.stats import spearmanr
 
 import nas_workbench as nw
 from nas_workbench.profiling.device_model import FeatureModel, arch_features, choice_counts
-from nas_workbench.profiling.device_transfer import Reference, TransferModel
+from nas_workbench.profiling.device_transfer import Reference, TransferModel, one_hot
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
 import _report
@@ -123,6 +123,22 @@ def evaluate(
     return score(model.predict(rest, others[mask][:, [devices.index(d) for d in model.devices]]), y[mask])
 
 
+def table_inputs(
+    data: list[dict[str, str]], column: str, table: Path, specs, smoothed: dict[str, np.ndarray]
+) -> tuple[np.ndarray, Reference, np.ndarray, list[str]]:
+    """The target's latencies, the `Reference` without the target's hardware, and what a profile fits
+    on for every cell: the reference's `columns` (raw and smoothed) and their names.
+    ``smoothed`` is shared between targets (a device's smoothed column does not depend on the target)."""
+    y, devices, others = target_and_references(data, column)
+    ids = {s.id: i for i, s in enumerate(specs)}
+    archs = [r["arch"] for r in data]
+    reference = Reference(str(table), "", devices, ids, others, archs, one_hot(specs), smoothed)
+    names = reference.columns()
+    matrix = reference.rows([s.id for s in specs], names)
+    assert matrix is not None
+    return y, reference, matrix, names
+
+
 def ceiling(x: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
     try:
         from sklearn.ensemble import HistGradientBoostingRegressor
@@ -174,12 +190,11 @@ def main() -> int:
     sizes = [int(n) for n in args.sizes.split(",")]
     proposals = {n: [[index[a] for a in nw.profiling.propose(space, n, seed)] for seed in range(args.draws)]
                  for n in sizes}  # fmt: skip
-    archs = [space.format(s) for s in specs]
-    ids = {s.id: i for i, s in enumerate(specs)}
+    smoothed: dict[str, np.ndarray] = {}
     results = []
     for device, (column, help_spearman) in DEVICES.items():
-        y, devices, others = target_and_references(data, column)
-        reference = Reference(str(table), "", devices, ids, others, archs)  # the table without the target
+        y, reference, inputs, names = table_inputs(data, column, table, specs, smoothed)
+        devices = reference.devices
         entry = {"device": device, "column": column, "help_spearman_10": help_spearman,
                  "reference_devices": devices, "ceiling": ceiling(x, y), "profiles": {}}  # fmt: skip
         for n in sizes:
@@ -192,8 +207,8 @@ def main() -> int:
                 ("propose", "reference", spread),  # proposed over the counts and the table
                 ("propose", "structure", proposals[n]),  # proposed over the counts
             ):
-                matrix = others if model == "reference" else None
-                scores = np.array([evaluate(rows, y, chosen, matrix, devices) for chosen in chosen_sets])
+                matrix = inputs if model == "reference" else None
+                scores = np.array([evaluate(rows, y, chosen, matrix, names) for chosen in chosen_sets])
                 entry["profiles"][f"{n}/{choice}/{model}"] = {
                     "spearman": float(scores[:, 0].mean()),
                     "spearman_min": float(scores[:, 0].min()),

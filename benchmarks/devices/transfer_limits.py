@@ -40,6 +40,7 @@ from profile_quality import (  # this folder is on the path when run as a script
     features,
     indicators,
     score,
+    table_inputs,
     target_and_references,
 )
 from scipy.stats import spearmanr
@@ -103,10 +104,13 @@ def main() -> int:
         "counts + live": ["counts", "live"],
         "counts + live + reached + dead": ["counts", "live", "reached", "dead"],
     }
+    smoothed: dict[str, np.ndarray] = {}
     results = []
     for device in MOBILE:
         column = DEVICES[device][0]
         y, devices, others = target_and_references(data, column)
+        table = args.nb201_dir / "nb201_latency.csv"
+        _, _, inputs, names = table_inputs(data, column, table, specs, smoothed)
         rank = [spearmanr(others[:, j], y).statistic for j in range(len(devices))]
         nearest = int(np.argmax(rank))
         entry = {"device": device, "nearest": devices[nearest], "ceiling": ceiling(x, y)}
@@ -124,7 +128,7 @@ def main() -> int:
             mask = np.ones(len(y), dtype=bool)
             mask[chosen] = False
             few["nearest, a + b x"].append(linear(others[:, [nearest]], y, np.array(chosen), mask))
-            few["profile (TransferModel)"].append(evaluate(rows, y, chosen, others, devices))
+            few["profile (TransferModel)"].append(evaluate(rows, y, chosen, inputs, names))
         entry["fitted_12000"] = fits
         entry["from_10_random"] = {k: np.mean(v, axis=0).tolist() for k, v in few.items()}
         results.append(entry)

@@ -28,7 +28,8 @@ in the goal's figures), to tell a network's own variation from that of the run's
 (CUDA events) and times torch.utils.benchmark's networks there too.
 
     python benchmarks/profiling/repeatability.py [--repeats 10] [--networks 10] [--busy] [--no-reference]
-        [--max-time-s S] [--min-repeats N] [--stable-repeats N] [--min-time-s S] [--first-again]
+        [--max-time-s S] [--min-repeats N] [--stable-repeats N] [--min-time-s S] [--slow-time-s S]
+        [--first-again]
         [--device cuda] [--json out.json]
 """
 
@@ -186,6 +187,11 @@ def main() -> None:
         "--stable-repeats", type=int, help="fewest blocks before a stable stop (default: TimingOptions')"
     )
     parser.add_argument(
+        "--slow-time-s",
+        type=float,
+        help="seconds beyond the cap to wait out a slow episode (default: TimingOptions')",
+    )
+    parser.add_argument(
         "--min-time-s",
         type=float,
         help="fewest seconds of timed blocks on the measurement clock (default: TimingOptions')",
@@ -203,6 +209,7 @@ def main() -> None:
     timing |= {"min_repeats": args.min_repeats} if args.min_repeats else {}
     timing |= {"stable_repeats": args.stable_repeats} if args.stable_repeats else {}
     timing |= {"min_time_s": args.min_time_s} if args.min_time_s else {}
+    timing |= {"slow_time_s": args.slow_time_s} if args.slow_time_s is not None else {}
     with busy_core(args.busy):
         started = load()
         models = networks(args.networks, shape)

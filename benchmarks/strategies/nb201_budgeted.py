@@ -97,10 +97,13 @@ def reference(cells: dict[str, dict[str, float]]) -> float:
     return max(cells.values(), key=lambda row: row["valid"])["test"]
 
 
-def flops_greedy(feasible: dict[str, dict[str, float]], cells: int = GREEDY_CELLS) -> float:
-    """Test accuracy of the best-validation cell among the ``cells`` feasible cells with most FLOPs."""
+def flops_greedy(
+    feasible: dict[str, dict[str, float]], cells: int = GREEDY_CELLS, key: str = "test"
+) -> float:
+    """Test accuracy (or another ``key`` of the row) of the best-validation cell among the ``cells``
+    feasible cells with most FLOPs."""
     largest = sorted(feasible, key=lambda arch: -feasible[arch]["mflops"])[:cells]
-    return reference({arch: feasible[arch] for arch in largest})
+    return max((feasible[arch] for arch in largest), key=lambda row: row["valid"])[key]
 
 
 def run_one(
@@ -146,6 +149,7 @@ def run_one(
     chosen: dict[str, float] | None = None
     n_feasible = 0
     at_trained: dict[int, float] = {}
+    valid_at: dict[int, float] = {}  # the choice's validation accuracy (what every search chooses by)
     started = time.process_time()
     for _ in range(trials):
         trial = study.ask()
@@ -161,7 +165,7 @@ def run_one(
             if chosen is None or row["valid"] > chosen["valid"]:
                 chosen = row
             if n_feasible in CHECKPOINTS:
-                at_trained[n_feasible] = chosen["test"]
+                at_trained[n_feasible], valid_at[n_feasible] = chosen["test"], chosen["valid"]
             study.tell(trial, row["valid"])
         else:  # over budget, left untrained: pruned with its constraint, no value (the engine's way)
             trial.set_user_attr("status", "infeasible")
@@ -169,6 +173,7 @@ def run_one(
     return {
         "test": chosen["test"] if chosen is not None else None,
         "at_trained": at_trained,
+        "valid_at_trained": valid_at,
         "feasible_share": n_feasible / trials,
         "cpu_s_per_trial": (time.process_time() - started) / trials,
     }
@@ -259,6 +264,7 @@ def main() -> int:
                 "reference_test": best,
                 "flops_greedy_regret": best - flops_greedy(feasible),
                 "flops_greedy_regret_at": {n: best - flops_greedy(feasible, n) for n in CHECKPOINTS},
+                "flops_greedy_valid_at": {n: flops_greedy(feasible, n, "valid") for n in CHECKPOINTS},
                 "strategies": {},
             }
             for name in names:
@@ -279,10 +285,16 @@ def main() -> int:
                 ]
                 regrets = [best - (r["test"] if r["test"] is not None else 0.0) for r in runs]
                 at = {n: [best - r["at_trained"].get(n, r["test"] or 0.0) for r in runs] for n in CHECKPOINTS}
+                greedy_valid = case["flops_greedy_valid_at"]
+                above = {
+                    n: sum(r["valid_at_trained"].get(n, 0.0) > greedy_valid[n] for r in runs)
+                    for n in CHECKPOINTS
+                }
                 case["strategies"][name] = {
                     "regret": mean_std(regrets),
                     "regrets": regrets,
                     "regret_at_trained": {n: mean_std(values) for n, values in at.items()},
+                    "seeds_above_greedy_valid_at": above,
                     "no_feasible_runs": sum(r["test"] is None for r in runs),
                     "feasible_share": statistics.mean(r["feasible_share"] for r in runs),
                     "cpu_ms_per_trial": 1000 * statistics.mean(r["cpu_s_per_trial"] for r in runs),
@@ -316,6 +328,15 @@ def main() -> int:
             greedy = [c["flops_greedy_regret_at"][checkpoint] for c in results]
             means.append(f"flops-greedy {statistics.mean(greedy):.2f} (worst {max(greedy):.2f})")
         print(f"mean over cases, {label}: " + ", ".join(means))
+    for c in results:  # what every search chooses by: does its choice beat the greedy's in validation?
+        above = [
+            f"{n} {'/'.join(str(c['strategies'][n]['seeds_above_greedy_valid_at'][k]) for k in CHECKPOINTS)}"
+            for n in names
+        ]
+        print(
+            f"{c['device']} {c['percentile']:g}th: seeds whose choice's validation accuracy is above "
+            f"flops-greedy's after {'/'.join(map(str, CHECKPOINTS))} trained: " + ", ".join(above)
+        )
     print(
         "mean share of feasible trials: "
         + ", ".join(

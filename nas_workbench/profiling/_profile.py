@@ -106,9 +106,8 @@ def profile(
         threads: Torch intra-op threads for the measurement (default: torch's current setting); recorded
             in the device fingerprint.
         **opts: Timing options (the fields of `TimingOptions`: ``warmup_s``, ``min_repeats``,
-            ``stable_repeats``, ``max_repeats``, ``rel_ci``, ``min_time_s``, ``max_time_s``, ``min_block_s``,
-            ``clock``, ``reference``) and
-            those of `PROFILE_OPTIONS`.
+            ``stable_repeats``, ``max_repeats``, ``rel_ci``, ``min_time_s``, ``max_time_s``, ``slow_time_s``,
+            ``min_block_s``, ``clock``, ``reference``) and those of `PROFILE_OPTIONS`.
 
     Raises:
         ConfigError: An unknown metric, method, option or a bad shape or batch size.

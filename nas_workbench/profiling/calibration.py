@@ -54,7 +54,7 @@ logger = logging.getLogger("nas_workbench")
 #: defaults, to take well under a minute on 2 cores.
 AUTO_NETWORKS = 8
 AUTO_ROUNDS = 2
-AUTO_TIMING = TimingOptions(min_time_s=0.0, max_time_s=0.15, stable_repeats=10)
+AUTO_TIMING = TimingOptions(min_time_s=0.0, max_time_s=0.15, slow_time_s=0.0, stable_repeats=10)
 
 #: ``progress(stage, done, total)``: stage is "operators" (timing the table) or "networks" (measuring).
 Progress = Callable[[str, int, int], None]

@@ -26,11 +26,14 @@ spread; from 100 calls on, 30 more lowered it by only 0.2-1.3%. Hence ``stable_r
 **The reference workload.** Halves agree just as well when the whole machine ran slow for the whole
 timing. So a network's blocks are interleaved with readings of a small reference workload whose quiet
 time on this device is known (`reference.Canary`, with ``reference=True``, the default of
-`measure_latency` and the lookup table): while every reading of an attempt ran more than 10% slow, the
-attempt is dropped and the timing starts again, within the same cap; it stops as stable only once a
-reading at quiet speed was followed by a block of the network (a slow episode that ends at the newest
-reading has not ended for the blocks before it); a result whose last attempt never saw the machine at
-its quiet speed is unstable, and its detail gives the reference's slowdown.
+`measure_latency` and the lookup table): when the level of an attempt's readings (the median of their
+groups' minima) ran more than 25% slow, the attempt is dropped and the timing starts again; it stops as
+stable only once the level of the readings followed by a block of the network was quiet (a slow episode
+that ends at the newest reading has not ended for the blocks before it). Episodes last 0.25-5 s, longer
+than a timing's ``max_time_s``, so once an attempt was dropped each new attempt has ``max_time_s`` of its
+own, up to ``slow_time_s`` beyond the cap: the timing waits the episode out and times the network after it.
+A result whose last attempt never saw the machine at its quiet speed is unstable, and its detail gives the
+reference's slowdown.
 
 **Sharing the core.** On a machine with more runnable threads than cores, the scheduler hands the timing
 thread's core to another thread every slice (about 1.4 ms here), and what that thread ran evicts caches the
@@ -165,8 +168,8 @@ class TimingResult:
             return f"only {len(self.canary.readings)} reference readings before the {self.stopped}: too few"
         if self.canary is not None and slowdown is not None and slowdown > 1 + SLOW_TOLERANCE:
             return (
-                f"the machine ran slow: the reference workload took {slowdown:.2f}x its quiet time throughout"
-                f" the last attempt ({self.canary.retries} retries in {self.elapsed_s:.2f} s)"
+                f"the machine ran slow: the reference workload took {slowdown:.2f}x its quiet time in the"
+                f" last attempt ({self.canary.retries} retries in {self.elapsed_s:.2f} s)"
             )
         if self.uninterrupted() == 0:
             per_block = statistics.fmean(self.switches[self.attempt_start :])
@@ -243,6 +246,7 @@ def time_callable(
         if canary is not None:
             canary.calibrate(timer)
         timed_from, timed_s, wall_s = time.perf_counter(), 0.0, 0.0
+        attempt_from = timed_from
         switches = switch_counter() if device.type == "cpu" else None
         while not result.stopped:
             before = switches() if switches is not None else 0
@@ -256,8 +260,9 @@ def time_callable(
                 canary.between_blocks(timer, timed_s)
             n, attempt = len(result.samples), len(result.samples) - result.attempt_start
             if attempt >= options.min_repeats and canary is not None and canary.slowed():
-                result.attempt_start = n  # every reading ran slow: start again (module docstring)
+                result.attempt_start = n  # the reference saw a slow episode: start again (module docstring)
                 canary.retry()
+                attempt_from = time.perf_counter()
             elif (
                 attempt >= options.stop_repeats
                 and timed_s >= options.min_time_s
@@ -268,7 +273,9 @@ def time_callable(
                 result.stopped = "stable"
             elif n >= options.max_repeats:
                 result.stopped = "max repeats"
-            elif time.perf_counter() - timed_from >= options.max_time_s and n >= min(3, options.min_repeats):
+            elif n >= min(3, options.min_repeats) and time.perf_counter() - timed_from >= _cap(
+                options, canary, attempt_from - timed_from
+            ):
                 result.stopped = "time cap"
     result.elapsed_s = time.perf_counter() - start
     if result.clock == "cpu thread time" and wall_s > 0:
@@ -276,6 +283,16 @@ def time_callable(
     if canary is not None:
         canary.learn()
     return result
+
+
+def _cap(options: TimingOptions, canary: Canary | None, attempt_s: float) -> float:
+    """Seconds of timing after which it stops whatever its precision: ``max_time_s``; once the reference
+    workload has dropped an attempt as slow, ``max_time_s`` from the start of the current attempt
+    (``attempt_s`` into the timing), so that the attempt after an episode has a timing's time, but never
+    more than ``slow_time_s`` beyond ``max_time_s`` (the module docstring)."""
+    if canary is None or canary.retries == 0:
+        return options.max_time_s
+    return min(options.max_time_s + options.slow_time_s, attempt_s + options.max_time_s)
 
 
 def example_inputs(

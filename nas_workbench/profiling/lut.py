@@ -78,6 +78,7 @@ OP_TIMING = TimingOptions(
     rel_ci=0.02,
     min_time_s=0.0,
     max_time_s=0.1,
+    slow_time_s=0.0,
     min_block_s=5e-5,
 )
 

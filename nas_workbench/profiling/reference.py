@@ -1,10 +1,9 @@
 """A reference workload (a "canary") timed between a network's blocks: is the machine slow, or the network?
 
-The minimum of many short blocks (`latency`) filters out stalls, which only add time to some blocks. It
-cannot filter out an episode in which the whole machine runs slow for longer than a timing: on the
-shared 2-core development VM, at load 2-4, windows of 0.25-2 s ran 1.3-2x slower (on the thread's own CPU
-time), so every block of a one-second timing was slow, its two halves agreed, and the profile reported a
-network 1.6x slower than the next profile of the same network (nb201: 6.3, 10.5, 10.4, 6.3 ms).
+The minimum of many short blocks (`latency`) filters out stalls, which only add time to some blocks, not
+an episode in which the whole machine runs slow for longer than a timing: on the 2-core development VM,
+at load 2-4, windows of 0.25-5 s ran 1.3-2x slower (on the thread's own CPU time), so every block of a
+one-second timing was slow and its halves agreed (nb201 profiles of 6.3, 10.5, 10.4, 6.3 ms).
 
 Duet benchmarking (Bulej et al., 2020) and randomized multiple interleaved trials (Abedi and Brecht, 2017)
 run a reference alongside the benchmark so that the machine's state is seen, not guessed. Here a small
@@ -12,42 +11,39 @@ fixed workload (a 3x3 convolution, batch norm and ReLU over a 16-channel 16x16 m
 is timed between the network's blocks with the same clock, taking about `REFERENCE_SHARE` of the timing.
 Its quiet time on this device, clock and thread count (its *baseline*, below) comes from a history kept in
 the profiling cache. Measured over 0.25 s windows on 12 random networks at load 2-4, the reference slowed
-with the networks (1.47x when a chain network ran 1.54x, 2.00x with an nb201 network at 1.66x), so a
-timing whose reference readings all ran more than `SLOW_TOLERANCE`
-over the baseline was taken in a slow episode: `latency.time_callable` then starts the timing again
-within its time cap, and marks a result that never ran at the machine's quiet speed unstable, with the
-slowdown seen. The network's figure is not divided by the reference's slowdown: the two slowed by
-different factors in the same window (network / reference 0.6-1.6), so a corrected figure would look more
-precise than it is. Across whole profiles (8 networks x 8 profiles, load 8-10, 2026-12-03) the network's
-minimum and the reference's fastest reading correlated at -0.70 to +0.74, and their ratio raised the median
-CV over profiles from 4.4% to 5.1% with a core busy (`repeatability.py` reports it as ``CV/ref``).
+with the networks (1.47x when a chain network ran 1.54x, 2.00x with an nb201 network at 1.66x), so an
+attempt whose readings' *level* ran more than `SLOW_TOLERANCE` over the baseline was taken in a slow
+episode: `latency.time_callable` then starts the timing again, and marks a result that never ran at the
+machine's quiet speed unstable, with the slowdown seen. Dividing the network's figure by the reference's
+speed raised the median CV over profiles (4.4% to 5.1%, 2026-12-03; `repeatability.py`'s ``CV/ref``).
+
+**The level, not the fastest reading.** The level is the median of the minima of the attempt's groups of
+`MIN_READINGS` readings. Until 2026-12-04 21:40 an attempt was judged by its fastest reading, and a reading
+of tens of microseconds finds a quiet moment inside an episode that no block of a network of milliseconds
+finds: in `repeatability.py --busy` (AMD EPYC VM, 21:16 UTC, load 9-10) five profiles of nb201 seed 3 in a
+row (about 5 s) ran with the level at 1.4-1.5x its quiet value and the fastest reading at 1.00-1.08x; they
+reported 6.0-9.1 ms against 5.5-5.7 for the other five (CV 20%).
 
 **The baseline is a low quantile of many timings, not the least reading ever seen.** The least ever seen is a
 ratchet: on the idle VM (2026-12-04 01:17, `final_latency.sh`) one reading 17% under the rest became the
-baseline, and from then on 9 of 10 networks read 1.26-1.97x "slow" in every profile, ran to the cap and were
-marked unstable. Now the judgement (the least of an attempt's readings) and the baseline use the same
-statistic: each timing's readings are cut into groups of
-`MIN_READINGS` and their minima go into a history (log bins of `BIN_WIDTH`, each timing weight 1, older weight
-decaying over `HISTORY_TIMINGS` timings, merged across processes under a file lock), and the baseline is its
-`BASELINE_QUANTILE`: one reading moves it by nothing, a slow stretch by its share of the last thousand
-timings, and a machine that stays slower for good is followed. A process writes its timings to the file
-every `FLUSH_TIMINGS` timings or `FLUSH_S` seconds and at exit (`flush`): a write cost 3.5 ms a timing.
+baseline, and from then on 9 of 10 networks read 1.26-1.97x "slow" in every profile. Each timing's readings
+are cut into groups of `MIN_READINGS` and their minima go into a history (log bins of `BIN_WIDTH`, each timing
+weight 1, older weight decaying over `HISTORY_TIMINGS` timings, merged across processes under a file lock),
+and the baseline is its `BASELINE_QUANTILE`: one reading moves it by nothing, a slow stretch by its share of
+the last thousand timings, and a machine that stays slower for good is followed. A process writes its
+timings to the file every `FLUSH_TIMINGS` timings or `FLUSH_S` seconds and at exit (`flush`): 3.5 ms a write.
 
-**Warm calls.** Between a network's blocks the reference's caches hold the network's data. Measured
-(scratch script, 01:47 UTC, load 8.6; six networks, readings after 0, 1 or 2 untimed calls in turn), the
-median group minimum ran 1.13-1.86x the fastest back-to-back reading after no warm call, 1.07-1.15x after
-one, 1.06-1.10x after two. So a reading follows `WARM_CALLS` = 2 untimed calls, and the first baseline of a
-device is taken the same way, back to back (its group minima ran 3-7% under those between blocks).
+**Warm calls.** Between a network's blocks the reference's caches hold the network's data: the median
+group minimum ran 1.13-1.86x the fastest back-to-back reading after no warm call, 1.06-1.10x after two
+(scratch script, 01:47 UTC, load 8.6, six networks). So a reading follows `WARM_CALLS` = 2 untimed calls,
+and the first baseline of a device is taken the same way, back to back.
 
 **The tolerance is wider than what a network leaves behind.** A network slows the reference read after it
-for milliseconds, more than warm calls undo: on the 2-core Xeon VM (2026-12-04, load 9,
-benchmarks/profiling/reference_context.py) the median group minimum after 2 ms of a 6-12 MB nb201 or cell
-network ran 1.10-1.19x that after nothing (after a chain network 1.02-1.05x), still 1.05-1.12x after 32 warm
-calls or a 5 ms pause. With a tolerance of 10%, in `repeatability.py` without a busy core (15:16 UTC, load
-5-8) the reference called the machine slow in most timings of those networks: 10-30 retries a profile, 3 to
-9 of 10 profiles run to the time cap and marked unstable; and as a minimum over more blocks is lower (cell
-seed 0: 7.56-7.82 ms after 100-115 blocks, 7.86-8.07 after 30-38), which profiles ran to the cap set their
-spread. So `SLOW_TOLERANCE` is 25%: above that after-effect, below the 1.3-2x episodes the reference is for.
+for milliseconds: the median group minimum after 2 ms of a 6-12 MB nb201 or cell network ran 1.10-1.19x
+that after nothing, after a chain network 1.02-1.05x (2-core Xeon VM, 2026-12-04, load 9,
+benchmarks/profiling/reference_context.py). At 10% the reference called the machine slow in most timings of
+those networks (10-30 retries a profile, 15:16 UTC). So `SLOW_TOLERANCE` is 25%: above that after-effect,
+below the 1.3-2x episodes the reference is for.
 """
 
 from __future__ import annotations
@@ -81,8 +77,8 @@ __all__ = [
     "group_minima",
 ]
 
-#: A timing whose reference readings all ran more than this fraction over the quiet baseline was slowed
-#: (above what a network's after-effect adds to the readings: the module docstring).
+#: An attempt whose readings' level ran more than this fraction over the quiet baseline was slowed (above
+#: what a network's after-effect adds to the readings: the module docstring).
 SLOW_TOLERANCE = 0.25
 #: About this fraction of a timing's time goes to reading the reference.
 REFERENCE_SHARE = 0.2
@@ -324,30 +320,31 @@ class Canary:
         self._use(self._store(group_minima(readings)))
 
     # -- judging -------------------------------------------------------------------------------------
-    def fastest(self, last: bool = False, end: int | None = None) -> float | None:
-        """The current attempt's fastest reading (up to reading ``end``; seconds), or None with fewer than
-        `MIN_READINGS` readings. With ``last``, an attempt cut short by the end of the timing is judged
-        with the last `MIN_READINGS` readings, those of the attempt before it included."""
+    def level(self, last: bool = False, end: int | None = None) -> float | None:
+        """The machine's speed during the current attempt (up to reading ``end``) as the reference saw it: the
+        median of the minima of its groups of `MIN_READINGS` readings (seconds), not its fastest reading (the
+        module docstring); None with fewer readings. With ``last``, an attempt cut short by the end of the
+        timing is judged with the last `MIN_READINGS` readings, those of the attempt before it included."""
         start = self.start
         if last and len(self.readings) - start < MIN_READINGS:
             start = max(0, len(self.readings) - MIN_READINGS)
         current = self.readings[start:end]
-        return min(current) if len(current) >= MIN_READINGS else None
+        return statistics.median(group_minima(current)) if len(current) >= MIN_READINGS else None
 
     def slowdown(self, last: bool = False, end: int | None = None) -> float | None:
-        """The `fastest` reading over the baseline (1.0: quiet speed), or None without either."""
-        fastest = self.fastest(last, end)
-        return fastest / self.baseline_s if fastest is not None and self.baseline_s else None
+        """The `level` over the baseline (1.0: quiet speed), or None without either."""
+        level = self.level(last, end)
+        return level / self.baseline_s if level is not None and self.baseline_s else None
 
     def slowed(self) -> bool:
-        """Whether every reading of the current attempt ran more than `SLOW_TOLERANCE` over the baseline."""
+        """Whether the current attempt's `level` ran more than `SLOW_TOLERANCE` over the baseline."""
         factor = self.slowdown()
         return factor is not None and factor > 1 + SLOW_TOLERANCE
 
     def clean(self) -> bool:
-        """Whether the current attempt has enough readings and one of them ran at quiet speed with a network
-        block timed after it (a slow episode that ends at the newest reading has not ended for the
-        network's blocks of the attempt, which were all timed before it)."""
+        """Whether the current attempt has enough readings and their `level`, up to the last one a network
+        block was timed after, is within `SLOW_TOLERANCE` of the baseline (a slow episode that ends at the
+        newest reading has not ended for the network's blocks of the attempt, timed before it)."""
         factor = self.slowdown(end=max(self.followed, self.start))
         return factor is not None and factor <= 1 + SLOW_TOLERANCE
 
@@ -381,16 +378,15 @@ class Canary:
             return History(_histories[slot].weights)
 
     def summary_ms(self) -> dict[str, Any]:
-        """What the reference saw, for a measurement's detail: its baseline and the last attempt's fastest
-        reading (ms, see `slowdown`), their ratio, the fastest reading of the whole timing (also taken over
-        every attempt), the median of its group minima (``reference_level_ms``: the machine's speed during
-        the timing, which one lucky reading does not move; `repeatability.py` sets the network's minimum
-        against it), the readings and the retries."""
-        factor, fastest = self.slowdown(last=True), self.fastest(last=True)
+        """What the reference saw, for a measurement's detail: its baseline and the last attempt's `level`
+        (``reference_ms``, see `slowdown`), their ratio, the fastest reading of the whole timing (taken over
+        every attempt), the median of its group minima over every attempt (``reference_level_ms``;
+        `repeatability.py` sets the network's minimum against it), the readings and the retries."""
+        factor, level = self.slowdown(last=True), self.level(last=True)
         groups = group_minima(self.readings)
         return {
             "reference_baseline_ms": self.baseline_s * 1e3 if self.baseline_s else None,
-            "reference_ms": fastest * 1e3 if factor is not None and fastest is not None else None,
+            "reference_ms": level * 1e3 if factor is not None and level is not None else None,
             "reference_fastest_ms": min(self.readings) * 1e3 if self.readings else None,
             "reference_level_ms": statistics.median(groups) * 1e3 if groups else None,
             "reference_slowdown": round(factor, 4) if factor is not None else None,

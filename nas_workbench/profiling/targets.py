@@ -336,9 +336,9 @@ def fit_device(
                     space.format(spec),
                     f"an architecture of the reference table {table.path}",
                 )
-        others = table.rows([s.id for s in specs], table.devices)
+        others = table.rows([s.id for s in specs], table.columns())
         assert others is not None
-        transfer = TransferModel.fit(rows, others, table.devices, y)
+        transfer = TransferModel.fit(rows, others, table.columns(), y)
     profile = DeviceProfile(
         name=name,
         space=space.name,

@@ -42,6 +42,10 @@ class TimingOptions:
             CV 2.2%, worst 4.2%, at 0.33 s a profile, against 2.9% and 14% stopping as soon as the rule
             allowed (0.04-0.20 s a profile).
         max_time_s: Stop after this many seconds of timing (after the warm-up), whatever the precision.
+        slow_time_s: Once the reference workload has dropped an attempt as slow, each new attempt may run
+            ``max_time_s`` of its own, up to this many seconds beyond ``max_time_s`` (0: the cap stays), to
+            wait out a slow episode (`nas_workbench.profiling.latency`). The lookup table's operators and the
+            automatic calibration's networks keep their caps (0).
         min_block_s: Group calls so that each timed block lasts at least this long.
         clock: "auto", "wall" or "cpu" (`nas_workbench.profiling.latency`).
         reference: Interleave readings of the reference workload and retry a timing taken while the
@@ -56,6 +60,7 @@ class TimingOptions:
     rel_ci: float = 0.02
     min_time_s: float = 0.25
     max_time_s: float = 1.0
+    slow_time_s: float = 3.0
     min_block_s: float = 1e-4
     clock: Literal["auto", "wall", "cpu"] = "auto"
     reference: bool = True

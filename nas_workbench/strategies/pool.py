@@ -38,6 +38,7 @@ __all__ = [
     "Estimator",
     "chance_to_beat",
     "combined_score",
+    "one_of",
     "percentile_ranks",
     "share_below",
     "subset_ensemble",
@@ -219,6 +220,12 @@ class CandidatePool:
                 row.append(vocab.setdefault(spec.choices[name], len(vocab)))
             rows.append(row)
         return np.array(rows, dtype=np.int64).reshape(len(specs), len(self._decisions))
+
+
+def one_of(indices: np.ndarray, rng: random.Random) -> int:
+    """One of the candidates ``indices`` at random (drawing only when there is a choice, so that a space
+    whose every candidate is its own function draws as before twins were told apart)."""
+    return int(indices[0]) if len(indices) == 1 else int(rng.choice(indices.tolist()))
 
 
 def trust(values: np.ndarray, objective: np.ndarray, prior: np.ndarray, prior_trials: float) -> np.ndarray:

@@ -20,17 +20,17 @@ search knows (`SamplerContext.costs`, `SamplerContext.scores`):
    they confirm keeps it. Ranking among those candidates only matters under a tight budget: ranked over
    the whole pool, the budget's own cost (a latency all of whose feasible values sit in its bottom 5%)
    would spread its candidates over a twentieth of the scale and have almost no say among them.
-3. **The prior first, then the best.** While some untried function ranks with or above the best trained
-   one (ties included: an estimator that cannot tell the top functions apart leaves the choice to the
-   ranking's draw), the ranking alone proposes. Once none does (the prior is *settled*: it has nothing it
-   ranks better to offer), a trial trains an untried twin (below) of the best trained function (never
-   more trainings of it than functions tried: replicas of a function ranked top before any other was
-   compared, as the prior's unique top is on its first trial, would stop the search there), or, with
-   probability ``local_share``, makes a local move: the best-ranked untried feasible candidate one
-   decision away from the best trained one (a space too large to enumerate adds ``mutations`` mutations of
-   it to the pool first), or, half the time (`TWIN_SHARE`), a twin of it; with neither to train, the
-   ranking proposes (moving earlier left Pixel 2 5th's optimum, in an 11-way tie, untried at 10). Unless the
-   untried functions ranked with the best are *outclassed* (`chance_to_beat`): then every move is local.
+3. **The prior first, then the best.** While some untried function ranks with or above the best trained one
+   (ties included: an estimator that cannot tell the top functions apart leaves the choice to the ranking's
+   draw, one per function however many twins it has), the ranking alone proposes. Once none does (the prior is
+   *settled*: it has nothing it ranks better to offer), a trial trains an untried twin (below) of the best
+   trained function (never more trainings of it than functions tried: replicas of a function ranked top before
+   any other was compared, as the prior's unique top is on its first trial, would stop the search there), or,
+   with probability ``local_share``, makes a local move: the best-ranked untried feasible candidate one
+   decision away from the best trained one (a space too large to enumerate adds ``mutations`` mutations of it
+   to the pool first), or, half the time (`TWIN_SHARE`), a twin of it; with neither to train, the ranking
+   proposes (moving earlier left Pixel 2 5th's optimum, in an 11-way tie, untried at 10). Unless the untried
+   functions ranked with the best are *outclassed* (`chance_to_beat`): then every move is local.
 4. **One trial per function.** A candidate that computes the same function as one already tried (the
    space's ``signature``: `CellSpace.signature` gives cells that differ only in dead ops or in the node a
    skip chain runs through one signature) is proposed by the ranking only once every feasible function
@@ -41,12 +41,9 @@ search knows (`SamplerContext.costs`, `SamplerContext.scores`):
    each twin separately) the best of a function's twins is often the budget's optimum: its twins'
    validation accuracies spread by 0.1-0.2 points.
 
-The pool is scored lazily by default: ``score_batch`` candidates (in a seeded random order) before each
-trial, so the first training waits for a few scorings instead of the whole pool's (2,000 synflow scores
-on a CPU are minutes), and the scoring is paid, and timed, as the search goes; 0 scores the whole pool
-first, as a benchmark whose table holds every score does. With ``score_share`` a later batch also stops
-once it has taken that share of the median complete trial's duration (the prior is there to save training
-time: on digits at 2 epochs 20 scorings took as long as a training), which costs determinism.
+The pool is scored lazily by default (``score_batch`` candidates before each trial: 2,000 synflow scores
+on a CPU are minutes), so the scoring is paid, and timed, as the search goes; ``score_share`` caps a later
+batch at a share of the median trial's duration (on digits 20 scorings took as long as a training).
 
 Each trial records what it was (system attribute ``proxy_guided:source``: ``prior``, ``local``,
 ``explore`` or ``uniform``), the trust in each estimator then (``proxy_guided:trust``), where the prior
@@ -58,7 +55,6 @@ its estimators took (``proxy_guided:pool``), so the workbench and the report sho
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -81,9 +77,17 @@ from nas_workbench.strategies.pool import (
     CandidatePool,
     Estimator,
     chance_to_beat,
+    one_of,
     percentile_ranks,
     share_below,
     trust,
+)
+from nas_workbench.strategies.train_time import (
+    COST_NAMES,
+    expected_seconds,
+    per_second,
+    share_of_median,
+    trained_seconds,
 )
 
 if TYPE_CHECKING:
@@ -114,6 +118,9 @@ class ProxyGuidedSampler(PlannedSampler):
         local_share: Once no untried function ranks with or above the best trained one, the probability
             that a trial is a one-decision move from it (else a twin of it, when it has one).
         prior_trials: How many trained trials the prior weight of each estimator is worth.
+        per_second: Rank by the place in the trusted ranking per expected second of training
+            (`train_time.per_second`: the cheaper of two equally ranked candidates first), for searches
+            judged at equal wall time; needs a counted ``flops`` or ``params`` estimator.
         mutations: Mutations of the best trial added to a sampled (not enumerated) pool per local move.
         score_batch: Candidates scored before each trial (a lazy pool: the first training waits for this
             many scorings, not the whole pool's); 0 scores the whole pool before the first trial.
@@ -132,6 +139,7 @@ class ProxyGuidedSampler(PlannedSampler):
         pool_size: int = 2000,
         local_share: float = 0.25,
         prior_trials: float = 5.0,
+        per_second: bool = False,
         mutations: int = 30,
         score_batch: int = 20,
         score_share: float = 0.0,
@@ -145,12 +153,16 @@ class ProxyGuidedSampler(PlannedSampler):
         self.pool_size = check_int("pool_size", pool_size, 1)
         self.local_share = check_float("local_share", local_share, 0.0, 1.0)
         self.prior_trials = check_float("prior_trials", prior_trials, 0.0, 1e6)
+        if not isinstance(per_second, bool):
+            raise ConfigError("strategy_options.per_second", per_second, "true or false")
+        self.per_second = per_second
         self.mutations = check_int("mutations", mutations, 0)
         self.score_batch = check_int("score_batch", score_batch, 0)
         self.score_share = check_float("score_share", score_share, 0.0, 1e6)
         self._pool: CandidatePool | None = None
         self._cost_names: tuple[str, ...] = ()
         self._one_hot: tuple[Any, np.ndarray] | None = None
+        self._spent = np.zeros(0)  # the trained trials' training seconds, in the order of ``trained``
 
     @property
     def pool(self) -> CandidatePool:
@@ -171,13 +183,15 @@ class ProxyGuidedSampler(PlannedSampler):
         sign = 1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1.0
         others = [t for t in study.get_trials(deepcopy=False) if t.number != trial.number]
         if others and self.score_batch:  # a lazy pool: the next candidates, scored as the search goes
-            pool.score_more(self.score_batch, self._scoring_time(others))
-        trained = [
-            (index, sign * t.value)
+            pool.score_more(self.score_batch, share_of_median(others, self.score_share))
+        located = [
+            (index, sign * t.value, t)
             for t in others
             if t.state == TrialState.COMPLETE and t.value is not None and feasible(t)
             if (index := self._index(t)) is not None
         ]
+        trained = [(index, value) for index, value, _ in located]
+        self._spent = np.array([trained_seconds(t) for _, _, t in located])
         draw = rng.random()  # below local_share: a local move, once the prior is settled (below)
         best = max(trained, key=lambda pair: pair[1])[0] if trained else None
         ranking = self._rank(study, trial, others, trained, rng)
@@ -209,7 +223,7 @@ class ProxyGuidedSampler(PlannedSampler):
             from scipy.stats import rankdata  # slow to import; a workbench imports this module at start
 
             tiers = rankdata(np.nan_to_num(known, nan=-np.inf), method="dense")  # 1, 2, ...: by function
-            score += (np.abs(weights).sum() + 1.0) * tiers  # larger than any difference of ranks @ weights
+            score += (score.max(initial=0.0) - score.min(initial=0.0) + 1.0) * tiers  # above any gap
         source, index = "uniform", None
         if exploring and open_.any():
             source, index = "explore", int(rng.choice(np.flatnonzero(open_).tolist()))
@@ -222,13 +236,13 @@ class ProxyGuidedSampler(PlannedSampler):
             if not local and replicas >= len(set(trained_functions.tolist())):
                 twins = twins[:0]  # no more trainings of the best function than functions tried
             if twins.size and (not local or not near.size or rng.random() < TWIN_SHARE):
-                source, index = "local", _any(twins, rng)
+                source, index = "local", one_of(twins, rng)
             elif local and near.size:
                 source, index = "local", int(near[np.argmax(score[near])])
         if index is None and open_.any():
             chosen = functions[np.flatnonzero(open_)[np.argmax(score[open_])]]
             # the ranking picks a function; its untried twins differ only in dead ops, so one at random
-            source, index = "prior", _any(np.flatnonzero(open_ & (functions == chosen)), rng)
+            source, index = "prior", one_of(np.flatnonzero(open_ & (functions == chosen)), rng)
         record_plan(study, trial, pool, source, weights, allowed)
         if index is not None:
             record_prior(study, trial, pool, index, ranks[index], share_below(score, allowed, index))
@@ -247,10 +261,11 @@ class ProxyGuidedSampler(PlannedSampler):
         """The pool's ranking for this trial: which candidates are tried, which are predicted within budget
         (and whether some limit is still unknown), which of those compute a function not tried yet, the
         trust in each estimator, each candidate's percentile ranks among those within budget, and its
-        trust-weighted score (ties broken at random)."""
+        trust-weighted score (ties broken at random by function: twins weigh no more) or rate per second."""
         pool = self.pool
+        profiled = [(t, self._index(t)) for t in constrained_trials(study, exclude=trial.number)]
         tried = self._tried(others)
-        allowed, exploring = self._feasible(study, trial)
+        allowed, exploring = self._feasible(study, trial, profiled)
         open_ = allowed & ~pool.function_twins(tried)  # a function not tried yet, while there is one
         weights = trust(
             pool.values[[i for i, _ in trained]],
@@ -260,15 +275,13 @@ class ProxyGuidedSampler(PlannedSampler):
         )
         ranks = np.zeros(pool.values.shape)
         ranks[allowed] = percentile_ranks(pool.values[allowed])  # among what may be proposed
-        score = ranks @ weights + 1e-9 * np.array([rng.random() for _ in range(len(pool))])
+        jitter = np.array([rng.random() for _ in range(int(pool.functions.max(initial=-1)) + 1)])
+        score = ranks @ weights + 1e-9 * jitter[pool.functions]
+        if self.per_second and (cost := next((n for n in COST_NAMES if n in pool.names), None)):
+            column = pool.column(cost)
+            expected = expected_seconds(column, column[[i for i, _ in trained]], self._spent)
+            score = per_second(score, allowed, expected)
         return tried, allowed, exploring, open_, weights, ranks, score
-
-    def _scoring_time(self, trials: list[FrozenTrial]) -> float:
-        """``score_share`` of the median complete trial's duration (no limit: 0, or none complete)."""
-        durations = [
-            t.duration.total_seconds() for t in trials if t.state == TrialState.COMPLETE and t.duration
-        ]
-        return (self.score_share or math.inf) * float(np.median(durations)) if durations else math.inf
 
     def _index(self, trial: FrozenTrial) -> int | None:
         """The pool index of a finished trial's architecture (added to the pool when outside it)."""
@@ -285,20 +298,21 @@ class ProxyGuidedSampler(PlannedSampler):
                 mask[index] = True
         return mask
 
-    def _feasible(self, study: optuna.Study, trial: FrozenTrial) -> tuple[np.ndarray, bool]:
-        """Which candidates are predicted within every limit, and whether some limit is still unknown
-        (a constraint no counted cost gives, before the feasibility model is fitted)."""
+    def _feasible(
+        self, study: optuna.Study, trial: FrozenTrial, profiled: list[tuple[FrozenTrial, int | None]]
+    ) -> tuple[np.ndarray, bool]:
+        """Which candidates are predicted within every limit, and whether some limit is still unknown (a
+        constraint no counted cost gives, before the feasibility model is fitted); ``profiled``: the trials
+        with constraints, each with its architecture's pool index (joined before the pool sizes anything)."""
         pool = self.pool
         allowed = np.ones(len(pool), dtype=bool)
-        profiled = constrained_trials(study, exclude=trial.number)
-        names = sorted({name for t in profiled for name in t.constraints})
+        names = sorted({name for t, _ in profiled for name in t.constraints})
         exact = [n for n in names if n in self._cost_names]
         for name in exact:
             limits = [
                 pool.values[index, pool.names.index(name)] / (1.0 + t.constraints[name])
-                for t in profiled
-                if name in t.constraints and t.constraints[name] > -1.0
-                if (index := self._index(t)) is not None
+                for t, index in profiled
+                if name in t.constraints and t.constraints[name] > -1.0 and index is not None
             ]
             if limits:
                 allowed &= pool.column(name) <= float(np.median(limits)) * (1.0 + _SLACK)
@@ -327,23 +341,12 @@ class ProxyGuidedSampler(PlannedSampler):
         return model.design(self._one_hot[1], costs)
 
 
-def _any(indices: np.ndarray, rng: random.Random) -> int:
-    """One of ``indices`` at random (drawing only when there is a choice, so that a space whose every
-    candidate is its own function draws as before twins were told apart)."""
-    return int(indices[0]) if len(indices) == 1 else int(rng.choice(indices.tolist()))
-
-
 def _factory(
     context: SamplerContext,
-    pool_size: int,
-    local_share: float,
-    prior_trials: float,
-    mutations: int,
-    score_batch: int,
-    score_share: float,
     use_scores: bool,
     feasibility_min_trials: int,
     feasibility_z: float,
+    **options: Any,  # the sampler's own (pool_size, local_share, ...), as registered below
 ) -> ProxyGuidedSampler:
     if context.space is None:
         raise ConfigError(
@@ -354,15 +357,10 @@ def _factory(
     return ProxyGuidedSampler(
         costs=costs,
         scores=context.scores if use_scores else None,
-        pool_size=pool_size,
-        local_share=local_share,
-        prior_trials=prior_trials,
-        mutations=mutations,
-        score_batch=score_batch,
-        score_share=score_share,
         space=context.space,
         feasibility=FeasibilityFilter(z=feasibility_z, min_trials=feasibility_min_trials, costs=features),
         seed=context.seed,
+        **options,
     )
 
 
@@ -380,6 +378,7 @@ register(
                 0.25, "once the prior is settled, share of trials that move one decision from the best"
             ),
             "prior_trials": Option(5.0, "trained trials the prior trust (1 per estimator) is worth"),
+            "per_second": Option(False, "rank per expected second of training (judged at equal wall time)"),
             "mutations": Option(30, "mutations of the best added to a sampled pool per local move"),
             "score_batch": Option(
                 20, "candidates scored before each trial (lazily, as the search goes); 0: all at first"

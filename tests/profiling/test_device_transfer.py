@@ -76,6 +76,34 @@ def test_a_device_like_a_reference_one_is_predicted_from_ten_measurements(space,
     assert low < m.value < high and with_table.quality["within_10pct"] == 1.0
 
 
+def test_a_large_table_is_smoothed_so_a_noisy_twin_passes_on_less_of_its_noise(space, tmp_path):
+    from nas_workbench.profiling.device_transfer import SMOOTH_FROM, SMOOTHED
+
+    rng, noise = random.Random(1), np.random.default_rng(1)
+    specs = list({s.id: s for s in (space.random(rng) for _ in range(3 * SMOOTH_FROM))}.values())
+    specs = specs[:SMOOTH_FROM]
+    twin = [0.5 * compiled_ms(s) * (1 + noise.normal(0, 0.15)) for s in specs]
+    lines = ["arch,twin_ms,unrelated_ms"]
+    lines += [
+        f"{space.format(s)},{t:.5f},{noise.uniform(1, 10):.4f}" for s, t in zip(specs, twin, strict=True)
+    ]
+    path = tmp_path / "large.csv"
+    path.write_text("\n".join(lines) + "\n")
+    measured, held_out = specs[:10], specs[10:]
+    latency = [compiled_ms(s) for s in measured]
+    profile = nw.profiling.fit_device(
+        "npu", space, measured, latency, reference=path, prior=False, save=False
+    )
+    assert max(profile.quality["weights"], key=profile.quality["weights"].get) == "twin_ms" + SMOOTHED
+    truth = np.array([compiled_ms(s) for s in held_out])
+    smoothed = np.array([profile.predict(s).value for s in held_out])
+    # the best raw transfer: least squares a + b * twin on the same 10 measurements
+    a, b = np.polynomial.polynomial.polyfit(twin[:10], latency, 1)
+    raw = a + b * np.array(twin[10:])
+    within = lambda p: np.mean(np.abs(p / truth - 1) <= 0.1)  # noqa: E731
+    assert within(smoothed) > within(raw) + 0.1
+
+
 def test_a_saved_profile_finds_its_table_again_and_refuses_a_changed_one(space, table):
     path, specs = table
     latency = [compiled_ms(s) for s in specs[:8]]
