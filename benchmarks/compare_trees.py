@@ -1,7 +1,12 @@
 """Streaming and study reading, one checkout of the project against another (e.g. the redesign's parent).
 
-Each tree's own code runs in fresh processes, one per tree in ABBA order over the repeats, so that the
-machine's load falls on both alike (`engine_overhead.py --trees` does the same for the engine's trials):
+Each tree's own code runs in fresh processes, one per tree, the trees in turn (ABC CBA ABC ...: ABBA for
+two) over the repeats, so that the machine's load falls on all alike (`engine_overhead.py --trees` does the
+same for the engine's trials). Every figure is given as the median over the repeats with its spread (the
+lowest and highest), and each tree after the first as a ratio to the first: the ratio of the medians and
+the range of the per-repeat ratios (repeat ``r`` of the tree against repeat ``r`` of the first, which ran
+next to it). A tree named twice runs from two separate compiled copies: ``BEFORE BEFORE`` (or ``BEFORE
+AFTER BEFORE``) measures the noise band of a ratio, an A/A' control, in the same run:
 
 - ``stream``: the tree's own ``benchmarks/ui/stream.py`` path (events put from a thread, applied in batches
   on the loop), 1,000 events ``--rounds`` times (at least 3) in one process: the process's CPU from its
@@ -19,7 +24,8 @@ Each tree's code runs from a copy compiled to bytecode, as an installed package 
 (`_report.compiled_copy`; ``--source`` runs the checkouts themselves, which compile every module from
 source in every process where ``PYTHONDONTWRITEBYTECODE`` is set).
 
-    python benchmarks/compare_trees.py ../before . [--repeats 4] [--rounds 3] [--source] [--json out.json]
+    python benchmarks/compare_trees.py ../before . [../before] [--repeats 4] [--rounds 3] [--kinds stream]
+        [--source] [--json out.json]
 """
 
 from __future__ import annotations
@@ -114,11 +120,50 @@ def run_side(tree: str, kind: str, database: str, rounds: int) -> dict[str, Any]
     return json.loads(out.stdout.splitlines()[-1])
 
 
+def spread(values: list[float]) -> str:
+    """``median [lowest-highest]`` of ``values``, to three decimals."""
+    return f"{statistics.median(values):.3f} [{min(values):.3f}-{max(values):.3f}]"
+
+
+def table(runs: dict[str, list[list[dict[str, Any]]]], names: list[str]) -> list[str]:
+    """The lines of the report: for each figure, each tree's median and spread, and each later tree's
+    ratio to the first (of the medians, then the lowest and highest per-repeat ratio)."""
+    lines = [
+        "median [lowest-highest] over the repeats, CPU seconds; ratio to the first tree: of the medians "
+        "[per-repeat range]"
+    ]
+    lines.append(
+        f"{'':26}"
+        + "".join(f"{name:>24}" for name in names)
+        + "".join(f"{name + '/' + names[0]:>26}" for name in names[1:])
+    )
+    for per_tree in runs.values():
+        for key in per_tree[0][0]:
+            if not key.endswith("_s"):
+                continue
+            values = [[repeat[key] for repeat in tree] for tree in per_tree]
+            ratios = [
+                f"{statistics.median(v) / statistics.median(values[0]):.2f} "
+                f"[{min(a / b for a, b in zip(v, values[0], strict=True)):.2f}-"
+                f"{max(a / b for a, b in zip(v, values[0], strict=True)):.2f}]"
+                for v in values[1:]
+            ]
+            lines.append(
+                f"{key:26}"
+                + "".join(f"{spread(v):>24}" for v in values)
+                + "".join(f"{r:>26}" for r in ratios)
+            )
+    for name, tree in zip(names, runs.get("stream", []), strict=False):
+        lines.append(f"messages per batch, {name}: {[r['messages'] for r in tree]}")
+    return lines
+
+
 def main() -> None:
     parser = _report.parser(__doc__)
-    parser.add_argument("trees", nargs="*", metavar="TREE", help="BEFORE AFTER")
+    parser.add_argument("trees", nargs="*", metavar="TREE", help="BEFORE AFTER [MORE ...]; a tree may repeat")
     parser.add_argument("--repeats", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3, help="streams of 1,000 events per process (>= 3)")
+    parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS), help="what to measure")
     parser.add_argument("--source", action="store_true", help="run the checkouts, not compiled copies")
     parser.add_argument("--side", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -126,34 +171,35 @@ def main() -> None:
         kind, tree, database, rounds = args.side
         print(json.dumps(stream_side(Path(tree), int(rounds)) if kind == "stream" else read_side(database)))
         return
-    if len(args.trees) != 2:
-        parser.error("give two trees: BEFORE AFTER")
+    if len(args.trees) < 2:
+        parser.error("give two trees or more: BEFORE AFTER [MORE ...]")
     trees = [str(Path(tree).resolve()) for tree in args.trees]
-    runs: dict[str, dict[str, list[dict[str, Any]]]] = {kind: {tree: [] for tree in trees} for kind in KINDS}
+    if args.source and len(set(trees)) < len(trees):
+        parser.error("a tree named twice runs from two compiled copies: leave out --source")
+    names = [
+        f"{Path(tree).name}#{index}" if trees.count(tree) > 1 else Path(tree).name
+        for index, tree in enumerate(trees)
+    ]
+    runs: dict[str, list[list[dict[str, Any]]]] = {kind: [[] for _ in trees] for kind in args.kinds}
     with tempfile.TemporaryDirectory() as folder:
         database = str(Path(folder) / "big.db")
         sys.path.insert(0, str(Path(__file__).resolve().parent / "ui"))
         from load_study import make_study
 
-        make_study(Path(database), 1000)
-        code = {tree: tree if args.source else _report.compiled_copy(tree, Path(folder)) for tree in trees}
-        for kind in KINDS:
+        if "read" in args.kinds:
+            make_study(Path(database), 1000)
+        code = [tree if args.source else _report.compiled_copy(tree, Path(folder)) for tree in trees]
+        for kind in args.kinds:
             for repeat in range(args.repeats):
-                for tree in trees if repeat % 2 == 0 else trees[::-1]:
+                order = range(len(trees)) if repeat % 2 == 0 else reversed(range(len(trees)))
+                for index in order:
                     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
-                    side = run_side(code[tree], kind, database, args.rounds)
-                    runs[kind][tree].append({**side, "load": load})
-    print(f"medians of {args.repeats} processes per tree, CPU seconds")
-    print(f"{'':22}{Path(trees[0]).name:>12}{Path(trees[1]).name:>12}{'after/before':>14}")
-    for kind in KINDS:
-        for key in runs[kind][trees[0]][0]:
-            if key.endswith("_s"):
-                before, after = (statistics.median(r[key] for r in runs[kind][t]) for t in trees)
-                print(f"{key:22}{before:>12.3f}{after:>12.3f}{after / before:>14.2f}")
-    for tree in trees:
-        print(f"messages per batch, {Path(tree).name}: {[r['messages'] for r in runs['stream'][tree]]}")
+                    side = run_side(code[index], kind, database, args.rounds)
+                    runs[kind][index].append({**side, "load": load})
+    print("\n".join(table(runs, names)))
     summary = {
         "trees": trees,
+        "names": names,
         "repeats": args.repeats,
         "rounds": args.rounds,
         "source": args.source,

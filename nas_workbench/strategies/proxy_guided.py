@@ -263,8 +263,9 @@ class ProxyGuidedSampler(PlannedSampler):
         trust in each estimator, each candidate's percentile ranks among those within budget, and its
         trust-weighted score (ties broken at random by function: twins weigh no more) or rate per second."""
         pool = self.pool
+        profiled = [(t, self._index(t)) for t in constrained_trials(study, exclude=trial.number)]
         tried = self._tried(others)
-        allowed, exploring = self._feasible(study, trial)
+        allowed, exploring = self._feasible(study, trial, profiled)
         open_ = allowed & ~pool.function_twins(tried)  # a function not tried yet, while there is one
         weights = trust(
             pool.values[[i for i, _ in trained]],
@@ -297,20 +298,21 @@ class ProxyGuidedSampler(PlannedSampler):
                 mask[index] = True
         return mask
 
-    def _feasible(self, study: optuna.Study, trial: FrozenTrial) -> tuple[np.ndarray, bool]:
-        """Which candidates are predicted within every limit, and whether some limit is still unknown
-        (a constraint no counted cost gives, before the feasibility model is fitted)."""
+    def _feasible(
+        self, study: optuna.Study, trial: FrozenTrial, profiled: list[tuple[FrozenTrial, int | None]]
+    ) -> tuple[np.ndarray, bool]:
+        """Which candidates are predicted within every limit, and whether some limit is still unknown (a
+        constraint no counted cost gives, before the feasibility model is fitted); ``profiled``: the trials
+        with constraints, each with its architecture's pool index (joined before the pool sizes anything)."""
         pool = self.pool
         allowed = np.ones(len(pool), dtype=bool)
-        profiled = constrained_trials(study, exclude=trial.number)
-        names = sorted({name for t in profiled for name in t.constraints})
+        names = sorted({name for t, _ in profiled for name in t.constraints})
         exact = [n for n in names if n in self._cost_names]
         for name in exact:
             limits = [
                 pool.values[index, pool.names.index(name)] / (1.0 + t.constraints[name])
-                for t in profiled
-                if name in t.constraints and t.constraints[name] > -1.0
-                if (index := self._index(t)) is not None
+                for t, index in profiled
+                if name in t.constraints and t.constraints[name] > -1.0 and index is not None
             ]
             if limits:
                 allowed &= pool.column(name) <= float(np.median(limits)) * (1.0 + _SLACK)

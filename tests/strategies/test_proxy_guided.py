@@ -60,10 +60,13 @@ def search(
     n_trials: int,
     limit: float | None = None,
     objective: Callable[[ArchSpec], float] = accuracy,
+    enqueued: tuple[dict[str, int], ...] = (),
 ) -> optuna.Study:
     """Drive ``sampler`` as the engine does: the latency constraint set before the ``objective`` is told
-    (an over-budget architecture is told 0.0, untrained)."""
+    (an over-budget architecture is told 0.0, untrained); ``enqueued`` trials come first."""
     study = optuna.create_study(direction="maximize", sampler=sampler)
+    for params in enqueued:
+        study.enqueue_trial(params)
     for _ in range(n_trials):
         trial = study.ask()
         spec = space.sample(trial)
@@ -267,6 +270,22 @@ def test_budget_filter_proposes_nothing_over_a_limit_a_counted_cost_gives() -> N
     assert set(sources) <= {"prior", "local"}  # nothing drawn blind: the limit is exact
     pool = study.trials[-1].system_attrs["proxy_guided:pool"]
     assert pool["size"] == 256 and pool["feasible"] == len(feasible)
+
+
+def test_trials_outside_a_sampled_pool_join_it_before_the_budget_filter_is_sized() -> None:
+    """Trials the sampler did not propose (enqueued, or drawn uniformly once the pool is spent) join a
+    sampled pool when their constraints are read; the ranking's arrays are sized after they joined (the
+    pool used to grow between sizing the budget filter and using it: a broadcast error under NAS-Bench-201's
+    Pixel 3 budget)."""
+    space, limit = GridSpace(), 14.0
+    sampler = strategies.make_sampler(
+        "proxy_guided", seed=0, space=space, pool_size=40, costs=lambda s: {"latency_ms": latency(s)}
+    )
+    enqueued = tuple({f"d{i}": (j + i) % 4 for i in range(4)} for j in range(4))
+    study = search(sampler, space, 12, limit, enqueued=enqueued)
+    assert len(study.trials) == 12 and all(t.value is not None for t in study.trials)
+    sizes = [t.system_attrs["proxy_guided:pool"]["size"] for t in study.trials[4:]]
+    assert sizes[0] > 40  # the enqueued architectures the sample missed joined the pool
 
 
 def test_the_prior_ranks_only_the_candidates_within_budget() -> None:
