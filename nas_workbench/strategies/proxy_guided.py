@@ -162,7 +162,6 @@ class ProxyGuidedSampler(PlannedSampler):
         self._pool: CandidatePool | None = None
         self._cost_names: tuple[str, ...] = ()
         self._one_hot: tuple[Any, np.ndarray] | None = None
-        self._spent = np.zeros(0)  # the trained trials' training seconds, in the order of ``trained``
 
     @property
     def pool(self) -> CandidatePool:
@@ -191,10 +190,10 @@ class ProxyGuidedSampler(PlannedSampler):
             if (index := self._index(t)) is not None
         ]
         trained = [(index, value) for index, value, _ in located]
-        self._spent = np.array([trained_seconds(t) for _, _, t in located])
+        spent = np.array([trained_seconds(t) for _, _, t in located]) if self.per_second else None
         draw = rng.random()  # below local_share: a local move, once the prior is settled (below)
         best = max(trained, key=lambda pair: pair[1])[0] if trained else None
-        ranking = self._rank(study, trial, others, trained, rng)
+        ranking = self._rank(study, trial, others, trained, spent, rng)
         tried, allowed, exploring, open_, weights, ranks, score = ranking
         functions = pool.functions
         # settled: no untried function (ranked as its top twin) ranks with or above the best trained one
@@ -214,7 +213,7 @@ class ProxyGuidedSampler(PlannedSampler):
             for _ in range(self.mutations):
                 pool.add(self.space.mutate(pool.specs[best], rng))
             tried, allowed, exploring, open_, weights, ranks, score = self._rank(
-                study, trial, others, trained, rng
+                study, trial, others, trained, spent, rng
             )
             functions = pool.functions
         if not open_.any():  # every function within budget tried: twins, of the best trained function first
@@ -256,12 +255,14 @@ class ProxyGuidedSampler(PlannedSampler):
         trial: FrozenTrial,
         others: list[FrozenTrial],
         trained: list[tuple[int, float]],
+        spent: np.ndarray | None,
         rng: random.Random,
     ) -> tuple[np.ndarray, np.ndarray, bool, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The pool's ranking for this trial: which candidates are tried, which are predicted within budget
         (and whether some limit is still unknown), which of those compute a function not tried yet, the
         trust in each estimator, each candidate's percentile ranks among those within budget, and its
-        trust-weighted score (ties broken at random by function: twins weigh no more) or rate per second."""
+        trust-weighted score (ties broken at random by function: twins weigh no more) or, given the trained
+        trials' training seconds ``spent`` (``per_second``), its rate per expected second."""
         pool = self.pool
         profiled = [(t, self._index(t)) for t in constrained_trials(study, exclude=trial.number)]
         tried = self._tried(others)
@@ -277,9 +278,9 @@ class ProxyGuidedSampler(PlannedSampler):
         ranks[allowed] = percentile_ranks(pool.values[allowed])  # among what may be proposed
         jitter = np.array([rng.random() for _ in range(int(pool.functions.max(initial=-1)) + 1)])
         score = ranks @ weights + 1e-9 * jitter[pool.functions]
-        if self.per_second and (cost := next((n for n in COST_NAMES if n in pool.names), None)):
+        if spent is not None and (cost := next((n for n in COST_NAMES if n in pool.names), None)):
             column = pool.column(cost)
-            expected = expected_seconds(column, column[[i for i, _ in trained]], self._spent)
+            expected = expected_seconds(column, column[[i for i, _ in trained]], spent)
             score = per_second(score, allowed, expected)
         return tried, allowed, exploring, open_, weights, ranks, score
 
