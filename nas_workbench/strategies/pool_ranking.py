@@ -85,6 +85,9 @@ class PoolRanker:
         self.feasibility = feasibility
         self.prior_trials = prior_trials
         self._one_hot: tuple[object, np.ndarray] | None = None
+        #: Estimators given no weight whatever the trials say (zero-cost scores dropped for their cost,
+        #: `score_cost.PricedScores`: later candidates have no values of theirs).
+        self.muted: frozenset[str] = frozenset()
 
     def rank(
         self,
@@ -107,6 +110,7 @@ class PoolRanker:
             np.ones(len(pool.names)),
             self.prior_trials,
         )
+        weights[[n in self.muted for n in pool.names]] = 0.0
         ranks = np.zeros(pool.values.shape)
         ranks[allowed] = percentile_ranks(pool.values[allowed])  # among what may be proposed
         jitter = np.array([rng.random() for _ in range(int(pool.functions.max(initial=-1)) + 1)])

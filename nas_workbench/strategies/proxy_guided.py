@@ -43,8 +43,10 @@ search knows (`SamplerContext.costs`, `SamplerContext.scores`):
    still being learnt (uniform draws).
 
 The pool is scored lazily by default (``score_batch`` candidates before each trial: 2,000 synflow scores
-on a CPU are minutes), so the scoring is paid, and timed, as the search goes; ``score_share`` caps a later
-batch at a share of the median trial's duration (on digits 20 scorings took as long as a training).
+on a CPU are minutes), so the scoring is paid, and timed, as the search goes. The zero-cost scores of a lazy
+pool are dropped once a batch of them is measured to cost more than ``score_share`` of a training
+(`score_cost.PricedScores`: on digits at 2 epochs 20 synflow and FLOPs scorings take as long as a training,
+and the parameter count, ten times cheaper, ranks as well); the counted costs stay.
 
 Each trial records what it was (system attribute ``proxy_guided:source``: ``prior``, ``local``,
 ``explore`` or ``uniform``), the trust in each estimator then (``proxy_guided:trust``), where the prior
@@ -56,7 +58,6 @@ its estimators took (``proxy_guided:pool``), so the workbench and the report sho
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -72,6 +73,7 @@ from nas_workbench.strategies._proxy_record import ATTR, record_plan, record_pri
 from nas_workbench.strategies.feasibility import CostFeatures, FeasibilityFilter, constrained_trials
 from nas_workbench.strategies.pool import CandidatePool, Estimator, chance_to_beat, one_of, share_below
 from nas_workbench.strategies.pool_ranking import PoolRanker, Ranking
+from nas_workbench.strategies.score_cost import PricedScores
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing's own from Python 3.12
@@ -103,8 +105,9 @@ class ProxyGuidedSampler(PlannedSampler):
             a local move, else of the ranking's top untried candidate.
         score_batch: Candidates scored before each trial (a lazy pool: the first training waits for this
             many scorings, not the whole pool's); 0 scores the whole pool before the first trial.
-        score_share: If positive, a later batch stops once its scoring has taken this share of the median
-            complete trial's duration (at least one is scored); not seeded: the pool depends on timings.
+        score_share: A lazy pool drops its ``scores`` for the rest of the search once a batch of them is
+            measured to cost more than this share of the median trial's training seconds (the engine's
+            timings; kept while none is recorded); 0 keeps them whatever they cost.
         **base: ``space`` (required: the pool is drawn from it), ``feasibility`` (predicts the constraints
             no counted cost gives exactly) and ``seed`` (of every draw), as `PlannedSampler` takes them.
     """
@@ -120,7 +123,7 @@ class ProxyGuidedSampler(PlannedSampler):
         prior_trials: float = 5.0,
         mutations: int = 30,
         score_batch: int = 20,
-        score_share: float = 0.0,
+        score_share: float = 0.25,
         **base: Unpack[PlannedOptions],
     ) -> None:
         if base.get("space") is None:
@@ -136,12 +139,16 @@ class ProxyGuidedSampler(PlannedSampler):
         self.score_share = check_float("score_share", score_share, 0.0, 1e6)
         self._pool: CandidatePool | None = None
         self._ranker: PoolRanker | None = None
+        self._priced: PricedScores | None = None
 
     @property
     def pool(self) -> CandidatePool:
         """The candidates and their estimator values (built, and timed, on first use)."""
         if self._pool is None:
-            estimators = [e for e in (self.costs, self.scores) if e is not None]
+            scores = self.scores
+            if scores is not None and self.score_batch:  # lazy: the scores are paid for as the search goes
+                scores = self._priced = PricedScores(scores, self.score_share)
+            estimators = [e for e in (self.costs, scores) if e is not None]
             scored = self.score_batch or None
             self._pool = CandidatePool(self.space, self.pool_size, estimators, seed=self._seed, scored=scored)
             cost_names: tuple[str, ...] = ()
@@ -158,7 +165,10 @@ class ProxyGuidedSampler(PlannedSampler):
         sign = 1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1.0
         others = [t for t in study.get_trials(deepcopy=False) if t.number != trial.number]
         if others and self.score_batch:  # a lazy pool: the next candidates, scored as the search goes
-            pool.score_more(self.score_batch, _share_of_median(others, self.score_share))
+            if self._priced is not None and self._priced.weigh(others, self.score_batch):
+                assert self._ranker is not None  # made with the pool
+                self._ranker.muted = frozenset(self._priced.names)  # too dear for their trainings: dropped
+            pool.score_more(self.score_batch)
         trained = [
             (index, sign * t.value)
             for t in others
@@ -255,13 +265,6 @@ class ProxyGuidedSampler(PlannedSampler):
         return mask
 
 
-def _share_of_median(trials: list[FrozenTrial], share: float) -> float:
-    """``share`` of the median complete trial's duration: how long the next batch of scorings may take (no
-    limit: ``share`` 0, or no trial complete)."""
-    durations = [t.duration.total_seconds() for t in trials if t.state == TrialState.COMPLETE and t.duration]
-    return (share or math.inf) * float(np.median(durations)) if durations else math.inf
-
-
 def _factory(
     context: SamplerContext,
     use_scores: bool,
@@ -307,7 +310,7 @@ register(
                 20, "candidates scored before each trial (lazily, as the search goes); 0: all at first"
             ),
             "score_share": Option(
-                0.0, "if positive, later batches stop at this share of the median trial's time (not seeded)"
+                0.25, "a lazy pool drops its zero-cost scores once a batch costs over this share of training"
             ),
             "use_scores": Option(
                 True, "rank with the engine's zero-cost scores (synflow, FLOPs, a cell's live FLOPs)"
