@@ -150,7 +150,7 @@ def test_a_lazy_pool_drops_scores_that_cost_more_than_the_trainings(
     study = search(sampler, space, 5, training_s=training_s)
     trust = [t.system_attrs["proxy_guided:trust"] for t in study.trials]
     if dropped:
-        assert len(calls) == 10  # the first batch only
+        assert 10 <= len(calls) <= 10 + 30  # the first batch and the first trial's climb (5.) only
         assert all(t["quality"] == 0.0 and t["params"] > 0.0 for t in trust[1:])
     else:
         assert len(calls) >= 5 * 10
