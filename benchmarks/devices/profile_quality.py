@@ -45,6 +45,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
 import _report
 
 #: Devices of the issue: name -> (column of nb201_latency.csv, HELP's published Spearman from 10 samples).
+#: HELP's Titan RTX figure is for batch 256 (its README's Table 3 heads the column "Titan RTX Batch 256" and
+#: meta-tests ``titan_rtx_256``), so it stands beside that row; the issue's batch 1 has none.
 DEVICES = {
     "Pixel 2": ("help_pixel2_ms", 0.802),
     "Pixel 3": ("hwnb_pixel3_ms", None),
@@ -52,7 +54,8 @@ DEVICES = {
     "FPGA": ("hwnb_fpga_ms", 0.985),
     "Eyeriss": ("hwnb_eyeriss_ms", 0.940),
     "Intel Gold 6226": ("help_gold_6226_ms", 0.989),
-    "Titan RTX (batch 1)": ("help_titan_rtx_1_ms", 0.987),
+    "Titan RTX (batch 1)": ("help_titan_rtx_1_ms", None),
+    "Titan RTX (batch 256)": ("help_titan_rtx_256_ms", 0.987),
 }
 SHAPE, CLASSES = (3, 32, 32), 10
 CEILING_TRAIN = 12_000
@@ -176,6 +179,7 @@ def main() -> int:
     parser = _report.parser(__doc__)
     parser.add_argument("--sizes", default="5,10,20", help="numbers of measurements (default 5,10,20)")
     parser.add_argument("--draws", type=int, default=10, help="random draws per size (default 10)")
+    parser.add_argument("--devices", help="only these devices, comma-separated (default: all of DEVICES)")
     if (parsed := arguments_and_table(parser)) is None:
         return 0
     args, data = parsed
@@ -192,7 +196,8 @@ def main() -> int:
                  for n in sizes}  # fmt: skip
     smoothed: dict[str, np.ndarray] = {}
     results = []
-    for device, (column, help_spearman) in DEVICES.items():
+    chosen_devices = DEVICES if args.devices is None else {d: DEVICES[d] for d in args.devices.split(",")}
+    for device, (column, help_spearman) in chosen_devices.items():
         y, reference, inputs, names = table_inputs(data, column, table, specs, smoothed)
         devices = reference.devices
         entry = {"device": device, "column": column, "help_spearman_10": help_spearman,

@@ -167,14 +167,12 @@ def read_reference(path: str | Path, space: Any) -> Reference:
 
 
 def one_hot(specs: Sequence[ArchSpec]) -> np.ndarray:
-    """Each architecture as 0/1 indicators, one per (decision, choice) seen among ``specs``."""
-    keys = sorted({(d, str(v)) for s in specs for d, v in s.choices.items()})
-    position = {k: i for i, k in enumerate(keys)}
-    out = np.zeros((len(specs), len(keys)))
-    for row, spec in enumerate(specs):
-        for d, v in spec.choices.items():
-            out[row, position[d, str(v)]] = 1.0
-    return out
+    """Each architecture as 0/1 indicators, one per (decision, choice) seen among ``specs`` (scikit-learn's
+    `DictVectorizer` on the choices as strings)."""
+    from sklearn.feature_extraction import DictVectorizer
+
+    choices = [{d: str(v) for d, v in s.choices.items()} for s in specs]
+    return np.asarray(DictVectorizer(sparse=False).fit_transform(choices))
 
 
 def _bayesian_ridge(x: np.ndarray, y: np.ndarray) -> tuple[float, float, np.ndarray]:
