@@ -8,10 +8,11 @@ and the share of predictions within ±10% of the measurement. Two profiles, the 
 with a reference table (`nas_workbench.profiling.device_transfer.TransferModel`), the other devices'
 latencies of the same cells; without one (`nas_workbench.profiling.device_model.FeatureModel`), the
 structure model alone, as a user-defined space gets it. The reference table never holds the target:
-every column of the target's hardware is left out (all three batch sizes of the Titan RTX for the Titan
-RTX at batch 1), so 24-26 devices remain. Beside it: the ceiling, gradient boosting on the 30
+every column of the target's hardware is left out (all three batch sizes of the Titan RTX for either
+Titan RTX row), so 24-26 devices remain. Beside it: the ceiling, gradient boosting on the 30
 edge-operation indicators fitted on 12,000 cells of the same device and evaluated on the rest (set by the
-device's measurement noise), and HELP's published Spearman from 10 measurements (NeurIPS 2021).
+device's measurement noise), and HELP's published Spearman from 10 measurements (NeurIPS 2021; its
+Titan RTX figure is for batch 256). ``--devices`` runs a subset.
 
 Features are the product's: `choice_counts` of each cell and its FLOPs counted by the product's trace of
 the network built for CIFAR-10 (3x32x32, 10 classes). An NB201 network's FLOPs depend only on its numbers
