@@ -97,12 +97,18 @@ def search(
         "trained_trials": len(trained),
         "best_trial": best.number,
         "arch": best.arch,
+        "spec": best.spec,
         "summary": best.summary,
         "accuracy": best.value("accuracy"),
         "test_accuracy": best.value("test_accuracy"),
         "params": best.value("params"),
         "flops": best.value("flops"),
         "latency_ms": latency,
+        "trained": [  # every trained architecture, for retraining with other seeds (retrain_seeds.py)
+            {"number": r.number, "spec": r.spec, "summary": r.summary,
+             "accuracy": r.value("accuracy"), "test_accuracy": r.value("test_accuracy")}
+            for r in trained
+        ],
         "best_of_first": _best_of_first(trained, wall) if dnas else [],
         "time_split": _time_split(run.study, wall) if dnas else {},
         "supernet_estimates": [

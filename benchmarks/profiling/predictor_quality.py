@@ -19,7 +19,9 @@ Before the held-out networks are measured, the table's drift references are re-t
 load of the moment. ``--busy`` keeps one core busy in another process during calibration and measurement;
 ``--drift quiet-busy`` calibrates without that process and measures with it, ``--drift busy-quiet`` the
 reverse (the table of one condition used under the other). A reference network is measured every 10
-architectures; the table reports how much it moved during the run.
+architectures; the table reports how much it moved during the run. Below the table, per space, the held-out
+networks in three groups by measured latency (bias and share within ±10% of each: a fit or a drift factor
+off for small or large networks only) and the drift references' ratios in the order of their size.
 
     python benchmarks/profiling/predictor_quality.py [--space nb201] [--archs 100] [--busy]
         [--drift quiet-busy|busy-quiet] [--json out.json]
@@ -167,6 +169,7 @@ def run(
         "measure_s_median": statistics.median(r["measure_s"] for r in rows),
         "predict_s_median": statistics.median(r["predict_s"] for r in rows),
         "measured_ms_range": [min(measured_ms), max(measured_ms)],
+        "by_size": by_size([r["predicted_ms"] for r in rows], measured_ms),
         "rows": rows,
     }  # fmt: skip
 
@@ -174,6 +177,36 @@ def run(
 def bias(predicted: list[float], measured: list[float]) -> float:
     """The median of predicted over measured, less 1: how far predictions sit off as a whole."""
     return statistics.median(p / m for p, m in zip(predicted, measured, strict=True)) - 1
+
+
+def by_size(predicted: list[float], measured: list[float], parts: int = 3) -> list[dict]:
+    """The networks in ``parts`` groups by measured latency, smallest first: each group's range (ms), bias
+    and share within ±10%, to tell a fit or a drift factor that is off for small or large networks only."""
+    pairs = sorted(zip(measured, predicted, strict=True))
+    groups = [pairs[i * len(pairs) // parts : (i + 1) * len(pairs) // parts] for i in range(parts)]
+    return [
+        {
+            "ms_range": [group[0][0], group[-1][0]],
+            "bias": bias([p for _, p in group], [m for m, _ in group]),
+            "within_10pct": sum(abs(p / m - 1) <= 0.1 for m, p in group) / len(group),
+        }
+        for group in groups
+        if group
+    ]
+
+
+def _sizes(result: dict) -> str:
+    """One line per space: bias and share within ±10% by size (`by_size`), and the drift references' ratios
+    in the order of their baseline latency."""
+    parts = ", ".join(
+        f"{g['ms_range'][0]:.2f}-{g['ms_range'][1]:.2f} ms: bias {100 * g['bias']:+.1f}%, "
+        f"{100 * g['within_10pct']:.0f}% within ±10%"
+        for g in result["by_size"]
+    )
+    drift = result["drift"] or {}
+    references = sorted(zip(drift.get("reference_ms") or [], drift.get("ratios") or [], strict=False))
+    ratios = ", ".join(f"{ms:.2f} ms {ratio:.3f}" for ms, ratio in references) or "-"
+    return f"{result['space']} by size: {parts}; references (baseline ms, ratio): {ratios}"
 
 
 def _drift(drift: dict | None) -> str:
@@ -231,6 +264,8 @@ def main() -> None:
             f"{100 * r['reference_range']:>5.0f}% {r['unstable_measurements']:>8} "
             f"{r['measure_s_median']:>9.3f} {r['predict_s_median']:>9.3f}"
         )
+    for r in results:
+        print(_sizes(r))
     phases = {False: "quiet", True: "busy core"}
     print(
         f"calibrated {phases[busy[0]]} (load {results[0]['load_calibration']}), measured {phases[busy[1]]} "

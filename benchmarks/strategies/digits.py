@@ -12,8 +12,9 @@ evolutionary strategies evolve within a few dozen trials; every other option is 
     python benchmarks/strategies/digits.py --seeds 10 --trials 30 \\
         --json benchmarks/results/strategies_digits.json
 
-``--score-share S`` runs ``proxy_guided`` with that ``score_share`` (its pool's later scoring batches
-stop at that share of the median trial's duration); ``--options`` gives any strategy's options as JSON,
+``--score-share S`` runs ``proxy_guided`` with that ``score_share`` (its lazy pool drops the zero-cost
+scores once a batch of them costs more than that share of the median training; 0 keeps them: the
+strategy's default is 0.25); ``--options`` gives any strategy's options as JSON,
 e.g. ``'{"proxy_guided": {"use_scores": false}}'`` (rank by the counted costs alone, no zero-cost
 proxy: the parameter count costs a tenth of synflow and FLOPs).
 """
@@ -45,7 +46,7 @@ BUDGET_OPTIONS = {
 
 def run_one(name: str, seed: int, args: argparse.Namespace, folder: Path) -> dict[str, list[float]]:
     options = dict(BUDGET_OPTIONS.get(name, {})) | args.options.get(name, {})
-    if name == "proxy_guided" and args.score_share:
+    if name == "proxy_guided" and args.score_share is not None:
         options["score_share"] = args.score_share
     config = nw.SearchConfig(
         space=args.space,
@@ -84,7 +85,7 @@ def main() -> int:
     parser.add_argument("--subset", type=float, default=1.0, help="fraction of the training split")
     parser.add_argument("--strategies", default=None, help="comma-separated (default: every sampling one)")
     parser.add_argument(
-        "--score-share", type=float, default=0.0, help="proxy_guided's score_share (0: its default, none)"
+        "--score-share", type=float, default=None, help="proxy_guided's score_share (default: the strategy's)"
     )
     parser.add_argument(
         "--options",

@@ -9,7 +9,8 @@ Every figure says what it is: ``counted`` (parameters, FLOPs, MACs), ``measured`
 ``estimated`` by a named proxy (the per-device lookup table for latency, analytic models for memory and
 energy), or ``predicted`` for a device the workbench cannot run on, by a profile fitted to a few
 architectures measured there (`fit_device`). Measured latency is the minimum of many short timed blocks,
-which other processes cannot move (`latency`); a figure that stayed unstable, or a prediction without a
+which other processes cannot move (`latency`); an unstable timing of a network profiled stably a moment ago
+reports that stable figure (`stable_figures`); a figure that stayed unstable, or a prediction without a
 fitted correction, says so (`caveats`: "unstable", "uncalibrated"), and the workbench's tables and plots
 show the mark. Measurements on one machine are serialised by a file lock (`measurement_lock`); training
 that should not overlap them runs inside `shared_use`.

@@ -20,10 +20,14 @@ from nas_workbench.profiling.latency import TimingOptions, measure_latency
 from nas_workbench.profiling.lock import measurement_lock
 from nas_workbench.profiling.lut import LookupTable, predict_latency
 from nas_workbench.profiling.memory import estimate_peak_memory, measure_peak_memory
+from nas_workbench.profiling.stable_figures import KEEP_S, StableFigures, network_key
 
 __all__ = ["PROFILE_OPTIONS", "profile"]
 
 METHODS = ("measured", "proxy")
+
+#: This process's recent stable latency figures per network (`stable_figures`).
+STABLE_FIGURES = StableFigures()
 
 #: Keyword options of `profile` beyond the timing options of `TimingOptions`.
 PROFILE_OPTIONS = {
@@ -36,6 +40,8 @@ PROFILE_OPTIONS = {
     "auto_calibrate": "True (default): calibrate the lookup table when it has no fitted correction for this "
     "input and space; False: warn once and label the prediction uncalibrated",
     "calibration_progress": "progress(stage, done, total) during an automatic calibration (default: logs)",
+    "keep_stable_s": "an unstable latency profile of a network profiled stably within this many seconds "
+    f"reports that figure (default {KEEP_S:.0f}; 0: never; `stable_figures`)",
 }
 
 
@@ -93,7 +99,9 @@ def profile(
     an estimate, with a note, where no counter is readable). With ``method="proxy"`` nothing is timed:
     latency comes from the device's lookup table, memory and energy from analytic models, all labelled
     ``estimated``. Measurements hold the machine's measurement lock, so parallel trials never measure at
-    the same time.
+    the same time. A latency timing that stays unstable, of a network this process profiled stably in the
+    last ``keep_stable_s`` seconds, reports the median of those stable figures instead, and says so in its
+    detail (`stable_figures`).
 
     Args:
         model: The network; moved to ``device`` and put in eval mode for profiling, then restored.
@@ -154,7 +162,10 @@ def profile(
         elif runs:
             with measurement_lock():  # once for all: no other trial measures between our metrics
                 if "latency_ms" in runs:
-                    out["latency_ms"] = measure_latency(model, shape, dev, batch_size, info.threads, timing)
+                    measured = measure_latency(model, shape, dev, batch_size, info.threads, timing)
+                    key = network_key(info.key, timing.clock, (op.key for op in result.ops))
+                    keep_s = float(opts.get("keep_stable_s", KEEP_S))
+                    out["latency_ms"] = STABLE_FIGURES.settle(key, measured, keep_s)
                 if "peak_memory_mb" in runs:
                     out["peak_memory_mb"] = measure_peak_memory(
                         model, result, dev, info.threads, memory_mode, optimizer

@@ -117,17 +117,15 @@ class CandidatePool:
         """Candidates drawn but not scored yet (a lazy pool, `score_more`)."""
         return len(self._pending)
 
-    def score_more(self, count: int, seconds: float = math.inf) -> int:
-        """Score the next drawn candidates and add them (a lazy pool pays for its estimators as the search
-        goes instead of before the first training): ``count`` of them at most, stopping early once their
-        scoring has taken ``seconds`` (checked after each, so at least one is scored; cached ones cost
-        almost nothing); how many were added."""
-        started, added = time.perf_counter(), 0
-        while added < count and self._pending and (not added or time.perf_counter() - started < seconds):
-            self.add(self._pending.pop(0))
-            added += 1
+    def score_more(self, count: int) -> int:
+        """Score the next ``count`` drawn candidates (fewer when fewer are left) and add them: a lazy pool
+        pays for its estimators as the search goes instead of before the first training; how many were
+        added."""
+        batch, self._pending = self._pending[:count], self._pending[count:]
+        for spec in batch:
+            self.add(spec)
         self._save()
-        return added
+        return len(batch)
 
     def _save(self) -> None:
         """Ask each estimator that caches its values (one with a ``save()`` method) to keep them."""

@@ -6,20 +6,13 @@ therefore plans each trial over a `CandidatePool` (the whole space when it has a
 architectures, else a seeded sample) whose every candidate carries the values of the estimators the
 search knows (`SamplerContext.costs`, `SamplerContext.scores`):
 
-1. **Budget filter, before any training.** A constraint named like a counted cost (a target device's
-   ``latency_ms``, ``params``) is exact: one profiled trial gives its limit (``cost / (1 + constraint)``,
-   the engine's relative constraint), and no candidate over it is proposed again. Another constraint (a
-   latency measured on this machine, with only parameters known in advance) is predicted by the
-   `FeasibilityModel` once ``feasibility_min_trials`` trials are profiled; until then the sampler draws
-   untried candidates uniformly, which is what that model learns best from.
-2. **Ranking by trusted estimators.** Each estimator's trust is its Spearman correlation with the
-   trained (feasible, complete) trials' objective, shrunk towards a prior weight of 1 ("larger scores
-   are better", as for parameters, FLOPs and synflow on image tasks) as if ``prior_trials`` trials had
-   agreed; the ranking is the trust-weighted mean of the estimators' percentile ranks (`combined_score`)
-   among the candidates predicted within budget. An estimator the trials contradict loses its say, one
-   they confirm keeps it. Ranking among those candidates only matters under a tight budget: ranked over
-   the whole pool, the budget's own cost (a latency all of whose feasible values sit in its bottom 5%)
-   would spread its candidates over a twentieth of the scale and have almost no say among them.
+1. **Budget filter, before any training**, then 2. **ranking by trusted estimators**: `PoolRanker`
+   (`pool_ranking`) keeps the candidates predicted within budget (a counted cost's limit is exact, another
+   constraint is predicted by the `FeasibilityModel` once ``feasibility_min_trials`` trials are profiled;
+   until then the sampler draws untried candidates uniformly, which is what that model learns best from)
+   and scores them by the trust-weighted mean of the estimators' percentile ranks among them, each
+   estimator's trust its Spearman correlation with the trained trials, shrunk towards 1 ("larger is
+   better") as if ``prior_trials`` trials had agreed.
 3. **The prior first, then the best.** While some untried function ranks with or above the best trained one
    (ties included: an estimator that cannot tell the top functions apart leaves the choice to the ranking's
    draw, one per function however many twins it has), the ranking alone proposes. Once none does (the prior is
@@ -42,8 +35,10 @@ search knows (`SamplerContext.costs`, `SamplerContext.scores`):
    validation accuracies spread by 0.1-0.2 points.
 
 The pool is scored lazily by default (``score_batch`` candidates before each trial: 2,000 synflow scores
-on a CPU are minutes), so the scoring is paid, and timed, as the search goes; ``score_share`` caps a later
-batch at a share of the median trial's duration (on digits 20 scorings took as long as a training).
+on a CPU are minutes), so the scoring is paid, and timed, as the search goes. The zero-cost scores of a lazy
+pool are dropped once a batch of them is measured to cost more than ``score_share`` of a training
+(`score_cost.PricedScores`: on digits at 2 epochs 20 synflow and FLOPs scorings take as long as a training,
+and the parameter count, ten times cheaper, ranks as well); the counted costs stay.
 
 Each trial records what it was (system attribute ``proxy_guided:source``: ``prior``, ``local``,
 ``explore`` or ``uniform``), the trust in each estimator then (``proxy_guided:trust``), where the prior
@@ -67,28 +62,10 @@ from nas_workbench.exceptions import ConfigError
 from nas_workbench.strategies._base import Option, SamplerContext, Strategy, check_float, check_int, register
 from nas_workbench.strategies._history import Plan, PlannedOptions, PlannedSampler, feasible, parent_spec
 from nas_workbench.strategies._proxy_record import ATTR, record_plan, record_prior
-from nas_workbench.strategies.feasibility import (
-    CostFeatures,
-    FeasibilityFilter,
-    FeasibilityModel,
-    constrained_trials,
-)
-from nas_workbench.strategies.pool import (
-    CandidatePool,
-    Estimator,
-    chance_to_beat,
-    one_of,
-    percentile_ranks,
-    share_below,
-    trust,
-)
-from nas_workbench.strategies.train_time import (
-    COST_NAMES,
-    expected_seconds,
-    per_second,
-    share_of_median,
-    trained_seconds,
-)
+from nas_workbench.strategies.feasibility import CostFeatures, FeasibilityFilter, constrained_trials
+from nas_workbench.strategies.pool import CandidatePool, Estimator, chance_to_beat, one_of, share_below
+from nas_workbench.strategies.pool_ranking import PoolRanker, Ranking
+from nas_workbench.strategies.score_cost import PricedScores
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing's own from Python 3.12
@@ -102,8 +79,6 @@ __all__ = ["ATTR", "ProxyGuidedSampler"]
 TWIN_SHARE = 0.5
 #: Chance below which the untried functions ranked with the best trained one are deemed unable to beat it.
 OUTCLASSED = 0.01
-#: Relative slack of an exact limit (a candidate's cost equal to the limit is feasible).
-_SLACK = 1e-9
 #: Scores closer than this are tied (the ranking's random tie-break adds less than 1e-9).
 _TIE = 1e-6
 
@@ -118,14 +93,12 @@ class ProxyGuidedSampler(PlannedSampler):
         local_share: Once no untried function ranks with or above the best trained one, the probability
             that a trial is a one-decision move from it (else a twin of it, when it has one).
         prior_trials: How many trained trials the prior weight of each estimator is worth.
-        per_second: Rank by the place in the trusted ranking per expected second of training
-            (`train_time.per_second`: the cheaper of two equally ranked candidates first), for searches
-            judged at equal wall time; needs a counted ``flops`` or ``params`` estimator.
         mutations: Mutations of the best trial added to a sampled (not enumerated) pool per local move.
         score_batch: Candidates scored before each trial (a lazy pool: the first training waits for this
             many scorings, not the whole pool's); 0 scores the whole pool before the first trial.
-        score_share: If positive, a later batch stops once its scoring has taken this share of the median
-            complete trial's duration (at least one is scored); not seeded: the pool depends on timings.
+        score_share: A lazy pool drops its ``scores`` for the rest of the search once a batch of them is
+            measured to cost more than this share of the median trial's training seconds (the engine's
+            timings; kept while none is recorded); 0 keeps them whatever they cost.
         **base: ``space`` (required: the pool is drawn from it), ``feasibility`` (predicts the constraints
             no counted cost gives exactly) and ``seed`` (of every draw), as `PlannedSampler` takes them.
     """
@@ -139,10 +112,9 @@ class ProxyGuidedSampler(PlannedSampler):
         pool_size: int = 2000,
         local_share: float = 0.25,
         prior_trials: float = 5.0,
-        per_second: bool = False,
         mutations: int = 30,
         score_batch: int = 20,
-        score_share: float = 0.0,
+        score_share: float = 0.25,
         **base: Unpack[PlannedOptions],
     ) -> None:
         if base.get("space") is None:
@@ -153,25 +125,27 @@ class ProxyGuidedSampler(PlannedSampler):
         self.pool_size = check_int("pool_size", pool_size, 1)
         self.local_share = check_float("local_share", local_share, 0.0, 1.0)
         self.prior_trials = check_float("prior_trials", prior_trials, 0.0, 1e6)
-        if not isinstance(per_second, bool):
-            raise ConfigError("strategy_options.per_second", per_second, "true or false")
-        self.per_second = per_second
         self.mutations = check_int("mutations", mutations, 0)
         self.score_batch = check_int("score_batch", score_batch, 0)
         self.score_share = check_float("score_share", score_share, 0.0, 1e6)
         self._pool: CandidatePool | None = None
-        self._cost_names: tuple[str, ...] = ()
-        self._one_hot: tuple[Any, np.ndarray] | None = None
+        self._ranker: PoolRanker | None = None
+        self._priced: PricedScores | None = None
 
     @property
     def pool(self) -> CandidatePool:
         """The candidates and their estimator values (built, and timed, on first use)."""
         if self._pool is None:
-            estimators = [e for e in (self.costs, self.scores) if e is not None]
+            scores = self.scores
+            if scores is not None and self.score_batch:  # lazy: the scores are paid for as the search goes
+                scores = self._priced = PricedScores(scores, self.score_share)
+            estimators = [e for e in (self.costs, scores) if e is not None]
             scored = self.score_batch or None
             self._pool = CandidatePool(self.space, self.pool_size, estimators, seed=self._seed, scored=scored)
+            cost_names: tuple[str, ...] = ()
             if self.costs is not None and len(self._pool):
-                self._cost_names = tuple(sorted(self.costs(self._pool.specs[0])))
+                cost_names = tuple(sorted(self.costs(self._pool.specs[0])))
+            self._ranker = PoolRanker(self._pool, cost_names, self.feasibility, self.prior_trials)
         return self._pool
 
     # -- planning ------------------------------------------------------------------------------------------
@@ -182,18 +156,19 @@ class ProxyGuidedSampler(PlannedSampler):
         sign = 1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1.0
         others = [t for t in study.get_trials(deepcopy=False) if t.number != trial.number]
         if others and self.score_batch:  # a lazy pool: the next candidates, scored as the search goes
-            pool.score_more(self.score_batch, share_of_median(others, self.score_share))
-        located = [
-            (index, sign * t.value, t)
+            if self._priced is not None and self._priced.weigh(others, self.score_batch):
+                assert self._ranker is not None  # made with the pool
+                self._ranker.muted = frozenset(self._priced.names)  # too dear for their trainings: dropped
+            pool.score_more(self.score_batch)
+        trained = [
+            (index, sign * t.value)
             for t in others
             if t.state == TrialState.COMPLETE and t.value is not None and feasible(t)
             if (index := self._index(t)) is not None
         ]
-        trained = [(index, value) for index, value, _ in located]
-        spent = np.array([trained_seconds(t) for _, _, t in located]) if self.per_second else None
         draw = rng.random()  # below local_share: a local move, once the prior is settled (below)
         best = max(trained, key=lambda pair: pair[1])[0] if trained else None
-        ranking = self._rank(study, trial, others, trained, spent, rng)
+        ranking = self._rank(study, trial, others, trained, rng)
         tried, allowed, exploring, open_, weights, ranks, score = ranking
         functions = pool.functions
         # settled: no untried function (ranked as its top twin) ranks with or above the best trained one
@@ -212,9 +187,8 @@ class ProxyGuidedSampler(PlannedSampler):
             # a sampled pool: bring the best one's neighbours in (only for a local move), then re-rank
             for _ in range(self.mutations):
                 pool.add(self.space.mutate(pool.specs[best], rng))
-            tried, allowed, exploring, open_, weights, ranks, score = self._rank(
-                study, trial, others, trained, spent, rng
-            )
+            ranking = self._rank(study, trial, others, trained, rng)
+            tried, allowed, exploring, open_, weights, ranks, score = ranking
             functions = pool.functions
         if not open_.any():  # every function within budget tried: twins, of the best trained function first
             open_ = allowed & ~tried
@@ -255,34 +229,14 @@ class ProxyGuidedSampler(PlannedSampler):
         trial: FrozenTrial,
         others: list[FrozenTrial],
         trained: list[tuple[int, float]],
-        spent: np.ndarray | None,
         rng: random.Random,
-    ) -> tuple[np.ndarray, np.ndarray, bool, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The pool's ranking for this trial: which candidates are tried, which are predicted within budget
-        (and whether some limit is still unknown), which of those compute a function not tried yet, the
-        trust in each estimator, each candidate's percentile ranks among those within budget, and its
-        trust-weighted score (ties broken at random by function: twins weigh no more) or, given the trained
-        trials' training seconds ``spent`` (``per_second``), its rate per expected second."""
-        pool = self.pool
+    ) -> Ranking:
+        """The pool's `Ranking` for this trial (`PoolRanker.rank`), the profiled trials joined to the pool
+        before it sizes anything."""
         profiled = [(t, self._index(t)) for t in constrained_trials(study, exclude=trial.number)]
         tried = self._tried(others)
-        allowed, exploring = self._feasible(study, trial, profiled)
-        open_ = allowed & ~pool.function_twins(tried)  # a function not tried yet, while there is one
-        weights = trust(
-            pool.values[[i for i, _ in trained]],
-            np.array([v for _, v in trained]),
-            np.ones(len(pool.names)),
-            self.prior_trials,
-        )
-        ranks = np.zeros(pool.values.shape)
-        ranks[allowed] = percentile_ranks(pool.values[allowed])  # among what may be proposed
-        jitter = np.array([rng.random() for _ in range(int(pool.functions.max(initial=-1)) + 1)])
-        score = ranks @ weights + 1e-9 * jitter[pool.functions]
-        if spent is not None and (cost := next((n for n in COST_NAMES if n in pool.names), None)):
-            column = pool.column(cost)
-            expected = expected_seconds(column, column[[i for i, _ in trained]], spent)
-            score = per_second(score, allowed, expected)
-        return tried, allowed, exploring, open_, weights, ranks, score
+        assert self._ranker is not None  # made with the pool
+        return self._ranker.rank(study, trial, tried, profiled, trained, rng)
 
     def _index(self, trial: FrozenTrial) -> int | None:
         """The pool index of a finished trial's architecture (added to the pool when outside it)."""
@@ -298,48 +252,6 @@ class ProxyGuidedSampler(PlannedSampler):
             if (index := pool.find(params)) is not None:
                 mask[index] = True
         return mask
-
-    def _feasible(
-        self, study: optuna.Study, trial: FrozenTrial, profiled: list[tuple[FrozenTrial, int | None]]
-    ) -> tuple[np.ndarray, bool]:
-        """Which candidates are predicted within every limit, and whether some limit is still unknown (a
-        constraint no counted cost gives, before the feasibility model is fitted); ``profiled``: the trials
-        with constraints, each with its architecture's pool index (joined before the pool sizes anything)."""
-        pool = self.pool
-        allowed = np.ones(len(pool), dtype=bool)
-        names = sorted({name for t, _ in profiled for name in t.constraints})
-        exact = [n for n in names if n in self._cost_names]
-        for name in exact:
-            limits = [
-                pool.values[index, pool.names.index(name)] / (1.0 + t.constraints[name])
-                for t, index in profiled
-                if name in t.constraints and t.constraints[name] > -1.0 and index is not None
-            ]
-            if limits:
-                allowed &= pool.column(name) <= float(np.median(limits)) * (1.0 + _SLACK)
-        learnt = [n for n in names if n not in exact]
-        if not learnt:
-            return allowed, False
-        model = self.feasibility.model(study, trial)
-        if model is None:
-            return allowed, True
-        design = self._design(model)
-        predicted = design @ model.coefficients
-        for column, name in enumerate(model.names):
-            if name in learnt and model.skill[column] >= 0.5:
-                allowed &= predicted[:, column] + self.feasibility.z * model.spread[column] <= 0.0
-        return allowed, False
-
-    def _design(self, model: FeasibilityModel) -> np.ndarray:
-        """The `FeasibilityModel` features of every candidate (`FeasibilityModel.design`)."""
-        pool = self.pool
-        key = (len(pool), tuple((name, tuple(choices)) for name, choices in model.decisions.items()))
-        if self._one_hot is None or self._one_hot[0] != key:
-            self._one_hot = (key, pool.one_hot(model.decisions))
-        costs = None
-        if model.cost_scale is not None and self._cost_names:
-            costs = np.column_stack([pool.column(n) for n in self._cost_names])
-        return model.design(self._one_hot[1], costs)
 
 
 def _factory(
@@ -379,13 +291,12 @@ register(
                 0.25, "once the prior is settled, share of trials that move one decision from the best"
             ),
             "prior_trials": Option(5.0, "trained trials the prior trust (1 per estimator) is worth"),
-            "per_second": Option(False, "rank per expected second of training (judged at equal wall time)"),
             "mutations": Option(30, "mutations of the best added to a sampled pool per local move"),
             "score_batch": Option(
                 20, "candidates scored before each trial (lazily, as the search goes); 0: all at first"
             ),
             "score_share": Option(
-                0.0, "if positive, later batches stop at this share of the median trial's time (not seeded)"
+                0.25, "a lazy pool drops its zero-cost scores once a batch costs over this share of training"
             ),
             "use_scores": Option(
                 True, "rank with the engine's zero-cost scores (synflow, FLOPs, a cell's live FLOPs)"

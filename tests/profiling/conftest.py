@@ -7,11 +7,18 @@ import torch
 from torch import nn
 
 from nas_workbench.profiling import TimingOptions
+from nas_workbench.profiling.stable_figures import StableFigures
 
 
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("NAS_WORKBENCH_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_stable_figures(monkeypatch):
+    """Each test starts without the stable latency figures earlier tests left in this process."""
+    monkeypatch.setattr("nas_workbench.profiling._profile.STABLE_FIGURES", StableFigures())
 
 
 @pytest.fixture(autouse=True)

@@ -61,9 +61,11 @@ def search(
     limit: float | None = None,
     objective: Callable[[ArchSpec], float] = accuracy,
     enqueued: tuple[dict[str, int], ...] = (),
+    training_s: float | None = None,
 ) -> optuna.Study:
     """Drive ``sampler`` as the engine does: the latency constraint set before the ``objective`` is told
-    (an over-budget architecture is told 0.0, untrained); ``enqueued`` trials come first."""
+    (an over-budget architecture is told 0.0, untrained); ``enqueued`` trials come first; with
+    ``training_s``, each trial records that many seconds of training (the engine's ``timings``)."""
     study = optuna.create_study(direction="maximize", sampler=sampler)
     for params in enqueued:
         study.enqueue_trial(params)
@@ -76,6 +78,8 @@ def search(
             for key, value in constraint_values(measured, {"latency_ms": limit}).items():
                 trial.set_constraint(key, value)
         over = limit is not None and latency(spec) > limit
+        if training_s is not None:
+            trial.set_user_attr("timings", {"evaluate_s": training_s})
         study.tell(trial, 0.0 if over else objective(spec))
     return study
 
@@ -108,36 +112,47 @@ def test_a_lazy_pool_scores_a_batch_before_each_trial() -> None:
         calls.append(spec.to_json())
         return {"quality": accuracy(spec)}
 
-    def unscored(score_share: float) -> list[int]:
-        sampler = strategies.make_sampler(
-            "proxy_guided", seed=0, space=space, scores=counted, score_batch=10, score_share=score_share
-        )
-        study = search(sampler, space, 5)
-        return [t.system_attrs["proxy_guided:pool"]["unscored"] for t in study.trials]
-
-    assert unscored(0.0) == [246, 236, 226, 216, 206]  # no time limit: a batch of 10 before each trial
+    sampler = strategies.make_sampler("proxy_guided", seed=0, space=space, scores=counted, score_batch=10)
+    study = search(sampler, space, 5)
+    unscored = [t.system_attrs["proxy_guided:pool"]["unscored"] for t in study.trials]
+    assert unscored == [246, 236, 226, 216, 206]  # a batch of 10 before each trial
     assert len(calls) == len(set(calls)) <= 5 * 10 + 5  # each scored once: the batches and the trials
-    assert unscored(1e-9) == [246, 245, 244, 243, 242]  # no time to spare: one candidate per later trial
     lazy = CandidatePool(space, 1000, [lambda s: {"quality": accuracy(s)}], seed=3, scored=10)
     assert len(lazy) == 10 and lazy.pending == 246
     assert lazy.score_more(300) == 246 and len(lazy) == 256 and lazy.pending == 0
     assert lazy.specs[:10] == CandidatePool(space, 1000, [], seed=3, scored=10).specs  # a seeded order
 
 
-def test_a_lazy_pool_stops_a_batch_once_its_time_is_spent() -> None:
-    """``score_more(count, seconds)`` scores at most ``count`` candidates and stops once ``seconds`` have
-    gone (checked after each candidate, so at least one is scored), as a search's time allows."""
+@pytest.mark.parametrize(("training_s", "dropped"), [(0.001, True), (100.0, False), (None, False)])
+def test_a_lazy_pool_drops_scores_that_cost_more_than_the_trainings(
+    training_s: float | None, dropped: bool
+) -> None:
+    """A batch of 10 scorings of 2 ms costs 20 trainings of 1 ms: after the first trial the scores are no
+    longer computed and get no weight, and the counted cost ranks alone. Against trainings of 100 s, or
+    when no training time is recorded (a sampler driven without the engine), they are kept."""
+    space, calls = GridSpace(), []
 
-    def slow(spec: ArchSpec) -> dict[str, float]:
-        time.sleep(0.05)
+    def dear(spec: ArchSpec) -> dict[str, float]:
+        calls.append(spec.to_json())
+        time.sleep(0.002)
         return {"quality": accuracy(spec)}
 
-    lazy = CandidatePool(GridSpace(), 1000, [slow], seed=0, scored=1)
-    assert lazy.score_more(100, seconds=0.0) == 1  # at least one
-    timed = lazy.score_more(100, seconds=0.12)
-    assert 2 <= timed <= 3  # 0.05 s each: the third passes the limit (the second too, on a busy machine)
-    assert lazy.score_more(2, seconds=10.0) == 2  # the count binds first
-    assert len(lazy) == 1 + 1 + timed + 2 and lazy.pending == 256 - len(lazy)
+    sampler = strategies.make_sampler(
+        "proxy_guided",
+        seed=0,
+        space=space,
+        costs=lambda s: {"params": latency(s)},
+        scores=dear,
+        score_batch=10,
+    )
+    study = search(sampler, space, 5, training_s=training_s)
+    trust = [t.system_attrs["proxy_guided:trust"] for t in study.trials]
+    if dropped:
+        assert len(calls) == 10  # the first batch only
+        assert all(t["quality"] == 0.0 and t["params"] > 0.0 for t in trust[1:])
+    else:
+        assert len(calls) >= 5 * 10
+        assert all(t["quality"] > 0.0 for t in trust)
 
 
 class TwinSpace(GridSpace):
