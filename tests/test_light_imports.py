@@ -11,6 +11,8 @@ import sys
 
 import pytest
 
+from nas_workbench.ui._devices import _may_have_accelerator
+
 HEAVY = ("torch", "optuna", "ipywidgets", "jupyter_bokeh", "bokeh", "jupyter_server")
 
 
@@ -35,6 +37,51 @@ def _loaded_after(code: str, modules: tuple[str, ...] = HEAVY) -> dict[str, bool
 def test_the_core_imports_neither_torch_nor_optuna_nor_the_widgets(code):
     loaded = _loaded_after(code)
     assert not any(loaded.values()), f"{code!r} imported {[m for m, yes in loaded.items() if yes]}"
+
+
+def test_spaces_and_strategies_import_torch_only_to_build_a_network():
+    """Asking, checking, describing and sampling architectures and making the samplers that search them
+    need no torch (a first workbench does all of it); building a network does, and imports it then. (The
+    grid refuses these spaces, too large; "rl" builds its controller, a torch module, with its sampler.)"""
+    use = (
+        "from nas_workbench import spaces, strategies\n"
+        "for name in spaces.list():\n"
+        "    space = spaces.get(name)\n"
+        "    spec = space.validate(space.mutate(space.random(0), __import__('random').Random(0)))\n"
+        "    space.describe(spec), space.summary(spec), space.size()\n"
+        "    for strategy in set(strategies.list()) - {'grid', 'rl', 'dnas' * (name == 'multi_branch')}:\n"
+        "        strategies.make_sampler(strategy, seed=0, space=space)\n"
+        "strategies.advise(spaces.get('nb201'), ['accuracy', 'latency_ms'], n_trials=100)\n"
+    )
+    assert not _loaded_after("import nas_workbench.spaces, nas_workbench.strategies", ("torch",))["torch"]
+    assert not _loaded_after(use, ("torch",))["torch"]
+    built = _loaded_after(use + "spaces.get('chain').build(spaces.get('chain').random(0), (1, 8, 8), 10)")
+    assert built["torch"]  # else this test could not tell that the uses above were run
+
+
+@pytest.mark.skipif(_may_have_accelerator(), reason="a GPU driver is loaded: torch is asked for its devices")
+def test_a_first_workbench_plots_trials_without_torch():
+    """A kernel's first workbench, and the trials it plots, need torch only to list the GPUs: where no
+    driver could offer one, it opens without torch (about half of what it cost)."""
+    loaded = _loaded_after(
+        "import asyncio\n"
+        "import nas_workbench as nw\n"
+        "from nas_workbench.engine import events as ev\n"
+        "from nas_workbench.engine.records import TrialResult\n"
+        "def metric(value, unit):\n"
+        "    return {'value': value, 'unit': unit, 'method': 'measured', 'source': 'test', 'detail': None}\n"
+        "async def first_workbench():\n"
+        "    workbench = nw.Workbench(nw.SearchConfig(objectives=['accuracy', 'latency_ms'], n_trials=2))\n"
+        "    metrics = {'accuracy': metric(0.9, 'fraction'), 'latency_ms': metric(1.5, 'ms')}\n"
+        "    event = ev.TrialFinished('t', number=0, status='ok', values=[0.9, 1.5], metrics=metrics,\n"
+        "        spec={}, arch='a', summary='a', reason=None, duration_s=1.0, worker='t:1')\n"
+        "    workbench.plots.add([TrialResult.from_event(event)])\n"
+        "    assert workbench.plots.points == 1\n"
+        "asyncio.run(first_workbench())",
+        ("torch", "ipywidgets"),
+    )
+    assert loaded["ipywidgets"]  # else this test could not tell that a workbench was made
+    assert not loaded["torch"]
 
 
 def test_the_cli_builds_its_help_without_torch():
@@ -81,7 +128,16 @@ def test_a_name_the_package_lacks_is_an_attribute_error():
         nas_workbench.profiling.no_such_name  # noqa: B018
 
 
-@pytest.mark.parametrize("package", ["nas_workbench", "nas_workbench.engine", "nas_workbench.profiling"])
+@pytest.mark.parametrize(
+    "package",
+    [
+        "nas_workbench",
+        "nas_workbench.engine",
+        "nas_workbench.export",
+        "nas_workbench.profiling",
+        "nas_workbench.strategies.dnas",
+    ],
+)
 def test_no_lazy_name_is_shadowed_by_a_submodule_of_that_name(package):
     """Importing ``package.x`` sets the attribute ``x`` to the module, so a lazily exported function ``x``
     defined in a module of the same name would read as that module once anything imported it."""

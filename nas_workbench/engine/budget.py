@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 
 import optuna
 
-from nas_workbench.estimation.proxy_cache import ProxyCache, ProxyScorer
 from nas_workbench.profiling import METRICS, Measurement
 from nas_workbench.profiling.cache import cache_dir
 from nas_workbench.spaces.cell import CellSpace
 
 if TYPE_CHECKING:
     from nas_workbench.engine.preflight import Networks
+    from nas_workbench.estimation.proxy_cache import ProxyCache, ProxyScorer
     from nas_workbench.profiling.targets import DeviceProfile
     from nas_workbench.spaces import SearchSpace
     from nas_workbench.spec import ArchSpec
@@ -121,13 +121,15 @@ class CandidateCosts:
 
     def __call__(self, spec: ArchSpec) -> dict[str, float]:
         if self._params is None:
+            from nas_workbench.estimation.proxy_cache import ProxyCache  # torch, as the networks need
+
             built = self.networks()
             self._params = built.value(self.space, "params")
             self._cache = ProxyCache(cache_dir() / "costs" / f"{self.space.name}.json")
             shape = "x".join(map(str, built.input_shape))
             self._data = f"{shape}:{built.num_classes}:width{built.width_multiplier:g}"
         assert self._cache is not None  # made with the counter above
-        key = ProxyCache.key("params", spec, self._data, 0)
+        key = self._cache.key("params", spec, self._data, 0)
         if key not in self._cache.scores:
             self._cache.scores[key] = self._params(spec)
         values = {"params": self._cache.scores[key]}
@@ -171,6 +173,8 @@ class CandidateScores:
 
     def __call__(self, spec: ArchSpec) -> dict[str, float]:
         if self._scorer is None:
+            from nas_workbench.estimation.proxy_cache import ProxyCache, ProxyScorer  # torch, as the networks
+
             built = self.networks()
             cache = ProxyCache(cache_dir() / "proxies" / f"{self.space.name}.json")
             shape, classes = built.input_shape, built.num_classes

@@ -10,20 +10,29 @@ a ``model``: the trained network, or by default the network freshly initialised 
 
 The functions work from Python and are what the workbench's buttons and ``nas-workbench export`` call:
 `models` writes a network's files, `trials` picks a stored study's trial and its data, `notebook` writes
-the report.
+the report. They are imported on first use (importing this package loads no torch); `formats` names the
+formats without them.
 """
 
-from nas_workbench.export.models import (
-    build_model,
-    export_onnx,
-    export_spec,
-    export_state_dict,
-    export_torchscript,
-    load_state_dict,
-    train_model,
-)
-from nas_workbench.export.notebook import export_report_notebook
-from nas_workbench.export.trials import FORMATS, export_trial
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from nas_workbench._lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from nas_workbench.export.formats import FORMATS
+    from nas_workbench.export.models import (
+        build_model,
+        export_onnx,
+        export_spec,
+        export_state_dict,
+        export_torchscript,
+        load_state_dict,
+        train_model,
+    )
+    from nas_workbench.export.notebook import export_report_notebook
+    from nas_workbench.export.trials import export_trial
 
 __all__ = [
     "FORMATS",
@@ -37,3 +46,13 @@ __all__ = [
     "load_state_dict",
     "train_model",
 ]
+
+#: Public name → the module that defines it: `models`, but for the three named apart.
+_EXPORTS = {
+    **dict.fromkeys(__all__, "nas_workbench.export.models"),
+    "FORMATS": "nas_workbench.export.formats",
+    "export_report_notebook": "nas_workbench.export.notebook",
+    "export_trial": "nas_workbench.export.trials",
+}
+
+__getattr__ = lazy_attributes(__name__, _EXPORTS)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import optuna
 from nas_workbench.config import SearchConfig
 from nas_workbench.engine.study_record import DataIdentity, StudyRecord, record_of
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
+from nas_workbench.export.formats import FORMATS
 from nas_workbench.export.models import (
     export_onnx,
     export_spec,
@@ -25,15 +25,6 @@ from nas_workbench.spec import ArchSpec
 from nas_workbench.task import Task, load_task
 
 __all__ = ["FORMATS", "export_trial"]
-
-#: The formats of `export_trial`, with the file suffix each is written with by default.
-FORMATS: Mapping[str, str] = {
-    "spec": ".json",
-    "state_dict": ".pt",
-    "torchscript": ".torchscript.pt",
-    "onnx": ".onnx",
-    "notebook": ".ipynb",
-}
 
 
 def _study_task(study: optuna.Study, data: Any) -> tuple[Task, SearchConfig | None]:

@@ -4,6 +4,10 @@
 >>> space = nw.spaces.get("nb201")
 >>> nw.spaces.list()
 ['cell', 'chain', 'multi_branch', 'nb201']
+
+Importing the spaces imports no torch: a space asks, checks and describes architectures without it, and
+imports torch when it builds a network. The modules that need torch, `ops` and `blocks`, are imported on
+first use (``nw.spaces.ops.make_op``).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+from nas_workbench._lazy import lazy_attributes
 from nas_workbench._registry import Registry
 from nas_workbench.spaces._base import (
     NetworkShape,
@@ -62,3 +67,5 @@ def _register_builtin() -> None:
 
 
 _register_builtin()
+
+__getattr__ = lazy_attributes(__name__, {}, submodules=("blocks", "ops"))

@@ -5,7 +5,8 @@ may ask different questions depending on earlier answers (a stage of depth 2 ask
 four). Everything else follows from that one method: sampling from an Optuna trial or at random, checking a
 spec belongs to the space, mutation for evolution, and exhaustive enumeration for tests.
 
-Spaces import torch and never Optuna: an `optuna.Trial` satisfies `Suggester` structurally.
+Spaces never import Optuna (an `optuna.Trial` satisfies `Suggester` structurally), and import torch only
+to build a network (`assemble`): asking, checking, describing and counting architectures need none of it.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from random import Random  # annotations in SearchSpace, where the method `random` shadows the module
-from typing import Any, ClassVar, Protocol, runtime_checkable
-
-from torch import nn
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from nas_workbench.exceptions import ConfigError, SpaceError
 from nas_workbench.spec import ArchSpec, FrozenDict
+
+if TYPE_CHECKING:
+    from torch import nn
 
 Choice = Any  # a categorical value: str, int, float or bool
 

@@ -1,6 +1,7 @@
 """Layer plans: the one list of layers a space both builds (`build_plan`) and shows (`describe_plan`).
 
 Building and describing from the same plan keeps the table a UI shows true to the network that is trained.
+A plan holds how to make each layer, not the layer: torch and the modules are imported when it is built.
 """
 
 from __future__ import annotations
@@ -10,15 +11,16 @@ from abc import abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
-
-from torch import nn
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from nas_workbench.exceptions import SpaceError
 from nas_workbench.spaces._base import Choice, NetworkShape, SearchSpace
-from nas_workbench.spaces.blocks import ClassifierHead
-from nas_workbench.spaces.ops import Activation, ConvBN
 from nas_workbench.spec import ArchSpec
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from nas_workbench.spaces.ops import Activation
 
 __all__ = ["Block", "BlockSite", "Layer", "build_plan", "describe_plan", "head_layer", "scale", "stem_layer"]
 
@@ -55,6 +57,8 @@ def stem_layer(input_channels: int | None, width: int, relu: Activation) -> Laye
     def make() -> nn.Module:
         if input_channels is None:
             raise SpaceError("building a network needs the input's channel count")
+        from nas_workbench.spaces.ops import ConvBN
+
         return ConvBN(input_channels, width, 1, 3, relu=relu)
 
     return Layer("stem", make, input_channels, width, details={"op": "conv", "kernel": 3})
@@ -66,6 +70,8 @@ def head_layer(width: int, num_classes: int | None, preact: bool) -> Layer:
     def make() -> nn.Module:
         if num_classes is None:
             raise SpaceError("building a network needs the number of classes")
+        from nas_workbench.spaces.blocks import ClassifierHead
+
         return ClassifierHead(width, num_classes, preact=preact)
 
     op = "bn+relu+pool+linear" if preact else "pool+linear"
@@ -74,6 +80,8 @@ def head_layer(width: int, num_classes: int | None, preact: bool) -> Layer:
 
 def build_plan(plan: Sequence[Layer]) -> nn.Sequential:
     """The network of ``plan``: its layers' modules in order."""
+    from torch import nn
+
     return nn.Sequential(OrderedDict((layer.name.replace(".", "_"), layer.make()) for layer in plan))
 
 

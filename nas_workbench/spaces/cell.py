@@ -26,17 +26,17 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
-
-from torch import nn
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from nas_workbench._registry import unknown_name_message
 from nas_workbench.exceptions import SpaceError
 from nas_workbench.spaces._base import Choice, NetworkShape, SearchSpace, Suggester
+from nas_workbench.spaces._op_registry import OPS, make_op
 from nas_workbench.spaces._options import check_int, check_names
-from nas_workbench.spaces.blocks import Cell, ClassifierHead, ResNetBasicBlock
-from nas_workbench.spaces.ops import OPS, ConvBN, make_op
 from nas_workbench.spec import ArchSpec
+
+if TYPE_CHECKING:
+    from torch import nn
 
 __all__ = ["NB201_OPS", "CellSpace", "NB201Space"]
 
@@ -100,6 +100,11 @@ class CellSpace(SearchSpace):
 
     def build_network(self, make_cell: Callable[[int], nn.Module], shape: NetworkShape) -> nn.Sequential:
         """The skeleton around cells from ``make_cell(channels)`` (a supernet passes a cell of mixed ops)."""
+        from torch import nn
+
+        from nas_workbench.spaces.blocks import ClassifierHead, ResNetBasicBlock
+        from nas_workbench.spaces.ops import ConvBN
+
         C = max(1, round(self.options["stem_channels"] * shape.width_multiplier))
         layers: OrderedDict[str, nn.Module] = OrderedDict(
             stem=ConvBN(shape.input_shape[0], C, 1, 3, relu="none")
@@ -126,6 +131,8 @@ class CellSpace(SearchSpace):
         return len(self.op_names) ** len(self.edges)
 
     def assemble(self, spec: ArchSpec, shape: NetworkShape) -> nn.Module:
+        from nas_workbench.spaces.blocks import Cell
+
         live = {edge: op for edge, op in self.edge_ops(spec).items() if op != "none"}
 
         def make_cell(C: int) -> nn.Module:

@@ -15,24 +15,26 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import partial
-from typing import Any, ClassVar
-
-from torch import nn
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from nas_workbench.spaces._base import Choice, Suggester
+from nas_workbench.spaces._op_registry import op_module
 from nas_workbench.spaces._options import check_choices, check_int, check_names, is_int, resolve_per_stage
 from nas_workbench.spaces._plan import Block, BlockSite, PlannedSpace, scale
-from nas_workbench.spaces.blocks import Residual
-from nas_workbench.spaces.ops import ConvBN, DepthwiseSeparable, MBConv
 from nas_workbench.spec import ArchSpec
+
+if TYPE_CHECKING:
+    from torch import nn
 
 __all__ = ["CHAIN_BLOCKS", "ChainSpace", "has_residual", "make_block"]
 
-#: The chain's block ops: (C_in, C_out, stride, kernel_size, expansion) → module.
+#: The chain's block ops: (C_in, C_out, stride, kernel_size, expansion) → module (of `spaces.ops`).
 CHAIN_BLOCKS = {
-    "conv": lambda C_in, C_out, stride, k, e: ConvBN(C_in, C_out, stride, k, relu="post"),
-    "dwsep": lambda C_in, C_out, stride, k, e: DepthwiseSeparable(C_in, C_out, stride, k, relu="post"),
-    "mbconv": lambda C_in, C_out, stride, k, e: MBConv(C_in, C_out, stride, k, expansion=e),
+    "conv": lambda C_in, C_out, stride, k, e: op_module("ConvBN", C_in, C_out, stride, k, relu="post"),
+    "dwsep": lambda C_in, C_out, stride, k, e: op_module(
+        "DepthwiseSeparable", C_in, C_out, stride, k, relu="post"
+    ),
+    "mbconv": lambda C_in, C_out, stride, k, e: op_module("MBConv", C_in, C_out, stride, k, expansion=e),
 }
 
 
@@ -151,6 +153,8 @@ def make_block(
     op: str, C_in: int, C_out: int, stride: int, kernel: int, expansion: float | None
 ) -> nn.Module:
     """One block of a chain network (also a candidate of the chain supernet's mixed blocks)."""
+    from nas_workbench.spaces.blocks import Residual
+
     module = CHAIN_BLOCKS[op](C_in, C_out, stride, kernel, expansion)
     return Residual(module) if has_residual(C_in, C_out, stride) else module
 

@@ -19,16 +19,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import partial
-from typing import Any, ClassVar
-
-from torch import nn
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from nas_workbench.spaces._base import Choice, Suggester
+from nas_workbench.spaces._op_registry import OPS, make_op
 from nas_workbench.spaces._options import check_int, check_names, is_int, resolve_per_stage
 from nas_workbench.spaces._plan import Block, BlockSite, PlannedSpace, scale
-from nas_workbench.spaces.blocks import MultiBranch, Residual, shortcut
-from nas_workbench.spaces.ops import OPS, make_op
 from nas_workbench.spec import ArchSpec
+
+if TYPE_CHECKING:
+    from torch import nn
 
 __all__ = ["COMBINES", "MultiBranchSpace"]
 
@@ -140,5 +140,7 @@ class MultiBranchSpace(PlannedSpace):
 
 
 def _block(ops: Sequence[str], combine: str, skip: bool, C_in: int, C_out: int, stride: int) -> nn.Module:
+    from nas_workbench.spaces.blocks import MultiBranch, Residual, shortcut
+
     branches = MultiBranch([make_op(op, C_in, C_out, stride) for op in ops], C_out, combine)
     return Residual(branches, shortcut(C_in, C_out, stride)) if skip else branches

@@ -1,9 +1,12 @@
 """Primitive ops: small modules that map ``C_in`` channels to ``C_out`` at a ``stride``, and their registry.
 
-Every op class takes ``(C_in, C_out, stride)`` as its first three arguments, so a registered factory is the
-class with its remaining arguments bound (``partial(ConvBN, kernel_size=3)``). The cell spaces look ops up by
-name when they build an edge, and a differentiable-NAS supernet can build a mixed op on an edge from the same
-names: ``[make_op(name, C, C, 1) for name in space.op_names]``.
+Every op class takes ``(C_in, C_out, stride)`` as its first three arguments, so a registered factory can be
+the class with its remaining arguments bound (``partial(ConvBN, kernel_size=3)``). The registry `OPS` lives in
+`nas_workbench.spaces._op_registry`, which names the built-in ops without importing this module (a space
+checks its options against the names before any network is built), and is re-exported here, where a user
+registers ops of their own. The cell spaces look ops up by name when they build an edge, and a
+differentiable-NAS supernet can build a mixed op on an edge from the same names:
+``[make_op(name, C, C, 1) for name in space.op_names]``.
 
 The ``nor_conv``/``sep_conv``/pool ops follow NAS-Bench-201 (pre-activation ReLU-Conv-BN, convolutions
 without bias); the ``conv``/``dwsep``/``mbconv`` ops are the post-activation blocks of mobile networks
@@ -15,14 +18,12 @@ torch.Size([1, 32, 4, 4])
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
 from typing import Literal, TypedDict, Unpack
 
 import torch
 from torch import nn
 
-from nas_workbench._registry import Registry
+from nas_workbench.spaces._op_registry import OPS, OpFactory, make_op
 
 __all__ = [
     "OPS",
@@ -37,9 +38,6 @@ __all__ = [
     "make_op",
     "skip_connect",
 ]
-
-#: Builds an op from (C_in, C_out, stride).
-OpFactory = Callable[[int, int, int], nn.Module]
 
 Activation = Literal["pre", "post", "none"]
 
@@ -174,32 +172,3 @@ class MBConv(nn.Sequential):
         layers.append(ConvBN(hidden, hidden, stride, kernel_size, groups=hidden, relu="post"))
         layers.append(ConvBN(hidden, C_out, 1, 1, relu="none"))
         super().__init__(*layers)
-
-
-#: Op name → factory(C_in, C_out, stride).
-OPS: Registry[OpFactory] = Registry("op")
-
-
-def make_op(name: str, C_in: int, C_out: int, stride: int = 1) -> nn.Module:
-    """Build the op registered as ``name`` (an `UnknownNameError` suggests the closest name)."""
-    return OPS.get(name)(C_in, C_out, stride)
-
-
-def _register_builtin() -> None:
-    OPS.add("none", Zero)
-    OPS.add("skip_connect", skip_connect)
-    for mode in ("avg", "max"):
-        OPS.add(f"{mode}_pool_3x3", partial(Pool, mode=mode))
-    for k in (1, 3, 5, 7):
-        OPS.add(f"nor_conv_{k}x{k}", partial(ConvBN, kernel_size=k, relu="pre"))
-    for k in (3, 5):
-        OPS.add(f"sep_conv_{k}x{k}", partial(DepthwiseSeparable, kernel_size=k, relu="pre"))
-        OPS.add(f"dil_conv_{k}x{k}", partial(DepthwiseSeparable, kernel_size=k, dilation=2, relu="pre"))
-    for k in (3, 5, 7):
-        OPS.add(f"conv_{k}x{k}", partial(ConvBN, kernel_size=k, relu="post"))
-        OPS.add(f"dwsep_{k}x{k}", partial(DepthwiseSeparable, kernel_size=k, relu="post"))
-        for e in (3, 6):
-            OPS.add(f"mbconv_{k}x{k}_e{e}", partial(MBConv, kernel_size=k, expansion=e))
-
-
-_register_builtin()

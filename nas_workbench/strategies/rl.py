@@ -16,7 +16,8 @@ Because it learns from the study's history, a resumed study or several workers o
 improving one policy.
 
 Two controllers: "factorized" (independent logits per decision, as in NAS-Bench-201's REINFORCE
-baseline) and "lstm" (Zoph & Le's recurrent controller: each decision sees the ones before it).
+baseline) and "lstm" (Zoph & Le's recurrent controller: each decision sees the ones before it). They
+and their optimiser live in `_rl_policy`, the part that needs torch, imported when a sampler is made.
 """
 
 from __future__ import annotations
@@ -27,11 +28,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import optuna
-import torch
-import torch.nn.functional as F
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import FrozenTrial
-from torch import nn
 
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.strategies._base import (
@@ -58,73 +56,6 @@ CONTROLLERS = ("factorized", "lstm")
 def _key(name: str, choices: Sequence[Any]) -> str:
     """A decision's identity: its name and its choices (a conditional space may reuse a name)."""
     return f"{name}|{tuple(choices)!r}"
-
-
-class _Controller(nn.Module):
-    """Logits for each decision given the decisions made before it in the same architecture.
-
-    Decisions are met while the space is asked, so their parameters are created on first sight;
-    `grow` returns the new ones for the optimiser.
-    """
-
-    def __init__(self, kind: str, hidden_size: int, seed: int) -> None:
-        super().__init__()
-        self.kind = kind
-        self.hidden_size = hidden_size
-        # Its own generator: parameters created later (new decisions) must not depend on, nor disturb,
-        # the global random state that training uses.
-        self._generator = torch.Generator().manual_seed(seed)
-        self._index: dict[str, int] = {}
-        # Per decision (by index): factorized, its logits (n,); lstm, the head (n, hidden) + (n,) mapping the
-        # hidden state to logits and the embeddings (n, hidden) of its choices, the next step's input.
-        self.logits = nn.ParameterList()
-        self.head_weights = nn.ParameterList()
-        self.embeddings = nn.ParameterList()
-        if kind == "lstm":
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
-                self.cell = nn.LSTMCell(hidden_size, hidden_size)
-            self.start = nn.Parameter(torch.zeros(1, hidden_size))
-
-    def grow(self, key: str, n_choices: int) -> list[nn.Parameter]:
-        """Create the parameters of decision ``key`` if it is new; return them (else an empty list)."""
-        if key in self._index:
-            return []
-        self._index[key] = len(self._index)
-        # Zero logits and zero heads: the policy starts uniform over every decision.
-        new = [nn.Parameter(torch.zeros(n_choices))]
-        if self.kind == "lstm":
-            new += [
-                nn.Parameter(torch.zeros(n_choices, self.hidden_size)),
-                nn.Parameter(torch.randn(n_choices, self.hidden_size, generator=self._generator)),
-            ]
-            self.head_weights.append(new[1])
-            self.embeddings.append(new[2])
-        self.logits.append(new[0])  # the bias of the lstm's head
-        return new
-
-    def begin(self) -> Any:
-        """The state before the first decision of an architecture."""
-        if self.kind == "factorized":
-            return None
-        zeros = torch.zeros(1, self.hidden_size)
-        return (self.start, zeros, zeros)
-
-    def decision_logits(self, state: Any, key: str) -> tuple[torch.Tensor, Any]:
-        """Logits over the choices of ``key`` and the state after reading them."""
-        index = self._index[key]
-        if self.kind == "factorized":
-            return self.logits[index], state
-        x, h, c = state
-        h, c = self.cell(x, (h, c))
-        return F.linear(h, self.head_weights[index], self.logits[index])[0], (None, h, c)
-
-    def advance(self, state: Any, key: str, action: int) -> Any:
-        """The state after choosing ``action`` for ``key``."""
-        if self.kind == "factorized":
-            return None
-        _, h, c = state
-        return (self.embeddings[self._index[key]][action : action + 1], h, c)
 
 
 class _PolicyPlan(Plan):
@@ -180,8 +111,9 @@ class ReinforceSampler(PlannedSampler):
         self.learning_rate = check_float("learning_rate", learning_rate, 1e-9, 10.0)
         self.baseline_decay = check_float("baseline_decay", baseline_decay, 0.0, 0.999999)
         check_int("hidden_size", hidden_size, 1)
-        self.controller = _Controller(controller, hidden_size, seed=self._seed % 2**63)
-        self.optimizer: torch.optim.Adam | None = None  # made when the first decisions are seen
+        from nas_workbench.strategies._rl_policy import Policy  # torch, needed from here on
+
+        self.policy = Policy(controller, hidden_size, self._seed % 2**63, self.learning_rate)
         self._learned: set[int] = set()
         self.baseline: float | None = None
         self.spread = 0.0
@@ -199,17 +131,15 @@ class ReinforceSampler(PlannedSampler):
                 self._learn(done, sign)
         model = self.feasibility.model(study, trial)
         if model is None:
-            return _PolicyPlan(rng, self.controller.begin())
+            return _PolicyPlan(rng, self.policy.begin())
         # Draw the architecture ahead, so that one predicted far over budget is rejected (drawn again)
         # before the trial starts; questions the draw did not foresee are drawn when asked.
         # When every draw of the policy is far over budget (a policy pushed towards costly choices, or a
         # budget few architectures meet), uniform draws of the space are tried, as evolution does.
         space = self.space
-        uniform = (
-            None if space is None else (lambda: _Drawn(space.random(rng).choices, self.controller.begin()))
-        )
+        uniform = None if space is None else (lambda: _Drawn(space.random(rng).choices, self.policy.begin()))
         if (warm := self.feasibility.warm(study, model)) is not None:
-            return _PolicyPlan(rng, self.controller.begin(), warm)
+            return _PolicyPlan(rng, self.policy.begin(), warm)
         drawn = self.feasibility.choose(model, lambda: self._draw(model.decisions, rng), uniform)
         assert isinstance(drawn, _Drawn)
         return _PolicyPlan(rng, drawn.state, drawn)
@@ -217,7 +147,7 @@ class ReinforceSampler(PlannedSampler):
     def _draw(self, decisions: Mapping[str, Sequence[Any]], rng: random.Random) -> _Drawn:
         """One architecture drawn from the policy: the space's questions as it asks them, else (no space)
         every decision seen so far."""
-        plan = _PolicyPlan(rng, self.controller.begin())
+        plan = _PolicyPlan(rng, self.policy.begin())
         if self.space is not None:
             answers = self.space.define(_PolicySuggester(self, plan))
         else:
@@ -247,29 +177,8 @@ class ReinforceSampler(PlannedSampler):
             if isinstance(dist, CategoricalDistribution) and trial.params[name] in dist.choices
         ]
         advantage = self._advantage(trial, sign)
-        if not decisions or not advantage:
-            return
-        for key, _, n in decisions:
-            self._grow(key, n)
-        state = self.controller.begin()
-        log_prob = torch.zeros(())
-        for key, action, _ in decisions:
-            logits, state = self.controller.decision_logits(state, key)
-            log_prob = log_prob + torch.log_softmax(logits, dim=0)[action]
-            state = self.controller.advance(state, key, action)
-        assert self.optimizer is not None
-        self.optimizer.zero_grad()
-        (-advantage * log_prob).backward()
-        self.optimizer.step()
-
-    def _grow(self, key: str, n_choices: int) -> None:
-        new = self.controller.grow(key, n_choices)
-        if not new:
-            return
-        if self.optimizer is None:
-            self.optimizer = torch.optim.Adam(self.controller.parameters(), lr=self.learning_rate)
-        else:
-            self.optimizer.add_param_group({"params": new})
+        if decisions and advantage:
+            self.policy.learn(decisions, advantage)
 
     # -- sampling ------------------------------------------------------------------------------------------
     def answer(self, plan: Plan, name: str, choices: Sequence[Any]) -> Any:
@@ -280,14 +189,7 @@ class ReinforceSampler(PlannedSampler):
 
     def _sample(self, plan: _PolicyPlan, name: str, choices: Sequence[Any]) -> Any:
         """Draw decision ``name`` from the policy, advancing the plan's controller state."""
-        key = _key(name, choices)
-        self._grow(key, len(choices))
-        with torch.no_grad():
-            logits, plan.state = self.controller.decision_logits(plan.state, key)
-            weights = torch.softmax(logits, dim=0).tolist()
-        action = plan.rng.choices(range(len(choices)), weights=weights)[0]
-        with torch.no_grad():
-            plan.state = self.controller.advance(plan.state, key, action)
+        action, plan.state = self.policy.draw(plan.state, _key(name, choices), len(choices), plan.rng)
         return choices[action]
 
 

@@ -14,7 +14,6 @@ from typing import Any
 import ipywidgets as W
 
 from nas_workbench.config import SearchConfig
-from nas_workbench.engine.preflight import budget_report
 from nas_workbench.exceptions import NasWorkbenchError
 from nas_workbench.metrics import METRICS
 from nas_workbench.relative_budget import GRAMMAR, RELATIVE_METRICS, budget_value
@@ -145,6 +144,8 @@ class BudgetFields:
         self.status.value = "<i>checking the budget on this device…</i>"
 
         def work() -> None:
+            from nas_workbench.engine.preflight import budget_report  # profiles networks: torch, loaded now
+
             try:
                 lines = budget_report(config, data)
                 for metric, line in lines.items():

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import ipywidgets as W
 
 from nas_workbench.ui._fields import DESCRIPTION_WIDTH, Field
@@ -11,7 +14,14 @@ __all__ = ["available_devices", "target_device_field"]
 
 
 def available_devices() -> list[tuple[str, str]]:
-    """``(label, device)`` for each device this kernel can search on: the CPU, each GPU, Apple MPS."""
+    """``(label, device)`` for each device this kernel can search on: the CPU, each GPU, Apple MPS.
+
+    Torch is asked where it could find an accelerator; where it could not (Linux with no GPU driver
+    loaded) the answer is the CPU alone, found without importing torch, which would be most of what a
+    first workbench costs on such a machine.
+    """
+    if "torch" not in sys.modules and not _may_have_accelerator():
+        return [("cpu", "cpu")]
     import torch
 
     devices = [("cpu", "cpu")]
@@ -21,6 +31,14 @@ def available_devices() -> list[tuple[str, str]]:
     if hasattr(torch.backends, "mps") and torch.backends.mps.is_available():
         devices.append(("mps (Apple GPU)", "mps"))
     return devices
+
+
+def _may_have_accelerator() -> bool:
+    """False only where torch can find no GPU: on Linux, torch's CUDA needs NVIDIA's kernel driver (which
+    lists its GPUs under /proc/driver/nvidia, in containers too) and its ROCm build AMD's (/dev/kfd)."""
+    if sys.platform != "linux":
+        return True
+    return Path("/proc/driver/nvidia/gpus").is_dir() or Path("/dev/kfd").exists()
 
 
 def target_device_field(row: Row) -> Field:

@@ -16,7 +16,7 @@ from bokeh.models import ColumnDataSource
 from nas_workbench import spaces
 from nas_workbench.engine.records import TrialResult
 from nas_workbench.exceptions import NasWorkbenchError
-from nas_workbench.export import FORMATS
+from nas_workbench.export.formats import FORMATS
 from nas_workbench.spec import ArchSpec
 from nas_workbench.ui._bokeh import PlotModel
 from nas_workbench.viz.arch import (

@@ -2,18 +2,18 @@
 
 A search can train on what the user already has in the kernel: ``(x, y)`` arrays, a torch ``Dataset``
 or ``DataLoader``, or a `Task`. `DatasetChoices` lists the variables holding such data by name, so the
-form can offer them without the user typing code.
+form can offer them without the user typing code. It imports neither torch nor `nas_workbench.task`: a
+value can only be a torch dataset or a `Task` once their modules are loaded, so it asks the loaded ones.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
 import ipywidgets as W
-from torch.utils.data import DataLoader, Dataset
 
-from nas_workbench.task import Task
 from nas_workbench.ui._fields import DESCRIPTION_WIDTH
 
 __all__ = ["DIGITS", "DatasetChoices", "describe_dataset", "kernel_namespace"]
@@ -34,11 +34,12 @@ def kernel_namespace() -> Mapping[str, Any]:
 
 def describe_dataset(value: Any) -> str | None:
     """A short description of ``value`` if a search can train on it, else None."""
-    if isinstance(value, Task):
+    task, torch_data = sys.modules.get("nas_workbench.task"), sys.modules.get("torch.utils.data")
+    if task is not None and isinstance(value, task.Task):
         return f"Task {value.name!r}, {value.input_shape}, {value.num_classes} classes"
-    if isinstance(value, DataLoader):
+    if torch_data is not None and isinstance(value, torch_data.DataLoader):
         return "torch DataLoader"
-    if isinstance(value, Dataset):
+    if torch_data is not None and isinstance(value, torch_data.Dataset):
         size = len(value) if hasattr(value, "__len__") else "?"
         return f"torch Dataset, {size} examples"
     if isinstance(value, tuple | list) and len(value) == 2:

@@ -18,7 +18,7 @@ ACTS = ["relu", "tanh", "gelu", "identity"]
 def _probability(sampler: ReinforceSampler, name: str, choices: list, value: object) -> float:
     """The controller's probability of ``value`` for a decision asked first (no earlier context)."""
     with torch.no_grad():
-        logits, _ = sampler.controller.decision_logits(sampler.controller.begin(), _key(name, choices))
+        logits, _ = sampler.policy.controller.decision_logits(sampler.policy.begin(), _key(name, choices))
     return torch.softmax(logits, dim=0)[choices.index(value)].item()
 
 

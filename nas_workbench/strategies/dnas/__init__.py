@@ -23,30 +23,36 @@ is differentiable, so a penalty or a latency target steers the search. Here:
 Spaces whose decisions change the network's structure (the multi-branch space) have no such relaxation;
 `build_supernet` says so and names the strategies that fit.
 
+Importing this package registers the strategy without importing torch: the supernets, cost models and
+penalty (the modules that need torch) are imported when first named or built.
+
 >>> supernet = build_supernet(nw.spaces.get("nb201", num_cells=1), input_shape=(1, 8, 8), num_classes=10)
 >>> supernet.derive()                      # the argmax architecture, a valid ArchSpec of the space
 """
 
 from __future__ import annotations
 
+import pkgutil
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
+from nas_workbench._lazy import lazy_attributes
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.spaces import SearchSpace
 from nas_workbench.spaces.cell import CellSpace
 from nas_workbench.spaces.chain import ChainSpace
 from nas_workbench.strategies._base import SamplerContext, Strategy, register
-from nas_workbench.strategies.dnas.cell import CellSupernet
-from nas_workbench.strategies.dnas.chain import ChainSupernet
-from nas_workbench.strategies.dnas.cost import COST_METRICS, CostModel, cost_model
-from nas_workbench.strategies.dnas.options import OPTIONS, DnasOptions
-from nas_workbench.strategies.dnas.penalty import HardwarePenalty
+from nas_workbench.strategies.dnas.options import COST_METRICS, OPTIONS, DnasOptions
 from nas_workbench.strategies.dnas.sampler import SupernetSampler
-from nas_workbench.strategies.dnas.supernet import Decision, MixedOp, Supernet, SupernetOptions
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing's own from Python 3.12
+
+    from nas_workbench.strategies.dnas.cell import CellSupernet
+    from nas_workbench.strategies.dnas.chain import ChainSupernet
+    from nas_workbench.strategies.dnas.cost import CostModel, cost_model
+    from nas_workbench.strategies.dnas.penalty import HardwarePenalty
+    from nas_workbench.strategies.dnas.supernet import Decision, MixedOp, Supernet, SupernetOptions
 
 __all__ = [
     "COST_METRICS",
@@ -66,10 +72,26 @@ __all__ = [
     "supernet_class",
 ]
 
-#: What relaxes a space: a subclass of `Supernet`, built as `build_supernet` builds it.
-SupernetFactory = type[Supernet]
+#: Public name → the module that defines it (it needs torch), imported on first use.
+_EXPORTS = {
+    "CellSupernet": f"{__name__}.cell",
+    "ChainSupernet": f"{__name__}.chain",
+    "CostModel": f"{__name__}.cost",
+    "cost_model": f"{__name__}.cost",
+    "HardwarePenalty": f"{__name__}.penalty",
+    **dict.fromkeys(("Decision", "MixedOp", "Supernet", "SupernetOptions"), f"{__name__}.supernet"),
+}
 
-_SUPERNETS: dict[type[SearchSpace], SupernetFactory] = {CellSpace: CellSupernet, ChainSpace: ChainSupernet}
+__getattr__ = lazy_attributes(__name__, _EXPORTS)
+
+#: What relaxes a space: a subclass of `Supernet`, built as `build_supernet` builds it.
+SupernetFactory: TypeAlias = "type[Supernet]"
+
+#: Each space class's supernet: the class, or where it is ("module:name", imported when first needed).
+_SUPERNETS: dict[type[SearchSpace], SupernetFactory | str] = {
+    CellSpace: f"{__name__}.cell:CellSupernet",
+    ChainSpace: f"{__name__}.chain:ChainSupernet",
+}
 
 
 def register_supernet(space_class: type[SearchSpace], supernet_class: SupernetFactory) -> None:
@@ -79,10 +101,12 @@ def register_supernet(space_class: type[SearchSpace], supernet_class: SupernetFa
 
 def supernet_class(space: SearchSpace) -> SupernetFactory:
     """The supernet class that relaxes ``space``, or a `ConfigError` saying why there is none."""
-    if space.relaxable:
-        for cls in type(space).__mro__:
-            if cls in _SUPERNETS:
-                return _SUPERNETS[cls]
+    relaxed = _relaxed_class(space)
+    if relaxed is not None:
+        found = _SUPERNETS[relaxed]
+        if isinstance(found, str):
+            found = _SUPERNETS[relaxed] = pkgutil.resolve_name(found)
+        return found
     from nas_workbench import spaces, strategies
 
     relaxable = [name for name in spaces.list() if spaces.get(name).relaxable]
@@ -112,9 +136,17 @@ def build_supernet(
 
 def _sampler(context: SamplerContext, **options: Any) -> SupernetSampler:
     DnasOptions(**options)._check()
-    if context.space is not None:
-        supernet_class(context.space)
+    if context.space is not None and _relaxed_class(context.space) is None:
+        supernet_class(context.space)  # raises, saying why
     return SupernetSampler()
+
+
+def _relaxed_class(space: SearchSpace) -> type[SearchSpace] | None:
+    """The class of ``space`` (its own or a base) that a supernet is registered for, if any; it imports no
+    supernet, so that checking a config imports no torch."""
+    if not space.relaxable:
+        return None
+    return next((cls for cls in type(space).__mro__ if cls in _SUPERNETS), None)
 
 
 register(

@@ -26,12 +26,10 @@ from torch import nn
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.profiling import METRICS, LookupTable
 from nas_workbench.profiling._trace import Trace, trace
+from nas_workbench.strategies.dnas.options import COST_METRICS
 from nas_workbench.strategies.dnas.supernet import CostFunction, Supernet, Weights
 
 __all__ = ["COST_METRICS", "CostModel", "cost_model"]
-
-#: Metrics whose cost adds up over a network's modules, so a supernet can take their expectation.
-COST_METRICS = ("latency_ms", "flops", "macs", "params")
 
 
 @dataclass

@@ -14,12 +14,15 @@ from typing import TYPE_CHECKING, Any
 from nas_workbench._registry import unknown_name_message
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.strategies._base import Option, check_float, check_int
-from nas_workbench.strategies.dnas.cost import COST_METRICS
 
 if TYPE_CHECKING:
     from nas_workbench.config import SearchConfig
 
-__all__ = ["OPTIONS", "DnasOptions"]
+__all__ = ["COST_METRICS", "OPTIONS", "DnasOptions"]
+
+#: Metrics whose cost adds up over a network's modules, so a supernet can take their expectation
+#: (`nas_workbench.strategies.dnas.cost`).
+COST_METRICS = ("latency_ms", "flops", "macs", "params")
 
 
 #: Default of `DnasOptions.retrain_top` (chosen by measurement: benchmarks/dnas/README.md).
