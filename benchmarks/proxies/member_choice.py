@@ -74,7 +74,7 @@ def main() -> int:
     parser.add_argument("nb201_dir", type=Path, help="folder holding the NASLib scores and the cost table")
     parser.add_argument("--labelled", type=int, default=20)
     parser.add_argument("--draws", type=int, default=50)
-    parser.add_argument("--top", type=int, default=5)
+    parser.add_argument("--top", type=int, default=10)
     parser.add_argument("--members", type=int, default=6, help="most members forward selection adds")
     args = parser.parse_args()
     data = load(args.nb201_dir)

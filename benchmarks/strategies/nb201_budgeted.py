@@ -20,7 +20,13 @@ feasible cells with the most FLOPs (``nb201_cost_derived.csv``), which needs the
 The samplers are given what the engine knows of a candidate before proposing it (``--costs``): its
 parameter count by default, as in every search (``params_c10_M``); with ``--costs latency``, the
 device's latency itself, the case of a search whose budget names a ``target_device``, where the
-profile's prediction is both known in advance and what the trial is judged by. ``optuna-tpe`` is
+profile's prediction is both known in advance and what the trial is judged by, here as if the profile
+were exact; with ``--costs profile``, the latency a profile fitted from ``--profile-size`` cells
+measured on the device predicts (`nb201_profiles.FittedLatencies`: the cells the workbench proposes,
+one profile per seed, the other devices of the table as its reference), told to the samplers and
+judging each trial's budget as the engine does, while the regret is against the device's measured
+latencies: the exact constrained optimum, and a choice the profile called within budget but the device
+measures over it is counted (``over budget``). ``optuna-tpe`` is
 Optuna's own TPESampler (multivariate, grouped) driven the same way: the baseline without the
 workbench's feasibility model or costs. ``auto`` is the default strategy of a `SearchConfig`: the one
 the advisor recommends for one objective under this latency budget and this many trials (with ``--costs
@@ -31,6 +37,8 @@ latency``, judged on a target device).
     python benchmarks/strategies/nb201_budgeted.py /work/shared/data/nb201 --seeds 3 --strategies random,tpe
     python benchmarks/strategies/nb201_budgeted.py /work/shared/data/nb201 --strategies tpe,optuna-tpe \\
         --costs latency
+    python benchmarks/strategies/nb201_budgeted.py /work/shared/data/nb201 --strategies auto \\
+        --costs profile --profile-size 10 --scores live
 """
 
 from __future__ import annotations
@@ -53,6 +61,7 @@ from nas_workbench.engine.budget import constraint_values
 from nas_workbench.profiling import Measurement
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from nb201_profiles import FittedLatencies  # what a profile fitted from a few measurements predicts
 from nb201_scores import synflow_scores  # the project's data-free synflow of every cell, cached
 from nb201_tabular import load_table, mean_std  # the sibling benchmark's NB201 protocol
 
@@ -77,8 +86,9 @@ CHECKPOINTS = (10, 25)
 PLAIN_TPE = "optuna-tpe"
 #: What the samplers are told of a candidate before proposing it (``--costs``): nothing; its parameter
 #: count (what the engine counts for every search); or its latency on the device (what the engine gives
-#: when the budget names a ``target_device``, whose profile predicts the latency the trial is judged by).
-COSTS = ("none", "params", "latency")
+#: when the budget names a ``target_device``, whose profile predicts the latency the trial is judged by),
+#: exact or predicted by a profile fitted from a few cells ("profile").
+COSTS = ("none", "params", "latency", "profile")
 #: The zero-cost scores the samplers may rank with (``--scores``; only "proxy_guided" uses them).
 SCORES = ("none", "flops", "live", "synflow")
 
@@ -117,24 +127,28 @@ def run_one(
     costs: str = "none",
     scores: dict[str, dict[str, float]] | None = None,
     options: dict[str, object] | None = None,
+    told: dict[str, float] | None = None,
 ) -> dict[str, object]:
     """One budgeted search; the test accuracy of its choice (None when it found no feasible cell), also
     after each of `CHECKPOINTS` trained (feasible) queries, the share of its trials that were feasible,
     and its CPU seconds per trial. ``costs`` (of `COSTS`) is what the sampler is told of each candidate
     before it proposes it; ``scores`` (architecture → proxy → score) its zero-cost proxy scores;
-    ``options`` the strategy's options."""
+    ``options`` the strategy's options; ``told`` the latency a device profile predicts (None: the measured
+    ``latency``), which the sampler is told and each trial's budget is judged by, as the engine does."""
+    judged = latency if told is None else told
 
     def counted(spec: nw.ArchSpec) -> dict[str, float]:
         arch = space.format(spec)
         values = {"params": table[arch]["params"]}
-        return values | {"latency_ms": latency[arch]} if costs == "latency" else values
+        return values | {"latency_ms": judged[arch]} if costs in ("latency", "profile") else values
 
     def proxies(spec: nw.ArchSpec) -> dict[str, float]:
         assert scores is not None
         return scores[space.format(spec)]
 
     if name == AUTO_STRATEGY:  # the default: what the advisor recommends for this search, as the engine
-        target = "the device" if costs == "latency" else None  # a budget judged by a device's profile
+        # a budget judged by a device's profile
+        target = "the device" if costs in ("latency", "profile") else None
         name = nw.strategies.advise(space, ["accuracy"], {METRIC: budget_ms}, trials, None, target).strategy
     if name == PLAIN_TPE:
         with warnings.catch_warnings():  # ``group`` is "experimental", as the tpe strategy notes
@@ -147,6 +161,7 @@ def run_one(
         )
     study = optuna.create_study(direction="maximize", sampler=sampler)
     chosen: dict[str, float] | None = None
+    chosen_arch = ""
     n_feasible = 0
     at_trained: dict[int, float] = {}
     valid_at: dict[int, float] = {}  # the choice's validation accuracy (what every search chooses by)
@@ -156,14 +171,15 @@ def run_one(
         spec = space.sample(trial)
         arch = space.format(spec)
         trial.set_user_attr("spec", spec.to_dict())
-        measured = {METRIC: Measurement(latency[arch], "ms", "measured", "nb201_latency.csv")}
+        kind = "measured" if told is None else "predicted"
+        measured = {METRIC: Measurement(judged[arch], "ms", kind, "nb201_latency.csv")}
         for key, value in constraint_values(measured, {METRIC: budget_ms}).items():
             trial.set_constraint(key, value)
         row = table[arch]
-        if latency[arch] <= budget_ms:
+        if judged[arch] <= budget_ms:
             n_feasible += 1
             if chosen is None or row["valid"] > chosen["valid"]:
-                chosen = row
+                chosen, chosen_arch = row, arch
             if n_feasible in CHECKPOINTS:
                 at_trained[n_feasible], valid_at[n_feasible] = chosen["test"], chosen["valid"]
             study.tell(trial, row["valid"])
@@ -175,6 +191,7 @@ def run_one(
         "at_trained": at_trained,
         "valid_at_trained": valid_at,
         "feasible_share": n_feasible / trials,
+        "over_budget": chosen is not None and latency[chosen_arch] > budget_ms,  # as the device measures
         "cpu_s_per_trial": (time.process_time() - started) / trials,
     }
 
@@ -196,6 +213,9 @@ def main() -> int:
         choices=COSTS,
         default="params",
         help="what samplers know of a candidate before proposing it",
+    )
+    parser.add_argument(
+        "--profile-size", type=int, default=10, help="cells a fitted profile measures (--costs profile)"
     )
     parser.add_argument(
         "--scores",
@@ -237,9 +257,11 @@ def main() -> int:
     # the table holds every score already: the whole pool is scored before the first query, for free
     options.setdefault("proxy_guided", {}).setdefault("score_batch", 0)
     devices = args.devices.split(",")
+    profiles = FittedLatencies(args.nb201_dir, space, args.profile_size) if args.costs == "profile" else None
     percentiles = [float(p) for p in args.percentiles.split(",")]
 
-    told = args.costs if args.costs != "none" else "nothing"
+    told = {"none": "nothing", "profile": f"latency predicted from {args.profile_size} measurements"}
+    told = told.get(args.costs, args.costs)
     print(
         f"NAS-Bench-201 CIFAR-10 under a latency budget: mean regret (points of test accuracy) of the "
         f"best-validation feasible choice after {args.trials} trials, {args.seeds} seeds; samplers told "
@@ -251,6 +273,9 @@ def main() -> int:
     results = []
     for device in devices:
         column = {arch: lat[device] for arch, lat in latencies.items()}
+        predicted = None  # with --costs profile: per seed, every cell's latency a fitted profile predicts
+        if profiles is not None:
+            predicted = [profiles.predict(DEVICES[device], seed) for seed in range(args.seeds)]
         for percentile in percentiles:
             budget_ms = float(np.percentile(list(column.values()), percentile))
             feasible = {arch: table[arch] for arch, lat in column.items() if lat <= budget_ms}
@@ -280,6 +305,7 @@ def main() -> int:
                         args.costs,
                         scores,
                         options.get(name),
+                        None if predicted is None else predicted[seed],
                     )
                     for seed in range(args.seeds)
                 ]
@@ -296,6 +322,7 @@ def main() -> int:
                     "regret_at_trained": {n: mean_std(values) for n, values in at.items()},
                     "seeds_above_greedy_valid_at": above,
                     "no_feasible_runs": sum(r["test"] is None for r in runs),
+                    "over_budget_runs": sum(bool(r["over_budget"]) for r in runs),
                     "feasible_share": statistics.mean(r["feasible_share"] for r in runs),
                     "cpu_ms_per_trial": 1000 * statistics.mean(r["cpu_s_per_trial"] for r in runs),
                 }
@@ -337,6 +364,15 @@ def main() -> int:
             f"{c['device']} {c['percentile']:g}th: seeds whose choice's validation accuracy is above "
             f"flops-greedy's after {'/'.join(map(str, CHECKPOINTS))} trained: " + ", ".join(above)
         )
+    if args.costs == "profile":
+        print(
+            "choices the profile called within budget but the device measures over it (runs of all): "
+            + ", ".join(
+                f"{n} {sum(c['strategies'][n]['over_budget_runs'] for c in results)}"
+                f"/{args.seeds * len(results)}"
+                for n in names
+            )
+        )
     print(
         "mean share of feasible trials: "
         + ", ".join(
@@ -355,6 +391,7 @@ def main() -> int:
             "seeds": args.seeds,
             "trials": args.trials,
             "costs": args.costs,
+            "profile_size": args.profile_size if args.costs == "profile" else None,
             "scores": args.scores,
             "proxy_seconds": proxy_seconds,
             "pool_size": args.pool_size,

@@ -20,10 +20,10 @@ search knows (`SamplerContext.costs`, `SamplerContext.scores`):
    trained function (never more trainings of it than functions tried: replicas of a function ranked top before
    any other was compared, as the prior's unique top is on its first trial, would stop the search there), or,
    with probability ``local_share``, makes a local move: the best-ranked untried feasible candidate one
-   decision away from the best trained one (a space too large to enumerate adds ``mutations`` mutations of it
-   to the pool first), or, half the time (`TWIN_SHARE`), a twin of it; with neither to train, the ranking
-   proposes (moving earlier left Pixel 2 5th's optimum, in an 11-way tie, untried at 10). Unless the untried
-   functions ranked with the best are *outclassed* (`chance_to_beat`): then every move is local.
+   decision away from the best trained one, or, half the time (`TWIN_SHARE`), a twin of it; with neither to
+   train, the ranking proposes (moving earlier left Pixel 2 5th's optimum, in an 11-way tie, untried at 10).
+   Unless the untried functions ranked with the best are *outclassed* (`chance_to_beat`): then every move is
+   local.
 4. **One trial per function.** A candidate that computes the same function as one already tried (the
    space's ``signature``: `CellSpace.signature` gives cells that differ only in dead ops or in the node a
    skip chain runs through one signature) is proposed by the ranking only once every feasible function
@@ -33,6 +33,14 @@ search knows (`SamplerContext.costs`, `SamplerContext.scores`):
    teaches nothing about the architecture, but it is trained afresh, and on NAS-Bench-201 (which trained
    each twin separately) the best of a function's twins is often the budget's optimum: its twins'
    validation accuracies spread by 0.1-0.2 points.
+5. **A sampled pool climbs.** A space too large to enumerate is ranked over a random sample of ``pool_size``
+   candidates (and a lazy pool over those scored so far), which under a tight budget holds few of the
+   feasible ones and often none of the best (a 5th-percentile latency budget leaves about 5% of a sample).
+   So before each trial a pool that is not the whole space adds ``mutations`` mutations of the candidate the
+   trial builds on, the best trained one for a local move, else the ranking's top untried one, and is ranked
+   again: it fills in where the cheap estimators point (a local search on the prior, paid in ``mutations``
+   estimator calls a trial), not where a random draw happened to fall. Not while the feasibility model is
+   still being learnt (uniform draws).
 
 The pool is scored lazily by default (``score_batch`` candidates before each trial: 2,000 synflow scores
 on a CPU are minutes), so the scoring is paid, and timed, as the search goes. The zero-cost scores of a lazy
@@ -93,7 +101,8 @@ class ProxyGuidedSampler(PlannedSampler):
         local_share: Once no untried function ranks with or above the best trained one, the probability
             that a trial is a one-decision move from it (else a twin of it, when it has one).
         prior_trials: How many trained trials the prior weight of each estimator is worth.
-        mutations: Mutations of the best trial added to a sampled (not enumerated) pool per local move.
+        mutations: Mutations added to a sampled (not enumerated) pool before each trial: of the best trial for
+            a local move, else of the ranking's top untried candidate.
         score_batch: Candidates scored before each trial (a lazy pool: the first training waits for this
             many scorings, not the whole pool's); 0 scores the whole pool before the first trial.
         score_share: A lazy pool drops its ``scores`` for the rest of the search once a batch of them is
@@ -183,10 +192,12 @@ class ProxyGuidedSampler(PlannedSampler):
                 count = len(set(functions[contenders].tolist()))
                 outclassed = settled = chance_to_beat(max(v for _, v in trained), peers, count) < OUTCLASSED
         local = settled and (outclassed or draw < self.local_share)
-        if local and best is not None and self.mutations and len(pool) < self.space.size():
-            # a sampled pool: bring the best one's neighbours in (only for a local move), then re-rank
-            for _ in range(self.mutations):
-                pool.add(self.space.mutate(pool.specs[best], rng))
+        anchor = best if local else None  # whose neighbours a sampled pool brings in (5.), if any
+        if not local and not exploring and open_.any():
+            anchor = int(np.flatnonzero(open_)[np.argmax(score[open_])])
+        if anchor is not None and self.mutations and len(pool) < self.space.size():
+            for _ in range(self.mutations):  # a sampled pool climbs, then re-ranks
+                pool.add(self.space.mutate(pool.specs[anchor], rng))
             ranking = self._rank(study, trial, others, trained, rng)
             tried, allowed, exploring, open_, weights, ranks, score = ranking
             functions = pool.functions
@@ -291,7 +302,10 @@ register(
                 0.25, "once the prior is settled, share of trials that move one decision from the best"
             ),
             "prior_trials": Option(5.0, "trained trials the prior trust (1 per estimator) is worth"),
-            "mutations": Option(30, "mutations of the best added to a sampled pool per local move"),
+            "mutations": Option(
+                30,
+                "mutations of the ranking's top (of the best, for a local move) a sampled pool adds a trial",
+            ),
             "score_batch": Option(
                 20, "candidates scored before each trial (lazily, as the search goes); 0: all at first"
             ),

@@ -76,6 +76,20 @@ def test_a_device_like_a_reference_one_is_predicted_from_ten_measurements(space,
     assert low < m.value < high and with_table.quality["within_10pct"] == 1.0
 
 
+def test_one_hot_has_one_indicator_per_decision_and_choice_seen(space):
+    from nas_workbench.profiling.device_transfer import one_hot
+
+    rng = random.Random(2)
+    specs = list({s.id: s for s in (space.random(rng) for _ in range(40))}.values())
+    x = one_hot(specs)
+    seen = {(d, v) for s in specs for d, v in s.choices.items()}
+    assert x.shape == (len(specs), len(seen)) and set(np.unique(x)) == {0.0, 1.0}
+    assert (x.sum(axis=1) == len(specs[0].choices)).all()  # each decision takes exactly one choice
+    edge = "none" if specs[0].choices["node1.from0"] != "none" else "skip_connect"
+    pair = one_hot([specs[0], ArchSpec(specs[0].space, {**specs[0].choices, "node1.from0": edge})])
+    assert (pair[0] != pair[1]).sum() == 2  # one edge changed: its old and its new choice
+
+
 def test_a_large_table_is_smoothed_so_a_noisy_twin_passes_on_less_of_its_noise(space, tmp_path):
     from nas_workbench.profiling.device_transfer import SMOOTH_FROM, SMOOTHED
 

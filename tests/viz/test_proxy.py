@@ -95,7 +95,8 @@ def test_spearman_with_a_lazy_pool_compares_like_with_like() -> None:
     own estimator values, whatever the pool was when each was proposed."""
     study = guided(n_trials=12, seed=3, score_batch=20)
     sizes = [t.system_attrs["proxy_guided:pool"]["size"] for t in study.trials]
-    assert sizes[0] == 20 and sizes[-1] > 200  # ranked among pools of different sizes
+    # ranked among pools of different sizes: a batch of 20 (and the mutations the pool climbs by), then more
+    assert 20 <= sizes[0] <= 20 + 30 and sizes[-1] > 200
     history = ProxyHistory.from_study(study)
     specs = [ArchSpec.from_dict(t.user_attrs["spec"]) for t in study.trials]
     values = [t.value for t in study.trials]
