@@ -183,6 +183,7 @@ class WorkbenchModel:
     def _loaded(self, item: Loaded, changes: Changes) -> None:
         self.total = item.config.n_trials
         changes.loaded = item
+        changes.loading = None  # a step of the same batch would redraw its line over the shown study
         changes.status = ""
 
     @_reduce.register

@@ -72,7 +72,9 @@ def test_loading_then_loaded_then_a_failure():
     table = TrialTable(["accuracy"], ["maximize"])
     loaded = Loaded(None, table, SearchConfig(n_trials=12), False, None, None)  # type: ignore[arg-type]
     changes = model.reduce([(session, Loading(2, "Reading <trials>")), (session, loaded)])
-    assert changes.loading == Loading(2, "Reading <trials>") and changes.loaded is loaded
+    assert changes.loaded is loaded and changes.loading is None  # no stale "Reading" line over the study
     assert model.total == 12 and changes.status == ""
+    step = model.reduce([(session, Loading(3, "Preparing the plots"))])
+    assert step.loading == Loading(3, "Preparing the plots") and step.status == "<i>Preparing the plots</i>"
     broken = model.reduce([(session, Failure("Could not read study 'x'"))])
     assert broken.failed and broken.message == Message("Could not read study 'x'", error=True)
