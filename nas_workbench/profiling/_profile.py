@@ -135,6 +135,7 @@ def profile(
     info = device_info(dev, threads)
     timing = TimingOptions(**{k: v for k, v in opts.items() if k in TimingOptions.fields()})
     memory_mode, optimizer = opts.get("memory_mode", "inference"), opts.get("optimizer", "adam")
+    keep_s = _check_keep_stable_s(opts.get("keep_stable_s", KEEP_S))  # before any timing, not after
 
     out: dict[str, Measurement] = {}
     with _placed(model, dev), use_threads(info.threads):  # everything at the fingerprint's thread count
@@ -164,7 +165,6 @@ def profile(
                 if "latency_ms" in runs:
                     measured = measure_latency(model, shape, dev, batch_size, info.threads, timing)
                     key = network_key(info.key, timing.clock, (op.key for op in result.ops))
-                    keep_s = float(opts.get("keep_stable_s", KEEP_S))
                     out["latency_ms"] = STABLE_FIGURES.settle(key, measured, keep_s)
                 if "peak_memory_mb" in runs:
                     out["peak_memory_mb"] = measure_peak_memory(
@@ -191,6 +191,12 @@ def _first_pass(model: nn.Module, shape: tuple[int, ...], batch_size: int) -> An
         raise ConfigError(
             "input_shape", shape, f"an input shape this network runs on (torch: {reason})"
         ) from None
+
+
+def _check_keep_stable_s(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < float("inf"):
+        raise ConfigError("keep_stable_s", value, "seconds, 0 or more (0: never report an earlier figure)")
+    return float(value)
 
 
 def _lut_dir(opts: dict[str, Any]) -> Path | None:

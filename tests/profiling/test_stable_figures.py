@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import statistics
 
+import pytest
 from torch import nn
 
+from nas_workbench.exceptions import ConfigError
 from nas_workbench.metrics import Measurement
 from nas_workbench.profiling import profile
 from nas_workbench.profiling.stable_figures import KEEP_FIGURES, StableFigures, network_key
@@ -75,3 +77,11 @@ def test_profile_reports_an_earlier_stable_figure_for_an_unstable_timing_of_the_
     assert again.value == statistics.median(p.latency_ms for p in stable)
     off = profile(build(), (1, 8, 8), metrics=["latency_ms"], threads=1, rel_ci=0.0, keep_stable_s=0, **quick)
     assert off["latency_ms"].detail["stable"] is False and "reported_from" not in off["latency_ms"].detail
+
+
+@pytest.mark.parametrize("bad", [-1, "120", True, float("nan")])
+def test_profile_refuses_a_bad_keep_stable_s_before_timing_anything(bad: object) -> None:
+    """A wrong ``keep_stable_s`` is a `ConfigError` naming the option, raised before the network is timed
+    (it was read, and failed with a bare ValueError, only after the timing)."""
+    with pytest.raises(ConfigError, match="keep_stable_s"):
+        profile(nn.Linear(4, 2), (4,), metrics=["latency_ms"], threads=1, keep_stable_s=bad)
