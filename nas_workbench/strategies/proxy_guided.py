@@ -154,7 +154,8 @@ class ProxyGuidedSampler(PlannedSampler):
             cost_names: tuple[str, ...] = ()
             if self.costs is not None and len(self._pool):
                 cost_names = tuple(sorted(self.costs(self._pool.specs[0])))
-            self._ranker = PoolRanker(self._pool, cost_names, self.feasibility, self.prior_trials)
+            muted = self._priced.muted if self._priced is not None else None
+            self._ranker = PoolRanker(self._pool, cost_names, self.feasibility, self.prior_trials, muted)
         return self._pool
 
     # -- planning ------------------------------------------------------------------------------------------
@@ -165,9 +166,8 @@ class ProxyGuidedSampler(PlannedSampler):
         sign = 1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1.0
         others = [t for t in study.get_trials(deepcopy=False) if t.number != trial.number]
         if others and self.score_batch:  # a lazy pool: the next candidates, scored as the search goes
-            if self._priced is not None and self._priced.weigh(others, self.score_batch):
-                assert self._ranker is not None  # made with the pool
-                self._ranker.muted = frozenset(self._priced.names)  # too dear for their trainings: dropped
+            if self._priced is not None:  # too dear for their trainings: dropped, and muted in the ranking
+                self._priced.weigh(others, self.score_batch)
             pool.score_more(self.score_batch)
         trained = [
             (index, sign * t.value)
