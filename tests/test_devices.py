@@ -65,6 +65,13 @@ def test_a_budget_on_a_named_device_rules_out_what_it_predicts_too_slow(storage,
     assert {r.status for r in results} == {"ok", "infeasible"}
     stored = nw.engine.records.trial_results(run.study)
     assert all(r.metrics["latency_ms"]["method"] == "predicted" for r in stored)
+    from nas_workbench.engine.study_record import record_of
+    from nas_workbench.viz._state import stored_budget
+
+    assert stored_budget(record_of(run.study)) == (
+        {"latency_ms": limit},
+        {"latency_ms": "predicted for tinyphone"},
+    )
 
 
 def test_target_device_is_validated_with_a_suggestion(tiny_device):
