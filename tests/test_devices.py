@@ -154,6 +154,8 @@ def test_a_budget_no_architecture_is_predicted_to_meet_on_the_device_is_refused_
     assert budget_report(config, tiny_task)["latency_ms"].startswith("unreachable: budget.latency_ms")
     line = budget_report(config.replace(budget={"latency_ms": 6.5}), tiny_task)["latency_ms"]
     assert line.startswith("reachable: 6.5 ms;") and "tightest predicted for tinyphone is about 3 ms" in line
+    relative = budget_report(config.replace(budget={"latency_ms": "2x fastest"}), tiny_task)["latency_ms"]
+    assert relative.startswith("reachable: 6 ms (2x fastest on tinyphone, predicted)")  # not this CPU's
 
 
 def test_the_form_offers_the_saved_profiles_and_reads_the_choice(tiny_device):

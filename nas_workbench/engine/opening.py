@@ -151,7 +151,7 @@ class _Budget:
         """Turn relative limits into absolute ones in ``self.config`` (those ``stored`` with a resumed
         study, else resolved on this device), then, with ``check``, raise `InfeasibleBudgetError` when no
         architecture meets a limit (`nas_workbench.engine.preflight`)."""
-        self.resolved = resolve_limits(self.config, self.space, self.networks, stored)
+        self.resolved = resolve_limits(self.config, self.space, self.networks, stored, self.target)
         self.config = absolute(self.config, self.resolved)
         # This machine's latency says nothing of a target device's: its profile judges latency per trial.
         limits = self.config.limits()

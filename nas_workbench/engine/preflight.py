@@ -84,9 +84,11 @@ def resolve_limits(
     space: SearchSpace,
     networks: Callable[[], Networks],
     stored: Mapping[str, Mapping[str, Any]],
+    target_device: DeviceProfile | None = None,
 ) -> dict[str, ResolvedBudget]:
     """The relative limits of ``config`` resolved: as ``stored`` with the study when their relative form
-    is unchanged (a resume), else on this device now (``networks`` is called only then)."""
+    is unchanged (a resume), else on this device now (``networks`` is called only then); a latency limit
+    judged on ``target_device`` is resolved on that device's predicted latencies."""
     resolved = {}
     for metric, text in config.budget.items():
         if not isinstance(text, str):
@@ -94,6 +96,11 @@ def resolve_limits(
         previous = stored.get(metric)
         if previous is not None and previous.get("spec") == parse_relative_budget(metric, text).text:
             resolved[metric] = ResolvedBudget.from_dict(previous)
+        elif metric == "latency_ms" and target_device is not None:
+            resolved[metric] = resolve_budget(
+                space, metric, text, target_device.predicted_ms,
+                where=f"{target_device.name}, predicted", fixed_choices=config.fixed_choices,
+            )  # fmt: skip
         else:
             value = networks().value(space, metric)
             resolved[metric] = resolve_budget(
@@ -138,7 +145,7 @@ def budget_report(config: SearchConfig, data: Any = None) -> dict[str, str]:
     space = spaces.get(config.space, **config.space_options)
     target = load_device(config.target_device) if config.target_device else None
     networks = Networks.of(config, load_task("digits" if data is None else data, seed=config.seed))
-    resolved = resolve_limits(config, space, lambda: networks, {})
+    resolved = resolve_limits(config, space, lambda: networks, {}, target)
     limits = absolute(config, resolved).budget
     lines: dict[str, str] = {}
     for metric in ("latency_ms", "peak_memory_mb"):
