@@ -325,7 +325,9 @@ register(
         {
             "pool_size": Option(2000, "most candidates ranked; a space this small is enumerated whole"),
             "local_share": Option(
-                0.25, "once the prior is settled, share of trials that move one decision from the best"
+                0.25,
+                "once the prior is settled, share of trials that move one decision from the best ones (every "
+                "trial that has no twin of the best to train moves)",
             ),
             "prior_trials": Option(5.0, "trained trials the prior trust (1 per estimator) is worth"),
             "mutations": Option(
