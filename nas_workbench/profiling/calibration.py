@@ -12,10 +12,11 @@ takes for the device's and carries into every later prediction (on a shared 2-co
 a 10-second calibration made a space's predictions 16% too high in the median); with rounds spread over time
 it spoils at most one measurement of each network.
 
-Right after the fits, the drift reference networks of each correction are timed (`drift.reference_baseline`),
+Right after the fits, each correction's drift references get their baseline (`drift.reference_baseline`),
 so that later re-timings measure how much the machine changed since (its drift): for a space's own
 correction, five of its calibration networks that span their measured latencies (`drift.spanning_seeds`),
-whose calibration figures are the baseline where they were timed as the re-timings will be.
+whose calibration figures are the baseline where they were timed as the re-timings will be (else they are
+timed then).
 
 Fits are guarded (`correction`): one that ignores the table or predicts worse than the plain sum out of
 sample is refused for a simpler one, with a log line; the quality of the fit used is printed and stored.

@@ -3,8 +3,8 @@
 A machine's speed changes with what else runs on it: one core kept busy by another process slows the other
 core's work through shared caches, memory bandwidth and the host's scheduling, so a table calibrated on a
 quiet machine predicts too low on a busy one, and the other way round. A few reference networks of the
-search space (`REFERENCE_NETWORKS`) are timed right after a correction is fitted (`reference_baseline`,
-called by `calibrate`: their *baseline*) and re-timed later; their ratios of now over baseline become the
+search space (`REFERENCE_NETWORKS`) have their latency when a correction is fitted kept (`reference_baseline`,
+called by `calibrate`: their *baseline*) and are re-timed later; their ratios of now over baseline become the
 correction's drift (`correction.Drift`: one factor, or a line in the network's size), by which every later
 prediction is multiplied. Comparing the references with themselves, timed the same way,
 measures only the machine's change; comparing them with their predictions (as tables calibrated before the
