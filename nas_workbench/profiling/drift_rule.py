@@ -32,8 +32,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 
-from scipy.stats import theilslopes
-
 from nas_workbench.profiling.correction import Drift
 
 __all__ = ["DEAD_BAND", "TREND_CONFIDENCE", "TREND_REFERENCES", "next_drift", "trend"]
@@ -52,6 +50,8 @@ def trend(baseline_ms: Sequence[float], ratios: Sequence[float]) -> tuple[float,
     zero and the line moves by more than `DEAD_BAND` across them); else None."""
     if len(ratios) < TREND_REFERENCES or max(baseline_ms) == min(baseline_ms):
         return None
+    from scipy.stats import theilslopes  # here: a search's set-up does not import scipy (a second of CPU)
+
     fit = theilslopes(ratios, baseline_ms, alpha=TREND_CONFIDENCE)
     width = max(baseline_ms) - min(baseline_ms)
     if fit.low_slope <= 0 <= fit.high_slope or abs(fit.slope) * width <= DEAD_BAND:
