@@ -101,6 +101,7 @@ def open_study(
         directions=tuple(config.directions),
         costs=candidate_costs(budget.networks, space, target_device),
         scores=candidate_scores(budget.networks, space, config.seed),
+        limits=config.limits(),
         **config.strategy_options,
     )
     sampler = strategies.fix_choices(sampler, config.fixed_choices)

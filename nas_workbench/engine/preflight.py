@@ -8,6 +8,7 @@ profiled exactly as the search will build and profile them (`Networks`).
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -114,9 +115,12 @@ def prepare_machine(
 ) -> None:
     """Ready this machine to run trials of ``config``: check it has the device (the study may come from
     another machine), set torch's threads, and calibrate the latency lookup table (automatically if need
-    be, its drift re-timed) when latency is predicted here rather than from ``target_device``'s profile."""
+    be, its drift re-timed) when latency is predicted here rather than from ``target_device``'s profile;
+    warn when that profile was measured at another input than the search's networks take."""
     import torch
 
+    if target_device is not None:
+        _warn_other_input(target_device, networks().input_shape)
     try:
         resolve_device(config.device)
     except ProfilingError as error:
@@ -180,3 +184,20 @@ def _device_report(
         return f"unreachable: {error}"
     _, tightest, _ = fastest_on_device(space, target, fixed)
     return f"reachable: {given}; the tightest predicted for {target.name} is about {tightest:.3g} ms"
+
+
+def _warn_other_input(target: DeviceProfile, shape: tuple[int, ...]) -> None:
+    """A profile predicts the latency of networks at the input its measurements were taken at; a search
+    whose networks take another (digits' 8x8 against a phone measured at 32x32) is judged by the other's
+    latency, which may be what the user means (a low-resolution search for a full-resolution deployment)
+    or not: said, not refused."""
+    if tuple(target.input_shape) != tuple(shape):
+        warnings.warn(
+            f"target_device {target.name!r} predicts latency at input {list(target.input_shape)}, where it "
+            f"was measured; this search's networks take {list(shape)}, so the budget judges them as "
+            f"deployed at {list(target.input_shape)}. If they run on the device at {list(shape)}, fit the "
+            f"profile on measurements at that input (`nas-workbench device fit ... --input-shape "
+            f"{','.join(map(str, shape))}`).",
+            UserWarning,
+            stacklevel=2,
+        )
