@@ -1,6 +1,6 @@
 """A cost target held by differentiable search without a penalty weight: the measured latency (or counted
-FLOPs or parameters, or measured peak memory, ``--metric``) of the architecture a "dnas" search lands on,
-against targets spread over the space's range, on digits.
+FLOPs or parameters, or measured peak memory: ``--metric flops``, ``params``, ``peak_memory_mb``) of the
+architecture a "dnas" search lands on, against targets spread over the space's range, on digits.
 
 The targets are the costs (latency: batch 1, one thread, as trials are timed) of random architectures of
 the space at evenly spaced quantiles, so every target is one some architecture meets. Each search gets only
@@ -11,7 +11,7 @@ search's own, is the "measured" column. Latency is then timed ``--repeats`` more
 (minimum-based, a fresh network each time), each with its stability mark and the load average: on a
 shared machine these say how far apart two timings of one network are, i.e. what ±5% can mean there.
 
-    python benchmarks/dnas/latency_target.py [--space nb201] [--metric latency_ms|flops|params|peak_memory_mb] [--targets 5]
+    python benchmarks/dnas/latency_target.py [--space nb201] [--metric latency_ms] [--targets 5]
         [--target 2.1 --target 2.5 ...] [--seed 0 --seed 1] [--epochs 3] [--busy]
         [--arm MEASURED=8,CONFIRMED=0.5 --arm MEASURED=16] [--json out.json]
 
