@@ -20,7 +20,7 @@ from optuna.storages import BaseStorage
 from nas_workbench import __version__, strategies
 from nas_workbench.config import SearchConfig
 from nas_workbench.engine.budget import candidate_costs, candidate_scores
-from nas_workbench.engine.feasibility import CHECKED_METRICS
+from nas_workbench.engine.feasibility import CHECKED_METRICS, check_device_budget
 from nas_workbench.engine.preflight import Networks, absolute, resolve_limits
 from nas_workbench.engine.relative import ResolvedBudget
 from nas_workbench.engine.scheduler import FINISHED
@@ -101,6 +101,7 @@ def open_study(
         directions=tuple(config.directions),
         costs=candidate_costs(budget.networks, space, target_device),
         scores=candidate_scores(budget.networks, space, config.seed),
+        limits=config.limits(),
         **config.strategy_options,
     )
     sampler = strategies.fix_choices(sampler, config.fixed_choices)
@@ -151,10 +152,12 @@ class _Budget:
         """Turn relative limits into absolute ones in ``self.config`` (those ``stored`` with a resumed
         study, else resolved on this device), then, with ``check``, raise `InfeasibleBudgetError` when no
         architecture meets a limit (`nas_workbench.engine.preflight`)."""
-        self.resolved = resolve_limits(self.config, self.space, self.networks, stored)
+        self.resolved = resolve_limits(self.config, self.space, self.networks, stored, self.target)
         self.config = absolute(self.config, self.resolved)
         # This machine's latency says nothing of a target device's: its profile judges latency per trial.
         limits = self.config.limits()
         local = {m: v for m, v in limits.items() if not (m == "latency_ms" and self.target)}
         if check and set(local) & set(CHECKED_METRICS):
             self.networks().check(self.space, local, self.config.fixed_choices)
+        if check and self.target is not None and "latency_ms" in limits:
+            check_device_budget(self.space, limits["latency_ms"], self.target, self.config.fixed_choices)
