@@ -1,7 +1,8 @@
 """Every sampling strategy through the engine on digits at low fidelity, random search as the baseline.
 
 Each strategy runs ``nas_workbench.search`` with the same settings (space, objective "accuracy", trials,
-low-fidelity training) for each seed, on its own SQLite study; the table gives the best validation accuracy
+low-fidelity training) for each seed, on its own SQLite study, the strategies in turn seed by seed (a
+drift in the machine's load falls on all of them alike); the table gives the best validation accuracy
 found and that architecture's test accuracy after the given trial counts, mean ± standard deviation over
 the seeds, and the time per trial spent outside training (sampling, building, profiling, bookkeeping).
 The JSON holds the mean best-found curves against trials and against wall time.
@@ -121,42 +122,49 @@ def main() -> int:
         + f"{'s/trial outside':>17}"
     )
     results = {}
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    done: dict[str, list[dict[str, list[float]]]] = {}
+    refused: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as folder:
-        for name in names:
-            try:
-                seeds = range(args.first_seed, args.first_seed + args.seeds)
-                runs = [run_one(name, seed, args, Path(folder)) for seed in seeds]
-            except ConfigError as refusal:
-                print(f"{name:<10}refused: {refusal}")
-                results[name] = {"refused": str(refusal)}
-                continue
-            summary = {}
-            cells = []
-            for c in (c for c in checkpoints if c <= trials_of(name, args)):
-                valid = [r["valid"][c - 1] for r in runs]
-                test = [r["test"][c - 1] for r in runs]
-                summary[c] = {
-                    "valid_mean": statistics.mean(valid),
-                    "valid_std": statistics.stdev(valid) if len(valid) > 1 else 0.0,
-                    "test_mean": statistics.mean(test),
-                    "test_std": statistics.stdev(test) if len(test) > 1 else 0.0,
-                }
-                mean, spread = summary[c]["valid_mean"], summary[c]["valid_std"]
-                cells.append(f"{mean:.3f} ± {spread:.3f} ({summary[c]['test_mean']:.3f})")
-            cells += ["—"] * (len(checkpoints) - len(cells))
-            outside = statistics.mean(s for r in runs for s in r["outside_s"])
-            print(f"{name:<10}" + "".join(f"{cell:>24}" for cell in cells) + f"{outside:>17.3f}", flush=True)
-            results[name] = {
-                "at": summary,
-                "outside_s_per_trial": outside,
-                "mean_curve_valid": [
-                    statistics.mean(r["valid"][i] for r in runs) for i in range(trials_of(name, args))
-                ],
-                "mean_curve_wall_s": [
-                    statistics.mean(r["wall_s"][i] for r in runs) for i in range(trials_of(name, args))
-                ],
-                "runs": runs,
+        for seed in seeds:  # each seed runs the strategies in turn: a drift in load falls on all alike
+            for name in (n for n in names if n not in refused):
+                try:
+                    done.setdefault(name, []).append(run_one(name, seed, args, Path(folder)))
+                except ConfigError as refusal:
+                    refused[name] = str(refusal)
+    for name in names:
+        if name in refused:
+            print(f"{name:<10}refused: {refused[name]}")
+            results[name] = {"refused": refused[name]}
+            continue
+        runs = done[name]
+        summary = {}
+        cells = []
+        for c in (c for c in checkpoints if c <= trials_of(name, args)):
+            valid = [r["valid"][c - 1] for r in runs]
+            test = [r["test"][c - 1] for r in runs]
+            summary[c] = {
+                "valid_mean": statistics.mean(valid),
+                "valid_std": statistics.stdev(valid) if len(valid) > 1 else 0.0,
+                "test_mean": statistics.mean(test),
+                "test_std": statistics.stdev(test) if len(test) > 1 else 0.0,
             }
+            mean, spread = summary[c]["valid_mean"], summary[c]["valid_std"]
+            cells.append(f"{mean:.3f} ± {spread:.3f} ({summary[c]['test_mean']:.3f})")
+        cells += ["—"] * (len(checkpoints) - len(cells))
+        outside = statistics.mean(s for r in runs for s in r["outside_s"])
+        print(f"{name:<10}" + "".join(f"{cell:>24}" for cell in cells) + f"{outside:>17.3f}", flush=True)
+        results[name] = {
+            "at": summary,
+            "outside_s_per_trial": outside,
+            "mean_curve_valid": [
+                statistics.mean(r["valid"][i] for r in runs) for i in range(trials_of(name, args))
+            ],
+            "mean_curve_wall_s": [
+                statistics.mean(r["wall_s"][i] for r in runs) for i in range(trials_of(name, args))
+            ],
+            "runs": runs,
+        }
     if "runs" in results.get("random", {}):
         print(against_baseline(results, names[1:], min(checkpoints)))
     for name in names[1:]:
