@@ -123,7 +123,30 @@ def test_a_run_config_names_the_device_in_yaml(tmp_path, tiny_device, monkeypatc
     }
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(config))
     assert main(["run", "c.yaml"]) == 0
-    assert "latency ms (predicted)" in capsys.readouterr().out
+    assert "latency ms (predicted for tinyphone from 8 measurements)" in capsys.readouterr().out
+
+
+def test_a_budget_no_architecture_is_predicted_to_meet_on_the_device_is_refused_before_the_search(
+    storage, tiny_task, tiny_device
+):
+    from nas_workbench.engine.preflight import budget_report
+    from nas_workbench.exceptions import InfeasibleBudgetError
+    from nas_workbench.spaces._base import enumerate_specs
+
+    config = nw.SearchConfig(
+        space="chain", space_options=TINY, strategy="random", objectives=["accuracy"], n_trials=2,
+        budget={"latency_ms": 2.0}, target_device="tinyphone", storage=storage, study_name="too-fast",
+        profile_metrics=["params"],
+    )  # fmt: skip
+    fastest = min(map(device_ms, enumerate_specs(nw.spaces.get("chain", **TINY))))  # one dwsep block: 3 ms
+    with pytest.raises(
+        InfeasibleBudgetError, match=r"within 2 ms on 'tinyphone'; the tightest predicted is (2.99|3)"
+    ):
+        nw.search(config, evaluate=lambda spec, model: {"accuracy": 0.5}, data=tiny_task)
+    assert fastest == 3.0
+    assert budget_report(config, tiny_task)["latency_ms"].startswith("unreachable: budget.latency_ms")
+    line = budget_report(config.replace(budget={"latency_ms": 6.5}), tiny_task)["latency_ms"]
+    assert line.startswith("reachable: 6.5 ms;") and "tightest predicted for tinyphone is about 3 ms" in line
 
 
 def test_the_form_offers_the_saved_profiles_and_reads_the_choice(tiny_device):

@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from nas_workbench.engine import events as ev
 from nas_workbench.engine.records import TrialResult, pareto_front
@@ -28,7 +29,7 @@ def format_pareto_table(results: list[TrialResult], objectives: Sequence[str], d
                         budget: Mapping[str, float | str]) -> str:  # fmt: skip
     """The Pareto front as a text table: accuracy against measured hardware figures, budget marks."""
     front = pareto_front(results, directions)
-    method = next((r.metrics["latency_ms"]["method"] for r in front if "latency_ms" in r.metrics), "")
+    method = next((_label(r.metrics["latency_ms"]) for r in front if "latency_ms" in r.metrics), "")
     columns = [
         ("trial", lambda r: str(r.number)),
         ("budget", lambda r: "ok" if r.feasible else "OVER"),
@@ -49,16 +50,27 @@ def format_pareto_table(results: list[TrialResult], objectives: Sequence[str], d
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
     counts = {s: sum(r.status == s for r in results) for s in ("ok", "infeasible", "pruned", "failed")}
+    epochs = sum(r.status == "ok" and r.estimated_accuracy for r in results)
+    trained = f"{counts['ok'] - epochs} trained" + (
+        f", {epochs} supernet epochs (accuracy estimated)" if epochs else ""
+    )
     limits = (
         ", ".join(f"{k} <= {v if isinstance(v, str) else format(v, 'g')}" for k, v in budget.items())
         or "none"
     )
     lines.append(
-        f"{len(front)} on the Pareto front of {len(results)} trials ({counts['ok']} trained, "
+        f"{len(front)} on the Pareto front of {len(results)} trials ({trained}, "
         f"{counts['infeasible']} over budget and not trained, {counts['pruned']} pruned, "
         f"{counts['failed']} failed); budget: {limits}"
     )
     return "\n".join(lines)
+
+
+def _label(latency: Mapping[str, Any]) -> str:
+    """How a latency column's figures were obtained: the method, or the device profile's own label
+    ("predicted for pixel2 from 10 measurements") when a profile predicted them."""
+    source = str(latency.get("source", ""))
+    return source if source.startswith("predicted for ") else str(latency["method"])
 
 
 class Progress:

@@ -13,6 +13,8 @@ Latency and peak memory depend on the device: the same descent runs on their pro
 or predicted by the lookup table when the search profiles by proxy), and the candidate it ends on is
 measured again before a budget is refused. Each step costs a measurement (a fraction of a second for the
 small networks of a search on CPU), so the descent has a longer time limit there. Energy is not checked.
+A latency budget on a target device (a saved device profile) is checked on the profile's predictions, as
+the search judges its trials (`check_device_budget`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from nas_workbench.exceptions import InfeasibleBudgetError
 from nas_workbench.metrics import ProfilingMethod
 from nas_workbench.profiling import METRICS, profile
 from nas_workbench.profiling.flops import count
+from nas_workbench.profiling.targets import DeviceProfile
 from nas_workbench.spaces import SearchSpace
 from nas_workbench.spec import ArchSpec
 
@@ -36,7 +39,9 @@ __all__ = [
     "DEVICE_METRICS",
     "architecture_value",
     "check_budget",
+    "check_device_budget",
     "complete_choices",
+    "fastest_on_device",
     "smallest",
 ]
 
@@ -226,3 +231,42 @@ def check_budget(
             f"tightest achievable value is {shown} {unit} ({space.summary(spec)}). Raise "
             f"budget.{metric} to at least {shown}, or choose space options that allow smaller networks."
         )
+
+
+def fastest_on_device(
+    space: SearchSpace,
+    device: DeviceProfile,
+    fixed_choices: Mapping[str, Any] | None = None,
+    target: float | None = None,
+) -> tuple[ArchSpec, float, bool]:
+    """`smallest` on a target ``device``'s predicted latency (its profile's, what a search with
+    ``target_device`` judges each trial by): a prediction costs about what a count does."""
+    return smallest(
+        space,
+        lambda candidate: device.predict(candidate).value,
+        fixed_choices=fixed_choices,
+        target=target,
+        time_limit_s=_TIME_LIMIT_S["params"],
+    )
+
+
+def check_device_budget(
+    space: SearchSpace, limit: float, device: DeviceProfile, fixed_choices: Mapping[str, Any] | None = None
+) -> None:
+    """Raise `InfeasibleBudgetError` when no architecture of ``space`` is predicted within a latency
+    ``limit`` (ms) on a target ``device`` (`fastest_on_device`); a descent that runs out of time before
+    reaching the limit refuses nothing (logged)."""
+    spec, tightest, converged = fastest_on_device(space, device, fixed_choices, target=limit)
+    if tightest <= limit:
+        return
+    if not converged:
+        logger.info(
+            "budget.latency_ms: none predicted under %g ms on %s in time; not checked", limit, device.name
+        )
+        return
+    raise InfeasibleBudgetError(
+        f"budget.latency_ms: no architecture of the {space.name!r} space is predicted to run within "
+        f"{limit:g} ms on {device.name!r}; the tightest predicted is {tightest:.4g} ms ({device.source}): "
+        f"{space.summary(spec)}, in the space's notation {space.format(spec)}. Raise budget.latency_ms to "
+        f"at least {tightest:.4g}, or choose space options that allow smaller networks."
+    )

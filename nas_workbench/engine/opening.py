@@ -20,7 +20,7 @@ from optuna.storages import BaseStorage
 from nas_workbench import __version__, strategies
 from nas_workbench.config import SearchConfig
 from nas_workbench.engine.budget import candidate_costs, candidate_scores
-from nas_workbench.engine.feasibility import CHECKED_METRICS
+from nas_workbench.engine.feasibility import CHECKED_METRICS, check_device_budget
 from nas_workbench.engine.preflight import Networks, absolute, resolve_limits
 from nas_workbench.engine.relative import ResolvedBudget
 from nas_workbench.engine.scheduler import FINISHED
@@ -158,3 +158,5 @@ class _Budget:
         local = {m: v for m, v in limits.items() if not (m == "latency_ms" and self.target)}
         if check and set(local) & set(CHECKED_METRICS):
             self.networks().check(self.space, local, self.config.fixed_choices)
+        if check and self.target is not None and "latency_ms" in limits:
+            check_device_budget(self.space, limits["latency_ms"], self.target, self.config.fixed_choices)

@@ -15,13 +15,20 @@ from typing import Any
 from nas_workbench import spaces
 from nas_workbench.config import SearchConfig
 from nas_workbench.engine.budget import metrics_to_profile
-from nas_workbench.engine.feasibility import CHECKED_METRICS, architecture_value, check_budget, smallest
+from nas_workbench.engine.feasibility import (
+    CHECKED_METRICS,
+    architecture_value,
+    check_budget,
+    check_device_budget,
+    fastest_on_device,
+    smallest,
+)
 from nas_workbench.engine.relative import ResolvedBudget, device_phrase, resolve_budget
 from nas_workbench.exceptions import ConfigError, InfeasibleBudgetError, ProfilingError
 from nas_workbench.profiling import METRICS
 from nas_workbench.profiling._device import resolve_device
 from nas_workbench.profiling.drift import prepare_predictor
-from nas_workbench.profiling.targets import DeviceProfile
+from nas_workbench.profiling.targets import DeviceProfile, load_device
 from nas_workbench.relative_budget import parse_relative_budget
 from nas_workbench.spaces import SearchSpace
 from nas_workbench.spec import ArchSpec
@@ -129,6 +136,7 @@ def budget_report(config: SearchConfig, data: Any = None) -> dict[str, str]:
     starts. Loads the data and profiles networks: seconds to a minute, so call it off the UI thread.
     """
     space = spaces.get(config.space, **config.space_options)
+    target = load_device(config.target_device) if config.target_device else None
     networks = Networks.of(config, load_task("digits" if data is None else data, seed=config.seed))
     resolved = resolve_limits(config, space, lambda: networks, {})
     limits = absolute(config, resolved).budget
@@ -138,6 +146,9 @@ def budget_report(config: SearchConfig, data: Any = None) -> dict[str, str]:
             continue
         unit, limit = METRICS[metric].unit, float(limits[metric])
         given = f"{resolved[metric].label()}" if metric in resolved else f"{limit:.4g} {unit}"
+        if metric == "latency_ms" and target is not None:
+            lines[metric] = _device_report(space, limit, given, target, config.fixed_choices)
+            continue
         try:
             networks.check(space, {metric: limit}, config.fixed_choices)
         except InfeasibleBudgetError as error:
@@ -150,3 +161,15 @@ def budget_report(config: SearchConfig, data: Any = None) -> dict[str, str]:
             f"{tightest:.3g} {unit}"
         )
     return lines
+
+
+def _device_report(
+    space: SearchSpace, limit: float, given: str, target: DeviceProfile, fixed: Mapping[str, Any]
+) -> str:
+    """`budget_report`'s line for a latency limit judged by a target device's profile."""
+    try:
+        check_device_budget(space, limit, target, fixed)
+    except InfeasibleBudgetError as error:
+        return f"unreachable: {error}"
+    _, tightest, _ = fastest_on_device(space, target, fixed)
+    return f"reachable: {given}; the tightest predicted for {target.name} is about {tightest:.3g} ms"

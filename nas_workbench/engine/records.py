@@ -145,6 +145,13 @@ class TrialResult:
         entry = self.metrics.get(metric)
         return None if entry is None else float(entry["value"])
 
+    @property
+    def estimated_accuracy(self) -> bool:
+        """Whether the accuracy is an estimate (a supernet's weight sharing, in a gradient-based search's
+        epochs), not a trained network's."""
+        entry = self.metrics.get("accuracy")
+        return entry is not None and entry.get("method") == "estimated"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "number": self.number,
@@ -184,7 +191,10 @@ def pareto_front(results: Iterable[TrialResult], directions: Sequence[str]) -> l
     """The feasible, completed trials no other such trial dominates, best first objective first.
 
     The front is Optuna's (its non-dominated sort); one trial is kept per distinct point (the earliest),
-    so ties do not repeat rows.
+    so ties do not repeat rows. Accuracies a supernet estimated by weight sharing (a gradient-based
+    search's epochs) rank architectures within one supernet but are far below what the same architecture
+    reaches trained alone, so they compete only among themselves: once any candidate was trained, the
+    front is drawn from the trained ones.
 
     Args:
         results: Trials to choose from.
@@ -192,6 +202,7 @@ def pareto_front(results: Iterable[TrialResult], directions: Sequence[str]) -> l
     """
     signs = np.array([1.0 if d == "maximize" else -1.0 for d in directions])
     candidates = [r for r in results if r.status == "ok" and r.feasible and r.values is not None]
+    candidates = [r for r in candidates if not r.estimated_accuracy] or candidates
     if not candidates:
         return []
     points = np.array([r.values for r in candidates], dtype=float) * signs  # now: larger is better

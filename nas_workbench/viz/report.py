@@ -58,13 +58,19 @@ def report_layout(study: optuna.Study) -> Any:
     def esc(value: object) -> str:
         return html.escape(str(value))
 
+    target = f", latency predicted for {esc(config['target_device'])}" if config.get("target_device") else ""
+    epochs = sum(r.status == "ok" and r.estimated_accuracy for r in table.results)
+    trained = f"{counts['ok'] - epochs} trained" + (
+        f", {epochs} supernet epochs (accuracy estimated by weight sharing)" if epochs else ""
+    )
+
     goals = ", ".join(f"{m} ({d})" for m, d in zip(objectives, directions, strict=True))
     summary = (
         f"<h2>NAS Workbench report: {esc(study.study_name)}</h2>"
         f"<p>Space <b>{esc(record.space)}</b>, strategy <b>{esc(record.strategy)}</b>, "
         f"objectives {esc(goals)}, budget {esc(budget or 'none')}, "
-        f"device {esc(config.get('device', '?'))}.</p>"
-        f"<p>{len(table.results)} trials: {counts['ok']} trained, {counts['infeasible']} over budget "
+        f"device {esc(config.get('device', '?'))}{target}.</p>"
+        f"<p>{len(table.results)} trials: {trained}, {counts['infeasible']} over budget "
         f"(not trained), {counts['pruned']} stopped early, {counts['failed']} failed.</p>"
     )
     recorded = metrics_to_profile(objectives, budget, config.get("profile_metrics"))

@@ -54,3 +54,21 @@ def test_the_pareto_table_marks_an_unstable_latency():
     text = format_pareto_table(results, ["accuracy", "latency_ms"], ["maximize", "minimize"], {})
     rows = {line.split()[0]: line for line in text.splitlines()[2:4]}
     assert "(unstable)" not in rows["0"] and "2 (unstable)" in rows["1"]
+
+
+def test_the_pareto_table_names_the_device_profile_and_counts_supernet_epochs_apart():
+    from dataclasses import replace
+
+    profiled = {"method": "predicted", "source": "predicted for pixel3 from 10 measurements"}
+    epoch, retrained = (
+        replace(t, metrics={**t.metrics, "latency_ms": {**t.metrics["latency_ms"], **profiled}})
+        for t in (_trial(0, {}), _trial(1, {}))
+    )
+    epoch = replace(
+        epoch, metrics={**epoch.metrics, "accuracy": {**epoch.metrics["accuracy"], "method": "estimated"}}
+    )
+    text = format_pareto_table([epoch, retrained], ["accuracy", "latency_ms"], ["maximize", "minimize"], {})
+    header, _, *rows, summary = text.splitlines()
+    assert "latency ms (predicted for pixel3 from 10 measurements)" in header
+    assert [row.split()[0] for row in rows] == ["1"]  # the supernet's estimate is not on the front
+    assert "(1 trained, 1 supernet epochs (accuracy estimated), 0 over budget" in summary

@@ -38,6 +38,20 @@ def result(
     )
 
 
+def test_a_supernet_estimate_leaves_the_front_once_an_architecture_was_trained():
+    from dataclasses import replace
+
+    def estimated(r: TrialResult) -> TrialResult:
+        accuracy = {**r.metrics["accuracy"], "method": "estimated", "source": "supernet (weight sharing)"}
+        return replace(r, metrics={**r.metrics, "accuracy": accuracy})
+
+    directions = ["maximize", "minimize"]
+    epochs = [estimated(result(0, "ok", 0.30, 0.5)), estimated(result(1, "ok", 0.35, 0.8))]
+    assert [r.number for r in pareto_front(epochs, directions)] == [1, 0]  # nothing trained yet: estimates
+    retrained = result(2, "ok", 0.97, 0.9)  # slower than both epochs' architectures, far more accurate
+    assert [r.number for r in pareto_front([*epochs, retrained], directions)] == [2]
+
+
 def test_tradeoff_metrics_put_objectives_and_budget_first():
     assert tradeoff_metrics(["accuracy", "latency_ms"], {}, ["params", "latency_ms", "peak_memory_mb"]) == [
         "latency_ms",
