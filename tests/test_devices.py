@@ -65,6 +65,13 @@ def test_a_budget_on_a_named_device_rules_out_what_it_predicts_too_slow(storage,
     assert {r.status for r in results} == {"ok", "infeasible"}
     stored = nw.engine.records.trial_results(run.study)
     assert all(r.metrics["latency_ms"]["method"] == "predicted" for r in stored)
+    from nas_workbench.engine.study_record import record_of
+    from nas_workbench.viz._state import stored_budget
+
+    assert stored_budget(record_of(run.study)) == (
+        {"latency_ms": limit},
+        {"latency_ms": "predicted for tinyphone"},
+    )
 
 
 def test_target_device_is_validated_with_a_suggestion(tiny_device):
@@ -147,6 +154,8 @@ def test_a_budget_no_architecture_is_predicted_to_meet_on_the_device_is_refused_
     assert budget_report(config, tiny_task)["latency_ms"].startswith("unreachable: budget.latency_ms")
     line = budget_report(config.replace(budget={"latency_ms": 6.5}), tiny_task)["latency_ms"]
     assert line.startswith("reachable: 6.5 ms;") and "tightest predicted for tinyphone is about 3 ms" in line
+    relative = budget_report(config.replace(budget={"latency_ms": "2x fastest"}), tiny_task)["latency_ms"]
+    assert relative.startswith("reachable: 6 ms (2x fastest on tinyphone, predicted)")  # not this CPU's
 
 
 def test_the_form_offers_the_saved_profiles_and_reads_the_choice(tiny_device):
@@ -190,3 +199,38 @@ def test_a_strategy_given_the_devices_predictions_proposes_nothing_over_its_budg
     statuses = [r.status for r in sorted(run.results(), key=lambda r: r.number)]
     assert len(statuses) == 18 and "infeasible" in statuses[:10]  # random start-up trials break it
     assert statuses[10:] == ["ok"] * 8, statuses
+
+
+def test_proxy_guided_given_the_limit_proposes_nothing_over_budget_from_its_first_trial(
+    storage, tiny_task, tiny_device
+):
+    """The engine tells the sampler the budget's limits (`SamplerContext.limits`), so a strategy that
+    knows each candidate's predicted latency rules out those over the limit before any trial; it used to
+    learn the limit from its first trial, the prior's top pick, which is the largest network: over."""
+    config = nw.SearchConfig(
+        space="chain", space_options=TINY, strategy="proxy_guided", objectives=["accuracy"],
+        budget={"latency_ms": 6.5}, target_device="tinyphone", fidelity=nw.Fidelity(epochs=1, batch_size=32),
+        n_trials=4, seed=0, storage=storage, study_name="phone-guided", profile_metrics=["params"],
+    )  # fmt: skip
+    run = nw.search(config, evaluate=lambda spec, model: {"accuracy": len(spec.choices) / 10}, data=tiny_task)
+    run.run()
+    assert [r.status for r in sorted(run.results(), key=lambda r: r.number)] == ["ok"] * 4
+
+
+def test_a_profile_measured_at_another_input_is_said_when_the_search_starts(tiny_task, tiny_device):
+    import warnings
+
+    from nas_workbench.engine.preflight import Networks, prepare_machine
+
+    config = nw.SearchConfig(space="chain", space_options=TINY, target_device="tinyphone")
+    networks = Networks.of(config, tiny_task)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        prepare_machine(config, lambda: networks, tiny_device)  # measured at the search's input: silent
+    space = nw.spaces.get("chain", **TINY)
+    archs = nw.profiling.propose(space, 8, seed=0)
+    big = nw.profiling.fit_device("bigphone", space, archs, [device_ms(space.parse(a)) for a in archs])
+    with pytest.warns(
+        UserWarning, match=r"'bigphone' predicts latency at input \[3, 32, 32\].*--input-shape"
+    ):
+        prepare_machine(config.replace(target_device="bigphone"), lambda: networks, big)

@@ -134,7 +134,7 @@ class CandidateCosts:
             self._cache.scores[key] = self._params(spec)
         values = {"params": self._cache.scores[key]}
         if self.target_device is not None:
-            values["latency_ms"] = self.target_device.predict(spec).value
+            values["latency_ms"] = self.target_device.predicted_ms(spec)
         return values
 
     def save(self) -> None:

@@ -243,7 +243,7 @@ def fastest_on_device(
     ``target_device`` judges each trial by): a prediction costs about what a count does."""
     return smallest(
         space,
-        lambda candidate: device.predict(candidate).value,
+        device.predicted_ms,
         fixed_choices=fixed_choices,
         target=target,
         time_limit_s=_TIME_LIMIT_S["params"],

@@ -101,6 +101,7 @@ def open_study(
         directions=tuple(config.directions),
         costs=candidate_costs(budget.networks, space, target_device),
         scores=candidate_scores(budget.networks, space, config.seed),
+        limits=config.limits(),
         **config.strategy_options,
     )
     sampler = strategies.fix_choices(sampler, config.fixed_choices)
@@ -151,7 +152,7 @@ class _Budget:
         """Turn relative limits into absolute ones in ``self.config`` (those ``stored`` with a resumed
         study, else resolved on this device), then, with ``check``, raise `InfeasibleBudgetError` when no
         architecture meets a limit (`nas_workbench.engine.preflight`)."""
-        self.resolved = resolve_limits(self.config, self.space, self.networks, stored)
+        self.resolved = resolve_limits(self.config, self.space, self.networks, stored, self.target)
         self.config = absolute(self.config, self.resolved)
         # This machine's latency says nothing of a target device's: its profile judges latency per trial.
         limits = self.config.limits()

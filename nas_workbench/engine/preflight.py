@@ -8,6 +8,7 @@ profiled exactly as the search will build and profile them (`Networks`).
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -84,9 +85,11 @@ def resolve_limits(
     space: SearchSpace,
     networks: Callable[[], Networks],
     stored: Mapping[str, Mapping[str, Any]],
+    target_device: DeviceProfile | None = None,
 ) -> dict[str, ResolvedBudget]:
     """The relative limits of ``config`` resolved: as ``stored`` with the study when their relative form
-    is unchanged (a resume), else on this device now (``networks`` is called only then)."""
+    is unchanged (a resume), else on this device now (``networks`` is called only then); a latency limit
+    judged on ``target_device`` is resolved on that device's predicted latencies."""
     resolved = {}
     for metric, text in config.budget.items():
         if not isinstance(text, str):
@@ -94,6 +97,11 @@ def resolve_limits(
         previous = stored.get(metric)
         if previous is not None and previous.get("spec") == parse_relative_budget(metric, text).text:
             resolved[metric] = ResolvedBudget.from_dict(previous)
+        elif metric == "latency_ms" and target_device is not None:
+            resolved[metric] = resolve_budget(
+                space, metric, text, target_device.predicted_ms,
+                where=f"{target_device.name}, predicted", fixed_choices=config.fixed_choices,
+            )  # fmt: skip
         else:
             value = networks().value(space, metric)
             resolved[metric] = resolve_budget(
@@ -107,9 +115,12 @@ def prepare_machine(
 ) -> None:
     """Ready this machine to run trials of ``config``: check it has the device (the study may come from
     another machine), set torch's threads, and calibrate the latency lookup table (automatically if need
-    be, its drift re-timed) when latency is predicted here rather than from ``target_device``'s profile."""
+    be, its drift re-timed) when latency is predicted here rather than from ``target_device``'s profile;
+    warn when that profile was measured at another input than the search's networks take."""
     import torch
 
+    if target_device is not None:
+        _warn_other_input(target_device, networks().input_shape)
     try:
         resolve_device(config.device)
     except ProfilingError as error:
@@ -138,7 +149,7 @@ def budget_report(config: SearchConfig, data: Any = None) -> dict[str, str]:
     space = spaces.get(config.space, **config.space_options)
     target = load_device(config.target_device) if config.target_device else None
     networks = Networks.of(config, load_task("digits" if data is None else data, seed=config.seed))
-    resolved = resolve_limits(config, space, lambda: networks, {})
+    resolved = resolve_limits(config, space, lambda: networks, {}, target)
     limits = absolute(config, resolved).budget
     lines: dict[str, str] = {}
     for metric in ("latency_ms", "peak_memory_mb"):
@@ -173,3 +184,20 @@ def _device_report(
         return f"unreachable: {error}"
     _, tightest, _ = fastest_on_device(space, target, fixed)
     return f"reachable: {given}; the tightest predicted for {target.name} is about {tightest:.3g} ms"
+
+
+def _warn_other_input(target: DeviceProfile, shape: tuple[int, ...]) -> None:
+    """A profile predicts the latency of networks at the input its measurements were taken at; a search
+    whose networks take another (digits' 8x8 against a phone measured at 32x32) is judged by the other's
+    latency, which may be what the user means (a low-resolution search for a full-resolution deployment)
+    or not: said, not refused."""
+    if tuple(target.input_shape) != tuple(shape):
+        warnings.warn(
+            f"target_device {target.name!r} predicts latency at input {list(target.input_shape)}, where it "
+            f"was measured; this search's networks take {list(shape)}, so the budget judges them as "
+            f"deployed at {list(target.input_shape)}. If they run on the device at {list(shape)}, fit the "
+            f"profile on measurements at that input (`nas-workbench device fit ... --input-shape "
+            f"{','.join(map(str, shape))}`).",
+            UserWarning,
+            stacklevel=2,
+        )

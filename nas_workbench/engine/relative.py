@@ -134,10 +134,12 @@ def resolve_budget(
     value: Callable[[ArchSpec], float],
     *,
     device: str = "cpu",
+    where: str | None = None,
     fixed_choices: Mapping[str, Any] | None = None,
     sample_size: int = SAMPLE_SIZE,
 ) -> ResolvedBudget:
-    """Resolve the relative limit ``text`` of ``metric`` to an absolute value on this device.
+    """Resolve the relative limit ``text`` of ``metric`` to an absolute value on this device (or on the
+    target device whose predictions ``value`` gives).
 
     Args:
         space: The search space.
@@ -145,11 +147,13 @@ def resolve_budget(
         text: The relative limit (`nas_workbench.relative_budget` grammar).
         value: Architecture → the metric as the search records it (see `architecture_value`).
         device: The device the values come from, for the label.
+        where: Where the values come from in words, when not from this machine's ``device`` (a target
+            device's profile: ``"pixel3 (predicted)"``).
         fixed_choices: Decisions fixed for the whole search, kept in every architecture profiled.
         sample_size: Random architectures drawn to resolve a quantile (fewer when the space is small).
     """
     relative = parse_relative_budget(f"budget.{metric}", text)
-    unit, where = METRICS[metric].unit, device_phrase(device)
+    unit, where = METRICS[metric].unit, where or device_phrase(device)
     fixed = dict(fixed_choices or {})
     reference: str | None = None
     interval: tuple[float, float] | None = None

@@ -175,6 +175,10 @@ class DeviceProfile:
         }
         return Measurement(value, METRICS["latency_ms"].unit, "predicted", self.source, detail)
 
+    def predicted_ms(self, arch: ArchSpec | str | Mapping[str, Any]) -> float:
+        """`predict`'s value alone: what a budget on this device judges ``arch`` by."""
+        return self.predict(arch).value
+
     # -- storage -------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -53,6 +53,11 @@ class SamplerContext:
             on demand and cached (the engine gives data-free synflow, counted FLOPs and, in a cell
             space, live FLOPs): estimators of quality a strategy may rank candidates with before
             training any. None: no proxies.
+        limits: The budget's absolute limits (metric → limit in its unit, e.g. ``{"latency_ms": 6.0}``),
+            known to the engine before any trial: with ``costs`` naming the same metric (a target
+            device's predicted latency, the parameter count), a strategy can rule out every candidate
+            over budget from its first trial. None: the strategy learns the limits from the trials'
+            constraints (a sampler used alone with Optuna).
     """
 
     seed: int | None = None
@@ -60,6 +65,7 @@ class SamplerContext:
     directions: tuple[str, ...] = ("maximize",)
     costs: Callable[[ArchSpec], Mapping[str, float]] | None = None
     scores: Callable[[ArchSpec], Mapping[str, float]] | None = None
+    limits: Mapping[str, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +135,7 @@ def make_sampler(
     directions: Sequence[str] = ("maximize",),
     costs: Callable[[ArchSpec], Mapping[str, float]] | None = None,
     scores: Callable[[ArchSpec], Mapping[str, float]] | None = None,
+    limits: Mapping[str, float] | None = None,
     **options: Any,
 ) -> BaseSampler:
     """Build the Optuna sampler of strategy ``name``.
@@ -142,6 +149,8 @@ def make_sampler(
             budget-aware strategies use them, with ``space``, to predict which candidates fit a budget.
         scores: An architecture's zero-cost proxy scores (see `SamplerContext.scores`); "proxy_guided"
             ranks its pool with them.
+        limits: The budget's absolute limits (see `SamplerContext.limits`); "proxy_guided" rules out
+            candidates over them before its first trial.
         **options: The strategy's options (see `describe`); unknown ones are a `ConfigError`.
 
     Returns:
@@ -164,7 +173,9 @@ def make_sampler(
             f"a strategy for {len(directions)} objectives ({', '.join(several)}); {name!r} optimises one",
         )
     merged = {key: option.default for key, option in strategy.options.items()} | options
-    context = SamplerContext(seed=seed, space=space, directions=directions, costs=costs, scores=scores)
+    context = SamplerContext(
+        seed=seed, space=space, directions=directions, costs=costs, scores=scores, limits=limits
+    )
     return strategy.factory(context, **merged)
 
 

@@ -3,8 +3,10 @@
 Each trial of `proxy_guided` starts from a `Ranking` of its `CandidatePool`, made by `PoolRanker`:
 
 1. **Budget filter, before any training.** A constraint named like a counted cost (a target device's
-   ``latency_ms``, ``params``) is exact: one profiled trial gives its limit (``cost / (1 + constraint)``,
-   the engine's relative constraint), and no candidate over it is proposed again. Another constraint (a
+   ``latency_ms``, ``params``) is exact: its limit is the one the engine gives (`SamplerContext.limits`),
+   so no candidate over it is ever proposed, or else the one a profiled trial gives (``cost / (1 +
+   constraint)``, the engine's relative constraint: a sampler used alone with Optuna), and no candidate
+   over it is proposed again. Another constraint (a
    latency measured on this machine, with only parameters known in advance) is predicted by the
    `FeasibilityModel` once its filter's ``min_trials`` trials are profiled; until then the ranking says
    it is *exploring* (the sampler draws untried candidates uniformly, which is what that model learns
@@ -124,9 +126,13 @@ class PoolRanker:
         constraint no counted cost gives, before the feasibility model is fitted)."""
         pool = self.pool
         allowed = np.ones(len(pool), dtype=bool)
-        names = sorted({name for t, _ in profiled for name in t.constraints})
+        given = {n: v for n, v in self.feasibility.limits.items() if n in self.cost_names}
+        names = sorted({name for t, _ in profiled for name in t.constraints} | set(given))
         exact = [n for n in names if n in self.cost_names]
         for name in exact:
+            if name in given:
+                allowed &= pool.column(name) <= given[name] * (1.0 + _SLACK)
+                continue
             limits = [
                 pool.values[index, pool.names.index(name)] / (1.0 + t.constraints[name])
                 for t, index in profiled

@@ -282,7 +282,9 @@ def _factory(
         costs=costs,
         scores=context.scores if use_scores else None,
         space=context.space,
-        feasibility=FeasibilityFilter(z=feasibility_z, min_trials=feasibility_min_trials, costs=features),
+        feasibility=FeasibilityFilter(
+            z=feasibility_z, min_trials=feasibility_min_trials, costs=features, limits=context.limits
+        ),
         seed=context.seed,
         **options,
     )

@@ -214,6 +214,10 @@ def tradeoff_metrics(objectives: Sequence[str], budget: Iterable[str], recorded:
 
 def stored_budget(record: StudyRecord) -> tuple[dict[str, float], dict[str, str]]:
     """A study's absolute limits (from its record, `nas_workbench.engine.study_record`) and, for the
-    limits given relative to the device, their relative form ("p30 on this CPU") for the budget line."""
+    budget line, how a limit was given: relative to the device ("p30 on this CPU"), or on the target
+    device whose profile judges latency ("predicted for pixel3")."""
     notes = {m: f"{r['spec']} on {r['device']}" for m, r in record.budget_resolved.items()}
+    target = record.config.get("target_device")
+    if target and "latency_ms" in record.budget and "latency_ms" not in notes:
+        notes["latency_ms"] = f"predicted for {target}"
     return dict(record.budget), notes
