@@ -45,7 +45,9 @@ import nas_workbench as nw
 from nas_workbench.profiling import LookupTable, profile
 from nas_workbench.profiling._trace import trace
 from nas_workbench.profiling.calibration import calibrate, fit_quality
+from nas_workbench.profiling.correction import Drift
 from nas_workbench.profiling.drift import refresh_drift
+from nas_workbench.profiling.drift_rule import next_drift
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
 import _report
@@ -90,7 +92,10 @@ def run(
     with busy_core(busy[1]):
         load_measurement = load()
         table = LookupTable.for_device("cpu", threads, lut_dir)
+        name = table.correction_name(space_name, (1, *shape))
+        before = table.drift.get(name, Drift())
         drift = refresh_drift(table, shape, space=space_name)  # as a search does at its start
+        one_factor = drift and one_factor_rule(before, drift)
         reference = space.build(space.random(0), shape, 10)
         moved: list[float] = []
         rows, models = [], []
@@ -133,7 +138,9 @@ def run(
         ]  # fmt: skip
         load_end = load()
     measured_ms = [r["measured_ms"] for r in rows]
-    correction = cal.table.corrections[cal.table.correction_name(space_name, (1, *shape))]
+    old_factor = one_factor.factor if one_factor else 1.0
+    old_rule = [r["predicted_ms"] / r["drift_factor"] * old_factor for r in rows]
+    correction = cal.table.corrections[name]
     return {
         "space": space_name,
         "archs": archs,
@@ -152,6 +159,9 @@ def run(
         "drift": drift.to_dict() if drift else None,
         "rounds": rounds,
         "lut": asdict(fit_quality([r["predicted_ms"] for r in rows], measured_ms)),
+        "one_factor_drift": one_factor.to_dict() if one_factor else None,
+        "lut_one_factor": asdict(fit_quality(old_rule, measured_ms)),
+        "one_factor_bias": bias(old_rule, measured_ms),
         "lut_without_drift": asdict(
             fit_quality([r["predicted_ms"] / r["drift_factor"] for r in rows], measured_ms)
         ),
@@ -172,6 +182,14 @@ def run(
         "by_size": by_size([r["predicted_ms"] for r in rows], measured_ms),
         "rows": rows,
     }  # fmt: skip
+
+
+def one_factor_rule(before: Drift, drift: Drift) -> Drift:
+    """The drift the rule before 2026-12-05 (one factor, `drift_rule.next_drift` with ``by_size=False``)
+    takes from the same re-timing of the references as ``drift``, from the drift ``before`` it: the A/B of
+    the two rules on the same timings."""
+    now = [ratio * ms for ratio, ms in zip(drift.ratios, drift.reference_ms, strict=True)]
+    return next_drift(before, drift.reference_ms, True, now, drift.rounds, drift.settled, None, by_size=False)
 
 
 def bias(predicted: list[float], measured: list[float]) -> float:
@@ -210,14 +228,20 @@ def _sizes(result: dict) -> str:
 
 
 def _drift(drift: dict | None) -> str:
-    """The drift factor for the table: "-" when none was measured, a "?" after it when its rounds (or its
-    baseline's) never settled, so the previous factor was kept (`profiling.drift`), and the range of the
-    references' ratios (the factor changes only when it lies beyond 5% of the previous one)."""
+    """The drift factor for the table: "-" when none was measured; for a size-dependent line, its factor at
+    the smallest / the largest reference; a "?" after it when its rounds (or its baseline's) never settled,
+    so the previous factor was kept (`profiling.drift`), and the range of the references' ratios."""
     if drift is None:
         return "-"
     ratios = drift["ratios"]
     spread = f" [{min(ratios):.2f}-{max(ratios):.2f}]" if ratios else ""
-    return f"{drift['factor']:.3f}{'' if drift['settled'] else '?'}{spread}"
+    adopted = Drift(**drift)
+    factor = (
+        f"{adopted.at(min(adopted.span_ms)):.3f}/{adopted.at(max(adopted.span_ms)):.3f}"
+        if adopted.slope
+        else f"{adopted.factor:.3f}"
+    )
+    return f"{factor}{'' if drift['settled'] else '?'}{spread}"
 
 
 def main() -> None:
@@ -245,7 +269,8 @@ def main() -> None:
             )
     header = (
         f"{'space':<13} {'archs':>5} {'fit':>6} {'LUT rho':>8} {'LUT ±10%':>9} {'median err':>10} "
-        f"{'bias':>6} {'cal@end ±10%':>12} {'bias':>6} {'1st ±10%':>8} {'no drift ±10%':>13} "
+        f"{'bias':>6} {'1 factor ±10%':>13} {'bias':>6} {'cal@end ±10%':>12} {'bias':>6} {'1st ±10%':>8} "
+        f"{'no drift ±10%':>13} "
         f"{'FLOPs rho':>9} {'FLOPs ±10%':>10} {'drift [ratios]':>19} {'moved':>6} {'unstable':>8} "
         f"{'measure s':>9} {'predict s':>9}"
     )
@@ -256,7 +281,8 @@ def main() -> None:
         print(
             f"{r['space']:<13} {r['archs']:>5} {r['correction']['kind']:>6} {lut['spearman']:>8.3f} "
             f"{100 * lut['within_10pct']:>8.0f}% {lut['median_abs_error_pct']:>9.1f}% "
-            f"{100 * r['bias']:>+5.1f}% {100 * r['calibration_at_end']['within_10pct']:>11.0f}% "
+            f"{100 * r['bias']:>+5.1f}% {100 * r['lut_one_factor']['within_10pct']:>12.0f}% "
+            f"{100 * r['one_factor_bias']:>+5.1f}% {100 * r['calibration_at_end']['within_10pct']:>11.0f}% "
             f"{100 * r['calibration_at_end_bias']:>+5.1f}% "
             f"{100 * r['lut_vs_first_profile']['within_10pct']:>7.0f}% "
             f"{100 * r['lut_without_drift']['within_10pct']:>12.0f}% "
@@ -272,7 +298,9 @@ def main() -> None:
         f"(load {results[0]['load_measurement']} -> {results[-1]['load_end']}); threads {args.threads}, "
         f"input {args.input_shape}; goal: ≥ 95% within ±10% and Spearman ≥ 0.95; drift: the references now "
         f"over their calibration baseline ('?': rounds never settled, the previous factor kept; [the "
-        f"references' ratios]); bias: median predicted/measured - 1; cal@end: the calibration networks "
+        f"references' ratios]; a/b: a size-dependent line's factor at the smallest/largest reference); "
+        f"1 factor: the same predictions with the drift the one-factor rule (before 2026-12-05) takes "
+        f"from the same re-timing; bias: median predicted/measured - 1; cal@end: the calibration networks "
         f"measured once more after the held-out ones and predicted"
     )
     _report.write_json(args.json, {"drift": args.drift, "busy": args.busy, "spaces": results})

@@ -12,8 +12,11 @@ takes for the device's and carries into every later prediction (on a shared 2-co
 a 10-second calibration made a space's predictions 16% too high in the median); with rounds spread over time
 it spoils at most one measurement of each network.
 
-Right after the fits, the drift reference networks of each correction are timed (`drift.reference_baseline`),
-so that later re-timings measure how much the machine changed since (its drift factor).
+Right after the fits, each correction's drift references get their baseline (`drift.reference_baseline`),
+so that later re-timings measure how much the machine changed since (its drift): for a space's own
+correction, five of its calibration networks that span their measured latencies (`drift.spanning_seeds`),
+whose calibration figures are the baseline where they were timed as the re-timings will be (else they are
+timed then).
 
 Fits are guarded (`correction`): one that ignores the table or predicts worse than the plain sum out of
 sample is refused for a simpler one, with a log line; the quality of the fit used is printed and stored.
@@ -68,6 +71,9 @@ class CalibrationResult:
     table: LookupTable
     path: Path
     fits: dict[str, FitQuality] = field(default_factory=dict)
+    #: Each space's calibration networks as ``(seed, latency_ms)``: the seed of ``space.random`` and the
+    #: minimum of the network's rounds, the figure its correction was fitted on.
+    measured: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     operators_timed: int = 0
     rounds: int = 1
     seconds: float = 0.0
@@ -130,24 +136,29 @@ def calibrate(
     names = list(spaces) if spaces else registry.list()
     table = table or LookupTable.for_device(device, threads, directory)
     shape = tuple(input_shape)
-    built: dict[str, list[tuple[torch.nn.Module, Trace]]] = {}
+    built: dict[str, list[tuple[int, torch.nn.Module, Trace]]] = {}
     with use_threads(table.device.threads):
         for name in names:
             space = registry.get(name)
-            specs = {spec.id: spec for spec in (space.random(seed + i) for i in range(networks))}
-            models = [space.build(spec, shape, num_classes).eval() for spec in specs.values()]
-            built[name] = [(model, trace(model, shape, batch_size)) for model in models]
+            specs: dict[str, tuple[int, Any]] = {}
+            for i in range(networks):  # distinct architectures, each with its first seed
+                spec = space.random(seed + i)
+                specs.setdefault(spec.id, (seed + i, spec))
+            models = [(at, space.build(spec, shape, num_classes).eval()) for at, spec in specs.values()]
+            built[name] = [(at, model, trace(model, shape, batch_size)) for at, model in models]
 
-    all_ops = [op for pairs in built.values() for _, result in pairs for op in result.ops]
+    all_ops = [op for group in built.values() for _, _, result in group for op in result.ops]
     report = (lambda done, total: progress("operators", done, total)) if progress else None
     timed = table.fill(all_ops, op_timing, report)
     table.save()
 
-    networks_built = [(name, model, result) for name, pairs in built.items() for model, result in pairs]
+    networks_built = [
+        (name, at, model, result) for name, group in built.items() for at, model, result in group
+    ]
     latencies: list[list[float]] = [[] for _ in networks_built]
     total = rounds * len(networks_built)
     for done in range(total):  # round after round over every network (see the module docstring)
-        _, model, _ = networks_built[done % len(networks_built)]
+        _, _, model, _ = networks_built[done % len(networks_built)]
         latency = measure_latency(model, shape, table.device.device, batch_size, table.device.threads, timing)
         latencies[done % len(networks_built)].append(latency.value)
         if progress is not None:
@@ -156,7 +167,9 @@ def calibrate(
     rows: dict[str, tuple[list[float], list[float], list[int], list[float]]] = {
         name: ([], [], [], []) for name in [*built, "all"]
     }
-    for (name, _, result), values in zip(networks_built, latencies, strict=True):
+    rounds_by_space: dict[str, list[tuple[int, list[float]]]] = {name: [] for name in built}
+    for (name, at, _, result), values in zip(networks_built, latencies, strict=True):
+        rounds_by_space[name].append((at, values))
         for key in (name, "all"):
             sums, compute, counts, measured = rows[key]
             sums.append(table.table_ms(result.ops))
@@ -171,9 +184,13 @@ def calibrate(
         predicted = [correction.apply(*row) for row in zip(sums, counts, compute, strict=True)]
         fits[name] = fit_quality(predicted, measured)
     for name in rows:  # the drift references' baseline, in the fits' conditions (`drift`)
-        reference_baseline(table, shape, batch_size, None if name == "all" else name)
+        own = name != "all"
+        reference_baseline(table, shape, batch_size, name if own else None,
+                           rounds_by_space[name] if own else (), timing or TimingOptions())  # fmt: skip
     path = table.save()
-    return CalibrationResult(table, path, fits, timed, rounds, time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    figures = {name: [(at, min(values)) for at, values in pairs] for name, pairs in rounds_by_space.items()}
+    return CalibrationResult(table, path, fits, figures, timed, rounds, seconds)
 
 
 def auto_calibrate(

@@ -319,6 +319,12 @@ class Drift:
             change the factor (`drift.next_drift`).
         timing: The `TimingOptions` (as a dict) the baseline and re-timings took; a re-timing with other
             options does not compare itself with this baseline.
+        slope: For a slowdown that depends on the network's size (`drift_rule`): the factor's change per
+            millisecond of the network's corrected latency; 0 for one factor for all networks.
+        pivot_ms: The latency at which the factor is ``factor`` when ``slope`` is not 0.
+        span_ms: The smallest and largest reference baselines: the line is held flat beyond them.
+        references: The seeds (``space.random(seed)``) of the reference networks, chosen at calibration to
+            span the space's latencies (`drift.spanning_seeds`); empty: the first seeds of the space.
     """
 
     factor: float = 1.0
@@ -330,6 +336,19 @@ class Drift:
     rounds: int = 0
     baseline_settled: bool = True
     timing: dict[str, Any] | None = None
+    slope: float = 0.0
+    pivot_ms: float | None = None
+    span_ms: Sequence[float] = ()
+    references: Sequence[int] = ()
+
+    def at(self, latency_ms: float) -> float:
+        """The factor for a network whose corrected (undrifted) prediction is ``latency_ms``: ``factor``,
+        or on a size-dependent drift the line at that latency, held within ``span_ms``."""
+        if not self.slope or self.pivot_ms is None or len(self.span_ms) != 2:
+            return self.factor
+        low, high = self.span_ms
+        return self.factor + self.slope * (min(max(latency_ms, low), high) - self.pivot_ms)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"ratios": list(self.ratios), "reference_ms": list(self.reference_ms)}
+        listed = ("ratios", "reference_ms", "span_ms", "references")
+        return asdict(self) | {name: list(getattr(self, name)) for name in listed}

@@ -3,10 +3,10 @@
 A machine's speed changes with what else runs on it: one core kept busy by another process slows the other
 core's work through shared caches, memory bandwidth and the host's scheduling, so a table calibrated on a
 quiet machine predicts too low on a busy one, and the other way round. A few reference networks of the
-search space (`REFERENCE_NETWORKS`, the first random architectures of the space, cheap to time) are timed
-right after a correction is fitted (`reference_baseline`, called by `calibrate`: their *baseline*) and
-re-timed later; the median of now / baseline becomes the correction's drift factor (`correction.Drift`), by
-which every later prediction is multiplied. Comparing the references with themselves, timed the same way,
+search space (`REFERENCE_NETWORKS`) have their latency when a correction is fitted kept (`reference_baseline`,
+called by `calibrate`: their *baseline*) and are re-timed later; their ratios of now over baseline become the
+correction's drift (`correction.Drift`: one factor, or a line in the network's size), by which every later
+prediction is multiplied. Comparing the references with themselves, timed the same way,
 measures only the machine's change; comparing them with their predictions (as tables calibrated before the
 baseline was kept still do) would also carry the fit's own error on those networks into every
 prediction (ratios of 0.95, 1.01 and 1.08 on nb201 right after calibration, same load).
@@ -16,31 +16,33 @@ Each timing of the references is in rounds over all of them, each one's figure t
 go on (from `DRIFT_ROUNDS` up to `MAX_DRIFT_ROUNDS`) until every reference's two fastest rounds agree within
 `ROUNDS_AGREE` (the minimum is confirmed).
 
-**The rule** (`next_drift`). A re-timing changes the factor only when it is comparable with its baseline,
-both are confirmed, and the change stands out of the references' own spread:
+**The references** are five calibration networks of the space at evenly spaced ranks of their measured
+latency, smallest to largest (`spanning_seeds`, chosen by `calibrate` and stored with the drift), so that a
+slowdown of large networks only is seen; a table calibrated before they were stored re-times the first five
+seeds of the space. For the correction over all spaces, the first network of each space. **Their baseline**
+is their calibration figures, the very figures the correction was fitted on, where calibration timed them
+as references are re-timed and their rounds settled (else they are timed right after the fit). A baseline
+timed apart, after the fit, is not what the fit saw: under other engineers' load (Intel Xeon VM, 2026-12-05
+03:10, one core busy throughout, nb201) it ran 0-6% (median 3%) above the calibration figures of the same
+networks, so the references' ratios (1.02-1.04) stayed inside the dead band while held-out networks ran
+4.8% above their predictions (85% within ±10%); against the calibration figures the same re-timing gave
+1.02-1.14 and a factor of 1.05 (97.5%).
 
-- *The statistic the factor corrects.* Each reference is timed exactly as a network is profiled
-  (`DRIFT_TIMING` is `TimingOptions()`: at least 0.25 s of the thread's own clock and 100 blocks, the
-  reference workload read between blocks and an attempt taken in a slow episode dropped), baseline and
-  re-timing alike; the baseline records its options, and one timed otherwise is not compared. The factor
-  rescales predictions checked against latencies measured that way, so it must follow the same statistic. It
-  used to be taken from a fixed 30 blocks of at least 2 ms without the reference workload (fixed so that a
-  stopping rule could not make the count follow the load, which a window of the thread's own clock now ensures
-  too): about 60 ms per chain reference, so two rounds fit inside one of the machine's slow episodes (0.25-2 s
-  at 1.3-2x, the reference workload's business) and settle there, which profiles retry. On the idle VM
-  (2026-12-04 03:36, chain calibrated and measured with a core busy) such a baseline most likely set 0.733: 0%
-  of 100 held-out networks within ±10%, 94% without it.
-- *Confirmed minima.* A factor is adopted only when the baseline's rounds and the re-timing's rounds both
-  settled; otherwise the previous factor is kept (1 right after `calibrate`) and the drift is marked
-  ``settled=False`` with a warning: a wrong factor moves every prediction, a kept one only misses a change.
-- *A change out of the references' spread.* `REFERENCE_NETWORKS` = 5 references; their factor (the median
-  ratio) replaces the previous one only when every ratio lies more than `DEAD_BAND` (2%) from it, on the
-  same side: the range of five ratios is a 94% confidence interval of their median whatever their
-  distribution. Against the idle VM's runs of 2026-12-04 (three references then): chain's 0.992, 0.963,
-  0.963 at 01:26 (a factor of 0.963 took 97% within ±10% to 71%) and nb201's 1.056, 1.024, 1.010 and 0.979,
-  1.008, 0.994 (drift both ways at 08:49-08:52, met without a factor) stay out; nb201's 1.029, 1.029,
-  1.115 at 08:43 (the reference network ran 4-7% slower than at calibration, predictions 7% low, 79%
-  within ±10%) is adopted, where a 5% band on the median kept 1. It follows no change within a run.
+**The rule** (`drift_rule.next_drift`, with its evidence). A re-timing changes the drift only when it is
+comparable with its baseline (timed with the same options), both are confirmed (their rounds settled), and
+the change stands out of the references' own spread: a size-dependent line when the references show a
+confirmed trend with their size, else one factor when every reference moved more than
+`drift_rule.DEAD_BAND` the same way. Each reference is timed exactly as a network is profiled
+(`DRIFT_TIMING` is `TimingOptions()`: at least 0.25 s of the thread's own clock and 100 blocks, the
+reference workload read between blocks and an attempt taken in a slow episode dropped), because the
+factor rescales predictions checked against latencies measured that way. It used to be taken from a fixed
+30 blocks of at least 2 ms without the reference workload: about 60 ms per chain reference, so two rounds
+fit inside one of the machine's slow episodes (0.25-2 s at 1.3-2x) and settle there; on the idle VM
+(2026-12-04 03:36) such a baseline most likely set 0.733: 0% of 100 held-out chain networks within ±10%,
+94% without it. Against the idle VM's runs of 2026-12-04 (three references then), the dead band kept out
+chain's 0.992, 0.963, 0.963 at 01:26 (a factor of 0.963 took 97% within ±10% to 71%) and nb201's drift
+both ways at 08:49-08:52 (met without a factor), and adopted nb201's 1.029, 1.029, 1.115 at 08:43
+(predictions 7% low, 79% within ±10%).
 
 This happens at the start of every search that predicts latency from the table (`prepare_predictor`,
 called by the engine) and again, from `lut.predict_latency`, when the load average has moved by more than
@@ -51,7 +53,6 @@ worker processes use it too.
 from __future__ import annotations
 
 import logging
-import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
@@ -61,6 +62,7 @@ import torch
 from nas_workbench.profiling._device import load_average, use_threads
 from nas_workbench.profiling._trace import trace
 from nas_workbench.profiling.correction import Drift
+from nas_workbench.profiling.drift_rule import next_drift
 from nas_workbench.profiling.latency import TimingOptions, measure_latency
 from nas_workbench.profiling.lut import LookupTable
 
@@ -68,12 +70,12 @@ __all__ = [
     "LOAD_CHANGE",
     "REFERENCE_NETWORKS",
     "minima_over_rounds",
-    "next_drift",
     "prepare_predictor",
     "reference_baseline",
     "reference_networks",
     "refresh_drift",
     "settled",
+    "spanning_seeds",
 ]
 
 logger = logging.getLogger("nas_workbench")
@@ -93,19 +95,27 @@ DRIFT_TIMING = TimingOptions()
 DRIFT_ROUNDS = 2
 MAX_DRIFT_ROUNDS = 5
 ROUNDS_AGREE = 0.05
-#: A confirmed factor replaces the previous one only when every reference's ratio differs from it by more
-#: than this fraction, on the same side (see the module docstring).
-DEAD_BAND = 0.02
+
+
+def spanning_seeds(measured: Sequence[tuple[int, float]], count: int = REFERENCE_NETWORKS) -> list[int]:
+    """The seeds of ``count`` of the ``(seed, latency_ms)`` networks at evenly spaced ranks of their latency,
+    the smallest and the largest included (all of them, by latency, when there are no more than ``count``):
+    references that span the space's latencies."""
+    ranked = [seed for seed, _ in sorted(measured, key=lambda pair: pair[1])]
+    if len(ranked) <= count:
+        return ranked
+    return [ranked[round(i * (len(ranked) - 1) / (count - 1))] for i in range(count)]
 
 
 def reference_networks(
-    space: str | None, input_shape: Sequence[int], num_classes: int = 10
+    space: str | None, input_shape: Sequence[int], num_classes: int = 10, seeds: Sequence[int] = ()
 ) -> list[torch.nn.Module]:
-    """The reference networks for ``space`` (None: one of each registered space), in eval mode."""
+    """The reference networks for ``space`` (None: one of each registered space), in eval mode: those of
+    ``seeds``, or the first `REFERENCE_NETWORKS` seeds of the space."""
     from nas_workbench import spaces as registry
 
     if space:
-        chosen = [(registry.get(space), seed) for seed in range(REFERENCE_NETWORKS)]
+        chosen = [(registry.get(space), seed) for seed in (seeds or range(REFERENCE_NETWORKS))]
     else:
         chosen = [(registry.get(name), 0) for name in registry.list()]
     return [s.build(s.random(seed), tuple(input_shape), num_classes).eval() for s, seed in chosen]
@@ -154,19 +164,28 @@ def _time_references(
 
 
 def reference_baseline(
-    table: LookupTable, input_shape: Sequence[int], batch_size: int, space: str | None
-) -> Drift:
-    """Time the reference networks of ``space`` now, as `refresh_drift` will, and store their latencies as
-    the baseline of the correction they belong to (factor 1: just fitted, no drift yet); return it. Called
-    by `calibrate` right after it fits a correction, so the baseline shares the fit's conditions."""
+    table: LookupTable, input_shape: Sequence[int], batch_size: int, space: str | None,
+    calibration: Sequence[tuple[int, Sequence[float]]] = (), timed: TimingOptions | None = None,
+) -> Drift:  # fmt: skip
+    """Store the baseline of the drift references of ``space``'s correction (factor 1: just fitted, no drift
+    yet) and return it. Called by `calibrate` right after it fits the correction, with its networks'
+    figures in ``calibration`` (``(seed, the figure of each round)``, timed with ``timed``): the references
+    are `spanning_seeds` of them, and their baseline is their calibration figures (the minimum of their
+    rounds, the very figures the correction was fitted on) when those were timed as `refresh_drift` times
+    (`DRIFT_TIMING`) and each network's rounds `settled`; otherwise the references are timed now."""
     shape = tuple(input_shape)
     name = table.correction_name(space, (batch_size, *shape))
-    with use_threads(table.device.threads):
-        models = reference_networks(space, shape)
-        now, rounds, steady = _time_references(table, models, shape, batch_size, DRIFT_TIMING)
+    figures = dict(calibration)
+    seeds = spanning_seeds([(seed, min(values)) for seed, values in calibration])
+    if seeds and timed == DRIFT_TIMING and all(settled(figures[seed]) for seed in seeds):
+        now, rounds, steady = [min(figures[seed]) for seed in seeds], min(map(len, figures.values())), True
+    else:
+        with use_threads(table.device.threads):
+            models = reference_networks(space, shape, seeds=seeds)
+            now, rounds, steady = _time_references(table, models, shape, batch_size, DRIFT_TIMING)
     table.drift[name] = Drift(
         1.0, load_average(), reference_ms=now, settled=steady, rounds=rounds, baseline_settled=steady,
-        timing=asdict(DRIFT_TIMING),
+        timing=asdict(DRIFT_TIMING), references=seeds,
     )  # fmt: skip
     return table.drift[name]
 
@@ -182,10 +201,10 @@ def refresh_drift(
     """Re-time the reference networks and store the drift factor of the correction networks of ``space``
     on ``input_shape`` (C, H, W) use; return it. Without ``force``, only when the load average moved by
     more than `LOAD_CHANGE` since the last one (and `MIN_INTERVAL_S` passed); else return the stored
-    factor. None when the table has no fitted correction for them (nothing to rescale). The factor is the
-    median of the references' latency now over their baseline (`reference_baseline`), or over their
-    prediction where the table has no baseline timed with ``timing`` (default `DRIFT_TIMING`; a table
-    calibrated before such baselines were kept)."""
+    factor. None when the table has no fitted correction for them (nothing to rescale). The drift follows
+    the references' latency now over their baseline (`reference_baseline`) by `drift_rule.next_drift`, or
+    over their prediction where the table has no baseline timed with ``timing`` (default `DRIFT_TIMING`; a
+    table calibrated before such baselines were kept)."""
     shape = tuple(input_shape)
     timing = timing or DRIFT_TIMING
     name, correction = table.correction((batch_size, *shape), space)
@@ -196,7 +215,7 @@ def refresh_drift(
         return known
     own = name == table.correction_name(space, (batch_size, *shape))  # else the one over all spaces
     with use_threads(table.device.threads):
-        models = reference_networks(space if own else None, shape)
+        models = reference_networks(space if own else None, shape, seeds=known.references if known else ())
         timed_alike = known is not None and known.timing == asdict(timing)
         baseline = list(known.reference_ms) if known is not None and timed_alike else []
         baseline_settled = known.baseline_settled if known is not None else True
@@ -208,7 +227,7 @@ def refresh_drift(
                 correction.apply(table.table_ms(t.ops), len(t.ops), table.compute_ms(t.ops)) for t in traces
             ]
         now, rounds, steady = _time_references(table, models, shape, batch_size, timing)
-    previous = known.factor if known is not None else 1.0
+    previous = known if known is not None else Drift()
     drift = replace(next_drift(previous, baseline, baseline_settled, now, rounds, steady, load),
                     timing=asdict(timing))  # fmt: skip
     table.drift[name] = drift
@@ -216,7 +235,7 @@ def refresh_drift(
     where = f"lookup table {table.device.key}, correction {name}"
     loaded = f"load {load:.1f}" if load is not None else "load unknown"
     if drift.settled:
-        logger.info("%s: reference networks run %.3fx their baseline (%s)", where, drift.factor, loaded)
+        logger.info("%s: reference networks run %s their baseline (%s)", where, _factor_text(drift), loaded)
     else:
         logger.warning(
             "%s: the drift references' rounds did not settle %s (%s; ratios %s): the drift factor stays %.3f",
@@ -229,25 +248,12 @@ def refresh_drift(
     return drift
 
 
-def next_drift(
-    previous: float,
-    baseline: Sequence[float],
-    baseline_settled: bool,
-    now: Sequence[float],
-    rounds: int,
-    steady: bool,
-    load: float | None,
-) -> Drift:
-    """The drift after the references were re-timed (the rule of the module docstring): the median of
-    ``now`` over ``baseline`` when the re-timing's rounds settled (``steady``) and the baseline's did too
-    and every reference's ratio lies more than `DEAD_BAND` from ``previous``, all on one side (their range,
-    the median's confidence interval, excludes the band); else the ``previous`` factor kept (marked
-    ``settled=False`` when the rounds did not settle)."""
-    ratios = [n / b for n, b in zip(now, baseline, strict=True)]
-    confirmed = steady and baseline_settled
-    outside = min(ratios) > previous * (1 + DEAD_BAND) or max(ratios) < previous * (1 - DEAD_BAND)
-    factor = statistics.median(ratios) if confirmed and outside else previous
-    return Drift(factor, load, time.time(), ratios, list(baseline), confirmed, rounds, baseline_settled)
+def _factor_text(drift: Drift) -> str:
+    """The drift as a log line shows it: ``1.030x``, or the line's range for a size-dependent one."""
+    if not drift.slope or len(drift.span_ms) != 2:
+        return f"{drift.factor:.3f}x"
+    low, high = drift.span_ms
+    return f"{drift.at(low):.3f}x ({low:.2f} ms) to {drift.at(high):.3f}x ({high:.2f} ms)"
 
 
 def _load_moved(drift: Drift, load: float | None) -> bool:

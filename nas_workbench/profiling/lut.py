@@ -262,11 +262,13 @@ class LookupTable:
 
     def predict(self, result: Trace, space: str | None = None) -> tuple[float, dict[str, Any]]:
         """The predicted latency (ms) of a traced network and how it was obtained: the table sum, through
-        the fitted correction, times the drift factor last measured for that correction."""
+        the fitted correction, times the drift factor last measured for that correction (at this network's
+        corrected latency, for a drift that depends on the size: `correction.Drift.at`)."""
         raw, compute = self.table_ms(result.ops), self.compute_ms(result.ops)
         name, correction = self.correction(result.input_shape, space)
         drift = self.drift.get(name)
-        factor = drift.factor if drift is not None else 1.0
+        corrected = correction.apply(raw, len(result.ops), compute)
+        factor = drift.at(corrected) if drift is not None else 1.0
         detail: dict[str, Any] = {
             "table_ms": raw,
             "compute_ms": compute,
@@ -285,7 +287,7 @@ class LookupTable:
         if name == "none":
             hint = calibrate_hint(self, result, space)
             detail["note"] = f"uncalibrated: plain sum of operator latencies (run `{hint}`)"
-        return factor * correction.apply(raw, len(result.ops), compute), detail
+        return factor * corrected, detail
 
 
 def is_compute_bound(op: OpCall) -> bool:

@@ -13,8 +13,8 @@ trials (best there: 94.11 ± 0.28 test accuracy after 40 queries, TPE 93.96, ran
 94.21 and 94.32); for
 a latency budget judged on a ``target_device`` (its profile predicts each candidate's latency before
 training), proxy-guided search (``benchmarks/strategies/nb201_budgeted.py --costs latency --scores live
---strategies auto --seeds 10``, default options, 100 trials: mean regret 0.04 points over 15 device budgets,
-random 0.99, at most 0.15 in 12 of 15, TPE told the same latency 11 of 15; with only the parameter count
+--strategies auto --seeds 10``, default options, 100 trials: mean regret 0.02 points over 15 device budgets,
+random 0.99, at most 0.15 in 14 of 15, TPE told the same latency 11 of 15; with only the parameter count
 known in advance it is not advised, as it did worse than random there); one objective under a budget with no
 target device stays with the rules above (TPE beyond 40 trials: with the parameter count known in advance,
 mean regret 0.26 points over the same 15 budgets, at most 0.15 in 7, better than random in all 15, ahead of
@@ -119,7 +119,7 @@ def advise(
             f"the latency budget is judged by the {target_device!r} profile's prediction, known before any "
             "training, so proxy-guided search drops every candidate over it and trains the best-ranked of "
             "the rest (NAS-Bench-201 under 15 device latency budgets, 100 trials, 10 seeds: mean regret "
-            "0.04 points, better than random search in all 15, whose mean was 0.99).",
+            "0.02 points, better than random search in all 15, whose mean was 0.99).",
         )
     if several:
         if n_trials is not None and n_trials >= NSGA2_MIN_TRIALS:

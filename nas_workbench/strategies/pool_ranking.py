@@ -25,6 +25,7 @@ Each trial of `proxy_guided` starts from a `Ranking` of its `CandidatePool`, mad
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -73,6 +74,9 @@ class PoolRanker:
             by its limit, not predicted).
         feasibility: Predicts the other constraints (`FeasibilityFilter.model`).
         prior_trials: How many trained trials the prior weight of each estimator is worth.
+        muted: The estimators given no weight whatever the trials say, asked at each ranking (zero-cost
+            scores dropped for their cost, `score_cost.PricedScores.muted`: later candidates have no
+            values of theirs); None: none.
     """
 
     def __init__(
@@ -81,15 +85,14 @@ class PoolRanker:
         cost_names: tuple[str, ...],
         feasibility: FeasibilityFilter,
         prior_trials: float,
+        muted: Callable[[], frozenset[str]] | None = None,
     ) -> None:
         self.pool = pool
         self.cost_names = cost_names
         self.feasibility = feasibility
         self.prior_trials = prior_trials
+        self.muted = muted
         self._one_hot: tuple[object, np.ndarray] | None = None
-        #: Estimators given no weight whatever the trials say (zero-cost scores dropped for their cost,
-        #: `score_cost.PricedScores`: later candidates have no values of theirs).
-        self.muted: frozenset[str] = frozenset()
 
     def rank(
         self,
@@ -112,7 +115,9 @@ class PoolRanker:
             np.ones(len(pool.names)),
             self.prior_trials,
         )
-        weights[[n in self.muted for n in pool.names]] = 0.0
+        if self.muted is not None:
+            muted = self.muted()
+            weights[[n in muted for n in pool.names]] = 0.0
         ranks = np.zeros(pool.values.shape)
         ranks[allowed] = percentile_ranks(pool.values[allowed])  # among what may be proposed
         jitter = np.array([rng.random() for _ in range(int(pool.functions.max(initial=-1)) + 1)])

@@ -20,10 +20,12 @@ search knows (`SamplerContext.costs`, `SamplerContext.scores`):
    trained function (never more trainings of it than functions tried: replicas of a function ranked top before
    any other was compared, as the prior's unique top is on its first trial, would stop the search there), or,
    with probability ``local_share``, makes a local move: the best-ranked untried feasible candidate one
-   decision away from the best trained one, or, half the time (`TWIN_SHARE`), a twin of it; with neither to
-   train, the ranking proposes (moving earlier left Pixel 2 5th's optimum, in an 11-way tie, untried at 10).
-   Unless the untried functions ranked with the best are *outclassed* (`chance_to_beat`): then every move is
-   local.
+   decision away from one of the best trained functions (the best trial of each of the ``climb_from`` best),
+   or, half the time (`TWIN_SHARE`), a twin of the best; with no twin to train, a local move too, and with
+   neither, the ranking proposes (moving before the prior is settled left Pixel 2 5th's optimum, in an
+   11-way tie, untried at 10; once it is settled, the ranking's next candidates rank below the best trained
+   one, and on Pixel 2 5th they were cells scoring 10-75% after the 40th trial). Unless the untried
+   functions ranked with the best are *outclassed* (`chance_to_beat`): then every move is local.
 4. **One trial per function.** A candidate that computes the same function as one already tried (the
    space's ``signature``: `CellSpace.signature` gives cells that differ only in dead ops or in the node a
    skip chain runs through one signature) is proposed by the ranking only once every feasible function
@@ -36,11 +38,13 @@ search knows (`SamplerContext.costs`, `SamplerContext.scores`):
 5. **A sampled pool climbs.** A space too large to enumerate is ranked over a random sample of ``pool_size``
    candidates (and a lazy pool over those scored so far), which under a tight budget holds few of the
    feasible ones and often none of the best (a 5th-percentile latency budget leaves about 5% of a sample).
-   So before each trial a pool that is not the whole space adds ``mutations`` mutations of the candidate the
-   trial builds on, the best trained one for a local move, else the ranking's top untried one, and is ranked
-   again: it fills in where the cheap estimators point (a local search on the prior, paid in ``mutations``
-   estimator calls a trial), not where a random draw happened to fall. Not while the feasibility model is
-   still being learnt (uniform draws).
+   So before each trial a pool that is not the whole space adds ``mutations`` mutations of the candidates the
+   trial builds on, in turn: once the prior is settled, the best trial of each of the ``climb_from`` best
+   trained functions and the best function's other trained twins (the twins a sample lacks are often one
+   dead op from a trained one), else the ranking's top untried candidate; and is ranked again: it fills in
+   where the cheap estimators and the trials point (a local search, paid in ``mutations`` estimator calls a
+   trial), not where a random draw happened to fall. Not while the feasibility model is still being learnt
+   (uniform draws).
 
 The pool is scored lazily by default (``score_batch`` candidates before each trial: 2,000 synflow scores
 on a CPU are minutes), so the scoring is paid, and timed, as the search goes. The zero-cost scores of a lazy
@@ -99,15 +103,19 @@ class ProxyGuidedSampler(PlannedSampler):
         scores: Its zero-cost proxy scores (`SamplerContext.scores`).
         pool_size: Most candidates; a space with at most this many architectures is enumerated.
         local_share: Once no untried function ranks with or above the best trained one, the probability
-            that a trial is a one-decision move from it (else a twin of it, when it has one).
+            that a trial is a one-decision move from the best trials (else a twin of the best, when it has
+            one; a move when it has none).
         prior_trials: How many trained trials the prior weight of each estimator is worth.
-        mutations: Mutations added to a sampled (not enumerated) pool before each trial: of the best trial for
-            a local move, else of the ranking's top untried candidate.
+        mutations: Mutations added to a sampled (not enumerated) pool before each trial: of the best trials
+            (and the best function's trained twins) once the prior is settled, else of the ranking's top
+            untried candidate.
         score_batch: Candidates scored before each trial (a lazy pool: the first training waits for this
             many scorings, not the whole pool's); 0 scores the whole pool before the first trial.
         score_share: A lazy pool drops its ``scores`` for the rest of the search once a batch of them is
             measured to cost more than this share of the median trial's training seconds (the engine's
             timings; kept while none is recorded); 0 keeps them whatever they cost.
+        climb_from: How many of the best trained functions a local move and the climb start from (the best
+            trial of each).
         **base: ``space`` (required: the pool is drawn from it), ``feasibility`` (predicts the constraints
             no counted cost gives exactly) and ``seed`` (of every draw), as `PlannedSampler` takes them.
     """
@@ -124,6 +132,7 @@ class ProxyGuidedSampler(PlannedSampler):
         mutations: int = 30,
         score_batch: int = 20,
         score_share: float = 0.25,
+        climb_from: int = 3,
         **base: Unpack[PlannedOptions],
     ) -> None:
         if base.get("space") is None:
@@ -137,6 +146,7 @@ class ProxyGuidedSampler(PlannedSampler):
         self.mutations = check_int("mutations", mutations, 0)
         self.score_batch = check_int("score_batch", score_batch, 0)
         self.score_share = check_float("score_share", score_share, 0.0, 1e6)
+        self.climb_from = check_int("climb_from", climb_from, 1)
         self._pool: CandidatePool | None = None
         self._ranker: PoolRanker | None = None
         self._priced: PricedScores | None = None
@@ -154,7 +164,8 @@ class ProxyGuidedSampler(PlannedSampler):
             cost_names: tuple[str, ...] = ()
             if self.costs is not None and len(self._pool):
                 cost_names = tuple(sorted(self.costs(self._pool.specs[0])))
-            self._ranker = PoolRanker(self._pool, cost_names, self.feasibility, self.prior_trials)
+            muted = self._priced.muted if self._priced is not None else None
+            self._ranker = PoolRanker(self._pool, cost_names, self.feasibility, self.prior_trials, muted)
         return self._pool
 
     # -- planning ------------------------------------------------------------------------------------------
@@ -165,9 +176,8 @@ class ProxyGuidedSampler(PlannedSampler):
         sign = 1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1.0
         others = [t for t in study.get_trials(deepcopy=False) if t.number != trial.number]
         if others and self.score_batch:  # a lazy pool: the next candidates, scored as the search goes
-            if self._priced is not None and self._priced.weigh(others, self.score_batch):
-                assert self._ranker is not None  # made with the pool
-                self._ranker.muted = frozenset(self._priced.names)  # too dear for their trainings: dropped
+            if self._priced is not None:  # too dear for their trainings: dropped, and muted in the ranking
+                self._priced.weigh(others, self.score_batch)
             pool.score_more(self.score_batch)
         trained = [
             (index, sign * t.value)
@@ -192,12 +202,17 @@ class ProxyGuidedSampler(PlannedSampler):
                 count = len(set(functions[contenders].tolist()))
                 outclassed = settled = chance_to_beat(max(v for _, v in trained), peers, count) < OUTCLASSED
         local = settled and (outclassed or draw < self.local_share)
-        anchor = best if local else None  # whose neighbours a sampled pool brings in (5.), if any
-        if not local and not exploring and open_.any():
-            anchor = int(np.flatnonzero(open_)[np.argmax(score[open_])])
-        if anchor is not None and self.mutations and len(pool) < self.space.size():
-            for _ in range(self.mutations):  # a sampled pool climbs, then re-ranks
-                pool.add(self.space.mutate(pool.specs[anchor], rng))
+        tops = _tops(trained, functions, self.climb_from)
+        anchors: list[int] = []  # whose neighbours a sampled pool brings in (5.), if any
+        if settled and best is not None:  # the best trials, and the best function's trained twins
+            anchors = tops + [i for i, _ in trained if functions[i] == functions[best] and i != best]
+        elif not exploring and open_.any():
+            anchors = [int(np.flatnonzero(open_)[np.argmax(score[open_])])]
+        size = len(pool)
+        if anchors and self.mutations and size < self.space.size():
+            for count in range(self.mutations):  # a sampled pool climbs
+                pool.add(self.space.mutate(pool.specs[anchors[count % len(anchors)]], rng))
+        if len(pool) > size:  # ranked again with the candidates the climb brought in
             ranking = self._rank(study, trial, others, trained, rng)
             tried, allowed, exploring, open_, weights, ranks, score = ranking
             functions = pool.functions
@@ -211,8 +226,8 @@ class ProxyGuidedSampler(PlannedSampler):
         source, index = "uniform", None
         if exploring and open_.any():
             source, index = "explore", int(rng.choice(np.flatnonzero(open_).tolist()))
-        elif settled and best is not None:  # a twin of the best function, or (local) a neighbour of it
-            near = pool.neighbours(best)
+        elif settled and best is not None:  # a twin of the best function, or a neighbour of the best ones
+            near = np.unique(np.concatenate([pool.neighbours(top) for top in tops]))
             near = near[open_[near]]
             twins = np.flatnonzero(allowed & ~tried & (functions == functions[best]))
             trained_functions = functions[[i for i, _ in trained]]
@@ -221,7 +236,7 @@ class ProxyGuidedSampler(PlannedSampler):
                 twins = twins[:0]  # no more trainings of the best function than functions tried
             if twins.size and (not local or not near.size or rng.random() < TWIN_SHARE):
                 source, index = "local", one_of(twins, rng)
-            elif local and near.size:
+            elif near.size:
                 source, index = "local", int(near[np.argmax(score[near])])
         if index is None and open_.any():
             chosen = functions[np.flatnonzero(open_)[np.argmax(score[open_])]]
@@ -265,6 +280,15 @@ class ProxyGuidedSampler(PlannedSampler):
         return mask
 
 
+def _tops(trained: list[tuple[int, float]], functions: np.ndarray, count: int) -> list[int]:
+    """The pool indices of the best trained candidates of the ``count`` best trained functions, best first."""
+    tops: dict[int, int] = {}
+    for index, _ in sorted(trained, key=lambda pair: -pair[1]):
+        if len(tops) < count:
+            tops.setdefault(int(functions[index]), index)
+    return list(tops.values())
+
+
 def _factory(
     context: SamplerContext,
     use_scores: bool,
@@ -301,12 +325,17 @@ register(
         {
             "pool_size": Option(2000, "most candidates ranked; a space this small is enumerated whole"),
             "local_share": Option(
-                0.25, "once the prior is settled, share of trials that move one decision from the best"
+                0.25,
+                "once the prior is settled, share of trials that move one decision from the best ones (every "
+                "trial that has no twin of the best to train moves)",
             ),
             "prior_trials": Option(5.0, "trained trials the prior trust (1 per estimator) is worth"),
             "mutations": Option(
                 30,
-                "mutations of the ranking's top (of the best, for a local move) a sampled pool adds a trial",
+                "mutations of the ranking's top (once settled: the best trials) a sampled pool adds a trial",
+            ),
+            "climb_from": Option(
+                3, "best trained functions whose neighbours local moves and a sampled pool's climb draw on"
             ),
             "score_batch": Option(
                 20, "candidates scored before each trial (lazily, as the search goes); 0: all at first"

@@ -89,6 +89,11 @@ class PricedScores:
         if callable(save := getattr(self.scores, "save", None)):
             save()
 
+    def muted(self) -> frozenset[str]:
+        """The score names the ranking gives no weight: every one seen once the scores are dropped (later
+        candidates have no values of theirs), else none."""
+        return frozenset(self.names) if self.dropped else frozenset()
+
     def weigh(self, trials: list[FrozenTrial], batch: int) -> bool:
         """Drop the scores, for good, when ``batch`` of them cost more than ``share`` of the median
         training of ``trials`` (measured); whether they are dropped."""

@@ -18,15 +18,14 @@ from nas_workbench.profiling._device import load_average
 from nas_workbench.profiling.calibration import calibrate
 from nas_workbench.profiling.correction import Drift
 from nas_workbench.profiling.drift import (
-    DEAD_BAND,
     DRIFT_TIMING,
     REFERENCE_NETWORKS,
     minima_over_rounds,
-    next_drift,
     prepare_predictor,
     refresh_drift,
     settled,
 )
+from nas_workbench.profiling.drift_rule import DEAD_BAND, next_drift
 
 SHAPE = (3, 8, 8)
 QUICK = TimingOptions(warmup_s=0.0, min_repeats=3, max_repeats=5, max_time_s=0.02)
@@ -38,6 +37,13 @@ ONE_CALL = TimingOptions(warmup_s=0.0, min_repeats=1, max_repeats=1, min_block_s
 def _rounds_always_agree(monkeypatch):
     """The tests of the rescale take whatever the references measured (the rule is tested on its own)."""
     monkeypatch.setattr("nas_workbench.profiling.drift.ROUNDS_AGREE", math.inf)
+
+
+@pytest.fixture(autouse=True)
+def _one_factor(monkeypatch):
+    """These tests check the one-factor rule and its plumbing; the size-dependent line is tested apart
+    (test_drift_rule.py): the quick timings of tiny networks here can show a trend by chance."""
+    monkeypatch.setattr("nas_workbench.profiling.drift_rule.TREND_REFERENCES", 1_000)
 
 
 @pytest.fixture(autouse=True)
@@ -174,12 +180,15 @@ def test_a_table_calibrated_on_a_slower_machine_rescales_down(tmp_path):
     name = "chain@1x3x8x8"
     own, over_all = table.drift[name], table.drift["all@1x3x8x8"]
     assert own.factor == 1.0 and own.ratios == [] and own.rounds >= 2
-    assert len(own.reference_ms) == REFERENCE_NETWORKS and own.timing == asdict(QUICK)  # conftest's
+    assert sorted(own.references) == [0, 1, 2]  # all three calibration networks (`spanning_seeds`)
+    assert len(own.reference_ms) == 3 and own.timing == asdict(QUICK)  # conftest's
     assert len(over_all.reference_ms) == len(nw.spaces.list())  # one reference network of each space
     assert all(ms > 0 for ms in [*own.reference_ms, *over_all.reference_ms])
 
     slow = [4 * ms for ms in own.reference_ms]
-    table.drift[name] = Drift(1.0, load_average(), reference_ms=slow, timing=own.timing)
+    table.drift[name] = Drift(
+        1.0, load_average(), reference_ms=slow, timing=own.timing, references=own.references
+    )
     before = predict_latency(_chain(), SHAPE, table=table, space="chain")
     drift = refresh_drift(table, SHAPE, space="chain")
     assert drift is not None and drift.reference_ms == slow  # the baseline is kept for the next re-timing
@@ -205,7 +214,7 @@ def _drift_of(rounds: list[list[float]], previous: float, baseline: Drift) -> Dr
     """`next_drift` after re-timing rounds (one figure per reference each) against ``baseline``."""
     now, taken, steady = minima_over_rounds(iter(rounds).__next__, fewest=2, most=len(rounds))
     return next_drift(
-        previous, baseline.reference_ms, baseline.baseline_settled, now, taken, steady, load=1.0
+        Drift(previous), baseline.reference_ms, baseline.baseline_settled, now, taken, steady, load=1.0
     )
 
 
@@ -277,3 +286,22 @@ def test_a_baseline_timed_otherwise_is_not_compared(tmp_path):
     assert drift.timing == asdict(QUICK) and max(drift.ratios) < 100
     again = refresh_drift(table, SHAPE, space="chain", timing=QUICK)
     assert again is not None and again.reference_ms == drift.reference_ms  # timed alike: kept as baseline
+
+
+def test_the_baseline_is_the_calibration_figures_the_fit_saw(tmp_path):
+    """A baseline timed apart after the fit ran 0-6% above the figures the fit saw (nb201, 2026-12-05), so
+    the references' ratios missed the whole machine's drift: references timed as they will be re-timed, in
+    rounds that settled, keep their calibration figures, spanning the space's latencies."""
+    result = calibrate(threads=1, spaces=["chain"], input_shape=SHAPE, networks=7, rounds=2,
+                       directory=tmp_path, timing=QUICK, op_timing=ONE_CALL)  # fmt: skip
+    own, figures = result.table.drift["chain@1x3x8x8"], dict(result.measured["chain"])
+    assert len(own.references) == REFERENCE_NETWORKS and own.rounds == 2 and own.baseline_settled
+    assert own.reference_ms == [figures[seed] for seed in own.references] == sorted(own.reference_ms)
+    assert own.reference_ms[0] == min(figures.values()) and own.reference_ms[-1] == max(figures.values())
+    longer = TimingOptions(warmup_s=0.0, min_repeats=3, max_repeats=6, max_time_s=0.02)
+    apart = calibrate(threads=1, spaces=["chain"], input_shape=SHAPE, networks=7, rounds=2,
+                      directory=tmp_path / "other", timing=longer, op_timing=ONE_CALL)  # fmt: skip
+    timed = apart.table.drift["chain@1x3x8x8"]
+    assert timed.timing == asdict(QUICK) and not set(timed.reference_ms) & set(
+        dict(apart.measured["chain"]).values()
+    )

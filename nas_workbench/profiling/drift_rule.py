@@ -1,0 +1,100 @@
+"""The drift rule: from the reference networks' latencies now and at calibration to the drift of predictions.
+
+A re-timing of the references (`drift.refresh_drift`) gives each one's ratio of now over its baseline. The
+rule (`next_drift`) turns those ratios into the drift that multiplies every later prediction, and changes it
+only on evidence, since a wrong factor moves every prediction while a kept one only misses a change:
+
+- *Confirmed minima.* Only when the re-timing's rounds and the baseline's both settled; otherwise the previous
+  drift is kept and marked ``settled=False``.
+- *A change out of the references' spread.* The drift changes only when every reference's ratio lies more
+  than `DEAD_BAND` (2%) from the previous drift at that reference's size, all on the same side (the range
+  of five ratios is a 94% confidence interval of their median whatever their distribution), or when those
+  ratios over the previous drift show a confirmed trend with size (below). It becomes the references' median
+  ratio, or the line below where the ratios themselves show a trend.
+- *A slowdown that depends on the network's size* (the line, since 2026-12-05). The references span the
+  space's latency range (`drift.spanning_seeds`: the calibration networks at evenly spaced ranks of their
+  measured latency), because a busy core may slow a network with a large footprint more than a small one
+  (shared caches and memory bandwidth): on the idle Intel Xeon VM (2026-12-05 01:46-02:02) large nb201
+  networks ran 5-10% slower minutes after calibration while the references (then the first five seeds) said
+  1.00-1.04. With at least `TREND_REFERENCES` references, ratios are fitted as a line in the baseline
+  latency by Theil-Sen (the median of the pairwise slopes: one stray reference cannot tilt it), and a trend
+  is confirmed (`trend`) when the slope's `TREND_CONFIDENCE` interval excludes zero (for five references:
+  at most one of the ten pairs disagrees with it) and the line moves by more than `DEAD_BAND` across the
+  references. A network is then predicted with the line at its own corrected latency, held flat beyond the
+  smallest and the largest reference (no extrapolation). Without a confirmed trend the rule is the one
+  factor above, as before.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+
+from nas_workbench.profiling.correction import Drift
+
+__all__ = ["DEAD_BAND", "TREND_CONFIDENCE", "TREND_REFERENCES", "next_drift", "trend"]
+
+#: A confirmed drift replaces the previous one only when the references differ from it by more than this
+#: fraction (every one, on the same side, for a flat factor; see the module docstring).
+DEAD_BAND = 0.02
+#: Fewest references for a size-dependent line, and the confidence of its slope's interval.
+TREND_REFERENCES = 5
+TREND_CONFIDENCE = 0.90
+
+
+def trend(baseline_ms: Sequence[float], ratios: Sequence[float]) -> tuple[float, float] | None:
+    """The references' ratios as a line in their baseline latency, ``(slope per ms, value at the median
+    baseline)``, when it is confirmed (module docstring: enough references, the slope's interval excludes
+    zero and the line moves by more than `DEAD_BAND` across them); else None."""
+    if len(ratios) < TREND_REFERENCES or max(baseline_ms) == min(baseline_ms):
+        return None
+    from scipy.stats import theilslopes  # here: a search's set-up does not import scipy (a second of CPU)
+
+    fit = theilslopes(ratios, baseline_ms, alpha=TREND_CONFIDENCE)
+    width = max(baseline_ms) - min(baseline_ms)
+    if fit.low_slope <= 0 <= fit.high_slope or abs(fit.slope) * width <= DEAD_BAND:
+        return None
+    pivot = statistics.median(baseline_ms)
+    level = statistics.median(r - fit.slope * (ms - pivot) for ms, r in zip(baseline_ms, ratios, strict=True))
+    return float(fit.slope), float(level)
+
+
+def next_drift(
+    previous: Drift,
+    baseline: Sequence[float],
+    baseline_settled: bool,
+    now: Sequence[float],
+    rounds: int,
+    steady: bool,
+    load: float | None,
+    by_size: bool = True,
+) -> Drift:
+    """The drift after the references were re-timed (the rule of the module docstring). When every ratio of
+    ``now`` over ``baseline`` lies more than `DEAD_BAND` from ``previous`` at its size, all on one side, or
+    (``by_size``) those ratios over ``previous`` show a confirmed `trend`: a line of the ratios in size where
+    they show a trend (``by_size``), else their median. Otherwise ``previous`` is kept, as it is when the
+    re-timing's rounds did not settle (``steady``) or the baseline's did not (marked ``settled=False``).
+    The result carries the ratios and the baseline for the next re-timing. ``by_size=False`` is the rule
+    before 2026-12-05 (one factor), for benchmarks comparing the two on the same timings."""
+    ratios = [n / b for n, b in zip(now, baseline, strict=True)]
+    confirmed = steady and baseline_settled
+    measured = Drift(
+        previous.factor, load, time.time(), ratios, list(baseline), confirmed, rounds, baseline_settled,
+        previous.timing, previous.slope, previous.pivot_ms, list(previous.span_ms), list(previous.references),
+    )  # fmt: skip
+    if not confirmed:
+        return measured
+    relative = [r / previous.at(b) for r, b in zip(ratios, baseline, strict=True)]
+    shifted = min(relative) > 1 + DEAD_BAND or max(relative) < 1 - DEAD_BAND
+    reshaped = by_size and trend(baseline, relative) is not None
+    if not (shifted or reshaped):
+        return measured
+    line = trend(baseline, ratios) if by_size else None
+    if line is None:
+        return replace(measured, factor=statistics.median(ratios), slope=0.0, pivot_ms=None, span_ms=[])
+    span = [min(baseline), max(baseline)]
+    return replace(
+        measured, factor=line[1], slope=line[0], pivot_ms=statistics.median(baseline), span_ms=span
+    )
