@@ -10,9 +10,10 @@ latencies of the same cells; without one (`nas_workbench.profiling.device_model.
 structure model alone, as a user-defined space gets it. The reference table never holds the target:
 every column of the target's hardware is left out (all three batch sizes of the Titan RTX for either
 Titan RTX row), so 24-26 devices remain. Beside it: the ceiling, gradient boosting on the 30
-edge-operation indicators fitted on 12,000 cells of the same device and evaluated on the rest (set by the
-device's measurement noise), and HELP's published Spearman from 10 measurements (NeurIPS 2021; its
-Titan RTX figure is for batch 256). ``--devices`` runs a subset.
+edge-operation indicators (the product's `one_hot`, what the smoothed reference columns fit on) fitted
+on 12,000 cells of the same device and evaluated on the rest (set by the device's measurement noise),
+and HELP's published Spearman from 10 measurements (NeurIPS 2021; its Titan RTX figure is for batch
+256). ``--devices`` runs a subset.
 
 Features are the product's: `choice_counts` of each cell and its FLOPs counted by the product's trace of
 the network built for CIFAR-10 (3x32x32, 10 classes). An NB201 network's FLOPs depend only on its numbers
@@ -83,17 +84,6 @@ def features(space, specs) -> list[dict[str, float]]:
         index = specs.index(spec)
         assert arch_features(spec, space, SHAPE, CLASSES) == rows[index], space.format(spec)
     return rows
-
-
-def indicators(specs) -> np.ndarray:
-    """The 30 edge-operation indicators (6 edges x 5 ops) the ceiling model sees."""
-    names = sorted(specs[0].choices)
-    ops = list(nw.spaces.cell.NB201_OPS)
-    out = np.zeros((len(specs), len(names) * len(ops)))
-    for row, spec in enumerate(specs):
-        for e, name in enumerate(names):
-            out[row, e * len(ops) + ops.index(spec.choices[name])] = 1
-    return out
 
 
 def hardware(column: str) -> str:
@@ -191,7 +181,7 @@ def main() -> int:
     specs = [space.parse(r["arch"]) for r in data]
     index = {space.format(s): i for i, s in enumerate(specs)}
     rows = features(space, specs)
-    x = indicators(specs)
+    x = one_hot(specs)  # the 30 edge-operation indicators, what the smoothed reference columns fit on
     sizes = [int(n) for n in args.sizes.split(",")]
     proposals = {n: [[index[a] for a in nw.profiling.propose(space, n, seed)] for seed in range(args.draws)]
                  for n in sizes}  # fmt: skip

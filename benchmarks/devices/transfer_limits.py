@@ -38,7 +38,6 @@ from profile_quality import (  # this folder is on the path when run as a script
     ceiling,
     evaluate,
     features,
-    indicators,
     score,
     table_inputs,
     target_and_references,
@@ -46,6 +45,7 @@ from profile_quality import (  # this folder is on the path when run as a script
 from scipy.stats import spearmanr
 
 import nas_workbench as nw
+from nas_workbench.profiling.device_transfer import one_hot
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
 import _report
@@ -96,7 +96,7 @@ def main() -> int:
     parts = [structure(space, s) for s in specs]
     feats = {k: np.array([p[k] for p in parts]) for k in parts[0]}
     rows = features(space, specs)
-    x = indicators(specs)
+    x = one_hot(specs)
     order = np.random.default_rng(0).permutation(len(specs))
     train, test = order[:CEILING_TRAIN], order[CEILING_TRAIN:]
     sets = {

@@ -1,6 +1,6 @@
 """A cost target held by differentiable search without a penalty weight: the measured latency (or counted
-FLOPs or parameters, ``--metric``) of the architecture a "dnas" search lands on, against targets spread over
-the space's range, on digits.
+FLOPs or parameters, or measured peak memory: ``--metric flops``, ``params``, ``peak_memory_mb``) of the
+architecture a "dnas" search lands on, against targets spread over the space's range, on digits.
 
 The targets are the costs (latency: batch 1, one thread, as trials are timed) of random architectures of
 the space at evenly spaced quantiles, so every target is one some architecture meets. Each search gets only
@@ -12,8 +12,8 @@ search's own, is the "measured" column. Latency is then timed ``--repeats`` more
 shared machine these say how far apart two timings of one network are, i.e. what ±5% can mean there.
 
     python benchmarks/dnas/latency_target.py [--space nb201] [--metric latency_ms] [--targets 5]
-        [--target 2.1 --target 2.5 ...] [--seed 0 --seed 1] [--epochs 3] [--busy]
-        [--arm MEASURED=8,CONFIRMED=0.5 --arm MEASURED=16] [--json out.json]
+        [--target 2.1 --target 2.5 ... | --targets-from earlier.json] [--seed 0 --seed 1] [--epochs 3]
+        [--busy] [--arm MEASURED=8,CONFIRMED=0.5 --arm MEASURED=16] [--json out.json]
 
 ``--busy`` keeps one core busy in another process for the whole run (searches, landings, timings).
 ``--arm`` (repeatable) sets constants of the landing (`nas_workbench.strategies.dnas.landing`: MEASURED,
@@ -24,6 +24,7 @@ each, one after the other, so the two arms see the same minutes of the machine's
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import sys
 import tempfile
@@ -154,11 +155,17 @@ def parse_arm(arm: str) -> dict[str, int | float]:
 def main() -> None:
     parser = _report.parser(__doc__)
     parser.add_argument("--space", default="nb201", choices=sorted(SPACES))
-    parser.add_argument("--metric", default="latency_ms", choices=["latency_ms", "flops", "params"])
+    parser.add_argument(
+        "--metric", default="latency_ms", choices=["latency_ms", "flops", "params", "peak_memory_mb"]
+    )
     parser.add_argument("--targets", type=int, default=5, help="targets over the space's range")
     parser.add_argument(
         "--target", type=float, action="append",
         help="a target to use instead (repeatable): the same targets for runs at different times",
+    )  # fmt: skip
+    parser.add_argument(
+        "--targets-from", type=Path, metavar="JSON",
+        help="the targets of an earlier run's --json: the same targets without copying them by hand",
     )  # fmt: skip
     parser.add_argument("--epochs", type=int, default=4, help="search epochs")
     parser.add_argument("--seed", type=int, action="append", help="repeatable (default: 0)")
@@ -182,7 +189,8 @@ def main() -> None:
         f"{args.metric}: seed arm    target   landing  measured   error  expected      λ  separated  "
         "wall s  arch"
     )
-    chosen = args.target or targets(space, task, args.metric, args.targets)
+    earlier = json.loads(args.targets_from.read_text())["targets"] if args.targets_from else None
+    chosen = args.target or earlier or targets(space, task, args.metric, args.targets)
     print(f"targets: {', '.join(f'{t:.4g}' for t in chosen)}; load {os.getloadavg()[0]:.1f}", flush=True)
     rows = []
     with tempfile.TemporaryDirectory() as folder, busy_core(args.busy):

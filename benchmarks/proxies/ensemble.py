@@ -29,6 +29,9 @@ mean over ``--draws`` draws, with the worst draw):
   this member was found, so it was chosen after seeing them. The rule averages the ``--top`` = 10
   best-judged subsets; **same, top 5** is the rule with 5, as it was until 5 December 2026.
 
+The rule's ceiling is printed too: its subsets judged with every cell labelled (the best one, and the
+``--top`` best), measured on those same cells, what no draw of 20 labels can exceed by much.
+
 Baselines in the same run, without labels: every single estimator (live FLOPs included), the plain mean
 of ranks of synflow, NASWOT, FLOPs, jacov and snip, and the harmonic mean of their ranks.
 
@@ -177,9 +180,15 @@ def main() -> int:
         best = max(ESTIMATORS, key=lambda e: singles[e])
         summary = {k: {"mean": statistics.mean(v), "min": min(v), "max": max(v)} for k, v in drawn.items()}
         curve = learning_curve(rule_members, accuracy, [int(n) for n in args.curve.split(",")], args)
+        # the rule's ceiling: its subsets judged with every cell labelled (and measured on them all)
+        ceiling = {
+            f"{top} best": rho(subset_ensemble(rule_members, every, accuracy, top=top), accuracy)
+            for top in (1, args.top)
+        }
         results[name] = {
             "cells": len(accuracy),
             "learning_curve": curve,
+            "ceiling": ceiling,
             "single": singles,
             "rank_mean": rank_mean,
             "harmonic_mean": harmonic,
@@ -196,6 +205,9 @@ def main() -> int:
     for name, figures in results.items():
         singles = ", ".join(f"{e} {r:.3f}" for e, r in figures["single"].items())
         print(f"{name}, each single estimator: {singles}")
+    print("subsets, live + residual, judged with every cell labelled (the rule's ceiling, in sample):")
+    for name, figures in results.items():
+        print(f"{name:<16}" + "  ".join(f"{k}: {r:.3f}" for k, r in figures["ceiling"].items()))
     print("subsets, live + residual, by labelled cells (learning curve), mean (worst) over the draws:")
     for name, figures in results.items():
         points = figures["learning_curve"]

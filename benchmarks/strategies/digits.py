@@ -1,7 +1,8 @@
 """Every sampling strategy through the engine on digits at low fidelity, random search as the baseline.
 
 Each strategy runs ``nas_workbench.search`` with the same settings (space, objective "accuracy", trials,
-low-fidelity training) for each seed, on its own SQLite study; the table gives the best validation accuracy
+low-fidelity training) for each seed, on its own SQLite study, the strategies in turn seed by seed (a
+drift in the machine's load falls on all of them alike); the table gives the best validation accuracy
 found and that architecture's test accuracy after the given trial counts, mean ± standard deviation over
 the seeds, and the time per trial spent outside training (sampling, building, profiling, bookkeeping).
 The JSON holds the mean best-found curves against trials and against wall time.
@@ -11,6 +12,12 @@ evolutionary strategies evolve within a few dozen trials; every other option is 
 
     python benchmarks/strategies/digits.py --seeds 10 --trials 30 \\
         --json benchmarks/results/strategies_digits.json
+
+``--baseline-trials N`` gives random search, the baseline, its own trial count in the same run (issue #20's
+digits goal compares ``proxy_guided`` after 10 trials with random search's best after 30):
+
+    python benchmarks/strategies/digits.py --seeds 10 --trials 10 --baseline-trials 30 --report 10,30 \\
+        --strategies random,tpe,proxy_guided
 
 ``--score-share S`` runs ``proxy_guided`` with that ``score_share`` (its lazy pool drops the zero-cost
 scores once a batch of them costs more than that share of the median training; 0 keeps them: the
@@ -45,6 +52,7 @@ BUDGET_OPTIONS = {
 
 
 def run_one(name: str, seed: int, args: argparse.Namespace, folder: Path) -> dict[str, list[float]]:
+    trials = trials_of(name, args)
     options = dict(BUDGET_OPTIONS.get(name, {})) | args.options.get(name, {})
     if name == "proxy_guided" and args.score_share is not None:
         options["score_share"] = args.score_share
@@ -53,7 +61,7 @@ def run_one(name: str, seed: int, args: argparse.Namespace, folder: Path) -> dic
         strategy=name,
         strategy_options=options,
         objectives=["accuracy"],
-        n_trials=args.trials,
+        n_trials=trials,
         seed=seed,
         fidelity=nw.Fidelity(epochs=args.epochs, subset=args.subset),
         profile_metrics=["params", "flops"],  # counted, never timed: latency is no objective here
@@ -80,6 +88,9 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--first-seed", type=int, default=0, help="the seeds run are first-seed onwards")
     parser.add_argument("--trials", type=int, default=30)
+    parser.add_argument(
+        "--baseline-trials", type=int, default=None, help="random search's trials (default: --trials)"
+    )
     parser.add_argument("--report", default="15,30", help="comma-separated trial counts to report")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--subset", type=float, default=1.0, help="fraction of the training split")
@@ -97,7 +108,8 @@ def main() -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     torch.set_num_threads(1)
 
-    checkpoints = [int(c) for c in args.report.split(",") if int(c) <= args.trials]
+    longest = max(args.trials, args.baseline_trials or 0)
+    checkpoints = [int(c) for c in args.report.split(",") if int(c) <= longest]
     names = args.strategies.split(",") if args.strategies else nw.strategies.list()
     names = ["random", *[n for n in names if n != "random" and not nw.strategies.get(n).relaxation]]
     print(
@@ -110,47 +122,79 @@ def main() -> int:
         + f"{'s/trial outside':>17}"
     )
     results = {}
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    done: dict[str, list[dict[str, list[float]]]] = {}
+    refused: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as folder:
-        for name in names:
-            try:
-                seeds = range(args.first_seed, args.first_seed + args.seeds)
-                runs = [run_one(name, seed, args, Path(folder)) for seed in seeds]
-            except ConfigError as refusal:
-                print(f"{name:<10}refused: {refusal}")
-                results[name] = {"refused": str(refusal)}
-                continue
-            summary = {}
-            cells = []
-            for c in checkpoints:
-                valid = [r["valid"][c - 1] for r in runs]
-                test = [r["test"][c - 1] for r in runs]
-                summary[c] = {
-                    "valid_mean": statistics.mean(valid),
-                    "valid_std": statistics.stdev(valid) if len(valid) > 1 else 0.0,
-                    "test_mean": statistics.mean(test),
-                    "test_std": statistics.stdev(test) if len(test) > 1 else 0.0,
-                }
-                mean, spread = summary[c]["valid_mean"], summary[c]["valid_std"]
-                cells.append(f"{mean:.3f} ± {spread:.3f} ({summary[c]['test_mean']:.3f})")
-            outside = statistics.mean(s for r in runs for s in r["outside_s"])
-            print(f"{name:<10}" + "".join(f"{cell:>24}" for cell in cells) + f"{outside:>17.3f}", flush=True)
-            results[name] = {
-                "at": summary,
-                "outside_s_per_trial": outside,
-                "mean_curve_valid": [
-                    statistics.mean(r["valid"][i] for r in runs) for i in range(args.trials)
-                ],
-                "mean_curve_wall_s": [
-                    statistics.mean(r["wall_s"][i] for r in runs) for i in range(args.trials)
-                ],
-                "runs": runs,
+        for seed in seeds:  # each seed runs the strategies in turn: a drift in load falls on all alike
+            for name in (n for n in names if n not in refused):
+                try:
+                    done.setdefault(name, []).append(run_one(name, seed, args, Path(folder)))
+                except ConfigError as refusal:
+                    refused[name] = str(refusal)
+    for name in names:
+        if name in refused:
+            print(f"{name:<10}refused: {refused[name]}")
+            results[name] = {"refused": refused[name]}
+            continue
+        runs = done[name]
+        summary = {}
+        cells = []
+        for c in (c for c in checkpoints if c <= trials_of(name, args)):
+            valid = [r["valid"][c - 1] for r in runs]
+            test = [r["test"][c - 1] for r in runs]
+            summary[c] = {
+                "valid_mean": statistics.mean(valid),
+                "valid_std": statistics.stdev(valid) if len(valid) > 1 else 0.0,
+                "test_mean": statistics.mean(test),
+                "test_std": statistics.stdev(test) if len(test) > 1 else 0.0,
             }
+            mean, spread = summary[c]["valid_mean"], summary[c]["valid_std"]
+            cells.append(f"{mean:.3f} ± {spread:.3f} ({summary[c]['test_mean']:.3f})")
+        cells += ["—"] * (len(checkpoints) - len(cells))
+        outside = statistics.mean(s for r in runs for s in r["outside_s"])
+        print(f"{name:<10}" + "".join(f"{cell:>24}" for cell in cells) + f"{outside:>17.3f}", flush=True)
+        results[name] = {
+            "at": summary,
+            "outside_s_per_trial": outside,
+            "mean_curve_valid": [
+                statistics.mean(r["valid"][i] for r in runs) for i in range(trials_of(name, args))
+            ],
+            "mean_curve_wall_s": [
+                statistics.mean(r["wall_s"][i] for r in runs) for i in range(trials_of(name, args))
+            ],
+            "runs": runs,
+        }
+    if "runs" in results.get("random", {}):
+        print(against_baseline(results, names[1:], min(checkpoints)))
     for name in names[1:]:
         if "runs" in results[name] and name != "tpe" and "runs" in results.get("tpe", {}):
             print(equal_wall_time(name, results[name]["runs"], results["tpe"]["runs"]))
             print(mean_at_equal_wall_time(name, results[name]["runs"], results["tpe"]["runs"]))
     _report.write_json(args.json, {"settings": vars(args) | {"json": None}, "results": results})
     return 0
+
+
+def trials_of(name: str, args: argparse.Namespace) -> int:
+    """The trials strategy ``name`` runs: ``--baseline-trials`` for random search when given, else
+    ``--trials``."""
+    return args.baseline_trials if name == "random" and args.baseline_trials else args.trials
+
+
+def against_baseline(results: dict[str, dict], names: list[str], at: int) -> str:
+    """Each strategy's best validation accuracy after ``at`` trials against random search's mean best after
+    all of its trials (issue #20's digits goal): the means, and the seeds at or above random's mean."""
+    baseline = results["random"]["runs"]
+    target = statistics.mean(r["valid"][-1] for r in baseline)
+    parts = []
+    for name in (n for n in names if "runs" in results[n]):
+        found = [r["valid"][at - 1] for r in results[name]["runs"]]
+        above = sum(v >= target for v in found)
+        parts.append(f"{name} {statistics.mean(found):.4f} ({above} of {len(found)} seeds at or above)")
+    return (
+        f"random's mean best after {len(baseline[0]['valid'])} trials {target:.4f}; after {at} trials: "
+        + ", ".join(parts)
+    )
 
 
 def equal_wall_time(name: str, runs: list[dict[str, list[float]]], tpe: list[dict[str, list[float]]]) -> str:

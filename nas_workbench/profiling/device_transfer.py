@@ -25,7 +25,11 @@ weighting by leave-one-out error instead of evidence, a larger prior probability
 model (the Gold 6226 gained 0.001, the Raspberry Pi 4 lost 0.015), and, chosen as HELP chooses, on 18
 reference devices that are none of the benchmark's targets (10 cells, leave-one-device-out), a ridge on
 the choice counts fitted to the average's residuals or sharper weights (evidence squared): both lost there
-(Spearman 0.968-0.975 against 0.976), though they lift the Pixel 3 (0.963 -> 0.968-0.970).
+(Spearman 0.968-0.975 against 0.976), though they lift the Pixel 3 (0.963 -> 0.968-0.970). Nor did a
+Gaussian process on the average's residuals over the choices, pairs of reference devices as candidates,
+a Bayesian ridge or ARD over all of them at once, or a prior counting near-identical devices (the GPUs)
+once: on the Pixel 3 0.937-0.969, and the last, the only one to gain there, lost on the 18 devices
+(benchmarks/devices/README.md).
 
 The reference devices enter smoothed (`Reference.smoothed`, for tables of 1,000 architectures and more):
 each device's latencies as gradient boosting on the architectures' choices predicts them, fitted on the

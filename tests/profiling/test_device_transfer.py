@@ -90,6 +90,18 @@ def test_one_hot_has_one_indicator_per_decision_and_choice_seen(space):
     assert (pair[0] != pair[1]).sum() == 2  # one edge changed: its old and its new choice
 
 
+def test_the_profile_and_the_candidate_pool_encode_choices_alike(space):
+    """`one_hot` (what a reference device is smoothed on) and `CandidatePool.one_hot` (the feasibility
+    model's features) are one encoding in two layouts: the same matrix once the pool's decisions and
+    choices are put in sorted order."""
+    from nas_workbench.profiling.device_transfer import one_hot
+    from nas_workbench.strategies.pool import CandidatePool
+
+    pool = CandidatePool(space, 60, [], seed=0)
+    decisions = {d: sorted({s.choices[d] for s in pool.specs}) for d in sorted(pool.specs[0].choices)}
+    np.testing.assert_array_equal(one_hot(pool.specs), pool.one_hot(decisions))
+
+
 def test_a_large_table_is_smoothed_so_a_noisy_twin_passes_on_less_of_its_noise(space, tmp_path):
     from nas_workbench.profiling.device_transfer import SMOOTH_FROM, SMOOTHED
 

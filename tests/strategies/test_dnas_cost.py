@@ -42,6 +42,41 @@ def test_expected_counted_cost_under_one_hot_weights_is_the_networks_own(
         assert float(model.expected(supernet.one_hot(spec))) == pytest.approx(counted, rel=1e-6)
 
 
+def resident_mb(network: torch.nn.Module) -> float:
+    """The bytes of a network's parameters and buffers, in the MB of `METRICS`' peak memory."""
+    tensors = [*network.parameters(), *network.buffers()]
+    return sum(t.numel() * t.element_size() for t in tensors) / 1e6
+
+
+def test_expected_peak_memory_differs_between_architectures_by_their_resident_bytes(
+    supernet: Supernet,
+) -> None:
+    # a network's peak is its resident bytes, which add up over candidates, plus an activation peak (a
+    # maximum, in the shared part): two architectures' expected peaks differ by their resident bytes exactly
+    model = cost_model(supernet, "peak_memory_mb")
+    assert model.unit == "MB" and not model.timed
+    specs = [supernet.space.random(seed) for seed in range(4)]
+    expected = [float(model.expected(supernet.one_hot(spec))) for spec in specs]
+    resident = [resident_mb(supernet.space.build(spec, INPUT, 10)) for spec in specs]
+    assert len(set(resident)) > 1
+    for e, r in zip(expected[1:], resident[1:], strict=True):
+        assert e - expected[0] == pytest.approx(r - resident[0], rel=1e-4, abs=1e-9)
+
+
+def test_expected_peak_memory_of_a_cell_network_is_close_to_its_measured_peak() -> None:
+    # nb201 (2 cells per stage, the benchmark's space): parameters are most of the peak, the activations'
+    # run peak a few percent that the shared part carries as a mean
+    space = nw.spaces.get("nb201", num_cells=2)
+    supernet = build_supernet(space, INPUT, 10)
+    model = cost_model(supernet, "peak_memory_mb")
+    for seed in range(3):
+        spec = space.random(seed)
+        measured = profile(space.build(spec, INPUT, 10), INPUT, metrics=["peak_memory_mb"], threads=1)
+        assert float(model.expected(supernet.one_hot(spec))) == pytest.approx(
+            measured["peak_memory_mb"].value, rel=0.06
+        )
+
+
 def test_expected_latency_under_one_hot_weights_is_close_to_the_lookup_table_prediction(
     supernet: Supernet,
 ) -> None:

@@ -132,6 +132,30 @@ def test_dual_ascent_holds_the_expected_cost_at_its_target_and_the_landing_meets
     assert all(lan.within and abs(lan.measured["flops"] / target - 1) <= 0.05 for lan in several)
 
 
+def params(spec: ArchSpec) -> dict[str, float]:
+    """A spec's parameter count, on its own standalone network."""
+    model = nw.spaces.get(spec.space, **spec.options).build(spec, INPUT, 10)
+    return {"params": profile(model, INPUT, metrics=["params"]).measurements["params"].value}
+
+
+def test_the_landing_reaches_a_cost_that_moves_of_one_decision_from_the_weights_cannot() -> None:
+    # the weights favour a path of three convolutions; the target is met by one 3x3 convolution alone.
+    # Dropping any one convolution of the path breaks it and the collapse guard puts one back, so one-
+    # decision moves from the argmax never propose it (nb201, params, seed 2: none of 16 within ±5%)
+    supernet = cell_supernet()
+    path = {"node1.from0": "nor_conv_1x1", "node2.from1": "nor_conv_3x3", "node3.from2": "nor_conv_1x1"}
+    favour(supernet, path, "skip_connect")
+    model = cost_model(supernet, "params")
+    for _ in range(4):
+        supernet.shrink(keep=2)
+    alone = "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|nor_conv_3x3~0|skip_connect~1|skip_connect~2|"
+    target = params(supernet.space.parse(alone))["params"]
+    assert abs(params(supernet.derive())["params"] / target - 1) > 0.01
+    penalty = HardwarePenalty({"params": model}, 1.0, {"params": target}, supernet.probabilities())
+    (landing,) = land(supernet, penalty, params, tolerance=0.01)
+    assert landing.within and landing.tried == 1 and landing.measured == params(landing.spec)
+
+
 def test_a_none_edge_costs_no_time_and_every_other_op_its_join(
     flops_model: tuple[CellSupernet, CostModel], latency_model: CostModel
 ) -> None:
@@ -211,6 +235,30 @@ def test_each_epoch_emits_its_target_expected_and_measured_cost_for_the_live_plo
     final = run.study.get_trials()[-1].user_attrs["dnas"]
     assert final["phase"] == "retrain" and final["landing"]["within"]
     assert abs(final["landing"]["measured"]["flops"] / target["flops"] - 1) <= 0.05
+
+
+def test_a_peak_memory_budget_is_a_target_the_landed_network_is_measured_on(
+    tiny_task: Task, storage: str
+) -> None:
+    # the budget is the target (no λ given); the retrained network's peak, profiled by its own trial as the
+    # workbench profiles every network, is within the tolerance of it
+    space = nw.spaces.get("nb201", num_cells=1, stem_channels=4)
+    arch = space.parse("|nor_conv_3x3~0|+|none~0|nor_conv_1x1~1|+|skip_connect~0|none~1|none~2|")
+    peak = profile(space.build(arch, INPUT, 2), INPUT, metrics=["peak_memory_mb"], threads=1)
+    budget = {"peak_memory_mb": peak["peak_memory_mb"].value}
+    config = tiny_dnas_config(
+        storage,
+        strategy_options={},
+        budget=budget,
+        profile_metrics=["peak_memory_mb"],
+        profiling_method="measured",
+    )
+    run = nw.search(config, data=tiny_task)
+    run.run()
+    final = run.study.get_trials()[-1]
+    assert final.user_attrs["dnas"]["targets"] == budget and final.user_attrs["dnas"]["landing"]["within"]
+    measured = final.user_attrs["metrics"]["peak_memory_mb"]["value"]
+    assert abs(measured / budget["peak_memory_mb"] - 1) <= 0.05
 
 
 def test_a_timed_candidate_lands_only_if_its_second_timing_is_within_the_aim_too(

@@ -20,9 +20,9 @@ if TYPE_CHECKING:
 
 __all__ = ["COST_METRICS", "OPTIONS", "DnasOptions"]
 
-#: Metrics whose cost adds up over a network's modules, so a supernet can take their expectation
-#: (`nas_workbench.strategies.dnas.cost`).
-COST_METRICS = ("latency_ms", "flops", "macs", "params")
+#: Metrics whose cost adds up over a network's modules (peak memory: its resident part), so a supernet can
+#: take their expectation (`nas_workbench.strategies.dnas.cost`).
+COST_METRICS = ("latency_ms", "flops", "macs", "params", "peak_memory_mb")
 
 
 #: Default of `DnasOptions.retrain_top` (chosen by measurement: benchmarks/dnas/README.md).
