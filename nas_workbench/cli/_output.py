@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from nas_workbench.engine import events as ev
-from nas_workbench.engine.records import TrialResult, pareto_front
+from nas_workbench.engine.records import TrialResult, outcome_counts, pareto_front
 from nas_workbench.metrics import caveats
 
 __all__ = ["JsonlLog", "Progress", "format_pareto_table"]
@@ -49,10 +49,9 @@ def format_pareto_table(results: list[TrialResult], objectives: Sequence[str], d
     lines = ["  ".join(name.ljust(w) for (name, _), w in zip(columns, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
-    counts = {s: sum(r.status == s for r in results) for s in ("ok", "infeasible", "pruned", "failed")}
-    epochs = sum(r.status == "ok" and r.estimated_accuracy for r in results)
-    trained = f"{counts['ok'] - epochs} trained" + (
-        f", {epochs} supernet epochs (accuracy estimated)" if epochs else ""
+    counts = outcome_counts(results)
+    trained = f"{counts['trained']} trained" + (
+        f", {counts['estimated']} supernet epochs (accuracy estimated)" if counts["estimated"] else ""
     )
     limits = (
         ", ".join(f"{k} <= {v if isinstance(v, str) else format(v, 'g')}" for k, v in budget.items())

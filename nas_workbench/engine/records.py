@@ -28,7 +28,7 @@ from nas_workbench.engine._bulk_read import read_trials
 from nas_workbench.engine.events import TrialFinished
 from nas_workbench.trial_attrs import DNAS_ATTR, WEIGHTS_ATTR, attr, fail_reason, learning_curve
 
-__all__ = ["DNAS_ATTR", "WEIGHTS_ATTR", "TrialResult", "pareto_front", "trial_results"]
+__all__ = ["DNAS_ATTR", "WEIGHTS_ATTR", "TrialResult", "outcome_counts", "pareto_front", "trial_results"]
 
 _STATE_STATUS = {
     TrialState.PRUNED: "pruned",
@@ -213,3 +213,14 @@ def pareto_front(results: Iterable[TrialResult], directions: Sequence[str]) -> l
         if on_front[index]:
             front.setdefault(tuple(points[index]), candidates[index])
     return list(front.values())
+
+
+def outcome_counts(results: Iterable[TrialResult]) -> dict[str, int]:
+    """Trials by status ("ok", "infeasible", "pruned", "failed"), and of the "ok" ones how many were
+    trained (``"trained"``) and how many are a supernet's epochs, their accuracy estimated by weight
+    sharing (``"estimated"``): what a summary line counts."""
+    listed = list(results)
+    counts = {s: sum(r.status == s for r in listed) for s in ("ok", "infeasible", "pruned", "failed")}
+    counts["estimated"] = sum(r.status == "ok" and r.estimated_accuracy for r in listed)
+    counts["trained"] = counts["ok"] - counts["estimated"]
+    return counts

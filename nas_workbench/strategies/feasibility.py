@@ -98,9 +98,6 @@ class FeasibilityFilter:
         twins: The function an architecture's decisions compute (`CellSpace.signature`): a candidate
             computing the same function as a trial within budget counts as tried (`tried`); None: only
             the same decisions do.
-        limits: The budget's absolute limits known before any trial (`SamplerContext.limits`), for
-            the constraints a counted cost decides exactly (`pool_ranking.PoolRanker`); None: learnt
-            from the trials' constraints.
     """
 
     def __init__(
@@ -113,7 +110,6 @@ class FeasibilityFilter:
         prior: CostPrior | None = None,
         prior_trials: int = 0,
         twins: Callable[[Mapping[str, Any]], str] | None = None,
-        limits: Mapping[str, float] | None = None,
     ) -> None:
         self.candidates = check_int("feasibility_candidates", candidates, 1)
         self.z = check_float("feasibility_z", z, 0.0, 100.0)
@@ -123,7 +119,6 @@ class FeasibilityFilter:
         self.prior = prior
         self.prior_trials = check_int("prior_trials", prior_trials, 0)
         self.twins = twins
-        self.limits = dict(limits or {})
         self._cache: tuple[tuple[Any, ...], FeasibilityModel | None] | None = None
         self._functions: dict[tuple[tuple[str, Any], ...], tuple[str, str]] = {}
 

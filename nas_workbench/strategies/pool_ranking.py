@@ -25,7 +25,7 @@ Each trial of `proxy_guided` starts from a `Ranking` of its `CandidatePool`, mad
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -77,6 +77,9 @@ class PoolRanker:
         muted: The estimators given no weight whatever the trials say, asked at each ranking (zero-cost
             scores dropped for their cost, `score_cost.PricedScores.muted`: later candidates have no
             values of theirs); None: none.
+        limits: The budget's absolute limits the engine gives before any trial (`SamplerContext.limits`):
+            a counted cost's constraint is filtered by its limit from the first trial; None: by the limit
+            a profiled trial gives.
     """
 
     def __init__(
@@ -86,12 +89,14 @@ class PoolRanker:
         feasibility: FeasibilityFilter,
         prior_trials: float,
         muted: Callable[[], frozenset[str]] | None = None,
+        limits: Mapping[str, float] | None = None,
     ) -> None:
         self.pool = pool
         self.cost_names = cost_names
         self.feasibility = feasibility
         self.prior_trials = prior_trials
         self.muted = muted
+        self.limits = dict(limits or {})
         self._one_hot: tuple[object, np.ndarray] | None = None
 
     def rank(
@@ -131,7 +136,7 @@ class PoolRanker:
         constraint no counted cost gives, before the feasibility model is fitted)."""
         pool = self.pool
         allowed = np.ones(len(pool), dtype=bool)
-        given = {n: v for n, v in self.feasibility.limits.items() if n in self.cost_names}
+        given = {n: v for n, v in self.limits.items() if n in self.cost_names}
         names = sorted({name for t, _ in profiled for name in t.constraints} | set(given))
         exact = [n for n in names if n in self.cost_names]
         for name in exact:

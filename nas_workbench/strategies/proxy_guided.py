@@ -116,6 +116,7 @@ class ProxyGuidedSampler(PlannedSampler):
             timings; kept while none is recorded); 0 keeps them whatever they cost.
         climb_from: How many of the best trained functions a local move and the climb start from (the best
             trial of each).
+        limits: The budget's absolute limits, when the engine gives them (`SamplerContext.limits`).
         **base: ``space`` (required: the pool is drawn from it), ``feasibility`` (predicts the constraints
             no counted cost gives exactly) and ``seed`` (of every draw), as `PlannedSampler` takes them.
     """
@@ -133,6 +134,7 @@ class ProxyGuidedSampler(PlannedSampler):
         score_batch: int = 20,
         score_share: float = 0.25,
         climb_from: int = 3,
+        limits: Mapping[str, float] | None = None,
         **base: Unpack[PlannedOptions],
     ) -> None:
         if base.get("space") is None:
@@ -147,6 +149,7 @@ class ProxyGuidedSampler(PlannedSampler):
         self.score_batch = check_int("score_batch", score_batch, 0)
         self.score_share = check_float("score_share", score_share, 0.0, 1e6)
         self.climb_from = check_int("climb_from", climb_from, 1)
+        self.limits = limits
         self._pool: CandidatePool | None = None
         self._ranker: PoolRanker | None = None
         self._priced: PricedScores | None = None
@@ -165,7 +168,9 @@ class ProxyGuidedSampler(PlannedSampler):
             if self.costs is not None and len(self._pool):
                 cost_names = tuple(sorted(self.costs(self._pool.specs[0])))
             muted = self._priced.muted if self._priced is not None else None
-            self._ranker = PoolRanker(self._pool, cost_names, self.feasibility, self.prior_trials, muted)
+            self._ranker = PoolRanker(
+                self._pool, cost_names, self.feasibility, self.prior_trials, muted, self.limits
+            )
         return self._pool
 
     # -- planning ------------------------------------------------------------------------------------------
@@ -306,9 +311,8 @@ def _factory(
         costs=costs,
         scores=context.scores if use_scores else None,
         space=context.space,
-        feasibility=FeasibilityFilter(
-            z=feasibility_z, min_trials=feasibility_min_trials, costs=features, limits=context.limits
-        ),
+        feasibility=FeasibilityFilter(z=feasibility_z, min_trials=feasibility_min_trials, costs=features),
+        limits=context.limits,
         seed=context.seed,
         **options,
     )

@@ -17,7 +17,7 @@ from bokeh.models.widgets.markups import Div
 from bokeh.resources import INLINE
 
 from nas_workbench.engine.budget import metrics_to_profile
-from nas_workbench.engine.records import TrialResult, pareto_front, trial_results
+from nas_workbench.engine.records import TrialResult, outcome_counts, pareto_front, trial_results
 from nas_workbench.engine.study_record import record_of
 from nas_workbench.viz._state import TrialTable, metric_label, stored_budget
 from nas_workbench.viz.alpha import dnas_layout
@@ -52,16 +52,17 @@ def report_layout(study: optuna.Study) -> Any:
     table = TrialTable(objectives, directions)
     table.extend(results)
     trials, front = make_sources(table)
-    counts = {s: sum(r.status == s for r in table.results) for s in ("ok", "infeasible", "pruned", "failed")}
+    counts = outcome_counts(table.results)
     config = record.config
 
     def esc(value: object) -> str:
         return html.escape(str(value))
 
     target = f", latency predicted for {esc(config['target_device'])}" if config.get("target_device") else ""
-    epochs = sum(r.status == "ok" and r.estimated_accuracy for r in table.results)
-    trained = f"{counts['ok'] - epochs} trained" + (
-        f", {epochs} supernet epochs (accuracy estimated by weight sharing)" if epochs else ""
+    trained = f"{counts['trained']} trained" + (
+        f", {counts['estimated']} supernet epochs (accuracy estimated by weight sharing)"
+        if counts["estimated"]
+        else ""
     )
 
     goals = ", ".join(f"{m} ({d})" for m, d in zip(objectives, directions, strict=True))

@@ -85,6 +85,18 @@ def search(
     return study
 
 
+def guided_by_accuracy(space: Any, **options: Any) -> Any:
+    """A seeded proxy_guided sampler whose one estimator is the objective itself, scored up front."""
+    return strategies.make_sampler(
+        "proxy_guided",
+        seed=0,
+        space=space,
+        scores=lambda s: {"quality": accuracy(s)},
+        score_batch=0,
+        **options,
+    )
+
+
 def test_pool_enumerates_a_small_space_and_samples_a_large_one() -> None:
     space = GridSpace()
     whole = CandidatePool(space, 1000, [lambda s: {"latency_ms": latency(s)}])
@@ -184,14 +196,7 @@ def test_twins_of_the_best_function_once_the_prior_is_settled_then_new_functions
     space = TwinSpace()
 
     def run(local_share: float, n_trials: int) -> list[str]:  # the functions tried, in order
-        sampler = strategies.make_sampler(
-            "proxy_guided",
-            seed=0,
-            space=space,
-            scores=lambda s: {"quality": accuracy(s)},
-            score_batch=0,
-            local_share=local_share,
-        )
+        sampler = guided_by_accuracy(space, local_share=local_share)
         study = search(sampler, space, n_trials)
         return [space.signature(ArchSpec.from_dict(t.user_attrs["spec"])) for t in study.trials]
 
@@ -265,15 +270,7 @@ def test_once_settled_with_no_twin_to_train_the_search_moves_around_its_best_tri
     ``climb_from`` best trials, even with no random ``local_share``, instead of training the ranking's
     next (and worse) candidates."""
     space = GridSpace()
-    sampler = strategies.make_sampler(
-        "proxy_guided",
-        seed=0,
-        space=space,
-        scores=lambda s: {"quality": accuracy(s)},
-        score_batch=0,
-        local_share=0.0,
-        climb_from=2,
-    )
+    sampler = guided_by_accuracy(space, local_share=0.0, climb_from=2)
     study = search(sampler, space, 12)
     specs = [ArchSpec.from_dict(t.user_attrs["spec"]) for t in study.trials]
     sources = [t.system_attrs["proxy_guided:source"] for t in study.trials]
