@@ -166,7 +166,9 @@ register(
         {
             "n_startup_trials": Option(10, "random trials before the model is used"),
             "acquisition_pool": Option(
-                2048, "architectures each fit ranks by acquisition and predicted feasibility, under a budget"
+                512,
+                "random architectures each fit ranks by acquisition and predicted feasibility (with "
+                "one-decision moves from the best trials), under a budget",
             ),
             **_GP,
         },

@@ -62,13 +62,14 @@ class RankedGPSampler(BudgetAwareSampler):
         feasibility: FeasibilityFilter,
         space: SearchSpace | None = None,
         seed: int | None = None,
-        pool_size: int = 2048,
+        pool_size: int = 512,
         climb_from: int = 5,
     ) -> None:
         super().__init__(gp, feasibility, space, seed, hide_infeasible=True)
         self.pool_size = pool_size
         self.climb_from = climb_from
         self._pool: list[dict[str, Any]] | None = None
+        self._pool_keys: set[tuple[tuple[str, Any], ...]] = set()
 
     def proposer(
         self,
@@ -105,10 +106,12 @@ class RankedGPSampler(BudgetAwareSampler):
         """The candidates with every decision the GP models, best first by acquisition plus the
         log-probability of feasibility."""
         if self._pool is None:
-            self._pool = [self.uniform(search_space) for _ in range(self.pool_size)]
-        unique = {choices_key(p): p for p in [*self._pool, *self._moves(study, search_space)]}
+            drawn = {choices_key(p): p for p in (self.uniform(search_space) for _ in range(self.pool_size))}
+            self._pool, self._pool_keys = list(drawn.values()), set(drawn)
+        moves = {choices_key(p): p for p in self._moves(study, search_space)}
         modelled = list(self._inner_space)
-        candidates = [p for p in unique.values() if all(name in p for name in modelled)]
+        candidates = [*self._pool, *(p for key, p in moves.items() if key not in self._pool_keys)]
+        candidates = [p for p in candidates if all(name in p for name in modelled)]
         if not candidates:
             return []
         score = _compat_gp.acquisition_values(acquisition, candidates) + model.log_feasible(candidates)

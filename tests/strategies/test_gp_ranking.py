@@ -8,12 +8,10 @@ import numpy as np
 import optuna
 
 from nas_workbench import strategies
-from nas_workbench.spaces._base import enumerate_specs
 from nas_workbench.strategies.feasibility_model import FeasibilityModel
 from nas_workbench.strategies.gp_ranking import RankedGPSampler
 from nas_workbench.testing.samplers import ToySpace, quick_options, run_study, toy_accuracy, toy_cost
-
-from .test_budget_aware import BUDGET, random_specs, relative, toy_trial
+from tests.strategies.test_budget_aware import random_specs, relative, toy_trial
 
 
 def test_the_feasibility_model_gives_each_candidate_its_log_probability_of_fitting() -> None:
@@ -51,13 +49,9 @@ def _budgeted(seed: int, n_trials: int) -> tuple[optuna.Study, list[int]]:
 
 
 def test_the_gp_is_fitted_at_most_once_a_trial_and_stays_inside_the_budget() -> None:
-    space = ToySpace()
-    optimum = max(toy_accuracy(s) for s in enumerate_specs(space) if toy_cost(s) <= BUDGET)
     study, fits = _budgeted(seed=0, n_trials=30)
     # before, a trial drew up to `feasibility_candidates` (20) proposals, each a whole fit
     assert fits and len(fits) == len(set(fits)) <= 30
     late = study.trials[15:]  # once the GP and the feasibility model are fitted
     feasible = [t for t in late if t.constraints["budget"] <= 0]
-    assert len(feasible) >= 0.8 * len(late)
-    best = max(t.value for t in study.trials if t.value is not None and t.constraints["budget"] <= 0)
-    assert best >= optimum - 0.05
+    assert len(feasible) >= 0.8 * len(late)  # random search: about 60% (test_budget_aware)
