@@ -7,7 +7,9 @@ reported too) and predict it from the table, and report the Spearman rank correl
 predicted within ±10% of measured (goal: at least 95% and 0.95), and that share for the same predictions
 without the drift factor (``no drift``: whether re-timing the references helped). FLOPs get the same
 treatment as a latency proxy: a line ``ms = a * FLOPs + b`` fitted on the same calibration networks.
-``cal@end``: the calibration networks measured once more after the held-out networks, and predicted.
+``cal@end``: the calibration networks measured again in the same rounds as the held-out networks (after
+each round over them, the minimum over ``--rounds``, as the held-out networks; until 2026-12-05 once, at
+the end), and predicted.
 Where the held-out networks miss and these miss by as much, with the same ``bias`` (median of predicted
 over measured, less 1), the machine moved since the fit and the drift factor did not follow; where only
 the held-out networks miss, the fit does not carry to new networks (the sample, or the table).
@@ -126,15 +128,19 @@ def run(
                 "measure_s": t1 - t0 - timing["lock_wait_s"],
                 "predict_s": t2 - t1,
             })  # fmt: skip
-        for _ in range(rounds - 1):  # further rounds over all of them, as calibration measures
+        cal_again: list[list[float]] = [[] for _ in cal_models]
+        for further in range(rounds):  # the calibration networks, then further rounds over all of them
             for row, model in zip(rows, models, strict=True):
-                again = profile(model, shape, metrics=["latency_ms"], threads=threads).latency_ms
-                row["measured_ms"] = min(row["measured_ms"], again)
+                if further:
+                    again = profile(model, shape, metrics=["latency_ms"], threads=threads).latency_ms
+                    row["measured_ms"] = min(row["measured_ms"], again)
+            for figures, model in zip(cal_again, cal_models, strict=True):
+                figures.append(profile(model, shape, metrics=["latency_ms"], threads=threads).latency_ms)
         at_end = [
-            (profile(model, shape, metrics=["latency_ms"], threads=threads).latency_ms,
+            (min(figures),
              profile(model, shape, metrics=["latency_ms"], method="proxy", threads=threads, lut=table,
                      space=space_name).latency_ms)
-            for model in cal_models
+            for figures, model in zip(cal_again, cal_models, strict=True)
         ]  # fmt: skip
         load_end = load()
     measured_ms = [r["measured_ms"] for r in rows]
@@ -180,6 +186,7 @@ def run(
         "predict_s_median": statistics.median(r["predict_s"] for r in rows),
         "measured_ms_range": [min(measured_ms), max(measured_ms)],
         "by_size": by_size([r["predicted_ms"] for r in rows], measured_ms),
+        "drift_factors_used": sorted({round(r["drift_factor"], 3) for r in rows}),
         "rows": rows,
     }  # fmt: skip
 
@@ -214,8 +221,9 @@ def by_size(predicted: list[float], measured: list[float], parts: int = 3) -> li
 
 
 def _sizes(result: dict) -> str:
-    """One line per space: bias and share within ±10% by size (`by_size`), and the drift references' ratios
-    in the order of their baseline latency."""
+    """One line per space: bias and share within ±10% by size (`by_size`), the drift references' ratios
+    in the order of their baseline latency, a slowdown they showed that waits for its confirmation
+    (`drift_rule`), and the drift factors the predictions used."""
     parts = ", ".join(
         f"{g['ms_range'][0]:.2f}-{g['ms_range'][1]:.2f} ms: bias {100 * g['bias']:+.1f}%, "
         f"{100 * g['within_10pct']:.0f}% within ±10%"
@@ -224,7 +232,13 @@ def _sizes(result: dict) -> str:
     drift = result["drift"] or {}
     references = sorted(zip(drift.get("reference_ms") or [], drift.get("ratios") or [], strict=False))
     ratios = ", ".join(f"{ms:.2f} ms {ratio:.3f}" for ms, ratio in references) or "-"
-    return f"{result['space']} by size: {parts}; references (baseline ms, ratio): {ratios}"
+    pending = drift.get("pending_ratios") or []
+    seen = f"; a slowdown seen, not adopted: {statistics.median(pending):.3f}" if pending else ""
+    used = ", ".join(f"{f:.3f}" for f in result["drift_factors_used"])
+    return (
+        f"{result['space']} by size: {parts}; references (baseline ms, ratio): {ratios}{seen}; "
+        f"factors the predictions used: {used}"
+    )
 
 
 def _drift(drift: dict | None) -> str:
@@ -301,7 +315,7 @@ def main() -> None:
         f"references' ratios]; a/b: a size-dependent line's factor at the smallest/largest reference); "
         f"1 factor: the same predictions with the drift the one-factor rule (before 2026-12-05) takes "
         f"from the same re-timing; bias: median predicted/measured - 1; cal@end: the calibration networks "
-        f"measured once more after the held-out ones and predicted"
+        f"measured again in the held-out networks' rounds (the minimum, as theirs) and predicted"
     )
     _report.write_json(args.json, {"drift": args.drift, "busy": args.busy, "spaces": results})
 
