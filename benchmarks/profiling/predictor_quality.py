@@ -18,7 +18,10 @@ measurement lock) against seconds to predict, the fit `calibrate` chose, and its
 
 Before the held-out networks are measured, the table's drift references are re-timed
 (`profiling.drift.refresh_drift`), as a search does at its start, so predictions follow the machine's
-load of the moment. ``--busy`` keeps one core busy in another process during calibration and measurement;
+load of the moment (a slowdown only once a re-timing a minute later confirms it, `drift_rule.CONFIRM_S`;
+``at once`` is the same predictions with the drift the rule takes from that first re-timing without the
+wait, ``1 factor`` the one-factor rule's: the A/B of the rules on the same timings). ``--busy`` keeps one
+core busy in another process during calibration and measurement;
 ``--drift quiet-busy`` calibrates without that process and measures with it, ``--drift busy-quiet`` the
 reverse (the table of one condition used under the other). A reference network is measured every 10
 architectures; the table reports how much it moved during the run. Below the table, per space, the held-out
@@ -36,7 +39,7 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +52,7 @@ from nas_workbench.profiling._trace import trace
 from nas_workbench.profiling.calibration import calibrate, fit_quality
 from nas_workbench.profiling.correction import Drift
 from nas_workbench.profiling.drift import refresh_drift
-from nas_workbench.profiling.drift_rule import next_drift
+from nas_workbench.profiling.drift_rule import CONFIRM_S, next_drift
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
 import _report
@@ -97,7 +100,8 @@ def run(
         name = table.correction_name(space_name, (1, *shape))
         before = table.drift.get(name, Drift())
         drift = refresh_drift(table, shape, space=space_name)  # as a search does at its start
-        one_factor = drift and one_factor_rule(before, drift)
+        one_factor = drift and rule_at_once(before, drift, by_size=False)
+        at_once = drift and rule_at_once(before, drift, by_size=True)
         reference = space.build(space.random(0), shape, 10)
         moved: list[float] = []
         rows, models = [], []
@@ -146,6 +150,8 @@ def run(
     measured_ms = [r["measured_ms"] for r in rows]
     old_factor = one_factor.factor if one_factor else 1.0
     old_rule = [r["predicted_ms"] / r["drift_factor"] * old_factor for r in rows]
+    undrifted = [r["predicted_ms"] / r["drift_factor"] for r in rows]
+    at_once_rule = [p * at_once.at(p) if at_once else p for p in undrifted]
     correction = cal.table.corrections[name]
     return {
         "space": space_name,
@@ -168,6 +174,9 @@ def run(
         "one_factor_drift": one_factor.to_dict() if one_factor else None,
         "lut_one_factor": asdict(fit_quality(old_rule, measured_ms)),
         "one_factor_bias": bias(old_rule, measured_ms),
+        "at_once_drift": at_once.to_dict() if at_once else None,
+        "lut_at_once": asdict(fit_quality(at_once_rule, measured_ms)),
+        "at_once_bias": bias(at_once_rule, measured_ms),
         "lut_without_drift": asdict(
             fit_quality([r["predicted_ms"] / r["drift_factor"] for r in rows], measured_ms)
         ),
@@ -191,12 +200,14 @@ def run(
     }  # fmt: skip
 
 
-def one_factor_rule(before: Drift, drift: Drift) -> Drift:
-    """The drift the rule before 2026-12-05 (one factor, `drift_rule.next_drift` with ``by_size=False``)
-    takes from the same re-timing of the references as ``drift``, from the drift ``before`` it: the A/B of
-    the two rules on the same timings."""
+def rule_at_once(before: Drift, drift: Drift, by_size: bool) -> Drift:
+    """The drift `drift_rule.next_drift` takes from the same re-timing of the references as ``drift``, from
+    the drift ``before`` it, with a slowdown adopted at once (as if a re-timing `CONFIRM_S` earlier had seen
+    the same): ``by_size=False`` is the one-factor rule before 2026-12-05, ``by_size=True`` the
+    rule until 06:30 UTC that day; the A/B of the rules on the same timings."""
     now = [ratio * ms for ratio, ms in zip(drift.ratios, drift.reference_ms, strict=True)]
-    return next_drift(before, drift.reference_ms, True, now, drift.rounds, drift.settled, None, by_size=False)
+    seen = replace(before, pending_ratios=list(drift.ratios), pending_at=time.time() - 2 * CONFIRM_S)
+    return next_drift(seen, drift.reference_ms, True, now, drift.rounds, drift.settled, None, by_size=by_size)
 
 
 def bias(predicted: list[float], measured: list[float]) -> float:
@@ -283,7 +294,8 @@ def main() -> None:
             )
     header = (
         f"{'space':<13} {'archs':>5} {'fit':>6} {'LUT rho':>8} {'LUT ±10%':>9} {'median err':>10} "
-        f"{'bias':>6} {'1 factor ±10%':>13} {'bias':>6} {'cal@end ±10%':>12} {'bias':>6} {'1st ±10%':>8} "
+        f"{'bias':>6} {'1 factor ±10%':>13} {'bias':>6} {'at once ±10%':>12} {'bias':>6} "
+        f"{'cal@end ±10%':>12} {'bias':>6} {'1st ±10%':>8} "
         f"{'no drift ±10%':>13} "
         f"{'FLOPs rho':>9} {'FLOPs ±10%':>10} {'drift [ratios]':>19} {'moved':>6} {'unstable':>8} "
         f"{'measure s':>9} {'predict s':>9}"
@@ -296,7 +308,8 @@ def main() -> None:
             f"{r['space']:<13} {r['archs']:>5} {r['correction']['kind']:>6} {lut['spearman']:>8.3f} "
             f"{100 * lut['within_10pct']:>8.0f}% {lut['median_abs_error_pct']:>9.1f}% "
             f"{100 * r['bias']:>+5.1f}% {100 * r['lut_one_factor']['within_10pct']:>12.0f}% "
-            f"{100 * r['one_factor_bias']:>+5.1f}% {100 * r['calibration_at_end']['within_10pct']:>11.0f}% "
+            f"{100 * r['one_factor_bias']:>+5.1f}% {100 * r['lut_at_once']['within_10pct']:>11.0f}% "
+            f"{100 * r['at_once_bias']:>+5.1f}% {100 * r['calibration_at_end']['within_10pct']:>11.0f}% "
             f"{100 * r['calibration_at_end_bias']:>+5.1f}% "
             f"{100 * r['lut_vs_first_profile']['within_10pct']:>7.0f}% "
             f"{100 * r['lut_without_drift']['within_10pct']:>12.0f}% "
@@ -314,8 +327,10 @@ def main() -> None:
         f"over their calibration baseline ('?': rounds never settled, the previous factor kept; [the "
         f"references' ratios]; a/b: a size-dependent line's factor at the smallest/largest reference); "
         f"1 factor: the same predictions with the drift the one-factor rule (before 2026-12-05) takes "
-        f"from the same re-timing; bias: median predicted/measured - 1; cal@end: the calibration networks "
-        f"measured again in the held-out networks' rounds (the minimum, as theirs) and predicted"
+        f"from the same re-timing, a slowdown adopted at once; at once: the rule with a slowdown adopted "
+        f"at once (until 2026-12-05 06:30, not waiting for a re-timing a minute later); bias: median "
+        f"predicted/measured - 1; cal@end: the calibration networks measured again in the held-out "
+        f"networks' rounds (the minimum, as theirs) and predicted"
     )
     _report.write_json(args.json, {"drift": args.drift, "busy": args.busy, "spaces": results})
 
