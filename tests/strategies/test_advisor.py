@@ -72,6 +72,19 @@ def test_a_latency_budget_on_a_target_device_goes_to_proxy_guided_search() -> No
     assert advise(NB201, ["accuracy"], {"params": 1e6}, 100, None, target_device="pixel2").strategy == "tpe"
 
 
+def test_a_target_device_latency_budget_goes_to_proxy_guided_search_even_where_dnas_would_search() -> None:
+    """At 10 trials NAS-Bench-201 goes to the supernet (15,625 >= 1,000 x 10); with a latency budget on a
+    target device it goes to proxy_guided all the same (README, "Search under a device latency budget"),
+    and the reason says why not dnas: its latency loss ranks operators by this machine's lookup table."""
+    assert advise(NB201, ["accuracy"], None, 10, None).strategy == "dnas"
+    advice = advise(NB201, ["accuracy"], {"latency_ms": 8.0}, 10, None, target_device="pixel2")
+    assert advice.strategy == "proxy_guided", advice
+    assert "dnas's latency loss" in advice.reason and "this machine's lookup table" in advice.reason
+    assert advice.reason.endswith(".") and advice.reason.count(". ") == 0
+    # without a target device the small trial count still goes to the supernet
+    assert advise(NB201, ["accuracy"], {"latency_ms": 8.0}, 10, None).strategy == "dnas"
+
+
 def test_auto_the_default_strategy_is_what_the_advisor_recommends() -> None:
     budgeted = nw.SearchConfig(
         space="nb201",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from bokeh.models import ColumnDataSource, SaveTool, ToolProxy
@@ -42,6 +43,22 @@ def test_rows_the_kernel_streamed_are_not_appended_again_when_the_browser_echoes
     }
     model._sync_model(model, replaced, [])
     assert source.data["x"] == [1, 2, 3]
+
+
+def test_bounds_the_browser_computes_for_an_automatic_range_stay_out_of_the_kernel():
+    """BokehJS sends back each fit of a DataRange1d (here from one point: 0.46 +- 1); kept, the next render
+    of the whole document (the end of a search, `PlotPanel.refresh`) fixed the range there, so a "dnas"
+    search's retrained trials lay off its plots."""
+    fig = figure()
+    fig.scatter([1, 2], [0.46, 0.99])
+    model = PlotModel(fig)
+    for attr, value in (("start", -0.54), ("end", 1.46)):
+        fitted = {"kind": "ModelChanged", "model": {"id": fig.y_range.id}, "attr": attr, "new": value,
+                  "event": "jsevent"}  # fmt: skip
+        model._sync_model(model, fitted, [])
+    assert math.isnan(fig.y_range.start) and math.isnan(fig.y_range.end)  # still automatic
+    model.update_from_model(fig)  # the whole document again, as the browser renders it
+    assert "1.46" not in json.dumps(model.render_bundle["docs_json"])
 
 
 def test_a_selection_in_the_browser_reaches_the_kernel():
