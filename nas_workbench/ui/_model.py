@@ -54,6 +54,8 @@ class Loaded:
     then: Callable[[], None] | None
     dnas: DnasHistory | None
     proxy: ProxyHistory | None = None
+    #: The study's strategy ended it, however many trials it holds (a complete "dnas" search, a grid).
+    complete: bool = False
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,8 @@ class WorkbenchModel:
         self.tally: WorkerTally | None = None
         #: The strategy ``strategy="auto"`` resolved to for the current run (None: the config named one).
         self.auto: str | None = None
+        #: What the run's trials were, said at its end (a "dnas" search's epochs and retrained ones).
+        self.describe_trials: Callable[[], str] | None = None
 
     def next_session(self) -> int:
         """Start a new session: items posted by earlier ones are ignored from now on."""
@@ -196,7 +200,8 @@ class WorkbenchModel:
         """What the end of a run says (with its workers' tally, and the strategy "auto" ran)."""
         total = self.total
         texts = {
-            "completed": f"Search complete: {event.trials_done} trials in {event.elapsed_s:.0f} s.",
+            "completed": f"Search complete: {event.trials_done} trials in {event.elapsed_s:.0f} s"
+            + ("." if self.describe_trials is None else f" ({self.describe_trials()})."),
             "stopped": f"Stopped after {event.trials_done} of {total} trials: Resume continues the study.",
             "timeout": f"Time limit reached after {event.trials_done} of {total} trials: Resume continues.",
         }

@@ -48,6 +48,9 @@ def test_a_run_reduces_to_trials_status_progress_and_an_outcome():
     model.auto = "tpe"  # the strategy "auto" resolved to: said when the run ends
     completed = model.finish_message(ev.RunFinished("s", "completed", 4, 8.0))
     assert completed.text.endswith("Strategy auto ran tpe.")
+    model.auto, model.describe_trials = None, lambda: "3 search epochs and 1 retrained architecture"
+    dnas = model.finish_message(ev.RunFinished("s", "completed", 4, 8.0))  # what a dnas run's trials were
+    assert dnas.text == "Search complete: 4 trials in 8 s (3 search epochs and 1 retrained architecture)."
 
 
 def test_items_of_an_earlier_session_are_dropped_but_exports_always_report():
