@@ -242,8 +242,9 @@ class Workbench(W.VBox):
         self.model.describe_trials = None if plan is None else ended
         self._set_running(True)
         said = [] if advice is None else [f"Strategy auto runs {advice.strategy}: {advice.reason}"]
-        if said or plan:  # what "auto" runs and why, what the trials will be, for as long as it runs
-            self._say(Message(" ".join([*said, *([plan] if plan else [])])))
+        self.model.opening, self.model.warnings = " ".join([*said, *([plan] if plan else [])]), []
+        if self.model.opening:  # what "auto" runs and why, what the trials will be, for as long as it runs
+            self._say(Message(self.model.opening))
         self.plots.image.prepare()  # its final plots are drawn from a callback: start the renderer now
         run.start(workers=workers)
 
