@@ -108,6 +108,13 @@ def make_task(
             ) from None
     elif x_arr.ndim == 3:
         x_arr = x_arr[:, None]
+    if x_arr.ndim == 2:
+        raise ConfigError(
+            "dataset.x",
+            f"shape {x_arr.shape}",
+            f"{_X_SHAPES}: flat examples need their shape, for example "
+            f"nw.make_task(x, y, input_shape=(1, 1, {x_arr.shape[1]}))",
+        )
     if x_arr.ndim != 4:
         raise ConfigError("dataset.x", f"shape {x_arr.shape}", _X_SHAPES)
     classes = int(y_arr.max()) + 1 if num_classes is None else num_classes

@@ -55,6 +55,11 @@ def test_bad_arrays_name_the_field(kwargs, field):
     assert info.value.field == field
 
 
+def test_flat_examples_without_a_shape_say_how_to_give_one():
+    with pytest.raises(ConfigError, match=r"input_shape=\(1, 1, 30\)"):
+        make_task(np.zeros((20, 30)), np.arange(20) % 2)
+
+
 def test_unknown_dataset_name():
     with pytest.raises(ConfigError, match="'digits'"):
         load_task("cifar10")

@@ -7,7 +7,9 @@ reported too) and predict it from the table, and report the Spearman rank correl
 predicted within ±10% of measured (goal: at least 95% and 0.95), and that share for the same predictions
 without the drift factor (``no drift``: whether re-timing the references helped). FLOPs get the same
 treatment as a latency proxy: a line ``ms = a * FLOPs + b`` fitted on the same calibration networks.
-``cal@end``: the calibration networks measured once more after the held-out networks, and predicted.
+``cal@end``: the calibration networks measured again in the same rounds as the held-out networks (after
+each round over them, the minimum over ``--rounds``, as the held-out networks; until 2026-12-05 once, at
+the end), and predicted.
 Where the held-out networks miss and these miss by as much, with the same ``bias`` (median of predicted
 over measured, less 1), the machine moved since the fit and the drift factor did not follow; where only
 the held-out networks miss, the fit does not carry to new networks (the sample, or the table).
@@ -16,7 +18,10 @@ measurement lock) against seconds to predict, the fit `calibrate` chose, and its
 
 Before the held-out networks are measured, the table's drift references are re-timed
 (`profiling.drift.refresh_drift`), as a search does at its start, so predictions follow the machine's
-load of the moment. ``--busy`` keeps one core busy in another process during calibration and measurement;
+load of the moment (a slowdown only once a re-timing a minute later confirms it, `drift_rule.CONFIRM_S`;
+``at once`` is the same predictions with the drift the rule takes from that first re-timing without the
+wait, ``1 factor`` the one-factor rule's: the A/B of the rules on the same timings). ``--busy`` keeps one
+core busy in another process during calibration and measurement;
 ``--drift quiet-busy`` calibrates without that process and measures with it, ``--drift busy-quiet`` the
 reverse (the table of one condition used under the other). A reference network is measured every 10
 architectures; the table reports how much it moved during the run. Below the table, per space, the held-out
@@ -34,7 +39,7 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +52,7 @@ from nas_workbench.profiling._trace import trace
 from nas_workbench.profiling.calibration import calibrate, fit_quality
 from nas_workbench.profiling.correction import Drift
 from nas_workbench.profiling.drift import refresh_drift
-from nas_workbench.profiling.drift_rule import next_drift
+from nas_workbench.profiling.drift_rule import CONFIRM_S, next_drift
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
 import _report
@@ -95,7 +100,8 @@ def run(
         name = table.correction_name(space_name, (1, *shape))
         before = table.drift.get(name, Drift())
         drift = refresh_drift(table, shape, space=space_name)  # as a search does at its start
-        one_factor = drift and one_factor_rule(before, drift)
+        one_factor = drift and rule_at_once(before, drift, by_size=False)
+        at_once = drift and rule_at_once(before, drift, by_size=True)
         reference = space.build(space.random(0), shape, 10)
         moved: list[float] = []
         rows, models = [], []
@@ -126,20 +132,26 @@ def run(
                 "measure_s": t1 - t0 - timing["lock_wait_s"],
                 "predict_s": t2 - t1,
             })  # fmt: skip
-        for _ in range(rounds - 1):  # further rounds over all of them, as calibration measures
+        cal_again: list[list[float]] = [[] for _ in cal_models]
+        for further in range(rounds):  # the calibration networks, then further rounds over all of them
             for row, model in zip(rows, models, strict=True):
-                again = profile(model, shape, metrics=["latency_ms"], threads=threads).latency_ms
-                row["measured_ms"] = min(row["measured_ms"], again)
+                if further:
+                    again = profile(model, shape, metrics=["latency_ms"], threads=threads).latency_ms
+                    row["measured_ms"] = min(row["measured_ms"], again)
+            for figures, model in zip(cal_again, cal_models, strict=True):
+                figures.append(profile(model, shape, metrics=["latency_ms"], threads=threads).latency_ms)
         at_end = [
-            (profile(model, shape, metrics=["latency_ms"], threads=threads).latency_ms,
+            (min(figures),
              profile(model, shape, metrics=["latency_ms"], method="proxy", threads=threads, lut=table,
                      space=space_name).latency_ms)
-            for model in cal_models
+            for figures, model in zip(cal_again, cal_models, strict=True)
         ]  # fmt: skip
         load_end = load()
     measured_ms = [r["measured_ms"] for r in rows]
     old_factor = one_factor.factor if one_factor else 1.0
     old_rule = [r["predicted_ms"] / r["drift_factor"] * old_factor for r in rows]
+    undrifted = [r["predicted_ms"] / r["drift_factor"] for r in rows]
+    at_once_rule = [p * at_once.at(p) if at_once else p for p in undrifted]
     correction = cal.table.corrections[name]
     return {
         "space": space_name,
@@ -162,6 +174,9 @@ def run(
         "one_factor_drift": one_factor.to_dict() if one_factor else None,
         "lut_one_factor": asdict(fit_quality(old_rule, measured_ms)),
         "one_factor_bias": bias(old_rule, measured_ms),
+        "at_once_drift": at_once.to_dict() if at_once else None,
+        "lut_at_once": asdict(fit_quality(at_once_rule, measured_ms)),
+        "at_once_bias": bias(at_once_rule, measured_ms),
         "lut_without_drift": asdict(
             fit_quality([r["predicted_ms"] / r["drift_factor"] for r in rows], measured_ms)
         ),
@@ -180,16 +195,19 @@ def run(
         "predict_s_median": statistics.median(r["predict_s"] for r in rows),
         "measured_ms_range": [min(measured_ms), max(measured_ms)],
         "by_size": by_size([r["predicted_ms"] for r in rows], measured_ms),
+        "drift_factors_used": sorted({round(r["drift_factor"], 3) for r in rows}),
         "rows": rows,
     }  # fmt: skip
 
 
-def one_factor_rule(before: Drift, drift: Drift) -> Drift:
-    """The drift the rule before 2026-12-05 (one factor, `drift_rule.next_drift` with ``by_size=False``)
-    takes from the same re-timing of the references as ``drift``, from the drift ``before`` it: the A/B of
-    the two rules on the same timings."""
+def rule_at_once(before: Drift, drift: Drift, by_size: bool) -> Drift:
+    """The drift `drift_rule.next_drift` takes from the same re-timing of the references as ``drift``, from
+    the drift ``before`` it, with a slowdown adopted at once (as if a re-timing `CONFIRM_S` earlier had seen
+    the same): ``by_size=False`` is the one-factor rule before 2026-12-05, ``by_size=True`` the
+    rule until 06:30 UTC that day; the A/B of the rules on the same timings."""
     now = [ratio * ms for ratio, ms in zip(drift.ratios, drift.reference_ms, strict=True)]
-    return next_drift(before, drift.reference_ms, True, now, drift.rounds, drift.settled, None, by_size=False)
+    seen = replace(before, pending_ratios=list(drift.ratios), pending_at=time.time() - 2 * CONFIRM_S)
+    return next_drift(seen, drift.reference_ms, True, now, drift.rounds, drift.settled, None, by_size=by_size)
 
 
 def bias(predicted: list[float], measured: list[float]) -> float:
@@ -214,8 +232,9 @@ def by_size(predicted: list[float], measured: list[float], parts: int = 3) -> li
 
 
 def _sizes(result: dict) -> str:
-    """One line per space: bias and share within ±10% by size (`by_size`), and the drift references' ratios
-    in the order of their baseline latency."""
+    """One line per space: bias and share within ±10% by size (`by_size`), the drift references' ratios
+    in the order of their baseline latency, a slowdown they showed that waits for its confirmation
+    (`drift_rule`), and the drift factors the predictions used."""
     parts = ", ".join(
         f"{g['ms_range'][0]:.2f}-{g['ms_range'][1]:.2f} ms: bias {100 * g['bias']:+.1f}%, "
         f"{100 * g['within_10pct']:.0f}% within ±10%"
@@ -224,7 +243,13 @@ def _sizes(result: dict) -> str:
     drift = result["drift"] or {}
     references = sorted(zip(drift.get("reference_ms") or [], drift.get("ratios") or [], strict=False))
     ratios = ", ".join(f"{ms:.2f} ms {ratio:.3f}" for ms, ratio in references) or "-"
-    return f"{result['space']} by size: {parts}; references (baseline ms, ratio): {ratios}"
+    pending = drift.get("pending_ratios") or []
+    seen = f"; a slowdown seen, not adopted: {statistics.median(pending):.3f}" if pending else ""
+    used = ", ".join(f"{f:.3f}" for f in result["drift_factors_used"])
+    return (
+        f"{result['space']} by size: {parts}; references (baseline ms, ratio): {ratios}{seen}; "
+        f"factors the predictions used: {used}"
+    )
 
 
 def _drift(drift: dict | None) -> str:
@@ -269,7 +294,8 @@ def main() -> None:
             )
     header = (
         f"{'space':<13} {'archs':>5} {'fit':>6} {'LUT rho':>8} {'LUT ±10%':>9} {'median err':>10} "
-        f"{'bias':>6} {'1 factor ±10%':>13} {'bias':>6} {'cal@end ±10%':>12} {'bias':>6} {'1st ±10%':>8} "
+        f"{'bias':>6} {'1 factor ±10%':>13} {'bias':>6} {'at once ±10%':>12} {'bias':>6} "
+        f"{'cal@end ±10%':>12} {'bias':>6} {'1st ±10%':>8} "
         f"{'no drift ±10%':>13} "
         f"{'FLOPs rho':>9} {'FLOPs ±10%':>10} {'drift [ratios]':>19} {'moved':>6} {'unstable':>8} "
         f"{'measure s':>9} {'predict s':>9}"
@@ -282,7 +308,8 @@ def main() -> None:
             f"{r['space']:<13} {r['archs']:>5} {r['correction']['kind']:>6} {lut['spearman']:>8.3f} "
             f"{100 * lut['within_10pct']:>8.0f}% {lut['median_abs_error_pct']:>9.1f}% "
             f"{100 * r['bias']:>+5.1f}% {100 * r['lut_one_factor']['within_10pct']:>12.0f}% "
-            f"{100 * r['one_factor_bias']:>+5.1f}% {100 * r['calibration_at_end']['within_10pct']:>11.0f}% "
+            f"{100 * r['one_factor_bias']:>+5.1f}% {100 * r['lut_at_once']['within_10pct']:>11.0f}% "
+            f"{100 * r['at_once_bias']:>+5.1f}% {100 * r['calibration_at_end']['within_10pct']:>11.0f}% "
             f"{100 * r['calibration_at_end_bias']:>+5.1f}% "
             f"{100 * r['lut_vs_first_profile']['within_10pct']:>7.0f}% "
             f"{100 * r['lut_without_drift']['within_10pct']:>12.0f}% "
@@ -300,8 +327,10 @@ def main() -> None:
         f"over their calibration baseline ('?': rounds never settled, the previous factor kept; [the "
         f"references' ratios]; a/b: a size-dependent line's factor at the smallest/largest reference); "
         f"1 factor: the same predictions with the drift the one-factor rule (before 2026-12-05) takes "
-        f"from the same re-timing; bias: median predicted/measured - 1; cal@end: the calibration networks "
-        f"measured once more after the held-out ones and predicted"
+        f"from the same re-timing, a slowdown adopted at once; at once: the rule with a slowdown adopted "
+        f"at once (until 2026-12-05 06:30, not waiting for a re-timing a minute later); bias: median "
+        f"predicted/measured - 1; cal@end: the calibration networks measured again in the held-out "
+        f"networks' rounds (the minimum, as theirs) and predicted"
     )
     _report.write_json(args.json, {"drift": args.drift, "busy": args.busy, "spaces": results})
 

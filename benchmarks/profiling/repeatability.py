@@ -10,10 +10,13 @@ while the machine ran slow (retries) and its largest slowdown in a profile's las
 between a profile's median block and its minimum (the interference it saw), the share of its core the timing
 thread got (``core``: its CPU time over the wall time of the network's blocks, median over the profiles;
 1.00 when nothing else ran on its core) and how many profiles had every block interrupted by another
-process (``shared``: unstable by that rule), and the seconds per profile. An unstable profile of a network
-profiled stably in the last two minutes reports the median of those stable figures
-(`nas_workbench.profiling.stable_figures`): ``earlier`` counts such profiles, and ``own CV`` is the CV of
-the profiles' own figures (each one's minimum, as before that rule), from the same profiles.
+process (``shared``: unstable by that rule), the seconds per profile, how often the timing thread moved
+to the other CPU during the network's profiles (``migr``, Linux) and the seconds of CPU the hypervisor
+gave to other guests meanwhile (``steal s``, /proc/stat): the two suspects for a quiet machine repeating
+worse than a busy one (the lead's idle runs of 2026-12-05: 5 and 6 of 10 ≤ 3% quiet, 7 and 9 busy). An
+unstable profile of a network profiled stably in the last two minutes reports the median of those stable
+figures (`nas_workbench.profiling.stable_figures`): ``earlier`` counts such profiles, and ``own CV`` is the
+CV of the profiles' own figures (each one's minimum, as before that rule), from the same profiles.
 ``CV/ref`` is the CV the latency would have if it were reported over the reference workload's speed in
 the same timing (duet-style normalisation to the machine's speed; the median of the minima of its groups of
 five readings, ``reference_level_ms``, which one lucky reading does not move as it moved the fastest
@@ -39,8 +42,10 @@ in the goal's figures), to tell a network's own variation from that of the run's
 from __future__ import annotations
 
 import copy
+import os
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -101,6 +106,7 @@ def run(
 ) -> dict:
     values, seconds, unstable, gaps, retries, slowdowns, normalised, levels = [], [], 0, [], 0, [], [], []
     shares, interrupted, details, own, stand_ins = [], 0, [], [], 0
+    moved, stolen = migrations(), steal_s()
     for _ in range(repeats):
         t0 = time.perf_counter()
         latency = profile(model, shape, metrics=["latency_ms"], device=device, threads=threads, **timing)[
@@ -120,6 +126,7 @@ def run(
         if level := latency.detail.get("reference_level_ms"):
             normalised.append(latency.value / level)  # in the reference's units: the duet idea, tested
             levels.append(level)
+    moved_now, stolen_now = migrations(), steal_s()
     x = torch.randn(1, *shape, device=device)
     on_device = model if device == "cpu" else copy.deepcopy(model).to(device)  # profiled: the CPU copy
     bench_medians, bench_mins = [], []
@@ -148,6 +155,8 @@ def run(
         "core_share": statistics.median(shares),
         "all_blocks_interrupted": interrupted,
         "seconds_per_profile": statistics.median(seconds),
+        "migrations": None if moved is None or moved_now is None else moved_now - moved,
+        "steal_s": None if stolen is None or stolen_now is None else stolen_now - stolen,
         "torch_benchmark_median_ms": reference,
         "torch_benchmark_median_cv": cv(bench_medians),
         "torch_benchmark_min_ms": statistics.median(bench_mins),
@@ -156,6 +165,28 @@ def run(
         "vs_torch_min": statistics.median(values) / statistics.median(bench_mins) - 1,
         "profiles": details,
     }
+
+
+def migrations() -> int | None:
+    """How often the calling thread (the one that times) has moved from one CPU to another (Linux with
+    scheduler statistics; None elsewhere): a moved thread finds its core's caches cold, and on an otherwise
+    idle machine the scheduler is free to move it."""
+    try:
+        lines = Path(f"/proc/self/task/{threading.get_native_id()}/sched").read_text().splitlines()
+    except OSError:
+        return None
+    found = [line.split(":")[1] for line in lines if line.startswith("se.nr_migrations")]
+    return int(found[0]) if found else None
+
+
+def steal_s() -> float | None:
+    """Seconds of CPU the hypervisor gave to others while this VM's CPUs wanted to run, over all CPUs
+    (``steal`` of /proc/stat; None where not on Linux)."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    except OSError:
+        return None
+    return int(fields[8]) / os.sysconf("SC_CLK_TCK") if len(fields) > 8 else None
 
 
 def footprint_mb(model: nn.Module, shape: tuple[int, ...]) -> float:
@@ -176,6 +207,11 @@ def _correlation(values: list[float], levels: list[float]) -> float | None:
 def _median_correlation(results: list[dict]) -> str:
     known = [r["reference_correlation"] for r in results if r["reference_correlation"] is not None]
     return f"{statistics.median(known):+.2f}" if known else "-"
+
+
+def _count(value: float | None) -> str:
+    """A count or seconds for the table ("-" where not known)."""
+    return "-" if value is None else f"{value:g}"
 
 
 def _percent(row: dict) -> str:
@@ -238,7 +274,7 @@ def main() -> None:
         f"{'earlier':>7} {'retries':>7} "
         f"{'slow':>5} {'gap':>5} {'core':>5} {'shared':>6} "
         f"{'t.bench med ms':>14} {'CV':>6} "
-        f"{'t.bench min CV':>14} {'Δ med':>6} {'Δ min':>6} {'s/profile':>9}"
+        f"{'t.bench min CV':>14} {'Δ med':>6} {'Δ min':>6} {'s/profile':>9} {'migr':>5} {'steal s':>7}"
     )
     print(header)
     print("-" * len(header))
@@ -251,7 +287,7 @@ def main() -> None:
             f"{r['torch_benchmark_median_ms']:>14.3f} "
             f"{100 * r['torch_benchmark_median_cv']:>5.1f}% {100 * r['torch_benchmark_min_cv']:>13.1f}% "
             f"{100 * r['vs_torch_median']:>+5.0f}% {100 * r['vs_torch_min']:>+5.0f}% "
-            f"{r['seconds_per_profile']:>9.2f}"
+            f"{r['seconds_per_profile']:>9.2f} {_count(r['migrations']):>5} {_count(r['steal_s']):>7}"
         )
     worst = max(r["cv"] for r in results)
     normalised = [r["cv_reference_normalised"] for r in results if r["cv_reference_normalised"] is not None]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import optuna
 
+from nas_workbench.engine.remeasure import is_unstable
 from nas_workbench.profiling import METRICS, Measurement
 from nas_workbench.profiling.cache import cache_dir
 from nas_workbench.spaces.cell import CellSpace
@@ -65,7 +66,9 @@ def over_budget_reason(
 ) -> str:
     """The recorded reason of an infeasible trial: each broken limit with the value that broke it."""
     return "over budget: " + ", ".join(
-        f"{n} {measurements[n].value:.4g} > {budget[n]:g} {measurements[n].unit}" for n in over
+        f"{n} {measurements[n].value:.4g} > {budget[n]:g} {measurements[n].unit}"
+        + (" (unstable)" if is_unstable(measurements[n]) else "")
+        for n in over
     )
 
 

@@ -41,6 +41,7 @@ from nas_workbench.engine.budget import (
     violations,
 )
 from nas_workbench.engine.preflight import Networks
+from nas_workbench.engine.remeasure import settled
 from nas_workbench.engine.repeats import RepeatIndex
 from nas_workbench.engine.storage import StorageUnavailableError
 from nas_workbench.engine.unstored import Unstored, UnstoredResults
@@ -239,6 +240,9 @@ class TrialPipeline:
             measured = profile_model(metrics=rest)
             measurements.update(measured.measurements)
             device = measured.device
+            measurements = settled(
+                measurements, config.limits(), lambda name: profile_model(metrics=[name]).measurements[name]
+            )
         if set(wanted) <= set(measurements):
             self._profiles[spec.id] = (dict(measurements), device)
             if len(self._profiles) > PROFILE_CACHE_SIZE:  # a long search must not grow

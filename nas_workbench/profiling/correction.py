@@ -325,6 +325,10 @@ class Drift:
         span_ms: The smallest and largest reference baselines: the line is held flat beyond them.
         references: The seeds (``space.random(seed)``) of the reference networks, chosen at calibration to
             span the space's latencies (`drift.spanning_seeds`); empty: the first seeds of the space.
+        pending_ratios: The references' ratios of a slowdown seen once and not yet adopted: it is adopted
+            when a re-timing at least `drift_rule.CONFIRM_S` later still shows it (`drift_rule`); empty:
+            none pending.
+        pending_at: When that slowdown was first seen (seconds since the epoch).
     """
 
     factor: float = 1.0
@@ -340,6 +344,8 @@ class Drift:
     pivot_ms: float | None = None
     span_ms: Sequence[float] = ()
     references: Sequence[int] = ()
+    pending_ratios: Sequence[float] = ()
+    pending_at: float | None = None
 
     def at(self, latency_ms: float) -> float:
         """The factor for a network whose corrected (undrifted) prediction is ``latency_ms``: ``factor``,
@@ -350,5 +356,5 @@ class Drift:
         return self.factor + self.slope * (min(max(latency_ms, low), high) - self.pivot_ms)
 
     def to_dict(self) -> dict[str, Any]:
-        listed = ("ratios", "reference_ms", "span_ms", "references")
+        listed = ("ratios", "reference_ms", "span_ms", "references", "pending_ratios")
         return asdict(self) | {name: list(getattr(self, name)) for name in listed}

@@ -46,13 +46,15 @@ both ways at 08:49-08:52 (met without a factor), and adopted nb201's 1.029, 1.02
 
 This happens at the start of every search that predicts latency from the table (`prepare_predictor`,
 called by the engine) and again, from `lut.predict_latency`, when the load average has moved by more than
-`LOAD_CHANGE` since (at most every `MIN_INTERVAL_S` seconds). The factor is saved in the table file, so
-worker processes use it too.
+`LOAD_CHANGE` since (at most every `MIN_INTERVAL_S` seconds) or when a slowdown seen then waits for its
+confirmation (`drift_rule.CONFIRM_S`: the machine's slow spells are not a drift). The factor is saved in
+the table file, so worker processes use it too.
 """
 
 from __future__ import annotations
 
 import logging
+import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
@@ -62,7 +64,7 @@ import torch
 from nas_workbench.profiling._device import load_average, use_threads
 from nas_workbench.profiling._trace import trace
 from nas_workbench.profiling.correction import Drift
-from nas_workbench.profiling.drift_rule import next_drift
+from nas_workbench.profiling.drift_rule import CONFIRM_S, next_drift
 from nas_workbench.profiling.latency import TimingOptions, measure_latency
 from nas_workbench.profiling.lut import LookupTable
 
@@ -211,7 +213,7 @@ def refresh_drift(
     if name == "none":
         return None
     known, load = table.drift.get(name), load_average()
-    if not force and known is not None and not _load_moved(known, load):
+    if not force and known is not None and not _due(known, load):
         return known
     own = name == table.correction_name(space, (batch_size, *shape))  # else the one over all spaces
     with use_threads(table.device.threads):
@@ -234,7 +236,13 @@ def refresh_drift(
     table.save()
     where = f"lookup table {table.device.key}, correction {name}"
     loaded = f"load {load:.1f}" if load is not None else "load unknown"
-    if drift.settled:
+    if drift.settled and drift.pending_ratios:
+        logger.info(
+            "%s: reference networks run %.3fx their baseline (%s): a slowdown, adopted if a re-timing in "
+            "%.0f s still shows it; the drift stays %s",
+            where, statistics.median(drift.pending_ratios), loaded, CONFIRM_S, _factor_text(drift),
+        )  # fmt: skip
+    elif drift.settled:
         logger.info("%s: reference networks run %s their baseline (%s)", where, _factor_text(drift), loaded)
     else:
         logger.warning(
@@ -256,11 +264,16 @@ def _factor_text(drift: Drift) -> str:
     return f"{drift.at(low):.3f}x ({low:.2f} ms) to {drift.at(high):.3f}x ({high:.2f} ms)"
 
 
-def _load_moved(drift: Drift, load: float | None) -> bool:
-    """Whether the load moved by more than `LOAD_CHANGE` since ``drift`` was timed, long enough ago."""
+def _due(drift: Drift, load: float | None) -> bool:
+    """Whether the references are due to be re-timed: the load moved by more than `LOAD_CHANGE` since
+    ``drift`` was timed, long enough ago, or a slowdown seen then waits for its confirmation
+    (`drift_rule.CONFIRM_S`)."""
+    now = time.time()
+    if drift.pending_at is not None and now - drift.pending_at >= CONFIRM_S:
+        return True
     if load is None or drift.load_average is None:
         return False
-    return abs(load - drift.load_average) > LOAD_CHANGE and time.time() - drift.timed_at >= MIN_INTERVAL_S
+    return abs(load - drift.load_average) > LOAD_CHANGE and now - drift.timed_at >= MIN_INTERVAL_S
 
 
 def prepare_predictor(

@@ -21,11 +21,13 @@ search knows (`SamplerContext.costs`, `SamplerContext.scores`):
    any other was compared, as the prior's unique top is on its first trial, would stop the search there), or,
    with probability ``local_share``, makes a local move: the best-ranked untried feasible candidate one
    decision away from one of the best trained functions (the best trial of each of the ``climb_from`` best),
-   or, half the time (`TWIN_SHARE`), a twin of the best; with no twin to train, a local move too, and with
-   neither, the ranking proposes (moving before the prior is settled left Pixel 2 5th's optimum, in an
-   11-way tie, untried at 10; once it is settled, the ranking's next candidates rank below the best trained
-   one, and on Pixel 2 5th they were cells scoring 10-75% after the 40th trial). Unless the untried
-   functions ranked with the best are *outclassed* (`chance_to_beat`): then every move is local.
+   or, half the time (`TWIN_SHARE`), a twin of the best; with no twin to train, a local move too once the
+   ranking's next functions are outclassed (below), else, and with neither, the ranking proposes (moving
+   before the prior is settled, or once its unique top alone had settled it, left Pixel 2 5th's optimum, in
+   an 11-way tie below that top, untried at 10; once trials ranked as high as the ranking's next have lost
+   by far, the ranking's next are worse bets than moves: on Pixel 2 5th they were cells scoring 10-75%
+   after the 40th trial). Unless the untried functions ranked with the best are *outclassed*
+   (`chance_to_beat`: the trials ranked as high lost to the best by far): then every move is local.
 4. **One trial per function.** A candidate that computes the same function as one already tried (the
    space's ``signature``: `CellSpace.signature` gives cells that differ only in dead ops or in the node a
    skip chain runs through one signature) is proposed by the ranking only once every feasible function
@@ -202,15 +204,14 @@ class ProxyGuidedSampler(PlannedSampler):
             contenders = open_ & (score > top - _TIE)
             settled = not contenders.any()
             if not settled:  # outclassed: their peers (trials ranked as high) lost to the best by far
-                floor = score[contenders].min() - _TIE
-                peers = [v for i, v in trained if score[i] > floor and functions[i] != functions[best]]
-                count = len(set(functions[contenders].tolist()))
-                outclassed = settled = chance_to_beat(max(v for _, v in trained), peers, count) < OUTCLASSED
+                outclassed = settled = _outclassed(trained, functions, score, contenders, best)
         local = settled and (outclassed or draw < self.local_share)
         tops = _tops(trained, functions, self.climb_from)
         anchors: list[int] = []  # whose neighbours a sampled pool brings in (5.), if any
         if settled and best is not None:  # the best trials, and the best function's trained twins
             anchors = tops + [i for i, _ in trained if functions[i] == functions[best] and i != best]
+            if not local and not _next_outclassed(trained, functions, score, open_, best):
+                anchors.append(int(np.flatnonzero(open_)[np.argmax(score[open_])]))  # it may be proposed
         elif not exploring and open_.any():
             anchors = [int(np.flatnonzero(open_)[np.argmax(score[open_])])]
         size = len(pool)
@@ -241,7 +242,7 @@ class ProxyGuidedSampler(PlannedSampler):
                 twins = twins[:0]  # no more trainings of the best function than functions tried
             if twins.size and (not local or not near.size or rng.random() < TWIN_SHARE):
                 source, index = "local", one_of(twins, rng)
-            elif near.size:
+            elif near.size and (local or _next_outclassed(trained, functions, score, open_, best)):
                 source, index = "local", int(near[np.argmax(score[near])])
         if index is None and open_.any():
             chosen = functions[np.flatnonzero(open_)[np.argmax(score[open_])]]
@@ -283,6 +284,38 @@ class ProxyGuidedSampler(PlannedSampler):
             if (index := pool.find(params)) is not None:
                 mask[index] = True
         return mask
+
+
+def _outclassed(
+    trained: list[tuple[int, float]],
+    functions: np.ndarray,
+    score: np.ndarray,
+    contenders: np.ndarray,
+    best: int,
+) -> bool:
+    """Whether the untried ``contenders`` (a mask of the pool) cannot beat the best trained trial: the
+    trained trials the ranking put as high as the lowest of them (the best function's apart) give the best
+    of their functions less than an `OUTCLASSED` chance of beating it (`chance_to_beat`; never with fewer
+    than 3 such trials)."""
+    floor = score[contenders].min() - _TIE
+    peers = [v for i, v in trained if score[i] > floor and functions[i] != functions[best]]
+    count = len(set(functions[contenders].tolist()))
+    return chance_to_beat(max(v for _, v in trained), peers, count) < OUTCLASSED
+
+
+def _next_outclassed(
+    trained: list[tuple[int, float]], functions: np.ndarray, score: np.ndarray, open_: np.ndarray, best: int
+) -> bool:
+    """Whether the ranking's next untried functions (those tied with its top untried candidate) are
+    `_outclassed`: only then may a move from the best trials pre-empt them once the prior is settled. A
+    settled prior's next rank is below the best trained function, but before trials ranked as high have
+    been trained nothing says it is worse than a neighbour of the best (on Pixel 2 5th the prior's unique
+    top, trained first, settled it, and moves from it left the 11-way tie below it, which holds the
+    optimum, untried at 10 trainings); once they have, and lost by far, the moves climb (there, after the
+    40th trial, the ranking's next cells scored 10-75%)."""
+    if not open_.any():
+        return True
+    return _outclassed(trained, functions, score, open_ & (score > score[open_].max() - _TIE), best)
 
 
 def _tops(trained: list[tuple[int, float]], functions: np.ndarray, count: int) -> list[int]:
@@ -331,7 +364,7 @@ register(
             "local_share": Option(
                 0.25,
                 "once the prior is settled, share of trials that move one decision from the best ones (every "
-                "trial that has no twin of the best to train moves)",
+                "trial with no twin of the best to train moves, once the ranking's next are outclassed)",
             ),
             "prior_trials": Option(5.0, "trained trials the prior trust (1 per estimator) is worth"),
             "mutations": Option(

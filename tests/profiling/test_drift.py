@@ -8,7 +8,7 @@ import math
 import statistics
 import time
 import warnings
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import pytest
 
@@ -25,7 +25,7 @@ from nas_workbench.profiling.drift import (
     refresh_drift,
     settled,
 )
-from nas_workbench.profiling.drift_rule import DEAD_BAND, next_drift
+from nas_workbench.profiling.drift_rule import CONFIRM_S, DEAD_BAND, next_drift
 
 SHAPE = (3, 8, 8)
 QUICK = TimingOptions(warmup_s=0.0, min_repeats=3, max_repeats=5, max_time_s=0.02)
@@ -102,6 +102,7 @@ def _table_with_a_halving_correction(tmp_path) -> tuple[LookupTable, str]:
 def test_drift_rescales_predictions_by_the_references_measured_over_predicted(tmp_path):
     table, name = _table_with_a_halving_correction(tmp_path)
     before = predict_latency(_chain(), SHAPE, table=table, space="chain")
+    table.drift[name] = _slowdown_seen_long_ago()  # a lasting slowdown: adopted (`drift_rule`)
     drift = refresh_drift(table, SHAPE, space="chain", timing=QUICK)
     assert drift is not None and drift.factor == statistics.median(drift.ratios)
     assert len(drift.ratios) == REFERENCE_NETWORKS
@@ -119,7 +120,18 @@ def test_drift_is_retimed_when_the_load_moves_not_otherwise(tmp_path):
     assert refresh_drift(table, SHAPE, space="chain", force=False, timing=QUICK) is steady
     table.drift[name] = Drift(1.5, load + 3, time.time() - 3600)  # the load moved a lot, long ago
     moved = refresh_drift(table, SHAPE, space="chain", force=False, timing=QUICK)
-    assert moved is not None and moved.factor != 1.5 and moved.timed_at > time.time() - 60
+    assert moved is not None and moved.timed_at > time.time() - 60
+    assert moved.factor == 1.5 and moved.pending_ratios  # a slowdown seen once waits for a second look
+    assert refresh_drift(table, SHAPE, space="chain", force=False, timing=QUICK) is moved  # not yet
+    table.drift[name] = replace(moved, pending_at=time.time() - CONFIRM_S - 1)
+    confirmed = refresh_drift(table, SHAPE, space="chain", force=False, timing=QUICK)  # load steady
+    assert confirmed is not None and confirmed.factor > 1.5 and not confirmed.pending_ratios
+
+
+def _slowdown_seen_long_ago() -> Drift:
+    """A drift whose references ran far slower `CONFIRM_S` ago: the next re-timing's slowdown, the smaller
+    of the two, is adopted at once."""
+    return Drift(pending_ratios=[1e6] * REFERENCE_NETWORKS, pending_at=time.time() - 2 * CONFIRM_S)
 
 
 def test_no_drift_without_a_fitted_correction(tmp_path):
@@ -211,11 +223,12 @@ def test_an_unsettled_drift_keeps_the_previous_factor_and_is_marked(tmp_path, mo
 
 
 def _drift_of(rounds: list[list[float]], previous: float, baseline: Drift) -> Drift:
-    """`next_drift` after re-timing rounds (one figure per reference each) against ``baseline``."""
+    """`next_drift` after re-timing rounds (one figure per reference each) against ``baseline``, where a
+    re-timing `CONFIRM_S` earlier saw the same (a slowdown is adopted; `drift_rule`)."""
     now, taken, steady = minima_over_rounds(iter(rounds).__next__, fewest=2, most=len(rounds))
-    return next_drift(
-        Drift(previous), baseline.reference_ms, baseline.baseline_settled, now, taken, steady, load=1.0
-    )
+    seen = [n / b for n, b in zip(now, baseline.reference_ms, strict=True)]
+    before = Drift(previous, pending_ratios=seen, pending_at=time.time() - 2 * CONFIRM_S)
+    return next_drift(before, baseline.reference_ms, baseline.baseline_settled, now, taken, steady, load=1.0)
 
 
 @pytest.mark.usefixtures("_rule")

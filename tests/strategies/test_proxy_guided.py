@@ -266,17 +266,41 @@ def one_decision_from_the_best(
 
 def test_once_settled_with_no_twin_to_train_the_search_moves_around_its_best_trials() -> None:
     """A prior that ranks every untried candidate below the best trained one (settled) has nothing better
-    to offer: with no twin of the best to train, every trial moves one decision from one of the
-    ``climb_from`` best trials, even with no random ``local_share``, instead of training the ranking's
-    next (and worse) candidates."""
+    to offer: once 3 trials it ranked as high as its next candidates have lost to the best by far (the
+    estimator is the objective: 32, 31, 31 against 33), with no twin of the best to train, the trials move
+    one decision from one of the ``climb_from`` best trials, even with no random ``local_share``, instead
+    of training the ranking's next (and worse) candidates."""
     space = GridSpace()
     sampler = guided_by_accuracy(space, local_share=0.0, climb_from=2)
     study = search(sampler, space, 12)
     specs = [ArchSpec.from_dict(t.user_attrs["spec"]) for t in study.trials]
     sources = [t.system_attrs["proxy_guided:source"] for t in study.trials]
-    assert sources == ["prior"] + ["local"] * 11
-    assert one_decision_from_the_best(specs[1:], specs, accuracy, 2)
-    assert not one_decision_from_the_best(specs[1:], specs, accuracy, 1)  # not only around the best
+    assert sources[:4] == ["prior"] * 4 and sources[6:] == ["local"] * 6
+    moves = [s for s, source in zip(specs, sources, strict=True) if source == "local"]
+    assert one_decision_from_the_best(moves, specs, accuracy, 2)
+    assert not one_decision_from_the_best(moves, specs, accuracy, 1)  # not only around the best
+
+
+def test_a_settled_prior_trains_the_tie_below_its_top_before_moving() -> None:
+    """The prior ranks one candidate alone at the top and 63 in a tie below it (``d0`` = 3; Pixel 2 5th on
+    NAS-Bench-201, where the optimum lay in such a tie). Training the top settles the prior, and no twin is
+    left to train, but nothing yet says the tie is worse than a neighbour of that one trial: the ranking
+    goes on through the tie (trials scoring 10-11, none far above its peers), no move pre-empts it."""
+    space = GridSpace()
+    top = {"d0": 3, "d1": 3, "d2": 3, "d3": 3}
+    sampler = strategies.make_sampler(
+        "proxy_guided",
+        seed=0,
+        space=space,
+        scores=lambda s: {"quality": 10.0 if s.choices == top else float(s.choices["d0"])},
+        score_batch=0,
+        local_share=0.0,
+    )
+    study = search(sampler, space, 20, objective=lambda s: 10.0 + noise(s))
+    specs = [ArchSpec.from_dict(t.user_attrs["spec"]) for t in study.trials]
+    sources = [t.system_attrs["proxy_guided:source"] for t in study.trials]
+    assert specs[0].choices == top and sources == ["prior"] * 20
+    assert all(s.choices["d0"] == 3 for s in specs)
 
 
 def test_a_sampled_pool_adds_mutations_of_the_candidate_each_trial_builds_on() -> None:
@@ -314,8 +338,10 @@ def test_a_sampled_pool_climbs_to_the_feasible_optimum_its_sample_missed() -> No
     ranking's top (mutations of the best-ranked untried candidate within the exact limit) finds the feasible
     optimum within 12 trials on most seeds whose sample missed it, where without the climb
     (``mutations=0``) the search stays in its sample and never does. (Since the climb and the local moves
-    start from the 3 best trials, not the best alone, and a settled prior moves around them rather than down
-    its ranking, 12 trials reach it on 4 of the 6 seeds that missed it, not 5.)"""
+    start from the 3 best trials, not the best alone, 12 trials reach it on fewer of the 6 seeds that missed
+    it: 4, not 5, while a settled prior moved around them rather than down its ranking, and 3 since it goes
+    down its ranking until trials ranked as high have lost by far: here the estimator is the objective, so
+    the ranking's next is always worse, but nothing tells the search that its estimator is exact.)"""
     space, limit = GridSpace(), 14.0
     optimum = max(accuracy(s) for s in enumerate_specs(space) if latency(s) <= limit)
 
@@ -342,7 +368,7 @@ def test_a_sampled_pool_climbs_to_the_feasible_optimum_its_sample_missed() -> No
             found += climbed == optimum
             stayed_below += stayed < optimum
     assert missed >= 4 and stayed_below == missed
-    assert found >= missed - 2, (found, missed)
+    assert found >= missed - 3, (found, missed)
 
 
 def test_budget_filter_proposes_nothing_over_a_limit_a_counted_cost_gives() -> None:
