@@ -35,8 +35,8 @@ def test_before_the_run_it_says_what_the_trials_will_be() -> None:
 def test_after_the_run_it_says_what_the_trials_were() -> None:
     counts = {"ok": 4, "infeasible": 0, "pruned": 0, "failed": 0, "estimated": 3, "trained": 1}
     assert outcome_text(counts, 6) == (
-        "3 search epochs and 1 retrained architecture, 4 of the 6 trials planned: "
-        "the landing retrained fewer than planned"
+        "3 search epochs and 1 retrained architecture, 4 of the 6 trials planned: the search ends once its "
+        "retrained architectures are trained (with a cost target, only those that landed within it)"
     )
     complete = outcome_text({**counts, "ok": 6, "trained": 3}, 6)
     assert complete == "3 search epochs and 3 retrained architectures"

@@ -55,7 +55,10 @@ def outcome_text(counts: Mapping[str, int], n_trials: int) -> str:
     done = epochs + retrained
     text = f"{_plural(epochs, 'search epoch')} and {_plural(retrained, 'retrained architecture')}"
     if done < n_trials:
-        text += f", {done} of the {n_trials} trials planned: the landing retrained fewer than planned"
+        text += (
+            f", {done} of the {n_trials} trials planned: the search ends once its retrained architectures "
+            "are trained (with a cost target, only those that landed within it)"
+        )
     return text
 
 
