@@ -154,6 +154,7 @@ class ChainSupernet(Supernet):
     """
 
     space: ChainSpace
+    sequential = True
 
     @property
     def stages(self) -> range:
@@ -197,7 +198,7 @@ class ChainSupernet(Supernet):
 
     def build_modules(self) -> None:
         options = self.space.options
-        self.stem = ConvBN(self.input_shape[0], self.channels(self.stem_width), 1, 3, relu="post")
+        self.stem = self._stem()
         self.blocks = nn.ModuleDict(
             {
                 key: SharedBlock(
@@ -213,6 +214,9 @@ class ChainSupernet(Supernet):
         )
         last = self.space.width_choices(self.stages[-1])
         self.head = ClassifierHead(self.channels(max(last)), self.num_classes, preact=False)
+
+    def _stem(self) -> ConvBN:
+        return ConvBN(self.input_shape[0], self.channels(self.stem_width), 1, 3, relu="post")
 
     def relaxed_decisions(self) -> list[Decision]:
         options = self.space.options
@@ -287,9 +291,11 @@ class ChainSupernet(Supernet):
 
     # -- the cost model: one unit per (block, input width, output width, variant) ----------------------
     def candidates(self) -> dict[str, nn.Module]:
-        """Every variant of every block at every pair of widths, and the head at every last width, built
-        standalone for the cost model (not modules of the supernet: its blocks share their weights)."""
-        found: dict[str, nn.Module] = {}
+        """Every variant of every block at every pair of widths, the head at every last width and the stem,
+        built standalone for the cost model (not modules of the supernet: its blocks share their weights).
+        Every architecture runs the same stem: the sums of `cost_function` leave it to the shared part, the
+        maximum of `peak_function` needs its peak."""
+        found: dict[str, nn.Module] = {"stem": self._stem()}
         for key, (in_widths, out_widths, stride) in self.sites.items():
             for w_in in in_widths:
                 for w_out in out_widths:
@@ -303,7 +309,7 @@ class ChainSupernet(Supernet):
 
     def candidate_inputs(self, candidates: Mapping[str, nn.Module]) -> dict[str, tuple[int, ...]]:
         size = list(self.input_shape[1:])  # the stem keeps the resolution
-        inputs: dict[str, tuple[int, ...]] = {}
+        inputs: dict[str, tuple[int, ...]] = {"stem": tuple(self.input_shape)}
         for key, (_, _, stride) in self.sites.items():
             for name in candidates:
                 if name.startswith(f"blocks.{key}."):
@@ -326,6 +332,23 @@ class ChainSupernet(Supernet):
         return torch.stack(terms)
 
     def cost_function(self, costs: Mapping[str, float]) -> CostFunction:
+        terms = self._module_terms(costs)
+        return lambda weights: torch.stack(terms(weights)).sum()
+
+    def peak_function(self, runs: Mapping[str, float], inputs: Mapping[str, float]) -> CostFunction:
+        """The expected activation peak: the largest of the stem's, each block's and the head's peak, since
+        a network runs them one after another and only the running module's input and tensors are alive.
+        A module's peak is what it allocates while it runs (``runs``, by `candidates` name) plus its input
+        (``inputs``; the stem's is the network's input, resident). Under one-hot weights the maximum is
+        the network's own; under soft weights each block's term is its expected peak times the probability
+        that it runs (a lower bound of the expected maximum, differentiable in the weights of the largest)."""
+        terms = self._module_terms({name: runs[name] + inputs[name] for name in runs})
+        stem = torch.tensor(runs["stem"], device=self.device)
+        return lambda weights: torch.stack([stem, *terms(weights)]).max()
+
+    def _module_terms(self, costs: Mapping[str, float]) -> Callable[[Weights], list[torch.Tensor]]:
+        """A function of the weights: each block's expected cost (``costs`` by `candidates` name) times the
+        probability that it runs, then the head's expected cost. Their sum is the expected total."""
         table = {
             (key, w_in, w_out): torch.tensor(
                 [costs[_candidate(key, w_in, w_out, v)] for v in range(len(self.variants))],
@@ -337,10 +360,10 @@ class ChainSupernet(Supernet):
         }
         heads = {w: costs[f"heads.{w}"] for w in self.space.width_choices(self.stages[-1])}
 
-        def expected(weights: Weights) -> torch.Tensor:
+        def terms(weights: Weights) -> list[torch.Tensor]:
             # The forward pass's recursion on probabilities: a block costs only if it runs (depth >
             # block), at the widths its input and output have.
-            total = torch.zeros((), device=self.device)
+            found = []
             dist: dict[int, Any] = {self.stem_width: 1.0}
             for stage in self.stages:
                 depth = weights[f"stage{stage}.depth"]
@@ -354,14 +377,16 @@ class ChainSupernet(Supernet):
                         for w_in in dist
                         for w_out in out
                     )
-                    total = total + depth[block:].sum() * block_cost
+                    found.append(depth[block:].sum() * block_cost)
                     dist = out
                     for w in reached:
                         reached[w] = reached[w] + depth[block] * out[w]
                 dist = reached
-            return total + sum(dist[w] * heads[w] for w in dist)
+            head = sum(dist[w] * heads[w] for w in dist)
+            found.append(torch.as_tensor(head, device=self.device))
+            return found
 
-        return expected
+        return terms
 
 
 def _block_key(stage: int, block: int) -> str:

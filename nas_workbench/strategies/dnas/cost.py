@@ -13,13 +13,15 @@ own candidates. Under one-hot weights the expected cost is the cost of that netw
   or in the shared part);
 - latency up to what the lookup table sees outside candidates and that varies with the architecture
   (the additions joining a cell's edges, residual additions), a few operators;
-- peak memory (inference, as trials are profiled) up to the activations: a network's peak is its
-  resident bytes (parameters, buffers, input), which add up over candidates, plus the most activation
-  bytes alive at once, a maximum that does not; the shared part carries the references' mean analytic
-  activation peak. Measured on digits (batch 1, 2026-12-05) the activations' run peak is 28-70 kB of
-  0.37-1.6 MB on nb201 (2 cells per stage), but 16-54 kB of 0.045-0.16 MB on the chain space: the model
-  was 0.5-4.4% under the measured peak of 30 random nb201 networks, 30% under to 62% over on the chain
-  space, where the correction towards measurements and the landing's measured candidates carry it.
+- peak memory (inference, as trials are profiled): a network's peak is its resident bytes (parameters,
+  buffers, input), which add up over candidates, plus the most activation bytes alive at once, a maximum
+  that does not add up. Where the network runs its candidates one after another (the chain space,
+  `Supernet.sequential`) that maximum is the largest of its modules' run peaks (each measured once here,
+  as a trial's peak is, from the allocator's events) plus their inputs' bytes: exact on 60 of 60 random
+  chain networks (benchmarks/dnas/README.md), where the shared mean activation peak it replaced was 31%
+  under to 76% over. In a cell space the edges run side by side: the shared part carries the references' mean
+  analytic activation peak, 0.5-4.4% under the measured peak of 30 random nb201 networks (2 cells per
+  stage, digits, batch 1), where parameters are 90-96% of it.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ from torch import nn
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.profiling import METRICS, LookupTable
 from nas_workbench.profiling._trace import Trace, trace
-from nas_workbench.profiling.memory import memory_breakdown
+from nas_workbench.profiling.lock import measurement_lock
+from nas_workbench.profiling.memory import measure_peak_memory, memory_breakdown
 from nas_workbench.strategies.dnas.options import COST_METRICS
 from nas_workbench.strategies.dnas.supernet import CostFunction, Supernet, Weights
 
@@ -80,6 +83,8 @@ def cost_model(
     batch_size: int = 1,
     table: LookupTable | None = None,
     references: int = 4,
+    device: str | torch.device = "cpu",
+    threads: int | None = 1,
 ) -> CostModel:
     """Measure the per-candidate cost of ``supernet`` in ``metric`` and return its expected-cost model.
 
@@ -89,6 +94,8 @@ def cost_model(
         batch_size: Batch size the costs are for (the search's ``latency_batch_size``).
         table: The lookup table of the target device, for "latency_ms" (missing operators are timed now
             and saved); by default the table of this machine's CPU.
+        device: Where the candidates' peak memory is measured (the trials' device).
+        threads: Threads they are measured with (the trials').
         references: Random architectures whose whole-network cost, less their candidates', gives the
             shared part (averaged; for latency the spread, ``detail["shared_spread"]``, shows how much the
             operators outside candidates vary between architectures).
@@ -98,7 +105,8 @@ def cost_model(
             "strategy_options.penalty", metric, f"metrics that add up over modules: {COST_METRICS}"
         )
     space = supernet.space
-    traces = _trace_candidates(supernet, supernet.candidates(), batch_size)
+    candidates = supernet.candidates()
+    traces = _trace_candidates(supernet, candidates, batch_size)
     specs = [space.random(seed) for seed in range(references)]
     wholes = [
         trace(
@@ -109,6 +117,7 @@ def cost_model(
         for s in specs
     ]
     detail: dict[str, Any] = {"batch_size": batch_size, "references": len(specs)}
+    peak: CostFunction | None = None
     if metric == "latency_ms":
         table = table or LookupTable.for_device("cpu")
         if table.fill([op for t in (*traces.values(), *wholes) for op in t.ops]):
@@ -126,8 +135,14 @@ def cost_model(
         detail.update({"table": str(table.path) if table.path else None, "correction": name})
     elif metric == "peak_memory_mb":
         costs = {key: (t.param_bytes + t.buffer_bytes) / _MB for key, t in traces.items()}
-        whole_costs = [memory_breakdown(t)["total"] / _MB for t in wholes]
-        source = "parameter and buffer bytes; the activation peak analytic, in the shared part"
+        if supernet.sequential:  # resident bytes add up; the activation peak is `peak_function`'s maximum
+            whole_costs = [(t.param_bytes + t.buffer_bytes + t.input_bytes) / _MB for t in wholes]
+            inputs = {key: t.input_bytes / _MB for key, t in traces.items()}
+            peak = supernet.peak_function(_run_peaks(candidates, traces, device, threads), inputs)
+            source = "parameter and buffer bytes; the activation peak the largest of the candidates' measured"
+        else:
+            whole_costs = [memory_breakdown(t)["total"] / _MB for t in wholes]
+            source = "parameter and buffer bytes; the activation peak analytic, in the shared part"
     else:
         costs = {key: _counted(metric, t) for key, t in traces.items()}
         whole_costs = [_counted(metric, t) for t in wholes]
@@ -138,6 +153,8 @@ def cost_model(
             whole - float(function(supernet.one_hot(s))) for whole, s in zip(whole_costs, specs, strict=True)
         ]
     detail["shared_spread"] = max(shared) - min(shared)
+    if peak is not None:
+        function = _plus(function, peak)
     return CostModel(metric, sum(shared) / len(shared), function, source, detail)
 
 
@@ -149,6 +166,29 @@ def _counted(metric: str, result: Trace) -> float:
     if metric == "params":
         return float(result.params)
     return float(result.flops) / (2 if metric == "macs" else 1)
+
+
+def _plus(first: CostFunction, second: CostFunction) -> CostFunction:
+    return lambda weights: first(weights) + second(weights)
+
+
+def _run_peaks(
+    candidates: Mapping[str, nn.Module],
+    traces: Mapping[str, Trace],
+    device: str | torch.device,
+    threads: int | None,
+) -> dict[str, float]:
+    """What each candidate allocates above its input while it runs, in MB, measured as a trial's peak is
+    (`measure_peak_memory`: the allocator's events, so scratch buffers such as a convolution's reordered
+    weights count); structurally equal candidates (one trace) are measured once."""
+    measured: dict[int, float] = {}
+    with measurement_lock():  # once for all candidates
+        for name, module in candidates.items():
+            result = traces[name]
+            if id(result) not in measured:
+                m = measure_peak_memory(module.to(device).eval(), result, device, threads)
+                measured[id(result)] = m.detail["run_peak_bytes"] / _MB
+    return {name: measured[id(traces[name])] for name in candidates}
 
 
 def _trace_candidates(

@@ -181,7 +181,15 @@ class _DnasSearch:
         metrics, targets = options.penalty or (), options.targets or {}  # resolved: never None here
         table = LookupTable.for_device(config.device, config.threads) if "latency_ms" in metrics else None
         models = {
-            metric: cost_model(supernet, metric, config.latency_batch_size, table) for metric in metrics
+            metric: cost_model(
+                supernet,
+                metric,
+                config.latency_batch_size,
+                table,
+                device=config.device,
+                threads=config.threads,
+            )
+            for metric in metrics
         }
         penalty = HardwarePenalty(
             models, options.penalty_weight, targets, supernet.probabilities(), options.target_rate

@@ -117,6 +117,10 @@ class Supernet(nn.Module, ABC):
         width_multiplier: Scales every channel count, as for the networks built for trials.
     """
 
+    #: Whether the network runs its candidates one after another (a chain), so that its activation peak
+    #: is the largest of theirs (`peak_function`); a cell runs its edges side by side.
+    sequential = False
+
     def __init__(
         self,
         space: SearchSpace,
@@ -372,6 +376,12 @@ class Supernet(nn.Module, ABC):
         """A function of the weights: the expected total of ``costs`` (one per `candidates` name), with
         decisions independent. Differentiable; exact for one-hot weights, where it is the sum of the costs
         of the candidates the architecture uses."""
+
+    def peak_function(self, runs: Mapping[str, float], inputs: Mapping[str, float]) -> CostFunction:
+        """A function of the weights: the expected activation peak of a network whose modules run one after
+        another (`sequential`), from what each candidate allocates while it runs (``runs``) and its input's
+        size (``inputs``, alive meanwhile unless it is the network's input, which is resident)."""
+        raise NotImplementedError(f"{type(self).__name__} does not run its candidates one after another")
 
 
 class _ArgmaxSuggester:
