@@ -9,7 +9,8 @@ events from torch's profiler, and filter the messages jupyter_bokeh applies from
 batch of the kernel's changes as one patch. Each helper here names the private API it touches and checks,
 the first time, that the installed library is in `CHECKED`, the range its tests ran on; outside it the
 helper raises `CompatibilityError` saying which library, which version and what to install, instead of
-misbehaving silently on a renamed attribute. Nothing else in the package touches those names.
+misbehaving silently on a renamed attribute. Nothing else in the package touches those names, but
+`_compat_gp` (Optuna's GP sampler's internals, apart for size).
 
 Importing this module imports none of the three libraries.
 """

@@ -9,7 +9,7 @@ and, once the feasibility model is fitted, spends the filter's warm-start trials
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from optuna.distributions import BaseDistribution, CategoricalDistribution
@@ -26,6 +26,7 @@ from nas_workbench.strategies.feasibility import FeasibilityFilter
 
 if TYPE_CHECKING:
     from nas_workbench.spaces import SearchSpace
+    from nas_workbench.strategies.feasibility_model import FeasibilityModel
 
 __all__ = ["BudgetAwareSampler"]
 
@@ -100,9 +101,25 @@ class BudgetAwareSampler(BaseSampler):
         if model is None:
             return self.sampler.sample_relative(study, trial, inner_space)
         seen = _compat.study_without(study, lambda t: not feasible(t)) if self.hide_infeasible else study
+        propose = self.proposer(seen, trial, inner_space, search_space, model)
+        chosen = self.feasibility.warm(study, model) or self.feasibility.choose(
+            model, propose, lambda: self.uniform(search_space), self.feasibility.tried(study)
+        )
+        return {name: value for name, value in chosen.items() if name in search_space}
+
+    def proposer(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        inner_space: dict[str, BaseDistribution],
+        search_space: dict[str, BaseDistribution],
+        model: FeasibilityModel,
+    ) -> Callable[[], dict[str, Any]]:
+        """What `FeasibilityFilter.choose` draws the trial's proposals from: each call, one relative sample of
+        the wrapped sampler completed into a whole architecture (a subclass may rank many from one fit)."""
 
         def propose() -> dict[str, Any]:
-            inner = self.sampler.sample_relative(seen, trial, inner_space)
+            inner = self.sampler.sample_relative(study, trial, inner_space)
             if self.space is not None:
                 return dict(self.space.define(_Completion(inner, self._rng)))
             params = dict(inner)
@@ -111,19 +128,17 @@ class BudgetAwareSampler(BaseSampler):
                     params.setdefault(name, self._rng.choice(dist.choices))
             return params
 
-        def uniform() -> dict[str, Any]:
-            if self.space is not None:
-                return dict(self.space.define(_Completion({}, self._rng)))
-            return {
-                name: self._rng.choice(dist.choices)
-                for name, dist in search_space.items()
-                if isinstance(dist, CategoricalDistribution)
-            }
+        return propose
 
-        chosen = self.feasibility.warm(study, model) or self.feasibility.choose(
-            model, propose, uniform, self.feasibility.tried(study)
-        )
-        return {name: value for name, value in chosen.items() if name in search_space}
+    def uniform(self, search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+        """A uniform draw of a whole architecture (the space's questions, else the categorical decisions)."""
+        if self.space is not None:
+            return dict(self.space.define(_Completion({}, self._rng)))
+        return {
+            name: self._rng.choice(dist.choices)
+            for name, dist in search_space.items()
+            if isinstance(dist, CategoricalDistribution)
+        }
 
     def sample_independent(
         self, study: Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
