@@ -281,6 +281,12 @@ class SearchRun:
             exhausted = self._running_producer.produce(self._context())
             if not exhausted and self.trials_done() < config.n_trials:
                 reason = "stopped" if self._stop.is_set() else "timeout"
+        except KeyboardInterrupt as error:  # a stop by the user, not a failure; run() raises it again
+            self.error = error
+            reason = "stopped"
+            logger.warning(
+                "search %s interrupted: the trial in progress runs again when it resumes", self.study_name
+            )
         except BaseException as error:  # report, then let run()/wait() callers see it
             self.error = error
             reason = "error"
@@ -295,7 +301,7 @@ class SearchRun:
                 reason=reason,
                 trials_done=done,
                 elapsed_s=time.time() - started,
-                error=None if self.error is None else f"{type(self.error).__name__}: {self.error}",
+                error=f"{type(self.error).__name__}: {self.error}" if reason == "error" else None,
             )
         )
 

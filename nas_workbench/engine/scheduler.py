@@ -22,6 +22,11 @@ its place in the plan. Without retries (or once they are used up) the dead attem
 trial. A process whose plan has nothing left to claim waits while trials of the plan are running (their
 process may die and their retry needs a taker), then returns.
 
+**An interrupted trial.** A trial the process was interrupted in (Ctrl-C in a terminal, an exit) is failed
+with the reason and its architecture queued again in its place, as a dead worker's is (whatever
+``retries`` says: the interruption is the user's, not the architecture's), so the resumed search runs it
+and the interrupted attempt does not count towards ``n_trials``.
+
 **A storage that stays away.** Every storage call of a trial's bookkeeping (the claim, its records, the
 final tell) rides out a lost connection by retrying for the storage's window
 (`nas_workbench.engine.storage`), the trial and its finished evaluation waiting in memory meanwhile. A
@@ -49,7 +54,7 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 
 import optuna
-from optuna.storages import RDBStorage, fail_stale_trials
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback, fail_stale_trials
 from optuna.trial import FrozenTrial, TrialState
 
 from nas_workbench._compat import (
@@ -60,7 +65,7 @@ from nas_workbench._compat import (
     uncached_storage,
 )
 from nas_workbench.engine.storage import ResilientRDBStorage, StorageUnavailableError
-from nas_workbench.trial_attrs import fail_reason, replaced_attempts
+from nas_workbench.trial_attrs import fail_reason, record, replaced_attempts
 
 __all__ = [
     "FINISHED",
@@ -173,15 +178,32 @@ def _run_one(
             raise
         except Exception:  # the objective recorded why; the search goes on
             state = TrialState.FAIL
-        except BaseException:  # KeyboardInterrupt, SystemExit: record the trial, then stop
-            with inside_optimize_loop(study):  # a trial may complete a grid, whose sampler stops the study
-                study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+        except BaseException as error:  # KeyboardInterrupt, SystemExit: record the trial, then stop
+            _interrupted(study, storage, claimed, error)
             raise
     with inside_optimize_loop(study):  # the loop of `run_trials` plays the part of Optuna's
         frozen = study.tell(trial, values, state=state, skip_if_finished=True)
     if frozen.state == TrialState.FAIL and state is None and values is not None:
         logger.warning("trial %d failed: %s", trial.number, fail_reason(frozen) or values)
     return frozen
+
+
+def _interrupted(
+    study: optuna.Study, storage: RDBStorage, claimed: tuple[optuna.Trial, int], error: BaseException
+) -> None:
+    """Fail a trial the process was interrupted in (Ctrl-C, an exit) with the reason, after queueing its
+    architecture again in its place, as a dead worker's retry is (see the module's docs): the interruption
+    is no fault of the architecture, so the resumed search runs it and the attempt does not count."""
+    trial, trial_id = claimed
+    with warnings.catch_warnings():  # "experimental" in Optuna 5 but long-standing (as `open_storage` says)
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        retry = RetryHeartbeatStaleTrialCallback()
+    retry(study, storage.get_trial(trial_id))  # before the reason is recorded, which it would copy
+    record(
+        trial, status="failed", reason=f"interrupted ({type(error).__name__}): re-run when the search resumes"
+    )
+    with inside_optimize_loop(study):  # a trial may complete a grid, whose sampler stops the study
+        study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
 
 
 def run_trials(

@@ -49,7 +49,32 @@ def test_an_interrupt_in_the_trial_that_completes_the_grid_is_raised_as_itself(s
 
     with pytest.raises(KeyboardInterrupt):
         run(study, opened, objective)
-    assert [t.state for t in study.trials] == [TrialState.COMPLETE, TrialState.FAIL]
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE, TrialState.FAIL, TrialState.WAITING]
+
+
+def test_an_interrupted_trial_runs_again_on_resume_in_its_place(storage):
+    config = cheap_config(storage, "interrupted", n_trials=3, retries=0)
+    run = nw.search(config, evaluate=score)
+    interrupted = []
+
+    def interrupt_once(spec, model):
+        if not interrupted:
+            interrupted.append(spec)
+            raise KeyboardInterrupt
+        return score(spec, model)
+
+    with pytest.raises(KeyboardInterrupt):
+        nw.search(config, evaluate=interrupt_once).run()
+    (first,) = run.study.trials[:1]
+    assert first.state == TrialState.FAIL and first.user_attrs["reason"].startswith(
+        "interrupted (KeyboardInterrupt)"
+    )
+    resumed = nw.search(config, evaluate=score).run()
+    assert resumed.trials_done() == 3
+    assert [t.state for t in resumed.study.trials] == [TrialState.FAIL] + [TrialState.COMPLETE] * 3
+    assert (
+        resumed.study.trials[1].params == first.params and "reason" not in resumed.study.trials[1].user_attrs
+    )
 
 
 def test_an_optuna_outside_the_checked_versions_is_refused_before_any_trial(storage, monkeypatch):
