@@ -7,6 +7,7 @@ import yaml
 
 import nas_workbench as nw
 from nas_workbench.cli import main
+from nas_workbench.engine import events as ev
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.testing.workers import TINY_CHAIN
 
@@ -234,3 +235,25 @@ def test_a_profile_measured_at_another_input_is_said_when_the_search_starts(tiny
         UserWarning, match=r"'bigphone' predicts latency at input \[3, 32, 32\].*--input-shape"
     ):
         prepare_machine(config.replace(target_device="bigphone"), lambda: networks, big)
+
+
+def test_that_warning_is_also_an_event_of_the_run_for_the_widget(storage, tiny_task):
+    """The widget's search runs in a thread, whose Python warnings it never sees: the run emits each
+    warning raised while it readies the machine as a `RunWarning` too, and still raises it (the CLI)."""
+    space = nw.spaces.get("chain", **TINY)
+    archs = nw.profiling.propose(space, 8, seed=0)
+    nw.profiling.fit_device("bigphone", space, archs, [device_ms(space.parse(a)) for a in archs])
+    config = nw.SearchConfig(
+        space="chain", space_options=TINY, strategy="random", objectives=["accuracy"],
+        target_device="bigphone", n_trials=1, storage=storage, study_name="warned",
+        profile_metrics=["params"],
+    )  # fmt: skip
+    run = nw.search(config, evaluate=lambda spec, model: {"accuracy": 0.5}, data=tiny_task)
+    events: list[ev.Event] = []
+    run.subscribe(events.append)
+    with pytest.warns(UserWarning, match=r"'bigphone' predicts latency at input \[3, 32, 32\]"):
+        run.run()
+    warned = [e for e in events if isinstance(e, ev.RunWarning)]
+    assert len(warned) == 1 and warned[0].category == "UserWarning", warned
+    assert "'bigphone' predicts latency at input [3, 32, 32]" in warned[0].message
+    assert events.index(warned[0]) < next(i for i, e in enumerate(events) if isinstance(e, ev.TrialFinished))

@@ -14,8 +14,9 @@ from nas_workbench.cli._arguments import check_study_options, check_writable
 from nas_workbench.cli._output import JsonlLog, Progress, format_pareto_table
 from nas_workbench.config import DEFAULT_RUNS_DIR, Fidelity, SearchConfig
 from nas_workbench.engine import events as ev
-from nas_workbench.engine.records import TrialResult, pareto_front
+from nas_workbench.engine.records import TrialResult, outcome_counts, pareto_front
 from nas_workbench.relative_budget import budget_value
+from nas_workbench.strategies.dnas.trial_count import outcome_text, run_plan_text
 
 __all__ = ["DEMO_CONFIG", "cmd_demo", "cmd_run", "cmd_worker"]
 
@@ -71,6 +72,9 @@ def _run_search(config: SearchConfig, report: Path | None, deadline: float | Non
     if run.strategy_advice is not None:
         print(f"Strategy 'auto' resolved to {run.strategy_advice}", file=sys.stderr)
     print(f"Study {run.study_name!r} in {run.storage_url}", file=sys.stderr)
+    plan = run_plan_text(run.config, run.trials_done())  # how a "dnas" search counts its trials
+    if plan is not None:
+        print(plan, file=sys.stderr)
     run.subscribe(Progress(config.n_trials, config.objectives[0], config.directions[0] == "maximize"))
     run.subscribe(JsonlLog(runs_dir / f"{run.study_name}.events.jsonl"))
     try:
@@ -79,6 +83,8 @@ def _run_search(config: SearchConfig, report: Path | None, deadline: float | Non
         print(f"\nStopped. Resume with the same command (study {run.study_name!r}).", file=sys.stderr)
         return 130, run
     results = run.results()
+    if plan is not None:
+        print(f"dnas ran {outcome_text(outcome_counts(results), config.n_trials)}.", file=sys.stderr)
     print(format_pareto_table(results, config.objectives, config.directions, limits))
     path = write_report(run.study, report or runs_dir / f"{run.study_name}.html")
     print(f"Report: {path}")

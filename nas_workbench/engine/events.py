@@ -19,6 +19,7 @@ __all__ = [
     "Event",
     "RunFinished",
     "RunStarted",
+    "RunWarning",
     "TrialEvent",
     "TrialFinished",
     "TrialProfiled",
@@ -129,6 +130,16 @@ class ArchitectureWeights(TrialEvent, kind="architecture_weights"):
     derived: dict[str, float] = field(default_factory=dict)
     measured: dict[str, float] = field(default_factory=dict)
     separation: float = float("nan")
+
+
+@dataclass(frozen=True)
+class RunWarning(Event, kind="run_warning"):
+    """A warning raised while the run readied this machine (a target device's profile measured at another
+    input than the search's): Python prints it, and a display whose run is a thread (the widget) shows it
+    from here. ``category``: the warning's class name."""
+
+    message: str
+    category: str
 
 
 @dataclass(frozen=True)

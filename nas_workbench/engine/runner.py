@@ -19,6 +19,7 @@ import pkgutil
 import socket
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -239,8 +240,23 @@ class SearchRun:
             storage_url=self.storage_url, study_name=self.study_name, stop=self._stop, emit=self._emit,
             trial_finished=self._trial_finished, task=lambda: self.task, pipeline=lambda: self.pipeline,
             scorer=self._scorer, evaluate=self.evaluate,
-            prepare_here=lambda: prepare_machine(self.config, self._networks, self.target_device),
+            prepare_here=self._prepare_here,
         )  # fmt: skip
+
+    def _prepare_here(self) -> None:
+        """`prepare_machine`, each warning it raises emitted as a `RunWarning` too (a widget, whose run is
+        a thread, never sees Python's warnings), then raised again as before (the CLI prints it). Python's
+        warning filters are process-wide: another thread's warning raised meanwhile is emitted too."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")  # seen before in this process: still this run's to show
+            try:
+                prepare_machine(self.config, self._networks, self.target_device)
+            finally:
+                raised = list(caught)
+        for warning in raised:
+            message, category = str(warning.message), warning.category.__name__
+            self._emit(ev.RunWarning(self.study_name, message=message, category=category))
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
 
     def _search(self) -> None:
         config = self.config

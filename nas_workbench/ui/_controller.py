@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +17,19 @@ import optuna
 from sqlalchemy.engine import make_url
 
 from nas_workbench import strategies
+from nas_workbench._compat import storage_of
 from nas_workbench.config import SearchConfig
-from nas_workbench.engine.records import trial_results
+from nas_workbench.engine.records import TrialResult, outcome_counts, trial_results
 from nas_workbench.engine.storage import open_storage
-from nas_workbench.engine.study_record import StudyRecord, record_of
+from nas_workbench.engine.study_record import StudyRecord, record_of, stopped_itself
 from nas_workbench.exceptions import NasWorkbenchError
+from nas_workbench.strategies.dnas.trial_count import outcome_text
 from nas_workbench.ui._model import Exported, Failure, Loaded, Loading
 from nas_workbench.viz import DnasHistory, ProxyHistory, TrialTable
 
 __all__ = [
     "Post",
+    "complete_hint",
     "existing_study",
     "export_in_background",
     "may_hold_studies",
@@ -80,7 +83,8 @@ def read_in_background(
             strategy = strategies.resolved_strategy(config)
             dnas = DnasHistory.from_study(found) if strategy == "dnas" else None
             proxy = ProxyHistory.from_study(found) if strategy == "proxy_guided" else None
-            post((session, Loaded(found, table, config, running, then, dnas, proxy)))
+            complete = stopped_itself(storage_of(found), found.study_name)
+            post((session, Loaded(found, table, config, running, then, dnas, proxy, complete)))
         except Exception as error:  # a broken storage: say what, in the workbench
             logger.debug("loading study %s failed", name, exc_info=True)
             post((session, Failure(f"Could not read study {name!r}: {type(error).__name__}: {error}")))
@@ -149,6 +153,17 @@ def open_stored(study_name: str, url: str) -> tuple[optuna.Study | None, SearchC
         return None, None, problem
     except NasWorkbenchError as error:
         return None, None, str(error)
+
+
+def complete_hint(study_name: str, strategy: str, results: Sequence[TrialResult], n_trials: int) -> str:
+    """What the workbench says of a stored study its strategy ended with fewer trials than planned: it is
+    complete (Resume has nothing to continue), and for a "dnas" search what its trials were."""
+    held = f"Study {study_name!r} is complete"
+    if strategy == "dnas":
+        return f"{held}: {outcome_text(outcome_counts(results), n_trials)}."
+    return (
+        f"{held}: its {strategy} search ended itself after {len(results)} of the {n_trials} trials planned."
+    )
 
 
 def resume_hint(record: StudyRecord, study_name: str, done: int, total: int, data_given: bool) -> str:

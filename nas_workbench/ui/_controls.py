@@ -106,10 +106,10 @@ class RunControls:
         self.status.value = f"<i>{html.escape(item.text)}</i>"
 
     def say(self, message: Message | None) -> None:
-        """Show ``message`` above the plots, in red for an error (None clears it)."""
+        """Show ``message`` above the plots, in red for an error, amber for a warning (None clears it)."""
         if message is None or not message.text:
             self.message.value = ""
             return
-        style = "color:#b00020" if message.error else "color:#1b5e20"
-        mark = "&#9888; " if message.error else ""
+        style = "color:#b00020" if message.error else "color:#8a5300" if message.warning else "color:#1b5e20"
+        mark = "&#9888; " if message.error or message.warning else ""
         self.message.value = f'<div style="{style};margin:4px 0">{mark}{html.escape(message.text)}</div>'

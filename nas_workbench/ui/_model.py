@@ -54,6 +54,8 @@ class Loaded:
     then: Callable[[], None] | None
     dnas: DnasHistory | None
     proxy: ProxyHistory | None = None
+    #: The study's strategy ended it, however many trials it holds (a complete "dnas" search, a grid).
+    complete: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,10 +67,11 @@ class Failure:
 
 @dataclass(frozen=True)
 class Message:
-    """The line above the plots: an outcome, or an error (drawn in red)."""
+    """The line above the plots: an outcome, an error (drawn in red) or a warning (in amber)."""
 
     text: str
     error: bool = False
+    warning: bool = False
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,12 @@ class WorkbenchModel:
         self.tally: WorkerTally | None = None
         #: The strategy ``strategy="auto"`` resolved to for the current run (None: the config named one).
         self.auto: str | None = None
+        #: What the run's trials were, said at its end (a "dnas" search's epochs and retrained ones).
+        self.describe_trials: Callable[[], str] | None = None
+        #: What was said when the run started (what "auto" runs, a "dnas" search's trials), and the
+        #: warnings the run raised since: shown together, the warnings again at its end.
+        self.opening = ""
+        self.warnings: list[str] = []
 
     def next_session(self) -> int:
         """Start a new session: items posted by earlier ones are ignored from now on."""
@@ -153,6 +162,11 @@ class WorkbenchModel:
     @_reduce.register
     def _watched(self, item: list, changes: Changes) -> None:  # trials a StudyWatcher read
         changes.results.extend(item)
+
+    @_reduce.register
+    def _run_warning(self, item: ev.RunWarning, changes: Changes) -> None:
+        self.warnings.append(item.message)
+        changes.message = Message(" ".join([self.opening, *self.warnings]).strip(), warning=True)
 
     @_reduce.register
     def _run_started(self, item: ev.RunStarted, changes: Changes) -> None:
@@ -196,15 +210,18 @@ class WorkbenchModel:
         """What the end of a run says (with its workers' tally, and the strategy "auto" ran)."""
         total = self.total
         texts = {
-            "completed": f"Search complete: {event.trials_done} trials in {event.elapsed_s:.0f} s.",
+            "completed": f"Search complete: {event.trials_done} trials in {event.elapsed_s:.0f} s"
+            + ("." if self.describe_trials is None else f" ({self.describe_trials()})."),
             "stopped": f"Stopped after {event.trials_done} of {total} trials: Resume continues the study.",
             "timeout": f"Time limit reached after {event.trials_done} of {total} trials: Resume continues.",
         }
         after = "" if self.tally is None else " " + self.tally.summary(event.reason)
         after += "" if self.auto is None else f" Strategy auto ran {self.auto}."
+        after += "".join(f" {text}" for text in self.warnings)
         if event.reason == "error":
             return Message(f"The search stopped on an error: {event.error}{after}", error=True)
-        return Message(texts.get(event.reason, f"Search ended ({event.reason}).") + after)
+        text = texts.get(event.reason, f"Search ended ({event.reason}).") + after
+        return Message(text, warning=bool(self.warnings))
 
     def progress(self, table: TrialTable, running: bool, now: float | None = None) -> Progress:
         """The bar and its line for ``table`` (the shown trials); the time left while ``running``."""

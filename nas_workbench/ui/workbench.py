@@ -19,14 +19,17 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as W
 import optuna
 
+from nas_workbench import strategies
 from nas_workbench.config import SearchConfig, default_storage
 from nas_workbench.engine.budget import metrics_to_profile
 from nas_workbench.engine.callables import callable_name
-from nas_workbench.engine.records import TrialResult
+from nas_workbench.engine.records import TrialResult, outcome_counts
 from nas_workbench.engine.study_record import record_of
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
+from nas_workbench.strategies.dnas.trial_count import outcome_text, run_plan_text
 from nas_workbench.ui._controller import (
     Post,
+    complete_hint,
     export_in_background,
     may_hold_studies,
     open_stored,
@@ -232,11 +235,16 @@ class Workbench(W.VBox):
         self._unsubscribe = run.subscribe(lambda event: put((session, event)))
         self.run, self.study = run, run.study
         self.model.tally = None if workers is None else WorkerTally(run, workers)
-        advice = run.strategy_advice
+        advice, config = run.strategy_advice, run.config
         self.model.auto = None if advice is None else advice.strategy
+        plan = run_plan_text(config, run.trials_done())  # how a "dnas" search counts its trials
+        ended = lambda: outcome_text(outcome_counts(self.plots.table.results), config.n_trials)  # noqa: E731
+        self.model.describe_trials = None if plan is None else ended
         self._set_running(True)
-        if advice is not None:  # what "auto" runs, and why, for as long as it runs
-            self._say(Message(f"Strategy auto runs {advice.strategy}: {advice.reason}"))
+        said = [] if advice is None else [f"Strategy auto runs {advice.strategy}: {advice.reason}"]
+        self.model.opening, self.model.warnings = " ".join([*said, *([plan] if plan else [])]), []
+        if self.model.opening:  # what "auto" runs and why, what the trials will be, for as long as it runs
+            self._say(Message(self.model.opening))
         self.plots.image.prepare()  # its final plots are drawn from a callback: start the renderer now
         run.start(workers=workers)
 
@@ -308,6 +316,9 @@ class Workbench(W.VBox):
         done = len(item.table.results)
         if item.then is not None:
             item.then()
+        elif item.complete and not item.running and done < config.n_trials:
+            strategy = strategies.resolved_strategy(config)
+            self._say(Message(complete_hint(study.study_name, strategy, item.table.results, config.n_trials)))
         elif item.running or done < config.n_trials:
             self._watch(study, item.table, config.n_trials)
             if not item.running:

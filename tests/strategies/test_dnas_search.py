@@ -16,6 +16,7 @@ from nas_workbench.engine import events as ev
 from nas_workbench.engine.pipeline import Candidate
 from nas_workbench.engine.records import DNAS_ATTR, WEIGHTS_ATTR
 from nas_workbench.engine.scorers import EvaluateScorer
+from nas_workbench.engine.study_record import stopped_itself
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.strategies.dnas import build_supernet
 from nas_workbench.strategies.dnas.weight_sharing import WEIGHT_SHARING, FineTuneScorer
@@ -138,6 +139,7 @@ def test_the_latency_penalty_lowers_the_expected_latency(penalised, unpenalised)
 
 def test_a_finished_search_is_not_run_again(penalised, tiny_task: Task) -> None:
     run, _ = penalised
+    assert stopped_itself(run.storage, run.study_name)  # complete, for whoever reopens the study
     again, events = search(run.config, tiny_task)
     assert len(again.results()) == 5 and events[-1].reason == "completed"
     assert not any(isinstance(e, ev.ArchitectureWeights) for e in events)
@@ -149,7 +151,7 @@ def test_stop_ends_the_search_without_retraining(cache: None, tiny_task: Task, s
     run.subscribe(lambda e: run.stop() if isinstance(e, ev.TrialFinished) else None)
     run.subscribe(lambda e: finished.append(e) if isinstance(e, ev.RunFinished) else None)
     run.run()
-    assert finished[0].reason == "stopped"
+    assert finished[0].reason == "stopped" and not stopped_itself(run.storage, run.study_name)
     assert [t.user_attrs[DNAS_ATTR]["phase"] for t in run.study.get_trials()] == ["search"]
 
 

@@ -48,6 +48,9 @@ def test_a_run_reduces_to_trials_status_progress_and_an_outcome():
     model.auto = "tpe"  # the strategy "auto" resolved to: said when the run ends
     completed = model.finish_message(ev.RunFinished("s", "completed", 4, 8.0))
     assert completed.text.endswith("Strategy auto ran tpe.")
+    model.auto, model.describe_trials = None, lambda: "3 search epochs and 1 retrained architecture"
+    dnas = model.finish_message(ev.RunFinished("s", "completed", 4, 8.0))  # what a dnas run's trials were
+    assert dnas.text == "Search complete: 4 trials in 8 s (3 search epochs and 1 retrained architecture)."
 
 
 def test_items_of_an_earlier_session_are_dropped_but_exports_always_report():
@@ -78,3 +81,17 @@ def test_loading_then_loaded_then_a_failure():
     assert step.loading == Loading(3, "Preparing the plots") and step.status == "<i>Preparing the plots</i>"
     broken = model.reduce([(session, Failure("Could not read study 'x'"))])
     assert broken.failed and broken.message == Message("Could not read study 'x'", error=True)
+
+
+def test_a_warning_of_the_run_is_shown_beside_what_its_start_said_and_again_at_its_end():
+    """The input-shape warning of a target device (raised in the search thread) reaches the widget as a
+    `RunWarning` event: shown in amber with the opening text, and kept in the final message."""
+    model = WorkbenchModel()
+    session = model.next_session()
+    model.opening = "Strategy auto runs proxy_guided: why."
+    text = "target_device 'bigphone' predicts latency at input [3, 32, 32], where it was measured; ..."
+    warning = ev.RunWarning("s", text, "UserWarning")
+    changes = model.reduce([(session, _started(2, at=1.0)), (session, warning)])
+    assert changes.message == Message(f"Strategy auto runs proxy_guided: why. {text}", warning=True)
+    done = model.finish_message(ev.RunFinished("s", "completed", 2, 3.0))
+    assert done == Message(f"Search complete: 2 trials in 3 s. {text}", warning=True)

@@ -175,6 +175,26 @@ def test_a_study_on_own_data_is_shown_asks_for_its_data_and_resumes_only_on_it(
     assert sorted(workbench.plots.trials.data["number"]) == list(range(4))
 
 
+def test_a_stored_study_its_strategy_ended_short_is_shown_complete(make_config, score, wait_for):
+    """A finished "dnas" search may hold fewer trials than planned (the landing retrained fewer): its
+    study is marked as ended by its strategy, and reopening it says it is complete, not "Resume continues
+    it" (a random search marked so stands in for it here: the mark is what the workbench reads)."""
+    from nas_workbench._compat import storage_of
+    from nas_workbench.engine.study_record import mark_stopped_itself
+
+    run = nw.search(make_config(n_trials=3), evaluate=score).run()
+    mark_stopped_itself(storage_of(run.study), run.study_name)
+
+    async def main():
+        workbench = nw.Workbench(make_config(n_trials=5), evaluate=score)
+        await wait_for(lambda: workbench.plots.points == 3)
+        return workbench
+
+    message = asyncio.run(main()).message.value
+    assert "is complete: its random search ended itself after 3 of the 5 trials" in message, message
+    assert "Resume" not in message
+
+
 def test_a_workbench_on_a_stored_study_shows_its_trials_at_once_and_offers_resume(
     make_config, score, wait_for
 ):

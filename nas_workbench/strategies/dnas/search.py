@@ -44,6 +44,7 @@ from nas_workbench.engine.pipeline import Scorer
 from nas_workbench.engine.producers import RunContext
 from nas_workbench.engine.scheduler import Objective, plan
 from nas_workbench.engine.scorers import TrainingScorer
+from nas_workbench.engine.study_record import mark_stopped_itself
 from nas_workbench.estimation.trainer import prepare_inputs
 from nas_workbench.profiling import LookupTable
 from nas_workbench.spec import ArchSpec
@@ -54,6 +55,7 @@ from nas_workbench.strategies.dnas.landing import Landing, check_target, land, p
 from nas_workbench.strategies.dnas.options import DnasOptions
 from nas_workbench.strategies.dnas.penalty import HardwarePenalty
 from nas_workbench.strategies.dnas.supernet import Supernet
+from nas_workbench.strategies.dnas.trial_count import trial_plan
 from nas_workbench.strategies.dnas.weight_sharing import FineTuneScorer, WeightSharingScorer
 from nas_workbench.trial_attrs import DNAS_ATTR, WEIGHTS_ATTR, dnas_info
 
@@ -73,7 +75,10 @@ class SupernetProducer:
         """Run the differentiable search of ``run``; True when it is complete, False when stopped or out
         of time."""
         run.prepare_here()
-        return _DnasSearch(run).search()
+        complete = _DnasSearch(run).search()
+        if complete:  # fewer trials than planned may be complete (see `trial_count`): say so to viewers
+            mark_stopped_itself(run.storage, run.study_name)
+        return complete
 
 
 @dataclass
@@ -109,8 +114,7 @@ class _DnasSearch:
         trials_left = config.n_trials - run.trials_done()
         if trials_left <= 0:
             return True
-        retrains = max(1, min(options.retrain_top, trials_left // 2)) if options.retrain else 0
-        epochs = max(1, trials_left - retrains)
+        epochs, retrains = trial_plan(trials_left, options)
 
         torch.manual_seed(config.seed)
         supernet = build_supernet(

@@ -1,0 +1,71 @@
+"""How a "dnas" search counts its trials, said to the user before and after the run.
+
+A study's ``n_trials`` is what every strategy runs; a differentiable search spends it as one trial per
+supernet epoch (the derived architecture, its accuracy a weight-sharing estimate) and one per
+architecture retrained from scratch at the end (`trial_plan`). The landing may retrain fewer than planned
+(with a cost target, only the architectures measured within it), and the search is complete once they
+are trained: a finished study may then hold fewer trials than ``n_trials`` ("4 of 6") and is not a
+stopped one. This module needs neither torch nor widgets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from nas_workbench.strategies.dnas.options import DnasOptions
+
+if TYPE_CHECKING:
+    from nas_workbench.config import SearchConfig
+
+__all__ = ["outcome_text", "plan_text", "run_plan_text", "trial_plan"]
+
+
+def trial_plan(n_trials: int, options: DnasOptions) -> tuple[int, int]:
+    """Search epochs and architectures to retrain for ``n_trials`` trials left: ``retrain_top`` retrained
+    (at most half the trials, at least one; none without ``retrain``), the rest epochs (at least one)."""
+    retrains = max(1, min(options.retrain_top, n_trials // 2)) if options.retrain else 0
+    return max(1, n_trials - retrains), retrains
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def plan_text(n_trials: int, options: DnasOptions) -> str:
+    """What a dnas search of ``n_trials`` trials will run, in one sentence (before it starts)."""
+    epochs, retrains = trial_plan(n_trials, options)
+    retrained = (
+        f", then up to {_plural(retrains, 'architecture')} retrained from scratch (fewer when the landing "
+        "finds fewer within a cost target); the search is complete when they are"
+        if retrains
+        else ", no retraining (retrain off)"
+    )
+    return (
+        "dnas counts a trial per supernet search epoch and per retrained architecture: "
+        f"{n_trials} trials are {_plural(epochs, 'search epoch')}{retrained}."
+    )
+
+
+def outcome_text(counts: Mapping[str, int], n_trials: int) -> str:
+    """What a finished dnas search ran, from `nas_workbench.engine.records.outcome_counts` of its trials
+    ("estimated": its epochs; the rest: retrained), against the ``n_trials`` planned."""
+    epochs = counts.get("estimated", 0)
+    retrained = sum(counts.get(s, 0) for s in ("ok", "infeasible", "pruned", "failed")) - epochs
+    done = epochs + retrained
+    text = f"{_plural(epochs, 'search epoch')} and {_plural(retrained, 'retrained architecture')}"
+    if done < n_trials:
+        text += (
+            f", {done} of the {n_trials} trials planned: the search ends once its retrained architectures "
+            "are trained (with a cost target, only those that landed within it)"
+        )
+    return text
+
+
+def run_plan_text(config: SearchConfig, trials_done: int = 0) -> str | None:
+    """`plan_text` for the trials a "dnas" run of ``config`` (its strategy resolved) has left after
+    ``trials_done``; None for another strategy or when none are left."""
+    left = config.n_trials - trials_done
+    if config.strategy != "dnas" or left <= 0:
+        return None
+    return plan_text(left, DnasOptions.from_config(config))

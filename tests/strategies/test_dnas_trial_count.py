@@ -1,0 +1,42 @@
+"""How a "dnas" search counts its trials, as the widget and the CLI say it before and after the run."""
+
+from __future__ import annotations
+
+import pytest
+
+import nas_workbench as nw
+from nas_workbench.strategies.dnas.options import DnasOptions
+from nas_workbench.strategies.dnas.trial_count import outcome_text, plan_text, run_plan_text, trial_plan
+
+
+@pytest.mark.parametrize(
+    ("n_trials", "options", "expected"),
+    [
+        (6, DnasOptions(), (3, 3)),  # retrain_top 4, at most half the trials
+        (12, DnasOptions(), (8, 4)),
+        (1, DnasOptions(), (1, 1)),
+        (6, DnasOptions(retrain=False), (6, 0)),
+    ],
+)
+def test_the_plan_splits_the_trials_into_epochs_and_retrained(n_trials, options, expected) -> None:
+    assert trial_plan(n_trials, options) == expected
+
+
+def test_before_the_run_it_says_what_the_trials_will_be() -> None:
+    text = plan_text(6, DnasOptions())
+    assert "6 trials are 3 search epochs, then up to 3 architectures retrained" in text
+    assert "fewer when the landing finds fewer within a cost target" in text
+    config = nw.SearchConfig(space="nb201", strategy="dnas", n_trials=6)
+    assert run_plan_text(config) == text
+    assert run_plan_text(config, trials_done=6) is None  # nothing left
+    assert run_plan_text(config.replace(strategy="tpe")) is None
+
+
+def test_after_the_run_it_says_what_the_trials_were() -> None:
+    counts = {"ok": 4, "infeasible": 0, "pruned": 0, "failed": 0, "estimated": 3, "trained": 1}
+    assert outcome_text(counts, 6) == (
+        "3 search epochs and 1 retrained architecture, 4 of the 6 trials planned: the search ends once its "
+        "retrained architectures are trained (with a cost target, only those that landed within it)"
+    )
+    complete = outcome_text({**counts, "ok": 6, "trained": 3}, 6)
+    assert complete == "3 search epochs and 3 retrained architectures"
