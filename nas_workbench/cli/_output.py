@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,28 +75,42 @@ def _label(latency: Mapping[str, Any]) -> str:
 class Progress:
     """A tqdm progress bar fed by engine events: trials done, best feasible score so far, ETA."""
 
-    def __init__(self, total: int, objective: str, maximize: bool) -> None:
+    def __init__(
+        self, total: int, objective: str, maximize: bool, earlier: Iterable[TrialResult] = ()
+    ) -> None:
+        """``earlier``: the trials a resumed study already holds, counted in the best score and the
+        over-budget count from the start (the bar's position comes with the run's first event)."""
         from tqdm import tqdm
 
         self.bar = tqdm(total=total, unit="trial", dynamic_ncols=True, file=sys.stderr)
         self.objective, self.maximize = objective, maximize
         self.best: float | None = None
         self.counts = {"ok": 0, "infeasible": 0, "pruned": 0, "failed": 0}
+        for result in earlier:
+            self._count(result.status, result.metrics)
+        if any(self.counts.values()):
+            self.bar.set_postfix_str(self._postfix())
 
     def __call__(self, event: ev.Event) -> None:
         if isinstance(event, ev.RunStarted):
             self.bar.update(event.trials_before)
         elif isinstance(event, ev.TrialFinished):
-            self.counts[event.status] = self.counts.get(event.status, 0) + 1
-            score = event.metrics.get(self.objective, {}).get("value")
-            if event.status == "ok" and score is not None:
-                better = max if self.maximize else min
-                self.best = score if self.best is None else better(self.best, score)
-            best = "-" if self.best is None else f"{self.best:.4f}"
-            self.bar.set_postfix_str(f"best {self.objective} {best}, over budget {self.counts['infeasible']}")
+            self._count(event.status, event.metrics)
+            self.bar.set_postfix_str(self._postfix())
             self.bar.update(1)
         elif isinstance(event, ev.RunFinished):
             self.bar.close()
+
+    def _count(self, status: str, metrics: Mapping[str, Mapping[str, Any]]) -> None:
+        self.counts[status] = self.counts.get(status, 0) + 1
+        score = metrics.get(self.objective, {}).get("value")
+        if status == "ok" and score is not None:
+            better = max if self.maximize else min
+            self.best = score if self.best is None else better(self.best, score)
+
+    def _postfix(self) -> str:
+        best = "-" if self.best is None else f"{self.best:.4f}"
+        return f"best {self.objective} {best}, over budget {self.counts['infeasible']}"
 
 
 class JsonlLog:

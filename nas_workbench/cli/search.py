@@ -75,7 +75,8 @@ def _run_search(config: SearchConfig, report: Path | None, deadline: float | Non
     plan = run_plan_text(run.config, run.trials_done())  # how a "dnas" search counts its trials
     if plan is not None:
         print(plan, file=sys.stderr)
-    run.subscribe(Progress(config.n_trials, config.objectives[0], config.directions[0] == "maximize"))
+    maximize = config.directions[0] == "maximize"
+    run.subscribe(Progress(config.n_trials, config.objectives[0], maximize, earlier=run.results()))
     run.subscribe(JsonlLog(runs_dir / f"{run.study_name}.events.jsonl"))
     try:
         run.run()

@@ -1,0 +1,21 @@
+"""The terminal's progress bar of a resumed search starts from what the study already holds."""
+
+from __future__ import annotations
+
+from nas_workbench.cli._output import Progress
+from nas_workbench.engine import events as ev
+from nas_workbench.engine.records import TrialResult
+
+
+def stored(number: int, status: str, accuracy: float | None = None) -> TrialResult:
+    metrics = {} if accuracy is None else {"accuracy": {"value": accuracy, "unit": "fraction"}}
+    return TrialResult(number, status, {}, "", "", metrics, None, status == "ok", None, None, None, {}, None)
+
+
+def test_a_resumed_search_shows_the_best_score_and_over_budget_count_it_already_holds():
+    earlier = [stored(0, "ok", 0.9639), stored(1, "infeasible"), stored(2, "ok", 0.91)]
+    progress = Progress(5, "accuracy", maximize=True, earlier=earlier)
+    assert progress.bar.postfix == "best accuracy 0.9639, over budget 1"
+    progress(ev.TrialFinished("study", 3, "infeasible", None, {}, {}, "", "", "over budget", 1.0, "vm:1"))
+    assert progress.bar.postfix == "best accuracy 0.9639, over budget 2"
+    progress.bar.close()
