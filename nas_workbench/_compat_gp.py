@@ -22,18 +22,22 @@ __all__ = ["acquisition_gp", "acquisition_values"]
 
 
 def acquisition_gp(**options: Any) -> optuna.samplers.GPSampler:
-    """Optuna's `GPSampler` (``options`` its arguments) whose GP models the objective of the trials it is
-    shown, their constraints set aside (``_get_acqf_and_best_params`` sees copies without them: the caller
-    judges feasibility), and leaves the acquisition's maximisation to its caller: ``_optimize_acqf``, the
-    hook Optuna's source leaves for that, keeps it in ``acquisition`` (None before a fit; read it with
-    `acquisition_values`) and answers a random point, for the caller to replace."""
+    """Optuna's `GPSampler` (``options`` its arguments) that, while its ``defer`` is set, models the objective
+    of the trials it is shown with their constraints set aside (``_get_acqf_and_best_params`` sees copies
+    without them: the caller judges feasibility) and leaves the acquisition's maximisation to its caller:
+    ``_optimize_acqf``, the hook Optuna's source leaves for that, keeps it in ``acquisition`` (read it with
+    `acquisition_values`) and answers a random point, for the caller to replace. Unset (the default), it is
+    Optuna's GP as it is, bar recording ``acquisition``."""
     require("optuna")
     import optuna
 
     class _AcquisitionGP(optuna.samplers.GPSampler):
         acquisition: Any = None
+        defer = False
 
         def _get_acqf_and_best_params(self, completed: list[FrozenTrial], *args: Any) -> Any:
+            if not self.defer:
+                return super()._get_acqf_and_best_params(completed, *args)
             shown = [copy.copy(t) for t in completed]
             for t in shown:
                 t.system_attrs = {k: v for k, v in t.system_attrs.items() if not k.startswith("constraints")}
@@ -41,6 +45,8 @@ def acquisition_gp(**options: Any) -> optuna.samplers.GPSampler:
 
         def _optimize_acqf(self, acqf: Any, best_params: Any) -> Any:
             self.acquisition = acqf
+            if not self.defer:
+                return super()._optimize_acqf(acqf, best_params)
             return acqf.search_space.sample_normalized_params(1, self._rng.rng)[0]
 
     return _AcquisitionGP(**options)

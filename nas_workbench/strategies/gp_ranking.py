@@ -88,7 +88,11 @@ class RankedGPSampler(BudgetAwareSampler):
             if ranked:
                 return ranked.pop()
             self.sampler.acquisition = None  # type: ignore[attr-defined]
-            drawn = fit()
+            self.sampler.defer = True  # type: ignore[attr-defined]  # the ranking below maximises it
+            try:
+                drawn = fit()
+            finally:
+                self.sampler.defer = False  # type: ignore[attr-defined]  # no model: Optuna's GP as it is
             if (acquisition := self.sampler.acquisition) is None:  # type: ignore[attr-defined]
                 return drawn
             ranked.extend(reversed(self._ranked(acquisition, model, study, search_space)))

@@ -55,3 +55,15 @@ def test_the_gp_is_fitted_at_most_once_a_trial_and_stays_inside_the_budget() -> 
     late = study.trials[15:]  # once the GP and the feasibility model are fitted
     feasible = [t for t in late if t.constraints["budget"] <= 0]
     assert len(feasible) >= 0.8 * len(late)  # random search: about 60% (test_budget_aware)
+
+
+def test_without_a_budget_gp_is_optunas_gp() -> None:
+    # no constraints, no feasibility model: Optuna's own acquisition search proposes, not the ranking
+    space = ToySpace()
+    wrapped = strategies.make_sampler("gp", seed=0, space=space, **quick_options("gp"))
+    bare = optuna.samplers.GPSampler(seed=0, n_startup_trials=4, warn_independent_sampling=False)
+
+    def choices(sampler: optuna.samplers.BaseSampler) -> list[dict]:
+        return [t.params for t in run_study(sampler, space, lambda s: [toy_accuracy(s)], 8).trials]
+
+    assert choices(wrapped) == choices(bare)
