@@ -15,7 +15,9 @@ from bokeh.models import (
     ColumnDataSource,
     DataRange1d,
     DatetimeTicker,
+    DatetimeTickFormatter,
     HoverTool,
+    NoOverlap,
     NumeralTickFormatter,
     Range1d,
 )
@@ -300,8 +302,16 @@ def history_figure(trials: ColumnDataSource, metric: str = "accuracy", x: str = 
         tools="pan,box_zoom,wheel_zoom,reset,save,tap",
         name=f"nas_history_{x}",
     )
-    if by_time:  # times as 02:04:00 need room: six of them overlapped in a narrow panel
-        fig.xaxis.ticker = DatetimeTicker(desired_num_ticks=3)
+    if by_time:
+        # the time of day, with enough ticks that two fall in a short search's span and labels that would
+        # overlap in a narrow panel left out: at 3 ticks, a 9-second search got one tick, which Bokeh could
+        # only label with the year ("2026"); six full labels overlapped
+        fig.xaxis.ticker = DatetimeTicker(desired_num_ticks=5)
+        fig.xaxis.major_label_policy = NoOverlap()
+        clock, minutes = "%H:%M:%S", "%H:%M"
+        fig.xaxis.formatter = DatetimeTickFormatter(
+            milliseconds=clock, seconds=clock, minsec=clock, minutes=minutes, hourmin=minutes, hours=minutes
+        )
     points = fig.scatter(x=x, y=metric, source=trials, color="color", marker="marker", size=7, alpha=0.7)
     fig.add_tools(HoverTool(renderers=[points, *_unscored(fig, x, metric, trials)], tooltips=_tooltips()))
     fig.step(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 
-from bokeh.models import ColumnDataSource, Span
+from bokeh.models import ColumnDataSource, NoOverlap, Span
 
 from nas_workbench.engine.records import TrialResult, pareto_front
 from nas_workbench.viz import TrialTable, make_sources, study_figures, tradeoff_metrics
@@ -91,7 +91,11 @@ def test_study_figures_share_sources_and_draw_the_budget():
     assert "budget 2 ms" in _legend_labels(figures[0])
     (legend_line,) = [r for r in figures[0].renderers if r.name == "nas_budget_legend"]
     assert len(legend_line.data_source.data["x"]) == 1  # BokehJS draws no swatch for an empty renderer
-    assert figures[3].xaxis[0].__class__.__name__ == "DatetimeAxis"
+    by_time = figures[3].xaxis[0]
+    assert by_time.__class__.__name__ == "DatetimeAxis"
+    # a short search is labelled with times of day, never the year alone; overlapping labels are left out
+    assert by_time.formatter.seconds == by_time.formatter.minsec == "%H:%M:%S"
+    assert isinstance(by_time.major_label_policy, NoOverlap) and by_time.ticker.desired_num_ticks >= 5
     assert {m for m in trials.data["marker"]} == {"circle", "x", "triangle"}  # statuses look different
 
 
