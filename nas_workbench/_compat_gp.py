@@ -8,10 +8,10 @@ of many candidates, which a budget-aware strategy needs (`strategies.gp_ranking`
 
 from __future__ import annotations
 
-import copy
 from typing import TYPE_CHECKING, Any
 
 from nas_workbench._compat import require
+from nas_workbench.trial_attrs import without_constraints
 
 if TYPE_CHECKING:
     import numpy as np
@@ -38,10 +38,7 @@ def acquisition_gp(**options: Any) -> optuna.samplers.GPSampler:
         def _get_acqf_and_best_params(self, completed: list[FrozenTrial], *args: Any) -> Any:
             if not self.defer:
                 return super()._get_acqf_and_best_params(completed, *args)
-            shown = [copy.copy(t) for t in completed]
-            for t in shown:
-                t.system_attrs = {k: v for k, v in t.system_attrs.items() if not k.startswith("constraints")}
-            return super()._get_acqf_and_best_params(shown, *args)
+            return super()._get_acqf_and_best_params(without_constraints(completed), *args)
 
         def _optimize_acqf(self, acqf: Any, best_params: Any) -> Any:
             self.acquisition = acqf

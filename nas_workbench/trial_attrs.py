@@ -42,6 +42,7 @@ __all__ = [
     "stored_device",
     "stored_label",
     "stored_spec",
+    "without_constraints",
 ]
 
 #: Trial user attribute of a differentiable search's trials:
@@ -152,3 +153,14 @@ def dnas_weights(trial: FrozenTrial) -> Mapping[str, Mapping[str, float]] | None
         return None
     weights = trial.user_attrs.get(WEIGHTS_ATTR)
     return weights if isinstance(weights, Mapping) else None
+
+
+def without_constraints(trials: Iterable[FrozenTrial]) -> list[FrozenTrial]:
+    """Copies of ``trials`` without the constraint values Optuna keeps in their system attributes
+    (``constraints*``): for a model that should judge the objective alone (`_compat_gp.acquisition_gp`)."""
+    import copy
+
+    shown = [copy.copy(trial) for trial in trials]
+    for trial in shown:
+        trial.system_attrs = {k: v for k, v in trial.system_attrs.items() if not k.startswith("constraints")}
+    return shown
