@@ -16,6 +16,7 @@ This module needs neither torch nor Optuna at import.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -158,8 +159,6 @@ def dnas_weights(trial: FrozenTrial) -> Mapping[str, Mapping[str, float]] | None
 def without_constraints(trials: Iterable[FrozenTrial]) -> list[FrozenTrial]:
     """Copies of ``trials`` without the constraint values Optuna keeps in their system attributes
     (``constraints*``): for a model that should judge the objective alone (`_compat_gp.acquisition_gp`)."""
-    import copy
-
     shown = [copy.copy(trial) for trial in trials]
     for trial in shown:
         trial.system_attrs = {k: v for k, v in trial.system_attrs.items() if not k.startswith("constraints")}
