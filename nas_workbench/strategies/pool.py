@@ -105,6 +105,8 @@ class CandidatePool:
         for spec in specs[:cut]:
             self.add(spec)
         self._save()
+        self.names: tuple[str, ...]  # every estimator value's name, and the candidates × names matrix
+        self.values: np.ndarray
         self._tabulate()
         self._codes = self._encode(self.specs)
 
