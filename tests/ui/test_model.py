@@ -92,6 +92,6 @@ def test_a_warning_of_the_run_is_shown_beside_what_its_start_said_and_again_at_i
     text = "target_device 'bigphone' predicts latency at input [3, 32, 32], where it was measured; ..."
     warning = ev.RunWarning("s", text, "UserWarning")
     changes = model.reduce([(session, _started(2, at=1.0)), (session, warning)])
-    assert changes.message == Message(f"Strategy auto runs proxy_guided: why. {text}", warning=True)
+    assert changes.message == Message(f"Strategy auto runs proxy_guided: why. Warning: {text}", warning=True)
     done = model.finish_message(ev.RunFinished("s", "completed", 2, 3.0))
-    assert done == Message(f"Search complete: 2 trials in 3 s. {text}", warning=True)
+    assert done == Message(f"Search complete: 2 trials in 3 s. Warning: {text}", warning=True)
