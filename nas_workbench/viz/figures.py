@@ -34,6 +34,7 @@ __all__ = [
     "budget_label",
     "fit_tradeoff_axes",
     "history_figure",
+    "limit_text",
     "make_sources",
     "metric_axis_label",
     "study_figures",
@@ -236,20 +237,24 @@ def tradeoff_figure(
 
 
 def _readable(value: float) -> str:
-    """``0.42``, ``2``, ``150k``, ``3.2M``, ``1.5G``: a limit as people write it."""
+    """``0.42``, ``2``, ``1,000``, ``150k``, ``3.2M``, ``1.5G``: a limit as people write it."""
     for factor, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(value) >= factor * 10 or (abs(value) >= factor and factor >= 1e6):
             return f"{value / factor:.3g}{suffix}"
-    return f"{value:.3g}"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"  # never 1e+03
+
+
+def limit_text(metric: str, limit: float, note: str | None = None) -> str:
+    """``"0.42 ms (p30 on this CPU)"``, ``"150k parameters"``: a limit with its unit (a count is named by
+    what it counts) and, for a limit given relative to the device, its relative form."""
+    info = METRICS.get(metric)
+    unit = "" if info is None else "parameters" if info.unit == "count" else info.unit
+    return f"{_readable(limit)}{f' {unit}' if unit else ''}{f' ({note})' if note else ''}"
 
 
 def budget_label(metric: str, limit: float, note: str | None = None) -> str:
-    """``"budget 0.42 ms (p30 on this CPU)"``, ``"budget 150k parameters"``: the text on a budget line,
-    with the unit (a count is named by what it counts) and, for a limit given relative to the device,
-    its relative form."""
-    info = METRICS.get(metric)
-    unit = "" if info is None else "parameters" if info.unit == "count" else info.unit
-    return f"budget {_readable(limit)}{f' {unit}' if unit else ''}{f' ({note})' if note else ''}"
+    """``"budget 0.42 ms (p30 on this CPU)"``: the text on a budget line (`limit_text`)."""
+    return f"budget {limit_text(metric, limit, note)}"
 
 
 def fit_tradeoff_axes(figures: Sequence[figure], trials: ColumnDataSource, budget: Mapping[str, Any]) -> bool:
