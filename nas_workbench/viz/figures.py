@@ -26,6 +26,7 @@ from bokeh.models.renderers import DataRenderer, GlyphRenderer
 from bokeh.plotting import figure
 
 from nas_workbench.config import OBJECTIVE_METRICS
+from nas_workbench.metrics import limit_text
 from nas_workbench.profiling import METRICS
 from nas_workbench.viz._state import METRIC_COLUMNS, TrialTable, tradeoff_metrics
 from nas_workbench.viz.ranges import edge_columns, fit_axis
@@ -34,7 +35,6 @@ __all__ = [
     "budget_label",
     "fit_tradeoff_axes",
     "history_figure",
-    "limit_text",
     "make_sources",
     "metric_axis_label",
     "study_figures",
@@ -234,22 +234,6 @@ def tradeoff_figure(
     _edge_marks(fig, x, METRICS[x].unit if x in METRICS else "")
     fig.legend.click_policy = "hide"
     return _plain(fig)
-
-
-def _readable(value: float) -> str:
-    """``0.42``, ``2``, ``1,000``, ``150k``, ``3.2M``, ``1.5G``: a limit as people write it."""
-    for factor, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= factor * 10 or (abs(value) >= factor and factor >= 1e6):
-            return f"{value / factor:.3g}{suffix}"
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"  # never 1e+03
-
-
-def limit_text(metric: str, limit: float, note: str | None = None) -> str:
-    """``"0.42 ms (p30 on this CPU)"``, ``"150k parameters"``: a limit with its unit (a count is named by
-    what it counts) and, for a limit given relative to the device, its relative form."""
-    info = METRICS.get(metric)
-    unit = "" if info is None else "parameters" if info.unit == "count" else info.unit
-    return f"{_readable(limit)}{f' {unit}' if unit else ''}{f' ({note})' if note else ''}"
 
 
 def budget_label(metric: str, limit: float, note: str | None = None) -> str:

@@ -19,9 +19,10 @@ from bokeh.resources import INLINE
 from nas_workbench.engine.budget import metrics_to_profile
 from nas_workbench.engine.records import TrialResult, outcome_counts, pareto_front, trial_results
 from nas_workbench.engine.study_record import record_of
+from nas_workbench.metrics import limit_text
 from nas_workbench.viz._state import TrialTable, metric_label, stored_budget
 from nas_workbench.viz.alpha import dnas_layout
-from nas_workbench.viz.figures import limit_text, make_sources, metric_axis_label, study_figures
+from nas_workbench.viz.figures import make_sources, metric_axis_label, study_figures
 from nas_workbench.viz.proxy import proxy_study_layout
 
 __all__ = ["pareto_table_html", "report_layout", "write_report"]
