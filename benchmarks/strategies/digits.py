@@ -19,9 +19,10 @@ digits goal compares ``proxy_guided`` after 10 trials with random search's best 
     python benchmarks/strategies/digits.py --seeds 10 --trials 10 --baseline-trials 30 --report 10,30 \\
         --strategies random,tpe,proxy_guided
 
-``--score-share S`` runs ``proxy_guided`` with that ``score_share`` (its lazy pool drops the zero-cost
-scores once a batch of them costs more than that share of the median training; 0 keeps them: the
-strategy's default is 0.25); ``--options`` gives any strategy's options as JSON,
+``--score-share S`` runs ``proxy_guided`` with that ``score_share`` (its lazy pool withholds the zero-cost
+scores until a trial has completed, then drops them once a trial's scorings cost more than that share of
+the median training; 0 scores from the first trial and keeps them: the strategy's default is 0.25);
+``--options`` gives any strategy's options as JSON,
 e.g. ``'{"proxy_guided": {"use_scores": false}}'`` (rank by the counted costs alone, no zero-cost
 proxy: the parameter count costs a tenth of synflow and FLOPs).
 """
