@@ -18,7 +18,7 @@ from nas_workbench.strategies._base import Option, check_float, check_int
 if TYPE_CHECKING:
     from nas_workbench.config import SearchConfig
 
-__all__ = ["COST_METRICS", "OPTIONS", "DnasOptions"]
+__all__ = ["COST_METRICS", "MAX_REPEATS", "OPTIONS", "RETRAIN_BUDGET", "RETRAIN_TOP", "DnasOptions"]
 
 #: Metrics whose cost adds up over a network's modules (peak memory: its resident part), so a supernet can
 #: take their expectation (`nas_workbench.strategies.dnas.cost`).
@@ -27,6 +27,16 @@ COST_METRICS = ("latency_ms", "flops", "macs", "params", "peak_memory_mb")
 
 #: Default of `DnasOptions.retrain_top` (chosen by measurement: benchmarks/dnas/README.md).
 RETRAIN_TOP = 4
+#: Default of `DnasOptions.retrain_budget`: on digits a search of 6 epochs takes about 13 s of CPU and the 4
+#: likeliest architectures' trainings about 23 s (nb201, 2 cells per stage, 2026-12-05), so 3x the search
+#: leaves room for about two repeats of the best; TPE's 30 trials take 160-205 s, so search and retraining
+#: stay near a third of them (benchmarks/dnas/README.md).
+RETRAIN_BUDGET = 3.0
+#: Repeats at most: the best architecture is trained at most this many more times (8 trainings of it in
+#: all, as many as benchmarks/dnas/retrain_seeds.py takes to show one architecture's spread; the best of
+#: more adds little). Without a cap a cheap architecture after a long search would be trained dozens of
+#: times.
+MAX_REPEATS = 7
 
 
 def _option(default: Any, doc: str) -> Any:
@@ -127,6 +137,14 @@ class DnasOptions:
         "DARTS and PC-DARTS report the best of several retrainings); at most half the study's trials",
     )
 
+    retrain_budget: float = _option(
+        RETRAIN_BUDGET,
+        "wall time of the retraining stage as a multiple of the search's own: after the retrain_top "
+        "trainings, the best on validation is trained again with new seeds, each a full trial, while the "
+        "next is expected to end within it; the best single training is the result, as a black-box "
+        "search's best trial is (0: no repeats)",
+    )
+
     def __post_init__(self) -> None:
         if isinstance(self.penalty, list):  # from YAML or JSON
             object.__setattr__(self, "penalty", tuple(self.penalty))
@@ -156,6 +174,7 @@ class DnasOptions:
         check_float("target_rate", self.target_rate, 0.0, 1e3)
         check_float("tolerance", self.tolerance, 1e-4, 1.0)
         check_int("retrain_top", self.retrain_top, 1)
+        check_float("retrain_budget", self.retrain_budget, 0.0, 1e3)
         check_int("finetune_epochs", self.finetune_epochs, 0)
         if self.weight_learning_rate is not None:
             check_float("weight_learning_rate", self.weight_learning_rate, 1e-12, 10.0)
