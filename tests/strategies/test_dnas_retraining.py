@@ -41,6 +41,7 @@ def test_the_best_retrained_is_the_best_trained_on_validation_the_earliest_on_ti
 def search(task: Task, storage: str, budget: float, evaluate: Any = None) -> list[Any]:
     options = {"penalty": ["params"], "retrain_top": 2, "retrain_budget": budget}
     config = tiny_dnas_config(storage, strategy_options=options, profile_metrics=[], n_trials=4)
+    assert nw.strategies.dnas.DnasOptions().retrain_budget == 0.0  # off unless asked for
     run = nw.search(config, data=task, evaluate=evaluate)
     run.run()
     return run.study.get_trials()

@@ -38,7 +38,6 @@ def config(storage: str, **options: Any) -> nw.SearchConfig:
         "penalty": ["latency_ms"],
         "arch_learning_rate": 0.05,
         "retrain_top": 2,
-        "retrain_budget": 0.0,  # no repeats (tests/strategies/test_dnas_retraining.py)
         **options.pop("strategy_options", {}),
     }
     return nw.SearchConfig(

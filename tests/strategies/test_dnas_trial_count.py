@@ -26,8 +26,12 @@ def test_before_the_run_it_says_what_the_trials_will_be() -> None:
     text = plan_text(6, DnasOptions())
     assert "6 trials are 3 search epochs, then up to 3 architectures retrained" in text
     assert "fewer when the landing finds fewer within a cost target" in text
-    assert "trained again with new seeds, up to 7 more trials" in text  # retrain_budget
-    assert "trained again" not in plan_text(6, DnasOptions(retrain_budget=0.0))
+    assert "trained again" not in text  # retrain_budget: 0 by default
+    repeating = plan_text(6, DnasOptions(retrain_budget=3.0))
+    assert (
+        "trained again with new seeds, up to 7 more trials, while the retraining takes at most 3x"
+        in repeating
+    )
     config = nw.SearchConfig(space="nb201", strategy="dnas", n_trials=6)
     assert run_plan_text(config) == text
     assert run_plan_text(config, trials_done=6) is None  # nothing left

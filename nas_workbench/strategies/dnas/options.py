@@ -27,11 +27,11 @@ COST_METRICS = ("latency_ms", "flops", "macs", "params", "peak_memory_mb")
 
 #: Default of `DnasOptions.retrain_top` (chosen by measurement: benchmarks/dnas/README.md).
 RETRAIN_TOP = 4
-#: Default of `DnasOptions.retrain_budget`: on digits a search of 6 epochs takes about 13 s of CPU and the 4
-#: likeliest architectures' trainings about 23 s (nb201, 2 cells per stage, 2026-12-05), so 3x the search
-#: leaves room for about two repeats of the best; TPE's 30 trials take 160-205 s, so search and retraining
-#: stay near a third of them (benchmarks/dnas/README.md).
-RETRAIN_BUDGET = 3.0
+#: Default of `DnasOptions.retrain_budget`: off. Measured on digits (benchmarks/dnas/README.md, 2026-12-05):
+#: at 3x the search's time the repeats changed no search's result against TPE (nb201, seeds 0-2: one
+#: repeat each, +16-20% wall time), and on the chain space, whose trainings are cheap beside its search, 3x
+#: allowed all 7 repeats and took the run past a third of TPE's time.
+RETRAIN_BUDGET = 0.0
 #: Repeats at most: the best architecture is trained at most this many more times (8 trainings of it in
 #: all, as many as benchmarks/dnas/retrain_seeds.py takes to show one architecture's spread; the best of
 #: more adds little). Without a cap a cheap architecture after a long search would be trained dozens of
