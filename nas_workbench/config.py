@@ -22,7 +22,7 @@ from nas_workbench.config_validation import (
     validate_config,
     validate_fidelity,
 )
-from nas_workbench.exceptions import ConfigError
+from nas_workbench.exceptions import ConfigError, ConfigErrors
 from nas_workbench.metrics import METRICS, Direction, ProfilingMethod
 
 __all__ = [
@@ -244,6 +244,11 @@ class SearchConfig:
     def __post_init__(self, dataset: Any) -> None:
         if dataset is not None:
             raise data_is_a_run_argument(dataset)
+        if isinstance(self.fidelity, Mapping):  # SearchConfig(fidelity={"epochs": 2}), as a file gives it
+            unknown = _unknown_keys(Fidelity, self.fidelity, "fidelity.")
+            if unknown:
+                raise ConfigErrors(unknown)
+            self.fidelity = Fidelity(**self.fidelity)
 
     # -- construction ----------------------------------------------------------------------------------
     @classmethod

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-__all__ = ["METRICS", "DeviceInfo", "Measurement", "MetricInfo", "Profile", "caveats"]
+__all__ = ["METRICS", "DeviceInfo", "Measurement", "MetricInfo", "Profile", "caveats", "limit_text"]
 
 Method = Literal["measured", "counted", "estimated", "predicted"]
 
@@ -196,3 +196,19 @@ class Profile:
             device=DeviceInfo.from_dict(data["device"]),
             batch_size=int(data.get("batch_size", 1)),
         )
+
+
+def _readable(value: float) -> str:
+    """``0.42``, ``2``, ``1,000``, ``150k``, ``3.2M``, ``1.5G``: a limit as people write it."""
+    for factor, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= factor * 10 or (abs(value) >= factor and factor >= 1e6):
+            return f"{value / factor:.3g}{suffix}"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"  # never 1e+03
+
+
+def limit_text(metric: str, limit: float, note: str | None = None) -> str:
+    """``"0.42 ms (p30 on this CPU)"``, ``"150k parameters"``: a limit with its unit (a count is named by
+    what it counts) and, for a limit given relative to the device, its relative form."""
+    info = METRICS.get(metric)
+    unit = "" if info is None else "parameters" if info.unit == "count" else info.unit
+    return f"{_readable(limit)}{f' {unit}' if unit else ''}{f' ({note})' if note else ''}"

@@ -38,6 +38,12 @@ def test_run_show_and_report_from_a_yaml_config(tmp_path, capsys, monkeypatch):
     assert shown["meta"]["space"] == "chain" and shown["pareto"]
     assert all(row["metrics"]["latency_ms"]["unit"] == "ms" for row in shown["pareto"])
 
+    assert main(["export", "cli", "--format", "onnx", "-o", "best.onnx"]) == 0  # no weights were kept
+    assert "Its weights are freshly initialised" in capsys.readouterr().out
+    assert (tmp_path / "best.onnx").exists()
+    assert main(["export", "cli", "-o", "best.json"]) == 0  # a spec carries no weights: nothing to say
+    assert "weights" not in capsys.readouterr().out
+
 
 def test_profile_prints_json_for_an_nb201_string(capsys):
     arch = "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|skip_connect~0|skip_connect~1|nor_conv_1x1~2|"

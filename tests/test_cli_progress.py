@@ -19,3 +19,13 @@ def test_a_resumed_search_shows_the_best_score_and_over_budget_count_it_already_
     progress(ev.TrialFinished("study", 3, "infeasible", None, {}, {}, "", "", "over budget", 1.0, "vm:1"))
     assert progress.bar.postfix == "best accuracy 0.9639, over budget 2"
     progress.bar.close()
+
+
+def test_the_budget_is_printed_with_units_not_as_a_dict():
+    """The command line printed "budget {'latency_ms': 0.5672579999895788, 'peak_memory_mb': 0.3}"."""
+    from nas_workbench.cli._output import budget_text
+
+    assert budget_text({"latency_ms": 0.5672579999895788, "peak_memory_mb": 0.3, "params": 150_000}) == (
+        "latency_ms <= 0.567 ms, peak_memory_mb <= 0.3 MB, params <= 150k parameters"
+    )
+    assert budget_text({"latency_ms": "p30"}) == "latency_ms <= p30" and budget_text({}) == "none"

@@ -93,3 +93,15 @@ def test_default_storage_and_study_name():
     config = SearchConfig(space="nb201", strategy="random", seed=3)
     assert config.resolved_storage() == "sqlite:///runs/nas_workbench.db"
     assert config.resolved_study_name() == "nb201-random-seed3"
+
+
+def test_fidelity_given_as_a_mapping_in_python_as_in_a_file():
+    """`SearchConfig(fidelity={"epochs": 2})` is what a YAML file gives: taken as that `Fidelity`, not refused
+    with a message that offers the very mapping it got."""
+    config = SearchConfig(space="chain", fidelity={"epochs": 2, "subset": 0.5})
+    assert config.fidelity == Fidelity(epochs=2, subset=0.5)
+    assert SearchConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(ConfigError, match=r"fidelity\.epoch: .*Did you mean 'epochs'"):
+        SearchConfig(space="chain", fidelity={"epoch": 2})
+    with pytest.raises(ConfigError, match=r"fidelity.epochs"):
+        SearchConfig(space="chain", fidelity={"epochs": 0}).validate()

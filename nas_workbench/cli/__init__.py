@@ -10,6 +10,7 @@ import importlib
 import logging
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,6 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The progress bar says what Optuna's per-trial INFO lines would, without burying it.
     optuna.logging.set_verbosity(optuna.logging.INFO if args.verbose else optuna.logging.WARNING)
     module, _, name = args.function.partition(":")
+    shown_before, warnings.showwarning = warnings.showwarning, _show_warning
     try:
         result: Any = getattr(importlib.import_module(module), name)(args)
     except ConfigErrors as errors:
@@ -40,7 +42,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NasWorkbenchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    finally:
+        warnings.showwarning = shown_before
     return int(result or 0)
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *_args: Any, **_kwargs: Any) -> None:
+    """A Python warning as the command line's other messages read: ``warning: <message>``, not the file,
+    line and source line of the code that raised it."""
+    print(f"warning: {message}", file=sys.stderr)
 
 
 def __getattr__(name: str) -> Any:

@@ -10,9 +10,9 @@ from typing import Any
 
 from nas_workbench.engine import events as ev
 from nas_workbench.engine.records import TrialResult, outcome_counts, pareto_front
-from nas_workbench.metrics import caveats
+from nas_workbench.metrics import caveats, limit_text
 
-__all__ = ["JsonlLog", "Progress", "format_pareto_table"]
+__all__ = ["JsonlLog", "Progress", "budget_text", "format_pareto_table"]
 
 
 def _fmt(result: TrialResult, metric: str, digits: int = 4) -> str:
@@ -53,10 +53,7 @@ def format_pareto_table(results: list[TrialResult], objectives: Sequence[str], d
     trained = f"{counts['trained']} trained" + (
         f", {counts['estimated']} supernet epochs (accuracy estimated)" if counts["estimated"] else ""
     )
-    limits = (
-        ", ".join(f"{k} <= {v if isinstance(v, str) else format(v, 'g')}" for k, v in budget.items())
-        or "none"
-    )
+    limits = budget_text(budget)
     lines.append(
         f"{len(front)} on the Pareto front of {len(results)} trials ({trained}, "
         f"{counts['infeasible']} over budget and not trained, {counts['pruned']} pruned, "
@@ -125,3 +122,11 @@ class JsonlLog:
         self.file.flush()
         if isinstance(event, ev.RunFinished):
             self.file.close()
+
+
+def budget_text(budget: Mapping[str, float | str]) -> str:
+    """``"latency_ms <= 0.567 ms, params <= 150k parameters"`` (a relative limit as given), or "none"."""
+    return (
+        ", ".join(f"{m} <= {v if isinstance(v, str) else limit_text(m, v)}" for m, v in budget.items())
+        or "none"
+    )

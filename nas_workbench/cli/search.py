@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from nas_workbench.cli._arguments import check_study_options, check_writable
-from nas_workbench.cli._output import JsonlLog, Progress, format_pareto_table
+from nas_workbench.cli._output import JsonlLog, Progress, budget_text, format_pareto_table
 from nas_workbench.config import DEFAULT_RUNS_DIR, Fidelity, SearchConfig
 from nas_workbench.engine import events as ev
 from nas_workbench.engine.records import TrialResult, outcome_counts, pareto_front
@@ -56,8 +56,8 @@ def _run_search(config: SearchConfig, report: Path | None, deadline: float | Non
 
     relative = {m: v for m, v in config.budget.items() if isinstance(v, str)}
     if relative:
-        print(f"Resolving the budget {relative} on this machine (a resumed study keeps its stored limit)...",
-              file=sys.stderr)  # fmt: skip
+        print(f"Resolving the budget {budget_text(relative)} on this machine (a resumed study keeps its "
+              "stored limit)...", file=sys.stderr)  # fmt: skip
     run = SearchRun(config)
     if deadline is not None:
         left = max(_MIN_SEARCH_S, deadline - time.monotonic())
@@ -68,7 +68,7 @@ def _run_search(config: SearchConfig, report: Path | None, deadline: float | Non
     limits = run.config.budget
     strategy = run.config.strategy
     print(f"Search space {config.space!r}: {run.space.size():,} architectures; strategy {strategy!r}; "
-          f"{config.n_trials} trials; budget {limits or 'none'}", file=sys.stderr)  # fmt: skip
+          f"{config.n_trials} trials; budget {budget_text(limits)}", file=sys.stderr)  # fmt: skip
     if run.strategy_advice is not None:
         print(f"Strategy 'auto' resolved to {run.strategy_advice}", file=sys.stderr)
     print(f"Study {run.study_name!r} in {run.storage_url}", file=sys.stderr)

@@ -36,10 +36,13 @@ def load_study(name: str, storage: str | None) -> Any:
 def cmd_export(args: argparse.Namespace) -> int:
     """``nas-workbench export STUDY -o FILE``: one trial as a spec, weights, TorchScript, ONNX or notebook."""
     from nas_workbench.export import export_trial
+    from nas_workbench.export.formats import WEIGHT_FORMATS
 
     check_writable("--output", args.output)
     study = load_study(args.study, args.storage)
     print(f"Wrote {export_trial(study, args.trial, args.format, args.output, train=args.train)}")
+    if args.format in WEIGHT_FORMATS and not args.train:  # a study keeps architectures, not weights
+        print("Its weights are freshly initialised (a study keeps no weights); --train trains them first")
     return 0
 
 

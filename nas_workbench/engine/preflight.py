@@ -27,7 +27,7 @@ from nas_workbench.engine.feasibility import (
 from nas_workbench.engine.relative import ResolvedBudget, device_phrase, resolve_budget
 from nas_workbench.exceptions import ConfigError, InfeasibleBudgetError, ProfilingError
 from nas_workbench.profiling import METRICS
-from nas_workbench.profiling._device import resolve_device
+from nas_workbench.profiling._device import resolve_device, threads_outnumber_idle_cores
 from nas_workbench.profiling.drift import prepare_predictor
 from nas_workbench.profiling.targets import DeviceProfile, load_device
 from nas_workbench.relative_budget import parse_relative_budget
@@ -116,7 +116,8 @@ def prepare_machine(
     """Ready this machine to run trials of ``config``: check it has the device (the study may come from
     another machine), set torch's threads, and calibrate the latency lookup table (automatically if need
     be, its drift re-timed) when latency is predicted here rather than from ``target_device``'s profile;
-    warn when that profile was measured at another input than the search's networks take."""
+    warn when that profile was measured at another input than the search's networks take, and when
+    latency is timed here on more torch threads than the cores other processes leave idle."""
     import torch
 
     if target_device is not None:
@@ -128,6 +129,13 @@ def prepare_machine(
     if config.threads is not None:
         torch.set_num_threads(config.threads)
     wanted = metrics_to_profile(config.objectives, config.budget, config.profile_metrics)
+    timed_on_this_cpu = (
+        "latency_ms" in wanted and config.profiling_method == "measured" and target_device is None
+        and config.device == "cpu"
+    )  # fmt: skip
+    busy = threads_outnumber_idle_cores(torch.get_num_threads()) if timed_on_this_cpu else None
+    if busy:
+        warnings.warn(busy, RuntimeWarning, stacklevel=2)
     if config.profiling_method == "proxy" and "latency_ms" in wanted and target_device is None:
         shape = networks().input_shape
         prepare_predictor(config.device, config.threads, shape, config.latency_batch_size, config.space)

@@ -218,9 +218,11 @@ def pareto_front(results: Iterable[TrialResult], directions: Sequence[str]) -> l
 def outcome_counts(results: Iterable[TrialResult]) -> dict[str, int]:
     """Trials by status ("ok", "infeasible", "pruned", "failed"), and of the "ok" ones how many were
     trained (``"trained"``) and how many are a supernet's epochs, their accuracy estimated by weight
-    sharing (``"estimated"``): what a summary line counts."""
+    sharing (``"estimated"``): what a summary line counts. ``"epochs"``: a supernet's epochs whatever
+    their status (one whose derived architecture was over budget is "infeasible")."""
     listed = list(results)
     counts = {s: sum(r.status == s for r in listed) for s in ("ok", "infeasible", "pruned", "failed")}
     counts["estimated"] = sum(r.status == "ok" and r.estimated_accuracy for r in listed)
     counts["trained"] = counts["ok"] - counts["estimated"]
+    counts["epochs"] = sum(r.estimated_accuracy for r in listed)
     return counts

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["FORMATS"]
+__all__ = ["FORMATS", "WEIGHT_FORMATS"]
 
 #: The formats of `export_trial`, with the file suffix each is written with by default.
 FORMATS: Mapping[str, str] = {
@@ -15,3 +15,5 @@ FORMATS: Mapping[str, str] = {
     "onnx": ".onnx",
     "notebook": ".ipynb",
 }
+#: The formats that carry weights: freshly initialised unless trained on export (a study keeps none).
+WEIGHT_FORMATS = ("state_dict", "torchscript", "onnx")

@@ -12,6 +12,7 @@ import contextlib
 import functools
 import os
 import platform
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -163,6 +164,49 @@ def load_average() -> float | None:
     if not hasattr(os, "getloadavg"):  # pragma: no cover - Windows
         return None
     return os.getloadavg()[0]
+
+
+def _machine_busy_s() -> float | None:
+    """Seconds of CPU time all processes have used since boot (``/proc/stat``: all but idle and I/O wait,
+    steal included), or None where there is no ``/proc/stat``."""
+    try:
+        with open("/proc/stat") as stat:
+            user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, stat.readline().split()[1:9])
+    except (OSError, ValueError):
+        return None
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def cores_used_by_others(window_s: float = 0.25) -> float | None:
+    """How many cores other processes (and, in a VM, its neighbours' steal) kept busy over the next
+    ``window_s``: the machine's busy time less this process's own CPU time, or None where the machine's is
+    not known. Not the load average, which counts this process's own recent work too (a search that has
+    just timed its budget's sample would warn about itself)."""
+    before, own_before = _machine_busy_s(), time.process_time()
+    time.sleep(window_s)
+    after, own_after = _machine_busy_s(), time.process_time()
+    if before is None or after is None:
+        return None
+    return max(0.0, (after - before) - (own_after - own_before)) / window_s
+
+
+def threads_outnumber_idle_cores(threads: int) -> str | None:
+    """Why timing on ``threads`` torch threads is unreliable now, or None: more threads than the cores that
+    other processes leave idle (`cores_used_by_others`). An operator split over threads waits for the
+    slowest, so one thread waiting for a core stalls every operator: at load 8 on 2 cores a 0.8 ms
+    multi-branch network timed on 2 threads took 230 ms in three profiles running (2026-12-05), while on
+    one thread its own CPU time is timed and load cannot move it (`latency`)."""
+    if threads <= 1:
+        return None
+    others, cores = cores_used_by_others(), os.cpu_count() or 1
+    if others is None or cores - others >= threads - 0.5:
+        return None
+    return (
+        f"latency is timed on {threads} torch threads while other processes keep {others:.1f} of the "
+        f"{cores} cores busy: a thread waiting for a core stalls every operator, so figures can come out "
+        f"tens of times too high; set threads=1 (`threads: 1` in a config file) for figures that load "
+        f"cannot move, or free the cores"
+    )
 
 
 def busy_machine() -> dict[str, Any]:

@@ -13,9 +13,10 @@ Its quiet time on this device, clock and thread count (its *baseline*, below) co
 the profiling cache. Measured over 0.25 s windows on 12 random networks at load 2-4, the reference slowed
 with the networks (1.47x when a chain network ran 1.54x, 2.00x with an nb201 network at 1.66x), so an
 attempt whose readings' *level* ran more than `SLOW_TOLERANCE` over the baseline was taken in a slow
-episode: `latency.time_callable` then starts the timing again, and marks a result that never ran at the
-machine's quiet speed unstable, with the slowdown seen. Dividing the network's figure by the reference's
-speed raised the median CV over profiles (4.4% to 5.1%, 2026-12-03; `repeatability.py`'s ``CV/ref``).
+episode: `latency.time_callable` then starts the timing again (sooner when a few readings all ran far slow),
+and marks a result that never ran at the machine's quiet speed unstable, with the slowdown seen. Dividing
+the network's figure by the reference's speed raised the median CV over profiles (4.4% to 5.1%, 2026-12-03;
+`repeatability.py`'s ``CV/ref``).
 
 **The level, not the fastest reading.** The level is the median of the minima of the attempt's groups of
 `MIN_READINGS` readings. Until 2026-12-04 21:40 an attempt was judged by its fastest reading, and a reading

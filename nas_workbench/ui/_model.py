@@ -165,7 +165,7 @@ class WorkbenchModel:
 
     @_reduce.register
     def _run_warning(self, item: ev.RunWarning, changes: Changes) -> None:
-        self.warnings.append(item.message)
+        self.warnings.append(f"Warning: {item.message}")  # as the CLI's lines read; never re-cased
         changes.message = Message(" ".join([self.opening, *self.warnings]).strip(), warning=True)
 
     @_reduce.register

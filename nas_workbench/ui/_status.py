@@ -27,13 +27,15 @@ def eta_seconds(done_in_run: int, elapsed_s: float, remaining: int) -> float | N
 
 
 def best_text(table: TrialTable) -> str:
-    """``"best validation accuracy 0.9342 (trial 7)"``, or "" when no trial qualifies yet."""
+    """``"best validation accuracy 0.9342 (trial 7)"``, or "" when no trial qualifies yet; a supernet's
+    estimate (a gradient-based search's epoch, no network trained) says so, as it is no trained score."""
     if not table.improvements:
         return ""
     row = table.improvements[-1]
-    metric = table.objectives[0]
+    metric, result = table.objectives[0], table.results[row]
     value = table.columns["best_so_far"][row]
-    return f"best {metric_axis_label(metric).lower()} {value:.4g} (trial {table.results[row].number})"
+    estimated = ", the supernet's estimate" if metric == "accuracy" and result.estimated_accuracy else ""
+    return f"best {metric_axis_label(metric).lower()} {value:.4g} (trial {result.number}{estimated})"
 
 
 def progress_text(done: int, total: int, eta_s: float | None, best: str) -> str:

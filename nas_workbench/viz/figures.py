@@ -26,6 +26,7 @@ from bokeh.models.renderers import DataRenderer, GlyphRenderer
 from bokeh.plotting import figure
 
 from nas_workbench.config import OBJECTIVE_METRICS
+from nas_workbench.metrics import limit_text
 from nas_workbench.profiling import METRICS
 from nas_workbench.viz._state import METRIC_COLUMNS, TrialTable, tradeoff_metrics
 from nas_workbench.viz.ranges import edge_columns, fit_axis
@@ -235,21 +236,9 @@ def tradeoff_figure(
     return _plain(fig)
 
 
-def _readable(value: float) -> str:
-    """``0.42``, ``2``, ``150k``, ``3.2M``, ``1.5G``: a limit as people write it."""
-    for factor, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= factor * 10 or (abs(value) >= factor and factor >= 1e6):
-            return f"{value / factor:.3g}{suffix}"
-    return f"{value:.3g}"
-
-
 def budget_label(metric: str, limit: float, note: str | None = None) -> str:
-    """``"budget 0.42 ms (p30 on this CPU)"``, ``"budget 150k parameters"``: the text on a budget line,
-    with the unit (a count is named by what it counts) and, for a limit given relative to the device,
-    its relative form."""
-    info = METRICS.get(metric)
-    unit = "" if info is None else "parameters" if info.unit == "count" else info.unit
-    return f"budget {_readable(limit)}{f' {unit}' if unit else ''}{f' ({note})' if note else ''}"
+    """``"budget 0.42 ms (p30 on this CPU)"``: the text on a budget line (`limit_text`)."""
+    return f"budget {limit_text(metric, limit, note)}"
 
 
 def fit_tradeoff_axes(figures: Sequence[figure], trials: ColumnDataSource, budget: Mapping[str, Any]) -> bool:

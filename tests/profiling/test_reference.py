@@ -11,10 +11,10 @@ import types
 import pytest
 import torch
 
-from nas_workbench.profiling import TimingOptions, measure_latency
+from nas_workbench.profiling import TimingOptions, latency, measure_latency
 from nas_workbench.profiling._clocks import block_timer
 from nas_workbench.profiling.cache import cache_dir, read_json
-from nas_workbench.profiling.latency import time_callable
+from nas_workbench.profiling.latency import FEW_READINGS, FEW_TOLERANCE, time_callable
 from nas_workbench.profiling.reference import (
     BIN_WIDTH,
     FLUSH_TIMINGS,
@@ -351,3 +351,49 @@ def test_a_real_network_on_a_machine_slower_than_its_baseline_is_retried_and_mar
     assert summary["reference_slowdown"] > 2
     flush()
     assert (cache_dir() / HISTORY_FILE).exists()
+
+
+class _Stall:
+    """A machine fifty times slower for its first ``seconds`` of this thread's CPU time, the network and the
+    reference alike: the wild first profile (a 0.5 ms network at 169 ms a call, three blocks in the cap)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.until = time.thread_time() + seconds
+
+    def slow(self) -> float:
+        return 50.0 if time.thread_time() < self.until else 1.0
+
+    def network(self) -> None:
+        _spin(2e-4 * self.slow())
+
+    def reference(self) -> None:
+        _spin(2e-5 * self.slow())  # a tenth of the network, as the real reference is of a 0.5 ms network
+
+
+@pytest.mark.usefixtures("_cpu_clock")
+def test_a_stall_seen_in_a_few_readings_is_waited_out(tmp_path):
+    """Blocks of 10 ms fill a 0.1 s cap before the attempt has the ``min_repeats`` blocks the reference's
+    level needs; its first `FEW_READINGS` readings, all far slow, drop it, and the timing waits the stall out
+    within ``slow_time_s`` and reports the network's quiet figure."""
+    timer = block_timer(CPU, "cpu thread time")
+    baseline = min(timer(lambda: _spin(2e-5), 1) for _ in range(50))
+    options = TimingOptions(**{**vars(OPTIONS), "max_time_s": 0.1, "slow_time_s": 2.0})
+    machine = _Stall(0.3)
+    canary = Canary(machine.reference, "synthetic", baseline, tmp_path / HISTORY_FILE)
+    result = time_callable(machine.network, CPU, options, canary)
+    assert canary.retries >= 1 and time.thread_time() > machine.until
+    assert result.summary_ms(options.rel_ci)["stable"] is True and result.estimate < 1.2 * 2e-4
+
+
+def test_a_few_readings_drop_an_attempt_only_when_every_one_ran_far_slow(tmp_path):
+    canary = Canary(lambda: None, "synthetic", baseline_s=1.0, path=tmp_path / HISTORY_FILE)
+    far = 1 + FEW_TOLERANCE + 0.1
+    canary.readings = [far] * (FEW_READINGS - 1)
+    assert not latency._far_slow(canary)  # too few
+    canary.readings.append(far)
+    assert latency._far_slow(canary)
+    canary.readings.append(1 + SLOW_TOLERANCE + 0.1)  # slow for a level, not far slow: the level judges it
+    assert not latency._far_slow(canary)
+    canary.retry()  # a new attempt judges only its own readings
+    canary.readings += [far] * (FEW_READINGS - 1)
+    assert not latency._far_slow(canary)

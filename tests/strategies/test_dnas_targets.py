@@ -240,8 +240,9 @@ def test_each_epoch_emits_its_target_expected_and_measured_cost_for_the_live_plo
 def test_a_peak_memory_budget_is_a_target_the_landed_network_is_measured_on(
     tiny_task: Task, storage: str
 ) -> None:
-    # the budget is the target (no λ given); the retrained network's peak, profiled by its own trial as the
-    # workbench profiles every network, is within the tolerance of it
+    # the budget sets the target (no λ given): the retrained network's peak, profiled by its own trial as
+    # the workbench profiles every network, is within the budget and within the tolerance below it (a
+    # landing over a budget was judged infeasible and never trained: seen in JupyterLab, 2026-12-05)
     space = nw.spaces.get("nb201", num_cells=1, stem_channels=4)
     arch = space.parse("|nor_conv_3x3~0|+|none~0|nor_conv_1x1~1|+|skip_connect~0|none~1|none~2|")
     peak = profile(space.build(arch, INPUT, 2), INPUT, metrics=["peak_memory_mb"], threads=1)
@@ -256,9 +257,11 @@ def test_a_peak_memory_budget_is_a_target_the_landed_network_is_measured_on(
     run = nw.search(config, data=tiny_task)
     run.run()
     final = run.study.get_trials()[-1]
-    assert final.user_attrs["dnas"]["targets"] == budget and final.user_attrs["dnas"]["landing"]["within"]
+    target = budget["peak_memory_mb"] / 1.05
+    assert final.user_attrs["dnas"]["targets"] == {"peak_memory_mb": target}
+    assert final.user_attrs["dnas"]["landing"]["within"] and final.user_attrs["status"] == "ok"
     measured = final.user_attrs["metrics"]["peak_memory_mb"]["value"]
-    assert abs(measured / budget["peak_memory_mb"] - 1) <= 0.05
+    assert 0.95 * target <= measured <= budget["peak_memory_mb"]
 
 
 def test_a_timed_candidate_lands_only_if_its_second_timing_is_within_the_aim_too(

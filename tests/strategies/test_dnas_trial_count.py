@@ -39,7 +39,7 @@ def test_before_the_run_it_says_what_the_trials_will_be() -> None:
 
 
 def test_after_the_run_it_says_what_the_trials_were() -> None:
-    counts = {"ok": 4, "infeasible": 0, "pruned": 0, "failed": 0, "estimated": 3, "trained": 1}
+    counts = {"ok": 4, "infeasible": 0, "pruned": 0, "failed": 0, "estimated": 3, "trained": 1, "epochs": 3}
     assert outcome_text(counts, 6) == (
         "3 search epochs and 1 retrained architecture, 4 of the 6 trials planned: the search ends once its "
         "retrained architectures are trained (with a cost target, only those that landed within it)"
@@ -48,3 +48,20 @@ def test_after_the_run_it_says_what_the_trials_were() -> None:
     assert complete == "3 search epochs and 3 retrained architectures"
     repeated = outcome_text({**counts, "ok": 8, "trained": 5}, 6)
     assert repeated.startswith("3 search epochs and 5 retrained architectures, 8 trials where 6 were planned")
+
+
+def test_an_epoch_over_budget_is_still_counted_an_epoch() -> None:
+    """A search epoch whose derived architecture was over budget is "infeasible", but an epoch, not a
+    retrained architecture (JupyterLab said "1 search epoch and 2 retrained architectures" of a search of
+    2 epochs and 1 retrained architecture, the second epoch over its latency budget)."""
+    from nas_workbench.engine.records import TrialResult, outcome_counts
+
+    def trial(number: int, status: str, method: str) -> TrialResult:
+        accuracy = {"value": 0.5, "unit": "fraction", "method": method, "source": "x"}
+        metrics = {"accuracy": accuracy}
+        return TrialResult(
+            number, status, {}, "a", "a", metrics, [0.5], status == "ok", None, 1.0, None, [], None
+        )
+
+    results = [trial(0, "ok", "estimated"), trial(1, "infeasible", "estimated"), trial(2, "ok", "measured")]
+    assert outcome_text(outcome_counts(results), 4).startswith("2 search epochs and 1 retrained architecture")

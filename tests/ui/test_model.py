@@ -92,6 +92,29 @@ def test_a_warning_of_the_run_is_shown_beside_what_its_start_said_and_again_at_i
     text = "target_device 'bigphone' predicts latency at input [3, 32, 32], where it was measured; ..."
     warning = ev.RunWarning("s", text, "UserWarning")
     changes = model.reduce([(session, _started(2, at=1.0)), (session, warning)])
-    assert changes.message == Message(f"Strategy auto runs proxy_guided: why. {text}", warning=True)
+    assert changes.message == Message(f"Strategy auto runs proxy_guided: why. Warning: {text}", warning=True)
     done = model.finish_message(ev.RunFinished("s", "completed", 2, 3.0))
-    assert done == Message(f"Search complete: 2 trials in 3 s. {text}", warning=True)
+    assert done == Message(f"Search complete: 2 trials in 3 s. Warning: {text}", warning=True)
+
+
+def test_a_supernet_estimate_is_not_shown_as_a_trained_best():
+    """A dnas search's epochs record the supernet's estimate of the derived architecture's accuracy: the
+    progress line says so when that is the best yet (in JupyterLab a chain search under a latency budget
+    showed "best validation accuracy 0.06389 (trial 0)" for its first epoch's estimate)."""
+    estimate = _finished(0, 0.064)
+    estimate.metrics["accuracy"] = {
+        **estimate.metrics["accuracy"],
+        "method": "estimated",
+        "source": "supernet",
+    }
+    table = TrialTable(["accuracy"], ["maximize"])
+    table.extend(WorkbenchModel().reduce([(0, estimate)]).results)
+    model = WorkbenchModel()
+    assert (
+        "best validation accuracy 0.064 (trial 0, the supernet's estimate)"
+        in model.progress(table, True, 1.0).text
+    )
+    table.extend(model.reduce([(0, _finished(1, 0.9))]).results)
+    assert model.progress(table, running=True, now=2.0).text.endswith(
+        "best validation accuracy 0.9 (trial 1)"
+    )

@@ -81,6 +81,10 @@ def test_every_budget_label_names_its_unit(metric):
     assert budget_label("latency_ms", 2.0) == "budget 2 ms"
     assert budget_label("params", 150_000) == "budget 150k parameters"
     assert budget_label("flops", 3.2e6, "p30 on this CPU") == "budget 3.2M FLOPs (p30 on this CPU)"
+    assert (
+        budget_label("latency_ms", 1000.0) == "budget 1,000 ms"
+        and budget_label("latency_ms", 0.42) == "budget 0.42 ms"
+    )
 
 
 def test_tooltips_show_no_test_accuracy_the_legend_hides_no_point_and_there_is_no_logo():

@@ -73,6 +73,7 @@ def test_report_of_a_real_study(tmp_path, tiny_task, objectives):
     )
     text = path.read_text()
     assert "NAS Workbench report: r" in text and "Pareto front" in text
+    assert "budget latency_ms \\u2264 1,000 ms," in text  # as the budget line says it, not a dict's repr
     assert "cdn.bokeh.org" not in text  # BokehJS inline: the file opens offline
     front = run.pareto()
     assert front and "nas-pareto" in text

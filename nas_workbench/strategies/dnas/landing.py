@@ -186,22 +186,30 @@ def check_target(
     (cheapest, low), (_, high) = ends
     name = supernet.space.name
     if target * (1 + tolerance) < low:
+        cheapest_text = f"the cheapest architecture of the {name!r} space ({supernet.space.format(cheapest)})"
+        if not explicit:  # a budget's target is its limit / (1 + tolerance) (`budget_target`)
+            limit = target * (1 + tolerance)
+            raise ConfigError(
+                field,
+                limit,
+                f"a limit of at least {low:.4g} {unit}: {cheapest_text} measures {low:.4g} {unit} here",
+            )
         raise ConfigError(
             field,
             target,
-            f"a target of at least {low / (1 + tolerance):.4g} {unit}: the cheapest architecture of the "
-            f"{name!r} space ({supernet.space.format(cheapest)}) measures {low:.4g} {unit} here, and the "
-            f"search lands within {tolerance:.0%} of its target",
+            f"a target of at least {low / (1 + tolerance):.4g} {unit}: {cheapest_text} measures {low:.4g} "
+            f"{unit} here, and the search lands within {tolerance:.0%} of its target",
         )
-    if target * (1 - tolerance) > high:
-        if explicit:
-            raise ConfigError(
-                field,
-                target,
-                f"a target of at most {high / (1 - tolerance):.4g} {unit}: the dearest architecture of the "
-                f"{name!r} space measures {high:.4g} {unit} here",
-            )
-        logger.info("dnas: every architecture meets the %s budget (%g): it is not a target", metric, target)
+    if explicit and target * (1 - tolerance) > high:
+        raise ConfigError(
+            field,
+            target,
+            f"a target of at most {high / (1 - tolerance):.4g} {unit}: the dearest architecture of the "
+            f"{name!r} space measures {high:.4g} {unit} here",
+        )
+    if not explicit and target * (1 + tolerance) >= high:
+        limit = target * (1 + tolerance)
+        logger.info("dnas: every architecture meets the %s budget (%g): it is not a target", metric, limit)
         penalty.release(metric)
 
 

@@ -18,7 +18,15 @@ from nas_workbench.strategies._base import Option, check_float, check_int
 if TYPE_CHECKING:
     from nas_workbench.config import SearchConfig
 
-__all__ = ["COST_METRICS", "MAX_REPEATS", "OPTIONS", "RETRAIN_BUDGET", "RETRAIN_TOP", "DnasOptions"]
+__all__ = [
+    "COST_METRICS",
+    "MAX_REPEATS",
+    "OPTIONS",
+    "RETRAIN_BUDGET",
+    "RETRAIN_TOP",
+    "DnasOptions",
+    "budget_target",
+]
 
 #: Metrics whose cost adds up over a network's modules (peak memory: its resident part), so a supernet can
 #: take their expectation (`nas_workbench.strategies.dnas.cost`).
@@ -114,7 +122,7 @@ class DnasOptions:
         None,
         "a target per penalised metric, e.g. {'latency_ms': 2.0}, that the derived architecture's "
         "measured cost lands on (dual ascent adapts the trade-off, no weight to tune; None: the budget's "
-        "limits)",
+        "limits, each divided by 1 + tolerance, so that a landing within the tolerance is within the budget)",
     )
     target_rate: float = _option(
         2.0, "dual-ascent step of a target's multiplier per epoch and unit of relative error"
@@ -214,10 +222,21 @@ class DnasOptions:
         targets = (
             dict(self.targets)
             if self.targets is not None
-            else {m: float(v) for m, v in config.budget.items() if m in penalty}
+            else {
+                m: budget_target(float(limit), self.tolerance)
+                for m, limit in config.budget.items()
+                if m in penalty
+            }
         )
         _check_targets(targets, penalty)
         return replace(self, penalty=penalty, targets=targets)
+
+
+def budget_target(limit: float, tolerance: float) -> float:
+    """The target a budget's ``limit`` sets: the landing takes an architecture whose measured cost is
+    within ``tolerance`` of its target, and a budget is a ceiling (a trial over it is infeasible, never
+    trained), so the target sits at ``limit / (1 + tolerance)``, the top of its window at the limit."""
+    return limit / (1 + tolerance)
 
 
 def _check_targets(targets: Mapping[str, float], penalty: tuple[str, ...]) -> None:

@@ -57,8 +57,8 @@ def plan_text(n_trials: int, options: DnasOptions) -> str:
 
 def outcome_text(counts: Mapping[str, int], n_trials: int) -> str:
     """What a finished dnas search ran, from `nas_workbench.engine.records.outcome_counts` of its trials
-    ("estimated": its epochs; the rest: retrained), against the ``n_trials`` planned."""
-    epochs = counts.get("estimated", 0)
+    ("epochs": its epochs, whatever their status; the rest: retrained), against the ``n_trials`` planned."""
+    epochs = counts.get("epochs", 0)
     retrained = sum(counts.get(s, 0) for s in ("ok", "infeasible", "pruned", "failed")) - epochs
     done = epochs + retrained
     text = f"{_plural(epochs, 'search epoch')} and {_plural(retrained, 'retrained architecture')}"
