@@ -105,8 +105,9 @@ class CandidatePool:
         for spec in specs[:cut]:
             self.add(spec)
         self._save()
-        self.names = tuple(sorted({name for row in self._rows for name in row}))
-        self.values = np.array([[row.get(n, math.nan) for n in self.names] for row in self._rows], float)
+        self.names: tuple[str, ...]  # every estimator value's name, and the candidates × names matrix
+        self.values: np.ndarray
+        self._tabulate()
         self._codes = self._encode(self.specs)
 
     def __len__(self) -> int:
@@ -154,9 +155,34 @@ class CandidatePool:
         function = self._signature(spec) if self._signature is not None else repr(key)
         self._function_of.append(self._functions.setdefault(function, len(self._functions)))
         if hasattr(self, "values"):  # grown after construction: extend the matrices
-            self.values = np.vstack([self.values, [[row.get(n, math.nan) for n in self.names]]])
+            if set(row) <= set(self.names):
+                self.values = np.vstack([self.values, [[row.get(n, math.nan) for n in self.names]]])
+            else:  # an estimator that gave nothing before gives values now: a column more
+                self._tabulate()
             self._codes = np.vstack([self._codes, self._encode([spec])])
         return self._index[key]
+
+    def fill(self, estimate: Estimator) -> int:
+        """Ask ``estimate`` for every candidate's values and keep those the candidate lacks (timed, as the
+        scoring is): the candidates scored while an estimator gave nothing (`score_cost.PricedScores`
+        withholds the zero-cost scores until they are priced) get its values once it gives them, so that
+        they rank by every estimator as the later ones do; how many candidates gained a value."""
+        started, gained = time.perf_counter(), 0
+        for spec, row in zip(self.specs, self._rows, strict=True):
+            missing = {n: float(v) for n, v in estimate(spec).items() if n not in row}
+            row.update(missing)
+            gained += bool(missing)
+        self.seconds += time.perf_counter() - started
+        self._save()
+        self._tabulate()
+        return gained
+
+    def _tabulate(self) -> None:
+        """Lay the candidates' values out as ``values``, one column per estimator value in ``names``
+        (sorted; NaN where a candidate has none)."""
+        self.names = tuple(sorted({name for row in self._rows for name in row}))
+        self.values = np.array([[row.get(n, math.nan) for n in self.names] for row in self._rows], float)
+        self.values = self.values.reshape(len(self._rows), len(self.names))
 
     def function_twins(self, mask: np.ndarray) -> np.ndarray:
         """Which candidates compute the same function as one of the candidates in ``mask`` (the space's

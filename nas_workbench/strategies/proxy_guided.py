@@ -50,7 +50,8 @@ search knows (`SamplerContext.costs`, `SamplerContext.scores`):
 
 The pool is scored lazily by default (``score_batch`` candidates before each trial: 2,000 synflow scores
 on a CPU are minutes), so the scoring is paid, and timed, as the search goes. The zero-cost scores of a lazy
-pool are dropped once a batch of them is measured to cost more than ``score_share`` of a training
+pool are withheld until a trial has completed (the first trial ranks by the counted costs), then priced
+and dropped when the candidates a trial scores would cost more than ``score_share`` of a training
 (`score_cost.PricedScores`: on digits at 2 epochs 20 synflow and FLOPs scorings take as long as a training,
 and the parameter count, ten times cheaper, ranks as well); the counted costs stay.
 
@@ -113,9 +114,9 @@ class ProxyGuidedSampler(PlannedSampler):
             untried candidate.
         score_batch: Candidates scored before each trial (a lazy pool: the first training waits for this
             many scorings, not the whole pool's); 0 scores the whole pool before the first trial.
-        score_share: A lazy pool drops its ``scores`` for the rest of the search once a batch of them is
-            measured to cost more than this share of the median trial's training seconds (the engine's
-            timings; kept while none is recorded); 0 keeps them whatever they cost.
+        score_share: A lazy pool's ``scores``, withheld until a trial completes, are dropped once a trial's
+            scorings are measured to cost more than this share of a training (`score_cost.PricedScores`);
+            0 scores from the first candidate and keeps them whatever they cost.
         climb_from: How many of the best trained functions a local move and the climb start from (the best
             trial of each).
         limits: The budget's absolute limits, when the engine gives them (`SamplerContext.limits`).
@@ -162,7 +163,7 @@ class ProxyGuidedSampler(PlannedSampler):
         if self._pool is None:
             scores = self.scores
             if scores is not None and self.score_batch:  # lazy: the scores are paid for as the search goes
-                scores = self._priced = PricedScores(scores, self.score_share)
+                scores = self._priced = PricedScores(scores, self.score_share, self.costs is not None)
             estimators = [e for e in (self.costs, scores) if e is not None]
             scored = self.score_batch or None
             self._pool = CandidatePool(self.space, self.pool_size, estimators, seed=self._seed, scored=scored)
@@ -183,8 +184,8 @@ class ProxyGuidedSampler(PlannedSampler):
         sign = 1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1.0
         others = [t for t in study.get_trials(deepcopy=False) if t.number != trial.number]
         if others and self.score_batch:  # a lazy pool: the next candidates, scored as the search goes
-            if self._priced is not None:  # too dear for their trainings: dropped, and muted in the ranking
-                self._priced.weigh(others, self.score_batch)
+            if self._priced is not None:  # priced once a trial completes; too dear: dropped, and muted
+                self._priced.weigh(others, self.score_batch + self.mutations, pool)
             pool.score_more(self.score_batch)
         trained = [
             (index, sign * t.value)
@@ -378,7 +379,7 @@ register(
                 20, "candidates scored before each trial (lazily, as the search goes); 0: all at first"
             ),
             "score_share": Option(
-                0.25, "a lazy pool drops its zero-cost scores once a batch costs over this share of training"
+                0.25, "a lazy pool's zero-cost scores: priced once a trial ends, dropped past this share"
             ),
             "use_scores": Option(
                 True, "rank with the engine's zero-cost scores (synflow, FLOPs, a cell's live FLOPs)"

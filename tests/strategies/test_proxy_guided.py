@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -135,38 +134,6 @@ def test_a_lazy_pool_scores_a_batch_before_each_trial() -> None:
     assert len(lazy) == 10 and lazy.pending == 246
     assert lazy.score_more(300) == 246 and len(lazy) == 256 and lazy.pending == 0
     assert lazy.specs[:10] == CandidatePool(space, 1000, [], seed=3, scored=10).specs  # a seeded order
-
-
-@pytest.mark.parametrize(("training_s", "dropped"), [(0.001, True), (100.0, False), (None, False)])
-def test_a_lazy_pool_drops_scores_that_cost_more_than_the_trainings(
-    training_s: float | None, dropped: bool
-) -> None:
-    """A batch of 10 scorings of 2 ms costs 20 trainings of 1 ms: after the first trial the scores are no
-    longer computed and get no weight, and the counted cost ranks alone. Against trainings of 100 s, or
-    when no training time is recorded (a sampler driven without the engine), they are kept."""
-    space, calls = GridSpace(), []
-
-    def dear(spec: ArchSpec) -> dict[str, float]:
-        calls.append(spec.to_json())
-        time.sleep(0.002)
-        return {"quality": accuracy(spec)}
-
-    sampler = strategies.make_sampler(
-        "proxy_guided",
-        seed=0,
-        space=space,
-        costs=lambda s: {"params": latency(s)},
-        scores=dear,
-        score_batch=10,
-    )
-    study = search(sampler, space, 5, training_s=training_s)
-    trust = [t.system_attrs["proxy_guided:trust"] for t in study.trials]
-    if dropped:
-        assert 10 <= len(calls) <= 10 + 30  # the first batch and the first trial's climb (5.) only
-        assert all(t["quality"] == 0.0 and t["params"] > 0.0 for t in trust[1:])
-    else:
-        assert len(calls) >= 5 * 10
-        assert all(t["quality"] > 0.0 for t in trust)
 
 
 class TwinSpace(GridSpace):
