@@ -33,6 +33,7 @@ OWNERS = {
 STRATEGY_WRITERS = {
     "strategies/evolution.py",
     "strategies/dnas/search.py",
+    "strategies/dnas/retraining.py",
 }
 
 

@@ -146,6 +146,7 @@ def _time_split(study: optuna.Study, wall: float) -> dict[str, float]:
             split["epoch_trials_s"] += duration
         elif info.get("phase") == "retrain":
             split["retrain_s"] += duration
+            split["repeats"] = split.get("repeats", 0) + ("repeat_of" in info)  # retrain_budget's
     split["other_s"] = wall - split["supernet_s"] - split["epoch_trials_s"] - split["retrain_s"]
     return split
 

@@ -20,14 +20,15 @@ search knows (`SamplerContext.costs`, `SamplerContext.scores`):
    trained function (never more trainings of it than functions tried: replicas of a function ranked top before
    any other was compared, as the prior's unique top is on its first trial, would stop the search there), or,
    with probability ``local_share``, makes a local move: the best-ranked untried feasible candidate one
-   decision away from one of the best trained functions (the best trial of each of the ``climb_from`` best),
-   or, half the time (`TWIN_SHARE`), a twin of the best; with no twin to train, a local move too once the
-   ranking's next functions are outclassed (below), else, and with neither, the ranking proposes (moving
-   before the prior is settled, or once its unique top alone had settled it, left Pixel 2 5th's optimum, in
-   an 11-way tie below that top, untried at 10; once trials ranked as high as the ranking's next have lost
-   by far, the ranking's next are worse bets than moves: on Pixel 2 5th they were cells scoring 10-75%
-   after the 40th trial). Unless the untried functions ranked with the best are *outclassed*
-   (`chance_to_beat`: the trials ranked as high lost to the best by far): then every move is local.
+   decision away from one of the ``climb_from`` best trained functions, that is from any candidate of the pool
+   computing one (its twins too, trained or not: the same network with other dead ops, so their neighbours are
+   all the function's; on Pixel 2 5th each of the three best cells within budget is one decision from one twin
+   of the best 11.7-MFLOP function, not from its other twins), or, half the time (`TWIN_SHARE`), a twin of the
+   best; with no twin to train, a local move too once the ranking's next functions are outclassed (below),
+   else, and with neither, the ranking proposes (on Pixel 2 5th, moves once the prior's unique top alone had
+   settled it left the 11-way tie below, which holds the optimum, untried). Unless the untried functions
+   ranked with the best are *outclassed* (`chance_to_beat`: the trials ranked as high lost to the best by
+   far): then every move is local.
 4. **One trial per function.** A candidate that computes the same function as one already tried (the
    space's ``signature``: `CellSpace.signature` gives cells that differ only in dead ops or in the node a
    skip chain runs through one signature) is proposed by the ranking only once every feasible function
@@ -38,15 +39,14 @@ search knows (`SamplerContext.costs`, `SamplerContext.scores`):
    each twin separately) the best of a function's twins is often the budget's optimum: its twins'
    validation accuracies spread by 0.1-0.2 points.
 5. **A sampled pool climbs.** A space too large to enumerate is ranked over a random sample of ``pool_size``
-   candidates (and a lazy pool over those scored so far), which under a tight budget holds few of the
-   feasible ones and often none of the best (a 5th-percentile latency budget leaves about 5% of a sample).
-   So before each trial a pool that is not the whole space adds ``mutations`` mutations of the candidates the
-   trial builds on, in turn: once the prior is settled, the best trial of each of the ``climb_from`` best
-   trained functions and the best function's other trained twins (the twins a sample lacks are often one
-   dead op from a trained one), else the ranking's top untried candidate; and is ranked again: it fills in
-   where the cheap estimators and the trials point (a local search, paid in ``mutations`` estimator calls a
-   trial), not where a random draw happened to fall. Not while the feasibility model is still being learnt
-   (uniform draws).
+   candidates (and a lazy pool over those scored so far), which under a tight budget holds few of the feasible
+   ones and often none of the best (a 5th-percentile latency budget leaves about 5% of a sample). So before
+   each trial a pool that is not the whole space adds ``mutations`` mutations of the candidates the trial
+   builds on, in turn: once the prior is settled, the best trial of each of the ``climb_from`` best trained
+   functions and the pool's other candidates computing one (3.), else the ranking's top untried candidate; and
+   is ranked again: it fills in where the cheap estimators and the trials point (a local search, paid in
+   ``mutations`` estimator calls a trial), not where a random draw happened to fall. Not while the feasibility
+   model is still being learnt (uniform draws).
 
 The pool is scored lazily by default (``score_batch`` candidates before each trial: 2,000 synflow scores
 on a CPU are minutes), so the scoring is paid, and timed, as the search goes. The zero-cost scores of a lazy
@@ -117,8 +117,8 @@ class ProxyGuidedSampler(PlannedSampler):
         score_share: A lazy pool's ``scores``, withheld until a trial completes, are dropped once a trial's
             scorings are measured to cost more than this share of a training (`score_cost.PricedScores`);
             0 scores from the first candidate and keeps them whatever they cost.
-        climb_from: How many of the best trained functions a local move and the climb start from (the best
-            trial of each).
+        climb_from: How many of the best trained functions a local move and the climb start from (from
+            every candidate of the pool computing one).
         limits: The budget's absolute limits, when the engine gives them (`SamplerContext.limits`).
         **base: ``space`` (required: the pool is drawn from it), ``feasibility`` (predicts the constraints
             no counted cost gives exactly) and ``seed`` (of every draw), as `PlannedSampler` takes them.
@@ -209,8 +209,8 @@ class ProxyGuidedSampler(PlannedSampler):
         local = settled and (outclassed or draw < self.local_share)
         tops = _tops(trained, functions, self.climb_from)
         anchors: list[int] = []  # whose neighbours a sampled pool brings in (5.), if any
-        if settled and best is not None:  # the best trials, and the best function's trained twins
-            anchors = tops + [i for i, _ in trained if functions[i] == functions[best] and i != best]
+        if settled and best is not None:  # the best trials, and every other spelling of their functions
+            anchors = _spellings(tops, functions, allowed)
             if not local and not _next_outclassed(trained, functions, score, open_, best):
                 anchors.append(int(np.flatnonzero(open_)[np.argmax(score[open_])]))  # it may be proposed
         elif not exploring and open_.any():
@@ -234,7 +234,8 @@ class ProxyGuidedSampler(PlannedSampler):
         if exploring and open_.any():
             source, index = "explore", int(rng.choice(np.flatnonzero(open_).tolist()))
         elif settled and best is not None:  # a twin of the best function, or a neighbour of the best ones
-            near = np.unique(np.concatenate([pool.neighbours(top) for top in tops]))
+            bases = _spellings(tops, functions, allowed)  # a function's neighbours: those of all its twins
+            near = np.unique(np.concatenate([pool.neighbours(i) for i in bases]))
             near = near[open_[near]]
             twins = np.flatnonzero(allowed & ~tried & (functions == functions[best]))
             trained_functions = functions[[i for i, _ in trained]]
@@ -309,14 +310,19 @@ def _next_outclassed(
 ) -> bool:
     """Whether the ranking's next untried functions (those tied with its top untried candidate) are
     `_outclassed`: only then may a move from the best trials pre-empt them once the prior is settled. A
-    settled prior's next rank is below the best trained function, but before trials ranked as high have
-    been trained nothing says it is worse than a neighbour of the best (on Pixel 2 5th the prior's unique
-    top, trained first, settled it, and moves from it left the 11-way tie below it, which holds the
-    optimum, untried at 10 trainings); once they have, and lost by far, the moves climb (there, after the
-    40th trial, the ranking's next cells scored 10-75%)."""
+    settled prior's next rank below the best trained function, but until trials ranked as high have lost by
+    far nothing says they are worse than a neighbour of the best (on Pixel 2 5th the prior's unique top,
+    trained first, settled it, and moves from it left the 11-way tie below, which holds the optimum)."""
     if not open_.any():
         return True
     return _outclassed(trained, functions, score, open_ & (score > score[open_].max() - _TIE), best)
+
+
+def _spellings(tops: list[int], functions: np.ndarray, allowed: np.ndarray) -> list[int]:
+    """The pool indices of ``tops`` and of the other candidates within budget (``allowed``) computing one of
+    their functions (their twins, trained or not), ``tops`` first: their neighbours are those functions'."""
+    mask = allowed & np.isin(functions, functions[tops])
+    return tops + [int(i) for i in np.flatnonzero(mask) if i not in tops]
 
 
 def _tops(trained: list[tuple[int, float]], functions: np.ndarray, count: int) -> list[int]:

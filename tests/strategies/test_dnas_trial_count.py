@@ -26,6 +26,12 @@ def test_before_the_run_it_says_what_the_trials_will_be() -> None:
     text = plan_text(6, DnasOptions())
     assert "6 trials are 3 search epochs, then up to 3 architectures retrained" in text
     assert "fewer when the landing finds fewer within a cost target" in text
+    assert "trained again" not in text  # retrain_budget: 0 by default
+    repeating = plan_text(6, DnasOptions(retrain_budget=3.0))
+    assert (
+        "trained again with new seeds, up to 7 more trials, while the retraining takes at most 3x"
+        in repeating
+    )
     config = nw.SearchConfig(space="nb201", strategy="dnas", n_trials=6)
     assert run_plan_text(config) == text
     assert run_plan_text(config, trials_done=6) is None  # nothing left
@@ -40,6 +46,8 @@ def test_after_the_run_it_says_what_the_trials_were() -> None:
     )
     complete = outcome_text({**counts, "ok": 6, "trained": 3}, 6)
     assert complete == "3 search epochs and 3 retrained architectures"
+    repeated = outcome_text({**counts, "ok": 8, "trained": 5}, 6)
+    assert repeated.startswith("3 search epochs and 5 retrained architectures, 8 trials where 6 were planned")
 
 
 def test_an_epoch_over_budget_is_still_counted_an_epoch() -> None:

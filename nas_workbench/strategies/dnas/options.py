@@ -18,7 +18,15 @@ from nas_workbench.strategies._base import Option, check_float, check_int
 if TYPE_CHECKING:
     from nas_workbench.config import SearchConfig
 
-__all__ = ["COST_METRICS", "OPTIONS", "DnasOptions", "budget_target"]
+__all__ = [
+    "COST_METRICS",
+    "MAX_REPEATS",
+    "OPTIONS",
+    "RETRAIN_BUDGET",
+    "RETRAIN_TOP",
+    "DnasOptions",
+    "budget_target",
+]
 
 #: Metrics whose cost adds up over a network's modules (peak memory: its resident part), so a supernet can
 #: take their expectation (`nas_workbench.strategies.dnas.cost`).
@@ -27,6 +35,16 @@ COST_METRICS = ("latency_ms", "flops", "macs", "params", "peak_memory_mb")
 
 #: Default of `DnasOptions.retrain_top` (chosen by measurement: benchmarks/dnas/README.md).
 RETRAIN_TOP = 4
+#: Default of `DnasOptions.retrain_budget`: off. Measured on digits (benchmarks/dnas/README.md, 2026-12-05):
+#: at 3x the search's time the repeats changed no search's result against TPE (nb201, seeds 0-2: one
+#: repeat each, +16-20% wall time), and on the chain space, whose trainings are cheap beside its search, 3x
+#: allowed all 7 repeats and took the run past a third of TPE's time.
+RETRAIN_BUDGET = 0.0
+#: Repeats at most: the best architecture is trained at most this many more times (8 trainings of it in
+#: all, as many as benchmarks/dnas/retrain_seeds.py takes to show one architecture's spread; the best of
+#: more adds little). Without a cap a cheap architecture after a long search would be trained dozens of
+#: times.
+MAX_REPEATS = 7
 
 
 def _option(default: Any, doc: str) -> Any:
@@ -127,6 +145,14 @@ class DnasOptions:
         "DARTS and PC-DARTS report the best of several retrainings); at most half the study's trials",
     )
 
+    retrain_budget: float = _option(
+        RETRAIN_BUDGET,
+        "wall time of the retraining stage as a multiple of the search's own: after the retrain_top "
+        "trainings, the best on validation is trained again with new seeds, each a full trial, while the "
+        "next is expected to end within it; the best single training is the result, as a black-box "
+        "search's best trial is (0: no repeats)",
+    )
+
     def __post_init__(self) -> None:
         if isinstance(self.penalty, list):  # from YAML or JSON
             object.__setattr__(self, "penalty", tuple(self.penalty))
@@ -156,6 +182,7 @@ class DnasOptions:
         check_float("target_rate", self.target_rate, 0.0, 1e3)
         check_float("tolerance", self.tolerance, 1e-4, 1.0)
         check_int("retrain_top", self.retrain_top, 1)
+        check_float("retrain_budget", self.retrain_budget, 0.0, 1e3)
         check_int("finetune_epochs", self.finetune_epochs, 0)
         if self.weight_learning_rate is not None:
             check_float("weight_learning_rate", self.weight_learning_rate, 1e-12, 10.0)

@@ -18,8 +18,9 @@ estimate. The trial keeps the architecture weights (``arch_weights``)
 and the epoch's figures (``dnas``), and an `ArchitectureWeights` event carries them to the plots. The final
 architecture is then enqueued once more and trained standalone by the engine's own trial, at the
 configured fidelity: a full trial; with ``retrain_top`` > 1, the next most likely architectures too (the
-best of them on validation is the search's result). So a study of ``n_trials`` holds ``n_trials -
-retrain_top`` search epochs and the retrained architectures.
+best of them on validation is the search's result), and the best of them again with new seeds within
+``retrain_budget`` times the search's time (`retraining`). So a study of ``n_trials`` holds ``n_trials -
+retrain_top`` search epochs, the retrained architectures and the repeats.
 
 A search is not resumed mid-way (the supernet is not stored): a study that already holds a retrained
 "dnas" architecture is complete; otherwise a new run searches afresh for the trials left.
@@ -30,7 +31,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -51,9 +51,10 @@ from nas_workbench.spec import ArchSpec
 from nas_workbench.strategies.dnas import build_supernet
 from nas_workbench.strategies.dnas.arch_step import ArchStep, frozen, shrink_epochs
 from nas_workbench.strategies.dnas.cost import cost_model
-from nas_workbench.strategies.dnas.landing import Landing, check_target, land, predicted_costs
+from nas_workbench.strategies.dnas.landing import check_target, land, predicted_costs
 from nas_workbench.strategies.dnas.options import DnasOptions
 from nas_workbench.strategies.dnas.penalty import HardwarePenalty
+from nas_workbench.strategies.dnas.retraining import Retraining
 from nas_workbench.strategies.dnas.supernet import Supernet
 from nas_workbench.strategies.dnas.trial_count import trial_plan
 from nas_workbench.strategies.dnas.weight_sharing import FineTuneScorer, WeightSharingScorer
@@ -107,6 +108,7 @@ class _DnasSearch:
     # -- the run ---------------------------------------------------------------------------------------
     def search(self) -> bool:
         run, config, options = self.run, self.config, self.options
+        search_started = time.perf_counter()  # the search's wall time sizes the retraining's budget
         # architectures to try first, and those left to retrain by a stopped search: trained
         self._run_waiting(self.pipeline.objective(run.scorer()))
         if self._retrained_before():
@@ -168,7 +170,15 @@ class _DnasSearch:
         landings = land(supernet, penalty, self._measure, options.tolerance, config.seed, retrains)
         for landing in landings:
             logger.info("dnas: retraining %s, %s", run.space.format(landing.spec), landing.to_dict())
-        self._retrain(landings, epochs, penalty, supernet)
+        info = {"phase": "retrain", "epoch": epochs, "expected": _expected(penalty, supernet),
+                "targets": dict(penalty.targets)}  # fmt: skip
+        Retraining(
+            run, self._retraining(supernet), self._run_scored, options.retrain_budget,
+            time.perf_counter() - search_started, self._must_end,
+        ).retrain([
+            (landing.spec, {**info, "landing": landing.to_dict() if penalty.targets else None})
+            for landing in landings
+        ])  # fmt: skip
         return not run.stop.is_set()
 
     def _must_end(self) -> bool:
@@ -356,23 +366,6 @@ class _DnasSearch:
             "guarded": spec != supernet.derive(guard=False),
         }
 
-    def _retrain(
-        self, landings: Sequence[Landing], epochs: int, penalty: HardwarePenalty, supernet: Supernet
-    ) -> None:
-        """Train the final architectures standalone as the engine's own trials (full trials), the most
-        likely first (``rank`` 1)."""
-        for rank, landing in enumerate(landings, start=1):
-            info = {
-                "phase": "retrain",
-                "epoch": epochs,
-                "rank": rank,
-                "expected": _expected(penalty, supernet),
-                "targets": dict(penalty.targets),
-                "landing": landing.to_dict() if penalty.targets else None,
-            }
-            self.run.study.enqueue_trial(dict(landing.spec.choices), user_attrs={DNAS_ATTR: info})
-        self._run_waiting(self.pipeline.objective(self._retraining(supernet), reuse=False))  # trained
-
     def _retraining(self, supernet: Supernet) -> Scorer:
         """The run's own scorer, or fine-tuning from the supernet's weights (``finetune_epochs``)."""
         run, epochs = self.run, self.options.finetune_epochs
@@ -380,6 +373,10 @@ class _DnasSearch:
             return run.scorer()
         config = replace(run.config, fidelity=replace(run.config.fidelity, epochs=epochs))
         return FineTuneScorer(TrainingScorer(config, run.task(), run.emit, run.study_name), supernet)
+
+    def _run_scored(self, scorer: Scorer) -> None:
+        """Run the study's waiting trials scored by ``scorer`` (each architecture trained, none reused)."""
+        self._run_waiting(self.pipeline.objective(scorer, reuse=False))
 
     def _run_waiting(self, objective: Objective) -> None:
         """Run the study's waiting trials through the engine's scheduler (heartbeats, failures, events)."""

@@ -5,7 +5,9 @@ supernet epoch (the derived architecture, its accuracy a weight-sharing estimate
 architecture retrained from scratch at the end (`trial_plan`). The landing may retrain fewer than planned
 (with a cost target, only the architectures measured within it), and the search is complete once they
 are trained: a finished study may then hold fewer trials than ``n_trials`` ("4 of 6") and is not a
-stopped one. This module needs neither torch nor widgets.
+stopped one. Within the retraining budget the best retrained architecture is trained again with new seeds
+(`retraining`), so a finished study may also hold more ("7 where 6 were planned"). This module needs
+neither torch nor widgets.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from nas_workbench.strategies.dnas.options import DnasOptions
+from nas_workbench.strategies.dnas.options import MAX_REPEATS, DnasOptions
 
 if TYPE_CHECKING:
     from nas_workbench.config import SearchConfig
@@ -41,6 +43,12 @@ def plan_text(n_trials: int, options: DnasOptions) -> str:
         if retrains
         else ", no retraining (retrain off)"
     )
+    if retrains and options.retrain_budget > 0:
+        retrained += (
+            f", and the best of them is trained again with new seeds, up to {MAX_REPEATS} more trials, "
+            f"while the retraining takes at most {options.retrain_budget:g}x the search's time "
+            "(retrain_budget)"
+        )
     return (
         "dnas counts a trial per supernet search epoch and per retrained architecture: "
         f"{n_trials} trials are {_plural(epochs, 'search epoch')}{retrained}."
@@ -54,7 +62,12 @@ def outcome_text(counts: Mapping[str, int], n_trials: int) -> str:
     retrained = sum(counts.get(s, 0) for s in ("ok", "infeasible", "pruned", "failed")) - epochs
     done = epochs + retrained
     text = f"{_plural(epochs, 'search epoch')} and {_plural(retrained, 'retrained architecture')}"
-    if done < n_trials:
+    if done > n_trials:
+        text += (
+            f", {done} trials where {n_trials} were planned: the best retrained architecture was trained "
+            "again with new seeds within the retraining budget (retrain_budget)"
+        )
+    elif done < n_trials:
         text += (
             f", {done} of the {n_trials} trials planned: the search ends once its retrained architectures "
             "are trained (with a cost target, only those that landed within it)"
