@@ -25,10 +25,9 @@ search knows (`SamplerContext.costs`, `SamplerContext.scores`):
    all the function's; on Pixel 2 5th each of the three best cells within budget is one decision from one twin
    of the best 11.7-MFLOP function, not from its other twins), or, half the time (`TWIN_SHARE`), a twin of the
    best; with no twin to train, a local move too once the ranking's next functions are outclassed (below),
-   else, and with neither, the ranking proposes (on Pixel 2 5th, moves once the prior's unique top alone had
-   settled it left the 11-way tie below, which holds the optimum, untried). Unless the untried functions
-   ranked with the best are *outclassed* (`chance_to_beat`: the trials ranked as high lost to the best by
-   far): then every move is local.
+   else, and with neither, the ranking proposes. Unless the untried functions ranked with the best are
+   *outclassed* (`chance_to_beat`: the trials ranked as high lost to the best by far): then every move is
+   local.
 4. **One trial per function.** A candidate that computes the same function as one already tried (the
    space's ``signature``: `CellSpace.signature` gives cells that differ only in dead ops or in the node a
    skip chain runs through one signature) is proposed by the ranking only once every feasible function
@@ -40,13 +39,13 @@ search knows (`SamplerContext.costs`, `SamplerContext.scores`):
    validation accuracies spread by 0.1-0.2 points.
 5. **A sampled pool climbs.** A space too large to enumerate is ranked over a random sample of ``pool_size``
    candidates (and a lazy pool over those scored so far), which under a tight budget holds few of the feasible
-   ones and often none of the best (a 5th-percentile latency budget leaves about 5% of a sample). So before
-   each trial a pool that is not the whole space adds ``mutations`` mutations of the candidates the trial
-   builds on, in turn: once the prior is settled, the best trial of each of the ``climb_from`` best trained
-   functions and the pool's other candidates computing one (3.), else the ranking's top untried candidate; and
-   is ranked again: it fills in where the cheap estimators and the trials point (a local search, paid in
-   ``mutations`` estimator calls a trial), not where a random draw happened to fall. Not while the feasibility
-   model is still being learnt (uniform draws).
+   ones and often none of the best. So before each trial a pool that is not the whole space adds ``mutations``
+   mutations of the candidates the trial builds on, in turn: once the prior is settled, the best trial of each
+   of the ``climb_from`` best trained functions, then the pool's other candidates computing one (3.), in turn
+   from trial to trial, else the ranking's top untried candidate; and is ranked again: it fills in where the
+   cheap estimators and the trials point (a local search, paid in ``mutations`` estimator calls a trial), not
+   where a random draw happened to fall. Not while the feasibility model is still being learnt (uniform
+   draws).
 
 The pool is scored lazily by default (``score_batch`` candidates before each trial: 2,000 synflow scores
 on a CPU are minutes), so the scoring is paid, and timed, as the search goes. The zero-cost scores of a lazy
@@ -210,7 +209,7 @@ class ProxyGuidedSampler(PlannedSampler):
         tops = _tops(trained, functions, self.climb_from)
         anchors: list[int] = []  # whose neighbours a sampled pool brings in (5.), if any
         if settled and best is not None:  # the best trials, and every other spelling of their functions
-            anchors = _spellings(tops, functions, allowed)
+            anchors = _spellings(tops, functions, allowed, trial.number * self.mutations)
             if not local and not _next_outclassed(trained, functions, score, open_, best):
                 anchors.append(int(np.flatnonzero(open_)[np.argmax(score[open_])]))  # it may be proposed
         elif not exploring and open_.any():
@@ -308,21 +307,21 @@ def _outclassed(
 def _next_outclassed(
     trained: list[tuple[int, float]], functions: np.ndarray, score: np.ndarray, open_: np.ndarray, best: int
 ) -> bool:
-    """Whether the ranking's next untried functions (those tied with its top untried candidate) are
-    `_outclassed`: only then may a move from the best trials pre-empt them once the prior is settled. A
-    settled prior's next rank below the best trained function, but until trials ranked as high have lost by
-    far nothing says they are worse than a neighbour of the best (on Pixel 2 5th the prior's unique top,
+    """Whether the ranking's next untried functions (tied with its top untried candidate) are `_outclassed`:
+    only then may a move pre-empt them once the prior is settled (on Pixel 2 5th the prior's unique top,
     trained first, settled it, and moves from it left the 11-way tie below, which holds the optimum)."""
     if not open_.any():
         return True
     return _outclassed(trained, functions, score, open_ & (score > score[open_].max() - _TIE), best)
 
 
-def _spellings(tops: list[int], functions: np.ndarray, allowed: np.ndarray) -> list[int]:
-    """The pool indices of ``tops`` and of the other candidates within budget (``allowed``) computing one of
-    their functions (their twins, trained or not), ``tops`` first: their neighbours are those functions'."""
+def _spellings(tops: list[int], functions: np.ndarray, allowed: np.ndarray, turn: int = 0) -> list[int]:
+    """``tops``, then the other candidates ``allowed`` (within budget) that compute one of their functions,
+    from the ``turn``-th on, round (a climb's mutations may be fewer than they: each trial takes its turn)."""
     mask = allowed & np.isin(functions, functions[tops])
-    return tops + [int(i) for i in np.flatnonzero(mask) if i not in tops]
+    rest = [int(i) for i in np.flatnonzero(mask) if i not in tops]
+    turn %= max(len(rest), 1)
+    return tops + rest[turn:] + rest[:turn]
 
 
 def _tops(trained: list[tuple[int, float]], functions: np.ndarray, count: int) -> list[int]:
