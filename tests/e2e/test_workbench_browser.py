@@ -92,6 +92,16 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     tab.close()
 
 
+#: The parameter axis of the trade-off plot as BokehJS holds it, with the trials' parameter counts.
+AXIS_JS = """() => {
+  for (const doc of Bokeh.documents) {
+    const fig = doc.get_model_by_name("nas_tradeoff_params"), trials = doc.get_model_by_name("nas_trials");
+    const values = trials ? Array.from(trials.data.params) : [];
+    if (fig) return {start: fig.x_range.start, end: fig.x_range.end, values: values};
+  }
+  return null;
+}"""
+
 #: What the first test leaves for the second: the number of points when the search stopped, per server.
 STOPPED: dict[str, int] = {}
 
@@ -118,6 +128,12 @@ def test_the_plot_grows_while_searching_and_stop_works(server: JupyterServer, pa
     time.sleep(1.5)
     assert plot_points(page) == stopped < N_TRIALS  # nothing more comes after Stop
     page.screenshot(path=str(ARTIFACTS / f"workbench-{server.frontend}-stopped.png"))
+    # the trade-off plot's axis, as the browser draws it, holds every point and is not stretched past them
+    # (its range is synced both ways between kernel and browser: 2d8f3e3 fixed a browser's echo winning)
+    axis = page.evaluate(AXIS_JS)
+    low, high = min(axis["values"]), max(axis["values"])
+    assert axis["start"] <= low <= high <= axis["end"], axis
+    assert axis["end"] - axis["start"] <= 1.5 * max(high - low, 0.1 * high), axis  # points may tie
     # the search's end is drawn (the final plots and their image) before Start is enabled again
     workbench.locator("button.widget-button:not([disabled])", has_text="Start").wait_for(timeout=60_000)
     page.wait_for_timeout(1000)
