@@ -117,17 +117,23 @@ def test_a_machine_slow_throughout_the_cap_is_marked_unstable_with_its_slowdown(
 
 
 class _Episode:
-    """A machine twice as slow for its first ``seconds``, the network and the reference alike: an episode
-    longer than a timing's cap. Seconds of the thread's CPU time, as `_cpu_clock` makes the timing's own."""
+    """A machine ``factor`` times slower for its first ``seconds``, the network and the reference alike: an
+    episode longer than a timing's cap (twice as slow), or a stall (fifty times: the wild first profile of a
+    0.5 ms network at 169 ms a call, three blocks in the cap). Seconds of the thread's CPU time, as
+    `_cpu_clock` makes the timing's own; the reference takes ``reference_s`` at the machine's quiet speed."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, factor: float = 2.0, reference_s: float = 5e-5) -> None:
         self.until = time.thread_time() + seconds
+        self.factor, self.reference_s = factor, reference_s
+
+    def slow(self) -> float:
+        return self.factor if time.thread_time() < self.until else 1.0
 
     def network(self) -> None:
-        _spin(2e-4 * (2.0 if time.thread_time() < self.until else 1.0))
+        _spin(2e-4 * self.slow())
 
     def reference(self) -> None:
-        _spin(5e-5 * (2.0 if time.thread_time() < self.until else 1.0))
+        _spin(self.reference_s * self.slow())
 
 
 @pytest.fixture
@@ -353,23 +359,6 @@ def test_a_real_network_on_a_machine_slower_than_its_baseline_is_retried_and_mar
     assert (cache_dir() / HISTORY_FILE).exists()
 
 
-class _Stall:
-    """A machine fifty times slower for its first ``seconds`` of this thread's CPU time, the network and the
-    reference alike: the wild first profile (a 0.5 ms network at 169 ms a call, three blocks in the cap)."""
-
-    def __init__(self, seconds: float) -> None:
-        self.until = time.thread_time() + seconds
-
-    def slow(self) -> float:
-        return 50.0 if time.thread_time() < self.until else 1.0
-
-    def network(self) -> None:
-        _spin(2e-4 * self.slow())
-
-    def reference(self) -> None:
-        _spin(2e-5 * self.slow())  # a tenth of the network, as the real reference is of a 0.5 ms network
-
-
 @pytest.mark.usefixtures("_cpu_clock")
 def test_a_stall_seen_in_a_few_readings_is_waited_out(tmp_path):
     """Blocks of 10 ms fill a 0.1 s cap before the attempt has the ``min_repeats`` blocks the reference's
@@ -378,7 +367,9 @@ def test_a_stall_seen_in_a_few_readings_is_waited_out(tmp_path):
     timer = block_timer(CPU, "cpu thread time")
     baseline = min(timer(lambda: _spin(2e-5), 1) for _ in range(50))
     options = TimingOptions(**{**vars(OPTIONS), "max_time_s": 0.1, "slow_time_s": 2.0})
-    machine = _Stall(0.3)
+    machine = _Episode(
+        0.3, factor=50.0, reference_s=2e-5
+    )  # the reference a tenth of the network, as for 0.5 ms
     canary = Canary(machine.reference, "synthetic", baseline, tmp_path / HISTORY_FILE)
     result = time_callable(machine.network, CPU, options, canary)
     assert canary.retries >= 1 and time.thread_time() > machine.until
