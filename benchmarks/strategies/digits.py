@@ -13,11 +13,13 @@ evolutionary strategies evolve within a few dozen trials; every other option is 
     python benchmarks/strategies/digits.py --seeds 10 --trials 30 \\
         --json benchmarks/results/strategies_digits.json
 
-``--baseline-trials N`` gives random search, the baseline, its own trial count in the same run (issue #20's
-digits goal compares ``proxy_guided`` after 10 trials with random search's best after 30):
+``--baseline-trials N`` gives the baselines (``--baselines``, random search by default) their own trial
+count in the same run (issue #20's digits goal compares ``proxy_guided`` after 10 trials with random
+search's best after 30, and with TPE at equal wall time: TPE run for 30 trials covers every time at which
+``proxy_guided``'s 10 complete, not only those before TPE's own 10th):
 
     python benchmarks/strategies/digits.py --seeds 10 --trials 10 --baseline-trials 30 --report 10,30 \\
-        --strategies random,tpe,proxy_guided
+        --strategies random,tpe,proxy_guided --baselines random,tpe
 
 ``--score-share S`` runs ``proxy_guided`` with that ``score_share`` (its lazy pool withholds the zero-cost
 scores until a trial has completed, then drops them once a trial's scorings cost more than that share of
@@ -90,7 +92,10 @@ def main() -> int:
     parser.add_argument("--first-seed", type=int, default=0, help="the seeds run are first-seed onwards")
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument(
-        "--baseline-trials", type=int, default=None, help="random search's trials (default: --trials)"
+        "--baseline-trials", type=int, default=None, help="the baselines' trials (default: --trials)"
+    )
+    parser.add_argument(
+        "--baselines", default="random", help="strategies that run --baseline-trials (default: random)"
     )
     parser.add_argument("--report", default="15,30", help="comma-separated trial counts to report")
     parser.add_argument("--epochs", type=int, default=2)
@@ -177,9 +182,10 @@ def main() -> int:
 
 
 def trials_of(name: str, args: argparse.Namespace) -> int:
-    """The trials strategy ``name`` runs: ``--baseline-trials`` for random search when given, else
+    """The trials strategy ``name`` runs: ``--baseline-trials`` for the ``--baselines`` when given, else
     ``--trials``."""
-    return args.baseline_trials if name == "random" and args.baseline_trials else args.trials
+    baseline = name in args.baselines.split(",")
+    return args.baseline_trials if baseline and args.baseline_trials else args.trials
 
 
 def against_baseline(results: dict[str, dict], names: list[str], at: int) -> str:

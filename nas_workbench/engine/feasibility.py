@@ -99,11 +99,12 @@ def architecture_value(
     FLOPs and MACs; profiled on ``device`` with ``method`` ("measured" or the lookup-table "proxy") for
     latency, memory and energy. Networks are built as the search builds them (the fidelity's width)."""
     shape = tuple(input_shape)
+    if metric == "params":  # what the profiler counts, without tracing a forward pass nor (a planned
+        params = space.params_counter(shape, num_classes, width_multiplier)  # space) building the network
+        return lambda spec: float(params(spec))
 
     def value(spec: ArchSpec) -> float:
         model = space.build(spec, shape, num_classes, width_multiplier=width_multiplier)
-        if metric == "params":  # what the profiler counts, without tracing a forward pass
-            return float(sum(p.numel() for p in model.parameters()))
         if metric in COUNTED_METRICS:
             return count(model, shape, batch_size)[metric].value
         measured = profile(model, shape, device=device, method=method, batch_size=batch_size,

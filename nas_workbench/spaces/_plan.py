@@ -2,6 +2,10 @@
 
 Building and describing from the same plan keeps the table a UI shows true to the network that is trained.
 A plan holds how to make each layer, not the layer: torch and the modules are imported when it is built.
+Each layer's maker is a recipe (a `functools.partial` of a module-level function and its arguments), so
+`LayerParams` counts a network's parameters as the sum of its layers' counts, building each distinct
+recipe once: a search that counts many candidates (the proxy-guided pool) builds a few dozen blocks
+instead of a network per candidate.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from abc import abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from nas_workbench.exceptions import SpaceError
@@ -22,7 +27,17 @@ if TYPE_CHECKING:
 
     from nas_workbench.spaces.ops import Activation
 
-__all__ = ["Block", "BlockSite", "Layer", "build_plan", "describe_plan", "head_layer", "scale", "stem_layer"]
+__all__ = [
+    "Block",
+    "BlockSite",
+    "Layer",
+    "LayerParams",
+    "build_plan",
+    "describe_plan",
+    "head_layer",
+    "scale",
+    "stem_layer",
+]
 
 
 def scale(channels: int, width_multiplier: float) -> int:
@@ -53,29 +68,69 @@ class Layer:
 
 def stem_layer(input_channels: int | None, width: int, relu: Activation) -> Layer:
     """A 3x3 convolution and BN from the input to ``width`` channels (input channels None: describe only)."""
-
-    def make() -> nn.Module:
-        if input_channels is None:
-            raise SpaceError("building a network needs the input's channel count")
-        from nas_workbench.spaces.ops import ConvBN
-
-        return ConvBN(input_channels, width, 1, 3, relu=relu)
-
+    make = partial(_stem, input_channels, width, relu)
     return Layer("stem", make, input_channels, width, details={"op": "conv", "kernel": 3})
+
+
+def _stem(input_channels: int | None, width: int, relu: Activation) -> nn.Module:
+    if input_channels is None:
+        raise SpaceError("building a network needs the input's channel count")
+    from nas_workbench.spaces.ops import ConvBN
+
+    return ConvBN(input_channels, width, 1, 3, relu=relu)
 
 
 def head_layer(width: int, num_classes: int | None, preact: bool) -> Layer:
     """The `ClassifierHead` (classes None: describe only)."""
-
-    def make() -> nn.Module:
-        if num_classes is None:
-            raise SpaceError("building a network needs the number of classes")
-        from nas_workbench.spaces.blocks import ClassifierHead
-
-        return ClassifierHead(width, num_classes, preact=preact)
-
     op = "bn+relu+pool+linear" if preact else "pool+linear"
+    make = partial(_head, width, num_classes, preact)
     return Layer("head", make, width, num_classes, stride=None, details={"op": op})
+
+
+def _head(width: int, num_classes: int | None, preact: bool) -> nn.Module:
+    if num_classes is None:
+        raise SpaceError("building a network needs the number of classes")
+    from nas_workbench.spaces.blocks import ClassifierHead
+
+    return ClassifierHead(width, num_classes, preact=preact)
+
+
+class LayerParams:
+    """Parameter counts of layers, each distinct recipe built once.
+
+    A layer's maker that is a `functools.partial` with hashable arguments is a recipe: the same function
+    with the same arguments builds a module with the same parameters, so its count is kept under that key
+    (exact, not an estimate). Any other maker is built every time. The counts live as long as this object
+    (one search's counter): an op registered again under the same name later is not seen by it.
+    """
+
+    def __init__(self) -> None:
+        self._counts: dict[Any, int] = {}
+
+    def __call__(self, make: Callable[[], nn.Module]) -> int:
+        """The number of parameter elements of the module ``make`` builds."""
+        key = _recipe(make)
+        if key is None:
+            return _count(make())
+        if key not in self._counts:
+            self._counts[key] = _count(make())
+        return self._counts[key]
+
+
+def _recipe(make: Callable[[], Any]) -> Any:
+    """``make``'s function and arguments as a dictionary key, or None when it is not a hashable partial."""
+    if not isinstance(make, partial):
+        return None
+    key = (make.func, make.args, tuple(sorted(make.keywords.items())))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _count(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
 
 
 def build_plan(plan: Sequence[Layer]) -> nn.Sequential:
@@ -184,6 +239,20 @@ class PlannedSpace(SearchSpace):
 
     def assemble(self, spec: ArchSpec, shape: NetworkShape) -> nn.Module:
         return build_plan(self.plan(spec, shape.input_shape[0], shape.num_classes, shape.width_multiplier))
+
+    def params_counter(
+        self, input_shape: Sequence[int], num_classes: int, width_multiplier: float = 1.0
+    ) -> Callable[[ArchSpec], int]:
+        """Counts as `SearchSpace.params_counter` does, without building networks: the sum of the plan's
+        layers' counts, each distinct layer (`LayerParams`: a block's op, channels, stride, ...) built once
+        by this counter."""
+        layers = LayerParams()
+
+        def params(spec: ArchSpec) -> int:
+            plan = self.plan(self.validate(spec), input_shape[0], num_classes, width_multiplier)
+            return sum(layers(layer.make) for layer in plan)
+
+        return params
 
     def describe(
         self, spec: ArchSpec, input_shape: Sequence[int] | None = None, num_classes: int | None = None

@@ -43,6 +43,7 @@ __all__ = [
     "check_deterministic_build",
     "check_json_round_trip",
     "check_mutate",
+    "check_params_counter",
     "check_parse_format",
     "check_questions",
     "check_relaxable",
@@ -199,6 +200,19 @@ def check_width_multiplier(
         assert narrow(x).shape == (2, num_classes)
 
 
+def check_params_counter(
+    space: SearchSpace, input_shape: Sequence[int], num_classes: int, count: int = 20
+) -> None:
+    """`params_counter` gives each network's parameter count exactly, at width 1 and 0.5, one counter for
+    many architectures (a counter that keeps the counts of parts must never mix them up)."""
+    for width in (1.0, 0.5):
+        counter = space.params_counter(input_shape, num_classes, width)
+        for spec in _specs(space, count, seed=8):
+            built = _params(space.build(spec, input_shape, num_classes, width_multiplier=width))
+            counted = counter(ArchSpec.from_json(spec.to_json()))
+            assert counted == built, f"{space.summary(spec)} at width {width}: counted {counted}, has {built}"
+
+
 def check_relaxable(
     space: SearchSpace, input_shape: Sequence[int] = (1, 8, 8), num_classes: int = 10, count: int = 3
 ) -> None:
@@ -237,11 +251,18 @@ RULES: tuple[Callable[..., None], ...] = (
     check_size,
     check_parse_format,
     check_width_multiplier,
+    check_params_counter,
     check_relaxable,
     check_unknown_option,
 )
 #: The rules about built networks, which take the input shape and number of classes after the space.
-_ON_NETWORKS = (check_build, check_deterministic_build, check_width_multiplier, check_relaxable)
+_ON_NETWORKS = (
+    check_build,
+    check_deterministic_build,
+    check_width_multiplier,
+    check_params_counter,
+    check_relaxable,
+)
 
 
 def run_rule(
