@@ -17,8 +17,8 @@ search knows (`SamplerContext.costs`, `SamplerContext.scores`):
    (ties included: an estimator that cannot tell the top functions apart leaves the choice to the ranking's
    draw, one per function however many twins it has), the ranking alone proposes. Once none does (the prior is
    *settled*: it has nothing it ranks better to offer), a trial trains an untried twin (below) of the best
-   trained function (never more trainings of it than functions tried: replicas of a function ranked top before
-   any other was compared, as the prior's unique top is on its first trial, would stop the search there), or,
+   trained function, or of one whose untried twins are expected to beat it (`twin_choice.twin_function`)
+   (never more trainings of it than functions tried: replicas of the prior's unique top would stop there), or,
    with probability ``local_share``, makes a local move: the best-ranked untried feasible candidate one
    decision away from one of the ``climb_from`` best trained functions, that is from any candidate of the pool
    computing one (its twins too, trained or not: the same network with other dead ops, so their neighbours are
@@ -80,6 +80,7 @@ from nas_workbench.strategies.feasibility import CostFeatures, FeasibilityFilter
 from nas_workbench.strategies.pool import CandidatePool, Estimator, chance_to_beat, one_of, share_below
 from nas_workbench.strategies.pool_ranking import PoolRanker, Ranking
 from nas_workbench.strategies.score_cost import PricedScores
+from nas_workbench.strategies.twin_choice import twin_function
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing's own from Python 3.12
@@ -236,11 +237,11 @@ class ProxyGuidedSampler(PlannedSampler):
             bases = _spellings(tops, functions, allowed)  # a function's neighbours: those of all its twins
             near = np.unique(np.concatenate([pool.neighbours(i) for i in bases]))
             near = near[open_[near]]
-            twins = np.flatnonzero(allowed & ~tried & (functions == functions[best]))
-            trained_functions = functions[[i for i, _ in trained]]
-            replicas = int(np.sum(trained_functions == functions[best]))
-            if not local and replicas >= len(set(trained_functions.tolist())):
-                twins = twins[:0]  # no more trainings of the best function than functions tried
+            mined = twin_function(trained, functions, allowed & ~tried, best)  # the best's, or likelier
+            twins = np.flatnonzero(allowed & ~tried & (functions == mined))
+            trained_functions = functions[[i for i, _ in trained]].tolist()
+            if not local and trained_functions.count(mined) >= len(set(trained_functions)):
+                twins = twins[:0]  # no more trainings of the function than functions tried
             if twins.size and (not local or not near.size or rng.random() < TWIN_SHARE):
                 source, index = "local", one_of(twins, rng)
             elif near.size and (local or _next_outclassed(trained, functions, score, open_, best)):
