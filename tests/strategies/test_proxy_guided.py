@@ -157,9 +157,11 @@ def ranked_by_d0(space: SearchSpace, local_share: float) -> optuna.samplers.Base
 
 def test_twins_of_the_best_function_once_the_prior_is_settled_then_new_functions() -> None:
     """A candidate computing the same function as a tried one (a cell differing only in dead ops) is
-    proposed only as a twin of the best trained function (a fresh training of it), only once no untried
-    function ranks with or above it, and never for more trainings of the best function than functions
-    tried; every other function comes before any twin of another; a local move may also train a twin."""
+    proposed only as a twin of the best trained function (a fresh training of it), or of one whose untried
+    twins are expected to beat it (`twin_choice`: here the dead decision moves the objective by up to 15,
+    so after the best function's twins a few others are worth a twin), only once no untried function ranks
+    with or above it, and never for more trainings of a function than functions tried; a local move may
+    also train a twin."""
     space = TwinSpace()
 
     def run(local_share: float, n_trials: int) -> list[str]:  # the functions tried, in order
@@ -171,8 +173,8 @@ def test_twins_of_the_best_function_once_the_prior_is_settled_then_new_functions
     # the prior (the objective, dead decision included) ranks the best function near the top, so it is
     # settled at once: the best function's 3 twins come among the first trials, each after a new function
     repeats = [(i, f) for i, f in enumerate(functions) if f in functions[:i]]
-    assert len(set(functions)) == 64 and len({f for _, f in repeats}) == 1 and len(repeats) == 3
-    assert all(i < 8 for i, _ in repeats)
+    first = [f for i, f in repeats if i < 8]
+    assert len(first) == 3 and len(set(first)) == 1 and len(set(functions)) >= 60
     for i, f in repeats:  # never more trainings of the best function than functions tried before
         assert functions[: i + 1].count(f) <= len(set(functions[:i]))
     functions = run(1.0, 12)  # every move local, from the first trial's neighbours and twins on
