@@ -100,6 +100,13 @@ def make_task(
         bad = int((~np.isfinite(x_arr)).reshape(len(x_arr), -1).any(axis=1).sum())
         raise ConfigError("dataset.x", f"{bad} examples with NaN or infinite values", "finite numbers only")
     if input_shape is not None:
+        if len(input_shape) != 3:
+            raise ConfigError(
+                "dataset.input_shape",
+                tuple(input_shape),
+                "the shape of one example as three numbers (C, H, W), for example "
+                f"input_shape=(1, 1, {x_arr[0].size}) for {x_arr[0].size} flat features",
+            )
         try:
             x_arr = x_arr.reshape(len(x_arr), *input_shape)
         except ValueError:

@@ -60,6 +60,12 @@ def test_flat_examples_without_a_shape_say_how_to_give_one():
         make_task(np.zeros((20, 30)), np.arange(20) % 2)
 
 
+def test_a_flat_input_shape_is_named_with_its_three_number_form():
+    with pytest.raises(ConfigError, match=r"input_shape=\(1, 1, 13\) for 13 flat features") as info:
+        make_task(np.zeros((20, 13)), np.arange(20) % 2, input_shape=(13,))
+    assert info.value.field == "dataset.input_shape"
+
+
 def test_unknown_dataset_name():
     with pytest.raises(ConfigError, match="'digits'"):
         load_task("cifar10")
