@@ -87,7 +87,7 @@ from nas_workbench.strategies.feasibility import (
 from nas_workbench.strategies.pool import CandidatePool, Estimator, chance_to_beat, one_of, share_below
 from nas_workbench.strategies.pool_ranking import PoolRanker, Ranking
 from nas_workbench.strategies.score_cost import PricedScores
-from nas_workbench.strategies.twin_choice import twin_function
+from nas_workbench.strategies.twin_choice import best_of_functions, spellings, twin_function
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing's own from Python 3.12
@@ -214,10 +214,10 @@ class ProxyGuidedSampler(PlannedSampler):
             if not settled:  # outclassed: their peers (trials ranked as high) lost to the best by far
                 outclassed = settled = _outclassed(trained, functions, score, contenders, best)
         local = settled and (outclassed or draw < self.local_share)
-        tops = _tops(trained, functions, self.climb_from)
+        tops = best_of_functions(trained, functions, self.climb_from)
         anchors: list[int] = []  # whose neighbours a sampled pool brings in (5.), if any
         if settled and best is not None:  # the best trials, and every other spelling of their functions
-            anchors = _spellings(tops, functions, allowed, trial.number * self.mutations)
+            anchors = spellings(tops, functions, allowed, trial.number * self.mutations)
             if not local and not _next_outclassed(trained, functions, score, open_, best):
                 anchors.append(int(np.flatnonzero(open_)[np.argmax(score[open_])]))  # it may be proposed
         elif not exploring and open_.any():
@@ -241,7 +241,7 @@ class ProxyGuidedSampler(PlannedSampler):
         if exploring and open_.any():
             source, index = "explore", int(rng.choice(np.flatnonzero(open_).tolist()))
         elif settled and best is not None:  # a twin of the best function, or a neighbour of the best ones
-            bases = _spellings(tops, functions, allowed)  # a function's neighbours: those of all its twins
+            bases = spellings(tops, functions, allowed)  # a function's neighbours: those of all its twins
             near = np.unique(np.concatenate([pool.neighbours(i) for i in bases]))
             near = near[open_[near]]
             mined = twin_function(trained, functions, allowed & ~tried, best)  # the best's, or likelier
@@ -325,24 +325,6 @@ def _next_outclassed(
     if not open_.any():
         return True
     return _outclassed(trained, functions, score, open_ & (score > score[open_].max() - _TIE), best)
-
-
-def _spellings(tops: list[int], functions: np.ndarray, allowed: np.ndarray, turn: int = 0) -> list[int]:
-    """``tops``, then the other candidates ``allowed`` (within budget) that compute one of their functions,
-    from the ``turn``-th on, round (a climb's mutations may be fewer than they: each trial takes its turn)."""
-    mask = allowed & np.isin(functions, functions[tops])
-    rest = [int(i) for i in np.flatnonzero(mask) if i not in tops]
-    turn %= max(len(rest), 1)
-    return tops + rest[turn:] + rest[:turn]
-
-
-def _tops(trained: list[tuple[int, float]], functions: np.ndarray, count: int) -> list[int]:
-    """The pool indices of the best trained candidates of the ``count`` best trained functions, best first."""
-    tops: dict[int, int] = {}
-    for index, _ in sorted(trained, key=lambda pair: -pair[1]):
-        if len(tops) < count:
-            tops.setdefault(int(functions[index]), index)
-    return list(tops.values())
 
 
 def _factory(

@@ -9,7 +9,8 @@ trains instead. What a function's twins are worth is the best of those still unt
 takes the one whose untried twins are expected to give the highest best, from the mean of its trained
 twins and the spread of twins of one function measured on the trials (the expected maximum of that many
 normal draws). Until some function has two trained twins, no spread is measured and the best trial's
-function is taken, as before.
+function is taken, as before. Also here: the best trials of the best functions (`best_of_functions`) and
+every candidate computing one of them (`spellings`), which the settled search moves from.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections import Counter
 
 import numpy as np
 
-__all__ = ["expected_max", "twin_function"]
+__all__ = ["best_of_functions", "expected_max", "spellings", "twin_function"]
 
 
 def expected_max(count: int) -> float:
@@ -59,3 +60,21 @@ def twin_function(
     chosen = max(worth, key=worth.__getitem__)
     best_value = max(value for _, value in trained)
     return chosen if worth[chosen] > best_value else int(functions[best])
+
+
+def spellings(tops: list[int], functions: np.ndarray, allowed: np.ndarray, turn: int = 0) -> list[int]:
+    """``tops``, then the other candidates ``allowed`` (within budget) that compute one of their functions,
+    from the ``turn``-th on, round (a climb's mutations may be fewer than they: each trial takes its turn)."""
+    mask = allowed & np.isin(functions, functions[tops])
+    rest = [int(i) for i in np.flatnonzero(mask) if i not in tops]
+    turn %= max(len(rest), 1)
+    return tops + rest[turn:] + rest[:turn]
+
+
+def best_of_functions(trained: list[tuple[int, float]], functions: np.ndarray, count: int) -> list[int]:
+    """The pool indices of the best trained candidates of the ``count`` best trained functions, best first."""
+    tops: dict[int, int] = {}
+    for index, _ in sorted(trained, key=lambda pair: -pair[1]):
+        if len(tops) < count:
+            tops.setdefault(int(functions[index]), index)
+    return list(tops.values())

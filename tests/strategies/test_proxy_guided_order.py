@@ -7,7 +7,7 @@ import optuna
 
 from nas_workbench import strategies
 from nas_workbench.spec import ArchSpec
-from nas_workbench.strategies.proxy_guided import _spellings
+from nas_workbench.strategies.twin_choice import spellings
 from tests.strategies.test_proxy_guided import GridSpace, search
 
 
@@ -97,11 +97,11 @@ def test_a_local_move_starts_from_every_twin_of_the_best_function_not_only_its_t
 
 def test_the_climb_goes_round_the_twins_of_the_best_functions_trial_by_trial() -> None:
     """A sampled pool's climb mutates the best trials, then the other candidates computing their functions
-    (``_spellings``), which may outnumber its ``mutations``: each trial starts where the turn (trial number
+    (``spellings``), which may outnumber its ``mutations``: each trial starts where the turn (trial number
     times mutations) falls, so over the trials every twin gets its mutations, not only the first ones."""
     functions = np.array([0, 1, 0, 2, 0, 0, 1, 0])  # the best trial 0 computes function 0, as 2, 4, 5, 7 do
     allowed = np.ones(8, dtype=bool)
-    assert _spellings([0], functions, allowed) == [0, 2, 4, 5, 7]
-    starts = {_spellings([0], functions, allowed, turn)[1] for turn in range(0, 12, 3)}  # 3 mutations a trial
+    assert spellings([0], functions, allowed) == [0, 2, 4, 5, 7]
+    starts = {spellings([0], functions, allowed, turn)[1] for turn in range(0, 12, 3)}  # 3 mutations a trial
     assert starts == {2, 4, 5, 7}  # every twin leads in turn, the best trial always first
-    assert all(_spellings([0], functions, allowed, t)[0] == 0 for t in range(6))
+    assert all(spellings([0], functions, allowed, t)[0] == 0 for t in range(6))
