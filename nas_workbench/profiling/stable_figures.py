@@ -27,7 +27,7 @@ stable figures is reported as it is, marked unstable.
 inside it (halves agree, the reference at its quiet level), at a level several percent off the network's: on
 the 2-vCPU Intel Xeon VM with one core busy (2026-12-05 11:27-11:33, `repeatability.py --busy`, load 1.5-6)
 cell seed 4 read 4.05 ms between profiles of 3.58-3.73 ms (and 4.49 between 3.85-4.05 in the next run), its
-median block 5.09 ms against 3.8-3.9: one profile took its CV from 1.4% to 3.6%. The profile cannot tell;
+median block 5.09 ms against 3.8-3.9: one profile took its CV from 1.5% to 3.6%. The profile cannot tell;
 the network's recent figures can. So a stable figure more than `CONFIRM_TOLERANCE` from the median of the
 network's stable figures of the last `KEEP_S` seconds is timed once more, and the profile reports whichever
 of its two stable timings is nearer that median: an outlier is replaced by a timing of the network, never by
