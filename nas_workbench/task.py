@@ -84,9 +84,14 @@ def make_task(
         num_classes: Defaults to ``max(y) + 1``.
         split: Fractions of train, validation and test; they must sum to 1.
         seed: Seed of the split.
-        standardize: Scale inputs to zero mean and unit variance using the training split's statistics.
+        standardize: Scale inputs to zero mean and unit variance using the training split's statistics:
+            flat examples (``x`` of shape (N, D)) feature by feature, as scikit-learn's StandardScaler
+            does, since tabular features come in unrelated units (one in thousands would swamp the
+            rest); images with one mean and deviation over all their values, which keeps the contrast
+            between pixels and channels.
     """
     x_arr = _numeric(x, "dataset.x", f"numbers in an array of one shape: {_X_SHAPES}")
+    flat = x_arr.ndim == 2
     y_arr = _numeric(y, "dataset.y", "integer class labels 0..num_classes-1, shape (N,)", dtype=None)
     if x_arr.ndim < 2:
         raise ConfigError("dataset.x", f"shape {x_arr.shape}", _X_SHAPES)
@@ -100,6 +105,13 @@ def make_task(
         bad = int((~np.isfinite(x_arr)).reshape(len(x_arr), -1).any(axis=1).sum())
         raise ConfigError("dataset.x", f"{bad} examples with NaN or infinite values", "finite numbers only")
     if input_shape is not None:
+        if len(input_shape) != 3:
+            raise ConfigError(
+                "dataset.input_shape",
+                tuple(input_shape),
+                "the shape of one example as three numbers (C, H, W), for example "
+                f"input_shape=(1, 1, {x_arr[0].size}) for {x_arr[0].size} flat features",
+            )
         try:
             x_arr = x_arr.reshape(len(x_arr), *input_shape)
         except ValueError:
@@ -138,7 +150,8 @@ def make_task(
                 f"in {len(np.unique(y_arr))} classes is empty: give more examples or a larger fraction)",
             )
     if standardize:
-        mean, std = x_arr[train].mean(), x_arr[train].std() + 1e-8
+        axis = 0 if flat else None  # per feature for flat examples, over everything for images
+        mean, std = x_arr[train].mean(axis=axis), x_arr[train].std(axis=axis) + 1e-8
         x_arr = (x_arr - mean) / std
 
     def tensors(index: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:

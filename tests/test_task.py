@@ -60,6 +60,29 @@ def test_flat_examples_without_a_shape_say_how_to_give_one():
         make_task(np.zeros((20, 30)), np.arange(20) % 2)
 
 
+def test_a_flat_input_shape_is_named_with_its_three_number_form():
+    with pytest.raises(ConfigError, match=r"input_shape=\(1, 1, 13\) for 13 flat features") as info:
+        make_task(np.zeros((20, 13)), np.arange(20) % 2, input_shape=(13,))
+    assert info.value.field == "dataset.input_shape"
+
+
+def test_flat_features_are_standardised_each_on_its_own_scale():
+    # tabular data: one feature in thousands, one in tenths; each ends with mean 0 and deviation 1 on train
+    rng = np.random.default_rng(0)
+    x = np.column_stack([rng.normal(1000, 300, 200), rng.normal(0.5, 0.1, 200)])
+    task = make_task(x, np.arange(200) % 2, input_shape=(1, 1, 2))
+    features = task.x_train.reshape(len(task.x_train), 2)
+    assert torch.allclose(features.mean(0), torch.zeros(2), atol=1e-4)
+    assert torch.allclose(features.std(0, unbiased=False), torch.ones(2), atol=1e-3)
+
+
+def test_images_keep_one_scale_for_all_their_pixels():
+    x = np.random.default_rng(0).normal(size=(40, 4, 4)).astype(np.float32)
+    x[:, 0, 0] *= 100  # a bright pixel stays brighter than the rest
+    task = make_task(x, np.arange(40) % 2)
+    assert task.x_train[:, 0, 0, 0].std() > 5 * task.x_train[:, 0, 1, 1].std()
+
+
 def test_unknown_dataset_name():
     with pytest.raises(ConfigError, match="'digits'"):
         load_task("cifar10")

@@ -506,3 +506,45 @@ def test_the_ranking_picks_a_function_and_one_of_its_twins_at_random() -> None:
         firsts.append(space.sample(trial).choices)
     assert all(c["d0"] == 3 for c in firsts)  # the top function
     assert len({c["d1"] for c in firsts}) > 1  # not the twin the dead decision scores highest, every time
+
+
+def profiled_before(space: SearchSpace, limit: float, count: int = 32) -> list[tuple[dict, dict]]:
+    """What the engine gives a strategy after resolving a quantile limit: ``count`` random architectures
+    with their latency constraint, ``(latency - limit) / limit``."""
+    specs = [space.random(seed) for seed in range(count)]
+    return [(dict(s.choices), {"latency_ms": (latency(s) - limit) / limit}) for s in specs]
+
+
+def test_architectures_profiled_before_the_search_keep_its_first_trials_within_budget() -> None:
+    """Told only the parameters, the strategy learns a latency budget from the engine's sample of the
+    space: none of its first trials is over budget, where without the sample it first explores."""
+    space, limit = GridSpace(), 14.0
+    over: dict[bool, int] = {}
+    for given in (False, True):
+        sampler = strategies.make_sampler(
+            "proxy_guided",
+            seed=0,
+            space=space,
+            costs=lambda s: {"params": float(s.choices["d0"])},
+            profiled=profiled_before(space, limit) if given else (),
+        )
+        study = search(sampler, space, 10, limit)
+        over[given] = sum(latency(ArchSpec.from_dict(t.user_attrs["spec"])) > limit for t in study.trials)
+    assert over[True] == 0 and over[False] >= 3, over
+
+
+def test_with_no_candidate_predicted_within_budget_left_the_edge_comes_before_uniform_draws() -> None:
+    """Under a budget 7 of the 256 architectures meet (latency at most 4), the trials the pool has no
+    untried candidate predicted within budget for take the ones predicted least over it (a lazy pool's
+    first 20 candidates hold none within), not uniform draws (mean latency 16): 12 trials find all 7
+    and none is slower than 6."""
+    space, limit = GridSpace(), 4.0
+    feasible = sum(latency(s) <= limit for s in enumerate_specs(space))
+    sampler = strategies.make_sampler(
+        "proxy_guided", seed=0, space=space, profiled=profiled_before(space, limit, count=64)
+    )
+    study = search(sampler, space, feasible + 5, limit)
+    latencies = [latency(ArchSpec.from_dict(t.user_attrs["spec"])) for t in study.trials]
+    assert max(latencies) <= 6.0 and sum(v <= limit for v in latencies) == feasible, latencies
+    sources = [t.system_attrs["proxy_guided:source"] for t in study.trials]
+    assert "edge" in sources and "uniform" not in sources, sources
