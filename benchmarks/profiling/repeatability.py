@@ -15,8 +15,11 @@ to the other CPU during the network's profiles (``migr``, Linux) and the seconds
 gave to other guests meanwhile (``steal s``, /proc/stat): the two suspects for a quiet machine repeating
 worse than a busy one (the lead's idle runs of 2026-12-05: 5 and 6 of 10 ≤ 3% quiet, 7 and 9 busy). An
 unstable profile of a network profiled stably in the last two minutes reports the median of those stable
-figures (`nas_workbench.profiling.stable_figures`): ``earlier`` counts such profiles, and ``own CV`` is the
-CV of the profiles' own figures (each one's minimum, as before that rule), from the same profiles.
+figures (`nas_workbench.profiling.stable_figures`): ``earlier`` counts such profiles, ``again`` the stable
+profiles timed a second time as too far from the network's recent figures (since 2026-12-05, t13),
+``faults`` the median minor page faults per call (glibc's heap thresholds fixed, `profiling._heap`), and
+``own CV`` is the CV of the profiles' own figures (each one's minimum, as before those rules), from the same
+profiles.
 ``CV/ref`` is the CV the latency would have if it were reported over the reference workload's speed in
 the same timing (duet-style normalisation to the machine's speed; the median of the minima of its groups of
 five readings, ``reference_level_ms``, which one lucky reading does not move as it moved the fastest
@@ -78,6 +81,8 @@ PROFILE_DETAIL = (
     "load_average",
     "reported_from",
     "own_unstable_reason",
+    "page_faults_per_call",
+    "confirmation",
 )
 
 
@@ -105,7 +110,7 @@ def run(
     device: str = "cpu",
 ) -> dict:
     values, seconds, unstable, gaps, retries, slowdowns, normalised, levels = [], [], 0, [], 0, [], [], []
-    shares, interrupted, details, own, stand_ins = [], 0, [], [], 0
+    shares, interrupted, details, own, stand_ins, faults, confirmed = [], 0, [], [], 0, [], 0
     moved, stolen = migrations(), steal_s()
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -116,6 +121,8 @@ def run(
         values.append(latency.value)
         own.append(latency.detail["min_ms"])  # the profile's own figure, also where an earlier one stood in
         stand_ins += "reported_from" in latency.detail
+        confirmed += "confirmation" in latency.detail
+        faults.append(latency.detail.get("page_faults_per_call") or 0.0)
         unstable += latency.detail["stable"] is False
         gaps.append(latency.detail["median_gap"])
         shares.append(latency.detail.get("core_share") or 1.0)
@@ -145,6 +152,8 @@ def run(
         "cv": cv(values),
         "cv_own": cv(own),
         "stand_ins": stand_ins,
+        "timed_again": confirmed,
+        "page_faults_per_call": statistics.median(faults),
         "cv_reference_normalised": cv(normalised) if len(normalised) == len(values) else None,
         "reference_correlation": _correlation(values, levels),
         "latency_ms": statistics.median(values),
@@ -271,7 +280,7 @@ def main() -> None:
         ended = load()
     header = (
         f"{'network':<20} {'MB':>5} {'ms':>7} {'CV':>6} {'own CV':>6} {'CV/ref':>6} {'unstable':>8} "
-        f"{'earlier':>7} {'retries':>7} "
+        f"{'earlier':>7} {'again':>5} {'faults':>6} {'retries':>7} "
         f"{'slow':>5} {'gap':>5} {'core':>5} {'shared':>6} "
         f"{'t.bench med ms':>14} {'CV':>6} "
         f"{'t.bench min CV':>14} {'Δ med':>6} {'Δ min':>6} {'s/profile':>9} {'migr':>5} {'steal s':>7}"
@@ -282,7 +291,8 @@ def main() -> None:
         print(
             f"{r['network']:<20} {r['footprint_mb']:>5.1f} {r['latency_ms']:>7.3f} {100 * r['cv']:>5.1f}% "
             f"{100 * r['cv_own']:>5.1f}% {_percent(r):>6} {r['unstable']:>8} {r['stand_ins']:>7} "
-            f"{r['retries']:>7} {r['worst_reference_slowdown']:>5.2f} {r['median_gap']:>5.2f} "
+            f"{r['timed_again']:>5} {r['page_faults_per_call']:>6.0f} {r['retries']:>7} "
+            f"{r['worst_reference_slowdown']:>5.2f} {r['median_gap']:>5.2f} "
             f"{r['core_share']:>5.2f} {r['all_blocks_interrupted']:>6} "
             f"{r['torch_benchmark_median_ms']:>14.3f} "
             f"{100 * r['torch_benchmark_median_cv']:>5.1f}% {100 * r['torch_benchmark_min_cv']:>13.1f}% "

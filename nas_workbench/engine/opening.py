@@ -22,7 +22,7 @@ from nas_workbench.config import SearchConfig
 from nas_workbench.engine.budget import candidate_costs, candidate_scores
 from nas_workbench.engine.feasibility import CHECKED_METRICS, check_device_budget
 from nas_workbench.engine.preflight import Networks, absolute, resolve_limits
-from nas_workbench.engine.relative import ResolvedBudget, sample_constraints
+from nas_workbench.engine.relative import ResolvedBudget
 from nas_workbench.engine.scheduler import FINISHED
 from nas_workbench.engine.streams import sampler_seed, stream_position
 from nas_workbench.engine.study_record import (
@@ -94,17 +94,14 @@ def open_study(
     config = budget.config
     # a stream of its own per worker and per resume (`nas_workbench.engine.streams`)
     worker, history = stream_position(0 if new else storage.get_n_trials(study_id, FINISHED))
-    costs = candidate_costs(budget.networks, space, target_device)
-    limits = config.limits()
     sampler = strategies.make_sampler(
         config.strategy,
         seed=sampler_seed(config.seed, worker, history),
         space=space,
         directions=tuple(config.directions),
-        costs=costs,
+        costs=candidate_costs(budget.networks, space, target_device),
         scores=candidate_scores(budget.networks, space, config.seed),
-        limits=limits,
-        profiled=sample_constraints(budget.resolved, limits, lambda choices: costs(space.spec(choices))),
+        limits=config.limits(),
         **config.strategy_options,
     )
     sampler = strategies.fix_choices(sampler, config.fixed_choices)

@@ -19,11 +19,10 @@ a resumed study, a worker on another process and the plots all use the same abso
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -41,7 +40,6 @@ __all__ = [
     "device_phrase",
     "percentile_interval",
     "resolve_budget",
-    "sample_constraints",
 ]
 
 logger = logging.getLogger("nas_workbench")
@@ -71,9 +69,6 @@ class ResolvedBudget:
             "Fx fastest"), or None for a quantile.
         interval: For a quantile, the `INTERVAL_CONFIDENCE` bootstrap interval of the percentile over the
             sample (low, high), in ``unit``: how far another sample of the space could move it.
-        sample: For a quantile, the profiled architectures it was taken over: (choices, value in
-            ``unit``) each. Stored with the study, so that every process of the search gives them to its
-            strategy as what is known of the budget before the first trial (`sample_constraints`).
     """
 
     metric: str
@@ -84,7 +79,6 @@ class ResolvedBudget:
     detail: str
     reference: str | None = None
     interval: tuple[float, float] | None = None
-    sample: tuple[tuple[Mapping[str, Any], float], ...] = field(default=(), hash=False)
 
     @property
     def note(self) -> str:
@@ -105,7 +99,6 @@ class ResolvedBudget:
         fields = {key: data[key] for key in cls.__dataclass_fields__ if key in data}
         if fields.get("interval") is not None:
             fields["interval"] = tuple(fields["interval"])
-        fields["sample"] = tuple((dict(choices), float(value)) for choices, value in fields.get("sample", ()))
         return cls(**fields)
 
 
@@ -164,7 +157,6 @@ def resolve_budget(
     fixed = dict(fixed_choices or {})
     reference: str | None = None
     interval: tuple[float, float] | None = None
-    profiled: tuple[tuple[Mapping[str, Any], float], ...] = ()
     if relative.quantile is not None:
         rng = random.Random(SAMPLE_SEED)
         sample = {}
@@ -172,7 +164,6 @@ def resolve_budget(
             spec, _asked = complete_choices(space, {**space.random(rng).choices, **fixed})
             sample[spec.id] = spec
         values = [value(spec) for spec in sample.values()]
-        profiled = tuple((dict(spec.choices), v) for spec, v in zip(sample.values(), values, strict=True))
         limit = float(np.percentile(values, relative.quantile))
         interval = percentile_interval(values, relative.quantile)
         detail = (
@@ -195,39 +186,6 @@ def resolve_budget(
         reference = space.format(spec)
         limit = relative.factor * base
         detail = f"{relative.factor:g} x {base:.4g} {unit}, {what} ({reference})"
-    resolved = ResolvedBudget(
-        metric, relative.text, limit, unit, where, detail, reference, interval, profiled
-    )
+    resolved = ResolvedBudget(metric, relative.text, limit, unit, where, detail, reference, interval)
     logger.info("budget.%s %r resolved to %s: %s", metric, relative.text, resolved.label(), detail)
     return resolved
-
-
-def sample_constraints(
-    resolved: Mapping[str, ResolvedBudget],
-    limits: Mapping[str, float],
-    counted: Callable[[Mapping[str, Any]], Mapping[str, float]],
-) -> list[tuple[dict[str, Any], dict[str, float]]]:
-    """The architectures profiled to resolve quantile limits, with their constraint values under
-    ``limits`` (``(value - limit) / limit`` per budget metric, as a trial's): what a budget-aware strategy
-    knows of the budget before its first trial (`nas_workbench.strategies.SamplerContext.profiled`).
-
-    Each architecture needs a value for every limit: from the samples (the quantiles of several metrics
-    profile the same architectures) or from ``counted`` (choices -> counted costs such as parameters, which
-    the engine knows without profiling). When some limit has neither, there are none: a feasibility model
-    fitted on rows without one of its constraints could not predict it.
-    """
-    values: dict[str, dict[str, Any]] = {}
-    for metric, budget in resolved.items():
-        for choices, value in budget.sample:
-            key = json.dumps(choices, sort_keys=True, default=str)
-            values.setdefault(key, {"choices": choices})[metric] = value
-    rows: list[tuple[dict[str, Any], dict[str, float]]] = []
-    for entry in values.values():
-        choices = entry.pop("choices")
-        missing = [m for m in limits if m not in entry]
-        if missing:
-            entry.update(counted(choices))
-        if any(m not in entry for m in limits):
-            return []
-        rows.append((choices, {m: (entry[m] - limit) / limit for m, limit in limits.items()}))
-    return rows

@@ -19,7 +19,7 @@ try:
 except ImportError:  # Windows
     resource = None  # type: ignore[assignment]
 
-__all__ = ["block_timer", "gc_paused", "resolve_clock", "switch_counter"]
+__all__ = ["block_timer", "fault_counter", "gc_paused", "resolve_clock", "switch_counter"]
 
 
 def resolve_clock(device: torch.device, clock: str, threads: int) -> str:
@@ -71,6 +71,17 @@ def switch_counter() -> Callable[[], int] | None:
         return None
     getrusage = resource.getrusage
     return lambda: getrusage(who).ru_nivcsw
+
+
+def fault_counter() -> Callable[[], int] | None:
+    """A reader of the calling thread's minor page faults so far (Linux, ``getrusage`` with
+    ``RUSAGE_THREAD``), or None where there is none: memory the heap gave back and takes again is faulted in
+    on the timing thread's own clock (`nas_workbench.profiling._heap`)."""
+    who = getattr(resource, "RUSAGE_THREAD", None) if resource is not None else None
+    if who is None:
+        return None
+    getrusage = resource.getrusage
+    return lambda: getrusage(who).ru_minflt
 
 
 @contextlib.contextmanager

@@ -29,7 +29,10 @@ the choice counts fitted to the average's residuals or sharper weights (evidence
 Gaussian process on the average's residuals over the choices, pairs of reference devices as candidates,
 a Bayesian ridge or ARD over all of them at once, or a prior counting near-identical devices (the GPUs)
 once: on the Pixel 3 0.937-0.969, and the last, the only one to gain there, lost on the 18 devices
-(benchmarks/devices/README.md).
+(benchmarks/devices/README.md). Nor an empirical-Bayes prior learned from the reference devices (their
+principal components as the basis, the spread of their own loadings as the prior): it lifted the
+Raspberry Pi 4 to 0.966 but cost the Pixel 3 (0.960, 55% within ±10%) and the Gold 6226 from proposed
+cells (85%); on the Pixel 3 the ten measurements' noise, not the prior, is what limits.
 
 The reference devices enter smoothed (`Reference.smoothed`, for tables of 1,000 architectures and more):
 each device's latencies as gradient boosting on the architectures' choices predicts them, fitted on the

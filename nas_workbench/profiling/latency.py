@@ -63,7 +63,8 @@ other users' niced jobs still take an equal share of the core from the timing.
 
 **Detail.** Besides the estimate (``value``; also ``min_ms``) each measurement reports its spread (p10,
 median, p90, interquartile range) and the interference seen: the load average, the coefficient of
-variation of the blocks, the gap between median and minimum (``median_gap``) and the reference's readings.
+variation of the blocks, the gap between median and minimum (``median_gap``), the reference's readings and
+the minor page faults per call (glibc's heap thresholds are fixed first: `_heap`).
 
 Fast calls are grouped in blocks of at least ``min_block_s`` (as ``torch.utils.benchmark``'s
 ``blocked_autorange`` does); each sample is a block's time over its calls. Short blocks: a stall spoils few.
@@ -102,8 +103,15 @@ import torch
 from torch import nn
 
 from nas_workbench.metrics import METRICS, Measurement
-from nas_workbench.profiling._clocks import block_timer, gc_paused, resolve_clock, switch_counter
+from nas_workbench.profiling._clocks import (
+    block_timer,
+    fault_counter,
+    gc_paused,
+    resolve_clock,
+    switch_counter,
+)
 from nas_workbench.profiling._device import busy_machine, resolve_device, use_threads
+from nas_workbench.profiling._heap import fix_heap_thresholds
 from nas_workbench.profiling._trace import input_dtype
 from nas_workbench.profiling.lock import measurement_lock
 from nas_workbench.profiling.reference import SLOW_TOLERANCE, Canary
@@ -142,6 +150,8 @@ class TimingResult:
     #: The measurement clock's seconds over the wall clock's during the network's blocks: on the thread's CPU
     #: time, the share of its core the thread got (1: it ran alone); None on the other clocks.
     core_share: float | None = None
+    #: Minor page faults of the timing thread while timing (blocks and readings; None where not counted).
+    page_faults: int | None = None
 
     @property
     def estimate(self) -> float:
@@ -225,6 +235,11 @@ class TimingResult:
             "switches_per_block": statistics.fmean(self.switches) if self.switches else None,
             "uninterrupted_blocks": self.uninterrupted(),
             "core_share": round(self.core_share, 4) if self.core_share is not None else None,
+            "page_faults_per_call": (
+                round(self.page_faults / (len(self.samples) * self.number), 2)
+                if self.page_faults is not None
+                else None
+            ),
             "stable": reason is None,
             "repeats": len(self.samples),
             "calls_per_repeat": self.number,
@@ -246,6 +261,8 @@ def time_callable(
     interleaved with readings of ``canary`` (by default this device's reference workload when
     ``options.reference``; see the module docstring)."""
     threads = torch.get_num_threads()
+    if device.type == "cpu":
+        fix_heap_thresholds()  # whether calls page-fault must not depend on what ran before (`_heap`)
     result = TimingResult(clock=resolve_clock(device, options.clock, threads))
     timer = block_timer(device, result.clock)
     if canary is None and options.reference:
@@ -265,6 +282,8 @@ def time_callable(
         timed_from, timed_s, wall_s = time.perf_counter(), 0.0, 0.0
         attempt_from = timed_from
         switches = switch_counter() if device.type == "cpu" else None
+        faults = fault_counter() if device.type == "cpu" else None
+        faults_from = faults() if faults is not None else 0
         while not result.stopped:
             before = switches() if switches is not None else 0
             wall = time.perf_counter()
@@ -297,6 +316,7 @@ def time_callable(
             ):
                 result.stopped = "time cap"
     result.elapsed_s = time.perf_counter() - start
+    result.page_faults = faults() - faults_from if faults is not None else None
     if result.clock == "cpu thread time" and wall_s > 0:
         result.core_share = min(1.0, timed_s / wall_s)
     if canary is not None:

@@ -58,10 +58,6 @@ class SamplerContext:
             device's predicted latency, the parameter count), a strategy can rule out every candidate
             over budget from its first trial. None: the strategy learns the limits from the trials'
             constraints (a sampler used alone with Optuna).
-        profiled: Architectures the engine profiled before the search, each as (its decisions, its
-            constraint values under ``limits``: ``(value - limit) / limit`` per budget metric, as a
-            trial's): the random sample a quantile limit ("p30") was resolved over. A budget-aware
-            strategy fits its feasibility model on them before its first trial. Empty: none.
     """
 
     seed: int | None = None
@@ -70,7 +66,6 @@ class SamplerContext:
     costs: Callable[[ArchSpec], Mapping[str, float]] | None = None
     scores: Callable[[ArchSpec], Mapping[str, float]] | None = None
     limits: Mapping[str, float] | None = None
-    profiled: Sequence[tuple[Mapping[str, Any], Mapping[str, float]]] = ()
 
 
 @dataclass(frozen=True)
@@ -141,7 +136,6 @@ def make_sampler(
     costs: Callable[[ArchSpec], Mapping[str, float]] | None = None,
     scores: Callable[[ArchSpec], Mapping[str, float]] | None = None,
     limits: Mapping[str, float] | None = None,
-    profiled: Sequence[tuple[Mapping[str, Any], Mapping[str, float]]] = (),
     **options: Any,
 ) -> BaseSampler:
     """Build the Optuna sampler of strategy ``name``.
@@ -157,8 +151,6 @@ def make_sampler(
             ranks its pool with them.
         limits: The budget's absolute limits (see `SamplerContext.limits`); "proxy_guided" rules out
             candidates over them before its first trial.
-        profiled: Architectures profiled before the search with their constraint values (see
-            `SamplerContext.profiled`); the budget-aware strategies learn the budget from them first.
         **options: The strategy's options (see `describe`); unknown ones are a `ConfigError`.
 
     Returns:
@@ -182,13 +174,7 @@ def make_sampler(
         )
     merged = {key: option.default for key, option in strategy.options.items()} | options
     context = SamplerContext(
-        seed=seed,
-        space=space,
-        directions=directions,
-        costs=costs,
-        scores=scores,
-        limits=limits,
-        profiled=tuple(profiled),
+        seed=seed, space=space, directions=directions, costs=costs, scores=scores, limits=limits
     )
     return strategy.factory(context, **merged)
 

@@ -38,7 +38,7 @@ nothing changes.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable, Mapping, Sequence, Set
+from collections.abc import Callable, Hashable, Mapping, Set
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -49,7 +49,7 @@ from nas_workbench._compat import sampling_trials
 from nas_workbench.strategies._base import Option, SamplerContext, check_float, check_int
 from nas_workbench.strategies.cost_features import CostFeatures
 from nas_workbench.strategies.cost_prior import CostPrior, choices_key
-from nas_workbench.strategies.feasibility_model import MIN_SKILL, FeasibilityModel, Profiled
+from nas_workbench.strategies.feasibility_model import MIN_SKILL, FeasibilityModel
 
 if TYPE_CHECKING:
     from nas_workbench.spaces import SearchSpace
@@ -62,7 +62,6 @@ __all__ = [
     "FeasibilityModel",
     "constrained_trials",
     "make_filter",
-    "profiled_rows",
 ]
 
 #: Trials of the warm start (`FeasibilityFilter.warm`) by default: 25 for tpe, evolution, rl and nsga2
@@ -99,8 +98,6 @@ class FeasibilityFilter:
         twins: The function an architecture's decisions compute (`CellSpace.signature`): a candidate
             computing the same function as a trial within budget counts as tried (`tried`); None: only
             the same decisions do.
-        profiled: Architectures profiled before the search (`Profiled`), the model's first rows: with
-            ``min_trials`` of them it filters from the first trial.
     """
 
     def __init__(
@@ -113,7 +110,6 @@ class FeasibilityFilter:
         prior: CostPrior | None = None,
         prior_trials: int = 0,
         twins: Callable[[Mapping[str, Any]], str] | None = None,
-        profiled: Sequence[Profiled] = (),
     ) -> None:
         self.candidates = check_int("feasibility_candidates", candidates, 1)
         self.z = check_float("feasibility_z", z, 0.0, 100.0)
@@ -123,7 +119,6 @@ class FeasibilityFilter:
         self.prior = prior
         self.prior_trials = check_int("prior_trials", prior_trials, 0)
         self.twins = twins
-        self.profiled = tuple(profiled)
         self._cache: tuple[tuple[Any, ...], FeasibilityModel | None] | None = None
         self._functions: dict[tuple[tuple[str, Any], ...], tuple[str, str]] = {}
 
@@ -152,14 +147,12 @@ class FeasibilityFilter:
         return self._functions[key]
 
     def model(self, study: Study, trial: FrozenTrial) -> FeasibilityModel | None:
-        """The model fitted on the study's profiled trials and the architectures ``profiled`` before the
-        search; None before ``min_trials`` of them or without constraints. Refitted only when new trials
-        have constraints."""
+        """The model fitted on the study's profiled trials; None before ``min_trials`` or without
+        constraints. Refitted only when new trials have constraints."""
         trials = constrained_trials(study, exclude=trial.number)
         key = (study.study_name, *(t.number for t in trials))
         if self._cache is None or self._cache[0] != key:
-            enough = len(trials) + len(self.profiled) >= self.min_trials
-            fitted = FeasibilityModel.fit(trials, self.costs, self.profiled) if enough else None
+            fitted = FeasibilityModel.fit(trials, self.costs) if len(trials) >= self.min_trials else None
             self._cache = (key, fitted)
         return self._cache[1]
 
@@ -256,9 +249,8 @@ def make_filter(
     skip_twins: bool,
 ) -> FeasibilityFilter:
     """The `FeasibilityFilter` of a strategy's `OPTIONS`, using the context's counted costs when it has
-    them and the space to count them on (both needed for the warm start's `CostPrior` too), the
-    architectures the engine profiled before the search, and with ``skip_twins`` the space's `signature`
-    when it has one."""
+    them and the space to count them on (both needed for the warm start's `CostPrior` too), and with
+    ``skip_twins`` the space's `signature` when it has one."""
     costs, prior, twins = None, None, None
     space = context.space
     if skip_twins and space is not None and callable(signature := getattr(space, "signature", None)):
@@ -275,16 +267,7 @@ def make_filter(
         prior=prior,
         prior_trials=prior_trials,
         twins=twins,
-        profiled=profiled_rows(context),
     )
-
-
-def profiled_rows(context: SamplerContext) -> list[Profiled]:
-    """The context's architectures profiled before the search (`SamplerContext.profiled`) as the
-    feasibility model's rows; none without the space their decisions belong to."""
-    if context.space is None:
-        return []
-    return [Profiled.of(context.space, choices, constraints) for choices, constraints in context.profiled]
 
 
 def _functions_of(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from optuna.distributions import CategoricalDistribution
@@ -15,10 +15,7 @@ from optuna.trial import FrozenTrial
 
 from nas_workbench.strategies.cost_features import CostFeatures, shared_choices
 
-if TYPE_CHECKING:
-    from nas_workbench.spaces import SearchSpace
-
-__all__ = ["LIMIT_TOLERANCE", "MIN_SKILL", "FeasibilityModel", "Profiled"]
+__all__ = ["LIMIT_TOLERANCE", "MIN_SKILL", "FeasibilityModel"]
 
 _MISSING = object()
 #: Leave-one-out R² a constraint's model needs before it rejects anything.
@@ -33,41 +30,6 @@ SHARED_RIDGE = 0.1
 #: hundreds of cells at 3.1541 ms, its limit; Pixel 2's whole milliseconds), a model that predicts them
 #: (nearly) exactly put them a few millionths over it, and the warm start passed over all of them.
 LIMIT_TOLERANCE = 1e-3
-
-
-@dataclass(frozen=True)
-class Profiled:
-    """An architecture profiled before the search, read as the model reads a trial: its decisions
-    (``params``), the choices each was asked from (``distributions``) and its ``constraints`` under the
-    search's limits. The engine profiles 32 random architectures to resolve a quantile limit ("p30"); given
-    to the model as its first rows, they let a budget-aware strategy filter from its first trial, where it
-    would otherwise spend its first trials learning the budget, over it: `proxy_guided`, whose prior starts
-    from the largest networks, proposed 7 of its first 8 trials over a "p30" latency budget (README,
-    "Search under a latency budget on this machine")."""
-
-    params: Mapping[str, Any]
-    distributions: Mapping[str, CategoricalDistribution]
-    constraints: Mapping[str, float]
-
-    @classmethod
-    def of(cls, space: SearchSpace, choices: Mapping[str, Any], constraints: Mapping[str, float]) -> Profiled:
-        """The row of an architecture of ``space`` (decisions ``choices``) with these constraint values."""
-        asked = _Asked(choices)
-        space.define(asked)
-        distributions = {name: CategoricalDistribution(options) for name, options in asked.options.items()}
-        return cls(dict(choices), distributions, dict(constraints))
-
-
-class _Asked:
-    """Answers a space's questions from an architecture's decisions, recording each question's choices."""
-
-    def __init__(self, choices: Mapping[str, Any]) -> None:
-        self.choices = choices
-        self.options: dict[str, tuple[Any, ...]] = {}
-
-    def suggest_categorical(self, name: str, choices: Sequence[Any]) -> Any:
-        self.options[name] = tuple(choices)
-        return self.choices[name]
 
 
 @dataclass(frozen=True)
@@ -101,35 +63,29 @@ class FeasibilityModel:
     pooling: np.ndarray | None = None
 
     @classmethod
-    def fit(
-        cls,
-        trials: Sequence[FrozenTrial],
-        costs: CostFeatures | None = None,
-        profiled: Sequence[Profiled] = (),
-    ) -> FeasibilityModel | None:
-        """Fit on ``trials`` that have constraints and the architectures ``profiled`` before the search;
-        None when there are none or they share no constraint. ``n_trials`` counts the trials alone."""
-        n_trials = sum(1 for t in trials if t.constraints)
-        rows: list[FrozenTrial | Profiled] = [*profiled, *(t for t in trials if t.constraints)]
-        if not rows:
+    def fit(cls, trials: Sequence[FrozenTrial], costs: CostFeatures | None = None) -> FeasibilityModel | None:
+        """Fit on ``trials`` that have constraints; None when there are none or they share no constraint."""
+        trials = [t for t in trials if t.constraints]
+        if not trials:
             return None
-        names = tuple(sorted(set.intersection(*(set(t.constraints) for t in rows))))
+        names = tuple(sorted(set.intersection(*(set(t.constraints) for t in trials))))
         if not names:
             return None
         decisions: dict[str, tuple[Any, ...]] = {}
-        for t in rows:
+        for t in trials:
             for name, dist in t.distributions.items():
                 if isinstance(dist, CategoricalDistribution) and len(dist.choices) > 1:
                     decisions.setdefault(name, tuple(dist.choices))
         empty = np.zeros(len(names))
         scale = None
         if costs is not None:
-            scale = np.maximum(np.max(np.abs([costs(t.params) for t in rows]), axis=0), 1e-12)
+            scale = np.maximum(np.max(np.abs([costs(t.params) for t in trials]), axis=0), 1e-12)
         pooling = shared_choices(decisions)
-        no_fit = np.zeros((0, len(names)))
-        model = cls(decisions, names, no_fit, empty, empty, n_trials, costs, scale, pooling)
-        x = np.stack([model.features(t.params) for t in rows])
-        y = np.array([[t.constraints[n] for n in names] for t in rows])
+        model = cls(
+            decisions, names, np.zeros((0, len(names))), empty, empty, len(trials), costs, scale, pooling
+        )
+        x = np.stack([model.features(t.params) for t in trials])
+        y = np.array([[t.constraints[n] for n in names] for t in trials])
         n_one_hot, n_shared = pooling.shape
         penalty = RIDGE * np.eye(x.shape[1])
         penalty[0, 0] = 1e-6  # the intercept is (almost) free
@@ -148,7 +104,7 @@ class FeasibilityModel:
         # predicting, so its filter sends the strategy to other draws, instead of float noise deciding.
         floor = np.maximum((1e-3 * np.max(np.abs(y), axis=0)) ** 2, 1e-12)
         skill = 1.0 - spread**2 / np.maximum(np.var(y, axis=0), floor)
-        return cls(decisions, names, coefficients, spread, skill, n_trials, costs, scale, pooling)
+        return cls(decisions, names, coefficients, spread, skill, len(trials), costs, scale, pooling)
 
     def features(self, params: Mapping[str, Any]) -> np.ndarray:
         """Intercept, then per decision the one-hot of its choice (all zero when the architecture does

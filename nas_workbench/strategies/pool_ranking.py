@@ -8,10 +8,9 @@ Each trial of `proxy_guided` starts from a `Ranking` of its `CandidatePool`, mad
    constraint)``, the engine's relative constraint: a sampler used alone with Optuna), and no candidate
    over it is proposed again. Another constraint (a
    latency measured on this machine, with only parameters known in advance) is predicted by the
-   `FeasibilityModel` once its filter's ``min_trials`` trials (or architectures the engine profiled before
-   the search, `SamplerContext.profiled`) are profiled; until then the ranking says it is *exploring* (the
-   sampler draws untried candidates uniformly, which is what that model learns best from). Once every
-   candidate predicted within budget is tried, `nearest_within` names the one predicted least over.
+   `FeasibilityModel` once its filter's ``min_trials`` trials are profiled; until then the ranking says
+   it is *exploring* (the sampler draws untried candidates uniformly, which is what that model learns
+   best from).
 2. **Ranking by trusted estimators.** Each estimator's trust is its Spearman correlation with the
    trained (feasible, complete) trials' objective, shrunk towards a prior weight of 1 ("larger scores
    are better", as for parameters, FLOPs and synflow on image tasks) as if ``prior_trials`` trials had
@@ -31,7 +30,6 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from nas_workbench.strategies.feasibility_model import MIN_SKILL
 from nas_workbench.strategies.pool import percentile_ranks, trust
 
 if TYPE_CHECKING:
@@ -139,8 +137,7 @@ class PoolRanker:
         pool = self.pool
         allowed = np.ones(len(pool), dtype=bool)
         given = {n: v for n, v in self.limits.items() if n in self.cost_names}
-        before = {name for row in self.feasibility.profiled for name in row.constraints}  # engine's sample
-        names = sorted({name for t, _ in profiled for name in t.constraints} | set(given) | before)
+        names = sorted({name for t, _ in profiled for name in t.constraints} | set(given))
         exact = [n for n in names if n in self.cost_names]
         for name in exact:
             if name in given:
@@ -164,17 +161,6 @@ class PoolRanker:
             if name in learnt and model.skill[column] >= 0.5:
                 allowed &= predicted[:, column] + self.feasibility.z * model.spread[column] <= 0.0
         return allowed, False
-
-    def nearest_within(self, study: optuna.Study, trial: FrozenTrial, candidates: np.ndarray) -> int | None:
-        """Of ``candidates`` (pool indices), the one the feasibility model predicts least over budget
-        (its largest predicted constraint the smallest): once every candidate predicted within budget is
-        tried, the model's margin (``z`` leave-one-out deviations) may still hide feasible ones at the
-        edge, where the best of a budget usually lies. None without a model that predicts with skill."""
-        model = self.feasibility.model(study, trial)
-        if model is None or not candidates.size or not np.any(skilled := model.skill >= MIN_SKILL):
-            return None
-        predicted = (self._design(model) @ model.coefficients)[candidates][:, skilled]
-        return int(candidates[np.argmin(predicted.max(axis=1))])
 
     def _design(self, model: FeasibilityModel) -> np.ndarray:
         """The `FeasibilityModel` features of every candidate (`FeasibilityModel.design`), the one-hot

@@ -32,13 +32,11 @@ search knows (`SamplerContext.costs`, `SamplerContext.scores`):
    space's ``signature``: `CellSpace.signature` gives cells that differ only in dead ops or in the node a
    skip chain runs through one signature) is proposed by the ranking only once every feasible function
    is tried, twins of the best trained function first; before that, only as a twin of the best trained
-   function (3). Once every candidate predicted within budget is tried, the untried one predicted least
-   over it (``edge``: the model's margin may hide feasible ones there), not a uniform draw, which under a
-   tight budget is nearly always over it. Which twin is drawn at random: twins' estimator values differ
-   only by their dead ops (a dead conv's FLOPs), so ranking them would train the same twin on every seed
-   for no reason. A twin teaches nothing about the architecture, but it is trained afresh, and on
-   NAS-Bench-201 (which trained each twin separately) the best of a function's twins is often the budget's
-   optimum: its twins' validation accuracies spread by 0.1-0.2 points.
+   function (3). Which twin is drawn at random: twins' estimator values differ only by their dead ops (a
+   dead conv's FLOPs), so ranking them would train the same twin on every seed for no reason. A twin
+   teaches nothing about the architecture, but it is trained afresh, and on NAS-Bench-201 (which trained
+   each twin separately) the best of a function's twins is often the budget's optimum: its twins'
+   validation accuracies spread by 0.1-0.2 points.
 5. **A sampled pool climbs.** A space too large to enumerate is ranked over a random sample of ``pool_size``
    candidates (and a lazy pool over those scored so far), which under a tight budget holds few of the feasible
    ones and often none of the best. So before each trial a pool that is not the whole space adds ``mutations``
@@ -57,8 +55,8 @@ and dropped when the candidates a trial scores would cost more than ``score_shar
 and the parameter count, ten times cheaper, ranks as well); the counted costs stay.
 
 Each trial records what it was (system attribute ``proxy_guided:source``: ``prior``, ``local``,
-``explore``, ``edge`` or ``uniform``), the trust in each estimator then (``proxy_guided:trust``), where the
-prior ranked it (``proxy_guided:prior``: its percentile rank by each estimator and by the trusted ranking, and
+``explore`` or ``uniform``), the trust in each estimator then (``proxy_guided:trust``), where the prior
+ranked it (``proxy_guided:prior``: its percentile rank by each estimator and by the trusted ranking, and
 its estimators' values; not for a ``uniform`` draw) and the pool's size, feasible count and the seconds
 its estimators took (``proxy_guided:pool``), so the workbench and the report show the search from its study
 (`nas_workbench.viz.ProxyHistory`). Single-objective.
@@ -78,12 +76,7 @@ from nas_workbench.exceptions import ConfigError
 from nas_workbench.strategies._base import Option, SamplerContext, Strategy, check_float, check_int, register
 from nas_workbench.strategies._history import Plan, PlannedOptions, PlannedSampler, feasible, parent_spec
 from nas_workbench.strategies._proxy_record import ATTR, record_plan, record_prior
-from nas_workbench.strategies.feasibility import (
-    CostFeatures,
-    FeasibilityFilter,
-    constrained_trials,
-    profiled_rows,
-)
+from nas_workbench.strategies.feasibility import CostFeatures, FeasibilityFilter, constrained_trials
 from nas_workbench.strategies.pool import CandidatePool, Estimator, chance_to_beat, one_of, share_below
 from nas_workbench.strategies.pool_ranking import PoolRanker, Ranking
 from nas_workbench.strategies.score_cost import PricedScores
@@ -257,14 +250,10 @@ class ProxyGuidedSampler(PlannedSampler):
             chosen = functions[np.flatnonzero(open_)[np.argmax(score[open_])]]
             # the ranking picks a function; its untried twins differ only in dead ops, so one at random
             source, index = "prior", one_of(np.flatnonzero(open_ & (functions == chosen)), rng)
-        if index is None and not exploring:  # every candidate predicted within budget tried: the edge's
-            assert self._ranker is not None  # made with the pool
-            index = self._ranker.nearest_within(study, trial, np.flatnonzero(~tried))
-            source = "edge" if index is not None else source
         record_plan(study, trial, pool, source, weights, allowed)
         if index is not None:
             record_prior(study, trial, pool, index, ranks[index], share_below(score, allowed, index))
-        if index is None:  # every candidate was tried, or no model predicts the budget: uniform draws
+        if index is None:  # every predicted-feasible candidate was tried: uniform draws
             return Plan({}, rng)
         return Plan(dict(pool.specs[index].choices), rng)
 
@@ -344,12 +333,7 @@ def _factory(
         costs=costs,
         scores=context.scores if use_scores else None,
         space=context.space,
-        feasibility=FeasibilityFilter(
-            z=feasibility_z,
-            min_trials=feasibility_min_trials,
-            costs=features,
-            profiled=profiled_rows(context),
-        ),
+        feasibility=FeasibilityFilter(z=feasibility_z, min_trials=feasibility_min_trials, costs=features),
         limits=context.limits,
         seed=context.seed,
         **options,

@@ -39,7 +39,7 @@ from nas_workbench.trial_attrs import attr, stored_label
 __all__ = ["MIN_TRIALS", "SOURCES", "ProxyHistory"]
 
 #: Where a trial came from (`proxy_guided:source`), in legend order.
-SOURCES = ("prior", "local", "explore", "edge", "uniform")
+SOURCES = ("prior", "local", "explore", "uniform")
 #: Trained trials before a Spearman correlation is given (with fewer it says nothing).
 MIN_TRIALS = 3
 

@@ -30,7 +30,7 @@ __all__ = [
     "trust_figure",
 ]
 
-_SOURCE_COLOURS = ("#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#7f7f7f")
+_SOURCE_COLOURS = ("#1f77b4", "#2ca02c", "#ff7f0e", "#7f7f7f")
 _TOOLS = "pan,box_zoom,reset,save"
 
 

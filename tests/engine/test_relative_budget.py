@@ -9,7 +9,7 @@ import pytest
 
 import nas_workbench as nw
 from nas_workbench.engine.feasibility import architecture_value
-from nas_workbench.engine.relative import ResolvedBudget, resolve_budget, sample_constraints
+from nas_workbench.engine.relative import ResolvedBudget, resolve_budget
 from nas_workbench.engine.study_record import read_record, write_record
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.relative_budget import parse_relative_budget
@@ -53,15 +53,8 @@ def test_a_reference_outside_the_space_is_refused():
     assert info.value.field == "budget.latency_ms" and "reference architecture" in info.value.allowed
 
 
-def test_a_relative_budget_resolves_is_stored_and_survives_resume(storage, tiny_task, monkeypatch):
+def test_a_relative_budget_resolves_is_stored_and_survives_resume(storage, tiny_task):
     config = cheap_config(storage, "relative", threads=1, n_trials=2, budget={"latency_ms": "p50"})
-    given: list[tuple] = []  # what the strategy is told it knows of the budget before its first trial
-    make_sampler = nw.strategies.make_sampler
-    monkeypatch.setattr(
-        nw.strategies,
-        "make_sampler",
-        lambda *a, **k: ("profiled" in k and given.append(k["profiled"])) or make_sampler(*a, **k),
-    )  # (the config's validation makes one too, without)
     run = nw.search(config, evaluate=score, data=tiny_task)
     limit = run.config.budget["latency_ms"]
     space = nw.spaces.get("chain", **TINY_CHAIN)
@@ -78,11 +71,6 @@ def test_a_relative_budget_resolves_is_stored_and_survives_resume(storage, tiny_
         "ms",
         "this CPU",
     )
-    # the architectures the quantile was taken over, stored and given to the strategy as it starts
-    assert stored["sample"] and all(value > 0 for _choices, value in stored["sample"])
-    assert len(given[0]) == len(stored["sample"])
-    for (_choices, constraints), (_same, value) in zip(given[0], stored["sample"], strict=True):
-        assert constraints == {"latency_ms": (value - limit) / limit}
     run.run()
     assert run.trials_done() == 2
 
@@ -116,18 +104,3 @@ def test_a_resolved_quantile_reports_the_spread_of_its_sample():
     assert ResolvedBudget.from_dict(json.loads(json.dumps(resolved.to_dict()))) == resolved
     stored_before = {k: v for k, v in resolved.to_dict().items() if k != "interval"}  # an older study's
     assert ResolvedBudget.from_dict(stored_before).interval is None
-
-
-def test_the_sample_of_a_quantile_becomes_constraint_rows_for_every_limit():
-    sample = (({"d": 1}, 2.0), ({"d": 2}, 6.0))
-    resolved = {"latency_ms": ResolvedBudget("latency_ms", "p50", 4.0, "ms", "this CPU", "", sample=sample)}
-    counted = {1: {"params": 50.0}, 2: {"params": 200.0}}
-    rows = sample_constraints(resolved, {"latency_ms": 4.0}, lambda c: counted[c["d"]])
-    assert rows == [({"d": 1}, {"latency_ms": -0.5}), ({"d": 2}, {"latency_ms": 0.5})]
-    # a counted limit beside it: the engine's counts fill it in
-    rows = sample_constraints(resolved, {"latency_ms": 4.0, "params": 100.0}, lambda c: counted[c["d"]])
-    assert [r[1] for r in rows] == [{"latency_ms": -0.5, "params": -0.5}, {"latency_ms": 0.5, "params": 1.0}]
-    # a limit neither gives (FLOPs here): no rows, rather than rows that cannot teach that constraint
-    assert sample_constraints(resolved, {"latency_ms": 4.0, "flops": 1e6}, lambda c: counted[c["d"]]) == []
-    # an absolute limit only, or an older study's record without a sample: none
-    assert sample_constraints({}, {"latency_ms": 4.0}, lambda c: {}) == []
