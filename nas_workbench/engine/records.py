@@ -28,7 +28,15 @@ from nas_workbench.engine._bulk_read import read_trials
 from nas_workbench.engine.events import TrialFinished
 from nas_workbench.trial_attrs import DNAS_ATTR, WEIGHTS_ATTR, attr, fail_reason, learning_curve
 
-__all__ = ["DNAS_ATTR", "WEIGHTS_ATTR", "TrialResult", "outcome_counts", "pareto_front", "trial_results"]
+__all__ = [
+    "DNAS_ATTR",
+    "WEIGHTS_ATTR",
+    "TrialResult",
+    "budget_missed",
+    "outcome_counts",
+    "pareto_front",
+    "trial_results",
+]
 
 _STATE_STATUS = {
     TrialState.PRUNED: "pruned",
@@ -213,6 +221,23 @@ def pareto_front(results: Iterable[TrialResult], directions: Sequence[str]) -> l
         if on_front[index]:
             front.setdefault(tuple(points[index]), candidates[index])
     return list(front.values())
+
+
+def budget_missed(results: Iterable[TrialResult], budget: Mapping[str, float]) -> str | None:
+    """The sentence that says a budgeted search trained nothing because every trial it profiled was over
+    budget, with the least value each limit saw; None when something fitted, or nothing was over."""
+    listed = list(results)
+    counts = outcome_counts(listed)
+    if not budget or counts["trained"] or not counts["infeasible"]:
+        return None
+    least = [
+        f"{name} at least {min(values):.4g} against {limit:.4g}"
+        for name, limit in budget.items()
+        if (values := [v for r in listed if (v := r.value(name)) is not None])
+    ]
+    seen = f" ({'; '.join(least)})" if least else ""
+    over = f"{counts['infeasible']} of {len(listed)} trials"
+    return f"No architecture met the budget: {over} were over it{seen}."
 
 
 def outcome_counts(results: Iterable[TrialResult]) -> dict[str, int]:

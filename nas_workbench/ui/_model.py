@@ -29,6 +29,12 @@ from nas_workbench.viz import DnasHistory, ProxyHistory, TrialTable
 
 __all__ = ["Changes", "Exported", "Failure", "Loaded", "Loading", "Message", "Progress", "WorkbenchModel"]
 
+#: What to change when a run's every trial was over budget (said after `budget_missed`'s sentence).
+LOOSEN = (
+    "Loosen the budget (a higher percentile such as 'p60', or '2x fastest', in Objectives & budget) or "
+    "run more trials: the strategy learns the budget from the trials it profiles."
+)
+
 
 @dataclass(frozen=True)
 class Loading:
@@ -122,6 +128,8 @@ class WorkbenchModel:
         self.auto: str | None = None
         #: What the run's trials were, said at its end (a "dnas" search's epochs and retrained ones).
         self.describe_trials: Callable[[], str] | None = None
+        #: The run's sentence when every trial it profiled was over budget (`budget_missed`), or None.
+        self.budget_missed: Callable[[], str | None] | None = None
         #: What was said when the run started (what "auto" runs, a "dnas" search's trials), and the
         #: warnings the run raised since: shown together, the warnings again at its end.
         self.opening = ""
@@ -218,10 +226,13 @@ class WorkbenchModel:
         after = "" if self.tally is None else " " + self.tally.summary(event.reason)
         after += "" if self.auto is None else f" Strategy auto ran {self.auto}."
         after += "".join(f" {text}" for text in self.warnings)
+        missed = None if self.budget_missed is None else self.budget_missed()
+        if missed:
+            after += f" {missed} {LOOSEN}"
         if event.reason == "error":
             return Message(f"The search stopped on an error: {event.error}{after}", error=True)
         text = texts.get(event.reason, f"Search ended ({event.reason}).") + after
-        return Message(text, warning=bool(self.warnings))
+        return Message(text, warning=bool(self.warnings or missed))
 
     def progress(self, table: TrialTable, running: bool, now: float | None = None) -> Progress:
         """The bar and its line for ``table`` (the shown trials); the time left while ``running``."""

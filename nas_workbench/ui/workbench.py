@@ -23,7 +23,7 @@ from nas_workbench import strategies
 from nas_workbench.config import SearchConfig, default_storage
 from nas_workbench.engine.budget import metrics_to_profile
 from nas_workbench.engine.callables import callable_name
-from nas_workbench.engine.records import TrialResult, outcome_counts
+from nas_workbench.engine.records import TrialResult, budget_missed, outcome_counts
 from nas_workbench.engine.study_record import record_of
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
 from nas_workbench.strategies.dnas.trial_count import outcome_text, run_plan_text
@@ -240,6 +240,7 @@ class Workbench(W.VBox):
         plan = run_plan_text(config, run.trials_done())  # how a "dnas" search counts its trials
         ended = lambda: outcome_text(outcome_counts(self.plots.table.results), config.n_trials)  # noqa: E731
         self.model.describe_trials = None if plan is None else ended
+        self.model.budget_missed = lambda: budget_missed(self.plots.table.results, config.limits())
         self._set_running(True)
         said = [] if advice is None else [f"Strategy auto runs {advice.strategy}: {advice.reason}"]
         self.model.opening, self.model.warnings = " ".join([*said, *([plan] if plan else [])]), []

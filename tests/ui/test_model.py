@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nas_workbench.config import SearchConfig
 from nas_workbench.engine import events as ev
+from nas_workbench.engine.records import TrialResult, budget_missed
 from nas_workbench.ui._model import Exported, Failure, Loaded, Loading, Message, WorkbenchModel
 from nas_workbench.viz import TrialTable
 
@@ -51,6 +52,30 @@ def test_a_run_reduces_to_trials_status_progress_and_an_outcome():
     model.auto, model.describe_trials = None, lambda: "3 search epochs and 1 retrained architecture"
     dnas = model.finish_message(ev.RunFinished("s", "completed", 4, 8.0))  # what a dnas run's trials were
     assert dnas.text == "Search complete: 4 trials in 8 s (3 search epochs and 1 retrained architecture)."
+
+
+def _result(number: int, status: str, **values: float) -> TrialResult:
+    metrics = {name: {"value": value, "method": "measured"} for name, value in values.items()}
+    return TrialResult(
+        number=number, status=status, spec={}, arch="", summary="", metrics=metrics, values=None,
+        feasible=status == "ok", reason=None, duration_s=1.0, datetime_complete=None, intermediate={},
+        worker=None,
+    )  # fmt: skip
+
+
+def test_a_run_whose_every_trial_was_over_budget_says_so_and_what_to_change():
+    over = _result(0, "infeasible", latency_ms=0.0268)
+    trained = _result(1, "ok", accuracy=0.9, latency_ms=0.02)
+    model = WorkbenchModel()
+    model.budget_missed = lambda: budget_missed([over, over], {"latency_ms": 0.0213})
+    done = model.finish_message(ev.RunFinished("s", "completed", 2, 5.0))
+    assert done.warning and done.text.startswith("Search complete: 2 trials in 5 s. No architecture met")
+    assert "2 of 2 trials were over it (latency_ms at least 0.0268 against 0.0213)" in done.text
+    assert "Loosen the budget" in done.text
+    model.budget_missed = lambda: budget_missed([over, trained], {"latency_ms": 0.0213})
+    done = model.finish_message(ev.RunFinished("s", "completed", 2, 5.0))
+    assert done.text == "Search complete: 2 trials in 5 s." and not done.warning
+    assert budget_missed([over], {}) is None  # no budget: nothing to miss
 
 
 def test_items_of_an_earlier_session_are_dropped_but_exports_always_report():
