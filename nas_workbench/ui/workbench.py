@@ -240,7 +240,7 @@ class Workbench(W.VBox):
         plan = run_plan_text(config, run.trials_done())  # how a "dnas" search counts its trials
         ended = lambda: outcome_text(outcome_counts(self.plots.table.results), config.n_trials)  # noqa: E731
         self.model.describe_trials = None if plan is None else ended
-        self.model.budget_missed = lambda: budget_missed(self.plots.table.results, config.limits())
+        self.model.budget_missed = lambda: budget_missed(run.results(), config.limits())  # the stored trials
         self._set_running(True)
         said = [] if advice is None else [f"Strategy auto runs {advice.strategy}: {advice.reason}"]
         self.model.opening, self.model.warnings = " ".join([*said, *([plan] if plan else [])]), []
