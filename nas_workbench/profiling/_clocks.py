@@ -63,25 +63,26 @@ def block_timer(device: torch.device, clock: str) -> Callable[[Callable[[], Any]
 
 
 def switch_counter() -> Callable[[], int] | None:
-    """A reader of the calling thread's involuntary context switches so far (Linux, ``getrusage`` with
-    ``RUSAGE_THREAD``), or None where there is none. A switch means another runnable thread took the core:
-    what it ran evicted part of the caches, which the timed work then refills on its own clock."""
-    who = getattr(resource, "RUSAGE_THREAD", None) if resource is not None else None
-    if who is None:
-        return None
-    getrusage = resource.getrusage
-    return lambda: getrusage(who).ru_nivcsw
+    """A reader of the calling thread's involuntary context switches so far, or None where there is none
+    (`_thread_usage`). A switch means another runnable thread took the core: what it ran evicted part of the
+    caches, which the timed work then refills on its own clock."""
+    return _thread_usage("ru_nivcsw")
 
 
 def fault_counter() -> Callable[[], int] | None:
-    """A reader of the calling thread's minor page faults so far (Linux, ``getrusage`` with
-    ``RUSAGE_THREAD``), or None where there is none: memory the heap gave back and takes again is faulted in
-    on the timing thread's own clock (`nas_workbench.profiling._heap`)."""
+    """A reader of the calling thread's minor page faults so far, or None where there is none
+    (`_thread_usage`): memory the heap gave back and takes again is faulted in on the timing thread's own
+    clock (`nas_workbench.profiling._heap`)."""
+    return _thread_usage("ru_minflt")
+
+
+def _thread_usage(field: str) -> Callable[[], int] | None:
+    """A reader of one ``getrusage`` counter of the calling thread (Linux: ``RUSAGE_THREAD``), or None."""
     who = getattr(resource, "RUSAGE_THREAD", None) if resource is not None else None
     if who is None:
         return None
     getrusage = resource.getrusage
-    return lambda: getrusage(who).ru_minflt
+    return lambda: int(getattr(getrusage(who), field))
 
 
 @contextlib.contextmanager

@@ -95,6 +95,11 @@ class NetworkShape:
     width_multiplier: float = 1.0
 
 
+def parameter_count(module: nn.Module) -> int:
+    """Elements of every parameter of ``module``, as the profiler counts them."""
+    return sum(p.numel() for p in module.parameters())
+
+
 class SearchSpace(ABC):
     """A set of architectures, defined by the questions `define` asks.
 
@@ -168,11 +173,7 @@ class SearchSpace(ABC):
         candidates before training them needs (a network build is milliseconds, a sum of parts microseconds).
         """
 
-        def params(spec: ArchSpec) -> int:
-            model = self.build(spec, input_shape, num_classes, width_multiplier)
-            return sum(p.numel() for p in model.parameters())
-
-        return params
+        return lambda spec: parameter_count(self.build(spec, input_shape, num_classes, width_multiplier))
 
     def spec(self, choices: Mapping[str, Choice]) -> ArchSpec:
         """Wrap ``choices`` in an `ArchSpec` of this space, checking they belong to it."""

@@ -19,7 +19,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from nas_workbench.exceptions import SpaceError
-from nas_workbench.spaces._base import Choice, NetworkShape, SearchSpace
+from nas_workbench.spaces._base import Choice, NetworkShape, SearchSpace, parameter_count
 from nas_workbench.spec import ArchSpec
 
 if TYPE_CHECKING:
@@ -111,9 +111,9 @@ class LayerParams:
         """The number of parameter elements of the module ``make`` builds."""
         key = _recipe(make)
         if key is None:
-            return _count(make())
+            return parameter_count(make())
         if key not in self._counts:
-            self._counts[key] = _count(make())
+            self._counts[key] = parameter_count(make())
         return self._counts[key]
 
 
@@ -127,10 +127,6 @@ def _recipe(make: Callable[[], Any]) -> Any:
     except TypeError:
         return None
     return key
-
-
-def _count(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
 
 
 def build_plan(plan: Sequence[Layer]) -> nn.Sequential:

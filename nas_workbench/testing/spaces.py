@@ -31,7 +31,7 @@ from torch import nn
 
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.spaces import SearchSpace, enumerate_specs
-from nas_workbench.spaces._base import Choice
+from nas_workbench.spaces._base import Choice, parameter_count
 from nas_workbench.spec import ArchSpec
 from nas_workbench.testing._rules import rule_id
 
@@ -76,10 +76,6 @@ def _specs(space: SearchSpace, count: int, seed: int = 0) -> list[ArchSpec]:
     """``count`` random architectures of ``space`` (seeded)."""
     rng = random.Random(seed)
     return [space.random(rng) for _ in range(count)]
-
-
-def _params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
 
 
 # -- the rules -------------------------------------------------------------------------------------------
@@ -196,7 +192,7 @@ def check_width_multiplier(
     for spec in _specs(space, count, seed=6):
         full = space.build(spec, input_shape, num_classes)
         narrow = space.build(spec, input_shape, num_classes, width_multiplier=0.5)
-        assert _params(narrow) < _params(full), f"{space.summary(spec)}: 0.5x is not smaller"
+        assert parameter_count(narrow) < parameter_count(full), f"{space.summary(spec)}: 0.5x is not smaller"
         assert narrow(x).shape == (2, num_classes)
 
 
@@ -208,7 +204,7 @@ def check_params_counter(
     for width in (1.0, 0.5):
         counter = space.params_counter(input_shape, num_classes, width)
         for spec in _specs(space, count, seed=8):
-            built = _params(space.build(spec, input_shape, num_classes, width_multiplier=width))
+            built = parameter_count(space.build(spec, input_shape, num_classes, width_multiplier=width))
             counted = counter(ArchSpec.from_json(spec.to_json()))
             assert counted == built, f"{space.summary(spec)} at width {width}: counted {counted}, has {built}"
 

@@ -238,9 +238,10 @@ class Workbench(W.VBox):
         advice, config = run.strategy_advice, run.config
         self.model.auto = None if advice is None else advice.strategy
         plan = run_plan_text(config, run.trials_done())  # how a "dnas" search counts its trials
-        ended = lambda: outcome_text(outcome_counts(self.plots.table.results), config.n_trials)  # noqa: E731
+        # what the run ended with, from the stored trials: the plots may not have drawn the last one yet
+        ended = lambda: outcome_text(outcome_counts(run.results()), config.n_trials)  # noqa: E731
         self.model.describe_trials = None if plan is None else ended
-        self.model.budget_missed = lambda: budget_missed(run.results(), config.limits())  # the stored trials
+        self.model.budget_missed = lambda: budget_missed(run.results(), config.limits())
         self._set_running(True)
         said = [] if advice is None else [f"Strategy auto runs {advice.strategy}: {advice.reason}"]
         self.model.opening, self.model.warnings = " ".join([*said, *([plan] if plan else [])]), []
