@@ -22,6 +22,7 @@ load of the moment (a slowdown only once a re-timing a minute later confirms it,
 ``at once`` is the same predictions with the drift the rule takes from that first re-timing without the
 wait, ``1 factor`` the one-factor rule's: the A/B of the rules on the same timings). ``--busy`` keeps one
 core busy in another process during calibration and measurement;
+``--busy-kind memory`` makes that process stream memory instead of spinning (`_busy.py`);
 ``--drift quiet-busy`` calibrates without that process and measures with it, ``--drift busy-quiet`` the
 reverse (the table of one condition used under the other). A reference network is measured every 10
 architectures; the table reports how much it moved during the run. Below the table, per space, the held-out
@@ -43,7 +44,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
-from _busy import busy_core, load  # this folder is on the path when run as a script
+from _busy import add_kind_option, busy_core, load  # this folder is on the path when run as a script
 from scipy.optimize import nnls
 
 import nas_workbench as nw
@@ -78,10 +79,11 @@ def run(
     lut_dir: Path,
     busy: tuple[bool, bool],
     rounds: int,
+    busy_kind: str = "spin",
 ) -> dict:
     space = nw.spaces.get(space_name)
     started = time.perf_counter()
-    with busy_core(busy[0]):
+    with busy_core(busy[0], kind=busy_kind):
         load_calibration = load()
         cal = calibrate(
             threads=threads, spaces=[space_name], input_shape=shape, networks=calibration, directory=lut_dir
@@ -94,7 +96,7 @@ def run(
             cal_ms.append(profile(model, shape, metrics=["latency_ms"], threads=threads).latency_ms)
     a, b = flops_line(cal_flops, cal_ms)
 
-    with busy_core(busy[1]):
+    with busy_core(busy[1], kind=busy_kind):
         load_measurement = load()
         table = LookupTable.for_device("cpu", threads, lut_dir)
         name = table.correction_name(space_name, (1, *shape))
@@ -160,6 +162,7 @@ def run(
         "input_shape": list(shape),
         "busy_calibration": busy[0],
         "busy_measurement": busy[1],
+        "busy_kind": busy_kind,
         "load_calibration": load_calibration,
         "load_measurement": load_measurement,
         "load_end": load_end,
@@ -280,6 +283,7 @@ def main() -> None:
     parser.add_argument(
         "--busy", action="store_true", help="one core kept busy by another process throughout"
     )
+    add_kind_option(parser)
     parser.add_argument("--drift", choices=list(PHASES), default="none", help="calibrate and measure apart")
     parser.add_argument("--lut-dir", type=Path, help="lookup tables (default: a fresh temporary folder)")
     args = parser.parse_args()
@@ -290,7 +294,17 @@ def main() -> None:
         lut_dir = args.lut_dir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
         for name in args.space or nw.spaces.list():
             results.append(
-                run(name, args.archs, args.calibration, args.threads, shape, lut_dir, busy, args.rounds)
+                run(
+                    name,
+                    args.archs,
+                    args.calibration,
+                    args.threads,
+                    shape,
+                    lut_dir,
+                    busy,
+                    args.rounds,
+                    args.busy_kind,
+                )
             )
     header = (
         f"{'space':<13} {'archs':>5} {'fit':>6} {'LUT rho':>8} {'LUT ±10%':>9} {'median err':>10} "
@@ -319,7 +333,7 @@ def main() -> None:
         )
     for r in results:
         print(_sizes(r))
-    phases = {False: "quiet", True: "busy core"}
+    phases = {False: "quiet", True: f"busy core ({args.busy_kind})"}
     print(
         f"calibrated {phases[busy[0]]} (load {results[0]['load_calibration']}), measured {phases[busy[1]]} "
         f"(load {results[0]['load_measurement']} -> {results[-1]['load_end']}); threads {args.threads}, "

@@ -53,7 +53,7 @@ import time
 from pathlib import Path
 
 import torch
-from _busy import busy_core, load  # this folder is on the path when run as a script
+from _busy import add_kind_option, busy_core, load  # this folder is on the path when run as a script
 from torch import nn
 from torch.utils.benchmark import Timer
 
@@ -231,6 +231,7 @@ def _percent(row: dict) -> str:
 
 def main() -> None:
     parser = _report.parser(__doc__, busy=True)
+    add_kind_option(parser)
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--networks", type=int, default=10)
     parser.add_argument("--threads", type=int, default=1)
@@ -264,7 +265,7 @@ def main() -> None:
     timing |= {"stable_repeats": args.stable_repeats} if args.stable_repeats else {}
     timing |= {"min_time_s": args.min_time_s} if args.min_time_s else {}
     timing |= {"slow_time_s": args.slow_time_s} if args.slow_time_s is not None else {}
-    with busy_core(args.busy):
+    with busy_core(args.busy, kind=args.busy_kind):
         started = load()
         models = networks(args.networks, shape)
         results = [
@@ -319,11 +320,12 @@ def main() -> None:
     print(
         f"worst CV {100 * worst:.1f}% (goal ≤ 3%), torch.utils.benchmark median worst CV "
         f"{100 * max(r['torch_benchmark_median_cv'] for r in results):.1f}%; clock {results[0]['clock']}, "
-        f"threads {args.threads}, busy core {'yes' if args.busy else 'no'}, reference workload "
+        f"threads {args.threads}, busy core {args.busy_kind if args.busy else 'no'}, reference workload "
         f"{'no' if args.no_reference else 'yes'}, load {started} -> {ended}"
     )
     if args.json:
-        summary = {"busy": args.busy, "threads": args.threads, "load_start": started, "load_end": ended}
+        summary = {"busy": args.busy, "busy_kind": args.busy_kind, "threads": args.threads}
+        summary |= {"load_start": started, "load_end": ended}
         summary["reference"] = not args.no_reference
         _report.write_json(args.json, {**summary, "networks": results, "first_network_again": again})
 
