@@ -77,6 +77,8 @@ class RunControls:
             icon="forward",
             tooltip="continue the study named in the Run tab up to its number of trials",
         )
+        for button in (self.start, self.stop, self.resume):  # never squeezed to "S…" by a long progress line
+            button.layout.flex = "0 0 auto"
         self.start.on_click(lambda _: start())
         self.stop.on_click(lambda _: stop())
         self.resume.on_click(lambda _: resume())
@@ -85,8 +87,8 @@ class RunControls:
         self.status = W.HTML()
         self.message = W.HTML()
         buttons = [self.start, self.stop, self.resume, self.progress, self.progress_label]
-        #: The buttons and the progress, on one line.
-        self.row = W.HBox(buttons, layout=W.Layout(align_items="center", flex_flow="row nowrap"))
+        #: The buttons and the progress; the progress line goes under them where the row is too narrow.
+        self.row = W.HBox(buttons, layout=W.Layout(align_items="center", flex_flow="row wrap"))
 
     def set_running(self, running: bool) -> None:
         """Start and Resume while idle, Stop while a search runs."""
