@@ -135,7 +135,11 @@ class SearchConfig:
             `nas_workbench.profiling.fit_device`), for a device the workbench cannot run on: latency in
             the objectives and the budget is then predicted for it, labelled ``predicted``, not measured
             here. None: this machine.
-        threads: Torch CPU threads for training and measurement (None: torch's default).
+        threads: Torch CPU threads for training and measurement. 1 by default: one thread's latency is
+            timed on its own CPU time, which other processes cannot move, and a notebook's small networks
+            gain little from more; on threads that outnumber the idle cores (a browser, another kernel)
+            every operator waits for the slowest thread (a default search in JupyterLab on 2 busy cores
+            took 60-80 s a trial on torch's 2 threads, 10 s on 1). None: torch's setting (every core).
         profile_metrics: Hardware metrics recorded for every trial besides the objectives and the budget's;
             None records params, FLOPs, MACs, latency and peak memory.
         initial_architectures: Architectures to try first, in the space's notation (prior knowledge).
@@ -202,7 +206,7 @@ class SearchConfig:
         metadata=_shown("Objectives & budget", "latency for", "a device profile, or this machine"),
     )
     threads: int | None = field(
-        default=None, metadata=_shown("Objectives & budget", "CPU threads", "0: torch's default")
+        default=1, metadata=_shown("Objectives & budget", "CPU threads", "0: torch's default")
     )
     profile_metrics: list[str] | None = field(
         default=None, metadata=_shown("Objectives & budget", "metrics recorded")

@@ -168,7 +168,10 @@ def _add_hardware_commands(add: _Adder) -> None:
         "--batch-size", type=_batch, default=1, help="batch size of the measurement (default: 1)"
     )
     prof.add_argument(
-        "--threads", type=integer_at_least(1, 1024), help="torch CPU threads (default: torch's setting)"
+        "--threads",
+        type=integer_at_least(1, 1024),
+        default=1,
+        help="torch CPU threads (default: 1, as a search)",
     )
     prof.add_argument("--json", action="store_true", help="print JSON")
     device = add(

@@ -37,7 +37,7 @@ def progress_bars() -> Progress:
 
 #: The integer options of ``nas-workbench calibrate``: flag, lowest and highest value, default, help.
 _INTEGER_OPTIONS = (
-    ("--threads", 1, 1024, None, "torch intra-op threads (default: torch's setting)"),
+    ("--threads", 1, 1024, 1, "torch intra-op threads (default: 1, as a search)"),
     ("--num-classes", 1, 1_000_000, 10, "classifier outputs (default: 10)"),
     ("--networks", 1, 10_000, 20, "random networks measured per space"),
     ("--rounds", 1, 1_000, 3, "times each network is measured (median)"),

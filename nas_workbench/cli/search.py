@@ -28,7 +28,6 @@ __all__ = ["DEMO_CONFIG", "cmd_demo", "cmd_run", "cmd_worker"]
 #: reach 97% within the demo's time (at "p50" the best candidates sit at the limit and may miss it).
 DEMO_CONFIG = SearchConfig(
     space="chain",
-    threads=1,  # tiny networks: a second thread costs more in hand-offs than it gains
     strategy="tpe",
     objectives=["accuracy", "latency_ms"],
     budget={"latency_ms": "p60"},

@@ -276,6 +276,7 @@ class SearchRun:
             )
         )
         reason = "completed"
+        threads = torch.get_num_threads()  # the caller's (a kernel's) own setting, given back at the end
         try:
             assert self._running_producer is not None  # set by run() / start()
             exhausted = self._running_producer.produce(self._context())
@@ -291,6 +292,7 @@ class SearchRun:
             self.error = error
             reason = "error"
             logger.error("search %s ended with an error: %s", self.study_name, error)
+        torch.set_num_threads(threads)  # `prepare_machine` set the search's own for its trials
         try:  # not again for a whole retry window when the storage is what ended the run
             done = before if isinstance(self.error, StorageUnavailableError) else self.trials_done()
         except NasWorkbenchError:  # the storage is gone (the error says so): report what was known

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+import torch
 
 import nas_workbench as nw
 from nas_workbench.engine import events as ev
@@ -68,6 +69,29 @@ def test_search_trains_records_and_emits_events(storage, tiny_task):
     meta = stored.user_attrs["nas_workbench"]
     assert meta["space"] == "chain" and meta["objectives"][1] == {"metric": "params", "direction": "minimize"}
     assert stored.trials[0].user_attrs["device"]["device"] == "cpu"
+
+
+def test_trials_run_on_one_thread_by_default_and_the_callers_setting_comes_back(storage, tiny_task):
+    """A kernel keeps torch's threads (every core); a default search trains and times its trials on one
+    (on 2 busy cores, two threads made a default trial in JupyterLab 6-8 times slower), then gives the
+    kernel's setting back. An explicit count is used as given."""
+    seen: list[int] = []
+
+    def counting(spec, model):
+        seen.append(torch.get_num_threads())
+        return score(spec, model)
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        nw.search(config(storage, n_trials=2, threads=nw.SearchConfig().threads), evaluate=counting,
+                  data=tiny_task).run()  # fmt: skip
+        assert seen == [1, 1] and torch.get_num_threads() == 2
+        nw.search(config(storage, n_trials=1, threads=2, study_name="two"), evaluate=counting,
+                  data=tiny_task).run()  # fmt: skip
+        assert seen == [1, 1, 2] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_over_budget_is_infeasible_and_spends_no_training(storage, tiny_task):
