@@ -138,6 +138,17 @@ class CandidatePool:
         """The index of the candidate with these choices, or None."""
         return self._index.get(_key(choices))
 
+    def draw(self, rng: random.Random, wanted: np.ndarray, most: int = 50) -> int:
+        """The index of an architecture drawn as random sampling draws it, one decision after another
+        (`SearchSpace.random`: in a nested space as many draws take each depth, though most of its
+        architectures are the deepest), drawn again while it is not ``wanted`` (a mask of the pool) but
+        at most ``most`` times; added to the pool (a new one is not in ``wanted``: the caller judges it)."""
+        for _ in range(most):
+            index = self.add(self.space.random(rng))
+            if index >= len(wanted) or wanted[index]:
+                break
+        return index
+
     def add(self, spec: ArchSpec) -> int:
         """The index of ``spec``, adding it (with its estimator values) when it is not in the pool."""
         key = _key(spec.choices)

@@ -8,9 +8,11 @@ Each trial of `proxy_guided` starts from a `Ranking` of its `CandidatePool`, mad
    constraint)``, the engine's relative constraint: a sampler used alone with Optuna), and no candidate
    over it is proposed again. Another constraint (a
    latency measured on this machine, with only parameters known in advance) is predicted by the
-   `FeasibilityModel` once its filter's ``min_trials`` trials are profiled; until then the ranking says
-   it is *exploring* (the sampler draws untried candidates uniformly, which is what that model learns
-   best from).
+   `FeasibilityModel` once its filter's ``min_trials`` trials are profiled and it predicts them with skill
+   (leave-one-out R² at least `MIN_SKILL`); until then, from the first trial on when the engine gives
+   the limit, the ranking says it is *exploring* (the sampler draws untried architectures as random
+   sampling does, which is what that model learns best from; the ranking's top, the largest networks,
+   would teach it nothing but "over budget").
 2. **Ranking by trusted estimators.** Each estimator's trust is its Spearman correlation with the
    trained (feasible, complete) trials' objective, shrunk towards a prior weight of 1 ("larger scores
    are better", as for parameters, FLOPs and synflow on image tasks) as if ``prior_trials`` trials had
@@ -30,6 +32,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from nas_workbench.strategies.feasibility_model import MIN_SKILL
 from nas_workbench.strategies.pool import percentile_ranks, trust
 
 if TYPE_CHECKING:
@@ -53,7 +56,7 @@ class Ranking(NamedTuple):
     tried: np.ndarray
     #: Candidates predicted within every limit.
     allowed: np.ndarray
-    #: Whether some learnt limit is still unknown (its feasibility model not fitted yet).
+    #: Whether some learnt limit is still unknown (its feasibility model not fitted, or without skill).
     exploring: bool
     #: Allowed candidates computing a function no trial has tried.
     open: np.ndarray
@@ -133,11 +136,11 @@ class PoolRanker:
         self, study: optuna.Study, trial: FrozenTrial, profiled: list[tuple[FrozenTrial, int | None]]
     ) -> tuple[np.ndarray, bool]:
         """Which candidates are predicted within every limit, and whether some limit is still unknown (a
-        constraint no counted cost gives, before the feasibility model is fitted)."""
+        constraint no counted cost gives, before the feasibility model predicts it with skill)."""
         pool = self.pool
         allowed = np.ones(len(pool), dtype=bool)
         given = {n: v for n, v in self.limits.items() if n in self.cost_names}
-        names = sorted({name for t, _ in profiled for name in t.constraints} | set(given))
+        names = sorted({name for t, _ in profiled for name in t.constraints} | set(self.limits))
         exact = [n for n in names if n in self.cost_names]
         for name in exact:
             if name in given:
@@ -157,10 +160,11 @@ class PoolRanker:
         if model is None:
             return allowed, True
         predicted = self._design(model) @ model.coefficients
+        skilled = {n for n, skill in zip(model.names, model.skill, strict=True) if skill >= MIN_SKILL}
         for column, name in enumerate(model.names):
-            if name in learnt and model.skill[column] >= 0.5:
+            if name in learnt and name in skilled:
                 allowed &= predicted[:, column] + self.feasibility.z * model.spread[column] <= 0.0
-        return allowed, False
+        return allowed, not skilled.issuperset(learnt)
 
     def _design(self, model: FeasibilityModel) -> np.ndarray:
         """The `FeasibilityModel` features of every candidate (`FeasibilityModel.design`), the one-hot
