@@ -9,9 +9,9 @@ Two kinds of busy process (``--busy-kind``):
   caches, evicting the shared L3 (32 MiB on the AMD EPYC VM), and takes memory bandwidth, which a spin loop
   does not (a copy, ``np.copyto``, was tried first and slowed the networks less, by 0-2% against 0-4%
   with the in-place add (benchmarks/profiling/README.md, 2026-12-05 14:27), as glibc's ``memcpy`` likely
-  writes blocks this large with non-temporal stores, past the cache): a harsher sibling, standing in on the AMD EPYC VM for what a busy
-  core does to the Intel Xeon VM (where the lead's idle runs of 2026-12-05 missed the repeatability and
-  drift goals that the AMD EPYC met with ``spin``).
+  writes blocks this large with non-temporal stores, past the cache): a harsher sibling, standing in on
+  the AMD EPYC VM for what a busy core does to the Intel Xeon VM (where the lead's idle runs of 2026-12-05
+  missed the repeatability and drift goals that the AMD EPYC met with ``spin``).
 
 The process is stopped by its pid when the block ends; it also ends by itself when the benchmark's process is
 gone (killed by a signal, which runs no cleanup) and after ``limit_s`` seconds.
