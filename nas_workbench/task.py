@@ -7,6 +7,7 @@ Architectures are chosen on the validation split; the test split is only reporte
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -194,22 +195,28 @@ def load_task(dataset: Any = "digits", seed: int = 0) -> Task:
     """Resolve the data a search is given (`nas_workbench.search`'s ``data``) into a `Task`.
 
     Accepts ``"digits"``, a `Task`, a pair ``(x, y)`` of arrays, a dict with ``x`` and ``y`` (and any
-    `make_task` argument), a map-style torch ``Dataset`` or a ``DataLoader`` over one.
+    `make_task` argument), a map-style torch ``Dataset`` or a ``DataLoader`` over one, or a data file
+    (`nas_workbench.data_files`): its path, or a dict ``{"path": ..., "label": ...}`` naming a CSV's
+    label column (as a config file's ``dataset:`` gives it to the command line).
     """
+    from nas_workbench.data_files import DataFile, read_data_settings  # built on make_task, from here
+
     if isinstance(dataset, Task):
         return dataset
-    if isinstance(dataset, str):
-        if dataset == "digits":
-            return _load_digits(seed)
-        raise ConfigError(
-            "dataset", dataset, "'digits', arrays (x, y), a torch Dataset or DataLoader, or a Task"
-        )
+    if isinstance(dataset, str) and dataset == "digits":
+        return _load_digits(seed)
+    if isinstance(dataset, DataFile):
+        return dataset.task(seed)
+    if isinstance(dataset, str | os.PathLike) or (isinstance(dataset, dict) and "path" in dataset):
+        return read_data_settings(dataset).task(seed)
     if isinstance(dataset, dict) and {"x", "y"} <= set(dataset):
         return make_task(**{"seed": seed, **dataset})
     if isinstance(dataset, tuple) and len(dataset) == 2:
         return make_task(dataset[0], dataset[1], seed=seed)
     if isinstance(dataset, Dataset | DataLoader):
         return _from_torch(dataset, seed)
-    raise ConfigError(
-        "dataset", type(dataset).__name__, "'digits', arrays (x, y), a torch Dataset or DataLoader, or a Task"
-    )
+    raise ConfigError("dataset", type(dataset).__name__, _ACCEPTED)
+
+
+#: What `load_task` accepts, for its error.
+_ACCEPTED = "'digits', a data file's path, arrays (x, y), a torch Dataset or DataLoader, or a Task"

@@ -1,0 +1,307 @@
+"""Data files a search reads from the terminal: a CSV with a label column, or a NumPy ``.npz`` of x and y.
+
+``nas-workbench run --data wine.csv --label class`` and a config file's ``dataset: {path: wine.csv, label:
+class}`` read their data here (and ``nw.search(config, data="wine.csv")`` in Python). A file is read into
+examples and class indices (`DataFile`); everything after that, the stratified split, the standardisation
+(per feature for flat rows) and the input shape, is `make_task`'s. Every fault of a file is a
+`ConfigError` naming the option, the value and what is allowed, down to the line and column of a bad cell.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nas_workbench._registry import unknown_name_message
+from nas_workbench.exceptions import ConfigError
+from nas_workbench.task import Task, make_task
+
+__all__ = ["DATA_FILES", "SETTINGS", "DataFile", "read_data_file", "read_data_settings"]
+
+#: What a data file may be, for error messages and help texts.
+DATA_FILES = (
+    "a .csv file (a header row naming the columns, numeric features, one label column) or a .npz file "
+    "(arrays x: (N, D), (N, H, W) or (N, C, H, W), and y: N labels)"
+)
+
+
+@dataclass(frozen=True, eq=False)
+class DataFile:
+    """A data file's examples and labels as read, before any split.
+
+    Attributes:
+        path: The file, as given (a study records it as its data's name).
+        x: The examples: one row of features each, (N, D), or images, (N, H, W) or (N, C, H, W).
+        y: Each example's class, 0..K-1 (int64).
+        classes: The label value of each class, in class order (sorted: numbers by value, text by text).
+        label: The CSV's label column; None for a .npz file.
+        field: How the path was given (``--data``, ``dataset.path``), for errors.
+    """
+
+    path: str
+    x: np.ndarray
+    y: np.ndarray
+    classes: tuple[str, ...]
+    label: str | None = None
+    field: str = "dataset.path"
+
+    def task(self, seed: int = 0) -> Task:
+        """The `Task` the search trains on, split with ``seed`` (a study resumes only on the same split);
+        rows are standardised per feature, images over all their values (`make_task`)."""
+        shape = (1, 1, self.x.shape[1]) if self.x.ndim == 2 else None  # a row of features: a 1xD "image"
+        try:
+            return make_task(self.x, self.y, name=self.path, input_shape=shape, seed=seed)
+        except ConfigError as error:  # too few examples for the splits: said of the file
+            raise ConfigError(
+                self.field, self.path, f"{error.allowed} ({error.field}: {error.value})"
+            ) from None
+
+    def describe(self) -> str:
+        """One line for the terminal, the classes in the order of the model's outputs:
+        ``wine.csv: 178 rows of 13 features; label 'class': 3 classes (a, b, c)``."""
+        what = (
+            f"{len(self.x)} rows of {self.x.shape[1]} features"
+            if self.x.ndim == 2
+            else f"{len(self.x)} images of {'x'.join(str(n) for n in self.x.shape[1:])}"
+        )
+        shown = ", ".join(self.classes[:10]) + (", ..." if len(self.classes) > 10 else "")
+        label = f"label {self.label!r}: " if self.label is not None else ""
+        return f"{self.path}: {what}; {label}{len(self.classes)} classes ({shown})"
+
+
+def read_data_file(
+    path: str | os.PathLike[str],
+    label: str | None = None,
+    *,
+    path_field: str = "dataset.path",
+    label_field: str = "dataset.label",
+) -> DataFile:
+    """Read a .csv or .npz data file.
+
+    Args:
+        path: The file.
+        label: The CSV's label column (default: its last column); not allowed for a .npz file.
+        path_field, label_field: How the caller names the two settings in errors (``--data``, ``--label``
+            on the command line).
+
+    Raises:
+        ConfigError: The file is missing or unreadable, of another kind, or holds data that cannot be
+            searched on (non-numeric features, empty or non-finite cells, one class, no x or y).
+    """
+    shown = os.fspath(path)
+    suffix = Path(shown).suffix.lower()
+    if suffix not in (".csv", ".npz"):
+        raise ConfigError(
+            path_field,
+            shown,
+            f"{DATA_FILES}, or 'digits' (scikit-learn's, the default); "
+            f"this path ends in {repr(suffix) if suffix else 'no suffix'}",
+        )
+    if not Path(shown).is_file():
+        where = "a folder" if Path(shown).is_dir() else "no such file"
+        raise ConfigError(
+            path_field, shown, f"an existing file ({where}; paths are relative to {os.getcwd()})"
+        )
+    if suffix == ".npz":
+        if label is not None:
+            raise ConfigError(label_field, label, "no label for a .npz file: its labels are the array y")
+        x, labels = _read_npz(shown, path_field)
+    else:
+        x, labels, label = _read_csv(shown, label, path_field, label_field)
+    y, classes = _classes(labels, label_field if label is not None else path_field, label or shown)
+    return DataFile(shown, x, y, classes, label, path_field)
+
+
+#: The keys of a data file's settings (a config file's ``dataset: {path: ..., label: ...}``).
+SETTINGS = ("path", "label")
+
+
+def read_data_settings(settings: str | os.PathLike[str] | Mapping[str, Any]) -> DataFile:
+    """The data file a config file's ``dataset:`` names: its path, or ``{path: ..., label: ...}``."""
+    if isinstance(settings, str | os.PathLike):
+        settings = {"path": settings}
+    if not isinstance(settings, Mapping):
+        raise ConfigError("dataset", settings, "'digits', a data file's path, or {path: FILE, label: COLUMN}")
+    for key, value in settings.items():
+        if key not in SETTINGS:
+            raise ConfigError(
+                f"dataset.{key}", value, f"no such setting of a data file; {', '.join(SETTINGS)}"
+            )
+    path, label = settings.get("path"), settings.get("label")
+    if not isinstance(path, str | os.PathLike) or not os.fspath(path):
+        raise ConfigError("dataset.path", path, "the path of a .csv or .npz file")
+    if label is not None and (not isinstance(label, str) or not label):
+        raise ConfigError("dataset.label", label, "the name of the CSV's label column")
+    return read_data_file(path, label)
+
+
+def _read_csv(
+    path: str, label: str | None, path_field: str, label_field: str
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """The feature columns as floats, the label column as text, and the label column's name."""
+    try:
+        text = Path(path).read_bytes().decode("utf-8-sig")  # a byte-order mark, as spreadsheets write it
+    except OSError as error:
+        raise ConfigError(path_field, path, f"a readable file ({error.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(path_field, path, "a CSV text file in UTF-8 (this one is not UTF-8 text)") from None
+    try:
+        lines = [
+            (reader.line_num, row) for reader in [csv.reader(io.StringIO(text))] for row in reader if row
+        ]
+    except csv.Error as error:
+        raise ConfigError(path_field, path, f"a well-formed CSV file ({error})") from None
+    if not lines:
+        raise ConfigError(path_field, path, "a CSV file with a header row and rows of data (it is empty)")
+    columns = [name.strip() for name in lines[0][1]]
+    _check_header(path, columns, path_field)
+    if label is None:
+        label = columns[-1]
+    elif label not in columns:
+        raise ConfigError(
+            label_field,
+            label,
+            "a column of the file's header: " + unknown_name_message("column", label, columns),
+        )
+    for line, row in lines[1:]:
+        if len(row) != len(columns):
+            raise ConfigError(
+                path_field,
+                path,
+                f"rows of {len(columns)} cells as the header names; line {line} has {len(row)}",
+            )
+    if len(lines) == 1:
+        raise ConfigError(path_field, path, "rows of data below the header (it has none)")
+    cells = np.array([row for _, row in lines[1:]], dtype=str)
+    numbers = [line for line, _ in lines[1:]]
+    empty = np.char.strip(cells) == ""
+    if empty.any():
+        row, col = np.argwhere(empty)[0]
+        raise ConfigError(
+            path_field,
+            path,
+            f"a value in every cell; line {numbers[row]}, column "
+            f"{columns[col]!r} is empty (drop or fill the rows with missing values)",
+        )
+    at = columns.index(label)
+    features = [
+        _numeric_column(path, cells[:, j], columns[j], numbers, path_field)
+        for j in range(len(columns))
+        if j != at
+    ]
+    if not features:
+        raise ConfigError(
+            path_field, path, f"feature columns beside the label {label!r} (it is the only column)"
+        )
+    return np.stack(features, axis=1), np.char.strip(cells[:, at]), label
+
+
+def _check_header(path: str, columns: list[str], path_field: str) -> None:
+    """A header names every column once: a nameless first column is most often an index written along."""
+    if "" in columns:
+        where = columns.index("") + 1
+        hint = " (pandas writes its index there: to_csv(..., index=False))" if where == 1 else ""
+        raise ConfigError(
+            path_field, path, f"a header row naming every column; column {where} has no name{hint}"
+        )
+    twice = sorted({name for name in columns if columns.count(name) > 1})
+    if twice:
+        raise ConfigError(path_field, path, f"a header naming each column once; {twice[0]!r} is named twice")
+
+
+def _numeric_column(path: str, cells: np.ndarray, name: str, lines: list[int], path_field: str) -> np.ndarray:
+    """One feature column as finite floats, or the error naming its first bad cell."""
+    try:
+        values = cells.astype(np.float64)
+    except ValueError:
+        bad = next(i for i, cell in enumerate(cells) if not _is_number(cell))
+        raise ConfigError(
+            path_field,
+            path,
+            f"numeric feature columns; column {name!r} holds text "
+            f"({str(cells[bad])!r} "
+            f"on line {lines[bad]}): encode it as numbers, drop it, or make it the label "
+            "column",
+        ) from None
+    finite = np.isfinite(values)
+    if not finite.all():
+        bad = int(np.argmin(finite))
+        raise ConfigError(
+            path_field,
+            path,
+            f"finite numbers; line {lines[bad]}, column {name!r} is "
+            f"{cells[bad].strip()!r} (drop or fill the rows with missing values)",
+        )
+    return values
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_npz(path: str, path_field: str) -> tuple[np.ndarray, np.ndarray]:
+    """Arrays ``x`` and ``y`` of a .npz file (never unpickled: a data file must not run code)."""
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            missing = [key for key in ("x", "y") if key not in arrays.files]
+            if missing:
+                raise ConfigError(
+                    path_field,
+                    path,
+                    f"a .npz file with arrays x (examples) and y (labels), "
+                    f"as np.savez(path, x=x, y=y) writes it; it holds {sorted(arrays.files)}",
+                )
+            x, y = arrays["x"], arrays["y"]
+    except (OSError, ValueError, zipfile.BadZipFile) as error:
+        raise ConfigError(path_field, path, f"a .npz file written by np.savez ({error})") from None
+    if x.dtype.kind not in "biuf" or x.ndim not in (2, 3, 4):
+        raise ConfigError(
+            path_field,
+            path,
+            f"numbers in x of shape (N, D), (N, H, W) or (N, C, H, W); x is {x.dtype} of shape {x.shape}",
+        )
+    if y.ndim != 1 or len(y) != len(x):
+        raise ConfigError(
+            path_field, path, f"y of shape ({len(x)},): one label per example of x; y has shape {y.shape}"
+        )
+    return x.astype(np.float32), y
+
+
+def _classes(labels: np.ndarray, field: str, value: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Class indices 0..K-1 for any labels (numbers by value, else text), and each class's label."""
+    if labels.dtype.kind in "US":
+        as_text = labels.astype(str)
+        numeric = all(_is_number(text) for text in np.unique(as_text))
+        labels = as_text.astype(np.float64) if numeric else as_text
+    if labels.dtype.kind == "f" and not np.all(np.mod(labels, 1) == 0):
+        raise ConfigError(
+            field,
+            value,
+            "class labels (integers or text); these are fractional numbers, "
+            "as a regression target is: the workbench searches classifiers",
+        )
+    if labels.dtype.kind not in "biufU":
+        raise ConfigError(field, value, f"class labels (integers or text), not {labels.dtype}")
+    values, y = np.unique(labels, return_inverse=True)
+    if len(values) < 2:
+        raise ConfigError(field, value, f"labels of at least two classes; every row is {_text(values[0])!r}")
+    return y.astype(np.int64), tuple(_text(v) for v in values)
+
+
+def _text(value: Any) -> str:
+    """A label as a user wrote it: ``3`` rather than ``3.0``."""
+    if isinstance(value, np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
