@@ -6,13 +6,27 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from nas_workbench.exceptions import ConfigError
 
-__all__ = ["check_study_options", "check_writable", "integer_at_least", "parse_shape"]
+if TYPE_CHECKING:
+    from nas_workbench.config import SearchConfig
+    from nas_workbench.data_files import DataFile
+
+__all__ = [
+    "budget_option",
+    "check_study_options",
+    "check_writable",
+    "integer_at_least",
+    "parse_shape",
+    "read_run_config",
+    "search_data",
+]
 
 
 def integer_at_least(low: int, high: int = 2**32 - 1) -> Callable[[str], int]:
@@ -86,3 +100,53 @@ def check_study_options(storage: str | None, study: str) -> None:
         functools.partial(unless_none, check_storage_url, "--storage", storage),
         functools.partial(check_study_name, "study", study),
     )
+
+
+def budget_option(texts: list[str] | None) -> dict[str, float | str]:
+    """The limits ``--budget`` gives, each ``METRIC=LIMIT`` (``latency_ms=p40``, ``params=100000``) or a
+    bare latency limit (``p40``, ``0.4``); the config's checks then judge the metrics and the limits."""
+    from nas_workbench.relative_budget import budget_value
+
+    budget: dict[str, float | str] = {}
+    for text in texts or []:
+        metric, _, limit = text.partition("=") if "=" in text else ("latency_ms", "", text)
+        if not metric.strip() or not limit.strip():
+            raise ConfigError("--budget", text, "METRIC=LIMIT such as latency_ms=p40 or params=100000, or a "
+                              "latency limit alone (p40, 0.4)")  # fmt: skip
+        budget[metric.strip()] = budget_value(limit)
+    return budget
+
+
+def read_run_config(path: Path | None) -> tuple[SearchConfig, Any]:
+    """A config file's settings (every default without one) and the data its ``dataset:`` names (None
+    when it names none): on the command line the file names the data too, while a `SearchConfig` itself
+    holds settings only (data is a run argument)."""
+    from nas_workbench.config import SearchConfig
+    from nas_workbench.config_file import read_config_file
+
+    if path is None:
+        return SearchConfig(), None
+    settings = read_config_file(path)
+    dataset = settings.pop("dataset", None) if isinstance(settings, dict) else None
+    return SearchConfig.from_dict(settings), dataset
+
+
+def search_data(data: str | None, label: str | None, from_file: Any = None) -> DataFile | None:
+    """The data file a command searches or exports on: ``--data`` (with ``--label``), else the one the
+    config file's ``dataset:`` names; None for scikit-learn's digits. Read here, so that a bad file stops
+    the command before any work, and described on stderr (rows, features, the classes its labels make)."""
+    from nas_workbench.data_files import read_data_file, read_data_settings
+
+    if label is not None and data in (None, "digits"):
+        raise ConfigError("--label", label, "the label column of the CSV file --data names (give --data too)")
+    if data is not None:
+        found = (
+            None
+            if data == "digits"
+            else read_data_file(data, label, path_field="--data", label_field="--label")
+        )
+    else:
+        found = None if from_file in (None, "digits") else read_data_settings(from_file)
+    if found is not None:
+        print(f"Data {found.describe()}", file=sys.stderr)
+    return found

@@ -61,6 +61,26 @@ def _add_search_options(command: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_data_options(command: argparse.ArgumentParser, default: str) -> None:
+    command.add_argument(
+        "--data",
+        help="your data: a .csv file (a header row, numeric features, a label column) or a .npz file "
+        f"(arrays x and y); 'digits' for scikit-learn's (default: {default})",
+    )
+    command.add_argument("--label", help="the CSV's label column (default: its last column)")
+
+
+def _add_budget_option(command: argparse.ArgumentParser, default: str) -> None:
+    command.add_argument(
+        "--budget",
+        action="append",
+        metavar="[METRIC=]LIMIT",
+        help="a hardware limit, repeatable: latency_ms=p40, params=100000, or a latency limit alone in "
+        "milliseconds (0.4) or relative to this machine: a percentile of the space's latency here (p40) or "
+        f"a factor of the fastest network (1.5x fastest) (default: {default})",
+    )
+
+
 def _add_search_commands(add: _Adder) -> None:
     demo = add(
         "demo",
@@ -69,18 +89,19 @@ def _add_search_commands(add: _Adder) -> None:
     )
     _add_search_options(demo)
     demo.add_argument("--fresh", action="store_true", help="delete an earlier demo study first")
-    demo.add_argument(
-        "--budget",
-        help="latency budget: milliseconds (0.4), or relative to this machine: a percentile of the space's "
-        "latency here (p60, the default) or a factor of the fastest network (1.5x fastest)",
-    )
+    _add_budget_option(demo, "latency_ms=p60")
     run = add(
         "run",
         "nas_workbench.cli.search:cmd_run",
-        "run the search a YAML or JSON config file describes (resumes its study)",
+        "run a search: a YAML or JSON config file's, or the defaults' on --data (resumes its study)",
     )
-    _add_config_argument(run)
+    run.add_argument(
+        "config", type=Path, nargs="?", help="the config file: SearchConfig's fields as YAML or JSON, and "
+        "dataset: {path: FILE, label: COLUMN} (default: every field's default)",
+    )  # fmt: skip
     _add_search_options(run)
+    _add_data_options(run, "the config file's dataset:, else digits")
+    _add_budget_option(run, "the config file's")
     worker = add(
         "worker",
         "nas_workbench.cli.search:cmd_worker",
@@ -126,6 +147,7 @@ def _add_study_commands(add: _Adder) -> None:
     )
     export.add_argument("--output", "-o", type=Path, required=True, help="the file to write")
     export.add_argument("--train", action="store_true", help="train at the study's fidelity before saving")
+    _add_data_options(export, "digits; a study on a data file needs that file")
 
 
 def _add_catalog_commands(add: _Adder) -> None:

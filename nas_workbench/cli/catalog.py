@@ -6,7 +6,7 @@ import argparse
 import inspect
 from typing import cast
 
-from nas_workbench.config import SearchConfig
+from nas_workbench.cli._arguments import read_run_config
 
 __all__ = ["cmd_advise", "cmd_spaces", "cmd_strategies"]
 
@@ -35,7 +35,7 @@ def cmd_advise(args: argparse.Namespace) -> int:
     from nas_workbench import spaces
     from nas_workbench.strategies.advisor import advise
 
-    config = SearchConfig.from_file(args.config)
+    config = read_run_config(args.config)[0]  # the data a run file names does not change the advice
     space = spaces.get(config.space, **config.space_options)
     limits = cast("dict[str, float]", config.budget)  # the advice reads which metrics are limited, not how
     print(advise(space, config.objectives, limits, config.n_trials, config.timeout, config.target_device))

@@ -10,12 +10,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from nas_workbench.cli._arguments import check_study_options, check_writable
+from nas_workbench.cli._arguments import (
+    budget_option,
+    check_study_options,
+    check_writable,
+    read_run_config,
+    search_data,
+)
 from nas_workbench.cli._output import JsonlLog, Progress, budget_text, format_pareto_table
 from nas_workbench.config import DEFAULT_RUNS_DIR, Fidelity, SearchConfig
 from nas_workbench.engine import events as ev
 from nas_workbench.engine.records import TrialResult, outcome_counts, pareto_front
-from nas_workbench.relative_budget import budget_value
 from nas_workbench.strategies.dnas.trial_count import outcome_text, run_plan_text
 
 __all__ = ["DEMO_CONFIG", "cmd_demo", "cmd_run", "cmd_worker"]
@@ -44,8 +49,11 @@ DEMO_TIME_S = 140.0
 _MIN_SEARCH_S = 30.0
 
 
-def _run_search(config: SearchConfig, report: Path | None, deadline: float | None = None) -> tuple[int, Any]:
-    """Run the search ``config`` describes with a progress bar; the exit status and the `SearchRun`.
+def _run_search(
+    config: SearchConfig, report: Path | None, deadline: float | None = None, data: Any = None
+) -> tuple[int, Any]:
+    """Run the search ``config`` describes on ``data`` (digits when None) with a progress bar; the exit
+    status and the `SearchRun`.
 
     ``deadline`` (a `time.monotonic` time): end the search by then, counting the set-up (loading the data,
     resolving and checking the budget) against it, so that a command ends on time on a slow machine too.
@@ -57,7 +65,7 @@ def _run_search(config: SearchConfig, report: Path | None, deadline: float | Non
     if relative:
         print(f"Resolving the budget {budget_text(relative)} on this machine (a resumed study keeps its "
               "stored limit)...", file=sys.stderr)  # fmt: skip
-    run = SearchRun(config)
+    run = SearchRun(config, data=data)
     if deadline is not None:
         left = max(_MIN_SEARCH_S, deadline - time.monotonic())
         run.config = run.config.replace(timeout=min(left, config.timeout or left))
@@ -93,8 +101,9 @@ def _run_search(config: SearchConfig, report: Path | None, deadline: float | Non
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """``nas-workbench demo``: the quick-start search, ending in a verdict on its goal."""
-    budget = DEMO_CONFIG.budget if args.budget is None else {"latency_ms": budget_value(args.budget)}
-    config = DEMO_CONFIG.replace(budget=budget, **_overrides(args))
+    config = DEMO_CONFIG.replace(
+        budget={**DEMO_CONFIG.budget, **budget_option(args.budget)}, **_overrides(args)
+    )
     check_writable("--report", args.report)
     if args.fresh:
         _delete_study(config.resolved_storage(), config.resolved_study_name())
@@ -151,11 +160,23 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """``nas-workbench run CONFIG``: the search a config file describes (resuming its study)."""
-    config = SearchConfig.from_file(args.config)
+    """``nas-workbench run [CONFIG] [--data FILE]``: the search a config file describes, or the defaults',
+    on the data ``--data`` or the file's ``dataset:`` names (resuming its study).
+
+    A search on a data file with no study name of its own is named after the file too (``wine-chain-auto-
+    seed0``), so that other data does not land in the same study by default; a study is resumed only on
+    its own data either way (the engine compares the data's content hash).
+    """
+    config, from_file = read_run_config(args.config)
     check_writable("--report", args.report)
     overrides = _overrides(args)
-    return _run_search(config.replace(**overrides) if overrides else config, args.report)[0]
+    if args.budget:
+        overrides["budget"] = {**config.budget, **budget_option(args.budget)}
+    config = config.replace(**overrides) if overrides else config
+    data = search_data(args.data, args.label, from_file)
+    if data is not None and config.study_name is None:
+        config = config.replace(study_name=f"{Path(data.path).stem}-{config.resolved_study_name()}")
+    return _run_search(config, args.report, data=data)[0]
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -169,8 +190,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if os.getcwd() not in sys.path:  # as `python -m` does: --evaluate and --dataset may name a module here
         sys.path.insert(0, os.getcwd())
     evaluate = load_callable(args.evaluate, "--evaluate") if args.evaluate is not None else None
-    dataset = load_dataset(args.dataset) if args.dataset is not None else None
-    config = SearchConfig.from_file(args.config) if args.config is not None else None
+    config, from_file = read_run_config(args.config) if args.config is not None else (None, None)
+    dataset = load_dataset(args.dataset) if args.dataset is not None else search_data(None, None, from_file)
     mine: list[int] = []
 
     def started(run: Any) -> None:

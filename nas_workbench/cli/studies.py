@@ -7,7 +7,7 @@ import argparse
 import json
 from typing import Any
 
-from nas_workbench.cli._arguments import check_study_options, check_writable
+from nas_workbench.cli._arguments import check_study_options, check_writable, search_data
 from nas_workbench.cli._output import format_pareto_table
 from nas_workbench.config import default_storage
 from nas_workbench.engine.records import pareto_front, trial_results
@@ -40,7 +40,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     check_writable("--output", args.output)
     study = load_study(args.study, args.storage)
-    print(f"Wrote {export_trial(study, args.trial, args.format, args.output, train=args.train)}")
+    data = search_data(args.data, args.label)  # the study's own; its recorded identity is checked
+    print(f"Wrote {export_trial(study, args.trial, args.format, args.output, train=args.train, task=data)}")
     if args.format in WEIGHT_FORMATS and not args.train:  # a study keeps architectures, not weights
         print("Its weights are freshly initialised (a study keeps no weights); --train trains them first")
     return 0

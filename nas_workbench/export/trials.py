@@ -38,7 +38,8 @@ def _study_task(study: optuna.Study, data: Any) -> tuple[Task, SearchConfig | No
             raise ConfigError(
                 "task",
                 None,
-                f"the Task the study searched on (its data came from Python: {record.own_data}); pass task=",
+                f"the data the study searched on, {record.own_data}: pass it (task= in Python; "
+                "--data FILE on the command line)",
             )
         task = load_task("digits", seed=seed)
     if record.data is not None:

@@ -1,0 +1,63 @@
+"""A user's own data from the terminal: ``nas-workbench run --data FILE`` and a config file's ``dataset:``;
+a study resumes only on its own data, and export asks for it."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from test_cli_input import run_refused  # tests/ is on the path (pytest's prepend import mode)
+
+from nas_workbench.cli import main
+from nas_workbench.testing.workers import TINY_CHAIN
+
+
+def write_data(path, n: int = 40) -> str:
+    """A CSV of ``n`` rows: three features and a text label ('kind', not the last column) they predict."""
+    rows = [f"{i % 5},{'ab'[i % 2]},{(i % 2) * 3 - 1},{i % 7}" for i in range(n)]
+    path.write_text("\n".join(["size,kind,signal,noise", *rows]) + "\n")
+    return path.name
+
+
+def tiny_config(tmp_path, **settings) -> str:
+    config = {"space_options": TINY_CHAIN, "strategy": "random", "threads": 1, "n_trials": 2,
+              "fidelity": {"epochs": 1, "batch_size": 16}, **settings}  # fmt: skip
+    (tmp_path / "search.yaml").write_text(yaml.safe_dump(config))
+    return "search.yaml"
+
+
+@pytest.mark.slow  # two short searches and two exports: 15-60 s on 2 busy cores
+def test_a_search_on_a_csv_resumes_on_it_and_refuses_other_data(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_data(tmp_path / "mine.csv")
+    argv = ["run", tiny_config(tmp_path), "--data", "mine.csv", "--label", "kind", "--budget", "params=1e6"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "Data mine.csv: 40 rows of 3 features; label 'kind': 2 classes (a, b)" in captured.err
+    assert "Study 'mine-chain-random-seed0'" in captured.err  # named after the data: other data, other study
+    assert "on the Pareto front of 2 trials" in captured.out and "params <= 1M parameters" in captured.out
+
+    assert main([*argv, "--trials", "3"]) == 0  # the same command resumes
+    assert "of 3 trials" in capsys.readouterr().out
+    write_data(tmp_path / "mine.csv", n=50)  # the file changed under the same study
+    err = run_refused(argv, capsys)
+    assert "error: data: " in err and "the data study 'mine-chain-random-seed0' was searched on" in err
+    assert "--data FILE" in err
+
+    export = ["export", "mine-chain-random-seed0", "--format", "onnx", "-o", "best.onnx"]
+    assert "pass it (task= in Python; --data FILE on the command line)" in run_refused(export, capsys)
+    write_data(tmp_path / "mine.csv")
+    assert main([*export, "--data", "mine.csv", "--label", "kind"]) == 0
+    assert (tmp_path / "best.onnx").exists()
+
+
+def test_a_config_file_names_its_data_and_bad_data_stops_before_any_work(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_data(tmp_path / "mine.csv")
+    named = tiny_config(tmp_path, dataset={"path": "mine.csv", "label": "kinds"})
+    assert "error: dataset.label: 'kinds' is not allowed" in run_refused(["run", named], capsys)
+    assert "error: --label: 'kind' is not allowed" in run_refused(["run", "--label", "kind"], capsys)
+    assert "error: --data: 'nope.csv' is not allowed" in run_refused(["run", "--data", "nope.csv"], capsys)
+    assert "error: --budget: '=p40'" in run_refused(["run", "--data", "mine.csv", "--budget", "=p40"], capsys)
+    assert "Unknown budget metric 'watts'" in run_refused(["run", "--budget", "watts=3"], capsys)
+    assert not (tmp_path / "runs").exists()
+    assert main(["advise", named]) == 0  # the advice reads the settings beside the data
