@@ -3,11 +3,13 @@ a study resumes only on its own data, and export asks for it."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import yaml
 from test_cli_input import run_refused  # tests/ is on the path (pytest's prepend import mode)
 
 from nas_workbench.cli import main
+from nas_workbench.engine.callables import load_dataset
 from nas_workbench.testing.workers import TINY_CHAIN
 
 
@@ -59,5 +61,10 @@ def test_a_config_file_names_its_data_and_bad_data_stops_before_any_work(tmp_pat
     assert "error: --data: 'nope.csv' is not allowed" in run_refused(["run", "--data", "nope.csv"], capsys)
     assert "error: --budget: '=p40'" in run_refused(["run", "--data", "mine.csv", "--budget", "=p40"], capsys)
     assert "Unknown budget metric 'watts'" in run_refused(["run", "--budget", "watts=3"], capsys)
-    assert not (tmp_path / "runs").exists()
+    worker = ["worker", "--storage", "sqlite:///w.db", "--study", "s", "--dataset"]
+    assert "error: --dataset: 'nope.npz' is not allowed" in run_refused([*worker, "nope.npz"], capsys)
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "w.db").exists()
+    assert "column 'kind' holds text" in run_refused([*worker, "mine.csv"], capsys)  # the last is the label
+    np.savez(tmp_path / "mine.npz", x=np.zeros((20, 3)), y=np.arange(20) % 2)
+    assert load_dataset("mine.npz").classes == ("0", "1")
     assert main(["advise", named]) == 0  # the advice reads the settings beside the data

@@ -119,7 +119,9 @@ def _add_search_commands(add: _Adder) -> None:
         help="module:function evaluating each network instead of training it (importable from here)",
     )
     worker.add_argument(
-        "--dataset", help="module:function returning the data, or a .pt file with a saved Task"
+        "--dataset",
+        help="module:function returning the data, a .pt file with a saved Task, or a .csv (label: the last "
+        "column) or .npz data file (default: the --config file's dataset:, else digits)",
     )
 
 

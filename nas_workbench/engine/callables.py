@@ -52,7 +52,12 @@ def callable_name(function: Callable[..., Any], field: str) -> str:
 
 
 def load_dataset(reference: str) -> Any:
-    """The data a ``--dataset`` option names: a file saved with ``torch.save`` or ``module:function``."""
+    """The data a ``--dataset`` option names: a file saved with ``torch.save``, a data file (.csv with its
+    label in the last column, .npz; `nas_workbench.data_files`) or ``module:function``."""
+    if reference.lower().endswith((".csv", ".npz")):
+        from nas_workbench.data_files import read_data_file
+
+        return read_data_file(reference, path_field="--dataset")
     if reference.endswith((".pt", ".pth")):
         import torch
 
