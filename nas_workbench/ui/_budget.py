@@ -34,6 +34,11 @@ BUDGET_RANGES: dict[str, tuple[int, int]] = {
 }
 
 
+#: Width of a limit's checkbox and label: the longest label ("FLOPs (multiply-add = 2)") in JupyterLab's
+#: font, so every slider starts at the same place (a longer one widens its own row, never cut off).
+_LABEL_WIDTH = "220px"
+
+
 def _note() -> W.HTML:
     return W.HTML(layout=W.Layout(margin=f"0 0 4px {DESCRIPTION_WIDTH}"))
 
@@ -76,9 +81,8 @@ class BudgetFields:
         wins over the slider when filled, and a line under the field for the budget check's answer."""
         info = METRICS[metric]
         low, high = BUDGET_RANGES[metric]
-        label = f"{info.label} ({info.unit})"
-        enabled = W.Checkbox(  # at least the fields' label width, wider for a long label (never cut off)
-            description=label, indent=False, layout=W.Layout(min_width=DESCRIPTION_WIDTH, width="auto")
+        enabled = W.Checkbox(  # the unit follows the slider; one width, so the sliders line up
+            description=info.label, indent=False, layout=W.Layout(min_width=_LABEL_WIDTH, width="auto")
         )
         slider = W.FloatLogSlider(
             value=10 ** ((low + high) // 2),
@@ -96,7 +100,7 @@ class BudgetFields:
             tooltip=GRAMMAR,
             disabled=True,
             continuous_update=False,
-            layout=W.Layout(width="200px", display="" if metric in RELATIVE_METRICS else "none"),
+            layout=W.Layout(width="240px", display="" if metric in RELATIVE_METRICS else "none"),
         )
         checked = _note()
         self.answers[metric] = checked

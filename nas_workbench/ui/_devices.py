@@ -51,6 +51,7 @@ def target_device_field(row: Row) -> Field:
         description=row.label,
         tooltip=row.help,
         style={"description_width": DESCRIPTION_WIDTH},
+        layout=W.Layout(width="max-content", min_width="300px"),  # "this machine (measured)" never cut
     )
 
     def write(name: str | None) -> None:

@@ -37,6 +37,7 @@ __all__ = [
     "history_figure",
     "make_sources",
     "metric_axis_label",
+    "show_band_labels",
     "study_figures",
     "tradeoff_figure",
 ]
@@ -49,6 +50,7 @@ MAX_POINTS = 2_000
 _BAND = "nas_unscored"
 _BAND_END = 20.0
 _BAND_LABEL_AT = 1.0
+_BAND_LABEL = "nas_unscored_label"
 
 #: The accuracy axis's padding (a fraction of its span, half below the lowest score, half above the
 #: highest) where a plot has the band: the lowest trained trial then sits 14% of the height above the
@@ -98,9 +100,22 @@ def _unscored(fig: figure, x: str, y: str, trials: ColumnDataSource) -> list[Any
             text="no accuracy: over budget or failed",  # short: a panel of a 2x2 grid is narrow
             text_color="#555555",
             text_font_size="8pt",
+            name=_BAND_LABEL,
         )
     )
+    show_band_labels([fig], trials)
     return [band]
+
+
+def show_band_labels(figures: Sequence[Any], trials: ColumnDataSource) -> None:
+    """Show the band's label in ``figures`` only while a trial of ``trials`` sits in the band: on an empty
+    plot (before the first trial) or where every trial has a score, "no accuracy: over budget or failed"
+    read as if something had failed. Call it after the trials change."""
+    shown = any(not math.isnan(at) for at in trials.data.get("unscored_at", []))
+    for fig in figures:
+        for item in getattr(fig, "center", []):
+            if isinstance(item, Label) and item.name == _BAND_LABEL and item.visible != shown:
+                item.visible = shown
 
 
 #: Metrics a trial's tooltip shows: no test accuracy, which would invite choosing a model on the test

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from typing import Any
@@ -165,3 +166,19 @@ def test_a_batch_of_rows_that_moves_the_axes_reaches_the_browser_as_one_patch() 
     shown = browser.get_model_by_id(tradeoff.x_range.id)
     assert (shown.start, shown.end) == (tradeoff.x_range.start, tradeoff.x_range.end)
     assert browser.get_model_by_id(panel.trials.id).data["number"] == list(range(9))
+
+
+def test_the_band_label_appears_with_the_first_trial_streamed_without_a_score() -> None:
+    from nas_workbench.ui.plots import PlotPanel
+    from nas_workbench.viz import TrialTable
+
+    panel = PlotPanel()
+    panel.reset(TrialTable(["accuracy", "latency_ms"], ["maximize", "minimize"]), {"latency_ms": 1.0}, [])
+    labels = [item for fig in panel._figures for item in fig.center if item.name == "nas_unscored_label"]
+    panel.add([_trial(0, 0.5)])
+    assert labels and not any(label.visible for label in labels)
+    trained = _trial(1, 2.0)
+    unscored = {"latency_ms": trained.metrics["latency_ms"]}  # over budget: never trained, no accuracy
+    over = dataclasses.replace(trained, status="infeasible", metrics=unscored)
+    panel.add([over])
+    assert all(label.visible for label in labels)

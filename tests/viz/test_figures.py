@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 
@@ -233,3 +234,27 @@ def test_an_older_studys_placeholder_accuracy_of_an_untrained_trial_is_dropped(s
     over, ok = trial_results(study)
     assert over.value("accuracy") is None and over.value("latency_ms") == 2.0  # as an older engine stored it
     assert ok.value("accuracy") == 0.9
+
+
+def _band_labels(figures) -> list[bool]:
+    return [item.visible for fig in figures for item in fig.center if item.name == "nas_unscored_label"]
+
+
+def test_the_band_label_shows_only_while_a_trial_sits_in_the_band():
+    """An empty workbench (before Start) said "no accuracy: over budget or failed" under every accuracy
+    plot, as if something had failed (seen in JupyterLab in Chromium)."""
+    from nas_workbench.viz.figures import show_band_labels
+
+    table = TrialTable(["accuracy", "latency_ms"], ["maximize", "minimize"])
+    trials, front = make_sources(table)
+    figures = study_figures(trials, front, table.objectives, {"latency_ms": 1.0}, ["latency_ms"])
+    assert _band_labels(figures) == [False, False, False]  # accuracy vs latency, vs memory, history
+    table.extend([result(0, "ok", 0.8, 0.5)])
+    trials.data = table.sample(10)
+    show_band_labels(figures, trials)
+    assert not any(_band_labels(figures))  # every trial has a score: no band to explain
+    over = result(1, "infeasible", 0.0, 2.0)
+    table.extend([dataclasses.replace(over, metrics={"latency_ms": over.metrics["latency_ms"]})])
+    trials.data = table.sample(10)
+    show_band_labels(figures, trials)
+    assert all(_band_labels(figures))
