@@ -57,7 +57,19 @@ def metric_label(entry: Mapping[str, Any] | None) -> str:
         return "n/a"
     unit = f" {entry['unit']}" if entry.get("unit") and entry["unit"] != "fraction" else ""
     marks = "".join(f", {mark}" for mark in caveats(entry.get("detail")))  # "unstable", "uncalibrated"
-    return f"{entry['value']:.4g}{unit} ({entry['method']}, {entry['source']}{marks})"
+    return f"{_number(entry['value'], entry.get('unit'))}{unit} ({entry['method']}, {entry['source']}{marks})"
+
+
+#: Units of counted figures, whole numbers that read in full ("19,190 count", not "1.919e+04 count").
+_COUNTED_UNITS = ("count", "FLOPs", "MACs")
+
+
+def _number(value: float, unit: str | None) -> str:
+    """``value`` in four significant digits; a count of 10,000 or more in full, with thousands separators
+    (the Pareto table of tutorial 01 read "1.919e+04 count" and "4.157e+05 FLOPs")."""
+    if unit in _COUNTED_UNITS and abs(value) >= 1e4:
+        return f"{value:,.0f}"
+    return f"{value:.4g}"
 
 
 class TrialTable:

@@ -72,3 +72,11 @@ def test_the_pareto_table_names_the_device_profile_and_counts_supernet_epochs_ap
     assert "latency ms (predicted for pixel3 from 10 measurements)" in header
     assert [row.split()[0] for row in rows] == ["1"]  # the supernet's estimate is not on the front
     assert "(1 trained, 1 supernet epochs (accuracy estimated), 0 over budget" in summary
+
+
+def test_a_large_count_reads_in_full_not_in_scientific_notation():
+    """Tutorial 01's Pareto table showed "1.919e+04 count" and "4.157e+05 FLOPs" (JupyterLab, Chromium)."""
+    params = {"value": 19190.0, "unit": "count", "method": "counted", "source": "nn.Module.parameters"}
+    assert metric_label(params) == "19,190 count (counted, nn.Module.parameters)"
+    assert metric_label({**params, "value": 415700.0, "unit": "FLOPs"}).startswith("415,700 FLOPs")
+    assert metric_label({**params, "value": 0.41234, "unit": "ms"}).startswith("0.4123 ms")
