@@ -108,7 +108,10 @@ class RunControls:
         self.status.value = f"<i>{html.escape(item.text)}</i>"
 
     def say(self, message: Message | None) -> None:
-        """Show ``message`` above the plots, in red for an error, amber for a warning (None clears it)."""
+        """Show ``message`` above the plots, in red for an error, amber for a warning (None clears it). An
+        error also clears the status line: what it said was under way ("Opening study…") did not happen."""
+        if message is not None and message.error:
+            self.status.value = ""
         if message is None or not message.text:
             self.message.value = ""
             return

@@ -137,6 +137,7 @@ def test_an_existing_study_is_not_started_afresh(make_config, score, wait_for):
         workbench = nw.Workbench(make_config(n_trials=2), evaluate=score)
         workbench.start_button.click()
         assert "already holds 2 trials" in workbench.message.value and "Resume" in workbench.message.value
+        assert workbench.status.value == ""  # not "Opening study…" beside the error (seen in JupyterLab)
         assert not workbench.searching
         workbench.resume_button.click()  # complete already: says so and shows the stored trials
         assert "already has 2 of 2 trials" in workbench.message.value
