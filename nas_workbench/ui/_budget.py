@@ -38,6 +38,13 @@ BUDGET_RANGES: dict[str, tuple[int, int]] = {
 #: font, so every slider starts at the same place (a longer one widens its own row, never cut off).
 _LABEL_WIDTH = "220px"
 
+#: The check's answer without a latency or memory limit. It does not check the counted limits: a user
+#: who set an unreachable parameter limit read "no latency or memory limit to check" as "nothing wrong".
+_NOTHING_TO_CHECK = (
+    "no latency or memory limit to check; Start refuses a parameter, FLOP or MAC limit that no "
+    "architecture of the space meets, and says the smallest value it could meet"
+)
+
 
 def _note() -> W.HTML:
     return W.HTML(layout=W.Layout(margin=f"0 0 4px {DESCRIPTION_WIDTH}"))
@@ -142,7 +149,7 @@ class BudgetFields:
         ``data``: the data to search on, as `nas_workbench.search` takes it (None: digits)."""
         checked = [m for m in RELATIVE_METRICS if config is not None and m in config.budget]
         if config is None or not checked:
-            self.status.value = "" if config is None else "<i>no latency or memory limit to check</i>"
+            self.status.value = "" if config is None else f"<i>{_NOTHING_TO_CHECK}</i>"
             return None
         self.button.disabled = True
         self.status.value = "<i>checking the budget on this device…</i>"

@@ -137,9 +137,10 @@ def _tooltips() -> list[tuple[str, str]]:
 
 
 def _plain(fig: figure) -> figure:
-    """No Bokeh logo, the legend beside the plot, where it hides no point (the band of trials without a
-    score runs along the bottom), and no muted copy of each glyph: a legend here hides a series, never
-    mutes it, so Bokeh's copies (one model per renderer) were built, sent and never drawn."""
+    """No Bokeh logo, the legend under the plot, where it hides no point (the band of trials without a
+    score runs along the bottom) and takes no width from it, and no muted copy of each glyph: a legend here
+    hides a series, never mutes it, so Bokeh's copies (one model per renderer) were built, sent and never
+    drawn."""
     fig.toolbar.logo = None
     for renderer in fig.renderers:
         if isinstance(renderer, GlyphRenderer):
@@ -148,9 +149,10 @@ def _plain(fig: figure) -> figure:
         legend: Legend = fig.legend[0]
         fig.center = [item for item in fig.center if item is not legend]
         legend.location = "top_left"
-        # compact: in the workbench's 2x2 grid at a notebook's width, a default legend took half a panel
-        legend.update(label_text_font_size="8pt", glyph_width=14, padding=4, spacing=0)
-        fig.add_layout(legend, "right")
+        # compact, under the plot in two columns: beside it, in the workbench's 2x2 grid at a notebook's
+        # width, a legend with the budget's entry took half a panel (JupyterLab in Chromium at 1400 px)
+        legend.update(label_text_font_size="8pt", glyph_width=14, padding=4, spacing=0, ncols=2)
+        fig.add_layout(legend, "below")
     return fig
 
 

@@ -96,5 +96,5 @@ def test_tooltips_show_no_test_accuracy_the_legend_hides_no_point_and_there_is_n
             assert not any("test" in label.lower() for label, _ in hover.tooltips), hover.tooltips
         assert fig.toolbar.logo is None
         legends = fig.select({"type": Legend})
-        assert legends and all(legend not in fig.center for legend in legends)  # beside the plot
-        assert all(legend in fig.right for legend in legends)
+        assert legends and all(legend not in fig.center for legend in legends)  # under the plot
+        assert all(legend in fig.below for legend in legends)
