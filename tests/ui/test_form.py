@@ -114,7 +114,7 @@ def test_budget_sliders_carry_units_and_any_limit():
     form = ConfigForm(nw.SearchConfig(budget={"latency_ms": 12345.0}))
     field = form.fields["budget.latency_ms"]
     (row, _answer) = field.box.children[0].children
-    assert "(ms)" in row.children[0].description
+    assert row.children[0].description == "Latency" and row.children[2].value == "ms"  # unit after slider
     assert field.read() == pytest.approx(12345.0)  # beyond the usual range: the slider widens
     assert form.fields["budget.params"].read() is None and form.fields["budget.params"].widget.disabled
 
