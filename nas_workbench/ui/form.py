@@ -368,7 +368,8 @@ class ConfigForm:
             if same
             else f"the advisor suggests <b>{advice.strategy}</b>"
         )
-        self.advice.value = f"&#128161; {verdict}: {html.escape(advice.reason)}"
+        # words, not an emoji: Chromium on a Linux without an emoji font drew the light bulb as a box
+        self.advice.value = f"<b>Advice</b>: {verdict}: {html.escape(advice.reason)}"
         self.use_advice.description = f"Use {advice.strategy}"
         self.use_advice.layout.display = "none" if same else ""
 
