@@ -60,13 +60,14 @@ BANDED_RANGE_PADDING = 0.4
 
 
 def metric_axis_label(metric: str) -> str:
-    """``"Latency (ms)"``, ``"Validation accuracy"``: an axis title with the unit."""
+    """``"Latency (ms)"``, ``"Validation accuracy"``: an axis title with the unit, once (FLOPs' label
+    names its unit already: "FLOPs (multiply-add = 2)", not "... (FLOPs)")."""
     if metric == "accuracy":
         return "Validation accuracy"
     if metric == "test_accuracy":
         return "Test accuracy"
     info = METRICS[metric]
-    return f"{info.label} ({info.unit})"
+    return info.label if info.label.startswith(info.unit) else f"{info.label} ({info.unit})"
 
 
 def make_sources(

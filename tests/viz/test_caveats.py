@@ -80,3 +80,13 @@ def test_a_large_count_reads_in_full_not_in_scientific_notation():
     assert metric_label(params) == "19,190 count (counted, nn.Module.parameters)"
     assert metric_label({**params, "value": 415700.0, "unit": "FLOPs"}).startswith("415,700 FLOPs")
     assert metric_label({**params, "value": 0.41234, "unit": "ms"}).startswith("0.4123 ms")
+
+
+def test_an_axis_title_names_its_unit_once():
+    from nas_workbench.viz.figures import metric_axis_label
+
+    assert metric_axis_label("flops") == "FLOPs (multiply-add = 2)"  # the report's header said "(FLOPs)" too
+    assert (
+        metric_axis_label("latency_ms") == "Latency (ms)"
+        and metric_axis_label("params") == "Parameters (count)"
+    )
