@@ -19,7 +19,18 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-__all__ = ["METRICS", "DeviceInfo", "Measurement", "MetricInfo", "Profile", "caveats", "limit_text"]
+__all__ = [
+    "CHECKED_METRICS",
+    "COUNTED_METRICS",
+    "DEVICE_METRICS",
+    "METRICS",
+    "DeviceInfo",
+    "Measurement",
+    "MetricInfo",
+    "Profile",
+    "caveats",
+    "limit_text",
+]
 
 Method = Literal["measured", "counted", "estimated", "predicted"]
 
@@ -49,6 +60,15 @@ METRICS: Mapping[str, MetricInfo] = {
     "peak_memory_mb": MetricInfo("MB", "Peak memory"),
     "energy_mj": MetricInfo("mJ", "Energy per inference"),
 }
+
+#: Budget metrics decided by the architecture alone.
+COUNTED_METRICS = ("params", "flops", "macs")
+
+#: Budget metrics that depend on the device: checked on profiled values, each costing a measurement.
+DEVICE_METRICS = ("latency_ms", "peak_memory_mb")
+
+#: Every budget metric checked before a search (an unreachable limit is refused), cheapest first.
+CHECKED_METRICS = (*COUNTED_METRICS, *DEVICE_METRICS)
 
 
 @dataclass(frozen=True)

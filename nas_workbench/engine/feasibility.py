@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from nas_workbench.exceptions import InfeasibleBudgetError
-from nas_workbench.metrics import ProfilingMethod
+from nas_workbench.metrics import CHECKED_METRICS, COUNTED_METRICS, DEVICE_METRICS, ProfilingMethod
 from nas_workbench.profiling import METRICS, profile
 from nas_workbench.profiling.flops import count
 from nas_workbench.profiling.targets import DeviceProfile
@@ -47,14 +47,6 @@ __all__ = [
 
 logger = logging.getLogger("nas_workbench")
 
-#: Budget metrics decided by the architecture alone.
-COUNTED_METRICS = ("params", "flops", "macs")
-
-#: Budget metrics that depend on the device: checked on profiled values, each costing a measurement.
-DEVICE_METRICS = ("latency_ms", "peak_memory_mb")
-
-#: Every budget metric checked before a search, cheapest first.
-CHECKED_METRICS = (*COUNTED_METRICS, *DEVICE_METRICS)
 
 #: Seconds the descent may take per metric: a count costs a network build, a measurement about a second.
 _TIME_LIMIT_S = {**dict.fromkeys(COUNTED_METRICS, 20.0), **dict.fromkeys(DEVICE_METRICS, 90.0)}

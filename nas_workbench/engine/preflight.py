@@ -18,6 +18,7 @@ from nas_workbench.config import SearchConfig
 from nas_workbench.engine.budget import metrics_to_profile
 from nas_workbench.engine.feasibility import (
     CHECKED_METRICS,
+    COUNTED_METRICS,
     architecture_value,
     check_budget,
     check_device_budget,
@@ -26,7 +27,7 @@ from nas_workbench.engine.feasibility import (
 )
 from nas_workbench.engine.relative import ResolvedBudget, device_phrase, resolve_budget
 from nas_workbench.exceptions import ConfigError, InfeasibleBudgetError, ProfilingError
-from nas_workbench.profiling import METRICS
+from nas_workbench.metrics import limit_text
 from nas_workbench.profiling._device import resolve_device, threads_outnumber_idle_cores
 from nas_workbench.profiling.drift import prepare_predictor
 from nas_workbench.profiling.targets import DeviceProfile, load_device
@@ -148,7 +149,8 @@ def absolute(config: SearchConfig, resolved: Mapping[str, ResolvedBudget]) -> Se
 
 
 def budget_report(config: SearchConfig, data: Any = None) -> dict[str, str]:
-    """Per latency or memory limit of ``config``: what it means on this device, in a line for the widget.
+    """Per limit of ``config`` a search checks before it starts (`CHECKED_METRICS`: latency, memory,
+    params, FLOPs, MACs): what it means, in a line for the widget.
 
     A relative limit is resolved; then the tightest achievable value is found (the fastest or smallest
     architecture) and the limit is accepted or refused with it, as a search would refuse it when it
@@ -160,11 +162,11 @@ def budget_report(config: SearchConfig, data: Any = None) -> dict[str, str]:
     resolved = resolve_limits(config, space, lambda: networks, {}, target)
     limits = absolute(config, resolved).budget
     lines: dict[str, str] = {}
-    for metric in ("latency_ms", "peak_memory_mb"):
+    for metric in CHECKED_METRICS:
         if metric not in limits:
             continue
-        unit, limit = METRICS[metric].unit, float(limits[metric])
-        given = f"{resolved[metric].label()}" if metric in resolved else f"{limit:.4g} {unit}"
+        limit = float(limits[metric])
+        given = resolved[metric].label() if metric in resolved else limit_text(metric, limit)
         if metric == "latency_ms" and target is not None:
             lines[metric] = _device_report(space, limit, given, target, config.fixed_choices)
             continue
@@ -175,9 +177,9 @@ def budget_report(config: SearchConfig, data: Any = None) -> dict[str, str]:
             continue
         _, tightest, _ = smallest(space, networks.value(space, metric), fixed_choices=config.fixed_choices,
                                   time_limit_s=60.0)  # fmt: skip
+        where = "" if metric in COUNTED_METRICS else f" on {device_phrase(config.device)}"  # same everywhere
         lines[metric] = (
-            f"reachable: {given}; the tightest achievable on {device_phrase(config.device)} is about "
-            f"{tightest:.3g} {unit}"
+            f"reachable: {given}; the tightest achievable{where} is about {limit_text(metric, tightest)}"
         )
     return lines
 

@@ -15,7 +15,7 @@ import ipywidgets as W
 
 from nas_workbench.config import SearchConfig
 from nas_workbench.exceptions import NasWorkbenchError
-from nas_workbench.metrics import METRICS
+from nas_workbench.metrics import CHECKED_METRICS, METRICS
 from nas_workbench.relative_budget import GRAMMAR, RELATIVE_METRICS, budget_value
 from nas_workbench.ui._fields import DESCRIPTION_WIDTH, Field
 
@@ -38,12 +38,8 @@ BUDGET_RANGES: dict[str, tuple[int, int]] = {
 #: font, so every slider starts at the same place (a longer one widens its own row, never cut off).
 _LABEL_WIDTH = "220px"
 
-#: The check's answer without a latency or memory limit. It does not check the counted limits: a user
-#: who set an unreachable parameter limit read "no latency or memory limit to check" as "nothing wrong".
-_NOTHING_TO_CHECK = (
-    "no latency or memory limit to check; Start refuses a parameter, FLOP or MAC limit that no "
-    "architecture of the space meets, and says the smallest value it could meet"
-)
+#: The check's answer without a limit.
+_NOTHING_TO_CHECK = "no limit to check"
 
 
 def _note() -> W.HTML:
@@ -66,7 +62,7 @@ class BudgetFields:
             description="Check budget",
             icon="search",
             tooltip="find the fastest (smallest) network of the space on this device, resolve relative "
-            "limits, and say whether the latency and memory limits can be met",
+            "limits, and say whether each limit can be met",
         )
         self.status = W.HTML()
         #: The check button and its progress or error, placed after the limits.
@@ -142,12 +138,12 @@ class BudgetFields:
     def check(
         self, config: SearchConfig | None, data: Any = None, background: bool = True
     ) -> threading.Thread | None:
-        """Show under the latency and memory limits what they mean on this device: a relative limit's
+        """Show under each checked limit (all but energy) what it means on this device: a relative limit's
         value, the tightest achievable value, or why no architecture can meet the limit (as the Check
         button does). It loads the data and profiles networks (seconds to a minute), so by default it
         runs in a thread, off the keystroke path; returns that thread (None when nothing is checked).
         ``data``: the data to search on, as `nas_workbench.search` takes it (None: digits)."""
-        checked = [m for m in RELATIVE_METRICS if config is not None and m in config.budget]
+        checked = [m for m in CHECKED_METRICS if config is not None and m in config.budget]
         if config is None or not checked:
             self.status.value = "" if config is None else f"<i>{_NOTHING_TO_CHECK}</i>"
             return None

@@ -198,6 +198,21 @@ def test_the_budget_check_shows_the_tightest_value_or_the_refusal_under_each_lim
     assert text(form.budget_checks["latency_ms"]) == ""
 
 
+def test_the_budget_check_answers_a_parameter_limit_as_start_would():
+    """A parameter limit is checked too: Start refuses one no architecture meets, so the Check button says
+    so before Start (a user read "no latency or memory limit to check" as "nothing wrong")."""
+    tiny = {"num_stages": 1, "max_depth": 1, "ops": ["conv", "dwsep"], "kernel_sizes": [3], "widths": [8],
+            "strides": [1], "width_ratios": [0.5, 1.0], "stem_channels": 8}  # fmt: skip
+    form = ConfigForm(nw.SearchConfig(space_options=tiny, budget={"params": 10}))
+    assert form.check_budget(background=False) is None
+    answer = re.sub("<[^>]+>", "", text(form.budget_checks["params"]))
+    assert answer.startswith("unreachable: budget.params") and "10" in answer, answer
+    form = ConfigForm(nw.SearchConfig(space_options=tiny, budget={"params": 1_000_000}))
+    assert form.check_budget(background=False) is None
+    answer = re.sub("<[^>]+>", "", text(form.budget_checks["params"]))
+    assert answer.startswith("reachable: 1M parameters; the tightest achievable is about "), answer
+
+
 def test_the_form_is_generated_from_the_settings_metadata():
     form = ConfigForm()
     for setting in dataclasses.fields(nw.SearchConfig):
