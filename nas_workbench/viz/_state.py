@@ -14,6 +14,7 @@ from typing import Any
 
 from nas_workbench.engine.records import TrialResult, pareto_front
 from nas_workbench.engine.study_record import StudyRecord
+from nas_workbench.metrics import COUNTED_METRICS
 from nas_workbench.profiling import METRICS, caveats
 
 __all__ = [
@@ -61,7 +62,7 @@ def metric_label(entry: Mapping[str, Any] | None) -> str:
 
 
 #: Units of counted figures, whole numbers that read in full ("19,190 count", not "1.919e+04 count").
-_COUNTED_UNITS = ("count", "FLOPs", "MACs")
+_COUNTED_UNITS = {METRICS[metric].unit for metric in COUNTED_METRICS}
 
 
 def _number(value: float, unit: str | None) -> str:
