@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+
 import pytest
+import torch
 import yaml
 
 import nas_workbench as nw
 from nas_workbench.cli import main
 from nas_workbench.engine import events as ev
 from nas_workbench.exceptions import ConfigError
+from nas_workbench.profiling.device_csv import read_latency_table
 from nas_workbench.testing.workers import TINY_CHAIN
 
 TINY = {**TINY_CHAIN, "max_depth": 2}  # 20 architectures: depth 1-2, conv or dwsep, two widths
@@ -257,3 +261,27 @@ def test_that_warning_is_also_an_event_of_the_run_for_the_widget(storage, tiny_t
     assert len(warned) == 1 and warned[0].category == "UserWarning", warned
     assert "'bigphone' predicts latency at input [3, 32, 32]" in warned[0].message
     assert events.index(warned[0]) < next(i for i, e in enumerate(events) if isinstance(e, ev.TrialFinished))
+
+
+def test_device_propose_writes_a_model_file_per_architecture_that_the_csv_names(tmp_path, capsys):
+    space = nw.spaces.get("chain")
+    folder = tmp_path / "to_phone"
+    args = ["device", "propose", "--space", "chain", "-n", "2", "--models", str(folder)]
+    assert main([*args, "--format", "torchscript", "--input-shape", "1,8,8", "--num-classes", "4"]) == 0
+    assert "--input-shape 1,8,8 --num-classes 4" in capsys.readouterr().err  # how to fit what was measured
+    with open(folder / "archs.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["model"] for row in rows] == ["arch-01.torchscript.pt", "arch-02.torchscript.pt"]
+    for row in rows:  # each file is the row's network, carrying its spec, at the asked input and outputs
+        extra = {"spec.json": ""}
+        module = torch.jit.load(str(folder / row["model"]), _extra_files=extra)
+        assert nw.ArchSpec.from_json(extra["spec.json"]) == space.parse(row["arch"])
+        assert module(torch.zeros(1, 1, 8, 8)).shape == (1, 4)
+        row["latency_ms"] = "4.5"
+    with open(folder / "archs.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, ["arch", "latency_ms", "model"])
+        writer.writeheader()
+        writer.writerows(rows)
+    wanted = lambda header: ["latency_ms"]  # noqa: E731  # as device fit reads it: the model column ignored
+    _, read = read_latency_table(folder / "archs.csv", space, "CSV file", wanted, "")
+    assert [(row.spec, row.latencies) for row in read] == [(space.parse(row["arch"]), [4.5]) for row in rows]

@@ -214,6 +214,20 @@ def _add_hardware_commands(add: _Adder) -> None:
     propose.add_argument(
         "--reference", type=Path, help="other devices' latencies (CSV: arch, *_ms columns): propose from them"
     )
+    propose.add_argument(
+        "--models",
+        type=Path,
+        metavar="FOLDER",
+        help="also write each architecture as a model file to run on the device (the CSV names each file)",
+    )
+    propose.add_argument(
+        "--format",
+        choices=["onnx", "torchscript"],
+        default="onnx",
+        help="the model files' format (default: onnx)",
+    )
+    propose.add_argument("--input-shape", default="3,32,32", help="the models' input (default: 3,32,32)")
+    propose.add_argument("--num-classes", type=_classes, default=10, help="classifier outputs (default: 10)")
     fit = actions.add_parser("fit", help="fit a device profile from a CSV of measured latencies")
     fit.add_argument("name", help="the device's name, as target_device names it")
     fit.add_argument("csv", type=Path, help="columns arch (the space's notation), latency_ms")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
+from typing import Any
 
 from nas_workbench.cli._arguments import parse_shape
 
@@ -68,15 +70,7 @@ def cmd_device(args: argparse.Namespace) -> int:
         return 0
     space = spaces.get(args.space)
     if args.action == "propose":
-        archs = targets.propose(space, args.n, args.seed, reference=args.reference)
-        if args.output:
-            targets.write_proposal(args.output, archs)
-            print(f"wrote {len(archs)} architectures to {args.output}: measure each on the device and fill "
-                  f"in latency_ms, then `nas-workbench device fit NAME --space {args.space} {args.output}`",
-                  file=sys.stderr)  # fmt: skip
-        else:
-            print("\n".join(archs))
-        return 0
+        return _propose(args, space)
     specs, latency = targets.read_measurements(args.csv, space)
     device = targets.fit_device(args.name, space, specs, latency, input_shape=parse_shape(args.input_shape),
                                 num_classes=args.num_classes, prior=not args.no_prior,
@@ -84,3 +78,49 @@ def cmd_device(args: argparse.Namespace) -> int:
     print(f"saved device profile {device.name!r} ({device.source}); "
           f"`nas-workbench device show {device.name}` for its quality")  # fmt: skip
     return 0
+
+
+def _propose(args: argparse.Namespace, space: Any) -> int:
+    """``device propose``: the architectures to measure, as a CSV to fill in (or printed), and with
+    ``--models`` each one as a model file to run on the device, since a phone or a board runs files, not
+    specs (its networks freshly initialised: latency does not depend on the weights)."""
+    from nas_workbench.profiling import targets
+
+    shape = parse_shape(args.input_shape)
+    archs = targets.propose(space, args.n, args.seed, reference=args.reference)
+    output = args.output or (args.models / "archs.csv" if args.models else None)
+    models = (
+        _write_models(args.models, args.format, space, archs, shape, args.num_classes)
+        if args.models
+        else None
+    )
+    if output is None:
+        print("\n".join(archs))
+        return 0
+    targets.write_proposal(output, archs, models)
+    fit = f"nas-workbench device fit NAME --space {args.space} {output}"
+    if models:
+        fit += f" --input-shape {','.join(map(str, shape))} --num-classes {args.num_classes}"
+        size = "x".join(map(str, shape))
+        print(f"wrote {len(archs)} {args.format} models to {args.models} (input 1x{size}, "
+              f"{args.num_classes} outputs)", file=sys.stderr)  # fmt: skip
+    print(f"wrote {len(archs)} architectures to {output}: measure each on the device and fill in latency_ms, "
+          f"then `{fit}`", file=sys.stderr)  # fmt: skip
+    return 0
+
+
+def _write_models(
+    folder: Path, fmt: str, space: Any, archs: list[str], shape: tuple[int, int, int], num_classes: int
+) -> list[str]:
+    """Each architecture's model file in ``folder`` (``arch-01.onnx``, ...): the names the CSV's
+    ``model`` column gives."""
+    from nas_workbench.export.formats import FORMATS
+    from nas_workbench.export.models import export_onnx, export_torchscript
+
+    write = export_onnx if fmt == "onnx" else export_torchscript
+    digits = max(2, len(str(len(archs))))
+    names = [f"arch-{index:0{digits}d}{FORMATS[fmt]}" for index in range(1, len(archs) + 1)]
+    for number, (name, arch) in enumerate(zip(names, archs, strict=True), start=1):
+        print(f"  {folder / name} ({number}/{len(archs)})", file=sys.stderr)  # an ONNX export takes seconds
+        write(space.parse(arch), folder / name, shape, num_classes)
+    return names

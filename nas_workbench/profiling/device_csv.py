@@ -102,10 +102,15 @@ def read_measurements(path: str | Path, space: Any) -> tuple[list[ArchSpec], lis
     return [row.spec for row in rows], [row.latencies[0] for row in rows]
 
 
-def write_proposal(path: str | Path, archs: Iterable[str]) -> None:
-    """A CSV to fill in: one row per architecture to measure, the ``latency_ms`` column left empty."""
+def write_proposal(path: str | Path, archs: Iterable[str], models: Iterable[str] | None = None) -> None:
+    """A CSV to fill in: one row per architecture to measure, the ``latency_ms`` column left empty, and
+    with ``models`` a ``model`` column naming each architecture's model file (`read_measurements` reads
+    only ``arch`` and ``latency_ms``)."""
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["arch", "latency_ms"])
-        for arch in archs:
-            writer.writerow([arch, ""])
+        if models is None:
+            writer.writerow(["arch", "latency_ms"])
+            writer.writerows([arch, ""] for arch in archs)
+        else:
+            writer.writerow(["arch", "latency_ms", "model"])
+            writer.writerows([arch, "", model] for arch, model in zip(archs, models, strict=True))
