@@ -9,8 +9,6 @@ examples and class indices (`DataFile`); everything after that, the stratified s
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import zipfile
 from collections.abc import Mapping
@@ -20,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from nas_workbench._registry import unknown_name_message
+from nas_workbench.data_csv import SEPARATORS, is_number, read_csv
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.task import Task, make_task
 
@@ -28,8 +26,9 @@ __all__ = ["DATA_FILES", "SETTINGS", "DataFile", "read_data_file", "read_data_se
 
 #: What a data file may be, for error messages and help texts.
 DATA_FILES = (
-    "a .csv file (a header row naming the columns, numeric features, one label column) or a .npz file "
-    "(arrays x: (N, D), (N, H, W) or (N, C, H, W), and y: N labels)"
+    "a .csv or .tsv file (a header row naming the columns, numeric features, one label column; separated by "
+    "commas, semicolons or tabs) or a .npz file (arrays x: (N, D), (N, H, W) or (N, C, H, W), and y: N "
+    "labels)"
 )
 
 
@@ -44,6 +43,7 @@ class DataFile:
         classes: The label value of each class, in class order (sorted: numbers by value, text by text).
         label: The CSV's label column; None for a .npz file.
         field: How the path was given (``--data``, ``dataset.path``), for errors.
+        separator: The CSV's separator (`nas_workbench.data_csv`); None for a .npz file.
     """
 
     path: str
@@ -52,6 +52,7 @@ class DataFile:
     classes: tuple[str, ...]
     label: str | None = None
     field: str = "dataset.path"
+    separator: str | None = None
 
     def task(self, seed: int = 0) -> Task:
         """The `Task` the search trains on, split with ``seed`` (a study resumes only on the same split);
@@ -74,7 +75,8 @@ class DataFile:
         )
         shown = ", ".join(self.classes[:10]) + (", ..." if len(self.classes) > 10 else "")
         label = f"label {self.label!r}: " if self.label is not None else ""
-        return f"{self.path}: {what}; {label}{len(self.classes)} classes ({shown})"
+        separated = f" ({SEPARATORS[self.separator]}-separated)" if self.separator not in (None, ",") else ""
+        return f"{self.path}{separated}: {what}; {label}{len(self.classes)} classes ({shown})"
 
 
 def read_data_file(
@@ -84,7 +86,7 @@ def read_data_file(
     path_field: str = "dataset.path",
     label_field: str = "dataset.label",
 ) -> DataFile:
-    """Read a .csv or .npz data file.
+    """Read a .csv, .tsv or .npz data file.
 
     Args:
         path: The file.
@@ -98,7 +100,7 @@ def read_data_file(
     """
     shown = os.fspath(path)
     suffix = Path(shown).suffix.lower()
-    if suffix not in (".csv", ".npz"):
+    if suffix not in (".csv", ".tsv", ".npz"):
         raise ConfigError(
             path_field,
             shown,
@@ -114,10 +116,12 @@ def read_data_file(
         if label is not None:
             raise ConfigError(label_field, label, "no label for a .npz file: its labels are the array y")
         x, labels = _read_npz(shown, path_field)
+        separator = None
     else:
-        x, labels, label = _read_csv(shown, label, path_field, label_field)
+        columns = read_csv(shown, label, path_field, label_field)
+        x, labels, label, separator = columns.x, columns.labels, columns.label, columns.separator
     y, classes = _classes(labels, label_field if label is not None else path_field, label or shown)
-    return DataFile(shown, x, y, classes, label, path_field)
+    return DataFile(shown, x, y, classes, label, path_field, separator)
 
 
 #: The keys of a data file's settings (a config file's ``dataset: {path: ..., label: ...}``).
@@ -137,118 +141,10 @@ def read_data_settings(settings: str | os.PathLike[str] | Mapping[str, Any]) -> 
             )
     path, label = settings.get("path"), settings.get("label")
     if not isinstance(path, str | os.PathLike) or not os.fspath(path):
-        raise ConfigError("dataset.path", path, "the path of a .csv or .npz file")
+        raise ConfigError("dataset.path", path, "the path of a .csv, .tsv or .npz file")
     if label is not None and (not isinstance(label, str) or not label):
         raise ConfigError("dataset.label", label, "the name of the CSV's label column")
     return read_data_file(path, label)
-
-
-def _read_csv(
-    path: str, label: str | None, path_field: str, label_field: str
-) -> tuple[np.ndarray, np.ndarray, str]:
-    """The feature columns as floats, the label column as text, and the label column's name."""
-    try:
-        text = Path(path).read_bytes().decode("utf-8-sig")  # a byte-order mark, as spreadsheets write it
-    except OSError as error:
-        raise ConfigError(path_field, path, f"a readable file ({error.strerror})") from None
-    except UnicodeDecodeError:
-        raise ConfigError(path_field, path, "a CSV text file in UTF-8 (this one is not UTF-8 text)") from None
-    try:
-        lines = [
-            (reader.line_num, row) for reader in [csv.reader(io.StringIO(text))] for row in reader if row
-        ]
-    except csv.Error as error:
-        raise ConfigError(path_field, path, f"a well-formed CSV file ({error})") from None
-    if not lines:
-        raise ConfigError(path_field, path, "a CSV file with a header row and rows of data (it is empty)")
-    columns = [name.strip() for name in lines[0][1]]
-    _check_header(path, columns, path_field)
-    if label is None:
-        label = columns[-1]
-    elif label not in columns:
-        raise ConfigError(
-            label_field,
-            label,
-            "a column of the file's header: " + unknown_name_message("column", label, columns),
-        )
-    for line, row in lines[1:]:
-        if len(row) != len(columns):
-            raise ConfigError(
-                path_field,
-                path,
-                f"rows of {len(columns)} cells as the header names; line {line} has {len(row)}",
-            )
-    if len(lines) == 1:
-        raise ConfigError(path_field, path, "rows of data below the header (it has none)")
-    cells = np.array([row for _, row in lines[1:]], dtype=str)
-    numbers = [line for line, _ in lines[1:]]
-    empty = np.char.strip(cells) == ""
-    if empty.any():
-        row, col = np.argwhere(empty)[0]
-        raise ConfigError(
-            path_field,
-            path,
-            f"a value in every cell; line {numbers[row]}, column "
-            f"{columns[col]!r} is empty (drop or fill the rows with missing values)",
-        )
-    at = columns.index(label)
-    features = [
-        _numeric_column(path, cells[:, j], columns[j], numbers, path_field)
-        for j in range(len(columns))
-        if j != at
-    ]
-    if not features:
-        raise ConfigError(
-            path_field, path, f"feature columns beside the label {label!r} (it is the only column)"
-        )
-    return np.stack(features, axis=1), np.char.strip(cells[:, at]), label
-
-
-def _check_header(path: str, columns: list[str], path_field: str) -> None:
-    """A header names every column once: a nameless first column is most often an index written along."""
-    if "" in columns:
-        where = columns.index("") + 1
-        hint = " (pandas writes its index there: to_csv(..., index=False))" if where == 1 else ""
-        raise ConfigError(
-            path_field, path, f"a header row naming every column; column {where} has no name{hint}"
-        )
-    twice = sorted({name for name in columns if columns.count(name) > 1})
-    if twice:
-        raise ConfigError(path_field, path, f"a header naming each column once; {twice[0]!r} is named twice")
-
-
-def _numeric_column(path: str, cells: np.ndarray, name: str, lines: list[int], path_field: str) -> np.ndarray:
-    """One feature column as finite floats, or the error naming its first bad cell."""
-    try:
-        values = cells.astype(np.float64)
-    except ValueError:
-        bad = next(i for i, cell in enumerate(cells) if not _is_number(cell))
-        raise ConfigError(
-            path_field,
-            path,
-            f"numeric feature columns; column {name!r} holds text "
-            f"({str(cells[bad])!r} "
-            f"on line {lines[bad]}): encode it as numbers, drop it, or make it the label "
-            "column",
-        ) from None
-    finite = np.isfinite(values)
-    if not finite.all():
-        bad = int(np.argmin(finite))
-        raise ConfigError(
-            path_field,
-            path,
-            f"finite numbers; line {lines[bad]}, column {name!r} is "
-            f"{cells[bad].strip()!r} (drop or fill the rows with missing values)",
-        )
-    return values
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _read_npz(path: str, path_field: str) -> tuple[np.ndarray, np.ndarray]:
@@ -283,7 +179,7 @@ def _classes(labels: np.ndarray, field: str, value: str) -> tuple[np.ndarray, tu
     """Class indices 0..K-1 for any labels (numbers by value, else text), and each class's label."""
     if labels.dtype.kind in "US":
         as_text = labels.astype(str)
-        numeric = all(_is_number(text) for text in np.unique(as_text))
+        numeric = all(is_number(text) for text in np.unique(as_text))
         labels = as_text.astype(np.float64) if numeric else as_text
     if labels.dtype.kind == "f" and not np.all(np.mod(labels, 1) == 0):
         raise ConfigError(

@@ -52,6 +52,46 @@ def test_an_npz_of_images_or_rows(tmp_path):
     assert rows.classes == ("1", "2", "3", "4") and rows.task().input_shape == (1, 1, 36)
 
 
+#: One table written as each spreadsheet dialect saves it: (file name, separator, decimal mark).
+DIALECTS = [
+    ("comma.csv", ",", "."),
+    ("excel-de.csv", ";", ","),  # semicolons and decimal commas: Excel's "CSV" under European settings
+    ("points.csv", ";", "."),
+    ("text.tsv", "\t", "."),
+    ("tabs.csv", "\t", ","),
+]
+
+
+@pytest.mark.parametrize("name, separator, decimal", DIALECTS)
+def test_a_semicolon_or_tab_separated_file_and_decimal_commas_read_as_the_comma_csv(
+    tmp_path, name, separator, decimal
+):
+    values = np.random.default_rng(1).normal(size=(24, 3)).round(3)
+    labels = ["benign", "malignant"] * 12
+    rows = [
+        separator.join([*(f"{v}".replace(".", decimal) for v in row), label])
+        for row, label in zip(values, labels, strict=True)
+    ]
+    found = read_data_file(
+        write_csv(tmp_path / name, separator.join(["radius", "area (mm²)", "t", "diagnosis"]), rows)
+    )
+    assert found.classes == ("benign", "malignant") and found.label == "diagnosis"
+    np.testing.assert_array_equal(found.x, values)
+    named = {",": "", ";": " (semicolon-separated)", "\t": " (tab-separated)"}[separator]
+    assert found.describe().startswith(f"{found.path}{named}: 24 rows of 3 features")
+
+
+def test_the_separator_is_the_one_that_splits_the_header_most(tmp_path):
+    """A comma inside a column's name does not make a semicolon file comma-separated (csv.Sniffer takes a
+    comma whenever the header holds one), nor a quoted semicolon a comma file semicolon-separated."""
+    rows = [f"{i};{i % 4};{'ab'[i % 2]}" for i in range(20)]
+    assert read_data_file(write_csv(tmp_path / "a.csv", "length, cm;width;y", rows)).x.shape == (20, 2)
+    rows = [f"{i},{i % 4},{'ab'[i % 2]}" for i in range(20)]
+    assert read_data_file(write_csv(tmp_path / "b.csv", '"a;b;c",width,y', rows)).x.shape == (20, 2)
+    with pytest.raises(ConfigError, match=r"line 2 has 1 \(read as semicolon-separated"):
+        read_data_file(write_csv(tmp_path / "c.csv", "a;b;c,y", rows))
+
+
 def bad_csv(tmp_path, kind: str) -> str:
     """A CSV with one fault of ``kind``."""
     ok = [f"{i},{i * 2},{'ab'[i % 2]}" for i in range(20)]
@@ -66,6 +106,8 @@ def bad_csv(tmp_path, kind: str) -> str:
         "header twice": ("a,a,y", ok),
         "header only": ("a,b,y", []),
         "regression": ("a,b,y", [f"{i},{i},{i / 7}" for i in range(20)]),
+        "quoted decimal comma": ("a,b,y", [*ok[:4], '"1,5",2,a', *ok[4:]]),
+        "thousands separator": ("a;b;y", [row.replace(",", ";") for row in ok[:8]] + ["1.234,5;2;a"]),
     }
     header, rows = faults[kind]
     return write_csv(tmp_path / "bad.csv", header, rows)
@@ -84,6 +126,8 @@ def bad_csv(tmp_path, kind: str) -> str:
         ("header twice", "'a' is named twice"),
         ("header only", "rows of data below the header"),
         ("regression", "fractional numbers, as a regression target is"),
+        ("quoted decimal comma", "a decimal point in a comma-separated file; line 6, column 'a' is '1,5' "),
+        ("thousands separator", "a decimal comma (1.5 or 1,5); line 10, column 'a' is '1.234,5' (no "),
     ],
 )
 def test_each_fault_of_a_csv_names_the_file_and_where(tmp_path, kind, message):
@@ -125,14 +169,19 @@ def test_faults_of_the_path_the_label_and_an_npz(tmp_path):
 @given(
     st.lists(
         st.lists(
-            st.sampled_from(["1", "-2.5", "", "nan", "a", "b", " 3 ", '"4,5"', "inf", "x y"]), max_size=5
+            st.sampled_from(
+                ["1", "-2.5", "", "nan", "a", "b", " 3 ", '"4,5"', "inf", "x y", "1,5", "1.2,3", ",5", ";"]
+            ),
+            max_size=5,
         ),
         max_size=14,
-    )
+    ),
+    st.sampled_from([",", ";", "\t"]),
 )
-def test_any_malformed_csv_is_a_task_or_one_config_error(tmp_path, table):
-    """Whatever cells a CSV holds, reading it gives a task or a `ConfigError`: never another exception."""
-    (tmp_path / "fuzz.csv").write_text("\n".join(",".join(row) for row in table))
+def test_any_malformed_csv_is_a_task_or_one_config_error(tmp_path, table, separator):
+    """Whatever cells a CSV holds, however separated, reading it gives a task or a `ConfigError`: never
+    another exception."""
+    (tmp_path / "fuzz.csv").write_text("\n".join(separator.join(row) for row in table))
     try:
         task = read_data_file(tmp_path / "fuzz.csv").task()
     except ConfigError as error:
