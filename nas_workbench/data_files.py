@@ -59,7 +59,9 @@ class DataFile:
         rows are standardised per feature, images over all their values (`make_task`)."""
         shape = (1, 1, self.x.shape[1]) if self.x.ndim == 2 else None  # a row of features: a 1xD "image"
         try:
-            return make_task(self.x, self.y, name=self.path, input_shape=shape, seed=seed)
+            return make_task(
+                self.x, self.y, name=self.path, input_shape=shape, seed=seed, class_names=self.classes
+            )
         except ConfigError as error:  # too few examples for the splits: said of the file
             raise ConfigError(
                 self.field, self.path, f"{error.allowed} ({error.field}: {error.value})"

@@ -114,8 +114,10 @@ class ArchSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ArchSpec:
-        """Rebuild a spec from `to_dict` output; unknown keys are an error."""
-        unknown = set(data) - {"space", "options", "choices"}
+        """Rebuild a spec from `to_dict` output; unknown keys are an error. ``"data"``, what an exported
+        spec records of the data its network was built for (`nas_workbench.export.built_for`), is no part
+        of the architecture and is passed over."""
+        unknown = set(data) - {"space", "options", "choices", "data"}
         if unknown or "space" not in data:
             raise SpaceError(f"an ArchSpec dict has keys 'space', 'options', 'choices'; got {sorted(data)!r}")
         return cls(space=data["space"], choices=data.get("choices", {}), options=data.get("options", {}))

@@ -33,6 +33,8 @@ class Task:
         input_shape: One example's shape, (C, H, W).
         num_classes: Number of classes; labels are 0..num_classes-1.
         x_train, y_train, x_valid, y_valid, x_test, y_test: The splits.
+        class_names: What each class is, by index (a CSV's label values, the digits "0".."9"): the study
+            records them and every export names its outputs with them; None when unknown.
     """
 
     name: str
@@ -44,6 +46,7 @@ class Task:
     y_valid: torch.Tensor
     x_test: torch.Tensor
     y_test: torch.Tensor
+    class_names: tuple[str, ...] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -74,6 +77,7 @@ def make_task(
     split: Sequence[float] = (0.6, 0.2, 0.2),
     seed: int = 0,
     standardize: bool = True,
+    class_names: Sequence[str] | None = None,
 ) -> Task:
     """Build a `Task` from arrays of examples and integer labels, split stratified into train/valid/test.
 
@@ -90,6 +94,7 @@ def make_task(
             does, since tabular features come in unrelated units (one in thousands would swamp the
             rest); images with one mean and deviation over all their values, which keeps the contrast
             between pixels and channels.
+        class_names: The name of each class, by label (``["benign", "malignant"]`` for labels 0 and 1).
     """
     x_arr = _numeric(x, "dataset.x", f"numbers in an array of one shape: {_X_SHAPES}")
     flat = x_arr.ndim == 2
@@ -141,6 +146,7 @@ def make_task(
         )
     if len(np.unique(y_arr)) < 2:
         raise ConfigError("dataset.y", f"only class {y_arr[0]}", "labels of at least two classes")
+    names = _class_names(class_names, classes)
     train, valid, test = _split_indices(y_arr, split, seed)
     for part, index in (("train", train), ("validation", valid), ("test", test)):
         if len(index) == 0:
@@ -160,7 +166,23 @@ def make_task(
             y_arr[index].astype(np.int64)
         )
 
-    return Task(name, tuple(x_arr.shape[1:]), classes, *tensors(train), *tensors(valid), *tensors(test))
+    splits = (*tensors(train), *tensors(valid), *tensors(test))
+    return Task(name, tuple(x_arr.shape[1:]), classes, *splits, class_names=names)
+
+
+def _class_names(names: Sequence[str] | None, classes: int) -> tuple[str, ...] | None:
+    """``names`` as a tuple of one text per class, or the error saying how many are needed."""
+    if names is None:
+        return None
+    if isinstance(names, str) or not all(isinstance(name, str) and name for name in names):
+        raise ConfigError("dataset.class_names", names, f"a list of {classes} non-empty texts, one per class")
+    if len(names) != classes:
+        raise ConfigError(
+            "dataset.class_names",
+            list(names),
+            f"one name per class: {classes} names, for labels 0..{classes - 1}",
+        )
+    return tuple(names)
 
 
 def _numeric(values: Any, field: str, allowed: str, dtype: Any = np.float32) -> np.ndarray:
@@ -178,7 +200,8 @@ def _load_digits(seed: int) -> Task:
     from sklearn.datasets import load_digits
 
     digits = load_digits()
-    return make_task(digits.images, digits.target, name="digits", seed=seed)
+    names = [str(digit) for digit in digits.target_names]
+    return make_task(digits.images, digits.target, name="digits", seed=seed, class_names=names)
 
 
 def _from_torch(data: Dataset | DataLoader, seed: int) -> Task:
@@ -188,7 +211,14 @@ def _from_torch(data: Dataset | DataLoader, seed: int) -> Task:
         example, label = dataset[index]
         xs.append(torch.as_tensor(example, dtype=torch.float32).numpy())
         ys.append(int(label))
-    return make_task(np.stack(xs), np.asarray(ys), name=type(dataset).__name__, seed=seed, standardize=False)
+    labels = np.asarray(ys)
+    names = getattr(dataset, "classes", None)  # torchvision's datasets name their classes so
+    if not (isinstance(names, list | tuple) and len(names) == labels.max() + 1):
+        names = None
+    return make_task(
+        np.stack(xs), labels, name=type(dataset).__name__, seed=seed, standardize=False,
+        class_names=None if names is None else [str(name) for name in names],
+    )  # fmt: skip
 
 
 def load_task(dataset: Any = "digits", seed: int = 0) -> Task:

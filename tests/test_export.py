@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -42,10 +43,11 @@ def trained(spec, tiny_task) -> torch.nn.Module:
     return export.train_model(spec, tiny_task, nw.Fidelity(epochs=1, batch_size=32))
 
 
-@pytest.fixture(scope="module")
-def study(tiny_task, tmp_path_factory):
-    """A finished 3-trial study on the tiny task."""
-    storage = f"sqlite:///{tmp_path_factory.mktemp('export') / 'study.db'}"
+NAMES = ("benign", "malignant")
+
+
+def search_tiny(task, storage: str, name: str = "exp"):
+    """A finished 3-trial search of ``task``, scored without training."""
     config = nw.SearchConfig(
         space="chain",
         space_options=TINY,
@@ -53,14 +55,20 @@ def study(tiny_task, tmp_path_factory):
         objectives=["accuracy", "params"],
         n_trials=3,
         storage=storage,
-        study_name="exp",
+        study_name=name,
         profile_metrics=["params", "flops", "macs"],
     )
 
     def score(spec, model):  # more parameters score higher: a front of several trials
         return {"accuracy": 1 - 1 / (1 + sum(p.numel() for p in model.parameters()) / 1000)}
 
-    return nw.search(config, evaluate=score, data=tiny_task).run().study
+    return nw.search(config, evaluate=score, data=task).run()
+
+
+@pytest.fixture(scope="module")
+def study(tiny_task, tmp_path_factory):
+    """A finished 3-trial study on the tiny task."""
+    return search_tiny(tiny_task, f"sqlite:///{tmp_path_factory.mktemp('export') / 'study.db'}").study
 
 
 def x() -> torch.Tensor:
@@ -169,3 +177,47 @@ def test_the_report_notebook_has_config_plots_pareto_table_and_rebuild_code(stud
         namespace,
     )
     assert isinstance(namespace["model"], torch.nn.Module)
+
+
+def test_every_export_of_a_study_names_the_class_of_each_output(tiny_task, tmp_path):
+    """A study on data with class names (a CSV's text labels) records them; each file says which output is
+    which class, read back as a user would; a resume on data without names keeps them."""
+    named = dataclasses.replace(tiny_task, class_names=NAMES)
+    storage = f"sqlite:///{tmp_path / 'named.db'}"
+    study = search_tiny(named, storage, "named").study
+    assert nw.engine.record_of(study).data.class_names == NAMES
+    data = {"input_shape": list(SHAPE), "num_classes": 2, "class_names": list(NAMES)}
+
+    spec_file = export.export_trial(study, 1, "spec", tmp_path / "best.json")
+    assert json.loads(spec_file.read_text())["data"] == data
+    assert nw.ArchSpec.from_json(spec_file.read_text()).to_dict() == study.trials[1].user_attrs["spec"]
+    weights = export.export_trial(study, 1, "state_dict", tmp_path / "w.pt", task=tiny_task)  # no names
+    assert torch.load(weights, weights_only=True)["class_names"] == list(NAMES)
+    script = export.export_trial(study, 1, "torchscript", tmp_path / "m.pt", task=named)
+    extra = {"spec.json": ""}
+    torch.jit.load(str(script), _extra_files=extra)
+    assert json.loads(extra["spec.json"])["data"] == data
+    props = {
+        p.key: p.value
+        for p in onnx.load(
+            str(export.export_trial(study, 1, "onnx", tmp_path / "m.onnx", task=named))
+        ).metadata_props
+    }
+    assert json.loads(props["nas_workbench.class_names"]) == list(NAMES)
+    assert json.loads(props["nas_workbench.spec"])["data"] == data
+    notebook = nbformat.read(export.export_trial(study, 1, "notebook", tmp_path / "r.ipynb"), as_version=4)
+    rebuild = notebook.cells[-2].source + notebook.cells[-1].source
+    assert "in order: 0 `benign`, 1 `malignant`." in rebuild
+    assert "class_names = ['benign', 'malignant']  # output i" in rebuild
+
+    resumed = search_tiny(tiny_task, storage, "named")  # the same data, from arrays without names
+    assert nw.engine.record_of(resumed.study).data.class_names == NAMES
+
+
+def test_class_names_are_one_per_output(spec, tiny_task, tmp_path):
+    with pytest.raises(nw.ConfigError, match=r"class_names: .* one name per output: 2 names"):
+        export.export_onnx(spec, tmp_path / "m.onnx", SHAPE, CLASSES, class_names=["a", "b", "c"])
+    with pytest.raises(nw.ConfigError, match=r"dataset\.class_names: .* one name per class: 2 names"):
+        nw.make_task(tiny_task.x_train, tiny_task.y_train, class_names=["a"])
+    assert nw.load_task("digits").class_names == tuple("0123456789")
+    assert "data" not in json.loads(export.export_spec(spec, tmp_path / "s.json").read_text())

@@ -9,7 +9,7 @@ module touches a study's user attributes). It holds:
   from the process that opens the study) and the data named only by its identity;
 - ``objectives`` / ``directions``, ``n_trials``, ``budget`` and what relative limits resolved to;
 - ``data``: the identity of the data searched on (`DataIdentity`), so a resume, a worker or an export on
-  other data is refused;
+  other data is refused, and the name of each class, which exports write beside the network's outputs;
 - whether the study stopped itself (`mark_stopped_itself`, `stopped_itself`: a study system attribute, so
   that a process following workers elsewhere sees it), and the rule that turns a study's counts into its
   status (`study_status`).
@@ -85,7 +85,8 @@ class _ListedStudy(Protocol):
 
 @dataclass(frozen=True)
 class DataIdentity:
-    """What identifies the data a study searched on: name, example shape, classes, samples, content hash.
+    """What identifies the data a study searched on: name, example shape, classes, samples, content hash;
+    with the name of each class (`Task.class_names`), which the hash does not cover.
 
     Two datasets with the same identity are the same data, split the same way (the hash covers every
     split's examples and labels), so a resumed search, a worker or an export may use it.
@@ -96,6 +97,7 @@ class DataIdentity:
     classes: int
     samples: int
     content_hash: str
+    class_names: tuple[str, ...] | None = None
 
     @classmethod
     def of(cls, task: Any) -> DataIdentity:
@@ -106,10 +108,16 @@ class DataIdentity:
             digest.update(f"{split}:{array.dtype}:{array.shape};".encode())
             digest.update(array.tobytes())
         samples = sum(len(getattr(task, split)) for split in ("y_train", "y_valid", "y_test"))
-        return cls(task.name, tuple(task.input_shape), int(task.num_classes), samples, digest.hexdigest())
+        shape, names = tuple(task.input_shape), task.class_names
+        return cls(task.name, shape, int(task.num_classes), samples, digest.hexdigest(), names)
+
+    def with_names(self, class_names: tuple[str, ...] | None) -> DataIdentity:
+        """This identity with ``class_names``."""
+        return dataclasses.replace(self, class_names=class_names)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self), "shape": list(self.shape)}
+        names = None if self.class_names is None else list(self.class_names)
+        return {**dataclasses.asdict(self), "shape": list(self.shape), "class_names": names}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DataIdentity:
@@ -119,6 +127,7 @@ class DataIdentity:
             classes=int(data["classes"]),
             samples=int(data["samples"]),
             content_hash=str(data["content_hash"]),
+            class_names=_names(data.get("class_names"), int(data["classes"])),
         )
 
     def describe(self) -> str:
@@ -266,15 +275,24 @@ class StudyRecord:
 
     def resumed_as(self, current: StudyRecord) -> StudyRecord:
         """This record as a resume with ``current`` settings leaves it: a resume may plan more (or fewer)
-        trials or change a limit, and records the identity of its data if the study had none."""
+        trials or change a limit, and records the identity of its data if the study had none, and its
+        class names if the study had none (studies of earlier versions); names recorded are kept."""
         changed = {k: getattr(current, k) for k in _RESUMABLE if getattr(self, k) != getattr(current, k)}
-        if self.data is None and current.data is not None:
-            changed["data"] = current.data
+        if current.data is not None and (self.data is None or self.data.class_names is None):
+            names = current.data.class_names
+            changed["data"] = current.data if self.data is None else self.data.with_names(names)
         return self.with_changes(**changed) if changed else self
 
     def with_changes(self, **changes: Any) -> StudyRecord:
         """A copy with ``changes`` (a resume may plan more trials or change a limit)."""
         return dataclasses.replace(self, **changes)
+
+
+def _names(stored: Any, classes: int) -> tuple[str, ...] | None:
+    """Stored class names, if they are one text per class (anything else, as if none were stored)."""
+    if isinstance(stored, list) and len(stored) == classes and all(isinstance(n, str) for n in stored):
+        return tuple(stored)
+    return None
 
 
 # -- reading and writing ---------------------------------------------------------------------------------

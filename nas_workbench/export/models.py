@@ -1,12 +1,17 @@
 """Networks from specs, and the files that carry them: JSON spec, PyTorch weights, TorchScript, ONNX.
 
 Every file carries the `ArchSpec` it was built from, so a model can always be rebuilt and traced back to
-its study. Weight-carrying exports take a ``model``: the trained network, or by default the network
-freshly initialised from the search's seed.
+its study, and, where known, what the network was built for (`built_for`): its input shape, its number
+of outputs and the class each output is (``class_names``: output ``i`` scores class ``class_names[i]``).
+A spec file and TorchScript's ``spec.json`` hold them under the spec's ``"data"`` key (which
+`ArchSpec.from_json` passes over), ONNX in its metadata, the state dict beside its weights.
+Weight-carrying exports take a ``model``: the trained network, or by default the network freshly
+initialised from the search's seed.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import warnings
@@ -20,7 +25,7 @@ from torch import nn
 
 from nas_workbench import spaces
 from nas_workbench.config import Fidelity
-from nas_workbench.exceptions import MissingDependencyError, NasWorkbenchError
+from nas_workbench.exceptions import ConfigError, MissingDependencyError, NasWorkbenchError
 from nas_workbench.spec import ArchSpec
 from nas_workbench.task import Task
 
@@ -28,6 +33,7 @@ __all__ = [
     "Network",
     "WeightsExporter",
     "build_model",
+    "built_for",
     "export_onnx",
     "export_spec",
     "export_state_dict",
@@ -73,31 +79,73 @@ def train_model(
     return model.cpu().eval()
 
 
-def export_spec(spec: SpecLike, path: str | os.PathLike[str]) -> Path:
-    """Write ``spec`` as JSON (`ArchSpec.from_json` reads it back)."""
+def built_for(
+    input_shape: Sequence[int] | None = None,
+    num_classes: int | None = None,
+    class_names: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """What export files record of the data a network was built for: those of its input shape, number of
+    outputs and class names (output ``i`` scores class ``class_names[i]``) that are known.
+
+    Raises:
+        ConfigError: ``class_names`` does not name each of ``num_classes`` outputs once.
+    """
+    if class_names is not None and num_classes is not None and len(class_names) != num_classes:
+        raise ConfigError("class_names", list(class_names), f"one name per output: {num_classes} names")
+    known: dict[str, Any] = {
+        "input_shape": None if input_shape is None else [int(n) for n in input_shape],
+        "num_classes": None if num_classes is None else int(num_classes),
+        "class_names": None if class_names is None else [str(name) for name in class_names],
+    }
+    return {key: value for key, value in known.items() if value is not None}
+
+
+def _spec_document(spec: ArchSpec, data: Mapping[str, Any]) -> str:
+    """The spec's JSON as files carry it: with ``"data"`` (`built_for`) when anything of it is known."""
+    document = {**spec.to_dict(), "data": dict(data)}
+    return json.dumps(document, sort_keys=True, separators=(",", ":")) if data else spec.to_json()
+
+
+def export_spec(
+    spec: SpecLike,
+    path: str | os.PathLike[str],
+    input_shape: Sequence[int] | None = None,
+    num_classes: int | None = None,
+    class_names: Sequence[str] | None = None,
+) -> Path:
+    """Write ``spec`` as JSON (`ArchSpec.from_json` reads it back), with what is known of the data its
+    network is built for under ``"data"`` (`built_for`)."""
+    document = _spec_document(_spec(spec), built_for(input_shape, num_classes, class_names))
     path = target_path(path)
-    path.write_text(_spec(spec).to_json() + "\n")
+    path.write_text(document + "\n")
     return path
 
 
 @dataclass(frozen=True)
 class Network:
     """What a weight-carrying file is written from: the spec, its network (eval mode, CPU), the input
-    shape (C, H, W) and class count it was built for, and whether its weights were trained."""
+    shape (C, H, W), class count and class names (None: unknown) it was built for, and whether its
+    weights were trained."""
 
     spec: ArchSpec
     module: nn.Module
     input_shape: tuple[int, ...]
     num_classes: int
     trained: bool
+    class_names: tuple[str, ...] | None = None
+
+    def document(self) -> str:
+        """The spec's JSON with what the network was built for (`built_for`)."""
+        return _spec_document(self.spec, built_for(self.input_shape, self.num_classes, self.class_names))
 
 
 class WeightsExporter:
     """One weight-carrying file format (`export_state_dict`, `export_torchscript`, `export_onnx`).
 
-    Called as ``exporter(spec, path, input_shape, num_classes, model=None)``: takes the trained ``model``,
-    or by default ``spec``'s network freshly initialised, creates ``path``'s folder, hands the `Network`
-    to the format's writer and returns ``path``. The writer's docstring is the exporter's.
+    Called as ``exporter(spec, path, input_shape, num_classes, model=None, class_names=None)``: takes the
+    trained ``model``, or by default ``spec``'s network freshly initialised, creates ``path``'s folder,
+    hands the `Network` to the format's writer and returns ``path``. ``class_names`` names the class of
+    each output, written into the file. The writer's docstring is the exporter's.
     """
 
     def __init__(self, write: Callable[[Network, Path], None]) -> None:
@@ -112,10 +160,13 @@ class WeightsExporter:
         input_shape: Sequence[int],
         num_classes: int,
         model: nn.Module | None = None,
+        class_names: Sequence[str] | None = None,
     ) -> Path:
         spec = _spec(spec)
+        built_for(input_shape, num_classes, class_names)  # the names are checked before any work
         module = build_model(spec, input_shape, num_classes) if model is None else model.cpu().eval()
-        network = Network(spec, module, tuple(input_shape), num_classes, trained=model is not None)
+        names = None if class_names is None else tuple(class_names)
+        network = Network(spec, module, tuple(input_shape), num_classes, model is not None, names)
         path = target_path(path)
         self.write(network, path)
         return path
@@ -128,9 +179,9 @@ class WeightsExporter:
 def export_state_dict(network: Network, path: Path) -> None:
     """Save the weights of ``model`` (default: ``spec`` freshly initialised) with the spec to rebuild it.
 
-    The file is a `torch.save` dict ``{"format", "spec", "input_shape", "num_classes", "trained",
-    "state_dict"}``, readable with ``torch.load(path, weights_only=True)``; `load_state_dict` rebuilds
-    the network from it.
+    The file is a `torch.save` dict ``{"format", "spec", "input_shape", "num_classes", "class_names",
+    "trained", "state_dict"}`` (``class_names`` None when unknown), readable with ``torch.load(path,
+    weights_only=True)``; `load_state_dict` rebuilds the network from it.
     """
     torch.save(
         {
@@ -138,6 +189,7 @@ def export_state_dict(network: Network, path: Path) -> None:
             "spec": network.spec.to_dict(),
             "input_shape": list(network.input_shape),
             "num_classes": network.num_classes,
+            "class_names": None if network.class_names is None else list(network.class_names),
             "trained": network.trained,
             "state_dict": network.module.state_dict(),
         },
@@ -158,9 +210,10 @@ def load_state_dict(path: str | os.PathLike[str]) -> tuple[ArchSpec, nn.Module]:
 
 @WeightsExporter
 def export_torchscript(network: Network, path: Path) -> None:
-    """Save a traced TorchScript module (``torch.jit.load``), the spec in its extra file ``spec.json``."""
+    """Save a traced TorchScript module (``torch.jit.load``), the spec in its extra file ``spec.json``
+    with what the network was built for under ``"data"`` (its class names among them, when known)."""
     traced = torch.jit.trace(network.module, torch.zeros(1, *network.input_shape))
-    torch.jit.save(traced, str(path), _extra_files={"spec.json": network.spec.to_json()})
+    torch.jit.save(traced, str(path), _extra_files={"spec.json": network.document()})
 
 
 def _not_torchvision_notice(record: logging.LogRecord) -> bool:
@@ -196,7 +249,9 @@ _silence_known_exporter_notices()
 @WeightsExporter
 def export_onnx(network: Network, path: Path) -> None:
     """Save an ONNX model (input ``input``, output ``logits``, any batch size), the spec in its metadata
-    under ``nas_workbench.spec``. Needs the ``export`` extra (onnx, onnxscript)."""
+    under ``nas_workbench.spec`` (what the network was built for under its ``"data"``) and, when known,
+    the class of each output under ``nas_workbench.class_names`` (a JSON list, as ONNX Runtime's
+    ``custom_metadata_map`` gives it). Needs the ``export`` extra (onnx, onnxscript)."""
     try:
         import onnx
     except ImportError:
@@ -214,5 +269,8 @@ def export_onnx(network: Network, path: Path) -> None:
     )
     assert program is not None
     proto = program.model_proto
-    onnx.helper.set_model_props(proto, {"nas_workbench.spec": network.spec.to_json()})
+    props = {"nas_workbench.spec": network.document()}
+    if network.class_names is not None:
+        props["nas_workbench.class_names"] = json.dumps(list(network.class_names))
+    onnx.helper.set_model_props(proto, props)
     onnx.save(proto, str(path))

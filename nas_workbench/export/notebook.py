@@ -103,7 +103,7 @@ def export_report_notebook(
         v4.new_markdown_cell(
             f"## Rebuild trial {chosen.number}\n\n`{chosen.summary or chosen.arch}`\n\n"
             "The network is rebuilt from its spec; train it with `nas_workbench.export.train_model`, "
-            "or export it with `nas_workbench.export`."
+            "or export it with `nas_workbench.export`." + _outputs_text(record)
         ),
         v4.new_code_cell(_rebuild_code(ArchSpec.from_dict(chosen.spec), record)),
     ]
@@ -170,6 +170,16 @@ def _storage_url(study: optuna.Study) -> str:
     return url
 
 
+def _outputs_text(record: StudyRecord) -> str:
+    """The class of each of the network's outputs, as the study recorded them (nothing when unknown)."""
+    names = record.data.class_names if record.data is not None else None
+    if not names:
+        return ""
+    shown = ", ".join(f"{i} `{name}`" for i, name in enumerate(names[:20]))
+    more = f", ... ({len(names)} in all: `class_names` below)" if len(names) > 20 else ""
+    return f"\n\nIts outputs score the classes, in order: {shown}{more}."
+
+
 def _rebuild_code(spec: ArchSpec, record: StudyRecord) -> str:
     """Code that rebuilds ``spec`` for the study's data and trains it at the study's fidelity."""
     config = record.config
@@ -178,6 +188,9 @@ def _rebuild_code(spec: ArchSpec, record: StudyRecord) -> str:
     else:
         data = f"task = ...  # the data the study searched on ({record.own_data}): nw.make_task(x, y)\n"
     fidelity = config.get("fidelity") or {}
+    names = record.data.class_names if record.data is not None else None
+    if names:
+        data += f"class_names = {list(names)!r}  # output i of the network scores class_names[i]\n"
     return (
         "import nas_workbench as nw\n"
         "from nas_workbench.export import build_model, train_model\n\n"

@@ -1,4 +1,5 @@
-"""Export one trial of a stored study in any of the `FORMATS`, rebuilt for the data it searched on."""
+"""Export one trial of a stored study in any of the `FORMATS`, rebuilt for the data it searched on, every
+file naming the class of each output as the study recorded them."""
 
 from __future__ import annotations
 
@@ -86,12 +87,15 @@ def export_trial(
         return export_report_notebook(study, path, trial=trial)
     result = chosen_trial(study, trial)
     spec = ArchSpec.from_dict(result.spec)
-    if fmt == "spec":
-        return export_spec(spec, path)
+    recorded = record_of(study).data
+    if fmt == "spec":  # what the study recorded of its data, if anything: the data itself is not needed
+        known = () if recorded is None else (recorded.shape, recorded.classes, recorded.class_names)
+        return export_spec(spec, path, *known)
     data, config = _study_task(study, task)
+    names = recorded.class_names if recorded is not None and recorded.class_names else data.class_names
     seed = config.seed if config is not None else 0
     model = None
     if train:
         model = train_model(spec, data, config.fidelity if config is not None else None, seed=seed)
     writer = {"state_dict": export_state_dict, "torchscript": export_torchscript, "onnx": export_onnx}[fmt]
-    return writer(spec, path, data.input_shape, data.num_classes, model=model)
+    return writer(spec, path, data.input_shape, data.num_classes, model=model, class_names=names)

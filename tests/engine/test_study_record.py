@@ -106,6 +106,19 @@ def test_data_identity_tells_other_data_apart() -> None:
     assert "digits" in str(error.value) and "1797 samples" in str(error.value)
 
 
+def test_a_resume_records_class_names_a_study_lacked_and_keeps_those_it_has() -> None:
+    named = _record()
+    assert named.data is not None and named.data.class_names == tuple("0123456789")
+    stored = named.to_dict()
+    del stored["data"]["class_names"]  # a record of an earlier version
+    unnamed = StudyRecord.from_dict(stored)
+    assert unnamed.data is not None and unnamed.data.class_names is None
+    assert unnamed.resumed_as(named) == named  # learnt from the data at hand
+    assert named.resumed_as(unnamed) == named  # kept, though the data at hand has none
+    stored["data"]["class_names"] = ["one name for ten classes"]
+    assert StudyRecord.from_dict(stored) == unnamed
+
+
 def test_a_study_that_stopped_itself_is_finished_with_room_left_in_its_plan() -> None:
     assert study_status(done=2, total=10, running=0, dead=0, last_failed=False) == "stopped"
     assert study_status(done=2, total=10, running=0, dead=0, last_failed=False, complete=True) == "finished"
