@@ -366,7 +366,7 @@ def data_is_a_run_argument(dataset: Any) -> ConfigError:
         shown,
         "no such setting: data is a run argument, scikit-learn's digits when none is given. Pass your "
         "data as nw.search(config, data=task) or nw.Workbench(config, data=task) (data='my.csv' reads a "
-        "data file; a worker: --dataset); `nas-workbench run` reads a config file's dataset: itself",
+        "data file; a worker: --data); `nas-workbench run` reads a config file's dataset: itself",
     )
 
 

@@ -1,9 +1,13 @@
 """A user's own data from the terminal: ``nas-workbench run --data FILE`` and a config file's ``dataset:``;
-a study resumes only on its own data, and export asks for it."""
+a study resumes only on its own data, and export asks for it. ``run``, ``advise``, ``worker`` and
+``export`` take the same data options."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import onnx
 import pytest
 import yaml
 from test_cli_input import run_refused  # tests/ is on the path (pytest's prepend import mode)
@@ -49,7 +53,11 @@ def test_a_search_on_a_csv_resumes_on_it_and_refuses_other_data(tmp_path, capsys
     assert "pass it (task= in Python; --data FILE on the command line)" in run_refused(export, capsys)
     write_data(tmp_path / "mine.csv")
     assert main([*export, "--data", "mine.csv", "--label", "kind"]) == 0
-    assert (tmp_path / "best.onnx").exists()
+    props = {p.key: p.value for p in onnx.load(str(tmp_path / "best.onnx")).metadata_props}
+    assert json.loads(props["nas_workbench.class_names"]) == ["a", "b"]  # output 0 is 'a', 1 is 'b'
+    worker = ["worker", "--storage", "sqlite:///runs/nas_workbench.db", "--study", "mine-chain-random-seed0"]
+    assert main([*worker, "--data", "mine.csv", "--label", "kind"]) == 0  # the study's data: nothing left
+    assert "ran 0 trials; the study has 3/3 done" in capsys.readouterr().err
 
 
 def test_a_config_file_names_its_data_and_bad_data_stops_before_any_work(tmp_path, capsys, monkeypatch):
@@ -61,10 +69,20 @@ def test_a_config_file_names_its_data_and_bad_data_stops_before_any_work(tmp_pat
     assert "error: --data: 'nope.csv' is not allowed" in run_refused(["run", "--data", "nope.csv"], capsys)
     assert "error: --budget: '=p40'" in run_refused(["run", "--data", "mine.csv", "--budget", "=p40"], capsys)
     assert "Unknown budget metric 'watts'" in run_refused(["run", "--budget", "watts=3"], capsys)
-    worker = ["worker", "--storage", "sqlite:///w.db", "--study", "s", "--dataset"]
-    assert "error: --dataset: 'nope.npz' is not allowed" in run_refused([*worker, "nope.npz"], capsys)
-    assert not (tmp_path / "runs").exists() and not (tmp_path / "w.db").exists()
+    worker = ["worker", "--storage", "sqlite:///w.db", "--study", "s", "--data"]
+    assert "error: --data: 'nope.npz' is not allowed" in run_refused([*worker, "nope.npz"], capsys)
+    assert "error: --data: 'nope.npz'" in run_refused([*worker[:-1], "--dataset", "nope.npz"], capsys)
     assert "column 'kind' holds text" in run_refused([*worker, "mine.csv"], capsys)  # the last is the label
+    assert "error: --label: 'kinds' is not allowed" in run_refused(
+        [*worker, "mine.csv", "--label", "kinds"], capsys
+    )
+    assert "--data names no CSV file" in run_refused([*worker, "os:getcwd", "--label", "kind"], capsys)
+    assert "'module:function' returning the data" in run_refused([*worker, "table.xlsx"], capsys)
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "w.db").exists()
     np.savez(tmp_path / "mine.npz", x=np.zeros((20, 3)), y=np.arange(20) % 2)
     assert load_dataset("mine.npz").classes == ("0", "1")
-    assert main(["advise", named]) == 0  # the advice reads the settings beside the data
+    advise = ["advise", "--data", "mine.csv", "--label", "kind", "--budget", "params=1e5", "--trials", "9"]
+    assert main(advise) == 0  # run's arguments: the data is read and checked, the advice is the settings'
+    captured = capsys.readouterr()
+    assert "Data mine.csv: 40 rows of 3 features" in captured.err and "9 trials" in captured.out
+    assert "error: dataset.label: 'kinds'" in run_refused(["advise", named], capsys)

@@ -69,7 +69,7 @@ def test_data_is_a_run_argument_not_a_setting(given):
             make()
         message = str(info.value)
         assert info.value.field == "dataset" and "nw.search(config, data=task)" in message
-        assert "nw.Workbench(config, data=task)" in message and "--dataset" in message
+        assert "nw.Workbench(config, data=task)" in message and "a worker: --data)" in message
     assert "dataset" not in SearchConfig().to_dict()
 
 

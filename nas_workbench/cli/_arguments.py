@@ -16,7 +16,6 @@ from nas_workbench.exceptions import ConfigError
 
 if TYPE_CHECKING:
     from nas_workbench.config import SearchConfig
-    from nas_workbench.data_files import DataFile
 
 __all__ = [
     "budget_option",
@@ -26,6 +25,7 @@ __all__ = [
     "parse_shape",
     "read_run_config",
     "search_data",
+    "with_options",
 ]
 
 
@@ -131,22 +131,29 @@ def read_run_config(path: Path | None) -> tuple[SearchConfig, Any]:
     return SearchConfig.from_dict(settings), dataset
 
 
-def search_data(data: str | None, label: str | None, from_file: Any = None) -> DataFile | None:
-    """The data file a command searches or exports on: ``--data`` (with ``--label``), else the one the
-    config file's ``dataset:`` names; None for scikit-learn's digits. Read here, so that a bad file stops
-    the command before any work, and described on stderr (rows, features, the classes its labels make)."""
-    from nas_workbench.data_files import read_data_file, read_data_settings
+def with_options(config: SearchConfig, trials: int | None, budget: list[str] | None) -> SearchConfig:
+    """``config`` with the ``--trials`` and ``--budget`` given (limits added to the config's own)."""
+    if trials is not None:  # 0 too: refused by the config's checks, never silently dropped
+        config = config.replace(n_trials=trials)
+    if budget:
+        config = config.replace(budget={**config.budget, **budget_option(budget)})
+    return config
+
+
+def search_data(data: str | None, label: str | None, from_file: Any = None) -> Any:
+    """The data a command searches, advises on, works on or exports with, the same for every command:
+    ``--data`` (a data file with its ``--label``, a saved `Task`, ``module:function``; `DATA_OPTION`), else
+    what the config file's ``dataset:`` names; None for scikit-learn's digits. Read here, so that bad data
+    stops the command before any work; a data file is described on stderr (rows, features, classes)."""
+    from nas_workbench.data_files import DataFile, read_data_settings
+    from nas_workbench.engine.callables import load_dataset
 
     if label is not None and data in (None, "digits"):
-        raise ConfigError("--label", label, "the label column of the CSV file --data names (give --data too)")
+        raise ConfigError("--label", label, "the label column of the CSV file --data names (it names none)")
     if data is not None:
-        found = (
-            None
-            if data == "digits"
-            else read_data_file(data, label, path_field="--data", label_field="--label")
-        )
+        found = None if data == "digits" else load_dataset(data, label)
     else:
         found = None if from_file in (None, "digits") else read_data_settings(from_file)
-    if found is not None:
+    if isinstance(found, DataFile):
         print(f"Data {found.describe()}", file=sys.stderr)
     return found

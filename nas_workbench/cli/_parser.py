@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from nas_workbench.cli._arguments import integer_at_least
+from nas_workbench.engine.callables import DATA_OPTION
 
 __all__ = ["build_parser"]
 
@@ -46,26 +47,41 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
-def _add_config_argument(command: argparse.ArgumentParser) -> None:
-    command.add_argument("config", type=Path, help="the config file: SearchConfig's fields as YAML or JSON")
+def _add_run_config(command: argparse.ArgumentParser) -> None:
+    """A search's settings as ``run`` and ``advise`` take them: a config file, ``--trials``, ``--budget``
+    and the data options."""
+    command.add_argument(
+        "config", type=Path, nargs="?", help="the config file: SearchConfig's fields as YAML or JSON, and "
+        "dataset: {path: FILE, label: COLUMN} (default: every field's default)",
+    )  # fmt: skip
+    _add_trials_option(command)
+    _add_budget_option(command, "the config file's")
+    _add_data_options(command, "the config file's dataset:, else digits")
+
+
+def _add_trials_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--trials", type=integer_at_least(1, 10_000_000), help="trials the study should hold at the end"
+    )
 
 
 def _add_search_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--storage", help=_STORAGE_HELP)
     command.add_argument("--study", help="study name (run again with the same name to resume)")
     command.add_argument(
-        "--trials", type=integer_at_least(1, 10_000_000), help="trials the study should hold at the end"
-    )
-    command.add_argument(
         "--report", type=Path, help="where to write the HTML report (default: runs/STUDY.html)"
     )
 
 
-def _add_data_options(command: argparse.ArgumentParser, default: str) -> None:
+def _add_data_options(command: argparse.ArgumentParser, default: str, *also: str) -> None:
+    """The data options, the same for every command that takes data (``run``, ``advise``, ``worker``,
+    ``export``); ``also``: other spellings of ``--data`` kept for earlier command lines."""
     command.add_argument(
         "--data",
-        help="your data: a .csv file (a header row, numeric features, a label column) or a .npz file "
-        f"(arrays x and y); 'digits' for scikit-learn's (default: {default})",
+        *also,
+        dest="data",
+        help=f"your data: {DATA_OPTION}; a .csv file has a header row, numeric features and a label column, "
+        f"separated by commas, semicolons or tabs; a .npz file arrays x and y (default: {default})",
     )
     command.add_argument("--label", help="the CSV's label column (default: its last column)")
 
@@ -88,6 +104,7 @@ def _add_search_commands(add: _Adder) -> None:
         "a hardware-budgeted search on the digits data (2-3 minutes on 2 cores)",
     )
     _add_search_options(demo)
+    _add_trials_option(demo)
     demo.add_argument("--fresh", action="store_true", help="delete an earlier demo study first")
     _add_budget_option(demo, "latency_ms=p60")
     run = add(
@@ -95,13 +112,8 @@ def _add_search_commands(add: _Adder) -> None:
         "nas_workbench.cli.search:cmd_run",
         "run a search: a YAML or JSON config file's, or the defaults' on --data (resumes its study)",
     )
-    run.add_argument(
-        "config", type=Path, nargs="?", help="the config file: SearchConfig's fields as YAML or JSON, and "
-        "dataset: {path: FILE, label: COLUMN} (default: every field's default)",
-    )  # fmt: skip
+    _add_run_config(run)
     _add_search_options(run)
-    _add_data_options(run, "the config file's dataset:, else digits")
-    _add_budget_option(run, "the config file's")
     worker = add(
         "worker",
         "nas_workbench.cli.search:cmd_worker",
@@ -118,11 +130,8 @@ def _add_search_commands(add: _Adder) -> None:
         "--evaluate",
         help="module:function evaluating each network instead of training it (importable from here)",
     )
-    worker.add_argument(
-        "--dataset",
-        help="module:function returning the data, a .pt file with a saved Task, or a .csv (label: the last "
-        "column) or .npz data file (default: the --config file's dataset:, else digits)",
-    )
+    default = "the --config file's dataset:, else digits; a study on other data needs it"
+    _add_data_options(worker, default, "--dataset")  # its name before the commands shared one
 
 
 def _add_study_command(add: _Adder, name: str, help: str) -> argparse.ArgumentParser:
@@ -159,11 +168,12 @@ def _add_catalog_commands(add: _Adder) -> None:
         "nas_workbench.cli.catalog:cmd_strategies",
         "list the search strategies and their options",
     )
-    _add_config_argument(
+    _add_run_config(
         add(
             "advise",
             "nas_workbench.cli.catalog:cmd_advise",
-            "recommend a strategy for a config file's search",
+            "recommend a strategy for the search `run` would run with the same arguments (its data is "
+            "read and checked as run reads it)",
         )
     )
 

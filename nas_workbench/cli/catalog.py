@@ -6,7 +6,7 @@ import argparse
 import inspect
 from typing import cast
 
-from nas_workbench.cli._arguments import read_run_config
+from nas_workbench.cli._arguments import read_run_config, search_data, with_options
 
 __all__ = ["cmd_advise", "cmd_spaces", "cmd_strategies"]
 
@@ -31,11 +31,15 @@ def cmd_strategies(args: argparse.Namespace) -> int:
 
 
 def cmd_advise(args: argparse.Namespace) -> int:
-    """``nas-workbench advise CONFIG``: the strategy recommended for a config's search, with a reason."""
+    """``nas-workbench advise [CONFIG] [--data FILE] [--budget ...]``: the strategy recommended, with a
+    reason, for the search ``run`` would run with the same arguments; the data does not change the advice,
+    but is read and checked as ``run`` reads it, so that a fault of the file shows before a search."""
     from nas_workbench import spaces
     from nas_workbench.strategies.advisor import advise
 
-    config = read_run_config(args.config)[0]  # the data a run file names does not change the advice
+    config, from_file = read_run_config(args.config)
+    config = with_options(config, args.trials, args.budget)
+    search_data(args.data, args.label, from_file)  # read as run reads it: a fault shows before the run
     space = spaces.get(config.space, **config.space_options)
     limits = cast("dict[str, float]", config.budget)  # the advice reads which metrics are limited, not how
     print(advise(space, config.objectives, limits, config.n_trials, config.timeout, config.target_device))

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from nas_workbench.cli._arguments import (
-    budget_option,
     check_study_options,
     check_writable,
     read_run_config,
     search_data,
+    with_options,
 )
 from nas_workbench.cli._output import JsonlLog, Progress, budget_text, format_pareto_table
 from nas_workbench.config import DEFAULT_RUNS_DIR, Fidelity, SearchConfig
@@ -101,9 +101,7 @@ def _run_search(
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """``nas-workbench demo``: the quick-start search, ending in a verdict on its goal."""
-    config = DEMO_CONFIG.replace(
-        budget={**DEMO_CONFIG.budget, **budget_option(args.budget)}, **_overrides(args)
-    )
+    config = with_options(DEMO_CONFIG.replace(**_overrides(args)), args.trials, args.budget)
     check_writable("--report", args.report)
     if args.fresh:
         _delete_study(config.resolved_storage(), config.resolved_study_name())
@@ -153,9 +151,9 @@ def _delete_study(storage: str, study_name: str) -> None:
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    """The config settings given as options; an option given is used even when 0 or empty (and then
-    refused by the config's checks), never silently dropped."""
-    given = {"storage": args.storage, "study_name": args.study, "n_trials": args.trials}
+    """The storage and study given as options; an option given is used even when empty (and then refused
+    by the config's checks), never silently dropped."""
+    given = {"storage": args.storage, "study_name": args.study}
     return {name: value for name, value in given.items() if value is not None}
 
 
@@ -170,13 +168,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     config, from_file = read_run_config(args.config)
     check_writable("--report", args.report)
     overrides = _overrides(args)
-    if args.budget:
-        overrides["budget"] = {**config.budget, **budget_option(args.budget)}
-    config = config.replace(**overrides) if overrides else config
+    config = with_options(config.replace(**overrides) if overrides else config, args.trials, args.budget)
     data = search_data(args.data, args.label, from_file)
     if data is not None and config.study_name is None:
-        config = config.replace(study_name=f"{Path(data.path).stem}-{config.resolved_study_name()}")
+        config = config.replace(study_name=f"{_data_name(data, args.data)}-{config.resolved_study_name()}")
     return _run_search(config, args.report, data=data)[0]
+
+
+def _data_name(data: Any, option: str | None) -> str:
+    """What a study on data other than digits is named after: a data file's name without its suffix
+    (``wine`` of ``data/wine.csv``), a saved task's (``.pt``), or the function of ``module:function``."""
+    text = str(getattr(data, "path", None) or option)  # a data file knows its path
+    return (
+        Path(text).stem
+        if hasattr(data, "path") or text.endswith((".pt", ".pth"))
+        else text.rpartition(":")[2]
+    )
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -184,14 +191,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import signal
 
     from nas_workbench.engine.storage_urls import masked_url
-    from nas_workbench.engine.workers import load_callable, load_dataset, run_worker
+    from nas_workbench.engine.workers import load_callable, run_worker
 
     check_study_options(args.storage, args.study)
-    if os.getcwd() not in sys.path:  # as `python -m` does: --evaluate and --dataset may name a module here
+    if os.getcwd() not in sys.path:  # as `python -m` does: --evaluate and --data may name a module here
         sys.path.insert(0, os.getcwd())
     evaluate = load_callable(args.evaluate, "--evaluate") if args.evaluate is not None else None
     config, from_file = read_run_config(args.config) if args.config is not None else (None, None)
-    dataset = load_dataset(args.dataset) if args.dataset is not None else search_data(None, None, from_file)
+    dataset = search_data(args.data, args.label, from_file)
     mine: list[int] = []
 
     def started(run: Any) -> None:

@@ -1,18 +1,28 @@
 """Naming user code so that another process can import it: ``"module:function"`` references.
 
-Worker processes get the user's ``evaluate`` and data by name (``--evaluate``, ``--dataset``): a function
+Worker processes get the user's ``evaluate`` and data by name (``--evaluate``, ``--data``): a function
 defined in a notebook cannot cross a process boundary, so it is refused here with a way out.
 """
 
 from __future__ import annotations
 
 import pkgutil
+import re
 from collections.abc import Callable
 from typing import Any
 
 from nas_workbench.exceptions import ConfigError
 
-__all__ = ["callable_name", "load_callable", "load_dataset"]
+__all__ = ["DATA_OPTION", "callable_name", "load_callable", "load_dataset"]
+
+#: What the command line's ``--data`` takes, for its help texts and errors.
+DATA_OPTION = (
+    "a .csv, .tsv or .npz data file, 'digits', a Task saved with torch.save (.pt), or 'module:function' "
+    "returning the data"
+)
+
+#: A ``module:function`` reference (dotted names on both sides).
+_REFERENCE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
 
 
 def load_callable(reference: str, field: str) -> Callable[..., Any]:
@@ -51,22 +61,29 @@ def callable_name(function: Callable[..., Any], field: str) -> str:
     return reference
 
 
-def load_dataset(reference: str) -> Any:
-    """The data a ``--dataset`` option names: a file saved with ``torch.save``, a data file (.csv with its
-    label in the last column, .npz; `nas_workbench.data_files`) or ``module:function``."""
-    if reference.lower().endswith((".csv", ".npz")):
-        from nas_workbench.data_files import read_data_file
+def load_dataset(
+    reference: str, label: str | None = None, field: str = "--data", label_field: str = "--label"
+) -> Any:
+    """The data a ``--data`` option names (`DATA_OPTION`): a data file (`nas_workbench.data_files`; a
+    CSV's label column ``label``, default its last), a `Task` saved with ``torch.save`` or
+    ``module:function`` (called here). ``field`` and ``label_field`` name the options in errors."""
+    from nas_workbench.data_files import read_data_file
 
-        return read_data_file(reference, path_field="--dataset")
+    if reference.lower().endswith((".csv", ".tsv", ".npz")):
+        return read_data_file(reference, label, path_field=field, label_field=label_field)
+    if label is not None:
+        raise ConfigError(label_field, label, f"the label column of a CSV file; {field} names no CSV file")
     if reference.endswith((".pt", ".pth")):
         import torch
 
         try:
             return torch.load(reference, weights_only=False)  # our own Task file, written by `_data_file`
         except OSError as error:
-            raise ConfigError("--dataset", reference, f"a readable file ({error.strerror})") from None
+            raise ConfigError(field, reference, f"a readable file ({error.strerror})") from None
         except Exception as error:  # truncated or not written by torch.save: unpickling fails many ways
             raise ConfigError(
-                "--dataset", reference, f"a file written by torch.save ({type(error).__name__}: {error})"
+                field, reference, f"a file written by torch.save ({type(error).__name__}: {error})"
             ) from None
-    return load_callable(reference, "--dataset")()
+    if not _REFERENCE.fullmatch(reference):
+        raise ConfigError(field, reference, DATA_OPTION)
+    return load_callable(reference, field)()

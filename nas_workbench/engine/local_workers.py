@@ -67,7 +67,7 @@ class LocalWorkers:
         if self.evaluate:
             command += ["--evaluate", self.evaluate]
         if self.dataset:
-            command += ["--dataset", self.dataset]
+            command += ["--data", self.dataset]
         return command
 
     def log_path(self, index: int) -> Path:

@@ -146,7 +146,7 @@ class DataIdentity:
                 other.describe(),
                 f"the data study {study_name!r} was searched on, {self.describe()}: its results would not "
                 "compare with new ones. Pass that data (nw.search(config, data=...); the command line: "
-                "--data FILE; a worker: --dataset), or start a new study (another study_name; --study)",
+                "--data FILE, a worker too), or start a new study (another study_name; --study)",
             )
 
 

@@ -7,8 +7,8 @@ with (`nas_workbench.engine.study_record`), and the worker rebuilds the `SearchC
 
 Trials are claimed from the study's plan (`nas_workbench.engine.scheduler`), so any number of workers,
 started and killed in any order, finish the study with exactly ``n_trials`` trials. Studies on data given
-from Python (not "digits") need the data in each worker too: ``--dataset module:function`` (a function
-returning what `nas_workbench.load_task` accepts) or ``--dataset task.pt`` (a `Task` saved with
+from Python (not "digits") need the data in each worker too: ``--data module:function`` (a function
+returning what `nas_workbench.load_task` accepts) or ``--data task.pt`` (a `Task` saved with
 ``torch.save``); ``--evaluate module:function`` replaces the built-in training, as ``evaluate=`` does. The
 data must be the study's own: the record keeps its identity, and other data is refused.
 

@@ -157,7 +157,7 @@ class WorkersChoice:
                 f"<code>{html.escape(command)}</code> (in a Slurm array or a Kubernetes Job); their trials "
                 "appear here as they finish."
             )
-            text += " Data of your own (not digits) goes to each worker with --dataset."
+            text += " Data of your own (not digits) goes to each worker with --data (and --label)."
             if sqlite:
                 text += (
                     " A SQLite file is shared only by processes on this machine: use a PostgreSQL storage "

@@ -147,6 +147,6 @@ def test_a_resume_on_other_data_is_refused_and_on_the_same_data_goes_on(storage,
     assert read_record(first.study).data == DataIdentity.of(tiny_task)
     with pytest.raises(ConfigError, match="tiny") as refused:  # digits, the default data, is other data
         nw.search(config.replace(n_trials=2), evaluate=score)
-    assert "--dataset" in str(refused.value) and "data=" in str(refused.value)
+    assert "--data FILE, a worker too" in str(refused.value) and "data=" in str(refused.value)
     resumed = nw.search(config.replace(n_trials=2), evaluate=score, data=tiny_task).run()
     assert resumed.trials_done() == 2
