@@ -108,12 +108,6 @@ def rdb_models() -> ModuleType:
     return models
 
 
-def stale_trial_ids(storage: BaseStorage, study_id: int) -> list[int]:
-    """Running trials of the study whose heartbeat stopped (``RDBStorage._get_stale_trial_ids``)."""
-    require("optuna")
-    return list(storage._get_stale_trial_ids(study_id))  # type: ignore[attr-defined]
-
-
 def clear_stop(study: optuna.Study) -> None:
     """Forget an earlier ``Study.stop()``, as `Study.optimize` does when it starts (``_stop_flag``)."""
     require("optuna")

@@ -60,7 +60,6 @@ def test_the_optuna_helpers_read_a_real_sqlite_study(tmp_path):
     assert _compat.uncached_storage(study) is storage  # under Optuna's trial cache
     assert _compat.study_id(study) == storage.get_study_id_from_name("s")
     assert _compat.trial_id(trial) == study.trials[0]._trial_id
-    assert _compat.stale_trial_ids(storage, _compat.study_id(study)) == []
     assert "trials" in {table.name for table in _compat.rdb_models().BaseModel.metadata.sorted_tables}
     assert set(dir(storage)) >= _compat.RDB_PRIVATE_CALLS
 
