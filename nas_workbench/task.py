@@ -17,6 +17,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from nas_workbench.exceptions import ConfigError
+from nas_workbench.standardization import Standardization
 
 __all__ = ["Task", "load_task", "make_task"]
 
@@ -35,6 +36,9 @@ class Task:
         x_train, y_train, x_valid, y_valid, x_test, y_test: The splits.
         class_names: What each class is, by index (a CSV's label values, the digits "0".."9"): the study
             records them and every export names its outputs with them; None when unknown.
+        standardization: The training split's statistics the examples were scaled with (`make_task`'s
+            ``standardize``): the study records them and the weight-carrying exports apply them, so an
+            exported model takes raw examples; None when the examples are as given.
     """
 
     name: str
@@ -47,6 +51,7 @@ class Task:
     x_test: torch.Tensor
     y_test: torch.Tensor
     class_names: tuple[str, ...] | None = None
+    standardization: Standardization | None = None
 
     def __repr__(self) -> str:
         return (
@@ -93,7 +98,8 @@ def make_task(
             flat examples (``x`` of shape (N, D)) feature by feature, as scikit-learn's StandardScaler
             does, since tabular features come in unrelated units (one in thousands would swamp the
             rest); images with one mean and deviation over all their values, which keeps the contrast
-            between pixels and channels.
+            between pixels and channels. The statistics are kept (`Task.standardization`) and exported
+            models apply them, so they take raw examples.
         class_names: The name of each class, by label (``["benign", "malignant"]`` for labels 0 and 1).
     """
     x_arr = _numeric(x, "dataset.x", f"numbers in an array of one shape: {_X_SHAPES}")
@@ -156,10 +162,12 @@ def make_task(
                 f"fractions that leave examples in every split (the {part} split of {len(y_arr)} examples "
                 f"in {len(np.unique(y_arr))} classes is empty: give more examples or a larger fraction)",
             )
+    scaling = None
     if standardize:
         axis = 0 if flat else None  # per feature for flat examples, over everything for images
         mean, std = x_arr[train].mean(axis=axis), x_arr[train].std(axis=axis) + 1e-8
         x_arr = (x_arr - mean) / std
+        scaling = Standardization.of(mean, std)
 
     def tensors(index: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         return torch.from_numpy(np.ascontiguousarray(x_arr[index])), torch.from_numpy(
@@ -167,7 +175,7 @@ def make_task(
         )
 
     splits = (*tensors(train), *tensors(valid), *tensors(test))
-    return Task(name, tuple(x_arr.shape[1:]), classes, *splits, class_names=names)
+    return Task(name, tuple(x_arr.shape[1:]), classes, *splits, class_names=names, standardization=scaling)
 
 
 def _class_names(names: Sequence[str] | None, classes: int) -> tuple[str, ...] | None:

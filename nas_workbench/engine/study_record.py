@@ -30,6 +30,7 @@ from optuna.study import StudyDirection
 
 from nas_workbench.engine.storage_urls import masked_url
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
+from nas_workbench.standardization import Standardization
 
 if TYPE_CHECKING:
     import optuna
@@ -86,7 +87,8 @@ class _ListedStudy(Protocol):
 @dataclass(frozen=True)
 class DataIdentity:
     """What identifies the data a study searched on: name, example shape, classes, samples, content hash;
-    with the name of each class (`Task.class_names`), which the hash does not cover.
+    with the name of each class (`Task.class_names`) and the statistics its examples were standardised
+    with (`Task.standardization`, which exports apply), which the hash does not cover.
 
     Two datasets with the same identity are the same data, split the same way (the hash covers every
     split's examples and labels), so a resumed search, a worker or an export may use it.
@@ -98,6 +100,7 @@ class DataIdentity:
     samples: int
     content_hash: str
     class_names: tuple[str, ...] | None = None
+    standardization: Standardization | None = None
 
     @classmethod
     def of(cls, task: Any) -> DataIdentity:
@@ -109,15 +112,27 @@ class DataIdentity:
             digest.update(array.tobytes())
         samples = sum(len(getattr(task, split)) for split in ("y_train", "y_valid", "y_test"))
         shape, names = tuple(task.input_shape), task.class_names
-        return cls(task.name, shape, int(task.num_classes), samples, digest.hexdigest(), names)
+        scaling = task.standardization
+        return cls(task.name, shape, int(task.num_classes), samples, digest.hexdigest(), names, scaling)
 
-    def with_names(self, class_names: tuple[str, ...] | None) -> DataIdentity:
-        """This identity with ``class_names``."""
-        return dataclasses.replace(self, class_names=class_names)
+    def completed_by(self, other: DataIdentity) -> DataIdentity:
+        """This identity with the class names and standardisation of ``other`` (the same data) where it
+        has none (recorded by an earlier version)."""
+        return dataclasses.replace(
+            self,
+            class_names=self.class_names or other.class_names,
+            standardization=self.standardization or other.standardization,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         names = None if self.class_names is None else list(self.class_names)
-        return {**dataclasses.asdict(self), "shape": list(self.shape), "class_names": names}
+        scaling = None if self.standardization is None else self.standardization.to_dict()
+        return {
+            **dataclasses.asdict(self),
+            "shape": list(self.shape),
+            "class_names": names,
+            "standardization": scaling,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DataIdentity:
@@ -128,6 +143,7 @@ class DataIdentity:
             samples=int(data["samples"]),
             content_hash=str(data["content_hash"]),
             class_names=_names(data.get("class_names"), int(data["classes"])),
+            standardization=Standardization.from_dict(data.get("standardization")),
         )
 
     def describe(self) -> str:
@@ -276,11 +292,13 @@ class StudyRecord:
     def resumed_as(self, current: StudyRecord) -> StudyRecord:
         """This record as a resume with ``current`` settings leaves it: a resume may plan more (or fewer)
         trials or change a limit, and records the identity of its data if the study had none, and its
-        class names if the study had none (studies of earlier versions); names recorded are kept."""
+        class names and standardisation if the study had none (studies of earlier versions); what is
+        recorded is kept."""
         changed = {k: getattr(current, k) for k in _RESUMABLE if getattr(self, k) != getattr(current, k)}
-        if current.data is not None and (self.data is None or self.data.class_names is None):
-            names = current.data.class_names
-            changed["data"] = current.data if self.data is None else self.data.with_names(names)
+        if current.data is not None:
+            data = current.data if self.data is None else self.data.completed_by(current.data)
+            if data != self.data:
+                changed["data"] = data
         return self.with_changes(**changed) if changed else self
 
     def with_changes(self, **changes: Any) -> StudyRecord:

@@ -6,15 +6,20 @@ of outputs and the class each output is (``class_names``: output ``i`` scores cl
 A spec file and TorchScript's ``spec.json`` hold them under the spec's ``"data"`` key (which
 `ArchSpec.from_json` passes over), ONNX in its metadata, the state dict beside its weights.
 Weight-carrying exports take a ``model``: the trained network, or by default the network freshly
-initialised from the search's seed.
+initialised from the search's seed. A search's networks take inputs standardised with its training
+split's statistics (`nas_workbench.make_task`); given them (``standardization``), the state dict's
+rebuilt network, TorchScript and ONNX put a `Standardize` module in front of the network, so they take
+raw inputs, and ``"data"`` records them.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +32,12 @@ from nas_workbench import spaces
 from nas_workbench.config import Fidelity
 from nas_workbench.exceptions import ConfigError, MissingDependencyError, NasWorkbenchError
 from nas_workbench.spec import ArchSpec
+from nas_workbench.standardization import Standardization
 from nas_workbench.task import Task
 
 __all__ = [
     "Network",
+    "Standardize",
     "WeightsExporter",
     "build_model",
     "built_for",
@@ -83,19 +90,32 @@ def built_for(
     input_shape: Sequence[int] | None = None,
     num_classes: int | None = None,
     class_names: Sequence[str] | None = None,
+    standardization: Standardization | None = None,
 ) -> dict[str, Any]:
     """What export files record of the data a network was built for: those of its input shape, number of
-    outputs and class names (output ``i`` scores class ``class_names[i]``) that are known.
+    outputs, class names (output ``i`` scores class ``class_names[i]``) and the standardisation of its
+    inputs (`Standardization.to_dict`, with a note saying what it means) that are known.
 
     Raises:
-        ConfigError: ``class_names`` does not name each of ``num_classes`` outputs once.
+        ConfigError: ``class_names`` does not name each of ``num_classes`` outputs once, or
+            ``standardization`` holds neither one value nor one per input value.
     """
     if class_names is not None and num_classes is not None and len(class_names) != num_classes:
         raise ConfigError("class_names", list(class_names), f"one name per output: {num_classes} names")
+    if standardization is not None and input_shape is not None:
+        values = math.prod(input_shape)
+        if len(standardization.mean) not in (1, values):
+            raise ConfigError(
+                "standardization",
+                f"{len(standardization.mean)} means",
+                f"one mean and deviation, or one per input value ({values} for input shape "
+                f"{tuple(input_shape)})",
+            )
     known: dict[str, Any] = {
         "input_shape": None if input_shape is None else [int(n) for n in input_shape],
         "num_classes": None if num_classes is None else int(num_classes),
         "class_names": None if class_names is None else [str(name) for name in class_names],
+        "standardization": None if standardization is None else standardization.to_dict(),
     }
     return {key: value for key, value in known.items() if value is not None}
 
@@ -112,20 +132,51 @@ def export_spec(
     input_shape: Sequence[int] | None = None,
     num_classes: int | None = None,
     class_names: Sequence[str] | None = None,
+    standardization: Standardization | None = None,
 ) -> Path:
     """Write ``spec`` as JSON (`ArchSpec.from_json` reads it back), with what is known of the data its
-    network is built for under ``"data"`` (`built_for`)."""
-    document = _spec_document(_spec(spec), built_for(input_shape, num_classes, class_names))
+    network is built for under ``"data"`` (`built_for`): a network rebuilt from it takes standardised
+    inputs, ``(x - mean) / std`` with ``"data"``'s ``standardization``."""
+    known = built_for(input_shape, num_classes, class_names, standardization)
+    document = _spec_document(_spec(spec), known)
     path = target_path(path)
     path.write_text(document + "\n")
     return path
 
 
+class Standardize(nn.Module):
+    """``(x - mean) / std``: the standardisation a search's inputs had (`Standardization`), put in front
+    of an exported network so that it takes raw inputs. The statistics are buffers, saved with it."""
+
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    def __init__(self, standardization: Standardization, input_shape: Sequence[int]) -> None:
+        super().__init__()
+        shape = tuple(input_shape) if len(standardization.mean) > 1 else ()
+        self.register_buffer("mean", torch.tensor(standardization.mean, dtype=torch.float32).reshape(shape))
+        self.register_buffer("std", torch.tensor(standardization.std, dtype=torch.float32).reshape(shape))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+def taking_raw_inputs(
+    module: nn.Module, standardization: Standardization | None, input_shape: Sequence[int]
+) -> nn.Module:
+    """``module`` behind a `Standardize` of ``standardization`` (``standardize``, then ``network``, in an
+    ``nn.Sequential``), or ``module`` itself when its inputs were not standardised."""
+    if standardization is None:
+        return module
+    front = Standardize(standardization, input_shape)
+    return nn.Sequential(OrderedDict(standardize=front, network=module)).eval()
+
+
 @dataclass(frozen=True)
 class Network:
     """What a weight-carrying file is written from: the spec, its network (eval mode, CPU), the input
-    shape (C, H, W), class count and class names (None: unknown) it was built for, and whether its
-    weights were trained."""
+    shape (C, H, W), class count, class names and input standardisation (None: unknown, or none) it was
+    built for, and whether its weights were trained."""
 
     spec: ArchSpec
     module: nn.Module
@@ -133,19 +184,27 @@ class Network:
     num_classes: int
     trained: bool
     class_names: tuple[str, ...] | None = None
+    standardization: Standardization | None = None
 
     def document(self) -> str:
         """The spec's JSON with what the network was built for (`built_for`)."""
-        return _spec_document(self.spec, built_for(self.input_shape, self.num_classes, self.class_names))
+        known = built_for(self.input_shape, self.num_classes, self.class_names, self.standardization)
+        return _spec_document(self.spec, known)
+
+    def taking_raw_inputs(self) -> nn.Module:
+        """The network as TorchScript and ONNX hold it: standardising its raw inputs first, if any."""
+        return taking_raw_inputs(self.module, self.standardization, self.input_shape)
 
 
 class WeightsExporter:
     """One weight-carrying file format (`export_state_dict`, `export_torchscript`, `export_onnx`).
 
-    Called as ``exporter(spec, path, input_shape, num_classes, model=None, class_names=None)``: takes the
-    trained ``model``, or by default ``spec``'s network freshly initialised, creates ``path``'s folder,
-    hands the `Network` to the format's writer and returns ``path``. ``class_names`` names the class of
-    each output, written into the file. The writer's docstring is the exporter's.
+    Called as ``exporter(spec, path, input_shape, num_classes, model=None, class_names=None,
+    standardization=None)``: takes the trained ``model``, or by default ``spec``'s network freshly
+    initialised, creates ``path``'s folder, hands the `Network` to the format's writer and returns
+    ``path``. ``class_names`` names the class of each output, written into the file; ``standardization``
+    (`Task.standardization`) is applied inside the exported model, which then takes raw inputs. The
+    writer's docstring is the exporter's.
     """
 
     def __init__(self, write: Callable[[Network, Path], None]) -> None:
@@ -161,12 +220,15 @@ class WeightsExporter:
         num_classes: int,
         model: nn.Module | None = None,
         class_names: Sequence[str] | None = None,
+        standardization: Standardization | None = None,
     ) -> Path:
         spec = _spec(spec)
-        built_for(input_shape, num_classes, class_names)  # the names are checked before any work
+        built_for(input_shape, num_classes, class_names, standardization)  # checked before any work
         module = build_model(spec, input_shape, num_classes) if model is None else model.cpu().eval()
         names = None if class_names is None else tuple(class_names)
-        network = Network(spec, module, tuple(input_shape), num_classes, model is not None, names)
+        network = Network(
+            spec, module, tuple(input_shape), num_classes, model is not None, names, standardization
+        )
         path = target_path(path)
         self.write(network, path)
         return path
@@ -180,8 +242,10 @@ def export_state_dict(network: Network, path: Path) -> None:
     """Save the weights of ``model`` (default: ``spec`` freshly initialised) with the spec to rebuild it.
 
     The file is a `torch.save` dict ``{"format", "spec", "input_shape", "num_classes", "class_names",
-    "trained", "state_dict"}`` (``class_names`` None when unknown), readable with ``torch.load(path,
-    weights_only=True)``; `load_state_dict` rebuilds the network from it.
+    "standardization", "trained", "state_dict"}`` (``class_names`` and ``standardization``, as
+    `Standardization.to_dict` writes it, None when unknown), readable with ``torch.load(path,
+    weights_only=True)``; ``state_dict`` holds the network's own weights (`build_model` takes them), and
+    `load_state_dict` rebuilds the network from it, standardising raw inputs first.
     """
     torch.save(
         {
@@ -190,6 +254,7 @@ def export_state_dict(network: Network, path: Path) -> None:
             "input_shape": list(network.input_shape),
             "num_classes": network.num_classes,
             "class_names": None if network.class_names is None else list(network.class_names),
+            "standardization": None if network.standardization is None else network.standardization.to_dict(),
             "trained": network.trained,
             "state_dict": network.module.state_dict(),
         },
@@ -198,21 +263,24 @@ def export_state_dict(network: Network, path: Path) -> None:
 
 
 def load_state_dict(path: str | os.PathLike[str]) -> tuple[ArchSpec, nn.Module]:
-    """Rebuild the network saved by `export_state_dict`: its spec and the network with its weights."""
+    """Rebuild the network saved by `export_state_dict`: its spec and the network with its weights, behind
+    a `Standardize` of the inputs when the file records their standardisation (so it takes raw inputs)."""
     data = torch.load(path, weights_only=True)
     if not isinstance(data, dict) or data.get("format") != STATE_DICT_FORMAT:
         raise NasWorkbenchError(f"{path} is not a state dict written by nas_workbench.export_state_dict")
     spec = ArchSpec.from_dict(data["spec"])
     model = build_model(spec, data["input_shape"], data["num_classes"])
     model.load_state_dict(data["state_dict"])
-    return spec, model
+    scaling = Standardization.from_dict(data.get("standardization"))
+    return spec, taking_raw_inputs(model, scaling, data["input_shape"])
 
 
 @WeightsExporter
 def export_torchscript(network: Network, path: Path) -> None:
     """Save a traced TorchScript module (``torch.jit.load``), the spec in its extra file ``spec.json``
-    with what the network was built for under ``"data"`` (its class names among them, when known)."""
-    traced = torch.jit.trace(network.module, torch.zeros(1, *network.input_shape))
+    with what the network was built for under ``"data"`` (its class names among them, when known); it
+    takes raw inputs (standardising them first, as ``"data"``'s ``standardization`` says)."""
+    traced = torch.jit.trace(network.taking_raw_inputs(), torch.zeros(1, *network.input_shape))
     torch.jit.save(traced, str(path), _extra_files={"spec.json": network.document()})
 
 
@@ -248,7 +316,8 @@ _silence_known_exporter_notices()
 
 @WeightsExporter
 def export_onnx(network: Network, path: Path) -> None:
-    """Save an ONNX model (input ``input``, output ``logits``, any batch size), the spec in its metadata
+    """Save an ONNX model (input ``input``: raw, standardised inside as ``"data"``'s ``standardization``
+    says; output ``logits``; any batch size), the spec in its metadata
     under ``nas_workbench.spec`` (what the network was built for under its ``"data"``) and, when known,
     the class of each output under ``nas_workbench.class_names`` (a JSON list, as ONNX Runtime's
     ``custom_metadata_map`` gives it). Needs the ``export`` extra (onnx, onnxscript)."""
@@ -259,7 +328,7 @@ def export_onnx(network: Network, path: Path) -> None:
             "ONNX export needs onnx and onnxscript: pip install 'nas-workbench[export]'"
         ) from None
     program = torch.onnx.export(  # the torch.export-based exporter, torch's default and recommended one
-        network.module,
+        network.taking_raw_inputs(),
         (torch.zeros(2, *network.input_shape),),
         input_names=["input"],
         output_names=["logits"],

@@ -103,7 +103,7 @@ def export_report_notebook(
         v4.new_markdown_cell(
             f"## Rebuild trial {chosen.number}\n\n`{chosen.summary or chosen.arch}`\n\n"
             "The network is rebuilt from its spec; train it with `nas_workbench.export.train_model`, "
-            "or export it with `nas_workbench.export`." + _outputs_text(record)
+            "or export it with `nas_workbench.export`." + _outputs_text(record) + _inputs_text(record)
         ),
         v4.new_code_cell(_rebuild_code(ArchSpec.from_dict(chosen.spec), record)),
     ]
@@ -178,6 +178,18 @@ def _outputs_text(record: StudyRecord) -> str:
     shown = ", ".join(f"{i} `{name}`" for i, name in enumerate(names[:20]))
     more = f", ... ({len(names)} in all: `class_names` below)" if len(names) > 20 else ""
     return f"\n\nIts outputs score the classes, in order: {shown}{more}."
+
+
+def _inputs_text(record: StudyRecord) -> str:
+    """What the network's inputs are, when the study standardised them (nothing otherwise)."""
+    if record.data is None or record.data.standardization is None:
+        return ""
+    scope = "per feature" if len(record.data.standardization.mean) > 1 else "over all values"
+    return (
+        f"\n\nIt takes inputs standardised {scope} with the training split's mean and deviation, as the "
+        "task's tensors are (the study records them: `data.standardization`). The exported state dict, "
+        "TorchScript and ONNX files standardise inside and take raw inputs."
+    )
 
 
 def _rebuild_code(spec: ArchSpec, record: StudyRecord) -> str:

@@ -1,5 +1,6 @@
 """Export one trial of a stored study in any of the `FORMATS`, rebuilt for the data it searched on, every
-file naming the class of each output as the study recorded them."""
+file naming the class of each output as the study recorded them, and the weight-carrying ones taking raw
+inputs (standardised inside with the statistics the study recorded)."""
 
 from __future__ import annotations
 
@@ -89,13 +90,26 @@ def export_trial(
     spec = ArchSpec.from_dict(result.spec)
     recorded = record_of(study).data
     if fmt == "spec":  # what the study recorded of its data, if anything: the data itself is not needed
-        known = () if recorded is None else (recorded.shape, recorded.classes, recorded.class_names)
+        known = (
+            ()
+            if recorded is None
+            else (recorded.shape, recorded.classes, recorded.class_names, recorded.standardization)
+        )
         return export_spec(spec, path, *known)
     data, config = _study_task(study, task)
     names = recorded.class_names if recorded is not None and recorded.class_names else data.class_names
+    scaling = recorded.standardization if recorded is not None else None
     seed = config.seed if config is not None else 0
     model = None
     if train:
         model = train_model(spec, data, config.fidelity if config is not None else None, seed=seed)
     writer = {"state_dict": export_state_dict, "torchscript": export_torchscript, "onnx": export_onnx}[fmt]
-    return writer(spec, path, data.input_shape, data.num_classes, model=model, class_names=names)
+    return writer(
+        spec,
+        path,
+        data.input_shape,
+        data.num_classes,
+        model=model,
+        class_names=names,
+        standardization=scaling or data.standardization,
+    )
