@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from nas_workbench.data_csv import SEPARATORS, is_number, read_csv
+from nas_workbench.data_csv import SEPARATORS, read_csv
 from nas_workbench.exceptions import ConfigError
+from nas_workbench.labels import encode_labels
 from nas_workbench.task import Task, make_task
 
 __all__ = ["DATA_FILES", "SETTINGS", "DataFile", "read_data_file", "read_data_settings"]
@@ -56,12 +57,9 @@ class DataFile:
 
     def task(self, seed: int = 0) -> Task:
         """The `Task` the search trains on, split with ``seed`` (a study resumes only on the same split);
-        rows are standardised per feature, images over all their values (`make_task`)."""
-        shape = (1, 1, self.x.shape[1]) if self.x.ndim == 2 else None  # a row of features: a 1xD "image"
+        rows are standardised per feature, each a 1xD input, images over all their values (`make_task`)."""
         try:
-            return make_task(
-                self.x, self.y, name=self.path, input_shape=shape, seed=seed, class_names=self.classes
-            )
+            return make_task(self.x, self.y, name=self.path, seed=seed, class_names=self.classes)
         except ConfigError as error:  # too few examples for the splits: said of the file
             raise ConfigError(
                 self.field, self.path, f"{error.allowed} ({error.field}: {error.value})"
@@ -122,7 +120,7 @@ def read_data_file(
     else:
         columns = read_csv(shown, label, path_field, label_field)
         x, labels, label, separator = columns.x, columns.labels, columns.label, columns.separator
-    y, classes = _classes(labels, label_field if label is not None else path_field, label or shown)
+    y, classes = encode_labels(labels, label_field if label is not None else path_field, label or shown)
     return DataFile(shown, x, y, classes, label, path_field, separator)
 
 
@@ -175,31 +173,3 @@ def _read_npz(path: str, path_field: str) -> tuple[np.ndarray, np.ndarray]:
             path_field, path, f"y of shape ({len(x)},): one label per example of x; y has shape {y.shape}"
         )
     return x.astype(np.float32), y
-
-
-def _classes(labels: np.ndarray, field: str, value: str) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Class indices 0..K-1 for any labels (numbers by value, else text), and each class's label."""
-    if labels.dtype.kind in "US":
-        as_text = labels.astype(str)
-        numeric = all(is_number(text) for text in np.unique(as_text))
-        labels = as_text.astype(np.float64) if numeric else as_text
-    if labels.dtype.kind == "f" and not np.all(np.mod(labels, 1) == 0):
-        raise ConfigError(
-            field,
-            value,
-            "class labels (integers or text); these are fractional numbers, "
-            "as a regression target is: the workbench searches classifiers",
-        )
-    if labels.dtype.kind not in "biufU":
-        raise ConfigError(field, value, f"class labels (integers or text), not {labels.dtype}")
-    values, y = np.unique(labels, return_inverse=True)
-    if len(values) < 2:
-        raise ConfigError(field, value, f"labels of at least two classes; every row is {_text(values[0])!r}")
-    return y.astype(np.int64), tuple(_text(v) for v in values)
-
-
-def _text(value: Any) -> str:
-    """A label as a user wrote it: ``3`` rather than ``3.0``."""
-    if isinstance(value, np.floating) and float(value).is_integer():
-        return str(int(value))
-    return str(value)

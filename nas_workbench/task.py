@@ -1,7 +1,8 @@
 """`Task`: the data a search trains and evaluates on, as train / validation / test tensors.
 
 The default task is scikit-learn's digits (1,797 8x8 grey images, 10 classes), which ships inside
-scikit-learn, so nothing is downloaded. Users bring numpy arrays, a torch ``Dataset`` or a ``DataLoader``.
+scikit-learn, so nothing is downloaded. Users bring numpy arrays (or pandas tables and columns), a torch
+``Dataset`` or a ``DataLoader``.
 Architectures are chosen on the validation split; the test split is only reported.
 """
 
@@ -17,12 +18,13 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from nas_workbench.exceptions import ConfigError
+from nas_workbench.labels import encode_labels
 from nas_workbench.standardization import Standardization
 
 __all__ = ["Task", "load_task", "make_task"]
 
 #: The shapes `make_task` takes for its examples.
-_X_SHAPES = "(N, C, H, W), (N, H, W), or (N, D) with input_shape"
+_X_SHAPES = "(N, C, H, W) or (N, H, W) images, or (N, D) rows of features"
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,13 +86,19 @@ def make_task(
     standardize: bool = True,
     class_names: Sequence[str] | None = None,
 ) -> Task:
-    """Build a `Task` from arrays of examples and integer labels, split stratified into train/valid/test.
+    """Build a `Task` from arrays of examples and class labels, split stratified into train/valid/test.
+
+    ``x`` and ``y`` may be anything ``np.asarray`` reads, or have a ``to_numpy()`` (a pandas DataFrame and
+    Series: no pandas is needed otherwise).
 
     Args:
-        x: Examples, shape (N, C, H, W), (N, H, W) (a channel is added) or (N, D) (reshaped to
-            ``input_shape``).
-        y: Integer class labels, shape (N,).
-        input_shape: Shape of one example when ``x`` is flat.
+        x: Examples, shape (N, C, H, W), (N, H, W) (a channel is added) or (N, D): a table of rows, each
+            a 1xD input (``input_shape`` (1, 1, D)), as a CSV file's rows are.
+        y: Class labels, shape (N,). Integers 0..K-1 are the classes; any other labels (text, integers
+            with gaps, floats that are integers, booleans) are encoded as a CSV's label column is
+            (`nas_workbench.labels`: classes in the order of their values), each class named by its label.
+        input_shape: Shape (C, H, W) of one example when ``x`` is flat (default (1, 1, D); flattened
+            images can say theirs).
         num_classes: Defaults to ``max(y) + 1``.
         split: Fractions of train, validation and test; they must sum to 1.
         seed: Seed of the split.
@@ -100,22 +108,26 @@ def make_task(
             rest); images with one mean and deviation over all their values, which keeps the contrast
             between pixels and channels. The statistics are kept (`Task.standardization`) and exported
             models apply them, so they take raw examples.
-        class_names: The name of each class, by label (``["benign", "malignant"]`` for labels 0 and 1).
+        class_names: The name of each class, by label (``["benign", "malignant"]`` for labels 0 and 1);
+            default: the labels' own, when they are encoded.
     """
     x_arr = _numeric(x, "dataset.x", f"numbers in an array of one shape: {_X_SHAPES}")
     flat = x_arr.ndim == 2
-    y_arr = _numeric(y, "dataset.y", "integer class labels 0..num_classes-1, shape (N,)", dtype=None)
+    y_arr = _array(y, "dataset.y", "class labels (integers or text), shape (N,)")
     if x_arr.ndim < 2:
         raise ConfigError("dataset.x", f"shape {x_arr.shape}", _X_SHAPES)
     if y_arr.ndim != 1 or len(y_arr) != len(x_arr):
         raise ConfigError("dataset.y", f"shape {y_arr.shape}", f"labels of shape ({len(x_arr)},) to match x")
-    if not np.issubdtype(y_arr.dtype, np.integer):
-        raise ConfigError("dataset.y", f"dtype {y_arr.dtype}", "integer class labels 0..num_classes-1")
+    if not _class_indices(y_arr, num_classes):
+        y_arr, found = encode_labels(y_arr, "dataset.y", f"{len(y_arr)} labels of dtype {y_arr.dtype}")
+        class_names = found if class_names is None else class_names
     if len(x_arr) < 10:
         raise ConfigError("dataset.x", f"{len(x_arr)} examples", "at least 10 examples")
     if not np.isfinite(x_arr).all():
         bad = int((~np.isfinite(x_arr)).reshape(len(x_arr), -1).any(axis=1).sum())
         raise ConfigError("dataset.x", f"{bad} examples with NaN or infinite values", "finite numbers only")
+    if input_shape is None and flat:
+        input_shape = (1, 1, x_arr.shape[1])  # a row of features: a 1xD "image"
     if input_shape is not None:
         if len(input_shape) != 3:
             raise ConfigError(
@@ -132,13 +144,6 @@ def make_task(
             ) from None
     elif x_arr.ndim == 3:
         x_arr = x_arr[:, None]
-    if x_arr.ndim == 2:
-        raise ConfigError(
-            "dataset.x",
-            f"shape {x_arr.shape}",
-            f"{_X_SHAPES}: flat examples need their shape, for example "
-            f"nw.make_task(x, y, input_shape=(1, 1, {x_arr.shape[1]}))",
-        )
     if x_arr.ndim != 4:
         raise ConfigError("dataset.x", f"shape {x_arr.shape}", _X_SHAPES)
     classes = int(y_arr.max()) + 1 if num_classes is None else num_classes
@@ -193,15 +198,38 @@ def _class_names(names: Sequence[str] | None, classes: int) -> tuple[str, ...] |
     return tuple(names)
 
 
-def _numeric(values: Any, field: str, allowed: str, dtype: Any = np.float32) -> np.ndarray:
-    """``values`` as a numeric array, or a `ConfigError` on ``field`` for ragged lists, strings or objects."""
+def _class_indices(labels: np.ndarray, num_classes: int | None) -> bool:
+    """Whether integer ``labels`` are class indices as they stand: 0..K-1 each present, or within
+    ``range(num_classes)`` when it is given."""
+    if labels.dtype.kind not in "iu" or len(labels) == 0:
+        return False
+    present = np.unique(labels)
+    if num_classes is not None:
+        return bool(present[0] >= 0)  # make_task names labels outside [0, num_classes-1]
+    return bool(present[0] == 0 and present[-1] == len(present) - 1)
+
+
+def _array(values: Any, field: str, allowed: str, dtype: Any = None, shown: str | None = None) -> np.ndarray:
+    """``values`` as an array (``values.to_numpy()`` for pandas' tables and columns), or a `ConfigError`
+    on ``field`` for ragged lists or, given a ``dtype``, values it cannot hold (named as ``shown``, by
+    default by their type)."""
+    shown = shown or type(values).__name__
+    if callable(getattr(values, "to_numpy", None)):
+        values = values.to_numpy()
     try:
-        array = np.asarray(values, dtype=dtype)
+        return np.asarray(values, dtype=dtype)
     except (ValueError, TypeError) as error:
-        raise ConfigError(field, type(values).__name__, f"{allowed} ({str(error).splitlines()[0]})") from None
-    if not (np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.bool_)):
+        raise ConfigError(field, shown, f"{allowed} ({str(error).splitlines()[0]})") from None
+
+
+def _numeric(values: Any, field: str, allowed: str) -> np.ndarray:
+    """``values`` as a float32 array, or a `ConfigError` on ``field`` for ragged lists, text or objects
+    that are no numbers."""
+    array = _array(values, field, allowed)
+    if array.dtype.kind not in "biufO":
         raise ConfigError(field, f"dtype {array.dtype}", allowed)
-    return array
+    # a pandas table of mixed columns holds objects: numbers among them convert, text is refused
+    return _array(array, field, allowed, np.float32, shown=type(values).__name__)
 
 
 def _load_digits(seed: int) -> Task:

@@ -41,7 +41,7 @@ def test_arrays_flat_with_input_shape_and_torch_dataset():
         ({"x": np.zeros((20, 4, 4)), "y": np.zeros(19, dtype=int)}, "dataset.y"),
         ({"x": np.zeros((20, 4, 4)), "y": np.zeros(20)}, "dataset.y"),
         ({"x": np.zeros((5, 4, 4)), "y": np.zeros(5, dtype=int)}, "dataset.x"),
-        ({"x": np.zeros((20, 4)), "y": np.zeros(20, dtype=int)}, "dataset.x"),
+        ({"x": np.zeros(20), "y": np.zeros(20, dtype=int)}, "dataset.x"),
         (
             {"x": np.zeros((20, 4)), "y": np.zeros(20, dtype=int), "input_shape": (3, 3)},
             "dataset.input_shape",
@@ -55,9 +55,58 @@ def test_bad_arrays_name_the_field(kwargs, field):
     assert info.value.field == field
 
 
-def test_flat_examples_without_a_shape_say_how_to_give_one():
-    with pytest.raises(ConfigError, match=r"input_shape=\(1, 1, 30\)"):
-        make_task(np.zeros((20, 30)), np.arange(20) % 2)
+def test_rows_of_features_default_to_a_1xd_input_and_an_explicit_shape_wins():
+    x = np.random.default_rng(0).normal(size=(20, 30))
+    assert make_task(x, np.arange(20) % 2).input_shape == (1, 1, 30)  # as a CSV's rows are
+    assert make_task(x, np.arange(20) % 2, input_shape=(30, 1, 1)).input_shape == (30, 1, 1)
+
+
+@pytest.mark.parametrize(
+    "labels, names",
+    [
+        (np.array(["b", "a", "c", "a"] * 5), ("a", "b", "c")),  # text, as the widget's user has it
+        (np.array([1, 3, 2, 1] * 5), ("1", "2", "3")),  # UCI's wine labels: 1..3, no 0
+        (np.array([0.0, 10.0, 2.0, 0.0] * 5), ("0", "2", "10")),  # floats that are integers, by value
+        (np.array(["no", "yes", "yes", "no"] * 5, dtype=object), ("no", "yes")),  # pandas' text column
+        (np.array([True, False, False, True] * 5), ("False", "True")),
+    ],
+)
+def test_labels_of_any_kind_are_encoded_as_a_csvs_and_named(labels, names, tmp_path):
+    x = np.arange(len(labels) * 2, dtype=np.float32).reshape(-1, 2)
+    task = make_task(x, labels)
+    assert task.class_names == names and task.num_classes == len(names)
+    csv = tmp_path / "rows.csv"  # the same rows as a CSV file: the same classes, in the same order
+    csv.write_text("f0,f1,label\n" + "".join(f"{a},{b},{v}\n" for (a, b), v in zip(x, labels, strict=True)))
+    from_file = load_task(str(csv))
+    assert from_file.class_names == names and torch.equal(from_file.y_test, task.y_test)
+    assert make_task(x, np.arange(len(labels)) % 2).class_names is None  # 0..K-1 as they stand
+
+
+class Column:
+    """What pandas' DataFrame and Series offer make_task (pandas is not installed in the test venv)."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = values
+
+    def to_numpy(self) -> np.ndarray:
+        return self.values
+
+
+def test_tables_with_to_numpy_are_read_and_bad_labels_name_the_field():
+    x, labels = np.random.default_rng(0).normal(size=(30, 4)), np.array(["x", "y", "z"] * 10, dtype=object)
+    task = make_task(Column(x), Column(labels))
+    assert task.input_shape == (1, 1, 4) and task.class_names == ("x", "y", "z")
+    for bad, allowed in [
+        (np.arange(30) / 7, "fractional numbers"),
+        (np.where(np.arange(30) < 3, np.nan, np.arange(30) % 2), "3 are NaN or infinite"),
+        (np.array([1, "a"] * 15, dtype=object), "all text or all numbers; these mix int, str"),
+    ]:
+        with pytest.raises(ConfigError, match=allowed) as info:
+            make_task(x, bad)
+        assert info.value.field == "dataset.y" and "30 labels of dtype" in str(info.value.value)
+    with pytest.raises(ConfigError, match=r"could not convert string to float: 'red'") as info:
+        make_task(Column(np.array([["red", 1.0]] * 30, dtype=object)), np.arange(30) % 2)
+    assert (info.value.field, info.value.value) == ("dataset.x", "Column")
 
 
 def test_a_flat_input_shape_is_named_with_its_three_number_form():
