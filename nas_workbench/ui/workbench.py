@@ -360,7 +360,9 @@ class Workbench(W.VBox):
     # -- small helpers ---------------------------------------------------------------------------------
     def report(self, error: Exception) -> None:
         """Show what went wrong in an action: a bad setting under its field, anything else above the
-        plots; the buttons return to idle."""
+        plots; the buttons return to idle, and the status line no longer says what was under way
+        ("Opening study…": it did not happen)."""
+        self.status.value = ""
         if isinstance(error, ConfigError):
             self.form.show_error(error)
         elif isinstance(error, NasWorkbenchError):

@@ -146,6 +146,26 @@ def test_an_existing_study_is_not_started_afresh(make_config, score, wait_for):
     asyncio.run(main())
 
 
+def test_bad_data_from_the_notebook_is_a_field_error_and_the_status_line_clears(make_config, score):
+    """Start with arrays whose labels are no classes (a regression target): the error names the data
+    under its field, and the status line does not go on saying "Opening study…" (seen in JupyterLab)."""
+    import numpy as np
+
+    x = np.random.default_rng(0).normal(size=(40, 5))
+    namespace = {"prices": (x, x[:, 0] * 1.5)}
+
+    async def main():
+        workbench = nw.Workbench(make_config(n_trials=1), evaluate=score, namespace=namespace)
+        workbench.form.datasets.widget.value = "prices"
+        workbench.start_button.click()
+        assert workbench.run is None and not workbench.start_button.disabled
+        assert "dataset.y: '40 labels of dtype float64'" in html.unescape(workbench.form.message.value)
+        assert "fractional numbers" in workbench.form.message.value
+        assert workbench.status.value == ""
+
+    asyncio.run(main())
+
+
 def test_a_study_on_own_data_is_shown_asks_for_its_data_and_resumes_only_on_it(
     make_config, score, wait_for, tiny_task
 ):
