@@ -9,6 +9,7 @@ examples and class indices (`DataFile`); everything after that, the stratified s
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import zipfile
 from collections.abc import Mapping
@@ -58,12 +59,14 @@ class DataFile:
     def task(self, seed: int = 0) -> Task:
         """The `Task` the search trains on, split with ``seed`` (a study resumes only on the same split);
         rows are standardised per feature, each a 1xD input, images over all their values (`make_task`)."""
+        source = {"path": self.path} if self.label is None else {"path": self.path, "label": self.label}
         try:
-            return make_task(self.x, self.y, name=self.path, seed=seed, class_names=self.classes)
+            task = make_task(self.x, self.y, name=self.path, seed=seed, class_names=self.classes)
         except ConfigError as error:  # too few examples for the splits: said of the file
             raise ConfigError(
                 self.field, self.path, f"{error.allowed} ({error.field}: {error.value})"
             ) from None
+        return dataclasses.replace(task, source=source)
 
     def describe(self) -> str:
         """One line for the terminal, the classes in the order of the model's outputs:

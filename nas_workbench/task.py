@@ -9,7 +9,7 @@ Architectures are chosen on the validation split; the test split is only reporte
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,9 @@ class Task:
         standardization: The training split's statistics the examples were scaled with (`make_task`'s
             ``standardize``): the study records them and the weight-carrying exports apply them, so an
             exported model takes raw examples; None when the examples are as given.
+        source: How to load the data again, as `load_task` takes it: a data file's settings (``{"path":
+            "wine.csv", "label": "class"}``), which the study records for its report notebook; None for
+            data from Python.
     """
 
     name: str
@@ -54,6 +57,7 @@ class Task:
     y_test: torch.Tensor
     class_names: tuple[str, ...] | None = None
     standardization: Standardization | None = None
+    source: Mapping[str, str] | None = None
 
     def __repr__(self) -> str:
         return (

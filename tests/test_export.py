@@ -271,5 +271,48 @@ def test_exported_models_take_raw_rows(tmp_path):
         export.export_state_dict(spec, tmp_path / "t.pt", (1, 1, 3), 2, **scaling)
     )
     torch.testing.assert_close(reloaded(raw_x), expected)
+
+
+def test_a_csv_studys_notebook_loads_the_file_with_its_label_column(tmp_path):
+    """The study records the file and its label column, so the report notebook's rebuild code loads the
+    data itself (it wrote ``task = ...``); the notebook says exports take raw rows."""
+    raw, _ = raw_rows_and_task()
+    csv = tmp_path / "rows.csv"
+    csv.write_text(
+        "kind,a,b,c\n" + "".join(f"{'ny'[i % 2]},{a},{b},{c}\n" for i, (a, b, c) in enumerate(raw))
+    )
+    settings = {"path": str(csv), "label": "kind"}
+    study = search_tiny(nw.load_task(settings), f"sqlite:///{tmp_path / 'csv.db'}", "csv").study
+    assert nw.engine.record_of(study).data.source == settings
     notebook = nbformat.read(export.export_trial(study, 1, "notebook", tmp_path / "r.ipynb"), as_version=4)
-    assert "standardised per feature" in notebook.cells[-2].source
+    rebuild = notebook.cells[-1].source
+    assert f"task = nw.load_task({settings!r}, seed=0)" in rebuild
+    assert (
+        "standardised per feature" in notebook.cells[-2].source
+        and "take raw inputs" in notebook.cells[-2].source
+    )
+    namespace: dict = {}
+    exec(rebuild, namespace)
+    assert namespace["task"].class_names == ("n", "y") and isinstance(namespace["model"], torch.nn.Module)
+
+
+@pytest.mark.parametrize("fmt", ["spec", "notebook"])
+def test_export_train_refuses_the_formats_without_weights(fmt, tmp_path, capsys):
+    """``--train`` of a spec or a notebook would train for nothing: refused before the study is opened."""
+    from nas_workbench.cli import main
+
+    output = tmp_path / "out"
+    argv = [
+        "export",
+        "s",
+        "--storage",
+        f"sqlite:///{tmp_path / 'none.db'}",
+        "--format",
+        fmt,
+        "-o",
+        str(output),
+    ]
+    assert main([*argv, "--train"]) == 2
+    err = capsys.readouterr().err
+    assert f"--train: '--format {fmt}' is not allowed" in err and "(state_dict, torchscript, onnx)" in err
+    assert main(argv) == 2 and "--train" not in capsys.readouterr().err  # no study there: another error

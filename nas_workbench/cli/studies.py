@@ -12,7 +12,7 @@ from nas_workbench.cli._output import format_pareto_table
 from nas_workbench.config import default_storage
 from nas_workbench.engine.records import pareto_front, trial_results
 from nas_workbench.engine.study_record import record_of
-from nas_workbench.exceptions import NasWorkbenchError
+from nas_workbench.exceptions import ConfigError, NasWorkbenchError
 
 __all__ = ["cmd_export", "cmd_show", "load_study"]
 
@@ -38,6 +38,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     from nas_workbench.export import export_trial
     from nas_workbench.export.formats import WEIGHT_FORMATS
 
+    if args.train and args.format not in WEIGHT_FORMATS:
+        raise ConfigError(
+            "--train",
+            f"--format {args.format}",
+            f"a format that carries weights ({', '.join(WEIGHT_FORMATS)}): the {args.format} file holds none",
+        )
     check_writable("--output", args.output)
     study = load_study(args.study, args.storage)
     data = search_data(args.data, args.label)  # the study's own; its recorded identity is checked

@@ -87,8 +87,9 @@ class _ListedStudy(Protocol):
 @dataclass(frozen=True)
 class DataIdentity:
     """What identifies the data a study searched on: name, example shape, classes, samples, content hash;
-    with the name of each class (`Task.class_names`) and the statistics its examples were standardised
-    with (`Task.standardization`, which exports apply), which the hash does not cover.
+    with the name of each class (`Task.class_names`), the statistics its examples were standardised
+    with (`Task.standardization`, which exports apply) and how to load it again (`Task.source`, a data
+    file's path and label column, for the report notebook), which the hash does not cover.
 
     Two datasets with the same identity are the same data, split the same way (the hash covers every
     split's examples and labels), so a resumed search, a worker or an export may use it.
@@ -101,6 +102,7 @@ class DataIdentity:
     content_hash: str
     class_names: tuple[str, ...] | None = None
     standardization: Standardization | None = None
+    source: Mapping[str, str] | None = None
 
     @classmethod
     def of(cls, task: Any) -> DataIdentity:
@@ -112,16 +114,18 @@ class DataIdentity:
             digest.update(array.tobytes())
         samples = sum(len(getattr(task, split)) for split in ("y_train", "y_valid", "y_test"))
         shape, names = tuple(task.input_shape), task.class_names
-        scaling = task.standardization
-        return cls(task.name, shape, int(task.num_classes), samples, digest.hexdigest(), names, scaling)
+        scaling, source = task.standardization, task.source
+        digest_hex = digest.hexdigest()
+        return cls(task.name, shape, int(task.num_classes), samples, digest_hex, names, scaling, source)
 
     def completed_by(self, other: DataIdentity) -> DataIdentity:
-        """This identity with the class names and standardisation of ``other`` (the same data) where it
-        has none (recorded by an earlier version)."""
+        """This identity with the class names, standardisation and source of ``other`` (the same data)
+        where it has none (recorded by an earlier version)."""
         return dataclasses.replace(
             self,
             class_names=self.class_names or other.class_names,
             standardization=self.standardization or other.standardization,
+            source=self.source or other.source,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -132,6 +136,7 @@ class DataIdentity:
             "shape": list(self.shape),
             "class_names": names,
             "standardization": scaling,
+            "source": None if self.source is None else dict(self.source),
         }
 
     @classmethod
@@ -144,6 +149,7 @@ class DataIdentity:
             content_hash=str(data["content_hash"]),
             class_names=_names(data.get("class_names"), int(data["classes"])),
             standardization=Standardization.from_dict(data.get("standardization")),
+            source=_source(data.get("source")),
         )
 
     def describe(self) -> str:
@@ -310,6 +316,13 @@ def _names(stored: Any, classes: int) -> tuple[str, ...] | None:
     """Stored class names, if they are one text per class (anything else, as if none were stored)."""
     if isinstance(stored, list) and len(stored) == classes and all(isinstance(n, str) for n in stored):
         return tuple(stored)
+    return None
+
+
+def _source(stored: Any) -> dict[str, str] | None:
+    """A stored source, if it is a data file's settings (anything else, as if none were stored)."""
+    if isinstance(stored, Mapping) and isinstance(stored.get("path"), str):
+        return {key: value for key, value in stored.items() if isinstance(value, str)}
     return None
 
 

@@ -195,8 +195,12 @@ def _inputs_text(record: StudyRecord) -> str:
 def _rebuild_code(spec: ArchSpec, record: StudyRecord) -> str:
     """Code that rebuilds ``spec`` for the study's data and trains it at the study's fidelity."""
     config = record.config
+    seed = int(config.get("seed", 0))
+    source = record.data.source if record.data is not None else None
     if record.own_data is None:
-        data = f'task = nw.load_task("digits", seed={int(config.get("seed", 0))})\n'
+        data = f'task = nw.load_task("digits", seed={seed})\n'
+    elif source is not None:  # a data file: its path as the search was given it
+        data = f"task = nw.load_task({dict(source)!r}, seed={seed})\n"
     else:
         data = f"task = ...  # the data the study searched on ({record.own_data}): nw.make_task(x, y)\n"
     fidelity = config.get("fidelity") or {}
