@@ -359,9 +359,7 @@ class Workbench(W.VBox):
 
     # -- small helpers ---------------------------------------------------------------------------------
     def report(self, error: Exception) -> None:
-        """Show what went wrong in an action: a bad setting under its field, anything else above the
-        plots; the buttons return to idle, and the status line no longer says what was under way
-        ("Opening study…": it did not happen)."""
+        """Show an action's error (a setting's under its field, else above the plots); idle, no status."""
         self.status.value = ""
         if isinstance(error, ConfigError):
             self.form.show_error(error)
