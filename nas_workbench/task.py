@@ -118,8 +118,8 @@ def make_task(
     x_arr = _numeric(x, "dataset.x", f"numbers in an array of one shape: {_X_SHAPES}")
     flat = x_arr.ndim == 2
     y_arr = _array(y, "dataset.y", "class labels (integers or text), shape (N,)")
-    if x_arr.ndim < 2:
-        raise ConfigError("dataset.x", f"shape {x_arr.shape}", _X_SHAPES)
+    if x_arr.ndim < 2 or 0 in x_arr.shape[1:]:  # no examples are caught below, with their count
+        raise ConfigError("dataset.x", f"shape {x_arr.shape}", f"{_X_SHAPES}, each of at least one value")
     if y_arr.ndim != 1 or len(y_arr) != len(x_arr):
         raise ConfigError("dataset.y", f"shape {y_arr.shape}", f"labels of shape ({len(x_arr)},) to match x")
     if not _class_indices(y_arr, num_classes):

@@ -42,6 +42,7 @@ def test_arrays_flat_with_input_shape_and_torch_dataset():
         ({"x": np.zeros((20, 4, 4)), "y": np.zeros(20)}, "dataset.y"),
         ({"x": np.zeros((5, 4, 4)), "y": np.zeros(5, dtype=int)}, "dataset.x"),
         ({"x": np.zeros(20), "y": np.zeros(20, dtype=int)}, "dataset.x"),
+        ({"x": np.zeros((20, 0)), "y": np.arange(20) % 2}, "dataset.x"),  # rows without features
         (
             {"x": np.zeros((20, 4)), "y": np.zeros(20, dtype=int), "input_shape": (3, 3)},
             "dataset.input_shape",
