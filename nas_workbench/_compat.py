@@ -6,7 +6,9 @@ read its storage in bulk (its ORM table definitions, a study's id, the storage u
 stale-trial query), sort points by non-domination as its NSGA-II does, see every ATen operator a network
 calls on shape-only tensors (torch's dispatch modes, fake tensors and argument trees), read allocation
 events from torch's profiler, and filter the messages jupyter_bokeh applies from the browser and send a
-batch of the kernel's changes as one patch. Each helper here names the private API it touches and checks,
+batch of the kernel's changes as one patch; scikit-learn's digits are read from the file its `load_digits`
+reads, without importing `sklearn.datasets` (and scipy with it: over a second before a search's first
+trial). Each helper here names the private API it touches and checks,
 the first time, that the installed library is in `CHECKED`, the range its tests ran on; outside it the
 helper raises `CompatibilityError` saying which library, which version and what to install, instead of
 misbehaving silently on a renamed attribute. Nothing else in the package touches those names, but
@@ -66,6 +68,32 @@ def check_version(library: str, installed: str, checked: tuple[str, str]) -> Non
 def require(library: str) -> None:
     """Check once that the installed ``library`` is in its `CHECKED` range (see `check_version`)."""
     check_version(library, importlib.metadata.version(library), CHECKED[library])
+
+
+# -- scikit-learn ---------------------------------------------------------------------------------------
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's digits as `sklearn.datasets.load_digits` gives them: images (1797, 8, 8) and labels.
+
+    Read from the file it reads (``sklearn/datasets/data/digits.csv.gz``: 64 pixels and the label per row),
+    found without importing scikit-learn; where that file is not (another layout), `load_digits` itself.
+    """
+    import gzip
+    import importlib.util
+    from pathlib import Path
+
+    import numpy as np
+
+    found = importlib.util.find_spec("sklearn")
+    folders = found.submodule_search_locations if found is not None else None
+    path = Path(next(iter(folders or [""]))) / "datasets" / "data" / "digits.csv.gz"
+    if not folders or not path.is_file():
+        from sklearn.datasets import load_digits
+
+        bunch = load_digits()
+        return bunch.images, bunch.target
+    with gzip.open(path, "rt", encoding="utf-8") as rows:
+        data = np.loadtxt(rows, delimiter=",")
+    return data[:, :-1].reshape(-1, 8, 8), data[:, -1].astype(int)
 
 
 # -- Optuna --------------------------------------------------------------------------------------------

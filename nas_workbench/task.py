@@ -237,11 +237,11 @@ def _numeric(values: Any, field: str, allowed: str) -> np.ndarray:
 
 
 def _load_digits(seed: int) -> Task:
-    from sklearn.datasets import load_digits
+    from nas_workbench._compat import digits
 
-    digits = load_digits()
-    names = [str(digit) for digit in digits.target_names]
-    return make_task(digits.images, digits.target, name="digits", seed=seed, class_names=names)
+    images, labels = digits()
+    names = [str(digit) for digit in np.unique(labels)]  # load_digits' target_names: 0-9
+    return make_task(images, labels, name="digits", seed=seed, class_names=names)
 
 
 def _from_torch(data: Dataset | DataLoader, seed: int) -> Task:

@@ -128,6 +128,8 @@ def test_a_relative_budget_is_printed_resolved_and_kept_on_resume(tmp_path, caps
     monkeypatch.chdir(tmp_path)
     assert main(["run", tiny_yaml(tmp_path, {"latency_ms": "p50"})]) == 0
     err = capsys.readouterr().err
+    assert ("Opening study 'relative': resolving the budget latency_ms <= p50 on this CPU by profiling 32 "
+            "random networks of the space (a resumed study keeps its stored limit)...") in err  # fmt: skip
     (line,) = [line for line in err.splitlines() if line.startswith("Budget latency_ms 'p50' = ")]
     value = float(line.split(" = ")[1].split()[0])
     assert "ms (p50 on this CPU): percentile 50 of " in line

@@ -4,6 +4,7 @@ the checked versions is refused with a message that names it, its version and wh
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 
 import numpy as np
 import optuna
@@ -183,3 +184,16 @@ def test_a_study_without_some_trials_hides_them_from_every_read() -> None:
     assert [t.value for t in view.get_trials()] == [1.0, 2.0] == [t.value for t in view.trials]
     assert view.study_name == study.study_name and view.directions == study.directions
     assert len(study.trials) == 3  # the study itself keeps them
+
+
+@pytest.mark.parametrize("file_found", [True, False])
+def test_the_digits_are_scikit_learns_as_load_digits_gives_them(file_found, monkeypatch):
+    """Read from scikit-learn's file, or, where its layout has no such file, by `load_digits` itself."""
+    from sklearn.datasets import load_digits
+
+    if not file_found:
+        monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    images, labels = _compat.digits()
+    expected = load_digits()
+    assert images.dtype == expected.images.dtype and labels.dtype == expected.target.dtype
+    assert np.array_equal(images, expected.images) and np.array_equal(labels, expected.target)

@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from nas_workbench.testing.workers import TINY_CHAIN
 from nas_workbench.ui._devices import _may_have_accelerator
 
 HEAVY = ("torch", "optuna", "ipywidgets", "jupyter_bokeh", "bokeh", "jupyter_server")
@@ -114,6 +115,48 @@ def test_a_workbench_and_a_search_start_without_scipy():
     )
     assert loaded["torch"]  # else this test could not tell the modules were imported
     assert not loaded["scipy"]
+
+
+def test_the_digits_load_without_scikit_learn():
+    """scikit-learn's datasets import scipy and much else (over a second of CPU before a first trial): the
+    digits are read from their file instead."""
+    loaded = _loaded_after(
+        "from nas_workbench.task import load_task\nassert load_task('digits').num_classes == 10",
+        ("sklearn", "scipy", "torch"),
+    )
+    assert loaded["torch"]  # else this test could not tell that the task was made
+    assert not loaded["sklearn"] and not loaded["scipy"]
+
+
+@pytest.mark.slow
+def test_the_clis_first_trial_comes_before_scikit_learn_scipy_and_bokeh_are_imported(tmp_path):
+    """What a search's first trial does not need is not imported before it: scikit-learn's datasets and
+    scipy with them (over a second of CPU: the digits are read from their file) and Bokeh (the command's
+    report, written when the search ends)."""
+    config = {"space": "chain", "space_options": TINY_CHAIN, "strategy": "random", "threads": 1,
+              "objectives": ["accuracy", "latency_ms"], "budget": {"latency_ms": 1000.0},
+              "fidelity": {"epochs": 1, "subset": 0.2}, "n_trials": 2}  # fmt: skip
+    (tmp_path / "search.yaml").write_text(json.dumps(config))
+    watched = ("sklearn", "scipy", "bokeh", "torch")
+    probe = (
+        "import json, sys\n"
+        "from nas_workbench.cli import main\n"
+        "from nas_workbench.engine.runner import SearchRun\n"
+        "emit = SearchRun._emit\n"
+        "def first_trial(run, event):\n"
+        "    if event.kind == 'trial_finished':\n"
+        f"        print(json.dumps({{m: m in sys.modules for m in {watched!r}}}))\n"
+        "        run.stop()\n"
+        "    emit(run, event)\n"
+        "SearchRun._emit = first_trial\n"
+        "sys.exit(main(['run', 'search.yaml', '--report', 'report.html']))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300,
+                          check=True, cwd=tmp_path)  # fmt: skip
+    loaded = json.loads(next(line for line in done.stdout.splitlines() if line.startswith("{")))
+    assert loaded["torch"]  # else this test could not tell that a trial ran
+    assert not loaded["sklearn"] and not loaded["scipy"] and not loaded["bokeh"]
+    assert (tmp_path / "report.html").exists()  # Bokeh came after the first trial: the report
 
 
 def test_the_kernel_widgets_do_not_import_the_server_extension():

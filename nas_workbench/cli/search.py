@@ -59,12 +59,10 @@ def _run_search(
     resolving and checking the budget) against it, so that a command ends on time on a slow machine too.
     """
     from nas_workbench.engine import SearchRun
-    from nas_workbench.viz import write_report
+    from nas_workbench.engine.preflight import opening_text, resolving_text
 
-    relative = {m: v for m, v in config.budget.items() if isinstance(v, str)}
-    if relative:
-        print(f"Resolving the budget {budget_text(relative)} on this machine (a resumed study keeps its "
-              "stored limit)...", file=sys.stderr)  # fmt: skip
+    if resolving_text(config) is not None:  # the wait before the first trial: say what it is
+        print(f"{opening_text(config)} (a resumed study keeps its stored limit)...", file=sys.stderr)
     run = SearchRun(config, data=data)
     if deadline is not None:
         left = max(_MIN_SEARCH_S, deadline - time.monotonic())
@@ -94,6 +92,8 @@ def _run_search(
     if plan is not None:
         print(f"dnas ran {outcome_text(outcome_counts(results), config.n_trials)}.", file=sys.stderr)
     print(format_pareto_table(results, config.objectives, config.directions, limits))
+    from nas_workbench.viz import write_report  # Bokeh: after the search, not before its first trial
+
     path = write_report(run.study, report or runs_dir / f"{run.study_name}.html")
     print(f"Report: {path}")
     return 0, run

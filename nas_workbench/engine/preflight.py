@@ -25,7 +25,7 @@ from nas_workbench.engine.feasibility import (
     fastest_on_device,
     smallest,
 )
-from nas_workbench.engine.relative import ResolvedBudget, device_phrase, resolve_budget
+from nas_workbench.engine.relative import SAMPLE_SIZE, ResolvedBudget, device_phrase, resolve_budget
 from nas_workbench.exceptions import ConfigError, InfeasibleBudgetError, ProfilingError
 from nas_workbench.metrics import limit_text
 from nas_workbench.profiling._device import resolve_device, threads_outnumber_idle_cores
@@ -36,7 +36,15 @@ from nas_workbench.spaces import SearchSpace
 from nas_workbench.spec import ArchSpec
 from nas_workbench.task import Task, load_task
 
-__all__ = ["Networks", "absolute", "budget_report", "prepare_machine", "resolve_limits"]
+__all__ = [
+    "Networks",
+    "absolute",
+    "budget_report",
+    "opening_text",
+    "prepare_machine",
+    "resolve_limits",
+    "resolving_text",
+]
 
 
 @dataclass(frozen=True)
@@ -109,6 +117,32 @@ def resolve_limits(
                 space, metric, text, value, device=config.device, fixed_choices=config.fixed_choices
             )
     return resolved
+
+
+def resolving_text(config: SearchConfig) -> str | None:
+    """What opening a new study of ``config`` waits for before its first trial, in words for the CLI's
+    progress and the widget's status line: its relative limits, resolved by profiling networks of the space
+    on this device (tens of seconds on a busy 2-core VM); None when no limit is resolved here.
+
+    ``"resolving the budget latency_ms <= p60 on this CPU by profiling 32 random networks of the space"``
+    """
+    relative = {
+        m: v
+        for m, v in config.budget.items()
+        if isinstance(v, str) and not (m == "latency_ms" and config.target_device)  # predicted: at once
+    }
+    if not relative:
+        return None
+    limits = ", ".join(f"{metric} <= {text}" for metric, text in relative.items())
+    quantile = any(parse_relative_budget(m, text).quantile is not None for m, text in relative.items())
+    what = f"{SAMPLE_SIZE} random networks of the space" if quantile else "the space's cheapest networks"
+    return f"resolving the budget {limits} on {device_phrase(config.device)} by profiling {what}"
+
+
+def opening_text(config: SearchConfig) -> str:
+    """``"Opening study 'demo'"``, and what it waits for (`resolving_text`), for a status line."""
+    resolving = resolving_text(config)
+    return f"Opening study {config.resolved_study_name()!r}" + (f": {resolving}" if resolving else "")
 
 
 def prepare_machine(

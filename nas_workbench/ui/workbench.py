@@ -212,7 +212,7 @@ class Workbench(W.VBox):
     def _with_new_run(self, action: Callable[[SearchRun, int | None], None]) -> None:
         """Call ``action`` with the run the form describes and its ``workers``, unless a setting is wrong
         (then shown under its field)."""
-        from nas_workbench.engine.runner import search  # the engine's run side: loaded at the first run
+        from nas_workbench.engine import preflight, runner  # the engine's run side: loaded at the first run
 
         config = self.form.validate()
         if config is None:
@@ -222,8 +222,8 @@ class Workbench(W.VBox):
             callable_name(self.evaluate, "evaluate")
         self._poster()  # needs the kernel's loop: refuse now, before a study exists
         self._say(None)
-        self.status.value = f"<i>Opening study {html.escape(config.resolved_study_name())}…</i>"
-        action(search(config, evaluate=self.evaluate, data=self.form.datasets.read()), workers)
+        self.status.value = f"<i>{html.escape(preflight.opening_text(config))}…</i>"  # what it waits for
+        action(runner.search(config, evaluate=self.evaluate, data=self.form.datasets.read()), workers)
 
     def _launch(self, run: SearchRun, workers: int | None) -> None:
         """Subscribe to ``run``'s events and start it in its background thread (``workers``: as
