@@ -19,6 +19,7 @@ from bokeh.document import Document
 import nas_workbench as nw
 from nas_workbench.engine import events as ev
 from nas_workbench.engine.study_record import read_record
+from nas_workbench.exceptions import NasWorkbenchError
 from nas_workbench.ui._bokehjs import LOAD_MIME_TYPE
 from tests.conftest import tiny_dnas_config
 
@@ -164,6 +165,31 @@ def test_bad_data_from_the_notebook_is_a_field_error_and_the_status_line_clears(
         assert workbench.status.value == ""
 
     asyncio.run(main())
+
+
+def test_the_status_line_says_what_start_waits_for(make_config, monkeypatch):
+    """Start opens the study on the kernel's thread, a relative limit resolved by profiling networks (tens
+    of seconds): the status line says so meanwhile, not only "Opening study"."""
+    from nas_workbench.engine import runner
+
+    seen = []
+
+    def opening(config, **_):
+        seen.append(workbench.status.value)
+        raise NasWorkbenchError("stopped here by the test")
+
+    monkeypatch.setattr(runner, "search", opening)
+
+    async def main():
+        workbench.start_button.click()
+
+    workbench = nw.Workbench(make_config(budget={"latency_ms": "p30"}))
+    asyncio.run(main())
+    assert seen == [
+        "<i>Opening study &#x27;ui&#x27;: resolving the budget latency_ms &lt;= p30 on this CPU by "
+        "profiling 32 random networks of the space…</i>"
+    ]
+    assert "stopped here by the test" in workbench.message.value and workbench.status.value == ""
 
 
 def test_a_study_on_own_data_is_shown_asks_for_its_data_and_resumes_only_on_it(
