@@ -30,6 +30,7 @@ __all__ = [
     "Profile",
     "caveats",
     "limit_text",
+    "metric_label",
 ]
 
 Method = Literal["measured", "counted", "estimated", "predicted"]
@@ -224,6 +225,20 @@ def _readable(value: float) -> str:
         if abs(value) >= factor * 10 or (abs(value) >= factor and factor >= 1e6):
             return f"{value / factor:.3g}{suffix}"
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"  # never 1e+03
+
+
+def metric_label(metric: str) -> str:
+    """``"Latency (ms)"``, ``"Validation accuracy"``: a metric's name for people, with its unit once (FLOPs'
+    label names its unit already: "FLOPs (multiply-add = 2)", not "... (FLOPs)"), as the plots' axes and
+    the form's lists of metrics write it; an unknown metric keeps its key."""
+    if metric == "accuracy":
+        return "Validation accuracy"
+    if metric == "test_accuracy":
+        return "Test accuracy"
+    info = METRICS.get(metric)
+    if info is None:
+        return metric
+    return info.label if info.label.startswith(info.unit) else f"{info.label} ({info.unit})"
 
 
 def limit_text(metric: str, limit: float, note: str | None = None) -> str:

@@ -45,7 +45,7 @@ def target_device_field(row: Row) -> Field:
     """The saved device profile latency is predicted for (``target_device``), or this machine."""
     from nas_workbench.profiling.targets import list_devices
 
-    here = ("this machine (measured)", None)
+    here = ("this machine (measured)", "")  # not None: a dropdown shows None as no choice, a blank box
     box = W.Dropdown(
         options=[here, *((f"{name} (predicted)", name) for name in list_devices())],
         description=row.label,
@@ -55,8 +55,8 @@ def target_device_field(row: Row) -> Field:
     )
 
     def write(name: str | None) -> None:
-        if name not in [value for _, value in box.options]:
+        if name and name not in [value for _, value in box.options]:
             box.options = [*box.options, (f"{name} (not saved here)", name)]
-        box.value = name
+        box.value = name or ""
 
-    return Field("target_device", box, lambda: box.value, write)
+    return Field("target_device", box, lambda: box.value or None, write)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 import numbers
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -17,11 +18,50 @@ import ipywidgets as W
 
 from nas_workbench.exceptions import ConfigError
 
-__all__ = ["DESCRIPTION_WIDTH", "Field", "OptionsEditor", "json_field", "option_field", "plain", "same_value"]
+__all__ = [
+    "DESCRIPTION_WIDTH",
+    "Field",
+    "OptionsEditor",
+    "json_field",
+    "labelled",
+    "option_field",
+    "plain",
+    "same_value",
+    "zero_hint",
+]
 
 #: Width of the descriptions on the left of every field, so the form lines up.
 DESCRIPTION_WIDTH = "170px"
 _STYLE = {"description_width": DESCRIPTION_WIDTH}
+
+#: What 0 stands for, as a setting's help says it ("wall-clock limit of a run; 0: none", "(0: off)").
+_ZERO = re.compile(r"(?:^|[(;,] *)0: *([^;)]+)")
+
+
+def labelled(text: str, tooltip: str, widget: W.Widget) -> W.HBox:
+    """``widget`` after a label placed as ipywidgets places a description (right-aligned in the
+    descriptions' column), for widgets whose own description does not line up: tags, and toggle buttons,
+    whose description took a line of its own above them in JupyterLab."""
+    label = W.HTML(
+        f'<div style="text-align:right" title="{html.escape(tooltip)}">{html.escape(text)}</div>',
+        layout=W.Layout(width=DESCRIPTION_WIDTH, flex="0 0 auto", margin="2px 8px 2px 2px"),
+    )
+    return W.HBox([label, widget])
+
+
+def zero_hint(help: str, default: str | None = None) -> W.HTML | None:
+    """A short grey note beside a number box saying what 0 means ("0 = none"), taken from the setting's
+    ``help`` ("...; 0: none") or ``default`` (what 0 means when the help does not say): a tooltip alone
+    hid it from anyone who did not hover. None when 0 means nothing special."""
+    found = _ZERO.search(help)
+    meaning = found.group(1).strip() if found else default
+    if meaning is None:
+        return None
+    return W.HTML(f'<span style="color:#666666">0 = {html.escape(meaning)}</span>')
+
+
+def _with_hint(widget: W.Widget, hint: W.HTML | None) -> W.Widget:
+    return widget if hint is None else W.HBox([widget, hint])
 
 
 class Field:
@@ -141,10 +181,12 @@ def option_field(key: str, name: str, default: Any, doc: str = "") -> Field:
         return Field(key, box, lambda: bool(box.value), lambda v: setattr(box, "value", bool(v)))
     if isinstance(default, numbers.Integral):
         whole = W.IntText(value=int(default), **common)
-        return Field(key, whole, lambda: int(whole.value), lambda v: setattr(whole, "value", int(v)))
+        shown = _with_hint(whole, zero_hint(doc))
+        return Field(key, whole, lambda: int(whole.value), lambda v: setattr(whole, "value", int(v)), shown)
     if isinstance(default, numbers.Real):
         real = W.FloatText(value=float(default), **common)
-        return Field(key, real, lambda: float(real.value), lambda v: setattr(real, "value", float(v)))
+        shown = _with_hint(real, zero_hint(doc))
+        return Field(key, real, lambda: float(real.value), lambda v: setattr(real, "value", float(v)), shown)
     if isinstance(default, str):
         text = W.Text(value=default, **common)
         return Field(key, text, lambda: text.value, lambda v: setattr(text, "value", str(v)))
@@ -165,10 +207,7 @@ def option_field(key: str, name: str, default: Any, doc: str = "") -> Field:
 
 def _tags_field(key: str, choices: list[str], common: dict[str, Any]) -> Field:
     tags = W.TagsInput(value=list(choices), allowed_tags=list(choices), allow_duplicates=False)
-    label = W.Label(
-        common["description"], tooltip=common["tooltip"], layout=W.Layout(width=DESCRIPTION_WIDTH)
-    )
-    row = W.HBox([label, tags])
+    row = labelled(common["description"], common["tooltip"], tags)
 
     def write(value: Sequence[str]) -> None:
         tags.allowed_tags = list(dict.fromkeys([*tags.allowed_tags, *value]))

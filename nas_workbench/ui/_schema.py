@@ -10,7 +10,7 @@ registered spaces and strategies, this machine's devices, the notebook's data) o
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +18,7 @@ import ipywidgets as W
 
 from nas_workbench.config import FORM_TABS, Fidelity, SearchConfig
 from nas_workbench.exceptions import ConfigError
-from nas_workbench.ui._fields import DESCRIPTION_WIDTH, Field, json_field, option_field
+from nas_workbench.ui._fields import DESCRIPTION_WIDTH, Field, json_field, labelled, option_field, zero_hint
 
 __all__ = ["Row", "form_rows", "optional_number", "plain_field", "tags_field", "value_field"]
 
@@ -75,7 +75,8 @@ def value_field(row: Row, kind: Callable[..., W.ValueWidget], **options: Any) ->
 
 
 def optional_number(row: Row, integer: bool) -> Field:
-    """A number where 0 means None (timeouts, threads, resolution)."""
+    """A number where 0 means None (timeouts, threads, resolution), which a note beside it says ("0 =
+    none", or what the setting's help says 0 means: "0 = keep")."""
     box = (W.IntText if integer else W.FloatText)(
         value=0, description=row.label, tooltip=row.help or row.label, style=_STYLE
     )
@@ -85,7 +86,8 @@ def optional_number(row: Row, integer: bool) -> Field:
             raise ConfigError(row.key, box.value, "a positive number, or 0 for none")
         return None if box.value == 0 else box.value
 
-    return Field(row.key, box, read, lambda v: setattr(box, "value", 0 if v is None else v))
+    shown = W.HBox([box, zero_hint(row.help, "none")])
+    return Field(row.key, box, read, lambda v: setattr(box, "value", 0 if v is None else v), shown)
 
 
 def _text(row: Row, placeholder: str) -> Field:
@@ -109,19 +111,24 @@ def _lines(row: Row) -> Field:
     )
 
 
-def tags_field(row: Row, allowed: list[str], empty: list[str] | None = None) -> Field:
-    """Tags chosen among ``allowed``, in order; with ``empty``, those tags read as None (the default)."""
-    tags = W.TagsInput(allowed_tags=allowed, allow_duplicates=False)
+def tags_field(
+    row: Row, allowed: list[str], empty: list[str] | None = None, names: Mapping[str, str] | None = None
+) -> Field:
+    """Tags chosen among ``allowed``, in order; with ``empty``, those tags read as None (the default).
+    ``names``: what each tag shows instead of its value ("Latency (ms)" for "latency_ms")."""
+    shown = dict(names or {})
+    value_of = {shown.get(value, value): value for value in allowed}
+    tags = W.TagsInput(allowed_tags=list(value_of), allow_duplicates=False)
 
     def read() -> list[str] | None:
-        chosen = list(tags.value)
+        chosen = [value_of.get(tag, tag) for tag in tags.value]
         return None if empty is not None and chosen == empty else chosen
 
     def write(value: list[str] | None) -> None:
-        tags.value = list(empty if value is None and empty is not None else value or [])
+        chosen = list(empty if value is None and empty is not None else value or [])
+        tags.value = [shown.get(item, item) for item in chosen]
 
-    label = W.Label(row.label, tooltip=row.help, layout=W.Layout(width=DESCRIPTION_WIDTH, flex="0 0 auto"))
-    return Field(row.key, tags, read, write, shown=W.HBox([label, tags]))
+    return Field(row.key, tags, read, write, shown=labelled(row.label, row.help, tags))
 
 
 def plain_field(row: Row, placeholder: str = "") -> Field:

@@ -24,7 +24,7 @@ from nas_workbench import strategies
 from nas_workbench.config import SearchConfig
 from nas_workbench.engine.storage_urls import masked_url
 from nas_workbench.exceptions import ConfigError
-from nas_workbench.ui._fields import DESCRIPTION_WIDTH, Field
+from nas_workbench.ui._fields import DESCRIPTION_WIDTH, Field, labelled
 
 if TYPE_CHECKING:
     from nas_workbench.engine.runner import SearchRun
@@ -66,8 +66,7 @@ class WorkersChoice:
             options=[(label, value) for label, value, _ in _MODES],
             tooltips=[tooltip for _, _, tooltip in _MODES],
             value="here",
-            description="workers",
-            style={**style, "button_width": "auto"},
+            style={"button_width": "auto"},
         )
         count = W.IntText(
             value=2,
@@ -80,7 +79,8 @@ class WorkersChoice:
         self.count = Field("workers", count, self._read_count, lambda n: setattr(count, "value", n))
         self.note = W.HTML(layout=W.Layout(margin=f"0 0 4px {DESCRIPTION_WIDTH}"))
         #: What the form places in the Run tab.
-        self.box = W.VBox([self.mode, self.count.box, self.note])
+        where = "where Start and Resume run the trials"
+        self.box = W.VBox([labelled("workers", where, self.mode), self.count.box, self.note])
         self.mode.observe(lambda _: self._show_count(), names="value")
         self.mode.observe(lambda _: on_change(), names="value")
         count.observe(lambda _: on_change(), names="value")

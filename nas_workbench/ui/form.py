@@ -32,11 +32,11 @@ from nas_workbench.config import (
 from nas_workbench.config_validation import validate_setting
 from nas_workbench.engine.budget import DEFAULT_METRICS
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
-from nas_workbench.metrics import METRICS
+from nas_workbench.metrics import METRICS, metric_label
 from nas_workbench.strategies.advisor import advise
 from nas_workbench.ui._budget import BUDGET_RANGES, BudgetFields
 from nas_workbench.ui._devices import available_devices, target_device_field
-from nas_workbench.ui._fields import DESCRIPTION_WIDTH, Field, OptionsEditor
+from nas_workbench.ui._fields import DESCRIPTION_WIDTH, Field, OptionsEditor, labelled
 from nas_workbench.ui._schema import Row, form_rows, plain_field, tags_field, value_field
 from nas_workbench.ui._workers import WorkersChoice
 from nas_workbench.ui.data import DatasetChoices
@@ -58,12 +58,36 @@ _ADVICE_KEYS = frozenset(
 #: Placeholders of text settings whose empty box means "derived".
 _PLACEHOLDERS = {"storage": default_storage(), "study_name": "space-strategy-seed"}
 
+#: How the objectives and recorded metrics show: named with their units, as the budget and the plots name
+#: them ("Latency (ms)"), not by their keys ("latency_ms").
+_METRIC_NAMES = {metric: metric_label(metric) for metric in OBJECTIVE_METRICS}
+
 Items = list[Field | W.Widget]
 
 
 def _note() -> W.HTML:
     """A line of help, aligned with the fields' inputs."""
     return W.HTML(layout=W.Layout(margin=f"0 0 4px {DESCRIPTION_WIDTH}"))
+
+
+def _profiling_field(row: Row) -> Field:
+    """Measured or proxy profiling, the buttons after their label like every field's input (their own
+    description put the label on a line of its own above them)."""
+    buttons = W.ToggleButtons(
+        options=[("measured", "measured"), ("proxy (estimated)", "proxy")],
+        tooltips=[
+            "run each network on the device",
+            "estimate from a calibrated lookup table, without running",
+        ],
+        style={"button_width": "auto"},
+    )
+    return Field(
+        row.key,
+        buttons,
+        lambda: buttons.value,
+        lambda v: setattr(buttons, "value", v),
+        shown=labelled(row.label, row.help or row.label, buttons),
+    )
 
 
 def _error_html(error: Exception) -> str:
@@ -103,19 +127,14 @@ class ConfigForm:
             "strategy": self._strategy_items,
             "strategy_options": lambda row: [self._options_field(row, self.strategy_options)],
             "pruner": lambda row: [value_field(row, W.Dropdown, options=_PRUNERS)],
-            "objectives": lambda row: [tags_field(row, list(OBJECTIVE_METRICS))],
+            "objectives": lambda row: [tags_field(row, list(OBJECTIVE_METRICS), names=_METRIC_NAMES)],
             "budget": self._budget_items,
             "device": lambda row: [self._device_field(row)],
             "target_device": lambda row: [target_device_field(row)],
-            "profiling_method": lambda row: [
-                value_field(
-                    row,
-                    W.ToggleButtons,
-                    options=["measured", "proxy"],
-                    tooltips=["run on the device", "estimate without running"],
-                )
+            "profiling_method": lambda row: [_profiling_field(row)],
+            "profile_metrics": lambda row: [
+                tags_field(row, list(METRICS), empty=list(DEFAULT_METRICS), names=_METRIC_NAMES)
             ],
-            "profile_metrics": lambda row: [tags_field(row, list(METRICS), empty=list(DEFAULT_METRICS))],
         }
         tabs = []
         for index, rows in enumerate(form_rows().values()):

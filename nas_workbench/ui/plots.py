@@ -35,6 +35,7 @@ from nas_workbench.ui.proxyview import ProxyView
 from nas_workbench.viz import DnasHistory, ProxyHistory, TrialTable, make_sources, study_figures
 from nas_workbench.viz.alpha import history_layout
 from nas_workbench.viz.figures import fit_tradeoff_axes, metric_axis_label, show_band_labels
+from nas_workbench.viz.waiting import show_drawn
 
 __all__ = ["PlotPanel"]
 
@@ -153,6 +154,7 @@ class PlotPanel:
                 self._replace_front(self.table.front())
                 rescale = fit_tradeoff_axes(self._figures, self.trials, self._budget)
                 show_band_labels(self._figures, self.trials)
+                show_drawn(self._figures, self.trials)
             if rescale:  # the data now spans decades: new figures, sent whole
                 self._rebuild()
         self.add_proxy(study)  # after the study's own rows (before them, Chromium drew the last batch late)

@@ -27,9 +27,11 @@ from bokeh.plotting import figure
 
 from nas_workbench.config import OBJECTIVE_METRICS
 from nas_workbench.metrics import limit_text
+from nas_workbench.metrics import metric_label as metric_axis_label  # the axes name metrics as the form does
 from nas_workbench.profiling import METRICS
 from nas_workbench.viz._state import METRIC_COLUMNS, TrialTable, tradeoff_metrics
 from nas_workbench.viz.ranges import edge_columns, fit_axis
+from nas_workbench.viz.waiting import add_waiting_notes, show_drawn
 
 __all__ = [
     "budget_label",
@@ -57,17 +59,6 @@ _BAND_LABEL = "nas_unscored_label"
 #: bottom, clear of the band's crosses and label. Bokeh's default, 0.1, put it at 4.5%, on the label, where
 #: it read as a trial without a score (tutorial 01's rendered workbench).
 BANDED_RANGE_PADDING = 0.4
-
-
-def metric_axis_label(metric: str) -> str:
-    """``"Latency (ms)"``, ``"Validation accuracy"``: an axis title with the unit, once (FLOPs' label
-    names its unit already: "FLOPs (multiply-add = 2)", not "... (FLOPs)")."""
-    if metric == "accuracy":
-        return "Validation accuracy"
-    if metric == "test_accuracy":
-        return "Test accuracy"
-    info = METRICS[metric]
-    return info.label if info.label.startswith(info.unit) else f"{info.label} ({info.unit})"
 
 
 def make_sources(
@@ -345,7 +336,7 @@ def study_figures(
 
     One accuracy trade-off plot per hardware metric of `tradeoff_metrics` (the Pareto front on the
     objectives, the budget line where there is a limit), then the history against trial number and
-    against time.
+    against time; until the first trial each says it waits for one (`nas_workbench.viz.waiting`).
 
     Args:
         trials: Trials source from `make_sources`.
@@ -375,7 +366,10 @@ def study_figures(
         )
     fit_tradeoff_axes(plots, trials, limits)
     first = objectives[0] if objectives else "accuracy"
-    return [*plots, history_figure(trials, first), history_figure(trials, first, x="finished")]
+    figures = [*plots, history_figure(trials, first), history_figure(trials, first, x="finished")]
+    add_waiting_notes(figures)
+    show_drawn(figures, trials)
+    return figures
 
 
 def _front_order(metric: str, objectives: Sequence[str]) -> str:

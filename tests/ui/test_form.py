@@ -6,6 +6,7 @@ import dataclasses
 import html
 import re
 
+import ipywidgets as W
 import numpy as np
 import pytest
 
@@ -252,3 +253,38 @@ def test_an_edit_validates_only_the_setting_that_changed(monkeypatch):
     )
     form.fields["n_trials"].widget.value = 7
     assert text(form.fields["n_trials"].error) == "" and "timeout" in text(form.fields["timeout"].error)
+
+
+def _texts(widget) -> list[str]:
+    """The text of every HTML and Label widget in ``widget``'s tree that shows some, tags stripped."""
+    found = []
+    if isinstance(widget, W.HTML | W.Label) and widget.value:
+        found.append(re.sub("<[^>]+>", "", html.unescape(widget.value)))
+    for child in getattr(widget, "children", ()):
+        found += _texts(child)
+    return found
+
+
+def test_metrics_are_named_with_units_and_what_0_means_is_said_beside_its_box():
+    """The objectives' tags said "latency_ms" beside the budget's "Latency"; that 0 means none (a timeout)
+    or keep (a resolution) was said in a tooltip only; "latency for" showed a blank box (JupyterLab)."""
+    form = ConfigForm(nw.SearchConfig(profile_metrics=["params", "latency_ms"]))
+    objectives, recorded = form.fields["objectives"], form.fields["profile_metrics"]
+    assert objectives.widget.value == ["Validation accuracy", "Latency (ms)"]
+    assert recorded.widget.value == ["Parameters (count)", "Latency (ms)"]
+    assert not {"latency_ms", "peak_memory_mb"} & set(objectives.widget.allowed_tags)
+    objectives.widget.value = ["Validation accuracy", "Peak memory (MB)"]
+    assert form.read().objectives == ["accuracy", "peak_memory_mb"]
+    hints = {key: _texts(form.fields[key].box) for key in ("timeout", "trial_timeout", "fidelity.resolution")}
+    assert hints == {
+        "timeout": ["0 = none"],
+        "trial_timeout": ["0 = none"],
+        "fidelity.resolution": ["0 = keep"],
+    }
+    assert _texts(form.fields["threads"].box) == ["0 = torch's default"]
+    form.fields["strategy"].write("proxy_guided")  # an option's doc says what its 0 means: said beside it
+    assert _texts(form.strategy_options.fields["score_batch"].box) == ["0 = all at first"]
+    assert _texts(form.fields["n_trials"].box) == []  # 0 means nothing special there
+    assert form.fields["target_device"].widget.label == "this machine (measured)"
+    profiling = form.fields["profiling_method"]
+    assert _texts(profiling.box)[0] == "profiling" and not profiling.widget.description  # one row

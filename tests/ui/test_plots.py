@@ -182,3 +182,18 @@ def test_the_band_label_appears_with_the_first_trial_streamed_without_a_score() 
     over = dataclasses.replace(trained, status="infeasible", metrics=unscored)
     panel.add([over])
     assert all(label.visible for label in labels)
+
+
+def test_the_waiting_note_leaves_with_the_first_trial_streamed() -> None:
+    from nas_workbench.ui.plots import PlotPanel
+    from nas_workbench.viz import TrialTable
+    from nas_workbench.viz.waiting import WAITING_NOTE
+
+    panel = PlotPanel()
+    panel.reset(TrialTable(["accuracy", "latency_ms"], ["maximize", "minimize"]), {}, [])
+    notes = [item for fig in panel._figures for item in fig.center if item.name == WAITING_NOTE]
+    assert notes and all(note.visible for note in notes)
+    assert not any(legend.visible for fig in panel._figures for legend in fig.legend)  # no legend of nothing
+    panel.add([_trial(0, 0.5)])
+    assert not any(note.visible for note in notes)
+    assert all(legend.visible for fig in panel._figures for legend in fig.legend)

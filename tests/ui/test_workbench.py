@@ -121,7 +121,7 @@ def test_invalid_input_shows_a_message_under_its_field(make_config):
         assert error.layout.display == "none"
         form.fields["objectives"].widget.value = []
         assert "objectives" in form.fields["objectives"].error.value and form.tabs.selected_index == 2
-        form.fields["objectives"].widget.value = ["accuracy", "params"]
+        form.fields["objectives"].widget.value = ["Validation accuracy", "Parameters (count)"]
 
         form.space_options.fields["widths"].widget.value = "8, 16"  # one stage, two widths
         assert "space_options.widths" in form.space_options.fields["widths"].error.value
@@ -294,7 +294,7 @@ def test_load_shows_a_stored_study_and_follows_it_while_another_process_runs_it(
     async def main():
         workbench = nw.Workbench.load("ui", storage=config.storage)
         assert workbench.form.fields["strategy"].widget.value == "tpe"
-        assert workbench.form.fields["objectives"].widget.value == ["accuracy", "params"]
+        assert workbench.form.fields["objectives"].read() == ["accuracy", "params"]
         await wait_for(lambda: workbench.plots.points == 3)
         assert workbench.watcher is not None and workbench.watcher.watching  # 3 of 6: not complete
         workbench.watcher.min_interval = workbench.watcher.interval = 0.2

@@ -258,3 +258,34 @@ def test_the_band_label_shows_only_while_a_trial_sits_in_the_band():
     trials.data = table.sample(10)
     show_band_labels(figures, trials)
     assert all(_band_labels(figures))
+
+
+def _shown_legend(fig) -> list[str]:
+    """The legend entries a figure draws: "field" for the trials' statuses, a label's text otherwise."""
+    (legend,) = fig.legend
+    entries = [getattr(item.label, "value", "field") for item in legend.items if item.visible]
+    return entries if legend.visible else []
+
+
+def test_empty_plots_wait_for_the_first_trial_and_legends_name_only_what_is_drawn():
+    """Before Start the workbench's plots had legends of nothing (a "Pareto front" entry with no front,
+    "best so far" with no curve, an empty box for the statuses: JupyterLab in Chromium)."""
+    from nas_workbench.viz.waiting import WAITING_NOTE, show_drawn
+
+    table = TrialTable(["accuracy", "latency_ms"], ["maximize", "minimize"])
+    trials, front = make_sources(table)
+    figures = study_figures(trials, front, table.objectives, {"latency_ms": 1.0}, ["latency_ms"])
+    notes = [item for fig in figures for item in fig.center if item.name == WAITING_NOTE]
+    assert len(notes) == len(figures) == 3 and all(note.visible for note in notes)  # latency, 2 histories
+    assert [_shown_legend(fig) for fig in figures] == [["budget 1 ms"], [], []]
+    over = result(0, "infeasible", 0.0, 2.0)
+    table.extend([dataclasses.replace(over, metrics={"latency_ms": over.metrics["latency_ms"]})])
+    trials.data, front.data = table.sample(10), table.front()
+    show_drawn(figures, trials)
+    assert not any(note.visible for note in notes)
+    assert _shown_legend(figures[0]) == ["field", "budget 1 ms"]  # no front yet: no front entry
+    table.extend([result(1, "ok", 0.8, 0.5)])
+    trials.data, front.data = table.sample(10), table.front()
+    show_drawn(figures, trials)
+    assert _shown_legend(figures[0]) == ["field", "Pareto front", "budget 1 ms"]
+    assert _shown_legend(figures[1]) == ["best so far"]
