@@ -119,11 +119,11 @@ def child(arm: str, network: str, profiles: int, warm_s: float) -> dict[str, Any
 
 def spawn(arm: str, args: Any, cache: str) -> dict[str, Any]:
     """Run one child process for ``arm`` and return what it measured."""
-    env = dict(os.environ)
-    env["NAS_WORKBENCH_CACHE"] = cache if arm == "cache" else tempfile.mkdtemp(prefix="nwfirst.")
     command = [sys.executable, __file__, "--child", arm, "--network", args.network]
     command += ["--profiles", str(args.profiles), "--warm-s", str(args.warm_s)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    with tempfile.TemporaryDirectory(prefix="nwfirst.") as fresh:
+        env = {**os.environ, "NAS_WORKBENCH_CACHE": cache if arm == "cache" else fresh}
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -173,9 +173,8 @@ def main() -> None:
         print(json.dumps(child(args.child, args.network, args.profiles, args.warm_s)))
         return
     arms = args.arm or ["plain", "warm"]
-    cache = tempfile.mkdtemp(prefix="nwfirst-shared.")
     found: dict[str, list[dict[str, Any]]] = {arm: [] for arm in arms}
-    with busy_core(args.busy, kind=args.busy_kind):
+    with busy_core(args.busy, kind=args.busy_kind), tempfile.TemporaryDirectory(prefix="nwfirst.") as cache:
         started = load()
         for index in range(args.processes):
             arm = arms[index % len(arms)]
