@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from bokeh.models import (
+    BasicTicker,
     ColumnDataSource,
     DataRange1d,
     DatetimeTicker,
@@ -310,6 +311,8 @@ def history_figure(trials: ColumnDataSource, metric: str = "accuracy", x: str = 
         fig.xaxis.formatter = DatetimeTickFormatter(
             milliseconds=clock, seconds=clock, minsec=clock, minutes=minutes, hourmin=minutes, hours=minutes
         )
+    else:  # trial numbers are whole: three trials were ticked 0, 0.5, 1, 1.5, 2 (JupyterLab in Chromium)
+        fig.xaxis.ticker = BasicTicker(min_interval=1)
     points = fig.scatter(x=x, y=metric, source=trials, color="color", marker="marker", size=7, alpha=0.7)
     fig.add_tools(HoverTool(renderers=[points, *_unscored(fig, x, metric, trials)], tooltips=_tooltips()))
     fig.step(

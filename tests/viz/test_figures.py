@@ -289,3 +289,11 @@ def test_empty_plots_wait_for_the_first_trial_and_legends_name_only_what_is_draw
     show_drawn(figures, trials)
     assert _shown_legend(figures[0]) == ["field", "Pareto front", "budget 1 ms"]
     assert _shown_legend(figures[1]) == ["best so far"]
+
+
+def test_the_history_ticks_whole_trial_numbers():
+    from nas_workbench.viz.figures import history_figure
+
+    trials, _ = make_sources(TrialTable(["accuracy"], ["maximize"]))
+    (ticker,) = [axis.ticker for axis in history_figure(trials).xaxis]
+    assert ticker.min_interval == 1  # a short search's axis read 0, 0.5, 1, 1.5, 2
