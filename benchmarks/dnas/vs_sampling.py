@@ -8,7 +8,8 @@ the one with the best validation accuracy among its trained trials (for "dnas", 
 per-epoch trials are weight-sharing estimates), reported with its test accuracy, size and measured
 latency, and dnas's wall time as a fraction of TPE's. For "dnas" it also prints the best of its first
 j retrainings for every j (the retrainings run most likely first, so one run measures every smaller
-``retrain_top``, with the wall time at which the j-th finished), and the supernet's weight-sharing
+``retrain_top``, with the wall time at which the j-th finished, and issue #16's three criteria for each
+against the baseline), and the supernet's weight-sharing
 estimate of each epoch's derived architecture (how well the supernet itself has learnt: near chance, 0.1
 on digits, its architecture weights carry no information). ``--strategy none`` runs dnas alone. One torch
 thread everywhere.
@@ -18,11 +19,14 @@ architecture (profiled and scored by the supernet), the retrainings, and the res
 ``--variant`` (a JSON object of more dnas options) is a further dnas run of the same seed, compared with the
 same baseline run; ``--baseline-json`` takes the baselines' rows from an earlier run's ``--json`` instead of
 running them again (same space, seed and trials; their wall time was then measured at another time, whose
-load the JSON records). The load average is recorded before and after every run.
+load the JSON records). ``--timeout-share F`` runs the baselines first and gives every dnas run the
+timeout F times the first baseline's wall time: with ``retrain_distinct`` and a large ``retrain_budget``
+dnas retrains the next likeliest architectures until then. For each baseline it also prints the best of
+its first third of trials. The load average is recorded before and after every run.
 
     python benchmarks/dnas/vs_sampling.py [--space nb201 --space chain] [--epochs 6] [--trials 30]
         [--retrain-top 4] [--dnas-option sampled_paths=true] [--variant '{"epochs": 6}']
-        [--baseline-json earlier.json] [--seed 0 --seed 1] [--json out.json]
+        [--baseline-json earlier.json] [--timeout-share 0.333] [--seed 0 --seed 1] [--json out.json]
 """
 
 from __future__ import annotations
@@ -57,10 +61,16 @@ def load() -> str:
 
 
 def search(
-    strategy: str, space: str, storage: str, seed: int, n_trials: int, options: dict[str, Any] | None = None
+    strategy: str,
+    space: str,
+    storage: str,
+    seed: int,
+    n_trials: int,
+    options: dict[str, Any] | None = None,
+    timeout: float | None = None,
 ) -> dict[str, Any]:
-    """One timed search: its best trained architecture (validation accuracy), its figures and, for
-    "dnas", where its time went."""
+    """One timed search (ended by ``timeout`` seconds, if given): its best trained architecture (validation
+    accuracy), its figures and, for "dnas", where its time went."""
     load_before = load()
     study_name = f"{space}-{strategy}-{seed}-{n_trials}-{json.dumps(options or {}, sort_keys=True)}"
     run, timing = timed_search(  # the best architecture by accuracy; no hardware penalty for "dnas"
@@ -73,6 +83,7 @@ def search(
         storage=storage,
         study_name=study_name,
         seed=seed,
+        timeout=timeout,
     )
     load_after = load()
     wall = timing.wall_s
@@ -89,6 +100,7 @@ def search(
         "options": options or {},
         "space": space,
         "seed": seed,
+        "timeout_s": timeout,
         "wall_s": wall,
         "cpu_s": timing.cpu_s,
         "load_before": load_before,
@@ -185,6 +197,33 @@ def _compare(variants: list[dict[str, Any]], baselines: list[dict[str, Any]]) ->
                 f"test {dnas['test_accuracy'] - base['test_accuracy']:+.4f}",
                 flush=True,
             )
+            for best in dnas["best_of_first"]:  # every smaller retrain_top, against the issue's goal
+                print(f"    best of first {best['j']}: {_criteria(best, base)}", flush=True)
+        print(f"    {base['strategy']}: {_early(base)}", flush=True)
+
+
+def _early(base: dict[str, Any]) -> str:
+    """A baseline's best validation accuracy (and its test accuracy) among its first third of trials, and
+    where its best of all ranks: what it had found in about the time dnas may take."""
+    trained = sorted(base["trained"], key=lambda r: r["number"])
+    early = max(trained[: max(1, len(trained) // 3)], key=lambda r: r["accuracy"])
+    return (
+        f"best of its first {max(1, len(trained) // 3)} trials val {early['accuracy']:.4f} test "
+        f"{early['test_accuracy']:.4f}; its best of {len(trained)} was trial {base['best_trial']}"
+    )
+
+
+def _criteria(dnas: dict[str, Any], base: dict[str, Any]) -> str:
+    """Issue #16's three criteria for a dnas result (``accuracy``, ``test_accuracy``, ``wall_s``) against
+    a baseline's row: validation at least the baseline's best, in at most a third of its wall time, test
+    accuracy at most 0.5 points below its."""
+    ratio = dnas["wall_s"] / base["wall_s"]
+    test = dnas["test_accuracy"] - base["test_accuracy"]
+    met = ratio <= 1 / 3 and dnas["accuracy"] >= base["accuracy"] - 1e-9 and test >= -0.005 - 1e-9
+    return (
+        f"wall {ratio:.3f}x, validation {100 * (dnas['accuracy'] - base['accuracy']):+.2f} points, "
+        f"test {100 * test:+.2f} points: {'met' if met else 'missed'}"
+    )
 
 
 def main() -> None:
@@ -207,6 +246,11 @@ def main() -> None:
     parser.add_argument("--baseline-json", type=Path, help="the baselines' rows of an earlier run")
     parser.add_argument("--baselines-only", action="store_true", help="run no dnas (its baselines for later)")
     parser.add_argument("--seed", type=int, action="append", help="repeatable (default: 0)")
+    parser.add_argument(
+        "--timeout-share", type=float, metavar="F",
+        help="run the baselines first and give every dnas run the timeout F x the first one's wall time "
+        "(with retrain_distinct and a large retrain_budget: the likeliest retrained until then)",
+    )  # fmt: skip
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     torch.set_num_threads(1)
@@ -223,15 +267,18 @@ def main() -> None:
         storage = f"sqlite:///{folder}/bench.db"
         for space in args.space or list(SPACES):
             for seed in args.seed or [0]:
-                dnas_rows, base_rows = [], []
+                dnas_rows, base_rows, timeout = [], [], None
+                if args.timeout_share:  # the baselines first: their wall time sets dnas's timeout
+                    base_rows = [_baseline(s, space, seed, args.trials, storage, earlier) for s in baselines]
+                    timeout = args.timeout_share * base_rows[0]["wall_s"]
                 for k, options in enumerate(variants or [None]):  # None: baselines only
                     if options is not None:  # a variant's "epochs" replaces --epochs
                         options = dict(options)
                         n_trials = options.pop("epochs", args.epochs) + options["retrain_top"]
-                        dnas_rows.append(search("dnas", space, storage, seed, n_trials, options))
+                        dnas_rows.append(search("dnas", space, storage, seed, n_trials, options, timeout))
                         dnas_rows[-1]["epochs"] = n_trials - options["retrain_top"]
                         _print(dnas_rows[-1])
-                    if k == 0:  # the baselines between the first and the other variants: alike loads
+                    if k == 0 and not base_rows:  # between the first and the other variants: alike loads
                         base_rows = [
                             _baseline(s, space, seed, args.trials, storage, earlier) for s in baselines
                         ]

@@ -1,9 +1,11 @@
 """The retraining stage of "dnas": the likeliest architectures trained, then the best one trained again with
-new seeds within ``retrain_budget`` times the search's wall time, at most `MAX_REPEATS` times, the best
-single training being the result."""
+new seeds (or the next likeliest architectures, ``retrain_distinct``) within ``retrain_budget`` times the
+search's wall time, at most `MAX_REPEATS` times, the best single training being the result."""
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ import nas_workbench as nw
 from nas_workbench.engine.records import DNAS_ATTR, TrialResult
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.strategies.dnas import options as dnas_options
+from nas_workbench.strategies.dnas import retraining
 from nas_workbench.strategies.dnas.retraining import best_retrained
 from nas_workbench.task import Task
 from tests.conftest import tiny_dnas_config
@@ -38,9 +41,12 @@ def test_the_best_retrained_is_the_best_trained_on_validation_the_earliest_on_ti
     assert best_retrained(results[:1]) is None
 
 
-def search(task: Task, storage: str, budget: float, evaluate: Any = None) -> list[Any]:
+def search(
+    task: Task, storage: str, budget: float, evaluate: Any = None, distinct: bool = False, **config: Any
+) -> list[Any]:
     options = {"penalty": ["params"], "retrain_top": 2, "retrain_budget": budget}
-    config = tiny_dnas_config(storage, strategy_options=options, profile_metrics=[], n_trials=4)
+    options["retrain_distinct"] = distinct
+    config = tiny_dnas_config(storage, strategy_options=options, profile_metrics=[], n_trials=4, **config)
     assert nw.strategies.dnas.DnasOptions().retrain_budget == 0.0  # off unless asked for
     run = nw.search(config, data=task, evaluate=evaluate)
     run.run()
@@ -68,6 +74,35 @@ def test_the_best_is_trained_again_with_new_seeds_within_the_budget(
         assert accuracy["method"] == "measured"
 
 
+def test_with_retrain_distinct_the_budget_trains_the_next_likeliest_architectures(
+    tiny_task: Task, storage: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dnas_options, "MAX_REPEATS", 2)  # a budget far over the search's: the cap ends it
+    trials = search(tiny_task, storage, budget=1000.0, distinct=True)
+    assert len(trials) == 6  # 2 epochs, the 2 likeliest retrained, then the 3rd and 4th likeliest
+    infos = [t.user_attrs[DNAS_ATTR] for t in trials[2:]]
+    assert [i["rank"] for i in infos] == [1, 2, 3, 4]
+    assert all("repeat_of" not in i for i in infos)
+    assert len({json.dumps(t.user_attrs["spec"], sort_keys=True) for t in trials[2:]}) == 4  # distinct
+    assert all(t.user_attrs["metrics"]["accuracy"]["method"] == "measured" for t in trials[2:])
+    assert len(search(tiny_task, storage.replace("study.db", "none.db"), budget=0.0, distinct=True)) == 4
+
+
+def test_no_further_training_starts_that_would_end_after_the_runs_timeout(
+    tiny_task: Task, storage: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Late:  # the retraining's clock: every further training would end after the run's timeout
+        perf_counter = staticmethod(time.perf_counter)
+
+        @staticmethod
+        def monotonic() -> float:
+            return time.monotonic() + 7200.0
+
+    monkeypatch.setattr(retraining, "time", Late)
+    trials = search(tiny_task, storage, budget=1000.0, distinct=True, timeout=3600.0)
+    assert len(trials) == 4  # 2 epochs, the 2 likeliest retrained (always), nothing further
+
+
 def test_no_repeat_without_a_budget_nor_with_the_users_evaluate(tiny_task: Task, storage: str) -> None:
     assert len(search(tiny_task, storage, budget=0.0)) == 4  # 2 epochs, 2 retrained
     trials = search(
@@ -75,6 +110,12 @@ def test_no_repeat_without_a_budget_nor_with_the_users_evaluate(tiny_task: Task,
         evaluate=lambda spec, model: {"accuracy": 0.5},
     )  # fmt: skip
     assert len(trials) == 4  # evaluate() may train nothing: a repeat would tell nothing new
+
+
+def test_a_bad_retrain_distinct_is_refused_naming_the_option(storage: str) -> None:
+    config = tiny_dnas_config(storage, strategy_options={"retrain_distinct": "yes"})
+    with pytest.raises(ConfigError, match=r"strategy_options\.retrain_distinct"):
+        nw.strategies.dnas.DnasOptions.from_config(config)
 
 
 @pytest.mark.parametrize("budget", [-1.0, "1", True])

@@ -32,6 +32,8 @@ def test_before_the_run_it_says_what_the_trials_will_be() -> None:
         "trained again with new seeds, up to 7 more trials, while the retraining takes at most 3x"
         in repeating
     )
+    distinct = plan_text(6, DnasOptions(retrain_budget=3.0, retrain_distinct=True))
+    assert "the next likeliest architectures are trained too, up to 7 more trials" in distinct
     config = nw.SearchConfig(space="nb201", strategy="dnas", n_trials=6)
     assert run_plan_text(config) == text
     assert run_plan_text(config, trials_done=6) is None  # nothing left

@@ -153,6 +153,13 @@ class DnasOptions:
         "search's best trial is (0: no repeats)",
     )
 
+    retrain_distinct: bool = _option(
+        False,
+        "spend retrain_budget on the next likeliest architectures, one training each, instead of the best "
+        "one again: the result is then the best of more distinct architectures' trainings, as a black-box "
+        "search's is",
+    )
+
     def __post_init__(self) -> None:
         if isinstance(self.penalty, list):  # from YAML or JSON
             object.__setattr__(self, "penalty", tuple(self.penalty))
@@ -187,7 +194,7 @@ class DnasOptions:
         if self.weight_learning_rate is not None:
             check_float("weight_learning_rate", self.weight_learning_rate, 1e-12, 10.0)
         check_float("arch_split", self.arch_split, 0.05, 0.95)
-        for key in ("gumbel", "sampled_paths", "retrain"):
+        for key in ("gumbel", "sampled_paths", "retrain", "retrain_distinct"):
             if not isinstance(getattr(self, key), bool):
                 raise ConfigError(f"strategy_options.{key}", getattr(self, key), "true or false")
         check_float("temperature", self.temperature, 1e-3, 1e3)

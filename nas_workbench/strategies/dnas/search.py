@@ -52,7 +52,7 @@ from nas_workbench.strategies.dnas import build_supernet
 from nas_workbench.strategies.dnas.arch_step import ArchStep, frozen, shrink_epochs
 from nas_workbench.strategies.dnas.cost import cost_model
 from nas_workbench.strategies.dnas.landing import check_target, land, predicted_costs
-from nas_workbench.strategies.dnas.options import DnasOptions
+from nas_workbench.strategies.dnas.options import MAX_REPEATS, DnasOptions
 from nas_workbench.strategies.dnas.penalty import HardwarePenalty
 from nas_workbench.strategies.dnas.retraining import Retraining
 from nas_workbench.strategies.dnas.supernet import Supernet
@@ -167,18 +167,20 @@ class _DnasSearch:
             return True
         if self._must_end():
             return False
-        landings = land(supernet, penalty, self._measure, options.tolerance, config.seed, retrains)
+        distinct = options.retrain_distinct and options.retrain_budget > 0  # candidates for the budget too
+        count = retrains + (MAX_REPEATS if distinct else 0)
+        landings = land(supernet, penalty, self._measure, options.tolerance, config.seed, count)
         for landing in landings:
-            logger.info("dnas: retraining %s, %s", run.space.format(landing.spec), landing.to_dict())
+            logger.info("dnas: to retrain %s, %s", run.space.format(landing.spec), landing.to_dict())
         info = {"phase": "retrain", "epoch": epochs, "expected": _expected(penalty, supernet),
                 "targets": dict(penalty.targets)}  # fmt: skip
         Retraining(
             run, self._retraining(supernet), self._run_scored, options.retrain_budget,
-            time.perf_counter() - search_started, self._must_end,
+            time.perf_counter() - search_started, self._must_end, self.deadline,
         ).retrain([
             (landing.spec, {**info, "landing": landing.to_dict() if penalty.targets else None})
             for landing in landings
-        ])  # fmt: skip
+        ], retrains)  # fmt: skip
         return not run.stop.is_set()
 
     def _must_end(self) -> bool:

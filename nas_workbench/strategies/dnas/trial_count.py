@@ -6,6 +6,7 @@ architecture retrained from scratch at the end (`trial_plan`). The landing may r
 (with a cost target, only the architectures measured within it), and the search is complete once they
 are trained: a finished study may then hold fewer trials than ``n_trials`` ("4 of 6") and is not a
 stopped one. Within the retraining budget the best retrained architecture is trained again with new seeds
+(or the next likeliest architectures are trained, ``retrain_distinct``)
 (`retraining`), so a finished study may also hold more ("7 where 6 were planned"). This module needs
 neither torch nor widgets.
 """
@@ -44,10 +45,14 @@ def plan_text(n_trials: int, options: DnasOptions) -> str:
         else ", no retraining (retrain off)"
     )
     if retrains and options.retrain_budget > 0:
+        more = (
+            "the next likeliest architectures are trained too"
+            if options.retrain_distinct
+            else "the best of them is trained again with new seeds"
+        )
         retrained += (
-            f", and the best of them is trained again with new seeds, up to {MAX_REPEATS} more trials, "
-            f"while the retraining takes at most {options.retrain_budget:g}x the search's time "
-            "(retrain_budget)"
+            f", and {more}, up to {MAX_REPEATS} more trials, while the retraining takes at most "
+            f"{options.retrain_budget:g}x the search's time (retrain_budget)"
         )
     return (
         "dnas counts a trial per supernet search epoch and per retrained architecture: "
@@ -65,7 +70,8 @@ def outcome_text(counts: Mapping[str, int], n_trials: int) -> str:
     if done > n_trials:
         text += (
             f", {done} trials where {n_trials} were planned: the best retrained architecture was trained "
-            "again with new seeds within the retraining budget (retrain_budget)"
+            "again with new seeds, or the next likeliest ones were trained, within the retraining budget "
+            "(retrain_budget)"
         )
     elif done < n_trials:
         text += (
