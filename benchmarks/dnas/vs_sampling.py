@@ -68,9 +68,9 @@ def search(
     n_trials: int,
     options: dict[str, Any] | None = None,
     timeout: float | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any] | None:
     """One timed search (ended by ``timeout`` seconds, if given): its best trained architecture (validation
-    accuracy), its figures and, for "dnas", where its time went."""
+    accuracy), its figures and, for "dnas", where its time went; None when it trained none."""
     load_before = load()
     study_name = f"{space}-{strategy}-{seed}-{n_trials}-{json.dumps(options or {}, sort_keys=True)}"
     run, timing = timed_search(  # the best architecture by accuracy; no hardware penalty for "dnas"
@@ -91,6 +91,9 @@ def search(
         r for r in run.results()
         if r.status == "ok" and r.metrics.get("accuracy", {}).get("method") == "measured"
     ]  # fmt: skip
+    if not trained:  # a timeout before any training ended
+        print(f"{space:7} {seed:4d} {wall:7.1f}  {strategy}: no architecture trained (timeout {timeout})")
+        return None
     best = max(trained, key=lambda r: r.value("accuracy"))
     model = run.space.build(nw.ArchSpec.from_dict(best.spec), run.task.input_shape, run.task.num_classes)
     latency = profile(model, run.task.input_shape, metrics=["latency_ms"], threads=1)["latency_ms"].value
@@ -275,9 +278,10 @@ def main() -> None:
                     if options is not None:  # a variant's "epochs" replaces --epochs
                         options = dict(options)
                         n_trials = options.pop("epochs", args.epochs) + options["retrain_top"]
-                        dnas_rows.append(search("dnas", space, storage, seed, n_trials, options, timeout))
-                        dnas_rows[-1]["epochs"] = n_trials - options["retrain_top"]
-                        _print(dnas_rows[-1])
+                        row = search("dnas", space, storage, seed, n_trials, options, timeout)
+                        if row is not None:  # else said so: counted as missing the goal
+                            dnas_rows.append({**row, "epochs": n_trials - options["retrain_top"]})
+                            _print(dnas_rows[-1])
                     if k == 0 and not base_rows:  # between the first and the other variants: alike loads
                         base_rows = [
                             _baseline(s, space, seed, args.trials, storage, earlier) for s in baselines
@@ -298,6 +302,8 @@ def _baseline(
             _print(row)
             return row
     row = search(strategy, space, storage, seed, trials)
+    if row is None:  # no timeout: a baseline always trains
+        raise RuntimeError(f"{strategy} trained no architecture")
     _print(row)
     return row
 
