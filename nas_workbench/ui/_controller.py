@@ -24,7 +24,7 @@ from nas_workbench.engine.storage import open_storage
 from nas_workbench.engine.study_record import StudyRecord, record_of, stopped_itself
 from nas_workbench.exceptions import NasWorkbenchError
 from nas_workbench.strategies.dnas.trial_count import outcome_text
-from nas_workbench.ui._model import Exported, Failure, Loaded, Loading
+from nas_workbench.ui._model import Exported, Failure, Loaded, Loading, Opened
 from nas_workbench.viz import DnasHistory, ProxyHistory, TrialTable
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "existing_study",
     "export_in_background",
     "may_hold_studies",
+    "open_in_background",
     "open_stored",
     "read_in_background",
     "resume_hint",
@@ -90,6 +91,25 @@ def read_in_background(
             post((session, Failure(f"Could not read study {name!r}: {type(error).__name__}: {error}")))
 
     return _background(f"nas-load-{name}", read)
+
+
+def open_in_background(
+    open_run: Callable[[], Any], then: Callable[[Any], None], post: Post, session: int
+) -> threading.Thread:
+    """Open a run in a thread (``open_run``: `nas_workbench.search`, which reads the data, opens the
+    study and resolves a relative limit by profiling networks: seconds to a minute), so the kernel stays
+    free meanwhile; post `Opened` with ``then`` bound to the run, or with the error that stopped it."""
+
+    def work() -> None:
+        try:
+            run = open_run()
+        except Exception as error:  # the workbench shows it as Start would have
+            logger.debug("opening a run failed", exc_info=True)
+            post((session, Opened(error=error)))
+            return
+        post((session, Opened(then=lambda: then(run))))
+
+    return _background("nas-open", work)
 
 
 def export_in_background(

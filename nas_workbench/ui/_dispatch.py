@@ -26,6 +26,9 @@ logger = logging.getLogger("nas_workbench")
 
 T = TypeVar("T")
 
+#: Seconds between two deliveries, at least (the shortest: as `Coalescer.pace` sets it for few points).
+INTERVAL = 0.25
+
 
 def running_loop() -> asyncio.AbstractEventLoop | None:
     """The event loop running in this thread (the kernel's, in a notebook cell), or None."""
@@ -50,13 +53,19 @@ class Coalescer(Generic[T]):
 
     loop: asyncio.AbstractEventLoop
     apply: Callable[[list[T]], None]
-    interval: float = 0.25
+    interval: float = INTERVAL
     on_error: Callable[[Exception], None] | None = None
     max_batch: int = 500
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _pending: list[T] = field(default_factory=list, init=False, repr=False)
     _scheduled: bool = field(default=False, init=False, repr=False)
     _last: float = field(default=-float("inf"), init=False, repr=False)
+
+    def pace(self, points: int, per_interval: int = 500, longest: float = 2.0) -> None:
+        """Set the interval for a display of ``points`` points: `INTERVAL` up to ``per_interval`` points,
+        growing in proportion beyond (to at most ``longest``), since each update redraws every point:
+        the browser's share of time spent drawing stays the same."""
+        self.interval = min(longest, INTERVAL * max(1.0, points / per_interval))
 
     def put(self, item: T) -> None:
         """Queue ``item`` (any thread)."""

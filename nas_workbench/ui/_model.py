@@ -16,18 +16,32 @@ import html
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
 
 from nas_workbench.config import SearchConfig
 from nas_workbench.engine import events as ev
-from nas_workbench.engine.records import TrialResult
+from nas_workbench.engine.records import TrialResult, budget_missed, outcome_counts
+from nas_workbench.strategies.dnas.trial_count import outcome_text, run_plan_text
 from nas_workbench.ui._status import best_text, eta_seconds, progress_text
 from nas_workbench.ui._workers import WorkerTally
 from nas_workbench.viz import DnasHistory, ProxyHistory, TrialTable
 
-__all__ = ["Changes", "Exported", "Failure", "Loaded", "Loading", "Message", "Progress", "WorkbenchModel"]
+if TYPE_CHECKING:
+    from nas_workbench.engine.runner import SearchRun
+
+__all__ = [
+    "Changes",
+    "Exported",
+    "Failure",
+    "Loaded",
+    "Loading",
+    "Message",
+    "Opened",
+    "Progress",
+    "WorkbenchModel",
+]
 
 #: What to change when a run's every trial was over budget (said after `budget_missed`'s sentence).
 LOOSEN = (
@@ -62,6 +76,15 @@ class Loaded:
     proxy: ProxyHistory | None = None
     #: The study's strategy ended it, however many trials it holds (a complete "dnas" search, a grid).
     complete: bool = False
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A run Start or Resume opened in the background (its data read, its study opened, a relative
+    limit resolved by profiling): ``then`` starts it, on the loop; or ``error``, why it could not open."""
+
+    then: Callable[[], None] | None = None
+    error: Exception | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +132,7 @@ class Changes:
     finished: ev.RunFinished | None = None
     failed: bool = False
     exported: list[Exported] = field(default_factory=list)
+    opened: Opened | None = None
 
 
 class WorkbenchModel:
@@ -139,6 +163,20 @@ class WorkbenchModel:
         """Start a new session: items posted by earlier ones are ignored from now on."""
         self.session += 1
         return self.session
+
+    def begin_run(self, run: SearchRun, tally: WorkerTally | None) -> Message | None:
+        """Take up ``run`` (its workers counted by ``tally``): what its end will say, and what to say
+        while it runs (what "auto" runs and why, what a "dnas" search's trials will be), if anything."""
+        advice, config = run.strategy_advice, run.config
+        self.tally, self.auto = tally, None if advice is None else advice.strategy
+        plan = run_plan_text(config, run.trials_done())  # how a "dnas" search counts its trials
+        # what the run ended with, from the stored trials: the plots may not have drawn the last one yet
+        ended = lambda: outcome_text(outcome_counts(run.results()), config.n_trials)  # noqa: E731
+        self.describe_trials = None if plan is None else ended
+        self.budget_missed = lambda: budget_missed(run.results(), config.limits())
+        said = [] if advice is None else [f"Strategy auto runs {advice.strategy}: {advice.reason}"]
+        self.opening, self.warnings = " ".join([*said, *([plan] if plan else [])]), []
+        return Message(self.opening) if self.opening else None
 
     def reduce(self, batch: Sequence[tuple[int, Any]]) -> Changes:
         """Apply a batch of ``(session, item)`` in order; return what to draw."""
@@ -207,6 +245,10 @@ class WorkbenchModel:
         changes.loaded = item
         changes.loading = None  # a step of the same batch would redraw its line over the shown study
         changes.status = ""
+
+    @_reduce.register
+    def _opened(self, item: Opened, changes: Changes) -> None:
+        changes.opened = item
 
     @_reduce.register
     def _failure(self, item: Failure, changes: Changes) -> None:

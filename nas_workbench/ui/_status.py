@@ -1,10 +1,17 @@
-"""The progress line under the Start button: trials done, time left, and the best result so far."""
+"""The progress line under the Start button (trials done, time left, the best result so far), and the
+status line's text while the workbench follows a study."""
 
 from __future__ import annotations
 
 from nas_workbench.viz import TrialTable, metric_axis_label
 
-__all__ = ["best_text", "eta_seconds", "format_duration", "progress_text"]
+__all__ = ["FOLLOWING", "best_text", "eta_seconds", "format_duration", "progress_text"]
+
+#: The status line while the workbench follows a study that other processes run.
+FOLLOWING = (
+    "Following this study as other processes run it (read again after each change, at most every 30 s "
+    "when idle)."
+)
 
 
 def format_duration(seconds: float) -> str:

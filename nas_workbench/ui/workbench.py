@@ -23,23 +23,24 @@ from nas_workbench import strategies
 from nas_workbench.config import SearchConfig, default_storage
 from nas_workbench.engine.budget import metrics_to_profile
 from nas_workbench.engine.callables import callable_name
-from nas_workbench.engine.records import TrialResult, budget_missed, outcome_counts
+from nas_workbench.engine.records import TrialResult
 from nas_workbench.engine.study_record import record_of
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
-from nas_workbench.strategies.dnas.trial_count import outcome_text, run_plan_text
 from nas_workbench.ui._controller import (
     Post,
     complete_hint,
     export_in_background,
     may_hold_studies,
+    open_in_background,
     open_stored,
     read_in_background,
     resume_hint,
 )
 from nas_workbench.ui._controls import HEADER, RunControls, guarded
 from nas_workbench.ui._dispatch import Coalescer, running_loop
-from nas_workbench.ui._model import Changes, Loaded, Loading, Message, WorkbenchModel
+from nas_workbench.ui._model import Changes, Loaded, Loading, Message, Opened, WorkbenchModel
 from nas_workbench.ui._options import WorkbenchOptions
+from nas_workbench.ui._status import FOLLOWING
 from nas_workbench.ui._watch import StudyWatcher
 from nas_workbench.ui._workers import WorkerTally
 from nas_workbench.ui.archview import ArchPanel
@@ -70,13 +71,6 @@ class Workbench(W.VBox):
         **options: ``evaluate``, ``data``, ``namespace``, ``workers``: see `WorkbenchOptions`.
     """
 
-    #: Seconds between two updates of the plots while trials stream in, up to `points_per_interval`
-    #: points; with more, the interval grows in proportion (to at most `max_update_interval`), since
-    #: every update redraws every point: the browser's share of time spent drawing stays the same.
-    update_interval = 0.25
-    points_per_interval = 500
-    max_update_interval = 2.0
-
     def __init__(self, config: SearchConfig | None = None, **options: Unpack[WorkbenchOptions]) -> None:
         unknown = sorted(set(options) - WorkbenchOptions.__optional_keys__)
         if unknown:
@@ -87,6 +81,7 @@ class Workbench(W.VBox):
             optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.evaluate = options.get("evaluate")
         self.run: SearchRun | None = None
+        self._opening = False  # Start or Resume is opening its run in the background
         self.study: optuna.Study | None = None
         self.watcher: StudyWatcher | None = None
         self.model = WorkbenchModel()
@@ -102,8 +97,8 @@ class Workbench(W.VBox):
         self.resume_button, self.progress = self.controls.resume, self.controls.progress
         self.progress_label, self.status = self.controls.progress_label, self.controls.status
         self.message = self.controls.message
-        self.plots = PlotPanel(on_select=self.arch_show)
         self.arch = ArchPanel(on_export=self._export)
+        self.plots = PlotPanel(on_select=self.arch.show)  # the trial tapped in a plot (None clears it)
         shown = self.form.validate() or SearchConfig()
         self.plots.reset(TrialTable(shown.objectives, shown.directions), shown.budget, _recorded(shown))
         super().__init__(
@@ -158,10 +153,9 @@ class Workbench(W.VBox):
         """Read ``study`` in a background thread; show it when read; then call ``then`` (on the loop)."""
         post = self._poster()
         self._stop_watching()
-        session = self.model.next_session()
         self.study = study
         self.controls.show_loading(Loading(1, f"Opening study {study.study_name!r}…"))
-        read_in_background(study, config, post, session, then)
+        read_in_background(study, config, post, self.model.next_session(), then)
 
     # -- actions ---------------------------------------------------------------------------------------
     @guarded
@@ -204,14 +198,20 @@ class Workbench(W.VBox):
     @guarded
     def stop(self) -> None:
         """Stop the search after the trial in progress (as the Stop button does)."""
-        if self.run is not None and self.run.running:
+        if self._opening:  # not started yet, and now never: what its opening posts is dropped
+            self.model.next_session()
+            self._opened(Opened())  # idle again, as if opened with nothing to do
+            self.status.value = ""
+            self._say(Message("Stopped before the search started: no trial ran."))
+        elif self.run is not None and self.run.running:
             self.run.stop()
             self.stop_button.disabled = True
             self.status.value = "<i>Stopping after the trial in progress…</i>"
 
     def _with_new_run(self, action: Callable[[SearchRun, int | None], None]) -> None:
-        """Call ``action`` with the run the form describes and its ``workers``, unless a setting is wrong
-        (then shown under its field)."""
+        """Open the run the form describes (unless a setting is wrong: shown under its field), then call
+        ``action`` with it and its ``workers``. Opening reads the data and may resolve a relative limit by
+        profiling networks (tens of seconds): a thread does it, the kernel stays free meanwhile."""
         from nas_workbench.engine import preflight, runner  # the engine's run side: loaded at the first run
 
         config = self.form.validate()
@@ -220,33 +220,41 @@ class Workbench(W.VBox):
         workers = self.form.workers.for_run(config)
         if workers is not None and self.evaluate is not None:  # before the study exists: say what to do
             callable_name(self.evaluate, "evaluate")
-        self._poster()  # needs the kernel's loop: refuse now, before a study exists
+        post = self._poster()  # needs the kernel's loop: refuse now, before a study exists
         self._say(None)
         self.status.value = f"<i>{html.escape(preflight.opening_text(config))}…</i>"  # what it waits for
-        action(runner.search(config, evaluate=self.evaluate, data=self.form.datasets.read()), workers)
+        self._opening = True
+        self._set_running(True)  # Stop cancels the opening
+        data, evaluate = self.form.datasets.read(), self.evaluate
+        open_in_background(
+            lambda: runner.search(config, evaluate=evaluate, data=data),
+            lambda run: action(run, workers),
+            post,
+            self.model.next_session(),
+        )
+
+    @guarded
+    def _opened(self, opened: Opened) -> None:
+        """Start or resume the run opened in the background, or show why it could not be opened."""
+        self._opening = False
+        self._set_running(False)  # the run sets it again as it starts
+        if opened.error is not None:
+            raise opened.error
+        if opened.then is not None:
+            opened.then()
 
     def _launch(self, run: SearchRun, workers: int | None) -> None:
-        """Subscribe to ``run``'s events and start it in its background thread (``workers``: as
-        `SearchRun.start` takes it)."""
+        """Follow ``run``'s events and start it in its thread (``workers``: as `SearchRun.start` takes it)."""
         self._stop_watching()
         if self._unsubscribe is not None:
             self._unsubscribe()
         session, put = self.model.next_session(), self._poster()
         self._unsubscribe = run.subscribe(lambda event: put((session, event)))
         self.run, self.study = run, run.study
-        self.model.tally = None if workers is None else WorkerTally(run, workers)
-        advice, config = run.strategy_advice, run.config
-        self.model.auto = None if advice is None else advice.strategy
-        plan = run_plan_text(config, run.trials_done())  # how a "dnas" search counts its trials
-        # what the run ended with, from the stored trials: the plots may not have drawn the last one yet
-        ended = lambda: outcome_text(outcome_counts(run.results()), config.n_trials)  # noqa: E731
-        self.model.describe_trials = None if plan is None else ended
-        self.model.budget_missed = lambda: budget_missed(run.results(), config.limits())
         self._set_running(True)
-        said = [] if advice is None else [f"Strategy auto runs {advice.strategy}: {advice.reason}"]
-        self.model.opening, self.model.warnings = " ".join([*said, *([plan] if plan else [])]), []
-        if self.model.opening:  # what "auto" runs and why, what the trials will be, for as long as it runs
-            self._say(Message(self.model.opening))
+        opening = self.model.begin_run(run, None if workers is None else WorkerTally(run, workers))
+        if opening is not None:  # what "auto" runs and why, what the trials will be, for as long as it runs
+            self._say(opening)
         self.plots.image.prepare()  # its final plots are drawn from a callback: start the renderer now
         run.start(workers=workers)
 
@@ -268,7 +276,7 @@ class Workbench(W.VBox):
         if self._loop is None:
             raise NasWorkbenchError("The workbench needs a running event loop: use it in a Jupyter notebook.")
         if self._coalescer is None:
-            self._coalescer = Coalescer(self._loop, self._apply, self.update_interval, self._failed)
+            self._coalescer = Coalescer(self._loop, self._apply, on_error=self._failed)
         return self._coalescer.put
 
     def _failed(self, error: Exception) -> None:
@@ -292,14 +300,13 @@ class Workbench(W.VBox):
             self.plots.add(changes.results, self.study)
             self._show_progress()
             if self._coalescer is not None:
-                scale = self.plots.points / self.points_per_interval
-                self._coalescer.interval = min(
-                    self.max_update_interval, self.update_interval * max(1.0, scale)
-                )
+                self._coalescer.pace(self.plots.points)
         if changes.dnas:
             self.plots.add_dnas(changes.dnas)
         if changes.message is not None:
             self._say(changes.message)
+        if changes.opened is not None:
+            self._opened(changes.opened)
         if changes.failed:
             self._set_running(False)
         if changes.finished is not None:
@@ -325,9 +332,8 @@ class Workbench(W.VBox):
             self._watch(study, item.table, config.n_trials)
             if not item.running:
                 given = self.form.datasets.read() is not None
-                self._say(
-                    Message(resume_hint(record_of(study), study.study_name, done, config.n_trials, given))
-                )
+                hint = resume_hint(record_of(study), study.study_name, done, config.n_trials, given)
+                self._say(Message(hint))
 
     def _watch(self, study: optuna.Study, table: TrialTable, n_trials: int) -> None:
         """Follow a study another process is running; its new trials stream in like a live run's."""
@@ -335,10 +341,7 @@ class Workbench(W.VBox):
         self.watcher = StudyWatcher(
             study, table.rows_by_number, lambda new: put((session, new)), n_trials
         ).start()
-        self.status.value = (
-            "<i>Following this study as other processes run it (read again after each change, "
-            "at most every 30 s when idle).</i>"
-        )
+        self.status.value = f"<i>{FOLLOWING}</i>"
 
     def _stop_watching(self) -> None:
         if self.watcher is not None:
@@ -352,10 +355,6 @@ class Workbench(W.VBox):
         self._show_progress()
         self.plots.refresh()  # the saved notebook shows the final plots (and their static image)
         self._set_running(False)
-
-    def arch_show(self, result: TrialResult | None) -> None:
-        """Show ``result``'s architecture (the trial tapped in a plot; None clears it)."""
-        self.arch.show(result)
 
     # -- small helpers ---------------------------------------------------------------------------------
     def report(self, error: Exception) -> None:
@@ -378,11 +377,12 @@ class Workbench(W.VBox):
 
     @property
     def searching(self) -> bool:
-        """Whether a search started here is running."""
-        return self.run is not None and self.run.running
+        """Whether a search started here is being opened or is running."""
+        return self._opening or (self.run is not None and self.run.running)
 
     def close(self) -> None:
         """Stop following the study and close the widget (a running search goes on; use `stop`)."""
+        self.model.next_session()  # a run still opening is not started
         self._stop_watching()
         if self._unsubscribe is not None:
             self._unsubscribe()

@@ -40,12 +40,13 @@ def test_start_streams_trials_into_the_plots(make_config, score, wait_for):
         workbench = nw.Workbench(make_config(n_trials=1), evaluate=paced)
         workbench.form.fields["n_trials"].widget.value = 5  # set in the form, as a user would
         lengths: list[int] = []
-        workbench.start_button.click()  # fresh plots; the trials come later, through the loop
+        workbench.start_button.click()  # the run opens in a thread: the loop is free at once
+        assert workbench.searching and workbench.start_button.disabled
+        assert workbench.form.fields["n_trials"].widget.disabled  # settings frozen while it runs
+        await wait_for(lambda: workbench.run is not None)  # opened: fresh plots; trials come later
         workbench.plots.trials.on_change(
             "data", lambda attr, old, new: lengths.append(workbench.plots.points)
         )
-        assert workbench.searching and workbench.start_button.disabled  # the loop is free at once
-        assert workbench.form.fields["n_trials"].widget.disabled  # settings frozen while it runs
         await wait_for(lambda: not workbench.searching and "complete" in workbench.message.value)
         return workbench, lengths
 
@@ -67,6 +68,7 @@ def test_auto_says_what_it_runs_and_the_study_stores_it(make_config, score, wait
         workbench = nw.Workbench(make_config(strategy="auto", study_name="ui-auto"), evaluate=score)
         assert workbench.form.fields["strategy"].widget.value == "auto"
         workbench.start_button.click()
+        await wait_for(lambda: workbench.run is not None)  # opened (in a thread): it says what auto runs
         running = workbench.message.value
         await wait_for(lambda: not workbench.searching and "complete" in workbench.message.value)
         return workbench, running
@@ -137,17 +139,18 @@ def test_an_existing_study_is_not_started_afresh(make_config, score, wait_for):
         nw.search(make_config(n_trials=2), evaluate=score).run()
         workbench = nw.Workbench(make_config(n_trials=2), evaluate=score)
         workbench.start_button.click()
+        await wait_for(lambda: not workbench.searching)  # opened in a thread, then refused
         assert "already holds 2 trials" in workbench.message.value and "Resume" in workbench.message.value
         assert workbench.status.value == ""  # not "Opening study…" beside the error (seen in JupyterLab)
         assert not workbench.searching
         workbench.resume_button.click()  # complete already: says so and shows the stored trials
-        assert "already has 2 of 2 trials" in workbench.message.value
+        await wait_for(lambda: "already has 2 of 2 trials" in workbench.message.value)
         await wait_for(lambda: workbench.plots.points == 2)
 
     asyncio.run(main())
 
 
-def test_bad_data_from_the_notebook_is_a_field_error_and_the_status_line_clears(make_config, score):
+def test_bad_data_from_the_notebook_is_a_field_error_and_the_status_line_clears(make_config, score, wait_for):
     """Start with arrays whose labels are no classes (a regression target): the error names the data
     under its field, and the status line does not go on saying "Opening study…" (seen in JupyterLab)."""
     import numpy as np
@@ -159,6 +162,7 @@ def test_bad_data_from_the_notebook_is_a_field_error_and_the_status_line_clears(
         workbench = nw.Workbench(make_config(n_trials=1), evaluate=score, namespace=namespace)
         workbench.form.datasets.widget.value = "prices"
         workbench.start_button.click()
+        await wait_for(lambda: not workbench.searching)  # the data is read as the run opens, in a thread
         assert workbench.run is None and not workbench.start_button.disabled
         assert "dataset.y: '40 labels of dtype float64'" in html.unescape(workbench.form.message.value)
         assert "fractional numbers" in workbench.form.message.value
@@ -167,9 +171,9 @@ def test_bad_data_from_the_notebook_is_a_field_error_and_the_status_line_clears(
     asyncio.run(main())
 
 
-def test_the_status_line_says_what_start_waits_for(make_config, monkeypatch):
-    """Start opens the study on the kernel's thread, a relative limit resolved by profiling networks (tens
-    of seconds): the status line says so meanwhile, not only "Opening study"."""
+def test_the_status_line_says_what_start_waits_for(make_config, monkeypatch, wait_for):
+    """Start opens the study in a thread, a relative limit resolved by profiling networks (tens of
+    seconds): the status line says so meanwhile, not only "Opening study"."""
     from nas_workbench.engine import runner
 
     seen = []
@@ -182,6 +186,7 @@ def test_the_status_line_says_what_start_waits_for(make_config, monkeypatch):
 
     async def main():
         workbench.start_button.click()
+        await wait_for(lambda: not workbench.searching)
 
     workbench = nw.Workbench(make_config(budget={"latency_ms": "p30"}))
     asyncio.run(main())
@@ -190,6 +195,37 @@ def test_the_status_line_says_what_start_waits_for(make_config, monkeypatch):
         "profiling 32 random networks of the space…</i>"
     ]
     assert "stopped here by the test" in workbench.message.value and workbench.status.value == ""
+
+
+def test_the_kernel_stays_free_while_start_opens_its_run_and_stop_cancels_it(make_config, score, monkeypatch):
+    """Opening a run may take tens of seconds (a relative limit resolved by profiling networks): it runs
+    in a thread, so the kernel's loop (other cells, the Stop button) is free meanwhile; Stop then cancels
+    the start, and the run opened after it is never started."""
+    from nas_workbench.engine import runner
+
+    opened, release = threading.Event(), threading.Event()
+    search = runner.search
+
+    def slow_opening(config, **options):
+        opened.set()
+        release.wait(10)
+        return search(config, **options)
+
+    monkeypatch.setattr(runner, "search", slow_opening)
+
+    async def main():
+        workbench = nw.Workbench(make_config(n_trials=2), evaluate=score)
+        workbench.start_button.click()
+        assert workbench.searching and workbench.start_button.disabled and not workbench.stop_button.disabled
+        await asyncio.to_thread(opened.wait, 10)  # the loop awaits while the run is being opened
+        workbench.stop_button.click()
+        assert "Stopped before the search started" in workbench.message.value and not workbench.searching
+        release.set()
+        await asyncio.sleep(1.0)  # the opened run reaches the loop, and is dropped
+        return workbench
+
+    workbench = asyncio.run(main())
+    assert workbench.run is None and not workbench.start_button.disabled and workbench.plots.points == 0
 
 
 def test_a_study_on_own_data_is_shown_asks_for_its_data_and_resumes_only_on_it(
@@ -206,6 +242,7 @@ def test_a_study_on_own_data_is_shown_asks_for_its_data_and_resumes_only_on_it(
         assert "holds 2 of 4 trials, searched on data of your own: 'tiny' (1x8x8, 2 classes" in message
         assert "sha256 " in message and "data=task" in message
         workbench.resume_button.click()  # on digits: refused, naming both identities
+        await wait_for(lambda: not workbench.searching)
         refused = html.unescape(workbench.form.message.value)
         assert "'digits'" in refused and "'tiny'" in refused and not workbench.searching
         assert len(nw.search(make_config(n_trials=2), data=tiny_task).study.get_trials()) == 2

@@ -121,7 +121,7 @@ def test_start_here_then_resume_following_a_worker_started_elsewhere(make_config
         form.fields["n_trials"].widget.value = 5
         form.workers.mode.value = "external"
         workbench.resume_button.click()
-        await wait_for(lambda: workbench.searching)
+        await wait_for(lambda: len(start_calls) == 2)  # opened in a thread, then started
         assert start_calls == [None, 0]
         await wait_for(lambda: "Following workers started elsewhere" in workbench.status.value)
         config = form.read()
@@ -158,7 +158,8 @@ def test_two_local_workers_search_and_every_trial_reaches_the_plots(
         form.workers.mode.value = "local"
         form.workers.count.widget.value = 2
         workbench.start_button.click()
-        assert start_calls == [2] and workbench.searching and form.workers.mode.disabled
+        assert workbench.searching and form.workers.mode.disabled
+        await wait_for(lambda: start_calls == [2])  # opened in a thread, then started
         await wait_for(lambda: not workbench.searching and "complete" in workbench.message.value, 240)
         return workbench
 
@@ -195,6 +196,7 @@ def test_stop_right_after_start_with_local_workers_is_a_stop_not_an_error(
     async def main():
         workbench = nw.Workbench(make_config(n_trials=8), evaluate=sleepy, workers=2)
         workbench.start_button.click()
+        await wait_for(lambda: workbench.run is not None)  # opened (in a thread) and started
         workbench.stop_button.click()  # the workers are still starting: SIGTERM ends them before any trial
         await wait_for(lambda: not workbench.searching and workbench.message.value, 120)
         return workbench
