@@ -11,7 +11,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
 from sqlalchemy.engine import make_url
@@ -26,6 +26,9 @@ from nas_workbench.exceptions import NasWorkbenchError
 from nas_workbench.strategies.dnas.trial_count import outcome_text
 from nas_workbench.ui._model import Exported, Failure, Loaded, Loading, Opened
 from nas_workbench.viz import DnasHistory, ProxyHistory, TrialTable
+
+if TYPE_CHECKING:
+    from nas_workbench.engine.runner import SearchRun
 
 __all__ = [
     "Post",
@@ -94,7 +97,7 @@ def read_in_background(
 
 
 def open_in_background(
-    open_run: Callable[[], Any], then: Callable[[Any], None], post: Post, session: int
+    open_run: Callable[[], SearchRun], then: Callable[[SearchRun], None], post: Post, session: int
 ) -> threading.Thread:
     """Open a run in a thread (``open_run``: `nas_workbench.search`, which reads the data, opens the
     study and resolves a relative limit by profiling networks: seconds to a minute), so the kernel stays

@@ -228,6 +228,25 @@ def test_the_kernel_stays_free_while_start_opens_its_run_and_stop_cancels_it(mak
     assert workbench.run is None and not workbench.start_button.disabled and workbench.plots.points == 0
 
 
+def test_a_run_still_opening_when_the_widget_closes_is_never_started(make_config, score, monkeypatch):
+    from nas_workbench.engine import runner
+
+    release, search = threading.Event(), runner.search
+    monkeypatch.setattr(
+        runner, "search", lambda config, **options: release.wait(10) and search(config, **options)
+    )
+
+    async def main():
+        workbench = nw.Workbench(make_config(n_trials=2), evaluate=score)
+        workbench.start_button.click()
+        workbench.close()
+        release.set()
+        await asyncio.sleep(1.0)  # the opened run reaches the loop, and is dropped
+        return workbench
+
+    assert asyncio.run(main()).run is None
+
+
 def test_a_study_on_own_data_is_shown_asks_for_its_data_and_resumes_only_on_it(
     make_config, score, wait_for, tiny_task
 ):
