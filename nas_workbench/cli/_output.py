@@ -10,37 +10,17 @@ from typing import Any
 
 from nas_workbench.engine import events as ev
 from nas_workbench.engine.records import TrialResult, outcome_counts, pareto_front
-from nas_workbench.metrics import caveats, limit_text
+from nas_workbench.engine.result_display import result_columns
+from nas_workbench.metrics import limit_text
 
 __all__ = ["JsonlLog", "Progress", "budget_text", "format_pareto_table"]
-
-
-def _fmt(result: TrialResult, metric: str, digits: int = 4) -> str:
-    value = result.value(metric)
-    if value is None:
-        return "-"
-    if metric in ("params", "flops", "macs"):
-        return f"{value / 1e3:.1f}k" if value < 1e6 else f"{value / 1e6:.2f}M"
-    marks = caveats(result.metrics.get(metric, {}).get("detail"))  # "unstable", "uncalibrated"
-    return f"{value:.{digits}g}" + "".join(f" ({mark})" for mark in marks)
 
 
 def format_pareto_table(results: list[TrialResult], objectives: Sequence[str], directions: Sequence[str],
                         budget: Mapping[str, float | str]) -> str:  # fmt: skip
     """The Pareto front as a text table: accuracy against measured hardware figures, budget marks."""
     front = pareto_front(results, directions)
-    method = next((_label(r.metrics["latency_ms"]) for r in front if "latency_ms" in r.metrics), "")
-    columns = [
-        ("trial", lambda r: str(r.number)),
-        ("budget", lambda r: "ok" if r.feasible else "OVER"),
-        ("val acc", lambda r: _fmt(r, "accuracy")),
-        ("test acc", lambda r: _fmt(r, "test_accuracy")),
-        (f"latency ms ({method})" if method else "latency ms", lambda r: _fmt(r, "latency_ms")),
-        ("peak MB", lambda r: _fmt(r, "peak_memory_mb")),
-        ("params", lambda r: _fmt(r, "params")),
-        ("FLOPs", lambda r: _fmt(r, "flops")),
-        ("architecture", lambda r: r.summary or r.arch),
-    ]
+    columns = result_columns(front)
     rows = [[get(r) for _, get in columns] for r in front]
     widths = [
         max(len(name), *(len(row[i]) for row in rows)) if rows else len(name)
@@ -60,13 +40,6 @@ def format_pareto_table(results: list[TrialResult], objectives: Sequence[str], d
         f"{counts['failed']} failed); budget: {limits}"
     )
     return "\n".join(lines)
-
-
-def _label(latency: Mapping[str, Any]) -> str:
-    """How a latency column's figures were obtained: the method, or the device profile's own label
-    ("predicted for pixel2 from 10 measurements") when a profile predicted them."""
-    source = str(latency.get("source", ""))
-    return source if source.startswith("predicted for ") else str(latency["method"])
 
 
 class Progress:

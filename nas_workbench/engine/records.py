@@ -26,12 +26,14 @@ from optuna.trial import FrozenTrial, TrialState
 from nas_workbench import _compat
 from nas_workbench.engine._bulk_read import read_trials
 from nas_workbench.engine.events import TrialFinished
+from nas_workbench.engine.result_display import results_html, trial_text
 from nas_workbench.trial_attrs import DNAS_ATTR, WEIGHTS_ATTR, attr, fail_reason, learning_curve
 
 __all__ = [
     "DNAS_ATTR",
     "WEIGHTS_ATTR",
     "TrialResult",
+    "TrialResults",
     "budget_missed",
     "outcome_counts",
     "pareto_front",
@@ -46,7 +48,7 @@ _STATE_STATUS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # the repr is one line (`trial_text`), not every stored detail
 class TrialResult:
     """One trial as stored: its architecture, figures and outcome.
 
@@ -148,6 +150,9 @@ class TrialResult:
             worker=self.worker or worker,
         )
 
+    def __repr__(self) -> str:
+        return f"TrialResult({trial_text(self)})"
+
     def value(self, metric: str) -> float | None:
         """The value of ``metric`` (None when it was not measured)."""
         entry = self.metrics.get(metric)
@@ -176,6 +181,14 @@ class TrialResult:
         }
 
 
+class TrialResults(list[TrialResult]):
+    """A list of trials (`SearchRun.results`, `SearchRun.pareto`) that a notebook cell shows as a table,
+    as the command line prints a Pareto front, rather than as the reprs of its items."""
+
+    def _repr_html_(self) -> str:
+        return results_html(self)
+
+
 #: Sources of the accuracy that studies written by earlier versions recorded for trials over budget, which
 #: were never trained: 0.0 from one of these is that placeholder, not a score.
 _PLACEHOLDER_SOURCES = ("trainer (validation split)", "user evaluate()")
@@ -190,12 +203,12 @@ def _without_placeholder(status: str, metrics: Mapping[str, Any]) -> Mapping[str
     return metrics
 
 
-def trial_results(study: optuna.Study, states: Iterable[TrialState] | None = None) -> list[TrialResult]:
+def trial_results(study: optuna.Study, states: Iterable[TrialState] | None = None) -> TrialResults:
     """All trials of ``study`` as `TrialResult`s, in trial-number order."""
-    return [TrialResult.from_frozen(t) for t in read_trials(study, states)]
+    return TrialResults(TrialResult.from_frozen(t) for t in read_trials(study, states))
 
 
-def pareto_front(results: Iterable[TrialResult], directions: Sequence[str]) -> list[TrialResult]:
+def pareto_front(results: Iterable[TrialResult], directions: Sequence[str]) -> TrialResults:
     """The feasible, completed trials no other such trial dominates, best first objective first.
 
     The front is Optuna's (its non-dominated sort); one trial is kept per distinct point (the earliest),
@@ -212,7 +225,7 @@ def pareto_front(results: Iterable[TrialResult], directions: Sequence[str]) -> l
     candidates = [r for r in results if r.status == "ok" and r.feasible and r.values is not None]
     candidates = [r for r in candidates if not r.estimated_accuracy] or candidates
     if not candidates:
-        return []
+        return TrialResults()
     points = np.array([r.values for r in candidates], dtype=float) * signs  # now: larger is better
     on_front = _compat.nondomination_ranks(-points, first_only=True) == 0
     order = np.lexsort(tuple(-points[:, k] for k in reversed(range(points.shape[1]))))  # best first, stable
@@ -220,7 +233,7 @@ def pareto_front(results: Iterable[TrialResult], directions: Sequence[str]) -> l
     for index in order:
         if on_front[index]:
             front.setdefault(tuple(points[index]), candidates[index])
-    return list(front.values())
+    return TrialResults(front.values())
 
 
 def budget_missed(results: Iterable[TrialResult], budget: Mapping[str, float]) -> str | None:

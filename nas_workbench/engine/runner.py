@@ -13,6 +13,7 @@ Trials are claimed from the study's plan (`nas_workbench.engine.scheduler`), so 
 from __future__ import annotations
 
 import gc
+import html
 import logging
 import os
 import pkgutil
@@ -34,7 +35,7 @@ from nas_workbench.engine.opening import open_study
 from nas_workbench.engine.pipeline import Scorer, TrialPipeline
 from nas_workbench.engine.preflight import Networks, prepare_machine
 from nas_workbench.engine.producers import LocalProcesses, RunContext, TrialProducer, producer_for
-from nas_workbench.engine.records import TrialResult, pareto_front, trial_results
+from nas_workbench.engine.records import TrialResult, TrialResults, pareto_front, trial_results
 from nas_workbench.engine.relative import ResolvedBudget
 from nas_workbench.engine.scheduler import trials_done
 from nas_workbench.engine.scorers import Evaluate, EvaluateScorer, TrainingScorer, TrialTimeoutError
@@ -42,6 +43,7 @@ from nas_workbench.engine.storage import StorageUnavailableError, open_storage
 from nas_workbench.engine.storage_urls import masked_url
 from nas_workbench.engine.user_evaluate import check_evaluate
 from nas_workbench.exceptions import NasWorkbenchError
+from nas_workbench.metrics import limit_text
 from nas_workbench.profiling import prepare_profiler
 from nas_workbench.profiling.targets import load_device
 from nas_workbench.task import Task, load_task
@@ -117,6 +119,27 @@ class SearchRun:
         self.config = opened.config
         #: Relative budget limits and what they resolved to on this device (stored with the study).
         self.resolved_budget: dict[str, ResolvedBudget] = opened.resolved_budget
+
+    def __repr__(self) -> str:
+        """``SearchRun('bc-mlp': tpe (auto) on mlp, 20 of 20 trials, budget latency_ms <= 0.0338 ms (p50
+        on this CPU), sqlite:///mlp.db)``: what a notebook cell shows for a run, read from its study."""
+        config = self.config
+        strategy = config.strategy + (" (auto)" if self.strategy_advice is not None else "")
+        notes = {metric: resolved.note for metric, resolved in self.resolved_budget.items()}
+        limits = ", ".join(
+            f"{metric} <= {limit_text(metric, value, notes.get(metric))}"
+            for metric, value in config.limits().items()
+        )
+        state = ", running" if self.running else ""
+        return (
+            f"SearchRun({self.study_name!r}: {strategy} on {config.space}, "
+            f"{self.trials_done()} of {config.n_trials} trials{state}, budget {limits or 'none'}, "
+            f"{masked_url(self.storage_url)})"
+        )
+
+    def _repr_html_(self) -> str:
+        """The run's line and its Pareto front as a table (`TrialResults`)."""
+        return f"<p>{html.escape(repr(self))}</p><p>Pareto front:</p>{self.pareto()._repr_html_()}"
 
     # -- set-up ----------------------------------------------------------------------------------------
     def _networks(self) -> Networks:
@@ -219,11 +242,11 @@ class SearchRun:
         return list(producer.log_paths) if isinstance(producer, LocalProcesses) else []
 
     # -- results ---------------------------------------------------------------------------------------
-    def results(self) -> list[TrialResult]:
+    def results(self) -> TrialResults:
         """Every trial of the study so far (by every process), read from the storage."""
         return trial_results(self.study, states=_SHOWN)
 
-    def pareto(self) -> list[TrialResult]:
+    def pareto(self) -> TrialResults:
         """The feasible, non-dominated trials (for one objective: the best ones)."""
         return pareto_front(self.results(), self.config.directions)
 

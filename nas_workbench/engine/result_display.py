@@ -1,0 +1,108 @@
+"""How trials read for people: a figure as text, a trial as one line, a list of trials as a table.
+
+The command line's Pareto table (`nas_workbench.cli`), a `TrialResult`'s repr and a `TrialResults` list shown
+in a notebook cell (an HTML table) are made from the same columns, so a figure reads the same in a terminal
+and in a notebook. Torch-free, like the records it shows.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from nas_workbench.metrics import COUNTED_METRICS, caveats
+
+if TYPE_CHECKING:
+    from nas_workbench.engine.records import TrialResult
+
+__all__ = ["Column", "figure_text", "result_columns", "results_html", "trial_text"]
+
+#: A table column: its header and how a trial's cell reads.
+Column = tuple[str, Callable[["TrialResult"], str]]
+
+#: The figures a trial's one-line text names, when it has them.
+_LINE_METRICS = ("accuracy", "test_accuracy", "latency_ms", "peak_memory_mb", "energy_mj", "params", "flops")
+
+
+def figure_text(result: TrialResult, metric: str, digits: int = 4) -> str:
+    """``"0.9652"``, ``"514"``, ``"24.5k"``, ``"0.412 (unstable)"``: a trial's figure for a table cell,
+    counts of a thousand or more in thousands or millions, a measurement its caveats mark
+    (`nas_workbench.metrics.caveats`) so marked; "-" when the trial has no such figure."""
+    value = result.value(metric)
+    if value is None:
+        return "-"
+    marks = caveats(result.metrics[metric].get("detail"))  # "unstable", "uncalibrated"
+    return _number(value, metric, digits) + "".join(f" ({mark})" for mark in marks)
+
+
+def _number(value: float, metric: str, digits: int = 4) -> str:
+    if metric in COUNTED_METRICS:
+        return (
+            f"{value:.0f}" if value < 1e3 else f"{value / 1e3:.1f}k" if value < 1e6 else f"{value / 1e6:.2f}M"
+        )
+    return f"{value:.{digits}g}"
+
+
+def _latency_method(latency: Mapping[str, Any]) -> str:
+    """How a latency column's figures were obtained: the method, or the device profile's own label
+    ("predicted for pixel2 from 10 measurements") when a profile predicted them."""
+    source = str(latency.get("source", ""))
+    return source if source.startswith("predicted for ") else str(latency["method"])
+
+
+def result_columns(results: Sequence[TrialResult]) -> list[Column]:
+    """The columns a list of trials is read by: outcome, accuracies, hardware figures, architecture; the
+    latency header says how its figures were obtained (from the first trial that has one)."""
+    method = next(
+        (_latency_method(r.metrics["latency_ms"]) for r in results if "latency_ms" in r.metrics), ""
+    )
+    return [
+        ("trial", lambda r: str(r.number)),
+        ("budget", lambda r: "ok" if r.feasible else "OVER"),
+        ("val acc", lambda r: figure_text(r, "accuracy")),
+        ("test acc", lambda r: figure_text(r, "test_accuracy")),
+        (f"latency ms ({method})" if method else "latency ms", lambda r: figure_text(r, "latency_ms")),
+        ("peak MB", lambda r: figure_text(r, "peak_memory_mb")),
+        ("params", lambda r: figure_text(r, "params")),
+        ("FLOPs", lambda r: figure_text(r, "flops")),
+        ("architecture", lambda r: r.summary or r.arch),
+    ]
+
+
+def results_html(results: Sequence[TrialResult]) -> str:
+    """``results`` as an HTML table (what a notebook cell shows for `TrialResults`), a trial that did not
+    complete with its status and reason in place of its figures' absence."""
+    columns = result_columns(results)
+    head = "".join(f"<th>{html.escape(name)}</th>" for name, _ in columns) + "<th>status</th>"
+    rows = []
+    for result in results:
+        cells = "".join(f"<td>{html.escape(cell(result))}</td>" for _, cell in columns)
+        outcome = result.status + (f": {result.reason}" if result.reason else "")
+        rows.append(f"<tr>{cells}<td>{html.escape(outcome)}</td></tr>")
+    if not rows:
+        return "<p>No trials.</p>"
+    return (
+        '<table class="nas-results" style="border-collapse:collapse;font-size:12px">'
+        f"<tr>{head}</tr>{''.join(rows)}</table>"
+    )
+
+
+def trial_text(result: TrialResult) -> str:
+    """``"#5 ok: accuracy 0.9652, test_accuracy 0.9735, latency_ms 0.02579 (measured), params 24.5k, arch
+    ..."``: one trial in one line, with the figures it has (how a device's figure was obtained, and an
+    accuracy estimated by weight sharing, said so), and why it did not complete when it did not."""
+    figures = []
+    for metric in _LINE_METRICS:
+        entry = result.metrics.get(metric)
+        if entry is None:
+            continue
+        plain = metric in COUNTED_METRICS or ("accuracy" in metric and entry["method"] != "estimated")
+        how = [] if plain else [entry["method"], *caveats(entry.get("detail"))]
+        figures.append(
+            f"{metric} {_number(float(entry['value']), metric)}" + (f" ({', '.join(how)})" if how else "")
+        )
+    reason = [f"reason {result.reason!r}"] if result.reason else []
+    return f"#{result.number} {result.status}: " + ", ".join(
+        [*figures, *reason, f"arch {result.summary or result.arch}"]
+    )
