@@ -309,8 +309,10 @@ class SearchConfig:
         return self.storage or default_storage()
 
     def resolved_study_name(self) -> str:
-        """The study name, derived from space, strategy and seed when none was given."""
-        return self.study_name or f"{self.space}-{self.strategy}-seed{self.seed}"
+        """The study name, derived from space, strategy and seed when none was given (a space named as
+        ``"module:Class"`` by its class: the name becomes file names, such as the workers' logs)."""
+        space = self.space.rpartition(":")[2]
+        return self.study_name or f"{space}-{self.strategy}-seed{self.seed}"
 
     def resolved_warm_start(self) -> dict[str, Any] | None:
         """The warm start with its defaults filled in (``storage``: this search's, ``top_k``: 5), or None."""

@@ -275,6 +275,9 @@ def _check_registered(name: str, value: Any, kind: str) -> None:
     names = registry.list() if name == "space" else [AUTO_STRATEGY, *registry.list()]
     if not isinstance(value, str):
         raise ConfigError(name, value, f"the name of a {kind}, one of {names}")
+    if name == "space" and ":" in value:  # a user-defined space named by where it lives
+        spaces.resolve(value)
+        return
     if value not in names:
         raise ConfigError(name, value, unknown_name_message(kind, value, names))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 import time
 import warnings
@@ -32,6 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # The progress bar says what Optuna's per-trial INFO lines would, without burying it.
     optuna.logging.set_verbosity(optuna.logging.INFO if args.verbose else optuna.logging.WARNING)
+    if os.getcwd() not in sys.path:  # as `python -m` does: "module:name" options may name a module here
+        sys.path.insert(0, os.getcwd())  # (--evaluate, --data, a config's space)
     module, _, name = args.function.partition(":")
     shown_before, warnings.showwarning = warnings.showwarning, _show_warning
     try:

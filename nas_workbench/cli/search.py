@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 import time
 from pathlib import Path
@@ -194,8 +193,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from nas_workbench.engine.workers import load_callable, run_worker
 
     check_study_options(args.storage, args.study)
-    if os.getcwd() not in sys.path:  # as `python -m` does: --evaluate and --data may name a module here
-        sys.path.insert(0, os.getcwd())
     evaluate = load_callable(args.evaluate, "--evaluate") if args.evaluate is not None else None
     config, from_file = read_run_config(args.config) if args.config is not None else (None, None)
     dataset = search_data(args.data, args.label, from_file)

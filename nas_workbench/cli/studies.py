@@ -35,6 +35,7 @@ def load_study(name: str, storage: str | None) -> Any:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """``nas-workbench export STUDY -o FILE``: one trial as a spec, weights, TorchScript, ONNX or notebook."""
+    from nas_workbench.engine.workers import import_space
     from nas_workbench.export import export_trial
     from nas_workbench.export.formats import WEIGHT_FORMATS
 
@@ -46,6 +47,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         )
     check_writable("--output", args.output)
     study = load_study(args.study, args.storage)
+    import_space(record_of(study))  # a user-defined space, from where the study says it lives
     data = search_data(args.data, args.label)  # the study's own; its recorded identity is checked
     print(f"Wrote {export_trial(study, args.trial, args.format, args.output, train=args.train, task=data)}")
     if args.format in WEIGHT_FORMATS and not args.train:  # a study keeps architectures, not weights

@@ -17,7 +17,7 @@ from typing import Any
 import optuna
 from optuna.storages import BaseStorage
 
-from nas_workbench import __version__, strategies
+from nas_workbench import __version__, spaces, strategies
 from nas_workbench.config import SearchConfig
 from nas_workbench.engine.budget import candidate_costs, candidate_scores
 from nas_workbench.engine.feasibility import CHECKED_METRICS, check_device_budget
@@ -113,7 +113,8 @@ def open_study(
     )
     resolved = {m: r.to_dict() for m, r in budget.resolved.items()}
     current = StudyRecord.of(given, config, version=__version__, budget_resolved=resolved,
-                             data=DataIdentity.of(task()))  # fmt: skip
+                             data=DataIdentity.of(task()),
+                             space_reference=spaces.reference(config.space))  # fmt: skip
     stored_record = read_record(study)
     if stored_record is None:
         for spec in seeds:

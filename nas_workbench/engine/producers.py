@@ -28,6 +28,7 @@ import optuna
 import torch
 from optuna.trial import FrozenTrial
 
+from nas_workbench import spaces
 from nas_workbench.config import DEFAULT_RUNS_DIR, SearchConfig
 from nas_workbench.engine.callables import callable_name
 from nas_workbench.engine.events import Emit
@@ -148,8 +149,9 @@ class LocalProcesses:
         self.log_paths: list[Path] = []
 
     def produce(self, run: RunContext) -> bool:
-        run.prepare_here()  # a calibrated lookup table is shared with the processes through the cache
+        spaces.importable_reference(run.config.space)  # the workers import it by the study's record
         evaluate = callable_name(run.evaluate, "evaluate") if run.evaluate is not None else None
+        run.prepare_here()  # a calibrated lookup table is shared with the processes through the cache
         pool = LocalWorkers(
             run.storage_url, run.study_name, self.n, evaluate=evaluate, dataset=_data_file(run),
             device=run.config.device, history=run.trials_done(),  # sampler streams of their own

@@ -95,6 +95,8 @@ class StudyRecord:
         budget: Absolute limits per metric (relative ones resolved).
         budget_resolved: Relative limits and what they resolved to (`ResolvedBudget.to_dict`).
         space: The search space's name.
+        space_reference: Where another process imports a user-defined space from (``"module:Class"``,
+            `nas_workbench.spaces.reference`); None for a built-in space, or one defined in a notebook.
         strategy: The strategy's name.
         data: The data's identity (None in studies written before it was recorded).
         version: The nas-workbench version that created the study.
@@ -107,6 +109,7 @@ class StudyRecord:
     budget: Mapping[str, float] = field(default_factory=dict)
     budget_resolved: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     space: str | None = None
+    space_reference: str | None = None
     strategy: str | None = None
     data: DataIdentity | None = None
     version: str = ""
@@ -124,6 +127,7 @@ class StudyRecord:
             "budget_resolved": {k: dict(v) for k, v in self.budget_resolved.items()},
             "n_trials": self.n_trials,
             "space": self.space,
+            "space_reference": self.space_reference,
             "strategy": self.strategy,
             "data": None if self.data is None else self.data.to_dict(),
         }
@@ -145,6 +149,7 @@ class StudyRecord:
             budget=dict(stored.get("budget") or {}),
             budget_resolved=dict(stored.get("budget_resolved") or {}),
             space=stored.get("space"),
+            space_reference=stored.get("space_reference"),
             strategy=stored.get("strategy"),
             data=DataIdentity.from_dict(data) if isinstance(data, Mapping) else None,
             version=str(stored.get("version", "")),
@@ -159,9 +164,10 @@ class StudyRecord:
         version: str,
         budget_resolved: Mapping[str, Mapping[str, Any]],
         data: DataIdentity | None,
+        space_reference: str | None = None,
     ) -> StudyRecord:
         """The record of a search of ``given`` (the config as the user wrote it), run as ``config`` (its
-        relative limits resolved), on ``data``."""
+        relative limits resolved), on ``data``, its space found elsewhere at ``space_reference``."""
         stored = given.to_dict()
         if stored.get("storage"):
             stored["storage"] = masked_url(stored["storage"])
@@ -173,6 +179,7 @@ class StudyRecord:
             budget=config.limits(),
             budget_resolved=dict(budget_resolved),
             space=config.space,
+            space_reference=space_reference,
             strategy=config.strategy,
             data=data,
             version=version,
@@ -210,8 +217,10 @@ class StudyRecord:
         """This record as a resume with ``current`` settings leaves it: a resume may plan more (or fewer)
         trials or change a limit, and records the identity of its data if the study had none, and its
         class names and standardisation if the study had none (studies of earlier versions); what is
-        recorded is kept."""
+        recorded is kept; a space that became importable (moved from a notebook into a module) is recorded."""
         changed = {k: getattr(current, k) for k in _RESUMABLE if getattr(self, k) != getattr(current, k)}
+        if self.space_reference is None and current.space_reference is not None:  # moved out of a notebook
+            changed["space_reference"] = current.space_reference
         if current.data is not None:
             data = current.data if self.data is None else self.data.completed_by(current.data)
             if data != self.data:

@@ -5,6 +5,11 @@
 >>> nw.spaces.list()
 ['cell', 'chain', 'multi_branch', 'nb201']
 
+A user-defined space is registered by its ``name`` (`register`) or named by where it lives,
+``"my_project.spaces:MLPSpace"``, in a config file, on the command line or in a worker (`get` imports it).
+A study records where its space lives (`reference`), so worker processes and the command line's ``export``
+find it again.
+
 Importing the spaces imports no torch: a space asks, checks and describes architectures without it, and
 imports torch when it builds a network. The modules that need torch, `ops` and `blocks`, are imported on
 first use (``nw.spaces.ops.make_op``).
@@ -13,10 +18,12 @@ first use (``nw.spaces.ops.make_op``).
 from __future__ import annotations
 
 import builtins
+import pkgutil
 from typing import Any
 
 from nas_workbench._lazy import lazy_attributes
 from nas_workbench._registry import Registry
+from nas_workbench.exceptions import ConfigError
 from nas_workbench.spaces._base import (
     NetworkShape,
     RandomSuggester,
@@ -34,8 +41,11 @@ __all__ = [
     "Suggester",
     "enumerate_specs",
     "get",
+    "importable_reference",
     "list",
+    "reference",
     "register",
+    "resolve",
 ]
 
 _REGISTRY: Registry[type[SearchSpace]] = Registry("search space")
@@ -48,8 +58,58 @@ def register(cls: type[SearchSpace]) -> type[SearchSpace]:
 
 
 def get(name: str, **options: Any) -> SearchSpace:
-    """Instantiate the space registered as ``name`` with ``options``."""
-    return _REGISTRY.get(name)(**options)
+    """Instantiate the space ``name`` (registered, or ``"module:Class"``: `resolve`) with ``options``."""
+    return resolve(name)(**options)
+
+
+def resolve(name: str) -> type[SearchSpace]:
+    """The space class ``name`` names: a registered name, or ``"module:Class"``, imported from there and
+    registered under its own ``name`` (the name its architectures carry, so that they build here too).
+
+    Raises:
+        UnknownNameError: An unregistered name (with a suggestion).
+        ConfigError: A ``"module:Class"`` that does not import, or is not a `SearchSpace` subclass.
+    """
+    if ":" not in name:
+        return _REGISTRY.get(name)
+    try:
+        target = pkgutil.resolve_name(name)
+    except (ImportError, AttributeError, ValueError) as error:
+        raise ConfigError(
+            "space", name, f"a SearchSpace class importable here ({type(error).__name__}: {error})"
+        ) from None
+    if not (isinstance(target, type) and issubclass(target, SearchSpace)):
+        raise ConfigError("space", name, "a subclass of nas_workbench.spaces.SearchSpace")
+    register(target)
+    return target
+
+
+def reference(name: str) -> str | None:
+    """Where another process finds the space ``name``: ``"module:Class"`` for a user-defined space, None
+    for a built-in one (every process has it) and for one defined in ``__main__`` (a notebook or a script:
+    no other process can import it; `importable_reference` says so)."""
+    cls = resolve(name)
+    if (
+        cls.__module__.startswith("nas_workbench.spaces.")
+        or cls.__module__ == "__main__"
+        or "<" in cls.__qualname__
+    ):
+        return None
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def importable_reference(name: str) -> str | None:
+    """`reference`, for a run whose trials other processes run: a space they cannot import is a
+    `ConfigError` naming the way out."""
+    cls = resolve(name)
+    if cls.__module__ == "__main__" or "<" in cls.__qualname__:
+        raise ConfigError(
+            "space",
+            name,
+            "a search space worker processes can import: define its class in a module (a .py file next to "
+            "the notebook, say) and import it from there, or name it as 'module:Class'",
+        )
+    return reference(name)
 
 
 def list() -> builtins.list[str]:  # the public API name in DESIGN.md, shadowing the builtin here

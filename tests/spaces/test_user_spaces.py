@@ -1,0 +1,107 @@
+"""A user-defined space outside the notebook that defined it: named as ``"module:Class"`` in a config file,
+found again by a worker process and by the command line's export from where the study's record says it
+lives, and a space defined in ``__main__`` refused for worker processes with the way out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+import yaml
+
+import nas_workbench as nw
+from nas_workbench import spaces
+from nas_workbench.cli import main
+from nas_workbench.engine.storage import open_storage
+from nas_workbench.engine.study_record import record_of
+from nas_workbench.engine.workers import config_from_study
+from nas_workbench.exceptions import ConfigError
+
+SPACE_MODULE = '''
+from torch import nn
+import nas_workbench as nw
+
+
+class WidthSpace(nw.spaces.SearchSpace):
+    """One hidden layer of a searched width."""
+
+    name = "width_mlp"
+
+    def define(self, suggester):
+        return {"width": suggester.suggest_categorical("width", (4, 8))}
+
+    def assemble(self, spec, shape):
+        features = 1
+        for size in shape.input_shape:
+            features *= size
+        width = max(1, round(spec.choices["width"] * shape.width_multiplier))
+        head = nn.Linear(width, shape.num_classes)
+        return nn.Sequential(nn.Flatten(), nn.Linear(features, width), nn.ReLU(), head)
+
+    def size(self):
+        return 2
+'''
+
+
+@pytest.fixture
+def user_space(tmp_path, monkeypatch) -> str:
+    """``my_spaces.py`` in the current folder (on the path, as the command line puts it), and the space
+    registry as it was before the test, afterwards."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(spaces._REGISTRY, "_items", dict(spaces._REGISTRY._items))
+    (tmp_path / "my_spaces.py").write_text(SPACE_MODULE)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 3)).astype(np.float32)
+    np.savez(tmp_path / "rows.npz", x=x, y=(x[:, 0] > 0).astype(np.int64))
+    return "my_spaces:WidthSpace"
+
+
+def test_a_space_named_by_where_it_lives_is_imported_and_registered_by_its_name(user_space):
+    assert "width_mlp" not in spaces.list()
+    space = spaces.get(user_space)
+    assert space.size() == 2 and "width_mlp" in spaces.list()  # its architectures carry that name
+    assert spaces.reference("width_mlp") == spaces.reference(user_space) == user_space
+    assert spaces.reference("nb201") is None  # every process has the built-in ones
+    nw.SearchConfig(space=user_space).validate()
+
+
+@pytest.mark.parametrize(
+    ("name", "allowed"),
+    [("no_such_module:Space", "a SearchSpace class importable here (ModuleNotFoundError"),
+     ("json:dumps", "a subclass of nas_workbench.spaces.SearchSpace")],
+)  # fmt: skip
+def test_a_bad_space_reference_is_refused_naming_it(name, allowed):
+    with pytest.raises(ConfigError, match="space") as refused:
+        nw.SearchConfig(space=name).validate()
+    assert f"'{name}' is not allowed; {allowed}" in str(refused.value)
+
+
+def test_a_space_defined_in_main_is_refused_for_worker_processes_with_the_way_out(user_space, monkeypatch):
+    cls = spaces.resolve(user_space)
+    monkeypatch.setattr(cls, "__module__", "__main__")  # as a class defined in a notebook cell is
+    assert spaces.reference("width_mlp") is None
+    with pytest.raises(ConfigError, match="define its class in a module"):
+        spaces.importable_reference("width_mlp")
+
+
+def test_a_study_records_where_its_space_lives_and_a_worker_and_export_find_it_there(user_space, capsys):
+    config = {"space": user_space, "strategy": "random", "objectives": ["accuracy"], "n_trials": 2,
+              "fidelity": {"epochs": 1, "batch_size": 16},
+              "profile_metrics": ["params", "flops", "macs"]}  # fmt: skip
+    Path("search.yaml").write_text(yaml.safe_dump(config))
+    assert main(["run", "search.yaml", "--data", "rows.npz"]) == 0
+    assert "Study 'rows-WidthSpace-random-seed0'" in capsys.readouterr().err  # a name fit for file names
+    storage, name = "sqlite:///runs/nas_workbench.db", "rows-WidthSpace-random-seed0"
+    record = record_of(optuna.load_study(study_name=name, storage=open_storage(storage)))
+    assert record.space_reference == user_space
+
+    spaces._REGISTRY._items.pop("width_mlp")  # a fresh process: the space is not known there
+    assert config_from_study(storage, name).space == user_space and "width_mlp" in spaces.list()
+    spaces._REGISTRY._items.pop("width_mlp")
+    assert main(["export", name, "--format", "spec", "-o", "best.json"]) == 0
+    assert json.loads(Path("best.json").read_text())["space"] == "width_mlp"
+    assert main(["export", name, "--format", "state_dict", "-o", "best.pt", "--data", "rows.npz"]) == 0
