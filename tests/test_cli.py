@@ -100,6 +100,25 @@ def test_strategies_lists_every_registered_strategy_and_advise_reads_a_config(tm
     assert strategy in nw.strategies.list() and reason.strip()
 
 
+def test_space_and_strategy_options_override_the_config_file_and_bad_ones_name_their_field(tmp_path, capsys):
+    (tmp_path / "c.yaml").write_text("space: nb201\nn_trials: 10\n")
+    assert main(["advise", str(tmp_path / "c.yaml")]) == 0
+    assert capsys.readouterr().out.startswith("dnas: ")  # a cell space far larger than the trials
+    assert main(["advise", str(tmp_path / "c.yaml"), "--space", "chain"]) == 0
+    assert capsys.readouterr().out.startswith("tpe: ")
+    for argv, message in [
+        (["--space", "chian"], "error: space: 'chian' is not allowed; Unknown search space 'chian'."),
+        (["--strategy", "tpee"], "Did you mean 'tpe'?"),
+        (["--workers", "0"], "argument --workers: 0 is not allowed; an integer >= 1"),
+    ]:
+        try:
+            status = main(["run", *argv])
+        except SystemExit as exit:  # argparse's own refusal
+            status = exit.code
+        err = capsys.readouterr().err
+        assert status == 2 and message in err and "Traceback" not in err, err
+
+
 def tiny_yaml(tmp_path, budget) -> str:
     config = {
         "space": "chain",

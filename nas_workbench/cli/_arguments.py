@@ -131,8 +131,19 @@ def read_run_config(path: Path | None) -> tuple[SearchConfig, Any]:
     return SearchConfig.from_dict(settings), dataset
 
 
-def with_options(config: SearchConfig, trials: int | None, budget: list[str] | None) -> SearchConfig:
-    """``config`` with the ``--trials`` and ``--budget`` given (limits added to the config's own)."""
+def with_options(
+    config: SearchConfig,
+    trials: int | None,
+    budget: list[str] | None,
+    space: str | None = None,
+    strategy: str | None = None,
+) -> SearchConfig:
+    """``config`` with the ``--trials``, ``--budget``, ``--space`` and ``--strategy`` given (limits added to
+    the config's own)."""
+    if space is not None:
+        config = config.replace(space=space)
+    if strategy is not None:
+        config = config.replace(strategy=strategy)
     if trials is not None:  # 0 too: refused by the config's checks, never silently dropped
         config = config.replace(n_trials=trials)
     if budget:

@@ -48,11 +48,15 @@ def _version() -> str:
 
 
 def _add_run_config(command: argparse.ArgumentParser) -> None:
-    """A search's settings as ``run`` and ``advise`` take them: a config file, ``--trials``, ``--budget``
-    and the data options."""
+    """A search's settings as ``run`` and ``advise`` take them: a config file, ``--space``, ``--trials``,
+    ``--budget`` and the data options."""
     command.add_argument(
         "config", type=Path, nargs="?", help="the config file: SearchConfig's fields as YAML or JSON, and "
         "dataset: {path: FILE, label: COLUMN} (default: every field's default)",
+    )  # fmt: skip
+    command.add_argument(
+        "--space", help="the search space: a name (see `spaces`) or 'module:Class' of your own (default: the "
+        "config file's, else chain)",
     )  # fmt: skip
     _add_trials_option(command)
     _add_budget_option(command, "the config file's")
@@ -114,6 +118,13 @@ def _add_search_commands(add: _Adder) -> None:
     )
     _add_run_config(run)
     _add_search_options(run)
+    run.add_argument(
+        "--strategy", help="the search strategy (see `strategies`; default: the config file's, else auto)"
+    )
+    run.add_argument(
+        "--workers", type=integer_at_least(1, 1024), help="run the trials in N worker processes on this "
+        "machine (default: in this process)",
+    )  # fmt: skip
     worker = add(
         "worker",
         "nas_workbench.cli.search:cmd_worker",

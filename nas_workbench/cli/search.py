@@ -49,10 +49,14 @@ _MIN_SEARCH_S = 30.0
 
 
 def _run_search(
-    config: SearchConfig, report: Path | None, deadline: float | None = None, data: Any = None
+    config: SearchConfig,
+    report: Path | None,
+    deadline: float | None = None,
+    data: Any = None,
+    workers: int | None = None,
 ) -> tuple[int, Any]:
-    """Run the search ``config`` describes on ``data`` (digits when None) with a progress bar; the exit
-    status and the `SearchRun`.
+    """Run the search ``config`` describes on ``data`` (digits when None) with a progress bar, its trials in
+    this process or in ``workers`` local worker processes; the exit status and the `SearchRun`.
 
     ``deadline`` (a `time.monotonic` time): end the search by then, counting the set-up (loading the data,
     resolving and checking the budget) against it, so that a command ends on time on a slow machine too.
@@ -83,7 +87,7 @@ def _run_search(
     run.subscribe(Progress(config.n_trials, config.objectives[0], maximize, earlier=run.results()))
     run.subscribe(JsonlLog(runs_dir / f"{run.study_name}.events.jsonl"))
     try:
-        run.run()
+        run.run(workers)
     except KeyboardInterrupt:
         print(f"\nStopped. Resume with the same command (study {run.study_name!r}).", file=sys.stderr)
         return 130, run
@@ -167,11 +171,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     config, from_file = read_run_config(args.config)
     check_writable("--report", args.report)
     overrides = _overrides(args)
-    config = with_options(config.replace(**overrides) if overrides else config, args.trials, args.budget)
+    config = with_options(
+        config.replace(**overrides) if overrides else config,
+        args.trials,
+        args.budget,
+        args.space,
+        args.strategy,
+    )
     data = search_data(args.data, args.label, from_file)
     if data is not None and config.study_name is None:
         config = config.replace(study_name=f"{_data_name(data, args.data)}-{config.resolved_study_name()}")
-    return _run_search(config, args.report, data=data)[0]
+    return _run_search(config, args.report, data=data, workers=args.workers)[0]
 
 
 def _data_name(data: Any, option: str | None) -> str:
