@@ -17,8 +17,6 @@ from nas_workbench.exceptions import SpaceError
 
 __all__ = ["ArchSpec", "FrozenDict"]
 
-JSONScalar = str | int | float | bool | None
-
 
 def _freeze(value: Any) -> Any:
     """Turn JSON-like data into hashable data: dicts → FrozenDict, lists → tuples."""

@@ -115,7 +115,6 @@ class Trace:
     param_bytes: int = 0
     buffer_bytes: int = 0
     input_bytes: int = 0
-    output_bytes: int = 0
     activation_bytes: int = 0  # every operator output, summed: what training keeps for the backward pass
     peak_live_bytes: int = 0  # most activation bytes alive at once during inference
     module_calls: int = 0
@@ -201,9 +200,7 @@ def _run(model: nn.Module, example: torch.Tensor, wrap: Callable[[torch.Tensor],
         FlopCounterMode(display=False) as counter,
         _compat.operator_recorder(_Recorder(result)),
     ):
-        out = model(wrap(example))
-        result.output_bytes = sum(_nbytes(t) for t in tree_leaves(out) if isinstance(t, torch.Tensor))
-        del out
+        model(wrap(example))
     result.flops = int(counter.get_total_flops())
     result.flops_by_operator = {
         str(op): int(n) for op, n in counter.get_flop_counts().get("Global", {}).items()
