@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, SupportsIndex, overload
 
 import numpy as np
 import optuna
@@ -184,6 +184,18 @@ class TrialResult:
 class TrialResults(list[TrialResult]):
     """A list of trials (`SearchRun.results`, `SearchRun.pareto`) that a notebook cell shows as a table,
     as the command line prints a Pareto front, rather than as the reprs of its items."""
+
+    @overload
+    def __getitem__(self, index: SupportsIndex) -> TrialResult: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> TrialResults: ...
+
+    def __getitem__(self, index: SupportsIndex | slice) -> TrialResult | TrialResults:
+        """One trial, or for a slice (``run.results()[-5:]``) the trials as `TrialResults` again."""
+        if isinstance(index, slice):
+            return TrialResults(super().__getitem__(index))
+        return super().__getitem__(index)
 
     def _repr_html_(self) -> str:
         return results_html(self)

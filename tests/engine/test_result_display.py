@@ -49,6 +49,7 @@ def test_a_list_of_trials_shows_as_a_table_in_a_notebook():
     assert "<th>latency ms (measured)</th>" in page and "<td>24.5k</td>" in page and "<td>OVER</td>" in page
     assert "1.25 (unstable)" in page and "infeasible: over &lt;budget&gt;" in page  # escaped
     assert TrialResults()._repr_html_() == "<p>No trials.</p>"
+    assert isinstance(results[-1:], TrialResults) and results[-1:][0] is results[1]  # a slice shows so too
 
 
 def test_a_run_shows_its_study_strategy_progress_budget_and_front(storage, tiny_task):
