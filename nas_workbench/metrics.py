@@ -15,6 +15,7 @@ them (`nas_workbench.profiling`).
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
@@ -169,9 +170,20 @@ class Measurement:
         return caveats(self.detail)
 
     def __str__(self) -> str:
-        text = f"{self.value:.4g} {self.unit} ({self.method}, {self.source})"
+        """``"0.412 ms (measured, cpu thread time)"``, ``"5,450 count (counted, ...)"`` (a count in full, as
+        the plots' tooltips write it), and the note that qualifies it, if any (a busy machine, an unstable
+        timing)."""
+        number = f"{self.value:,.0f}" if self.unit in ("count", "FLOPs", "MACs") else f"{self.value:.4g}"
+        text = f"{number} {self.unit} ({self.method}, {self.source})"
         note = self.detail.get("note")
         return f"{text}: {note}" if note else text
+
+    def __repr__(self) -> str:
+        # the detail (dozens of supporting figures for a timed latency) by its keys only: `.detail` has it
+        return (
+            f"Measurement(value={self.value!r}, unit={self.unit!r}, method={self.method!r}, "
+            f"source={self.source!r}, detail={{{len(self.detail)} keys}})"
+        )
 
 
 @dataclass(frozen=True)
@@ -190,6 +202,23 @@ class Profile:
 
     def __contains__(self, metric: object) -> bool:
         return metric in self.measurements
+
+    def __repr__(self) -> str:
+        figures = "; ".join(f"{name} {measurement}" for name, measurement in self.measurements.items())
+        return f"Profile({self.device.name}, batch {self.batch_size}: {figures})"
+
+    def _repr_html_(self) -> str:
+        """The figures as a table in a notebook cell: each with its unit, how it was obtained, and what to
+        distrust about it (an unstable timing, an uncalibrated prediction, a busy machine's note)."""
+        rows = "".join(
+            f"<tr><td>{html.escape(metric_label(name))}</td><td>{html.escape(str(measurement))}</td></tr>"
+            for name, measurement in self.measurements.items()
+        )
+        return (
+            f"<p>{html.escape(self.device.name)} ({html.escape(self.device.device)}), batch {self.batch_size}"
+            f'</p><table class="nas-profile"><tr><th>Metric</th><th>Value (method, source)</th></tr>{rows}'
+            "</table>"
+        )
 
     def values(self) -> dict[str, float]:
         """Just the numbers, by metric name."""

@@ -30,6 +30,23 @@ def test_counted_metrics_are_exact_and_labelled():
     assert prof["flops"].detail["per_sample"] == 2 * (conv_macs + linear_macs)
 
 
+def test_a_profile_reads_as_its_figures_where_it_is_displayed():
+    model = nn.Sequential(
+        nn.Conv2d(3, 64, 3, padding=1, bias=False), nn.Flatten(), nn.Linear(64 * 16 * 16, 2)
+    )
+    prof = profile(model, (3, 16, 16), metrics=["params", "flops"])
+    assert str(prof["params"]) == "34,498 count (counted, nn.Module.parameters)"  # not 3.45e+04
+    assert str(prof["flops"]) == "950,272 FLOPs (counted, torch.utils.flop_counter)"  # 2 x (442,368 + 32,768)
+    assert repr(prof["flops"]).endswith(
+        f"source='torch.utils.flop_counter', detail={{{len(prof['flops'].detail)} keys}})"
+    )
+    assert (
+        repr(prof) == f"Profile({prof.device.name}, batch 1: params {prof['params']}; flops {prof['flops']})"
+    )
+    page = prof._repr_html_()  # a notebook cell's table, a row a metric
+    assert page.count("<tr>") == 3 and "<td>Parameters (count)</td><td>34,498 count (counted" in page
+
+
 @pytest.mark.parametrize("method", ["measured", "proxy"])
 def test_every_metric_has_unit_method_and_source(small_cnn, method):
     with warnings.catch_warnings(
