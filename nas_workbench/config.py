@@ -109,7 +109,8 @@ class SearchConfig:
     """Everything a search needs. Defaults give a quick accuracy-vs-latency search on digits.
 
     Attributes:
-        space: Registered search space name (see `nas_workbench.spaces.list()`).
+        space: Registered search space name (see `nas_workbench.spaces.list()`), or ``"module:Class"`` of
+            a user-defined space, imported when the config is validated (the field then holds its name).
         space_options: Options of the space (e.g. ``{"num_cells": 3}`` for "nb201").
         strategy: Registered strategy name (see `nas_workbench.strategies.list()`), or ``"auto"`` (the
             default): the strategy the advisor recommends for this config
@@ -309,10 +310,8 @@ class SearchConfig:
         return self.storage or default_storage()
 
     def resolved_study_name(self) -> str:
-        """The study name, derived from space, strategy and seed when none was given (a space named as
-        ``"module:Class"`` by its class: the name becomes file names, such as the workers' logs)."""
-        space = self.space.rpartition(":")[2]
-        return self.study_name or f"{space}-{self.strategy}-seed{self.seed}"
+        """The study name, derived from space, strategy and seed when none was given."""
+        return self.study_name or f"{self.space}-{self.strategy}-seed{self.seed}"
 
     def resolved_warm_start(self) -> dict[str, Any] | None:
         """The warm start with its defaults filled in (``storage``: this search's, ``top_k``: 5), or None."""

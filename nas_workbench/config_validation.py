@@ -239,7 +239,7 @@ def _plain_checks(config: SearchConfig) -> list[Callable[[], object]]:
         *(rule for rule in optional_numbers if getattr(config, rule[0]) is not None),
     ]
     return [
-        functools.partial(_check_registered, "space", config.space, "search space"),
+        functools.partial(_check_space, config),
         functools.partial(_check_registered, "strategy", config.strategy, "strategy"),
         functools.partial(_check_choice, "pruner", config.pruner, _PRUNERS, "pruner"),
         functools.partial(
@@ -268,6 +268,17 @@ def _check_flag(name: str, value: Any) -> None:
         raise ConfigError(name, value, "true or false")
 
 
+def _check_space(config: SearchConfig) -> None:
+    """The space is registered; one named by where it lives (``"module:Class"``) is imported, and the field
+    set to the name it registered under: the name its architectures carry and its study records (with
+    where the class lives, for other processes: `nas_workbench.spaces.reference`)."""
+    if isinstance(config.space, str) and ":" in config.space:
+        from nas_workbench import spaces
+
+        config.space = spaces.resolve(config.space).name
+    _check_registered("space", config.space, "search space")
+
+
 def _check_registered(name: str, value: Any, kind: str) -> None:
     from nas_workbench import spaces, strategies
 
@@ -275,9 +286,6 @@ def _check_registered(name: str, value: Any, kind: str) -> None:
     names = registry.list() if name == "space" else [AUTO_STRATEGY, *registry.list()]
     if not isinstance(value, str):
         raise ConfigError(name, value, f"the name of a {kind}, one of {names}")
-    if name == "space" and ":" in value:  # a user-defined space named by where it lives
-        spaces.resolve(value)
-        return
     if value not in names:
         raise ConfigError(name, value, unknown_name_message(kind, value, names))
 

@@ -207,10 +207,16 @@ def _rebuild_code(spec: ArchSpec, record: StudyRecord) -> str:
     names = record.data.class_names if record.data is not None else None
     if names:
         data += f"class_names = {list(names)!r}  # output i of the network scores class_names[i]\n"
+    space = (  # a user-defined space: imported from where the study says it lives
+        f"nw.spaces.resolve({record.space_reference!r})  # the study's search space\n"
+        if record.space_reference is not None
+        else ""
+    )
     return (
         "import nas_workbench as nw\n"
         "from nas_workbench.export import build_model, train_model\n\n"
-        f"spec = nw.ArchSpec.from_json({json.dumps(spec.to_json())})\n"
+        + space
+        + f"spec = nw.ArchSpec.from_json({json.dumps(spec.to_json())})\n"
         + data
         + "model = build_model(spec, task.input_shape, task.num_classes)  # freshly initialised\n"
         f"# model = train_model(spec, task, nw.Fidelity(**{fidelity!r}))  # trained as in the search\n"

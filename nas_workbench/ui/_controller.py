@@ -22,6 +22,7 @@ from nas_workbench.config import SearchConfig
 from nas_workbench.engine.records import TrialResult, outcome_counts, trial_results
 from nas_workbench.engine.storage import open_storage
 from nas_workbench.engine.study_record import StudyRecord, record_of, stopped_itself
+from nas_workbench.engine.workers import import_space
 from nas_workbench.exceptions import NasWorkbenchError
 from nas_workbench.strategies.dnas.trial_count import outcome_text
 from nas_workbench.ui._model import Exported, Failure, Loaded, Loading, Opened
@@ -167,7 +168,9 @@ def open_stored(study_name: str, url: str) -> tuple[optuna.Study | None, SearchC
     why it cannot be shown."""
     try:
         study = optuna.load_study(study_name=study_name, storage=open_storage(url))
-        return study, record_of(study).search_config(url, study_name), None
+        record = record_of(study)
+        import_space(record)  # a user-defined space, from where the study says it lives
+        return study, record.search_config(url, study_name), None
     except KeyError:
         problem = (
             f"There is no study {study_name!r} in {url}: check the study name and storage (Run tab), "

@@ -4,9 +4,9 @@ lives, and a space defined in ``__main__`` refused for worker processes with the
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+import nbformat
 import numpy as np
 import optuna
 import pytest
@@ -19,6 +19,7 @@ from nas_workbench.engine.storage import open_storage
 from nas_workbench.engine.study_record import record_of
 from nas_workbench.engine.workers import config_from_study
 from nas_workbench.exceptions import ConfigError
+from nas_workbench.ui._controller import open_stored
 
 SPACE_MODULE = '''
 from torch import nn
@@ -66,7 +67,7 @@ def test_a_space_named_by_where_it_lives_is_imported_and_registered_by_its_name(
     assert space.size() == 2 and "width_mlp" in spaces.list()  # its architectures carry that name
     assert spaces.reference("width_mlp") == spaces.reference(user_space) == user_space
     assert spaces.reference("nb201") is None  # every process has the built-in ones
-    nw.SearchConfig(space=user_space).validate()
+    assert nw.SearchConfig(space=user_space).validate().space == "width_mlp"  # the name its study records
 
 
 @pytest.mark.parametrize(
@@ -94,14 +95,23 @@ def test_a_study_records_where_its_space_lives_and_a_worker_and_export_find_it_t
               "profile_metrics": ["params", "flops", "macs"]}  # fmt: skip
     Path("search.yaml").write_text(yaml.safe_dump(config))
     assert main(["run", "search.yaml", "--data", "rows.npz"]) == 0
-    assert "Study 'rows-WidthSpace-random-seed0'" in capsys.readouterr().err  # a name fit for file names
-    storage, name = "sqlite:///runs/nas_workbench.db", "rows-WidthSpace-random-seed0"
+    assert "Study 'rows-width_mlp-random-seed0'" in capsys.readouterr().err  # named by the space's name
+    storage, name = "sqlite:///runs/nas_workbench.db", "rows-width_mlp-random-seed0"
     record = record_of(optuna.load_study(study_name=name, storage=open_storage(storage)))
     assert record.space_reference == user_space
 
-    spaces._REGISTRY._items.pop("width_mlp")  # a fresh process: the space is not known there
-    assert config_from_study(storage, name).space == user_space and "width_mlp" in spaces.list()
-    spaces._REGISTRY._items.pop("width_mlp")
-    assert main(["export", name, "--format", "spec", "-o", "best.json"]) == 0
-    assert json.loads(Path("best.json").read_text())["space"] == "width_mlp"
-    assert main(["export", name, "--format", "state_dict", "-o", "best.pt", "--data", "rows.npz"]) == 0
+    for process in ("a worker", "the widget", "export", "the report notebook"):  # each one a fresh process:
+        spaces._REGISTRY._items.pop("width_mlp")  # the space is not known there until imported
+        if process == "a worker":
+            assert config_from_study(storage, name).space == "width_mlp"
+        elif process == "the widget":  # nw.Workbench.load, the side panel's "Open in notebook"
+            assert open_stored(name, storage)[1:] == (config_from_study(storage, name), None)
+        elif process == "export":
+            assert (
+                main(["export", name, "--format", "state_dict", "-o", "best.pt", "--data", "rows.npz"]) == 0
+            )
+        else:
+            assert main(["export", name, "--format", "notebook", "-o", "report.ipynb"]) == 0
+            rebuild = nbformat.read("report.ipynb", as_version=4).cells[-1].source
+            exec(compile(rebuild, "report.ipynb", "exec"), {})  # builds the network in a fresh namespace
+        assert "width_mlp" in spaces.list(), process
