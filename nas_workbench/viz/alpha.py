@@ -18,6 +18,7 @@ from typing import Any
 import optuna
 from bokeh.layouts import column
 from bokeh.models import (
+    BasicTicker,
     CDSView,
     ColumnDataSource,
     CustomJS,
@@ -235,6 +236,7 @@ def epoch_figure(source: ColumnDataSource, metric: str = "latency_ms") -> figure
         toolbar_location=None,  # the workbench shows one toolbar, its plots'
         name="nas_dnas_epochs",
     )
+    fig.xaxis.ticker = BasicTicker(min_interval=1)  # whole epochs: three were ticked 1, 1.5, 2, 2.5, 3
     accuracy = fig.line("epoch", "accuracy", source=source, line_width=2, legend_label="accuracy")
     fig.scatter("epoch", "accuracy", source=source, size=7)
     # the cost series that hold a value (a search without a cost target or measurement draws none of them:

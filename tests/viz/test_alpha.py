@@ -108,3 +108,9 @@ def test_readable_heat_map_and_no_empty_cost_series() -> None:
     epochs = epoch_figure(ColumnDataSource({"epoch": [1], "accuracy": [0.5], "cost": [float("nan")]}))
     assert [item.label["value"] for item in epochs.legend.items] == ["accuracy"]
     assert [type(r).__name__ for r in epochs.right] == ["Legend"]  # no cost axis; the legend hides no epoch
+
+
+def test_the_epoch_figure_ticks_whole_epochs() -> None:
+    source = ColumnDataSource({"epoch": [1, 2, 3], "accuracy": [0.1, 0.7, 0.8]})
+    (ticker,) = [axis.ticker for axis in epoch_figure(source).xaxis]
+    assert ticker.min_interval == 1  # tutorial 04's three epochs read 1, 1.5, 2, 2.5, 3 in JupyterLab
