@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 __all__ = [
     "CHROMIUM_ARGS",
     "FRONTENDS",
@@ -101,15 +103,56 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _cpu_seconds(process: psutil.Process) -> float:
+    """The CPU time ``process`` has used so far, user and system (0 once it is gone)."""
+    try:
+        times = process.cpu_times()
+    except psutil.Error:
+        return 0.0
+    return float(times.user + times.system)
+
+
+def _wait_until_answering(
+    server: subprocess.Popen[bytes], url: str, token: str, cpu_timeout: float, wall_timeout: float
+) -> str | None:
+    """Poll the server's status until it answers; None then, else why it never will.
+
+    The limit that a start stuck in a loop meets is ``cpu_timeout`` seconds of the server's own CPU time,
+    not of the wall clock: on a loaded machine (2 cores, others' work beside the tests at nice 19) the
+    same start spends minutes waiting for a core, and a wall-clock minute failed it. A server that hangs
+    without using the CPU is caught by ``wall_timeout``.
+    """
+    process = psutil.Process(server.pid)
+    wall_deadline = time.monotonic() + wall_timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
+                return None
+        except OSError:
+            if server.poll() is not None:
+                return f"it exited with status {server.returncode}"
+            if _cpu_seconds(process) > cpu_timeout:
+                return f"it used {cpu_timeout:g} s of CPU time without answering"
+            if time.monotonic() > wall_deadline:
+                return f"it did not answer in {wall_timeout:g} s"
+            time.sleep(0.25)
+
+
 @contextmanager
 def jupyter_server(
-    root: Path, frontend: str = "lab", timeout: float = 60.0, jupyter_path: Path | None = None
+    root: Path,
+    frontend: str = "lab",
+    timeout: float = 60.0,
+    jupyter_path: Path | None = None,
+    wall_timeout: float = 240.0,
 ) -> Iterator[JupyterServer]:
     """Run a JupyterLab ("lab") or Notebook 7 ("notebook") server on ``root`` until the block ends.
 
     Args:
+        timeout: Seconds of the server's CPU time its start may take (about 3 on an idle 2-core machine).
         jupyter_path: A Jupyter data folder searched before the installed ones (``JUPYTER_PATH``), e.g.
             one whose ``labextensions/`` holds a fresh build of the extension under test.
+        wall_timeout: Seconds of the wall clock after which a start that is not using the CPU has hung.
     """
     module, app = FRONTENDS[frontend]
     with tempfile.TemporaryDirectory(prefix="nas-jupyter-") as home_name:
@@ -154,17 +197,9 @@ def jupyter_server(
             server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
             url = f"http://127.0.0.1:{port}"
             try:
-                deadline = time.monotonic() + timeout
-                while True:
-                    try:
-                        with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
-                            break
-                    except OSError:
-                        if server.poll() is not None or time.monotonic() > deadline:
-                            raise RuntimeError(
-                                f"Jupyter did not start:\n{log_path.read_text()[-3000:]}"
-                            ) from None
-                        time.sleep(0.25)
+                problem = _wait_until_answering(server, url, token, timeout, wall_timeout)
+                if problem is not None:
+                    raise RuntimeError(f"Jupyter did not start ({problem}):\n{log_path.read_text()[-3000:]}")
                 yield JupyterServer(url, token, root, frontend, server.pid)
             finally:
                 server.terminate()  # shuts its kernels down too

@@ -25,9 +25,13 @@ def _score(spec: Any, model: Any) -> dict[str, float]:
     return {"accuracy": 1 - 1 / (1 + sum(p.numel() for p in model.parameters()) / 1000)}
 
 
-async def _wait_for(condition: Callable[[], bool], timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
+async def _wait_for(
+    condition: Callable[[], bool], timeout: float = 120.0, progress: Callable[[], object] | None = None
+) -> None:
+    deadline, seen = time.monotonic() + timeout, progress() if progress else None
     while not condition():
+        if progress is not None and (now := progress()) != seen:
+            deadline, seen = time.monotonic() + timeout, now  # news: the search is alive, however slow
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {condition}")
         await asyncio.sleep(0.05)
@@ -55,7 +59,8 @@ def score() -> Callable[[Any, Any], dict[str, float]]:
 @pytest.fixture
 def wait_for() -> Callable[..., Any]:
     """``await wait_for(condition)``: let the loop run (it applies the workbench's updates) until
-    ``condition()`` holds (an AssertionError after ``timeout`` seconds)."""
+    ``condition()`` holds (an AssertionError after ``timeout`` seconds, counted from the last change of
+    ``progress()`` when given: a search of processes starved on a loaded machine is slow, not stuck)."""
     return _wait_for
 
 
