@@ -42,6 +42,10 @@ DEFAULT_RUNS_DIR = "runs"
 FORM_TABS = ("Search space", "Strategy", "Objectives & budget", "Data & training", "Run")
 
 
+#: How sure a target device's profile must be that a latency is within budget (`SearchConfig`).
+BUDGET_CONFIDENCE = 0.8
+
+
 def _shown(tab: str, label: str, help: str = "") -> dict[str, str]:
     """The metadata of a setting that a form is generated from: the tab it belongs to (one of
     `FORM_TABS`), its label and a one-line help."""
@@ -136,6 +140,10 @@ class SearchConfig:
             `nas_workbench.profiling.fit_device`), for a device the workbench cannot run on: latency in
             the objectives and the budget is then predicted for it, labelled ``predicted``, not measured
             here. None: this machine.
+        budget_confidence: With a ``target_device`` and a latency budget: how sure its profile must be
+            that an architecture's latency is within the budget for it to count as within (the budget
+            judges the prediction times the profile's leave-one-out ratio at this quantile, a conformal
+            upper bound; see `nas_workbench.profiling.device_budget`). 0: the prediction alone.
         threads: Torch CPU threads for training and measurement. 1 by default: one thread's latency is
             timed on its own CPU time, which other processes cannot move, and a notebook's small networks
             gain little from more; on threads that outnumber the idle cores (a browser, another kernel)
@@ -205,6 +213,14 @@ class SearchConfig:
     target_device: str | None = field(
         default=None,
         metadata=_shown("Objectives & budget", "latency for", "a device profile, or this machine"),
+    )
+    budget_confidence: float = field(
+        default=BUDGET_CONFIDENCE,
+        metadata=_shown(
+            "Objectives & budget",
+            "budget confidence",
+            "with a target device: how sure within budget must be (0: the prediction alone)",
+        ),
     )
     threads: int | None = field(
         default=1, metadata=_shown("Objectives & budget", "CPU threads", "0: torch's default")

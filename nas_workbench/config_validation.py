@@ -236,6 +236,7 @@ def _plain_checks(config: SearchConfig) -> list[Callable[[], object]]:
         ("heartbeat_interval", 0.1, 3600.0, False),
         ("seed", 0, 2**32 - 1, True),
         ("latency_batch_size", 1, 65_536, True),
+        ("budget_confidence", 0, 0.99, False),
         *(rule for rule in optional_numbers if getattr(config, rule[0]) is not None),
     ]
     return [
@@ -356,8 +357,7 @@ def _check_profile_metrics(metrics: Any) -> None:
 
 
 def _check_device(device: Any) -> None:
-    """The device's form; whether this machine has it is checked where trials run (a study may be
-    created on a machine without the GPU its workers use)."""
+    """The device's form; whether this machine has it is checked where trials run (its workers')."""
     kind, _, index = device.partition(":") if isinstance(device, str) else ("", "", "")
     if kind not in ("cpu", "cuda", "mps") or (index and not index.isdigit()) or (kind != "cuda" and index):
         raise ConfigError("device", device, "'cpu', 'cuda', 'cuda:N' or 'mps'")

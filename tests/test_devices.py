@@ -9,7 +9,7 @@ import torch
 import yaml
 
 import nas_workbench as nw
-from nas_workbench.cli import main
+from nas_workbench.cli import format_pareto_table, main
 from nas_workbench.engine import events as ev
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.profiling.device_csv import read_latency_table
@@ -152,13 +152,17 @@ def test_a_budget_no_architecture_is_predicted_to_meet_on_the_device_is_refused_
     )  # fmt: skip
     fastest = min(map(device_ms, enumerate_specs(nw.spaces.get("chain", **TINY))))  # one dwsep block: 3 ms
     with pytest.raises(
-        InfeasibleBudgetError, match=r"within 2 ms on 'tinyphone'; the tightest predicted is (2.99|3)"
-    ):
+        InfeasibleBudgetError,
+        match=r"within 2 ms on 'tinyphone' at budget_confidence 0.8; the tightest, its 89%-sure bound, is 3",
+    ):  # from 8 measurements, the 8th of 8 ratios: 8 / 9 sure
         nw.search(config, evaluate=lambda spec, model: {"accuracy": 0.5}, data=tiny_task)
+    with pytest.raises(InfeasibleBudgetError, match=r"within 2 ms on 'tinyphone'; the tightest predicted is"):
+        nw.search(config.replace(budget_confidence=0.0), evaluate=lambda spec, model: {}, data=tiny_task)
     assert fastest == 3.0
     assert budget_report(config, tiny_task)["latency_ms"].startswith("unreachable: budget.latency_ms")
     line = budget_report(config.replace(budget={"latency_ms": 6.5}), tiny_task)["latency_ms"]
-    assert line.startswith("reachable: 6.5 ms;") and "tightest predicted for tinyphone is about 3 ms" in line
+    assert line.startswith("reachable: 6.5 ms; the tightest predicted for tinyphone is about 3")
+    assert line.endswith(" ms (its bound at budget_confidence 0.8)")
     relative = budget_report(config.replace(budget={"latency_ms": "2x fastest"}), tiny_task)["latency_ms"]
     assert relative.startswith("reachable: 6 ms (2x fastest on tinyphone, predicted)")  # not this CPU's
 
@@ -202,7 +206,7 @@ def test_a_strategy_given_the_devices_predictions_proposes_nothing_over_its_budg
     costs = run.study.sampler.feasibility.costs
     spec = run.space.parse(run.results()[0].arch)
     assert costs is not None and set(costs.costs(spec)) == {"params", "latency_ms"}
-    assert costs.costs(spec)["latency_ms"] == tiny_device.predict(spec).value
+    assert costs.costs(spec)["latency_ms"] == tiny_device.upper_ms(spec, config.budget_confidence)
     statuses = [r.status for r in sorted(run.results(), key=lambda r: r.number)]
     assert len(statuses) == 18 and "infeasible" in statuses[:10]  # random start-up trials break it
     assert statuses[10:] == ["ok"] * 8, statuses
@@ -287,3 +291,45 @@ def test_device_propose_writes_a_model_file_per_architecture_that_the_csv_names(
     wanted = lambda header: ["latency_ms"]  # noqa: E731  # as device fit reads it: the model column ignored
     _, read = read_latency_table(folder / "archs.csv", space, "CSV file", wanted, "")
     assert [(row.spec, row.latencies) for row in read] == [(space.parse(row["arch"]), [4.5]) for row in rows]
+
+
+def test_a_budget_on_a_device_is_judged_by_its_bound_at_the_confidence_asked(storage, tiny_task):
+    """A profile fitted on noisy measurements has a wide interval: at ``budget_confidence`` 0.8 a trial is
+    within budget only when its bound is, and each trial's latency says its verdict and how sure; at 0 the
+    prediction alone decides. One conv block (6 ms, predicted about that) fits 6.5 ms only at 0."""
+    from nas_workbench.spaces._base import enumerate_specs
+
+    space = nw.spaces.get("chain", **TINY)
+    archs = nw.profiling.propose(space, 8, seed=0)
+    noise = [0.85, 1.15, 0.9, 1.1, 1.0, 0.95, 1.2, 1.05]  # what the device adds that no model sees
+    latency = [device_ms(space.parse(a)) * f for a, f in zip(archs, noise, strict=True)]
+    shape, classes = tiny_task.input_shape, tiny_task.num_classes
+    nw.profiling.fit_device("noisyphone", space, archs, latency, input_shape=shape, num_classes=classes)
+    conv = next(s for s in enumerate_specs(space) if device_ms(s) == 6.0)
+    config = nw.SearchConfig(
+        space="chain", space_options=TINY, strategy="random", objectives=["accuracy"], n_trials=6,
+        budget={"latency_ms": 6.5}, target_device="noisyphone", storage=storage, profile_metrics=["params"],
+        initial_architectures=[space.format(conv)],
+    )  # fmt: skip
+    statuses = {}
+    for confidence in (0.8, 0.0):
+        run = nw.search(
+            config.replace(budget_confidence=confidence, study_name=f"noisy-{confidence}"),
+            evaluate=lambda spec, model: {"accuracy": 0.5},
+            data=tiny_task,
+        )
+        run.run()
+        for r in run.results():
+            latency_ms = r.metrics["latency_ms"]
+            verdict = latency_ms["detail"]["budget"]
+            assert (
+                r.status == ("ok" if verdict["upper_ms"] <= 6.5 else "infeasible")
+                and verdict["limit_ms"] == 6.5
+            )
+            assert verdict["verdict"].startswith("predicted within" if r.status == "ok" else "predicted over")
+            assert (verdict["upper_ms"] > latency_ms["value"]) == (confidence > 0)
+            assert r.reason is None or r.reason.startswith("over budget: latency_ms predicted over budget (")
+        statuses[confidence] = next(r.status for r in run.results() if r.arch == space.format(conv))
+        table = format_pareto_table(run.results(), ["accuracy"], ["maximize"], {"latency_ms": 6.5})
+        assert "% sure within)" in table.splitlines()[2]  # the CLI's table says how sure
+    assert statuses == {0.8: "infeasible", 0.0: "ok"}

@@ -56,13 +56,13 @@ import optuna
 import torch
 
 import nas_workbench as nw
-from nas_workbench.config import AUTO_STRATEGY
+from nas_workbench.config import AUTO_STRATEGY, BUDGET_CONFIDENCE
 from nas_workbench.engine.budget import constraint_values
 from nas_workbench.profiling import Measurement
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from nb201_profiles import FittedLatencies  # what a profile fitted from a few measurements predicts
-from nb201_scores import synflow_scores  # the project's data-free synflow of every cell, cached
+from nb201_scores import proxy_scores  # the cells' zero-cost scores (the project's synflow, cached)
 from nb201_tabular import load_table, mean_std  # the sibling benchmark's NB201 protocol
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report
@@ -218,6 +218,13 @@ def main() -> int:
         "--profile-size", type=int, default=10, help="cells a fitted profile measures (--costs profile)"
     )
     parser.add_argument(
+        "--confidence",
+        default=str(BUDGET_CONFIDENCE),
+        help="comma-separated budget_confidence values a fitted profile judges the budget at (--costs "
+        "profile; 0: the prediction alone), each a case of its own on the same profiles",
+    )
+    parser.add_argument("--no-random", action="store_true", help="leave the random baseline out")
+    parser.add_argument(
         "--scores",
         choices=SCORES,
         default="synflow",
@@ -250,7 +257,7 @@ def main() -> int:
         if args.strategies
         else [n for n in nw.strategies.list() if n != "grid" and not nw.strategies.get(n).relaxation]
     )
-    names = ["random", *[n for n in names if n != "random"]]  # the baseline first, in the same run
+    names = [*([] if args.no_random else ["random"]), *[n for n in names if n != "random"]]  # baseline first
     options: dict[str, dict[str, object]] = {name: dict(given) for name, given in args.options.items()}
     if args.pool_size is not None:
         options.setdefault("proxy_guided", {})["pool_size"] = args.pool_size
@@ -259,6 +266,7 @@ def main() -> int:
     devices = args.devices.split(",")
     profiles = FittedLatencies(args.nb201_dir, space, args.profile_size) if args.costs == "profile" else None
     percentiles = [float(p) for p in args.percentiles.split(",")]
+    confidences = [float(c) for c in args.confidence.split(",")] if profiles is not None else [0.0]
 
     told = {"none": "nothing", "profile": f"latency predicted from {args.profile_size} measurements"}
     told = told.get(args.costs, args.costs)
@@ -271,11 +279,11 @@ def main() -> int:
     header = f"{'device':<8}{'pct':>4}{'budget ms':>10}{'feasible':>9}" + "".join(f"{n:>13}" for n in names)
     print(header + f"{'flops-greedy':>13}")
     results = []
-    for device in devices:
+    for device, confidence in ((d, c) for d in devices for c in confidences):
         column = {arch: lat[device] for arch, lat in latencies.items()}
-        predicted = None  # with --costs profile: per seed, every cell's latency a fitted profile predicts
+        predicted = None  # with --costs profile: per seed, every cell's latency as a fitted profile judges it
         if profiles is not None:
-            predicted = [profiles.predict(DEVICES[device], seed) for seed in range(args.seeds)]
+            predicted = [profiles.predict(DEVICES[device], seed, confidence) for seed in range(args.seeds)]
         for percentile in percentiles:
             budget_ms = float(np.percentile(list(column.values()), percentile))
             feasible = {arch: table[arch] for arch, lat in column.items() if lat <= budget_ms}
@@ -284,6 +292,7 @@ def main() -> int:
                 "device": device,
                 "column": DEVICES[device],
                 "percentile": percentile,
+                "confidence": confidence,
                 "budget_ms": budget_ms,
                 "feasible_cells": len(feasible),
                 "reference_test": best,
@@ -328,6 +337,12 @@ def main() -> int:
                 }
             results.append(case)
             row = f"{device:<8}{percentile:>4g}{budget_ms:>10.2f}{len(feasible) / len(column):>9.1%}"
+            if profiles is not None:  # the budget_confidence; median regret [min, max], none, over
+                row = f"{row} c={confidence:g}" + "".join(
+                    f" {n}: {statistics.median(f['regrets']):.2f} [{min(f['regrets']):.2f}, "
+                    f"{max(f['regrets']):.2f}] none {f['no_feasible_runs']} over {f['over_budget_runs']}"
+                    for n, f in case["strategies"].items()
+                )
             cells = []
             for n in names:
                 figures = case["strategies"][n]
@@ -400,29 +415,6 @@ def main() -> int:
         }
         _report.write_json(args.json, {**settings, "cases": results})
     return 0
-
-
-def proxy_scores(kind: str, table: dict[str, dict[str, float]]) -> tuple[dict[str, dict[str, float]], float]:
-    """Each cell's zero-cost scores of ``kind`` (of `SCORES`), and the seconds computing them took: counted
-    MFLOPs (free, from the cost table); with "live", also the counted MFLOPs of the cell without its dead
-    edges (`CellSpace.live`, the engine's ``live_flops``: the cost table's row of that cell, which the
-    built network matches exactly); with "synflow", data-free synflow computed by the project
-    (`nb201_scores`)."""
-    if kind == "none":
-        return {}, 0.0
-    scores = {arch: {"flops": row["mflops"]} for arch, row in table.items()}
-    if kind == "flops":
-        return scores, 0.0
-    if kind == "live":
-        space = nw.spaces.get("nb201")
-        started = time.perf_counter()
-        for arch, values in scores.items():
-            values["live_flops"] = table[space.format(space.live(space.parse(arch)))]["mflops"]
-        return scores, time.perf_counter() - started
-    synflow, seconds = synflow_scores()
-    for arch, value in synflow.items():
-        scores[arch]["synflow"] = value
-    return scores, seconds
 
 
 def _default_strategy() -> str:

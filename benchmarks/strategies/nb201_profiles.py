@@ -2,11 +2,12 @@
 
 `nb201_budgeted.py --costs latency` tells the samplers each cell's *measured* latency, as if the user's
 device profile were exact. A real search on a ``target_device`` has a profile fitted from a few cells
-measured on the device (`nw.profiling.fit_device`), and the engine both tells the samplers its prediction
-and judges each trial's budget by it. `FittedLatencies` gives that prediction for every cell: the device's
-cells to measure are the ones the workbench proposes (`nw.profiling.propose`, with the reference table,
-one draw per seed), their latencies are read off ``nb201_latency.csv``, and the profile is fitted with the
-other devices of that table as the reference, never the target's own hardware (the setting of
+measured on the device (`nw.profiling.fit_device`), and the engine both tells the samplers its latency
+and judges each trial's budget by it: the prediction's upper bound at the config's ``budget_confidence``
+(`DeviceProfile.upper_ms`; 0: the prediction). `FittedLatencies` gives that latency for every cell: the
+device's cells to measure are the ones the workbench proposes (`nw.profiling.propose`, with the reference
+table, one draw per seed), their latencies are read off ``nb201_latency.csv``, and the profile is fitted
+with the other devices of that table as the reference, never the target's own hardware (the setting of
 ``benchmarks/devices/profile_quality.py``, whose helpers this uses).
 """
 
@@ -18,13 +19,14 @@ from pathlib import Path
 import numpy as np
 
 import nas_workbench as nw
+from nas_workbench.profiling.device_budget import conformal_bound, interval_ratios
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "devices"))
 from profile_quality import features, read_latency_table, table_inputs  # the devices' benchmark's setting
 
 
 class FittedLatencies:
-    """Per device column and seed, every cell's latency predicted by a profile fitted from ``size`` cells.
+    """Per device column and seed, every cell's latency as a profile fitted from ``size`` cells judges it.
 
     Args:
         nb201_dir: The folder holding ``nb201_latency.csv``.
@@ -43,10 +45,13 @@ class FittedLatencies:
         self.rows = features(space, self.specs)  # the product's features, FLOPs traced per conv count
         self._smoothed: dict[str, np.ndarray] = {}
         self._inputs: dict[str, tuple] = {}
+        self._fitted: dict[tuple[str, int], tuple[np.ndarray, list[float]]] = {}
 
-    def predict(self, column: str, seed: int) -> dict[str, float]:
-        """Each cell (the space's notation) → the latency (ms) predicted on device ``column`` by a profile
-        fitted on the ``size`` cells `propose` draws with ``seed``."""
+    def _fit(self, column: str, seed: int) -> tuple[np.ndarray, list[float]]:
+        """Every cell's predicted latency on device ``column`` by a profile fitted on the ``size`` cells
+        `propose` draws with ``seed``, and the profile's leave-one-out ratios (fitted once)."""
+        if (column, seed) in self._fitted:
+            return self._fitted[column, seed]
         if column not in self._inputs:
             self._inputs[column] = table_inputs(self.data, column, self.table, self.specs, self._smoothed)
         measured, reference, matrix, names = self._inputs[column]
@@ -61,7 +66,16 @@ class FittedLatencies:
             reference=reference,
             save=False,
         )
-        assert profile.transfer is not None  # fitted with the reference table
+        assert profile.transfer is not None  # fitted with the reference table: every cell is in it
         columns = [names.index(d) for d in profile.transfer.devices]
         predicted = profile.transfer.predict(self.rows, matrix[:, columns])
-        return dict(zip(self.archs, (float(v) for v in predicted), strict=True))
+        self._fitted[column, seed] = predicted, interval_ratios(profile.quality)
+        return self._fitted[column, seed]
+
+    def predict(self, column: str, seed: int, confidence: float = 0.0) -> dict[str, float]:
+        """Each cell (the space's notation) → the latency (ms) a budget on device ``column`` judges it by:
+        the prediction of the profile `propose` and ``seed`` give, times its conformal bound's factor at
+        ``confidence`` (`DeviceProfile.upper_ms`, here for all cells at once)."""
+        predicted, ratios = self._fit(column, seed)
+        factor = conformal_bound(ratios, confidence)[0]
+        return dict(zip(self.archs, (float(v) * factor for v in predicted), strict=True))

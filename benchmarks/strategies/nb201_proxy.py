@@ -26,7 +26,8 @@ import torch
 import nas_workbench as nw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nb201_budgeted import SCORES, proxy_scores  # the sibling benchmark's scores of every cell
+from nb201_budgeted import SCORES  # the sibling benchmark's score kinds
+from nb201_scores import proxy_scores  # and scores of every cell
 from nb201_tabular import load_table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for _report

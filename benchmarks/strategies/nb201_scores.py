@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -47,6 +48,28 @@ def _save(seconds: float) -> None:
     """Record the seconds spent so far (the scorer writes the cache itself every ``save_every``)."""
     TIMING.write_text(json.dumps({"seconds": seconds}))
     print(f"{seconds:.0f} s of scoring so far", file=sys.stderr, flush=True)
+
+
+def proxy_scores(kind: str, table: dict[str, dict[str, float]]) -> tuple[dict[str, dict[str, float]], float]:
+    """Each cell's zero-cost scores of ``kind`` (of ``nb201_budgeted.SCORES``), and the seconds computing
+    them took: counted MFLOPs (free, from the cost table); with "live", also the counted MFLOPs of the cell
+    without its dead edges (`CellSpace.live`, the engine's ``live_flops``: the cost table's row of that
+    cell, which the built network matches exactly); with "synflow", data-free synflow (`synflow_scores`)."""
+    if kind == "none":
+        return {}, 0.0
+    scores = {arch: {"flops": row["mflops"]} for arch, row in table.items()}
+    if kind == "flops":
+        return scores, 0.0
+    if kind == "live":
+        space = nw.spaces.get("nb201")
+        started = time.perf_counter()
+        for arch, values in scores.items():
+            values["live_flops"] = table[space.format(space.live(space.parse(arch)))]["mflops"]
+        return scores, time.perf_counter() - started
+    synflow, seconds = synflow_scores()
+    for arch, value in synflow.items():
+        scores[arch]["synflow"] = value
+    return scores, seconds
 
 
 if __name__ == "__main__":

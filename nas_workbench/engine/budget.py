@@ -6,10 +6,16 @@ That is how Optuna's own samplers take an infeasible trial without a fake object
 trial that breaks a constraint by its total violation, below every feasible one (c-TPE); GP and NSGA-II
 fit their objective models on complete trials only. The workbench's own strategies read the constraints
 (`nas_workbench.strategies.feasibility`), and its records show the trial as "infeasible", never pruned.
+
+A latency limit on a ``target_device`` is judged by the upper bound of its profile's prediction at the
+config's ``budget_confidence`` (`device_judged`), which is also the latency the strategies are told before
+proposing (`CandidateCosts`), and every trial's predicted latency carries the verdict: predicted within
+or over budget, and how sure (``detail["budget"]``, `nas_workbench.profiling.device_budget`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
@@ -36,6 +42,7 @@ __all__ = [
     "candidate_costs",
     "candidate_scores",
     "constraint_values",
+    "device_judged",
     "metrics_to_profile",
     "over_budget_reason",
     "violations",
@@ -64,12 +71,35 @@ def violations(measurements: Mapping[str, Measurement], budget: Mapping[str, flo
 def over_budget_reason(
     measurements: Mapping[str, Measurement], budget: Mapping[str, float], over: Iterable[str]
 ) -> str:
-    """The recorded reason of an infeasible trial: each broken limit with the value that broke it."""
+    """The recorded reason of an infeasible trial: each broken limit with the value that broke it (a
+    target device's latency: its verdict, `device_judged`)."""
     return "over budget: " + ", ".join(
-        f"{n} {measurements[n].value:.4g} > {budget[n]:g} {measurements[n].unit}"
+        f"{n} {measurements[n].detail['budget']['verdict']}"
+        if "budget" in measurements[n].detail
+        else f"{n} {measurements[n].value:.4g} > {budget[n]:g} {measurements[n].unit}"
         + (" (unstable)" if is_unstable(measurements[n]) else "")
         for n in over
     )
+
+
+def device_judged(
+    spec: ArchSpec,
+    measurements: Mapping[str, Measurement],
+    budget: Mapping[str, float],
+    device: DeviceProfile | None,
+    confidence: float,
+) -> tuple[dict[str, Measurement], dict[str, Measurement]]:
+    """A trial's ``measurements`` as recorded, and as its ``budget`` judges them. With a latency limit on
+    a target ``device``: the predicted latency labelled with its verdict (`DeviceProfile.judge`:
+    ``detail["budget"]``, predicted within or over budget and how sure), and for the budget that latency's
+    upper bound at ``confidence``. Otherwise both are ``measurements``."""
+    if device is None or "latency_ms" not in budget or "latency_ms" not in measurements:
+        return dict(measurements), dict(measurements)
+    predicted = measurements["latency_ms"]
+    verdict = device.judge(spec, budget["latency_ms"], confidence)
+    labelled = dataclasses.replace(predicted, detail={**predicted.detail, "budget": verdict})
+    bound = dataclasses.replace(labelled, value=verdict["upper_ms"])
+    return {**measurements, "latency_ms": labelled}, {**measurements, "latency_ms": bound}
 
 
 def constraint_values(
@@ -94,16 +124,20 @@ def metrics_to_profile(
 
 
 def candidate_costs(
-    networks: Callable[[], Networks], space: SearchSpace, target_device: DeviceProfile | None
+    networks: Callable[[], Networks],
+    space: SearchSpace,
+    target_device: DeviceProfile | None,
+    confidence: float = 0.0,
 ) -> CandidateCosts:
     """What a strategy may know of a candidate before it is trained or timed, to predict whether it fits
     the budget (`nas_workbench.strategies.SamplerContext.costs`); see `CandidateCosts`."""
-    return CandidateCosts(networks, space, target_device)
+    return CandidateCosts(networks, space, target_device, confidence)
 
 
 class CandidateCosts:
     """A candidate's parameter count (a network build, no forward pass) and, when the search targets
-    another device, the latency that device's profile predicts, which is what the trial will be judged by.
+    another device, the latency the trial will be judged by: its profile's upper bound at ``confidence``
+    (`DeviceProfile.upper_ms`; 0: the prediction).
 
     A budgeted search counts the parameters of a pool of up to 2,000 candidates for its cost prior
     (`nas_workbench.strategies.cost_prior`): 144 s of network builds on NAS-Bench-201 at load 12 on 2
@@ -113,11 +147,16 @@ class CandidateCosts:
     ``networks`` is called on first use, and `save` writes the file."""
 
     def __init__(
-        self, networks: Callable[[], Networks], space: SearchSpace, target_device: DeviceProfile | None
+        self,
+        networks: Callable[[], Networks],
+        space: SearchSpace,
+        target_device: DeviceProfile | None,
+        confidence: float = 0.0,
     ) -> None:
         self.networks = networks
         self.space = space
         self.target_device = target_device
+        self.confidence = confidence
         self._params: Callable[[ArchSpec], float] | None = None
         self._cache: ProxyCache | None = None
         self._data = ""
@@ -137,7 +176,7 @@ class CandidateCosts:
             self._cache.scores[key] = self._params(spec)
         values = {"params": self._cache.scores[key]}
         if self.target_device is not None:
-            values["latency_ms"] = self.target_device.predicted_ms(spec)
+            values["latency_ms"] = self.target_device.upper_ms(spec, self.confidence)
         return values
 
     def save(self) -> None:

@@ -13,8 +13,8 @@ Latency and peak memory depend on the device: the same descent runs on their pro
 or predicted by the lookup table when the search profiles by proxy), and the candidate it ends on is
 measured again before a budget is refused. Each step costs a measurement (a fraction of a second for the
 small networks of a search on CPU), so the descent has a longer time limit there. Energy is not checked.
-A latency budget on a target device (a saved device profile) is checked on the profile's predictions, as
-the search judges its trials (`check_device_budget`).
+A latency budget on a target device (a saved device profile) is checked on the upper bounds of the profile's
+predictions at the config's ``budget_confidence``, as the search judges its trials (`check_device_budget`).
 """
 
 from __future__ import annotations
@@ -231,12 +231,14 @@ def fastest_on_device(
     device: DeviceProfile,
     fixed_choices: Mapping[str, Any] | None = None,
     target: float | None = None,
+    confidence: float = 0.0,
 ) -> tuple[ArchSpec, float, bool]:
-    """`smallest` on a target ``device``'s predicted latency (its profile's, what a search with
-    ``target_device`` judges each trial by): a prediction costs about what a count does."""
+    """`smallest` on a target ``device``'s latency as a search with ``target_device`` judges each trial:
+    its profile's upper bound at ``confidence`` (0: the prediction; `DeviceProfile.upper_ms`). A
+    prediction costs about what a count does."""
     return smallest(
         space,
-        device.predicted_ms,
+        functools.partial(device.upper_ms, confidence=confidence),
         fixed_choices=fixed_choices,
         target=target,
         time_limit_s=_TIME_LIMIT_S["params"],
@@ -244,12 +246,16 @@ def fastest_on_device(
 
 
 def check_device_budget(
-    space: SearchSpace, limit: float, device: DeviceProfile, fixed_choices: Mapping[str, Any] | None = None
+    space: SearchSpace,
+    limit: float,
+    device: DeviceProfile,
+    fixed_choices: Mapping[str, Any] | None = None,
+    confidence: float = 0.0,
 ) -> None:
     """Raise `InfeasibleBudgetError` when no architecture of ``space`` is predicted within a latency
-    ``limit`` (ms) on a target ``device`` (`fastest_on_device`); a descent that runs out of time before
-    reaching the limit refuses nothing (logged)."""
-    spec, tightest, converged = fastest_on_device(space, device, fixed_choices, target=limit)
+    ``limit`` (ms) on a target ``device`` at ``confidence`` (`fastest_on_device`); a descent that runs
+    out of time before reaching the limit refuses nothing (logged)."""
+    spec, tightest, converged = fastest_on_device(space, device, fixed_choices, limit, confidence)
     if tightest <= limit:
         return
     if not converged:
@@ -257,9 +263,13 @@ def check_device_budget(
             "budget.latency_ms: none predicted under %g ms on %s in time; not checked", limit, device.name
         )
         return
+    sure = device.judge(spec, limit, confidence)["confidence"]
+    judged = f" at budget_confidence {confidence:g}" if confidence else ""
+    what = f"the tightest, its {sure:.0%}-sure bound," if confidence else "the tightest predicted"
+    lower = ", lower budget_confidence" if confidence else ""
     raise InfeasibleBudgetError(
         f"budget.latency_ms: no architecture of the {space.name!r} space is predicted to run within "
-        f"{limit:g} ms on {device.name!r}; the tightest predicted is {tightest:.4g} ms ({device.source}): "
+        f"{limit:g} ms on {device.name!r}{judged}; {what} is {tightest:.4g} ms ({device.source}): "
         f"{space.summary(spec)}, in the space's notation {space.format(spec)}. Raise budget.latency_ms to "
-        f"at least {tightest:.4g}, or choose space options that allow smaller networks."
+        f"at least {tightest:.4g}{lower}, or choose space options that allow smaller networks."
     )

@@ -99,7 +99,7 @@ def open_study(
         seed=sampler_seed(config.seed, worker, history),
         space=space,
         directions=tuple(config.directions),
-        costs=candidate_costs(budget.networks, space, target_device),
+        costs=candidate_costs(budget.networks, space, target_device, config.budget_confidence),
         scores=candidate_scores(budget.networks, space, config.seed),
         limits=config.limits(),
         **config.strategy_options,
@@ -161,4 +161,10 @@ class _Budget:
         if check and set(local) & set(CHECKED_METRICS):
             self.networks().check(self.space, local, self.config.fixed_choices)
         if check and self.target is not None and "latency_ms" in limits:
-            check_device_budget(self.space, limits["latency_ms"], self.target, self.config.fixed_choices)
+            check_device_budget(
+                self.space,
+                limits["latency_ms"],
+                self.target,
+                self.config.fixed_choices,
+                self.config.budget_confidence,
+            )

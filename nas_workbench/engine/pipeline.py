@@ -36,6 +36,7 @@ from nas_workbench.engine.budget import (
     CHEAP_METRICS,
     OverBudget,
     constraint_values,
+    device_judged,
     metrics_to_profile,
     over_budget_reason,
     violations,
@@ -171,9 +172,12 @@ class TrialPipeline:
         measurements, device = self.profile(spec, model)
         record(trial, device=device.to_dict())
         limits = config.limits()
-        over = violations(measurements, limits)
+        measurements, judged = device_judged(
+            spec, measurements, limits, self.target_device, config.budget_confidence
+        )
+        over = violations(judged, limits)
         profiled = time.perf_counter()
-        constraints = constraint_values(measurements, limits)
+        constraints = constraint_values(judged, limits)
         for name, excess in constraints.items():
             trial.set_constraint(name, excess)
         metrics = {k: m.to_dict() for k, m in measurements.items()}
@@ -185,7 +189,7 @@ class TrialPipeline:
             measurements.update(scorer.score(Candidate(trial, spec, model, measurements)))
         records: dict[str, Any] = {"metrics": {k: m.to_dict() for k, m in measurements.items()}}
         if over:
-            records["reason"] = over_budget_reason(measurements, limits, over)
+            records["reason"] = over_budget_reason(judged, limits, over)
         records["timings"] = {"profile_s": profiled - started, "evaluate_s": time.perf_counter() - profiled}
         records["status"] = "infeasible" if over else "ok"
         values = [objective_value(name, measurements) for name in config.objectives] if scored else []

@@ -202,7 +202,7 @@ def budget_report(config: SearchConfig, data: Any = None) -> dict[str, str]:
         limit = float(limits[metric])
         given = resolved[metric].label() if metric in resolved else limit_text(metric, limit)
         if metric == "latency_ms" and target is not None:
-            lines[metric] = _device_report(space, limit, given, target, config.fixed_choices)
+            lines[metric] = _device_report(space, limit, given, target, config)
             continue
         try:
             networks.check(space, {metric: limit}, config.fixed_choices)
@@ -219,15 +219,18 @@ def budget_report(config: SearchConfig, data: Any = None) -> dict[str, str]:
 
 
 def _device_report(
-    space: SearchSpace, limit: float, given: str, target: DeviceProfile, fixed: Mapping[str, Any]
+    space: SearchSpace, limit: float, given: str, target: DeviceProfile, config: SearchConfig
 ) -> str:
-    """`budget_report`'s line for a latency limit judged by a target device's profile."""
+    """`budget_report`'s line for a latency limit judged by a target device's profile, at the config's
+    ``budget_confidence``."""
+    fixed, confidence = config.fixed_choices, config.budget_confidence
     try:
-        check_device_budget(space, limit, target, fixed)
+        check_device_budget(space, limit, target, fixed, confidence)
     except InfeasibleBudgetError as error:
         return f"unreachable: {error}"
-    _, tightest, _ = fastest_on_device(space, target, fixed)
-    return f"reachable: {given}; the tightest predicted for {target.name} is about {tightest:.3g} ms"
+    _, tightest, _ = fastest_on_device(space, target, fixed, confidence=confidence)
+    bound = f" (its bound at budget_confidence {confidence:g})" if confidence else ""
+    return f"reachable: {given}; the tightest predicted for {target.name} is about {tightest:.3g} ms{bound}"
 
 
 def _warn_other_input(target: DeviceProfile, shape: tuple[int, ...]) -> None:

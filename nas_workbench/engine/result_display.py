@@ -51,6 +51,14 @@ def _latency_method(latency: Mapping[str, Any]) -> str:
     return source if source.startswith("predicted for ") else str(latency["method"])
 
 
+def _budget_mark(result: TrialResult) -> str:
+    """The mark "ok" or "OVER"; for a latency a target device's profile judged, also how sure it is within
+    (``"ok (91% sure within)"``, the verdict `nas_workbench.engine.budget.device_judged` recorded)."""
+    mark = "ok" if result.feasible else "OVER"
+    verdict = result.metrics.get("latency_ms", {}).get("detail", {}).get("budget")
+    return f"{mark} ({verdict['p_within']:.0%} sure within)" if verdict else mark
+
+
 def result_columns(results: Sequence[TrialResult]) -> list[Column]:
     """The columns a list of trials is read by: outcome, accuracies, hardware figures, architecture; the
     latency header says how its figures were obtained (from the first trial that has one)."""
@@ -59,7 +67,7 @@ def result_columns(results: Sequence[TrialResult]) -> list[Column]:
     )
     return [
         ("trial", lambda r: str(r.number)),
-        ("budget", lambda r: "ok" if r.feasible else "OVER"),
+        ("budget", _budget_mark),
         ("val acc", lambda r: figure_text(r, "accuracy")),
         ("test acc", lambda r: figure_text(r, "test_accuracy")),
         (f"latency ms ({method})" if method else "latency ms", lambda r: figure_text(r, "latency_ms")),

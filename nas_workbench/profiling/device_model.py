@@ -138,8 +138,9 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float | None:
 
 def loo_quality(loo: np.ndarray, y: np.ndarray) -> dict[str, Any]:
     """A profile's quality from its leave-one-out predictions ``loo`` of the measurements ``y``: median
-    relative error, Spearman, the share within ±10%, and the 10th / 90th percentiles of measured over
-    predicted (the 80% interval every prediction carries)."""
+    relative error, Spearman, the share within ±10%, the 10th / 90th percentiles of measured over
+    predicted (the 80% interval every prediction carries) and all those ``ratios``, sorted (what an
+    upper bound at another confidence is read from: `device_budget`)."""
     error = np.abs(loo / y - 1.0)
     ratio = np.sort(y / loo)
     n = len(
@@ -151,6 +152,7 @@ def loo_quality(loo: np.ndarray, y: np.ndarray) -> dict[str, Any]:
         "within_10pct": float(np.mean(error <= 0.10)),
         "ratio_p10": float(ratio[max(math.floor(0.1 * (n + 1)), 1) - 1]),
         "ratio_p90": float(ratio[min(math.ceil(0.9 * (n + 1)), n) - 1]),
+        "ratios": [float(r) for r in ratio],
     }
 
 

@@ -33,6 +33,7 @@ from nas_workbench._registry import unknown_name_message
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
 from nas_workbench.metrics import METRICS, Measurement
 from nas_workbench.profiling.cache import cache_dir, read_json, write_json_atomic
+from nas_workbench.profiling.device_budget import budget_verdict, conformal_bound, interval_ratios
 from nas_workbench.profiling.device_csv import read_measurements, write_proposal
 from nas_workbench.profiling.device_model import (
     MIN_MEASUREMENTS,
@@ -176,8 +177,28 @@ class DeviceProfile:
         return Measurement(value, METRICS["latency_ms"].unit, "predicted", self.source, detail)
 
     def predicted_ms(self, arch: ArchSpec | str | Mapping[str, Any]) -> float:
-        """`predict`'s value alone: what a budget on this device judges ``arch`` by."""
+        """`predict`'s value alone."""
         return self.predict(arch).value
+
+    def ratios(self, arch: ArchSpec | str | Mapping[str, Any]) -> list[float]:
+        """The leave-one-out ratios measured / predicted of the model that predicts ``arch`` (the
+        reference devices' average, or the structure model alone off the reference table), sorted."""
+        _, transferred = self._value(_as_spec(self.search_space(), arch))
+        return interval_ratios(self.quality if transferred else self.model.quality)
+
+    def upper_ms(self, arch: ArchSpec | str | Mapping[str, Any], confidence: float) -> float:
+        """An upper bound (ms) of ``arch``'s latency held with probability ``confidence`` (as far as the
+        measurements allow, `device_budget.conformal_bound`; 0: the prediction): what a latency budget
+        on this device judges ``arch`` by (`SearchConfig.budget_confidence`)."""
+        return self.predicted_ms(arch) * conformal_bound(self.ratios(arch), confidence)[0]
+
+    def judge(
+        self, arch: ArchSpec | str | Mapping[str, Any], limit_ms: float, confidence: float
+    ) -> dict[str, Any]:
+        """Whether ``arch`` counts as within ``limit_ms`` at ``confidence``, and how sure the profile is
+        (`device_budget.budget_verdict`): the label a search's trial carries."""
+        ratios = self.ratios(arch)
+        return budget_verdict(self.predicted_ms(arch), ratios, limit_ms, confidence, len(self.measurements))
 
     # -- storage -------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
