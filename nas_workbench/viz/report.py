@@ -31,11 +31,13 @@ _TABLE_METRICS = ("accuracy", "test_accuracy", "latency_ms", "peak_memory_mb", "
 
 
 def pareto_table_html(front: list[TrialResult]) -> str:
-    """The Pareto-front trials as an HTML table, every figure with its unit and method."""
-    head = "".join(f"<th>{html.escape(metric_axis_label(m))}</th>" for m in _TABLE_METRICS)
+    """The Pareto-front trials as an HTML table, every figure with its unit and method; a metric no trial
+    has is left out (tutorial 01's table had an energy column of "n/a" where energy was not profiled)."""
+    shown = [m for m in _TABLE_METRICS if any(m in r.metrics for r in front)]
+    head = "".join(f"<th>{html.escape(metric_axis_label(m))}</th>" for m in shown)
     rows = []
     for r in front:
-        cells = "".join(f"<td>{html.escape(metric_label(r.metrics.get(m)))}</td>" for m in _TABLE_METRICS)
+        cells = "".join(f"<td>{html.escape(metric_label(r.metrics.get(m)))}</td>" for m in shown)
         name = f'<code title="{html.escape(r.arch)}">{html.escape(r.summary or r.arch)}</code>'
         rows.append(f"<tr><td>{r.number}</td><td>{name}</td>{cells}</tr>")
     return (

@@ -79,3 +79,4 @@ def test_report_of_a_real_study(tmp_path, tiny_task, objectives):
     assert front and "nas-pareto" in text
     table = pareto_table_html(front)
     assert front[0].summary in table and "ms (measured" in table
+    assert "Energy per inference" not in table  # not profiled: no column of "n/a"
