@@ -51,7 +51,7 @@ class _Recorder:
 def validate_components(config: SearchConfig) -> None:
     """Build the space, the pruner and the sampler once, so that their own checks of their options
     run now (an empty space, an unknown strategy option) rather than when the search starts."""
-    from nas_workbench import spaces, strategies
+    from nas_workbench import spaces
 
     space = _built(
         "space_options", config.space_options, lambda: spaces.get(config.space, **config.space_options)
@@ -90,18 +90,22 @@ def validate_components(config: SearchConfig) -> None:
         ),
         functools.partial(_check_target_device, config.target_device, space),
         functools.partial(check_pruner, config),
-        lambda: _built(
-            "strategy_options",
-            config.strategy_options,
-            lambda: strategies.make_sampler(
-                strategies.resolved_strategy(config),
-                seed=config.seed,
-                space=space,
-                directions=tuple(config.directions),
-                **config.strategy_options,
-            ),
-        ),
+        lambda: _built("strategy_options", config.strategy_options, lambda: _check_strategy(config, space)),
     )
+
+
+def _check_strategy(config: SearchConfig, space: Any) -> None:
+    """Build the sampler once (its own checks of its options), then check the options against the rest of
+    the config where the strategy asks (`Strategy.check_config`: dnas's retrain_top against n_trials)."""
+    from nas_workbench import strategies
+
+    name = strategies.resolved_strategy(config)
+    strategies.make_sampler(
+        name, seed=config.seed, space=space, directions=tuple(config.directions), **config.strategy_options
+    )
+    check = strategies.get(name).check_config
+    if check is not None:
+        check(config)
 
 
 def check_pruner(config: SearchConfig) -> None:

@@ -23,6 +23,7 @@ from nas_workbench.exceptions import ConfigError
 if TYPE_CHECKING:
     from optuna.samplers import BaseSampler
 
+    from nas_workbench.config import SearchConfig
     from nas_workbench.spaces import SearchSpace
     from nas_workbench.spec import ArchSpec
 
@@ -83,6 +84,8 @@ class Strategy:
         producer: ``"module:Class"`` of the `nas_workbench.engine.producers.TrialProducer` that produces
             the strategy's trials itself (a supernet search), built with no arguments when a search
             starts; None: the engine's producers run trials sampled by the strategy's sampler.
+        check_config: Checks the options against the rest of a config (the trials they split), raising
+            `ConfigError`; run when a config is validated, before any study exists. None: nothing to check.
     """
 
     name: str
@@ -92,6 +95,7 @@ class Strategy:
     multi_objective: bool = True
     relaxation: bool = False
     producer: str | None = None
+    check_config: Callable[[SearchConfig], None] | None = None
 
 
 _REGISTRY: Registry[Strategy] = Registry("strategy", definition=lambda strategy: strategy.factory)

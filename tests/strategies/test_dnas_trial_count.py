@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import nas_workbench as nw
+from nas_workbench.exceptions import ConfigError
 from nas_workbench.strategies.dnas.options import DnasOptions
 from nas_workbench.strategies.dnas.trial_count import outcome_text, plan_text, run_plan_text, trial_plan
 
@@ -67,3 +68,27 @@ def test_an_epoch_over_budget_is_still_counted_an_epoch() -> None:
 
     results = [trial(0, "ok", "estimated"), trial(1, "infeasible", "estimated"), trial(2, "ok", "measured")]
     assert outcome_text(outcome_counts(results), 4).startswith("2 search epochs and 1 retrained architecture")
+
+
+def test_a_retrain_top_over_half_the_trials_is_refused_naming_it() -> None:
+    """It used to be capped silently: 10 trials with retrain_top 8 ran 5 epochs and retrained 5."""
+    config = nw.SearchConfig(space="nb201", strategy="dnas", n_trials=10, strategy_options={"retrain_top": 8})
+    with pytest.raises(ConfigError) as refused:
+        config.validate()
+    assert refused.value.field == "strategy_options.retrain_top"
+    message = str(refused.value)
+    assert "8" in message and "at most 5, half of n_trials=10" in message and "at least 16" in message
+    assert run_plan_text(config.replace(n_trials=16).validate()).startswith(  # allowed at half
+        "dnas counts a trial per supernet search epoch and per retrained architecture: 16 trials are 8 "
+        "search epochs, then up to 8 architectures retrained from scratch (fewer when"
+    )
+    no_retraining = {"retrain_top": 8, "retrain": False}  # retrain_top is not used: nothing to refuse
+    config.replace(strategy_options=no_retraining).validate()
+
+
+def test_the_default_retrain_top_is_capped_and_the_plan_says_so() -> None:
+    config = nw.SearchConfig(space="nb201", strategy="dnas", n_trials=6).validate()
+    assert "up to 3 architectures retrained from scratch (retrain_top 4 capped at half the trials; fewer" in (
+        run_plan_text(config) or ""
+    )
+    assert "capped" not in plan_text(8, DnasOptions())

@@ -44,6 +44,7 @@ from nas_workbench.spaces.chain import ChainSpace
 from nas_workbench.strategies._base import SamplerContext, Strategy, register
 from nas_workbench.strategies.dnas.options import COST_METRICS, OPTIONS, DnasOptions
 from nas_workbench.strategies.dnas.sampler import SupernetSampler
+from nas_workbench.strategies.dnas.trial_count import check_retrain_top
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing's own from Python 3.12
@@ -164,5 +165,6 @@ register(
         multi_objective=True,
         relaxation=True,
         producer="nas_workbench.strategies.dnas.search:SupernetProducer",
+        check_config=check_retrain_top,
     )
 )

@@ -57,8 +57,9 @@ class DnasOptions:
 
     The number of search epochs is not an option: as for every strategy, ``n_trials`` is what the study
     holds when the search ends, one trial per epoch and one per retrained architecture, so a search
-    runs ``n_trials - retrain_top`` epochs (fewer retrained when ``retrain_top`` is over half the trials;
-    ``n_trials`` epochs without retraining; at least one).
+    runs ``n_trials - retrain_top`` epochs (``n_trials`` epochs without retraining; at least one). A
+    ``retrain_top`` over half of ``n_trials`` is refused (`trial_count.check_retrain_top`); the default is
+    capped at half, and the plan says so.
     """
 
     warmup_epochs: int = _option(
@@ -142,7 +143,8 @@ class DnasOptions:
         RETRAIN_TOP,
         "how many of the most likely architectures under the final weights (within the tolerance of every "
         "target) are retrained, each a full trial, the best on validation being the search's result (as "
-        "DARTS and PC-DARTS report the best of several retrainings); at most half the study's trials",
+        "DARTS and PC-DARTS report the best of several retrainings); at most half of n_trials (a larger "
+        "value is refused; the default is capped at half)",
     )
 
     retrain_budget: float = _option(

@@ -16,19 +16,45 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from nas_workbench.exceptions import ConfigError
 from nas_workbench.strategies.dnas.options import MAX_REPEATS, DnasOptions
 
 if TYPE_CHECKING:
     from nas_workbench.config import SearchConfig
 
-__all__ = ["outcome_text", "plan_text", "run_plan_text", "trial_plan"]
+__all__ = ["check_retrain_top", "most_retrained", "outcome_text", "plan_text", "run_plan_text", "trial_plan"]
+
+
+def most_retrained(n_trials: int) -> int:
+    """The most architectures a search of ``n_trials`` trials retrains: half its trials (at least one), so
+    that at least as many trials search as retrain."""
+    return max(1, n_trials // 2)
 
 
 def trial_plan(n_trials: int, options: DnasOptions) -> tuple[int, int]:
     """Search epochs and architectures to retrain for ``n_trials`` trials left: ``retrain_top`` retrained
-    (at most half the trials, at least one; none without ``retrain``), the rest epochs (at least one)."""
-    retrains = max(1, min(options.retrain_top, n_trials // 2)) if options.retrain else 0
+    (at most `most_retrained`; none without ``retrain``), the rest epochs (at least one)."""
+    retrains = min(options.retrain_top, most_retrained(n_trials)) if options.retrain else 0
     return max(1, n_trials - retrains), retrains
+
+
+def check_retrain_top(config: SearchConfig) -> None:
+    """Refuse a ``retrain_top`` the config gives that ``n_trials`` cannot hold (`most_retrained`): the
+    plan would retrain fewer and search longer than asked. The default (4) is capped instead, and the
+    plan says so (`plan_text`). Raises `ConfigError` naming the option, its value and what is allowed."""
+    given = config.strategy_options.get("retrain_top")
+    retrain = config.strategy_options.get("retrain", True)
+    if retrain is not True or not isinstance(given, int) or isinstance(given, bool):
+        return  # no retraining, or a bad value the options' own check names
+    allowed = most_retrained(config.n_trials)
+    if given > allowed:
+        raise ConfigError(
+            "strategy_options.retrain_top",
+            given,
+            f"at most {allowed}, half of n_trials={config.n_trials} (each retrained architecture is a "
+            f"trial, and at least as many trials search): lower retrain_top, or raise n_trials to at "
+            f"least {2 * given}",
+        )
 
 
 def _plural(count: int, noun: str) -> str:
@@ -38,9 +64,14 @@ def _plural(count: int, noun: str) -> str:
 def plan_text(n_trials: int, options: DnasOptions) -> str:
     """What a dnas search of ``n_trials`` trials will run, in one sentence (before it starts)."""
     epochs, retrains = trial_plan(n_trials, options)
+    capped = (
+        f"retrain_top {options.retrain_top} capped at half the trials; "
+        if options.retrain and retrains < options.retrain_top
+        else ""
+    )
     retrained = (
-        f", then up to {_plural(retrains, 'architecture')} retrained from scratch (fewer when the landing "
-        "finds fewer within a cost target); the search is complete when they are"
+        f", then up to {_plural(retrains, 'architecture')} retrained from scratch ({capped}fewer when the "
+        "landing finds fewer within a cost target); the search is complete when they are"
         if retrains
         else ", no retraining (retrain off)"
     )
