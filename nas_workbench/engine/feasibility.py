@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from nas_workbench.engine.cancel import Cancelled, until_cancelled
 from nas_workbench.exceptions import InfeasibleBudgetError
 from nas_workbench.metrics import CHECKED_METRICS, COUNTED_METRICS, DEVICE_METRICS, ProfilingMethod
 from nas_workbench.profiling import METRICS, profile
@@ -172,6 +173,7 @@ def check_budget(
     device: str = "cpu",
     method: ProfilingMethod = "measured",
     threads: int | None = None,
+    cancelled: Cancelled | None = None,
 ) -> None:
     """Raise `InfeasibleBudgetError` when no architecture of ``space`` meets a budget limit.
 
@@ -179,7 +181,8 @@ def check_budget(
     the search will judge trials by (``method`` on ``device``), the descent's best candidate confirmed by
     measuring it again, since the least of many noisy measurements is an optimistic one. The message names
     the budget field, the tightest achievable value and its architecture. A check that runs out of time
-    is skipped (logged), never reported as infeasible.
+    is skipped (logged), never reported as infeasible. ``cancelled`` is asked before each network
+    (`nas_workbench.engine.cancel`: Stop while a run opens).
     """
     for metric in CHECKED_METRICS:
         if metric not in budget:
@@ -191,7 +194,7 @@ def check_budget(
         )  # fmt: skip
         spec, tightest, converged = smallest(
             space,
-            value(method=method),
+            until_cancelled(value(method=method), cancelled, f"checking budget.{metric} against the space"),
             fixed_choices=fixed_choices,
             target=limit,
             time_limit_s=_TIME_LIMIT_S[metric],

@@ -20,6 +20,7 @@ from optuna.storages import BaseStorage
 from nas_workbench import __version__, spaces, strategies
 from nas_workbench.config import SearchConfig
 from nas_workbench.engine.budget import candidate_costs, candidate_scores
+from nas_workbench.engine.cancel import Cancelled, check_cancelled
 from nas_workbench.engine.feasibility import CHECKED_METRICS, check_device_budget
 from nas_workbench.engine.preflight import Networks, absolute, resolve_limits
 from nas_workbench.engine.relative import ResolvedBudget
@@ -63,6 +64,7 @@ def open_study(
     storage: BaseStorage,
     task: Callable[[], Task],
     target_device: DeviceProfile | None = None,
+    cancelled: Cancelled | None = None,
 ) -> OpenedStudy:
     """Create the study ``given`` names in ``storage``, or resume it (see the module docstring).
 
@@ -73,12 +75,15 @@ def open_study(
         storage: The open storage.
         task: The data, loaded on first call (the budget's networks and the record's data identity).
         target_device: The device latency is predicted for, when not this machine.
+        cancelled: Asked before each network profiled and before the study is created
+            (`nas_workbench.engine.cancel`: Stop while the run opens).
 
     Raises:
         InfeasibleBudgetError: No architecture meets a limit.
+        OpeningCancelled: ``cancelled`` said so; no study was created.
         ConfigError: The stored study searches another space or other objectives, or other data.
     """
-    budget = _Budget(config, space, task, target_device)
+    budget = _Budget(config, space, task, target_device, cancelled)
     name = config.resolved_study_name()
     try:
         study_id = storage.get_study_id_from_name(name)
@@ -108,6 +113,7 @@ def open_study(
     seeds = [space.parse(text) for text in config.initial_architectures]
     if new:  # a bad warm start is refused before the study exists
         seeds += warm_start_architectures(config, space, storage)
+    check_cancelled(cancelled, "creating the study")
     study = optuna.create_study(
         storage=storage, study_name=name, directions=config.directions, sampler=sampler, load_if_exists=True
     )
@@ -140,9 +146,15 @@ class _Budget:
     """A search's limits as they settle: relative ones resolved, then checked against the space."""
 
     def __init__(
-        self, config: SearchConfig, space: SearchSpace, task: Callable[[], Task], target: DeviceProfile | None
+        self,
+        config: SearchConfig,
+        space: SearchSpace,
+        task: Callable[[], Task],
+        target: DeviceProfile | None,
+        cancelled: Cancelled | None,
     ) -> None:
         self.config, self.space, self.task, self.target = config, space, task, target
+        self.cancelled = cancelled
         self.resolved: dict[str, ResolvedBudget] = {}
 
     def networks(self) -> Networks:
@@ -153,13 +165,15 @@ class _Budget:
         """Turn relative limits into absolute ones in ``self.config`` (those ``stored`` with a resumed
         study, else resolved on this device), then, with ``check``, raise `InfeasibleBudgetError` when no
         architecture meets a limit (`nas_workbench.engine.preflight`)."""
-        self.resolved = resolve_limits(self.config, self.space, self.networks, stored, self.target)
+        self.resolved = resolve_limits(
+            self.config, self.space, self.networks, stored, self.target, self.cancelled
+        )
         self.config = absolute(self.config, self.resolved)
         # This machine's latency says nothing of a target device's: its profile judges latency per trial.
         limits = self.config.limits()
         local = {m: v for m, v in limits.items() if not (m == "latency_ms" and self.target)}
         if check and set(local) & set(CHECKED_METRICS):
-            self.networks().check(self.space, local, self.config.fixed_choices)
+            self.networks().check(self.space, local, self.config.fixed_choices, self.cancelled)
         if check and self.target is not None and "latency_ms" in limits:
             check_device_budget(
                 self.space,

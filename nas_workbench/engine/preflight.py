@@ -16,6 +16,7 @@ from typing import Any
 from nas_workbench import spaces
 from nas_workbench.config import SearchConfig
 from nas_workbench.engine.budget import metrics_to_profile
+from nas_workbench.engine.cancel import Cancelled, until_cancelled
 from nas_workbench.engine.feasibility import (
     CHECKED_METRICS,
     COUNTED_METRICS,
@@ -82,11 +83,18 @@ class Networks:
         """``metric`` of an architecture as the search records it."""
         return architecture_value(space, metric, self.input_shape, self.num_classes, **self.settings())
 
-    def check(self, space: SearchSpace, budget: Mapping[str, float], fixed: Mapping[str, Any]) -> None:
-        """Raise `InfeasibleBudgetError` when no architecture meets a limit of ``budget``."""
+    def check(
+        self,
+        space: SearchSpace,
+        budget: Mapping[str, float],
+        fixed: Mapping[str, Any],
+        cancelled: Cancelled | None = None,
+    ) -> None:
+        """Raise `InfeasibleBudgetError` when no architecture meets a limit of ``budget`` (``cancelled``:
+        asked before each network, `nas_workbench.engine.cancel`)."""
         if set(budget) & set(CHECKED_METRICS):
             check_budget(space, budget, self.input_shape, self.num_classes, fixed_choices=fixed,
-                         **self.settings())  # fmt: skip
+                         cancelled=cancelled, **self.settings())  # fmt: skip
 
 
 def resolve_limits(
@@ -95,10 +103,12 @@ def resolve_limits(
     networks: Callable[[], Networks],
     stored: Mapping[str, Mapping[str, Any]],
     target_device: DeviceProfile | None = None,
+    cancelled: Cancelled | None = None,
 ) -> dict[str, ResolvedBudget]:
     """The relative limits of ``config`` resolved: as ``stored`` with the study when their relative form
     is unchanged (a resume), else on this device now (``networks`` is called only then); a latency limit
-    judged on ``target_device`` is resolved on that device's predicted latencies."""
+    judged on ``target_device`` is resolved on that device's predicted latencies. ``cancelled`` is asked
+    before each network profiled (`nas_workbench.engine.cancel`)."""
     resolved = {}
     for metric, text in config.budget.items():
         if not isinstance(text, str):
@@ -112,11 +122,19 @@ def resolve_limits(
                 where=f"{target_device.name}, predicted", fixed_choices=config.fixed_choices,
             )  # fmt: skip
         else:
-            value = networks().value(space, metric)
-            resolved[metric] = resolve_budget(
-                space, metric, text, value, device=config.device, fixed_choices=config.fixed_choices
-            )
+            resolved[metric] = _resolve_here(config, space, networks(), metric, text, cancelled)
     return resolved
+
+
+def _resolve_here(
+    config: SearchConfig, space: SearchSpace, networks: Networks, metric: str, text: str,
+    cancelled: Cancelled | None,
+) -> ResolvedBudget:  # fmt: skip
+    """``metric``'s relative limit ``text`` resolved on this device now, profiling ``networks``."""
+    value = until_cancelled(networks.value(space, metric), cancelled, f"resolving budget.{metric}")
+    return resolve_budget(
+        space, metric, text, value, device=config.device, fixed_choices=config.fixed_choices
+    )
 
 
 def resolving_text(config: SearchConfig) -> str | None:

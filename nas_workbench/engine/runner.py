@@ -31,6 +31,7 @@ from optuna.trial import FrozenTrial, TrialState
 from nas_workbench import spaces, strategies
 from nas_workbench.config import SearchConfig
 from nas_workbench.engine import events as ev
+from nas_workbench.engine.cancel import Cancelled
 from nas_workbench.engine.opening import open_study
 from nas_workbench.engine.pipeline import Scorer, TrialPipeline
 from nas_workbench.engine.preflight import Networks, prepare_machine
@@ -73,6 +74,9 @@ class SearchRun:
             Dataset or DataLoader, a `Task`); None: scikit-learn's digits.
         producer: How trials are produced (`nas_workbench.engine.producers`); None: the strategy's own,
             else by the ``workers`` given to `run` / `start`.
+        cancelled: Asked while the run opens, before each network profiled to settle the budget and
+            before the study is created: once it answers True, `OpeningCancelled` is raised and no study
+            is created (`nas_workbench.engine.cancel`; the widget's Stop while a run opens).
     """
 
     def __init__(
@@ -82,6 +86,7 @@ class SearchRun:
         *,
         data: Any = None,
         producer: TrialProducer | None = None,
+        cancelled: Cancelled | None = None,
     ) -> None:
         self.config = config.validate()
         #: The config as given: ``config`` holds the same with relative limits resolved to absolute ones
@@ -112,8 +117,9 @@ class SearchRun:
         self.target_device = load_device(config.target_device) if config.target_device else None
         self.error: BaseException | None = None
         opened = open_study(
-            self.given_config, self.config, self.space, self.storage, lambda: self.task, self.target_device
-        )
+            self.given_config, self.config, self.space, self.storage, lambda: self.task, self.target_device,
+            cancelled,
+        )  # fmt: skip
         self.study = opened.study
         #: The config with relative limits resolved to absolute ones (`given_config`: as given).
         self.config = opened.config
@@ -350,10 +356,11 @@ def search(
     *,
     data: Any = None,
     producer: TrialProducer | None = None,
+    cancelled: Cancelled | None = None,
 ) -> SearchRun:
     """Create a `SearchRun`, not started: ``run()`` blocks, ``start()`` runs in the background.
 
     ``evaluate`` (``evaluate(spec, model) -> {"accuracy": ..., ...}``) replaces the built-in training; the
     other arguments are `SearchRun`'s. A resumed study refuses data other than its own.
     """
-    return SearchRun(config, evaluate=evaluate, data=data, producer=producer)
+    return SearchRun(config, evaluate=evaluate, data=data, producer=producer, cancelled=cancelled)

@@ -226,12 +226,12 @@ class Workbench(W.VBox):
         self._opening = True
         self._set_running(True)  # Stop cancels the opening
         data, evaluate = self.form.datasets.read(), self.evaluate
+        session = self.model.next_session()  # Stop and close start another, which cancels this opening
+        moved_on = lambda: self.model.session != session  # noqa: E731
         open_in_background(
-            lambda: runner.search(config, evaluate=evaluate, data=data),
-            lambda run: action(run, workers),
-            post,
-            self.model.next_session(),
-        )
+            lambda: runner.search(config, evaluate=evaluate, data=data, cancelled=moved_on),
+            lambda run: action(run, workers), post, session,
+        )  # fmt: skip
 
     @guarded
     def _opened(self, opened: Opened) -> None:

@@ -204,9 +204,10 @@ def test_the_kernel_stays_free_while_start_opens_its_run_and_stop_cancels_it(mak
     from nas_workbench.engine import runner
 
     opened, release = threading.Event(), threading.Event()
-    search = runner.search
+    search, cancelled = runner.search, []
 
     def slow_opening(config, **options):
+        cancelled.append(options["cancelled"])  # what the opening asks between networks it profiles
         opened.set()
         release.wait(10)
         return search(config, **options)
@@ -218,8 +219,10 @@ def test_the_kernel_stays_free_while_start_opens_its_run_and_stop_cancels_it(mak
         workbench.start_button.click()
         assert workbench.searching and workbench.start_button.disabled and not workbench.stop_button.disabled
         await asyncio.to_thread(opened.wait, 10)  # the loop awaits while the run is being opened
+        assert not cancelled[0]()
         workbench.stop_button.click()
         assert "Stopped before the search started" in workbench.message.value and not workbench.searching
+        assert cancelled[0]()  # the opening's profiling ends at its next network
         release.set()
         await asyncio.sleep(1.0)  # the opened run reaches the loop, and is dropped
         return workbench
