@@ -99,6 +99,12 @@ def _add_budget_option(command: argparse.ArgumentParser, default: str) -> None:
         "milliseconds (0.4) or relative to this machine: a percentile of the space's latency here (p40) or "
         f"a factor of the fastest network (1.5x fastest) (default: {default})",
     )
+    command.add_argument(
+        "--resolve-again",
+        action="store_true",
+        help="resolve a relative limit on this machine anew, not reuse the one an earlier search of the same "
+        "space, input and threads resolved here (kept in the profiling cache)",
+    )
 
 
 def _add_search_commands(add: _Adder) -> None:

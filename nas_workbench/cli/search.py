@@ -54,16 +54,21 @@ def _run_search(
     deadline: float | None = None,
     data: Any = None,
     workers: int | None = None,
+    resolve_again: bool = False,
 ) -> tuple[int, Any]:
     """Run the search ``config`` describes on ``data`` (digits when None) with a progress bar, its trials in
     this process or in ``workers`` local worker processes; the exit status and the `SearchRun`.
 
     ``deadline`` (a `time.monotonic` time): end the search by then, counting the set-up (loading the data,
     resolving and checking the budget) against it, so that a command ends on time on a slow machine too.
+    ``resolve_again``: forget the relative limits kept from earlier searches first (`forget_resolutions`).
     """
     from nas_workbench.engine import SearchRun
     from nas_workbench.engine.preflight import opening_text, resolving_text
+    from nas_workbench.engine.resolution_cache import forget_resolutions
 
+    if resolve_again:
+        forget_resolutions()
     if resolving_text(config) is not None:  # the wait before the first trial: say what it is
         print(f"{opening_text(config)} (a resumed study keeps its stored limit)...", file=sys.stderr)
     run = SearchRun(config, data=data)
@@ -108,7 +113,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     check_writable("--report", args.report)
     if args.fresh:
         _delete_study(config.resolved_storage(), config.resolved_study_name())
-    status, run = _run_search(config, args.report, deadline=args.started + DEMO_TIME_S)
+    deadline = args.started + DEMO_TIME_S
+    status, run = _run_search(config, args.report, deadline, resolve_again=args.resolve_again)
     if status == 0:
         status = _demo_verdict(run.results(), run)
     return status
@@ -181,7 +187,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     data = search_data(args.data, args.label, from_file)
     if data is not None and config.study_name is None:
         config = config.replace(study_name=f"{_data_name(data, args.data)}-{config.resolved_study_name()}")
-    return _run_search(config, args.report, data=data, workers=args.workers)[0]
+    return _run_search(
+        config, args.report, data=data, workers=args.workers, resolve_again=args.resolve_again
+    )[0]
 
 
 def _data_name(data: Any, option: str | None) -> str:

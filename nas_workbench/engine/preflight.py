@@ -8,6 +8,7 @@ profiled exactly as the search will build and profile them (`Networks`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from nas_workbench.engine.feasibility import (
     smallest,
 )
 from nas_workbench.engine.relative import SAMPLE_SIZE, ResolvedBudget, device_phrase, resolve_budget
+from nas_workbench.engine.resolution_cache import reused_or_resolved
 from nas_workbench.exceptions import ConfigError, InfeasibleBudgetError, ProfilingError
 from nas_workbench.metrics import limit_text
 from nas_workbench.profiling._device import resolve_device, threads_outnumber_idle_cores
@@ -121,6 +123,10 @@ def resolve_limits(
                 space, metric, text, target_device.predicted_ms,
                 where=f"{target_device.name}, predicted", fixed_choices=config.fixed_choices,
             )  # fmt: skip
+        elif config.profiling_method == "measured":  # kept in the profiling cache for later searches
+            here = networks()
+            resolve = functools.partial(_resolve_here, config, space, here, metric, text, cancelled)
+            resolved[metric] = reused_or_resolved(config, here, metric, text, resolve)
         else:
             resolved[metric] = _resolve_here(config, space, networks(), metric, text, cancelled)
     return resolved

@@ -3,7 +3,9 @@
 The grammar is `nas_workbench.relative_budget`. A relative limit is resolved once, when its study is
 created, with the values the search judges trials by (measured on the device, or the lookup table's
 predictions when the search profiles by proxy), and stored with the study (`ResolvedBudget.to_dict`), so
-a resumed study, a worker on another process and the plots all use the same absolute limit:
+a resumed study, a worker on another process and the plots all use the same absolute limit. A limit
+measured on this machine is also kept in the profiling cache, and a later study of the same space and
+input reuses it while the machine's speed is unchanged (`nas_workbench.engine.resolution_cache`):
 
 - a quantile: the ``q``-th percentile (linear interpolation) over `SAMPLE_SIZE` random architectures of
   the space drawn with a fixed seed (fixed decisions kept), so the same machine resolves the same
