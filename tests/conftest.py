@@ -87,3 +87,17 @@ def tiny_dnas_config(storage: str, **changes) -> nw.SearchConfig:
         **changes,
     }
     return nw.SearchConfig(**settings)
+
+
+def quick_calibration(patch: pytest.MonkeyPatch) -> None:
+    """Make the automatic lookup-table calibration a "proxy" latency needs small: 3 networks and drift
+    references timed briefly, in at most 3 rounds (as tests/profiling's own fixtures do). For tests that
+    use the predictions, not their precision: a tiny dnas search with a latency penalty spent 10 of its
+    17 s of CPU time calibrating 8 networks and timing the drift references' baseline."""
+    from nas_workbench.profiling import TimingOptions
+
+    quick = TimingOptions(warmup_s=0.0, min_repeats=3, max_repeats=5, max_time_s=0.02)
+    patch.setattr("nas_workbench.profiling.calibration.AUTO_NETWORKS", 3)
+    patch.setattr("nas_workbench.profiling.calibration.AUTO_TIMING", quick)
+    patch.setattr("nas_workbench.profiling.drift.DRIFT_TIMING", quick)
+    patch.setattr("nas_workbench.profiling.drift.MAX_DRIFT_ROUNDS", 3)

@@ -91,16 +91,31 @@ def test_without_auto_calibration_it_warns_once_and_labels_the_figure(tmp_path, 
     assert table.corrections == {}
 
 
-def _table_with_a_halving_correction(tmp_path) -> tuple[LookupTable, str]:
-    """A table whose correction predicts half the table sum: as if calibrated on a machine twice as fast."""
+def _table_with_a_halving_correction(tmp_path, operators: dict[str, float]) -> tuple[LookupTable, str]:
+    """A table whose correction predicts half the table sum: as if calibrated on a machine twice as fast;
+    it starts with the ``operators`` timed once for the module (`_operators`)."""
     table = LookupTable.for_device("cpu", 1, tmp_path)
+    table.entries.update(operators)
     name = table.correction_name("chain", (1, *SHAPE))
     table.corrections[name] = Correction(scale=0.5)
     return table, name
 
 
-def test_drift_rescales_predictions_by_the_references_measured_over_predicted(tmp_path):
-    table, name = _table_with_a_halving_correction(tmp_path)
+@pytest.fixture(scope="module")
+def _operators(tmp_path_factory: pytest.TempPathFactory) -> dict[str, float]:
+    """The table entries of the operators of `_chain` and of the drift references, timed once: a fresh
+    table cost each test that used one 2 s to time them for its first prediction and 2 s for its first
+    re-timing (CPU time, load 11); those tests check what the drift does with the timings."""
+    table, _ = _table_with_a_halving_correction(tmp_path_factory.mktemp("operators"), {})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("nas_workbench.profiling.drift.MAX_DRIFT_ROUNDS", 1)
+        predict_latency(_chain(), SHAPE, table=table, space="chain")
+        refresh_drift(table, SHAPE, space="chain", timing=QUICK)
+    return dict(table.entries)
+
+
+def test_drift_rescales_predictions_by_the_references_measured_over_predicted(tmp_path, _operators):
+    table, name = _table_with_a_halving_correction(tmp_path, _operators)
     before = predict_latency(_chain(), SHAPE, table=table, space="chain")
     table.drift[name] = _slowdown_seen_long_ago()  # a lasting slowdown: adopted (`drift_rule`)
     drift = refresh_drift(table, SHAPE, space="chain", timing=QUICK)
@@ -113,8 +128,8 @@ def test_drift_rescales_predictions_by_the_references_measured_over_predicted(tm
     assert LookupTable.for_device("cpu", 1, tmp_path).drift[name].factor == drift.factor  # other workers
 
 
-def test_drift_is_retimed_when_the_load_moves_not_otherwise(tmp_path):
-    table, name = _table_with_a_halving_correction(tmp_path)
+def test_drift_is_retimed_when_the_load_moves_not_otherwise(tmp_path, _operators):
+    table, name = _table_with_a_halving_correction(tmp_path, _operators)
     load = load_average()
     steady = table.drift[name] = Drift(1.5, load, time.time() - 3600)
     assert refresh_drift(table, SHAPE, space="chain", force=False, timing=QUICK) is steady
@@ -209,8 +224,8 @@ def test_a_table_calibrated_on_a_slower_machine_rescales_down(tmp_path):
     assert after.value == pytest.approx(drift.factor * before.value)
 
 
-def test_an_unsettled_drift_keeps_the_previous_factor_and_is_marked(tmp_path, monkeypatch):
-    table, name = _table_with_a_halving_correction(tmp_path)
+def test_an_unsettled_drift_keeps_the_previous_factor_and_is_marked(tmp_path, monkeypatch, _operators):
+    table, name = _table_with_a_halving_correction(tmp_path, _operators)
     monkeypatch.setattr("nas_workbench.profiling.drift.ROUNDS_AGREE", -1.0)  # no two rounds ever agree
     monkeypatch.setattr("nas_workbench.profiling.drift.MAX_DRIFT_ROUNDS", 3)
     table.drift[name] = Drift(
@@ -290,8 +305,8 @@ def test_references_are_timed_as_networks_are_profiled():
     assert TimingOptions() == DRIFT_TIMING and DRIFT_TIMING.min_time_s > 0 and DRIFT_TIMING.reference
 
 
-def test_a_baseline_timed_otherwise_is_not_compared(tmp_path):
-    table, name = _table_with_a_halving_correction(tmp_path)
+def test_a_baseline_timed_otherwise_is_not_compared(tmp_path, _operators):
+    table, name = _table_with_a_halving_correction(tmp_path, _operators)
     other = asdict(TimingOptions(min_time_s=0.0, max_repeats=30))
     table.drift[name] = Drift(1.0, load_average(), reference_ms=[1e3] * REFERENCE_NETWORKS, timing=other)
     drift = refresh_drift(table, SHAPE, space="chain", timing=QUICK)

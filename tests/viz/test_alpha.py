@@ -13,7 +13,7 @@ from bokeh.resources import INLINE
 import nas_workbench as nw
 from nas_workbench.engine import events as ev
 from nas_workbench.viz.alpha import DnasHistory, alpha_heatmap, dnas_layout, epoch_figure
-from tests.conftest import tiny_dnas_config
+from tests.conftest import quick_calibration, tiny_dnas_config
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +21,7 @@ def searched(tiny_task, tmp_path_factory) -> tuple[nw.SearchRun, DnasHistory]:
     """A tiny "dnas" search, and the history its live events built."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NAS_WORKBENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
+        quick_calibration(patch)
         config = tiny_dnas_config(f"sqlite:///{tmp_path_factory.mktemp('db') / 'dnas.db'}")
         run = nw.search(config, data=tiny_task)
         live = DnasHistory()
