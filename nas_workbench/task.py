@@ -36,8 +36,9 @@ class Task:
         input_shape: One example's shape, (C, H, W).
         num_classes: Number of classes; labels are 0..num_classes-1.
         x_train, y_train, x_valid, y_valid, x_test, y_test: The splits.
-        class_names: What each class is, by index (a CSV's label values, the digits "0".."9"): the study
-            records them and every export names its outputs with them; None when unknown.
+        class_names: What each class is, by index (a CSV's label values, the digits "0".."9", labels
+            0..K-1 given as they are "0".."K-1"): the study records them and every export names its
+            outputs with them; None when unknown (a `Task` built by hand).
         standardization: The training split's statistics the examples were scaled with (`make_task`'s
             ``standardize``): the study records them and the weight-carrying exports apply them, so an
             exported model takes raw examples; None when the examples are as given.
@@ -98,8 +99,9 @@ def make_task(
     Args:
         x: Examples, shape (N, C, H, W), (N, H, W) (a channel is added) or (N, D): a table of rows, each
             a 1xD input (``input_shape`` (1, 1, D)), as a CSV file's rows are.
-        y: Class labels, shape (N,). Integers 0..K-1 are the classes; any other labels (text, integers
-            with gaps, floats that are integers, booleans) are encoded as a CSV's label column is
+        y: Class labels, shape (N,). Integers 0..K-1 are the classes, each named by its value (``"0"``,
+            ``"1"``, ...: scikit-learn's ``classes_`` are the label values too); any other labels (text,
+            integers with gaps, floats that are integers, booleans) are encoded as a CSV's label column is
             (`nas_workbench.labels`: classes in the order of their values), each class named by its label.
         input_shape: Shape (C, H, W) of one example when ``x`` is flat (default (1, 1, D); flattened
             images can say theirs).
@@ -113,7 +115,7 @@ def make_task(
             between pixels and channels. The statistics are kept (`Task.standardization`) and exported
             models apply them, so they take raw examples.
         class_names: The name of each class, by label (``["benign", "malignant"]`` for labels 0 and 1);
-            default: the labels' own, when they are encoded.
+            default: the labels' own values, as text.
     """
     x_arr = _numeric(x, "dataset.x", f"numbers in an array of one shape: {_X_SHAPES}")
     flat = x_arr.ndim == 2
@@ -187,10 +189,12 @@ def make_task(
     return Task(name, tuple(x_arr.shape[1:]), classes, *splits, class_names=names, standardization=scaling)
 
 
-def _class_names(names: Sequence[str] | None, classes: int) -> tuple[str, ...] | None:
-    """``names`` as a tuple of one text per class, or the error saying how many are needed."""
+def _class_names(names: Sequence[str] | None, classes: int) -> tuple[str, ...]:
+    """``names`` as a tuple of one text per class, or the error saying how many are needed; None (labels
+    that are class indices 0..K-1 already) names each class by its index, its label's value, so that
+    every study and export names its outputs whatever the data's source."""
     if names is None:
-        return None
+        return tuple(str(index) for index in range(classes))
     if isinstance(names, str) or not all(isinstance(name, str) and name for name in names):
         raise ConfigError("dataset.class_names", names, f"a list of {classes} non-empty texts, one per class")
     if len(names) != classes:

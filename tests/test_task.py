@@ -80,7 +80,16 @@ def test_labels_of_any_kind_are_encoded_as_a_csvs_and_named(labels, names, tmp_p
     csv.write_text("f0,f1,label\n" + "".join(f"{a},{b},{v}\n" for (a, b), v in zip(x, labels, strict=True)))
     from_file = load_task(str(csv))
     assert from_file.class_names == names and torch.equal(from_file.y_test, task.y_test)
-    assert make_task(x, np.arange(len(labels)) % 2).class_names is None  # 0..K-1 as they stand
+
+
+def test_class_indices_are_named_by_their_values():
+    """Labels 0..K-1 given in memory are classes as they stand, named by their values (as scikit-learn's
+    ``classes_`` and a CSV's integer label column name them), so their exports name each output."""
+    x = np.arange(40, dtype=np.float32).reshape(-1, 2)
+    assert make_task(x, np.arange(20) % 3).class_names == ("0", "1", "2")
+    assert make_task(x, np.arange(20) % 2, num_classes=4).class_names == ("0", "1", "2", "3")
+    assert load_task((x, np.arange(20) % 2)).class_names == ("0", "1")
+    assert make_task(x, np.arange(20) % 2, class_names=["no", "yes"]).class_names == ("no", "yes")
 
 
 class Column:
