@@ -181,7 +181,7 @@ def test_the_report_notebook_has_config_plots_pareto_table_and_rebuild_code(stud
 
 def test_every_export_of_a_study_names_the_class_of_each_output(tiny_task, tmp_path):
     """A study on data with class names (a CSV's text labels) records them; each file says which output is
-    which class, read back as a user would; a resume on data without names keeps them."""
+    which class, read back as a user would; a resume on the same data named otherwise keeps them."""
     named = dataclasses.replace(tiny_task, class_names=NAMES)
     storage = f"sqlite:///{tmp_path / 'named.db'}"
     study = search_tiny(named, storage, "named").study
@@ -191,7 +191,9 @@ def test_every_export_of_a_study_names_the_class_of_each_output(tiny_task, tmp_p
         "num_classes": 2,
         "class_names": list(NAMES),
         "standardization": tiny_task.standardization.to_dict(),
+        "model_input": export.inputs.model_input(SHAPE, tiny_task.standardization),
     }
+    assert data["model_input"]["shape"] == ["batch", 1, 8, 8]  # images: exported as they are
 
     spec_file = export.export_trial(study, 1, "spec", tmp_path / "best.json")
     assert json.loads(spec_file.read_text())["data"] == data
@@ -215,7 +217,7 @@ def test_every_export_of_a_study_names_the_class_of_each_output(tiny_task, tmp_p
     assert "in order: 0 `benign`, 1 `malignant`." in rebuild
     assert "class_names = ['benign', 'malignant']  # output i" in rebuild
 
-    resumed = search_tiny(tiny_task, storage, "named")  # the same data, from arrays without names
+    resumed = search_tiny(tiny_task, storage, "named")  # the same data, its labels named "0" and "1"
     assert nw.engine.record_of(resumed.study).data.class_names == NAMES
 
 
@@ -226,74 +228,6 @@ def test_class_names_are_one_per_output(spec, tiny_task, tmp_path):
         nw.make_task(tiny_task.x_train, tiny_task.y_train, class_names=["a"])
     assert nw.load_task("digits").class_names == tuple("0123456789")
     assert "data" not in json.loads(export.export_spec(spec, tmp_path / "s.json").read_text())
-
-
-def raw_rows_and_task() -> tuple[np.ndarray, nw.Task]:
-    """Rows of features in unrelated units, and their task; feature 0 numbers the rows (0, 10, 20, ...
-    plus 1000), which standardising keeps in order, so sorting the task's rows by it finds each raw row."""
-    rng = np.random.default_rng(1)
-    n = 60
-    raw = np.column_stack([np.arange(n) * 10.0 + 1000, rng.normal(50, 20, n), rng.normal(0, 0.01, n)])
-    y = (raw[:, 1] > 50).astype(np.int64)
-    return raw.astype(np.float32), nw.make_task(raw, y, name="rows", input_shape=(1, 1, 3))
-
-
-def test_exported_models_take_raw_rows(tmp_path):
-    """make_task standardises features with the training split's statistics; the study records them and
-    every weight-carrying export applies them, so an exported model given raw rows scores as the search's
-    network does given the task's (standardised) tensors."""
-    raw, task = raw_rows_and_task()
-    rows = torch.cat([task.x_train, task.x_valid, task.x_test])
-    rows = rows[rows[:, 0, 0, 0].argsort()]  # row i is raw[i], standardised
-    assert not torch.allclose(rows.flatten(1), torch.from_numpy(raw), atol=1)  # the scaling matters
-    study = search_tiny(task, f"sqlite:///{tmp_path / 'rows.db'}", "rows").study
-    assert nw.engine.record_of(study).data.standardization == task.standardization
-    spec = nw.ArchSpec.from_dict(study.trials[1].user_attrs["spec"])
-    trained = export.train_model(spec, task, nw.Fidelity(epochs=1, batch_size=16))
-    expected = trained(rows).detach()
-    raw_x = torch.from_numpy(raw).reshape(-1, 1, 1, 3)
-
-    weights = export.export_trial(study, 1, "state_dict", tmp_path / "w.pt", task=task)
-    _, rebuilt = export.load_state_dict(weights)  # freshly initialised, as the search built it
-    fresh = export.build_model(spec, task.input_shape, task.num_classes)
-    torch.testing.assert_close(rebuilt(raw_x), fresh(rows))
-    built = {"input_shape": [1, 1, 3], "standardization": task.standardization.to_dict()}
-    spec_data = json.loads(export.export_trial(study, 1, "spec", tmp_path / "s.json").read_text())["data"]
-    assert built.items() <= spec_data.items() and "raw inputs" in spec_data["standardization"]["note"]
-
-    scaling = {"model": trained, "standardization": task.standardization}
-    script = export.export_torchscript(spec, tmp_path / "m.pt", task.input_shape, 2, **scaling)
-    torch.testing.assert_close(torch.jit.load(str(script))(raw_x), expected)
-    onnx_file = export.export_onnx(spec, tmp_path / "m.onnx", task.input_shape, 2, **scaling)
-    (logits,) = ReferenceEvaluator(onnx.load(str(onnx_file))).run(None, {"input": raw_x.numpy()})
-    np.testing.assert_allclose(logits, expected.numpy(), rtol=1e-4, atol=1e-5)
-    _, reloaded = export.load_state_dict(
-        export.export_state_dict(spec, tmp_path / "t.pt", (1, 1, 3), 2, **scaling)
-    )
-    torch.testing.assert_close(reloaded(raw_x), expected)
-
-
-def test_a_csv_studys_notebook_loads_the_file_with_its_label_column(tmp_path):
-    """The study records the file and its label column, so the report notebook's rebuild code loads the
-    data itself (it wrote ``task = ...``); the notebook says exports take raw rows."""
-    raw, _ = raw_rows_and_task()
-    csv = tmp_path / "rows.csv"
-    csv.write_text(
-        "kind,a,b,c\n" + "".join(f"{'ny'[i % 2]},{a},{b},{c}\n" for i, (a, b, c) in enumerate(raw))
-    )
-    settings = {"path": str(csv), "label": "kind"}
-    study = search_tiny(nw.load_task(settings), f"sqlite:///{tmp_path / 'csv.db'}", "csv").study
-    assert nw.engine.record_of(study).data.source == settings
-    notebook = nbformat.read(export.export_trial(study, 1, "notebook", tmp_path / "r.ipynb"), as_version=4)
-    rebuild = notebook.cells[-1].source
-    assert f"task = nw.load_task({settings!r}, seed=0)" in rebuild
-    assert (
-        "standardised per feature" in notebook.cells[-2].source
-        and "take raw inputs" in notebook.cells[-2].source
-    )
-    namespace: dict = {}
-    exec(rebuild, namespace)
-    assert namespace["task"].class_names == ("n", "y") and isinstance(namespace["model"], torch.nn.Module)
 
 
 @pytest.mark.parametrize("fmt", ["spec", "notebook"])

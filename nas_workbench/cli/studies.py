@@ -36,8 +36,8 @@ def load_study(name: str, storage: str | None) -> Any:
 def cmd_export(args: argparse.Namespace) -> int:
     """``nas-workbench export STUDY -o FILE``: one trial as a spec, weights, TorchScript, ONNX or notebook."""
     from nas_workbench.engine.workers import import_space
-    from nas_workbench.export import export_trial
     from nas_workbench.export.formats import WEIGHT_FORMATS
+    from nas_workbench.export.trials import describe_export, export_trial
 
     if args.train and args.format not in WEIGHT_FORMATS:
         raise ConfigError(
@@ -50,6 +50,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     import_space(record_of(study))  # a user-defined space, from where the study says it lives
     data = search_data(args.data, args.label)  # the study's own; its recorded identity is checked
     print(f"Wrote {export_trial(study, args.trial, args.format, args.output, train=args.train, task=data)}")
+    described = describe_export(study, args.format)  # what its model takes: a table's rows as they are
+    if described is not None:
+        print(described)
     if args.format in WEIGHT_FORMATS and not args.train:  # a study keeps architectures, not weights
         print("Its weights are freshly initialised (a study keeps no weights); --train trains them first")
     return 0

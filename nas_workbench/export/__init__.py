@@ -10,8 +10,9 @@ a ``model``: the trained network, or by default the network freshly initialised 
 
 The functions work from Python and are what the workbench's buttons and ``nas-workbench export`` call:
 `models` writes a network's files, `trials` picks a stored study's trial and its data, `notebook` writes
-the report. They are imported on first use (importing this package loads no torch); `formats` names the
-formats without them.
+the report; `inputs` says what an exported model takes (a table's rows as they are, (N, D), or images)
+and `raw_inputs` makes a network take them (`taking_raw_inputs`). They are imported on first use
+(importing this package loads no torch); `formats` names the formats without them.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
         train_model,
     )
     from nas_workbench.export.notebook import export_report_notebook
+    from nas_workbench.export.raw_inputs import taking_raw_inputs
     from nas_workbench.export.trials import export_trial
 
 __all__ = [
@@ -44,15 +46,17 @@ __all__ = [
     "export_torchscript",
     "export_trial",
     "load_state_dict",
+    "taking_raw_inputs",
     "train_model",
 ]
 
-#: Public name → the module that defines it: `models`, but for the three named apart.
+#: Public name → the module that defines it: `models`, but for the four named apart.
 _EXPORTS = {
     **dict.fromkeys(__all__, "nas_workbench.export.models"),
     "FORMATS": "nas_workbench.export.formats",
     "export_report_notebook": "nas_workbench.export.notebook",
     "export_trial": "nas_workbench.export.trials",
+    "taking_raw_inputs": "nas_workbench.export.raw_inputs",
 }
 
 __getattr__ = lazy_attributes(__name__, _EXPORTS)

@@ -2,14 +2,16 @@
 
 Every file carries the `ArchSpec` it was built from, so a model can always be rebuilt and traced back to
 its study, and, where known, what the network was built for (`built_for`): its input shape, its number
-of outputs and the class each output is (``class_names``: output ``i`` scores class ``class_names[i]``).
+of outputs, the class each output is (``class_names``: output ``i`` scores class ``class_names[i]``) and
+what the exported models take (``model_input``, `nas_workbench.export.inputs`).
 A spec file and TorchScript's ``spec.json`` hold them under the spec's ``"data"`` key (which
 `ArchSpec.from_json` passes over), ONNX in its metadata, the state dict beside its weights.
 Weight-carrying exports take a ``model``: the trained network, or by default the network freshly
 initialised from the search's seed. A search's networks take inputs standardised with its training
 split's statistics (`nas_workbench.make_task`); given them (``standardization``), the state dict's
-rebuilt network, TorchScript and ONNX put a `Standardize` module in front of the network, so they take
-raw inputs, and ``"data"`` records them.
+rebuilt network, TorchScript and ONNX standardise inside (`nas_workbench.export.raw_inputs`), so they
+take raw inputs, and ``"data"`` records them. A network of a table's rows (input shape (1, 1, D)) is
+exported taking rows as the user has them, (N, D); one of images, (N, C, H, W).
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import logging
 import math
 import os
 import warnings
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,13 +32,14 @@ from torch import nn
 from nas_workbench import spaces
 from nas_workbench.config import Fidelity
 from nas_workbench.exceptions import ConfigError, MissingDependencyError, NasWorkbenchError
+from nas_workbench.export.inputs import example_shape, model_input
+from nas_workbench.export.raw_inputs import raw_input_model
 from nas_workbench.spec import ArchSpec
 from nas_workbench.standardization import Standardization
 from nas_workbench.task import Task
 
 __all__ = [
     "Network",
-    "Standardize",
     "WeightsExporter",
     "build_model",
     "built_for",
@@ -93,8 +95,9 @@ def built_for(
     standardization: Standardization | None = None,
 ) -> dict[str, Any]:
     """What export files record of the data a network was built for: those of its input shape, number of
-    outputs, class names (output ``i`` scores class ``class_names[i]``) and the standardisation of its
-    inputs (`Standardization.to_dict`, with a note saying what it means) that are known.
+    outputs, class names (output ``i`` scores class ``class_names[i]``), the standardisation of its
+    inputs (`Standardization.to_dict`, with a note saying what it means) and what the exported models
+    take (``model_input``: `nas_workbench.export.inputs.model_input`) that are known.
 
     Raises:
         ConfigError: ``class_names`` does not name each of ``num_classes`` outputs once, or
@@ -116,6 +119,7 @@ def built_for(
         "num_classes": None if num_classes is None else int(num_classes),
         "class_names": None if class_names is None else [str(name) for name in class_names],
         "standardization": None if standardization is None else standardization.to_dict(),
+        "model_input": None if input_shape is None else model_input(input_shape, standardization),
     }
     return {key: value for key, value in known.items() if value is not None}
 
@@ -136,40 +140,13 @@ def export_spec(
 ) -> Path:
     """Write ``spec`` as JSON (`ArchSpec.from_json` reads it back), with what is known of the data its
     network is built for under ``"data"`` (`built_for`): a network rebuilt from it takes standardised
-    inputs, ``(x - mean) / std`` with ``"data"``'s ``standardization``."""
+    inputs, ``(x - mean) / std`` with ``"data"``'s ``standardization``, while ``"data"``'s ``model_input``
+    says what the weight-carrying exports of it take."""
     known = built_for(input_shape, num_classes, class_names, standardization)
     document = _spec_document(_spec(spec), known)
     path = target_path(path)
     path.write_text(document + "\n")
     return path
-
-
-class Standardize(nn.Module):
-    """``(x - mean) / std``: the standardisation a search's inputs had (`Standardization`), put in front
-    of an exported network so that it takes raw inputs. The statistics are buffers, saved with it."""
-
-    mean: torch.Tensor
-    std: torch.Tensor
-
-    def __init__(self, standardization: Standardization, input_shape: Sequence[int]) -> None:
-        super().__init__()
-        shape = tuple(input_shape) if len(standardization.mean) > 1 else ()
-        self.register_buffer("mean", torch.tensor(standardization.mean, dtype=torch.float32).reshape(shape))
-        self.register_buffer("std", torch.tensor(standardization.std, dtype=torch.float32).reshape(shape))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x - self.mean) / self.std
-
-
-def taking_raw_inputs(
-    module: nn.Module, standardization: Standardization | None, input_shape: Sequence[int]
-) -> nn.Module:
-    """``module`` behind a `Standardize` of ``standardization`` (``standardize``, then ``network``, in an
-    ``nn.Sequential``), or ``module`` itself when its inputs were not standardised."""
-    if standardization is None:
-        return module
-    front = Standardize(standardization, input_shape)
-    return nn.Sequential(OrderedDict(standardize=front, network=module)).eval()
 
 
 @dataclass(frozen=True)
@@ -192,8 +169,14 @@ class Network:
         return _spec_document(self.spec, known)
 
     def taking_raw_inputs(self) -> nn.Module:
-        """The network as TorchScript and ONNX hold it: standardising its raw inputs first, if any."""
-        return taking_raw_inputs(self.module, self.standardization, self.input_shape)
+        """The network as TorchScript and ONNX hold it: taking rows (N, D) for a network of rows, and
+        standardising its raw inputs first, if any (`raw_input_model`)."""
+        return raw_input_model(self.module, self.input_shape, self.standardization)
+
+    def example_inputs(self) -> torch.Tensor:
+        """Zeros shaped as the exported model takes them (`example_shape`), a batch of 2: what
+        TorchScript traces and ONNX exports it with."""
+        return torch.zeros(2, *example_shape(self.input_shape))
 
 
 class WeightsExporter:
@@ -242,10 +225,11 @@ def export_state_dict(network: Network, path: Path) -> None:
     """Save the weights of ``model`` (default: ``spec`` freshly initialised) with the spec to rebuild it.
 
     The file is a `torch.save` dict ``{"format", "spec", "input_shape", "num_classes", "class_names",
-    "standardization", "trained", "state_dict"}`` (``class_names`` and ``standardization``, as
-    `Standardization.to_dict` writes it, None when unknown), readable with ``torch.load(path,
-    weights_only=True)``; ``state_dict`` holds the network's own weights (`build_model` takes them), and
-    `load_state_dict` rebuilds the network from it, standardising raw inputs first.
+    "standardization", "model_input", "trained", "state_dict"}`` (``class_names`` and
+    ``standardization``, as `Standardization.to_dict` writes it, None when unknown), readable with
+    ``torch.load(path, weights_only=True)``; ``state_dict`` holds the network's own weights (`build_model`
+    takes them, for inputs of ``input_shape``), and `load_state_dict` rebuilds the network from it taking
+    what ``model_input`` says: rows (N, D) for a network of rows, raw inputs standardised inside.
     """
     torch.save(
         {
@@ -255,6 +239,7 @@ def export_state_dict(network: Network, path: Path) -> None:
             "num_classes": network.num_classes,
             "class_names": None if network.class_names is None else list(network.class_names),
             "standardization": None if network.standardization is None else network.standardization.to_dict(),
+            "model_input": model_input(network.input_shape, network.standardization),
             "trained": network.trained,
             "state_dict": network.module.state_dict(),
         },
@@ -263,8 +248,9 @@ def export_state_dict(network: Network, path: Path) -> None:
 
 
 def load_state_dict(path: str | os.PathLike[str]) -> tuple[ArchSpec, nn.Module]:
-    """Rebuild the network saved by `export_state_dict`: its spec and the network with its weights, behind
-    a `Standardize` of the inputs when the file records their standardisation (so it takes raw inputs)."""
+    """Rebuild the network saved by `export_state_dict`: its spec and the network with its weights, taking
+    what the file's ``model_input`` says: rows (N, D) for a network of rows, raw inputs standardised
+    inside when the file records their standardisation (`raw_input_model`)."""
     data = torch.load(path, weights_only=True)
     if not isinstance(data, dict) or data.get("format") != STATE_DICT_FORMAT:
         raise NasWorkbenchError(f"{path} is not a state dict written by nas_workbench.export_state_dict")
@@ -272,15 +258,16 @@ def load_state_dict(path: str | os.PathLike[str]) -> tuple[ArchSpec, nn.Module]:
     model = build_model(spec, data["input_shape"], data["num_classes"])
     model.load_state_dict(data["state_dict"])
     scaling = Standardization.from_dict(data.get("standardization"))
-    return spec, taking_raw_inputs(model, scaling, data["input_shape"])
+    return spec, raw_input_model(model, data["input_shape"], scaling)
 
 
 @WeightsExporter
 def export_torchscript(network: Network, path: Path) -> None:
     """Save a traced TorchScript module (``torch.jit.load``), the spec in its extra file ``spec.json``
     with what the network was built for under ``"data"`` (its class names among them, when known); it
-    takes raw inputs (standardising them first, as ``"data"``'s ``standardization`` says)."""
-    traced = torch.jit.trace(network.taking_raw_inputs(), torch.zeros(1, *network.input_shape))
+    takes what ``"data"``'s ``model_input`` says: rows (N, D) for a network of rows, raw inputs
+    (standardising them first, as ``"data"``'s ``standardization`` says)."""
+    traced = torch.jit.trace(network.taking_raw_inputs(), network.example_inputs())
     torch.jit.save(traced, str(path), _extra_files={"spec.json": network.document()})
 
 
@@ -316,11 +303,13 @@ _silence_known_exporter_notices()
 
 @WeightsExporter
 def export_onnx(network: Network, path: Path) -> None:
-    """Save an ONNX model (input ``input``: raw, standardised inside as ``"data"``'s ``standardization``
-    says; output ``logits``; any batch size), the spec in its metadata
-    under ``nas_workbench.spec`` (what the network was built for under its ``"data"``) and, when known,
-    the class of each output under ``nas_workbench.class_names`` (a JSON list, as ONNX Runtime's
-    ``custom_metadata_map`` gives it). Needs the ``export`` extra (onnx, onnxscript)."""
+    """Save an ONNX model (input ``input``: rows (batch, D) for a network of rows, else (batch, C, H, W),
+    raw, standardised inside as ``"data"``'s ``standardization`` says; output ``logits``; any batch
+    size), the spec in its metadata under ``nas_workbench.spec`` (what the network was built for under
+    its ``"data"``), what the model takes under ``nas_workbench.model_input`` (`model_input`'s JSON; its
+    words are the input's doc string too) and, when known, the class of each output under
+    ``nas_workbench.class_names`` (a JSON list, as ONNX Runtime's ``custom_metadata_map`` gives them).
+    Needs the ``export`` extra (onnx, onnxscript)."""
     try:
         import onnx
     except ImportError:
@@ -329,7 +318,7 @@ def export_onnx(network: Network, path: Path) -> None:
         ) from None
     program = torch.onnx.export(  # the torch.export-based exporter, torch's default and recommended one
         network.taking_raw_inputs(),
-        (torch.zeros(2, *network.input_shape),),
+        (network.example_inputs(),),
         input_names=["input"],
         output_names=["logits"],
         dynamic_shapes=({0: torch.export.Dim("batch")},),
@@ -338,7 +327,9 @@ def export_onnx(network: Network, path: Path) -> None:
     )
     assert program is not None
     proto = program.model_proto
-    props = {"nas_workbench.spec": network.document()}
+    taken = model_input(network.input_shape, network.standardization)
+    props = {"nas_workbench.spec": network.document(), "nas_workbench.model_input": json.dumps(taken)}
+    proto.graph.input[0].doc_string = taken["what"]
     if network.class_names is not None:
         props["nas_workbench.class_names"] = json.dumps(list(network.class_names))
     onnx.helper.set_model_props(proto, props)

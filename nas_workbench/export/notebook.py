@@ -16,6 +16,7 @@ from nas_workbench.engine.records import TrialResult, pareto_front, trial_result
 from nas_workbench.engine.storage_urls import PASSWORD_NOTE, url_without_password
 from nas_workbench.engine.study_record import StudyRecord, record_of
 from nas_workbench.exceptions import ConfigError, MissingDependencyError
+from nas_workbench.export.inputs import input_text, inside_text
 from nas_workbench.export.models import target_path
 from nas_workbench.export.selection import chosen_trial
 from nas_workbench.spec import ArchSpec
@@ -181,14 +182,21 @@ def _outputs_text(record: StudyRecord) -> str:
 
 
 def _inputs_text(record: StudyRecord) -> str:
-    """What the network's inputs are, when the study standardised them (nothing otherwise)."""
-    if record.data is None or record.data.standardization is None:
+    """What the network takes, and what `predict` and the exported models take (nothing when the study
+    records no data)."""
+    if record.data is None:
         return ""
-    scope = "per feature" if len(record.data.standardization.mean) > 1 else "over all values"
+    shape, scaling = record.data.shape, record.data.standardization
+    network = f"\n\n`model` takes the task's tensors, shaped (N, {', '.join(map(str, shape))})"
+    if scaling is not None:
+        scope = "per feature" if len(scaling.mean) > 1 else "over all values"
+        network += (
+            f", standardised {scope} with the training split's mean and deviation (the study records "
+            "them: `data.standardization`)"
+        )
     return (
-        f"\n\nIt takes inputs standardised {scope} with the training split's mean and deviation, as the "
-        "task's tensors are (the study records them: `data.standardization`). The exported state dict, "
-        "TorchScript and ONNX files standardise inside and take raw inputs."
+        f"{network}. `predict`, like the exported state dict, TorchScript and ONNX files, takes "
+        f"{input_text(shape, scaling)}{inside_text(shape, scaling, detail=False)}."
     )
 
 
@@ -205,6 +213,9 @@ def _rebuild_code(spec: ArchSpec, record: StudyRecord) -> str:
         data = f"task = ...  # the data the study searched on ({record.own_data}): nw.make_task(x, y)\n"
     fidelity = config.get("fidelity") or {}
     names = record.data.class_names if record.data is not None else None
+    taken = "the data's examples as they are"
+    if record.data is not None:
+        taken = input_text(record.data.shape, record.data.standardization)
     if names:
         data += f"class_names = {list(names)!r}  # output i of the network scores class_names[i]\n"
     space = (  # a user-defined space: imported from where the study says it lives
@@ -214,11 +225,12 @@ def _rebuild_code(spec: ArchSpec, record: StudyRecord) -> str:
     )
     return (
         "import nas_workbench as nw\n"
-        "from nas_workbench.export import build_model, train_model\n\n"
+        "from nas_workbench.export import build_model, taking_raw_inputs, train_model\n\n"
         + space
         + f"spec = nw.ArchSpec.from_json({json.dumps(spec.to_json())})\n"
         + data
         + "model = build_model(spec, task.input_shape, task.num_classes)  # freshly initialised\n"
         f"# model = train_model(spec, task, nw.Fidelity(**{fidelity!r}))  # trained as in the search\n"
-        "model"
+        f"predict = taking_raw_inputs(model, task)  # takes {taken}, as the exports do\n"
+        "predict"
     )

@@ -1,6 +1,7 @@
 """Export one trial of a stored study in any of the `FORMATS`, rebuilt for the data it searched on, every
 file naming the class of each output as the study recorded them, and the weight-carrying ones taking raw
-inputs (standardised inside with the statistics the study recorded)."""
+inputs (standardised inside with the statistics the study recorded): a table's rows as they are, (N, D).
+`describe_export` says so in a line for the command line and the widget."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from nas_workbench.config import SearchConfig
 from nas_workbench.engine.study_record import DataIdentity, StudyRecord, record_of
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
 from nas_workbench.export.formats import FORMATS
+from nas_workbench.export.inputs import input_summary
 from nas_workbench.export.models import (
     export_onnx,
     export_spec,
@@ -26,7 +28,7 @@ from nas_workbench.export.selection import chosen_trial
 from nas_workbench.spec import ArchSpec
 from nas_workbench.task import Task, load_task
 
-__all__ = ["FORMATS", "export_trial"]
+__all__ = ["FORMATS", "describe_export", "export_trial"]
 
 
 def _study_task(study: optuna.Study, data: Any) -> tuple[Task, SearchConfig | None]:
@@ -113,3 +115,13 @@ def export_trial(
         class_names=names,
         standardization=scaling or data.standardization,
     )
+
+
+def describe_export(study: optuna.Study, fmt: str) -> str | None:
+    """What the model of an export of ``study`` in format ``fmt`` takes and what its outputs are, in one
+    line (`nas_workbench.export.inputs.input_summary`), as the study recorded its data; None when the
+    study records none (a study of an earlier version)."""
+    recorded = record_of(study).data
+    if recorded is None:
+        return None
+    return input_summary(fmt, recorded.shape, recorded.standardization, recorded.class_names)
