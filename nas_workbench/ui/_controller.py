@@ -127,14 +127,15 @@ def export_in_background(
     session: int,
 ) -> threading.Thread:
     """Write one export (`nas_workbench.export.export_trial`) in a thread (training may take a while);
-    post `Exported` with where it wrote or why it failed."""
+    post `Exported` with where it wrote and what its model takes (`describe_export`), or why it failed."""
 
     def work() -> None:
-        from nas_workbench.export import export_trial  # models, notebooks: loaded at the first export
+        from nas_workbench.export.trials import describe_export, export_trial  # loaded at the first export
 
         try:
             written = export_trial(study, number, fmt, path, task=task, train=train)
-            outcome = Exported(f"Wrote {written}", False)
+            described = describe_export(study, fmt)
+            outcome = Exported(f"Wrote {written}" + ("" if described is None else f". {described}"), False)
         except Exception as error:  # shown next to the buttons, whatever it is
             logger.debug("export failed", exc_info=True)
             outcome = Exported(f"Export failed: {type(error).__name__}: {error}", True)

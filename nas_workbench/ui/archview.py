@@ -1,7 +1,9 @@
-"""The selected architecture: its layer table or cell graph, its profile, and export buttons.
+"""The selected architecture: its layer table or cell graph, its profile, and its export controls.
 
 Shown when the user taps a point of a plot. The drawing comes from `nas_workbench.viz.arch`; exporting
-is the workbench's job (it knows the study and the data), reached through ``on_export``.
+is the workbench's job (it knows the study and the data), reached through ``on_export``. The user picks
+a format, then Export; "train first" applies to the formats that carry weights, and is unticked and
+disabled, with a note saying why, while a spec or a notebook is picked (they hold none).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from bokeh.models import ColumnDataSource
 from nas_workbench import spaces
 from nas_workbench.engine.records import TrialResult
 from nas_workbench.exceptions import NasWorkbenchError
-from nas_workbench.export.formats import FORMATS
+from nas_workbench.export.formats import FORMATS, WEIGHT_FORMATS
 from nas_workbench.spec import ArchSpec
 from nas_workbench.ui._bokeh import PlotModel
 from nas_workbench.viz.arch import (
@@ -38,6 +40,9 @@ EXPORT_LABELS = {
     "notebook": "Report notebook",
 }
 
+#: The format picked when the panel opens: a model a user can run, trained first.
+DEFAULT_FORMAT = "onnx"
+
 #: Called as ``on_export(format, trial, train, folder)``.
 ExportCallback = Callable[[str, TrialResult, bool, str], None]
 
@@ -58,18 +63,24 @@ class ArchPanel:
         self.layers = W.HTML(layout=W.Layout(flex="0 0 auto"))  # as wide as its table, never cut off
         self.profile = W.HTML(layout=W.Layout(margin="0 0 0 16px"))
         self.folder = W.Text(value=folder, description="export to", layout=W.Layout(width="340px"))
+        self.format = W.ToggleButtons(
+            options=[(label, fmt) for fmt, label in EXPORT_LABELS.items()],
+            value=DEFAULT_FORMAT,
+            style={"button_width": "auto"},
+        )
         self.train = W.Checkbox(
             value=True,
             description="train first (the study's fidelity)",
             indent=False,
             tooltip="without it, weights are saved freshly initialised",
+            layout=W.Layout(width="auto", margin="0 0 0 12px"),
         )
-        self.buttons = {
-            fmt: W.Button(description=label, tooltip=f"export as {label}")
-            for fmt, label in EXPORT_LABELS.items()
-        }
-        for fmt, button in self.buttons.items():
-            button.on_click(lambda _, fmt=fmt: self._export(fmt))
+        self.train_note = W.HTML(layout=W.Layout(margin="0 0 0 8px"))
+        self.export_button = W.Button(button_style="primary", icon="download")
+        self.export_button.on_click(lambda _: self._export())
+        self._train_wanted = self.train.value  # the user's choice, kept while a spec or notebook is picked
+        self.format.observe(self._format_picked, names="value")
+        self._format_picked({"old": None, "new": self.format.value})
         self.message = W.HTML()
         self._nodes = ColumnDataSource(data={"x": [], "y": [], "label": []})
         self._edges: ColumnDataSource | None = None
@@ -82,8 +93,9 @@ class ArchPanel:
                     [self.drawing, self.profile],
                     layout=W.Layout(align_items="flex-start", flex_flow="row wrap"),
                 ),
-                W.HBox([self.folder, self.train]),
-                W.HBox(list(self.buttons.values())),
+                self.format,
+                W.HBox([self.folder, self.train, self.train_note], layout=W.Layout(align_items="center")),
+                self.export_button,
                 self.message,
             ],
             layout=W.Layout(display="none", border="1px solid #ddd", padding="6px", margin="6px 0"),
@@ -132,10 +144,27 @@ class ArchPanel:
         color = "#b00020" if error else "#1b5e20"
         self.message.value = f'<span style="color:{color}">{html.escape(text)}</span>'
 
+    def _format_picked(self, change: dict) -> None:
+        """Name the format on the Export button; untick and disable "train first", saying why, for a
+        format without weights, and give the user's choice back for one with weights."""
+        fmt = change["new"]
+        self.export_button.description = f"Export {EXPORT_LABELS[fmt]}"
+        if fmt in WEIGHT_FORMATS:
+            if self.train.disabled:
+                self.train.disabled, self.train.value = False, self._train_wanted
+            self.train_note.value = ""
+            return
+        if not self.train.disabled:
+            self._train_wanted = self.train.value
+            self.train.value, self.train.disabled = False, True
+        self.train_note.value = (
+            f'<span style="color:#666">{html.escape(EXPORT_LABELS[fmt])} files hold no weights: nothing to '
+            f"train (weights: {', '.join(EXPORT_LABELS[f] for f in WEIGHT_FORMATS)})</span>"
+        )
+
     def set_busy(self, busy: bool) -> None:
-        """Disable the export buttons while an export runs."""
-        for button in self.buttons.values():
-            button.disabled = busy
+        """Disable the Export button while an export runs."""
+        self.export_button.disabled = busy
 
     def begin_export(self, study_name: str, fmt: str, number: int, train: bool, folder: str) -> Path:
         """Where trial ``number`` of ``study_name`` goes as ``fmt`` in ``folder``; the buttons wait for it
@@ -143,10 +172,13 @@ class ArchPanel:
         stem = "report" if fmt == "notebook" else f"trial{number}"
         path = Path(folder) / f"{study_name}-{stem}{FORMATS[fmt]}"
         self.set_busy(True)
-        training = " (training first)" if train and fmt not in ("spec", "notebook") else ""
+        training = " (training first)" if train and fmt in WEIGHT_FORMATS else ""
         self.show_message(f"Exporting {fmt} to {path}…{training}")
         return path
 
-    def _export(self, fmt: str) -> None:
+    def _export(self) -> None:
+        """Export the shown trial in the picked format; "train first" counts for formats with weights."""
         if self.result is not None:
-            self.on_export(fmt, self.result, self.train.value, self.folder.value.strip() or ".")
+            fmt = self.format.value
+            train = self.train.value and fmt in WEIGHT_FORMATS
+            self.on_export(fmt, self.result, train, self.folder.value.strip() or ".")

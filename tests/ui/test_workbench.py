@@ -390,7 +390,8 @@ def test_selecting_a_point_shows_the_architecture_and_exports_it(make_config, sc
         assert "<th>block</th>" in workbench.arch.layers.value  # a chain space: a layer table
         assert "Parameters" in workbench.arch.profile.value and "counted" in workbench.arch.profile.value
         workbench.arch.folder.value = str(tmp_path)
-        workbench.arch.buttons["spec"].click()
+        workbench.arch.format.value = "spec"
+        workbench.arch.export_button.click()
         await wait_for(
             lambda: "Wrote" in workbench.arch.message.value or "failed" in workbench.arch.message.value
         )
