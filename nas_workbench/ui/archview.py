@@ -62,7 +62,9 @@ class ArchPanel:
         self.title = W.HTML()
         self.layers = W.HTML(layout=W.Layout(flex="0 0 auto"))  # as wide as its table, never cut off
         self.profile = W.HTML(layout=W.Layout(margin="0 0 0 16px"))
-        self.folder = W.Text(value=folder, description="export to", layout=W.Layout(width="340px"))
+        self.folder = W.Text(
+            value=folder, description="export to", layout=W.Layout(width="340px", flex="0 0 auto")
+        )
         self.format = W.ToggleButtons(
             options=[(label, fmt) for fmt, label in EXPORT_LABELS.items()],
             value=DEFAULT_FORMAT,
@@ -73,10 +75,12 @@ class ArchPanel:
             description="train first (the study's fidelity)",
             indent=False,
             tooltip="without it, weights are saved freshly initialised",
-            layout=W.Layout(width="auto", margin="0 0 0 12px"),
+            layout=W.Layout(width="auto"),
         )
         self.train_note = W.HTML(layout=W.Layout(margin="0 0 0 8px"))
-        self.export_button = W.Button(button_style="primary", icon="download")
+        self.export_button = W.Button(
+            button_style="primary", icon="download", layout=W.Layout(width="auto", margin="0 0 0 8px")
+        )
         self.export_button.on_click(lambda _: self._export())
         self._train_wanted = self.train.value  # the user's choice, kept while a spec or notebook is picked
         self.format.observe(self._format_picked, names="value")
@@ -93,9 +97,9 @@ class ArchPanel:
                     [self.drawing, self.profile],
                     layout=W.Layout(align_items="flex-start", flex_flow="row wrap"),
                 ),
-                self.format,
-                W.HBox([self.folder, self.train, self.train_note], layout=W.Layout(align_items="center")),
-                self.export_button,
+                self.format,  # what, how, where, then go
+                W.HBox([self.train, self.train_note], layout=W.Layout(align_items="center")),
+                W.HBox([self.folder, self.export_button], layout=W.Layout(align_items="center")),
                 self.message,
             ],
             layout=W.Layout(display="none", border="1px solid #ddd", padding="6px", margin="6px 0"),
@@ -157,9 +161,9 @@ class ArchPanel:
         if not self.train.disabled:
             self._train_wanted = self.train.value
             self.train.value, self.train.disabled = False, True
+        label = html.escape(EXPORT_LABELS[fmt])
         self.train_note.value = (
-            f'<span style="color:#666">{html.escape(EXPORT_LABELS[fmt])} files hold no weights: nothing to '
-            f"train (weights: {', '.join(EXPORT_LABELS[f] for f in WEIGHT_FORMATS)})</span>"
+            f'<span style="color:#666">{label} files hold no weights: nothing to train</span>'
         )
 
     def set_busy(self, busy: bool) -> None:
