@@ -148,7 +148,7 @@ def test_a_budget_no_architecture_is_predicted_to_meet_on_the_device_is_refused_
     config = nw.SearchConfig(
         space="chain", space_options=TINY, strategy="random", objectives=["accuracy"], n_trials=2,
         budget={"latency_ms": 2.0}, target_device="tinyphone", storage=storage, study_name="too-fast",
-        profile_metrics=["params"],
+        profile_metrics=["params"], budget_confidence=0.8,
     )  # fmt: skip
     fastest = min(map(device_ms, enumerate_specs(nw.spaces.get("chain", **TINY))))  # one dwsep block: 3 ms
     with pytest.raises(
