@@ -32,6 +32,8 @@ __all__ = [
     "caveats",
     "limit_text",
     "metric_label",
+    "readable_number",
+    "unit_word",
 ]
 
 Method = Literal["measured", "counted", "estimated", "predicted"]
@@ -248,12 +250,25 @@ class Profile:
         )
 
 
-def _readable(value: float) -> str:
-    """``0.42``, ``2``, ``1,000``, ``150k``, ``3.2M``, ``1.5G``: a limit as people write it."""
-    for factor, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+#: Suffixes of large counts, as people write them: 150k, 3.4M, 1.5G.
+_SUFFIXES = ((1e9, "G"), (1e6, "M"), (1e3, "k"))
+
+
+def readable_number(value: float, digits: int = 3) -> str:
+    """``0.42``, ``2``, ``1,200``, ``150k``, ``3.4M``, ``1.5G``: a number as people write it, in ``digits``
+    significant digits (never e-notation: the form's sliders read "1.20e+3" for 1,200 parameters). From
+    100 to 10,000 it is rounded to a whole number, with thousands separators; from there, a suffix."""
+    for factor, suffix in _SUFFIXES:
         if abs(value) >= factor * 10 or (abs(value) >= factor and factor >= 1e6):
-            return f"{value / factor:.3g}{suffix}"
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"  # never 1e+03
+            return f"{value / factor:.{digits}g}{suffix}"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}g}"
+
+
+def unit_word(unit: str) -> str:
+    """A unit as a reader names it: parameters are counted, so their unit "count" reads "parameters"."""
+    return "parameters" if unit == "count" else unit
 
 
 def metric_label(metric: str) -> str:
@@ -267,12 +282,13 @@ def metric_label(metric: str) -> str:
     info = METRICS.get(metric)
     if info is None:
         return metric
-    return info.label if info.label.startswith(info.unit) else f"{info.label} ({info.unit})"
+    if info.unit == "count" or info.label.startswith(info.unit):  # "Parameters", not "Parameters (count)"
+        return info.label
+    return f"{info.label} ({info.unit})"
 
 
 def limit_text(metric: str, limit: float, note: str | None = None) -> str:
     """``"0.42 ms (p30 on this CPU)"``, ``"150k parameters"``: a limit with its unit (a count is named by
     what it counts) and, for a limit given relative to the device, its relative form."""
-    info = METRICS.get(metric)
-    unit = "" if info is None else "parameters" if info.unit == "count" else info.unit
-    return f"{_readable(limit)}{f' {unit}' if unit else ''}{f' ({note})' if note else ''}"
+    unit = "" if metric not in METRICS else unit_word(METRICS[metric].unit)
+    return f"{readable_number(limit)}{f' {unit}' if unit else ''}{f' ({note})' if note else ''}"

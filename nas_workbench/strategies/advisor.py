@@ -47,6 +47,16 @@ __all__ = ["Advice", "advise", "auto_advice", "resolved_strategy"]
 #: A relaxable space this many times larger than the trial budget goes to a gradient-based strategy (on
 #: small relaxable spaces such as NAS-Bench-201, sampling strategies beat DARTS-style search).
 RELAXATION_MIN_RATIO = 1000
+#: Metrics as the plain words of `Advice.why` name them.
+_PLAIN_NAMES = {
+    "accuracy": "accuracy",
+    "params": "parameter count",
+    "flops": "FLOPs",
+    "macs": "multiply-accumulates",
+    "latency_ms": "latency",
+    "peak_memory_mb": "memory",
+    "energy_mj": "energy",
+}
 #: The trial count assumed when none is given.
 DEFAULT_TRIALS = 100
 #: At most this many trials, a Gaussian process is the most sample-efficient model.
@@ -57,10 +67,13 @@ NSGA2_MIN_TRIALS = 5000
 
 @dataclass(frozen=True)
 class Advice:
-    """A recommended strategy and the reason, one sentence."""
+    """A recommended strategy and the reason, one sentence with its evidence (the CLI prints it, the
+    study stores it); ``why`` says it in plain words, as a clause that follows "because" (the widget
+    shows "Auto runs tpe because ..." and the reason as its tooltip)."""
 
     strategy: str
     reason: str
+    why: str
 
     def __str__(self) -> str:
         return f"{self.strategy}: {self.reason}"
@@ -95,12 +108,18 @@ def advise(
         f", and it learns from over-budget trials where the {', '.join(budget)} limit binds" if budget else ""
     )
     trials = f"{n_trials} trials" if n_trials is not None else _unknown_trials(timeout)
+    goals = " and ".join(_PLAIN_NAMES.get(metric, metric) for metric in objectives)
+    limited = " and ".join(_PLAIN_NAMES.get(metric, metric) for metric in budget or {})
+    limit = "limits" if budget and len(budget) > 1 else "limit"
+    avoid = f", and it avoids networks like those over the {limited} {limit}" if limited else ""
 
     if n_trials is not None and size <= n_trials:
         return Advice(
             "grid",
             f"the {space.name!r} space has only {size:,} architectures, no more than the {n_trials} trials, "
             "so trying each once is guaranteed to find the best.",
+            f"the space has only {size:,} architectures, no more than the {n_trials} trials: trying each one "
+            "is sure to find the best",
         )
     gradient = [
         name
@@ -125,6 +144,8 @@ def advise(
             "training, so proxy-guided search drops every candidate over it and trains the best-ranked of "
             "the rest (NAS-Bench-201 under 15 device latency budgets, 100 trials, 10 seeds: mean regret "
             f"0.02 points, better than random search in all 15, whose mean was 0.99){not_gradient}.",
+            f"the latency on {target_device!r} is predicted before any training, so it skips every network "
+            "over the budget and trains only the most promising of the rest",
         )
     if relax:
         return Advice(
@@ -132,6 +153,8 @@ def advise(
             f"the {space.name!r} space has {size:,} architectures, far more than {trials} can sample, and a "
             "continuous relaxation: one supernet trained by gradient descent weighs them all for the cost "
             "of a few trainings.",
+            f"the space's {size:,} architectures are far too many to try one at a time: it trains one large "
+            "network holding them all and keeps the best choice at each step",
         )
     if several:
         if n_trials is not None and n_trials >= NSGA2_MIN_TRIALS:
@@ -141,22 +164,28 @@ def advise(
                 f"{trials} give NSGA-II {n_trials // population} generations of {population}: its Pareto "
                 f"front is within 0.3 % of TPE's by 1,000 trials, at a seventh of TPE's time per trial, "
                 f"which keeps growing with the history{limits}.",
+                f"over {trials} this evolutionary search finds trade-offs between {goals} as good as TPE's, "
+                f"with far less work between trials{avoid}",
             )
         return Advice(
             "tpe",
             f"with {trials} for {len(objectives)} objectives, multi-objective TPE spreads the widest Pareto "
             f"front (the largest hypervolume on NAS-Bench-201 up to 1,000 queries){limits}.",
+            f"it learns from the finished trials which choices pay off and spreads its picks along the whole "
+            f"trade-off between {goals}{avoid}",
         )
     if n_trials is not None and n_trials <= GP_MAX_TRIALS:
         return Advice(
             "gp",
             f"{trials} is a small budget, where a Gaussian process makes the most of each trial (the best "
             f"strategy on NAS-Bench-201 up to 40 queries){limits}.",
+            f"with only {trials} it fits a model of the results so far to make each new trial count{avoid}",
         )
     return Advice(
         "tpe",
         f"with {trials}, multivariate TPE learns which decisions matter and finds the best architectures "
         f"(the best strategy on NAS-Bench-201 after 100 and 300 queries){limits}.",
+        f"with {trials} it learns from the finished trials which choices give the best {goals}{avoid}",
     )
 
 

@@ -1,12 +1,11 @@
-"""The hardware budget in the form: a limit per metric (a checkbox, a logarithmic slider in the metric's
-unit, for latency and memory also a limit relative to this device), and the budget check, which says
-under each limit what it means on this device (it profiles networks, so it runs in a thread)."""
+"""The hardware budget in the form: a limit per metric (`nas_workbench.ui._limit`), what follows its edits
+(the plots' budget lines), and the budget check, which says under each limit what it means on this device
+(it profiles networks, so it runs in a thread)."""
 
 from __future__ import annotations
 
 import html
 import logging
-import math
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -14,29 +13,14 @@ from typing import Any
 import ipywidgets as W
 
 from nas_workbench.config import SearchConfig
-from nas_workbench.exceptions import NasWorkbenchError
+from nas_workbench.exceptions import ConfigError, NasWorkbenchError
 from nas_workbench.metrics import CHECKED_METRICS, METRICS
-from nas_workbench.relative_budget import GRAMMAR, RELATIVE_METRICS, budget_value
-from nas_workbench.ui._fields import DESCRIPTION_WIDTH, Field
+from nas_workbench.ui._fields import DESCRIPTION_WIDTH, Field, labelled
+from nas_workbench.ui._limit import BUDGET_RANGES, limit_field
 
 __all__ = ["BUDGET_RANGES", "BudgetFields"]
 
 logger = logging.getLogger("nas_workbench")
-
-#: Slider range per budget metric, as powers of ten (the sliders are logarithmic).
-BUDGET_RANGES: dict[str, tuple[int, int]] = {
-    "params": (2, 9),
-    "flops": (3, 13),
-    "macs": (3, 13),
-    "latency_ms": (-3, 3),
-    "peak_memory_mb": (-2, 5),
-    "energy_mj": (-3, 4),
-}
-
-
-#: Width of a limit's checkbox and label: the longest label ("FLOPs (multiply-add = 2)") in JupyterLab's
-#: font, so every slider starts at the same place (a longer one widens its own row, never cut off).
-_LABEL_WIDTH = "220px"
 
 #: The check's answer without a limit.
 _NOTHING_TO_CHECK = "no limit to check"
@@ -55,6 +39,8 @@ class BudgetFields:
 
     def __init__(self, on_change: Callable[[str], None]) -> None:
         self.on_change = on_change
+        self._followers: list[Callable[[dict[str, float | str]], None]] = []
+        self._writing = False
         #: The check's answer under each limit.
         self.answers: dict[str, W.HTML] = {}
         self.fields = {f"budget.{metric}": self._field(metric) for metric in METRICS}
@@ -66,7 +52,7 @@ class BudgetFields:
         )
         self.status = W.HTML()
         #: The check button and its progress or error, placed after the limits.
-        self.row = W.HBox([self.button, self.status])
+        self.row = labelled("", "", W.HBox([self.button, self.status]))  # under the limits' checkboxes
 
     def read(self) -> dict[str, float | str]:
         """The limits that are set."""
@@ -75,65 +61,32 @@ class BudgetFields:
 
     def write(self, budget: Mapping[str, Any]) -> None:
         """Show ``budget`` (metrics not named have no limit)."""
-        for key, field in self.fields.items():
-            field.write(budget.get(key.removeprefix("budget.")))
+        self._writing = True
+        try:
+            for key, field in self.fields.items():
+                field.write(budget.get(key.removeprefix("budget.")))
+        finally:
+            self._writing = False
 
     def _field(self, metric: str) -> Field:
-        """A limit: a checkbox to set one, a logarithmic slider for its value, in the metric's unit; for
-        latency and memory also a box for a limit relative to this device ("p30", "1.5x fastest"), which
-        wins over the slider when filled, and a line under the field for the budget check's answer."""
-        info = METRICS[metric]
-        low, high = BUDGET_RANGES[metric]
-        enabled = W.Checkbox(  # the unit follows the slider; one width, so the sliders line up
-            description=info.label, indent=False, layout=W.Layout(min_width=_LABEL_WIDTH, width="auto")
-        )
-        slider = W.FloatLogSlider(
-            value=10 ** ((low + high) // 2),
-            base=10,
-            min=low,
-            max=high,
-            step=0.01,
-            readout_format=".3g",
-            disabled=True,
-            continuous_update=False,
-            layout=W.Layout(width="420px"),
-        )
-        relative = W.Text(
-            placeholder="or relative: p30, 1.5x fastest",
-            tooltip=GRAMMAR,
-            disabled=True,
-            continuous_update=False,
-            layout=W.Layout(width="240px", display="" if metric in RELATIVE_METRICS else "none"),
-        )
-        checked = _note()
-        self.answers[metric] = checked
+        """The field of limit ``metric`` (`limit_field`), with a line under it for the check's answer."""
+        self.answers[metric] = _note()
+        return limit_field(metric, lambda: self._edited(metric), self.answers[metric])
 
-        def edited(change: Mapping[str, Any]) -> None:
-            checked.value = ""  # the check's answer was for the limit before this edit
-            if change["owner"] is enabled:
-                slider.disabled = relative.disabled = not change["new"]
-                self.on_change(f"budget.{metric}")
+    def _edited(self, metric: str) -> None:
+        self.on_change(f"budget.{metric}")
+        if self._writing:
+            return
+        try:
+            budget = self.read()
+        except ConfigError:  # shown under its field; nothing to follow until it reads
+            return
+        for follower in self._followers:
+            follower(budget)
 
-        for widget in (enabled, slider, relative):
-            widget.observe(edited, names="value")
-        relative.observe(lambda _: self.on_change(f"budget.{metric}"), names="value")
-
-        def read() -> float | str | None:
-            if not enabled.value:
-                return None
-            return budget_value(relative.value) if relative.value.strip() else slider.value
-
-        def write(limit: float | str | None) -> None:
-            enabled.value = limit is not None
-            relative.value = limit if isinstance(limit, str) else ""
-            if isinstance(limit, int | float) and limit > 0:  # widen the slider to show any limit exactly
-                exponent = math.log10(limit)
-                slider.min = min(slider.min, math.floor(exponent))
-                slider.max = max(slider.max, math.ceil(exponent))
-                slider.value = limit
-
-        shown = W.VBox([W.HBox([enabled, slider, W.Label(info.unit), relative]), checked])
-        return Field(f"budget.{metric}", slider, read, write, shown)
+    def follow(self, follower: Callable[[dict[str, float | str]], None]) -> None:
+        """Call ``follower`` with the limits after each edit that reads (not when the form is written)."""
+        self._followers.append(follower)
 
     def check(
         self, config: SearchConfig | None, data: Any = None, background: bool = True

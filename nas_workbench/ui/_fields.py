@@ -74,6 +74,8 @@ class Field:
         read: Widget → setting value; raises `ConfigError` (naming ``key``) for unreadable input.
         write: Setting value → widget.
         shown: What the form places (default: ``widget``), e.g. the widget in a row with a label.
+        disable: Freezes (True) or thaws the field's widgets (default: ``widget.disabled``), for a field
+            of several widgets, such as a limit whose slider stays disabled while its checkbox is clear.
     """
 
     def __init__(
@@ -83,15 +85,24 @@ class Field:
         read: Callable[[], Any],
         write: Callable[[Any], None],
         shown: W.Widget | None = None,
+        disable: Callable[[bool], None] | None = None,
     ) -> None:
         self.key = key
         self.widget = widget
         self.read = read
         self.write = write
+        self._disable = disable
         self.error = W.HTML(layout=W.Layout(display="none", margin="0 0 4px " + DESCRIPTION_WIDTH))
         self.error.add_class("nas-error")
         #: The field and its error line, as placed in the form.
         self.box = W.VBox([shown if shown is not None else widget, self.error])
+
+    def set_disabled(self, disabled: bool) -> None:
+        """Freeze the field while a search runs, or thaw it."""
+        if self._disable is not None:
+            self._disable(disabled)
+        else:
+            self.widget.disabled = disabled
 
     def show_error(self, message: str | None) -> None:
         """Show ``message`` under the field (None hides it)."""

@@ -174,7 +174,7 @@ class WorkbenchModel:
         ended = lambda: outcome_text(outcome_counts(run.results()), config.n_trials)  # noqa: E731
         self.describe_trials = None if plan is None else ended
         self.budget_missed = lambda: budget_missed(run.results(), config.limits())
-        said = [] if advice is None else [f"Strategy auto runs {advice.strategy}: {advice.reason}"]
+        said = [] if advice is None else [f"Strategy auto runs {advice.strategy} because {advice.why}."]
         self.opening, self.warnings = " ".join([*said, *([plan] if plan else [])]), []
         return Message(self.opening) if self.opening else None
 

@@ -304,7 +304,7 @@ class ConfigForm:
     def set_disabled(self, disabled: bool) -> None:
         """Freeze the fields while a search runs (its config cannot change under it)."""
         for field in self._all_fields():
-            field.widget.disabled = disabled
+            field.set_disabled(disabled)
         self.use_advice.disabled = disabled
         self.workers.set_disabled(disabled)
         self.datasets.widget.disabled = disabled
@@ -316,7 +316,7 @@ class ConfigForm:
     def _strategy_changed(self, name: str) -> None:
         if name == AUTO_STRATEGY:  # no options of its own; the advice below says what it runs
             self.strategy_options.set_defaults(name, {}, {})
-            self.strategy_help.value = "<i>auto: the strategy the advisor recommends for these settings.</i>"
+            self.strategy_help.value = "<i>auto: the workbench picks the strategy for these settings.</i>"
             return
         strategy = strategies.get(name)
         self.strategy_options.set_defaults(
@@ -380,15 +380,14 @@ class ConfigForm:
             return
         self._advised = advice.strategy
         same = advice.strategy in (config.strategy, strategies.resolved_strategy(config))
-        verdict = (
-            f"auto runs <b>{advice.strategy}</b>"
-            if config.strategy == AUTO_STRATEGY
-            else "the advisor agrees"
-            if same
-            else f"the advisor suggests <b>{advice.strategy}</b>"
+        auto = config.strategy == AUTO_STRATEGY
+        verdict = "auto runs" if auto else "the advisor agrees with" if same else "the advisor suggests"
+        # plain words, the evidence behind them (benchmarks, their terms) in the tooltip; words, not an
+        # emoji: Chromium on a Linux without an emoji font drew the light bulb as a box
+        self.advice.value = (
+            f'<span title="{html.escape(advice.reason)}"><b>Advice</b>: {verdict} <b>{advice.strategy}</b> '
+            f"because {html.escape(advice.why)}.</span>"
         )
-        # words, not an emoji: Chromium on a Linux without an emoji font drew the light bulb as a box
-        self.advice.value = f"<b>Advice</b>: {verdict}: {html.escape(advice.reason)}"
         self.use_advice.description = f"Use {advice.strategy}"
         self.use_advice.layout.display = "none" if same else ""
 

@@ -27,6 +27,8 @@ import optuna
 from bokeh.layouts import gridplot
 from bokeh.models import ColumnDataSource, HoverTool, SaveTool, Tool, Toolbar, ToolProxy
 
+from nas_workbench.config import SearchConfig
+from nas_workbench.engine.budget import metrics_to_profile
 from nas_workbench.engine.events import Event
 from nas_workbench.engine.records import TrialResult
 from nas_workbench.ui._bokeh import PlotModel
@@ -37,7 +39,7 @@ from nas_workbench.viz.alpha import history_layout
 from nas_workbench.viz.figures import fit_tradeoff_axes, metric_axis_label, show_band_labels
 from nas_workbench.viz.waiting import show_drawn
 
-__all__ = ["PlotPanel"]
+__all__ = ["PlotPanel", "recorded_metrics"]
 
 
 class PlotPanel:
@@ -64,6 +66,8 @@ class PlotPanel:
         self._figures: list[Any] = []
         self._budget: dict[str, Any] = {}
         self._shown: tuple[Mapping[str, Any], Sequence[str], Mapping[str, str] | None] = ({}, [], None)
+        #: Limits edited in the form since the study shown was searched (`follow_budget`).
+        self._edited: dict[str, float] = {}
 
     def reset(
         self,
@@ -73,12 +77,26 @@ class PlotPanel:
         budget_notes: Mapping[str, str] | None = None,
     ) -> None:
         """Show ``table`` (a new search, or a study loaded from storage) in new figures, sent whole: one
-        message, which is also the widget's saved state."""
-        self._shown = (budget, recorded, budget_notes)
+        message, which is also the widget's saved state. Limits edited before are forgotten."""
+        self._draw(table, budget, recorded, budget_notes, {})
+        if table.results:  # a study opened with trials: its image shows them
+            self.image.update(self.layout)
+
+    def _draw(
+        self,
+        table: TrialTable,
+        budget: Mapping[str, float | str],
+        recorded: Sequence[str],
+        budget_notes: Mapping[str, str] | None,
+        edited: Mapping[str, float],
+    ) -> None:
+        self._shown, self._edited = (budget, recorded, budget_notes), dict(edited)
         self.table = table
         self.trials, self.front = make_sources(table)
         self._front_numbers = list(self.front.data["number"])
-        figures = study_figures(self.trials, self.front, table.objectives, budget, recorded, budget_notes)
+        figures = study_figures(
+            self.trials, self.front, table.objectives, budget, recorded, budget_notes, self._edited
+        )
         children: list[Any] = list(figures)
         self._figures = children
         self._budget = dict(budget)
@@ -90,12 +108,26 @@ class PlotPanel:
         else:
             self.widget.update_from_model(self.layout)
         self._place()
-        if table.results:  # a study opened with trials: its image shows them
-            self.image.update(self.layout)
 
     def _rebuild(self) -> None:
         """Build the figures again for the same table (an axis turns logarithmic)."""
-        self.reset(self.table, *self._shown)
+        self._draw(self.table, *self._shown, self._edited)
+        self.image.update(self.layout)
+
+    def follow_budget(self, budget: Mapping[str, float | str]) -> None:
+        """Show ``budget``, just edited in the form. Before the study shown has a trial, its plots are the
+        coming search's: their budget lines follow the edit at once (a limit ticked gets its plot). Once
+        it has trials, they were judged against the search's own limits, whose lines stay; an edited limit
+        is drawn beside them as one (`nas_workbench.viz.budget_line` says why). A relative limit ("p30")
+        has no value before a search resolves it, so it draws nothing yet."""
+        limits = {m: v for m, v in budget.items() if isinstance(v, int | float)}
+        shown, recorded, notes = self._shown
+        if not self.table.results:
+            self._draw(self.table, dict(budget), list(dict.fromkeys([*recorded, *budget])), None, {})
+            return
+        edited = {m: v for m, v in limits.items() if shown.get(m) != v}
+        if edited != self._edited:
+            self._draw(self.table, shown, recorded, notes, edited)
 
     def new_histories(self, strategy: str, direction: str) -> None:
         """Empty figures of a new search's strategy: a "dnas" search's architecture weights, or a
@@ -152,7 +184,7 @@ class PlotPanel:
             with self.widget.batched():  # the rows, the front and the fitted axes: one patch
                 self.trials.stream({name: [row[name][0] for row in rows] for name in rows[0]})
                 self._replace_front(self.table.front())
-                rescale = fit_tradeoff_axes(self._figures, self.trials, self._budget)
+                rescale = fit_tradeoff_axes(self._figures, self.trials, self._budget, self._edited)
                 show_band_labels(self._figures, self.trials)
                 show_drawn(self._figures, self.trials)
             if rescale:  # the data now spans decades: new figures, sent whole
@@ -186,6 +218,11 @@ class PlotPanel:
             return
         number = self.trials.data["number"][new[-1]]
         self.on_select(self.table.result(int(number)))
+
+
+def recorded_metrics(config: SearchConfig) -> list[str]:
+    """The hardware metrics every trial of a search of ``config`` records (the plots' candidates)."""
+    return metrics_to_profile(config.objectives, config.budget, config.profile_metrics)
 
 
 def one_toolbar(figures: Sequence[Any]) -> Toolbar:

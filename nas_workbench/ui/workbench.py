@@ -21,7 +21,6 @@ import optuna
 
 from nas_workbench import strategies
 from nas_workbench.config import SearchConfig, default_storage
-from nas_workbench.engine.budget import metrics_to_profile
 from nas_workbench.engine.callables import callable_name
 from nas_workbench.engine.records import TrialResult
 from nas_workbench.engine.study_record import record_of
@@ -45,7 +44,7 @@ from nas_workbench.ui._watch import StudyWatcher
 from nas_workbench.ui._workers import WorkerTally
 from nas_workbench.ui.archview import ArchPanel
 from nas_workbench.ui.form import ConfigForm
-from nas_workbench.ui.plots import PlotPanel
+from nas_workbench.ui.plots import PlotPanel, recorded_metrics
 from nas_workbench.viz import TrialTable
 from nas_workbench.viz._state import stored_budget
 
@@ -99,8 +98,11 @@ class Workbench(W.VBox):
         self.message = self.controls.message
         self.arch = ArchPanel(on_export=self._export)
         self.plots = PlotPanel(on_select=self.arch.show)  # the trial tapped in a plot (None clears it)
+        self.form.budget.follow(self.plots.follow_budget)  # the budget lines follow the form's edits
         shown = self.form.validate() or SearchConfig()
-        self.plots.reset(TrialTable(shown.objectives, shown.directions), shown.budget, _recorded(shown))
+        self.plots.reset(
+            TrialTable(shown.objectives, shown.directions), shown.budget, recorded_metrics(shown)
+        )
         super().__init__(
             children=[
                 W.HTML(HEADER),
@@ -173,7 +175,7 @@ class Workbench(W.VBox):
         config = run.config  # relative limits resolved on this device
         notes = {m: r.note for m, r in run.resolved_budget.items()}
         self.plots.reset(
-            TrialTable(config.objectives, config.directions), config.budget, _recorded(config), notes
+            TrialTable(config.objectives, config.directions), config.budget, recorded_metrics(config), notes
         )
         self.plots.new_histories(config.strategy, config.directions[0])
         self.arch.show(None)
@@ -319,7 +321,7 @@ class Workbench(W.VBox):
         config, study = item.config, item.study
         self.study = study
         budget, notes = stored_budget(record_of(study))
-        self.plots.reset(item.table, budget, _recorded(config), notes)
+        self.plots.reset(item.table, budget, recorded_metrics(config), notes)
         self.plots.show_histories(item.dnas, item.proxy)
         self._show_progress()
         done = len(item.table.results)
@@ -352,9 +354,9 @@ class Workbench(W.VBox):
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        self._set_running(False)  # first: refreshing takes a while, Start looked disabled meanwhile
         self._show_progress()
         self.plots.refresh()  # the saved notebook shows the final plots (and their static image)
-        self._set_running(False)
 
     # -- small helpers ---------------------------------------------------------------------------------
     def report(self, error: Exception) -> None:
@@ -394,7 +396,3 @@ class Workbench(W.VBox):
 
         self.plots.image.show(self.plots.layout if self.plots.table.results else None)  # nothing drawn: none
         display(self._repr_mimebundle_(), raw=True)
-
-
-def _recorded(config: SearchConfig) -> list[str]:
-    return metrics_to_profile(config.objectives, config.budget, config.profile_metrics)

@@ -22,15 +22,15 @@ from bokeh.models import (
     NumeralTickFormatter,
     Range1d,
 )
-from bokeh.models.annotations import Label, Legend, Span
+from bokeh.models.annotations import Label, Legend
 from bokeh.models.renderers import DataRenderer, GlyphRenderer
 from bokeh.plotting import figure
 
 from nas_workbench.config import OBJECTIVE_METRICS
-from nas_workbench.metrics import limit_text
 from nas_workbench.metrics import metric_label as metric_axis_label  # the axes name metrics as the form does
 from nas_workbench.profiling import METRICS
 from nas_workbench.viz._state import METRIC_COLUMNS, TrialTable, tradeoff_metrics
+from nas_workbench.viz.budget_line import add_budget_lines, budget_label
 from nas_workbench.viz.ranges import edge_columns, fit_axis
 from nas_workbench.viz.waiting import add_waiting_notes, show_drawn
 
@@ -143,8 +143,9 @@ def _plain(fig: figure) -> figure:
         fig.center = [item for item in fig.center if item is not legend]
         legend.location = "top_left"
         # compact, under the plot in two columns: beside it, in the workbench's 2x2 grid at a notebook's
-        # width, a legend with the budget's entry took half a panel (JupyterLab in Chromium at 1400 px)
-        legend.update(label_text_font_size="8pt", glyph_width=14, padding=4, spacing=0, ncols=2)
+        # width, a legend with the budget's entry took half a panel (JupyterLab in Chromium at 1400 px);
+        # 8 px apart: with none, the second column's swatch touched the first's longest label
+        legend.update(label_text_font_size="8pt", glyph_width=14, padding=4, spacing=8, ncols=2)
         fig.add_layout(legend, "below")
     return fig
 
@@ -172,6 +173,7 @@ def tradeoff_figure(
     front_order: str | None = "descending",
     budget_note: str | None = None,
     x_log: bool = False,
+    edited: float | None = None,
 ) -> figure:
     """Accuracy against a hardware metric: every trial by status, the Pareto front and the budget line.
 
@@ -188,6 +190,7 @@ def tradeoff_figure(
             three objectives, which is no staircase in two of them.
         budget_note: How a relative limit was given, e.g. "p30 on this CPU", shown on the budget line.
         x_log: A logarithmic x axis (for values spanning decades, see `nas_workbench.viz.ranges`).
+        edited: A limit of ``x`` edited in the form since the search, drawn apart (`add_budget_lines`).
     """
     fig = figure(
         title=title or f"{metric_axis_label(y)} vs {metric_axis_label(x)}",
@@ -228,17 +231,7 @@ def tradeoff_figure(
             line_width=2,
             legend_label="Pareto front",
         )
-    if budget is not None:
-        # an invisible point at the budget keeps the line in view when every trial is far below it; the
-        # y range follows the renderers drawn so far only (glyphs added later do not move it)
-        cast(DataRange1d, fig.y_range).renderers = [r for r in fig.renderers if r.y_range_name == "default"]
-        fig.scatter(x=[budget], y=[0], alpha=0, name="nas_budget_anchor")
-        fig.add_layout(Span(location=budget, dimension="height", line_dash="dashed", line_color="#d62728"))
-        # named in the legend, beside the plot: a label at the line was clipped at the plot's left edge
-        # when the line was near it (tutorial 01's rendered workbench read "1 ms" for "budget 0.71 ms")
-        # one point with no height: BokehJS draws no legend swatch for a renderer without data
-        fig.line(x=[budget], y=[math.nan], line_dash="dashed", line_color="#d62728", name="nas_budget_legend",
-                 legend_label=budget_label(x, budget, budget_note))  # fmt: skip
+    add_budget_lines(fig, x, budget, budget_note, edited)
     if x in METRICS and METRICS[x].unit in _COUNTS:  # 200k, 1.5M: never overlapping 2.000e+5 ticks
         fig.xaxis.formatter = NumeralTickFormatter(format="0.[0]a")
     _edge_marks(fig, x, METRICS[x].unit if x in METRICS else "")
@@ -246,15 +239,16 @@ def tradeoff_figure(
     return _plain(fig)
 
 
-def budget_label(metric: str, limit: float, note: str | None = None) -> str:
-    """``"budget 0.42 ms (p30 on this CPU)"``: the text on a budget line (`limit_text`)."""
-    return f"budget {limit_text(metric, limit, note)}"
-
-
-def fit_tradeoff_axes(figures: Sequence[figure], trials: ColumnDataSource, budget: Mapping[str, Any]) -> bool:
-    """Fit the x axis of each trade-off figure to its trials (see `nas_workbench.viz.ranges`), the
-    outliers drawn as arrows at the edge. Call it after the trials change. Returns whether a figure's
-    log or linear scale no longer suits its data (the caller builds the figures again)."""
+def fit_tradeoff_axes(
+    figures: Sequence[figure],
+    trials: ColumnDataSource,
+    budget: Mapping[str, Any],
+    edited: Mapping[str, float] | None = None,
+) -> bool:
+    """Fit the x axis of each trade-off figure to its trials and limits (see `nas_workbench.viz.ranges`;
+    ``edited``: limits edited in the form since the search), the outliers drawn as arrows at the edge.
+    Call it after the trials change. Returns whether a figure's log or linear scale no longer suits its
+    data (the caller builds the figures again)."""
     rescale = False
     for fig in figures:
         metric = (fig.name or "").removeprefix("nas_tradeoff_")
@@ -266,8 +260,8 @@ def fit_tradeoff_axes(figures: Sequence[figure], trials: ColumnDataSource, budge
         if edges is None:
             continue
         values = list(trials.data.get(metric, []))
-        limit = budget.get(metric)
-        fit = fit_axis(values, [limit] if isinstance(limit, int | float) else [])
+        limits = [budget.get(metric), (edited or {}).get(metric)]
+        fit = fit_axis(values, [limit for limit in limits if isinstance(limit, int | float)])
         if fit is not None and fit.log != (fig.x_scale.__class__.__name__ == "LogScale"):
             rescale = True
         # the automatic range fits until a first outlier; from then on the fitted one (two messages a batch)
@@ -334,6 +328,7 @@ def study_figures(
     budget: Mapping[str, float | str],
     recorded: Sequence[str],
     budget_notes: Mapping[str, str] | None = None,
+    edited: Mapping[str, float] | None = None,
 ) -> list[figure]:
     """Every figure of a study, on shared sources (selecting a point selects it in all of them).
 
@@ -348,14 +343,16 @@ def study_figures(
         budget: Metric → limit.
         recorded: Hardware metrics every trial records.
         budget_notes: Metric → how its limit was given relative to the device ("p30 on this CPU").
+        edited: Metric → a limit edited in the workbench's form since the search (a line of its own).
     """
-    notes = budget_notes or {}
+    notes, edited = budget_notes or {}, edited or {}
     limits = {m: v for m, v in budget.items() if isinstance(v, int | float)}  # relative: not resolved yet
     two = len(objectives) == 2 and "accuracy" in objectives
     plots = []
     for metric in tradeoff_metrics(objectives, budget, recorded):
         limit = limits.get(metric)
-        fit = fit_axis(list(trials.data.get(metric, [])), [] if limit is None else [limit])
+        shown = [value for value in (limit, edited.get(metric)) if value is not None]
+        fit = fit_axis(list(trials.data.get(metric, [])), shown)
         plots.append(
             tradeoff_figure(
                 trials,
@@ -365,9 +362,10 @@ def study_figures(
                 front_order=_front_order(metric, objectives) if two else None,
                 budget_note=notes.get(metric),
                 x_log=fit is not None and fit.log,
+                edited=edited.get(metric),
             )
         )
-    fit_tradeoff_axes(plots, trials, limits)
+    fit_tradeoff_axes(plots, trials, limits, edited)
     first = objectives[0] if objectives else "accuracy"
     figures = [*plots, history_figure(trials, first), history_figure(trials, first, x="finished")]
     add_waiting_notes(figures)

@@ -61,7 +61,7 @@ def _check_auto(server: JupyterServer, page: Any) -> None:
     workbench.locator("button.widget-button", has_text="Start").click()
     running = workbench.locator(".widget-html", has_text="Strategy auto runs")
     running.wait_for(timeout=60_000)
-    resolved = re.search(r"Strategy auto runs (\w+):", running.inner_text())
+    resolved = re.search(r"Strategy auto runs (\w+) because ", running.inner_text())
     assert resolved and resolved.group(1) == advised.group(1), running.inner_text()  # as the form said
     done = workbench.locator(".widget-html", has_text="Search complete")
     done.wait_for(timeout=120_000)

@@ -94,7 +94,8 @@ def test_strategy_help_and_the_advisor():
     form = ConfigForm(nw.SearchConfig(space="chain", space_options=small, strategy="random", n_trials=100))
     assert "random" in text(form.strategy_help)
     advice = nw.strategies.advise(nw.spaces.get("chain", **small), ["accuracy", "latency_ms"], {}, 100)
-    assert advice.strategy != "random" and advice.reason in text(form.advice)
+    assert advice.strategy != "random" and f"because {advice.why}." in text(form.advice)
+    assert f'title="{html.escape(advice.reason)}"' in form.advice.value  # the evidence, on hover
     form.use_advice.click()
     assert form.fields["strategy"].widget.value == advice.strategy
     assert "agrees" in text(form.advice) and form.use_advice.layout.display == "none"
@@ -107,16 +108,49 @@ def test_auto_the_default_strategy_shows_what_it_runs():
     form = ConfigForm(nw.SearchConfig(space="chain", space_options=small, n_trials=100))
     assert form.fields["strategy"].widget.value == "auto" and not form.strategy_options.fields
     advice = nw.strategies.advise(nw.spaces.get("chain", **small), ["accuracy", "latency_ms"], {}, 100)
-    assert f"auto runs <b>{advice.strategy}</b>" in text(form.advice)
-    assert text(form.advice).startswith("<b>Advice</b>: ")  # no emoji: a box where no emoji font is
+    shown = re.sub("<[^>]+>", "", text(form.advice))
+    # one sentence in plain words, naming what auto picked and why; no emoji: a box where no emoji font is
+    assert shown == f"Advice: auto runs {advice.strategy} because {advice.why}.", shown
     assert form.use_advice.layout.display == "none"
+
+
+@pytest.mark.parametrize(
+    ("objectives", "budget", "n_trials", "space", "target"),
+    [
+        (["accuracy"], {}, 100, {}, None),  # tpe
+        (["accuracy"], {"params": 1000}, 20, {}, None),  # gp
+        (["accuracy", "params"], {"latency_ms": 1.0}, 100, {}, None),  # multi-objective tpe
+        (["accuracy", "params"], {}, 6000, {}, None),  # nsga2
+        (["accuracy"], {}, 100, {"num_stages": 1, "max_depth": 1}, None),  # grid
+        (["accuracy"], {"latency_ms": 1.0}, 100, {}, "pi"),  # proxy_guided
+    ],
+)
+def test_the_advice_speaks_plainly(objectives, budget, n_trials, space, target):
+    """What auto picks and why, in words a data scientist uses: the benchmarks' terms (regret,
+    hypervolume, queries, NAS-Bench-201, Gaussian process, priors) stay in the reason, the tooltip."""
+    advice = nw.strategies.advise(nw.spaces.get("chain", **space), objectives, budget, n_trials, None, target)
+    jargon = (
+        "regret",
+        "hypervolume",
+        "quer",
+        "NAS-Bench",
+        "Gaussian",
+        "multivariate",
+        "Pareto",
+        "relaxation",
+    )
+    assert not [word for word in jargon if word in advice.why], advice.why
+    assert "." not in advice.why.replace("e.g.", "") and len(advice.why) < 220  # one clause, no evidence
+    if budget:
+        assert "limit" in advice.why or "budget" in advice.why  # it says what the limit changes
 
 
 def test_budget_sliders_carry_units_and_any_limit():
     form = ConfigForm(nw.SearchConfig(budget={"latency_ms": 12345.0}))
     field = form.fields["budget.latency_ms"]
     (row, _answer) = field.box.children[0].children
-    assert row.children[0].description == "Latency" and row.children[2].value == "ms"  # unit after slider
+    label, inputs = row.children
+    assert "Latency" in label.value and inputs.children[3].value == "ms"  # the unit after the limit
     assert field.read() == pytest.approx(12345.0)  # beyond the usual range: the slider widens
     assert form.fields["budget.params"].read() is None and form.fields["budget.params"].widget.disabled
 
@@ -173,7 +207,7 @@ def test_a_relative_limit_is_typed_in_its_box_and_a_bad_one_is_shown_under_the_f
     form = ConfigForm()
     field = form.fields["budget.latency_ms"]
     (row, _answer) = field.box.children[0].children
-    enabled, relative = row.children[0], row.children[-1]
+    enabled, relative = row.children[1].children[0], row.children[1].children[-1]
     enabled.value = True
     relative.value = "p30"
     assert form.read().budget == {"latency_ms": "p30"}
@@ -271,7 +305,7 @@ def test_metrics_are_named_with_units_and_what_0_means_is_said_beside_its_box():
     form = ConfigForm(nw.SearchConfig(profile_metrics=["params", "latency_ms"]))
     objectives, recorded = form.fields["objectives"], form.fields["profile_metrics"]
     assert objectives.widget.value == ["Validation accuracy", "Latency (ms)"]
-    assert recorded.widget.value == ["Parameters (count)", "Latency (ms)"]
+    assert recorded.widget.value == ["Parameters", "Latency (ms)"]
     assert not {"latency_ms", "peak_memory_mb"} & set(objectives.widget.allowed_tags)
     objectives.widget.value = ["Validation accuracy", "Peak memory (MB)"]
     assert form.read().objectives == ["accuracy", "peak_memory_mb"]

@@ -56,4 +56,4 @@ def test_the_profile_names_unit_and_method():
     }
     table = profile_table_html(metrics)
     assert "Latency (ms)" in table and "0.42 ms (measured, cpu timer)" in table
-    assert "1234 count (counted, torch)" in table and "my_score" in table
+    assert "1,234 parameters (counted, torch)" in table and "my_score" in table

@@ -77,8 +77,10 @@ def test_the_pareto_table_names_the_device_profile_and_counts_supernet_epochs_ap
 def test_a_large_count_reads_in_full_not_in_scientific_notation():
     """Tutorial 01's Pareto table showed "1.919e+04 count" and "4.157e+05 FLOPs" (JupyterLab, Chromium)."""
     params = {"value": 19190.0, "unit": "count", "method": "counted", "source": "nn.Module.parameters"}
-    assert metric_label(params) == "19,190 count (counted, nn.Module.parameters)"
+    assert metric_label(params) == "19,190 parameters (counted, nn.Module.parameters)"  # not "count"
     assert metric_label({**params, "value": 415700.0, "unit": "FLOPs"}).startswith("415,700 FLOPs")
+    assert metric_label({**params, "value": 3.4172e9, "unit": "FLOPs"}).startswith("3.417G FLOPs")
+    assert metric_label({**params, "value": 1200.0}).startswith("1,200 parameters")
     assert metric_label({**params, "value": 0.41234, "unit": "ms"}).startswith("0.4123 ms")
 
 
@@ -86,7 +88,4 @@ def test_an_axis_title_names_its_unit_once():
     from nas_workbench.viz.figures import metric_axis_label
 
     assert metric_axis_label("flops") == "FLOPs (multiply-add = 2)"  # the report's header said "(FLOPs)" too
-    assert (
-        metric_axis_label("latency_ms") == "Latency (ms)"
-        and metric_axis_label("params") == "Parameters (count)"
-    )
+    assert metric_axis_label("latency_ms") == "Latency (ms)" and metric_axis_label("params") == "Parameters"
