@@ -293,6 +293,17 @@ def test_device_propose_writes_a_model_file_per_architecture_that_the_csv_names(
     assert [(row.spec, row.latencies) for row in read] == [(space.parse(row["arch"]), [4.5]) for row in rows]
 
 
+def test_device_propose_models_of_rows_take_rows(tmp_path, capsys):
+    """A network of a table's rows (input shape 1,1,D) is written taking (N, D) rows, as every export of
+    one is, and the command says so."""
+    folder = tmp_path / "to_board"
+    args = ["device", "propose", "--space", "chain", "-n", "1", "--models", str(folder), "--format"]
+    assert main([*args, "torchscript", "--input-shape", "1,1,6", "--num-classes", "3"]) == 0
+    assert "(input 1x6, 3 outputs)" in capsys.readouterr().err
+    module = torch.jit.load(str(folder / "arch-01.torchscript.pt"))
+    assert module(torch.zeros(5, 6)).shape == (5, 3)
+
+
 def test_a_budget_on_a_device_is_judged_by_its_bound_at_the_confidence_asked(storage, tiny_task):
     """A profile fitted on noisy measurements has a wide interval: at ``budget_confidence`` 0.8 a trial is
     within budget only when its bound is, and each trial's latency says its verdict and how sure; at 0 the

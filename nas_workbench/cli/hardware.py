@@ -101,7 +101,9 @@ def _propose(args: argparse.Namespace, space: Any) -> int:
     fit = f"nas-workbench device fit NAME --space {args.space} {output}"
     if models:
         fit += f" --input-shape {','.join(map(str, shape))} --num-classes {args.num_classes}"
-        size = "x".join(map(str, shape))
+        from nas_workbench.export.inputs import example_shape  # (D,) for rows of D features: (1, D)
+
+        size = "x".join(map(str, example_shape(shape)))
         print(f"wrote {len(archs)} {args.format} models to {args.models} (input 1x{size}, "
               f"{args.num_classes} outputs)", file=sys.stderr)  # fmt: skip
     print(f"wrote {len(archs)} architectures to {output}: measure each on the device and fill in latency_ms, "
