@@ -4,6 +4,9 @@ real PostgreSQL server for the tests that need one."""
 from __future__ import annotations
 
 import os
+import resource
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -101,3 +104,18 @@ def quick_calibration(patch: pytest.MonkeyPatch) -> None:
     patch.setattr("nas_workbench.profiling.calibration.AUTO_TIMING", quick)
     patch.setattr("nas_workbench.profiling.drift.DRIFT_TIMING", quick)
     patch.setattr("nas_workbench.profiling.drift.MAX_DRIFT_ROUNDS", 3)
+
+
+def run_python(*args: str, cpu_s: float = 60.0, **options) -> subprocess.CompletedProcess[str]:
+    """Run this interpreter with ``args`` (``"-c", code, ...``), its output captured as text, failing on a
+    non-zero exit. Its limit is ``cpu_s`` seconds of the child's CPU time (an import takes about 2), not of
+    the wall clock: on a loaded machine the same run waits minutes for a core (120 s of wall clock failed
+    such probes at load 11, nice 19), while a child stuck in a loop is still killed (SIGXCPU); one hung
+    without using the CPU meets the test's own timeout."""
+
+    def limit_cpu() -> None:
+        resource.setrlimit(resource.RLIMIT_CPU, (int(cpu_s), int(cpu_s)))
+
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, check=True, preexec_fn=limit_cpu, **options
+    )

@@ -6,13 +6,15 @@ Each check runs in a fresh interpreter, since this test process has long importe
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from nas_workbench.testing.workers import TINY_CHAIN
 from nas_workbench.ui._devices import _may_have_accelerator
+from tests.conftest import run_python
+
+#: Each child is limited by its CPU time (`run_python`); on a loaded machine a test of several takes minutes.
+pytestmark = pytest.mark.timeout(900)
 
 HEAVY = ("torch", "optuna", "ipywidgets", "jupyter_bokeh", "bokeh", "jupyter_server")
 
@@ -20,10 +22,7 @@ HEAVY = ("torch", "optuna", "ipywidgets", "jupyter_bokeh", "bokeh", "jupyter_ser
 def _loaded_after(code: str, modules: tuple[str, ...] = HEAVY) -> dict[str, bool]:
     """Which of ``modules`` are in ``sys.modules`` after running ``code`` in a new interpreter."""
     probe = f"import json, sys\n{code}\nprint(json.dumps({{m: m in sys.modules for m in {modules!r}}}))"
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
-    )
-    return json.loads(done.stdout.splitlines()[-1])
+    return json.loads(run_python("-c", probe).stdout.splitlines()[-1])
 
 
 @pytest.mark.parametrize(
@@ -151,8 +150,7 @@ def test_the_clis_first_trial_comes_before_scikit_learn_scipy_and_bokeh_are_impo
         "SearchRun._emit = first_trial\n"
         "sys.exit(main(['run', 'search.yaml', '--report', 'report.html']))"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300,
-                          check=True, cwd=tmp_path)  # fmt: skip
+    done = run_python("-c", probe, cpu_s=150, cwd=tmp_path)
     loaded = json.loads(next(line for line in done.stdout.splitlines() if line.startswith("{")))
     assert loaded["torch"]  # else this test could not tell that a trial ran
     assert not loaded["sklearn"] and not loaded["scipy"] and not loaded["bokeh"]
@@ -193,16 +191,9 @@ def test_no_lazy_name_is_shadowed_by_a_submodule_of_that_name(package):
 
 
 def test_a_lazy_function_stays_a_function_after_its_module_is_imported():
-    loaded = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import nas_workbench.profiling.calibration, nas_workbench as nw\n"
-            "print(callable(nw.profiling.calibrate))",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
+    loaded = run_python(
+        "-c",
+        "import nas_workbench.profiling.calibration, nas_workbench as nw\n"
+        "print(callable(nw.profiling.calibrate))",
     )
     assert loaded.stdout.strip() == "True"

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -14,6 +12,7 @@ from torch import nn
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.profiling._trace import trace
 from nas_workbench.profiling.memory import estimate_peak_memory, measure_peak_memory, memory_breakdown
+from tests.conftest import run_python
 
 
 def _wide() -> nn.Module:
@@ -56,9 +55,7 @@ print(json.dumps({"method": m.method, "source": m.source, "run_peak_bytes": m.de
 
 
 def test_measuring_on_a_background_thread_prints_nothing_from_kineto():
-    done = subprocess.run(
-        [sys.executable, "-c", THREADED_PROBE], capture_output=True, text=True, timeout=120, check=True
-    )
+    done = run_python("-c", THREADED_PROBE)
     assert "External init callback" not in done.stderr
     assert "profiler_start" not in done.stderr
     measured = json.loads(done.stdout)
@@ -72,9 +69,7 @@ def test_importing_the_profilers_starts_no_profiler_session():
         "print(torch.autograd.kineto_available(), 'KINETO_LOG_LEVEL' in os.environ)"
     )
     env = {k: v for k, v in os.environ.items() if k != "KINETO_LOG_LEVEL"}
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True, env=env
-    )
+    done = run_python("-c", probe, env=env)
     kineto, level_set = done.stdout.split()
     assert kineto == "True"  # else this test could not fail
     assert level_set == "False"  # prepare_profiler sets it as it starts the session

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import random
-import subprocess
-import sys
 import time
 import types
 
@@ -26,6 +24,7 @@ from nas_workbench.profiling.reference import (
     History,
     flush,
 )
+from tests.conftest import run_python
 
 CPU = torch.device("cpu")
 
@@ -322,9 +321,7 @@ def test_a_process_writes_what_it_added_when_it_exits(tmp_path):
         "canary.readings = [1e-4] * 10\n"
         "canary.learn()\n"
     )
-    subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path)], capture_output=True, check=True, timeout=120
-    )
+    run_python("-c", script, str(tmp_path))
     [history] = read_json(tmp_path / HISTORY_FILE).values()
     assert History.from_json(history).total == pytest.approx(1.0)
 
