@@ -1,6 +1,6 @@
 """The budget line of a trade-off plot: the search's limit as a dashed red line named in the legend
 ("budget 1,200 parameters"), and a limit edited in the workbench's form since that search as a dotted line
-of its own ("edited: 2,000 parameters, from the next Start").
+of its own ("next Start: 2,000 parameters").
 
 Why two lines, not one that moves: a search's trials were marked over budget (red crosses, not trained)
 against its own limit. Moving that line to an edited value would leave crosses on the wrong side of it,
@@ -31,8 +31,9 @@ def budget_label(metric: str, limit: float, note: str | None = None) -> str:
 
 
 def edited_label(metric: str, limit: float) -> str:
-    """``"edited: 2,000 parameters, from the next Start"``: the text on an edited limit's line."""
-    return f"edited: {limit_text(metric, limit)}, from the next Start"
+    """``"next Start: 2,000 parameters"``: the text on an edited limit's line (short: a panel of the 2x2
+    grid is narrow, and a longer one was cut off at its edge in JupyterLab)."""
+    return f"next Start: {limit_text(metric, limit)}"
 
 
 def add_budget_lines(

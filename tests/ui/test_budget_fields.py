@@ -145,7 +145,7 @@ def test_after_a_search_its_budget_line_stays_and_an_edited_limit_is_drawn_besid
     panel.follow_budget({"params": 2000})
     assert _spans(panel, "params") == {"nas_budget": 1200, "nas_edited": 2000}
     assert "budget 1,200 parameters" in _legend(panel, "params")
-    assert "edited: 2,000 parameters, from the next Start" in _legend(panel, "params")
+    assert "next Start: 2,000 parameters" in _legend(panel, "params")
     assert panel.points == 2  # the trials are still drawn
     panel.follow_budget({"params": 1200})  # edited back: one line again
     assert _spans(panel, "params") == {"nas_budget": 1200}
