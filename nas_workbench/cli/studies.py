@@ -35,7 +35,7 @@ def load_study(name: str, storage: str | None) -> Any:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """``nas-workbench export STUDY -o FILE``: one trial as a spec, weights, TorchScript, ONNX or notebook."""
-    from nas_workbench.engine.workers import import_space
+    from nas_workbench.engine.study_space import import_space
     from nas_workbench.export.formats import WEIGHT_FORMATS
     from nas_workbench.export.trials import describe_export, export_trial
 

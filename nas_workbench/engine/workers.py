@@ -24,7 +24,6 @@ from typing import Any
 
 import optuna
 
-from nas_workbench import spaces
 from nas_workbench.config import SearchConfig
 from nas_workbench.engine.callables import callable_name, load_callable, load_dataset
 from nas_workbench.engine.local_workers import LocalWorkers
@@ -32,14 +31,14 @@ from nas_workbench.engine.runner import SearchRun
 from nas_workbench.engine.scorers import Evaluate
 from nas_workbench.engine.storage import open_storage
 from nas_workbench.engine.storage_urls import masked_url
-from nas_workbench.engine.study_record import RECORD_WAIT_S, StudyRecord, wait_for_record
+from nas_workbench.engine.study_record import RECORD_WAIT_S, wait_for_record
+from nas_workbench.engine.study_space import import_space
 from nas_workbench.exceptions import NasWorkbenchError
 
 __all__ = [
     "LocalWorkers",
     "callable_name",
     "config_from_study",
-    "import_space",
     "load_callable",
     "load_dataset",
     "run_worker",
@@ -69,13 +68,6 @@ def config_from_study(storage: str, study_name: str, wait_s: float = RECORD_WAIT
     record = wait_for_record(study, wait_s)
     import_space(record)
     return record.search_config(storage, study_name)
-
-
-def import_space(record: StudyRecord) -> None:
-    """Make the study's user-defined space known in this process (a worker, the command line's export),
-    imported from where the study's record says it lives; nothing for a built-in space."""
-    if record.space_reference is not None:
-        spaces.resolve(record.space_reference)
 
 
 def run_worker(

@@ -22,7 +22,7 @@ from nas_workbench.config import SearchConfig
 from nas_workbench.engine.records import TrialResult, outcome_counts, trial_results
 from nas_workbench.engine.storage import open_storage
 from nas_workbench.engine.study_record import StudyRecord, record_of, stopped_itself
-from nas_workbench.engine.workers import import_space
+from nas_workbench.engine.study_space import import_space
 from nas_workbench.exceptions import NasWorkbenchError
 from nas_workbench.strategies.dnas.trial_count import outcome_text
 from nas_workbench.ui._model import Exported, Failure, Loaded, Loading, Opened
