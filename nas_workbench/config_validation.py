@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -19,16 +18,14 @@ from nas_workbench._registry import unknown_name_message
 from nas_workbench.exceptions import ConfigError, ConfigErrors
 from nas_workbench.metrics import METRICS
 from nas_workbench.relative_budget import RELATIVE_METRICS, parse_relative_budget
+from nas_workbench.storage_checks import check_storage_url, check_study_name
 
 if TYPE_CHECKING:
     from nas_workbench.config import Fidelity, SearchConfig
 
 __all__ = [
     "AUTO_STRATEGY",
-    "MAX_STUDY_NAME",
     "check_number",
-    "check_storage_url",
-    "check_study_name",
     "collect_errors",
     "data_is_a_run_argument",
     "unless_none",
@@ -36,20 +33,6 @@ __all__ = [
     "validate_fidelity",
     "validate_setting",
 ]
-
-#: Optuna keeps study names in a VARCHAR(512) column.
-MAX_STUDY_NAME = 512
-
-#: Storage URL schemes the engine opens (SQLAlchemy driver names).
-_STORAGE_DRIVERS = (
-    "sqlite",
-    "postgresql",
-    "postgresql+psycopg2",
-    "postgresql+psycopg",
-    "mysql",
-    "mysql+pymysql",
-    "mysql+mysqldb",
-)
 
 #: The settings of ``SearchConfig.warm_start``, and how many architectures it takes by default.
 WARM_START_KEYS = ("study_name", "storage", "top_k")
@@ -105,48 +88,6 @@ def check_number(name: str, value: Any, low: float, high: float = math.inf, inte
     if isinstance(value, bool) or not ok_type or not math.isfinite(value) or not low <= value <= high:
         upper = "" if high == math.inf else f" and <= {high}"
         raise ConfigError(name, value, f"{kind} >= {low}{upper}")
-
-
-def check_study_name(name: str, value: Any, what: str = "a study name") -> None:
-    """A name Optuna stores and the side panel's URLs carry: 1-512 characters, no control characters,
-    not only blanks, not '.' or '..' (browsers resolve those path segments away)."""
-    if (
-        not isinstance(value, str)
-        or not value.strip()
-        or value in (".", "..")
-        or len(value) > MAX_STUDY_NAME
-        or any(unicodedata.category(c) == "Cc" for c in value)
-    ):
-        raise ConfigError(
-            name,
-            value,
-            f"{what}: a non-empty string of at most {MAX_STUDY_NAME} characters, no control characters, "
-            "not '.' or '..'",
-        )
-
-
-def check_storage_url(name: str, url: Any) -> None:
-    """Raise `ConfigError` for setting ``name`` unless ``url`` is a storage URL the engine opens."""
-    from sqlalchemy.engine import make_url
-
-    example = "an Optuna storage URL such as 'sqlite:///runs/nas.db' or 'postgresql://user@host/db'"
-    if not isinstance(url, str):
-        raise ConfigError(name, url, example)
-    try:
-        parsed = make_url(url)
-        port = parsed.port  # parsing the port is lazy: a malformed one raises here
-    except Exception:
-        raise ConfigError(name, url, example) from None
-    shown = parsed.render_as_string(hide_password=True)  # errors end up in logs: no passwords
-    if parsed.drivername not in _STORAGE_DRIVERS:
-        raise ConfigError(name, shown, f"{example}; drivers: {', '.join(_STORAGE_DRIVERS)}")
-    if parsed.get_backend_name() == "sqlite":
-        if not parsed.database or parsed.database == ":memory:" or parsed.host:
-            raise ConfigError(
-                name, shown, "a SQLite file shared by every process, 'sqlite:///path/to/file.db'"
-            )
-    elif not parsed.database or (port is not None and not 0 < port < 65536):
-        raise ConfigError(name, shown, f"{example}, with a database name and a valid port")
 
 
 def validate_fidelity(fidelity: Fidelity) -> None:

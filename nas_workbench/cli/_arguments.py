@@ -89,12 +89,8 @@ def check_writable(option: str, path: Path | None) -> None:
 def check_study_options(storage: str | None, study: str) -> None:
     """``--storage`` (when given) and the study's name, both reported when both are wrong: a name with
     control characters would otherwise reach the database's own error."""
-    from nas_workbench.config_validation import (
-        check_storage_url,
-        check_study_name,
-        collect_errors,
-        unless_none,
-    )
+    from nas_workbench.config_validation import collect_errors, unless_none
+    from nas_workbench.storage_checks import check_storage_url, check_study_name
 
     collect_errors(
         functools.partial(unless_none, check_storage_url, "--storage", storage),

@@ -26,7 +26,6 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from nas_workbench.config_validation import check_study_name
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.server import notebooks
 from nas_workbench.server.catalog import (
@@ -37,6 +36,7 @@ from nas_workbench.server.catalog import (
     UnknownStorageError,
 )
 from nas_workbench.server.studies import StudyNotFoundError, StudySummaries
+from nas_workbench.storage_checks import check_study_name
 
 __all__ = ["ApiError", "routes"]
 
