@@ -34,6 +34,7 @@ __all__ = [
     "metric_label",
     "readable_number",
     "unit_word",
+    "value_text",
 ]
 
 Method = Literal["measured", "counted", "estimated", "predicted"]
@@ -67,6 +68,9 @@ METRICS: Mapping[str, MetricInfo] = {
 
 #: Budget metrics decided by the architecture alone.
 COUNTED_METRICS = ("params", "flops", "macs")
+
+#: The units of counted figures: whole numbers (`value_text`).
+_COUNTED_UNITS = frozenset(METRICS[metric].unit for metric in COUNTED_METRICS)
 
 #: Budget metrics that depend on the device: checked on profiled values, each costing a measurement.
 DEVICE_METRICS = ("latency_ms", "peak_memory_mb")
@@ -175,8 +179,7 @@ class Measurement:
         """``"0.412 ms (measured, cpu thread time)"``, ``"5,450 count (counted, ...)"`` (a count in full, as
         the plots' tooltips write it), and the note that qualifies it, if any (a busy machine, an unstable
         timing)."""
-        number = f"{self.value:,.0f}" if self.unit in ("count", "FLOPs", "MACs") else f"{self.value:.4g}"
-        text = f"{number} {self.unit} ({self.method}, {self.source})"
+        text = f"{value_text(self.value, self.unit)} {self.unit} ({self.method}, {self.source})"
         note = self.detail.get("note")
         return f"{text}: {note}" if note else text
 
@@ -264,6 +267,15 @@ def readable_number(value: float, digits: int = 3) -> str:
     if abs(value) >= 100:
         return f"{value:,.0f}"
     return f"{value:.{digits}g}"
+
+
+def value_text(value: float, unit: str | None) -> str:
+    """``value`` in four significant digits; a count in full with thousands separators below a million,
+    in millions or billions above ("19,190", "415.7M": tutorial 01's Pareto table read "1.919e+04 count"
+    and "4.157e+05 FLOPs"). How a figure's number reads in tooltips, tables and `Measurement`'s text."""
+    if unit in _COUNTED_UNITS:
+        return f"{value:,.0f}" if abs(value) < 1e6 else readable_number(value, 4)
+    return f"{value:.4g}"
 
 
 def unit_word(unit: str) -> str:

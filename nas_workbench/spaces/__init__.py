@@ -89,11 +89,7 @@ def reference(name: str) -> str | None:
     for a built-in one (every process has it) and for one defined in ``__main__`` (a notebook or a script:
     no other process can import it; `importable_reference` says so)."""
     cls = resolve(name)
-    if (
-        cls.__module__.startswith("nas_workbench.spaces.")
-        or cls.__module__ == "__main__"
-        or "<" in cls.__qualname__
-    ):
+    if cls.__module__.startswith("nas_workbench.spaces.") or not _importable(cls):
         return None
     return f"{cls.__module__}:{cls.__qualname__}"
 
@@ -101,8 +97,7 @@ def reference(name: str) -> str | None:
 def importable_reference(name: str) -> str | None:
     """`reference`, for a run whose trials other processes run: a space they cannot import is a
     `ConfigError` naming the way out."""
-    cls = resolve(name)
-    if cls.__module__ == "__main__" or "<" in cls.__qualname__:
+    if not _importable(resolve(name)):
         raise ConfigError(
             "space",
             name,
@@ -110,6 +105,12 @@ def importable_reference(name: str) -> str | None:
             "the notebook, say) and import it from there, or name it as 'module:Class'",
         )
     return reference(name)
+
+
+def _importable(cls: type[SearchSpace]) -> bool:
+    """Whether another process can import ``cls`` by its module and name (not a notebook's or a
+    function's own class)."""
+    return cls.__module__ != "__main__" and "<" not in cls.__qualname__
 
 
 def list() -> builtins.list[str]:  # the public API name in DESIGN.md, shadowing the builtin here

@@ -14,7 +14,7 @@ from typing import Any
 
 from nas_workbench.engine.records import TrialResult, pareto_front
 from nas_workbench.engine.study_record import StudyRecord
-from nas_workbench.metrics import COUNTED_METRICS, readable_number, unit_word
+from nas_workbench.metrics import unit_word, value_text
 from nas_workbench.profiling import METRICS, caveats
 
 __all__ = [
@@ -58,20 +58,9 @@ def metric_label(entry: Mapping[str, Any] | None) -> str:
         return "n/a"
     unit = f" {unit_word(entry['unit'])}" if entry.get("unit") and entry["unit"] != "fraction" else ""
     marks = "".join(f", {mark}" for mark in caveats(entry.get("detail")))  # "unstable", "uncalibrated"
-    return f"{_number(entry['value'], entry.get('unit'))}{unit} ({entry['method']}, {entry['source']}{marks})"
-
-
-#: Units of counted figures, whole numbers that read in full ("19,190 count", not "1.919e+04 count").
-_COUNTED_UNITS = {METRICS[metric].unit for metric in COUNTED_METRICS}
-
-
-def _number(value: float, unit: str | None) -> str:
-    """``value`` in four significant digits; a count in full with thousands separators below a million,
-    in millions or billions above ("19,190 parameters", "415.7M FLOPs": the Pareto table of tutorial 01
-    read "1.919e+04 count" and "4.157e+05 FLOPs")."""
-    if unit in _COUNTED_UNITS:
-        return f"{value:,.0f}" if abs(value) < 1e6 else readable_number(value, 4)
-    return f"{value:.4g}"
+    return (
+        f"{value_text(entry['value'], entry.get('unit'))}{unit} ({entry['method']}, {entry['source']}{marks})"
+    )
 
 
 class TrialTable:
