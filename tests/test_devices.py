@@ -120,13 +120,14 @@ def test_device_commands_propose_fit_show_and_list(tmp_path, capsys):
     assert "Did you mean 'pi4'" in capsys.readouterr().err
 
 
-def test_a_run_config_names_the_device_in_yaml(tmp_path, tiny_device, monkeypatch, capsys):
+@pytest.mark.parametrize("where", ["yaml", "option"])
+def test_a_run_names_the_device_in_yaml_or_an_option(where, tmp_path, tiny_device, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     config = {
         "space": "chain",
         "space_options": TINY,
         "strategy": "random",
-        "target_device": "tinyphone",
+        **({"target_device": "tinyphone"} if where == "yaml" else {}),
         "budget": {"latency_ms": 8.0},
         "fidelity": {"epochs": 1, "subset": 0.2},
         "profile_metrics": ["params"],
@@ -134,7 +135,7 @@ def test_a_run_config_names_the_device_in_yaml(tmp_path, tiny_device, monkeypatc
         "study_name": "phone",
     }
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(config))
-    assert main(["run", "c.yaml"]) == 0
+    assert main(["run", "c.yaml", *(["--target-device", "tinyphone"] if where == "option" else [])]) == 0
     assert "latency ms (predicted for tinyphone from 8 measurements)" in capsys.readouterr().out
 
 

@@ -133,13 +133,16 @@ def with_options(
     budget: list[str] | None,
     space: str | None = None,
     strategy: str | None = None,
+    target_device: str | None = None,
 ) -> SearchConfig:
-    """``config`` with the ``--trials``, ``--budget``, ``--space`` and ``--strategy`` given (limits added to
-    the config's own)."""
+    """``config`` with the ``--trials``, ``--budget``, ``--space``, ``--strategy`` and ``--target-device``
+    given (limits added to the config's own)."""
     if space is not None:
         config = config.replace(space=space)
     if strategy is not None:
         config = config.replace(strategy=strategy)
+    if target_device is not None:
+        config = config.replace(target_device=target_device)
     if trials is not None:  # 0 too: refused by the config's checks, never silently dropped
         config = config.replace(n_trials=trials)
     if budget:

@@ -49,7 +49,7 @@ def _version() -> str:
 
 def _add_run_config(command: argparse.ArgumentParser) -> None:
     """A search's settings as ``run`` and ``advise`` take them: a config file, ``--space``, ``--trials``,
-    ``--budget`` and the data options."""
+    ``--budget``, ``--target-device`` and the data options."""
     command.add_argument(
         "config", type=Path, nargs="?", help="the config file: SearchConfig's fields as YAML or JSON, and "
         "dataset: {path: FILE, label: COLUMN} (default: every field's default)",
@@ -60,6 +60,10 @@ def _add_run_config(command: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     _add_trials_option(command)
     _add_budget_option(command, "the config file's")
+    command.add_argument(
+        "--target-device", metavar="NAME", help="judge latency budgets and objectives by this saved device "
+        "profile's predictions (see `device list`; default: the config file's, else this machine)",
+    )  # fmt: skip
     _add_data_options(command, "the config file's dataset:, else digits")
 
 

@@ -38,7 +38,7 @@ def cmd_advise(args: argparse.Namespace) -> int:
     from nas_workbench.strategies.advisor import advise
 
     config, from_file = read_run_config(args.config)
-    config = with_options(config, args.trials, args.budget, args.space)
+    config = with_options(config, args.trials, args.budget, args.space, target_device=args.target_device)
     search_data(args.data, args.label, from_file)  # read as run reads it: a fault shows before the run
     space = spaces.get(config.space, **config.space_options)
     limits = cast("dict[str, float]", config.budget)  # the advice reads which metrics are limited, not how

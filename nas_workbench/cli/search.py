@@ -183,6 +183,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.budget,
         args.space,
         args.strategy,
+        args.target_device,
     )
     data = search_data(args.data, args.label, from_file)
     if data is not None and config.study_name is None:
