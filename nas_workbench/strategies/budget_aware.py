@@ -9,6 +9,7 @@ and, once the feasibility model is fitted, spends the filter's warm-start trials
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,19 @@ def _consistent(study: Study) -> dict[str, BaseDistribution]:
         for name, dist in trial.distributions.items():
             seen[name] = dist if seen.get(name, dist) == dist else None
     return {name: dist for name, dist in seen.items() if dist is not None}
+
+
+class _Asked:
+    """A suggester that answers an architecture's questions from its decisions (`_Completion`) and keeps
+    each question's distribution."""
+
+    def __init__(self, answers: dict[str, Any], rng: random.Random) -> None:
+        self.completion = _Completion(answers, rng)
+        self.distributions: dict[str, BaseDistribution] = {}
+
+    def suggest_categorical(self, name: str, choices: Sequence[Any]) -> Any:
+        self.distributions[name] = CategoricalDistribution(tuple(choices))
+        return self.completion.suggest_categorical(name, choices)
 
 
 class BudgetAwareSampler(BaseSampler):
@@ -82,8 +96,14 @@ class BudgetAwareSampler(BaseSampler):
         self._rng = random.Random(seed)
         self._always = IntersectionSearchSpace(include_pruned=True)
         self._inner_space: dict[str, BaseDistribution] = {}
+        self._chosen: dict[int, dict[str, Any] | None] = {}
+        self._lock = threading.Lock()
 
     def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        """The decisions the trial's architecture is chosen over: those every finished trial asked with the
+        same choices, the wrapped sampler's, and, once the architecture is chosen here (Optuna asks
+        `sample_relative` right after), every question of that architecture, so that a trial with no
+        finished trial before it (the first, with a limit known exactly) is kept within budget too."""
         self._inner_space = self.sampler.infer_relative_search_space(study, trial)
         decisions = self._always.calculate(study) if self.space is None else _consistent(study)
         categorical = {
@@ -91,21 +111,42 @@ class BudgetAwareSampler(BaseSampler):
             for name, dist in decisions.items()
             if isinstance(dist, CategoricalDistribution) and len(dist.choices) > 1
         }
-        return categorical | self._inner_space
+        search_space = categorical | self._inner_space
+        chosen = self._choose(study, trial, search_space)
+        with self._lock:
+            self._chosen[_compat.trial_id(trial)] = chosen
+        if chosen is None or self.space is None:
+            return search_space
+        asked = _Asked(chosen, self._rng)
+        self.space.define(asked)
+        return asked.distributions | search_space
 
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
-        inner_space = {k: v for k, v in search_space.items() if k in self._inner_space}
+        with self._lock:
+            chosen = self._chosen.pop(_compat.trial_id(trial), None)
+        if chosen is None:
+            inner_space = {k: v for k, v in search_space.items() if k in self._inner_space}
+            return self.sampler.sample_relative(study, trial, inner_space)
+        return {name: value for name, value in chosen.items() if name in search_space}
+
+    def _choose(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any] | None:
+        """The trial's whole architecture, once the filter has a model: the warm start's, else the first
+        of the wrapped sampler's proposals not far over budget (`FeasibilityFilter.choose`); None without
+        a model (the wrapped sampler proposes as it would)."""
         model = self.feasibility.model(study, trial)
         if model is None:
-            return self.sampler.sample_relative(study, trial, inner_space)
+            return None
+        inner_space = {k: v for k, v in search_space.items() if k in self._inner_space}
         seen = _compat.study_without(study, lambda t: not feasible(t)) if self.hide_infeasible else study
         propose = self.proposer(seen, trial, inner_space, search_space, model)
         chosen = self.feasibility.warm(study, model) or self.feasibility.choose(
             model, propose, lambda: self.uniform(search_space), self.feasibility.tried(study)
         )
-        return {name: value for name, value in chosen.items() if name in search_space}
+        return dict(chosen)
 
     def proposer(
         self,

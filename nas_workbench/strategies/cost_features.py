@@ -76,12 +76,20 @@ class CostFeatures:
     def __init__(self, space: SearchSpace, costs: Callable[[ArchSpec], Mapping[str, float]]) -> None:
         self.space = space
         self.costs = costs
-        self._cache: dict[tuple[tuple[str, Any], ...], np.ndarray] = {}
+        self._cache: dict[tuple[tuple[str, Any], ...], dict[str, float]] = {}
 
-    def __call__(self, params: Mapping[str, Any]) -> np.ndarray:
-        """Each counted cost, in name order."""
+    def counted(self, params: Mapping[str, Any]) -> dict[str, float]:
+        """The architecture's counted costs by name (cached)."""
         key = tuple(sorted(params.items()))
         if key not in self._cache:
             counted = self.costs(self.space.sample(_Completion(params, random.Random(0))))
-            self._cache[key] = np.array([float(counted[name]) for name in sorted(counted)])
+            self._cache[key] = {name: float(counted[name]) for name in sorted(counted)}
         return self._cache[key]
+
+    def names(self) -> tuple[str, ...]:
+        """The costs' names, in the order of `__call__`'s values (those of a uniform draw's costs)."""
+        return tuple(self.counted({}))
+
+    def __call__(self, params: Mapping[str, Any]) -> np.ndarray:
+        """Each counted cost, in name order."""
+        return np.array(list(self.counted(params).values()))

@@ -20,6 +20,10 @@ mistakes "too slow" for "bad". Here feasibility is learnt separately:
   feasible ones are.
   Evolution and REINFORCE use it when they plan a trial; `BudgetAwareSampler` (`budget_aware`) wraps
   Optuna's samplers (TPE, GP, NSGA-II) with it.
+- Exact limits (`exact_limits`): a constraint named like a counted cost (a target device's predicted
+  latency, the parameter count) needs no learning: with its limit given by the engine, or implied by the
+  first profiled trial, `FeasibilityModel.exact` judges it from the first trial on, so no candidate over it
+  is proposed while the learnt model waits for ``min_trials`` trials, and the warm start begins at once.
 - `CostPrior` (`cost_prior`): once the model is fitted, the filter's first ``prior_trials`` proposals
   (`FeasibilityFilter.warm`) are the untried candidates with the most live parameters among those the
   model predicts within budget, instead of the strategy's own start-up draws.
@@ -49,6 +53,7 @@ from nas_workbench._compat import sampling_trials
 from nas_workbench.strategies._base import Option, SamplerContext, check_float, check_int
 from nas_workbench.strategies.cost_features import CostFeatures
 from nas_workbench.strategies.cost_prior import CostPrior, choices_key
+from nas_workbench.strategies.exact_limits import exact_limits
 from nas_workbench.strategies.feasibility_model import MIN_SKILL, FeasibilityModel
 
 if TYPE_CHECKING:
@@ -98,6 +103,10 @@ class FeasibilityFilter:
         twins: The function an architecture's decisions compute (`CellSpace.signature`): a candidate
             computing the same function as a trial within budget counts as tried (`tried`); None: only
             the same decisions do.
+        limits: The budget's absolute limits (`SamplerContext.limits`), for ``exact``.
+        exact: Whether a constraint named like one of ``costs`` is judged exactly from the costs
+            (`FeasibilityModel.exact`) until the learnt model is fitted; its limit is the one in
+            ``limits``, else the one a profiled trial implies.
     """
 
     def __init__(
@@ -110,6 +119,8 @@ class FeasibilityFilter:
         prior: CostPrior | None = None,
         prior_trials: int = 0,
         twins: Callable[[Mapping[str, Any]], str] | None = None,
+        limits: Mapping[str, float] | None = None,
+        exact: bool = False,
     ) -> None:
         self.candidates = check_int("feasibility_candidates", candidates, 1)
         self.z = check_float("feasibility_z", z, 0.0, 100.0)
@@ -119,6 +130,8 @@ class FeasibilityFilter:
         self.prior = prior
         self.prior_trials = check_int("prior_trials", prior_trials, 0)
         self.twins = twins
+        self.limits = dict(limits or {})
+        self.exact = exact and costs is not None
         self._cache: tuple[tuple[Any, ...], FeasibilityModel | None] | None = None
         self._functions: dict[tuple[tuple[str, Any], ...], tuple[str, str]] = {}
 
@@ -147,21 +160,35 @@ class FeasibilityFilter:
         return self._functions[key]
 
     def model(self, study: Study, trial: FrozenTrial) -> FeasibilityModel | None:
-        """The model fitted on the study's profiled trials; None before ``min_trials`` or without
-        constraints. Refitted only when new trials have constraints."""
+        """The model fitted on the study's profiled trials (None before ``min_trials`` of them, or without
+        constraints); with ``exact``, each constraint whose limit is known (`exact_limits`) judged exactly
+        from the first trial on (`FeasibilityModel.with_exact`). Refitted only when new trials have
+        constraints."""
         trials = constrained_trials(study, exclude=trial.number)
         key = (study.study_name, *(t.number for t in trials))
         if self._cache is None or self._cache[0] != key:
             fitted = FeasibilityModel.fit(trials, self.costs) if len(trials) >= self.min_trials else None
+            if limits := self._exact_limits(trials):
+                assert self.costs is not None
+                exact = FeasibilityModel.exact(self.costs, limits, len(trials))
+                fitted = exact if fitted is None else fitted.with_exact(limits)
             self._cache = (key, fitted)
         return self._cache[1]
 
+    def _exact_limits(self, trials: list[FrozenTrial]) -> dict[str, float]:
+        """The limits `exact` judges by (empty when not ``exact``)."""
+        if not self.exact or self.costs is None:
+            return {}
+        observed = ((t.constraints, self.costs.counted(t.params)) for t in trials)
+        return exact_limits(self.costs.names(), self.limits, observed)
+
     def warm(self, study: Study, model: FeasibilityModel | None) -> dict[str, Any] | None:
-        """The warm start's proposal: while the model has been fitted on fewer than ``min_trials +
-        prior_trials`` trials, the prior's best untried candidate predicted within budget; else None
-        (the strategy proposes). Nothing without a model, or one that predicts no constraint with skill
-        (it would call every candidate feasible)."""
-        if self.prior is None or model is None or model.n_trials >= self.min_trials + self.prior_trials:
+        """The warm start's proposal: for ``prior_trials`` trials from the first model's (trial 0 with
+        an exact limit, else ``min_trials``), the prior's best untried candidate predicted within budget;
+        else None (the strategy proposes). Nothing without a model, or one that predicts no constraint
+        with skill (it would call every candidate feasible)."""
+        start = 0 if self._exact_limits(constrained_trials(study)) else self.min_trials
+        if self.prior is None or model is None or model.n_trials >= start + self.prior_trials:
             return None
         if not np.any(model.skill >= MIN_SKILL):
             return None
@@ -267,6 +294,8 @@ def make_filter(
         prior=prior,
         prior_trials=prior_trials,
         twins=twins,
+        limits=context.limits,
+        exact=True,
     )
 
 

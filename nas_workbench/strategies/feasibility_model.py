@@ -4,6 +4,7 @@ with leave-one-out residuals that say how far to trust it."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -105,6 +106,45 @@ class FeasibilityModel:
         floor = np.maximum((1e-3 * np.max(np.abs(y), axis=0)) ** 2, 1e-12)
         skill = 1.0 - spread**2 / np.maximum(np.var(y, axis=0), floor)
         return cls(decisions, names, coefficients, spread, skill, len(trials), costs, scale, pooling)
+
+    @classmethod
+    def exact(cls, costs: CostFeatures, limits: Mapping[str, float], n_trials: int) -> FeasibilityModel:
+        """The model of constraints known before any trial: `with_exact` of a model of nothing.
+
+        Args:
+            costs: The counted costs; every name of ``limits`` must be one of them.
+            limits: Metric → its absolute limit (`exact_limits`).
+            n_trials: The profiled trials there are (the warm start counts from them).
+        """
+        n_costs = len(costs.names())
+        empty = np.zeros(0)
+        nothing = cls({}, (), np.zeros((1 + n_costs, 0)), empty, empty, n_trials, costs, np.ones(n_costs))
+        return dataclasses.replace(nothing, pooling=shared_choices({})).with_exact(limits)
+
+    def with_exact(self, limits: Mapping[str, float]) -> FeasibilityModel:
+        """This model with each constraint of ``limits``, one named like a counted cost, judged exactly:
+        ``cost / limit - 1``, no spread, full skill. A fit cannot be trusted with them: ten trials that
+        all cost the same (a warm start's) fit a constant that calls every candidate feasible.
+
+        Args:
+            limits: Metric → its absolute limit (`exact_limits`); each must be one of the costs.
+        """
+        assert self.costs is not None and self.cost_scale is not None, "exact limits judge counted costs"
+        cost_names = self.costs.names()
+        first_cost = self.coefficients.shape[0] - len(cost_names)
+        names = tuple(sorted(set(self.names) | set(limits)))
+        coefficients = np.zeros((self.coefficients.shape[0], len(names)))
+        spread, skill = np.zeros(len(names)), np.ones(len(names))
+        for column, name in enumerate(names):
+            if name in limits:
+                cost = cost_names.index(name)
+                coefficients[0, column] = -1.0
+                coefficients[first_cost + cost, column] = self.cost_scale[cost] / limits[name]
+            else:
+                fitted = self.names.index(name)
+                coefficients[:, column] = self.coefficients[:, fitted]
+                spread[column], skill[column] = self.spread[fitted], self.skill[fitted]
+        return dataclasses.replace(self, names=names, coefficients=coefficients, spread=spread, skill=skill)
 
     def features(self, params: Mapping[str, Any]) -> np.ndarray:
         """Intercept, then per decision the one-hot of its choice (all zero when the architecture does

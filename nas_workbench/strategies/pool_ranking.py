@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from nas_workbench.strategies.exact_limits import exact_limits
 from nas_workbench.strategies.feasibility_model import MIN_SKILL
 from nas_workbench.strategies.pool import percentile_ranks, trust
 
@@ -139,20 +140,15 @@ class PoolRanker:
         constraint no counted cost gives, before the feasibility model predicts it with skill)."""
         pool = self.pool
         allowed = np.ones(len(pool), dtype=bool)
-        given = {n: v for n, v in self.limits.items() if n in self.cost_names}
         names = sorted({name for t, _ in profiled for name in t.constraints} | set(self.limits))
         exact = [n for n in names if n in self.cost_names]
-        for name in exact:
-            if name in given:
-                allowed &= pool.column(name) <= given[name] * (1.0 + _SLACK)
-                continue
-            limits = [
-                pool.values[index, pool.names.index(name)] / (1.0 + t.constraints[name])
-                for t, index in profiled
-                if name in t.constraints and t.constraints[name] > -1.0 and index is not None
-            ]
-            if limits:
-                allowed &= pool.column(name) <= float(np.median(limits)) * (1.0 + _SLACK)
+        observed = (
+            (t.constraints, {n: pool.values[index, pool.names.index(n)] for n in self.cost_names})
+            for t, index in profiled
+            if index is not None
+        )
+        for name, limit in exact_limits(self.cost_names, self.limits, observed).items():
+            allowed &= pool.column(name) <= limit * (1.0 + _SLACK)
         learnt = [n for n in names if n not in exact]
         if not learnt:
             return allowed, False

@@ -139,6 +139,7 @@ def run_study(
     n_trials: int,
     directions: Sequence[str] = ("maximize",),
     constraint: Callable[[ArchSpec], float] | None = None,
+    constraint_name: str = "budget",
 ) -> optuna.Study:
     """Run an in-memory study the way the engine does: sample a spec, store it, set constraints, tell.
 
@@ -146,6 +147,7 @@ def run_study(
         constraint: Optional ``spec → value`` (feasible when <= 0), set with ``Trial.set_constraint``. A
             trial that breaks it is not evaluated and ends as pruned, as the engine ends a trial over
             budget (`nas_workbench.engine.budget.OverBudget`): the sampler sees its constraint, no value.
+        constraint_name: The constraint's name (the engine names each after its budget metric).
     """
     study = optuna.create_study(directions=[StudyDirection[d.upper()] for d in directions], sampler=sampler)
 
@@ -154,7 +156,7 @@ def run_study(
         record(trial, spec=spec.to_dict())
         if constraint is not None:
             excess = constraint(spec)
-            trial.set_constraint("budget", excess)
+            trial.set_constraint(constraint_name, excess)
             if excess > 0:
                 record(trial, status="infeasible")
                 raise optuna.TrialPruned("over budget")
