@@ -38,7 +38,7 @@ in the goal's figures), to tell a network's own variation from that of the run's
 
     python benchmarks/profiling/repeatability.py [--repeats 10] [--networks 10] [--busy] [--no-reference]
         [--max-time-s S] [--min-repeats N] [--stable-repeats N] [--min-time-s S] [--slow-time-s S]
-        [--first-again]
+        [--first-again] [--no-huge-pages]
         [--device cuda] [--json out.json]
 """
 
@@ -257,9 +257,12 @@ def main() -> None:
     parser.add_argument(
         "--first-again", action="store_true", help="profile the first network again, last (not in the goal)"
     )
+    parser.add_argument(
+        "--no-huge-pages", action="store_true", help="leave memory on 4 KiB pages (TimingOptions.huge_pages)"
+    )
     args = parser.parse_args()
     shape = tuple(int(v) for v in args.input_shape.split(","))
-    timing = {"clock": args.clock, "reference": not args.no_reference}
+    timing = {"clock": args.clock, "reference": not args.no_reference, "huge_pages": not args.no_huge_pages}
     timing |= {"max_time_s": args.max_time_s} if args.max_time_s else {}
     timing |= {"min_repeats": args.min_repeats} if args.min_repeats else {}
     timing |= {"stable_repeats": args.stable_repeats} if args.stable_repeats else {}
@@ -321,12 +324,14 @@ def main() -> None:
         f"worst CV {100 * worst:.1f}% (goal ≤ 3%), torch.utils.benchmark median worst CV "
         f"{100 * max(r['torch_benchmark_median_cv'] for r in results):.1f}%; clock {results[0]['clock']}, "
         f"threads {args.threads}, busy core {args.busy_kind if args.busy else 'no'}, reference workload "
-        f"{'no' if args.no_reference else 'yes'}, load {started} -> {ended}"
+        f"{'no' if args.no_reference else 'yes'}, huge pages {'no' if args.no_huge_pages else 'yes'}, "
+        f"load {started} -> {ended}"
     )
     if args.json:
         summary = {"busy": args.busy, "busy_kind": args.busy_kind, "threads": args.threads}
         summary |= {"load_start": started, "load_end": ended}
         summary["reference"] = not args.no_reference
+        summary["huge_pages"] = not args.no_huge_pages
         _report.write_json(args.json, {**summary, "networks": results, "first_network_again": again})
 
 

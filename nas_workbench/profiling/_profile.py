@@ -117,7 +117,7 @@ def profile(
             in the device fingerprint.
         **opts: Timing options (the fields of `TimingOptions`: ``warmup_s``, ``min_repeats``,
             ``stable_repeats``, ``max_repeats``, ``rel_ci``, ``min_time_s``, ``max_time_s``, ``slow_time_s``,
-            ``min_block_s``, ``clock``, ``reference``) and those of `PROFILE_OPTIONS`.
+            ``min_block_s``, ``clock``, ``reference``, ``huge_pages``) and those of `PROFILE_OPTIONS`.
 
     Raises:
         ConfigError: An unknown metric, method, option or a bad shape or batch size.

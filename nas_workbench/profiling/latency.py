@@ -111,7 +111,7 @@ from nas_workbench.profiling._clocks import (
     switch_counter,
 )
 from nas_workbench.profiling._device import busy_machine, resolve_device, use_threads
-from nas_workbench.profiling._heap import fix_heap_thresholds
+from nas_workbench.profiling._heap import fix_heap_thresholds, huge_pages
 from nas_workbench.profiling._trace import input_dtype
 from nas_workbench.profiling.lock import measurement_lock
 from nas_workbench.profiling.reference import SLOW_TOLERANCE, Canary
@@ -263,6 +263,8 @@ def time_callable(
     threads = torch.get_num_threads()
     if device.type == "cpu":
         fix_heap_thresholds()  # whether calls page-fault must not depend on what ran before (`_heap`)
+        if options.huge_pages:
+            huge_pages()  # nor which cache sets its data share (`_heap`)
     result = TimingResult(clock=resolve_clock(device, options.clock, threads))
     timer = block_timer(device, result.clock)
     if canary is None and options.reference:

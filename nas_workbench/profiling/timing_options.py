@@ -50,6 +50,10 @@ class TimingOptions:
         clock: "auto", "wall" or "cpu" (`nas_workbench.profiling.latency`).
         reference: Interleave readings of the reference workload and retry a timing taken while the
             machine ran slow (`nas_workbench.profiling.latency`).
+        huge_pages: On CPU, put the process's anonymous memory on transparent huge pages before timing, so
+            that which cache sets a network's data share does not depend on the physical pages it got
+            (`nas_workbench.profiling._heap`; it changes the whole process's memory, as the heap thresholds
+            do). False leaves the memory as it is.
     """
 
     warmup_s: float = 0.02
@@ -64,15 +68,17 @@ class TimingOptions:
     min_block_s: float = 1e-4
     clock: Literal["auto", "wall", "cpu"] = "auto"
     reference: bool = True
+    huge_pages: bool = True
 
     def __post_init__(self) -> None:
         if self.clock not in ("auto", "wall", "cpu"):
             raise ConfigError("clock", self.clock, "'auto', 'wall' or 'cpu'")
-        if not isinstance(self.reference, bool):
-            raise ConfigError("reference", self.reference, "True or False")
+        for flag in ("reference", "huge_pages"):
+            if not isinstance(getattr(self, flag), bool):
+                raise ConfigError(flag, getattr(self, flag), "True or False")
         for item in fields(self):
             value = getattr(self, item.name)
-            if item.name in ("clock", "reference"):
+            if item.name in ("clock", "reference", "huge_pages"):
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise ConfigError(item.name, value, "a non-negative number")
