@@ -84,7 +84,7 @@ def open_study(
         ConfigError: The stored study searches another space or other objectives, or other data.
     """
     budget = _Budget(config, space, task, target_device, cancelled)
-    name = config.resolved_study_name()
+    name = given.resolved_study_name()  # "auto" names it, not what auto resolved to (printed, reported)
     try:
         study_id = storage.get_study_id_from_name(name)
     except KeyError:  # a new study: resolve relative limits on this device and refuse unmeetable ones

@@ -115,3 +115,13 @@ def test_a_search_runs_stores_and_names_the_strategy_auto_resolved_to(storage: s
     record = read_record(run.study)
     assert record is not None and record.strategy == expected.strategy
     assert record.config["strategy"] == "auto"  # the config as given, for a resume or a worker
+
+
+def test_an_auto_search_without_a_study_name_is_stored_under_the_name_it_reports(storage: str) -> None:
+    # `nas-workbench run` printed "Study 'chain-auto-seed0'" and wrote runs/chain-auto-seed0.html while
+    # the study was stored as chain-tpe-seed0: `show chain-auto-seed0` then found no study.
+    from tests.engine.conftest import cheap_config
+
+    config = cheap_config(storage, "unused", strategy="auto", n_trials=1).replace(study_name=None)
+    run = nw.search(config)
+    assert run.study_name == run.study.study_name == f"chain-auto-seed{config.seed}"
