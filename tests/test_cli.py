@@ -44,6 +44,19 @@ def test_run_show_and_report_from_a_yaml_config(tmp_path, capsys, monkeypatch):
     assert main(["export", "cli", "-o", "best.json"]) == 0  # a spec carries no weights: nothing to say
     assert "weights" not in capsys.readouterr().out
 
+    # the study named as `run` names it, and without a name the storage's studies listed
+    assert main(["show", "--study", "cli"]) == 0
+    assert "on the Pareto front of 2 trials" in capsys.readouterr().out
+    assert main(["show"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert listed[0].startswith("Studies in sqlite:///runs/nas_workbench.db")
+    assert listed[1].split() == ["study", "space", "strategy", "trials", "started"]
+    assert listed[3].split()[:5] == ["cli", "chain", "random", "2", "of"]
+    assert main(["export", "-o", "x.json"]) == 2
+    assert "study: None is not allowed; the name of a stored study; Studies in" in capsys.readouterr().err
+    assert main(["show", "cli", "--study", "other"]) == 2
+    assert "--study: 'other' is not allowed" in capsys.readouterr().err
+
 
 def test_profile_prints_json_for_an_nb201_string(capsys):
     arch = "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|skip_connect~0|skip_connect~1|nor_conv_1x1~2|"

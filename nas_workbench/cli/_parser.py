@@ -156,9 +156,11 @@ def _add_search_commands(add: _Adder) -> None:
 
 
 def _add_study_command(add: _Adder, name: str, help: str) -> argparse.ArgumentParser:
-    """A command reading one stored study: its name and storage."""
+    """A command reading one stored study: its name (as an argument, or ``--study`` as ``run`` takes it)
+    and storage."""
     command = add(name, f"nas_workbench.cli.studies:cmd_{name}", help)
-    command.add_argument("study", help="the study's name")
+    command.add_argument("study", nargs="?", help="the study's name (without it, `show` lists the studies)")
+    command.add_argument("--study", dest="study_option", metavar="STUDY", help="the same, as `run` takes it")
     command.add_argument("--storage", help=_STORAGE_HELP)
     return command
 

@@ -14,7 +14,7 @@ from nas_workbench.engine.records import pareto_front, trial_results
 from nas_workbench.engine.study_record import record_of
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
 
-__all__ = ["cmd_export", "cmd_show", "load_study"]
+__all__ = ["cmd_export", "cmd_show", "load_study", "study_table"]
 
 
 def load_study(name: str, storage: str | None) -> Any:
@@ -33,6 +33,40 @@ def load_study(name: str, storage: str | None) -> Any:
         raise NasWorkbenchError(f"no study {name!r} in {url}; studies there: {names or 'none'}") from None
 
 
+def _study_name(args: argparse.Namespace) -> str | None:
+    """The study named as the command's argument or by ``--study`` (the same name if both)."""
+    if args.study is not None and args.study_option is not None and args.study != args.study_option:
+        allowed = f"the study the argument names ({args.study!r}), or none"
+        raise ConfigError("--study", args.study_option, allowed)
+    return args.study if args.study is not None else args.study_option
+
+
+def study_table(storage: str | None) -> str:
+    """The studies a storage holds, one line each: name, space, strategy, finished trials of those
+    planned, and when it started; what ``show`` prints without a study's name."""
+    import optuna
+
+    from nas_workbench.engine import open_storage
+
+    check_study_options(storage, "-")
+    url = storage if storage is not None else default_storage()
+    opened = open_storage(url, create=False)
+    summaries = sorted(optuna.get_all_study_summaries(opened), key=lambda s: s.datetime_start or 0)
+    if not summaries:
+        return f"No studies in {url}"
+    rows: list[tuple[str, ...]] = [("study", "space", "strategy", "trials", "started")]
+    for summary in summaries:
+        record = record_of(optuna.load_study(study_name=summary.study_name, storage=opened))
+        planned = f" of {record.n_trials}" if record.n_trials else ""
+        started = summary.datetime_start.strftime("%Y-%m-%d %H:%M") if summary.datetime_start else "-"
+        row = (summary.study_name, record.space, record.strategy, f"{summary.n_trials}{planned}", started)
+        rows.append(tuple(str(value or "-") for value in row))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join([f"Studies in {url} (`nas-workbench show STUDY` for one):", *lines])
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     """``nas-workbench export STUDY -o FILE``: one trial as a spec, weights, TorchScript, ONNX or notebook."""
     from nas_workbench.engine.study_space import import_space
@@ -46,7 +80,10 @@ def cmd_export(args: argparse.Namespace) -> int:
             f"a format that carries weights ({', '.join(WEIGHT_FORMATS)}): the {args.format} file holds none",
         )
     check_writable("--output", args.output)
-    study = load_study(args.study, args.storage)
+    name = _study_name(args)
+    if name is None:
+        raise ConfigError("study", None, f"the name of a stored study; {study_table(args.storage)}")
+    study = load_study(name, args.storage)
     import_space(record_of(study))  # a user-defined space, from where the study says it lives
     data = search_data(args.data, args.label)  # the study's own; its recorded identity is checked
     print(f"Wrote {export_trial(study, args.trial, args.format, args.output, train=args.train, task=data)}")
@@ -59,18 +96,21 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    """``nas-workbench show STUDY``: the Pareto table (or JSON) of a stored study, optionally a report."""
+    """``nas-workbench show STUDY``: the Pareto table (or JSON) of a stored study, optionally a report;
+    without a study, the studies the storage holds (`study_table`)."""
     check_writable("--report", args.report)
-    study = load_study(args.study, args.storage)
+    name = _study_name(args)
+    if name is None:
+        print(study_table(args.storage))
+        return 0
+    study = load_study(name, args.storage)
     record = record_of(study)
     objectives, directions = list(record.objectives), list(record.directions)
     results = trial_results(study)
     if args.json:
         front = pareto_front(results, directions)
         meta = record.to_dict()
-        print(
-            json.dumps({"study": args.study, "meta": meta, "pareto": [r.to_dict() for r in front]}, indent=2)
-        )
+        print(json.dumps({"study": name, "meta": meta, "pareto": [r.to_dict() for r in front]}, indent=2))
     else:
         print(format_pareto_table(results, objectives, directions, record.budget))
     if args.report:
