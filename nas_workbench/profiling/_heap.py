@@ -25,9 +25,10 @@ pages (2 MiB) those bits are the virtual address's, and a page walk is shorter. 
 process's anonymous writable mappings (the heap among them) are advised ``MADV_HUGEPAGE`` and collapsed
 (``MADV_COLLAPSE``, Linux 6.1+), again for mappings that appeared since, at most every `HUGE_RESCAN_S`.
 A/B on the 2-vCPU Intel Xeon VM (one core busy, under other work at load 11-16, processes alternating,
-four large networks profiled 6-7 times each, three runs; benchmarks/profiling/README.md, 2026-12-06): the
-CV of a network's profiles a median 1.18 / 1.85 / 1.67% on 4 KiB pages, 0.90 / 1.35 / 1.38% on huge
-pages, the levels within 3%. It costs 0.7 s once in a process holding torch and ten networks, 1 ms a rescan.
+four large networks profiled 6-7 times each in three runs, all ten 5 times in a fourth;
+benchmarks/profiling/README.md, 2026-12-06): the CV of a network's profiles a median 1.18 / 1.85 / 1.67 /
+1.48% on 4 KiB pages, 0.90 / 1.35 / 1.38 / 1.11% on huge pages, the levels within 3%. It costs 0.7 s
+once in a process holding torch and ten networks, 1 ms a rescan.
 Where the kernel has no transparent huge pages (or they are off) nothing changes.
 """
 
