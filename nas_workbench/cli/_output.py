@@ -10,7 +10,7 @@ from typing import Any
 
 from nas_workbench.engine import events as ev
 from nas_workbench.engine.records import TrialResult, outcome_counts, pareto_front
-from nas_workbench.engine.result_display import result_columns
+from nas_workbench.engine.result_display import results_text
 from nas_workbench.metrics import limit_text
 
 __all__ = ["JsonlLog", "Progress", "budget_text", "format_pareto_table"]
@@ -20,15 +20,7 @@ def format_pareto_table(results: list[TrialResult], objectives: Sequence[str], d
                         budget: Mapping[str, float | str]) -> str:  # fmt: skip
     """The Pareto front as a text table: accuracy against measured hardware figures, budget marks."""
     front = pareto_front(results, directions)
-    columns = result_columns(front)
-    rows = [[get(r) for _, get in columns] for r in front]
-    widths = [
-        max(len(name), *(len(row[i]) for row in rows)) if rows else len(name)
-        for i, (name, _) in enumerate(columns)
-    ]
-    lines = ["  ".join(name.ljust(w) for (name, _), w in zip(columns, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    lines = [results_text(front, status=False)]
     counts = outcome_counts(results)
     trained = f"{counts['trained']} trained" + (
         f", {counts['estimated']} supernet epochs (accuracy estimated)" if counts["estimated"] else ""

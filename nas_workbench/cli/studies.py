@@ -11,6 +11,7 @@ from nas_workbench.cli._arguments import check_study_options, check_writable, se
 from nas_workbench.cli._output import format_pareto_table
 from nas_workbench.config import default_storage
 from nas_workbench.engine.records import pareto_front, trial_results
+from nas_workbench.engine.result_display import text_table
 from nas_workbench.engine.study_record import record_of
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
 
@@ -61,10 +62,9 @@ def study_table(storage: str | None) -> str:
         started = summary.datetime_start.strftime("%Y-%m-%d %H:%M") if summary.datetime_start else "-"
         row = (summary.study_name, record.space, record.strategy, f"{summary.n_trials}{planned}", started)
         rows.append(tuple(str(value or "-") for value in row))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True)) for row in rows]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join([f"Studies in {url} (`nas-workbench show STUDY` for one):", *lines])
+    return "\n".join(
+        [f"Studies in {url} (`nas-workbench show STUDY` for one):", *text_table(rows[0], rows[1:])]
+    )
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -26,7 +26,7 @@ from optuna.trial import FrozenTrial, TrialState
 from nas_workbench import _compat
 from nas_workbench.engine._bulk_read import read_trials
 from nas_workbench.engine.events import TrialFinished
-from nas_workbench.engine.result_display import results_html, trial_text
+from nas_workbench.engine.result_display import results_html, results_text, trial_text
 from nas_workbench.trial_attrs import DNAS_ATTR, WEIGHTS_ATTR, attr, fail_reason, learning_curve
 
 __all__ = [
@@ -199,6 +199,10 @@ class TrialResults(list[TrialResult]):
 
     def _repr_html_(self) -> str:
         return results_html(self)
+
+    def __str__(self) -> str:
+        """The trials as a text table (``print(run.results())``); `repr` stays the list's."""
+        return results_text(self)
 
 
 #: Sources of the accuracy that studies written by earlier versions recorded for trials over budget, which

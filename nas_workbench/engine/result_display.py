@@ -16,7 +16,15 @@ from nas_workbench.metrics import COUNTED_METRICS, caveats
 if TYPE_CHECKING:
     from nas_workbench.engine.records import TrialResult
 
-__all__ = ["Column", "figure_text", "result_columns", "results_html", "trial_text"]
+__all__ = [
+    "Column",
+    "figure_text",
+    "result_columns",
+    "results_html",
+    "results_text",
+    "text_table",
+    "trial_text",
+]
 
 #: A table column: its header and how a trial's cell reads.
 Column = tuple[str, Callable[["TrialResult"], str]]
@@ -94,6 +102,29 @@ def results_html(results: Sequence[TrialResult]) -> str:
         '<table class="nas-results" style="border-collapse:collapse;font-size:12px">'
         f"<tr>{head}</tr>{''.join(rows)}</table>"
     )
+
+
+def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """A plain-text table's lines: the header, a rule, then the rows, each column as wide as its widest
+    cell (the command line's tables)."""
+    widths = [max([len(name), *(len(row[i]) for row in rows)]) for i, name in enumerate(header)]
+    lines = ["  ".join(name.ljust(w) for name, w in zip(header, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    return lines
+
+
+def results_text(results: Sequence[TrialResult], status: bool = True) -> str:
+    """``results`` as a plain-text table (what ``print(run.results())`` prints, and the command line's
+    Pareto table), with each trial's status and reason unless ``status`` is False."""
+    columns = result_columns(results)
+    header = [name for name, _ in columns] + (["status"] if status else [])
+    rows = [
+        [cell(r) for _, cell in columns]
+        + ([r.status + (f": {r.reason}" if r.reason else "")] if status else [])
+        for r in results
+    ]
+    return "\n".join(text_table(header, rows))
 
 
 def trial_text(result: TrialResult) -> str:

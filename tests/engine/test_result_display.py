@@ -52,6 +52,17 @@ def test_a_list_of_trials_shows_as_a_table_in_a_notebook():
     assert isinstance(results[-1:], TrialResults) and results[-1:][0] is results[1]  # a slice shows so too
 
 
+def test_a_list_of_trials_prints_as_a_text_table_in_a_terminal():
+    results = TrialResults([_trial(0, "ok", 24_514), _trial(1, "infeasible", 2_450_000, reason="over")])
+    header, rule, first, second = str(results).splitlines()
+    assert header.split()[:4] == ["trial", "budget", "val", "acc"] and header.rstrip().endswith("status")
+    assert set(rule) == {"-", " "} and len(rule) == len(header)
+    assert first.split()[:3] == ["0", "ok", "0.9"] and "24.5k" in first
+    assert second.split()[:2] == ["1", "OVER"] and second.rstrip().endswith("infeasible: over")
+    assert str(TrialResults()).splitlines()[1].startswith("-----")  # no trials: the header alone
+    assert repr(results).startswith("[TrialResult(#0 ok")  # repr stays the list's
+
+
 def test_a_run_shows_its_study_strategy_progress_budget_and_front(storage, tiny_task):
     config = nw.SearchConfig(
         space="chain", space_options={**TINY_CHAIN, "max_depth": 2}, strategy="auto",
