@@ -32,8 +32,7 @@ stable only once the level of the readings followed by a block of the network wa
 that ends at the newest reading has not ended for the blocks before it). Episodes last 0.25-5 s, longer
 than a timing's ``max_time_s``, so once an attempt was dropped each new attempt has ``max_time_s`` of its
 own, up to ``slow_time_s`` beyond the cap: the timing waits the episode out and times the network after it.
-A result whose last attempt never saw the machine at its quiet speed is unstable, and its detail gives the
-reference's slowdown.
+A result whose last attempt never saw the machine at its quiet speed is unstable (detail: the slowdown).
 
 **A slowdown seen in a few readings.** The level needs ``min_repeats`` blocks and `reference.MIN_READINGS`
 readings, which a network slowed a hundredfold never reaches within the cap: on the 2-core VM at load 7-11,
@@ -113,6 +112,7 @@ from nas_workbench.profiling._clocks import (
 from nas_workbench.profiling._device import busy_machine, resolve_device, use_threads
 from nas_workbench.profiling._heap import fix_heap_thresholds, huge_pages
 from nas_workbench.profiling._trace import input_dtype
+from nas_workbench.profiling.checkpoint import checkpoint
 from nas_workbench.profiling.lock import measurement_lock
 from nas_workbench.profiling.reference import SLOW_TOLERANCE, Canary
 from nas_workbench.profiling.timing_options import TimingOptions
@@ -287,6 +287,7 @@ def time_callable(
         faults = fault_counter() if device.type == "cpu" else None
         faults_from = faults() if faults is not None else 0
         while not result.stopped:
+            checkpoint()  # the caller may end the timing here (Stop while a run opens), outside a block
             before = switches() if switches is not None else 0
             wall = time.perf_counter()
             result.samples.append(timer(fn, result.number) / result.number)

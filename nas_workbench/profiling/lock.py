@@ -10,8 +10,9 @@ every acquisition opens its own file descriptor, across threads of one process t
 takes a turnstile that new shared users also pass through, so a stream of trainings cannot starve it.
 A thread that already holds the exclusive lock may take it again (profiling one network takes it once for
 all its measurements); the inner acquisition reports the outer one's wait, so each figure's
-``lock_wait_s`` says how long its measurement waited for the machine. On systems without ``fcntl``
-(Windows) it falls back to a lock within this process only, and says so (``lock_scope``).
+``lock_wait_s`` says how long its measurement waited for the machine. Inside a `checkpoints` block (a
+run that is opening) a wait polls the lock and asks the block's check, so Stop ends it. On systems
+without ``fcntl`` (Windows) it falls back to a lock within this process only, and says so (``lock_scope``).
 
 Why not ``fasteners.InterProcessReaderWriterLock``: it locks with POSIX record locks (``fcntl.lockf``),
 which belong to the process, so a thread measuring would not wait for a thread of the same process that
@@ -33,6 +34,7 @@ from pathlib import Path
 
 from nas_workbench.exceptions import ProfilingError
 from nas_workbench.profiling.cache import cache_dir
+from nas_workbench.profiling.checkpoint import checkpoint, has_checkpoints
 
 try:
     import fcntl
@@ -45,6 +47,8 @@ logger = logging.getLogger("nas_workbench")
 
 _PROCESS_LOCK = threading.RLock()
 _HELD = threading.local()  # per thread: how deep it is inside measurement_lock / shared_use
+#: Seconds between two tries of a lock held by others, while a `checkpoints` block may end the wait.
+_POLL_S = 0.05
 
 
 @dataclass
@@ -94,13 +98,29 @@ def _flock(path: Path, mode: int, say_waiting: bool = False) -> Iterator[None]:
         except BlockingIOError:
             if say_waiting:
                 _say_waiting(path)
-            fcntl.flock(fd, mode)
+            _wait_for(fd, mode)
         try:
             yield
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def _wait_for(fd: int, mode: int) -> None:
+    """Take the lock on ``fd`` once its holders let go: blocking, or, inside a `checkpoints` block (a run
+    that is opening, which Stop may cancel), polling every `_POLL_S` seconds with a `checkpoint` each time,
+    so that a cancel ends the wait within that."""
+    if not has_checkpoints():
+        fcntl.flock(fd, mode)
+        return
+    while True:
+        checkpoint()
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            time.sleep(_POLL_S)
 
 
 @contextlib.contextmanager
