@@ -16,7 +16,7 @@ them (`nas_workbench.profiling`).
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
@@ -213,16 +213,23 @@ class Profile:
         return f"Profile({self.device.name}, batch {self.batch_size}: {figures})"
 
     def _repr_html_(self) -> str:
-        """The figures as a table in a notebook cell: each with its unit, how it was obtained, and what to
-        distrust about it (an unstable timing, an uncalibrated prediction, a busy machine's note)."""
-        rows = "".join(
-            f"<tr><td>{html.escape(metric_label(name))}</td><td>{html.escape(str(measurement))}</td></tr>"
-            for name, measurement in self.measurements.items()
-        )
+        """The figures as a table in a notebook cell, a row a metric: its value and unit, how it was
+        obtained, and what to distrust about it (the note of an unstable timing, a busy machine, an
+        estimate where a measurement was asked), in a column of its own only when a figure has one.
+
+        Cells are aligned explicitly: JupyterLab right-aligns table cells, which left the sentences of
+        method, source and note ragged against the numbers (seen in Chromium, 2026-12-05)."""
+        notes = any(m.detail.get("note") for m in self.measurements.values())
+        head = ["Metric", "Value", "How it was obtained"] + (["Note"] if notes else [])
+        rows = [
+            [metric_label(name), _figure_value(m), f"{m.method}, {m.source}"]
+            + ([str(m.detail.get("note", ""))] if notes else [])
+            for name, m in self.measurements.items()
+        ]
         return (
             f"<p>{html.escape(self.device.name)} ({html.escape(self.device.device)}), batch {self.batch_size}"
-            f'</p><table class="nas-profile"><tr><th>Metric</th><th>Value (method, source)</th></tr>{rows}'
-            "</table>"
+            f'</p><table class="nas-profile">{_table_row(head, "th")}'
+            f"{''.join(_table_row(row, 'td') for row in rows)}</table>"
         )
 
     def values(self) -> dict[str, float]:
@@ -276,6 +283,21 @@ def value_text(value: float, unit: str | None) -> str:
     if unit in _COUNTED_UNITS:
         return f"{value:,.0f}" if abs(value) < 1e6 else readable_number(value, 4)
     return f"{value:.4g}"
+
+
+def _figure_value(measurement: Measurement) -> str:
+    """``"0.412 ms"``, ``"2,970"`` (a count's unit is the metric's name): a figure's number and unit."""
+    number = value_text(measurement.value, measurement.unit)
+    return number if measurement.unit == "count" else f"{number} {measurement.unit}"
+
+
+def _table_row(cells: Sequence[str], tag: str) -> str:
+    """One row of `Profile`'s table: the value (second) column right-aligned on one line, the others left."""
+    align = ["right;white-space:nowrap" if i == 1 else "left" for i in range(len(cells))]
+    styled = (
+        f'<{tag} style="text-align:{a}">{html.escape(c)}</{tag}>' for a, c in zip(align, cells, strict=True)
+    )
+    return f"<tr>{''.join(styled)}</tr>"
 
 
 def unit_word(unit: str) -> str:

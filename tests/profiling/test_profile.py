@@ -43,8 +43,13 @@ def test_a_profile_reads_as_its_figures_where_it_is_displayed():
     assert (
         repr(prof) == f"Profile({prof.device.name}, batch 1: params {prof['params']}; flops {prof['flops']})"
     )
-    page = prof._repr_html_()  # a notebook cell's table, a row a metric
-    assert page.count("<tr>") == 3 and "<td>Parameters</td><td>34,498 count (counted" in page
+    page = prof._repr_html_()  # a notebook cell's table, a row a metric, aligned whatever JupyterLab's CSS
+    assert page.count("<tr>") == 3 and "Note" not in page  # no figure has a note: no column of nothing
+    left, right = '<td style="text-align:left">', '<td style="text-align:right;white-space:nowrap">'
+    assert f"{left}Parameters</td>{right}34,498</td>{left}counted, nn.Module.parameters</td>" in page
+    assert f"{right}950,272 FLOPs</td>" in page
+    noted = Profile({"latency_ms": prof["params"].with_note("unstable: the load changed")}, prof.device)
+    assert "<th" in noted._repr_html_() and f"{left}unstable: the load changed</td>" in noted._repr_html_()
 
 
 @pytest.mark.parametrize("method", ["measured", "proxy"])
