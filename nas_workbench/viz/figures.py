@@ -20,9 +20,8 @@ from bokeh.models import (
     HoverTool,
     NoOverlap,
     NumeralTickFormatter,
-    Range1d,
 )
-from bokeh.models.annotations import Label, Legend
+from bokeh.models.annotations import Legend
 from bokeh.models.renderers import DataRenderer, GlyphRenderer
 from bokeh.plotting import figure
 
@@ -30,6 +29,7 @@ from nas_workbench.config import OBJECTIVE_METRICS
 from nas_workbench.metrics import metric_label as metric_axis_label  # the axes name metrics as the form does
 from nas_workbench.profiling import METRICS
 from nas_workbench.viz._state import METRIC_COLUMNS, TrialTable, tradeoff_metrics
+from nas_workbench.viz.band import BAND, add_band, show_band_labels
 from nas_workbench.viz.budget_line import add_budget_lines, budget_label
 from nas_workbench.viz.ranges import edge_columns, fit_axis
 from nas_workbench.viz.waiting import add_waiting_notes, show_drawn
@@ -48,19 +48,6 @@ __all__ = [
 #: Rows a trials source holds at most when it is filled from a stored study (see `TrialTable.sample`).
 MAX_POINTS = 2_000
 
-#: The extra y range of the band where trials without a score are drawn: 0-20, so that its crosses (at
-#: `UNSCORED_AT`, 0.5) sit in the bottom 2.5% of the plot and its label starts at 5% (y = 1).
-_BAND = "nas_unscored"
-_BAND_END = 20.0
-_BAND_LABEL_AT = 1.0
-_BAND_LABEL = "nas_unscored_label"
-
-#: The accuracy axis's padding (a fraction of its span, half below the lowest score, half above the
-#: highest) where a plot has the band: the lowest trained trial then sits 14% of the height above the
-#: bottom, clear of the band's crosses and label. Bokeh's default, 0.1, put it at 4.5%, on the label, where
-#: it read as a trial without a score (tutorial 01's rendered workbench).
-BANDED_RANGE_PADDING = 0.4
-
 
 def make_sources(
     table: TrialTable, max_points: int = MAX_POINTS
@@ -70,45 +57,6 @@ def make_sources(
     trials = ColumnDataSource(data=table.sample(max_points), name="nas_trials")
     front = ColumnDataSource(data=table.front(), name="nas_front")
     return trials, front
-
-
-def _unscored(fig: figure, x: str, y: str, trials: ColumnDataSource) -> list[Any]:
-    """Trials without a score (over budget and not trained, or failed first), drawn at their measured
-    ``x`` in a band along the bottom of an accuracy plot (a range of its own, so they never stretch or sit
-    on the accuracy axis), with a label saying what the band holds."""
-    if y not in ("accuracy", "test_accuracy"):
-        return []
-    scores = cast(DataRange1d, fig.y_range)
-    scores.renderers = [r for r in fig.renderers if r.y_range_name == "default"]
-    scores.range_padding = BANDED_RANGE_PADDING
-    fig.extra_y_ranges = {**fig.extra_y_ranges, _BAND: Range1d(start=0, end=_BAND_END)}
-    band = fig.scatter(x=x, y="unscored_at", source=trials, color="color", marker="marker", size=8,
-                       alpha=0.8, y_range_name=_BAND, name="nas_unscored")  # fmt: skip
-    fig.add_layout(
-        Label(
-            x=4,
-            x_units="screen",
-            y=_BAND_LABEL_AT,
-            y_range_name=_BAND,
-            text="no accuracy: over budget or failed",  # short: a panel of a 2x2 grid is narrow
-            text_color="#555555",
-            text_font_size="8pt",
-            name=_BAND_LABEL,
-        )
-    )
-    show_band_labels([fig], trials)
-    return [band]
-
-
-def show_band_labels(figures: Sequence[Any], trials: ColumnDataSource) -> None:
-    """Show the band's label in ``figures`` only while a trial of ``trials`` sits in the band: on an empty
-    plot (before the first trial) or where every trial has a score, "no accuracy: over budget or failed"
-    read as if something had failed. Call it after the trials change."""
-    shown = any(not math.isnan(at) for at in trials.data.get("unscored_at", []))
-    for fig in figures:
-        for item in getattr(fig, "center", []):
-            if isinstance(item, Label) and item.name == _BAND_LABEL and item.visible != shown:
-                item.visible = shown
 
 
 #: Metrics a trial's tooltip shows: no test accuracy, which would invite choosing a model on the test
@@ -156,8 +104,8 @@ def _edge_marks(fig: figure, x: str, unit: str) -> None:
     common: dict[str, Any] = {"source": source, "marker": "triangle", "angle": "angle", "size": 11,
                               "color": "color"}  # fmt: skip
     marks: list[DataRenderer] = [fig.scatter(x="edge", y="accuracy", name="nas_edge_marks", **common)]
-    if _BAND in fig.extra_y_ranges:
-        marks.append(fig.scatter(x="edge", y="unscored_at", y_range_name=_BAND, **common))
+    if BAND in fig.extra_y_ranges:
+        marks.append(fig.scatter(x="edge", y="unscored_at", y_range_name=BAND, **common))
     tooltips = [("trial", "@number (@status)"), ("architecture", "@summary"),
                 (f"{metric_axis_label(x)}, off the axis", f"@value{{0.[000]}} {unit}")]  # fmt: skip
     fig.add_tools(HoverTool(renderers=marks, tooltips=tooltips))
@@ -213,7 +161,7 @@ def tradeoff_figure(
         legend_field="legend",
         name="nas_trials_scatter",
     )
-    fig.add_tools(HoverTool(renderers=[scatter, *_unscored(fig, x, y, trials)], tooltips=_tooltips()))
+    fig.add_tools(HoverTool(renderers=[scatter, *add_band(fig, x, y, trials)], tooltips=_tooltips()))
     if front is not None:
         if front_order is not None:
             # minimised x, maximised y: the staircase holds each point's y up to the next larger x
@@ -308,7 +256,7 @@ def history_figure(trials: ColumnDataSource, metric: str = "accuracy", x: str = 
     else:  # trial numbers are whole: three trials were ticked 0, 0.5, 1, 1.5, 2 (JupyterLab in Chromium)
         fig.xaxis.ticker = BasicTicker(min_interval=1)
     points = fig.scatter(x=x, y=metric, source=trials, color="color", marker="marker", size=7, alpha=0.7)
-    fig.add_tools(HoverTool(renderers=[points, *_unscored(fig, x, metric, trials)], tooltips=_tooltips()))
+    fig.add_tools(HoverTool(renderers=[points, *add_band(fig, x, metric, trials)], tooltips=_tooltips()))
     fig.step(
         x=x,
         y="best_so_far",

@@ -187,19 +187,23 @@ def test_trials_without_a_score_are_drawn_in_a_band_never_at_a_made_up_accuracy(
 def test_the_lowest_trained_trial_sits_clear_of_the_band_and_its_label():
     """Tutorial 01's rendered workbench drew its least accurate trained trial on the band's label, where it
     read as a trial without a score: the accuracy axis leaves room below its lowest score."""
-    from nas_workbench.viz.figures import _BAND, _BAND_END, _BAND_LABEL_AT
+    from nas_workbench.viz.band import _BAND_END, _BAND_LABEL_AT, _BAND_TOP, BAND
 
     table = TrialTable(["accuracy", "latency_ms"], ["maximize", "minimize"])
     table.extend([result(0, "ok", 0.93, 1.0), result(1, "ok", 0.98, 0.8)])
     trials, front = make_sources(table)
     figures = study_figures(trials, front, table.objectives, {"latency_ms": 1.0}, ["latency_ms"])
     for fig in (figures[0], figures[2]):  # accuracy vs latency, history: the plots with the band
-        assert _BAND in fig.extra_y_ranges and fig.extra_y_ranges[_BAND].end == _BAND_END
+        assert BAND in fig.extra_y_ranges and fig.extra_y_ranges[BAND].end == _BAND_END
         padding = fig.y_range.range_padding  # DataRange1d: half of it below the lowest score
         lowest = (padding / 2) / (1 + padding)  # the lowest score's height, a fraction of the frame's
-        frame = fig.height - 70  # the frame: the figure less its title and x axis, in pixels
+        # the frame: the figure less its title, x axis and legend below, in pixels (195 px in JupyterLab
+        # in Chromium, the workbench's 2x2 grid at 1400 px, 2026-12-05)
+        frame = fig.height - 145
         label_top = _BAND_LABEL_AT / _BAND_END + 12 / frame  # the label's baseline plus one 8pt line
-        assert lowest - 5 / frame > label_top, (lowest, label_top)  # a marker (size 8) clears it
+        band_top = _BAND_TOP / _BAND_END
+        assert label_top < band_top, (label_top, band_top)  # the label inside the shaded band
+        assert lowest - 5 / frame > band_top, (lowest, band_top)  # a marker (size 9) clears the band
 
 
 def test_the_budget_line_names_a_relative_limit():
@@ -237,7 +241,16 @@ def test_an_older_studys_placeholder_accuracy_of_an_untrained_trial_is_dropped(s
 
 
 def _band_labels(figures) -> list[bool]:
-    return [item.visible for fig in figures for item in fig.center if item.name == "nas_unscored_label"]
+    """Whether each figure shows its band's label and shade (both, or neither: else an AssertionError)."""
+    shown = []
+    for fig in figures:
+        label, shade = (
+            [item.visible for item in fig.center if item.name == name]
+            for name in ("nas_unscored_label", "nas_unscored_shade")
+        )
+        assert label == shade and len(label) == 1, (label, shade)
+        shown += label
+    return shown
 
 
 def test_the_band_label_shows_only_while_a_trial_sits_in_the_band():
