@@ -151,23 +151,28 @@ def tiny_yaml(tmp_path, budget) -> str:
 def test_an_unreachable_latency_budget_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["run", tiny_yaml(tmp_path, {"latency_ms": 1e-6})]) == 2
-    (line,) = capsys.readouterr().err.strip().splitlines()
+    said, line = capsys.readouterr().err.strip().splitlines()  # what it waited for (seconds), then why
+    assert said == (
+        "Opening study 'relative': checking that an architecture of the space meets latency_ms <= 1e-06 ms..."
+    )
     assert line.startswith("error: budget.latency_ms: no architecture of the 'chain' space fits 1e-06 ms")
     assert "tightest achievable value is" in line
 
 
 def test_a_relative_budget_is_printed_resolved_and_kept_on_resume(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NAS_WORKBENCH_CACHE", str(tmp_path / "cache"))  # none resolved before: resolved here
     assert main(["run", tiny_yaml(tmp_path, {"latency_ms": "p50"})]) == 0
     err = capsys.readouterr().err
     assert ("Opening study 'relative': resolving the budget latency_ms <= p50 on this CPU by profiling 32 "
-            "random networks of the space (a resumed study keeps its stored limit)...") in err  # fmt: skip
+            "random networks of the space...") in err  # fmt: skip
     (line,) = [line for line in err.splitlines() if line.startswith("Budget latency_ms 'p50' = ")]
     value = float(line.split(" = ")[1].split()[0])
     assert "ms (p50 on this CPU): percentile 50 of " in line
     assert main(["run", "search.yaml", "--trials", "3"]) == 0  # a resume: the stored limit, printed again
-    again = [line for line in capsys.readouterr().err.splitlines() if line.startswith("Budget latency_ms")]
-    assert again == [line]
+    err = capsys.readouterr().err
+    assert [line for line in err.splitlines() if line.startswith("Budget latency_ms")] == [line]
+    assert "Opening study" not in err  # nothing resolved, nothing checked: no wait to explain
     assert main(["show", "relative", "--json"]) == 0
     meta = json.loads(capsys.readouterr().out)["meta"]
     assert meta["budget"]["latency_ms"] == pytest.approx(value, rel=5e-3)  # printed to 3 significant digits
@@ -195,3 +200,22 @@ def test_a_demo_where_nothing_fits_says_why_and_what_to_change(storage, tiny_tas
     out = capsys.readouterr().out
     assert out.startswith("No architecture met the budget of ") and "ms (p50 on this CPU)" in out
     assert "--budget p70" in out and "2x fastest" in out
+
+
+def test_run_names_the_advised_strategy_in_a_clause_and_verbose_gives_the_reasoning(
+    tmp_path, capsys, monkeypatch
+):
+    """A terminal user reads a line, not the advisor's evidence (`nas-workbench advise` prints that, and
+    ``--verbose`` after the command as before it)."""
+    monkeypatch.chdir(tmp_path)
+    command = ["run", tiny_yaml(tmp_path, {"params": 100_000}), "--strategy", "auto", "--trials", "1"]
+    assert main(command) == 0
+    err = capsys.readouterr().err
+    (line,) = [line for line in err.splitlines() if line.startswith("Search space 'chain'")]
+    assert "(auto: the advisor's pick; `nas-workbench advise` says why); 1 trials" in line
+    assert "resolved to" not in err
+    for verbose in ([*command, "--verbose"], ["-v", *command]):
+        assert main(verbose) == 0
+        err = capsys.readouterr().err
+        (advice,) = [line for line in err.splitlines() if line.startswith("Strategy 'auto' resolved to ")]
+        assert len(advice) > 100 and "advisor's pick" not in err

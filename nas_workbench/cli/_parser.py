@@ -74,6 +74,10 @@ def _add_trials_option(command: argparse.ArgumentParser) -> None:
 
 
 def _add_search_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(  # also after the command; SUPPRESS keeps `nas-workbench -v run`'s when absent
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+        help="log progress details, and print the advisor's full reasoning for strategy auto",
+    )  # fmt: skip
     command.add_argument("--storage", help=_STORAGE_HELP)
     command.add_argument("--study", help="study name (run again with the same name to resume)")
     command.add_argument(

@@ -55,6 +55,7 @@ def _run_search(
     data: Any = None,
     workers: int | None = None,
     resolve_again: bool = False,
+    verbose: bool = False,
 ) -> tuple[int, Any]:
     """Run the search ``config`` describes on ``data`` (digits when None) with a progress bar, its trials in
     this process or in ``workers`` local worker processes; the exit status and the `SearchRun`.
@@ -62,16 +63,19 @@ def _run_search(
     ``deadline`` (a `time.monotonic` time): end the search by then, counting the set-up (loading the data,
     resolving and checking the budget) against it, so that a command ends on time on a slow machine too.
     ``resolve_again``: forget the relative limits kept from earlier searches first (`forget_resolutions`).
+    ``verbose``: print the advisor's full reasoning for ``strategy="auto"`` (else one clause naming
+    ``nas-workbench advise``, which prints it).
     """
     from nas_workbench.engine import SearchRun
-    from nas_workbench.engine.preflight import opening_text, resolving_text
+    from nas_workbench.engine.narration import narrated
+    from nas_workbench.engine.preflight import opening_text
     from nas_workbench.engine.resolution_cache import forget_resolutions
 
     if resolve_again:
         forget_resolutions()
-    if resolving_text(config) is not None:  # the wait before the first trial: say what it is
-        print(f"{opening_text(config)} (a resumed study keeps its stored limit)...", file=sys.stderr)
-    run = SearchRun(config, data=data)
+    opening = opening_text(config)  # the waits before the first trial, said as they begin
+    with narrated(lambda step: print(f"{opening}: {step}...", file=sys.stderr)):
+        run = SearchRun(config, data=data)
     if deadline is not None:
         left = max(_MIN_SEARCH_S, deadline - time.monotonic())
         run.config = run.config.replace(timeout=min(left, config.timeout or left))
@@ -80,10 +84,13 @@ def _run_search(
         print(f"Budget {metric} {resolved.spec!r} = {resolved.label()}: {resolved.detail}", file=sys.stderr)
     limits = run.config.budget
     strategy = run.config.strategy
-    print(f"Search space {config.space!r}: {run.space.size():,} architectures; strategy {strategy!r}; "
-          f"{config.n_trials} trials; budget {budget_text(limits)}", file=sys.stderr)  # fmt: skip
-    if run.strategy_advice is not None:
-        print(f"Strategy 'auto' resolved to {run.strategy_advice}", file=sys.stderr)
+    advice = run.strategy_advice
+    picked = "" if advice is None else " (auto: the advisor's pick; `nas-workbench advise` says why)"
+    print(f"Search space {config.space!r}: {run.space.size():,} architectures; strategy {strategy!r}"
+          f"{'' if verbose else picked}; {config.n_trials} trials; budget {budget_text(limits)}",
+          file=sys.stderr)  # fmt: skip
+    if advice is not None and verbose:  # the advice with its evidence: a paragraph
+        print(f"Strategy 'auto' resolved to {advice}", file=sys.stderr)
     print(f"Study {run.study_name!r} in {run.storage_url}", file=sys.stderr)
     plan = run_plan_text(run.config, run.trials_done())  # how a "dnas" search counts its trials
     if plan is not None:
@@ -114,7 +121,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.fresh:
         _delete_study(config.resolved_storage(), config.resolved_study_name())
     deadline = args.started + DEMO_TIME_S
-    status, run = _run_search(config, args.report, deadline, resolve_again=args.resolve_again)
+    status, run = _run_search(
+        config, args.report, deadline, resolve_again=args.resolve_again, verbose=args.verbose
+    )
     if status == 0:
         status = _demo_verdict(run.results(), run)
     return status
@@ -189,8 +198,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if data is not None and config.study_name is None:
         config = config.replace(study_name=f"{_data_name(data, args.data)}-{config.resolved_study_name()}")
     return _run_search(
-        config, args.report, data=data, workers=args.workers, resolve_again=args.resolve_again
-    )[0]
+        config, args.report, data=data, workers=args.workers, resolve_again=args.resolve_again,
+        verbose=args.verbose,
+    )[0]  # fmt: skip
 
 
 def _data_name(data: Any, option: str | None) -> str:

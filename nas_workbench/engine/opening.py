@@ -22,6 +22,7 @@ from nas_workbench.config import SearchConfig
 from nas_workbench.engine.budget import candidate_costs, candidate_scores
 from nas_workbench.engine.cancel import Cancelled, check_cancelled
 from nas_workbench.engine.feasibility import CHECKED_METRICS, check_device_budget
+from nas_workbench.engine.narration import narrate
 from nas_workbench.engine.preflight import Networks, absolute, resolve_limits
 from nas_workbench.engine.relative import ResolvedBudget
 from nas_workbench.engine.scheduler import FINISHED
@@ -35,6 +36,7 @@ from nas_workbench.engine.study_record import (
 )
 from nas_workbench.engine.warm_start import warm_start_architectures
 from nas_workbench.exceptions import ConfigError
+from nas_workbench.metrics import limit_text
 from nas_workbench.profiling.targets import DeviceProfile
 from nas_workbench.spaces import SearchSpace
 from nas_workbench.task import Task
@@ -173,6 +175,10 @@ class _Budget:
         limits = self.config.limits()
         local = {m: v for m, v in limits.items() if not (m == "latency_ms" and self.target)}
         if check and set(local) & set(CHECKED_METRICS):
+            checked = ", ".join(
+                f"{m} <= {limit_text(m, v)}" for m, v in local.items() if m in CHECKED_METRICS
+            )
+            narrate(f"checking that an architecture of the space meets {checked}")
             self.networks().check(self.space, local, self.config.fixed_choices, self.cancelled)
         if check and self.target is not None and "latency_ms" in limits:
             check_device_budget(

@@ -27,6 +27,7 @@ from nas_workbench.engine.feasibility import (
     fastest_on_device,
     smallest,
 )
+from nas_workbench.engine.narration import narrate
 from nas_workbench.engine.relative import SAMPLE_SIZE, ResolvedBudget, device_phrase, resolve_budget
 from nas_workbench.engine.resolution_cache import reused_or_resolved
 from nas_workbench.exceptions import ConfigError, InfeasibleBudgetError, ProfilingError
@@ -46,7 +47,6 @@ __all__ = [
     "opening_text",
     "prepare_machine",
     "resolve_limits",
-    "resolving_text",
 ]
 
 
@@ -137,26 +137,17 @@ def _resolve_here(
     cancelled: Cancelled | None,
 ) -> ResolvedBudget:  # fmt: skip
     """``metric``'s relative limit ``text`` resolved on this device now, profiling ``networks``."""
+    narrate(_resolving(config, {metric: text}))
     value = until_cancelled(networks.value(space, metric), cancelled, f"resolving budget.{metric}")
     return resolve_budget(
         space, metric, text, value, device=config.device, fixed_choices=config.fixed_choices
     )
 
 
-def resolving_text(config: SearchConfig) -> str | None:
-    """What opening a new study of ``config`` waits for before its first trial, in words for the CLI's
-    progress and the widget's status line: its relative limits, resolved by profiling networks of the space
-    on this device (tens of seconds on a busy 2-core VM); None when no limit is resolved here.
-
-    ``"resolving the budget latency_ms <= p60 on this CPU by profiling 32 random networks of the space"``
-    """
-    relative = {
-        m: v
-        for m, v in config.budget.items()
-        if isinstance(v, str) and not (m == "latency_ms" and config.target_device)  # predicted: at once
-    }
-    if not relative:
-        return None
+def _resolving(config: SearchConfig, relative: Mapping[str, str]) -> str:
+    """``"resolving the budget latency_ms <= p60 on this CPU by profiling 32 random networks of the space"``:
+    what resolving the ``relative`` limits of ``config`` here waits for (tens of seconds on a busy 2-core
+    VM), as the opening says it (`nas_workbench.engine.narration`)."""
     limits = ", ".join(f"{metric} <= {text}" for metric, text in relative.items())
     quantile = any(parse_relative_budget(m, text).quantile is not None for m, text in relative.items())
     what = f"{SAMPLE_SIZE} random networks of the space" if quantile else "the space's cheapest networks"
@@ -164,9 +155,8 @@ def resolving_text(config: SearchConfig) -> str | None:
 
 
 def opening_text(config: SearchConfig) -> str:
-    """``"Opening study 'demo'"``, and what it waits for (`resolving_text`), for a status line."""
-    resolving = resolving_text(config)
-    return f"Opening study {config.resolved_study_name()!r}" + (f": {resolving}" if resolving else "")
+    """``"Opening study 'demo'"``, for a status line before the opening says its steps."""
+    return f"Opening study {config.resolved_study_name()!r}"
 
 
 def prepare_machine(

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from nas_workbench import __version__
 from nas_workbench.config import SearchConfig
+from nas_workbench.engine.narration import narrate
 from nas_workbench.engine.relative import SAMPLE_SEED, SAMPLE_SIZE, ResolvedBudget
 from nas_workbench.profiling.cache import cache_dir, read_json, write_json_atomic
 from nas_workbench.profiling.lock import file_lock
@@ -108,6 +109,7 @@ def reused_or_resolved(
         detail = f"reused, resolved on this machine at {when} (delete {path} to resolve again): "
         resolved = dataclasses.replace(resolved, detail=detail + resolved.detail)
         logger.info("budget.%s %r reused: %s", metric, resolved.spec, resolved.label())
+        narrate(f"reusing the budget {metric} {resolved.spec} = {resolved.label()}, resolved here at {when}")
         return resolved
     logger.info("budget.%s %r: resolving on this machine (%s)", metric, text, why)
     resolved = resolve()

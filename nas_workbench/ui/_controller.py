@@ -19,13 +19,14 @@ from sqlalchemy.engine import make_url
 from nas_workbench import strategies
 from nas_workbench._compat import storage_of
 from nas_workbench.config import SearchConfig
+from nas_workbench.engine.narration import narrated
 from nas_workbench.engine.records import TrialResult, outcome_counts, trial_results
 from nas_workbench.engine.storage import open_storage
 from nas_workbench.engine.study_record import StudyRecord, record_of, stopped_itself
 from nas_workbench.engine.study_space import import_space
 from nas_workbench.exceptions import NasWorkbenchError
 from nas_workbench.strategies.dnas.trial_count import outcome_text
-from nas_workbench.ui._model import Exported, Failure, Loaded, Loading, Opened
+from nas_workbench.ui._model import Exported, Failure, Loaded, Loading, Opened, Opening
 from nas_workbench.viz import DnasHistory, ProxyHistory, TrialTable
 
 if TYPE_CHECKING:
@@ -98,15 +99,22 @@ def read_in_background(
 
 
 def open_in_background(
-    open_run: Callable[[], SearchRun], then: Callable[[SearchRun], None], post: Post, session: int
+    open_run: Callable[[], SearchRun],
+    then: Callable[[SearchRun], None],
+    post: Post,
+    session: int,
+    opening: str,
 ) -> threading.Thread:
     """Open a run in a thread (``open_run``: `nas_workbench.search`, which reads the data, opens the
     study and resolves a relative limit by profiling networks: seconds to a minute), so the kernel stays
-    free meanwhile; post `Opened` with ``then`` bound to the run, or with the error that stopped it."""
+    free meanwhile; post each step the opening says (`nas_workbench.engine.narration`) as an `Opening`
+    line after ``opening`` ("Opening study 'x'"), then `Opened` with ``then`` bound to the run, or with
+    the error that stopped it."""
 
     def work() -> None:
         try:
-            run = open_run()
+            with narrated(lambda step: post((session, Opening(f"{opening}: {step}")))):
+                run = open_run()
         except Exception as error:  # the workbench shows it as Start would have
             logger.debug("opening a run failed", exc_info=True)
             post((session, Opened(error=error)))

@@ -39,6 +39,7 @@ __all__ = [
     "Loading",
     "Message",
     "Opened",
+    "Opening",
     "Progress",
     "WorkbenchModel",
 ]
@@ -76,6 +77,14 @@ class Loaded:
     proxy: ProxyHistory | None = None
     #: The study's strategy ended it, however many trials it holds (a complete "dnas" search, a grid).
     complete: bool = False
+
+
+@dataclass(frozen=True)
+class Opening:
+    """A step of a run opening in the background, for the status line: ``"Opening study 'x': reusing the
+    budget ..."`` (`nas_workbench.engine.narration`)."""
+
+    text: str
 
 
 @dataclass(frozen=True)
@@ -245,6 +254,10 @@ class WorkbenchModel:
         changes.loaded = item
         changes.loading = None  # a step of the same batch would redraw its line over the shown study
         changes.status = ""
+
+    @_reduce.register
+    def _opening(self, item: Opening, changes: Changes) -> None:
+        changes.status = f"<i>{html.escape(item.text)}…</i>"
 
     @_reduce.register
     def _opened(self, item: Opened, changes: Changes) -> None:

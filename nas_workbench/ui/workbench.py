@@ -224,7 +224,8 @@ class Workbench(W.VBox):
             callable_name(self.evaluate, "evaluate")
         post = self._poster()  # needs the kernel's loop: refuse now, before a study exists
         self._say(None)
-        self.status.value = f"<i>{html.escape(preflight.opening_text(config))}…</i>"  # what it waits for
+        opening = preflight.opening_text(config)  # then each step as it begins (`_controller.Opening`)
+        self.status.value = f"<i>{html.escape(opening)}…</i>"
         self._opening = True
         self._set_running(True)  # Stop cancels the opening
         data, evaluate = self.form.datasets.read(), self.evaluate
@@ -232,7 +233,7 @@ class Workbench(W.VBox):
         moved_on = lambda: self.model.session != session  # noqa: E731
         open_in_background(
             lambda: runner.search(config, evaluate=evaluate, data=data, cancelled=moved_on),
-            lambda run: action(run, workers), post, session,
+            lambda run: action(run, workers), post, session, opening,
         )  # fmt: skip
 
     @guarded

@@ -9,7 +9,6 @@ import pytest
 
 import nas_workbench as nw
 from nas_workbench.engine.feasibility import architecture_value
-from nas_workbench.engine.preflight import opening_text, resolving_text
 from nas_workbench.engine.relative import ResolvedBudget, resolve_budget
 from nas_workbench.engine.study_record import read_record, write_record
 from nas_workbench.exceptions import ConfigError
@@ -105,22 +104,3 @@ def test_a_resolved_quantile_reports_the_spread_of_its_sample():
     assert ResolvedBudget.from_dict(json.loads(json.dumps(resolved.to_dict()))) == resolved
     stored_before = {k: v for k, v in resolved.to_dict().items() if k != "interval"}  # an older study's
     assert ResolvedBudget.from_dict(stored_before).interval is None
-
-
-@pytest.mark.parametrize(
-    ("budget", "target", "waits_for"),
-    [
-        ({"latency_ms": "p60"}, None, "latency_ms <= p60 on this CPU by profiling 32 random networks"),
-        ({"latency_ms": 2.0, "peak_memory_mb": "2x fastest"}, None, "peak_memory_mb <= 2x fastest on this"),
-        ({"latency_ms": 2.0}, None, None),
-        ({"latency_ms": "p60"}, "pixel", None),  # the device's profile predicts: nothing profiled here
-    ],
-)
-def test_the_opening_says_what_it_waits_for(budget, target, waits_for):
-    """The status line (and the CLI) while a new study opens: the relative limits profiled here, if any."""
-    config = nw.SearchConfig(budget=budget, study_name="s", target_device=target)
-    if waits_for is None:
-        assert resolving_text(config) is None and opening_text(config) == "Opening study 's'"
-    else:
-        assert waits_for in resolving_text(config)
-        assert opening_text(config) == f"Opening study 's': {resolving_text(config)}"

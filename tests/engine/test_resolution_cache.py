@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 
 import nas_workbench as nw
+from nas_workbench.engine.narration import narrated
 from nas_workbench.engine.relative import ResolvedBudget
 from nas_workbench.engine.resolution_cache import RESOLVED_FILE, forget_resolutions
+from nas_workbench.metrics import limit_text
 from nas_workbench.profiling.cache import cache_dir
 from nas_workbench.testing.workers import score
 from tests.engine.conftest import cheap_config
@@ -19,10 +21,24 @@ def resolved(config: nw.SearchConfig, name: str, task) -> ResolvedBudget:
 
 
 def test_a_second_search_reuses_the_resolution_and_says_since_when(storage, tiny_task):
+    """And the opening says which as it happens (the widget's status line, the CLI): "resolving ... by
+    profiling 32 random networks" only when it does (it said so before a reuse too, seen in JupyterLab)."""
     config = cheap_config(storage, "-", threads=1, n_trials=1, budget={"latency_ms": "p50"})
-    first = resolved(config, "first", tiny_task)
+    said: list[str] = []
+    with narrated(said.append):
+        first = resolved(config, "first", tiny_task)
     assert not first.detail.startswith("reused")
-    second = resolved(config, "second", tiny_task)
+    assert said[0] == (
+        "resolving the budget latency_ms <= p50 on this CPU by profiling 32 random networks of the space"
+    )
+    limit = limit_text("latency_ms", first.value)
+    checking = f"checking that an architecture of the space meets latency_ms <= {limit}"
+    assert said[1:] == [checking]
+    said.clear()
+    with narrated(said.append):
+        second = resolved(config, "second", tiny_task)
+    assert said[0].startswith(f"reusing the budget latency_ms p50 = {second.label()}, resolved here at 20")
+    assert said[1].startswith("checking that") and len(said) == 2  # nothing said of resolving
     assert (second.value, second.spec, second.interval) == (first.value, first.spec, first.interval)
     assert second.detail.startswith("reused, resolved on this machine at 20") and " UTC " in second.detail
     assert second.detail.endswith(first.detail)  # and how it was resolved then

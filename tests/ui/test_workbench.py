@@ -18,6 +18,7 @@ from bokeh.document import Document
 
 import nas_workbench as nw
 from nas_workbench.engine import events as ev
+from nas_workbench.engine.narration import narrate
 from nas_workbench.engine.study_record import read_record
 from nas_workbench.exceptions import NasWorkbenchError
 from nas_workbench.ui._bokehjs import LOAD_MIME_TYPE
@@ -191,26 +192,33 @@ def test_bad_data_from_the_notebook_is_a_field_error_and_the_status_line_clears(
 
 def test_the_status_line_says_what_start_waits_for(make_config, monkeypatch, wait_for):
     """Start opens the study in a thread, a relative limit resolved by profiling networks (tens of
-    seconds): the status line says so meanwhile, not only "Opening study"."""
+    seconds) or reused from the profiling cache (at once): the status line says each step as the opening
+    takes it, not a guess made before ("resolving ... 32 networks" while it reused, seen in JupyterLab)."""
     from nas_workbench.engine import runner
 
-    seen = []
+    seen, shown = [], threading.Event()
 
     def opening(config, **_):
         seen.append(workbench.status.value)
+        narrate("reusing the budget latency_ms p30 = 0.42 ms (p30 on this CPU), resolved here at 2026-12-05")
+        shown.wait(30)
         raise NasWorkbenchError("stopped here by the test")
 
     monkeypatch.setattr(runner, "search", opening)
 
     async def main():
         workbench.start_button.click()
+        await wait_for(lambda: "reusing" in workbench.status.value)
+        seen.append(workbench.status.value)
+        shown.set()
         await wait_for(lambda: not workbench.searching)
 
     workbench = nw.Workbench(make_config(budget={"latency_ms": "p30"}))
     asyncio.run(main())
     assert seen == [
-        "<i>Opening study &#x27;ui&#x27;: resolving the budget latency_ms &lt;= p30 on this CPU by "
-        "profiling 32 random networks of the space…</i>"
+        "<i>Opening study &#x27;ui&#x27;…</i>",  # before the opening knows whether it resolves or reuses
+        "<i>Opening study &#x27;ui&#x27;: reusing the budget latency_ms p30 = 0.42 ms (p30 on this CPU), "
+        "resolved here at 2026-12-05…</i>",
     ]
     assert "stopped here by the test" in workbench.message.value and workbench.status.value == ""
 
