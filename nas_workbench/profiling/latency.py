@@ -190,9 +190,9 @@ class TimingResult:
     def unstable_reason(self, rel_ci: float) -> str | None:
         """Why this result is not stable at tolerance ``rel_ci``, or None when it is."""
         if len(self.samples) < 4:
-            return f"only {len(self.samples)} timed blocks before the {self.stopped}: too few to check"
+            return f"too few timed blocks before the {self.stopped} to check ({len(self.samples)})"
         if self.canary is not None and (slowdown := self.canary.slowdown(last=True)) is None:
-            return f"only {len(self.canary.readings)} reference readings before the {self.stopped}: too few"
+            return f"too few reference readings before the {self.stopped} ({len(self.canary.readings)})"
         if self.canary is not None and slowdown is not None and slowdown > 1 + SLOW_TOLERANCE:
             return (
                 f"the machine ran slow: the reference workload took {slowdown:.2f}x its quiet time in the"
