@@ -1,10 +1,11 @@
 """How soon Stop frees the CPU while a run still opens (resolving a relative limit by profiling networks).
 
 The widget opens a run in a thread and passes `nw.search` a ``cancelled`` check that Stop turns True; the
-opening asks it before each network it profiles. This opens a ``p60`` search of the demo's space on digits
-in a thread, as the widget does, on a new profiling cache each time (so the limit is resolved, not reused),
-cancels it ``--after`` seconds into the opening, and times how long the thread goes on: the stop's delay,
-the rest of the network under way. With ``--busy`` one core is kept busy in another process meanwhile.
+opening asks it before each network it profiles and between the timed blocks of the network under way.
+This opens a ``p60`` search of the demo's space on digits in a thread, as the widget does, on a new
+profiling cache each time (so the limit is resolved, not reused), cancels it ``--after`` seconds into the
+opening, and times how long the thread goes on: the stop's delay. With ``--busy`` one core is kept busy
+in another process meanwhile.
 
     python benchmarks/engine/stop_while_opening.py [--repeats 5] [--after 5] [--busy] [--json out.json]
 """
