@@ -79,11 +79,11 @@ class CostPrior:
         return self._ranked
 
     def pick(
-        self, model: FeasibilityModel, tried: Callable[[Mapping[str, Any]], bool]
+        self, model: FeasibilityModel, tried: Callable[[Mapping[str, Any]], bool], z: float = 0.0
     ) -> dict[str, Any] | None:
-        """The highest-ranked candidate not ``tried`` that ``model`` predicts within budget
-        (`FeasibilityModel.headroom` <= 0); None when there is none."""
+        """The highest-ranked candidate not ``tried`` that ``model`` predicts within budget, or at most
+        ``z`` leave-one-out deviations over it (`FeasibilityModel.excess` 0); None when there is none."""
         for choices in self.ranked():
-            if not tried(choices) and model.headroom(choices) <= 0.0:
+            if not tried(choices) and model.excess(choices, z) == 0.0:
                 return choices
         return None

@@ -100,6 +100,8 @@ class FeasibilityFilter:
         edge: Proposals not far over budget compared per trial (1: the first is kept).
         prior: Ranks candidates for the warm start (`warm`); None: no warm start.
         prior_trials: Trials, from the model's first fit on, that `warm` takes from ``prior``.
+        prior_z: Leave-one-out deviations over the limit a warm-start candidate's prediction may lie
+            (`FeasibilityModel.excess`; 0: predicted within budget).
         twins: The function an architecture's decisions compute (`CellSpace.signature`): a candidate
             computing the same function as a trial within budget counts as tried (`tried`); None: only
             the same decisions do.
@@ -121,6 +123,7 @@ class FeasibilityFilter:
         twins: Callable[[Mapping[str, Any]], str] | None = None,
         limits: Mapping[str, float] | None = None,
         exact: bool = False,
+        prior_z: float = 0.0,
     ) -> None:
         self.candidates = check_int("feasibility_candidates", candidates, 1)
         self.z = check_float("feasibility_z", z, 0.0, 100.0)
@@ -129,6 +132,7 @@ class FeasibilityFilter:
         self.costs = costs
         self.prior = prior
         self.prior_trials = check_int("prior_trials", prior_trials, 0)
+        self.prior_z = check_float("prior_z", prior_z, 0.0, 100.0)
         self.twins = twins
         self.limits = dict(limits or {})
         self.exact = exact and costs is not None
@@ -193,7 +197,7 @@ class FeasibilityFilter:
         if not np.any(model.skill >= MIN_SKILL):
             return None
         tried = self.tried(study)
-        return self.prior.pick(model, lambda choices: self.is_tried(choices, tried))
+        return self.prior.pick(model, lambda choices: self.is_tried(choices, tried), self.prior_z)
 
     def choose(
         self,
@@ -257,6 +261,11 @@ OPTIONS = {
         "trials after the feasibility model's first fit spent on the untried candidates with the most "
         "live parameters predicted within budget (0: none)",
     ),
+    "prior_z": Option(
+        0.0,
+        "leave-one-out deviations over the limit a warm-start candidate's prediction may lie (0: predicted "
+        "within budget)",
+    ),
     "prior_pool": Option(2000, "candidates the warm start ranks (the whole space if it is no larger)"),
     "skip_twins": Option(
         False,
@@ -274,6 +283,7 @@ def make_filter(
     prior_trials: int,
     prior_pool: int,
     skip_twins: bool,
+    prior_z: float = 0.0,
 ) -> FeasibilityFilter:
     """The `FeasibilityFilter` of a strategy's `OPTIONS`, using the context's counted costs when it has
     them and the space to count them on (both needed for the warm start's `CostPrior` too), and with
@@ -296,6 +306,7 @@ def make_filter(
         twins=twins,
         limits=context.limits,
         exact=True,
+        prior_z=prior_z,
     )
 
 

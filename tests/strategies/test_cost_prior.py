@@ -14,6 +14,7 @@ import itertools
 import pytest
 
 from nas_workbench import strategies
+from nas_workbench.exceptions import ConfigError
 from nas_workbench.spec import ArchSpec
 from nas_workbench.strategies._history import parent_spec
 from nas_workbench.strategies.cost_prior import CostPrior, choices_key
@@ -64,6 +65,27 @@ def test_the_prior_picks_the_largest_untried_candidate_predicted_within_budget()
     assert all(model.headroom(c) > 0 for c in ranked[: ranked.index(first)])
     second = prior.pick(model, lambda choices: choices_key(choices) == choices_key(first))
     assert second is not None and second != first and ranked.index(second) > ranked.index(first)
+
+
+def test_a_bolder_prior_picks_larger_candidates_predicted_just_over_the_limit() -> None:
+    """``prior_z``: the warm start may take a candidate predicted up to that many leave-one-out deviations
+    over the limit (where the model is a few percent off at the edge, the largest ones within budget are
+    predicted about at it); none ranked above its pick is within that reach."""
+    space = ToySpace()
+    fitted = FeasibilityModel.fit(search("random", 0, 0, 30))
+    assert fitted is not None
+    model = dataclasses.replace(fitted, spread=fitted.spread + 0.6)  # off by 60% of the limit
+    prior = CostPrior(space, toy_params, size=1000, seed=0)
+    ranked = prior.ranked()
+    safe = prior.pick(model, lambda choices: False)
+    bold = prior.pick(model, lambda choices: False, z=1.0)
+    assert safe == prior.pick(fitted, lambda choices: False)  # 0: within budget, whatever the spread
+    assert safe is not None and bold is not None
+    assert ranked.index(bold) < ranked.index(safe) and model.headroom(bold) > 0
+    assert model.excess(bold, 1.0) == 0.0
+    assert all(model.excess(c, 1.0) > 0 for c in ranked[: ranked.index(bold)])
+    with pytest.raises(ConfigError, match="prior_z"):
+        strategies.make_sampler("tpe", seed=0, space=space, costs=toy_params, prior_z=-1.0)
 
 
 @pytest.mark.parametrize(
