@@ -87,7 +87,8 @@ def _run_search(
     advice = run.strategy_advice
     picked = "" if advice is None else " (auto: the advisor's pick; `nas-workbench advise` says why)"
     print(f"Search space {config.space!r}: {run.space.size():,} architectures; strategy {strategy!r}"
-          f"{'' if verbose else picked}; {config.n_trials} trials; budget {budget_text(limits)}",
+          f"{'' if verbose else picked}; {config.n_trials} trial{'s' * (config.n_trials != 1)}; "
+          f"budget {budget_text(limits)}",
           file=sys.stderr)  # fmt: skip
     if advice is not None and verbose:  # the advice with its evidence: a paragraph
         print(f"Strategy 'auto' resolved to {advice}", file=sys.stderr)
@@ -244,6 +245,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("\nInterrupted; the trial in progress is recorded as failed.", file=sys.stderr)
         return 130
-    print(f"worker {run.worker}: ran {len(mine)} trials; the study has {run.trials_done()}/"
-          f"{run.config.n_trials} done", file=sys.stderr)  # fmt: skip
+    ran = f"{len(mine)} trial{'s' * (len(mine) != 1)}"
+    print(f"worker {run.worker}: ran {ran}; the study has {run.trials_done()}/{run.config.n_trials} done",
+          file=sys.stderr)  # fmt: skip
     return 0
