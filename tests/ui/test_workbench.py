@@ -526,7 +526,10 @@ def test_a_differentiable_search_shows_its_architecture_weights(
     async def main():
         workbench = nw.Workbench(config, data=tiny_task)
         workbench.start_button.click()
-        placed.extend(workbench.plots.box.children)  # at Start, before any epoch
+        # the histories are placed once the run has opened (the opening runs in the background), before
+        # its first epoch
+        await wait_for(lambda: workbench.plots.dnas_widget is not None)
+        placed.extend(workbench.plots.box.children)
         await wait_for(lambda: not workbench.searching and "complete" in workbench.message.value)
         return workbench
 
