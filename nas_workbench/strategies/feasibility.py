@@ -137,6 +137,8 @@ class FeasibilityFilter:
         self.limits = dict(limits or {})
         self.exact = exact and costs is not None
         self._cache: tuple[tuple[Any, ...], FeasibilityModel | None] | None = None
+        #: Whether the last `model` judged a limit exactly (the warm start then counts from trial 0).
+        self._exact_known = False
         self._functions: dict[tuple[tuple[str, Any], ...], tuple[str, str]] = {}
 
     def tried(self, study: Study) -> set[Hashable]:
@@ -172,16 +174,17 @@ class FeasibilityFilter:
         key = (study.study_name, *(t.number for t in trials))
         if self._cache is None or self._cache[0] != key:
             fitted = FeasibilityModel.fit(trials, self.costs) if len(trials) >= self.min_trials else None
-            if limits := self._exact_limits(trials):
+            limits = self._exact_limits(trials)
+            if limits:
                 assert self.costs is not None
                 exact = FeasibilityModel.exact(self.costs, limits, len(trials))
                 fitted = exact if fitted is None else fitted.with_exact(limits)
-            self._cache = (key, fitted)
+            self._cache, self._exact_known = (key, fitted), bool(limits)
         return self._cache[1]
 
     def _exact_limits(self, trials: list[FrozenTrial]) -> dict[str, float]:
         """The limits `exact` judges by (empty when not ``exact``)."""
-        if not self.exact or self.costs is None:
+        if not self.exact or self.costs is None:  # (``exact`` implies costs; said for the type checker)
             return {}
         observed = ((t.constraints, self.costs.counted(t.params)) for t in trials)
         return exact_limits(self.costs.names(), self.limits, observed)
@@ -191,7 +194,7 @@ class FeasibilityFilter:
         an exact limit, else ``min_trials``), the prior's best untried candidate predicted within budget;
         else None (the strategy proposes). Nothing without a model, or one that predicts no constraint
         with skill (it would call every candidate feasible)."""
-        start = 0 if self._exact_limits(constrained_trials(study)) else self.min_trials
+        start = 0 if self._exact_known else self.min_trials  # as the `model` just asked for judged
         if self.prior is None or model is None or model.n_trials >= start + self.prior_trials:
             return None
         if not np.any(model.skill >= MIN_SKILL):
