@@ -13,27 +13,19 @@ signatures stay as they are and a caller that listens to nothing pays nothing.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
-from contextvars import ContextVar
+from collections.abc import Callable
+
+from nas_workbench._context_hook import ContextHook
 
 __all__ = ["narrate", "narrated"]
 
-_SAY: ContextVar[Callable[[str], None] | None] = ContextVar("nas_workbench_narration", default=None)
+_SAY: ContextHook[Callable[[str], None]] = ContextHook("nas_workbench_narration")
 
-
-@contextlib.contextmanager
-def narrated(say: Callable[[str], None]) -> Iterator[None]:
-    """Call ``say`` with each step an opening inside the block (in this thread) begins."""
-    token = _SAY.set(say)
-    try:
-        yield
-    finally:
-        _SAY.reset(token)
+#: Call ``say`` with each step an opening inside the block (in this thread) begins: ``with narrated(say):``.
+narrated = _SAY.installed
 
 
 def narrate(step: str) -> None:
     """Say ``step`` ("resolving the budget ...", "checking ...") to the enclosing `narrated` block, if any."""
-    say = _SAY.get()
-    if say is not None:
+    if (say := _SAY.get()) is not None:
         say(step)

@@ -11,30 +11,22 @@ layer knows nothing of what is cancelled or why.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
-from contextvars import ContextVar
+from collections.abc import Callable
+
+from nas_workbench._context_hook import ContextHook
 
 __all__ = ["checkpoint", "checkpoints", "has_checkpoints"]
 
-_CHECK: ContextVar[Callable[[], None] | None] = ContextVar("nas_workbench_checkpoint", default=None)
+_CHECK: ContextHook[Callable[[], None]] = ContextHook("nas_workbench_checkpoint")
 
-
-@contextlib.contextmanager
-def checkpoints(check: Callable[[], None]) -> Iterator[None]:
-    """Call ``check`` at every `checkpoint` reached in this thread inside the block (it raises to end the
-    work; nested blocks use the innermost check)."""
-    token = _CHECK.set(check)
-    try:
-        yield
-    finally:
-        _CHECK.reset(token)
+#: Call ``check`` at every `checkpoint` reached in this thread inside the block (it raises to end the work;
+#: nested blocks use the innermost check): ``with checkpoints(check): ...``.
+checkpoints = _CHECK.installed
 
 
 def checkpoint() -> None:
     """Call the check installed by the enclosing `checkpoints` block, if any (it may raise)."""
-    check = _CHECK.get()
-    if check is not None:
+    if (check := _CHECK.get()) is not None:
         check()
 
 
