@@ -344,3 +344,18 @@ def test_a_budget_on_a_device_is_judged_by_its_bound_at_the_confidence_asked(sto
         table = format_pareto_table(run.results(), ["accuracy"], ["maximize"], {"latency_ms": 6.5})
         assert "% sure within)" in table.splitlines()[2]  # the CLI's table says how sure
     assert statuses == {0.8: "infeasible", 0.0: "ok"}
+
+
+def test_a_profile_shown_in_a_cell_says_its_quality_and_warns_when_it_ranks_poorly(tiny_device, tiny_task):
+    assert repr(tiny_device).startswith("DeviceProfile('tinyphone': chain at input")
+    assert "8 measurements; leave-one-out Spearman" in repr(tiny_device) and "\n" not in repr(tiny_device)
+    text = str(tiny_device)
+    assert "predicted for tinyphone from 8 measurements" in text and "80% interval" in text
+    assert "weak" not in text and "weak" not in tiny_device._repr_html_()  # the device is a sum of its blocks
+    space = nw.spaces.get("chain", **TINY)
+    archs = nw.profiling.propose(space, 8, seed=0)
+    noise = [5.0, 1.0, 4.0, 2.0, 8.0, 1.5, 0.5, 6.0]  # latencies the architectures do not explain
+    shape, classes = tiny_task.input_shape, tiny_task.num_classes
+    noisy = nw.profiling.fit_device("noisy", space, archs, noise, input_shape=shape, num_classes=classes)
+    assert "weak: it ranks networks poorly" in str(noisy) and "device propose --space chain" in str(noisy)
+    assert "<li>weak: it ranks networks poorly" in noisy._repr_html_()

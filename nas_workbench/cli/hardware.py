@@ -52,21 +52,7 @@ def cmd_device(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(device.to_dict(), indent=2))
             return 0
-        q = device.quality
-        spearman = "-" if q["spearman"] is None else f"{q['spearman']:.3f}"
-        lines = [
-            f"{device.name}: latency of {device.space!r} networks at input {list(device.input_shape)}, "
-            f"{device.source}",
-            f"  cross-validated (leave-one-out): Spearman {spearman}, within ±10% "
-            f"{100 * q['within_10pct']:.0f}%, median error {100 * q['median_rel_error']:.1f}%",
-            f"  80% interval: a new architecture's latency lies within x{q['ratio_p10']:.2f} to "
-            f"x{q['ratio_p90']:.2f} of its prediction (conformal, from the leave-one-out ratios)",
-        ]
-        if device.transfer is not None and device.reference is not None:
-            weights = sorted(q["weights"].items(), key=lambda item: -item[1])
-            lines.append(f"  prior: other devices' latencies in {device.reference['path']}; models averaged: "
-                         + ", ".join(f"{name} {100 * w:.0f}%" for name, w in weights[:5]))  # fmt: skip
-        print("\n".join(lines))
+        print(device)
         return 0
     space = spaces.get(args.space)
     if args.action == "propose":
@@ -75,8 +61,7 @@ def cmd_device(args: argparse.Namespace) -> int:
     device = targets.fit_device(args.name, space, specs, latency, input_shape=parse_shape(args.input_shape),
                                 num_classes=args.num_classes, prior=not args.no_prior,
                                 reference=args.reference)  # fmt: skip
-    print(f"saved device profile {device.name!r} ({device.source}); "
-          f"`nas-workbench device show {device.name}` for its quality")  # fmt: skip
+    print(f"saved device profile {device.name!r}\n{device}")
     return 0
 
 

@@ -42,6 +42,7 @@ from nas_workbench.profiling.device_model import (
     choice_counts,
     propose,
 )
+from nas_workbench.profiling.device_report import profile_html, profile_lines, profile_summary
 from nas_workbench.profiling.device_transfer import Reference, TransferModel, read_reference
 from nas_workbench.spec import ArchSpec
 
@@ -75,7 +76,7 @@ def _as_spec(space: Any, arch: ArchSpec | str | Mapping[str, Any]) -> ArchSpec:
     return space.spec(arch)
 
 
-@dataclass
+@dataclass(repr=False)
 class DeviceProfile:
     """A latency predictor for one named device, fitted from measured architectures of one space.
 
@@ -103,6 +104,15 @@ class DeviceProfile:
     _space: Any = field(default=None, repr=False, compare=False)
     _reference: Reference | None = field(default=None, repr=False, compare=False)
     _cache: dict[str, tuple[float, bool]] = field(default_factory=dict, repr=False, compare=False)
+
+    def __repr__(self) -> str:
+        return profile_summary(self)
+
+    def __str__(self) -> str:
+        return "\n".join(profile_lines(self))
+
+    def _repr_html_(self) -> str:
+        return profile_html(self)
 
     @property
     def source(self) -> str:
