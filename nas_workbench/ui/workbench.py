@@ -46,7 +46,7 @@ from nas_workbench.ui.archview import ArchPanel
 from nas_workbench.ui.form import ConfigForm
 from nas_workbench.ui.plots import PlotPanel, recorded_metrics
 from nas_workbench.viz import TrialTable
-from nas_workbench.viz._state import stored_budget
+from nas_workbench.viz._state import budget_notes, stored_budget
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing's own from Python 3.12
@@ -101,7 +101,10 @@ class Workbench(W.VBox):
         self.form.budget.follow(self.plots.follow_budget)  # the budget lines follow the form's edits
         shown = self.form.validate() or SearchConfig()
         self.plots.reset(
-            TrialTable(shown.objectives, shown.directions), shown.budget, recorded_metrics(shown)
+            TrialTable(shown.objectives, shown.directions),
+            shown.budget,
+            recorded_metrics(shown),
+            budget_notes({}, shown.budget, shown.target_device),
         )
         super().__init__(
             children=[
@@ -173,7 +176,8 @@ class Workbench(W.VBox):
                 "continue it, or choose another study name (Run tab) to start afresh."
             )
         config = run.config  # relative limits resolved on this device
-        notes = {m: r.note for m, r in run.resolved_budget.items()}
+        resolved = {m: r.note for m, r in run.resolved_budget.items()}
+        notes = budget_notes(resolved, config.budget, config.target_device)
         self.plots.reset(
             TrialTable(config.objectives, config.directions), config.budget, recorded_metrics(config), notes
         )

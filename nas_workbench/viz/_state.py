@@ -22,6 +22,7 @@ __all__ = [
     "STATUS_STYLE",
     "UNSCORED_AT",
     "TrialTable",
+    "budget_notes",
     "front_columns",
     "metric_label",
     "stored_budget",
@@ -219,8 +220,17 @@ def stored_budget(record: StudyRecord) -> tuple[dict[str, float], dict[str, str]
     """A study's absolute limits (from its record, `nas_workbench.engine.study_record`) and, for the
     budget line, how a limit was given: relative to the device ("p30 on this CPU"), or on the target
     device whose profile judges latency ("predicted for pixel3")."""
-    notes = {m: f"{r['spec']} on {r['device']}" for m, r in record.budget_resolved.items()}
-    target = record.config.get("target_device")
-    if target and "latency_ms" in record.budget and "latency_ms" not in notes:
-        notes["latency_ms"] = f"predicted for {target}"
-    return dict(record.budget), notes
+    resolved = {m: f"{r['spec']} on {r['device']}" for m, r in record.budget_resolved.items()}
+    return dict(record.budget), budget_notes(resolved, record.budget, record.config.get("target_device"))
+
+
+def budget_notes(
+    resolved: Mapping[str, str], budget: Mapping[str, Any], target_device: str | None
+) -> dict[str, str]:
+    """How each limit was given, for its budget line: the ``resolved`` relative limits' notes ("p30 on
+    this CPU"), and a latency limit on a target device "predicted for pixel3" (the search judges it by
+    the device's profile, not by timing here)."""
+    notes = dict(resolved)
+    if target_device and "latency_ms" in budget and "latency_ms" not in notes:
+        notes["latency_ms"] = f"predicted for {target_device}"
+    return notes

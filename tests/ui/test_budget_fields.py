@@ -4,6 +4,7 @@ showed "1.20e+3 count", kept the old line until Start, and put the checkboxes at
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import ipywidgets as W
@@ -19,6 +20,7 @@ from nas_workbench.ui._limit import exact_text, parse_limit
 from nas_workbench.ui.form import ConfigForm
 from nas_workbench.ui.plots import PlotPanel
 from nas_workbench.viz import TrialTable
+from tests.ui.conftest import TINY
 
 
 def parts(form: ConfigForm, metric: str) -> tuple[W.HTML, W.Checkbox, Any, W.Text, W.Label, W.Text]:
@@ -154,3 +156,27 @@ def test_after_a_search_its_budget_line_stays_and_an_edited_limit_is_drawn_besid
     panel.follow_budget({"params": 2000})
     panel.reset(table, {"params": 2000}, ["params"])  # a new search's: the edit is its budget
     assert _spans(panel, "params") == {"nas_budget": 2000}
+
+
+def test_a_latency_limit_on_a_target_device_is_named_so_on_its_line_before_and_after_start(
+    make_config, score, wait_for, tmp_path, monkeypatch
+) -> None:
+    """The budget line of a limit judged by a device's profile said only "budget 20 ms" after Start (seen
+    in JupyterLab in Chromium, 2026-12-06): it says "predicted for <device>" as a reopened study did."""
+    monkeypatch.setenv("NAS_WORKBENCH_CACHE", str(tmp_path / "cache"))
+    space = nw.spaces.get("chain", **TINY)
+    archs = nw.profiling.propose(space, 8, seed=0)
+    latency = [1.0 + 2.0 * sum(key.endswith(".op") for key in space.parse(a).choices) for a in archs]
+    nw.profiling.fit_device("board", space, archs, latency, input_shape=(1, 8, 8), num_classes=10)
+    config = make_config(budget={"latency_ms": 20.0}, target_device="board", study_name="board", n_trials=2)
+
+    async def main() -> tuple[list[str], list[str]]:
+        workbench = nw.Workbench(config, evaluate=score)
+        before = _legend(workbench.plots, "latency_ms")
+        workbench.start_button.click()
+        await wait_for(lambda: not workbench.searching and "complete" in workbench.message.value)
+        return before, _legend(workbench.plots, "latency_ms")
+
+    before, after = asyncio.run(main())
+    assert any("predicted for board" in entry for entry in before), before
+    assert any("predicted for board" in entry for entry in after), after
