@@ -61,7 +61,7 @@ from nas_workbench.engine.budget import constraint_values
 from nas_workbench.profiling import Measurement
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nb201_profiles import FittedLatencies  # what a profile fitted from a few measurements predicts
+from nb201_profiles import FittedLatencies, verified_runs  # a profile fitted from a few measurements
 from nb201_scores import proxy_scores  # the cells' zero-cost scores (the project's synflow, cached)
 from nb201_tabular import load_table, mean_std  # the sibling benchmark's NB201 protocol
 
@@ -163,6 +163,7 @@ def run_one(
     chosen: dict[str, float] | None = None
     chosen_arch = ""
     n_feasible = 0
+    trained: list[tuple[str, float, float]] = []  # (arch, validation, test) of each trial judged within
     at_trained: dict[int, float] = {}
     valid_at: dict[int, float] = {}  # the choice's validation accuracy (what every search chooses by)
     started = time.process_time()
@@ -178,6 +179,7 @@ def run_one(
         row = table[arch]
         if judged[arch] <= budget_ms:
             n_feasible += 1
+            trained.append((arch, row["valid"], row["test"]))
             if chosen is None or row["valid"] > chosen["valid"]:
                 chosen, chosen_arch = row, arch
             if n_feasible in CHECKPOINTS:
@@ -193,6 +195,7 @@ def run_one(
         "feasible_share": n_feasible / trials,
         "over_budget": chosen is not None and latency[chosen_arch] > budget_ms,  # as the device measures
         "cpu_s_per_trial": (time.process_time() - started) / trials,
+        "trained": trained,
     }
 
 
@@ -222,6 +225,13 @@ def main() -> int:
         default=str(BUDGET_CONFIDENCE),
         help="comma-separated budget_confidence values a fitted profile judges the budget at (--costs "
         "profile; 0: the prediction alone), each a case of its own on the same profiles",
+    )
+    parser.add_argument(
+        "--verify",
+        default="0",
+        help="comma-separated numbers K of finalists measured on the device after the search (--costs "
+        "profile): the profile refitted with them, the trials judged again, the choice made again "
+        "(nb201_profiles.verified_choice); 0: the choice as the search made it",
     )
     parser.add_argument("--no-random", action="store_true", help="leave the random baseline out")
     parser.add_argument(
@@ -267,6 +277,7 @@ def main() -> int:
     profiles = FittedLatencies(args.nb201_dir, space, args.profile_size) if args.costs == "profile" else None
     percentiles = [float(p) for p in args.percentiles.split(",")]
     confidences = [float(c) for c in args.confidence.split(",")] if profiles is not None else [0.0]
+    verify = [int(k) for k in args.verify.split(",")] if profiles is not None else []
 
     told = {"none": "nothing", "profile": f"latency predicted from {args.profile_size} measurements"}
     told = told.get(args.costs, args.costs)
@@ -335,13 +346,29 @@ def main() -> int:
                     "feasible_share": statistics.mean(r["feasible_share"] for r in runs),
                     "cpu_ms_per_trial": 1000 * statistics.mean(r["cpu_s_per_trial"] for r in runs),
                 }
+                if profiles is not None and verify:  # K finalists measured: regret, none and over per K
+                    case["strategies"][name]["verify"] = {
+                        k: verified_runs(
+                            profiles, DEVICES[device], runs, k, column, budget_ms, best, confidence
+                        )
+                        for k in verify
+                    }
             results.append(case)
             row = f"{device:<8}{percentile:>4g}{budget_ms:>10.2f}{len(feasible) / len(column):>9.1%}"
             if profiles is not None:  # the budget_confidence; median regret [min, max], none, over
-                row = f"{row} c={confidence:g}" + "".join(
-                    f" {n}: {statistics.median(f['regrets']):.2f} [{min(f['regrets']):.2f}, "
-                    f"{max(f['regrets']):.2f}] none {f['no_feasible_runs']} over {f['over_budget_runs']}"
-                    for n, f in case["strategies"].items()
+                row = (
+                    f"{row} c={confidence:g}"
+                    + "".join(
+                        f" {n}: {statistics.median(f['regrets']):.2f} [{min(f['regrets']):.2f}, "
+                        f"{max(f['regrets']):.2f}] none {f['no_feasible_runs']} over {f['over_budget_runs']}"
+                        for n, f in case["strategies"].items()
+                    )
+                    + "".join(
+                        f" | K={k}: {statistics.median(v['regrets']):.2f} [{min(v['regrets']):.2f}, "
+                        f"{max(v['regrets']):.2f}] none {v['none']} over {v['over']}"
+                        for f in case["strategies"].values()
+                        for k, v in f.get("verify", {}).items()
+                    )
                 )
             cells = []
             for n in names:
@@ -407,6 +434,7 @@ def main() -> int:
             "trials": args.trials,
             "costs": args.costs,
             "profile_size": args.profile_size if args.costs == "profile" else None,
+            "verify": verify,
             "scores": args.scores,
             "proxy_seconds": proxy_seconds,
             "pool_size": args.pool_size,
