@@ -11,7 +11,7 @@ import difflib
 import re
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from nas_workbench.cli._arguments import integer_at_least
 from nas_workbench.engine.callables import DATA_OPTION
@@ -159,6 +159,39 @@ def _add_search_commands(add: _Adder) -> None:
     _add_data_options(worker, default, "--dataset")  # its name before the commands shared one
 
 
+def _add_verification_action(actions: Any, name: str, help: str) -> argparse.ArgumentParser:
+    """A ``device`` action on a search's study (``finalists``, ``verify``): its ``--study`` and
+    ``--storage``."""
+    action: argparse.ArgumentParser = actions.add_parser(name, help=help)
+    action.add_argument("--study", required=True, help="the study searched on the device's profile")
+    action.add_argument("--storage", help=_STORAGE_HELP)
+    return action
+
+
+def _add_model_options(command: argparse.ArgumentParser, from_profile: bool) -> None:
+    """``--models`` (a model file per architecture, to run on the device), its ``--format``, and the
+    ``--input-shape`` / ``--num-classes`` of the networks: by default 3,32,32 and 10, or with
+    ``from_profile`` the device profile's (left None here)."""
+    command.add_argument(
+        "--models",
+        type=Path,
+        metavar="FOLDER",
+        help="also write each architecture as a model file to run on the device (the CSV names each file)",
+    )
+    command.add_argument(
+        "--format",
+        choices=["onnx", "torchscript"],
+        default="onnx",
+        help="the model files' format (default: onnx)",
+    )
+    shape, classes = (None, None) if from_profile else ("3,32,32", 10)
+    which = ("the profile's", "the profile's") if from_profile else (shape, classes)
+    command.add_argument("--input-shape", default=shape, help=f"the models' input (default: {which[0]})")
+    command.add_argument(
+        "--num-classes", type=_classes, default=classes, help=f"classifier outputs (default: {which[1]})"
+    )
+
+
 def _add_study_command(add: _Adder, name: str, help: str) -> argparse.ArgumentParser:
     """A command reading one stored study: its name (as an argument, or ``--study`` as ``run`` takes it)
     and storage."""
@@ -251,20 +284,25 @@ def _add_hardware_commands(add: _Adder) -> None:
     propose.add_argument(
         "--reference", type=Path, help="other devices' latencies (CSV: arch, *_ms columns): propose from them"
     )
-    propose.add_argument(
-        "--models",
-        type=Path,
-        metavar="FOLDER",
-        help="also write each architecture as a model file to run on the device (the CSV names each file)",
+    _add_model_options(propose, from_profile=False)
+    finalists = _add_verification_action(
+        actions,
+        "finalists",
+        "a search's best trials whose latency is only predicted, to measure on its target device before "
+        "choosing (a CSV to fill in, as propose writes)",
     )
-    propose.add_argument(
-        "--format",
-        choices=["onnx", "torchscript"],
-        default="onnx",
-        help="the model files' format (default: onnx)",
+    finalists.add_argument(
+        "-k", type=integer_at_least(1, 10_000), default=5, help="how many finalists (default: 5)"
     )
-    propose.add_argument("--input-shape", default="3,32,32", help="the models' input (default: 3,32,32)")
-    propose.add_argument("--num-classes", type=_classes, default=10, help="classifier outputs (default: 10)")
+    finalists.add_argument("-o", "--output", type=Path, help="write a CSV with columns arch,latency_ms")
+    _add_model_options(finalists, from_profile=True)
+    verify = _add_verification_action(
+        actions,
+        "verify",
+        "add the finalists' measured latencies to the device profile (refitted) and judge the study's "
+        "trials again",
+    )
+    verify.add_argument("csv", type=Path, help="columns arch, latency_ms (rows left empty are skipped)")
     fit = actions.add_parser("fit", help="fit a device profile from a CSV of measured latencies")
     fit.add_argument("name", help="the device's name, as target_device names it")
     fit.add_argument("csv", type=Path, help="columns arch (the space's notation), latency_ms")

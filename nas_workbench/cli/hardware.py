@@ -37,11 +37,14 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
 
 def cmd_device(args: argparse.Namespace) -> int:
-    """``nas-workbench device propose|fit|show|list``: latency profiles of devices the workbench cannot
-    run on (`nas_workbench.profiling.targets`)."""
+    """``nas-workbench device propose|fit|show|list|finalists|verify``: latency profiles of devices the
+    workbench cannot run on (`nas_workbench.profiling.targets`), and a search's finalists verified there
+    (`nas_workbench.engine.device_verdicts`)."""
     from nas_workbench import spaces
     from nas_workbench.profiling import targets
 
+    if args.action in ("finalists", "verify"):
+        return _verification(args)
     if args.action == "list":
         for name in targets.list_devices():
             device = targets.load_device(name)
@@ -65,14 +68,53 @@ def cmd_device(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verification(args: argparse.Namespace) -> int:
+    """``device finalists``: a search's finalists to measure, written as ``propose`` writes its
+    architectures; ``device verify``: their measured latencies given back, the profile refitted and the
+    study's trials judged again."""
+    from nas_workbench.cli.studies import load_study
+    from nas_workbench.engine import device_verdicts
+    from nas_workbench.profiling import targets
+
+    study = load_study(args.study, args.storage)
+    device, _, _ = device_verdicts.device_budget(study)  # a study without a device profile is refused
+    space = device.search_space()
+    if args.action == "verify":
+        specs, latency = targets.read_measurements(args.csv, space, fewest=1, unmeasured=True)
+        done = device_verdicts.verify(study, [space.format(s) for s in specs], latency)
+        print(f"{done}; `nas-workbench show {args.study}` for the study judged again")
+        return 0
+    chosen = device_verdicts.finalists(study, args.k)
+    if not chosen:
+        print(f"study {args.study!r} has no trained trial within budget whose latency is only predicted")
+        return 0
+    for f in chosen:
+        print(f"  trial {f.number} (#{f.rank} by the objective): predicted {f.predicted_ms:.4g} ms of "
+              f"{f.limit_ms:g} ms, {f.p_within:.0%} sure within", file=sys.stderr)  # fmt: skip
+    args.input_shape = args.input_shape or ",".join(map(str, device.input_shape))
+    args.num_classes = args.num_classes or device.num_classes
+    fit = f"nas-workbench device verify --study {args.study} " + (
+        "" if args.storage is None else f"--storage {args.storage} "
+    )
+    return _write_archs(args, space, [f.arch for f in chosen], fit)
+
+
 def _propose(args: argparse.Namespace, space: Any) -> int:
-    """``device propose``: the architectures to measure, as a CSV to fill in (or printed), and with
-    ``--models`` each one as a model file to run on the device, since a phone or a board runs files, not
-    specs (its networks freshly initialised: latency does not depend on the weights)."""
+    """``device propose``: the architectures to measure, as a CSV to fill in (or printed)."""
+    from nas_workbench.profiling import targets
+
+    archs = targets.propose(space, args.n, args.seed, reference=args.reference)
+    return _write_archs(args, space, archs, f"nas-workbench device fit NAME --space {args.space} ")
+
+
+def _write_archs(args: argparse.Namespace, space: Any, archs: list[str], fit: str) -> int:
+    """The architectures to measure as a CSV to fill in (``--output``, or printed), and with ``--models``
+    each one as a model file to run on the device, since a phone or a board runs files, not specs (its
+    networks freshly initialised: latency does not depend on the weights); ``fit`` is the command that
+    reads the CSV back, printed with the CSV's path."""
     from nas_workbench.profiling import targets
 
     shape = parse_shape(args.input_shape)
-    archs = targets.propose(space, args.n, args.seed, reference=args.reference)
     output = args.output or (args.models / "archs.csv" if args.models else None)
     models = (
         _write_models(args.models, args.format, space, archs, shape, args.num_classes)
@@ -83,9 +125,10 @@ def _propose(args: argparse.Namespace, space: Any) -> int:
         print("\n".join(archs))
         return 0
     targets.write_proposal(output, archs, models)
-    fit = f"nas-workbench device fit NAME --space {args.space} {output}"
-    if models:
+    fit += str(output)
+    if models and args.action == "propose":  # the profile's input and classes; the finalists have them
         fit += f" --input-shape {','.join(map(str, shape))} --num-classes {args.num_classes}"
+    if models:
         from nas_workbench.export.inputs import example_shape  # (D,) for rows of D features: (1, D)
 
         size = "x".join(map(str, example_shape(shape)))

@@ -15,6 +15,7 @@ A trial over budget is stored PRUNED, with no value, and read back with status "
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, SupportsIndex, overload
@@ -27,6 +28,7 @@ from nas_workbench import _compat
 from nas_workbench.engine._bulk_read import read_trials
 from nas_workbench.engine.events import TrialFinished
 from nas_workbench.engine.result_display import results_html, results_text, trial_text
+from nas_workbench.engine.study_record import read_record
 from nas_workbench.trial_attrs import DNAS_ATTR, WEIGHTS_ATTR, attr, fail_reason, learning_curve
 
 __all__ = [
@@ -165,6 +167,26 @@ class TrialResult:
         entry = self.metrics.get("accuracy")
         return entry is not None and entry.get("method") == "estimated"
 
+    def rejudged(self, verdict: Mapping[str, Any] | None) -> TrialResult:
+        """This trial as a verification on the target device judged it again (an entry of
+        `StudyRecord.verified`'s trials): its latency measured there or predicted by the refitted profile,
+        and whether it is now within budget; a trained trial now over says why, an untrained one now
+        within says it was not trained. Without ``verdict``, the trial itself."""
+        if not verdict or "latency_ms" not in self.metrics:
+            return self
+        latency = verdict["latency_ms"]
+        metrics = {**self.metrics, "latency_ms": latency}
+        judged = latency["detail"]["budget"]["verdict"]
+        reason = self.reason
+        if self.status == "ok":
+            feasible = bool(verdict["feasible"])
+            reason = None if feasible else f"judged again: {judged}"
+        else:
+            feasible = self.feasible
+            if self.status == "infeasible" and verdict["feasible"]:
+                reason = f"{self.reason}; judged again: {judged} (not trained)"
+        return dataclasses.replace(self, metrics=metrics, feasible=feasible, reason=reason)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "number": self.number,
@@ -220,8 +242,13 @@ def _without_placeholder(status: str, metrics: Mapping[str, Any]) -> Mapping[str
 
 
 def trial_results(study: optuna.Study, states: Iterable[TrialState] | None = None) -> TrialResults:
-    """All trials of ``study`` as `TrialResult`s, in trial-number order."""
-    return TrialResults(TrialResult.from_frozen(t) for t in read_trials(study, states))
+    """All trials of ``study`` as `TrialResult`s, in trial-number order, as a verification on the target
+    device judged them again when there was one (`StudyRecord.verified`)."""
+    record = read_record(study)
+    verdicts = record.verified.get("trials", {}) if record is not None else {}
+    return TrialResults(
+        TrialResult.from_frozen(t).rejudged(verdicts.get(str(t.number))) for t in read_trials(study, states)
+    )
 
 
 def pareto_front(results: Iterable[TrialResult], directions: Sequence[str]) -> TrialResults:

@@ -61,10 +61,15 @@ def _latency_method(latency: Mapping[str, Any]) -> str:
 
 def _budget_mark(result: TrialResult) -> str:
     """The mark "ok" or "OVER"; for a latency a target device's profile judged, also how sure it is within
-    (``"ok (91% sure within)"``, the verdict `nas_workbench.engine.budget.device_judged` recorded)."""
+    (``"ok (91% sure within)"``, the verdict `nas_workbench.engine.budget.device_judged` recorded), or
+    that it was measured on the device (``"OVER (measured)"``, a verified finalist)."""
     mark = "ok" if result.feasible else "OVER"
     verdict = result.metrics.get("latency_ms", {}).get("detail", {}).get("budget")
-    return f"{mark} ({verdict['p_within']:.0%} sure within)" if verdict else mark
+    if not verdict:
+        return mark
+    if verdict.get("measured"):
+        return f"{mark} (measured)"
+    return f"{mark} ({verdict['p_within']:.0%} sure within)"
 
 
 def result_columns(results: Sequence[TrialResult]) -> list[Column]:

@@ -21,7 +21,7 @@ import socket
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +30,10 @@ from optuna.trial import FrozenTrial, TrialState
 
 from nas_workbench import spaces, strategies
 from nas_workbench.config import SearchConfig
+from nas_workbench.engine import device_verdicts
 from nas_workbench.engine import events as ev
 from nas_workbench.engine.cancel import Cancelled
+from nas_workbench.engine.device_verdicts import Finalist, Verification
 from nas_workbench.engine.opening import open_study
 from nas_workbench.engine.pipeline import Scorer, TrialPipeline
 from nas_workbench.engine.preflight import Networks, prepare_machine
@@ -255,6 +257,17 @@ class SearchRun:
     def pareto(self) -> TrialResults:
         """The feasible, non-dominated trials (for one objective: the best ones)."""
         return pareto_front(self.results(), self.config.directions)
+
+    def finalists(self, k: int = 5) -> list[Finalist]:
+        """The ``k`` trials to measure on the ``target_device`` before choosing, least sure first (the
+        rule: `nas_workbench.profiling.device_verify`); give their latencies back to `verify`."""
+        return device_verdicts.finalists(self.study, k)
+
+    def verify(self, archs: Sequence[str], latency_ms: Sequence[float]) -> Verification:
+        """Add ``archs`` measured on the ``target_device`` (``latency_ms``) to its profile, refitted and
+        saved, and judge the study's trials again (`results`, `pareto` and exports then read the new
+        verdicts; a resumed search uses the refitted profile). See `nas_workbench.engine.device_verdicts`."""
+        return device_verdicts.verify(self.study, archs, latency_ms)
 
     def trials_done(self) -> int:
         """Finished trials (complete, pruned or failed) that count towards ``n_trials``: attempts whose

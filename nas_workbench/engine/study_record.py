@@ -10,6 +10,9 @@ module touches a study's user attributes). It holds:
 - ``objectives`` / ``directions``, ``n_trials``, ``budget`` and what relative limits resolved to;
 - ``data``: the identity of the data searched on (`DataIdentity`), so a resume, a worker or an export on
   other data is refused, and the name of each class, which exports write beside the network's outputs;
+- ``verified``: the trials judged again after finalists were measured on the ``target_device``
+  (`nas_workbench.engine.device_verdicts`): an Optuna trial cannot change once finished, so the verdicts
+  live here and `nas_workbench.engine.records.trial_results` applies them;
 - whether the study stopped itself (`mark_stopped_itself`, `stopped_itself`: a study system attribute, so
   that a process following workers elsewhere sees it), and the rule that turns a study's counts into its
   status (`study_status`).
@@ -99,6 +102,10 @@ class StudyRecord:
             `nas_workbench.spaces.reference`); None for a built-in space, or one defined in a notebook.
         strategy: The strategy's name.
         data: The data's identity (None in studies written before it was recorded).
+        verified: After finalists were measured on the target device (`device_verdicts.verify`): the
+            ``device``, its ``measurements`` (N + k), the ``limit_ms`` and, per trial number (a string),
+            its latency judged again (``latency_ms``, a `Measurement` dict whose ``detail["budget"]`` is
+            the verdict) and whether it is now ``feasible``; empty until then.
         version: The nas-workbench version that created the study.
     """
 
@@ -112,6 +119,7 @@ class StudyRecord:
     space_reference: str | None = None
     strategy: str | None = None
     data: DataIdentity | None = None
+    verified: Mapping[str, Any] = field(default_factory=dict)
     version: str = ""
 
     # -- to and from the stored form -------------------------------------------------------------------
@@ -130,6 +138,7 @@ class StudyRecord:
             "space_reference": self.space_reference,
             "strategy": self.strategy,
             "data": None if self.data is None else self.data.to_dict(),
+            "verified": dict(self.verified),
         }
 
     @classmethod
@@ -152,6 +161,7 @@ class StudyRecord:
             space_reference=stored.get("space_reference"),
             strategy=stored.get("strategy"),
             data=DataIdentity.from_dict(data) if isinstance(data, Mapping) else None,
+            verified=dict(stored.get("verified") or {}),
             version=str(stored.get("version", "")),
         )
 

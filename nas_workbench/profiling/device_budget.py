@@ -31,7 +31,7 @@ from typing import Any
 
 from nas_workbench.exceptions import ConfigError
 
-__all__ = ["budget_verdict", "conformal_bound", "interval_ratios", "within_probability"]
+__all__ = ["budget_verdict", "conformal_bound", "interval_ratios", "measured_verdict", "within_probability"]
 
 
 def interval_ratios(quality: Mapping[str, Any]) -> list[float]:
@@ -87,4 +87,17 @@ def budget_verdict(
         "within": within,
         "p_within": p_within,
         "verdict": f"predicted {'within' if within else 'over'} budget ({how})",
+    }
+
+
+def measured_verdict(measured_ms: float, limit_ms: float, device: str) -> dict[str, Any]:
+    """The verdict on a latency measured on ``device`` (a verified finalist, `device_verify`): known, not
+    predicted, so ``within`` is the measurement against ``limit_ms`` and ``measured`` is True."""
+    within = measured_ms <= limit_ms
+    return {
+        "limit_ms": limit_ms,
+        "within": within,
+        "measured": True,
+        "verdict": f"measured {'within' if within else 'over'} budget on {device} "
+        f"({measured_ms:.4g} ms {'<=' if within else '>'} {limit_ms:g} ms)",
     }

@@ -27,12 +27,18 @@ class LatencyRow:
 
 
 def read_latency_table(
-    path: Path, space: Any, field: str, columns: Callable[[list[str]], list[str]], wanted: str
+    path: Path,
+    space: Any,
+    field: str,
+    columns: Callable[[list[str]], list[str]],
+    wanted: str,
+    unmeasured: bool = False,
 ) -> tuple[list[str], list[LatencyRow]]:
     """The latency columns and rows of a CSV file: an ``arch`` column in ``space``'s notation and the
     latency columns ``columns`` picks from the header (``wanted`` says which, when it picks none).
 
-    Blank rows are skipped; every bad cell is a `ConfigError` naming its line and column (missing, not an
+    Blank rows are skipped, and with ``unmeasured`` rows whose latencies are all left empty (finalists
+    not measured); every bad cell is a `ConfigError` naming its line and column (missing, not an
     architecture of ``space``, not a positive number, an architecture given twice); an unreadable file or
     header is one naming ``field`` and ``path``.
     """
@@ -65,6 +71,8 @@ def read_latency_table(
                 f"{where} arch", row["arch"], f"each architecture once (also on line {seen[spec.id]})"
             )
         seen[spec.id] = line
+        if unmeasured and not any(row.get(column) for column in latency_columns):
+            continue
         rows.append(LatencyRow(line, spec, [_latency(row, column, where) for column in latency_columns]))
     return latency_columns, rows
 
@@ -83,10 +91,13 @@ def _latency(row: Mapping[str, str], column: str, where: str) -> float:
     return value
 
 
-def read_measurements(path: str | Path, space: Any) -> tuple[list[ArchSpec], list[float]]:
+def read_measurements(
+    path: str | Path, space: Any, fewest: int = MIN_MEASUREMENTS, unmeasured: bool = False
+) -> tuple[list[ArchSpec], list[float]]:
     """The ``arch,latency_ms`` rows of a CSV file, checked: every bad row is a `ConfigError` naming its
     line and what is wrong (missing value, not an architecture of ``space``, not a positive number, an
-    architecture given twice)."""
+    architecture given twice). At least ``fewest`` measured rows (a fit's minimum by default; 1 for the
+    finalists of a search, where ``unmeasured`` rows, their latency left empty, are skipped)."""
     path = Path(path)
     _, rows = read_latency_table(
         path,
@@ -94,11 +105,10 @@ def read_measurements(path: str | Path, space: Any) -> tuple[list[ArchSpec], lis
         "CSV file",
         lambda header: ["latency_ms"] if "latency_ms" in header else [],
         "columns arch,latency_ms",
+        unmeasured,
     )
-    if len(rows) < MIN_MEASUREMENTS:
-        raise ConfigError(
-            "CSV file", str(path), f"at least {MIN_MEASUREMENTS} measured rows, found {len(rows)}"
-        )
+    if len(rows) < fewest:
+        raise ConfigError("CSV file", str(path), f"at least {fewest} measured rows, found {len(rows)}")
     return [row.spec for row in rows], [row.latencies[0] for row in rows]
 
 

@@ -70,12 +70,18 @@ def refit_device(
     """
     space = profile.search_space()
     measured = {space.parse(arch).id: ms for arch, ms in profile.measurements}
+    given: dict[str, int] = {}
     for index, arch in enumerate(archs):
         try:
             spec = space.parse(arch)
         except NasWorkbenchError as error:
             allowed = f"an architecture of {space.name!r} ({error})"
             raise ConfigError(f"archs[{index}]", arch, allowed) from None
+        if spec.id in given:
+            raise ConfigError(
+                f"archs[{index}]", arch, f"each architecture once (also archs[{given[spec.id]}])"
+            )
+        given[spec.id] = index
         if spec.id in measured:
             raise ConfigError(
                 f"archs[{index}]",
