@@ -107,7 +107,7 @@ def test_finalists_of_a_search_are_its_best_predicted_trials_within_budget(searc
         assert f.predicted_ms == pytest.approx(8.0, rel=0.05) and f.limit_ms == LIMIT
 
 
-def test_verify_refits_the_profile_and_judges_the_trials_again(searched):
+def test_verify_refits_the_profile_and_judges_the_trials_again(searched, tiny_task):
     space = searched.space
     proposed = searched.finalists(2)
     top = min(proposed, key=lambda f: f.rank)  # the search's choice
@@ -134,6 +134,18 @@ def test_verify_refits_the_profile_and_judges_the_trials_again(searched):
     assert best.feasible and best.number != top.number
     with pytest.raises(ConfigError, match=r"archs\[0\].*was not fitted with yet \(it was, at 9 ms\)"):
         verify(searched.study, [space.format(space.parse(top.arch))], [9.1])
+
+    resumed = nw.search(  # a resumed search judges its new trials by the refitted profile
+        searched.config.replace(n_trials=7),
+        evaluate=lambda spec, model: {"accuracy": accuracy(spec)},
+        data=tiny_task,
+    )
+    resumed.run()
+    after = {r.number: r for r in resumed.results()}
+    sources = {"predicted for tinyphone from 10 measurements", "measured on tinyphone"}
+    assert after[6].metrics["latency_ms"]["source"] in sources  # a repeat too: it reads its arch's verdict
+    for r in after.values():  # the measured choice, and any repeat of it, stays over budget
+        assert (r.arch == top.arch) == (r.metrics["latency_ms"]["value"] == 9.0 and not r.feasible)
 
 
 def test_the_refit_keeps_the_profiles_settings_and_refuses_what_it_has():

@@ -45,8 +45,9 @@ _METRIC = "latency_ms"
 
 @dataclass(frozen=True)
 class Verification:
-    """What `verify` did: the refitted ``profile`` (its quality: ``profile.quality``), how many trials
-    were judged again, how many of them changed verdict, and the measured architectures that were trials."""
+    """What `verify` did: the refitted ``profile`` (its quality: ``profile.quality``), how many
+    architectures tried were judged again, how many trials changed verdict, and how many of the trials
+    were of an architecture measured on the device."""
 
     profile: DeviceProfile
     judged: int
@@ -59,8 +60,8 @@ class Verification:
         return (
             f"device profile {self.profile.name!r} refitted ({self.profile.source}; leave-one-out "
             f"Spearman {spearman}, within ±10% {100 * q['within_10pct']:.0f}%, median error "
-            f"{100 * q['median_rel_error']:.1f}%); {self.judged} trials judged again, {self.changed} changed "
-            f"verdict, {self.measured_trials} measured on the device"
+            f"{100 * q['median_rel_error']:.1f}%); {self.judged} architectures judged again, {self.changed} "
+            f"trials changed verdict, {self.measured_trials} measured on the device"
         )
 
 
@@ -175,13 +176,11 @@ def verify(study: optuna.Study, archs: Sequence[str], latency_ms: Sequence[float
             latency = judged[_METRIC]
         within = bool(latency.detail["budget"]["within"])
         others = all(value <= 0 for name, value in trial.constraints.items() if name != _METRIC)
-        verdicts[str(trial.number)] = {"latency_ms": latency.to_dict(), "feasible": within and others}
+        verdicts[result.arch] = {"latency_ms": latency.to_dict(), "feasible": within and others}
     record = record_of(study)
     stored = {"device": refitted.name, "measurements": len(refitted.measurements), "limit_ms": limit}
-    write_record(study, record.with_changes(verified={**stored, "trials": verdicts}))
-    changed = sum(
-        r.feasible != verdicts[str(r.number)]["feasible"] for r in before if str(r.number) in verdicts
-    )
+    write_record(study, record.with_changes(verified={**stored, "archs": verdicts}))
+    changed = sum(r.feasible != verdicts[r.arch]["feasible"] for r in before if r.arch in verdicts)
     return Verification(refitted, len(verdicts), changed, measured_trials)
 
 

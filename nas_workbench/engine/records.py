@@ -168,8 +168,9 @@ class TrialResult:
         return entry is not None and entry.get("method") == "estimated"
 
     def rejudged(self, verdict: Mapping[str, Any] | None) -> TrialResult:
-        """This trial as a verification on the target device judged it again (an entry of
-        `StudyRecord.verified`'s trials): its latency measured there or predicted by the refitted profile,
+        """This trial as a verification on the target device judged it again (its architecture's entry in
+        `StudyRecord.verified`, so a later repeat of the architecture, which copies the stored trial, reads
+        the same): its latency measured there or predicted by the refitted profile,
         and whether it is now within budget; a trained trial now over says why, an untrained one now
         within says it was not trained. Without ``verdict``, the trial itself."""
         if not verdict or "latency_ms" not in self.metrics:
@@ -245,10 +246,9 @@ def trial_results(study: optuna.Study, states: Iterable[TrialState] | None = Non
     """All trials of ``study`` as `TrialResult`s, in trial-number order, as a verification on the target
     device judged them again when there was one (`StudyRecord.verified`)."""
     record = read_record(study)
-    verdicts = record.verified.get("trials", {}) if record is not None else {}
-    return TrialResults(
-        TrialResult.from_frozen(t).rejudged(verdicts.get(str(t.number))) for t in read_trials(study, states)
-    )
+    verdicts = record.verified.get("archs", {}) if record is not None else {}
+    results = (TrialResult.from_frozen(t) for t in read_trials(study, states))
+    return TrialResults(r.rejudged(verdicts.get(r.arch)) for r in results)
 
 
 def pareto_front(results: Iterable[TrialResult], directions: Sequence[str]) -> TrialResults:

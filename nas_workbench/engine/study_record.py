@@ -103,9 +103,10 @@ class StudyRecord:
         strategy: The strategy's name.
         data: The data's identity (None in studies written before it was recorded).
         verified: After finalists were measured on the target device (`device_verdicts.verify`): the
-            ``device``, its ``measurements`` (N + k), the ``limit_ms`` and, per trial number (a string),
-            its latency judged again (``latency_ms``, a `Measurement` dict whose ``detail["budget"]`` is
-            the verdict) and whether it is now ``feasible``; empty until then.
+            ``device``, its ``measurements`` (N + k), the ``limit_ms`` and, per architecture tried (the
+            space's notation, under ``archs``: a later repeat copies an earlier trial), its latency
+            judged again (``latency_ms``, a `Measurement` dict whose ``detail["budget"]`` is the verdict)
+            and whether it is now ``feasible``; empty until then.
         version: The nas-workbench version that created the study.
     """
 
