@@ -311,6 +311,13 @@ def _add_hardware_commands(add: _Adder) -> None:
     fit.add_argument("--num-classes", type=_classes, default=10, help="classifier outputs (default: 10)")
     fit.add_argument("--no-prior", action="store_true", help="fit on choice counts only, without FLOPs")
     fit.add_argument(
+        "--local-prior",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="this machine's lookup-table latency as one more prior: --local-prior calibrates the table if "
+        "needed, --no-local-prior never; by default used where it is calibrated for the space and input",
+    )
+    fit.add_argument(
         "--reference",
         type=Path,
         help="other devices' latencies of the space's architectures as a prior (CSV: arch, *_ms columns)",

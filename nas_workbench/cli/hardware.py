@@ -63,7 +63,7 @@ def cmd_device(args: argparse.Namespace) -> int:
     specs, latency = targets.read_measurements(args.csv, space)
     device = targets.fit_device(args.name, space, specs, latency, input_shape=parse_shape(args.input_shape),
                                 num_classes=args.num_classes, prior=not args.no_prior,
-                                reference=args.reference)  # fmt: skip
+                                reference=args.reference, local_prior=args.local_prior)  # fmt: skip
     print(f"saved device profile {device.name!r}\n{device}")
     return 0
 

@@ -14,9 +14,10 @@ benchmarks/devices/profile_quality.py):
   with compute"; the count coefficients are ridge-penalised and only move as far as the data demands.
   From 5 random NAS-Bench-201 cells it raised Spearman by 0.07-0.08 on the Pixel 2, Pixel 3 and
   Raspberry Pi 4 and 0.02 on the Gold 6226, cost 0.01 on Eyeriss and the Titan RTX, and changed
-  nothing from 10 or 20. The local lookup table's latency would be another prior, but it costs timing
-  operators on this machine and, on a cell space, is a linear function of the same counts: it adds a
-  direction, not information, so FLOPs (counted, free) stand in for it.
+  nothing from 10 or 20. This machine's lookup-table latency is not a feature of this model: on a cell
+  space it is a linear function of the same counts (it adds a direction, not information), and where it
+  is not (a chain space, where a choice costs differently per stage and width), it enters beside this
+  model as a candidate of the evidence-weighted average (`device_local`, `device_transfer`).
 - The penalty is chosen by leave-one-out (closed form for ridge) on the relative error. From
   `ROBUST_FROM` (8) measurements on, two rounds of reweighting let a measurement that its
   leave-one-out prediction misses by more than 30% count for less: on phones and the Raspberry Pi a
@@ -49,7 +50,7 @@ from __future__ import annotations
 import math
 import random
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,9 +58,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nas_workbench.exceptions import ConfigError
+from nas_workbench.profiling.device_local import LOCAL
 from nas_workbench.spec import ArchSpec
 
 if TYPE_CHECKING:
+    from nas_workbench.profiling._trace import Trace
     from nas_workbench.profiling.device_transfer import Reference
 
 __all__ = ["MIN_MEASUREMENTS", "FeatureModel", "arch_features", "choice_counts", "loo_quality", "propose"]
@@ -93,16 +96,27 @@ def choice_counts(spec: ArchSpec) -> dict[str, float]:
 
 
 def arch_features(
-    spec: ArchSpec, space: Any, input_shape: Sequence[int], num_classes: int, prior: bool = True
+    spec: ArchSpec,
+    space: Any,
+    input_shape: Sequence[int],
+    num_classes: int,
+    prior: bool = True,
+    local: Callable[[Trace], float | None] | None = None,
 ) -> dict[str, float]:
     """The features a profile predicts from: choice counts by decision kind and, with ``prior``, the
-    network's FLOPs in millions (counted from a shape-only trace of the built network)."""
+    network's FLOPs in millions (counted from a shape-only trace of the built network); with ``local``
+    (`device_local.LocalPrior`), also what it predicts from the same trace, under `LOCAL` (absent where
+    it predicts nothing)."""
     features = choice_counts(spec)
-    if prior:
+    if prior or local is not None:
         from nas_workbench.profiling._trace import trace
 
         model = space.build(spec, tuple(input_shape), num_classes)
-        features["flops_M"] = trace(model, tuple(input_shape)).flops / 1e6
+        result = trace(model, tuple(input_shape))
+        if prior:
+            features["flops_M"] = result.flops / 1e6
+        if local is not None and (value := local(result)) is not None:
+            features[LOCAL] = value
     return features
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
+from nas_workbench.profiling.device_local import LOCAL
+
 if TYPE_CHECKING:
     from nas_workbench.profiling.targets import DeviceProfile
 
@@ -50,7 +52,7 @@ def _weakness(profile: DeviceProfile) -> str | None:
 
 def profile_lines(profile: DeviceProfile) -> list[str]:
     """The profile in words: what it predicts, its cross-validated quality and interval, the prior it
-    averages over (with a reference table), and a warning if it is weak."""
+    averages over (a reference table, this machine's lookup table), and a warning if it is weak."""
     q = profile.quality
     lines = [
         f"{profile.name}: latency of {profile.space!r} networks at input {list(profile.input_shape)}, "
@@ -60,11 +62,12 @@ def profile_lines(profile: DeviceProfile) -> list[str]:
         f"  80% interval: a new architecture's latency lies within x{q['ratio_p10']:.2f} to "
         f"x{q['ratio_p90']:.2f} of its prediction (conformal, from the leave-one-out ratios)",
     ]
-    if profile.transfer is not None and profile.reference is not None:
+    if profile.transfer is not None:
         weights = sorted(q["weights"].items(), key=lambda item: -item[1])
         averaged = ", ".join(f"{name} {100 * weight:.0f}%" for name, weight in weights[:5])
-        table = profile.reference["path"]
-        lines.append(f"  prior: other devices' latencies in {table}; models averaged: {averaged}")
+        priors = [f"other devices' latencies in {profile.reference['path']}"] if profile.reference else []
+        priors += [f"{LOCAL} ({profile.local.correction_name})"] if profile.local else []
+        lines.append(f"  prior: {' and '.join(priors)}; models averaged: {averaged}")
     weakness = _weakness(profile)
     if weakness is not None:
         lines.append(f"  {weakness}")

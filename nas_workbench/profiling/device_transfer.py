@@ -8,6 +8,7 @@ say which devices it resembles. Here that is Bayesian model averaging over small
 - two models per reference device, ``latency = a + b * latency on that device`` and the same with the
   network's FLOPs beside it (a device like that one plus a cost of compute),
 - the structure model, ``latency = a + b . (FLOPs, choice counts)`` (what a space without tables gets),
+- and this machine's lookup-table latency as one more reference device (`device_local`), where asked,
 
 each a Bayesian ridge regression (scikit-learn's `BayesianRidge`, its prior precision and noise chosen by
 maximising the evidence), weighted by its evidence: the probability of the measurements under the model,

@@ -98,5 +98,6 @@ def refit_device(
         num_classes=profile.num_classes,
         prior=profile.prior is not None,
         reference=profile.reference_table(),
+        local_prior=profile.local or False,
         save=save,
     )

@@ -14,7 +14,8 @@ named by ``SearchConfig.target_device``.
 The latency model and the choice of what to measure are in `device_model`; reading measurements
 from a CSV file is in `device_csv`. Given other devices' latencies of the same architectures (a
 reference table such as HW-NAS-Bench's), the profile is `device_transfer`'s average over them and the
-structure model; an architecture missing from the table gets the structure model alone.
+structure model; an architecture missing from the table gets the structure model alone. This machine's
+lookup-table latency is one more such prior (`device_local`, ``local_prior``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from nas_workbench.metrics import METRICS, Measurement
 from nas_workbench.profiling.cache import cache_dir, read_json, write_json_atomic
 from nas_workbench.profiling.device_budget import budget_verdict, conformal_bound, interval_ratios
 from nas_workbench.profiling.device_csv import read_measurements, write_proposal
+from nas_workbench.profiling.device_local import LOCAL, LocalPrior, fit_average, prior_columns
 from nas_workbench.profiling.device_model import (
     MIN_MEASUREMENTS,
     FeatureModel,
@@ -87,8 +89,10 @@ class DeviceProfile:
         model: The fitted `FeatureModel`, with its leave-one-out quality.
         prior: The unpenalised prior feature ("flops_M"), or None.
         measurements: The ``(arch, latency_ms)`` pairs it was fitted from, in the space's notation.
-        transfer: With a reference table, the `TransferModel` fitted on it; ``reference`` names the
-            table (``path``, ``sha256``), which must still be there, unchanged, to predict.
+        transfer: With a reference table or the local prior, the `TransferModel` fitted on them;
+            ``reference`` names the table (``path``, ``sha256``), which must still be there, unchanged,
+            to predict.
+        local: This machine's lookup-table snapshot the profile was fitted with (`device_local`).
     """
 
     name: str
@@ -101,6 +105,7 @@ class DeviceProfile:
     measurements: list[tuple[str, float]]
     transfer: TransferModel | None = None
     reference: dict[str, str] | None = None
+    local: LocalPrior | None = None
     _space: Any = field(default=None, repr=False, compare=False)
     _reference: Reference | None = field(default=None, repr=False, compare=False)
     _cache: dict[str, tuple[float, bool]] = field(default_factory=dict, repr=False, compare=False)
@@ -145,20 +150,19 @@ class DeviceProfile:
 
     @property
     def quality(self) -> dict[str, Any]:
-        """The leave-one-out quality of the fit (see `FeatureModel`; `TransferModel` with a reference)."""
+        """The leave-one-out quality of the fit (see `FeatureModel`; `TransferModel` with a prior)."""
         return self.transfer.quality if self.transfer is not None else self.model.quality
 
     def _value(self, spec: ArchSpec) -> tuple[float, bool]:
-        """The prediction and whether it used the reference table (False: the structure model alone)."""
+        """The prediction and whether it used the priors (False: the structure model alone)."""
         if spec.id not in self._cache:
-            features = arch_features(
-                spec, self.search_space(), self.input_shape, self.num_classes, self.prior is not None
-            )
-            table = self.reference_table()
+            space, shape, flops = self.search_space(), self.input_shape, self.prior is not None
+            features = arch_features(spec, space, shape, self.num_classes, flops, self.local)
+            local = features.pop(LOCAL, None)
             others = (
                 None
-                if table is None or self.transfer is None
-                else table.rows([spec.id], self.transfer.devices)
+                if self.transfer is None
+                else prior_columns(self.reference_table(), self.transfer.devices, [spec.id], [local])
             )
             if self.transfer is not None and others is not None:
                 self._cache[spec.id] = (float(self.transfer.predict([features], others)[0]), True)
@@ -177,7 +181,7 @@ class DeviceProfile:
         q = self.quality if transferred else self.model.quality
         detail = {
             "device": self.name,
-            "model": "reference devices" if transferred else "structure",
+            "model": self._priors() if transferred else "structure",
             "measurements": len(self.measurements),
             "interval_80": [value * q["ratio_p10"], value * q["ratio_p90"]],
             "cv_median_rel_error": q["median_rel_error"],
@@ -185,6 +189,10 @@ class DeviceProfile:
             "note": f"±{100 * q['median_rel_error']:.0f}% typical (leave-one-out)",
         }
         return Measurement(value, METRICS["latency_ms"].unit, "predicted", self.source, detail)
+
+    def _priors(self) -> str:
+        """The averaged models' priors: "reference devices", "this machine's lookup table", or both."""
+        return " and ".join(["reference devices"] * bool(self.reference) + [LOCAL] * bool(self.local))
 
     def predicted_ms(self, arch: ArchSpec | str | Mapping[str, Any]) -> float:
         """`predict`'s value alone."""
@@ -224,6 +232,7 @@ class DeviceProfile:
             "measurements": [list(m) for m in self.measurements],
             "transfer": None if self.transfer is None else self.transfer.to_dict(),
             "reference": self.reference,
+            "local": None if self.local is None else self.local.to_dict(),
         }
 
     @classmethod
@@ -239,6 +248,7 @@ class DeviceProfile:
             measurements=[(str(a), float(ms)) for a, ms in data["measurements"]],
             transfer=TransferModel(**data["transfer"]) if data.get("transfer") else None,
             reference=data.get("reference"),
+            local=LocalPrior(**data["local"]) if data.get("local") else None,
         )
 
     def save(self, directory: Path | None = None) -> Path:
@@ -300,6 +310,7 @@ def fit_device(
     num_classes: int = 10,
     prior: bool = True,
     reference: str | Path | Reference | None = None,
+    local_prior: bool | LocalPrior | None = None,
     save: bool = True,
 ) -> DeviceProfile:
     """Fit a latency profile for device ``name`` from architectures measured there; save it by default.
@@ -315,6 +326,9 @@ def fit_device(
         reference: Other devices' latencies of the space's architectures (a CSV file, see
             `read_reference`, or a read `Reference`): the prior `device_transfer` fits on. Every
             measured architecture must be in it.
+        local_prior: This machine's lookup-table prediction as one more prior (`device_local`): True
+            calibrates the table first where it has no correction for the space and input; None (the
+            default) uses it where the table has one; False never; a `LocalPrior`, that snapshot.
         save: Write the profile to the profiling cache, where `load_device` finds it.
     """
     from nas_workbench import spaces
@@ -346,8 +360,9 @@ def fit_device(
     y = np.array(latency_ms, dtype=float)
     if len({s.id for s in specs}) != len(specs):
         raise ConfigError("archs", "duplicates", "each architecture once (average repeated measurements)")
+    local = LocalPrior.choose(local_prior, space.name, input_shape)
     try:
-        rows = [arch_features(s, space, input_shape, num_classes, prior) for s in specs]
+        rows = [arch_features(s, space, input_shape, num_classes, prior, local) for s in specs]
     except NasWorkbenchError:
         raise
     except Exception as error:  # the networks cannot be built or traced for this input
@@ -356,24 +371,14 @@ def fit_device(
             tuple(input_shape),
             f"an input the space's networks can be built for ({type(error).__name__}: {error})",
         ) from None
+    local_ms = [row.pop(LOCAL, None) for row in rows]
     model = FeatureModel.fit(rows, y)
     table = (
         reference
         if reference is None or isinstance(reference, Reference)
         else read_reference(reference, space)
     )
-    transfer = None
-    if table is not None:
-        for index, spec in enumerate(specs):
-            if spec.id not in table.index:
-                raise ConfigError(
-                    f"archs[{index}]",
-                    space.format(spec),
-                    f"an architecture of the reference table {table.path}",
-                )
-        others = table.rows([s.id for s in specs], table.columns())
-        assert others is not None
-        transfer = TransferModel.fit(rows, others, table.columns(), y)
+    transfer = fit_average(rows, y, space, specs, table, local, local_ms)
     profile = DeviceProfile(
         name=name,
         space=space.name,
@@ -385,6 +390,7 @@ def fit_device(
         measurements=[(space.format(s), float(v)) for s, v in zip(specs, y, strict=True)],
         transfer=transfer,
         reference=None if table is None else {"path": table.path, "sha256": table.sha256},
+        local=local,
         _space=space,
         _reference=table,
     )
