@@ -10,13 +10,16 @@ fit their objective models on complete trials only. The workbench's own strategi
 A latency limit on a ``target_device`` is judged by the upper bound of its profile's prediction at the
 config's ``budget_confidence`` (`device_judged`), which is also the latency the strategies are told before
 proposing (`CandidateCosts`), and every trial's predicted latency carries the verdict: predicted within
-or over budget, and how sure (``detail["budget"]``, `nas_workbench.profiling.device_budget`).
+or over budget, and how sure (``detail["budget"]``, `nas_workbench.profiling.device_budget`). A latency
+limit on this machine is measured per trial; the strategies are told this machine's lookup-table
+prediction of it (`nas_workbench.engine.local_costs`), a predicted cost, not the one judged.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping
+import functools
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 import optuna
@@ -128,16 +131,20 @@ def candidate_costs(
     space: SearchSpace,
     target_device: DeviceProfile | None,
     confidence: float = 0.0,
+    predicted: Mapping[str, Callable[[ArchSpec], float]] | None = None,
 ) -> CandidateCosts:
     """What a strategy may know of a candidate before it is trained or timed, to predict whether it fits
     the budget (`nas_workbench.strategies.SamplerContext.costs`); see `CandidateCosts`."""
-    return CandidateCosts(networks, space, target_device, confidence)
+    return CandidateCosts(networks, space, target_device, confidence, predicted)
 
 
 class CandidateCosts:
     """A candidate's parameter count (a network build, no forward pass) and, when the search targets
     another device, the latency the trial will be judged by: its profile's upper bound at ``confidence``
-    (`DeviceProfile.upper_ms`; 0: the prediction).
+    (`DeviceProfile.upper_ms`; 0: the prediction). With ``predicted`` (name → predictor: a latency budget
+    on this machine, `nas_workbench.engine.local_costs`), the predicted costs too, each computed only when
+    read (a lazy mapping), since a trace costs more than a count and the cost prior ranks thousands of
+    candidates by their parameters alone.
 
     A budgeted search counts the parameters of a pool of up to 2,000 candidates for its cost prior
     (`nas_workbench.strategies.cost_prior`): 144 s of network builds on NAS-Bench-201 at load 12 on 2
@@ -152,16 +159,27 @@ class CandidateCosts:
         space: SearchSpace,
         target_device: DeviceProfile | None,
         confidence: float = 0.0,
+        predicted: Mapping[str, Callable[[ArchSpec], float]] | None = None,
     ) -> None:
         self.networks = networks
         self.space = space
         self.target_device = target_device
         self.confidence = confidence
+        self.predicted = dict(predicted or {})
         self._params: Callable[[ArchSpec], float] | None = None
         self._cache: ProxyCache | None = None
         self._data = ""
 
-    def __call__(self, spec: ArchSpec) -> dict[str, float]:
+    def __call__(self, spec: ArchSpec) -> Mapping[str, float]:
+        counted = self.counted(spec)
+        if not self.predicted:
+            return counted
+        return _Lazy(
+            counted, {name: functools.partial(predict, spec) for name, predict in self.predicted.items()}
+        )
+
+    def counted(self, spec: ArchSpec) -> dict[str, float]:
+        """The candidate's counted costs (and a target device's latency), without the predicted ones."""
         if self._params is None:
             from nas_workbench.estimation.proxy_cache import ProxyCache  # torch, as the networks need
 
@@ -180,9 +198,30 @@ class CandidateCosts:
         return values
 
     def save(self) -> None:
-        """Write the counts made so far to the cache file."""
+        """Write the counts (and the predictors' caches) made so far to the cache files."""
         if self._cache is not None:
             self._cache.save()
+        for predict in self.predicted.values():
+            if callable(save := getattr(predict, "save", None)):
+                save()
+
+
+class _Lazy(Mapping[str, float]):
+    """Known values, and values computed on first read (then kept)."""
+
+    def __init__(self, known: Mapping[str, float], later: Mapping[str, Callable[[], float]]) -> None:
+        self._values, self._later = dict(known), dict(later)
+
+    def __getitem__(self, name: str) -> float:
+        if name not in self._values and name in self._later:
+            self._values[name] = float(self._later[name]())
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self._values, *(name for name in self._later if name not in self._values)])
+
+    def __len__(self) -> int:
+        return len(self._values.keys() | self._later.keys())
 
 
 #: The zero-cost proxies a strategy is given for its candidates: data-free, so scoring needs no batch.

@@ -22,6 +22,7 @@ from nas_workbench.config import SearchConfig
 from nas_workbench.engine.budget import candidate_costs, candidate_scores
 from nas_workbench.engine.cancel import Cancelled, check_cancelled
 from nas_workbench.engine.feasibility import CHECKED_METRICS, check_device_budget
+from nas_workbench.engine.local_costs import local_predictions
 from nas_workbench.engine.narration import narrate
 from nas_workbench.engine.preflight import Networks, absolute, resolve_limits
 from nas_workbench.engine.relative import ResolvedBudget
@@ -101,12 +102,14 @@ def open_study(
     config = budget.config
     # a stream of its own per worker and per resume (`nas_workbench.engine.streams`)
     worker, history = stream_position(0 if new else storage.get_n_trials(study_id, FINISHED))
+    # a latency budget on this machine: the lookup table's prediction, when trusted (said either way)
+    predicted = local_predictions(config, space, budget.networks, target_device)
     sampler = strategies.make_sampler(
         config.strategy,
         seed=sampler_seed(config.seed, worker, history),
         space=space,
         directions=tuple(config.directions),
-        costs=candidate_costs(budget.networks, space, target_device, config.budget_confidence),
+        costs=candidate_costs(budget.networks, space, target_device, config.budget_confidence, predicted),
         scores=candidate_scores(budget.networks, space, config.seed),
         limits=config.limits(),
         **config.strategy_options,

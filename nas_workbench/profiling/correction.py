@@ -225,6 +225,15 @@ class Correction:
         other = table_ms - compute_ms
         return self.scale * other + compute_scale * compute_ms + self.per_op_ms * operators + self.offset_ms
 
+    def predict(
+        self, table_ms: float, operators: int, compute_ms: float, drift: Drift | None
+    ) -> tuple[float, float]:
+        """A network's predicted latency (`apply`, times ``drift``'s factor at that latency, `Drift.at`; 1
+        without a drift) and the factor."""
+        corrected = self.apply(table_ms, operators, compute_ms)
+        factor = drift.at(corrected) if drift is not None else 1.0
+        return factor * corrected, factor
+
     @classmethod
     def fit(
         cls,

@@ -267,8 +267,7 @@ class LookupTable:
         raw, compute = self.table_ms(result.ops), self.compute_ms(result.ops)
         name, correction = self.correction(result.input_shape, space)
         drift = self.drift.get(name)
-        corrected = correction.apply(raw, len(result.ops), compute)
-        factor = drift.at(corrected) if drift is not None else 1.0
+        value, factor = correction.predict(raw, len(result.ops), compute, drift)
         detail: dict[str, Any] = {
             "table_ms": raw,
             "compute_ms": compute,
@@ -285,9 +284,9 @@ class LookupTable:
         if drift is not None:
             detail["drift_load_average"] = drift.load_average
         if name == "none":
-            hint = calibrate_hint(self, result, space)
+            hint = calibrate_hint(self, result.input_shape, space)
             detail["note"] = f"uncalibrated: plain sum of operator latencies (run `{hint}`)"
-        return factor * corrected, detail
+        return value, detail
 
 
 def is_compute_bound(op: OpCall) -> bool:
@@ -299,15 +298,12 @@ def is_compute_bound(op: OpCall) -> bool:
     return op.func.overloadpacket in flop_registry
 
 
-def calibrate_hint(table: LookupTable, result: Trace, space: str | None) -> str:
-    """The command that calibrates ``table`` for networks like ``result`` of ``space``."""
-    batch, *shape = result.input_shape
-    device = table.device
-    parts = ["nas-workbench calibrate", f"--device {device.device}", f"--threads {device.threads}"]
-    parts += [f"--input-shape {','.join(str(n) for n in shape)}", f"--batch-size {batch}"]
-    if space:
-        parts.append(f"--spaces {space}")
-    return " ".join(parts)
+def calibrate_hint(table: LookupTable, input_shape: Sequence[int], space: str | None) -> str:
+    """The command that calibrates ``table`` for networks of ``space`` on ``input_shape`` (batch first)."""
+    (batch, *shape), device = input_shape, table.device
+    return f"nas-workbench calibrate --device {device.device} --threads {device.threads} --input-shape " + (
+        f"{','.join(str(n) for n in shape)} --batch-size {batch}" + (f" --spaces {space}" if space else "")
+    )
 
 
 #: The fitted fields of a correction, as a prediction's detail reports them.
@@ -326,7 +322,7 @@ def _warn_uncalibrated(table: LookupTable, result: Trace, space: str | None) -> 
     warnings.warn(
         f"the lookup table of {table.device.key} has no fitted correction for {key[1]}: latency "
         f"predictions are the plain sum of operator latencies, often far from measured. "
-        f"Run `{calibrate_hint(table, result, space)}`.",
+        f"Run `{calibrate_hint(table, result.input_shape, space)}`.",
         UserWarning,
         stacklevel=3,
     )

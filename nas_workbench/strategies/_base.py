@@ -49,7 +49,10 @@ class SamplerContext:
         costs: An architecture's counted costs before it is trained or measured (name → value, e.g.
             ``{"params": 1.2e6}``, or a target device's predicted latency): what the engine knows of a
             candidate for free, so a strategy can tell which candidates fit a budget before proposing
-            one. None: the strategy learns costs only from the trials' constraints.
+            one. A cost named ``predicted_<metric>`` (a latency budget on this machine: its lookup
+            table's prediction) only predicts the measured constraint ``<metric>``
+            (`nas_workbench.strategies.predicted_costs`). None: the strategy learns costs only from the
+            trials' constraints.
         scores: An architecture's zero-cost proxy scores (name → value, higher is better), computed
             on demand and cached (the engine gives data-free synflow, counted FLOPs and, in a cell
             space, live FLOPs): estimators of quality a strategy may rank candidates with before

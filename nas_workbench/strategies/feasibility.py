@@ -22,8 +22,13 @@ mistakes "too slow" for "bad". Here feasibility is learnt separately:
   Optuna's samplers (TPE, GP, NSGA-II) with it.
 - Exact limits (`exact_limits`): a constraint named like a counted cost (a target device's predicted
   latency, the parameter count) needs no learning: with its limit given by the engine, or implied by the
-  first profiled trial, `FeasibilityModel.exact` judges it from the first trial on, so no candidate over it
-  is proposed while the learnt model waits for ``min_trials`` trials, and the warm start begins at once.
+  first profiled trial, `FeasibilityModel.with_exact` judges it from the first trial on, so no candidate
+  over it is proposed while the learnt model waits for ``min_trials`` trials, and the warm start begins at
+  once.
+- Predicted costs (`predicted_costs`): a latency budget on this machine is measured per trial, and the
+  engine tells a prediction of it (``predicted_latency_ms``, this machine's lookup table) only as a
+  feature: the model learns how the measured latency follows it, and until it does
+  (`FeasibilityModel.with_prior`) the constraint is taken from the prediction with a spread, not exactly.
 - `CostPrior` (`cost_prior`): once the model is fitted, the filter's first ``prior_trials`` proposals
   (`FeasibilityFilter.warm`) are the untried candidates with the most live parameters among those the
   model predicts within budget, instead of the strategy's own start-up draws.
@@ -55,6 +60,7 @@ from nas_workbench.strategies.cost_features import CostFeatures
 from nas_workbench.strategies.cost_prior import CostPrior, choices_key
 from nas_workbench.strategies.exact_limits import exact_limits
 from nas_workbench.strategies.feasibility_model import MIN_SKILL, FeasibilityModel
+from nas_workbench.strategies.predicted_costs import PRIOR_MIN_TRIALS, predicted_limits
 
 if TYPE_CHECKING:
     from nas_workbench.spaces import SearchSpace
@@ -107,8 +113,10 @@ class FeasibilityFilter:
             the same decisions do.
         limits: The budget's absolute limits (`SamplerContext.limits`), for ``exact``.
         exact: Whether a constraint named like one of ``costs`` is judged exactly from the costs
-            (`FeasibilityModel.exact`) until the learnt model is fitted; its limit is the one in
-            ``limits``, else the one a profiled trial implies.
+            (`FeasibilityModel.with_exact`) from the first trial on; its limit is the one in ``limits``,
+            else the one a profiled trial implies. Also whether one with a predicted cost
+            (``predicted_<metric>``, `predicted_costs`) and a limit in ``limits`` is taken from it
+            (`FeasibilityModel.with_prior`) until the learnt model predicts it with skill.
     """
 
     def __init__(
@@ -137,8 +145,9 @@ class FeasibilityFilter:
         self.limits = dict(limits or {})
         self.exact = exact and costs is not None
         self._cache: tuple[tuple[Any, ...], FeasibilityModel | None] | None = None
-        #: Whether the last `model` judged a limit exactly (the warm start then counts from trial 0).
-        self._exact_known = False
+        #: Whether the last `model` judged a limit before its fit, exactly or from a predicted cost (the
+        #: warm start then counts from trial 0).
+        self._judged_early = False
         self._functions: dict[tuple[tuple[str, Any], ...], tuple[str, str]] = {}
 
     def tried(self, study: Study) -> set[Hashable]:
@@ -168,19 +177,32 @@ class FeasibilityFilter:
     def model(self, study: Study, trial: FrozenTrial) -> FeasibilityModel | None:
         """The model fitted on the study's profiled trials (None before ``min_trials`` of them, or without
         constraints); with ``exact``, each constraint whose limit is known (`exact_limits`) judged exactly
-        from the first trial on (`FeasibilityModel.with_exact`). Refitted only when new trials have
-        constraints."""
+        from the first trial on (`FeasibilityModel.with_exact`), and each with a predicted cost and a
+        given limit (`predicted_limits`) taken from it before the fit (`FeasibilityModel.with_prior`),
+        then fitted as its correction (`FeasibilityModel.fit`'s ``prior``). Refitted only when new trials
+        have constraints."""
         trials = constrained_trials(study, exclude=trial.number)
         key = (study.study_name, *(t.number for t in trials))
         if self._cache is None or self._cache[0] != key:
-            fitted = FeasibilityModel.fit(trials, self.costs) if len(trials) >= self.min_trials else None
+            predicted = self._predicted_limits()
+            fitted = None
+            if len(trials) >= (min(self.min_trials, PRIOR_MIN_TRIALS) if predicted else self.min_trials):
+                fitted = FeasibilityModel.fit(trials, self.costs, predicted)
+            if fitted is None and predicted:
+                assert self.costs is not None  # (``predicted`` implies costs; said for the type checker)
+                fitted = FeasibilityModel.nothing(self.costs, len(trials)).with_prior(predicted)
             limits = self._exact_limits(trials)
             if limits:
                 assert self.costs is not None
-                exact = FeasibilityModel.exact(self.costs, limits, len(trials))
-                fitted = exact if fitted is None else fitted.with_exact(limits)
-            self._cache, self._exact_known = (key, fitted), bool(limits)
+                fitted = (fitted or FeasibilityModel.nothing(self.costs, len(trials))).with_exact(limits)
+            self._cache, self._judged_early = (key, fitted), bool(limits or predicted)
         return self._cache[1]
+
+    def _predicted_limits(self) -> dict[str, tuple[str, float]]:
+        """The constraints `predicted_limits` takes from a predicted cost (empty when not ``exact``)."""
+        if not self.exact or self.costs is None:
+            return {}
+        return predicted_limits(self.costs.names(), self.limits)
 
     def _exact_limits(self, trials: list[FrozenTrial]) -> dict[str, float]:
         """The limits `exact` judges by (empty when not ``exact``)."""
@@ -191,10 +213,10 @@ class FeasibilityFilter:
 
     def warm(self, study: Study, model: FeasibilityModel | None) -> dict[str, Any] | None:
         """The warm start's proposal: for ``prior_trials`` trials from the first model's (trial 0 with
-        an exact limit, else ``min_trials``), the prior's best untried candidate predicted within budget;
-        else None (the strategy proposes). Nothing without a model, or one that predicts no constraint
-        with skill (it would call every candidate feasible)."""
-        start = 0 if self._exact_known else self.min_trials  # as the `model` just asked for judged
+        an exact limit or a predicted cost, else ``min_trials``), the prior's best untried candidate
+        predicted within budget; else None (the strategy proposes). Nothing without a model, or one that
+        predicts no constraint with skill (it would call every candidate feasible)."""
+        start = 0 if self._judged_early else self.min_trials  # as the `model` just asked for judged
         if self.prior is None or model is None or model.n_trials >= start + self.prior_trials:
             return None
         if not np.any(model.skill >= MIN_SKILL):

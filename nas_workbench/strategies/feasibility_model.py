@@ -15,6 +15,7 @@ from optuna.distributions import CategoricalDistribution
 from optuna.trial import FrozenTrial
 
 from nas_workbench.strategies.cost_features import CostFeatures, shared_choices
+from nas_workbench.strategies.predicted_costs import PRIOR_SPREAD
 
 __all__ = ["LIMIT_TOLERANCE", "MIN_SKILL", "FeasibilityModel"]
 
@@ -64,8 +65,19 @@ class FeasibilityModel:
     pooling: np.ndarray | None = None
 
     @classmethod
-    def fit(cls, trials: Sequence[FrozenTrial], costs: CostFeatures | None = None) -> FeasibilityModel | None:
-        """Fit on ``trials`` that have constraints; None when there are none or they share no constraint."""
+    def fit(
+        cls,
+        trials: Sequence[FrozenTrial],
+        costs: CostFeatures | None = None,
+        prior: Mapping[str, tuple[str, float]] | None = None,
+    ) -> FeasibilityModel | None:
+        """Fit on ``trials`` that have constraints; None when there are none or they share no constraint.
+
+        ``prior`` (constraint → (its predicted cost, its limit), `predicted_limits`): those constraints are
+        fitted as corrections to ``predicted / limit - 1`` (`with_prior`), the counted costs penalised like
+        the decisions, so that a few trials learn ``measured ≈ a·predicted + b`` near the prior and trials
+        that all cost alike (a warm start's, at the limit) keep it, where a free fit of them would call
+        every candidate feasible; the prior being trusted, so are they (full skill)."""
         trials = [t for t in trials if t.constraints]
         if not trials:
             return None
@@ -93,10 +105,11 @@ class FeasibilityModel:
         shared = slice(1 + n_one_hot, 1 + n_one_hot + n_shared)
         penalty[shared, shared] = SHARED_RIDGE * np.eye(n_shared)
         n_costs = x.shape[1] - 1 - n_one_hot - n_shared
-        if n_costs:  # so are the counted costs: a prior the decisions' indicators refine
+        if n_costs and not prior:  # so are the counted costs: a prior the decisions' indicators refine
             penalty[-n_costs:, -n_costs:] = 1e-6 * np.eye(n_costs)
+        anchor = model._limit_columns(prior or {}, x.shape[1])
         inverse = np.linalg.pinv(x.T @ x + penalty)
-        coefficients = inverse @ x.T @ y
+        coefficients = inverse @ x.T @ (y - x @ anchor) + anchor
         leverage = np.einsum("ij,jk,ik->i", x, inverse, x)
         residuals = (y - x @ coefficients) / np.maximum(1.0 - leverage, 1e-3)[:, None]
         spread = np.sqrt(np.mean(residuals**2, axis=0))
@@ -105,21 +118,17 @@ class FeasibilityModel:
         # predicting, so its filter sends the strategy to other draws, instead of float noise deciding.
         floor = np.maximum((1e-3 * np.max(np.abs(y), axis=0)) ** 2, 1e-12)
         skill = 1.0 - spread**2 / np.maximum(np.var(y, axis=0), floor)
+        skill[[n in (prior or {}) for n in names]] = 1.0
         return cls(decisions, names, coefficients, spread, skill, len(trials), costs, scale, pooling)
 
     @classmethod
-    def exact(cls, costs: CostFeatures, limits: Mapping[str, float], n_trials: int) -> FeasibilityModel:
-        """The model of constraints known before any trial: `with_exact` of a model of nothing.
-
-        Args:
-            costs: The counted costs; every name of ``limits`` must be one of them.
-            limits: Metric → its absolute limit (`exact_limits`).
-            n_trials: The profiled trials there are (the warm start counts from them).
-        """
+    def nothing(cls, costs: CostFeatures, n_trials: int) -> FeasibilityModel:
+        """A model of no constraint over ``costs``, for `with_exact` and `with_prior` to fill before any
+        fit (``n_trials``: the profiled trials there are; the warm start counts from them)."""
         n_costs = len(costs.names())
         empty = np.zeros(0)
         nothing = cls({}, (), np.zeros((1 + n_costs, 0)), empty, empty, n_trials, costs, np.ones(n_costs))
-        return dataclasses.replace(nothing, pooling=shared_choices({})).with_exact(limits)
+        return dataclasses.replace(nothing, pooling=shared_choices({}))
 
     def with_exact(self, limits: Mapping[str, float]) -> FeasibilityModel:
         """This model with each constraint of ``limits``, one named like a counted cost, judged exactly:
@@ -129,22 +138,48 @@ class FeasibilityModel:
         Args:
             limits: Metric → its absolute limit (`exact_limits`); each must be one of the costs.
         """
-        assert self.costs is not None and self.cost_scale is not None, "exact limits judge counted costs"
-        cost_names = self.costs.names()
-        first_cost = self.coefficients.shape[0] - len(cost_names)
+        return self._from_costs({name: (name, limit) for name, limit in limits.items()}, 0.0)
+
+    def with_prior(self, limits: Mapping[str, tuple[str, float]]) -> FeasibilityModel:
+        """This model with each constraint of ``limits`` taken from its predicted cost until a fit learns
+        better (`fit`'s ``prior``): ``predicted / limit - 1``, with `PRIOR_SPREAD` and full skill
+        (`nas_workbench.strategies.predicted_costs`).
+
+        Args:
+            limits: Constraint → (its predicted cost, its absolute limit) (`predicted_limits`).
+        """
+        return self._from_costs(limits, PRIOR_SPREAD)
+
+    def _from_costs(self, limits: Mapping[str, tuple[str, float]], spread: float) -> FeasibilityModel:
+        """This model with each constraint of ``limits`` (constraint → (cost, limit)) taken as ``cost / limit
+        - 1`` with ``spread`` and full skill; the others as fitted."""
         names = tuple(sorted(set(self.names) | set(limits)))
-        coefficients = np.zeros((self.coefficients.shape[0], len(names)))
-        spread, skill = np.zeros(len(names)), np.ones(len(names))
+        widened = dataclasses.replace(self, names=names)
+        coefficients = widened._limit_columns(limits, self.coefficients.shape[0])
+        spreads, skill = np.full(len(names), spread), np.ones(len(names))
         for column, name in enumerate(names):
-            if name in limits:
-                cost = cost_names.index(name)
-                coefficients[0, column] = -1.0
-                coefficients[first_cost + cost, column] = self.cost_scale[cost] / limits[name]
-            else:
+            if name not in limits:
                 fitted = self.names.index(name)
                 coefficients[:, column] = self.coefficients[:, fitted]
-                spread[column], skill[column] = self.spread[fitted], self.skill[fitted]
-        return dataclasses.replace(self, names=names, coefficients=coefficients, spread=spread, skill=skill)
+                spreads[column], skill[column] = self.spread[fitted], self.skill[fitted]
+        return dataclasses.replace(widened, coefficients=coefficients, spread=spreads, skill=skill)
+
+    def _limit_columns(self, limits: Mapping[str, tuple[str, float]], n_features: int) -> np.ndarray:
+        """(features, constraints in `names` order): ``cost / limit - 1`` for each constraint of ``limits``
+        (constraint → (cost, limit)), zero for the others."""
+        columns = np.zeros((n_features, len(self.names)))
+        if not limits:
+            return columns
+        assert self.costs is not None and self.cost_scale is not None, "limits judge the costs"
+        cost_names = self.costs.names()
+        first_cost = n_features - len(cost_names)
+        for column, name in enumerate(self.names):
+            if name in limits:
+                cost_name, limit = limits[name]
+                cost = cost_names.index(cost_name)
+                columns[0, column] = -1.0
+                columns[first_cost + cost, column] = self.cost_scale[cost] / limit
+        return columns
 
     def features(self, params: Mapping[str, Any]) -> np.ndarray:
         """Intercept, then per decision the one-hot of its choice (all zero when the architecture does
