@@ -49,6 +49,8 @@ def encode_labels(labels: np.ndarray, field: str, value: Any) -> tuple[np.ndarra
     if labels.dtype.kind not in "biufU":
         raise ConfigError(field, value, f"class labels (integers or text), not {labels.dtype}")
     values, y = np.unique(labels, return_inverse=True)
+    if len(values) == 0:
+        raise ConfigError(field, value, "labels of at least two classes; there are no rows")
     if len(values) < 2:
         raise ConfigError(field, value, f"labels of at least two classes; every row is {_text(values[0])!r}")
     return y.astype(np.int64).reshape(-1), tuple(_text(v) for v in values)

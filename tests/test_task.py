@@ -154,6 +154,7 @@ def test_unknown_dataset_name():
         (np.full((20, 4), np.inf), np.arange(20) % 2, "dataset.x", "finite numbers only"),
         (np.zeros((10, 4)), np.arange(10), "dataset.split", "the validation split of 10 examples"),
         (np.zeros((20, 4)), np.zeros(20, dtype=int), "dataset.y", "at least two classes"),
+        (np.zeros((0, 4)), np.zeros(0), "dataset.y", "there are no rows"),  # an IndexError found by fuzzing
         ([[1.0, 2.0], [3.0]] * 10, np.arange(20) % 2, "dataset.x", "numbers in an array of one shape"),
         (np.array([["a"] * 4] * 20), np.arange(20) % 2, "dataset.x", "numbers in an array of one shape"),
         (None, np.arange(20) % 2, "dataset.x", "(N, C, H, W)"),

@@ -4,7 +4,8 @@ result or in ``error:`` lines and exit status 2 (argparse's own refusals include
 Values come from pools of what users type by mistake (0, negatives, empty strings, unreadable paths,
 control characters, mistyped names, malformed files) mixed with valid ones, so that combinations of one
 good and one bad value are tried too. Commands that would search for minutes on valid input (``demo``)
-always get one bad value; ``run`` and ``worker`` get one-trial configs of a four-network space.
+always get one bad value; ``run`` always gets a config file, as ``worker`` does when given ``--config``: a
+one-trial config of a four-network space, or a faulty one.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ def invocations(draw: st.DrawFn) -> list[str]:
         argv += value if option == "" else [option, *value]
     if command == "demo" and "--trials" not in chosen:
         argv += ["--trials", draw(st.sampled_from(NUMBERS[:1] + NUMBERS[4:]))]  # never a 2-minute search
+    if command == "run" and "" not in chosen:  # never the default 30-trial search (timed out under load)
+        argv.insert(1, draw(st.sampled_from(CONFIGS)))
     return argv
 
 
