@@ -313,9 +313,9 @@ def _add_hardware_commands(add: _Adder) -> None:
     fit.add_argument(
         "--local-prior",
         action=argparse.BooleanOptionalAction,
-        default=None,
-        help="this machine's lookup-table latency as one more prior: --local-prior calibrates the table if "
-        "needed, --no-local-prior never; by default used where it is calibrated for the space and input",
+        default=False,
+        help="this machine's lookup-table latency as one more prior (a board like this machine: chain-like "
+        "spaces), calibrating the table first if needed (default: --no-local-prior)",
     )
     fit.add_argument(
         "--reference",

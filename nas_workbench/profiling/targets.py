@@ -310,7 +310,7 @@ def fit_device(
     num_classes: int = 10,
     prior: bool = True,
     reference: str | Path | Reference | None = None,
-    local_prior: bool | LocalPrior | None = None,
+    local_prior: bool | LocalPrior | None = False,
     save: bool = True,
 ) -> DeviceProfile:
     """Fit a latency profile for device ``name`` from architectures measured there; save it by default.
@@ -326,9 +326,9 @@ def fit_device(
         reference: Other devices' latencies of the space's architectures (a CSV file, see
             `read_reference`, or a read `Reference`): the prior `device_transfer` fits on. Every
             measured architecture must be in it.
-        local_prior: This machine's lookup-table prediction as one more prior (`device_local`): True
-            calibrates the table first where it has no correction for the space and input; None (the
-            default) uses it where the table has one; False never; a `LocalPrior`, that snapshot.
+        local_prior: This machine's lookup-table latency as a prior (`device_local`): True calibrates the
+            table first if needed; None uses it where calibrated for the space and input; False (the
+            default: it lost on NAS-Bench-201) never; a `LocalPrior`, that snapshot.
         save: Write the profile to the profiling cache, where `load_device` finds it.
     """
     from nas_workbench import spaces
