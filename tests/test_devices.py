@@ -358,4 +358,4 @@ def test_a_profile_shown_in_a_cell_says_its_quality_and_warns_when_it_ranks_poor
     shape, classes = tiny_task.input_shape, tiny_task.num_classes
     noisy = nw.profiling.fit_device("noisy", space, archs, noise, input_shape=shape, num_classes=classes)
     assert "weak: it ranks networks poorly" in str(noisy) and "device propose --space chain" in str(noisy)
-    assert "<li>weak: it ranks networks poorly" in noisy._repr_html_()
+    assert "<li>weak: it ranks networks poorly" in noisy._repr_html_() and "--local-prior" in str(noisy)

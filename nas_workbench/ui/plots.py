@@ -35,6 +35,7 @@ from nas_workbench.ui._bokeh import PlotModel
 from nas_workbench.ui._show import StaticImage
 from nas_workbench.ui.proxyview import ProxyView
 from nas_workbench.viz import DnasHistory, ProxyHistory, TrialTable, make_sources, study_figures
+from nas_workbench.viz._state import budget_notes
 from nas_workbench.viz.alpha import history_layout
 from nas_workbench.viz.figures import fit_tradeoff_axes, metric_axis_label, show_band_labels
 from nas_workbench.viz.waiting import show_drawn
@@ -81,6 +82,14 @@ class PlotPanel:
         self._draw(table, budget, recorded, budget_notes, {})
         if table.results:  # a study opened with trials: its image shows them
             self.image.update(self.layout)
+
+    def reset_for(self, config: SearchConfig, resolved: Mapping[str, str] | None = None) -> None:
+        """`reset` to a search of ``config`` before its first trial; ``resolved``: the notes of its relative
+        limits resolved on this device ("p30 on this CPU"), which the budget lines say with a target
+        device's "predicted for pixel3" (`viz._state.budget_notes`)."""
+        notes = budget_notes(resolved or {}, config.budget, config.target_device)
+        table = TrialTable(config.objectives, config.directions)
+        self.reset(table, config.budget, recorded_metrics(config), notes)
 
     def _draw(
         self,

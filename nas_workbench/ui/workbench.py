@@ -46,7 +46,7 @@ from nas_workbench.ui.archview import ArchPanel
 from nas_workbench.ui.form import ConfigForm
 from nas_workbench.ui.plots import PlotPanel, recorded_metrics
 from nas_workbench.viz import TrialTable
-from nas_workbench.viz._state import budget_notes, stored_budget
+from nas_workbench.viz._state import stored_budget
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing's own from Python 3.12
@@ -99,13 +99,7 @@ class Workbench(W.VBox):
         self.arch = ArchPanel(on_export=self._export)
         self.plots = PlotPanel(on_select=self.arch.show)  # the trial tapped in a plot (None clears it)
         self.form.budget.follow(self.plots.follow_budget)  # the budget lines follow the form's edits
-        shown = self.form.validate() or SearchConfig()
-        self.plots.reset(
-            TrialTable(shown.objectives, shown.directions),
-            shown.budget,
-            recorded_metrics(shown),
-            budget_notes({}, shown.budget, shown.target_device),
-        )
+        self.plots.reset_for(self.form.validate() or SearchConfig())
         super().__init__(
             children=[
                 W.HTML(HEADER),
@@ -176,11 +170,7 @@ class Workbench(W.VBox):
                 "continue it, or choose another study name (Run tab) to start afresh."
             )
         config = run.config  # relative limits resolved on this device
-        resolved = {m: r.note for m, r in run.resolved_budget.items()}
-        notes = budget_notes(resolved, config.budget, config.target_device)
-        self.plots.reset(
-            TrialTable(config.objectives, config.directions), config.budget, recorded_metrics(config), notes
-        )
+        self.plots.reset_for(config, {m: r.note for m, r in run.resolved_budget.items()})
         self.plots.new_histories(config.strategy, config.directions[0])
         self.arch.show(None)
         self._launch(run, workers)
