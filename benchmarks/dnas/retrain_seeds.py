@@ -91,9 +91,11 @@ def main() -> None:
         _print(done)
     for row in rows:
         for rank, arch in enumerate(architectures(row, args.top), start=1):
-            results = retrain(row["space"], row["seed"], arch["spec"], args.seeds)
+            split = row.get("split_seed", row["seed"])  # the data the search was judged on
+            results = retrain(row["space"], split, arch["spec"], args.seeds)
             out.append({
-                "space": row["space"], "seed": row["seed"], "strategy": row["strategy"], "rank": rank,
+                "space": row["space"], "seed": row["seed"], "split_seed": split,
+                "strategy": row["strategy"], "rank": rank,
                 "summary": arch["summary"], "spec": arch["spec"], "search_accuracy": arch["accuracy"],
                 "search_test_accuracy": arch["test_accuracy"], "retrained": results,
             })  # fmt: skip

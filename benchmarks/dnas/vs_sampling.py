@@ -68,12 +68,18 @@ def search(
     n_trials: int,
     options: dict[str, Any] | None = None,
     timeout: float | None = None,
+    split_seed: int | None = None,
 ) -> dict[str, Any] | None:
-    """One timed search (ended by ``timeout`` seconds, if given): its best trained architecture (validation
+    """One timed search (ended by ``timeout`` seconds, if given) on digits split by ``split_seed`` (by
+    default ``seed``, as every search splits its data): its best trained architecture (validation
     accuracy), its figures and, for "dnas", where its time went; None when it trained none."""
     load_before = load()
-    study_name = f"{space}-{strategy}-{seed}-{n_trials}-{json.dumps(options or {}, sort_keys=True)}"
+    split_seed = seed if split_seed is None else split_seed
+    study_name = (
+        f"{space}-{strategy}-{seed}-{split_seed}-{n_trials}-{json.dumps(options or {}, sort_keys=True)}"
+    )
     run, timing = timed_search(  # the best architecture by accuracy; no hardware penalty for "dnas"
+        data=nw.load_task("digits", seed=split_seed),
         space=space,
         space_options=SPACES[space],
         strategy=strategy,
@@ -103,6 +109,7 @@ def search(
         "options": options or {},
         "space": space,
         "seed": seed,
+        "split_seed": split_seed,
         "timeout_s": timeout,
         "wall_s": wall,
         "cpu_s": timing.cpu_s,
@@ -250,6 +257,11 @@ def main() -> None:
     parser.add_argument("--baselines-only", action="store_true", help="run no dnas (its baselines for later)")
     parser.add_argument("--seed", type=int, action="append", help="repeatable (default: 0)")
     parser.add_argument(
+        "--split-seed", type=int,
+        help="split digits with this seed in every run (default: each run's own seed); with another "
+        "--seed, a second independent search of the same data (noise_floor.py)",
+    )  # fmt: skip
+    parser.add_argument(
         "--timeout-share", type=float, metavar="F",
         help="run the baselines first and give every dnas run the timeout F x the first one's wall time "
         "(with retrain_distinct and a large retrain_budget: the likeliest retrained until then)",
@@ -272,19 +284,25 @@ def main() -> None:
             for seed in args.seed or [0]:
                 dnas_rows, base_rows, timeout = [], [], None
                 if args.timeout_share:  # the baselines first: their wall time sets dnas's timeout
-                    base_rows = [_baseline(s, space, seed, args.trials, storage, earlier) for s in baselines]
+                    base_rows = [
+                        _baseline(s, space, seed, args.trials, storage, earlier, args.split_seed)
+                        for s in baselines
+                    ]
                     timeout = args.timeout_share * base_rows[0]["wall_s"]
                 for k, options in enumerate(variants or [None]):  # None: baselines only
                     if options is not None:  # a variant's "epochs" replaces --epochs
                         options = dict(options)
                         n_trials = options.pop("epochs", args.epochs) + options["retrain_top"]
-                        row = search("dnas", space, storage, seed, n_trials, options, timeout)
+                        row = search(
+                            "dnas", space, storage, seed, n_trials, options, timeout, args.split_seed
+                        )
                         if row is not None:  # else said so: counted as missing the goal
                             dnas_rows.append({**row, "epochs": n_trials - options["retrain_top"]})
                             _print(dnas_rows[-1])
                     if k == 0 and not base_rows:  # between the first and the other variants: alike loads
                         base_rows = [
-                            _baseline(s, space, seed, args.trials, storage, earlier) for s in baselines
+                            _baseline(s, space, seed, args.trials, storage, earlier, args.split_seed)
+                            for s in baselines
                         ]
                 rows += dnas_rows + base_rows
                 _compare(dnas_rows, base_rows)
@@ -293,15 +311,24 @@ def main() -> None:
 
 
 def _baseline(
-    strategy: str, space: str, seed: int, trials: int, storage: str, earlier: list[dict[str, Any]]
+    strategy: str,
+    space: str,
+    seed: int,
+    trials: int,
+    storage: str,
+    earlier: list[dict[str, Any]],
+    split_seed: int | None = None,
 ) -> dict[str, Any]:
-    """The baseline's row: from the earlier run when it holds one of this space, seed and trial count."""
+    """The baseline's row: from the earlier run when it holds one of this space, seed, split and trial
+    count."""
+    split = seed if split_seed is None else split_seed
     for row in earlier:
-        if (row["strategy"], row["space"], row["seed"], row["trials"]) == (strategy, space, seed, trials):
+        key = (row["strategy"], row["space"], row["seed"], row.get("split_seed", row["seed"]), row["trials"])
+        if key == (strategy, space, seed, split, trials):
             print(f"    ({strategy} seed {seed}: taken from --baseline-json)", flush=True)
             _print(row)
             return row
-    row = search(strategy, space, storage, seed, trials)
+    row = search(strategy, space, storage, seed, trials, split_seed=split_seed)
     if row is None:  # no timeout: a baseline always trains
         raise RuntimeError(f"{strategy} trained no architecture")
     _print(row)
