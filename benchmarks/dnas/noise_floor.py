@@ -72,21 +72,21 @@ def meets(challenger: dict[str, Any], reference: dict[str, Any]) -> bool:
 
 
 def against_itself(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every challenger run against the reference TPE run of its split: best of its first third and of
-    all its trials, each with the criteria."""
-    references = {
-        (r["space"], split_of(r)): r for r in rows if r["strategy"] == "tpe" and r["seed"] == split_of(r)
-    }
+    """Every run against every TPE run of its split (the reference; "forward" when the reference searched
+    its own split, as the goal's baseline, "reverse" when the challenger did): the challenger's best of its
+    first third and of all its trials, each with the criteria."""
     out = []
-    for row in rows:
-        reference = references.get((row["space"], split_of(row)))
-        if reference is None or row is reference:
+    for reference, row in ((a, b) for a in rows for b in rows if a is not b and a["strategy"] == "tpe"):
+        if (row["space"], split_of(row)) != (reference["space"], split_of(reference)):
             continue
+        if reference["seed"] != split_of(reference) and row["seed"] != split_of(row):
+            continue  # two challengers: neither is the goal's baseline
         target = best_of(reference)
         third = max(1, len(row["trained"]) // 3)
         entry = {
             "space": row["space"], "split_seed": split_of(row), "strategy": row["strategy"],
             "seed": row["seed"],
+            "direction": "forward" if reference["seed"] == split_of(reference) else "reverse",
             "reference": {"seed": reference["seed"], **_figures(target)},
         }  # fmt: skip
         for label, first in (("third", third), ("all", None)):
@@ -214,25 +214,25 @@ def main() -> None:
     pairs = against_itself(rows)
     print("1. Against TPE's best of 30 on the same split (validation / test %; met: val >= and test >= -0.5)")
     print(
-        f"{'space':6} {'split':>5} {'challenger':>12} {'reference (trial)':>22} "
+        f"{'space':6} {'split':>5} {'challenger':>12} {'reference (seed; trial)':>26} "
         f"{'best of first third':>28} {'best of all':>28}"
     )
     for p in pairs:
         ref, third, full = p["reference"], p["third"], p["all"]
         print(
             f"{p['space']:6} {p['split_seed']:5d} {p['strategy'] + ' ' + str(p['seed']):>12} "
-            f"{_pct(ref['accuracy'])} / {_pct(ref['test_accuracy'])} ({ref['trial']:2d})  "
+            f"{_pct(ref['accuracy'])} / {_pct(ref['test_accuracy'])} ({ref['seed']}; {ref['trial']:2d})  "
             f"{third['trials']:2d}: {_pct(third['accuracy'])} / {_pct(third['test_accuracy'])} "
             f"{'met' if third['met'] else 'missed':6}  "
             f"{full['trials']:2d}: {_pct(full['accuracy'])} / {_pct(full['test_accuracy'])} "
             f"{'met' if full['met'] else 'missed'}"
         )
-    for space, strategy in sorted({(p["space"], p["strategy"]) for p in pairs}):
-        mine = [p for p in pairs if (p["space"], p["strategy"]) == (space, strategy)]
+    for key in sorted({(p["space"], p["strategy"], p["direction"]) for p in pairs}):
+        mine = [p for p in pairs if (p["space"], p["strategy"], p["direction"]) == key]
         third, full = sum(p["third"]["met"] for p in mine), sum(p["all"]["met"] for p in mine)
         print(
-            f"  {space}, {strategy} against TPE: best of a third met on {third} of {len(mine)} splits, "
-            f"best of all on {full} of {len(mine)}"
+            f"  {key[0]}, {key[1]} against TPE ({key[2]}): best of a third met on {third} of {len(mine)} "
+            f"splits, best of all on {full} of {len(mine)}"
         )
     bias = selection_bias(retrained)
     n = len(retrained[0]["retrained"]) if retrained else 0
