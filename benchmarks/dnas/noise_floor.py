@@ -141,6 +141,36 @@ def chance_of_goal(
     )
 
 
+def reach_chance(score: float, mean: float, spread: float) -> float:
+    """The chance that one training, normal with this mean and standard deviation and rounded to the
+    validation grid, scores at least ``score``."""
+    z = (score - 0.5 / VALID_SIZE - mean) / spread
+    return 0.5 * (1 - erf(z / 2**0.5))
+
+
+def summary_chances(summaries: list[str], ks: list[int]) -> list[dict[str, Any]]:
+    """Validation alone, from an earlier measurement's summary ("SPACE,SEED,SCORE,MEAN,SD", in percent:
+    the search's score and its architecture's retrained mean and standard deviation): per k, the chance
+    that the best of k such trainings reaches the score, per seed and on all of a space's seeds."""
+    parsed = []
+    for text in summaries:
+        fields = text.split(",")
+        if len(fields) != 5:
+            raise ValueError(f"--summary {text!r}: expected SPACE,SEED,SCORE,MEAN,SD (percent)")
+        space, seed, score, mean, spread = fields[0], int(fields[1]), *(float(f) / 100 for f in fields[2:])
+        parsed.append((space, seed, reach_chance(score, mean, spread)))
+    out = []
+    for space in sorted({p[0] for p in parsed}):
+        mine = [p for p in parsed if p[0] == space]
+        for k in ks:
+            per_seed = [1 - (1 - p) ** k for _, _, p in mine]
+            out.append({
+                "space": space, "law": "normal, validation only", "k": k, "seeds": [p[1] for p in mine],
+                "per_seed": per_seed, "all": float(np.prod(per_seed)), "expected_met": sum(per_seed),
+            })  # fmt: skip
+    return out
+
+
 def selection_bias(retrained_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per retrained best architecture: the search's score against its retrainings."""
     out = []
@@ -148,7 +178,6 @@ def selection_bias(retrained_rows: list[dict[str, Any]]) -> list[dict[str, Any]]
         values = [r["accuracy"] for r in row["retrained"]]
         mean, spread = statistics.mean(values), statistics.stdev(values)
         score = row["search_accuracy"]
-        z = (score - 0.5 / VALID_SIZE - mean) / spread  # the grid: a training reaches the score's digit
         out.append({
             "space": row["space"], "split_seed": split_of(row), "seed": row["seed"],
             "strategy": row["strategy"], "search_accuracy": score,
@@ -156,7 +185,7 @@ def selection_bias(retrained_rows: list[dict[str, Any]]) -> list[dict[str, Any]]
             "min": min(values), "max": max(values), "excess": score - mean,
             "test_mean": statistics.mean(r["test_accuracy"] for r in row["retrained"]),
             "share_reaching": sum(v >= score - EPS for v in values) / len(values),
-            "normal_reaching": 0.5 * (1 - erf(z / 2**0.5)),
+            "normal_reaching": reach_chance(score, mean, spread),
         })  # fmt: skip
     return out
 
@@ -205,6 +234,10 @@ def main() -> None:
     parser.add_argument("--k", type=int, action="append", help="retrained architectures (default 4 6 8 30)")
     parser.add_argument("--draws", type=int, default=20_000, help="simulated runs per seed, law and k")
     parser.add_argument("--sim-seed", type=int, default=0, help="seed of the simulation's generator")
+    parser.add_argument(
+        "--summary", action="append", default=[], metavar="SPACE,SEED,SCORE,MEAN,SD",
+        help="an earlier measurement's search score and retrained mean and sd (percent), for step 3",
+    )  # fmt: skip
     args = parser.parse_args()
     rows = [row for path in _paths(args.runs) for row in json.loads(path.read_text())["rows"]]
     retrained = [
@@ -249,7 +282,8 @@ def main() -> None:
             f"{b['normal_reaching']:6.1%} "
             f"{_pct(b['search_test_accuracy']):>11} {_pct(b['test_mean']):>9}"
         )
-    chances = goal_chances(retrained, args.k or [4, 6, 8, 30], args.draws, args.sim_seed)
+    ks = args.k or [4, 6, 8, 30]
+    chances = goal_chances(retrained, ks, args.draws, args.sim_seed) + summary_chances(args.summary, ks)
     print(
         f"\n3. A method whose k trainings are each one of the reference's best architecture: chance to meet "
         f"both accuracy criteria ({args.draws} runs, numpy seed {args.sim_seed})"
