@@ -16,12 +16,13 @@ asks of any method, from three kinds of run (`vs_sampling.py --baselines-only --
   share, and the chance under a normal law with the retrainings' mean and standard deviation, rounded to
   the split's digit grid).
 - **What an equally good method can expect**: a method whose k retrained architectures are each exactly
-  as good as the reference's best (one training drawn from that architecture's retrained validation and
+  as good as a TPE run's best (one training drawn from that architecture's retrained validation and
   test accuracies) takes its best by validation; the chance that it meets both accuracy criteria (time
-  taken as met) on one seed, and on all the reference seeds at once, for each ``--k``. Two laws for one
-  training, each simulated ``--draws`` times with numpy's generator seeded ``--sim-seed``: the measured
-  retrainings drawn with replacement (pairs of validation and test kept together), and a bivariate normal
-  with their mean and covariance, rounded to the digit grid (1/360 validation, 1/359 test on digits).
+  taken as met) against each retrained TPE run (its score the target), and all at once, for each
+  ``--k``. Two laws for one training, each simulated ``--draws`` times with numpy's generator seeded
+  ``--sim-seed``: the measured retrainings drawn with replacement (pairs of validation and test kept
+  together), and a bivariate normal with their mean and covariance, rounded to the digit grid (1/360
+  validation, 1/359 test on digits).
 
     python benchmarks/dnas/noise_floor.py --runs 'runs/tpe_chain_*.json' --retrained 'runs/rt_*.json' \\
         [--k 4 --k 6 --k 8 --k 30] [--draws 20000] [--sim-seed 0] [--json out.json]
