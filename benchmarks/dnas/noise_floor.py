@@ -219,9 +219,17 @@ def goal_chances(
                     "space": space, "law": law, "k": k, "seeds": [r["seed"] for r in mine],
                     "per_seed": [float(m.mean()) for m in met],
                     "all": float(np.logical_and.reduce(met).mean()),
+                    "forward_seeds": [r["seed"] for r in mine if r["seed"] == split_of(r)],
+                    "all_forward": float(np.logical_and.reduce(forward(met, mine)).mean()),
                     "expected_met": float(sum(m.mean() for m in met)),
                 })  # fmt: skip
     return out
+
+
+def forward(met: list[np.ndarray], runs: list[dict[str, Any]]) -> list[np.ndarray]:
+    """The simulated outcomes against the goal's own baselines: the TPE runs that searched their own
+    split."""
+    return [m for m, r in zip(met, runs, strict=True) if r["seed"] == split_of(r)]
 
 
 def _paths(patterns: list[str]) -> list[Path]:
@@ -298,6 +306,7 @@ def main() -> None:
         print(
             f"{c['space']:6} {c['law']:8} k={c['k']:2d}  per run (seed) {seeds}  "
             f"expected {c['expected_met']:.2f} of {len(c['seeds'])}, all {len(c['seeds'])}: {c['all']:.4f}"
+            + (f", all of seeds {c['forward_seeds']}: {c['all_forward']:.4f}" if "all_forward" in c else "")
         )
     _report.write_json(
         args.json,
