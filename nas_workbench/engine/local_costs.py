@@ -16,8 +16,8 @@ strategies' prior before any trial takes the constraint within ``PRIOR_SPREAD`` 
 most predictions must lie there; and a rank correlation under 0.9 (the first calibrations on a busy
 machine gave 0.57-0.87, `correction`) orders candidates near the limit little better than their decisions
 do, which the feasibility model learns anyway. This machine's calibrations pass it by far (nb201 95%,
-rho 0.985; chain 98%, rho 0.987: README, #13). Otherwise the search is as before, and the opening says why
-(`nas_workbench.engine.narration`, and the log).
+rho 0.985; chain 98%, rho 0.987: README, #13). Otherwise the search is as before, and the log says why
+(``nas-workbench run -v``).
 
 No table is calibrated for it: a search whose table has no correction says the command that fits one
 (`nas-workbench calibrate`), as a calibration costs about half a minute that a short search (the demo)
@@ -35,7 +35,6 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from nas_workbench.engine.narration import narrate
 from nas_workbench.profiling.cache import cache_dir
 from nas_workbench.strategies.predicted_costs import predicted_name
 
@@ -82,7 +81,8 @@ def local_predictions(
 ) -> dict[str, Callable[[ArchSpec], float]]:
     """The predicted costs the strategies are told for ``config``'s budget (``config``: its limits
     resolved): ``{"predicted_latency_ms": LutLatency}`` for a latency budget on this machine whose lookup
-    table is trusted (`untrusted`), else nothing; the opening says which, and why."""
+    table is trusted (`untrusted`), else nothing; the log says which, and why (``nas-workbench run -v``):
+    a decision, not a step of the opening that the user waits for, so it is not narrated."""
     if target is not None or "latency_ms" not in config.budget:
         return {}
     from nas_workbench.profiling.lut import LookupTable, calibrate_hint  # torch, as the networks need
@@ -97,7 +97,6 @@ def local_predictions(
         said = (
             f"not telling the strategies a predicted latency: {reason}{hint}; they learn it from the trials"
         )
-        narrate(said)
         logger.info("latency budget: %s", said)
         return {}
     quality = correction.quality
@@ -106,7 +105,6 @@ def local_predictions(
         f"({name}: leave-one-out Spearman {quality['loo_spearman']:.2f}, "
         f"{100 * quality['loo_within_10pct']:.0f}% within ±10%)"
     )
-    narrate(said)
     logger.info("latency budget: %s", said)
     return {predicted_name("latency_ms"): LutLatency(table, space, built)}
 

@@ -1,9 +1,12 @@
 """A latency budget on this machine: the strategies are told each candidate's lookup-table latency when the
-table's stored fit quality is trusted, else nothing, and the opening says which and why."""
+table's stored fit quality is trusted, else nothing, and the log says which and why."""
 
 from __future__ import annotations
 
+import logging
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import torch
@@ -11,7 +14,6 @@ import torch
 import nas_workbench as nw
 from nas_workbench.engine.budget import CandidateCosts
 from nas_workbench.engine.local_costs import LutLatency, local_predictions
-from nas_workbench.engine.narration import narrated
 from nas_workbench.engine.preflight import Networks
 from nas_workbench.profiling._trace import trace
 from nas_workbench.profiling.correction import Correction
@@ -38,8 +40,24 @@ def network() -> torch.nn.Module:
     return nw.spaces.get("chain").build(SPEC, (1, 8, 8), 10)
 
 
+@contextmanager
+def logged(said: list[str]) -> Iterator[None]:
+    """The workbench's log messages of the block, appended to ``said``."""
+    handler = logging.Handler(logging.INFO)
+    handler.emit = lambda record: said.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger("nas_workbench")
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 def told(said: list[str], config: nw.SearchConfig = CONFIG) -> dict:
-    with narrated(said.append):
+    with logged(said):
         return local_predictions(config, nw.spaces.get("chain"), lambda: NETWORKS, None)
 
 
