@@ -116,7 +116,7 @@ class LocalPrior:
             self.entries.update({op.key: table.entries[op.key] for op in missing})
         entries = [self.entries[op.key] for op in result.ops]
         compute = sum(self.entries[op.key] for op in result.ops if is_compute_bound(op))
-        # the prediction lut19's local costs make (`Correction.predict`), without a drift factor
+        # as a local budget's predicted latency is made (`engine.local_costs.LutLatency`), without drift
         return Correction(**self.correction).predict(sum(entries), len(entries), compute, None)[0]
 
     def to_dict(self) -> dict[str, Any]:
