@@ -50,7 +50,7 @@ def test_a_search_on_a_csv_resumes_on_it_and_refuses_other_data(tmp_path, capsys
     assert "--data FILE" in err
 
     export = ["export", "mine-chain-random-seed0", "--format", "onnx", "-o", "best.onnx"]
-    assert "pass it (task= in Python; --data FILE on the command line)" in run_refused(export, capsys)
+    assert "the data study 'mine-chain-random-seed0' was searched on" in run_refused(export, capsys)
     write_data(tmp_path / "mine.csv")
     assert main([*export, "--data", "mine.csv", "--label", "kind"]) == 0
     props = {p.key: p.value for p in onnx.load(str(tmp_path / "best.onnx")).metadata_props}
@@ -58,6 +58,29 @@ def test_a_search_on_a_csv_resumes_on_it_and_refuses_other_data(tmp_path, capsys
     worker = ["worker", "--storage", "sqlite:///runs/nas_workbench.db", "--study", "mine-chain-random-seed0"]
     assert main([*worker, "--data", "mine.csv", "--label", "kind"]) == 0  # the study's data: nothing left
     assert "ran 0 trials; the study has 3/3 done" in capsys.readouterr().err
+
+
+def test_run_study_continues_with_its_own_settings_and_data_file(tmp_path, capsys, monkeypatch):
+    """``run --study NAME`` with no config file, data or budget continues the study as it was searched:
+    its budget is kept (the defaults would drop it) and its data file is read again from where it was;
+    export finds that file too, and asks for the data once the file has moved."""
+    monkeypatch.chdir(tmp_path)
+    write_data(tmp_path / "mine.csv")
+    config = tiny_config(tmp_path, n_trials=1, study_name="mine")
+    assert main(["run", config, "--data", "mine.csv", "--label", "kind", "--budget", "params=1e6"]) == 0
+    capsys.readouterr()
+
+    assert main(["run", "--study", "mine", "--trials", "2"]) == 0
+    captured = capsys.readouterr()
+    assert "Continuing study 'mine' with its stored settings" in captured.err
+    assert "Study 'mine' searched on mine.csv: reading it again" in captured.err
+    assert "of 2 trials" in captured.out and "budget: params <= 1M parameters" in captured.out
+    assert main(["export", "mine", "--format", "spec", "-o", "best.json"]) == 0
+    assert main(["export", "mine", "--format", "state_dict", "-o", "best.pt"]) == 0
+    assert "reading it again" in capsys.readouterr().err
+    (tmp_path / "mine.csv").rename(tmp_path / "moved.csv")
+    export = ["export", "mine", "--format", "state_dict", "-o", "best.pt"]
+    assert "pass it (task= in Python; --data FILE on the command line)" in run_refused(export, capsys)
 
 
 def test_a_config_file_names_its_data_and_bad_data_stops_before_any_work(tmp_path, capsys, monkeypatch):

@@ -64,7 +64,9 @@ def _add_run_config(command: argparse.ArgumentParser) -> None:
         "--target-device", metavar="NAME", help="judge latency budgets and objectives by this saved device "
         "profile's predictions (see `device list`; default: the config file's, else this machine)",
     )  # fmt: skip
-    _add_data_options(command, "the config file's dataset:, else digits")
+    _add_data_options(
+        command, "the config file's dataset:, else the data file a resumed --study searched on, else digits"
+    )
 
 
 def _add_trials_option(command: argparse.ArgumentParser) -> None:
@@ -155,7 +157,7 @@ def _add_search_commands(add: _Adder) -> None:
         "--evaluate",
         help="module:function evaluating each network instead of training it (importable from here)",
     )
-    default = "the --config file's dataset:, else digits; a study on other data needs it"
+    default = "the --config file's dataset:, else the data file the study searched on, else digits"
     _add_data_options(worker, default, "--dataset")  # its name before the commands shared one
 
 
@@ -218,7 +220,7 @@ def _add_study_commands(add: _Adder) -> None:
     )
     export.add_argument("--output", "-o", type=Path, required=True, help="the file to write")
     export.add_argument("--train", action="store_true", help="train at the study's fidelity before saving")
-    _add_data_options(export, "digits; a study on a data file needs that file")
+    _add_data_options(export, "the data file the study searched on, where it still is; else digits")
 
 
 def _add_catalog_commands(add: _Adder) -> None:

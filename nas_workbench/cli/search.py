@@ -17,6 +17,7 @@ from nas_workbench.cli._arguments import (
     with_options,
 )
 from nas_workbench.cli._output import JsonlLog, Progress, budget_text, format_pareto_table
+from nas_workbench.cli.studies import find_study, recorded_data, stored_settings
 from nas_workbench.config import DEFAULT_RUNS_DIR, Fidelity, SearchConfig
 from nas_workbench.engine import events as ev
 from nas_workbench.engine.records import TrialResult, outcome_counts, pareto_front
@@ -182,10 +183,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     A search on a data file with no study name of its own is named after the file too (``wine-chain-auto-
     seed0``), so that other data does not land in the same study by default; a study is resumed only on
-    its own data either way (the engine compares the data's content hash).
+    its own data either way (the engine compares the data's content hash). ``run --study NAME`` with no
+    config file continues a stored study with its own settings and data file, the options given
+    overriding them.
     """
     config, from_file = read_run_config(args.config)
     check_writable("--report", args.report)
+    stored = find_study(args.study, args.storage) if args.config is None else None
+    config = stored_settings(stored, args.storage) or config
     overrides = _overrides(args)
     config = with_options(
         config.replace(**overrides) if overrides else config,
@@ -196,6 +201,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.target_device,
     )
     data = search_data(args.data, args.label, from_file)
+    if args.data is None and from_file is None:  # resuming a study by name: the data it searched on
+        data = recorded_data(stored)
     if data is not None and config.study_name is None:
         config = config.replace(study_name=f"{_data_name(data, args.data)}-{config.resolved_study_name()}")
     return _run_search(
@@ -226,6 +233,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     evaluate = load_callable(args.evaluate, "--evaluate") if args.evaluate is not None else None
     config, from_file = read_run_config(args.config) if args.config is not None else (None, None)
     dataset = search_data(args.data, args.label, from_file)
+    if args.data is None and from_file is None:
+        dataset = recorded_data(find_study(args.study, args.storage))
     mine: list[int] = []
 
     def started(run: Any) -> None:

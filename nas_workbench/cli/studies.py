@@ -5,17 +5,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from pathlib import Path
 from typing import Any
 
 from nas_workbench.cli._arguments import check_study_options, check_writable, search_data
 from nas_workbench.cli._output import format_pareto_table
-from nas_workbench.config import default_storage
+from nas_workbench.config import SearchConfig, default_storage
 from nas_workbench.engine.records import pareto_front, trial_results
 from nas_workbench.engine.result_display import text_table
 from nas_workbench.engine.study_record import record_of
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
 
-__all__ = ["cmd_export", "cmd_show", "load_study", "study_table"]
+__all__ = [
+    "cmd_export",
+    "cmd_show",
+    "find_study",
+    "load_study",
+    "recorded_data",
+    "stored_settings",
+    "study_table",
+]
 
 
 def load_study(name: str, storage: str | None) -> Any:
@@ -32,6 +42,47 @@ def load_study(name: str, storage: str | None) -> Any:
     except KeyError:
         names = [s.study_name for s in optuna.get_all_study_summaries(opened)]
         raise NasWorkbenchError(f"no study {name!r} in {url}; studies there: {names or 'none'}") from None
+
+
+def find_study(name: str | None, storage: str | None) -> Any:
+    """The stored study ``name`` as `load_study` opens it, or None when there is no such study or storage
+    (nothing is created): what a command resuming a study by name starts from."""
+    if name is None:
+        return None
+    try:
+        return load_study(name, storage)
+    except NasWorkbenchError:
+        return None
+
+
+def stored_settings(study: Any, storage: str | None) -> SearchConfig | None:
+    """The settings ``study`` was searched with (space, strategy, budget, objectives, fidelity, seed, the
+    trials planned), reaching it at ``storage``: what ``run --study NAME`` continues with when no config file
+    is given, not the defaults, which would drop its budget. None for no study (``study`` None) or one made
+    by other code."""
+    if study is None:
+        return None
+    url = storage if storage is not None else default_storage()
+    try:
+        settings: SearchConfig = record_of(study).search_config(url, study.study_name)
+    except NasWorkbenchError:
+        return None
+    print(f"Continuing study {study.study_name!r} with its stored settings (options given override them)",
+          file=sys.stderr)  # fmt: skip
+    return settings
+
+
+def recorded_data(study: Any) -> Any:
+    """The data file ``study`` searched on, read again from the path (and label column) its record keeps:
+    what a resume, a worker or an export given no data of its own means. None when it searched on the
+    digits or on data from Python, or the file is no longer there; the engine's identity check then names
+    the data it wants, as it does when the file has changed since."""
+    identity = None if study is None else record_of(study).data
+    source = identity.source if identity is not None else None
+    if not source or not Path(source["path"]).is_file():
+        return None
+    print(f"Study {study.study_name!r} searched on {source['path']}: reading it again", file=sys.stderr)
+    return search_data(source["path"], source.get("label"))
 
 
 def _study_name(args: argparse.Namespace) -> str | None:
@@ -86,6 +137,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     study = load_study(name, args.storage)
     import_space(record_of(study))  # a user-defined space, from where the study says it lives
     data = search_data(args.data, args.label)  # the study's own; its recorded identity is checked
+    if args.data is None:
+        data = recorded_data(study)
     print(f"Wrote {export_trial(study, args.trial, args.format, args.output, train=args.train, task=data)}")
     described = describe_export(study, args.format)  # what its model takes: a table's rows as they are
     if described is not None:
