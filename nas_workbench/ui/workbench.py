@@ -164,7 +164,8 @@ class Workbench(W.VBox):
 
     def _start(self, run: SearchRun, workers: int | None) -> None:
         done = run.trials_done()
-        if done:
+        if done:  # shown, since opening this run cancelled the reading of what the study holds
+            self._open(run.study, run.config)
             raise NasWorkbenchError(
                 f"Study {run.study_name!r} already holds {done} trials in {run.storage_url}: press Resume to "
                 "continue it, or choose another study name (Run tab) to start afresh."

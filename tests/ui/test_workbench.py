@@ -162,6 +162,9 @@ def test_an_existing_study_is_not_started_afresh(make_config, score, wait_for):
         assert "already holds 2 trials" in workbench.message.value and "Resume" in workbench.message.value
         assert workbench.status.value == ""  # not "Opening study…" beside the error (seen in JupyterLab)
         assert not workbench.searching
+        # the stored trials are shown: a notebook run again after a kernel restart, Start in a cell, had
+        # cancelled their reading and left the plots "waiting for the first trial" (seen in JupyterLab)
+        await wait_for(lambda: workbench.plots.points == 2)
         workbench.resume_button.click()  # complete already: says so and shows the stored trials
         await wait_for(lambda: "already has 2 of 2 trials" in workbench.message.value)
         await wait_for(lambda: workbench.plots.points == 2)
