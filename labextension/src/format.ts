@@ -84,3 +84,25 @@ export function formatAgo(epochSeconds: number | null, nowMs: number): string {
   }
   return `${seconds} s ago`;
 }
+
+/**
+ * A latency judged on the target device, said as the panel labels it: "9.1 ms, measured on pixel3" or
+ * "8.2 ms, predicted for pixel3" (the profile's full label, with its number of measurements, is the
+ * measurement's `source`); other sources as they are.
+ */
+export function formatDeviceLatency(
+  measurement: IMeasurement,
+  device: string
+): string {
+  const value = formatMeasurement(measurement);
+  if (
+    measurement.method === 'measured' &&
+    measurement.source === `measured on ${device}`
+  ) {
+    return `${value}, measured on ${device}`;
+  }
+  if (measurement.source.startsWith(`predicted for ${device} `)) {
+    return `${value}, predicted for ${device}`;
+  }
+  return `${value}, ${measurement.method}`;
+}

@@ -10,6 +10,7 @@ import type {
   IStorageInfo,
   IStudyDetails,
   IStudySummary,
+  IVerifiedRow,
   StudyStatus
 } from './types';
 
@@ -39,6 +40,17 @@ const STATUS_ORDER: Record<StudyStatus, number> = {
 export function sameStudy(a: IStudyKey | null, b: IStudyKey | null): boolean {
   return (
     a !== null && b !== null && a.storage === b.storage && a.name === b.name
+  );
+}
+
+/** Whether two rows say the same verification (none, or the same device and measurements). */
+function sameVerification(
+  a: IVerifiedRow | null | undefined,
+  b: IVerifiedRow | null | undefined
+): boolean {
+  return (
+    (a ?? null) === (b ?? null) ||
+    (!!a && !!b && a.device === b.device && a.measurements === b.measurements)
   );
 }
 
@@ -101,14 +113,20 @@ export class PanelModel {
     return this._studies.some(study => study.status === 'running');
   }
 
-  /** How long to wait before the next refresh: short while a search runs. */
+  /**
+   * How long to wait before the next refresh: short while a search runs, or while a study's details
+   * are shown (a notebook cell may verify its finalists on the device: the verdicts show at once).
+   */
   get refreshInterval(): number {
-    return this.anyRunning ? this.busyInterval : this.idleInterval;
+    return this.anyRunning || this._selected !== null
+      ? this.busyInterval
+      : this.idleInterval;
   }
 
   /**
    * Fetch the list of studies, and the selected study's details again when its row changed (a running
-   * search's details change with every trial) or could not be read last time.
+   * search's details change with every trial; a verification on the device judges its trials again)
+   * or could not be read last time.
    */
   async refresh(): Promise<void> {
     let before: IStudySummary | undefined;
@@ -137,6 +155,7 @@ export class PanelModel {
       (before === undefined ||
         before.last_update !== after.last_update ||
         before.status !== after.status ||
+        !sameVerification(before.verified, after.verified) ||
         this._detailsError !== null)
     ) {
       await this.loadDetails(this._selected);

@@ -1,8 +1,10 @@
 /**
  * The "NAS Workbench" side panel: the studies of the configured storages, and a study's details (its
  * Pareto front and best architecture with its profile) with "Open in notebook". It polls the server
- * while it is shown: every 2 s while a search runs, every 15 s otherwise, backing off when the server
- * cannot be reached.
+ * while it is shown: every 2 s while a search runs or a study's details are shown, every 15 s otherwise,
+ * backing off when the server cannot be reached. A study whose finalists were measured on its target
+ * device says so in its row, and its details list which trials the device measured within or over the
+ * budget; the Pareto front labels each latency "measured on <device>" or "predicted for <device>".
  */
 import { showErrorMessage } from '@jupyterlab/apputils';
 import { addIcon, LabIcon, refreshIcon } from '@jupyterlab/ui-components';
@@ -14,6 +16,7 @@ import { renderArchitecture } from './archview';
 import {
   formatAccuracy,
   formatAgo,
+  formatDeviceLatency,
   formatFeasible,
   formatMeasurement,
   formatObjective,
@@ -21,7 +24,7 @@ import {
 } from './format';
 import { nasIcon } from './icons';
 import { PanelModel } from './model';
-import type { IStudyDetails, IStudySummary } from './types';
+import type { IStudyDetails, IStudySummary, IVerification } from './types';
 
 export namespace NasPanel {
   export interface IOptions {
@@ -227,6 +230,16 @@ export class NasPanel extends Widget {
       element('span', undefined, `${formatFeasible(study.feasible)} feasible`),
       element('span', 'nasw-Ago', formatAgo(study.last_update, now))
     );
+    if (study.verified !== null) {
+      const { device, within, over } = study.verified;
+      stats.append(
+        element(
+          'span',
+          `nasw-Verified${over ? ' nasw-mod-over' : ''}`,
+          `measured on ${device}: ${within} within, ${over} over`
+        )
+      );
+    }
     const space = [study.space, study.strategy].filter(Boolean).join(' · ');
     row.append(top, stats);
     if (space) {
@@ -276,6 +289,7 @@ export class NasPanel extends Widget {
     title.append(statusBadge(details.status));
     view.append(
       this._renderFacts(details),
+      ...this._renderVerified(details.verified),
       ...this._renderBest(details),
       ...this._renderPareto(details)
     );
@@ -304,6 +318,56 @@ export class NasPanel extends Widget {
       ],
       ['Updated', formatAgo(details.last_update, Date.now())]
     ]);
+  }
+
+  /** The trials the target device measured, within or over the budget, and how the rest is judged. */
+  private _renderVerified(verified: IVerification | null): HTMLElement[] {
+    if (verified === null) {
+      return [];
+    }
+    const { device, measured } = verified;
+    const heading = element(
+      'h4',
+      undefined,
+      `Measured on ${device} (${verified.within} within, ${verified.over} over ${verified.limit_ms} ms)`
+    );
+    const note = element(
+      'p',
+      'nasw-Note',
+      `The other trials' latency is ${verified.predicted}.`
+    );
+    if (measured.length === 0) {
+      return [heading, note];
+    }
+    const table = element('table', 'nasw-Table nasw-Measured');
+    const head = table.createTHead().insertRow();
+    for (const name of ['#', 'Latency', 'Verdict', 'Architecture']) {
+      head.append(element('th', undefined, name));
+    }
+    const body = table.createTBody();
+    for (const trial of measured) {
+      const line = body.insertRow();
+      line.className = trial.within ? 'nasw-mod-within' : 'nasw-mod-over';
+      const verdict = element(
+        'td',
+        'nasw-Verdict',
+        `${trial.within ? 'within' : 'OVER'}${trial.status === 'ok' ? '' : ` (${trial.status})`}`
+      );
+      verdict.title = trial.verdict;
+      const arch = element('td', 'nasw-Arch', trial.summary || trial.arch);
+      arch.title = trial.arch;
+      line.append(
+        element('td', undefined, String(trial.number)),
+        element(
+          'td',
+          undefined,
+          `${Number(trial.latency_ms.toPrecision(4))} ms`
+        ),
+        verdict,
+        arch
+      );
+    }
+    return [heading, table, note];
   }
 
   private _renderBest(details: IStudyDetails): HTMLElement[] {
@@ -360,6 +424,10 @@ export class NasPanel extends Widget {
     for (const objective of details.objectives) {
       head.append(element('th', undefined, objective.metric));
     }
+    const device = details.verified?.device ?? null;
+    if (device !== null) {
+      head.append(element('th', undefined, `Latency on ${device}`));
+    }
     head.append(element('th', undefined, 'Architecture'));
     const body = table.createTBody();
     for (const trial of details.pareto) {
@@ -375,6 +443,16 @@ export class NasPanel extends Widget {
           )
         );
       });
+      const latency = trial.metrics.latency_ms;
+      if (device !== null) {
+        const cell = element(
+          'td',
+          'nasw-DeviceLatency',
+          latency ? formatDeviceLatency(latency, device) : '–'
+        );
+        cell.title = latency?.source ?? '';
+        line.append(cell);
+      }
       const arch = element('td', 'nasw-Arch', trial.summary || trial.arch);
       arch.title = trial.arch;
       line.append(arch);

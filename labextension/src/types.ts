@@ -32,6 +32,39 @@ export interface IStudySummary {
   feasible: { count: number; evaluated: number };
   /** Epoch seconds. */
   last_update: number | null;
+  /** The latest verification of the finalists on the target device, or null before any. */
+  verified: IVerifiedRow | null;
+}
+
+/**
+ * A study's finalists measured on its target device (`nas-workbench device verify`, `run.verify`):
+ * the device, the measurements its profile was refitted with (a new verification changes it), and how
+ * many trials the device measured within and over the budget.
+ */
+export interface IVerifiedRow {
+  device: string;
+  measurements: number;
+  within: number;
+  over: number;
+}
+
+/** A trial whose latency the verification measured on the device, with its verdict. */
+export interface IMeasuredTrial {
+  number: number;
+  arch: string;
+  summary: string;
+  status: string;
+  latency_ms: number;
+  within: boolean;
+  verdict: string;
+}
+
+/** The details' word on a verification: the measured trials, and how the others' latency is labelled. */
+export interface IVerification extends IVerifiedRow {
+  limit_ms: number;
+  /** "predicted for pixel3 from 15 measurements". */
+  predicted: string;
+  measured: IMeasuredTrial[];
 }
 
 export interface IStudyList {
@@ -90,6 +123,7 @@ export interface IStudyDetails extends IStudySummary {
   counts: Record<string, number>;
   pareto: ITrialRecord[];
   best: IBestTrial | null;
+  verified: IVerification | null;
 }
 
 /** What the panel needs from the server. */

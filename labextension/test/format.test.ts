@@ -4,6 +4,7 @@ import {
   formatAccuracy,
   formatAgo,
   formatCount,
+  formatDeviceLatency,
   formatFeasible,
   formatMeasurement,
   formatObjective,
@@ -37,6 +38,39 @@ describe('format', () => {
     expect(formatMeasurement(m(20480, 'count'))).toBe('20.5k');
     expect(formatMeasurement(m(3.1e6, 'FLOPs'))).toBe('3.1M FLOPs');
     expect(formatMeasurement(m(2, ''))).toBe('2');
+  });
+
+  it('labels a latency on the target device measured there or predicted for it', () => {
+    const latency = (value: number, method: string, source: string) => ({
+      value,
+      unit: 'ms',
+      method,
+      source
+    });
+    expect(
+      formatDeviceLatency(
+        latency(9.123, 'measured', 'measured on pixel3'),
+        'pixel3'
+      )
+    ).toBe('9.12 ms, measured on pixel3');
+    const predicted = 'predicted for pixel3 from 15 measurements';
+    expect(
+      formatDeviceLatency(latency(8.2, 'predicted', predicted), 'pixel3')
+    ).toBe('8.2 ms, predicted for pixel3');
+    expect(
+      // this machine's timer, in a study of another device: not called either
+      formatDeviceLatency(
+        latency(1, 'measured', 'torch.utils.benchmark'),
+        'pixel3'
+      )
+    ).toBe('1 ms, measured');
+    expect(
+      // a device whose name begins with the other's
+      formatDeviceLatency(
+        latency(2, 'predicted', 'predicted for pixel3a from 10 measurements'),
+        'pixel3'
+      )
+    ).toBe('2 ms, predicted');
   });
 
   it('shows objective values by metric', () => {

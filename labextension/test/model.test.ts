@@ -26,7 +26,8 @@ function summary(
     best_accuracy: 0.9,
     pareto_size: 2,
     feasible: { count: 2, evaluated: 3 },
-    last_update: lastUpdate
+    last_update: lastUpdate,
+    verified: null
   };
 }
 
@@ -38,7 +39,16 @@ function details(row: IStudySummary): IStudyDetails {
     config: {},
     counts: {},
     pareto: [],
-    best: null
+    best: null,
+    verified:
+      row.verified === null
+        ? null
+        : {
+            ...row.verified,
+            limit_ms: 8.5,
+            predicted: 'predicted',
+            measured: []
+          }
   };
 }
 
@@ -166,6 +176,36 @@ describe('PanelModel', () => {
     expect(api.detailsAsked).toEqual(['a', 'a']);
     await model.select(null);
     expect(model.details).toBeNull();
+  });
+
+  it('loads the details again when the study is verified on its device', async () => {
+    const api = new FakeApi();
+    api.listing.studies = [summary('a', 'finished', 1)];
+    const model = new PanelModel(api, {
+      busyInterval: 1000,
+      idleInterval: 9000
+    });
+    await model.refresh();
+    expect(model.refreshInterval).toBe(9000);
+    await model.select({ storage: 'aaaaaaaaaaaa', name: 'a' });
+    expect(model.refreshInterval).toBe(1000); // a notebook cell may verify it: poll as for a search
+    expect(model.details?.verified).toBeNull();
+    const verified = { device: 'pixel3', measurements: 15, within: 2, over: 1 };
+    api.listing.studies[0] = { ...summary('a', 'finished', 1), verified }; // no trial finished
+    await model.refresh();
+    expect(api.detailsAsked).toEqual(['a', 'a']);
+    expect(model.details?.verified?.over).toBe(1);
+    await model.refresh(); // the same verification
+    expect(api.detailsAsked).toEqual(['a', 'a']);
+    api.listing.studies[0] = {
+      ...summary('a', 'finished', 1),
+      verified: { ...verified, measurements: 17, within: 4 }
+    }; // verified again with two more
+    await model.refresh();
+    expect(api.detailsAsked).toEqual(['a', 'a', 'a']);
+    expect(model.details?.verified?.within).toBe(4);
+    await model.select(null);
+    expect(model.refreshInterval).toBe(9000);
   });
 
   it('tells studies of the same name in different storages apart', async () => {

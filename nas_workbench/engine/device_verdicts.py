@@ -11,7 +11,8 @@ measurements; at the budget's edge the choice can be one the device measures ove
    by the refitted profile at the study's ``budget_confidence``;
 3. the verdicts are stored in the study's record (`StudyRecord.verified`: a finished Optuna trial cannot
    change), and `records.trial_results` applies them, so the results table, the Pareto front, the
-   chosen architecture and the export read the new verdicts.
+   chosen architecture and the export read the new verdicts; the side panel and the widget notice them
+   (`verified_view`).
 
 >>> run.finalists(5)                         # or `nas-workbench device finalists --study S -k 5 -o f.csv`
 >>> run.verify(archs, latency_ms)            # or `nas-workbench device verify --study S f.csv`
@@ -32,6 +33,7 @@ from nas_workbench.engine._bulk_read import read_trials
 from nas_workbench.engine.budget import device_judged
 from nas_workbench.engine.records import TrialResult, trial_results
 from nas_workbench.engine.study_record import record_of, write_record
+from nas_workbench.engine.verified_view import announce
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.metrics import METRICS, Measurement
 from nas_workbench.profiling.device_budget import measured_verdict
@@ -180,6 +182,7 @@ def verify(study: optuna.Study, archs: Sequence[str], latency_ms: Sequence[float
     record = record_of(study)
     stored = {"device": refitted.name, "measurements": len(refitted.measurements), "limit_ms": limit}
     write_record(study, record.with_changes(verified={**stored, "archs": verdicts}))
+    announce(study)  # the widgets of this kernel show the verdicts now, not at their next read
     changed = sum(r.feasible != verdicts[r.arch]["feasible"] for r in before if r.arch in verdicts)
     return Verification(refitted, len(verdicts), changed, measured_trials)
 

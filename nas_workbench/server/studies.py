@@ -6,7 +6,9 @@ question per listing (trials per study and state, with the highest trial id and 
 completion): a study whose answer did not change is served from its tally; one that changed reads only
 the trials that finished since (completed at or after the latest completion it had seen, checked against
 the count of finished trials). RUNNING trials are counted, never read. One lock per study: concurrent
-listings wait for the reader instead of decoding the same trials again.
+listings wait for the reader instead of decoding the same trials again. A verification on the target
+device (`StudyRecord.verified`) judges finished trials again: the study's tally is then made anew with its
+verdicts (once per verification), and the row and details say what the device measured.
 
 The study's settings are read by `nas_workbench.engine.study_record` and the trial records decoded by
 `nas_workbench.engine.records` (the engine's own readers of what it stores). A retried attempt counts
@@ -37,6 +39,7 @@ from nas_workbench.engine.study_record import (
     record_of,
     study_status,
 )
+from nas_workbench.engine.verified_view import verification_key, verified_summary
 from nas_workbench.exceptions import NasWorkbenchError
 from nas_workbench.trial_attrs import RETRY_HISTORY, stored_device
 
@@ -70,6 +73,8 @@ _Counts = dict[TrialState, _StateCount]
 class _Cached:
     counts: _Counts
     tally: StudyTally
+    #: The verification the tally applies (`verified_view.verification_key`): another one makes a new tally.
+    verified: tuple[str, int] | None = None
 
 
 class StudySummaries:
@@ -101,9 +106,9 @@ class StudySummaries:
             raise StudyNotFoundError(f"no study named {name!r} in this storage")
         study_id = _compat.study_id(study)
         counts = self._counts(study_id).get(study_id, {})
-        row = self._row(study, counts, self._retries(study_id).get(study_id, 0))
-        tally = self._cached[study_id].tally
         record = record_of(study)
+        row = self._row(study, counts, self._retries(study_id).get(study_id, 0), record)
+        tally = self._cached[study_id].tally
         best = _best(tally.front)
         if best is not None:
             best["device"] = stored_device(tally.front_trials[best["number"]])
@@ -116,6 +121,7 @@ class StudySummaries:
             "counts": {**tally.statuses, **unfinished},
             "pareto": [r.to_dict() for r in tally.front],
             "best": best,
+            "verified": verified_summary(record, tally.measured.values()),
         }
 
     def _counts(self, study_id: int | None = None) -> dict[int, _Counts]:
@@ -155,10 +161,13 @@ class StudySummaries:
         with self.storage.engine.connect() as connection:
             return {study: count for study, count in connection.execute(query)}
 
-    def _row(self, study: FrozenStudy, counts: _Counts, retries: int) -> dict[str, Any]:
-        """The panel's row for one study, its tally brought up to date first."""
-        tally = self._tally(study, counts)
-        record = record_of(study)
+    def _row(
+        self, study: FrozenStudy, counts: _Counts, retries: int, record: StudyRecord | None = None
+    ) -> dict[str, Any]:
+        """The panel's row for one study, its tally brought up to date first (``record``: the study's,
+        when already read)."""
+        record = record_of(study) if record is None else record
+        tally = self._tally(study, counts, record)
         total = record.n_trials or None
         finished = sum(c.count for s, c in counts.items() if s in _FINISHED) - retries
         done = finished if total is None else min(finished, total)
@@ -180,6 +189,7 @@ class StudySummaries:
             "pareto_size": len(tally.front),
             "feasible": {"count": tally.feasible, "evaluated": tally.evaluated},
             "last_update": _last_update(counts.values()),
+            "verified": _verified_row(record, tally),
         }
 
     def _dead(self, study: FrozenStudy, record: StudyRecord) -> set[int]:
@@ -189,19 +199,22 @@ class StudySummaries:
         grace = dead_worker_grace_s(float(interval) if isinstance(interval, int | float) else 5.0)
         return silent_trials(self.storage, _compat.study_id(study), grace)
 
-    def _tally(self, study: FrozenStudy, counts: _Counts) -> StudyTally:
-        """The study's tally, with the trials finished since ``counts`` last changed added."""
+    def _tally(self, study: FrozenStudy, counts: _Counts, record: StudyRecord) -> StudyTally:
+        """The study's tally, with the trials finished since ``counts`` last changed added; made anew, from
+        every trial, when the study was recreated or verified on its target device since."""
         study_id = _compat.study_id(study)
+        verified = verification_key(record)
         with self._guard:
             lock = self._locks.setdefault(study_id, threading.Lock())
         with lock:  # one reader per study: a concurrent listing waits, then finds the tally current
             cached = self._cached.get(study_id)
-            if cached is not None and cached.counts == counts:
+            if cached is not None and cached.counts == counts and cached.verified == verified:
                 return cached.tally
-            if cached is None or _recreated(cached.counts, counts):
+            if cached is None or _recreated(cached.counts, counts) or cached.verified != verified:
                 from nas_workbench.server.tally import StudyTally
 
-                cached = _Cached({}, StudyTally(list(record_of(study).directions)))
+                verdicts = record.verified.get("archs", {})
+                cached = _Cached({}, StudyTally(list(record.directions), verdicts), verified)
             self._add_finished(study_id, cached, counts)
             cached.counts = counts
             self._cached[study_id] = cached
@@ -268,6 +281,16 @@ def _last_update(counts: Iterable[_StateCount]) -> float | None:
     """Epoch seconds of the latest trial start or completion (Optuna stores naive UTC datetimes)."""
     stamps = [d for c in counts for d in (c.last_start, c.last_complete) if d is not None]
     return max(stamps).replace(tzinfo=datetime.timezone.utc).timestamp() if stamps else None
+
+
+def _verified_row(record: StudyRecord, tally: StudyTally) -> dict[str, Any] | None:
+    """The row's word on a verification on the target device: its ``device``, ``measurements`` (a new
+    verification changes it: the panel reads the details again) and how many trials it measured
+    ``within`` and ``over`` the budget; None before any."""
+    summary = verified_summary(record, tally.measured.values())
+    if summary is None:
+        return None
+    return {key: summary[key] for key in ("device", "measurements", "within", "over")}
 
 
 def _best(front: Sequence[Any]) -> dict[str, Any] | None:

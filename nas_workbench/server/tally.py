@@ -4,18 +4,24 @@ A finished Optuna trial never changes again (COMPLETE, PRUNED and FAIL are final
 are a fold: each finished trial is added once, when it is first seen, and never read again. Adding a batch
 costs the batch plus the current Pareto front, whatever the study's size; only the trial ids seen are
 kept (a few MB at 100,000 trials), and the front's trials themselves.
+
+A verification on the target device judges finished trials again (`StudyRecord.verified`): the tally is
+made with those ``verdicts`` and applies them to each trial it adds, as `records.trial_results` does; the
+summaries make a new tally when the verification changes (`verified_view.verification_key`).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from optuna.trial import FrozenTrial, TrialState
 
 from nas_workbench import _compat
 from nas_workbench.engine.records import TrialResult, pareto_front
+from nas_workbench.engine.verified_view import measured_on_device
 
 __all__ = ["StudyTally"]
 
@@ -35,9 +41,14 @@ class StudyTally:
         front_trials: The front's stored trials by number, for what a `TrialResult` leaves out (device).
         last: Number and state of the highest-numbered finished trial: a search whose last trial failed
             has stopped on an error.
+        verdicts: The verification's verdict per architecture (`StudyRecord.verified`'s ``archs``).
+        measured: The trials whose latency the verification measured on the device, by number (what
+            `verified_view.verified_summary` reads).
     """
 
     directions: Sequence[str]
+    verdicts: Mapping[str, Any] = field(default_factory=dict)
+    measured: dict[int, TrialResult] = field(default_factory=dict)
     trial_ids: set[int] = field(default_factory=set)
     statuses: Counter[str] = field(default_factory=Counter)
     feasible: int = 0
@@ -55,6 +66,10 @@ class StudyTally:
                 continue
             self.trial_ids.add(_compat.trial_id(trial))
             result = TrialResult.from_frozen(trial)
+            if result.arch in self.verdicts:
+                result = result.rejudged(self.verdicts[result.arch])
+                if measured_on_device(result.metrics.get("latency_ms")):
+                    self.measured[result.number] = result
             self.statuses[result.status] += 1
             self.evaluated += result.status in ("ok", "infeasible")
             if self.last is None or trial.number > self.last[0]:

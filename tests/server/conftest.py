@@ -17,7 +17,9 @@ from optuna.trial import TrialState
 from pytest_jupyter.jupyter_server import *  # noqa: F403
 
 from nas_workbench import spaces
+from nas_workbench.engine.study_record import record_of, write_record
 from nas_workbench.profiling import Measurement
+from nas_workbench.profiling.device_budget import measured_verdict
 
 OBJECTIVES = [
     {"metric": "accuracy", "direction": "maximize"},
@@ -83,6 +85,38 @@ def _add_trials(study: optuna.Study, trials: Sequence[Trial]) -> None:
             study.tell(trial, state=TrialState.PRUNED)
         else:
             study.tell(trial, [accuracy, latency_ms])
+
+
+def _verify_in_record(
+    url: str, name: str, measured: dict[int, float], predicted: dict[int, float], measurements: int
+) -> None:
+    """Judge trials of study ``name`` again as `device_verdicts.verify` stores it on the device "phone"
+    (``measured``: trial number -> latency measured there; ``predicted``: by the refitted profile)."""
+    study = optuna.load_study(study_name=name, storage=url)
+    limit = BUDGET["latency_ms"]
+    archs = {t.number: t.user_attrs["arch"] for t in study.get_trials()}
+    verdicts: dict[str, Any] = {}
+    for number, ms in measured.items():
+        budget = measured_verdict(ms, limit, "phone")
+        latency = Measurement(ms, "ms", "measured", "measured on phone", {"budget": budget})
+        verdicts[archs[number]] = {"latency_ms": latency.to_dict(), "feasible": budget["within"]}
+    for number, ms in predicted.items():
+        within = ms <= limit
+        said = f"predicted {'within' if within else 'over'} budget (the prediction alone)"
+        budget = {"limit_ms": limit, "within": within, "p_within": 0.9 if within else 0.1, "verdict": said}
+        source = f"predicted for phone from {measurements} measurements"
+        latency = Measurement(ms, "ms", "predicted", source, {"budget": budget})
+        verdicts[archs[number]] = {"latency_ms": latency.to_dict(), "feasible": within}
+    record = record_of(study)
+    verified = {"device": "phone", "measurements": measurements, "limit_ms": limit, "archs": verdicts}
+    write_record(study, record.with_changes(verified=verified))
+
+
+@pytest.fixture
+def verify_in_record() -> Callable[[str, str, dict[int, float], dict[int, float], int], None]:
+    """``verify_in_record(url, name, measured, predicted, measurements)``: a verification on "phone" as
+    `device_verdicts.verify` stores it (without fitting a profile)."""
+    return _verify_in_record
 
 
 @pytest.fixture

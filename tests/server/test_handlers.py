@@ -147,6 +147,28 @@ async def test_details_give_the_front_and_the_best_architecture_with_its_profile
     assert {"op", "channels_in", "channels_out", "stride"} <= set(architecture["describe"][1])
 
 
+async def test_a_verification_on_the_device_reaches_the_listing_and_the_details(
+    jp_fetch, runs_db, verify_in_record
+):
+    """Verified while the panel shows the study: the next poll's row says so (the panel reads the details
+    again when it changes) and the details list what the device measured, within and over the budget."""
+    storage = (await list_all(jp_fetch))["storages"][0]["id"]
+    before = read_json(await jp_fetch(API, "studies", storage, "alpha"))
+    assert before["verified"] is None and [p["number"] for p in before["pareto"]] == [0, 1]
+    verify_in_record(runs_db, "alpha", {0: 2.2}, {1: 1.1, 2: 1.4, 3: 1.9}, 12)  # the best: over
+    alpha = row(await list_all(jp_fetch), "alpha")
+    assert alpha["verified"] == {"device": "phone", "measurements": 12, "within": 0, "over": 1}
+    assert alpha["best_accuracy"] == 0.8 and alpha["pareto_size"] == 1
+    details = read_json(await jp_fetch(API, "studies", storage, "alpha"))
+    (measured,) = details["verified"]["measured"]
+    assert measured["number"] == 0 and measured["latency_ms"] == 2.2 and not measured["within"]
+    assert measured["status"] == "ok" and measured["verdict"].startswith("measured over budget on phone")
+    assert details["verified"]["predicted"] == "predicted for phone from 12 measurements"
+    assert [p["number"] for p in details["pareto"]] == [1]  # the infeasible 3 stays untrained, off it
+    assert details["best"]["number"] == 1
+    assert details["best"]["metrics"]["latency_ms"]["source"] == "predicted for phone from 12 measurements"
+
+
 async def test_study_names_are_path_segments_so_any_name_works(
     jp_fetch, runs_db, http_server_client, jp_auth_header, write_study
 ):

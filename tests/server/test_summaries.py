@@ -157,3 +157,34 @@ def test_a_study_deleted_and_created_again_is_summarised_afresh(url, summaries, 
     assert optuna.load_study(study_name="again", storage=url)._study_id == old_id  # the premise
     assert shown(summaries, "again") == from_scratch(url, "again")
     assert shown(summaries, "again")["best_accuracy"] == 0.2
+
+
+def test_a_verification_on_the_device_is_applied_at_the_next_listing(
+    url, summaries, add_trials, verify_in_record, user_attr_reads
+):
+    """Verified after the listing had summarised the study: the next listing reads it again, once, and
+    the best, the front and the feasible count follow the verdicts, as every reader of results does."""
+    study = optuna.load_study(study_name="first", storage=url)
+    add_trials(study, [("ok", 0.9, 1.8), ("ok", 0.7, 1.2)])  # 0.9 / 1.8 is the best, on the front
+    assert shown(summaries, "first")["best_accuracy"] == 0.9
+    assert summaries.rows()[0]["verified"] is None
+    user_attr_reads.statements.clear()
+    verify_in_record(url, "first", {1: 2.4, 2: 0.6}, {0: 1.1}, 13)  # the best measured over the budget
+    row = summaries.rows()[0]
+    assert len(user_attr_reads.statements) == 1  # read again once, with the verdicts
+    assert row["verified"] == {"device": "phone", "measurements": 13, "within": 1, "over": 1}
+    assert shown(summaries, "first") == from_scratch(url, "first")  # trial_results applies the verdicts
+    assert row["best_accuracy"] == 0.7 and row["feasible"] == {"count": 2, "evaluated": 3}
+    details = summaries.details("first")
+    verified = details["verified"]
+    assert [(m["number"], m["latency_ms"], m["within"]) for m in verified["measured"]] == [
+        (1, 2.4, False),
+        (2, 0.6, True),
+    ]
+    assert verified["measured"][0]["verdict"] == "measured over budget on phone (2.4 ms > 2 ms)"
+    assert verified["predicted"] == "predicted for phone from 13 measurements"
+    sources = {p["number"]: p["metrics"]["latency_ms"]["source"] for p in details["pareto"]}
+    assert sources == {2: "measured on phone", 0: "predicted for phone from 13 measurements"}
+    user_attr_reads.statements.clear()
+    summaries.rows()
+    assert user_attr_reads.statements == []  # the same verification: served from the new tally
