@@ -4,7 +4,6 @@ the command line."""
 from __future__ import annotations
 
 import csv
-import shutil
 
 import pytest
 
@@ -15,23 +14,15 @@ from nas_workbench.engine.records import pareto_front, trial_results
 from nas_workbench.engine.study_record import record_of
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.profiling.device_verify import Finalist, order_finalists, refit_device
-from nas_workbench.spaces._base import enumerate_specs
-from nas_workbench.testing.workers import TINY_CHAIN
-
-TINY = {**TINY_CHAIN, "max_depth": 2}  # 20 architectures: depth 1-2, conv or dwsep, two widths
-LIMIT = 8.5  # within: one block, two dwsep blocks (5 ms) and a conv with a dwsep (8 ms); not two convs
-
-
-def device_ms(spec) -> float:
-    """A synthetic device where every block costs 2 ms, a plain convolution 3 ms more."""
-    blocks = [k for k in spec.choices if k.endswith(".op")]
-    return 1.0 + sum(2.0 + (3.0 if spec.choices[k] == "conv" else 0.0) for k in blocks)
-
-
-def accuracy(spec) -> float:
-    """Slower networks score higher (the best within budget sit at the limit's edge); widths break ties."""
-    widths = sum(v for k, v in spec.choices.items() if k.endswith(".width"))
-    return 0.5 + device_ms(spec) / 100 + widths / 10_000
+from nas_workbench.testing.tinyphone import (
+    LIMIT,
+    TINY,
+    accuracy,
+    copy_search,
+    device_ms,
+    search_on_tinyphone,
+    tinyphone_config,
+)
 
 
 @pytest.fixture(scope="module")
@@ -41,20 +32,7 @@ def _searched_once(tmp_path_factory, tiny_task):
     folder = tmp_path_factory.mktemp("searched")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NAS_WORKBENCH_CACHE", str(folder / "cache"))
-        space = nw.spaces.get("chain", **TINY)
-        archs = nw.profiling.propose(space, 8, seed=0)
-        latency = [device_ms(space.parse(a)) for a in archs]
-        shape, classes = tiny_task.input_shape, tiny_task.num_classes
-        nw.profiling.fit_device("tinyphone", space, archs, latency, input_shape=shape, num_classes=classes)
-        tried = [s for s in enumerate_specs(space) if space.format(s) not in archs]  # the others
-        tried = [s for s in tried if device_ms(s) == 8.0][:4] + [s for s in tried if device_ms(s) != 8.0][:2]
-        config = nw.SearchConfig(
-            space="chain", space_options=TINY, strategy="random", objectives=["accuracy"], n_trials=6,
-            budget={"latency_ms": LIMIT}, target_device="tinyphone", study_name="phone",
-            storage=f"sqlite:///{folder / 'study.db'}", profile_metrics=["params"],
-            initial_architectures=[space.format(s) for s in tried],
-        )  # fmt: skip
-        nw.search(config, evaluate=lambda spec, model: {"accuracy": accuracy(spec)}, data=tiny_task).run()
+        search_on_tinyphone(folder, tiny_task)
     return folder
 
 
@@ -68,15 +46,8 @@ def _own_profiles(tmp_path, monkeypatch):
 def searched(_searched_once, tmp_path, storage, tiny_task):
     """The module's finished search, a copy of its own (its storage at ``storage``, its profile saved
     here): its best trials within budget are only predicted."""
-    shutil.copytree(_searched_once / "cache", tmp_path / "cache")
-    for stored in _searched_once.glob("study.db*"):  # with SQLite's write-ahead log, if any
-        shutil.copy(stored, tmp_path / stored.name)
-    config = nw.SearchConfig(
-        space="chain", space_options=TINY, strategy="random", objectives=["accuracy"], n_trials=6,
-        budget={"latency_ms": LIMIT}, target_device="tinyphone", storage=storage, study_name="phone",
-        profile_metrics=["params"],
-    )  # fmt: skip
-    return nw.search(config, evaluate=lambda spec, model: {"accuracy": accuracy(spec)}, data=tiny_task)
+    copy_search(_searched_once, tmp_path)
+    return nw.search(tinyphone_config(storage), evaluate=accuracy, data=tiny_task)
 
 
 def test_the_finalists_are_the_best_k_listed_least_sure_first():
@@ -137,7 +108,7 @@ def test_verify_refits_the_profile_and_judges_the_trials_again(searched, tiny_ta
 
     resumed = nw.search(  # a resumed search judges its new trials by the refitted profile
         searched.config.replace(n_trials=7),
-        evaluate=lambda spec, model: {"accuracy": accuracy(spec)},
+        evaluate=accuracy,
         data=tiny_task,
     )
     resumed.run()

@@ -41,6 +41,7 @@ __all__ = [
     "Opened",
     "Opening",
     "Progress",
+    "Rejudged",
     "WorkbenchModel",
 ]
 
@@ -119,6 +120,15 @@ class Exported(Message):
 
 
 @dataclass(frozen=True)
+class Rejudged:
+    """The shown study's trials as a verification on the target device judged them again (a new
+    ``table`` to draw), and what the device measured (``text``; `nas_workbench.ui._verdicts`)."""
+
+    table: TrialTable
+    text: str
+
+
+@dataclass(frozen=True)
 class Progress:
     """The progress bar and the line beside it."""
 
@@ -142,6 +152,7 @@ class Changes:
     failed: bool = False
     exported: list[Exported] = field(default_factory=list)
     opened: Opened | None = None
+    rejudged: Rejudged | None = None
 
 
 class WorkbenchModel:
@@ -217,6 +228,12 @@ class WorkbenchModel:
     @_reduce.register
     def _watched(self, item: list, changes: Changes) -> None:  # trials a StudyWatcher read
         changes.results.extend(item)
+
+    @_reduce.register
+    def _rejudged(self, item: Rejudged, changes: Changes) -> None:
+        changes.rejudged = item
+        if item.text:
+            changes.message = Message(item.text)
 
     @_reduce.register
     def _run_warning(self, item: ev.RunWarning, changes: Changes) -> None:

@@ -5,7 +5,9 @@ subscribe to, so `StudyWatcher` reads it again from a background thread: after a
 (``min_interval``), and ever more rarely while nothing changes (doubling up to ``max_interval``), so an
 idle study costs a query every half minute, never a tight loop. Each read is incremental: the Optuna
 study's storage is cached per process (``optuna.storages._CachedStorage``), which fetches only the
-trials that were unfinished or unknown at the previous read.
+trials that were unfinished or unknown at the previous read. Each read also compares the study's
+verification on its target device (`verified_view.verification_key`, from its record): a verification
+elsewhere (``nas-workbench device verify``) judged its trials again, and ``on_verified`` is called.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import optuna
 from optuna.trial import TrialState
 
 from nas_workbench.engine.records import TrialResult
+from nas_workbench.engine.study_record import read_record
+from nas_workbench.engine.verified_view import verification_key
 
 __all__ = ["StudyWatcher"]
 
@@ -37,6 +41,8 @@ class StudyWatcher:
         n_trials: The study's target; watching ends once it is reached and nothing runs.
         min_interval: Seconds between reads after a change.
         max_interval: Longest wait between reads while nothing changes.
+        on_verified: Called from the watcher's thread when the study's trials were judged again by a
+            verification on its target device since the previous read.
     """
 
     def __init__(
@@ -47,6 +53,7 @@ class StudyWatcher:
         n_trials: int | None = None,
         min_interval: float = 1.0,
         max_interval: float = 30.0,
+        on_verified: Callable[[], None] | None = None,
     ) -> None:
         self.study = study
         self.deliver = deliver
@@ -54,6 +61,8 @@ class StudyWatcher:
         self.min_interval = min_interval
         self.max_interval = max_interval
         self.interval = min_interval
+        self.on_verified = on_verified
+        self._verified = verification_key(read_record(study))
         self._seen = set(known)
         self._running = False
         self._stop = threading.Event()
@@ -65,7 +74,14 @@ class StudyWatcher:
         new = [t for t in trials if t.state.is_finished() and t.number not in self._seen]
         self._seen.update(t.number for t in new)
         self._running = any(t.state in _UNFINISHED for t in trials)
-        return [TrialResult.from_frozen(t) for t in new]
+        record = read_record(self.study)
+        verified = verification_key(record)
+        if verified != self._verified and self.on_verified is not None:
+            self.on_verified()
+        self._verified = verified
+        verdicts = record.verified.get("archs", {}) if record is not None else {}
+        results = (TrialResult.from_frozen(t) for t in new)  # a verified architecture repeated: its verdict
+        return [r.rejudged(verdicts.get(r.arch)) for r in results]
 
     @property
     def complete(self) -> bool:

@@ -83,6 +83,12 @@ class PlotPanel:
         if table.results:  # a study opened with trials: its image shows them
             self.image.update(self.layout)
 
+    def redraw(self, table: TrialTable) -> None:
+        """`reset` to ``table``, the same study's trials judged again (a verification on the target
+        device), with the budget, metrics, notes and edited limits shown now."""
+        self.table = table
+        self._rebuild()
+
     def reset_for(self, config: SearchConfig, resolved: Mapping[str, str] | None = None) -> None:
         """`reset` to a search of ``config`` before its first trial; ``resolved``: the notes of its relative
         limits resolved on this device ("p30 on this CPU"), which the budget lines say with a target
@@ -186,8 +192,10 @@ class PlotPanel:
 
     def add(self, results: Sequence[TrialResult], study: optuna.Study | None = None) -> None:
         """Append finished trials: one ``stream`` for all of them, a new front only when it changed; for a
-        proxy-guided search, what its sampler recorded on them too (read from ``study``)."""
-        rows = [self.table.row(result) for result in results]
+        proxy-guided search, what its sampler recorded on them too (read from ``study``). A trial the
+        table holds already (read into a table `redraw` showed since it was posted) is not added again."""
+        new = [result for result in results if result.number not in self.table.rows_by_number]
+        rows = [self.table.row(result) for result in new]
         if rows:
             assert self.widget is not None  # `reset` made it with the sources
             with self.widget.batched():  # the rows, the front and the fitted axes: one patch

@@ -40,6 +40,7 @@ from nas_workbench.ui._dispatch import Coalescer, running_loop
 from nas_workbench.ui._model import Changes, Loaded, Loading, Message, Opened, WorkbenchModel
 from nas_workbench.ui._options import WorkbenchOptions
 from nas_workbench.ui._status import FOLLOWING
+from nas_workbench.ui._verdicts import follow_verdicts, rejudged
 from nas_workbench.ui._watch import StudyWatcher
 from nas_workbench.ui._workers import WorkerTally
 from nas_workbench.ui.archview import ArchPanel
@@ -87,6 +88,8 @@ class Workbench(W.VBox):
         self._loop = running_loop()
         self._coalescer: Coalescer[tuple[int, Any]] | None = None
         self._unsubscribe: Callable[[], None] | None = None
+        shown = lambda: None if self.study is None else (self.study, self.plots.table)  # noqa: E731
+        self._unfollow = follow_verdicts(shown, lambda item: self._poster()((self.model.session, item)))
 
         self.form = ConfigForm(config, options.get("namespace"))
         self.form.datasets.write(options.get("data"))
@@ -294,6 +297,8 @@ class Workbench(W.VBox):
             self.controls.show_loading(changes.loading)
         if changes.loaded is not None:
             self._show_loaded(changes.loaded)
+        if changes.rejudged is not None:
+            self.plots.redraw(changes.rejudged.table)
         if changes.results:
             self.plots.add(changes.results, self.study)
             self._show_progress()
@@ -336,8 +341,9 @@ class Workbench(W.VBox):
     def _watch(self, study: optuna.Study, table: TrialTable, n_trials: int) -> None:
         """Follow a study another process is running; its new trials stream in like a live run's."""
         session, put = self.model.session, self._poster()
+        verified = lambda: put((session, rejudged(study, table)))  # noqa: E731 (verified elsewhere)
         self.watcher = StudyWatcher(
-            study, table.rows_by_number, lambda new: put((session, new)), n_trials
+            study, table.rows_by_number, lambda new: put((session, new)), n_trials, on_verified=verified
         ).start()
         self.status.value = f"<i>{FOLLOWING}</i>"
 
@@ -382,6 +388,7 @@ class Workbench(W.VBox):
         """Stop following the study and close the widget (a running search goes on; use `stop`)."""
         self.model.next_session()  # a run still opening is not started
         self._stop_watching()
+        self._unfollow()
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None

@@ -30,11 +30,13 @@ __all__ = [
 ]
 
 #: How each trial outcome is drawn: (colour, marker). Distinct in colour and shape for colour-blind users.
+#: "over": a trained trial a verification on the target device judged over the budget (`row_style`).
 STATUS_STYLE: dict[str, tuple[str, str]] = {
     "ok": ("#1f77b4", "circle"),
     "infeasible": ("#d62728", "x"),
     "pruned": ("#ff7f0e", "triangle"),
     "failed": ("#7f7f7f", "square"),
+    "over": ("#9467bd", "diamond"),
 }
 
 #: How each trial outcome is named in the legends.
@@ -43,6 +45,7 @@ STATUS_LEGEND = {
     "infeasible": "over budget, not trained",
     "pruned": "stopped early",
     "failed": "failed",
+    "over": "trained, judged over budget",
 }
 
 #: Metric columns every row has (NaN when not measured).
@@ -62,6 +65,13 @@ def metric_label(entry: Mapping[str, Any] | None) -> str:
     return (
         f"{value_text(entry['value'], entry.get('unit'))}{unit} ({entry['method']}, {entry['source']}{marks})"
     )
+
+
+def row_style(result: TrialResult) -> str:
+    """The key of ``result``'s style and legend: its status, or "over" for a trained trial judged over the
+    budget after it was trained (its latency measured on the target device, or predicted by the profile
+    refitted with the finalists' measurements: `nas_workbench.engine.device_verdicts`)."""
+    return "over" if result.status == "ok" and not result.feasible else result.status
 
 
 class TrialTable:
@@ -108,7 +118,8 @@ class TrialTable:
         """Append ``result`` and return its row as one-element lists (the shape ``stream()`` takes)."""
         self.rows_by_number[result.number] = len(self.results)
         self.results.append(result)
-        color, marker = STATUS_STYLE.get(result.status, STATUS_STYLE["failed"])
+        style = row_style(result)
+        color, marker = STATUS_STYLE.get(style, STATUS_STYLE["failed"])
         score = result.value(self.objectives[0]) if result.status == "ok" and result.feasible else None
         if score is not None:
             better = max if self.directions[0] == "maximize" else min
@@ -122,7 +133,7 @@ class TrialTable:
             "feasible": result.feasible,
             "color": color,
             "marker": marker,
-            "legend": STATUS_LEGEND.get(result.status, result.status),
+            "legend": STATUS_LEGEND.get(style, style),
             "arch": result.arch,
             "summary": result.summary,
             "reason": result.reason or "",

@@ -9,6 +9,7 @@ import random
 from bokeh.models import ColumnDataSource, NoOverlap, Span
 
 from nas_workbench.engine.records import TrialResult, pareto_front
+from nas_workbench.profiling.device_budget import measured_verdict
 from nas_workbench.viz import TrialTable, make_sources, study_figures, tradeoff_metrics
 from nas_workbench.viz._state import UNSCORED_AT
 
@@ -161,6 +162,23 @@ def test_the_budget_line_stays_in_view_when_every_trial_is_far_below_it():
 
 def _legend_labels(fig) -> list[str | None]:
     return [getattr(item.label, "value", None) for item in fig.legend[0].items]  # None: a field's entries
+
+
+def test_a_trained_trial_judged_over_budget_on_the_device_is_drawn_apart_and_leaves_the_front():
+    table = TrialTable(["accuracy", "latency_ms"], ["maximize", "minimize"])
+    budget = measured_verdict(9.0, 8.5, "pixel3")
+    verdict = {
+        "latency_ms": {"value": 9.0, "unit": "ms", "method": "measured", "source": "measured on pixel3",
+                       "detail": {"budget": budget}},
+        "feasible": False,
+    }  # fmt: skip
+    best = result(0, "ok", 0.9, 8.0).rejudged(verdict)  # the search's choice, measured over on the device
+    table.extend([best, result(1, "ok", 0.8, 7.0)])
+    assert table.columns["legend"] == ["trained, judged over budget", "trained"]
+    assert table.columns["marker"][0] != table.columns["marker"][1]
+    assert table.columns["color"][0] != table.columns["color"][1]
+    assert table.columns["latency_ms_label"][0] == "9 ms (measured, measured on pixel3)"
+    assert table.front()["number"] == [1] and math.isnan(table.columns["best_so_far"][0])
 
 
 def test_trials_without_a_score_are_drawn_in_a_band_never_at_a_made_up_accuracy():
