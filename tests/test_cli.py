@@ -7,7 +7,10 @@ import json
 import pytest
 import yaml
 
+import nas_workbench as nw
 from nas_workbench.cli import main
+from nas_workbench.cli._output import budget_lines
+from nas_workbench.engine.relative import ResolvedBudget
 from nas_workbench.testing.workers import TINY_CHAIN
 
 TINY = {**TINY_CHAIN, "max_depth": 2}  # 20 architectures: depth 1-2, conv or dwsep, two widths
@@ -166,16 +169,32 @@ def test_a_relative_budget_is_printed_resolved_and_kept_on_resume(tmp_path, caps
     err = capsys.readouterr().err
     assert ("Opening study 'relative': resolving the budget latency_ms <= p50 on this CPU by profiling 32 "
             "random networks of the space...") in err  # fmt: skip
-    (line,) = [line for line in err.splitlines() if line.startswith("Budget latency_ms 'p50' = ")]
-    value = float(line.split(" = ")[1].split()[0])
-    assert "ms (p50 on this CPU): percentile 50 of " in line
-    assert main(["run", "search.yaml", "--trials", "3"]) == 0  # a resume: the stored limit, printed again
+    (line,) = [line for line in err.splitlines() if line.startswith("Budget: ")]
+    assert line.startswith("Budget: latency_ms <= ") and line.endswith(" ms (p50 on this CPU, measured)")
+    assert len(line) <= 60  # one short line: a terminal of 100 columns does not wrap it
+    value = float(line.split("<= ")[1].split()[0])
+    assert main(["run", "search.yaml", "--trials", "3", "-v"]) == 0  # a resume: the stored limit again
     err = capsys.readouterr().err
-    assert [line for line in err.splitlines() if line.startswith("Budget latency_ms")] == [line]
+    assert [line for line in err.splitlines() if line.startswith("Budget: ")] == [line]
+    (how,) = [line for line in err.splitlines() if line.startswith("  p50: ")]  # -v: how it was resolved
+    assert how.startswith("  p50: percentile 50 of 4 random architectures (seed 0): ")  # the tiny space
     assert "Opening study" not in err  # nothing resolved, nothing checked: no wait to explain
     assert main(["show", "relative", "--json"]) == 0
     meta = json.loads(capsys.readouterr().out)["meta"]
     assert meta["budget"]["latency_ms"] == pytest.approx(value, rel=5e-3)  # printed to 3 significant digits
+
+
+def test_the_budget_lines_say_each_limit_its_device_and_how_it_is_obtained():
+    resolved = ResolvedBudget("latency_ms", "p30", 10.94, "ms", "pixel3, predicted", "percentile 30 of 32")
+    on_phone = nw.SearchConfig(budget={"latency_ms": 10.94, "params": 150_000}, target_device="pixel3")
+    assert budget_lines(on_phone, {"latency_ms": resolved}, verbose=True) == [
+        "Budget: latency_ms <= 10.9 ms (p30 on pixel3, predicted)",
+        "  p30: percentile 30 of 32",
+        "Budget: params <= 150k parameters (counted)",
+    ]
+    here = nw.SearchConfig(budget={"peak_memory_mb": 2.5}, profiling_method="proxy")
+    assert budget_lines(here, {}) == ["Budget: peak_memory_mb <= 2.5 MB (on this CPU, estimated)"]
+    assert budget_lines(nw.SearchConfig(budget={}), {}) == ["Budget: none"]
 
 
 def test_the_demo_budget_is_relative_and_resolves_on_this_machine(storage):

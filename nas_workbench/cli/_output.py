@@ -6,14 +6,22 @@ import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nas_workbench.engine import events as ev
 from nas_workbench.engine.records import TrialResult, outcome_counts, pareto_front
+from nas_workbench.engine.relative import device_phrase
 from nas_workbench.engine.result_display import results_text
-from nas_workbench.metrics import limit_text
+from nas_workbench.metrics import COUNTED_METRICS, limit_text
 
-__all__ = ["JsonlLog", "Progress", "budget_text", "format_pareto_table"]
+if TYPE_CHECKING:
+    from nas_workbench.config import SearchConfig
+    from nas_workbench.engine.relative import ResolvedBudget
+
+__all__ = ["JsonlLog", "Progress", "budget_lines", "budget_text", "format_pareto_table"]
+
+#: How a search obtains a device-dependent metric on this machine, by ``profiling_method``.
+_METHOD_WORD = {"measured": "measured", "proxy": "estimated"}
 
 
 def format_pareto_table(results: list[TrialResult], objectives: Sequence[str], directions: Sequence[str],
@@ -95,3 +103,31 @@ def budget_text(budget: Mapping[str, float | str]) -> str:
         ", ".join(f"{m} <= {v if isinstance(v, str) else limit_text(m, v)}" for m, v in budget.items())
         or "none"
     )
+
+
+def budget_lines(
+    config: SearchConfig, resolved: Mapping[str, ResolvedBudget], verbose: bool = False
+) -> list[str]:
+    """What ``run`` says about the budget of ``config`` (its limits absolute, ``resolved``: the relative
+    ones as given and resolved), one short line per limit, so that a terminal of 100 columns does not
+    wrap it: the limit, the device it is judged on, and whether measured, estimated, predicted or counted
+    there, e.g. ``"Budget: latency_ms <= 0.421 ms (p50 on this CPU, measured)"`` or ``"Budget: latency_ms
+    <= 8 ms (on pixel3, predicted)"``. With ``verbose``, how a relative limit was resolved (its sample
+    and interval, or its reference architecture) follows on an indented line. ``["Budget: none"]``
+    without limits."""
+    lines = []
+    for metric, limit in config.budget.items():
+        if metric in COUNTED_METRICS:
+            where = "counted"
+        elif metric == "latency_ms" and config.target_device:
+            where = f"on {config.target_device}, predicted"
+        else:
+            where = (
+                f"on {device_phrase(config.device)}, {_METHOD_WORD.get(config.profiling_method, 'measured')}"
+            )
+        given = resolved.get(metric)
+        how = where if given is None else f"{given.spec} {where}"
+        lines.append(f"Budget: {metric} <= {limit_text(metric, float(limit))} ({how})")
+        if verbose and given is not None:
+            lines.append(f"  {given.spec}: {given.detail}")
+    return lines or ["Budget: none"]

@@ -16,7 +16,7 @@ from nas_workbench.cli._arguments import (
     search_data,
     with_options,
 )
-from nas_workbench.cli._output import JsonlLog, Progress, budget_text, format_pareto_table
+from nas_workbench.cli._output import JsonlLog, Progress, budget_lines, format_pareto_table
 from nas_workbench.cli.studies import find_study, recorded_data, stored_settings
 from nas_workbench.config import DEFAULT_RUNS_DIR, Fidelity, SearchConfig
 from nas_workbench.engine import events as ev
@@ -81,16 +81,14 @@ def _run_search(
         left = max(_MIN_SEARCH_S, deadline - time.monotonic())
         run.config = run.config.replace(timeout=min(left, config.timeout or left))
     runs_dir = Path(DEFAULT_RUNS_DIR)
-    for metric, resolved in run.resolved_budget.items():
-        print(f"Budget {metric} {resolved.spec!r} = {resolved.label()}: {resolved.detail}", file=sys.stderr)
-    limits = run.config.budget
     strategy = run.config.strategy
     advice = run.strategy_advice
     picked = "" if advice is None else " (auto: the advisor's pick; `nas-workbench advise` says why)"
     print(f"Search space {config.space!r}: {run.space.size():,} architectures; strategy {strategy!r}"
-          f"{'' if verbose else picked}; {config.n_trials} trial{'s' * (config.n_trials != 1)}; "
-          f"budget {budget_text(limits)}",
+          f"{'' if verbose else picked}; {config.n_trials} trial{'s' * (config.n_trials != 1)}",
           file=sys.stderr)  # fmt: skip
+    for line in budget_lines(run.config, run.resolved_budget, verbose):
+        print(line, file=sys.stderr)
     if advice is not None and verbose:  # the advice with its evidence: a paragraph
         print(f"Strategy 'auto' resolved to {advice}", file=sys.stderr)
     print(f"Study {run.study_name!r} in {run.storage_url}", file=sys.stderr)
@@ -108,7 +106,7 @@ def _run_search(
     results = run.results()
     if plan is not None:
         print(f"dnas ran {outcome_text(outcome_counts(results), config.n_trials)}.", file=sys.stderr)
-    print(format_pareto_table(results, config.objectives, config.directions, limits))
+    print(format_pareto_table(results, config.objectives, config.directions, run.config.budget))
     from nas_workbench.viz import write_report  # Bokeh: after the search, not before its first trial
 
     path = write_report(run.study, report or runs_dir / f"{run.study_name}.html")
