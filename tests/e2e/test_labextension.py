@@ -20,6 +20,7 @@ from playwright.sync_api import expect
 
 import nas_workbench as nw
 from nas_workbench.testing.jupyter import JupyterServer, jupyter_server
+from nas_workbench.testing.tinyphone import accuracy, search_on_tinyphone
 from nas_workbench.testing.workers import score
 
 pytestmark = pytest.mark.browser
@@ -114,6 +115,24 @@ def test_panel_follows_a_real_search_and_shows_its_details(page, lab):
     )
 
 
+def listed_row(page: Any, study: str) -> Any:
+    """The panel's row of ``study``, a new study written outside the runs folder: the panel's list shown
+    (its tab opened, back from an earlier test's details), refreshed until the server found it."""
+    tab = page.locator('.lm-TabBar-tab[data-id="nas-workbench-panel"]')
+    if "lm-mod-current" not in (tab.get_attribute("class") or ""):
+        tab.click()
+    back = page.get_by_role("button", name="← Studies")
+    if back.is_visible():  # the panel still shows the details of a study of an earlier test
+        back.click()
+    row = page.locator(f'.nasw-StudyRow[data-study="{study}"]')
+    deadline = time.monotonic() + 30  # the server searches the root again every 10 s at most
+    while not row.count():
+        assert time.monotonic() < deadline, f"the study {study!r} was not listed"
+        page.get_by_title("Refresh the studies").click()
+        page.wait_for_timeout(1000)
+    return row
+
+
 def test_panel_lists_a_study_stored_beside_a_notebook(page, lab):
     """``sqlite:///mine.db`` written from a notebook in a sub-folder, outside the runs folder."""
     folder = lab.root / "project"
@@ -129,18 +148,39 @@ def test_panel_lists_a_study_stored_beside_a_notebook(page, lab):
         study_name="beside",
     )
     nw.search(config, evaluate=score).run()
-    tab = page.locator('.lm-TabBar-tab[data-id="nas-workbench-panel"]')
-    if "lm-mod-current" not in (tab.get_attribute("class") or ""):
-        tab.click()
-    back = page.get_by_role("button", name="← Studies")
-    if back.is_visible():  # the panel still shows the details of a study of an earlier test
-        back.click()
-    row = page.locator('.nasw-StudyRow[data-study="beside"]')
-    deadline = time.monotonic() + 30  # the server searches the root again every 10 s at most
-    while not row.count():
-        assert time.monotonic() < deadline, "the study beside the notebook was not listed"
-        page.get_by_title("Refresh the studies").click()
-        page.wait_for_timeout(1000)
+    row = listed_row(page, "beside")
     expect(row).to_contain_text("2/2 trials")
     row.click()
     expect(page.locator(".nasw-Details")).to_contain_text("project/mine.db")
+
+
+def test_panel_shows_the_finalists_verified_on_the_device_without_reopening(
+    page, lab, tiny_task, monkeypatch, tmp_path
+):
+    """``run.verify`` in a notebook cell while the panel shows the study: the measured trials, within and
+    over the budget, and the Pareto front's latencies labelled measured or predicted, at the next poll."""
+    monkeypatch.setenv("NAS_WORKBENCH_CACHE", str(tmp_path / "cache"))  # the device profile: this test's
+    folder = lab.root / "device"
+    folder.mkdir()
+    config = search_on_tinyphone(folder, tiny_task)  # device/study.db, study "phone": 6 trials
+    row = listed_row(page, "phone")
+    row.click()
+    details = page.locator(".nasw-Details")
+    details.locator(".nasw-Pareto").wait_for()
+    assert details.locator(".nasw-Measured").count() == 0
+
+    run = nw.search(config, evaluate=accuracy, data=tiny_task)  # as a notebook cell would
+    choice, runner_up = sorted(run.finalists(2), key=lambda f: f.rank)
+    run.verify([choice.arch, runner_up.arch], [9.0, 8.0])  # the choice: over the 8.5 ms budget there
+
+    measured = details.locator(".nasw-Measured")  # no click: the panel polls a shown study
+    expect(measured).to_be_visible(timeout=15_000)
+    expect(details).to_contain_text("Measured on tinyphone (1 within, 1 over 8.5 ms)")
+    expect(measured.locator("tr.nasw-mod-over")).to_contain_text(f"{choice.number}9 msOVER")
+    expect(measured.locator("tr.nasw-mod-within")).to_contain_text(f"{runner_up.number}8 mswithin")
+    pareto = details.locator(".nasw-Pareto")
+    expect(pareto).to_contain_text("8 ms, measured on tinyphone")
+    expect(pareto).to_contain_text("predicted for tinyphone")
+    expect(pareto).not_to_contain_text("9 ms, measured")  # measured over: off the front
+    page.get_by_role("button", name="← Studies").click()
+    expect(row).to_contain_text("measured on tinyphone: 1 within, 1 over")
