@@ -341,10 +341,9 @@ class Workbench(W.VBox):
     def _watch(self, study: optuna.Study, table: TrialTable, n_trials: int) -> None:
         """Follow a study another process is running; its new trials stream in like a live run's."""
         session, put = self.model.session, self._poster()
+        new = lambda trials: put((session, trials))  # noqa: E731
         verified = lambda: put((session, rejudged(study, table)))  # noqa: E731 (verified elsewhere)
-        self.watcher = StudyWatcher(
-            study, table.rows_by_number, lambda new: put((session, new)), n_trials, on_verified=verified
-        ).start()
+        self.watcher = StudyWatcher(study, table.rows_by_number, new, n_trials, on_verified=verified).start()
         self.status.value = f"<i>{FOLLOWING}</i>"
 
     def _stop_watching(self) -> None:
