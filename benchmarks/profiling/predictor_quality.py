@@ -18,7 +18,7 @@ measurement lock) against seconds to predict, the fit `calibrate` chose, and its
 
 Before the held-out networks are measured, the table's drift references are re-timed
 (`profiling.drift.refresh_drift`), as a search does at its start, so predictions follow the machine's
-load of the moment (a slowdown only once a re-timing a minute later confirms it, `drift_rule.CONFIRM_S`;
+load of the moment (a change only once a re-timing a minute later confirms it, `drift_rule.CONFIRM_S`;
 ``at once`` is the same predictions with the drift the rule takes from that first re-timing without the
 wait, ``1 factor`` the one-factor rule's: the A/B of the rules on the same timings). ``--busy`` keeps one
 core busy in another process during calibration and measurement;
@@ -205,9 +205,9 @@ def run(
 
 def rule_at_once(before: Drift, drift: Drift, by_size: bool) -> Drift:
     """The drift `drift_rule.next_drift` takes from the same re-timing of the references as ``drift``, from
-    the drift ``before`` it, with a slowdown adopted at once (as if a re-timing `CONFIRM_S` earlier had seen
+    the drift ``before`` it, with a change adopted at once (as if a re-timing `CONFIRM_S` earlier had seen
     the same): ``by_size=False`` is the one-factor rule before 2026-12-05, ``by_size=True`` the
-    rule until 06:30 UTC that day; the A/B of the rules on the same timings."""
+    rule until 06:30 UTC that day (and, for a speed-up, until 2026-12-06); the A/B on the same timings."""
     now = [ratio * ms for ratio, ms in zip(drift.ratios, drift.reference_ms, strict=True)]
     seen = replace(before, pending_ratios=list(drift.ratios), pending_at=time.time() - 2 * CONFIRM_S)
     return next_drift(seen, drift.reference_ms, True, now, drift.rounds, drift.settled, None, by_size=by_size)
@@ -236,7 +236,7 @@ def by_size(predicted: list[float], measured: list[float], parts: int = 3) -> li
 
 def _sizes(result: dict) -> str:
     """One line per space: bias and share within ±10% by size (`by_size`), the drift references' ratios
-    in the order of their baseline latency, a slowdown they showed that waits for its confirmation
+    in the order of their baseline latency, a change they showed that waits for its confirmation
     (`drift_rule`), and the drift factors the predictions used."""
     parts = ", ".join(
         f"{g['ms_range'][0]:.2f}-{g['ms_range'][1]:.2f} ms: bias {100 * g['bias']:+.1f}%, "
@@ -247,7 +247,7 @@ def _sizes(result: dict) -> str:
     references = sorted(zip(drift.get("reference_ms") or [], drift.get("ratios") or [], strict=False))
     ratios = ", ".join(f"{ms:.2f} ms {ratio:.3f}" for ms, ratio in references) or "-"
     pending = drift.get("pending_ratios") or []
-    seen = f"; a slowdown seen, not adopted: {statistics.median(pending):.3f}" if pending else ""
+    seen = f"; a change seen, not adopted: {statistics.median(pending):.3f}" if pending else ""
     used = ", ".join(f"{f:.3f}" for f in result["drift_factors_used"])
     return (
         f"{result['space']} by size: {parts}; references (baseline ms, ratio): {ratios}{seen}; "
@@ -341,8 +341,8 @@ def main() -> None:
         f"over their calibration baseline ('?': rounds never settled, the previous factor kept; [the "
         f"references' ratios]; a/b: a size-dependent line's factor at the smallest/largest reference); "
         f"1 factor: the same predictions with the drift the one-factor rule (before 2026-12-05) takes "
-        f"from the same re-timing, a slowdown adopted at once; at once: the rule with a slowdown adopted "
-        f"at once (until 2026-12-05 06:30, not waiting for a re-timing a minute later); bias: median "
+        f"from the same re-timing, a change adopted at once; at once: the rule with a change adopted at "
+        f"once (a slowdown until 2026-12-05 06:30, a speed-up until 2026-12-06); bias: median "
         f"predicted/measured - 1; cal@end: the calibration networks measured again in the held-out "
         f"networks' rounds (the minimum, as theirs) and predicted"
     )

@@ -334,10 +334,10 @@ class Drift:
         span_ms: The smallest and largest reference baselines: the line is held flat beyond them.
         references: The seeds (``space.random(seed)``) of the reference networks, chosen at calibration to
             span the space's latencies (`drift.spanning_seeds`); empty: the first seeds of the space.
-        pending_ratios: The references' ratios of a slowdown seen once and not yet adopted: it is adopted
+        pending_ratios: The references' ratios of a change seen once and not yet adopted: it is adopted
             when a re-timing at least `drift_rule.CONFIRM_S` later still shows it (`drift_rule`); empty:
             none pending.
-        pending_at: When that slowdown was first seen (seconds since the epoch).
+        pending_at: When that change was first seen (seconds since the epoch).
     """
 
     factor: float = 1.0

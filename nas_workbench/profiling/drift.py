@@ -46,7 +46,7 @@ both ways at 08:49-08:52 (met without a factor), and adopted nb201's 1.029, 1.02
 
 This happens at the start of every search that predicts latency from the table (`prepare_predictor`,
 called by the engine) and again, from `lut.predict_latency`, when the load average has moved by more than
-`LOAD_CHANGE` since (at most every `MIN_INTERVAL_S` seconds) or when a slowdown seen then waits for its
+`LOAD_CHANGE` since (at most every `MIN_INTERVAL_S` seconds) or when a change seen then waits for its
 confirmation (`drift_rule.CONFIRM_S`: the machine's slow spells are not a drift). The factor is saved in
 the table file, so worker processes use it too.
 """
@@ -238,7 +238,7 @@ def refresh_drift(
     loaded = f"load {load:.1f}" if load is not None else "load unknown"
     if drift.settled and drift.pending_ratios:
         logger.info(
-            "%s: reference networks run %.3fx their baseline (%s): a slowdown, adopted if a re-timing in "
+            "%s: reference networks run %.3fx their baseline (%s): a change, adopted if a re-timing in "
             "%.0f s still shows it; the drift stays %s",
             where, statistics.median(drift.pending_ratios), loaded, CONFIRM_S, _factor_text(drift),
         )  # fmt: skip
@@ -266,7 +266,7 @@ def _factor_text(drift: Drift) -> str:
 
 def _due(drift: Drift, load: float | None) -> bool:
     """Whether the references are due to be re-timed: the load moved by more than `LOAD_CHANGE` since
-    ``drift`` was timed, long enough ago, or a slowdown seen then waits for its confirmation
+    ``drift`` was timed, long enough ago, or a change seen then waits for its confirmation
     (`drift_rule.CONFIRM_S`)."""
     now = time.time()
     if drift.pending_at is not None and now - drift.pending_at >= CONFIRM_S:
