@@ -117,7 +117,7 @@ def _operators(tmp_path_factory: pytest.TempPathFactory) -> dict[str, float]:
 def test_drift_rescales_predictions_by_the_references_measured_over_predicted(tmp_path, _operators):
     table, name = _table_with_a_halving_correction(tmp_path, _operators)
     before = predict_latency(_chain(), SHAPE, table=table, space="chain")
-    table.drift[name] = _seen_long_ago()  # a lasting slowdown: adopted (`drift_rule`)
+    table.drift[name] = _slowdown_seen_long_ago()  # a lasting slowdown: adopted (`drift_rule`)
     drift = refresh_drift(table, SHAPE, space="chain", timing=QUICK)
     assert drift is not None and drift.factor == statistics.median(drift.ratios)
     assert len(drift.ratios) == REFERENCE_NETWORKS
@@ -143,10 +143,10 @@ def test_drift_is_retimed_when_the_load_moves_not_otherwise(tmp_path, _operators
     assert confirmed is not None and confirmed.factor > 1.5 and not confirmed.pending_ratios
 
 
-def _seen_long_ago(ratio: float = 1e6, count: int = REFERENCE_NETWORKS, **given) -> Drift:
-    """A drift whose references ran ``ratio`` times their baseline `CONFIRM_S` ago (default: far slower):
-    the next re-timing's change the same way, the smaller of the two, is adopted at once."""
-    return Drift(pending_ratios=[ratio] * count, pending_at=time.time() - 2 * CONFIRM_S, **given)
+def _slowdown_seen_long_ago() -> Drift:
+    """A drift whose references ran far slower `CONFIRM_S` ago: the next re-timing's slowdown, the smaller
+    of the two, is adopted at once."""
+    return Drift(pending_ratios=[1e6] * REFERENCE_NETWORKS, pending_at=time.time() - 2 * CONFIRM_S)
 
 
 def test_no_drift_without_a_fitted_correction(tmp_path):
@@ -213,10 +213,12 @@ def test_a_table_calibrated_on_a_slower_machine_rescales_down(tmp_path):
     assert all(ms > 0 for ms in [*own.reference_ms, *over_all.reference_ms])
 
     slow = [4 * ms for ms in own.reference_ms]
-    table.drift[name] = _seen_long_ago(  # a lasting speed-up: seen a minute before too (`drift_rule`)
-        1e-6, 3, load_average=load_average(), reference_ms=slow, timing=own.timing, references=own.references
+    table.drift[name] = Drift(
+        1.0, load_average(), reference_ms=slow, timing=own.timing, references=own.references
     )
     before = predict_latency(_chain(), SHAPE, table=table, space="chain")
+    seen_at = time.time() - 2 * CONFIRM_S  # a lasting speed-up: seen a minute before too (`drift_rule`)
+    table.drift[name] = replace(table.drift[name], pending_ratios=[1e-6] * len(slow), pending_at=seen_at)
     drift = refresh_drift(table, SHAPE, space="chain")
     assert drift is not None and drift.reference_ms == slow  # the baseline is kept for the next re-timing
     assert drift.factor == pytest.approx(statistics.median(drift.ratios)) and drift.factor < 0.7
