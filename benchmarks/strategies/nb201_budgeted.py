@@ -26,7 +26,12 @@ measured on the device predicts (`nb201_profiles.FittedLatencies`: the cells the
 one profile per seed, the other devices of the table as its reference), told to the samplers and
 judging each trial's budget as the engine does, while the regret is against the device's measured
 latencies: the exact constrained optimum, and a choice the profile called within budget but the device
-measures over it is counted (``over budget``). ``optuna-tpe`` is
+measures over it is counted (``over budget``); with ``--costs ceiling``, the latency the ceiling model
+predicts (`nb201_ceiling`: gradient boosting on the edge operations, cross-fitted on the device's other
+cells), told as the engine tells a predicted latency (``predicted_latency_ms``, with the budget's limit),
+while each trial is judged by the cell's published latency: the bound of a search whose latency knowledge
+is as good as it can be without the exact table; the same run adds **ceiling-greedy** (the best-validation
+of the K cells the ceiling predicts within budget with the most FLOPs, `CEILING_CELLS`). ``optuna-tpe`` is
 Optuna's own TPESampler (multivariate, grouped) driven the same way: the baseline without the
 workbench's feasibility model or costs. ``auto`` is the default strategy of a `SearchConfig`: the one
 the advisor recommends for one objective under this latency budget and this many trials (with ``--costs
@@ -59,8 +64,10 @@ import nas_workbench as nw
 from nas_workbench.config import AUTO_STRATEGY, BUDGET_CONFIDENCE
 from nas_workbench.engine.budget import constraint_values
 from nas_workbench.profiling import Measurement
+from nas_workbench.strategies.predicted_costs import predicted_name
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from nb201_ceiling import cached_ceiling, ceiling_greedy, quality  # the best model of the decisions
 from nb201_profiles import FittedLatencies, verified_runs  # a profile fitted from a few measurements
 from nb201_scores import proxy_scores  # the cells' zero-cost scores (the project's synflow, cached)
 from nb201_tabular import load_table, mean_std  # the sibling benchmark's NB201 protocol
@@ -87,8 +94,11 @@ PLAIN_TPE = "optuna-tpe"
 #: What the samplers are told of a candidate before proposing it (``--costs``): nothing; its parameter
 #: count (what the engine counts for every search); or its latency on the device (what the engine gives
 #: when the budget names a ``target_device``, whose profile predicts the latency the trial is judged by),
-#: exact or predicted by a profile fitted from a few cells ("profile").
-COSTS = ("none", "params", "latency", "profile")
+#: exact or predicted by a profile fitted from a few cells ("profile"); or the ceiling model's prediction,
+#: told apart from the constraint ("ceiling", `nb201_ceiling`).
+COSTS = ("none", "params", "latency", "profile", "ceiling")
+#: Cells the ceiling-greedy policy trains (``--costs ceiling``).
+CEILING_CELLS = (25, 50, 100)
 #: The zero-cost scores the samplers may rank with (``--scores``; only "proxy_guided" uses them).
 SCORES = ("none", "flops", "live", "synflow")
 
@@ -128,18 +138,24 @@ def run_one(
     scores: dict[str, dict[str, float]] | None = None,
     options: dict[str, object] | None = None,
     told: dict[str, float] | None = None,
+    ceiling: dict[str, float] | None = None,
 ) -> dict[str, object]:
     """One budgeted search; the test accuracy of its choice (None when it found no feasible cell), also
     after each of `CHECKPOINTS` trained (feasible) queries, the share of its trials that were feasible,
     and its CPU seconds per trial. ``costs`` (of `COSTS`) is what the sampler is told of each candidate
     before it proposes it; ``scores`` (architecture → proxy → score) its zero-cost proxy scores;
     ``options`` the strategy's options; ``told`` the latency a device profile predicts (None: the measured
-    ``latency``), which the sampler is told and each trial's budget is judged by, as the engine does."""
+    ``latency``), which the sampler is told and each trial's budget is judged by, as the engine does;
+    ``ceiling`` (with ``costs`` "ceiling") the latency the ceiling model predicts, told to the sampler as
+    ``predicted_latency_ms`` with the budget's limit while the trial is judged by ``latency``."""
     judged = latency if told is None else told
 
     def counted(spec: nw.ArchSpec) -> dict[str, float]:
         arch = space.format(spec)
         values = {"params": table[arch]["params"]}
+        if costs == "ceiling":
+            assert ceiling is not None
+            return values | {predicted_name(METRIC): ceiling[arch]}
         return values | {"latency_ms": judged[arch]} if costs in ("latency", "profile") else values
 
     def proxies(spec: nw.ArchSpec) -> dict[str, float]:
@@ -156,8 +172,15 @@ def run_one(
             sampler = optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True)
     else:
         given = None if costs == "none" else counted
+        limits = {METRIC: budget_ms} if costs == "ceiling" else None  # the engine's, for a predicted cost
         sampler = nw.strategies.make_sampler(
-            name, seed=seed, space=space, costs=given, scores=proxies if scores else None, **(options or {})
+            name,
+            seed=seed,
+            space=space,
+            costs=given,
+            scores=proxies if scores else None,
+            limits=limits,
+            **(options or {}),
         )
     study = optuna.create_study(direction="maximize", sampler=sampler)
     chosen: dict[str, float] | None = None
@@ -203,6 +226,7 @@ def main() -> int:
     parser = _report.parser(__doc__)
     parser.add_argument("nb201_dir", type=Path, help="folder holding nb201.csv, nb201_latency.csv, costs")
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=0, help="the first seed")
     parser.add_argument("--trials", type=int, default=100)
     parser.add_argument(
         "--strategies", default=None, help="comma-separated (default: every sampling strategy but grid)"
@@ -234,6 +258,12 @@ def main() -> int:
         "(nb201_profiles.verified_choice); 0: the choice as the search made it",
     )
     parser.add_argument("--no-random", action="store_true", help="leave the random baseline out")
+    parser.add_argument(
+        "--ceiling-cache",
+        type=Path,
+        default=None,
+        help="folder keeping each device's ceiling predictions (--costs ceiling; fitted once per device)",
+    )
     parser.add_argument(
         "--scores",
         choices=SCORES,
@@ -274,12 +304,17 @@ def main() -> int:
     # the table holds every score already: the whole pool is scored before the first query, for free
     options.setdefault("proxy_guided", {}).setdefault("score_batch", 0)
     devices = args.devices.split(",")
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
     profiles = FittedLatencies(args.nb201_dir, space, args.profile_size) if args.costs == "profile" else None
     percentiles = [float(p) for p in args.percentiles.split(",")]
     confidences = [float(c) for c in args.confidence.split(",")] if profiles is not None else [0.0]
     verify = [int(k) for k in args.verify.split(",")] if profiles is not None else []
 
-    told = {"none": "nothing", "profile": f"latency predicted from {args.profile_size} measurements"}
+    told = {
+        "none": "nothing",
+        "profile": f"latency predicted from {args.profile_size} measurements",
+        "ceiling": "latency the ceiling model predicts (the constraint: the published latency)",
+    }
     told = told.get(args.costs, args.costs)
     print(
         f"NAS-Bench-201 CIFAR-10 under a latency budget: mean regret (points of test accuracy) of the "
@@ -294,7 +329,13 @@ def main() -> int:
         column = {arch: lat[device] for arch, lat in latencies.items()}
         predicted = None  # with --costs profile: per seed, every cell's latency as a fitted profile judges it
         if profiles is not None:
-            predicted = [profiles.predict(DEVICES[device], seed, confidence) for seed in range(args.seeds)]
+            predicted = {seed: profiles.predict(DEVICES[device], seed, confidence) for seed in seeds}
+        ceiling = None
+        if args.costs == "ceiling":
+            ceiling = cached_ceiling(space, column, args.ceiling_cache and args.ceiling_cache / device)
+        if ceiling is not None:
+            fit = quality(ceiling, column)
+            print(f"{device}: ceiling Spearman {fit['spearman']:.3f}, {fit['within_10pct']:.0%} within ±10%")
         for percentile in percentiles:
             budget_ms = float(np.percentile(list(column.values()), percentile))
             feasible = {arch: table[arch] for arch, lat in column.items() if lat <= budget_ms}
@@ -312,6 +353,12 @@ def main() -> int:
                 "flops_greedy_valid_at": {n: flops_greedy(feasible, n, "valid") for n in CHECKPOINTS},
                 "strategies": {},
             }
+            if ceiling is not None:  # the free policies of the ceiling model (None: no cell kept)
+                case["ceiling_quality"] = fit
+                case["ceiling_greedy_regret"] = {
+                    k: best - (ceiling_greedy(table, ceiling, column, budget_ms, k) or 0.0)
+                    for k in CEILING_CELLS
+                }
             for name in names:
                 runs = [
                     run_one(
@@ -326,8 +373,9 @@ def main() -> int:
                         scores,
                         options.get(name),
                         None if predicted is None else predicted[seed],
+                        ceiling,
                     )
-                    for seed in range(args.seeds)
+                    for seed in seeds
                 ]
                 regrets = [best - (r["test"] if r["test"] is not None else 0.0) for r in runs]
                 at = {n: [best - r["at_trained"].get(n, r["test"] or 0.0) for r in runs] for n in CHECKPOINTS}
@@ -349,7 +397,15 @@ def main() -> int:
                 if profiles is not None and verify:  # K finalists measured: regret, none and over per K
                     case["strategies"][name]["verify"] = {
                         k: verified_runs(
-                            profiles, DEVICES[device], runs, k, column, budget_ms, best, confidence
+                            profiles,
+                            DEVICES[device],
+                            runs,
+                            k,
+                            column,
+                            budget_ms,
+                            best,
+                            confidence,
+                            seeds.start,
                         )
                         for k in verify
                     }
@@ -376,6 +432,9 @@ def main() -> int:
                 early = "/".join(f"{figures['regret_at_trained'][c]['mean']:.2f}" for c in CHECKPOINTS)
                 cells.append(f"{early}/{figures['regret']['mean']:.2f}")
             greedy = "/".join(f"{case['flops_greedy_regret_at'][c]:.2f}" for c in CHECKPOINTS)
+            if ceiling is not None:
+                greedy += "  ceiling-greedy @" + "/".join(map(str, CEILING_CELLS)) + ": "
+                greedy += "/".join(f"{case['ceiling_greedy_regret'][k]:.2f}" for k in CEILING_CELLS)
             print(row + "".join(f"{c:>20}" for c in cells) + f"{greedy:>13}", flush=True)
     print(
         "cells: mean regret after " + ", ".join(map(str, CHECKPOINTS)) + " trained (feasible) queries / "
@@ -431,6 +490,7 @@ def main() -> int:
     if args.json:
         settings = {
             "seeds": args.seeds,
+            "first_seed": args.first_seed,
             "trials": args.trials,
             "costs": args.costs,
             "profile_size": args.profile_size if args.costs == "profile" else None,

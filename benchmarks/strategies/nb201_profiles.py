@@ -146,13 +146,14 @@ def verified_runs(
     budget_ms: float,
     best: float,
     confidence: float = 0.0,
+    first_seed: int = 0,
 ) -> dict[str, object]:
-    """Over the seeds' ``runs`` (`nb201_budgeted.run_one`'s, seed = index): the regrets against ``best``
-    after `verified_choice` with ``k`` finalists, the seeds with no choice (``none``) and those whose
-    choice the device measures over the budget (``over``)."""
+    """Over the seeds' ``runs`` (`nb201_budgeted.run_one`'s, seed = ``first_seed`` + index): the regrets
+    against ``best`` after `verified_choice` with ``k`` finalists, the seeds with no choice (``none``) and
+    those whose choice the device measures over the budget (``over``)."""
     choices = [
         verified_choice(profiles, column, seed, run["trained"], k, latency, budget_ms, confidence)
-        for seed, run in enumerate(runs)
+        for seed, run in enumerate(runs, first_seed)
     ]
     return {
         "regrets": [best - (c[2] if c is not None else 0.0) for c in choices],
