@@ -197,6 +197,7 @@ def test_the_budget_lines_say_each_limit_its_device_and_how_it_is_obtained():
     assert budget_lines(nw.SearchConfig(budget={}), {}) == ["Budget: none"]
 
 
+@pytest.mark.slow  # profiles 32 networks of the demo's whole space: 44 s in CI (2026-12-06)
 def test_the_demo_budget_is_relative_and_resolves_on_this_machine(storage):
     from nas_workbench.cli import DEMO_CONFIG
     from nas_workbench.engine import SearchRun
