@@ -188,7 +188,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     config, from_file = read_run_config(args.config)
     check_writable("--report", args.report)
     stored = find_study(args.study, args.storage) if args.config is None else None
-    config = stored_settings(stored, args.storage) or config
+    settings = stored_settings(stored, args.storage)
+    if settings is not None:
+        print(f"Continuing study {args.study!r} with its stored settings (options given override them)",
+              file=sys.stderr)  # fmt: skip
+        config = settings
     overrides = _overrides(args)
     config = with_options(
         config.replace(**overrides) if overrides else config,

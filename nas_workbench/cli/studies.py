@@ -64,12 +64,9 @@ def stored_settings(study: Any, storage: str | None) -> SearchConfig | None:
         return None
     url = storage if storage is not None else default_storage()
     try:
-        settings: SearchConfig = record_of(study).search_config(url, study.study_name)
+        return record_of(study).search_config(url, study.study_name)
     except NasWorkbenchError:
         return None
-    print(f"Continuing study {study.study_name!r} with its stored settings (options given override them)",
-          file=sys.stderr)  # fmt: skip
-    return settings
 
 
 def recorded_data(study: Any) -> Any:
