@@ -123,7 +123,7 @@ def verified_text(summary: Mapping[str, Any]) -> str:
     ]
     said = ", ".join(p for p in parts if p) or f"no trial of the study measured on {device}"
     limit, others = summary["limit_ms"], summary["predicted"]
-    return f"Verified on {device} (limit {limit:g} ms): {said}; the others' latency is {others}."
+    return f"Verified on {device} (limit {limit:.4g} ms): {said}; the others' latency is {others}."
 
 
 def _trials(numbers: list[str]) -> str:
