@@ -322,8 +322,8 @@ def main() -> int:
         f"each candidate's {told} before proposing it, and its {args.scores} scores"
         + (f" ({proxy_seconds:.0f} s to compute for all cells)" if proxy_seconds else "")
     )
-    header = f"{'device':<8}{'pct':>4}{'budget ms':>10}{'feasible':>9}" + "".join(f"{n:>13}" for n in names)
-    print(header + f"{'flops-greedy':>13}")
+    header = f"{'device':<8}{'pct':>4}{'budget ms':>10}{'feasible':>9}" + "".join(f" {n:>19}" for n in names)
+    print(header + f" {'flops-greedy':>12}")
     results = []
     for device, confidence in ((d, c) for d in devices for c in confidences):
         column = {arch: lat[device] for arch, lat in latencies.items()}
@@ -435,7 +435,7 @@ def main() -> int:
             if ceiling is not None:
                 greedy += "  ceiling-greedy @" + "/".join(map(str, CEILING_CELLS)) + ": "
                 greedy += "/".join(f"{case['ceiling_greedy_regret'][k]:.2f}" for k in CEILING_CELLS)
-            print(row + "".join(f"{c:>20}" for c in cells) + f"{greedy:>13}", flush=True)
+            print(row + "".join(f" {c:>19}" for c in cells) + f" {greedy:>12}", flush=True)
     print(
         "cells: mean regret after " + ", ".join(map(str, CHECKPOINTS)) + " trained (feasible) queries / "
         f"after {args.trials} trials; flops-greedy: training the {', '.join(map(str, CHECKPOINTS))} feasible "
