@@ -76,6 +76,31 @@ def test_finalists_of_a_search_are_its_best_predicted_trials_within_budget(searc
         result = by_number[f.number]
         assert result.status == "ok" and result.feasible and f.arch not in measured
         assert f.predicted_ms == pytest.approx(8.0, rel=0.05) and f.limit_ms == LIMIT
+        assert f.summary == result.summary
+
+
+def test_a_cell_shows_the_finalists_as_a_table_in_the_order_to_measure_them(searched):
+    chosen = searched.finalists(3)
+    table = chosen._repr_html_()
+    assert table.count("<tr>") == 4 and "<th>sure within</th>" in table
+    lines = str(chosen).splitlines()
+    assert lines[0].split() == [
+        "measure",
+        "trial",
+        "rank",
+        "predicted",
+        "ms",
+        "limit",
+        "ms",
+        "sure",
+        "within",
+        "network",
+    ]
+    for order, (line, f) in enumerate(zip(lines[2:], chosen, strict=True), start=1):
+        assert line.split()[:3] == [str(order), str(f.number), f"#{f.rank}"] and f"{f.p_within:.0%}" in line
+        assert f.summary and f.summary in line
+    assert repr(chosen) == repr(list(chosen))  # a list still, for code
+    assert "No finalists" in str(type(chosen)()) and "No finalists" in type(chosen)()._repr_html_()
 
 
 def test_verify_refits_the_profile_and_judges_the_trials_again(searched, tiny_task):
@@ -153,7 +178,8 @@ def test_device_finalists_and_verify_round_trip_on_the_command_line(searched, st
     out = tmp_path / "finalists.csv"
     args = ["--study", "phone", "--storage", storage]
     assert main(["device", "finalists", *args, "-k", "3", "-o", str(out)]) == 0
-    assert "device verify --study phone" in capsys.readouterr().err
+    said = capsys.readouterr().err
+    assert "device verify --study phone" in said and "sure within" in said.splitlines()[0]
     with out.open() as handle:
         rows = list(csv.DictReader(handle))
     assert list(rows[0]) == ["arch", "latency_ms"] and len(rows) == 3

@@ -88,9 +88,7 @@ def _verification(args: argparse.Namespace) -> int:
     if not chosen:
         print(f"study {args.study!r} has no trained trial within budget whose latency is only predicted")
         return 0
-    for f in chosen:
-        print(f"  trial {f.number} (#{f.rank} by the objective): predicted {f.predicted_ms:.4g} ms of "
-              f"{f.limit_ms:g} ms, {f.p_within:.0%} sure within", file=sys.stderr)  # fmt: skip
+    print(chosen, file=sys.stderr)  # the table: which to measure first, how sure the profile is of each
     args.input_shape = args.input_shape or ",".join(map(str, device.input_shape))
     args.num_classes = args.num_classes or device.num_classes
     fit = f"nas-workbench device verify --study {args.study} " + (

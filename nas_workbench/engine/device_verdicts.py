@@ -20,6 +20,7 @@ measurements; at the budget's edge the choice can be one the device measures ove
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,7 @@ from nas_workbench import _compat
 from nas_workbench.engine._bulk_read import read_trials
 from nas_workbench.engine.budget import device_judged
 from nas_workbench.engine.records import TrialResult, trial_results
+from nas_workbench.engine.result_display import text_table
 from nas_workbench.engine.study_record import record_of, write_record
 from nas_workbench.engine.verified_view import announce
 from nas_workbench.exceptions import ConfigError
@@ -40,7 +42,7 @@ from nas_workbench.profiling.device_budget import measured_verdict
 from nas_workbench.profiling.device_verify import Finalist, order_finalists, refit_device
 from nas_workbench.profiling.targets import DeviceProfile, load_device
 
-__all__ = ["Finalist", "Verification", "device_budget", "finalists", "verify"]
+__all__ = ["Finalist", "Finalists", "Verification", "device_budget", "finalists", "verify"]
 
 _METRIC = "latency_ms"
 
@@ -109,7 +111,43 @@ def _ranked(results: Sequence[TrialResult], directions: Sequence[str]) -> list[T
     return ranked
 
 
-def finalists(study: optuna.Study, k: int = 5) -> list[Finalist]:
+class Finalists(list[Finalist]):
+    """The finalists to measure, least sure first (`device_verify.order_finalists`), which a notebook
+    cell shows as a table and ``print`` as text rather than as the reprs of their items (a chain space's
+    architectures are long JSON); `repr` stays the list's."""
+
+    HEADER = ("measure", "trial", "rank", "predicted ms", "limit ms", "sure within", "network")
+    NONE = "No finalists: no trained trial within budget has a latency that is only predicted."
+
+    def rows(self) -> list[list[str]]:
+        """One row of `HEADER`'s cells per finalist, in the order to measure them."""
+        return [
+            [
+                str(order),
+                str(f.number),
+                f"#{f.rank}",
+                f"{f.predicted_ms:.4g}",
+                f"{f.limit_ms:.4g}",
+                f"{f.p_within:.0%}",
+                f.summary or f.arch,
+            ]
+            for order, f in enumerate(self, start=1)
+        ]
+
+    def _repr_html_(self) -> str:
+        if not self:
+            return f"<p>{self.NONE}</p>"
+        head = "".join(f"<th>{html.escape(name)}</th>" for name in self.HEADER)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in self.rows()
+        )
+        return f'<table style="border-collapse:collapse;font-size:12px"><tr>{head}</tr>{body}</table>'
+
+    def __str__(self) -> str:
+        return "\n".join(text_table(self.HEADER, self.rows())) if self else self.NONE
+
+
+def finalists(study: optuna.Study, k: int = 5) -> Finalists:
     """The ``k`` trials of ``study`` to measure on its target device before choosing, least sure first:
     the best trials judged within budget whose latency is only predicted (`device_verify.order_finalists`
     says the rule and why). Fewer when fewer such trials exist.
@@ -125,19 +163,22 @@ def finalists(study: optuna.Study, k: int = 5) -> list[Finalist]:
         for r in _ranked(trial_results(study), record_of(study).directions)
         if r.arch not in measured and r.metrics[_METRIC]["method"] == "predicted"
     ]
-    return order_finalists(
-        [
-            Finalist(
-                number=r.number,
-                arch=r.arch,
-                rank=rank,
-                predicted_ms=float(r.metrics[_METRIC]["value"]),
-                limit_ms=limit,
-                p_within=float(r.metrics[_METRIC]["detail"].get("budget", {}).get("p_within", 0.0)),
-            )
-            for rank, r in enumerate(ranked, start=1)
-        ],
-        k,
+    return Finalists(
+        order_finalists(
+            [
+                Finalist(
+                    number=r.number,
+                    arch=r.arch,
+                    rank=rank,
+                    predicted_ms=float(r.metrics[_METRIC]["value"]),
+                    limit_ms=limit,
+                    p_within=float(r.metrics[_METRIC]["detail"].get("budget", {}).get("p_within", 0.0)),
+                    summary=r.summary,
+                )
+                for rank, r in enumerate(ranked, start=1)
+            ],
+            k,
+        )
     )
 
 

@@ -33,7 +33,7 @@ from nas_workbench.config import SearchConfig
 from nas_workbench.engine import device_verdicts
 from nas_workbench.engine import events as ev
 from nas_workbench.engine.cancel import Cancelled
-from nas_workbench.engine.device_verdicts import Finalist, Verification
+from nas_workbench.engine.device_verdicts import Finalists, Verification
 from nas_workbench.engine.opening import open_study
 from nas_workbench.engine.pipeline import Scorer, TrialPipeline
 from nas_workbench.engine.preflight import Networks, prepare_machine
@@ -258,7 +258,7 @@ class SearchRun:
         """The feasible, non-dominated trials (for one objective: the best ones)."""
         return pareto_front(self.results(), self.config.directions)
 
-    def finalists(self, k: int = 5) -> list[Finalist]:
+    def finalists(self, k: int = 5) -> Finalists:
         """The ``k`` trials to measure on the ``target_device`` before choosing, least sure first (the
         rule: `nas_workbench.profiling.device_verify`); give their latencies back to `verify`."""
         return device_verdicts.finalists(self.study, k)

@@ -38,6 +38,7 @@ class Finalist:
         rank: 1 for the study's current choice, 2 for the next, ... (by the objective).
         predicted_ms: The latency the profile predicts; ``limit_ms`` the budget's limit.
         p_within: How sure the profile is that it is within the limit (`device_budget.within_probability`).
+        summary: The network in one line (the results table's), for reading; ``arch`` is what to measure.
     """
 
     number: int
@@ -46,6 +47,7 @@ class Finalist:
     predicted_ms: float
     limit_ms: float
     p_within: float
+    summary: str = ""
 
 
 def order_finalists(ranked: Sequence[Finalist], k: int) -> list[Finalist]:
