@@ -161,6 +161,23 @@ def test_the_refit_keeps_the_profiles_settings_and_refuses_what_it_has():
         refit_device(profile, new[:1], [-1.0], save=False)
 
 
+def test_fitting_a_profile_anew_over_one_a_verification_refitted_warns_what_it_drops(recwarn):
+    space = nw.spaces.get("chain", **TINY)
+    archs = nw.profiling.propose(space, 6, seed=0)
+    latency = [device_ms(space.parse(a)) for a in archs]
+    profile = nw.profiling.fit_device("p", space, archs, latency, input_shape=(1, 8, 8))
+    new = [a for a in nw.profiling.propose(space, 8, seed=0) if a not in archs][:2]
+    refit_device(profile, new, [device_ms(space.parse(a)) for a in new])  # saved: 8 measurements
+    assert not [w for w in recwarn if "drops them" in str(w.message)]  # a refit keeps every measurement
+    with pytest.warns(
+        UserWarning, match=r"'p': the saved profile holds 2 measurements these 6 leave out"
+    ) as seen:
+        nw.profiling.fit_device("p", space, archs, latency, input_shape=(1, 8, 8))  # the notebook run again
+    assert seen[0].filename == __file__  # it points at the call that drops them
+    assert "load_device('p') if 'p' in nw.profiling.list_devices()" in str(seen[0].message)
+    assert len(nw.profiling.load_device("p").measurements) == 6  # saved as asked, not refused
+
+
 def test_a_study_without_a_target_device_has_nothing_to_verify(storage, tiny_task):
     config = nw.SearchConfig(
         space="chain", space_options=TINY, strategy="random", objectives=["accuracy"], n_trials=1,

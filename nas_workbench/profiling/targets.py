@@ -2,10 +2,9 @@
 
 A data scientist's target is often a phone, a Raspberry Pi or an FPGA. They measure a few architectures
 there (`propose` picks which), give the latencies to `fit_device`, and get a named `DeviceProfile` whose
-`predict(arch)` is a latency `Measurement` labelled ``predicted`` with source
-``predicted for <device> from N measurements`` and an uncertainty. Profiles are JSON files in the
-profiling cache (``<cache>/devices/<name>.json``), found again by `load_device` and `list_devices`, and
-named by ``SearchConfig.target_device``.
+`predict(arch)` is a latency `Measurement` labelled ``predicted`` with source ``predicted for <device>
+from N measurements`` and an uncertainty. Profiles are JSON files in the profiling cache
+(``<cache>/devices/<name>.json``, `device_overwrite`), found by `load_device` and `list_devices`.
 
 >>> profile = nw.profiling.fit_device("pixel2", space, archs, latency_ms)
 >>> print(profile.predict("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|nor_conv_1x1~2|"))
@@ -44,6 +43,7 @@ from nas_workbench.profiling.device_model import (
     choice_counts,
     propose,
 )
+from nas_workbench.profiling.device_overwrite import warn_dropped
 from nas_workbench.profiling.device_report import profile_html, profile_lines, profile_summary
 from nas_workbench.profiling.device_transfer import Reference, TransferModel, read_reference
 from nas_workbench.spec import ArchSpec
@@ -395,6 +395,6 @@ def fit_device(
         _reference=table,
     )
     if save:
-        path = profile.save()
-        logger.info("device profile %r saved to %s", name, path)
+        warn_dropped(name, _path(name), profile.measurements)
+        logger.info("device profile %r saved to %s", name, profile.save())
     return profile

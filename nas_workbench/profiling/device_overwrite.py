@@ -1,0 +1,41 @@
+"""Saving a device profile over one that holds measurements the new fit leaves out: said, not silent.
+
+A notebook that fits a profile in its first cell (``fit_device("pixel3", space, archs, latency_ms)``) and
+later verifies its search's finalists on the device (`nas_workbench.engine.device_verdicts.verify`, which
+refits the saved profile with them) loses those measurements from the profile when it is run again top to
+bottom: the first cell saves its ten over the refitted thirteen. The study keeps its verdicts, but the next
+search would be judged by the poorer profile. So `fit_device` warns, naming what it drops and how to keep it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from nas_workbench.profiling.cache import read_json
+
+__all__ = ["warn_dropped"]
+
+
+def warn_dropped(name: str, path: Path, kept: Sequence[tuple[str, float]]) -> None:
+    """Warn (`UserWarning`, pointing at the call of `fit_device`) when the profile saved at ``path``
+    holds measurements that ``kept`` (the new profile's, architecture in the space's notation and its
+    latency) does not; nothing when none is saved or every saved one is kept."""
+    saved = read_json(path)
+    if not saved:
+        return
+    new = {arch for arch, _ in kept}
+    dropped = [(arch, ms) for arch, ms in saved.get("measurements", []) if arch not in new]
+    if not dropped:
+        return
+    arch, ms = dropped[0]
+    warnings.warn(
+        f"device profile {name!r}: the saved profile holds {len(dropped)} measurement"
+        f"{'s' * (len(dropped) != 1)} these {len(kept)} leave out (such as {arch} at {ms:g} ms, added by a "
+        f"verification or an earlier fit); saving over it drops them. In a notebook run again, load the "
+        f"saved profile rather than fitting it anew: nw.profiling.load_device({name!r}) if {name!r} in "
+        "nw.profiling.list_devices() else nw.profiling.fit_device(...)",
+        UserWarning,
+        stacklevel=3,
+    )
