@@ -26,16 +26,15 @@ def warn_dropped(name: str, path: Path, kept: Sequence[tuple[str, float]]) -> No
     if not saved:
         return
     new = {arch for arch, _ in kept}
-    dropped = [(arch, ms) for arch, ms in saved.get("measurements", []) if arch not in new]
+    dropped = sum(arch not in new for arch, _ in saved.get("measurements", []))
     if not dropped:
         return
-    arch, ms = dropped[0]
     warnings.warn(
-        f"device profile {name!r}: the saved profile holds {len(dropped)} measurement"
-        f"{'s' * (len(dropped) != 1)} these {len(kept)} leave out (such as {arch} at {ms:g} ms, added by a "
-        f"verification or an earlier fit); saving over it drops them. In a notebook run again, load the "
-        f"saved profile rather than fitting it anew: nw.profiling.load_device({name!r}) if {name!r} in "
-        "nw.profiling.list_devices() else nw.profiling.fit_device(...)",
+        f"device profile {name!r}: the saved profile holds {dropped} measurement{'s' * (dropped != 1)} "
+        f"these {len(kept)} leave out (added by a verification or an earlier fit); saving over it drops "
+        "them. In a notebook run again, load the saved profile rather than fitting it anew: "
+        f"nw.profiling.load_device({name!r}) if {name!r} in nw.profiling.list_devices() else "
+        "nw.profiling.fit_device(...)",
         UserWarning,
         stacklevel=3,
     )
