@@ -20,7 +20,6 @@ measurements; at the budget's edge the choice can be one the device measures ove
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +32,7 @@ from nas_workbench import _compat
 from nas_workbench.engine._bulk_read import read_trials
 from nas_workbench.engine.budget import device_judged
 from nas_workbench.engine.records import TrialResult, trial_results
-from nas_workbench.engine.result_display import text_table
+from nas_workbench.engine.result_display import html_table, text_table
 from nas_workbench.engine.study_record import record_of, write_record
 from nas_workbench.engine.verified_view import announce
 from nas_workbench.exceptions import ConfigError
@@ -135,13 +134,7 @@ class Finalists(list[Finalist]):
         ]
 
     def _repr_html_(self) -> str:
-        if not self:
-            return f"<p>{self.NONE}</p>"
-        head = "".join(f"<th>{html.escape(name)}</th>" for name in self.HEADER)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in self.rows()
-        )
-        return f'<table style="border-collapse:collapse;font-size:12px"><tr>{head}</tr>{body}</table>'
+        return html_table(self.HEADER, self.rows()) if self else f"<p>{self.NONE}</p>"
 
     def __str__(self) -> str:
         return "\n".join(text_table(self.HEADER, self.rows())) if self else self.NONE

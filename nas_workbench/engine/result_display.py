@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Column",
     "figure_text",
+    "html_table",
     "result_columns",
     "results_html",
     "results_text",
@@ -94,18 +95,22 @@ def result_columns(results: Sequence[TrialResult]) -> list[Column]:
 def results_html(results: Sequence[TrialResult]) -> str:
     """``results`` as an HTML table (what a notebook cell shows for `TrialResults`), a trial that did not
     complete with its status and reason in place of its figures' absence."""
-    columns = result_columns(results)
-    head = "".join(f"<th>{html.escape(name)}</th>" for name, _ in columns) + "<th>status</th>"
-    rows = []
-    for result in results:
-        cells = "".join(f"<td>{html.escape(cell(result))}</td>" for _, cell in columns)
-        outcome = result.status + (f": {result.reason}" if result.reason else "")
-        rows.append(f"<tr>{cells}<td>{html.escape(outcome)}</td></tr>")
-    if not rows:
+    if not results:
         return "<p>No trials.</p>"
+    columns = result_columns(results)
+    rows = [
+        [cell(r) for _, cell in columns] + [r.status + (f": {r.reason}" if r.reason else "")] for r in results
+    ]
+    return html_table([name for name, _ in columns] + ["status"], rows)
+
+
+def html_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A notebook cell's table of plain-text cells (escaped here): the results', the finalists'."""
+    head = "".join(f"<th>{html.escape(name)}</th>" for name in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
     return (
         '<table class="nas-results" style="border-collapse:collapse;font-size:12px">'
-        f"<tr>{head}</tr>{''.join(rows)}</table>"
+        f"<tr>{head}</tr>{body}</table>"
     )
 
 

@@ -4,7 +4,7 @@ A data scientist's target is often a phone, a Raspberry Pi or an FPGA. They meas
 there (`propose` picks which), give the latencies to `fit_device`, and get a named `DeviceProfile` whose
 `predict(arch)` is a latency `Measurement` labelled ``predicted`` with source ``predicted for <device>
 from N measurements`` and an uncertainty. Profiles are JSON files in the profiling cache
-(``<cache>/devices/<name>.json``, `device_overwrite`), found by `load_device` and `list_devices`.
+(``<cache>/devices/<name>.json``), found by `load_device` and `list_devices` (a fit over one warns).
 
 >>> profile = nw.profiling.fit_device("pixel2", space, archs, latency_ms)
 >>> print(profile.predict("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|nor_conv_1x1~2|"))
