@@ -1,7 +1,8 @@
 """Opening a search's study: its budget settled, its sampler made, the study created or resumed, its record.
 
 A new study resolves its relative limits ("p30", "1.5x fastest") on this device and refuses a limit no
-architecture meets before the study exists (`nas_workbench.engine.preflight`); a resumed one keeps the
+architecture meets before the study exists (a limit met by the networks it was resolved from is not checked
+again: `ResolvedBudget.met_when_resolved`) (`nas_workbench.engine.preflight`); a resumed one keeps the
 limits it was resolved to (a limit changed since is checked too), must search the same space for the same
 objectives on the same data, and its sampler draws from a stream of its own (`nas_workbench.engine.streams`).
 The architectures to try first (given, then a warm start's) open a new study's plan; its record
@@ -176,11 +177,15 @@ class _Budget:
         self.config = absolute(self.config, self.resolved)
         # This machine's latency says nothing of a target device's: its profile judges latency per trial.
         limits = self.config.limits()
-        local = {m: v for m, v in limits.items() if not (m == "latency_ms" and self.target)}
-        if check and set(local) & set(CHECKED_METRICS):
-            checked = ", ".join(
-                f"{m} <= {limit_text(m, v)}" for m, v in local.items() if m in CHECKED_METRICS
-            )
+        local = {
+            metric: limit
+            for metric, limit in limits.items()
+            if metric in CHECKED_METRICS
+            and not (metric == "latency_ms" and self.target)
+            and not (metric in self.resolved and self.resolved[metric].met_when_resolved)
+        }
+        if check and local:
+            checked = ", ".join(f"{m} <= {limit_text(m, v)}" for m, v in local.items())
             narrate(f"checking that an architecture of the space meets {checked}")
             self.networks().check(self.space, local, self.config.fixed_choices, self.cancelled)
         if check and self.target is not None and "latency_ms" in limits:

@@ -219,7 +219,8 @@ def budget_report(config: SearchConfig, data: Any = None) -> dict[str, str]:
             lines[metric] = _device_report(space, limit, given, target, config)
             continue
         try:
-            networks.check(space, {metric: limit}, config.fixed_choices)
+            if not (metric in resolved and resolved[metric].met_when_resolved):
+                networks.check(space, {metric: limit}, config.fixed_choices)
         except InfeasibleBudgetError as error:
             lines[metric] = f"unreachable: {error}"
             continue

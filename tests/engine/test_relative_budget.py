@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import json
 
 import optuna
@@ -9,9 +11,10 @@ import pytest
 
 import nas_workbench as nw
 from nas_workbench.engine.feasibility import architecture_value
+from nas_workbench.engine.preflight import budget_report
 from nas_workbench.engine.relative import ResolvedBudget, resolve_budget
 from nas_workbench.engine.study_record import read_record, write_record
-from nas_workbench.exceptions import ConfigError
+from nas_workbench.exceptions import ConfigError, InfeasibleBudgetError
 from nas_workbench.relative_budget import parse_relative_budget
 from nas_workbench.testing.workers import TINY_CHAIN, score
 from tests.engine.conftest import cheap_config
@@ -104,3 +107,48 @@ def test_a_resolved_quantile_reports_the_spread_of_its_sample():
     assert ResolvedBudget.from_dict(json.loads(json.dumps(resolved.to_dict()))) == resolved
     stored_before = {k: v for k, v in resolved.to_dict().items() if k != "interval"}  # an older study's
     assert ResolvedBudget.from_dict(stored_before).interval is None
+
+
+@pytest.mark.parametrize(
+    ("text", "met"),
+    [("p1", True), ("p50", True), ("1x fastest", True), ("1.5x fastest", True), ("0.8x fastest", False),
+     ("2x c3-r1-o0", True), ("0.5x c3-r1-o0", False)],
+)  # fmt: skip
+def test_a_limit_is_met_when_resolved_where_resolving_profiled_a_network_within_it(text, met):
+    resolved = ResolvedBudget("latency_ms", text, 1.0, "ms", "this CPU", "how")
+    assert resolved.met_when_resolved is met
+
+
+@pytest.fixture
+def slowing_machine(monkeypatch, tmp_path):
+    """Each latency this search profiles 1.5x the one before: the tiny space's 4 networks
+    time slower after resolving than while resolving, as near-equal networks can by timing noise alone."""
+    import nas_workbench.engine.feasibility as feasibility
+
+    monkeypatch.setenv("NAS_WORKBENCH_CACHE", str(tmp_path / "cache"))  # resolved here, not reused
+    measured, slower = feasibility.profile, itertools.count()
+
+    def profile(*args, **kwargs):
+        figures = measured(*args, **kwargs)
+        factor = 1.5 ** next(slower)
+        slowed = {m: dataclasses.replace(f, value=f.value * factor) for m, f in figures.measurements.items()}
+        return dataclasses.replace(figures, measurements=slowed)
+
+    monkeypatch.setattr(feasibility, "profile", profile)
+
+
+def test_a_percentile_is_not_refused_when_the_space_times_slower_after_resolving_it(
+    storage, tiny_task, slowing_machine
+):
+    """A tiny space's p50 resolved to 0.137 ms, the check then confirmed its fastest at 0.1405 ms, and the
+    search was refused, telling the user to state the limit relative to the device: they had."""
+    config = cheap_config(storage, "slowing", threads=1, n_trials=1, budget={"latency_ms": "p50"})
+    run = nw.search(config, evaluate=score, data=tiny_task)
+    assert run.resolved_budget["latency_ms"].spec == "p50"
+    assert budget_report(config, tiny_task)["latency_ms"].startswith("reachable: ")  # the widget's check
+
+
+def test_a_factor_under_1_of_the_fastest_is_still_checked_and_refused(storage, tiny_task, slowing_machine):
+    config = cheap_config(storage, "under", threads=1, n_trials=1, budget={"latency_ms": "0.5x fastest"})
+    with pytest.raises(InfeasibleBudgetError, match=r"budget\.latency_ms: no architecture"):
+        nw.search(config, evaluate=score, data=tiny_task)
