@@ -100,6 +100,9 @@ def test_a_cell_shows_the_finalists_as_a_table_in_the_order_to_measure_them(sear
         assert line.split()[:3] == [str(order), str(f.number), f"#{f.rank}"] and f"{f.p_within:.0%}" in line
         assert f.summary and f.summary in line
     assert repr(chosen) == repr(list(chosen))  # a list still, for code
+    first_two = chosen[:2]  # the rows to measure first show as a table too
+    assert type(first_two) is type(chosen) and first_two._repr_html_().count("<tr>") == 3
+    assert first_two[0] is chosen[0]
     assert "No finalists" in str(type(chosen)()) and "No finalists" in type(chosen)()._repr_html_()
 
 

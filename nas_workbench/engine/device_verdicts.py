@@ -32,7 +32,7 @@ from nas_workbench import _compat
 from nas_workbench.engine._bulk_read import read_trials
 from nas_workbench.engine.budget import device_judged
 from nas_workbench.engine.records import TrialResult, trial_results
-from nas_workbench.engine.result_display import html_table, text_table
+from nas_workbench.engine.result_display import TableList, html_table, text_table
 from nas_workbench.engine.study_record import record_of, write_record
 from nas_workbench.engine.verified_view import announce
 from nas_workbench.exceptions import ConfigError
@@ -110,10 +110,10 @@ def _ranked(results: Sequence[TrialResult], directions: Sequence[str]) -> list[T
     return ranked
 
 
-class Finalists(list[Finalist]):
+class Finalists(TableList[Finalist]):
     """The finalists to measure, least sure first (`device_verify.order_finalists`), which a notebook
     cell shows as a table and ``print`` as text rather than as the reprs of their items (a chain space's
-    architectures are long JSON); `repr` stays the list's."""
+    architectures are long JSON); `repr` stays the list's, a slice is `Finalists` too."""
 
     HEADER = ("measure", "trial", "rank", "predicted ms", "limit ms", "sure within", "network")
     NONE = "No finalists: no trained trial within budget has a latency that is only predicted."

@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, SupportsIndex, overload
+from typing import Any
 
 import numpy as np
 import optuna
@@ -27,7 +27,7 @@ from optuna.trial import FrozenTrial, TrialState
 from nas_workbench import _compat
 from nas_workbench.engine._bulk_read import read_trials
 from nas_workbench.engine.events import TrialFinished
-from nas_workbench.engine.result_display import results_html, results_text, trial_text
+from nas_workbench.engine.result_display import TableList, results_html, results_text, trial_text
 from nas_workbench.engine.study_record import read_record
 from nas_workbench.trial_attrs import DNAS_ATTR, WEIGHTS_ATTR, attr, fail_reason, learning_curve
 
@@ -204,21 +204,9 @@ class TrialResult:
         }
 
 
-class TrialResults(list[TrialResult]):
+class TrialResults(TableList[TrialResult]):
     """A list of trials (`SearchRun.results`, `SearchRun.pareto`) that a notebook cell shows as a table,
     as the command line prints a Pareto front, rather than as the reprs of its items."""
-
-    @overload
-    def __getitem__(self, index: SupportsIndex) -> TrialResult: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> TrialResults: ...
-
-    def __getitem__(self, index: SupportsIndex | slice) -> TrialResult | TrialResults:
-        """One trial, or for a slice (``run.results()[-5:]``) the trials as `TrialResults` again."""
-        if isinstance(index, slice):
-            return TrialResults(super().__getitem__(index))
-        return super().__getitem__(index)
 
     def _repr_html_(self) -> str:
         return results_html(self)

@@ -2,14 +2,15 @@
 
 The command line's Pareto table (`nas_workbench.cli`), a `TrialResult`'s repr and a `TrialResults` list shown
 in a notebook cell (an HTML table) are made from the same columns, so a figure reads the same in a terminal
-and in a notebook. Torch-free, like the records it shows.
+and in a notebook; `TableList` is the kind of list that shows so, and stays one when sliced. Torch-free,
+like the records it shows.
 """
 
 from __future__ import annotations
 
 import html
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self, SupportsIndex, TypeVar, overload
 
 from nas_workbench.metrics import COUNTED_METRICS, caveats
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Column",
+    "TableList",
     "figure_text",
     "html_table",
     "result_columns",
@@ -29,6 +31,8 @@ __all__ = [
 
 #: A table column: its header and how a trial's cell reads.
 Column = tuple[str, Callable[["TrialResult"], str]]
+
+T = TypeVar("T")
 
 #: The figures a trial's one-line text names, when it has them.
 _LINE_METRICS = ("accuracy", "test_accuracy", "latency_ms", "peak_memory_mb", "energy_mj", "params", "flops")
@@ -155,3 +159,21 @@ def trial_text(result: TrialResult) -> str:
     return f"#{result.number} {result.status}: " + ", ".join(
         [*figures, *reason, f"arch {result.summary or result.arch}"]
     )
+
+
+class TableList(list[T]):
+    """A list that a notebook cell shows as a table and ``print`` as text (its kind's ``_repr_html_`` and
+    ``__str__``) rather than as the reprs of its items; `repr` stays the list's. A slice is of the same
+    kind (``run.results()[-5:]``, ``run.finalists(5)[:2]``), so it shows as a table too."""
+
+    @overload
+    def __getitem__(self, index: SupportsIndex) -> T: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Self: ...
+
+    def __getitem__(self, index: SupportsIndex | slice) -> T | Self:
+        """One item, or for a slice the items as this kind of list again."""
+        if isinstance(index, slice):
+            return type(self)(super().__getitem__(index))
+        return super().__getitem__(index)
