@@ -178,6 +178,7 @@ def test_fitting_a_profile_anew_over_one_a_verification_refitted_warns_what_it_d
         nw.profiling.fit_device("p", space, archs, latency, input_shape=(1, 8, 8))  # the notebook run again
     assert seen[0].filename == __file__  # it points at the call that drops them
     assert "load_device('p') if 'p' in nw.profiling.list_devices()" in str(seen[0].message)
+    assert "from the command line, the rows of the CSV given to `device verify`" in str(seen[0].message)
     assert len(nw.profiling.load_device("p").measurements) == 6  # saved as asked, not refused
 
 

@@ -4,7 +4,8 @@ A notebook that fits a profile in its first cell (``fit_device("pixel3", space, 
 later verifies its search's finalists on the device (`nas_workbench.engine.device_verdicts.verify`, which
 refits the saved profile with them) loses those measurements from the profile when it is run again top to
 bottom: the first cell saves its ten over the refitted thirteen. The study keeps its verdicts, but the next
-search would be judged by the poorer profile. So `fit_device` warns, naming what it drops and how to keep it.
+search would be judged by the poorer profile. So `fit_device` warns, naming what it drops and how to keep it
+(in a notebook and from the command line, whose `device fit` is the same call).
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ def warn_dropped(name: str, path: Path, kept: Sequence[tuple[str, float]]) -> No
     warnings.warn(
         f"device profile {name!r}: the saved profile holds {dropped} measurement{'s' * (dropped != 1)} "
         f"these {len(kept)} leave out (added by a verification or an earlier fit); saving over it drops "
-        "them. In a notebook run again, load the saved profile rather than fitting it anew: "
-        f"nw.profiling.load_device({name!r}) if {name!r} in nw.profiling.list_devices() else "
+        "them. To keep them, fit again with their rows added (from the command line, the rows of the CSV "
+        "given to `device verify`); in a notebook run again, load the saved profile rather than fitting "
+        f"it anew: nw.profiling.load_device({name!r}) if {name!r} in nw.profiling.list_devices() else "
         "nw.profiling.fit_device(...)",
         UserWarning,
         stacklevel=3,
