@@ -357,5 +357,9 @@ def test_a_profile_shown_in_a_cell_says_its_quality_and_warns_when_it_ranks_poor
     noise = [5.0, 1.0, 4.0, 2.0, 8.0, 1.5, 0.5, 6.0]  # latencies the architectures do not explain
     shape, classes = tiny_task.input_shape, tiny_task.num_classes
     noisy = nw.profiling.fit_device("noisy", space, archs, noise, input_shape=shape, num_classes=classes)
-    assert "weak: it ranks networks poorly" in str(noisy) and "device propose --space chain" in str(noisy)
+    assert "weak: it ranks networks poorly" in str(noisy) and "device propose --space chain -n 18`" in str(
+        noisy
+    )
+    assert "its first 8 are those proposed before" in str(noisy)  # propose(18)[:8] == propose(8): tested
+    assert nw.profiling.propose(space, 18, seed=0)[:8] == archs
     assert "<li>weak: it ranks networks poorly" in noisy._repr_html_() and "--local-prior" in str(noisy)

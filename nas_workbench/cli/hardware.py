@@ -102,7 +102,8 @@ def _propose(args: argparse.Namespace, space: Any) -> int:
     from nas_workbench.profiling import targets
 
     archs = targets.propose(space, args.n, args.seed, reference=args.reference)
-    return _write_archs(args, space, archs, f"nas-workbench device fit NAME --space {args.space} ")
+    reference = "" if args.reference is None else f"--reference {args.reference} "  # the prior proposed with
+    return _write_archs(args, space, archs, f"nas-workbench device fit NAME --space {args.space} {reference}")
 
 
 def _write_archs(args: argparse.Namespace, space: Any, archs: list[str], fit: str) -> int:

@@ -44,9 +44,13 @@ def _weakness(profile: DeviceProfile) -> str | None:
     spearman = profile.quality["spearman"]
     if spearman is not None and spearman >= WEAK_SPEARMAN:
         return None
+    more = len(profile.measurements) + 10
+    reference = f" --reference {profile.reference['path']}" if profile.reference else ""
     advice = (
-        f"weak: it ranks networks poorly (Spearman below {WEAK_SPEARMAN}); measure more architectures "
-        f"(`nas-workbench device propose --space {profile.space} -n 10`) and fit again with all of them"
+        f"weak: it ranks networks poorly (Spearman below {WEAK_SPEARMAN}); measure 10 more architectures "
+        f"(`nas-workbench device propose --space {profile.space} -n {more}{reference}`: a proposal begins "
+        f"with the shorter one of the same seed, so its first {more - 10} are those proposed before) and fit "
+        "again with all of them"
     )
     if profile.local is None:  # measured on the chain space: 0.79-0.84 -> 0.90-0.98 from 10 (device_local)
         advice += ", or, for a device that runs networks much as this machine does, with `--local-prior`"

@@ -264,3 +264,16 @@ def test_the_interval_is_the_conformal_ranks_of_the_leave_one_out_ratios():
     )
     ten = loo_quality(predicted[:10], measured[:10])
     assert (ten["ratio_p10"], ten["ratio_p90"]) == (1, 10)  # from 10 measurements: the extremes
+
+
+def test_device_propose_with_a_table_prints_the_fit_command_with_the_same_table(table, tmp_path, capsys):
+    from nas_workbench.cli import main
+
+    path, _ = table
+    archs = tmp_path / "archs.csv"
+    assert (
+        main(["device", "propose", "--space", "nb201", "-n", "8", "--reference", str(path), "-o", str(archs)])
+        == 0
+    )
+    said = capsys.readouterr().err
+    assert f"`nas-workbench device fit NAME --space nb201 --reference {path} {archs}`" in said
