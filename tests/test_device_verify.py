@@ -4,6 +4,7 @@ the command line."""
 from __future__ import annotations
 
 import csv
+import re
 
 import pytest
 
@@ -209,7 +210,10 @@ def test_device_finalists_and_verify_round_trip_on_the_command_line(searched, st
     with out.open("w", newline="") as handle:
         csv.writer(handle).writerows([["arch", "latency_ms"], *filled])
     assert main(["device", "verify", *args, str(out)]) == 0
-    assert "refitted (predicted for tinyphone from 10 measurements" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "refitted (predicted for tinyphone from 10 measurements" in said
+    changed = re.search(r"(\d+) (trials?) changed verdict", said)
+    assert changed and (changed[2] == "trial") == (changed[1] == "1")  # "1 trial", "2 trials"
     assert main(["show", "phone", "--storage", storage]) == 0
     assert "(measured)" not in capsys.readouterr().out.splitlines()[3]  # the front: within budget only
     over = [

@@ -63,8 +63,9 @@ class Verification:
         return (
             f"device profile {self.profile.name!r} refitted ({self.profile.source}; leave-one-out "
             f"Spearman {spearman}, within ±10% {100 * q['within_10pct']:.0f}%, median error "
-            f"{100 * q['median_rel_error']:.1f}%); {self.judged} architectures judged again, {self.changed} "
-            f"trials changed verdict, {self.measured_trials} measured on the device"
+            f"{100 * q['median_rel_error']:.1f}%); {self.judged} architectures judged again, "
+            f"{self.changed} trial{'s' * (self.changed != 1)} changed verdict, "
+            f"{self.measured_trials} measured on the device"
         )
 
 
