@@ -13,6 +13,7 @@ from nas_workbench.cli import format_pareto_table, main
 from nas_workbench.engine import events as ev
 from nas_workbench.exceptions import ConfigError
 from nas_workbench.profiling.device_csv import read_latency_table
+from nas_workbench.profiling.device_report import WEAK_SPEARMAN, spearman_range
 from nas_workbench.testing.workers import TINY_CHAIN
 
 TINY = {**TINY_CHAIN, "max_depth": 2}  # 20 architectures: depth 1-2, conv or dwsep, two widths
@@ -353,13 +354,30 @@ def test_a_profile_shown_in_a_cell_says_its_quality_and_warns_when_it_ranks_poor
     assert "predicted for tinyphone from 8 measurements" in text and "80% interval" in text
     assert "weak" not in text and "weak" not in tiny_device._repr_html_()  # the device is a sum of its blocks
     space = nw.spaces.get("chain", **TINY)
-    archs = nw.profiling.propose(space, 8, seed=0)
-    noise = [5.0, 1.0, 4.0, 2.0, 8.0, 1.5, 0.5, 6.0]  # latencies the architectures do not explain
+    archs = nw.profiling.propose(space, 16, seed=0)
+    noise = [5.0, 1.0, 4.0, 2.0, 8.0, 1.5, 0.5, 6.0, 3.0, 7.0, 2.5, 0.8, 4.5, 1.2, 6.5, 3.5]  # unexplained
     shape, classes = tiny_task.input_shape, tiny_task.num_classes
     noisy = nw.profiling.fit_device("noisy", space, archs, noise, input_shape=shape, num_classes=classes)
-    assert "weak: it ranks networks poorly" in str(noisy) and "device propose --space chain -n 18`" in str(
+    assert "weak: it ranks networks poorly" in str(noisy) and "device propose --space chain -n 26`" in str(
         noisy
     )
-    assert "its first 8 are those proposed before" in str(noisy)  # propose(18)[:8] == propose(8): tested
-    assert nw.profiling.propose(space, 18, seed=0)[:8] == archs
+    assert "its first 16 are those proposed before" in str(noisy)  # propose(26)[:16] == propose(16)
+    assert nw.profiling.propose(space, 26, seed=0)[:16] == archs
     assert "<li>weak: it ranks networks poorly" in noisy._repr_html_() and "--local-prior" in str(noisy)
+    low, high = spearman_range(noisy.quality["spearman"], 16)
+    assert f"({low:.2f}-{high:.2f} at 90% from 16)" in str(noisy) and high < WEAK_SPEARMAN
+    # From 8 of them the same figures cannot tell: uncertain, with the same advice.
+    few = nw.profiling.fit_device("few", space, archs[:8], noise[:8], input_shape=shape, num_classes=classes)
+    assert few.quality["spearman"] < WEAK_SPEARMAN <= spearman_range(few.quality["spearman"], 8)[1]
+    assert "uncertain: its Spearman is below 0.8, but from 8 measurements" in str(few)
+    assert "weak" not in str(few) and "device propose --space chain -n 18`" in str(few)
+
+
+@pytest.mark.parametrize(
+    ("rho", "n", "low", "high"), [(0.77, 10, 0.30, 0.94), (0.178, 10, -0.42, 0.67), (0.975, 20, 0.94, 0.99)]
+)
+def test_a_spearman_of_few_measurements_is_said_with_its_range(rho, n, low, high):
+    """Fisher's z with Bonett and Wright's variance; 0.77 of 10 pairs spans 0.30-0.94 (the Pixel 3 profile
+    whose leave-one-out 0.77 ranked the other cells at 0.975)."""
+    assert spearman_range(rho, n) == pytest.approx((low, high), abs=0.005)
+    assert spearman_range(0.5, 3) == (-1.0, 1.0) and spearman_range(1.0, 10)[1] <= 1.0

@@ -34,6 +34,7 @@ import random
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -166,6 +167,13 @@ def arguments_and_table(
     return None if data is None else (args, data)
 
 
+def cells(data: list[dict[str, str]]) -> tuple[Any, list, dict[str, int], list[dict[str, float]]]:
+    """The NB201 space, the table's cells as specs, each cell's row by its notation, and their `features`."""
+    space = nw.spaces.get("nb201")
+    specs = [space.parse(r["arch"]) for r in data]
+    return space, specs, {space.format(s): i for i, s in enumerate(specs)}, features(space, specs)
+
+
 def main() -> int:
     parser = _report.parser(__doc__)
     parser.add_argument("--sizes", default="5,10,20", help="numbers of measurements (default 5,10,20)")
@@ -177,10 +185,7 @@ def main() -> int:
     table = args.nb201_dir / "nb201_latency.csv"  # named in each profile's reference
     torch.set_num_threads(1)
     started = time.time()
-    space = nw.spaces.get("nb201")
-    specs = [space.parse(r["arch"]) for r in data]
-    index = {space.format(s): i for i, s in enumerate(specs)}
-    rows = features(space, specs)
+    space, specs, index, rows = cells(data)
     x = one_hot(specs)  # the 30 edge-operation indicators, what the smoothed reference columns fit on
     sizes = [int(n) for n in args.sizes.split(",")]
     proposals = {n: [[index[a] for a in nw.profiling.propose(space, n, seed)] for seed in range(args.draws)]
