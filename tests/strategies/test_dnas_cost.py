@@ -114,9 +114,12 @@ def test_expected_latency_under_one_hot_weights_is_close_to_the_lookup_table_pre
             auto_calibrate=False,
         )
         # The only difference: the additions joining a cell's edges and residual additions, counted once
-        # in the shared part although their number varies with the architecture.
+        # in the shared part (the mean over the model's reference networks) although their number varies
+        # with the architecture: as far as the shared part spreads over those networks (nb201: 0.055 ms of
+        # 0.38-0.71 ms idle, a network 9.7% under its sum; a fixed 10% failed under load at 10.6%).
         plain_sum = predicted["latency_ms"].detail["table_ms"]  # before any fitted correction or drift factor
-        assert float(model.expected(supernet.one_hot(spec))) == pytest.approx(plain_sum, rel=0.1)
+        spread = model.detail["shared_spread"]
+        assert float(model.expected(supernet.one_hot(spec))) == pytest.approx(plain_sum, abs=spread, rel=0.02)
 
 
 def test_expected_cost_is_differentiable_in_every_architecture_weight(supernet: Supernet) -> None:
