@@ -83,7 +83,7 @@ def test_finalists_of_a_search_are_its_best_predicted_trials_within_budget(searc
 def test_a_cell_shows_the_finalists_as_a_table_in_the_order_to_measure_them(searched):
     chosen = searched.finalists(3)
     table = chosen._repr_html_()
-    assert table.count("<tr>") == 4 and "<th>sure within</th>" in table
+    assert table.count("<tr>") == 4 and ">sure within</th>" in table
     lines = str(chosen).splitlines()
     assert lines[0].split() == [
         "measure",

@@ -101,17 +101,36 @@ def results_html(results: Sequence[TrialResult]) -> str:
     complete with its status and reason in place of its figures' absence."""
     if not results:
         return "<p>No trials.</p>"
+    return html_table(*_table(results, status=True))
+
+
+def _table(results: Sequence[TrialResult], status: bool) -> tuple[list[str], list[list[str]]]:
+    """The header and rows of ``results``' table, with each trial's status and reason (``status``) before
+    the architecture, the widest cell, which comes last: a table wider than a notebook cell or a terminal
+    then hides or wraps only the architecture, never a status."""
     columns = result_columns(results)
-    rows = [
-        [cell(r) for _, cell in columns] + [r.status + (f": {r.reason}" if r.reason else "")] for r in results
-    ]
-    return html_table([name for name, _ in columns] + ["status"], rows)
+    header = [name for name, _ in columns]
+    rows = [[cell(r) for _, cell in columns] for r in results]
+    if status:
+        header.insert(-1, "status")
+        for row, r in zip(rows, results, strict=True):
+            row.insert(-1, r.status + (f": {r.reason}" if r.reason else ""))
+    return header, rows
 
 
 def html_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A notebook cell's table of plain-text cells (escaped here): the results', the finalists'."""
-    head = "".join(f"<th>{html.escape(name)}</th>" for name in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    """A notebook cell's table of plain-text cells (escaped here): the results', the finalists'. Every
+    column but the last keeps its cells on one line, and the last (the network, the widest) reads from the
+    left: JupyterLab right-aligns table cells, and a wide network column squeezed a verdict such as "ok
+    (64% sure within)" into four lines (seen in Chromium, 2026-12-06)."""
+    last = len(header) - 1
+
+    def cell(tag: str, index: int, text: str) -> str:
+        style = "text-align:left" if index == last else "white-space:nowrap"
+        return f'<{tag} style="{style}">{html.escape(text)}</{tag}>'
+
+    head = "".join(cell("th", i, name) for i, name in enumerate(header))
+    body = "".join("<tr>" + "".join(cell("td", i, c) for i, c in enumerate(row)) + "</tr>" for row in rows)
     return (
         '<table class="nas-results" style="border-collapse:collapse;font-size:12px">'
         f"<tr>{head}</tr>{body}</table>"
@@ -131,14 +150,7 @@ def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str
 def results_text(results: Sequence[TrialResult], status: bool = True) -> str:
     """``results`` as a plain-text table (what ``print(run.results())`` prints, and the command line's
     Pareto table), with each trial's status and reason unless ``status`` is False."""
-    columns = result_columns(results)
-    header = [name for name, _ in columns] + (["status"] if status else [])
-    rows = [
-        [cell(r) for _, cell in columns]
-        + ([r.status + (f": {r.reason}" if r.reason else "")] if status else [])
-        for r in results
-    ]
-    return "\n".join(text_table(header, rows))
+    return "\n".join(text_table(*_table(results, status)))
 
 
 def trial_text(result: TrialResult) -> str:

@@ -46,7 +46,10 @@ def test_a_list_of_trials_shows_as_a_table_in_a_notebook():
     )
     page = results._repr_html_()
     assert page.count("<tr>") == 3  # the header and one row a trial
-    assert "<th>latency ms (measured)</th>" in page and "<td>24.5k</td>" in page and "<td>OVER</td>" in page
+    for cell in ("<th ", ">latency ms (measured)</th>", ">24.5k</td>", ">OVER</td>"):
+        assert cell in page
+    status, architecture = page.index(">status</th>"), page.index(">architecture</th>")
+    assert status < architecture and page.count('style="text-align:left"') == 3  # the last column, 3 rows
     assert "1.25 (unstable)" in page and "infeasible: over &lt;budget&gt;" in page  # escaped
     assert TrialResults()._repr_html_() == "<p>No trials.</p>"
     assert isinstance(results[-1:], TrialResults) and results[-1:][0] is results[1]  # a slice shows so too
@@ -55,10 +58,13 @@ def test_a_list_of_trials_shows_as_a_table_in_a_notebook():
 def test_a_list_of_trials_prints_as_a_text_table_in_a_terminal():
     results = TrialResults([_trial(0, "ok", 24_514), _trial(1, "infeasible", 2_450_000, reason="over")])
     header, rule, first, second = str(results).splitlines()
-    assert header.split()[:4] == ["trial", "budget", "val", "acc"] and header.rstrip().endswith("status")
+    assert header.split()[:4] == ["trial", "budget", "val", "acc"] and header.split()[-2:] == [
+        "status",
+        "architecture",
+    ]
     assert set(rule) == {"-", " "} and len(rule) == len(header)
     assert first.split()[:3] == ["0", "ok", "0.9"] and "24.5k" in first
-    assert second.split()[:2] == ["1", "OVER"] and second.rstrip().endswith("infeasible: over")
+    assert second.split()[:2] == ["1", "OVER"] and second.rstrip().endswith("infeasible: over  arch 1")
     assert str(TrialResults()).splitlines()[1].startswith("-----")  # no trials: the header alone
     assert repr(results).startswith("[TrialResult(#0 ok")  # repr stays the list's
 
