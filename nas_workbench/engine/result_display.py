@@ -120,14 +120,15 @@ def _table(results: Sequence[TrialResult], status: bool) -> tuple[list[str], lis
 
 def html_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """A notebook cell's table of plain-text cells (escaped here): the results', the finalists'. Every
-    column but the last keeps its cells on one line, and the last (the network, the widest) reads from the
-    left: JupyterLab right-aligns table cells, and a wide network column squeezed a verdict such as "ok
-    (64% sure within)" into four lines (seen in Chromium, 2026-12-06)."""
+    column but the last keeps its cells (not its header) on one line, and the last (the network, the
+    widest) reads from the left: JupyterLab right-aligns table cells, and a wide network column squeezed
+    a verdict such as "ok (64% sure within)" into four lines (seen in Chromium, 2026-12-06)."""
     last = len(header) - 1
 
-    def cell(tag: str, index: int, text: str) -> str:
-        style = "text-align:left" if index == last else "white-space:nowrap"
-        return f'<{tag} style="{style}">{html.escape(text)}</{tag}>'
+    def cell(tag: str, index: int, text: str) -> str:  # a header may wrap ("latency ms (predicted for ...)")
+        style = "text-align:left" if index == last else "white-space:nowrap" if tag == "td" else ""
+        attribute = f' style="{style}"' if style else ""
+        return f"<{tag}{attribute}>{html.escape(text)}</{tag}>"
 
     head = "".join(cell("th", i, name) for i, name in enumerate(header))
     body = "".join("<tr>" + "".join(cell("td", i, c) for i, c in enumerate(row)) + "</tr>" for row in rows)

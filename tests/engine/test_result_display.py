@@ -49,7 +49,7 @@ def test_a_list_of_trials_shows_as_a_table_in_a_notebook():
     for cell in ("<th ", ">latency ms (measured)</th>", ">24.5k</td>", ">OVER</td>"):
         assert cell in page
     status, architecture = page.index(">status</th>"), page.index(">architecture</th>")
-    assert status < architecture and page.count('style="text-align:left"') == 3  # the last column, 3 rows
+    assert status < architecture and page.count('style="text-align:left"') == 3  # last column: header, 2 rows
     assert "1.25 (unstable)" in page and "infeasible: over &lt;budget&gt;" in page  # escaped
     assert TrialResults()._repr_html_() == "<p>No trials.</p>"
     assert isinstance(results[-1:], TrialResults) and results[-1:][0] is results[1]  # a slice shows so too
