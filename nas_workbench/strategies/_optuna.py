@@ -28,6 +28,7 @@ from nas_workbench.strategies._base import (
     register,
 )
 from nas_workbench.strategies.budget_aware import BudgetAwareSampler
+from nas_workbench.strategies.exact_handover import ExactHandover
 from nas_workbench.strategies.feasibility import OPTIONS as FEASIBILITY_OPTIONS
 from nas_workbench.strategies.feasibility import make_filter
 from nas_workbench.strategies.gp_ranking import RankedGPSampler
@@ -72,6 +73,7 @@ def _tpe(
     n_ei_candidates: int,
     multivariate: bool,
     group: bool,
+    handover: bool,
     **feasibility: Any,
 ) -> BaseSampler:
     check_int("n_startup_trials", n_startup_trials, 0)
@@ -88,7 +90,10 @@ def _tpe(
             group=bool(group) and bool(multivariate),
         )
     filter_ = make_filter(context, **feasibility)
-    return BudgetAwareSampler(tpe, filter_, context.space, context.seed, hide_infeasible=True)
+    budget_aware = BudgetAwareSampler(tpe, filter_, context.space, context.seed, hide_infeasible=True)
+    if not handover or context.space is None or len(context.directions) > 1:
+        return budget_aware
+    return ExactHandover(budget_aware, context.space, context.costs, context.scores, context.seed)
 
 
 def _gp(
@@ -151,6 +156,11 @@ register(
             "multivariate": Option(True, "model the decisions jointly rather than one by one"),
             "group": Option(
                 True, "model each set of decisions asked together separately (conditional spaces)"
+            ),
+            "handover": Option(
+                False,
+                "one objective: once every constraint is an exact sum of per-decision costs on the trials, "
+                "proxy-guided search proposes, told them as known costs",
             ),
             **FEASIBILITY_OPTIONS,
         },
