@@ -6,7 +6,11 @@ constraint-aware as built here. Each is also wrapped in a `BudgetAwareSampler`, 
 from the constraints and keeps their proposals out of the region predicted far over budget and away from
 architectures already tried. TPE proposes from the trials within budget only once that model is fitted
 (``hide_infeasible``): with the over-budget trials among its bad ones it retreated from the budget's edge
-(NAS-Bench-201's 15 device budgets: README, "Search under a device latency budget").
+(NAS-Bench-201's 15 device budgets: README, "Search under a device latency budget"). For one objective,
+TPE hands proposing to proxy-guided search once every constraint is an exact sum of per-choice costs on the
+trials (``handover``, `exact_handover`): there a learnt limit is as good as a target device's prediction,
+and on NAS-Bench-201's Eyeriss 30th percentile its twins-first ranking found the single best cell at the
+budget where TPE missed it (mean regret 0.18 -> 0.05; 7 -> 8 of the 15 budgets at most 0.15).
 """
 
 from __future__ import annotations
@@ -158,9 +162,9 @@ register(
                 True, "model each set of decisions asked together separately (conditional spaces)"
             ),
             "handover": Option(
-                False,
-                "one objective: once every constraint is an exact sum of per-decision costs on the trials, "
-                "proxy-guided search proposes, told them as known costs",
+                True,
+                "one objective under a budget: once every constraint is an exact sum of per-choice costs on "
+                "the trials, proxy-guided search proposes, told the constraints as known costs",
             ),
             **FEASIBILITY_OPTIONS,
         },

@@ -161,9 +161,10 @@ def test_the_filter_keeps_the_first_plausible_proposal_else_the_least_over() -> 
 
 def test_without_a_budget_a_wrapped_sampler_is_the_sampler_itself() -> None:
     space = ToySpace()
-    wrapped = strategies.make_sampler("tpe", seed=0, space=space, **quick_options("tpe"))
-    assert isinstance(wrapped, BudgetAwareSampler)
-    bare = strategies.make_sampler("tpe", seed=0, space=space, **quick_options("tpe")).sampler
+    wrapped = strategies.make_sampler("tpe", seed=0, space=space, **quick_options("tpe"))  # and its handover
+    budget_aware = strategies.make_sampler("tpe", seed=0, space=space, handover=False, **quick_options("tpe"))
+    assert isinstance(budget_aware, BudgetAwareSampler)
+    bare = budget_aware.sampler
 
     def choices(sampler: optuna.samplers.BaseSampler) -> list[dict]:
         study = run_study(sampler, space, lambda s: [toy_accuracy(s)], 20)
@@ -284,4 +285,4 @@ def test_a_wrapped_sampler_can_propose_from_the_trials_within_budget_only(hide: 
     assert all(max(read) <= 0 for read in late) == hide
     # TPE proposes from the feasible trials alone: c-TPE would rank the over-budget ones below every
     # feasible one, and so learn to keep away from the budget's edge, where the best feasible ones sit
-    assert strategies.make_sampler("tpe", seed=0, space=space).hide_infeasible  # type: ignore[attr-defined]
+    assert strategies.make_sampler("tpe", seed=0, space=space).first.hide_infeasible  # type: ignore[attr-defined]

@@ -1,0 +1,108 @@
+"""TPE hands proposing to proxy-guided search once the budget is exact (`exact_constraints`,
+`exact_handover`): on the toy space, whose cost (the hidden layers' total width) is an exact sum of
+per-choice costs, and on the same cost with a noise fixed per architecture, as a device's table has."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import optuna
+import pytest
+from optuna.distributions import CategoricalDistribution
+from optuna.trial import FrozenTrial, create_trial
+
+from nas_workbench import strategies
+from nas_workbench.spec import ArchSpec
+from nas_workbench.strategies.exact_constraints import MIN_VERIFIED, ExactConstraints
+from nas_workbench.strategies.exact_handover import ExactHandover
+from nas_workbench.strategies.feasibility import constrained_trials
+from nas_workbench.strategies.proxy_guided import ATTR
+from nas_workbench.testing.samplers import TOY_BUDGET, ToySpace, run_study, toy_accuracy, toy_cost
+from tests.strategies.test_budget_aware import random_specs, toy_trial
+
+CHOICES_AB = CategoricalDistribution((0, 1))
+CHOICES_C = CategoricalDistribution(("x", "y"))
+
+
+def exact(spec: ArchSpec) -> float:
+    """The engine's constraint value of the toy cost under `TOY_BUDGET`: a sum of per-choice costs."""
+    return (toy_cost(spec) - TOY_BUDGET) / TOY_BUDGET
+
+
+def noisy(spec: ArchSpec) -> float:
+    """`exact`'s cost measured with up to ±10% noise, fixed per architecture (a phone's latency table)."""
+    noise = random.Random(spec.to_json()).uniform(-0.1, 0.1)
+    return (toy_cost(spec) * (1.0 + noise) - TOY_BUDGET) / TOY_BUDGET
+
+
+def test_an_additive_constraint_is_exact_and_predicts_every_architecture() -> None:
+    fit = ExactConstraints.fit([toy_trial(s, exact(s)) for s in random_specs(30, 0)])
+    assert fit is not None and fit.names == ("budget",) and fit.verified >= 10
+    assert fit.worst[0] < 1e-9
+    for spec in random_specs(200, 1):
+        assert abs(fit.predict(spec.choices)["budget"] - exact(spec)) < 1e-9
+
+
+def test_a_noisy_constraint_or_too_few_trials_are_not_exact() -> None:
+    measured = [toy_trial(s, noisy(s)) for s in random_specs(60, 0)]
+    assert ExactConstraints.fit(measured) is None
+    assert ExactConstraints.fit(measured, tolerance=1.0) is not None  # a tolerance looser than the noise
+    few = [toy_trial(s, exact(s)) for s in random_specs(MIN_VERIFIED, 0)]  # fewer beyond the costs
+    assert ExactConstraints.fit(few) is None
+
+
+def test_a_choice_no_trial_made_is_not_known() -> None:
+    # every trial two layers deep: what a third layer or a single one costs is not known, so not exact
+    shallow = [s for s in random_specs(200, 0) if s.choices["depth"] == 2][:30]
+    assert ExactConstraints.fit([toy_trial(s, exact(s)) for s in shallow]) is None
+
+
+def test_an_architecture_the_trials_do_not_determine_is_not_predicted() -> None:
+    # "c" is asked only when a and b are both 1, and no trial chose "y" there: the decisions' blocks are
+    # all told apart (the fit is exact), yet c=y's cost is not known
+    def trial(a: int, b: int, c: str | None) -> FrozenTrial:
+        params: dict[str, object] = {"a": a, "b": b} | ({"c": c} if c else {})
+        distributions = {"a": CHOICES_AB, "b": CHOICES_AB} | ({"c": CHOICES_C} if c else {})
+        cost = a + 2 * b + (4 if c == "x" else 0)
+        return create_trial(params=params, distributions=distributions, value=0.0, constraints={"t": cost})
+
+    trials = [trial(0, 0, None), trial(1, 0, None), trial(0, 1, None), trial(1, 1, "x")] * 5
+    fit = ExactConstraints.fit(trials)
+    assert fit is not None and fit.predict({"a": 1, "b": 1, "c": "x"})["t"] == pytest.approx(7.0)
+    assert np.isnan(fit.predict({"a": 1, "b": 1, "c": "y"})["t"])
+
+
+def handed_over(study: optuna.Study) -> list[int]:
+    """The numbers of the trials proxy-guided search proposed (it records each one's source)."""
+    return [t.number for t in study.trials if f"{ATTR}:source" in t.system_attrs]
+
+
+def test_tpe_hands_over_once_the_budget_is_exact_and_then_proposes_within_it() -> None:
+    space = ToySpace()
+    sampler = strategies.make_sampler("tpe", seed=0, space=space)
+    assert isinstance(sampler, ExactHandover)
+    study = run_study(sampler, space, lambda s: [toy_accuracy(s)], 40, constraint=exact)
+    proposed = handed_over(study)
+    assert proposed, "the exact budget was never handed over"
+    first = proposed[0]
+    trials = constrained_trials(study, exclude=first)[:first]
+    assert ExactConstraints.fit(trials) is not None  # handed over when the trials before said it is exact
+    assert proposed == list(range(first, 40))  # and kept: no trial broke the fit
+    assert all(study.trials[n].constraints["budget"] <= 0 for n in proposed)
+
+
+def test_tpe_keeps_proposing_under_a_noisy_budget() -> None:
+    space = ToySpace()
+    sampler = strategies.make_sampler("tpe", seed=0, space=space)
+    study = run_study(sampler, space, lambda s: [toy_accuracy(s)], 40, constraint=noisy)
+    assert handed_over(study) == []
+    assert any(t.constraints["budget"] <= 0 for t in study.trials)
+
+
+def test_no_handover_for_several_objectives_or_when_turned_off() -> None:
+    space = ToySpace()
+    several = strategies.make_sampler("tpe", seed=0, space=space, directions=("maximize", "minimize"))
+    assert not isinstance(several, ExactHandover)
+    off = strategies.make_sampler("tpe", seed=0, space=space, handover=False)
+    assert not isinstance(off, ExactHandover)
