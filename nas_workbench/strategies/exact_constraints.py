@@ -40,9 +40,12 @@ __all__ = ["EXACT_TOLERANCE", "MAX_LEVERAGE", "MIN_VERIFIED", "ExactConstraints"
 #: latencies and a hundredth of the best on measured ones (module docstring).
 EXACT_TOLERANCE = 1e-3
 #: Trials beyond the costs fitted (the fit's residual degrees of freedom) before a constraint can be taken
-#: as exact. With as many trials as costs plus one, the leave-one-out residuals are all one number: on
-#: the Pixel 2 (30th percentile) a one-hot fit of 26 trials (25 costs) held them all within 1.8% of the limit.
-MIN_VERIFIED = 10
+#: as exact. With one, the leave-one-out residuals are all one number: on the Pixel 2 (30th percentile) a
+#: one-hot fit of 26 trials (25 costs) held them all within 1.8% of the limit. With k, a measured
+#: latency (at the limit its residuals spread by 19% of it or more on these devices) passes only if k
+#: independent residuals all fall within the tolerance, a chance of about (0.004)^k: 1e-12 at 5; and from
+#: 3 on no fit of TPE's trials on the phones or the Raspberry Pi 4 came within 7.5% of the limit.
+MIN_VERIFIED = 5
 #: A trial whose leverage is above this is all but the only witness of some choice: held out, nothing
 #: predicts it, so it verifies nothing (its residual divided by 1 - leverage would be noise).
 MAX_LEVERAGE = 0.99
