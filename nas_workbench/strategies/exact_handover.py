@@ -11,7 +11,9 @@ best cell at the budget where TPE misses it (Eyeriss 30th: `benchmarks/strategie
 once so, a `ProxyGuidedSampler` proposes, told each candidate's predicted constraints as counted costs
 with a limit of 1 (the constraints are fractions of the limit), as it is told a target device's latency.
 The decision is taken afresh for each trial from the study alone, so a resumed study and several workers
-decide alike, and a trial that breaks the fit hands proposing back to TPE.
+decide alike, and a trial that breaks the fit hands proposing back to TPE. A budget on counted costs alone
+(parameters, FLOPs, MACs) is not handed over: such a limit is exact by construction and TPE already judges
+it exactly (`exact_limits`); the hand-over is measured only where a measured cost turned out exact.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
 from nas_workbench import _compat
+from nas_workbench.metrics import COUNTED_METRICS
 from nas_workbench.strategies.exact_constraints import EXACT_TOLERANCE, ExactConstraints
 from nas_workbench.strategies.feasibility import FeasibilityFilter, constrained_trials
 from nas_workbench.strategies.feasibility_model import LIMIT_TOLERANCE
@@ -79,11 +82,14 @@ class ExactHandover(BaseSampler):
 
     def exact(self, study: Study, trial: FrozenTrial) -> ExactConstraints | None:
         """The exact fit of the study's profiled trials but ``trial`` (None while a constraint is not
-        exact), refitted only when new trials have constraints."""
+        exact, or when every constraint is a counted cost: module docstring), refitted only when new trials
+        have constraints."""
         trials = constrained_trials(study, exclude=trial.number)
         key = (study.study_name, *(t.number for t in trials))
         if self._fitted != key:
-            self._fitted, self._exact = key, ExactConstraints.fit(trials)
+            fit = ExactConstraints.fit(trials)
+            counted = fit is not None and set(fit.names) <= set(COUNTED_METRICS)
+            self._fitted, self._exact = key, None if counted else fit
         return self._exact
 
     def then(self) -> ProxyGuidedSampler:

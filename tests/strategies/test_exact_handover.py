@@ -106,3 +106,14 @@ def test_no_handover_for_several_objectives_or_when_turned_off() -> None:
     assert not isinstance(several, ExactHandover)
     off = strategies.make_sampler("tpe", seed=0, space=space, handover=False)
     assert not isinstance(off, ExactHandover)
+
+
+def test_a_budget_on_counted_costs_alone_is_not_handed_over() -> None:
+    """A parameter limit is exact by construction and TPE judges it exactly already (`exact_limits`); the
+    hand-over was measured only for a measured cost found exact."""
+    space = ToySpace()
+    sampler = strategies.make_sampler("tpe", seed=0, space=space)
+    study = run_study(
+        sampler, space, lambda s: [toy_accuracy(s)], 40, constraint=exact, constraint_name="params"
+    )
+    assert ExactConstraints.fit(constrained_trials(study)) is not None and handed_over(study) == []
