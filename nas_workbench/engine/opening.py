@@ -1,8 +1,8 @@
 """Opening a search's study: its budget settled, its sampler made, the study created or resumed, its record.
 
 A new study resolves its relative limits ("p30", "1.5x fastest") on this device and refuses a limit no
-architecture meets before the study exists (a limit met by the networks it was resolved from is not checked
-again: `ResolvedBudget.met_when_resolved`) (`nas_workbench.engine.preflight`); a resumed one keeps the
+architecture meets before the study exists (`nas_workbench.engine.preflight`; a limit met by the networks
+it was resolved from is not checked again, `ResolvedBudget.met_when_resolved`); a resumed one keeps the
 limits it was resolved to (a limit changed since is checked too), must search the same space for the same
 objectives on the same data, and its sampler draws from a stream of its own (`nas_workbench.engine.streams`).
 The architectures to try first (given, then a warm start's) open a new study's plan; its record
