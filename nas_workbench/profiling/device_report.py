@@ -64,11 +64,11 @@ def _spearman(profile: DeviceProfile) -> str:
 
 def _spearman_with_range(profile: DeviceProfile) -> str:
     """``"0.770 (0.30-0.94 at 90% from 10 measurements)"``."""
-    value = profile.quality["spearman"]
+    value, n = profile.quality["spearman"], len(profile.measurements)
     if value is None:
-        return "-"
-    low, high = spearman_range(value, len(profile.measurements))
-    return f"{value:.3f} ({low:.2f}-{high:.2f} at {SPEARMAN_CONFIDENCE:.0%} from {len(profile.measurements)})"
+        return _spearman(profile)
+    low, high = spearman_range(value, n)
+    return f"{_spearman(profile)} ({low:.2f}-{high:.2f} at {SPEARMAN_CONFIDENCE:.0%} from {n})"
 
 
 def profile_summary(profile: DeviceProfile) -> str:

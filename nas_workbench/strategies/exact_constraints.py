@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from optuna.distributions import CategoricalDistribution
 from optuna.trial import FrozenTrial
 
 from nas_workbench.strategies.cost_features import shared_choices
+from nas_workbench.strategies.feasibility_model import constrained_decisions, decision_one_hot
 
 __all__ = ["EXACT_TOLERANCE", "MAX_LEVERAGE", "MIN_VERIFIED", "ExactConstraints"]
 
@@ -90,18 +90,11 @@ class ExactConstraints:
         more than the costs fitted, and each trial held out (leverage below `MAX_LEVERAGE`) predicted
         within ``tolerance`` (of the limit) by the others. The
         shared-choice counts are tried first, then the one-hot decisions (module docstring)."""
-        trials = [t for t in trials if t.constraints]
-        if len(trials) < min_verified:
+        found = constrained_decisions(trials)
+        if found is None or len(found[0]) < min_verified or not found[2]:
             return None
-        names = tuple(sorted(set.intersection(*(set(t.constraints) for t in trials))))
-        decisions: dict[str, tuple[Any, ...]] = {}
-        for t in trials:
-            for name, dist in t.distributions.items():
-                if isinstance(dist, CategoricalDistribution) and len(dist.choices) > 1:
-                    decisions.setdefault(name, tuple(dist.choices))
-        if not names or not decisions:
-            return None
-        one_hot = np.stack([_one_hot(decisions, t.params) for t in trials])
+        trials, names, decisions = found
+        one_hot = np.stack([decision_one_hot(decisions, t.params) for t in trials])
         y = np.array([[t.constraints[n] for n in names] for t in trials])
         for family, rank in _families(decisions):
             x = np.hstack([np.ones((len(trials), 1)), one_hot @ family])
@@ -125,20 +118,11 @@ class ExactConstraints:
         """Each constraint's value (``(cost - limit) / limit``, <= 0: within budget) of the architecture
         with these decisions; NaN for all when its features are not determined by the trials (a choice
         no trial made, in a space whose architectures do not all answer every decision)."""
-        features = np.concatenate([np.ones(1), _one_hot(self.decisions, params) @ self.family])
+        features = np.concatenate([np.ones(1), decision_one_hot(self.decisions, params) @ self.family])
         if np.linalg.norm(features @ self.span - features) > _SPANNED * np.linalg.norm(features):
             return dict.fromkeys(self.names, float("nan"))
         values = features @ self.coefficients
         return dict(zip(self.names, (float(v) for v in values), strict=True))
-
-
-def _one_hot(decisions: Mapping[str, tuple[Any, ...]], params: Mapping[str, Any]) -> np.ndarray:
-    """Per decision, the one-hot of its choice (all zero when it was not asked)."""
-    parts = [np.zeros(0)]
-    for name, choices in decisions.items():
-        value = params.get(name)
-        parts.append(np.array([name in params and value == choice for choice in choices], dtype=float))
-    return np.concatenate(parts)
 
 
 def _families(decisions: Mapping[str, tuple[Any, ...]]) -> list[tuple[np.ndarray, int]]:

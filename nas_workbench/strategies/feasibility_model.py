@@ -17,9 +17,8 @@ from optuna.trial import FrozenTrial
 from nas_workbench.strategies.cost_features import CostFeatures, shared_choices
 from nas_workbench.strategies.predicted_costs import PRIOR_SPREAD
 
-__all__ = ["LIMIT_TOLERANCE", "MIN_SKILL", "FeasibilityModel"]
+__all__ = ["LIMIT_TOLERANCE", "MIN_SKILL", "FeasibilityModel", "constrained_decisions", "decision_one_hot"]
 
-_MISSING = object()
 #: Leave-one-out R² a constraint's model needs before it rejects anything.
 MIN_SKILL = 0.5
 #: Ridge penalty of the per-constraint regressions (features are 0/1 indicators).
@@ -78,17 +77,10 @@ class FeasibilityModel:
         the decisions, so that a few trials learn ``measured ≈ a·predicted + b`` near the prior and trials
         that all cost alike (a warm start's, at the limit) keep it, where a free fit of them would call
         every candidate feasible; the prior being trusted, so are they (full skill)."""
-        trials = [t for t in trials if t.constraints]
-        if not trials:
+        found = constrained_decisions(trials)
+        if found is None:
             return None
-        names = tuple(sorted(set.intersection(*(set(t.constraints) for t in trials))))
-        if not names:
-            return None
-        decisions: dict[str, tuple[Any, ...]] = {}
-        for t in trials:
-            for name, dist in t.distributions.items():
-                if isinstance(dist, CategoricalDistribution) and len(dist.choices) > 1:
-                    decisions.setdefault(name, tuple(dist.choices))
+        trials, names, decisions = found
         empty = np.zeros(len(names))
         scale = None
         if costs is not None:
@@ -185,12 +177,9 @@ class FeasibilityModel:
         """Intercept, then per decision the one-hot of its choice (all zero when the architecture does
         not have that decision: a conditional space did not ask it), the shared-choice counts and the
         counted costs."""
-        one_hot = [np.zeros(0)]
-        for name, choices in self.decisions.items():
-            value = params.get(name, _MISSING)
-            one_hot.append(np.asarray([value is not _MISSING and c == value for c in choices], dtype=float))
         costs = self.costs(params) if self.costs is not None else None
-        return self.design(np.concatenate(one_hot)[None], None if costs is None else costs[None])[0]
+        one_hot = decision_one_hot(self.decisions, params)
+        return self.design(one_hot[None], None if costs is None else costs[None])[0]
 
     def design(self, one_hot: np.ndarray, costs: np.ndarray | None = None) -> np.ndarray:
         """The features of many architectures at once from their one-hot decisions (rows laid out as
@@ -244,3 +233,32 @@ class FeasibilityModel:
         within budget)."""
         predicted = (self.features(params) @ self.coefficients)[self.skill >= MIN_SKILL]
         return float(predicted.max()) - LIMIT_TOLERANCE if predicted.size else -math.inf
+
+
+def constrained_decisions(
+    trials: Sequence[FrozenTrial],
+) -> tuple[list[FrozenTrial], tuple[str, ...], dict[str, tuple[Any, ...]]] | None:
+    """What a model of the constraints on the decisions fits: the ``trials`` that have constraints, the
+    constraints they all share (sorted), and the categorical decisions of more than one choice they
+    answered, each with its choices in order; None when no trial has constraints or they share none."""
+    trials = [t for t in trials if t.constraints]
+    if not trials:
+        return None
+    names = tuple(sorted(set.intersection(*(set(t.constraints) for t in trials))))
+    if not names:
+        return None
+    decisions: dict[str, tuple[Any, ...]] = {}
+    for t in trials:
+        for name, dist in t.distributions.items():
+            if isinstance(dist, CategoricalDistribution) and len(dist.choices) > 1:
+                decisions.setdefault(name, tuple(dist.choices))
+    return trials, names, decisions
+
+
+def decision_one_hot(decisions: Mapping[str, Sequence[Any]], params: Mapping[str, Any]) -> np.ndarray:
+    """Per decision, the one-hot of its choice in ``params`` (all zero when the architecture does not have
+    that decision: a conditional space did not ask it), laid out as ``decisions``."""
+    parts = [np.zeros(0)]
+    for name, choices in decisions.items():
+        parts.append(np.array([name in params and params[name] == c for c in choices], dtype=float))
+    return np.concatenate(parts)
