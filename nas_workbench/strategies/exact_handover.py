@@ -76,6 +76,7 @@ class ExactHandover(BaseSampler):
         self.seed = seed
         self._then: ProxyGuidedSampler | None = None
         self._exact: ExactConstraints | None = None
+        self._last_exact: ExactConstraints | None = None
         self._fitted: tuple[Any, ...] | None = None
         self._serving: dict[int, BaseSampler] = {}
         self._lock = threading.Lock()
@@ -90,6 +91,7 @@ class ExactHandover(BaseSampler):
             fit = ExactConstraints.fit(trials)
             counted = fit is not None and set(fit.names) <= set(COUNTED_METRICS)
             self._fitted, self._exact = key, None if counted else fit
+            self._last_exact = self._exact or self._last_exact
         return self._exact
 
     def then(self) -> ProxyGuidedSampler:
@@ -107,10 +109,13 @@ class ExactHandover(BaseSampler):
 
     def _predicted_costs(self, spec: ArchSpec) -> dict[str, float]:
         """The counted costs and, named like each constraint, its exact prediction as a fraction of the
-        limit (1: at it; within `LIMIT_TOLERANCE` over it counts as at it, as in the feasibility model)."""
+        limit (1: at it; within `LIMIT_TOLERANCE` over it counts as at it, as in the feasibility model).
+
+        The prediction is the last exact fit's: a trial served by proxy-guided search keeps it when another
+        worker's trial has broken the fit meanwhile (that trial's successors go back to ``first``)."""
         counted = dict(self.costs(spec)) if self.costs is not None else {}
-        assert self._exact is not None  # asked only once the constraints are exact
-        for name, value in self._exact.predict(dict(spec.choices)).items():
+        assert self._last_exact is not None  # proxy-guided search serves only once a fit was exact
+        for name, value in self._last_exact.predict(dict(spec.choices)).items():
             value = float(np.round(value / _GRAIN)) * _GRAIN  # NaN stays NaN: never within budget
             counted[name] = 1.0 + (0.0 if 0.0 < value <= LIMIT_TOLERANCE else value)
         return counted

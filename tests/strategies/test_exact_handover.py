@@ -148,3 +148,24 @@ def test_a_search_on_a_device_whose_profile_is_additive_hands_over_in_the_engine
     assert proposed and proposed[0] >= MIN_VERIFIED  # once enough trials showed the sum exact
     results = {r.number: r for r in run.results()}
     assert all(results[n].status == "ok" for n in proposed)  # proxy-guided search kept within the budget
+
+
+def test_a_trial_served_by_proxy_guided_search_keeps_the_exact_fit_when_another_worker_breaks_it() -> None:
+    """Two workers share one sampler: trial A starts once the budget is exact (proxy-guided search serves
+    it); meanwhile a trial that breaks the fit finishes and trial B starts under TPE. A's proposal is still
+    predicted by the last exact fit, and B's sampler is TPE."""
+    space = ToySpace()
+    sampler = strategies.make_sampler("tpe", seed=0, space=space)
+    assert isinstance(sampler, ExactHandover)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    for spec in random_specs(30, 0):
+        study.add_trial(toy_trial(spec, exact(spec)))
+    first = study.ask()
+    assert sampler._sampler(study, study.trials[first.number]) is sampler.then()
+    breaking = random_specs(1, 7)[0]
+    study.add_trial(toy_trial(breaking, exact(breaking) + 0.5))
+    second = study.ask()
+    assert sampler._sampler(study, study.trials[second.number]) is sampler.first
+    spec = random_specs(1, 8)[0]
+    predicted = sampler._predicted_costs(spec)["budget"]
+    assert predicted == pytest.approx(1.0 + exact(spec), abs=1e-3)
