@@ -108,7 +108,7 @@ def open_study(
     sampler = strategies.make_sampler(
         config.strategy,
         seed=sampler_seed(config.seed, worker, history),
-        space=space,
+        space=spaces.with_fixed(space, config.fixed_choices),  # its candidates keep the fixed choices
         directions=tuple(config.directions),
         costs=candidate_costs(budget.networks, space, target_device, config.budget_confidence, predicted),
         scores=candidate_scores(budget.networks, space, config.seed),

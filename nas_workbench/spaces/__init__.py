@@ -32,6 +32,7 @@ from nas_workbench.spaces._base import (
     Suggester,
     enumerate_specs,
 )
+from nas_workbench.spaces.fixed import with_fixed
 
 __all__ = [
     "NetworkShape",
@@ -46,6 +47,7 @@ __all__ = [
     "reference",
     "register",
     "resolve",
+    "with_fixed",
 ]
 
 _REGISTRY: Registry[type[SearchSpace]] = Registry("search space")

@@ -279,6 +279,20 @@ def test_fixed_choices_raise_no_experimental_warning(storage, tiny_task):
     assert [r.spec["choices"]["stage1.depth"] for r in results] == [1, 1]
 
 
+def test_fixed_choices_are_kept_by_the_strategy_that_judges_the_budget(storage, tiny_task):
+    """The strategy is given the space with the fixed choices (`spaces.with_fixed`): the candidates it
+    judges within a parameter budget are the architectures the trials run. Given the whole space, TPE's
+    candidates had a cheap op on the fixed edge, the trials ran the fixed conv, and all 12 went over."""
+    fixed = {"node3.from0": "nor_conv_3x3"}  # the cell's largest op on its longest edge: 7,766-20,086 params
+    cfg = config(storage, space="nb201", space_options={"num_cells": 1, "stem_channels": 4}, strategy="tpe",
+                 objectives=["accuracy"], budget={"params": 9000}, fixed_choices=fixed, n_trials=12,
+                 profile_metrics=["params"], seed=0)  # fmt: skip
+    conv3 = lambda spec, model: {"accuracy": sum(op == "nor_conv_3x3" for op in spec.choices.values()) / 6}  # noqa: E731
+    results = nw.search(cfg, evaluate=conv3, data=tiny_task).run().results()
+    assert all(r.spec["choices"]["node3.from0"] == "nor_conv_3x3" for r in results)
+    assert [r.status for r in results] == ["ok"] * 12
+
+
 @pytest.mark.slow  # 16 s; the calibration and re-timing at a search start have a 5 s test in test_drift
 def test_a_proxy_search_starts_with_a_calibrated_table_and_fresh_drift(tmp_path, tiny_task, monkeypatch):
     monkeypatch.setenv("NAS_WORKBENCH_CACHE", str(tmp_path / "cache"))

@@ -169,3 +169,34 @@ def test_a_trial_served_by_proxy_guided_search_keeps_the_exact_fit_when_another_
     spec = random_specs(1, 8)[0]
     predicted = sampler._predicted_costs(spec)["budget"]
     assert predicted == pytest.approx(1.0 + exact(spec), abs=1e-3)
+
+
+def test_two_exact_constraints_hand_over_and_proposals_keep_within_both() -> None:
+    """A latency and a memory limit, each an exact sum of per-choice costs: the hand-over waits for both
+    to be exact, then proxy-guided search keeps every proposal within both limits."""
+    from nas_workbench.trial_attrs import record
+
+    space = ToySpace()
+
+    def memory(spec: ArchSpec) -> float:  # 10 MB a layer, 15 MB more for an MLP head, against 30 MB
+        return (10.0 * spec.choices["depth"] + 15.0 * (spec.choices["head"] == "mlp") - 30.0) / 30.0
+
+    sampler = strategies.make_sampler("tpe", seed=0, space=space)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+
+    def evaluate(trial: optuna.Trial) -> float:
+        spec = space.sample(trial)
+        record(trial, spec=spec.to_dict())
+        excess = {"latency_ms": exact(spec), "peak_memory_mb": memory(spec)}
+        for name, value in excess.items():
+            trial.set_constraint(name, value)  # type: ignore[attr-defined]
+        if max(excess.values()) > 0:
+            raise optuna.TrialPruned("over budget")
+        return toy_accuracy(spec)
+
+    study.optimize(evaluate, n_trials=40)
+    proposed = handed_over(study)
+    assert proposed, "the exact budget was never handed over"
+    fit = ExactConstraints.fit(constrained_trials(study, exclude=proposed[0])[: proposed[0]])
+    assert fit is not None and fit.names == ("latency_ms", "peak_memory_mb")
+    assert all(max(study.trials[n].constraints.values()) <= 0 for n in proposed)
