@@ -90,19 +90,20 @@ def open_study(
     budget = _Budget(config, space, task, target_device, cancelled)
     name = given.resolved_study_name()  # "auto" names it, not what auto resolved to (printed, reported)
     try:
-        study_id = storage.get_study_id_from_name(name)
-    except KeyError:  # a new study: resolve relative limits on this device and refuse unmeetable ones
+        study_id: int | None = storage.get_study_id_from_name(name)
+    except KeyError:
+        study_id = None  # refused outside the handler: a user's error must not trail Optuna's KeyError
+    new = study_id is None
+    if study_id is None:  # a new study: resolve relative limits on this device and refuse unmeetable ones
         budget.settle({}, check=True)
-        new = True
     else:  # a resumed study keeps the limits it was resolved to; a limit changed now is checked too
         stored = read_stored_record(storage, study_id)
         budget.settle(stored.budget_resolved if stored is not None else {}, check=False)
         if stored is not None and dict(stored.budget) != dict(budget.config.budget):
             budget.settle(stored.budget_resolved, check=True)
-        new = False
     config = budget.config
     # a stream of its own per worker and per resume (`nas_workbench.engine.streams`)
-    worker, history = stream_position(0 if new else storage.get_n_trials(study_id, FINISHED))
+    worker, history = stream_position(0 if study_id is None else storage.get_n_trials(study_id, FINISHED))
     # a latency budget on this machine: the lookup table's prediction, when trusted (said either way)
     predicted = local_predictions(config, space, budget.networks, target_device)
     sampler = strategies.make_sampler(

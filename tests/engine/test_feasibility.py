@@ -52,6 +52,7 @@ def test_an_impossible_budget_is_refused_before_the_study_exists(storage):
     message = str(info.value)
     assert message.startswith("budget.params") and f"tightest achievable value is {floor:g}" in message
     assert optuna.get_all_study_names(storage) == []  # nothing was created
+    assert info.value.__context__ is None  # a notebook shows the refusal alone, not Optuna's KeyError first
 
 
 def test_the_tightest_budget_is_accepted_and_the_search_runs(storage):
