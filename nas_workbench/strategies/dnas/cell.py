@@ -133,7 +133,14 @@ class CellSupernet(Supernet):
         }
 
     def candidate_inputs(self, candidates: Mapping[str, nn.Module]) -> dict[str, tuple[int, ...]]:
-        return super().candidate_inputs(self._edge_candidates())  # the stand-ins see their ops' inputs
+        shapes = super().candidate_inputs(self._edge_candidates())  # the stand-ins see their ops' inputs
+        # A fixed decision's other choices weigh 0 and are skipped (`mix`), so their hooks never fire: every
+        # candidate of an edge sees the edge's input, which the choice that ran recorded.
+        for name, mixed in self._mixed_ops().items():
+            keys = [f"{name}.candidates.{k}" for k in range(len(mixed.candidates))]
+            ran = next(shapes[key] for key in keys if key in shapes)
+            shapes.update({key: ran for key in keys})
+        return shapes
 
     def cost_function(self, costs: Mapping[str, float]) -> CostFunction:
         # All cells share the edge weights, so the costs of one decision's choices add up across cells.
