@@ -38,6 +38,12 @@ Nor (6 December) multiplicative transfers ``log y = a + b log x`` as more candid
 rescaled by the median ratio measured / predicted, or prior weights per kind of candidate chosen on
 the 18 non-target devices: within 0.0003 Spearman of the average there, at most Pixel 3 0.973 / 56%
 and Raspberry Pi 4 0.958 on the targets.
+Nor (6 December, h2) a reference device alone scaled by the median of the ratios measured / latency
+there (with the weight of ``a + b * x`` or of a model through the origin), fitted by least relative
+absolute error or Theil-Sen, or every candidate recalibrated: the Pixel 3 from 10 random cells at most
+0.965 / 57-58%, and each costs another row (the Gold 6226 from 10 proposed cells 92% -> 89% within ±10%)
+or Spearman on the 18 non-target devices; nor the live cell's counts as a structure candidate (with 24-26
+reference devices it weighs nothing).
 
 The reference devices enter smoothed (`Reference.smoothed`, for tables of 1,000 architectures and more):
 each device's latencies as gradient boosting on the architectures' choices predicts them, fitted on the
