@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import optuna
 
 from nas_workbench.engine.remeasure import is_unstable
+from nas_workbench.metrics import unit_word, value_text
 from nas_workbench.profiling import METRICS, Measurement
 from nas_workbench.profiling.cache import cache_dir
 from nas_workbench.spaces.cell import CellSpace
@@ -79,10 +80,17 @@ def over_budget_reason(
     return "over budget: " + ", ".join(
         f"{n} {measurements[n].detail['budget']['verdict']}"
         if "budget" in measurements[n].detail
-        else f"{n} {measurements[n].value:.4g} > {budget[n]:g} {measurements[n].unit}"
+        else f"{n} {_over(measurements[n], budget[n])}"
         + (" (unstable)" if is_unstable(measurements[n]) else "")
         for n in over
     )
+
+
+def _over(measurement: Measurement, limit: float) -> str:
+    """``"43,010 > 36,000 parameters"``, ``"0.4013 > 0.3 ms"``: a value over its limit, as tables write both
+    (the reason read ``4.301e+04 > 36000 count`` in a notebook's results)."""
+    unit = measurement.unit
+    return f"{value_text(measurement.value, unit)} > {value_text(limit, unit)} {unit_word(unit)}"
 
 
 def device_judged(

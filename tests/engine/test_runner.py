@@ -114,7 +114,8 @@ def test_over_budget_is_infeasible_and_spends_no_training(storage, tiny_task):
     infeasible = [r for r in results if r.status == "infeasible"]
     assert infeasible and all(not r.feasible for r in infeasible)
     for result in infeasible:  # the reason names the metric, its value, the limit and the unit
-        assert result.reason == f"over budget: params {result.value('params'):.4g} > {smallest:g} count"
+        value = result.value("params")  # in full, as the tables write counts (was "1.919e+04 > 19190 count")
+        assert result.reason == f"over budget: params {value:,.0f} > {smallest:,.0f} parameters"
     over = [t for t in run.study.trials if t.user_attrs["status"] == "infeasible"]
     assert len(over) == len(infeasible) and all(t.constraints["params"] > 0 for t in over)
     # constraints as constraints: the study holds no objective value for them, not even a placeholder,
