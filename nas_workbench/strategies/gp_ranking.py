@@ -16,6 +16,14 @@ their constraints set aside: it answers "is it good?", the feasibility model "do
 constraint GPs see completed trials only, so in a search that leaves over-budget trials untrained they
 never see one over budget and only steer away from the budget's edge, where the best feasible
 architectures sit). The filter then keeps the first of the ranking not far over budget and not tried.
+
+What the GP models (`modelled`, `RankedGPSampler._cost_inputs`): the objective as normal scores of its
+ranks, so that a few collapsed architectures do not set its scale, over the decisions and the counted
+costs the engine tells before training (a network's size tells much of its accuracy, and under a budget
+the best architectures are the largest that fit). On NAS-Bench-201's 15 device budgets (10 seeds, told
+the parameter count) its mean regret fell from 0.42 to 0.24 and it beat random search in 15 of 15
+instead of 14 (benchmarks/strategies/README.md, "gp models normal scores over the decisions and the
+counted costs", with what was measured on other seeds).
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from optuna.distributions import BaseDistribution, CategoricalDistribution
+from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution
 from optuna.samplers import GPSampler
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
@@ -35,12 +43,42 @@ from nas_workbench.strategies.budget_aware import BudgetAwareSampler
 from nas_workbench.strategies.cost_features import _Completion
 from nas_workbench.strategies.cost_prior import choices_key
 from nas_workbench.strategies.feasibility import FeasibilityFilter
+from nas_workbench.trial_attrs import without_constraints
 
 if TYPE_CHECKING:
     from nas_workbench.spaces import SearchSpace
     from nas_workbench.strategies.feasibility_model import FeasibilityModel
 
-__all__ = ["RankedGPSampler"]
+__all__ = ["RankedGPSampler", "modelled", "normal_scores"]
+
+#: What a counted cost is called among the GP's inputs, before its name (apart from the decisions' names).
+COST_INPUT = "cost:"
+
+
+def normal_scores(values: np.ndarray) -> np.ndarray:
+    """Each value's rank among ``values`` (ties averaged) as a standard normal quantile,
+    ``Φ⁻¹(rank / (n + 1))``: the Gaussian copula transform of the objective (Salinas et al., ICML 2020),
+    which keeps the order and nothing of the scale, so that a few values far below the rest do not make
+    the rest look alike."""
+    from scipy.special import ndtri  # scipy only when a strategy ranks by it (light imports)
+    from scipy.stats import rankdata
+
+    return np.asarray(ndtri(rankdata(values) / (len(values) + 1)), dtype=float)
+
+
+def modelled(trials: list[FrozenTrial]) -> list[FrozenTrial]:
+    """What the GP models under a budget: copies of ``trials`` without their constraints (the feasibility
+    model judges fit), and, with one objective, its values as `normal_scores`. NAS-Bench-201's accuracies
+    within a budget run from 10% (cells with no path from input to output) to 90%; a GP fitted to them
+    as they are spends its scale on the few collapsed cells, so the cells at 85-90%, among which the
+    search must choose, look alike to it, and late in a search its expected improvement still proposed
+    cells at 43-75% (Pixel 3 30th, seed 0)."""
+    shown = without_constraints(trials)
+    if not shown or len(shown[0].values or ()) != 1:
+        return shown
+    for trial, score in zip(shown, normal_scores(np.array([t.values[0] for t in shown])), strict=True):
+        trial.values = [float(score)]
+    return shown
 
 
 class RankedGPSampler(BudgetAwareSampler):
@@ -66,6 +104,7 @@ class RankedGPSampler(BudgetAwareSampler):
         climb_from: int = 5,
     ) -> None:
         super().__init__(gp, feasibility, space, seed, hide_infeasible=True)
+        gp.shown = self._shown  # type: ignore[attr-defined]
         self.pool_size = pool_size
         self.climb_from = climb_from
         self._pool: list[dict[str, Any]] | None = None
@@ -88,6 +127,7 @@ class RankedGPSampler(BudgetAwareSampler):
             if ranked:
                 return ranked.pop()
             self.sampler.acquisition = None  # type: ignore[attr-defined]
+            self.sampler.inputs = self._cost_inputs(study)  # type: ignore[attr-defined]
             self.sampler.defer = True  # type: ignore[attr-defined]  # the ranking below maximises it
             try:
                 drawn = fit()
@@ -118,8 +158,43 @@ class RankedGPSampler(BudgetAwareSampler):
         candidates = [p for p in candidates if all(name in p for name in modelled)]
         if not candidates:
             return []
-        score = _compat_gp.acquisition_values(acquisition, candidates) + model.log_feasible(candidates)
+        shown = [self._with_costs(p) for p in candidates]
+        score = _compat_gp.acquisition_values(acquisition, shown) + model.log_feasible(candidates)
         return [candidates[i] for i in np.argsort(-score, kind="stable")]
+
+    def _cost_inputs(self, study: Study) -> dict[str, BaseDistribution]:
+        """The counted costs the GP models beside the decisions (`SamplerContext.costs`, which the
+        feasibility model takes as features too), each a numeric input over its range in the trials the GP
+        is shown (a candidate beyond it lies beyond 0 or 1 once normalised), on a log scale where they are
+        all positive; none without costs. A kernel over categorical decisions alone takes every change of
+        a decision as alike; a network's size tells much of its accuracy, and under a budget the best
+        architectures are the largest that fit."""
+        costs = self.feasibility.costs
+        trials = sampling_trials(study, (TrialState.COMPLETE,))
+        if costs is None or not trials:
+            return {}
+        values = np.array([costs(t.params) for t in trials])
+        inputs: dict[str, BaseDistribution] = {}
+        for column, name in enumerate(costs.names()):
+            low, high = float(values[:, column].min()), float(values[:, column].max())
+            if high > low:
+                inputs[COST_INPUT + name] = FloatDistribution(low, high, log=low > 0)
+        return inputs
+
+    def _with_costs(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``params`` with the counted costs the GP models (`_cost_inputs`)."""
+        inputs, costs = self.sampler.inputs, self.feasibility.costs  # type: ignore[attr-defined]
+        if not inputs or costs is None:
+            return params
+        counted = costs.counted(params)
+        return params | {name: counted[name.removeprefix(COST_INPUT)] for name in inputs}
+
+    def _shown(self, trials: list[FrozenTrial]) -> list[FrozenTrial]:
+        """What the GP fits: the trials as `modelled`, with their counted costs (`_with_costs`)."""
+        shown = modelled(trials)
+        for trial in shown:
+            trial.params = self._with_costs(trial.params)
+        return shown
 
     def _moves(self, study: Study, search_space: dict[str, BaseDistribution]) -> list[dict[str, Any]]:
         """Every architecture one categorical decision away from the ``climb_from`` best completed trials
