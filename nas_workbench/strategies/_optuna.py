@@ -43,8 +43,10 @@ from nas_workbench.strategies.gp_ranking import RankedGPSampler
 #: keep the first (`OPTIONS`): a proposal is a whole model fit and acquisition, and comparing several did
 #: not help TPE there.
 _LEAN = {**FEASIBILITY_OPTIONS, "feasibility_edge": Option(8, FEASIBILITY_OPTIONS["feasibility_edge"].doc)}
-#: GP leaves the cost prior's warm start off by default: it is not measured with it, and a GP is advised
-#: for searches of at most 40 trials, most of which a 25-trial warm start would take. TPE takes it: with
+#: GP leaves the cost prior's warm start off by default: a GP is advised for searches of at most 40 trials,
+#: most of which a 25-trial warm start would take, and on NAS-Bench-201's Pixel 3 and Raspberry Pi 4 30th
+#: percentile budgets (10 seeds) 10 or 25 warm-start trials lowered gp's regret after 10 trained queries but
+#: not clearly after 100 (benchmarks/strategies/README.md, "gp models normal scores"). TPE takes it: with
 #: the feasibility model's shared-choice counts its mean regret on NAS-Bench-201's 15 device budgets fell
 #: from 0.56 to 0.28, lower in 12 cases (README, "Search under a device latency budget").
 _GP = {**FEASIBILITY_OPTIONS, "prior_trials": Option(0, FEASIBILITY_OPTIONS["prior_trials"].doc)}
