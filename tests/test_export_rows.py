@@ -11,6 +11,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import onnx
+import optuna
 import pytest
 import torch
 from onnx.reference import ReferenceEvaluator
@@ -193,6 +194,33 @@ def test_the_spec_and_the_notebook_of_a_csv_search_say_what_its_models_take(csv_
     assert task.class_names == ("n", "y")
     expected = namespace["model"](task_rows(task))
     torch.testing.assert_close(namespace["predict"](torch.from_numpy(csv_study.raw)), expected)
+
+
+def test_a_report_notebook_written_elsewhere_finds_a_relative_storage_and_data_file(
+    csv_study, tmp_path, monkeypatch
+):
+    """A search run in a folder names its SQLite file and CSV relative to it (``runs/nas_workbench.db``,
+    ``rows.csv``); the notebook written to ``runs/exports`` (the widget's folder) runs in its own folder,
+    so it names them from there: it opens the study, not an empty new ``runs/exports/runs/...db``, and
+    loads the CSV (before: both relative to the search's folder, a FileNotFoundError's ConfigError)."""
+    monkeypatch.chdir(tmp_path)
+    Path("rows.csv").write_text(csv_study.csv.read_text())
+    task = nw.load_task({"path": "rows.csv", "label": "kind"})
+    search_tiny(task, "sqlite:///runs/nas_workbench.db", "rel")
+    notebook_path = export.export_trial(
+        optuna.load_study(study_name="rel", storage="sqlite:///runs/nas_workbench.db"),
+        1,
+        "notebook",
+        Path("runs/exports/rel.ipynb"),
+    )
+    sources = [cell.source for cell in nbformat.read(notebook_path, as_version=4).cells]
+    assert 'storage="sqlite:///../nas_workbench.db"' in "\n".join(sources)
+    monkeypatch.chdir(notebook_path.parent)  # where the notebook's kernel runs
+    assert optuna.load_study(study_name="rel", storage="sqlite:///../nas_workbench.db").trials
+    namespace: dict = {}
+    exec(sources[-1], namespace)
+    assert namespace["task"].class_names == ("n", "y")
+    assert not Path("runs").exists()
 
 
 def test_images_are_exported_as_they_are():

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import optuna
+from sqlalchemy.engine import make_url
 
 from nas_workbench import _compat
 from nas_workbench.engine.records import TrialResult, pareto_front, trial_results
@@ -50,7 +51,10 @@ def export_report_notebook(
     that rebuilds the chosen architecture.
 
     The plots and the rebuild are code cells (run the notebook to see the live plots); the settings
-    and the Pareto table, with every figure's unit and method, are Markdown and read anywhere.
+    and the Pareto table, with every figure's unit and method, are Markdown and read anywhere. A relative
+    SQLite file and data file (relative to this process's folder, as a search names them) are written
+    relative to the notebook's folder, where its kernel runs: written to ``runs/exports/``, it opens
+    ``../nas_workbench.db``, not an empty new ``runs/exports/runs/nas_workbench.db``.
 
     Args:
         study: The study.
@@ -72,7 +76,9 @@ def export_report_notebook(
     results = trial_results(study)
     front = pareto_front(results, directions)
     chosen = chosen_trial(study, trial)
+    path = target_path(path)
     url = url_without_password(storage or _storage_url(study))  # no password leaves the process
+    url = _storage_seen_from(path.parent, url)
     counts = {s: sum(r.status == s for r in results) for s in ("ok", "infeasible", "pruned", "failed")}
     config = record.config
     cells = [
@@ -106,7 +112,7 @@ def export_report_notebook(
             "The network is rebuilt from its spec; train it with `nas_workbench.export.train_model`, "
             "or export it with `nas_workbench.export`." + _outputs_text(record) + _inputs_text(record)
         ),
-        v4.new_code_cell(_rebuild_code(ArchSpec.from_dict(chosen.spec), record)),
+        v4.new_code_cell(_rebuild_code(ArchSpec.from_dict(chosen.spec), record, path.parent)),
     ]
     guided = _proxy_section(study)
     if guided is not None:  # a proxy-guided search: after the plots, which show its figures too
@@ -114,7 +120,6 @@ def export_report_notebook(
     notebook = v4.new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.validate(notebook)
-    path = target_path(path)
     nbformat.write(notebook, str(path))
     return path
 
@@ -161,6 +166,31 @@ def _proxy_section(study: optuna.Study) -> str | None:
     )
 
 
+def _seen_from(folder: Path, path: str) -> str:
+    """``path``, relative to this process's folder when not absolute, as code run in ``folder`` finds it:
+    relative to ``folder`` (the files may move together), absolute where no relative path leads there
+    (another drive)."""
+    if os.path.isabs(path):
+        return path
+    try:
+        return os.path.relpath(os.path.abspath(path), os.path.abspath(folder))
+    except ValueError:
+        return os.path.abspath(path)
+
+
+def _storage_seen_from(folder: Path, url: str) -> str:
+    """``url`` as code run in ``folder`` opens the same storage: a relative SQLite file's path (relative
+    to this process's folder) made relative to ``folder``; any other URL as it is."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # not a URL SQLAlchemy can parse: Optuna will say so where it is opened
+        return url
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return url
+    return parsed.set(database=_seen_from(folder, database)).render_as_string(hide_password=False)
+
+
 def _storage_url(study: optuna.Study) -> str:
     storage = _compat.uncached_storage(study)  # Optuna wraps RDB storages in a cache
     url = getattr(storage, "url", None)
@@ -200,15 +230,17 @@ def _inputs_text(record: StudyRecord) -> str:
     )
 
 
-def _rebuild_code(spec: ArchSpec, record: StudyRecord) -> str:
-    """Code that rebuilds ``spec`` for the study's data and trains it at the study's fidelity."""
+def _rebuild_code(spec: ArchSpec, record: StudyRecord, folder: Path) -> str:
+    """Code that rebuilds ``spec`` for the study's data and trains it at the study's fidelity, run in
+    ``folder`` (the notebook's)."""
     config = record.config
     seed = int(config.get("seed", 0))
     source = record.data.source if record.data is not None else None
     if record.own_data is None:
         data = f'task = nw.load_task("digits", seed={seed})\n'
-    elif source is not None:  # a data file: its path as the search was given it
-        data = f"task = nw.load_task({dict(source)!r}, seed={seed})\n"
+    elif source is not None:  # a data file: its path as the search was given it, seen from the notebook
+        found = {**source, "path": _seen_from(folder, str(source["path"]))}
+        data = f"task = nw.load_task({found!r}, seed={seed})\n"
     else:
         data = f"task = ...  # the data the study searched on ({record.own_data}): nw.make_task(x, y)\n"
     fidelity = config.get("fidelity") or {}
