@@ -174,18 +174,20 @@ def existing_study(config: SearchConfig) -> optuna.Study | None:
 
 def open_stored(study_name: str, url: str) -> tuple[optuna.Study | None, SearchConfig | None, str | None]:
     """Study ``study_name`` of storage ``url`` and the config it was created with, or a sentence saying
-    why it cannot be shown."""
+    why it cannot be shown; never creates a storage (see `may_hold_studies`)."""
+    missing = (
+        f"There is no study {study_name!r} in {url}: check the study name and storage (Run tab), "
+        "or press Start to create it."
+    )
+    if not may_hold_studies(url):
+        return None, None, missing
     try:
         study = optuna.load_study(study_name=study_name, storage=open_storage(url))
         record = record_of(study)
         import_space(record)  # a user-defined space, from where the study says it lives
         return study, record.search_config(url, study_name), None
     except KeyError:
-        problem = (
-            f"There is no study {study_name!r} in {url}: check the study name and storage (Run tab), "
-            "or press Start to create it."
-        )
-        return None, None, problem
+        return None, None, missing
     except NasWorkbenchError as error:
         return None, None, str(error)
 

@@ -407,6 +407,19 @@ def test_load_of_a_missing_study_says_so(storage):
     assert workbench.form.fields["study_name"].widget.value == "nowhere"
 
 
+def test_load_from_a_missing_sqlite_file_creates_none(tmp_path):
+    """A storage that does not exist is said to hold no study, and not created (before: an empty
+    ``runs/nas_workbench.db`` beside a report notebook opened from another folder)."""
+    url = f"sqlite:///{tmp_path / 'runs' / 'nowhere.db'}"
+
+    async def main():
+        return nw.Workbench.load("nowhere", storage=url)
+
+    workbench = asyncio.run(main())
+    assert "no study 'nowhere'" in html.unescape(workbench.message.value)
+    assert not (tmp_path / "runs").exists()
+
+
 def test_selecting_a_point_shows_the_architecture_and_exports_it(make_config, score, wait_for, tmp_path):
     async def main():
         workbench = nw.Workbench(make_config(n_trials=3), evaluate=score)
