@@ -246,12 +246,18 @@ def history_figure(trials: ColumnDataSource, metric: str = "accuracy", x: str = 
     if by_time:
         # the time of day, with enough ticks that two fall in a short search's span and labels that would
         # overlap in a narrow panel left out: at 3 ticks, a 9-second search got one tick, which Bokeh could
-        # only label with the year ("2026"); six full labels overlapped
+        # only label with the year ("2026"); six full labels overlapped. Ticks under a second apart carry
+        # their milliseconds: a 5-second search was ticked 16:29:10, 16:29:10, 16:29:11
         fig.xaxis.ticker = DatetimeTicker(desired_num_ticks=5)
         fig.xaxis.major_label_policy = NoOverlap()
         clock, minutes = "%H:%M:%S", "%H:%M"
         fig.xaxis.formatter = DatetimeTickFormatter(
-            milliseconds=clock, seconds=clock, minsec=clock, minutes=minutes, hourmin=minutes, hours=minutes
+            milliseconds=f"{clock}.%3N",
+            seconds=clock,
+            minsec=clock,
+            minutes=minutes,
+            hourmin=minutes,
+            hours=minutes,
         )
     else:  # trial numbers are whole: three trials were ticked 0, 0.5, 1, 1.5, 2 (JupyterLab in Chromium)
         fig.xaxis.ticker = BasicTicker(min_interval=1)

@@ -97,6 +97,7 @@ def test_study_figures_share_sources_and_draw_the_budget():
     assert by_time.__class__.__name__ == "DatetimeAxis"
     # a short search is labelled with times of day, never the year alone; overlapping labels are left out
     assert by_time.formatter.seconds == by_time.formatter.minsec == "%H:%M:%S"
+    assert by_time.formatter.milliseconds == "%H:%M:%S.%3N"  # ticks 0.5 s apart: never two alike
     assert isinstance(by_time.major_label_policy, NoOverlap) and by_time.ticker.desired_num_ticks >= 5
     assert {m for m in trials.data["marker"]} == {"circle", "x", "triangle"}  # statuses look different
 
@@ -222,6 +223,21 @@ def test_the_lowest_trained_trial_sits_clear_of_the_band_and_its_label():
         band_top = _BAND_TOP / _BAND_END
         assert label_top < band_top, (label_top, band_top)  # the label inside the shaded band
         assert lowest - 5 / frame > band_top, (lowest, band_top)  # a marker (size 9) clears the band
+
+
+def test_one_accuracy_is_drawn_on_an_axis_of_accuracies():
+    """While every score is the same (the first trial), Bokeh spans the axis by its default_span, 2: an
+    accuracy of 0.033 was drawn from -1 to 1, ticked at -0.5; the accuracy axis spans 0.1 around it."""
+    table = TrialTable(["accuracy", "latency_ms"], ["maximize", "minimize"])
+    table.extend([result(0, "ok", 0.0333, 1.0), result(1, "ok", 0.0333, 0.8)])
+    trials, front = make_sources(table)
+    figures = study_figures(trials, front, table.objectives, {}, ["latency_ms"])
+    assert [f.name for f in figures] == [
+        "nas_tradeoff_latency_ms",
+        "nas_history_number",
+        "nas_history_finished",
+    ]
+    assert all(fig.y_range.default_span == 0.1 for fig in figures)
 
 
 def test_the_budget_line_names_a_relative_limit():
