@@ -235,6 +235,11 @@ def test_images_are_exported_as_they_are():
         "It takes (N, 3, 32, 32) float32 raw images of 3x32x32 (channels x height x width) (standardised "
         "inside the model); its 2 outputs score the classes cat, dog."
     )
+    many = [f"sp {i}" for i in range(30)]  # 30 species: the first ten named, the sentence ended once
+    assert input_summary("onnx", (1, 1, 3), None, many).endswith(
+        "its 30 outputs score the classes sp 0, sp 1, sp 2, sp 3, sp 4, sp 5, sp 6, sp 7, sp 8, sp 9 and "
+        "20 more."
+    )
     assert model_input((1, 1, 5), None)["what"].endswith(
         "(reshaped to the network's input_shape (1, 1, 5), inside the model)"
     )

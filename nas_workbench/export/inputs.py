@@ -119,5 +119,6 @@ def input_summary(
         subject = f"It takes {given}{inside_text(input_shape, standardization, detail=False)}"
     if not class_names:
         return subject + "."
-    shown = ", ".join(class_names[:10]) + (", ..." if len(class_names) > 10 else "")
+    more = len(class_names) - 10  # the sentence ends in a full stop: never "sp 17, ...."
+    shown = ", ".join(class_names[:10]) + (f" and {more} more" if more > 0 else "")
     return f"{subject}; its {len(class_names)} outputs score the classes {shown}."
