@@ -72,7 +72,7 @@ class DataFile:
         """One line for the terminal, the classes in the order of the model's outputs:
         ``wine.csv: 178 rows of 13 features; label 'class': 3 classes (a, b, c)``."""
         what = (
-            f"{len(self.x)} rows of {self.x.shape[1]} features"
+            f"{len(self.x)} rows of {self.x.shape[1]} feature{'s' if self.x.shape[1] != 1 else ''}"
             if self.x.ndim == 2
             else f"{len(self.x)} images of {'x'.join(str(n) for n in self.x.shape[1:])}"
         )

@@ -30,6 +30,8 @@ def test_a_csv_with_text_labels_becomes_a_task_standardised_per_feature(tmp_path
     assert found.describe().endswith("30 rows of 3 features; label 'species': 2 classes (setosa, virginica)")
     task = found.task(seed=0)
     assert task.input_shape == (1, 1, 3) and task.num_classes == 2 and task.name.endswith("flowers.csv")
+    single = write_csv(tmp_path / "one.csv", "x,label", [f"{i / 10},{i % 2}" for i in range(20)])
+    assert "20 rows of 1 feature;" in read_data_file(single).describe()  # not "1 features"
     means = task.x_train.reshape(len(task.x_train), -1).mean(dim=0)
     assert means.abs().max() < 1e-4  # each feature on its own scale: the one in thousands swamps nothing
     assert load_task({"path": found.path, "label": "species"}, seed=0).x_test.equal(task.x_test)
