@@ -212,10 +212,13 @@ def fit_tradeoff_axes(
         fit = fit_axis(values, [limit for limit in limits if isinstance(limit, int | float)])
         if fit is not None and fit.log != (fig.x_scale.__class__.__name__ == "LogScale"):
             rescale = True
-        # the automatic range fits until a first outlier; from then on the fitted one (two messages a batch)
+        # the automatic range fits until a first outlier; from then on the fitted one (two messages a batch).
+        # One value alone is fitted too: Bokeh's automatic range spans 2 units around it (a first trial's
+        # peak memory of 0.05 MB was drawn from -0.95 to 1.05 MB)
         x_range = cast(DataRange1d, fig.x_range)
         fixed = not (isinstance(x_range.start, float) and math.isnan(x_range.start))  # NaN: automatic
-        wanted = fit is not None and (fixed or bool(fit.outliers))
+        shown = {v for v in [*values, *limits] if isinstance(v, int | float) and math.isfinite(v)}
+        wanted = fit is not None and (fixed or bool(fit.outliers) or len(shown) == 1)
         if wanted and fit is not None and (x_range.start, x_range.end) != (fit.start, fit.end):
             x_range.start, x_range.end = fit.start, fit.end
         columns = edge_columns(fit, values, trials.data, _EDGE_COPY)
@@ -249,6 +252,8 @@ def history_figure(trials: ColumnDataSource, metric: str = "accuracy", x: str = 
         # only label with the year ("2026"); six full labels overlapped. Ticks under a second apart carry
         # their milliseconds: a 5-second search was ticked 16:29:10, 16:29:10, 16:29:11
         fig.xaxis.ticker = DatetimeTicker(desired_num_ticks=5)
+        # one trial: a minute around it, not Bokeh's 2 ms (ticked 323000us, 323500us, ...)
+        cast(DataRange1d, fig.x_range).default_span = 60_000
         fig.xaxis.major_label_policy = NoOverlap()
         clock, minutes = "%H:%M:%S", "%H:%M"
         fig.xaxis.formatter = DatetimeTickFormatter(

@@ -52,6 +52,19 @@ def test_a_study_with_an_outlier_draws_it_as_an_arrow_at_the_edge():
     assert edges.data["number"] == [3]
 
 
+def test_a_first_trial_is_drawn_on_axes_around_it():
+    """One trial: Bokeh's automatic range spans 2 units around a value, so a peak memory of 0.05 MB was
+    drawn from -0.95 to 1.05 MB and a finishing time with microsecond ticks (323000us); the hardware axis
+    is fitted around the value, the time axis spans a minute."""
+    table = TrialTable(["accuracy", "latency_ms"], ["maximize", "minimize"])
+    table.extend([result(0, "ok", 0.98, 0.0167)])  # a peak memory of 0.05 MB
+    trials, front = make_sources(table)
+    figures = study_figures(trials, front, table.objectives, {}, ["latency_ms", "peak_memory_mb"])
+    for fig, value in ((figures[0], 0.0167), (figures[1], 0.05)):
+        assert 0 < fig.x_range.start < value < fig.x_range.end < 2 * value, fig.name
+    assert figures[3].name == "nas_history_finished" and figures[3].x_range.default_span == 60_000
+
+
 def _sized(number: int, params: float):
     trial = result(number, "ok", 0.5 + number / 100, 1.0)
     trial.metrics["params"] = {"value": params, "unit": "count", "method": "counted", "source": "torch"}
