@@ -54,7 +54,19 @@ _REGISTRY: Registry[type[SearchSpace]] = Registry("search space")
 
 
 def register(cls: type[SearchSpace]) -> type[SearchSpace]:
-    """Class decorator that makes a user-defined space available by its ``name``."""
+    """Class decorator that makes a user-defined space available by its ``name``.
+
+    Raises:
+        ConfigError: A class that leaves an abstract method undefined (``size``, say), named here: it
+            could not be instantiated, and a config naming it was refused as bad ``space_options``.
+    """
+    missing = sorted(getattr(cls, "__abstractmethods__", ()))
+    if missing:
+        raise ConfigError(
+            "space",
+            f"{cls.__module__}:{cls.__qualname__}",
+            f"a SearchSpace subclass that defines {', '.join(missing)} (abstract in SearchSpace)",
+        )
     _REGISTRY.add(cls.name, cls)
     return cls
 

@@ -81,6 +81,20 @@ def test_a_bad_space_reference_is_refused_naming_it(name, allowed):
     assert f"'{name}' is not allowed; {allowed}" in str(refused.value)
 
 
+def test_a_space_without_its_size_is_refused_naming_the_method(user_space, tmp_path):
+    """A class that leaves ``size`` undefined cannot be instantiated: refused as the space, naming the
+    method (before: "space_options: {} is not allowed; valid options (TypeError: Can't instantiate ...)",
+    from ``nas-workbench run`` of a config naming it); registered in Python, refused the same."""
+    (tmp_path / "sizeless.py").write_text(SPACE_MODULE.replace("def size(self):", "def count(self):"))
+    with pytest.raises(ConfigError) as refused:
+        nw.SearchConfig(space="sizeless:WidthSpace").validate()
+    assert str(refused.value).startswith(
+        "space: 'sizeless:WidthSpace' is not allowed; a SearchSpace subclass that defines size"
+    )
+    with pytest.raises(ConfigError, match="defines assemble, define, size"):
+        spaces.register(spaces.SearchSpace)  # every abstract method named
+
+
 def test_a_space_defined_in_main_is_refused_for_worker_processes_with_the_way_out(user_space, monkeypatch):
     cls = spaces.resolve(user_space)
     monkeypatch.setattr(cls, "__module__", "__main__")  # as a class defined in a notebook cell is
