@@ -3,6 +3,7 @@ the chosen architecture."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
@@ -99,7 +100,7 @@ def export_report_notebook(
             + ("" if url.startswith("sqlite") else f" {PASSWORD_NOTE}")
         ),
         v4.new_code_cell(
-            "import nas_workbench as nw\n\n"
+            _space_path(record, path.parent) + "import nas_workbench as nw\n\n"
             f"nw.Workbench.load({json.dumps(study.study_name)}, storage={json.dumps(url)})"
         ),
         v4.new_markdown_cell(
@@ -164,6 +165,29 @@ def _proxy_section(study: optuna.Study) -> str | None:
             *lines,
         ]
     )
+
+
+def _space_path(record: StudyRecord, folder: Path) -> str:
+    """Code that puts this process's folder on ``sys.path`` as seen from ``folder`` (the notebook's), when
+    the study's user-defined space lives in a module there (``my_spaces.py`` beside the config file, where
+    the command line and a notebook's kernel import it from); nothing for a built-in space, a module
+    installed elsewhere, or a notebook written in this folder. Without it a notebook written to
+    ``runs/exports`` refused the space: "No module named 'my_spaces'"."""
+    if record.space_reference is None:
+        return ""
+    top = record.space_reference.split(":")[0].split(".")[0]
+    try:
+        found = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return ""
+    if found is None or found.origin is None:
+        return ""
+    origin = Path(found.origin)
+    root = origin.parent.parent if found.submodule_search_locations else origin.parent
+    here = _seen_from(folder, ".")
+    if root.resolve() != Path.cwd().resolve() or here == ".":
+        return ""
+    return f"import sys\n\nsys.path.insert(0, {here!r})  # where {top} lives: the search's folder\n\n"
 
 
 def _seen_from(folder: Path, path: str) -> str:
@@ -256,7 +280,7 @@ def _rebuild_code(spec: ArchSpec, record: StudyRecord, folder: Path) -> str:
         else ""
     )
     return (
-        "import nas_workbench as nw\n"
+        _space_path(record, folder) + "import nas_workbench as nw\n"
         "from nas_workbench.export import build_model, taking_raw_inputs, train_model\n\n"
         + space
         + f"spec = nw.ArchSpec.from_json({json.dumps(spec.to_json())})\n"

@@ -4,6 +4,8 @@ lives, and a space defined in ``__main__`` refused for worker processes with the
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -53,6 +55,7 @@ def user_space(tmp_path, monkeypatch) -> str:
     registry as it was before the test, afterwards."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "my_spaces", raising=False)  # imported from this test's folder
     monkeypatch.setattr(spaces._REGISTRY, "_items", dict(spaces._REGISTRY._items))
     (tmp_path / "my_spaces.py").write_text(SPACE_MODULE)
     rng = np.random.default_rng(0)
@@ -129,3 +132,24 @@ def test_a_study_records_where_its_space_lives_and_a_worker_and_export_find_it_t
             rebuild = nbformat.read("report.ipynb", as_version=4).cells[-1].source
             exec(compile(rebuild, "report.ipynb", "exec"), {})  # builds the network in a fresh namespace
         assert "width_mlp" in spaces.list(), process
+
+
+def test_a_report_notebook_written_elsewhere_imports_the_space_from_the_searchs_folder(user_space):
+    """The report notebook in ``runs/exports`` runs there, in a kernel without the search's folder on its
+    path: its code puts that folder on it (before: "No module named 'my_spaces'", running the notebook
+    that ``export --format notebook -o ex/r.ipynb`` wrote)."""
+    config = {"space": user_space, "strategy": "random", "objectives": ["accuracy"], "n_trials": 1,
+              "fidelity": {"epochs": 1, "batch_size": 16}, "profile_metrics": ["params"]}  # fmt: skip
+    Path("search.yaml").write_text(yaml.safe_dump(config))
+    assert main(["run", "search.yaml", "--data", "rows.npz"]) == 0
+    notebook = Path("runs/exports/report.ipynb")
+    assert main(["export", "rows-width_mlp-random-seed0", "--format", "notebook", "-o", str(notebook)]) == 0
+    cells = [c.source for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code"]
+    assert all(
+        c.startswith("import sys\n\nsys.path.insert(0, '../..')  # where my_spaces lives") for c in cells
+    )
+    rebuild = cells[-1] + "\nprint(type(model).__name__, task.num_classes)"
+    ran = subprocess.run(  # a fresh process in the notebook's folder, as its kernel is
+        [sys.executable, "-c", rebuild], cwd=notebook.parent, capture_output=True, text=True, check=False
+    )
+    assert ran.returncode == 0 and ran.stdout.strip() == "Sequential 2", ran.stderr
