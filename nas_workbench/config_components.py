@@ -71,7 +71,7 @@ def validate_components(config: SearchConfig) -> None:
                 _built,
                 "initial_architectures",
                 text,
-                functools.partial(space.parse, text),
+                functools.partial(_initial_architecture, space, text, config.fixed_choices),
                 "an architecture of the space",
             )
             for text in config.initial_architectures
@@ -115,6 +115,24 @@ def check_pruner(config: SearchConfig) -> None:
     _built(
         "pruner_options", config.pruner_options, lambda: make_pruner(config.pruner, **config.pruner_options)
     )
+
+
+def _initial_architecture(space: Any, text: str, fixed_choices: Mapping[str, Any]) -> None:
+    """``text`` parses as an architecture of ``space`` that keeps ``fixed_choices`` where it asks them: a
+    first trial would run it as given, against decisions held "for the whole search" (a chain search with
+    ``stage1.depth`` fixed to 2 trained an initial architecture of depth 1 as its trial 0)."""
+    choices = space.parse(text).choices
+    clashes = [
+        f"{name} is {choices[name]!r}, fixed to {value!r}"
+        for name, value in fixed_choices.items()
+        if name in choices and choices[name] != value
+    ]
+    if clashes:
+        raise ConfigError(
+            "initial_architectures",
+            text,
+            f"an architecture that keeps the fixed choices ({'; '.join(clashes)})",
+        )
 
 
 def _check_fixed_choices(fixed_choices: Mapping[str, Any], space: Any) -> None:

@@ -105,3 +105,20 @@ def test_fidelity_given_as_a_mapping_in_python_as_in_a_file():
         SearchConfig(space="chain", fidelity={"epoch": 2})
     with pytest.raises(ConfigError, match=r"fidelity.epochs"):
         SearchConfig(space="chain", fidelity={"epochs": 0}).validate()
+
+
+def test_an_initial_architecture_that_breaks_a_fixed_choice_is_refused_naming_it():
+    """Fixed choices hold for the whole search: an initial architecture against one was trained as given
+    (trial 0 of a chain search with stage1.depth fixed to 2 had depth 1); it is refused, naming the decision,
+    and one that keeps them (or does not ask the decision) is accepted."""
+    shallow = json.dumps({"stage1.depth": 1, "stage1.block0.op": "conv", "stage1.block0.kernel": 3,
+                          "stage1.block0.width": 8})  # fmt: skip
+    options = {"num_stages": 1, "max_depth": 2, "widths": [8], "strides": [1]}
+    config = SearchConfig(space="chain", space_options=options, initial_architectures=[shallow])
+    with pytest.raises(ConfigError) as refused:
+        SearchConfig(**{**config.to_dict(), "fixed_choices": {"stage1.depth": 2}}).validate()
+    assert str(refused.value).endswith(
+        "an architecture that keeps the fixed choices (stage1.depth is 1, fixed to 2)"
+    )
+    for kept in ({"stage1.depth": 1}, {"stage1.block1.op": "dwsep"}):  # block1 is not asked at depth 1
+        SearchConfig(**{**config.to_dict(), "fixed_choices": kept}).validate()
