@@ -290,7 +290,8 @@ class WorkbenchModel:
         """What the end of a run says (with its workers' tally, and the strategy "auto" ran)."""
         total = self.total
         texts = {
-            "completed": f"Search complete: {event.trials_done} trials in {event.elapsed_s:.0f} s"
+            "completed": f"Search complete: {event.trials_done} trial{'' if event.trials_done == 1 else 's'} "
+            f"in {event.elapsed_s:.0f} s"
             + ("." if self.describe_trials is None else f" ({self.describe_trials()})."),
             "stopped": f"Stopped after {event.trials_done} of {total} trials: Resume continues the study.",
             "timeout": f"Time limit reached after {event.trials_done} of {total} trials: Resume continues.",

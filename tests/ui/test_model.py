@@ -52,6 +52,9 @@ def test_a_run_reduces_to_trials_status_progress_and_an_outcome():
     model.auto, model.describe_trials = None, lambda: "3 search epochs and 1 retrained architecture"
     dnas = model.finish_message(ev.RunFinished("s", "completed", 4, 8.0))  # what a dnas run's trials were
     assert dnas.text == "Search complete: 4 trials in 8 s (3 search epochs and 1 retrained architecture)."
+    model.describe_trials = None
+    one = model.finish_message(ev.RunFinished("s", "completed", 1, 2.0))
+    assert one.text == "Search complete: 1 trial in 2 s."  # not "1 trials"
 
 
 def _result(number: int, status: str, **values: float) -> TrialResult:
