@@ -11,9 +11,10 @@ from nas_workbench.exceptions import UnknownNameError
 T = TypeVar("T")
 
 
-def unknown_name_message(kind: str, name: object, available: list[str]) -> str:
-    """Format the standard error for a bad registry name: the value, the allowed set, a suggestion."""
-    message = f"Unknown {kind} {name!r}. Available: {', '.join(available)}."
+def unknown_name_message(kind: str, name: object, available: list[str], place: str = "") -> str:
+    """Format the standard error for a bad registry name: the value, the allowed set, a suggestion.
+    ``place`` follows the name ("Unknown option 'foo' of strategy 'tpe'", "Unknown study 'x' in sqlite:///...")."""
+    message = f"Unknown {kind} {name!r}{f' {place}' if place else ''}. Available: {', '.join(available)}."
     close = difflib.get_close_matches(str(name), available, n=1)
     if close:
         message += f" Did you mean {close[0]!r}?"

@@ -125,7 +125,7 @@ def make_pruner(name: str | None, **options: Any) -> EpochPruner | None:
             raise ConfigError(
                 f"pruner_options.{key}",
                 value,
-                unknown_name_message(f"option of pruner {name!r}", key, allowed),
+                unknown_name_message("option", key, allowed, f"of pruner {name!r}"),
             )
     try:
         return EpochPruner(cls(**options))

@@ -62,8 +62,12 @@ def _best_of(
     """`warm_start_architectures` on the storage that holds the earlier study."""
     names = sorted(study.study_name for study in storage.get_all_studies())
     if name not in names:
-        where = f"study in {masked_url(url)}"
-        allowed = unknown_name_message(where, name, names) if names else f"a {where}, which holds none"
+        where = f"in {masked_url(url)}"
+        allowed = (
+            unknown_name_message("study", name, names, where)
+            if names
+            else f"a study {where}, which holds none"
+        )
         raise ConfigError("warm_start.study_name", name, allowed)
     source = optuna.load_study(study_name=name, storage=storage)
     specs = best_architectures(source, space, top_k, config.fixed_choices)

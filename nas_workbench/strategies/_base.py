@@ -169,7 +169,7 @@ def make_sampler(
             raise ConfigError(
                 f"strategy_options.{key}",
                 value,
-                unknown_name_message(f"option of strategy {name!r}", key, [*strategy.options]),
+                unknown_name_message("option", key, [*strategy.options], f"of strategy {name!r}"),
             )
     directions = tuple(directions)
     if len(directions) > 1 and not strategy.multi_objective:

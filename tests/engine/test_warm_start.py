@@ -108,6 +108,7 @@ def test_an_unknown_study_is_refused_with_the_studies_available(storage, tiny_ta
         nw.search(config(storage, study_name="second", warm_start={"study_name": "frist"}), data=tiny_task)
     assert info.value.field == "warm_start.study_name" and info.value.value == "frist"
     assert "Available: first." in str(info.value) and "Did you mean 'first'?" in str(info.value)
+    assert "Unknown study 'frist' in sqlite:///" in str(info.value)  # the name, then where it was looked for
     assert optuna.get_all_study_names(storage) == ["first"]  # refused before the new study was created
 
 

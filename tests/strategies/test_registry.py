@@ -23,7 +23,9 @@ def test_unknown_strategy_suggests_the_closest_name() -> None:
 
 def test_unknown_option_names_the_field_and_suggests() -> None:
     with pytest.raises(
-        ConfigError, match=r"strategy_options\.populaton_size.*Did you mean 'population_size'"
+        ConfigError,
+        match=r"strategy_options\.populaton_size.*Unknown option 'populaton_size' of strategy 'evolution'"
+        r".*Did you mean 'population_size'",
     ):
         strategies.make_sampler("evolution", populaton_size=10)
 

@@ -175,7 +175,7 @@ class DnasOptions:
                 raise ConfigError(
                     f"strategy_options.{key}",
                     value,
-                    unknown_name_message("option of strategy 'dnas'", key, [*OPTIONS]),
+                    unknown_name_message("option", key, [*OPTIONS], "of strategy 'dnas'"),
                 )
         self = cls(**options)
         self._check()
