@@ -109,14 +109,14 @@ def open_study(
     sampler = strategies.make_sampler(
         config.strategy,
         seed=sampler_seed(config.seed, worker, history),
-        space=spaces.with_fixed(space, config.fixed_choices),  # its candidates keep the fixed choices
+        space=space,
         directions=tuple(config.directions),
         costs=candidate_costs(budget.networks, space, target_device, config.budget_confidence, predicted),
         scores=candidate_scores(budget.networks, space, config.seed),
         limits=config.limits(),
+        fixed_choices=config.fixed_choices,
         **config.strategy_options,
     )
-    sampler = strategies.fix_choices(sampler, config.fixed_choices)
     seeds = [space.parse(text) for text in config.initial_architectures]
     if new:  # a bad warm start is refused before the study exists
         seeds += warm_start_architectures(config, space, storage)

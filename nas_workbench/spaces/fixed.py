@@ -6,8 +6,8 @@ themselves (a budget-aware strategy's candidates, proxy-guided search's pool, ev
 drawn from the whole space those candidates had other values in the fixed decisions: the trial then ran
 another architecture than the one judged within budget or ranked best. On the toy space with one width
 fixed at 32 (40 trials, 3 seeds, an exact width budget), proxy-guided search sent 23-31 trials over budget
-and TPE 18-23, against none without the fixed width. Given this space, a strategy's candidates keep the
-fixed values, so what it judges is what the trial runs.
+and TPE 18-23, against none without the fixed width. Given this space (`strategies.make_sampler`'s
+``fixed_choices``), a strategy's candidates keep the fixed values, so what it judges is what the trial runs.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from nas_workbench._registry import Registry, unknown_name_message
 from nas_workbench.exceptions import ConfigError
+from nas_workbench.spaces.fixed import with_fixed
 
 if TYPE_CHECKING:
     from optuna.samplers import BaseSampler
@@ -143,6 +144,7 @@ def make_sampler(
     costs: Callable[[ArchSpec], Mapping[str, float]] | None = None,
     scores: Callable[[ArchSpec], Mapping[str, float]] | None = None,
     limits: Mapping[str, float] | None = None,
+    fixed_choices: Mapping[str, Any] | None = None,
     **options: Any,
 ) -> BaseSampler:
     """Build the Optuna sampler of strategy ``name``.
@@ -158,6 +160,10 @@ def make_sampler(
             ranks its pool with them.
         limits: The budget's absolute limits (see `SamplerContext.limits`); "proxy_guided" rules out
             candidates over them before its first trial.
+        fixed_choices: Decisions held for every trial (``SearchConfig.fixed_choices``): the strategy draws,
+            mutates and judges its candidates in ``space`` with them held (`spaces.with_fixed`), so what it
+            judges within budget is what the trial runs, and each trial's answer is the fixed value
+            (`fix_choices`).
         **options: The strategy's options (see `describe`); unknown ones are a `ConfigError`.
 
     Returns:
@@ -180,10 +186,14 @@ def make_sampler(
             f"a strategy for {len(directions)} objectives ({', '.join(several)}); {name!r} optimises one",
         )
     merged = {key: option.default for key, option in strategy.options.items()} | options
+    fixed = dict(fixed_choices or {})
+    held = None if space is None else with_fixed(space, fixed)
     context = SamplerContext(
-        seed=seed, space=space, directions=directions, costs=costs, scores=scores, limits=limits
+        seed=seed, space=held, directions=directions, costs=costs, scores=scores, limits=limits
     )
-    return strategy.factory(context, **merged)
+    from nas_workbench.strategies.prior import fix_choices  # Optuna's, when a sampler is made (light imports)
+
+    return fix_choices(strategy.factory(context, **merged), fixed)
 
 
 def check_int(option: str, value: Any, low: int, high: int | None = None) -> int:

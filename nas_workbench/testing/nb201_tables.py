@@ -19,7 +19,7 @@ from typing import Any
 
 import optuna
 
-from nas_workbench import spaces, strategies
+from nas_workbench import strategies
 from nas_workbench.spaces import SearchSpace
 
 __all__ = ["SETTING", "Accuracies", "find_tables", "read_accuracies", "tabular_search"]
@@ -85,11 +85,10 @@ def tabular_search(
     (`SearchConfig`): ``fixed_choices`` fixes decisions for every trial, ``initial_architectures`` (in the
     space's notation) are tried first.
     """
-    fixed = fixed_choices or {}
     sampler = strategies.make_sampler(
-        strategy, seed=seed, space=spaces.with_fixed(space, fixed), directions=("maximize",), **options
+        strategy, seed=seed, space=space, directions=("maximize",), fixed_choices=fixed_choices, **options
     )
-    study = optuna.create_study(direction="maximize", sampler=strategies.fix_choices(sampler, fixed))
+    study = optuna.create_study(direction="maximize", sampler=sampler)
     for text in initial_architectures:
         study.enqueue_trial(dict(space.parse(text).choices))
     best, curve = (float("-inf"), 0.0), []

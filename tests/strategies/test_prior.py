@@ -8,7 +8,6 @@ import pytest
 
 from nas_workbench import strategies
 from nas_workbench.exceptions import ConfigError
-from nas_workbench.spaces import with_fixed
 from nas_workbench.strategies.evolution import PARENT_ATTR
 from nas_workbench.testing.samplers import TOY_BUDGET, ToySpace, run_study, toy_accuracy, toy_cost
 
@@ -75,17 +74,14 @@ def test_best_architectures_rank_feasible_trials_front_by_front_and_honour_fixed
 
 @pytest.mark.parametrize("name", ["tpe", "evolution", "proxy_guided"])
 def test_fixed_choices_keep_a_budget_aware_strategy_within_an_exact_budget(name: str) -> None:
-    """Given the space with the fixed choices (`spaces.with_fixed`, as the engine gives it), a strategy's
+    """Given the fixed choices (`make_sampler`'s ``fixed_choices``, as the engine gives them), a strategy's
     candidates are the architectures the trials run: under a budget its counted cost judges exactly, no
     trial goes over it. Given the whole space, its candidates had other values in the
     fixed decision, and 18-31 of 40 trials went over (tpe, proxy_guided)."""
     space, fixed = ToySpace(), {"layer0.width": 32}
-    sampler = strategies.fix_choices(
-        strategies.make_sampler(
-            name, seed=0, space=with_fixed(space, fixed),
-            costs=lambda spec: {"width": toy_cost(spec)}, limits={"width": TOY_BUDGET},
-        ),
-        fixed,
+    sampler = strategies.make_sampler(
+        name, seed=0, space=space, costs=lambda spec: {"width": toy_cost(spec)},
+        limits={"width": TOY_BUDGET}, fixed_choices=fixed,
     )  # fmt: skip
     study = run_study(
         sampler, space, lambda s: [toy_accuracy(s)], 40,
