@@ -16,7 +16,9 @@ from bokeh.models import ColumnDataSource, DataRange1d, Range1d
 from bokeh.models.annotations import BoxAnnotation, Label
 from bokeh.plotting import figure
 
-__all__ = ["BAND", "BANDED_RANGE_PADDING", "SAME_SCORES_SPAN", "add_band", "show_band_labels"]
+from nas_workbench.viz.ranges import span_one_value
+
+__all__ = ["BAND", "BANDED_RANGE_PADDING", "add_band", "show_band_labels"]
 
 #: The extra y range of the band where trials without a score are drawn: 0-20, so that its crosses (at
 #: `UNSCORED_AT`, 0.5) sit in the bottom 2.5% of the plot and its label starts at 5% (y = 1). The band is
@@ -38,24 +40,19 @@ _BAND_FILL = "#f0f0f0"
 #: touching the label in a 195 px frame (a budgeted digits search in the widget, 2026-12-05).
 BANDED_RANGE_PADDING = 0.6
 
-#: The accuracy axis's span while every score is the same (the first trial, a search at chance level):
-#: 0.05 either side of it. Bokeh's default, 2, drew one accuracy of 0.033 on an axis from -1 to 1, ticked
-#: down to -0.5 (30 classes at chance, the workbench in JupyterLab in Chromium, 2026-12-06).
-SAME_SCORES_SPAN = 0.1
-
 
 def add_band(fig: figure, x: str, y: str, trials: ColumnDataSource) -> list[Any]:
     """Trials without a score (over budget and not trained, or failed first), drawn at their measured
     ``x`` in a band along the bottom of an accuracy plot (a range of its own, so they never stretch or sit
     on the accuracy axis), with a label saying what the band holds; the accuracy axis leaves room for the
     band below its lowest score (`BANDED_RANGE_PADDING`) and keeps a readable span when every score is the
-    same (`SAME_SCORES_SPAN`)."""
+    same (`nas_workbench.viz.ranges.span_one_value`)."""
     if y not in ("accuracy", "test_accuracy"):
         return []
     scores = cast(DataRange1d, fig.y_range)
     scores.renderers = [r for r in fig.renderers if r.y_range_name == "default"]
     scores.range_padding = BANDED_RANGE_PADDING
-    scores.default_span = SAME_SCORES_SPAN
+    span_one_value(scores, y)
     fig.extra_y_ranges = {**fig.extra_y_ranges, BAND: Range1d(start=0, end=_BAND_END)}
     band = fig.scatter(x=x, y="unscored_at", source=trials, color="color", marker="marker", size=8,
                        alpha=0.8, y_range_name=BAND, name="nas_unscored")  # fmt: skip

@@ -31,7 +31,7 @@ from nas_workbench.profiling import METRICS
 from nas_workbench.viz._state import METRIC_COLUMNS, TrialTable, tradeoff_metrics
 from nas_workbench.viz.band import BAND, add_band, show_band_labels
 from nas_workbench.viz.budget_line import add_budget_lines, budget_label
-from nas_workbench.viz.ranges import edge_columns, fit_axis
+from nas_workbench.viz.ranges import edge_columns, fit_axis, span_one_value
 from nas_workbench.viz.waiting import add_waiting_notes, show_drawn
 
 __all__ = [
@@ -252,8 +252,6 @@ def history_figure(trials: ColumnDataSource, metric: str = "accuracy", x: str = 
         # only label with the year ("2026"); six full labels overlapped. Ticks under a second apart carry
         # their milliseconds: a 5-second search was ticked 16:29:10, 16:29:10, 16:29:11
         fig.xaxis.ticker = DatetimeTicker(desired_num_ticks=5)
-        # one trial: a minute around it, not Bokeh's 2 ms (ticked 323000us, 323500us, ...)
-        cast(DataRange1d, fig.x_range).default_span = 60_000
         fig.xaxis.major_label_policy = NoOverlap()
         clock, minutes = "%H:%M:%S", "%H:%M"
         fig.xaxis.formatter = DatetimeTickFormatter(
@@ -266,6 +264,7 @@ def history_figure(trials: ColumnDataSource, metric: str = "accuracy", x: str = 
         )
     else:  # trial numbers are whole: three trials were ticked 0, 0.5, 1, 1.5, 2 (JupyterLab in Chromium)
         fig.xaxis.ticker = BasicTicker(min_interval=1)
+    span_one_value(cast(DataRange1d, fig.x_range), x)  # one trial: not 2 units around it
     points = fig.scatter(x=x, y=metric, source=trials, color="color", marker="marker", size=7, alpha=0.7)
     fig.add_tools(HoverTool(renderers=[points, *add_band(fig, x, metric, trials)], tooltips=_tooltips()))
     fig.step(

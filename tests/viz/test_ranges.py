@@ -65,6 +65,17 @@ def test_a_first_trial_is_drawn_on_axes_around_it():
     assert figures[3].name == "nas_history_finished" and figures[3].x_range.default_span == 60_000
 
 
+def test_trial_zero_alone_is_drawn_on_a_trial_axis_without_negative_numbers():
+    """Trial 0 alone: Bokeh's automatic range spans 2 units around it, so the history ran from -1 to 1,
+    ticked -1, 0, 1; it spans half a trial either side (-0.5 to 0.5, whole ticks: 0 alone)."""
+    table = TrialTable(["accuracy", "latency_ms"], ["maximize", "minimize"])
+    table.extend([result(0, "ok", 0.98, 0.0167)])
+    trials, front = make_sources(table)
+    history = study_figures(trials, front, table.objectives, {}, ["latency_ms"])[1]
+    assert history.name == "nas_history_number"
+    assert history.x_range.default_span == 1 and history.xaxis[0].ticker.min_interval == 1
+
+
 def _sized(number: int, params: float):
     trial = result(number, "ok", 0.5 + number / 100, 1.0)
     trial.metrics["params"] = {"value": params, "unit": "count", "method": "counted", "source": "torch"}
