@@ -228,13 +228,14 @@ class PlotPanel:
         return len(self.trials.data["number"]) if self.widget is not None else 0
 
     def _selected(self, attr: str, old: list[int], new: list[int]) -> None:
+        """Pass the last selected trial to ``on_select`` (None when nothing is selected). Indices past the
+        source's rows are ignored: a tap in the browser can race a stream and select rows the kernel does
+        not hold yet (an IndexError from a driver script)."""
         if self.on_select is None:
             return
-        if not new:
-            self.on_select(None)
-            return
-        number = self.trials.data["number"][new[-1]]
-        self.on_select(self.table.result(int(number)))
+        numbers = self.trials.data["number"]
+        rows = [index for index in new if 0 <= index < len(numbers)]
+        self.on_select(self.table.result(int(numbers[rows[-1]])) if rows else None)
 
 
 def recorded_metrics(config: SearchConfig) -> list[str]:

@@ -197,3 +197,18 @@ def test_the_waiting_note_leaves_with_the_first_trial_streamed() -> None:
     panel.add([_trial(0, 0.5)])
     assert not any(note.visible for note in notes)
     assert all(legend.visible for fig in panel._figures for legend in fig.legend)
+
+
+def test_a_selection_made_before_its_rows_arrived_selects_what_exists() -> None:
+    """A tap in the browser can race a stream: its indices may point past the rows the kernel holds (an
+    IndexError from a driver script). Indices past the rows are ignored; none left clears the selection."""
+    from nas_workbench.ui.plots import PlotPanel
+    from nas_workbench.viz import TrialTable
+
+    chosen: list[TrialResult | None] = []
+    panel = PlotPanel(on_select=chosen.append)
+    panel.reset(TrialTable(["accuracy", "latency_ms"], ["maximize", "minimize"]), {}, [])
+    panel.trials.selected.indices = [0]  # before the first trial
+    panel.add([_trial(0, 0.5), _trial(1, 0.6)])
+    panel.trials.selected.indices = [1, 5]  # row 5 is not there yet
+    assert [None if trial is None else trial.number for trial in chosen] == [None, 1]
