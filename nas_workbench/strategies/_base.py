@@ -63,6 +63,9 @@ class SamplerContext:
             device's predicted latency, the parameter count), a strategy can rule out every candidate
             over budget from its first trial. None: the strategy learns the limits from the trials'
             constraints (a sampler used alone with Optuna).
+        fixed_choices: Decisions every trial holds at one value (``SearchConfig.fixed_choices``; ``space``
+            asks each with that value alone): a model of the trials' costs needs none for their other
+            choices, which no candidate makes (`exact_constraints`).
     """
 
     seed: int | None = None
@@ -71,6 +74,7 @@ class SamplerContext:
     costs: Callable[[ArchSpec], Mapping[str, float]] | None = None
     scores: Callable[[ArchSpec], Mapping[str, float]] | None = None
     limits: Mapping[str, float] | None = None
+    fixed_choices: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -189,7 +193,13 @@ def make_sampler(
     fixed = dict(fixed_choices or {})
     held = None if space is None else with_fixed(space, fixed)
     context = SamplerContext(
-        seed=seed, space=held, directions=directions, costs=costs, scores=scores, limits=limits
+        seed=seed,
+        space=held,
+        directions=directions,
+        costs=costs,
+        scores=scores,
+        limits=limits,
+        fixed_choices=fixed,
     )
     from nas_workbench.strategies.prior import fix_choices  # Optuna's, when a sampler is made (light imports)
 

@@ -99,7 +99,9 @@ def _tpe(
     budget_aware = BudgetAwareSampler(tpe, filter_, context.space, context.seed, hide_infeasible=True)
     if not handover or context.space is None or len(context.directions) > 1:
         return budget_aware
-    return ExactHandover(budget_aware, context.space, context.costs, context.scores, context.seed)
+    return ExactHandover(
+        budget_aware, context.space, context.costs, context.scores, context.seed, context.fixed_choices
+    )
 
 
 def _gp(

@@ -15,6 +15,14 @@ counts of the five operations determine it after a handful of trials, where one 
 operation waited 33-65 of TPE's trials until its indicators were all told apart), then one per decision and
 choice.
 
+A decision the search holds at one value (``SearchConfig.fixed_choices``) has one choice here: no trial
+tells its other choices' costs apart, and none needs to be known, since every candidate makes the held
+one (the strategy draws them from `spaces.with_fixed`); its cost is a constant, part of the intercept.
+Counted with all its choices, it kept the fit from ever being exact unless its costs were shared with
+other decisions (a fixed NAS-Bench-201 edge under a latency that differed by edge: TPE for all 60 trials).
+An architecture making another choice there is still not predicted (NaN: its feature is outside what the
+trials span).
+
 Measured on NAS-Bench-201's 15 device budgets (TPE's trials, 10 seeds, `benchmarks/strategies/README.md`,
 "The default hands over to proxy-guided search once the latency is exact"): the worst leave-one-out error
 of this fit was at most 3e-13 of the limit on the FPGA and Eyeriss, and never below 0.075 of it on the
@@ -84,16 +92,23 @@ class ExactConstraints:
         trials: Sequence[FrozenTrial],
         tolerance: float = EXACT_TOLERANCE,
         min_verified: int = MIN_VERIFIED,
+        fixed: Mapping[str, Any] | None = None,
     ) -> ExactConstraints | None:
         """The exact fit of the constraints of ``trials`` (those that have some), or None unless every
         constraint they share is exact: every fitted feature's cost determined, ``min_verified`` trials
         more than the costs fitted, and each trial held out (leverage below `MAX_LEVERAGE`) predicted
         within ``tolerance`` (of the limit) by the others. The
-        shared-choice counts are tried first, then the one-hot decisions (module docstring)."""
+        shared-choice counts are tried first, then the one-hot decisions (module docstring). ``fixed``:
+        decisions every candidate makes at that value, whose other choices need no cost."""
         found = constrained_decisions(trials)
         if found is None or len(found[0]) < min_verified or not found[2]:
             return None
         trials, names, decisions = found
+        held = fixed or {}
+        decisions = {
+            name: (held[name],) if name in held and held[name] in choices else choices
+            for name, choices in decisions.items()
+        }
         one_hot = np.stack([decision_one_hot(decisions, t.params) for t in trials])
         y = np.array([[t.constraints[n] for n in names] for t in trials])
         for family, rank in _families(decisions):

@@ -19,7 +19,7 @@ it exactly (`exact_limits`); the hand-over is measured only where a measured cos
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -59,6 +59,8 @@ class ExactHandover(BaseSampler):
         costs: The candidates' counted costs (`SamplerContext.costs`), ranked with the exact constraints.
         scores: Their zero-cost scores (`SamplerContext.scores`).
         seed: Seed of proxy-guided search's draws.
+        fixed: Decisions ``space`` holds at one value (`SamplerContext.fixed_choices`): the exact fit needs
+            no cost for their other choices (`ExactConstraints.fit`).
     """
 
     def __init__(
@@ -68,12 +70,14 @@ class ExactHandover(BaseSampler):
         costs: Estimator | None = None,
         scores: Estimator | None = None,
         seed: int | None = None,
+        fixed: Mapping[str, Any] | None = None,
     ) -> None:
         self.first = first
         self.space = space
         self.costs = costs
         self.scores = scores
         self.seed = seed
+        self.fixed = dict(fixed or {})
         self._then: ProxyGuidedSampler | None = None
         self._exact: ExactConstraints | None = None
         self._last_exact: ExactConstraints | None = None
@@ -88,7 +92,7 @@ class ExactHandover(BaseSampler):
         trials = constrained_trials(study, exclude=trial.number)
         key = (study.study_name, *(t.number for t in trials))
         if self._fitted != key:
-            fit = ExactConstraints.fit(trials)
+            fit = ExactConstraints.fit(trials, fixed=self.fixed)
             counted = fit is not None and set(fit.names) <= set(COUNTED_METRICS)
             self._fitted, self._exact = key, None if counted else fit
             self._last_exact = self._exact or self._last_exact

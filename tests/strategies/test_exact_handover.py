@@ -200,3 +200,32 @@ def test_two_exact_constraints_hand_over_and_proposals_keep_within_both() -> Non
     fit = ExactConstraints.fit(constrained_trials(study, exclude=proposed[0])[: proposed[0]])
     assert fit is not None and fit.names == ("latency_ms", "peak_memory_mb")
     assert all(max(study.trials[n].constraints.values()) <= 0 for n in proposed)
+
+
+def test_a_fixed_edge_is_no_unknown_cost_and_the_budget_is_handed_over() -> None:
+    """A one-cell NAS-Bench-201 search with an edge fixed (``fixed_choices``) under a latency that is an
+    exact sum of per-edge, per-operation costs: no trial makes the edge's other operations, so with them
+    counted the fit never determined every cost and TPE proposed all 60 trials. No candidate makes them
+    either (the sampler draws from `spaces.with_fixed`), so the fit leaves them out and hands over; an
+    architecture with another operation on that edge is still not predicted."""
+    import nas_workbench as nw
+
+    space = nw.spaces.get("nb201", num_cells=1, stem_channels=4)
+    cost = {"nor_conv_3x3": 3.0, "nor_conv_1x1": 1.0, "avg_pool_3x3": 0.5, "skip_connect": 0.1, "none": 0.0}
+
+    def latency(spec: ArchSpec) -> float:  # later edges cost more: the counts of operations are not exact
+        total = 1.0 + sum(cost[op] * (1 + i / 4) for i, op in enumerate(spec.choices.values()))
+        return (total - 10.0) / 10.0
+
+    fixed = {"node3.from2": "nor_conv_3x3"}
+    sampler = strategies.make_sampler("tpe", seed=0, space=space, fixed_choices=fixed)
+    convs = lambda spec: [sum(op == "nor_conv_3x3" for op in spec.choices.values()) / 6]  # noqa: E731
+    study = run_study(sampler, space, convs, 60, constraint=latency, constraint_name="latency_ms")
+    proposed = handed_over(study)
+    assert proposed, "the exact budget was never handed over"
+    assert all(t.params["node3.from2"] == "nor_conv_3x3" for t in study.trials)
+    assert all(study.trials[n].constraints["latency_ms"] <= 0 for n in proposed)
+    fit = ExactConstraints.fit(constrained_trials(study), fixed=fixed)
+    assert fit is not None
+    other = dict(study.trials[-1].params) | {"node3.from2": "none"}
+    assert np.isnan(fit.predict(other)["latency_ms"])
