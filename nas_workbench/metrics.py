@@ -176,10 +176,11 @@ class Measurement:
         return caveats(self.detail)
 
     def __str__(self) -> str:
-        """``"0.412 ms (measured, cpu thread time)"``, ``"5,450 count (counted, ...)"`` (a count in full, as
-        the plots' tooltips write it), and the note that qualifies it, if any (a busy machine, an unstable
-        timing)."""
-        text = f"{value_text(self.value, self.unit)} {self.unit} ({self.method}, {self.source})"
+        """``"0.412 ms (measured, cpu thread time)"``, ``"5,450 parameters (counted, ...)"`` (a count in full,
+        as the plots' tooltips write it, named as the Pareto table names it: `unit_word`; "5,450 count" read
+        as a count of nothing in particular, tutorial 02 in JupyterLab), and the note that qualifies it, if
+        any (a busy machine, an unstable timing)."""
+        text = f"{value_text(self.value, self.unit)} {unit_word(self.unit)} ({self.method}, {self.source})"
         note = self.detail.get("note")
         return f"{text}: {note}" if note else text
 

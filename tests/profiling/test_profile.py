@@ -35,7 +35,7 @@ def test_a_profile_reads_as_its_figures_where_it_is_displayed():
         nn.Conv2d(3, 64, 3, padding=1, bias=False), nn.Flatten(), nn.Linear(64 * 16 * 16, 2)
     )
     prof = profile(model, (3, 16, 16), metrics=["params", "flops"])
-    assert str(prof["params"]) == "34,498 count (counted, nn.Module.parameters)"  # not 3.45e+04
+    assert str(prof["params"]) == "34,498 parameters (counted, nn.Module.parameters)"  # not 3.45e+04
     assert str(prof["flops"]) == "950,272 FLOPs (counted, torch.utils.flop_counter)"  # 2 x (442,368 + 32,768)
     assert repr(prof["flops"]).endswith(
         f"source='torch.utils.flop_counter', detail={{{len(prof['flops'].detail)} keys}})"
