@@ -176,7 +176,8 @@ function dims(value: unknown): string | null {
   return Array.isArray(value) ? value.join('×') : null;
 }
 
-/** "16→32 ch · stride 2 · out 32×4×4" from a layer row (whatever of it is known). */
+/** "16→32 ch · stride 2 · out 32×4×4" from a layer row (whatever of it is known); a head whose classes
+ * are not known reads "16→classes" ("16→classes ch" read as channels named classes: tutorial 01). */
 export function shapeText(row: DescribeRow): string {
   const parts: string[] = [];
   const channelsIn = row.channels_in;
@@ -184,8 +185,8 @@ export function shapeText(row: DescribeRow): string {
   if (typeof channelsIn === 'number' || typeof channelsOut === 'number') {
     const from = typeof channelsIn === 'number' ? String(channelsIn) : 'input';
     const to =
-      typeof channelsOut === 'number' ? String(channelsOut) : 'classes';
-    parts.push(`${from}→${to} ch`);
+      typeof channelsOut === 'number' ? `${channelsOut} ch` : 'classes';
+    parts.push(`${from}→${to}`);
   }
   if (typeof row.stride === 'number' && row.stride > 1) {
     parts.push(`stride ${row.stride}`);

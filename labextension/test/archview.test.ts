@@ -173,7 +173,7 @@ describe('layer layout', () => {
   it('shows the shapes a block maps between', () => {
     expect(shapeText(CHAIN_ROWS[0])).toBe('input→16 ch');
     expect(shapeText(CHAIN_ROWS[2])).toBe('16→32 ch · stride 2 · out 32×4×4');
-    expect(shapeText(CHAIN_ROWS[3])).toBe('32→classes ch');
+    expect(shapeText(CHAIN_ROWS[3])).toBe('32→classes');
   });
 
   it('splits a multi-branch block into its branches, taller than a plain block', () => {
