@@ -10,10 +10,10 @@ search would be judged by the poorer profile. So `fit_device` warns, naming what
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+from nas_workbench._warnings import warn_caller
 from nas_workbench.profiling.cache import read_json
 
 __all__ = ["warn_dropped"]
@@ -30,13 +30,11 @@ def warn_dropped(name: str, path: Path, kept: Sequence[tuple[str, float]]) -> No
     dropped = sum(arch not in new for arch, _ in saved.get("measurements", []))
     if not dropped:
         return
-    warnings.warn(
+    warn_caller(
         f"device profile {name!r}: the saved profile holds {dropped} measurement{'s' * (dropped != 1)} "
         f"these {len(kept)} leave out (added by a verification or an earlier fit); saving over it drops "
         "them. To keep them, fit again with their rows added (from the command line, the rows of the CSV "
         "given to `device verify`); in a notebook run again, load the saved profile rather than fitting "
         f"it anew: nw.profiling.load_device({name!r}) if {name!r} in nw.profiling.list_devices() else "
-        "nw.profiling.fit_device(...)",
-        UserWarning,
-        stacklevel=3,
+        "nw.profiling.fit_device(...)"
     )

@@ -47,7 +47,6 @@ import itertools
 import logging
 import math
 import re
-import warnings
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -55,6 +54,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from nas_workbench._warnings import warn_caller
 from nas_workbench.exceptions import ConfigError, ProfilingError
 from nas_workbench.metrics import METRICS, DeviceInfo, Measurement
 from nas_workbench.profiling._device import device_info, resolve_device, use_threads
@@ -319,12 +319,10 @@ def _warn_uncalibrated(table: LookupTable, result: Trace, space: str | None) -> 
     if key in _warned:
         return
     _warned.add(key)
-    warnings.warn(
+    warn_caller(
         f"the lookup table of {table.device.key} has no fitted correction for {key[1]}: latency "
         f"predictions are the plain sum of operator latencies, often far from measured. "
-        f"Run `{calibrate_hint(table, result.input_shape, space)}`.",
-        UserWarning,
-        stacklevel=3,
+        f"Run `{calibrate_hint(table, result.input_shape, space)}`."
     )
 
 

@@ -91,6 +91,20 @@ def test_without_auto_calibration_it_warns_once_and_labels_the_figure(tmp_path, 
     assert table.corrections == {}
 
 
+def test_the_uncalibrated_warning_names_the_callers_line_not_the_workbenchs(tmp_path, monkeypatch):
+    """Through `nw.profile`, a fixed stacklevel named the workbench's own line under the message
+    (``out["latency_ms"] = predict_latency(``, tutorial 06 in JupyterLab); it names the caller's."""
+    monkeypatch.setattr(lut, "_warned", set())
+    monkeypatch.setenv("NAS_WORKBENCH_CACHE", str(tmp_path))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        nw.profile(
+            _chain(), SHAPE, metrics=["latency_ms"], method="proxy", space="chain", auto_calibrate=False
+        )
+    [warning] = [w for w in caught if "no fitted correction" in str(w.message)]
+    assert warning.filename == __file__, warning.filename
+
+
 def _table_with_a_halving_correction(tmp_path, operators: dict[str, float]) -> tuple[LookupTable, str]:
     """A table whose correction predicts half the table sum: as if calibrated on a machine twice as fast;
     it starts with the ``operators`` timed once for the module (`_operators`)."""
