@@ -43,12 +43,19 @@ from nas_workbench.strategies.gp_ranking import RankedGPSampler
 #: keep the first (`OPTIONS`): a proposal is a whole model fit and acquisition, and comparing several did
 #: not help TPE there.
 _LEAN = {**FEASIBILITY_OPTIONS, "feasibility_edge": Option(8, FEASIBILITY_OPTIONS["feasibility_edge"].doc)}
-#: GP leaves the cost prior's warm start off by default: a GP is advised for searches of at most 40 trials,
-#: most of which a 25-trial warm start would take, and on NAS-Bench-201's Pixel 3 and Raspberry Pi 4 30th
+#: GP leaves the cost prior's warm start off by default: on NAS-Bench-201's Pixel 3 and Raspberry Pi 4 30th
 #: percentile budgets (10 seeds) 10 or 25 warm-start trials lowered gp's regret after 10 trained queries but
-#: not clearly after 100 (benchmarks/strategies/README.md, "gp models normal scores"). TPE takes it: with
+#: not clearly after 100 (benchmarks/strategies/README.md, "gp models normal scores"), and on five more
+#: budgets 25 of them left it higher after 100 where it moved (Pixel 3 5th 0.34 -> 0.55, Raspberry Pi 4 10th
+#: 0.20 -> 0.29; "gp, the default under a budget"). TPE takes it: with
 #: the feasibility model's shared-choice counts its mean regret on NAS-Bench-201's 15 device budgets fell
 #: from 0.56 to 0.28, lower in 12 cases (README, "Search under a device latency budget").
+#: One objective under a budget: proxy-guided search proposes once the constraints are exact.
+_HANDOVER = Option(
+    True,
+    "one objective under a budget: once every constraint is an exact sum of per-choice costs on the "
+    "trials, proxy-guided search proposes, told the constraints as known costs",
+)
 _GP = {**FEASIBILITY_OPTIONS, "prior_trials": Option(0, FEASIBILITY_OPTIONS["prior_trials"].doc)}
 
 
@@ -97,15 +104,27 @@ def _tpe(
         )
     filter_ = make_filter(context, **feasibility)
     budget_aware = BudgetAwareSampler(tpe, filter_, context.space, context.seed, hide_infeasible=True)
+    return _handing_over(budget_aware, context, handover)
+
+
+def _handing_over(sampler: BaseSampler, context: SamplerContext, handover: bool) -> BaseSampler:
+    """``sampler``, handing proposing to proxy-guided search once the constraints are exact (`ExactHandover`).
+
+    Only for one objective in a known space, where proxy-guided search can rank the candidates.
+    """
     if not handover or context.space is None or len(context.directions) > 1:
-        return budget_aware
+        return sampler
     return ExactHandover(
-        budget_aware, context.space, context.costs, context.scores, context.seed, context.fixed_choices
+        sampler, context.space, context.costs, context.scores, context.seed, context.fixed_choices
     )
 
 
 def _gp(
-    context: SamplerContext, n_startup_trials: int, acquisition_pool: int, **feasibility: Any
+    context: SamplerContext,
+    n_startup_trials: int,
+    acquisition_pool: int,
+    handover: bool,
+    **feasibility: Any,
 ) -> BaseSampler:
     check_int("n_startup_trials", n_startup_trials, 1)
     check_int("acquisition_pool", acquisition_pool, 1)
@@ -113,7 +132,8 @@ def _gp(
         seed=context.seed, n_startup_trials=n_startup_trials, warn_independent_sampling=False
     )
     filter_ = make_filter(context, **feasibility)
-    return RankedGPSampler(gp, filter_, context.space, context.seed, acquisition_pool)
+    ranked = RankedGPSampler(gp, filter_, context.space, context.seed, acquisition_pool)
+    return _handing_over(ranked, context, handover)
 
 
 def _nsga2(
@@ -165,11 +185,7 @@ register(
             "group": Option(
                 True, "model each set of decisions asked together separately (conditional spaces)"
             ),
-            "handover": Option(
-                True,
-                "one objective under a budget: once every constraint is an exact sum of per-choice costs on "
-                "the trials, proxy-guided search proposes, told the constraints as known costs",
-            ),
+            "handover": _HANDOVER,
             **FEASIBILITY_OPTIONS,
         },
     )
@@ -188,6 +204,7 @@ register(
                 "random architectures each fit ranks by acquisition and predicted feasibility (with "
                 "one-decision moves from the best trials), under a budget",
             ),
+            "handover": _HANDOVER,
             **_GP,
         },
     )

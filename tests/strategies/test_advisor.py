@@ -19,7 +19,10 @@ NB201 = spaces.get("nb201")
     [
         (ToySpace(), ["accuracy"], None, 5000, "grid"),  # 3,768 architectures: enumerate them
         (NB201, ["accuracy"], None, 20, "gp"),
-        (NB201, ["accuracy"], {"latency_ms": 2.0}, 80, "tpe"),
+        (NB201, ["accuracy"], {"latency_ms": 2.0}, 40, "gp"),
+        (NB201, ["accuracy"], {"latency_ms": 2.0}, 100, "gp"),  # under a budget, up to 100 trials
+        (NB201, ["accuracy"], {"latency_ms": 2.0}, 101, "tpe"),
+        (NB201, ["accuracy"], {"params": 1e6}, 100, "tpe"),  # a counted limit is judged exactly, not learnt
         (NB201, ["accuracy"], None, 300, "tpe"),
         (NB201, ["accuracy", "latency_ms"], None, 300, "tpe"),
         (NB201, ["accuracy", "latency_ms"], None, 2000, "tpe"),
@@ -66,7 +69,7 @@ def test_a_latency_budget_on_a_target_device_goes_to_proxy_guided_search() -> No
     advice = advise(NB201, ["accuracy"], {"latency_ms": 8.0}, 100, None, target_device="pixel2")
     assert advice.strategy == "proxy_guided" and "'pixel2'" in advice.reason
     assert advice.reason.endswith(".") and advice.reason.count(". ") == 0
-    assert advise(NB201, ["accuracy"], {"latency_ms": 8.0}, 100, None).strategy == "tpe"
+    assert advise(NB201, ["accuracy"], {"latency_ms": 8.0}, 100, None).strategy == "gp"
     several = advise(NB201, ["accuracy", "params"], {"latency_ms": 8.0}, 100, None, target_device="pixel2")
     assert strategies.get(several.strategy).multi_objective
     assert advise(NB201, ["accuracy"], {"params": 1e6}, 100, None, target_device="pixel2").strategy == "tpe"
@@ -97,8 +100,8 @@ def test_auto_the_default_strategy_is_what_the_advisor_recommends() -> None:
     advice = strategies.auto_advice(budgeted)
     assert advice == advise(NB201, ["accuracy"], {"latency_ms": 8.0}, 100, None, target_device="pixel2")
     assert strategies.resolved_strategy(budgeted) == "proxy_guided"
-    # without the target device the same budget goes to TPE, several objectives to a multi-objective one
-    assert strategies.resolved_strategy(dataclasses.replace(budgeted, target_device=None)) == "tpe"
+    # without the target device the same budget goes to a GP, several objectives to a multi-objective one
+    assert strategies.resolved_strategy(dataclasses.replace(budgeted, target_device=None)) == "gp"
     assert strategies.get(strategies.resolved_strategy(nw.SearchConfig())).multi_objective
     named = dataclasses.replace(budgeted, strategy="evolution")  # (replace would validate the device)
     assert strategies.auto_advice(named) is None and strategies.resolved_strategy(named) == "evolution"

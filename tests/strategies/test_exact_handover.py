@@ -1,4 +1,4 @@
-"""TPE hands proposing to proxy-guided search once the budget is exact (`exact_constraints`,
+"""TPE and GP hand proposing to proxy-guided search once the budget is exact (`exact_constraints`,
 `exact_handover`): on the toy space, whose cost (the hidden layers' total width) is an exact sum of
 per-choice costs, and on the same cost with a noise fixed per architecture, as a device's table has."""
 
@@ -78,9 +78,10 @@ def handed_over(study: optuna.Study) -> list[int]:
     return [t.number for t in study.trials if f"{ATTR}:source" in t.system_attrs]
 
 
-def test_tpe_hands_over_once_the_budget_is_exact_and_then_proposes_within_it() -> None:
+@pytest.mark.parametrize("strategy", ["tpe", "gp"])
+def test_hands_over_once_the_budget_is_exact_and_then_proposes_within_it(strategy: str) -> None:
     space = ToySpace()
-    sampler = strategies.make_sampler("tpe", seed=0, space=space)
+    sampler = strategies.make_sampler(strategy, seed=0, space=space)
     assert isinstance(sampler, ExactHandover)
     study = run_study(sampler, space, lambda s: [toy_accuracy(s)], 40, constraint=exact)
     proposed = handed_over(study)
@@ -92,19 +93,21 @@ def test_tpe_hands_over_once_the_budget_is_exact_and_then_proposes_within_it() -
     assert all(study.trials[n].constraints["budget"] <= 0 for n in proposed)
 
 
-def test_tpe_keeps_proposing_under_a_noisy_budget() -> None:
+@pytest.mark.parametrize("strategy", ["tpe", "gp"])
+def test_keeps_proposing_under_a_noisy_budget(strategy: str) -> None:
     space = ToySpace()
-    sampler = strategies.make_sampler("tpe", seed=0, space=space)
+    sampler = strategies.make_sampler(strategy, seed=0, space=space)
     study = run_study(sampler, space, lambda s: [toy_accuracy(s)], 40, constraint=noisy)
     assert handed_over(study) == []
     assert any(t.constraints["budget"] <= 0 for t in study.trials)
 
 
-def test_no_handover_for_several_objectives_or_when_turned_off() -> None:
+@pytest.mark.parametrize("strategy", ["tpe", "gp"])
+def test_no_handover_for_several_objectives_or_when_turned_off(strategy: str) -> None:
     space = ToySpace()
-    several = strategies.make_sampler("tpe", seed=0, space=space, directions=("maximize", "minimize"))
+    several = strategies.make_sampler(strategy, seed=0, space=space, directions=("maximize", "minimize"))
     assert not isinstance(several, ExactHandover)
-    off = strategies.make_sampler("tpe", seed=0, space=space, handover=False)
+    off = strategies.make_sampler(strategy, seed=0, space=space, handover=False)
     assert not isinstance(off, ExactHandover)
 
 
