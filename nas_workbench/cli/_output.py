@@ -12,11 +12,13 @@ from nas_workbench.engine import events as ev
 from nas_workbench.engine.records import TrialResult, outcome_counts, pareto_front
 from nas_workbench.engine.relative import device_phrase
 from nas_workbench.engine.result_display import results_text
+from nas_workbench.engine.verified_view import verified_summary, verified_text
 from nas_workbench.metrics import COUNTED_METRICS, limit_text
 
 if TYPE_CHECKING:
     from nas_workbench.config import SearchConfig
     from nas_workbench.engine.relative import ResolvedBudget
+    from nas_workbench.engine.study_record import StudyRecord
 
 __all__ = ["JsonlLog", "Progress", "budget_lines", "budget_text", "format_pareto_table"]
 
@@ -24,9 +26,17 @@ __all__ = ["JsonlLog", "Progress", "budget_lines", "budget_text", "format_pareto
 _METHOD_WORD = {"measured": "measured", "proxy": "estimated"}
 
 
-def format_pareto_table(results: list[TrialResult], objectives: Sequence[str], directions: Sequence[str],
-                        budget: Mapping[str, float | str]) -> str:  # fmt: skip
-    """The Pareto front as a text table: accuracy against measured hardware figures, budget marks."""
+def format_pareto_table(
+    results: list[TrialResult],
+    objectives: Sequence[str],
+    directions: Sequence[str],
+    budget: Mapping[str, float | str],
+    record: StudyRecord | None = None,
+) -> str:
+    """The Pareto front as a text table: accuracy against measured hardware figures, budget marks; after a
+    verification of the finalists on the target device (``record``'s verdicts), which trials the device
+    measured within and over the budget: a trial measured over leaves the front, and the table alone
+    would not say why (`verified_view.verified_text`, the sentence the widget shows)."""
     front = pareto_front(results, directions)
     lines = [results_text(front, status=False)]
     counts = outcome_counts(results)
@@ -39,6 +49,9 @@ def format_pareto_table(results: list[TrialResult], objectives: Sequence[str], d
         f"{counts['infeasible']} over budget and not trained, {counts['pruned']} pruned, "
         f"{counts['failed']} failed); budget: {limits}"
     )
+    verified = verified_summary(record, results)
+    if verified is not None:
+        lines.append(verified_text(verified))
     return "\n".join(lines)
 
 

@@ -21,6 +21,7 @@ from nas_workbench.cli.studies import find_study, recorded_data, stored_settings
 from nas_workbench.config import DEFAULT_RUNS_DIR, Fidelity, SearchConfig
 from nas_workbench.engine import events as ev
 from nas_workbench.engine.records import TrialResult, outcome_counts, pareto_front
+from nas_workbench.engine.study_record import record_of
 from nas_workbench.strategies.dnas.trial_count import outcome_text, run_plan_text
 
 __all__ = ["DEMO_CONFIG", "cmd_demo", "cmd_run", "cmd_worker"]
@@ -106,7 +107,10 @@ def _run_search(
     results = run.results()
     if plan is not None:
         print(f"dnas ran {outcome_text(outcome_counts(results), config.n_trials)}.", file=sys.stderr)
-    print(format_pareto_table(results, config.objectives, config.directions, run.config.budget))
+    table = format_pareto_table(
+        results, config.objectives, config.directions, run.config.budget, record_of(run.study)
+    )
+    print(table)
     from nas_workbench.viz import write_report  # Bokeh: after the search, not before its first trial
 
     path = write_report(run.study, report or runs_dir / f"{run.study_name}.html")

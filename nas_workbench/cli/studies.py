@@ -162,7 +162,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         meta = record.to_dict()
         print(json.dumps({"study": name, "meta": meta, "pareto": [r.to_dict() for r in front]}, indent=2))
     else:
-        print(format_pareto_table(results, objectives, directions, record.budget))
+        print(format_pareto_table(results, objectives, directions, record.budget, record))
     if args.report:
         from nas_workbench.viz import write_report
 
