@@ -12,7 +12,7 @@ from nas_workbench.engine import events as ev
 from nas_workbench.engine.records import TrialResult, outcome_counts, pareto_front
 from nas_workbench.engine.relative import device_phrase
 from nas_workbench.engine.result_display import results_text
-from nas_workbench.engine.verified_view import verified_summary, verified_text
+from nas_workbench.engine.verified_view import verified_sentence
 from nas_workbench.metrics import COUNTED_METRICS, limit_text
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def format_pareto_table(
     """The Pareto front as a text table: accuracy against measured hardware figures, budget marks; after a
     verification of the finalists on the target device (``record``'s verdicts), which trials the device
     measured within and over the budget: a trial measured over leaves the front, and the table alone
-    would not say why (`verified_view.verified_text`, the sentence the widget shows)."""
+    would not say why (`verified_view.verified_sentence`, the sentence the widget shows)."""
     front = pareto_front(results, directions)
     lines = [results_text(front, status=False)]
     counts = outcome_counts(results)
@@ -49,9 +49,9 @@ def format_pareto_table(
         f"{counts['infeasible']} over budget and not trained, {counts['pruned']} pruned, "
         f"{counts['failed']} failed); budget: {limits}"
     )
-    verified = verified_summary(record, results)
-    if verified is not None:
-        lines.append(verified_text(verified))
+    verified = verified_sentence(record, results)
+    if verified:
+        lines.append(verified)
     return "\n".join(lines)
 
 

@@ -10,7 +10,8 @@ before, so they must notice a verification and say what the device measured:
   keeps trials can tell, from the record alone, that it must read them again;
 - `verified_summary`: the trials measured on the device, within or over the budget, beside the label of
   the others (``"predicted for pixel3 from 15 measurements"``), as plain data (the panel's JSON);
-- `verified_text`: the same in one sentence, for the widget;
+- `verified_text`: the same in one sentence, for the widget; `verified_sentence`: that sentence from the
+  record and the trials, "" before a verification (the widget's, the command line's Pareto table);
 - `listen` / `announce`: a verification in this process (``run.verify(...)`` in a notebook cell) tells
   the views of this process at once, without waiting for their next read of the storage.
 
@@ -36,6 +37,7 @@ __all__ = [
     "measured_on_device",
     "same_study",
     "verification_key",
+    "verified_sentence",
     "verified_summary",
     "verified_text",
 ]
@@ -124,6 +126,13 @@ def verified_text(summary: Mapping[str, Any]) -> str:
     said = ", ".join(p for p in parts if p) or f"no trial of the study measured on {device}"
     limit, others = summary["limit_ms"], summary["predicted"]
     return f"Verified on {device} (limit {limit:.4g} ms): {said}; the others' latency is {others}."
+
+
+def verified_sentence(record: StudyRecord | None, results: Iterable[TrialResult]) -> str:
+    """`verified_text` of ``record``'s verification of ``results`` (as `records.trial_results` judged
+    them); "" before a verification."""
+    summary = verified_summary(record, results)
+    return "" if summary is None else verified_text(summary)
 
 
 def _trials(numbers: list[str]) -> str:

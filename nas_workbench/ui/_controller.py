@@ -22,8 +22,9 @@ from nas_workbench.config import SearchConfig
 from nas_workbench.engine.narration import narrated
 from nas_workbench.engine.records import TrialResult, outcome_counts, trial_results
 from nas_workbench.engine.storage import open_storage
-from nas_workbench.engine.study_record import StudyRecord, record_of, stopped_itself
+from nas_workbench.engine.study_record import StudyRecord, read_record, record_of, stopped_itself
 from nas_workbench.engine.study_space import import_space
+from nas_workbench.engine.verified_view import verified_sentence
 from nas_workbench.exceptions import NasWorkbenchError
 from nas_workbench.strategies.dnas.trial_count import outcome_text
 from nas_workbench.ui._model import Exported, Failure, Loaded, Loading, Opened, Opening
@@ -90,7 +91,8 @@ def read_in_background(
             dnas = DnasHistory.from_study(found) if strategy == "dnas" else None
             proxy = ProxyHistory.from_study(found) if strategy == "proxy_guided" else None
             complete = stopped_itself(storage_of(found), found.study_name)
-            post((session, Loaded(found, table, config, running, then, dnas, proxy, complete)))
+            verified = verified_sentence(read_record(found), results)
+            post((session, Loaded(found, table, config, running, then, dnas, proxy, complete, verified)))
         except Exception as error:  # a broken storage: say what, in the workbench
             logger.debug("loading study %s failed", name, exc_info=True)
             post((session, Failure(f"Could not read study {name!r}: {type(error).__name__}: {error}")))

@@ -78,6 +78,9 @@ class Loaded:
     proxy: ProxyHistory | None = None
     #: The study's strategy ended it, however many trials it holds (a complete "dnas" search, a grid).
     complete: bool = False
+    #: What a verification of its finalists on the target device measured ("Verified on pixel3 ..."),
+    #: "" before one: the plots draw its verdicts, this says them (`verified_view.verified_sentence`).
+    verified: str = ""
 
 
 @dataclass(frozen=True)

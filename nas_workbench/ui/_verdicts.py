@@ -12,7 +12,8 @@ drew before are then out of date. It notices a verification two ways:
 Either way the thread that noticed reads the study's trials as every reader of results judges them
 (`records.trial_results`) into a new `TrialTable` and posts `Rejudged`: the view redraws its plots from
 it (a trained trial measured over the budget leaves the front) and says which trials the device measured
-within and over the budget (`verified_view.verified_text`).
+within and over the budget (`verified_view.verified_sentence`); a widget that opens a verified study
+says the same at once (`_controller.read_in_background`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import optuna
 
 from nas_workbench.engine.records import trial_results
 from nas_workbench.engine.study_record import read_record
-from nas_workbench.engine.verified_view import listen, same_study, verified_summary, verified_text
+from nas_workbench.engine.verified_view import listen, same_study, verified_sentence
 from nas_workbench.ui._model import Rejudged
 from nas_workbench.viz import TrialTable
 
@@ -36,8 +37,7 @@ def rejudged(study: optuna.Study, shown: TrialTable) -> Rejudged:
     results = trial_results(study)
     table = TrialTable(shown.objectives, shown.directions)
     table.extend(results)
-    summary = verified_summary(read_record(study), results)
-    return Rejudged(table, "" if summary is None else verified_text(summary))
+    return Rejudged(table, verified_sentence(read_record(study), results))
 
 
 def follow_verdicts(

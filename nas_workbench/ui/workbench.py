@@ -326,17 +326,19 @@ class Workbench(W.VBox):
         self.plots.show_histories(item.dnas, item.proxy)
         self._show_progress()
         done = len(item.table.results)
+        said = [item.verified] if item.verified else []  # why a trained trial is drawn judged over budget
         if item.then is not None:
-            item.then()
+            item.then()  # a resumed run: what it says replaces this
         elif item.complete and not item.running and done < config.n_trials:
             strategy = strategies.resolved_strategy(config)
-            self._say(Message(complete_hint(study.study_name, strategy, item.table.results, config.n_trials)))
+            said.insert(0, complete_hint(study.study_name, strategy, item.table.results, config.n_trials))
         elif item.running or done < config.n_trials:
             self._watch(study, item.table, config.n_trials)
             if not item.running:
                 given = self.form.datasets.read() is not None
-                hint = resume_hint(record_of(study), study.study_name, done, config.n_trials, given)
-                self._say(Message(hint))
+                said.insert(0, resume_hint(record_of(study), study.study_name, done, config.n_trials, given))
+        if said and item.then is None:
+            self._say(Message(" ".join(said)))
 
     def _watch(self, study: optuna.Study, table: TrialTable, n_trials: int) -> None:
         """Follow a study another process is running; its new trials stream in like a live run's."""

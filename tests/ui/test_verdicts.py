@@ -84,3 +84,23 @@ def test_the_watcher_notices_a_verification_made_elsewhere_once(searched):
     assert noticed == [1]
     watcher.step()
     assert noticed == [1]  # the same verification: said once
+
+
+def test_a_widget_opening_a_verified_study_says_what_the_device_measured(searched, tiny_task, wait_for):
+    """After a kernel restart the plots drew the verdicts (a purple diamond), but nothing said why: the
+    sentence came only with a verification made while the widget was open (seen in Chromium)."""
+    run = nw.search(searched, evaluate=accuracy, data=tiny_task)
+    chosen = sorted(run.finalists(2), key=lambda f: f.rank)
+    run.verify([f.arch for f in chosen], [9.0, 8.0])
+
+    async def main():
+        loaded = nw.Workbench.load("phone", storage=searched.storage)
+        rerun = nw.Workbench(searched)  # the notebook run again: its config names the study
+        for workbench in (loaded, rerun):
+            await wait_for(lambda w=workbench: w.plots.points == 6)
+        return loaded.message.value, rerun.message.value
+
+    for said in asyncio.run(main()):
+        assert "Verified on tinyphone (limit 8.5 ms)" in said
+        assert f"trial {chosen[0].number} (9 ms) measured over" in said
+        assert f"trial {chosen[1].number} measured within budget" in said
