@@ -125,6 +125,10 @@ def test_verify_refits_the_profile_and_judges_the_trials_again(searched, tiny_ta
     assert chosen.reason == "judged again: measured over budget on tinyphone (9 ms > 8.5 ms)"
     assert top.number not in {r.number for r in searched.pareto()}
     assert "OVER (measured)" in str(searched.results())
+    header = str(searched.results()).splitlines()[0]  # said "latency ms (measured)" over predictions too
+    assert "latency ms (measured on tinyphone; predicted for tinyphone from 10 measurements)" in header or (
+        "latency ms (predicted for tinyphone from 10 measurements; measured on tinyphone)" in header
+    )
     predicted = [r for r in results.values() if r.metrics["latency_ms"]["method"] == "predicted"]
     assert predicted and all(
         r.metrics["latency_ms"]["source"] == "predicted for tinyphone from 10 measurements" for r in predicted

@@ -58,10 +58,11 @@ def _number(value: float, metric: str, digits: int = 4) -> str:
 
 
 def _latency_method(latency: Mapping[str, Any]) -> str:
-    """How a latency column's figures were obtained: the method, or the device profile's own label
-    ("predicted for pixel2 from 10 measurements") when a profile predicted them."""
+    """How a latency was obtained: the method, or a target device's own label when its profile predicted
+    it ("predicted for pixel2 from 10 measurements") or a verification measured it there ("measured on
+    pixel2")."""
     source = str(latency.get("source", ""))
-    return source if source.startswith("predicted for ") else str(latency["method"])
+    return source if source.startswith(("predicted for ", "measured on ")) else str(latency["method"])
 
 
 def _budget_mark(result: TrialResult) -> str:
@@ -79,9 +80,11 @@ def _budget_mark(result: TrialResult) -> str:
 
 def result_columns(results: Sequence[TrialResult]) -> list[Column]:
     """The columns a list of trials is read by: outcome, accuracies, hardware figures, architecture; the
-    latency header says how its figures were obtained (from the first trial that has one)."""
-    method = next(
-        (_latency_method(r.metrics["latency_ms"]) for r in results if "latency_ms" in r.metrics), ""
+    latency header says how its figures were obtained, each way once in the trials' order: after a
+    verification on the target device some were measured there and the rest predicted, and the first
+    trial's way alone read "latency ms (measured)" over a column of predictions."""
+    method = "; ".join(
+        dict.fromkeys(_latency_method(r.metrics["latency_ms"]) for r in results if "latency_ms" in r.metrics)
     )
     return [
         ("trial", lambda r: str(r.number)),
