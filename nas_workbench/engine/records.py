@@ -167,16 +167,22 @@ class TrialResult:
         entry = self.metrics.get("accuracy")
         return entry is not None and entry.get("method") == "estimated"
 
-    def rejudged(self, verdict: Mapping[str, Any] | None) -> TrialResult:
+    def rejudged(self, verdict: Mapping[str, Any] | None, objectives: Sequence[str] = ()) -> TrialResult:
         """This trial as a verification on the target device judged it again (its architecture's entry in
         `StudyRecord.verified`, so a later repeat of the architecture, which copies the stored trial, reads
-        the same): its latency measured there or predicted by the refitted profile,
-        and whether it is now within budget; a trained trial now over says why, an untrained one now
-        within says it was not trained. Without ``verdict``, the trial itself."""
+        the same): its latency measured there or predicted by the refitted profile, also as its objective
+        value when latency is one of the study's ``objectives`` (the Pareto front is sorted by the values:
+        kept as searched, it ranked a finalist by the latency predicted before it was measured), and
+        whether it is now within budget; a trained trial now over says why, an untrained one now within
+        says it was not trained. Without ``verdict``, the trial itself."""
         if not verdict or "latency_ms" not in self.metrics:
             return self
         latency = verdict["latency_ms"]
         metrics = {**self.metrics, "latency_ms": latency}
+        values = self.values
+        if values is not None and "latency_ms" in objectives:
+            at = list(objectives).index("latency_ms")
+            values = tuple(float(latency["value"]) if i == at else v for i, v in enumerate(values))
         judged = latency["detail"]["budget"]["verdict"]
         reason = self.reason
         if self.status == "ok":
@@ -186,7 +192,7 @@ class TrialResult:
             feasible = self.feasible
             if self.status == "infeasible" and verdict["feasible"]:
                 reason = f"{self.reason}; judged again: {judged} (not trained)"
-        return dataclasses.replace(self, metrics=metrics, feasible=feasible, reason=reason)
+        return dataclasses.replace(self, metrics=metrics, values=values, feasible=feasible, reason=reason)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -235,8 +241,9 @@ def trial_results(study: optuna.Study, states: Iterable[TrialState] | None = Non
     device judged them again when there was one (`StudyRecord.verified`)."""
     record = read_record(study)
     verdicts = record.verified.get("archs", {}) if record is not None else {}
+    objectives = record.objectives if record is not None else ()
     results = (TrialResult.from_frozen(t) for t in read_trials(study, states))
-    return TrialResults(r.rejudged(verdicts.get(r.arch)) for r in results)
+    return TrialResults(r.rejudged(verdicts.get(r.arch), objectives) for r in results)
 
 
 def pareto_front(results: Iterable[TrialResult], directions: Sequence[str]) -> TrialResults:

@@ -214,7 +214,8 @@ class StudySummaries:
                 from nas_workbench.server.tally import StudyTally
 
                 verdicts = record.verified.get("archs", {})
-                cached = _Cached({}, StudyTally(list(record.directions), verdicts), verified)
+                tally = StudyTally(list(record.directions), verdicts, list(record.objectives))
+                cached = _Cached({}, tally, verified)
             self._add_finished(study_id, cached, counts)
             cached.counts = counts
             self._cached[study_id] = cached

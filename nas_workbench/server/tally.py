@@ -42,12 +42,14 @@ class StudyTally:
         last: Number and state of the highest-numbered finished trial: a search whose last trial failed
             has stopped on an error.
         verdicts: The verification's verdict per architecture (`StudyRecord.verified`'s ``archs``).
+        objectives: The study's objectives, which the verdicts' latency replaces as a value (`rejudged`).
         measured: The trials whose latency the verification measured on the device, by number (what
             `verified_view.verified_summary` reads).
     """
 
     directions: Sequence[str]
     verdicts: Mapping[str, Any] = field(default_factory=dict)
+    objectives: Sequence[str] = ()
     measured: dict[int, TrialResult] = field(default_factory=dict)
     trial_ids: set[int] = field(default_factory=set)
     statuses: Counter[str] = field(default_factory=Counter)
@@ -67,7 +69,7 @@ class StudyTally:
             self.trial_ids.add(_compat.trial_id(trial))
             result = TrialResult.from_frozen(trial)
             if result.arch in self.verdicts:
-                result = result.rejudged(self.verdicts[result.arch])
+                result = result.rejudged(self.verdicts[result.arch], self.objectives)
                 if measured_on_device(result.metrics.get("latency_ms")):
                     self.measured[result.number] = result
             self.statuses[result.status] += 1

@@ -80,8 +80,9 @@ class StudyWatcher:
             self.on_verified()
         self._verified = verified
         verdicts = record.verified.get("archs", {}) if record is not None else {}
+        objectives = record.objectives if record is not None else ()
         results = (TrialResult.from_frozen(t) for t in new)  # a verified architecture repeated: its verdict
-        return [r.rejudged(verdicts.get(r.arch)) for r in results]
+        return [r.rejudged(verdicts.get(r.arch), objectives) for r in results]
 
     @property
     def complete(self) -> bool:

@@ -182,6 +182,21 @@ def test_a_trained_trial_judged_over_budget_on_the_device_is_drawn_apart_and_lea
     assert table.front()["number"] == [1] and math.isnan(table.columns["best_so_far"][0])
 
 
+def test_a_latency_measured_on_the_device_is_the_objective_the_front_is_sorted_by():
+    """The verdict changed a trial's latency metric but not its objective value: the front of an
+    accuracy-latency search still placed a finalist at the latency predicted before it was measured
+    (the side panel showed "latency_ms 9.54" beside "9.27 ms, measured on myboard")."""
+    verdict = {
+        "latency_ms": {"value": 6.5, "unit": "ms", "method": "measured", "source": "measured on pixel3",
+                       "detail": {"budget": measured_verdict(6.5, 8.5, "pixel3")}},
+        "feasible": True,
+    }  # fmt: skip
+    objectives, directions = ["accuracy", "latency_ms"], ["maximize", "minimize"]
+    measured = result(0, "ok", 0.9, 8.0).rejudged(verdict, objectives)  # predicted 8 ms, measured 6.5
+    assert measured.values == (0.9, 6.5) and result(0, "ok", 0.9, 8.0).rejudged(verdict).values == (0.9, 8.0)
+    assert [r.number for r in pareto_front([measured, result(1, "ok", 0.8, 7.0)], directions)] == [0]
+
+
 def test_trials_without_a_score_are_drawn_in_a_band_never_at_a_made_up_accuracy():
     table = TrialTable(["accuracy", "latency_ms"], ["maximize", "minimize"])
     latency = {"latency_ms": {"value": 1.5, "unit": "ms", "method": "measured", "source": "timer"}}
