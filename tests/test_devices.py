@@ -176,6 +176,7 @@ def test_the_form_offers_the_saved_profiles_and_reads_the_choice(tiny_device):
     form = ConfigForm(config)
     box = form.fields["target_device"].widget
     assert [value for _, value in box.options] == ["", "tinyphone"] and box.value == "tinyphone"
+    assert box.label == "tinyphone (chain, predicted)"  # its space: one of another space is refused
     assert form.read().target_device == "tinyphone"
     box.value = ""  # "this machine (measured)": not None, which a dropdown shows as a blank box
     assert form.read().target_device is None

@@ -59,6 +59,7 @@ __all__ = [
     "propose",
     "read_measurements",
     "read_reference",
+    "saved_spaces",
     "write_proposal",
 ]
 
@@ -274,6 +275,18 @@ def list_devices(directory: Path | None = None) -> list[str]:
     """The names of the saved device profiles, sorted."""
     root = directory or cache_dir() / "devices"
     return sorted(p.stem for p in root.glob("*.json") if _NAME.match(p.stem)) if root.is_dir() else []
+
+
+def saved_spaces(directory: Path | None = None) -> dict[str, str]:
+    """The space each saved profile was fitted on, by name (`list_devices`' order): what a list to choose
+    a target device from says beside each, since a profile serves only searches of its space; read from
+    the files alone, a damaged one's as "?"."""
+    spaces: dict[str, str] = {}
+    for name in list_devices(directory):
+        data = read_json(_path(name, directory))
+        space = data.get("space") if isinstance(data, dict) else None
+        spaces[name] = space if isinstance(space, str) else "?"
+    return spaces
 
 
 def load_device(name: str, directory: Path | None = None) -> DeviceProfile:

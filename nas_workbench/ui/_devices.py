@@ -42,12 +42,14 @@ def _may_have_accelerator() -> bool:
 
 
 def target_device_field(row: Row) -> Field:
-    """The saved device profile latency is predicted for (``target_device``), or this machine."""
-    from nas_workbench.profiling.targets import list_devices
+    """The saved device profile latency is predicted for (``target_device``), or this machine; each
+    profile labelled with the space it was fitted on ("pixel3 (nb201, predicted)"): one of another space
+    is refused when chosen, and the names alone did not say which those were."""
+    from nas_workbench.profiling.targets import saved_spaces
 
     here = ("this machine (measured)", "")  # not None: a dropdown shows None as no choice, a blank box
     box = W.Dropdown(
-        options=[here, *((f"{name} (predicted)", name) for name in list_devices())],
+        options=[here, *((f"{name} ({space}, predicted)", name) for name, space in saved_spaces().items())],
         description=row.label,
         tooltip=row.help,
         style={"description_width": DESCRIPTION_WIDTH},
