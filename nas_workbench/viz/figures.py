@@ -67,11 +67,14 @@ TOOLTIP_METRICS = tuple(m for m in METRIC_COLUMNS if m != "test_accuracy")
 _COUNTS = ("count", "FLOPs", "MACs")
 
 #: Columns the arrows of outliers at an axis edge keep from the trials source.
-_EDGE_COPY = ("number", "status", "summary", "color", "accuracy", "unscored_at")
+_EDGE_COPY = ("number", "legend", "summary", "color", "accuracy", "unscored_at")
 
 
 def _tooltips() -> list[tuple[str, str]]:
-    rows = [("trial", "@number (@status)"), ("architecture", "@summary")]
+    """A trial's hover rows: its number and outcome as the legend names it (Optuna's status read "5 (ok)"
+    for a trained trial the device measured over budget, drawn as "trained, judged over budget"), its
+    architecture, its figures and why it is what it is."""
+    rows = [("trial", "@number (@legend)"), ("architecture", "@summary")]
     rows += [(metric_axis_label(m), f"@{{{m}_label}}") for m in TOOLTIP_METRICS]
     rows.append(("note", "@reason"))
     return rows
@@ -106,7 +109,7 @@ def _edge_marks(fig: figure, x: str, unit: str) -> None:
     marks: list[DataRenderer] = [fig.scatter(x="edge", y="accuracy", name="nas_edge_marks", **common)]
     if BAND in fig.extra_y_ranges:
         marks.append(fig.scatter(x="edge", y="unscored_at", y_range_name=BAND, **common))
-    tooltips = [("trial", "@number (@status)"), ("architecture", "@summary"),
+    tooltips = [("trial", "@number (@legend)"), ("architecture", "@summary"),
                 (f"{metric_axis_label(x)}, off the axis", f"@value{{0.[000]}} {unit}")]  # fmt: skip
     fig.add_tools(HoverTool(renderers=marks, tooltips=tooltips))
 

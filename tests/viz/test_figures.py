@@ -6,7 +6,7 @@ import dataclasses
 import math
 import random
 
-from bokeh.models import ColumnDataSource, NoOverlap, Span
+from bokeh.models import ColumnDataSource, HoverTool, NoOverlap, Span
 
 from nas_workbench.engine.records import TrialResult, pareto_front
 from nas_workbench.profiling.device_budget import measured_verdict
@@ -180,6 +180,24 @@ def test_a_trained_trial_judged_over_budget_on_the_device_is_drawn_apart_and_lea
     assert table.columns["color"][0] != table.columns["color"][1]
     assert table.columns["latency_ms_label"][0] == "9 ms (measured, measured on pixel3)"
     assert table.front()["number"] == [1] and math.isnan(table.columns["best_so_far"][0])
+
+
+def test_a_trials_tooltip_names_its_outcome_as_the_legend_does():
+    """A trained trial the device measured over budget hovered as "5 (ok)", Optuna's status, beside its
+    purple diamond "trained, judged over budget" (seen in Chromium)."""
+    verdict = {
+        "latency_ms": {"value": 9.0, "unit": "ms", "method": "measured", "source": "measured on pixel3",
+                       "detail": {"budget": measured_verdict(9.0, 8.5, "pixel3")}},
+        "feasible": False,
+    }  # fmt: skip
+    table = TrialTable(["accuracy", "latency_ms"], ["maximize", "minimize"])
+    table.extend([result(0, "ok", 0.9, 8.0).rejudged(verdict), result(1, "ok", 0.8, 7.0)])
+    trials, front = make_sources(table)
+    figures = study_figures(trials, front, ["accuracy", "latency_ms"], {"latency_ms": 8.5}, ["latency_ms"])
+    hovers = [tool for fig in figures for tool in fig.tools if isinstance(tool, HoverTool)]
+    rows = [dict(tool.tooltips)["trial"] for tool in hovers if "trial" in dict(tool.tooltips)]
+    assert rows and set(rows) == {"@number (@legend)"}
+    assert trials.data["legend"][0] == "trained, judged over budget"
 
 
 def test_a_latency_measured_on_the_device_is_the_objective_the_front_is_sorted_by():
