@@ -95,12 +95,13 @@ def open_study(
         study_id = None  # refused outside the handler: a user's error must not trail Optuna's KeyError
     new = study_id is None
     if study_id is None:  # a new study: resolve relative limits on this device and refuse unmeetable ones
-        budget.settle({}, check=True)
+        budget.resolve({})
+        budget.check()
     else:  # a resumed study keeps the limits it was resolved to; a limit changed now is checked too
         stored = read_stored_record(storage, study_id)
-        budget.settle(stored.budget_resolved if stored is not None else {}, check=False)
+        budget.resolve(stored.budget_resolved if stored is not None else {})
         if stored is not None and dict(stored.budget) != dict(budget.config.budget):
-            budget.settle(stored.budget_resolved, check=True)
+            budget.check()
     config = budget.config
     # a stream of its own per worker and per resume (`nas_workbench.engine.streams`)
     worker, history = stream_position(0 if study_id is None else storage.get_n_trials(study_id, FINISHED))
@@ -160,7 +161,8 @@ class _Budget:
         target: DeviceProfile | None,
         cancelled: Cancelled | None,
     ) -> None:
-        self.config, self.space, self.task, self.target = config, space, task, target
+        self.given, self.space, self.task, self.target = config, space, task, target
+        self.config = config
         self.cancelled = cancelled
         self.resolved: dict[str, ResolvedBudget] = {}
 
@@ -168,14 +170,19 @@ class _Budget:
         """How the search builds and profiles networks (loads the data on first use)."""
         return Networks.of(self.config, self.task())
 
-    def settle(self, stored: Mapping[str, Mapping[str, Any]], check: bool) -> None:
+    def resolve(self, stored: Mapping[str, Mapping[str, Any]]) -> None:
         """Turn relative limits into absolute ones in ``self.config`` (those ``stored`` with a resumed
-        study, else resolved on this device), then, with ``check``, raise `InfeasibleBudgetError` when no
-        architecture meets a limit (`nas_workbench.engine.preflight`)."""
+        study, else resolved on this device). Always from the config as given: resolving an already
+        absolute config a second time would forget each relative limit's form and its resolution."""
         self.resolved = resolve_limits(
-            self.config, self.space, self.networks, stored, self.target, self.cancelled
+            self.given, self.space, self.networks, stored, self.target, self.cancelled
         )
-        self.config = absolute(self.config, self.resolved)
+        self.config = absolute(self.given, self.resolved)
+
+    def check(self) -> None:
+        """Raise `InfeasibleBudgetError` when no architecture meets a limit of ``self.config``
+        (`nas_workbench.engine.preflight`); a limit met by the networks it was resolved from is not
+        checked again."""
         # This machine's latency says nothing of a target device's: its profile judges latency per trial.
         limits = self.config.limits()
         local = {
@@ -185,11 +192,11 @@ class _Budget:
             and not (metric == "latency_ms" and self.target)
             and not (metric in self.resolved and self.resolved[metric].met_when_resolved)
         }
-        if check and local:
+        if local:
             checked = ", ".join(f"{m} <= {limit_text(m, v)}" for m, v in local.items())
             narrate(f"checking that an architecture of the space meets {checked}")
             self.networks().check(self.space, local, self.config.fixed_choices, self.cancelled)
-        if check and self.target is not None and "latency_ms" in limits:
+        if self.target is not None and "latency_ms" in limits:
             check_device_budget(
                 self.space,
                 limits["latency_ms"],

@@ -22,3 +22,25 @@ def test_a_changed_limit_is_checked_and_recorded_on_resume(tmp_path):
     resumed = nw.search(config.replace(n_trials=2, budget={"params": 5e5}), evaluate=score).run()
     assert resumed.trials_done() == 2
     assert read_record(resumed.study).budget == {"params": 5e5}
+
+
+@pytest.mark.parametrize(
+    ("resumed_budget", "spec"),
+    [
+        ({"latency_ms": "p50", "params": 1e6}, "p50"),  # another limit changed: latency's kept as resolved
+        ({"latency_ms": "p30"}, "p30"),  # the relative form changed: resolved anew and recorded so
+    ],
+)
+def test_a_resume_that_changes_a_limit_keeps_the_relative_limits_resolution(
+    storage, tiny_task, resumed_budget, spec
+):
+    """The widget's habit: Stop, edit a limit, Resume. Checking the changed limit resolved the budget
+    a second time from the already absolute config, so the record lost every relative limit's form
+    ("budget 0.569 ms" on the plots instead of "0.569 ms (p30 on this CPU)")."""
+    config = cheap_config(storage, "resume-relative", threads=1, n_trials=1, budget={"latency_ms": "p50"})
+    nw.search(config, evaluate=score, data=tiny_task).run()
+    resumed = nw.search(config.replace(n_trials=2, budget=resumed_budget), evaluate=score, data=tiny_task)
+    assert resumed.resolved_budget["latency_ms"].spec == spec
+    record = read_record(resumed.study)
+    assert record.budget_resolved["latency_ms"]["spec"] == spec
+    assert record.budget["latency_ms"] == record.budget_resolved["latency_ms"]["value"]
