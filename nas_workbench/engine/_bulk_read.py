@@ -35,8 +35,9 @@ from optuna.trial import FrozenTrial, TrialState
 
 from nas_workbench import _compat
 from nas_workbench.engine.storage import READ_ONLY
+from nas_workbench.engine.study_record import StudyRecord, dead_worker_grace_s
 
-__all__ = ["read_rdb_trials", "read_trials"]
+__all__ = ["dead_trials", "read_rdb_trials", "read_trials"]
 
 logger = logging.getLogger("nas_workbench")
 
@@ -221,3 +222,15 @@ def silent_trials(storage: RDBStorage, study_id: int, grace_s: float) -> set[int
         return set()
     now = now.replace(tzinfo=None)  # PostgreSQL answers with a time zone, the heartbeats have none
     return {number for number, beat in rows if now - beat.replace(tzinfo=None) > timedelta(seconds=grace_s)}
+
+
+def dead_trials(storage: optuna.storages.BaseStorage, study_id: int, record: StudyRecord | None) -> set[int]:
+    """Numbers of the study's RUNNING trials whose worker stopped beating (a restarted kernel, a killed
+    worker), judged by the study's own heartbeat interval (`dead_worker_grace_s`), so a study that beats
+    once an hour is not called dead early. None on a storage without heartbeats (not an RDB)."""
+    storage = getattr(storage, "_backend", storage)  # under Optuna's trial cache
+    if not isinstance(storage, RDBStorage):
+        return set()
+    interval = record.config.get("heartbeat_interval") if record is not None else None
+    grace = dead_worker_grace_s(float(interval) if isinstance(interval, int | float) else 5.0)
+    return silent_trials(storage, study_id, grace)

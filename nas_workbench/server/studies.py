@@ -31,10 +31,9 @@ from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 
 from nas_workbench import _compat
-from nas_workbench.engine._bulk_read import silent_trials
+from nas_workbench.engine._bulk_read import dead_trials
 from nas_workbench.engine.study_record import (
     StudyRecord,
-    dead_worker_grace_s,
     listed_stopped_itself,
     record_of,
     study_status,
@@ -172,7 +171,7 @@ class StudySummaries:
         finished = sum(c.count for s, c in counts.items() if s in _FINISHED) - retries
         done = finished if total is None else min(finished, total)
         running_count = counts[TrialState.RUNNING].count if TrialState.RUNNING in counts else 0
-        dead = len(self._dead(study, record)) if running_count else 0
+        dead = len(dead_trials(self.storage, _compat.study_id(study), record)) if running_count else 0
         running = running_count - dead
         last_failed = tally.last is not None and tally.last[1] == TrialState.FAIL
         return {
@@ -191,13 +190,6 @@ class StudySummaries:
             "last_update": _last_update(counts.values()),
             "verified": _verified_row(record, tally),
         }
-
-    def _dead(self, study: FrozenStudy, record: StudyRecord) -> set[int]:
-        """Numbers of RUNNING trials whose worker stopped beating (a killed kernel), judged by the study's
-        own heartbeat interval, so a study that beats once an hour is not called dead early."""
-        interval = record.config.get("heartbeat_interval")
-        grace = dead_worker_grace_s(float(interval) if isinstance(interval, int | float) else 5.0)
-        return silent_trials(self.storage, _compat.study_id(study), grace)
 
     def _tally(self, study: FrozenStudy, counts: _Counts, record: StudyRecord) -> StudyTally:
         """The study's tally, with the trials finished since ``counts`` last changed added; made anew, from

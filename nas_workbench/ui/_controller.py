@@ -17,8 +17,9 @@ import optuna
 from sqlalchemy.engine import make_url
 
 from nas_workbench import strategies
-from nas_workbench._compat import storage_of
+from nas_workbench._compat import storage_of, study_id
 from nas_workbench.config import SearchConfig
+from nas_workbench.engine._bulk_read import dead_trials
 from nas_workbench.engine.narration import narrated
 from nas_workbench.engine.records import TrialResult, outcome_counts, trial_results
 from nas_workbench.engine.storage import open_storage
@@ -86,7 +87,8 @@ def read_in_background(
             post((session, Loading(3, f"Preparing the plots of {len(results):,} trials…")))
             table = TrialTable(config.objectives, config.directions)
             table.extend(results)
-            running = any(r.status in ("running", "waiting") for r in results)
+            dead = dead_trials(storage_of(found), study_id(found), record_of(found))  # a restarted kernel's
+            running = any(r.status in ("running", "waiting") and r.number not in dead for r in results)
             strategy = strategies.resolved_strategy(config)
             dnas = DnasHistory.from_study(found) if strategy == "dnas" else None
             proxy = ProxyHistory.from_study(found) if strategy == "proxy_guided" else None

@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import html
 import json
+import sqlite3
 import threading
 import time
 from pathlib import Path
 
+import optuna
 import pytest
 from bokeh.document import Document
 
@@ -571,3 +573,30 @@ def test_a_missing_extra_is_named(monkeypatch):
         assert "jupyter_bokeh" in str(error) and "nas-workbench[notebook]" in str(error)
     else:
         raise AssertionError("no MissingDependencyError")
+
+
+def test_load_after_a_kernel_restart_mid_trial_offers_resume_not_following(
+    make_config, score, wait_for, storage
+):
+    # A kernel restarted mid-search leaves its trial RUNNING with a silent heartbeat: the workbench
+    # reopened on it took the trial for a live one (another process running the study) and offered no Resume.
+    first = nw.search(make_config(n_trials=5), evaluate=score)
+    first.subscribe(lambda e: first.stop() if isinstance(e, ev.TrialFinished) and e.number == 1 else None)
+    first.run()  # 2 of 5 trials
+    study = optuna.load_study(study_name="ui", storage=storage)
+    trial_id = study.ask()._trial_id  # the restarted kernel's trial
+    with sqlite3.connect(storage.removeprefix("sqlite:///")) as db:
+        db.execute(
+            "INSERT INTO trial_heartbeats (trial_id, heartbeat) VALUES (?, datetime('now', '-600 seconds'))",
+            (trial_id,),
+        )
+
+    async def main():
+        workbench = nw.Workbench.load("ui", storage=storage, evaluate=score)
+        await wait_for(lambda: "holds 2 of 5 trials: Resume continues it" in workbench.message.value)
+        workbench.resume_button.click()
+        await wait_for(lambda: "complete" in workbench.message.value and not workbench.searching)
+        return workbench
+
+    workbench = asyncio.run(main())
+    assert "5 / 5 trials" in workbench.progress_label.value
