@@ -65,6 +65,10 @@ EXHAUSTED_ATTR = "nas_workbench.exhausted"
 #: Settings of the record a resume may change.
 _RESUMABLE = ("n_trials", "budget", "budget_resolved")
 
+#: The config's settings a resume may change: kept as last given, since every process that continues the
+#: study (`StudyRecord.search_config`: a worker, `Workbench.load`, `run --study`) searches with them.
+_RESUMABLE_SETTINGS = ("n_trials", "budget")
+
 #: Seconds a workbench process waits for a study that is being created to record its settings.
 RECORD_WAIT_S = 30.0
 
@@ -91,7 +95,8 @@ class StudyRecord:
     """The workbench's record of a study's settings.
 
     Attributes:
-        config: `SearchConfig.to_dict()` as given, storage password masked.
+        config: `SearchConfig.to_dict()` as given, storage password masked; a resume that changes the
+            number of trials or a limit records them as it gave them.
         objectives: The objective metrics, in the order of the trials' values.
         directions: "maximize" / "minimize" per objective.
         n_trials: Trials the study should hold when its search ends.
@@ -226,10 +231,15 @@ class StudyRecord:
 
     def resumed_as(self, current: StudyRecord) -> StudyRecord:
         """This record as a resume with ``current`` settings leaves it: a resume may plan more (or fewer)
-        trials or change a limit, and records the identity of its data if the study had none, and its
-        class names and standardisation if the study had none (studies of earlier versions); what is
-        recorded is kept; a space that became importable (moved from a notebook into a module) is recorded."""
+        trials or change a limit (in the config too, as given: a process continuing the study from the
+        record searches with them, not with the first search's), and records the identity of its data if
+        the study had none, and its class names and standardisation if the study had none (studies of
+        earlier versions); what is recorded is kept; a space that became importable (moved from a notebook
+        into a module) is recorded."""
         changed = {k: getattr(current, k) for k in _RESUMABLE if getattr(self, k) != getattr(current, k)}
+        given = {k: current.config[k] for k in _RESUMABLE_SETTINGS if k in current.config}
+        if self.config and any(self.config.get(k) != v for k, v in given.items()):  # as last given
+            changed["config"] = {**self.config, **given}
         if self.space_reference is None and current.space_reference is not None:  # moved out of a notebook
             changed["space_reference"] = current.space_reference
         if current.data is not None:

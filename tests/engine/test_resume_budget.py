@@ -22,6 +22,10 @@ def test_a_changed_limit_is_checked_and_recorded_on_resume(tmp_path):
     resumed = nw.search(config.replace(n_trials=2, budget={"params": 5e5}), evaluate=score).run()
     assert resumed.trials_done() == 2
     assert read_record(resumed.study).budget == {"params": 5e5}
+    # a process continuing the study from its record (a worker, Workbench.load, `run --study`) searches
+    # under the limit as last given, not the first search's (which it would write back to the study)
+    continued = read_record(resumed.study).search_config(config.storage, "resume-budget")
+    assert continued.budget == {"params": 5e5} and continued.n_trials == 2
 
 
 @pytest.mark.parametrize(
