@@ -4,9 +4,8 @@ A search started in a notebook writes its storage relative to the notebook's fol
 anywhere under the root. `StudyFileFinder` walks the root breadth-first to a bounded depth and a bounded
 number of directory entries, skipping hidden folders (``.git``, ``.venv``, checkpoints), symbolic links
 and package folders, and remembers the result for a few seconds, so a side panel that polls does not
-walk a large tree on every call. A file is a study file only if its name ends like a database, its first
-16 bytes are SQLite's header and it holds Optuna's tables, read in a read-only connection: nothing else
-is ever opened as a database, and no file is created or changed.
+walk a large tree on every call. A file is a study file only if its name ends like a database and a
+read-only SQLite connection finds Optuna's tables in it: no file is created or changed.
 """
 
 from __future__ import annotations
@@ -38,25 +37,39 @@ OPTUNA_TABLES = frozenset({"studies", "trials", "version_info"})
 
 
 def sqlite_storage_problem(path: Path) -> str | None:
-    """Why ``path`` is not an Optuna SQLite storage (None when it is), checked without writing to it:
-    the header is read first, and only a SQLite file is opened, in a read-only connection."""
-    try:
-        with path.open("rb") as handle:
-            header = handle.read(len(SQLITE_HEADER))
-    except OSError as error:
-        return f"cannot be read ({error.strerror or error})"
-    if header != SQLITE_HEADER:
-        return "not a SQLite database (no SQLite header)"
+    """Why ``path`` is not an Optuna SQLite storage (None when it is), checked without writing to it, in a
+    read-only SQLite connection.
+
+    The file is opened by SQLite, never by Python first: closing any other descriptor of a database file
+    drops every POSIX lock this process holds on it, among them those of the server's own open
+    connection to it (SQLite's documented "How To Corrupt" case 2.2), so a search finishing elsewhere took
+    itself for the file's last user and removed the write-ahead log the server still read: the side panel
+    showed that study as it was then, for good, and found the file "malformed". SQLite keeps its own
+    descriptors of a file open while another of its connections holds a lock on it. Only a file SQLite
+    refuses is read by Python, to say whether it is a SQLite database at all."""
     try:
         with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as connection:
             tables = {
                 row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
             }
-    except sqlite3.Error as error:
+    except sqlite3.OperationalError as error:  # missing, unreadable, locked
+        return f"cannot be read ({error})"
+    except sqlite3.Error as error:  # not a database, or a damaged one
+        if _header(path) != SQLITE_HEADER:
+            return "not a SQLite database (no SQLite header)"
         return f"not a readable SQLite database ({error})"
     if OPTUNA_TABLES - tables:
         return "not an Optuna storage (it has no Optuna tables)"
     return None
+
+
+def _header(path: Path) -> bytes:
+    """The first bytes of ``path`` (empty when it cannot be read)."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(len(SQLITE_HEADER))
+    except OSError:
+        return b""
 
 
 class StudyFileFinder:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import subprocess
+import sys
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+import optuna
 import pytest
 
 from nas_workbench.server.discovery import StudyFileFinder, sqlite_storage_problem
@@ -119,3 +122,31 @@ def test_tables_written_to_the_write_ahead_log_only_are_seen(tmp_path):
         db.commit()
         assert (path.stat().st_mtime_ns, path.stat().st_size) == before
         assert finder.files() == [path]
+
+
+_ADD_TRIALS = """
+import sys, optuna
+from nas_workbench.engine.storage import open_storage
+study = optuna.create_study(study_name="s", storage=open_storage(sys.argv[1]), load_if_exists=True)
+for _ in range(int(sys.argv[2])):
+    study.tell(study.ask(), 0.5)
+"""
+
+
+def test_checking_a_study_file_the_server_reads_keeps_its_view_current(tmp_path):
+    # The server reads a study file through its open storage and checks the file at each listing; a
+    # search elsewhere writes and ends. The check's own open() and close() of the file dropped the server's
+    # locks, so the search took itself for the file's last user and removed the write-ahead log the
+    # server still read: the panel showed the study as it was, for good, and the file as "malformed".
+    path = tmp_path / "study.db"
+    url = f"sqlite:///{path}"
+    subprocess.run([sys.executable, "-c", _ADD_TRIALS, url, "2"], check=True)
+    server = optuna.storages.RDBStorage(url, skip_table_creation=True)
+    study_id = server.get_study_id_from_name("s")
+    assert len(server.get_all_trials(study_id)) == 2
+    assert sqlite_storage_problem(path) is None
+    for added, total in ((3, 5), (4, 9)):  # the second search wrote to a log the server never saw
+        subprocess.run([sys.executable, "-c", _ADD_TRIALS, url, str(added)], check=True)
+        assert len(server.get_all_trials(study_id)) == total
+        assert path.with_name("study.db-wal").exists()  # the server's log, kept while it reads
+    assert sqlite_storage_problem(path) is None
