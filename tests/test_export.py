@@ -16,6 +16,7 @@ from onnx.reference import ReferenceEvaluator
 
 import nas_workbench as nw
 from nas_workbench import export
+from nas_workbench.engine.study_record import read_record, write_record
 from nas_workbench.testing.workers import TINY_CHAIN
 
 TINY = {**TINY_CHAIN, "max_depth": 2}
@@ -250,3 +251,19 @@ def test_export_train_refuses_the_formats_without_weights(fmt, tmp_path, capsys)
     err = capsys.readouterr().err
     assert f"--train: '--format {fmt}' is not allowed" in err and "(state_dict, torchscript, onnx)" in err
     assert main(argv) == 2 and "--train" not in capsys.readouterr().err  # no study there: another error
+
+
+def test_the_report_notebook_states_the_budget_with_units_and_its_relative_form(tiny_task, tmp_path):
+    # it read "budget {'latency_ms': 0.7049895000008632, 'peak_memory_mb': 5.0}": unitless, 16 digits,
+    # and the "p50" the user gave lost (the HTML report said "latency_ms ≤ 0.705 ms (p50 on this CPU)")
+    run = search_tiny(tiny_task, f"sqlite:///{tmp_path / 's.db'}")
+    record = read_record(run.study)
+    resolved = {"spec": "p50", "value": 0.7049895000008632, "unit": "ms", "device": "this CPU", "detail": ""}
+    marked = record.with_changes(
+        budget={"latency_ms": 0.7049895000008632, "params": 5e4}, budget_resolved={"latency_ms": resolved}
+    )
+    write_record(run.study, marked)
+    notebook = nbformat.read(export.export_report_notebook(run.study, tmp_path / "r.ipynb"), as_version=4)
+    assert (
+        "budget latency_ms ≤ 0.705 ms (p50 on this CPU), params ≤ 50k parameters." in notebook.cells[0].source
+    )

@@ -72,6 +72,8 @@ def export_report_notebook(
         ) from None
     import yaml
 
+    from nas_workbench.viz._state import budget_summary
+
     record = record_of(study)
     objectives, directions = list(record.objectives), list(record.directions)
     results = trial_results(study)
@@ -87,7 +89,7 @@ def export_report_notebook(
             f"# NAS report: `{study.study_name}`\n\n"
             f"Space **{record.space or '?'}**, strategy **{record.strategy or '?'}**, objectives "
             + ", ".join(f"{m} ({d})" for m, d in zip(objectives, directions, strict=True))
-            + f", budget {dict(record.budget) or 'none'}.\n\n"
+            + f", budget {budget_summary(record)}.\n\n"
             f"{len(results)} trials: {counts['ok']} trained, {counts['infeasible']} over budget "
             "(not trained), "
             f"{counts['pruned']} stopped early, {counts['failed']} failed."

@@ -14,7 +14,7 @@ from typing import Any
 
 from nas_workbench.engine.records import TrialResult, pareto_front
 from nas_workbench.engine.study_record import StudyRecord
-from nas_workbench.metrics import unit_word, value_text
+from nas_workbench.metrics import limit_text, unit_word, value_text
 from nas_workbench.profiling import METRICS, caveats
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "UNSCORED_AT",
     "TrialTable",
     "budget_notes",
+    "budget_summary",
     "front_columns",
     "metric_label",
     "stored_budget",
@@ -233,6 +234,14 @@ def stored_budget(record: StudyRecord) -> tuple[dict[str, float], dict[str, str]
     device whose profile judges latency ("predicted for pixel3")."""
     resolved = {m: f"{r['spec']} on {r['device']}" for m, r in record.budget_resolved.items()}
     return dict(record.budget), budget_notes(resolved, record.budget, record.config.get("target_device"))
+
+
+def budget_summary(record: StudyRecord) -> str:
+    """A study's limits for a reader, each with its unit and how it was given: ``"latency_ms ≤ 0.705 ms
+    (p50 on this CPU), peak_memory_mb ≤ 5 MB"`` (``"none"`` without limits), as the report and the report
+    notebook say them (a stored limit reads ``0.7049895000008632`` otherwise)."""
+    budget, notes = stored_budget(record)
+    return ", ".join(f"{m} ≤ {limit_text(m, v, notes.get(m))}" for m, v in budget.items()) or "none"
 
 
 def budget_notes(

@@ -19,8 +19,7 @@ from bokeh.resources import INLINE
 from nas_workbench.engine.budget import metrics_to_profile
 from nas_workbench.engine.records import TrialResult, outcome_counts, pareto_front, trial_results
 from nas_workbench.engine.study_record import record_of
-from nas_workbench.metrics import limit_text
-from nas_workbench.viz._state import TrialTable, metric_label, stored_budget
+from nas_workbench.viz._state import TrialTable, budget_summary, metric_label, stored_budget
 from nas_workbench.viz.alpha import dnas_layout
 from nas_workbench.viz.figures import make_sources, metric_axis_label, study_figures
 from nas_workbench.viz.proxy import proxy_study_layout
@@ -69,11 +68,10 @@ def report_layout(study: optuna.Study) -> Any:
     )
 
     goals = ", ".join(f"{m} ({d})" for m, d in zip(objectives, directions, strict=True))
-    limits = ", ".join(f"{m} ≤ {limit_text(m, v, notes.get(m))}" for m, v in budget.items())
     summary = (
         f"<h2>NAS Workbench report: {esc(study.study_name)}</h2>"
         f"<p>Space <b>{esc(record.space)}</b>, strategy <b>{esc(record.strategy)}</b>, "
-        f"objectives {esc(goals)}, budget {esc(limits or 'none')}, "
+        f"objectives {esc(goals)}, budget {esc(budget_summary(record))}, "
         f"device {esc(config.get('device', '?'))}{target}.</p>"
         f"<p>{len(table.results)} trials: {trained}, {counts['infeasible']} over budget "
         f"(not trained), {counts['pruned']} stopped early, {counts['failed']} failed.</p>"
