@@ -272,8 +272,8 @@ def _check_budget(budget: Any) -> None:
                 )
             parse_relative_budget(f"budget.{name}", limit)
             continue
-        check_number(f"budget.{name}", limit, 0.0)
-        if limit == 0:
+        number = isinstance(limit, int | float) and not isinstance(limit, bool)
+        if not number or not math.isfinite(limit) or limit <= 0:  # -1 was told ">= 0.0", then 0 "positive"
             raise ConfigError(f"budget.{name}", limit, f"a positive limit in {METRICS[name].unit}")
 
 

@@ -24,7 +24,9 @@ def test_defaults_validate_and_round_trip_through_dict():
         ({"objectives": ["accuracyy"]}, "objectives", "Did you mean 'accuracy'"),
         ({"objectives": []}, "objectives", "non-empty"),
         ({"budget": {"latency": 1.0}}, "budget", "Did you mean 'latency_ms'"),
-        ({"budget": {"latency_ms": -1}}, "budget.latency_ms", ">= 0"),
+        ({"budget": {"latency_ms": -1}}, "budget.latency_ms", "a positive limit in ms"),  # not ">= 0.0"
+        ({"budget": {"params": -5}}, "budget.params", "a positive limit in count"),
+        ({"budget": {"latency_ms": None}}, "budget.latency_ms", "a positive limit in ms"),
         ({"budget": {"latency_ms": 0}}, "budget.latency_ms", "positive"),
         (
             {"budget": {"latency_ms": "fast"}},
