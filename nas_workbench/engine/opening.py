@@ -121,13 +121,14 @@ def open_study(
     seeds = [space.parse(text) for text in config.initial_architectures]
     if new:  # a bad warm start is refused before the study exists
         seeds += warm_start_architectures(config, space, storage)
+    data = DataIdentity.of(task())  # bad data (one class, too few rows) is refused before a study exists
     check_cancelled(cancelled, "creating the study")
     study = optuna.create_study(
         storage=storage, study_name=name, directions=config.directions, sampler=sampler, load_if_exists=True
     )
     resolved = {m: r.to_dict() for m, r in budget.resolved.items()}
     current = StudyRecord.of(given, config, version=__version__, budget_resolved=resolved,
-                             data=DataIdentity.of(task()),
+                             data=data,
                              space_reference=spaces.reference(config.space))  # fmt: skip
     stored_record = read_record(study)
     if stored_record is None:

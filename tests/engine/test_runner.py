@@ -7,6 +7,7 @@ import threading
 import warnings
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pytest
 import torch
@@ -223,6 +224,15 @@ def test_resuming_with_other_objectives_is_refused(storage, tiny_task):
     nw.search(config(storage, n_trials=1), evaluate=score, data=tiny_task).run()
     with pytest.raises(ConfigError, match="study_name"):
         nw.search(config(storage, objectives=["accuracy", "flops"]), data=tiny_task)
+
+
+def test_data_of_one_class_is_refused_before_a_study_is_created(storage):
+    # the refusal came after optuna.create_study: an empty study was left in the storage, listed by the
+    # side panel as "stopped, 0 trials" (and a later search under its name resumed a study of no record)
+    x, y = np.random.default_rng(0).random((100, 5), dtype=np.float32), np.array(["a"] * 100)
+    with pytest.raises(ConfigError, match="at least two classes"):
+        nw.search(config(storage), evaluate=score, data=(x, y))
+    assert optuna.study.get_all_study_names(storage) == []
 
 
 def test_evaluate_without_accuracy_fails_the_trial_clearly(storage, tiny_task):
