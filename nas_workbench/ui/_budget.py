@@ -15,7 +15,7 @@ import ipywidgets as W
 from nas_workbench.config import SearchConfig
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
 from nas_workbench.metrics import CHECKED_METRICS, METRICS
-from nas_workbench.ui._fields import DESCRIPTION_WIDTH, Field, labelled
+from nas_workbench.ui._fields import DESCRIPTION_WIDTH, Field, labelled, read_fields
 from nas_workbench.ui._limit import BUDGET_RANGES, limit_field
 
 __all__ = ["BUDGET_RANGES", "BudgetFields"]
@@ -56,7 +56,7 @@ class BudgetFields:
 
     def read(self) -> dict[str, float | str]:
         """The limits that are set."""
-        limits = {key.removeprefix("budget."): field.read() for key, field in self.fields.items()}
+        limits = read_fields({key.removeprefix("budget."): field.read for key, field in self.fields.items()})
         return {metric: limit for metric, limit in limits.items() if limit is not None}
 
     def write(self, budget: Mapping[str, Any]) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import ipywidgets as W
 
-from nas_workbench.exceptions import ConfigError
+from nas_workbench.exceptions import ConfigError, ConfigErrors
 
 __all__ = [
     "DESCRIPTION_WIDTH",
@@ -26,6 +26,7 @@ __all__ = [
     "labelled",
     "option_field",
     "plain",
+    "read_fields",
     "same_value",
     "zero_hint",
 ]
@@ -36,6 +37,20 @@ _STYLE = {"description_width": DESCRIPTION_WIDTH}
 
 #: What 0 stands for, as a setting's help says it ("wall-clock limit of a run; 0: none", "(0: off)").
 _ZERO = re.compile(r"(?:^|[(;,] *)0: *([^;)]+)")
+
+
+def read_fields(readers: Mapping[str, Callable[[], Any]]) -> dict[str, Any]:
+    """Each reader's value by its key, every reader asked: `ConfigError` naming each field that cannot be
+    read (`ConfigErrors` for several), so that Start shows every bad field at once, not the first alone."""
+    values, errors = {}, []
+    for key, read in readers.items():
+        try:
+            values[key] = read()
+        except ConfigError as error:
+            errors.append(error)
+    if errors:
+        raise errors[0] if len(errors) == 1 else ConfigErrors(errors)
+    return values
 
 
 def labelled(text: str, tooltip: str, widget: W.Widget) -> W.HBox:

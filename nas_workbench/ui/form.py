@@ -36,7 +36,7 @@ from nas_workbench.metrics import METRICS, metric_label
 from nas_workbench.strategies.advisor import advise
 from nas_workbench.ui._budget import BUDGET_RANGES, BudgetFields
 from nas_workbench.ui._devices import available_devices, target_device_field
-from nas_workbench.ui._fields import DESCRIPTION_WIDTH, Field, OptionsEditor, labelled
+from nas_workbench.ui._fields import DESCRIPTION_WIDTH, Field, OptionsEditor, labelled, read_fields
 from nas_workbench.ui._schema import Row, form_rows, plain_field, tags_field, value_field
 from nas_workbench.ui._workers import WorkersChoice
 from nas_workbench.ui.data import DatasetChoices
@@ -239,12 +239,14 @@ class ConfigForm:
 
     def _values(self) -> SearchConfig:
         """The config the fields describe, not validated (`ConfigError` for input a field cannot read)."""
-        values = {key: field.read() for key, field in self.fields.items() if "." not in key}
-        fidelity = {
-            key[9:]: field.read() for key, field in self.fields.items() if key.startswith("fidelity.")
+        readers = {
+            key: field.read
+            for key, field in self.fields.items()
+            if key != "budget" and ("." not in key or key.startswith("fidelity."))
         }
-        values.pop("budget", None)
-        return SearchConfig(**values, budget=self.budget.read(), fidelity=Fidelity(**fidelity))
+        values = read_fields({**readers, "budget": self.budget.read})  # every field's error at once
+        fidelity = {key[9:]: values.pop(key) for key in list(values) if key.startswith("fidelity.")}
+        return SearchConfig(**values, fidelity=Fidelity(**fidelity))
 
     def read(self) -> SearchConfig:
         """The config the fields describe, validated (`ConfigError` naming the field otherwise)."""

@@ -217,6 +217,21 @@ def test_a_relative_limit_is_typed_in_its_box_and_a_bad_one_is_shown_under_the_f
     assert form.validate() is None and "'pQ'" in text(field.error)
 
 
+def test_start_shows_every_field_that_cannot_be_read_at_once():
+    # "-5" parameters and "5ms" of latency: Start showed the parameters' error alone, and the latency's
+    # only once that was fixed and Start pressed again
+    form = ConfigForm()
+    for metric, typed in (("params", "-5"), ("latency_ms", "5ms")):
+        (row, _answer) = form.fields[f"budget.{metric}"].box.children[0].children
+        row.children[1].children[0].value = True  # ticked
+        row.children[1].children[2].value = typed  # the limit's box
+    form.fields["pruner_options"].widget.value = "[1, 2"
+    assert form.validate() is None
+    assert "'-5' is not allowed" in text(form.fields["budget.params"].error)
+    assert "'5ms' is not allowed" in text(form.fields["budget.latency_ms"].error)
+    assert "pruner_options" in text(form.fields["pruner_options"].error)
+
+
 def test_the_budget_check_shows_the_tightest_value_or_the_refusal_under_each_limit():
     tiny = {"num_stages": 1, "max_depth": 1, "ops": ["conv", "dwsep"], "kernel_sizes": [3], "widths": [8],
             "strides": [1], "width_ratios": [0.5, 1.0], "stem_channels": 8}  # fmt: skip
