@@ -106,8 +106,9 @@ def _add_budget_option(command: argparse.ArgumentParser, default: str) -> None:
         action="append",
         metavar="[METRIC=]LIMIT",
         help="a hardware limit, repeatable: latency_ms=p40, params=100000, or a latency limit alone in "
-        "milliseconds (0.4) or relative to this machine: a percentile of the space's latency here (p40) or "
-        f"a factor of the fastest network (1.5x fastest) (default: {default})",
+        "milliseconds (0.4) or relative: a percentile of the space's latency (p40) or a factor of the "
+        "fastest network (1.5x fastest), on this machine, or with --target-device on that device's "
+        f"predicted latencies (default: {default})",
     )
     command.add_argument(
         "--resolve-again",
