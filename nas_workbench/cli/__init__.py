@@ -52,8 +52,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _show_warning(message: Warning | str, category: type[Warning], *_args: Any, **_kwargs: Any) -> None:
     """A Python warning as the command line's other messages read: ``warning: <message>``, not the file,
-    line and source line of the code that raised it."""
-    print(f"warning: {message}", file=sys.stderr)
+    line and source line of the code that raised it; above a progress bar drawn on stderr, not glued to its
+    line ("...?trial/s]warning: target_device ...", seen from `run --target-device`)."""
+    line = f"warning: {message}"
+    tqdm = sys.modules.get("tqdm")  # loaded only when a bar may be drawn
+    if tqdm is not None:
+        tqdm.tqdm.write(line, file=sys.stderr)
+    else:
+        print(line, file=sys.stderr)
 
 
 def __getattr__(name: str) -> Any:
