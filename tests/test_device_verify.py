@@ -178,7 +178,7 @@ def test_fitting_a_profile_anew_over_one_a_verification_refitted_warns_what_it_d
     refit_device(profile, new, [device_ms(space.parse(a)) for a in new])  # saved: 8 measurements
     assert not [w for w in recwarn if "drops them" in str(w.message)]  # a refit keeps every measurement
     with pytest.warns(
-        UserWarning, match=r"'p': the saved profile holds 2 measurements these 6 leave out"
+        UserWarning, match=r"'p': the saved profile held 2 measurements these 6 leave out.*saved over it"
     ) as seen:
         nw.profiling.fit_device("p", space, archs, latency, input_shape=(1, 8, 8))  # the notebook run again
     assert seen[0].filename == __file__  # it points at the call that drops them

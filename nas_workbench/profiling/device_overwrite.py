@@ -20,9 +20,10 @@ __all__ = ["warn_dropped"]
 
 
 def warn_dropped(name: str, path: Path, kept: Sequence[tuple[str, float]]) -> None:
-    """Warn (`UserWarning`, pointing at the call of `fit_device`) when the profile saved at ``path``
-    holds measurements that ``kept`` (the new profile's, architecture in the space's notation and its
-    latency) does not; nothing when none is saved or every saved one is kept."""
+    """Warn (`UserWarning`, pointing at the call of `fit_device`) when the profile saved at ``path``, about
+    to be saved over, holds measurements that ``kept`` (the new profile's, architecture in the space's
+    notation and its latency) does not; nothing when none is saved or every saved one is kept. Said as done:
+    the user reads it once the call has returned."""
     saved = read_json(path)
     if not saved:
         return
@@ -31,9 +32,10 @@ def warn_dropped(name: str, path: Path, kept: Sequence[tuple[str, float]]) -> No
     if not dropped:
         return
     warn_caller(
-        f"device profile {name!r}: the saved profile holds {dropped} measurement{'s' * (dropped != 1)} "
-        f"these {len(kept)} leave out (added by a verification or an earlier fit); saving over it drops "
-        "them. To keep them, fit again with their rows added (from the command line, the rows of the CSV "
+        f"device profile {name!r}: the saved profile held {dropped} measurement{'s' * (dropped != 1)} "
+        f"these {len(kept)} leave out (added by a verification or an earlier fit); this fit is saved over "
+        "it and drops them. To get them back, fit again with their rows added (from the command line, the "
+        "rows of the CSV "
         "given to `device verify`); in a notebook run again, load the saved profile rather than fitting "
         f"it anew: nw.profiling.load_device({name!r}) if {name!r} in nw.profiling.list_devices() else "
         "nw.profiling.fit_device(...)"
