@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import html
 import math
-from statistics import NormalDist
+from statistics import NormalDist, median
 from typing import TYPE_CHECKING
 
 from nas_workbench.profiling.device_local import LOCAL
@@ -108,12 +108,18 @@ def _weakness(profile: DeviceProfile) -> str | None:
 
 
 def profile_lines(profile: DeviceProfile) -> list[str]:
-    """The profile in words: what it predicts, its cross-validated quality and interval, the prior it
-    averages over (a reference table, this machine's lookup table), and a warning if it is weak."""
+    """The profile in words: what it predicts, the measurements' range, its cross-validated quality and
+    interval, the prior it averages over (a reference table, this machine's lookup table), and a warning if
+    it is weak. The range shows a mistyped measurement (``1e9``, seconds in the ``latency_ms`` column),
+    which no check can refuse in general: real devices span a thousandfold (NAS-Bench-201's Pixel 3 from
+    0.003 to 19 ms)."""
     q = profile.quality
+    measured = sorted(latency for _, latency in profile.measurements)
     lines = [
         f"{profile.name}: latency of {profile.space!r} networks at input {list(profile.input_shape)}, "
         f"{profile.source}",
+        f"  measured: {len(measured)} architectures, {measured[0]:.4g} to {measured[-1]:.4g} ms "
+        f"(median {median(measured):.4g} ms)",
         f"  cross-validated (leave-one-out): Spearman {_spearman_with_range(profile)}, within ±10% "
         f"{100 * q['within_10pct']:.0f}%, median error {100 * q['median_rel_error']:.1f}%",
         f"  80% interval: a new architecture's latency lies within x{q['ratio_p10']:.2f} to "
