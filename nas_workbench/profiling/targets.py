@@ -4,7 +4,8 @@ A data scientist's target is often a phone, a Raspberry Pi or an FPGA. They meas
 there (`propose` picks which), give the latencies to `fit_device`, and get a named `DeviceProfile` whose
 `predict(arch)` is a latency `Measurement` labelled ``predicted`` with source ``predicted for <device>
 from N measurements`` and an uncertainty. Profiles are JSON files in the profiling cache
-(``<cache>/devices/<name>.json``), found by `load_device` and `list_devices` (a fit over one warns).
+(``<cache>/devices/<name>.json``, `device_files`), found by `load_device` and `list_devices` (a fit over
+one warns).
 
 >>> profile = nw.profiling.fit_device("pixel2", space, archs, latency_ms)
 >>> print(profile.predict("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|nor_conv_1x1~2|"))
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,9 +32,10 @@ import numpy as np
 from nas_workbench._registry import unknown_name_message
 from nas_workbench.exceptions import ConfigError, NasWorkbenchError
 from nas_workbench.metrics import METRICS, Measurement
-from nas_workbench.profiling.cache import cache_dir, read_json, write_json_atomic
+from nas_workbench.profiling.cache import read_json, write_json_atomic
 from nas_workbench.profiling.device_budget import budget_verdict, conformal_bound, interval_ratios
 from nas_workbench.profiling.device_csv import read_measurements, write_proposal
+from nas_workbench.profiling.device_files import check_name, list_devices, profile_path
 from nas_workbench.profiling.device_local import LOCAL, LocalPrior, fit_average, prior_columns
 from nas_workbench.profiling.device_model import (
     MIN_MEASUREMENTS,
@@ -59,7 +60,6 @@ __all__ = [
     "propose",
     "read_measurements",
     "read_reference",
-    "saved_spaces",
     "write_proposal",
 ]
 
@@ -67,7 +67,6 @@ logger = logging.getLogger("nas_workbench")
 
 #: Version of the profile file format.
 _FORMAT = 1
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _DEFAULT_SHAPE = (3, 32, 32)
 
 
@@ -254,44 +253,14 @@ class DeviceProfile:
 
     def save(self, directory: Path | None = None) -> Path:
         """Write the profile to the profiling cache (or ``directory``) and return its path."""
-        path = _path(self.name, directory)
+        path = profile_path(self.name, directory)
         write_json_atomic(path, self.to_dict())
         return path
 
 
-def _check_name(name: Any) -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ConfigError(
-            "device name", name, "1-64 letters, digits, '_', '.' or '-', starting with a letter or digit"
-        )
-    return name
-
-
-def _path(name: str, directory: Path | None = None) -> Path:
-    return (directory or cache_dir() / "devices") / f"{_check_name(name)}.json"
-
-
-def list_devices(directory: Path | None = None) -> list[str]:
-    """The names of the saved device profiles, sorted."""
-    root = directory or cache_dir() / "devices"
-    return sorted(p.stem for p in root.glob("*.json") if _NAME.match(p.stem)) if root.is_dir() else []
-
-
-def saved_spaces(directory: Path | None = None) -> dict[str, str]:
-    """The space each saved profile was fitted on, by name (`list_devices`' order): what a list to choose
-    a target device from says beside each, since a profile serves only searches of its space; read from
-    the files alone, a damaged one's as "?"."""
-    spaces: dict[str, str] = {}
-    for name in list_devices(directory):
-        data = read_json(_path(name, directory))
-        space = data.get("space") if isinstance(data, dict) else None
-        spaces[name] = space if isinstance(space, str) else "?"
-    return spaces
-
-
 def load_device(name: str, directory: Path | None = None) -> DeviceProfile:
     """The saved profile called ``name``; an unknown name is a `ConfigError` with a suggestion."""
-    data = read_json(_path(name, directory))
+    data = read_json(profile_path(name, directory))
     if data is None or data.get("format") != _FORMAT:
         saved = list_devices(directory)
         known = (
@@ -305,12 +274,8 @@ def load_device(name: str, directory: Path | None = None) -> DeviceProfile:
     try:
         return DeviceProfile.from_dict(data)
     except (KeyError, TypeError, ValueError) as error:
-        raise ConfigError(
-            "target_device",
-            name,
-            f"a readable profile ({_path(name, directory)} is damaged: {type(error).__name__} {error}); "
-            "fit it again",
-        ) from None
+        damaged = f"{profile_path(name, directory)} is damaged: {type(error).__name__} {error}"
+        raise ConfigError("target_device", name, f"a readable profile ({damaged}); fit it again") from None
 
 
 def fit_device(
@@ -346,7 +311,7 @@ def fit_device(
     """
     from nas_workbench import spaces
 
-    _check_name(name)
+    check_name(name)
     space = spaces.get(space) if isinstance(space, str) else space
     if len(archs) != len(latency_ms):
         raise ConfigError(
@@ -408,6 +373,6 @@ def fit_device(
         _reference=table,
     )
     if save:
-        warn_dropped(name, _path(name), profile.measurements)
+        warn_dropped(name, profile_path(name), profile.measurements)
         logger.info("device profile %r saved to %s", name, profile.save())
     return profile

@@ -196,10 +196,11 @@ def open_stored(study_name: str, url: str) -> tuple[optuna.Study | None, SearchC
         return None, None, str(error)
 
 
-def complete_hint(study_name: str, strategy: str, results: Sequence[TrialResult], n_trials: int) -> str:
+def complete_hint(study_name: str, config: SearchConfig, results: Sequence[TrialResult]) -> str:
     """What the workbench says of a stored study its strategy ended with fewer trials than planned: it is
     complete (Resume has nothing to continue), and for a "dnas" search what its trials were."""
     held = f"Study {study_name!r} is complete"
+    strategy, n_trials = strategies.resolved_strategy(config), config.n_trials
     if strategy == "dnas":
         return f"{held}: {outcome_text(outcome_counts(results), n_trials)}."
     return (

@@ -45,7 +45,7 @@ def target_device_field(row: Row) -> Field:
     """The saved device profile latency is predicted for (``target_device``), or this machine; each
     profile labelled with the space it was fitted on ("pixel3 (nb201, predicted)"): one of another space
     is refused when chosen, and the names alone did not say which those were."""
-    from nas_workbench.profiling.targets import saved_spaces
+    from nas_workbench.profiling.device_files import saved_spaces
 
     here = ("this machine (measured)", "")  # not None: a dropdown shows None as no choice, a blank box
     box = W.Dropdown(

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as W
 import optuna
 
-from nas_workbench import strategies
 from nas_workbench.config import SearchConfig, default_storage
 from nas_workbench.engine.callables import callable_name
 from nas_workbench.engine.records import TrialResult
@@ -330,8 +329,7 @@ class Workbench(W.VBox):
         if item.then is not None:
             item.then()  # a resumed run: what it says replaces this
         elif item.complete and not item.running and done < config.n_trials:
-            strategy = strategies.resolved_strategy(config)
-            said.insert(0, complete_hint(study.study_name, strategy, item.table.results, config.n_trials))
+            said.insert(0, complete_hint(study.study_name, config, item.table.results))
         elif item.running or done < config.n_trials:
             self._watch(study, item.table, config.n_trials)
             if not item.running:
