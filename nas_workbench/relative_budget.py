@@ -28,12 +28,12 @@ __all__ = ["GRAMMAR", "RELATIVE_METRICS", "RelativeBudget", "budget_value", "par
 RELATIVE_METRICS = ("latency_ms", "peak_memory_mb")
 
 #: What a relative limit may look like, for error messages and help texts.
-GRAMMAR = (
-    "an absolute limit in the metric's unit, or a limit relative to this device: 'pQ' (the Q-th "
-    "percentile of the space on this device, 0 < Q <= 100, e.g. 'p30'), 'Fx fastest' (F times the "
-    "fastest architecture of the space, e.g. '1.5x fastest') or 'Fx ARCH' (F times an architecture in the "
-    "space's notation, e.g. '2x <arch>')"
+_RELATIVE = (
+    "a limit relative to this device: 'pQ' (the Q-th percentile of the space on this device, 0 < Q <= 100, "
+    "e.g. 'p30'), 'Fx fastest' (F times the fastest architecture of the space, e.g. '1.5x fastest') or "
+    "'Fx ARCH' (F times an architecture in the space's notation, e.g. '2x <arch>')"
 )
+GRAMMAR = f"an absolute limit in the metric's unit, or {_RELATIVE}"
 
 _QUANTILE = re.compile(r"p(\d+(?:\.\d*)?)")
 _FACTOR = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*x\s+(\S.*)")
@@ -78,6 +78,9 @@ def parse_relative_budget(field: str, text: str) -> RelativeBudget:
         if reference.lower() in _FASTEST:
             return RelativeBudget(text=f"{f:g}x {reference.lower()}", factor=f)
         return RelativeBudget(text=f"{f:g}x {reference}", factor=f, reference=reference)
+    if isinstance(budget_value(spec), float):  # "5" in Python: a number in quotes
+        number = f"a number in the metric's unit ({spec}, not in quotes)"
+        raise ConfigError(field, text, f"{number}, or {_RELATIVE}")
     raise ConfigError(field, text, GRAMMAR)
 
 

@@ -44,6 +44,13 @@ def test_bad_relative_limits_name_the_field_the_value_and_the_grammar(text):
     assert "'pQ'" in info.value.allowed and "'Fx fastest'" in info.value.allowed
 
 
+def test_a_number_in_quotes_is_told_to_drop_them():
+    """budget={"latency_ms": "5"} was told the relative grammar alone (h3)."""
+    with pytest.raises(ConfigError) as info:
+        nw.SearchConfig(budget={"latency_ms": "5"}).validate()
+    assert info.value.allowed.startswith("a number in the metric's unit (5, not in quotes), or a limit")
+
+
 def test_counted_metrics_take_no_relative_limit():
     with pytest.raises(ConfigError) as info:
         nw.SearchConfig(budget={"params": "p30"}).validate()
