@@ -13,6 +13,7 @@ import ipywidgets as W
 
 from nas_workbench.exceptions import NasWorkbenchError
 from nas_workbench.ui._model import Loading, Message, Progress
+from nas_workbench.ui._status import FOLLOWING
 
 __all__ = ["HEADER", "RunControls", "guarded"]
 
@@ -96,7 +97,10 @@ class RunControls:
         self.stop.disabled = not running
 
     def show_progress(self, progress: Progress) -> None:
-        """Draw the bar and its line (kept on one line)."""
+        """Draw the bar and its line (kept on one line); a followed study that is complete is no longer
+        followed, so the status line stops saying so (it said "Following" after the last trial)."""
+        if progress.value >= progress.max and FOLLOWING in self.status.value:
+            self.status.value = ""
         self.progress.max, self.progress.value = progress.max, progress.value
         self.progress.bar_style = progress.style
         self.progress_label.value = f'<span style="white-space:nowrap">{html.escape(progress.text)}</span>'

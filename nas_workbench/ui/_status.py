@@ -7,10 +7,11 @@ from nas_workbench.viz import TrialTable, metric_axis_label
 
 __all__ = ["FOLLOWING", "best_text", "eta_seconds", "format_duration", "progress_text"]
 
-#: The status line while the workbench follows a study that other processes run.
+#: The status line while the workbench follows a study it does not run: trials other processes finish
+#: appear (a stopped study may be resumed elsewhere); cleared once the study is complete.
 FOLLOWING = (
-    "Following this study as other processes run it (read again after each change, at most every 30 s "
-    "when idle)."
+    "Following this study: trials other processes finish appear here (read again after each change, at "
+    "most every 30 s when idle)."
 )
 
 

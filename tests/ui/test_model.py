@@ -146,3 +146,20 @@ def test_a_supernet_estimate_is_not_shown_as_a_trained_best():
     assert model.progress(table, running=True, now=2.0).text.endswith(
         "best validation accuracy 0.9 (trial 1)"
     )
+
+
+def test_a_followed_study_stops_saying_it_is_followed_once_complete():
+    """The status line kept "Following this study ..." after the study's last trial (h3)."""
+    from nas_workbench.ui._controls import RunControls
+    from nas_workbench.ui._model import Progress
+    from nas_workbench.ui._status import FOLLOWING
+
+    controls = RunControls(lambda: None, lambda: None, lambda: None)
+    controls.status.value = f"<i>{FOLLOWING}</i>"
+    controls.show_progress(Progress(39, 40, "", "39 / 40 trials"))
+    assert FOLLOWING in controls.status.value  # still running elsewhere
+    controls.show_progress(Progress(40, 40, "success", "40 / 40 trials"))
+    assert controls.status.value == ""
+    controls.status.value = "<i>Opening study 'x'…</i>"  # another status is left alone
+    controls.show_progress(Progress(40, 40, "success", "40 / 40 trials"))
+    assert controls.status.value == "<i>Opening study 'x'…</i>"
