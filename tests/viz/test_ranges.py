@@ -35,6 +35,16 @@ def test_the_budget_stays_in_view_and_missing_values_are_skipped():
     assert fit_axis([float("nan")]) is None
 
 
+def test_a_far_value_inside_the_range_the_budget_widens_is_a_point_not_an_arrow():
+    """Peak memory of 0.01-0.3 MB under a 5 MB budget: the axis ran 0-5 MB and the small values, far from
+    the others' median in decades, were drawn as arrows at its left edge (h3, a PostgreSQL study)."""
+    memory = [0.25, 0.26, 0.24, 0.27, 0.25, 0.26, 0.011, 0.012]
+    fit = fit_axis(memory, include=[5.0])
+    assert fit is not None and fit.start < 0.011 and fit.end > 5.0 and fit.outliers == ()
+    alone = fit_axis(memory)  # without the budget the range fits the cluster and they stay arrows
+    assert alone is not None and alone.low == (6, 7) and alone.start > 0.012
+
+
 def test_a_study_with_an_outlier_draws_it_as_an_arrow_at_the_edge():
     table = TrialTable(["accuracy", "latency_ms"], ["maximize", "minimize"])
     latencies = [0.85, 0.9, 1.2, 83.0, 1.6, 1.1]
