@@ -40,10 +40,15 @@ class Registry(Generic[T]):
         kind: What the registry holds, in words, for error messages ("search space").
         definition: The class or function that defines an item, to recognise a redefinition (default: the
             item itself; a registry of records passes the function inside them).
+        unknown_hint: A sentence an unknown name's error ends with: how an item of the user's own is
+            found (a registry users add to).
     """
 
-    def __init__(self, kind: str, definition: Callable[[T], object] | None = None) -> None:
+    def __init__(
+        self, kind: str, definition: Callable[[T], object] | None = None, unknown_hint: str = ""
+    ) -> None:
         self.kind = kind
+        self.unknown_hint = unknown_hint
         self._definition: Callable[[T], object] = definition or (lambda item: item)
         self._items: dict[str, T] = {}
 
@@ -74,7 +79,8 @@ class Registry(Generic[T]):
         try:
             return self._items[name]
         except (KeyError, TypeError):
-            raise UnknownNameError(unknown_name_message(self.kind, name, self.names())) from None
+            message = unknown_name_message(self.kind, name, self.names())
+            raise UnknownNameError(f"{message} {self.unknown_hint}".rstrip()) from None
 
     def names(self) -> list[str]:
         """The registered names, sorted."""

@@ -35,6 +35,7 @@ from nas_workbench.spaces._base import (
 from nas_workbench.spaces.fixed import with_fixed
 
 __all__ = [
+    "UNKNOWN_SPACE_HINT",
     "NetworkShape",
     "RandomSuggester",
     "ReplaySuggester",
@@ -50,7 +51,13 @@ __all__ = [
     "with_fixed",
 ]
 
-_REGISTRY: Registry[type[SearchSpace]] = Registry("search space")
+#: How a space of the user's own is found, said after an unknown name (a study of a user-defined space
+#: reopened after a kernel restart, before the cell defining the space has run again).
+UNKNOWN_SPACE_HINT = (
+    "A space of your own is found once its class is registered in this process (@nw.spaces.register: run "
+    "the cell or import the module that defines it) or named as 'module:Class'."
+)
+_REGISTRY: Registry[type[SearchSpace]] = Registry("search space", unknown_hint=UNKNOWN_SPACE_HINT)
 
 
 def register(cls: type[SearchSpace]) -> type[SearchSpace]:

@@ -10,7 +10,7 @@ import pytest
 from torch import nn
 
 import nas_workbench as nw
-from nas_workbench.exceptions import UnknownNameError
+from nas_workbench.exceptions import ConfigError, UnknownNameError
 from nas_workbench.spaces import NetworkShape, SearchSpace, Suggester
 from nas_workbench.spec import ArchSpec
 from nas_workbench.testing.spaces import SearchSpaceContract, check_space
@@ -131,3 +131,12 @@ def test_registering_a_redefinition_replaces_it(registry: None) -> None:
 def test_unknown_space_suggests_the_closest_name() -> None:
     with pytest.raises(UnknownNameError, match=r"Unknown search space 'chian'.*Did you mean 'chain'"):
         nw.spaces.get("chian")
+
+
+def test_an_unknown_space_says_how_a_space_of_your_own_is_found() -> None:
+    """A study of a user-defined space reopened before its defining cell ran again was told only the
+    built-in names (h1: "Unknown search space 'stack'. Available: cell, chain, ...")."""
+    with pytest.raises(UnknownNameError, match=r"'stack'.*registered in this process \(@nw.spaces.register"):
+        nw.spaces.get("stack")
+    with pytest.raises(ConfigError, match=r"space: 'stack'.*or named as 'module:Class'"):
+        nw.SearchConfig(space="stack").validate()
