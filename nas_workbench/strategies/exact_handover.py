@@ -1,4 +1,4 @@
-"""`ExactHandover`: TPE under a learnt budget, proxy-guided search proposing once the budget is exact.
+"""`ExactHandover`: TPE or GP under a learnt budget, proxy-guided search proposing once the budget is exact.
 
 With no target device, a latency budget is learnt from the trials' constraints. On a device whose latency
 is measurement noise about a sum of per-operation costs (a phone, a Raspberry Pi) TPE with the feasibility
@@ -7,13 +7,14 @@ whose latency is that sum exactly (NAS-Bench-201's FPGA and Eyeriss) the learnt 
 target device's predicted latency, and there proxy-guided search's twins-first ranking finds the single
 best cell at the budget where TPE misses it (Eyeriss 30th: `benchmarks/strategies/README.md`, "The bound on
 10 seeds and all 15 budgets"). So each trial asks whether every constraint is exact on the trials so far
-(`ExactConstraints`: a least-squares fit verified leave-one-out); while not, TPE proposes as it does alone;
-once so, a `ProxyGuidedSampler` proposes, told each candidate's predicted constraints as counted costs
-with a limit of 1 (the constraints are fractions of the limit), as it is told a target device's latency.
-The decision is taken afresh for each trial from the study alone, so a resumed study and several workers
-decide alike, and a trial that breaks the fit hands proposing back to TPE. A budget on counted costs alone
-(parameters, FLOPs, MACs) is not handed over: such a limit is exact by construction and TPE already judges
-it exactly (`exact_limits`); the hand-over is measured only where a measured cost turned out exact.
+(`ExactConstraints`: a least-squares fit verified leave-one-out); while not, TPE (or GP) proposes as it
+does alone; once so, a `ProxyGuidedSampler` proposes, told each candidate's predicted constraints as
+counted costs with a limit of 1 (the constraints are fractions of the limit), as it is told a target
+device's latency. The decision is taken afresh for each trial from the study alone, so a resumed study and
+several workers decide alike, and a trial that breaks the fit hands proposing back to the first sampler.
+A budget on counted costs alone (parameters, FLOPs, MACs) is not handed over: such a limit is exact by
+construction and TPE already judges it exactly (`exact_limits`); the hand-over is measured only where a
+measured cost turned out exact.
 """
 
 from __future__ import annotations
