@@ -79,8 +79,11 @@ class Registry(Generic[T]):
         try:
             return self._items[name]
         except (KeyError, TypeError):
-            message = unknown_name_message(self.kind, name, self.names())
-            raise UnknownNameError(f"{message} {self.unknown_hint}".rstrip()) from None
+            raise UnknownNameError(self.unknown(name)) from None
+
+    def unknown(self, name: object) -> str:
+        """The error for ``name`` when it is not registered: the names, a suggestion, `unknown_hint`."""
+        return f"{unknown_name_message(self.kind, name, self.names())} {self.unknown_hint}".rstrip()
 
     def names(self) -> list[str]:
         """The registered names, sorted."""

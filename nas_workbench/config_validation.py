@@ -229,8 +229,8 @@ def _check_registered(name: str, value: Any, kind: str) -> None:
     if not isinstance(value, str):
         raise ConfigError(name, value, f"the name of a {kind}, one of {names}")
     if value not in names:
-        hint = f" {spaces.UNKNOWN_SPACE_HINT}" if name == "space" else ""
-        raise ConfigError(name, value, unknown_name_message(kind, value, names) + hint)
+        known = spaces.unknown_message(value) if name == "space" else unknown_name_message(kind, value, names)
+        raise ConfigError(name, value, known)
 
 
 def _check_choice(name: str, value: Any, allowed: tuple[str, ...], kind: str) -> None:

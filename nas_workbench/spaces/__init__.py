@@ -35,7 +35,6 @@ from nas_workbench.spaces._base import (
 from nas_workbench.spaces.fixed import with_fixed
 
 __all__ = [
-    "UNKNOWN_SPACE_HINT",
     "NetworkShape",
     "RandomSuggester",
     "ReplaySuggester",
@@ -48,16 +47,17 @@ __all__ = [
     "reference",
     "register",
     "resolve",
+    "unknown_message",
     "with_fixed",
 ]
 
 #: How a space of the user's own is found, said after an unknown name (a study of a user-defined space
 #: reopened after a kernel restart, before the cell defining the space has run again).
-UNKNOWN_SPACE_HINT = (
+_UNKNOWN_HINT = (
     "A space of your own is found once its class is registered in this process (@nw.spaces.register: run "
     "the cell or import the module that defines it) or named as 'module:Class'."
 )
-_REGISTRY: Registry[type[SearchSpace]] = Registry("search space", unknown_hint=UNKNOWN_SPACE_HINT)
+_REGISTRY: Registry[type[SearchSpace]] = Registry("search space", unknown_hint=_UNKNOWN_HINT)
 
 
 def register(cls: type[SearchSpace]) -> type[SearchSpace]:
@@ -76,6 +76,11 @@ def register(cls: type[SearchSpace]) -> type[SearchSpace]:
         )
     _REGISTRY.add(cls.name, cls)
     return cls
+
+
+def unknown_message(name: object) -> str:
+    """Why ``name`` names no space: the registered names, a suggestion, how a space of your own is found."""
+    return _REGISTRY.unknown(name)
 
 
 def get(name: str, **options: Any) -> SearchSpace:
